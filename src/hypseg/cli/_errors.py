@@ -1,0 +1,29 @@
+"""How every command reports a user error: one line on stderr naming the problem, exit status 2."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Callable, TypeVar
+
+import typer
+
+F = TypeVar("F", bound=Callable[..., object])
+
+#: Exceptions that mean "the input or an option is wrong", never "hypseg has a bug".
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
+def user_errors(func: F) -> F:
+    """Turn the library's user-facing exceptions into ``hypseg: error: ...`` and exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except USER_ERRORS as err:
+            message = str(err).splitlines()[0] if str(err) else type(err).__name__
+            print(f"hypseg: error: {message}", file=sys.stderr)
+            raise typer.Exit(code=2) from None
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,26 @@
+"""The ``hypseg`` Typer application: registers one thin command per job.
+
+Each command lives in its own module under ``hypseg.cli`` and imports the library lazily, inside the
+command, so that ``hypseg --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="hypseg",
+    help="Unsupervised 3D segmentation with hyperbolic patch representations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from hypseg.cli import bench
+
+    app.command(name="bench")(bench.bench)
+
+
+_register()
