@@ -1,0 +1,133 @@
+r"""The wrapped normal distribution on the Poincare ball (method.md section 3).
+
+Push-forward of a Euclidean normal :math:`\mathcal N(0, \operatorname{diag}\sigma^2)` on the tangent
+space at the origin, carried to the mean :math:`\mu` by parallel transport and the exponential map
+(Nagano et al. 2019; Mathieu et al. 2019, "Continuous hierarchical representations with Poincare
+variational auto-encoders"):
+
+.. math:: z = \exp_\mu\big(PT_{0\to\mu}(u/\lambda_0)\big)
+            = \mu \oplus_c \Big(\tanh\big(\tfrac{\sqrt c|u|}{2}\big)\frac{u}{\sqrt c|u|}\Big)
+            = \mu \oplus_c \exp_0(u/2), \qquad d_c(\mu, z) = |u|.
+
+Its density with respect to the Riemannian volume :math:`\lambda_z^d\,dz` is
+
+.. math:: \log q(z) = \log\mathcal N(u(z); 0, \operatorname{diag}\sigma^2)
+                      - (d-1)\log\frac{\sinh(\sqrt c\,r)}{\sqrt c\,r},
+          \qquad u(z) = 2\log_0\big((-\mu)\oplus_c z\big) = \lambda_\mu \log_\mu z,\ r = |u|.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.distributions import Distribution
+
+from hypseg.geometry import PoincareBall, check_points
+from hypseg.geometry.math import check_tensor
+
+
+def log_sinhc(x: torch.Tensor) -> torch.Tensor:
+    r"""Stable :math:`\log(\sinh(x)/x)` for :math:`x \ge 0`, equal to 0 at :math:`x = 0`.
+
+    Uses the series :math:`x^2/6 - x^4/180` below 1e-2 and :math:`x + \log(1 - e^{-2x}) - \log 2x`
+    above, so neither branch overflows or divides by zero (``torch.where`` evaluates both).
+
+    >>> round(log_sinhc(torch.tensor(2.0, dtype=torch.float64)).item(), 12) == round(math.log(math.sinh(2) / 2), 12)
+    True
+    """
+    small = x < 1e-2
+    safe = torch.where(small, torch.ones_like(x), x)
+    large_branch = safe + torch.log1p(-torch.exp(-2 * safe)) - torch.log(2 * safe)
+    x2 = x * x
+    return torch.where(small, x2 / 6 - x2 * x2 / 180, large_branch)
+
+
+def _check_loc_scale(loc: torch.Tensor, scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    check_tensor(loc, "loc")
+    scale = torch.as_tensor(scale, dtype=loc.dtype, device=loc.device)
+    if scale.dim() == 0:
+        scale = scale.expand(loc.shape[-1:])
+    if not bool(torch.all(torch.isfinite(scale) & (scale > 0))):
+        raise ValueError(f"scale must be positive and finite, got min value {scale.detach().min().item():.6g}")
+    try:
+        shape = torch.broadcast_shapes(loc.shape, scale.shape)
+    except RuntimeError:
+        raise ValueError(
+            f"loc and scale must broadcast, got shapes {tuple(loc.shape)} and {tuple(scale.shape)}"
+        ) from None
+    if shape[-1] != loc.shape[-1]:
+        raise ValueError(f"scale's last axis {scale.shape[-1]} does not match loc's dimension {loc.shape[-1]}")
+    return loc.expand(shape), scale.expand(shape)
+
+
+class WrappedNormal(Distribution):
+    """Wrapped normal on the Poincare ball with diagonal tangent scale.
+
+    Parameters
+    ----------
+    loc : (..., d) tensor
+        Mean, a point strictly inside ``ball``.
+    scale : (..., d) or (..., 1) tensor, or a float
+        Standard deviations of the tangent normal, positive.
+    ball : PoincareBall
+
+    Examples
+    --------
+    >>> q = WrappedNormal(torch.zeros(3, 2), torch.ones(3, 2), PoincareBall())
+    >>> q.batch_shape, q.event_shape, q.rsample((5,)).shape
+    (torch.Size([3]), torch.Size([2]), torch.Size([5, 3, 2]))
+    """
+
+    arg_constraints: dict = {}  # validated in __init__ with messages that name the argument
+    has_rsample = True
+
+    def __init__(self, loc: torch.Tensor, scale: torch.Tensor | float, ball: PoincareBall):
+        loc, scale = _check_loc_scale(loc, scale)
+        check_points(loc, "loc", c=ball.c)
+        self.loc, self.scale, self.ball = loc, scale, ball
+        super().__init__(batch_shape=loc.shape[:-1], event_shape=loc.shape[-1:], validate_args=False)
+
+    def rsample(self, sample_shape: torch.Size = torch.Size()) -> torch.Tensor:
+        """Reparameterised sample ``mu (+) exp_0(u / 2)``, ``u = scale * eps``; shape ``sample_shape + batch + (d,)``."""
+        shape = self._extended_shape(torch.Size(sample_shape))
+        u = torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device) * self.scale
+        return self.ball.mobius_add(self.loc.expand(shape), self.ball.expmap0(u / 2))
+
+    def tangent(self, z: torch.Tensor) -> torch.Tensor:
+        """The tangent normal's coordinates ``u(z) = 2 log_0((-mu) (+) z)`` of points ``z``."""
+        return 2 * self.ball.logmap0(self.ball.mobius_add(-self.loc, z))
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """Log-density w.r.t. the Riemannian volume; ``z`` broadcasts against ``batch + (d,)``."""
+        u = self.tangent(z)
+        d = self.loc.shape[-1]
+        log_normal = (-0.5 * (u / self.scale) ** 2 - self.scale.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
+        r = u.norm(dim=-1)
+        return log_normal - (d - 1) * log_sinhc(self.ball.c**0.5 * r)
+
+
+class EuclideanNormal(Distribution):
+    """Diagonal normal in R^d with the interface of :class:`WrappedNormal` (for the Euclidean ablation).
+
+    ``log_prob`` sums over the last axis, like ``Independent(Normal(loc, scale), 1)``.
+    The ``ball`` argument is accepted and ignored, so that models can build either family alike.
+    """
+
+    arg_constraints: dict = {}
+    has_rsample = True
+
+    def __init__(self, loc: torch.Tensor, scale: torch.Tensor | float, ball: PoincareBall | None = None):
+        loc, scale = _check_loc_scale(loc, scale)
+        if not bool(torch.all(torch.isfinite(loc))):
+            raise ValueError("loc contains NaN or Inf")
+        self.loc, self.scale = loc, scale
+        super().__init__(batch_shape=loc.shape[:-1], event_shape=loc.shape[-1:], validate_args=False)
+
+    def rsample(self, sample_shape: torch.Size = torch.Size()) -> torch.Tensor:
+        shape = self._extended_shape(torch.Size(sample_shape))
+        return self.loc + self.scale * torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        u = (z - self.loc) / self.scale
+        return (-0.5 * u**2 - self.scale.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
