@@ -1,0 +1,46 @@
+"""Atomic writes: write under a temporary name in the target's folder, then :func:`os.replace`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+
+def full_suffix(path: Path) -> str:
+    """The suffix that decides the format (``.nii.gz`` counts as one)."""
+    name = path.name.lower()
+    if name.endswith(".nii.gz"):
+        return ".nii.gz"
+    return path.suffix.lower()
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary sibling of ``path`` with the same suffix; move it onto ``path`` on success.
+
+    On an exception the temporary file or folder is removed and ``path`` is left untouched. A folder
+    target (Zarr) that already exists is removed just before the rename.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{path}: the folder {path.parent} does not exist")
+    suffix = full_suffix(path)
+    tmp = path.parent / f".{path.name[: len(path.name) - len(suffix)]}.tmp-{uuid.uuid4().hex[:8]}{suffix}"
+    try:
+        yield tmp
+        if tmp.is_dir() and path.exists():
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()
+        raise

@@ -1,0 +1,71 @@
+"""MRC / CCP4 maps (``.mrc``, ``.rec``, ``.map``) through mrcfile: cryo-EM and cryo-ET volumes.
+
+The data block is ``(sections, rows, columns)``; with the standard axis mapping (MAPC, MAPR, MAPS) =
+(1, 2, 3) that is ``(Z, Y, X)``; other mappings are transposed to it. The voxel size (Angstrom) comes
+from the header (``cella / mx``); a zero voxel size (an unset header) reads as 1. The origin header field
+becomes the affine's translation. Reading is memory-mapped: the header is parsed by mrcfile and the
+data block is opened with :class:`numpy.memmap`, so nothing is loaded until it is used.
+
+MRC stores integers only as int8, int16 and uint16 (mrcfile widens uint8 to uint16); wider integer
+labels are narrowed to int16 or uint16 when their values fit, else writing fails.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hypseg.io._raw import RawVolume
+from hypseg.io.volume import affine_from_spacing, spacing_from_affine
+
+
+def read(path: Path, *, mmap: bool) -> RawVolume:
+    """Read an MRC file (memory-mapped when ``mmap``)."""
+    import mrcfile
+
+    with mrcfile.mmap(str(path), mode="r", permissive=False) as mrc:
+        header = mrc.header
+        voxel = mrc.voxel_size
+        sizes_xyz = [float(voxel.x), float(voxel.y), float(voxel.z)]
+        origin = (float(header.origin.x), float(header.origin.y), float(header.origin.z))
+        mapping = (int(header.maps), int(header.mapr), int(header.mapc))  # axes of (sections, rows, cols)
+        if mmap:
+            offset = int(header.nbytes) + int(header.nsymbt)
+            data = np.memmap(path, dtype=mrc.data.dtype, mode="r", offset=offset, shape=mrc.data.shape)
+        else:
+            data = np.array(mrc.data)
+    sizes_xyz = [s if s > 0 else 1.0 for s in sizes_xyz]
+    if data.ndim == 3 and sorted(mapping) == [1, 2, 3] and mapping != (3, 2, 1):
+        # axis t (1 = x, 2 = y, 3 = z) lives at data axis mapping.index(t); we want (z, y, x)
+        data = data.transpose([mapping.index(3), mapping.index(2), mapping.index(1)])
+    spacing = (sizes_xyz[2], sizes_xyz[1], sizes_xyz[0])
+    return RawVolume(array=data, spacing=spacing, affine=affine_from_spacing(spacing, origin), metadata={"unit": "angstrom"})
+
+
+def write(path: Path, array: np.ndarray, *, affine: np.ndarray, metadata: dict[str, Any]) -> None:
+    """Write ``array`` (Z, Y, X); voxel size from the affine's column norms, origin from its translation."""
+    import mrcfile
+
+    array = _mrc_dtype(np.asarray(array))
+    dz, dy, dx = spacing_from_affine(affine)
+    with mrcfile.new(str(path), overwrite=True) as mrc:
+        mrc.set_data(np.ascontiguousarray(array))
+        mrc.voxel_size = (dx, dy, dz)
+        mrc.header.origin = tuple(float(v) for v in np.asarray(affine)[:3, 3])
+
+
+def _mrc_dtype(array: np.ndarray) -> np.ndarray:
+    if array.dtype in (np.int8, np.int16, np.uint16, np.uint8, np.float32):
+        return array
+    if np.issubdtype(array.dtype, np.floating):
+        return array.astype(np.float32)
+    if np.issubdtype(array.dtype, np.bool_):
+        return array.astype(np.int8)
+    lo, hi = (int(array.min()), int(array.max())) if array.size else (0, 0)
+    for dtype in (np.int16, np.uint16):
+        info = np.iinfo(dtype)
+        if info.min <= lo and hi <= info.max:
+            return array.astype(dtype)
+    raise ValueError(f"MRC stores integers up to 16 bits; values {lo}..{hi} do not fit")

@@ -1,0 +1,46 @@
+"""NIfTI-1/2 (``.nii``, ``.nii.gz``) through nibabel, keeping the affine.
+
+nibabel's array is ``(x, y, z[, t])`` in Fortran order; its transpose is the ``(Z, Y, X)`` (or
+``(C, Z, Y, X)``) C-order view that :class:`hypseg.io.Volume` uses, so no data is copied. Uncompressed
+``.nii`` files are memory-mapped when the stored values need no scaling.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hypseg.io._raw import RawVolume
+
+_UNITS = ("meter", "mm", "micron")
+
+
+def read(path: Path, *, mmap: bool) -> RawVolume:
+    """Read a NIfTI file; a 4-D file's fourth axis becomes the leading channel axis."""
+    import nibabel as nib
+
+    img = nib.load(str(path), mmap="r" if mmap else False)
+    data = np.asanyarray(img.dataobj)
+    while data.ndim > 3 and data.shape[-1] == 1:
+        data = data[..., 0]
+    zooms = tuple(float(z) for z in img.header.get_zooms()[:3])
+    zooms = zooms + (1.0,) * (3 - len(zooms))
+    unit = img.header.get_xyzt_units()[0]
+    return RawVolume(
+        array=data.T,  # (x, y, z[, c]) -> ([c,] z, y, x)
+        spacing=(zooms[2], zooms[1], zooms[0]),
+        affine=np.asarray(img.affine, dtype=np.float64),
+        metadata={"unit": unit},
+    )
+
+
+def write(path: Path, array: np.ndarray, *, affine: np.ndarray, metadata: dict[str, Any]) -> None:
+    """Write ``array`` (Z, Y, X) with ``affine``; the stored dtype is ``array.dtype``."""
+    import nibabel as nib
+
+    img = nib.Nifti1Image(np.asarray(array).T, np.asarray(affine, dtype=np.float64), dtype=array.dtype)
+    unit = metadata.get("unit")
+    img.header.set_xyzt_units(xyz=unit if unit in _UNITS else "unknown")
+    nib.save(img, str(path))

@@ -1,0 +1,154 @@
+"""Reading volumes and label maps, with the checks that turn bad input into one clear line.
+
+Every problem raises :class:`FileNotFoundError` or :class:`ValueError` whose message starts with the
+file's path and says what is wrong: a missing file, an unknown suffix, a file the format's library
+cannot parse, a 2-D image, a 4-D volume without a chosen channel, NaN or Inf voxels, a constant volume.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from hypseg.io._raw import MissingDependency, RawVolume
+from hypseg.io.formats import format_of
+from hypseg.io.volume import Volume
+
+#: voxels checked per block when scanning for NaN/Inf and the value range (bounded memory)
+_BLOCK_VOXELS = 1 << 22
+
+
+def load_volume(path: str | os.PathLike, *, channel: int | None = None, mmap: bool = True) -> Volume:
+    """Read a 3-D volume as a :class:`~hypseg.io.Volume` (float32, axes (Z, Y, X)).
+
+    Parameters
+    ----------
+    path : path-like
+        ``.nii``/``.nii.gz``, ``.mrc``/``.rec``/``.map``, ``.tif``/``.tiff``, ``.npy``/``.npz`` or ``.zarr``.
+    channel : int, optional
+        Which channel of a 4-D file to use (NIfTI: the 4th axis; TIFF: the C axis; others: the first
+        axis). Required when the file has more than one channel.
+    mmap : bool
+        Memory-map the data where the format allows it (uncompressed NIfTI, MRC, uncompressed TIFF,
+        ``.npy``). A float32 file then stays on disk until used; other dtypes are converted in memory.
+
+    Returns
+    -------
+    Volume
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        For an unknown suffix, an unreadable file, a 2-D image, a 4-D volume without ``channel``,
+        NaN/Inf voxels or a constant volume; the message names the file.
+    """
+    path = Path(path)
+    raw = _read_raw(path, mmap=mmap)
+    array = _pick_channel(raw.array, channel=channel, path=path)
+    lo, hi = _scan_values(array, path=path)
+    if lo == hi:
+        raise ValueError(f"{path}: is constant (every voxel is {lo:g}); there is nothing to segment")
+    metadata = dict(raw.metadata)
+    if channel is not None:
+        metadata["channel"] = int(channel)
+    return Volume(
+        array=array.astype(np.float32, copy=False),
+        spacing=_positive_spacing(raw.spacing),
+        affine=raw.affine,
+        format=format_of(path).name,
+        path=path,
+        metadata=metadata,
+    )
+
+
+def load_labels(path: str | os.PathLike, *, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Read an integer label map ``(Z, Y, X)`` (same axis order as :func:`load_volume`).
+
+    Parameters
+    ----------
+    path : path-like
+    shape : tuple of int, optional
+        The shape of the volume the labels belong to; a different shape is an error naming the file.
+
+    Returns
+    -------
+    ndarray of an integer dtype
+        The stored integer dtype; float files must hold whole numbers and are converted to int32.
+    """
+    path = Path(path)
+    raw = _read_raw(path, mmap=False)
+    array = _pick_channel(raw.array, channel=None, path=path)
+    if not np.issubdtype(array.dtype, np.integer):
+        if np.issubdtype(array.dtype, np.bool_):
+            array = array.astype(np.uint8)
+        else:
+            values = np.asarray(array, dtype=np.float64)
+            if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+                raise ValueError(f"{path}: is not a label map (it holds non-integer values)")
+            array = values.astype(np.int32)
+    if shape is not None and tuple(array.shape) != tuple(shape):
+        raise ValueError(f"{path}: label map shape {tuple(array.shape)} differs from its volume's shape {tuple(shape)}")
+    return np.asarray(array)
+
+
+def _read_raw(path: Path, *, mmap: bool) -> RawVolume:
+    fmt = format_of(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if fmt.name != "zarr" and path.is_dir():
+        raise ValueError(f"{path}: is a folder, not a {fmt.name} file")
+    try:
+        return fmt.read(path, mmap=mmap)
+    except MissingDependency as err:
+        raise ValueError(f"{path}: {err}") from None
+    except Exception as err:  # noqa: BLE001 - any failure of a format library means "unreadable file"
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path}: cannot read as {fmt.name}: {reason}") from err
+
+
+def _pick_channel(array: np.ndarray, *, channel: int | None, path: Path) -> np.ndarray:
+    if array.ndim == 4 and channel is None and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim == 4:
+        n = array.shape[0]
+        if channel is None:
+            raise ValueError(f"{path}: is 4-D with {n} channels (shape {tuple(array.shape)}); choose one with channel=0..{n - 1}")
+        if not 0 <= channel < n:
+            raise ValueError(f"{path}: has {n} channels; channel {channel} does not exist")
+        array = array[channel]
+    elif channel is not None and array.ndim == 3:
+        raise ValueError(f"{path}: is 3-D with a single channel; channel={channel} does not apply")
+    if array.ndim < 3 or (array.ndim == 3 and min(array.shape) == 1):
+        raise ValueError(f"{path}: is a 2-D image (shape {tuple(array.shape)}); hypseg needs a 3-D volume")
+    if array.ndim > 4:
+        raise ValueError(f"{path}: has {array.ndim} dimensions (shape {tuple(array.shape)}); hypseg needs a 3-D volume")
+    if not (np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)) or np.iscomplexobj(array):
+        raise ValueError(f"{path}: holds {array.dtype} values; hypseg needs real numbers")
+    return array
+
+
+def _scan_values(array: np.ndarray, *, path: Path) -> tuple[float, float]:
+    """(min, max) of ``array``, block by block along the first axis; NaN/Inf is an error."""
+    step = max(1, _BLOCK_VOXELS // max(1, array[0].size))
+    lo, hi, bad = np.inf, -np.inf, 0
+    for start in range(0, array.shape[0], step):
+        block = np.asarray(array[start : start + step])
+        if np.issubdtype(block.dtype, np.floating):
+            finite = np.isfinite(block)
+            bad += int(block.size - np.count_nonzero(finite))
+            if bad:
+                continue
+        lo = min(lo, float(block.min()))
+        hi = max(hi, float(block.max()))
+    if bad:
+        raise ValueError(f"{path}: contains {bad} NaN or Inf voxels")
+    return lo, hi
+
+
+def _positive_spacing(spacing: tuple[float, ...]) -> tuple[float, float, float]:
+    out = tuple(float(s) if np.isfinite(s) and s > 0 else 1.0 for s in spacing)
+    return out  # type: ignore[return-value]

@@ -1,0 +1,79 @@
+"""TIFF stacks (``.tif``, ``.tiff``) through tifffile, keeping ImageJ spacing.
+
+The ``(Z, Y, X)`` stack is the page order. Spacing: x and y from the XResolution / YResolution tags
+(pixels per unit), z from the ImageJ ``spacing`` entry. Files written by hypseg in a dtype that ImageJ
+cannot hold (int32, int64, ...) are plain TIFF with a JSON description carrying ``spacing``, ``affine``
+and ``unit``; those values take precedence on reading. An ImageJ file only keeps a diagonal affine
+without origin. Uncompressed contiguous files are memory-mapped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hypseg.io._raw import RawVolume
+from hypseg.io.volume import affine_from_spacing, spacing_from_affine
+
+_IMAGEJ_DTYPES = (np.uint8, np.int16, np.uint16, np.float32)
+
+
+def read(path: Path, *, mmap: bool) -> RawVolume:
+    """Read the first series of a TIFF file; a channel-like axis (C, S, T) moves to the front."""
+    import tifffile
+
+    with tifffile.TiffFile(str(path)) as tif:
+        series = tif.series[0]
+        axes = series.axes
+        imagej = tif.imagej_metadata or {}
+        shaped = (tif.shaped_metadata or ({},))[0] or {}
+        tags = tif.pages[0].tags
+        res = [_resolution(tags.get(name)) for name in ("YResolution", "XResolution")]
+        offset = series.dataoffset
+        if mmap and offset is not None:
+            data = np.memmap(path, dtype=series.dtype, mode="r", offset=offset, shape=series.shape)
+        else:
+            data = series.asarray()
+    if data.ndim == 3 and axes.endswith("S"):
+        data, axes = data[..., 0], axes[:-1]  # an RGB(A) image is 2-D: the checks reject it
+    if data.ndim == 4:
+        channel = next((axes.index(a) for a in "CSTQ" if a in axes), 0)
+        data = np.moveaxis(data, channel, 0)
+    dz = float(imagej.get("spacing", 1.0))
+    spacing = (dz, res[0], res[1])
+    if "spacing" in shaped and len(shaped["spacing"]) == 3:
+        spacing = tuple(float(s) for s in shaped["spacing"])
+    affine = np.asarray(shaped["affine"], dtype=np.float64) if "affine" in shaped else affine_from_spacing(spacing)
+    unit = shaped.get("unit", imagej.get("unit", "unknown"))
+    return RawVolume(array=data, spacing=spacing, affine=affine, metadata={"unit": str(unit)})
+
+
+def _resolution(tag: Any) -> float:
+    """Voxel size from a resolution tag (pixels per unit as a rational); 1 when absent."""
+    if tag is None:
+        return 1.0
+    num, den = tag.value
+    return float(den) / float(num) if num else 1.0
+
+
+def write(path: Path, array: np.ndarray, *, affine: np.ndarray, metadata: dict[str, Any]) -> None:
+    """Write ``array`` (Z, Y, X) as an ImageJ hyperstack when its dtype allows, else as plain TIFF."""
+    import tifffile
+
+    array = np.ascontiguousarray(array)
+    if array.dtype == np.bool_:
+        array = array.astype(np.uint8)
+    dz, dy, dx = spacing_from_affine(affine)
+    unit = str(metadata.get("unit", "unknown"))
+    if array.dtype in _IMAGEJ_DTYPES:
+        tifffile.imwrite(
+            str(path), array, imagej=True, resolution=(1.0 / dx, 1.0 / dy),
+            metadata={"spacing": dz, "unit": unit, "axes": "ZYX"},
+        )
+    else:
+        tifffile.imwrite(
+            str(path), array, photometric="minisblack", resolution=(1.0 / dx, 1.0 / dy),
+            metadata={"spacing": [dz, dy, dx], "affine": np.asarray(affine).tolist(), "unit": unit, "axes": "ZYX"},
+        )

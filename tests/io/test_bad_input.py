@@ -1,0 +1,129 @@
+"""Bad input: one clear line naming the file and the problem."""
+
+from __future__ import annotations
+
+import re
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from hypseg.io import Volume, load_labels, load_volume, save_labels
+
+
+def _msg(path, text):
+    return "^" + re.escape(f"{path}: {text}") + "$"
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.nii.gz"
+    with pytest.raises(FileNotFoundError, match=_msg(path, "no such file")):
+        load_volume(path)
+
+
+def test_unknown_extension(tmp_path):
+    path = tmp_path / "v.dcm"
+    path.write_bytes(b"x")
+    expected = "unknown volume format '.dcm'; expected one of .nii, .nii.gz, .mrc, .rec, .map, .tif, .tiff, .npy, .npz, .zarr"
+    with pytest.raises(ValueError, match=_msg(path, expected)):
+        load_volume(path)
+
+
+@pytest.mark.parametrize(
+    "name, fmt",
+    [("v.nii.gz", "nifti"), ("v.nii", "nifti"), ("v.mrc", "mrc"), ("v.tif", "tiff"), ("v.npy", "npy"), ("v.npz", "npz")],
+)
+def test_corrupt_file(tmp_path, name, fmt):
+    path = tmp_path / name
+    path.write_bytes(b"this is not a volume file at all" * 3)
+    with pytest.raises(ValueError, match="^" + re.escape(f"{path}: cannot read as {fmt}: ")) as info:
+        load_volume(path)
+    assert "\n" not in str(info.value)
+
+
+def test_truncated_nifti(tmp_path):
+    path = tmp_path / "t.nii"
+    nib.save(nib.Nifti1Image(np.ones((8, 8, 8), np.float32), np.eye(4)), str(path))
+    path.write_bytes(path.read_bytes()[:600])
+    with pytest.raises(ValueError, match="^" + re.escape(f"{path}: cannot read as nifti: ")):
+        np.asarray(load_volume(path, mmap=False).array)
+
+
+def test_two_d_image(tmp_path):
+    path = tmp_path / "slice.npy"
+    np.save(path, np.random.default_rng(0).normal(size=(16, 16)))
+    with pytest.raises(ValueError, match=_msg(path, "is a 2-D image (shape (16, 16)); hypseg needs a 3-D volume")):
+        load_volume(path)
+    single = tmp_path / "single.nii.gz"
+    nib.save(nib.Nifti1Image(np.random.default_rng(0).normal(size=(16, 16, 1)).astype(np.float32), np.eye(4)), str(single))
+    with pytest.raises(ValueError, match=_msg(single, "is a 2-D image (shape (1, 16, 16)); hypseg needs a 3-D volume")):
+        load_volume(single)
+
+
+def test_four_d_without_channel(tmp_path):
+    path = tmp_path / "multi.nii.gz"
+    nib.save(nib.Nifti1Image(np.ones((5, 6, 7, 3), np.float32), np.eye(4)), str(path))
+    with pytest.raises(ValueError, match=_msg(path, "is 4-D with 3 channels (shape (3, 7, 6, 5)); choose one with channel=0..2")):
+        load_volume(path)
+    with pytest.raises(ValueError, match=_msg(path, "has 3 channels; channel 3 does not exist")):
+        load_volume(path, channel=3)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf(tmp_path, bad):
+    data = np.random.default_rng(0).normal(size=(6, 6, 6)).astype(np.float32)
+    data[1, 2, 3] = bad
+    data[4, 4, 4] = bad
+    path = tmp_path / "v.npy"
+    np.save(path, data)
+    with pytest.raises(ValueError, match=_msg(path, "contains 2 NaN or Inf voxels")):
+        load_volume(path)
+
+
+def test_constant_volume(tmp_path):
+    path = tmp_path / "flat.nii.gz"
+    nib.save(nib.Nifti1Image(np.full((6, 6, 6), 3.0, np.float32), np.eye(4)), str(path))
+    with pytest.raises(ValueError, match=_msg(path, "is constant (every voxel is 3); there is nothing to segment")):
+        load_volume(path)
+
+
+def test_truth_shape_mismatch(tmp_path):
+    path = tmp_path / "truth.npy"
+    np.save(path, np.zeros((4, 5, 6), dtype=np.uint8))
+    with pytest.raises(ValueError, match=_msg(path, "label map shape (4, 5, 6) differs from its volume's shape (4, 5, 7)")):
+        load_labels(path, shape=(4, 5, 7))
+
+
+def test_non_integer_labels(tmp_path):
+    path = tmp_path / "truth.npy"
+    np.save(path, np.full((4, 5, 6), 0.5))
+    with pytest.raises(ValueError, match=_msg(path, "is not a label map (it holds non-integer values)")):
+        load_labels(path)
+
+
+def test_save_labels_checks(tmp_path):
+    like = Volume.from_array(np.random.default_rng(0).normal(size=(4, 5, 6)))
+    path = tmp_path / "l.nii.gz"
+    with pytest.raises(ValueError, match=_msg(path, "labels of shape (4, 5, 5) do not match the volume's shape (4, 5, 6)")):
+        save_labels(np.zeros((4, 5, 5), np.uint8), like=like, path=path)
+    with pytest.raises(ValueError, match=_msg(path, "labels must have an integer dtype, got float64")):
+        save_labels(np.zeros((4, 5, 6)), like=like, path=path)
+    with pytest.raises(FileNotFoundError, match="the folder .* does not exist"):
+        save_labels(np.zeros((4, 5, 6), np.uint8), like=like, path=tmp_path / "no" / "l.nii.gz")
+
+
+def test_zarr_missing_dependency_message(tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "zarr":
+            raise ImportError("no zarr")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    path = tmp_path / "v.zarr"
+    path.mkdir()
+    with pytest.raises(ValueError, match=_msg(path, "Zarr volumes need the optional dependency zarr: pip install 'hypseg[zarr]'")):
+        load_volume(path)

@@ -1,0 +1,162 @@
+"""Volume and label round trips for every format: data, integer dtype, spacing and affine survive."""
+
+from __future__ import annotations
+
+import mrcfile
+import nibabel as nib
+import numpy as np
+import pytest
+
+from hypseg.io import Volume, load_labels, load_volume, save_labels, save_volume, spacing_from_affine
+
+
+def _volume(rng, *, affine=None, spacing=(0.5, 0.75, 1.25), shape=(6, 7, 8)):
+    array = rng.normal(size=shape).astype(np.float32)
+    if affine is None:
+        return Volume.from_array(array, spacing=spacing)
+    return Volume(array=array, spacing=spacing_from_affine(affine), affine=affine)
+
+
+def _oblique_affine():
+    theta = 0.3
+    rot = np.array([[np.cos(theta), -np.sin(theta), 0], [np.sin(theta), np.cos(theta), 0], [0, 0, 1]])
+    affine = np.eye(4)
+    affine[:3, :3] = rot @ np.diag([1.25, 0.75, 0.5])  # x, y, z sizes
+    affine[:3, 3] = [-10.0, 4.5, 2.0]
+    return affine
+
+
+# suffix, whether a rotated affine with origin survives, label dtypes the format keeps
+CASES = [
+    (".nii", True, [np.uint8, np.int16, np.int32, np.int64]),
+    (".nii.gz", True, [np.uint8, np.int16, np.int32]),
+    (".mrc", False, [np.int8, np.int16, np.uint16]),
+    (".rec", False, [np.int16]),
+    (".map", False, [np.int16]),
+    (".tif", False, [np.uint8, np.uint16, np.int16, np.int32, np.int64]),
+    (".tiff", False, [np.uint16]),
+    (".npz", True, [np.uint8, np.int32, np.int64]),
+]
+
+
+@pytest.mark.parametrize("suffix, oblique, label_dtypes", CASES)
+def test_volume_and_labels_round_trip(tmp_path, suffix, oblique, label_dtypes):
+    rng = np.random.default_rng(0)
+    if oblique:
+        vol = _volume(rng, affine=_oblique_affine())
+    elif suffix in (".mrc", ".rec", ".map"):
+        affine = np.diag([1.25, 0.75, 0.5, 1.0])
+        affine[:3, 3] = [3.0, -2.0, 1.0]  # MRC keeps an origin
+        vol = _volume(rng, affine=affine)
+    else:
+        vol = _volume(rng)
+    path = save_volume(vol, tmp_path / f"v{suffix}")
+    back = load_volume(path)
+    np.testing.assert_array_equal(back.array, vol.array)
+    assert back.array.dtype == np.float32 and back.shape == vol.shape
+    np.testing.assert_allclose(back.spacing, vol.spacing, rtol=1e-6)
+    np.testing.assert_allclose(back.affine, vol.affine, rtol=1e-6, atol=1e-6)
+    for dtype in label_dtypes:
+        labels = rng.integers(0, 6, size=vol.shape).astype(dtype)
+        lpath = save_labels(labels, like=back, path=tmp_path / f"l_{np.dtype(dtype).name}{suffix}")
+        got = load_labels(lpath, shape=vol.shape)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, labels)
+        geo = load_volume(lpath)  # the label map carries the input's geometry
+        np.testing.assert_allclose(geo.spacing, vol.spacing, rtol=1e-6)
+        np.testing.assert_allclose(geo.affine, vol.affine, rtol=1e-6, atol=1e-6)
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+
+
+def test_npy_round_trip_and_mmap(tmp_path):
+    rng = np.random.default_rng(1)
+    vol = _volume(rng, spacing=(1.0, 1.0, 1.0))
+    path = save_volume(vol, tmp_path / "v.npy")
+    back = load_volume(path)
+    assert isinstance(back.array, np.memmap)  # float32 on disk: not loaded
+    np.testing.assert_array_equal(back.array, vol.array)
+    np.testing.assert_array_equal(back.affine, np.eye(4))
+    labels = rng.integers(0, 300, size=vol.shape).astype(np.int16)
+    np.testing.assert_array_equal(load_labels(save_labels(labels, like=back, path=tmp_path / "l.npy")), labels)
+
+
+def test_zarr_round_trip(tmp_path):
+    pytest.importorskip("zarr")
+    rng = np.random.default_rng(2)
+    vol = _volume(rng, affine=_oblique_affine(), shape=(5, 70, 9))  # more than one chunk along y
+    path = save_volume(vol, tmp_path / "v.zarr")
+    back = load_volume(path)
+    np.testing.assert_array_equal(back.array, vol.array)
+    np.testing.assert_allclose(back.affine, vol.affine)
+    np.testing.assert_allclose(back.spacing, vol.spacing)
+    labels = rng.integers(0, 4, size=vol.shape).astype(np.uint16)
+    lpath = save_labels(labels, like=back, path=tmp_path / "l.zarr")
+    np.testing.assert_array_equal(load_labels(lpath), labels)
+    # overwriting an existing store replaces it
+    save_labels(labels + 1, like=back, path=lpath)
+    np.testing.assert_array_equal(load_labels(lpath), labels + 1)
+
+
+def test_mrc_labels_open_in_mrcfile_with_input_geometry(tmp_path):
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(4, 5, 6)).astype(np.float32)  # (z, y, x)
+    src = tmp_path / "tomo.mrc"
+    with mrcfile.new(src) as mrc:
+        mrc.set_data(data)
+        mrc.voxel_size = (2.5, 3.5, 4.5)  # x, y, z in Angstrom
+    vol = load_volume(src)
+    assert isinstance(vol.array, np.memmap)
+    np.testing.assert_array_equal(vol.array, data)
+    assert vol.spacing == (4.5, 3.5, 2.5)
+    labels = (data > 0).astype(np.int16) + (data > 1)
+    out = save_labels(labels, like=vol, path=tmp_path / "tomo_level1.mrc")
+    with mrcfile.open(out) as mrc:
+        np.testing.assert_array_equal(mrc.data, labels)  # same (z, y, x) axis order
+        assert mrc.data.dtype == np.int16
+        assert (float(mrc.voxel_size.x), float(mrc.voxel_size.y), float(mrc.voxel_size.z)) == pytest.approx((2.5, 3.5, 4.5))
+        assert (int(mrc.header.mapc), int(mrc.header.mapr), int(mrc.header.maps)) == (1, 2, 3)
+
+
+def test_mrc_wide_integer_labels_are_narrowed_or_refused(tmp_path):
+    vol = _volume(np.random.default_rng(4))
+    labels = np.zeros(vol.shape, dtype=np.int64)
+    labels[0, 0, 0] = 7
+    np.testing.assert_array_equal(load_labels(save_labels(labels, like=vol, path=tmp_path / "a.mrc")), labels)
+    labels[0, 0, 0] = 100_000
+    with pytest.raises(ValueError, match=r"b\.mrc: MRC stores integers up to 16 bits; values 0\.\.100000 do not fit"):
+        save_labels(labels, like=vol, path=tmp_path / "b.mrc")
+    assert not list(tmp_path.glob("*b*"))  # nothing half-written
+
+
+def test_nifti_axis_order_is_reversed_nibabel_order(tmp_path):
+    data_xyz = np.random.default_rng(5).normal(size=(3, 4, 5)).astype(np.float32)
+    affine = np.diag([2.0, 3.0, 4.0, 1.0])
+    nib.save(nib.Nifti1Image(data_xyz, affine), str(tmp_path / "a.nii"))
+    vol = load_volume(tmp_path / "a.nii")
+    assert vol.shape == (5, 4, 3)
+    np.testing.assert_array_equal(vol.array, data_xyz.T)
+    assert vol.spacing == (4.0, 3.0, 2.0)
+    assert vol.metadata["unit"] in ("unknown", "mm")
+    np.testing.assert_array_equal(vol.affine, affine)
+
+
+def test_four_d_channel_selection(tmp_path):
+    rng = np.random.default_rng(6)
+    data = rng.normal(size=(3, 4, 5, 2)).astype(np.float32)  # nibabel (x, y, z, c)
+    nib.save(nib.Nifti1Image(data, np.eye(4)), str(tmp_path / "m.nii.gz"))
+    vol = load_volume(tmp_path / "m.nii.gz", channel=1)
+    np.testing.assert_array_equal(vol.array, data[..., 1].T)
+    assert vol.metadata["channel"] == 1
+    stack = rng.normal(size=(2, 4, 5, 6)).astype(np.float32)  # (c, z, y, x)
+    np.save(tmp_path / "s.npy", stack)
+    np.testing.assert_array_equal(load_volume(tmp_path / "s.npy", channel=0).array, stack[0])
+
+
+def test_save_does_not_clobber_on_failure(tmp_path):
+    vol = _volume(np.random.default_rng(7))
+    path = save_volume(vol, tmp_path / "v.nii.gz")
+    before = path.read_bytes()
+    with pytest.raises(ValueError):
+        save_labels(np.zeros(vol.shape, dtype=np.float32), like=vol, path=path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.nii.gz"]
