@@ -194,15 +194,16 @@ class GyroplaneConv3d(torch.nn.Module):
     def _forward_per_offset(self, x: torch.Tensor, p: torch.Tensor, a: torch.Tensor, out_shape: Triple) -> torch.Tensor:
         B = x.shape[0]
         in_idx, off_idx, out_idx = self._pairs(tuple(x.shape[2:]), x.device)
-        points = x.flatten(2)[:, :, in_idx]  # (B, d, M)
-        p, a = p[:, off_idx], a[:, off_idx]  # (J, M, d)
+        points = x.flatten(2)[:, :, in_idx].unsqueeze(2)  # (B, d, 1, M)
+        p, a = p[:, off_idx].permute(2, 0, 1), a[:, off_idx].permute(2, 0, 1)  # (d, J, M)
+        # d is small: broadcast products summed over it beat batched matrix products of tiny matrices.
         scores = _gyroplane_from_products(
-            xp=torch.einsum("bdm,jmd->bjm", points, p),
-            xa=torch.einsum("bdm,jmd->bjm", points, a),
-            x2=points.pow(2).sum(dim=1, keepdim=True),  # (B, 1, M)
-            p2=p.pow(2).sum(dim=-1),  # (J, M)
-            pa=(p * a).sum(dim=-1),
-            a_norm=a.norm(dim=-1),
+            xp=(points * p).sum(dim=1),  # (B, J, M)
+            xa=(points * a).sum(dim=1),
+            x2=points.pow(2).sum(dim=1),  # (B, 1, M)
+            p2=p.pow(2).sum(dim=0),  # (J, M)
+            pa=(p * a).sum(dim=0),
+            a_norm=a.norm(dim=0),
             c=self.ball.c,
         )  # (B, J, M)
         y = scores.new_zeros(B, self.out_channels, math.prod(out_shape)).index_add(2, out_idx, scores)
