@@ -1,0 +1,36 @@
+"""What the model learns from: synthetic hierarchical volumes, dataset readers, normalisation, triplets.
+
+- :mod:`hypseg.data.synthetic`: the seeded three-level generator (method.md section 8);
+- :mod:`hypseg.data.synthetic_dataset`: writes a dataset folder (NIfTI + label maps + manifest);
+- :mod:`hypseg.data.readers`: files/folders, the BraTS layout, the synthetic manifest;
+- :mod:`hypseg.data.normalise`: intensity normalisation shared by training and inference;
+- :mod:`hypseg.data.sampling`: the multi-scale :class:`TripletSampler` (method.md section 6).
+"""
+
+from hypseg.data.normalise import normalise, percentile_scale, zscore
+from hypseg.data.readers import Case, LoadedCase, discover_cases, load_case, read_brats, read_files, read_manifest
+from hypseg.data.sampling import TripletBatch, TripletBoxes, TripletSampler, draw_boxes, extract_patches
+from hypseg.data.synthetic import CLASSES, SyntheticVolume, generate_volume
+from hypseg.data.synthetic_dataset import write_synthetic_dataset
+
+__all__ = [
+    "CLASSES",
+    "Case",
+    "LoadedCase",
+    "SyntheticVolume",
+    "TripletBatch",
+    "TripletBoxes",
+    "TripletSampler",
+    "discover_cases",
+    "draw_boxes",
+    "extract_patches",
+    "generate_volume",
+    "load_case",
+    "normalise",
+    "percentile_scale",
+    "read_brats",
+    "read_files",
+    "read_manifest",
+    "write_synthetic_dataset",
+    "zscore",
+]

@@ -1,0 +1,162 @@
+"""Dataset readers: which files make a dataset, and loading one case with its truth and mask.
+
+A :class:`Case` only names files (nothing is read until :func:`load_case`), so a dataset of hundreds of
+BraTS volumes costs nothing to list. Three layouts are understood, and :func:`discover_cases` picks one:
+
+- a synthetic dataset folder written by :func:`hypseg.data.synthetic_dataset.write_synthetic_dataset`
+  (``manifest.json``: split and per-level label maps);
+- a BraTS root: case folders holding ``*_flair.nii.gz`` and, when labelled, ``*_seg.nii.gz``; the truth is
+  the whole tumour (seg > 0) and the brain mask is FLAIR > 0 (searched recursively, so the HGG/LGG
+  sub-folders of the official release work);
+- volume files, or folders of volume files (any suffix :mod:`hypseg.io` reads), without truth.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from hypseg.io import Volume, is_volume_path, load_labels, load_volume
+
+#: how the mask of a case is derived from its volume
+MASK_RULES = ("none", "nonzero")
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One volume of a dataset and its truth files (not loaded).
+
+    Attributes
+    ----------
+    name : str
+    image : Path
+    truth : dict of str -> Path
+        Truth label maps by name (``"1"``, ``"2"``, ``"3"`` for the synthetic levels; ``"whole_tumour"``
+        for BraTS, whose file holds the BraTS labels).
+    split : str or None
+        ``"train"``, ``"val"``, ``"test"`` when the dataset says so.
+    mask_rule : {"none", "nonzero"}
+        ``"nonzero"``: the mask is ``volume != 0`` (BraTS brain = FLAIR > 0 on skull-stripped data).
+    binarise : bool
+        Truth is ``labels > 0`` (BraTS whole tumour).
+    """
+
+    name: str
+    image: Path
+    truth: dict[str, Path] = dataclasses.field(default_factory=dict)
+    split: str | None = None
+    mask_rule: str = "none"
+    binarise: bool = False
+
+
+@dataclasses.dataclass(eq=False)
+class LoadedCase:
+    """A case read from disk: its volume, truth label maps (same shape) and mask (or None)."""
+
+    case: Case
+    volume: Volume
+    truth: dict[str, np.ndarray]
+    mask: np.ndarray | None
+
+
+def load_case(case: Case, *, channel: int | None = None, mmap: bool = True) -> LoadedCase:
+    """Read a case; every truth map must have the volume's shape (else an error naming the file)."""
+    volume = load_volume(case.image, channel=channel, mmap=mmap)
+    truth = {}
+    for key, path in case.truth.items():
+        labels = load_labels(path, shape=volume.shape)
+        truth[key] = (labels > 0).astype(np.uint8) if case.binarise else labels
+    if case.mask_rule == "nonzero":
+        mask = np.asarray(volume.array) != 0
+        if not mask.any():
+            raise ValueError(f"{case.image}: the mask (non-zero voxels) is empty")
+    elif case.mask_rule == "none":
+        mask = None
+    else:
+        raise ValueError(f"unknown mask rule {case.mask_rule!r}; choose one of {MASK_RULES}")
+    return LoadedCase(case=case, volume=volume, truth=truth, mask=mask)
+
+
+def read_files(paths: Sequence[str | os.PathLike]) -> list[Case]:
+    """Cases from volume files and folders of volume files (sorted by name, not recursive)."""
+    cases = []
+    for p in map(Path, paths):
+        if not p.exists():
+            raise FileNotFoundError(f"{p}: no such file or folder")
+        if p.is_dir() and not is_volume_path(p):  # a .zarr folder is a volume
+            files = sorted(q for q in p.iterdir() if is_volume_path(q) and not q.name.startswith("."))
+            if not files:
+                raise ValueError(f"{p}: folder holds no volume files")
+            cases.extend(Case(name=_stem(q), image=q) for q in files)
+        else:
+            if not is_volume_path(p):
+                load_volume(p)  # raises the unknown-format error
+            cases.append(Case(name=_stem(p), image=p))
+    return cases
+
+
+def read_brats(root: str | os.PathLike) -> list[Case]:
+    """Cases of a BraTS-layout folder: ``<case>/<case>_flair.nii.gz`` (+ ``<case>_seg.nii.gz``)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such folder")
+    flairs = sorted(root.rglob("*_flair.nii.gz"))
+    if not flairs:
+        raise ValueError(f"{root}: no BraTS cases (no */*_flair.nii.gz files)")
+    cases = []
+    for flair in flairs:
+        name = flair.name[: -len("_flair.nii.gz")]
+        segs = sorted(flair.parent.glob("*_seg.nii.gz"))
+        truth = {"whole_tumour": segs[0]} if segs else {}
+        cases.append(Case(name=name, image=flair, truth=truth, mask_rule="nonzero", binarise=True))
+    return cases
+
+
+def read_manifest(path: str | os.PathLike) -> list[Case]:
+    """Cases of a synthetic dataset from its ``manifest.json`` (or the folder holding it)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "manifest.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such manifest")
+    try:
+        manifest = json.loads(path.read_text())
+        root = path.parent
+        return [
+            Case(
+                name=c["name"],
+                image=root / c["image"],
+                truth={level: root / rel for level, rel in c.get("labels", {}).items()},
+                split=c.get("split"),
+            )
+            for c in manifest["cases"]
+        ]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ValueError(f"{path}: not a hypseg dataset manifest ({type(err).__name__}: {err})") from None
+
+
+def discover_cases(paths: Sequence[str | os.PathLike]) -> list[Case]:
+    """Cases from what a user typed: a dataset folder with a manifest, a BraTS root, or volume files."""
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ValueError("no data given")
+    if len(paths) == 1 and paths[0].is_dir() and not is_volume_path(paths[0]):
+        folder = paths[0]
+        if (folder / "manifest.json").is_file():
+            return read_manifest(folder)
+        if next(folder.rglob("*_flair.nii.gz"), None) is not None:
+            return read_brats(folder)
+    return read_files(paths)
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".nii.gz", path.suffix):
+        if suffix and name.lower().endswith(suffix.lower()):
+            return name[: -len(suffix)]
+    return name
