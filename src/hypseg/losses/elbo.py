@@ -1,0 +1,66 @@
+r"""The negative ELBO with a Monte Carlo KL (method.md section 5; the paper's eq. 8).
+
+.. math:: -\mathrm{ELBO}(x) = \frac1K\sum_{k=1}^K\Big[-\log p(x\mid z_k)
+          + \log q(z_k\mid x) - \log p(z_k)\Big],\qquad z_k \sim q(z\mid x),
+
+with a unit-variance Gaussian likelihood :math:`-\log p(x\mid z) = \tfrac12|x - \hat x(z)|^2 +
+\tfrac n2\log 2\pi` summed over the n voxels of a patch. There is no closed-form KL between wrapped
+normals, so it is estimated from the same K samples.
+
+**Reduction:** every term is a sum over voxels and latent dimensions, then a mean over the K samples
+and a *mean over the batch* (a per-patch value), so that the loss scale and the weight of the triplet
+term do not depend on the batch size.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+from torch.distributions import Distribution
+
+
+class ELBOTerms(NamedTuple):
+    """Per-patch means over the batch."""
+
+    loss: torch.Tensor  # reconstruction + kl_weight * kl
+    reconstruction: torch.Tensor  # -E_q log p(x | z)
+    kl: torch.Tensor  # E_q [log q(z | x) - log p(z)]
+
+
+def negative_elbo(
+    patches: torch.Tensor,
+    reconstruction: torch.Tensor,
+    z: torch.Tensor,
+    posterior: Distribution,
+    prior: Distribution,
+    *,
+    kl_weight: float = 1.0,
+) -> ELBOTerms:
+    """Negative ELBO of a batch.
+
+    Parameters
+    ----------
+    patches : (B, 1, m, m, m)
+    reconstruction : (K, B, 1, m, m, m)
+        Decoder means for the K samples.
+    z : (K, B, d)
+        The samples, drawn from ``posterior`` with ``rsample``.
+    posterior : batch (B,), event (d,)
+    prior : event (d,)
+    kl_weight : float
+        Weight of the KL term (1 for the ELBO proper).
+    """
+    K, B = z.shape[:2]
+    if reconstruction.shape[:2] != (K, B) or reconstruction.shape[2:] != patches.shape[1:]:
+        raise ValueError(
+            f"reconstruction must be shaped (K, B, *patch) = ({K}, {B}, *{tuple(patches.shape[1:])}), got {tuple(reconstruction.shape)}"
+        )
+    n_voxels = patches[0].numel()
+    squared = (reconstruction - patches.unsqueeze(0)).pow(2).flatten(2).sum(-1)  # (K, B)
+    nll = 0.5 * squared + 0.5 * n_voxels * math.log(2 * math.pi)
+    kl = posterior.log_prob(z) - prior.log_prob(z)  # (K, B)
+    reconstruction_term = nll.mean()
+    kl_term = kl.mean()
+    return ELBOTerms(reconstruction_term + kl_weight * kl_term, reconstruction_term, kl_term)

@@ -1,0 +1,75 @@
+"""The fully convolutional encoder (method.md section 4, "Decision (performance)").
+
+Valid 3D convolutions without strides or padding, then a hidden layer whose kernel covers the
+remaining extent (the research code's "flatten + linear"), then 1x1x1 heads. On an m^3 patch the
+output is 1x1x1; on a larger volume the same weights give, at every position, the encoding of the
+m^3 window that starts there: the whole volume is encoded by one pass.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+
+from hypseg.config import ModelConfig
+from hypseg.geometry import PoincareBall
+
+
+class Encoding(NamedTuple):
+    """Posterior parameters, shaped (B, d, D', H', W') for volumes or (B, d) for patches."""
+
+    loc: torch.Tensor  # on the ball (hyperbolic variants) or in R^d
+    scale: torch.Tensor  # positive
+
+
+class Encoder(torch.nn.Module):
+    """Valid convolutions -> hidden convolution -> (loc, scale) heads.
+
+    Examples
+    --------
+    >>> enc = Encoder(ModelConfig(), PoincareBall())
+    >>> enc(torch.zeros(4, 1, 10, 10, 10)).loc.shape
+    torch.Size([4, 2])
+    >>> enc.dense(torch.zeros(1, 1, 13, 12, 10)).loc.shape
+    torch.Size([1, 2, 4, 3, 1])
+    """
+
+    def __init__(self, config: ModelConfig, ball: PoincareBall | None):
+        super().__init__()
+        self.config = config
+        self.ball = ball
+        widths = (1, *config.channels)
+        self.convs = torch.nn.ModuleList(
+            torch.nn.Conv3d(w_in, w_out, config.kernel_size) for w_in, w_out in zip(widths[:-1], widths[1:])
+        )
+        self.hidden = torch.nn.Conv3d(widths[-1], config.hidden, config.final_extent)
+        self.loc_head = torch.nn.Conv3d(config.hidden, config.latent_dim, 1)
+        self.scale_head = torch.nn.Conv3d(config.hidden, config.latent_dim, 1)
+
+    @property
+    def receptive_field(self) -> int:
+        """Side of the window that one output position sees (= the patch size m)."""
+        return self.config.patch_size
+
+    def dense(self, volume: torch.Tensor) -> Encoding:
+        """Encode every m^3 window of ``volume`` (B, 1, D, H, W): maps shaped (B, d, D-m+1, H-m+1, W-m+1)."""
+        h = volume
+        for conv in self.convs:
+            h = F.relu(conv(h))
+        h = F.relu(self.hidden(h))  # (B, hidden, D', H', W')
+        tangent = self.loc_head(h)  # (B, d, D', H', W')
+        scale = F.softplus(self.scale_head(h)) + self.config.scale_floor
+        if self.ball is None:
+            return Encoding(tangent, scale)
+        loc = self.ball.expmap0_clipped(tangent.movedim(1, -1)).movedim(-1, 1)
+        return Encoding(loc, scale)
+
+    def forward(self, patches: torch.Tensor) -> Encoding:
+        """Encode patches (B, 1, m, m, m) to (loc, scale), each (B, d)."""
+        m = self.config.patch_size
+        if patches.dim() != 5 or patches.shape[1] != 1 or tuple(patches.shape[2:]) != (m, m, m):
+            raise ValueError(f"patches must be shaped (B, 1, {m}, {m}, {m}), got {tuple(patches.shape)}")
+        loc, scale = self.dense(patches)
+        return Encoding(loc.flatten(1), scale.flatten(1))

@@ -1,0 +1,75 @@
+"""The VAE of the paper with its variants (method.md section 4; Table 2 ablations)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch.distributions import Distribution
+
+from hypseg.config import ModelConfig
+from hypseg.distributions import EuclideanNormal, WrappedNormal
+from hypseg.geometry import PoincareBall
+from hypseg.models.decoder import Decoder
+from hypseg.models.encoder import Encoder
+
+#: variant -> (hyperbolic latent, decoder lift). Unknown names fail in ModelConfig.
+VARIANT_SPECS: dict[str, tuple[bool, str]] = {
+    "hyperbolic-gyro": (True, "gyroplane"),
+    "hyperbolic": (True, "linear"),
+    "euclidean": (False, "linear"),
+}
+
+
+class VAEOutput(NamedTuple):
+    """One forward pass over a batch of B patches with K posterior samples."""
+
+    posterior: Distribution  # batch (B,), event (d,)
+    z: torch.Tensor  # (K, B, d)
+    reconstruction: torch.Tensor  # (K, B, 1, m, m, m)
+
+
+class HVAE(torch.nn.Module):
+    """Encoder, posterior family, prior and decoder of one variant.
+
+    Examples
+    --------
+    >>> model = HVAE(ModelConfig(variant="hyperbolic-gyro"))
+    >>> out = model(torch.zeros(4, 1, 10, 10, 10), samples=3)
+    >>> out.z.shape, out.reconstruction.shape
+    (torch.Size([3, 4, 2]), torch.Size([3, 4, 1, 10, 10, 10]))
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        hyperbolic, lift = VARIANT_SPECS[config.variant]
+        self.ball = PoincareBall(c=config.curvature) if hyperbolic else None
+        self._family = WrappedNormal if hyperbolic else EuclideanNormal
+        self.encoder = Encoder(config, self.ball)
+        self.decoder = Decoder(config, self.ball, lift=lift)
+
+    def posterior(self, patches: torch.Tensor) -> Distribution:
+        """q(z | x) for patches (B, 1, m, m, m)."""
+        loc, scale = self.encoder(patches)
+        return self._family(loc, scale, self.ball)
+
+    def prior(self, like: torch.Tensor) -> Distribution:
+        """p(z): the (wrapped) standard normal at the origin, with the dtype and device of ``like``."""
+        zeros = like.new_zeros(self.config.latent_dim)
+        return self._family(zeros, torch.ones_like(zeros), self.ball)
+
+    def encode_mean(self, patches: torch.Tensor) -> torch.Tensor:
+        """Posterior means (B, d) of patches (B, 1, m, m, m): the embedding used for segmentation."""
+        return self.encoder(patches).loc
+
+    def distance(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Latent distance (Poincare or Euclidean) over the last axis."""
+        return self.ball.dist(x, y) if self.ball is not None else (x - y).norm(dim=-1)
+
+    def forward(self, patches: torch.Tensor, *, samples: int = 1) -> VAEOutput:
+        B = patches.shape[0]
+        q = self.posterior(patches)
+        z = q.rsample((samples,))  # (K, B, d)
+        reconstruction = self.decoder(z.reshape(samples * B, -1))
+        return VAEOutput(q, z, reconstruction.view(samples, B, *reconstruction.shape[1:]))
