@@ -101,7 +101,7 @@ def side_bounds(shape: Sequence[int], *, config: DataConfig) -> tuple[float, flo
     r_hi = min(config.patch_max, float(min(shape)), float(max(shape)) - config.child_min)
     if r_hi < config.patch_min:
         raise ValueError(
-            f"a volume of shape {tuple(shape)} is too small for patches of side {config.patch_min:g} "
+            f"a volume of shape {tuple(int(v) for v in shape)} is too small for patches of side {config.patch_min:g} "
             f"with a negative of side {config.child_min:g} beside them"
         )
     return config.patch_min, r_hi

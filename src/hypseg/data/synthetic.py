@@ -24,8 +24,9 @@ Choices the paper left open (all parameters live in :class:`hypseg.config.Synthe
   a 50^3 box, so it is clipped by the box faces). Every other object is placed by rejection sampling:
   a candidate centre is drawn uniformly among the voxels of its parent whose distance to the parent's
   boundary (and to already placed siblings) is at least the child's inner radius, and is accepted when
-  the child's whole mask lies inside the parent shrunk by ``margin`` (1 voxel) and at least ``margin``
-  away from its siblings. Containment is therefore exact on the voxel grid. An object that does not
+  the child's whole mask lies inside the parent shrunk by ``margin`` (1 voxel), at least ``margin``
+  away from its siblings and off the volume's outer voxel layer (shapes are star-shaped about their
+  centre, so a shape reaching past the volume face would cover that layer). Containment is therefore exact on the voxel grid. An object that does not
   fit after ``placement_tries`` (200) candidates is dropped (the manifest records the actual counts).
 - **Counts.** 1-3 vesicles and 1-2 mitochondria per cell, 1-3 aggregates per vesicle, 1-2 cuboids per
   mitochondrion, each uniform over its range; one mitochondrion and one vesicle are placed first, so
@@ -187,6 +188,8 @@ def _try_draw_scene(rng: np.random.Generator, *, config: SyntheticConfig, irregu
     order = ["mitochondrion", "vesicle"] + ["mitochondrion"] * (n_mito - 1) + ["vesicle"] * (n_ves - 1)
     required = {0, 1}
     free = _shrink(cell_mask, config.margin)
+    border = max(1, int(np.ceil(config.margin)))  # off the outer layer (see the module docstring)
+    free[:border], free[-border:], free[:, :border], free[:, -border:], free[..., :border], free[..., -border:] = (False,) * 6
     placed_level2: list[tuple[int, np.ndarray]] = []
     for k, kind in enumerate(order):
         half = _draw_half(rng, config, kind)
@@ -281,8 +284,6 @@ def _place(rng, config, irregular, *, kind, half, parent, free, objects) -> tupl
             flat = candidates[rng.integers(candidates.size)]
             centre = np.array(np.unravel_index(flat, free.shape), dtype=float) + rng.uniform(-0.5, 0.5, size=3)
             obj = _new_object(rng, config, irregular, kind=kind, centre=centre, half=half, parent=parent)
-            if not _bbox_inside(obj, S):
-                continue
             lo, hi = _bbox(obj, S)
             mask = _object_mask(obj, lo=lo, hi=hi)
             window = tuple(slice(a, b) for a, b in zip(lo, hi))
@@ -338,11 +339,6 @@ def _bbox(obj: SceneObject, S: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     lo = np.clip(np.floor(c - e), 0, S).astype(int)
     hi = np.clip(np.ceil(c + e) + 1, 0, S).astype(int)
     return tuple(lo.tolist()), tuple(hi.tolist())
-
-
-def _bbox_inside(obj: SceneObject, S: int) -> bool:
-    c, e = np.asarray(obj.centre), _extent(obj)
-    return bool(np.all(c - e >= -0.5) and np.all(c + e <= S - 0.5))
 
 
 def _object_mask(obj: SceneObject, *, lo: Sequence[int], hi: Sequence[int]) -> np.ndarray:

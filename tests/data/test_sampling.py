@@ -1,0 +1,162 @@
+"""TripletSampler: containment and separation from the recorded boxes, side bounds and distributions
+(Kolmogorov-Smirnov), agreement with torch's trilinear resize, reproducibility, no constant anchors,
+DataLoader workers with their own streams."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from hypseg.config import DataConfig
+from hypseg.data.sampling import PatchSource, TripletSampler, draw_boxes, extract_patches, side_bounds
+
+
+def _volumes(n=3, shape=(32, 32, 32), seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=shape).astype(np.float32) for _ in range(n)]
+
+
+def _boxes(config, *, n=4000, shapes=((32, 32, 32),), seed=0):
+    return draw_boxes(np.random.default_rng(seed), np.array(shapes), n, config=config)
+
+
+CFG_U = DataConfig(patch_min=5.0, patch_max=20.0, child_min=3.0, child_gap=1.0)
+CFG_L = DataConfig(patch_min=4.0, patch_max=30.0, patch_distribution="log-uniform")
+
+
+@pytest.mark.parametrize("config", [CFG_U, CFG_L, DataConfig()])
+def test_positive_inside_negative_outside_and_in_volume(config):
+    shapes = ((32, 32, 32), (50, 40, 36), (20, 60, 24)) if config.patch_max <= 20 else ((50, 50, 50), (40, 44, 48))
+    b = _boxes(config, shapes=shapes)
+    S = np.array(shapes, dtype=float)[b.volume]
+    r, s = b.anchor_side[:, None], b.child_side[:, None]
+    a, p, q = b.anchor_corner, b.positive_corner, b.negative_corner
+    for corner, side in ((a, r), (p, s), (q, s)):  # every cube inside its volume
+        assert np.all(corner >= 0) and np.all(corner + side <= S + 1e-9)
+    assert np.all(p >= a - 1e-12) and np.all(p + s <= a + r + 1e-9)  # positive inside its parent
+    separated = (q + s <= a + 1e-12) | (q >= a + r - 1e-12)  # per axis
+    assert np.all(separated.any(axis=1))  # negative shares no volume with the parent
+
+
+@pytest.mark.parametrize("config", [CFG_U, CFG_L])
+def test_side_bounds_and_distributions(config):
+    b = _boxes(config)
+    lo, hi = side_bounds((32, 32, 32), config=config)
+    r, s = b.anchor_side, b.child_side
+    assert np.all((r >= lo) & (r <= hi))
+    s_hi = np.minimum(r - config.child_gap, 32 - r)
+    assert np.all(s >= config.child_min) and np.all(s <= s_hi + 1e-12) and np.all(s <= r - config.child_gap + 1e-12)
+    if config.patch_distribution == "uniform":
+        target = stats.uniform(loc=lo, scale=hi - lo).cdf
+        wrong = stats.loguniform(lo, hi).cdf
+    else:
+        target = stats.loguniform(lo, hi).cdf
+        wrong = stats.uniform(loc=lo, scale=hi - lo).cdf
+    assert stats.kstest(r, target).pvalue > 1e-3
+    assert stats.kstest(r, wrong).pvalue < 1e-6  # the test can tell the two apart
+    # child: uniform on [l_min, s_hi(r)] given r
+    u = (s - config.child_min) / (s_hi - config.child_min)
+    assert stats.kstest(u, "uniform").pvalue > 1e-3
+
+
+def test_untruncated_child_matches_paper_distribution():
+    # when a negative always fits (2 r_max - r_gap <= S), s ~ U(l_min, r - r_gap) exactly
+    b = _boxes(CFG_U, shapes=((48, 48, 48),))
+    u = (b.child_side - 3.0) / (b.anchor_side - 1.0 - 3.0)
+    assert stats.kstest(u, "uniform").pvalue > 1e-3
+
+
+def test_positions_uniform():
+    b = _boxes(CFG_U, n=3000)
+    rel = (b.positive_corner - b.anchor_corner) / (b.anchor_side - b.child_side)[:, None]
+    for axis in range(3):
+        assert stats.kstest(rel[:, axis], "uniform").pvalue > 1e-3
+
+
+def test_extract_matches_torch_trilinear_on_integer_boxes():
+    vols = _volumes(2, shape=(20, 24, 28))
+    source = PatchSource(vols)
+    rng = np.random.default_rng(5)
+    n = 40
+    volume = rng.integers(2, size=n)
+    side = rng.integers(3, 19, size=n).astype(float)
+    corner = np.stack([rng.integers(0, np.array(vols[0].shape[k]) - side + 1) for k in range(3)], axis=1).astype(float)
+    got = extract_patches(source, volume=volume, corner=corner, side=side, size=10)
+    for i in range(n):
+        z, y, x = corner[i].astype(int)
+        k = int(side[i])
+        crop = torch.from_numpy(vols[volume[i]][z : z + k, y : y + k, x : x + k].copy())[None, None]
+        ref = torch.nn.functional.interpolate(crop, size=(10, 10, 10), mode="trilinear", align_corners=False)[0, 0]
+        np.testing.assert_allclose(got[i], ref.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_patch_of_linear_ramp_is_exact():
+    # trilinear interpolation reproduces a linear function at the sample points
+    z, y, x = np.meshgrid(*[np.arange(30.0)] * 3, indexing="ij")
+    vol = (0.5 * z - 2.0 * y + 3.0 * x).astype(np.float32)
+    source = PatchSource([vol])
+    corner, side = np.array([[2.3, 4.7, 1.1]]), np.array([17.4])
+    patch = extract_patches(source, volume=np.array([0]), corner=corner, side=side, size=10)[0]
+    t = corner[0][:, None] + (np.arange(10) + 0.5) / 10 * side[0] - 0.5  # (3, m) voxel-centre coordinates
+    expected = 0.5 * t[0][:, None, None] - 2.0 * t[1][None, :, None] + 3.0 * t[2][None, None, :]
+    np.testing.assert_allclose(patch, expected, rtol=1e-5, atol=1e-4)
+
+
+def test_reproducible_per_seed_and_new_sizes_each_epoch():
+    cfg = DataConfig(patch_max=16.0, triplets_per_batch=16, batches_per_epoch=3)
+    vols = _volumes(2)
+    a = list(TripletSampler(vols, config=cfg, seed=3))
+    b = list(TripletSampler(vols, config=cfg, seed=3))
+    c = list(TripletSampler(vols, config=cfg, seed=4))
+    for x, y in zip(a, b):
+        for fx, fy in zip(x, y):
+            assert torch.equal(fx, fy)
+    assert not torch.equal(a[0].anchor_side, c[0].anchor_side)
+    s = TripletSampler(vols, config=cfg, seed=3)
+    s.set_epoch(1)
+    d = list(s)
+    assert not torch.equal(a[0].anchor_side, d[0].anchor_side)
+    assert len(a) == len(s) == 3
+
+
+def test_no_constant_anchors():
+    vol = np.zeros((32, 32, 32), dtype=np.float32)
+    vol[20:, 20:, 20:] = np.random.default_rng(0).normal(size=(12, 12, 12))  # mostly empty background
+    cfg = DataConfig(patch_max=14.0, triplets_per_batch=64, batches_per_epoch=2)
+    sampler = TripletSampler([vol], config=cfg, seed=0)
+    boxes = draw_boxes(np.random.default_rng(0), np.array([vol.shape]), 2000, config=cfg)
+    raw = extract_patches(sampler.source, volume=boxes.volume, corner=boxes.anchor_corner, side=boxes.anchor_side, size=10)
+    assert np.mean(np.ptp(raw.reshape(2000, -1), axis=1) <= cfg.constant_tol) > 0.2  # many would be constant
+    for batch in sampler:
+        assert batch.anchor.shape == (64, 1, 10, 10, 10)
+        flat = batch.anchor.reshape(64, -1)
+        assert torch.all(flat.amax(dim=1) - flat.amin(dim=1) > cfg.constant_tol)
+        # the recorded boxes are the ones the patches were cut from
+        again = extract_patches(sampler.source, volume=batch.volume.numpy(), corner=batch.anchor_corner.numpy(),
+                                side=batch.anchor_side.numpy(), size=10)
+        np.testing.assert_array_equal(again, batch.anchor[:, 0].numpy())
+
+
+def test_dataloader_workers_have_their_own_streams():
+    cfg = DataConfig(patch_max=16.0, triplets_per_batch=8, batches_per_epoch=4)
+    sampler = TripletSampler(_volumes(2), config=cfg, seed=0)
+    loader = torch.utils.data.DataLoader(sampler, batch_size=None, num_workers=2)
+    first = list(loader)
+    assert len(first) == 4
+    sides = [tuple(b.anchor_side.tolist()) for b in first]
+    assert len(set(sides)) == 4  # workers do not repeat each other
+    again = [tuple(b.anchor_side.tolist()) for b in loader]
+    assert sorted(again) == sorted(sides)  # reproducible with the same seed and worker count
+
+
+def test_bad_volumes_rejected():
+    with pytest.raises(ValueError, match=r"volume 0: a volume of shape \(6, 6, 6\) is too small for patches of side 5"):
+        TripletSampler([np.ones((6, 6, 6), np.float32)])
+    with pytest.raises(ValueError, match="volume 1: contains NaN or Inf voxels"):
+        TripletSampler([np.ones((40, 40, 40), np.float32), np.full((40, 40, 40), np.nan, np.float32)])
+    with pytest.raises(ValueError, match=r"volume 0: expected a 3-D array"):
+        TripletSampler([np.ones((40, 40), np.float32)])
+    with pytest.raises(ValueError, match="non-constant anchor patches"):
+        next(iter(TripletSampler([np.zeros((40, 40, 40), np.float32)])))
