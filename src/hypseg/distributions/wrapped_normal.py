@@ -91,8 +91,12 @@ class WrappedNormal(Distribution):
     def rsample(self, sample_shape: torch.Size = torch.Size()) -> torch.Tensor:
         """Reparameterised sample ``mu (+) exp_0(u / 2)``, ``u = scale * eps``; shape ``sample_shape + batch + (d,)``."""
         shape = self._extended_shape(torch.Size(sample_shape))
-        u = torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device) * self.scale
-        return self.ball.mobius_add(self.loc.expand(shape), self.ball.expmap0(u / 2))
+        return self.reparameterise(torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device))
+
+    def reparameterise(self, eps: torch.Tensor) -> torch.Tensor:
+        """The sample for standard-normal noise ``eps`` (shaped ``sample_shape + batch + (d,)``)."""
+        u = eps * self.scale
+        return self.ball.mobius_add(self.loc.expand(u.shape), self.ball.expmap0(u / 2))
 
     def tangent(self, z: torch.Tensor) -> torch.Tensor:
         """The tangent normal's coordinates ``u(z) = 2 log_0((-mu) (+) z)`` of points ``z``."""
@@ -126,7 +130,11 @@ class EuclideanNormal(Distribution):
 
     def rsample(self, sample_shape: torch.Size = torch.Size()) -> torch.Tensor:
         shape = self._extended_shape(torch.Size(sample_shape))
-        return self.loc + self.scale * torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device)
+        return self.reparameterise(torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device))
+
+    def reparameterise(self, eps: torch.Tensor) -> torch.Tensor:
+        """The sample ``loc + scale * eps`` for standard-normal noise ``eps``."""
+        return self.loc + self.scale * eps
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         u = (z - self.loc) / self.scale

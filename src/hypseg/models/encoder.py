@@ -59,8 +59,10 @@ class Encoder(torch.nn.Module):
         for conv in self.convs:
             h = F.relu(conv(h))
         h = F.relu(self.hidden(h))  # (B, hidden, D', H', W')
-        tangent = self.loc_head(h)  # (B, d, D', H', W')
-        scale = F.softplus(self.scale_head(h)) + self.config.scale_floor
+        # The geometry runs in float32 or float64 even under mixed-precision autocast.
+        dtype = torch.promote_types(volume.dtype, torch.float32)
+        tangent = self.loc_head(h).to(dtype)  # (B, d, D', H', W')
+        scale = F.softplus(self.scale_head(h).to(dtype)) + self.config.scale_floor
         if self.ball is None:
             return Encoding(tangent, scale)
         loc = self.ball.expmap0_clipped(tangent.movedim(1, -1)).movedim(-1, 1)

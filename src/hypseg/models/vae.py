@@ -63,13 +63,34 @@ class HVAE(torch.nn.Module):
         """Posterior means (B, d) of patches (B, 1, m, m, m): the embedding used for segmentation."""
         return self.encoder(patches).loc
 
+    def load_weights(self, state_dict: dict[str, torch.Tensor], *, source: str) -> None:
+        """Load weights saved from a model of the same config; ``ValueError`` naming ``source`` if they differ."""
+        own = self.state_dict()
+        missing = sorted(set(own) - set(state_dict))
+        unexpected = sorted(set(state_dict) - set(own))
+        reshaped = sorted(k for k in set(own) & set(state_dict) if own[k].shape != state_dict[k].shape)
+        if missing or unexpected or reshaped:
+            details = "; ".join(
+                f"{label}: {', '.join(keys[:3])}{' ...' if len(keys) > 3 else ''}"
+                for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", reshaped))
+                if keys
+            )
+            raise ValueError(f"{source}: weights do not match the model of its config ({details})")
+        self.load_state_dict(state_dict)
+
     def distance(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Latent distance (Poincare or Euclidean) over the last axis."""
         return self.ball.dist(x, y) if self.ball is not None else (x - y).norm(dim=-1)
 
-    def forward(self, patches: torch.Tensor, *, samples: int = 1) -> VAEOutput:
+    def forward(self, patches: torch.Tensor, *, samples: int = 1, noise: torch.Tensor | None = None) -> VAEOutput:
+        """Encode, sample K latents per patch and decode them.
+
+        ``noise`` (K, B, d), standard normal, fixes the samples (``samples`` is then ignored); without it
+        the samples come from torch's global generator.
+        """
         B = patches.shape[0]
         q = self.posterior(patches)
-        z = q.rsample((samples,))  # (K, B, d)
+        z = q.rsample((samples,)) if noise is None else q.reparameterise(noise.to(q.loc.dtype))  # (K, B, d)
+        samples = z.shape[0]
         reconstruction = self.decoder(z.reshape(samples * B, -1))
         return VAEOutput(q, z, reconstruction.view(samples, B, *reconstruction.shape[1:]))
