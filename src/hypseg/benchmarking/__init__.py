@@ -16,7 +16,14 @@ def _layers(*, repeats: int) -> None:
     layers.run(repeats=repeats)
 
 
+def _sampling(*, repeats: int) -> None:
+    from hypseg.benchmarking import sampling
+
+    sampling.run(repeats=repeats)
+
+
 #: name -> runner; an unknown name is an error at the caller (see ``hypseg.cli.bench``).
 SUITES: dict[str, Callable[..., None]] = {
     "layers": _layers,
+    "sampling": _sampling,
 }

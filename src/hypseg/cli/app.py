@@ -21,6 +21,8 @@ def _register() -> None:
     from hypseg.cli import bench
 
     app.command(name="bench")(bench.bench)
+    from hypseg.cli import synth
+    app.command(name="synth")(synth.synth)
 
 
 _register()

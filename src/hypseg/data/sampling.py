@@ -277,7 +277,7 @@ def extract_patches(
         rows = []
         for yi in y:
             row = base + zi + yi  # (B, m, m, 1)
-            v0, v1 = buf[row + x[0]], buf[row + x[1]]  # (B, m, m, m)
+            v0, v1 = np.take(buf, row + x[0]), np.take(buf, row + x[1])  # (B, m, m, m)
             rows.append(v0 + wx * (v1 - v0))
         planes.append(rows[0] + wy * (rows[1] - rows[0]))
     return (planes[0] + wz * (planes[1] - planes[0])).astype(np.float32, copy=False)
