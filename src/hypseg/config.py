@@ -474,3 +474,167 @@ def _toml_string(text: str) -> str:
             out.append(ch)
     out.append('"')
     return "".join(out)
+
+
+#: The model variants of :mod:`hypseg.models` (the paper's Table 2 ablations).
+VARIANTS = ("hyperbolic-gyro", "hyperbolic", "euclidean")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig(Config):
+    """Shape of the VAE (method.md section 4); enough to rebuild a model from a checkpoint.
+
+    Parameters
+    ----------
+    variant : {"hyperbolic-gyro", "hyperbolic", "euclidean"}
+        Latent space and decoder input: the Poincare ball with a gyroplane-convolution decoder (the
+        paper's model), the ball with ``log_0`` then a linear layer, or R^d with normal distributions.
+    latent_dim : int
+        d, the dimension of the latent space (2 in the paper).
+    curvature : float
+        c > 0, the ball's curvature is -c (ignored by the Euclidean variant).
+    patch_size : int
+        m, the side of the (resized) input patches; must equal ``DataConfig.patch_resize``.
+    channels : tuple of int
+        Filters of the encoder's valid convolutions (the decoder mirrors them).
+    kernel_size : int
+        Kernel of those convolutions; the encoder's extent shrinks by ``kernel_size - 1`` per layer.
+    hidden : int
+        Width of the hidden layer, a convolution covering the remaining extent (300 in the paper).
+    scale_floor : float
+        Added to the softplus of the scale head so that posteriors never collapse to a point.
+    """
+
+    variant: str = "hyperbolic-gyro"
+    latent_dim: int = 2
+    curvature: float = 1.0
+    patch_size: int = 10
+    channels: tuple[int, ...] = (16, 32, 64, 128)
+    kernel_size: int = 3
+    hidden: int = 300
+    scale_floor: float = 1e-3
+
+    @property
+    def hyperbolic(self) -> bool:
+        """Whether the latent space is the Poincare ball."""
+        return self.variant != "euclidean"
+
+    @property
+    def final_extent(self) -> int:
+        """Spatial side left after the valid convolutions; the hidden layer's kernel covers it."""
+        return self.patch_size - len(self.channels) * (self.kernel_size - 1)
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"ModelConfig: unknown variant {self.variant!r}; choose one of {VARIANTS}")
+        if self.latent_dim < 1 or self.hidden < 1 or self.kernel_size < 1 or not self.channels:
+            raise ValueError("ModelConfig: latent_dim, hidden and kernel_size must be >= 1 and channels non-empty")
+        if any(ch < 1 for ch in self.channels):
+            raise ValueError(f"ModelConfig: channels must be >= 1, got {self.channels}")
+        if not (math.isfinite(self.curvature) and self.curvature > 0):
+            raise ValueError(f"ModelConfig: curvature must be positive, got {self.curvature}")
+        if self.final_extent < 1:
+            raise ValueError(
+                f"ModelConfig: {len(self.channels)} valid convolutions of kernel {self.kernel_size} do not fit a "
+                f"patch of side {self.patch_size} (extent left: {self.final_extent})"
+            )
+        if not self.scale_floor > 0:
+            raise ValueError(f"ModelConfig: scale_floor must be positive, got {self.scale_floor}")
+
+
+#: Optimisers of :mod:`hypseg.training.optim`.
+OPTIMISERS = ("adam", "riemannian-adam")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(Config):
+    """How a model is trained (method.md section 5). See the README for the recipe and its numbers.
+
+    Parameters
+    ----------
+    steps : int
+        Optimiser steps. Each step sees ``DataConfig.triplets_per_batch`` triplets in all (over every
+        DDP process together).
+    learning_rate : float
+    optimiser : {"adam", "riemannian-adam"}
+        geoopt's RiemannianAdam is equivalent to Adam while no parameter lives on the ball.
+    samples : int
+        K, posterior samples per patch for the reconstruction term and the Monte Carlo KL.
+    kl_weight : float
+        Weight of the KL term (1 for the ELBO).
+    triplet_weight : float
+        beta, the weight of the triplet loss against the per-patch negative ELBO.
+    triplet_margin : float
+        alpha (0.2 in the paper).
+    triplet_squared : bool
+        Square the distances in the triplet loss (the released code did; the paper does not).
+    grad_clip : float
+        Maximum gradient norm (8 in the released runs); 0 disables clipping.
+    seed : int
+        Seeds the model's initial weights and, with the step number, every batch and every sample.
+    shard_size : int
+        Triplets per random stream: a step's batch is made of shards of this size, shard j of step s
+        drawn from ``SeedSequence([seed, s, j])``, so any number of DDP processes that divides the shard
+        count sees exactly the batch of a single process.
+    checkpoint_every, validate_every, log_every : int
+        Period, in steps, of checkpoints, validation passes and log lines.
+    validation_batches : int
+        Batches in one validation pass (fixed across passes).
+    device : str
+        "cpu", "cuda" or "cuda:N".
+    amp : bool
+        bfloat16 autocast for convolutions on CUDA (the geometry stays float32).
+    """
+
+    steps: int = 600
+    learning_rate: float = 1e-3
+    optimiser: str = "adam"
+    samples: int = 1
+    kl_weight: float = 1.0
+    triplet_weight: float = 10.0
+    triplet_margin: float = 0.2
+    triplet_squared: bool = False
+    grad_clip: float = 8.0
+    seed: int = 0
+    shard_size: int = 16
+    checkpoint_every: int = 100
+    validate_every: int = 100
+    log_every: int = 10
+    validation_batches: int = 2
+    device: str = "cpu"
+    amp: bool = False
+
+    def __post_init__(self) -> None:
+        if self.optimiser not in OPTIMISERS:
+            raise ValueError(f"TrainConfig: unknown optimiser {self.optimiser!r}; choose one of {OPTIMISERS}")
+        for name in ("steps", "samples", "shard_size", "checkpoint_every", "validate_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainConfig: {name} must be >= 1, got {getattr(self, name)}")
+        for name in ("learning_rate",):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"TrainConfig: {name} must be > 0, got {getattr(self, name)}")
+        for name in ("kl_weight", "triplet_weight", "triplet_margin", "grad_clip", "validation_batches"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"TrainConfig: {name} must be >= 0, got {getattr(self, name)}")
+        if not (self.device == "cpu" or self.device == "cuda" or self.device.startswith("cuda:")):
+            raise ValueError(f"TrainConfig: device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig(Config):
+    """Everything a training run needs; saved as ``config.toml`` in the run directory."""
+
+    model: ModelConfig = ModelConfig()
+    data: DataConfig = DataConfig()
+    train: TrainConfig = TrainConfig()
+
+    def __post_init__(self) -> None:
+        if self.model.patch_size != self.data.patch_resize:
+            raise ValueError(
+                f"RunConfig: model.patch_size ({self.model.patch_size}) must equal data.patch_resize ({self.data.patch_resize})"
+            )
+        if self.data.triplets_per_batch % self.train.shard_size:
+            raise ValueError(
+                f"RunConfig: data.triplets_per_batch ({self.data.triplets_per_batch}) must be a multiple of "
+                f"train.shard_size ({self.train.shard_size})"
+            )

@@ -1,0 +1,78 @@
+"""Run directories: ``config.toml`` (enough to rebuild the model) and a tensors-only ``model.pt``.
+
+``model.pt`` holds a dict of tensors and plain values (``model``, ``optimiser``, ``step``,
+``rng_torch``, ``format_version``) and is read with ``torch.load(weights_only=True)``: nothing in a
+checkpoint is unpickled as an arbitrary object. Both files are written under a temporary name and
+renamed, so an interrupted write leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hypseg.config import RunConfig, dumps_toml, from_dict, to_dict
+from hypseg.io._atomic import atomic_path
+
+#: Bumped whenever the layout of a run directory or the meaning of a saved tensor changes.
+FORMAT_VERSION = 1
+CONFIG_NAME = "config.toml"
+WEIGHTS_NAME = "model.pt"
+
+
+def save_run_config(run_dir: str | Path, config: RunConfig) -> Path:
+    """Write ``config.toml`` (with the format version) into ``run_dir``, creating the folder."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / CONFIG_NAME
+    with atomic_path(path) as tmp:
+        tmp.write_text(dumps_toml({"format_version": FORMAT_VERSION, **to_dict(config)}), encoding="utf-8")
+    return path
+
+
+def load_run_config(run_dir: str | Path) -> RunConfig:
+    """Read ``config.toml`` of a run directory, checking its format version."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"model directory {run_dir} does not exist")
+    path = run_dir / CONFIG_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a hypseg run: {CONFIG_NAME} is missing")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not valid TOML ({err})") from None
+    version = data.pop("format_version", None)
+    if version != FORMAT_VERSION:
+        raise ValueError(f"{path}: written by run format version {version}; this hypseg reads version {FORMAT_VERSION}")
+    return from_dict(RunConfig, data)
+
+
+def save_checkpoint(run_dir: str | Path, state: dict[str, Any]) -> Path:
+    """Write ``model.pt`` atomically. ``state`` must hold only tensors and plain Python values."""
+    path = Path(run_dir) / WEIGHTS_NAME
+    with atomic_path(path) as tmp:
+        torch.save({"format_version": FORMAT_VERSION, **state}, tmp)
+    return path
+
+
+def load_checkpoint(run_dir: str | Path, *, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read ``model.pt`` safely (``weights_only=True``); a clear ``ValueError`` if corrupt or foreign."""
+    path = Path(run_dir) / WEIGHTS_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{Path(run_dir)} holds no checkpoint: {WEIGHTS_NAME} is missing")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises several types for truncated, corrupt or unsafe files
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path}: corrupt or unsafe checkpoint ({reason[:200]})") from None
+    if not isinstance(state, dict) or "model" not in state:
+        raise ValueError(f"{path}: not a hypseg checkpoint (no model weights inside)")
+    if state.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{path}: written by checkpoint format version {state.get('format_version')}; this hypseg reads version {FORMAT_VERSION}"
+        )
+    return state

@@ -1,0 +1,249 @@
+"""The training loop: ELBO + hierarchical triplet loss, checkpoints, resume, validation, DDP.
+
+One step: draw this process's shards of the step's batch (:mod:`hypseg.training.stream`), encode the
+3B patches (anchors, positives, negatives) once, decode K samples of each, and minimise
+
+    loss = -ELBO (per patch) + triplet_weight * triplet loss (per triplet)
+
+with gradient-norm clipping. Under ``torchrun`` the model is wrapped in DistributedDataParallel,
+which averages the gradients of the processes' equal-sized shards: the update equals that of one
+process on the whole batch. Only rank 0 writes ``log.jsonl`` and checkpoints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+import numpy as np
+import torch
+
+from hypseg.config import RunConfig
+from hypseg.data import TripletSampler
+from hypseg.io.checkpoint import WEIGHTS_NAME, load_checkpoint, load_run_config, save_checkpoint, save_run_config
+from hypseg.losses import negative_elbo, triplet_loss
+from hypseg.models import HVAE
+from hypseg.training.distributed import DistributedContext, context_from_env, init_process_group
+from hypseg.training.optim import build_optimiser
+from hypseg.training.stream import TRAIN, VALIDATION, StepBatch, TripletStream
+
+LOG_NAME = "log.jsonl"
+
+
+class StepLosses(NamedTuple):
+    loss: torch.Tensor
+    reconstruction: torch.Tensor
+    kl: torch.Tensor
+    triplet: torch.Tensor
+
+    def as_floats(self) -> dict[str, float]:
+        return {name: float(value.detach()) for name, value in self._asdict().items()}
+
+
+class TrainResult(NamedTuple):
+    run_dir: Path
+    step: int
+    last: dict[str, float]  # the last logged training losses
+    model: HVAE  # the trained model (unwrapped), in eval mode
+
+
+def compute_losses(model: torch.nn.Module, batch: StepBatch, config: RunConfig) -> StepLosses:
+    """All loss terms of one batch (``model`` may be wrapped in DDP)."""
+    core: HVAE = model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
+    out = model(batch.patches, noise=batch.noise)
+    train = config.train
+    elbo = negative_elbo(batch.patches, out.reconstruction, out.z, out.posterior, core.prior(batch.patches), kl_weight=train.kl_weight)
+    anchor, positive, negative = out.posterior.loc.chunk(3)  # (B, d) each
+    triplet = triplet_loss(anchor, positive, negative, ball=core.ball, margin=train.triplet_margin, squared=train.triplet_squared)
+    return StepLosses(elbo.loss + train.triplet_weight * triplet, elbo.reconstruction, elbo.kl, triplet)
+
+
+class Trainer:
+    """Train an :class:`~hypseg.models.HVAE` on normalised volumes.
+
+    Parameters
+    ----------
+    config : RunConfig
+    volumes : sequence of ndarray (Z, Y, X)
+        Normalised training volumes.
+    run_dir : path
+        Where ``config.toml``, ``model.pt`` and ``log.jsonl`` go.
+    validation : sequence of ndarray, optional
+        Normalised validation volumes (defaults to the training volumes, with their own stream).
+    context : DistributedContext, optional
+        Rank and world size (read from torchrun's environment by default).
+    progress : bool
+        Show a progress bar (rank 0 only).
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        volumes: Sequence[np.ndarray],
+        *,
+        run_dir: str | Path,
+        validation: Sequence[np.ndarray] | None = None,
+        context: DistributedContext | None = None,
+        progress: bool = True,
+    ):
+        if len(volumes) == 0:
+            raise ValueError("no training volumes were given")
+        self.config, self.run_dir, self.progress = config, Path(run_dir), progress
+        self.context = context if context is not None else context_from_env()
+        train = config.train
+        self.device = torch.device(train.device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device 'cuda' was requested but CUDA is not available on this machine")
+        sampler = TripletSampler(volumes, config=config.data, seed=train.seed)
+        val_sampler = TripletSampler(validation, config=config.data, seed=train.seed) if validation else sampler
+        stream_args = dict(seed=train.seed, shard_size=train.shard_size, samples=train.samples, latent_dim=config.model.latent_dim)
+        self.stream = TripletStream(sampler, **stream_args)
+        self.val_stream = TripletStream(val_sampler, **stream_args)
+        self.shards = self.stream.shards_of(self.context.rank, self.context.world_size, config.data.triplets_per_batch)
+
+    # ------------------------------------------------------------------------------------------ setup
+    def _build(self) -> tuple[HVAE, torch.optim.Optimizer]:
+        torch.manual_seed(self.config.train.seed)  # identical initial weights on every rank
+        model = HVAE(self.config.model).to(self.device)
+        return model, build_optimiser(model.parameters(), self.config.train)
+
+    def _restore(self, model: HVAE, optimiser: torch.optim.Optimizer) -> int:
+        saved = load_run_config(self.run_dir)
+        # Only the number of steps may change on resume (to train longer).
+        if dataclasses.replace(saved, train=dataclasses.replace(saved.train, steps=self.config.train.steps)) != self.config:
+            raise ValueError(f"{self.run_dir} was trained with another config; resume it with its own config.toml")
+        state = load_checkpoint(self.run_dir, map_location=self.device)
+        model.load_weights(state["model"], source=str(self.run_dir / WEIGHTS_NAME))
+        try:
+            optimiser.load_state_dict(state["optimiser"])
+        except (ValueError, KeyError) as err:
+            raise ValueError(f"{self.run_dir / WEIGHTS_NAME}: optimiser state does not match ({err})") from None
+        torch.set_rng_state(state["rng_torch"])
+        return int(state["step"])
+
+    def _save(self, model: HVAE, optimiser: torch.optim.Optimizer, step: int) -> None:
+        if self.context.is_main:
+            save_checkpoint(
+                self.run_dir,
+                {"model": model.state_dict(), "optimiser": optimiser.state_dict(), "step": step, "rng_torch": torch.get_rng_state()},
+            )
+
+    def _log(self, record: dict) -> None:
+        if self.context.is_main:
+            with open(self.run_dir / LOG_NAME, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+
+    def _truncate_log(self, step: int) -> None:
+        """Drop log lines past the checkpoint we resume from (they will be produced again)."""
+        path = self.run_dir / LOG_NAME
+        if self.context.is_main and path.exists():
+            lines = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+            path.write_text("".join(line + "\n" for line in lines))
+
+    # ------------------------------------------------------------------------------------------ loop
+    def validate(self, model: torch.nn.Module) -> dict[str, float]:
+        """Mean losses over the fixed validation batches."""
+        totals: dict[str, float] = {}
+        n = self.config.train.validation_batches
+        with torch.no_grad():
+            for i in range(n):
+                batch = self.val_stream.batch(i, self.shards, stream=VALIDATION).to(self.device)
+                for key, value in compute_losses(model, batch, self.config).as_floats().items():
+                    totals[key] = totals.get(key, 0.0) + value / n
+        return totals
+
+    def fit(self, *, resume: bool = False) -> TrainResult:
+        """Train to ``config.train.steps``; ``resume`` continues from the run directory's checkpoint."""
+        train = self.config.train
+        init_process_group(self.context, self.device)
+        model, optimiser = self._build()
+        if resume:
+            start = self._restore(model, optimiser)
+            self._truncate_log(start)
+        else:
+            if (self.run_dir / WEIGHTS_NAME).exists():
+                raise FileExistsError(f"{self.run_dir} already holds a checkpoint; resume it or choose another output folder")
+            start = 0
+            if self.context.is_main:
+                save_run_config(self.run_dir, self.config)
+        wrapped: torch.nn.Module = model
+        if self.context.active:
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            wrapped = torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+        autocast = (
+            torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+            if train.amp and self.device.type == "cuda"
+            else contextlib.nullcontext()
+        )
+        bar = None
+        if self.progress and self.context.is_main:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=train.steps, initial=start, desc="training", unit="step", dynamic_ncols=True)
+        step, last, window_start, window_triplets = start, {}, time.perf_counter(), 0
+        triplets_per_step = self.config.data.triplets_per_batch
+        try:
+            for step in range(start + 1, train.steps + 1):
+                model.train()
+                batch = self.stream.batch(step, self.shards).to(self.device)
+                with autocast:
+                    losses = compute_losses(wrapped, batch, self.config)
+                if not torch.isfinite(losses.loss):
+                    raise FloatingPointError(f"the loss became {float(losses.loss)} at step {step}; lower the learning rate")
+                optimiser.zero_grad(set_to_none=True)
+                losses.loss.backward()
+                if train.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
+                optimiser.step()
+                window_triplets += triplets_per_step
+                if step % train.log_every == 0 or step == train.steps:
+                    elapsed = time.perf_counter() - window_start
+                    last = {"step": step, "split": "train", **losses.as_floats(), "triplets_per_s": window_triplets / max(elapsed, 1e-9)}
+                    self._log(last)
+                    window_start, window_triplets = time.perf_counter(), 0
+                    if bar is not None:
+                        bar.set_postfix(
+                            loss=f"{last['loss']:.4g}", rec=f"{last['reconstruction']:.4g}", kl=f"{last['kl']:.3g}",
+                            triplet=f"{last['triplet']:.3g}", tps=f"{last['triplets_per_s']:.0f}",
+                        )
+                if train.validation_batches and (step % train.validate_every == 0 or step == train.steps):
+                    model.eval()
+                    self._log({"step": step, "split": "val", **self.validate(wrapped)})
+                if step % train.checkpoint_every == 0 or step == train.steps:
+                    self._save(model, optimiser, step)
+                if bar is not None:
+                    bar.update(1)
+        except KeyboardInterrupt:
+            # Keep what was learned: the last completed step becomes a checkpoint to resume from.
+            completed = step - 1 if step > start else start
+            if completed > start:
+                self._save(model, optimiser, completed)
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+        model.eval()
+        return TrainResult(self.run_dir, step, {k: v for k, v in last.items() if isinstance(v, float)}, model)
+
+
+def read_log(run_dir: str | Path) -> list[dict]:
+    """The records of ``log.jsonl`` (training and validation lines)."""
+    path = Path(run_dir) / LOG_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} has no {LOG_NAME}")
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def smoothed(values: Sequence[float], window: int) -> np.ndarray:
+    """Moving average with a window of ``window`` values (for comparing noisy loss curves)."""
+    values = np.asarray(values, dtype=np.float64)
+    if window < 1 or window > len(values):
+        raise ValueError(f"window must be in [1, {len(values)}], got {window}")
+    return np.convolve(values, np.ones(window) / window, mode="valid")
+
+
+__all__ = ["Trainer", "TrainResult", "StepLosses", "compute_losses", "read_log", "smoothed", "LOG_NAME"]

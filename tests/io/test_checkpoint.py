@@ -1,0 +1,76 @@
+"""Run directories: round trip, and clear errors for missing, corrupt, unsafe or foreign checkpoints."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+
+from hypseg.config import ModelConfig, RunConfig
+from hypseg.io.checkpoint import load_checkpoint, load_run_config, save_checkpoint, save_run_config
+from hypseg.models import HVAE
+
+
+class _Payload:
+    """Unpickling this would create a file: the proof that a loader ran arbitrary code."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_round_trip_keeps_config_and_tensors(tmp_path):
+    config = RunConfig(model=ModelConfig(channels=(4, 4, 4), hidden=8))
+    model = HVAE(config.model)
+    save_run_config(tmp_path, config)
+    save_checkpoint(tmp_path, {"model": model.state_dict(), "step": 7, "rng_torch": torch.get_rng_state()})
+    assert load_run_config(tmp_path) == config
+    state = load_checkpoint(tmp_path)
+    assert state["step"] == 7
+    for name, tensor in model.state_dict().items():
+        torch.testing.assert_close(state["model"][name], tensor)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "model.pt"]  # no temporaries left
+
+
+def test_truncated_and_garbage_checkpoints_give_a_clear_error(tmp_path):
+    save_checkpoint(tmp_path, {"model": HVAE(ModelConfig(channels=(4, 4, 4), hidden=8)).state_dict(), "step": 1})
+    data = (tmp_path / "model.pt").read_bytes()
+    (tmp_path / "model.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"model.pt: corrupt or unsafe checkpoint"):
+        load_checkpoint(tmp_path)
+    (tmp_path / "model.pt").write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ValueError, match=r"model.pt: corrupt or unsafe checkpoint"):
+        load_checkpoint(tmp_path)
+
+
+def test_a_pickled_object_is_never_executed(tmp_path):
+    marker = tmp_path / "code-ran"
+    torch.save({"model": {}, "format_version": 1, "evil": _Payload(marker)}, tmp_path / "model.pt", pickle_protocol=pickle.DEFAULT_PROTOCOL)
+    with pytest.raises(ValueError, match=r"corrupt or unsafe checkpoint"):
+        load_checkpoint(tmp_path)
+    assert not marker.exists()
+
+
+def test_foreign_versions_and_missing_pieces_are_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"model directory .*nowhere does not exist"):
+        load_run_config(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match=r"is not a hypseg run: config.toml is missing"):
+        load_run_config(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"holds no checkpoint: model.pt is missing"):
+        load_checkpoint(tmp_path)
+    (tmp_path / "config.toml").write_text("format_version = 99\n")
+    with pytest.raises(ValueError, match=r"config.toml: written by run format version 99; this hypseg reads version 1"):
+        load_run_config(tmp_path)
+    (tmp_path / "config.toml").write_text("[model\n")
+    with pytest.raises(ValueError, match=r"config.toml: not valid TOML"):
+        load_run_config(tmp_path)
+    torch.save({"model": {}, "format_version": 0}, tmp_path / "model.pt")
+    with pytest.raises(ValueError, match=r"written by checkpoint format version 0; this hypseg reads version 1"):
+        load_checkpoint(tmp_path)
+    torch.save({"weights": torch.zeros(1)}, tmp_path / "model.pt")
+    with pytest.raises(ValueError, match=r"not a hypseg checkpoint \(no model weights inside\)"):
+        load_checkpoint(tmp_path)

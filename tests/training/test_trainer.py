@@ -1,0 +1,167 @@
+"""Training: losses fall, runs are reproducible, resume continues exactly, DDP equals one process."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hypseg.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from hypseg.data import generate_volume, normalise
+from hypseg.training import Trainer, read_log, smoothed
+from hypseg.training.stream import TripletStream
+
+DATA = DataConfig(patch_min=5.0, patch_max=16.0, patch_resize=8, triplets_per_batch=16)
+MODEL = ModelConfig(patch_size=8, channels=(4, 8, 8), hidden=16)
+TRAIN = TrainConfig(steps=20, shard_size=8, log_every=1, validate_every=10, validation_batches=1, checkpoint_every=10, learning_rate=3e-3)
+
+
+@pytest.fixture(scope="module")
+def volumes():
+    crops = []
+    for seed in range(2):
+        image = generate_volume(np.random.default_rng(seed)).image
+        crops.append(normalise(image[9:41, 9:41, 9:41], config=DATA))  # the cell and what it holds
+    return crops
+
+
+def config(**train) -> RunConfig:
+    return RunConfig(model=MODEL, data=DATA, train=dataclasses.replace(TRAIN, **train))
+
+
+def train_losses(run_dir: Path) -> dict[int, dict]:
+    return {r["step"]: r for r in read_log(run_dir) if r["split"] == "train"}
+
+
+def test_a_few_hundred_steps_lower_the_elbo_and_the_triplet_loss(volumes, tmp_path):
+    Trainer(config(steps=300, validate_every=1000, checkpoint_every=1000), volumes, run_dir=tmp_path, progress=False).fit()
+    records = sorted(train_losses(tmp_path).values(), key=lambda r: r["step"])
+    assert len(records) == 300
+    values = {k: np.array([r[k] for r in records]) for k in ("loss", "reconstruction", "kl", "triplet")}
+    assert all(np.isfinite(v).all() for v in values.values())
+    elbo = smoothed(values["reconstruction"] + values["kl"], 50)
+    triplet = smoothed(values["triplet"], 50)
+    assert elbo[-1] < elbo[0]
+    assert triplet[-1] < triplet[0]
+
+
+def test_the_same_seed_gives_the_same_losses(volumes, tmp_path):
+    for name in ("a", "b"):
+        Trainer(config(steps=6), volumes, run_dir=tmp_path / name, progress=False).fit()
+    assert train_losses(tmp_path / "a") == {
+        step: {**r, "triplets_per_s": train_losses(tmp_path / "a")[step]["triplets_per_s"]} for step, r in train_losses(tmp_path / "b").items()
+    }
+    other = tmp_path / "c"
+    Trainer(config(steps=6, seed=1), volumes, run_dir=other, progress=False).fit()
+    assert train_losses(other)[6]["loss"] != train_losses(tmp_path / "a")[6]["loss"]
+
+
+def _without_rates(records: dict[int, dict]) -> dict[int, dict]:
+    return {step: {k: v for k, v in r.items() if k != "triplets_per_s"} for step, r in records.items()}
+
+
+def test_a_resumed_run_continues_with_the_losses_of_an_uninterrupted_one(volumes, tmp_path):
+    full = tmp_path / "full"
+    Trainer(config(steps=20), volumes, run_dir=full, progress=False).fit()
+    part = tmp_path / "part"
+    Trainer(config(steps=10), volumes, run_dir=part, progress=False).fit()  # stops with a checkpoint at 10
+    Trainer(config(steps=20), volumes, run_dir=part, progress=False).fit(resume=True)
+    expected, got = _without_rates(train_losses(full)), _without_rates(train_losses(part))
+    assert sorted(got) == list(range(1, 21))
+    for step in range(11, 21):
+        for key in ("loss", "reconstruction", "kl", "triplet"):
+            assert got[step][key] == pytest.approx(expected[step][key], rel=1e-5, abs=1e-6), (step, key)
+
+
+def test_an_interrupted_run_keeps_a_checkpoint_and_resumes_exactly(volumes, tmp_path, monkeypatch):
+    full = tmp_path / "full"
+    Trainer(config(steps=14, checkpoint_every=100), volumes, run_dir=full, progress=False).fit()
+    killed = tmp_path / "killed"
+    original = TripletStream.batch
+
+    def interrupt_at_step_9(self, step, shards, **kwargs):
+        if step == 9 and kwargs.get("stream", 0) == 0:
+            raise KeyboardInterrupt
+        return original(self, step, shards, **kwargs)
+
+    monkeypatch.setattr(TripletStream, "batch", interrupt_at_step_9)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(config(steps=14, checkpoint_every=100), volumes, run_dir=killed, progress=False).fit()
+    monkeypatch.setattr(TripletStream, "batch", original)
+    assert torch.load(killed / "model.pt", weights_only=True)["step"] == 8
+    Trainer(config(steps=14, checkpoint_every=100), volumes, run_dir=killed, progress=False).fit(resume=True)
+    expected, got = _without_rates(train_losses(full)), _without_rates(train_losses(killed))
+    for step in range(9, 15):
+        assert got[step]["loss"] == pytest.approx(expected[step]["loss"], rel=1e-5), step
+
+
+def test_resume_refuses_another_config_and_a_fresh_run_refuses_an_existing_checkpoint(volumes, tmp_path):
+    Trainer(config(steps=2), volumes, run_dir=tmp_path, progress=False).fit()
+    with pytest.raises(FileExistsError, match="already holds a checkpoint; resume it or choose another output folder"):
+        Trainer(config(steps=2), volumes, run_dir=tmp_path, progress=False).fit()
+    with pytest.raises(ValueError, match="was trained with another config"):
+        Trainer(config(steps=4, learning_rate=1e-2), volumes, run_dir=tmp_path, progress=False).fit(resume=True)
+
+
+@pytest.mark.parametrize(
+    "build,message",
+    [
+        (lambda v, d: Trainer(config(), [], run_dir=d), r"no training volumes were given"),
+        (lambda v, d: Trainer(config(), [np.zeros((6, 6, 6), np.float32) + np.arange(6)], run_dir=d), r"volume 0: a volume of shape \(6, 6, 6\) is too small"),
+        (lambda v, d: RunConfig(model=MODEL, data=dataclasses.replace(DATA, patch_resize=10), train=TRAIN), r"model.patch_size \(8\) must equal data.patch_resize \(10\)"),
+        (lambda v, d: RunConfig(model=MODEL, data=DATA, train=dataclasses.replace(TRAIN, shard_size=5)), r"triplets_per_batch \(16\) must be a multiple of train.shard_size \(5\)"),
+        (lambda v, d: TrainConfig(optimiser="sgd"), r"TrainConfig: unknown optimiser 'sgd'"),
+        (lambda v, d: TrainConfig(device="tpu"), r"device must be 'cpu', 'cuda' or 'cuda:N', got 'tpu'"),
+    ],
+)
+def test_bad_input_fails_before_training(volumes, tmp_path, build, message):
+    with pytest.raises(ValueError, match=message):
+        build(volumes, tmp_path)
+    assert not (tmp_path / "model.pt").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+DDP_SCRIPT = textwrap.dedent(
+    """
+    import sys, numpy as np, torch
+    from hypseg.config import RunConfig
+    from hypseg.training import Trainer, context_from_env
+    out, volumes = sys.argv[1], list(np.load(sys.argv[2]))
+    cfg = RunConfig.load_toml(sys.argv[3])
+    ctx = context_from_env()
+    result = Trainer(cfg, volumes, run_dir=out, progress=False).fit()
+    torch.save(result.model.state_dict(), f"{out}/rank{ctx.rank}.pt")
+    """
+)
+
+
+def test_two_gloo_processes_keep_identical_parameters_and_match_one_process(volumes, tmp_path):
+    cfg = config(steps=4, validation_batches=0, checkpoint_every=100)
+    cfg.save_toml(tmp_path / "cfg.toml")
+    np.save(tmp_path / "volumes.npy", np.stack(volumes))
+    (tmp_path / "ddp.py").write_text(DDP_SCRIPT)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}",
+               str(tmp_path / "ddp.py"), str(tmp_path / "ddp"), str(tmp_path / "volumes.npy"), str(tmp_path / "cfg.toml")]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rank0, rank1 = (torch.load(tmp_path / "ddp" / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    single = Trainer(cfg, volumes, run_dir=tmp_path / "single", progress=False).fit().model.state_dict()
+    for name in rank0:
+        torch.testing.assert_close(rank0[name], rank1[name], rtol=0, atol=0)
+        torch.testing.assert_close(rank0[name], single[name], rtol=1e-4, atol=1e-5)
+    assert not (tmp_path / "ddp" / "log.jsonl").read_text().count('"split": "train"') > cfg.train.steps  # rank 0 only
