@@ -224,3 +224,13 @@ def test_cuda_matches_cpu():
     on_gpu = HyperbolicKMeans(8, random_state=0).fit(x.cuda())
     np.testing.assert_array_equal(on_gpu.labels_, cpu.labels_)
     assert isinstance(on_gpu.labels_, np.ndarray)
+
+
+def test_seeding_on_a_subsample_still_recovers_blobs():
+    x, truth = blobs(6, 200, seed=12)
+    km = HyperbolicKMeans(6, n_init=2, init_size=100, random_state=0).fit(x)
+    assert same_partition(km.labels_, truth)
+    with pytest.raises(ValueError, match=r"^init_size must be None or a positive integer, got 0$"):
+        HyperbolicKMeans(6, init_size=0).fit(x)
+    full = HyperbolicKMeans(6, init_size=None, random_state=0).fit(x)
+    assert same_partition(full.labels_, truth)

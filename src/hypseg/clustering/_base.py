@@ -121,6 +121,9 @@ class BaseKMeans(BaseEstimator):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
         if not (isinstance(self.tol, (int, float)) and math.isfinite(self.tol) and self.tol >= 0):
             raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
+        size = self.init_size
+        if size is not None and not (isinstance(size, (int, np.integer)) and not isinstance(size, bool) and size >= 1):
+            raise ValueError(f"init_size must be None or a positive integer, got {size!r}")
         cs = self.chunk_size
         if cs is not None and not (isinstance(cs, (int, np.integer)) and cs >= 1):
             raise ValueError(f"chunk_size must be None or a positive integer, got {cs!r}")
@@ -209,7 +212,24 @@ class BaseKMeans(BaseEstimator):
     def _initial_centres(self, data: Data, k: int, rng: np.random.Generator, chunk: int) -> torch.Tensor:
         n = data.xs.shape[0]
         if isinstance(self.init, str) and self.init == "k-means++":
-            idx = kmeanspp_indices(n, k, self._sq_to(data), data.xs, data.w, rng, chunk=chunk)
+            size = self.init_size
+            if size is not None and n > max(int(size), k):
+                # k-means++ on a uniform random subsample (as scikit-learn's MiniBatchKMeans does
+                # with init_size): the seeding then costs O(init_size k) whatever n is.
+                sub = np.sort(rng.choice(n, size=max(int(size), k), replace=False))
+                sub_t = torch.as_tensor(sub, device=data.xs.device)
+                data = Data(
+                    xs=data.xs[sub_t],
+                    x2=data.x2[sub_t],
+                    inv_mx=data.inv_mx[sub_t],
+                    w=None if data.w is None else data.w[sub_t],
+                )
+                if data.w is not None and int((data.w > 0).sum()) < k:
+                    raise ValueError(
+                        f"the k-means++ subsample of init_size={size} points has fewer than "
+                        f"n_clusters={k} points with positive weight; raise init_size"
+                    )
+            idx = kmeanspp_indices(data.xs.shape[0], k, self._sq_to(data), data.xs, data.w, rng, chunk=chunk)
             return data.xs[idx].clone()
         if isinstance(self.init, str):  # "random"
             p = None

@@ -51,9 +51,24 @@ def sq_euclid_rows(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (x - y).pow(2).sum(dim=1)
 
 
+def asinh_sqrt(t: torch.Tensor) -> torch.Tensor:
+    r""":math:`\operatorname{arsinh}\sqrt t = \log(1 + \sqrt t + t / (1 + \sqrt{1 + t}))` for ``t >= 0``.
+
+    The ``log1p`` form is exact in exact arithmetic (``sqrt(1+t) - 1 = t / (1 + sqrt(1+t))``), keeps
+    full relative precision for small ``t``, and is several times faster than ``torch.asinh`` on
+    CPU, where the latter is not vectorised.
+
+    >>> x = torch.tensor([0.0, 1e-12, 0.3, 1e6], dtype=torch.float64)
+    >>> bool(torch.allclose(asinh_sqrt(x), torch.asinh(x.sqrt()), rtol=1e-15, atol=0))
+    True
+    """
+    t = t.clamp_min(0.0)
+    return torch.log1p(t.sqrt() + t / (1.0 + (1.0 + t).sqrt()))
+
+
 def t_to_sqdist(t: torch.Tensor) -> torch.Tensor:
     r"""Squared unit-ball distance from ``t``: :math:`d_1^2 = (2\operatorname{arsinh}\sqrt t)^2`."""
-    return (2.0 * torch.asinh(t.clamp_min(0.0).sqrt())).pow(2)
+    return (2.0 * asinh_sqrt(t)).pow(2)
 
 
 def nearest_t(

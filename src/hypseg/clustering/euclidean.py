@@ -23,7 +23,7 @@ class EuclideanKMeans(BaseKMeans):
     """k-means in R^d with the interface of :class:`HyperbolicKMeans` (no curvature, no ball check).
 
     Parameters and attributes are those of :class:`HyperbolicKMeans` without ``c`` and
-    ``frechet_steps``; ``inertia_`` is the sum of squared Euclidean distances.
+    ``frechet_steps`` (``init_size`` included); ``inertia_`` is the sum of squared Euclidean distances.
 
     Examples
     --------
@@ -43,6 +43,7 @@ class EuclideanKMeans(BaseKMeans):
         max_iter: int = 100,
         tol: float = 1e-4,
         random_state: Any = None,
+        init_size: int | None = 1 << 17,
         chunk_size: int | None = None,
         device: Any = None,
     ) -> None:
@@ -52,6 +53,7 @@ class EuclideanKMeans(BaseKMeans):
         self.max_iter = max_iter
         self.tol = tol
         self.random_state = random_state
+        self.init_size = init_size
         self.chunk_size = chunk_size
         self.device = device
 

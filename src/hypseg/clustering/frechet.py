@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from ._kernel import sq_euclid_rows
+from ._kernel import asinh_sqrt, sq_euclid_rows
 from ._validation import as_tensor, check_curvature, check_points, check_weights
 from .exceptions import ConvergenceWarning
 
@@ -82,7 +82,7 @@ def g(t: torch.Tensor, asinh_root: torch.Tensor | None = None) -> torch.Tensor:
     series = 4.0 + t * (-8.0 / 3.0 + t * (32.0 / 15.0))
     safe = t.clamp_min(small)
     root = safe.sqrt()
-    num = torch.asinh(root) if asinh_root is None else asinh_root
+    num = asinh_sqrt(safe) if asinh_root is None else asinh_root
     exact = 4.0 * num / (root * (1.0 + safe).sqrt())
     return torch.where(t < small, series, exact)
 
@@ -134,7 +134,7 @@ def unit_dist(y_old: torch.Tensor, y_new: torch.Tensor) -> torch.Tensor:
     y_old, y_new = y_old.to(torch.float64), y_new.to(torch.float64)
     num = sq_euclid_rows(y_old, y_new)
     den = (1.0 - y_old.pow(2).sum(dim=1)) * (1.0 - y_new.pow(2).sum(dim=1))
-    return 2.0 * torch.asinh((num / den).clamp_min(0.0).sqrt())
+    return 2.0 * asinh_sqrt(num / den)
 
 
 def moments_pass(

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from ._base import _SPREAD_SAMPLE, BaseKMeans, Data
-from ._kernel import nearest_t, t_to_sqdist
+from ._kernel import asinh_sqrt, nearest_t, t_to_sqdist
 from ._validation import check_curvature
 from .frechet import frechet_mean_unit, moments, moments_pass, unit_dist, update
 from .seeding import poincare_sq_to
@@ -65,6 +65,10 @@ class HyperbolicKMeans(BaseKMeans):
         order of floating-point atomic additions).
     frechet_steps : int, default 1
         Fixed-point steps of the Fréchet mean per Lloyd iteration.
+    init_size : int or None, default 131072
+        k-means++ runs on a uniform random subsample of this many points (all points if there
+        are fewer, or if None), so that seeding costs the same for 1M or 10M points (scikit-learn's
+        ``MiniBatchKMeans`` does the same with its ``init_size``).
     chunk_size : int, optional
         Rows per chunk of the distance computation (default ``2**19 // n_clusters``, between 1,024
         and 65,536), which bounds the temporary memory whatever the number of points.
@@ -114,6 +118,7 @@ class HyperbolicKMeans(BaseKMeans):
         tol: float = 1e-4,
         random_state: Any = None,
         frechet_steps: int = 1,
+        init_size: int | None = 1 << 17,
         chunk_size: int | None = None,
         device: Any = None,
     ) -> None:
@@ -125,6 +130,7 @@ class HyperbolicKMeans(BaseKMeans):
         self.tol = tol
         self.random_state = random_state
         self.frechet_steps = frechet_steps
+        self.init_size = init_size
         self.chunk_size = chunk_size
         self.device = device
 
@@ -163,7 +169,7 @@ class HyperbolicKMeans(BaseKMeans):
         return torch.zeros(k, d + 2, dtype=torch.float64, device=device)
 
     def _accumulate(self, data: Data, sl: slice, labels, r, out) -> torch.Tensor:
-        half = torch.asinh(r.clamp_min(0.0).sqrt())  # d_1 / 2, shared by d^2 and g(t)
+        half = asinh_sqrt(r)  # d_1 / 2, shared by d^2 and g(t)
         if out is not None:
             w = None if data.w is None else data.w[sl]
             moments(data.xs[sl], data.x2[sl], data.inv_mx[sl], w, labels, r, out, asinh_root=half)
