@@ -22,8 +22,15 @@ def _sampling(*, repeats: int) -> None:
     sampling.run(repeats=repeats)
 
 
+def _kmeans(*, repeats: int) -> None:
+    from hypseg.benchmarking import kmeans
+
+    kmeans.run(repeats=repeats)
+
+
 #: name -> runner; an unknown name is an error at the caller (see ``hypseg.cli.bench``).
 SUITES: dict[str, Callable[..., None]] = {
     "layers": _layers,
+    "kmeans": _kmeans,
     "sampling": _sampling,
 }

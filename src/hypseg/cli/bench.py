@@ -7,7 +7,7 @@ import typer
 from hypseg.cli._errors import user_errors
 
 #: benchmark name -> module under ``benchmarks/``-equivalent functions in the package
-_SUITES = ("layers", "sampling")  # the suites that make up "speed", in print order
+_SUITES = ("layers", "sampling", "kmeans")  # the suites that make up "speed", in print order
 
 
 @user_errors
