@@ -18,11 +18,11 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from hypseg.cli import bench
+    from hypseg.cli import bench, synth, train
 
-    app.command(name="bench")(bench.bench)
-    from hypseg.cli import synth
     app.command(name="synth")(synth.synth)
+    app.command(name="train")(train.train)
+    app.command(name="bench")(bench.bench)
 
 
 _register()

@@ -8,7 +8,7 @@
 """
 
 from hypseg.data.normalise import normalise, percentile_scale, zscore
-from hypseg.data.readers import Case, LoadedCase, discover_cases, load_case, read_brats, read_files, read_manifest
+from hypseg.data.readers import Case, LoadedCase, discover_cases, load_case, load_normalised, read_brats, read_files, read_manifest
 from hypseg.data.sampling import TripletBatch, TripletBoxes, TripletSampler, draw_boxes, extract_patches
 from hypseg.data.synthetic import CLASSES, SyntheticVolume, generate_volume
 from hypseg.data.synthetic_dataset import write_synthetic_dataset
@@ -26,6 +26,7 @@ __all__ = [
     "extract_patches",
     "generate_volume",
     "load_case",
+    "load_normalised",
     "normalise",
     "percentile_scale",
     "read_brats",

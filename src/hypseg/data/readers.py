@@ -21,6 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
+from hypseg.config import DataConfig
 from hypseg.io import Volume, is_volume_path, load_labels, load_volume
 
 #: how the mask of a case is derived from its volume
@@ -160,3 +161,21 @@ def _stem(path: Path) -> str:
         if suffix and name.lower().endswith(suffix.lower()):
             return name[: -len(suffix)]
     return name
+
+
+def load_normalised(cases: Sequence[Case], *, config: DataConfig, progress: bool = False) -> list[np.ndarray]:
+    """Read the cases' volumes and normalise them as training and inference do (float32 arrays)."""
+    from hypseg.data.normalise import normalise
+
+    if not cases:
+        raise ValueError("no volumes to load")
+    iterator = cases
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(cases, desc="loading", unit="vol", leave=False)
+    volumes = []
+    for case in iterator:
+        loaded = load_case(case)
+        volumes.append(normalise(np.asarray(loaded.volume.array, dtype=np.float32), config=config, mask=loaded.mask))
+    return volumes
