@@ -151,3 +151,12 @@ def test_max_iter_reached_warns():
 def test_bad_input_raises(kwargs, message):
     with pytest.raises(ValueError, match=message):
         frechet_mean(**kwargs)
+
+
+def test_high_dimensional_groups():
+    g = torch.Generator().manual_seed(2)
+    x = expmap0(torch.randn(300, 12, generator=g, dtype=F64) * 0.3)
+    labels = torch.arange(300) % 3
+    means = frechet_mean(x, labels=labels)
+    for j in range(3):
+        assert riemannian_grad_norm(means[j], x[labels == j], 1.0) < 1e-6

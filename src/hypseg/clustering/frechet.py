@@ -102,15 +102,21 @@ def moments(
     ``xs`` (n, d) unit-ball points, ``x2`` (n,) their squared norms, ``inv_mx`` (n,) ``1/(1-|xs|^2)``,
     ``w`` (n,) weights or None, ``labels`` (n,) group of each point, ``t`` (n,) of each point to its
     group's current mean; ``asinh_root`` optionally ``asinh(sqrt(t))``. The segment sums are
-    ``torch.bincount`` with weights, one per column, accumulated in float64.
+    weighted ``torch.bincount`` calls, one per column (``index_add_`` of all columns when d > 8),
+    accumulated in float64.
     """
     alpha = g(t, asinh_root) * inv_mx  # (n,)
     if w is not None:
         alpha = alpha * w
-    k = out.shape[0]
+    k, d = out.shape[0], xs.shape[1]
     alpha64 = alpha.to(torch.float64)
+    if d > 8:  # one segment sum of all columns
+        rows = torch.cat([alpha64[:, None], alpha64[:, None] * xs, (alpha64 * x2)[:, None]], dim=1)
+        out.index_add_(0, labels, rows)
+        return
+    # few columns: one weighted bincount per column is faster than index_add_ on CPU
     out[:, 0] += torch.bincount(labels, weights=alpha64, minlength=k)
-    for j in range(xs.shape[1]):
+    for j in range(d):
         out[:, 1 + j] += torch.bincount(labels, weights=alpha64 * xs[:, j], minlength=k)
     out[:, -1] += torch.bincount(labels, weights=alpha64 * x2, minlength=k)
 
