@@ -1,0 +1,52 @@
+"""Qualitative colours for label maps: one distinct colour per label, the same rule everywhere."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def label_colors(labels: np.ndarray) -> dict[int, tuple[float, float, float, float]]:
+    """Map each distinct value of ``labels`` to an RGBA colour, by rank.
+
+    Up to 10 labels use ``tab10``, up to 20 ``tab20``; more labels sample ``turbo`` evenly, so the
+    colours stay distinct whatever the number of labels. The i-th smallest label gets the i-th colour,
+    which for the usual labels ``0..K-1`` means label k gets colour k.
+
+    Parameters
+    ----------
+    labels : ndarray of int
+        Any shape.
+
+    Returns
+    -------
+    dict[int, tuple of 4 floats]
+
+    Examples
+    --------
+    >>> colors = label_colors(np.array([3, 0, 3, 7]))
+    >>> sorted(colors), len(set(colors.values()))
+    ([0, 3, 7], 3)
+    """
+    from matplotlib import colormaps
+
+    values = np.unique(np.asarray(labels)).tolist()
+    n = len(values)
+    if n <= 10:
+        rgba = colormaps["tab10"](np.arange(n))
+    elif n <= 20:
+        rgba = colormaps["tab20"](np.arange(n))
+    else:
+        rgba = colormaps["turbo"](np.linspace(0.0, 1.0, n))
+    return {int(v): tuple(float(x) for x in rgba[i]) for i, v in enumerate(values)}
+
+
+def check_labels(labels: object, *, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """``labels`` as an integer array of ``shape``; a clear :class:`ValueError` otherwise."""
+    array = np.asarray(labels)
+    if array.dtype == np.bool_:
+        array = array.astype(np.uint8)
+    if not np.issubdtype(array.dtype, np.integer):
+        raise ValueError(f"{name}: labels must have an integer dtype, got {array.dtype}")
+    if array.shape != tuple(shape):
+        raise ValueError(f"{name}: labels of shape {array.shape} do not match the expected shape {tuple(shape)}")
+    return array
