@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "models": {"layers", "distributions", "geometry", "config"},
     "losses": {"geometry", "distributions"},
     "training": {"models", "losses", "data", "io", "config", "geometry"},
-    "inference": {"models", "clustering", "io", "config", "data", "geometry"},
+    "inference": {"models", "clustering", "io", "config", "data", "geometry", "metrics"},
     "baselines": {"metrics", "io", "data"},
     "plotting": {"geometry", "metrics"},
     "benchmarking": {"*"},

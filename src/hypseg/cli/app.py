@@ -18,11 +18,14 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from hypseg.cli import bench, synth, train
+    from hypseg.cli import bench, evaluate, plot, segment, synth, train
 
     app.command(name="synth")(synth.synth)
     app.command(name="train")(train.train)
+    app.command(name="segment")(segment.segment)
+    app.command(name="evaluate")(evaluate.evaluate)
     app.command(name="bench")(bench.bench)
+    app.command(name="plot")(plot.plot)
 
 
 _register()

@@ -1,0 +1,43 @@
+"""``hypseg segment``: label maps per level for volume files, with a trained model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from hypseg.cli._errors import user_errors
+
+
+@user_errors
+def segment(
+    volumes: List[Path] = typer.Argument(..., help="Volume files (NIfTI, MRC, TIFF, NumPy, Zarr), folders, or a dataset folder."),
+    model: Path = typer.Option(..., "--model", "-m", help="Run directory of a trained model (hypseg train --out)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder for label maps, embeddings and segmentation.json."),
+    clusters: List[int] = typer.Option([2, 4, 8], "--clusters", "-k", help="Cluster counts, one label map each (repeat: -k 2 -k 4)."),
+    patch_size: Optional[int] = typer.Option(None, help="Side of each voxel's patch (default: the model's m; must divide m)."),
+    pooled: bool = typer.Option(True, "--pooled/--per-volume", help="Fit the clusters on all volumes together, or per volume."),
+    nested: bool = typer.Option(False, "--nested", help="Each level refines the one above (a tree of labels)."),
+    subsample: int = typer.Option(50_000, min=100, help="Voxels k-means is fitted on."),
+    tile: int = typer.Option(48, min=4, help="Side of the tiles of the dense embedding (bounds memory)."),
+    device: str = typer.Option("cpu", help="cpu, cuda or cuda:N."),
+    seed: int = typer.Option(0, help="Seed of the clustering."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder."),
+) -> None:
+    """Embed every voxel with the model and cluster the embeddings with hyperbolic k-means, one label
+    map per cluster count, in the input's format and geometry.
+
+    Examples:
+
+        hypseg segment data/synth --model runs/gyro --clusters 2 4 8 --out seg/
+
+        hypseg segment tomo.mrc --model runs/gyro -k 3 --out seg-tomo/ --device cuda
+    """
+    from hypseg.inference.pipeline import segment_files
+
+    manifest = segment_files(
+        volumes, model_dir=model, out=out, clusters=clusters, patch_size=patch_size, pooled=pooled, nested=nested,
+        subsample=subsample, tile=tile, device=device, seed=seed, overwrite=overwrite, progress=True,
+    )
+    typer.echo(f"segmented {len(manifest['cases'])} volumes at k = {manifest['clusters']} into {out}")

@@ -1,0 +1,157 @@
+r"""Per-voxel embeddings: the encoder mean of the patch of side p around every voxel (method.md section 7).
+
+**Dense path.** The encoder is fully convolutional with valid convolutions (:mod:`hypseg.models.encoder`),
+so one pass over the padded volume encodes every m^3 window at once. A voxel's patch of side p covers
+``[v - p//2, v - p//2 + p)`` on each axis (centred for odd p; for even p the centre is the corner
+before voxel v). For p = m the window starting at ``v - p//2`` of the padded volume is that patch.
+For p != m the patch is resized to m^3, so the volume is resampled by s = m / p (trilinear,
+``align_corners=False``) and the window starting at ``(v - p//2) s`` is read; this needs s to be an
+integer (p divides m) and costs s^3 more positions than voxels: train with m = p (patch_resize equal
+to the inference patch side) to avoid it.
+
+**Tiles.** The output grid is cut into tiles; a tile reads its input slab with a halo of p - 1
+voxels (plus one for resampling), replicate-padded at the volume's faces by index clamping. Windows
+of a valid convolution do not see past their slab, so tiled and untiled results agree, and memory
+depends on the tile, not the volume. Slabs are read with basic slicing, so memory-mapped (MRC, .npy)
+and Zarr arrays are read lazily.
+
+**Naive path.** :func:`embed_voxels_naive` crops and resizes each voxel's own patch and encodes it:
+one encoder pass per voxel (batched), for tests and benchmarks. For p = m it equals the dense path;
+for p != m they differ only by interpolation at the patch faces (the crop is resized alone, the
+dense path resamples the whole volume).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from hypseg.models import HVAE
+
+
+def _resolve_patch(model: HVAE, patch_size: int | None) -> tuple[int, int, int]:
+    """(p, m, s) with s = m / p an integer."""
+    m = model.config.patch_size
+    p = m if patch_size is None else int(patch_size)
+    if p < 1:
+        raise ValueError(f"patch_size must be >= 1, got {p}")
+    if m % p:
+        raise ValueError(
+            f"patch_size {p} must divide the model's patch size m = {m} for the dense pass "
+            f"(train with data.patch_resize = {p} to embed at native resolution)"
+        )
+    return p, m, m // p
+
+
+def read_slab(array, starts: tuple[int, ...], stops: tuple[int, ...]) -> np.ndarray:
+    """``array[starts:stops]`` per axis, with out-of-range indices clamped (replicate padding).
+
+    Only the in-range box is read from ``array`` (basic slicing: lazy for memory maps and Zarr).
+    """
+    inner = tuple(slice(max(a, 0), min(b, n)) for a, b, n in zip(starts, stops, array.shape))
+    if any(s.start >= s.stop for s in inner):  # entirely outside: the nearest face, repeated
+        idx = tuple(np.clip(np.arange(a, b), 0, n - 1) for a, b, n in zip(starts, stops, array.shape))
+        return np.asarray(array[np.ix_(*idx)], dtype=np.float32)
+    box = np.asarray(array[inner], dtype=np.float32)
+    pad = [(s.start - a, b - s.stop) for a, b, s in zip(starts, stops, inner)]
+    return np.pad(box, pad, mode="edge") if any(p for pair in pad for p in pair) else box
+
+
+@torch.no_grad()
+def embed_volume(
+    model: HVAE,
+    volume,
+    *,
+    patch_size: int | None = None,
+    tile: int | None = 48,
+    device: str | torch.device = "cpu",
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    progress: bool = False,
+) -> np.ndarray:
+    """Embed every voxel of ``volume`` (Z, Y, X): returns (Z, Y, X, d) float32 encoder means.
+
+    Parameters
+    ----------
+    model : HVAE
+    volume : array-like (Z, Y, X)
+        Normalised intensities (or raw ones with ``transform``); numpy, memory map or Zarr array.
+    patch_size : int, optional
+        p, the side of each voxel's patch (default: the model's m).
+    tile : int or None
+        Side of the output tiles (None: the whole volume at once).
+    device : str or torch.device
+    transform : callable, optional
+        Applied to every slab after reading (e.g. the intensity normalisation of a lazily read volume).
+    progress : bool
+        Show a progress bar over tiles.
+    """
+    if getattr(volume, "ndim", None) != 3:
+        raise ValueError(f"volume must be 3-D (Z, Y, X), got shape {tuple(getattr(volume, 'shape', ()))}")
+    p, m, s = _resolve_patch(model, patch_size)
+    if tile is not None and tile < 1:
+        raise ValueError(f"tile must be >= 1, got {tile}")
+    model = model.to(device).eval()
+    shape = tuple(int(n) for n in volume.shape)
+    out = np.empty(shape + (model.config.latent_dim,), dtype=np.float32)
+    sides = shape if tile is None else (tile,) * 3
+    corners = list(itertools.product(*(range(0, n, t) for n, t in zip(shape, sides))))
+    iterator = corners
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(corners, desc="embedding", unit="tile", leave=False)
+    before = p // 2
+    halo = 1 if s > 1 else 0  # resampling reads one neighbour on each side
+    for corner in iterator:
+        stop = tuple(min(c + t, n) for c, t, n in zip(corner, sides, shape))
+        starts = tuple(c - before - halo for c in corner)
+        stops = tuple(e - before + p - 1 + halo for e in stop)
+        slab = read_slab(volume, starts, stops)
+        if transform is not None:
+            slab = transform(slab)
+        x = torch.from_numpy(np.ascontiguousarray(slab, dtype=np.float32))[None, None].to(device)
+        if s > 1:
+            x = F.interpolate(x, scale_factor=s, mode="trilinear", align_corners=False)
+            x = x[..., s:-s, s:-s, s:-s]  # drop the halo
+        loc = model.encoder.dense(x).loc  # (1, d, n*s - s + 1, ...) for each axis
+        loc = loc[0, :, ::s, ::s, ::s]  # windows starting at (v - p//2) * s
+        region = tuple(slice(c, e) for c, e in zip(corner, stop))
+        out[region] = loc.permute(1, 2, 3, 0).cpu().numpy()
+    return out
+
+
+@torch.no_grad()
+def embed_voxels_naive(
+    model: HVAE,
+    volume: np.ndarray,
+    *,
+    voxels: np.ndarray,
+    patch_size: int | None = None,
+    batch: int = 2048,
+    device: str | torch.device = "cpu",
+) -> np.ndarray:
+    """Encode each listed voxel's own patch (crop, resize to m^3, encode): (N, d) for voxels (N, 3).
+
+    The research code's approach, one encoder pass per voxel; kept as the reference for the dense path.
+    """
+    p, m, _ = _resolve_patch(model, patch_size)
+    model = model.to(device).eval()
+    volume = np.asarray(volume, dtype=np.float32)
+    before = p // 2
+    padded = np.pad(volume, [(before, p - 1 - before)] * 3, mode="edge")
+    offsets = np.arange(p)
+    results = []
+    for start in range(0, len(voxels), batch):
+        v = np.asarray(voxels[start : start + batch], dtype=np.int64)  # (b, 3), padded start = v
+        z = (v[:, 0, None] + offsets)[:, :, None, None]
+        y = (v[:, 1, None] + offsets)[:, None, :, None]
+        x = (v[:, 2, None] + offsets)[:, None, None, :]
+        crops = torch.from_numpy(padded[z, y, x])[:, None].to(device)  # (b, 1, p, p, p)
+        if p != m:
+            crops = F.interpolate(crops, size=(m, m, m), mode="trilinear", align_corners=False)
+        results.append(model.encode_mean(crops).cpu().numpy())
+    return np.concatenate(results) if results else np.zeros((0, model.config.latent_dim), np.float32)

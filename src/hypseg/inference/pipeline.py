@@ -1,0 +1,210 @@
+"""Files in, files out: segment volume files with a trained model, and score segmentations.
+
+A segmentation directory holds, for every input volume ``<name>``:
+
+- ``<name>_k<K><suffix>``: the label map with K clusters, in the input's format and geometry
+  (integer dtype), so that napari, ITK-SNAP, 3D Slicer or IMOD open it beside the input;
+- ``<name>_embedding.npy``: the per-voxel embedding (Z, Y, X, d) float32, points on the ball;
+
+and ``segmentation.json``, which lists the cases, files, cluster counts and centres. The directory is
+written under a temporary name and renamed when complete: an error leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import uuid
+from pathlib import Path
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from hypseg.data import discover_cases, normalise, read_manifest
+from hypseg.io import load_labels, load_volume, save_labels
+from hypseg.io._atomic import full_suffix
+from hypseg.inference.embed import embed_volume
+from hypseg.inference.model_io import load_model
+from hypseg.inference.segment import segment_volumes
+from hypseg.metrics import matched_dice
+
+MANIFEST = "segmentation.json"
+
+
+def _case_name(path: Path) -> str:
+    suffix = full_suffix(path)
+    return path.name[: len(path.name) - len(suffix)] if suffix else path.name
+
+
+def prepare_output(out: Path, *, overwrite: bool) -> Path:
+    """Check ``out`` may be written; return a fresh temporary sibling folder to fill."""
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise FileExistsError(f"{out} already exists; pass --overwrite to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    return tmp
+
+
+def commit_output(tmp: Path, out: Path) -> None:
+    """Replace ``out`` by the completed temporary folder."""
+    if out.exists():
+        shutil.rmtree(out) if out.is_dir() else out.unlink()
+    tmp.rename(out)
+
+
+def segment_files(
+    volumes: Sequence[str | Path],
+    *,
+    model_dir: str | Path,
+    out: str | Path,
+    clusters: Sequence[int] = (2, 4, 8),
+    patch_size: int | None = None,
+    pooled: bool = True,
+    nested: bool = False,
+    subsample: int = 50_000,
+    tile: int = 48,
+    device: str = "cpu",
+    seed: int = 0,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> dict:
+    """Segment volume files (or a dataset folder) at every cluster count; returns the manifest."""
+    paths = [Path(v) for v in volumes]
+    if not paths:
+        raise ValueError("no volumes to segment")
+    cases = discover_cases(paths)
+    if any(int(k) < 2 for k in clusters):
+        raise ValueError(f"cluster counts must be >= 2, got {list(clusters)}")
+    model, config = load_model(model_dir, device=device)
+    p = patch_size or config.model.patch_size
+    out = Path(out)
+    tmp = prepare_output(out, overwrite=overwrite)
+    try:
+        loaded, embeddings = [], []
+        iterator = cases
+        if progress:
+            from tqdm.auto import tqdm
+
+            iterator = tqdm(cases, desc="embedding", unit="vol")
+        for case in iterator:
+            volume = load_volume(case.image)
+            if min(volume.shape) < p:
+                raise ValueError(f"{case.image}: volume of shape {volume.shape} is smaller than the patch side {p}")
+            voxels = int(np.prod(volume.shape))
+            if max(clusters) > voxels:
+                raise ValueError(f"{case.image}: {max(clusters)} clusters but only {voxels} voxels")
+            array = normalise(np.asarray(volume.array, dtype=np.float32), config=config.data)
+            embeddings.append(embed_volume(model, array, patch_size=p, tile=tile, device=device))
+            loaded.append((case, volume))
+        segmentations = segment_volumes(
+            embeddings, clusters=clusters, c=config.model.curvature, hyperbolic=config.model.hyperbolic,
+            subsample=subsample, nested=nested, pooled=pooled, random_state=seed,
+        )
+        manifest = {"model": str(Path(model_dir).resolve()), "clusters": sorted(int(k) for k in clusters),
+                    "patch_size": p, "pooled": pooled, "nested": nested, "cases": []}
+        for (case, volume), embedding, seg in zip(loaded, embeddings, segmentations):
+            name = case.name
+            suffix = full_suffix(case.image) if case.image.is_file() else ".nii.gz"
+            labels = {}
+            for k, label_map in seg.labels.items():
+                file = f"{name}_k{k}{suffix}"
+                save_labels(label_map, like=volume, path=tmp / file)
+                labels[str(k)] = file
+            np.save(tmp / f"{name}_embedding.npy", embedding)
+            manifest["cases"].append({
+                "name": name, "image": str(case.image.resolve()), "labels": labels,
+                "embedding": f"{name}_embedding.npy",
+                "centers": {str(k): c.tolist() for k, c in seg.centers.items()},
+                "truth": {level: str(path.resolve()) for level, path in case.truth.items()},
+            })
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+        commit_output(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+class ScoreRow(NamedTuple):
+    case: str
+    clusters: int
+    level: str
+    mean_dice: float
+    per_class: dict[int, float]
+
+
+def read_segmentation(seg_dir: str | Path) -> dict:
+    path = Path(seg_dir) / MANIFEST
+    if not Path(seg_dir).is_dir():
+        raise FileNotFoundError(f"segmentation directory {seg_dir} does not exist")
+    if not path.is_file():
+        raise FileNotFoundError(f"{seg_dir} is not a hypseg segmentation: {MANIFEST} is missing")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from None
+
+
+def evaluate_segmentation(seg_dir: str | Path, *, truth: Sequence[str | Path] = ()) -> list[ScoreRow]:
+    """Matched DICE (paper protocol) of every label map against its truth.
+
+    ``truth``: nothing (use the truth recorded for dataset cases), a dataset folder with
+    ``manifest.json`` (levels 1, 2, ... are matched to the cluster counts in increasing order), or one
+    label file per case (in the order of the segmentation, scored against every cluster count).
+    """
+    seg_dir = Path(seg_dir)
+    manifest = read_segmentation(seg_dir)
+    cases = manifest["cases"]
+    clusters = manifest["clusters"]
+    truth = [Path(t) for t in truth]
+    if len(truth) == 1 and truth[0].is_dir():
+        by_name = {c.name: {lvl: str(p) for lvl, p in c.truth.items()} for c in read_manifest(truth[0])}
+        truth_of = [by_name.get(c["name"]) for c in cases]
+        if any(t is None for t in truth_of):
+            missing = [c["name"] for c, t in zip(cases, truth_of) if t is None]
+            raise ValueError(f"{truth[0]}: no truth for cases {missing[:3]}")
+    elif truth:
+        if len(truth) != len(cases):
+            raise ValueError(f"got {len(truth)} truth files for {len(cases)} segmented volumes")
+        truth_of = [{"all": str(t)} for t in truth]
+    else:
+        truth_of = [c.get("truth") or {} for c in cases]
+        if not any(truth_of):
+            raise ValueError("no truth: pass --truth label files or the dataset folder")
+    rows = []
+    for case, case_truth in zip(cases, truth_of):
+        for i, k in enumerate(clusters):
+            level = "all" if "all" in case_truth else str(i + 1)
+            if level not in case_truth:
+                continue
+            pred = load_labels(seg_dir / case["labels"][str(k)])
+            true = load_labels(case_truth[level], shape=pred.shape)
+            score = matched_dice(pred, true)
+            rows.append(ScoreRow(case["name"], k, level, float(score.mean), {int(c): float(v) for c, v in score.per_class.items()}))
+    return rows
+
+
+def summarise(rows: Sequence[ScoreRow]) -> dict[int, float]:
+    """Mean DICE over cases for every cluster count."""
+    out: dict[int, list[float]] = {}
+    for row in rows:
+        out.setdefault(row.clusters, []).append(row.mean_dice)
+    return {k: float(np.mean(v)) for k, v in sorted(out.items())}
+
+
+def write_scores_csv(rows: Sequence[ScoreRow], path: str | Path) -> Path:
+    """One line per (case, cluster count): mean DICE and the per-class DICE."""
+    path = Path(path)
+    classes = sorted({c for row in rows for c in row.per_class})
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["case", "clusters", "level", "mean_dice"] + [f"dice_class_{c}" for c in classes])
+        for row in rows:
+            writer.writerow([row.case, row.clusters, row.level, f"{row.mean_dice:.4f}"]
+                            + [f"{row.per_class[c]:.4f}" if c in row.per_class else "" for c in classes])
+    tmp.replace(path)
+    return path
