@@ -1,0 +1,195 @@
+"""``hypseg plot``: training curves of a run directory, or slices and Poincare disks of a segmentation.
+
+The command reads files (volumes and label maps through :mod:`hypseg.io`, embeddings with NumPy) and
+hands arrays to :mod:`hypseg.plotting`, which never reads files itself.
+
+What it plots depends on the target folder:
+
+* a **run directory** (holds ``log.jsonl``, one JSON object per line with ``step``, ``split`` and the
+  loss terms) -> ``training_curves.png``;
+* a **segmentation directory** (holds ``segmentation.json``) -> for each case ``<name>_slices.png``
+  (three orthogonal slices with one overlay row per level) and, when the case lists an embedding,
+  ``<name>_disk.png`` (the voxel embeddings on the Poincare disk, one panel per level with its centres,
+  plus a "true class" panel when ``--truth`` is given).
+
+``segmentation.json`` reads ``{"model": str, "clusters": [2, 4, 8], "cases": [{"name": str, "image":
+path, "labels": {"2": path, ...}, "embedding": path, "centers": {"2": [[x, y], ...], ...}}]}``; paths are
+relative to the segmentation directory unless absolute, the embedding is a ``(Z, Y, X, d)`` ``.npy``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from hypseg.cli._errors import user_errors
+
+LOG_NAME = "log.jsonl"
+SEGMENTATION_NAME = "segmentation.json"
+
+
+@user_errors
+def plot(
+    target: Path = typer.Argument(..., help="A run directory (with log.jsonl) or a segmentation directory (with segmentation.json)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder for the PNG files (created); default TARGET/plots."),
+    volume: Optional[Path] = typer.Option(None, "--volume", help="Image under the overlays, instead of the one segmentation.json names (one case only)."),
+    truth: Optional[List[Path]] = typer.Option(None, "--truth", metavar="PATH", help="True label map(s), one per case in order: colour the disk by true class and add a truth row."),
+    case: Optional[List[str]] = typer.Option(None, "--case", metavar="NAME", help="Plot only the case(s) of this name (repeatable)."),
+    max_points: int = typer.Option(20000, "--max-points", min=1, help="Voxels drawn on each Poincare disk (a random subsample)."),
+    curvature: float = typer.Option(1.0, "--curvature", "-c", help="Curvature magnitude c of the model's ball (radius 1/sqrt(c))."),
+    seed: int = typer.Option(0, help="Seed of the subsample of voxels on the disk."),
+) -> None:
+    """Plot a training run (loss curves) or a segmentation (slice overlays, Poincare disks) as PNG files.
+
+    Writes training_curves.png for a run, <case>_slices.png and <case>_disk.png for a segmentation.
+
+    Examples:
+
+        hypseg plot runs/gyro
+
+        hypseg plot seg/ --out figures/
+
+        hypseg plot seg/ --out figures/ --truth data/synth/case_000_level1.nii.gz --case case_000
+    """
+    if not target.exists():
+        raise FileNotFoundError(f"{target}: no such run or segmentation directory")
+    if target.is_file() and target.name in (LOG_NAME, SEGMENTATION_NAME):
+        target = target.parent
+    if not target.is_dir():
+        raise NotADirectoryError(f"{target}: is a file; give a run directory (with {LOG_NAME}) or a segmentation directory (with {SEGMENTATION_NAME})")
+    is_run, is_segmentation = (target / LOG_NAME).is_file(), (target / SEGMENTATION_NAME).is_file()
+    if not (is_run or is_segmentation):
+        raise ValueError(f"{target}: is neither a run directory (no {LOG_NAME}) nor a segmentation directory (no {SEGMENTATION_NAME})")
+    if not is_segmentation and (volume is not None or truth or case):
+        raise ValueError(f"{target}: --volume, --truth and --case apply to a segmentation directory, and this is a run directory")
+    out = out if out is not None else target / "plots"
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"{out}: exists and is not a folder")
+
+    jobs = []
+    if is_run:
+        records = _read_log(target / LOG_NAME)
+        jobs.append(lambda: _plot_run(records, out=out, name=target.name))
+    if is_segmentation:
+        cases = _select_cases(_read_segmentation(target / SEGMENTATION_NAME), names=case or [])
+        if volume is not None and len(cases) != 1:
+            raise ValueError(f"--volume replaces the image of one case, and {len(cases)} are selected; pick one with --case NAME")
+        if truth and len(truth) != len(cases):
+            raise ValueError(f"--truth gives {len(truth)} label map(s) for {len(cases)} case(s); give one per case, in order, or select cases with --case")
+        for i, entry in enumerate(cases):
+            jobs.append(
+                lambda entry=entry, i=i: _plot_case(
+                    entry, root=target, out=out, volume=volume, truth=truth[i] if truth else None,
+                    max_points=max_points, c=curvature, seed=seed,
+                )
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    for job in jobs:
+        for written in job():
+            typer.echo(f"wrote {written}")
+
+
+def _plot_run(records: list[dict], *, out: Path, name: str) -> list[Path]:
+    from hypseg.plotting import plot_training_curves
+
+    return [plot_training_curves(records, path=out / "training_curves.png", title=f"training run {name}")]
+
+
+def _plot_case(entry: dict, *, root: Path, out: Path, volume: Path | None, truth: Path | None, max_points: int, c: float, seed: int) -> list[Path]:
+    """Slices with overlays and (given an embedding) the Poincare disk of one case."""
+    import numpy as np
+
+    from hypseg.io import load_labels, load_volume
+    from hypseg.plotting import plot_poincare_panels, plot_slices
+
+    name = entry["name"]
+    image = load_volume(volume if volume is not None else _resolve(entry["image"], root=root))
+    shape = image.shape
+    levels = {f"k={k}": load_labels(_resolve(p, root=root), shape=shape) for k, p in sorted(entry["labels"].items(), key=lambda kv: int(kv[0]))}
+    true = None if truth is None else load_labels(truth, shape=shape)
+    stem = re.sub(r"[^\w.-]+", "_", name)
+    rows = ({"truth": true} if true is not None else {}) | levels
+    written = [plot_slices(image.array, labels=rows, path=out / f"{stem}_slices.png", spacing=image.spacing, title=name)]
+
+    if entry.get("embedding") is not None:
+        path = _resolve(entry["embedding"], root=root)
+        if path.suffix.lower() != ".npy":
+            raise ValueError(f"{path}: embeddings are read from .npy files")
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such embedding file")
+        try:
+            embedding = np.load(path, mmap_mode="r", allow_pickle=False)
+        except ValueError as err:
+            raise ValueError(f"{path}: cannot read as .npy: {err}") from None
+        if embedding.ndim != 4 or embedding.shape[:3] != shape:
+            raise ValueError(f"{path}: embedding of shape {embedding.shape} does not match the volume; expected {shape + ('d',)}")
+        d = embedding.shape[3]
+        points = embedding.reshape(-1, d)  # (Z*Y*X, d), a view of the memory map
+        panels = ({"true class": true.reshape(-1)} if true is not None else {}) | {k: v.reshape(-1) for k, v in levels.items()}
+        centers = {f"k={k}": np.asarray(v, dtype=np.float64) for k, v in (entry.get("centers") or {}).items() if f"k={k}" in panels}
+        written.append(
+            plot_poincare_panels(
+                points, panels=panels, centers=centers or None, path=out / f"{stem}_disk.png", title=name,
+                max_points=max_points, c=c, random_state=seed,
+            )
+        )
+    return written
+
+
+def _read_log(path: Path) -> list[dict]:
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}:{number}: is not JSON ({err.msg})") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}:{number}: is not a JSON object")
+        records.append(record)
+    if not records:
+        raise ValueError(f"{path}: holds no records yet; there is nothing to plot")
+    return records
+
+
+def _read_segmentation(path: Path) -> list[dict]:
+    """The ``cases`` of ``segmentation.json`` after checking the keys each one needs."""
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: is not valid JSON ({err.msg} at line {err.lineno})") from None
+    cases = manifest.get("cases") if isinstance(manifest, dict) else None
+    if not isinstance(cases, list) or not cases:
+        raise ValueError(f"{path}: has no list of 'cases'")
+    for i, entry in enumerate(cases):
+        if not isinstance(entry, dict):
+            raise ValueError(f"{path}: case {i} is not a JSON object")
+        for key, kind in (("name", str), ("image", str), ("labels", dict)):
+            if not isinstance(entry.get(key), kind):
+                raise ValueError(f"{path}: case {i} lacks {key!r} (a {'string' if kind is str else 'mapping'})")
+        if not isinstance(entry.get("centers") or {}, dict):
+            raise ValueError(f"{path}: case {i} has 'centers' that is not a mapping of level to points")
+        bad = [k for k in list(entry["labels"]) + list(entry.get("centers") or {}) if not str(k).isdigit()]
+        if bad:
+            raise ValueError(f"{path}: case {i} has levels {bad}; levels are cluster counts such as \"2\"")
+    return cases
+
+
+def _select_cases(cases: list[dict], *, names: list[str]) -> list[dict]:
+    if not names:
+        return cases
+    known = [entry["name"] for entry in cases]
+    missing = [n for n in names if n not in known]
+    if missing:
+        raise ValueError(f"no case named {missing[0]!r} in the segmentation; it holds {known}")
+    return [entry for entry in cases if entry["name"] in names]
+
+
+def _resolve(path: str, *, root: Path) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else root / p

@@ -1,0 +1,131 @@
+"""``hypseg plot`` on a tiny fake run directory and a tiny fake segmentation directory."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib.image
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from hypseg.io import Volume, save_labels, save_volume
+
+
+def _invoke(*args: str):
+    from hypseg.cli.app import app
+
+    return CliRunner().invoke(app, ["plot", *map(str, args)])
+
+
+def _error_lines(result) -> list[str]:
+    return [line for line in result.output.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    lines = [{"step": s, "split": "train", "loss": 2 / s, "reconstruction": 1 / s, "kl": 0.1, "triplet": 0.2} for s in range(1, 11)]
+    lines.append({"step": 10, "split": "val", "loss": 0.3, "reconstruction": 0.1, "kl": 0.1, "triplet": 0.25})
+    (run / "log.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    return run
+
+
+@pytest.fixture
+def seg_dir(tmp_path):
+    """A segmentation directory as ``hypseg segment`` writes it: NIfTI labels, a .npy embedding, centres."""
+    shape = (6, 7, 8)
+    rng = np.random.default_rng(0)
+    image = Volume.from_array(rng.normal(size=shape), spacing=(2.0, 1.0, 1.0))
+    data = tmp_path / "data"
+    data.mkdir()
+    save_volume(image, data / "case_a.nii.gz")
+    seg = tmp_path / "seg"
+    seg.mkdir()
+    embedding = rng.uniform(-0.6, 0.6, size=shape + (2,)).astype(np.float32)
+    np.save(seg / "case_a_embedding.npy", embedding)
+    k2 = (embedding[..., 0] > 0).astype(np.int32)
+    k4 = k2 + 2 * (embedding[..., 1] > 0)
+    save_labels(k2, like=image, path=seg / "case_a_k2.nii.gz")
+    save_labels(k4.astype(np.int32), like=image, path=seg / "case_a_k4.nii.gz")
+    save_labels((embedding[..., 1] > 0).astype(np.uint8), like=image, path=data / "case_a_truth.nii.gz")
+    manifest = {
+        "model": "runs/fake",
+        "clusters": [2, 4],
+        "cases": [
+            {
+                "name": "case_a",
+                "image": str(data / "case_a.nii.gz"),  # absolute
+                "labels": {"4": "case_a_k4.nii.gz", "2": "case_a_k2.nii.gz"},  # relative, out of order
+                "embedding": "case_a_embedding.npy",
+                "centers": {"2": [[-0.3, 0.0], [0.3, 0.0]], "4": [[-0.3, -0.3], [0.3, -0.3], [-0.3, 0.3], [0.3, 0.3]]},
+            }
+        ],
+    }
+    (seg / "segmentation.json").write_text(json.dumps(manifest))
+    return seg
+
+
+def test_run_directory_gives_training_curves(run_dir):
+    result = _invoke(run_dir)
+    assert result.exit_code == 0, result.output
+    out = run_dir / "plots" / "training_curves.png"
+    assert f"wrote {out}" in result.output
+    image = matplotlib.image.imread(out)
+    assert image.shape[0] > 200 and image.shape[1] > 400
+
+
+def test_log_file_as_target_and_explicit_out(run_dir, tmp_path):
+    result = _invoke(run_dir / "log.jsonl", "--out", tmp_path / "figs" / "nested")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "figs" / "nested" / "training_curves.png").stat().st_size > 0
+
+
+def test_segmentation_directory_gives_slices_and_disk(seg_dir, tmp_path):
+    out = tmp_path / "figures"
+    result = _invoke(seg_dir, "--out", out, "--truth", seg_dir.parent / "data" / "case_a_truth.nii.gz")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["case_a_disk.png", "case_a_slices.png"]
+    slices = matplotlib.image.imread(out / "case_a_slices.png")
+    disk = matplotlib.image.imread(out / "case_a_disk.png")
+    assert slices.shape[:2] == (4 * 300 + 40, 1040)  # rows volume, truth, k=2, k=4 (3 in each) + title; 3 columns
+    assert disk.shape[:2] == (540, 3 * 500 + 120)  # panels: true class, k=2, k=4
+
+
+def test_segmentation_without_truth(seg_dir):
+    result = _invoke(seg_dir)
+    assert result.exit_code == 0, result.output
+    disk = matplotlib.image.imread(seg_dir / "plots" / "case_a_disk.png")
+    assert disk.shape[1] == 2 * 500 + 120
+
+
+def _error(result) -> str:
+    assert result.exit_code == 2, result.output
+    lines = _error_lines(result)
+    assert len(lines) == 1 and lines[0].startswith("hypseg: error: "), result.output
+    return lines[0]
+
+
+def test_missing_or_unknown_target_is_a_one_line_error(tmp_path):
+    assert "no such run or segmentation directory" in _error(_invoke(tmp_path / "nowhere"))
+    (tmp_path / "empty").mkdir()
+    assert "is neither a run directory" in _error(_invoke(tmp_path / "empty"))
+    (tmp_path / "file.txt").write_text("x")
+    assert "is a file" in _error(_invoke(tmp_path / "file.txt"))
+    assert not (tmp_path / "empty" / "plots").exists()
+
+
+def test_bad_segmentation_input_is_a_one_line_error(seg_dir, run_dir, tmp_path):
+    assert "no case named 'other'" in _error(_invoke(seg_dir, "--case", "other"))
+    truth = seg_dir.parent / "data" / "case_a_truth.nii.gz"
+    assert "give one per case" in _error(_invoke(seg_dir, "--truth", truth, "--truth", truth))
+    assert "apply to a segmentation directory" in _error(_invoke(run_dir, "--truth", truth))
+    manifest = json.loads((seg_dir / "segmentation.json").read_text())
+    manifest["cases"][0]["labels"]["2"] = "gone.nii.gz"
+    (seg_dir / "segmentation.json").write_text(json.dumps(manifest))
+    assert "gone.nii.gz: no such file" in _error(_invoke(seg_dir))
+    (seg_dir / "segmentation.json").write_text("{not json")
+    assert "is not valid JSON" in _error(_invoke(seg_dir))
+    (run_dir / "log.jsonl").write_text("")
+    assert "holds no records" in _error(_invoke(run_dir))
