@@ -111,7 +111,9 @@ def segment_files(
             labels = {}
             for k, label_map in seg.labels.items():
                 file = f"{name}_k{k}{suffix}"
-                save_labels(label_map, like=volume, path=tmp / file)
+                # the smallest integer type: uint8 label maps are what ImageJ, IMOD and viewers expect
+                small = label_map.astype(np.uint8 if label_map.max() < 256 else np.uint16)
+                save_labels(small, like=volume, path=tmp / file)
                 labels[str(k)] = file
             np.save(tmp / f"{name}_embedding.npy", embedding)
             manifest["cases"].append({

@@ -1,0 +1,130 @@
+"""hypseg segment / evaluate on real file formats; bad input exits 2 without partial output."""
+
+from __future__ import annotations
+
+import json
+
+import mrcfile
+import nibabel
+import numpy as np
+import pytest
+import tifffile
+from typer.testing import CliRunner
+
+from hypseg.cli.app import app
+from hypseg.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from hypseg.io import Volume, affine_from_spacing, save_labels, save_volume
+from hypseg.training import Trainer
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    run = tmp_path_factory.mktemp("run")
+    cfg = RunConfig(
+        model=ModelConfig(patch_size=8, channels=(4, 4, 4), hidden=8),
+        data=DataConfig(patch_min=5.0, patch_max=10.0, patch_resize=8, triplets_per_batch=8),
+        train=TrainConfig(steps=2, shard_size=8, validation_batches=0),
+    )
+    volume = np.random.default_rng(0).normal(size=(16, 16, 16)).astype(np.float32)
+    Trainer(cfg, [volume], run_dir=run, progress=False).fit()
+    return run
+
+
+def _volume(seed, shape=(12, 13, 11), spacing=(2.0, 1.5, 0.5)):
+    array = np.random.default_rng(seed).normal(size=shape).astype(np.float32)
+    return Volume(array=array, spacing=spacing, affine=affine_from_spacing(spacing))
+
+
+def _invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_label_maps_keep_the_format_and_geometry_of_each_input(model_dir, tmp_path):
+    inputs = []
+    for i, suffix in enumerate((".nii.gz", ".mrc", ".tif")):
+        path = tmp_path / f"vol{i}{suffix}"
+        save_volume(_volume(i), path=path)
+        inputs.append(path)
+    out = tmp_path / "seg"
+    result = _invoke("segment", *inputs, "--model", model_dir, "--out", out, "-k", 2, "-k", 3)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "segmentation.json").read_text())
+    assert manifest["clusters"] == [2, 3] and len(manifest["cases"]) == 3
+    nifti = nibabel.load(out / "vol0_k2.nii.gz")
+    np.testing.assert_allclose(nifti.affine, nibabel.load(inputs[0]).affine)
+    assert np.issubdtype(nifti.get_data_dtype(), np.integer) and nifti.shape == (11, 13, 12)
+    with mrcfile.open(out / "vol1_k3.mrc") as mrc, mrcfile.open(inputs[1]) as src:
+        assert mrc.voxel_size == src.voxel_size and np.issubdtype(mrc.data.dtype, np.integer)
+        assert mrc.data.shape == src.data.shape and set(np.unique(mrc.data)) <= {0, 1, 2}
+    with tifffile.TiffFile(out / "vol2_k2.tif") as tif:
+        data = tif.asarray()
+        assert np.issubdtype(data.dtype, np.integer) and data.shape == (12, 13, 11)
+        assert tif.imagej_metadata["spacing"] == pytest.approx(2.0)
+    embedding = np.load(out / "vol0_embedding.npy")
+    assert embedding.shape == (12, 13, 11, 2) and (np.linalg.norm(embedding, axis=-1) < 1).all()
+
+
+def test_evaluate_prints_and_writes_the_table(model_dir, tmp_path):
+    vol = _volume(5)
+    save_volume(vol, path=tmp_path / "v.nii.gz")
+    truth = (vol.array > 0).astype(np.uint8)
+    save_labels(truth, like=vol, path=tmp_path / "t.nii.gz")
+    out = tmp_path / "seg"
+    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2).exit_code == 0
+    result = _invoke("evaluate", out, "--truth", tmp_path / "t.nii.gz")
+    assert result.exit_code == 0, result.output
+    assert "mean DICE over volumes, k = 2:" in result.output
+    lines = (out / "evaluation.csv").read_text().splitlines()
+    assert lines[0].startswith("case,clusters,level,mean_dice") and len(lines) == 2
+
+
+def test_segment_bad_input_exits_2_and_leaves_nothing(model_dir, tmp_path):
+    save_volume(_volume(0, shape=(5, 12, 12)), path=tmp_path / "thin.nii.gz")
+    save_volume(_volume(1), path=tmp_path / "ok.nii.gz")
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "x").write_text("keep me")
+    cases = [
+        (("segment", tmp_path / "ok.nii.gz", "--model", tmp_path / "nomodel", "--out", tmp_path / "s1"), "model directory"),
+        (("segment", tmp_path / "thin.nii.gz", "--model", model_dir, "--out", tmp_path / "s2"), "smaller than the patch side 8"),
+        (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s3", "-k", 1), "cluster counts must be >= 2"),
+        (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s4", "-k", 100000), "100000 clusters but only 1716 voxels"),
+        (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "taken"), "already exists; pass --overwrite"),
+        (("segment", tmp_path / "missing.nii.gz", "--model", model_dir, "--out", tmp_path / "s5"), "no such file"),
+    ]
+    for args, message in cases:
+        result = _invoke(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.nii.gz", "taken", "thin.nii.gz"]  # no partial output
+    assert (tmp_path / "taken" / "x").read_text() == "keep me"
+
+
+def test_a_model_of_another_version_or_shape_is_refused(model_dir, tmp_path):
+    import shutil
+
+    foreign = tmp_path / "foreign"
+    shutil.copytree(model_dir, foreign)
+    text = (foreign / "config.toml").read_text().replace("format_version = 1", "format_version = 7")
+    (foreign / "config.toml").write_text(text)
+    save_volume(_volume(0), path=tmp_path / "v.nii.gz")
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", foreign, "--out", tmp_path / "s")
+    assert result.exit_code == 2 and "written by run format version 7; this hypseg reads version 1" in result.output
+    reshaped = tmp_path / "reshaped"
+    shutil.copytree(model_dir, reshaped)
+    (reshaped / "config.toml").write_text((reshaped / "config.toml").read_text().replace("hidden = 8", "hidden = 9"))
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", reshaped, "--out", tmp_path / "s")
+    assert result.exit_code == 2 and "weights do not match the model of its config" in result.output
+    assert not (tmp_path / "s").exists()
+
+
+def test_evaluate_refuses_a_truth_of_another_shape(model_dir, tmp_path):
+    vol = _volume(6)
+    save_volume(vol, path=tmp_path / "v.nii.gz")
+    other = Volume(array=np.zeros((9, 9, 9), np.float32), spacing=(1.0, 1.0, 1.0), affine=np.eye(4))
+    save_labels(np.zeros((9, 9, 9), np.uint8), like=other, path=tmp_path / "t.nii.gz")
+    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "seg", "-k", 2).exit_code == 0
+    result = _invoke("evaluate", tmp_path / "seg", "--truth", tmp_path / "t.nii.gz")
+    assert result.exit_code == 2 and "t.nii.gz" in result.output and "shape" in result.output
+    assert not (tmp_path / "seg" / "evaluation.csv").exists()

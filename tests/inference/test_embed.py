@@ -1,0 +1,85 @@
+"""Dense per-voxel embedding: agreement with the naive per-voxel encoder, and tiling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hypseg.config import ModelConfig
+from hypseg.inference import embed_volume, embed_voxels_naive, read_slab
+from hypseg.models import HVAE
+
+#: Max abs difference allowed between dense and naive embeddings when p != m: the naive path resizes
+#: each crop alone (edge-clamped at the crop's faces), the dense path resamples the whole volume.
+RESAMPLING_TOLERANCE = 2e-2
+
+
+def _model(variant="hyperbolic-gyro", m=10, seed=0):
+    torch.manual_seed(seed)
+    return HVAE(ModelConfig(variant=variant, patch_size=m, channels=(4, 6, 8), hidden=12))
+
+
+def _all_voxels(shape):
+    return np.stack(np.meshgrid(*[np.arange(n) for n in shape], indexing="ij"), axis=-1).reshape(-1, 3)
+
+
+@pytest.mark.parametrize("variant", ("hyperbolic-gyro", "euclidean"))
+def test_dense_equals_naive_when_the_patch_is_m(variant):
+    model = _model(variant)
+    volume = np.random.default_rng(0).normal(size=(14, 12, 11)).astype(np.float32)
+    dense = embed_volume(model, volume, tile=None)
+    naive = embed_voxels_naive(model, volume, voxels=_all_voxels(volume.shape))
+    assert dense.shape == (14, 12, 11, 2) and dense.dtype == np.float32
+    np.testing.assert_allclose(dense.reshape(-1, 2), naive, rtol=0, atol=1e-4)
+
+
+def test_dense_is_close_to_naive_for_a_smaller_patch():
+    model = _model()
+    volume = np.random.default_rng(1).normal(size=(12, 11, 10)).astype(np.float32)
+    dense = embed_volume(model, volume, patch_size=5, tile=None).reshape(-1, 2)
+    naive = embed_voxels_naive(model, volume, voxels=_all_voxels(volume.shape), patch_size=5)
+    assert np.abs(dense - naive).max() < RESAMPLING_TOLERANCE
+    # the difference comes from the patch faces only: it is far below the spread of the embeddings
+    assert np.abs(dense - naive).mean() < 0.05 * naive.std()
+
+
+@pytest.mark.parametrize("patch_size", (10, 5))
+@pytest.mark.parametrize("tile", (1, 4, 7, 16))
+def test_tiled_equals_untiled(patch_size, tile):
+    model = _model()
+    volume = np.random.default_rng(2).normal(size=(13, 9, 11)).astype(np.float32)
+    whole = embed_volume(model, volume, patch_size=patch_size, tile=None)
+    tiled = embed_volume(model, volume, patch_size=patch_size, tile=tile)
+    # Equal up to the float32 rounding of convolutions evaluated over differently sized inputs.
+    np.testing.assert_allclose(tiled, whole, rtol=0, atol=1e-6)
+
+
+def test_memory_mapped_volumes_are_read_by_slab(tmp_path):
+    model = _model()
+    volume = np.random.default_rng(3).normal(size=(12, 12, 12)).astype(np.float32)
+    np.save(tmp_path / "v.npy", volume)
+    mapped = np.load(tmp_path / "v.npy", mmap_mode="r")
+    np.testing.assert_array_equal(embed_volume(model, mapped, tile=5), embed_volume(model, volume, tile=5))
+
+
+def test_read_slab_replicates_the_faces():
+    a = np.arange(4 * 5 * 6, dtype=np.float32).reshape(4, 5, 6)
+    slab = read_slab(a, (-2, 1, 4), (3, 4, 8))
+    expected = a[np.ix_(np.clip(np.arange(-2, 3), 0, 3), np.arange(1, 4), np.clip(np.arange(4, 8), 0, 5))]
+    np.testing.assert_array_equal(slab, expected)
+    far = read_slab(a, (10, 0, 0), (12, 2, 2))  # entirely outside: the nearest face repeated
+    np.testing.assert_array_equal(far, a[np.ix_([3, 3], [0, 1], [0, 1])])
+
+
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda m: embed_volume(m, np.zeros((4, 4))), r"volume must be 3-D \(Z, Y, X\), got shape \(4, 4\)"),
+        (lambda m: embed_volume(m, np.zeros((4, 4, 4)), patch_size=3), r"patch_size 3 must divide the model's patch size m = 10"),
+        (lambda m: embed_volume(m, np.zeros((4, 4, 4)), tile=0), r"tile must be >= 1, got 0"),
+    ],
+)
+def test_bad_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(_model())
