@@ -18,8 +18,9 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from hypseg.cli import bench, evaluate, plot, segment, synth, train
+    from hypseg.cli import bench, demo, evaluate, plot, segment, synth, train
 
+    app.command(name="demo")(demo.demo)
     app.command(name="synth")(synth.synth)
     app.command(name="train")(train.train)
     app.command(name="segment")(segment.segment)

@@ -1,0 +1,30 @@
+"""hypseg demo end to end in its reduced (--quick) configuration."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from hypseg.cli.app import app
+
+
+def test_quick_demo_writes_data_model_label_maps_plots_and_the_table(tmp_path):
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(app, ["demo", "--quick", "--out", str(out), "--volumes", "6"])
+    assert result.exit_code == 0, result.output
+    assert "| level | clusters | hypseg DICE | paper DICE |" in result.output
+    rows = [line for line in result.output.splitlines() if line.startswith("| 1 |") or line.startswith("| 2 |") or line.startswith("| 3 |")]
+    assert len(rows) == 3
+    for row in rows:
+        dice = float(row.split("|")[3])
+        assert 0.0 < dice <= 1.0
+    assert (out / "model" / "model.pt").is_file() and (out / "model" / "config.toml").is_file()
+    manifest = json.loads((out / "segmentation" / "segmentation.json").read_text())
+    assert manifest["clusters"] == [2, 4, 8] and len(manifest["cases"]) == 1  # 6 volumes: one test volume
+    for case in manifest["cases"]:
+        for k in ("2", "4", "8"):
+            assert (out / "segmentation" / case["labels"][k]).is_file()
+        assert (out / "plots" / f"{case['name']}_slices.png").stat().st_size > 0
+        assert (out / "plots" / f"{case['name']}_disk.png").stat().st_size > 0
+    assert (out / "plots" / "training_curves.png").stat().st_size > 0
