@@ -129,3 +129,42 @@ def test_bad_segmentation_input_is_a_one_line_error(seg_dir, run_dir, tmp_path):
     assert "is not valid JSON" in _error(_invoke(seg_dir))
     (run_dir / "log.jsonl").write_text("")
     assert "holds no records" in _error(_invoke(run_dir))
+
+
+def test_truth_listed_in_the_manifest_and_the_models_curvature(seg_dir, tmp_path):
+    """``hypseg segment`` lists truth maps per level and names the model, whose config gives c."""
+    from hypseg.config import ModelConfig, RunConfig
+    from hypseg.io.checkpoint import save_run_config
+
+    model = tmp_path / "model"
+    model.mkdir()
+    save_run_config(model, RunConfig(model=ModelConfig(curvature=4.0)))
+    manifest = json.loads((seg_dir / "segmentation.json").read_text())
+    manifest["model"] = str(model)
+    truth = str(seg_dir.parent / "data" / "case_a_truth.nii.gz")
+    manifest["cases"][0]["truth"] = {"level2": truth, "level1": truth}
+    (seg_dir / "segmentation.json").write_text(json.dumps(manifest))
+    # the fake embedding reaches |x| = 0.85 > 1/sqrt(4): with the model's curvature it is off the ball
+    assert "outside the Poincare ball of radius 0.5" in _error(_invoke(seg_dir))
+    result = _invoke(seg_dir, "--curvature", "1")
+    assert result.exit_code == 0, result.output
+    slices = matplotlib.image.imread(seg_dir / "plots" / "case_a_slices.png")
+    disk = matplotlib.image.imread(seg_dir / "plots" / "case_a_disk.png")
+    assert slices.shape[0] == 5 * 300 + 40  # volume, truth level1, truth level2, k=2, k=4
+    assert disk.shape[:2] == (2 * 500 + 40, 3 * 500 + 120)  # 4 panels wrap onto a second row
+
+
+def test_euclidean_model_gets_no_disk(seg_dir, tmp_path):
+    from hypseg.config import ModelConfig, RunConfig
+    from hypseg.io.checkpoint import save_run_config
+
+    model = tmp_path / "model"
+    model.mkdir()
+    save_run_config(model, RunConfig(model=ModelConfig(variant="euclidean")))
+    manifest = json.loads((seg_dir / "segmentation.json").read_text())
+    manifest["model"] = str(model)
+    (seg_dir / "segmentation.json").write_text(json.dumps(manifest))
+    result = _invoke(seg_dir)
+    assert result.exit_code == 0, result.output
+    assert "no Poincare disk" in result.output
+    assert sorted(p.name for p in (seg_dir / "plots").iterdir()) == ["case_a_slices.png"]

@@ -10,7 +10,12 @@ What it plots depends on the target folder:
 * a **segmentation directory** (holds ``segmentation.json``) -> for each case ``<name>_slices.png``
   (three orthogonal slices with one overlay row per level) and, when the case lists an embedding,
   ``<name>_disk.png`` (the voxel embeddings on the Poincare disk, one panel per level with its centres,
-  plus a "true class" panel when ``--truth`` is given).
+  plus a "true class" panel per truth map).
+
+True classes come from ``--truth`` (one label map per case), else from the case's ``"truth"`` entry
+(``{level: path}``, written by ``hypseg segment`` for labelled datasets). The ball's curvature comes
+from ``--curvature``, else from the ``config.toml`` of the ``"model"`` directory, else 1; a Euclidean
+model's embeddings are not on a ball, and no disk is drawn for them.
 
 ``segmentation.json`` reads ``{"model": str, "clusters": [2, 4, 8], "cases": [{"name": str, "image":
 path, "labels": {"2": path, ...}, "embedding": path, "centers": {"2": [[x, y], ...], ...}}]}``; paths are
@@ -40,7 +45,7 @@ def plot(
     truth: Optional[List[Path]] = typer.Option(None, "--truth", metavar="PATH", help="True label map(s), one per case in order: colour the disk by true class and add a truth row."),
     case: Optional[List[str]] = typer.Option(None, "--case", metavar="NAME", help="Plot only the case(s) of this name (repeatable)."),
     max_points: int = typer.Option(20000, "--max-points", min=1, help="Voxels drawn on each Poincare disk (a random subsample)."),
-    curvature: float = typer.Option(1.0, "--curvature", "-c", help="Curvature magnitude c of the model's ball (radius 1/sqrt(c))."),
+    curvature: Optional[float] = typer.Option(None, "--curvature", "-c", help="Curvature magnitude c of the ball (radius 1/sqrt(c)); default: the model's, else 1."),
     seed: int = typer.Option(0, help="Seed of the subsample of voxels on the disk."),
 ) -> None:
     """Plot a training run (loss curves) or a segmentation (slice overlays, Poincare disks) as PNG files.
@@ -75,7 +80,11 @@ def plot(
         records = _read_log(target / LOG_NAME)
         jobs.append(lambda: _plot_run(records, out=out, name=target.name))
     if is_segmentation:
-        cases = _select_cases(_read_segmentation(target / SEGMENTATION_NAME), names=case or [])
+        manifest = _read_segmentation(target / SEGMENTATION_NAME)
+        cases = _select_cases(manifest["cases"], names=case or [])
+        hyperbolic, c = _model_geometry(manifest.get("model"), curvature=curvature)
+        if not hyperbolic:
+            typer.echo("the model is Euclidean: its embeddings are not on a ball, so no Poincare disk is drawn")
         if volume is not None and len(cases) != 1:
             raise ValueError(f"--volume replaces the image of one case, and {len(cases)} are selected; pick one with --case NAME")
         if truth and len(truth) != len(cases):
@@ -84,7 +93,7 @@ def plot(
             jobs.append(
                 lambda entry=entry, i=i: _plot_case(
                     entry, root=target, out=out, volume=volume, truth=truth[i] if truth else None,
-                    max_points=max_points, c=curvature, seed=seed,
+                    max_points=max_points, c=c if hyperbolic else None, seed=seed,
                 )
             )
     out.mkdir(parents=True, exist_ok=True)
@@ -96,11 +105,17 @@ def plot(
 def _plot_run(records: list[dict], *, out: Path, name: str) -> list[Path]:
     from hypseg.plotting import plot_training_curves
 
-    return [plot_training_curves(records, path=out / "training_curves.png", title=f"training run {name}")]
+    return [plot_training_curves(records, path=out / "training_curves.png", title=f"{name}: training curves")]
 
 
-def _plot_case(entry: dict, *, root: Path, out: Path, volume: Path | None, truth: Path | None, max_points: int, c: float, seed: int) -> list[Path]:
-    """Slices with overlays and (given an embedding) the Poincare disk of one case."""
+def _plot_case(
+    entry: dict, *, root: Path, out: Path, volume: Path | None, truth: Path | None, max_points: int, c: float | None, seed: int
+) -> list[Path]:
+    """Slices with overlays and (given an embedding and a hyperbolic model, ``c`` not None) the disk of one case.
+
+    The true classes come from ``truth`` when given, else from the case's ``truth`` entry
+    (``{level: path}``, written by ``hypseg segment`` for datasets with labels), else there are none.
+    """
     import numpy as np
 
     from hypseg.io import load_labels, load_volume
@@ -110,12 +125,16 @@ def _plot_case(entry: dict, *, root: Path, out: Path, volume: Path | None, truth
     image = load_volume(volume if volume is not None else _resolve(entry["image"], root=root))
     shape = image.shape
     levels = {f"k={k}": load_labels(_resolve(p, root=root), shape=shape) for k, p in sorted(entry["labels"].items(), key=lambda kv: int(kv[0]))}
-    true = None if truth is None else load_labels(truth, shape=shape)
+    if truth is not None:
+        truths = {"": load_labels(truth, shape=shape)}
+    else:
+        listed = entry.get("truth") or {}
+        truths = {str(level): load_labels(_resolve(p, root=root), shape=shape) for level, p in sorted(listed.items())}
     stem = re.sub(r"[^\w.-]+", "_", name)
-    rows = ({"truth": true} if true is not None else {}) | levels
+    rows = {f"truth {level}".strip(): t for level, t in truths.items()} | levels
     written = [plot_slices(image.array, labels=rows, path=out / f"{stem}_slices.png", spacing=image.spacing, title=name)]
 
-    if entry.get("embedding") is not None:
+    if entry.get("embedding") is not None and c is not None:
         path = _resolve(entry["embedding"], root=root)
         if path.suffix.lower() != ".npy":
             raise ValueError(f"{path}: embeddings are read from .npy files")
@@ -129,7 +148,8 @@ def _plot_case(entry: dict, *, root: Path, out: Path, volume: Path | None, truth
             raise ValueError(f"{path}: embedding of shape {embedding.shape} does not match the volume; expected {shape + ('d',)}")
         d = embedding.shape[3]
         points = embedding.reshape(-1, d)  # (Z*Y*X, d), a view of the memory map
-        panels = ({"true class": true.reshape(-1)} if true is not None else {}) | {k: v.reshape(-1) for k, v in levels.items()}
+        panels = {f"true class {level}".strip(): t.reshape(-1) for level, t in truths.items()}
+        panels |= {k: v.reshape(-1) for k, v in levels.items()}
         centers = {f"k={k}": np.asarray(v, dtype=np.float64) for k, v in (entry.get("centers") or {}).items() if f"k={k}" in panels}
         written.append(
             plot_poincare_panels(
@@ -157,8 +177,27 @@ def _read_log(path: Path) -> list[dict]:
     return records
 
 
-def _read_segmentation(path: Path) -> list[dict]:
-    """The ``cases`` of ``segmentation.json`` after checking the keys each one needs."""
+def _model_geometry(model: object, *, curvature: float | None) -> tuple[bool, float]:
+    """(hyperbolic, c) of the model a segmentation names; ``curvature`` overrides c.
+
+    A model directory that cannot be read (moved, another machine) counts as a hyperbolic ball of
+    curvature 1 (or ``curvature``): plotting does not need the model itself.
+    """
+    if curvature is not None and not (curvature > 0):
+        raise ValueError(f"--curvature must be positive, got {curvature}")
+    if isinstance(model, str) and (Path(model) / "config.toml").is_file():
+        from hypseg.io.checkpoint import load_run_config
+
+        try:
+            config = load_run_config(model).model
+        except ValueError:
+            return True, curvature or 1.0
+        return config.hyperbolic, curvature or config.curvature
+    return True, curvature or 1.0
+
+
+def _read_segmentation(path: Path) -> dict:
+    """``segmentation.json`` after checking the keys each case needs."""
     try:
         manifest = json.loads(path.read_text())
     except json.JSONDecodeError as err:
@@ -172,12 +211,14 @@ def _read_segmentation(path: Path) -> list[dict]:
         for key, kind in (("name", str), ("image", str), ("labels", dict)):
             if not isinstance(entry.get(key), kind):
                 raise ValueError(f"{path}: case {i} lacks {key!r} (a {'string' if kind is str else 'mapping'})")
+        if not isinstance(entry.get("truth") or {}, dict):
+            raise ValueError(f"{path}: case {i} has 'truth' that is not a mapping of level to label file")
         if not isinstance(entry.get("centers") or {}, dict):
             raise ValueError(f"{path}: case {i} has 'centers' that is not a mapping of level to points")
         bad = [k for k in list(entry["labels"]) + list(entry.get("centers") or {}) if not str(k).isdigit()]
         if bad:
             raise ValueError(f"{path}: case {i} has levels {bad}; levels are cluster counts such as \"2\"")
-    return cases
+    return manifest
 
 
 def _select_cases(cases: list[dict], *, names: list[str]) -> list[dict]:

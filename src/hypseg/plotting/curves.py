@@ -77,6 +77,8 @@ def plot_training_curves(
 
 def _figure_training_curves(*, records: list, terms: Sequence[str] | None, title: str | None) -> "Figure":
     """Validate and draw; returns the Figure (not saved). Each curve's Line2D has label ``train``/``val``."""
+    from matplotlib.ticker import LogFormatter
+
     series = _series(records)
     available = sorted({term for split in series.values() for term in split})
     if terms is None:
@@ -101,6 +103,9 @@ def _figure_training_curves(*, records: list, terms: Sequence[str] | None, title
                 values.extend(ys)
         if term in LOG_TERMS and values and min(values) > 0:
             ax.set_yscale("log")
+            # plain numbers ("960", "0.02") rather than "9.6 x 10^2"; minor ticks labelled over short spans
+            ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+            ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
         ax.set_title(term)
         ax.set_xlabel("step")
         ax.grid(True, alpha=0.3)

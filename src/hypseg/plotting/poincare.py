@@ -28,6 +28,8 @@ __all__ = ["plot_poincare_disk", "plot_poincare_panels"]
 
 #: side of one disk panel in inches
 _PANEL_INCHES = 5.0
+#: panels per row; more panels wrap onto further rows
+_MAX_COLUMNS = 3
 #: legends list at most this many labels (more would hide the disk)
 _MAX_LEGEND = 20
 
@@ -112,7 +114,7 @@ def plot_poincare_panels(
     """The same points on several disks side by side, each coloured by another labelling; writes a PNG.
 
     Typical use: ``panels={"true class": truth, "k=2": labels_2, "k=4": labels_4}``; every panel shows
-    the same subsample of points.
+    the same subsample of points. Panels fill rows of at most three.
 
     Parameters
     ----------
@@ -192,8 +194,12 @@ def _figure_poincare(
     if n > max_points:
         heading += f"; {max_points} of {n} points"
 
-    figure = new_figure(width=_PANEL_INCHES * len(full) + 1.2, height=_PANEL_INCHES + 0.4)
-    axes = figure.subplots(1, len(full), squeeze=False)[0]
+    ncols = min(len(full), _MAX_COLUMNS)
+    nrows = -(-len(full) // ncols)
+    figure = new_figure(width=_PANEL_INCHES * ncols + 1.2, height=_PANEL_INCHES * nrows + 0.4)
+    axes = figure.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[len(full):]:
+        ax.set_visible(False)
     for ax, (name, lab) in zip(axes, full.items()):
         colors = None if lab is None else label_colors(lab)
         _draw_disk(ax, xy=xy, labels=None if lab is None else lab[index], colors=colors, radius=radius)
