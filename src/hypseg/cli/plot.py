@@ -78,17 +78,17 @@ def plot(
     jobs = []
     if is_run:
         records = _read_log(target / LOG_NAME)
-        jobs.append(lambda: _plot_run(records, out=out, name=target.name))
+        jobs.append(lambda: _plot_run(records, out=out, name=target.resolve().name))
     if is_segmentation:
         manifest = _read_segmentation(target / SEGMENTATION_NAME)
         cases = _select_cases(manifest["cases"], names=case or [])
         hyperbolic, c = _model_geometry(manifest.get("model"), curvature=curvature)
-        if not hyperbolic:
-            typer.echo("the model is Euclidean: its embeddings are not on a ball, so no Poincare disk is drawn")
         if volume is not None and len(cases) != 1:
             raise ValueError(f"--volume replaces the image of one case, and {len(cases)} are selected; pick one with --case NAME")
         if truth and len(truth) != len(cases):
             raise ValueError(f"--truth gives {len(truth)} label map(s) for {len(cases)} case(s); give one per case, in order, or select cases with --case")
+        if not hyperbolic:
+            typer.echo("the model is Euclidean: its embeddings are not on a ball, so no Poincare disk is drawn")
         for i, entry in enumerate(cases):
             jobs.append(
                 lambda entry=entry, i=i: _plot_case(
