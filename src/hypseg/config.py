@@ -638,3 +638,25 @@ class RunConfig(Config):
                 f"RunConfig: data.triplets_per_batch ({self.data.triplets_per_batch}) must be a multiple of "
                 f"train.shard_size ({self.train.shard_size})"
             )
+
+
+def cpu_recipe() -> RunConfig:
+    """The default recipe for two CPU cores (``hypseg train`` and ``hypseg demo``); see the README.
+
+    The dataclass defaults keep the paper's widths (16/32/64/128, hidden 300); this recipe narrows
+    them and trains on batches of 64 triplets, which the README's measurements justify.
+    """
+    return RunConfig(
+        model=ModelConfig(channels=(8, 16, 16, 32), hidden=64),
+        data=DataConfig(triplets_per_batch=64),
+        train=TrainConfig(steps=300, shard_size=16, checkpoint_every=50, validate_every=50, log_every=10),
+    )
+
+
+def smoke_recipe() -> RunConfig:
+    """A tiny model and a few steps on 8^3 patches: for tests and ``hypseg demo --quick``, not results."""
+    return RunConfig(
+        model=ModelConfig(patch_size=8, channels=(4, 8, 8), hidden=16),
+        data=DataConfig(patch_min=5.0, patch_max=16.0, patch_resize=8, triplets_per_batch=16),
+        train=TrainConfig(steps=4, shard_size=8, checkpoint_every=2, validate_every=2, validation_batches=1, log_every=1),
+    )

@@ -7,30 +7,20 @@ CLI, this package may import any layer of hypseg, and nothing in the library imp
 
 from __future__ import annotations
 
-from typing import Callable
+import importlib
 
-
-def _layers(*, repeats: int) -> None:
-    from hypseg.benchmarking import layers
-
-    layers.run(repeats=repeats)
-
-
-def _sampling(*, repeats: int) -> None:
-    from hypseg.benchmarking import sampling
-
-    sampling.run(repeats=repeats)
-
-
-def _kmeans(*, repeats: int) -> None:
-    from hypseg.benchmarking import kmeans
-
-    kmeans.run(repeats=repeats)
-
-
-#: name -> runner; an unknown name is an error at the caller (see ``hypseg.cli.bench``).
-SUITES: dict[str, Callable[..., None]] = {
-    "layers": _layers,
-    "kmeans": _kmeans,
-    "sampling": _sampling,
+#: name -> module holding its ``run``; "speed" runs them all in this order.
+SUITES: dict[str, str] = {
+    "layers": "hypseg.benchmarking.layers",
+    "sampling": "hypseg.benchmarking.sampling",
+    "kmeans": "hypseg.benchmarking.kmeans",
+    "train": "hypseg.benchmarking.train",
+    "inference": "hypseg.benchmarking.inference",
 }
+
+
+def run_suite(name: str, *, repeats: int) -> None:
+    """Run one suite by name; ``ValueError`` listing the choices for an unknown one."""
+    if name not in SUITES:
+        raise ValueError(f"unknown benchmark suite {name!r}; choose 'speed' or one of {sorted(SUITES)}")
+    importlib.import_module(SUITES[name]).run(repeats=repeats)

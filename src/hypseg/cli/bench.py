@@ -6,23 +6,23 @@ import typer
 
 from hypseg.cli._errors import user_errors
 
-#: benchmark name -> module under ``benchmarks/``-equivalent functions in the package
-_SUITES = ("layers", "sampling", "kmeans")  # the suites that make up "speed", in print order
-
 
 @user_errors
 def bench(
-    suite: str = typer.Argument("speed", help="Which tables: 'speed' (all speed tables) or one of: layers."),
+    suite: str = typer.Argument("speed", help="'speed' (every table) or one of: layers, sampling, kmeans, train, inference."),
     repeats: int = typer.Option(5, min=1, help="Timed repeats per row; the table shows medians."),
 ) -> None:
     """Print benchmark tables (medians of several runs, ratios against a baseline timed in the same process).
 
-    Example: ``hypseg bench layers --repeats 7``
+    Examples:
+
+        hypseg bench layers --repeats 7
+
+        hypseg bench speed
     """
     from hypseg import benchmarking
 
-    names = _SUITES if suite == "speed" else (suite,)
+    names = list(benchmarking.SUITES) if suite == "speed" else [suite]
     for name in names:
-        if name not in benchmarking.SUITES:
-            raise ValueError(f"unknown benchmark suite {name!r}; choose 'speed' or one of {sorted(benchmarking.SUITES)}")
-        benchmarking.SUITES[name](repeats=repeats)
+        benchmarking.run_suite(name, repeats=repeats)
+        typer.echo("")

@@ -21,23 +21,6 @@ PAPER_DICE = {1: 0.952, 2: 0.541, 3: 0.216}
 LEVEL_CLUSTERS = {1: 2, 2: 4, 3: 8}
 
 
-def demo_config(*, quick: bool):
-    """The recipe of the demo (see the README for how it was chosen); ``quick`` is a smoke test."""
-    from hypseg.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-
-    if quick:
-        return RunConfig(
-            model=ModelConfig(patch_size=8, channels=(4, 8, 8), hidden=16),
-            data=DataConfig(patch_min=5.0, patch_max=16.0, patch_resize=8, triplets_per_batch=16),
-            train=TrainConfig(steps=4, shard_size=8, checkpoint_every=2, validate_every=2, validation_batches=1, log_every=1),
-        )
-    return RunConfig(
-        model=ModelConfig(channels=(8, 16, 16, 32), hidden=64),
-        data=DataConfig(triplets_per_batch=64),
-        train=TrainConfig(steps=300, shard_size=16, checkpoint_every=50, validate_every=50, log_every=10),
-    )
-
-
 @user_errors
 def demo(
     out: Path = typer.Option(Path("hypseg-demo"), "--out", "-o", help="Folder for data, model, label maps and plots (replaced)."),
@@ -51,7 +34,7 @@ def demo(
     """
     from hypseg.cli.plot import plot
     from hypseg.cli.synth import _scaled_config
-    from hypseg.config import SyntheticConfig
+    from hypseg.config import SyntheticConfig, cpu_recipe, smoke_recipe
     from hypseg.data import discover_cases, load_normalised
     from hypseg.data.synthetic_dataset import write_synthetic_dataset
     from hypseg.inference.pipeline import evaluate_segmentation, segment_files, summarise
@@ -61,7 +44,7 @@ def demo(
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    config = demo_config(quick=quick)
+    config = smoke_recipe() if quick else cpu_recipe()
     config = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=seed))
     synthetic = _scaled_config(32) if quick else SyntheticConfig()
     typer.echo(f"[1/4] generating {volumes} synthetic volumes of {synthetic.shape}^3 in {out / 'data'}")

@@ -15,7 +15,7 @@ from hypseg.cli._errors import user_errors
 def train(
     data: List[Path] = typer.Argument(..., help="Volume files, folders of volumes, a dataset folder with manifest.json, or a BraTS root."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory for config.toml, model.pt and log.jsonl."),
-    config: Optional[Path] = typer.Option(None, "--config", help="A TOML file with [model], [data] and [train] tables."),
+    config: Optional[Path] = typer.Option(None, "--config", help="A TOML file with [model], [data] and [train] tables (default: the CPU recipe)."),
     variant: Optional[str] = typer.Option(None, help="hyperbolic-gyro (default), hyperbolic or euclidean."),
     steps: Optional[int] = typer.Option(None, min=1, help="Optimiser steps (overrides the config)."),
     seed: Optional[int] = typer.Option(None, help="Seed of weights, batches and samples."),
@@ -37,7 +37,7 @@ def train(
 
         hypseg train data/synth --out runs/gyro --steps 1200 --resume
     """
-    from hypseg.config import RunConfig
+    from hypseg.config import RunConfig, cpu_recipe
     from hypseg.data import discover_cases, load_normalised
     from hypseg.io.checkpoint import load_run_config
     from hypseg.training import Trainer
@@ -45,7 +45,7 @@ def train(
     if resume and config is None:
         run = load_run_config(out)
     else:
-        run = RunConfig.load_toml(config) if config is not None else RunConfig()
+        run = RunConfig.load_toml(config) if config is not None else cpu_recipe()
     model_changes = {"variant": variant} if variant is not None else {}
     train_changes = {k: v for k, v in (("steps", steps), ("seed", seed), ("device", device)) if v is not None}
     run = dataclasses.replace(

@@ -1,0 +1,94 @@
+"""Per-voxel embedding: the dense pass against one encoder pass per voxel, and tiled memory.
+
+- voxels/s of :func:`~hypseg.inference.embed_volume` (dense, tiled) against
+  :func:`~hypseg.inference.embed_voxels_naive` (crop + encode per voxel, timed on a subsample and
+  scaled), for 50^3 and 128^3 volumes, beside the FLOP ratio naive / dense of the encoder (counted by
+  ``torch.utils.flop_counter``): the speed-up the dense form can give at most;
+- embedding + clustering at three levels of a 128^3 volume, end to end;
+- peak memory (VmHWM of a fresh process) of tiled and untiled embedding of a 256^3 volume.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from hypseg.benchmarking.timing import format_table, median_seconds
+from hypseg.config import cpu_recipe
+from hypseg.inference import embed_volume, embed_voxels_naive, segment_volume
+from hypseg.models import HVAE
+
+
+def _model() -> HVAE:
+    torch.manual_seed(0)
+    return HVAE(cpu_recipe().model).eval()
+
+
+def _flops(func) -> int:
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        func()
+    return counter.get_total_flops()
+
+
+_MEMORY_PROBE = """
+import json, sys, numpy as np, torch
+from hypseg.benchmarking.inference import _model
+from hypseg.inference import embed_volume
+side, tile = int(sys.argv[1]), (None if sys.argv[2] == "none" else int(sys.argv[2]))
+model = _model()
+volume = np.random.default_rng(0).normal(size=(side,) * 3).astype(np.float32)
+def rss(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+before = rss("VmRSS:")
+embed_volume(model, volume, tile=tile)
+print(json.dumps({"before": before, "peak": rss("VmHWM:")}))
+"""
+
+
+def _peak_memory(side: int, tile: int | None) -> float:
+    done = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(side), "none" if tile is None else str(tile)],
+                          capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return result["peak"] - result["before"]
+
+
+def run(*, repeats: int = 3) -> None:
+    model = _model()
+    m = model.config.patch_size
+    rng = np.random.default_rng(0)
+    patch_flops = _flops(lambda: model.encode_mean(torch.zeros(1, 1, m, m, m)))
+    rows = []
+    for side in (50, 128):
+        volume = rng.normal(size=(side,) * 3).astype(np.float32)
+        dense_flops = _flops(lambda: embed_volume(model, volume, tile=48))
+        flop_ratio = patch_flops * side**3 / dense_flops
+        t_dense = median_seconds(lambda: embed_volume(model, volume, tile=48), repeats=repeats)
+        voxels = rng.integers(0, side, size=(4096, 3))
+        t_naive = median_seconds(lambda: embed_voxels_naive(model, volume, voxels=voxels), repeats=repeats)
+        naive_rate, dense_rate = len(voxels) / t_naive, side**3 / t_dense
+        rows.append([f"{side}^3", f"{dense_rate:,.0f}", f"{naive_rate:,.0f}", f"{dense_rate / naive_rate:.1f}x",
+                     f"{flop_ratio:.1f}x", f"{dense_rate / naive_rate / flop_ratio:.0%}"])
+    print(f"Per-voxel embedding, encoder of `hypseg demo`, m = p = {m}, {torch.get_num_threads()} threads, median of {repeats}")
+    print(format_table(["volume", "dense voxels/s", "naive voxels/s", "measured speed-up", "FLOP ratio", "measured / FLOP ratio"], rows))
+
+    volume = rng.normal(size=(128,) * 3).astype(np.float32)
+    start = time.perf_counter()
+    embedding = embed_volume(model, volume, tile=48)
+    t_embed = time.perf_counter() - start
+    segment_volume(embedding, clusters=(2, 4, 8))
+    t_total = time.perf_counter() - start
+    print(f"\n128^3 volume: embedding {t_embed:.1f} s, embedding + clustering at k = 2, 4, 8: {t_total:.1f} s (goal: <= 60 s)")
+
+    print("\nPeak memory of embedding (fresh process, growth of VmHWM over the loaded model and volume)")
+    mem_rows = [[f"{side}^3", "untiled" if tile is None else f"tiles of {tile}^3", f"{_peak_memory(side, tile):.0f}"]
+                for side, tile in ((128, 48), (256, 48), (128, None), (256, None))]
+    print(format_table(["volume", "mode", "peak MB"], mem_rows))
