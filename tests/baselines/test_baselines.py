@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from hypseg.baselines import BASELINES, LABEL_DTYPE, Baseline, evaluate_baseline, make_baseline
 from hypseg.baselines.filter_bank import filter_bank_features
@@ -15,17 +16,29 @@ from hypseg.metrics import matched_dice
 NAMES = sorted(BASELINES)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Run every test with one BLAS/OpenMP thread.
+
+    The baselines are tiny here; on a shared, oversubscribed machine scikit-learn's and OpenBLAS's
+    spinning threads made the module several times slower. Results do not depend on the thread count.
+    """
+    with threadpool_limits(limits=1):
+        yield
+
+
 def _ball(shape: int, centre: float, radius: float) -> np.ndarray:
     z, y, x = np.indices((shape,) * 3)
     return (z - centre) ** 2 + (y - centre) ** 2 + (x - centre) ** 2 <= radius**2
 
 
 def _phantom(n_classes: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A 24^3 piecewise-constant volume of nested balls, intensities 0, 4, 8 and noise of std 0.05."""
-    truth = np.zeros((24,) * 3, dtype=np.int64)
-    truth[_ball(24, 11.5, 9.0)] = 1
-    if n_classes == 3:
-        truth[_ball(24, 11.5, 4.5)] = 2
+    """``n_classes`` slabs along z, each 10 x 12 x 12 voxels, intensities 0, 4, 8 plus noise of std 0.05.
+
+    Planar boundaries: the neighbourhood baselines (filters, patches) blur every boundary, and only a
+    flat one between slabs of equal thickness blurs symmetrically, so exact recovery is a fair demand.
+    """
+    truth = np.repeat(np.arange(n_classes), 10)[:, None, None] * np.ones((1, 12, 12), dtype=np.int64)
     noise = np.random.default_rng(seed).normal(0.0, 0.05, size=truth.shape)
     return (4.0 * truth + noise).astype(np.float32), truth
 
@@ -96,6 +109,13 @@ def test_recovers_phantom_inside_a_mask(name):
     np.testing.assert_array_equal(labels, truth)  # outside 0, the two classes inside 1 and 2
 
 
+def test_multi_otsu_threshold_sits_between_bins():
+    # 3000 voxels at 4 and 300 at 8 (noise 0.05): every one in its own class, none moved by the threshold
+    values = np.concatenate([np.full(3000, 4.0), np.full(300, 8.0)]) + np.random.default_rng(1).normal(0, 0.05, 3300)
+    labels = make_baseline("multi_otsu").segment(values.reshape(33, 10, 10), 2)
+    np.testing.assert_array_equal(labels.ravel(), np.repeat([0, 1], [3000, 300]))
+
+
 def test_filter_bank_beats_intensity_kmeans_on_level_2():
     vol = generate_volume(np.random.default_rng(111))
     truth = vol.labels[2]
@@ -161,20 +181,22 @@ def test_filter_bank_features_match_closed_forms():
     assert cols == [("gradient", 1.0), ("log", 1.0), ("hessian", 1.0), ("hessian", 1.0), ("hessian", 1.0)]
     centre = f[10:22, 4, 4]  # (12, 5)
     np.testing.assert_allclose(centre[:, 0], np.abs(np.arange(10, 22) - 16.0), atol=1e-3)
-    np.testing.assert_allclose(centre[:, 1], 1.0, atol=1e-3)
-    np.testing.assert_allclose(centre[:, 2:], np.tile([0.0, 0.0, 1.0], (12, 1)), atol=1e-3)
+    np.testing.assert_allclose(centre[:, 1], 1.0, atol=1e-2)  # kernels truncated at 4 sigma
+    np.testing.assert_allclose(centre[:, 2:], np.tile([0.0, 0.0, 1.0], (12, 1)), atol=1e-2)
     with pytest.raises(ValueError, match="unknown filter-bank feature"):
         filter_bank_features(z, kinds=("sobel",))
 
 
 def test_otsu_bins_keep_the_search_small():
     assert otsu_bins(2) == 256 and otsu_bins(4) == 256
+    assert otsu_bins(8) == 41
     assert 16 <= otsu_bins(8) < 64
 
 
 def test_evaluate_baseline_scores_levels_and_time():
-    volume, truth3 = _phantom(3)
-    truth2 = (truth3 > 0).astype(np.int64)
+    _, truth3 = _phantom(3)
+    volume = np.where(truth3 == 2, 20.0, 4.0 * truth3).astype(np.float32)  # 2 clusters: {0, 4} and {20}
+    truth2 = (truth3 == 2).astype(np.int64)
     result = evaluate_baseline("kmeans", [volume, volume], [{1: truth2, 2: truth3}] * 2, clusters={1: 2, 2: 3})
     assert result.name == "kmeans"
     assert result.dice == {1: 1.0, 2: 1.0}

@@ -69,7 +69,7 @@ def principal_axes(rows: np.ndarray, *, n_components: int) -> tuple[np.ndarray, 
 
     Examples
     --------
-    >>> rows = np.array([[-2.0, 0.1], [0.0, -0.1], [2.0, 0.0]])
+    >>> rows = np.array([[-2.0, 0.1], [0.0, -0.2], [2.0, 0.1]])
     >>> principal_axes(rows, n_components=1)[0].round(3)
     array([[1., 0.]])
     """

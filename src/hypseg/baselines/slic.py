@@ -7,6 +7,11 @@ standard deviation of intensity, both in units of the volume's (z-scored) intens
 deviation weighted by ``std_weight`` (they are not standardised separately: on a piecewise-constant
 image that would blow the noise-level spread of the standard deviations up to unit variance), and the k-means fit weights every supervoxel by its size, so the centres are those of
 a voxel-level clustering of the piecewise-constant image.
+
+Defaults chosen on synthetic volumes of seeds 100-104 (never the test seeds 0-19) over n_segments in
+{1000, 3000, 8000}, compactness in {0.05, 0.2, 0.5}, sigma in {0, 0.5, 1} and std_weight in {0, 0.5},
+among settings that recover a separable phantom exactly: 1000 / 0.2 / 0 / 0.5 gave levels 1-3 DICE
+0.842 / 0.546 / 0.347 (smoothing with sigma 0.5 gave 0.565 / 0.356 but ragged phantom boundaries).
 """
 
 from __future__ import annotations
@@ -33,13 +38,13 @@ class SlicKMeans(Baseline):
 
     Parameters
     ----------
-    n_segments : int, default 3000
-        Approximate number of supervoxels (50^3 / 3000 ~ 42 voxels, a 3.5-voxel cube: about the size
-        of the smallest level-3 objects).
+    n_segments : int, default 1000
+        Approximate number of supervoxels (50^3 / 1000 = 125 voxels, a 5-voxel cube).
     compactness : float, default 0.2
         SLIC trade-off between intensity (z-scored) and space; higher is more cube-like.
-    sigma : float, default 0.5
-        Gaussian pre-smoothing inside SLIC, in voxels.
+    sigma : float, default 0.0
+        Gaussian pre-smoothing inside SLIC, in voxels. Smoothing blurs the supervoxel boundaries off
+        the intensity edges (a two-intensity phantom is then no longer recovered exactly).
     std_weight : float, default 0.5
         Weight of the supervoxel's intensity standard deviation relative to its mean (0 drops it).
     n_init : int, default 4
@@ -51,9 +56,9 @@ class SlicKMeans(Baseline):
     def __init__(
         self,
         *,
-        n_segments: int = 3000,
+        n_segments: int = 1000,
         compactness: float = 0.2,
-        sigma: float = 0.5,
+        sigma: float = 0.0,
         std_weight: float = 0.5,
         n_init: int = 4,
     ) -> None:
