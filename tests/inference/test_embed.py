@@ -45,7 +45,7 @@ def test_dense_is_close_to_naive_for_a_smaller_patch():
 
 
 @pytest.mark.parametrize("patch_size", (10, 5))
-@pytest.mark.parametrize("tile", (1, 4, 7, 16))
+@pytest.mark.parametrize("tile", (3, 7, 16))
 def test_tiled_equals_untiled(patch_size, tile):
     model = _model()
     volume = np.random.default_rng(2).normal(size=(13, 9, 11)).astype(np.float32)
