@@ -83,3 +83,14 @@ def test_read_slab_replicates_the_faces():
 def test_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call(_model())
+
+
+def test_multiscale_embedding_stacks_one_ball_per_patch_side():
+    from hypseg.inference import embed_volume_multiscale
+
+    model = _model()
+    volume = np.random.default_rng(4).normal(size=(11, 10, 9)).astype(np.float32)
+    both = embed_volume_multiscale(model, volume, patch_sizes=(5, 10), tile=None)
+    assert both.shape == (11, 10, 9, 4)
+    np.testing.assert_array_equal(both[..., :2], embed_volume(model, volume, patch_size=5, tile=None))
+    np.testing.assert_array_equal(both[..., 2:], embed_volume(model, volume, patch_size=10, tile=None))

@@ -73,3 +73,15 @@ def test_bad_levels_are_rejected(kwargs, message):
     emb, _ = _planted()
     with pytest.raises(ValueError, match=message):
         segment_volume(emb, **kwargs)
+
+
+def test_several_patch_sides_cluster_on_the_product_of_balls():
+    rng = np.random.default_rng(6)
+    truth = rng.integers(0, 4, size=(10, 10, 10))
+    first = np.array([[0.5, 0.0], [0.5, 0.0], [-0.5, 0.0], [-0.5, 0.0]])[truth]  # separates truth // 2
+    second = np.array([[0.0, 0.5], [0.0, -0.5], [0.0, 0.5], [0.0, -0.5]])[truth]  # separates truth % 2
+    emb = np.concatenate([first, second], axis=-1) + 0.01 * rng.standard_normal((10, 10, 10, 4))
+    seg = segment_volume(emb, clusters=(4,), factors=2, random_state=0)
+    assert matched_dice(seg.labels[4], truth).mean == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="several patch sides \\(a product of balls\\) need a hyperbolic model"):
+        segment_volume(emb, clusters=(4,), factors=2, hyperbolic=False)

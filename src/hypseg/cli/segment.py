@@ -16,7 +16,7 @@ def segment(
     model: Path = typer.Option(..., "--model", "-m", help="Run directory of a trained model (hypseg train --out)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder for label maps, embeddings and segmentation.json."),
     clusters: List[int] = typer.Option([2, 4, 8], "--clusters", "-k", help="Cluster counts, one label map each (repeat: -k 2 -k 4)."),
-    patch_size: Optional[int] = typer.Option(None, help="Side of each voxel's patch (default: the model's m; must divide m)."),
+    patch_size: Optional[List[int]] = typer.Option(None, "--patch-size", "-p", help="Side of each voxel's patch (default: the model's m; must divide m). Repeat for several sides clustered on a product of balls."),
     pooled: bool = typer.Option(True, "--pooled/--per-volume", help="Fit the clusters on all volumes together, or per volume."),
     nested: bool = typer.Option(False, "--nested", help="Each level refines the one above (a tree of labels)."),
     subsample: int = typer.Option(50_000, min=100, help="Voxels k-means is fitted on."),
@@ -33,11 +33,13 @@ def segment(
         hypseg segment data/synth --model runs/gyro --clusters 2 4 8 --out seg/
 
         hypseg segment tomo.mrc --model runs/gyro -k 3 --out seg-tomo/ --device cuda
+
+        hypseg segment data/synth --model runs/gyro -p 5 -p 10 --out seg-multiscale/
     """
     from hypseg.inference.pipeline import segment_files
 
     manifest = segment_files(
-        volumes, model_dir=model, out=out, clusters=clusters, patch_size=patch_size, pooled=pooled, nested=nested,
+        volumes, model_dir=model, out=out, clusters=clusters, patch_sizes=patch_size, pooled=pooled, nested=nested,
         subsample=subsample, tile=tile, device=device, seed=seed, overwrite=overwrite, progress=True,
     )
     typer.echo(f"segmented {len(manifest['cases'])} volumes at k = {manifest['clusters']} into {out}")

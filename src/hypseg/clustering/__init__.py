@@ -17,6 +17,7 @@ from .euclidean import EuclideanKMeans
 from .exceptions import ClusteringWarning, ConvergenceWarning, EmptyClusterWarning
 from .frechet import frechet_mean
 from .kmeans import HyperbolicKMeans
+from .product import ProductBallKMeans, product_sqdist
 from .seeding import SeedingResult, kmeans_plusplus
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "EmptyClusterWarning",
     "EuclideanKMeans",
     "HyperbolicKMeans",
+    "ProductBallKMeans",
+    "product_sqdist",
     "SeedingResult",
     "frechet_mean",
     "kmeans_plusplus",

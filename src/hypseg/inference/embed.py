@@ -155,3 +155,15 @@ def embed_voxels_naive(
             crops = F.interpolate(crops, size=(m, m, m), mode="trilinear", align_corners=False)
         results.append(model.encode_mean(crops).cpu().numpy())
     return np.concatenate(results) if results else np.zeros((0, model.config.latent_dim), np.float32)
+
+
+def embed_volume_multiscale(model: HVAE, volume, *, patch_sizes, **options) -> np.ndarray:
+    """Embeddings for several patch sides side by side: (Z, Y, X, F*d), a point of a product of F balls.
+
+    ``options`` go to :func:`embed_volume`; cluster the result with ``factors=F``
+    (:func:`hypseg.inference.segment_volume`).
+    """
+    sizes = [int(p) for p in patch_sizes]
+    if not sizes:
+        raise ValueError("give at least one patch size")
+    return np.concatenate([embed_volume(model, volume, patch_size=p, **options) for p in sizes], axis=-1)

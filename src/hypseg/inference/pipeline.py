@@ -24,7 +24,7 @@ import numpy as np
 from hypseg.data import discover_cases, normalise, read_manifest
 from hypseg.io import load_labels, load_volume, save_labels
 from hypseg.io._atomic import full_suffix
-from hypseg.inference.embed import embed_volume
+from hypseg.inference.embed import embed_volume_multiscale
 from hypseg.inference.model_io import load_model
 from hypseg.inference.segment import segment_volumes
 from hypseg.metrics import matched_dice
@@ -61,7 +61,7 @@ def segment_files(
     model_dir: str | Path,
     out: str | Path,
     clusters: Sequence[int] = (2, 4, 8),
-    patch_size: int | None = None,
+    patch_sizes: Sequence[int] | None = None,
     pooled: bool = True,
     nested: bool = False,
     subsample: int = 50_000,
@@ -71,7 +71,10 @@ def segment_files(
     overwrite: bool = False,
     progress: bool = False,
 ) -> dict:
-    """Segment volume files (or a dataset folder) at every cluster count; returns the manifest."""
+    """Segment volume files (or a dataset folder) at every cluster count; returns the manifest.
+
+    Several ``patch_sizes`` embed every voxel once per side and cluster on the product of the balls.
+    """
     paths = [Path(v) for v in volumes]
     if not paths:
         raise ValueError("no volumes to segment")
@@ -79,7 +82,8 @@ def segment_files(
     if any(int(k) < 2 for k in clusters):
         raise ValueError(f"cluster counts must be >= 2, got {list(clusters)}")
     model, config = load_model(model_dir, device=device)
-    p = patch_size or config.model.patch_size
+    sizes = [int(p) for p in patch_sizes] if patch_sizes else [config.model.patch_size]
+    p = max(sizes)
     out = Path(out)
     tmp = prepare_output(out, overwrite=overwrite)
     try:
@@ -97,14 +101,14 @@ def segment_files(
             if max(clusters) > voxels:
                 raise ValueError(f"{case.image}: {max(clusters)} clusters but only {voxels} voxels")
             array = normalise(np.asarray(volume.array, dtype=np.float32), config=config.data)
-            embeddings.append(embed_volume(model, array, patch_size=p, tile=tile, device=device))
+            embeddings.append(embed_volume_multiscale(model, array, patch_sizes=sizes, tile=tile, device=device))
             loaded.append((case, volume))
         segmentations = segment_volumes(
             embeddings, clusters=clusters, c=config.model.curvature, hyperbolic=config.model.hyperbolic,
-            subsample=subsample, nested=nested, pooled=pooled, random_state=seed,
+            subsample=subsample, nested=nested, pooled=pooled, random_state=seed, factors=len(sizes),
         )
         manifest = {"model": str(Path(model_dir).resolve()), "clusters": sorted(int(k) for k in clusters),
-                    "patch_size": p, "pooled": pooled, "nested": nested, "cases": []}
+                    "patch_sizes": sizes, "pooled": pooled, "nested": nested, "cases": []}
         for (case, volume), embedding, seg in zip(loaded, embeddings, segmentations):
             name = case.name
             suffix = full_suffix(case.image) if case.image.is_file() else ".nii.gz"

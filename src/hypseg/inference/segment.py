@@ -6,6 +6,10 @@ voxels inside it are clustered and the rest get label 0 (clusters are then 1..k;
 they are 0..k-1). ``pooled`` fitting (:func:`segment_volumes`) draws the subsample from all volumes of
 a dataset, so that cluster j means the same thing in every volume.
 
+**Several patch sides** (``factors`` > 1): the embedding holds F points of the ball per voxel (one per
+patch side, side by side), clustered on the product of balls: d^2 = sum of the factors' squared
+Poincare distances, centres = per-factor Frechet means (:class:`~hypseg.clustering.ProductBallKMeans`).
+
 **Nested mode** (beyond the paper): each level refines the one above. Level i+1 with
 k_{i+1} = r k_i splits every cluster of level i into r sub-clusters fitted on that cluster's points
 alone, so the label maps form a tree: ``label_{i+1} // r == label_i``.
@@ -17,7 +21,9 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from hypseg.clustering import EuclideanKMeans, HyperbolicKMeans
+import torch
+
+from hypseg.clustering import EuclideanKMeans, HyperbolicKMeans, ProductBallKMeans, product_sqdist
 
 
 class Segmentation(NamedTuple):
@@ -49,18 +55,24 @@ def _check_clusters(clusters: Sequence[int], nested: bool) -> list[int]:
     return ks
 
 
-def _estimator(k: int, *, c: float, hyperbolic: bool, n_init: int, random_state: int):
+def _estimator(k: int, *, c: float, hyperbolic: bool, n_init: int, random_state: int, factors: int = 1):
+    if factors > 1:
+        if not hyperbolic:
+            raise ValueError("several patch sides (a product of balls) need a hyperbolic model")
+        return ProductBallKMeans(n_clusters=k, factors=factors, c=c, n_init=n_init, random_state=random_state)
     if hyperbolic:
         return HyperbolicKMeans(n_clusters=k, c=c, n_init=n_init, random_state=random_state)
     return EuclideanKMeans(n_clusters=k, n_init=n_init, random_state=random_state)
 
 
-def _nearest(points: np.ndarray, centers: np.ndarray, *, c: float, hyperbolic: bool, chunk: int = 1 << 18) -> np.ndarray:
-    """Index of the nearest centre for every point (Poincare or Euclidean), in chunks."""
+def _nearest(points: np.ndarray, centers: np.ndarray, *, c: float, hyperbolic: bool, factors: int = 1, chunk: int = 1 << 18) -> np.ndarray:
+    """Index of the nearest centre for every point (Poincare, product of balls or Euclidean), in chunks."""
     out = np.empty(len(points), dtype=np.int64)
     for start in range(0, len(points), chunk):
         block = points[start : start + chunk].astype(np.float64)
-        if hyperbolic:
+        if factors > 1:
+            score = product_sqdist(torch.from_numpy(block), torch.from_numpy(centers.astype(np.float64)), factors=factors, c=c).numpy()
+        elif hyperbolic:
             x2 = (block**2).sum(1)[:, None]
             y2 = (centers.astype(np.float64) ** 2).sum(1)[None]
             diff2 = np.maximum(x2 + y2 - 2 * block @ centers.T.astype(np.float64), 0)
@@ -81,6 +93,7 @@ def fit_levels(
     nested: bool = False,
     n_init: int = 3,
     random_state: int = 0,
+    factors: int = 1,
 ) -> list[_Level]:
     """Fit one k-means per cluster count on ``sample`` (N, d)."""
     ks = _check_clusters(clusters, nested)
@@ -89,26 +102,27 @@ def fit_levels(
     levels: list[_Level] = []
     for i, k in enumerate(ks):
         if not nested or i == 0:
-            est = _estimator(k, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state).fit(sample)
+            est = _estimator(k, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors).fit(sample)
             levels.append(_Level(k, np.asarray(est.cluster_centers_), None))
             continue
         parent = levels[-1]
         r = k // parent.k
-        parent_labels = _nearest(sample, parent.centers, c=c, hyperbolic=hyperbolic)
+        parent_labels = _nearest(sample, parent.centers, c=c, hyperbolic=hyperbolic, factors=factors)
         blocks = []
         for j in range(parent.k):  # a loop over clusters, each fit vectorised
             members = sample[parent_labels == j]
             if len(members) < r:  # too few points to split: repeat the parent's centre
                 blocks.append(np.repeat(parent.centers[j : j + 1], r, axis=0))
                 continue
-            est = _estimator(r, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state).fit(members)
+            est = _estimator(r, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors).fit(members)
             blocks.append(np.asarray(est.cluster_centers_))
         levels.append(_Level(k, np.concatenate(blocks), parent.k))
     return levels
 
 
 def predict_levels(
-    levels: list[_Level], embedding: np.ndarray, *, c: float = 1.0, hyperbolic: bool = True, mask: np.ndarray | None = None
+    levels: list[_Level], embedding: np.ndarray, *, c: float = 1.0, hyperbolic: bool = True, mask: np.ndarray | None = None,
+    factors: int = 1,
 ) -> Segmentation:
     """Assign every voxel of ``embedding`` (Z, Y, X, d) at every fitted level."""
     shape = embedding.shape[:3]
@@ -119,7 +133,7 @@ def predict_levels(
     labels, centers, by_k = {}, {}, {}
     for level in levels:
         if level.parent_k is None:
-            flat = _nearest(points, level.centers, c=c, hyperbolic=hyperbolic)
+            flat = _nearest(points, level.centers, c=c, hyperbolic=hyperbolic, factors=factors)
         else:
             r = level.k // level.parent_k
             parent = by_k[level.parent_k]
@@ -127,7 +141,7 @@ def predict_levels(
             flat = np.empty_like(parent)
             for j in range(level.parent_k):
                 members = parent == j
-                flat[members] = j * r + _nearest(points[members], own[j], c=c, hyperbolic=hyperbolic)
+                flat[members] = j * r + _nearest(points[members], own[j], c=c, hyperbolic=hyperbolic, factors=factors)
         by_k[level.k] = flat
         full = np.zeros(int(np.prod(shape)), dtype=np.int32)
         if inside is None:
@@ -156,11 +170,12 @@ def segment_volume(
     nested: bool = False,
     n_init: int = 3,
     random_state: int = 0,
+    factors: int = 1,
 ) -> Segmentation:
-    """Cluster one volume's embedding (Z, Y, X, d) at every level; see the module docstring."""
+    """Cluster one volume's embedding (Z, Y, X, F*d) at every level; see the module docstring."""
     return segment_volumes(
         [embedding], clusters=clusters, c=c, hyperbolic=hyperbolic, masks=None if mask is None else [mask],
-        subsample=subsample, nested=nested, n_init=n_init, random_state=random_state, pooled=False,
+        subsample=subsample, nested=nested, n_init=n_init, random_state=random_state, pooled=False, factors=factors,
     )[0]
 
 
@@ -176,6 +191,7 @@ def segment_volumes(
     n_init: int = 3,
     random_state: int = 0,
     pooled: bool = True,
+    factors: int = 1,
 ) -> list[Segmentation]:
     """Segment several volumes: one fit on a pooled subsample (``pooled``) or one fit per volume."""
     if not embeddings:
@@ -194,8 +210,8 @@ def segment_volumes(
         flat = emb.reshape(-1, emb.shape[-1])
         return flat if mask is None else flat[np.asarray(mask, dtype=bool).reshape(-1)]
 
-    fit = dict(c=c, hyperbolic=hyperbolic, nested=nested, n_init=n_init, random_state=random_state)
-    predict = dict(c=c, hyperbolic=hyperbolic)
+    fit = dict(c=c, hyperbolic=hyperbolic, nested=nested, n_init=n_init, random_state=random_state, factors=factors)
+    predict = dict(c=c, hyperbolic=hyperbolic, factors=factors)
     if pooled:
         share = None if subsample is None else max(1, subsample // len(embeddings))
         sample = np.concatenate([_subsample(points_of(e, m), share, rng) for e, m in zip(embeddings, masks)])
