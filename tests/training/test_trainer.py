@@ -116,7 +116,7 @@ def test_resume_refuses_another_config_and_a_fresh_run_refuses_an_existing_check
     "build,message",
     [
         (lambda v, d: Trainer(config(), [], run_dir=d), r"no training volumes were given"),
-        (lambda v, d: Trainer(config(), [np.zeros((6, 6, 6), np.float32) + np.arange(6)], run_dir=d), r"volume 0: a volume of shape \(6, 6, 6\) is too small"),
+        (lambda v, d: Trainer(config(), [np.zeros((6, 6, 6), np.float32) + np.arange(6)], run_dir=d), r"training volume 0 of shape \(6, 6, 6\) is smaller than the largest patch side 16; lower data.patch_max"),
         (lambda v, d: RunConfig(model=MODEL, data=dataclasses.replace(DATA, patch_resize=10), train=TRAIN), r"model.patch_size \(8\) must equal data.patch_resize \(10\)"),
         (lambda v, d: RunConfig(model=MODEL, data=DATA, train=dataclasses.replace(TRAIN, shard_size=5)), r"triplets_per_batch \(16\) must be a multiple of train.shard_size \(5\)"),
         (lambda v, d: TrainConfig(optimiser="sgd"), r"TrainConfig: unknown optimiser 'sgd'"),

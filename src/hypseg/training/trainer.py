@@ -98,6 +98,13 @@ class Trainer:
         self.device = torch.device(train.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError("device 'cuda' was requested but CUDA is not available on this machine")
+        for name, group in (("training", volumes), ("validation", validation or [])):
+            for i, volume in enumerate(group):
+                if min(volume.shape) < config.data.patch_max:
+                    raise ValueError(
+                        f"{name} volume {i} of shape {tuple(volume.shape)} is smaller than the largest patch side "
+                        f"{config.data.patch_max:g}; lower data.patch_max"
+                    )
         sampler = TripletSampler(volumes, config=config.data, seed=train.seed)
         val_sampler = TripletSampler(validation, config=config.data, seed=train.seed) if validation else sampler
         stream_args = dict(seed=train.seed, shard_size=train.shard_size, samples=train.samples, latent_dim=config.model.latent_dim)
