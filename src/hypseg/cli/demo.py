@@ -63,7 +63,7 @@ def demo(
     typer.echo(f"[3/4] segmenting {len(test)} test volumes at k = 2, 4, 8")
     segment_files(
         [c.image for c in test], model_dir=out / "model", out=out / "segmentation", clusters=(2, 4, 8),
-        pooled=False, seed=seed, progress=True,
+        pooled=True, seed=seed, progress=True,
     )
     rows = evaluate_segmentation(out / "segmentation", truth=[out / "data"])
     means = summarise(rows)
