@@ -16,7 +16,10 @@ SUITES: dict[str, str] = {
     "kmeans": "hypseg.benchmarking.kmeans",
     "train": "hypseg.benchmarking.train",
     "inference": "hypseg.benchmarking.inference",
+    "quality": "hypseg.benchmarking.quality",
 }
+#: The suites of ``hypseg bench speed`` (quality trains models for half an hour: run it by name).
+SPEED = ("layers", "sampling", "kmeans", "train", "inference")
 
 
 def run_suite(name: str, *, repeats: int) -> None:
