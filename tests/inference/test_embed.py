@@ -34,6 +34,16 @@ def test_dense_equals_naive_when_the_patch_is_m(variant):
     np.testing.assert_allclose(dense.reshape(-1, 2), naive, rtol=0, atol=1e-4)
 
 
+@pytest.mark.parametrize("patch_size", (20, 30))
+def test_polyphase_dense_equals_naive_for_a_larger_patch(patch_size):
+    """p = q m: every sample point lies inside the patch, so downsampling the shifted volume is exact."""
+    model = _model()
+    volume = np.random.default_rng(5).normal(size=(9, 8, 7)).astype(np.float32)
+    dense = embed_volume(model, volume, patch_size=patch_size, tile=4)
+    naive = embed_voxels_naive(model, volume, voxels=_all_voxels(volume.shape), patch_size=patch_size)
+    np.testing.assert_allclose(dense.reshape(-1, 2), naive, rtol=0, atol=1e-5)
+
+
 def test_dense_is_close_to_naive_for_a_smaller_patch():
     model = _model()
     volume = np.random.default_rng(1).normal(size=(12, 11, 10)).astype(np.float32)
@@ -44,7 +54,7 @@ def test_dense_is_close_to_naive_for_a_smaller_patch():
     assert np.abs(dense - naive).mean() < 0.05 * naive.std()
 
 
-@pytest.mark.parametrize("patch_size", (10, 5))
+@pytest.mark.parametrize("patch_size", (10, 5, 20))
 @pytest.mark.parametrize("tile", (3, 7, 16))
 def test_tiled_equals_untiled(patch_size, tile):
     model = _model()
@@ -76,7 +86,7 @@ def test_read_slab_replicates_the_faces():
     "call,message",
     [
         (lambda m: embed_volume(m, np.zeros((4, 4))), r"volume must be 3-D \(Z, Y, X\), got shape \(4, 4\)"),
-        (lambda m: embed_volume(m, np.zeros((4, 4, 4)), patch_size=3), r"patch_size 3 must divide the model's patch size m = 10"),
+        (lambda m: embed_volume(m, np.zeros((4, 4, 4)), patch_size=3), r"patch_size 3 must divide or be a multiple of the model's patch size m = 10"),
         (lambda m: embed_volume(m, np.zeros((4, 4, 4)), tile=0), r"tile must be >= 1, got 0"),
     ],
 )

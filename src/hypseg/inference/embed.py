@@ -4,10 +4,14 @@ r"""Per-voxel embeddings: the encoder mean of the patch of side p around every v
 so one pass over the padded volume encodes every m^3 window at once. A voxel's patch of side p covers
 ``[v - p//2, v - p//2 + p)`` on each axis (centred for odd p; for even p the centre is the corner
 before voxel v). For p = m the window starting at ``v - p//2`` of the padded volume is that patch.
-For p != m the patch is resized to m^3, so the volume is resampled by s = m / p (trilinear,
-``align_corners=False``) and the window starting at ``(v - p//2) s`` is read; this needs s to be an
-integer (p divides m) and costs s^3 more positions than voxels: train with m = p (patch_resize equal
-to the inference patch side) to avoid it.
+For p != m the patch is resized to m^3 (trilinear, ``align_corners=False``):
+
+- p < m, p | m: the volume is upsampled by s = m / p and the window starting at ``(v - p//2) s`` is
+  read; this costs s^3 more positions than voxels (train with m = p to avoid it);
+- p > m, m | p (q = p / m): a polyphase pass. For each phase φ in {0..q-1}^3 the volume shifted by φ
+  is downsampled by q, and its window starting at a encodes the patch starting at ``a q + φ``: the
+  q^3 phases of (n/q)^3 positions cost what one native pass costs, and since every sample point of a
+  p-patch lies inside it, the result equals the naive crop-and-resize exactly.
 
 **Tiles.** The output grid is cut into tiles; a tile reads its input slab with a halo of p - 1
 voxels (plus one for resampling), replicate-padded at the volume's faces by index clamping. Windows
@@ -33,18 +37,18 @@ import torch.nn.functional as F
 from hypseg.models import HVAE
 
 
-def _resolve_patch(model: HVAE, patch_size: int | None) -> tuple[int, int, int]:
-    """(p, m, s) with s = m / p an integer."""
+def _resolve_patch(model: HVAE, patch_size: int | None) -> tuple[int, int, int, int]:
+    """(p, m, s, q): upsampling factor s = m / p or downsampling factor q = p / m (the other is 1)."""
     m = model.config.patch_size
     p = m if patch_size is None else int(patch_size)
     if p < 1:
         raise ValueError(f"patch_size must be >= 1, got {p}")
-    if m % p:
+    if m % p and p % m:
         raise ValueError(
-            f"patch_size {p} must divide the model's patch size m = {m} for the dense pass "
+            f"patch_size {p} must divide or be a multiple of the model's patch size m = {m} for the dense pass "
             f"(train with data.patch_resize = {p} to embed at native resolution)"
         )
-    return p, m, m // p
+    return (p, m, m // p, 1) if m % p == 0 else (p, m, 1, p // m)
 
 
 def read_slab(array, starts: tuple[int, ...], stops: tuple[int, ...]) -> np.ndarray:
@@ -91,7 +95,7 @@ def embed_volume(
     """
     if getattr(volume, "ndim", None) != 3:
         raise ValueError(f"volume must be 3-D (Z, Y, X), got shape {tuple(getattr(volume, 'shape', ()))}")
-    p, m, s = _resolve_patch(model, patch_size)
+    p, m, s, q = _resolve_patch(model, patch_size)
     if tile is not None and tile < 1:
         raise ValueError(f"tile must be >= 1, got {tile}")
     model = model.to(device).eval()
@@ -114,14 +118,32 @@ def embed_volume(
         if transform is not None:
             slab = transform(slab)
         x = torch.from_numpy(np.ascontiguousarray(slab, dtype=np.float32))[None, None].to(device)
+        region = tuple(slice(c, e) for c, e in zip(corner, stop))
+        if q > 1:
+            out[region] = _polyphase(model, x, q=q, sides=tuple(e - c for c, e in zip(corner, stop)))
+            continue
         if s > 1:
             x = F.interpolate(x, scale_factor=s, mode="trilinear", align_corners=False)
             x = x[..., s:-s, s:-s, s:-s]  # drop the halo
         loc = model.encoder.dense(x).loc  # (1, d, n*s - s + 1, ...) for each axis
         loc = loc[0, :, ::s, ::s, ::s]  # windows starting at (v - p//2) * s
-        region = tuple(slice(c, e) for c, e in zip(corner, stop))
         out[region] = loc.permute(1, 2, 3, 0).cpu().numpy()
     return out
+
+
+def _polyphase(model: HVAE, x: torch.Tensor, *, q: int, sides: tuple[int, int, int]) -> np.ndarray:
+    """Embeddings (n_z, n_y, n_x, d) of a slab (1, 1, n + p - 1, ...) for patches of side p = q m."""
+    result = np.empty(sides + (model.config.latent_dim,), dtype=np.float32)
+    for phase in itertools.product(range(q), repeat=3):
+        counts = [len(range(f, n, q)) for f, n in zip(phase, sides)]  # voxels of this phase in the tile
+        if min(counts) == 0:
+            continue
+        shifted = x[..., phase[0] :, phase[1] :, phase[2] :]
+        down = F.interpolate(shifted, scale_factor=1 / q, mode="trilinear", align_corners=False, recompute_scale_factor=False)
+        loc = model.encoder.dense(down).loc[0]  # window a encodes the patch starting at a q + phase
+        block = loc[:, : counts[0], : counts[1], : counts[2]]
+        result[phase[0] :: q, phase[1] :: q, phase[2] :: q] = block.permute(1, 2, 3, 0).cpu().numpy()
+    return result
 
 
 @torch.no_grad()
@@ -138,7 +160,7 @@ def embed_voxels_naive(
 
     The research code's approach, one encoder pass per voxel; kept as the reference for the dense path.
     """
-    p, m, _ = _resolve_patch(model, patch_size)
+    p, m, _, _ = _resolve_patch(model, patch_size)
     model = model.to(device).eval()
     volume = np.asarray(volume, dtype=np.float32)
     before = p // 2
