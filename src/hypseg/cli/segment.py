@@ -16,7 +16,7 @@ def segment(
     model: Path = typer.Option(..., "--model", "-m", help="Run directory of a trained model (hypseg train --out)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder for label maps, embeddings and segmentation.json."),
     clusters: List[int] = typer.Option([2, 4, 8], "--clusters", "-k", help="Cluster counts, one label map each (repeat: -k 2 -k 4)."),
-    patch_size: Optional[List[int]] = typer.Option(None, "--patch-size", "-p", help="Side of each voxel's patch (default: the model's m; must divide m). Repeat for several sides clustered on a product of balls."),
+    patch_size: Optional[List[int]] = typer.Option(None, "--patch-size", "-p", help="Side of each voxel's patch (default: the model's m; a divisor or a multiple of m). Repeat for several sides clustered on a product of balls."),
     pooled: bool = typer.Option(True, "--pooled/--per-volume", help="Fit the clusters on all volumes together, or per volume."),
     nested: bool = typer.Option(False, "--nested", help="Each level refines the one above (a tree of labels)."),
     subsample: int = typer.Option(50_000, min=100, help="Voxels k-means is fitted on."),
