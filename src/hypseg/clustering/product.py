@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from hypseg.clustering.frechet import frechet_mean
+from hypseg.clustering.frechet import frechet_mean_unit
 from hypseg.geometry.math import _cdist
 
 
@@ -42,6 +42,8 @@ class ProductBallKMeans:
     n_init, max_iter, tol, random_state
         As in :class:`~hypseg.clustering.HyperbolicKMeans` (``tol``: stop when no centre moves
         farther than ``tol`` in the product distance).
+    frechet_steps : int
+        Fixed-point steps of each centre's Fréchet mean per Lloyd iteration, warm-started.
     chunk_size : int
         Rows per chunk of the distance computation.
 
@@ -55,8 +57,8 @@ class ProductBallKMeans:
     """
 
     def __init__(self, n_clusters: int = 8, *, factors: int = 1, c: float = 1.0, n_init: int = 1, max_iter: int = 100,
-                 tol: float = 1e-6, random_state: Any = None, chunk_size: int = 1 << 16):
-        self.n_clusters, self.factors, self.c = n_clusters, factors, c
+                 tol: float = 1e-4, random_state: Any = None, frechet_steps: int = 3, chunk_size: int = 1 << 16):
+        self.n_clusters, self.factors, self.c, self.frechet_steps = n_clusters, factors, c, frechet_steps
         self.n_init, self.max_iter, self.tol, self.random_state, self.chunk_size = n_init, max_iter, tol, random_state, chunk_size
 
     # --------------------------------------------------------------------------------- helpers
@@ -105,9 +107,13 @@ class ProductBallKMeans:
             group = (torch.cumsum(filled.long(), 0) - 1)[labels]  # cluster -> index among the filled
             new = centres.clone().view(k, F, -1)
             points = x.view(N, F, -1)
-            for f in range(F):  # one call per factor computes every cluster's mean
-                means = frechet_mean(points[:, f], c=self.c, labels=group, n_groups=int(filled.sum()))
-                new[filled, f] = torch.as_tensor(means, dtype=x.dtype)
+            scale = self.c**0.5  # the iteration runs in the unit ball
+            for f in range(F):  # one call per factor moves every cluster's centre
+                # A few fixed-point steps warm-started at the current centres, as Lloyd's algorithm
+                # only needs each update to lower the cost (HyperbolicKMeans takes one step).
+                result = frechet_mean_unit(points[:, f] * scale, None, group, new[filled, f] * scale,
+                                           max_iter=self.frechet_steps, tol=0.0)
+                new[filled, f] = result.mean / scale
             new = new.view(k, -1)
             shift = product_sqdist(new, centres, factors=F, c=self.c).diagonal().max().sqrt().item()
             centres = new
