@@ -21,9 +21,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-import torch
-
-from hypseg.clustering import EuclideanKMeans, HyperbolicKMeans, ProductBallKMeans, product_sqdist
+from hypseg.clustering import EuclideanKMeans, HyperbolicKMeans, ProductBallKMeans
 
 
 class Segmentation(NamedTuple):
@@ -34,11 +32,12 @@ class Segmentation(NamedTuple):
 
 
 class _Level(NamedTuple):
-    """A fitted level: flat centres, or per-parent centres in nested mode."""
+    """A fitted level: one estimator, or in nested mode one per parent cluster (None: too few points)."""
 
     k: int
     centers: np.ndarray  # (k, d); in nested mode parent j owns rows [j r, (j + 1) r)
     parent_k: int | None  # the level it refines (nested mode)
+    models: tuple  # fitted estimators; their ``predict`` assigns points
 
 
 def _check_clusters(clusters: Sequence[int], nested: bool) -> list[int]:
@@ -65,25 +64,6 @@ def _estimator(k: int, *, c: float, hyperbolic: bool, n_init: int, random_state:
     return EuclideanKMeans(n_clusters=k, n_init=n_init, random_state=random_state)
 
 
-def _nearest(points: np.ndarray, centers: np.ndarray, *, c: float, hyperbolic: bool, factors: int = 1, chunk: int = 1 << 18) -> np.ndarray:
-    """Index of the nearest centre for every point (Poincare, product of balls or Euclidean), in chunks."""
-    out = np.empty(len(points), dtype=np.int64)
-    for start in range(0, len(points), chunk):
-        block = points[start : start + chunk].astype(np.float64)
-        if factors > 1:
-            score = product_sqdist(torch.from_numpy(block), torch.from_numpy(centers.astype(np.float64)), factors=factors, c=c).numpy()
-        elif hyperbolic:
-            x2 = (block**2).sum(1)[:, None]
-            y2 = (centers.astype(np.float64) ** 2).sum(1)[None]
-            diff2 = np.maximum(x2 + y2 - 2 * block @ centers.T.astype(np.float64), 0)
-            # Poincare distance is increasing in diff2 / ((1 - c x2)(1 - c y2)); compare that ratio.
-            score = diff2 / np.maximum((1 - c * x2) * (1 - c * y2), 1e-300)
-        else:
-            score = ((block[:, None, :] - centers[None].astype(np.float64)) ** 2).sum(-1)
-        out[start : start + chunk] = score.argmin(1)
-    return out
-
-
 def fit_levels(
     sample: np.ndarray,
     clusters: Sequence[int],
@@ -100,29 +80,46 @@ def fit_levels(
     if len(sample) < max(ks):
         raise ValueError(f"{max(ks)} clusters need at least as many voxels, got {len(sample)}")
     levels: list[_Level] = []
+    sample_labels: dict[int, np.ndarray] = {}  # nested mode: each level's clusters of the sample
     for i, k in enumerate(ks):
         if not nested or i == 0:
             est = _estimator(k, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors).fit(sample)
-            levels.append(_Level(k, np.asarray(est.cluster_centers_), None))
+            levels.append(_Level(k, np.asarray(est.cluster_centers_), None, (est,)))
+            sample_labels[k] = est.labels_
             continue
         parent = levels[-1]
         r = k // parent.k
-        parent_labels = _nearest(sample, parent.centers, c=c, hyperbolic=hyperbolic, factors=factors)
-        blocks = []
+        parent_labels = sample_labels[parent.k]
+        blocks, models = [], []
         for j in range(parent.k):  # a loop over clusters, each fit vectorised
             members = sample[parent_labels == j]
             if len(members) < r:  # too few points to split: repeat the parent's centre
                 blocks.append(np.repeat(parent.centers[j : j + 1], r, axis=0))
+                models.append(None)
                 continue
             est = _estimator(r, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors).fit(members)
             blocks.append(np.asarray(est.cluster_centers_))
-        levels.append(_Level(k, np.concatenate(blocks), parent.k))
+            models.append(est)
+        levels.append(_Level(k, np.concatenate(blocks), parent.k, tuple(models)))
+        sample_labels[k] = _assign(levels[-1], sample, parent_labels)
     return levels
 
 
+def _assign(level: _Level, points: np.ndarray, parent_labels: np.ndarray | None) -> np.ndarray:
+    """Cluster of every point at one level (nested levels need the parent level's labels)."""
+    if level.parent_k is None:
+        return level.models[0].predict(points)
+    r = level.k // level.parent_k
+    labels = parent_labels * r  # child 0 of the parent, unless the parent was split
+    for j, model in enumerate(level.models):
+        members = parent_labels == j
+        if model is not None and members.any():
+            labels[members] += model.predict(points[members])
+    return labels
+
+
 def predict_levels(
-    levels: list[_Level], embedding: np.ndarray, *, c: float = 1.0, hyperbolic: bool = True, mask: np.ndarray | None = None,
-    factors: int = 1,
+    levels: list[_Level], embedding: np.ndarray, *, mask: np.ndarray | None = None
 ) -> Segmentation:
     """Assign every voxel of ``embedding`` (Z, Y, X, d) at every fitted level."""
     shape = embedding.shape[:3]
@@ -132,16 +129,7 @@ def predict_levels(
         points = points[inside]
     labels, centers, by_k = {}, {}, {}
     for level in levels:
-        if level.parent_k is None:
-            flat = _nearest(points, level.centers, c=c, hyperbolic=hyperbolic, factors=factors)
-        else:
-            r = level.k // level.parent_k
-            parent = by_k[level.parent_k]
-            own = level.centers.reshape(level.parent_k, r, -1)
-            flat = np.empty_like(parent)
-            for j in range(level.parent_k):
-                members = parent == j
-                flat[members] = j * r + _nearest(points[members], own[j], c=c, hyperbolic=hyperbolic, factors=factors)
+        flat = _assign(level, points, None if level.parent_k is None else by_k[level.parent_k])
         by_k[level.k] = flat
         full = np.zeros(int(np.prod(shape)), dtype=np.int32)
         if inside is None:
@@ -211,14 +199,13 @@ def segment_volumes(
         return flat if mask is None else flat[np.asarray(mask, dtype=bool).reshape(-1)]
 
     fit = dict(c=c, hyperbolic=hyperbolic, nested=nested, n_init=n_init, random_state=random_state, factors=factors)
-    predict = dict(c=c, hyperbolic=hyperbolic, factors=factors)
     if pooled:
         share = None if subsample is None else max(1, subsample // len(embeddings))
         sample = np.concatenate([_subsample(points_of(e, m), share, rng) for e, m in zip(embeddings, masks)])
         levels = fit_levels(sample, clusters, **fit)
-        return [predict_levels(levels, e, mask=m, **predict) for e, m in zip(embeddings, masks)]
+        return [predict_levels(levels, e, mask=m) for e, m in zip(embeddings, masks)]
     results = []
     for e, m in zip(embeddings, masks):
         levels = fit_levels(_subsample(points_of(e, m), subsample, rng), clusters, **fit)
-        results.append(predict_levels(levels, e, mask=m, **predict))
+        results.append(predict_levels(levels, e, mask=m))
     return results
