@@ -14,16 +14,13 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
-import uuid
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
 import numpy as np
 
 from hypseg.data import discover_cases, normalise, read_manifest
-from hypseg.io import load_labels, load_volume, save_labels
-from hypseg.io._atomic import full_suffix
+from hypseg.io import atomic_path, full_suffix, load_labels, load_volume, save_labels
 from hypseg.inference.embed import embed_volume_multiscale
 from hypseg.inference.model_io import load_model
 from hypseg.inference.segment import segment_volumes
@@ -32,27 +29,10 @@ from hypseg.metrics import matched_dice
 MANIFEST = "segmentation.json"
 
 
-def _case_name(path: Path) -> str:
-    suffix = full_suffix(path)
-    return path.name[: len(path.name) - len(suffix)] if suffix else path.name
-
-
-def prepare_output(out: Path, *, overwrite: bool) -> Path:
-    """Check ``out`` may be written; return a fresh temporary sibling folder to fill."""
-    out = Path(out)
+def _check_output(out: Path, *, overwrite: bool) -> None:
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise FileExistsError(f"{out} already exists; pass --overwrite to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    return tmp
-
-
-def commit_output(tmp: Path, out: Path) -> None:
-    """Replace ``out`` by the completed temporary folder."""
-    if out.exists():
-        shutil.rmtree(out) if out.is_dir() else out.unlink()
-    tmp.rename(out)
 
 
 def segment_files(
@@ -85,8 +65,9 @@ def segment_files(
     sizes = [int(p) for p in patch_sizes] if patch_sizes else [config.model.patch_size]
     p = max(sizes)
     out = Path(out)
-    tmp = prepare_output(out, overwrite=overwrite)
-    try:
+    _check_output(out, overwrite=overwrite)
+    with atomic_path(out) as tmp:  # filled under a temporary name, renamed when complete
+        tmp.mkdir()
         loaded, embeddings = [], []
         iterator = cases
         if progress:
@@ -127,10 +108,6 @@ def segment_files(
                 "truth": {level: str(path.resolve()) for level, path in case.truth.items()},
             })
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
-        commit_output(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest
 
 

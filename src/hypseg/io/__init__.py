@@ -6,6 +6,7 @@ extra ``hypseg[zarr]``). Arrays are ``(Z, Y, X)``; see :mod:`hypseg.io.volume` f
 conventions. Writes are atomic (temporary name in the same folder, then rename).
 """
 
+from hypseg.io._atomic import atomic_path, full_suffix
 from hypseg.io.formats import FORMATS, is_volume_path
 from hypseg.io.read import load_labels, load_volume
 from hypseg.io.volume import Volume, affine_from_spacing, spacing_from_affine
@@ -15,6 +16,8 @@ __all__ = [
     "FORMATS",
     "Volume",
     "affine_from_spacing",
+    "atomic_path",
+    "full_suffix",
     "is_volume_path",
     "load_labels",
     "load_volume",
