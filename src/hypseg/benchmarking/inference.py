@@ -17,9 +17,8 @@ import time
 
 import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
-from hypseg.benchmarking.timing import format_table, median_seconds
+from hypseg.benchmarking.timing import count_flops, format_table, median_seconds
 from hypseg.config import cpu_recipe
 from hypseg.inference import embed_volume, embed_voxels_naive, segment_volume
 from hypseg.models import HVAE
@@ -30,11 +29,6 @@ def _model() -> HVAE:
     return HVAE(cpu_recipe().model).eval()
 
 
-def _flops(func) -> int:
-    counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        func()
-    return counter.get_total_flops()
 
 
 _MEMORY_PROBE = """
@@ -65,11 +59,11 @@ def run(*, repeats: int = 3) -> None:
     model = _model()
     m = model.config.patch_size
     rng = np.random.default_rng(0)
-    patch_flops = _flops(lambda: model.encode_mean(torch.zeros(1, 1, m, m, m)))
+    patch_flops = count_flops(lambda: model.encode_mean(torch.zeros(1, 1, m, m, m)))
     rows = []
     for side in (50, 128):
         volume = rng.normal(size=(side,) * 3).astype(np.float32)
-        dense_flops = _flops(lambda: embed_volume(model, volume, tile=48))
+        dense_flops = count_flops(lambda: embed_volume(model, volume, tile=48))
         flop_ratio = patch_flops * side**3 / dense_flops
         t_dense = median_seconds(lambda: embed_volume(model, volume, tile=48), repeats=repeats)
         voxels = rng.integers(0, side, size=(4096, 3))

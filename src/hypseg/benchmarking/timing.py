@@ -19,6 +19,16 @@ def median_seconds(func: Callable[[], object], *, repeats: int, warmup: int = 1)
     return statistics.median(times)
 
 
+def count_flops(func: Callable[[], object]) -> int:
+    """FLOPs of one call of ``func`` (convolutions and matrix products, by torch's flop counter)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        func()
+    return counter.get_total_flops()
+
+
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A Markdown table (pastes into the README as it is)."""
     cells = [[str(h) for h in headers]] + [[str(v) for v in row] for row in rows]

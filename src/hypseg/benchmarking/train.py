@@ -13,9 +13,8 @@ import resource
 
 import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
-from hypseg.benchmarking.timing import format_table, median_seconds
+from hypseg.benchmarking.timing import count_flops, format_table, median_seconds
 from hypseg.config import ModelConfig, cpu_recipe
 from hypseg.data import TripletSampler, generate_volume, normalise
 from hypseg.training.optim import build_optimiser
@@ -40,11 +39,6 @@ def _plain_stack(config: ModelConfig) -> torch.nn.Module:
     return torch.nn.Sequential(*layers[:-1])
 
 
-def _flops(func) -> int:
-    counter = FlopCounterMode(display=False)
-    with counter:
-        func()
-    return counter.get_total_flops()
 
 
 def run(*, repeats: int = 5) -> None:
@@ -73,7 +67,7 @@ def run(*, repeats: int = 5) -> None:
         t_sample = median_seconds(lambda: stream.batch(2, shards), repeats=repeats)
         t_forward = median_seconds(forward, repeats=repeats)
         t_step = median_seconds(step, repeats=repeats)
-        flops = _flops(step)
+        flops = count_flops(step)
         plain = _plain_stack(config.model)
         patches = batch.patches
 
@@ -81,7 +75,7 @@ def run(*, repeats: int = 5) -> None:
             plain(patches).sum().backward()
 
         t_plain = median_seconds(plain_step, repeats=repeats)
-        plain_flops = _flops(plain_step)
+        plain_flops = count_flops(plain_step)
         achieved, ceiling = flops / t_step / 1e9, plain_flops / t_plain / 1e9
         triplets = config.data.triplets_per_batch
         rows.append([

@@ -199,7 +199,10 @@ class Trainer:
                 batch = self.stream.batch(step, self.shards).to(self.device)
                 with autocast:
                     losses = compute_losses(wrapped, batch, self.config)
-                if not torch.isfinite(losses.loss):
+                # Reading the loss synchronises a GPU: do it only where a log line or checkpoint needs
+                # it, so that a diverged run never writes a checkpoint.
+                logging = step % train.log_every == 0 or step % train.checkpoint_every == 0 or step == train.steps
+                if logging and not torch.isfinite(losses.loss):
                     raise FloatingPointError(f"the loss became {float(losses.loss)} at step {step}; lower the learning rate")
                 optimiser.zero_grad(set_to_none=True)
                 losses.loss.backward()
@@ -207,7 +210,7 @@ class Trainer:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
                 optimiser.step()
                 window_triplets += triplets_per_step
-                if step % train.log_every == 0 or step == train.steps:
+                if step % train.log_every == 0 or step == train.steps:  # (a subset of ``logging``)
                     elapsed = time.perf_counter() - window_start
                     last = {"step": step, "split": "train", **losses.as_floats(), "triplets_per_s": window_triplets / max(elapsed, 1e-9)}
                     self._log(last)
