@@ -6,7 +6,8 @@ per volume and pooled over the four volumes, as one JSON line (also appended to 
 
     python benchmarks/recipe_search.py NAME '{"model": {...}, "data": {...}, "train": {...}, "p": 5}'
 
-The JSON overrides fields of ``hypseg.config.cpu_recipe()``; ``p`` is the inference patch side.
+The JSON overrides fields of ``hypseg.config.cpu_recipe()``; ``p`` is the inference patch side, or a
+list of sides embedded side by side and clustered on the product of balls.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 
 from hypseg.config import cpu_recipe
 from hypseg.data import generate_volume, normalise
-from hypseg.inference import embed_volume, segment_volumes
+from hypseg.inference import embed_volume_multiscale, segment_volumes
 from hypseg.metrics import matched_dice
 from hypseg.training import Trainer
 
@@ -48,9 +49,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as run_dir:
         model = Trainer(config, train, run_dir=run_dir, progress=False).fit().model
     result = {"name": args.name, "overrides": overrides, "train_s": round(time.time() - start)}
-    embeddings = [embed_volume(model, normalise(v.image, config=config.data), patch_size=overrides.get("p")) for v in validation]
+    sizes = overrides.get("p", config.model.patch_size)
+    sizes = sizes if isinstance(sizes, list) else [sizes]
+    embeddings = [embed_volume_multiscale(model, normalise(v.image, config=config.data), patch_sizes=sizes) for v in validation]
     for pooled in (False, True):
-        segs = segment_volumes(embeddings, clusters=(2, 4, 8), c=config.model.curvature, hyperbolic=config.model.hyperbolic, pooled=pooled)
+        segs = segment_volumes(embeddings, clusters=(2, 4, 8), c=config.model.curvature, hyperbolic=config.model.hyperbolic,
+                               pooled=pooled, factors=len(sizes))
         result["pooled" if pooled else "per_volume"] = {
             level: round(float(np.mean([matched_dice(s.labels[k], v.labels[level]).mean for s, v in zip(segs, validation)])), 3)
             for level, k in LEVELS
