@@ -14,23 +14,28 @@ def synth(
     out: Path = typer.Argument(..., help="Output folder (must not exist or be empty, unless --overwrite)."),
     n: int = typer.Option(120, "--n", min=1, help="Number of volumes (split 2/3 train, 1/6 val, 1/6 test)."),
     seed: int = typer.Option(0, help="Seed of the generator; the same seed gives the same files."),
-    irregular: bool = typer.Option(False, "--irregular/--regular", help="Deformed, non-convex shapes."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Dataset kind: regular, irregular (deformed cells) or shepp-logan (noisy 3-D head phantom)."
+    ),
+    irregular: bool = typer.Option(False, "--irregular/--regular", help="Older spelling of --kind irregular / regular."),
     size: int = typer.Option(50, min=16, help="Side of the cubic volumes in voxels."),
     overwrite: bool = typer.Option(False, help="Replace a non-empty output folder."),
 ) -> None:
     """Generate the synthetic hierarchical dataset (NIfTI volumes, level 1-3 label maps, manifest.json).
 
-    Example: ``hypseg synth data/synth --n 120 --seed 0 --irregular``
+    Example: ``hypseg synth data/synth --n 120 --seed 0 --kind irregular``; the Shepp-Logan phantom set:
+    ``hypseg synth data/phantom --n 120 --kind shepp-logan``
     """
     from tqdm import tqdm
 
     from hypseg.config import SyntheticConfig
-    from hypseg.data.synthetic_dataset import write_synthetic_dataset
+    from hypseg.data.synthetic_dataset import resolve_kind, write_synthetic_dataset
 
+    kind = resolve_kind(kind, irregular=irregular)
     config = SyntheticConfig() if size == 50 else _scaled_config(size)
     with tqdm(total=n, desc="synth", unit="vol") as bar:
-        write_synthetic_dataset(out, n=n, seed=seed, irregular=irregular, config=config, overwrite=overwrite, progress=bar.update)
-    typer.echo(f"wrote {n} volumes to {out}")
+        write_synthetic_dataset(out, n=n, seed=seed, kind=kind, config=config, overwrite=overwrite, progress=bar.update)
+    typer.echo(f"wrote {n} {kind} volumes to {out}")
 
 
 def _scaled_config(size: int):

@@ -1,6 +1,7 @@
 """What the model learns from: synthetic hierarchical volumes, dataset readers, normalisation, triplets.
 
 - :mod:`hypseg.data.synthetic`: the seeded three-level generator (method.md section 8);
+- :mod:`hypseg.data.phantom`: the noisy, randomised 3-D Shepp-Logan phantom with nested levels;
 - :mod:`hypseg.data.synthetic_dataset`: writes a dataset folder (NIfTI + label maps + manifest);
 - :mod:`hypseg.data.readers`: files/folders, the BraTS layout, the synthetic manifest;
 - :mod:`hypseg.data.normalise`: intensity normalisation shared by training and inference;
@@ -8,6 +9,7 @@
 """
 
 from hypseg.data.normalise import normalise, percentile_scale, zscore
+from hypseg.data.phantom import PHANTOM_CLASSES, PHANTOM_LEVELS, generate_phantom
 from hypseg.data.readers import Case, LoadedCase, discover_cases, load_case, load_normalised, read_brats, read_files, read_manifest
 from hypseg.data.sampling import TripletBatch, TripletBoxes, TripletSampler, draw_boxes, extract_patches
 from hypseg.data.synthetic import CLASSES, SyntheticVolume, generate_volume
@@ -17,6 +19,8 @@ __all__ = [
     "CLASSES",
     "Case",
     "LoadedCase",
+    "PHANTOM_CLASSES",
+    "PHANTOM_LEVELS",
     "SyntheticVolume",
     "TripletBatch",
     "TripletBoxes",
@@ -24,6 +28,7 @@ __all__ = [
     "discover_cases",
     "draw_boxes",
     "extract_patches",
+    "generate_phantom",
     "generate_volume",
     "load_case",
     "load_normalised",

@@ -8,6 +8,13 @@ Layout of ``out/``::
     labels/level2/synth_000.nii.gz
     labels/level3/synth_000.nii.gz
 
+``kind`` picks the generator (:data:`KINDS`): ``"regular"`` and ``"irregular"`` are the cell volumes of
+:func:`hypseg.data.synthetic.generate_volume` (spheres and cuboids, or their deformed versions);
+``"shepp-logan"`` is the noisy 3-D Shepp-Logan phantom of :func:`hypseg.data.phantom.generate_phantom`
+(side ``config.shape``, its other parameters at their defaults). The manifest records the kind, the
+class names per level and the number of classes per level (``"levels"``) of that kind; the number of
+levels is whatever the kind makes. The old ``irregular=True`` still means ``kind="irregular"``.
+
 Volume ``i`` is generated from ``numpy.random.SeedSequence(seed).spawn(n)[i]``, so it does not depend on
 ``n``. The split is contiguous: the first 2/3 train, the next 1/6 val, the last 1/6 test (80/20/20 for
 n = 120). The whole folder is written under a temporary name next to ``out`` and renamed at the end.
@@ -15,6 +22,7 @@ n = 120). The whole folder is written under a temporary name next to ``out`` and
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
@@ -25,11 +33,56 @@ from typing import Callable
 import numpy as np
 
 from hypseg.config import SyntheticConfig, to_dict
-from hypseg.data.synthetic import CLASSES, generate_volume
+from hypseg.data.phantom import PHANTOM_CLASSES, generate_phantom
+from hypseg.data.synthetic import CLASSES, SyntheticVolume, generate_volume
 from hypseg.io import Volume, save_labels, save_volume
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "hypseg-synthetic"
+
+
+def _regular(rng: np.random.Generator, config: SyntheticConfig) -> SyntheticVolume:
+    return generate_volume(rng, config=config, irregular=False)
+
+
+def _irregular(rng: np.random.Generator, config: SyntheticConfig) -> SyntheticVolume:
+    return generate_volume(rng, config=config, irregular=True)
+
+
+def _shepp_logan(rng: np.random.Generator, config: SyntheticConfig) -> SyntheticVolume:
+    return generate_phantom(rng, shape=config.shape)
+
+
+Generator = Callable[[np.random.Generator, SyntheticConfig], SyntheticVolume]
+
+#: dataset kind -> (class names per level, generator of one volume from (rng, config))
+KINDS: dict[str, tuple[dict[int, tuple[str, ...]], Generator]] = {
+    "regular": (CLASSES, _regular),
+    "irregular": (CLASSES, _irregular),
+    "shepp-logan": (PHANTOM_CLASSES, _shepp_logan),
+}
+
+
+def resolve_kind(kind: str | None, *, irregular: bool = False) -> str:
+    """The dataset kind from ``kind`` and the older ``irregular`` flag (None: ``"irregular"`` if set, else ``"regular"``).
+
+    >>> resolve_kind(None), resolve_kind(None, irregular=True), resolve_kind("shepp-logan")
+    ('regular', 'irregular', 'shepp-logan')
+    """
+    if kind is None:
+        return "irregular" if irregular else "regular"
+    if kind not in KINDS:
+        raise ValueError(f"unknown dataset kind {kind!r}; choose one of {', '.join(KINDS)}")
+    if irregular and kind != "irregular":
+        raise ValueError(f"irregular=True contradicts kind={kind!r}")
+    return kind
+
+
+def _phantom_parameters(shape: int) -> dict[str, object]:
+    """The arguments the Shepp-Logan kind passes to :func:`generate_phantom`: ``shape`` and its defaults."""
+    signature = inspect.signature(generate_phantom)
+    defaults = {name: p.default for name, p in signature.parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return {**defaults, "shape": shape}
 
 
 def split_sizes(n: int) -> tuple[int, int, int]:
@@ -50,6 +103,7 @@ def write_synthetic_dataset(
     n: int = 120,
     seed: int = 0,
     irregular: bool = False,
+    kind: str | None = None,
     config: SyntheticConfig = SyntheticConfig(),
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,
@@ -60,8 +114,13 @@ def write_synthetic_dataset(
     ----------
     out : path-like
         Target folder; must not exist (or be empty) unless ``overwrite``.
-    n, seed, irregular, config
-        What to generate (see :func:`hypseg.data.synthetic.generate_volume`).
+    n, seed, config
+        What to generate (see :func:`hypseg.data.synthetic.generate_volume`; the Shepp-Logan kind only
+        uses ``config.shape``).
+    irregular : bool
+        Older spelling of ``kind="irregular"``.
+    kind : {"regular", "irregular", "shepp-logan"}, optional
+        The generator (:data:`KINDS`); None: ``"irregular"`` when ``irregular`` is set, else ``"regular"``.
     overwrite : bool
         Replace an existing non-empty ``out``.
     progress : callable, optional
@@ -73,6 +132,7 @@ def write_synthetic_dataset(
         ``out``.
     """
     out = Path(out)
+    kind = resolve_kind(kind, irregular=irregular)
     if n < 1:
         raise ValueError(f"{out}: the number of volumes must be >= 1, got {n}")
     if out.exists() and not out.is_dir():
@@ -83,7 +143,7 @@ def write_synthetic_dataset(
         raise FileNotFoundError(f"{out}: the folder {out.parent} does not exist")
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
-        _write(tmp, n=n, seed=seed, irregular=irregular, config=config, progress=progress)
+        _write(tmp, n=n, seed=seed, kind=kind, config=config, progress=progress)
         if out.exists():
             shutil.rmtree(out)
         os.replace(tmp, out)
@@ -93,9 +153,10 @@ def write_synthetic_dataset(
     return out
 
 
-def _write(root: Path, *, n, seed, irregular, config, progress) -> None:
+def _write(root: Path, *, n, seed, kind, config, progress) -> None:
+    classes, generate = KINDS[kind]
     (root / "images").mkdir(parents=True)
-    for level in CLASSES:
+    for level in classes:
         (root / "labels" / f"level{level}").mkdir(parents=True)
     n_train, n_val, _ = split_sizes(n)
     seeds = np.random.SeedSequence(seed).spawn(n)
@@ -103,7 +164,7 @@ def _write(root: Path, *, n, seed, irregular, config, progress) -> None:
     cases = []
     for i, ss in enumerate(seeds):
         name = f"synth_{i:0{width}d}"
-        vol = generate_volume(np.random.default_rng(ss), config=config, irregular=irregular)
+        vol = generate(np.random.default_rng(ss), config)
         image = Volume.from_array(vol.image, metadata={"unit": "unknown"})
         save_volume(image, root / "images" / f"{name}.nii.gz")
         labels = {}
@@ -120,9 +181,11 @@ def _write(root: Path, *, n, seed, irregular, config, progress) -> None:
         "version": 1,
         "n": n,
         "seed": seed,
-        "irregular": irregular,
-        "generator": to_dict(config),
-        "classes": {str(level): list(names) for level, names in CLASSES.items()},
+        "kind": kind,
+        "irregular": kind == "irregular",
+        "generator": to_dict(config) if kind in ("regular", "irregular") else _phantom_parameters(config.shape),
+        "classes": {str(level): list(names) for level, names in classes.items()},
+        "levels": {str(level): len(names) for level, names in classes.items()},
         "split": {s: [c["name"] for c in cases if c["split"] == s] for s in ("train", "val", "test")},
         "cases": cases,
     }
