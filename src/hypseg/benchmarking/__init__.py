@@ -1,13 +1,15 @@
 """Benchmark suites behind ``hypseg bench`` and the scripts in ``benchmarks/``.
 
-Each suite is a module of this package with a ``run(*, repeats)`` function that prints a table whose
-ratios compare against a baseline timed in the same process (medians of ``repeats`` runs). Like the
+Each suite is a module of this package with a ``run(*, repeats, **options)`` function that prints a
+table; the speed suites' ratios compare against a baseline timed in the same process (medians of
+``repeats`` runs), the quality suites (``quality``, ``brats``) train ``repeats`` seeds. Like the
 CLI, this package may import any layer of hypseg, and nothing in the library imports it.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 
 #: name -> module holding its ``run``; "speed" runs them all in this order.
 SUITES: dict[str, str] = {
@@ -17,13 +19,21 @@ SUITES: dict[str, str] = {
     "train": "hypseg.benchmarking.train",
     "inference": "hypseg.benchmarking.inference",
     "quality": "hypseg.benchmarking.quality",
+    "brats": "hypseg.benchmarking.brats",
 }
-#: The suites of ``hypseg bench speed`` (quality trains models for half an hour: run it by name).
+#: The suites of ``hypseg bench speed`` (quality and brats train models for long: run them by name).
 SPEED = ("layers", "sampling", "kmeans", "train", "inference")
 
 
-def run_suite(name: str, *, repeats: int) -> None:
-    """Run one suite by name; ``ValueError`` listing the choices for an unknown one."""
+def run_suite(name: str, *, repeats: int, **options) -> None:
+    """Run one suite by name, passing ``options`` to its ``run``.
+
+    ``ValueError`` listing the choices for an unknown suite, or naming the options it does not take.
+    """
     if name not in SUITES:
         raise ValueError(f"unknown benchmark suite {name!r}; choose 'speed' or one of {sorted(SUITES)}")
-    importlib.import_module(SUITES[name]).run(repeats=repeats)
+    run = importlib.import_module(SUITES[name]).run
+    unknown = sorted(set(options) - set(inspect.signature(run).parameters))
+    if unknown:
+        raise ValueError(f"benchmark suite {name!r} takes no option {', '.join(unknown)}")
+    run(repeats=repeats, **options)

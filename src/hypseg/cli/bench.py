@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
 
 from hypseg.cli._errors import user_errors
@@ -9,10 +12,15 @@ from hypseg.cli._errors import user_errors
 
 @user_errors
 def bench(
-    suite: str = typer.Argument("speed", help="'speed' (every speed table) or one of: layers, sampling, kmeans, train, inference, quality."),
-    repeats: int = typer.Option(5, min=1, help="Timed repeats per row; the table shows medians."),
+    suite: str = typer.Argument("speed", help="'speed' (every speed table) or one of: layers, sampling, kmeans, train, inference, quality, brats."),
+    repeats: int = typer.Option(5, min=1, help="Timed repeats per row (the table shows medians); quality and brats: training seeds."),
+    root: Optional[Path] = typer.Option(None, "--root", help="brats: a folder in the BraTS layout (<case>/<case>_flair.nii.gz and _seg.nii.gz)."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=2, help="brats: use only this many cases (split in the same proportions)."),
+    downsample: Optional[int] = typer.Option(None, "--downsample", min=1, help="brats: keep every f-th voxel per axis (f^3 less memory and time)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="quality, brats: also write the table to this file."),
 ) -> None:
-    """Print benchmark tables (medians of several runs, ratios against a baseline timed in the same process).
+    """Print benchmark tables: speed (medians of several runs, ratios against a baseline timed in the same
+    process) or quality (trained models, seeds x test volumes, against classical baselines and the paper).
 
     Examples:
 
@@ -21,10 +29,14 @@ def bench(
         hypseg bench speed
 
         hypseg bench quality --repeats 3   # trains 6 ablations x 3 seeds: about half an hour
+
+        hypseg bench brats --root /data/MICCAI_BraTS_2019_Training/HGG --repeats 3 --downsample 2
     """
     from hypseg import benchmarking
 
+    given = {"root": root, "limit": limit, "downsample": downsample, "out": out}
+    options = {key: value for key, value in given.items() if value is not None}
     names = list(benchmarking.SPEED) if suite == "speed" else [suite]
     for name in names:
-        benchmarking.run_suite(name, repeats=repeats)
+        benchmarking.run_suite(name, repeats=repeats, **options)
         typer.echo("")
