@@ -224,6 +224,18 @@ class SyntheticConfig(Config):
         if self.placement_tries < 1 or self.deform_bumps < 1:
             raise ValueError("SyntheticConfig: placement_tries and deform_bumps must be >= 1")
 
+    @classmethod
+    def scaled(cls, size: int) -> "SyntheticConfig":
+        """The default generator in a ``size``^3 box, every length scaled by ``size / 50``.
+
+        >>> SyntheticConfig.scaled(25).cell_radius_mean
+        12.5
+        """
+        base = cls()
+        k = size / base.shape
+        lengths = [f.name for f in dataclasses.fields(base) if f.name.endswith(("_mean", "_std")) and "intensity" not in f.name]
+        return dataclasses.replace(base, shape=size, **{name: getattr(base, name) * k for name in lengths})
+
 
 # ----------------------------------------------------------------------------------------- dict helpers
 def to_dict(config: Any) -> dict[str, Any]:

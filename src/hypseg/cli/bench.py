@@ -18,6 +18,7 @@ def bench(
     limit: Optional[int] = typer.Option(None, "--limit", min=2, help="brats: use only this many cases (split in the same proportions)."),
     downsample: Optional[int] = typer.Option(None, "--downsample", min=1, help="brats: keep every f-th voxel per axis (f^3 less memory and time)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="quality, brats: also write the table to this file."),
+    sets: Optional[list[str]] = typer.Option(None, "--set", help="quality: only these sets (regular, irregular, shepp-logan); repeat the option for several."),
 ) -> None:
     """Print benchmark tables: speed (medians of several runs, ratios against a baseline timed in the same
     process) or quality (trained models, seeds x test volumes, against classical baselines and the paper).
@@ -28,13 +29,15 @@ def bench(
 
         hypseg bench speed
 
-        hypseg bench quality --repeats 3   # trains 6 ablations x 3 seeds: about half an hour
+        hypseg bench quality --repeats 3   # 3 sets, 10 models x 3 seeds: about an hour
+
+        hypseg bench quality --set irregular --repeats 1 --out irregular.md
 
         hypseg bench brats --root /data/MICCAI_BraTS_2019_Training/HGG --repeats 3 --downsample 2
     """
     from hypseg import benchmarking
 
-    given = {"root": root, "limit": limit, "downsample": downsample, "out": out}
+    given = {"root": root, "limit": limit, "downsample": downsample, "out": out, "sets": sets}
     options = {key: value for key, value in given.items() if value is not None}
     names = list(benchmarking.SPEED) if suite == "speed" else [suite]
     for name in names:

@@ -33,7 +33,6 @@ def demo(
     Example: ``hypseg demo`` (about 2 minutes on two CPU cores), ``hypseg demo --quick`` (seconds).
     """
     from hypseg.cli.plot import plot
-    from hypseg.cli.synth import _scaled_config
     from hypseg.config import SyntheticConfig, cpu_recipe, smoke_recipe
     from hypseg.data import discover_cases, load_normalised
     from hypseg.data.synthetic_dataset import write_synthetic_dataset
@@ -46,7 +45,7 @@ def demo(
     out.mkdir(parents=True)
     config = smoke_recipe() if quick else cpu_recipe()
     config = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=seed))
-    synthetic = _scaled_config(32) if quick else SyntheticConfig()
+    synthetic = SyntheticConfig.scaled(32) if quick else SyntheticConfig()
     typer.echo(f"[1/4] generating {volumes} synthetic volumes of {synthetic.shape}^3 in {out / 'data'}")
     write_synthetic_dataset(out / "data", n=volumes, seed=seed, irregular=False, config=synthetic)
     cases = discover_cases([out / "data"])

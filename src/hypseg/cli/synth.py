@@ -32,19 +32,8 @@ def synth(
     from hypseg.data.synthetic_dataset import resolve_kind, write_synthetic_dataset
 
     kind = resolve_kind(kind, irregular=irregular)
-    config = SyntheticConfig() if size == 50 else _scaled_config(size)
+    config = SyntheticConfig() if size == 50 else SyntheticConfig.scaled(size)
     with tqdm(total=n, desc="synth", unit="vol") as bar:
         write_synthetic_dataset(out, n=n, seed=seed, kind=kind, config=config, overwrite=overwrite, progress=bar.update)
     typer.echo(f"wrote {n} {kind} volumes to {out}")
 
-
-def _scaled_config(size: int):
-    """The default generator with every length scaled by size / 50."""
-    import dataclasses
-
-    from hypseg.config import SyntheticConfig
-
-    base = SyntheticConfig()
-    k = size / 50.0
-    lengths = [f.name for f in dataclasses.fields(base) if f.name.endswith(("_mean", "_std")) and "intensity" not in f.name]
-    return dataclasses.replace(base, shape=size, **{name: getattr(base, name) * k for name in lengths})

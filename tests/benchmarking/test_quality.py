@@ -1,0 +1,76 @@
+"""The quality benchmark: its goals table's arithmetic, a tiny end-to-end run of two sets, bad options."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from hypseg.benchmarking import quality
+from hypseg.benchmarking.quality import EUCLIDEAN, FULL, GOALS, MethodScore, goals_table, run
+from hypseg.cli.app import app
+from hypseg.config import smoke_recipe
+
+
+def _score(name, values, seeds=1):
+    return MethodScore(name, {level: [v] * seeds for level, v in zip((1, 2, 3), values)}, 0.0, 0.0)
+
+
+def _rows(text):
+    return [[cell.strip() for cell in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("|")][2:]
+
+
+def test_goals_table_compares_the_full_model_with_the_best_rival_at_each_level():
+    scores = [
+        _score(FULL, (0.90, 0.60, 0.40), seeds=3),
+        _score(EUCLIDEAN, (0.80, 0.62, 0.10), seeds=3),
+        _score("hyperbolic base", (0.99, 0.99, 0.99), seeds=3),  # an ablation, not a rival
+        _score("baseline: slic", (0.85, 0.50, 0.45)),
+        _score("baseline: kmeans", (0.91, 0.40, 0.30)),
+    ]
+    rows = _rows(goals_table({"irregular": scores, "regular": scores}))
+    irregular = [r for r in rows if r[0] == "irregular"]
+    assert [r[1:] for r in irregular] == [
+        ["L1", "0.900", "baseline: kmeans 0.910", "-0.010", "not met"],
+        ["L2", "0.600", "euclidean base 0.620", "-0.020", "not met"],
+        ["L3", "0.400", "baseline: slic 0.450", "-0.050", "not met"],
+    ]
+    bars = [r for r in rows if r[0] == "regular" and r[3].startswith("goal")]
+    assert [r[3] for r in bars] == [f"goal {g:.2f}" for g in GOALS]
+    assert [r[5] for r in bars] == ["not met", "not met", "met"]  # 0.90 < 0.97, 0.60 < 0.65, 0.40 >= 0.35
+
+
+def test_goals_table_says_met_when_the_full_model_leads():
+    rows = _rows(goals_table({"shepp-logan": [_score(FULL, (0.9, 0.8, 0.7)), _score("baseline: gmm", (0.5, 0.5, 0.5))]}))
+    assert [(r[1], r[4], r[5]) for r in rows] == [("L1", "+0.400", "met"), ("L2", "+0.300", "met"), ("L3", "+0.200", "met")]
+
+
+def test_tiny_run_of_two_sets_writes_every_table(tmp_path, capsys):
+    out = tmp_path / "quality.md"
+    run(repeats=1, volumes=6, sets=("irregular", "shepp-logan"), recipe=smoke_recipe(), shape=24, out=out,
+        patch_sides=(8,))
+    text = out.read_text()
+    assert "Set 'irregular'" in text and "Set 'shepp-logan'" in text and text.count("Goals (issue 7)") == 1
+    for name in ("irregular", "shepp-logan"):
+        section = text.split(f"Set {name!r}")[1].split("\n\n")[1]
+        methods = [r[0] for r in _rows(section)]
+        assert methods == [EUCLIDEAN, FULL] + [f"baseline: {b}" for b in quality.BASELINES]
+        for row in _rows(section):
+            dice = [float(re.match(r"[0-9.]+", cell).group()) for cell in row[1:4]]
+            assert all(0.0 <= d <= 1.0 for d in dice)
+    goals = _rows(text.split("Goals (issue 7)")[1])
+    assert [(r[0], r[1]) for r in goals] == [(s, f"L{l}") for s in ("irregular", "shepp-logan") for l in (1, 2, 3)]
+    printed = capsys.readouterr().out
+    assert all(part in printed for part in text.split("\n\n"))
+
+
+def test_unknown_set_is_refused():
+    with pytest.raises(ValueError, match=re.escape("unknown quality set(s) ['nope']; choose from ['irregular', 'regular', 'shepp-logan']")):
+        run(sets=("regular", "nope"))
+
+
+def test_cli_unknown_set_exits_2_with_one_line():
+    result = CliRunner().invoke(app, ["bench", "quality", "--set", "nope"])
+    assert result.exit_code == 2
+    assert "unknown quality set(s) ['nope']" in result.output
