@@ -1,8 +1,25 @@
-"""The paper's ablations and the classical peers on the synthetic test split (see hypseg.benchmarking.quality)."""
+"""The paper's ablations and the classical peers on three synthetic test sets (see hypseg.benchmarking.quality).
 
+    python benchmarks/bench_quality.py                        # every set and ablation -> results/quality.md
+    python benchmarks/bench_quality.py --triplet-weight 1 --set regular --full-only --out results/quality_tw1.md
+"""
+
+import argparse
+import dataclasses
 from pathlib import Path
 
 from hypseg.benchmarking import quality
+from hypseg.config import cpu_recipe
 
 if __name__ == "__main__":
-    quality.run(repeats=3, out=Path(__file__).parent / "results" / "quality.md")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--triplet-weight", type=float, help="replace the CPU recipe's triplet weight")
+    parser.add_argument("--set", action="append", dest="sets", help="only these sets (repeat for several)")
+    parser.add_argument("--full-only", action="store_true", help="train only the full model (gyroplane + triplet)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "quality.md")
+    args = parser.parse_args()
+    recipe = cpu_recipe()
+    if args.triplet_weight is not None:
+        recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, triplet_weight=args.triplet_weight))
+    quality.run(repeats=3, out=args.out, recipe=recipe, sets=args.sets or tuple(quality.SETS),
+                ablations=[quality.FULL] if args.full_only else None)

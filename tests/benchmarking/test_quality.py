@@ -74,3 +74,8 @@ def test_cli_unknown_set_exits_2_with_one_line():
     result = CliRunner().invoke(app, ["bench", "quality", "--set", "nope"])
     assert result.exit_code == 2
     assert "unknown quality set(s) ['nope']" in result.output
+
+
+def test_unknown_ablation_is_refused():
+    with pytest.raises(ValueError, match=re.escape("unknown ablation(s) ['nope']; choose from")):
+        run(sets=("regular",), ablations=("nope",))

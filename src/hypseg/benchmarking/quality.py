@@ -125,9 +125,9 @@ def train_and_score(
 
 def score_set(
     name: str, *, repeats: int, volumes: int, recipe: RunConfig, workdir: Path, shape: int | None = None,
-    patch_sides: Sequence[int] = PATCH_SIDES,
+    patch_sides: Sequence[int] = PATCH_SIDES, ablations: Sequence[str] | None = None,
 ) -> list[MethodScore]:
-    """Every method of one set on its test split."""
+    """Every method of one set on its test split (``ablations``: only these of the set's learned models)."""
     spec = SETS[name]
     options = {} if shape is None else {"config": SyntheticConfig.scaled(shape)}
     write_synthetic_dataset(workdir / name, n=volumes, seed=0, kind=spec.kind, **options)
@@ -137,7 +137,7 @@ def score_set(
     test = load_normalised(test_cases, config=recipe.data)
     truths = [{level: load_labels(c.truth[str(level)]) for level in spec.levels} for c in test_cases]
     scores = []
-    for method in spec.ablations:
+    for method in spec.ablations if ablations is None else [a for a in spec.ablations if a in ablations]:
         variant, weight = ABLATIONS[method]
         runs = []
         for seed in range(repeats):
@@ -203,24 +203,27 @@ def goals_table(results: Mapping[str, Sequence[MethodScore]]) -> str:
 def run(
     *, repeats: int = 3, volumes: int = 120, out: str | os.PathLike | None = None,
     sets: Sequence[str] = tuple(SETS), recipe: RunConfig | None = None, shape: int | None = None,
-    patch_sides: Sequence[int] = PATCH_SIDES,
+    patch_sides: Sequence[int] = PATCH_SIDES, ablations: Sequence[str] | None = None,
 ) -> None:
     """Print (and save to ``out``) the quality tables; ``repeats`` is the number of training seeds.
 
     ``sets`` picks among :data:`SETS`; ``recipe`` replaces :func:`hypseg.config.cpu_recipe` and
     ``shape`` the 50^3 volume side, ``patch_sides`` :data:`PATCH_SIDES` (tests use a tiny recipe on
-    small volumes).
+    small volumes); ``ablations`` trains only those learned models (default: each set's).
     """
     unknown = sorted(set(sets) - set(SETS))
     if unknown:
         raise ValueError(f"unknown quality set(s) {unknown}; choose from {sorted(SETS)}")
+    unknown = sorted(set(ablations or ()) - set(ABLATIONS))
+    if unknown:
+        raise ValueError(f"unknown ablation(s) {unknown}; choose from {sorted(ABLATIONS)}")
     recipe = cpu_recipe() if recipe is None else recipe
     results: dict[str, list[MethodScore]] = {}
     texts = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in sets:
             results[name] = score_set(name, repeats=repeats, volumes=volumes, recipe=recipe, workdir=Path(tmp), shape=shape,
-                                      patch_sides=patch_sides)
+                                      patch_sides=patch_sides, ablations=ablations)
             texts.append(set_table(name, results[name], volumes=volumes, repeats=repeats, patch_sides=patch_sides))
             print(texts[-1] + "\n", flush=True)
     texts.append(goals_table(results))
