@@ -51,7 +51,7 @@ def brats_root(tmp_path_factory):
 def _slow_whole_tumour_dice(labels, truth, mask):
     """Reference: explicit loops over clusters and every assignment of the two classes to two clusters."""
     labels, truth, mask = labels.ravel(), truth.ravel() > 0, mask.ravel().astype(bool)
-    tumour_size = int(truth.sum())
+    tumour_size = sum(1 for i in range(len(labels)) if mask[i] and truth[i])  # only the brain is scored
     brain = [i for i in range(len(labels)) if mask[i]]
     clusters = sorted({int(labels[i]) for i in brain})
     dice = {}
@@ -105,10 +105,11 @@ def test_whole_tumour_dice_by_hand():
     labels = np.array([1, 1, 2, 2, 2, 3, 3])
     truth = np.array([0, 0, 0, 1, 1, 1, 1])
     mask = np.array([True] * 6 + [False])
-    # Tumour T = {3, 4, 5, 6} (|T| = 4, voxel 6 outside the brain); brain without tumour B = {0, 1, 2}.
-    # Cluster 1 -> B: 2*2/(2+3) = 0.8; cluster 2 -> T: 2*2/(3+4) = 4/7; cluster 3 -> T: 2*1/(1+4) = 0.4.
-    assert whole_tumour_dice(labels, truth, mask) == pytest.approx(4 / 7)
-    assert whole_tumour_dice(np.zeros(7, int), truth, mask) == 0.0  # one cluster: it takes the brain
+    # Voxel 6 lies outside the brain and is not scored: tumour T = {3, 4, 5}, brain without tumour B = {0, 1, 2}.
+    # Cluster 1 -> B: 2*2/(2+3) = 0.8; cluster 2 -> T: 2*2/(3+3) = 2/3; cluster 3 -> T: 2*1/(1+3) = 0.5.
+    assert whole_tumour_dice(labels, truth, mask) == pytest.approx(2 / 3)
+    mostly_brain = np.array([0, 0, 0, 0, 1, 1, 1])  # in the brain |B| = 4 > |T| = 2
+    assert whole_tumour_dice(np.zeros(7, int), mostly_brain, mask) == 0.0  # one cluster: it takes the brain
     with pytest.raises(ValueError, match="no tumour"):
         whole_tumour_dice(labels, np.zeros(7, int), mask)
     with pytest.raises(ValueError, match="one shape"):

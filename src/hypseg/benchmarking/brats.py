@@ -26,7 +26,7 @@ Protocol (method.md sections 6-9):
   brain voxels are clustered into 3 clusters by hyperbolic k-means, per volume.
 - **Score** (:func:`whole_tumour_dice`). Hungarian matching of the 3 clusters to the two classes
   {brain without tumour, whole tumour}, maximising the summed DICE; the score is the DICE of the cluster
-  matched to the whole tumour. Tumour voxels outside the brain mask (if any) count as missed.
+  matched to the whole tumour (:func:`hypseg.metrics.matched_dice` on the brain voxels).
 - **Peers.** Every classical baseline of :data:`hypseg.baselines.BASELINES` segments the same test
   volumes into 3 clusters inside the same mask and is scored the same way. The paper's numbers
   (Table 3) are printed alongside.
@@ -52,13 +52,13 @@ from pathlib import Path
 from typing import NamedTuple, Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from hypseg.baselines import BASELINES, make_baseline
 from hypseg.benchmarking.timing import format_table
 from hypseg.config import DataConfig, RunConfig, cpu_recipe
 from hypseg.data import Case, load_case, normalise, read_brats
 from hypseg.inference import embed_volume, segment_volume
+from hypseg.metrics import matched_dice
 from hypseg.training import Trainer
 
 #: clusters of the brain, as the paper (method.md section 7)
@@ -95,11 +95,10 @@ class _Loaded(NamedTuple):
 def whole_tumour_dice(labels: np.ndarray, truth: np.ndarray, mask: np.ndarray) -> float:
     """DICE of the cluster matched to the whole tumour (the paper's BraTS score, method.md section 7).
 
-    Inside the brain ``mask`` the clusters P_i (the distinct values of ``labels`` there) are matched
-    one-to-one to the classes B (brain without tumour) and T (whole tumour) by the Hungarian algorithm
-    maximising the summed DICE, with ``DICE(P, Q) = 2 |P ∩ Q| / (|P| + |Q|)``; the result is
-    ``DICE(P_t, T)`` for the cluster P_t matched to T (0 when no cluster is left for it). T is every
-    voxel with ``truth > 0``, inside the mask or not, so tumour outside the brain counts as missed.
+    Inside the brain ``mask`` the clusters are matched one-to-one to the classes "brain without tumour"
+    and "whole tumour" by :func:`hypseg.metrics.matched_dice` (Hungarian, maximising the summed DICE);
+    the result is the tumour's matched DICE (0 when no cluster is left for it). Voxels outside the mask
+    are not scored (BraTS tumours lie inside the brain, FLAIR > 0).
 
     Parameters
     ----------
@@ -124,26 +123,13 @@ def whole_tumour_dice(labels: np.ndarray, truth: np.ndarray, mask: np.ndarray) -
     labels, truth, mask = np.asarray(labels), np.asarray(truth), np.asarray(mask)
     if not labels.shape == truth.shape == mask.shape:
         raise ValueError(f"labels {labels.shape}, truth {truth.shape} and mask {mask.shape} must have one shape")
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be integers, got {labels.dtype}")
     mask = mask.astype(bool)
     if not mask.any():
         raise ValueError("the brain mask is empty")
-    tumour = truth > 0
+    tumour = (truth[mask] > 0).astype(np.uint8)
     if not tumour.any():
-        raise ValueError("the truth holds no tumour: the whole-tumour DICE is undefined")
-    return _whole_tumour_dice(labels=labels[mask], tumour_inside=tumour[mask], tumour_size=int(tumour.sum()))
-
-
-def _whole_tumour_dice(*, labels: np.ndarray, tumour_inside: np.ndarray, tumour_size: int) -> float:
-    _, cluster = np.unique(labels, return_inverse=True)  # (N,) cluster index of every brain voxel
-    sizes = np.bincount(cluster)  # |P_i|
-    hits = np.bincount(cluster, weights=tumour_inside)  # |P_i ∩ T|
-    brain = len(labels) - int(tumour_inside.sum())  # |B|
-    dice = np.stack([2 * (sizes - hits) / (sizes + brain), 2 * hits / (sizes + tumour_size)], axis=1)  # (K, 2)
-    rows, cols = linear_sum_assignment(dice, maximize=True)
-    matched = rows[cols == 1]
-    return float(dice[matched[0], 1]) if len(matched) else 0.0
+        raise ValueError("the brain holds no tumour: the whole-tumour DICE is undefined")
+    return float(matched_dice(labels[mask], tumour).per_class[1])
 
 
 def split_cases(cases: Sequence[Case], *, limit: int | None = None, seed: int = SPLIT_SEED) -> Split:
