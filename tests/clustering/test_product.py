@@ -73,3 +73,40 @@ def test_labels_are_invariant_under_a_mobius_translation_of_each_factor():
 def test_bad_input(x, kwargs, message):
     with pytest.raises(ValueError, match=message):
         ProductBallKMeans(**{"n_clusters": 2, **kwargs}).fit(x)
+
+
+def test_integer_weights_act_like_repeated_points():
+    x, truth = _blobs(3)
+    weights = np.random.default_rng(3).integers(1, 4, size=len(x))
+    weighted = ProductBallKMeans(4, factors=2, n_init=3, random_state=0).fit(x, sample_weight=weights)
+    repeated = ProductBallKMeans(4, factors=2, n_init=3, random_state=0).fit(np.repeat(x, weights, axis=0))
+    order_w = np.lexsort(weighted.cluster_centers_.T)
+    order_r = np.lexsort(repeated.cluster_centers_.T)
+    np.testing.assert_allclose(weighted.cluster_centers_[order_w], repeated.cluster_centers_[order_r], atol=1e-5)
+    assert weighted.inertia_ == pytest.approx(repeated.inertia_, rel=1e-5)
+    assert matched_dice(weighted.labels_, truth).mean == pytest.approx(1.0)
+
+
+def test_zero_weight_points_do_not_move_the_centres():
+    x, truth = _blobs(4)
+    outliers = np.full((20, 4), 0.85 / np.sqrt(2))
+    weights = np.concatenate([np.ones(len(x)), np.zeros(20)])
+    km = ProductBallKMeans(4, factors=2, n_init=3, random_state=0).fit(np.concatenate([x, outliers]), sample_weight=weights)
+    for j in range(4):
+        members = x[km.labels_[: len(x)] == j]
+        for f in range(2):
+            np.testing.assert_allclose(km.cluster_centers_[j, 2 * f : 2 * f + 2], np.asarray(frechet_mean(members[:, 2 * f : 2 * f + 2])), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        (np.ones(3), "sample_weight must have shape (240,), got (3,)"),
+        (-np.ones(240), "sample_weight must be finite and non-negative"),
+        (np.r_[np.ones(1), np.zeros(239)], "sample_weight has fewer than n_clusters=2 positive entries"),
+    ],
+)
+def test_bad_weights(weights, message):
+    with pytest.raises(ValueError) as info:
+        ProductBallKMeans(2, factors=2).fit(_blobs(5)[0], sample_weight=weights)
+    assert str(info.value) == message

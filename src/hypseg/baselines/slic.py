@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from skimage.segmentation import slic
+
+from hypseg.data.supervoxels import supervoxels
 
 from ._base import Baseline
 from ._kmeans import subsample_kmeans
@@ -69,22 +70,14 @@ class SlicKMeans(Baseline):
         self.n_init = n_init
 
     def _prepare(self, x: np.ndarray, mask: np.ndarray, random_state: int) -> _Supervoxels:
-        segments = slic(
-            x.astype(np.float64),
-            n_segments=self.n_segments,
-            compactness=self.compactness,
-            sigma=self.sigma,
-            channel_axis=None,
-            mask=None if mask.all() else mask,
-            start_label=1,
-            enforce_connectivity=True,
-        )  # (Z, Y, X), 0 outside the mask
-        present, codes = np.unique(segments[mask], return_inverse=True)
-        codes = codes.reshape(-1)
+        segments = supervoxels(x, n_segments=self.n_segments, compactness=self.compactness, sigma=self.sigma,
+                               mask=None if mask.all() else mask)  # (Z, Y, X), -1 outside the mask
+        codes = segments[mask]
         values = x[mask].astype(np.float64)
-        sizes = np.bincount(codes, minlength=present.size).astype(np.float64)
-        mean = np.bincount(codes, weights=values, minlength=present.size) / sizes
-        second = np.bincount(codes, weights=values * values, minlength=present.size) / sizes
+        count = int(codes.max()) + 1
+        sizes = np.bincount(codes, minlength=count).astype(np.float64)
+        mean = np.bincount(codes, weights=values, minlength=count) / sizes
+        second = np.bincount(codes, weights=values * values, minlength=count) / sizes
         std = np.sqrt(np.maximum(second - mean * mean, 0.0))
         features = np.stack([mean, self.std_weight * std], axis=1)  # (S, 2)
         return _Supervoxels(features=features, sizes=sizes, codes=codes)

@@ -77,6 +77,18 @@ class ProductBallKMeans:
             raise ValueError(f"n_clusters={self.n_clusters} must be between 1 and n_samples={x.shape[0]}")
         return x
 
+    def _validate_weights(self, sample_weight: Any, n: int) -> torch.Tensor:
+        if sample_weight is None:
+            return torch.ones(n, dtype=torch.float64)
+        w = torch.as_tensor(np.asarray(sample_weight, dtype=np.float64))
+        if tuple(w.shape) != (n,):
+            raise ValueError(f"sample_weight must have shape ({n},), got {tuple(w.shape)}")
+        if not torch.isfinite(w).all() or (w < 0).any():
+            raise ValueError("sample_weight must be finite and non-negative")
+        if int((w > 0).sum()) < self.n_clusters:
+            raise ValueError(f"sample_weight has fewer than n_clusters={self.n_clusters} positive entries")
+        return w
+
     def _assign(self, x: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         labels, sq = [], []
         for start in range(0, x.shape[0], self.chunk_size):
@@ -86,18 +98,21 @@ class ProductBallKMeans:
             sq.append(best.values)
         return torch.cat(labels), torch.cat(sq)
 
-    def _seed(self, x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-        """k-means++: each next centre drawn in proportion to its squared distance to the nearest one."""
-        centres = x[[int(rng.integers(x.shape[0]))]]
+    def _seed(self, x: torch.Tensor, w: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        """k-means++: each next centre drawn in proportion to weight x squared distance to the nearest one."""
+        uniform = bool((w == w[0]).all())  # unweighted: the same draws as before weights existed
+        first = rng.integers(x.shape[0]) if uniform else rng.choice(x.shape[0], p=(w / w.sum()).numpy())
+        centres = x[[int(first)]]
         closest = product_sqdist(x, centres, factors=self.factors, c=self.c)[:, 0]
         for _ in range(1, self.n_clusters):
-            p = closest.numpy() / closest.sum().item() if closest.sum() > 0 else None
+            mass = w * closest
+            p = (mass / mass.sum()).numpy() if mass.sum() > 0 else None
             new = x[[int(rng.choice(x.shape[0], p=p))]]
             centres = torch.cat([centres, new])
             closest = torch.minimum(closest, product_sqdist(x, new, factors=self.factors, c=self.c)[:, 0])
         return centres
 
-    def _lloyd(self, x: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float, int]:
+    def _lloyd(self, x: torch.Tensor, w: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float, int]:
         N, k, F = x.shape[0], self.n_clusters, self.factors
         labels, sq = self._assign(x, centres)
         n_iter = 0
@@ -111,7 +126,7 @@ class ProductBallKMeans:
             for f in range(F):  # one call per factor moves every cluster's centre
                 # A few fixed-point steps warm-started at the current centres, as Lloyd's algorithm
                 # only needs each update to lower the cost (HyperbolicKMeans takes one step).
-                result = frechet_mean_unit(points[:, f] * scale, None, group, new[filled, f] * scale,
+                result = frechet_mean_unit(points[:, f] * scale, w, group, new[filled, f] * scale,
                                            max_iter=self.frechet_steps, tol=0.0)
                 new[filled, f] = result.mean / scale
             new = new.view(k, -1)
@@ -120,15 +135,17 @@ class ProductBallKMeans:
             labels, sq = self._assign(x, centres)
             if shift <= self.tol:
                 break
-        return centres, labels, float(sq.sum()), n_iter
+        return centres, labels, float((w * sq).sum()), n_iter
 
     # ------------------------------------------------------------------------------ estimator API
-    def fit(self, X: Any, y: Any = None) -> "ProductBallKMeans":
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> "ProductBallKMeans":
+        """Fit on X (n_samples, F*d); ``sample_weight`` (n_samples,) non-negative weights (default all 1)."""
         x = self._validate(X)
+        w = self._validate_weights(sample_weight, x.shape[0])
         rng = np.random.default_rng(self.random_state)
         best = None
         for _ in range(self.n_init):
-            run = self._lloyd(x, self._seed(x, rng))
+            run = self._lloyd(x, w, self._seed(x, w, rng))
             if best is None or run[2] < best[2]:
                 best = run
         centres, labels, inertia, n_iter = best
@@ -154,5 +171,5 @@ class ProductBallKMeans:
         x = self._validate_predict(X)
         return product_sqdist(x, torch.as_tensor(self.cluster_centers_), factors=self.factors, c=self.c).sqrt().numpy()
 
-    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
-        return self.fit(X).labels_
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        return self.fit(X, sample_weight=sample_weight).labels_

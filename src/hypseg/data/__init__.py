@@ -5,6 +5,7 @@
 - :mod:`hypseg.data.synthetic_dataset`: writes a dataset folder (NIfTI + label maps + manifest);
 - :mod:`hypseg.data.readers`: files/folders, the BraTS layout, the synthetic manifest;
 - :mod:`hypseg.data.normalise`: intensity normalisation shared by training and inference;
+- :mod:`hypseg.data.supervoxels`: SLIC supervoxels, shared by the SLIC peer and supervoxel pooling;
 - :mod:`hypseg.data.sampling`: the multi-scale :class:`TripletSampler` (method.md section 6).
 """
 
@@ -12,6 +13,7 @@ from hypseg.data.normalise import normalise, percentile_scale, zscore
 from hypseg.data.phantom import PHANTOM_CLASSES, PHANTOM_LEVELS, generate_phantom
 from hypseg.data.readers import Case, LoadedCase, discover_cases, load_case, load_normalised, read_brats, read_files, read_manifest
 from hypseg.data.sampling import TripletBatch, TripletBoxes, TripletSampler, draw_boxes, extract_patches
+from hypseg.data.supervoxels import supervoxels
 from hypseg.data.synthetic import CLASSES, SyntheticVolume, generate_volume
 from hypseg.data.synthetic_dataset import write_synthetic_dataset
 
@@ -37,6 +39,7 @@ __all__ = [
     "read_brats",
     "read_files",
     "read_manifest",
+    "supervoxels",
     "write_synthetic_dataset",
     "zscore",
 ]

@@ -19,7 +19,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from hypseg.data import discover_cases, normalise, read_manifest
+from hypseg.data import discover_cases, normalise, read_manifest, supervoxels
 from hypseg.io import atomic_path, full_suffix, load_labels, load_volume, save_labels
 from hypseg.inference.embed import embed_volume_multiscale
 from hypseg.inference.model_io import load_model
@@ -27,6 +27,8 @@ from hypseg.inference.segment import segment_volumes
 from hypseg.metrics import matched_dice
 
 MANIFEST = "segmentation.json"
+#: voxels per SLIC supervoxel (250 supervoxels in a 50^3 volume), chosen on the validation split (README)
+DEFAULT_SUPERVOXEL_SIZE = 500
 
 
 def _check_output(out: Path, *, overwrite: bool) -> None:
@@ -45,6 +47,7 @@ def segment_files(
     pooled: bool = True,
     nested: bool = False,
     subsample: int = 50_000,
+    supervoxel_size: int | None = DEFAULT_SUPERVOXEL_SIZE,
     tile: int = 48,
     device: str = "cpu",
     seed: int = 0,
@@ -54,6 +57,8 @@ def segment_files(
     """Segment volume files (or a dataset folder) at every cluster count; returns the manifest.
 
     Several ``patch_sizes`` embed every voxel once per side and cluster on the product of the balls.
+    ``supervoxel_size`` (voxels per SLIC supervoxel; None clusters voxels) clusters each supervoxel's
+    mean embedding instead of every voxel's (:mod:`hypseg.inference.pooling`).
     """
     paths = [Path(v) for v in volumes]
     if not paths:
@@ -61,6 +66,8 @@ def segment_files(
     cases = discover_cases(paths)
     if any(int(k) < 2 for k in clusters):
         raise ValueError(f"cluster counts must be >= 2, got {list(clusters)}")
+    if supervoxel_size is not None and supervoxel_size < 1:
+        raise ValueError(f"supervoxel size must be at least 1 voxel, got {supervoxel_size}")
     model, config = load_model(model_dir, device=device)
     sizes = [int(p) for p in patch_sizes] if patch_sizes else [config.model.patch_size]
     p = max(sizes)
@@ -68,7 +75,7 @@ def segment_files(
     _check_output(out, overwrite=overwrite)
     with atomic_path(out) as tmp:  # filled under a temporary name, renamed when complete
         tmp.mkdir()
-        loaded, embeddings = [], []
+        loaded, embeddings, segments = [], [], []
         iterator = cases
         if progress:
             from tqdm.auto import tqdm
@@ -83,13 +90,17 @@ def segment_files(
                 raise ValueError(f"{case.image}: {max(clusters)} clusters but only {voxels} voxels")
             array = normalise(np.asarray(volume.array, dtype=np.float32), config=config.data)
             embeddings.append(embed_volume_multiscale(model, array, patch_sizes=sizes, tile=tile, device=device))
+            if supervoxel_size is not None:
+                segments.append(supervoxels(array, n_segments=max(1, round(voxels / supervoxel_size))))
             loaded.append((case, volume))
         segmentations = segment_volumes(
             embeddings, clusters=clusters, c=config.model.curvature, hyperbolic=config.model.hyperbolic,
             subsample=subsample, nested=nested, pooled=pooled, random_state=seed, factors=len(sizes),
+            segments=segments or None,
         )
         manifest = {"model": str(Path(model_dir).resolve()), "clusters": sorted(int(k) for k in clusters),
-                    "patch_sizes": sizes, "pooled": pooled, "nested": nested, "cases": []}
+                    "patch_sizes": sizes, "pooled": pooled, "nested": nested,
+                    "supervoxel_size": supervoxel_size, "cases": []}
         for (case, volume), embedding, seg in zip(loaded, embeddings, segmentations):
             name = case.name
             suffix = full_suffix(case.image) if case.image.is_file() else ".nii.gz"

@@ -10,6 +10,10 @@ a dataset, so that cluster j means the same thing in every volume.
 patch side, side by side), clustered on the product of balls: d^2 = sum of the factors' squared
 Poincare distances, centres = per-factor Frechet means (:class:`~hypseg.clustering.ProductBallKMeans`).
 
+**Supervoxel pooling** (``segments``, beyond the paper; :mod:`hypseg.inference.pooling`): each
+volume comes with a supervoxel map; every supervoxel's mean embedding is one point, weighted by its
+voxel count, and every voxel takes its supervoxel's cluster. The subsample then draws supervoxels.
+
 **Nested mode** (beyond the paper): each level refines the one above. Level i+1 with
 k_{i+1} = r k_i splits every cluster of level i into r sub-clusters fitted on that cluster's points
 alone, so the label maps form a tree: ``label_{i+1} // r == label_i``.
@@ -22,6 +26,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from hypseg.clustering import EuclideanKMeans, HyperbolicKMeans, ProductBallKMeans
+from hypseg.inference.pooling import pool_embedding
 
 
 class Segmentation(NamedTuple):
@@ -74,16 +79,19 @@ def fit_levels(
     n_init: int = 3,
     random_state: int = 0,
     factors: int = 1,
+    sample_weight: np.ndarray | None = None,
 ) -> list[_Level]:
-    """Fit one k-means per cluster count on ``sample`` (N, d)."""
+    """Fit one k-means per cluster count on ``sample`` (N, d), each point weighted by ``sample_weight`` (N,)."""
     ks = _check_clusters(clusters, nested)
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     if len(sample) < max(ks):
         raise ValueError(f"{max(ks)} clusters need at least as many voxels, got {len(sample)}")
     levels: list[_Level] = []
     sample_labels: dict[int, np.ndarray] = {}  # nested mode: each level's clusters of the sample
     for i, k in enumerate(ks):
         if not nested or i == 0:
-            est = _estimator(k, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors).fit(sample)
+            est = _estimator(k, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors)
+            est.fit(sample, sample_weight=weights)
             levels.append(_Level(k, np.asarray(est.cluster_centers_), None, (est,)))
             sample_labels[k] = est.labels_
             continue
@@ -92,12 +100,14 @@ def fit_levels(
         parent_labels = sample_labels[parent.k]
         blocks, models = [], []
         for j in range(parent.k):  # a loop over clusters, each fit vectorised
-            members = sample[parent_labels == j]
-            if len(members) < r:  # too few points to split: repeat the parent's centre
+            chosen = parent_labels == j
+            members = sample[chosen]
+            if len(members) < r or (weights is not None and int((weights[chosen] > 0).sum()) < r):  # too few points to split: repeat the parent's centre
                 blocks.append(np.repeat(parent.centers[j : j + 1], r, axis=0))
                 models.append(None)
                 continue
-            est = _estimator(r, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors).fit(members)
+            est = _estimator(r, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors)
+            est.fit(members, sample_weight=None if weights is None else weights[chosen])
             blocks.append(np.asarray(est.cluster_centers_))
             models.append(est)
         levels.append(_Level(k, np.concatenate(blocks), parent.k, tuple(models)))
@@ -118,33 +128,43 @@ def _assign(level: _Level, points: np.ndarray, parent_labels: np.ndarray | None)
     return labels
 
 
+def _level_labels(levels: list[_Level], points: np.ndarray) -> dict[int, np.ndarray]:
+    """Cluster of every point (N, d) at every fitted level: k -> (N,)."""
+    by_k: dict[int, np.ndarray] = {}
+    for level in levels:
+        by_k[level.k] = _assign(level, points, None if level.parent_k is None else by_k[level.parent_k])
+    return by_k
+
+
+def _segmentation(levels: list[_Level], flat: dict[int, np.ndarray], shape, inside: np.ndarray | None) -> Segmentation:
+    """Label maps from the labels of the voxels inside (all voxels when ``inside`` is None)."""
+    labels = {}
+    for k, values in flat.items():
+        full = np.zeros(int(np.prod(shape)), dtype=np.int32)
+        if inside is None:
+            full[:] = values
+        else:
+            full[inside.reshape(-1)] = values + 1
+        labels[k] = full.reshape(shape)
+    return Segmentation(labels, {level.k: level.centers for level in levels})
+
+
 def predict_levels(
     levels: list[_Level], embedding: np.ndarray, *, mask: np.ndarray | None = None
 ) -> Segmentation:
     """Assign every voxel of ``embedding`` (Z, Y, X, d) at every fitted level."""
-    shape = embedding.shape[:3]
     points = embedding.reshape(-1, embedding.shape[-1])
-    inside = None if mask is None else np.asarray(mask, dtype=bool).reshape(-1)
+    inside = None if mask is None else np.asarray(mask, dtype=bool)
     if inside is not None:
-        points = points[inside]
-    labels, centers, by_k = {}, {}, {}
-    for level in levels:
-        flat = _assign(level, points, None if level.parent_k is None else by_k[level.parent_k])
-        by_k[level.k] = flat
-        full = np.zeros(int(np.prod(shape)), dtype=np.int32)
-        if inside is None:
-            full[:] = flat
-        else:
-            full[inside] = flat + 1
-        labels[level.k] = full.reshape(shape)
-        centers[level.k] = level.centers
-    return Segmentation(labels, centers)
+        points = points[inside.reshape(-1)]
+    return _segmentation(levels, _level_labels(levels, points), embedding.shape[:3], inside)
 
 
-def _subsample(points: np.ndarray, n: int | None, rng: np.random.Generator) -> np.ndarray:
-    if n is None or len(points) <= n:
-        return points
-    return points[rng.choice(len(points), size=n, replace=False)]
+def _subsample(n_points: int, n: int | None, rng: np.random.Generator) -> np.ndarray | slice:
+    """Indices of a uniform subsample of n of n_points (all of them when n is None or larger)."""
+    if n is None or n_points <= n:
+        return slice(None)
+    return rng.choice(n_points, size=n, replace=False)
 
 
 def segment_volume(
@@ -159,12 +179,42 @@ def segment_volume(
     n_init: int = 3,
     random_state: int = 0,
     factors: int = 1,
+    segments: np.ndarray | None = None,
 ) -> Segmentation:
     """Cluster one volume's embedding (Z, Y, X, F*d) at every level; see the module docstring."""
     return segment_volumes(
         [embedding], clusters=clusters, c=c, hyperbolic=hyperbolic, masks=None if mask is None else [mask],
         subsample=subsample, nested=nested, n_init=n_init, random_state=random_state, pooled=False, factors=factors,
+        segments=None if segments is None else [segments],
     )[0]
+
+
+class _Points(NamedTuple):
+    """What one volume contributes to a fit: points, their weights, and how they map back to voxels."""
+
+    points: np.ndarray  # (N, F*d): voxels inside the mask, or supervoxels
+    weights: np.ndarray | None  # (N,) voxels per supervoxel; None for voxels
+    codes: np.ndarray | None  # (voxels inside,) supervoxel of each voxel; None for voxels
+    inside: np.ndarray | None  # (Z, Y, X) bool; None: every voxel
+
+
+def _volume_points(emb, mask, segs, *, c: float, hyperbolic: bool, factors: int) -> _Points:
+    if segs is None:
+        flat = emb.reshape(-1, emb.shape[-1])
+        if mask is None:
+            return _Points(flat, None, None, None)
+        inside = np.asarray(mask, dtype=bool)
+        return _Points(flat[inside.reshape(-1)], None, None, inside)
+    pooled = pool_embedding(emb, segs, c=c, hyperbolic=hyperbolic, factors=factors)
+    inside = None if mask is None and pooled.inside.all() else pooled.inside
+    return _Points(pooled.points, pooled.weights, pooled.codes, inside)
+
+
+def _predict(levels: list[_Level], part: _Points, shape) -> Segmentation:
+    flat = _level_labels(levels, part.points)
+    if part.codes is not None:
+        flat = {k: values[part.codes] for k, values in flat.items()}
+    return _segmentation(levels, flat, shape, part.inside)
 
 
 def segment_volumes(
@@ -180,32 +230,45 @@ def segment_volumes(
     random_state: int = 0,
     pooled: bool = True,
     factors: int = 1,
+    segments: Sequence[np.ndarray] | None = None,
 ) -> list[Segmentation]:
-    """Segment several volumes: one fit on a pooled subsample (``pooled``) or one fit per volume."""
+    """Segment several volumes: one fit on a pooled subsample (``pooled``) or one fit per volume.
+
+    ``segments`` (one supervoxel map per volume, -1 outside the mask) clusters supervoxels instead of
+    voxels (supervoxel pooling, see the module docstring); with ``masks`` too, each map must be -1
+    exactly outside its mask.
+    """
     if not embeddings:
         raise ValueError("no embeddings to segment")
     masks = list(masks) if masks is not None else [None] * len(embeddings)
     if len(masks) != len(embeddings):
         raise ValueError(f"got {len(masks)} masks for {len(embeddings)} volumes")
-    for i, (emb, mask) in enumerate(zip(embeddings, masks)):
+    segments = list(segments) if segments is not None else [None] * len(embeddings)
+    if len(segments) != len(embeddings):
+        raise ValueError(f"got {len(segments)} supervoxel maps for {len(embeddings)} volumes")
+    for i, (emb, mask, segs) in enumerate(zip(embeddings, masks, segments)):
         if emb.ndim != 4:
             raise ValueError(f"embedding {i} must be (Z, Y, X, d), got shape {emb.shape}")
         if mask is not None and tuple(mask.shape) != emb.shape[:3]:
             raise ValueError(f"mask {i} has shape {tuple(mask.shape)}, its embedding {emb.shape[:3]}")
+        if segs is not None and mask is not None and tuple(np.shape(segs)) == emb.shape[:3] and not np.array_equal(np.asarray(segs) >= 0, np.asarray(mask, dtype=bool)):
+            raise ValueError(f"supervoxel map {i} must be -1 exactly outside mask {i}")
     rng = np.random.default_rng(random_state)
+    parts = [_volume_points(e, m, s, c=c, hyperbolic=hyperbolic, factors=factors) for e, m, s in zip(embeddings, masks, segments)]
 
-    def points_of(emb, mask):
-        flat = emb.reshape(-1, emb.shape[-1])
-        return flat if mask is None else flat[np.asarray(mask, dtype=bool).reshape(-1)]
+    def fit_on(chosen: list[tuple[_Points, np.ndarray | slice]]) -> list[_Level]:
+        sample = np.concatenate([part.points[idx] for part, idx in chosen])
+        weighted = any(part.weights is not None for part, _ in chosen)
+        weights = np.concatenate([part.weights[idx] for part, idx in chosen]) if weighted else None
+        top = max((int(k) for k in clusters), default=0)
+        if weighted and len(sample) < top:
+            raise ValueError(f"{top} clusters need at least as many supervoxels, got {len(sample)}; use smaller supervoxels")
+        return fit_levels(sample, clusters, c=c, hyperbolic=hyperbolic, nested=nested, n_init=n_init,
+                          random_state=random_state, factors=factors, sample_weight=weights)
 
-    fit = dict(c=c, hyperbolic=hyperbolic, nested=nested, n_init=n_init, random_state=random_state, factors=factors)
     if pooled:
-        share = None if subsample is None else max(1, subsample // len(embeddings))
-        sample = np.concatenate([_subsample(points_of(e, m), share, rng) for e, m in zip(embeddings, masks)])
-        levels = fit_levels(sample, clusters, **fit)
-        return [predict_levels(levels, e, mask=m) for e, m in zip(embeddings, masks)]
-    results = []
-    for e, m in zip(embeddings, masks):
-        levels = fit_levels(_subsample(points_of(e, m), subsample, rng), clusters, **fit)
-        results.append(predict_levels(levels, e, mask=m))
-    return results
+        share = None if subsample is None else max(1, subsample // len(parts))
+        levels = fit_on([(part, _subsample(len(part.points), share, rng)) for part in parts])
+        return [_predict(levels, part, e.shape[:3]) for part, e in zip(parts, embeddings)]
+    return [_predict(fit_on([(part, _subsample(len(part.points), subsample, rng))]), part, e.shape[:3])
+            for part, e in zip(parts, embeddings)]

@@ -1,0 +1,97 @@
+"""SLIC supervoxels of a volume: compact regions that follow intensity edges (scikit-image ``slic``).
+
+SLIC (Achanta et al. 2012, "SLIC superpixels compared to state-of-the-art superpixel methods", TPAMI)
+grows about ``n_segments`` regions by k-means in (intensity, position) space, restricted to a window of
+twice the grid step around every seed; ``compactness`` weighs position against intensity. The intensity
+is z-scored first (over ``mask`` when given), so that ``compactness`` means the same whatever the
+scanner's units or the normalisation.
+
+Two consumers share this one function, so that they see the same regions:
+
+- the SLIC peer (:class:`hypseg.baselines.SlicKMeans`) clusters each supervoxel's mean intensity;
+- segmentation with supervoxel pooling (:mod:`hypseg.inference.pooling`) clusters each supervoxel's
+  mean embedding, which removes the voxel-to-voxel noise of the embedding and puts the label
+  boundaries on the image's edges.
+
+The map numbers the supervoxels 0..S-1 in order of their first voxel (C order) and marks voxels outside
+``mask`` with -1; every supervoxel is connected (``enforce_connectivity``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage.segmentation import slic
+
+from hypseg.data.normalise import zscore
+
+#: compactness on z-scored intensities, chosen on synthetic volumes of seeds 100-104 (SlicKMeans)
+DEFAULT_COMPACTNESS = 0.2
+
+
+def supervoxels(
+    volume: np.ndarray, *, n_segments: int, compactness: float = DEFAULT_COMPACTNESS, sigma: float = 0.0,
+    mask: np.ndarray | None = None,
+) -> np.ndarray:
+    """SLIC supervoxels of a (Z, Y, X) volume: an int32 map, 0..S-1 inside ``mask``, -1 outside.
+
+    Parameters
+    ----------
+    volume : numpy.ndarray
+        (Z, Y, X) finite intensities, not constant under the mask.
+    n_segments : int
+        Approximate number of supervoxels (SLIC's grid has about this many seeds); at least 1.
+    compactness : float, default 0.2
+        Weight of position against z-scored intensity; larger gives more cube-like regions. Positive.
+    sigma : float, default 0.0
+        Gaussian pre-smoothing inside SLIC, in voxels (0: none, so the regions keep sharp edges).
+    mask : numpy.ndarray of bool, optional
+        Only these voxels are divided into supervoxels.
+
+    Examples
+    --------
+    Two halves of different intensity are never mixed in one supervoxel:
+
+    >>> v = np.zeros((8, 8, 8)); v[:, :, 4:] = 1.0
+    >>> s = supervoxels(v, n_segments=8)
+    >>> bool(set(np.unique(s[:, :, :4])).isdisjoint(np.unique(s[:, :, 4:])))
+    True
+    """
+    x = np.asarray(volume)
+    if x.ndim != 3:
+        raise ValueError(f"supervoxels need a (Z, Y, X) volume, got shape {x.shape}")
+    if not (isinstance(n_segments, (int, np.integer)) and n_segments >= 1):
+        raise ValueError(f"n_segments must be a positive integer, got {n_segments!r}")
+    if not compactness > 0:
+        raise ValueError(f"compactness must be positive, got {compactness!r}")
+    if not sigma >= 0:
+        raise ValueError(f"sigma must be >= 0, got {sigma!r}")
+    inside = np.ones(x.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    if inside.shape != x.shape:
+        raise ValueError(f"mask has shape {inside.shape}, the volume {x.shape}")
+    if not inside.any():
+        raise ValueError("the mask selects no voxels")
+    if not np.isfinite(x[inside]).all():
+        raise ValueError("the volume has NaN or infinite voxels")
+    z = zscore(x, mask=None if mask is None else inside).astype(np.float64)
+    segments = slic(
+        z, n_segments=int(n_segments), compactness=float(compactness), sigma=float(sigma), channel_axis=None,
+        mask=None if inside.all() else inside, start_label=1, enforce_connectivity=True,
+    )  # (Z, Y, X), 0 outside the mask
+    out = np.full(x.shape, -1, dtype=np.int32)
+    _, codes = np.unique(segments[inside], return_inverse=True)
+    out[inside] = codes.reshape(-1)
+    return _first_voxel_order(out)
+
+
+def _first_voxel_order(segments: np.ndarray) -> np.ndarray:
+    """Renumber the non-negative labels by the C-order index of their first voxel."""
+    flat = segments.reshape(-1)
+    inside = np.flatnonzero(flat >= 0)
+    labels = flat[inside]
+    first = np.full(int(labels.max()) + 1, flat.size, dtype=np.int64)
+    np.minimum.at(first, labels, inside)
+    rank = np.empty_like(first)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    out = flat.copy()
+    out[inside] = rank[labels]
+    return out.reshape(segments.shape)
