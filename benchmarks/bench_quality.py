@@ -1,7 +1,7 @@
 """The paper's ablations and the classical peers on three synthetic test sets (see hypseg.benchmarking.quality).
 
     python benchmarks/bench_quality.py                        # every set and ablation -> results/quality.md
-    python benchmarks/bench_quality.py --triplet-weight 1 --set regular --full-only --out results/quality_tw1.md
+    python benchmarks/bench_quality.py --set regular --full-only --supervoxels 0 -p 10 --out results/quality_voxels_p10.md
 """
 
 import argparse
@@ -16,10 +16,14 @@ if __name__ == "__main__":
     parser.add_argument("--triplet-weight", type=float, help="replace the CPU recipe's triplet weight")
     parser.add_argument("--set", action="append", dest="sets", help="only these sets (repeat for several)")
     parser.add_argument("--full-only", action="store_true", help="train only the full model (gyroplane + triplet)")
+    parser.add_argument("--supervoxels", type=int, default=quality.SUPERVOXEL_SIZE,
+                        help="voxels per supervoxel whose mean embedding is clustered (0: every voxel)")
+    parser.add_argument("-p", "--patch-size", type=int, action="append", help="inference patch sides (default: quality.PATCH_SIDES)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "quality.md")
     args = parser.parse_args()
     recipe = cpu_recipe()
     if args.triplet_weight is not None:
         recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, triplet_weight=args.triplet_weight))
     quality.run(repeats=3, out=args.out, recipe=recipe, sets=args.sets or tuple(quality.SETS),
-                ablations=[quality.FULL] if args.full_only else None)
+                ablations=[quality.FULL] if args.full_only else None, supervoxel_size=args.supervoxels or None,
+                patch_sides=tuple(args.patch_size or quality.PATCH_SIDES))

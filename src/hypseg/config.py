@@ -656,12 +656,13 @@ def cpu_recipe() -> RunConfig:
     """The default recipe for two CPU cores (``hypseg train`` and ``hypseg demo``); see the README.
 
     The dataclass defaults keep the paper's widths (16/32/64/128, hidden 300); this recipe narrows
-    them and trains on batches of 64 triplets, which the README's measurements justify.
+    them and trains on batches of 64 triplets, which the README's measurements justify. The triplet
+    weight is 1, chosen on the validation split of the 120-volume synthetic set (10 lost 0.07 at level 2).
     """
     return RunConfig(
         model=ModelConfig(channels=(8, 16, 16, 32), hidden=64),
         data=DataConfig(triplets_per_batch=64),
-        train=TrainConfig(steps=300, shard_size=16, checkpoint_every=50, validate_every=50, log_every=10),
+        train=TrainConfig(steps=300, shard_size=16, checkpoint_every=50, validate_every=50, log_every=10, triplet_weight=1.0),
     )
 
 
