@@ -1,12 +1,16 @@
-"""Score the CPU recipe with another triplet weight on the 120-volume set's own validation split.
+"""Score inference and training choices on a 120-volume set's own validation split (never the test split).
 
-Trains the full model (hyperbolic gyroplane + triplet, seed 0) on the 80 training volumes of
-``hypseg synth --seed 0`` and clusters the 20 validation volumes at p = 10 (k = 2, 4, 8), per volume
-and pooled over the 20, as the quality benchmark does on the test split: the same sizes, never the test
-volumes. Prints one JSON line per clustering mode.
+Trains one model with the CPU recipe (``--triplet-weight``, ``--variant``, ``--seed`` override it) on the 80
+training volumes of ``hypseg synth --seed 0`` (``--kind`` regular, irregular or shepp-logan), embeds the 20
+validation volumes with every ``--sides`` (a comma list is a product of balls), clusters them with every
+``--supervoxels`` size (0: every voxel) at k = 2, 4, 8, per volume and pooled over the 20, and prints one
+JSON line per combination: the sizes of the quality benchmark, on volumes it never scores.
+``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes.
 
-    python benchmarks/validation_split.py 10     # the recipe's triplet weight
-    python benchmarks/validation_split.py 1
+    python benchmarks/validation_split.py                                   # the recipe: p = 5, 500-voxel supervoxels
+    python benchmarks/validation_split.py --sides 5 --sides 10 --supervoxels 0 --supervoxels 125 --supervoxels 500
+    python benchmarks/validation_split.py --triplet-weight 10
+    python benchmarks/validation_split.py --no-model --slic 150 --slic 250 --slic 500 --slic 1000
 """
 
 from __future__ import annotations
@@ -19,38 +23,59 @@ from pathlib import Path
 
 import numpy as np
 
+from hypseg.baselines import evaluate_baseline, make_baseline
+from hypseg.benchmarking.quality import PATCH_SIDES, SETS, SUPERVOXEL_SIZE
 from hypseg.config import cpu_recipe
-from hypseg.data import discover_cases, load_normalised, write_synthetic_dataset
-from hypseg.inference import embed_volume, segment_volumes
+from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
+from hypseg.inference import embed_volume_multiscale, segment_volumes
 from hypseg.io import load_labels
 from hypseg.metrics import matched_dice
 from hypseg.training import Trainer
 
-LEVELS = ((1, 2), (2, 4), (3, 8))
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("triplet_weight", type=float)
+    parser.add_argument("--kind", default="regular", choices=("regular", "irregular", "shepp-logan"))
+    parser.add_argument("--triplet-weight", type=float, help="replace the recipe's triplet weight")
+    parser.add_argument("--variant", default="hyperbolic-gyro", help="model variant (the full model by default)")
+    parser.add_argument("--seed", type=int, default=0, help="training seed")
+    parser.add_argument("--sides", action="append", help="inference patch sides, comma-separated for a product (repeat)")
+    parser.add_argument("--supervoxels", type=int, action="append", help="voxels per supervoxel, 0 for voxels (repeat)")
+    parser.add_argument("--slic", type=int, action="append", default=[], help="also score the SLIC peer with this many supervoxels")
+    parser.add_argument("--no-model", action="store_true", help="score only the --slic peers")
     args = parser.parse_args()
     base = cpu_recipe()
-    config = dataclasses.replace(base, train=dataclasses.replace(
-        base.train, seed=0, validation_batches=0, checkpoint_every=10**6, triplet_weight=args.triplet_weight))
+    train_config = dataclasses.replace(base.train, seed=args.seed, validation_batches=0, checkpoint_every=10**6)
+    if args.triplet_weight is not None:
+        train_config = dataclasses.replace(train_config, triplet_weight=args.triplet_weight)
+    config = dataclasses.replace(base, model=dataclasses.replace(base.model, variant=args.variant), train=train_config)
+    sides_list = [tuple(int(p) for p in s.split(",")) for s in (args.sides or [",".join(map(str, PATCH_SIDES))])]
+    sizes = args.supervoxels or [SUPERVOXEL_SIZE]
+    levels = dict(SETS[args.kind].levels)  # level -> clusters
     with tempfile.TemporaryDirectory() as tmp:
-        write_synthetic_dataset(Path(tmp) / "synth", n=120, seed=0)
-        cases = discover_cases([Path(tmp) / "synth"])
-        train = load_normalised([c for c in cases if c.split == "train"], config=config.data)
+        write_synthetic_dataset(Path(tmp) / "set", n=120, seed=0, kind=args.kind)
+        cases = discover_cases([Path(tmp) / "set"])
         val_cases = [c for c in cases if c.split == "val"]
         val = load_normalised(val_cases, config=config.data)
-        truths = [{level: load_labels(c.truth[str(level)]) for level, _ in LEVELS} for c in val_cases]
+        truths = [{level: load_labels(c.truth[str(level)]) for level in levels} for c in val_cases]
+        for n in args.slic:
+            result = evaluate_baseline(make_baseline("slic", n_segments=n), val, truths, clusters=levels)
+            print(json.dumps({"peer": "slic", "n_segments": n, "dice": [round(result.dice[level], 3) for level in levels]}), flush=True)
+        if args.no_model:
+            return
+        train = load_normalised([c for c in cases if c.split == "train"], config=config.data)
         model = Trainer(config, train, run_dir=Path(tmp) / "run", progress=False).fit().model
-    embeddings = [embed_volume(model, v) for v in val]
-    for pooled in (False, True):
-        segs = segment_volumes(embeddings, clusters=tuple(k for _, k in LEVELS), c=config.model.curvature,
-                               hyperbolic=config.model.hyperbolic, pooled=pooled)
-        dice = [round(float(np.mean([matched_dice(s.labels[k], t[level]).mean for s, t in zip(segs, truths)])), 3)
-                for level, k in LEVELS]
-        print(json.dumps({"triplet_weight": args.triplet_weight, "pooled": pooled, "dice": dice}), flush=True)
+    for sides in sides_list:
+        embeddings = [embed_volume_multiscale(model, v, patch_sizes=sides) for v in val]
+        for size in sizes:
+            segments = None if size == 0 else [supervoxels(v, n_segments=round(v.size / size)) for v in val]
+            for pooled in (False, True):
+                segs = segment_volumes(embeddings, clusters=tuple(levels.values()), c=config.model.curvature,
+                                       hyperbolic=config.model.hyperbolic, pooled=pooled, factors=len(sides), segments=segments)
+                dice = [round(float(np.mean([matched_dice(s.labels[k], t[level]).mean for s, t in zip(segs, truths)])), 3)
+                        for level, k in levels.items()]
+                print(json.dumps({"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
+                                  "sides": list(sides), "supervoxels": size, "pooled": pooled, "dice": dice}), flush=True)
 
 
 if __name__ == "__main__":

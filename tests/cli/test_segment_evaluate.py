@@ -80,6 +80,28 @@ def test_evaluate_prints_and_writes_the_table(model_dir, tmp_path):
     assert lines[0].startswith("case,clusters,level,mean_dice") and len(lines) == 2
 
 
+def test_supervoxel_pooling_gives_one_label_per_supervoxel(model_dir, tmp_path):
+    from hypseg.data import normalise, supervoxels
+    from hypseg.inference import segment_volumes
+    from hypseg.io import load_labels
+    from hypseg.io.checkpoint import load_run_config
+
+    vol = _volume(7, shape=(16, 16, 16))
+    save_volume(vol, path=tmp_path / "v.nii.gz")
+    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "sv", "-k", 3, "--supervoxels", 40).exit_code == 0
+    manifest = json.loads((tmp_path / "sv" / "segmentation.json").read_text())
+    assert manifest["supervoxel_size"] == 40
+    labels = load_labels(tmp_path / "sv" / "v_k3.nii.gz")
+    regions = supervoxels(normalise(vol.array, config=load_run_config(model_dir).data), n_segments=round(4096 / 40))
+    assert all(np.unique(labels[regions == s]).size == 1 for s in range(regions.max() + 1))
+    # --supervoxels 0 clusters every voxel: what segment_volumes gives on the saved embedding
+    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "vox", "-k", 3, "--supervoxels", 0).exit_code == 0
+    assert json.loads((tmp_path / "vox" / "segmentation.json").read_text())["supervoxel_size"] is None
+    embedding = np.load(tmp_path / "vox" / "v_embedding.npy")
+    expected = segment_volumes([embedding], clusters=(3,), random_state=0)[0].labels[3]
+    np.testing.assert_array_equal(load_labels(tmp_path / "vox" / "v_k3.nii.gz"), expected)
+
+
 def test_segment_bad_input_exits_2_and_leaves_nothing(model_dir, tmp_path):
     save_volume(_volume(0, shape=(5, 12, 12)), path=tmp_path / "thin.nii.gz")
     save_volume(_volume(1), path=tmp_path / "ok.nii.gz")
@@ -92,6 +114,8 @@ def test_segment_bad_input_exits_2_and_leaves_nothing(model_dir, tmp_path):
         (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s4", "-k", 100000), "100000 clusters but only 1716 voxels"),
         (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "taken"), "already exists; pass --overwrite"),
         (("segment", tmp_path / "missing.nii.gz", "--model", model_dir, "--out", tmp_path / "s5"), "no such file"),
+        (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s6", "-k", 8, "--supervoxels", 500),
+         "1716 voxels make 3 supervoxels of 500 voxels, fewer than 8 clusters; lower --supervoxels (0 clusters every voxel)"),
     ]
     for args, message in cases:
         result = _invoke(*args)

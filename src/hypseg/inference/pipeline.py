@@ -91,7 +91,11 @@ def segment_files(
             array = normalise(np.asarray(volume.array, dtype=np.float32), config=config.data)
             embeddings.append(embed_volume_multiscale(model, array, patch_sizes=sizes, tile=tile, device=device))
             if supervoxel_size is not None:
-                segments.append(supervoxels(array, n_segments=max(1, round(voxels / supervoxel_size))))
+                n_segments = round(voxels / supervoxel_size)
+                if n_segments < max(clusters):
+                    raise ValueError(f"{case.image}: {voxels} voxels make {n_segments} supervoxels of {supervoxel_size} voxels, "
+                                     f"fewer than {max(clusters)} clusters; lower --supervoxels (0 clusters every voxel)")
+                segments.append(supervoxels(array, n_segments=n_segments))
             loaded.append((case, volume))
         segmentations = segment_volumes(
             embeddings, clusters=clusters, c=config.model.curvature, hyperbolic=config.model.hyperbolic,
