@@ -16,7 +16,7 @@ matching, background included), averaged over volumes; learned models show mean 
 
 The closing table states every goal of issue 7: the paper's bar on the regular set, and the full model
 against the best of the Euclidean ablation and the baselines at every level of every set. The recipe and
-the inference settings were chosen on validation-like volumes only (``benchmarks/recipe_search.py``).
+the inference settings were chosen on validation volumes only (``benchmarks/validation_split.py``).
 """
 
 from __future__ import annotations
