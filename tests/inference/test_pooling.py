@@ -120,3 +120,14 @@ def test_bad_input_is_named(segments, options, message):
     with pytest.raises(ValueError) as info:
         pool_embedding(_ball_embedding(), segments, **options)
     assert str(info.value) == message
+
+
+def test_volumes_with_and_without_supervoxels_share_one_pooled_fit():
+    """A voxel weighs 1 and a supervoxel its voxel count, so both kinds of volume can be fitted together."""
+    rng = np.random.default_rng(6)
+    truth = rng.integers(0, 2, size=(8, 8, 8))
+    emb = np.array([[0.4, 0.0], [-0.4, 0.0]])[truth] + 0.01 * rng.standard_normal((8, 8, 8, 2))
+    identity = np.arange(truth.size).reshape(truth.shape)
+    with_map, without = segment_volumes([emb, emb], clusters=(2,), pooled=True, segments=[identity, None])
+    np.testing.assert_array_equal(with_map.labels[2], without.labels[2])
+    assert matched_dice(without.labels[2], truth).mean == pytest.approx(1.0)

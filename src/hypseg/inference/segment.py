@@ -198,7 +198,8 @@ class _Points(NamedTuple):
     inside: np.ndarray | None  # (Z, Y, X) bool; None: every voxel
 
 
-def _volume_points(emb, mask, segs, *, c: float, hyperbolic: bool, factors: int) -> _Points:
+def _volume_points(i: int, emb, mask, segs, *, c: float, hyperbolic: bool, factors: int) -> _Points:
+    """Volume i's voxels inside its mask, or its pooled supervoxels."""
     if segs is None:
         flat = emb.reshape(-1, emb.shape[-1])
         if mask is None:
@@ -206,6 +207,8 @@ def _volume_points(emb, mask, segs, *, c: float, hyperbolic: bool, factors: int)
         inside = np.asarray(mask, dtype=bool)
         return _Points(flat[inside.reshape(-1)], None, None, inside)
     pooled = pool_embedding(emb, segs, c=c, hyperbolic=hyperbolic, factors=factors)
+    if mask is not None and not np.array_equal(pooled.inside, np.asarray(mask, dtype=bool)):
+        raise ValueError(f"supervoxel map {i} must be -1 exactly outside mask {i}")
     inside = None if mask is None and pooled.inside.all() else pooled.inside
     return _Points(pooled.points, pooled.weights, pooled.codes, inside)
 
@@ -246,20 +249,20 @@ def segment_volumes(
     segments = list(segments) if segments is not None else [None] * len(embeddings)
     if len(segments) != len(embeddings):
         raise ValueError(f"got {len(segments)} supervoxel maps for {len(embeddings)} volumes")
-    for i, (emb, mask, segs) in enumerate(zip(embeddings, masks, segments)):
+    for i, (emb, mask) in enumerate(zip(embeddings, masks)):
         if emb.ndim != 4:
             raise ValueError(f"embedding {i} must be (Z, Y, X, d), got shape {emb.shape}")
         if mask is not None and tuple(mask.shape) != emb.shape[:3]:
             raise ValueError(f"mask {i} has shape {tuple(mask.shape)}, its embedding {emb.shape[:3]}")
-        if segs is not None and mask is not None and tuple(np.shape(segs)) == emb.shape[:3] and not np.array_equal(np.asarray(segs) >= 0, np.asarray(mask, dtype=bool)):
-            raise ValueError(f"supervoxel map {i} must be -1 exactly outside mask {i}")
     rng = np.random.default_rng(random_state)
-    parts = [_volume_points(e, m, s, c=c, hyperbolic=hyperbolic, factors=factors) for e, m, s in zip(embeddings, masks, segments)]
+    parts = [_volume_points(i, e, m, s, c=c, hyperbolic=hyperbolic, factors=factors)
+             for i, (e, m, s) in enumerate(zip(embeddings, masks, segments))]
 
     def fit_on(chosen: list[tuple[_Points, np.ndarray | slice]]) -> list[_Level]:
         sample = np.concatenate([part.points[idx] for part, idx in chosen])
         weighted = any(part.weights is not None for part, _ in chosen)
-        weights = np.concatenate([part.weights[idx] for part, idx in chosen]) if weighted else None
+        weights = np.concatenate([(np.ones(len(part.points)) if part.weights is None else part.weights)[idx]
+                                  for part, idx in chosen]) if weighted else None  # a voxel weighs 1
         top = max((int(k) for k in clusters), default=0)
         if weighted and len(sample) < top:
             raise ValueError(f"{top} clusters need at least as many supervoxels, got {len(sample)}; use smaller supervoxels")
