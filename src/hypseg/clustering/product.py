@@ -100,13 +100,12 @@ class ProductBallKMeans:
 
     def _seed(self, x: torch.Tensor, w: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         """k-means++: each next centre drawn in proportion to weight x squared distance to the nearest one."""
-        uniform = bool((w == w[0]).all())  # unweighted: the same draws as before weights existed
-        first = rng.integers(x.shape[0]) if uniform else rng.choice(x.shape[0], p=(w / w.sum()).numpy())
-        centres = x[[int(first)]]
+        share = (w / w.sum()).numpy()
+        centres = x[[int(rng.choice(x.shape[0], p=share))]]
         closest = product_sqdist(x, centres, factors=self.factors, c=self.c)[:, 0]
         for _ in range(1, self.n_clusters):
             mass = w * closest
-            p = (mass / mass.sum()).numpy() if mass.sum() > 0 else None
+            p = (mass / mass.sum()).numpy() if mass.sum() > 0 else share
             new = x[[int(rng.choice(x.shape[0], p=p))]]
             centres = torch.cat([centres, new])
             closest = torch.minimum(closest, product_sqdist(x, new, factors=self.factors, c=self.c)[:, 0])
