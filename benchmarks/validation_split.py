@@ -1,6 +1,6 @@
 """Score inference and training choices on a 120-volume set's own validation split (never the test split).
 
-Trains one model with the CPU recipe (``--triplet-weight``, ``--variant``, ``--seed`` override it) on the 80
+Trains one model with the CPU recipe (``--triplet-weight``, ``--variant``, ``--seed``, ``--override`` change it) on the 80
 training volumes of ``hypseg synth --seed 0`` (``--kind`` regular, irregular or shepp-logan), embeds the 20
 validation volumes with every ``--sides`` (a comma list is a product of balls), clusters them with every
 ``--supervoxels`` size (0: every voxel) at k = 2, 4, 8, per volume and pooled over the 20, and prints one
@@ -10,6 +10,7 @@ JSON line per combination: the sizes of the quality benchmark, on volumes it nev
     python benchmarks/validation_split.py                                   # the recipe: p = 5, 500-voxel supervoxels
     python benchmarks/validation_split.py --sides 5 --sides 10 --supervoxels 0 --supervoxels 125 --supervoxels 500
     python benchmarks/validation_split.py --triplet-weight 10
+    python benchmarks/validation_split.py --override '{"model": {"latent_dim": 4}, "data": {"patch_max": 15.0}}'
     python benchmarks/validation_split.py --no-model --slic 150 --slic 250 --slic 500 --slic 1000
 """
 
@@ -39,16 +40,20 @@ def main() -> None:
     parser.add_argument("--triplet-weight", type=float, help="replace the recipe's triplet weight")
     parser.add_argument("--variant", default="hyperbolic-gyro", help="model variant (the full model by default)")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
+    parser.add_argument("--override", default="{}", help='JSON replacing recipe fields, e.g. \'{"model": {"latent_dim": 4}}\'')
     parser.add_argument("--sides", action="append", help="inference patch sides, comma-separated for a product (repeat)")
     parser.add_argument("--supervoxels", type=int, action="append", help="voxels per supervoxel, 0 for voxels (repeat)")
     parser.add_argument("--slic", type=int, action="append", default=[], help="also score the SLIC peer with this many supervoxels")
     parser.add_argument("--no-model", action="store_true", help="score only the --slic peers")
     args = parser.parse_args()
     base = cpu_recipe()
-    train_config = dataclasses.replace(base.train, seed=args.seed, validation_batches=0, checkpoint_every=10**6)
+    override = json.loads(args.override)
+    train_config = dataclasses.replace(base.train, seed=args.seed, validation_batches=0, checkpoint_every=10**6,
+                                       **override.get("train", {}))
     if args.triplet_weight is not None:
         train_config = dataclasses.replace(train_config, triplet_weight=args.triplet_weight)
-    config = dataclasses.replace(base, model=dataclasses.replace(base.model, variant=args.variant), train=train_config)
+    config = dataclasses.replace(base, model=dataclasses.replace(base.model, variant=args.variant, **override.get("model", {})),
+                                 data=dataclasses.replace(base.data, **override.get("data", {})), train=train_config)
     sides_list = [tuple(int(p) for p in s.split(",")) for s in (args.sides or [",".join(map(str, PATCH_SIDES))])]
     sizes = args.supervoxels or [SUPERVOXEL_SIZE]
     levels = dict(SETS[args.kind].levels)  # level -> clusters
@@ -65,16 +70,17 @@ def main() -> None:
             return
         train = load_normalised([c for c in cases if c.split == "train"], config=config.data)
         model = Trainer(config, train, run_dir=Path(tmp) / "run", progress=False).fit().model
+    segments = {size: None if size == 0 else [supervoxels(v, size=size) for v in val] for size in sizes}
     for sides in sides_list:
         embeddings = [embed_volume_multiscale(model, v, patch_sizes=sides) for v in val]
         for size in sizes:
-            segments = None if size == 0 else [supervoxels(v, n_segments=round(v.size / size)) for v in val]
             for pooled in (False, True):
                 segs = segment_volumes(embeddings, clusters=tuple(levels.values()), c=config.model.curvature,
-                                       hyperbolic=config.model.hyperbolic, pooled=pooled, factors=len(sides), segments=segments)
+                                       hyperbolic=config.model.hyperbolic, pooled=pooled, factors=len(sides), segments=segments[size])
                 dice = [round(float(np.mean([matched_dice(s.labels[k], t[level]).mean for s, t in zip(segs, truths)])), 3)
                         for level, k in levels.items()]
                 print(json.dumps({"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
+                                  "override": override,
                                   "sides": list(sides), "supervoxels": size, "pooled": pooled, "dice": dice}), flush=True)
 
 
