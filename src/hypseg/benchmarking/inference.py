@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from hypseg.benchmarking.timing import count_flops, format_table, median_seconds
-from hypseg.config import cpu_recipe
+from hypseg.config import DEFAULT_SUPERVOXEL_SIZE, cpu_recipe
 from hypseg.data import supervoxels
 from hypseg.inference import embed_volume, embed_voxels_naive, segment_volume
 from hypseg.inference.pooling import pool_embedding
@@ -36,14 +36,13 @@ def _model() -> HVAE:
 
 def _supervoxel_table(volume: np.ndarray, embedding: np.ndarray, *, repeats: int) -> None:
     """Seconds of each step of supervoxel pooling at k = 2, 4, 8 against clustering every voxel."""
-    n_segments = round(volume.size / 500)
     t_voxels = median_seconds(lambda: segment_volume(embedding, clusters=(2, 4, 8)), repeats=repeats)
-    t_slic = median_seconds(lambda: supervoxels(volume, n_segments=n_segments), repeats=repeats)
-    segments = supervoxels(volume, n_segments=n_segments)
+    t_slic = median_seconds(lambda: supervoxels(volume, size=DEFAULT_SUPERVOXEL_SIZE), repeats=repeats)
+    segments = supervoxels(volume, size=DEFAULT_SUPERVOXEL_SIZE)
     t_pool = median_seconds(lambda: pool_embedding(embedding, segments), repeats=repeats)
     t_whole = median_seconds(lambda: segment_volume(embedding, clusters=(2, 4, 8), segments=segments), repeats=repeats)
     rows = [["every voxel (baseline)", f"{t_voxels:.2f}", "1.00"],
-            [f"SLIC supervoxels ({segments.max() + 1} of ~500 voxels)", f"{t_slic:.2f}", f"{t_slic / t_voxels:.2f}"],
+            [f"SLIC supervoxels ({segments.max() + 1} of ~{DEFAULT_SUPERVOXEL_SIZE} voxels)", f"{t_slic:.2f}", f"{t_slic / t_voxels:.2f}"],
             ["Frechet-mean pooling", f"{t_pool:.2f}", f"{t_pool / t_voxels:.2f}"],
             ["pooling + clustering supervoxels", f"{t_whole:.2f}", f"{t_whole / t_voxels:.2f}"]]
     print(f"\nClustering the 128^3 embedding at k = 2, 4, 8, median of {repeats}")

@@ -15,12 +15,11 @@ from pathlib import Path
 import typer
 
 from hypseg.cli._errors import user_errors
+from hypseg.config import DEFAULT_SUPERVOXEL_SIZE
 
 #: The paper's unsupervised DICE on the synthetic set, levels 1-3 (Table 1).
 PAPER_DICE = {1: 0.952, 2: 0.541, 3: 0.216}
 LEVEL_CLUSTERS = {1: 2, 2: 4, 3: 8}
-#: voxels per supervoxel of the demo's segmentation (the quality benchmark's recipe)
-SUPERVOXEL_SIZE = 500
 
 
 @user_errors
@@ -61,10 +60,10 @@ def demo(
         validation=load_normalised(val, config=config.data),
     ).fit()
 
-    typer.echo(f"[3/4] segmenting {len(test)} test volumes at k = 2, 4, 8 (5^3 patches, supervoxels of {SUPERVOXEL_SIZE} voxels)")
+    typer.echo(f"[3/4] segmenting {len(test)} test volumes at k = 2, 4, 8 (5^3 patches, supervoxels of {DEFAULT_SUPERVOXEL_SIZE} voxels)")
     segment_files(
         [c.image for c in test], model_dir=out / "model", out=out / "segmentation", clusters=(2, 4, 8),
-        patch_sizes=None if quick else (5,), supervoxel_size=SUPERVOXEL_SIZE, pooled=True, seed=seed, progress=True,
+        patch_sizes=None if quick else (5,), supervoxel_size=DEFAULT_SUPERVOXEL_SIZE, pooled=True, seed=seed, progress=True,
     )
     rows = evaluate_segmentation(out / "segmentation", truth=[out / "data"])
     means = summarise(rows)

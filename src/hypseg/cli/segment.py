@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from hypseg.cli._errors import user_errors
+from hypseg.config import DEFAULT_SUPERVOXEL_SIZE
 
 
 @user_errors
@@ -20,7 +21,7 @@ def segment(
     pooled: bool = typer.Option(True, "--pooled/--per-volume", help="Fit the clusters on all volumes together, or per volume."),
     nested: bool = typer.Option(False, "--nested", help="Each level refines the one above (a tree of labels)."),
     subsample: int = typer.Option(50_000, min=100, help="Voxels (or supervoxels) k-means is fitted on."),
-    supervoxels: int = typer.Option(500, min=0, help="Voxels per SLIC supervoxel: cluster each supervoxel's mean embedding, so labels follow the image's edges (0: cluster every voxel)."),
+    supervoxels: int = typer.Option(DEFAULT_SUPERVOXEL_SIZE, min=0, help="Voxels per SLIC supervoxel: cluster each supervoxel's mean embedding, so labels follow the image's edges (0: cluster every voxel)."),
     tile: int = typer.Option(48, min=4, help="Side of the tiles of the dense embedding (bounds memory)."),
     device: str = typer.Option("cpu", help="cpu, cuda or cuda:N."),
     seed: int = typer.Option(0, help="Seed of the clustering."),

@@ -13,8 +13,9 @@ Two consumers share this one function, so that they see the same regions:
   mean embedding, which removes the voxel-to-voxel noise of the embedding and puts the label
   boundaries on the image's edges.
 
-The map numbers the supervoxels 0..S-1 in order of their first voxel (C order) and marks voxels outside
-``mask`` with -1; every supervoxel is connected (``enforce_connectivity``).
+The map numbers the supervoxels 0..S-1 (in SLIC's order, every number used) and marks voxels outside
+``mask`` with -1; every supervoxel is connected (``enforce_connectivity``). Ask for a count
+(``n_segments``) or for a size in voxels (``size``: ``n_segments = round(voxels inside / size)``).
 """
 
 from __future__ import annotations
@@ -22,15 +23,18 @@ from __future__ import annotations
 import numpy as np
 from skimage.segmentation import slic
 
+from hypseg.config import DEFAULT_SUPERVOXEL_SIZE
 from hypseg.data.normalise import zscore
+
+__all__ = ["DEFAULT_SUPERVOXEL_SIZE", "supervoxels"]
 
 #: compactness on z-scored intensities, chosen on synthetic volumes of seeds 100-104 (SlicKMeans)
 DEFAULT_COMPACTNESS = 0.2
 
 
 def supervoxels(
-    volume: np.ndarray, *, n_segments: int, compactness: float = DEFAULT_COMPACTNESS, sigma: float = 0.0,
-    mask: np.ndarray | None = None,
+    volume: np.ndarray, *, n_segments: int | None = None, size: float | None = None,
+    compactness: float = DEFAULT_COMPACTNESS, sigma: float = 0.0, mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """SLIC supervoxels of a (Z, Y, X) volume: an int32 map, 0..S-1 inside ``mask``, -1 outside.
 
@@ -38,8 +42,10 @@ def supervoxels(
     ----------
     volume : numpy.ndarray
         (Z, Y, X) finite intensities, not constant under the mask.
-    n_segments : int
+    n_segments : int, optional
         Approximate number of supervoxels (SLIC's grid has about this many seeds); at least 1.
+    size : float, optional
+        Instead of ``n_segments``: approximate voxels per supervoxel (e.g. :data:`DEFAULT_SUPERVOXEL_SIZE`).
     compactness : float, default 0.2
         Weight of position against z-scored intensity; larger gives more cube-like regions. Positive.
     sigma : float, default 0.0
@@ -59,8 +65,12 @@ def supervoxels(
     x = np.asarray(volume)
     if x.ndim != 3:
         raise ValueError(f"supervoxels need a (Z, Y, X) volume, got shape {x.shape}")
-    if not (isinstance(n_segments, (int, np.integer)) and n_segments >= 1):
+    if (n_segments is None) == (size is None):
+        raise ValueError("give either n_segments or size")
+    if n_segments is not None and not (isinstance(n_segments, (int, np.integer)) and n_segments >= 1):
         raise ValueError(f"n_segments must be a positive integer, got {n_segments!r}")
+    if size is not None and not size > 0:
+        raise ValueError(f"size must be positive, got {size!r}")
     if not compactness > 0:
         raise ValueError(f"compactness must be positive, got {compactness!r}")
     if not sigma >= 0:
@@ -72,26 +82,15 @@ def supervoxels(
         raise ValueError("the mask selects no voxels")
     if not np.isfinite(x[inside]).all():
         raise ValueError("the volume has NaN or infinite voxels")
+    if n_segments is None:
+        n_segments = max(1, round(int(inside.sum()) / size))
     z = zscore(x, mask=None if mask is None else inside).astype(np.float64)
     segments = slic(
         z, n_segments=int(n_segments), compactness=float(compactness), sigma=float(sigma), channel_axis=None,
         mask=None if inside.all() else inside, start_label=1, enforce_connectivity=True,
     )  # (Z, Y, X), 0 outside the mask
+    labels = segments[inside]  # >= 1; SLIC may leave numbers unused
+    rank = np.cumsum(np.bincount(labels) > 0) - 1  # label -> 0..S-1, in O(voxels)
     out = np.full(x.shape, -1, dtype=np.int32)
-    _, codes = np.unique(segments[inside], return_inverse=True)
-    out[inside] = codes.reshape(-1)
-    return _first_voxel_order(out)
-
-
-def _first_voxel_order(segments: np.ndarray) -> np.ndarray:
-    """Renumber the non-negative labels by the C-order index of their first voxel."""
-    flat = segments.reshape(-1)
-    inside = np.flatnonzero(flat >= 0)
-    labels = flat[inside]
-    first = np.full(int(labels.max()) + 1, flat.size, dtype=np.int64)
-    np.minimum.at(first, labels, inside)
-    rank = np.empty_like(first)
-    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
-    out = flat.copy()
     out[inside] = rank[labels]
-    return out.reshape(segments.shape)
+    return out

@@ -19,6 +19,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from hypseg.config import DEFAULT_SUPERVOXEL_SIZE
 from hypseg.data import discover_cases, normalise, read_manifest, supervoxels
 from hypseg.io import atomic_path, full_suffix, load_labels, load_volume, save_labels
 from hypseg.inference.embed import embed_volume_multiscale
@@ -27,8 +28,6 @@ from hypseg.inference.segment import segment_volumes
 from hypseg.metrics import matched_dice
 
 MANIFEST = "segmentation.json"
-#: voxels per SLIC supervoxel (250 supervoxels in a 50^3 volume), chosen on the validation split (README)
-DEFAULT_SUPERVOXEL_SIZE = 500
 
 
 def _check_output(out: Path, *, overwrite: bool) -> None:
@@ -91,11 +90,7 @@ def segment_files(
             array = normalise(np.asarray(volume.array, dtype=np.float32), config=config.data)
             embeddings.append(embed_volume_multiscale(model, array, patch_sizes=sizes, tile=tile, device=device))
             if supervoxel_size is not None:
-                n_segments = round(voxels / supervoxel_size)
-                if n_segments < max(clusters):
-                    raise ValueError(f"{case.image}: {voxels} voxels make {n_segments} supervoxels of {supervoxel_size} voxels, "
-                                     f"fewer than {max(clusters)} clusters; lower --supervoxels (0 clusters every voxel)")
-                segments.append(supervoxels(array, n_segments=n_segments))
+                segments.append(supervoxels(array, size=supervoxel_size))
             loaded.append((case, volume))
         segmentations = segment_volumes(
             embeddings, clusters=clusters, c=config.model.curvature, hyperbolic=config.model.hyperbolic,
