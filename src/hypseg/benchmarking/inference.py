@@ -6,7 +6,7 @@
   ``torch.utils.flop_counter``): the speed-up the dense form can give at most;
 - embedding + clustering at three levels of a 128^3 volume, end to end;
 - clustering supervoxels (SLIC, Frechet-mean pooling, k-means on the pooled points) against clustering
-  every voxel, on that embedding;
+  every voxel, on that embedding and on a 50^3 synthetic cell volume;
 - peak memory (VmHWM of a fresh process) of tiled and untiled embedding of a 256^3 volume.
 """
 
@@ -22,7 +22,7 @@ import torch
 
 from hypseg.benchmarking.timing import count_flops, format_table, median_seconds
 from hypseg.config import DEFAULT_SUPERVOXEL_SIZE, cpu_recipe
-from hypseg.data import supervoxels
+from hypseg.data import generate_volume, normalise, supervoxels
 from hypseg.inference import embed_volume, embed_voxels_naive, segment_volume
 from hypseg.inference.pooling import pool_embedding
 from hypseg.models import HVAE
@@ -34,19 +34,26 @@ def _model() -> HVAE:
 
 
 
-def _supervoxel_table(volume: np.ndarray, embedding: np.ndarray, *, repeats: int) -> None:
-    """Seconds of each step of supervoxel pooling at k = 2, 4, 8 against clustering every voxel."""
-    t_voxels = median_seconds(lambda: segment_volume(embedding, clusters=(2, 4, 8)), repeats=repeats)
-    t_slic = median_seconds(lambda: supervoxels(volume, size=DEFAULT_SUPERVOXEL_SIZE), repeats=repeats)
-    segments = supervoxels(volume, size=DEFAULT_SUPERVOXEL_SIZE)
-    t_pool = median_seconds(lambda: pool_embedding(embedding, segments), repeats=repeats)
-    t_whole = median_seconds(lambda: segment_volume(embedding, clusters=(2, 4, 8), segments=segments), repeats=repeats)
-    rows = [["every voxel (baseline)", f"{t_voxels:.2f}", "1.00"],
-            [f"SLIC supervoxels ({segments.max() + 1} of ~{DEFAULT_SUPERVOXEL_SIZE} voxels)", f"{t_slic:.2f}", f"{t_slic / t_voxels:.2f}"],
-            ["Frechet-mean pooling", f"{t_pool:.2f}", f"{t_pool / t_voxels:.2f}"],
-            ["pooling + clustering supervoxels", f"{t_whole:.2f}", f"{t_whole / t_voxels:.2f}"]]
-    print(f"\nClustering the 128^3 embedding at k = 2, 4, 8, median of {repeats}")
-    print(format_table(["step", "s", "vs every voxel"], rows))
+def _supervoxel_table(cases: dict[str, tuple[np.ndarray, np.ndarray]], *, repeats: int) -> None:
+    """Seconds of each step of supervoxel pooling at k = 2, 4, 8 against clustering every voxel.
+
+    ``cases``: name -> (volume, its embedding); one pair of columns (seconds, ratio) per case.
+    """
+    columns = []
+    for volume, embedding in cases.values():
+        segments = supervoxels(volume, size=DEFAULT_SUPERVOXEL_SIZE)
+        t_voxels = median_seconds(lambda: segment_volume(embedding, clusters=(2, 4, 8)), repeats=repeats)
+        times = [t_voxels,
+                 median_seconds(lambda: supervoxels(volume, size=DEFAULT_SUPERVOXEL_SIZE), repeats=repeats),
+                 median_seconds(lambda: pool_embedding(embedding, segments), repeats=repeats),
+                 median_seconds(lambda: segment_volume(embedding, clusters=(2, 4, 8), segments=segments), repeats=repeats)]
+        columns.append([(f"{t:.2f}", f"{t / t_voxels:.2f}") for t in times] + [(f"{segments.max() + 1}", "")])
+    steps = ["every voxel (baseline)", f"SLIC supervoxels of ~{DEFAULT_SUPERVOXEL_SIZE} voxels", "Frechet-mean pooling",
+             "pooling + clustering supervoxels", "supervoxels"]
+    rows = [[step] + [cell for column in columns for cell in column[i]] for i, step in enumerate(steps)]
+    header = ["step"] + [h for name in cases for h in (f"{name} s", f"{name} vs every voxel")]
+    print(f"\nClustering an embedding at k = 2, 4, 8, median of {repeats}")
+    print(format_table(header, rows))
 
 
 _MEMORY_PROBE = """
@@ -99,7 +106,9 @@ def run(*, repeats: int = 3) -> None:
     segment_volume(embedding, clusters=(2, 4, 8))
     t_total = time.perf_counter() - start
     print(f"\n128^3 volume: embedding {t_embed:.1f} s, embedding + clustering at k = 2, 4, 8: {t_total:.1f} s (goal: <= 60 s)")
-    _supervoxel_table(volume, embedding, repeats=repeats)
+    cell = normalise(generate_volume(np.random.default_rng(2000)).image, config=cpu_recipe().data)
+    _supervoxel_table({"50^3 cell": (cell, embed_volume(model, cell, tile=48)), "128^3 noise": (volume, embedding)},
+                      repeats=repeats)
 
     print("\nPeak memory of embedding (fresh process, growth of VmHWM over the loaded model and volume)")
     mem_rows = [[f"{side}^3", "untiled" if tile is None else f"tiles of {tile}^3", f"{_peak_memory(side, tile):.0f}"]
