@@ -16,14 +16,20 @@ if __name__ == "__main__":
     parser.add_argument("--triplet-weight", type=float, help="replace the CPU recipe's triplet weight")
     parser.add_argument("--set", action="append", dest="sets", help="only these sets (repeat for several)")
     parser.add_argument("--full-only", action="store_true", help="train only the full model (gyroplane + triplet)")
-    parser.add_argument("--supervoxels", type=int, default=quality.SUPERVOXEL_SIZE,
-                        help="voxels per supervoxel whose mean embedding is clustered (0: every voxel)")
-    parser.add_argument("-p", "--patch-size", type=int, action="append", help="inference patch sides (default: quality.PATCH_SIDES)")
+    parser.add_argument("--supervoxels", type=int,
+                        help="voxels per supervoxel whose mean embedding is clustered, at every level (0: every voxel)")
+    parser.add_argument("-p", "--patch-size", type=int, action="append",
+                        help="inference patch sides at every level (repeat for a product; default: quality.INFERENCE, per level)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "quality.md")
     args = parser.parse_args()
+    if args.patch_size is None and args.supervoxels is None:
+        inference = quality.INFERENCE
+    else:  # the same settings at every level; what is not given takes level 2's of quality.INFERENCE
+        sides = args.patch_size or quality.INFERENCE[2].patch_sides
+        size = quality.INFERENCE[2].supervoxel_size if args.supervoxels is None else args.supervoxels or None
+        inference = quality.uniform_inference(sides, size)
     recipe = cpu_recipe()
     if args.triplet_weight is not None:
         recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, triplet_weight=args.triplet_weight))
     quality.run(repeats=3, out=args.out, recipe=recipe, sets=args.sets or tuple(quality.SETS),
-                ablations=[quality.FULL] if args.full_only else None, supervoxel_size=args.supervoxels or None,
-                patch_sides=tuple(args.patch_size or quality.PATCH_SIDES))
+                ablations=[quality.FULL] if args.full_only else None, inference=inference)

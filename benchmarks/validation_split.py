@@ -5,13 +5,15 @@ training volumes of ``hypseg synth --seed 0`` (``--kind`` regular, irregular or 
 validation volumes with every ``--sides`` (a comma list is a product of balls), clusters them with every
 ``--supervoxels`` size (0: every voxel) at k = 2, 4, 8, per volume and pooled over the 20, and prints one
 JSON line per combination: the sizes of the quality benchmark, on volumes it never scores.
-``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes.
+``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes, ``--peer`` any
+baseline with its defaults.
 
-    python benchmarks/validation_split.py                                   # the recipe: p = 5, 500-voxel supervoxels
+    python benchmarks/validation_split.py                    # the recipe's sides and sizes (quality.INFERENCE)
     python benchmarks/validation_split.py --sides 5 --sides 10 --supervoxels 0 --supervoxels 125 --supervoxels 500
     python benchmarks/validation_split.py --triplet-weight 10
     python benchmarks/validation_split.py --override '{"model": {"latent_dim": 4}, "data": {"patch_max": 15.0}}'
     python benchmarks/validation_split.py --no-model --slic 150 --slic 250 --slic 500 --slic 1000
+    python benchmarks/validation_split.py --no-model --peer filter_bank --peer slic
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hypseg.baselines import evaluate_baseline, make_baseline
-from hypseg.benchmarking.quality import PATCH_SIDES, SETS, SUPERVOXEL_SIZE
+from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
+from hypseg.benchmarking.quality import INFERENCE, SETS
 from hypseg.config import cpu_recipe
 from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale, segment_volumes
@@ -44,6 +46,7 @@ def main() -> None:
     parser.add_argument("--sides", action="append", help="inference patch sides, comma-separated for a product (repeat)")
     parser.add_argument("--supervoxels", type=int, action="append", help="voxels per supervoxel, 0 for voxels (repeat)")
     parser.add_argument("--slic", type=int, action="append", default=[], help="also score the SLIC peer with this many supervoxels")
+    parser.add_argument("--peer", action="append", default=[], choices=BASELINES, help="also score this baseline (repeat)")
     parser.add_argument("--no-model", action="store_true", help="score only the --slic peers")
     args = parser.parse_args()
     base = cpu_recipe()
@@ -54,8 +57,10 @@ def main() -> None:
         train_config = dataclasses.replace(train_config, triplet_weight=args.triplet_weight)
     config = dataclasses.replace(base, model=dataclasses.replace(base.model, variant=args.variant, **override.get("model", {})),
                                  data=dataclasses.replace(base.data, **override.get("data", {})), train=train_config)
-    sides_list = [tuple(int(p) for p in s.split(",")) for s in (args.sides or [",".join(map(str, PATCH_SIDES))])]
-    sizes = args.supervoxels or [SUPERVOXEL_SIZE]
+    # default: every patch side and supervoxel size of the quality benchmark's per-level inference
+    sides_list = ([tuple(int(p) for p in s.split(",")) for s in args.sides] if args.sides
+                  else list(dict.fromkeys(how.patch_sides for how in INFERENCE.values())))
+    sizes = args.supervoxels or list(dict.fromkeys(how.supervoxel_size or 0 for how in INFERENCE.values()))
     levels = dict(SETS[args.kind].levels)  # level -> clusters
     with tempfile.TemporaryDirectory() as tmp:
         write_synthetic_dataset(Path(tmp) / "set", n=120, seed=0, kind=args.kind)
@@ -66,6 +71,9 @@ def main() -> None:
         for n in args.slic:
             result = evaluate_baseline(make_baseline("slic", n_segments=n), val, truths, clusters=levels)
             print(json.dumps({"peer": "slic", "n_segments": n, "dice": [round(result.dice[level], 3) for level in levels]}), flush=True)
+        for name in args.peer:
+            result = evaluate_baseline(name, val, truths, clusters=levels)
+            print(json.dumps({"peer": name, "dice": [round(result.dice[level], 3) for level in levels]}), flush=True)
         if args.no_model:
             return
         train = load_normalised([c for c in cases if c.split == "train"], config=config.data)

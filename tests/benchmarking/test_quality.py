@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hypseg.benchmarking import quality
-from hypseg.benchmarking.quality import EUCLIDEAN, FULL, GOALS, MethodScore, goals_table, run
+from hypseg.benchmarking.quality import EUCLIDEAN, FULL, GOALS, INFERENCE, LevelInference, MethodScore, goals_table, run, uniform_inference
 from hypseg.cli.app import app
 from hypseg.config import smoke_recipe
 
@@ -48,9 +48,13 @@ def test_goals_table_says_met_when_the_full_model_leads():
 
 def test_tiny_run_of_two_sets_writes_every_table(tmp_path, capsys):
     out = tmp_path / "quality.md"
+    inference = {1: LevelInference((8,), 125, pooled=False), 2: LevelInference((4,), None, pooled=True),
+                 3: LevelInference((8,), 500, pooled=True)}
     run(repeats=1, volumes=6, sets=("irregular", "shepp-logan"), recipe=smoke_recipe(), shape=24, out=out,
-        patch_sides=(8,))
+        inference=inference)
     text = out.read_text()
+    assert ("inference L1 p = 8, 125-voxel supervoxels, per volume; L2 p = 4, every voxel, pooled; "
+            "L3 p = 8, 500-voxel supervoxels, pooled") in text
     assert "Set 'irregular'" in text and "Set 'shepp-logan'" in text and text.count("Goals (issue 7)") == 1
     for name in ("irregular", "shepp-logan"):
         section = text.split(f"Set {name!r}")[1].split("\n\n")[1]
@@ -79,3 +83,18 @@ def test_cli_unknown_set_exits_2_with_one_line():
 def test_unknown_ablation_is_refused():
     with pytest.raises(ValueError, match=re.escape("unknown ablation(s) ['nope']; choose from")):
         run(sets=("regular",), ablations=("nope",))
+
+
+def test_uniform_inference_keeps_each_levels_pooling():
+    uniform = uniform_inference([10], None)
+    assert uniform == {level: LevelInference((10,), None, INFERENCE[level].pooled) for level in INFERENCE}
+
+
+def test_missing_level_settings_are_refused():
+    with pytest.raises(ValueError, match=re.escape("inference settings missing for level(s) [3]")):
+        run(sets=("regular",), inference={level: INFERENCE[level] for level in (1, 2)})
+
+
+def test_level_inference_describes_itself():
+    assert LevelInference((5, 10), 500, pooled=True).describe() == "p = 5 x 10, 500-voxel supervoxels, pooled"
+    assert LevelInference((10,), None, pooled=False).describe() == "p = 10, every voxel, per volume"

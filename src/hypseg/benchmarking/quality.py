@@ -8,11 +8,12 @@ Sets (:data:`SETS`), each 120 volumes of 50^3 written by :func:`hypseg.data.writ
 - ``shepp-logan``: the noisy randomised 3-D Shepp-Logan head phantom, levels from the ellipsoids' nesting.
 
 On the robustness sets only the full model and the Euclidean base are trained. Every learned model is
-trained with the CPU recipe on the set's 80 training volumes for each seed, then the 20 test volumes are
-embedded (:data:`PATCH_SIDES`), averaged over SLIC supervoxels of the image (:data:`SUPERVOXEL_SIZE`, the
-same supervoxels for every model) and clustered at each level's k, per volume like the baselines or pooled
-over the test volumes (:data:`POOLED`); every baseline segments the same test volumes. DICE is the paper's protocol (Hungarian
-matching, background included), averaged over volumes; learned models show mean ± std over seeds.
+trained with the CPU recipe on the set's 80 training volumes for each seed; then, level by level
+(:data:`INFERENCE`), the 20 test volumes are embedded at the level's patch sides, averaged over SLIC
+supervoxels of the image (the same supervoxels for every model) and clustered at the level's k, per volume
+like the baselines or pooled over the test volumes; every baseline segments the same test volumes. DICE is
+the paper's protocol (Hungarian matching, background included), averaged over volumes; learned models
+show mean ± std over seeds.
 
 The closing table states every goal of issue 7: the paper's bar on the regular set, and the full model
 against the best of the Euclidean ablation and the baselines at every level of every set. The recipe and
@@ -62,16 +63,42 @@ ABLATIONS = {
 }
 FULL = "hyperbolic gyroplane + triplet"
 EUCLIDEAN = "euclidean base"
-#: inference: patch sides embedded side by side (a product of balls when several); chosen on the
-#: regular set's validation split with supervoxel pooling (p = 10 lost 0.06 at levels 2-3)
-PATCH_SIDES: tuple[int, ...] = (5,)
-#: inference: voxels per SLIC supervoxel whose mean embedding is clustered (None: every voxel);
-#: chosen on the validation split (250 supervoxels per 50^3 volume; 1000 lost 0.02-0.04 at levels 2-3)
-SUPERVOXEL_SIZE: int | None = DEFAULT_SUPERVOXEL_SIZE
-#: inference, per level: one k-means fit over all test volumes (True) or one per volume, like the
-#: baselines (False). Chosen on validation-like volumes (README): per volume at level 1 (each volume's
-#: own cell/background contrast), pooled at levels 2-3 (many volumes place the small classes' centres).
-POOLED: Mapping[int, bool] = {1: False, 2: True, 3: True}
+
+
+@dataclasses.dataclass(frozen=True)
+class LevelInference:
+    """How one level's clusters are found from a trained model's embeddings.
+
+    ``patch_sides``: the sides embedded side by side (a product of balls when several);
+    ``supervoxel_size``: voxels per SLIC supervoxel whose mean embedding is clustered (None: every voxel);
+    ``pooled``: one k-means fit over all test volumes (True) or one per volume, like the baselines (False).
+    """
+
+    patch_sides: tuple[int, ...]
+    supervoxel_size: int | None
+    pooled: bool
+
+    def describe(self) -> str:
+        sides = "p = " + " x ".join(map(str, self.patch_sides))
+        voxels = "every voxel" if self.supervoxel_size is None else f"{self.supervoxel_size}-voxel supervoxels"
+        return f"{sides}, {voxels}, {'pooled' if self.pooled else 'per volume'}"
+
+
+#: inference per level, chosen on the regular set's validation split (README, "Recipe"): p = 5 over
+#: 500-voxel supervoxels (p = 10 lost 0.06 at levels 2-3; 1000-voxel supervoxels lost 0.02-0.04); level 1
+#: per volume (each volume's own cell/background contrast), levels 2-3 pooled (many volumes place the
+#: small classes' centres)
+INFERENCE: Mapping[int, LevelInference] = {
+    1: LevelInference((5,), DEFAULT_SUPERVOXEL_SIZE, pooled=False),
+    2: LevelInference((5,), DEFAULT_SUPERVOXEL_SIZE, pooled=True),
+    3: LevelInference((5,), DEFAULT_SUPERVOXEL_SIZE, pooled=True),
+}
+
+
+def uniform_inference(patch_sides: Sequence[int], supervoxel_size: int | None,
+                      levels: Sequence[int] = tuple(INFERENCE)) -> dict[int, LevelInference]:
+    """The same patch sides and supervoxel size at every level (each level keeps :data:`INFERENCE`'s pooling)."""
+    return {level: LevelInference(tuple(patch_sides), supervoxel_size, INFERENCE[level].pooled) for level in levels}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,23 +136,27 @@ class MethodScore:
 
 def train_and_score(
     config: RunConfig, train: Sequence[np.ndarray], test: Sequence[np.ndarray], truths, levels: Mapping[int, int], *,
-    seed: int, run_dir: Path, patch_sides: Sequence[int] = PATCH_SIDES, pooled: Mapping[int, bool] = POOLED,
-    segments: Sequence[np.ndarray] | None = None,
+    seed: int, run_dir: Path, inference: Mapping[int, LevelInference] = INFERENCE,
+    segments: Mapping[int, Sequence[np.ndarray]] | None = None,
 ) -> tuple[dict[int, float], float, float]:
     """Train one model, segment the test volumes and score them: (DICE per level, CPU-minutes, s/volume).
 
-    ``segments``: one supervoxel map per test volume, whose supervoxels are clustered instead of voxels.
+    Each level follows ``inference[level]``; the test volumes are embedded once per distinct patch sides.
+    ``segments``: supervoxel size -> one map per test volume, for every size that ``inference`` names.
     """
     start = time.process_time()
     model = Trainer(config, train, run_dir=run_dir, progress=False).fit().model
     minutes = (time.process_time() - start) / 60
     start = time.perf_counter()
-    embeddings = [embed_volume_multiscale(model, v, patch_sizes=patch_sides) for v in test]
+    embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides) for v in test]
+                  for sides in dict.fromkeys(inference[level].patch_sides for level in levels)}
     dice = {}
     for level, k in levels.items():
+        how = inference[level]
         segmentations = segment_volumes(
-            embeddings, clusters=(k,), c=config.model.curvature, hyperbolic=config.model.hyperbolic,
-            random_state=seed, pooled=pooled.get(level, False), factors=len(patch_sides), segments=segments,
+            embeddings[how.patch_sides], clusters=(k,), c=config.model.curvature, hyperbolic=config.model.hyperbolic,
+            random_state=seed, pooled=how.pooled, factors=len(how.patch_sides),
+            segments=None if how.supervoxel_size is None else segments[how.supervoxel_size],
         )
         dice[level] = float(np.mean([matched_dice(s.labels[k], t[level]).mean for s, t in zip(segmentations, truths)]))
     seconds = (time.perf_counter() - start) / len(test)
@@ -134,8 +165,7 @@ def train_and_score(
 
 def score_set(
     name: str, *, repeats: int, volumes: int, recipe: RunConfig, workdir: Path, shape: int | None = None,
-    patch_sides: Sequence[int] = PATCH_SIDES, ablations: Sequence[str] | None = None,
-    supervoxel_size: int | None = SUPERVOXEL_SIZE,
+    inference: Mapping[int, LevelInference] = INFERENCE, ablations: Sequence[str] | None = None,
 ) -> list[MethodScore]:
     """Every method of one set on its test split (``ablations``: only these of the set's learned models)."""
     spec = SETS[name]
@@ -146,8 +176,9 @@ def score_set(
     test_cases = [c for c in cases if c.split == "test"]
     test = load_normalised(test_cases, config=recipe.data)
     truths = [{level: load_labels(c.truth[str(level)]) for level in spec.levels} for c in test_cases]
-    start = time.perf_counter()  # the same supervoxels for every learned model, computed once ...
-    segments = None if supervoxel_size is None else [supervoxels(v, size=supervoxel_size) for v in test]
+    start = time.perf_counter()  # the same supervoxels for every learned model, computed once per size ...
+    sizes = {inference[level].supervoxel_size for level in spec.levels} - {None}
+    segments = {size: [supervoxels(v, size=size) for v in test] for size in sorted(sizes)}
     supervoxel_seconds = (time.perf_counter() - start) / len(test)  # ... and counted in every model's inference
     scores = []
     for method in spec.ablations if ablations is None else [a for a in spec.ablations if a in ablations]:
@@ -159,7 +190,7 @@ def score_set(
                 train_config = dataclasses.replace(train_config, triplet_weight=weight)
             config = dataclasses.replace(recipe, model=dataclasses.replace(recipe.model, variant=variant), train=train_config)
             runs.append(train_and_score(config, train, test, truths, spec.levels, seed=seed,
-                                        run_dir=workdir / f"run-{name}-{variant}-{weight}-{seed}", patch_sides=patch_sides,
+                                        run_dir=workdir / f"run-{name}-{variant}-{weight}-{seed}", inference=inference,
                                         segments=segments))
         score = MethodScore(method, {level: [r[0][level] for r in runs] for level in spec.levels},
                             float(np.mean([r[1] for r in runs])), float(np.mean([r[2] for r in runs])) + supervoxel_seconds)
@@ -172,8 +203,8 @@ def score_set(
     return scores
 
 
-def set_table(name: str, scores: Sequence[MethodScore], *, volumes: int, repeats: int, patch_sides: Sequence[int],
-              supervoxel_size: int | None = SUPERVOXEL_SIZE) -> str:
+def set_table(name: str, scores: Sequence[MethodScore], *, volumes: int, repeats: int,
+              inference: Mapping[int, LevelInference] = INFERENCE) -> str:
     """The table of one set (with the paper's numbers on the regular set)."""
     levels = list(SETS[name].levels)
     paper = name == "regular"
@@ -186,10 +217,8 @@ def set_table(name: str, scores: Sequence[MethodScore], *, volumes: int, repeats
     header = ["method", *(f"L{level} (k={SETS[name].levels[level]})" for level in levels), "train CPU-min", "inference s/volume"]
     title = (
         f"Set {name!r}, test split ({volumes // 6} volumes), paper protocol; learned models: CPU recipe, "
-        f"mean ± std over {repeats} seeds, patch sides {list(patch_sides)}, "
-        + ("every voxel clustered" if supervoxel_size is None else f"supervoxels of {supervoxel_size} voxels clustered")
-        + ", k-means "
-        + ", ".join(f"L{level} {'pooled' if POOLED.get(level, False) else 'per volume'}" for level in SETS[name].levels)
+        f"mean ± std over {repeats} seeds; inference "
+        + "; ".join(f"L{level} {inference[level].describe()}" for level in levels)
     )
     return f"{title}\n\n" + format_table(header + (["paper L1 / L2 / L3"] if paper else []), rows)
 
@@ -220,15 +249,14 @@ def goals_table(results: Mapping[str, Sequence[MethodScore]]) -> str:
 def run(
     *, repeats: int = 3, volumes: int = 120, out: str | os.PathLike | None = None,
     sets: Sequence[str] = tuple(SETS), recipe: RunConfig | None = None, shape: int | None = None,
-    patch_sides: Sequence[int] = PATCH_SIDES, ablations: Sequence[str] | None = None,
-    supervoxel_size: int | None = SUPERVOXEL_SIZE,
+    inference: Mapping[int, LevelInference] = INFERENCE, ablations: Sequence[str] | None = None,
 ) -> None:
     """Print (and save to ``out``) the quality tables; ``repeats`` is the number of training seeds.
 
     ``sets`` picks among :data:`SETS`; ``recipe`` replaces :func:`hypseg.config.cpu_recipe` and
-    ``shape`` the 50^3 volume side, ``patch_sides`` :data:`PATCH_SIDES` (tests use a tiny recipe on
-    small volumes); ``ablations`` trains only those learned models (default: each set's);
-    ``supervoxel_size`` :data:`SUPERVOXEL_SIZE` (None clusters every voxel).
+    ``shape`` the 50^3 volume side, ``inference`` :data:`INFERENCE` (tests use a tiny recipe on small
+    volumes; :func:`uniform_inference` gives every level the same settings); ``ablations`` trains only
+    those learned models (default: each set's).
     """
     unknown = sorted(set(sets) - set(SETS))
     if unknown:
@@ -236,18 +264,19 @@ def run(
     unknown = sorted(set(ablations or ()) - set(ABLATIONS))
     if unknown:
         raise ValueError(f"unknown ablation(s) {unknown}; choose from {sorted(ABLATIONS)}")
+    missing = sorted({level for name in sets for level in SETS[name].levels} - set(inference))
+    if missing:
+        raise ValueError(f"inference settings missing for level(s) {missing}")
     recipe = cpu_recipe() if recipe is None else recipe
     results: dict[str, list[MethodScore]] = {}
     texts = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in sets:
             results[name] = score_set(name, repeats=repeats, volumes=volumes, recipe=recipe, workdir=Path(tmp), shape=shape,
-                                      patch_sides=patch_sides, ablations=ablations, supervoxel_size=supervoxel_size)
-            texts.append(set_table(name, results[name], volumes=volumes, repeats=repeats, patch_sides=patch_sides,
-                                   supervoxel_size=supervoxel_size))
+                                      inference=inference, ablations=ablations)
+            texts.append(set_table(name, results[name], volumes=volumes, repeats=repeats, inference=inference))
             print(texts[-1] + "\n", flush=True)
     texts.append(goals_table(results))
     print(texts[-1])
     if out is not None:
         Path(out).write_text("\n\n".join(texts) + "\n")
-
