@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -11,6 +12,7 @@ from hypseg.benchmarking import quality
 from hypseg.benchmarking.quality import EUCLIDEAN, FULL, GOALS, INFERENCE, LevelInference, MethodScore, goals_table, run, uniform_inference
 from hypseg.cli.app import app
 from hypseg.config import smoke_recipe
+from hypseg.inference.pooling import purity_weights
 
 
 def _score(name, values, seeds=1):
@@ -49,12 +51,12 @@ def test_goals_table_says_met_when_the_full_model_leads():
 def test_tiny_run_of_two_sets_writes_every_table(tmp_path, capsys):
     out = tmp_path / "quality.md"
     inference = {1: LevelInference((8,), 125, pooled=False), 2: LevelInference((4,), None, pooled=True),
-                 3: LevelInference((8,), 500, pooled=True)}
+                 3: LevelInference((8,), 500, pooled=True, purity_power=8.0)}
     run(repeats=1, volumes=6, sets=("irregular", "shepp-logan"), recipe=smoke_recipe(), shape=24, out=out,
         inference=inference)
     text = out.read_text()
     assert ("inference L1 p = 8, 125-voxel supervoxels, per volume; L2 p = 4, every voxel, pooled; "
-            "L3 p = 8, 500-voxel supervoxels, pooled") in text
+            "L3 p = 8, 500-voxel supervoxels (purity^8 means), pooled") in text
     assert "Set 'irregular'" in text and "Set 'shepp-logan'" in text and text.count("Goals (issue 7)") == 1
     for name in ("irregular", "shepp-logan"):
         section = text.split(f"Set {name!r}")[1].split("\n\n")[1]
@@ -87,7 +89,8 @@ def test_unknown_ablation_is_refused():
 
 def test_uniform_inference_keeps_each_levels_pooling():
     uniform = uniform_inference([10], None)
-    assert uniform == {level: LevelInference((10,), None, INFERENCE[level].pooled) for level in INFERENCE}
+    assert uniform == {level: LevelInference((10,), None, INFERENCE[level].pooled, INFERENCE[level].purity_power)
+                       for level in INFERENCE}
 
 
 def test_missing_level_settings_are_refused():
@@ -98,3 +101,13 @@ def test_missing_level_settings_are_refused():
 def test_level_inference_describes_itself():
     assert LevelInference((5, 10), 500, pooled=True).describe() == "p = 5 x 10, 500-voxel supervoxels, pooled"
     assert LevelInference((10,), None, pooled=False).describe() == "p = 10, every voxel, per volume"
+    assert (LevelInference((5,), 500, pooled=True, purity_power=8.0).describe()
+            == "p = 5, 500-voxel supervoxels (purity^8 means), pooled")
+
+
+def test_level_inference_weights_are_purity_powers_only_when_asked():
+    segments = [np.repeat(np.arange(4), 16).reshape(4, 4, 4)]
+    assert LevelInference((5,), 500, pooled=True).weights(segments) is None
+    assert LevelInference((5,), 500, pooled=True, purity_power=2.0).weights(None) is None
+    (weights,) = LevelInference((3,), 500, pooled=True, purity_power=2.0).weights(segments)
+    np.testing.assert_allclose(weights, purity_weights(segments[0], (3,), 2.0))

@@ -36,6 +36,7 @@ from hypseg.benchmarking.timing import format_table
 from hypseg.config import DEFAULT_SUPERVOXEL_SIZE, RunConfig, SyntheticConfig, cpu_recipe
 from hypseg.data import PHANTOM_LEVELS, discover_cases, load_normalised, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale, segment_volumes
+from hypseg.inference.pooling import purity_weights
 from hypseg.io import load_labels
 from hypseg.metrics import matched_dice
 from hypseg.training import Trainer
@@ -71,34 +72,49 @@ class LevelInference:
 
     ``patch_sides``: the sides embedded side by side (a product of balls when several);
     ``supervoxel_size``: voxels per SLIC supervoxel whose mean embedding is clustered (None: every voxel);
-    ``pooled``: one k-means fit over all test volumes (True) or one per volume, like the baselines (False).
+    ``pooled``: one k-means fit over all test volumes (True) or one per volume, like the baselines (False);
+    ``purity_power``: gamma of the supervoxel means' purity weighting (0: plain means;
+    :func:`hypseg.inference.pooling.purity_weights`).
     """
 
     patch_sides: tuple[int, ...]
     supervoxel_size: int | None
     pooled: bool
+    purity_power: float = 0.0
 
     def describe(self) -> str:
         sides = "p = " + " x ".join(map(str, self.patch_sides))
         voxels = "every voxel" if self.supervoxel_size is None else f"{self.supervoxel_size}-voxel supervoxels"
+        if self.supervoxel_size is not None and self.purity_power:
+            voxels += f" (purity^{self.purity_power:g} means)"
         return f"{sides}, {voxels}, {'pooled' if self.pooled else 'per volume'}"
 
+    def weights(self, segments: Sequence[np.ndarray] | None) -> list[np.ndarray] | None:
+        """The voxel weights of these supervoxel maps (None for plain means or no supervoxels)."""
+        if segments is None or not self.purity_power:
+            return None
+        return [purity_weights(s, self.patch_sides, self.purity_power) for s in segments]
 
-#: inference per level, chosen on the regular set's validation split (README, "Recipe"): p = 5 over
-#: 500-voxel supervoxels (p = 10 lost 0.06 at levels 2-3; 1000-voxel supervoxels lost 0.02-0.04); level 1
-#: per volume (each volume's own cell/background contrast), levels 2-3 pooled (many volumes place the
-#: small classes' centres)
+
+#: inference per level, chosen on the validation splits (README, "Validation"): supervoxels of 500
+#: voxels (1000 lost 0.02-0.04 at levels 2-3). Level 1 per volume (each volume's own cell/background
+#: contrast) at p = 10 with plain means (p = 5: -0.009 on the regular split, -0.004 on the irregular;
+#: purity weighting lost 0.03); levels 2-3 pooled (many volumes place the small classes' centres) at
+#: p = 5 (p = 10 lost 0.06) with purity^8 means (+0.02 / +0.03 on the regular split, +0.16 / +0.08 on
+#: the phantom's, level on the irregular's)
 INFERENCE: Mapping[int, LevelInference] = {
-    1: LevelInference((5,), DEFAULT_SUPERVOXEL_SIZE, pooled=False),
-    2: LevelInference((5,), DEFAULT_SUPERVOXEL_SIZE, pooled=True),
-    3: LevelInference((5,), DEFAULT_SUPERVOXEL_SIZE, pooled=True),
+    1: LevelInference((10,), DEFAULT_SUPERVOXEL_SIZE, pooled=False),
+    2: LevelInference((5,), DEFAULT_SUPERVOXEL_SIZE, pooled=True, purity_power=8.0),
+    3: LevelInference((5,), DEFAULT_SUPERVOXEL_SIZE, pooled=True, purity_power=8.0),
 }
 
 
 def uniform_inference(patch_sides: Sequence[int], supervoxel_size: int | None,
                       levels: Sequence[int] = tuple(INFERENCE)) -> dict[int, LevelInference]:
-    """The same patch sides and supervoxel size at every level (each level keeps :data:`INFERENCE`'s pooling)."""
-    return {level: LevelInference(tuple(patch_sides), supervoxel_size, INFERENCE[level].pooled) for level in levels}
+    """The same patch sides and supervoxel size at every level (each level keeps :data:`INFERENCE`'s
+    pooling and purity power)."""
+    return {level: dataclasses.replace(INFERENCE[level], patch_sides=tuple(patch_sides), supervoxel_size=supervoxel_size)
+            for level in levels}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,12 +154,15 @@ def train_and_score(
     config: RunConfig, train: Sequence[np.ndarray], test: Sequence[np.ndarray], truths, levels: Mapping[int, int], *,
     seed: int, run_dir: Path, inference: Mapping[int, LevelInference] = INFERENCE,
     segments: Mapping[int, Sequence[np.ndarray]] | None = None,
+    weights: Mapping[int, Sequence[np.ndarray] | None] | None = None,
 ) -> tuple[dict[int, float], float, float]:
     """Train one model, segment the test volumes and score them: (DICE per level, CPU-minutes, s/volume).
 
     Each level follows ``inference[level]``; the test volumes are embedded once per distinct patch sides.
-    ``segments``: supervoxel size -> one map per test volume, for every size that ``inference`` names.
+    ``segments``: supervoxel size -> one map per test volume, for every size that ``inference`` names;
+    ``weights``: level -> the voxel weights of its supervoxel means (:meth:`LevelInference.weights`).
     """
+    weights = weights or {}
     start = time.process_time()
     model = Trainer(config, train, run_dir=run_dir, progress=False).fit().model
     minutes = (time.process_time() - start) / 60
@@ -157,6 +176,7 @@ def train_and_score(
             embeddings[how.patch_sides], clusters=(k,), c=config.model.curvature, hyperbolic=config.model.hyperbolic,
             random_state=seed, pooled=how.pooled, factors=len(how.patch_sides),
             segments=None if how.supervoxel_size is None else segments[how.supervoxel_size],
+            voxel_weights=None if how.supervoxel_size is None else weights.get(level),
         )
         dice[level] = float(np.mean([matched_dice(s.labels[k], t[level]).mean for s, t in zip(segmentations, truths)]))
     seconds = (time.perf_counter() - start) / len(test)
@@ -176,9 +196,16 @@ def score_set(
     test_cases = [c for c in cases if c.split == "test"]
     test = load_normalised(test_cases, config=recipe.data)
     truths = [{level: load_labels(c.truth[str(level)]) for level in spec.levels} for c in test_cases]
-    start = time.perf_counter()  # the same supervoxels for every learned model, computed once per size ...
+    start = time.perf_counter()  # the same supervoxels (and purity weights) for every learned model, once ...
     sizes = {inference[level].supervoxel_size for level in spec.levels} - {None}
     segments = {size: [supervoxels(v, size=size) for v in test] for size in sorted(sizes)}
+    by_setting: dict[tuple, list[np.ndarray] | None] = {}  # levels sharing sides, size and power share weights
+    for how in (inference[level] for level in spec.levels):
+        key = (how.patch_sides, how.supervoxel_size, how.purity_power)
+        if key not in by_setting:
+            by_setting[key] = how.weights(segments.get(how.supervoxel_size))
+    weights = {level: by_setting[(inference[level].patch_sides, inference[level].supervoxel_size, inference[level].purity_power)]
+               for level in spec.levels}
     supervoxel_seconds = (time.perf_counter() - start) / len(test)  # ... and counted in every model's inference
     scores = []
     for method in spec.ablations if ablations is None else [a for a in spec.ablations if a in ablations]:
@@ -191,7 +218,7 @@ def score_set(
             config = dataclasses.replace(recipe, model=dataclasses.replace(recipe.model, variant=variant), train=train_config)
             runs.append(train_and_score(config, train, test, truths, spec.levels, seed=seed,
                                         run_dir=workdir / f"run-{name}-{variant}-{weight}-{seed}", inference=inference,
-                                        segments=segments))
+                                        segments=segments, weights=weights))
         score = MethodScore(method, {level: [r[0][level] for r in runs] for level in spec.levels},
                             float(np.mean([r[1] for r in runs])), float(np.mean([r[2] for r in runs])) + supervoxel_seconds)
         print(f"  {name} / {method}: {[score.cell(level) for level in spec.levels]}", flush=True)

@@ -13,6 +13,7 @@ Poincare distances, centres = per-factor Frechet means (:class:`~hypseg.clusteri
 **Supervoxel pooling** (``segments``, beyond the paper; :mod:`hypseg.inference.pooling`): each
 volume comes with a supervoxel map; every supervoxel's mean embedding is one point, weighted by its
 voxel count, and every voxel takes its supervoxel's cluster. The subsample then draws supervoxels.
+``voxel_weights`` weigh the voxels within their supervoxel's mean (purity weighting).
 
 **Nested mode** (beyond the paper): each level refines the one above. Level i+1 with
 k_{i+1} = r k_i splits every cluster of level i into r sub-clusters fitted on that cluster's points
@@ -198,15 +199,17 @@ class _Points(NamedTuple):
     inside: np.ndarray | None  # (Z, Y, X) bool; None: every voxel
 
 
-def _volume_points(i: int, emb, mask, segs, *, c: float, hyperbolic: bool, factors: int) -> _Points:
-    """Volume i's voxels inside its mask, or its pooled supervoxels."""
+def _volume_points(i: int, emb, mask, segs, weights, *, c: float, hyperbolic: bool, factors: int) -> _Points:
+    """Volume i's voxels inside its mask, or its pooled supervoxels (``weights``: per voxel in the means)."""
     if segs is None:
+        if weights is not None:
+            raise ValueError(f"voxel weights {i} need a supervoxel map: they weigh voxels in supervoxel means")
         flat = emb.reshape(-1, emb.shape[-1])
         if mask is None:
             return _Points(flat, None, None, None)
         inside = np.asarray(mask, dtype=bool)
         return _Points(flat[inside.reshape(-1)], None, None, inside)
-    pooled = pool_embedding(emb, segs, c=c, hyperbolic=hyperbolic, factors=factors)
+    pooled = pool_embedding(emb, segs, c=c, hyperbolic=hyperbolic, factors=factors, voxel_weights=weights)
     if mask is not None and not np.array_equal(pooled.inside, np.asarray(mask, dtype=bool)):
         raise ValueError(f"supervoxel map {i} must be -1 exactly outside mask {i}")
     inside = None if mask is None and pooled.inside.all() else pooled.inside
@@ -234,12 +237,14 @@ def segment_volumes(
     pooled: bool = True,
     factors: int = 1,
     segments: Sequence[np.ndarray] | None = None,
+    voxel_weights: Sequence[np.ndarray | None] | None = None,
 ) -> list[Segmentation]:
     """Segment several volumes: one fit on a pooled subsample (``pooled``) or one fit per volume.
 
     ``segments`` (one supervoxel map per volume, -1 outside the mask) clusters supervoxels instead of
     voxels (supervoxel pooling, see the module docstring); with ``masks`` too, each map must be -1
-    exactly outside its mask.
+    exactly outside its mask. ``voxel_weights`` (one per volume, e.g.
+    :func:`hypseg.inference.pooling.purity_weights`) weigh the voxels in their supervoxel's mean.
     """
     if not embeddings:
         raise ValueError("no embeddings to segment")
@@ -249,14 +254,17 @@ def segment_volumes(
     segments = list(segments) if segments is not None else [None] * len(embeddings)
     if len(segments) != len(embeddings):
         raise ValueError(f"got {len(segments)} supervoxel maps for {len(embeddings)} volumes")
+    voxel_weights = list(voxel_weights) if voxel_weights is not None else [None] * len(embeddings)
+    if len(voxel_weights) != len(embeddings):
+        raise ValueError(f"got {len(voxel_weights)} voxel weight maps for {len(embeddings)} volumes")
     for i, (emb, mask) in enumerate(zip(embeddings, masks)):
         if emb.ndim != 4:
             raise ValueError(f"embedding {i} must be (Z, Y, X, d), got shape {emb.shape}")
         if mask is not None and tuple(mask.shape) != emb.shape[:3]:
             raise ValueError(f"mask {i} has shape {tuple(mask.shape)}, its embedding {emb.shape[:3]}")
     rng = np.random.default_rng(random_state)
-    parts = [_volume_points(i, e, m, s, c=c, hyperbolic=hyperbolic, factors=factors)
-             for i, (e, m, s) in enumerate(zip(embeddings, masks, segments))]
+    parts = [_volume_points(i, e, m, s, w, c=c, hyperbolic=hyperbolic, factors=factors)
+             for i, (e, m, s, w) in enumerate(zip(embeddings, masks, segments, voxel_weights))]
 
     def fit_on(chosen: list[tuple[_Points, np.ndarray | slice]]) -> list[_Level]:
         sample = np.concatenate([part.points[idx] for part, idx in chosen])
