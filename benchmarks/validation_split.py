@@ -3,13 +3,15 @@
 Trains one model with the CPU recipe (``--triplet-weight``, ``--variant``, ``--seed``, ``--override`` change it) on the 80
 training volumes of ``hypseg synth --seed 0`` (``--kind`` regular, irregular or shepp-logan), embeds the 20
 validation volumes with every ``--sides`` (a comma list is a product of balls), clusters them with every
-``--supervoxels`` size (0: every voxel) at k = 2, 4, 8, per volume and pooled over the 20, and prints one
+``--supervoxels`` size (0: every voxel) and ``--purity-power`` (0: plain supervoxel means) at k = 2, 4, 8,
+per volume and pooled over the 20, and prints one
 JSON line per combination: the sizes of the quality benchmark, on volumes it never scores.
 ``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes, ``--peer`` any
 baseline with its defaults.
 
     python benchmarks/validation_split.py                    # the recipe's sides and sizes (quality.INFERENCE)
     python benchmarks/validation_split.py --sides 5 --sides 10 --supervoxels 0 --supervoxels 125 --supervoxels 500
+    python benchmarks/validation_split.py --sides 5 --purity-power 0 --purity-power 2 --purity-power 4 --purity-power 8
     python benchmarks/validation_split.py --triplet-weight 10
     python benchmarks/validation_split.py --override '{"model": {"latent_dim": 4}, "data": {"patch_max": 15.0}}'
     python benchmarks/validation_split.py --no-model --slic 150 --slic 250 --slic 500 --slic 1000
@@ -19,6 +21,7 @@ baseline with its defaults.
 from __future__ import annotations
 
 import argparse
+import itertools
 import dataclasses
 import json
 import tempfile
@@ -31,6 +34,7 @@ from hypseg.benchmarking.quality import INFERENCE, SETS
 from hypseg.config import cpu_recipe
 from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale, segment_volumes
+from hypseg.inference.pooling import purity_weights
 from hypseg.io import load_labels
 from hypseg.metrics import matched_dice
 from hypseg.training import Trainer
@@ -45,6 +49,8 @@ def main() -> None:
     parser.add_argument("--override", default="{}", help='JSON replacing recipe fields, e.g. \'{"model": {"latent_dim": 4}}\'')
     parser.add_argument("--sides", action="append", help="inference patch sides, comma-separated for a product (repeat)")
     parser.add_argument("--supervoxels", type=int, action="append", help="voxels per supervoxel, 0 for voxels (repeat)")
+    parser.add_argument("--purity-power", type=float, action="append",
+                        help="gamma of the purity-weighted supervoxel means, 0 for plain means (repeat)")
     parser.add_argument("--slic", type=int, action="append", default=[], help="also score the SLIC peer with this many supervoxels")
     parser.add_argument("--peer", action="append", default=[], choices=BASELINES, help="also score this baseline (repeat)")
     parser.add_argument("--no-model", action="store_true", help="score only the --slic peers")
@@ -61,6 +67,7 @@ def main() -> None:
     sides_list = ([tuple(int(p) for p in s.split(",")) for s in args.sides] if args.sides
                   else list(dict.fromkeys(how.patch_sides for how in INFERENCE.values())))
     sizes = args.supervoxels or list(dict.fromkeys(how.supervoxel_size or 0 for how in INFERENCE.values()))
+    powers = args.purity_power or sorted({how.purity_power for how in INFERENCE.values()})
     levels = dict(SETS[args.kind].levels)  # level -> clusters
     with tempfile.TemporaryDirectory() as tmp:
         write_synthetic_dataset(Path(tmp) / "set", n=120, seed=0, kind=args.kind)
@@ -81,15 +88,19 @@ def main() -> None:
     segments = {size: None if size == 0 else [supervoxels(v, size=size) for v in val] for size in sizes}
     for sides in sides_list:
         embeddings = [embed_volume_multiscale(model, v, patch_sizes=sides) for v in val]
-        for size in sizes:
+        for size, power in itertools.product(sizes, powers):
+            if size == 0 and power:
+                continue  # purity weights the voxels of a supervoxel
+            weights = None if size == 0 or not power else [purity_weights(s, sides, power) for s in segments[size]]
             for pooled in (False, True):
                 segs = segment_volumes(embeddings, clusters=tuple(levels.values()), c=config.model.curvature,
-                                       hyperbolic=config.model.hyperbolic, pooled=pooled, factors=len(sides), segments=segments[size])
+                                       hyperbolic=config.model.hyperbolic, pooled=pooled, factors=len(sides),
+                                       segments=segments[size], voxel_weights=weights)
                 dice = [round(float(np.mean([matched_dice(s.labels[k], t[level]).mean for s, t in zip(segs, truths)])), 3)
                         for level, k in levels.items()]
                 print(json.dumps({"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                                   "override": override,
-                                  "sides": list(sides), "supervoxels": size, "pooled": pooled, "dice": dice}), flush=True)
+                                  "sides": list(sides), "supervoxels": size, "purity_power": power, "pooled": pooled, "dice": dice}), flush=True)
 
 
 if __name__ == "__main__":

@@ -102,6 +102,26 @@ def test_supervoxel_pooling_gives_one_label_per_supervoxel(model_dir, tmp_path):
     np.testing.assert_array_equal(load_labels(tmp_path / "vox" / "v_k3.nii.gz"), expected)
 
 
+def test_purity_power_weighs_the_supervoxel_means_as_the_library_does(model_dir, tmp_path):
+    from hypseg.data import normalise, supervoxels
+    from hypseg.inference import segment_volumes
+    from hypseg.inference.pooling import purity_weights
+    from hypseg.io import load_labels
+    from hypseg.io.checkpoint import load_run_config
+
+    vol = _volume(8, shape=(16, 16, 16))
+    save_volume(vol, path=tmp_path / "v.nii.gz")
+    out = tmp_path / "pure"
+    args = ("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 3, "--supervoxels", 40, "--purity-power", 8)
+    assert _invoke(*args).exit_code == 0
+    assert json.loads((out / "segmentation.json").read_text())["purity_power"] == 8.0
+    regions = supervoxels(normalise(vol.array, config=load_run_config(model_dir).data), size=40)
+    embedding = np.load(out / "v_embedding.npy")
+    weights = purity_weights(regions, (load_run_config(model_dir).model.patch_size,), 8.0)
+    expected = segment_volumes([embedding], clusters=(3,), segments=[regions], voxel_weights=[weights], random_state=0)
+    np.testing.assert_array_equal(load_labels(out / "v_k3.nii.gz"), expected[0].labels[3])
+
+
 def test_segment_bad_input_exits_2_and_leaves_nothing(model_dir, tmp_path):
     save_volume(_volume(0, shape=(5, 12, 12)), path=tmp_path / "thin.nii.gz")
     save_volume(_volume(1), path=tmp_path / "ok.nii.gz")
@@ -116,6 +136,10 @@ def test_segment_bad_input_exits_2_and_leaves_nothing(model_dir, tmp_path):
         (("segment", tmp_path / "missing.nii.gz", "--model", model_dir, "--out", tmp_path / "s5"), "no such file"),
         (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s6", "-k", 8, "--supervoxels", 500),
          "8 clusters need at least as many supervoxels, got "),
+        (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s7", "--purity-power", -1),
+         "the purity power must be >= 0, got -1.0"),
+        (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s8", "--supervoxels", 0, "--purity-power", 2),
+         "a purity power weighs voxels within supervoxels: it needs supervoxels (a size above 0)"),
     ]
     for args, message in cases:
         result = _invoke(*args)

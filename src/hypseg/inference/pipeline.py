@@ -24,6 +24,7 @@ from hypseg.data import discover_cases, normalise, read_manifest, supervoxels
 from hypseg.io import atomic_path, full_suffix, load_labels, load_volume, save_labels
 from hypseg.inference.embed import embed_volume_multiscale
 from hypseg.inference.model_io import load_model
+from hypseg.inference.pooling import purity_weights
 from hypseg.inference.segment import segment_volumes
 from hypseg.metrics import matched_dice
 
@@ -47,6 +48,7 @@ def segment_files(
     nested: bool = False,
     subsample: int = 50_000,
     supervoxel_size: int | None = DEFAULT_SUPERVOXEL_SIZE,
+    purity_power: float = 0.0,
     tile: int = 48,
     device: str = "cpu",
     seed: int = 0,
@@ -57,7 +59,8 @@ def segment_files(
 
     Several ``patch_sizes`` embed every voxel once per side and cluster on the product of the balls.
     ``supervoxel_size`` (voxels per SLIC supervoxel; None clusters voxels) clusters each supervoxel's
-    mean embedding instead of every voxel's (:mod:`hypseg.inference.pooling`).
+    mean embedding instead of every voxel's (:mod:`hypseg.inference.pooling`); ``purity_power`` > 0
+    weighs each voxel in that mean by the share of its patch inside its supervoxel to this power.
     """
     paths = [Path(v) for v in volumes]
     if not paths:
@@ -67,6 +70,10 @@ def segment_files(
         raise ValueError(f"cluster counts must be >= 2, got {list(clusters)}")
     if supervoxel_size is not None and supervoxel_size < 1:
         raise ValueError(f"supervoxel size must be at least 1 voxel, got {supervoxel_size}")
+    if not purity_power >= 0:
+        raise ValueError(f"the purity power must be >= 0, got {purity_power}")
+    if purity_power and supervoxel_size is None:
+        raise ValueError("a purity power weighs voxels within supervoxels: it needs supervoxels (a size above 0)")
     model, config = load_model(model_dir, device=device)
     sizes = [int(p) for p in patch_sizes] if patch_sizes else [config.model.patch_size]
     p = max(sizes)
@@ -74,7 +81,7 @@ def segment_files(
     _check_output(out, overwrite=overwrite)
     with atomic_path(out) as tmp:  # filled under a temporary name, renamed when complete
         tmp.mkdir()
-        loaded, embeddings, segments = [], [], []
+        loaded, embeddings, segments, weights = [], [], [], []
         iterator = cases
         if progress:
             from tqdm.auto import tqdm
@@ -91,15 +98,17 @@ def segment_files(
             embeddings.append(embed_volume_multiscale(model, array, patch_sizes=sizes, tile=tile, device=device))
             if supervoxel_size is not None:
                 segments.append(supervoxels(array, size=supervoxel_size))
+                if purity_power:
+                    weights.append(purity_weights(segments[-1], sizes, purity_power))
             loaded.append((case, volume))
         segmentations = segment_volumes(
             embeddings, clusters=clusters, c=config.model.curvature, hyperbolic=config.model.hyperbolic,
             subsample=subsample, nested=nested, pooled=pooled, random_state=seed, factors=len(sizes),
-            segments=segments or None,
+            segments=segments or None, voxel_weights=weights or None,
         )
         manifest = {"model": str(Path(model_dir).resolve()), "clusters": sorted(int(k) for k in clusters),
                     "patch_sizes": sizes, "pooled": pooled, "nested": nested,
-                    "supervoxel_size": supervoxel_size, "cases": []}
+                    "supervoxel_size": supervoxel_size, "purity_power": purity_power, "cases": []}
         for (case, volume), embedding, seg in zip(loaded, embeddings, segmentations):
             name = case.name
             suffix = full_suffix(case.image) if case.image.is_file() else ".nii.gz"
