@@ -24,7 +24,7 @@ from hypseg.benchmarking.timing import count_flops, format_table, median_seconds
 from hypseg.config import DEFAULT_SUPERVOXEL_SIZE, cpu_recipe
 from hypseg.data import generate_volume, normalise, supervoxels
 from hypseg.inference import embed_volume, embed_voxels_naive, segment_volume
-from hypseg.inference.pooling import pool_embedding
+from hypseg.inference.pooling import patch_purity, pool_embedding
 from hypseg.models import HVAE
 
 
@@ -45,10 +45,12 @@ def _supervoxel_table(cases: dict[str, tuple[np.ndarray, np.ndarray]], *, repeat
         t_voxels = median_seconds(lambda: segment_volume(embedding, clusters=(2, 4, 8)), repeats=repeats)
         times = [t_voxels,
                  median_seconds(lambda: supervoxels(volume, size=DEFAULT_SUPERVOXEL_SIZE), repeats=repeats),
+                 median_seconds(lambda: patch_purity(segments, 5), repeats=repeats),
                  median_seconds(lambda: pool_embedding(embedding, segments), repeats=repeats),
                  median_seconds(lambda: segment_volume(embedding, clusters=(2, 4, 8), segments=segments), repeats=repeats)]
         columns.append([(f"{t:.2f}", f"{t / t_voxels:.2f}") for t in times] + [(f"{segments.max() + 1}", "")])
-    steps = ["every voxel (baseline)", f"SLIC supervoxels of ~{DEFAULT_SUPERVOXEL_SIZE} voxels", "Frechet-mean pooling",
+    steps = ["every voxel (baseline)", f"SLIC supervoxels of ~{DEFAULT_SUPERVOXEL_SIZE} voxels",
+             "patch purity, p = 5 (purity weighting)", "Frechet-mean pooling",
              "pooling + clustering supervoxels", "supervoxels"]
     rows = [[step] + [cell for column in columns for cell in column[i]] for i, step in enumerate(steps)]
     header = ["step"] + [h for name in cases for h in (f"{name} s", f"{name} vs every voxel")]
