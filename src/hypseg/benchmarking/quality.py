@@ -96,12 +96,13 @@ class LevelInference:
         return [purity_weights(s, self.patch_sides, self.purity_power) for s in segments]
 
 
-#: inference per level, chosen on the validation splits (README, "Validation"): supervoxels of 500
-#: voxels (1000 lost 0.02-0.04 at levels 2-3). Level 1 per volume (each volume's own cell/background
-#: contrast) at p = 10 with plain means (p = 5: -0.009 on the regular split, -0.004 on the irregular;
-#: purity weighting lost 0.03); levels 2-3 pooled (many volumes place the small classes' centres) at
-#: p = 5 (p = 10 lost 0.06) with purity^8 means (+0.02 / +0.03 on the regular split, +0.16 / +0.08 on
-#: the phantom's, level on the irregular's)
+#: inference per level, chosen on the mean over the three sets' validation splits (README,
+#: "Validation"): supervoxels of 500 voxels (with plain means, 1000 lost 0.02-0.04 at levels 2-3).
+#: Level 1 per volume (each volume's own cell/background contrast) at p = 10 with plain means (p = 5:
+#: -0.009 on the regular split, -0.004 on the irregular; purity weighting lost up to 0.03). Levels 2-3
+#: pooled (many volumes place the small classes' centres) at p = 5 (p = 10 lost 0.06) with purity^8
+#: means (+0.02 / +0.02 on the regular split, +0.16 / +0.08 on the phantom's, -0.01 / 0.00 on the
+#: irregular's)
 INFERENCE: Mapping[int, LevelInference] = {
     1: LevelInference((10,), DEFAULT_SUPERVOXEL_SIZE, pooled=False),
     2: LevelInference((5,), DEFAULT_SUPERVOXEL_SIZE, pooled=True, purity_power=8.0),
@@ -199,13 +200,13 @@ def score_set(
     start = time.perf_counter()  # the same supervoxels (and purity weights) for every learned model, once ...
     sizes = {inference[level].supervoxel_size for level in spec.levels} - {None}
     segments = {size: [supervoxels(v, size=size) for v in test] for size in sorted(sizes)}
-    by_setting: dict[tuple, list[np.ndarray] | None] = {}  # levels sharing sides, size and power share weights
-    for how in (inference[level] for level in spec.levels):
+    weights, by_setting = {}, {}  # levels with the same sides, size and power share one list of weights
+    for level in spec.levels:
+        how = inference[level]
         key = (how.patch_sides, how.supervoxel_size, how.purity_power)
         if key not in by_setting:
             by_setting[key] = how.weights(segments.get(how.supervoxel_size))
-    weights = {level: by_setting[(inference[level].patch_sides, inference[level].supervoxel_size, inference[level].purity_power)]
-               for level in spec.levels}
+        weights[level] = by_setting[key]
     supervoxel_seconds = (time.perf_counter() - start) / len(test)  # ... and counted in every model's inference
     scores = []
     for method in spec.ablations if ablations is None else [a for a in spec.ablations if a in ablations]:

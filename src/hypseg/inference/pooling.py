@@ -49,6 +49,7 @@ def patch_purity(segments: np.ndarray, patch_size: int) -> np.ndarray:
     The patch is placed as the dense embedding places it (voxel i covers ``i - p // 2`` to
     ``i - p // 2 + p - 1`` per axis) and the map is extended past the volume by its edge values, as the
     embedding pads the image. Values lie in [1 / p^3, 1]; -1 (outside a mask) counts as one more label.
+    It costs p^3 vectorised passes over the map (0.23 s for p = 5 at 128^3, ``bench inference``).
     """
     segments = np.asarray(segments)
     if segments.ndim != 3:
