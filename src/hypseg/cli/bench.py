@@ -29,7 +29,7 @@ def bench(
 
         hypseg bench speed
 
-        hypseg bench quality --repeats 3   # 3 sets, 10 models x 3 seeds: about an hour
+        hypseg bench quality --repeats 3   # 3 sets, 10 models x 3 seeds: 35-50 min on 2 CPU cores
 
         hypseg bench quality --set irregular --repeats 1 --out irregular.md
 
