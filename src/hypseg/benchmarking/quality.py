@@ -33,7 +33,7 @@ import numpy as np
 
 from hypseg.baselines import BASELINES, evaluate_baseline
 from hypseg.benchmarking.timing import format_table
-from hypseg.config import DEFAULT_SUPERVOXEL_SIZE, RunConfig, SyntheticConfig, cpu_recipe
+from hypseg.config import DEFAULT_SUPERVOXEL_SIZE, PURITY_POWER, RunConfig, SyntheticConfig, cpu_recipe
 from hypseg.data import PHANTOM_LEVELS, discover_cases, load_normalised, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale, segment_volumes
 from hypseg.inference.pooling import purity_weights
@@ -105,8 +105,8 @@ class LevelInference:
 #: irregular's)
 INFERENCE: Mapping[int, LevelInference] = {
     1: LevelInference((10,), DEFAULT_SUPERVOXEL_SIZE, pooled=False),
-    2: LevelInference((5,), DEFAULT_SUPERVOXEL_SIZE, pooled=True, purity_power=8.0),
-    3: LevelInference((5,), DEFAULT_SUPERVOXEL_SIZE, pooled=True, purity_power=8.0),
+    2: LevelInference((5,), DEFAULT_SUPERVOXEL_SIZE, pooled=True, purity_power=PURITY_POWER),
+    3: LevelInference((5,), DEFAULT_SUPERVOXEL_SIZE, pooled=True, purity_power=PURITY_POWER),
 }
 
 
@@ -155,13 +155,14 @@ def train_and_score(
     config: RunConfig, train: Sequence[np.ndarray], test: Sequence[np.ndarray], truths, levels: Mapping[int, int], *,
     seed: int, run_dir: Path, inference: Mapping[int, LevelInference] = INFERENCE,
     segments: Mapping[int, Sequence[np.ndarray]] | None = None,
-    weights: Mapping[int, Sequence[np.ndarray] | None] | None = None,
+    weights: Mapping[LevelInference, Sequence[np.ndarray] | None] | None = None,
 ) -> tuple[dict[int, float], float, float]:
     """Train one model, segment the test volumes and score them: (DICE per level, CPU-minutes, s/volume).
 
-    Each level follows ``inference[level]``; the test volumes are embedded once per distinct patch sides.
+    Each level follows ``inference[level]``: the test volumes are embedded once per distinct patch sides
+    and segmented once per distinct setting, at the cluster counts of all its levels.
     ``segments``: supervoxel size -> one map per test volume, for every size that ``inference`` names;
-    ``weights``: level -> the voxel weights of its supervoxel means (:meth:`LevelInference.weights`).
+    ``weights``: setting -> the voxel weights of its supervoxel means (:meth:`LevelInference.weights`).
     """
     weights = weights or {}
     start = time.process_time()
@@ -171,15 +172,16 @@ def train_and_score(
     embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides) for v in test]
                   for sides in dict.fromkeys(inference[level].patch_sides for level in levels)}
     dice = {}
-    for level, k in levels.items():
-        how = inference[level]
+    for how in dict.fromkeys(inference[level] for level in levels):
+        group = [level for level in levels if inference[level] == how]
         segmentations = segment_volumes(
-            embeddings[how.patch_sides], clusters=(k,), c=config.model.curvature, hyperbolic=config.model.hyperbolic,
-            random_state=seed, pooled=how.pooled, factors=len(how.patch_sides),
-            segments=None if how.supervoxel_size is None else segments[how.supervoxel_size],
-            voxel_weights=None if how.supervoxel_size is None else weights.get(level),
+            embeddings[how.patch_sides], clusters=[levels[level] for level in group], c=config.model.curvature,
+            hyperbolic=config.model.hyperbolic, random_state=seed, pooled=how.pooled, factors=len(how.patch_sides),
+            segments=None if how.supervoxel_size is None else segments[how.supervoxel_size], voxel_weights=weights.get(how),
         )
-        dice[level] = float(np.mean([matched_dice(s.labels[k], t[level]).mean for s, t in zip(segmentations, truths)]))
+        for level in group:
+            k = levels[level]
+            dice[level] = float(np.mean([matched_dice(s.labels[k], t[level]).mean for s, t in zip(segmentations, truths)]))
     seconds = (time.perf_counter() - start) / len(test)
     return dice, minutes, seconds
 
@@ -198,15 +200,10 @@ def score_set(
     test = load_normalised(test_cases, config=recipe.data)
     truths = [{level: load_labels(c.truth[str(level)]) for level in spec.levels} for c in test_cases]
     start = time.perf_counter()  # the same supervoxels (and purity weights) for every learned model, once ...
-    sizes = {inference[level].supervoxel_size for level in spec.levels} - {None}
+    settings = list(dict.fromkeys(inference[level] for level in spec.levels))
+    sizes = {how.supervoxel_size for how in settings} - {None}
     segments = {size: [supervoxels(v, size=size) for v in test] for size in sorted(sizes)}
-    weights, by_setting = {}, {}  # levels with the same sides, size and power share one list of weights
-    for level in spec.levels:
-        how = inference[level]
-        key = (how.patch_sides, how.supervoxel_size, how.purity_power)
-        if key not in by_setting:
-            by_setting[key] = how.weights(segments.get(how.supervoxel_size))
-        weights[level] = by_setting[key]
+    weights = {how: how.weights(segments.get(how.supervoxel_size)) for how in settings}
     supervoxel_seconds = (time.perf_counter() - start) / len(test)  # ... and counted in every model's inference
     scores = []
     for method in spec.ablations if ablations is None else [a for a in spec.ablations if a in ablations]:
