@@ -655,6 +655,10 @@ class RunConfig(Config):
 #: voxels per SLIC supervoxel whose mean embedding segmentation clusters (``hypseg segment --supervoxels``,
 #: the quality benchmark, the demo): 250 supervoxels in a 50^3 volume, chosen on the validation split (README)
 DEFAULT_SUPERVOXEL_SIZE = 500
+#: gamma of purity-weighted supervoxel means (:func:`hypseg.inference.pooling.purity_weights`) with 5^3
+#: patches: the quality benchmark's levels 2-3 and the demo, chosen on the validation splits (README);
+#: ``hypseg segment`` keeps plain means (0) unless ``--purity-power`` is given
+PURITY_POWER = 8.0
 
 
 def cpu_recipe() -> RunConfig:

@@ -15,14 +15,11 @@ from pathlib import Path
 import typer
 
 from hypseg.cli._errors import user_errors
-from hypseg.config import DEFAULT_SUPERVOXEL_SIZE
+from hypseg.config import DEFAULT_SUPERVOXEL_SIZE, PURITY_POWER
 
 #: The paper's unsupervised DICE on the synthetic set, levels 1-3 (Table 1).
 PAPER_DICE = {1: 0.952, 2: 0.541, 3: 0.216}
 LEVEL_CLUSTERS = {1: 2, 2: 4, 3: 8}
-#: purity weighting of the supervoxel means (the quality benchmark's levels 2-3; pooled, it left level 1 unchanged
-#: on the validation split: 0.796 against 0.793 with plain means)
-DEMO_PURITY_POWER = 8.0
 
 
 @user_errors
@@ -67,8 +64,9 @@ def demo(
                f"(5^3 patches, purity-weighted means of supervoxels of {DEFAULT_SUPERVOXEL_SIZE} voxels)")
     segment_files(
         [c.image for c in test], model_dir=out / "model", out=out / "segmentation", clusters=(2, 4, 8),
-        patch_sizes=None if quick else (5,), supervoxel_size=DEFAULT_SUPERVOXEL_SIZE, purity_power=DEMO_PURITY_POWER, pooled=True, seed=seed,
-        progress=True,
+        patch_sizes=None if quick else (5,), supervoxel_size=DEFAULT_SUPERVOXEL_SIZE,
+        purity_power=PURITY_POWER,  # at every level: pooled, it left level 1 unchanged on validation (README)
+        pooled=True, seed=seed, progress=True,
     )
     rows = evaluate_segmentation(out / "segmentation", truth=[out / "data"])
     means = summarise(rows)

@@ -49,6 +49,7 @@ def segment(
 
     manifest = segment_files(
         volumes, model_dir=model, out=out, clusters=clusters, patch_sizes=patch_size, pooled=pooled, nested=nested,
-        subsample=subsample, supervoxel_size=supervoxels or None, purity_power=purity_power, tile=tile, device=device, seed=seed, overwrite=overwrite, progress=True,
+        subsample=subsample, supervoxel_size=supervoxels or None, purity_power=purity_power, tile=tile, device=device,
+        seed=seed, overwrite=overwrite, progress=True,
     )
     typer.echo(f"segmented {len(manifest['cases'])} volumes at k = {manifest['clusters']} into {out}")
