@@ -126,37 +126,36 @@ def pool_embedding(
         raise ValueError(f"supervoxel labels must be 0..{count - 1} with every label present; {int(np.argmin(weights))} is missing")
     points = embedding[inside].astype(np.float64)  # (N, F*d)
     d = D // factors
-    per_voxel = _factor_weights(voxel_weights, segments.shape, factors, inside, codes, count)  # (N, F) or None
+    factor_weights = _factor_weights(voxel_weights, segments.shape, factors, inside, codes, count)
     means = []
-    for f in range(factors):
-        w = None if per_voxel is None else np.ascontiguousarray(per_voxel[:, f])
+    for f, w in enumerate(factor_weights):  # w: (N,) weights of the voxels in factor f's means, or None
         x = points[:, f * d : (f + 1) * d]
         if hyperbolic:
             means.append(frechet_mean(x, w, labels=codes, n_groups=count, c=c))
         else:
-            total = weights if w is None else np.bincount(codes, weights=w, minlength=count)
             w = np.ones(len(codes)) if w is None else w
-            means.append(np.stack([np.bincount(codes, weights=w * x[:, j], minlength=count) for j in range(d)], axis=1)
-                         / total[:, None])
+            sums = np.stack([np.bincount(codes, weights=w * x[:, j], minlength=count) for j in range(d)], axis=1)
+            means.append(sums / np.bincount(codes, weights=w, minlength=count)[:, None])
     pooled = np.concatenate(means, axis=1)
     return PooledEmbedding(points=pooled, weights=weights, codes=codes, inside=inside)
 
 
-def _factor_weights(voxel_weights, shape, factors: int, inside, codes, count: int) -> np.ndarray | None:
-    """The voxel weights inside the mask as (N, F) float64, checked; None for the plain mean."""
+def _factor_weights(voxel_weights, shape, factors: int, inside, codes, count: int) -> list[np.ndarray | None]:
+    """The voxel weights inside the mask, one checked (N,) float64 array per factor (None: plain means)."""
     if voxel_weights is None:
-        return None
+        return [None] * factors
     w = np.asarray(voxel_weights, dtype=np.float64)
     if w.ndim == 3:
         w = w[..., None]
     if w.shape[:3] != tuple(shape) or w.ndim != 4 or w.shape[3] not in (1, factors):
         raise ValueError(f"voxel weights of shape {np.shape(voxel_weights)} for supervoxels of {tuple(shape)} "
                          f"and {factors} factor(s); give (Z, Y, X) or (Z, Y, X, {factors})")
-    w = np.array(np.broadcast_to(w[inside], (int(inside.sum()), factors)))
+    w = w[inside]  # (N, 1 or F)
     if not np.isfinite(w).all() or (w < 0).any():
         raise ValueError("voxel weights must be finite and >= 0")
-    for f in range(factors):
-        total = np.bincount(codes, weights=w[:, f], minlength=count)
+    columns = [np.ascontiguousarray(w[:, f if w.shape[1] > 1 else 0]) for f in range(factors)]
+    for column in columns[: w.shape[1]]:
+        total = np.bincount(codes, weights=column, minlength=count)
         if (total <= 0).any():
             raise ValueError(f"supervoxel {int(np.argmin(total > 0))} has no voxel of positive weight")
-    return w
+    return columns
