@@ -53,7 +53,7 @@ def main() -> None:
                         help="gamma of the purity-weighted supervoxel means, 0 for plain means (repeat)")
     parser.add_argument("--slic", type=int, action="append", default=[], help="also score the SLIC peer with this many supervoxels")
     parser.add_argument("--peer", action="append", default=[], choices=BASELINES, help="also score this baseline (repeat)")
-    parser.add_argument("--no-model", action="store_true", help="score only the --slic peers")
+    parser.add_argument("--no-model", action="store_true", help="score only the --slic and --peer baselines")
     args = parser.parse_args()
     base = cpu_recipe()
     override = json.loads(args.override)
@@ -75,12 +75,11 @@ def main() -> None:
         val_cases = [c for c in cases if c.split == "val"]
         val = load_normalised(val_cases, config=config.data)
         truths = [{level: load_labels(c.truth[str(level)]) for level in levels} for c in val_cases]
-        for n in args.slic:
-            result = evaluate_baseline(make_baseline("slic", n_segments=n), val, truths, clusters=levels)
-            print(json.dumps({"peer": "slic", "n_segments": n, "dice": [round(result.dice[level], 3) for level in levels]}), flush=True)
-        for name in args.peer:
-            result = evaluate_baseline(name, val, truths, clusters=levels)
-            print(json.dumps({"peer": name, "dice": [round(result.dice[level], 3) for level in levels]}), flush=True)
+        peers = [({"peer": "slic", "n_segments": n}, make_baseline("slic", n_segments=n)) for n in args.slic]
+        peers += [({"peer": name}, make_baseline(name)) for name in args.peer]
+        for row, peer in peers:
+            result = evaluate_baseline(peer, val, truths, clusters=levels)
+            print(json.dumps({**row, "dice": [round(result.dice[level], 3) for level in levels]}), flush=True)
         if args.no_model:
             return
         train = load_normalised([c for c in cases if c.split == "train"], config=config.data)
