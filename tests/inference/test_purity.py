@@ -138,3 +138,15 @@ def test_segment_volumes_refuses_weights_without_supervoxels_or_of_the_wrong_cou
         segment_volumes([emb], clusters=(2,), voxel_weights=[np.ones((6, 6, 6))])
     with pytest.raises(ValueError, match=re.escape("got 2 voxel weight maps for 1 volumes")):
         segment_volumes([emb], clusters=(2,), segments=[_random_segments()], voxel_weights=[None, None])
+
+
+def test_one_fit_at_several_counts_equals_one_fit_per_count():
+    """The quality benchmark segments levels 2-3 in one call; each count's labels are those of its own call."""
+    embs = [_ball_embedding(seed=s) for s in (7, 8)]
+    segments = [_random_segments(seed=s) for s in (7, 8)]
+    weights = [purity_weights(s, (3,), 8.0) for s in segments]
+    both = segment_volumes(embs, clusters=(2, 4), segments=segments, voxel_weights=weights, random_state=3)
+    for k in (2, 4):
+        alone = segment_volumes(embs, clusters=(k,), segments=segments, voxel_weights=weights, random_state=3)
+        for a, b in zip(both, alone):
+            np.testing.assert_array_equal(a.labels[k], b.labels[k])
