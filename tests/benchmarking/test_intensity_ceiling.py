@@ -1,0 +1,47 @@
+"""The level-1 voxel oracle of benchmarks/intensity_ceiling.py against a loop over thresholds."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+from hypseg.metrics import matched_dice
+
+_SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "intensity_ceiling.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("intensity_ceiling", _SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _loop(image: np.ndarray, cell: np.ndarray) -> float:
+    best = 0.0
+    for t in np.unique(image)[:-1]:  # both sides non-empty
+        best = max(best, matched_dice((image > t).astype(int), cell.astype(int)).mean)
+    return best
+
+
+def test_voxel_threshold_oracle_equals_a_loop_over_thresholds():
+    rng = np.random.default_rng(3)
+    oracle = _script().best_voxel_threshold_dice
+    for _ in range(5):
+        cell = rng.random((6, 5, 4)) < rng.uniform(0.2, 0.8)
+        image = rng.normal(size=cell.shape) + rng.uniform(-1.5, 1.5) * cell
+        assert np.isclose(oracle(image, cell), _loop(image, cell))
+        tied = np.round(image)  # few distinct values: cuts only between them
+        assert np.isclose(oracle(tied, cell), _loop(tied, cell))
+
+
+def test_voxel_threshold_oracle_is_one_on_separable_images_whichever_side_is_bright():
+    oracle = _script().best_voxel_threshold_dice
+    cell = np.zeros((4, 4, 4), dtype=bool)
+    cell[1:3, 1:3, :] = True
+    image = np.random.default_rng(0).random(cell.shape)
+    assert oracle(image + 2 * cell, cell) == 1.0
+    assert oracle(image - 2 * cell, cell) == 1.0
+    assert oracle(image, cell) < 1.0
