@@ -20,6 +20,7 @@ if __name__ == "__main__":
                         help="voxels per supervoxel whose mean embedding is clustered, at every level (0: every voxel)")
     parser.add_argument("-p", "--patch-size", type=int, action="append",
                         help="inference patch sides at every level (repeat for a product; default: quality.INFERENCE, per level)")
+    parser.add_argument("--no-ensemble", action="store_true", help="no rows for the learned models' seeds' ensembles")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "quality.md")
     args = parser.parse_args()
     if args.patch_size is None and args.supervoxels is None:
@@ -32,4 +33,4 @@ if __name__ == "__main__":
     if args.triplet_weight is not None:
         recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, triplet_weight=args.triplet_weight))
     quality.run(repeats=3, out=args.out, recipe=recipe, sets=args.sets or tuple(quality.SETS),
-                ablations=[quality.FULL] if args.full_only else None, inference=inference)
+                ablations=[quality.FULL] if args.full_only else None, inference=inference, ensemble=not args.no_ensemble)

@@ -6,13 +6,15 @@ validation volumes with every ``--sides`` (a comma list is a product of balls), 
 ``--supervoxels`` size (0: every voxel) and ``--purity-power`` (0: plain supervoxel means) at k = 2, 4, 8,
 per volume and pooled over the 20, and prints one
 JSON line per combination: the sizes of the quality benchmark, on volumes it never scores.
-``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes, ``--peer`` any
+``--ensemble N`` trains N models (training seeds ``--seed`` to ``--seed`` + N - 1) and clusters their
+embeddings side by side, a product of N balls per patch side. ``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes, ``--peer`` any
 baseline with its defaults.
 
     python benchmarks/validation_split.py                    # the recipe's sides and sizes (quality.INFERENCE)
     python benchmarks/validation_split.py --sides 5 --sides 10 --supervoxels 0 --supervoxels 125 --supervoxels 500
     python benchmarks/validation_split.py --sides 5 --purity-power 0 --purity-power 2 --purity-power 4 --purity-power 8
     python benchmarks/validation_split.py --triplet-weight 10
+    python benchmarks/validation_split.py --ensemble 3 --sides 10 --purity-power 0
     python benchmarks/validation_split.py --override '{"model": {"latent_dim": 4}, "data": {"patch_max": 15.0}}'
     python benchmarks/validation_split.py --no-model --slic 150 --slic 250 --slic 500 --slic 1000
     python benchmarks/validation_split.py --no-model --peer filter_bank --peer slic
@@ -45,7 +47,9 @@ def main() -> None:
     parser.add_argument("--kind", default="regular", choices=("regular", "irregular", "shepp-logan"))
     parser.add_argument("--triplet-weight", type=float, help="replace the recipe's triplet weight")
     parser.add_argument("--variant", default="hyperbolic-gyro", help="model variant (the full model by default)")
-    parser.add_argument("--seed", type=int, default=0, help="training seed")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (the first, with --ensemble)")
+    parser.add_argument("--ensemble", type=int, default=1, help="train this many models (seeds --seed, --seed + 1, ...) and "
+                        "cluster their embeddings on a product of balls")
     parser.add_argument("--override", default="{}", help='JSON replacing recipe fields, e.g. \'{"model": {"latent_dim": 4}}\'')
     parser.add_argument("--sides", action="append", help="inference patch sides, comma-separated for a product (repeat)")
     parser.add_argument("--supervoxels", type=int, action="append", help="voxels per supervoxel, 0 for voxels (repeat)")
@@ -55,6 +59,8 @@ def main() -> None:
     parser.add_argument("--peer", action="append", default=[], choices=BASELINES, help="also score this baseline (repeat)")
     parser.add_argument("--no-model", action="store_true", help="score only the --slic and --peer baselines")
     args = parser.parse_args()
+    if args.ensemble < 1:
+        parser.error(f"--ensemble must be at least 1, got {args.ensemble}")
     base = cpu_recipe()
     override = json.loads(args.override)
     train_config = dataclasses.replace(base.train, seed=args.seed, validation_batches=0, checkpoint_every=10**6,
@@ -83,10 +89,14 @@ def main() -> None:
         if args.no_model:
             return
         train = load_normalised([c for c in cases if c.split == "train"], config=config.data)
-        model = Trainer(config, train, run_dir=Path(tmp) / "run", progress=False).fit().model
+        models = [Trainer(dataclasses.replace(config, train=dataclasses.replace(train_config, seed=args.seed + j)), train,
+                          run_dir=Path(tmp) / f"run{j}", progress=False).fit().model for j in range(args.ensemble)]
     segments = {size: None if size == 0 else [supervoxels(v, size=size) for v in val] for size in sizes}
-    for sides in sides_list:
-        embeddings = [embed_volume_multiscale(model, v, patch_sizes=sides) for v in val]
+    for model_sides in sides_list:
+        # one factor per model and side: the models' embeddings side by side
+        embeddings = [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=model_sides) for model in models], axis=-1)
+                      for v in val]
+        sides = model_sides * args.ensemble
         for size, power in itertools.product(sizes, powers):
             if size == 0 and power:
                 continue  # purity weights the voxels of a supervoxel
@@ -98,8 +108,9 @@ def main() -> None:
                 dice = [round(float(np.mean([matched_dice(s.labels[k], t[level]).mean for s, t in zip(segs, truths)])), 3)
                         for level, k in levels.items()]
                 print(json.dumps({"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
+                                  "ensemble": args.ensemble,
                                   "override": override,
-                                  "sides": list(sides), "supervoxels": size, "purity_power": power, "pooled": pooled, "dice": dice}), flush=True)
+                                  "sides": list(model_sides), "supervoxels": size, "purity_power": power, "pooled": pooled, "dice": dice}), flush=True)
 
 
 if __name__ == "__main__":
