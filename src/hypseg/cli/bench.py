@@ -21,7 +21,8 @@ def bench(
     sets: Optional[list[str]] = typer.Option(None, "--set", help="quality: only these sets (regular, irregular, shepp-logan); repeat the option for several."),
 ) -> None:
     """Print benchmark tables: speed (medians of several runs, ratios against a baseline timed in the same
-    process) or quality (trained models, seeds x test volumes, against classical baselines and the paper).
+    process) or quality (trained models, seeds x test volumes, each model's seeds' ensemble, against classical
+    baselines and the paper).
 
     Examples:
 
@@ -29,7 +30,7 @@ def bench(
 
         hypseg bench speed
 
-        hypseg bench quality --repeats 3   # 3 sets, 10 models x 3 seeds: 35-50 min on 2 CPU cores
+        hypseg bench quality --repeats 3   # 3 sets, 10 models x 3 seeds and their ensembles: 35-50 min on 2 CPU cores
 
         hypseg bench quality --set irregular --repeats 1 --out irregular.md
 
