@@ -92,25 +92,23 @@ def main() -> None:
         models = [Trainer(dataclasses.replace(config, train=dataclasses.replace(train_config, seed=args.seed + j)), train,
                           run_dir=Path(tmp) / f"run{j}", progress=False).fit().model for j in range(args.ensemble)]
     segments = {size: None if size == 0 else [supervoxels(v, size=size) for v in val] for size in sizes}
-    for model_sides in sides_list:
+    for sides in sides_list:
         # one factor per model and side: the models' embeddings side by side
-        embeddings = [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=model_sides) for model in models], axis=-1)
+        embeddings = [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides) for model in models], axis=-1)
                       for v in val]
-        sides = model_sides * args.ensemble
         for size, power in itertools.product(sizes, powers):
             if size == 0 and power:
                 continue  # purity weights the voxels of a supervoxel
+            # one model's purity weights serve every model's factors
             weights = None if size == 0 or not power else [purity_weights(s, sides, power) for s in segments[size]]
             for pooled in (False, True):
                 segs = segment_volumes(embeddings, clusters=tuple(levels.values()), c=config.model.curvature,
-                                       hyperbolic=config.model.hyperbolic, pooled=pooled, factors=len(sides),
+                                       hyperbolic=config.model.hyperbolic, pooled=pooled, factors=len(sides) * args.ensemble,
                                        segments=segments[size], voxel_weights=weights)
                 dice = [round(float(np.mean([matched_dice(s.labels[k], t[level]).mean for s, t in zip(segs, truths)])), 3)
                         for level, k in levels.items()]
                 print(json.dumps({"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
-                                  "ensemble": args.ensemble,
-                                  "override": override,
-                                  "sides": list(model_sides), "supervoxels": size, "purity_power": power, "pooled": pooled, "dice": dice}), flush=True)
+                                  "ensemble": args.ensemble, "override": override, "sides": list(sides), "supervoxels": size, "purity_power": power, "pooled": pooled, "dice": dice}), flush=True)
 
 
 if __name__ == "__main__":

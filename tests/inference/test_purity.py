@@ -108,10 +108,24 @@ def test_purity_weighting_removes_the_pull_of_a_neighbour():
     assert np.all(np.abs(pure - [-0.5, 0.5]) < np.abs(plain - [-0.5, 0.5]))
 
 
+def test_weight_columns_repeat_over_the_factors_they_divide():
+    """G columns for F = 2G factors (two models' embeddings side by side) weigh like the columns tiled."""
+    emb, segments = _ball_embedding(factors=4, seed=7), _random_segments(seed=7)
+    weights = np.random.default_rng(7).uniform(0.1, 2.0, size=segments.shape + (2,))
+    short = pool_embedding(emb, segments, factors=4, voxel_weights=weights).points
+    tiled = pool_embedding(emb, segments, factors=4, voxel_weights=np.tile(weights, 2)).points
+    np.testing.assert_allclose(short, tiled)
+    uneven = pool_embedding(emb, segments, factors=4, voxel_weights=np.concatenate([weights, weights[..., ::-1]], -1)).points
+    assert not np.allclose(uneven, tiled)  # the columns do reach their own factors
+    with pytest.raises(ValueError, match=re.escape("give (Z, Y, X) or (Z, Y, X, G) with G dividing 4")):
+        pool_embedding(emb, segments, factors=4, voxel_weights=np.ones(segments.shape + (3,)))
+
+
 @pytest.mark.parametrize(
     ("weights", "message"),
     [
-        (np.ones((6, 6)), "voxel weights of shape (6, 6) for supervoxels of (6, 6, 6) and 1 factor(s); give (Z, Y, X) or (Z, Y, X, 1)"),
+        (np.ones((6, 6)), "voxel weights of shape (6, 6) for supervoxels of (6, 6, 6) and 1 factor(s); "
+                          "give (Z, Y, X) or (Z, Y, X, G) with G dividing 1"),
         (np.ones((6, 6, 6, 2)), "voxel weights of shape (6, 6, 6, 2) for supervoxels of (6, 6, 6) and 1 factor(s)"),
         (-np.ones((6, 6, 6)), "voxel weights must be finite and >= 0"),
         (np.full((6, 6, 6), np.nan), "voxel weights must be finite and >= 0"),

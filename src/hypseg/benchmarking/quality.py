@@ -206,14 +206,11 @@ def score_embeddings(
     dice = {}
     for how in dict.fromkeys(inference[level] for level in levels):
         group = [level for level in levels if inference[level] == how]
-        factors = len(how.patch_sides) * (members if config.model.hyperbolic else 1)
-        how_weights = weights.get(how)
-        if how_weights is not None and factors > len(how.patch_sides):
-            how_weights = [np.tile(w, members) for w in how_weights]  # the same purity for every member
-        segmentations = segment_volumes(
+        segmentations = segment_volumes(  # one member's purity weights serve every member's factors
             embeddings[how.patch_sides], clusters=[levels[level] for level in group], c=config.model.curvature,
-            hyperbolic=config.model.hyperbolic, random_state=seed, pooled=how.pooled, factors=factors,
-            segments=None if how.supervoxel_size is None else segments[how.supervoxel_size], voxel_weights=how_weights,
+            hyperbolic=config.model.hyperbolic, random_state=seed, pooled=how.pooled,
+            factors=len(how.patch_sides) * (members if config.model.hyperbolic else 1),
+            segments=None if how.supervoxel_size is None else segments[how.supervoxel_size], voxel_weights=weights.get(how),
         )
         for level in group:
             k = levels[level]
@@ -275,7 +272,6 @@ def score_set(
             scores.append(MethodScore(ensemble_name(method, repeats), {level: [dice[level]] for level in spec.levels},
                                       float(sum(r.minutes for r in runs)), seconds))
             print(f"  {name} / {scores[-1].name}: {[scores[-1].cell(level) for level in spec.levels]}", flush=True)
-        del runs  # frees the seeds' test embeddings before the next method
     for baseline in BASELINES:
         result = evaluate_baseline(baseline, test, truths, clusters=dict(spec.levels))
         scores.append(MethodScore(f"baseline: {baseline}", {level: [result.dice[level]] for level in spec.levels}, 0.0,

@@ -95,9 +95,10 @@ def pool_embedding(
     factors : int
         F, the number of balls side by side (one per patch side).
     voxel_weights : numpy.ndarray, optional
-        (Z, Y, X) or (Z, Y, X, F) non-negative weight of every voxel in its supervoxel's mean (per factor
-        with the last axis), e.g. :func:`purity_weights`; every supervoxel needs a positive weight.
-        The returned ``weights`` stay the voxel counts.
+        (Z, Y, X) or (Z, Y, X, G) non-negative weight of every voxel in its supervoxel's mean, e.g.
+        :func:`purity_weights`; with G columns (G dividing F), factor f takes column f mod G, so one
+        model's weights serve several models' embeddings side by side. Every supervoxel needs a
+        positive weight. The returned ``weights`` stay the voxel counts.
 
     Examples
     --------
@@ -147,15 +148,15 @@ def _factor_weights(voxel_weights, shape, factors: int, inside, codes, count: in
     w = np.asarray(voxel_weights, dtype=np.float64)
     if w.ndim == 3:
         w = w[..., None]
-    if w.shape[:3] != tuple(shape) or w.ndim != 4 or w.shape[3] not in (1, factors):
+    if w.shape[:3] != tuple(shape) or w.ndim != 4 or factors % w.shape[3]:
         raise ValueError(f"voxel weights of shape {np.shape(voxel_weights)} for supervoxels of {tuple(shape)} "
-                         f"and {factors} factor(s); give (Z, Y, X) or (Z, Y, X, {factors})")
-    w = w[inside]  # (N, 1 or F)
+                         f"and {factors} factor(s); give (Z, Y, X) or (Z, Y, X, G) with G dividing {factors}")
+    w = w[inside]  # (N, G)
     if not np.isfinite(w).all() or (w < 0).any():
         raise ValueError("voxel weights must be finite and >= 0")
-    columns = [np.ascontiguousarray(w[:, f if w.shape[1] > 1 else 0]) for f in range(factors)]
-    for column in columns[: w.shape[1]]:
+    columns = [np.ascontiguousarray(w[:, g]) for g in range(w.shape[1])]
+    for column in columns:
         total = np.bincount(codes, weights=column, minlength=count)
         if (total <= 0).any():
             raise ValueError(f"supervoxel {int(np.argmin(total > 0))} has no voxel of positive weight")
-    return columns
+    return [columns[f % len(columns)] for f in range(factors)]
