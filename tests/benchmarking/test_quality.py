@@ -135,19 +135,24 @@ def test_level_inference_weights_are_purity_powers_only_when_asked():
 
 
 def test_two_seeds_add_an_ensemble_row_per_learned_model_and_its_goals(tmp_path):
-    out = tmp_path / "quality.md"
     inference = {1: LevelInference((8,), 125, pooled=False), 2: LevelInference((4,), 125, pooled=True, purity_power=8.0),
                  3: LevelInference((4,), 125, pooled=True, purity_power=8.0)}
-    run(repeats=2, volumes=6, sets=("irregular",), recipe=smoke_recipe(), shape=24, out=out, inference=inference)
-    text = out.read_text()
-    section = text.split("Set 'irregular'")[1].split("\n\n")[1]
-    rows = {r[0]: r for r in _rows(section)}
-    assert list(rows)[:4] == [EUCLIDEAN, ensemble_name(EUCLIDEAN, 2), FULL, ensemble_name(FULL, 2)]
-    for name in (ensemble_name(EUCLIDEAN, 2), ensemble_name(FULL, 2)):
-        assert all(re.fullmatch(r"[01]\.[0-9]{3}", cell) for cell in rows[name][1:4])  # one value, no spread
-        assert float(rows[name][4]) >= float(rows[name.split(",")[0]][4])  # trains both seeds
-    goals = _rows(text.split("Goals (issue 7)")[1])
+    scores = quality.score_set("irregular", repeats=2, volumes=6, recipe=smoke_recipe(), workdir=tmp_path, shape=24,
+                               inference=inference)
+    by_name = {s.name: s for s in scores}
+    assert [s.name for s in scores][:4] == [EUCLIDEAN, ensemble_name(EUCLIDEAN, 2), FULL, ensemble_name(FULL, 2)]
+    for method in (EUCLIDEAN, FULL):
+        single, joined = by_name[method], by_name[ensemble_name(method, 2)]
+        assert all(len(single.dice[level]) == 2 and len(joined.dice[level]) == 1 for level in (1, 2, 3))
+        assert all(0.0 <= joined.mean(level) <= 1.0 for level in (1, 2, 3))
+        assert joined.train_minutes == pytest.approx(2 * single.train_minutes)  # both seeds' training
+    text = quality.set_table("irregular", scores, volumes=6, repeats=2, inference=inference)
+    assert "an 'ensemble of 2 seeds' row clusters the 2 models' embeddings side by side" in text
+    plain = quality.set_table("irregular", scores, volumes=6, repeats=2, inference=inference, ensemble=False)
+    assert "ensemble" not in plain.splitlines()[0]  # the title
+    goals = _rows(goals_table({"irregular": scores}))
     assert [r[2] for r in goals] == [FULL] * 3 + [ensemble_name(FULL, 2)] * 3
+    assert {r[4].rsplit(" ", 1)[0] for r in goals[3:]} <= {ensemble_name(EUCLIDEAN, 2)} | {f"baseline: {b}" for b in quality.BASELINES}
 
 
 def test_an_ensemble_of_one_model_twice_scores_like_the_model():
