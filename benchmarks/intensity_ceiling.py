@@ -27,6 +27,7 @@ from scipy import ndimage
 
 from hypseg.config import SyntheticConfig
 from hypseg.data import generate_volume
+from hypseg.metrics import overlap_scores
 
 LEVELS = ((1, 2), (2, 4), (3, 8))
 SIGMAS = (0.0, 1.0, 2.0, 4.0)
@@ -41,11 +42,9 @@ def best_threshold_dice(intensities: np.ndarray, instances: np.ndarray, labels: 
     counts = np.zeros((len(intensities), classes))
     np.add.at(counts, (instances.ravel(), labels.ravel()), 1)
     cumulative = np.vstack([np.zeros(classes), np.cumsum(counts[order], axis=0)])
-    class_sizes = counts.sum(axis=0)
     n, best = len(intensities), 0.0
     for cuts in itertools.combinations(range(1, n), min(k, n) - 1):
-        confusion = np.diff(cumulative[[0, *cuts, n]], axis=0)  # clusters x classes
-        dice = 2 * confusion / (confusion.sum(axis=1, keepdims=True) + class_sizes[None, :])
+        dice = overlap_scores(np.diff(cumulative[[0, *cuts, n]], axis=0))  # clusters x classes
         rows, cols = linear_sum_assignment(-dice)
         best = max(best, float(dice[rows, cols].sum() / classes))
     return best
