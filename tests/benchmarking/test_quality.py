@@ -15,6 +15,7 @@ from hypseg.benchmarking.quality import (EUCLIDEAN, FULL, GOALS, INFERENCE, Leve
 from hypseg.cli.app import app
 from hypseg.config import smoke_recipe
 from hypseg.inference.pooling import purity_weights
+from hypseg.metrics import paired_interval
 
 
 def _score(name, values, seeds=1):
@@ -36,18 +37,18 @@ def test_goals_table_compares_the_full_model_with_the_best_rival_at_each_level()
     rows = _rows(goals_table({"irregular": scores, "regular": scores}))
     irregular = [r for r in rows if r[0] == "irregular"]
     assert [r[1:] for r in irregular] == [
-        ["L1", FULL, "0.900", "baseline: kmeans 0.910", "-0.010", "not met"],
-        ["L2", FULL, "0.600", "euclidean base 0.620", "-0.020", "not met"],
-        ["L3", FULL, "0.400", "baseline: slic 0.450", "-0.050", "not met"],
+        ["L1", FULL, "0.900", "baseline: kmeans 0.910", "-0.010", "n/a", "not met"],
+        ["L2", FULL, "0.600", "euclidean base 0.620", "-0.020", "n/a", "not met"],
+        ["L3", FULL, "0.400", "baseline: slic 0.450", "-0.050", "n/a", "not met"],
     ]
     bars = [r for r in rows if r[0] == "regular" and r[4].startswith("goal")]
     assert [r[4] for r in bars] == [f"goal {g:.2f}" for g in GOALS]
-    assert [r[6] for r in bars] == ["not met", "not met", "met"]  # 0.90 < 0.97, 0.60 < 0.65, 0.40 >= 0.35
+    assert [r[7] for r in bars] == ["not met", "not met", "met"]  # 0.90 < 0.97, 0.60 < 0.65, 0.40 >= 0.35
 
 
 def test_goals_table_says_met_when_the_full_model_leads():
     rows = _rows(goals_table({"shepp-logan": [_score(FULL, (0.9, 0.8, 0.7)), _score("baseline: gmm", (0.5, 0.5, 0.5))]}))
-    assert [(r[1], r[5], r[6]) for r in rows] == [("L1", "+0.400", "met"), ("L2", "+0.300", "met"), ("L3", "+0.200", "met")]
+    assert [(r[1], r[5], r[7]) for r in rows] == [("L1", "+0.400", "met"), ("L2", "+0.300", "met"), ("L3", "+0.200", "met")]
 
 
 def test_goals_table_holds_the_ensemble_to_the_goals_against_the_euclidean_ensemble():
@@ -60,13 +61,38 @@ def test_goals_table_holds_the_ensemble_to_the_goals_against_the_euclidean_ensem
     ]
     rows = _rows(goals_table({"irregular": scores}))
     assert [r[2:] for r in rows] == [
-        [FULL, "0.800", "euclidean base 0.950", "-0.150", "not met"],
-        [FULL, "0.600", "baseline: slic 0.550", "+0.050", "met"],
-        [FULL, "0.400", "baseline: slic 0.450", "-0.050", "not met"],
-        [ensemble_name(FULL, 3), "0.850", f"{ensemble_name(EUCLIDEAN, 3)} 0.820", "+0.030", "met"],
-        [ensemble_name(FULL, 3), "0.600", f"{ensemble_name(EUCLIDEAN, 3)} 0.610", "-0.010", "not met"],
-        [ensemble_name(FULL, 3), "0.400", "baseline: slic 0.450", "-0.050", "not met"],
+        [FULL, "0.800", "euclidean base 0.950", "-0.150", "n/a", "not met"],
+        [FULL, "0.600", "baseline: slic 0.550", "+0.050", "n/a", "met"],
+        [FULL, "0.400", "baseline: slic 0.450", "-0.050", "n/a", "not met"],
+        [ensemble_name(FULL, 3), "0.850", f"{ensemble_name(EUCLIDEAN, 3)} 0.820", "+0.030", "n/a", "met"],
+        [ensemble_name(FULL, 3), "0.600", f"{ensemble_name(EUCLIDEAN, 3)} 0.610", "-0.010", "n/a", "not met"],
+        [ensemble_name(FULL, 3), "0.400", "baseline: slic 0.450", "-0.050", "n/a", "not met"],
     ]
+
+
+def test_goals_table_gives_each_margin_its_paired_interval_and_says_when_it_holds_zero():
+    rng = np.random.default_rng(0)
+    hardness = rng.uniform(-0.2, 0.2, 20)
+    full = 0.70 + hardness + rng.normal(0, 0.005, 20)  # 0.05 ahead of SLIC on every volume at L1
+    slic = {1: 0.65 + hardness, 2: full + rng.normal(0, 0.05, 20), 3: full + rng.normal(0, 0.05, 20)}
+
+    def score(name, per_volume, seeds):
+        return MethodScore(name, {l: [float(np.mean(v))] * seeds for l, v in per_volume.items()}, 0.0, 0.0,
+                           {l: tuple(v) for l, v in per_volume.items()})
+
+    scores = [score(FULL, {1: full, 2: full, 3: full}, 3), score("baseline: slic", slic, 1)]
+    rows = _rows(goals_table({"regular": scores}))
+    rival = {r[1]: r for r in rows if not r[4].startswith("goal")}
+    for level in (1, 2, 3):
+        low, high = paired_interval(full, slic[level])
+        assert rival[f"L{level}"][6] == f"[{low:+.3f}, {high:+.3f}]"
+    assert rival["L1"][7] == "met"  # the lead is far outside the noise of 20 volumes
+    for level in ("L2", "L3"):  # the same scores plus noise: no lead either way that the volumes resolve
+        low, high = (float(x) for x in rival[level][6].strip("[]").split(","))
+        assert low <= 0 <= high and rival[level][7].endswith(" (within noise)")
+    bars = [r for r in rows if r[4].startswith("goal")]
+    low, high = paired_interval(full, GOALS[0])
+    assert bars[0][6] == f"[{low:+.3f}, {high:+.3f}]" and bars[0][7] == "not met"  # 0.70 against 0.97, far below
 
 
 def test_tiny_run_of_two_sets_writes_every_table(tmp_path, capsys):
@@ -146,6 +172,10 @@ def test_two_seeds_add_an_ensemble_row_per_learned_model_and_its_goals(tmp_path)
         assert all(len(single.dice[level]) == 2 and len(joined.dice[level]) == 1 for level in (1, 2, 3))
         assert all(0.0 <= joined.mean(level) <= 1.0 for level in (1, 2, 3))
         assert joined.train_minutes == pytest.approx(2 * single.train_minutes)  # both seeds' training
+        for level in (1, 2, 3):  # one score per test volume; the seeds' per-volume mean averages to their mean
+            assert len(single.per_volume[level]) == len(joined.per_volume[level]) == 1
+            assert np.mean(single.per_volume[level]) == pytest.approx(single.mean(level))
+            assert np.mean(joined.per_volume[level]) == pytest.approx(joined.mean(level))
     text = quality.set_table("irregular", scores, volumes=6, repeats=2, inference=inference)
     assert "an 'ensemble of 2 seeds' row clusters the 2 models' embeddings side by side" in text
     plain = quality.set_table("irregular", scores, volumes=6, repeats=2, inference=inference, ensemble=False)
@@ -179,5 +209,7 @@ def test_an_ensemble_of_one_model_twice_scores_like_the_model():
         single = quality.score_embeddings({(5,): embeddings}, config, truths, {1: 2, 2: 3}, **options)
         twice = quality.score_embeddings({(5,): [np.concatenate([e, e], axis=-1) for e in embeddings]}, config, truths,
                                          {1: 2, 2: 3}, members=2, **options)
-        assert min(single.values()) > 0.9
-        assert twice == pytest.approx(single)
+        assert all(len(v) == volumes for v in single.values())  # one score per volume
+        assert min(min(v) for v in single.values()) > 0.9
+        assert twice.keys() == single.keys()
+        assert all(twice[level] == pytest.approx(single[level]) for level in single)

@@ -5,6 +5,7 @@
 * :func:`adjusted_rand_index`, :func:`normalized_mutual_info` — matching-free agreement scores.
 * :func:`level_report` — the above per level of the hierarchy, averaged over volumes.
 * :func:`contingency` — the vectorised confusion matrix they share.
+* :func:`paired_interval` — a paired bootstrap interval of the mean difference of two methods' per-volume scores.
 
 This package imports nothing from the rest of hypseg.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 from ._labels import Contingency, contingency
 from .agreement import adjusted_rand_index, normalized_mutual_info
 from .matching import MatchedScore, matched_dice, overlap_scores
+from .paired import paired_interval
 from .report import LevelReport, LevelScore, level_report
 
 __all__ = [
@@ -27,4 +29,5 @@ __all__ = [
     "matched_dice",
     "normalized_mutual_info",
     "overlap_scores",
+    "paired_interval",
 ]
