@@ -22,7 +22,8 @@ def bench(
 ) -> None:
     """Print benchmark tables: speed (medians of several runs, ratios against a baseline timed in the same
     process) or quality (trained models, seeds x test volumes, each model's seeds' ensemble, against classical
-    baselines and the paper).
+    baselines and the paper; the closing goals table gives every margin a 95% paired bootstrap interval over
+    the test volumes).
 
     Examples:
 
