@@ -7,7 +7,9 @@ validation volumes with every ``--sides`` (a comma list is a product of balls), 
 per volume and pooled over the 20, and prints one
 JSON line per combination: the sizes of the quality benchmark, on volumes it never scores.
 ``--ensemble N`` trains N models (training seeds ``--seed`` to ``--seed`` + N - 1) and clusters their
-embeddings side by side, a product of N balls per patch side. ``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes, ``--peer`` any
+embeddings side by side, a product of N balls per patch side. ``--in-object`` clusters levels 2-3 inside
+level 1's object (:mod:`hypseg.inference.hierarchy`; level 1 as the recipe finds it, holes filled) and
+scores level 1 as that object. ``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes, ``--peer`` any
 baseline with its defaults.
 
     python benchmarks/validation_split.py                    # the recipe's sides and sizes (quality.INFERENCE)
@@ -15,6 +17,7 @@ baseline with its defaults.
     python benchmarks/validation_split.py --sides 5 --purity-power 0 --purity-power 2 --purity-power 4 --purity-power 8
     python benchmarks/validation_split.py --triplet-weight 10
     python benchmarks/validation_split.py --ensemble 3 --sides 10 --purity-power 0
+    python benchmarks/validation_split.py --in-object --sides 5 --purity-power 8
     python benchmarks/validation_split.py --override '{"model": {"latent_dim": 4}, "data": {"patch_max": 15.0}}'
     python benchmarks/validation_split.py --no-model --slic 150 --slic 250 --slic 500 --slic 1000
     python benchmarks/validation_split.py --no-model --peer filter_bank --peer slic
@@ -32,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
-from hypseg.benchmarking.quality import INFERENCE, SETS
+from hypseg.benchmarking.quality import INFERENCE, SETS, LevelInference, score_embeddings
 from hypseg.config import cpu_recipe
 from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale, segment_volumes
@@ -58,6 +61,8 @@ def main() -> None:
     parser.add_argument("--slic", type=int, action="append", default=[], help="also score the SLIC peer with this many supervoxels")
     parser.add_argument("--peer", action="append", default=[], choices=BASELINES, help="also score this baseline (repeat)")
     parser.add_argument("--no-model", action="store_true", help="score only the --slic and --peer baselines")
+    parser.add_argument("--in-object", action="store_true", help="levels 2-3 inside the level-1 object (level 1: the "
+                        "recipe's setting, holes filled); each combination then sets levels 2-3 only")
     args = parser.parse_args()
     if args.ensemble < 1:
         parser.error(f"--ensemble must be at least 1, got {args.ensemble}")
@@ -91,7 +96,26 @@ def main() -> None:
         train = load_normalised([c for c in cases if c.split == "train"], config=config.data)
         models = [Trainer(dataclasses.replace(config, train=dataclasses.replace(train_config, seed=args.seed + j)), train,
                           run_dir=Path(tmp) / f"run{j}", progress=False).fit().model for j in range(args.ensemble)]
+    if args.in_object:
+        sizes = sorted(set(sizes) | {INFERENCE[1].supervoxel_size or 0})
     segments = {size: None if size == 0 else [supervoxels(v, size=size) for v in val] for size in sizes}
+    if args.in_object:
+        level1 = dataclasses.replace(INFERENCE[1], in_object=True)
+        embeddings = {sides: [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides) for model in models], axis=-1)
+                              for v in val] for sides in dict.fromkeys([level1.patch_sides, *sides_list])}
+        for sides, size, power, pooled in itertools.product(sides_list, sizes, powers, (False, True)):
+            if size == 0:
+                continue  # levels inside the object cluster supervoxels
+            how = LevelInference(sides, size, pooled=pooled, purity_power=power, in_object=True)
+            inference = {1: level1, **{level: how for level in levels if level != 1}}
+            weights = {h: h.weights(segments[h.supervoxel_size or 0]) for h in set(inference.values())}
+            scores = score_embeddings(embeddings, config, truths, levels, seed=0, inference=inference,
+                                      segments={s: v for s, v in segments.items() if s}, weights=weights, members=args.ensemble)
+            print(json.dumps({"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
+                              "ensemble": args.ensemble, "override": override, "in_object": True, "sides": list(sides),
+                              "supervoxels": size, "purity_power": power, "pooled": pooled,
+                              "dice": [round(float(np.mean(scores[level])), 3) for level in levels]}), flush=True)
+        return
     for sides in sides_list:
         # one factor per model and side: the models' embeddings side by side
         embeddings = [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides) for model in models], axis=-1)

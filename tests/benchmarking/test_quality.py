@@ -136,7 +136,7 @@ def test_unknown_ablation_is_refused():
 
 def test_uniform_inference_keeps_each_levels_pooling():
     uniform = uniform_inference([10], None)
-    assert uniform == {level: LevelInference((10,), None, INFERENCE[level].pooled, INFERENCE[level].purity_power)
+    assert uniform == {level: LevelInference((10,), None, INFERENCE[level].pooled, INFERENCE[level].purity_power, INFERENCE[level].in_object)
                        for level in INFERENCE}
 
 
@@ -213,3 +213,29 @@ def test_an_ensemble_of_one_model_twice_scores_like_the_model():
         assert min(min(v) for v in single.values()) > 0.9
         assert twice.keys() == single.keys()
         assert all(twice[level] == pytest.approx(single[level]) for level in single)
+
+
+def test_containment_fills_level_1s_object_and_clusters_the_finer_levels_inside_it():
+    """An organelle that looks like the background: alone it is lost to the background's cluster at
+    every level; inside the level-1 object it is part of the cell at level 1 and a cluster of its own below."""
+    rng = np.random.default_rng(1)
+    truth = np.zeros((12, 12, 12), dtype=np.uint8)
+    truth[2:10, 2:10, 2:10] = 1  # the cell (the 2^3 supervoxels follow its edges)
+    truth[4:8, 4:8, 4:8] = 2  # an organelle, embedded like the background
+    z, y, x = np.indices(truth.shape) // 2
+    segments = {8: [z * 36 + y * 6 + x] * 2}
+    looks_outside = (truth != 1)[..., None]
+    embeddings = [(np.where(looks_outside, [-0.3, 0.0], [0.3, 0.0]) + rng.normal(0, 0.02, truth.shape + (2,))).astype(np.float32)
+                  for _ in range(2)]
+    truths = [{1: (truth > 0).astype(np.uint8), 2: truth}] * 2
+    plain = LevelInference((5,), 8, pooled=True)
+    contained = dataclasses.replace(plain, in_object=True)
+    config, levels = smoke_recipe(), {1: 2, 2: 3}
+    options = dict(seed=0, segments=segments, weights={})
+    alone = quality.score_embeddings({(5,): embeddings}, config, truths, levels, inference={1: plain, 2: plain}, **options)
+    inside = quality.score_embeddings({(5,): embeddings}, config, truths, levels, inference={1: contained, 2: contained}, **options)
+    assert max(alone[1]) < 0.99 and inside[1] == pytest.approx([1.0, 1.0])  # the hole is filled
+    # level 2: the outside stays one cluster, and the object's two clusters are the cell and the organelle
+    assert max(alone[2]) < 0.7 and inside[2] == pytest.approx([1.0, 1.0])
+    with pytest.raises(ValueError, match=re.escape("levels inside the level-1 object need level 1 among the levels")):
+        quality.score_embeddings({(5,): embeddings}, config, truths, {2: 3}, inference={2: contained}, **options)

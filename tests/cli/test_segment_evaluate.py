@@ -176,3 +176,51 @@ def test_evaluate_refuses_a_truth_of_another_shape(model_dir, tmp_path):
     result = _invoke("evaluate", tmp_path / "seg", "--truth", tmp_path / "t.nii.gz")
     assert result.exit_code == 2 and "t.nii.gz" in result.output and "shape" in result.output
     assert not (tmp_path / "seg" / "evaluation.csv").exists()
+
+
+def test_inside_keeps_level_1s_outside_and_clusters_its_object_as_the_library_does(model_dir, tmp_path):
+    from hypseg.inference.hierarchy import level1_object, segment_inside
+    from hypseg.io import load_labels
+
+    for i in range(2):
+        save_volume(_volume(10 + i, shape=(16, 16, 16)), path=tmp_path / f"v{i}.nii.gz")
+    inputs = [tmp_path / "v0.nii.gz", tmp_path / "v1.nii.gz"]
+    assert _invoke("segment", *inputs, "--model", model_dir, "--out", tmp_path / "l1", "-k", 2, "--supervoxels", 0).exit_code == 0
+    result = _invoke("segment", *inputs, "--model", model_dir, "--out", tmp_path / "l23", "-k", 3, "-k", 4,
+                     "--supervoxels", 0, "--inside", tmp_path / "l1")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "l23" / "segmentation.json").read_text())
+    assert manifest["inside"] == str((tmp_path / "l1").resolve())
+    embeddings = [np.load(tmp_path / "l23" / f"v{i}_embedding.npy") for i in range(2)]
+    objects = [level1_object(load_labels(tmp_path / "l1" / f"v{i}_k2.nii.gz")) for i in range(2)]
+    expected = segment_inside(embeddings, objects, clusters=(3, 4), random_state=0)
+    for i in range(2):
+        np.testing.assert_array_equal(load_labels(tmp_path / "l23" / f"v{i}_object.nii.gz"), objects[i])
+        for k in (3, 4):
+            labels = load_labels(tmp_path / "l23" / f"v{i}_k{k}.nii.gz")
+            np.testing.assert_array_equal(labels, expected[i].labels[k])
+            assert (labels[~objects[i]] == 0).all()
+
+
+def test_inside_refuses_what_it_cannot_use_and_leaves_nothing(model_dir, tmp_path):
+    save_volume(_volume(20, shape=(16, 16, 16)), path=tmp_path / "v.nii.gz")
+    save_volume(_volume(21, shape=(16, 16, 16)), path=tmp_path / "w.nii.gz")
+    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "l1", "-k", 2, "-k", 3,
+                   "--supervoxels", 0).exit_code == 0
+    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "l1k3", "-k", 3,
+                   "--supervoxels", 0).exit_code == 0
+    base = ("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--supervoxels", 0)
+    cases = [
+        ((*base, "--out", tmp_path / "s1", "-k", 3, "--inside", tmp_path / "nowhere"), "segmentation directory"),
+        ((*base, "--out", tmp_path / "s2", "-k", 3, "--inside", tmp_path / "l1k3"), "no k = 2 label map of v to take the level-1 object from"),
+        ((*base, "--out", tmp_path / "s3", "-k", 2, "--inside", tmp_path / "l1"),
+         "levels inside the level-1 object need at least 3 clusters (2 inside, the outside), got [2]"),
+        ((*base, "--out", tmp_path / "s4", "-k", 4, "--nested", "--inside", tmp_path / "l1"), "--inside and --nested exclude each other"),
+        (("segment", tmp_path / "w.nii.gz", "--model", model_dir, "--supervoxels", 0, "--out", tmp_path / "s5", "-k", 3,
+          "--inside", tmp_path / "l1"), "the level-1 segmentation has no volume w"),
+    ]
+    for args, message in cases:
+        result = _invoke(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output
+    assert not any((tmp_path / f"s{i}").exists() for i in range(1, 6))

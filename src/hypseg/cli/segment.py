@@ -23,6 +23,7 @@ def segment(
     subsample: int = typer.Option(50_000, min=100, help="Voxels (or supervoxels) k-means is fitted on."),
     supervoxels: int = typer.Option(DEFAULT_SUPERVOXEL_SIZE, min=0, help="Voxels per SLIC supervoxel: cluster each supervoxel's mean embedding, so labels follow the image's edges (0: cluster every voxel)."),
     purity_power: float = typer.Option(0.0, "--purity-power", help="Weigh each voxel in its supervoxel's mean by the share of its patch inside the supervoxel to this power (0: plain means; the benchmark uses 8 at levels 2-3 with -p 5)."),
+    inside: Optional[Path] = typer.Option(None, "--inside", help="A level-1 segmentation folder (with a -k 2 map of every volume): keep its outside as label 0 and find the other K - 1 clusters inside its object, holes filled; also writes <name>_object maps (the benchmark's levels 1-3)."),
     tile: int = typer.Option(48, min=4, help="Side of the tiles of the dense embedding (bounds memory)."),
     device: str = typer.Option("cpu", help="cpu, cuda or cuda:N."),
     seed: int = typer.Option(0, help="Seed of the clustering."),
@@ -41,7 +42,7 @@ def segment(
 
         hypseg segment data/synth --model runs/gyro -p 10 -k 2 --per-volume --out seg-l1/      # the benchmark's level 1
 
-        hypseg segment data/synth --model runs/gyro -p 5 --purity-power 8 -k 4 -k 8 --out seg-l23/   # levels 2-3
+        hypseg segment data/synth --model runs/gyro -p 5 --purity-power 8 -k 4 -k 8 --inside seg-l1/ --out seg-l23/   # levels 2-3
 
         hypseg segment big.zarr --model runs/gyro --supervoxels 0 --out seg-voxels/     # cluster every voxel
     """
@@ -49,7 +50,7 @@ def segment(
 
     manifest = segment_files(
         volumes, model_dir=model, out=out, clusters=clusters, patch_sizes=patch_size, pooled=pooled, nested=nested,
-        subsample=subsample, supervoxel_size=supervoxels or None, purity_power=purity_power, tile=tile, device=device,
+        subsample=subsample, supervoxel_size=supervoxels or None, purity_power=purity_power, inside=inside, tile=tile, device=device,
         seed=seed, overwrite=overwrite, progress=True,
     )
     typer.echo(f"segmented {len(manifest['cases'])} volumes at k = {manifest['clusters']} into {out}")

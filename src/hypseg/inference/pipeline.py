@@ -5,6 +5,8 @@ A segmentation directory holds, for every input volume ``<name>``:
 - ``<name>_k<K><suffix>``: the label map with K clusters, in the input's format and geometry
   (integer dtype), so that napari, ITK-SNAP, 3D Slicer or IMOD open it beside the input;
 - ``<name>_embedding.npy``: the per-voxel embedding (Z, Y, X, d) float32, points on the ball;
+- with ``inside`` (a level-1 segmentation directory), ``<name>_object<suffix>``: level 1's object with its
+  holes filled (1) against the outside (0), in which the label maps' clusters 1..K-1 were found;
 
 and ``segmentation.json``, which lists the cases, files, cluster counts and centres. The directory is
 written under a temporary name and renamed when complete: an error leaves no partial output.
@@ -23,6 +25,7 @@ from hypseg.config import DEFAULT_SUPERVOXEL_SIZE
 from hypseg.data import discover_cases, normalise, read_manifest, supervoxels
 from hypseg.io import atomic_path, full_suffix, load_labels, load_volume, save_labels
 from hypseg.inference.embed import embed_volume_multiscale
+from hypseg.inference.hierarchy import level1_object, segment_inside
 from hypseg.inference.model_io import load_model
 from hypseg.inference.pooling import purity_weights
 from hypseg.inference.segment import segment_volumes
@@ -49,6 +52,7 @@ def segment_files(
     subsample: int = 50_000,
     supervoxel_size: int | None = DEFAULT_SUPERVOXEL_SIZE,
     purity_power: float = 0.0,
+    inside: str | Path | None = None,
     tile: int = 48,
     device: str = "cpu",
     seed: int = 0,
@@ -61,6 +65,9 @@ def segment_files(
     ``supervoxel_size`` (voxels per SLIC supervoxel; None clusters voxels) clusters each supervoxel's
     mean embedding instead of every voxel's (:mod:`hypseg.inference.pooling`); ``purity_power`` > 0
     weighs each voxel in that mean by the share of its patch inside its supervoxel to this power.
+    ``inside`` (a segmentation directory with a k = 2 map of every volume, e.g. the level-1 run) keeps
+    that map's outside as label 0 and finds the other K - 1 clusters inside its object, holes filled
+    (:mod:`hypseg.inference.hierarchy`).
     """
     paths = [Path(v) for v in volumes]
     if not paths:
@@ -74,6 +81,7 @@ def segment_files(
         raise ValueError(f"the purity power must be >= 0, got {purity_power}")
     if purity_power and supervoxel_size is None:
         raise ValueError("a purity power weighs voxels within supervoxels: it needs supervoxels (a size above 0)")
+    level1 = None if inside is None else _level1_maps(inside, nested=nested, clusters=clusters)
     model, config = load_model(model_dir, device=device)
     sizes = [int(p) for p in patch_sizes] if patch_sizes else [config.model.patch_size]
     p = max(sizes)
@@ -101,15 +109,19 @@ def segment_files(
                 if purity_power:
                     weights.append(purity_weights(segments[-1], sizes, purity_power))
             loaded.append((case, volume))
-        segmentations = segment_volumes(
-            embeddings, clusters=clusters, c=config.model.curvature, hyperbolic=config.model.hyperbolic,
-            subsample=subsample, nested=nested, pooled=pooled, random_state=seed, factors=len(sizes),
-            segments=segments or None, voxel_weights=weights or None,
-        )
+        options = dict(c=config.model.curvature, hyperbolic=config.model.hyperbolic, subsample=subsample, pooled=pooled,
+                       random_state=seed, factors=len(sizes), segments=segments or None, voxel_weights=weights or None)
+        if level1 is None:
+            objects = [None] * len(loaded)
+            segmentations = segment_volumes(embeddings, clusters=clusters, nested=nested, **options)
+        else:
+            objects = [_object(level1, case, volume.shape) for case, volume in loaded]
+            segmentations = segment_inside(embeddings, objects, clusters=clusters, **options)
         manifest = {"model": str(Path(model_dir).resolve()), "clusters": sorted(int(k) for k in clusters),
                     "patch_sizes": sizes, "pooled": pooled, "nested": nested,
-                    "supervoxel_size": supervoxel_size, "purity_power": purity_power, "cases": []}
-        for (case, volume), embedding, seg in zip(loaded, embeddings, segmentations):
+                    "supervoxel_size": supervoxel_size, "purity_power": purity_power,
+                    "inside": None if inside is None else str(Path(inside).resolve()), "cases": []}
+        for (case, volume), embedding, seg, obj in zip(loaded, embeddings, segmentations, objects):
             name = case.name
             suffix = full_suffix(case.image) if case.image.is_file() else ".nii.gz"
             labels = {}
@@ -120,14 +132,41 @@ def segment_files(
                 save_labels(small, like=volume, path=tmp / file)
                 labels[str(k)] = file
             np.save(tmp / f"{name}_embedding.npy", embedding)
+            if obj is not None:
+                save_labels(obj.astype(np.uint8), like=volume, path=tmp / f"{name}_object{suffix}")
             manifest["cases"].append({
                 "name": name, "image": str(case.image.resolve()), "labels": labels,
-                "embedding": f"{name}_embedding.npy",
+                "embedding": f"{name}_embedding.npy", **({} if obj is None else {"object": f"{name}_object{suffix}"}),
                 "centers": {str(k): c.tolist() for k, c in seg.centers.items()},
                 "truth": {level: str(path.resolve()) for level, path in case.truth.items()},
             })
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return manifest
+
+
+def _level1_maps(seg_dir: str | Path, *, nested: bool, clusters: Sequence[int]) -> dict[str, Path]:
+    """Case name -> the k = 2 label map of a level-1 segmentation directory (for ``inside``)."""
+    if nested:
+        raise ValueError("--inside and --nested exclude each other: levels inside the level-1 object are not a tree of equal splits")
+    if any(int(k) < 3 for k in clusters):
+        raise ValueError(f"levels inside the level-1 object need at least 3 clusters (2 inside, the outside), got {list(clusters)}")
+    manifest = read_segmentation(seg_dir)
+    maps = {}
+    for case in manifest.get("cases", []):
+        if "2" not in case.get("labels", {}):
+            raise ValueError(f"{seg_dir}: no k = 2 label map of {case.get('name')} to take the level-1 object from")
+        maps[case["name"]] = Path(seg_dir) / case["labels"]["2"]
+    return maps
+
+
+def _object(level1: dict[str, Path], case, shape) -> np.ndarray:
+    """The level-1 object of one case, from its k = 2 map, holes filled."""
+    if case.name not in level1:
+        raise ValueError(f"the level-1 segmentation has no volume {case.name}")
+    labels = load_labels(level1[case.name])
+    if labels.shape != tuple(shape):
+        raise ValueError(f"{level1[case.name]}: level-1 map of shape {labels.shape} for a volume of shape {tuple(shape)}")
+    return level1_object(labels)
 
 
 class ScoreRow(NamedTuple):

@@ -1,0 +1,91 @@
+"""The level-1 object and the levels inside it: which cluster is outside, filled holes, the labels' layout."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from hypseg.inference import segment_volumes
+from hypseg.inference.hierarchy import level1_object, restrict_supervoxels, segment_inside
+
+
+def _ball(shape, centre, radius):
+    z, y, x = np.indices(shape)
+    return (z - centre[0]) ** 2 + (y - centre[1]) ** 2 + (x - centre[2]) ** 2 <= radius ** 2
+
+
+@pytest.mark.parametrize("ids", [(0, 1), (1, 0), (7, -3)])
+def test_the_outside_is_the_cluster_on_the_faces_whatever_its_id(ids):
+    cell = _ball((20, 20, 20), (10, 10, 10), 7)
+    labels = np.where(cell, ids[1], ids[0])
+    np.testing.assert_array_equal(level1_object(labels), cell)
+
+
+def test_whatever_the_object_encloses_is_filled_and_what_touches_the_outside_is_not():
+    cell = _ball((24, 24, 24), (12, 12, 12), 9)
+    organelle = _ball((24, 24, 24), (12, 12, 10), 3)  # enclosed: a hole, like a dark vesicle
+    notch = np.zeros_like(cell)
+    notch[10:14, 10:14, 18:] = True  # a tunnel from the outside into the cell: not a hole
+    labels = (cell & ~organelle & ~notch).astype(int)
+    obj = level1_object(labels)
+    assert obj[organelle].all()
+    np.testing.assert_array_equal(obj, cell & ~notch)
+
+
+def test_a_field_that_fills_the_faces_makes_the_other_cluster_the_object_even_when_larger():
+    """The object may be most of the volume (a cell clipped by the box): the faces decide, not the size."""
+    labels = np.ones((16, 16, 16), dtype=int)
+    labels[0] = labels[-1] = 0
+    labels[:, 0] = labels[:, -1] = 0
+    labels[:, :, 0] = labels[:, :, -1] = 0
+    obj = level1_object(labels)
+    assert obj.sum() == 14 ** 3 and not obj[0].any()
+
+
+@pytest.mark.parametrize("labels, message", [
+    (np.zeros((4, 4)), "a level-1 map must be (Z, Y, X), got shape (4, 4)"),
+    (np.arange(27).reshape(3, 3, 3) % 3, "a level-1 map must hold exactly two clusters, got 3"),
+])
+def test_bad_level1_maps_are_refused(labels, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        level1_object(labels)
+
+
+def test_restricted_supervoxels_keep_the_pieces_inside_renumbered():
+    segments = np.array([[[0, 0, 1, 1, 2, 2, 3, 3]]])
+    mask = np.array([[[False, False, True, False, True, True, False, False]]])
+    np.testing.assert_array_equal(restrict_supervoxels(segments, mask), [[[-1, -1, 0, -1, 1, 1, -1, -1]]])
+
+
+def test_levels_inside_keep_the_outside_at_zero_and_equal_clustering_the_object_alone():
+    rng = np.random.default_rng(0)
+    shape = (16, 16, 16)
+    cell = _ball(shape, (8, 8, 8), 6)
+    parts = cell & (np.indices(shape)[2] >= 8)  # two halves of the cell, told apart by the embedding
+    embeddings = []
+    for _ in range(2):
+        e = np.where(cell[..., None], np.where(parts[..., None], [0.3, 0.0], [-0.3, 0.0]), [0.0, 0.5])
+        embeddings.append((e + rng.normal(0, 0.02, shape + (2,))).astype(np.float32))
+    objects = [cell, cell]
+    z, y, x = np.indices(shape) // 2
+    segments = [z * 64 + y * 8 + x] * 2
+    for segs in (None, segments):
+        inside = segment_inside(embeddings, objects, clusters=(3,), segments=segs, pooled=True)
+        alone = segment_volumes(embeddings, clusters=(2,), masks=objects, pooled=True,
+                                segments=None if segs is None else [restrict_supervoxels(s, cell) for s in segs])
+        for got, want in zip(inside, alone):
+            assert set(got.labels) == {3}
+            np.testing.assert_array_equal(got.labels[3], want.labels[2])  # 0 outside, 1..2 inside
+            assert (got.labels[3][~cell] == 0).all() and set(np.unique(got.labels[3][cell])) == {1, 2}
+
+
+@pytest.mark.parametrize("objects, clusters, message", [
+    ([np.ones((4, 4, 4), bool)], (2,), "levels inside the level-1 object need at least 3 clusters (2 inside, the outside), got [2]"),
+    ([np.zeros((4, 4, 4), bool)], (4,), "volume 0: the level-1 object is empty, so nothing lies inside it to segment"),
+    ([np.ones((4, 4, 4), bool)] * 2, (4,), "got 2 objects for 1 volumes"),
+])
+def test_bad_levels_inside_are_refused(objects, clusters, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        segment_inside([np.zeros((4, 4, 4, 2), np.float32)], objects, clusters=clusters)
