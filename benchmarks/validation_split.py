@@ -109,12 +109,16 @@ def main() -> None:
             how = LevelInference(sides, size, pooled=pooled, purity_power=power, in_object=True)
             inference = {1: level1, **{level: how for level in levels if level != 1}}
             weights = {h: h.weights(segments[h.supervoxel_size or 0]) for h in set(inference.values())}
-            scores = score_embeddings(embeddings, config, truths, levels, seed=0, inference=inference,
-                                      segments={s: v for s, v in segments.items() if s}, weights=weights, members=args.ensemble)
-            print(json.dumps({"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
-                              "ensemble": args.ensemble, "override": override, "in_object": True, "sides": list(sides),
-                              "supervoxels": size, "purity_power": power, "pooled": pooled,
-                              "dice": [round(float(np.mean(scores[level])), 3) for level in levels]}), flush=True)
+            row = {"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
+                   "ensemble": args.ensemble, "override": override, "in_object": True, "sides": list(sides),
+                   "supervoxels": size, "purity_power": power, "pooled": pooled}
+            try:
+                scores = score_embeddings(embeddings, config, truths, levels, seed=0, inference=inference,
+                                          segments={s: v for s, v in segments.items() if s}, weights=weights, members=args.ensemble)
+            except ValueError as error:  # e.g. per volume, an object with fewer supervoxels than clusters
+                print(json.dumps({**row, "error": str(error)}), flush=True)
+                continue
+            print(json.dumps({**row, "dice": [round(float(np.mean(scores[level])), 3) for level in levels]}), flush=True)
         return
     for sides in sides_list:
         # one factor per model and side: the models' embeddings side by side
