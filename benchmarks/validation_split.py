@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
-from hypseg.benchmarking.quality import INFERENCE, SETS, LevelInference, score_embeddings
+from hypseg.benchmarking.quality import INFERENCE, SETS, LevelInference, baseline_in_object, score_embeddings
 from hypseg.config import cpu_recipe
 from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale, segment_volumes
@@ -91,6 +91,14 @@ def main() -> None:
         for row, peer in peers:
             result = evaluate_baseline(peer, val, truths, clusters=levels)
             print(json.dumps({**row, "dice": [round(result.dice[level], 3) for level in levels]}), flush=True)
+            if args.in_object:  # the same containment for the peer: level 1's object, the finer levels inside it
+                try:
+                    per_volume = baseline_in_object(peer, val, truths, levels)
+                except ValueError as error:
+                    print(json.dumps({**row, "in_object": True, "error": str(error)}), flush=True)
+                    continue
+                print(json.dumps({**row, "in_object": True, "dice": [round(float(np.mean(per_volume[level])), 3) for level in levels]}),
+                      flush=True)
         if args.no_model:
             return
         train = load_normalised([c for c in cases if c.split == "train"], config=config.data)

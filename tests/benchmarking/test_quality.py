@@ -239,3 +239,53 @@ def test_containment_fills_level_1s_object_and_clusters_the_finer_levels_inside_
     assert max(alone[2]) < 0.7 and inside[2] == pytest.approx([1.0, 1.0])
     with pytest.raises(ValueError, match=re.escape("levels inside the level-1 object need level 1 among the levels")):
         quality.score_embeddings({(5,): embeddings}, config, truths, {2: 3}, inference={2: contained}, **options)
+
+
+def test_a_baseline_in_the_level1_object_scores_its_object_and_its_clusters_inside():
+    from hypseg.baselines import make_baseline
+    from hypseg.inference.hierarchy import level1_object
+    from hypseg.metrics import matched_dice
+
+    rng = np.random.default_rng(2)
+    truth = np.zeros((16, 16, 16), dtype=np.uint8)
+    truth[3:13, 3:13, 3:13] = 1
+    truth[6:10, 6:10, 6:10] = 2  # as dark as the outside
+    volume = np.where(truth == 1, 1.0, 0.0) + np.where(truth == 2, 0.1, 0.0) + rng.normal(0, 0.05, truth.shape)
+    truths = [{1: (truth > 0).astype(np.uint8), 2: truth}]
+    peer = make_baseline("kmeans")
+    scores = quality.baseline_in_object(peer, [volume], truths, {1: 2, 2: 3})
+    obj = level1_object(peer.segment(volume, 2))
+    assert scores[1] == [pytest.approx(matched_dice(obj.astype(int), truths[0][1]).mean)] and scores[1][0] == pytest.approx(1.0)
+    inner = peer.segment(volume, 2, mask=obj)
+    assert scores[2] == [pytest.approx(matched_dice(inner, truth).mean)] and scores[2][0] > 0.95
+    alone = matched_dice(peer.segment(volume, 3), truth).mean  # without containment the dark organelle joins the outside
+    assert alone < scores[2][0]
+
+
+def test_containment_gives_every_baseline_a_row_in_the_object_that_the_goals_face(tmp_path):
+    inference = {1: LevelInference((8,), 125, pooled=False, in_object=True),
+                 2: LevelInference((4,), 125, pooled=True, purity_power=8.0, in_object=True),
+                 3: LevelInference((4,), 125, pooled=True, purity_power=8.0, in_object=True)}
+    scores = quality.score_set("irregular", repeats=1, volumes=6, recipe=smoke_recipe(), workdir=tmp_path, shape=24,
+                               inference=inference, ablations=(FULL,))
+    names = [s.name for s in scores]
+    assert names == [FULL] + [f"baseline: {b}" for b in quality.BASELINES] + [f"baseline: {b}{quality.IN_OBJECT}" for b in quality.BASELINES]
+    assert all(0.0 <= s.mean(level) <= 1.0 and len(s.per_volume[level]) == 1 for s in scores for level in (1, 2, 3))
+    contained = [s for s in scores if s.name.endswith(quality.IN_OBJECT)]
+    rows = _rows(goals_table({"irregular": scores}))
+    for row, level in zip(rows, (1, 2, 3)):
+        best = max(scores[1:], key=lambda s: s.mean(level))
+        assert row[4] == f"{best.name} {best.mean(level):.3f}"  # the rivals include the contained peers
+    assert len(contained) == len(quality.BASELINES)
+
+
+def test_a_baseline_object_smaller_than_its_clusters_leaves_everything_outside():
+    from hypseg.baselines import make_baseline
+
+    volume = np.random.default_rng(3).normal(0, 0.01, (10, 10, 10))
+    volume[5, 5, 5] = 10.0  # level 1's object: one voxel, too few for 7 clusters inside
+    truth = np.zeros((10, 10, 10), dtype=np.uint8)
+    truth[5, 5, 5] = 1
+    scores = quality.baseline_in_object(make_baseline("kmeans"), [volume], [{1: truth, 3: truth}], {1: 2, 3: 8})
+    assert scores[1] == [pytest.approx(1.0)]
+    assert scores[3] == [pytest.approx((2 * 999 / 1999 + 0.0) / 2)]  # all outside: the object scores 0
