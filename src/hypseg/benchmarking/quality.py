@@ -13,7 +13,8 @@ trained with the CPU recipe on the set's 80 training volumes for each seed; then
 supervoxels of the image (the same supervoxels for every model) and clustered at the level's k, per volume
 like the baselines or pooled over the test volumes; with containment (``LevelInference.in_object``), level 1
 reports its object with the holes filled and levels 2-3 are clustered inside it. Every baseline segments
-the same test volumes, as the issue defines it (without containment). DICE is
+the same test volumes as the issue defines it and, when the learned models use containment, once more in
+its own level-1 object (:func:`baseline_in_object`), so that containment is no advantage of theirs. DICE is
 the paper's protocol (Hungarian matching, background included), averaged over volumes; learned models
 show mean ± std over seeds. Each learned model also has a row for its seeds' ensemble (beyond the paper):
 the seeds' test embeddings side by side, a product of one ball per seed (one longer vector for a Euclidean
