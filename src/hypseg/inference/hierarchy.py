@@ -24,7 +24,7 @@ from scipy import ndimage
 
 from hypseg.inference.segment import Segmentation, segment_volumes
 
-__all__ = ["level1_object", "restrict_supervoxels", "segment_inside"]
+__all__ = ["check_inside_clusters", "level1_object", "restrict_supervoxels", "segment_inside"]
 
 
 def _face_counts(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -71,6 +71,14 @@ def restrict_supervoxels(segments: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def check_inside_clusters(clusters: Sequence[int]) -> list[int]:
+    """The cluster counts of levels inside the level-1 object, each at least 3 (the outside and two inside)."""
+    ks = [int(k) for k in clusters]
+    if any(k < 3 for k in ks):
+        raise ValueError(f"levels inside the level-1 object need at least 3 clusters (2 inside, the outside), got {ks}")
+    return ks
+
+
 def segment_inside(
     embeddings: Sequence[np.ndarray],
     objects: Sequence[np.ndarray],
@@ -86,9 +94,7 @@ def segment_inside(
     go to :func:`hypseg.inference.segment_volumes` (``pooled``, ``voxel_weights``, ``c``, ...), and the
     returned segmentations are keyed by the full k.
     """
-    ks = [int(k) for k in clusters]
-    if any(k < 3 for k in ks):
-        raise ValueError(f"levels inside the level-1 object need at least 3 clusters (2 inside, the outside), got {ks}")
+    ks = check_inside_clusters(clusters)
     objects = [np.asarray(o, dtype=bool) for o in objects]
     if len(objects) != len(embeddings):
         raise ValueError(f"got {len(objects)} objects for {len(embeddings)} volumes")

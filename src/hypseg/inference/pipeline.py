@@ -25,7 +25,7 @@ from hypseg.config import DEFAULT_SUPERVOXEL_SIZE
 from hypseg.data import discover_cases, normalise, read_manifest, supervoxels
 from hypseg.io import atomic_path, full_suffix, load_labels, load_volume, save_labels
 from hypseg.inference.embed import embed_volume_multiscale
-from hypseg.inference.hierarchy import level1_object, segment_inside
+from hypseg.inference.hierarchy import check_inside_clusters, level1_object, segment_inside
 from hypseg.inference.model_io import load_model
 from hypseg.inference.pooling import purity_weights
 from hypseg.inference.segment import segment_volumes
@@ -148,8 +148,7 @@ def _level1_maps(seg_dir: str | Path, *, nested: bool, clusters: Sequence[int]) 
     """Case name -> the k = 2 label map of a level-1 segmentation directory (for ``inside``)."""
     if nested:
         raise ValueError("--inside and --nested exclude each other: levels inside the level-1 object are not a tree of equal splits")
-    if any(int(k) < 3 for k in clusters):
-        raise ValueError(f"levels inside the level-1 object need at least 3 clusters (2 inside, the outside), got {list(clusters)}")
+    check_inside_clusters(clusters)
     manifest = read_segmentation(seg_dir)
     maps = {}
     for case in manifest.get("cases", []):
