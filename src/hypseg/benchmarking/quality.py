@@ -218,8 +218,13 @@ def score_embeddings(
     """
     weights = weights or {}
     labels: dict[int, list[np.ndarray]] = {}  # level -> one label map per volume
+    objects = None  # level 1's objects, once level 1 is clustered (containment)
     # two passes: the levels clustered on their own (level 1 among them), then those inside level 1's object
     for inside in (False, True):
+        if inside and any(inference[level].in_object for level in levels):
+            if 1 not in labels:
+                raise ValueError("levels inside the level-1 object need level 1 among the levels")
+            objects = [level1_object(m) for m in labels[1]]
         for how in dict.fromkeys(inference[level] for level in levels):
             group = [level for level in levels if inference[level] == how and (how.in_object and level != 1) == inside]
             if not group:
@@ -229,17 +234,12 @@ def score_embeddings(
                            segments=None if how.supervoxel_size is None else segments[how.supervoxel_size],  # purity
                            voxel_weights=weights.get(how))  # weights serve every member's factors
             clusters = [levels[level] for level in group]
-            if inside:
-                if 1 not in labels:
-                    raise ValueError("levels inside the level-1 object need level 1 among the levels")
-                found = segment_inside(embeddings[how.patch_sides], [level1_object(m) for m in labels[1]], clusters=clusters,
-                                       **options)
-            else:
-                found = segment_volumes(embeddings[how.patch_sides], clusters=clusters, **options)
+            found = (segment_inside(embeddings[how.patch_sides], objects, clusters=clusters, **options) if inside
+                     else segment_volumes(embeddings[how.patch_sides], clusters=clusters, **options))
             for level in group:
                 labels[level] = [s.labels[levels[level]] for s in found]
-    if 1 in labels and inference[1].in_object:
-        labels[1] = [level1_object(m).astype(np.int32) for m in labels[1]]
+    if objects is not None and inference[1].in_object:
+        labels[1] = [o.astype(np.int32) for o in objects]
     return {level: [matched_dice(m, t[level]).mean for m, t in zip(labels[level], truths)] for level in levels}
 
 
@@ -375,21 +375,21 @@ def goals_table(results: Mapping[str, Sequence[MethodScore]]) -> str:
                 rivals = [s for s in scores if s.name == euclidean_name or s.name.startswith("baseline: ")]
                 best = max(rivals, key=lambda s: s.mean(level))
                 against = None if best.per_volume is None else best.per_volume[level]
+                margin = full.mean(level) - best.mean(level)
                 rows.append([name, f"L{level}", full_name, f"{full.mean(level):.3f}", f"{best.name} {best.mean(level):.3f}",
-                             *_margin(full, level, best.mean(level), against)])
+                             *_margin(full, level, margin, against, met=margin > 0)])
                 if name == "regular" and level <= len(GOALS):
                     bar = GOALS[level - 1]
                     rows.append([name, f"L{level}", full_name, f"{full.mean(level):.3f}", f"goal {bar:.2f}",
-                                 *_margin(full, level, bar, bar, reached=full.mean(level) >= bar)])
+                                 *_margin(full, level, full.mean(level) - bar, bar, met=full.mean(level) >= bar)])
     return "Goals (issue 7): the full model against the bar and the best rival\n\n" + format_table(
         ["set", "level", "model", "DICE", "against", "margin", "95% interval (volumes)", "status"], rows
     )
 
 
-def _margin(full: MethodScore, level: int, rival: float, against, *, reached: bool | None = None) -> list[str]:
+def _margin(full: MethodScore, level: int, margin: float, against, *, met: bool) -> list[str]:
     """The margin, its paired interval over volumes (``against``: the rival's per-volume scores or the bar) and the status."""
-    margin = full.mean(level) - rival
-    status = "met" if (margin > 0 if reached is None else reached) else "not met"
+    status = "met" if met else "not met"
     if full.per_volume is None or against is None:
         return [f"{margin:+.3f}", "n/a", status]
     low, high = paired_interval(full.per_volume[level], against)
