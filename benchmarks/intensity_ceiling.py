@@ -21,9 +21,8 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-
 from scipy import ndimage
+from scipy.optimize import linear_sum_assignment
 
 from hypseg.config import SyntheticConfig
 from hypseg.data import generate_volume
