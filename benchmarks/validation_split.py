@@ -38,10 +38,8 @@ from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from hypseg.benchmarking.quality import INFERENCE, SETS, LevelInference, baseline_in_object, score_embeddings
 from hypseg.config import cpu_recipe
 from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
-from hypseg.inference import embed_volume_multiscale, segment_volumes
-from hypseg.inference.pooling import purity_weights
+from hypseg.inference import embed_volume_multiscale
 from hypseg.io import load_labels
-from hypseg.metrics import matched_dice
 from hypseg.training import Trainer
 
 
@@ -104,47 +102,30 @@ def main() -> None:
         train = load_normalised([c for c in cases if c.split == "train"], config=config.data)
         models = [Trainer(dataclasses.replace(config, train=dataclasses.replace(train_config, seed=args.seed + j)), train,
                           run_dir=Path(tmp) / f"run{j}", progress=False).fit().model for j in range(args.ensemble)]
-    if args.in_object:
-        sizes = sorted(set(sizes) | {INFERENCE[1].supervoxel_size or 0})
-    segments = {size: None if size == 0 else [supervoxels(v, size=size) for v in val] for size in sizes}
-    if args.in_object:
-        level1 = dataclasses.replace(INFERENCE[1], in_object=True)
-        embeddings = {sides: [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides) for model in models], axis=-1)
-                              for v in val] for sides in dict.fromkeys([level1.patch_sides, *sides_list])}
-        for sides, size, power, pooled in itertools.product(sides_list, sizes, powers, (False, True)):
-            if size == 0:
-                continue  # levels inside the object cluster supervoxels
-            how = LevelInference(sides, size, pooled=pooled, purity_power=power, in_object=True)
-            inference = {1: level1, **{level: how for level in levels if level != 1}}
-            weights = {h: h.weights(segments[h.supervoxel_size or 0]) for h in set(inference.values())}
-            row = {"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
-                   "ensemble": args.ensemble, "override": override, "in_object": True, "sides": list(sides),
-                   "supervoxels": size, "purity_power": power, "pooled": pooled}
-            try:
-                scores = score_embeddings(embeddings, config, truths, levels, seed=0, inference=inference,
-                                          segments={s: v for s, v in segments.items() if s}, weights=weights, members=args.ensemble)
-            except ValueError as error:  # e.g. per volume, an object with fewer supervoxels than clusters
-                print(json.dumps({**row, "error": str(error)}), flush=True)
-                continue
-            print(json.dumps({**row, "dice": [round(float(np.mean(scores[level])), 3) for level in levels]}), flush=True)
-        return
-    for sides in sides_list:
-        # one factor per model and side: the models' embeddings side by side
-        embeddings = [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides) for model in models], axis=-1)
-                      for v in val]
-        for size, power in itertools.product(sizes, powers):
-            if size == 0 and power:
-                continue  # purity weights the voxels of a supervoxel
-            # one model's purity weights serve every model's factors
-            weights = None if size == 0 or not power else [purity_weights(s, sides, power) for s in segments[size]]
-            for pooled in (False, True):
-                segs = segment_volumes(embeddings, clusters=tuple(levels.values()), c=config.model.curvature,
-                                       hyperbolic=config.model.hyperbolic, pooled=pooled, factors=len(sides) * args.ensemble,
-                                       segments=segments[size], voxel_weights=weights)
-                dice = [round(float(np.mean([matched_dice(s.labels[k], t[level]).mean for s, t in zip(segs, truths)])), 3)
-                        for level, k in levels.items()]
-                print(json.dumps({"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
-                                  "ensemble": args.ensemble, "override": override, "sides": list(sides), "supervoxels": size, "purity_power": power, "pooled": pooled, "dice": dice}), flush=True)
+    # containment: level 1 as the recipe finds it (holes filled), each combination sets levels 2-3 inside it
+    level1 = dataclasses.replace(INFERENCE[1], in_object=True) if args.in_object else None
+    needed = set(sizes) | ({level1.supervoxel_size} if level1 else set())
+    segments = {size: [supervoxels(v, size=size) for v in val] for size in sorted(needed) if size}
+    # one factor per model and side: the models' embeddings side by side
+    embeddings = {sides: [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides) for model in models], axis=-1)
+                          for v in val] for sides in dict.fromkeys(([level1.patch_sides] if level1 else []) + sides_list)}
+    for sides, size, power, pooled in itertools.product(sides_list, sizes, powers, (False, True)):
+        if size == 0 and (power or level1):
+            continue  # purity weights the voxels of a supervoxel; levels inside the object cluster supervoxels
+        how = LevelInference(sides, size or None, pooled=pooled, purity_power=power, in_object=bool(level1))
+        inference = {level: how for level in levels} | ({1: level1} if level1 else {})
+        # one model's purity weights serve every model's factors
+        weights = {h: h.weights(segments.get(h.supervoxel_size)) for h in set(inference.values())}
+        row = {"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
+               "ensemble": args.ensemble, "override": override, "in_object": args.in_object, "sides": list(sides),
+               "supervoxels": size, "purity_power": power, "pooled": pooled}
+        try:
+            scores = score_embeddings(embeddings, config, truths, levels, seed=0, inference=inference, segments=segments,
+                                      weights=weights, members=args.ensemble)
+        except ValueError as error:  # e.g. per volume, an object with fewer supervoxels than clusters
+            print(json.dumps({**row, "error": str(error)}), flush=True)
+            continue
+        print(json.dumps({**row, "dice": [round(float(np.mean(scores[level])), 3) for level in levels]}), flush=True)
 
 
 if __name__ == "__main__":
