@@ -65,6 +65,22 @@ def test_tiled_equals_untiled(patch_size, tile):
     np.testing.assert_allclose(tiled, whole, rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("patch_size", (1, 2, 5))
+def test_upsampled_slabs_stay_within_the_cap_and_tiles_agree(monkeypatch, patch_size):
+    """p < m: the tile shrinks so that (tile + p + 1) s <= MAX_UPSAMPLED_SIDE, and the result is unchanged."""
+    import hypseg.inference.embed as embed
+
+    monkeypatch.setattr(embed, "MAX_UPSAMPLED_SIDE", 60)
+    s = 10 // patch_size
+    side = embed.tile_side(48, patch_size, s)
+    assert (side + patch_size + 1) * s <= 60 < (side + 1 + patch_size + 1) * s
+    assert embed.tile_side(48, 20, 1) == 48  # no upsampling, no cap
+    model = _model()
+    volume = np.random.default_rng(4).normal(size=(7, 6, 5)).astype(np.float32)
+    capped = embed_volume(model, volume, patch_size=patch_size, tile=48)
+    np.testing.assert_allclose(capped, embed_volume(model, volume, patch_size=patch_size, tile=None), rtol=0, atol=1e-6)
+
+
 def test_memory_mapped_volumes_are_read_by_slab(tmp_path):
     model = _model()
     volume = np.random.default_rng(3).normal(size=(12, 12, 12)).astype(np.float32)

@@ -7,7 +7,9 @@ before voxel v). For p = m the window starting at ``v - p//2`` of the padded vol
 For p != m the patch is resized to m^3 (trilinear, ``align_corners=False``):
 
 - p < m, p | m: the volume is upsampled by s = m / p and the window starting at ``(v - p//2) s`` is
-  read; this costs s^3 more positions than voxels (train with m = p to avoid it);
+  read; this costs s^3 more positions than voxels (train with m = p to avoid it), and tiles shrink so
+  that an upsampled slab stays within :data:`MAX_UPSAMPLED_SIDE` per axis (p = 1 would otherwise
+  upsample a 48^3 tile a thousandfold);
 - p > m, m | p (q = p / m): a polyphase pass. For each phase φ in {0..q-1}^3 the volume shifted by φ
   is downsampled by q, and its window starting at a encodes the patch starting at ``a q + φ``: the
   q^3 phases of (n/q)^3 positions cost what one native pass costs, and since every sample point of a
@@ -36,6 +38,9 @@ import torch.nn.functional as F
 
 from hypseg.models import HVAE
 
+#: Largest side of an upsampled slab (p < m) with tiling on: 16 MB per channel of a float32 activation.
+MAX_UPSAMPLED_SIDE = 160
+
 
 def _resolve_patch(model: HVAE, patch_size: int | None) -> tuple[int, int, int, int]:
     """(p, m, s, q): upsampling factor s = m / p or downsampling factor q = p / m (the other is 1)."""
@@ -49,6 +54,14 @@ def _resolve_patch(model: HVAE, patch_size: int | None) -> tuple[int, int, int, 
             f"(train with data.patch_resize = {p} to embed at native resolution)"
         )
     return (p, m, m // p, 1) if m % p == 0 else (p, m, 1, p // m)
+
+
+def tile_side(tile: int, p: int, s: int) -> int:
+    """The output tile side for patch side p upsampled by s: ``tile``, or less where the upsampled slab
+    (tile + p - 1 plus one voxel of resampling halo per side, times s) would exceed :data:`MAX_UPSAMPLED_SIDE`."""
+    if s == 1:
+        return tile
+    return max(1, min(tile, MAX_UPSAMPLED_SIDE // s - (p - 1) - 2))
 
 
 def read_slab(array, starts: tuple[int, ...], stops: tuple[int, ...]) -> np.ndarray:
@@ -86,7 +99,8 @@ def embed_volume(
     patch_size : int, optional
         p, the side of each voxel's patch (default: the model's m).
     tile : int or None
-        Side of the output tiles (None: the whole volume at once).
+        Side of the output tiles (None: the whole volume at once). For p < m it is capped by
+        :func:`tile_side`, so that memory stays bounded whatever p.
     device : str or torch.device
     transform : callable, optional
         Applied to every slab after reading (e.g. the intensity normalisation of a lazily read volume).
@@ -101,7 +115,7 @@ def embed_volume(
     model = model.to(device).eval()
     shape = tuple(int(n) for n in volume.shape)
     out = np.empty(shape + (model.config.latent_dim,), dtype=np.float32)
-    sides = shape if tile is None else (tile,) * 3
+    sides = shape if tile is None else (tile_side(tile, p, s),) * 3
     corners = list(itertools.product(*(range(0, n, t) for n, t in zip(shape, sides))))
     iterator = corners
     if progress:
