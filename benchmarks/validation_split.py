@@ -9,7 +9,9 @@ JSON line per combination: the sizes of the quality benchmark, on volumes it nev
 ``--ensemble N`` trains N models (training seeds ``--seed`` to ``--seed`` + N - 1) and clusters their
 embeddings side by side, a product of N balls per patch side. ``--in-object`` clusters levels 2-3 inside
 level 1's object (:mod:`hypseg.inference.hierarchy`; level 1 as the recipe finds it, holes filled) and
-scores level 1 as that object. ``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes, ``--peer`` any
+scores level 1 as that object. ``--intensity-axis`` also prints, for every combination with supervoxels, how much
+of the supervoxels' mean embeddings (in the tangent space at the origin) lies along one axis, and how
+closely that axis follows the supervoxels' mean intensity (min and median over the volumes). ``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes, ``--peer`` any
 baseline with its defaults.
 
     python benchmarks/validation_split.py                    # the recipe's sides and sizes (quality.INFERENCE)
@@ -19,6 +21,7 @@ baseline with its defaults.
     python benchmarks/validation_split.py --ensemble 3 --sides 10 --purity-power 0
     python benchmarks/validation_split.py --in-object --sides 5 --purity-power 8
     python benchmarks/validation_split.py --override '{"model": {"latent_dim": 4}, "data": {"patch_max": 15.0}}'
+    python benchmarks/validation_split.py --sides 5 --purity-power 8 --intensity-axis
     python benchmarks/validation_split.py --no-model --slic 150 --slic 250 --slic 500 --slic 1000
     python benchmarks/validation_split.py --no-model --peer filter_bank --peer slic
 """
@@ -39,6 +42,7 @@ from hypseg.benchmarking.quality import INFERENCE, SETS, LevelInference, baselin
 from hypseg.config import cpu_recipe
 from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale
+from hypseg.inference.pooling import pool_embedding
 from hypseg.io import load_labels
 from hypseg.training import Trainer
 
@@ -61,6 +65,8 @@ def main() -> None:
     parser.add_argument("--no-model", action="store_true", help="score only the --slic and --peer baselines")
     parser.add_argument("--in-object", action="store_true", help="levels 2-3 inside the level-1 object (level 1: the "
                         "recipe's setting, holes filled); each combination then sets levels 2-3 only")
+    parser.add_argument("--intensity-axis", action="store_true", help="also print how far the supervoxels' mean embeddings "
+                        "lie on one axis and follow their mean intensity")
     args = parser.parse_args()
     if args.ensemble < 1:
         parser.error(f"--ensemble must be at least 1, got {args.ensemble}")
@@ -119,6 +125,12 @@ def main() -> None:
         row = {"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                "ensemble": args.ensemble, "override": override, "in_object": args.in_object, "sides": list(sides),
                "supervoxels": size, "purity_power": power, "pooled": pooled}
+        if args.intensity_axis and size and not pooled:
+            share, corr = intensity_axis(embeddings[sides], val, segments[size], weights[how], config,
+                                         factors=len(sides) * args.ensemble)
+            print(json.dumps({**{k: row[k] for k in ("sides", "supervoxels", "purity_power")},
+                              "first_axis_share": [round(float(f(share)), 4) for f in (np.min, np.median)],
+                              "abs_corr_with_mean_intensity": [round(float(f(corr)), 3) for f in (np.min, np.median)]}), flush=True)
         try:
             scores = score_embeddings(embeddings, config, truths, levels, seed=0, inference=inference, segments=segments,
                                       weights=weights, members=args.ensemble)
@@ -126,6 +138,28 @@ def main() -> None:
             print(json.dumps({**row, "error": str(error)}), flush=True)
             continue
         print(json.dumps({**row, "dice": [round(float(np.mean(scores[level])), 3) for level in levels]}), flush=True)
+
+
+def intensity_axis(embeddings, volumes, segments, weights, config, *, factors: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per volume: the share of the supervoxels' mean embeddings' variance along their first principal axis
+    (tangent space at the origin for a hyperbolic model, supervoxels weighted by their voxel counts), and
+    the absolute correlation of that coordinate with the supervoxels' mean intensity."""
+    shares, corrs = [], []
+    for i, (emb, volume, seg) in enumerate(zip(embeddings, volumes, segments)):
+        pooled = pool_embedding(emb, seg, c=config.model.curvature, hyperbolic=config.model.hyperbolic, factors=factors,
+                                voxel_weights=None if weights is None else weights[i])
+        points, n = pooled.points, pooled.weights
+        if config.model.hyperbolic:  # log map at the origin, one ball at a time
+            sqrt_c = np.sqrt(config.model.curvature)
+            balls = points.reshape(len(points), factors, -1)
+            norm = np.maximum(np.linalg.norm(balls, axis=-1, keepdims=True), 1e-12)
+            points = (np.arctanh(np.minimum(sqrt_c * norm, 1 - 1e-7)) * balls / (sqrt_c * norm)).reshape(len(points), -1)
+        centred = points - np.average(points, axis=0, weights=n)
+        eigenvalues, vectors = np.linalg.eigh((centred * n[:, None]).T @ centred)
+        shares.append(eigenvalues[-1] / eigenvalues.sum())
+        intensity = np.bincount(pooled.codes, weights=np.asarray(volume, dtype=np.float64)[pooled.inside]) / n
+        corrs.append(abs(np.corrcoef(centred @ vectors[:, -1], intensity)[0, 1]))
+    return np.array(shares), np.array(corrs)
 
 
 if __name__ == "__main__":
