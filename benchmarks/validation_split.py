@@ -11,7 +11,10 @@ embeddings side by side, a product of N balls per patch side. ``--in-object`` cl
 level 1's object (:mod:`hypseg.inference.hierarchy`; level 1 as the recipe finds it, holes filled) and
 scores level 1 as that object. ``--intensity-axis`` also prints, for every combination with supervoxels, how much
 of the supervoxels' mean embeddings (in the tangent space at the origin) lies along one axis, and how
-closely that axis follows the supervoxels' mean intensity (min and median over the volumes). ``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes, ``--peer`` any
+closely that axis follows the supervoxels' mean intensity (min and median over the volumes). ``--level1-errors``
+prints, per volume, the recipe's level-1 object (``quality.INFERENCE[1]``, holes filled) against the truth: its
+DICE, the cell's contrast with the background, and how many misplaced voxels lie within 2, 2-5 and over 5
+voxels of the true boundary. ``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes, ``--peer`` any
 baseline with its defaults.
 
     python benchmarks/validation_split.py                    # the recipe's sides and sizes (quality.INFERENCE)
@@ -22,6 +25,7 @@ baseline with its defaults.
     python benchmarks/validation_split.py --in-object --sides 5 --purity-power 8
     python benchmarks/validation_split.py --override '{"model": {"latent_dim": 4}, "data": {"patch_max": 15.0}}'
     python benchmarks/validation_split.py --sides 5 --purity-power 8 --intensity-axis
+    python benchmarks/validation_split.py --level1-errors --sides 10 --purity-power 0
     python benchmarks/validation_split.py --no-model --slic 150 --slic 250 --slic 500 --slic 1000
     python benchmarks/validation_split.py --no-model --peer filter_bank --peer slic
 """
@@ -36,14 +40,17 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from hypseg.benchmarking.quality import INFERENCE, SETS, LevelInference, baseline_in_object, score_embeddings
 from hypseg.config import cpu_recipe
 from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
-from hypseg.inference import embed_volume_multiscale
+from hypseg.inference import embed_volume_multiscale, segment_volumes
+from hypseg.inference.hierarchy import level1_object
 from hypseg.inference.pooling import pool_embedding
 from hypseg.io import load_labels
+from hypseg.metrics import matched_dice
 from hypseg.training import Trainer
 
 
@@ -67,6 +74,8 @@ def main() -> None:
                         "recipe's setting, holes filled); each combination then sets levels 2-3 only")
     parser.add_argument("--intensity-axis", action="store_true", help="also print how far the supervoxels' mean embeddings "
                         "lie on one axis and follow their mean intensity")
+    parser.add_argument("--level1-errors", action="store_true", help="also print, per volume, where the recipe's level-1 "
+                        "object misplaces voxels (by distance to the true boundary)")
     args = parser.parse_args()
     if args.ensemble < 1:
         parser.error(f"--ensemble must be at least 1, got {args.ensemble}")
@@ -115,6 +124,17 @@ def main() -> None:
     # one factor per model and side: the models' embeddings side by side
     embeddings = {sides: [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides) for model in models], axis=-1)
                           for v in val] for sides in dict.fromkeys(([level1.patch_sides] if level1 else []) + sides_list)}
+    if args.level1_errors:
+        l1 = INFERENCE[1]
+        segments.setdefault(l1.supervoxel_size, [supervoxels(v, size=l1.supervoxel_size) for v in val])
+        embeddings.setdefault(l1.patch_sides, [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=l1.patch_sides)
+                                                               for model in models], axis=-1) for v in val])
+        found = segment_volumes(embeddings[l1.patch_sides], clusters=(2,), pooled=l1.pooled, segments=segments[l1.supervoxel_size],
+                                voxel_weights=l1.weights(segments[l1.supervoxel_size]),
+                                c=config.model.curvature, hyperbolic=config.model.hyperbolic, random_state=0,
+                                factors=len(l1.patch_sides) * (args.ensemble if config.model.hyperbolic else 1))
+        for i, (seg, volume, truth) in enumerate(zip(found, val, truths)):
+            print(json.dumps({"volume": i, **level1_errors(level1_object(seg.labels[2]), truth[1] > 0, volume)}), flush=True)
     for sides, size, power, pooled in itertools.product(sides_list, sizes, powers, (False, True)):
         if size == 0 and (power or level1):
             continue  # purity weights the voxels of a supervoxel; levels inside the object cluster supervoxels
@@ -160,6 +180,19 @@ def intensity_axis(embeddings, volumes, segments, weights, config, *, factors: i
         intensity = np.bincount(pooled.codes, weights=np.asarray(volume, dtype=np.float64)[pooled.inside]) / n
         corrs.append(abs(np.corrcoef(centred @ vectors[:, -1], intensity)[0, 1]))
     return np.array(shares), np.array(corrs)
+
+
+def level1_errors(found: np.ndarray, cell: np.ndarray, volume: np.ndarray) -> dict:
+    """A level-1 object against the true cell: DICE, contrast (|mean cell - mean background| / the
+    background's standard deviation) and the misplaced voxels by distance to the true boundary."""
+    distance = np.where(cell, ndimage.distance_transform_edt(cell), ndimage.distance_transform_edt(~cell))
+    wrong = found != cell
+    contrast = abs(volume[cell].mean() - volume[~cell].mean()) / volume[~cell].std()
+    return {"dice": round(float(matched_dice(found.astype(np.int32), cell.astype(np.int32)).mean), 3),
+            "contrast": round(float(contrast), 2), "cell_voxels": int(cell.sum()),
+            "misplaced_within_2": int(np.sum(wrong & (distance <= 2))),
+            "misplaced_2_to_5": int(np.sum(wrong & (distance > 2) & (distance <= 5))),
+            "misplaced_beyond_5": int(np.sum(wrong & (distance > 5)))}
 
 
 if __name__ == "__main__":
