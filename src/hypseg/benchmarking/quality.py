@@ -39,6 +39,7 @@ from typing import Mapping, NamedTuple, Sequence
 import numpy as np
 
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
+from hypseg.benchmarking.partial import fingerprint, partial_path, read_parts, write_parts
 from hypseg.benchmarking.timing import format_table
 from hypseg.config import DEFAULT_SUPERVOXEL_SIZE, PURITY_POWER, RunConfig, SyntheticConfig, cpu_recipe
 from hypseg.data import PHANTOM_LEVELS, discover_cases, load_normalised, supervoxels, write_synthetic_dataset
@@ -167,6 +168,17 @@ class MethodScore:
     def cell(self, level: int) -> str:
         values = self.dice[level]
         return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
+
+    def to_json(self) -> dict:
+        """A JSON-serialisable dict (level keys become strings); :meth:`from_json` reads it back exactly."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> "MethodScore":
+        per_volume = data["per_volume"]
+        return cls(data["name"], {int(level): list(v) for level, v in data["dice"].items()}, data["train_minutes"],
+                   data["seconds_per_volume"],
+                   None if per_volume is None else {int(level): tuple(v) for level, v in per_volume.items()})
 
 
 class TrainedRun(NamedTuple):
@@ -408,6 +420,10 @@ def run(
     volumes; :func:`uniform_inference` gives every level the same settings); ``ablations`` trains only
     those learned models (default: each set's); ``ensemble`` adds each learned model's seeds' ensemble
     (with ``repeats`` > 1).
+
+    With ``out``, each finished set's scores are kept in ``<out>.partial.json``
+    (:mod:`hypseg.benchmarking.partial`): a rerun with the same settings and ``out`` after an interruption
+    scores only the sets still missing. The file is removed once ``out`` is written.
     """
     unknown = sorted(set(sets) - set(SETS))
     if unknown:
@@ -419,12 +435,26 @@ def run(
     if missing:
         raise ValueError(f"inference settings missing for level(s) {missing}")
     recipe = cpu_recipe() if recipe is None else recipe
+    partial = None if out is None else partial_path(out)
+    key = fingerprint({"repeats": repeats, "volumes": volumes, "shape": shape, "recipe": dataclasses.asdict(recipe),
+                       "inference": {str(level): dataclasses.asdict(how) for level, how in inference.items()},
+                       "ablations": None if ablations is None else sorted(ablations), "ensemble": ensemble})
+    saved, note = read_parts(partial, key) if partial is not None else ({}, None)
+    if note:
+        print(note, flush=True)
     results: dict[str, list[MethodScore]] = {}
     texts = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in sets:
-            results[name] = score_set(name, repeats=repeats, volumes=volumes, recipe=recipe, workdir=Path(tmp), shape=shape,
-                                      inference=inference, ablations=ablations, ensemble=ensemble)
+            if name in saved:
+                print(f"set {name!r}: scored by an earlier run, read from {partial}", flush=True)
+                results[name] = [MethodScore.from_json(score) for score in saved[name]]
+            else:
+                results[name] = score_set(name, repeats=repeats, volumes=volumes, recipe=recipe, workdir=Path(tmp), shape=shape,
+                                          inference=inference, ablations=ablations, ensemble=ensemble)
+                if partial is not None:
+                    saved[name] = [score.to_json() for score in results[name]]
+                    write_parts(partial, key, saved)
             texts.append(set_table(name, results[name], volumes=volumes, repeats=repeats, inference=inference,
                                    ensemble=ensemble))
             print(texts[-1] + "\n", flush=True)
@@ -432,3 +462,4 @@ def run(
     print(texts[-1])
     if out is not None:
         Path(out).write_text("\n\n".join(texts) + "\n")
+        partial.unlink(missing_ok=True)
