@@ -40,12 +40,14 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import torch
 from scipy import ndimage
 
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from hypseg.benchmarking.quality import INFERENCE, SETS, LevelInference, baseline_in_object, score_embeddings
 from hypseg.config import cpu_recipe
 from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
+from hypseg.geometry import logmap0
 from hypseg.inference import embed_volume_multiscale, segment_volumes
 from hypseg.inference.hierarchy import level1_object
 from hypseg.inference.pooling import pool_embedding
@@ -170,10 +172,8 @@ def intensity_axis(embeddings, volumes, segments, weights, config, *, factors: i
                                 voxel_weights=None if weights is None else weights[i])
         points, n = pooled.points, pooled.weights
         if config.model.hyperbolic:  # log map at the origin, one ball at a time
-            sqrt_c = np.sqrt(config.model.curvature)
-            balls = points.reshape(len(points), factors, -1)
-            norm = np.maximum(np.linalg.norm(balls, axis=-1, keepdims=True), 1e-12)
-            points = (np.arctanh(np.minimum(sqrt_c * norm, 1 - 1e-7)) * balls / (sqrt_c * norm)).reshape(len(points), -1)
+            balls = torch.from_numpy(points.reshape(len(points), factors, -1))
+            points = logmap0(balls, c=config.model.curvature).reshape(len(points), -1).numpy()
         centred = points - np.average(points, axis=0, weights=n)
         eigenvalues, vectors = np.linalg.eigh((centred * n[:, None]).T @ centred)
         shares.append(eigenvalues[-1] / eigenvalues.sum())
