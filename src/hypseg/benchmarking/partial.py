@@ -5,6 +5,8 @@ scores, to ``<out>.partial.json`` as soon as it is done. The file holds a finger
 settings; a rerun with the same settings and output skips the parts already there, and one with other
 settings starts anew. The run deletes the file once it has written its output. Writes are atomic (a
 temporary file renamed over the old one), so an interrupted write leaves the previous parts intact.
+The fingerprint covers the settings, not the code: after changing the code, delete the file (the rerun
+names it when it reads from it).
 """
 
 from __future__ import annotations
