@@ -84,6 +84,9 @@ def test_an_unreadable_partial_file_is_ignored_with_a_note(tmp_path):
     parts, note = read_parts(path, "key")
     assert parts == {} and note.startswith(f"ignoring {path}: it cannot be read (JSONDecodeError")
     assert read_parts(tmp_path / "absent.json", "key") == ({}, None)
+    path.write_text('{"fingerprint": "key", "parts": [1, 2]}')  # valid JSON, not parts
+    parts, note = read_parts(path, "key")
+    assert parts == {} and note.startswith(f"ignoring {path}: it cannot be read (TypeError")
 
 
 def test_parts_round_trip_under_their_fingerprint_only(tmp_path):

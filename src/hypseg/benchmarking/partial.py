@@ -37,12 +37,12 @@ def read_parts(path: Path, key: str) -> tuple[dict[str, Any], str | None]:
         return {}, None
     try:
         saved = json.loads(path.read_text())
-        parts, saved_key = saved["parts"], saved["fingerprint"]
+        parts, saved_key = dict(saved["parts"]), saved["fingerprint"]
     except (OSError, ValueError, KeyError, TypeError) as error:
         return {}, f"ignoring {path}: it cannot be read ({type(error).__name__}: {error})"
     if saved_key != key:
         return {}, f"ignoring {path}: it was written by a run with other settings"
-    return dict(parts), None
+    return parts, None
 
 
 def write_parts(path: Path, key: str, parts: Mapping[str, Any]) -> None:
