@@ -44,12 +44,12 @@ import torch
 from scipy import ndimage
 
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
-from hypseg.benchmarking.quality import INFERENCE, SETS, LevelInference, baseline_in_object, score_embeddings
+from hypseg.benchmarking.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, score_embeddings,
+                                         segment_embeddings)
 from hypseg.config import cpu_recipe
 from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
 from hypseg.geometry import logmap0
-from hypseg.inference import embed_volume_multiscale, segment_volumes
-from hypseg.inference.hierarchy import level1_object
+from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.pooling import pool_embedding
 from hypseg.io import load_labels
 from hypseg.metrics import matched_dice
@@ -120,28 +120,31 @@ def main() -> None:
         models = [Trainer(dataclasses.replace(config, train=dataclasses.replace(train_config, seed=args.seed + j)), train,
                           run_dir=Path(tmp) / f"run{j}", progress=False).fit().model for j in range(args.ensemble)]
     # containment: level 1 as the recipe finds it (holes filled), each combination sets levels 2-3 inside it
-    level1 = dataclasses.replace(INFERENCE[1], in_object=True) if args.in_object else None
-    needed = set(sizes) | ({level1.supervoxel_size} if level1 else set())
+    level1 = dataclasses.replace(INFERENCE[1], in_object=True)
+    uses_level1 = args.in_object or args.level1_errors
+    needed = set(sizes) | ({level1.supervoxel_size} if uses_level1 else set())
     segments = {size: [supervoxels(v, size=size) for v in val] for size in sorted(needed) if size}
     # one factor per model and side: the models' embeddings side by side
     embeddings = {sides: [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides) for model in models], axis=-1)
-                          for v in val] for sides in dict.fromkeys(([level1.patch_sides] if level1 else []) + sides_list)}
+                          for v in val] for sides in dict.fromkeys(([level1.patch_sides] if uses_level1 else []) + sides_list)}
     if args.level1_errors:
-        l1 = INFERENCE[1]
-        segments.setdefault(l1.supervoxel_size, [supervoxels(v, size=l1.supervoxel_size) for v in val])
-        embeddings.setdefault(l1.patch_sides, [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=l1.patch_sides)
-                                                               for model in models], axis=-1) for v in val])
-        found = segment_volumes(embeddings[l1.patch_sides], clusters=(2,), pooled=l1.pooled, segments=segments[l1.supervoxel_size],
-                                voxel_weights=l1.weights(segments[l1.supervoxel_size]),
-                                c=config.model.curvature, hyperbolic=config.model.hyperbolic, random_state=0,
-                                factors=len(l1.patch_sides) * (args.ensemble if config.model.hyperbolic else 1))
-        for i, (seg, volume, truth) in enumerate(zip(found, val, truths)):
-            print(json.dumps({"volume": i, **level1_errors(level1_object(seg.labels[2]), truth[1] > 0, volume)}), flush=True)
+        objects = segment_embeddings(embeddings, config, {1: levels[1]}, seed=0, inference={1: level1}, segments=segments,
+                                     weights={level1: level1.weights(segments[level1.supervoxel_size])}, members=args.ensemble)[1]
+        rows = [level1_errors(obj > 0, truth[1] > 0, volume) for obj, truth, volume in zip(objects, truths, val)]
+        for i, row in enumerate(rows):
+            print(json.dumps({"volume": i, **row}), flush=True)
+        for name, group in (("contrast below 2", [r for r in rows if r["contrast"] < 2]),
+                            ("contrast 2 or more", [r for r in rows if r["contrast"] >= 2])):
+            bands = np.array([[r["misplaced_within_2"], r["misplaced_2_to_5"], r["misplaced_beyond_5"]] for r in group]).reshape(-1, 3).sum(0)
+            print(json.dumps({"volumes": name, "count": len(group),
+                              "mean_dice": round(float(np.mean([r["dice"] for r in group])), 3) if group else None,
+                              "misplaced_shares_within_2_2to5_beyond_5": np.round(bands / max(bands.sum(), 1), 2).tolist()}),
+                  flush=True)
     for sides, size, power, pooled in itertools.product(sides_list, sizes, powers, (False, True)):
-        if size == 0 and (power or level1):
+        if size == 0 and (power or args.in_object):
             continue  # purity weights the voxels of a supervoxel; levels inside the object cluster supervoxels
-        how = LevelInference(sides, size or None, pooled=pooled, purity_power=power, in_object=bool(level1))
-        inference = {level: how for level in levels} | ({1: level1} if level1 else {})
+        how = LevelInference(sides, size or None, pooled=pooled, purity_power=power, in_object=args.in_object)
+        inference = {level: how for level in levels} | ({1: level1} if args.in_object else {})
         # one model's purity weights serve every model's factors
         weights = {h: h.weights(segments.get(h.supervoxel_size)) for h in set(inference.values())}
         row = {"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
@@ -149,7 +152,7 @@ def main() -> None:
                "supervoxels": size, "purity_power": power, "pooled": pooled}
         if args.intensity_axis and size and not pooled:
             share, corr = intensity_axis(embeddings[sides], val, segments[size], weights[how], config,
-                                         factors=len(sides) * args.ensemble)
+                                         factors=len(sides) * (args.ensemble if config.model.hyperbolic else 1))
             print(json.dumps({**{k: row[k] for k in ("sides", "supervoxels", "purity_power")},
                               "first_axis_share": [round(float(f(share)), 4) for f in (np.min, np.median)],
                               "abs_corr_with_mean_intensity": [round(float(f(corr)), 3) for f in (np.min, np.median)]}), flush=True)
@@ -177,13 +180,13 @@ def intensity_axis(embeddings, volumes, segments, weights, config, *, factors: i
         centred = points - np.average(points, axis=0, weights=n)
         eigenvalues, vectors = np.linalg.eigh((centred * n[:, None]).T @ centred)
         shares.append(eigenvalues[-1] / eigenvalues.sum())
-        intensity = np.bincount(pooled.codes, weights=np.asarray(volume, dtype=np.float64)[pooled.inside]) / n
+        intensity = pool_embedding(np.asarray(volume, dtype=np.float64)[..., None], seg, hyperbolic=False).points[:, 0]
         corrs.append(abs(np.corrcoef(centred @ vectors[:, -1], intensity)[0, 1]))
     return np.array(shares), np.array(corrs)
 
 
 def level1_errors(found: np.ndarray, cell: np.ndarray, volume: np.ndarray) -> dict:
-    """A level-1 object against the true cell: DICE, contrast (|mean cell - mean background| / the
+    """A level-1 object (bool) against the true cell (bool): DICE, contrast (|mean cell - mean background| / the
     background's standard deviation) and the misplaced voxels by distance to the true boundary."""
     distance = np.where(cell, ndimage.distance_transform_edt(cell), ndimage.distance_transform_edt(~cell))
     wrong = found != cell

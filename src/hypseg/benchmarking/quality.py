@@ -223,7 +223,20 @@ def score_embeddings(
     segments: Mapping[int, Sequence[np.ndarray]] | None = None,
     weights: Mapping[LevelInference, Sequence[np.ndarray] | None] | None = None, members: int = 1,
 ) -> dict[int, list[float]]:
-    """DICE per level and volume of test embeddings (patch sides -> one per volume), clustered as ``inference`` says.
+    """DICE per level and volume of the label maps of :func:`segment_embeddings` (same arguments)."""
+    labels = segment_embeddings(embeddings, config, levels, seed=seed, inference=inference, segments=segments,
+                                weights=weights, members=members)
+    return {level: [matched_dice(m, t[level]).mean for m, t in zip(labels[level], truths)] for level in levels}
+
+
+def segment_embeddings(
+    embeddings: Mapping[tuple[int, ...], Sequence[np.ndarray]], config: RunConfig, levels: Mapping[int, int], *,
+    seed: int, inference: Mapping[int, LevelInference] = INFERENCE,
+    segments: Mapping[int, Sequence[np.ndarray]] | None = None,
+    weights: Mapping[LevelInference, Sequence[np.ndarray] | None] | None = None, members: int = 1,
+) -> dict[int, list[np.ndarray]]:
+    """Label maps per level (one per volume) of test embeddings (patch sides -> one per volume), clustered
+    as ``inference`` says; with containment, level 1's map is its object (1) against the outside (0).
 
     ``members`` > 1: each embedding is that many models' embeddings side by side (a seeds' ensemble): a
     product of ``members`` balls per patch side for a hyperbolic model, one longer vector for a Euclidean one.
@@ -252,7 +265,7 @@ def score_embeddings(
                 labels[level] = [s.labels[levels[level]] for s in found]
     if objects is not None and inference[1].in_object:
         labels[1] = [o.astype(np.int32) for o in objects]
-    return {level: [matched_dice(m, t[level]).mean for m, t in zip(labels[level], truths)] for level in levels}
+    return labels
 
 
 def ensemble_name(method: str, members: int) -> str:
