@@ -390,8 +390,8 @@ def goals_table(results: Mapping[str, Sequence[MethodScore]]) -> str:
     rows = []
     for name, scores in results.items():
         by_name = {s.name: s for s in scores}
-        pairs = [(FULL, EUCLIDEAN)] + [(s.name, s.name.replace(FULL, EUCLIDEAN, 1)) for s in scores
-                                       if s.name.startswith(FULL + ENSEMBLE)]
+        seeds = len(next(iter(by_name[FULL].dice.values()))) if FULL in by_name else 0  # an ensemble's members: its seeds
+        pairs = [(FULL, EUCLIDEAN), (ensemble_name(FULL, seeds), ensemble_name(EUCLIDEAN, seeds))]
         for full_name, euclidean_name in pairs:
             if full_name not in by_name:
                 continue
