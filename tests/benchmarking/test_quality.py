@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import numpy as np
@@ -183,6 +184,8 @@ def test_two_seeds_add_an_ensemble_row_per_learned_model_and_its_goals(tmp_path)
     goals = _rows(goals_table({"irregular": scores}))
     assert [r[2] for r in goals] == [FULL] * 3 + [ensemble_name(FULL, 2)] * 3
     assert {r[4].rsplit(" ", 1)[0] for r in goals[3:]} <= {ensemble_name(EUCLIDEAN, 2)} | {f"baseline: {b}" for b in quality.BASELINES}
+    # what a resumed run reads back (hypseg.benchmarking.partial) is exactly what score_set returned
+    assert [MethodScore.from_json(json.loads(json.dumps(s.to_json()))) for s in scores] == scores
 
 
 def test_an_ensemble_of_one_model_twice_scores_like_the_model():
