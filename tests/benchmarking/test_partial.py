@@ -7,7 +7,7 @@ import json
 import pytest
 
 from hypseg.benchmarking import quality
-from hypseg.benchmarking.partial import fingerprint, partial_path, read_parts, write_parts
+from hypseg.benchmarking.partial import code_digest, fingerprint, partial_path, read_parts, write_parts
 from hypseg.benchmarking.quality import FULL, MethodScore, run
 
 
@@ -75,7 +75,41 @@ def test_a_run_with_other_settings_starts_anew(monkeypatch, tmp_path, capsys):
     _fake_score_set(monkeypatch, calls)
     run(repeats=3, out=out, sets=("regular", "irregular"))
     assert calls == ["regular", "irregular"]
-    assert f"ignoring {partial_path(out)}: it was written by a run with other settings" in capsys.readouterr().out
+    assert f"ignoring {partial_path(out)}: it was written by a run with other settings or other code" in capsys.readouterr().out
+
+
+def test_a_run_of_edited_code_starts_anew(monkeypatch, tmp_path, capsys):
+    out = tmp_path / "quality.md"
+    calls = []
+    _fake_score_set(monkeypatch, calls, interrupt_at="irregular")
+    monkeypatch.setattr(quality, "code_digest", lambda: "before the edit")
+    with pytest.raises(_Interrupted):
+        run(repeats=2, out=out, sets=("regular", "irregular"))
+    calls.clear()
+    _fake_score_set(monkeypatch, calls)
+    monkeypatch.setattr(quality, "code_digest", lambda: "after the edit")
+    run(repeats=2, out=out, sets=("regular", "irregular"))
+    assert calls == ["regular", "irregular"]  # nothing read back: the same settings, other code
+    assert f"ignoring {partial_path(out)}: it was written by a run with other settings or other code" in capsys.readouterr().out
+
+
+def test_the_code_digest_follows_every_python_source_and_nothing_else(tmp_path):
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "a.py").write_text("x = 1\n")
+    (package / "sub" / "b.py").write_text("y = 2\n")
+    first = code_digest(package)
+    assert code_digest(package) == first and len(first) == 64
+    (package / "notes.txt").write_text("not code")
+    assert code_digest(package) == first
+    (package / "sub" / "b.py").write_text("y = 3\n")
+    edited = code_digest(package)
+    assert edited != first
+    (package / "sub" / "b.py").rename(package / "b.py")  # the same bytes under another path
+    assert code_digest(package) not in (first, edited)
+    (package / "b.py").unlink()
+    assert code_digest(package) not in (first, edited)
+    assert code_digest() == code_digest()  # the installed package, stable between calls
 
 
 def test_an_unreadable_partial_file_is_ignored_with_a_note(tmp_path):

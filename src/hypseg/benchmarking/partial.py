@@ -2,21 +2,24 @@
 
 A long benchmark (the quality run takes over half an hour) writes each finished part, e.g. one test set's
 scores, to ``<out>.partial.json`` as soon as it is done. The file holds a fingerprint of the run's
-settings; a rerun with the same settings and output skips the parts already there, and one with other
-settings starts anew. The run deletes the file once it has written its output. Writes are atomic (a
-temporary file renamed over the old one), so an interrupted write leaves the previous parts intact.
-The fingerprint covers the settings, not the code: after changing the code, delete the file (the rerun
-names it when it reads from it).
+settings and of the code (:func:`code_digest` of the installed package); a rerun with the same settings,
+code and output skips the parts already there, and one with other settings or an edited package starts
+anew, so that one table never mixes parts scored by different code. The run deletes the file once it
+has written its output. Writes are atomic (a temporary file renamed over the old one), so an
+interrupted write leaves the previous parts intact.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any, Mapping
 
-__all__ = ["fingerprint", "partial_path", "read_parts", "write_parts"]
+__all__ = ["code_digest", "fingerprint", "partial_path", "read_parts", "write_parts"]
+
+_PACKAGE = Path(__file__).resolve().parents[1]  # the hypseg package
 
 
 def partial_path(out: str | os.PathLike) -> Path:
@@ -30,9 +33,20 @@ def fingerprint(settings: Mapping[str, Any]) -> str:
     return json.dumps(settings, sort_keys=True, default=repr)
 
 
+def code_digest(package: str | os.PathLike = _PACKAGE) -> str:
+    """SHA-256 of every Python source file under ``package`` (default: the installed hypseg), by its
+    path relative to ``package`` and its bytes; any edit, addition or removal of a ``.py`` file changes it."""
+    package = Path(package)
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def read_parts(path: Path, key: str) -> tuple[dict[str, Any], str | None]:
     """The parts saved at ``path`` by a run of fingerprint ``key``, and a one-line note when the file is
-    there but cannot be used (other settings, or unreadable): the run then starts anew."""
+    there but cannot be used (other settings or code, or unreadable): the run then starts anew."""
     if not path.exists():
         return {}, None
     try:
@@ -41,7 +55,7 @@ def read_parts(path: Path, key: str) -> tuple[dict[str, Any], str | None]:
     except (OSError, ValueError, KeyError, TypeError) as error:
         return {}, f"ignoring {path}: it cannot be read ({type(error).__name__}: {error})"
     if saved_key != key:
-        return {}, f"ignoring {path}: it was written by a run with other settings"
+        return {}, f"ignoring {path}: it was written by a run with other settings or other code"
     return parts, None
 
 

@@ -39,7 +39,7 @@ from typing import Mapping, NamedTuple, Sequence
 import numpy as np
 
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
-from hypseg.benchmarking.partial import fingerprint, partial_path, read_parts, write_parts
+from hypseg.benchmarking.partial import code_digest, fingerprint, partial_path, read_parts, write_parts
 from hypseg.benchmarking.timing import format_table
 from hypseg.config import DEFAULT_SUPERVOXEL_SIZE, PURITY_POWER, RunConfig, SyntheticConfig, cpu_recipe
 from hypseg.data import PHANTOM_LEVELS, discover_cases, load_normalised, supervoxels, write_synthetic_dataset
@@ -451,7 +451,8 @@ def run(
     partial = None if out is None else partial_path(out)
     key = fingerprint({"repeats": repeats, "volumes": volumes, "shape": shape, "recipe": dataclasses.asdict(recipe),
                        "inference": {str(level): dataclasses.asdict(how) for level, how in inference.items()},
-                       "ablations": None if ablations is None else sorted(ablations), "ensemble": ensemble})
+                       "ablations": None if ablations is None else sorted(ablations), "ensemble": ensemble,
+                       "code": code_digest()})
     saved, note = read_parts(partial, key) if partial is not None else ({}, None)
     if note:
         print(note, flush=True)
