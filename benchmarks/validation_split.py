@@ -14,7 +14,10 @@ of the supervoxels' mean embeddings (in the tangent space at the origin) lies al
 closely that axis follows the supervoxels' mean intensity (min and median over the volumes). ``--level1-errors``
 prints, per volume, the recipe's level-1 object (``quality.INFERENCE[1]``, holes filled) against the truth: its
 DICE, the cell's contrast with the background, and how many misplaced voxels lie within 2, 2-5 and over 5
-voxels of the true boundary. ``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes, ``--peer`` any
+voxels of the true boundary. ``--instances`` (cell sets, with ``--in-object``) prints, for every combination, how
+well level 2's clusters find the organelles one by one: each true vesicle and mitochondrion (a connected component
+of its class) against the best-matching connected component (holes filled) of the voxels inside the object that
+are not in its largest cluster (the cell's), as IoU quartiles and the share above 0.7 per kind. ``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes, ``--peer`` any
 baseline with its defaults.
 
     python benchmarks/validation_split.py                    # the recipe's sides and sizes (quality.INFERENCE)
@@ -26,6 +29,7 @@ baseline with its defaults.
     python benchmarks/validation_split.py --override '{"model": {"latent_dim": 4}, "data": {"patch_max": 15.0}}'
     python benchmarks/validation_split.py --sides 5 --purity-power 8 --intensity-axis
     python benchmarks/validation_split.py --level1-errors --sides 10 --purity-power 0
+    python benchmarks/validation_split.py --in-object --instances --sides 5 --purity-power 8
     python benchmarks/validation_split.py --no-model --slic 150 --slic 250 --slic 500 --slic 1000
     python benchmarks/validation_split.py --no-model --peer filter_bank --peer slic
 """
@@ -44,7 +48,7 @@ import torch
 from scipy import ndimage
 
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
-from hypseg.benchmarking.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, score_embeddings,
+from hypseg.benchmarking.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, score_labels,
                                          segment_embeddings)
 from hypseg.config import cpu_recipe
 from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
@@ -78,9 +82,13 @@ def main() -> None:
                         "lie on one axis and follow their mean intensity")
     parser.add_argument("--level1-errors", action="store_true", help="also print, per volume, where the recipe's level-1 "
                         "object misplaces voxels (by distance to the true boundary)")
+    parser.add_argument("--instances", action="store_true", help="with --in-object on a cell set: also print how well "
+                        "level 2's clusters find each vesicle and mitochondrion as a connected component")
     args = parser.parse_args()
     if args.ensemble < 1:
         parser.error(f"--ensemble must be at least 1, got {args.ensemble}")
+    if args.instances and (not args.in_object or args.kind == "shepp-logan"):
+        parser.error("--instances needs --in-object and a cell set (--kind regular or irregular)")
     base = cpu_recipe()
     override = json.loads(args.override)
     train_config = dataclasses.replace(base.train, seed=args.seed, validation_batches=0, checkpoint_every=10**6,
@@ -157,12 +165,19 @@ def main() -> None:
                               "first_axis_share": [round(float(f(share)), 4) for f in (np.min, np.median)],
                               "abs_corr_with_mean_intensity": [round(float(f(corr)), 3) for f in (np.min, np.median)]}), flush=True)
         try:
-            scores = score_embeddings(embeddings, config, truths, levels, seed=0, inference=inference, segments=segments,
-                                      weights=weights, members=args.ensemble)
+            labels = segment_embeddings(embeddings, config, levels, seed=0, inference=inference, segments=segments,
+                                        weights=weights, members=args.ensemble)
         except ValueError as error:  # e.g. per volume, an object with fewer supervoxels than clusters
             print(json.dumps({**row, "error": str(error)}), flush=True)
             continue
+        scores = score_labels(labels, truths)
         print(json.dumps({**row, "dice": [round(float(np.mean(scores[level])), 3) for level in levels]}), flush=True)
+        if args.instances:
+            found = organelle_matches(labels[2], [t[2] for t in truths])
+            print(json.dumps({**{k: row[k] for k in ("sides", "supervoxels", "purity_power", "pooled")},
+                              **{name: {"count": len(ious), "iou_quartiles": np.round(np.percentile(ious, [25, 50, 75]), 2).tolist(),
+                                        "share_above_0.7": round(float(np.mean(np.array(ious) > 0.7)), 2)}
+                                 for name, ious in found.items()}}), flush=True)
 
 
 def intensity_axis(embeddings, volumes, segments, weights, config, *, factors: int) -> tuple[np.ndarray, np.ndarray]:
@@ -183,6 +198,24 @@ def intensity_axis(embeddings, volumes, segments, weights, config, *, factors: i
         intensity = pool_embedding(np.asarray(volume, dtype=np.float64)[..., None], seg, hyperbolic=False).points[:, 0]
         corrs.append(abs(np.corrcoef(centred @ vectors[:, -1], intensity)[0, 1]))
     return np.array(shares), np.array(corrs)
+
+
+def organelle_matches(maps: list[np.ndarray], truths: list[np.ndarray]) -> dict[str, list[float]]:
+    """Per kind (vesicle: class 2, mitochondrion: 3 of level 2), the IoU of every true organelle (a connected
+    component of its class) with the best-matching connected component, holes filled, of the voxels inside
+    the object (label > 0) outside its largest cluster."""
+    ious: dict[str, list[float]] = {"vesicle": [], "mitochondrion": []}
+    for found, truth in zip(maps, truths):
+        inside = found > 0
+        ids, counts = np.unique(found[inside], return_counts=True)
+        parts, n = ndimage.label(inside & (found != ids[np.argmax(counts)]) if ids.size else inside)
+        candidates = [ndimage.binary_fill_holes(parts == j) for j in range(1, n + 1)]
+        for name, kind in (("vesicle", 2), ("mitochondrion", 3)):
+            organelles, m = ndimage.label(truth == kind)
+            for j in range(1, m + 1):
+                organelle = organelles == j
+                ious[name].append(max((float(np.sum(organelle & c) / np.sum(organelle | c)) for c in candidates), default=0.0))
+    return ious
 
 
 def level1_errors(found: np.ndarray, cell: np.ndarray, volume: np.ndarray) -> dict:

@@ -224,9 +224,14 @@ def score_embeddings(
     weights: Mapping[LevelInference, Sequence[np.ndarray] | None] | None = None, members: int = 1,
 ) -> dict[int, list[float]]:
     """DICE per level and volume of the label maps of :func:`segment_embeddings` (same arguments)."""
-    labels = segment_embeddings(embeddings, config, levels, seed=seed, inference=inference, segments=segments,
-                                weights=weights, members=members)
-    return {level: [matched_dice(m, t[level]).mean for m, t in zip(labels[level], truths)] for level in levels}
+    return score_labels(segment_embeddings(embeddings, config, levels, seed=seed, inference=inference, segments=segments,
+                                           weights=weights, members=members), truths)
+
+
+def score_labels(labels: Mapping[int, Sequence[np.ndarray]], truths) -> dict[int, list[float]]:
+    """The paper's DICE (Hungarian-matched, background included) per level and volume of label maps
+    (level -> one map per volume) against ``truths`` (one mapping level -> truth per volume)."""
+    return {level: [matched_dice(m, t[level]).mean for m, t in zip(maps, truths)] for level, maps in labels.items()}
 
 
 def segment_embeddings(

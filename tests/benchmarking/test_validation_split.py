@@ -1,0 +1,62 @@
+"""The diagnostics of benchmarks/validation_split.py that explain the README's limits, on small hand-made maps."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+_SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "validation_split.py"
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("validation_split", _SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _cell_with_organelles() -> np.ndarray:
+    """Level-2 truth: background 0, a cell 1 filling the middle, a spherical vesicle 2 and a cubic mitochondrion 3."""
+    truth = np.zeros((24, 24, 24), dtype=np.int32)
+    truth[2:22, 2:22, 2:22] = 1
+    z, y, x = np.indices(truth.shape)
+    truth[(z - 8) ** 2 + (y - 8) ** 2 + (x - 12) ** 2 <= 16] = 2
+    truth[13:19, 13:19, 9:15] = 3
+    return truth
+
+
+def test_organelles_found_exactly_match_with_iou_one(script):
+    truth = _cell_with_organelles()
+    found = truth + 5 * (truth > 0)  # other ids, the same regions; the cell is the largest cluster inside
+    assert script.organelle_matches([found], [truth]) == {"vesicle": [1.0], "mitochondrion": [1.0]}
+
+
+def test_an_organelle_in_the_cells_cluster_is_not_found_and_holes_are_filled(script):
+    truth = _cell_with_organelles()
+    found = truth.copy()
+    found[found == 2] = 1  # the vesicle took the cell's cluster
+    found[15, 15, 11] = 1  # a hole in the mitochondrion's component, filled before matching
+    ious = script.organelle_matches([found], [truth])
+    assert ious == {"vesicle": [0.0], "mitochondrion": [1.0]}
+    merged = truth.copy()
+    merged[merged == 2] = 3  # both organelles in one cluster, apart: still two components
+    assert script.organelle_matches([merged], [truth]) == {"vesicle": [1.0], "mitochondrion": [1.0]}
+    half = truth.copy()
+    half[(truth == 3) & (np.indices(truth.shape)[2] < 12)] = 1  # half the mitochondrion missed
+    assert script.organelle_matches([half], [truth])["mitochondrion"] == [pytest.approx(0.5)]
+
+
+def test_level1_errors_count_misplaced_voxels_by_distance_to_the_true_boundary(script):
+    cell = np.zeros((20, 20, 20), dtype=bool)
+    cell[5:15, 5:15, 5:15] = True
+    volume = np.where(cell, 2.0, 0.0) + np.random.default_rng(0).normal(scale=0.5, size=cell.shape)
+    found = cell.copy()
+    found[0, 0, 0] = True  # far outside
+    found[5, 10, 10] = False  # on the boundary
+    row = script.level1_errors(found, cell, volume)
+    assert row["misplaced_within_2"] == 1 and row["misplaced_2_to_5"] == 0 and row["misplaced_beyond_5"] == 1
+    assert row["cell_voxels"] == 1000 and 3.5 < row["contrast"] < 4.5
