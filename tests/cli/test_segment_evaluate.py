@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from hypseg.cli.app import app
 from hypseg.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from hypseg.io import Volume, affine_from_spacing, save_labels, save_volume
+from hypseg.io import Volume, affine_from_spacing, load_labels, save_labels, save_volume
 from hypseg.training import Trainer
 
 runner = CliRunner()
@@ -224,3 +224,17 @@ def test_inside_refuses_what_it_cannot_use_and_leaves_nothing(model_dir, tmp_pat
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output and "Traceback" not in result.output
     assert not any((tmp_path / f"s{i}").exists() for i in range(1, 6))
+
+
+def test_per_volume_a_volume_of_too_few_supervoxels_is_clustered_voxel_by_voxel(model_dir, tmp_path):
+    save_volume(_volume(0), path=tmp_path / "small.nii.gz")  # 1716 voxels: 4 supervoxels of 500
+    save_volume(_volume(1, shape=(30, 30, 30)), path=tmp_path / "large.nii.gz")  # 54 of them
+    out = tmp_path / "seg"
+    result = _invoke("segment", tmp_path / "small.nii.gz", tmp_path / "large.nii.gz", "--model", model_dir, "--out", out,
+                     "-k", 8, "--supervoxels", 500, "--per-volume")
+    assert result.exit_code == 0, result.output
+    assert "note: 1 volume held fewer supervoxels than clusters, clustered voxel by voxel: small" in result.output
+    cases = {c["name"]: c for c in json.loads((out / "segmentation.json").read_text())["cases"]}
+    assert cases["small"].get("clustered_voxels") is True and "clustered_voxels" not in cases["large"]
+    small = load_labels(out / "small_k8.nii.gz")
+    assert len(np.unique(small)) == 8  # voxels: more distinct regions than its supervoxels could give

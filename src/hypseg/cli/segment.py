@@ -18,7 +18,7 @@ def segment(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder for label maps, embeddings and segmentation.json."),
     clusters: List[int] = typer.Option([2, 4, 8], "--clusters", "-k", help="Cluster counts, one label map each (repeat: -k 2 -k 4)."),
     patch_size: Optional[List[int]] = typer.Option(None, "--patch-size", "-p", help="Side of each voxel's patch (default: the model's m; a divisor or a multiple of m). Repeat for several sides clustered on a product of balls."),
-    pooled: bool = typer.Option(True, "--pooled/--per-volume", help="Fit the clusters on all volumes together, or per volume."),
+    pooled: bool = typer.Option(True, "--pooled/--per-volume", help="Fit the clusters on all volumes together, or per volume (where a volume, or its object, holds fewer supervoxels than clusters, its voxels are clustered)."),
     nested: bool = typer.Option(False, "--nested", help="Each level refines the one above (a tree of labels)."),
     subsample: int = typer.Option(50_000, min=100, help="Voxels (or supervoxels) k-means is fitted on."),
     supervoxels: int = typer.Option(DEFAULT_SUPERVOXEL_SIZE, min=0, help="Voxels per SLIC supervoxel: cluster each supervoxel's mean embedding, so labels follow the image's edges (0: cluster every voxel)."),
@@ -54,3 +54,7 @@ def segment(
         seed=seed, overwrite=overwrite, progress=True,
     )
     typer.echo(f"segmented {len(manifest['cases'])} volumes at k = {manifest['clusters']} into {out}")
+    fallen = [case["name"] for case in manifest["cases"] if case.get("clustered_voxels")]
+    if fallen:
+        volumes_held = f"{len(fallen)} volume held" if len(fallen) == 1 else f"{len(fallen)} volumes held"
+        typer.echo(f"note: {volumes_held} fewer supervoxels than clusters, clustered voxel by voxel: {', '.join(fallen)}")

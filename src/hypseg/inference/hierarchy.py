@@ -103,4 +103,4 @@ def segment_inside(
             raise ValueError(f"volume {i}: the level-1 object is empty, so nothing lies inside it to segment")
     cut = None if segments is None else [restrict_supervoxels(s, o) for s, o in zip(segments, objects)]
     inner = segment_volumes(embeddings, clusters=[k - 1 for k in ks], masks=objects, segments=cut, **options)
-    return [Segmentation({k: s.labels[k - 1] for k in ks}, {k: s.centers[k - 1] for k in ks}) for s in inner]
+    return [Segmentation({k: s.labels[k - 1] for k in ks}, {k: s.centers[k - 1] for k in ks}, s.voxels) for s in inner]

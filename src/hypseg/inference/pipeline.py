@@ -67,7 +67,9 @@ def segment_files(
     weighs each voxel in that mean by the share of its patch inside its supervoxel to this power.
     ``inside`` (a segmentation directory with a k = 2 map of every volume, e.g. the level-1 run) keeps
     that map's outside as label 0 and finds the other K - 1 clusters inside its object, holes filled
-    (:mod:`hypseg.inference.hierarchy`).
+    (:mod:`hypseg.inference.hierarchy`). Fitted per volume (``pooled`` False), a volume (or object)
+    holding fewer supervoxels than the largest k is clustered voxel by voxel; its manifest entry then
+    has ``"clustered_voxels": true``.
     """
     paths = [Path(v) for v in volumes]
     if not paths:
@@ -110,7 +112,8 @@ def segment_files(
                     weights.append(purity_weights(segments[-1], sizes, purity_power))
             loaded.append((case, volume))
         options = dict(c=config.model.curvature, hyperbolic=config.model.hyperbolic, subsample=subsample, pooled=pooled,
-                       random_state=seed, factors=len(sizes), segments=segments or None, voxel_weights=weights or None)
+                       random_state=seed, factors=len(sizes), segments=segments or None, voxel_weights=weights or None,
+                       voxel_fallback=not pooled)  # per volume, a volume (or object) of too few supervoxels: its voxels
         if level1 is None:
             objects = [None] * len(loaded)
             segmentations = segment_volumes(embeddings, clusters=clusters, nested=nested, **options)
@@ -137,6 +140,7 @@ def segment_files(
             manifest["cases"].append({
                 "name": name, "image": str(case.image.resolve()), "labels": labels,
                 "embedding": f"{name}_embedding.npy", **({} if obj is None else {"object": f"{name}_object{suffix}"}),
+                **({"clustered_voxels": True} if seg.voxels else {}),
                 "centers": {str(k): c.tolist() for k, c in seg.centers.items()},
                 "truth": {level: str(path.resolve()) for level, path in case.truth.items()},
             })

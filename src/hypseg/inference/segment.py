@@ -35,6 +35,7 @@ class Segmentation(NamedTuple):
 
     labels: dict[int, np.ndarray]  # k -> (Z, Y, X) int32
     centers: dict[int, np.ndarray]  # k -> (k, d)
+    voxels: bool = False  # clustered voxel by voxel: too few supervoxels for its own fit (``voxel_fallback``)
 
 
 class _Level(NamedTuple):
@@ -216,11 +217,11 @@ def _volume_points(i: int, emb, mask, segs, weights, *, c: float, hyperbolic: bo
     return _Points(pooled.points, pooled.weights, pooled.codes, inside)
 
 
-def _predict(levels: list[_Level], part: _Points, shape) -> Segmentation:
+def _predict(levels: list[_Level], part: _Points, shape, *, voxels: bool = False) -> Segmentation:
     flat = _level_labels(levels, part.points)
     if part.codes is not None:
         flat = {k: values[part.codes] for k, values in flat.items()}
-    return _segmentation(levels, flat, shape, part.inside)
+    return _segmentation(levels, flat, shape, part.inside)._replace(voxels=voxels)
 
 
 def segment_volumes(
@@ -238,6 +239,7 @@ def segment_volumes(
     factors: int = 1,
     segments: Sequence[np.ndarray] | None = None,
     voxel_weights: Sequence[np.ndarray | None] | None = None,
+    voxel_fallback: bool = False,
 ) -> list[Segmentation]:
     """Segment several volumes: one fit on a pooled subsample (``pooled``) or one fit per volume.
 
@@ -245,6 +247,9 @@ def segment_volumes(
     voxels (supervoxel pooling, see the module docstring); with ``masks`` too, each map must be -1
     exactly outside its mask. ``voxel_weights`` (one per volume, e.g.
     :func:`hypseg.inference.pooling.purity_weights`) weigh the voxels in their supervoxel's mean.
+    Fitted per volume, a volume holding fewer supervoxels than the largest k raises, unless
+    ``voxel_fallback``: that volume's voxels (inside its mask) are then clustered instead, and its
+    segmentation says so (``Segmentation.voxels``); the other volumes keep their supervoxels.
     """
     if not embeddings:
         raise ValueError("no embeddings to segment")
@@ -281,5 +286,11 @@ def segment_volumes(
         share = None if subsample is None else max(1, subsample // len(parts))
         levels = fit_on([(part, _subsample(len(part.points), share, rng)) for part in parts])
         return [_predict(levels, part, e.shape[:3]) for part, e in zip(parts, embeddings)]
-    return [_predict(fit_on([(part, _subsample(len(part.points), subsample, rng))]), part, e.shape[:3])
-            for part, e in zip(parts, embeddings)]
+    top = max((int(k) for k in clusters), default=0)
+    found = []
+    for i, (part, e) in enumerate(zip(parts, embeddings)):
+        voxels = voxel_fallback and part.weights is not None and len(part.points) < top
+        if voxels:  # too few supervoxels for this volume's own fit: its voxels inside the same region
+            part = _volume_points(i, e, part.inside, None, None, c=c, hyperbolic=hyperbolic, factors=factors)
+        found.append(_predict(fit_on([(part, _subsample(len(part.points), subsample, rng))]), part, e.shape[:3], voxels=voxels))
+    return found
