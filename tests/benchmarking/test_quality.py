@@ -265,12 +265,17 @@ def test_a_baseline_in_the_level1_object_scores_its_object_and_its_clusters_insi
     assert alone < scores[2][0]
 
 
-def test_containment_gives_every_baseline_a_row_in_the_object_that_the_goals_face(tmp_path):
+def test_containment_gives_every_baseline_a_row_in_the_object_that_the_goals_face(tmp_path, monkeypatch):
+    # as the recipe: level 2 per volume and level 3 pooled, with the same purity weights
     inference = {1: LevelInference((8,), 125, pooled=False, in_object=True),
-                 2: LevelInference((4,), 125, pooled=True, purity_power=8.0, in_object=True),
+                 2: LevelInference((4,), 125, pooled=False, purity_power=8.0, in_object=True),
                  3: LevelInference((4,), 125, pooled=True, purity_power=8.0, in_object=True)}
+    weighed = []
+    purity_weights = quality.purity_weights
+    monkeypatch.setattr(quality, "purity_weights", lambda *a: weighed.append(a) or purity_weights(*a))
     scores = quality.score_set("irregular", repeats=1, volumes=6, recipe=smoke_recipe(), workdir=tmp_path, shape=24,
                                inference=inference, ablations=(FULL,))
+    assert len(weighed) == 1  # one test volume, one weighting shared by levels 2 and 3
     names = [s.name for s in scores]
     assert names == [FULL] + [f"baseline: {b}" for b in quality.BASELINES] + [f"baseline: {b}{quality.IN_OBJECT}" for b in quality.BASELINES]
     assert all(0.0 <= s.mean(level) <= 1.0 and len(s.per_volume[level]) == 1 for s in scores for level in (1, 2, 3))
