@@ -6,7 +6,8 @@ validation volumes with every ``--sides`` (a comma list is a product of balls), 
 ``--supervoxels`` size (0: every voxel) and ``--purity-power`` (0: plain supervoxel means) at k = 2, 4, 8,
 per volume and pooled over the 20, and prints one
 JSON line per combination: the sizes of the quality benchmark, on volumes it never scores.
-``--ensemble N`` trains N models (training seeds ``--seed`` to ``--seed`` + N - 1) and clusters their
+``--recipe`` also prints one row clustered exactly as the quality benchmark's recipe
+(``quality.INFERENCE``, its own setting at every level). ``--ensemble N`` trains N models (training seeds ``--seed`` to ``--seed`` + N - 1) and clusters their
 embeddings side by side, a product of N balls per patch side. ``--in-object`` clusters levels 2-3 inside
 level 1's object (:mod:`hypseg.inference.hierarchy`; level 1 as the recipe finds it, holes filled) and
 scores level 1 as that object. ``--intensity-axis`` also prints, for every combination with supervoxels, how much
@@ -21,6 +22,7 @@ are not in its largest cluster (the cell's), as IoU quartiles and the share abov
 baseline with its defaults.
 
     python benchmarks/validation_split.py                    # the recipe's sides and sizes (quality.INFERENCE)
+    python benchmarks/validation_split.py --recipe           # also one row of exactly the recipe's per-level inference
     python benchmarks/validation_split.py --sides 5 --sides 10 --supervoxels 0 --supervoxels 125 --supervoxels 500
     python benchmarks/validation_split.py --sides 5 --purity-power 0 --purity-power 2 --purity-power 4 --purity-power 8
     python benchmarks/validation_split.py --triplet-weight 10
@@ -84,6 +86,8 @@ def main() -> None:
                         "object misplaces voxels (by distance to the true boundary)")
     parser.add_argument("--instances", action="store_true", help="with --in-object on a cell set: also print how well "
                         "level 2's clusters find each vesicle and mitochondrion as a connected component")
+    parser.add_argument("--recipe", action="store_true", help="also score exactly the recipe's per-level inference "
+                        "(quality.INFERENCE)")
     args = parser.parse_args()
     if args.ensemble < 1:
         parser.error(f"--ensemble must be at least 1, got {args.ensemble}")
@@ -130,11 +134,14 @@ def main() -> None:
     # containment: level 1 as the recipe finds it (holes filled), each combination sets levels 2-3 inside it
     level1 = dataclasses.replace(INFERENCE[1], in_object=True)
     uses_level1 = args.in_object or args.level1_errors
-    needed = set(sizes) | ({level1.supervoxel_size} if uses_level1 else set())
+    recipe = {level: INFERENCE[level] for level in levels} if args.recipe else {}
+    needed = (set(sizes) | ({level1.supervoxel_size} if uses_level1 else set())
+              | {how.supervoxel_size for how in recipe.values() if how.supervoxel_size})
     segments = {size: [supervoxels(v, size=size) for v in val] for size in sorted(needed) if size}
     # one factor per model and side: the models' embeddings side by side
     embeddings = {sides: [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides) for model in models], axis=-1)
-                          for v in val] for sides in dict.fromkeys(([level1.patch_sides] if uses_level1 else []) + sides_list)}
+                          for v in val] for sides in dict.fromkeys(([level1.patch_sides] if uses_level1 else []) + sides_list
+                                                                   + [how.patch_sides for how in recipe.values()])}
     if args.level1_errors:
         objects = segment_embeddings(embeddings, config, {1: levels[1]}, seed=0, inference={1: level1}, segments=segments,
                                      weights={level1: level1.weights(segments[level1.supervoxel_size])}, members=args.ensemble)[1]
@@ -148,6 +155,13 @@ def main() -> None:
                               "mean_dice": round(float(np.mean([r["dice"] for r in group])), 3) if group else None,
                               "misplaced_shares_within_2_2to5_beyond_5": np.round(bands / max(bands.sum(), 1), 2).tolist()}),
                   flush=True)
+    if recipe:
+        weights = {how: how.weights(segments.get(how.supervoxel_size)) for how in set(recipe.values())}
+        scores = score_labels(segment_embeddings(embeddings, config, levels, seed=0, inference=recipe, segments=segments,
+                                                 weights=weights, members=args.ensemble), truths)
+        print(json.dumps({"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
+                          "ensemble": args.ensemble, "override": override, "inference": "recipe (quality.INFERENCE)",
+                          "dice": [round(float(np.mean(scores[level])), 3) for level in levels]}), flush=True)
     for sides, size, power, pooled in itertools.product(sides_list, sizes, powers, (False, True)):
         if size == 0 and (power or args.in_object):
             continue  # purity weights the voxels of a supervoxel; levels inside the object cluster supervoxels
