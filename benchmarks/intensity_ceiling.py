@@ -15,10 +15,10 @@ smoothed intensity, which is what the level-1 rows of the quality tables do in e
 
 A third oracle for level 1 is supervised and sees more than intensity: every filter-bank feature
 (:func:`hypseg.baselines.filter_bank.filter_bank_features`, all five kinds at sigmas 0.5-8: smoothed
-intensity, local standard deviation, gradient, LoG and Hessian eigenvalues, 35 columns) feeds a gradient-boosted
-classifier (scikit-learn's ``HistGradientBoostingClassifier``) trained on the volume's own level-1 truth
-in one half of the volume (z < 25, then z >= 25; 20,000 voxels drawn from that half) and predicting the
-other half; the two halves' predictions make one map, whose holes are filled as the recipe's
+intensity, local standard deviation, gradient, LoG and Hessian eigenvalues, 35 columns) feeds a
+gradient-boosted classifier (scikit-learn's ``HistGradientBoostingClassifier``) trained on the volume's own
+level-1 truth in one half of the volume (z < 25, then z >= 25; 20,000 voxels drawn from that half) and
+predicting the other half; the two halves' predictions make one map, whose holes are filled as the recipe's
 containment does. It bounds, in practice, what any method reading local appearance (texture and
 context up to a few voxels) could reach, with labels.
 
@@ -32,7 +32,6 @@ import itertools
 import numpy as np
 from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
-
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from hypseg.baselines.filter_bank import FEATURE_KINDS, filter_bank_features

@@ -6,19 +6,20 @@ validation volumes with every ``--sides`` (a comma list is a product of balls), 
 ``--supervoxels`` size (0: every voxel) and ``--purity-power`` (0: plain supervoxel means) at k = 2, 4, 8,
 per volume and pooled over the 20, and prints one
 JSON line per combination: the sizes of the quality benchmark, on volumes it never scores.
-``--recipe`` also prints one row clustered exactly as the quality benchmark's recipe
-(``quality.INFERENCE``, its own setting at every level). ``--ensemble N`` trains N models (training seeds ``--seed`` to ``--seed`` + N - 1) and clusters their
-embeddings side by side, a product of N balls per patch side. ``--in-object`` clusters levels 2-3 inside
+``--recipe`` also prints one row clustered exactly as the quality benchmark's recipe (``quality.INFERENCE``,
+its own setting at every level). ``--ensemble N`` trains N models (training seeds ``--seed`` to ``--seed`` + N - 1)
+and clusters their embeddings side by side, a product of N balls per patch side. ``--in-object`` clusters levels 2-3 inside
 level 1's object (:mod:`hypseg.inference.hierarchy`; level 1 as the recipe finds it, holes filled) and
 scores level 1 as that object. ``--intensity-axis`` also prints, for every combination with supervoxels, how much
 of the supervoxels' mean embeddings (in the tangent space at the origin) lies along one axis, and how
 closely that axis follows the supervoxels' mean intensity (min and median over the volumes). ``--level1-errors``
 prints, per volume, the recipe's level-1 object (``quality.INFERENCE[1]``, holes filled) against the truth: its
 DICE, the cell's contrast with the background, and how many misplaced voxels lie within 2, 2-5 and over 5
-voxels of the true boundary. ``--instances`` (cell sets, with ``--in-object``) prints, for every combination, how
-well level 2's clusters find the organelles one by one: each true vesicle and mitochondrion (a connected component
-of its class) against the best-matching connected component (holes filled) of the voxels inside the object that
-are not in its largest cluster (the cell's), as IoU quartiles and the share above 0.7 per kind. ``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes, ``--peer`` any
+voxels of the true boundary. ``--instances`` (cell sets, with ``--in-object``) prints, for every combination,
+how well level 2's clusters find the organelles one by one: each true vesicle and mitochondrion (a connected
+component of its class) against the best-matching connected component (holes filled) of the voxels inside the
+object that are not in its largest cluster (the cell's), as IoU quartiles and the share above 0.7 per kind.
+``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes, ``--peer`` any
 baseline with its defaults.
 
     python benchmarks/validation_split.py                    # the recipe's sides and sizes (quality.INFERENCE)
@@ -50,8 +51,8 @@ import torch
 from scipy import ndimage
 
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
-from hypseg.benchmarking.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, score_labels,
-                                         segment_embeddings)
+from hypseg.benchmarking.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, level_weights,
+                                         score_labels, segment_embeddings)
 from hypseg.config import cpu_recipe
 from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
 from hypseg.geometry import logmap0
@@ -156,7 +157,7 @@ def main() -> None:
                               "misplaced_shares_within_2_2to5_beyond_5": np.round(bands / max(bands.sum(), 1), 2).tolist()}),
                   flush=True)
     if recipe:
-        weights = {how: how.weights(segments.get(how.supervoxel_size)) for how in set(recipe.values())}
+        weights = level_weights(recipe.values(), segments)
         scores = score_labels(segment_embeddings(embeddings, config, levels, seed=0, inference=recipe, segments=segments,
                                                  weights=weights, members=args.ensemble), truths)
         print(json.dumps({"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
@@ -168,7 +169,7 @@ def main() -> None:
         how = LevelInference(sides, size or None, pooled=pooled, purity_power=power, in_object=args.in_object)
         inference = {level: how for level in levels} | ({1: level1} if args.in_object else {})
         # one model's purity weights serve every model's factors
-        weights = {h: h.weights(segments.get(h.supervoxel_size)) for h in set(inference.values())}
+        weights = level_weights(inference.values(), segments)
         row = {"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                "ensemble": args.ensemble, "override": override, "in_object": args.in_object, "sides": list(sides),
                "supervoxels": size, "purity_power": power, "pooled": pooled}

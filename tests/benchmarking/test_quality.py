@@ -297,3 +297,18 @@ def test_a_baseline_object_smaller_than_its_clusters_leaves_everything_outside()
     scores = quality.baseline_in_object(make_baseline("kmeans"), [volume], [{1: truth, 3: truth}], {1: 2, 3: 8})
     assert scores[1] == [pytest.approx(1.0)]
     assert scores[3] == [pytest.approx((2 * 999 / 1999 + 0.0) / 2)]  # all outside: the object scores 0
+
+
+def test_level_weights_are_computed_once_per_weighting(monkeypatch):
+    segments = {8: [np.arange(64).reshape(4, 4, 4) // 8]}
+    per_volume = LevelInference((3,), 8, pooled=False, purity_power=8.0)
+    pooled = LevelInference((3,), 8, pooled=True, purity_power=8.0)
+    other = LevelInference((3,), 8, pooled=True, purity_power=2.0)
+    plain = LevelInference((3,), 8, pooled=False)
+    calls = []
+    purity_weights = quality.purity_weights
+    monkeypatch.setattr(quality, "purity_weights", lambda *a: calls.append(a[2]) or purity_weights(*a))
+    weights = quality.level_weights([per_volume, pooled, other, plain, pooled], segments)
+    assert sorted(calls) == [2.0, 8.0] and weights[plain] is None
+    assert weights[per_volume] is weights[pooled]
+    np.testing.assert_allclose(weights[other][0], per_volume.weights(segments[8])[0] ** 0.25, rtol=1e-5)

@@ -133,6 +133,17 @@ INFERENCE: Mapping[int, LevelInference] = {
 }
 
 
+def level_weights(settings, segments: Mapping[int, Sequence[np.ndarray]]) -> dict[LevelInference, list[np.ndarray] | None]:
+    """Every setting's voxel weights (:meth:`LevelInference.weights`) of the supervoxel maps ``segments``
+    (size -> one map per volume), computed once per weighting: e.g. levels 2 and 3, one fitted per volume
+    and one pooled, share theirs."""
+    computed: dict[tuple, list[np.ndarray] | None] = {}
+    for how in settings:
+        if how.weighting not in computed:
+            computed[how.weighting] = how.weights(segments.get(how.supervoxel_size))
+    return {how: computed[how.weighting] for how in settings}
+
+
 def uniform_inference(patch_sides: Sequence[int], supervoxel_size: int | None,
                       levels: Sequence[int] = tuple(INFERENCE)) -> dict[int, LevelInference]:
     """The same patch sides and supervoxel size at every level (each level keeps :data:`INFERENCE`'s
@@ -306,9 +317,7 @@ def score_set(
     settings = list(dict.fromkeys(inference[level] for level in spec.levels))
     sizes = {how.supervoxel_size for how in settings} - {None}
     segments = {size: [supervoxels(v, size=size) for v in test] for size in sorted(sizes)}
-    shared = {how.weighting: how for how in settings}  # e.g. levels 2 and 3, one per volume and one pooled
-    computed = {key: how.weights(segments.get(how.supervoxel_size)) for key, how in shared.items()}
-    weights = {how: computed[how.weighting] for how in settings}
+    weights = level_weights(settings, segments)
     supervoxel_seconds = (time.perf_counter() - start) / len(test)  # ... and counted in every model's inference
     scores = []
     for method in spec.ablations if ablations is None else [a for a in spec.ablations if a in ablations]:
