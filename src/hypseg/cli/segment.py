@@ -42,7 +42,9 @@ def segment(
 
         hypseg segment data/synth --model runs/gyro -p 10 -k 2 --per-volume --out seg-l1/      # the benchmark's level 1
 
-        hypseg segment data/synth --model runs/gyro -p 5 --purity-power 8 -k 4 -k 8 --inside seg-l1/ --out seg-l23/   # levels 2-3
+        hypseg segment data/synth --model runs/gyro -p 5 --purity-power 8 -k 4 --per-volume --inside seg-l1/ --out seg-l2/   # level 2
+
+        hypseg segment data/synth --model runs/gyro -p 5 --purity-power 8 -k 8 --inside seg-l1/ --out seg-l3/   # level 3
 
         hypseg segment big.zarr --model runs/gyro --supervoxels 0 --out seg-voxels/     # cluster every voxel
     """
