@@ -104,10 +104,6 @@ def test_too_few_supervoxels_for_the_clusters_is_named():
     with pytest.raises(ValueError) as info:
         segment_volumes([emb], clusters=(8,), segments=[_random_segments(n=5)])
     assert str(info.value) == "8 clusters need at least as many supervoxels, got 5; use smaller supervoxels"
-    with pytest.raises(ValueError, match="8 clusters need at least as many supervoxels, got 5"):
-        segment_volumes([emb], clusters=(8,), segments=[_random_segments(n=5)], pooled=False)
-    with pytest.raises(ValueError, match="8 clusters need at least as many supervoxels, got 5"):  # pooled: no fallback
-        segment_volumes([emb], clusters=(8,), segments=[_random_segments(n=5)], voxel_fallback=True)
 
 
 def test_a_volume_with_too_few_supervoxels_falls_back_to_its_voxels_alone():
@@ -115,7 +111,7 @@ def test_a_volume_with_too_few_supervoxels_falls_back_to_its_voxels_alone():
     segments = [_random_segments(n=5, seed=1), _random_segments(n=9, seed=2)]
     weights = [np.random.default_rng(3).uniform(0.1, 1, size=(6, 6, 6)) for _ in range(2)]
     found = segment_volumes([few, many], clusters=(4, 8), segments=segments, voxel_weights=weights, pooled=False,
-                            voxel_fallback=True, random_state=4)
+                            random_state=4)
     assert [s.voxels for s in found] == [True, False]
     alone = segment_volumes([few], clusters=(4, 8), pooled=False, random_state=4)[0]  # its voxels, no weights
     kept = segment_volumes([many], clusters=(4, 8), segments=segments[1:], voxel_weights=weights[1:], pooled=False,
@@ -129,7 +125,7 @@ def test_a_volume_with_too_few_supervoxels_falls_back_to_its_voxels_alone():
     mask[:, :3] = True
     cut = np.where(mask, segments[0], -1)
     cut[mask] = np.unique(cut[mask], return_inverse=True)[1]
-    inside = segment_volumes([few], clusters=(8,), masks=[mask], segments=[cut], pooled=False, voxel_fallback=True)[0]
+    inside = segment_volumes([few], clusters=(8,), masks=[mask], segments=[cut], pooled=False)[0]
     assert inside.voxels and (inside.labels[8][~mask] == 0).all() and set(np.unique(inside.labels[8][mask])) == set(range(1, 9))
 
 

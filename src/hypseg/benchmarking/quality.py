@@ -279,8 +279,7 @@ def segment_embeddings(
             options = dict(c=config.model.curvature, hyperbolic=config.model.hyperbolic, random_state=seed, pooled=how.pooled,
                            factors=len(how.patch_sides) * (members if config.model.hyperbolic else 1),  # one member's
                            segments=None if how.supervoxel_size is None else segments[how.supervoxel_size],  # purity
-                           voxel_weights=weights.get(how),  # weights serve every member's factors
-                           voxel_fallback=True)  # per volume, an object of too few supervoxels: its voxels
+                           voxel_weights=weights.get(how))  # weights serve every member's factors
             clusters = [levels[level] for level in group]
             found = (segment_inside(embeddings[how.patch_sides], objects, clusters=clusters, **options) if inside
                      else segment_volumes(embeddings[how.patch_sides], clusters=clusters, **options))

@@ -112,8 +112,7 @@ def segment_files(
                     weights.append(purity_weights(segments[-1], sizes, purity_power))
             loaded.append((case, volume))
         options = dict(c=config.model.curvature, hyperbolic=config.model.hyperbolic, subsample=subsample, pooled=pooled,
-                       random_state=seed, factors=len(sizes), segments=segments or None, voxel_weights=weights or None,
-                       voxel_fallback=not pooled)  # per volume, a volume (or object) of too few supervoxels: its voxels
+                       random_state=seed, factors=len(sizes), segments=segments or None, voxel_weights=weights or None)
         if level1 is None:
             objects = [None] * len(loaded)
             segmentations = segment_volumes(embeddings, clusters=clusters, nested=nested, **options)

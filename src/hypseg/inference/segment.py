@@ -35,7 +35,7 @@ class Segmentation(NamedTuple):
 
     labels: dict[int, np.ndarray]  # k -> (Z, Y, X) int32
     centers: dict[int, np.ndarray]  # k -> (k, d)
-    voxels: bool = False  # clustered voxel by voxel: too few supervoxels for its own fit (``voxel_fallback``)
+    voxels: bool = False  # fitted per volume on its voxels: it held fewer supervoxels than clusters
 
 
 class _Level(NamedTuple):
@@ -239,7 +239,6 @@ def segment_volumes(
     factors: int = 1,
     segments: Sequence[np.ndarray] | None = None,
     voxel_weights: Sequence[np.ndarray | None] | None = None,
-    voxel_fallback: bool = False,
 ) -> list[Segmentation]:
     """Segment several volumes: one fit on a pooled subsample (``pooled``) or one fit per volume.
 
@@ -247,9 +246,9 @@ def segment_volumes(
     voxels (supervoxel pooling, see the module docstring); with ``masks`` too, each map must be -1
     exactly outside its mask. ``voxel_weights`` (one per volume, e.g.
     :func:`hypseg.inference.pooling.purity_weights`) weigh the voxels in their supervoxel's mean.
-    Fitted per volume, a volume holding fewer supervoxels than the largest k raises, unless
-    ``voxel_fallback``: that volume's voxels (inside its mask) are then clustered instead, and its
-    segmentation says so (``Segmentation.voxels``); the other volumes keep their supervoxels.
+    Fewer supervoxels than the largest k raise in a pooled fit; fitted per volume, such a volume's
+    voxels (inside its mask) are clustered instead, and its segmentation says so
+    (``Segmentation.voxels``), while the other volumes keep their supervoxels.
     """
     if not embeddings:
         raise ValueError("no embeddings to segment")
@@ -268,6 +267,7 @@ def segment_volumes(
         if mask is not None and tuple(mask.shape) != emb.shape[:3]:
             raise ValueError(f"mask {i} has shape {tuple(mask.shape)}, its embedding {emb.shape[:3]}")
     rng = np.random.default_rng(random_state)
+    top = max((int(k) for k in clusters), default=0)
     parts = [_volume_points(i, e, m, s, w, c=c, hyperbolic=hyperbolic, factors=factors)
              for i, (e, m, s, w) in enumerate(zip(embeddings, masks, segments, voxel_weights))]
 
@@ -276,7 +276,6 @@ def segment_volumes(
         weighted = any(part.weights is not None for part, _ in chosen)
         weights = np.concatenate([(np.ones(len(part.points)) if part.weights is None else part.weights)[idx]
                                   for part, idx in chosen]) if weighted else None  # a voxel weighs 1
-        top = max((int(k) for k in clusters), default=0)
         if weighted and len(sample) < top:
             raise ValueError(f"{top} clusters need at least as many supervoxels, got {len(sample)}; use smaller supervoxels")
         return fit_levels(sample, clusters, c=c, hyperbolic=hyperbolic, nested=nested, n_init=n_init,
@@ -286,10 +285,9 @@ def segment_volumes(
         share = None if subsample is None else max(1, subsample // len(parts))
         levels = fit_on([(part, _subsample(len(part.points), share, rng)) for part in parts])
         return [_predict(levels, part, e.shape[:3]) for part, e in zip(parts, embeddings)]
-    top = max((int(k) for k in clusters), default=0)
     found = []
     for i, (part, e) in enumerate(zip(parts, embeddings)):
-        voxels = voxel_fallback and part.weights is not None and len(part.points) < top
+        voxels = part.weights is not None and len(part.points) < top
         if voxels:  # too few supervoxels for this volume's own fit: its voxels inside the same region
             part = _volume_points(i, e, part.inside, None, None, c=c, hyperbolic=hyperbolic, factors=factors)
         found.append(_predict(fit_on([(part, _subsample(len(part.points), subsample, rng))]), part, e.shape[:3], voxels=voxels))
