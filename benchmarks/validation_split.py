@@ -145,7 +145,7 @@ def main() -> None:
                                                                    + [how.patch_sides for how in recipe.values()])}
     if args.level1_errors:
         objects = segment_embeddings(embeddings, config, {1: levels[1]}, seed=0, inference={1: level1}, segments=segments,
-                                     weights={level1: level1.weights(segments[level1.supervoxel_size])}, members=args.ensemble)[1]
+                                     weights=level_weights([level1], segments), members=args.ensemble)[1]
         rows = [level1_errors(obj > 0, truth[1] > 0, volume) for obj, truth, volume in zip(objects, truths, val)]
         for i, row in enumerate(rows):
             print(json.dumps({"volume": i, **row}), flush=True)
@@ -182,7 +182,7 @@ def main() -> None:
         try:
             labels = segment_embeddings(embeddings, config, levels, seed=0, inference=inference, segments=segments,
                                         weights=weights, members=args.ensemble)
-        except ValueError as error:  # e.g. per volume, an object with fewer supervoxels than clusters
+        except ValueError as error:  # e.g. pooled, fewer supervoxels than clusters; an empty level-1 object
             print(json.dumps({**row, "error": str(error)}), flush=True)
             continue
         scores = score_labels(labels, truths)
