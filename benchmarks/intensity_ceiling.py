@@ -35,7 +35,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from hypseg.baselines.filter_bank import FEATURE_KINDS, filter_bank_features
-from hypseg.config import SyntheticConfig
+from hypseg.data.synthetic_config import SyntheticConfig
 from hypseg.data import generate_volume
 from hypseg.inference.hierarchy import level1_object
 from hypseg.metrics import matched_dice, overlap_scores

@@ -10,13 +10,13 @@ import pytest
 from hypseg.config import (
     Config,
     DataConfig,
-    SyntheticConfig,
     dumps_toml,
     from_dict,
     load_toml,
     save_toml,
     to_dict,
 )
+from hypseg.data.synthetic_config import SyntheticConfig
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pytest
 from scipy import ndimage
 from typer.testing import CliRunner
 
-from hypseg.config import SyntheticConfig
+from hypseg.data.synthetic_config import SyntheticConfig
 from hypseg.data import PHANTOM_CLASSES, PHANTOM_LEVELS, discover_cases, generate_phantom, load_case, read_manifest, write_synthetic_dataset
 from hypseg.data.phantom import COUNT_RANGES, MIN_SEMI_AXIS, MIN_SKULL, PHANTOM_PARENTS
 from hypseg.data.synthetic_dataset import resolve_kind

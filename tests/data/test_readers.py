@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from hypseg.config import DataConfig, SyntheticConfig, to_dict
+from hypseg.config import DataConfig, to_dict
+from hypseg.data.synthetic_config import SyntheticConfig
 from hypseg.data import discover_cases, load_case, normalise, read_brats, read_files, read_manifest, write_synthetic_dataset
 from hypseg.data.synthetic import generate_volume
 from hypseg.io import load_volume, save_volume, Volume

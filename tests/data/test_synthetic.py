@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.spatial import ConvexHull
 
-from hypseg.config import SyntheticConfig
+from hypseg.data.synthetic_config import SyntheticConfig
 from hypseg.data.synthetic import CLASSES, FRACTION_RANGES, generate_volume, pink_noise
 
 SMALL = SyntheticConfig(shape=32, cell_radius_mean=16.0, vesicle_radius_mean=5.0, mito_half_side_mean=4.5)

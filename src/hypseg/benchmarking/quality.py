@@ -41,7 +41,8 @@ import numpy as np
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from hypseg.benchmarking.partial import code_digest, fingerprint, partial_path, read_parts, write_parts
 from hypseg.benchmarking.timing import format_table
-from hypseg.config import DEFAULT_SUPERVOXEL_SIZE, PURITY_POWER, RunConfig, SyntheticConfig, cpu_recipe
+from hypseg.config import DEFAULT_SUPERVOXEL_SIZE, PURITY_POWER, RunConfig, cpu_recipe
+from hypseg.data.synthetic_config import SyntheticConfig
 from hypseg.data import PHANTOM_LEVELS, discover_cases, load_normalised, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale, segment_volumes
 from hypseg.inference.hierarchy import level1_object, segment_inside

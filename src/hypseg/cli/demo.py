@@ -34,7 +34,8 @@ def demo(
     Example: ``hypseg demo`` (under a minute on two CPU cores), ``hypseg demo --quick`` (seconds).
     """
     from hypseg.cli.plot import plot
-    from hypseg.config import SyntheticConfig, cpu_recipe, smoke_recipe
+    from hypseg.config import cpu_recipe, smoke_recipe
+    from hypseg.data.synthetic_config import SyntheticConfig
     from hypseg.data import discover_cases, load_normalised
     from hypseg.data.synthetic_dataset import write_synthetic_dataset
     from hypseg.inference.pipeline import evaluate_segmentation, segment_files, summarise

@@ -28,7 +28,7 @@ def synth(
     """
     from tqdm import tqdm
 
-    from hypseg.config import SyntheticConfig
+    from hypseg.data.synthetic_config import SyntheticConfig
     from hypseg.data.synthetic_dataset import resolve_kind, write_synthetic_dataset
 
     kind = resolve_kind(kind, irregular=irregular)

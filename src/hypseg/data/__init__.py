@@ -15,6 +15,7 @@ from hypseg.data.readers import Case, LoadedCase, discover_cases, load_case, loa
 from hypseg.data.sampling import TripletBatch, TripletBoxes, TripletSampler, draw_boxes, extract_patches
 from hypseg.data.supervoxels import supervoxels
 from hypseg.data.synthetic import CLASSES, SyntheticVolume, generate_volume
+from hypseg.data.synthetic_config import SyntheticConfig
 from hypseg.data.synthetic_dataset import write_synthetic_dataset
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "LoadedCase",
     "PHANTOM_CLASSES",
     "PHANTOM_LEVELS",
+    "SyntheticConfig",
     "SyntheticVolume",
     "TripletBatch",
     "TripletBoxes",

@@ -59,7 +59,7 @@ from typing import Sequence
 import numpy as np
 from scipy import ndimage
 
-from hypseg.config import SyntheticConfig
+from hypseg.data.synthetic_config import SyntheticConfig
 
 #: class names per level (index = label value)
 CLASSES: dict[int, tuple[str, ...]] = {

@@ -32,7 +32,8 @@ from typing import Callable
 
 import numpy as np
 
-from hypseg.config import SyntheticConfig, to_dict
+from hypseg.config import to_dict
+from hypseg.data.synthetic_config import SyntheticConfig
 from hypseg.data.phantom import PHANTOM_CLASSES, generate_phantom
 from hypseg.data.synthetic import CLASSES, SyntheticVolume, generate_volume
 from hypseg.io import Volume, save_labels, save_volume

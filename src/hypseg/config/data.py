@@ -1,0 +1,82 @@
+"""What training patches look like and how intensities are normalised (method.md sections 6, 8)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hypseg.config._base import Config
+
+#: The parent-side distributions of the triplet sampler (method.md section 6).
+PATCH_DISTRIBUTIONS = ("uniform", "log-uniform")
+#: The intensity normalisations of :mod:`hypseg.data.normalise`.
+NORMALISATIONS = ("percentile", "zscore", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig(Config):
+    """How training patches are sampled and how intensities are normalised (method.md sections 6, 8).
+
+    Parameters
+    ----------
+    patch_min, patch_max : float
+        Bounds of the parent (anchor) side r, in voxels. The synthetic set used [5, 34].
+    patch_distribution : {"uniform", "log-uniform"}
+        r ~ U(patch_min, patch_max), or log r ~ U(log patch_min, log patch_max) (large volumes, BraTS).
+    patch_resize : int
+        m: every patch is resized to m^3 voxels by trilinear interpolation (m = 10 in the released runs).
+    child_min : float
+        l_min: the child side is r_child ~ U(l_min, r - r_gap).
+    child_gap : float
+        r_gap: how much smaller than its parent a child is at least.
+    constant_tol : float
+        An anchor whose resized values span at most this much (max - min) counts as constant and is
+        skipped.
+    triplets_per_batch, batches_per_epoch : int
+        Size of one sampled batch and number of batches in one epoch (over all workers together).
+    normalisation : {"percentile", "zscore", "none"}
+        Intensity normalisation applied identically at training and inference
+        (:func:`hypseg.data.normalise.normalise`).
+    percentile_low, percentile_high : float
+        Percentiles q_lo, q_hi (in [0, 100]) mapped to 0 and 1 by the percentile scaling.
+    clip : bool
+        Clip the percentile-scaled intensities to [0, 1].
+    """
+
+    patch_min: float = 5.0
+    patch_max: float = 34.0
+    patch_distribution: str = "uniform"
+    patch_resize: int = 10
+    child_min: float = 3.0
+    child_gap: float = 1.0
+    constant_tol: float = 1e-6
+    triplets_per_batch: int = 128
+    batches_per_epoch: int = 64
+    normalisation: str = "percentile"
+    percentile_low: float = 1.0
+    percentile_high: float = 99.0
+    clip: bool = False
+
+    def __post_init__(self) -> None:
+        if self.patch_distribution not in PATCH_DISTRIBUTIONS:
+            raise ValueError(f"DataConfig: patch_distribution must be one of {PATCH_DISTRIBUTIONS}, got {self.patch_distribution!r}")
+        if self.normalisation not in NORMALISATIONS:
+            raise ValueError(f"DataConfig: normalisation must be one of {NORMALISATIONS}, got {self.normalisation!r}")
+        if not self.child_min > 0 or not self.child_gap >= 0:
+            raise ValueError(f"DataConfig: need child_min > 0 and child_gap >= 0, got {self.child_min} and {self.child_gap}")
+        if not self.child_min + self.child_gap <= self.patch_min <= self.patch_max:
+            raise ValueError(
+                "DataConfig: need child_min + child_gap <= patch_min <= patch_max "
+                f"(a parent must hold a child), got {self.child_min} + {self.child_gap}, {self.patch_min}, {self.patch_max}"
+            )
+        if self.patch_resize < 2:
+            raise ValueError(f"DataConfig: patch_resize must be >= 2, got {self.patch_resize}")
+        if self.triplets_per_batch < 1 or self.batches_per_epoch < 1:
+            raise ValueError("DataConfig: triplets_per_batch and batches_per_epoch must be >= 1")
+        if not 0 <= self.percentile_low < self.percentile_high <= 100:
+            raise ValueError(
+                f"DataConfig: need 0 <= percentile_low < percentile_high <= 100, got {self.percentile_low}, {self.percentile_high}"
+            )
+        if not self.constant_tol >= 0:
+            raise ValueError(f"DataConfig: constant_tol must be >= 0, got {self.constant_tol}")
+
+

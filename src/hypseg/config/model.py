@@ -1,0 +1,77 @@
+"""The shape of the VAE: enough to rebuild a model from a checkpoint (method.md section 4)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import math
+
+from hypseg.config._base import Config
+
+
+#: The model variants of :mod:`hypseg.models` (the paper's Table 2 ablations).
+VARIANTS = ("hyperbolic-gyro", "hyperbolic", "euclidean")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig(Config):
+    """Shape of the VAE (method.md section 4); enough to rebuild a model from a checkpoint.
+
+    Parameters
+    ----------
+    variant : {"hyperbolic-gyro", "hyperbolic", "euclidean"}
+        Latent space and decoder input: the Poincare ball with a gyroplane-convolution decoder (the
+        paper's model), the ball with ``log_0`` then a linear layer, or R^d with normal distributions.
+    latent_dim : int
+        d, the dimension of the latent space (2 in the paper).
+    curvature : float
+        c > 0, the ball's curvature is -c (ignored by the Euclidean variant).
+    patch_size : int
+        m, the side of the (resized) input patches; must equal ``DataConfig.patch_resize``.
+    channels : tuple of int
+        Filters of the encoder's valid convolutions (the decoder mirrors them).
+    kernel_size : int
+        Kernel of those convolutions; the encoder's extent shrinks by ``kernel_size - 1`` per layer.
+    hidden : int
+        Width of the hidden layer, a convolution covering the remaining extent (300 in the paper).
+    scale_floor : float
+        Added to the softplus of the scale head so that posteriors never collapse to a point.
+    """
+
+    variant: str = "hyperbolic-gyro"
+    latent_dim: int = 2
+    curvature: float = 1.0
+    patch_size: int = 10
+    channels: tuple[int, ...] = (16, 32, 64, 128)
+    kernel_size: int = 3
+    hidden: int = 300
+    scale_floor: float = 1e-3
+
+    @property
+    def hyperbolic(self) -> bool:
+        """Whether the latent space is the Poincare ball."""
+        return self.variant != "euclidean"
+
+    @property
+    def final_extent(self) -> int:
+        """Spatial side left after the valid convolutions; the hidden layer's kernel covers it."""
+        return self.patch_size - len(self.channels) * (self.kernel_size - 1)
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"ModelConfig: unknown variant {self.variant!r}; choose one of {VARIANTS}")
+        if self.latent_dim < 1 or self.hidden < 1 or self.kernel_size < 1 or not self.channels:
+            raise ValueError("ModelConfig: latent_dim, hidden and kernel_size must be >= 1 and channels non-empty")
+        if any(ch < 1 for ch in self.channels):
+            raise ValueError(f"ModelConfig: channels must be >= 1, got {self.channels}")
+        if not (math.isfinite(self.curvature) and self.curvature > 0):
+            raise ValueError(f"ModelConfig: curvature must be positive, got {self.curvature}")
+        if self.final_extent < 1:
+            raise ValueError(
+                f"ModelConfig: {len(self.channels)} valid convolutions of kernel {self.kernel_size} do not fit a "
+                f"patch of side {self.patch_size} (extent left: {self.final_extent})"
+            )
+        if not self.scale_floor > 0:
+            raise ValueError(f"ModelConfig: scale_floor must be positive, got {self.scale_floor}")
+
+

@@ -1,0 +1,108 @@
+"""How a model is trained, and the whole run (model, data, training) saved as ``config.toml``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hypseg.config._base import Config
+from hypseg.config.data import DataConfig
+from hypseg.config.model import ModelConfig
+
+#: Optimisers of :mod:`hypseg.training.optim`.
+OPTIMISERS = ("adam", "riemannian-adam")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(Config):
+    """How a model is trained (method.md section 5). See the README for the recipe and its numbers.
+
+    Parameters
+    ----------
+    steps : int
+        Optimiser steps. Each step sees ``DataConfig.triplets_per_batch`` triplets in all (over every
+        DDP process together).
+    learning_rate : float
+    optimiser : {"adam", "riemannian-adam"}
+        geoopt's RiemannianAdam is equivalent to Adam while no parameter lives on the ball.
+    samples : int
+        K, posterior samples per patch for the reconstruction term and the Monte Carlo KL.
+    kl_weight : float
+        Weight of the KL term (1 for the ELBO).
+    triplet_weight : float
+        beta, the weight of the triplet loss against the per-patch negative ELBO.
+    triplet_margin : float
+        alpha (0.2 in the paper).
+    triplet_squared : bool
+        Square the distances in the triplet loss (the released code did; the paper does not).
+    grad_clip : float
+        Maximum gradient norm (8 in the released runs); 0 disables clipping.
+    seed : int
+        Seeds the model's initial weights and, with the step number, every batch and every sample.
+    shard_size : int
+        Triplets per random stream: a step's batch is made of shards of this size, shard j of step s
+        drawn from ``SeedSequence([seed, s, j])``, so any number of DDP processes that divides the shard
+        count sees exactly the batch of a single process.
+    checkpoint_every, validate_every, log_every : int
+        Period, in steps, of checkpoints, validation passes and log lines.
+    validation_batches : int
+        Batches in one validation pass (fixed across passes).
+    device : str
+        "cpu", "cuda" or "cuda:N".
+    amp : bool
+        bfloat16 autocast for convolutions on CUDA (the geometry stays float32).
+    """
+
+    steps: int = 600
+    learning_rate: float = 1e-3
+    optimiser: str = "adam"
+    samples: int = 1
+    kl_weight: float = 1.0
+    triplet_weight: float = 10.0
+    triplet_margin: float = 0.2
+    triplet_squared: bool = False
+    grad_clip: float = 8.0
+    seed: int = 0
+    shard_size: int = 16
+    checkpoint_every: int = 100
+    validate_every: int = 100
+    log_every: int = 10
+    validation_batches: int = 2
+    device: str = "cpu"
+    amp: bool = False
+
+    def __post_init__(self) -> None:
+        if self.optimiser not in OPTIMISERS:
+            raise ValueError(f"TrainConfig: unknown optimiser {self.optimiser!r}; choose one of {OPTIMISERS}")
+        for name in ("steps", "samples", "shard_size", "checkpoint_every", "validate_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainConfig: {name} must be >= 1, got {getattr(self, name)}")
+        for name in ("learning_rate",):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"TrainConfig: {name} must be > 0, got {getattr(self, name)}")
+        for name in ("kl_weight", "triplet_weight", "triplet_margin", "grad_clip", "validation_batches"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"TrainConfig: {name} must be >= 0, got {getattr(self, name)}")
+        if not (self.device == "cpu" or self.device == "cuda" or self.device.startswith("cuda:")):
+            raise ValueError(f"TrainConfig: device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig(Config):
+    """Everything a training run needs; saved as ``config.toml`` in the run directory."""
+
+    model: ModelConfig = ModelConfig()
+    data: DataConfig = DataConfig()
+    train: TrainConfig = TrainConfig()
+
+    def __post_init__(self) -> None:
+        if self.model.patch_size != self.data.patch_resize:
+            raise ValueError(
+                f"RunConfig: model.patch_size ({self.model.patch_size}) must equal data.patch_resize ({self.data.patch_resize})"
+            )
+        if self.data.triplets_per_batch % self.train.shard_size:
+            raise ValueError(
+                f"RunConfig: data.triplets_per_batch ({self.data.triplets_per_batch}) must be a multiple of "
+                f"train.shard_size ({self.train.shard_size})"
+            )
+
+
