@@ -9,8 +9,10 @@ import hypseg
 
 PACKAGE = Path(hypseg.__file__).parent
 
-#: layer -> the hypseg layers it may import (besides itself). ``cli`` and ``benchmarking`` sit on top.
+#: layer -> the hypseg layers it may import (besides itself and :data:`BOTTOM`). ``cli`` and
+#: ``benchmarking`` sit on top.
 ALLOWED: dict[str, set[str]] = {
+    "errors": set(),
     "config": set(),
     "geometry": {"config"},
     "io": {"config"},
@@ -28,6 +30,8 @@ ALLOWED: dict[str, set[str]] = {
     "benchmarking": {"*"},
     "cli": {"*"},
 }
+#: Modules below every layer: each layer may import them, and they import nothing from hypseg.
+BOTTOM = {"errors"}
 #: Third-party packages confined to some layers.
 CONFINED = {"geoopt": {"geometry", "training"}}
 
@@ -67,7 +71,8 @@ def _violations(root: Path) -> list[str]:
         for name in _imports(path, root):
             top, _, rest = name.partition(".")
             target = rest.split(".")[0]
-            if top == "hypseg" and target and target != layer and "*" not in allowed and target not in allowed:
+            importable = allowed | (BOTTOM if layer not in BOTTOM else set())
+            if top == "hypseg" and target and target != layer and "*" not in allowed and target not in importable:
                 found.append(f"{path.relative_to(root)} imports {name}")
             elif top in CONFINED and layer not in CONFINED[top]:
                 found.append(f"{path.relative_to(root)} imports {top}, confined to {sorted(CONFINED[top])}")
@@ -98,9 +103,13 @@ def test_the_checker_catches_upward_and_confined_imports(tmp_path):
     (tmp_path / "geometry").mkdir()
     (tmp_path / "geometry" / "bad.py").write_text("from hypseg.models import HVAE\nfrom ..layers import x\n")
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "worse.py").write_text("import geoopt\nfrom hypseg.io import load_volume\nfrom . import sampler\n")
+    (tmp_path / "data" / "worse.py").write_text(
+        "import geoopt\nfrom hypseg.io import load_volume\nfrom . import sampler\nfrom hypseg.errors import UserError\n"
+    )
+    (tmp_path / "errors.py").write_text("from hypseg.config import Config\n")
     assert sorted(_violations(tmp_path)) == [
         "data/worse.py imports geoopt, confined to ['geometry', 'training']",
+        "errors.py imports hypseg.config",
         "geometry/bad.py imports hypseg.layers",
         "geometry/bad.py imports hypseg.models",
     ]

@@ -29,6 +29,7 @@ from typing import ClassVar, Sequence
 import numpy as np
 
 from hypseg.data import zscore
+from hypseg.errors import UserError
 
 __all__ = ["Baseline", "LABEL_DTYPE"]
 
@@ -77,7 +78,7 @@ class Baseline(abc.ABC):
 
         Raises
         ------
-        ValueError
+        UserError
             If the volume is not 3-D, not real or not finite, ``n_clusters`` is not an integer >= 2,
             the mask's shape differs, or fewer than ``n_clusters`` voxels are to be clustered.
         """
@@ -111,7 +112,7 @@ class Baseline(abc.ABC):
         counts = [_validate_n_clusters(k) for k in n_clusters]
         n_inside = int(inside.sum())
         if counts and n_inside < max(counts):
-            raise ValueError(
+            raise UserError(
                 f"{self.name}: {n_inside} voxel(s) to cluster, fewer than n_clusters={max(counts)}"
             )
         x = zscore(x, mask=None if mask is None else inside)  # (Z, Y, X) float32
@@ -142,26 +143,26 @@ class Baseline(abc.ABC):
 
 
 def _validate_volume(volume: object, mask: object) -> tuple[np.ndarray, np.ndarray]:
-    """Return the volume as float32 and the mask as bool (all True when None), or raise ValueError."""
+    """Return the volume as float32 and the mask as bool (all True when None), or raise UserError."""
     x = np.asarray(volume)
     if x.ndim != 3:
-        raise ValueError(f"volume must be 3-D (Z, Y, X), got {x.ndim}-D with shape {x.shape}")
+        raise UserError(f"volume must be 3-D (Z, Y, X), got {x.ndim}-D with shape {x.shape}")
     if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)) or x.dtype == np.bool_:
-        raise ValueError(f"volume must hold real numbers, got dtype {x.dtype}")
+        raise UserError(f"volume must hold real numbers, got dtype {x.dtype}")
     x = x.astype(np.float32, copy=False)
     if not np.all(np.isfinite(x)):
-        raise ValueError("volume holds non-finite values (NaN or inf)")
+        raise UserError("volume holds non-finite values (NaN or inf)")
     if mask is None:
         return x, np.ones(x.shape, dtype=bool)
     inside = np.asarray(mask)
     if inside.shape != x.shape:
-        raise ValueError(f"mask shape {inside.shape} differs from the volume's shape {x.shape}")
+        raise UserError(f"mask shape {inside.shape} differs from the volume's shape {x.shape}")
     return x, inside.astype(bool, copy=False)
 
 
 def _validate_n_clusters(n_clusters: object) -> int:
     if isinstance(n_clusters, bool) or not isinstance(n_clusters, numbers.Integral) or n_clusters < 2:
-        raise ValueError(f"n_clusters must be an integer >= 2, got {n_clusters!r}")
+        raise UserError(f"n_clusters must be an integer >= 2, got {n_clusters!r}")
     return int(n_clusters)
 
 

@@ -8,6 +8,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from hypseg.errors import UserError
 from hypseg.metrics import matched_dice
 
 from ._base import Baseline
@@ -81,22 +82,22 @@ def evaluate_baseline(
 
     Raises
     ------
-    ValueError
+    UserError
         On an unknown name, no volumes, mismatched counts or a missing level.
     """
     baseline = make_baseline(name) if isinstance(name, str) else name
     if len(volumes) == 0:
-        raise ValueError("no volumes to evaluate")
+        raise UserError("no volumes to evaluate")
     if len(truths_by_level) != len(volumes):
-        raise ValueError(f"{len(volumes)} volumes but {len(truths_by_level)} truth mappings")
+        raise UserError(f"{len(volumes)} volumes but {len(truths_by_level)} truth mappings")
     if masks is not None and len(masks) != len(volumes):
-        raise ValueError(f"{len(volumes)} volumes but {len(masks)} masks")
+        raise UserError(f"{len(volumes)} volumes but {len(masks)} masks")
     if not clusters:
-        raise ValueError("clusters is empty: give level -> number of clusters")
+        raise UserError("clusters is empty: give level -> number of clusters")
     for i, truths in enumerate(truths_by_level):
         missing = sorted(set(clusters) - set(truths))
         if missing:
-            raise ValueError(f"volume {i}: no truth for level(s) {missing}")
+            raise UserError(f"volume {i}: no truth for level(s) {missing}")
 
     scores: dict[int, list[float]] = {level: [] for level in clusters}
     seconds = 0.0

@@ -50,6 +50,8 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy import ndimage
 
+from hypseg.errors import UserError
+
 from ._base import Baseline
 from ._kmeans import subsample_kmeans
 
@@ -90,7 +92,7 @@ def filter_bank_features(
 
     Raises
     ------
-    ValueError
+    UserError
         On an unknown kind or a non-positive sigma.
 
     Examples
@@ -101,9 +103,9 @@ def filter_bank_features(
     """
     unknown = sorted(set(kinds) - set(FEATURE_KINDS))
     if unknown:
-        raise ValueError(f"unknown filter-bank feature(s) {unknown}; choose from {list(FEATURE_KINDS)}")
+        raise UserError(f"unknown filter-bank feature(s) {unknown}; choose from {list(FEATURE_KINDS)}")
     if not sigmas or any(not s > 0 for s in sigmas):
-        raise ValueError(f"sigmas must be a non-empty sequence of positive scales, got {tuple(sigmas)!r}")
+        raise UserError(f"sigmas must be a non-empty sequence of positive scales, got {tuple(sigmas)!r}")
     xf = x.astype(np.float32)
     blocks: list[np.ndarray] = []  # each (Z, Y, X)
     columns: list[tuple[str, float]] = []
@@ -177,7 +179,7 @@ class FilterBankKMeans(Baseline):
     def _prepare(self, x: np.ndarray, mask: np.ndarray, random_state: int) -> np.ndarray:
         kinds = [k for k, w in self.features.items() if w != 0]
         if not kinds:
-            raise ValueError("filter_bank: every feature weight is 0; nothing to cluster")
+            raise UserError("filter_bank: every feature weight is 0; nothing to cluster")
         raw, columns = filter_bank_features(x, sigmas=self.sigmas, kinds=kinds)
         f = raw[mask].astype(np.float64)  # (N, F)
         std = f.std(axis=0)

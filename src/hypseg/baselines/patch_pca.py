@@ -16,6 +16,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
+from hypseg.errors import UserError
+
 from ._base import Baseline
 from ._kmeans import subsample_kmeans
 
@@ -135,7 +137,7 @@ class PatchPCAKMeans(Baseline):
 
     def _prepare(self, x: np.ndarray, mask: np.ndarray, random_state: int) -> np.ndarray:
         if self.patch < 1 or self.patch % 2 == 0:
-            raise ValueError(f"patch must be an odd positive integer, got {self.patch!r}")
+            raise UserError(f"patch must be an odd positive integer, got {self.patch!r}")
         inside = np.flatnonzero(mask.ravel())
         rng = np.random.default_rng(random_state)
         sample = inside if inside.size <= self.fit_size else rng.choice(inside, size=self.fit_size, replace=False)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from hypseg.errors import UserError
+
 from ._base import Baseline
 from .filter_bank import FilterBankKMeans
 from .intensity import GaussianMixtureBaseline, IntensityKMeans
@@ -18,7 +20,7 @@ class _Registry(dict):
     """A dict whose lookup of an unknown name raises ``ValueError`` listing the choices."""
 
     def __missing__(self, name: object) -> Callable[..., Baseline]:
-        raise ValueError(f"unknown baseline {name!r}; choose one of: {', '.join(sorted(self))}")
+        raise UserError(f"unknown baseline {name!r}; choose one of: {', '.join(sorted(self))}")
 
 
 #: name -> factory (the class); ``BASELINES[name](**hyper_parameters)`` builds one
@@ -46,7 +48,7 @@ def make_baseline(name: str, **params: object) -> Baseline:
 
     Raises
     ------
-    ValueError
+    UserError
         If ``name`` is not registered; the message lists the choices.
 
     Examples

@@ -32,6 +32,7 @@ from typing import List, Optional
 import typer
 
 from hypseg.cli._errors import user_errors
+from hypseg.errors import UserError
 
 LOG_NAME = "log.jsonl"
 SEGMENTATION_NAME = "segmentation.json"
@@ -68,9 +69,9 @@ def plot(
         raise NotADirectoryError(f"{target}: is a file; give a run directory (with {LOG_NAME}) or a segmentation directory (with {SEGMENTATION_NAME})")
     is_run, is_segmentation = (target / LOG_NAME).is_file(), (target / SEGMENTATION_NAME).is_file()
     if not (is_run or is_segmentation):
-        raise ValueError(f"{target}: is neither a run directory (no {LOG_NAME}) nor a segmentation directory (no {SEGMENTATION_NAME})")
+        raise UserError(f"{target}: is neither a run directory (no {LOG_NAME}) nor a segmentation directory (no {SEGMENTATION_NAME})")
     if not is_segmentation and (volume is not None or truth or case):
-        raise ValueError(f"{target}: --volume, --truth and --case apply to a segmentation directory, and this is a run directory")
+        raise UserError(f"{target}: --volume, --truth and --case apply to a segmentation directory, and this is a run directory")
     out = out if out is not None else target / "plots"
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out}: exists and is not a folder")
@@ -84,9 +85,9 @@ def plot(
         cases = _select_cases(manifest["cases"], names=case or [])
         hyperbolic, c = _model_geometry(manifest.get("model"), curvature=curvature)
         if volume is not None and len(cases) != 1:
-            raise ValueError(f"--volume replaces the image of one case, and {len(cases)} are selected; pick one with --case NAME")
+            raise UserError(f"--volume replaces the image of one case, and {len(cases)} are selected; pick one with --case NAME")
         if truth and len(truth) != len(cases):
-            raise ValueError(f"--truth gives {len(truth)} label map(s) for {len(cases)} case(s); give one per case, in order, or select cases with --case")
+            raise UserError(f"--truth gives {len(truth)} label map(s) for {len(cases)} case(s); give one per case, in order, or select cases with --case")
         if not hyperbolic:
             typer.echo("the model is Euclidean: its embeddings are not on a ball, so no Poincare disk is drawn")
         for i, entry in enumerate(cases):
@@ -137,15 +138,15 @@ def _plot_case(
     if entry.get("embedding") is not None and c is not None:
         path = _resolve(entry["embedding"], root=root)
         if path.suffix.lower() != ".npy":
-            raise ValueError(f"{path}: embeddings are read from .npy files")
+            raise UserError(f"{path}: embeddings are read from .npy files")
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such embedding file")
         try:
             embedding = np.load(path, mmap_mode="r", allow_pickle=False)
         except ValueError as err:
-            raise ValueError(f"{path}: cannot read as .npy: {err}") from None
+            raise UserError(f"{path}: cannot read as .npy: {err}") from None
         if embedding.ndim != 4 or embedding.shape[:3] != shape:
-            raise ValueError(f"{path}: embedding of shape {embedding.shape} does not match the volume; expected {shape + ('d',)}")
+            raise UserError(f"{path}: embedding of shape {embedding.shape} does not match the volume; expected {shape + ('d',)}")
         d = embedding.shape[3]
         points = embedding.reshape(-1, d)  # (Z*Y*X, d), a view of the memory map
         panels = {f"true class {level}".strip(): t.reshape(-1) for level, t in truths.items()}
@@ -168,12 +169,12 @@ def _read_log(path: Path) -> list[dict]:
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
-            raise ValueError(f"{path}:{number}: is not JSON ({err.msg})") from None
+            raise UserError(f"{path}:{number}: is not JSON ({err.msg})") from None
         if not isinstance(record, dict):
-            raise ValueError(f"{path}:{number}: is not a JSON object")
+            raise UserError(f"{path}:{number}: is not a JSON object")
         records.append(record)
     if not records:
-        raise ValueError(f"{path}: holds no records yet; there is nothing to plot")
+        raise UserError(f"{path}: holds no records yet; there is nothing to plot")
     return records
 
 
@@ -184,7 +185,7 @@ def _model_geometry(model: object, *, curvature: float | None) -> tuple[bool, fl
     curvature 1 (or ``curvature``): plotting does not need the model itself.
     """
     if curvature is not None and not (curvature > 0):
-        raise ValueError(f"--curvature must be positive, got {curvature}")
+        raise UserError(f"--curvature must be positive, got {curvature}")
     if isinstance(model, str) and (Path(model) / "config.toml").is_file():
         from hypseg.io.checkpoint import load_run_config
 
@@ -201,23 +202,23 @@ def _read_segmentation(path: Path) -> dict:
     try:
         manifest = json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: is not valid JSON ({err.msg} at line {err.lineno})") from None
+        raise UserError(f"{path}: is not valid JSON ({err.msg} at line {err.lineno})") from None
     cases = manifest.get("cases") if isinstance(manifest, dict) else None
     if not isinstance(cases, list) or not cases:
-        raise ValueError(f"{path}: has no list of 'cases'")
+        raise UserError(f"{path}: has no list of 'cases'")
     for i, entry in enumerate(cases):
         if not isinstance(entry, dict):
-            raise ValueError(f"{path}: case {i} is not a JSON object")
+            raise UserError(f"{path}: case {i} is not a JSON object")
         for key, kind in (("name", str), ("image", str), ("labels", dict)):
             if not isinstance(entry.get(key), kind):
-                raise ValueError(f"{path}: case {i} lacks {key!r} (a {'string' if kind is str else 'mapping'})")
+                raise UserError(f"{path}: case {i} lacks {key!r} (a {'string' if kind is str else 'mapping'})")
         if not isinstance(entry.get("truth") or {}, dict):
-            raise ValueError(f"{path}: case {i} has 'truth' that is not a mapping of level to label file")
+            raise UserError(f"{path}: case {i} has 'truth' that is not a mapping of level to label file")
         if not isinstance(entry.get("centers") or {}, dict):
-            raise ValueError(f"{path}: case {i} has 'centers' that is not a mapping of level to points")
+            raise UserError(f"{path}: case {i} has 'centers' that is not a mapping of level to points")
         bad = [k for k in list(entry["labels"]) + list(entry.get("centers") or {}) if not str(k).isdigit()]
         if bad:
-            raise ValueError(f"{path}: case {i} has levels {bad}; levels are cluster counts such as \"2\"")
+            raise UserError(f"{path}: case {i} has levels {bad}; levels are cluster counts such as \"2\"")
     return manifest
 
 
@@ -227,7 +228,7 @@ def _select_cases(cases: list[dict], *, names: list[str]) -> list[dict]:
     known = [entry["name"] for entry in cases]
     missing = [n for n in names if n not in known]
     if missing:
-        raise ValueError(f"no case named {missing[0]!r} in the segmentation; it holds {known}")
+        raise UserError(f"no case named {missing[0]!r} in the segmentation; it holds {known}")
     return [entry for entry in cases if entry["name"] in names]
 
 

@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from hypseg.cli._errors import user_errors
+from hypseg.errors import UserError
 
 
 @user_errors
@@ -55,7 +56,7 @@ def train(
     training = [c for c in cases if c.split in (None, "train")]
     validation = [c for c in cases if c.split == "val"]
     if not training:
-        raise ValueError("no training volumes: the data has no cases in its 'train' split")
+        raise UserError("no training volumes: the data has no cases in its 'train' split")
     volumes = load_normalised(training, config=run.data, progress=progress)
     val_volumes = load_normalised(validation, config=run.data) if validation else None
     result = Trainer(run, volumes, run_dir=out, validation=val_volumes, progress=progress).fit(resume=resume)

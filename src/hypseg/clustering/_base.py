@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
+from hypseg.errors import UserError
+
 from ._validation import as_tensor, check_points_2d, check_weights
 from .exceptions import EmptyClusterWarning
 from .seeding import SqDistFn, kmeanspp_indices
@@ -114,21 +116,21 @@ class BaseKMeans(BaseEstimator):
     def _check_params(self) -> None:
         k = self.n_clusters
         if not (isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1):
-            raise ValueError(f"n_clusters must be a positive integer, got {k!r}")
+            raise UserError(f"n_clusters must be a positive integer, got {k!r}")
         for name in ("n_init", "max_iter"):
             v = getattr(self, name)
             if not (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1):
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+                raise UserError(f"{name} must be a positive integer, got {v!r}")
         if not (isinstance(self.tol, (int, float)) and math.isfinite(self.tol) and self.tol >= 0):
-            raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
+            raise UserError(f"tol must be a non-negative number, got {self.tol!r}")
         size = self.init_size
         if size is not None and not (isinstance(size, (int, np.integer)) and not isinstance(size, bool) and size >= 1):
-            raise ValueError(f"init_size must be None or a positive integer, got {size!r}")
+            raise UserError(f"init_size must be None or a positive integer, got {size!r}")
         cs = self.chunk_size
         if cs is not None and not (isinstance(cs, (int, np.integer)) and cs >= 1):
-            raise ValueError(f"chunk_size must be None or a positive integer, got {cs!r}")
+            raise UserError(f"chunk_size must be None or a positive integer, got {cs!r}")
         if isinstance(self.init, str) and self.init not in ("k-means++", "random"):
-            raise ValueError(f"init must be 'k-means++', 'random' or an array of centres, got {self.init!r}")
+            raise UserError(f"init must be 'k-means++', 'random' or an array of centres, got {self.init!r}")
 
     def _device_for(self, X: Any) -> torch.device:
         if self.device is not None:
@@ -225,7 +227,7 @@ class BaseKMeans(BaseEstimator):
                     w=None if data.w is None else data.w[sub_t],
                 )
                 if data.w is not None and int((data.w > 0).sum()) < k:
-                    raise ValueError(
+                    raise UserError(
                         f"the k-means++ subsample of init_size={size} points has fewer than "
                         f"n_clusters={k} points with positive weight; raise init_size"
                     )
@@ -244,7 +246,7 @@ class BaseKMeans(BaseEstimator):
         init = as_tensor(self.init, name="init", device=data.xs.device).to(data.xs.dtype)
         shape = (int(self.n_clusters), data.xs.shape[1])
         if tuple(init.shape) != shape:
-            raise ValueError(f"init array must have shape {shape}, got {tuple(init.shape)}")
+            raise UserError(f"init array must have shape {shape}, got {tuple(init.shape)}")
         check_points_2d(init, name="init", c=self._curvature_or_none())
         return self._to_working(init)
 
@@ -297,9 +299,9 @@ class BaseKMeans(BaseEstimator):
         n, d = data.xs.shape
         k = int(self.n_clusters)
         if k > n:
-            raise ValueError(f"n_clusters={k} must be <= n_samples={n}")
+            raise UserError(f"n_clusters={k} must be <= n_samples={n}")
         if data.w is not None and int((data.w > 0).sum()) < k:
-            raise ValueError(f"sample_weight has fewer than n_clusters={k} positive entries")
+            raise UserError(f"sample_weight has fewer than n_clusters={k} positive entries")
         chunk = self._chunk(k)
         tol_scaled = float(self.tol) * self._spread(data)
         rng = np.random.default_rng(self.random_state)
@@ -329,7 +331,7 @@ class BaseKMeans(BaseEstimator):
         centres = torch.as_tensor(self.cluster_centers_, device=device)
         data = self._prepare(X, None, device, dtype=centres.dtype)
         if data.xs.shape[1] != self.n_features_in_:
-            raise ValueError(
+            raise UserError(
                 f"X has {data.xs.shape[1]} features, but {type(self).__name__} was fitted with {self.n_features_in_}"
             )
         ys = self._to_working(centres)
@@ -350,7 +352,7 @@ class BaseKMeans(BaseEstimator):
         centres = torch.as_tensor(self.cluster_centers_, device=device)
         data = self._prepare(X, None, device, dtype=centres.dtype)
         if data.xs.shape[1] != self.n_features_in_:
-            raise ValueError(
+            raise UserError(
                 f"X has {data.xs.shape[1]} features, but {type(self).__name__} was fitted with {self.n_features_in_}"
             )
         ys = self._to_working(centres)

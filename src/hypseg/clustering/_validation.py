@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from hypseg.errors import UserError
+
 __all__: list[str] = []
 
 
@@ -16,9 +18,9 @@ def check_curvature(c: object) -> float:
     try:
         value = float(c)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ValueError(f"c must be a positive finite number, got {c!r}") from None
+        raise UserError(f"c must be a positive finite number, got {c!r}") from None
     if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"c must be a positive finite number, got {c!r}")
+        raise UserError(f"c must be a positive finite number, got {c!r}")
     return value
 
 
@@ -34,10 +36,10 @@ def as_tensor(x: Any, *, name: str, device: torch.device | str | None = None) ->
     else:
         arr = np.asarray(x)
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
-            raise ValueError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+            raise UserError(f"{name} must be a numeric array, got dtype {arr.dtype}")
         t = torch.from_numpy(np.ascontiguousarray(arr))
     if t.is_complex():
-        raise ValueError(f"{name} must be real, got dtype {t.dtype}")
+        raise UserError(f"{name} must be real, got dtype {t.dtype}")
     if t.dtype in (torch.float16, torch.bfloat16):
         t = t.float()
     elif t.dtype not in (torch.float32, torch.float64):
@@ -50,20 +52,20 @@ def as_tensor(x: Any, *, name: str, device: torch.device | str | None = None) ->
 def check_points_2d(x: torch.Tensor, *, name: str, c: float | None) -> None:
     """Check a (n_samples, n_features) array: non-empty, finite and (if ``c``) inside the ball."""
     if x.dim() != 2:
-        raise ValueError(f"{name} must be a 2-D array (n_samples, n_features), got shape {tuple(x.shape)}")
+        raise UserError(f"{name} must be a 2-D array (n_samples, n_features), got shape {tuple(x.shape)}")
     check_points(x, name=name, c=c)
 
 
 def check_points(x: torch.Tensor, *, name: str, c: float | None) -> None:
     """Check points (..., n_features): non-empty, finite and (if ``c``) strictly inside the ball."""
     if x.numel() == 0:
-        raise ValueError(f"{name} is empty: got shape {tuple(x.shape)}")
+        raise UserError(f"{name} is empty: got shape {tuple(x.shape)}")
     if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} contains NaN or infinity")
+        raise UserError(f"{name} contains NaN or infinity")
     if c is not None:
         radius = float(x.to(torch.float64).pow(2).sum(dim=-1).max().sqrt()) * math.sqrt(c)
         if radius >= 1.0:
-            raise ValueError(
+            raise UserError(
                 f"{name} has points outside the Poincare ball of curvature -{c:g}: "
                 f"max sqrt(c)*|x| = {radius:.6g} >= 1"
             )
@@ -73,9 +75,9 @@ def check_weights(w: Any, *, shape: tuple[int, ...], like: torch.Tensor, name: s
     """Return non-negative finite weights of ``shape`` as a tensor of ``like``'s dtype and device."""
     t = as_tensor(w, name=name).to(device=like.device, dtype=like.dtype)
     if tuple(t.shape) != shape:
-        raise ValueError(f"{name} must have shape {shape}, got {tuple(t.shape)}")
+        raise UserError(f"{name} must have shape {shape}, got {tuple(t.shape)}")
     if not bool(torch.isfinite(t).all()):
-        raise ValueError(f"{name} contains NaN or infinity")
+        raise UserError(f"{name} contains NaN or infinity")
     if bool((t < 0).any()):
-        raise ValueError(f"{name} must be non-negative")
+        raise UserError(f"{name} must be non-negative")
     return t

@@ -41,6 +41,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from hypseg.errors import UserError
+
 from ._kernel import asinh_sqrt, sq_euclid_rows
 from ._validation import as_tensor, check_curvature, check_points, check_weights
 from .exceptions import ConvergenceWarning
@@ -243,7 +245,7 @@ def frechet_mean(
 
     Raises
     ------
-    ValueError
+    UserError
         Empty input, non-finite points, points outside the ball, bad weights (wrong shape, negative,
         non-finite, zero total in a group), bad labels (not 1-D of length N, out of range, an empty
         group), or a bad ``c``.
@@ -268,28 +270,28 @@ def frechet_mean(
     is_numpy = not isinstance(x, torch.Tensor)
     xt = as_tensor(x, name="x")
     if xt.dim() < 2:
-        raise ValueError(f"x must have shape (N, d) or (..., N, d), got shape {tuple(xt.shape)}")
+        raise UserError(f"x must have shape (N, d) or (..., N, d), got shape {tuple(xt.shape)}")
     check_points(xt, name="x", c=c)
     if not (isinstance(max_iter, int) and max_iter >= 1):
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+        raise UserError(f"max_iter must be a positive integer, got {max_iter!r}")
     batch_shape, n, d = tuple(xt.shape[:-2]), xt.shape[-2], xt.shape[-1]
     w = None if weights is None else check_weights(weights, shape=tuple(xt.shape[:-1]), like=xt, name="weights")
 
     if labels is not None:
         if batch_shape:
-            raise ValueError(f"labels need x of shape (N, d), got shape {tuple(xt.shape)}")
+            raise UserError(f"labels need x of shape (N, d), got shape {tuple(xt.shape)}")
         lab = as_tensor(labels, name="labels") if not isinstance(labels, torch.Tensor) else labels
         if lab.is_floating_point() and not bool((lab == lab.round()).all()):
-            raise ValueError("labels must be integers")
+            raise UserError("labels must be integers")
         lab = lab.to(device=xt.device, dtype=torch.int64)
         if tuple(lab.shape) != (n,):
-            raise ValueError(f"labels must have shape ({n},), got {tuple(lab.shape)}")
+            raise UserError(f"labels must have shape ({n},), got {tuple(lab.shape)}")
         if bool((lab < 0).any()):
-            raise ValueError("labels must be non-negative")
+            raise UserError("labels must be non-negative")
         top = int(lab.max()) + 1
         groups = top if n_groups is None else int(n_groups)
         if top > groups:
-            raise ValueError(f"labels must be < n_groups={groups}, got {top - 1}")
+            raise UserError(f"labels must be < n_groups={groups}, got {top - 1}")
         flat_x, flat_w = xt, w
     else:
         groups = int(np.prod(batch_shape)) if batch_shape else 1
@@ -301,7 +303,7 @@ def frechet_mean(
     total.index_add_(0, lab, torch.ones_like(lab, dtype=torch.float64) if flat_w is None else flat_w.to(torch.float64))
     if bool((total <= 0).any()):
         empty = int(torch.nonzero(total <= 0)[0, 0])
-        raise ValueError(f"group {empty} has no points with positive weight")
+        raise UserError(f"group {empty} has no points with positive weight")
 
     xs = flat_x * math.sqrt(c)  # unit-ball coordinates
     # Start at the weighted Euclidean mean of each group (inside the ball by convexity).

@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from hypseg.errors import UserError
+
 from ._base import _SPREAD_SAMPLE, BaseKMeans, Data
 from ._kernel import asinh_sqrt, nearest_t, t_to_sqdist
 from ._validation import check_curvature
@@ -139,7 +141,7 @@ class HyperbolicKMeans(BaseKMeans):
         check_curvature(self.c)
         s = self.frechet_steps
         if not (isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1):
-            raise ValueError(f"frechet_steps must be a positive integer, got {s!r}")
+            raise UserError(f"frechet_steps must be a positive integer, got {s!r}")
 
     def _n_extra_steps(self) -> int:
         return int(self.frechet_steps) - 1

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from hypseg.clustering.frechet import frechet_mean_unit
+from hypseg.errors import UserError
 from hypseg.geometry.math import _cdist
 
 
@@ -65,16 +66,16 @@ class ProductBallKMeans:
     def _validate(self, X: Any) -> torch.Tensor:
         x = torch.as_tensor(np.asarray(X), dtype=torch.float64)
         if x.dim() != 2 or x.shape[0] == 0:
-            raise ValueError(f"X must be a non-empty (n_samples, n_features) array, got shape {tuple(x.shape)}")
+            raise UserError(f"X must be a non-empty (n_samples, n_features) array, got shape {tuple(x.shape)}")
         if x.shape[1] % self.factors:
-            raise ValueError(f"{x.shape[1]} features cannot be split into {self.factors} factors")
+            raise UserError(f"{x.shape[1]} features cannot be split into {self.factors} factors")
         if not torch.isfinite(x).all():
-            raise ValueError("X contains NaN or Inf")
+            raise UserError("X contains NaN or Inf")
         norms = x.view(x.shape[0], self.factors, -1).norm(dim=-1) * self.c**0.5
         if (norms >= 1).any():
-            raise ValueError(f"X has a point outside the ball: sqrt(c)*|x_f| = {norms.max().item():.6g} >= 1")
+            raise UserError(f"X has a point outside the ball: sqrt(c)*|x_f| = {norms.max().item():.6g} >= 1")
         if not 1 <= self.n_clusters <= x.shape[0]:
-            raise ValueError(f"n_clusters={self.n_clusters} must be between 1 and n_samples={x.shape[0]}")
+            raise UserError(f"n_clusters={self.n_clusters} must be between 1 and n_samples={x.shape[0]}")
         return x
 
     def _validate_weights(self, sample_weight: Any, n: int) -> torch.Tensor:
@@ -82,11 +83,11 @@ class ProductBallKMeans:
             return torch.ones(n, dtype=torch.float64)
         w = torch.as_tensor(np.asarray(sample_weight, dtype=np.float64))
         if tuple(w.shape) != (n,):
-            raise ValueError(f"sample_weight must have shape ({n},), got {tuple(w.shape)}")
+            raise UserError(f"sample_weight must have shape ({n},), got {tuple(w.shape)}")
         if not torch.isfinite(w).all() or (w < 0).any():
-            raise ValueError("sample_weight must be finite and non-negative")
+            raise UserError("sample_weight must be finite and non-negative")
         if int((w > 0).sum()) < self.n_clusters:
-            raise ValueError(f"sample_weight has fewer than n_clusters={self.n_clusters} positive entries")
+            raise UserError(f"sample_weight has fewer than n_clusters={self.n_clusters} positive entries")
         return w
 
     def _assign(self, x: torch.Tensor, centres: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -162,7 +163,7 @@ class ProductBallKMeans:
             raise ValueError("this ProductBallKMeans is not fitted yet; call fit first")
         x = torch.as_tensor(np.asarray(X), dtype=torch.float64)
         if x.dim() != 2 or x.shape[1] != self.cluster_centers_.shape[1]:
-            raise ValueError(f"X must have {self.cluster_centers_.shape[1]} features, got shape {tuple(x.shape)}")
+            raise UserError(f"X must have {self.cluster_centers_.shape[1]} features, got shape {tuple(x.shape)}")
         return x
 
     def transform(self, X: Any) -> np.ndarray:

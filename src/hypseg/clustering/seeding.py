@@ -17,6 +17,8 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 import torch
 
+from hypseg.errors import UserError
+
 from ._kernel import sq_euclid_all, t_to_sqdist
 from ._validation import as_tensor, check_curvature, check_points_2d, check_weights
 
@@ -137,7 +139,7 @@ def kmeans_plusplus(
     check_points_2d(xt, name="X", c=c)
     n = xt.shape[0]
     if not (isinstance(n_clusters, (int, np.integer)) and 1 <= n_clusters <= n):
-        raise ValueError(f"n_clusters={n_clusters} must be an integer in [1, n_samples={n}]")
+        raise UserError(f"n_clusters={n_clusters} must be an integer in [1, n_samples={n}]")
     w = None if sample_weight is None else check_weights(sample_weight, shape=(n,), like=xt)
     xs = xt * math.sqrt(c)
     inv_mx = (1.0 / (1.0 - xs.to(torch.float64).pow(2).sum(dim=1))).to(xs.dtype)

@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 
 import tomli_w
 
+from hypseg.errors import UserError
+
 C = TypeVar("C", bound="Config")
 
 class Config:
@@ -90,7 +92,7 @@ def from_dict(cls: type[C], data: typing.Mapping[str, Any]) -> C:
 
     Raises
     ------
-    ValueError
+    UserError
         On an unknown key (the message names it and ``cls``), a value of the wrong type, or a value
         rejected by the class's own checks.
     """
@@ -99,13 +101,13 @@ def from_dict(cls: type[C], data: typing.Mapping[str, Any]) -> C:
 
 def _from_dict(cls: type, data: typing.Mapping[str, Any], *, prefix: str) -> Any:
     if not isinstance(data, typing.Mapping):
-        raise ValueError(f"{cls.__name__}: {prefix.rstrip('.') or 'value'} must be a table, got {type(data).__name__}")
+        raise UserError(f"{cls.__name__}: {prefix.rstrip('.') or 'value'} must be a table, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for key, value in data.items():
         if key not in fields:
-            raise ValueError(f"{cls.__name__}: unknown key '{prefix}{key}'")
+            raise UserError(f"{cls.__name__}: unknown key '{prefix}{key}'")
         kwargs[key] = _coerce(value, hints[key], name=f"{prefix}{key}", owner=cls.__name__)
     return cls(**kwargs)
 
@@ -200,7 +202,7 @@ def load_toml(cls: type[C], path: str | os.PathLike) -> C:
     ------
     FileNotFoundError
         If ``path`` does not exist.
-    ValueError
+    UserError
         If the file is not valid TOML (the message names the file) or holds unknown keys.
     """
     path = Path(path)
@@ -210,11 +212,11 @@ def load_toml(cls: type[C], path: str | os.PathLike) -> C:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
     except tomllib.TOMLDecodeError as err:
-        raise ValueError(f"{path}: not valid TOML: {err}") from None
+        raise UserError(f"{path}: not valid TOML: {err}") from None
     try:
         return from_dict(cls, data)
     except ValueError as err:
-        raise ValueError(f"{path}: {err}") from None
+        raise UserError(f"{path}: {err}") from None
 
 
 

@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from hypseg.config import DataConfig
+from hypseg.errors import UserError
 
 
 def percentile_scale(
@@ -35,7 +36,7 @@ def percentile_scale(
     values = _masked(x, mask)
     q_lo, q_hi = np.percentile(values, [low, high])
     if not q_hi > q_lo:
-        raise ValueError(f"percentile normalisation: the {low}th and {high}th percentiles are equal ({q_lo:g}); the volume is (nearly) constant")
+        raise UserError(f"percentile normalisation: the {low}th and {high}th percentiles are equal ({q_lo:g}); the volume is (nearly) constant")
     y = (np.asarray(x, dtype=np.float32) - np.float32(q_lo)) / np.float32(q_hi - q_lo)
     return np.clip(y, 0.0, 1.0) if clip else y
 
@@ -50,7 +51,7 @@ def zscore(x: np.ndarray, *, mask: np.ndarray | None = None) -> np.ndarray:
     values = _masked(x, mask).astype(np.float64)
     std = values.std()
     if not std > 0:
-        raise ValueError("z-score normalisation: the voxels under the mask are constant")
+        raise UserError("z-score normalisation: the voxels under the mask are constant")
     return ((np.asarray(x, dtype=np.float64) - values.mean()) / std).astype(np.float32)
 
 
@@ -64,9 +65,9 @@ def _masked(x: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         return x.ravel()
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != x.shape:
-        raise ValueError(f"normalisation: mask shape {mask.shape} differs from the volume's shape {x.shape}")
+        raise UserError(f"normalisation: mask shape {mask.shape} differs from the volume's shape {x.shape}")
     if not mask.any():
-        raise ValueError("normalisation: the mask is empty")
+        raise UserError("normalisation: the mask is empty")
     return x[mask]
 
 
@@ -95,5 +96,5 @@ def normalise(x: np.ndarray, *, config: DataConfig, mask: np.ndarray | None = No
     ndarray (Z, Y, X), float32
     """
     if config.normalisation not in NORMALISERS:
-        raise ValueError(f"unknown normalisation {config.normalisation!r}; choose one of {sorted(NORMALISERS)}")
+        raise UserError(f"unknown normalisation {config.normalisation!r}; choose one of {sorted(NORMALISERS)}")
     return NORMALISERS[config.normalisation](x, mask=mask, config=config)

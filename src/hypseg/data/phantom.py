@@ -85,6 +85,7 @@ import numpy as np
 from scipy import ndimage
 
 from hypseg.data.synthetic import SyntheticVolume, pink_noise
+from hypseg.errors import UserError
 
 #: class names per level (index = label value)
 PHANTOM_CLASSES: dict[int, tuple[str, ...]] = {
@@ -215,17 +216,17 @@ def generate_phantom(
 
 def _check(*, shape, jitter, intensity_jitter, noise_std, noise_exponent, blur) -> None:
     if isinstance(shape, bool) or not isinstance(shape, (int, np.integer)) or shape < 16:
-        raise ValueError(f"phantom shape must be an integer >= 16, got {shape!r}")
+        raise UserError(f"phantom shape must be an integer >= 16, got {shape!r}")
     if not 0.0 <= jitter <= 0.2:
-        raise ValueError(f"phantom jitter must be in [0, 0.2], got {jitter!r}")
+        raise UserError(f"phantom jitter must be in [0, 0.2], got {jitter!r}")
     if not 0.0 <= intensity_jitter <= 0.4:
-        raise ValueError(f"phantom intensity_jitter must be in [0, 0.4], got {intensity_jitter!r}")
+        raise UserError(f"phantom intensity_jitter must be in [0, 0.4], got {intensity_jitter!r}")
     if not noise_std >= 0.0:
-        raise ValueError(f"phantom noise_std must be >= 0, got {noise_std!r}")
+        raise UserError(f"phantom noise_std must be >= 0, got {noise_std!r}")
     if not noise_exponent >= 0.0:
-        raise ValueError(f"phantom noise_exponent must be >= 0, got {noise_exponent!r}")
+        raise UserError(f"phantom noise_exponent must be >= 0, got {noise_exponent!r}")
     if not blur >= 0.0:
-        raise ValueError(f"phantom blur must be >= 0, got {blur!r}")
+        raise UserError(f"phantom blur must be >= 0, got {blur!r}")
 
 
 # ----------------------------------------------------------------------------------------- random choice

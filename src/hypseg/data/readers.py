@@ -22,6 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from hypseg.config import DataConfig
+from hypseg.errors import UserError
 from hypseg.io import Volume, is_volume_path, load_labels, load_volume
 
 #: how the mask of a case is derived from its volume
@@ -75,11 +76,11 @@ def load_case(case: Case, *, channel: int | None = None, mmap: bool = True) -> L
     if case.mask_rule == "nonzero":
         mask = np.asarray(volume.array) != 0
         if not mask.any():
-            raise ValueError(f"{case.image}: the mask (non-zero voxels) is empty")
+            raise UserError(f"{case.image}: the mask (non-zero voxels) is empty")
     elif case.mask_rule == "none":
         mask = None
     else:
-        raise ValueError(f"unknown mask rule {case.mask_rule!r}; choose one of {MASK_RULES}")
+        raise UserError(f"unknown mask rule {case.mask_rule!r}; choose one of {MASK_RULES}")
     return LoadedCase(case=case, volume=volume, truth=truth, mask=mask)
 
 
@@ -92,7 +93,7 @@ def read_files(paths: Sequence[str | os.PathLike]) -> list[Case]:
         if p.is_dir() and not is_volume_path(p):  # a .zarr folder is a volume
             files = sorted(q for q in p.iterdir() if is_volume_path(q) and not q.name.startswith("."))
             if not files:
-                raise ValueError(f"{p}: folder holds no volume files")
+                raise UserError(f"{p}: folder holds no volume files")
             cases.extend(Case(name=_stem(q), image=q) for q in files)
         else:
             if not is_volume_path(p):
@@ -108,7 +109,7 @@ def read_brats(root: str | os.PathLike) -> list[Case]:
         raise FileNotFoundError(f"{root}: no such folder")
     flairs = sorted(root.rglob("*_flair.nii.gz"))
     if not flairs:
-        raise ValueError(f"{root}: no BraTS cases (no */*_flair.nii.gz files)")
+        raise UserError(f"{root}: no BraTS cases (no */*_flair.nii.gz files)")
     cases = []
     for flair in flairs:
         name = flair.name[: -len("_flair.nii.gz")]
@@ -138,14 +139,14 @@ def read_manifest(path: str | os.PathLike) -> list[Case]:
             for c in manifest["cases"]
         ]
     except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise ValueError(f"{path}: not a hypseg dataset manifest ({type(err).__name__}: {err})") from None
+        raise UserError(f"{path}: not a hypseg dataset manifest ({type(err).__name__}: {err})") from None
 
 
 def discover_cases(paths: Sequence[str | os.PathLike]) -> list[Case]:
     """Cases from what a user typed: a dataset folder with a manifest, a BraTS root, or volume files."""
     paths = [Path(p) for p in paths]
     if not paths:
-        raise ValueError("no data given")
+        raise UserError("no data given")
     if len(paths) == 1 and paths[0].is_dir() and not is_volume_path(paths[0]):
         folder = paths[0]
         if (folder / "manifest.json").is_file():
@@ -168,7 +169,7 @@ def load_normalised(cases: Sequence[Case], *, config: DataConfig, progress: bool
     from hypseg.data.normalise import normalise
 
     if not cases:
-        raise ValueError("no volumes to load")
+        raise UserError("no volumes to load")
     iterator = cases
     if progress:
         from tqdm.auto import tqdm

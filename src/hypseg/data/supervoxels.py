@@ -25,6 +25,7 @@ from skimage.segmentation import slic
 
 from hypseg.config import DEFAULT_SUPERVOXEL_SIZE
 from hypseg.data.normalise import zscore
+from hypseg.errors import UserError
 
 __all__ = ["DEFAULT_SUPERVOXEL_SIZE", "supervoxels"]
 
@@ -64,24 +65,24 @@ def supervoxels(
     """
     x = np.asarray(volume)
     if x.ndim != 3:
-        raise ValueError(f"supervoxels need a (Z, Y, X) volume, got shape {x.shape}")
+        raise UserError(f"supervoxels need a (Z, Y, X) volume, got shape {x.shape}")
     if (n_segments is None) == (size is None):
-        raise ValueError("give either n_segments or size")
+        raise UserError("give either n_segments or size")
     if n_segments is not None and not (isinstance(n_segments, (int, np.integer)) and n_segments >= 1):
-        raise ValueError(f"n_segments must be a positive integer, got {n_segments!r}")
+        raise UserError(f"n_segments must be a positive integer, got {n_segments!r}")
     if size is not None and not size > 0:
-        raise ValueError(f"size must be positive, got {size!r}")
+        raise UserError(f"size must be positive, got {size!r}")
     if not compactness > 0:
-        raise ValueError(f"compactness must be positive, got {compactness!r}")
+        raise UserError(f"compactness must be positive, got {compactness!r}")
     if not sigma >= 0:
-        raise ValueError(f"sigma must be >= 0, got {sigma!r}")
+        raise UserError(f"sigma must be >= 0, got {sigma!r}")
     inside = np.ones(x.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
     if inside.shape != x.shape:
-        raise ValueError(f"mask has shape {inside.shape}, the volume {x.shape}")
+        raise UserError(f"mask has shape {inside.shape}, the volume {x.shape}")
     if not inside.any():
-        raise ValueError("the mask selects no voxels")
+        raise UserError("the mask selects no voxels")
     if not np.isfinite(x[inside]).all():
-        raise ValueError("the volume has NaN or infinite voxels")
+        raise UserError("the volume has NaN or infinite voxels")
     if n_segments is None:
         n_segments = max(1, round(int(inside.sum()) / size))
     z = zscore(x, mask=None if mask is None else inside).astype(np.float64)

@@ -60,6 +60,7 @@ import numpy as np
 from scipy import ndimage
 
 from hypseg.data.synthetic_config import SyntheticConfig
+from hypseg.errors import UserError
 
 #: class names per level (index = label value)
 CLASSES: dict[int, tuple[str, ...]] = {
@@ -172,7 +173,7 @@ def draw_scene(rng: np.random.Generator, *, config: SyntheticConfig, irregular: 
         scene = _try_draw_scene(rng, config=config, irregular=irregular)
         if scene is not None:
             return scene
-    raise ValueError("synthetic generator: could not place the required objects; the sizes do not fit the volume")
+    raise UserError("synthetic generator: could not place the required objects; the sizes do not fit the volume")
 
 
 def _try_draw_scene(rng: np.random.Generator, *, config: SyntheticConfig, irregular: bool) -> Scene | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from hypseg.config import Config
+from hypseg.errors import UserError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,17 +87,17 @@ class SyntheticConfig(Config):
 
     def __post_init__(self) -> None:
         if self.shape < 16:
-            raise ValueError(f"SyntheticConfig: shape must be >= 16, got {self.shape}")
+            raise UserError(f"SyntheticConfig: shape must be >= 16, got {self.shape}")
         for name in ("vesicles", "mitochondria", "aggregates_per_vesicle", "cuboids_per_mito"):
             lo, hi = getattr(self, name)
             if not 1 <= lo <= hi:
-                raise ValueError(f"SyntheticConfig: {name} must be a range (lo, hi) with 1 <= lo <= hi, got {(lo, hi)}")
+                raise UserError(f"SyntheticConfig: {name} must be a range (lo, hi) with 1 <= lo <= hi, got {(lo, hi)}")
         for name in ("texture_sigma", "texture_amplitude"):
             lo, hi = getattr(self, name)
             if not 0 <= lo <= hi:
-                raise ValueError(f"SyntheticConfig: {name} must be a range (lo, hi) with 0 <= lo <= hi, got {(lo, hi)}")
+                raise UserError(f"SyntheticConfig: {name} must be a range (lo, hi) with 0 <= lo <= hi, got {(lo, hi)}")
         if self.placement_tries < 1 or self.deform_bumps < 1:
-            raise ValueError("SyntheticConfig: placement_tries and deform_bumps must be >= 1")
+            raise UserError("SyntheticConfig: placement_tries and deform_bumps must be >= 1")
 
     @classmethod
     def scaled(cls, size: int) -> "SyntheticConfig":

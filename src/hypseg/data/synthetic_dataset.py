@@ -36,6 +36,7 @@ from hypseg.config import to_dict
 from hypseg.data.synthetic_config import SyntheticConfig
 from hypseg.data.phantom import PHANTOM_CLASSES, generate_phantom
 from hypseg.data.synthetic import CLASSES, SyntheticVolume, generate_volume
+from hypseg.errors import UserError
 from hypseg.io import Volume, save_labels, save_volume
 
 MANIFEST = "manifest.json"
@@ -73,9 +74,9 @@ def resolve_kind(kind: str | None, *, irregular: bool = False) -> str:
     if kind is None:
         return "irregular" if irregular else "regular"
     if kind not in KINDS:
-        raise ValueError(f"unknown dataset kind {kind!r}; choose one of {', '.join(KINDS)}")
+        raise UserError(f"unknown dataset kind {kind!r}; choose one of {', '.join(KINDS)}")
     if irregular and kind != "irregular":
-        raise ValueError(f"irregular=True contradicts kind={kind!r}")
+        raise UserError(f"irregular=True contradicts kind={kind!r}")
     return kind
 
 
@@ -135,7 +136,7 @@ def write_synthetic_dataset(
     out = Path(out)
     kind = resolve_kind(kind, irregular=irregular)
     if n < 1:
-        raise ValueError(f"{out}: the number of volumes must be >= 1, got {n}")
+        raise UserError(f"{out}: the number of volumes must be >= 1, got {n}")
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from hypseg.errors import UserError
 from hypseg.models import HVAE
 
 #: Largest side of an upsampled slab (p < m) with tiling on: 16 MB per channel of a float32 activation.
@@ -47,9 +48,9 @@ def _resolve_patch(model: HVAE, patch_size: int | None) -> tuple[int, int, int, 
     m = model.config.patch_size
     p = m if patch_size is None else int(patch_size)
     if p < 1:
-        raise ValueError(f"patch_size must be >= 1, got {p}")
+        raise UserError(f"patch_size must be >= 1, got {p}")
     if m % p and p % m:
-        raise ValueError(
+        raise UserError(
             f"patch_size {p} must divide or be a multiple of the model's patch size m = {m} for the dense pass "
             f"(train with data.patch_resize = {p} to embed at native resolution)"
         )
@@ -108,10 +109,10 @@ def embed_volume(
         Show a progress bar over tiles.
     """
     if getattr(volume, "ndim", None) != 3:
-        raise ValueError(f"volume must be 3-D (Z, Y, X), got shape {tuple(getattr(volume, 'shape', ()))}")
+        raise UserError(f"volume must be 3-D (Z, Y, X), got shape {tuple(getattr(volume, 'shape', ()))}")
     p, m, s, q = _resolve_patch(model, patch_size)
     if tile is not None and tile < 1:
-        raise ValueError(f"tile must be >= 1, got {tile}")
+        raise UserError(f"tile must be >= 1, got {tile}")
     model = model.to(device).eval()
     shape = tuple(int(n) for n in volume.shape)
     out = np.empty(shape + (model.config.latent_dim,), dtype=np.float32)
@@ -201,5 +202,5 @@ def embed_volume_multiscale(model: HVAE, volume, *, patch_sizes, **options) -> n
     """
     sizes = [int(p) for p in patch_sizes]
     if not sizes:
-        raise ValueError("give at least one patch size")
+        raise UserError("give at least one patch size")
     return np.concatenate([embed_volume(model, volume, patch_size=p, **options) for p in sizes], axis=-1)

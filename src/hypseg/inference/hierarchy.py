@@ -22,6 +22,7 @@ from typing import Sequence
 import numpy as np
 from scipy import ndimage
 
+from hypseg.errors import UserError
 from hypseg.inference.segment import Segmentation, segment_volumes
 
 __all__ = ["check_inside_clusters", "level1_object", "restrict_supervoxels", "segment_inside"]
@@ -52,10 +53,10 @@ def level1_object(labels: np.ndarray) -> np.ndarray:
     """
     labels = np.asarray(labels)
     if labels.ndim != 3:
-        raise ValueError(f"a level-1 map must be (Z, Y, X), got shape {labels.shape}")
+        raise UserError(f"a level-1 map must be (Z, Y, X), got shape {labels.shape}")
     ids = np.unique(labels)
     if ids.size != 2:
-        raise ValueError(f"a level-1 map must hold exactly two clusters, got {ids.size}")
+        raise UserError(f"a level-1 map must hold exactly two clusters, got {ids.size}")
     outside = ids[int(np.argmax(_face_counts(labels, ids)))]
     return ndimage.binary_fill_holes(labels != outside)
 
@@ -64,7 +65,7 @@ def restrict_supervoxels(segments: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """A supervoxel map cut to ``mask``: the pieces inside renumbered 0..S'-1 (in label order), -1 elsewhere."""
     segments = np.asarray(segments)
     if segments.shape != mask.shape:
-        raise ValueError(f"supervoxels of shape {segments.shape} for a mask of {mask.shape}")
+        raise UserError(f"supervoxels of shape {segments.shape} for a mask of {mask.shape}")
     inside = mask & (segments >= 0)
     out = np.full(segments.shape, -1, dtype=np.int64)
     out[inside] = np.unique(segments[inside], return_inverse=True)[1]
@@ -75,7 +76,7 @@ def check_inside_clusters(clusters: Sequence[int]) -> list[int]:
     """The cluster counts of levels inside the level-1 object, each at least 3 (the outside and two inside)."""
     ks = [int(k) for k in clusters]
     if any(k < 3 for k in ks):
-        raise ValueError(f"levels inside the level-1 object need at least 3 clusters (2 inside, the outside), got {ks}")
+        raise UserError(f"levels inside the level-1 object need at least 3 clusters (2 inside, the outside), got {ks}")
     return ks
 
 
@@ -97,10 +98,10 @@ def segment_inside(
     ks = check_inside_clusters(clusters)
     objects = [np.asarray(o, dtype=bool) for o in objects]
     if len(objects) != len(embeddings):
-        raise ValueError(f"got {len(objects)} objects for {len(embeddings)} volumes")
+        raise UserError(f"got {len(objects)} objects for {len(embeddings)} volumes")
     for i, obj in enumerate(objects):
         if not obj.any():
-            raise ValueError(f"volume {i}: the level-1 object is empty, so nothing lies inside it to segment")
+            raise UserError(f"volume {i}: the level-1 object is empty, so nothing lies inside it to segment")
     cut = None if segments is None else [restrict_supervoxels(s, o) for s, o in zip(segments, objects)]
     inner = segment_volumes(embeddings, clusters=[k - 1 for k in ks], masks=objects, segments=cut, **options)
     return [Segmentation({k: s.labels[k - 1] for k in ks}, {k: s.centers[k - 1] for k in ks}, s.voxels) for s in inner]

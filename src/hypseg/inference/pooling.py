@@ -32,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from hypseg.clustering import frechet_mean
+from hypseg.errors import UserError
 
 
 class PooledEmbedding(NamedTuple):
@@ -53,10 +54,10 @@ def patch_purity(segments: np.ndarray, patch_size: int) -> np.ndarray:
     """
     segments = np.asarray(segments)
     if segments.ndim != 3:
-        raise ValueError(f"supervoxels must be (Z, Y, X), got shape {segments.shape}")
+        raise UserError(f"supervoxels must be (Z, Y, X), got shape {segments.shape}")
     p = int(patch_size)
     if p < 1:
-        raise ValueError(f"patch_size must be >= 1, got {patch_size}")
+        raise UserError(f"patch_size must be >= 1, got {patch_size}")
     before, after = p // 2, p - 1 - p // 2
     padded = np.pad(segments, [(before, after)] * 3, mode="edge")
     Z, Y, X = segments.shape
@@ -71,7 +72,7 @@ def patch_purity(segments: np.ndarray, patch_size: int) -> np.ndarray:
 def purity_weights(segments: np.ndarray, patch_sizes, power: float) -> np.ndarray:
     """:func:`patch_purity` ** ``power`` for every patch side: (Z, Y, X, F), one factor per side."""
     if not power >= 0:
-        raise ValueError(f"the purity power must be >= 0, got {power}")
+        raise UserError(f"the purity power must be >= 0, got {power}")
     return np.stack([patch_purity(segments, p) ** np.float32(power) for p in patch_sizes], axis=-1)
 
 
@@ -108,15 +109,15 @@ def pool_embedding(
     ([0.2, -0.2], [2.0, 2.0])
     """
     if embedding.ndim != 4:
-        raise ValueError(f"the embedding must be (Z, Y, X, d), got shape {embedding.shape}")
+        raise UserError(f"the embedding must be (Z, Y, X, d), got shape {embedding.shape}")
     segments = np.asarray(segments)
     if segments.shape != embedding.shape[:3]:
-        raise ValueError(f"supervoxels of shape {segments.shape} for an embedding of {embedding.shape[:3]}")
+        raise UserError(f"supervoxels of shape {segments.shape} for an embedding of {embedding.shape[:3]}")
     if not np.issubdtype(segments.dtype, np.integer):
-        raise ValueError(f"supervoxel labels must be integers, got dtype {segments.dtype}")
+        raise UserError(f"supervoxel labels must be integers, got dtype {segments.dtype}")
     D = embedding.shape[-1]
     if factors < 1 or D % factors:
-        raise ValueError(f"{D} embedding coordinates cannot be split into {factors} factors")
+        raise UserError(f"{D} embedding coordinates cannot be split into {factors} factors")
     inside = segments >= 0
     if not inside.any():
         raise ValueError("no voxel belongs to a supervoxel")
@@ -149,14 +150,14 @@ def _factor_weights(voxel_weights, shape, factors: int, inside, codes, count: in
     if w.ndim == 3:
         w = w[..., None]
     if w.shape[:3] != tuple(shape) or w.ndim != 4 or factors % w.shape[3]:
-        raise ValueError(f"voxel weights of shape {np.shape(voxel_weights)} for supervoxels of {tuple(shape)} "
+        raise UserError(f"voxel weights of shape {np.shape(voxel_weights)} for supervoxels of {tuple(shape)} "
                          f"and {factors} factor(s); give (Z, Y, X) or (Z, Y, X, G) with G dividing {factors}")
     w = w[inside]  # (N, G)
     if not np.isfinite(w).all() or (w < 0).any():
-        raise ValueError("voxel weights must be finite and >= 0")
+        raise UserError("voxel weights must be finite and >= 0")
     columns = [np.ascontiguousarray(w[:, g]) for g in range(w.shape[1])]
     for column in columns:
         total = np.bincount(codes, weights=column, minlength=count)
         if (total <= 0).any():
-            raise ValueError(f"supervoxel {int(np.argmin(total > 0))} has no voxel of positive weight")
+            raise UserError(f"supervoxel {int(np.argmin(total > 0))} has no voxel of positive weight")
     return [columns[f % len(columns)] for f in range(factors)]

@@ -27,6 +27,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from hypseg.clustering import EuclideanKMeans, HyperbolicKMeans, ProductBallKMeans
+from hypseg.errors import UserError
 from hypseg.inference.pooling import pool_embedding
 
 
@@ -50,21 +51,21 @@ class _Level(NamedTuple):
 def _check_clusters(clusters: Sequence[int], nested: bool) -> list[int]:
     ks = [int(k) for k in clusters]
     if not ks:
-        raise ValueError("give at least one cluster count")
+        raise UserError("give at least one cluster count")
     if any(k < 2 for k in ks):
-        raise ValueError(f"cluster counts must be >= 2, got {ks}")
+        raise UserError(f"cluster counts must be >= 2, got {ks}")
     if nested:
         ks = sorted(set(ks))
         for a, b in zip(ks, ks[1:]):
             if b % a:
-                raise ValueError(f"nested levels must divide each other, but {b} is not a multiple of {a}")
+                raise UserError(f"nested levels must divide each other, but {b} is not a multiple of {a}")
     return ks
 
 
 def _estimator(k: int, *, c: float, hyperbolic: bool, n_init: int, random_state: int, factors: int = 1):
     if factors > 1:
         if not hyperbolic:
-            raise ValueError("several patch sides (a product of balls) need a hyperbolic model")
+            raise UserError("several patch sides (a product of balls) need a hyperbolic model")
         return ProductBallKMeans(n_clusters=k, factors=factors, c=c, n_init=n_init, random_state=random_state)
     if hyperbolic:
         return HyperbolicKMeans(n_clusters=k, c=c, n_init=n_init, random_state=random_state)
@@ -87,7 +88,7 @@ def fit_levels(
     ks = _check_clusters(clusters, nested)
     weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     if len(sample) < max(ks):
-        raise ValueError(f"{max(ks)} clusters need at least as many voxels, got {len(sample)}")
+        raise UserError(f"{max(ks)} clusters need at least as many voxels, got {len(sample)}")
     levels: list[_Level] = []
     sample_labels: dict[int, np.ndarray] = {}  # nested mode: each level's clusters of the sample
     for i, k in enumerate(ks):
@@ -204,7 +205,7 @@ def _volume_points(i: int, emb, mask, segs, weights, *, c: float, hyperbolic: bo
     """Volume i's voxels inside its mask, or its pooled supervoxels (``weights``: per voxel in the means)."""
     if segs is None:
         if weights is not None:
-            raise ValueError(f"voxel weights {i} need a supervoxel map: they weigh voxels in supervoxel means")
+            raise UserError(f"voxel weights {i} need a supervoxel map: they weigh voxels in supervoxel means")
         flat = emb.reshape(-1, emb.shape[-1])
         if mask is None:
             return _Points(flat, None, None, None)
@@ -251,21 +252,21 @@ def segment_volumes(
     (``Segmentation.voxels``), while the other volumes keep their supervoxels.
     """
     if not embeddings:
-        raise ValueError("no embeddings to segment")
+        raise UserError("no embeddings to segment")
     masks = list(masks) if masks is not None else [None] * len(embeddings)
     if len(masks) != len(embeddings):
-        raise ValueError(f"got {len(masks)} masks for {len(embeddings)} volumes")
+        raise UserError(f"got {len(masks)} masks for {len(embeddings)} volumes")
     segments = list(segments) if segments is not None else [None] * len(embeddings)
     if len(segments) != len(embeddings):
-        raise ValueError(f"got {len(segments)} supervoxel maps for {len(embeddings)} volumes")
+        raise UserError(f"got {len(segments)} supervoxel maps for {len(embeddings)} volumes")
     voxel_weights = list(voxel_weights) if voxel_weights is not None else [None] * len(embeddings)
     if len(voxel_weights) != len(embeddings):
-        raise ValueError(f"got {len(voxel_weights)} voxel weight maps for {len(embeddings)} volumes")
+        raise UserError(f"got {len(voxel_weights)} voxel weight maps for {len(embeddings)} volumes")
     for i, (emb, mask) in enumerate(zip(embeddings, masks)):
         if emb.ndim != 4:
-            raise ValueError(f"embedding {i} must be (Z, Y, X, d), got shape {emb.shape}")
+            raise UserError(f"embedding {i} must be (Z, Y, X, d), got shape {emb.shape}")
         if mask is not None and tuple(mask.shape) != emb.shape[:3]:
-            raise ValueError(f"mask {i} has shape {tuple(mask.shape)}, its embedding {emb.shape[:3]}")
+            raise UserError(f"mask {i} has shape {tuple(mask.shape)}, its embedding {emb.shape[:3]}")
     rng = np.random.default_rng(random_state)
     top = max((int(k) for k in clusters), default=0)
     parts = [_volume_points(i, e, m, s, w, c=c, hyperbolic=hyperbolic, factors=factors)
@@ -277,7 +278,7 @@ def segment_volumes(
         weights = np.concatenate([(np.ones(len(part.points)) if part.weights is None else part.weights)[idx]
                                   for part, idx in chosen]) if weighted else None  # a voxel weighs 1
         if weighted and len(sample) < top:
-            raise ValueError(f"{top} clusters need at least as many supervoxels, got {len(sample)}; use smaller supervoxels")
+            raise UserError(f"{top} clusters need at least as many supervoxels, got {len(sample)}; use smaller supervoxels")
         return fit_levels(sample, clusters, c=c, hyperbolic=hyperbolic, nested=nested, n_init=n_init,
                           random_state=random_state, factors=factors, sample_weight=weights)
 

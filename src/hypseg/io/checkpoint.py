@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from hypseg.config import RunConfig, dumps_toml, from_dict, to_dict
+from hypseg.errors import UserError
 from hypseg.io._atomic import atomic_path
 
 #: Bumped whenever the layout of a run directory or the meaning of a saved tensor changes.
@@ -44,10 +45,10 @@ def load_run_config(run_dir: str | Path) -> RunConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path}: not valid TOML ({err})") from None
+        raise UserError(f"{path}: not valid TOML ({err})") from None
     version = data.pop("format_version", None)
     if version != FORMAT_VERSION:
-        raise ValueError(f"{path}: written by run format version {version}; this hypseg reads version {FORMAT_VERSION}")
+        raise UserError(f"{path}: written by run format version {version}; this hypseg reads version {FORMAT_VERSION}")
     return from_dict(RunConfig, data)
 
 
@@ -68,11 +69,11 @@ def load_checkpoint(run_dir: str | Path, *, map_location: str | torch.device = "
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises several types for truncated, corrupt or unsafe files
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"{path}: corrupt or unsafe checkpoint ({reason[:200]})") from None
+        raise UserError(f"{path}: corrupt or unsafe checkpoint ({reason[:200]})") from None
     if not isinstance(state, dict) or "model" not in state:
-        raise ValueError(f"{path}: not a hypseg checkpoint (no model weights inside)")
+        raise UserError(f"{path}: not a hypseg checkpoint (no model weights inside)")
     if state.get("format_version") != FORMAT_VERSION:
-        raise ValueError(
+        raise UserError(
             f"{path}: written by checkpoint format version {state.get('format_version')}; this hypseg reads version {FORMAT_VERSION}"
         )
     return state

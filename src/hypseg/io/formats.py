@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from hypseg.errors import UserError
 from hypseg.io import mrc, nifti, numpy_io, tiff, zarr_io
 from hypseg.io._atomic import full_suffix
 from hypseg.io._raw import RawVolume
@@ -51,13 +52,13 @@ def format_of(path: Path) -> Format:
 
     Raises
     ------
-    ValueError
+    UserError
         For an unknown suffix, naming the file and the known suffixes.
     """
     suffix = full_suffix(Path(path))
     if suffix not in FORMATS:
         known = ", ".join(FORMATS)
-        raise ValueError(f"{path}: unknown volume format {suffix or '(no suffix)'!r}; expected one of {known}")
+        raise UserError(f"{path}: unknown volume format {suffix or '(no suffix)'!r}; expected one of {known}")
     return FORMATS[suffix]
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from hypseg.errors import UserError
 from hypseg.io._raw import RawVolume
 from hypseg.io.volume import affine_from_spacing, spacing_from_affine
 
@@ -68,4 +69,4 @@ def _mrc_dtype(array: np.ndarray) -> np.ndarray:
         info = np.iinfo(dtype)
         if info.min <= lo and hi <= info.max:
             return array.astype(dtype)
-    raise ValueError(f"MRC stores integers up to 16 bits; values {lo}..{hi} do not fit")
+    raise UserError(f"MRC stores integers up to 16 bits; values {lo}..{hi} do not fit")

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from hypseg.errors import UserError
 from hypseg.io._raw import RawVolume
 from hypseg.io.volume import affine_from_spacing, spacing_from_affine
 
@@ -31,7 +32,7 @@ def read_npz(path: Path, *, mmap: bool) -> RawVolume:
         elif len(names) == 1:
             key = names[0]
         else:
-            raise ValueError(f"holds arrays {', '.join(names)} but none is named 'array'")
+            raise UserError(f"holds arrays {', '.join(names)} but none is named 'array'")
         data = archive[key]
         spacing = tuple(float(s) for s in archive["spacing"]) if "spacing" in names else (1.0, 1.0, 1.0)
         affine = archive["affine"].astype(np.float64) if "affine" in names else affine_from_spacing(spacing)

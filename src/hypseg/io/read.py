@@ -1,6 +1,6 @@
 """Reading volumes and label maps, with the checks that turn bad input into one clear line.
 
-Every problem raises :class:`FileNotFoundError` or :class:`ValueError` whose message starts with the
+Every problem raises :class:`FileNotFoundError` or :class:`~hypseg.errors.UserError` whose message starts with the
 file's path and says what is wrong: a missing file, an unknown suffix, a file the format's library
 cannot parse, a 2-D image, a 4-D volume without a chosen channel, NaN or Inf voxels, a constant volume.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hypseg.errors import UserError
 from hypseg.io._raw import MissingDependency, RawVolume
 from hypseg.io.formats import format_of
 from hypseg.io.volume import Volume
@@ -42,7 +43,7 @@ def load_volume(path: str | os.PathLike, *, channel: int | None = None, mmap: bo
     ------
     FileNotFoundError
         If ``path`` does not exist.
-    ValueError
+    UserError
         For an unknown suffix, an unreadable file, a 2-D image, a 4-D volume without ``channel``,
         NaN/Inf voxels or a constant volume; the message names the file.
     """
@@ -51,7 +52,7 @@ def load_volume(path: str | os.PathLike, *, channel: int | None = None, mmap: bo
     array = _pick_channel(raw.array, channel=channel, path=path)
     lo, hi = _scan_values(array, path=path)
     if lo == hi:
-        raise ValueError(f"{path}: is constant (every voxel is {lo:g}); there is nothing to segment")
+        raise UserError(f"{path}: is constant (every voxel is {lo:g}); there is nothing to segment")
     metadata = dict(raw.metadata)
     if channel is not None:
         metadata["channel"] = int(channel)
@@ -88,10 +89,10 @@ def load_labels(path: str | os.PathLike, *, shape: tuple[int, ...] | None = None
         else:
             values = np.asarray(array, dtype=np.float64)
             if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
-                raise ValueError(f"{path}: is not a label map (it holds non-integer values)")
+                raise UserError(f"{path}: is not a label map (it holds non-integer values)")
             array = values.astype(np.int32)
     if shape is not None and tuple(array.shape) != tuple(shape):
-        raise ValueError(f"{path}: label map shape {tuple(array.shape)} differs from its volume's shape {tuple(shape)}")
+        raise UserError(f"{path}: label map shape {tuple(array.shape)} differs from its volume's shape {tuple(shape)}")
     return np.asarray(array)
 
 
@@ -100,14 +101,14 @@ def _read_raw(path: Path, *, mmap: bool) -> RawVolume:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if fmt.name != "zarr" and path.is_dir():
-        raise ValueError(f"{path}: is a folder, not a {fmt.name} file")
+        raise UserError(f"{path}: is a folder, not a {fmt.name} file")
     try:
         return fmt.read(path, mmap=mmap)
     except MissingDependency as err:
-        raise ValueError(f"{path}: {err}") from None
+        raise UserError(f"{path}: {err}") from None
     except Exception as err:  # noqa: BLE001 - any failure of a format library means "unreadable file"
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"{path}: cannot read as {fmt.name}: {reason}") from err
+        raise UserError(f"{path}: cannot read as {fmt.name}: {reason}") from err
 
 
 def _pick_channel(array: np.ndarray, *, channel: int | None, path: Path) -> np.ndarray:
@@ -116,18 +117,18 @@ def _pick_channel(array: np.ndarray, *, channel: int | None, path: Path) -> np.n
     if array.ndim == 4:
         n = array.shape[0]
         if channel is None:
-            raise ValueError(f"{path}: is 4-D with {n} channels (shape {tuple(array.shape)}); choose one with channel=0..{n - 1}")
+            raise UserError(f"{path}: is 4-D with {n} channels (shape {tuple(array.shape)}); choose one with channel=0..{n - 1}")
         if not 0 <= channel < n:
-            raise ValueError(f"{path}: has {n} channels; channel {channel} does not exist")
+            raise UserError(f"{path}: has {n} channels; channel {channel} does not exist")
         array = array[channel]
     elif channel is not None and array.ndim == 3:
-        raise ValueError(f"{path}: is 3-D with a single channel; channel={channel} does not apply")
+        raise UserError(f"{path}: is 3-D with a single channel; channel={channel} does not apply")
     if array.ndim < 3 or (array.ndim == 3 and min(array.shape) == 1):
-        raise ValueError(f"{path}: is a 2-D image (shape {tuple(array.shape)}); hypseg needs a 3-D volume")
+        raise UserError(f"{path}: is a 2-D image (shape {tuple(array.shape)}); hypseg needs a 3-D volume")
     if array.ndim > 4:
-        raise ValueError(f"{path}: has {array.ndim} dimensions (shape {tuple(array.shape)}); hypseg needs a 3-D volume")
+        raise UserError(f"{path}: has {array.ndim} dimensions (shape {tuple(array.shape)}); hypseg needs a 3-D volume")
     if not (np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)) or np.iscomplexobj(array):
-        raise ValueError(f"{path}: holds {array.dtype} values; hypseg needs real numbers")
+        raise UserError(f"{path}: holds {array.dtype} values; hypseg needs real numbers")
     return array
 
 
@@ -145,7 +146,7 @@ def _scan_values(array: np.ndarray, *, path: Path) -> tuple[float, float]:
         lo = min(lo, float(block.min()))
         hi = max(hi, float(block.max()))
     if bad:
-        raise ValueError(f"{path}: contains {bad} NaN or Inf voxels")
+        raise UserError(f"{path}: contains {bad} NaN or Inf voxels")
     return lo, hi
 
 

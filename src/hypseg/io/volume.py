@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from hypseg.errors import UserError
+
 
 @dataclasses.dataclass(eq=False)
 class Volume:
@@ -60,15 +62,15 @@ class Volume:
 
     def __post_init__(self) -> None:
         if self.array.ndim != 3:
-            raise ValueError(f"Volume: array must be 3-D (Z, Y, X), got shape {self.array.shape}")
+            raise UserError(f"Volume: array must be 3-D (Z, Y, X), got shape {self.array.shape}")
         if self.array.dtype != np.float32:
-            raise ValueError(f"Volume: array must be float32, got {self.array.dtype}")
+            raise UserError(f"Volume: array must be float32, got {self.array.dtype}")
         self.spacing = tuple(float(s) for s in self.spacing)  # type: ignore[assignment]
         if len(self.spacing) != 3 or not all(np.isfinite(s) and s > 0 for s in self.spacing):
-            raise ValueError(f"Volume: spacing must be 3 positive numbers, got {self.spacing}")
+            raise UserError(f"Volume: spacing must be 3 positive numbers, got {self.spacing}")
         self.affine = np.asarray(self.affine, dtype=np.float64)
         if self.affine.shape != (4, 4) or not np.all(np.isfinite(self.affine)):
-            raise ValueError(f"Volume: affine must be a finite 4x4 matrix, got shape {self.affine.shape}")
+            raise UserError(f"Volume: affine must be a finite 4x4 matrix, got shape {self.affine.shape}")
 
     @property
     def shape(self) -> tuple[int, int, int]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hypseg.errors import UserError
 from hypseg.io._atomic import atomic_path
 from hypseg.io.formats import format_of, write_array
 from hypseg.io.volume import Volume
@@ -39,7 +40,7 @@ def save_labels(labels: np.ndarray, *, like: Volume, path: str | os.PathLike) ->
 
     Raises
     ------
-    ValueError
+    UserError
         If ``labels`` is not an integer array of ``like``'s shape.
     """
     path = Path(path)
@@ -47,9 +48,9 @@ def save_labels(labels: np.ndarray, *, like: Volume, path: str | os.PathLike) ->
     if labels.dtype == np.bool_:
         labels = labels.astype(np.uint8)
     if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"{path}: labels must have an integer dtype, got {labels.dtype}")
+        raise UserError(f"{path}: labels must have an integer dtype, got {labels.dtype}")
     if labels.shape != like.shape:
-        raise ValueError(f"{path}: labels of shape {labels.shape} do not match the volume's shape {like.shape}")
+        raise UserError(f"{path}: labels of shape {labels.shape} do not match the volume's shape {like.shape}")
     return _save(labels, path=path, affine=like.affine, metadata=like.metadata)
 
 
@@ -61,5 +62,5 @@ def _save(array: np.ndarray, *, path: Path, affine: np.ndarray, metadata: dict) 
             write_array(tmp, array, affine=affine, metadata=metadata)
     except ValueError as err:  # a writer's complaint about the data: name the target, not the temporary
         message = str(err) if tmp is None else str(err).replace(str(tmp), str(path))
-        raise ValueError(message if message.startswith(f"{path}:") else f"{path}: {message}") from None
+        raise UserError(message if message.startswith(f"{path}:") else f"{path}: {message}") from None
     return path

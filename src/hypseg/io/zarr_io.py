@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from hypseg.errors import UserError
 from hypseg.io._raw import MissingDependency, RawVolume
 from hypseg.io.volume import affine_from_spacing, spacing_from_affine
 
@@ -34,7 +35,7 @@ def read(path: Path, *, mmap: bool) -> RawVolume:
         keys = [k for k, _ in node.arrays()]
         key = "array" if "array" in keys else "0" if "0" in keys else keys[0] if len(keys) == 1 else None
         if key is None:
-            raise ValueError(f"holds arrays {', '.join(keys) or '(none)'}; expected one array or one named 'array'")
+            raise UserError(f"holds arrays {', '.join(keys) or '(none)'}; expected one array or one named 'array'")
         node = node[key]
     attrs = dict(node.attrs)
     data = np.asarray(node[...])

@@ -9,6 +9,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from hypseg.errors import UserError
+
 __all__ = ["Contingency", "as_label_array", "contingency"]
 
 #: Labels at most this large are counted directly with ``np.bincount`` (no sorting); larger or
@@ -34,12 +36,12 @@ def as_label_array(labels: object, *, name: str) -> np.ndarray:
 
     Raises
     ------
-    ValueError
+    UserError
         If the array is empty, or holds non-finite or non-integer values.
     """
     a = np.asarray(labels)
     if a.size == 0:
-        raise ValueError(f"{name} is empty: a label map needs at least one element")
+        raise UserError(f"{name} is empty: a label map needs at least one element")
     if a.dtype == np.bool_:
         return a.reshape(-1).astype(np.int64)
     if np.issubdtype(a.dtype, np.integer):
@@ -47,12 +49,12 @@ def as_label_array(labels: object, *, name: str) -> np.ndarray:
     if np.issubdtype(a.dtype, np.floating):
         flat = a.reshape(-1)
         if not np.all(np.isfinite(flat)):
-            raise ValueError(f"{name} holds non-finite values; labels must be integers")
+            raise UserError(f"{name} holds non-finite values; labels must be integers")
         as_int = flat.astype(np.int64)
         if not np.array_equal(as_int, flat):
-            raise ValueError(f"{name} holds non-integer values; labels must be integers")
+            raise UserError(f"{name} holds non-integer values; labels must be integers")
         return as_int
-    raise ValueError(f"{name} must hold integer labels, got dtype {a.dtype}")
+    raise UserError(f"{name} must hold integer labels, got dtype {a.dtype}")
 
 
 class Contingency(NamedTuple):
@@ -104,7 +106,7 @@ def contingency(pred: object, truth: object) -> Contingency:
 
     Raises
     ------
-    ValueError
+    UserError
         If the shapes differ or either map is empty or not integer-valued.
 
     Examples
@@ -118,7 +120,7 @@ def contingency(pred: object, truth: object) -> Contingency:
     """
     pred_shape, truth_shape = np.shape(pred), np.shape(truth)
     if pred_shape != truth_shape:
-        raise ValueError(
+        raise UserError(
             f"pred and truth must have the same shape, got {pred_shape} and {truth_shape}"
         )
     p = as_label_array(pred, name="pred")

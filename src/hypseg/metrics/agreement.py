@@ -10,6 +10,8 @@ from typing import Literal
 
 import numpy as np
 
+from hypseg.errors import UserError
+
 from ._labels import contingency
 
 __all__ = ["adjusted_rand_index", "normalized_mutual_info"]
@@ -48,7 +50,7 @@ def adjusted_rand_index(pred: object, truth: object) -> float:
 
     Raises
     ------
-    ValueError
+    UserError
         If the shapes differ or an array is empty or not integer-valued.
 
     Examples
@@ -100,7 +102,7 @@ def normalized_mutual_info(
 
     Raises
     ------
-    ValueError
+    UserError
         If the shapes differ, an array is empty or not integer-valued, or the method is unknown.
 
     Examples
@@ -109,7 +111,7 @@ def normalized_mutual_info(
     1.0
     """
     if average_method not in _AVERAGES:
-        raise ValueError(f"average_method must be one of {_AVERAGES}, got {average_method!r}")
+        raise UserError(f"average_method must be one of {_AVERAGES}, got {average_method!r}")
     table = contingency(pred, truth).table
     if table.shape[0] == 1 and table.shape[1] == 1:
         return 1.0

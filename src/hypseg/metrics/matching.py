@@ -14,6 +14,8 @@ from typing import Literal, NamedTuple
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from hypseg.errors import UserError
+
 from ._labels import contingency
 
 __all__ = ["MatchedScore", "matched_dice", "overlap_scores"]
@@ -72,7 +74,7 @@ def overlap_scores(table: np.ndarray, *, score: str = "dice") -> np.ndarray:
            [0.        , 0.88888889]])
     """
     if score not in _SCORES:
-        raise ValueError(f"score must be one of {_SCORES}, got {score!r}")
+        raise UserError(f"score must be one of {_SCORES}, got {score!r}")
     n = table.astype(np.float64)
     sizes = n.sum(axis=1, keepdims=True) + n.sum(axis=0, keepdims=True)  # |P_i| + |T_j|
     if score == "dice":
@@ -131,7 +133,7 @@ def matched_dice(
 
     Raises
     ------
-    ValueError
+    UserError
         If the shapes differ, an array is empty or not integer-valued, ``score`` is unknown, or no
         class is left to score (``include_background=False`` and only background in ``truth``).
 
@@ -150,7 +152,7 @@ def matched_dice(
     {0: 0.5714285714285714, 1: 0.4}
     """
     if score not in _SCORES:
-        raise ValueError(f"score must be one of {_SCORES}, got {score!r}")
+        raise UserError(f"score must be one of {_SCORES}, got {score!r}")
     con = contingency(pred, truth)
     dice = overlap_scores(con.table, score="dice")
     rows, cols = linear_sum_assignment(dice, maximize=True)  # rows: clusters, cols: classes
@@ -172,7 +174,7 @@ def matched_dice(
         per_class.pop(background, None)
         matching.pop(background, None)
         if not per_class:
-            raise ValueError(
+            raise UserError(
                 "truth holds only the background label, so nothing is left to score "
                 "with include_background=False"
             )

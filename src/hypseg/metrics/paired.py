@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hypseg.errors import UserError
+
 __all__ = ["paired_interval"]
 
 
@@ -46,15 +48,15 @@ def paired_interval(
     a = np.asarray(a, dtype=np.float64)
     b = np.broadcast_to(np.asarray(b, dtype=np.float64), a.shape) if np.ndim(b) == 0 else np.asarray(b, dtype=np.float64)
     if a.ndim != 1 or a.size == 0:
-        raise ValueError(f"scores must be a non-empty (V,) array, got shape {a.shape}")
+        raise UserError(f"scores must be a non-empty (V,) array, got shape {a.shape}")
     if b.shape != a.shape:
-        raise ValueError(f"paired scores need the same volumes: {a.shape[0]} against {b.shape[0] if b.ndim else b.shape}")
+        raise UserError(f"paired scores need the same volumes: {a.shape[0]} against {b.shape[0] if b.ndim else b.shape}")
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        raise ValueError("scores must be finite")
+        raise UserError("scores must be finite")
     if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+        raise UserError(f"confidence must lie in (0, 1), got {confidence}")
     if int(resamples) < 1:
-        raise ValueError(f"resamples must be at least 1, got {resamples}")
+        raise UserError(f"resamples must be at least 1, got {resamples}")
     diff = a - b
     picks = np.random.default_rng(seed).integers(0, diff.size, size=(int(resamples), diff.size))
     means = diff[picks].mean(axis=1)

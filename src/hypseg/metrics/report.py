@@ -13,6 +13,8 @@ from typing import Hashable, Literal, Mapping, Sequence
 
 import numpy as np
 
+from hypseg.errors import UserError
+
 from .agreement import adjusted_rand_index, normalized_mutual_info
 from .matching import MatchedScore, matched_dice
 
@@ -92,7 +94,7 @@ def level_report(
 
     Raises
     ------
-    ValueError
+    UserError
         If the levels or the volume counts differ, or any pair of maps is invalid (see
         :func:`hypseg.metrics.matched_dice`).
 
@@ -105,21 +107,21 @@ def level_report(
     (1.0, {0: 0.6666666666666666, 1: 1.0, 2: 0.6666666666666666})
     """
     if set(preds) != set(truths):
-        raise ValueError(
+        raise UserError(
             f"preds and truths must have the same levels, got {sorted(map(str, preds))} "
             f"and {sorted(map(str, truths))}"
         )
     if not preds:
-        raise ValueError("no levels given: preds and truths are empty")
+        raise UserError("no levels given: preds and truths are empty")
     levels: dict[Hashable, LevelScore] = {}
     for level in preds:
         p_list, t_list = _as_volume_list(preds[level]), _as_volume_list(truths[level])
         if len(p_list) != len(t_list):
-            raise ValueError(
+            raise UserError(
                 f"level {level!r}: {len(p_list)} predicted maps but {len(t_list)} truth maps"
             )
         if not p_list:
-            raise ValueError(f"level {level!r}: no volumes given")
+            raise UserError(f"level {level!r}: no volumes given")
         results = tuple(
             matched_dice(p, t, include_background=include_background, score=score, background=background)
             for p, t in zip(p_list, t_list)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hypseg.errors import UserError
+
 
 def label_colors(labels: np.ndarray) -> dict[int, tuple[float, float, float, float]]:
     """Map each distinct value of ``labels`` to an RGBA colour, by rank.
@@ -41,12 +43,12 @@ def label_colors(labels: np.ndarray) -> dict[int, tuple[float, float, float, flo
 
 
 def check_labels(labels: object, *, name: str, shape: tuple[int, ...]) -> np.ndarray:
-    """``labels`` as an integer array of ``shape``; a clear :class:`ValueError` otherwise."""
+    """``labels`` as an integer array of ``shape``; a clear :class:`~hypseg.errors.UserError` otherwise."""
     array = np.asarray(labels)
     if array.dtype == np.bool_:
         array = array.astype(np.uint8)
     if not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"{name}: labels must have an integer dtype, got {array.dtype}")
+        raise UserError(f"{name}: labels must have an integer dtype, got {array.dtype}")
     if array.shape != tuple(shape):
-        raise ValueError(f"{name}: labels of shape {array.shape} do not match the expected shape {tuple(shape)}")
+        raise UserError(f"{name}: labels of shape {array.shape} do not match the expected shape {tuple(shape)}")
     return array

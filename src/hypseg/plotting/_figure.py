@@ -13,6 +13,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hypseg.errors import UserError
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
 
@@ -38,14 +40,14 @@ def check_png_path(path: str | os.PathLike) -> Path:
 
     Raises
     ------
-    ValueError
+    UserError
         If the suffix is not ``.png``.
     FileNotFoundError
         If the folder does not exist.
     """
     path = Path(path)
     if path.suffix.lower() != ".png":
-        raise ValueError(f"{path}: plots are written as PNG; use a .png file name")
+        raise UserError(f"{path}: plots are written as PNG; use a .png file name")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"{path}: the folder {path.parent} does not exist")
     return path

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
 
+from hypseg.errors import UserError
 from hypseg.plotting._figure import check_png_path, new_figure, save_png
 
 __all__ = ["plot_training_curves"]
@@ -53,7 +54,7 @@ def plot_training_curves(
 
     Raises
     ------
-    ValueError
+    UserError
         For no records, a record without an integer ``step`` or with an unknown ``split``, a requested
         term that no record holds, or a path not ending in ``.png``.
 
@@ -84,11 +85,11 @@ def _figure_training_curves(*, records: list, terms: Sequence[str] | None, title
     if terms is None:
         terms = [t for t in TERM_ORDER if t in available] + [t for t in available if t not in TERM_ORDER]
         if not terms:
-            raise ValueError("the training log holds no numeric loss terms")
+            raise UserError("the training log holds no numeric loss terms")
     else:
         missing = [t for t in terms if t not in available]
         if missing:
-            raise ValueError(f"the training log has no term(s) {missing}; it holds {available}")
+            raise UserError(f"the training log has no term(s) {missing}; it holds {available}")
     ncols = min(3, len(terms))
     nrows = math.ceil(len(terms) / ncols)
     figure = new_figure(width=4.0 * ncols, height=3.0 * nrows + (0.4 if title else 0.0))
@@ -120,17 +121,17 @@ def _figure_training_curves(*, records: list, terms: Sequence[str] | None, title
 def _series(records: list) -> dict[str, dict[str, list[tuple[int, float]]]]:
     """split -> term -> [(step, value)], finite values only."""
     if not records:
-        raise ValueError("the training log is empty: there is nothing to plot")
+        raise UserError("the training log is empty: there is nothing to plot")
     out: dict[str, dict[str, list[tuple[int, float]]]] = {}
     for i, record in enumerate(records):
         if not isinstance(record, Mapping):
-            raise ValueError(f"training log record {i} is not a JSON object")
+            raise UserError(f"training log record {i} is not a JSON object")
         step = record.get("step")
         if isinstance(step, bool) or not isinstance(step, (int, float)) or not float(step).is_integer():
-            raise ValueError(f"training log record {i} has no integer 'step' (got {step!r})")
+            raise UserError(f"training log record {i} has no integer 'step' (got {step!r})")
         split = record.get("split", "train")
         if split not in _SPLIT_STYLE:
-            raise ValueError(f"training log record {i} has split {split!r}; expected 'train' or 'val'")
+            raise UserError(f"training log record {i} has split {split!r}; expected 'train' or 'val'")
         for key, value in record.items():
             if key in _NOT_TERMS or isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue

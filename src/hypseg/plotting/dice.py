@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Mapping
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
 
+from hypseg.errors import UserError
 from hypseg.plotting._figure import check_png_path, new_figure, save_png
 
 __all__ = ["PAPER_DICE", "plot_dice_table"]
@@ -47,7 +48,7 @@ def plot_dice_table(
 
     Raises
     ------
-    ValueError
+    UserError
         For no levels, a score that is not a number in [0, 1], or a path not ending in ``.png``.
 
     Examples
@@ -66,7 +67,7 @@ def _figure_dice(*, ours: Mapping, paper: Mapping, title: str | None) -> "Figure
     """Validate and draw; returns the Figure (not saved)."""
     ours_n, paper_n = _levels(ours, name="ours"), _levels(paper, name="paper")
     if not ours_n:
-        raise ValueError("plot_dice_table: give the DICE of at least one level")
+        raise UserError("plot_dice_table: give the DICE of at least one level")
     levels = list(ours_n) + [level for level in paper_n if level not in ours_n]
     figure = new_figure(width=max(4.0, 1.3 * len(levels) + 2.0), height=3.6)
     ax = figure.subplots()
@@ -90,6 +91,6 @@ def _levels(scores: Mapping, *, name: str) -> dict[str, float]:
     for level, value in scores.items():
         key = f"L{level}" if isinstance(level, int) and not isinstance(level, bool) else str(level)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 <= value <= 1:
-            raise ValueError(f"DICE of level {key} ({name}) must be a number in [0, 1], got {value!r}")
+            raise UserError(f"DICE of level {key} ({name}) must be a number in [0, 1], got {value!r}")
         out[key] = float(value)
     return out

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
+from hypseg.errors import UserError
 from hypseg.plotting._colors import check_labels, label_colors
 from hypseg.plotting._figure import check_png_path, new_figure, save_png
 
@@ -77,7 +78,7 @@ def plot_poincare_disk(
 
     Raises
     ------
-    ValueError
+    UserError
         For a wrong shape or dtype, non-finite values, a (sampled) point or a centre outside the ball,
         ``c <= 0``, ``max_points < 1`` or a path not ending in ``.png``.
 
@@ -137,12 +138,12 @@ def plot_poincare_panels(
 
     Raises
     ------
-    ValueError
+    UserError
         As :func:`plot_poincare_disk`, plus no panels, or centres named after no panel.
     """
     check_png_path(path)
     if not panels:
-        raise ValueError("plot_poincare_panels: give at least one panel of labels")
+        raise UserError("plot_poincare_panels: give at least one panel of labels")
     if centers is not None and not isinstance(centers, Mapping):
         centers = {list(panels)[-1]: centers}
     figure = _figure_poincare(
@@ -168,20 +169,20 @@ def _figure_poincare(
     ``"points"``, its centres the one with gid ``"centers"``.
     """
     if not (isinstance(c, (int, float)) and math.isfinite(c) and c > 0):
-        raise ValueError(f"the curvature magnitude c must be a positive number, got {c!r}")
+        raise UserError(f"the curvature magnitude c must be a positive number, got {c!r}")
     if int(max_points) < 1:
-        raise ValueError(f"max_points must be at least 1, got {max_points}")
+        raise UserError(f"max_points must be at least 1, got {max_points}")
     if np.ndim(points) != 2 or np.shape(points)[1] < 2:
-        raise ValueError(f"points must have shape (N, d) with d >= 2, got {np.shape(points)}")
+        raise UserError(f"points must have shape (N, d) with d >= 2, got {np.shape(points)}")
     n, d = np.shape(points)
     if n == 0:
-        raise ValueError("points is empty: there is nothing to plot")
+        raise UserError("points is empty: there is nothing to plot")
     panels = panels if panels is not None else {"": None}
     full = {name: None if lab is None else check_labels(lab, name=f"labels {name!r}".replace(" ''", ""), shape=(n,)) for name, lab in panels.items()}
     centers = dict(centers or {})
     unknown = set(centers) - set(full)
     if unknown:
-        raise ValueError(f"centres given for panels {sorted(unknown)}, which are not among {list(full)}")
+        raise UserError(f"centres given for panels {sorted(unknown)}, which are not among {list(full)}")
     radius = 1.0 / math.sqrt(c)
 
     rng = np.random.default_rng(random_state)
@@ -215,18 +216,18 @@ def _figure_poincare(
 def _as_points(x: np.ndarray, *, d: int, name: str) -> np.ndarray:
     array = np.asarray(x, dtype=np.float64)
     if array.ndim != 2 or array.shape[1] != d:
-        raise ValueError(f"{name} must have shape (K, {d}) like the points, got {array.shape}")
+        raise UserError(f"{name} must have shape (K, {d}) like the points, got {array.shape}")
     return array
 
 
 def _check_in_ball(x: np.ndarray, *, name: str, radius: float) -> np.ndarray:
     """``x`` itself after checking it is finite and strictly inside the ball (float rounding tolerated)."""
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contain NaN or Inf values")
+        raise UserError(f"{name} contain NaN or Inf values")
     norms = np.linalg.norm(x, axis=-1)
     if norms.size and norms.max() > radius * (1.0 + 1e-6):
         worst = int(np.argmax(norms))
-        raise ValueError(
+        raise UserError(
             f"{name} lie outside the Poincare ball of radius {radius:g}: a point has norm {norms[worst]:.4g}; "
             "pass points on the ball (or the right curvature c)"
         )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
+from hypseg.errors import UserError
 from hypseg.plotting._colors import check_labels, label_colors
 from hypseg.plotting._figure import check_png_path, new_figure, save_png
 
@@ -68,7 +69,7 @@ def plot_slices(
 
     Raises
     ------
-    ValueError
+    UserError
         For a volume that is not 3-D, a label map of another shape or a non-integer dtype, an index
         outside the volume, a non-positive spacing or a path not ending in ``.png``.
 
@@ -98,7 +99,7 @@ def _figure_slices(
     from matplotlib.patches import Patch
 
     if np.ndim(volume) != 3:
-        raise ValueError(f"volume must be 3-D (Z, Y, X), got shape {np.shape(volume)}")
+        raise UserError(f"volume must be 3-D (Z, Y, X), got shape {np.shape(volume)}")
     shape = tuple(int(s) for s in np.shape(volume))
     z, y, x = _check_index(index, shape=shape)
     dz, dy, dx = _check_spacing(spacing)
@@ -107,7 +108,7 @@ def _figure_slices(
     cuts = [np.asarray(volume[z]), np.asarray(volume[:, y]), np.asarray(volume[:, :, x])]  # (Y,X) (Z,X) (Z,Y)
     for cut in cuts:
         if not np.issubdtype(cut.dtype, np.number) or np.iscomplexobj(cut):
-            raise ValueError(f"volume must hold real numbers, got {cut.dtype}")
+            raise UserError(f"volume must hold real numbers, got {cut.dtype}")
     values = np.concatenate([cut.ravel() for cut in cuts]).astype(np.float64)
     finite = values[np.isfinite(values)]
     lo, hi = np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0)
@@ -163,10 +164,10 @@ def _check_index(index: Sequence[int] | None, *, shape: tuple[int, int, int]) ->
     if index is None:
         return tuple(s // 2 for s in shape)  # type: ignore[return-value]
     if len(index) != 3:
-        raise ValueError(f"index must be a voxel (z, y, x), got {tuple(index)}")
+        raise UserError(f"index must be a voxel (z, y, x), got {tuple(index)}")
     out = tuple(int(i) for i in index)
     if any(not 0 <= i < s for i, s in zip(out, shape)):
-        raise ValueError(f"index {out} lies outside the volume of shape {shape}")
+        raise UserError(f"index {out} lies outside the volume of shape {shape}")
     return out  # type: ignore[return-value]
 
 
@@ -175,5 +176,5 @@ def _check_spacing(spacing: Sequence[float] | None) -> tuple[float, float, float
         return (1.0, 1.0, 1.0)
     out = tuple(float(s) for s in spacing)
     if len(out) != 3 or not all(np.isfinite(s) and s > 0 for s in out):
-        raise ValueError(f"spacing must be 3 positive numbers (dz, dy, dx), got {tuple(spacing)}")
+        raise UserError(f"spacing must be 3 positive numbers (dz, dy, dx), got {tuple(spacing)}")
     return out  # type: ignore[return-value]
