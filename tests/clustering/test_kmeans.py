@@ -10,6 +10,8 @@ import torch
 from sklearn.base import clone
 
 from hypseg.clustering import EmptyClusterWarning, EuclideanKMeans, HyperbolicKMeans, frechet_mean, kmeans_plusplus
+from hypseg.clustering._base import BaseKMeans
+from hypseg.errors import UserError
 from hypseg.geometry import cdist, dist, expmap0, mobius_add
 
 F64 = torch.float64
@@ -201,6 +203,30 @@ def test_points_outside_the_ball_raise():
         km.predict(np.array([[1.0, 0.0]]))
     with pytest.raises(ValueError, match=r"^X has 3 features, but HyperbolicKMeans was fitted with 2$"):
         km.predict(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("cls", [HyperbolicKMeans, EuclideanKMeans])
+@pytest.mark.parametrize("method", ["predict", "transform", "score"])
+def test_every_method_checks_its_input_as_fit_left_it(cls, method):
+    """predict, transform and score share one input check: fitted first, then the features."""
+    with pytest.raises(ValueError, match=rf"^this {cls.__name__} is not fitted yet; call fit first$"):
+        getattr(cls(1), method)(np.zeros((2, 2)))
+    km = cls(1).fit(np.zeros((2, 2)))
+    with pytest.raises(UserError, match=rf"^X has 3 features, but {cls.__name__} was fitted with 2$"):
+        getattr(km, method)(np.zeros((2, 3)))
+    with pytest.raises(UserError, match=r"^X contains NaN or infinity$"):
+        getattr(km, method)(np.array([[0.0, np.nan]]))
+
+
+def test_a_flavour_missing_a_hook_cannot_be_built():
+    hooks = {name: getattr(EuclideanKMeans, name) for name in BaseKMeans.__abstractmethods__ - {"_nearest", "_update"}}
+    Incomplete = type("Incomplete", (BaseKMeans,), hooks)
+    with pytest.raises(TypeError, match=r"abstract methods '?_nearest'?, '?_update'?"):
+        Incomplete()
+    assert BaseKMeans.__abstractmethods__ == frozenset({
+        "_curvature_or_none", "_to_working", "_from_working", "_centre_aux", "_nearest", "_r_to_sq",
+        "_zero_moments", "_accumulate", "_update", "_moments_pass", "_centre_sqdist", "_sq_to", "_spread",
+    })
 
 
 def test_bad_sample_weight_raises():

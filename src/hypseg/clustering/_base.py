@@ -1,16 +1,17 @@
 """The Lloyd iteration and the scikit-learn estimator contract shared by both k-means flavours.
 
-A subclass supplies the geometry through a handful of hooks (working coordinates, nearest centre,
-centroid moments and update, squared distances); this module holds everything else: validation,
-k-means++ / random / given initialisation, the assignment pass in row chunks, the safeguarded
-centroid step, re-seeding of emptied clusters, the stopping rule, ``n_init`` restarts, and the
-``fit / predict / fit_predict / transform / score`` methods.
+A subclass supplies the geometry through the abstract methods of :class:`BaseKMeans` (working
+coordinates, nearest centre, centroid moments and update, squared distances); this module holds
+everything else: one input check, k-means++ / random / given initialisation, the assignment pass in
+row chunks, the safeguarded centroid step, re-seeding of emptied clusters, the stopping rule,
+``n_init`` restarts, and the ``fit / predict / fit_predict / transform / score`` methods.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from abc import ABC, abstractmethod
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -60,56 +61,94 @@ class Run(NamedTuple):
     history: list[float]
 
 
-class BaseKMeans(BaseEstimator):
-    """Shared implementation; see :class:`HyperbolicKMeans` and :class:`EuclideanKMeans`."""
+class BaseKMeans(BaseEstimator, ABC):
+    """The Lloyd iteration and the estimator contract; a subclass supplies the geometry.
 
-    #: Extra centroid steps per iteration beyond the first (0: the update is exact).
-    def _n_extra_steps(self) -> int:
-        return 0
+    Points are handled in *working coordinates* (:meth:`_to_working`): the unit ball for the
+    hyperbolic flavour, the points themselves for the Euclidean one. Every hook below that takes
+    points takes them in working coordinates. A *raw distance* is the cheapest monotone function of
+    the distance that a hook can compute (``t`` on the ball, ``d^2`` in Euclidean space);
+    :meth:`_r_to_sq` turns it into a squared distance. *Moments* are the per-cluster sums from which
+    :meth:`_update` computes the new centres.
+
+    Subclasses implement the abstract methods and may override :meth:`_n_extra_steps` and
+    :meth:`_sq_scale`. ``fit``, ``predict``, ``transform`` and ``score`` validate their input through
+    one check, :meth:`_check_input`.
+    """
 
     # ----------------------------------------------------------------------- geometry hooks
+    @abstractmethod
     def _curvature_or_none(self) -> float | None:
-        raise NotImplementedError
+        """The validated curvature magnitude ``c`` of the ball, or None for Euclidean space."""
 
+    @abstractmethod
     def _to_working(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Points (N, d) in the user's coordinates to working coordinates (N, d)."""
 
+    @abstractmethod
     def _from_working(self, xs: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Inverse of :meth:`_to_working`: working coordinates (N, d) to the user's (N, d)."""
 
+    @abstractmethod
     def _centre_aux(self, ys: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Per-centre quantities that :meth:`_nearest` needs, computed once per pass from centres (K, d)."""
 
-    def _nearest(self, data: Data, sl: slice, ys: torch.Tensor, aux: torch.Tensor, prev):
-        raise NotImplementedError
+    @abstractmethod
+    def _nearest(
+        self, data: Data, sl: slice, ys: torch.Tensor, aux: torch.Tensor, prev: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Nearest centre of the rows ``sl`` of ``data``.
 
+        Returns the labels (n,) int64, the raw distance (n,) to that centre, and, when ``prev`` (n,)
+        gives earlier labels, the raw distance (n,) to the centre of ``prev``; otherwise None.
+        """
+
+    @abstractmethod
     def _r_to_sq(self, r: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Squared working-coordinate distances from raw distances (same shape)."""
 
-    def _zero_moments(self, k: int, d: int, device) -> torch.Tensor:
-        raise NotImplementedError
+    @abstractmethod
+    def _zero_moments(self, k: int, d: int, device: torch.device) -> torch.Tensor:
+        """A zero float64 accumulator (K, m) for the centroid moments of ``k`` clusters in ``d`` dimensions."""
 
-    def _accumulate(self, data: Data, sl: slice, labels, r, out) -> torch.Tensor:
-        """Squared distances (n,) from the raw ones; adds the centroid moments to ``out`` if given."""
-        raise NotImplementedError
+    @abstractmethod
+    def _accumulate(
+        self, data: Data, sl: slice, labels: torch.Tensor, r: torch.Tensor, out: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Squared distances (n,) of the rows ``sl`` to their centres, from their raw distances ``r``.
 
+        When ``out`` (K, m) is given, adds the rows' centroid moments under ``labels`` to it in place.
+        """
+
+    @abstractmethod
     def _update(self, moments: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """New centres (K, d) from the moments (K, m); a cluster without weight keeps its centre in ``ys``."""
 
+    @abstractmethod
     def _moments_pass(self, data: Data, labels: torch.Tensor, ys: torch.Tensor, chunk: int) -> torch.Tensor:
-        raise NotImplementedError
+        """Moments (K, m) of all points under ``labels`` about the centres ``ys``, in row chunks.
 
+        Called only for the extra centroid steps of :meth:`_n_extra_steps`.
+        """
+
+    @abstractmethod
     def _centre_sqdist(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """Squared distances (K,) between corresponding rows of two centre sets (K, d)."""
 
+    @abstractmethod
     def _sq_to(self, data: Data) -> SqDistFn:
-        raise NotImplementedError
+        """A function ``(rows, ys) -> (n, K)`` squared distances of ``data``'s rows to the points ``ys``."""
 
+    @abstractmethod
     def _spread(self, data: Data) -> float:
-        raise NotImplementedError
+        """The data's variance per coordinate (working coordinates); ``tol`` is relative to it."""
+
+    def _n_extra_steps(self) -> int:
+        """Centroid steps per iteration beyond the first (0, the default: :meth:`_update` is exact)."""
+        return 0
 
     def _sq_scale(self) -> float:
-        """Factor from working-coordinate squared distances to reported ones."""
+        """Factor from working-coordinate squared distances to reported ones (1, the default)."""
         return 1.0
 
     # --------------------------------------------------------------------------- validation
@@ -159,6 +198,36 @@ class BaseKMeans(BaseEstimator):
     def _check_fitted(self) -> None:
         if not hasattr(self, "cluster_centers_"):
             raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit first")
+
+    def _check_input(self, X: Any, sample_weight: Any = None, *, fitting: bool = False) -> Data:
+        """The one input check of ``fit``, ``predict``, ``transform`` and ``score``.
+
+        Fitting, it validates the parameters, the points and the weights, and that there are at least
+        ``n_clusters`` points of positive weight. Otherwise it requires a fitted estimator and points
+        with as many features as it was fitted on, in the dtype of its centres.
+
+        Returns
+        -------
+        Data
+            The points in working coordinates, on ``device`` (default: ``X``'s device).
+        """
+        if fitting:
+            self._check_params()
+        else:
+            self._check_fitted()
+        device = self._device_for(X)
+        dtype = None if fitting else torch.as_tensor(self.cluster_centers_).dtype
+        data = self._prepare(X, sample_weight, device, dtype=dtype)
+        n, d = data.xs.shape
+        if fitting:
+            k = int(self.n_clusters)
+            if k > n:
+                raise UserError(f"n_clusters={k} must be <= n_samples={n}")
+            if data.w is not None and int((data.w > 0).sum()) < k:
+                raise UserError(f"sample_weight has fewer than n_clusters={k} positive entries")
+        elif d != self.n_features_in_:
+            raise UserError(f"X has {d} features, but {type(self).__name__} was fitted with {self.n_features_in_}")
+        return data
 
     # ------------------------------------------------------------------------------ passes
     def _pass(self, data: Data, ys: torch.Tensor, chunk: int, prev: torch.Tensor | None = None, moments: bool = True) -> Pass:
@@ -293,15 +362,9 @@ class BaseKMeans(BaseEstimator):
         -------
         self
         """
-        self._check_params()
-        device = self._device_for(X)
-        data = self._prepare(X, sample_weight, device)
+        data = self._check_input(X, sample_weight, fitting=True)
         n, d = data.xs.shape
         k = int(self.n_clusters)
-        if k > n:
-            raise UserError(f"n_clusters={k} must be <= n_samples={n}")
-        if data.w is not None and int((data.w > 0).sum()) < k:
-            raise UserError(f"sample_weight has fewer than n_clusters={k} positive entries")
         chunk = self._chunk(k)
         tol_scaled = float(self.tol) * self._spread(data)
         rng = np.random.default_rng(self.random_state)
@@ -326,15 +389,8 @@ class BaseKMeans(BaseEstimator):
         return self
 
     def _predict_pass(self, X: Any) -> tuple[Data, torch.Tensor, Pass]:
-        self._check_fitted()
-        device = self._device_for(X)
-        centres = torch.as_tensor(self.cluster_centers_, device=device)
-        data = self._prepare(X, None, device, dtype=centres.dtype)
-        if data.xs.shape[1] != self.n_features_in_:
-            raise UserError(
-                f"X has {data.xs.shape[1]} features, but {type(self).__name__} was fitted with {self.n_features_in_}"
-            )
-        ys = self._to_working(centres)
+        data = self._check_input(X)
+        ys = self._to_working(torch.as_tensor(self.cluster_centers_, device=data.xs.device))
         return data, ys, self._pass(data, ys, self._chunk(ys.shape[0]), moments=False)
 
     def predict(self, X: Any) -> np.ndarray:
@@ -347,15 +403,8 @@ class BaseKMeans(BaseEstimator):
 
     def transform(self, X: Any) -> np.ndarray:
         """Distances of every point to every centre: numpy (n_samples, n_clusters)."""
-        self._check_fitted()
-        device = self._device_for(X)
-        centres = torch.as_tensor(self.cluster_centers_, device=device)
-        data = self._prepare(X, None, device, dtype=centres.dtype)
-        if data.xs.shape[1] != self.n_features_in_:
-            raise UserError(
-                f"X has {data.xs.shape[1]} features, but {type(self).__name__} was fitted with {self.n_features_in_}"
-            )
-        ys = self._to_working(centres)
+        data = self._check_input(X)
+        ys = self._to_working(torch.as_tensor(self.cluster_centers_, device=data.xs.device))
         sq_to = self._sq_to(data)
         chunk = self._chunk(ys.shape[0])
         out = torch.cat([sq_to(slice(s, s + chunk), ys) for s in range(0, data.xs.shape[0], chunk)])
@@ -367,10 +416,7 @@ class BaseKMeans(BaseEstimator):
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Negative inertia of ``X`` with respect to the fitted centres (higher is better)."""
-        self._check_fitted()
-        device = self._device_for(X)
-        centres = torch.as_tensor(self.cluster_centers_, device=device)
-        data = self._prepare(X, sample_weight, device, dtype=centres.dtype)
-        ys = self._to_working(centres)
+        data = self._check_input(X, sample_weight)
+        ys = self._to_working(torch.as_tensor(self.cluster_centers_, device=data.xs.device))
         p = self._pass(data, ys, self._chunk(ys.shape[0]), moments=False)
         return -float(p.cost.sum()) * self._sq_scale()
