@@ -19,7 +19,17 @@ ValueError: DataConfig: unknown key 'patch_sise'
 from hypseg.config._base import Config, dumps_toml, from_dict, load_toml, save_toml, to_dict
 from hypseg.config.data import NORMALISATIONS, PATCH_DISTRIBUTIONS, DataConfig
 from hypseg.config.model import VARIANTS, ModelConfig
-from hypseg.config.recipes import DEFAULT_SUPERVOXEL_SIZE, PURITY_POWER, cpu_recipe, smoke_recipe
+from hypseg.config.recipes import (
+    DEFAULT_SUPERVOXEL_SIZE,
+    MIN_PATCH_SIDE,
+    PURITY_POWER,
+    SEGMENT_PRESETS,
+    clip_patch_sides,
+    cpu_recipe,
+    segment_preset,
+    smoke_recipe,
+)
+from hypseg.config.segment import LevelConfig, SegmentConfig
 from hypseg.config.train import OPTIMISERS, RunConfig, TrainConfig
 
 __all__ = [
@@ -28,6 +38,12 @@ __all__ = [
     "ModelConfig",
     "TrainConfig",
     "RunConfig",
+    "LevelConfig",
+    "SegmentConfig",
+    "segment_preset",
+    "SEGMENT_PRESETS",
+    "clip_patch_sides",
+    "MIN_PATCH_SIDE",
     "to_dict",
     "from_dict",
     "save_toml",

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Sequence
+
 from hypseg.config.data import DataConfig
 from hypseg.config.model import ModelConfig
+from hypseg.config.segment import LevelConfig, SegmentConfig
 from hypseg.config.train import RunConfig, TrainConfig
+from hypseg.errors import UserError
 
 #: voxels per SLIC supervoxel whose mean embedding segmentation clusters (``hypseg segment --supervoxels``,
 #: the quality benchmark, the demo): 250 supervoxels in a 50^3 volume, chosen on the validation split (README)
@@ -37,3 +42,73 @@ def smoke_recipe() -> RunConfig:
         data=DataConfig(patch_min=5.0, patch_max=16.0, patch_resize=8, triplets_per_batch=16),
         train=TrainConfig(steps=4, shard_size=8, checkpoint_every=2, validate_every=2, validation_batches=1, log_every=1),
     )
+
+
+def default_segmentation() -> SegmentConfig:
+    """The segmentation recipe of the quality benchmark (``hypseg segment`` without options).
+
+    Level 1 (k = 2): 10^3 patches, plain means of 500-voxel supervoxels, one fit per volume; its
+    object, holes filled, is the level-1 map. Level 2 (k = 4): 5^3 patches, purity^8-weighted means,
+    one fit per volume inside the object. Level 3 (k = 8): as level 2, one fit over all volumes.
+    """
+    size = DEFAULT_SUPERVOXEL_SIZE
+    return SegmentConfig(levels=(
+        LevelConfig(2, patch_sides=(10,), supervoxel_size=size, pooled=False, in_object=True),
+        LevelConfig(4, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=False, in_object=True),
+        LevelConfig(8, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=True, in_object=True),
+    ))
+
+
+def paper_segmentation() -> SegmentConfig:
+    """The paper's protocol: every voxel's 5^3-patch embedding, k = 2, 4, 8, one fit per volume."""
+    return SegmentConfig(levels=tuple(LevelConfig(k, patch_sides=(5,)) for k in (2, 4, 8)))
+
+
+#: Segmentation presets by name (``hypseg segment --recipe``, ``hypseg.segment(recipe=...)``).
+SEGMENT_PRESETS = {"default": default_segmentation, "paper": paper_segmentation}
+
+
+def segment_preset(name: str) -> SegmentConfig:
+    """The segmentation preset called ``name`` (one of :data:`SEGMENT_PRESETS`)."""
+    if name not in SEGMENT_PRESETS:
+        raise UserError(f"unknown segmentation recipe {name!r}; choose one of {', '.join(SEGMENT_PRESETS)}")
+    return SEGMENT_PRESETS[name]()
+
+
+#: The smallest side a training volume may have: patch sides clip down to it (:func:`clip_patch_sides`).
+MIN_PATCH_SIDE = 8
+
+
+def clip_patch_sides(config: RunConfig, shapes: Sequence[Sequence[int]]) -> RunConfig:
+    """``config`` with its training patch sides clipped to fit the smallest side of ``shapes``.
+
+    A volume whose smallest side S is below ``data.patch_max`` gets ``patch_max = S`` (and
+    ``patch_min`` at most S); a config whose patches fit every volume comes back unchanged.
+
+    Raises
+    ------
+    UserError
+        If a side is below :data:`MIN_PATCH_SIDE`.
+
+    >>> clip_patch_sides(cpu_recipe(), [(50, 50, 50), (20, 64, 64)]).data.patch_max
+    20.0
+    """
+    shapes = [tuple(int(n) for n in shape) for shape in shapes]
+    if not shapes:
+        return config
+    smallest = min(shapes, key=min)
+    side = min(smallest)
+    if side < MIN_PATCH_SIDE:
+        raise UserError(f"a volume of shape {smallest} is too small to train on: every side must be at least {MIN_PATCH_SIDE} voxels")
+    if side >= config.data.patch_max:
+        return config
+    data = dataclasses.replace(config.data, patch_max=float(side), patch_min=min(config.data.patch_min, float(side)))
+    return dataclasses.replace(config, data=data)
+
+
+def clip_note(before: RunConfig, after: RunConfig) -> str | None:
+    """The note that :func:`clip_patch_sides` changed ``before`` into ``after`` (None when it did not)."""
+    if after.data.patch_max == before.data.patch_max:
+        return None
+    return (f"note: the smallest volume side is {after.data.patch_max:g} voxels, so training patch sides are clipped "
+            f"from {before.data.patch_max:g} to {after.data.patch_max:g}")

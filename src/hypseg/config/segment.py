@@ -1,0 +1,171 @@
+"""How a trained model's embeddings become label maps: one :class:`LevelConfig` per level.
+
+A level is one label map of ``clusters`` clusters, found from the embeddings of the level's patch
+sides, either voxel by voxel or on the mean embeddings of SLIC supervoxels (optionally
+purity-weighted), with one k-means fit per volume or one over all volumes together. With
+containment (``in_object``), the first level (k = 2) reports its object with the holes filled, and a
+finer level keeps that level's outside as label 0 and finds its other k - 1 clusters inside the object
+(:mod:`hypseg.inference.hierarchy`). :class:`SegmentConfig` holds the levels in order and the settings
+shared by all of them; the named presets live in :mod:`hypseg.config.recipes`.
+
+>>> config = SegmentConfig(levels=(LevelConfig(2, patch_sides=(10,)), LevelConfig(4, patch_sides=(5,))))
+>>> SegmentConfig.from_dict(config.to_dict()) == config
+True
+>>> config.with_levels(pooled=True).levels[1].pooled
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+from hypseg.config._base import Config
+from hypseg.errors import UserError
+
+
+@dataclasses.dataclass(frozen=True)
+class LevelConfig(Config):
+    """How one level's label map is found.
+
+    Parameters
+    ----------
+    clusters : int
+        k, the number of clusters (labels 0..k-1).
+    patch_sides : tuple of int
+        The patch sides each voxel is embedded at; several are clustered on the product of their balls.
+        Empty: the model's own patch side m.
+    supervoxel_size : int or None
+        Voxels per SLIC supervoxel whose mean embedding is clustered (every voxel then takes its
+        supervoxel's cluster); None or 0 clusters every voxel.
+    purity_power : float
+        gamma of the purity-weighted supervoxel means (:func:`hypseg.inference.pooling.purity_weights`);
+        0 takes plain means. Needs supervoxels.
+    pooled : bool
+        One k-means fit over all volumes (cluster j means the same in every volume), or one per volume.
+    in_object : bool
+        Containment: on the first level (k = 2), report its object with the holes filled against the
+        outside; on a finer level, cluster inside that object (label 0: the outside).
+    """
+
+    clusters: int
+    patch_sides: tuple[int, ...] = ()
+    supervoxel_size: int | None = None
+    purity_power: float = 0.0
+    pooled: bool = False
+    in_object: bool = False
+
+    def __post_init__(self) -> None:
+        if self.supervoxel_size == 0:
+            object.__setattr__(self, "supervoxel_size", None)
+        object.__setattr__(self, "patch_sides", tuple(int(p) for p in self.patch_sides))
+        if self.clusters < 2:
+            raise UserError(f"LevelConfig: clusters must be >= 2, got {self.clusters}")
+        if any(p < 1 for p in self.patch_sides):
+            raise UserError(f"LevelConfig: patch sides must be >= 1, got {list(self.patch_sides)}")
+        if self.supervoxel_size is not None and self.supervoxel_size < 1:
+            raise UserError(f"LevelConfig: supervoxel_size must be >= 1 voxel (0: every voxel), got {self.supervoxel_size}")
+        if not self.purity_power >= 0:
+            raise UserError(f"LevelConfig: purity_power must be >= 0, got {self.purity_power}")
+        if self.purity_power and self.supervoxel_size is None:
+            raise UserError("LevelConfig: a purity power weighs voxels within supervoxels: it needs supervoxels (a size above 0)")
+
+    @property
+    def settings(self) -> tuple:
+        """Everything but the cluster count: levels with equal settings are clustered in one pass."""
+        return (self.patch_sides, self.supervoxel_size, self.purity_power, self.pooled, self.in_object)
+
+    @property
+    def weighting(self) -> tuple:
+        """What the voxel weights depend on: levels with the same weighting share their weights."""
+        return (self.patch_sides, self.supervoxel_size, self.purity_power)
+
+    def describe(self) -> str:
+        """One line: ``k = 4: p = 5, 500-voxel supervoxels (purity^8 means), per volume, in the level-1 object``."""
+        sides = "p = " + (" x ".join(map(str, self.patch_sides)) if self.patch_sides else "m")
+        voxels = "every voxel" if self.supervoxel_size is None else f"{self.supervoxel_size}-voxel supervoxels"
+        if self.purity_power:
+            voxels += f" (purity^{self.purity_power:g} means)"
+        where = ", in the level-1 object" if self.in_object else ""
+        return f"k = {self.clusters}: {sides}, {voxels}, {'pooled' if self.pooled else 'per volume'}{where}"
+
+
+@dataclasses.dataclass(frozen=True)
+class SegmentConfig(Config):
+    """A whole segmentation: its levels (in order, distinct cluster counts) and the shared settings.
+
+    Parameters
+    ----------
+    levels : tuple of LevelConfig
+        One label map each. With containment on any level, the first level has k = 2 and every other
+        level at least 3 (the outside and two inside).
+    nested : bool
+        Each level refines the one above (k_{i+1} a multiple of k_i; excludes containment).
+    subsample : int
+        Points (voxels or supervoxels) each k-means is fitted on, drawn uniformly (all when fewer).
+    n_init : int
+        k-means restarts (the lowest inertia is kept).
+    seed : int
+        Seed of the subsample and of k-means.
+    """
+
+    levels: tuple[LevelConfig, ...]
+    nested: bool = False
+    subsample: int = 50_000
+    n_init: int = 3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "levels", tuple(self.levels))
+        if not self.levels:
+            raise UserError("SegmentConfig: give at least one level")
+        ks = [level.clusters for level in self.levels]
+        if len(set(ks)) != len(ks):
+            raise UserError(f"SegmentConfig: every level needs its own cluster count, got {ks}")
+        if self.contained:
+            if ks[0] != 2:
+                raise UserError(f"SegmentConfig: containment needs a first level of 2 clusters (the object and its outside), got {ks[0]}")
+            if any(k < 3 for k in ks[1:]):
+                raise UserError(f"SegmentConfig: levels inside the level-1 object need at least 3 clusters (2 inside, the outside), got {ks[1:]}")
+            if self.nested:
+                raise UserError("SegmentConfig: nested levels and containment exclude each other")
+        if self.nested:
+            ordered = sorted(ks)
+            for a, b in zip(ordered, ordered[1:]):
+                if b % a:
+                    raise UserError(f"SegmentConfig: nested levels must divide each other, but {b} is not a multiple of {a}")
+        if self.subsample < 1:
+            raise UserError(f"SegmentConfig: subsample must be >= 1, got {self.subsample}")
+        if self.n_init < 1:
+            raise UserError(f"SegmentConfig: n_init must be >= 1, got {self.n_init}")
+
+    @property
+    def clusters(self) -> list[int]:
+        """The levels' cluster counts, in order."""
+        return [level.clusters for level in self.levels]
+
+    @property
+    def contained(self) -> bool:
+        """Whether any level uses containment (the first level's object)."""
+        return any(level.in_object for level in self.levels)
+
+    def with_clusters(self, clusters: Sequence[int]) -> SegmentConfig:
+        """These cluster counts, one level each, in increasing order; level i keeps this config's level
+        i's settings (the last level's for extra levels). Containment is kept only where the counts
+        allow it (a first level of 2, the others at least 3); otherwise every level clusters on its own.
+        """
+        ks = sorted(int(k) for k in clusters)
+        if not ks:
+            raise UserError("give at least one cluster count")
+        levels = [dataclasses.replace(self.levels[min(i, len(self.levels) - 1)], clusters=k) for i, k in enumerate(ks)]
+        if ks[0] != 2 or any(k < 3 for k in ks[1:]):
+            levels = [dataclasses.replace(level, in_object=False) for level in levels]
+        return dataclasses.replace(self, levels=tuple(levels))
+
+    def with_levels(self, **changes) -> SegmentConfig:
+        """Every level with the same ``changes`` (fields of :class:`LevelConfig`, e.g. ``pooled=True``)."""
+        return dataclasses.replace(self, levels=tuple(dataclasses.replace(level, **changes) for level in self.levels))
+
+    def describe(self) -> str:
+        """One line per level (:meth:`LevelConfig.describe`)."""
+        return "\n".join(level.describe() for level in self.levels)

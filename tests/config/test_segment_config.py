@@ -1,0 +1,95 @@
+"""SegmentConfig and its presets: TOML round trips, overrides, one-line errors; clipping training patches."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from hypseg.config import (LevelConfig, SegmentConfig, clip_patch_sides, cpu_recipe, segment_preset, smoke_recipe)
+from hypseg.config.recipes import clip_note
+from hypseg.errors import UserError
+
+
+def test_default_preset_is_the_benchmark_recipe_and_paper_the_papers_protocol():
+    default = segment_preset("default")
+    assert default.levels == (
+        LevelConfig(2, patch_sides=(10,), supervoxel_size=500, purity_power=0.0, pooled=False, in_object=True),
+        LevelConfig(4, patch_sides=(5,), supervoxel_size=500, purity_power=8.0, pooled=False, in_object=True),
+        LevelConfig(8, patch_sides=(5,), supervoxel_size=500, purity_power=8.0, pooled=True, in_object=True),
+    )
+    paper = segment_preset("paper")
+    assert paper.levels == tuple(LevelConfig(k, patch_sides=(5,)) for k in (2, 4, 8))
+    assert not paper.contained and all(level.supervoxel_size is None and not level.pooled for level in paper.levels)
+
+
+@pytest.mark.parametrize("name", ["default", "paper"])
+def test_presets_round_trip_through_toml(tmp_path, name):
+    config = dataclasses.replace(segment_preset(name), seed=3, subsample=1000)
+    config.save_toml(tmp_path / "seg.toml")
+    assert SegmentConfig.load_toml(tmp_path / "seg.toml") == config
+    assert SegmentConfig.from_dict(config.to_dict()) == config
+
+
+def test_an_unknown_preset_is_a_one_line_user_error_naming_the_known_ones():
+    with pytest.raises(UserError) as err:
+        segment_preset("fast")
+    assert str(err.value) == "unknown segmentation recipe 'fast'; choose one of default, paper"
+
+
+def test_with_clusters_keeps_each_levels_settings_and_containment_only_where_it_fits():
+    default = segment_preset("default")
+    two = default.with_clusters([3, 2])
+    assert two.clusters == [2, 3] and two.levels[0] == default.levels[0]
+    assert two.levels[1] == dataclasses.replace(default.levels[1], clusters=3)
+    more = default.with_clusters([2, 4, 8, 16])
+    assert more.levels[3] == dataclasses.replace(default.levels[2], clusters=16)
+    alone = default.with_clusters([3])  # no level of 2 clusters: no object to cluster inside
+    assert alone.levels == (dataclasses.replace(default.levels[0], clusters=3, in_object=False),)
+
+
+def test_with_levels_changes_every_level():
+    config = segment_preset("default").with_levels(pooled=True, patch_sides=(8,))
+    assert all(level.pooled and level.patch_sides == (8,) for level in config.levels)
+    assert [level.purity_power for level in config.levels] == [0.0, 8.0, 8.0]
+
+
+def test_a_supervoxel_size_of_zero_means_every_voxel():
+    assert LevelConfig(2, supervoxel_size=0).supervoxel_size is None
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: LevelConfig(4, purity_power=8.0),
+     "LevelConfig: a purity power weighs voxels within supervoxels: it needs supervoxels (a size above 0)"),
+    (lambda: LevelConfig(1), "LevelConfig: clusters must be >= 2, got 1"),
+    (lambda: SegmentConfig(levels=(LevelConfig(2), LevelConfig(2, pooled=True))),
+     "SegmentConfig: every level needs its own cluster count, got [2, 2]"),
+    (lambda: SegmentConfig(levels=(LevelConfig(3, in_object=True),)),
+     "SegmentConfig: containment needs a first level of 2 clusters (the object and its outside), got 3"),
+    (lambda: SegmentConfig(levels=(LevelConfig(2), LevelConfig(4, in_object=True)), nested=True),
+     "SegmentConfig: nested levels and containment exclude each other"),
+    (lambda: SegmentConfig(levels=(LevelConfig(2), LevelConfig(3)), nested=True),
+     "SegmentConfig: nested levels must divide each other, but 3 is not a multiple of 2"),
+])
+def test_bad_segment_configs_are_one_line_user_errors(make, message):
+    with pytest.raises(UserError) as err:
+        make()
+    assert str(err.value) == message
+
+
+def test_clipping_leaves_fitting_volumes_alone_and_clips_to_the_smallest_side():
+    recipe = cpu_recipe()  # patch sides 5..34
+    assert clip_patch_sides(recipe, [(50, 50, 50), (34, 40, 64)]) == recipe
+    assert clip_note(recipe, recipe) is None
+    clipped = clip_patch_sides(recipe, [(50, 50, 50), (12, 64, 64)])
+    assert clipped == dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, patch_max=12.0))
+    assert clip_note(recipe, clipped) == ("note: the smallest volume side is 12 voxels, so training patch sides are "
+                                          "clipped from 34 to 12")
+    wide = dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, patch_min=10.0))
+    assert clip_patch_sides(wide, [(8, 8, 8)]).data.patch_min == 8.0
+
+
+def test_a_volume_below_the_smallest_patch_side_is_a_one_line_error():
+    with pytest.raises(UserError) as err:
+        clip_patch_sides(smoke_recipe(), [(20, 20, 20), (7, 30, 30)])
+    assert str(err.value) == "a volume of shape (7, 30, 30) is too small to train on: every side must be at least 8 voxels"
