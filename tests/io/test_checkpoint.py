@@ -74,3 +74,19 @@ def test_foreign_versions_and_missing_pieces_are_named(tmp_path):
     torch.save({"weights": torch.zeros(1)}, tmp_path / "model.pt")
     with pytest.raises(ValueError, match=r"not a hypseg checkpoint \(no model weights inside\)"):
         load_checkpoint(tmp_path)
+
+
+def test_read_log_returns_the_records_and_names_a_bad_line(tmp_path):
+    from hypseg.errors import UserError
+    from hypseg.io.checkpoint import LOG_NAME, read_log
+
+    with pytest.raises(FileNotFoundError, match=f"has no {LOG_NAME}$"):
+        read_log(tmp_path)
+    (tmp_path / LOG_NAME).write_text('{"step": 1, "split": "train", "loss": 2.5}\n\n{"step": 2, "split": "val"}\n')
+    assert read_log(tmp_path) == [{"step": 1, "split": "train", "loss": 2.5}, {"step": 2, "split": "val"}]
+    (tmp_path / LOG_NAME).write_text('{"step": 1}\n[1, 2]\n')
+    with pytest.raises(UserError, match=rf"{LOG_NAME}:2: is not a JSON object$"):
+        read_log(tmp_path)
+    (tmp_path / LOG_NAME).write_text('{"step": 1\n')
+    with pytest.raises(UserError, match=rf"{LOG_NAME}:1: is not JSON \("):
+        read_log(tmp_path)

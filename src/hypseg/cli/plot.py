@@ -34,9 +34,6 @@ import typer
 from hypseg.cli._errors import user_errors
 from hypseg.errors import UserError
 
-LOG_NAME = "log.jsonl"
-SEGMENTATION_NAME = "segmentation.json"
-
 
 @user_errors
 def plot(
@@ -61,6 +58,9 @@ def plot(
 
         hypseg plot seg/ --out figures/ --truth data/synth/case_000_level1.nii.gz --case case_000
     """
+    from hypseg.inference.pipeline import MANIFEST as SEGMENTATION_NAME
+    from hypseg.io.checkpoint import LOG_NAME, read_log
+
     if not target.exists():
         raise FileNotFoundError(f"{target}: no such run or segmentation directory")
     if target.is_file() and target.name in (LOG_NAME, SEGMENTATION_NAME):
@@ -78,7 +78,9 @@ def plot(
 
     jobs = []
     if is_run:
-        records = _read_log(target / LOG_NAME)
+        records = read_log(target)
+        if not records:
+            raise UserError(f"{target / LOG_NAME}: holds no records yet; there is nothing to plot")
         jobs.append(lambda: _plot_run(records, out=out, name=target.resolve().name))
     if is_segmentation:
         manifest = _read_segmentation(target / SEGMENTATION_NAME)
@@ -161,23 +163,6 @@ def _plot_case(
     return written
 
 
-def _read_log(path: Path) -> list[dict]:
-    records = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise UserError(f"{path}:{number}: is not JSON ({err.msg})") from None
-        if not isinstance(record, dict):
-            raise UserError(f"{path}:{number}: is not a JSON object")
-        records.append(record)
-    if not records:
-        raise UserError(f"{path}: holds no records yet; there is nothing to plot")
-    return records
-
-
 def _model_geometry(model: object, *, curvature: float | None) -> tuple[bool, float]:
     """(hyperbolic, c) of the model a segmentation names; ``curvature`` overrides c.
 
@@ -186,9 +171,9 @@ def _model_geometry(model: object, *, curvature: float | None) -> tuple[bool, fl
     """
     if curvature is not None and not (curvature > 0):
         raise UserError(f"--curvature must be positive, got {curvature}")
-    if isinstance(model, str) and (Path(model) / "config.toml").is_file():
-        from hypseg.io.checkpoint import load_run_config
+    from hypseg.io.checkpoint import CONFIG_NAME, load_run_config
 
+    if isinstance(model, str) and (Path(model) / CONFIG_NAME).is_file():
         try:
             config = load_run_config(model).model
         except ValueError:

@@ -22,6 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from hypseg.config import DataConfig
+from hypseg.data.synthetic_dataset import MANIFEST
 from hypseg.errors import UserError
 from hypseg.io import Volume, is_volume_path, load_labels, load_volume
 
@@ -123,7 +124,7 @@ def read_manifest(path: str | os.PathLike) -> list[Case]:
     """Cases of a synthetic dataset from its ``manifest.json`` (or the folder holding it)."""
     path = Path(path)
     if path.is_dir():
-        path = path / "manifest.json"
+        path = path / MANIFEST
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such manifest")
     try:
@@ -149,7 +150,7 @@ def discover_cases(paths: Sequence[str | os.PathLike]) -> list[Case]:
         raise UserError("no data given")
     if len(paths) == 1 and paths[0].is_dir() and not is_volume_path(paths[0]):
         folder = paths[0]
-        if (folder / "manifest.json").is_file():
+        if (folder / MANIFEST).is_file():
             return read_manifest(folder)
         if next(folder.rglob("*_flair.nii.gz"), None) is not None:
             return read_brats(folder)

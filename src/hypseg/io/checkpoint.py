@@ -1,4 +1,5 @@
-"""Run directories: ``config.toml`` (enough to rebuild the model) and a tensors-only ``model.pt``.
+"""Run directories: ``config.toml`` (enough to rebuild the model), a tensors-only ``model.pt`` and the
+training log ``log.jsonl`` (one JSON object per line).
 
 ``model.pt`` holds a dict of tensors and plain values (``model``, ``optimiser``, ``step``,
 ``rng_torch``, ``format_version``) and is read with ``torch.load(weights_only=True)``: nothing in a
@@ -8,6 +9,7 @@ renamed, so an interrupted write leaves the previous checkpoint intact.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from hypseg.io._atomic import atomic_path
 FORMAT_VERSION = 1
 CONFIG_NAME = "config.toml"
 WEIGHTS_NAME = "model.pt"
+LOG_NAME = "log.jsonl"
 
 
 def save_run_config(run_dir: str | Path, config: RunConfig) -> Path:
@@ -77,3 +80,33 @@ def load_checkpoint(run_dir: str | Path, *, map_location: str | torch.device = "
             f"{path}: written by checkpoint format version {state.get('format_version')}; this hypseg reads version {FORMAT_VERSION}"
         )
     return state
+
+
+def read_log(run_dir: str | Path) -> list[dict]:
+    """The records of a run's ``log.jsonl``, in file order (training and validation lines).
+
+    Each record is a dict with at least ``step`` and ``split`` (``"train"`` or ``"val"``) and the loss
+    terms of that step. Blank lines are skipped.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``run_dir`` has no ``log.jsonl``.
+    UserError
+        A line is not a JSON object; the message names the file and line number.
+    """
+    path = Path(run_dir) / LOG_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} has no {LOG_NAME}")
+    records = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise UserError(f"{path}:{number}: is not JSON ({err.msg})") from None
+        if not isinstance(record, dict):
+            raise UserError(f"{path}:{number}: is not a JSON object")
+        records.append(record)
+    return records

@@ -6,6 +6,7 @@
 * :func:`level_report` — the above per level of the hierarchy, averaged over volumes.
 * :func:`contingency` — the vectorised confusion matrix they share.
 * :func:`paired_interval` — a paired bootstrap interval of the mean difference of two methods' per-volume scores.
+* :data:`PAPER_DICE`, :data:`PAPER_ABLATIONS` — the paper's reported DICE (Tables 1 and 2).
 
 This package imports nothing from the rest of hypseg.
 """
@@ -16,9 +17,12 @@ from ._labels import Contingency, contingency
 from .agreement import adjusted_rand_index, normalized_mutual_info
 from .matching import MatchedScore, matched_dice, overlap_scores
 from .paired import paired_interval
+from .paper import PAPER_ABLATIONS, PAPER_DICE
 from .report import LevelReport, LevelScore, level_report
 
 __all__ = [
+    "PAPER_ABLATIONS",
+    "PAPER_DICE",
     "Contingency",
     "LevelReport",
     "LevelScore",

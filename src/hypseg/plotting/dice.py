@@ -11,13 +11,13 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
 
 from hypseg.errors import UserError
+from hypseg.metrics.paper import PAPER_DICE as _PAPER_LEVELS
 from hypseg.plotting._figure import check_png_path, new_figure, save_png
 
 __all__ = ["PAPER_DICE", "plot_dice_table"]
 
-#: Hungarian-matched mean DICE per hierarchy level on the synthetic dataset reported by Hsu, Gu et al.
-#: (NeurIPS 2021, method.md §7): level 1 (coarsest) to level 3 (finest).
-PAPER_DICE: dict[str, float] = {"L1": 0.952, "L2": 0.541, "L3": 0.216}
+#: :data:`hypseg.metrics.PAPER_DICE` keyed by level name: ``{"L1": ..., "L2": ..., "L3": ...}``.
+PAPER_DICE: dict[str, float] = {f"L{level}": dice for level, dice in _PAPER_LEVELS.items()}
 
 
 def plot_dice_table(
