@@ -40,13 +40,13 @@ def train(
     """
     from hypseg.config import RunConfig, cpu_recipe
     from hypseg.data import discover_cases, load_normalised
-    from hypseg.io.checkpoint import load_run_config
+    from hypseg.io.checkpoint import load_config_file, load_run_config
     from hypseg.training import Trainer
 
     if resume and config is None:
         run = load_run_config(out)
     else:
-        run = RunConfig.load_toml(config) if config is not None else cpu_recipe()
+        run = load_config_file(config) if config is not None else cpu_recipe()
     model_changes = {"variant": variant} if variant is not None else {}
     train_changes = {k: v for k, v in (("steps", steps), ("seed", seed), ("device", device)) if v is not None}
     run = dataclasses.replace(

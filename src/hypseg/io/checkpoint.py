@@ -45,14 +45,42 @@ def load_run_config(run_dir: str | Path) -> RunConfig:
     path = run_dir / CONFIG_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} is not a hypseg run: {CONFIG_NAME} is missing")
+    return _read_config(path, run=True)
+
+
+def load_config_file(path: str | Path) -> RunConfig:
+    """Read a :class:`~hypseg.config.RunConfig` from a TOML file with ``[model]``, ``[data]`` and
+    ``[train]`` tables: one written by hand, or a run's own ``config.toml`` copied and edited.
+
+    A ``format_version`` key (a run's ``config.toml`` carries one) must name this hypseg's format;
+    a file without it is read as the current format. Missing keys take their defaults.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    UserError
+        The file is not valid TOML, holds an unknown key or value, or names another format version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such config file")
+    return _read_config(path, run=False)
+
+
+def _read_config(path: Path, *, run: bool) -> RunConfig:
+    """``path`` as a RunConfig; ``run``: the file must carry this hypseg's ``format_version``."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise UserError(f"{path}: not valid TOML ({err})") from None
-    version = data.pop("format_version", None)
+    version = data.pop("format_version", None if run else FORMAT_VERSION)
     if version != FORMAT_VERSION:
         raise UserError(f"{path}: written by run format version {version}; this hypseg reads version {FORMAT_VERSION}")
-    return from_dict(RunConfig, data)
+    try:
+        return from_dict(RunConfig, data)
+    except ValueError as err:
+        raise UserError(f"{path}: {err}") from None
 
 
 def save_checkpoint(run_dir: str | Path, state: dict[str, Any]) -> Path:

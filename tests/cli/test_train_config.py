@@ -1,0 +1,52 @@
+"""hypseg train --config reads a hand-written TOML file or a run's own config.toml."""
+
+from __future__ import annotations
+
+import numpy as np
+from typer.testing import CliRunner
+
+from hypseg.cli.app import app
+from hypseg.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from hypseg.io.checkpoint import CONFIG_NAME, load_run_config, save_run_config
+
+runner = CliRunner()
+
+TINY = RunConfig(
+    model=ModelConfig(patch_size=8, channels=(4, 4, 4), hidden=8),
+    data=DataConfig(patch_min=5.0, patch_max=10.0, patch_resize=8, triplets_per_batch=8),
+    train=TrainConfig(steps=1, shard_size=8, validation_batches=0, seed=3),
+)
+
+
+def _volume(tmp_path):
+    path = tmp_path / "v.npy"
+    np.save(path, np.random.default_rng(0).normal(size=(16, 16, 16)).astype(np.float32))
+    return path
+
+
+def test_a_runs_own_config_toml_trains_a_new_run_with_the_same_config(tmp_path):
+    save_run_config(tmp_path / "first", TINY)
+    assert "format_version = 1" in (tmp_path / "first" / CONFIG_NAME).read_text()
+    result = runner.invoke(
+        app, ["train", str(_volume(tmp_path)), "--config", str(tmp_path / "first" / CONFIG_NAME), "--out", str(tmp_path / "second"), "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert load_run_config(tmp_path / "second") == TINY
+
+
+def test_a_config_of_another_format_version_is_one_line_and_exit_2(tmp_path):
+    save_run_config(tmp_path / "first", TINY)
+    path = tmp_path / "first" / CONFIG_NAME
+    path.write_text(path.read_text().replace("format_version = 1", "format_version = 7"))
+    result = runner.invoke(app, ["train", str(_volume(tmp_path)), "--config", str(path), "--out", str(tmp_path / "second")])
+    assert result.exit_code == 2
+    assert f"hypseg: error: {path}: written by run format version 7; this hypseg reads version 1\n" in result.output
+    assert not (tmp_path / "second").exists()
+
+
+def test_an_unknown_key_is_named(tmp_path):
+    path = tmp_path / "cfg.toml"
+    path.write_text("[train]\nstepz = 3\n")
+    result = runner.invoke(app, ["train", str(_volume(tmp_path)), "--config", str(path), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert f"hypseg: error: {path}: TrainConfig: unknown key 'train.stepz'\n" in result.output
