@@ -47,7 +47,7 @@ def test_monte_carlo_kl_of_the_euclidean_posterior_matches_the_closed_form():
 
 def test_elbo_rejects_mismatched_reconstructions():
     q = EuclideanNormal(torch.zeros(2, 2), 1.0)
-    with pytest.raises(ValueError, match=r"reconstruction must be shaped \(K, B, \*patch\) = \(1, 2, \*\(1, 3, 3, 3\)\)"):
+    with pytest.raises(ValueError, match=r"reconstruction must be shaped \(K or 1, B, \*patch\) = \(1, 2, \*\(1, 3, 3, 3\)\)"):
         negative_elbo(torch.zeros(2, 1, 3, 3, 3), torch.zeros(1, 2, 1, 4, 4, 4), torch.zeros(1, 2, 2), q, q)
 
 

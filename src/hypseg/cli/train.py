@@ -17,6 +17,7 @@ def train(
     data: List[Path] = typer.Argument(..., help="Volume files, folders of volumes, a dataset folder with manifest.json, or a BraTS root."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory for config.toml, model.pt and log.jsonl."),
     config: Optional[Path] = typer.Option(None, "--config", help="A TOML file with [model], [data] and [train] tables (default: the CPU recipe)."),
+    recipe: Optional[str] = typer.Option(None, "--recipe", help="A named recipe instead of --config: cpu (the default), paper (the authors' released experiment, with the learning rate of --variant; days on a CPU) or smoke."),
     variant: Optional[str] = typer.Option(None, help="hyperbolic-gyro (default), hyperbolic or euclidean."),
     steps: Optional[int] = typer.Option(None, min=1, help="Optimiser steps (overrides the config)."),
     seed: Optional[int] = typer.Option(None, help="Seed of weights, batches and samples."),
@@ -37,8 +38,11 @@ def train(
         torchrun --nproc_per_node=2 -m hypseg.cli train data/synth --out runs/ddp
 
         hypseg train data/synth --out runs/gyro --steps 1200 --resume
+
+        hypseg train data/synth --out runs/paper --recipe paper --variant euclidean --device cuda
     """
-    from hypseg.config import RunConfig, cpu_recipe
+    from hypseg.config import training_recipe
+    from hypseg.config.recipes import clip_note, clip_patch_sides
     from hypseg.data import discover_cases, load_normalised
     from hypseg.io.checkpoint import load_config_file, load_run_config
     from hypseg.training import Trainer
@@ -46,7 +50,9 @@ def train(
     if resume and config is None:
         run = load_run_config(out)
     else:
-        run = load_config_file(config) if config is not None else cpu_recipe()
+        if config is not None and recipe is not None:
+            raise UserError("give --config or --recipe, not both")
+        run = load_config_file(config) if config is not None else training_recipe(recipe or "cpu", variant=variant)
     model_changes = {"variant": variant} if variant is not None else {}
     train_changes = {k: v for k, v in (("steps", steps), ("seed", seed), ("device", device)) if v is not None}
     run = dataclasses.replace(
@@ -59,5 +65,9 @@ def train(
         raise UserError("no training volumes: the data has no cases in its 'train' split")
     volumes = load_normalised(training, config=run.data, progress=progress)
     val_volumes = load_normalised(validation, config=run.data) if validation else None
+    clipped = clip_patch_sides(run, [v.shape for v in volumes + (val_volumes or [])])  # normalisation unchanged
+    if clip_note(run, clipped):
+        typer.echo(clip_note(run, clipped))
+    run = clipped
     result = Trainer(run, volumes, run_dir=out, validation=val_volumes, progress=progress).fit(resume=resume)
     typer.echo(f"trained {result.step} steps on {len(volumes)} volumes; model in {result.run_dir}")

@@ -3,7 +3,7 @@
 Every configuration of hypseg is a frozen dataclass deriving from :class:`Config`; one module per
 concern: :mod:`~hypseg.config.data` (patch sampling, normalisation), :mod:`~hypseg.config.model`,
 :mod:`~hypseg.config.train` (optimisation and the whole run) and :mod:`~hypseg.config.recipes`
-(named presets). Unknown keys and values of the wrong type raise :class:`ValueError` naming the key.
+(named presets). Unknown keys and values of the wrong type raise :class:`~hypseg.errors.UserError` naming the key.
 
 This package imports nothing else from hypseg (it is the bottom of the layering table in ``design.md``).
 
@@ -13,7 +13,7 @@ True
 >>> from_dict(DataConfig, {"patch_sise": 3})
 Traceback (most recent call last):
 ...
-ValueError: DataConfig: unknown key 'patch_sise'
+hypseg.errors.UserError: DataConfig: unknown key 'patch_sise'
 """
 
 from hypseg.config._base import Config, dumps_toml, from_dict, load_toml, save_toml, to_dict
@@ -24,10 +24,13 @@ from hypseg.config.recipes import (
     MIN_PATCH_SIDE,
     PURITY_POWER,
     SEGMENT_PRESETS,
+    TRAINING_RECIPES,
     clip_patch_sides,
     cpu_recipe,
+    paper_recipe,
     segment_preset,
     smoke_recipe,
+    training_recipe,
 )
 from hypseg.config.segment import LevelConfig, SegmentConfig
 from hypseg.config.train import OPTIMISERS, RunConfig, TrainConfig
@@ -51,6 +54,9 @@ __all__ = [
     "dumps_toml",
     "cpu_recipe",
     "smoke_recipe",
+    "paper_recipe",
+    "training_recipe",
+    "TRAINING_RECIPES",
     "DEFAULT_SUPERVOXEL_SIZE",
     "PURITY_POWER",
     "NORMALISATIONS",

@@ -10,6 +10,8 @@ from hypseg.config._base import Config
 PATCH_DISTRIBUTIONS = ("uniform", "log-uniform")
 #: The intensity normalisations of :mod:`hypseg.data.normalise`.
 NORMALISATIONS = ("percentile", "zscore", "none")
+#: The triplet samplers: hypseg's multi-scale sampler, or the released experiment's per-voxel anchors.
+SAMPLERS = ("multiscale", "paper")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +42,15 @@ class DataConfig(Config):
         Percentiles q_lo, q_hi (in [0, 100]) mapped to 0 and 1 by the percentile scaling.
     clip : bool
         Clip the percentile-scaled intensities to [0, 1].
+    sampler : {"multiscale", "paper"}
+        :class:`hypseg.data.TripletSampler` (sizes and positions redrawn for every triplet), or
+        :class:`hypseg.data.PaperTripletSampler` (one anchor per voxel centre, sizes fixed per anchor,
+        concentric positive; ../shared/spec/paper-recipe.md). The paper sampler reads ``patch_min``,
+        ``patch_max``, ``child_min``, ``child_max`` and ``anchor_margin`` as integers.
+    child_max : float
+        Paper sampler: the child side is drawn below min(child_max, r - 1).
+    anchor_margin : int
+        Paper sampler: anchors are the voxel centres at least this far from every face.
     """
 
     patch_min: float = 5.0
@@ -55,10 +66,17 @@ class DataConfig(Config):
     percentile_low: float = 1.0
     percentile_high: float = 99.0
     clip: bool = False
+    sampler: str = "multiscale"
+    child_max: float = 15.0
+    anchor_margin: int = 2
 
     def __post_init__(self) -> None:
         if self.patch_distribution not in PATCH_DISTRIBUTIONS:
             raise ValueError(f"DataConfig: patch_distribution must be one of {PATCH_DISTRIBUTIONS}, got {self.patch_distribution!r}")
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"DataConfig: sampler must be one of {SAMPLERS}, got {self.sampler!r}")
+        if self.anchor_margin < 0 or not self.child_max >= self.child_min:
+            raise ValueError(f"DataConfig: need anchor_margin >= 0 and child_max >= child_min, got {self.anchor_margin}, {self.child_max}")
         if self.normalisation not in NORMALISATIONS:
             raise ValueError(f"DataConfig: normalisation must be one of {NORMALISATIONS}, got {self.normalisation!r}")
         if not self.child_min > 0 or not self.child_gap >= 0:

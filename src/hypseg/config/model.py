@@ -11,6 +11,8 @@ from hypseg.config._base import Config
 
 #: The model variants of :mod:`hypseg.models` (the paper's Table 2 ablations).
 VARIANTS = ("hyperbolic-gyro", "hyperbolic", "euclidean")
+#: Decoders of :mod:`hypseg.models.decoder`.
+DECODERS = ("mirror", "paper")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,10 +34,19 @@ class ModelConfig(Config):
         Filters of the encoder's valid convolutions (the decoder mirrors them).
     kernel_size : int
         Kernel of those convolutions; the encoder's extent shrinks by ``kernel_size - 1`` per layer.
+    paddings : tuple of int
+        Zero padding of each encoder convolution (empty: none). A padded encoder is no longer fully
+        convolutional over a volume, so every voxel's patch is then encoded on its own.
     hidden : int
         Width of the hidden layer, a convolution covering the remaining extent (300 in the paper).
     scale_floor : float
         Added to the softplus of the scale head so that posteriors never collapse to a point.
+    decoder : {"mirror", "paper"}
+        ``"mirror"``: one reconstruction per posterior sample, lifted to the encoder's final extent and
+        decoded by transposed convolutions mirroring the encoder. ``"paper"``: the released
+        experiment's decoder (a 2^3 grid of the K = 8 samples through kernel-1 gyroplanes for
+        ``hyperbolic-gyro``, one reconstruction per patch; a linear map to 2^3 per sample otherwise),
+        then transposed convolutions 1-64-32-16-1 of kernel 5 with ReLU after each, output included.
     """
 
     variant: str = "hyperbolic-gyro"
@@ -46,6 +57,8 @@ class ModelConfig(Config):
     kernel_size: int = 3
     hidden: int = 300
     scale_floor: float = 1e-3
+    paddings: tuple[int, ...] = ()
+    decoder: str = "mirror"
 
     @property
     def hyperbolic(self) -> bool:
@@ -55,7 +68,13 @@ class ModelConfig(Config):
     @property
     def final_extent(self) -> int:
         """Spatial side left after the valid convolutions; the hidden layer's kernel covers it."""
-        return self.patch_size - len(self.channels) * (self.kernel_size - 1)
+        pads = self.paddings or (0,) * len(self.channels)
+        return self.patch_size + 2 * sum(pads) - len(self.channels) * (self.kernel_size - 1)
+
+    @property
+    def dense(self) -> bool:
+        """Whether one convolutional pass over a volume encodes every window (no padding inside)."""
+        return not any(self.paddings)
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -66,6 +85,10 @@ class ModelConfig(Config):
             raise ValueError(f"ModelConfig: channels must be >= 1, got {self.channels}")
         if not (math.isfinite(self.curvature) and self.curvature > 0):
             raise ValueError(f"ModelConfig: curvature must be positive, got {self.curvature}")
+        if self.paddings and (len(self.paddings) != len(self.channels) or min(self.paddings) < 0):
+            raise ValueError(f"ModelConfig: paddings must give one value >= 0 per convolution, got {self.paddings}")
+        if self.decoder not in DECODERS:
+            raise ValueError(f"ModelConfig: unknown decoder {self.decoder!r}; choose one of {DECODERS}")
         if self.final_extent < 1:
             raise ValueError(
                 f"ModelConfig: {len(self.channels)} valid convolutions of kernel {self.kernel_size} do not fit a "

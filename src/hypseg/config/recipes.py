@@ -44,6 +44,68 @@ def smoke_recipe() -> RunConfig:
     )
 
 
+#: Learning rate and gradient-norm clip of the released experiment, per latent space.
+PAPER_OPTIMISATION = {"hyperbolic": (5e-7, 8.0), "euclidean": (5e-5, 0.0)}
+#: Triplets per anchor table pass: 8 epochs over every anchor in the released experiment.
+PAPER_EPOCHS = 8
+
+
+def paper_recipe(variant: str = "hyperbolic-gyro", *, triplet: bool = True, steps: int = 1000) -> RunConfig:
+    """The released experiment of the paper, exactly (../shared/spec/paper-recipe.md).
+
+    Raw intensities; one anchor per voxel centre with sizes fixed per anchor and a concentric positive
+    (:class:`hypseg.data.PaperTripletSampler`); the encoder with kernel 5, paddings 2/1/1/0 and widths
+    16/32/64/128, a 300-unit hidden layer and a 1e-5 scale floor; the released decoder; the ELBO of the
+    parent only, summed over a batch of 128 with K = 8 samples, plus 1000 x the batch mean of the
+    squared-distance triplet hinge; Adam with AMSGrad at 5e-7 with gradient clipping at 8 for the ball,
+    5e-5 without clipping for R^d.
+
+    ``variant`` and ``triplet`` select a row of the paper's Table 2 (``triplet=False``: weight 0).
+    ``steps`` is the training length; eight epochs over the anchors of V volumes of 50^3 voxels are
+    ``8 * ceil(V * 46^3 / 128)`` steps (:func:`hypseg.data.PaperTripletSampler.steps_per_epoch`).
+
+    >>> paper_recipe("euclidean").train.learning_rate
+    5e-05
+    """
+    lr, clip = PAPER_OPTIMISATION["euclidean" if variant == "euclidean" else "hyperbolic"]
+    return RunConfig(
+        model=ModelConfig(
+            variant=variant, channels=(16, 32, 64, 128), kernel_size=5, paddings=(2, 1, 1, 0), hidden=300,
+            scale_floor=1e-5, decoder="paper",
+        ),
+        data=DataConfig(
+            sampler="paper", patch_min=5.0, patch_max=34.0, child_min=3.0, child_gap=1.0, child_max=15.0,
+            anchor_margin=2, triplets_per_batch=128, normalisation="none", constant_tol=0.0,
+        ),
+        train=TrainConfig(
+            steps=steps, learning_rate=lr, optimiser="amsgrad", samples=8, kl_weight=1.0,
+            triplet_weight=1000.0 if triplet else 0.0, triplet_margin=0.2, triplet_squared=True, grad_clip=clip,
+            reduction="sum", reconstruct="parent", shard_size=16, checkpoint_every=100, validate_every=100,
+            log_every=10, validation_batches=1,
+        ),
+    )
+
+
+#: Training recipes by name (``hypseg train --recipe``).
+TRAINING_RECIPES = {"cpu": cpu_recipe, "paper": paper_recipe, "smoke": smoke_recipe}
+
+
+def training_recipe(name: str, *, variant: str | None = None) -> RunConfig:
+    """The training recipe called ``name`` (one of :data:`TRAINING_RECIPES`) for ``variant``.
+
+    The ``paper`` recipe's learning rate and clipping follow the variant; the others only swap it.
+
+    >>> training_recipe("paper", variant="euclidean").train.learning_rate
+    5e-05
+    """
+    if name not in TRAINING_RECIPES:
+        raise UserError(f"unknown training recipe {name!r}; choose one of {', '.join(TRAINING_RECIPES)}")
+    if name == "paper":
+        return paper_recipe(variant or "hyperbolic-gyro")
+    run = TRAINING_RECIPES[name]()
+    return dataclasses.replace(run, model=dataclasses.replace(run.model, variant=variant)) if variant else run
+
+
 def default_segmentation() -> SegmentConfig:
     """The segmentation recipe of the quality benchmark (``hypseg segment`` without options).
 

@@ -9,7 +9,11 @@ from hypseg.config.data import DataConfig
 from hypseg.config.model import ModelConfig
 
 #: Optimisers of :mod:`hypseg.training.optim`.
-OPTIMISERS = ("adam", "riemannian-adam")
+OPTIMISERS = ("adam", "amsgrad", "riemannian-adam")
+#: How the negative ELBO is reduced over a batch.
+REDUCTIONS = ("mean", "sum")
+#: Which patches of a triplet the decoder reconstructs.
+RECONSTRUCT = ("all", "parent")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,14 +26,20 @@ class TrainConfig(Config):
         Optimiser steps. Each step sees ``DataConfig.triplets_per_batch`` triplets in all (over every
         DDP process together).
     learning_rate : float
-    optimiser : {"adam", "riemannian-adam"}
-        geoopt's RiemannianAdam is equivalent to Adam while no parameter lives on the ball.
+    optimiser : {"adam", "amsgrad", "riemannian-adam"}
+        Adam, Adam with the AMSGrad correction (betas 0.9, 0.999), or geoopt's RiemannianAdam
+        (equivalent to Adam while no parameter lives on the ball).
     samples : int
         K, posterior samples per patch for the reconstruction term and the Monte Carlo KL.
     kl_weight : float
         Weight of the KL term (1 for the ELBO).
     triplet_weight : float
-        beta, the weight of the triplet loss against the per-patch negative ELBO.
+        beta, the weight of the triplet loss (a batch mean) against the negative ELBO.
+    reduction : {"mean", "sum"}
+        The negative ELBO as a mean over the batch (a per-patch value, so beta does not depend on the
+        batch size) or as a sum (the released experiment: beta / B per patch).
+    reconstruct : {"all", "parent"}
+        Decode and score every patch of a triplet, or only the parent (anchor).
     triplet_margin : float
         alpha (0.2 in the paper).
     triplet_squared : bool
@@ -60,6 +70,8 @@ class TrainConfig(Config):
     triplet_weight: float = 10.0
     triplet_margin: float = 0.2
     triplet_squared: bool = False
+    reduction: str = "mean"
+    reconstruct: str = "all"
     grad_clip: float = 8.0
     seed: int = 0
     shard_size: int = 16
@@ -73,6 +85,10 @@ class TrainConfig(Config):
     def __post_init__(self) -> None:
         if self.optimiser not in OPTIMISERS:
             raise ValueError(f"TrainConfig: unknown optimiser {self.optimiser!r}; choose one of {OPTIMISERS}")
+        if self.reduction not in REDUCTIONS:
+            raise ValueError(f"TrainConfig: reduction must be one of {REDUCTIONS}, got {self.reduction!r}")
+        if self.reconstruct not in RECONSTRUCT:
+            raise ValueError(f"TrainConfig: reconstruct must be one of {RECONSTRUCT}, got {self.reconstruct!r}")
         for name in ("steps", "samples", "shard_size", "checkpoint_every", "validate_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig: {name} must be >= 1, got {getattr(self, name)}")

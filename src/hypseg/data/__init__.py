@@ -10,6 +10,7 @@
 """
 
 from hypseg.data.normalise import normalise, percentile_scale, zscore
+from hypseg.data.paper_sampling import PaperTripletSampler
 from hypseg.data.phantom import PHANTOM_CLASSES, PHANTOM_LEVELS, generate_phantom
 from hypseg.data.readers import Case, LoadedCase, discover_cases, load_case, load_normalised, read_brats, read_files, read_manifest
 from hypseg.data.sampling import TripletBatch, TripletBoxes, TripletSampler, draw_boxes, extract_patches
@@ -23,6 +24,7 @@ __all__ = [
     "Case",
     "LoadedCase",
     "PHANTOM_CLASSES",
+    "PaperTripletSampler",
     "PHANTOM_LEVELS",
     "SyntheticConfig",
     "SyntheticVolume",

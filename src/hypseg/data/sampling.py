@@ -365,6 +365,10 @@ class TripletSampler(torch.utils.data.IterableDataset):
                 return merged, np.concatenate(parts[1])
         raise ValueError("could not find non-constant anchor patches: the volumes are (nearly) constant")
 
+    def sample_shard(self, rng: np.random.Generator, n: int, *, step: int, shard: int) -> TripletBatch:
+        """``sample_batch(rng, n)``: this sampler's triplets depend on the step and shard only through ``rng``."""
+        return self.sample_batch(rng, n)
+
     def sample_batch(self, rng: np.random.Generator, n: int | None = None) -> TripletBatch:
         """Draw and cut one batch of triplets (``n`` defaults to ``config.triplets_per_batch``)."""
         boxes, anchors = self.sample_boxes(rng, n)

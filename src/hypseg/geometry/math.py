@@ -192,13 +192,29 @@ def _gyroplane_from_products(
     ``xp = <x,p>``, ``xa = <x,a>``, ``x2 = |x|^2``, ``p2 = |p|^2``, ``pa = <p,a>``, ``a_norm = |a|``.
     """
     tiny = min_norm(xp.dtype)
+    big_b = (1 - c * p2).clamp_min(tiny)
+    distance = _plane_distance_from_products(xp=xp, xa=xa, x2=x2, p2=p2, pa=pa, a_norm=a_norm, c=c)
+    return 2 * a_norm.clamp_min(tiny) / big_b * distance
+
+
+def _plane_distance_from_products(
+    xp: torch.Tensor,
+    xa: torch.Tensor,
+    x2: torch.Tensor,
+    p2: torch.Tensor,
+    pa: torch.Tensor,
+    a_norm: torch.Tensor,
+    c: Curvature,
+) -> torch.Tensor:
+    r"""Signed distance :math:`\operatorname{sign}(\langle w,a\rangle) d(x, H_{a,p})` from inner products
+    (the score of :func:`_gyroplane_from_products` without its :math:`\lambda_p|a|` factor)."""
+    tiny = min_norm(xp.dtype)
     sqrt_c = c**0.5
     big_a = 1 - 2 * c * xp + c * x2
     big_b = (1 - c * p2).clamp_min(tiny)
     inside = (1 - c * x2).clamp_min(tiny)
-    a_norm = a_norm.clamp_min(tiny)
-    arg = 2 * sqrt_c * (big_b * xa - big_a * pa) / (big_b * inside * a_norm)
-    return 2 * a_norm / (big_b * sqrt_c) * torch.asinh(arg)
+    arg = 2 * sqrt_c * (big_b * xa - big_a * pa) / (big_b * inside * a_norm.clamp_min(tiny))
+    return torch.asinh(arg) / sqrt_c
 
 
 def _gyroplane(x: torch.Tensor, p: torch.Tensor, a: torch.Tensor, c: Curvature) -> torch.Tensor:

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from hypseg.geometry import PoincareBall
-from hypseg.geometry.math import _gyroplane_from_products
+from hypseg.geometry.math import _gyroplane_from_products, _plane_distance_from_products
 
 Triple = tuple[int, int, int]
 
@@ -208,3 +208,52 @@ class GyroplaneConv3d(torch.nn.Module):
         )  # (B, J, M)
         y = scores.new_zeros(B, self.out_channels, math.prod(out_shape)).index_add(2, out_idx, scores)
         return y.view(B, self.out_channels, *out_shape)
+
+
+class ReleasedGyroplaneLinear(torch.nn.Module):
+    r"""The gyroplane layer of the authors' released experiment: (..., dim) -> (..., out_features).
+
+    Each output j has a free weight :math:`w_j \in \mathbb R^d` and a scalar bias :math:`s_j`. The
+    plane's normal is the bias point :math:`a_j = \exp_0(s_j w_j)` and its offset point the transported
+    weight :math:`p_j = (1 - c|a_j|^2) w_j` (both along :math:`w_j`; ``p_j`` is projected onto the ball,
+    which leaves it unchanged whenever it lies inside). The output is the signed distance
+    :math:`\operatorname{sign}(\langle (-p)\oplus x, a\rangle) d(x, H_{a,p})`, without the
+    :math:`\lambda_p|a|` factor of :class:`GyroplaneLinear`. Weights start as Kaiming normals
+    (a = sqrt 5), biases uniform in :math:`\pm 4/\sqrt d`.
+
+    Examples
+    --------
+    >>> layer = ReleasedGyroplaneLinear(2, 5)
+    >>> layer(torch.zeros(3, 2)).shape
+    torch.Size([3, 5])
+    """
+
+    def __init__(self, dim: int, out_features: int, ball: PoincareBall | None = None):
+        super().__init__()
+        if dim < 1 or out_features < 1:
+            raise ValueError(f"dim and out_features must be >= 1, got {dim} and {out_features}")
+        self.dim, self.out_features = dim, out_features
+        self.ball = ball if ball is not None else PoincareBall()
+        self.weight = torch.nn.Parameter(torch.empty(out_features, dim))
+        self.bias = torch.nn.Parameter(torch.empty(out_features, 1))
+        torch.nn.init.kaiming_normal_(self.weight, a=math.sqrt(5))
+        bound = 4 / math.sqrt(dim)
+        torch.nn.init.uniform_(self.bias, -bound, bound)
+
+    def normals_and_points(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(a, p), each (out_features, dim)."""
+        a = self.ball.expmap0(self.weight * self.bias)
+        p = self.ball.project((1 - self.ball.c * a.pow(2).sum(-1, keepdim=True)) * self.weight)
+        return a, p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, p = self.normals_and_points()  # (J, d) each
+        return _plane_distance_from_products(
+            xp=x @ p.transpose(0, 1),
+            xa=x @ a.transpose(0, 1),
+            x2=x.pow(2).sum(dim=-1, keepdim=True),
+            p2=p.pow(2).sum(dim=-1),
+            pa=(p * a).sum(dim=-1),
+            a_norm=a.norm(dim=-1),
+            c=self.ball.c,
+        )  # (..., J)

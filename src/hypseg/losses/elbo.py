@@ -8,8 +8,10 @@ with a unit-variance Gaussian likelihood :math:`-\log p(x\mid z) = \tfrac12|x - 
 normals, so it is estimated from the same K samples.
 
 **Reduction:** every term is a sum over voxels and latent dimensions, then a mean over the K samples
-and a *mean over the batch* (a per-patch value), so that the loss scale and the weight of the triplet
-term do not depend on the batch size.
+and, by default, a *mean over the batch* (a per-patch value), so that the loss scale and the weight of
+the triplet term do not depend on the batch size; ``reduction="sum"`` sums over the batch instead, as
+the released experiment did. A decoder may return one reconstruction per patch for all K samples
+(K' = 1, the paper's grid decoder) instead of one per sample.
 """
 
 from __future__ import annotations
@@ -37,30 +39,36 @@ def negative_elbo(
     prior: Distribution,
     *,
     kl_weight: float = 1.0,
+    reduction: str = "mean",
 ) -> ELBOTerms:
     """Negative ELBO of a batch.
 
     Parameters
     ----------
     patches : (B, 1, m, m, m)
-    reconstruction : (K, B, 1, m, m, m)
-        Decoder means for the K samples.
+    reconstruction : (K', B, 1, m, m, m)
+        Decoder means for the K samples (K' = K), or one for all of them (K' = 1).
     z : (K, B, d)
         The samples, drawn from ``posterior`` with ``rsample``.
     posterior : batch (B,), event (d,)
     prior : event (d,)
     kl_weight : float
         Weight of the KL term (1 for the ELBO proper).
+    reduction : {"mean", "sum"}
+        Over the batch. The returned terms are always per-patch means; only ``loss`` is summed.
     """
     K, B = z.shape[:2]
-    if reconstruction.shape[:2] != (K, B) or reconstruction.shape[2:] != patches.shape[1:]:
+    if reconstruction.shape[0] not in (1, K) or reconstruction.shape[1] != B or reconstruction.shape[2:] != patches.shape[1:]:
         raise ValueError(
-            f"reconstruction must be shaped (K, B, *patch) = ({K}, {B}, *{tuple(patches.shape[1:])}), got {tuple(reconstruction.shape)}"
+            f"reconstruction must be shaped (K or 1, B, *patch) = ({K}, {B}, *{tuple(patches.shape[1:])}), got {tuple(reconstruction.shape)}"
         )
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
     n_voxels = patches[0].numel()
-    squared = (reconstruction - patches.unsqueeze(0)).pow(2).flatten(2).sum(-1)  # (K, B)
+    squared = (reconstruction - patches.unsqueeze(0)).pow(2).flatten(2).sum(-1)  # (K', B)
     nll = 0.5 * squared + 0.5 * n_voxels * math.log(2 * math.pi)
     kl = posterior.log_prob(z) - prior.log_prob(z)  # (K, B)
     reconstruction_term = nll.mean()
     kl_term = kl.mean()
-    return ELBOTerms(reconstruction_term + kl_weight * kl_term, reconstruction_term, kl_term)
+    loss = reconstruction_term + kl_weight * kl_term
+    return ELBOTerms(loss * B if reduction == "sum" else loss, reconstruction_term, kl_term)

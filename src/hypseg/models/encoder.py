@@ -1,6 +1,6 @@
 """The fully convolutional encoder (method.md section 4, "Decision (performance)").
 
-Valid 3D convolutions without strides or padding, then a hidden layer whose kernel covers the
+Valid 3D convolutions without strides or padding (or, for the paper's architecture, with its paddings), then a hidden layer whose kernel covers the
 remaining extent (the research code's "flatten + linear"), then 1x1x1 heads. On an m^3 patch the
 output is 1x1x1; on a larger volume the same weights give, at every position, the encoding of the
 m^3 window that starts there: the whole volume is encoded by one pass.
@@ -41,8 +41,10 @@ class Encoder(torch.nn.Module):
         self.config = config
         self.ball = ball
         widths = (1, *config.channels)
+        pads = config.paddings or (0,) * len(config.channels)
         self.convs = torch.nn.ModuleList(
-            torch.nn.Conv3d(w_in, w_out, config.kernel_size) for w_in, w_out in zip(widths[:-1], widths[1:])
+            torch.nn.Conv3d(w_in, w_out, config.kernel_size, padding=pad)
+            for w_in, w_out, pad in zip(widths[:-1], widths[1:], pads)
         )
         self.hidden = torch.nn.Conv3d(widths[-1], config.hidden, config.final_extent)
         self.loc_head = torch.nn.Conv3d(config.hidden, config.latent_dim, 1)
@@ -54,7 +56,11 @@ class Encoder(torch.nn.Module):
         return self.config.patch_size
 
     def dense(self, volume: torch.Tensor) -> Encoding:
-        """Encode every m^3 window of ``volume`` (B, 1, D, H, W): maps shaped (B, d, D-m+1, H-m+1, W-m+1)."""
+        """Encode every m^3 window of ``volume`` (B, 1, D, H, W): maps shaped (B, d, D-m+1, H-m+1, W-m+1).
+
+        Exact only for an encoder without padding (``config.dense``); a padded encoder's windows see
+        their neighbours' voxels where a lone patch would see zeros.
+        """
         h = volume
         for conv in self.convs:
             h = F.relu(conv(h))

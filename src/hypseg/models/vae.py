@@ -12,6 +12,7 @@ from hypseg.distributions import EuclideanNormal, WrappedNormal
 from hypseg.geometry import PoincareBall
 from hypseg.models.decoder import Decoder
 from hypseg.models.encoder import Encoder
+from hypseg.models.paper_decoder import OUTPUT_SIDE, PaperDecoder
 
 #: variant -> (hyperbolic latent, decoder lift). Unknown names fail in ModelConfig.
 VARIANT_SPECS: dict[str, tuple[bool, str]] = {
@@ -26,7 +27,7 @@ class VAEOutput(NamedTuple):
 
     posterior: Distribution  # batch (B,), event (d,)
     z: torch.Tensor  # (K, B, d)
-    reconstruction: torch.Tensor  # (K, B, 1, m, m, m)
+    reconstruction: torch.Tensor  # (K', B, 1, m, m, m): K' = K, or 1 for the paper's grid decoder
 
 
 class HVAE(torch.nn.Module):
@@ -47,7 +48,12 @@ class HVAE(torch.nn.Module):
         self.ball = PoincareBall(c=config.curvature) if hyperbolic else None
         self._family = WrappedNormal if hyperbolic else EuclideanNormal
         self.encoder = Encoder(config, self.ball)
-        self.decoder = Decoder(config, self.ball, lift=lift)
+        if config.decoder == "paper":
+            if config.patch_size != OUTPUT_SIDE:
+                raise ValueError(f"the paper's decoder reconstructs {OUTPUT_SIDE}^3 patches; set patch_size = {OUTPUT_SIDE}")
+            self.decoder: torch.nn.Module = PaperDecoder(config.latent_dim, self.ball, lift=lift)
+        else:
+            self.decoder = Decoder(config, self.ball, lift=lift)
 
     def posterior(self, patches: torch.Tensor) -> Distribution:
         """q(z | x) for patches (B, 1, m, m, m)."""
@@ -82,15 +88,32 @@ class HVAE(torch.nn.Module):
         """Latent distance (Poincare or Euclidean) over the last axis."""
         return self.ball.dist(x, y) if self.ball is not None else (x - y).norm(dim=-1)
 
-    def forward(self, patches: torch.Tensor, *, samples: int = 1, noise: torch.Tensor | None = None) -> VAEOutput:
+    def forward(
+        self, patches: torch.Tensor, *, samples: int = 1, noise: torch.Tensor | None = None, decode: int | None = None
+    ) -> VAEOutput:
         """Encode, sample K latents per patch and decode them.
 
         ``noise`` (K, B, d), standard normal, fixes the samples (``samples`` is then ignored); without it
-        the samples come from torch's global generator.
+        the samples come from torch's global generator. ``decode`` = n samples and decodes only the
+        first n patches (``posterior`` still covers all B; ``z`` and ``reconstruction`` cover n).
         """
-        B = patches.shape[0]
         q = self.posterior(patches)
-        z = q.rsample((samples,)) if noise is None else q.reparameterise(noise.to(q.loc.dtype))  # (K, B, d)
-        samples = z.shape[0]
-        reconstruction = self.decoder(z.reshape(samples * B, -1))
-        return VAEOutput(q, z, reconstruction.view(samples, B, *reconstruction.shape[1:]))
+        if decode is not None:
+            q_decoded = self.restrict(q, decode)
+            noise = None if noise is None else noise[:, :decode]
+        else:
+            q_decoded = q
+        z = q_decoded.rsample((samples,)) if noise is None else q_decoded.reparameterise(noise.to(q.loc.dtype))  # (K, n, d)
+        return VAEOutput(q, z, self.decode(z))
+
+    def restrict(self, posterior: Distribution, n: int) -> Distribution:
+        """The posterior of the first ``n`` patches of a batch."""
+        return self._family(posterior.loc[:n], posterior.scale[:n], self.ball)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Reconstructions (K', B, 1, m, m, m) of samples (K, B, d); K' = K, or 1 for the paper's grid."""
+        if self.config.decoder == "paper":
+            return self.decoder(z)
+        K, B, d = z.shape
+        reconstruction = self.decoder(z.reshape(K * B, d))
+        return reconstruction.view(K, B, *reconstruction.shape[1:])

@@ -1,4 +1,4 @@
-"""The optimiser factory: Adam, or geoopt's RiemannianAdam for parameters that live on a manifold."""
+"""The optimiser factory: Adam (optionally AMSGrad), or geoopt's RiemannianAdam for parameters on a manifold."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from hypseg.config import TrainConfig
 
 
 def build_optimiser(parameters: Iterable[torch.nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam (``"adam"``) or RiemannianAdam (``"riemannian-adam"``) with the configured learning rate."""
+    """Adam (``"adam"``), Adam with AMSGrad (``"amsgrad"``, betas 0.9 / 0.999) or RiemannianAdam
+    (``"riemannian-adam"``) with the configured learning rate."""
     parameters = [p for p in parameters if p.requires_grad]
-    if config.optimiser == "adam":
-        return torch.optim.Adam(parameters, lr=config.learning_rate)
+    if config.optimiser in ("adam", "amsgrad"):
+        return torch.optim.Adam(parameters, lr=config.learning_rate, betas=(0.9, 0.999), amsgrad=config.optimiser == "amsgrad")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".torch.jit.script. is deprecated", category=DeprecationWarning)
         import geoopt

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from hypseg.data import TripletSampler
+from hypseg.data import PaperTripletSampler, TripletSampler
 
 TRAIN, VALIDATION = 0, 1  # stream ids
 
@@ -33,7 +33,7 @@ class StepBatch(NamedTuple):
 class TripletStream:
     """Batches for a step and a block of shards (see the module docstring)."""
 
-    def __init__(self, sampler: TripletSampler, *, seed: int, shard_size: int, samples: int, latent_dim: int):
+    def __init__(self, sampler: TripletSampler | PaperTripletSampler, *, seed: int, shard_size: int, samples: int, latent_dim: int):
         self.sampler, self.seed, self.shard_size = sampler, seed, shard_size
         self.samples, self.latent_dim = samples, latent_dim
 
@@ -51,7 +51,7 @@ class TripletStream:
         parts, noises = [], []
         for shard in shards:
             rng = np.random.default_rng(np.random.SeedSequence([self.seed, step, shard, stream]))
-            triplets = self.sampler.sample_batch(rng, self.shard_size)
+            triplets = self.sampler.sample_shard(rng, self.shard_size, step=step, shard=shard)
             parts.append((triplets.anchor, triplets.positive, triplets.negative))
             noises.append(rng.standard_normal((self.samples, 3, self.shard_size, self.latent_dim), dtype=np.float32))
         patches = torch.cat([torch.cat(role) for role in zip(*parts)])  # (3B, 1, m, m, m)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from hypseg.config import RunConfig
-from hypseg.data import TripletSampler
+from hypseg.data import PaperTripletSampler, TripletSampler
 from hypseg.io.checkpoint import WEIGHTS_NAME, load_checkpoint, load_run_config, save_checkpoint, save_run_config
 from hypseg.losses import negative_elbo, triplet_loss
 from hypseg.models import HVAE
@@ -54,9 +54,15 @@ class TrainResult(NamedTuple):
 def compute_losses(model: torch.nn.Module, batch: StepBatch, config: RunConfig) -> StepLosses:
     """All loss terms of one batch (``model`` may be wrapped in DDP)."""
     core: HVAE = model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
-    out = model(batch.patches, noise=batch.noise)
     train = config.train
-    elbo = negative_elbo(batch.patches, out.reconstruction, out.z, out.posterior, core.prior(batch.patches), kl_weight=train.kl_weight)
+    B = batch.patches.shape[0] // 3
+    parents_only = train.reconstruct == "parent"
+    out = model(batch.patches, noise=batch.noise, decode=B if parents_only else None)
+    patches = batch.patches[:B] if parents_only else batch.patches
+    posterior = core.restrict(out.posterior, B) if parents_only else out.posterior
+    elbo = negative_elbo(
+        patches, out.reconstruction, out.z, posterior, core.prior(patches), kl_weight=train.kl_weight, reduction=train.reduction
+    )
     anchor, positive, negative = out.posterior.loc.chunk(3)  # (B, d) each
     triplet = triplet_loss(anchor, positive, negative, ball=core.ball, margin=train.triplet_margin, squared=train.triplet_squared)
     return StepLosses(elbo.loss + train.triplet_weight * triplet, elbo.reconstruction, elbo.kl, triplet)
@@ -100,13 +106,14 @@ class Trainer:
             raise ValueError("device 'cuda' was requested but CUDA is not available on this machine")
         for name, group in (("training", volumes), ("validation", validation or [])):
             for i, volume in enumerate(group):
-                if min(volume.shape) < config.data.patch_max:
+                if config.data.sampler == "multiscale" and min(volume.shape) < config.data.patch_max:
                     raise ValueError(
                         f"{name} volume {i} of shape {tuple(volume.shape)} is smaller than the largest patch side "
                         f"{config.data.patch_max:g}; lower data.patch_max"
                     )
-        sampler = TripletSampler(volumes, config=config.data, seed=train.seed)
-        val_sampler = TripletSampler(validation, config=config.data, seed=train.seed) if validation else sampler
+        sampler_type = PaperTripletSampler if config.data.sampler == "paper" else TripletSampler
+        sampler = sampler_type(volumes, config=config.data, seed=train.seed)
+        val_sampler = sampler_type(validation, config=config.data, seed=train.seed) if validation else sampler
         stream_args = dict(seed=train.seed, shard_size=train.shard_size, samples=train.samples, latent_dim=config.model.latent_dim)
         self.stream = TripletStream(sampler, **stream_args)
         self.val_stream = TripletStream(val_sampler, **stream_args)
