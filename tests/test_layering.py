@@ -13,6 +13,7 @@ PACKAGE = Path(hypseg.__file__).parent
 #: ``benchmarking`` sit on top.
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "progress": set(),
     "config": set(),
     "geometry": {"config"},
     "io": {"config"},
@@ -31,7 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {"*"},
 }
 #: Modules below every layer: each layer may import them, and they import nothing from hypseg.
-BOTTOM = {"errors"}
+BOTTOM = {"errors", "progress"}
 #: Third-party packages confined to some layers.
 CONFINED = {"geoopt": {"geometry", "training"}}
 

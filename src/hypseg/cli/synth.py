@@ -26,14 +26,13 @@ def synth(
     Example: ``hypseg synth data/synth --n 120 --seed 0 --kind irregular``; the Shepp-Logan phantom set:
     ``hypseg synth data/phantom --n 120 --kind shepp-logan``
     """
-    from tqdm import tqdm
-
     from hypseg.data.synthetic_config import SyntheticConfig
     from hypseg.data.synthetic_dataset import resolve_kind, write_synthetic_dataset
+    from hypseg.progress import progress
 
     kind = resolve_kind(kind, irregular=irregular)
     config = SyntheticConfig() if size == 50 else SyntheticConfig.scaled(size)
-    with tqdm(total=n, desc="synth", unit="vol") as bar:
+    with progress(total=n, desc="synth", unit="vol") as bar:
         write_synthetic_dataset(out, n=n, seed=seed, kind=kind, config=config, overwrite=overwrite, progress=bar.update)
     typer.echo(f"wrote {n} {kind} volumes to {out}")
 

@@ -173,9 +173,9 @@ def load_normalised(cases: Sequence[Case], *, config: DataConfig, progress: bool
         raise UserError("no volumes to load")
     iterator = cases
     if progress:
-        from tqdm.auto import tqdm
+        from hypseg.progress import progress as reporter
 
-        iterator = tqdm(cases, desc="loading", unit="vol", leave=False)
+        iterator = reporter(cases, desc="loading", unit="vol")
     volumes = []
     for case in iterator:
         loaded = load_case(case)

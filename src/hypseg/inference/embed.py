@@ -120,9 +120,9 @@ def embed_volume(
     corners = list(itertools.product(*(range(0, n, t) for n, t in zip(shape, sides))))
     iterator = corners
     if progress:
-        from tqdm.auto import tqdm
+        from hypseg.progress import progress as reporter
 
-        iterator = tqdm(corners, desc="embedding", unit="tile", leave=False)
+        iterator = reporter(corners, desc="embedding", unit="tile", leave=False)
     before = p // 2
     halo = 1 if s > 1 else 0  # resampling reads one neighbour on each side
     for corner in iterator:

@@ -1,0 +1,47 @@
+"""Progress: a bar on a terminal, one line per stage in a log."""
+
+from __future__ import annotations
+
+import io
+
+from tqdm.auto import tqdm
+
+from hypseg.progress import progress
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_off_a_terminal_a_stage_is_one_line_without_carriage_returns():
+    log = io.StringIO()
+    seen = list(progress(range(500), desc="embedding", unit="tile", stream=log))
+    assert seen == list(range(500))
+    text = log.getvalue()
+    assert "\r" not in text and text.count("\n") == 1
+    assert text.startswith("embedding: 500/500 tile in ") and text.endswith(" s\n")
+
+
+def test_a_counted_stage_reports_its_count_and_last_values():
+    log = io.StringIO()
+    with progress(total=10, initial=4, desc="training", unit="step", stream=log) as bar:
+        for _ in range(6):
+            bar.update(1)
+        bar.set_postfix(loss="0.5")
+    assert log.getvalue().startswith("training: 10/10 step in ")
+    assert log.getvalue().endswith(" s, loss=0.5\n")
+
+
+def test_an_inner_stage_prints_nothing_off_a_terminal():
+    log = io.StringIO()
+    list(progress(range(3), desc="tiles", leave=False, stream=log))
+    assert log.getvalue() == ""
+
+
+def test_on_a_terminal_it_is_a_tqdm_bar():
+    terminal = _Terminal()
+    bar = progress(range(3), desc="loading", unit="vol", stream=terminal)
+    assert isinstance(bar, tqdm)
+    assert list(bar) == [0, 1, 2]
+    assert "loading" in terminal.getvalue() and "\r" in terminal.getvalue()
