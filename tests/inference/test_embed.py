@@ -120,3 +120,25 @@ def test_multiscale_embedding_stacks_one_ball_per_patch_side():
     assert both.shape == (11, 10, 9, 4)
     np.testing.assert_array_equal(both[..., :2], embed_volume(model, volume, patch_size=5, tile=None))
     np.testing.assert_array_equal(both[..., 2:], embed_volume(model, volume, patch_size=10, tile=None))
+
+
+def test_a_padded_encoder_embeds_every_voxel_by_its_own_patch():
+    import dataclasses
+
+    from hypseg.config import paper_recipe
+    from hypseg.inference.embed import embed_volume, embed_volume_patches, embed_voxels_naive
+    from hypseg.models import HVAE
+
+    torch.manual_seed(0)
+    config = dataclasses.replace(paper_recipe().model, channels=(2, 2, 2, 2), hidden=8)
+    model = HVAE(config).eval()
+    volume = np.random.default_rng(0).normal(size=(6, 7, 5)).astype(np.float32)
+    dense = embed_volume(model, volume, patch_size=5)  # routed to the per-patch path
+    voxels = np.array([[0, 0, 0], [3, 4, 2], [5, 6, 4]])
+    np.testing.assert_allclose(dense[tuple(voxels.T)], embed_voxels_naive(model, volume, voxels=voxels, patch_size=5), rtol=1e-5, atol=1e-6)
+    zero = embed_volume_patches(model, volume, patch_size=5, padding="zero")
+    np.testing.assert_allclose(zero[3, 3, 2], dense[3, 3, 2], rtol=1e-5, atol=1e-6)  # an inner voxel: no padding read
+    padded = np.pad(volume, 2)
+    crop = torch.from_numpy(padded[None, None, 0:5, 0:5, 0:5].copy())
+    expected = model.encode_mean(torch.nn.functional.interpolate(crop, size=(10, 10, 10), mode="trilinear", align_corners=False))
+    np.testing.assert_allclose(zero[0, 0, 0], expected[0].detach().numpy(), rtol=1e-5, atol=1e-6)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from hypseg.config._base import Config
+from hypseg.errors import UserError
 
 #: The parent-side distributions of the triplet sampler (method.md section 6).
 PATCH_DISTRIBUTIONS = ("uniform", "log-uniform")
@@ -72,29 +73,29 @@ class DataConfig(Config):
 
     def __post_init__(self) -> None:
         if self.patch_distribution not in PATCH_DISTRIBUTIONS:
-            raise ValueError(f"DataConfig: patch_distribution must be one of {PATCH_DISTRIBUTIONS}, got {self.patch_distribution!r}")
+            raise UserError(f"DataConfig: patch_distribution must be one of {PATCH_DISTRIBUTIONS}, got {self.patch_distribution!r}")
         if self.sampler not in SAMPLERS:
-            raise ValueError(f"DataConfig: sampler must be one of {SAMPLERS}, got {self.sampler!r}")
+            raise UserError(f"DataConfig: sampler must be one of {SAMPLERS}, got {self.sampler!r}")
         if self.anchor_margin < 0 or not self.child_max >= self.child_min:
-            raise ValueError(f"DataConfig: need anchor_margin >= 0 and child_max >= child_min, got {self.anchor_margin}, {self.child_max}")
+            raise UserError(f"DataConfig: need anchor_margin >= 0 and child_max >= child_min, got {self.anchor_margin}, {self.child_max}")
         if self.normalisation not in NORMALISATIONS:
-            raise ValueError(f"DataConfig: normalisation must be one of {NORMALISATIONS}, got {self.normalisation!r}")
+            raise UserError(f"DataConfig: normalisation must be one of {NORMALISATIONS}, got {self.normalisation!r}")
         if not self.child_min > 0 or not self.child_gap >= 0:
-            raise ValueError(f"DataConfig: need child_min > 0 and child_gap >= 0, got {self.child_min} and {self.child_gap}")
+            raise UserError(f"DataConfig: need child_min > 0 and child_gap >= 0, got {self.child_min} and {self.child_gap}")
         if not self.child_min + self.child_gap <= self.patch_min <= self.patch_max:
-            raise ValueError(
+            raise UserError(
                 "DataConfig: need child_min + child_gap <= patch_min <= patch_max "
                 f"(a parent must hold a child), got {self.child_min} + {self.child_gap}, {self.patch_min}, {self.patch_max}"
             )
         if self.patch_resize < 2:
-            raise ValueError(f"DataConfig: patch_resize must be >= 2, got {self.patch_resize}")
+            raise UserError(f"DataConfig: patch_resize must be >= 2, got {self.patch_resize}")
         if self.triplets_per_batch < 1 or self.batches_per_epoch < 1:
-            raise ValueError("DataConfig: triplets_per_batch and batches_per_epoch must be >= 1")
+            raise UserError("DataConfig: triplets_per_batch and batches_per_epoch must be >= 1")
         if not 0 <= self.percentile_low < self.percentile_high <= 100:
-            raise ValueError(
+            raise UserError(
                 f"DataConfig: need 0 <= percentile_low < percentile_high <= 100, got {self.percentile_low}, {self.percentile_high}"
             )
         if not self.constant_tol >= 0:
-            raise ValueError(f"DataConfig: constant_tol must be >= 0, got {self.constant_tol}")
+            raise UserError(f"DataConfig: constant_tol must be >= 0, got {self.constant_tol}")
 
 

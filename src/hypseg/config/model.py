@@ -7,6 +7,7 @@ import dataclasses
 import math
 
 from hypseg.config._base import Config
+from hypseg.errors import UserError
 
 
 #: The model variants of :mod:`hypseg.models` (the paper's Table 2 ablations).
@@ -78,23 +79,23 @@ class ModelConfig(Config):
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
-            raise ValueError(f"ModelConfig: unknown variant {self.variant!r}; choose one of {VARIANTS}")
+            raise UserError(f"ModelConfig: unknown variant {self.variant!r}; choose one of {VARIANTS}")
         if self.latent_dim < 1 or self.hidden < 1 or self.kernel_size < 1 or not self.channels:
-            raise ValueError("ModelConfig: latent_dim, hidden and kernel_size must be >= 1 and channels non-empty")
+            raise UserError("ModelConfig: latent_dim, hidden and kernel_size must be >= 1 and channels non-empty")
         if any(ch < 1 for ch in self.channels):
-            raise ValueError(f"ModelConfig: channels must be >= 1, got {self.channels}")
+            raise UserError(f"ModelConfig: channels must be >= 1, got {self.channels}")
         if not (math.isfinite(self.curvature) and self.curvature > 0):
-            raise ValueError(f"ModelConfig: curvature must be positive, got {self.curvature}")
+            raise UserError(f"ModelConfig: curvature must be positive, got {self.curvature}")
         if self.paddings and (len(self.paddings) != len(self.channels) or min(self.paddings) < 0):
-            raise ValueError(f"ModelConfig: paddings must give one value >= 0 per convolution, got {self.paddings}")
+            raise UserError(f"ModelConfig: paddings must give one value >= 0 per convolution, got {self.paddings}")
         if self.decoder not in DECODERS:
-            raise ValueError(f"ModelConfig: unknown decoder {self.decoder!r}; choose one of {DECODERS}")
+            raise UserError(f"ModelConfig: unknown decoder {self.decoder!r}; choose one of {DECODERS}")
         if self.final_extent < 1:
-            raise ValueError(
+            raise UserError(
                 f"ModelConfig: {len(self.channels)} valid convolutions of kernel {self.kernel_size} do not fit a "
                 f"patch of side {self.patch_size} (extent left: {self.final_extent})"
             )
         if not self.scale_floor > 0:
-            raise ValueError(f"ModelConfig: scale_floor must be positive, got {self.scale_floor}")
+            raise UserError(f"ModelConfig: scale_floor must be positive, got {self.scale_floor}")
 
 

@@ -7,6 +7,7 @@ import dataclasses
 from hypseg.config._base import Config
 from hypseg.config.data import DataConfig
 from hypseg.config.model import ModelConfig
+from hypseg.errors import UserError
 
 #: Optimisers of :mod:`hypseg.training.optim`.
 OPTIMISERS = ("adam", "amsgrad", "riemannian-adam")
@@ -84,22 +85,22 @@ class TrainConfig(Config):
 
     def __post_init__(self) -> None:
         if self.optimiser not in OPTIMISERS:
-            raise ValueError(f"TrainConfig: unknown optimiser {self.optimiser!r}; choose one of {OPTIMISERS}")
+            raise UserError(f"TrainConfig: unknown optimiser {self.optimiser!r}; choose one of {OPTIMISERS}")
         if self.reduction not in REDUCTIONS:
-            raise ValueError(f"TrainConfig: reduction must be one of {REDUCTIONS}, got {self.reduction!r}")
+            raise UserError(f"TrainConfig: reduction must be one of {REDUCTIONS}, got {self.reduction!r}")
         if self.reconstruct not in RECONSTRUCT:
-            raise ValueError(f"TrainConfig: reconstruct must be one of {RECONSTRUCT}, got {self.reconstruct!r}")
+            raise UserError(f"TrainConfig: reconstruct must be one of {RECONSTRUCT}, got {self.reconstruct!r}")
         for name in ("steps", "samples", "shard_size", "checkpoint_every", "validate_every", "log_every"):
             if getattr(self, name) < 1:
-                raise ValueError(f"TrainConfig: {name} must be >= 1, got {getattr(self, name)}")
+                raise UserError(f"TrainConfig: {name} must be >= 1, got {getattr(self, name)}")
         for name in ("learning_rate",):
             if not getattr(self, name) > 0:
-                raise ValueError(f"TrainConfig: {name} must be > 0, got {getattr(self, name)}")
+                raise UserError(f"TrainConfig: {name} must be > 0, got {getattr(self, name)}")
         for name in ("kl_weight", "triplet_weight", "triplet_margin", "grad_clip", "validation_batches"):
             if not getattr(self, name) >= 0:
-                raise ValueError(f"TrainConfig: {name} must be >= 0, got {getattr(self, name)}")
+                raise UserError(f"TrainConfig: {name} must be >= 0, got {getattr(self, name)}")
         if not (self.device == "cpu" or self.device == "cuda" or self.device.startswith("cuda:")):
-            raise ValueError(f"TrainConfig: device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+            raise UserError(f"TrainConfig: device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,11 +113,11 @@ class RunConfig(Config):
 
     def __post_init__(self) -> None:
         if self.model.patch_size != self.data.patch_resize:
-            raise ValueError(
+            raise UserError(
                 f"RunConfig: model.patch_size ({self.model.patch_size}) must equal data.patch_resize ({self.data.patch_resize})"
             )
         if self.data.triplets_per_batch % self.train.shard_size:
-            raise ValueError(
+            raise UserError(
                 f"RunConfig: data.triplets_per_batch ({self.data.triplets_per_batch}) must be a multiple of "
                 f"train.shard_size ({self.train.shard_size})"
             )

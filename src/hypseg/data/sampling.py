@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from hypseg.config import DataConfig
+from hypseg.errors import UserError
 
 _REJECTION_ROUNDS = 32
 
@@ -100,7 +101,7 @@ def side_bounds(shape: Sequence[int], *, config: DataConfig) -> tuple[float, flo
     """
     r_hi = min(config.patch_max, float(min(shape)), float(max(shape)) - config.child_min)
     if r_hi < config.patch_min:
-        raise ValueError(
+        raise UserError(
             f"a volume of shape {tuple(int(v) for v in shape)} is too small for patches of side {config.patch_min:g} "
             f"with a negative of side {config.child_min:g} beside them"
         )
@@ -139,7 +140,7 @@ def draw_boxes(rng: np.random.Generator, shapes: np.ndarray, n: int, *, config: 
     elif config.patch_distribution == "log-uniform":
         r = np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo)))
     else:
-        raise ValueError(f"unknown patch distribution {config.patch_distribution!r}")
+        raise UserError(f"unknown patch distribution {config.patch_distribution!r}")
     r = np.minimum(r, hi)  # guard exp/log rounding
     s_hi = child_upper(r, longest=S.max(axis=1), config=config)
     s = config.child_min + rng.random(n) * (s_hi - config.child_min)
@@ -218,12 +219,12 @@ class PatchSource:
     def __init__(self, volumes: Sequence[np.ndarray]) -> None:
         arrays = [np.asarray(v, dtype=np.float32) for v in volumes]
         if not arrays:
-            raise ValueError("no volumes to sample from")
+            raise UserError("no volumes to sample from")
         for i, a in enumerate(arrays):
             if a.ndim != 3:
-                raise ValueError(f"volume {i}: expected a 3-D array (Z, Y, X), got shape {a.shape}")
+                raise UserError(f"volume {i}: expected a 3-D array (Z, Y, X), got shape {a.shape}")
             if not np.all(np.isfinite(a)):
-                raise ValueError(f"volume {i}: contains NaN or Inf voxels")
+                raise UserError(f"volume {i}: contains NaN or Inf voxels")
         self.shapes = np.array([a.shape for a in arrays], dtype=np.int64)  # (V, 3)
         sizes = self.shapes.prod(axis=1)
         self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)  # (V,)
@@ -325,7 +326,7 @@ class TripletSampler(torch.utils.data.IterableDataset):
             try:
                 side_bounds(shape, config=config)
             except ValueError as err:
-                raise ValueError(f"volume {i}: {err}") from None
+                raise UserError(f"volume {i}: {err}") from None
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose stream the next iteration yields."""
@@ -363,7 +364,7 @@ class TripletSampler(torch.utils.data.IterableDataset):
                 parts = list(zip(*kept))
                 merged = TripletBoxes(*(np.concatenate(f) for f in zip(*parts[0])))
                 return merged, np.concatenate(parts[1])
-        raise ValueError("could not find non-constant anchor patches: the volumes are (nearly) constant")
+        raise UserError("could not find non-constant anchor patches: the volumes are (nearly) constant")
 
     def sample_shard(self, rng: np.random.Generator, n: int, *, step: int, shard: int) -> TripletBatch:
         """``sample_batch(rng, n)``: this sampler's triplets depend on the step and shard only through ``rng``."""

@@ -24,7 +24,10 @@ and Zarr arrays are read lazily.
 **Naive path.** :func:`embed_voxels_naive` crops and resizes each voxel's own patch and encodes it:
 one encoder pass per voxel (batched), for tests and benchmarks. For p = m it equals the dense path;
 for p != m they differ only by interpolation at the patch faces (the crop is resized alone, the
-dense path resamples the whole volume).
+dense path resamples the whole volume). A model whose encoder pads inside (the paper's architecture,
+``ModelConfig.dense`` False) has no dense form: :func:`embed_volume` then encodes every voxel's own
+patch this way, and :func:`embed_volume_patches` does so with the volume zero-padded, as the paper's
+protocol states.
 """
 
 from __future__ import annotations
@@ -110,6 +113,10 @@ def embed_volume(
     """
     if getattr(volume, "ndim", None) != 3:
         raise UserError(f"volume must be 3-D (Z, Y, X), got shape {tuple(getattr(volume, 'shape', ()))}")
+    if not model.config.dense:
+        array = np.asarray(volume, dtype=np.float32)
+        return embed_volume_patches(model, transform(array) if transform is not None else array, patch_size=patch_size,
+                                    padding="edge", device=device, progress=progress)
     p, m, s, q = _resolve_patch(model, patch_size)
     if tile is not None and tile < 1:
         raise UserError(f"tile must be >= 1, got {tile}")
@@ -170,19 +177,29 @@ def embed_voxels_naive(
     patch_size: int | None = None,
     batch: int = 2048,
     device: str | torch.device = "cpu",
+    padding: str = "edge",
+    progress: bool = False,
 ) -> np.ndarray:
     """Encode each listed voxel's own patch (crop, resize to m^3, encode): (N, d) for voxels (N, 3).
 
-    The research code's approach, one encoder pass per voxel; kept as the reference for the dense path.
+    One encoder pass per voxel; the reference for the dense path, and the only path for an encoder
+    that pads inside. ``padding`` ("edge" or "zero") fills the patches that cross a face.
     """
+    if padding not in ("edge", "zero"):
+        raise UserError(f"padding must be 'edge' or 'zero', got {padding!r}")
     p, m, _, _ = _resolve_patch(model, patch_size)
     model = model.to(device).eval()
     volume = np.asarray(volume, dtype=np.float32)
     before = p // 2
-    padded = np.pad(volume, [(before, p - 1 - before)] * 3, mode="edge")
+    padded = np.pad(volume, [(before, p - 1 - before)] * 3, mode="edge" if padding == "edge" else "constant")
     offsets = np.arange(p)
     results = []
-    for start in range(0, len(voxels), batch):
+    starts = range(0, len(voxels), batch)
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, desc="embedding", unit="batch", leave=False)
+    for start in starts:
         v = np.asarray(voxels[start : start + batch], dtype=np.int64)  # (b, 3), padded start = v
         z = (v[:, 0, None] + offsets)[:, :, None, None]
         y = (v[:, 1, None] + offsets)[:, None, :, None]
@@ -192,6 +209,23 @@ def embed_voxels_naive(
             crops = F.interpolate(crops, size=(m, m, m), mode="trilinear", align_corners=False)
         results.append(model.encode_mean(crops).cpu().numpy())
     return np.concatenate(results) if results else np.zeros((0, model.config.latent_dim), np.float32)
+
+
+def embed_volume_patches(
+    model: HVAE, volume, *, patch_size: int | None = None, padding: str = "zero", device: str | torch.device = "cpu",
+    batch: int = 2048, progress: bool = False,
+) -> np.ndarray:
+    """Every voxel's own patch of side p, resized to m^3 and encoded: (Z, Y, X, d) float32.
+
+    The paper's per-voxel protocol with p = 5, m = 10 and ``padding="zero"`` (the volume zero-padded).
+    """
+    array = np.asarray(volume, dtype=np.float32)
+    if array.ndim != 3:
+        raise UserError(f"volume must be 3-D (Z, Y, X), got shape {array.shape}")
+    voxels = np.stack(np.meshgrid(*(np.arange(n) for n in array.shape), indexing="ij"), axis=-1).reshape(-1, 3)
+    flat = embed_voxels_naive(model, array, voxels=voxels, patch_size=patch_size, batch=batch, device=device,
+                              padding=padding, progress=progress)
+    return flat.reshape(*array.shape, -1)
 
 
 def embed_volume_multiscale(model: HVAE, volume, *, patch_sizes, **options) -> np.ndarray:

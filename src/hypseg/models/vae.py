@@ -9,6 +9,7 @@ from torch.distributions import Distribution
 
 from hypseg.config import ModelConfig
 from hypseg.distributions import EuclideanNormal, WrappedNormal
+from hypseg.errors import UserError
 from hypseg.geometry import PoincareBall
 from hypseg.models.decoder import Decoder
 from hypseg.models.encoder import Encoder
@@ -50,7 +51,7 @@ class HVAE(torch.nn.Module):
         self.encoder = Encoder(config, self.ball)
         if config.decoder == "paper":
             if config.patch_size != OUTPUT_SIDE:
-                raise ValueError(f"the paper's decoder reconstructs {OUTPUT_SIDE}^3 patches; set patch_size = {OUTPUT_SIDE}")
+                raise UserError(f"the paper's decoder reconstructs {OUTPUT_SIDE}^3 patches; set patch_size = {OUTPUT_SIDE}")
             self.decoder: torch.nn.Module = PaperDecoder(config.latent_dim, self.ball, lift=lift)
         else:
             self.decoder = Decoder(config, self.ball, lift=lift)
@@ -81,7 +82,7 @@ class HVAE(torch.nn.Module):
                 for label, keys in (("missing", missing), ("unexpected", unexpected), ("wrong shape", reshaped))
                 if keys
             )
-            raise ValueError(f"{source}: weights do not match the model of its config ({details})")
+            raise UserError(f"{source}: weights do not match the model of its config ({details})")
         self.load_state_dict(state_dict)
 
     def distance(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

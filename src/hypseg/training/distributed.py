@@ -8,6 +8,8 @@ import os
 import torch
 import torch.distributed as dist
 
+from hypseg.errors import UserError
+
 
 @dataclasses.dataclass(frozen=True)
 class DistributedContext:
@@ -36,7 +38,7 @@ def context_from_env() -> DistributedContext:
             local_rank=int(os.environ.get("LOCAL_RANK", 0)),
         )
     except ValueError:
-        raise ValueError("RANK, WORLD_SIZE and LOCAL_RANK must be integers (as torchrun sets them)") from None
+        raise UserError("RANK, WORLD_SIZE and LOCAL_RANK must be integers (as torchrun sets them)") from None
 
 
 def init_process_group(context: DistributedContext, device: torch.device) -> None:

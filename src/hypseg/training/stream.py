@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from hypseg.data import PaperTripletSampler, TripletSampler
+from hypseg.errors import UserError
 
 TRAIN, VALIDATION = 0, 1  # stream ids
 
@@ -41,7 +42,7 @@ class TripletStream:
         """The block of shard indices that process ``rank`` of ``world_size`` draws."""
         n_shards = batch_size // self.shard_size
         if n_shards % world_size:
-            raise ValueError(
+            raise UserError(
                 f"{n_shards} shards of {self.shard_size} triplets per step cannot be split evenly over {world_size} processes"
             )
         per = n_shards // world_size

@@ -24,6 +24,7 @@ import torch
 
 from hypseg.config import RunConfig
 from hypseg.data import PaperTripletSampler, TripletSampler
+from hypseg.errors import UserError
 from hypseg.io.checkpoint import WEIGHTS_NAME, load_checkpoint, load_run_config, save_checkpoint, save_run_config
 from hypseg.losses import negative_elbo, triplet_loss
 from hypseg.models import HVAE
@@ -97,17 +98,17 @@ class Trainer:
         progress: bool = True,
     ):
         if len(volumes) == 0:
-            raise ValueError("no training volumes were given")
+            raise UserError("no training volumes were given")
         self.config, self.run_dir, self.progress = config, Path(run_dir), progress
         self.context = context if context is not None else context_from_env()
         train = config.train
         self.device = torch.device(train.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device 'cuda' was requested but CUDA is not available on this machine")
+            raise UserError("device 'cuda' was requested but CUDA is not available on this machine")
         for name, group in (("training", volumes), ("validation", validation or [])):
             for i, volume in enumerate(group):
                 if config.data.sampler == "multiscale" and min(volume.shape) < config.data.patch_max:
-                    raise ValueError(
+                    raise UserError(
                         f"{name} volume {i} of shape {tuple(volume.shape)} is smaller than the largest patch side "
                         f"{config.data.patch_max:g}; lower data.patch_max"
                     )
@@ -129,13 +130,13 @@ class Trainer:
         saved = load_run_config(self.run_dir)
         # Only the number of steps may change on resume (to train longer).
         if dataclasses.replace(saved, train=dataclasses.replace(saved.train, steps=self.config.train.steps)) != self.config:
-            raise ValueError(f"{self.run_dir} was trained with another config; resume it with its own config.toml")
+            raise UserError(f"{self.run_dir} was trained with another config; resume it with its own config.toml")
         state = load_checkpoint(self.run_dir, map_location=self.device)
         model.load_weights(state["model"], source=str(self.run_dir / WEIGHTS_NAME))
         try:
             optimiser.load_state_dict(state["optimiser"])
         except (ValueError, KeyError) as err:
-            raise ValueError(f"{self.run_dir / WEIGHTS_NAME}: optimiser state does not match ({err})") from None
+            raise UserError(f"{self.run_dir / WEIGHTS_NAME}: optimiser state does not match ({err})") from None
         torch.set_rng_state(state["rng_torch"])
         return int(state["step"])
 
