@@ -25,14 +25,21 @@ import torch
 from hypseg.config import RunConfig
 from hypseg.data import PaperTripletSampler, TripletSampler
 from hypseg.errors import UserError
-from hypseg.io.checkpoint import WEIGHTS_NAME, load_checkpoint, load_run_config, save_checkpoint, save_run_config
+from hypseg.io.checkpoint import (
+    LOG_NAME,
+    WEIGHTS_NAME,
+    load_checkpoint,
+    load_run_config,
+    read_log,
+    save_checkpoint,
+    save_run_config,
+)
 from hypseg.losses import negative_elbo, triplet_loss
 from hypseg.models import HVAE
 from hypseg.training.distributed import DistributedContext, context_from_env, init_process_group
 from hypseg.training.optim import build_optimiser
 from hypseg.training.stream import TRAIN, VALIDATION, StepBatch, TripletStream
 
-LOG_NAME = "log.jsonl"
 
 
 class StepLosses(NamedTuple):
@@ -196,9 +203,9 @@ class Trainer:
         )
         bar = None
         if self.progress and self.context.is_main:
-            from tqdm.auto import tqdm
+            from hypseg.progress import progress
 
-            bar = tqdm(total=train.steps, initial=start, desc="training", unit="step", dynamic_ncols=True)
+            bar = progress(total=train.steps, initial=start, desc="training", unit="step")
         step, last, window_start, window_triplets = start, {}, time.perf_counter(), 0
         triplets_per_step = self.config.data.triplets_per_batch
         try:
@@ -246,14 +253,6 @@ class Trainer:
                 bar.close()
         model.eval()
         return TrainResult(self.run_dir, step, {k: v for k, v in last.items() if isinstance(v, float)}, model)
-
-
-def read_log(run_dir: str | Path) -> list[dict]:
-    """The records of ``log.jsonl`` (training and validation lines)."""
-    path = Path(run_dir) / LOG_NAME
-    if not path.is_file():
-        raise FileNotFoundError(f"{run_dir} has no {LOG_NAME}")
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def smoothed(values: Sequence[float], window: int) -> np.ndarray:
