@@ -1,0 +1,130 @@
+"""Rewrite the generated tables of README.md and docs/benchmarks.md from ``benchmarks/results/*.md``.
+
+A generated block sits between ``<!-- table:NAME -->`` and ``<!-- /table -->``; everything between
+the two markers is replaced by :data:`TABLES` ``[NAME]``. Run ``python benchmarks/make_tables.py``
+after a benchmark run rewrote a results file; ``--check`` only reports blocks that differ (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "benchmarks.md")
+#: the learned row the README reports: the default training recipe's full model
+DEFAULT_ROW = "hyperbolic gyroplane + triplet"
+_BLOCK = re.compile(r"(<!-- table:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.DOTALL)
+
+
+def parse_tables(text: str) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(caption, header, rows) of every Markdown table in ``text``; the caption is the line above it."""
+    tables, lines, i = [], text.splitlines(), 0
+    while i < len(lines):
+        if lines[i].startswith("|") and i + 1 < len(lines) and set(lines[i + 1].replace("|", "").strip()) <= set("-: "):
+            caption = next((lines[j] for j in range(i - 1, -1, -1) if lines[j].strip()), "")
+            header = _cells(lines[i])
+            j, rows = i + 2, []
+            while j < len(lines) and lines[j].startswith("|"):
+                rows.append(_cells(lines[j]))
+                j += 1
+            tables.append((caption, header, rows))
+            i = j
+        else:
+            i += 1
+    return tables
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def _markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _mean(cell: str) -> float:
+    return float(cell.split("±")[0])
+
+
+def results_at_a_glance() -> str:
+    """Per set and level: the default recipe's full model, the best classical peer, the paper."""
+    header = ["set", "level (k)", "hypseg (default recipe)", "best peer", "paper"]
+    rows = []
+    for caption, head, table in parse_tables((RESULTS / "quality.md").read_text()):
+        name = re.match(r"Set '([\w-]+)'", caption)
+        if not name:
+            continue
+        levels = [i for i, h in enumerate(head) if h.startswith("L")]
+        ours = next(r for r in table if r[0] == DEFAULT_ROW)
+        peers = [r for r in table if r[0].startswith("baseline:")]
+        paper = ours[head.index("paper L1 / L2 / L3")].split(" / ") if "paper L1 / L2 / L3" in head else None
+        for n, i in enumerate(levels):
+            best = max(peers, key=lambda r: _mean(r[i]))
+            rows.append([
+                name.group(1), head[i].replace("L", "", 1).replace(" (k=", " (k = "), ours[i],
+                f"{best[i]} ({best[0].removeprefix('baseline: ')})", paper[n] if paper else "-",
+            ])
+    return _markdown(header, rows)
+
+
+def results_file(name: str) -> Callable[[], str]:
+    """The whole of ``benchmarks/results/<name>.md``."""
+    return lambda: (RESULTS / f"{name}.md").read_text().rstrip("\n") + "\n"
+
+
+def inference_speed() -> str:
+    """The dense-embedding row of speed.md as microseconds per voxel."""
+    for _, head, rows in parse_tables((RESULTS / "speed.md").read_text()):
+        if "dense voxels/s" in head:
+            i = head.index("dense voxels/s")
+            table = [[r[0], r[i], f"{1e6 / float(r[i].replace(',', '')):.1f}"] for r in rows]
+            return _markdown(["volume", "voxels/s (embedding)", "µs per voxel"], table)
+    raise ValueError("speed.md has no 'dense voxels/s' table")
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    "results": results_at_a_glance,
+    "inference-speed": inference_speed,
+    "quality": results_file("quality"),
+    "speed": results_file("speed"),
+}
+
+
+def render(text: str) -> str:
+    """``text`` with every generated block replaced by its table; an unknown block name raises."""
+
+    def fill(match: re.Match) -> str:
+        name = match.group("name")
+        if name not in TABLES:
+            raise KeyError(f"unknown table {name!r}; known: {sorted(TABLES)}")
+        return match.group(1) + TABLES[name]() + match.group(4)
+
+    return _BLOCK.sub(fill, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="report documents whose blocks are stale; write nothing")
+    args = parser.parse_args(argv)
+    stale = []
+    for path in DOCUMENTS:
+        text = path.read_text()
+        new = render(text)
+        if new != text:
+            stale.append(path)
+            if not args.check:
+                path.write_text(new)
+    for path in stale:
+        print(f"{'stale' if args.check else 'rewrote'}: {path.relative_to(ROOT)}")
+    return 1 if args.check and stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
