@@ -30,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "plotting": {"geometry", "metrics"},
     "benchmarking": {"*"},
     "cli": {"*"},
+    "api": {"*"},
 }
 #: Modules below every layer: each layer may import them, and they import nothing from hypseg.
 BOTTOM = {"errors", "progress"}

@@ -23,8 +23,8 @@ runner = CliRunner()
 def model_dir(tmp_path_factory):
     run = tmp_path_factory.mktemp("run")
     cfg = RunConfig(
-        model=ModelConfig(patch_size=8, channels=(4, 4, 4), hidden=8),
-        data=DataConfig(patch_min=5.0, patch_max=10.0, patch_resize=8, triplets_per_batch=8),
+        model=ModelConfig(patch_size=10, channels=(4, 4, 4), hidden=8),  # m = 10: the presets' sides 5 and 10 fit
+        data=DataConfig(patch_min=5.0, patch_max=10.0, patch_resize=10, triplets_per_batch=8),
         train=TrainConfig(steps=2, shard_size=8, validation_batches=0),
     )
     volume = np.random.default_rng(0).normal(size=(16, 16, 16)).astype(np.float32)
@@ -90,13 +90,13 @@ def test_supervoxel_pooling_gives_one_label_per_supervoxel(model_dir, tmp_path):
     save_volume(vol, path=tmp_path / "v.nii.gz")
     assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "sv", "-k", 3, "--supervoxels", 40).exit_code == 0
     manifest = json.loads((tmp_path / "sv" / "segmentation.json").read_text())
-    assert manifest["supervoxel_size"] == 40
+    assert manifest["recipe"]["levels"][0]["supervoxel_size"] == 40
     labels = load_labels(tmp_path / "sv" / "v_k3.nii.gz")
     regions = supervoxels(normalise(vol.array, config=load_run_config(model_dir).data), size=40)
     assert all(np.unique(labels[regions == s]).size == 1 for s in range(regions.max() + 1))
     # --supervoxels 0 clusters every voxel: what segment_volumes gives on the saved embedding
     assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "vox", "-k", 3, "--supervoxels", 0).exit_code == 0
-    assert json.loads((tmp_path / "vox" / "segmentation.json").read_text())["supervoxel_size"] is None
+    assert json.loads((tmp_path / "vox" / "segmentation.json").read_text())["recipe"]["levels"][0]["supervoxel_size"] is None
     embedding = np.load(tmp_path / "vox" / "v_embedding.npy")
     expected = segment_volumes([embedding], clusters=(3,), random_state=0)[0].labels[3]
     np.testing.assert_array_equal(load_labels(tmp_path / "vox" / "v_k3.nii.gz"), expected)
@@ -114,7 +114,7 @@ def test_purity_power_weighs_the_supervoxel_means_as_the_library_does(model_dir,
     out = tmp_path / "pure"
     args = ("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 3, "--supervoxels", 40, "--purity-power", 8)
     assert _invoke(*args).exit_code == 0
-    assert json.loads((out / "segmentation.json").read_text())["purity_power"] == 8.0
+    assert json.loads((out / "segmentation.json").read_text())["recipe"]["levels"][0]["purity_power"] == 8.0
     regions = supervoxels(normalise(vol.array, config=load_run_config(model_dir).data), size=40)
     embedding = np.load(out / "v_embedding.npy")
     weights = purity_weights(regions, (load_run_config(model_dir).model.patch_size,), 8.0)
@@ -129,15 +129,15 @@ def test_segment_bad_input_exits_2_and_leaves_nothing(model_dir, tmp_path):
     (tmp_path / "taken" / "x").write_text("keep me")
     cases = [
         (("segment", tmp_path / "ok.nii.gz", "--model", tmp_path / "nomodel", "--out", tmp_path / "s1"), "model directory"),
-        (("segment", tmp_path / "thin.nii.gz", "--model", model_dir, "--out", tmp_path / "s2"), "smaller than the patch side 8"),
-        (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s3", "-k", 1), "cluster counts must be >= 2"),
+        (("segment", tmp_path / "thin.nii.gz", "--model", model_dir, "--out", tmp_path / "s2"), "smaller than the patch side 10"),
+        (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s3", "-k", 1), "clusters must be >= 2, got 1"),
         (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s4", "-k", 100000), "100000 clusters but only 1716 voxels"),
         (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "taken"), "already exists; pass --overwrite"),
         (("segment", tmp_path / "missing.nii.gz", "--model", model_dir, "--out", tmp_path / "s5"), "no such file"),
-        (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s6", "-k", 8, "--supervoxels", 500),
+        (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s6", "-k", 8, "--supervoxels", 500, "--pooled"),
          "8 clusters need at least as many supervoxels, got "),
         (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s7", "--purity-power", -1),
-         "the purity power must be >= 0, got -1.0"),
+         "purity_power must be >= 0, got -1.0"),
         (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s8", "--supervoxels", 0, "--purity-power", 2),
          "a purity power weighs voxels within supervoxels: it needs supervoxels (a size above 0)"),
     ]
@@ -178,52 +178,54 @@ def test_evaluate_refuses_a_truth_of_another_shape(model_dir, tmp_path):
     assert not (tmp_path / "seg" / "evaluation.csv").exists()
 
 
-def test_inside_keeps_level_1s_outside_and_clusters_its_object_as_the_library_does(model_dir, tmp_path):
-    from hypseg.inference.hierarchy import level1_object, segment_inside
+def test_one_command_runs_the_default_recipe_with_its_containment(model_dir, tmp_path):
+    from hypseg.config import segment_preset
     from hypseg.io import load_labels
 
+    inputs = []
     for i in range(2):
-        save_volume(_volume(10 + i, shape=(16, 16, 16)), path=tmp_path / f"v{i}.nii.gz")
-    inputs = [tmp_path / "v0.nii.gz", tmp_path / "v1.nii.gz"]
-    assert _invoke("segment", *inputs, "--model", model_dir, "--out", tmp_path / "l1", "-k", 2, "--supervoxels", 0).exit_code == 0
-    result = _invoke("segment", *inputs, "--model", model_dir, "--out", tmp_path / "l23", "-k", 3, "-k", 4,
-                     "--supervoxels", 0, "--inside", tmp_path / "l1")
+        save_volume(_volume(10 + i, shape=(24, 24, 24)), path=tmp_path / f"v{i}.nii.gz")
+        inputs.append(tmp_path / f"v{i}.nii.gz")
+    result = _invoke("segment", *inputs, "--model", model_dir, "--out", tmp_path / "seg")
     assert result.exit_code == 0, result.output
-    manifest = json.loads((tmp_path / "l23" / "segmentation.json").read_text())
-    assert manifest["inside"] == str((tmp_path / "l1").resolve())
-    embeddings = [np.load(tmp_path / "l23" / f"v{i}_embedding.npy") for i in range(2)]
-    objects = [level1_object(load_labels(tmp_path / "l1" / f"v{i}_k2.nii.gz")) for i in range(2)]
-    expected = segment_inside(embeddings, objects, clusters=(3, 4), random_state=0)
-    for i in range(2):
-        np.testing.assert_array_equal(load_labels(tmp_path / "l23" / f"v{i}_object.nii.gz"), objects[i])
-        for k in (3, 4):
-            labels = load_labels(tmp_path / "l23" / f"v{i}_k{k}.nii.gz")
-            np.testing.assert_array_equal(labels, expected[i].labels[k])
-            assert (labels[~objects[i]] == 0).all()
+    manifest = json.loads((tmp_path / "seg" / "segmentation.json").read_text())
+    assert manifest["recipe"] == segment_preset("default").to_dict() and manifest["clusters"] == [2, 4, 8]
+    for i, case in enumerate(manifest["cases"]):
+        obj = load_labels(tmp_path / "seg" / case["object"]).astype(bool)
+        np.testing.assert_array_equal(load_labels(tmp_path / "seg" / f"v{i}_k2.nii.gz"), obj)  # level 1: the object
+        for k in (4, 8):
+            labels = load_labels(tmp_path / "seg" / f"v{i}_k{k}.nii.gz")
+            assert (labels[~obj] == 0).all() and (labels[obj] >= 1).all()  # the outside is label 0, clusters inside
 
 
-def test_inside_refuses_what_it_cannot_use_and_leaves_nothing(model_dir, tmp_path):
+def test_recipe_and_option_mistakes_are_one_line_errors_and_leave_nothing(model_dir, tmp_path):
     save_volume(_volume(20, shape=(16, 16, 16)), path=tmp_path / "v.nii.gz")
-    save_volume(_volume(21, shape=(16, 16, 16)), path=tmp_path / "w.nii.gz")
-    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "l1", "-k", 2, "-k", 3,
-                   "--supervoxels", 0).exit_code == 0
-    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "l1k3", "-k", 3,
-                   "--supervoxels", 0).exit_code == 0
-    base = ("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--supervoxels", 0)
+    base = ("segment", tmp_path / "v.nii.gz", "--model", model_dir)
     cases = [
-        ((*base, "--out", tmp_path / "s1", "-k", 3, "--inside", tmp_path / "nowhere"), "segmentation directory"),
-        ((*base, "--out", tmp_path / "s2", "-k", 3, "--inside", tmp_path / "l1k3"), "no k = 2 label map of v to take the level-1 object from"),
-        ((*base, "--out", tmp_path / "s3", "-k", 2, "--inside", tmp_path / "l1"),
-         "levels inside the level-1 object need at least 3 clusters (2 inside, the outside), got [2]"),
-        ((*base, "--out", tmp_path / "s4", "-k", 4, "--nested", "--inside", tmp_path / "l1"), "--inside and --nested exclude each other"),
-        (("segment", tmp_path / "w.nii.gz", "--model", model_dir, "--supervoxels", 0, "--out", tmp_path / "s5", "-k", 3,
-          "--inside", tmp_path / "l1"), "the level-1 segmentation has no volume w"),
+        ((*base, "--out", tmp_path / "s1", "--recipe", "fast"), "unknown segmentation recipe 'fast'; choose one of default, paper"),
+        ((*base, "--out", tmp_path / "s2", "-k", 3, "--containment"),
+         "containment needs a first level of 2 clusters (the object and its outside), got 3"),
+        ((*base, "--out", tmp_path / "s3", "--nested"), "nested levels and containment exclude each other"),
+        ((*base, "--out", tmp_path / "s4", "--recipe", tmp_path / "none.toml"), "no such config file"),
     ]
     for args, message in cases:
         result = _invoke(*args)
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output and "Traceback" not in result.output
-    assert not any((tmp_path / f"s{i}").exists() for i in range(1, 6))
+    assert not any((tmp_path / f"s{i}").exists() for i in range(1, 5))
+
+
+def test_a_recipe_file_and_single_options_override_the_preset(model_dir, tmp_path):
+    from hypseg.config import segment_preset
+
+    save_volume(_volume(22, shape=(16, 16, 16)), path=tmp_path / "v.nii.gz")
+    segment_preset("paper").save_toml(tmp_path / "paper.toml")
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "seg",
+                     "--recipe", tmp_path / "paper.toml", "-k", 2, "-k", 3, "--pooled", "--seed", 4)
+    assert result.exit_code == 0, result.output
+    recipe = json.loads((tmp_path / "seg" / "segmentation.json").read_text())["recipe"]
+    expected = segment_preset("paper").with_clusters([2, 3]).with_levels(pooled=True)
+    assert recipe == {**expected.to_dict(), "seed": 4}
 
 
 def test_per_volume_a_volume_of_too_few_supervoxels_is_clustered_voxel_by_voxel(model_dir, tmp_path):

@@ -41,11 +41,13 @@ import numpy as np
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from hypseg.benchmarking.partial import code_digest, fingerprint, partial_path, read_parts, write_parts
 from hypseg.benchmarking.timing import format_table
-from hypseg.config import DEFAULT_SUPERVOXEL_SIZE, PURITY_POWER, RunConfig, cpu_recipe
+from hypseg.config import LevelConfig, RunConfig, SegmentConfig, cpu_recipe
+from hypseg.config.recipes import default_segmentation
 from hypseg.data.synthetic_config import SyntheticConfig
 from hypseg.data import PHANTOM_LEVELS, discover_cases, load_normalised, supervoxels, write_synthetic_dataset
-from hypseg.inference import embed_volume_multiscale, segment_volumes
-from hypseg.inference.hierarchy import level1_object, segment_inside
+from hypseg.inference import embed_volume_multiscale
+from hypseg.inference.hierarchy import level1_object
+from hypseg.inference.recipe import cluster_embeddings
 from hypseg.inference.pooling import purity_weights
 from hypseg.io import load_labels
 from hypseg.metrics import PAPER_ABLATIONS, matched_dice, paired_interval
@@ -121,10 +123,17 @@ class LevelInference:
 #: object, level 2 is fitted per volume (+0.035 over pooled, on every split: each volume's own
 #: organelles) and level 3 pooled (per volume lost 0.030: many volumes place the small classes' centres)
 INFERENCE: Mapping[int, LevelInference] = {
-    1: LevelInference((10,), DEFAULT_SUPERVOXEL_SIZE, pooled=False, in_object=True),
-    2: LevelInference((5,), DEFAULT_SUPERVOXEL_SIZE, pooled=False, purity_power=PURITY_POWER, in_object=True),
-    3: LevelInference((5,), DEFAULT_SUPERVOXEL_SIZE, pooled=True, purity_power=PURITY_POWER, in_object=True),
-}
+    i: LevelInference(level.patch_sides, level.supervoxel_size, level.pooled, level.purity_power, level.in_object)
+    for i, level in enumerate(default_segmentation().levels, 1)
+}  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
+
+
+def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int, int], *, seed: int) -> SegmentConfig:
+    """The :class:`~hypseg.config.SegmentConfig` of ``inference`` at the cluster counts ``levels``, in level order."""
+    return SegmentConfig(levels=tuple(
+        LevelConfig(levels[level], patch_sides=how.patch_sides, supervoxel_size=how.supervoxel_size,
+                    purity_power=how.purity_power, pooled=how.pooled, in_object=how.in_object)
+        for level, how in sorted((level, inference[level]) for level in levels)), seed=seed)
 
 
 def level_weights(settings, segments: Mapping[int, Sequence[np.ndarray]]) -> dict[LevelInference, list[np.ndarray] | None]:
@@ -257,31 +266,12 @@ def segment_embeddings(
     ``members`` > 1: each embedding is that many models' embeddings side by side (a seeds' ensemble): a
     product of ``members`` balls per patch side for a hyperbolic model, one longer vector for a Euclidean one.
     """
-    weights = weights or {}
-    labels: dict[int, list[np.ndarray]] = {}  # level -> one label map per volume
-    objects = None  # level 1's objects, once level 1 is clustered (containment)
-    # two passes: the levels clustered on their own (level 1 among them), then those inside level 1's object
-    for inside in (False, True):
-        if inside and any(inference[level].in_object for level in levels):
-            if 1 not in labels:
-                raise ValueError("levels inside the level-1 object need level 1 among the levels")
-            objects = [level1_object(m) for m in labels[1]]
-        for how in dict.fromkeys(inference[level] for level in levels):
-            group = [level for level in levels if inference[level] == how and (how.in_object and level != 1) == inside]
-            if not group:
-                continue
-            options = dict(c=config.model.curvature, hyperbolic=config.model.hyperbolic, random_state=seed, pooled=how.pooled,
-                           factors=len(how.patch_sides) * (members if config.model.hyperbolic else 1),  # one member's
-                           segments=None if how.supervoxel_size is None else segments[how.supervoxel_size],  # purity
-                           voxel_weights=weights.get(how))  # weights serve every member's factors
-            clusters = [levels[level] for level in group]
-            found = (segment_inside(embeddings[how.patch_sides], objects, clusters=clusters, **options) if inside
-                     else segment_volumes(embeddings[how.patch_sides], clusters=clusters, **options))
-            for level in group:
-                labels[level] = [s.labels[levels[level]] for s in found]
-    if objects is not None and inference[1].in_object:
-        labels[1] = [o.astype(np.int32) for o in objects]
-    return labels
+    if 1 not in levels and any(inference[level].in_object for level in levels):
+        raise ValueError("levels inside the level-1 object need level 1 among the levels")
+    shared = {how.weighting: w for how, w in (weights or {}).items() if w is not None}
+    found = cluster_embeddings(embeddings, segment_config(inference, levels, seed=seed), geometry=config.model,
+                               segments=segments, weights=shared, members=members)
+    return {level: [volume.labels[k] for volume in found] for level, k in levels.items()}
 
 
 def ensemble_name(method: str, members: int) -> str:

@@ -16,7 +16,6 @@ import typer
 
 from hypseg.cli._errors import user_errors
 from hypseg.metrics.paper import PAPER_DICE
-from hypseg.config import DEFAULT_SUPERVOXEL_SIZE, PURITY_POWER
 
 LEVEL_CLUSTERS = {1: 2, 2: 4, 3: 8}
 
@@ -33,7 +32,7 @@ def demo(
     Example: ``hypseg demo`` (under a minute on two CPU cores), ``hypseg demo --quick`` (seconds).
     """
     from hypseg.cli.plot import plot
-    from hypseg.config import cpu_recipe, smoke_recipe
+    from hypseg.config import cpu_recipe, segment_preset, smoke_recipe
     from hypseg.data.synthetic_config import SyntheticConfig
     from hypseg.data import discover_cases, load_normalised
     from hypseg.data.synthetic_dataset import write_synthetic_dataset
@@ -60,14 +59,13 @@ def demo(
         validation=load_normalised(val, config=config.data),
     ).fit()
 
-    typer.echo(f"[3/4] segmenting {len(test)} test volumes at k = 2, 4, 8 "
-               f"(5^3 patches, purity-weighted means of supervoxels of {DEFAULT_SUPERVOXEL_SIZE} voxels)")
-    segment_files(
-        [c.image for c in test], model_dir=out / "model", out=out / "segmentation", clusters=(2, 4, 8),
-        patch_sizes=None if quick else (5,), supervoxel_size=DEFAULT_SUPERVOXEL_SIZE,
-        purity_power=PURITY_POWER,  # at every level: pooled, it left level 1 unchanged on validation (README)
-        pooled=True, seed=seed, progress=True,
-    )
+    recipe = dataclasses.replace(segment_preset("default"), seed=seed)
+    if quick:  # the smoke model's own patch side at every level
+        recipe = recipe.with_levels(patch_sides=())
+    typer.echo(f"[3/4] segmenting {len(test)} test volumes with the default recipe:")
+    for level in recipe.levels:
+        typer.echo(f"      {level.describe()}")
+    segment_files([c.image for c in test], model_dir=out / "model", out=out / "segmentation", config=recipe, progress=True)
     rows = evaluate_segmentation(out / "segmentation", truth=[out / "data"])
     means = summarise(rows)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from hypseg.cli._errors import user_errors
-from hypseg.config import DEFAULT_SUPERVOXEL_SIZE
+from hypseg.config import SEGMENT_PRESETS
 
 
 @user_errors
@@ -16,45 +17,52 @@ def segment(
     volumes: List[Path] = typer.Argument(..., help="Volume files (NIfTI, MRC, TIFF, NumPy, Zarr), folders, or a dataset folder."),
     model: Path = typer.Option(..., "--model", "-m", help="Run directory of a trained model (hypseg train --out)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output folder for label maps, embeddings and segmentation.json."),
-    clusters: List[int] = typer.Option([2, 4, 8], "--clusters", "-k", help="Cluster counts, one label map each (repeat: -k 2 -k 4)."),
-    patch_size: Optional[List[int]] = typer.Option(None, "--patch-size", "-p", help="Side of each voxel's patch (default: the model's m; a divisor or a multiple of m). Repeat for several sides clustered on a product of balls."),
-    pooled: bool = typer.Option(True, "--pooled/--per-volume", help="Fit the clusters on all volumes together, or per volume (where a volume, or its object, holds fewer supervoxels than clusters, its voxels are clustered)."),
-    nested: bool = typer.Option(False, "--nested", help="Each level refines the one above (a tree of labels)."),
-    subsample: int = typer.Option(50_000, min=100, help="Voxels (or supervoxels) k-means is fitted on."),
-    supervoxels: int = typer.Option(DEFAULT_SUPERVOXEL_SIZE, min=0, help="Voxels per SLIC supervoxel: cluster each supervoxel's mean embedding, so labels follow the image's edges (0: cluster every voxel)."),
-    purity_power: float = typer.Option(0.0, "--purity-power", help="Weigh each voxel in its supervoxel's mean by the share of its patch inside the supervoxel to this power (0: plain means; the benchmark uses 8 at levels 2-3 with -p 5)."),
-    inside: Optional[Path] = typer.Option(None, "--inside", help="A level-1 segmentation folder (with a -k 2 map of every volume): keep its outside as label 0 and find the other K - 1 clusters inside its object, holes filled; also writes <name>_object maps (the benchmark's levels 1-3)."),
+    recipe: str = typer.Option("default", "--recipe", "-r", help=f"A segmentation preset ({', '.join(SEGMENT_PRESETS)}) or a TOML file of a SegmentConfig; the options below override it."),
+    clusters: Optional[List[int]] = typer.Option(None, "--clusters", "-k", help="Cluster counts, one label map each (repeat: -k 2 -k 4); level i keeps the recipe's level i settings."),
+    patch_size: Optional[List[int]] = typer.Option(None, "--patch-size", "-p", help="Side of each voxel's patch at every level (a divisor or a multiple of the model's m). Repeat for several sides clustered on a product of balls."),
+    pooled: Optional[bool] = typer.Option(None, "--pooled/--per-volume", help="At every level, fit the clusters on all volumes together, or per volume (where a volume, or its object, holds fewer supervoxels than clusters, its voxels are clustered)."),
+    containment: Optional[bool] = typer.Option(None, "--containment/--no-containment", help="Level 1 (k = 2) reports its object, holes filled, and the finer levels are clustered inside it."),
+    nested: bool = typer.Option(False, "--nested", help="Each level refines the one above (a tree of labels; needs --no-containment)."),
+    subsample: Optional[int] = typer.Option(None, min=100, help="Voxels (or supervoxels) each k-means is fitted on (default 50000)."),
+    supervoxels: Optional[int] = typer.Option(None, min=0, help="Voxels per SLIC supervoxel at every level: cluster each supervoxel's mean embedding, so labels follow the image's edges (0: cluster every voxel)."),
+    purity_power: Optional[float] = typer.Option(None, "--purity-power", help="At every level, weigh each voxel in its supervoxel's mean by the share of its patch inside the supervoxel to this power (0: plain means)."),
     tile: int = typer.Option(48, min=4, help="Side of the tiles of the dense embedding (bounds memory)."),
     device: str = typer.Option("cpu", help="cpu, cuda or cuda:N."),
-    seed: int = typer.Option(0, help="Seed of the clustering."),
+    seed: Optional[int] = typer.Option(None, help="Seed of the clustering (default 0)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder."),
 ) -> None:
     """Embed every voxel with the model and cluster the embeddings with hyperbolic k-means, one label
-    map per cluster count, in the input's format and geometry.
+    map per level, in the input's format and geometry.
+
+    Without options this runs the 'default' recipe, the one the quality benchmark scores: level 1
+    (k = 2) at p = 10 per volume, its object with the holes filled; levels 2 (k = 4, per volume) and 3
+    (k = 8, pooled) at p = 5 inside that object; purity-weighted means of 500-voxel supervoxels.
+    '--recipe paper' is the paper's protocol (every voxel, p = 5, k = 2, 4, 8 per volume).
 
     Examples:
 
-        hypseg segment data/synth --model runs/gyro -k 2 -k 4 -k 8 --out seg/
+        hypseg segment data/synth --model runs/gyro --out seg/
 
         hypseg segment tomo.mrc --model runs/gyro -k 3 --out seg-tomo/ --device cuda
 
-        hypseg segment data/synth --model runs/gyro -p 5 -p 10 --out seg-multiscale/
-
-        hypseg segment data/synth --model runs/gyro -p 10 -k 2 --per-volume --out seg-l1/      # the benchmark's level 1
-
-        hypseg segment data/synth --model runs/gyro -p 5 --purity-power 8 -k 4 --per-volume --inside seg-l1/ --out seg-l2/   # level 2
-
-        hypseg segment data/synth --model runs/gyro -p 5 --purity-power 8 -k 8 --inside seg-l1/ --out seg-l3/   # level 3
+        hypseg segment data/synth --model runs/gyro --recipe paper --out seg-paper/
 
         hypseg segment big.zarr --model runs/gyro --supervoxels 0 --out seg-voxels/     # cluster every voxel
     """
+    from hypseg.config import SegmentConfig, segment_preset
     from hypseg.inference.pipeline import segment_files
 
-    manifest = segment_files(
-        volumes, model_dir=model, out=out, clusters=clusters, patch_sizes=patch_size, pooled=pooled, nested=nested,
-        subsample=subsample, supervoxel_size=supervoxels or None, purity_power=purity_power, inside=inside, tile=tile, device=device,
-        seed=seed, overwrite=overwrite, progress=True,
-    )
+    config = SegmentConfig.load_toml(recipe) if recipe.endswith(".toml") else segment_preset(recipe)
+    if clusters:
+        config = config.with_clusters(clusters)
+    changes = {"patch_sides": tuple(patch_size) if patch_size else None, "supervoxel_size": supervoxels,
+               "purity_power": 0.0 if supervoxels == 0 and purity_power is None else purity_power,
+               "pooled": pooled, "in_object": containment}
+    config = config.with_levels(**{name: value for name, value in changes.items() if value is not None})
+    shared = {"nested": nested or None, "subsample": subsample, "seed": seed}
+    config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})
+    manifest = segment_files(volumes, model_dir=model, out=out, config=config, tile=tile, device=device,
+                             overwrite=overwrite, progress=True)
     typer.echo(f"segmented {len(manifest['cases'])} volumes at k = {manifest['clusters']} into {out}")
     fallen = [case["name"] for case in manifest["cases"] if case.get("clustered_voxels")]
     if fallen:

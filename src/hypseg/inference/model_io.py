@@ -1,20 +1,61 @@
-"""Rebuild a trained model from its run directory (config.toml + tensors-only model.pt)."""
+"""A trained model with its run config, rebuilt from a run directory (config.toml + tensors-only model.pt)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from hypseg.config import RunConfig
+from hypseg.data import normalise
 from hypseg.io.checkpoint import WEIGHTS_NAME, load_checkpoint, load_run_config
 from hypseg.models import HVAE
 
 
-def load_model(run_dir: str | Path, *, device: str | torch.device = "cpu") -> tuple[HVAE, RunConfig]:
-    """The trained model in eval mode and its run config; clear errors for missing or foreign runs."""
+@dataclasses.dataclass(frozen=True)
+class TrainedModel:
+    """A trained network and the run config it was trained with: it knows its geometry (the ball's
+    curvature, or a Euclidean latent space), its patch side and how its inputs were normalised.
+
+    Attributes
+    ----------
+    network : HVAE
+        In eval mode.
+    config : RunConfig
+    run_dir : Path or None
+        Where it was read from or trained into.
+    """
+
+    network: HVAE
+    config: RunConfig
+    run_dir: Path | None = None
+
+    @property
+    def curvature(self) -> float:
+        """c > 0: the latent ball's curvature is -c (ignored by a Euclidean model)."""
+        return self.config.model.curvature
+
+    @property
+    def hyperbolic(self) -> bool:
+        """Whether the latent space is the Poincare ball (else R^d)."""
+        return self.config.model.hyperbolic
+
+    @property
+    def patch_size(self) -> int:
+        """m, the side of the patches the network encodes."""
+        return self.config.model.patch_size
+
+    def normalise(self, array) -> np.ndarray:
+        """``array`` as float32, normalised as the training volumes were (:func:`hypseg.data.normalise`)."""
+        return normalise(np.asarray(array, dtype=np.float32), config=self.config.data)
+
+
+def load_model(run_dir: str | Path, *, device: str | torch.device = "cpu") -> TrainedModel:
+    """The trained model of a run directory, in eval mode; clear errors for missing or foreign runs."""
     config = load_run_config(run_dir)
     state = load_checkpoint(run_dir, map_location=device)
-    model = HVAE(config.model).to(device)
-    model.load_weights(state["model"], source=str(Path(run_dir) / WEIGHTS_NAME))
-    return model.eval(), config
+    network = HVAE(config.model).to(device)
+    network.load_weights(state["model"], source=str(Path(run_dir) / WEIGHTS_NAME))
+    return TrainedModel(network.eval(), config, Path(run_dir))

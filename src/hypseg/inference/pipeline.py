@@ -5,10 +5,11 @@ A segmentation directory holds, for every input volume ``<name>``:
 - ``<name>_k<K><suffix>``: the label map with K clusters, in the input's format and geometry
   (integer dtype), so that napari, ITK-SNAP, 3D Slicer or IMOD open it beside the input;
 - ``<name>_embedding.npy``: the per-voxel embedding (Z, Y, X, d) float32, points on the ball;
-- with ``inside`` (a level-1 segmentation directory), ``<name>_object<suffix>``: level 1's object with its
-  holes filled (1) against the outside (0), in which the label maps' clusters 1..K-1 were found;
+- with containment, ``<name>_object<suffix>``: the first level's object with its holes filled (1)
+  against the outside (0), in which the finer label maps' clusters 1..K-1 were found;
 
-and ``segmentation.json``, which lists the cases, files, cluster counts and centres. The directory is
+and ``segmentation.json``, which lists the cases, files, cluster counts, centres and the recipe that
+ran (a :class:`hypseg.config.SegmentConfig` as a dict). The directory is
 written under a temporary name and renamed when complete: an error leaves no partial output.
 """
 
@@ -21,15 +22,12 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from hypseg.config import DEFAULT_SUPERVOXEL_SIZE
-from hypseg.data import discover_cases, normalise, read_manifest, supervoxels
+from hypseg.config import SegmentConfig, segment_preset
+from hypseg.data import discover_cases, load_case, normalise, read_manifest
 from hypseg.errors import UserError
-from hypseg.io import atomic_path, full_suffix, load_labels, load_volume, save_labels
-from hypseg.inference.embed import embed_volume_multiscale
-from hypseg.inference.hierarchy import check_inside_clusters, level1_object, segment_inside
+from hypseg.io import atomic_path, full_suffix, load_labels, save_labels
 from hypseg.inference.model_io import load_model
-from hypseg.inference.pooling import purity_weights
-from hypseg.inference.segment import segment_volumes
+from hypseg.inference.recipe import resolve_patch_sides, segment
 from hypseg.metrics import matched_dice
 
 MANIFEST = "segmentation.json"
@@ -46,85 +44,43 @@ def segment_files(
     *,
     model_dir: str | Path,
     out: str | Path,
-    clusters: Sequence[int] = (2, 4, 8),
-    patch_sizes: Sequence[int] | None = None,
-    pooled: bool = True,
-    nested: bool = False,
-    subsample: int = 50_000,
-    supervoxel_size: int | None = DEFAULT_SUPERVOXEL_SIZE,
-    purity_power: float = 0.0,
-    inside: str | Path | None = None,
-    tile: int = 48,
+    config: SegmentConfig | None = None,
+    tile: int | None = 48,
     device: str = "cpu",
-    seed: int = 0,
     overwrite: bool = False,
     progress: bool = False,
 ) -> dict:
-    """Segment volume files (or a dataset folder) at every cluster count; returns the manifest.
+    """Segment volume files (or a dataset folder) as ``config`` says and write the segmentation
+    directory (module docstring); returns its manifest.
 
-    Several ``patch_sizes`` embed every voxel once per side and cluster on the product of the balls.
-    ``supervoxel_size`` (voxels per SLIC supervoxel; None clusters voxels) clusters each supervoxel's
-    mean embedding instead of every voxel's (:mod:`hypseg.inference.pooling`); ``purity_power`` > 0
-    weighs each voxel in that mean by the share of its patch inside its supervoxel to this power.
-    ``inside`` (a segmentation directory with a k = 2 map of every volume, e.g. the level-1 run) keeps
-    that map's outside as label 0 and finds the other K - 1 clusters inside its object, holes filled
-    (:mod:`hypseg.inference.hierarchy`). Fitted per volume (``pooled`` False), a volume (or object)
-    holding fewer supervoxels than the largest k is clustered voxel by voxel; its manifest entry then
-    has ``"clustered_voxels": true``.
+    ``config`` defaults to the ``default`` preset (:func:`hypseg.config.segment_preset`); the volumes are
+    normalised as the model's training volumes and segmented by :func:`hypseg.inference.recipe.segment`.
+    A volume (or object) that a per-volume level's fit finds holding fewer supervoxels than clusters is
+    clustered voxel by voxel; its manifest entry then has ``"clustered_voxels": true``.
     """
     paths = [Path(v) for v in volumes]
     if not paths:
         raise UserError("no volumes to segment")
     cases = discover_cases(paths)
-    if any(int(k) < 2 for k in clusters):
-        raise UserError(f"cluster counts must be >= 2, got {list(clusters)}")
-    if supervoxel_size is not None and supervoxel_size < 1:
-        raise UserError(f"supervoxel size must be at least 1 voxel, got {supervoxel_size}")
-    if not purity_power >= 0:
-        raise UserError(f"the purity power must be >= 0, got {purity_power}")
-    if purity_power and supervoxel_size is None:
-        raise UserError("a purity power weighs voxels within supervoxels: it needs supervoxels (a size above 0)")
-    level1 = None if inside is None else _level1_maps(inside, nested=nested, clusters=clusters)
-    model, config = load_model(model_dir, device=device)
-    sizes = [int(p) for p in patch_sizes] if patch_sizes else [config.model.patch_size]
-    p = max(sizes)
+    model = load_model(model_dir, device=device)
+    config = resolve_patch_sides(segment_preset("default") if config is None else config, patch_size=model.patch_size)
+    p = max(max(level.patch_sides) for level in config.levels)
     out = Path(out)
     _check_output(out, overwrite=overwrite)
+    loaded, arrays = [], []
+    for case in cases:
+        read = load_case(case)
+        if min(read.volume.shape) < p:
+            raise UserError(f"{case.image}: volume of shape {read.volume.shape} is smaller than the patch side {p}")
+        arrays.append(normalise(np.asarray(read.volume.array, dtype=np.float32), config=model.config.data, mask=read.mask))
+        loaded.append((case, read.volume))
+    result = segment(arrays, model, config, tile=tile, device=device, progress=progress)
+    embedded = config.levels[-1].patch_sides  # the finest level's embedding is saved
     with atomic_path(out) as tmp:  # filled under a temporary name, renamed when complete
         tmp.mkdir()
-        loaded, embeddings, segments, weights = [], [], [], []
-        iterator = cases
-        if progress:
-            from tqdm.auto import tqdm
-
-            iterator = tqdm(cases, desc="embedding", unit="vol")
-        for case in iterator:
-            volume = load_volume(case.image)
-            if min(volume.shape) < p:
-                raise UserError(f"{case.image}: volume of shape {volume.shape} is smaller than the patch side {p}")
-            voxels = int(np.prod(volume.shape))
-            if max(clusters) > voxels:
-                raise UserError(f"{case.image}: {max(clusters)} clusters but only {voxels} voxels")
-            array = normalise(np.asarray(volume.array, dtype=np.float32), config=config.data)
-            embeddings.append(embed_volume_multiscale(model, array, patch_sizes=sizes, tile=tile, device=device))
-            if supervoxel_size is not None:
-                segments.append(supervoxels(array, size=supervoxel_size))
-                if purity_power:
-                    weights.append(purity_weights(segments[-1], sizes, purity_power))
-            loaded.append((case, volume))
-        options = dict(c=config.model.curvature, hyperbolic=config.model.hyperbolic, subsample=subsample, pooled=pooled,
-                       random_state=seed, factors=len(sizes), segments=segments or None, voxel_weights=weights or None)
-        if level1 is None:
-            objects = [None] * len(loaded)
-            segmentations = segment_volumes(embeddings, clusters=clusters, nested=nested, **options)
-        else:
-            objects = [_object(level1, case, volume.shape) for case, volume in loaded]
-            segmentations = segment_inside(embeddings, objects, clusters=clusters, **options)
-        manifest = {"model": str(Path(model_dir).resolve()), "clusters": sorted(int(k) for k in clusters),
-                    "patch_sizes": sizes, "pooled": pooled, "nested": nested,
-                    "supervoxel_size": supervoxel_size, "purity_power": purity_power,
-                    "inside": None if inside is None else str(Path(inside).resolve()), "cases": []}
-        for (case, volume), embedding, seg, obj in zip(loaded, embeddings, segmentations, objects):
+        manifest = {"model": str(Path(model_dir).resolve()), "clusters": sorted(config.clusters),
+                    "embedding_patch_sides": list(embedded), "recipe": config.to_dict(), "cases": []}
+        for i, ((case, volume), seg) in enumerate(zip(loaded, result.volumes)):
             name = case.name
             suffix = full_suffix(case.image) if case.image.is_file() else ".nii.gz"
             labels = {}
@@ -134,42 +90,18 @@ def segment_files(
                 small = label_map.astype(np.uint8 if label_map.max() < 256 else np.uint16)
                 save_labels(small, like=volume, path=tmp / file)
                 labels[str(k)] = file
-            np.save(tmp / f"{name}_embedding.npy", embedding)
-            if obj is not None:
-                save_labels(obj.astype(np.uint8), like=volume, path=tmp / f"{name}_object{suffix}")
+            np.save(tmp / f"{name}_embedding.npy", result.embeddings[embedded][i])
+            if seg.object is not None:
+                save_labels(seg.object.astype(np.uint8), like=volume, path=tmp / f"{name}_object{suffix}")
             manifest["cases"].append({
                 "name": name, "image": str(case.image.resolve()), "labels": labels,
-                "embedding": f"{name}_embedding.npy", **({} if obj is None else {"object": f"{name}_object{suffix}"}),
-                **({"clustered_voxels": True} if seg.voxels else {}),
+                "embedding": f"{name}_embedding.npy", **({} if seg.object is None else {"object": f"{name}_object{suffix}"}),
+                **({"clustered_voxels": True} if seg.clustered_voxels else {}),
                 "centers": {str(k): c.tolist() for k, c in seg.centers.items()},
                 "truth": {level: str(path.resolve()) for level, path in case.truth.items()},
             })
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return manifest
-
-
-def _level1_maps(seg_dir: str | Path, *, nested: bool, clusters: Sequence[int]) -> dict[str, Path]:
-    """Case name -> the k = 2 label map of a level-1 segmentation directory (for ``inside``)."""
-    if nested:
-        raise UserError("--inside and --nested exclude each other: levels inside the level-1 object are not a tree of equal splits")
-    check_inside_clusters(clusters)
-    manifest = read_segmentation(seg_dir)
-    maps = {}
-    for case in manifest.get("cases", []):
-        if "2" not in case.get("labels", {}):
-            raise UserError(f"{seg_dir}: no k = 2 label map of {case.get('name')} to take the level-1 object from")
-        maps[case["name"]] = Path(seg_dir) / case["labels"]["2"]
-    return maps
-
-
-def _object(level1: dict[str, Path], case, shape) -> np.ndarray:
-    """The level-1 object of one case, from its k = 2 map, holes filled."""
-    if case.name not in level1:
-        raise UserError(f"the level-1 segmentation has no volume {case.name}")
-    labels = load_labels(level1[case.name])
-    if labels.shape != tuple(shape):
-        raise UserError(f"{level1[case.name]}: level-1 map of shape {labels.shape} for a volume of shape {tuple(shape)}")
-    return level1_object(labels)
 
 
 class ScoreRow(NamedTuple):

@@ -1,0 +1,192 @@
+"""Run a segmentation recipe (:class:`hypseg.config.SegmentConfig`) on volumes with a trained model.
+
+:func:`segment` is the one function that turns volumes into label maps: the command line, ``hypseg
+demo``, the Python API and the quality benchmark all run it. It
+
+1. embeds every volume once per distinct patch sides of the levels (:func:`embed_volume_multiscale`);
+2. cuts every volume into SLIC supervoxels once per distinct supervoxel size (:func:`hypseg.data.supervoxels`);
+3. clusters (:func:`cluster_embeddings`) in two passes: first the levels clustered on their own
+   (the first level among them), then, with containment, the levels inside the first level's object
+   (:func:`hypseg.inference.hierarchy.level1_object`: its k = 2 map's inner cluster, holes filled).
+   Levels with equal settings are fitted together (:func:`hypseg.inference.segment_volumes`), and
+   levels with the same purity weighting share their voxel weights.
+
+With containment on the first level, its label map is the object (1) against the outside (0).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping, NamedTuple, Sequence
+
+import numpy as np
+
+from hypseg.config import ModelConfig, SegmentConfig
+from hypseg.data import supervoxels
+from hypseg.errors import UserError
+from hypseg.inference.embed import embed_volume_multiscale
+from hypseg.inference.hierarchy import level1_object, segment_inside
+from hypseg.inference.model_io import TrainedModel
+from hypseg.inference.pooling import purity_weights
+from hypseg.inference.segment import segment_volumes
+
+__all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides"]
+
+
+class VolumeSegmentation(NamedTuple):
+    """One volume's result: a label map and cluster centres per level, keyed by the level's k."""
+
+    labels: dict[int, np.ndarray]  # k -> (Z, Y, X) int32
+    centers: dict[int, np.ndarray]  # k -> (k or k - 1, F*d)
+    object: np.ndarray | None  # (Z, Y, X) bool: the first level's object, holes filled (containment), else None
+    clustered_voxels: bool  # fitted per volume, it (or its object) held fewer supervoxels than clusters
+
+
+class RecipeResult(NamedTuple):
+    """What :func:`segment` found: the config it ran (patch sides resolved), one result per volume, and
+    the embeddings (patch sides -> one (Z, Y, X, F*d) float32 array per volume)."""
+
+    config: SegmentConfig
+    volumes: list[VolumeSegmentation]
+    embeddings: dict[tuple[int, ...], list[np.ndarray]]
+
+
+def resolve_patch_sides(config: SegmentConfig, *, patch_size: int) -> SegmentConfig:
+    """``config`` with every level's empty ``patch_sides`` set to the model's own side ``patch_size``."""
+    levels = tuple(level if level.patch_sides else dataclasses.replace(level, patch_sides=(int(patch_size),))
+                   for level in config.levels)
+    return dataclasses.replace(config, levels=levels)
+
+
+def segment(
+    volumes: Sequence[np.ndarray],
+    model: TrainedModel,
+    config: SegmentConfig,
+    *,
+    tile: int | None = 48,
+    device: str = "cpu",
+    progress: bool = False,
+) -> RecipeResult:
+    """Segment normalised volumes with ``model`` as ``config`` says (see the module docstring).
+
+    Parameters
+    ----------
+    volumes : sequence of ndarray (Z, Y, X)
+        Normalised as the model's training volumes (:meth:`TrainedModel.normalise`).
+    model : TrainedModel
+    config : SegmentConfig
+        A preset (:func:`hypseg.config.segment_preset`) or its variation.
+    tile : int or None
+        Side of the tiles of the dense embedding (bounds memory; the result does not depend on it).
+    device : str
+    progress : bool
+        Show a progress bar over the volumes.
+
+    Returns
+    -------
+    RecipeResult
+    """
+    if not volumes:
+        raise UserError("no volumes to segment")
+    config = resolve_patch_sides(config, patch_size=model.patch_size)
+    top = max(config.clusters)
+    for i, volume in enumerate(volumes):
+        if getattr(volume, "ndim", None) != 3:
+            raise UserError(f"volume {i} must be 3-D (Z, Y, X), got shape {tuple(getattr(volume, 'shape', ()))}")
+        if volume.size < top:
+            raise UserError(f"volume {i}: {top} clusters but only {volume.size} voxels")
+    sides = list(dict.fromkeys(level.patch_sides for level in config.levels))
+    iterator = volumes
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(volumes, desc="embedding", unit="vol")
+    embeddings: dict[tuple[int, ...], list[np.ndarray]] = {s: [] for s in sides}
+    for volume in iterator:
+        for s in sides:
+            embeddings[s].append(embed_volume_multiscale(model.network, volume, patch_sizes=s, tile=tile, device=device))
+    sizes = sorted({level.supervoxel_size for level in config.levels} - {None})
+    segments = {size: [supervoxels(v, size=size) for v in volumes] for size in sizes}
+    found = cluster_embeddings(embeddings, config, geometry=model.config.model, segments=segments)
+    return RecipeResult(config, found, embeddings)
+
+
+def cluster_embeddings(
+    embeddings: Mapping[tuple[int, ...], Sequence[np.ndarray]],
+    config: SegmentConfig,
+    *,
+    geometry: ModelConfig,
+    segments: Mapping[int, Sequence[np.ndarray]] | None = None,
+    weights: Mapping[tuple, Sequence[np.ndarray]] | None = None,
+    members: int = 1,
+) -> list[VolumeSegmentation]:
+    """Label maps of every level from embeddings computed beforehand (step 3 of :func:`segment`).
+
+    Parameters
+    ----------
+    embeddings : mapping
+        Patch sides -> one (Z, Y, X, F*d) embedding per volume, for every level's sides.
+    config : SegmentConfig
+        Empty patch sides stand for ``geometry.patch_size``.
+    geometry : ModelConfig
+        The model's latent space: curvature and whether it is hyperbolic.
+    segments : mapping, optional
+        Supervoxel size -> one supervoxel map per volume, for every size the levels name.
+    weights : mapping, optional
+        :attr:`LevelConfig.weighting` -> one voxel-weight map per volume; those missing are computed
+        (:func:`hypseg.inference.pooling.purity_weights`).
+    members : int
+        Each embedding is that many models' embeddings side by side (an ensemble): a product of
+        ``members`` balls per patch side for a hyperbolic model, one longer vector for a Euclidean one.
+
+    Returns
+    -------
+    list of VolumeSegmentation
+        One per volume, in order.
+    """
+    config = resolve_patch_sides(config, patch_size=geometry.patch_size)
+    segments = dict(segments or {})
+    weights = dict(weights or {})
+    for level in config.levels:
+        if level.patch_sides not in embeddings:
+            raise ValueError(f"no embeddings at patch sides {level.patch_sides} for level k = {level.clusters}")
+        if level.supervoxel_size is not None and level.supervoxel_size not in segments:
+            raise ValueError(f"no supervoxel maps of size {level.supervoxel_size} for level k = {level.clusters}")
+        if level.purity_power and level.weighting not in weights:
+            weights[level.weighting] = [purity_weights(s, level.patch_sides, level.purity_power)
+                                        for s in segments[level.supervoxel_size]]
+    n = len(embeddings[config.levels[0].patch_sides])
+    labels: list[dict[int, np.ndarray]] = [{} for _ in range(n)]
+    centers: list[dict[int, np.ndarray]] = [{} for _ in range(n)]
+    voxels = [False] * n
+    first = config.levels[0]
+    objects = None
+    # two passes: the levels clustered on their own (the first among them), then those inside its object
+    for inside in (False, True):
+        if inside and config.contained:
+            objects = [level1_object(found[first.clusters]) for found in labels]
+        for settings in dict.fromkeys(level.settings for level in config.levels):
+            group = [level for i, level in enumerate(config.levels)
+                     if level.settings == settings and (level.in_object and i > 0) == inside]
+            if not group:
+                continue
+            how = group[0]
+            options = dict(
+                c=geometry.curvature, hyperbolic=geometry.hyperbolic, pooled=how.pooled, subsample=config.subsample,
+                n_init=config.n_init, random_state=config.seed,
+                factors=len(how.patch_sides) * (members if geometry.hyperbolic else 1),  # purity weights serve
+                segments=None if how.supervoxel_size is None else segments[how.supervoxel_size],  # every member
+                voxel_weights=weights[how.weighting] if how.purity_power else None,
+            )
+            ks = [level.clusters for level in group]
+            found = (segment_inside(embeddings[how.patch_sides], objects, clusters=ks, **options) if inside
+                     else segment_volumes(embeddings[how.patch_sides], clusters=ks, nested=config.nested, **options))
+            for i, seg in enumerate(found):
+                labels[i].update(seg.labels)
+                centers[i].update(seg.centers)
+                voxels[i] = voxels[i] or seg.voxels
+    if objects is not None and first.in_object:
+        for i, obj in enumerate(objects):
+            labels[i][first.clusters] = obj.astype(np.int32)
+    return [VolumeSegmentation({k: labels[i][k] for k in config.clusters}, {k: centers[i][k] for k in config.clusters},
+                               None if objects is None else objects[i], voxels[i]) for i in range(n)]

@@ -1,0 +1,108 @@
+"""The recipe runner: the same label maps as the clustering functions it composes; containment; the CLI
+without options gives exactly what the quality benchmark scores."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from hypseg.cli.app import app
+from hypseg.config import LevelConfig, SegmentConfig, segment_preset, smoke_recipe
+from hypseg.inference.hierarchy import level1_object, segment_inside
+from hypseg.inference.pooling import purity_weights
+from hypseg.inference.recipe import cluster_embeddings
+from hypseg.inference.segment import segment_volumes
+
+
+def smoke10():
+    """The smoke recipe at m = 10, so that the presets' patch sides 5 and 10 fit its model."""
+    recipe = smoke_recipe()
+    return dataclasses.replace(recipe, model=dataclasses.replace(recipe.model, patch_size=10),
+                               data=dataclasses.replace(recipe.data, patch_resize=10))
+
+
+def _embeddings(volumes=3, shape=(12, 12, 12), seed=0):
+    rng = np.random.default_rng(seed)
+    truth = np.zeros(shape, dtype=np.uint8)
+    truth[2:10, 2:10, 2:10] = 1
+    truth[4:8, 4:8, 4:8] = 2
+    return truth, [(np.stack([truth * 0.3, (truth == 2) * 0.3], axis=-1) - 0.2
+                    + rng.normal(0, 0.05, shape + (2,))).astype(np.float32) for _ in range(volumes)]
+
+
+def test_levels_of_equal_settings_are_one_segment_volumes_call():
+    _, embeddings = _embeddings()
+    config = segment_preset("paper").with_levels(patch_sides=(4,))
+    found = cluster_embeddings({(4,): embeddings}, config, geometry=smoke_recipe().model)
+    expected = segment_volumes(embeddings, clusters=(2, 4, 8), pooled=False, random_state=0)
+    for got, want in zip(found, expected):
+        assert got.labels.keys() == want.labels.keys() == {2, 4, 8} and got.object is None
+        for k in (2, 4, 8):
+            np.testing.assert_array_equal(got.labels[k], want.labels[k])
+            np.testing.assert_array_equal(got.centers[k], want.centers[k])
+
+
+def test_containment_reports_the_object_and_clusters_inside_it_as_the_hierarchy_functions_do():
+    _, embeddings = _embeddings()
+    z, y, x = np.indices((12, 12, 12)) // 2
+    segments = [z * 36 + y * 6 + x] * 3
+    config = SegmentConfig(levels=(LevelConfig(2, (4,), 8, pooled=False, in_object=True),
+                                   LevelConfig(3, (4,), 8, purity_power=8.0, pooled=True, in_object=True)), seed=1)
+    found = cluster_embeddings({(4,): embeddings}, config, geometry=smoke_recipe().model, segments={8: segments})
+    level1 = segment_volumes(embeddings, clusters=(2,), pooled=False, segments=segments, random_state=1)
+    objects = [level1_object(s.labels[2]) for s in level1]
+    inside = segment_inside(embeddings, objects, clusters=(3,), pooled=True, segments=segments, random_state=1,
+                            voxel_weights=[purity_weights(s, (4,), 8.0) for s in segments])
+    for got, obj, want in zip(found, objects, inside):
+        np.testing.assert_array_equal(got.object, obj)
+        np.testing.assert_array_equal(got.labels[2], obj.astype(np.int32))
+        np.testing.assert_array_equal(got.labels[3], want.labels[3])
+
+
+def test_missing_embeddings_are_named():
+    _, embeddings = _embeddings(volumes=1)
+    with pytest.raises(ValueError, match=r"no embeddings at patch sides \(5,\) for level k = 2"):
+        cluster_embeddings({(4,): embeddings}, segment_preset("paper"), geometry=smoke_recipe().model)
+
+
+@pytest.fixture(scope="module")
+def dataset_and_model(tmp_path_factory):
+    from hypseg.data import SyntheticConfig, discover_cases, load_normalised, write_synthetic_dataset
+    from hypseg.training import Trainer
+
+    root = tmp_path_factory.mktemp("recipe")
+    write_synthetic_dataset(root / "data", n=12, seed=0, config=SyntheticConfig.scaled(32))
+    cases = discover_cases([root / "data"])
+    config = smoke10()
+    Trainer(config, load_normalised([c for c in cases if c.split == "train"], config=config.data),
+            run_dir=root / "run", progress=False).fit()
+    return root, [c for c in cases if c.split == "test"], config
+
+
+def test_segment_without_options_gives_the_label_maps_the_quality_benchmark_scores(dataset_and_model):
+    from hypseg.benchmarking import quality
+    from hypseg.data import load_normalised, supervoxels
+    from hypseg.inference import embed_volume_multiscale, load_model
+    from hypseg.io import load_labels
+
+    root, test, config = dataset_and_model
+    assert len(test) == 2
+    out = root / "seg"
+    result = CliRunner().invoke(app, ["segment", *(str(c.image) for c in test), "--model", str(root / "run"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    # the benchmark's path: its own embeddings, supervoxels and shared purity weights, then segment_embeddings
+    volumes = load_normalised(test, config=config.data)
+    model = load_model(root / "run").network
+    levels = quality.CELL_LEVELS
+    embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides) for v in volumes]
+                  for sides in dict.fromkeys(quality.INFERENCE[level].patch_sides for level in levels)}
+    settings = list(dict.fromkeys(quality.INFERENCE.values()))
+    segments = {500: [supervoxels(v, size=500) for v in volumes]}
+    scored = quality.segment_embeddings(embeddings, config, levels, seed=0, segments=segments,
+                                        weights=quality.level_weights(settings, segments))
+    for i, case in enumerate(test):
+        for level, k in levels.items():
+            np.testing.assert_array_equal(load_labels(out / f"{case.name}_k{k}.nii.gz"), scored[level][i])

@@ -1,0 +1,81 @@
+"""The Python API exported from hypseg: the documented example runs as written; small volumes train."""
+
+from __future__ import annotations
+
+import dataclasses
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import hypseg
+from hypseg.cli.app import app
+from hypseg.config import TRAINING_RECIPES, smoke_recipe
+from hypseg.data import SyntheticConfig, generate_volume
+from hypseg.errors import UserError
+from hypseg.io import Volume, load_labels, save_volume
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "python_example.py"
+
+
+def smoke10():
+    """The smoke recipe at m = 10, so that the presets' patch sides 5 and 10 fit its model."""
+    recipe = smoke_recipe()
+    return dataclasses.replace(recipe, model=dataclasses.replace(recipe.model, patch_size=10),
+                               data=dataclasses.replace(recipe.data, patch_resize=10))
+
+
+def test_importing_hypseg_loads_no_torch():
+    lazy = subprocess.run([sys.executable, "-c", "import sys, hypseg; print('torch' in sys.modules, sorted(hypseg.__all__))"],
+                          capture_output=True, text=True, check=True)
+    assert lazy.stdout.strip() == "False ['load_model', 'load_volume', 'save_labels', 'segment', 'train']"
+
+
+def test_the_documented_example_runs_as_written(tmp_path, monkeypatch):
+    lines = [line for line in EXAMPLE.read_text().splitlines() if line.strip()]
+    assert len(EXAMPLE.read_text().splitlines()) <= 8 and lines[0] == "import hypseg"
+    volume = generate_volume(np.random.default_rng(0), config=SyntheticConfig.scaled(32))
+    save_volume(Volume.from_array(volume.image, spacing=(1.0, 1.0, 1.0)), path=tmp_path / "cell.nii.gz")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(TRAINING_RECIPES, "cpu", smoke10)  # a few steps of a tiny model instead of the CPU recipe
+    runpy.run_path(str(EXAMPLE))
+    model = hypseg.load_model("run")
+    assert model.curvature == smoke10().model.curvature and model.hyperbolic and model.config == smoke10()
+    again = hypseg.segment(hypseg.load_volume("cell.nii.gz"), model, recipe="default")
+    for k in (2, 4, 8):
+        labels = load_labels(tmp_path / "seg" / f"cell_k{k}.nii.gz")
+        np.testing.assert_array_equal(labels, again.volumes[0].labels[k])  # a loaded model segments as the trained one
+        assert len(np.unique(labels)) == k
+
+
+def test_a_volume_smaller_than_the_training_patches_trains_with_clipped_sides(tmp_path, capsys):
+    small = np.random.default_rng(1).normal(size=(10, 12, 20)).astype(np.float32)  # the smoke recipe's patches reach 16
+    model = hypseg.train(small, out=tmp_path / "run", recipe="smoke", progress=False)
+    assert model.config.data.patch_max == 10.0
+    assert "note: the smallest volume side is 10 voxels, so training patch sides are clipped from 16 to 10" in capsys.readouterr().err
+    with pytest.raises(UserError, match="every side must be at least 8 voxels"):
+        hypseg.train(small[:7], out=tmp_path / "run2", recipe="smoke", progress=False)
+
+
+def test_hypseg_train_clips_too_and_refuses_below_the_minimum(tmp_path):
+    from hypseg.io.checkpoint import load_run_config
+
+    smoke_recipe().save_toml(tmp_path / "smoke.toml")
+    save_volume(Volume.from_array(np.random.default_rng(2).normal(size=(12, 12, 12)), spacing=(1.0, 1.0, 1.0)),
+                path=tmp_path / "small.nii.gz")
+    result = CliRunner().invoke(app, ["train", str(tmp_path / "small.nii.gz"), "--out", str(tmp_path / "run"),
+                                      "--config", str(tmp_path / "smoke.toml"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "training patch sides are clipped from 16 to 12" in result.output
+    assert load_run_config(tmp_path / "run").data.patch_max == 12.0
+    thin = np.random.default_rng(3).normal(size=(6, 12, 12))
+    save_volume(Volume.from_array(thin, spacing=(1.0, 1.0, 1.0)), path=tmp_path / "thin.nii.gz")
+    result = CliRunner().invoke(app, ["train", str(tmp_path / "thin.nii.gz"), "--out", str(tmp_path / "run2"),
+                                      "--config", str(tmp_path / "smoke.toml"), "--no-progress"])
+    assert result.exit_code == 2
+    assert "a volume of shape (6, 12, 12) is too small to train on: every side must be at least 8 voxels" in result.output
+    assert not (tmp_path / "run2").exists()
