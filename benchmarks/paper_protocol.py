@@ -1,0 +1,251 @@
+"""The paper's Table 2 under the paper's own protocol, and which deviation from its recipe moves the gap.
+
+The protocol (../shared/spec/paper-recipe.md, "Evaluation"): every voxel is embedded by the encoder
+mean of its p = 5 patch upsampled to m = 10; each volume is clustered alone by k-means with random
+initialisation (Frechet-mean centroids on the ball) at k = 2 / 4 / 8 for levels 1 / 2 / 3; no
+supervoxels, no containment; Hungarian-matched DICE with background. A padded (paper) encoder
+embeds every voxel's zero-padded patch on its own; a valid-convolution encoder takes the dense pass,
+which agrees with it inside the volume and replicates the faces instead of padding with zeros.
+
+Each row trains one model per seed and scores the same volumes; the table gives the mean over seeds
+of the per-volume mean DICE, and the gap of each row to the Euclidean base with a paired bootstrap
+interval over volumes (seeds averaged per volume first). The intensity-axis columns measure, per
+volume, the share of the voxel embeddings' variance along their first principal axis (in the tangent
+space at the origin for a ball) and that axis's absolute correlation with the 5^3 mean intensity.
+
+``--change`` moves the CPU recipe towards the released experiment one thing at a time:
+
+- ``sampling``: the released sampler (per-voxel anchors, sizes fixed per anchor, concentric positive);
+- ``balance``: the released loss balance (ELBO of the parent summed over the batch, 1000 x the
+  squared-distance triplet mean);
+- ``decoder``: the released decoder (sample grid with gyroplanes; per-sample linear otherwise);
+- ``scale``: ten times the training steps.
+
+Runs are resumable: each (setting, row, seed) writes its scores to ``--workdir`` and is skipped on a
+rerun. Usage::
+
+    python benchmarks/paper_protocol.py --recipe cpu --change none --change balance --split val --seeds 2
+    python benchmarks/paper_protocol.py --recipe paper --rows full --rows "euclidean base" --steps 200 --volumes 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import scipy.ndimage as ndi
+import torch
+
+from hypseg.clustering import EuclideanKMeans, HyperbolicKMeans
+from hypseg.config import RunConfig, cpu_recipe, paper_recipe
+from hypseg.data import discover_cases, load_normalised, write_synthetic_dataset
+from hypseg.geometry import logmap0
+from hypseg.inference.embed import embed_volume, embed_volume_patches
+from hypseg.io import load_labels
+from hypseg.metrics import matched_dice, paired_interval
+from hypseg.models import HVAE
+from hypseg.training import Trainer
+
+#: level -> clusters
+LEVELS = {1: 2, 2: 4, 3: 8}
+#: Table 2 rows: name -> (variant, triplet on)
+ROWS = {
+    "euclidean base": ("euclidean", False),
+    "euclidean triplet": ("euclidean", True),
+    "hyperbolic base": ("hyperbolic", False),
+    "hyperbolic gyroplane": ("hyperbolic-gyro", False),
+    "hyperbolic triplet": ("hyperbolic", True),
+    "full": ("hyperbolic-gyro", True),
+}
+BASE = "euclidean base"
+PROTOCOL_PATCH = 5
+
+
+def _released_sampling(run: RunConfig) -> RunConfig:
+    data = paper_recipe().data
+    return dataclasses.replace(run, data=dataclasses.replace(
+        data, normalisation=run.data.normalisation, triplets_per_batch=run.data.triplets_per_batch, constant_tol=run.data.constant_tol))
+
+
+def _released_balance(run: RunConfig) -> RunConfig:
+    return dataclasses.replace(run, train=dataclasses.replace(
+        run.train, reduction="sum", reconstruct="parent", triplet_squared=True,
+        triplet_weight=1000.0 if run.train.triplet_weight > 0 else 0.0))
+
+
+def _released_decoder(run: RunConfig) -> RunConfig:
+    return dataclasses.replace(run, model=dataclasses.replace(run.model, decoder="paper"),
+                               train=dataclasses.replace(run.train, samples=8))
+
+
+def _scale(run: RunConfig) -> RunConfig:
+    return dataclasses.replace(run, train=dataclasses.replace(run.train, steps=run.train.steps * 10))
+
+
+#: --change name -> the recipe with that one thing moved towards the released experiment
+CHANGES: dict[str, Callable[[RunConfig], RunConfig]] = {
+    "none": lambda run: run,
+    "sampling": _released_sampling,
+    "balance": _released_balance,
+    "decoder": _released_decoder,
+    "scale": _scale,
+}
+
+
+def row_config(recipe: str, row: str, *, change: str, steps: int | None, seed: int) -> RunConfig:
+    """The training config of one Table-2 row under a recipe and one change."""
+    variant, triplet = ROWS[row]
+    if recipe == "paper":
+        run = paper_recipe(variant, triplet=triplet)
+    else:
+        run = cpu_recipe()
+        run = dataclasses.replace(run, model=dataclasses.replace(run.model, variant=variant),
+                                  train=dataclasses.replace(run.train, triplet_weight=run.train.triplet_weight if triplet else 0.0))
+    run = CHANGES[change](run)
+    train = dataclasses.replace(run.train, seed=seed, validation_batches=0, checkpoint_every=max(run.train.steps // 4, 1),
+                                **({} if steps is None else {"steps": steps}))
+    return dataclasses.replace(run, train=train)
+
+
+def protocol_embedding(model: HVAE, volume: np.ndarray) -> np.ndarray:
+    """(Z, Y, X, d) per-voxel embedding of the paper's protocol (p = 5 resized to the model's m)."""
+    if model.config.dense:
+        return embed_volume(model, volume, patch_size=PROTOCOL_PATCH, tile=48)
+    return embed_volume_patches(model, volume, patch_size=PROTOCOL_PATCH, padding="zero")
+
+
+def protocol_labels(embedding: np.ndarray, *, hyperbolic: bool, curvature: float, k: int, seed: int) -> np.ndarray:
+    """One volume's k-means labels with random initialisation (the paper's per-volume clustering)."""
+    points = embedding.reshape(-1, embedding.shape[-1]).astype(np.float64)
+    if hyperbolic:
+        km = HyperbolicKMeans(n_clusters=k, c=curvature, init="random", random_state=seed)
+    else:
+        km = EuclideanKMeans(n_clusters=k, init="random", random_state=seed)
+    return np.asarray(km.fit(points).labels_).reshape(embedding.shape[:-1])
+
+
+def intensity_axis(embedding: np.ndarray, volume: np.ndarray, *, hyperbolic: bool, curvature: float,
+                   sample: int = 20_000, seed: int = 0) -> tuple[float, float]:
+    """(share of variance on the first principal axis, |correlation| of that axis with the 5^3 mean intensity)."""
+    rng = np.random.default_rng(seed)
+    points = embedding.reshape(-1, embedding.shape[-1]).astype(np.float64)
+    local = ndi.uniform_filter(np.asarray(volume, np.float64), size=PROTOCOL_PATCH, mode="nearest").ravel()
+    pick = rng.choice(points.shape[0], size=min(sample, points.shape[0]), replace=False)
+    points, local = points[pick], local[pick]
+    if hyperbolic:
+        points = logmap0(torch.from_numpy(points), c=curvature).numpy()
+    centred = points - points.mean(axis=0)
+    eigenvalues, vectors = np.linalg.eigh(centred.T @ centred)
+    share = float(eigenvalues[-1] / eigenvalues.sum())
+    corr = float(abs(np.corrcoef(centred @ vectors[:, -1], local)[0, 1]))
+    return share, corr
+
+
+def score_run(run: RunConfig, train: Sequence[np.ndarray], scored: Sequence[np.ndarray], truths, *, run_dir: Path) -> dict:
+    """Train one model and score it under the protocol: per-volume DICE per level, axis share and correlation."""
+    start = time.perf_counter()
+    model = Trainer(run, train, run_dir=run_dir, progress=False).fit().model
+    minutes = (time.perf_counter() - start) / 60
+    dice: dict[int, list[float]] = {level: [] for level in LEVELS}
+    shares, corrs = [], []
+    for i, (volume, truth) in enumerate(zip(scored, truths)):
+        emb = protocol_embedding(model, volume)
+        for level, k in LEVELS.items():
+            labels = protocol_labels(emb, hyperbolic=run.model.hyperbolic, curvature=run.model.curvature, k=k, seed=run.train.seed)
+            dice[level].append(float(matched_dice(labels, truth[level]).mean))
+        share, corr = intensity_axis(emb, volume, hyperbolic=run.model.hyperbolic, curvature=run.model.curvature, seed=i)
+        shares.append(share)
+        corrs.append(corr)
+    return {"dice": {str(k): v for k, v in dice.items()}, "share": shares, "corr": corrs, "train_minutes": minutes}
+
+
+def table(results: Mapping[str, Mapping[str, list[dict]]], *, title: str) -> str:
+    """Markdown: per setting and row, mean DICE per level, the gap to the Euclidean base with its interval, axis share."""
+    lines = [f"## {title}", "",
+             "| setting | row | seeds | L1 | L2 | L3 | L1 - euclidean base [95%] | axis share | axis-intensity corr | train min |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for setting, rows in results.items():
+        base = rows.get(BASE)
+        for row, runs in rows.items():
+            per_volume = {level: np.mean([r["dice"][str(level)] for r in runs], axis=0) for level in LEVELS}
+            cells = [f"{float(np.mean(per_volume[level])):.3f}" for level in LEVELS]
+            gap = "-"
+            if base and row != BASE:
+                ref = np.mean([r["dice"]["1"] for r in base], axis=0)
+                lo, hi = paired_interval(per_volume[1], ref)
+                gap = f"{float(np.mean(per_volume[1] - ref)):+.3f} [{lo:+.3f}, {hi:+.3f}]"
+            share = float(np.median([s for r in runs for s in r["share"]]))
+            corr = float(np.median([c for r in runs for c in r["corr"]]))
+            minutes = float(np.mean([r["train_minutes"] for r in runs]))
+            lines.append(f"| {setting} | {row} | {len(runs)} | {' | '.join(cells)} | {gap} | {share:.3f} | {corr:.3f} | {minutes:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipe", choices=("cpu", "paper"), default="cpu")
+    parser.add_argument("--change", action="append", choices=tuple(CHANGES), help="repeatable; default: none")
+    parser.add_argument("--rows", action="append", choices=tuple(ROWS), help="repeatable; default: all six")
+    parser.add_argument("--split", choices=("val", "test"), default="val")
+    parser.add_argument("--dataset-size", type=int, default=120, help="volumes generated (split 2/3, 1/6, 1/6)")
+    parser.add_argument("--volumes", type=int, default=None, help="score only the first N volumes of the split")
+    parser.add_argument("--train-volumes", type=int, default=None, help="train on only the first N training volumes")
+    parser.add_argument("--transductive", action="store_true", help="train on the scored volumes (the released run)")
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--workdir", type=Path, default=Path("paper-protocol-work"))
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    changes, rows = args.change or ["none"], args.rows or list(ROWS)
+    data_dir = args.workdir / "regular"
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    if not (data_dir / "manifest.json").exists():
+        write_synthetic_dataset(data_dir, n=args.dataset_size, seed=0, kind="regular")
+    cases = discover_cases([data_dir])
+    scored_cases = [c for c in cases if c.split == args.split][: args.volumes]
+    train_cases = scored_cases if args.transductive else [c for c in cases if c.split == "train"][: args.train_volumes]
+    truths = [{level: load_labels(c.truth[str(level)]) for level in LEVELS} for c in scored_cases]
+    results: dict[str, dict[str, list[dict]]] = {}
+    for change in changes:
+        setting = f"{args.recipe}{'' if change == 'none' else ' + released ' + change}"
+        results[setting] = {}
+        for row in rows:
+            results[setting][row] = []
+            for seed in range(args.seeds):
+                run = row_config(args.recipe, row, change=change, steps=args.steps, seed=seed)
+                tag = f"{args.recipe}-{change}-{row.replace(' ', '_')}-{seed}-{args.split}-{len(scored_cases)}-{run.train.steps}"
+                done = args.workdir / f"{tag}.json"
+                if done.exists():
+                    results[setting][row].append(json.loads(done.read_text()))
+                    continue
+                train = load_normalised(train_cases, config=run.data)
+                scored = load_normalised(scored_cases, config=run.data)
+                run_dir = args.workdir / tag
+                if run_dir.exists():
+                    import shutil
+
+                    shutil.rmtree(run_dir)  # an interrupted run starts again
+                record = score_run(run, train, scored, truths, run_dir=run_dir)
+                done.write_text(json.dumps(record))
+                results[setting][row].append(record)
+                print(f"{setting} / {row} / seed {seed}: " + ", ".join(
+                    f"L{level} {np.mean(record['dice'][str(level)]):.3f}" for level in LEVELS)
+                    + f", share {np.median(record['share']):.3f}, {record['train_minutes']:.1f} min", flush=True)
+    title = (f"Paper protocol, regular set, {args.split} split ({len(scored_cases)} volumes), "
+             f"{'transductive' if args.transductive else f'trained on {len(train_cases)} training volumes'}")
+    text = table(results, title=title) + f"\nCommand: `python benchmarks/paper_protocol.py {shlex.join(sys.argv[1:] if argv is None else argv)}`\n"
+    print(text)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

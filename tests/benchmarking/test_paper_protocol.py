@@ -1,0 +1,66 @@
+"""benchmarks/paper_protocol.py: the paper's per-voxel protocol and its one-change-at-a-time recipes."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hypseg.config import cpu_recipe, paper_recipe
+from hypseg.geometry import expmap0
+from hypseg.metrics import matched_dice
+
+_SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "paper_protocol.py"
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("paper_protocol", _SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_each_change_moves_exactly_its_part_of_the_recipe(script):
+    base = script.row_config("cpu", "full", change="none", steps=None, seed=0)
+    assert base.model == cpu_recipe().model and base.data == cpu_recipe().data
+    sampling = script.row_config("cpu", "full", change="sampling", steps=None, seed=0)
+    assert sampling.data.sampler == "paper" and sampling.model == base.model and sampling.train == base.train
+    assert sampling.data.normalisation == base.data.normalisation  # the intensities stay as the recipe has them
+    balance = script.row_config("cpu", "full", change="balance", steps=None, seed=0)
+    assert (balance.train.reduction, balance.train.reconstruct, balance.train.triplet_weight) == ("sum", "parent", 1000.0)
+    assert balance.model == base.model and balance.data == base.data
+    assert script.row_config("cpu", "euclidean base", change="balance", steps=None, seed=0).train.triplet_weight == 0.0
+    decoder = script.row_config("cpu", "full", change="decoder", steps=None, seed=0)
+    assert decoder.model.decoder == "paper" and decoder.train.samples == 8 and decoder.data == base.data
+    assert script.row_config("cpu", "full", change="scale", steps=None, seed=0).train.steps == 10 * base.train.steps
+    paper = script.row_config("paper", "euclidean base", change="none", steps=7, seed=2)
+    assert paper.model == paper_recipe("euclidean").model and paper.train.steps == 7 and paper.train.triplet_weight == 0.0
+
+
+def test_per_volume_clustering_finds_two_separated_blobs(script):
+    rng = np.random.default_rng(0)
+    truth = np.zeros((6, 6, 6), dtype=np.int64)
+    truth[:, :, 3:] = 1
+    points = np.where(truth[..., None] == 1, [0.4, 0.0], [-0.4, 0.0]) + rng.normal(scale=0.02, size=truth.shape + (2,))
+    ball = expmap0(torch.from_numpy(points), c=1.0).numpy()
+    for hyperbolic in (True, False):
+        labels = script.protocol_labels(ball, hyperbolic=hyperbolic, curvature=1.0, k=2, seed=0)
+        assert labels.shape == truth.shape and matched_dice(labels, truth).mean == 1.0
+
+
+def test_intensity_axis_is_one_for_an_embedding_that_is_the_local_mean(script):
+    rng = np.random.default_rng(1)
+    volume = rng.normal(size=(12, 12, 12))
+    import scipy.ndimage as ndi
+
+    local = ndi.uniform_filter(volume, size=5, mode="nearest")
+    embedding = np.stack([local, 0.5 * local], axis=-1) * 0.1  # one axis, following the local mean
+    share, corr = script.intensity_axis(embedding, volume, hyperbolic=False, curvature=1.0)
+    assert share == pytest.approx(1.0) and corr == pytest.approx(1.0)
+    noise = rng.normal(size=(12, 12, 12, 2)) * 0.1  # two equal axes, unrelated to intensity
+    share, corr = script.intensity_axis(noise, volume, hyperbolic=False, curvature=1.0)
+    assert share < 0.6 and corr < 0.2
