@@ -17,7 +17,7 @@ __all__ = ["BASELINES", "make_baseline"]
 
 
 class _Registry(dict):
-    """A dict whose lookup of an unknown name raises ``ValueError`` listing the choices."""
+    """A dict whose lookup of an unknown name raises :class:`~hypseg.errors.UserError` listing the choices."""
 
     def __missing__(self, name: object) -> Callable[..., Baseline]:
         raise UserError(f"unknown baseline {name!r}; choose one of: {', '.join(sorted(self))}")
@@ -58,6 +58,6 @@ def make_baseline(name: str, **params: object) -> Baseline:
     >>> make_baseline("watershed")
     Traceback (most recent call last):
     ...
-    ValueError: unknown baseline 'watershed'; choose one of: filter_bank, gmm, kmeans, multi_otsu, patch_pca, slic
+    hypseg.errors.UserError: unknown baseline 'watershed'; choose one of: filter_bank, gmm, kmeans, multi_otsu, patch_pca, slic
     """
     return BASELINES[name](**params)

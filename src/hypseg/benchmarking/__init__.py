@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 import inspect
 
+from hypseg.errors import UserError
+
 #: name -> module holding its ``run``; "speed" runs them all in this order.
 SUITES: dict[str, str] = {
     "layers": "hypseg.benchmarking.layers",
@@ -28,12 +30,12 @@ SPEED = ("layers", "sampling", "kmeans", "train", "inference")
 def run_suite(name: str, *, repeats: int, **options) -> None:
     """Run one suite by name, passing ``options`` to its ``run``.
 
-    ``ValueError`` listing the choices for an unknown suite, or naming the options it does not take.
+    :class:`~hypseg.errors.UserError` listing the choices for an unknown suite, or naming the options it does not take.
     """
     if name not in SUITES:
-        raise ValueError(f"unknown benchmark suite {name!r}; choose 'speed' or one of {sorted(SUITES)}")
+        raise UserError(f"unknown benchmark suite {name!r}; choose 'speed' or one of {sorted(SUITES)}")
     run = importlib.import_module(SUITES[name]).run
     unknown = sorted(set(options) - set(inspect.signature(run).parameters))
     if unknown:
-        raise ValueError(f"benchmark suite {name!r} takes no option {', '.join(unknown)}")
+        raise UserError(f"benchmark suite {name!r} takes no option {', '.join(unknown)}")
     run(repeats=repeats, **options)

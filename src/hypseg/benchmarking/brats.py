@@ -57,6 +57,7 @@ from hypseg.baselines import BASELINES, make_baseline
 from hypseg.benchmarking.timing import format_table
 from hypseg.config import DataConfig, RunConfig, cpu_recipe
 from hypseg.data import Case, load_case, normalise, read_brats
+from hypseg.errors import UserError
 from hypseg.inference import embed_volume, segment_volume
 from hypseg.metrics import matched_dice
 from hypseg.training import Trainer
@@ -143,7 +144,7 @@ def split_cases(cases: Sequence[Case], *, limit: int | None = None, seed: int = 
     n_val = round(n * PAPER_SPLIT[1] / total)
     n_train = n - n_val - n_test
     if n_train < 1:
-        raise ValueError(f"the BraTS benchmark needs at least 2 cases (one to train on, one to test), got {n}")
+        raise UserError(f"the BraTS benchmark needs at least 2 cases (one to train on, one to test), got {n}")
     return Split(train=shuffled[:n_train], val=shuffled[n_train : n_train + n_val], test=shuffled[n_train + n_val :])
 
 
@@ -182,15 +183,15 @@ def run(
     ``downsample`` keeps every f-th voxel per axis. See the module docstring for the protocol.
     """
     if root is None:
-        raise ValueError(NO_ROOT)
+        raise UserError(NO_ROOT)
     if downsample < 1:
-        raise ValueError(f"downsample must be >= 1, got {downsample}")
+        raise UserError(f"downsample must be >= 1, got {downsample}")
     if limit is not None and limit < 2:
-        raise ValueError(f"limit must be >= 2 (one case to train on, one to test), got {limit}")
+        raise UserError(f"limit must be >= 2 (one case to train on, one to test), got {limit}")
     cases = read_brats(root)
     unlabelled = [c.name for c in cases if "whole_tumour" not in c.truth]
     if unlabelled:
-        raise ValueError(
+        raise UserError(
             f"{root}: {len(unlabelled)} BraTS cases have no *_seg.nii.gz (e.g. {unlabelled[0]}); the benchmark needs labelled cases"
         )
     split = split_cases(cases, limit=limit)

@@ -45,6 +45,7 @@ from hypseg.config import LevelConfig, RunConfig, SegmentConfig, cpu_recipe
 from hypseg.config.recipes import default_segmentation
 from hypseg.data.synthetic_config import SyntheticConfig
 from hypseg.data import PHANTOM_LEVELS, discover_cases, load_normalised, supervoxels, write_synthetic_dataset
+from hypseg.errors import UserError
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.hierarchy import level1_object
 from hypseg.inference.recipe import cluster_embeddings
@@ -446,10 +447,10 @@ def run(
     """
     unknown = sorted(set(sets) - set(SETS))
     if unknown:
-        raise ValueError(f"unknown quality set(s) {unknown}; choose from {sorted(SETS)}")
+        raise UserError(f"unknown quality set(s) {unknown}; choose from {sorted(SETS)}")
     unknown = sorted(set(ablations or ()) - set(ABLATIONS))
     if unknown:
-        raise ValueError(f"unknown ablation(s) {unknown}; choose from {sorted(ABLATIONS)}")
+        raise UserError(f"unknown ablation(s) {unknown}; choose from {sorted(ABLATIONS)}")
     missing = sorted({level for name in sets for level in SETS[name].levels} - set(inference))
     if missing:
         raise ValueError(f"inference settings missing for level(s) {missing}")
