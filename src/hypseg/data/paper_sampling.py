@@ -130,6 +130,7 @@ class PaperTripletSampler:
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, _PERMUTATION, 0]))
         table = draw_anchor_table(self.source.shapes, rng, config=config)
         self.table = drop_constant_parents(table, self.source)
+        self._cached: tuple[int, np.ndarray] | None = None
         if self.table.volume.size == 0:
             raise UserError("no anchor of the training volumes holds two distinct values: the volumes are constant")
 
@@ -141,9 +142,16 @@ class PaperTripletSampler:
     def anchors_of(self, step: int, shard: int, n: int) -> np.ndarray:
         """Indices into :attr:`table` of shard ``shard`` (n triplets) of step ``step`` (from 1)."""
         epoch, position = divmod(int(step) - 1, self.steps_per_epoch)
-        perm = np.random.default_rng(np.random.SeedSequence([self.seed, _PERMUTATION, 1, epoch % 2**32])).permutation(self.table.volume.size)
+        perm = self._permutation(epoch)
         start = position * self.config.triplets_per_batch + shard * n
         return perm[np.arange(start, start + n) % perm.size]
+
+    def _permutation(self, epoch: int) -> np.ndarray:
+        """The anchors' order in ``epoch`` (the last one drawn is kept: steps walk through an epoch in order)."""
+        if self._cached is None or self._cached[0] != epoch:
+            rng = np.random.default_rng(np.random.SeedSequence([self.seed, _PERMUTATION, 1, epoch % 2**32]))
+            self._cached = (epoch, rng.permutation(self.table.volume.size))
+        return self._cached[1]
 
     def sample_shard(self, rng: np.random.Generator, n: int, *, step: int, shard: int) -> TripletBatch:
         """The n triplets of shard ``shard`` of step ``step``; ``rng`` places the negatives."""
