@@ -2,9 +2,9 @@
 
 Usage::
 
-    python benchmarks/bench_baselines.py              # the table of every baseline
-    python benchmarks/bench_baselines.py --threads 1  # same, one BLAS/OpenMP thread
-    python benchmarks/bench_baselines.py --tune       # the filter-bank grid behind its defaults
+    python -m benchmarks.bench_baselines              # the table of every baseline
+    python -m benchmarks.bench_baselines --threads 1  # same, one BLAS/OpenMP thread
+    python -m benchmarks.bench_baselines --tune       # the filter-bank grid behind its defaults
 
 The volumes are ``hypseg.data.generate_volume(numpy.random.default_rng(seed))`` for seeds 100-104:
 validation-like volumes, never the test seeds 0-19 (the filter bank's and SLIC's defaults were chosen

@@ -1,6 +1,6 @@
-"""Dense vs naive per-voxel embedding, and tiled memory (see hypseg.benchmarking.inference)."""
+"""Dense vs naive per-voxel embedding, and tiled memory (see benchmarks.inference)."""
 
-from hypseg.benchmarking import inference
+from benchmarks import inference
 
 if __name__ == "__main__":
     inference.run(repeats=3)

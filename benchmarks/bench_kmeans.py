@@ -1,6 +1,6 @@
-"""Hyperbolic k-means, 1M points, k=8, n_init=3, vs a loop implementation (see hypseg.benchmarking.kmeans)."""
+"""Hyperbolic k-means, 1M points, k=8, n_init=3, vs a loop implementation (see benchmarks.kmeans)."""
 
-from hypseg.benchmarking import kmeans
+from benchmarks import kmeans
 
 if __name__ == "__main__":
     kmeans.run(repeats=3)

@@ -1,6 +1,6 @@
-"""Gyroplane convolution vs nn.Conv3d and a loop implementation (see hypseg.benchmarking.layers)."""
+"""Gyroplane convolution vs nn.Conv3d and a loop implementation (see benchmarks.layers)."""
 
-from hypseg.benchmarking import layers
+from benchmarks import layers
 
 if __name__ == "__main__":
     layers.run(repeats=7)

@@ -1,14 +1,14 @@
-"""The paper's ablations and the classical peers on three synthetic test sets (see hypseg.benchmarking.quality).
+"""The paper's ablations and the classical peers on three synthetic test sets (see benchmarks.quality).
 
-    python benchmarks/bench_quality.py                        # every set and ablation -> results/quality.md
-    python benchmarks/bench_quality.py --set regular --full-only --supervoxels 0 -p 10 --out results/quality_voxels_p10.md
+    python -m benchmarks.bench_quality                        # every set and ablation -> results/quality.md
+    python -m benchmarks.bench_quality --set regular --full-only --supervoxels 0 -p 10 --out benchmarks/results/quality_voxels_p10.md
 """
 
 import argparse
 import dataclasses
 from pathlib import Path
 
-from hypseg.benchmarking import quality
+from benchmarks import quality
 from hypseg.config import cpu_recipe
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""Triplets per second of the multi-scale sampler (see hypseg.benchmarking.sampling)."""
+"""Triplets per second of the multi-scale sampler (see benchmarks.sampling)."""
 
-from hypseg.benchmarking import sampling
+from benchmarks import sampling
 
 if __name__ == "__main__":
     sampling.run(repeats=5)

@@ -1,6 +1,6 @@
-"""Training throughput per variant against a plain convolution stack (see hypseg.benchmarking.train)."""
+"""Training throughput per variant against a plain convolution stack (see benchmarks.train)."""
 
-from hypseg.benchmarking import train
+from benchmarks import train
 
 if __name__ == "__main__":
     train.run(repeats=5)

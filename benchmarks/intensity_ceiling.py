@@ -22,7 +22,7 @@ predicting the other half; the two halves' predictions make one map, whose holes
 containment does. It bounds, in practice, what any method reading local appearance (texture and
 context up to a few voxels) could reach, with labels.
 
-    python benchmarks/intensity_ceiling.py               # about 1 minute on 2 cores
+    python -m benchmarks.intensity_ceiling               # about 1 minute on 2 cores
 """
 
 from __future__ import annotations

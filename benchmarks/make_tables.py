@@ -1,7 +1,7 @@
 """Rewrite the generated tables of README.md and docs/benchmarks.md from ``benchmarks/results/*.md``.
 
 A generated block sits between ``<!-- table:NAME -->`` and ``<!-- /table -->``; everything between
-the two markers is replaced by :data:`TABLES` ``[NAME]``. Run ``python benchmarks/make_tables.py``
+the two markers is replaced by :data:`TABLES` ``[NAME]``. Run ``python -m benchmarks.make_tables``
 after a benchmark run rewrote a results file; ``--check`` only reports blocks that differ (exit 1).
 """
 

@@ -24,8 +24,8 @@ space at the origin for a ball) and that axis's absolute correlation with the 5^
 Runs are resumable: each (setting, row, seed) writes its scores to ``--workdir`` and is skipped on a
 rerun. Usage::
 
-    python benchmarks/paper_protocol.py --recipe cpu --change none --change balance --split val --seeds 2
-    python benchmarks/paper_protocol.py --recipe paper --rows full --rows "euclidean base" --steps 200 --volumes 3
+    python -m benchmarks.paper_protocol --recipe cpu --change none --change balance --split val --seeds 2
+    python -m benchmarks.paper_protocol --recipe paper --rows full --rows "euclidean base" --steps 200 --volumes 3
 """
 
 from __future__ import annotations
@@ -240,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     + f", share {np.median(record['share']):.3f}, {record['train_minutes']:.1f} min", flush=True)
     title = (f"Paper protocol, regular set, {args.split} split ({len(scored_cases)} volumes), "
              f"{'transductive' if args.transductive else f'trained on {len(train_cases)} training volumes'}")
-    text = table(results, title=title) + f"\nCommand: `python benchmarks/paper_protocol.py {shlex.join(sys.argv[1:] if argv is None else argv)}`\n"
+    text = table(results, title=title) + f"\nCommand: `python -m benchmarks.paper_protocol {shlex.join(sys.argv[1:] if argv is None else argv)}`\n"
     print(text)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -22,19 +22,19 @@ object that are not in its largest cluster (the cell's), as IoU quartiles and th
 ``--slic`` scores the SLIC peer with each given number of supervoxels on the same volumes, ``--peer`` any
 baseline with its defaults.
 
-    python benchmarks/validation_split.py                    # the recipe's sides and sizes (quality.INFERENCE)
-    python benchmarks/validation_split.py --recipe           # also one row of exactly the recipe's per-level inference
-    python benchmarks/validation_split.py --sides 5 --sides 10 --supervoxels 0 --supervoxels 125 --supervoxels 500
-    python benchmarks/validation_split.py --sides 5 --purity-power 0 --purity-power 2 --purity-power 4 --purity-power 8
-    python benchmarks/validation_split.py --triplet-weight 10
-    python benchmarks/validation_split.py --ensemble 3 --sides 10 --purity-power 0
-    python benchmarks/validation_split.py --in-object --sides 5 --purity-power 8
-    python benchmarks/validation_split.py --override '{"model": {"latent_dim": 4}, "data": {"patch_max": 15.0}}'
-    python benchmarks/validation_split.py --sides 5 --purity-power 8 --intensity-axis
-    python benchmarks/validation_split.py --level1-errors --sides 10 --purity-power 0
-    python benchmarks/validation_split.py --in-object --instances --sides 5 --purity-power 8
-    python benchmarks/validation_split.py --no-model --slic 150 --slic 250 --slic 500 --slic 1000
-    python benchmarks/validation_split.py --no-model --peer filter_bank --peer slic
+    python -m benchmarks.validation_split                    # the recipe's sides and sizes (quality.INFERENCE)
+    python -m benchmarks.validation_split --recipe           # also one row of exactly the recipe's per-level inference
+    python -m benchmarks.validation_split --sides 5 --sides 10 --supervoxels 0 --supervoxels 125 --supervoxels 500
+    python -m benchmarks.validation_split --sides 5 --purity-power 0 --purity-power 2 --purity-power 4 --purity-power 8
+    python -m benchmarks.validation_split --triplet-weight 10
+    python -m benchmarks.validation_split --ensemble 3 --sides 10 --purity-power 0
+    python -m benchmarks.validation_split --in-object --sides 5 --purity-power 8
+    python -m benchmarks.validation_split --override '{"model": {"latent_dim": 4}, "data": {"patch_max": 15.0}}'
+    python -m benchmarks.validation_split --sides 5 --purity-power 8 --intensity-axis
+    python -m benchmarks.validation_split --level1-errors --sides 10 --purity-power 0
+    python -m benchmarks.validation_split --in-object --instances --sides 5 --purity-power 8
+    python -m benchmarks.validation_split --no-model --slic 150 --slic 250 --slic 500 --slic 1000
+    python -m benchmarks.validation_split --no-model --peer filter_bank --peer slic
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ import torch
 from scipy import ndimage
 
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
-from hypseg.benchmarking.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, level_weights,
+from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, level_weights,
                                          score_labels, segment_embeddings)
 from hypseg.config import cpu_recipe
 from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset

@@ -1,13 +1,57 @@
-"""``hypseg bench``: print the benchmark tables of the README."""
+"""``hypseg bench``: print the benchmark tables of the README.
+
+The suites live outside the product package, in the ``benchmarks`` package of the source checkout
+(``<checkout>/benchmarks``, beside ``<checkout>/src/hypseg``); this command finds that checkout from
+where hypseg is imported from (an editable install of the checkout) and imports the package lazily.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Optional
 
 import typer
 
 from hypseg.cli._errors import user_errors
+from hypseg.errors import UserError
+
+
+def benchmarks_folder() -> Path:
+    """``<checkout>/benchmarks`` of the source checkout whose ``src/hypseg`` is the imported hypseg."""
+    import hypseg
+
+    return Path(hypseg.__file__).resolve().parents[2] / "benchmarks"
+
+
+def load_benchmarks(folder: Path) -> ModuleType:
+    """The ``benchmarks`` package in ``folder``, imported once under that name (its modules import each
+    other as ``benchmarks.<module>``).
+
+    :class:`~hypseg.errors.UserError` when ``folder`` holds no package (hypseg installed from a wheel,
+    not from a checkout) or when another ``benchmarks`` package is already imported.
+    """
+    folder = Path(folder).resolve()
+    init = folder / "__init__.py"
+    if not init.is_file():
+        raise UserError(f"hypseg bench runs the benchmarks of a source checkout and found none at {folder}: "
+                        "clone the repository, `pip install -e .` in it and run hypseg bench from that install")
+    loaded = sys.modules.get("benchmarks")
+    if loaded is not None:
+        if Path(getattr(loaded, "__file__", "") or "").resolve() == init:
+            return loaded
+        raise UserError(f"another 'benchmarks' package is imported ({getattr(loaded, '__file__', loaded)}), not {folder}")
+    spec = importlib.util.spec_from_file_location("benchmarks", init, submodule_search_locations=[str(folder)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["benchmarks"] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules["benchmarks"]
+        raise
+    return module
 
 
 @user_errors
@@ -37,11 +81,10 @@ def bench(
 
         hypseg bench brats --root /data/MICCAI_BraTS_2019_Training/HGG --repeats 3 --downsample 2
     """
-    from hypseg import benchmarking
-
+    benchmarks = load_benchmarks(benchmarks_folder())
     given = {"root": root, "limit": limit, "downsample": downsample, "out": out, "sets": sets}
     options = {key: value for key, value in given.items() if value is not None}
-    names = list(benchmarking.SPEED) if suite == "speed" else [suite]
+    names = list(benchmarks.SPEED) if suite == "speed" else [suite]
     for name in names:
-        benchmarking.run_suite(name, repeats=repeats, **options)
+        benchmarks.run_suite(name, repeats=repeats, **options)
         typer.echo("")

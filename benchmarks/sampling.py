@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hypseg.benchmarking.timing import format_table, median_seconds
+from benchmarks.timing import format_table, median_seconds
 from hypseg.config import DataConfig
 from hypseg.data import TripletSampler, generate_volume, normalise
 

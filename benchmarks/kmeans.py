@@ -29,7 +29,7 @@ import time
 import numpy as np
 import torch
 
-from hypseg.benchmarking.timing import format_table, median_seconds
+from benchmarks.timing import format_table, median_seconds
 from hypseg.clustering import HyperbolicKMeans
 
 N_POINTS, K, N_INIT, DIM = 1_000_000, 8, 3, 2

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
 from hypseg.metrics import matched_dice
 
-_SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "intensity_ceiling.py"
-
 
 def _script():
-    spec = importlib.util.spec_from_file_location("intensity_ceiling", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from benchmarks import intensity_ceiling
+
+    return intensity_ceiling
 
 
 def _loop(image: np.ndarray, cell: np.ndarray) -> float:

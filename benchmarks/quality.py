@@ -39,8 +39,8 @@ from typing import Mapping, NamedTuple, Sequence
 import numpy as np
 
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
-from hypseg.benchmarking.partial import code_digest, fingerprint, partial_path, read_parts, write_parts
-from hypseg.benchmarking.timing import format_table
+from benchmarks.partial import code_digest, fingerprint, partial_path, read_parts, write_parts
+from benchmarks.timing import format_table
 from hypseg.config import LevelConfig, RunConfig, SegmentConfig, cpu_recipe
 from hypseg.config.recipes import default_segmentation
 from hypseg.data.synthetic_config import SyntheticConfig
@@ -442,7 +442,7 @@ def run(
     (with ``repeats`` > 1).
 
     With ``out``, each finished set's scores are kept in ``<out>.partial.json``
-    (:mod:`hypseg.benchmarking.partial`): a rerun with the same settings and ``out`` after an interruption
+    (:mod:`benchmarks.partial`): a rerun with the same settings and ``out`` after an interruption
     scores only the sets still missing. The file is removed once ``out`` is written.
     """
     unknown = sorted(set(sets) - set(SETS))

@@ -54,7 +54,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from hypseg.baselines import BASELINES, make_baseline
-from hypseg.benchmarking.timing import format_table
+from benchmarks.timing import format_table
 from hypseg.config import DataConfig, RunConfig, cpu_recipe
 from hypseg.data import Case, load_case, normalise, read_brats
 from hypseg.errors import UserError

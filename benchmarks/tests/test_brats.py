@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from hypseg.benchmarking import SPEED, SUITES, run_suite
-from hypseg.benchmarking.brats import NO_ROOT, PAPER_SPLIT, _load, brats_recipe, run, split_cases, whole_tumour_dice
+from benchmarks import SPEED, SUITES, run_suite
+from benchmarks.brats import NO_ROOT, PAPER_SPLIT, _load, brats_recipe, run, split_cases, whole_tumour_dice
 from hypseg.cli.app import app
 from hypseg.config import smoke_recipe
 from hypseg.data import discover_cases, load_case, read_brats

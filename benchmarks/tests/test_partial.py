@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import hypseg
-from hypseg.benchmarking import quality
-from hypseg.benchmarking.partial import code_digest, fingerprint, partial_path, read_parts, write_parts
-from hypseg.benchmarking.quality import FULL, MethodScore, run
+from benchmarks import quality
+from benchmarks.partial import code_digest, fingerprint, partial_path, read_parts, write_parts
+from benchmarks.quality import FULL, MethodScore, run
 
 
 def _scores(name):

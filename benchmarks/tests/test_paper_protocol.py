@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -13,15 +10,12 @@ from hypseg.config import cpu_recipe, paper_recipe
 from hypseg.geometry import expmap0
 from hypseg.metrics import matched_dice
 
-_SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "paper_protocol.py"
-
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("paper_protocol", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from benchmarks import paper_protocol
+
+    return paper_protocol
 
 
 def test_each_change_moves_exactly_its_part_of_the_recipe(script):

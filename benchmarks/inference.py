@@ -16,11 +16,12 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from hypseg.benchmarking.timing import count_flops, format_table, median_seconds
+from benchmarks.timing import count_flops, format_table, median_seconds
 from hypseg.config import DEFAULT_SUPERVOXEL_SIZE, cpu_recipe
 from hypseg.data import generate_volume, normalise, supervoxels
 from hypseg.inference import embed_volume, embed_voxels_naive, segment_volume
@@ -60,7 +61,7 @@ def _supervoxel_table(cases: dict[str, tuple[np.ndarray, np.ndarray]], *, repeat
 
 _MEMORY_PROBE = """
 import json, sys, numpy as np, torch
-from hypseg.benchmarking.inference import _model
+from benchmarks.inference import _model
 from hypseg.inference import embed_volume
 side, tile = int(sys.argv[1]), (None if sys.argv[2] == "none" else int(sys.argv[2]))
 model = _model()
@@ -76,8 +77,9 @@ print(json.dumps({"before": before, "peak": rss("VmHWM:")}))
 
 
 def _peak_memory(side: int, tile: int | None) -> float:
+    # run in the checkout's root, so that the child (``-c``: its working directory first on sys.path) imports ``benchmarks``
     done = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, str(side), "none" if tile is None else str(tile)],
-                          capture_output=True, text=True, check=True)
+                          capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
     result = json.loads(done.stdout.strip().splitlines()[-1])
     return result["peak"] - result["before"]
 

@@ -14,7 +14,7 @@ import resource
 import numpy as np
 import torch
 
-from hypseg.benchmarking.timing import count_flops, format_table, median_seconds
+from benchmarks.timing import count_flops, format_table, median_seconds
 from hypseg.config import ModelConfig, cpu_recipe
 from hypseg.data import TripletSampler, generate_volume, normalise
 from hypseg.training.optim import build_optimiser

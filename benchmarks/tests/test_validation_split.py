@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-_SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "validation_split.py"
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location("validation_split", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from benchmarks import validation_split
+
+    return validation_split
 
 
 def _cell_with_organelles() -> np.ndarray:

@@ -1,9 +1,11 @@
-"""Benchmark suites behind ``hypseg bench`` and the scripts in ``benchmarks/``.
+"""Benchmark suites and research scripts of the source checkout, outside the product package.
 
 Each suite is a module of this package with a ``run(*, repeats, **options)`` function that prints a
 table; the speed suites' ratios compare against a baseline timed in the same process (medians of
-``repeats`` runs), the quality suites (``quality``, ``brats``) train ``repeats`` seeds. Like the
-CLI, this package may import any layer of hypseg, and nothing in the library imports it.
+``repeats`` runs), the quality suites (``quality``, ``brats``) train ``repeats`` seeds. ``hypseg bench``
+runs them by name (:func:`run_suite`); the scripts beside them run from the checkout's root as
+``python -m benchmarks.<script>``. This package may import any layer of hypseg, and nothing in hypseg
+imports it. Its tests are in ``benchmarks/tests``.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from hypseg.errors import UserError
 
 #: name -> module holding its ``run``; "speed" runs them all in this order.
 SUITES: dict[str, str] = {
-    "layers": "hypseg.benchmarking.layers",
-    "sampling": "hypseg.benchmarking.sampling",
-    "kmeans": "hypseg.benchmarking.kmeans",
-    "train": "hypseg.benchmarking.train",
-    "inference": "hypseg.benchmarking.inference",
-    "quality": "hypseg.benchmarking.quality",
-    "brats": "hypseg.benchmarking.brats",
+    "layers": "benchmarks.layers",
+    "sampling": "benchmarks.sampling",
+    "kmeans": "benchmarks.kmeans",
+    "train": "benchmarks.train",
+    "inference": "benchmarks.inference",
+    "quality": "benchmarks.quality",
+    "brats": "benchmarks.brats",
 }
 #: The suites of ``hypseg bench speed`` (quality and brats train models for long: run them by name).
 SPEED = ("layers", "sampling", "kmeans", "train", "inference")

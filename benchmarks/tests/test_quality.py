@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from hypseg.benchmarking import quality
-from hypseg.benchmarking.quality import (EUCLIDEAN, FULL, GOALS, INFERENCE, LevelInference, MethodScore, ensemble_name, goals_table, run,
+from benchmarks import quality
+from benchmarks.quality import (EUCLIDEAN, FULL, GOALS, INFERENCE, LevelInference, MethodScore, ensemble_name, goals_table, run,
                                          uniform_inference)
 from hypseg.cli.app import app
 from hypseg.config import smoke_recipe
@@ -184,7 +184,7 @@ def test_two_seeds_add_an_ensemble_row_per_learned_model_and_its_goals(tmp_path)
     goals = _rows(goals_table({"irregular": scores}))
     assert [r[2] for r in goals] == [FULL] * 3 + [ensemble_name(FULL, 2)] * 3
     assert {r[4].rsplit(" ", 1)[0] for r in goals[3:]} <= {ensemble_name(EUCLIDEAN, 2)} | {f"baseline: {b}" for b in quality.BASELINES}
-    # what a resumed run reads back (hypseg.benchmarking.partial) is exactly what score_set returned
+    # what a resumed run reads back (benchmarks.partial) is exactly what score_set returned
     assert [MethodScore.from_json(json.loads(json.dumps(s.to_json()))) for s in scores] == scores
 
 

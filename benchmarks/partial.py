@@ -17,9 +17,11 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+import hypseg
+
 __all__ = ["code_digest", "fingerprint", "partial_path", "read_parts", "write_parts"]
 
-_PACKAGE = Path(__file__).resolve().parents[1]  # the hypseg package
+_PACKAGE = Path(hypseg.__file__).resolve().parent  # the product package, src/hypseg
 
 
 def partial_path(out: str | os.PathLike) -> Path:

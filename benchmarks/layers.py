@@ -12,7 +12,7 @@ import itertools
 
 import torch
 
-from hypseg.benchmarking.timing import format_table, median_seconds
+from benchmarks.timing import format_table, median_seconds
 from hypseg.geometry import PoincareBall
 from hypseg.layers import GyroplaneConv3d
 
