@@ -18,29 +18,9 @@ Hessian eigenvalues per scale) does not dominate by count alone. k-means is fitt
 and assigns every voxel. All filters are separable and vectorised: a 50^3 volume takes well under a
 second for four scales.
 
-Choice of the defaults
-----------------------
-Selected by levels 2 and 3 matched DICE (k = 4, 8) on the synthetic volumes drawn with
-``numpy.random.default_rng(seed)``, seeds 100-104 (validation-like; never the test seeds 0-19); the
-grid is ``python benchmarks/bench_baselines.py --tune``. Levels 1 / 2 / 3, mean over the 5 volumes:
-
-==============================================================  =====  =====  =====
-setting                                                          L1     L2     L3
-==============================================================  =====  =====  =====
-every kind, weight 1, sigmas (0.5, 1, 2, 4)                     0.805  0.503  0.312
-gaussian only, sigmas (0.5, 1, 2, 4)                            0.850  0.538  0.326
-gaussian + std 0.3, sigmas (0.5, 1, 2, 4)  (**default**)        0.852  0.568  0.344
-gaussian + std 0.3 + gradient 0.2 + LoG 0.15 + Hessian 0.15     0.853  0.560  0.345
-gaussian + std 0.3, sigmas (0.7, 1.5, 3)                        0.850  0.564  0.331
-gaussian + std 1.0, sigmas (0.5, 1, 2, 4)                       0.730  0.522  0.329
-==============================================================  =====  =====  =====
-
-The classes differ mainly in mean intensity, so smoothed intensity at several scales carries most of
-the signal and a little local standard deviation (texture) helps. Edge and curvature responses
-(gradient, LoG, Hessian) are large on a thin shell around every object: at full weight k-means spends
-clusters on those shells (level 2 drops to 0.47-0.50); at weights 0.15-0.2 they change nothing beyond
-the noise of five volumes (+-0.01). They are therefore off by default (weight 0, not computed) and
-available through ``features=``.
+Defaults: smoothed intensity (weight 1) and local standard deviation (weight 0.3) at the scales
+0.5, 1, 2 and 4 voxels; the edge and curvature kinds (gradient, LoG, Hessian) have weight 0, so they
+are not computed, and are available through ``features=``.
 """
 
 from __future__ import annotations
@@ -60,7 +40,7 @@ __all__ = ["DEFAULT_FEATURES", "DEFAULT_SIGMAS", "FEATURE_KINDS", "FilterBankKMe
 #: every feature kind, in column order within a scale
 FEATURE_KINDS: tuple[str, ...] = ("gaussian", "std", "gradient", "log", "hessian")
 
-#: scales in voxels (chosen on validation-like volumes, see the module docstring)
+#: scales in voxels
 DEFAULT_SIGMAS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
 
 #: feature kind -> weight after standardisation (0 leaves the kind out)

@@ -12,15 +12,8 @@ The supervoxels are :func:`hypseg.data.supervoxels`, the very regions that super
 learned embeddings uses (:mod:`hypseg.inference.pooling`), so the two differ only in what describes a
 supervoxel: its intensity statistics here, its mean embedding there.
 
-Defaults: compactness, sigma and std_weight were chosen on synthetic volumes of seeds 100-104 (never the
-test seeds 0-19) over n_segments in {1000, 3000, 8000}, compactness in {0.05, 0.2, 0.5}, sigma in
-{0, 0.5, 1} and std_weight in {0, 0.5}, among settings that recover a separable phantom exactly:
-1000 / 0.2 / 0 / 0.5 gave levels 1-3 DICE 0.842 / 0.546 / 0.347 (smoothing with sigma 0.5 gave
-0.565 / 0.356 but ragged phantom boundaries). n_segments was then re-chosen on the validation split of
-the 120-volume regular set (``hypseg synth --seed 0``, volumes 80-99), the split on which the learned
-model's supervoxel size was chosen, so that the peer is tuned as much as the model: 150 / 250 / 500 /
-1000 supervoxels gave 0.853 / 0.619 / 0.407, **0.855 / 0.646 / 0.407**, 0.832 / 0.595 / 0.398 and
-0.832 / 0.585 / 0.406.
+Defaults: 250 supervoxels (``n_segments``), compactness 0.2 on the z-scored intensities, no smoothing
+(``sigma`` 0) and ``std_weight`` 0.5.
 """
 
 from __future__ import annotations

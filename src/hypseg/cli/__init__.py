@@ -1,4 +1,4 @@
-"""Command line: one thin command per job (filled in by later issues)."""
+"""Command line: one thin command per job."""
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""``hypseg bench``: print the benchmark tables of the README.
+"""``hypseg bench``: print the benchmark tables (docs/benchmarks.md).
 
 The suites live outside the product package, in the ``benchmarks`` package of the source checkout
 (``<checkout>/benchmarks``, beside ``<checkout>/src/hypseg``); this command finds that checkout from

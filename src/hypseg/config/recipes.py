@@ -12,21 +12,19 @@ from hypseg.config.train import RunConfig, TrainConfig
 from hypseg.errors import UserError
 
 #: voxels per SLIC supervoxel whose mean embedding segmentation clusters (``hypseg segment --supervoxels``,
-#: the quality benchmark, the demo): 250 supervoxels in a 50^3 volume, chosen on the validation split (README)
+#: the ``default`` preset, the demo): 250 supervoxels in a 50^3 volume
 DEFAULT_SUPERVOXEL_SIZE = 500
 #: gamma of purity-weighted supervoxel means (:func:`hypseg.inference.pooling.purity_weights`) with 5^3
-#: patches: the quality benchmark's levels 2-3 and the demo, chosen on the validation splits (README);
-#: ``hypseg segment`` keeps plain means (0) unless ``--purity-power`` is given
+#: patches: the ``default`` preset's levels 2-3 and the demo
 PURITY_POWER = 8.0
 
 
 def cpu_recipe() -> RunConfig:
-    """The default recipe for two CPU cores (``hypseg train`` and ``hypseg demo``); see the README.
+    """The default recipe for two CPU cores (``hypseg train`` and ``hypseg demo``).
 
     The dataclass defaults keep the paper's widths (16/32/64/128, hidden 300); this recipe narrows
-    them and trains on batches of 64 triplets, which the README's measurements justify. The triplet
-    weight is 1, chosen on the validation split of the 120-volume synthetic set (10 lost 0.005-0.03 at
-    levels 2-3, README).
+    them to 8/16/16/32 with a 64-unit hidden layer, trains 300 steps on batches of 64 triplets and
+    weighs the triplet loss by 1.
     """
     return RunConfig(
         model=ModelConfig(channels=(8, 16, 16, 32), hidden=64),

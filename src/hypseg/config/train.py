@@ -19,7 +19,7 @@ RECONSTRUCT = ("all", "parent")
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig(Config):
-    """How a model is trained (method.md section 5). See the README for the recipe and its numbers.
+    """How a model is trained (method.md section 5); the named recipes are in :mod:`hypseg.config.recipes`.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""A noisy, randomised 3-D Shepp-Logan head phantom with a three-level label hierarchy (issue 7).
+"""A noisy, randomised 3-D Shepp-Logan head phantom with a three-level label hierarchy.
 
 The geometry is the 3-D Shepp-Logan phantom of Kak & Slaney (*Principles of Computerized Tomographic
 Imaging*, 1988, p. 102, with the published errata): ten ellipsoids in the frame [-1, 1]^3, each given by

@@ -29,7 +29,7 @@ from hypseg.errors import UserError
 
 __all__ = ["DEFAULT_SUPERVOXEL_SIZE", "supervoxels"]
 
-#: compactness on z-scored intensities, chosen on synthetic volumes of seeds 100-104 (SlicKMeans)
+#: SLIC compactness on z-scored intensities (also :class:`hypseg.baselines.SlicKMeans`'s)
 DEFAULT_COMPACTNESS = 0.2
 
 
