@@ -61,6 +61,24 @@ def test_a_volume_smaller_than_the_training_patches_trains_with_clipped_sides(tm
         hypseg.train(small[:7], out=tmp_path / "run2", recipe="smoke", progress=False)
 
 
+def test_a_volume_that_trained_with_clipped_sides_segments_with_the_default_preset(tmp_path):
+    """Sides of 8 are below the preset's patch side 10 (patches crossing a face are padded) and hold too
+    few 500-voxel supervoxels for the clusters (the volume is clustered voxel by voxel)."""
+    image = generate_volume(np.random.default_rng(0), config=SyntheticConfig.scaled(32)).image[12:20, 4:28, 4:28]
+    model = hypseg.train(image, out=tmp_path / "run", recipe=smoke10(), progress=False)
+    assert model.config.data.patch_max == 8.0 and model.patch_size == 10
+    save_volume(Volume.from_array(image, spacing=(1.0, 1.0, 1.0)), path=tmp_path / "small.nii.gz")
+    result = CliRunner().invoke(app, ["segment", str(tmp_path / "small.nii.gz"), "--model", str(tmp_path / "run"),
+                                      "--out", str(tmp_path / "seg")])
+    assert result.exit_code == 0, result.output
+    assert "clustered voxel by voxel: small" in result.output
+    direct = hypseg.segment(image, model, recipe="default").volumes[0]
+    for k in (2, 4, 8):
+        labels = load_labels(tmp_path / "seg" / f"small_k{k}.nii.gz")
+        assert labels.shape == image.shape and len(np.unique(labels)) == k
+        np.testing.assert_array_equal(labels, direct.labels[k])
+
+
 def test_hypseg_train_clips_too_and_refuses_below_the_minimum(tmp_path):
     from hypseg.io.checkpoint import load_run_config
 

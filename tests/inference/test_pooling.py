@@ -99,11 +99,18 @@ def test_a_mask_and_a_supervoxel_map_must_agree():
     assert str(info.value) == "supervoxel map 0 must be -1 exactly outside mask 0"
 
 
-def test_too_few_supervoxels_for_the_clusters_is_named():
-    emb = _ball_embedding()
-    with pytest.raises(ValueError) as info:
-        segment_volumes([emb], clusters=(8,), segments=[_random_segments(n=5)])
-    assert str(info.value) == "8 clusters need at least as many supervoxels, got 5; use smaller supervoxels"
+def test_a_pooled_fit_with_too_few_supervoxels_in_all_falls_back_to_every_volumes_voxels():
+    embeddings = [_ball_embedding(seed=1), _ball_embedding(seed=2)]
+    segments = [_random_segments(n=3, seed=1), _random_segments(n=4, seed=2)]  # 7 in all, for 8 clusters
+    weights = [np.random.default_rng(3).uniform(0.1, 1, size=(6, 6, 6)) for _ in range(2)]
+    found = segment_volumes(embeddings, clusters=(2, 8), segments=segments, voxel_weights=weights, random_state=4)
+    voxels = segment_volumes(embeddings, clusters=(2, 8), random_state=4)  # every voxel, no weights
+    assert [s.voxels for s in found] == [True, True] and not any(s.voxels for s in voxels)
+    for got, want in zip(found, voxels):
+        for k in (2, 8):
+            np.testing.assert_array_equal(got.labels[k], want.labels[k])
+    enough = segment_volumes(embeddings, clusters=(2, 7), segments=segments, voxel_weights=weights, random_state=4)
+    assert not any(s.voxels for s in enough)  # 7 supervoxels for 7 clusters: kept
 
 
 def test_a_volume_with_too_few_supervoxels_falls_back_to_its_voxels_alone():

@@ -22,7 +22,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from hypseg.config import SegmentConfig, segment_preset
+from hypseg.config import MIN_PATCH_SIDE, SegmentConfig, segment_preset
 from hypseg.data import discover_cases, load_case, normalise, read_manifest
 from hypseg.errors import UserError
 from hypseg.io import atomic_path, full_suffix, load_labels, save_labels
@@ -55,8 +55,11 @@ def segment_files(
 
     ``config`` defaults to the ``default`` preset (:func:`hypseg.config.segment_preset`); the volumes are
     normalised as the model's training volumes and segmented by :func:`hypseg.inference.recipe.segment`.
-    A volume (or object) that a per-volume level's fit finds holding fewer supervoxels than clusters is
-    clustered voxel by voxel; its manifest entry then has ``"clustered_voxels": true``.
+    Every side must be at least :data:`hypseg.config.MIN_PATCH_SIDE` voxels, the smallest a model trains
+    on; a side below a level's patch side is fine (patches crossing a face are edge-padded).
+    A volume (or object) that a per-volume level's fit finds holding fewer supervoxels than clusters, or
+    every volume when a pooled level's volumes hold fewer together, is clustered voxel by voxel; its
+    manifest entry then has ``"clustered_voxels": true``.
     """
     paths = [Path(v) for v in volumes]
     if not paths:
@@ -64,14 +67,14 @@ def segment_files(
     cases = discover_cases(paths)
     model = load_model(model_dir, device=device)
     config = resolve_patch_sides(segment_preset("default") if config is None else config, patch_size=model.patch_size)
-    p = max(max(level.patch_sides) for level in config.levels)
     out = Path(out)
     _check_output(out, overwrite=overwrite)
     loaded, arrays = [], []
     for case in cases:
         read = load_case(case)
-        if min(read.volume.shape) < p:
-            raise UserError(f"{case.image}: volume of shape {read.volume.shape} is smaller than the patch side {p}")
+        if min(read.volume.shape) < MIN_PATCH_SIDE:  # patches crossing a face are padded: any larger side works
+            raise UserError(f"{case.image}: volume of shape {read.volume.shape} is too small to segment: "
+                            f"every side must be at least {MIN_PATCH_SIDE} voxels")
         arrays.append(normalise(np.asarray(read.volume.array, dtype=np.float32), config=model.config.data, mask=read.mask))
         loaded.append((case, read.volume))
     result = segment(arrays, model, config, tile=tile, device=device, progress=progress)

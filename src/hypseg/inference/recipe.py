@@ -39,7 +39,7 @@ class VolumeSegmentation(NamedTuple):
     labels: dict[int, np.ndarray]  # k -> (Z, Y, X) int32
     centers: dict[int, np.ndarray]  # k -> (k or k - 1, F*d)
     object: np.ndarray | None  # (Z, Y, X) bool: the first level's object, holes filled (containment), else None
-    clustered_voxels: bool  # fitted per volume, it (or its object) held fewer supervoxels than clusters
+    clustered_voxels: bool  # fitted on voxels: it (or its object; pooled: all volumes) held fewer supervoxels than clusters
 
 
 class RecipeResult(NamedTuple):

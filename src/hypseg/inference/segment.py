@@ -36,7 +36,7 @@ class Segmentation(NamedTuple):
 
     labels: dict[int, np.ndarray]  # k -> (Z, Y, X) int32
     centers: dict[int, np.ndarray]  # k -> (k, d)
-    voxels: bool = False  # fitted per volume on its voxels: it held fewer supervoxels than clusters
+    voxels: bool = False  # fitted on voxels: it (per volume) or all volumes (pooled) held fewer supervoxels than clusters
 
 
 class _Level(NamedTuple):
@@ -247,9 +247,10 @@ def segment_volumes(
     voxels (supervoxel pooling, see the module docstring); with ``masks`` too, each map must be -1
     exactly outside its mask. ``voxel_weights`` (one per volume, e.g.
     :func:`hypseg.inference.pooling.purity_weights`) weigh the voxels in their supervoxel's mean.
-    Fewer supervoxels than the largest k raise in a pooled fit; fitted per volume, such a volume's
-    voxels (inside its mask) are clustered instead, and its segmentation says so
-    (``Segmentation.voxels``), while the other volumes keep their supervoxels.
+    Fewer supervoxels than the largest k: fitted per volume, such a volume's voxels (inside its mask)
+    are clustered instead, and its segmentation says so (``Segmentation.voxels``), while the other
+    volumes keep their supervoxels; in a pooled fit, fewer supervoxels over all volumes together
+    cluster every volume's voxels instead, and every segmentation says so.
     """
     if not embeddings:
         raise UserError("no embeddings to segment")
@@ -283,9 +284,13 @@ def segment_volumes(
                           random_state=random_state, factors=factors, sample_weight=weights)
 
     if pooled:
+        voxels = all(part.weights is not None for part in parts) and sum(len(part.points) for part in parts) < top
+        if voxels:  # too few supervoxels for the pooled fit: every volume's voxels inside the same regions
+            parts = [_volume_points(i, e, part.inside, None, None, c=c, hyperbolic=hyperbolic, factors=factors)
+                     for i, (part, e) in enumerate(zip(parts, embeddings))]
         share = None if subsample is None else max(1, subsample // len(parts))
         levels = fit_on([(part, _subsample(len(part.points), share, rng)) for part in parts])
-        return [_predict(levels, part, e.shape[:3]) for part, e in zip(parts, embeddings)]
+        return [_predict(levels, part, e.shape[:3], voxels=voxels) for part, e in zip(parts, embeddings)]
     found = []
     for i, (part, e) in enumerate(zip(parts, embeddings)):
         voxels = part.weights is not None and len(part.points) < top
