@@ -50,3 +50,26 @@ def test_an_unknown_key_is_named(tmp_path):
     result = runner.invoke(app, ["train", str(_volume(tmp_path)), "--config", str(path), "--out", str(tmp_path / "run")])
     assert result.exit_code == 2
     assert f"hypseg: error: {path}: TrainConfig: unknown key 'train.stepz'\n" in result.output
+
+
+def test_recipe_paper_trains_the_released_experiment_with_the_variants_rate(tmp_path):
+    from hypseg.config import paper_recipe
+
+    result = runner.invoke(app, ["train", str(_volume(tmp_path)), "--recipe", "paper", "--variant", "euclidean", "--steps", "1",
+                                 "--out", str(tmp_path / "run"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    saved = load_run_config(tmp_path / "run")
+    expected = paper_recipe("euclidean", steps=1)
+    assert saved.model == expected.model and saved.train == expected.train
+    assert saved.data.sampler == "paper" and saved.train.learning_rate == 5e-5
+
+
+def test_an_unknown_recipe_or_recipe_with_config_is_one_line(tmp_path):
+    result = runner.invoke(app, ["train", str(_volume(tmp_path)), "--recipe", "fast", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert "hypseg: error: unknown training recipe 'fast'; choose one of cpu, paper, smoke\n" in result.output
+    save_run_config(tmp_path / "first", TINY)
+    result = runner.invoke(app, ["train", str(_volume(tmp_path)), "--recipe", "paper", "--config",
+                                 str(tmp_path / "first" / CONFIG_NAME), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2 and "hypseg: error: give --config or --recipe, not both\n" in result.output
+    assert not (tmp_path / "run").exists()
