@@ -217,17 +217,26 @@ def _plane_distance_from_products(
     return torch.asinh(arg) / sqrt_c
 
 
+def _plane_products(x: torch.Tensor, p: torch.Tensor, a: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The inner products that the plane scores take, for x (..., d) and planes p, a (K, d)."""
+    return {
+        "xp": x @ p.transpose(0, 1),
+        "xa": x @ a.transpose(0, 1),
+        "x2": x.pow(2).sum(dim=-1, keepdim=True),
+        "p2": p.pow(2).sum(dim=-1),
+        "pa": (p * a).sum(dim=-1),
+        "a_norm": a.norm(dim=-1),
+    }
+
+
 def _gyroplane(x: torch.Tensor, p: torch.Tensor, a: torch.Tensor, c: Curvature) -> torch.Tensor:
     # x (..., d); p, a (K, d) -> (..., K)
-    return _gyroplane_from_products(
-        xp=x @ p.transpose(0, 1),
-        xa=x @ a.transpose(0, 1),
-        x2=x.pow(2).sum(dim=-1, keepdim=True),
-        p2=p.pow(2).sum(dim=-1),
-        pa=(p * a).sum(dim=-1),
-        a_norm=a.norm(dim=-1),
-        c=c,
-    )
+    return _gyroplane_from_products(**_plane_products(x, p, a), c=c)
+
+
+def _plane_distance(x: torch.Tensor, p: torch.Tensor, a: torch.Tensor, c: Curvature) -> torch.Tensor:
+    # x (..., d); p, a (K, d) -> (..., K): signed distances, without the lambda_p |a| factor
+    return _plane_distance_from_products(**_plane_products(x, p, a), c=c)
 
 
 # ------------------------------------------------------------------------------ public functions

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from hypseg.geometry import PoincareBall
-from hypseg.geometry.math import _gyroplane_from_products, _plane_distance_from_products
+from hypseg.geometry.math import _gyroplane_from_products, _plane_distance
 
 Triple = tuple[int, int, int]
 
@@ -45,6 +45,12 @@ class _Planes(torch.nn.Module):
         return p, self.ball.transp0(p, self.a_tangent)
 
 
+def _check_features(dim: int, out_features: int, ball: PoincareBall | None) -> tuple[int, int, PoincareBall]:
+    if dim < 1 or out_features < 1:
+        raise ValueError(f"dim and out_features must be >= 1, got {dim} and {out_features}")
+    return dim, out_features, ball if ball is not None else PoincareBall()
+
+
 def _check_grid(x: torch.Tensor, dim: int, ball: PoincareBall, check_points: bool) -> None:
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise ValueError(f"x must be a floating tensor, got {getattr(x, 'dtype', type(x).__name__)}")
@@ -66,10 +72,7 @@ class GyroplaneLinear(torch.nn.Module):
 
     def __init__(self, dim: int, out_features: int, ball: PoincareBall | None = None):
         super().__init__()
-        if dim < 1 or out_features < 1:
-            raise ValueError(f"dim and out_features must be >= 1, got {dim} and {out_features}")
-        self.dim, self.out_features = dim, out_features
-        self.ball = ball if ball is not None else PoincareBall()
+        self.dim, self.out_features, self.ball = _check_features(dim, out_features, ball)
         self.planes = _Planes((out_features,), dim, self.ball)
         self.check_inputs = True
 
@@ -230,10 +233,7 @@ class ReleasedGyroplaneLinear(torch.nn.Module):
 
     def __init__(self, dim: int, out_features: int, ball: PoincareBall | None = None):
         super().__init__()
-        if dim < 1 or out_features < 1:
-            raise ValueError(f"dim and out_features must be >= 1, got {dim} and {out_features}")
-        self.dim, self.out_features = dim, out_features
-        self.ball = ball if ball is not None else PoincareBall()
+        self.dim, self.out_features, self.ball = _check_features(dim, out_features, ball)
         self.weight = torch.nn.Parameter(torch.empty(out_features, dim))
         self.bias = torch.nn.Parameter(torch.empty(out_features, 1))
         torch.nn.init.kaiming_normal_(self.weight, a=math.sqrt(5))
@@ -248,12 +248,4 @@ class ReleasedGyroplaneLinear(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         a, p = self.normals_and_points()  # (J, d) each
-        return _plane_distance_from_products(
-            xp=x @ p.transpose(0, 1),
-            xa=x @ a.transpose(0, 1),
-            x2=x.pow(2).sum(dim=-1, keepdim=True),
-            p2=p.pow(2).sum(dim=-1),
-            pa=(p * a).sum(dim=-1),
-            a_norm=a.norm(dim=-1),
-            c=self.ball.c,
-        )  # (..., J)
+        return _plane_distance(x, p, a, self.ball.c)  # (..., J)
