@@ -94,6 +94,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "inference-speed": inference_speed,
     "quality": results_file("quality"),
     "speed": results_file("speed"),
+    "paper-protocol-cpu-val": results_file("paper_protocol_cpu_val"),
+    "real-data": results_file("real_data"),
 }
 
 
