@@ -191,10 +191,16 @@ def _gyroplane_from_products(
 
     ``xp = <x,p>``, ``xa = <x,a>``, ``x2 = |x|^2``, ``p2 = |p|^2``, ``pa = <p,a>``, ``a_norm = |a|``.
     """
+    # Written out rather than through _plane_distance_from_products: the same value, but another order
+    # of floating-point operations in the backward pass changes every trained model's weights.
     tiny = min_norm(xp.dtype)
+    sqrt_c = c**0.5
+    big_a = 1 - 2 * c * xp + c * x2
     big_b = (1 - c * p2).clamp_min(tiny)
-    distance = _plane_distance_from_products(xp=xp, xa=xa, x2=x2, p2=p2, pa=pa, a_norm=a_norm, c=c)
-    return 2 * a_norm.clamp_min(tiny) / big_b * distance
+    inside = (1 - c * x2).clamp_min(tiny)
+    a_norm = a_norm.clamp_min(tiny)
+    arg = 2 * sqrt_c * (big_b * xa - big_a * pa) / (big_b * inside * a_norm)
+    return 2 * a_norm / (big_b * sqrt_c) * torch.asinh(arg)
 
 
 def _plane_distance_from_products(
