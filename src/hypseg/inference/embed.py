@@ -196,9 +196,9 @@ def embed_voxels_naive(
     results = []
     starts = range(0, len(voxels), batch)
     if progress:
-        from tqdm.auto import tqdm
+        from hypseg.progress import progress as reporter
 
-        starts = tqdm(starts, desc="embedding", unit="batch", leave=False)
+        starts = reporter(starts, desc="embedding", unit="batch", leave=False)
     for start in starts:
         v = np.asarray(voxels[start : start + batch], dtype=np.int64)  # (b, 3), padded start = v
         z = (v[:, 0, None] + offsets)[:, :, None, None]

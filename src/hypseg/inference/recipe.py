@@ -98,9 +98,9 @@ def segment(
     sides = list(dict.fromkeys(level.patch_sides for level in config.levels))
     iterator = volumes
     if progress:
-        from tqdm.auto import tqdm
+        from hypseg.progress import progress as reporter
 
-        iterator = tqdm(volumes, desc="embedding", unit="vol")
+        iterator = reporter(volumes, desc="embedding", unit="vol")
     embeddings: dict[tuple[int, ...], list[np.ndarray]] = {s: [] for s in sides}
     for volume in iterator:
         for s in sides:
