@@ -18,7 +18,7 @@ every call. ``tests/geometry`` checks that both agree.
 
 from __future__ import annotations
 
-from typing import Union
+from typing import NamedTuple, Union
 
 import torch
 
@@ -170,57 +170,52 @@ def _clip_tangent(u: torch.Tensor, c: Curvature, max_norm: float = TANGENT_CLIP)
     return u * (limit / _norm(u)).clamp_max(1.0)
 
 
-def _gyroplane_from_products(
-    xp: torch.Tensor,
-    xa: torch.Tensor,
-    x2: torch.Tensor,
-    p2: torch.Tensor,
-    pa: torch.Tensor,
-    a_norm: torch.Tensor,
-    c: Curvature,
-) -> torch.Tensor:
-    r"""Signed, scaled distance to gyroplanes from inner products only (all arguments broadcast).
+class _PlaneArgument(NamedTuple):
+    """The arsinh argument of a plane score and the clamped factors the score reuses."""
+
+    arg: torch.Tensor
+    big_b: torch.Tensor  # 1 - c|p|^2, clamped
+    a_norm: torch.Tensor  # |a|, clamped
+
+
+def _plane_argument(
+    xp: torch.Tensor, xa: torch.Tensor, x2: torch.Tensor, p2: torch.Tensor, pa: torch.Tensor, a_norm: torch.Tensor, c: Curvature
+) -> _PlaneArgument:
+    r"""The argument of the arsinh in the distance to gyroplanes, from inner products only (all broadcast).
 
     With :math:`w = (-p) \oplus x`, :math:`A = 1 - 2c\langle p,x\rangle + c|x|^2` and
     :math:`B = 1 - c|p|^2`, Mobius addition gives :math:`\langle w,a\rangle = (B\langle x,a\rangle
     - A\langle p,a\rangle)/\delta` and :math:`1 - c|w|^2 = B(1 - c|x|^2)/\delta`, so the denominator
     :math:`\delta` cancels in
 
-    .. math:: f = \frac{\lambda_p |a|}{\sqrt c} \operatorname{arsinh}\Big(
+    .. math:: \sqrt c\, d_\pm(x, H_{a,p}) = \operatorname{arsinh}\Big(
               \frac{2\sqrt c\,(B\langle x,a\rangle - A\langle p,a\rangle)}{B\,(1 - c|x|^2)\,|a|}\Big).
 
     ``xp = <x,p>``, ``xa = <x,a>``, ``x2 = |x|^2``, ``p2 = |p|^2``, ``pa = <p,a>``, ``a_norm = |a|``.
+    Each factor is computed once: the gyroplane score's backward pass then sums its gradients in one
+    fixed order, which keeps trained weights reproducible.
     """
-    # Written out rather than through _plane_distance_from_products: the same value, but another order
-    # of floating-point operations in the backward pass changes every trained model's weights.
     tiny = min_norm(xp.dtype)
-    sqrt_c = c**0.5
     big_a = 1 - 2 * c * xp + c * x2
     big_b = (1 - c * p2).clamp_min(tiny)
     inside = (1 - c * x2).clamp_min(tiny)
     a_norm = a_norm.clamp_min(tiny)
-    arg = 2 * sqrt_c * (big_b * xa - big_a * pa) / (big_b * inside * a_norm)
-    return 2 * a_norm / (big_b * sqrt_c) * torch.asinh(arg)
+    arg = 2 * c**0.5 * (big_b * xa - big_a * pa) / (big_b * inside * a_norm)
+    return _PlaneArgument(arg, big_b, a_norm)
 
 
-def _plane_distance_from_products(
-    xp: torch.Tensor,
-    xa: torch.Tensor,
-    x2: torch.Tensor,
-    p2: torch.Tensor,
-    pa: torch.Tensor,
-    a_norm: torch.Tensor,
-    c: Curvature,
-) -> torch.Tensor:
-    r"""Signed distance :math:`\operatorname{sign}(\langle w,a\rangle) d(x, H_{a,p})` from inner products
-    (the score of :func:`_gyroplane_from_products` without its :math:`\lambda_p|a|` factor)."""
-    tiny = min_norm(xp.dtype)
-    sqrt_c = c**0.5
-    big_a = 1 - 2 * c * xp + c * x2
-    big_b = (1 - c * p2).clamp_min(tiny)
-    inside = (1 - c * x2).clamp_min(tiny)
-    arg = 2 * sqrt_c * (big_b * xa - big_a * pa) / (big_b * inside * a_norm.clamp_min(tiny))
-    return torch.asinh(arg) / sqrt_c
+def _gyroplane_from_products(**products) -> torch.Tensor:
+    r"""Signed, scaled distance :math:`f = \lambda_p|a|\, d_\pm(x, H_{a,p})` to gyroplanes from the inner
+    products of :func:`_plane_argument` (same keywords, and ``c``)."""
+    c = products["c"]
+    arg, big_b, a_norm = _plane_argument(**products)
+    return 2 * a_norm / (big_b * c**0.5) * torch.asinh(arg)
+
+
+def _plane_distance_from_products(**products) -> torch.Tensor:
+    r"""Signed distance :math:`d_\pm(x, H_{a,p})`, the score of :func:`_gyroplane_from_products` without
+    its :math:`\lambda_p|a|` factor."""
+    return torch.asinh(_plane_argument(**products).arg) / products["c"] ** 0.5
 
 
 def _plane_products(x: torch.Tensor, p: torch.Tensor, a: torch.Tensor) -> dict[str, torch.Tensor]:
