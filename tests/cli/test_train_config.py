@@ -59,9 +59,8 @@ def test_recipe_paper_trains_the_released_experiment_with_the_variants_rate(tmp_
                                  "--out", str(tmp_path / "run"), "--no-progress"])
     assert result.exit_code == 0, result.output
     saved = load_run_config(tmp_path / "run")
-    expected = paper_recipe("euclidean", steps=1)
-    assert saved.model == expected.model and saved.train == expected.train
-    assert saved.data.sampler == "paper" and saved.train.learning_rate == 5e-5
+    assert saved == paper_recipe("euclidean", steps=1)  # a 16^3 volume: the paper's sampler shrinks parents itself
+    assert saved.train.learning_rate == 5e-5
 
 
 def test_an_unknown_recipe_or_recipe_with_config_is_one_line(tmp_path):

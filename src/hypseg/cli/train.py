@@ -66,8 +66,9 @@ def train(
     volumes = load_normalised(training, config=run.data, progress=progress)
     val_volumes = load_normalised(validation, config=run.data) if validation else None
     clipped = clip_patch_sides(run, [v.shape for v in volumes + (val_volumes or [])])  # normalisation unchanged
-    if clip_note(run, clipped):
-        typer.echo(clip_note(run, clipped))
+    note = clip_note(run, clipped)
+    if note:
+        typer.echo(note)
     run = clipped
     result = Trainer(run, volumes, run_dir=out, validation=val_volumes, progress=progress).fit(resume=resume)
     typer.echo(f"trained {result.step} steps on {len(volumes)} volumes; model in {result.run_dir}")

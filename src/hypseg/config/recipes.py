@@ -143,7 +143,8 @@ def clip_patch_sides(config: RunConfig, shapes: Sequence[Sequence[int]]) -> RunC
     """``config`` with its training patch sides clipped to fit the smallest side of ``shapes``.
 
     A volume whose smallest side S is below ``data.patch_max`` gets ``patch_max = S`` (and
-    ``patch_min`` at most S); a config whose patches fit every volume comes back unchanged.
+    ``patch_min`` at most S); a config whose patches fit every volume comes back unchanged, and so
+    does one of the paper's sampler, which shrinks each parent at the faces itself.
 
     Raises
     ------
@@ -160,7 +161,7 @@ def clip_patch_sides(config: RunConfig, shapes: Sequence[Sequence[int]]) -> RunC
     side = min(smallest)
     if side < MIN_PATCH_SIDE:
         raise UserError(f"a volume of shape {smallest} is too small to train on: every side must be at least {MIN_PATCH_SIDE} voxels")
-    if side >= config.data.patch_max:
+    if side >= config.data.patch_max or config.data.sampler == "paper":
         return config
     data = dataclasses.replace(config.data, patch_max=float(side), patch_min=min(config.data.patch_min, float(side)))
     return dataclasses.replace(config, data=data)
