@@ -140,4 +140,5 @@ def test_a_paper_run_trains_and_its_steps_repeat_exactly(tmp_path):
     one = Trainer(config, volumes, run_dir=tmp_path / "a", progress=False).fit()
     two = Trainer(config, volumes, run_dir=tmp_path / "b", progress=False).fit()
     assert one.step == 2 and np.isfinite(one.last["loss"])
-    assert one.last == {k: v for k, v in two.last.items() if k in one.last and k != "triplets_per_s"} | {"triplets_per_s": one.last["triplets_per_s"]}
+    losses = ("loss", "reconstruction", "kl", "triplet")
+    assert [one.last[k] for k in losses] == [two.last[k] for k in losses]  # the same batches, noise and weights
