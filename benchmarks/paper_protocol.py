@@ -43,6 +43,7 @@ import numpy as np
 import scipy.ndimage as ndi
 import torch
 
+from benchmarks.validation_split import first_axis
 from hypseg.clustering import EuclideanKMeans, HyperbolicKMeans
 from hypseg.config import RunConfig, cpu_recipe, paper_recipe
 from hypseg.data import discover_cases, load_normalised, write_synthetic_dataset
@@ -141,11 +142,7 @@ def intensity_axis(embedding: np.ndarray, volume: np.ndarray, *, hyperbolic: boo
     points, local = points[pick], local[pick]
     if hyperbolic:
         points = logmap0(torch.from_numpy(points), c=curvature).numpy()
-    centred = points - points.mean(axis=0)
-    eigenvalues, vectors = np.linalg.eigh(centred.T @ centred)
-    share = float(eigenvalues[-1] / eigenvalues.sum())
-    corr = float(abs(np.corrcoef(centred @ vectors[:, -1], local)[0, 1]))
-    return share, corr
+    return first_axis(points, local)
 
 
 def score_run(run: RunConfig, train: Sequence[np.ndarray], scored: Sequence[np.ndarray], truths, *, run_dir: Path) -> dict:

@@ -207,12 +207,20 @@ def intensity_axis(embeddings, volumes, segments, weights, config, *, factors: i
         if config.model.hyperbolic:  # log map at the origin, one ball at a time
             balls = torch.from_numpy(points.reshape(len(points), factors, -1))
             points = logmap0(balls, c=config.model.curvature).reshape(len(points), -1).numpy()
-        centred = points - np.average(points, axis=0, weights=n)
-        eigenvalues, vectors = np.linalg.eigh((centred * n[:, None]).T @ centred)
-        shares.append(eigenvalues[-1] / eigenvalues.sum())
         intensity = pool_embedding(np.asarray(volume, dtype=np.float64)[..., None], seg, hyperbolic=False).points[:, 0]
-        corrs.append(abs(np.corrcoef(centred @ vectors[:, -1], intensity)[0, 1]))
+        share, corr = first_axis(points, intensity, weights=n)
+        shares.append(share)
+        corrs.append(corr)
     return np.array(shares), np.array(corrs)
+
+
+def first_axis(points: np.ndarray, values: np.ndarray, *, weights: np.ndarray | None = None) -> tuple[float, float]:
+    """(share of the (weighted) variance of ``points`` (N, D) along their first principal axis, absolute
+    correlation of that coordinate with ``values`` (N,))."""
+    n = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
+    centred = points - np.average(points, axis=0, weights=n)
+    eigenvalues, vectors = np.linalg.eigh((centred * n[:, None]).T @ centred)
+    return float(eigenvalues[-1] / eigenvalues.sum()), float(abs(np.corrcoef(centred @ vectors[:, -1], values)[0, 1]))
 
 
 def organelle_matches(maps: list[np.ndarray], truths: list[np.ndarray]) -> dict[str, list[float]]:
