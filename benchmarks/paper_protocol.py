@@ -34,6 +34,7 @@ import argparse
 import dataclasses
 import json
 import shlex
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -210,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     train_cases = scored_cases if args.transductive else [c for c in cases if c.split == "train"][: args.train_volumes]
     truths = [{level: load_labels(c.truth[str(level)]) for level in LEVELS} for c in scored_cases]
     results: dict[str, dict[str, list[dict]]] = {}
+    loaded: dict[tuple, tuple[list[np.ndarray], list[np.ndarray]]] = {}
     for change in changes:
         setting = f"{args.recipe}{'' if change == 'none' else ' + released ' + change}"
         results[setting] = {}
@@ -222,12 +224,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                 if done.exists():
                     results[setting][row].append(json.loads(done.read_text()))
                     continue
-                train = load_normalised(train_cases, config=run.data)
-                scored = load_normalised(scored_cases, config=run.data)
+                how = (run.data.normalisation, run.data.percentile_low, run.data.percentile_high, run.data.clip)
+                if how not in loaded:  # the volumes once per normalisation, not once per run
+                    loaded[how] = (load_normalised(train_cases, config=run.data), load_normalised(scored_cases, config=run.data))
+                train, scored = loaded[how]
                 run_dir = args.workdir / tag
                 if run_dir.exists():
-                    import shutil
-
                     shutil.rmtree(run_dir)  # an interrupted run starts again
                 record = score_run(run, train, scored, truths, run_dir=run_dir)
                 done.write_text(json.dumps(record))
