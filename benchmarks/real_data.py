@@ -321,7 +321,7 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     flat = result.config.with_levels(in_object=False)
     sizes = {level.supervoxel_size for level in flat.levels} - {None}
     normalised = model.normalise(image)
-    segments = {size: [supervoxels(normalised, size=size)] for size in sizes}
+    segments = {size: [supervoxels(normalised, size=size, tile=flat.supervoxel_tile)] for size in sizes}
     found = cluster_embeddings(result.embeddings, flat, geometry=model.config.model, segments=segments)
     done = time.perf_counter()
     return {HYPSEG: Run(dict(result.volumes[0].labels), {"train": trained - start, "segment": segmented - trained}),

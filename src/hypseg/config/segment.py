@@ -23,6 +23,9 @@ from typing import Sequence
 from hypseg.config._base import Config
 from hypseg.errors import UserError
 
+#: The smallest supervoxel tile: a box of 8^3 voxels holds one default 500-voxel supervoxel.
+MIN_TILE = 8
+
 
 @dataclasses.dataclass(frozen=True)
 class LevelConfig(Config):
@@ -107,6 +110,9 @@ class SegmentConfig(Config):
         k-means restarts (the lowest inertia is kept).
     seed : int
         Seed of the subsample and of k-means.
+    supervoxel_tile : int
+        SLIC runs in boxes of at most this side (:func:`hypseg.data.supervoxels`, ``tile``), so that a
+        volume larger than memory is cut chunk by chunk into the same supervoxels as whole.
     """
 
     levels: tuple[LevelConfig, ...]
@@ -114,6 +120,7 @@ class SegmentConfig(Config):
     subsample: int = 50_000
     n_init: int = 3
     seed: int = 0
+    supervoxel_tile: int = 128
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -138,6 +145,8 @@ class SegmentConfig(Config):
             raise UserError(f"SegmentConfig: subsample must be >= 1, got {self.subsample}")
         if self.n_init < 1:
             raise UserError(f"SegmentConfig: n_init must be >= 1, got {self.n_init}")
+        if self.supervoxel_tile < MIN_TILE:
+            raise UserError(f"SegmentConfig: supervoxel_tile must be >= {MIN_TILE} voxels, got {self.supervoxel_tile}")
 
     @property
     def clusters(self) -> list[int]:

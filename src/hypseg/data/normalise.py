@@ -12,6 +12,11 @@ whichever job reads it. Statistics are computed per volume, over the voxels of `
 - ``"none"``: y = x.
 
 A degenerate spread (q_hi == q_lo, std == 0) is an error naming the problem. The output is float32.
+
+The statistics (:func:`statistics`) are taken over :func:`voxel_sample`: every voxel of a volume of up
+to 2^24 voxels (256^3), and a regular grid of about that many voxels of a larger one, read slice by
+slice. A volume larger than memory is then normalised chunk by chunk (:func:`apply`) exactly as it
+would be whole.
 """
 
 from __future__ import annotations
@@ -24,6 +29,29 @@ from hypseg.config import DataConfig
 from hypseg.errors import UserError
 
 
+#: Volumes up to this many voxels are normalised on every voxel; larger ones on a regular grid of about as many.
+SAMPLE_VOXELS = 1 << 24
+
+
+def voxel_sample(x, *, max_voxels: int = SAMPLE_VOXELS) -> np.ndarray:
+    """The voxels the statistics of a (Z, Y, X) array are taken on, flattened.
+
+    Every voxel when there are at most ``max_voxels``; otherwise every s-th voxel along each axis, with
+    s the smallest stride that keeps the count within ``max_voxels``, read one z-slice at a time (a
+    memory map or Zarr array is never read whole).
+
+    >>> voxel_sample(np.arange(64.0).reshape(4, 4, 4), max_voxels=8).tolist()
+    [0.0, 2.0, 8.0, 10.0, 32.0, 34.0, 40.0, 42.0]
+    """
+    shape = tuple(int(n) for n in x.shape)
+    if int(np.prod(shape)) <= max_voxels:
+        return np.asarray(x[...]).ravel()
+    stride = 2
+    while int(np.prod([-(-n // stride) for n in shape])) > max_voxels:
+        stride += 1
+    return np.concatenate([np.asarray(x[z])[::stride, ::stride].ravel() for z in range(0, shape[0], stride)])
+
+
 def percentile_scale(
     x: np.ndarray, *, mask: np.ndarray | None = None, low: float = 1.0, high: float = 99.0, clip: bool = False
 ) -> np.ndarray:
@@ -33,12 +61,7 @@ def percentile_scale(
     >>> float(y[10]), float(y[90])
     (0.0, 1.0)
     """
-    values = _masked(x, mask)
-    q_lo, q_hi = np.percentile(values, [low, high])
-    if not q_hi > q_lo:
-        raise UserError(f"percentile normalisation: the {low}th and {high}th percentiles are equal ({q_lo:g}); the volume is (nearly) constant")
-    y = (np.asarray(x, dtype=np.float32) - np.float32(q_lo)) / np.float32(q_hi - q_lo)
-    return np.clip(y, 0.0, 1.0) if clip else y
+    return _scale(x, _percentiles(_masked(x, mask), low, high), clip)
 
 
 def zscore(x: np.ndarray, *, mask: np.ndarray | None = None) -> np.ndarray:
@@ -48,21 +71,39 @@ def zscore(x: np.ndarray, *, mask: np.ndarray | None = None) -> np.ndarray:
     >>> np.round(y[:3] * np.sqrt(2 / 3), 6).tolist()
     [-1.0, 0.0, 1.0]
     """
-    values = _masked(x, mask).astype(np.float64)
+    return _standardise(x, _moments(_masked(x, mask)))
+
+
+def _percentiles(values: np.ndarray, low: float, high: float) -> tuple[float, float]:
+    q_lo, q_hi = np.percentile(values, [low, high])
+    if not q_hi > q_lo:
+        raise UserError(f"percentile normalisation: the {low}th and {high}th percentiles are equal ({q_lo:g}); the volume is (nearly) constant")
+    return float(q_lo), float(q_hi)
+
+
+def _scale(x, stats: tuple[float, float], clip: bool) -> np.ndarray:
+    q_lo, q_hi = stats
+    y = (np.asarray(x, dtype=np.float32) - np.float32(q_lo)) / np.float32(q_hi - q_lo)
+    return np.clip(y, 0.0, 1.0) if clip else y
+
+
+def _moments(values: np.ndarray) -> tuple[float, float]:
+    values = values.astype(np.float64)
     std = values.std()
     if not std > 0:
         raise UserError("z-score normalisation: the voxels under the mask are constant")
-    return ((np.asarray(x, dtype=np.float64) - values.mean()) / std).astype(np.float32)
+    return float(values.mean()), float(std)
 
 
-def _identity(x: np.ndarray, *, mask: np.ndarray | None = None) -> np.ndarray:
-    return np.asarray(x, dtype=np.float32)
+def _standardise(x, stats: tuple[float, float]) -> np.ndarray:
+    mean, std = stats
+    return ((np.asarray(x, dtype=np.float64) - mean) / std).astype(np.float32)
 
 
-def _masked(x: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    x = np.asarray(x)
+def _masked(x, mask: np.ndarray | None) -> np.ndarray:
     if mask is None:
-        return x.ravel()
+        return voxel_sample(x)
+    x = np.asarray(x)
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != x.shape:
         raise UserError(f"normalisation: mask shape {mask.shape} differs from the volume's shape {x.shape}")
@@ -71,14 +112,35 @@ def _masked(x: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return x[mask]
 
 
-#: config.normalisation -> function(x, *, mask, config)
-NORMALISERS: dict[str, Callable[..., np.ndarray]] = {
-    "percentile": lambda x, *, mask, config: percentile_scale(
-        x, mask=mask, low=config.percentile_low, high=config.percentile_high, clip=config.clip
-    ),
-    "zscore": lambda x, *, mask, config: zscore(x, mask=mask),
-    "none": lambda x, *, mask, config: _identity(x, mask=mask),
-}
+def statistics(x, *, config: DataConfig, mask: np.ndarray | None = None) -> tuple[float, ...]:
+    """What :func:`apply` needs to normalise ``x`` as ``config.normalisation`` says: (q_lo, q_hi) for
+    ``"percentile"``, (mean, std) for ``"zscore"``, () for ``"none"``; over :func:`voxel_sample` of ``x``,
+    or over ``mask``."""
+    _check(config)
+    if config.normalisation == "percentile":
+        return _percentiles(_masked(x, mask), config.percentile_low, config.percentile_high)
+    if config.normalisation == "zscore":
+        return _moments(_masked(x, mask))
+    return ()
+
+
+def apply(x, *, config: DataConfig, stats: tuple[float, ...]) -> np.ndarray:
+    """``x`` (any part of a volume) normalised with the volume's :func:`statistics`: float32."""
+    _check(config)
+    if config.normalisation == "percentile":
+        return _scale(x, stats, config.clip)
+    if config.normalisation == "zscore":
+        return _standardise(x, stats)
+    return np.asarray(x, dtype=np.float32)
+
+
+#: The normalisations :func:`normalise` knows.
+NORMALISATIONS = ("percentile", "zscore", "none")
+
+
+def _check(config: DataConfig) -> None:
+    if config.normalisation not in NORMALISATIONS:
+        raise UserError(f"unknown normalisation {config.normalisation!r}; choose one of {sorted(NORMALISATIONS)}")
 
 
 def normalise(x: np.ndarray, *, config: DataConfig, mask: np.ndarray | None = None) -> np.ndarray:
@@ -95,6 +157,4 @@ def normalise(x: np.ndarray, *, config: DataConfig, mask: np.ndarray | None = No
     -------
     ndarray (Z, Y, X), float32
     """
-    if config.normalisation not in NORMALISERS:
-        raise UserError(f"unknown normalisation {config.normalisation!r}; choose one of {sorted(NORMALISERS)}")
-    return NORMALISERS[config.normalisation](x, mask=mask, config=config)
+    return apply(x, config=config, stats=statistics(x, config=config, mask=mask))

@@ -106,7 +106,7 @@ def segment(
         for s in sides:
             embeddings[s].append(embed_volume_multiscale(model.network, volume, patch_sizes=s, tile=tile, device=device))
     sizes = sorted({level.supervoxel_size for level in config.levels} - {None})
-    segments = {size: [supervoxels(v, size=size) for v in volumes] for size in sizes}
+    segments = {size: [supervoxels(v, size=size, tile=config.supervoxel_tile) for v in volumes] for size in sizes}
     found = cluster_embeddings(embeddings, config, geometry=model.config.model, segments=segments)
     return RecipeResult(config, found, embeddings)
 

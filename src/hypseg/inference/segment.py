@@ -268,33 +268,50 @@ def segment_volumes(
             raise UserError(f"embedding {i} must be (Z, Y, X, d), got shape {emb.shape}")
         if mask is not None and tuple(mask.shape) != emb.shape[:3]:
             raise UserError(f"mask {i} has shape {tuple(mask.shape)}, its embedding {emb.shape[:3]}")
-    rng = np.random.default_rng(random_state)
     top = max((int(k) for k in clusters), default=0)
     parts = [_volume_points(i, e, m, s, w, c=c, hyperbolic=hyperbolic, factors=factors)
              for i, (e, m, s, w) in enumerate(zip(embeddings, masks, segments, voxel_weights))]
+    # too few supervoxels: per volume, that volume's voxels inside the same region; pooled, every volume's
+    few = [part.weights is not None and len(part.points) < top for part in parts]
+    if pooled:
+        few = [all(part.weights is not None for part in parts) and sum(len(part.points) for part in parts) < top] * len(parts)
+    parts = [_volume_points(i, e, part.inside, None, None, c=c, hyperbolic=hyperbolic, factors=factors) if voxels else part
+             for i, (part, e, voxels) in enumerate(zip(parts, embeddings, few))]
+    fitted = fit_parts([(part.points, part.weights) for part in parts], clusters, pooled=pooled, subsample=subsample,
+                       c=c, hyperbolic=hyperbolic, nested=nested, n_init=n_init, random_state=random_state, factors=factors)
+    return [_predict(levels, part, e.shape[:3], voxels=voxels) for levels, part, e, voxels in zip(fitted, parts, embeddings, few)]
 
-    def fit_on(chosen: list[tuple[_Points, np.ndarray | slice]]) -> list[_Level]:
-        sample = np.concatenate([part.points[idx] for part, idx in chosen])
-        weighted = any(part.weights is not None for part, _ in chosen)
-        weights = np.concatenate([(np.ones(len(part.points)) if part.weights is None else part.weights)[idx]
-                                  for part, idx in chosen]) if weighted else None  # a voxel weighs 1
+
+def fit_parts(
+    parts: Sequence[tuple[np.ndarray, np.ndarray | None]],
+    clusters: Sequence[int],
+    *,
+    pooled: bool,
+    subsample: int | None,
+    random_state: int = 0,
+    **options,
+) -> list[list[_Level]]:
+    """The fitted levels of every part (one volume's points and their weights, None for voxels).
+
+    ``pooled``: one fit on a subsample drawn from every part (``subsample // parts`` points each), shared
+    by all parts; otherwise one fit per part on its own subsample, drawn in order from one generator
+    seeded with ``random_state``. ``points`` may be a memory map: only the subsample is read.
+    ``options`` go to :func:`fit_levels`.
+    """
+    rng = np.random.default_rng(random_state)
+    top = max((int(k) for k in clusters), default=0)
+
+    def fit_on(chosen: list[tuple[np.ndarray, np.ndarray | None, np.ndarray | slice]]) -> list[_Level]:
+        sample = np.concatenate([np.asarray(points[idx]) for points, _, idx in chosen])
+        weighted = any(weights is not None for _, weights, _ in chosen)
+        sample_weight = np.concatenate([(np.ones(len(points)) if weights is None else weights)[idx]
+                                        for points, weights, idx in chosen]) if weighted else None  # a voxel weighs 1
         if weighted and len(sample) < top:
             raise UserError(f"{top} clusters need at least as many supervoxels, got {len(sample)}; use smaller supervoxels")
-        return fit_levels(sample, clusters, c=c, hyperbolic=hyperbolic, nested=nested, n_init=n_init,
-                          random_state=random_state, factors=factors, sample_weight=weights)
+        return fit_levels(sample, clusters, random_state=random_state, sample_weight=sample_weight, **options)
 
     if pooled:
-        voxels = all(part.weights is not None for part in parts) and sum(len(part.points) for part in parts) < top
-        if voxels:  # too few supervoxels for the pooled fit: every volume's voxels inside the same regions
-            parts = [_volume_points(i, e, part.inside, None, None, c=c, hyperbolic=hyperbolic, factors=factors)
-                     for i, (part, e) in enumerate(zip(parts, embeddings))]
         share = None if subsample is None else max(1, subsample // len(parts))
-        levels = fit_on([(part, _subsample(len(part.points), share, rng)) for part in parts])
-        return [_predict(levels, part, e.shape[:3], voxels=voxels) for part, e in zip(parts, embeddings)]
-    found = []
-    for i, (part, e) in enumerate(zip(parts, embeddings)):
-        voxels = part.weights is not None and len(part.points) < top
-        if voxels:  # too few supervoxels for this volume's own fit: its voxels inside the same region
-            part = _volume_points(i, e, part.inside, None, None, c=c, hyperbolic=hyperbolic, factors=factors)
-        found.append(_predict(fit_on([(part, _subsample(len(part.points), subsample, rng))]), part, e.shape[:3], voxels=voxels))
-    return found
+        levels = fit_on([(points, weights, _subsample(len(points), share, rng)) for points, weights in parts])
+        return [levels] * len(parts)
+    return [fit_on([(points, weights, _subsample(len(points), subsample, rng))]) for points, weights in parts]
