@@ -92,6 +92,7 @@ def embed_volume(
     device: str | torch.device = "cpu",
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
     progress: bool = False,
+    region: tuple[slice, slice, slice] | None = None,
 ) -> np.ndarray:
     """Embed every voxel of ``volume`` (Z, Y, X): returns (Z, Y, X, d) float32 encoder means.
 
@@ -110,21 +111,31 @@ def embed_volume(
         Applied to every slab after reading (e.g. the intensity normalisation of a lazily read volume).
     progress : bool
         Show a progress bar over tiles.
+    region : tuple of 3 slices, optional
+        Embed only the voxels of this box (steps of 1): the result has the box's shape, and the
+        patches still read the volume around it (a chunk of a larger volume with a halo).
     """
     if getattr(volume, "ndim", None) != 3:
         raise UserError(f"volume must be 3-D (Z, Y, X), got shape {tuple(getattr(volume, 'shape', ()))}")
+    shape = tuple(int(n) for n in volume.shape)
+    box = tuple(slice(0, n) for n in shape) if region is None else tuple(slice(*r.indices(n)[:2]) for r, n in zip(region, shape))
     if not model.config.dense:
         array = np.asarray(volume, dtype=np.float32)
-        return embed_volume_patches(model, transform(array) if transform is not None else array, patch_size=patch_size,
-                                    padding="edge", device=device, progress=progress)
+        array = transform(array) if transform is not None else array
+        if region is None:
+            return embed_volume_patches(model, array, patch_size=patch_size, padding="edge", device=device, progress=progress)
+        grids = np.meshgrid(*(np.arange(b.start, b.stop) for b in box), indexing="ij")
+        voxels = np.stack(grids, axis=-1).reshape(-1, 3)
+        flat = embed_voxels_naive(model, array, voxels=voxels, patch_size=patch_size, device=device, progress=progress)
+        return flat.reshape(*grids[0].shape, -1)
     p, m, s, q = _resolve_patch(model, patch_size)
     if tile is not None and tile < 1:
         raise UserError(f"tile must be >= 1, got {tile}")
     model = model.to(device).eval()
-    shape = tuple(int(n) for n in volume.shape)
-    out = np.empty(shape + (model.config.latent_dim,), dtype=np.float32)
-    sides = shape if tile is None else (tile_side(tile, p, s),) * 3
-    corners = list(itertools.product(*(range(0, n, t) for n, t in zip(shape, sides))))
+    extent = tuple(b.stop - b.start for b in box)
+    out = np.empty(extent + (model.config.latent_dim,), dtype=np.float32)
+    sides = extent if tile is None else (tile_side(tile, p, s),) * 3
+    corners = list(itertools.product(*(range(b.start, b.stop, t) for b, t in zip(box, sides))))
     iterator = corners
     if progress:
         from hypseg.progress import progress as reporter
@@ -133,23 +144,23 @@ def embed_volume(
     before = p // 2
     halo = 1 if s > 1 else 0  # resampling reads one neighbour on each side
     for corner in iterator:
-        stop = tuple(min(c + t, n) for c, t, n in zip(corner, sides, shape))
+        stop = tuple(min(c + t, b.stop) for c, t, b in zip(corner, sides, box))
         starts = tuple(c - before - halo for c in corner)
         stops = tuple(e - before + p - 1 + halo for e in stop)
         slab = read_slab(volume, starts, stops)
         if transform is not None:
             slab = transform(slab)
         x = torch.from_numpy(np.ascontiguousarray(slab, dtype=np.float32))[None, None].to(device)
-        region = tuple(slice(c, e) for c, e in zip(corner, stop))
+        part = tuple(slice(c - b.start, e - b.start) for c, e, b in zip(corner, stop, box))
         if q > 1:
-            out[region] = _polyphase(model, x, q=q, sides=tuple(e - c for c, e in zip(corner, stop)))
+            out[part] = _polyphase(model, x, q=q, sides=tuple(e - c for c, e in zip(corner, stop)))
             continue
         if s > 1:
             x = F.interpolate(x, scale_factor=s, mode="trilinear", align_corners=False)
             x = x[..., s:-s, s:-s, s:-s]  # drop the halo
         loc = model.encoder.dense(x).loc  # (1, d, n*s - s + 1, ...) for each axis
         loc = loc[0, :, ::s, ::s, ::s]  # windows starting at (v - p//2) * s
-        out[region] = loc.permute(1, 2, 3, 0).cpu().numpy()
+        out[part] = loc.permute(1, 2, 3, 0).cpu().numpy()
     return out
 
 

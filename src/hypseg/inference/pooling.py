@@ -59,9 +59,17 @@ def patch_purity(segments: np.ndarray, patch_size: int) -> np.ndarray:
     if p < 1:
         raise UserError(f"patch_size must be >= 1, got {patch_size}")
     before, after = p // 2, p - 1 - p // 2
-    padded = np.pad(segments, [(before, after)] * 3, mode="edge")
-    Z, Y, X = segments.shape
-    same = np.zeros(segments.shape, dtype=np.int32)
+    return purity_of_padded(np.pad(segments, [(before, after)] * 3, mode="edge"), p)
+
+
+def purity_of_padded(padded: np.ndarray, patch_size: int) -> np.ndarray:
+    """:func:`patch_purity` of the map inside ``padded``, a map extended by ``p // 2`` voxels before and
+    ``p - 1 - p // 2`` after on every axis (by its edge values, or by a larger map's neighbours)."""
+    p = int(patch_size)
+    Z, Y, X = (n - p + 1 for n in padded.shape)
+    before = p // 2
+    segments = padded[before : before + Z, before : before + Y, before : before + X]
+    same = np.zeros((Z, Y, X), dtype=np.int32)
     for dz in range(p):
         for dy in range(p):
             for dx in range(p):

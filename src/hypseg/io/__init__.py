@@ -8,12 +8,13 @@ conventions. Writes are atomic (temporary name in the same folder, then rename).
 
 from hypseg.io._atomic import atomic_path, full_suffix
 from hypseg.io.formats import FORMATS, is_volume_path
-from hypseg.io.read import load_labels, load_volume
+from hypseg.io.read import LazyArray, load_labels, load_volume
 from hypseg.io.volume import Volume, affine_from_spacing, spacing_from_affine
 from hypseg.io.write import save_labels, save_volume
 
 __all__ = [
     "FORMATS",
+    "LazyArray",
     "Volume",
     "affine_from_spacing",
     "atomic_path",

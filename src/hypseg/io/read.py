@@ -21,7 +21,7 @@ from hypseg.io.volume import Volume
 _BLOCK_VOXELS = 1 << 22
 
 
-def load_volume(path: str | os.PathLike, *, channel: int | None = None, mmap: bool = True) -> Volume:
+def load_volume(path: str | os.PathLike, *, channel: int | None = None, mmap: bool = True, lazy: bool = False) -> Volume:
     """Read a 3-D volume as a :class:`~hypseg.io.Volume` (float32, axes (Z, Y, X)).
 
     Parameters
@@ -34,6 +34,10 @@ def load_volume(path: str | os.PathLike, *, channel: int | None = None, mmap: bo
     mmap : bool
         Memory-map the data where the format allows it (uncompressed NIfTI, MRC, uncompressed TIFF,
         ``.npy``). A float32 file then stays on disk until used; other dtypes are converted in memory.
+    lazy : bool
+        Return a :class:`LazyArray` that reads only the boxes asked for, converting them to float32
+        (MRC, ``.npy``, uncompressed TIFF and NIfTI by memory map, Zarr chunk by chunk; a compressed TIFF or
+        NIfTI is decompressed on every read). Nothing but the value scan reads the whole file.
 
     Returns
     -------
@@ -48,7 +52,7 @@ def load_volume(path: str | os.PathLike, *, channel: int | None = None, mmap: bo
         NaN/Inf voxels or a constant volume; the message names the file.
     """
     path = Path(path)
-    raw = _read_raw(path, mmap=mmap)
+    raw = _read_raw(path, mmap=mmap or lazy)
     array = _pick_channel(raw.array, channel=channel, path=path)
     lo, hi = _scan_values(array, path=path)
     if lo == hi:
@@ -56,8 +60,12 @@ def load_volume(path: str | os.PathLike, *, channel: int | None = None, mmap: bo
     metadata = dict(raw.metadata)
     if channel is not None:
         metadata["channel"] = int(channel)
+    if lazy:
+        array = LazyArray(path, channel=channel, shape=array.shape)
+    else:
+        array = (array if isinstance(array, np.ndarray) else np.asarray(array[...])).astype(np.float32, copy=False)
     return Volume(
-        array=array.astype(np.float32, copy=False),
+        array=array,
         spacing=_positive_spacing(raw.spacing),
         affine=raw.affine,
         format=format_of(path).name,
@@ -153,3 +161,44 @@ def _scan_values(array: np.ndarray, *, path: Path) -> tuple[float, float]:
 def _positive_spacing(spacing: tuple[float, ...]) -> tuple[float, float, float]:
     out = tuple(float(s) if np.isfinite(s) and s > 0 else 1.0 for s in spacing)
     return out  # type: ignore[return-value]
+
+
+class LazyArray:
+    """A volume file as a read-only float32 array of shape (Z, Y, X) that reads only what is indexed.
+
+    Every read opens the file anew (a memory map is dropped as soon as the box is copied out), so the
+    memory of a process that reads a large volume box by box stays that of one box. It pickles as its
+    path, so that other processes (Dask workers) open the file themselves.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "v.npy"; np.save(path, np.arange(24, dtype=np.int16).reshape(2, 3, 4))
+    >>> lazy = load_volume(path, lazy=True).array
+    >>> lazy.shape, lazy.dtype, lazy[1, 2, 1:3].tolist()
+    ((2, 3, 4), dtype('float32'), [21.0, 22.0])
+    """
+
+    ndim = 3
+    dtype = np.dtype(np.float32)
+
+    def __init__(self, path: Path, *, channel: int | None, shape: tuple[int, ...]) -> None:
+        self.path = Path(path)
+        self.channel = channel
+        self.shape = tuple(int(n) for n in shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index) -> np.ndarray:
+        raw = _pick_channel(_read_raw(self.path, mmap=True).array, channel=self.channel, path=self.path)
+        return np.array(raw[index], dtype=np.float32)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        whole = self[...]
+        return whole if dtype is None else whole.astype(dtype)
+
+    def __repr__(self) -> str:
+        return f"LazyArray({str(self.path)!r}, shape={self.shape})"

@@ -2,7 +2,7 @@
 
 The store holds one array ``(Z, Y, X)`` (at the root, or named ``array`` or ``0`` in a group) with the
 attributes ``spacing``, ``affine`` and ``unit``. Writing uses chunks of at most 64^3 voxels. Reading
-validates chunk by chunk but returns an in-memory array (a lazily indexed Volume is future work).
+validates chunk by chunk; ``load_volume(..., lazy=True)`` then reads only the boxes asked for.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def read(path: Path, *, mmap: bool) -> RawVolume:
             raise UserError(f"holds arrays {', '.join(keys) or '(none)'}; expected one array or one named 'array'")
         node = node[key]
     attrs = dict(node.attrs)
-    data = np.asarray(node[...])
+    data = node if mmap else np.asarray(node[...])  # a Zarr array reads lazily, chunk by chunk
     spacing = tuple(float(s) for s in attrs.get("spacing", (1.0, 1.0, 1.0)))
     affine = np.asarray(attrs["affine"], dtype=np.float64) if "affine" in attrs else affine_from_spacing(spacing)
     return RawVolume(array=data, spacing=spacing, affine=affine, metadata={"unit": str(attrs.get("unit", "unknown"))})

@@ -1,0 +1,669 @@
+"""Segmentation of volumes larger than memory: every stage chunk by chunk, on one process or a Dask cluster.
+
+:func:`segment_chunked` runs the same recipe as :func:`hypseg.inference.recipe.segment` on volume files
+read lazily (:class:`hypseg.io.LazyArray`) and writes the label maps box by box
+(:mod:`hypseg.io.blockwise`); what it holds in memory at once is one chunk's data and one number per
+supervoxel, whatever the volume's size. The chunks are boxes of whole supervoxel tiles
+(:attr:`SegmentConfig.supervoxel_tile`, :func:`hypseg.data.tile_bounds`), so that the supervoxels,
+and therefore the label maps, are those of the whole-volume run. The stages:
+
+1. **Statistics** of the intensity normalisation and of SLIC's z-scoring, on
+   :func:`hypseg.data.normalise.voxel_sample` (every voxel up to 256^3, a regular grid above).
+2. **Embedding and supervoxels** per chunk: the chunk is read with a halo of the largest patch side
+   (replicated at the volume's faces, as the whole-volume embedding pads), normalised, embedded at every
+   level's patch sides (:func:`hypseg.inference.embed.embed_volume` with ``region``) and cut into SLIC
+   supervoxels tile by tile; embeddings and tile-local supervoxel numbers go to memory-mapped files of a
+   work folder, and each tile's supervoxel count comes back. Numbering the tiles on in raster order gives
+   the whole-volume supervoxel ids.
+3. **Points** per chunk: each supervoxel's (purity-weighted) Fréchet mean embedding, as
+   :func:`hypseg.inference.pooling.pool_embedding` computes it (the purity of a voxel near a chunk face
+   reads the neighbouring chunk's supervoxel ids); a voxel level's points are the embedding file itself.
+4. **Fit** in the calling process: k-means on a subsample of the points (:func:`fit_parts`, the same
+   draw as the whole-volume run), then every supervoxel's cluster.
+5. **Labels** per chunk, from each supervoxel's cluster (or each voxel's embedding).
+6. **Containment**: the first level's outside is the cluster on more face voxels (counted per chunk);
+   its object is everything but the outside's connected components (6-connected) that reach a face,
+   which is :func:`scipy.ndimage.binary_fill_holes`: components are labelled per chunk and joined across
+   chunk faces with a union-find (:func:`scipy.sparse.csgraph.connected_components`).
+7. **Output**: each label map is copied chunk by chunk into its file; the finest level's embedding file
+   is moved to the output.
+
+Stages 2, 3, 5 and 6 run through an executor: in this process (:class:`LocalExecutor`) or as tasks on
+a Dask cluster (:class:`DaskExecutor`: a local cluster of worker processes or a scheduler's address).
+The workers read and write the work folder, so on several machines it must lie on a shared file system.
+Each task computes the same numbers whichever process runs it, so the label maps equal the
+single-process ones; only a different torch thread count may move an embedding in its last float bit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import itertools
+import os
+import shutil
+from pathlib import Path
+from typing import Callable, Iterable, NamedTuple, Sequence
+
+import numpy as np
+from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from hypseg.config import SegmentConfig
+from hypseg.data.normalise import apply, statistics, voxel_sample
+from hypseg.data.supervoxels import supervoxels, tile_bounds
+from hypseg.errors import UserError
+from hypseg.inference.embed import embed_volume_multiscale, read_slab
+from hypseg.inference.model_io import TrainedModel, load_model
+from hypseg.inference.pooling import pool_embedding, purity_of_padded
+from hypseg.inference.segment import _level_labels, fit_parts
+
+__all__ = ["ChunkGrid", "LocalExecutor", "DaskExecutor", "ChunkedResult", "segment_chunked", "executor_for"]
+
+#: Chunked segmentation is chosen by itself above this many voxels per volume (256^3).
+AUTO_CHUNK_VOXELS = 1 << 24
+
+
+# --------------------------------------------------------------------------------------------------
+# the grid of chunks
+# --------------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class ChunkGrid:
+    """Tiles of at most ``tile`` voxels per side (:func:`tile_bounds`), grouped ``group`` per side into chunks.
+
+    >>> grid = ChunkGrid((300, 100, 60), tile=64, group=2)
+    >>> grid.tiles_per_axis, len(grid.chunks()), grid.box((1, 0, 0))
+    ((5, 2, 1), 3, (slice(120, 240, None), slice(0, 100, None), slice(0, 60, None)))
+    """
+
+    shape: tuple[int, int, int]
+    tile: int
+    group: int = 1
+
+    @property
+    def edges(self) -> tuple[np.ndarray, ...]:
+        return tuple(tile_bounds(n, self.tile) for n in self.shape)
+
+    @property
+    def tiles_per_axis(self) -> tuple[int, ...]:
+        return tuple(len(e) - 1 for e in self.edges)
+
+    def chunks(self) -> list[tuple[int, int, int]]:
+        """Chunk indices in raster order."""
+        return list(itertools.product(*(range(-(-n // self.group)) for n in self.tiles_per_axis)))
+
+    def tile_range(self, chunk) -> tuple[range, ...]:
+        return tuple(range(c * self.group, min((c + 1) * self.group, n)) for c, n in zip(chunk, self.tiles_per_axis))
+
+    def box(self, chunk) -> tuple[slice, slice, slice]:
+        """The chunk's voxels."""
+        return tuple(slice(int(e[r.start]), int(e[r.stop])) for e, r in zip(self.edges, self.tile_range(chunk)))
+
+    def tiles(self, chunk) -> list[tuple[tuple[int, int, int], tuple[slice, slice, slice]]]:
+        """The chunk's tiles in raster order: (tile index, box relative to the chunk)."""
+        box = self.box(chunk)
+        out = []
+        for t in itertools.product(*self.tile_range(chunk)):
+            out.append((t, tuple(slice(int(e[i]) - b.start, int(e[i + 1]) - b.start) for e, i, b in zip(self.edges, t, box))))
+        return out
+
+
+# --------------------------------------------------------------------------------------------------
+# executors
+# --------------------------------------------------------------------------------------------------
+class LocalExecutor:
+    """Runs the tasks one after another in this process, with a progress bar per stage."""
+
+    def __init__(self, *, progress: bool = False) -> None:
+        self.progress = progress
+
+    def map(self, fn: Callable, items: Sequence, *, desc: str) -> list:
+        iterator: Iterable = items
+        if self.progress:
+            from hypseg.progress import progress as reporter
+
+            iterator = reporter(items, desc=desc, unit="chunk")
+        return [fn(item) for item in iterator]
+
+    def close(self) -> None:
+        pass
+
+
+class DaskExecutor:
+    """Runs the tasks on a Dask cluster: a local one of ``workers`` processes, or the scheduler at ``address``.
+
+    Raises
+    ------
+    UserError
+        When Dask is not installed, or the scheduler cannot be reached within ``timeout`` seconds.
+    """
+
+    def __init__(self, *, address: str | None = None, workers: int | None = None, timeout: float = 10.0,
+                 progress: bool = False) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise UserError("--workers and --scheduler need Dask: pip install 'hypseg[dask]'") from None
+        self.progress = progress
+        self._cluster = None
+        if address is not None:
+            try:
+                self.client = Client(address, timeout=f"{timeout}s")
+            except (OSError, TimeoutError) as err:
+                raise UserError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({type(err).__name__})") from None
+        else:
+            if workers is None or workers < 1:
+                raise UserError(f"--workers must be >= 1, got {workers}")
+            self._cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
+                                         dashboard_address=None)
+            self.client = Client(self._cluster)
+
+    def map(self, fn: Callable, items: Sequence, *, desc: str) -> list:
+        from distributed import as_completed
+
+        futures = self.client.map(fn, list(items), pure=False)
+        done: Iterable = as_completed(futures)
+        if self.progress:
+            from hypseg.progress import progress as reporter
+
+            done = reporter(done, desc=desc, unit="chunk", total=len(futures))
+        for future in done:
+            future.result()  # raises a task's error here, with its traceback
+        return self.client.gather(futures)
+
+    def close(self) -> None:
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def executor_for(*, workers: int | None = None, scheduler: str | None = None, timeout: float = 10.0,
+                 progress: bool = False):
+    """A :class:`DaskExecutor` when ``workers`` or ``scheduler`` is given, else a :class:`LocalExecutor`."""
+    if workers is not None and scheduler is not None:
+        raise UserError("give either --workers (a local Dask cluster) or --scheduler (an existing one), not both")
+    if workers is None and scheduler is None:
+        return LocalExecutor(progress=progress)
+    return DaskExecutor(address=scheduler, workers=workers, timeout=timeout, progress=progress)
+
+
+# --------------------------------------------------------------------------------------------------
+# the job that every task sees (pickled to Dask workers: paths and small numbers only)
+# --------------------------------------------------------------------------------------------------
+class Group(NamedTuple):
+    """Levels clustered together: their cluster counts and shared settings."""
+
+    ks: tuple[int, ...]
+    sides: tuple[int, ...]
+    size: int | None
+    power: float
+    pooled: bool
+    inside: bool  # clustered inside the first level's object
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    work: Path
+    volumes: tuple  # LazyArray (or any array-like) per volume
+    model_dir: str
+    device: str
+    config: SegmentConfig
+    grids: tuple[ChunkGrid, ...]
+    stats: tuple[tuple[float, ...], ...]  # normalisation statistics per volume
+    scales: tuple[tuple[float, float], ...]  # SLIC's z-scoring of the normalised volume
+    side_sets: tuple[tuple[int, ...], ...]
+    sizes: tuple[int, ...]
+    embed_tile: int | None
+    halo: int
+
+    def file(self, v: int, what: str) -> Path:
+        return self.work / f"v{v}_{what}.npy"
+
+
+_MODELS: dict[tuple[str, str], TrainedModel] = {}
+
+
+def _model(job: Job) -> TrainedModel:
+    key = (job.model_dir, job.device)
+    if key not in _MODELS:  # once per worker process
+        _MODELS[key] = load_model(job.model_dir, device=job.device)
+    return _MODELS[key]
+
+
+def _sides_name(sides: tuple[int, ...]) -> str:
+    return "emb" + "x".join(map(str, sides))
+
+
+def _read(path: Path, box) -> np.ndarray:
+    """A box of a work file, copied out (the memory map is dropped at once)."""
+    return np.array(np.load(path, mmap_mode="r")[box])
+
+
+def _store(path: Path, box, block: np.ndarray) -> None:
+    target = np.load(path, mmap_mode="r+")
+    target[box] = block
+    target.flush()
+    del target
+
+
+def _global_segments(job: Job, v: int, size: int, starts, stops, offsets: np.ndarray) -> np.ndarray:
+    """Whole-volume supervoxel ids of the box [starts, stops), indices clamped to the volume (edge padding)."""
+    grid = job.grids[v]
+    idx = [np.clip(np.arange(a, b), 0, n - 1) for a, b, n in zip(starts, stops, grid.shape)]
+    lo = [int(i.min()) for i in idx]
+    hi = [int(i.max()) + 1 for i in idx]
+    local = _read(job.file(v, f"seg{size}"), tuple(slice(a, b) for a, b in zip(lo, hi)))
+    local = local[np.ix_(*(i - a for i, a in zip(idx, lo)))].astype(np.int64)
+    tiles = [np.searchsorted(e, i, side="right") - 1 for e, i in zip(grid.edges, idx)]
+    return local + offsets[np.ix_(*tiles)]
+
+
+# --------------------------------------------------------------------------------------------------
+# the tasks (module functions, so that Dask can pickle them)
+# --------------------------------------------------------------------------------------------------
+def _embed_task(job: Job, item) -> dict[int, list[tuple[tuple[int, int, int], int]]]:
+    """Stage 2 for one chunk: embeddings and tile-local supervoxels to the work files; tile counts back."""
+    v, chunk = item
+    model = _model(job)
+    grid = job.grids[v]
+    box = grid.box(chunk)
+    h = job.halo
+    slab = read_slab(job.volumes[v], tuple(b.start - h for b in box), tuple(b.stop + h for b in box))
+    slab = apply(slab, config=model.config.data, stats=job.stats[v])
+    core = tuple(slice(h, h + b.stop - b.start) for b in box)
+    for sides in job.side_sets:
+        emb = embed_volume_multiscale(model.network, slab, patch_sizes=sides, tile=job.embed_tile, device=job.device,
+                                      region=core)
+        _store(job.file(v, _sides_name(sides)), box, emb)
+    counts: dict[int, list] = {}
+    inner = slab[core]
+    for size in job.sizes:
+        seg = np.empty(inner.shape, dtype=np.int32)
+        counts[size] = []
+        for t, tbox in grid.tiles(chunk):
+            local = supervoxels(inner[tbox], size=size, scale=job.scales[v])
+            seg[tbox] = local
+            counts[size].append((t, int(local.max()) + 1))
+        _store(job.file(v, f"seg{size}"), box, seg)
+    return counts
+
+
+def _chunk_segments(job: Job, v: int, chunk, group: Group, offsets: np.ndarray):
+    """The chunk's whole-volume supervoxel ids, its voxel weights (purity), and the voxels clustered."""
+    grid = job.grids[v]
+    box = grid.box(chunk)
+    starts, stops = [b.start for b in box], [b.stop for b in box]
+    segs = _global_segments(job, v, group.size, starts, stops, offsets)
+    weights = None
+    if group.power:
+        columns = []
+        for p in group.sides:
+            before, after = p // 2, p - 1 - p // 2
+            padded = _global_segments(job, v, group.size, [a - before for a in starts], [b + after for b in stops], offsets)
+            columns.append(purity_of_padded(padded, p) ** np.float32(group.power))
+        weights = np.stack(columns, axis=-1)
+    keep = _read(job.file(v, "object"), box).astype(bool) if group.inside else None
+    return box, segs, weights, keep
+
+
+def _points_task(job: Job, group: Group, offsets: dict, item):
+    """Stage 3 for one chunk: (supervoxel ids, their mean embeddings, their voxel counts)."""
+    v, chunk = item
+    model = _model(job)
+    box, segs, weights, keep = _chunk_segments(job, v, chunk, group, offsets[v])
+    ids = segs if keep is None else np.where(keep, segs, -1)
+    present = ids >= 0
+    if not present.any():
+        return np.zeros(0, np.int64), np.zeros((0, 0)), np.zeros(0)
+    unique, inverse = np.unique(ids[present], return_inverse=True)
+    local = np.full(ids.shape, -1, dtype=np.int64)
+    local[present] = inverse
+    emb = _read(job.file(v, _sides_name(group.sides)), box)
+    geometry = model.config.model
+    pooled = pool_embedding(emb, local, c=geometry.curvature, hyperbolic=geometry.hyperbolic, factors=len(group.sides),
+                            voxel_weights=weights)
+    return unique, pooled.points, pooled.weights
+
+
+def _labels_task(job: Job, group: Group, offsets: dict, fitted: dict, item):
+    """Stage 5 for one chunk: every level's labels to the work files; the face-voxel count of each label."""
+    v, chunk = item
+    how = fitted[v]
+    box = job.grids[v].box(chunk)
+    keep = _read(job.file(v, "object"), box).astype(bool) if group.inside else None
+    if how["mode"] == "supervoxels":
+        _, segs, _, _ = _chunk_segments(job, v, chunk, group._replace(power=0.0, inside=False), offsets[v])
+        index = np.searchsorted(how["ids"], segs) if group.inside else segs
+        index = np.clip(index, 0, len(how["ids"]) - 1)
+        flat = {k: lut[index] for k, lut in how["luts"].items()}
+    else:
+        emb = _read(job.file(v, _sides_name(group.sides)), box)
+        points = emb.reshape(-1, emb.shape[-1]) if keep is None else emb[keep]
+        found = _level_labels(how["levels"], points)
+        flat = {}
+        for k, values in found.items():
+            k = k + 1 if group.inside else k  # keyed by the full k: label 0 is the outside
+            full = np.zeros(emb.shape[:3], dtype=np.int64)
+            if keep is None:
+                full[...] = values.reshape(emb.shape[:3])
+            else:
+                full[keep] = values
+            flat[k] = full
+    faces = {}
+    for k, labels in flat.items():
+        labels = np.where(keep, labels + 1, 0) if keep is not None else labels
+        _store(job.file(v, f"k{k}"), box, labels.astype(np.uint16))
+        faces[k] = np.bincount(labels[_face_mask(job.grids[v].shape, box)], minlength=max(how["ks"]) + 1)
+    return faces
+
+
+def _face_mask(shape, box) -> np.ndarray:
+    """The box's voxels on the volume's six faces."""
+    mask = np.zeros(tuple(b.stop - b.start for b in box), dtype=bool)
+    for axis, (b, n) in enumerate(zip(box, shape)):
+        index = [slice(None)] * 3
+        if b.start == 0:
+            index[axis] = 0
+            mask[tuple(index)] = True
+        if b.stop == n:
+            index[axis] = -1
+            mask[tuple(index)] = True
+    return mask
+
+
+def _background(job: Job, v: int, k: int, outside: int, box):
+    components, count = ndimage.label(_read(job.file(v, f"k{k}"), box) == outside)
+    return components, count
+
+
+def _components_task(job: Job, k: int, outside: dict, item):
+    """Stage 6a for one chunk: its outside components, their faces, and those on the volume's faces."""
+    v, chunk = item
+    box = job.grids[v].box(chunk)
+    components, count = _background(job, v, k, outside[v], box)
+    faces = [(np.ascontiguousarray(components.take(0, axis=a)), np.ascontiguousarray(components.take(-1, axis=a))) for a in range(3)]
+    touching = np.unique(components[_face_mask(job.grids[v].shape, box)])
+    return count, faces, touching[touching > 0]
+
+
+def _object_task(job: Job, k: int, outside: dict, start: dict, reaches: Path, replace: bool, item):
+    """Stage 6b for one chunk: the object (holes filled) to the work file, and as the first level's map
+    when ``replace``."""
+    v, chunk = item
+    box = job.grids[v].box(chunk)
+    components, _ = _background(job, v, k, outside[v], box)
+    table = np.load(reaches, mmap_mode="r")
+    ids = np.where(components > 0, components + start[(v, chunk)], 0)
+    unique, inverse = np.unique(ids, return_inverse=True)
+    gone = np.asarray(table[unique]).astype(bool)[inverse].reshape(ids.shape) & (components > 0)
+    obj = (~gone).astype(np.uint8)
+    _store(job.file(v, "object"), box, obj)
+    if replace:
+        _store(job.file(v, f"k{k}"), box, obj.astype(np.uint16))
+
+
+# --------------------------------------------------------------------------------------------------
+# the driver
+# --------------------------------------------------------------------------------------------------
+class ChunkedResult(NamedTuple):
+    """Per volume: the cluster centres per level, whether a level fell back to voxels, and the work files."""
+
+    centers: list[dict[int, np.ndarray]]
+    clustered_voxels: list[bool]
+    labels: list[dict[int, Path]]  # k -> (Z, Y, X) uint16 .npy in the work folder
+    objects: list[Path | None]
+    embeddings: list[Path]  # the last level's embedding (.npy, (Z, Y, X, F*d) float32)
+
+
+class _VoxelPoints:
+    """A volume's voxels (inside its object) as points read from the embedding file on demand."""
+
+    def __init__(self, emb: Path, obj: Path | None) -> None:
+        self.emb, self.obj = emb, obj
+        shape = np.load(emb, mmap_mode="r").shape
+        self.width = shape[-1]
+        if obj is None:
+            self.counts = None
+            self.n = int(np.prod(shape[:3]))
+        else:
+            mask = np.load(obj, mmap_mode="r")
+            self.counts = np.array([int(np.count_nonzero(mask[z])) for z in range(mask.shape[0])])
+            self.n = int(self.counts.sum())
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _positions(self, idx) -> np.ndarray:
+        if isinstance(idx, slice):
+            idx = np.arange(self.n)[idx]
+        idx = np.asarray(idx, dtype=np.int64)
+        if self.counts is None:
+            return idx
+        mask = np.load(self.obj, mmap_mode="r")
+        plane = int(np.prod(mask.shape[1:]))
+        ends = np.cumsum(self.counts)
+        z = np.searchsorted(ends, idx, side="right")
+        out = np.empty(len(idx), dtype=np.int64)
+        for zz in np.unique(z):
+            chosen = z == zz
+            inside = np.flatnonzero(np.asarray(mask[zz]))
+            out[chosen] = zz * plane + inside[idx[chosen] - (ends[zz] - self.counts[zz])]
+        return out
+
+    def __getitem__(self, idx) -> np.ndarray:
+        positions = self._positions(idx)
+        order = np.argsort(positions)
+        flat = np.load(self.emb, mmap_mode="r").reshape(-1, self.width)
+        out = np.empty((len(positions), self.width), dtype=np.float32)
+        out[order] = flat[positions[order]]
+        return out
+
+
+def _create(path: Path, shape, dtype) -> None:
+    np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=tuple(shape)).flush()
+
+
+def check_chunk(chunk: int | None, config: SegmentConfig, shapes: Sequence[tuple[int, ...]]) -> int:
+    """The chunk side in voxels (default: the supervoxel tile); a bad one is a one-line error."""
+    tile = config.supervoxel_tile
+    if chunk is None:
+        return tile
+    if chunk < 1 or chunk % tile:
+        raise UserError(f"--chunk {chunk} must be a positive multiple of the supervoxel tile ({tile} voxels)")
+    for shape in shapes:
+        if chunk > max(shape):
+            raise UserError(f"--chunk {chunk} is larger than the volume {tuple(shape)}; use at most {max(shape)}")
+    return chunk
+
+
+def segment_chunked(
+    volumes: Sequence,
+    *,
+    model: TrainedModel,
+    model_dir: str | os.PathLike,
+    config: SegmentConfig,
+    work: str | os.PathLike,
+    chunk: int | None = None,
+    executor=None,
+    tile: int | None = 48,
+    device: str = "cpu",
+) -> ChunkedResult:
+    """Segment lazily read volumes chunk by chunk (module docstring) into label files in ``work``.
+
+    Parameters
+    ----------
+    volumes : sequence of array-like (Z, Y, X)
+        Raw intensities, read box by box (a :class:`hypseg.io.LazyArray`, a memory map, a Zarr array).
+    model, model_dir
+        The trained model and its folder (Dask workers load it from there).
+    config : SegmentConfig
+        With every level's patch sides resolved.
+    work : path
+        An existing folder for the work files (label maps, embeddings, supervoxels).
+    chunk : int, optional
+        Chunk side in voxels, a multiple of ``config.supervoxel_tile`` (the default).
+    executor : LocalExecutor or DaskExecutor, optional
+    tile : int or None
+        Tile side of the dense embedding inside a chunk.
+    """
+    work = Path(work)
+    executor = executor or LocalExecutor()
+    shapes = [tuple(int(n) for n in v.shape) for v in volumes]
+    chunk = check_chunk(chunk, config, shapes)
+    _MODELS[(str(model_dir), device)] = model
+    data_config = model.config.data
+    grids, stats, scales = [], [], []
+    for v, shape in zip(volumes, shapes):
+        grids.append(ChunkGrid(shape, tile=config.supervoxel_tile, group=chunk // config.supervoxel_tile))
+        stat = statistics(v, config=data_config)
+        stats.append(stat)
+        sample = apply(voxel_sample(v), config=data_config, stats=stat).astype(np.float64)
+        scales.append((float(sample.mean()), float(sample.std())))
+    side_sets = tuple(dict.fromkeys(level.patch_sides for level in config.levels))
+    sizes = tuple(sorted({level.supervoxel_size for level in config.levels} - {None}))
+    job = Job(work=work, volumes=tuple(volumes), model_dir=str(model_dir), device=device, config=config,
+              grids=tuple(grids), stats=tuple(stats), scales=tuple(scales), side_sets=side_sets, sizes=sizes,
+              embed_tile=tile, halo=max(max(s) for s in side_sets) + 2)
+    d = model.config.model.latent_dim
+    for v, shape in enumerate(shapes):
+        for sides in side_sets:
+            _create(job.file(v, _sides_name(sides)), shape + (len(sides) * d,), np.float32)
+        for size in sizes:
+            _create(job.file(v, f"seg{size}"), shape, np.int32)
+        for k in config.clusters:
+            _create(job.file(v, f"k{k}"), shape, np.uint16)
+        if config.contained:
+            _create(job.file(v, "object"), shape, np.uint8)
+    items = [(v, c) for v, grid in enumerate(grids) for c in grid.chunks()]
+
+    # stage 2: embeddings and supervoxels; whole-volume ids = tile-local ids + the tiles' running offsets
+    found = executor.map(functools.partial(_embed_task, job), items, desc="embedding")
+    offsets: dict[int, dict[int, np.ndarray]] = {size: {} for size in sizes}
+    for size in sizes:
+        for v, grid in enumerate(grids):
+            counts = np.zeros(grid.tiles_per_axis, dtype=np.int64)
+            for (vv, _), result in zip(items, found):
+                if vv == v:
+                    for t, n in result[size]:
+                        counts[t] = n
+            offsets[size][v] = (np.cumsum(counts.ravel()) - counts.ravel()).reshape(counts.shape)
+
+    centers: list[dict[int, np.ndarray]] = [{} for _ in volumes]
+    voxels = [False] * len(volumes)
+    first = config.levels[0]
+    geometry = model.config.model
+    for inside in (False, True):
+        if inside and config.contained:
+            _contain(job, executor, items, first.clusters, faces_of_first, first.in_object)
+        for settings in dict.fromkeys(level.settings for level in config.levels):
+            levels = [level for i, level in enumerate(config.levels)
+                      if level.settings == settings and (level.in_object and i > 0) == inside]
+            if not levels:
+                continue
+            how = levels[0]
+            group = Group(tuple(level.clusters for level in levels), how.patch_sides, how.supervoxel_size,
+                          how.purity_power, how.pooled, inside)
+            fitted, fell_back = _fit_group(job, executor, items, group, offsets, geometry)
+            for v in range(len(volumes)):
+                voxels[v] = voxels[v] or fell_back[v]
+                centers[v].update(fitted[v]["centers"])
+            faces = executor.map(functools.partial(_labels_task, job, group, offsets.get(group.size, {}), fitted),
+                                 items, desc=f"labels k = {', '.join(map(str, group.ks))}")
+            if not inside and first.clusters in group.ks:
+                faces_of_first = {v: sum(f[first.clusters] for (vv, _), f in zip(items, faces) if vv == v)
+                                  for v in range(len(volumes))}
+    return ChunkedResult(
+        centers=[{k: c[k] for k in config.clusters} for c in centers], clustered_voxels=voxels,
+        labels=[{k: job.file(v, f"k{k}") for k in config.clusters} for v in range(len(volumes))],
+        objects=[job.file(v, "object") if config.contained else None for v in range(len(volumes))],
+        embeddings=[job.file(v, _sides_name(config.levels[-1].patch_sides)) for v in range(len(volumes))],
+    )
+
+
+def _fit_group(job: Job, executor, items, group: Group, offsets, geometry):
+    """Stages 3-4 for a group of levels: every volume's points, one fit per volume or pooled, and per
+    volume what the labels task needs (``mode``, supervoxel ids and their clusters, or the levels)."""
+    n = len(job.volumes)
+    ks = [k - 1 for k in group.ks] if group.inside else list(group.ks)
+    top = max(ks)
+    parts, modes = [], []
+    if group.size is not None:
+        found = executor.map(functools.partial(_points_task, job, group, offsets[group.size]), items,
+                             desc=f"supervoxel means k = {', '.join(map(str, group.ks))}")
+        for v in range(n):
+            pieces = [r for (vv, _), r in zip(items, found) if vv == v and len(r[0])]
+            ids = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, np.int64)
+            order = np.argsort(ids, kind="stable")
+            points = np.concatenate([p[1] for p in pieces])[order] if pieces else np.zeros((0, 1))
+            counts = np.concatenate([p[2] for p in pieces])[order] if pieces else np.zeros(0)
+            parts.append((ids[order], points, counts))
+    few = [group.size is not None and len(part[0]) < top for part in parts] if parts else [False] * n
+    if group.pooled and parts:
+        few = [all(group.size is not None for _ in parts) and sum(len(p[0]) for p in parts) < top] * n
+    fit_input = []
+    for v in range(n):
+        obj = job.file(v, "object") if group.inside else None
+        if group.size is None or few[v]:
+            modes.append("voxels")
+            fit_input.append((_VoxelPoints(job.file(v, _sides_name(group.sides)), obj), None))
+        else:
+            modes.append("supervoxels")
+            fit_input.append((parts[v][1], parts[v][2]))
+    config = job.config
+    fitted_levels = fit_parts(fit_input, ks, pooled=group.pooled, subsample=config.subsample, c=geometry.curvature,
+                              hyperbolic=geometry.hyperbolic, nested=config.nested, n_init=config.n_init,
+                              random_state=config.seed, factors=len(group.sides))
+    fitted = {}
+    for v, (levels, mode) in enumerate(zip(fitted_levels, modes)):
+        entry = {"mode": mode, "ks": ks, "centers": {level.k + (1 if group.inside else 0): level.centers for level in levels}}
+        if mode == "supervoxels":
+            entry["ids"] = parts[v][0]
+            entry["luts"] = {k: lut.astype(np.int64) for k, lut in _level_labels(levels, parts[v][1]).items()}
+        else:
+            entry["levels"] = levels
+        if group.inside:  # keyed by the full k: label 0 is the outside
+            entry["ks"] = list(group.ks)
+            if mode == "supervoxels":
+                entry["luts"] = {k + 1: lut for k, lut in entry["luts"].items()}
+        fitted[v] = entry
+    return fitted, few
+
+
+def _contain(job: Job, executor, items, k: int, faces: dict, replace: bool) -> None:
+    """Stage 6: the first level's object with its holes filled, to the work files."""
+    n = len(job.volumes)
+    outside = {v: int(np.argmax(faces[v][:2])) for v in range(n)}
+    found = executor.map(functools.partial(_components_task, job, k, outside), items, desc="filling holes")
+    start, total = {}, 1  # component ids from 1; node 0 stands for "reaches a face"
+    for item, (count, _, _) in zip(items, found):
+        start[item] = total - 1
+        total += count
+    rows, cols = [], []
+    index = {item: i for i, item in enumerate(items)}
+    for (v, chunk), (count, chunk_faces, touching) in zip(items, found):
+        rows.extend((touching + start[(v, chunk)]).tolist())
+        cols.extend([0] * len(touching))
+        for axis in range(3):
+            neighbour = tuple(c + (a == axis) for a, c in enumerate(chunk))
+            if (v, neighbour) not in index:
+                continue
+            high = chunk_faces[axis][1]
+            low = found[index[(v, neighbour)]][1][axis][0]
+            both = (high > 0) & (low > 0)
+            pairs = np.unique(np.stack([high[both] + start[(v, chunk)], low[both] + start[(v, neighbour)]]), axis=1)
+            rows.extend(pairs[0].tolist())
+            cols.extend(pairs[1].tolist())
+    graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(total, total))
+    _, label = connected_components(graph, directed=False)
+    table = job.work / "reaches_face.npy"
+    np.save(table, label == label[0])
+    executor.map(functools.partial(_object_task, job, k, outside, start, table, replace), items, desc="object")
+
+
+def move_embedding(source: Path, target: Path) -> None:
+    """Move a work file to the output (a rename on one file system, else a copy)."""
+    try:
+        os.replace(source, target)
+    except OSError:
+        shutil.move(str(source), str(target))
