@@ -15,8 +15,11 @@ written under a temporary name and renamed when complete: an error leaves no par
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import json
+import shutil
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -25,7 +28,9 @@ import numpy as np
 from hypseg.config import MIN_PATCH_SIDE, SegmentConfig, segment_preset
 from hypseg.data import discover_cases, load_case, normalise, read_manifest
 from hypseg.errors import UserError
-from hypseg.io import atomic_path, full_suffix, load_labels, save_labels
+from hypseg.io import atomic_path, full_suffix, load_labels, load_volume, save_labels
+from hypseg.io.blockwise import label_writer
+from hypseg.inference.chunked import AUTO_CHUNK_VOXELS, ChunkGrid, check_chunk, executor_for, move_embedding, segment_chunked
 from hypseg.inference.model_io import load_model
 from hypseg.inference.recipe import resolve_patch_sides, segment
 from hypseg.metrics import matched_dice
@@ -49,6 +54,10 @@ def segment_files(
     device: str = "cpu",
     overwrite: bool = False,
     progress: bool = False,
+    chunk: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    scheduler_timeout: float = 10.0,
 ) -> dict:
     """Segment volume files (or a dataset folder) as ``config`` says and write the segmentation
     directory (module docstring); returns its manifest.
@@ -60,6 +69,12 @@ def segment_files(
     A volume (or object) that a per-volume level's fit finds holding fewer supervoxels than clusters, or
     every volume when a pooled level's volumes hold fewer together, is clustered voxel by voxel; its
     manifest entry then has ``"clustered_voxels": true``.
+
+    **Chunked** (:func:`hypseg.inference.chunked.segment_chunked`): with ``chunk``, ``workers`` (a local
+    Dask cluster of that many processes) or ``scheduler`` (a Dask scheduler's address), and by itself for a
+    volume of more than 256^3 voxels without a mask, every stage runs chunk by chunk on volumes read
+    lazily, so memory is set by the chunk, not the volume; the label maps are those of the whole-volume
+    run. Its work files live in the output folder while it runs, which needs about 25 bytes per voxel free.
     """
     paths = [Path(v) for v in volumes]
     if not paths:
@@ -69,6 +84,16 @@ def segment_files(
     config = resolve_patch_sides(segment_preset("default") if config is None else config, patch_size=model.patch_size)
     out = Path(out)
     _check_output(out, overwrite=overwrite)
+    explicit = chunk is not None or workers is not None or scheduler is not None
+    lazy = [load_volume(case.image, lazy=True) for case in cases]  # the values are checked, nothing is kept
+    if explicit or any(case.mask_rule == "none" and v.array.size > AUTO_CHUNK_VOXELS for case, v in zip(cases, lazy)):
+        masked = [case.image.name for case in cases if case.mask_rule != "none"]
+        if masked and explicit:
+            raise UserError(f"{masked[0]}: a masked volume cannot be segmented chunk by chunk; leave out --chunk, --workers and --scheduler")
+        if not masked:
+            return _segment_chunked(cases, lazy, model=model, model_dir=model_dir, out=out, config=config, tile=tile,
+                                    device=device, progress=progress, chunk=chunk, workers=workers, scheduler=scheduler,
+                                    timeout=scheduler_timeout)
     loaded, arrays = [], []
     for case in cases:
         read = load_case(case)
@@ -79,31 +104,105 @@ def segment_files(
         loaded.append((case, read.volume))
     result = segment(arrays, model, config, tile=tile, device=device, progress=progress)
     embedded = config.levels[-1].patch_sides  # the finest level's embedding is saved
-    with atomic_path(out) as tmp:  # filled under a temporary name, renamed when complete
-        tmp.mkdir()
-        manifest = {"model": str(Path(model_dir).resolve()), "clusters": sorted(config.clusters),
-                    "embedding_patch_sides": list(embedded), "recipe": config.to_dict(), "cases": []}
+    with _output(out) as tmp:  # filled under a temporary name, renamed when complete
+        manifest = _manifest(model_dir, config)
         for i, ((case, volume), seg) in enumerate(zip(loaded, result.volumes)):
-            name = case.name
-            suffix = full_suffix(case.image) if case.image.is_file() else ".nii.gz"
-            labels = {}
+            files = _files(case, config, seg.object is not None)
             for k, label_map in seg.labels.items():
-                file = f"{name}_k{k}{suffix}"
-                # the smallest integer type: uint8 label maps are what ImageJ, IMOD and viewers expect
-                small = label_map.astype(np.uint8 if label_map.max() < 256 else np.uint16)
-                save_labels(small, like=volume, path=tmp / file)
-                labels[str(k)] = file
-            np.save(tmp / f"{name}_embedding.npy", result.embeddings[embedded][i])
+                save_labels(label_map.astype(_label_dtype(k)), like=volume, path=tmp / files["labels"][str(k)])
+            np.save(tmp / files["embedding"], result.embeddings[embedded][i])
             if seg.object is not None:
-                save_labels(seg.object.astype(np.uint8), like=volume, path=tmp / f"{name}_object{suffix}")
-            manifest["cases"].append({
-                "name": name, "image": str(case.image.resolve()), "labels": labels,
-                "embedding": f"{name}_embedding.npy", **({} if seg.object is None else {"object": f"{name}_object{suffix}"}),
-                **({"clustered_voxels": True} if seg.clustered_voxels else {}),
-                "centers": {str(k): c.tolist() for k, c in seg.centers.items()},
-                "truth": {level: str(path.resolve()) for level, path in case.truth.items()},
-            })
+                save_labels(seg.object.astype(np.uint8), like=volume, path=tmp / files["object"])
+            manifest["cases"].append(_entry(case, files, seg.centers, seg.clustered_voxels))
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    return manifest
+
+
+def _label_dtype(k: int) -> type:
+    """The smallest integer type of a k-cluster map: uint8 label maps are what ImageJ, IMOD and viewers expect."""
+    return np.uint8 if k <= 256 else np.uint16
+
+
+def _manifest(model_dir, config: SegmentConfig) -> dict:
+    return {"model": str(Path(model_dir).resolve()), "clusters": sorted(config.clusters),
+            "embedding_patch_sides": list(config.levels[-1].patch_sides), "recipe": config.to_dict(), "cases": []}
+
+
+def _files(case, config: SegmentConfig, contained: bool) -> dict:
+    """A case's output file names: label map per level, embedding, and the object with containment."""
+    suffix = full_suffix(case.image) if case.image.is_file() or case.image.suffix == ".zarr" else ".nii.gz"
+    files = {"labels": {str(k): f"{case.name}_k{k}{suffix}" for k in config.clusters}, "embedding": f"{case.name}_embedding.npy"}
+    if contained:
+        files["object"] = f"{case.name}_object{suffix}"
+    return files
+
+
+def _entry(case, files: dict, centers: dict, clustered_voxels: bool) -> dict:
+    return {"name": case.name, "image": str(case.image.resolve()), **files,
+            **({"clustered_voxels": True} if clustered_voxels else {}),
+            "centers": {str(k): np.asarray(c).tolist() for k, c in centers.items()},
+            "truth": {level: str(path.resolve()) for level, path in case.truth.items()}}
+
+
+@contextlib.contextmanager
+def _output(out: Path):
+    """The output folder under a temporary name, renamed when complete; a full disk is a one-line error
+    and, like any error, leaves nothing behind."""
+    try:
+        with atomic_path(out) as tmp:
+            tmp.mkdir()
+            yield tmp
+    except OSError as err:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise UserError(f"{out}: no space left on the device ({err.strerror}); nothing was written") from None
+        raise
+
+
+#: Bytes per voxel the work files of a chunked run take (embeddings, supervoxels, labels), besides the outputs.
+_WORK_BYTES = 4 + 4 + 2
+
+
+def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: SegmentConfig, tile, device, progress,
+                     chunk, workers, scheduler, timeout) -> dict:
+    """:func:`segment_files` chunk by chunk (:mod:`hypseg.inference.chunked`)."""
+    for case, volume in zip(cases, volumes):
+        if min(volume.shape) < MIN_PATCH_SIDE:
+            raise UserError(f"{case.image}: volume of shape {volume.shape} is too small to segment: "
+                            f"every side must be at least {MIN_PATCH_SIDE} voxels")
+    check_chunk(chunk, config, [v.shape for v in volumes])
+    d = model.config.model.latent_dim
+    per_voxel = (_WORK_BYTES + len(config.clusters) * 3 + d * 4 * sum(len(s) for s in dict.fromkeys(l.patch_sides for l in config.levels)))
+    need = sum(int(np.prod(v.shape)) for v in volumes) * per_voxel
+    free = shutil.disk_usage(out.parent).free
+    if need > free:
+        raise UserError(f"{out}: segmenting chunk by chunk needs about {need / 1e9:.1f} GB of disk there, "
+                        f"{free / 1e9:.1f} GB are free")
+    executor = executor_for(workers=workers, scheduler=scheduler, timeout=timeout, progress=progress)
+    try:
+        with _output(out) as tmp:
+            work = tmp / ".work"
+            work.mkdir()
+            result = segment_chunked([v.array for v in volumes], model=model, model_dir=model_dir, config=config,
+                                     work=work, chunk=chunk, executor=executor, tile=tile, device=device)
+            manifest = _manifest(model_dir, config)
+            for i, (case, volume) in enumerate(zip(cases, volumes)):
+                files = _files(case, config, result.objects[i] is not None)
+                grid = ChunkGrid(volume.shape, tile=config.supervoxel_tile, group=check_chunk(chunk, config, [volume.shape]) // config.supervoxel_tile)
+                maps = [(result.labels[i][k], files["labels"][str(k)], _label_dtype(k)) for k in config.clusters]
+                if result.objects[i] is not None:
+                    maps.append((result.objects[i], files["object"], np.uint8))
+                for source, name, dtype in maps:
+                    writer = label_writer(tmp / name, shape=volume.shape, dtype=dtype, like=volume)
+                    for c in grid.chunks():
+                        box = grid.box(c)
+                        writer.write(box, np.load(source, mmap_mode="r")[box].astype(dtype))
+                    writer.close()
+                move_embedding(result.embeddings[i], tmp / files["embedding"])
+                manifest["cases"].append(_entry(case, files, result.centers[i], result.clustered_voxels[i]))
+            shutil.rmtree(work)
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    finally:
+        executor.close()
     return manifest
 
 
