@@ -24,6 +24,7 @@ SUITES: dict[str, str] = {
     "inference": "benchmarks.inference",
     "quality": "benchmarks.quality",
     "brats": "benchmarks.brats",
+    "scale": "benchmarks.scale",
 }
 #: The suites of ``hypseg bench speed`` (quality and brats train models for long: run them by name).
 SPEED = ("layers", "sampling", "kmeans", "train", "inference")

@@ -33,6 +33,7 @@ def segment(
     chunk: Optional[int] = typer.Option(None, "--chunk", help="Segment chunk by chunk, boxes of this side (a multiple of the recipe's supervoxel_tile, 128): memory is set by the chunk, not the volume. Chosen by itself, at 128, above 256^3 voxels."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Run the chunks on a local Dask cluster of this many worker processes (pip install 'hypseg[dask]')."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run the chunks on the Dask cluster of this scheduler (tcp://host:8786); the output folder must be on a file system its workers share."),
+    scheduler_timeout: float = typer.Option(10.0, "--scheduler-timeout", min=0.1, help="Seconds to wait for the --scheduler before giving up."),
 ) -> None:
     """Embed every voxel with the model and cluster the embeddings with hyperbolic k-means, one label
     map per level, in the input's format and geometry.
@@ -67,7 +68,8 @@ def segment(
     shared = {"nested": nested or None, "subsample": subsample, "seed": seed}
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})
     manifest = segment_files(volumes, model_dir=model, out=out, config=config, tile=tile, device=device,
-                             overwrite=overwrite, progress=True, chunk=chunk, workers=workers, scheduler=scheduler)
+                             overwrite=overwrite, progress=True, chunk=chunk, workers=workers, scheduler=scheduler,
+                             scheduler_timeout=scheduler_timeout)
     typer.echo(f"segmented {len(manifest['cases'])} volumes at k = {manifest['clusters']} into {out}")
     fallen = [case["name"] for case in manifest["cases"] if case.get("clustered_voxels")]
     if fallen:

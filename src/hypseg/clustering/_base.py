@@ -18,6 +18,9 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
+#: Relative inertia difference below which two restarts count as the same optimum.
+_SAME_OPTIMUM = 1e-9
+
 from hypseg.errors import UserError
 
 from ._validation import as_tensor, check_points_2d, check_weights
@@ -376,7 +379,9 @@ class BaseKMeans(BaseEstimator, ABC):
             run_rng = np.random.default_rng(int(seed))
             ys0 = self._initial_centres(data, k, run_rng, chunk)
             run = self._run(data, ys0, tol_scaled, chunk)
-            if best is None or run.inertia < best.inertia:
+            # A later restart must beat the best by more than rounding: restarts that reach the same optimum
+            # keep the first one's numbering, so data moved in its last bits does not permute the labels.
+            if best is None or run.inertia < best.inertia * (1.0 - _SAME_OPTIMUM):
                 best = run
         assert best is not None
         scale = self._sq_scale()

@@ -42,6 +42,7 @@ import functools
 import itertools
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple, Sequence
 
@@ -414,6 +415,7 @@ class ChunkedResult(NamedTuple):
     labels: list[dict[int, Path]]  # k -> (Z, Y, X) uint16 .npy in the work folder
     objects: list[Path | None]
     embeddings: list[Path]  # the last level's embedding (.npy, (Z, Y, X, F*d) float32)
+    seconds: dict[str, float]  # wall time per stage: statistics, embedding, means, fit, labels, containment
 
 
 class _VoxelPoints:
@@ -508,6 +510,7 @@ def segment_chunked(
         Tile side of the dense embedding inside a chunk.
     """
     work = Path(work)
+    clock = _Clock()
     executor = executor or LocalExecutor()
     shapes = [tuple(int(n) for n in v.shape) for v in volumes]
     chunk = check_chunk(chunk, config, shapes)
@@ -536,9 +539,11 @@ def segment_chunked(
         if config.contained:
             _create(job.file(v, "object"), shape, np.uint8)
     items = [(v, c) for v, grid in enumerate(grids) for c in grid.chunks()]
+    clock.lap("statistics")
 
     # stage 2: embeddings and supervoxels; whole-volume ids = tile-local ids + the tiles' running offsets
     found = executor.map(functools.partial(_embed_task, job), items, desc="embedding")
+    clock.lap("embedding")
     offsets: dict[int, dict[int, np.ndarray]] = {size: {} for size in sizes}
     for size in sizes:
         for v, grid in enumerate(grids):
@@ -556,6 +561,7 @@ def segment_chunked(
     for inside in (False, True):
         if inside and config.contained:
             _contain(job, executor, items, first.clusters, faces_of_first, first.in_object)
+            clock.lap("containment")
         for settings in dict.fromkeys(level.settings for level in config.levels):
             levels = [level for i, level in enumerate(config.levels)
                       if level.settings == settings and (level.in_object and i > 0) == inside]
@@ -564,12 +570,13 @@ def segment_chunked(
             how = levels[0]
             group = Group(tuple(level.clusters for level in levels), how.patch_sides, how.supervoxel_size,
                           how.purity_power, how.pooled, inside)
-            fitted, fell_back = _fit_group(job, executor, items, group, offsets, geometry)
+            fitted, fell_back = _fit_group(job, executor, items, group, offsets, geometry, clock)
             for v in range(len(volumes)):
                 voxels[v] = voxels[v] or fell_back[v]
                 centers[v].update(fitted[v]["centers"])
             faces = executor.map(functools.partial(_labels_task, job, group, offsets.get(group.size, {}), fitted),
                                  items, desc=f"labels k = {', '.join(map(str, group.ks))}")
+            clock.lap("labels")
             if not inside and first.clusters in group.ks:
                 faces_of_first = {v: sum(f[first.clusters] for (vv, _), f in zip(items, faces) if vv == v)
                                   for v in range(len(volumes))}
@@ -578,10 +585,24 @@ def segment_chunked(
         labels=[{k: job.file(v, f"k{k}") for k in config.clusters} for v in range(len(volumes))],
         objects=[job.file(v, "object") if config.contained else None for v in range(len(volumes))],
         embeddings=[job.file(v, _sides_name(config.levels[-1].patch_sides)) for v in range(len(volumes))],
+        seconds=clock.seconds,
     )
 
 
-def _fit_group(job: Job, executor, items, group: Group, offsets, geometry):
+class _Clock:
+    """Wall seconds per named stage, summed over its passes."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._last
+        self._last = now
+
+
+def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock: _Clock):
     """Stages 3-4 for a group of levels: every volume's points, one fit per volume or pooled, and per
     volume what the labels task needs (``mode``, supervoxel ids and their clusters, or the levels)."""
     n = len(job.volumes)
@@ -598,6 +619,7 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry):
             points = np.concatenate([p[1] for p in pieces])[order] if pieces else np.zeros((0, 1))
             counts = np.concatenate([p[2] for p in pieces])[order] if pieces else np.zeros(0)
             parts.append((ids[order], points, counts))
+    clock.lap("means")
     few = [group.size is not None and len(part[0]) < top for part in parts] if parts else [False] * n
     if group.pooled and parts:
         few = [all(group.size is not None for _ in parts) and sum(len(p[0]) for p in parts) < top] * n
@@ -614,6 +636,7 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry):
     fitted_levels = fit_parts(fit_input, ks, pooled=group.pooled, subsample=config.subsample, c=geometry.curvature,
                               hyperbolic=geometry.hyperbolic, nested=config.nested, n_init=config.n_init,
                               random_state=config.seed, factors=len(group.sides))
+    clock.lap("fit")
     fitted = {}
     for v, (levels, mode) in enumerate(zip(fitted_levels, modes)):
         entry = {"mode": mode, "ks": ks, "centers": {level.k + (1 if group.inside else 0): level.centers for level in levels}}

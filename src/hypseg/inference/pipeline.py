@@ -20,6 +20,7 @@ import csv
 import errno
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -185,6 +186,7 @@ def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: Seg
             result = segment_chunked([v.array for v in volumes], model=model, model_dir=model_dir, config=config,
                                      work=work, chunk=chunk, executor=executor, tile=tile, device=device)
             manifest = _manifest(model_dir, config)
+            written = time.perf_counter()
             for i, (case, volume) in enumerate(zip(cases, volumes)):
                 files = _files(case, config, result.objects[i] is not None)
                 grid = ChunkGrid(volume.shape, tile=config.supervoxel_tile, group=check_chunk(chunk, config, [volume.shape]) // config.supervoxel_tile)
@@ -200,6 +202,7 @@ def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: Seg
                 move_embedding(result.embeddings[i], tmp / files["embedding"])
                 manifest["cases"].append(_entry(case, files, result.centers[i], result.clustered_voxels[i]))
             shutil.rmtree(work)
+            manifest["seconds"] = {**result.seconds, "write": time.perf_counter() - written}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
     finally:
         executor.close()

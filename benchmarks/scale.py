@@ -1,0 +1,198 @@
+"""Tomogram scale: chunked segmentation's time per stage and peak memory, one process against a 2-worker Dask cluster.
+
+``hypseg bench scale`` (or ``python -m benchmarks.scale``) writes synthetic tomogram-like volumes (the
+synthetic set's cells, 100^3 each, tiled over the volume; MRC, and Zarr for 512x512x200), trains a small
+model once, and runs ``hypseg segment`` with the default recipe (k = 2, 4, 8) on each, every run in a
+fresh process so that its peak resident memory (the RSS high-water mark, ``getrusage``) is its own:
+
+- ``128^3``: chunked, one process: the throughput every other row is compared with;
+- ``256^3``: whole volume in memory (no ``--chunk``) and chunked (``--chunk 128``): how many voxels'
+  labels agree (the chunked run's supervoxels are the whole run's, so they should all);
+- ``512x512x200`` (Zarr): chunked in one process and on a local Dask cluster of 2 worker processes
+  (``--workers 2``): the labels must be the same;
+- ``1000x1000x300`` (MRC, 1.2 GB): chunked, one process (``--sizes 1000x1000x300``, about an hour on 2 cores).
+
+Rows are kept in ``results/scale.json`` (one per volume and run, so that the sizes can be run at
+different times); the table in ``results/scale.md`` is rendered from all of them. Times are wall
+seconds of one run each (the stages are minutes long; this is not a micro-benchmark).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SIZES = {"128^3": (128, 128, 128), "256^3": (256, 256, 256), "512x512x200": (200, 512, 512),
+         "1000x1000x300": (300, 1000, 1000)}
+DEFAULT_SIZES = ("128^3", "256^3", "512x512x200")
+STAGES = ("statistics", "embedding", "means", "fit", "labels", "containment", "write")
+CELL = 100
+
+#: The child process: segment, then report the manifest's stage times and the peak RSS (bytes).
+_CHILD = """
+import json, resource, sys, time
+from hypseg.inference.pipeline import segment_files
+args = json.loads(sys.argv[1])
+start = time.perf_counter()
+manifest = segment_files([args["volume"]], model_dir=args["model"], out=args["out"], progress=False, **args["options"])
+total = time.perf_counter() - start
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+print(json.dumps({"total": total, "seconds": manifest.get("seconds", {}), "rss": own, "children_rss": children}))
+"""
+
+
+def write_volume(path: Path, shape: tuple[int, int, int], *, seed: int = 0) -> Path:
+    """A tomogram-like volume: six synthetic cells (100^3 each) tiled over ``shape``, written box by box."""
+    from hypseg.data.synthetic_config import SyntheticConfig
+    from hypseg.data.synthetic import generate_volume
+
+    if path.exists():
+        return path
+    rng = np.random.default_rng(seed)
+    cells = [generate_volume(rng, config=SyntheticConfig.scaled(CELL)).image for _ in range(6)]
+    tmp = path.with_name(".tmp-" + path.name)
+    if path.suffix == ".mrc":
+        import mrcfile
+
+        with mrcfile.new_mmap(str(tmp), shape=shape, mrc_mode=2, overwrite=True) as mrc:
+            mrc.voxel_size = 10.0
+            offset = int(mrc.header.nbytes) + int(mrc.header.nsymbt)
+        target = lambda: np.memmap(tmp, dtype=np.float32, mode="r+", offset=offset, shape=shape)  # noqa: E731
+    else:
+        import zarr
+
+        zarr.open_array(str(tmp), mode="w", shape=shape, chunks=(64, 64, 64), dtype=np.float32)
+        target = lambda: zarr.open_array(str(tmp), mode="r+")  # noqa: E731
+    for i in range(0, shape[0], CELL):
+        for j in range(0, shape[1], CELL):
+            for k in range(0, shape[2], CELL):
+                cell = cells[(3 * (i // CELL) + 5 * (j // CELL) + 7 * (k // CELL)) % len(cells)]
+                box = (slice(i, min(i + CELL, shape[0])), slice(j, min(j + CELL, shape[1])), slice(k, min(k + CELL, shape[2])))
+                out = target()
+                out[box] = cell[: box[0].stop - i, : box[1].stop - j, : box[2].stop - k]
+                if hasattr(out, "flush"):
+                    out.flush()
+                del out
+    os.replace(tmp, path)
+    return path
+
+
+def train_model(work: Path) -> Path:
+    """A small model (the CPU recipe, 40 steps on four 64^3 synthetic volumes): only its cost matters here."""
+    model = work / "model"
+    if (model / "model.pt").exists():
+        return model
+    data = work / "train-data"
+    hypseg = [sys.executable, "-m", "hypseg.cli"]
+    if not data.exists():
+        subprocess.run(hypseg + ["synth", str(data), "--n", "4", "--size", "64"], check=True, capture_output=True)
+    subprocess.run(hypseg + ["train", str(data), "--out", str(model), "--steps", "40"], check=True, capture_output=True)
+    return model
+
+
+def measure(volume: Path, model: Path, out: Path, **options) -> dict:
+    """Segment ``volume`` in a fresh process: its wall time, stage times and peak RSS."""
+    import shutil
+
+    if out.exists():
+        shutil.rmtree(out)
+    args = {"volume": str(volume), "model": str(model), "out": str(out), "options": options}
+    done = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(args)], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def agreement(a: Path, b: Path) -> float:
+    """Share of voxels (over every level) whose labels are equal in two segmentation folders."""
+    from hypseg.io import load_labels
+
+    manifest = json.loads((a / "segmentation.json").read_text())
+    other = json.loads((b / "segmentation.json").read_text())
+    same = total = 0
+    for k, name in manifest["cases"][0]["labels"].items():
+        x = load_labels(a / name)
+        y = load_labels(b / other["cases"][0]["labels"][k])
+        same += int(np.count_nonzero(x == y))
+        total += x.size
+    return same / total
+
+
+def run(*, repeats: int = 1, sizes=None, work: Path | None = None, force: bool = False) -> None:
+    """Run the rows of ``sizes`` missing from ``results/scale.json`` (all of them with ``force``) and print the table."""
+    sizes = list(sizes or DEFAULT_SIZES)
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown:
+        from hypseg.errors import UserError
+
+        raise UserError(f"unknown scale size {unknown[0]!r}; choose from {', '.join(SIZES)}")
+    work = Path(work or os.environ.get("HYPSEG_SCALE_WORK", "/tmp/hypseg-scale"))
+    work.mkdir(parents=True, exist_ok=True)
+    store = RESULTS / "scale.json"
+    rows = json.loads(store.read_text()) if store.exists() else {}
+    model = train_model(work)
+    plans = {
+        "128^3": [("chunked", ".mrc", {"chunk": 128}, None)],
+        "256^3": [("in memory", ".mrc", {}, None), ("chunked", ".mrc", {"chunk": 128}, "in memory")],
+        "512x512x200": [("chunked", ".zarr", {"chunk": 128}, None), ("Dask, 2 workers", ".zarr", {"chunk": 128, "workers": 2}, "chunked")],
+        "1000x1000x300": [("chunked", ".mrc", {"chunk": 128}, None)],
+    }
+    for size in sizes:
+        for name, suffix, options, reference in plans[size]:
+            key = f"{size} | {name}"
+            if key in rows and not force:
+                continue
+            volume = write_volume(work / f"volume-{size.replace('^', '')}{suffix}", SIZES[size])
+            out = work / f"seg-{size.replace('^', '')}-{name.split(',')[0].replace(' ', '-')}"
+            print(f"scale: {key} ...", file=sys.stderr, flush=True)
+            found = measure(volume, model, out, **options)
+            found["voxels"] = int(np.prod(SIZES[size]))
+            found["format"] = suffix
+            if reference is not None:
+                ref = work / f"seg-{size.replace('^', '')}-{reference.split(',')[0].replace(' ', '-')}"
+                found["agreement"] = {"with": reference, "share": agreement(out, ref)}
+            found["date"] = time.strftime("%Y-%m-%d")
+            rows[key] = found
+            store.write_text(json.dumps(rows, indent=1))
+    table = render(rows)
+    (RESULTS / "scale.md").write_text(table + "\n")
+    print(table)
+
+
+def render(rows: dict) -> str:
+    """The markdown table of every stored row."""
+    base = next((r for key, r in rows.items() if key.startswith("128^3 |")), None)
+    base_rate = None if base is None else base["total"] / base["voxels"]
+    head = ("| volume | run | voxels (M) | " + " | ".join(STAGES) + " | total (s) | µs / voxel | × 128^3 µs / voxel "
+            "| peak RSS (GB) | workers' peak RSS (GB) | labels agree |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for key, r in rows.items():
+        size, name = key.split(" | ")
+        rate = r["total"] / r["voxels"]
+        agree = f"{100 * r['agreement']['share']:.4f}% with {r['agreement']['with']}" if "agreement" in r else ""
+        stages = " | ".join(f"{r['seconds'][s]:.0f}" if s in r["seconds"] else "" for s in STAGES)
+        workers = f"{r['children_rss'] / 1e9:.2f}" if "workers" in name.lower() else ""
+        ratio = f"{rate / base_rate:.2f}" if base_rate else ""
+        lines.append(f"| {size} ({r['format']}) | {name} | {r['voxels'] / 1e6:.1f} | {stages} | {r['total']:.0f} | "
+                     f"{1e6 * rate:.2f} | {ratio} | {r['rss'] / 1e9:.2f} | {workers} | {agree} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=list(DEFAULT_SIZES), choices=list(SIZES))
+    parser.add_argument("--work", type=Path, default=None, help="folder for the volumes and outputs (default /tmp/hypseg-scale)")
+    parser.add_argument("--force", action="store_true", help="rerun rows already in results/scale.json")
+    args = parser.parse_args(argv)
+    run(sizes=args.sizes, work=args.work, force=args.force)
+
+
+if __name__ == "__main__":
+    main()
