@@ -12,6 +12,11 @@ fresh process so that its peak resident memory (the RSS high-water mark, ``getru
   (``--workers 2``): the labels must be the same;
 - ``1000x1000x300`` (MRC, 1.2 GB): chunked, one process (``--sizes 1000x1000x300``, about an hour on 2 cores).
 
+Every process (the single one, each Dask worker) runs torch on one thread (``OMP_NUM_THREADS=1``): the
+2-worker cluster's gain is then that of its processes, and a run on a shared machine is not slowed by
+threads waiting for each other (on 2 busy cores torch's elementwise operations on 2 threads were 50
+times slower than on one).
+
 Rows are kept in ``results/scale.json`` (one per volume and run, so that the sizes can be run at
 different times); the table in ``results/scale.md`` is rendered from all of them. Times are wall
 seconds of one run each (the stages are minutes long; this is not a micro-benchmark).
@@ -106,7 +111,9 @@ def measure(volume: Path, model: Path, out: Path, **options) -> dict:
     if out.exists():
         shutil.rmtree(out)
     args = {"volume": str(volume), "model": str(model), "out": str(out), "options": options}
-    done = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(args)], check=True, capture_output=True, text=True)
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")  # one thread per process (module docstring)
+    done = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(args)], check=True, capture_output=True, text=True,
+                          env=env)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
