@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import tempfile
 from pathlib import Path
 from typing import List, Optional
 
+import numpy as np
 import typer
 
 from hypseg.cli._errors import user_errors
@@ -43,7 +46,7 @@ def train(
     """
     from hypseg.config import training_recipe
     from hypseg.config.recipes import clip_note, clip_patch_sides
-    from hypseg.data import discover_cases, load_normalised
+    from hypseg.data import discover_cases, load_normalised, pack_normalised
     from hypseg.io.checkpoint import load_config_file, load_run_config
     from hypseg.training import Trainer
 
@@ -63,12 +66,33 @@ def train(
     validation = [c for c in cases if c.split == "val"]
     if not training:
         raise UserError("no training volumes: the data has no cases in its 'train' split")
-    volumes = load_normalised(training, config=run.data, progress=progress)
-    val_volumes = load_normalised(validation, config=run.data) if validation else None
-    clipped = clip_patch_sides(run, [v.shape for v in volumes + (val_volumes or [])])  # normalisation unchanged
-    note = clip_note(run, clipped)
-    if note:
-        typer.echo(note)
-    run = clipped
-    result = Trainer(run, volumes, run_dir=out, validation=val_volumes, progress=progress).fit(resume=resume)
+    with contextlib.ExitStack() as stack:
+        if streamed(training + validation):  # larger than memory: patches are read from a normalised file
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".hypseg-volumes-", dir=Path(out).parent)))
+            volumes = pack_normalised(training, config=run.data, path=scratch / "train.npy", progress=progress)
+            val_volumes = pack_normalised(validation, config=run.data, path=scratch / "val.npy") if validation else None
+        else:
+            volumes = load_normalised(training, config=run.data, progress=progress)
+            val_volumes = load_normalised(validation, config=run.data) if validation else None
+        clipped = clip_patch_sides(run, [v.shape for v in list(volumes) + list(val_volumes or [])])  # normalisation unchanged
+        note = clip_note(run, clipped)
+        if note:
+            typer.echo(note)
+        run = clipped
+        result = Trainer(run, volumes, run_dir=out, validation=val_volumes, progress=progress).fit(resume=resume)
     typer.echo(f"trained {result.step} steps on {len(volumes)} volumes; model in {result.run_dir}")
+
+
+#: Training volumes of more voxels than this together are streamed from a normalised file, not loaded.
+STREAM_VOXELS = 1 << 26
+
+
+def streamed(cases) -> bool:
+    """Whether ``hypseg train`` streams these cases' patches from disk: more than :data:`STREAM_VOXELS`
+    voxels together (256 MB of float32), none masked."""
+    from hypseg.io.read import volume_shape
+
+    if any(case.mask_rule != "none" for case in cases):
+        return False
+    return sum(int(np.prod(volume_shape(case.image))) for case in cases) > STREAM_VOXELS

@@ -12,7 +12,7 @@
 from hypseg.data.normalise import normalise, percentile_scale, zscore
 from hypseg.data.paper_sampling import PaperTripletSampler
 from hypseg.data.phantom import PHANTOM_CLASSES, PHANTOM_LEVELS, generate_phantom
-from hypseg.data.readers import Case, LoadedCase, discover_cases, load_case, load_normalised, read_brats, read_files, read_manifest
+from hypseg.data.readers import Case, LoadedCase, discover_cases, load_case, load_normalised, pack_normalised, read_brats, read_files, read_manifest
 from hypseg.data.sampling import TripletBatch, TripletBoxes, TripletSampler, draw_boxes, extract_patches
 from hypseg.data.supervoxels import supervoxels
 from hypseg.data.synthetic import CLASSES, SyntheticVolume, generate_volume
@@ -38,6 +38,7 @@ __all__ = [
     "generate_volume",
     "load_case",
     "load_normalised",
+    "pack_normalised",
     "normalise",
     "percentile_scale",
     "read_brats",

@@ -181,3 +181,42 @@ def load_normalised(cases: Sequence[Case], *, config: DataConfig, progress: bool
         loaded = load_case(case)
         volumes.append(normalise(np.asarray(loaded.volume.array, dtype=np.float32), config=config, mask=loaded.mask))
     return volumes
+
+
+def pack_normalised(cases: Sequence[Case], *, config: DataConfig, path: str | os.PathLike, progress: bool = False):
+    """Normalise the cases' volumes, read slab by slab, into one float32 file at ``path``; returns its
+    :class:`hypseg.data.sampling.PackedVolumes` (a read-only memory map).
+
+    The values are those of :func:`load_normalised` (the same statistics, :func:`hypseg.data.normalise.statistics`),
+    but no volume is ever held whole: training on volumes larger than memory reads each patch from the file.
+    Cases with a mask rule need their whole volume for the mask and are refused.
+    """
+    from hypseg.data.normalise import apply, statistics
+    from hypseg.data.sampling import PackedVolumes
+
+    if not cases:
+        raise UserError("no volumes to load")
+    masked = [c.image.name for c in cases if c.mask_rule != "none"]
+    if masked:
+        raise UserError(f"{masked[0]}: a masked volume cannot be streamed from disk for training")
+    volumes = [load_volume(case.image, lazy=True) for case in cases]
+    total = sum(int(np.prod(v.shape)) for v in volumes)
+    path = Path(path)
+    buffer = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(total,))
+    start = 0
+    iterator = zip(cases, volumes)
+    if progress:
+        from hypseg.progress import progress as reporter
+
+        iterator = reporter(list(iterator), desc="normalising", unit="vol")
+    for _, volume in iterator:
+        stats = statistics(volume.array, config=config)
+        plane = int(np.prod(volume.shape[1:]))
+        step = max(1, (1 << 22) // plane)
+        for z in range(0, volume.shape[0], step):
+            slab = apply(volume.array[z : z + step], config=config, stats=stats).ravel()
+            buffer[start : start + slab.size] = slab
+            start += slab.size
+        buffer.flush()
+    del buffer
+    return PackedVolumes(np.load(path, mmap_mode="r"), [v.shape for v in volumes])

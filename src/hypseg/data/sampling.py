@@ -207,6 +207,30 @@ def _draw_negative_corners(rng, *, S, anchor, r, s) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------- deterministic application
+class PackedVolumes(Sequence):
+    """Normalised volumes stored one after another in one flat float32 buffer (a memory map of a file
+    for volumes larger than memory, :func:`hypseg.data.readers.pack_normalised`); a sequence of
+    (Z, Y, X) views of it. A :class:`PatchSource` built from it reads patches from the buffer itself,
+    so training touches only the voxels its patches cover.
+    """
+
+    def __init__(self, buffer: np.ndarray, shapes: Sequence[Sequence[int]]) -> None:
+        self.buffer = buffer
+        self.shapes = [tuple(int(n) for n in shape) for shape in shapes]
+        sizes = [int(np.prod(shape)) for shape in self.shapes]
+        if sum(sizes) != buffer.size:
+            raise ValueError(f"a buffer of {buffer.size} values cannot hold volumes of {sum(sizes)} voxels")
+        self._starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.shapes)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(len(self))[i]]
+        return self.buffer[self._starts[i] : self._starts[i + 1]].reshape(self.shapes[i])
+
+
 class PatchSource:
     """Volumes packed in one flat float32 buffer, for vectorised patch extraction across volumes.
 
@@ -217,6 +241,11 @@ class PatchSource:
     """
 
     def __init__(self, volumes: Sequence[np.ndarray]) -> None:
+        if isinstance(volumes, PackedVolumes):  # already one buffer (a memory map): patches read what they touch
+            self.shapes = np.array(volumes.shapes, dtype=np.int64).reshape(-1, 3)
+            self.offsets = np.concatenate([[0], np.cumsum(self.shapes.prod(axis=1))[:-1]]).astype(np.int64)
+            self.buffer = volumes.buffer
+            return
         arrays = [np.asarray(v, dtype=np.float32) for v in volumes]
         if not arrays:
             raise UserError("no volumes to sample from")

@@ -74,6 +74,12 @@ def load_volume(path: str | os.PathLike, *, channel: int | None = None, mmap: bo
     )
 
 
+def volume_shape(path: str | os.PathLike, *, channel: int | None = None) -> tuple[int, int, int]:
+    """The (Z, Y, X) shape of a volume file from its header, without reading or checking its values."""
+    path = Path(path)
+    return tuple(int(n) for n in _pick_channel(_read_raw(path, mmap=True).array, channel=channel, path=path).shape)
+
+
 def load_labels(path: str | os.PathLike, *, shape: tuple[int, ...] | None = None) -> np.ndarray:
     """Read an integer label map ``(Z, Y, X)`` (same axis order as :func:`load_volume`).
 
