@@ -257,3 +257,25 @@ def test_a_disk_that_fills_up_while_writing_leaves_no_partial_output(model_dir, 
     message = _error(_segment(volume_file, "-m", model_dir, "-o", tmp_path / "seg", "--chunk", 8, "-r", small_tiles))
     assert message == f"hypseg: error: {tmp_path / 'seg'}: no space left on the device (No space left on device); nothing was written"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["recipe.toml"]
+
+
+def test_device_auto_is_the_cpu_without_cuda_and_a_bad_name_is_one_line(model_dir, volume_file, tmp_path):
+    import torch
+
+    from hypseg.device import resolve_device
+
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert _error(_segment(volume_file, "-m", model_dir, "-o", tmp_path / "seg", "--device", "gpu")) == \
+        "hypseg: error: unknown device 'gpu'; choose auto, cpu, cuda or cuda:N"
+
+
+def test_supervoxel_means_on_a_named_device_equal_the_default_ones():
+    from hypseg.inference.pooling import pool_embedding
+
+    rng = np.random.default_rng(4)
+    emb = (rng.normal(size=(6, 7, 8, 2)) * 0.2).astype(np.float32)
+    segs = rng.integers(0, 9, size=(6, 7, 8))
+    weights = rng.uniform(0.1, 1.0, size=(6, 7, 8)).astype(np.float32)
+    default = pool_embedding(emb, segs, voxel_weights=weights)
+    named = pool_embedding(emb, segs, voxel_weights=weights, device="cpu")
+    np.testing.assert_allclose(named.points, default.points, rtol=0, atol=1e-12)

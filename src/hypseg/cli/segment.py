@@ -27,7 +27,7 @@ def segment(
     supervoxels: Optional[int] = typer.Option(None, min=0, help="Voxels per SLIC supervoxel at every level: cluster each supervoxel's mean embedding, so labels follow the image's edges (0: cluster every voxel)."),
     purity_power: Optional[float] = typer.Option(None, "--purity-power", help="At every level, weigh each voxel in its supervoxel's mean by the share of its patch inside the supervoxel to this power (0: plain means)."),
     tile: int = typer.Option(48, min=4, help="Side of the tiles of the dense embedding (bounds memory)."),
-    device: str = typer.Option("cpu", help="cpu, cuda or cuda:N."),
+    device: str = typer.Option("auto", help="auto (CUDA where there is one), cpu, cuda or cuda:N: the embedding, supervoxel means and k-means run there."),
     seed: Optional[int] = typer.Option(None, help="Seed of the clustering (default 0)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder."),
     chunk: Optional[int] = typer.Option(None, "--chunk", help="Segment chunk by chunk, boxes of this side (a multiple of the recipe's supervoxel_tile, 128): memory is set by the chunk, not the volume. Chosen by itself, at 128, above 256^3 voxels."),
@@ -56,6 +56,7 @@ def segment(
         hypseg segment tomo.mrc --model runs/gyro --out seg-tomo/ --chunk 128 --workers 4   # larger than memory
     """
     from hypseg.config import SegmentConfig, segment_preset
+    from hypseg.device import resolve_device
     from hypseg.inference.pipeline import segment_files
 
     config = SegmentConfig.load_toml(recipe) if recipe.endswith(".toml") else segment_preset(recipe)
@@ -67,7 +68,7 @@ def segment(
     config = config.with_levels(**{name: value for name, value in changes.items() if value is not None})
     shared = {"nested": nested or None, "subsample": subsample, "seed": seed}
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})
-    manifest = segment_files(volumes, model_dir=model, out=out, config=config, tile=tile, device=device,
+    manifest = segment_files(volumes, model_dir=model, out=out, config=config, tile=tile, device=resolve_device(device),
                              overwrite=overwrite, progress=True, chunk=chunk, workers=workers, scheduler=scheduler,
                              scheduler_timeout=scheduler_timeout)
     typer.echo(f"segmented {len(manifest['cases'])} volumes at k = {manifest['clusters']} into {out}")

@@ -24,7 +24,7 @@ def train(
     variant: Optional[str] = typer.Option(None, help="hyperbolic-gyro (default), hyperbolic or euclidean."),
     steps: Optional[int] = typer.Option(None, min=1, help="Optimiser steps (overrides the config)."),
     seed: Optional[int] = typer.Option(None, help="Seed of weights, batches and samples."),
-    device: Optional[str] = typer.Option(None, help="cpu, cuda or cuda:N."),
+    device: Optional[str] = typer.Option(None, help="auto (CUDA where there is one), cpu, cuda or cuda:N (default: the recipe's)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
@@ -57,6 +57,10 @@ def train(
             raise UserError("give --config or --recipe, not both")
         run = load_config_file(config) if config is not None else training_recipe(recipe or "cpu", variant=variant)
     model_changes = {"variant": variant} if variant is not None else {}
+    if device is not None:
+        from hypseg.device import resolve_device
+
+        device = resolve_device(device)
     train_changes = {k: v for k, v in (("steps", steps), ("seed", seed), ("device", device)) if v is not None}
     run = dataclasses.replace(
         run, model=dataclasses.replace(run.model, **model_changes), train=dataclasses.replace(run.train, **train_changes)

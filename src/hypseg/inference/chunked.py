@@ -323,7 +323,7 @@ def _points_task(job: Job, group: Group, offsets: dict, item):
     emb = _read(job.file(v, _sides_name(group.sides)), box)
     geometry = model.config.model
     pooled = pool_embedding(emb, local, c=geometry.curvature, hyperbolic=geometry.hyperbolic, factors=len(group.sides),
-                            voxel_weights=weights)
+                            voxel_weights=weights, device=None if job.device == "cpu" else job.device)
     return unique, pooled.points, pooled.weights
 
 
@@ -635,7 +635,8 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
     config = job.config
     fitted_levels = fit_parts(fit_input, ks, pooled=group.pooled, subsample=config.subsample, c=geometry.curvature,
                               hyperbolic=geometry.hyperbolic, nested=config.nested, n_init=config.n_init,
-                              random_state=config.seed, factors=len(group.sides))
+                              random_state=config.seed, factors=len(group.sides),
+                              device=None if job.device == "cpu" else job.device)
     clock.lap("fit")
     fitted = {}
     for v, (levels, mode) in enumerate(zip(fitted_levels, modes)):

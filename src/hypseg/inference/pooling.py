@@ -86,7 +86,7 @@ def purity_weights(segments: np.ndarray, patch_sizes, power: float) -> np.ndarra
 
 def pool_embedding(
     embedding: np.ndarray, segments: np.ndarray, *, c: float = 1.0, hyperbolic: bool = True, factors: int = 1,
-    voxel_weights: np.ndarray | None = None,
+    voxel_weights: np.ndarray | None = None, device=None,
 ) -> PooledEmbedding:
     """Mean embedding of every supervoxel (see the module docstring).
 
@@ -108,6 +108,8 @@ def pool_embedding(
         :func:`purity_weights`; with G columns (G dividing F), factor f takes column f mod G, so one
         model's weights serve several models' embeddings side by side. Every supervoxel needs a
         positive weight. The returned ``weights`` stay the voxel counts.
+    device : str or torch.device, optional
+        Where the Fréchet means are computed (default: the CPU).
 
     Examples
     --------
@@ -141,7 +143,13 @@ def pool_embedding(
     for f, w in enumerate(factor_weights):  # w: (N,) weights of the voxels in factor f's means, or None
         x = points[:, f * d : (f + 1) * d]
         if hyperbolic:
-            means.append(frechet_mean(x, w, labels=codes, n_groups=count, c=c))
+            if device is None:
+                means.append(frechet_mean(x, w, labels=codes, n_groups=count, c=c))
+            else:
+                import torch
+
+                on = lambda a: None if a is None else torch.as_tensor(a, device=device)  # noqa: E731
+                means.append(frechet_mean(on(x), on(w), labels=on(codes), n_groups=count, c=c).cpu().numpy())
         else:
             w = np.ones(len(codes)) if w is None else w
             sums = np.stack([np.bincount(codes, weights=w * x[:, j], minlength=count) for j in range(d)], axis=1)

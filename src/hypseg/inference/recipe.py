@@ -107,7 +107,8 @@ def segment(
             embeddings[s].append(embed_volume_multiscale(model.network, volume, patch_sizes=s, tile=tile, device=device))
     sizes = sorted({level.supervoxel_size for level in config.levels} - {None})
     segments = {size: [supervoxels(v, size=size, tile=config.supervoxel_tile) for v in volumes] for size in sizes}
-    found = cluster_embeddings(embeddings, config, geometry=model.config.model, segments=segments)
+    found = cluster_embeddings(embeddings, config, geometry=model.config.model, segments=segments,
+                               device=None if device == "cpu" else device)
     return RecipeResult(config, found, embeddings)
 
 
@@ -119,6 +120,7 @@ def cluster_embeddings(
     segments: Mapping[int, Sequence[np.ndarray]] | None = None,
     weights: Mapping[tuple, Sequence[np.ndarray]] | None = None,
     members: int = 1,
+    device=None,
 ) -> list[VolumeSegmentation]:
     """Label maps of every level from embeddings computed beforehand (step 3 of :func:`segment`).
 
@@ -138,6 +140,8 @@ def cluster_embeddings(
     members : int
         Each embedding is that many models' embeddings side by side (an ensemble): a product of
         ``members`` balls per patch side for a hyperbolic model, one longer vector for a Euclidean one.
+    device : str, optional
+        Where supervoxel means and k-means run (default: the CPU).
 
     Returns
     -------
@@ -176,7 +180,7 @@ def cluster_embeddings(
                 n_init=config.n_init, random_state=config.seed,
                 factors=len(how.patch_sides) * (members if geometry.hyperbolic else 1),  # purity weights serve
                 segments=None if how.supervoxel_size is None else segments[how.supervoxel_size],  # every member
-                voxel_weights=weights[how.weighting] if how.purity_power else None,
+                voxel_weights=weights[how.weighting] if how.purity_power else None, device=device,
             )
             ks = [level.clusters for level in group]
             found = (segment_inside(embeddings[how.patch_sides], objects, clusters=ks, **options) if inside

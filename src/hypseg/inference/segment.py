@@ -62,14 +62,15 @@ def _check_clusters(clusters: Sequence[int], nested: bool) -> list[int]:
     return ks
 
 
-def _estimator(k: int, *, c: float, hyperbolic: bool, n_init: int, random_state: int, factors: int = 1):
+def _estimator(k: int, *, c: float, hyperbolic: bool, n_init: int, random_state: int, factors: int = 1, device=None):
+    """The k-means of the latent space; a single ball or Euclidean space runs on ``device`` (a product of balls on the CPU)."""
     if factors > 1:
         if not hyperbolic:
             raise UserError("several patch sides (a product of balls) need a hyperbolic model")
         return ProductBallKMeans(n_clusters=k, factors=factors, c=c, n_init=n_init, random_state=random_state)
     if hyperbolic:
-        return HyperbolicKMeans(n_clusters=k, c=c, n_init=n_init, random_state=random_state)
-    return EuclideanKMeans(n_clusters=k, n_init=n_init, random_state=random_state)
+        return HyperbolicKMeans(n_clusters=k, c=c, n_init=n_init, random_state=random_state, device=device)
+    return EuclideanKMeans(n_clusters=k, n_init=n_init, random_state=random_state, device=device)
 
 
 def fit_levels(
@@ -83,6 +84,7 @@ def fit_levels(
     random_state: int = 0,
     factors: int = 1,
     sample_weight: np.ndarray | None = None,
+    device=None,
 ) -> list[_Level]:
     """Fit one k-means per cluster count on ``sample`` (N, d), each point weighted by ``sample_weight`` (N,)."""
     ks = _check_clusters(clusters, nested)
@@ -93,7 +95,7 @@ def fit_levels(
     sample_labels: dict[int, np.ndarray] = {}  # nested mode: each level's clusters of the sample
     for i, k in enumerate(ks):
         if not nested or i == 0:
-            est = _estimator(k, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors)
+            est = _estimator(k, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors, device=device)
             est.fit(sample, sample_weight=weights)
             levels.append(_Level(k, np.asarray(est.cluster_centers_), None, (est,)))
             sample_labels[k] = est.labels_
@@ -109,7 +111,7 @@ def fit_levels(
                 blocks.append(np.repeat(parent.centers[j : j + 1], r, axis=0))
                 models.append(None)
                 continue
-            est = _estimator(r, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors)
+            est = _estimator(r, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors, device=device)
             est.fit(members, sample_weight=None if weights is None else weights[chosen])
             blocks.append(np.asarray(est.cluster_centers_))
             models.append(est)
@@ -201,7 +203,7 @@ class _Points(NamedTuple):
     inside: np.ndarray | None  # (Z, Y, X) bool; None: every voxel
 
 
-def _volume_points(i: int, emb, mask, segs, weights, *, c: float, hyperbolic: bool, factors: int) -> _Points:
+def _volume_points(i: int, emb, mask, segs, weights, *, c: float, hyperbolic: bool, factors: int, device=None) -> _Points:
     """Volume i's voxels inside its mask, or its pooled supervoxels (``weights``: per voxel in the means)."""
     if segs is None:
         if weights is not None:
@@ -211,7 +213,7 @@ def _volume_points(i: int, emb, mask, segs, weights, *, c: float, hyperbolic: bo
             return _Points(flat, None, None, None)
         inside = np.asarray(mask, dtype=bool)
         return _Points(flat[inside.reshape(-1)], None, None, inside)
-    pooled = pool_embedding(emb, segs, c=c, hyperbolic=hyperbolic, factors=factors, voxel_weights=weights)
+    pooled = pool_embedding(emb, segs, c=c, hyperbolic=hyperbolic, factors=factors, voxel_weights=weights, device=device)
     if mask is not None and not np.array_equal(pooled.inside, np.asarray(mask, dtype=bool)):
         raise ValueError(f"supervoxel map {i} must be -1 exactly outside mask {i}")
     inside = None if mask is None and pooled.inside.all() else pooled.inside
@@ -240,6 +242,7 @@ def segment_volumes(
     factors: int = 1,
     segments: Sequence[np.ndarray] | None = None,
     voxel_weights: Sequence[np.ndarray | None] | None = None,
+    device=None,
 ) -> list[Segmentation]:
     """Segment several volumes: one fit on a pooled subsample (``pooled``) or one fit per volume.
 
@@ -269,7 +272,7 @@ def segment_volumes(
         if mask is not None and tuple(mask.shape) != emb.shape[:3]:
             raise UserError(f"mask {i} has shape {tuple(mask.shape)}, its embedding {emb.shape[:3]}")
     top = max((int(k) for k in clusters), default=0)
-    parts = [_volume_points(i, e, m, s, w, c=c, hyperbolic=hyperbolic, factors=factors)
+    parts = [_volume_points(i, e, m, s, w, c=c, hyperbolic=hyperbolic, factors=factors, device=device)
              for i, (e, m, s, w) in enumerate(zip(embeddings, masks, segments, voxel_weights))]
     # too few supervoxels: per volume, that volume's voxels inside the same region; pooled, every volume's
     few = [part.weights is not None and len(part.points) < top for part in parts]
@@ -278,7 +281,8 @@ def segment_volumes(
     parts = [_volume_points(i, e, part.inside, None, None, c=c, hyperbolic=hyperbolic, factors=factors) if voxels else part
              for i, (part, e, voxels) in enumerate(zip(parts, embeddings, few))]
     fitted = fit_parts([(part.points, part.weights) for part in parts], clusters, pooled=pooled, subsample=subsample,
-                       c=c, hyperbolic=hyperbolic, nested=nested, n_init=n_init, random_state=random_state, factors=factors)
+                       c=c, hyperbolic=hyperbolic, nested=nested, n_init=n_init, random_state=random_state, factors=factors,
+                       device=device)
     return [_predict(levels, part, e.shape[:3], voxels=voxels) for levels, part, e, voxels in zip(fitted, parts, embeddings, few)]
 
 
