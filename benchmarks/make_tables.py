@@ -96,6 +96,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "speed": results_file("speed"),
     "paper-protocol-cpu-val": results_file("paper_protocol_cpu_val"),
     "real-data": results_file("real_data"),
+    "scale": results_file("scale"),
 }
 
 

@@ -55,15 +55,15 @@ print(json.dumps({"total": total, "seconds": manifest.get("seconds", {}), "rss":
 """
 
 
-def write_volume(path: Path, shape: tuple[int, int, int], *, seed: int = 0) -> Path:
-    """A tomogram-like volume: six synthetic cells (100^3 each) tiled over ``shape``, written box by box."""
+def write_volume(path: Path, shape: tuple[int, int, int], *, seed: int = 0, cell: int = CELL) -> Path:
+    """A tomogram-like volume: six synthetic cells (``cell``^3 each) tiled over ``shape``, written box by box."""
     from hypseg.data.synthetic_config import SyntheticConfig
     from hypseg.data.synthetic import generate_volume
 
     if path.exists():
         return path
     rng = np.random.default_rng(seed)
-    cells = [generate_volume(rng, config=SyntheticConfig.scaled(CELL)).image for _ in range(6)]
+    cells = [generate_volume(rng, config=SyntheticConfig.scaled(cell)).image for _ in range(6)]
     tmp = path.with_name(".tmp-" + path.name)
     if path.suffix == ".mrc":
         import mrcfile
@@ -77,13 +77,13 @@ def write_volume(path: Path, shape: tuple[int, int, int], *, seed: int = 0) -> P
 
         zarr.open_array(str(tmp), mode="w", shape=shape, chunks=(64, 64, 64), dtype=np.float32)
         target = lambda: zarr.open_array(str(tmp), mode="r+")  # noqa: E731
-    for i in range(0, shape[0], CELL):
-        for j in range(0, shape[1], CELL):
-            for k in range(0, shape[2], CELL):
-                cell = cells[(3 * (i // CELL) + 5 * (j // CELL) + 7 * (k // CELL)) % len(cells)]
-                box = (slice(i, min(i + CELL, shape[0])), slice(j, min(j + CELL, shape[1])), slice(k, min(k + CELL, shape[2])))
+    for i in range(0, shape[0], cell):
+        for j in range(0, shape[1], cell):
+            for k in range(0, shape[2], cell):
+                image = cells[(3 * (i // cell) + 5 * (j // cell) + 7 * (k // cell)) % len(cells)]
+                box = (slice(i, min(i + cell, shape[0])), slice(j, min(j + cell, shape[1])), slice(k, min(k + cell, shape[2])))
                 out = target()
-                out[box] = cell[: box[0].stop - i, : box[1].stop - j, : box[2].stop - k]
+                out[box] = image[: box[0].stop - i, : box[1].stop - j, : box[2].stop - k]
                 if hasattr(out, "flush"):
                     out.flush()
                 del out

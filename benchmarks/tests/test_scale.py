@@ -1,0 +1,46 @@
+"""benchmarks/scale.py: its tiled volumes, the agreement measure and the table."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks import scale
+from hypseg.io import load_volume, save_labels, load_labels
+
+
+@pytest.mark.parametrize("suffix", [".mrc", ".zarr"])
+def test_the_volume_tiles_six_cells_over_the_shape(tmp_path, suffix):
+    path = scale.write_volume(tmp_path / f"v{suffix}", (20, 45, 30), cell=16)
+    volume = np.asarray(load_volume(path).array)
+    assert volume.shape == (20, 45, 30) and volume.std() > 0
+    # tile (i, j, k) holds cell (3 i + 5 j + 7 k) mod 6, from the cell's corner (clipped at the faces)
+    np.testing.assert_array_equal(volume[16:20, 16:32, 16:30], volume[16:20, 0:16, 0:14])  # both cell 3
+    assert not np.array_equal(volume[:16, :16, :14], volume[:16, :16, 16:30])  # cells 0 and 1
+
+
+def test_agreement_counts_equal_voxels_over_every_level(tmp_path):
+    from hypseg.io import Volume
+
+    like = Volume.from_array(np.zeros((4, 5, 6)))
+    for name, flip in (("a", False), ("b", True)):
+        (tmp_path / name).mkdir()
+        labels = {"2": "v_k2.npy", "4": "v_k4.npy"}
+        for k, file in labels.items():
+            values = np.zeros((4, 5, 6), np.uint8)
+            if flip and k == "4":
+                values[0, 0, :3] = 1
+            save_labels(values, like=like, path=tmp_path / name / file)
+        (tmp_path / name / "segmentation.json").write_text(json.dumps({"cases": [{"labels": labels}]}))
+    assert scale.agreement(tmp_path / "a", tmp_path / "b") == pytest.approx(1 - 3 / 240)
+
+
+def test_the_table_compares_every_row_with_the_128_cube():
+    row = {"total": 10.0, "voxels": 2 ** 21, "seconds": {"embedding": 8.0}, "rss": 1e9, "children_rss": 0, "format": ".mrc"}
+    big = dict(row, total=90.0, voxels=2 ** 21 * 8, agreement={"with": "in memory", "share": 1.0})
+    table = scale.render({"128^3 | chunked": row, "256^3 | chunked": big})
+    lines = table.splitlines()
+    assert lines[2].split("|")[13].strip() == "1.00" and lines[3].split("|")[13].strip() == "1.12"
+    assert "100.0000% with in memory" in lines[3]
