@@ -2,6 +2,7 @@
 
     python -m benchmarks.bench_quality                        # every set and ablation -> results/quality.md
     python -m benchmarks.bench_quality --set regular --full-only --supervoxels 0 -p 10 --out benchmarks/results/quality_voxels_p10.md
+    python -m benchmarks.bench_quality --set regular --full-only --supervoxel-tile 25 --out benchmarks/results/quality_tile25.md
 """
 
 import argparse
@@ -20,6 +21,7 @@ if __name__ == "__main__":
                         help="voxels per supervoxel whose mean embedding is clustered, at every level (0: every voxel)")
     parser.add_argument("-p", "--patch-size", type=int, action="append",
                         help="inference patch sides at every level (repeat for a product; default: quality.INFERENCE, per level)")
+    parser.add_argument("--supervoxel-tile", type=int, help="cut the learned models' supervoxels in tiles of this side")
     parser.add_argument("--no-ensemble", action="store_true", help="no rows for the learned models' seeds' ensembles")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "quality.md")
     args = parser.parse_args()
@@ -33,4 +35,5 @@ if __name__ == "__main__":
     if args.triplet_weight is not None:
         recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, triplet_weight=args.triplet_weight))
     quality.run(repeats=3, out=args.out, recipe=recipe, sets=args.sets or tuple(quality.SETS),
-                ablations=[quality.FULL] if args.full_only else None, inference=inference, ensemble=not args.no_ensemble)
+                ablations=[quality.FULL] if args.full_only else None, inference=inference, ensemble=not args.no_ensemble,
+                supervoxel_tile=args.supervoxel_tile)

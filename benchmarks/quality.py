@@ -283,6 +283,7 @@ def ensemble_name(method: str, members: int) -> str:
 def score_set(
     name: str, *, repeats: int, volumes: int, recipe: RunConfig, workdir: Path, shape: int | None = None,
     inference: Mapping[int, LevelInference] = INFERENCE, ablations: Sequence[str] | None = None, ensemble: bool = True,
+    supervoxel_tile: int | None = None,
 ) -> list[MethodScore]:
     """Every method of one set on its test split (``ablations``: only these of the set's learned models).
 
@@ -300,7 +301,7 @@ def score_set(
     start = time.perf_counter()  # the same supervoxels (and purity weights) for every learned model, once ...
     settings = list(dict.fromkeys(inference[level] for level in spec.levels))
     sizes = {how.supervoxel_size for how in settings} - {None}
-    segments = {size: [supervoxels(v, size=size) for v in test] for size in sorted(sizes)}
+    segments = {size: [supervoxels(v, size=size, tile=supervoxel_tile) for v in test] for size in sorted(sizes)}
     weights = level_weights(settings, segments)
     supervoxel_seconds = (time.perf_counter() - start) / len(test)  # ... and counted in every model's inference
     scores = []
@@ -432,6 +433,7 @@ def run(
     *, repeats: int = 3, volumes: int = 120, out: str | os.PathLike | None = None,
     sets: Sequence[str] = tuple(SETS), recipe: RunConfig | None = None, shape: int | None = None,
     inference: Mapping[int, LevelInference] = INFERENCE, ablations: Sequence[str] | None = None, ensemble: bool = True,
+    supervoxel_tile: int | None = None,
 ) -> None:
     """Print (and save to ``out``) the quality tables; ``repeats`` is the number of training seeds.
 
@@ -439,7 +441,8 @@ def run(
     ``shape`` the 50^3 volume side, ``inference`` :data:`INFERENCE` (tests use a tiny recipe on small
     volumes; :func:`uniform_inference` gives every level the same settings); ``ablations`` trains only
     those learned models (default: each set's); ``ensemble`` adds each learned model's seeds' ensemble
-    (with ``repeats`` > 1).
+    (with ``repeats`` > 1). ``supervoxel_tile`` cuts the learned models' supervoxels in tiles of that side
+    (:func:`hypseg.data.supervoxels`), as a volume larger than the default tile is cut.
 
     With ``out``, each finished set's scores are kept in ``<out>.partial.json``
     (:mod:`benchmarks.partial`): a rerun with the same settings and ``out`` after an interruption
@@ -459,7 +462,7 @@ def run(
     key = fingerprint({"repeats": repeats, "volumes": volumes, "shape": shape, "recipe": dataclasses.asdict(recipe),
                        "inference": {str(level): dataclasses.asdict(how) for level, how in inference.items()},
                        "ablations": None if ablations is None else sorted(ablations), "ensemble": ensemble,
-                       "code": code_digest()})
+                       **({} if supervoxel_tile is None else {"supervoxel_tile": supervoxel_tile}), "code": code_digest()})
     saved, note = read_parts(partial, key) if partial is not None else ({}, None)
     if note:
         print(note, flush=True)
@@ -472,7 +475,7 @@ def run(
                 results[name] = [MethodScore.from_json(score) for score in saved[name]]
             else:
                 results[name] = score_set(name, repeats=repeats, volumes=volumes, recipe=recipe, workdir=Path(tmp), shape=shape,
-                                          inference=inference, ablations=ablations, ensemble=ensemble)
+                                          inference=inference, ablations=ablations, ensemble=ensemble, supervoxel_tile=supervoxel_tile)
                 if partial is not None:
                     saved[name] = [score.to_json() for score in results[name]]
                     write_parts(partial, key, saved)
