@@ -158,6 +158,19 @@ class SegmentConfig(Config):
         """Whether any level uses containment (the first level's object)."""
         return any(level.in_object for level in self.levels)
 
+    def groups(self) -> list[tuple[bool, tuple[LevelConfig, ...]]]:
+        """The levels in the order they are clustered, as (inside the first level's object, levels):
+        first the levels clustered on their own (the first level among them), then those inside its
+        object; levels with equal :attr:`LevelConfig.settings` are fitted together."""
+        out = []
+        for inside in (False, True):
+            for settings in dict.fromkeys(level.settings for level in self.levels):
+                group = tuple(level for i, level in enumerate(self.levels)
+                              if level.settings == settings and (level.in_object and i > 0) == inside)
+                if group:
+                    out.append((inside, group))
+        return out
+
     def with_clusters(self, clusters: Sequence[int]) -> SegmentConfig:
         """These cluster counts, one level each, in increasing order; level i keeps this config's level
         i's settings (the last level's for extra levels). Containment is kept only where the counts

@@ -558,28 +558,27 @@ def segment_chunked(
     voxels = [False] * len(volumes)
     first = config.levels[0]
     geometry = model.config.model
-    for inside in (False, True):
-        if inside and config.contained:
+    contained = False
+    for inside, levels in config.groups() + [(True, ())]:  # the empty last pass: containment on level 1 alone
+        if inside and config.contained and not contained:
             _contain(job, executor, items, first.clusters, faces_of_first, first.in_object)
             clock.lap("containment")
-        for settings in dict.fromkeys(level.settings for level in config.levels):
-            levels = [level for i, level in enumerate(config.levels)
-                      if level.settings == settings and (level.in_object and i > 0) == inside]
-            if not levels:
-                continue
-            how = levels[0]
-            group = Group(tuple(level.clusters for level in levels), how.patch_sides, how.supervoxel_size,
-                          how.purity_power, how.pooled, inside)
-            fitted, fell_back = _fit_group(job, executor, items, group, offsets, geometry, clock)
-            for v in range(len(volumes)):
-                voxels[v] = voxels[v] or fell_back[v]
-                centers[v].update(fitted[v]["centers"])
-            faces = executor.map(functools.partial(_labels_task, job, group, offsets.get(group.size, {}), fitted),
-                                 items, desc=f"labels k = {', '.join(map(str, group.ks))}")
-            clock.lap("labels")
-            if not inside and first.clusters in group.ks:
-                faces_of_first = {v: sum(f[first.clusters] for (vv, _), f in zip(items, faces) if vv == v)
-                                  for v in range(len(volumes))}
+            contained = True
+        if not levels:
+            continue
+        how = levels[0]
+        group = Group(tuple(level.clusters for level in levels), how.patch_sides, how.supervoxel_size,
+                      how.purity_power, how.pooled, inside)
+        fitted, fell_back = _fit_group(job, executor, items, group, offsets, geometry, clock)
+        for v in range(len(volumes)):
+            voxels[v] = voxels[v] or fell_back[v]
+            centers[v].update(fitted[v]["centers"])
+        faces = executor.map(functools.partial(_labels_task, job, group, offsets.get(group.size, {}), fitted),
+                             items, desc=f"labels k = {', '.join(map(str, group.ks))}")
+        clock.lap("labels")
+        if not inside and first.clusters in group.ks:
+            faces_of_first = {v: sum(f[first.clusters] for (vv, _), f in zip(items, faces) if vv == v)
+                              for v in range(len(volumes))}
     return ChunkedResult(
         centers=[{k: c[k] for k in config.clusters} for c in centers], clustered_voxels=voxels,
         labels=[{k: job.file(v, f"k{k}") for k in config.clusters} for v in range(len(volumes))],

@@ -165,30 +165,28 @@ def cluster_embeddings(
     voxels = [False] * n
     first = config.levels[0]
     objects = None
-    # two passes: the levels clustered on their own (the first among them), then those inside its object
-    for inside in (False, True):
-        if inside and config.contained:
+    # the levels clustered on their own (the first among them), then those inside its object; the empty
+    # last pass finds the object when only the first level uses containment
+    for inside, group in config.groups() + [(True, ())]:
+        if inside and objects is None and config.contained:
             objects = [level1_object(found[first.clusters]) for found in labels]
-        for settings in dict.fromkeys(level.settings for level in config.levels):
-            group = [level for i, level in enumerate(config.levels)
-                     if level.settings == settings and (level.in_object and i > 0) == inside]
-            if not group:
-                continue
-            how = group[0]
-            options = dict(
-                c=geometry.curvature, hyperbolic=geometry.hyperbolic, pooled=how.pooled, subsample=config.subsample,
-                n_init=config.n_init, random_state=config.seed,
-                factors=len(how.patch_sides) * (members if geometry.hyperbolic else 1),  # purity weights serve
-                segments=None if how.supervoxel_size is None else segments[how.supervoxel_size],  # every member
-                voxel_weights=weights[how.weighting] if how.purity_power else None, device=device,
-            )
-            ks = [level.clusters for level in group]
-            found = (segment_inside(embeddings[how.patch_sides], objects, clusters=ks, **options) if inside
-                     else segment_volumes(embeddings[how.patch_sides], clusters=ks, nested=config.nested, **options))
-            for i, seg in enumerate(found):
-                labels[i].update(seg.labels)
-                centers[i].update(seg.centers)
-                voxels[i] = voxels[i] or seg.voxels
+        if not group:
+            continue
+        how = group[0]
+        options = dict(
+            c=geometry.curvature, hyperbolic=geometry.hyperbolic, pooled=how.pooled, subsample=config.subsample,
+            n_init=config.n_init, random_state=config.seed,
+            factors=len(how.patch_sides) * (members if geometry.hyperbolic else 1),  # purity weights serve
+            segments=None if how.supervoxel_size is None else segments[how.supervoxel_size],  # every member
+            voxel_weights=weights[how.weighting] if how.purity_power else None, device=device,
+        )
+        ks = [level.clusters for level in group]
+        found = (segment_inside(embeddings[how.patch_sides], objects, clusters=ks, **options) if inside
+                 else segment_volumes(embeddings[how.patch_sides], clusters=ks, nested=config.nested, **options))
+        for i, seg in enumerate(found):
+            labels[i].update(seg.labels)
+            centers[i].update(seg.centers)
+            voxels[i] = voxels[i] or seg.voxels
     if objects is not None and first.in_object:
         for i, obj in enumerate(objects):
             labels[i][first.clusters] = obj.astype(np.int32)
