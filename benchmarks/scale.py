@@ -10,7 +10,10 @@ fresh process so that its peak resident memory (the RSS high-water mark, ``getru
   labels agree (the chunked run's supervoxels are the whole run's, so they should all);
 - ``512x512x200`` (Zarr): chunked in one process and on a local Dask cluster of 2 worker processes
   (``--workers 2``): the labels must be the same;
-- ``1000x1000x300`` (MRC, 1.2 GB): chunked, one process (``--sizes 1000x1000x300``, about an hour on 2 cores).
+- ``1000x1000x300`` (MRC, 1.2 GB): chunked, one process (``--sizes 1000x1000x300``: about 3.7 hours on one core).
+
+``--model narrow`` runs the rows with a narrow model (about 50 times fewer multiply-adds) whose point is the
+labels (the Dask cluster's equal the single process's), not the cost; the table names each row's model.
 
 Every process (the single one, each Dask worker) runs torch on one thread (``OMP_NUM_THREADS=1``): the
 2-worker cluster's gain is then that of its processes, and a run on a shared machine is not slowed by
@@ -91,16 +94,32 @@ def write_volume(path: Path, shape: tuple[int, int, int], *, seed: int = 0, cell
     return path
 
 
-def train_model(work: Path) -> Path:
-    """A small model (the CPU recipe, 40 steps on four 64^3 synthetic volumes): only its cost matters here."""
-    model = work / "model"
+#: The models the rows can use: the CPU recipe's (what users run), and a narrow one (widths 4, 8, 8,
+#: 16 hidden units: about 50 times fewer multiply-adds per position) for the rows whose point is the labels.
+MODELS = ("default", "narrow")
+
+
+def train_model(work: Path, kind: str = "default") -> Path:
+    """A model of ``kind`` (:data:`MODELS`) trained 40 steps on four 64^3 synthetic volumes: only its cost
+    and its determinism matter here."""
+    from hypseg.config import ModelConfig, cpu_recipe
+
+    model = work / ("model" if kind == "default" else f"model-{kind}")
     if (model / "model.pt").exists():
         return model
     data = work / "train-data"
     hypseg = [sys.executable, "-m", "hypseg.cli"]
     if not data.exists():
         subprocess.run(hypseg + ["synth", str(data), "--n", "4", "--size", "64"], check=True, capture_output=True)
-    subprocess.run(hypseg + ["train", str(data), "--out", str(model), "--steps", "40"], check=True, capture_output=True)
+    options = ["--steps", "40"]
+    if kind == "narrow":
+        import dataclasses
+
+        recipe = cpu_recipe()
+        recipe = dataclasses.replace(recipe, model=ModelConfig(patch_size=10, channels=(4, 8, 8), hidden=16))
+        recipe.save_toml(work / "narrow.toml")
+        options += ["--config", str(work / "narrow.toml")]
+    subprocess.run(hypseg + ["train", str(data), "--out", str(model), *options], check=True, capture_output=True)
     return model
 
 
@@ -132,8 +151,9 @@ def agreement(a: Path, b: Path) -> float:
     return same / total
 
 
-def run(*, repeats: int = 1, sizes=None, work: Path | None = None, force: bool = False) -> None:
-    """Run the rows of ``sizes`` missing from ``results/scale.json`` (all of them with ``force``) and print the table."""
+def run(*, repeats: int = 1, sizes=None, work: Path | None = None, force: bool = False, model: str = "default") -> None:
+    """Run the rows of ``sizes`` missing from ``results/scale.json`` (all of them with ``force``) with the
+    ``model`` of :data:`MODELS`, and print the table."""
     sizes = list(sizes or DEFAULT_SIZES)
     unknown = [s for s in sizes if s not in SIZES]
     if unknown:
@@ -144,7 +164,8 @@ def run(*, repeats: int = 1, sizes=None, work: Path | None = None, force: bool =
     work.mkdir(parents=True, exist_ok=True)
     store = RESULTS / "scale.json"
     rows = json.loads(store.read_text()) if store.exists() else {}
-    model = train_model(work)
+    kind = model
+    model = train_model(work, kind)
     plans = {
         "128^3": [("chunked", ".mrc", {"chunk": 128}, None)],
         "256^3": [("in memory", ".mrc", {}, None), ("chunked", ".mrc", {"chunk": 128}, "in memory")],
@@ -153,17 +174,17 @@ def run(*, repeats: int = 1, sizes=None, work: Path | None = None, force: bool =
     }
     for size in sizes:
         for name, suffix, options, reference in plans[size]:
-            key = f"{size} | {name}"
+            key = f"{size} | {name}" + ("" if kind == "default" else f" | {kind} model")
             if key in rows and not force:
                 continue
             volume = write_volume(work / f"volume-{size.replace('^', '')}{suffix}", SIZES[size])
-            out = work / f"seg-{size.replace('^', '')}-{name.split(',')[0].replace(' ', '-')}"
+            out = work / f"seg-{size.replace('^', '')}-{name.split(',')[0].replace(' ', '-')}-{kind}"
             print(f"scale: {key} ...", file=sys.stderr, flush=True)
             found = measure(volume, model, out, **options)
             found["voxels"] = int(np.prod(SIZES[size]))
             found["format"] = suffix
             if reference is not None:
-                ref = work / f"seg-{size.replace('^', '')}-{reference.split(',')[0].replace(' ', '-')}"
+                ref = work / f"seg-{size.replace('^', '')}-{reference.split(',')[0].replace(' ', '-')}-{kind}"
                 found["agreement"] = {"with": reference, "share": agreement(out, ref)}
             found["date"] = time.strftime("%Y-%m-%d")
             rows[key] = found
@@ -175,19 +196,20 @@ def run(*, repeats: int = 1, sizes=None, work: Path | None = None, force: bool =
 
 def render(rows: dict) -> str:
     """The markdown table of every stored row."""
-    base = next((r for key, r in rows.items() if key.startswith("128^3 |")), None)
+    base = next((r for key, r in rows.items() if key.startswith("128^3 |") and key.count("|") == 1), None)
     base_rate = None if base is None else base["total"] / base["voxels"]
-    head = ("| volume | run | voxels (M) | " + " | ".join(STAGES) + " | total (s) | µs / voxel | × 128^3 µs / voxel "
+    head = ("| volume | run | model | voxels (M) | " + " | ".join(STAGES) + " | total (s) | µs / voxel | × 128^3 µs / voxel "
             "| peak RSS (GB) | workers' peak RSS (GB) | labels agree |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for key, r in rows.items():
-        size, name = key.split(" | ")
+        size, name, *kind = key.split(" | ")
         rate = r["total"] / r["voxels"]
         agree = f"{100 * r['agreement']['share']:.4f}% with {r['agreement']['with']}" if "agreement" in r else ""
         stages = " | ".join(f"{r['seconds'][s]:.0f}" if s in r["seconds"] else "" for s in STAGES)
         workers = f"{r['children_rss'] / 1e9:.2f}" if "workers" in name.lower() else ""
         ratio = f"{rate / base_rate:.2f}" if base_rate else ""
-        lines.append(f"| {size} ({r['format']}) | {name} | {r['voxels'] / 1e6:.1f} | {stages} | {r['total']:.0f} | "
+        model = kind[0].replace(" model", "") if kind else "default"
+        lines.append(f"| {size} ({r['format']}) | {name} | {model} | {r['voxels'] / 1e6:.1f} | {stages} | {r['total']:.0f} | "
                      f"{1e6 * rate:.2f} | {ratio} | {r['rss'] / 1e9:.2f} | {workers} | {agree} |")
     return "\n".join(lines)
 
@@ -197,8 +219,9 @@ def main(argv=None) -> None:
     parser.add_argument("--sizes", nargs="+", default=list(DEFAULT_SIZES), choices=list(SIZES))
     parser.add_argument("--work", type=Path, default=None, help="folder for the volumes and outputs (default /tmp/hypseg-scale)")
     parser.add_argument("--force", action="store_true", help="rerun rows already in results/scale.json")
+    parser.add_argument("--model", choices=MODELS, default="default", help="the CPU recipe's model, or a narrow one for rows about the labels")
     args = parser.parse_args(argv)
-    run(sizes=args.sizes, work=args.work, force=args.force)
+    run(sizes=args.sizes, work=args.work, force=args.force, model=args.model)
 
 
 if __name__ == "__main__":
