@@ -625,6 +625,8 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
     fit_input = []
     for v in range(n):
         obj = job.file(v, "object") if group.inside else None
+        if obj is not None and not np.load(obj, mmap_mode="r").any():
+            raise UserError(f"volume {v}: the level-1 object is empty, so nothing lies inside it to segment")
         if group.size is None or few[v]:
             modes.append("voxels")
             fit_input.append((_VoxelPoints(job.file(v, _sides_name(group.sides)), obj), None))
