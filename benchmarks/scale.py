@@ -196,19 +196,22 @@ def run(*, repeats: int = 1, sizes=None, work: Path | None = None, force: bool =
 
 def render(rows: dict) -> str:
     """The markdown table of every stored row."""
-    base = next((r for key, r in rows.items() if key.startswith("128^3 |") and key.count("|") == 1), None)
-    base_rate = None if base is None else base["total"] / base["voxels"]
+    def model_of(key: str) -> str:
+        parts = key.split(" | ")
+        return parts[2].replace(" model", "") if len(parts) > 2 else "default"
+
+    base_rate = {model_of(key): r["total"] / r["voxels"] for key, r in rows.items() if key.startswith("128^3 |")}
     head = ("| volume | run | model | voxels (M) | " + " | ".join(STAGES) + " | total (s) | µs / voxel | × 128^3 µs / voxel "
-            "| peak RSS (GB) | workers' peak RSS (GB) | labels agree |")
+            "| peak RSS (GB) | workers' peak RSS (GB) | labels agree |")  # × 128^3: the same model's 128^3 row
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for key, r in rows.items():
-        size, name, *kind = key.split(" | ")
+        size, name = key.split(" | ")[:2]
+        model = model_of(key)
         rate = r["total"] / r["voxels"]
         agree = f"{100 * r['agreement']['share']:.4f}% with {r['agreement']['with']}" if "agreement" in r else ""
         stages = " | ".join(f"{r['seconds'][s]:.0f}" if s in r["seconds"] else "" for s in STAGES)
         workers = f"{r['children_rss'] / 1e9:.2f}" if "workers" in name.lower() else ""
-        ratio = f"{rate / base_rate:.2f}" if base_rate else ""
-        model = kind[0].replace(" model", "") if kind else "default"
+        ratio = f"{rate / base_rate[model]:.2f}" if model in base_rate else ""
         lines.append(f"| {size} ({r['format']}) | {name} | {model} | {r['voxels'] / 1e6:.1f} | {stages} | {r['total']:.0f} | "
                      f"{1e6 * rate:.2f} | {ratio} | {r['rss'] / 1e9:.2f} | {workers} | {agree} |")
     return "\n".join(lines)
