@@ -194,6 +194,21 @@ def test_a_lazy_volume_reads_the_boxes_of_the_loaded_one(tmp_path):
         np.testing.assert_array_equal(lazy[2:7, 3:14, 1:4], whole[2:7, 3:14, 1:4])
 
 
+def test_a_lazy_compressed_tiff_decodes_only_the_pages_of_the_box(tmp_path, monkeypatch):
+    import tifffile
+
+    from hypseg.io import tiff
+
+    array = _cell((12, 14, 10))
+    tifffile.imwrite(tmp_path / "c.tif", array, compression="zlib")
+    asked = []
+    read_pages = tiff.read_pages
+    monkeypatch.setattr(tiff, "read_pages", lambda path, start, stop: asked.append((start, stop)) or read_pages(path, start, stop))
+    lazy = load_volume(tmp_path / "c.tif", lazy=True).array
+    np.testing.assert_array_equal(lazy[4:9, 2:11, 3:7], array[4:9, 2:11, 3:7])
+    assert asked == [(4, 9)]
+
+
 def _segment(*args):
     return runner.invoke(app, ["segment", *map(str, args)])
 

@@ -50,6 +50,18 @@ def read(path: Path, *, mmap: bool) -> RawVolume:
     return RawVolume(array=data, spacing=spacing, affine=affine, metadata={"unit": str(unit)})
 
 
+def read_pages(path: Path, start: int, stop: int) -> np.ndarray | None:
+    """Pages ``start:stop`` of a compressed 3-D stack (one page per z), decoded alone: (n, Y, X); None
+    when the file is not such a stack (or is uncompressed, which is memory-mapped instead)."""
+    import tifffile
+
+    with tifffile.TiffFile(str(path)) as tif:
+        series = tif.series[0]
+        if series.dataoffset is not None or len(series.shape) != 3 or len(tif.pages) != series.shape[0]:
+            return None
+        return tif.asarray(key=range(start, stop)).reshape(stop - start, *series.shape[1:])
+
+
 def _resolution(tag: Any) -> float:
     """Voxel size from a resolution tag (pixels per unit as a rational); 1 when absent."""
     if tag is None:
