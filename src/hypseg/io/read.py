@@ -36,8 +36,9 @@ def load_volume(path: str | os.PathLike, *, channel: int | None = None, mmap: bo
         ``.npy``). A float32 file then stays on disk until used; other dtypes are converted in memory.
     lazy : bool
         Return a :class:`LazyArray` that reads only the boxes asked for, converting them to float32
-        (MRC, ``.npy``, uncompressed TIFF and NIfTI by memory map, Zarr chunk by chunk; a compressed TIFF or
-        NIfTI is decompressed on every read). Nothing but the value scan reads the whole file.
+        (MRC, ``.npy``, uncompressed TIFF and NIfTI by memory map, Zarr chunk by chunk, a compressed TIFF
+        stack the pages of the box's z-range; a compressed NIfTI is decompressed on every read). Nothing
+        but the value scan reads the whole file.
 
     Returns
     -------
