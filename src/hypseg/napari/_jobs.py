@@ -48,6 +48,23 @@ class ImageSegmentation(NamedTuple):
     hyperbolic: bool
 
 
+def preload() -> None:
+    """Import, in the calling (GUI) thread, what training and segmenting would import on first use.
+
+    Building a model loads geoopt, and building its optimiser loads torch's compiler stack (sympy
+    among it): hundreds of modules. Imported from a worker thread, they would hold the import lock and
+    the GIL in long stretches and stall the viewer; a tiny model and optimiser built here leave
+    nothing for the worker to import.
+    """
+    import hypseg.api  # noqa: F401
+    from hypseg.config import smoke_recipe
+    from hypseg.models import HVAE
+    from hypseg.training.optim import build_optimiser
+
+    run = smoke_recipe()
+    build_optimiser(HVAE(run.model).parameters(), run.train)
+
+
 def check_image(data, *, name: str) -> np.ndarray:
     """An image layer's data as a float32 (Z, Y, X) array; a one-line error for anything else.
 

@@ -1,8 +1,8 @@
 """The dock widget ``Plugins > Segment (hypseg)``: train or pick a model, segment the current image,
 get one labels layer per level back and see the embedding on the Poincaré disk.
 
-Training and segmenting run in a worker thread (:func:`napari.qt.threading.create_worker`), so the
-viewer stays responsive; training reports every step to a progress bar through a queued Qt signal,
+Training and segmenting run in a worker thread (:func:`superqt.utils.create_worker`, which napari's
+own workers build on), so the viewer stays responsive; training reports every step to a progress bar through a queued Qt signal,
 and its cancel button stops it after the running step, leaving no model folder behind
 (:func:`hypseg.napari._jobs.train_model`). The labels layers ``k=2``, ``k=4``, ... take the image
 layer's scale, translation, rotation, shear and affine, and replace the layers of those names that a
@@ -26,9 +26,11 @@ from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, Lin
 from qtpy.QtCore import QObject, Qt, Signal
 from qtpy.QtGui import QImage, QPixmap
 from qtpy.QtWidgets import QLabel
+from superqt.utils import create_worker
 
 from hypseg.errors import UserError
-from hypseg.napari._jobs import ImageSegmentation, check_image, parse_clusters, segment_config, segment_image, train_model
+from hypseg.napari._jobs import (ImageSegmentation, check_image, parse_clusters, preload, segment_config, segment_image,
+                                 train_model)
 from hypseg.napari._layers import labels_colormap
 
 #: points drawn on the Poincaré disk (a uniform subsample of the voxels)
@@ -61,6 +63,7 @@ class HypsegWidget(Container):
     def __init__(self, napari_viewer: Any):
         from hypseg.config import SEGMENT_PRESETS, TRAINING_RECIPES
 
+        preload()  # the workers then import nothing (an import in a worker thread stalls the viewer)
         super().__init__(labels=True)
         self.viewer = napari_viewer
         self.model = None  # the TrainedModel last trained or loaded
@@ -139,9 +142,7 @@ class HypsegWidget(Container):
 
     def _run(self, function, *, done, **kwargs) -> None:
         """Run ``function(**kwargs)`` in a worker thread; ``done(result)`` in the GUI thread on success."""
-        from napari.qt.threading import create_worker
-
-        worker = create_worker(function, _start_thread=False, **kwargs)
+        worker = create_worker(function, _start_thread=False, _ignore_errors=True, **kwargs)  # errors: _failed
         worker.returned.connect(done)
         worker.errored.connect(self._failed)
         worker.finished.connect(self._finished)
