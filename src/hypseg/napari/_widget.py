@@ -7,7 +7,8 @@ and its cancel button stops it after the running step, leaving no model folder b
 (:func:`hypseg.napari._jobs.train_model`). The labels layers ``k=2``, ``k=4``, ... take the image
 layer's scale, translation, rotation, shear and affine, and replace the layers of those names that a
 previous run added. Errors a user can fix (a bad cluster count, a missing model folder, an image that
-is not 3-D) are shown as one line in the widget and as a napari notification.
+is not 3-D) are shown as one line in the widget and as a napari notification; progress and results
+as a line in the widget.
 
 The widget takes any napari viewer model (:class:`napari.components.ViewerModel` in the tests, a
 :class:`napari.Viewer` in the application).
@@ -104,7 +105,7 @@ class HypsegWidget(Container):
         self.level.changed.connect(self._draw_disk)
         self.steps.changed.connect(lambda value: setattr(self.progress, "max", value))
         for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
-            event.connect(lambda _event: self.image.reset_choices())
+            event.connect(self._follow_active)
         napari_viewer.layers.selection.events.active.connect(self._follow_active)
         self._follow_active()
 
@@ -120,19 +121,23 @@ class HypsegWidget(Container):
         return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Image)]
 
     def _follow_active(self, _event=None) -> None:
-        """Select the viewer's active layer when it is an image."""
+        """Select the viewer's active layer when it is an image (else keep the choice, or take the top image)."""
         from napari.layers import Image
 
         self.image.reset_choices()
         active = self.viewer.layers.selection.active
         if isinstance(active, Image):
             self.image.value = active
+        elif self.image.value is None and self.image.choices:
+            self.image.value = self.image.choices[-1]
 
     def _say(self, message: str, *, error: bool = False) -> None:
-        from napari.utils.notifications import show_error, show_info
-
+        """Show ``message`` in the widget; an error also as a napari notification."""
         self.status.value = message
-        (show_error if error else show_info)(message)
+        if error:
+            from napari.utils.notifications import show_error
+
+            show_error(message)
 
     def _image_array(self) -> np.ndarray:
         layer = self.image.value
