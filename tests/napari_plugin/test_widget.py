@@ -48,7 +48,7 @@ def test_training_keeps_the_viewer_responsive_and_segmenting_returns_one_layer_p
     _wait(qtbot, widget)
     timer.stop()
     gaps = np.diff(ticks)
-    assert len(ticks) > 10 and gaps.max() <= MAX_GAP_S, f"the event loop stalled for {gaps.max():.3f} s"
+    assert len(ticks) > 50 and gaps.max() <= MAX_GAP_S, f"the event loop stalled for {gaps.max():.3f} s"
     assert widget.progress.value == 30 and widget.status.value == f"trained 30 steps into {tmp_path / 'model'}"
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["config.toml", "log.jsonl", "model.pt"]
     assert [p.name for p in tmp_path.iterdir()] == ["model"]  # nothing else, no temporary folder
