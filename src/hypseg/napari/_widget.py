@@ -221,19 +221,22 @@ class HypsegWidget(Container):
             self._say(f"hypseg: {err}", error=True)
             return
         model = self.model if self.model is not None and Path(folder) == Path(self.model.run_dir) else None
-        self._say(f"segmenting {self.image.value.name} at k = {', '.join(str(l.clusters) for l in config.levels)}")
-        self._run(_load_and_segment, done=self._segmented, image=image, model=model, folder=folder, config=config)
+        source = self.image.value  # the layers come back with this layer's geometry, whatever is selected then
+        self._say(f"segmenting {source.name} at k = {', '.join(str(l.clusters) for l in config.levels)}")
+        self._run(_load_and_segment, done=lambda found: self._segmented(found, source), image=image, model=model,
+                  folder=folder, config=config)
 
-    def _segmented(self, found: tuple) -> None:
+    def _segmented(self, found: tuple, source) -> None:
+        from napari.layers import Labels
+
         model, result = found
         self.model, self.result = model, result
-        source = self.image.value
         geometry = {"scale": source.scale, "translate": source.translate, "rotate": source.rotate,
                     "shear": source.shear, "affine": source.affine.affine_matrix}
         for k, labels in result.labels.items():
             name = f"k={k}"
             colors = labels_colormap(k, outside=result.outside)
-            if name in self.viewer.layers and self.viewer.layers[name]._type_string == "labels":
+            if name in self.viewer.layers and isinstance(self.viewer.layers[name], Labels):
                 layer = self.viewer.layers[name]
                 layer.data = labels
                 for key, value in geometry.items():
