@@ -30,6 +30,8 @@ ALLOWED: dict[str, set[str]] = {
     "plotting": {"geometry", "metrics"},
     "cli": {"*"},
     "api": {"*"},
+    # the napari plugin (an optional extra) sits on the API; nothing imports it (see below)
+    "napari": {"api", "config", "data", "inference", "io", "models", "plotting", "training"},
 }
 #: Modules below every layer: each layer may import them, and they import nothing from hypseg.
 BOTTOM = {"errors", "progress"}
@@ -95,6 +97,16 @@ def test_nothing_in_the_library_imports_the_command_line():
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob("*.py")
         if _layer_of(path) not in ("cli", "") and any(n.startswith("hypseg.cli") for n in _imports(path))
+    ]
+    assert not offenders
+
+
+def test_nothing_in_the_package_imports_the_napari_plugin():
+    """napari loads ``hypseg.napari`` through its manifest; the rest of hypseg never does (it is an extra)."""
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if _layer_of(path) != "napari" and any(n.startswith("hypseg.napari") for n in _imports(path))
     ]
     assert not offenders
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -50,6 +50,7 @@ def train(
     recipe: str | RunConfig = "cpu",
     validation: Sequence[VolumeLike] | None = None,
     progress: bool = True,
+    on_step: Callable[[int], None] | None = None,
 ) -> TrainedModel:
     """Train a model on ``volumes`` and write its run directory ``out`` (checkpoint, config, log).
 
@@ -65,6 +66,9 @@ def train(
         Volumes for the validation loss.
     progress : bool
         Show a progress bar.
+    on_step : callable, optional
+        Called with the step's number after every step; an exception it raises stops the training and
+        propagates (:class:`hypseg.training.Trainer`).
 
     Returns
     -------
@@ -87,7 +91,7 @@ def train(
         print(note, file=sys.stderr)
     train_set = [normalise(a, config=clipped.data) for a in arrays]
     val_set = [normalise(a, config=clipped.data) for a in checked] or None
-    result = Trainer(clipped, train_set, run_dir=out, validation=val_set, progress=progress).fit()
+    result = Trainer(clipped, train_set, run_dir=out, validation=val_set, progress=progress, on_step=on_step).fit()
     return TrainedModel(result.model.eval(), clipped, Path(result.run_dir))
 
 

@@ -104,6 +104,21 @@ def test_an_interrupted_run_keeps_a_checkpoint_and_resumes_exactly(volumes, tmp_
         assert got[step]["loss"] == pytest.approx(expected[step]["loss"], rel=1e-5), step
 
 
+def test_on_step_sees_every_step_and_an_exception_it_raises_stops_the_run(volumes, tmp_path):
+    seen: list[int] = []
+
+    def stop_after_3(step: int) -> None:
+        seen.append(step)
+        if step == 3:
+            raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="^stop$"):
+        Trainer(config(steps=14, checkpoint_every=2), volumes, run_dir=tmp_path, progress=False, on_step=stop_after_3).fit()
+    assert seen == [1, 2, 3]
+    assert torch.load(tmp_path / "model.pt", weights_only=True)["step"] == 2  # nothing was saved after the stop
+    assert max(train_losses(tmp_path)) == 3
+
+
 def test_resume_refuses_another_config_and_a_fresh_run_refuses_an_existing_checkpoint(volumes, tmp_path):
     Trainer(config(steps=2), volumes, run_dir=tmp_path, progress=False).fit()
     with pytest.raises(FileExistsError, match="already holds a checkpoint; resume it or choose another output folder"):

@@ -93,12 +93,40 @@ def plot_poincare_disk(
     ('disk.png', True)
     """
     check_png_path(path)
-    panels = None if labels is None else {"": labels}
-    figure = _figure_poincare(
-        points=points, panels=panels, centers=None if centers is None else {"": centers}, title=title,
-        max_points=max_points, c=c, random_state=random_state,
-    )
+    figure = poincare_disk_figure(points, labels=labels, centers=centers, title=title, max_points=max_points, c=c,
+                                  random_state=random_state)
     return save_png(figure, path)
+
+
+def poincare_disk_figure(
+    points: np.ndarray,
+    *,
+    labels: np.ndarray | None = None,
+    centers: np.ndarray | None = None,
+    title: str | None = None,
+    max_points: int = 20000,
+    c: float = 1.0,
+    random_state: int | np.random.Generator | None = 0,
+    inches: float = _PANEL_INCHES,
+) -> "Figure":
+    """The figure :func:`plot_poincare_disk` saves, on an Agg canvas and not saved: for a program that
+    draws it itself (napari's widget renders ``figure.canvas.buffer_rgba()``).
+
+    Parameters are those of :func:`plot_poincare_disk`, less ``path``; ``inches`` is the side of the
+    disk's panel.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).uniform(-0.5, 0.5, size=(50, 2))
+    >>> figure = poincare_disk_figure(x, labels=(x[:, 0] > 0).astype(int), inches=2.0)
+    >>> figure.canvas.draw(); np.asarray(figure.canvas.buffer_rgba()).shape
+    (240, 320, 4)
+    """
+    panels = None if labels is None else {"": labels}
+    return _figure_poincare(
+        points=points, panels=panels, centers=None if centers is None else {"": centers}, title=title,
+        max_points=max_points, c=c, random_state=random_state, inches=inches,
+    )
 
 
 def plot_poincare_panels(
@@ -162,6 +190,7 @@ def _figure_poincare(
     max_points: int,
     c: float,
     random_state: int | np.random.Generator | None,
+    inches: float = _PANEL_INCHES,
 ) -> "Figure":
     """Validate, subsample and draw; returns the :class:`~matplotlib.figure.Figure` (not saved).
 
@@ -197,7 +226,7 @@ def _figure_poincare(
 
     ncols = min(len(full), _MAX_COLUMNS)
     nrows = -(-len(full) // ncols)
-    figure = new_figure(width=_PANEL_INCHES * ncols + 1.2, height=_PANEL_INCHES * nrows + 0.4)
+    figure = new_figure(width=inches * ncols + 1.2, height=inches * nrows + 0.4)
     axes = figure.subplots(nrows, ncols, squeeze=False).ravel()
     for ax in axes[len(full):]:
         ax.set_visible(False)

@@ -17,7 +17,7 @@ import dataclasses
 import json
 import time
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -92,6 +92,9 @@ class Trainer:
         Rank and world size (read from torchrun's environment by default).
     progress : bool
         Show a progress bar (rank 0 only).
+    on_step : callable, optional
+        Called with the step's number after every completed step (checkpoint and log included); an
+        exception it raises ends the training there and propagates (a GUI's cancel button).
     """
 
     def __init__(
@@ -103,10 +106,11 @@ class Trainer:
         validation: Sequence[np.ndarray] | None = None,
         context: DistributedContext | None = None,
         progress: bool = True,
+        on_step: Callable[[int], None] | None = None,
     ):
         if len(volumes) == 0:
             raise UserError("no training volumes were given")
-        self.config, self.run_dir, self.progress = config, Path(run_dir), progress
+        self.config, self.run_dir, self.progress, self.on_step = config, Path(run_dir), progress, on_step
         self.context = context if context is not None else context_from_env()
         train = config.train
         self.device = torch.device(train.device)
@@ -242,6 +246,8 @@ class Trainer:
                     self._save(model, optimiser, step)
                 if bar is not None:
                     bar.update(1)
+                if self.on_step is not None:
+                    self.on_step(step)
         except KeyboardInterrupt:
             # Keep what was learned: the last completed step becomes a checkpoint to resume from.
             completed = step - 1 if step > start else start

@@ -1,0 +1,168 @@
+"""The widget's work, without Qt: check an image, train a model into a folder that appears only when
+complete, and segment an image into label maps with the embedding of each level.
+
+:mod:`hypseg.napari._widget` runs :func:`train_model` and :func:`segment_image` in a worker thread; the
+tests call them directly too. Both go through the Python API (:mod:`hypseg.api`), as the command line
+does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, NamedTuple
+
+import numpy as np
+
+from hypseg.errors import UserError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from hypseg.config import SegmentConfig
+    from hypseg.inference import TrainedModel
+
+
+class ImageSegmentation(NamedTuple):
+    """The label maps of one image and, per level, the embedding its clusters were found in.
+
+    Attributes
+    ----------
+    labels : dict of int to ndarray (Z, Y, X)
+        k -> the label map with k clusters (uint8, or uint16 beyond 255 clusters).
+    embeddings : dict of int to ndarray (Z, Y, X, d)
+        k -> that level's per-voxel embedding on the model's ball (its first patch side's, where a
+        level clusters several on a product of balls).
+    outside : bool
+        Label 0 is the outside of the level-1 object (containment), not a cluster of its own.
+    curvature : float
+        c of the model's ball (curvature -c).
+    hyperbolic : bool
+        Whether the embedding lies on the Poincaré ball (else in R^d).
+    """
+
+    labels: dict[int, np.ndarray]
+    embeddings: dict[int, np.ndarray]
+    outside: bool
+    curvature: float
+    hyperbolic: bool
+
+
+def preload() -> None:
+    """Import, in the calling (GUI) thread, what training and segmenting would import on first use.
+
+    Building a model loads geoopt, and building its optimiser loads torch's compiler stack (sympy
+    among it): hundreds of modules. Imported from a worker thread, they would hold the import lock and
+    the GIL in long stretches and stall the viewer; a tiny model and optimiser built here leave
+    nothing for the worker to import.
+    """
+    import hypseg.api  # noqa: F401
+    from hypseg.config import smoke_recipe
+    from hypseg.models import HVAE
+    from hypseg.training.optim import build_optimiser
+
+    run = smoke_recipe()
+    build_optimiser(HVAE(run.model).parameters(), run.train)
+
+
+def check_image(data, *, name: str) -> np.ndarray:
+    """An image layer's data as a float32 (Z, Y, X) array; a one-line error for anything else.
+
+    ``data`` may be a napari layer's array, dask array or multiscale list (its full-resolution level).
+    """
+    if isinstance(data, (list, tuple)):  # multiscale: the full resolution
+        data = data[0]
+    shape = tuple(getattr(data, "shape", ()))
+    if len(shape) != 3:
+        raise UserError(f"image layer {name!r} has shape {shape}; hypseg segments 3-D volumes (Z, Y, X)")
+    array = np.asarray(data, dtype=np.float32)
+    if not np.all(np.isfinite(array)):
+        raise UserError(f"image layer {name!r} contains NaN or Inf values")
+    if array.min() == array.max():
+        raise UserError(f"image layer {name!r} is constant; there is nothing to segment")
+    return array
+
+
+def parse_clusters(text: str) -> list[int]:
+    """The cluster counts typed into the widget: whole numbers of at least 2, separated by spaces or commas.
+
+    >>> parse_clusters("2, 4 8")
+    [2, 4, 8]
+    """
+    words = [w for w in re.split(r"[,\s]+", text.strip()) if w]
+    if not words or not all(w.isdigit() for w in words):
+        raise UserError(f"cluster counts must be whole numbers like '2 4 8', got {text!r}")
+    ks = sorted({int(w) for w in words})
+    if ks[0] < 2:
+        raise UserError(f"every cluster count must be at least 2, got {text!r}")
+    return ks
+
+
+def segment_config(preset: str, clusters: list[int], *, own_patch_side: bool = False) -> "SegmentConfig":
+    """The segmentation preset ``preset`` at these cluster counts (:meth:`SegmentConfig.with_clusters`);
+    ``own_patch_side`` embeds every level at the model's own patch side (as ``hypseg demo --quick``
+    does), for a model whose side divides none of the preset's."""
+    from hypseg.config import segment_preset
+
+    config = segment_preset(preset).with_clusters(clusters)
+    return config.with_levels(patch_sides=()) if own_patch_side else config
+
+
+def train_model(
+    image: np.ndarray,
+    *,
+    out: str | os.PathLike,
+    recipe: str = "cpu",
+    steps: int | None = None,
+    on_step: Callable[[int], None] | None = None,
+) -> "TrainedModel":
+    """Train a model on one image into the new folder ``out``, which appears only when training completes.
+
+    The run is written into a hidden sibling of ``out`` and renamed at the end; an error, or an
+    exception raised by ``on_step`` (the widget's cancel button), removes it, so a cancelled training
+    leaves no model folder behind.
+
+    Parameters
+    ----------
+    image : ndarray (Z, Y, X)
+    out : path-like
+        A folder that does not exist yet, in a folder that does.
+    recipe : str
+        A training recipe (:data:`hypseg.config.TRAINING_RECIPES`).
+    steps : int, optional
+        Train this many steps instead of the recipe's.
+    on_step : callable, optional
+        Called with each completed step's number, in the training thread.
+
+    Returns
+    -------
+    TrainedModel
+        With ``run_dir`` = ``out``.
+    """
+    from hypseg.api import train
+    from hypseg.config import training_recipe
+    from hypseg.io import atomic_path
+
+    out = Path(out)
+    if out.exists():
+        raise UserError(f"{out}: already exists; choose a new folder for the model")
+    if not out.parent.is_dir():
+        raise UserError(f"{out.parent}: no such folder to create the model folder {out.name} in")
+    config = training_recipe(recipe)
+    if steps is not None:
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=int(steps)))
+    with atomic_path(out) as tmp:
+        model = train([image], out=tmp, recipe=config, progress=False, on_step=on_step)
+    return dataclasses.replace(model, run_dir=out)
+
+
+def segment_image(image: np.ndarray, model: "TrainedModel", config: "SegmentConfig") -> ImageSegmentation:
+    """Segment one image with ``model`` as ``config`` says (:func:`hypseg.segment`)."""
+    from hypseg.api import segment
+
+    result = segment([image], model, recipe=config)
+    found = result.volumes[0]
+    d = model.config.model.latent_dim
+    labels = {k: m.astype(np.uint8 if m.max() < 256 else np.uint16) for k, m in found.labels.items()}
+    embeddings = {level.clusters: result.embeddings[level.patch_sides][0][..., :d] for level in result.config.levels}
+    return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic)

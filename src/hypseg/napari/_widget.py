@@ -1,0 +1,279 @@
+"""The dock widget ``Plugins > Segment (hypseg)``: train or pick a model, segment the current image,
+get one labels layer per level back and see the embedding on the Poincaré disk.
+
+Training and segmenting run in a worker thread (:func:`superqt.utils.create_worker`, which napari's
+own workers build on), so the viewer stays responsive; training reports every step to a progress bar through a queued Qt signal,
+and its cancel button stops it after the running step, leaving no model folder behind
+(:func:`hypseg.napari._jobs.train_model`). The labels layers ``k=2``, ``k=4``, ... take the image
+layer's scale, translation, rotation, shear and affine, and replace the layers of those names that a
+previous run added. Errors a user can fix (a bad cluster count, a missing model folder, an image that
+is not 3-D) are shown as one line in the widget and as a napari notification; progress and results
+as a line in the widget.
+
+The widget takes any napari viewer model (:class:`napari.components.ViewerModel` in the tests, a
+:class:`napari.Viewer` in the application).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, LineEdit, ProgressBar, PushButton, SpinBox
+from qtpy.QtCore import QObject, Qt, Signal
+from qtpy.QtGui import QImage, QPixmap
+from qtpy.QtWidgets import QLabel
+from superqt.utils import create_worker
+
+from hypseg.errors import UserError
+from hypseg.napari._jobs import (ImageSegmentation, check_image, parse_clusters, preload, segment_config, segment_image,
+                                 train_model)
+from hypseg.napari._layers import labels_colormap
+
+#: points drawn on the Poincaré disk (a uniform subsample of the voxels)
+DISK_POINTS = 4000
+#: width of the disk picture in the widget, in pixels
+DISK_WIDTH = 360
+#: the errors shown as one line (everything else is a bug and keeps its traceback on stderr)
+USER_ERRORS = (UserError, FileNotFoundError, FileExistsError)
+
+
+class TrainingCancelled(Exception):
+    """Raised in the training thread after the step during which the cancel button was pressed."""
+
+
+class _StepRelay(QObject):
+    """Carries a training step number from the worker thread to the GUI thread (a queued signal)."""
+
+    step = Signal(int)
+
+
+class HypsegWidget(Container):
+    """Train or load a hypseg model and segment the current image layer, level by level.
+
+    Parameters
+    ----------
+    napari_viewer : napari.components.ViewerModel
+        The viewer whose image layers are offered and which receives the labels layers.
+    """
+
+    def __init__(self, napari_viewer: Any):
+        from hypseg.config import SEGMENT_PRESETS, TRAINING_RECIPES
+
+        preload()  # the workers then import nothing (an import in a worker thread stalls the viewer)
+        super().__init__(labels=True)
+        self.viewer = napari_viewer
+        self.model = None  # the TrainedModel last trained or loaded
+        self.result: ImageSegmentation | None = None
+        self._worker = None
+        self._cancel = threading.Event()
+        self._relay = _StepRelay()
+        self._relay.step.connect(self._show_step)
+
+        self.image = ComboBox(label="image", choices=self._image_choices, nullable=True)
+        self.model_dir = FileEdit(label="model folder", mode="d", value="")
+        self.recipe = ComboBox(label="training recipe", choices=list(TRAINING_RECIPES), value="cpu")
+        self.steps = SpinBox(label="steps", min=1, max=1_000_000, value=300)
+        self.train_out = FileEdit(label="train into", mode="w", value=str(Path.cwd() / "hypseg-model"))
+        self.train_button = PushButton(text="Train a model on the image")
+        self.progress = ProgressBar(label="training", min=0, max=300, value=0)
+        self.cancel_button = PushButton(text="Cancel training", enabled=False)
+        self.preset = ComboBox(label="preset", choices=list(SEGMENT_PRESETS), value="default")
+        self.clusters = LineEdit(label="clusters", value="2 4 8")
+        self.own_patch_side = CheckBox(text="the model's patch side at every level", value=False)
+        self.segment_button = PushButton(text="Segment")
+        self.level = ComboBox(label="disk coloured by", choices=[])
+        self.status = Label(value="")
+        self.extend([
+            self.image, Label(value="<b>Model</b>"), self.model_dir, self.recipe, self.steps, self.train_out,
+            self.train_button, self.progress, self.cancel_button, Label(value="<b>Segmentation</b>"), self.preset,
+            self.clusters, self.own_patch_side, self.segment_button, self.level,
+        ])
+        self.disk = QLabel()
+        self.disk.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.disk.setMinimumHeight(DISK_WIDTH * 3 // 4)
+        self.native.layout().addWidget(self.disk)
+        self.append(self.status)
+
+        self.train_button.changed.connect(self.train)
+        self.cancel_button.changed.connect(self.cancel)
+        self.segment_button.changed.connect(self.segment)
+        self.level.changed.connect(self._draw_disk)
+        self.steps.changed.connect(lambda value: setattr(self.progress, "max", value))
+        for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
+            event.connect(self._follow_active)
+        napari_viewer.layers.selection.events.active.connect(self._follow_active)
+        self._follow_active()
+
+    # ------------------------------------------------------------------------------------ state
+    @property
+    def busy(self) -> bool:
+        """Whether a training or a segmentation is running."""
+        return self._worker is not None
+
+    def _image_choices(self, _widget=None) -> list[tuple[str, Any]]:
+        from napari.layers import Image
+
+        return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Image)]
+
+    def _follow_active(self, _event=None) -> None:
+        """Select the viewer's active layer when it is an image (else keep the choice, or take the top image)."""
+        from napari.layers import Image
+
+        self.image.reset_choices()
+        active = self.viewer.layers.selection.active
+        if isinstance(active, Image):
+            self.image.value = active
+        elif self.image.value is None and self.image.choices:
+            self.image.value = self.image.choices[-1]
+
+    def _say(self, message: str, *, error: bool = False) -> None:
+        """Show ``message`` in the widget; an error also as a napari notification."""
+        self.status.value = message
+        if error:
+            from napari.utils.notifications import show_error
+
+            show_error(message)
+
+    def _image_array(self) -> np.ndarray:
+        layer = self.image.value
+        if layer is None:
+            raise UserError("open or select an image layer first")
+        return check_image(layer.data, name=layer.name)
+
+    def _run(self, function, *, done, **kwargs) -> None:
+        """Run ``function(**kwargs)`` in a worker thread; ``done(result)`` in the GUI thread on success."""
+        worker = create_worker(function, _start_thread=False, _ignore_errors=True, **kwargs)  # errors: _failed
+        worker.returned.connect(done)
+        worker.errored.connect(self._failed)
+        worker.finished.connect(self._finished)
+        self._worker = worker
+        self.train_button.enabled = self.segment_button.enabled = False
+        worker.start()
+
+    def _failed(self, error: BaseException) -> None:
+        if isinstance(error, TrainingCancelled):
+            self._say("training cancelled; no model folder was written")
+        elif isinstance(error, USER_ERRORS):
+            self._say(f"hypseg: {error}", error=True)
+        else:  # a bug: say so and keep its traceback
+            traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
+            self._say(f"hypseg: unexpected error ({type(error).__name__}: {error}); see the terminal", error=True)
+
+    def _finished(self) -> None:
+        self._worker = None
+        self.train_button.enabled = self.segment_button.enabled = True
+        self.cancel_button.enabled = False
+
+    # ------------------------------------------------------------------------------------ training
+    def train(self, *_args) -> None:
+        """Train a model on the selected image into the folder ``train into`` (in a worker thread)."""
+        if self.busy:
+            return
+        try:
+            image = self._image_array()
+        except USER_ERRORS as err:
+            self._say(f"hypseg: {err}", error=True)
+            return
+        self._cancel.clear()
+        self.progress.max, self.progress.value = self.steps.value, 0
+        self._say(f"training {self.steps.value} steps into {self.train_out.value}")
+        self._run(train_model, done=self._trained, image=image, out=Path(self.train_out.value),
+                  recipe=self.recipe.value, steps=self.steps.value, on_step=self._step_done)
+        self.cancel_button.enabled = True
+
+    def cancel(self, *_args) -> None:
+        """Stop the running training after its current step."""
+        self._cancel.set()
+        self.status.value = "cancelling after the current step..."
+
+    def _step_done(self, step: int) -> None:
+        """In the training thread: report the step, or stop when cancelled."""
+        self._relay.step.emit(step)
+        if self._cancel.is_set():
+            raise TrainingCancelled(step)
+
+    def _show_step(self, step: int) -> None:
+        self.progress.value = step
+
+    def _trained(self, model) -> None:
+        self.model = model
+        self.model_dir.value = str(model.run_dir)
+        self._say(f"trained {self.progress.value} steps into {model.run_dir}")
+
+    # ------------------------------------------------------------------------------------ segmentation
+    def segment(self, *_args) -> None:
+        """Segment the selected image at the chosen cluster counts (in a worker thread)."""
+        if self.busy:
+            return
+        try:
+            image = self._image_array()
+            config = segment_config(self.preset.value, parse_clusters(self.clusters.value),
+                                    own_patch_side=self.own_patch_side.value)
+            folder = str(self.model_dir.value).strip()
+            if not folder or folder == ".":
+                raise UserError("choose a model folder, or train a model first")
+        except USER_ERRORS as err:
+            self._say(f"hypseg: {err}", error=True)
+            return
+        model = self.model if self.model is not None and Path(folder) == Path(self.model.run_dir) else None
+        source = self.image.value  # the layers come back with this layer's geometry, whatever is selected then
+        self._say(f"segmenting {source.name} at k = {', '.join(str(l.clusters) for l in config.levels)}")
+        self._run(_load_and_segment, done=lambda found: self._segmented(found, source), image=image, model=model,
+                  folder=folder, config=config)
+
+    def _segmented(self, found: tuple, source) -> None:
+        from napari.layers import Labels
+
+        model, result = found
+        self.model, self.result = model, result
+        geometry = {"scale": source.scale, "translate": source.translate, "rotate": source.rotate,
+                    "shear": source.shear, "affine": source.affine.affine_matrix}
+        for k, labels in result.labels.items():
+            name = f"k={k}"
+            colors = labels_colormap(k, outside=result.outside)
+            if name in self.viewer.layers and isinstance(self.viewer.layers[name], Labels):
+                layer = self.viewer.layers[name]
+                layer.data = labels
+                for key, value in geometry.items():
+                    setattr(layer, key, value)
+                layer.colormap = colors
+            else:
+                self.viewer.add_labels(labels, name=name, colormap=colors, **geometry)
+        self.level.choices = [f"k={k}" for k in result.labels]
+        self.level.value = f"k={max(result.labels)}"
+        self._draw_disk()
+        self._say(f"segmented {source.name}: layers {', '.join(f'k={k}' for k in result.labels)}")
+
+    def _draw_disk(self, *_args) -> None:
+        """The selected level's embedding on the Poincaré disk, coloured by its clusters."""
+        from hypseg.plotting import poincare_disk_figure
+
+        result = self.result
+        if result is None or not self.level.value:
+            return
+        if not result.hyperbolic:
+            self.disk.setText("a Euclidean model: no Poincaré disk to draw")
+            return
+        k = int(str(self.level.value).removeprefix("k="))
+        points = result.embeddings[k].reshape(-1, result.embeddings[k].shape[-1])
+        figure = poincare_disk_figure(points, labels=result.labels[k].reshape(-1), title=f"k = {k}",
+                                      max_points=DISK_POINTS, c=result.curvature, inches=3.0)
+        figure.canvas.draw()
+        rgba = np.ascontiguousarray(figure.canvas.buffer_rgba())
+        height, width = rgba.shape[:2]
+        picture = QImage(rgba.data, width, height, 4 * width, QImage.Format.Format_RGBA8888).copy()
+        self.disk.setPixmap(QPixmap.fromImage(picture).scaledToWidth(DISK_WIDTH, Qt.TransformationMode.SmoothTransformation))
+
+
+def _load_and_segment(*, image: np.ndarray, model, folder: str, config) -> tuple:
+    """In the worker thread: the model (loaded from ``folder`` unless given) and the segmentation."""
+    if model is None:
+        from hypseg.api import load_model
+
+        model = load_model(folder)
+    return model, segment_image(image, model, config)

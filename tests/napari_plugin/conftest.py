@@ -1,0 +1,59 @@
+"""Fixtures of the napari plugin's tests: Qt without a screen, a tiny model and segmentation folders.
+
+This folder is ``tests/napari_plugin`` rather than ``tests/napari``: with ``tests`` on ``sys.path``
+(pyproject's ``pythonpath``), a folder called ``napari`` would answer ``import napari`` where napari
+is not installed, and hide the skip below.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any QApplication exists
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+for _module in ("napari", "npe2", "magicgui", "pytestqt"):
+    pytest.importorskip(_module, reason="the napari extra is not installed: pip install -e '.[napari]'")
+
+from hypseg.config import DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
+from hypseg.data import SyntheticConfig, generate_volume  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def synthetic_image() -> np.ndarray:
+    """A 32^3 synthetic hierarchical volume (float32)."""
+    return generate_volume(np.random.default_rng(0), config=SyntheticConfig.scaled(32)).image.astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def small_image(synthetic_image) -> np.ndarray:
+    """The middle 16^3 of :func:`synthetic_image`: enough to segment, fast to cluster voxel by voxel."""
+    return np.ascontiguousarray(synthetic_image[8:24, 8:24, 8:24])
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """The run folder of a model of m = 10 trained 2 steps (the presets' patch sides 5 and 10 fit it)."""
+    from hypseg.training import Trainer
+
+    run = tmp_path_factory.mktemp("run")
+    config = RunConfig(
+        model=ModelConfig(patch_size=10, channels=(4, 4, 4), hidden=8),
+        data=DataConfig(patch_min=5.0, patch_max=10.0, patch_resize=10, triplets_per_batch=8),
+        train=TrainConfig(steps=2, shard_size=8, validation_batches=0),
+    )
+    volume = np.random.default_rng(0).normal(size=(16, 16, 16)).astype(np.float32)
+    Trainer(config, [volume], run_dir=run, progress=False).fit()
+    return run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def napari_plugins():
+    """npe2's plugin registry with the installed plugins (hypseg among them), as napari's app builds it."""
+    import npe2
+
+    manager = npe2.PluginManager.instance()
+    manager.discover(include_npe1=False)
+    return manager

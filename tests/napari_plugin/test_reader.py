@@ -1,0 +1,128 @@
+"""The reader: a ``hypseg segment`` folder as napari layers, with the input's geometry and the tree."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from napari_plugin.helpers import ORIGIN, SPACING, segment_folder, write_input
+
+from hypseg.errors import UserError
+from hypseg.io import load_labels
+from hypseg.napari._reader import MANIFEST, napari_get_reader, parent_clusters, read_segmentation_folder
+
+
+@pytest.fixture(scope="module")
+def mrc_segmentation(tiny_model, small_image, tmp_path_factory):
+    """One MRC volume (voxel size and origin), segmented at k = 2, 4 with containment."""
+    root = tmp_path_factory.mktemp("mrc")
+    image = write_input(root, "cell.mrc", small_image)
+    return segment_folder(tiny_model, [image], root / "seg")
+
+
+def _by_name(layers):
+    return {kwargs["name"]: (data, kwargs, kind) for data, kwargs, kind in layers}
+
+
+def test_the_manifest_name_is_the_pipelines():
+    from hypseg.inference.pipeline import MANIFEST as written
+
+    assert MANIFEST == written
+
+
+def test_a_segment_folder_opens_as_the_image_and_one_labels_layer_per_level(mrc_segmentation, small_image):
+    layers = _by_name(napari_get_reader(str(mrc_segmentation))(str(mrc_segmentation)))
+    assert list(layers) == ["cell", "k=2", "k=4", "object"]
+    assert [kind for _, _, kind in layers.values()] == ["image", "labels", "labels", "labels"]
+    np.testing.assert_allclose(layers["cell"][0], small_image)
+    for name, (data, kwargs, _) in layers.items():
+        assert data.shape == small_image.shape
+        assert kwargs["scale"] == SPACING  # (dz, dy, dx)
+        assert kwargs["translate"] == ORIGIN[::-1]  # the origin (x, y, z) in array order
+    for k in (2, 4):
+        data, kwargs, _ = layers[f"k={k}"]
+        np.testing.assert_array_equal(data, load_labels(mrc_segmentation / f"cell_k{k}.mrc"))
+        assert kwargs["metadata"]["hypseg"]["clusters"] == k and kwargs["metadata"]["hypseg"]["unit"] == "angstrom"
+        assert kwargs["colormap"][0] == (0.0, 0.0, 0.0, 0.0)  # containment: label 0 is the outside, left transparent
+    assert [kwargs["visible"] for _, kwargs, _ in layers.values() if "visible" in kwargs] == [False, True, False]
+
+
+def test_the_reader_takes_the_manifest_file_and_declines_other_paths(mrc_segmentation, tmp_path):
+    assert napari_get_reader([str(mrc_segmentation / MANIFEST)]) is read_segmentation_folder
+    assert napari_get_reader(str(tmp_path)) is None
+    assert napari_get_reader(str(mrc_segmentation / "cell_k2.mrc")) is None
+    assert napari_get_reader([str(mrc_segmentation), str(tmp_path)]) is None
+    with pytest.raises(UserError, match=f"^{tmp_path}: not a hypseg segmentation folder \\(segmentation.json is missing\\)$"):
+        read_segmentation_folder(str(tmp_path))
+
+
+def test_a_missing_label_map_is_named(mrc_segmentation, tmp_path):
+    broken = shutil.copytree(mrc_segmentation, tmp_path / "seg")
+    (broken / "cell_k4.mrc").unlink()
+    with pytest.raises(UserError, match=f"^{broken / 'cell_k4.mrc'}: label map listed in {broken / MANIFEST} is missing$"):
+        read_segmentation_folder(str(broken))
+
+
+def test_labels_keep_their_geometry_when_the_input_has_moved(mrc_segmentation, tmp_path):
+    moved = shutil.copytree(mrc_segmentation, tmp_path / "seg")
+    manifest = json.loads((moved / MANIFEST).read_text())
+    manifest["cases"][0]["image"] = str(tmp_path / "gone.mrc")
+    (moved / MANIFEST).write_text(json.dumps(manifest))
+    layers = _by_name(read_segmentation_folder(str(moved)))
+    assert list(layers) == ["k=2", "k=4", "object"]
+    assert layers["k=4"][1]["scale"] == SPACING and layers["k=4"][1]["translate"] == ORIGIN[::-1]
+
+
+def test_an_oblique_nifti_is_placed_by_its_affine_and_several_cases_are_prefixed(tiny_model, small_image, tmp_path):
+    oblique = np.array([[0.0, 0.0, 2.0, 5.0], [0.0, 1.5, 0.0, 6.0], [-0.5, 0.0, 0.0, 7.0], [0.0, 0.0, 0.0, 1.0]])
+    first = write_input(tmp_path, "a.nii.gz", small_image, affine=oblique)
+    second = write_input(tmp_path, "b.nii.gz", small_image[::-1].copy())
+    seg = segment_folder(tiny_model, [first, second], tmp_path / "seg")
+    layers = _by_name(read_segmentation_folder(str(seg)))
+    assert list(layers) == ["a", "a k=2", "a k=4", "a object", "b", "b k=2", "b k=4", "b object"]
+    # napari's transform acts on the index (z, y, x) and gives world (z, y, x): hypseg's, axes reversed
+    expected = oblique[[2, 1, 0, 3]][:, [2, 1, 0, 3]]
+    for name in ("a", "a k=2", "a object"):
+        assert set(layers[name][1]) >= {"affine"} and not {"scale", "translate"} & set(layers[name][1])
+        np.testing.assert_allclose(layers[name][1]["affine"], expected)
+    assert layers["b k=2"][1]["scale"] == SPACING
+
+
+def test_nested_levels_carry_each_clusters_parent(tiny_model, small_image, tmp_path):
+    image = write_input(tmp_path, "cell.tif", small_image)
+    seg = segment_folder(tiny_model, [image], tmp_path / "seg", clusters=(2, 4, 8), nested=True, containment=False)
+    layers = _by_name(read_segmentation_folder(str(seg)))
+    assert list(layers) == ["cell", "k=2", "k=4", "k=8"]
+    assert "features" not in layers["k=2"][1]
+    assert layers["k=2"][1]["colormap"][0][3] == 1.0  # no containment: cluster 0 is drawn like any other
+    for k, parent_k in ((4, 2), (8, 4)):
+        child, kwargs, _ = layers[f"k={k}"]
+        parent = layers[f"k={parent_k}"][0]
+        table = kwargs["features"]
+        assert table["index"] == sorted(np.unique(child).tolist())
+        for c, p in zip(table["index"], table[f"parent (k={parent_k})"]):
+            assert set(np.unique(parent[child == c]).tolist()) == {p}  # every voxel of the child lies in its parent
+        assert kwargs["metadata"]["hypseg"]["parent"]["clusters"] == parent_k
+
+
+def test_parent_clusters_takes_the_parent_holding_most_of_each_child():
+    child = np.array([0, 0, 0, 1, 1, 3]).reshape(1, 2, 3)
+    parent = np.array([1, 1, 0, 0, 0, 2]).reshape(1, 2, 3)
+    assert parent_clusters(child, parent) == {0: 1, 1: 0, 3: 2}
+
+
+def test_napari_opens_the_folder_through_the_plugin(mrc_segmentation, small_image):
+    from napari.components import ViewerModel
+
+    viewer = ViewerModel()
+    viewer.open(str(mrc_segmentation / MANIFEST), plugin=None)  # the manifest file: hypseg is its only reader
+    assert [layer.name for layer in viewer.layers] == ["cell", "k=2", "k=4", "object"]
+    viewer.open(str(mrc_segmentation), plugin="hypseg")  # the folder: napari's builtins claim folders too
+    assert len(viewer.layers) == 8
+    for layer in viewer.layers:
+        np.testing.assert_allclose(layer.scale, SPACING)
+        np.testing.assert_allclose(layer.translate, ORIGIN[::-1])
+        assert layer.data.shape == small_image.shape
+    assert viewer.layers["k=4"].colormap.map(np.array([1]))[0, 3] == 1.0

@@ -1,0 +1,136 @@
+"""The widget under pytest-qt without a screen: train in a worker thread, segment, layers come back."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from hypseg.napari._widget import HypsegWidget
+
+#: the longest the GUI thread may go without turning its event loop while training runs (the issue's goal)
+MAX_GAP_S = 0.2
+
+
+@pytest.fixture
+def viewer(synthetic_image):
+    from napari.components import ViewerModel
+
+    model = ViewerModel()
+    model.add_image(synthetic_image, name="cell", scale=(2.0, 1.0, 1.0), translate=(5.0, 0.0, -3.0))
+    return model
+
+
+@pytest.fixture
+def widget(qtbot, viewer):
+    made = HypsegWidget(napari_viewer=viewer)
+    qtbot.addWidget(made.native)
+    return made
+
+
+def _wait(qtbot, widget, timeout_s=300):
+    qtbot.waitUntil(lambda: not widget.busy, timeout=int(timeout_s * 1000))
+
+
+def test_training_keeps_the_viewer_responsive_and_segmenting_returns_one_layer_per_level(qtbot, widget, viewer, tmp_path):
+    from qtpy.QtCore import QTimer
+
+    assert widget.image.value is viewer.layers["cell"]  # the current image layer is preselected
+    widget.recipe.value, widget.steps.value = "smoke", 30
+    widget.train_out.value = str(tmp_path / "model")
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(10)
+    widget.train_button.native.click()
+    assert widget.busy and widget.cancel_button.enabled and not widget.segment_button.enabled
+    _wait(qtbot, widget)
+    timer.stop()
+    gaps = np.diff(ticks)
+    assert len(ticks) > 50 and gaps.max() <= MAX_GAP_S, f"the event loop stalled for {gaps.max():.3f} s"
+    assert widget.progress.value == 30 and widget.status.value == f"trained 30 steps into {tmp_path / 'model'}"
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["config.toml", "log.jsonl", "model.pt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]  # nothing else, no temporary folder
+    assert widget.model_dir.value == tmp_path / "model"
+
+    widget.preset.value, widget.clusters.value, widget.own_patch_side.value = "default", "2, 4", True
+    widget.segment_button.native.click()
+    _wait(qtbot, widget)
+    assert widget.status.value == "segmented cell: layers k=2, k=4", widget.status.value
+    image = viewer.layers["cell"]
+    for k in (2, 4):
+        layer = viewer.layers[f"k={k}"]
+        assert layer._type_string == "labels" and layer.data.shape == image.data.shape
+        np.testing.assert_array_equal(layer.scale, image.scale)
+        np.testing.assert_array_equal(layer.translate, image.translate)
+        assert sorted(np.unique(layer.data)) == list(range(k))
+    assert widget.level.choices == ("k=2", "k=4") and widget.level.value == "k=4"
+    assert not widget.disk.pixmap().isNull() and widget.disk.pixmap().width() == 360
+
+    # segmenting again replaces the layers instead of adding "k=2 [1]"
+    widget.clusters.value = "2 3"
+    widget.segment_button.native.click()
+    _wait(qtbot, widget)
+    assert [layer.name for layer in viewer.layers] == ["cell", "k=2", "k=4", "k=3"]
+    widget.level.value = "k=2"  # redraws the disk for that level
+    assert not widget.disk.pixmap().isNull()
+
+
+def test_a_cancelled_training_leaves_no_model_folder(qtbot, widget, tmp_path):
+    widget.recipe.value, widget.steps.value = "smoke", 100_000
+    widget.train_out.value = str(tmp_path / "model")
+    widget.train_button.native.click()
+    qtbot.waitUntil(lambda: widget.progress.value >= 2, timeout=120_000)
+    widget.cancel_button.native.click()
+    _wait(qtbot, widget)
+    assert widget.status.value == "training cancelled; no model folder was written"
+    assert widget.progress.value < 100_000 and list(tmp_path.iterdir()) == []
+    assert widget.train_button.enabled and widget.segment_button.enabled and not widget.cancel_button.enabled
+
+
+def test_a_model_folder_is_loaded_and_segments(qtbot, widget, viewer, tiny_model):
+    widget.model_dir.value = str(tiny_model)
+    widget.preset.value, widget.clusters.value = "default", "2 4"
+    widget.segment_button.native.click()
+    _wait(qtbot, widget)
+    assert widget.status.value == "segmented cell: layers k=2, k=4"
+    assert widget.model.run_dir == tiny_model
+    assert viewer.layers["k=4"].data.shape == viewer.layers["cell"].data.shape
+
+
+@pytest.mark.parametrize(("setup", "message"), [
+    (lambda w, tmp: setattr(w.clusters, "value", "2 x"), "hypseg: cluster counts must be whole numbers like '2 4 8', got '2 x'"),
+    (lambda w, tmp: setattr(w.clusters, "value", "1 4"), "hypseg: every cluster count must be at least 2, got '1 4'"),
+    (lambda w, tmp: None, "hypseg: choose a model folder, or train a model first"),
+])
+def test_mistakes_show_one_line_and_start_nothing(widget, tmp_path, setup, message):
+    setup(widget, tmp_path)
+    widget.segment_button.native.click()
+    assert widget.status.value == message and not widget.busy
+
+
+def test_a_missing_model_folder_is_named(qtbot, widget, tmp_path):
+    widget.model_dir.value = str(tmp_path / "nowhere")
+    widget.segment_button.native.click()
+    _wait(qtbot, widget)
+    assert widget.status.value == f"hypseg: model directory {tmp_path / 'nowhere'} does not exist"
+    assert "k=2" not in [layer.name for layer in widget.viewer.layers]
+
+
+def test_training_into_an_existing_folder_is_refused(qtbot, widget, tmp_path):
+    (tmp_path / "model").mkdir()
+    widget.recipe.value, widget.steps.value = "smoke", 2
+    widget.train_out.value = str(tmp_path / "model")
+    widget.train_button.native.click()
+    _wait(qtbot, widget)
+    assert widget.status.value == f"hypseg: {tmp_path / 'model'}: already exists; choose a new folder for the model"
+
+
+def test_without_an_image_layer_the_widget_says_so(qtbot):
+    from napari.components import ViewerModel
+
+    empty = HypsegWidget(napari_viewer=ViewerModel())
+    qtbot.addWidget(empty.native)
+    empty.train_button.native.click()
+    assert empty.status.value == "hypseg: open or select an image layer first" and not empty.busy
