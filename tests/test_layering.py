@@ -14,6 +14,7 @@ PACKAGE = Path(hypseg.__file__).parent
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "progress": set(),
+    "device": set(),
     "config": set(),
     "geometry": {"config"},
     "io": {"config"},
