@@ -18,14 +18,14 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-#: Relative inertia difference below which two restarts count as the same optimum.
-_SAME_OPTIMUM = 1e-9
-
 from hypseg.errors import UserError
 
 from ._validation import as_tensor, check_points_2d, check_weights
 from .exceptions import EmptyClusterWarning
 from .seeding import SqDistFn, kmeanspp_indices
+
+#: Relative inertia difference below which two restarts count as the same optimum.
+_SAME_OPTIMUM = 1e-9
 
 __all__: list[str] = []
 

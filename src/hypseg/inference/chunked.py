@@ -119,13 +119,14 @@ class LocalExecutor:
     def __init__(self, *, progress: bool = False) -> None:
         self.progress = progress
 
-    def map(self, fn: Callable, items: Sequence, *, desc: str) -> list:
+    def map(self, fn: Callable, items: Sequence, *, desc: str, shared: dict | None = None) -> list:
+        """``fn(item, **shared)`` for every item, in order."""
         iterator: Iterable = items
         if self.progress:
             from hypseg.progress import progress as reporter
 
             iterator = reporter(items, desc=desc, unit="chunk")
-        return [fn(item) for item in iterator]
+        return [fn(item, **(shared or {})) for item in iterator]
 
     def close(self) -> None:
         pass
@@ -153,17 +154,25 @@ class DaskExecutor:
                 self.client = Client(address, timeout=f"{timeout}s")
             except (OSError, TimeoutError) as err:
                 raise UserError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({type(err).__name__})") from None
+            except ValueError as err:
+                raise UserError(f"--scheduler {address!r} is not a Dask scheduler address ({err})") from None
         else:
             if workers is None or workers < 1:
                 raise UserError(f"--workers must be >= 1, got {workers}")
             self._cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
                                          dashboard_address=None)
-            self.client = Client(self._cluster)
+            try:
+                self.client = Client(self._cluster)
+            except BaseException:
+                self._cluster.close()
+                raise
 
-    def map(self, fn: Callable, items: Sequence, *, desc: str) -> list:
+    def map(self, fn: Callable, items: Sequence, *, desc: str, shared: dict | None = None) -> list:
+        """``fn(item, **shared)`` for every item, as tasks; ``shared`` goes to every worker once."""
         from distributed import as_completed
 
-        futures = self.client.map(fn, list(items), pure=False)
+        shared = {name: self.client.scatter(value, broadcast=True) for name, value in (shared or {}).items()}
+        futures = self.client.map(fn, list(items), pure=False, **shared)
         done: Iterable = as_completed(futures)
         if self.progress:
             from hypseg.progress import progress as reporter
@@ -327,7 +336,7 @@ def _points_task(job: Job, group: Group, offsets: dict, item):
     return unique, pooled.points, pooled.weights
 
 
-def _labels_task(job: Job, group: Group, offsets: dict, fitted: dict, item):
+def _labels_task(job: Job, group: Group, offsets: dict, item, fitted: dict):
     """Stage 5 for one chunk: every level's labels to the work files; the face-voxel count of each label."""
     v, chunk = item
     how = fitted[v]
@@ -341,7 +350,10 @@ def _labels_task(job: Job, group: Group, offsets: dict, fitted: dict, item):
     else:
         emb = _read(job.file(v, _sides_name(group.sides)), box)
         points = emb.reshape(-1, emb.shape[-1]) if keep is None else emb[keep]
-        found = _level_labels(how["levels"], points)
+        if len(points):
+            found = _level_labels(how["levels"], points)
+        else:  # a chunk wholly outside the object: nothing to assign
+            found = {k - 1 if group.inside else k: np.zeros(0, np.int64) for k in how["ks"]}
         flat = {}
         for k, values in found.items():
             k = k + 1 if group.inside else k  # keyed by the full k: label 0 is the outside
@@ -395,7 +407,7 @@ def _object_task(job: Job, k: int, outside: dict, start: dict, reaches: Path, re
     box = job.grids[v].box(chunk)
     components, _ = _background(job, v, k, outside[v], box)
     table = np.load(reaches, mmap_mode="r")
-    ids = np.where(components > 0, components + start[(v, chunk)], 0)
+    ids = np.where(components > 0, components.astype(np.int64) + start[(v, chunk)], 0)
     unique, inverse = np.unique(ids, return_inverse=True)
     gone = np.asarray(table[unique]).astype(bool)[inverse].reshape(ids.shape) & (components > 0)
     obj = (~gone).astype(np.uint8)
@@ -463,7 +475,12 @@ class _VoxelPoints:
 
 
 def _create(path: Path, shape, dtype) -> None:
+    """A work file of zeros, its blocks reserved on disk now: a disk too small fails here with ENOSPC, not
+    later with SIGBUS in whichever process writes to a memory-mapped page that has no block."""
     np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=tuple(shape)).flush()
+    if hasattr(os, "posix_fallocate"):
+        with open(path, "r+b") as handle:
+            os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
 
 
 def check_chunk(chunk: int | None, config: SegmentConfig, shapes: Sequence[tuple[int, ...]]) -> int:
@@ -509,12 +526,12 @@ def segment_chunked(
     tile : int or None
         Tile side of the dense embedding inside a chunk.
     """
-    work = Path(work)
+    work = Path(work).resolve()  # workers elsewhere resolve nothing against this process's folder
     clock = _Clock()
     executor = executor or LocalExecutor()
     shapes = [tuple(int(n) for n in v.shape) for v in volumes]
     chunk = check_chunk(chunk, config, shapes)
-    _MODELS[(str(model_dir), device)] = model
+    _MODELS[(str(Path(model_dir).resolve()), device)] = model
     data_config = model.config.data
     grids, stats, scales = [], [], []
     for v, shape in zip(volumes, shapes):
@@ -525,7 +542,7 @@ def segment_chunked(
         scales.append((float(sample.mean()), float(sample.std())))
     side_sets = tuple(dict.fromkeys(level.patch_sides for level in config.levels))
     sizes = tuple(sorted({level.supervoxel_size for level in config.levels} - {None}))
-    job = Job(work=work, volumes=tuple(volumes), model_dir=str(model_dir), device=device, config=config,
+    job = Job(work=work, volumes=tuple(volumes), model_dir=str(Path(model_dir).resolve()), device=device, config=config,
               grids=tuple(grids), stats=tuple(stats), scales=tuple(scales), side_sets=side_sets, sizes=sizes,
               embed_tile=tile, halo=max(max(s) for s in side_sets) + 2)
     d = model.config.model.latent_dim
@@ -573,12 +590,13 @@ def segment_chunked(
         for v in range(len(volumes)):
             voxels[v] = voxels[v] or fell_back[v]
             centers[v].update(fitted[v]["centers"])
-        faces = executor.map(functools.partial(_labels_task, job, group, offsets.get(group.size, {}), fitted),
-                             items, desc=f"labels k = {', '.join(map(str, group.ks))}")
+        faces = executor.map(functools.partial(_labels_task, job, group, offsets.get(group.size, {})), items,
+                             desc=f"labels k = {', '.join(map(str, group.ks))}", shared={"fitted": fitted})
         clock.lap("labels")
         if not inside and first.clusters in group.ks:
             faces_of_first = {v: sum(f[first.clusters] for (vv, _), f in zip(items, faces) if vv == v)
                               for v in range(len(volumes))}
+    _MODELS.pop((job.model_dir, device), None)  # the caller holds the model; workers keep theirs
     return ChunkedResult(
         centers=[{k: c[k] for k in config.clusters} for c in centers], clustered_voxels=voxels,
         labels=[{k: job.file(v, f"k{k}") for k in config.clusters} for v in range(len(volumes))],
@@ -667,7 +685,7 @@ def _contain(job: Job, executor, items, k: int, faces: dict, replace: bool) -> N
     rows, cols = [], []
     index = {item: i for i, item in enumerate(items)}
     for (v, chunk), (count, chunk_faces, touching) in zip(items, found):
-        rows.extend((touching + start[(v, chunk)]).tolist())
+        rows.extend((touching.astype(np.int64) + start[(v, chunk)]).tolist())
         cols.extend([0] * len(touching))
         for axis in range(3):
             neighbour = tuple(c + (a == axis) for a, c in enumerate(chunk))
@@ -676,7 +694,8 @@ def _contain(job: Job, executor, items, k: int, faces: dict, replace: bool) -> N
             high = chunk_faces[axis][1]
             low = found[index[(v, neighbour)]][1][axis][0]
             both = (high > 0) & (low > 0)
-            pairs = np.unique(np.stack([high[both] + start[(v, chunk)], low[both] + start[(v, neighbour)]]), axis=1)
+            pairs = np.unique(np.stack([high[both].astype(np.int64) + start[(v, chunk)],
+                                        low[both].astype(np.int64) + start[(v, neighbour)]]), axis=1)
             rows.extend(pairs[0].tolist())
             cols.extend(pairs[1].tolist())
     graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(total, total))

@@ -179,33 +179,30 @@ def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: Seg
         raise UserError(f"{out}: segmenting chunk by chunk needs about {need / 1e9:.1f} GB of disk there, "
                         f"{free / 1e9:.1f} GB are free")
     executor = executor_for(workers=workers, scheduler=scheduler, timeout=timeout, progress=progress)
-    try:
-        with _output(out) as tmp:
-            work = tmp / ".work"
-            work.mkdir()
-            result = segment_chunked([v.array for v in volumes], model=model, model_dir=model_dir, config=config,
-                                     work=work, chunk=chunk, executor=executor, tile=tile, device=device)
-            manifest = _manifest(model_dir, config)
-            written = time.perf_counter()
-            for i, (case, volume) in enumerate(zip(cases, volumes)):
-                files = _files(case, config, result.objects[i] is not None)
-                grid = ChunkGrid(volume.shape, tile=config.supervoxel_tile, group=check_chunk(chunk, config, [volume.shape]) // config.supervoxel_tile)
-                maps = [(result.labels[i][k], files["labels"][str(k)], _label_dtype(k)) for k in config.clusters]
-                if result.objects[i] is not None:
-                    maps.append((result.objects[i], files["object"], np.uint8))
-                for source, name, dtype in maps:
-                    writer = label_writer(tmp / name, shape=volume.shape, dtype=dtype, like=volume)
-                    for c in grid.chunks():
-                        box = grid.box(c)
-                        writer.write(box, np.load(source, mmap_mode="r")[box].astype(dtype))
-                    writer.close()
-                move_embedding(result.embeddings[i], tmp / files["embedding"])
-                manifest["cases"].append(_entry(case, files, result.centers[i], result.clustered_voxels[i]))
-            shutil.rmtree(work)
-            manifest["seconds"] = {**result.seconds, "write": time.perf_counter() - written}
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
-    finally:
-        executor.close()
+    with _output(out) as tmp, contextlib.closing(executor):  # the executor stops before the folder goes
+        work = tmp / ".work"
+        work.mkdir()
+        result = segment_chunked([v.array for v in volumes], model=model, model_dir=model_dir, config=config,
+                                 work=work, chunk=chunk, executor=executor, tile=tile, device=device)
+        manifest = _manifest(model_dir, config)
+        written = time.perf_counter()
+        for i, (case, volume) in enumerate(zip(cases, volumes)):
+            files = _files(case, config, result.objects[i] is not None)
+            grid = ChunkGrid(volume.shape, tile=config.supervoxel_tile, group=check_chunk(chunk, config, [volume.shape]) // config.supervoxel_tile)
+            maps = [(result.labels[i][k], files["labels"][str(k)], _label_dtype(k)) for k in config.clusters]
+            if result.objects[i] is not None:
+                maps.append((result.objects[i], files["object"], np.uint8))
+            for source, name, dtype in maps:
+                writer = label_writer(tmp / name, shape=volume.shape, dtype=dtype, like=volume)
+                for c in grid.chunks():
+                    box = grid.box(c)
+                    writer.write(box, np.load(source, mmap_mode="r")[box].astype(dtype))
+                writer.close()
+            move_embedding(result.embeddings[i], tmp / files["embedding"])
+            manifest["cases"].append(_entry(case, files, result.centers[i], result.clustered_voxels[i]))
+        shutil.rmtree(work)
+        manifest["seconds"] = {**result.seconds, "write": time.perf_counter() - written}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return manifest
 
 

@@ -22,14 +22,17 @@ def read(path: Path, *, mmap: bool) -> RawVolume:
     import nibabel as nib
 
     img = nib.load(str(path), mmap="r" if mmap else False)
-    data = np.asanyarray(img.dataobj)
+    if mmap and str(path).lower().endswith(".gz") and len(img.shape) == 3:
+        data = ProxyView(img.dataobj)  # compressed: read (decompressed) box by box, never whole
+    else:
+        data = np.asanyarray(img.dataobj)
     while data.ndim > 3 and data.shape[-1] == 1:
         data = data[..., 0]
     zooms = tuple(float(z) for z in img.header.get_zooms()[:3])
     zooms = zooms + (1.0,) * (3 - len(zooms))
     unit = img.header.get_xyzt_units()[0]
     return RawVolume(
-        array=data.T,  # (x, y, z[, c]) -> ([c,] z, y, x)
+        array=data if isinstance(data, ProxyView) else data.T,  # (x, y, z[, c]) -> ([c,] z, y, x)
         spacing=(zooms[2], zooms[1], zooms[0]),
         affine=np.asarray(img.affine, dtype=np.float64),
         metadata={"unit": unit},
@@ -44,3 +47,33 @@ def write(path: Path, array: np.ndarray, *, affine: np.ndarray, metadata: dict[s
     unit = metadata.get("unit")
     img.header.set_xyzt_units(xyz=unit if unit in _UNITS else "unknown")
     nib.save(img, str(path))
+
+
+class ProxyView:
+    """A 3-D NIfTI image's data proxy seen in (Z, Y, X) order: each index reads only its box from the file."""
+
+    ndim = 3
+
+    def __init__(self, proxy) -> None:
+        self.proxy = proxy
+        self.shape = tuple(int(n) for n in proxy.shape[::-1])
+        self.dtype = np.dtype(proxy.dtype) if not getattr(proxy, "_has_scaling", False) else np.dtype(np.float64)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index) -> np.ndarray:
+        index = index if isinstance(index, tuple) else (index,)
+        if any(i is Ellipsis for i in index):
+            at = index.index(Ellipsis)
+            index = index[:at] + (slice(None),) * (3 - len(index) + 1) + index[at + 1:]
+        index = index + (slice(None),) * (3 - len(index))
+        return np.asarray(self.proxy[index[::-1]]).T
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        whole = self[...]
+        return whole if dtype is None else whole.astype(dtype)

@@ -188,7 +188,7 @@ class LazyArray:
     dtype = np.dtype(np.float32)
 
     def __init__(self, path: Path, *, channel: int | None, shape: tuple[int, ...]) -> None:
-        self.path = Path(path)
+        self.path = Path(path).resolve()  # a Dask worker elsewhere opens it by this name
         self.channel = channel
         self.shape = tuple(int(n) for n in shape)
 
@@ -200,24 +200,8 @@ class LazyArray:
         return self.shape[0]
 
     def __getitem__(self, index) -> np.ndarray:
-        pages = self._tiff_pages(index)
-        if pages is not None:
-            return pages
         raw = _pick_channel(_read_raw(self.path, mmap=True).array, channel=self.channel, path=self.path)
         return np.array(raw[index], dtype=np.float32)
-
-    def _tiff_pages(self, index) -> np.ndarray | None:
-        """A box of a compressed TIFF stack, decoding only its z-range of pages (None: not that case)."""
-        if format_of(self.path).name != "tiff" or self.channel is not None:
-            return None
-        index = index if isinstance(index, tuple) else (index,)
-        if not index or not isinstance(index[0], slice) or index[0].step not in (None, 1):
-            return None
-        from hypseg.io.tiff import read_pages
-
-        start, stop, _ = index[0].indices(self.shape[0])
-        pages = read_pages(self.path, start, max(start, stop)) if stop > start else None
-        return None if pages is None else np.array(pages[(slice(None),) + index[1:]], dtype=np.float32)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         whole = self[...]

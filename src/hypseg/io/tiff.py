@@ -34,6 +34,8 @@ def read(path: Path, *, mmap: bool) -> RawVolume:
         offset = series.dataoffset
         if mmap and offset is not None:
             data = np.memmap(path, dtype=series.dtype, mode="r", offset=offset, shape=series.shape)
+        elif mmap and len(series.shape) == 3 and len(tif.pages) == series.shape[0]:
+            data = PageStack(path, tuple(series.shape), series.dtype)  # compressed: decoded page by page
         else:
             data = series.asarray()
     if data.ndim == 3 and axes.endswith("S"):
@@ -50,16 +52,47 @@ def read(path: Path, *, mmap: bool) -> RawVolume:
     return RawVolume(array=data, spacing=spacing, affine=affine, metadata={"unit": str(unit)})
 
 
-def read_pages(path: Path, start: int, stop: int) -> np.ndarray | None:
-    """Pages ``start:stop`` of a compressed 3-D stack (one page per z), decoded alone: (n, Y, X); None
-    when the file is not such a stack (or is uncompressed, which is memory-mapped instead)."""
+def read_pages(path: Path, start: int, stop: int) -> np.ndarray:
+    """Pages ``start:stop`` of a 3-D stack stored one page per z, decoded alone: (n, Y, X)."""
     import tifffile
 
     with tifffile.TiffFile(str(path)) as tif:
-        series = tif.series[0]
-        if series.dataoffset is not None or len(series.shape) != 3 or len(tif.pages) != series.shape[0]:
-            return None
-        return tif.asarray(key=range(start, stop)).reshape(stop - start, *series.shape[1:])
+        shape = tif.series[0].shape
+        return tif.asarray(key=range(start, stop)).reshape(stop - start, *shape[1:])
+
+
+class PageStack:
+    """A compressed (Z, Y, X) TIFF stack as a read-only array that decodes only the pages indexed."""
+
+    ndim = 3
+
+    def __init__(self, path: Path, shape: tuple[int, int, int], dtype) -> None:
+        self.path, self.shape, self.dtype = Path(path), shape, np.dtype(dtype)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index) -> np.ndarray:
+        index = index if isinstance(index, tuple) else (index,)
+        if index and index[0] is Ellipsis:
+            index = (slice(None),) * (4 - len(index)) + index[1:]
+        first = index[0] if index else slice(None)
+        if isinstance(first, (int, np.integer)):
+            z = int(first) % self.shape[0]
+            return read_pages(self.path, z, z + 1)[0][index[1:]]
+        if isinstance(first, slice):
+            start, stop, step = first.indices(self.shape[0])
+            pages = read_pages(self.path, start, max(start, stop)) if stop > start else np.zeros((0,) + self.shape[1:], self.dtype)
+            return pages[(slice(None, None, step),) + index[1:]]
+        return np.asarray(read_pages(self.path, 0, self.shape[0]))[index]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        whole = self[:]
+        return whole if dtype is None else whole.astype(dtype)
 
 
 def _resolution(tag: Any) -> float:
