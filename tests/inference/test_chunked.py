@@ -250,7 +250,7 @@ def test_a_zarr_group_without_the_array_named_is_one_line(model_dir, tmp_path):
     for name in ("raw", "denoised"):
         (getattr(group, "create_array", None) or group.create_dataset)(name, shape=(9, 9, 9), dtype="f4")
     message = _error(_segment(tmp_path / "two.zarr", "-m", model_dir, "-o", tmp_path / "seg", "--chunk", 128))
-    assert message == f"hypseg: error: {tmp_path / 'two.zarr'}: cannot read as zarr: holds arrays raw, denoised; expected one array or one named 'array'"
+    assert message == f"hypseg: error: {tmp_path / 'two.zarr'}: cannot read as zarr: holds arrays denoised, raw; expected one array or one named 'array'"
 
 
 def test_an_unreachable_scheduler_is_one_line_after_the_timeout(model_dir, volume_file, tmp_path):

@@ -32,7 +32,7 @@ def read(path: Path, *, mmap: bool) -> RawVolume:
     zarr = _zarr()
     node = zarr.open(str(path), mode="r")
     if not hasattr(node, "shape"):  # a group
-        keys = [k for k, _ in node.arrays()]
+        keys = sorted(k for k, _ in node.arrays())
         key = "array" if "array" in keys else "0" if "0" in keys else keys[0] if len(keys) == 1 else None
         if key is None:
             raise UserError(f"holds arrays {', '.join(keys) or '(none)'}; expected one array or one named 'array'")
