@@ -24,3 +24,22 @@ class RawVolume:
 
 class MissingDependency(ImportError):
     """An optional dependency needed for a format is not installed (the message says what to install)."""
+
+
+class BoxReader:
+    """Base of the arrays that read a file box by box (subclasses set ``shape`` and ``dtype`` and define
+    ``__getitem__``): what NumPy and the checks need of a 3-D array besides indexing."""
+
+    ndim = 3
+    shape: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        whole = np.asarray(self[...])
+        return whole if dtype is None else whole.astype(dtype)

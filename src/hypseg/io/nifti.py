@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from hypseg.io._raw import RawVolume
+from hypseg.io._raw import BoxReader, RawVolume
 
 _UNITS = ("meter", "mm", "micron")
 
@@ -49,22 +49,13 @@ def write(path: Path, array: np.ndarray, *, affine: np.ndarray, metadata: dict[s
     nib.save(img, str(path))
 
 
-class ProxyView:
+class ProxyView(BoxReader):
     """A 3-D NIfTI image's data proxy seen in (Z, Y, X) order: each index reads only its box from the file."""
-
-    ndim = 3
 
     def __init__(self, proxy) -> None:
         self.proxy = proxy
         self.shape = tuple(int(n) for n in proxy.shape[::-1])
         self.dtype = np.dtype(proxy.dtype) if not getattr(proxy, "_has_scaling", False) else np.dtype(np.float64)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape))
-
-    def __len__(self) -> int:
-        return self.shape[0]
 
     def __getitem__(self, index) -> np.ndarray:
         index = index if isinstance(index, tuple) else (index,)
@@ -73,7 +64,3 @@ class ProxyView:
             index = index[:at] + (slice(None),) * (3 - len(index) + 1) + index[at + 1:]
         index = index + (slice(None),) * (3 - len(index))
         return np.asarray(self.proxy[index[::-1]]).T
-
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        whole = self[...]
-        return whole if dtype is None else whole.astype(dtype)

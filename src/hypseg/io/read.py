@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from hypseg.errors import UserError
-from hypseg.io._raw import MissingDependency, RawVolume
+from hypseg.io._raw import BoxReader, MissingDependency, RawVolume
 from hypseg.io.formats import format_of
 from hypseg.io.volume import Volume
 
@@ -170,7 +170,7 @@ def _positive_spacing(spacing: tuple[float, ...]) -> tuple[float, float, float]:
     return out  # type: ignore[return-value]
 
 
-class LazyArray:
+class LazyArray(BoxReader):
     """A volume file as a read-only float32 array of shape (Z, Y, X) that reads only what is indexed.
 
     Every read opens the file anew (a memory map is dropped as soon as the box is copied out), so the
@@ -184,7 +184,6 @@ class LazyArray:
     ((2, 3, 4), dtype('float32'), [21.0, 22.0])
     """
 
-    ndim = 3
     dtype = np.dtype(np.float32)
 
     def __init__(self, path: Path, *, channel: int | None, shape: tuple[int, ...]) -> None:
@@ -192,20 +191,9 @@ class LazyArray:
         self.channel = channel
         self.shape = tuple(int(n) for n in shape)
 
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape))
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
     def __getitem__(self, index) -> np.ndarray:
         raw = _pick_channel(_read_raw(self.path, mmap=True).array, channel=self.channel, path=self.path)
         return np.array(raw[index], dtype=np.float32)
-
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        whole = self[...]
-        return whole if dtype is None else whole.astype(dtype)
 
     def __repr__(self) -> str:
         return f"LazyArray({str(self.path)!r}, shape={self.shape})"

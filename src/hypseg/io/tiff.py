@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from hypseg.io._raw import RawVolume
+from hypseg.io._raw import BoxReader, RawVolume
 from hypseg.io.volume import affine_from_spacing, spacing_from_affine
 
 _IMAGEJ_DTYPES = (np.uint8, np.int16, np.uint16, np.float32)
@@ -61,20 +61,11 @@ def read_pages(path: Path, start: int, stop: int) -> np.ndarray:
         return tif.asarray(key=range(start, stop)).reshape(stop - start, *shape[1:])
 
 
-class PageStack:
+class PageStack(BoxReader):
     """A compressed (Z, Y, X) TIFF stack as a read-only array that decodes only the pages indexed."""
-
-    ndim = 3
 
     def __init__(self, path: Path, shape: tuple[int, int, int], dtype) -> None:
         self.path, self.shape, self.dtype = Path(path), shape, np.dtype(dtype)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape))
-
-    def __len__(self) -> int:
-        return self.shape[0]
 
     def __getitem__(self, index) -> np.ndarray:
         index = index if isinstance(index, tuple) else (index,)
@@ -90,9 +81,6 @@ class PageStack:
             return pages[(slice(None, None, step),) + index[1:]]
         return np.asarray(read_pages(self.path, 0, self.shape[0]))[index]
 
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        whole = self[:]
-        return whole if dtype is None else whole.astype(dtype)
 
 
 def _resolution(tag: Any) -> float:
