@@ -151,9 +151,10 @@ def agreement(a: Path, b: Path) -> float:
     return same / total
 
 
-def run(*, repeats: int = 1, sizes=None, work: Path | None = None, force: bool = False, model: str = "default") -> None:
+def run(*, repeats: int = 1, sizes=None, work: Path | None = None, force: bool = False, model: str = "default",
+        runs=None) -> None:
     """Run the rows of ``sizes`` missing from ``results/scale.json`` (all of them with ``force``) with the
-    ``model`` of :data:`MODELS`, and print the table."""
+    ``model`` of :data:`MODELS` (``runs``: only the rows of these names, e.g. ``["chunked"]``), and print the table."""
     sizes = list(sizes or DEFAULT_SIZES)
     unknown = [s for s in sizes if s not in SIZES]
     if unknown:
@@ -175,7 +176,7 @@ def run(*, repeats: int = 1, sizes=None, work: Path | None = None, force: bool =
     for size in sizes:
         for name, suffix, options, reference in plans[size]:
             key = f"{size} | {name}" + ("" if kind == "default" else f" | {kind} model")
-            if key in rows and not force:
+            if (key in rows and not force) or (runs and name not in runs):
                 continue
             volume = write_volume(work / f"volume-{size.replace('^', '')}{suffix}", SIZES[size])
             out = work / f"seg-{size.replace('^', '')}-{name.split(',')[0].replace(' ', '-')}-{kind}"
@@ -223,8 +224,9 @@ def main(argv=None) -> None:
     parser.add_argument("--work", type=Path, default=None, help="folder for the volumes and outputs (default /tmp/hypseg-scale)")
     parser.add_argument("--force", action="store_true", help="rerun rows already in results/scale.json")
     parser.add_argument("--model", choices=MODELS, default="default", help="the CPU recipe's model, or a narrow one for rows about the labels")
+    parser.add_argument("--run", action="append", dest="runs", help="only the rows of this run (e.g. chunked); repeat for several")
     args = parser.parse_args(argv)
-    run(sizes=args.sizes, work=args.work, force=args.force, model=args.model)
+    run(sizes=args.sizes, work=args.work, force=args.force, model=args.model, runs=args.runs)
 
 
 if __name__ == "__main__":
