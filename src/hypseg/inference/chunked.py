@@ -41,7 +41,6 @@ import dataclasses
 import functools
 import itertools
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple, Sequence
@@ -336,38 +335,37 @@ def _points_task(job: Job, group: Group, offsets: dict, item):
     return unique, pooled.points, pooled.weights
 
 
+class _Fitted(NamedTuple):
+    """One volume's fit for a group of levels: the levels (their k without the outside), and with
+    supervoxels their sorted ids and each one's cluster per k (without: every voxel is predicted)."""
+
+    levels: list
+    ids: np.ndarray | None
+    luts: dict[int, np.ndarray] | None
+
+
 def _labels_task(job: Job, group: Group, offsets: dict, item, fitted: dict):
     """Stage 5 for one chunk: every level's labels to the work files; the face-voxel count of each label."""
     v, chunk = item
-    how = fitted[v]
+    fit = fitted[v]
     box = job.grids[v].box(chunk)
-    keep = _read(job.file(v, "object"), box).astype(bool) if group.inside else None
-    if how["mode"] == "supervoxels":
-        _, segs, _, _ = _chunk_segments(job, v, chunk, group._replace(power=0.0, inside=False), offsets[v])
-        index = np.searchsorted(how["ids"], segs) if group.inside else segs
-        index = np.clip(index, 0, len(how["ids"]) - 1)
-        flat = {k: lut[index] for k, lut in how["luts"].items()}
+    shape = tuple(b.stop - b.start for b in box)
+    keep = _read(job.file(v, "object"), box).astype(bool) if group.inside else np.ones(shape, bool)
+    if fit.ids is not None:
+        segs = _global_segments(job, v, group.size, [b.start for b in box], [b.stop for b in box], offsets[v])
+        index = np.clip(np.searchsorted(fit.ids, segs), 0, len(fit.ids) - 1)[keep]
+        found = {k: lut[index] for k, lut in fit.luts.items()}
     else:
         emb = _read(job.file(v, _sides_name(group.sides)), box)
-        points = emb.reshape(-1, emb.shape[-1]) if keep is None else emb[keep]
-        if len(points):
-            found = _level_labels(how["levels"], points)
-        else:  # a chunk wholly outside the object: nothing to assign
-            found = {k - 1 if group.inside else k: np.zeros(0, np.int64) for k in how["ks"]}
-        flat = {}
-        for k, values in found.items():
-            k = k + 1 if group.inside else k  # keyed by the full k: label 0 is the outside
-            full = np.zeros(emb.shape[:3], dtype=np.int64)
-            if keep is None:
-                full[...] = values.reshape(emb.shape[:3])
-            else:
-                full[keep] = values
-            flat[k] = full
+        found = (_level_labels(fit.levels, emb[keep]) if keep.any()  # a chunk outside the object: nothing to assign
+                 else {level.k: np.zeros(0, np.int64) for level in fit.levels})
     faces = {}
-    for k, labels in flat.items():
-        labels = np.where(keep, labels + 1, 0) if keep is not None else labels
+    for k, values in found.items():
+        labels = np.zeros(shape, dtype=np.int64)
+        labels[keep] = values + group.inside  # inside the object, label 0 is the outside
+        k += group.inside
         _store(job.file(v, f"k{k}"), box, labels.astype(np.uint16))
-        faces[k] = np.bincount(labels[_face_mask(job.grids[v].shape, box)], minlength=max(how["ks"]) + 1)
+        faces[k] = np.bincount(labels[_face_mask(job.grids[v].shape, box)], minlength=k)
     return faces
 
 
@@ -406,10 +404,8 @@ def _object_task(job: Job, k: int, outside: dict, start: dict, reaches: Path, re
     v, chunk = item
     box = job.grids[v].box(chunk)
     components, _ = _background(job, v, k, outside[v], box)
-    table = np.load(reaches, mmap_mode="r")
-    ids = np.where(components > 0, components.astype(np.int64) + start[(v, chunk)], 0)
-    unique, inverse = np.unique(ids, return_inverse=True)
-    gone = np.asarray(table[unique]).astype(bool)[inverse].reshape(ids.shape) & (components > 0)
+    ids = np.where(components > 0, components.astype(np.int64) + start[(v, chunk)], 0)  # 0: not the outside
+    gone = np.load(reaches, mmap_mode="r")[ids.ravel()].reshape(ids.shape) & (components > 0)
     obj = (~gone).astype(np.uint8)
     _store(job.file(v, "object"), box, obj)
     if replace:
@@ -428,6 +424,7 @@ class ChunkedResult(NamedTuple):
     objects: list[Path | None]
     embeddings: list[Path]  # the last level's embedding (.npy, (Z, Y, X, F*d) float32)
     seconds: dict[str, float]  # wall time per stage: statistics, embedding, means, fit, labels, containment
+    grids: list[ChunkGrid]  # per volume, the chunks the work files were written in
 
 
 class _VoxelPoints:
@@ -483,6 +480,14 @@ def _create(path: Path, shape, dtype) -> None:
             os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
 
 
+def work_bytes_per_voxel(config: SegmentConfig, latent_dim: int) -> int:
+    """Disk bytes per voxel of a chunked run's work files: a float32 embedding per distinct patch sides,
+    int32 supervoxels per size, a uint16 map per level and, with containment, the uint8 object."""
+    sides = dict.fromkeys(level.patch_sides for level in config.levels)
+    sizes = {level.supervoxel_size for level in config.levels} - {None}
+    return 4 * latent_dim * sum(len(s) for s in sides) + 4 * len(sizes) + 2 * len(config.levels) + int(config.contained)
+
+
 def check_chunk(chunk: int | None, config: SegmentConfig, shapes: Sequence[tuple[int, ...]]) -> int:
     """The chunk side in voxels (default: the supervoxel tile); a bad one is a one-line error."""
     tile = config.supervoxel_tile
@@ -536,10 +541,11 @@ def segment_chunked(
     grids, stats, scales = [], [], []
     for v, shape in zip(volumes, shapes):
         grids.append(ChunkGrid(shape, tile=config.supervoxel_tile, group=chunk // config.supervoxel_tile))
-        stat = statistics(v, config=data_config)
+        sample = voxel_sample(v)  # read once: it is the statistics' sample too
+        stat = statistics(sample, config=data_config)
         stats.append(stat)
-        sample = apply(voxel_sample(v), config=data_config, stats=stat).astype(np.float64)
-        scales.append((float(sample.mean()), float(sample.std())))
+        normalised = apply(sample, config=data_config, stats=stat).astype(np.float64)
+        scales.append((float(normalised.mean()), float(normalised.std())))
     side_sets = tuple(dict.fromkeys(level.patch_sides for level in config.levels))
     sizes = tuple(sorted({level.supervoxel_size for level in config.levels} - {None}))
     job = Job(work=work, volumes=tuple(volumes), model_dir=str(Path(model_dir).resolve()), device=device, config=config,
@@ -589,7 +595,7 @@ def segment_chunked(
         fitted, fell_back = _fit_group(job, executor, items, group, offsets, geometry, clock)
         for v in range(len(volumes)):
             voxels[v] = voxels[v] or fell_back[v]
-            centers[v].update(fitted[v]["centers"])
+            centers[v].update({level.k + inside: level.centers for level in fitted[v].levels})
         faces = executor.map(functools.partial(_labels_task, job, group, offsets.get(group.size, {})), items,
                              desc=f"labels k = {', '.join(map(str, group.ks))}", shared={"fitted": fitted})
         clock.lap("labels")
@@ -602,7 +608,7 @@ def segment_chunked(
         labels=[{k: job.file(v, f"k{k}") for k in config.clusters} for v in range(len(volumes))],
         objects=[job.file(v, "object") if config.contained else None for v in range(len(volumes))],
         embeddings=[job.file(v, _sides_name(config.levels[-1].patch_sides)) for v in range(len(volumes))],
-        seconds=clock.seconds,
+        seconds=clock.seconds, grids=grids,
     )
 
 
@@ -621,11 +627,11 @@ class _Clock:
 
 def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock: _Clock):
     """Stages 3-4 for a group of levels: every volume's points, one fit per volume or pooled, and per
-    volume what the labels task needs (``mode``, supervoxel ids and their clusters, or the levels)."""
+    volume what the labels task needs (:class:`_Fitted`), with whether it fell back to voxels."""
     n = len(job.volumes)
     ks = [k - 1 for k in group.ks] if group.inside else list(group.ks)
     top = max(ks)
-    parts, modes = [], []
+    parts = []
     if group.size is not None:
         found = executor.map(functools.partial(_points_task, job, group, offsets[group.size]), items,
                              desc=f"supervoxel means k = {', '.join(map(str, group.ks))}")
@@ -637,20 +643,22 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
             counts = np.concatenate([p[2] for p in pieces])[order] if pieces else np.zeros(0)
             parts.append((ids[order], points, counts))
     clock.lap("means")
-    few = [group.size is not None and len(part[0]) < top for part in parts] if parts else [False] * n
-    if group.pooled and parts:
-        few = [all(group.size is not None for _ in parts) and sum(len(p[0]) for p in parts) < top] * n
+    counts = [len(part[0]) for part in parts]
+    if group.size is None:
+        few = [False] * n
+    elif group.pooled:
+        few = [sum(counts) < top] * n
+    else:
+        few = [count < top for count in counts]
     fit_input = []
     for v in range(n):
-        obj = job.file(v, "object") if group.inside else None
-        if obj is not None and not np.load(obj, mmap_mode="r").any():
-            raise UserError(f"volume {v}: the level-1 object is empty, so nothing lies inside it to segment")
         if group.size is None or few[v]:
-            modes.append("voxels")
-            fit_input.append((_VoxelPoints(job.file(v, _sides_name(group.sides)), obj), None))
+            points = _VoxelPoints(job.file(v, _sides_name(group.sides)), job.file(v, "object") if group.inside else None)
+            fit_input.append((points, None))
         else:
-            modes.append("supervoxels")
             fit_input.append((parts[v][1], parts[v][2]))
+        if group.inside and len(fit_input[v][0]) == 0:
+            raise UserError(f"volume {v}: the level-1 object is empty, so nothing lies inside it to segment")
     config = job.config
     fitted_levels = fit_parts(fit_input, ks, pooled=group.pooled, subsample=config.subsample, c=geometry.curvature,
                               hyperbolic=geometry.hyperbolic, nested=config.nested, n_init=config.n_init,
@@ -658,18 +666,12 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
                               device=None if job.device == "cpu" else job.device)
     clock.lap("fit")
     fitted = {}
-    for v, (levels, mode) in enumerate(zip(fitted_levels, modes)):
-        entry = {"mode": mode, "ks": ks, "centers": {level.k + (1 if group.inside else 0): level.centers for level in levels}}
-        if mode == "supervoxels":
-            entry["ids"] = parts[v][0]
-            entry["luts"] = {k: lut.astype(np.int64) for k, lut in _level_labels(levels, parts[v][1]).items()}
+    for v, levels in enumerate(fitted_levels):
+        if fit_input[v][1] is None:
+            fitted[v] = _Fitted(levels, None, None)
         else:
-            entry["levels"] = levels
-        if group.inside:  # keyed by the full k: label 0 is the outside
-            entry["ks"] = list(group.ks)
-            if mode == "supervoxels":
-                entry["luts"] = {k + 1: lut for k, lut in entry["luts"].items()}
-        fitted[v] = entry
+            ids, points, _ = parts[v]
+            fitted[v] = _Fitted(levels, ids, {k: lut.astype(np.int64) for k, lut in _level_labels(levels, points).items()})
     return fitted, few
 
 
@@ -704,10 +706,3 @@ def _contain(job: Job, executor, items, k: int, faces: dict, replace: bool) -> N
     np.save(table, label == label[0])
     executor.map(functools.partial(_object_task, job, k, outside, start, table, replace), items, desc="object")
 
-
-def move_embedding(source: Path, target: Path) -> None:
-    """Move a work file to the output (a rename on one file system, else a copy)."""
-    try:
-        os.replace(source, target)
-    except OSError:
-        shutil.move(str(source), str(target))

@@ -31,7 +31,7 @@ from hypseg.data import discover_cases, load_case, normalise, read_manifest
 from hypseg.errors import UserError
 from hypseg.io import atomic_path, full_suffix, load_labels, load_volume, save_labels
 from hypseg.io.blockwise import label_writer
-from hypseg.inference.chunked import AUTO_CHUNK_VOXELS, ChunkGrid, check_chunk, executor_for, move_embedding, segment_chunked
+from hypseg.inference.chunked import AUTO_CHUNK_VOXELS, check_chunk, executor_for, segment_chunked, work_bytes_per_voxel
 from hypseg.inference.model_io import load_model
 from hypseg.inference.recipe import resolve_patch_sides, segment
 from hypseg.metrics import matched_dice
@@ -75,7 +75,8 @@ def segment_files(
     Dask cluster of that many processes) or ``scheduler`` (a Dask scheduler's address), and by itself for a
     volume of more than 256^3 voxels without a mask, every stage runs chunk by chunk on volumes read
     lazily, so memory is set by the chunk, not the volume; the label maps are those of the whole-volume
-    run. Its work files live in the output folder while it runs, which needs about 25 bytes per voxel free.
+    run. Its work files live in the output folder while it runs: with the outputs, 31 bytes per voxel with the
+    default recipe and a 2-d latent space (checked before it starts).
     """
     paths = [Path(v) for v in volumes]
     if not paths:
@@ -98,9 +99,7 @@ def segment_files(
     loaded, arrays = [], []
     for case in cases:
         read = load_case(case)
-        if min(read.volume.shape) < MIN_PATCH_SIDE:  # patches crossing a face are padded: any larger side works
-            raise UserError(f"{case.image}: volume of shape {read.volume.shape} is too small to segment: "
-                            f"every side must be at least {MIN_PATCH_SIDE} voxels")
+        _check_size(case, read.volume.shape)
         arrays.append(normalise(np.asarray(read.volume.array, dtype=np.float32), config=model.config.data, mask=read.mask))
         loaded.append((case, read.volume))
     result = segment(arrays, model, config, tile=tile, device=device, progress=progress)
@@ -117,6 +116,13 @@ def segment_files(
             manifest["cases"].append(_entry(case, files, seg.centers, seg.clustered_voxels))
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return manifest
+
+
+def _check_size(case, shape) -> None:
+    """Every side at least MIN_PATCH_SIDE (patches crossing a face are padded: any larger side works)."""
+    if min(shape) < MIN_PATCH_SIDE:
+        raise UserError(f"{case.image}: volume of shape {tuple(shape)} is too small to segment: "
+                        f"every side must be at least {MIN_PATCH_SIDE} voxels")
 
 
 def _label_dtype(k: int) -> type:
@@ -159,20 +165,14 @@ def _output(out: Path):
         raise
 
 
-#: Bytes per voxel the work files of a chunked run take (embeddings, supervoxels, labels), besides the outputs.
-_WORK_BYTES = 4 + 4 + 2
-
-
 def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: SegmentConfig, tile, device, progress,
                      chunk, workers, scheduler, timeout) -> dict:
     """:func:`segment_files` chunk by chunk (:mod:`hypseg.inference.chunked`)."""
     for case, volume in zip(cases, volumes):
-        if min(volume.shape) < MIN_PATCH_SIDE:
-            raise UserError(f"{case.image}: volume of shape {volume.shape} is too small to segment: "
-                            f"every side must be at least {MIN_PATCH_SIDE} voxels")
+        _check_size(case, volume.shape)
     check_chunk(chunk, config, [v.shape for v in volumes])
-    d = model.config.model.latent_dim
-    per_voxel = (_WORK_BYTES + len(config.clusters) * 3 + d * 4 * sum(len(s) for s in dict.fromkeys(l.patch_sides for l in config.levels)))
+    outputs = len(config.levels) + int(config.contained)  # uint8 label maps; the embedding is moved, not copied
+    per_voxel = work_bytes_per_voxel(config, model.config.model.latent_dim) + outputs
     need = sum(int(np.prod(v.shape)) for v in volumes) * per_voxel
     free = shutil.disk_usage(out.parent).free
     if need > free:
@@ -188,7 +188,7 @@ def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: Seg
         written = time.perf_counter()
         for i, (case, volume) in enumerate(zip(cases, volumes)):
             files = _files(case, config, result.objects[i] is not None)
-            grid = ChunkGrid(volume.shape, tile=config.supervoxel_tile, group=check_chunk(chunk, config, [volume.shape]) // config.supervoxel_tile)
+            grid = result.grids[i]
             maps = [(result.labels[i][k], files["labels"][str(k)], _label_dtype(k)) for k in config.clusters]
             if result.objects[i] is not None:
                 maps.append((result.objects[i], files["object"], np.uint8))
@@ -198,7 +198,7 @@ def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: Seg
                     box = grid.box(c)
                     writer.write(box, np.load(source, mmap_mode="r")[box].astype(dtype))
                 writer.close()
-            move_embedding(result.embeddings[i], tmp / files["embedding"])
+            shutil.move(result.embeddings[i], tmp / files["embedding"])  # a rename where it can
             manifest["cases"].append(_entry(case, files, result.centers[i], result.clustered_voxels[i]))
         shutil.rmtree(work)
         manifest["seconds"] = {**result.seconds, "write": time.perf_counter() - written}
