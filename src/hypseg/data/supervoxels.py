@@ -26,6 +26,8 @@ box depends on that box's voxels only: a volume larger than memory is cut box by
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from skimage.segmentation import slic
 
@@ -153,8 +155,5 @@ def _tiled(x: np.ndarray, inside: np.ndarray, masked: bool, *, tile: int, n_segm
 
 def _boxes(edges):
     """The tiles' index boxes in raster order, from each axis's tile edges."""
-    for i in range(len(edges[0]) - 1):
-        for j in range(len(edges[1]) - 1):
-            for k in range(len(edges[2]) - 1):
-                yield (slice(edges[0][i], edges[0][i + 1]), slice(edges[1][j], edges[1][j + 1]),
-                       slice(edges[2][k], edges[2][k + 1]))
+    for index in itertools.product(*(range(len(e) - 1) for e in edges)):
+        yield tuple(slice(e[i], e[i + 1]) for e, i in zip(edges, index))
