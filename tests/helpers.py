@@ -1,4 +1,4 @@
-"""Shared fixtures: random points spread over the whole ball, with explicit seeds."""
+"""Shared fixtures: random points spread over the whole ball, with explicit seeds; a tiny trained model."""
 
 from __future__ import annotations
 
@@ -12,3 +12,18 @@ def random_points(n: int, dim: int, *, c: float, dtype: torch.dtype, seed: int, 
     direction = direction / direction.norm(dim=-1, keepdim=True)
     radius = torch.rand(n, 1, generator=g, dtype=torch.float64) * max_rel
     return (direction * radius / c**0.5).to(dtype)
+
+
+def train_tiny_model(run, volume, *, steps: int = 2):
+    """Train a model of m = 10 (the presets' patch sides 5 and 10 fit it; widths 4, 4, 4, 8 hidden units)
+    for ``steps`` steps on ``volume`` into the folder ``run``; returns ``run``."""
+    from hypseg.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+    from hypseg.training import Trainer
+
+    config = RunConfig(
+        model=ModelConfig(patch_size=10, channels=(4, 4, 4), hidden=8),
+        data=DataConfig(patch_min=5.0, patch_max=10.0, patch_resize=10, triplets_per_batch=8),
+        train=TrainConfig(steps=steps, shard_size=8, validation_batches=0),
+    )
+    Trainer(config, [volume], run_dir=run, progress=False).fit()
+    return run

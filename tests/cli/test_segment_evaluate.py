@@ -11,25 +11,17 @@ import pytest
 import tifffile
 from typer.testing import CliRunner
 
+from helpers import train_tiny_model
 from hypseg.cli.app import app
-from hypseg.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from hypseg.io import Volume, affine_from_spacing, load_labels, save_labels, save_volume
-from hypseg.training import Trainer
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    run = tmp_path_factory.mktemp("run")
-    cfg = RunConfig(
-        model=ModelConfig(patch_size=10, channels=(4, 4, 4), hidden=8),  # m = 10: the presets' sides 5 and 10 fit
-        data=DataConfig(patch_min=5.0, patch_max=10.0, patch_resize=10, triplets_per_batch=8),
-        train=TrainConfig(steps=2, shard_size=8, validation_batches=0),
-    )
     volume = np.random.default_rng(0).normal(size=(16, 16, 16)).astype(np.float32)
-    Trainer(cfg, [volume], run_dir=run, progress=False).fit()
-    return run
+    return train_tiny_model(tmp_path_factory.mktemp("run"), volume)
 
 
 def _volume(seed, shape=(12, 13, 11), spacing=(2.0, 1.5, 0.5)):

@@ -13,7 +13,8 @@ from scipy import ndimage
 from typer.testing import CliRunner
 
 from hypseg.cli.app import app
-from hypseg.config import DataConfig, ModelConfig, RunConfig, TrainConfig, segment_preset
+from helpers import train_tiny_model
+from hypseg.config import DataConfig, segment_preset
 from hypseg.data.normalise import statistics, voxel_sample
 from hypseg.data.supervoxels import supervoxels, tile_bounds
 from hypseg.inference import chunked
@@ -21,7 +22,6 @@ from hypseg.inference.chunked import ChunkGrid, Job, LocalExecutor
 from hypseg.inference.pipeline import segment_files
 from hypseg.io import Volume, affine_from_spacing, load_labels, load_volume, save_labels, save_volume
 from hypseg.io.blockwise import label_writer
-from hypseg.training import Trainer
 
 runner = CliRunner()
 TILE = 8
@@ -29,14 +29,8 @@ TILE = 8
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    run = tmp_path_factory.mktemp("run")
-    cfg = RunConfig(
-        model=ModelConfig(patch_size=10, channels=(4, 4, 4), hidden=8),
-        data=DataConfig(patch_min=5.0, patch_max=10.0, patch_resize=10, triplets_per_batch=8),
-        train=TrainConfig(steps=40, shard_size=8, validation_batches=0),  # untrained, every voxel looks alike
-    )
-    Trainer(cfg, [_cell((16, 16, 16), seed=1)], run_dir=run, progress=False).fit()
-    return run
+    # 40 steps: untrained, every voxel looks alike and k-means has no clusters to agree on
+    return train_tiny_model(tmp_path_factory.mktemp("run"), _cell((16, 16, 16), seed=1), steps=40)
 
 
 def _cell(shape, *, seed=0) -> np.ndarray:
@@ -296,7 +290,10 @@ def test_device_auto_is_the_cpu_without_cuda_and_a_bad_name_is_one_line(model_di
 
     from hypseg.device import resolve_device
 
-    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():  # this machine and CI: auto is the CPU, and asking for CUDA is one line
+        assert resolve_device("auto") == "cpu"
+        assert _error(_segment(volume_file, "-m", model_dir, "-o", tmp_path / "seg", "--device", "cuda")) == \
+            "hypseg: error: device 'cuda' was requested but CUDA is not available on this machine"
     assert _error(_segment(volume_file, "-m", model_dir, "-o", tmp_path / "seg", "--device", "gpu")) == \
         "hypseg: error: unknown device 'gpu'; choose auto, cpu, cuda or cuda:N"
 

@@ -17,7 +17,6 @@ import pytest  # noqa: E402
 for _module in ("napari", "npe2", "magicgui", "pytestqt"):
     pytest.importorskip(_module, reason="the napari extra is not installed: pip install -e '.[napari]'")
 
-from hypseg.config import DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
 from hypseg.data import SyntheticConfig, generate_volume  # noqa: E402
 
 
@@ -36,17 +35,10 @@ def small_image(synthetic_image) -> np.ndarray:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """The run folder of a model of m = 10 trained 2 steps (the presets' patch sides 5 and 10 fit it)."""
-    from hypseg.training import Trainer
+    from helpers import train_tiny_model
 
-    run = tmp_path_factory.mktemp("run")
-    config = RunConfig(
-        model=ModelConfig(patch_size=10, channels=(4, 4, 4), hidden=8),
-        data=DataConfig(patch_min=5.0, patch_max=10.0, patch_resize=10, triplets_per_batch=8),
-        train=TrainConfig(steps=2, shard_size=8, validation_batches=0),
-    )
     volume = np.random.default_rng(0).normal(size=(16, 16, 16)).astype(np.float32)
-    Trainer(config, [volume], run_dir=run, progress=False).fit()
-    return run
+    return train_tiny_model(tmp_path_factory.mktemp("run"), volume)
 
 
 @pytest.fixture(scope="session", autouse=True)
