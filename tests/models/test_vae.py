@@ -30,6 +30,16 @@ def test_patch_encoding_equals_the_dense_pass_at_the_centres(variant):
         torch.testing.assert_close(got, want[0, :, centres[:, 0], centres[:, 1], centres[:, 2]].T, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("stride", [2, 3])
+def test_a_strided_dense_pass_is_the_full_pass_subsampled(stride):
+    torch.manual_seed(0)
+    model = HVAE(ModelConfig(patch_size=10, **SMALL)).double()
+    volume = torch.randn(1, 1, 21, 18, 14, dtype=torch.float64)
+    full, strided = model.encoder.dense(volume), model.encoder.dense(volume, stride=stride)
+    for got, want in zip(strided, full):
+        torch.testing.assert_close(got, want[..., ::stride, ::stride, ::stride])
+
+
 @pytest.mark.parametrize("variant", sorted(VARIANT_SPECS))
 def test_forward_shapes_and_posterior_family(variant):
     model = HVAE(ModelConfig(variant=variant, **SMALL))

@@ -158,8 +158,7 @@ def embed_volume(
         if s > 1:
             x = F.interpolate(x, scale_factor=s, mode="trilinear", align_corners=False)
             x = x[..., s:-s, s:-s, s:-s]  # drop the halo
-        loc = model.encoder.dense(x).loc  # (1, d, n*s - s + 1, ...) for each axis
-        loc = loc[0, :, ::s, ::s, ::s]  # windows starting at (v - p//2) * s
+        loc = model.encoder.dense(x, stride=s).loc[0]  # windows starting at (v - p//2) * s
         out[part] = loc.permute(1, 2, 3, 0).cpu().numpy()
     return out
 

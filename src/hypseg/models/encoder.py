@@ -55,16 +55,19 @@ class Encoder(torch.nn.Module):
         """Side of the window that one output position sees (= the patch size m)."""
         return self.config.patch_size
 
-    def dense(self, volume: torch.Tensor) -> Encoding:
+    def dense(self, volume: torch.Tensor, *, stride: int = 1) -> Encoding:
         """Encode every m^3 window of ``volume`` (B, 1, D, H, W): maps shaped (B, d, D-m+1, H-m+1, W-m+1).
 
+        ``stride`` s > 1 encodes only the windows starting at multiples of s (maps of side
+        ``(D-m) // s + 1``): the hidden layer and the heads run at those positions alone, which saves
+        most of the hidden layer's cost when the caller would subsample the maps anyway.
         Exact only for an encoder without padding (``config.dense``); a padded encoder's windows see
         their neighbours' voxels where a lone patch would see zeros.
         """
         h = volume
         for conv in self.convs:
             h = F.relu(conv(h))
-        h = F.relu(self.hidden(h))  # (B, hidden, D', H', W')
+        h = F.relu(F.conv3d(h, self.hidden.weight, self.hidden.bias, stride=stride))  # (B, hidden, D', H', W')
         # The geometry runs in float32 or float64 even under mixed-precision autocast.
         dtype = torch.promote_types(volume.dtype, torch.float32)
         tangent = self.loc_head(h).to(dtype)  # (B, d, D', H', W')
