@@ -194,6 +194,7 @@ def run(*, repeats: int = 1, sizes=None, work: Path | None = None, force: bool =
                 found["agreement"] = {"with": reference, "share": agreement(out, ref)}
             found["date"] = time.strftime("%Y-%m-%d")
             found["engine"] = ENGINE
+            rows = json.loads(store.read_text()) if store.exists() else {}  # rows another run stored meanwhile
             rows[key] = found
             store.write_text(json.dumps(rows, indent=1))
     table = render(rows)
