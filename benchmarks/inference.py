@@ -7,7 +7,9 @@
 - embedding + clustering at three levels of a 128^3 volume, end to end;
 - clustering supervoxels (SLIC, Frechet-mean pooling, k-means on the pooled points) against clustering
   every voxel, on that embedding and on a 50^3 synthetic cell volume;
-- peak memory (VmHWM of a fresh process) of tiled and untiled embedding of a 256^3 volume.
+- peak memory (VmHWM of a fresh process) of tiled and untiled embedding of a 256^3 volume;
+- the dense pass at p = 5 (a 48^3 tile upsampled twice per axis): the encoder's hidden layer at every
+  upsampled position, then every second kept, against the hidden layer run at stride 2.
 """
 
 from __future__ import annotations
@@ -84,6 +86,23 @@ def _peak_memory(side: int, tile: int | None) -> float:
     return result["peak"] - result["before"]
 
 
+def strided_table(*, repeats: int = 3) -> None:
+    """Time the p = 5 dense pass with its hidden layer at every position (then subsampled) against stride 2."""
+    model = _model()
+    m, side, s = model.config.patch_size, 48, 2
+    x = torch.randn(1, 1, *(s * (side + 4),) * 3)  # a 48^3 tile with its p - 1 halo, upsampled by s
+    full = lambda: model.encoder.dense(x).loc[..., ::s, ::s, ::s]  # noqa: E731
+    strided = lambda: model.encoder.dense(x, stride=s).loc  # noqa: E731
+    with torch.no_grad():
+        gap = float((full() - strided()).abs().max())
+        t_full, t_strided = (median_seconds(f, repeats=repeats) for f in (full, strided))
+    rows = [["hidden layer at every position, subsampled (baseline)", f"{t_full:.2f}", "1.00"],
+            ["hidden layer at stride 2", f"{t_strided:.2f}", f"{t_full / t_strided:.2f}x"]]
+    print(f"\nDense pass at p = 5 (m = {m}, a {side}^3 tile upsampled by 2), {torch.get_num_threads()} threads, "
+          f"median of {repeats}; largest difference {gap:.1e}")
+    print(format_table(["pass", "s per tile", "speed-up"], rows))
+
+
 def run(*, repeats: int = 3) -> None:
     model = _model()
     m = model.config.patch_size
@@ -118,3 +137,4 @@ def run(*, repeats: int = 3) -> None:
     mem_rows = [[f"{side}^3", "untiled" if tile is None else f"tiles of {tile}^3", f"{_peak_memory(side, tile):.0f}"]
                 for side, tile in ((128, 48), (256, 48), (128, None), (256, None))]
     print(format_table(["volume", "mode", "peak MB"], mem_rows))
+    strided_table(repeats=repeats)
