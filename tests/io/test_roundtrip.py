@@ -97,6 +97,36 @@ def test_zarr_round_trip(tmp_path):
     np.testing.assert_array_equal(load_labels(lpath), labels + 1)
 
 
+@pytest.mark.parametrize("channels, channel", [(1, None), (3, 2)])
+def test_a_channel_of_a_4d_zarr_reads_box_by_box(tmp_path, channels, channel):
+    import zarr
+
+    data = np.random.default_rng(3).normal(size=(channels, 6, 40, 9)).astype(np.float32)
+    store = zarr.open_array(store=str(tmp_path / "c.zarr"), mode="w", shape=data.shape, chunks=(1, 6, 10, 9), dtype=data.dtype)
+    store[...] = data
+    want = data[0 if channel is None else channel]
+    np.testing.assert_array_equal(load_volume(tmp_path / "c.zarr", channel=channel).array, want)
+    lazy = load_volume(tmp_path / "c.zarr", channel=channel, lazy=True).array
+    np.testing.assert_array_equal(lazy[1:4, 12:31, 2], want[1:4, 12:31, 2])
+
+
+def test_a_channel_view_passes_each_box_to_the_array_with_its_channel():
+    from hypseg.io._raw import ChannelView
+
+    class Recorder:
+        shape, dtype, ndim = (2, 4, 5, 6), np.dtype(np.float32), 4
+        seen = []
+
+        def __getitem__(self, index):
+            self.seen.append(index)
+            return np.zeros((1,))
+
+    view = ChannelView(Recorder(), 1)
+    view[2:3, ..., 4]
+    view[0]
+    assert view.shape == (4, 5, 6) and Recorder.seen == [(1, slice(2, 3), Ellipsis, 4), (1, 0)]
+
+
 def test_mrc_labels_open_in_mrcfile_with_input_geometry(tmp_path):
     rng = np.random.default_rng(3)
     data = rng.normal(size=(4, 5, 6)).astype(np.float32)  # (z, y, x)

@@ -43,3 +43,18 @@ class BoxReader:
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         whole = np.asarray(self[...])
         return whole if dtype is None else whole.astype(dtype)
+
+
+class ChannelView(BoxReader):
+    """One channel of a ``(C, Z, Y, X)`` array that reads lazily (Zarr, a box reader): each index reads
+    only its box of that channel, where ``array[channel]`` would read the whole channel at once."""
+
+    def __init__(self, array, channel: int) -> None:
+        self.array = array
+        self.channel = int(channel)
+        self.shape = tuple(int(n) for n in array.shape[1:])
+        self.dtype = np.dtype(array.dtype)
+
+    def __getitem__(self, index) -> np.ndarray:
+        index = index if isinstance(index, tuple) else (index,)
+        return np.asarray(self.array[(self.channel, *index)])

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from hypseg.errors import UserError
-from hypseg.io._raw import BoxReader, MissingDependency, RawVolume
+from hypseg.io._raw import BoxReader, ChannelView, MissingDependency, RawVolume
 from hypseg.io.formats import format_of
 from hypseg.io.volume import Volume
 
@@ -97,7 +97,7 @@ def load_labels(path: str | os.PathLike, *, shape: tuple[int, ...] | None = None
     """
     path = Path(path)
     raw = _read_raw(path, mmap=False)
-    array = _pick_channel(raw.array, channel=None, path=path)
+    array = np.asarray(_pick_channel(raw.array, channel=None, path=path))
     if not np.issubdtype(array.dtype, np.integer):
         if np.issubdtype(array.dtype, np.bool_):
             array = array.astype(np.uint8)
@@ -128,14 +128,16 @@ def _read_raw(path: Path, *, mmap: bool) -> RawVolume:
 
 def _pick_channel(array: np.ndarray, *, channel: int | None, path: Path) -> np.ndarray:
     if array.ndim == 4 and channel is None and array.shape[0] == 1:
-        array = array[0]
-    if array.ndim == 4:
+        channel = 0
+    elif array.ndim == 4:
         n = array.shape[0]
         if channel is None:
             raise UserError(f"{path}: is 4-D with {n} channels (shape {tuple(array.shape)}); choose one with channel=0..{n - 1}")
         if not 0 <= channel < n:
             raise UserError(f"{path}: has {n} channels; channel {channel} does not exist")
-        array = array[channel]
+    if array.ndim == 4:
+        # a view of a NumPy array or memory map; a lazy array (Zarr) would read the whole channel here
+        array = array[channel] if isinstance(array, np.ndarray) else ChannelView(array, channel)
     elif channel is not None and array.ndim == 3:
         raise UserError(f"{path}: is 3-D with a single channel; channel={channel} does not apply")
     if array.ndim < 3 or (array.ndim == 3 and min(array.shape) == 1):
