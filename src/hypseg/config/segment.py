@@ -158,17 +158,17 @@ class SegmentConfig(Config):
         """Whether any level uses containment (the first level's object)."""
         return any(level.in_object for level in self.levels)
 
-    def groups(self) -> list[tuple[bool, tuple[LevelConfig, ...]]]:
-        """The levels in the order they are clustered, as (inside the first level's object, levels):
-        first the levels clustered on their own (the first level among them), then those inside its
-        object; levels with equal :attr:`LevelConfig.settings` are fitted together."""
-        out = []
+    def groups(self) -> tuple[list[tuple[LevelConfig, ...]], list[tuple[LevelConfig, ...]]]:
+        """The levels in the order they are clustered: (those clustered on their own, the first level
+        among them; those clustered inside the first level's object, after it is found). Levels with
+        equal :attr:`LevelConfig.settings` are fitted together, as one group."""
+        out: tuple[list, list] = ([], [])
         for inside in (False, True):
             for settings in dict.fromkeys(level.settings for level in self.levels):
                 group = tuple(level for i, level in enumerate(self.levels)
                               if level.settings == settings and (level.in_object and i > 0) == inside)
                 if group:
-                    out.append((inside, group))
+                    out[inside].append(group)
         return out
 
     def with_clusters(self, clusters: Sequence[int]) -> SegmentConfig:

@@ -581,14 +581,8 @@ def segment_chunked(
     voxels = [False] * len(volumes)
     first = config.levels[0]
     geometry = model.config.model
-    contained = False
-    for inside, levels in config.groups() + [(True, ())]:  # the empty last pass: containment on level 1 alone
-        if inside and config.contained and not contained:
-            _contain(job, executor, items, first.clusters, faces_of_first, first.in_object)
-            clock.lap("containment")
-            contained = True
-        if not levels:
-            continue
+
+    def fit(levels: tuple, inside: bool) -> list[dict]:
         how = levels[0]
         group = Group(tuple(level.clusters for level in levels), how.patch_sides, how.supervoxel_size,
                       how.purity_power, how.pooled, inside)
@@ -599,9 +593,19 @@ def segment_chunked(
         faces = executor.map(functools.partial(_labels_task, job, group, offsets.get(group.size, {})), items,
                              desc=f"labels k = {', '.join(map(str, group.ks))}", shared={"fitted": fitted})
         clock.lap("labels")
-        if not inside and first.clusters in group.ks:
+        return faces
+
+    on_own, within = config.groups()
+    for levels in on_own:  # the first level among them
+        faces = fit(levels, False)
+        if first.clusters in (level.clusters for level in levels):
             faces_of_first = {v: sum(f[first.clusters] for (vv, _), f in zip(items, faces) if vv == v)
                               for v in range(len(volumes))}
+    if config.contained:
+        _contain(job, executor, items, first.clusters, faces_of_first, first.in_object)
+        clock.lap("containment")
+    for levels in within:
+        fit(levels, True)
     _MODELS.pop((job.model_dir, device), None)  # the caller holds the model; workers keep theirs
     return ChunkedResult(
         centers=[{k: c[k] for k in config.clusters} for c in centers], clustered_voxels=voxels,

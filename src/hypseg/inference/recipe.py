@@ -21,7 +21,7 @@ from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
-from hypseg.config import ModelConfig, SegmentConfig
+from hypseg.config import LevelConfig, ModelConfig, SegmentConfig
 from hypseg.data import supervoxels
 from hypseg.errors import UserError
 from hypseg.inference.embed import embed_volume_multiscale
@@ -164,14 +164,8 @@ def cluster_embeddings(
     centers: list[dict[int, np.ndarray]] = [{} for _ in range(n)]
     voxels = [False] * n
     first = config.levels[0]
-    objects = None
-    # the levels clustered on their own (the first among them), then those inside its object; the empty
-    # last pass finds the object when only the first level uses containment
-    for inside, group in config.groups() + [(True, ())]:
-        if inside and objects is None and config.contained:
-            objects = [level1_object(found[first.clusters]) for found in labels]
-        if not group:
-            continue
+
+    def fit(group: tuple[LevelConfig, ...], objects: list[np.ndarray] | None) -> None:
         how = group[0]
         options = dict(
             c=geometry.curvature, hyperbolic=geometry.hyperbolic, pooled=how.pooled, subsample=config.subsample,
@@ -181,12 +175,19 @@ def cluster_embeddings(
             voxel_weights=weights[how.weighting] if how.purity_power else None, device=device,
         )
         ks = [level.clusters for level in group]
-        found = (segment_inside(embeddings[how.patch_sides], objects, clusters=ks, **options) if inside
+        found = (segment_inside(embeddings[how.patch_sides], objects, clusters=ks, **options) if objects is not None
                  else segment_volumes(embeddings[how.patch_sides], clusters=ks, nested=config.nested, **options))
         for i, seg in enumerate(found):
             labels[i].update(seg.labels)
             centers[i].update(seg.centers)
             voxels[i] = voxels[i] or seg.voxels
+
+    on_own, within = config.groups()
+    for group in on_own:  # the first level among them
+        fit(group, None)
+    objects = [level1_object(found[first.clusters]) for found in labels] if config.contained else None
+    for group in within:
+        fit(group, objects)
     if objects is not None and first.in_object:
         for i, obj in enumerate(objects):
             labels[i][first.clusters] = obj.astype(np.int32)
