@@ -308,3 +308,63 @@ def test_supervoxel_means_on_a_named_device_equal_the_default_ones():
     default = pool_embedding(emb, segs, voxel_weights=weights)
     named = pool_embedding(emb, segs, voxel_weights=weights, device="cpu")
     np.testing.assert_allclose(named.points, default.points, rtol=0, atol=1e-12)
+
+
+def _interrupt_embedding(monkeypatch, at: int) -> list:
+    """Make the ``at``-th chunk's embedding task raise KeyboardInterrupt, once; returns the chunks asked for."""
+    real, calls, raised = chunked._embed_task, [], []
+
+    def task(job, item):
+        calls.append(item)
+        if len(calls) == at and not raised:
+            raised.append(item)
+            raise KeyboardInterrupt
+        return real(job, item)
+
+    monkeypatch.setattr(chunked, "_embed_task", task)
+    return calls
+
+
+def test_an_interrupted_run_resumes_from_its_finished_chunks_with_the_uninterrupted_labels(
+        model_dir, volume_file, tmp_path, monkeypatch, capsys):
+    config = _recipe("default")
+    segment_files([volume_file], model_dir=model_dir, out=tmp_path / "whole", config=config, chunk=TILE)
+    calls = _interrupt_embedding(monkeypatch, at=3)
+    out, work = tmp_path / "seg", tmp_path / ".seg.partial"
+    with pytest.raises(KeyboardInterrupt):
+        segment_files([volume_file], model_dir=model_dir, out=out, config=config, chunk=TILE)
+    assert not out.exists() and len(list((work / "done").glob("*.json"))) == 2
+    assert f"the 2 chunks embedded so far are kept in {work}" in capsys.readouterr().err
+    finished = calls[:2]
+    calls.clear()
+    segment_files([volume_file], model_dir=model_dir, out=out, config=config, chunk=TILE, resume=True)
+    chunks = ChunkGrid((20, 34, 28), tile=TILE, group=1).chunks()
+    assert len(calls) == len(chunks) - 2 and not set(calls) & set(finished)
+    assert set(_agreement(tmp_path / "whole", out).values()) == {1.0}
+    assert not work.exists()
+
+
+def test_a_stopped_run_is_resumed_only_with_resume_and_the_same_settings(model_dir, volume_file, tmp_path, monkeypatch,
+                                                                         small_tiles):
+    _interrupt_embedding(monkeypatch, at=2)
+    out, work = tmp_path / "seg", tmp_path / ".seg.partial"
+    args = [volume_file, "-m", model_dir, "-o", out, "--chunk", TILE, "-r", small_tiles]
+    with pytest.raises(KeyboardInterrupt):
+        segment_files([volume_file], model_dir=model_dir, out=out, config=_recipe("default"), chunk=TILE)
+    assert _error(_segment(*args)) == (f"hypseg: error: {work}: holds the chunks of a run that stopped before its end; "
+                                       "continue it with --resume, or start over with --overwrite")
+    assert _error(_segment(*args, "--seed", 3, "--resume")) == (
+        f"hypseg: error: {work}: holds an interrupted run of other volumes, model or settings; "
+        "start over without --resume (and with --overwrite)")
+    assert len(list((work / "done").glob("*.json"))) == 1 and not out.exists()
+    monkeypatch.undo()
+    result = _segment(*args, "--seed", 3, "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert out.exists() and not work.exists()
+
+
+def test_a_run_stopped_before_any_chunk_was_finished_leaves_nothing(model_dir, volume_file, tmp_path, monkeypatch):
+    _interrupt_embedding(monkeypatch, at=1)
+    with pytest.raises(KeyboardInterrupt):
+        segment_files([volume_file], model_dir=model_dir, out=tmp_path / "seg", config=_recipe("default"), chunk=TILE)
+    assert list(tmp_path.iterdir()) == []

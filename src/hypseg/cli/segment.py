@@ -34,6 +34,7 @@ def segment(
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Run the chunks on a local Dask cluster of this many worker processes (pip install 'hypseg[dask]')."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run the chunks on the Dask cluster of this scheduler (tcp://host:8786); the output folder must be on a file system its workers share."),
     scheduler_timeout: float = typer.Option(10.0, "--scheduler-timeout", min=0.1, help="Seconds to wait for the --scheduler before giving up."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a chunked run into --out that stopped before its end: the chunks it embedded (kept in .OUT.partial beside --out) are not embedded again."),
 ) -> None:
     """Embed every voxel with the model and cluster the embeddings with hyperbolic k-means, one label
     map per level, in the input's format and geometry.
@@ -54,6 +55,8 @@ def segment(
         hypseg segment big.zarr --model runs/gyro --supervoxels 0 --out seg-voxels/     # cluster every voxel
 
         hypseg segment tomo.mrc --model runs/gyro --out seg-tomo/ --chunk 128 --workers 4   # larger than memory
+
+        hypseg segment tomo.mrc --model runs/gyro --out seg-tomo/ --chunk 128 --workers 4 --resume   # after an interruption
     """
     from hypseg.config import SegmentConfig, segment_preset
     from hypseg.device import resolve_device
@@ -70,7 +73,7 @@ def segment(
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})
     manifest = segment_files(volumes, model_dir=model, out=out, config=config, tile=tile, device=resolve_device(device),
                              overwrite=overwrite, progress=True, chunk=chunk, workers=workers, scheduler=scheduler,
-                             scheduler_timeout=scheduler_timeout)
+                             scheduler_timeout=scheduler_timeout, resume=resume)
     typer.echo(f"segmented {len(manifest['cases'])} volumes at k = {manifest['clusters']} into {out}")
     fallen = [case["name"] for case in manifest["cases"] if case.get("clustered_voxels")]
     if fallen:

@@ -40,7 +40,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple, Sequence
@@ -295,7 +297,30 @@ def _embed_task(job: Job, item) -> dict[int, list[tuple[tuple[int, int, int], in
             seg[tbox] = local
             counts[size].append((t, int(local.max()) + 1))
         _store(job.file(v, f"seg{size}"), box, seg)
+    _mark_done(job, item, counts)
     return counts
+
+
+def _marker(job: Job, item) -> Path:
+    v, chunk = item
+    return job.work / "done" / f"v{v}_{'_'.join(map(str, chunk))}.json"
+
+
+def _mark_done(job: Job, item, counts: dict) -> None:
+    """Record that a chunk's embeddings and supervoxels are on disk (after they are flushed), with its tile
+    counts: a resumed run skips the chunk and takes the counts from here."""
+    marker = _marker(job, item)
+    partial = marker.with_suffix(".tmp")
+    partial.write_text(json.dumps({str(size): [[list(t), n] for t, n in found] for size, found in counts.items()}))
+    os.replace(partial, marker)
+
+
+def _read_done(job: Job, item) -> dict[int, list[tuple[tuple[int, int, int], int]]] | None:
+    """The tile counts a finished chunk recorded, or None."""
+    marker = _marker(job, item)
+    if not marker.exists():
+        return None
+    return {int(size): [(tuple(t), n) for t, n in found] for size, found in json.loads(marker.read_text()).items()}
 
 
 def _chunk_segments(job: Job, v: int, chunk, group: Group, offsets: np.ndarray):
@@ -512,6 +537,8 @@ def segment_chunked(
     executor=None,
     tile: int | None = 48,
     device: str = "cpu",
+    resume: bool = False,
+    fingerprint: dict | None = None,
 ) -> ChunkedResult:
     """Segment lazily read volumes chunk by chunk (module docstring) into label files in ``work``.
 
@@ -530,6 +557,14 @@ def segment_chunked(
     executor : LocalExecutor or DaskExecutor, optional
     tile : int or None
         Tile side of the dense embedding inside a chunk.
+    resume : bool
+        Continue the run whose work files are in ``work``: the chunks whose embeddings and supervoxels
+        it finished are not computed again (every later stage is, as it is short). The run must have
+        had the same volumes' statistics, chunk, recipe, latent dimension, embedding tile and
+        ``fingerprint``; otherwise it is a one-line error and ``work`` is left as it is.
+    fingerprint : dict, optional
+        What else identifies the run for ``resume`` (JSON values: e.g. the input files' and model's
+        sizes and times).
     """
     work = Path(work).resolve()  # workers elsewhere resolve nothing against this process's folder
     clock = _Clock()
@@ -552,20 +587,38 @@ def segment_chunked(
               grids=tuple(grids), stats=tuple(stats), scales=tuple(scales), side_sets=side_sets, sizes=sizes,
               embed_tile=tile, halo=max(max(s) for s in side_sets) + 2)
     d = model.config.model.latent_dim
+    state = json.dumps({"fingerprint": fingerprint or {}, "chunk": chunk, "shapes": shapes, "stats": stats, "scales": scales,
+                        "config": dataclasses.asdict(config), "latent_dim": d, "tile": tile}, sort_keys=True, default=str)
+    kept = [job.file(v, _sides_name(sides)) for v in range(len(shapes)) for sides in side_sets]
+    kept += [job.file(v, f"seg{size}") for v in range(len(shapes)) for size in sizes]
+    resumed = resume and (work / "state.json").exists() and all(path.exists() for path in kept)
+    if resumed and (work / "state.json").read_text() != state:
+        raise UserError(f"{work}: holds an interrupted run of other volumes, model or settings; "
+                        "start over without --resume (and with --overwrite)")
+    if not resumed:  # a fresh start: an earlier run's record of finished chunks goes first
+        (work / "state.json").unlink(missing_ok=True)
+        shutil.rmtree(work / "done", ignore_errors=True)
     for v, shape in enumerate(shapes):
-        for sides in side_sets:
-            _create(job.file(v, _sides_name(sides)), shape + (len(sides) * d,), np.float32)
-        for size in sizes:
-            _create(job.file(v, f"seg{size}"), shape, np.int32)
+        if not resumed:  # the embeddings and supervoxels of the finished chunks are kept
+            for sides in side_sets:
+                _create(job.file(v, _sides_name(sides)), shape + (len(sides) * d,), np.float32)
+            for size in sizes:
+                _create(job.file(v, f"seg{size}"), shape, np.int32)
         for k in config.clusters:
             _create(job.file(v, f"k{k}"), shape, np.uint16)
         if config.contained:
             _create(job.file(v, "object"), shape, np.uint8)
+    if not resumed:
+        (work / "done").mkdir(exist_ok=True)
+        (work / "state.json").write_text(state)  # last: its presence means the files above exist
     items = [(v, c) for v, grid in enumerate(grids) for c in grid.chunks()]
     clock.lap("statistics")
 
     # stage 2: embeddings and supervoxels; whole-volume ids = tile-local ids + the tiles' running offsets
-    found = executor.map(functools.partial(_embed_task, job), items, desc="embedding")
+    found = [_read_done(job, item) for item in items] if resumed else [None] * len(items)
+    todo = [i for i, result in enumerate(found) if result is None]
+    for i, result in zip(todo, executor.map(functools.partial(_embed_task, job), [items[i] for i in todo], desc="embedding")):
+        found[i] = result
     clock.lap("embedding")
     offsets: dict[int, dict[int, np.ndarray]] = {size: {} for size in sizes}
     for size in sizes:

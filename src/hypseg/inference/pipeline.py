@@ -20,6 +20,7 @@ import csv
 import errno
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import NamedTuple, Sequence
@@ -59,6 +60,7 @@ def segment_files(
     workers: int | None = None,
     scheduler: str | None = None,
     scheduler_timeout: float = 10.0,
+    resume: bool = False,
 ) -> dict:
     """Segment volume files (or a dataset folder) as ``config`` says and write the segmentation
     directory (module docstring); returns its manifest.
@@ -75,8 +77,12 @@ def segment_files(
     Dask cluster of that many processes) or ``scheduler`` (a Dask scheduler's address), and by itself for a
     volume of more than 256^3 voxels without a mask, every stage runs chunk by chunk on volumes read
     lazily, so memory is set by the chunk, not the volume; the label maps are those of the whole-volume
-    run. Its work files live in the output folder while it runs: with the outputs, 31 bytes per voxel with the
-    default recipe and a 2-d latent space (checked before it starts).
+    run. Its work files live beside the output folder, in ``.<out>.partial``, while it runs: with the outputs,
+    31 bytes per voxel with the default recipe and a 2-d latent space (checked before it starts). When the
+    run stops before its end (interrupted, killed, a worker lost) after some chunks were embedded, that
+    folder stays, and the same call with ``resume=True`` embeds only the chunks that were not finished;
+    without ``resume`` such a folder is an error, or, with ``overwrite``, removed to start over. An
+    in-memory run has nothing to resume and ignores ``resume``.
     """
     paths = [Path(v) for v in volumes]
     if not paths:
@@ -95,7 +101,7 @@ def segment_files(
         if not masked:
             return _segment_chunked(cases, lazy, model=model, model_dir=model_dir, out=out, config=config, tile=tile,
                                     device=device, progress=progress, chunk=chunk, workers=workers, scheduler=scheduler,
-                                    timeout=scheduler_timeout)
+                                    timeout=scheduler_timeout, resume=resume, overwrite=overwrite)
     loaded, arrays = [], []
     for case in cases:
         read = load_case(case)
@@ -165,25 +171,67 @@ def _output(out: Path):
         raise
 
 
+def work_folder(out: Path) -> Path:
+    """Where a chunked run into ``out`` keeps its work files: beside it, so that a run that stops before
+    its end leaves them for ``resume``."""
+    return out.parent / f".{out.name}.partial"
+
+
+def _fingerprint(cases, model_dir) -> dict:
+    """Sizes and modification times of the inputs and the model: a resumed run must find them unchanged."""
+    def stamp(path: Path) -> list:
+        info = path.stat()
+        return [str(path.resolve()), info.st_size, info.st_mtime_ns]
+
+    return {"volumes": [stamp(case.image) for case in cases], "model": stamp(Path(model_dir) / "model.pt")}
+
+
+@contextlib.contextmanager
+def _kept_on_failure(work: Path, fresh: bool):
+    """Remove the work folder when the run ends; keep it, for ``resume``, when the run stops after some
+    chunks were finished, unless the disk is full (the space goes back) or a fresh run's input was wrong."""
+    try:
+        yield
+    except BaseException as err:
+        finished = len(list((work / "done").glob("*.json"))) if work.exists() else 0
+        full = isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
+        if full or not finished or (fresh and isinstance(err, UserError)):
+            shutil.rmtree(work, ignore_errors=True)
+        elif not isinstance(err, UserError):
+            print(f"hypseg: the {finished} chunks embedded so far are kept in {work}; run the same command with "
+                  "--resume to continue, or delete that folder", file=sys.stderr)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: SegmentConfig, tile, device, progress,
-                     chunk, workers, scheduler, timeout) -> dict:
+                     chunk, workers, scheduler, timeout, resume: bool, overwrite: bool) -> dict:
     """:func:`segment_files` chunk by chunk (:mod:`hypseg.inference.chunked`)."""
     for case, volume in zip(cases, volumes):
         _check_size(case, volume.shape)
     check_chunk(chunk, config, [v.shape for v in volumes])
+    work = work_folder(out)
+    if work.exists() and not resume:
+        if not overwrite:
+            raise UserError(f"{work}: holds the chunks of a run that stopped before its end; continue it with --resume, "
+                            "or start over with --overwrite")
+        shutil.rmtree(work)
     outputs = len(config.levels) + int(config.contained)  # uint8 label maps; the embedding is moved, not copied
     per_voxel = work_bytes_per_voxel(config, model.config.model.latent_dim) + outputs
-    need = sum(int(np.prod(v.shape)) for v in volumes) * per_voxel
+    reserved = sum(f.stat().st_size for f in work.glob("*.npy")) if work.exists() else 0  # a resumed run's files
+    need = sum(int(np.prod(v.shape)) for v in volumes) * per_voxel - reserved
     free = shutil.disk_usage(out.parent).free
     if need > free:
         raise UserError(f"{out}: segmenting chunk by chunk needs about {need / 1e9:.1f} GB of disk there, "
                         f"{free / 1e9:.1f} GB are free")
     executor = executor_for(workers=workers, scheduler=scheduler, timeout=timeout, progress=progress)
-    with _output(out) as tmp, contextlib.closing(executor):  # the executor stops before the folder goes
-        work = tmp / ".work"
-        work.mkdir()
+    fresh = not work.exists()
+    work.mkdir(exist_ok=True)
+    # on leaving: the executor stops first, then the work folder goes (or stays), then the output is renamed
+    with _output(out) as tmp, _kept_on_failure(work, fresh), contextlib.closing(executor):
         result = segment_chunked([v.array for v in volumes], model=model, model_dir=model_dir, config=config,
-                                 work=work, chunk=chunk, executor=executor, tile=tile, device=device)
+                                 work=work, chunk=chunk, executor=executor, tile=tile, device=device, resume=resume,
+                                 fingerprint=_fingerprint(cases, model_dir))
         manifest = _manifest(model_dir, config)
         written = time.perf_counter()
         for i, (case, volume) in enumerate(zip(cases, volumes)):
@@ -198,9 +246,9 @@ def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: Seg
                     box = grid.box(c)
                     writer.write(box, np.load(source, mmap_mode="r")[box].astype(dtype))
                 writer.close()
-            shutil.move(result.embeddings[i], tmp / files["embedding"])  # a rename where it can
             manifest["cases"].append(_entry(case, files, result.centers[i], result.clustered_voxels[i]))
-        shutil.rmtree(work)
+        for i, entry in enumerate(manifest["cases"]):  # last, so that a failure before leaves the work whole
+            shutil.move(result.embeddings[i], tmp / entry["embedding"])  # a rename: the same file system
         manifest["seconds"] = {**result.seconds, "write": time.perf_counter() - written}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return manifest
