@@ -20,6 +20,9 @@ Every process (the single one, each Dask worker) runs torch on one thread (``OMP
 threads waiting for each other (on 2 busy cores torch's elementwise operations on 2 threads were 50
 times slower than on one).
 
+The last column is the CPU time of the run's processes (user and system, the Dask workers included):
+on a shared machine it moves less than the wall time the other columns give.
+
 Rows are kept in ``results/scale.json`` (one per volume and run, so that the sizes can be run at
 different times); the table in ``results/scale.md`` is rendered from all of them. Times are wall
 seconds of one run each (the stages are minutes long; this is not a micro-benchmark).
@@ -56,9 +59,10 @@ args = json.loads(sys.argv[1])
 start = time.perf_counter()
 manifest = segment_files([args["volume"]], model_dir=args["model"], out=args["out"], progress=False, **args["options"])
 total = time.perf_counter() - start
-own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-print(json.dumps({"total": total, "seconds": manifest.get("seconds", {}), "rss": own, "children_rss": children}))
+usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+cpu = sum(u.ru_utime + u.ru_stime for u in usage)
+print(json.dumps({"total": total, "seconds": manifest.get("seconds", {}), "rss": usage[0].ru_maxrss * 1024,
+                  "children_rss": usage[1].ru_maxrss * 1024, "cpu": cpu}))
 """
 
 
@@ -211,7 +215,7 @@ def render(rows: dict) -> str:
     base_rate = {model_of(key): r["total"] / r["voxels"] for key, r in rows.items()
                  if key.startswith("128^3 |") and r.get("engine", 1) == ENGINE}
     head = ("| volume | run | model | voxels (M) | " + " | ".join(STAGES) + " | total (s) | µs / voxel | × 128^3 µs / voxel "
-            "| peak RSS (GB) | workers' peak RSS (GB) | labels agree |")  # × 128^3: the same model's 128^3 row
+            "| peak RSS (GB) | workers' peak RSS (GB) | labels agree | CPU (s) |")  # × 128^3: the same model's 128^3 row
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for key, r in rows.items():
         size, name = key.split(" | ")[:2]
@@ -224,7 +228,8 @@ def render(rows: dict) -> str:
         ratio = f"{rate / base_rate[model]:.2f}" if model in base_rate and not stale else ""
         name += f" (engine {r.get('engine', 1)})" if stale else ""
         lines.append(f"| {size} ({r['format']}) | {name} | {model} | {r['voxels'] / 1e6:.1f} | {stages} | {r['total']:.0f} | "
-                     f"{1e6 * rate:.2f} | {ratio} | {r['rss'] / 1e9:.2f} | {workers} | {agree} |")
+                     f"{1e6 * rate:.2f} | {ratio} | {r['rss'] / 1e9:.2f} | {workers} | {agree} | "
+                     + (f"{r['cpu']:.0f} |" if "cpu" in r else " |"))
     return "\n".join(lines)
 
 

@@ -40,11 +40,12 @@ def test_agreement_counts_equal_voxels_over_every_level(tmp_path):
 def test_the_table_compares_every_row_with_the_128_cube():
     row = {"total": 10.0, "voxels": 2 ** 21, "seconds": {"embedding": 8.0}, "rss": 1e9, "children_rss": 0, "format": ".mrc",
            "engine": scale.ENGINE}
-    big = dict(row, total=90.0, voxels=2 ** 21 * 8, agreement={"with": "in memory", "share": 1.0})
+    big = dict(row, total=90.0, voxels=2 ** 21 * 8, agreement={"with": "in memory", "share": 1.0}, cpu=75.2)
     table = scale.render({"128^3 | chunked": row, "256^3 | chunked": big})
     lines = table.splitlines()
     assert lines[2].split("|")[14].strip() == "1.00" and lines[3].split("|")[14].strip() == "1.12"
     assert "100.0000% with in memory" in lines[3]
+    assert [line.split("|")[-2].strip() for line in lines[2:]] == ["", "75"]  # CPU seconds where a row has them
 
 
 def test_rows_of_an_earlier_engine_are_marked_and_not_compared():
