@@ -14,7 +14,8 @@ and therefore the label maps, are those of the whole-volume run. The stages:
    level's patch sides (:func:`hypseg.inference.embed.embed_volume` with ``region``) and cut into SLIC
    supervoxels tile by tile; embeddings and tile-local supervoxel numbers go to memory-mapped files of a
    work folder, and each tile's supervoxel count comes back. Numbering the tiles on in raster order gives
-   the whole-volume supervoxel ids.
+   the whole-volume supervoxel ids. A finished chunk is recorded in the work folder (``done/``, with its
+   tile counts), so that a run that stops is resumed without embedding it again (``resume``).
 3. **Points** per chunk: each supervoxel's (purity-weighted) Fréchet mean embedding, as
    :func:`hypseg.inference.pooling.pool_embedding` computes it (the purity of a voxel near a chunk face
    reads the neighbouring chunk's supervoxel ids); a voxel level's points are the embedding file itself.
