@@ -368,3 +368,19 @@ def test_a_run_stopped_before_any_chunk_was_finished_leaves_nothing(model_dir, v
     with pytest.raises(KeyboardInterrupt):
         segment_files([volume_file], model_dir=model_dir, out=tmp_path / "seg", config=_recipe("default"), chunk=TILE)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("shape, dtype", [((7, 9, 11, 2), np.float32), ((7, 9, 11), np.int32), ((5, 6, 7), np.uint16)])
+def test_boxes_stored_by_positioned_writes_read_back_as_numpy_assignment(tmp_path, shape, dtype):
+    rng = np.random.default_rng(0)
+    chunked._create(tmp_path / "a.npy", shape, dtype)
+    want = np.zeros(shape, dtype)
+    for _ in range(10):
+        lo = [int(rng.integers(0, n)) for n in shape[:3]]
+        box = tuple(slice(a, int(rng.integers(a + 1, n + 1))) for a, n in zip(lo, shape[:3]))
+        block = rng.integers(0, 100, size=tuple(b.stop - b.start for b in box) + shape[3:]).astype(dtype)
+        chunked._store(tmp_path / "a.npy", box, block)
+        want[box] = block
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), want)
+    with pytest.raises(ValueError, match="cannot store a block of shape"):
+        chunked._store(tmp_path / "a.npy", (slice(0, 1),) * 3, np.zeros((2, 1, 1) + shape[3:], dtype))

@@ -31,7 +31,8 @@ and therefore the label maps, are those of the whole-volume run. The stages:
 
 Stages 2, 3, 5 and 6 run through an executor: in this process (:class:`LocalExecutor`) or as tasks on
 a Dask cluster (:class:`DaskExecutor`: a local cluster of worker processes or a scheduler's address).
-The workers read and write the work folder, so on several machines it must lie on a shared file system.
+The workers read and write the work folder, so on several machines it must lie on a shared file system;
+they write with positioned writes of their own boxes' bytes (:func:`_store`), never through memory maps.
 Each task computes the same numbers whichever process runs it, so the label maps equal the
 single-process ones; only a different torch thread count may move an embedding in its last float bit.
 """
@@ -253,10 +254,26 @@ def _read(path: Path, box) -> np.ndarray:
 
 
 def _store(path: Path, box, block: np.ndarray) -> None:
-    target = np.load(path, mmap_mode="r+")
-    target[box] = block
-    target.flush()
-    del target
+    """Write ``block`` into the box of a work file (.npy, C order), one positioned write per contiguous run.
+
+    Not through a memory map: a mapped page is written back whole, so two machines writing neighbouring
+    boxes of one file on a network file system could each write back the other's bytes of a shared
+    page as they were before. Positioned writes send only the box's own bytes.
+    """
+    with open(path, "r+b") as handle:
+        version = np.lib.format.read_magic(handle)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(handle)
+        if fortran or block.shape[:3] != tuple(b.stop - b.start for b in box) or block.shape[3:] != shape[3:]:
+            raise ValueError(f"{path}: cannot store a block of shape {block.shape} at {box} in an array of {shape}")
+        offset = handle.tell()
+        rows = np.ascontiguousarray(block, dtype=dtype).reshape(block.shape[0], block.shape[1], -1)
+        row = int(np.prod(shape[2:], dtype=np.int64))  # items per (z, y) row of the file
+        start = offset + (box[2].start * (row // shape[2])) * dtype.itemsize
+        fd = handle.fileno()
+        for z in range(rows.shape[0]):
+            for y in range(rows.shape[1]):
+                os.pwrite(fd, rows[z, y], start + ((box[0].start + z) * shape[1] + box[1].start + y) * row * dtype.itemsize)
 
 
 def _global_segments(job: Job, v: int, size: int, starts, stops, offsets: np.ndarray) -> np.ndarray:
