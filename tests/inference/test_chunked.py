@@ -357,6 +357,9 @@ def test_a_stopped_run_is_resumed_only_with_resume_and_the_same_settings(model_d
         f"hypseg: error: {work}: holds an interrupted run of other volumes, model or settings; "
         "start over without --resume (and with --overwrite)")
     assert len(list((work / "done").glob("*.json"))) == 1 and not out.exists()
+    (work / "v0_emb5.npy").rename(work / "emb5.npy")
+    assert _error(_segment(*args, "--resume")) == (f"hypseg: error: {work}: is incomplete (v0_emb5.npy is missing); "
+                                                   "start over without --resume (and with --overwrite)")
     monkeypatch.undo()
     result = _segment(*args, "--seed", 3, "--overwrite")
     assert result.exit_code == 0, result.output
@@ -384,3 +387,25 @@ def test_boxes_stored_by_positioned_writes_read_back_as_numpy_assignment(tmp_pat
     np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), want)
     with pytest.raises(ValueError, match="cannot store a block of shape"):
         chunked._store(tmp_path / "a.npy", (slice(0, 1),) * 3, np.zeros((2, 1, 1) + shape[3:], dtype))
+
+
+def test_a_leftover_work_folder_without_finished_chunks_is_replaced_quietly(model_dir, volume_file, tmp_path, small_tiles):
+    (tmp_path / ".seg.partial" / "done").mkdir(parents=True)  # a run killed before its first chunk
+    result = _segment(volume_file, "-m", model_dir, "-o", tmp_path / "seg", "--chunk", TILE, "-r", small_tiles)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["recipe.toml", "seg"]
+
+
+def test_markers_and_tasks_of_another_run_are_not_trusted(tmp_path):
+    grid = ChunkGrid((8, 8, 8), tile=8)
+    job = Job(work=tmp_path, volumes=(), model_dir="", device="cpu", config=_recipe("default"), grids=(grid,), stats=(),
+              scales=(), side_sets=(), sizes=(), embed_tile=None, halo=0, run_id="new")
+    (tmp_path / "done").mkdir()
+    (tmp_path / "state.json").write_text(json.dumps({"run": "new"}))
+    chunked._mark_done(job, (0, (0, 0, 0)), {500: [((0, 0, 0), 7)]})
+    assert chunked._read_done(job, (0, (0, 0, 0))) == {500: [((0, 0, 0), 7)]}
+    old = dataclasses.replace(job, run_id="old")
+    assert chunked._read_done(old, (0, (0, 0, 0))) is None
+    chunked._check_run(job)
+    with pytest.raises(RuntimeError, match="now belongs to another run; this task of run old stops"):
+        chunked._check_run(old)

@@ -108,6 +108,11 @@ def test_a_channel_of_a_4d_zarr_reads_box_by_box(tmp_path, channels, channel):
     np.testing.assert_array_equal(load_volume(tmp_path / "c.zarr", channel=channel).array, want)
     lazy = load_volume(tmp_path / "c.zarr", channel=channel, lazy=True).array
     np.testing.assert_array_equal(lazy[1:4, 12:31, 2], want[1:4, 12:31, 2])
+    from hypseg.io._raw import ChannelView
+    from hypseg.io.read import _pick_channel, _read_raw
+
+    raw = _read_raw(tmp_path / "c.zarr", mmap=True).array  # what a lazy read indexes: a view, not the channel read whole
+    assert isinstance(_pick_channel(raw, channel=channel, path=tmp_path / "c.zarr"), ChannelView)
 
 
 def test_a_channel_view_passes_each_box_to_the_array_with_its_channel():

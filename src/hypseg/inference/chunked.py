@@ -46,6 +46,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple, Sequence
 
@@ -67,6 +68,10 @@ __all__ = ["ChunkGrid", "LocalExecutor", "DaskExecutor", "ChunkedResult", "segme
 
 #: Chunked segmentation is chosen by itself above this many voxels per volume (256^3).
 AUTO_CHUNK_VOXELS = 1 << 24
+
+
+class StaleWork(UserError):
+    """A work folder that ``resume`` cannot continue (another run's, or incomplete); it is left as it is."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -229,6 +234,7 @@ class Job:
     sizes: tuple[int, ...]
     embed_tile: int | None
     halo: int
+    run_id: str = ""  # in state.json and every marker: a task of an earlier run writes and records nothing
 
     def file(self, v: int, what: str) -> Path:
         return self.work / f"v{v}_{what}.npy"
@@ -254,7 +260,7 @@ def _read(path: Path, box) -> np.ndarray:
 
 
 def _store(path: Path, box, block: np.ndarray) -> None:
-    """Write ``block`` into the box of a work file (.npy, C order), one positioned write per contiguous run.
+    """Write ``block`` into the box of a work file (.npy, C order), one positioned write per (z, y) row.
 
     Not through a memory map: a mapped page is written back whole, so two machines writing neighbouring
     boxes of one file on a network file system could each write back the other's bytes of a shared
@@ -273,7 +279,12 @@ def _store(path: Path, box, block: np.ndarray) -> None:
         fd = handle.fileno()
         for z in range(rows.shape[0]):
             for y in range(rows.shape[1]):
-                os.pwrite(fd, rows[z, y], start + ((box[0].start + z) * shape[1] + box[1].start + y) * row * dtype.itemsize)
+                data = memoryview(rows[z, y]).cast("B")
+                at = start + ((box[0].start + z) * shape[1] + box[1].start + y) * row * dtype.itemsize
+                while data:  # a positioned write may write less than asked
+                    written = os.pwrite(fd, data, at)
+                    data, at = data[written:], at + written
+        os.fsync(fd)  # on disk before a marker can say so
 
 
 def _global_segments(job: Job, v: int, size: int, starts, stops, offsets: np.ndarray) -> np.ndarray:
@@ -294,6 +305,7 @@ def _global_segments(job: Job, v: int, size: int, starts, stops, offsets: np.nda
 def _embed_task(job: Job, item) -> dict[int, list[tuple[tuple[int, int, int], int]]]:
     """Stage 2 for one chunk: embeddings and tile-local supervoxels to the work files; tile counts back."""
     v, chunk = item
+    _check_run(job)
     model = _model(job)
     grid = job.grids[v]
     box = grid.box(chunk)
@@ -314,9 +326,24 @@ def _embed_task(job: Job, item) -> dict[int, list[tuple[tuple[int, int, int], in
             local = supervoxels(inner[tbox], size=size, scale=job.scales[v])
             seg[tbox] = local
             counts[size].append((t, int(local.max()) + 1))
+        _check_run(job)
         _store(job.file(v, f"seg{size}"), box, seg)
     _mark_done(job, item, counts)
     return counts
+
+
+def _run_id(work: Path) -> str | None:
+    try:
+        return json.loads((work / "state.json").read_text())["run"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _check_run(job: Job) -> None:
+    """Stop a task of a run that has since been replaced in its work folder (a Dask task that outlived an
+    interrupted run), before it writes into the new run's files."""
+    if _run_id(job.work) != job.run_id:
+        raise RuntimeError(f"{job.work}: now belongs to another run; this task of run {job.run_id} stops")
 
 
 def _marker(job: Job, item) -> Path:
@@ -328,17 +355,21 @@ def _mark_done(job: Job, item, counts: dict) -> None:
     """Record that a chunk's embeddings and supervoxels are on disk (after they are flushed), with its tile
     counts: a resumed run skips the chunk and takes the counts from here."""
     marker = _marker(job, item)
-    partial = marker.with_suffix(".tmp")
-    partial.write_text(json.dumps({str(size): [[list(t), n] for t, n in found] for size, found in counts.items()}))
+    partial = marker.with_suffix(f".{job.run_id}.tmp")
+    tiles = {str(size): [[list(t), n] for t, n in found] for size, found in counts.items()}
+    partial.write_text(json.dumps({"run": job.run_id, "tiles": tiles}))
     os.replace(partial, marker)
 
 
 def _read_done(job: Job, item) -> dict[int, list[tuple[tuple[int, int, int], int]]] | None:
-    """The tile counts a finished chunk recorded, or None."""
+    """The tile counts a finished chunk of this run recorded, or None."""
     marker = _marker(job, item)
     if not marker.exists():
         return None
-    return {int(size): [(tuple(t), n) for t, n in found] for size, found in json.loads(marker.read_text()).items()}
+    record = json.loads(marker.read_text())
+    if record.get("run") != job.run_id:
+        return None
+    return {int(size): [(tuple(t), n) for t, n in found] for size, found in record["tiles"].items()}
 
 
 def _chunk_segments(job: Job, v: int, chunk, group: Group, offsets: np.ndarray):
@@ -390,6 +421,7 @@ class _Fitted(NamedTuple):
 def _labels_task(job: Job, group: Group, offsets: dict, item, fitted: dict):
     """Stage 5 for one chunk: every level's labels to the work files; the face-voxel count of each label."""
     v, chunk = item
+    _check_run(job)
     fit = fitted[v]
     box = job.grids[v].box(chunk)
     shape = tuple(b.stop - b.start for b in box)
@@ -445,6 +477,7 @@ def _object_task(job: Job, k: int, outside: dict, start: dict, reaches: Path, re
     """Stage 6b for one chunk: the object (holes filled) to the work file, and as the first level's map
     when ``replace``."""
     v, chunk = item
+    _check_run(job)
     box = job.grids[v].box(chunk)
     components, _ = _background(job, v, k, outside[v], box)
     ids = np.where(components > 0, components.astype(np.int64) + start[(v, chunk)], 0)  # 0: not the outside
@@ -579,7 +612,10 @@ def segment_chunked(
         Continue the run whose work files are in ``work``: the chunks whose embeddings and supervoxels
         it finished are not computed again (every later stage is, as it is short). The run must have
         had the same volumes' statistics, chunk, recipe, latent dimension, embedding tile and
-        ``fingerprint``; otherwise it is a one-line error and ``work`` is left as it is.
+        ``fingerprint``, and its work files must all be there; otherwise it is a one-line error
+        (:class:`StaleWork`) and ``work`` is left as it is. Finished chunks are recorded with the run's
+        id, and every task checks it before writing, so a task of an earlier run that outlived it (on a
+        Dask cluster) neither writes into this run's files nor records a chunk for it.
     fingerprint : dict, optional
         What else identifies the run for ``resume`` (JSON values: e.g. the input files' and model's
         sizes and times).
@@ -605,17 +641,26 @@ def segment_chunked(
               grids=tuple(grids), stats=tuple(stats), scales=tuple(scales), side_sets=side_sets, sizes=sizes,
               embed_tile=tile, halo=max(max(s) for s in side_sets) + 2)
     d = model.config.model.latent_dim
-    state = json.dumps({"fingerprint": fingerprint or {}, "chunk": chunk, "shapes": shapes, "stats": stats, "scales": scales,
-                        "config": dataclasses.asdict(config), "latent_dim": d, "tile": tile}, sort_keys=True, default=str)
-    kept = [job.file(v, _sides_name(sides)) for v in range(len(shapes)) for sides in side_sets]
-    kept += [job.file(v, f"seg{size}") for v in range(len(shapes)) for size in sizes]
-    resumed = resume and (work / "state.json").exists() and all(path.exists() for path in kept)
-    if resumed and (work / "state.json").read_text() != state:
-        raise UserError(f"{work}: holds an interrupted run of other volumes, model or settings; "
-                        "start over without --resume (and with --overwrite)")
-    if not resumed:  # a fresh start: an earlier run's record of finished chunks goes first
+    identity = {"fingerprint": fingerprint or {}, "chunk": chunk, "shapes": shapes, "stats": stats, "scales": scales,
+                "config": dataclasses.asdict(config), "latent_dim": d, "tile": tile}
+    identity = json.loads(json.dumps(identity, default=str))  # as it reads back from state.json
+    resumed = resume and (work / "state.json").exists()
+    if resumed:
+        before = json.loads((work / "state.json").read_text())
+        if before.get("identity") != identity:
+            raise StaleWork(f"{work}: holds an interrupted run of other volumes, model or settings; "
+                            "start over without --resume (and with --overwrite)")
+        kept = [job.file(v, _sides_name(sides)) for v in range(len(shapes)) for sides in side_sets]
+        missing = [path.name for path in kept + [job.file(v, f"seg{size}") for v in range(len(shapes)) for size in sizes]
+                   if not path.exists()]
+        if missing:
+            raise StaleWork(f"{work}: is incomplete ({missing[0]} is missing); start over without --resume "
+                            "(and with --overwrite)")
+        job = dataclasses.replace(job, run_id=before["run"])
+    else:  # a fresh start: an earlier run's record of finished chunks goes first
         (work / "state.json").unlink(missing_ok=True)
         shutil.rmtree(work / "done", ignore_errors=True)
+        job = dataclasses.replace(job, run_id=uuid.uuid4().hex)
     for v, shape in enumerate(shapes):
         if not resumed:  # the embeddings and supervoxels of the finished chunks are kept
             for sides in side_sets:
@@ -628,7 +673,7 @@ def segment_chunked(
             _create(job.file(v, "object"), shape, np.uint8)
     if not resumed:
         (work / "done").mkdir(exist_ok=True)
-        (work / "state.json").write_text(state)  # last: its presence means the files above exist
+        (work / "state.json").write_text(json.dumps({"run": job.run_id, "identity": identity}))  # last: the files exist
     items = [(v, c) for v, grid in enumerate(grids) for c in grid.chunks()]
     clock.lap("statistics")
 

@@ -32,7 +32,8 @@ from hypseg.data import discover_cases, load_case, normalise, read_manifest
 from hypseg.errors import UserError
 from hypseg.io import atomic_path, full_suffix, load_labels, load_volume, save_labels
 from hypseg.io.blockwise import label_writer
-from hypseg.inference.chunked import AUTO_CHUNK_VOXELS, check_chunk, executor_for, segment_chunked, work_bytes_per_voxel
+from hypseg.inference.chunked import (AUTO_CHUNK_VOXELS, StaleWork, check_chunk, executor_for, segment_chunked,
+                                      work_bytes_per_voxel)
 from hypseg.inference.model_io import load_model
 from hypseg.inference.recipe import resolve_patch_sides, segment
 from hypseg.metrics import matched_dice
@@ -186,18 +187,25 @@ def _fingerprint(cases, model_dir) -> dict:
     return {"volumes": [stamp(case.image) for case in cases], "model": stamp(Path(model_dir) / "model.pt")}
 
 
+def _finished_chunks(work: Path) -> int:
+    return len(list((work / "done").glob("*.json"))) if work.exists() else 0
+
+
 @contextlib.contextmanager
-def _kept_on_failure(work: Path, fresh: bool):
-    """Remove the work folder when the run ends; keep it, for ``resume``, when the run stops after some
-    chunks were finished, unless the disk is full (the space goes back) or a fresh run's input was wrong."""
+def _kept_on_failure(work: Path):
+    """The work folder for the run: removed when the run ends; kept, for ``resume``, when the run stops
+    after some chunks were finished, unless the disk is full (the space goes back). A folder that
+    ``resume`` refused (:class:`StaleWork`) is left as it was."""
+    work.mkdir(exist_ok=True)
     try:
         yield
     except BaseException as err:
-        finished = len(list((work / "done").glob("*.json"))) if work.exists() else 0
-        full = isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
-        if full or not finished or (fresh and isinstance(err, UserError)):
+        finished = _finished_chunks(work)
+        if isinstance(err, StaleWork):
+            raise
+        if (isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)) or not finished:
             shutil.rmtree(work, ignore_errors=True)
-        elif not isinstance(err, UserError):
+        else:
             print(f"hypseg: the {finished} chunks embedded so far are kept in {work}; run the same command with "
                   "--resume to continue, or delete that folder", file=sys.stderr)
         raise
@@ -211,6 +219,8 @@ def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: Seg
         _check_size(case, volume.shape)
     check_chunk(chunk, config, [v.shape for v in volumes])
     work = work_folder(out)
+    if work.exists() and not _finished_chunks(work):  # stopped before its first chunk: nothing to keep
+        shutil.rmtree(work)
     if work.exists() and not resume:
         if not overwrite:
             raise UserError(f"{work}: holds the chunks of a run that stopped before its end; continue it with --resume, "
@@ -225,10 +235,8 @@ def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: Seg
         raise UserError(f"{out}: segmenting chunk by chunk needs about {need / 1e9:.1f} GB of disk there, "
                         f"{free / 1e9:.1f} GB are free")
     executor = executor_for(workers=workers, scheduler=scheduler, timeout=timeout, progress=progress)
-    fresh = not work.exists()
-    work.mkdir(exist_ok=True)
     # on leaving: the executor stops first, then the work folder goes (or stays), then the output is renamed
-    with _output(out) as tmp, _kept_on_failure(work, fresh), contextlib.closing(executor):
+    with _output(out) as tmp, _kept_on_failure(work), contextlib.closing(executor):
         result = segment_chunked([v.array for v in volumes], model=model, model_dir=model_dir, config=config,
                                  work=work, chunk=chunk, executor=executor, tile=tile, device=device, resume=resume,
                                  fingerprint=_fingerprint(cases, model_dir))
@@ -247,10 +255,10 @@ def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: Seg
                     writer.write(box, np.load(source, mmap_mode="r")[box].astype(dtype))
                 writer.close()
             manifest["cases"].append(_entry(case, files, result.centers[i], result.clustered_voxels[i]))
-        for i, entry in enumerate(manifest["cases"]):  # last, so that a failure before leaves the work whole
-            shutil.move(result.embeddings[i], tmp / entry["embedding"])  # a rename: the same file system
         manifest["seconds"] = {**result.seconds, "write": time.perf_counter() - written}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+        for i, entry in enumerate(manifest["cases"]):  # last, so that a failure before leaves the work whole
+            shutil.move(result.embeddings[i], tmp / entry["embedding"])  # a rename: the same file system
     return manifest
 
 
