@@ -113,7 +113,9 @@ def test_holes_are_filled_across_chunk_faces_as_binary_fill_holes_fills_them(tmp
         labels[(r >= 5) & (r < 6.5)] = 1
     grid = ChunkGrid(shape, tile=7)
     job = Job(work=tmp_path, volumes=(np.zeros(shape),), model_dir="", device="cpu", config=segment_preset("default"),
-              grids=(grid,), stats=((),), scales=((0.0, 1.0),), side_sets=((5,),), sizes=(), embed_tile=None, halo=0)
+              grids=(grid,), stats=((),), scales=((0.0, 1.0),), side_sets=((5,),), sizes=(), embed_tile=None, halo=0,
+              run_id="run")
+    (tmp_path / "state.json").write_text(json.dumps({"run": "run"}))
     np.save(job.file(0, "k2"), labels)
     np.save(job.file(0, "object"), np.zeros(shape, np.uint8))
     items = [(0, c) for c in grid.chunks()]
