@@ -290,14 +290,16 @@ def peer_runs(image: np.ndarray, clusters: Sequence[int], *, seed: int = 0) -> d
     return runs
 
 
-def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: int | None, workdir: Path) -> dict[str, Run]:
+def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: int | None, workdir: Path,
+               supervoxel_tile: int | None = None) -> dict[str, Run]:
     """Train hypseg on ``image`` alone (``cpu`` recipe, training seed ``seed``) and segment it.
 
     Segmentation runs the ``default`` preset with the given cluster counts
     (:meth:`hypseg.config.SegmentConfig.with_clusters`), through ``hypseg.segment``. A diagnostic
     clusters the same embeddings and supervoxels with the same levels but without containment
     (every level clustered over the whole volume, the level-1 map without its holes filled).
-    ``steps`` shortens the training (None: the recipe's own).
+    ``steps`` shortens the training (None: the recipe's own); ``supervoxel_tile`` replaces the preset's
+    SLIC tile side (a side above the volume's: one SLIC over the whole volume).
 
     Returns
     -------
@@ -313,6 +315,8 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     train = dataclasses.replace(recipe.train, seed=seed, steps=steps or recipe.train.steps)
     recipe = dataclasses.replace(recipe, train=train)
     config = segment_preset("default").with_clusters(clusters)
+    if supervoxel_tile is not None:
+        config = dataclasses.replace(config, supervoxel_tile=supervoxel_tile)
     start = time.perf_counter()
     model = hypseg.train(image, out=workdir / f"seed{seed}", recipe=recipe, progress=False)
     trained = time.perf_counter()
@@ -472,6 +476,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="only this volume (repeat for both; default: both)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--workdir", type=Path, help="keep the training runs here (default: a temporary folder)")
+    parser.add_argument("--supervoxel-tile", type=int, help="hypseg's SLIC tile side (default: the preset's; larger "
+                        "than the volume: one SLIC over the whole volume)")
     return parser.parse_args(argv)
 
 
@@ -480,12 +486,13 @@ def _log(message: str) -> None:
 
 
 def all_runs(volume: RealVolume, clusters: Sequence[int], *, seeds: Sequence[int], steps: int | None,
-             workdir: Path) -> dict[str, list[Run]]:
+             workdir: Path, supervoxel_tile: int | None = None) -> dict[str, list[Run]]:
     """hypseg's runs (one per training seed, :func:`hypseg_run`) and the peers' (:func:`peer_runs`) on one volume."""
     runs: dict[str, list[Run]] = {}
     for seed in seeds:
         _log(f"{volume.name}: hypseg seed {seed}")
-        for name, run in hypseg_run(volume.image, clusters, seed=seed, steps=steps, workdir=workdir / volume.name).items():
+        for name, run in hypseg_run(volume.image, clusters, seed=seed, steps=steps, workdir=workdir / volume.name,
+                                    supervoxel_tile=supervoxel_tile).items():
             _log(f"  {name}: {', '.join(f'{s} {t:.0f} s' for s, t in run.seconds.items())}")
             runs.setdefault(name, []).append(run)
     _log(f"{volume.name}: peers")
@@ -516,13 +523,15 @@ def main(argv: Sequence[str] | None = None) -> int:
              "the diagnostic row clusters the same embeddings and supervoxels with containment off. Peers: every "
              "baseline of `hypseg.baselines.BASELINES` with its registered hyper-parameters (`gmm`: scikit-learn's "
              "GaussianMixture on the z-scored intensity), and `otsu, sigma s`: multi-Otsu on the Gaussian-smoothed "
-             "intensity.", ""]
+             "intensity." + (f" hypseg's SLIC tile side: {args.supervoxel_tile} (`--supervoxel-tile`)."
+                             if args.supervoxel_tile else ""), ""]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
         nuclei_plain = nuclei_filled = tomo = None
         if "nuclei" in chosen:
             volume = load_nuclei(folder)
-            runs = all_runs(volume, (NUCLEI_CLUSTERS,), seeds=args.seeds, steps=args.steps, workdir=workdir)
+            runs = all_runs(volume, (NUCLEI_CLUSTERS,), seeds=args.seeds, steps=args.steps, workdir=workdir,
+                            supervoxel_tile=args.supervoxel_tile)
             nuclei_plain, nuclei_filled = score_nuclei(runs, volume.foreground)
             lines += [f"## nuclei ({' x '.join(map(str, volume.image.shape))}, foreground {volume.foreground.mean():.3f} of the volume)", "",
                       *nuclei_table(nuclei_plain, nuclei_filled), "", *_profile_rows(volume.image, runs, (NUCLEI_CLUSTERS,)), ""]
@@ -531,7 +540,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             profile = radial_profile(volume.image, volume.particles, max_radius=PROFILE_RADIUS)
             radius = half_max_radius(profile)
             near = near_points(volume.image.shape, volume.particles, radius=radius)
-            runs = all_runs(volume, TOMO_CLUSTERS, seeds=args.seeds, steps=args.steps, workdir=workdir)
+            runs = all_runs(volume, TOMO_CLUSTERS, seeds=args.seeds, steps=args.steps, workdir=workdir,
+                            supervoxel_tile=args.supervoxel_tile)
             tomo = score_tomogram(runs, volume.particles, near)
             shape = " x ".join(map(str, volume.image.shape))
             lines += [f"## tomogram ({shape}, {len(volume.particles)} particle positions)", "",
