@@ -10,7 +10,7 @@ fresh process so that its peak resident memory (the RSS high-water mark, ``getru
   labels agree (the chunked run's supervoxels are the whole run's, so they should all);
 - ``512x512x200`` (Zarr): chunked in one process and on a local Dask cluster of 2 worker processes
   (``--workers 2``): the labels must be the same;
-- ``1000x1000x300`` (MRC, 1.2 GB): chunked, one process (``--sizes 1000x1000x300``: hours on one core).
+- ``1000x1000x300`` (MRC, 1.2 GB): chunked, one process (``--sizes 1000x1000x300``: about 2 hours on one core).
 
 ``--model narrow`` runs the rows with a narrow model (about 50 times fewer multiply-adds) whose point is the
 labels (the Dask cluster's equal the single process's), not the cost; the table names each row's model.
