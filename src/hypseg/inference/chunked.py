@@ -259,8 +259,9 @@ def _read(path: Path, box) -> np.ndarray:
     return np.array(np.load(path, mmap_mode="r")[box])
 
 
-def _store(path: Path, box, block: np.ndarray) -> None:
-    """Write ``block`` into the box of a work file (.npy, C order), one positioned write per (z, y) row.
+def _store(path: Path, box, block: np.ndarray, *, durable: bool = False) -> None:
+    """Write ``block`` into the box of a work file (.npy, C order), one positioned write per (z, y) row;
+    ``durable``: on disk (fsync) when it returns, for what a resumed run will trust.
 
     Not through a memory map: a mapped page is written back whole, so two machines writing neighbouring
     boxes of one file on a network file system could each write back the other's bytes of a shared
@@ -284,7 +285,8 @@ def _store(path: Path, box, block: np.ndarray) -> None:
                 while data:  # a positioned write may write less than asked
                     written = os.pwrite(fd, data, at)
                     data, at = data[written:], at + written
-        os.fsync(fd)  # on disk before a marker can say so
+        if durable:
+            os.fsync(fd)
 
 
 def _global_segments(job: Job, v: int, size: int, starts, stops, offsets: np.ndarray) -> np.ndarray:
@@ -303,9 +305,9 @@ def _global_segments(job: Job, v: int, size: int, starts, stops, offsets: np.nda
 # the tasks (module functions, so that Dask can pickle them)
 # --------------------------------------------------------------------------------------------------
 def _embed_task(job: Job, item) -> dict[int, list[tuple[tuple[int, int, int], int]]]:
-    """Stage 2 for one chunk: embeddings and tile-local supervoxels to the work files; tile counts back."""
+    """Stage 2 for one chunk: embeddings and tile-local supervoxels to the work files, on disk before the
+    chunk is recorded as finished; tile counts back."""
     v, chunk = item
-    _check_run(job)
     model = _model(job)
     grid = job.grids[v]
     box = grid.box(chunk)
@@ -313,21 +315,22 @@ def _embed_task(job: Job, item) -> dict[int, list[tuple[tuple[int, int, int], in
     slab = read_slab(job.volumes[v], tuple(b.start - h for b in box), tuple(b.stop + h for b in box))
     slab = apply(slab, config=model.config.data, stats=job.stats[v])
     core = tuple(slice(h, h + b.stop - b.start) for b in box)
+    blocks = {}
     for sides in job.side_sets:
-        emb = embed_volume_multiscale(model.network, slab, patch_sizes=sides, tile=job.embed_tile, device=job.device,
-                                      region=core)
-        _store(job.file(v, _sides_name(sides)), box, emb)
+        blocks[_sides_name(sides)] = embed_volume_multiscale(model.network, slab, patch_sizes=sides, tile=job.embed_tile,
+                                                             device=job.device, region=core)
     counts: dict[int, list] = {}
     inner = slab[core]
     for size in job.sizes:
-        seg = np.empty(inner.shape, dtype=np.int32)
+        seg = blocks[f"seg{size}"] = np.empty(inner.shape, dtype=np.int32)
         counts[size] = []
         for t, tbox in grid.tiles(chunk):
             local = supervoxels(inner[tbox], size=size, scale=job.scales[v])
             seg[tbox] = local
             counts[size].append((t, int(local.max()) + 1))
-        _check_run(job)
-        _store(job.file(v, f"seg{size}"), box, seg)
+    _check_run(job)
+    for what, block in blocks.items():
+        _store(job.file(v, what), box, block, durable=True)
     _mark_done(job, item, counts)
     return counts
 
@@ -344,6 +347,11 @@ def _check_run(job: Job) -> None:
     interrupted run), before it writes into the new run's files."""
     if _run_id(job.work) != job.run_id:
         raise RuntimeError(f"{job.work}: now belongs to another run; this task of run {job.run_id} stops")
+
+
+def finished_chunks(work: Path) -> int:
+    """How many chunks the run in ``work`` recorded as embedded."""
+    return len(list((Path(work) / "done").glob("*.json")))
 
 
 def _marker(job: Job, item) -> Path:
@@ -644,15 +652,17 @@ def segment_chunked(
     identity = {"fingerprint": fingerprint or {}, "chunk": chunk, "shapes": shapes, "stats": stats, "scales": scales,
                 "config": dataclasses.asdict(config), "latent_dim": d, "tile": tile}
     identity = json.loads(json.dumps(identity, default=str))  # as it reads back from state.json
+    kept = {}  # the files a resumed run keeps: path -> (shape, dtype)
+    for v, shape in enumerate(shapes):
+        kept.update({job.file(v, _sides_name(sides)): (shape + (len(sides) * d,), np.float32) for sides in side_sets})
+        kept.update({job.file(v, f"seg{size}"): (shape, np.int32) for size in sizes})
     resumed = resume and (work / "state.json").exists()
     if resumed:
         before = json.loads((work / "state.json").read_text())
         if before.get("identity") != identity:
             raise StaleWork(f"{work}: holds an interrupted run of other volumes, model or settings; "
                             "start over without --resume (and with --overwrite)")
-        kept = [job.file(v, _sides_name(sides)) for v in range(len(shapes)) for sides in side_sets]
-        missing = [path.name for path in kept + [job.file(v, f"seg{size}") for v in range(len(shapes)) for size in sizes]
-                   if not path.exists()]
+        missing = [path.name for path in kept if not path.exists()]
         if missing:
             raise StaleWork(f"{work}: is incomplete ({missing[0]} is missing); start over without --resume "
                             "(and with --overwrite)")
@@ -661,12 +671,9 @@ def segment_chunked(
         (work / "state.json").unlink(missing_ok=True)
         shutil.rmtree(work / "done", ignore_errors=True)
         job = dataclasses.replace(job, run_id=uuid.uuid4().hex)
+        for path, (shape, dtype) in kept.items():
+            _create(path, shape, dtype)
     for v, shape in enumerate(shapes):
-        if not resumed:  # the embeddings and supervoxels of the finished chunks are kept
-            for sides in side_sets:
-                _create(job.file(v, _sides_name(sides)), shape + (len(sides) * d,), np.float32)
-            for size in sizes:
-                _create(job.file(v, f"seg{size}"), shape, np.int32)
         for k in config.clusters:
             _create(job.file(v, f"k{k}"), shape, np.uint16)
         if config.contained:

@@ -32,8 +32,8 @@ from hypseg.data import discover_cases, load_case, normalise, read_manifest
 from hypseg.errors import UserError
 from hypseg.io import atomic_path, full_suffix, load_labels, load_volume, save_labels
 from hypseg.io.blockwise import label_writer
-from hypseg.inference.chunked import (AUTO_CHUNK_VOXELS, StaleWork, check_chunk, executor_for, segment_chunked,
-                                      work_bytes_per_voxel)
+from hypseg.inference.chunked import (AUTO_CHUNK_VOXELS, StaleWork, check_chunk, executor_for, finished_chunks,
+                                      segment_chunked, work_bytes_per_voxel)
 from hypseg.inference.model_io import load_model
 from hypseg.inference.recipe import resolve_patch_sides, segment
 from hypseg.metrics import matched_dice
@@ -187,10 +187,6 @@ def _fingerprint(cases, model_dir) -> dict:
     return {"volumes": [stamp(case.image) for case in cases], "model": stamp(Path(model_dir) / "model.pt")}
 
 
-def _finished_chunks(work: Path) -> int:
-    return len(list((work / "done").glob("*.json"))) if work.exists() else 0
-
-
 @contextlib.contextmanager
 def _kept_on_failure(work: Path):
     """The work folder for the run: removed when the run ends; kept, for ``resume``, when the run stops
@@ -200,9 +196,9 @@ def _kept_on_failure(work: Path):
     try:
         yield
     except BaseException as err:
-        finished = _finished_chunks(work)
         if isinstance(err, StaleWork):
             raise
+        finished = finished_chunks(work)
         if (isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)) or not finished:
             shutil.rmtree(work, ignore_errors=True)
         else:
@@ -219,7 +215,7 @@ def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: Seg
         _check_size(case, volume.shape)
     check_chunk(chunk, config, [v.shape for v in volumes])
     work = work_folder(out)
-    if work.exists() and not _finished_chunks(work):  # stopped before its first chunk: nothing to keep
+    if work.exists() and not finished_chunks(work):  # stopped before its first chunk: nothing to keep
         shutil.rmtree(work)
     if work.exists() and not resume:
         if not overwrite:
