@@ -92,6 +92,81 @@ def test_tangent_coordinates_invert_the_sampler_and_their_norm_is_the_distance()
     torch.testing.assert_close(u.norm(dim=-1), dist(loc, z, c=2.0), rtol=1e-8, atol=1e-8)
 
 
+@pytest.mark.parametrize("family", (WrappedNormal, EuclideanNormal))
+def test_log_prob_of_the_noise_equals_the_log_prob_of_its_sample(family):
+    torch.manual_seed(3)
+    ball = PoincareBall(c=1.5)
+    loc = torch.tensor([[0.3, -0.4], [0.0, 0.1], [-0.5, 0.2]], dtype=torch.float64)
+    q = family(loc, torch.tensor([[0.4, 0.9], [1.2, 0.3], [0.05, 0.7]], dtype=torch.float64), ball)
+    eps = torch.randn(50, 3, 2, dtype=torch.float64)
+    torch.testing.assert_close(q.log_prob_noise(eps), q.log_prob(q.reparameterise(eps)), rtol=1e-9, atol=1e-9)
+
+
+def test_origin_distance_matches_the_samples_distance_where_the_sample_is_representable():
+    g = torch.Generator().manual_seed(4)
+    for c in (1.0, 2.0):
+        ball = PoincareBall(c=c)
+        loc = (torch.rand(400, 3, generator=g, dtype=torch.float64) - 0.5) * 0.9 / math.sqrt(c)
+        q = WrappedNormal(loc, torch.rand(400, 3, generator=g, dtype=torch.float64) * 3 + 0.01, ball)
+        eps = torch.randn(4, 400, 3, generator=g, dtype=torch.float64)
+        z = q.reparameterise(eps)
+        direct = dist(torch.zeros_like(z), z, c=c)
+        inside = direct < 8 / math.sqrt(c)  # float64 keeps such points exactly
+        assert inside.float().mean() > 0.9
+        torch.testing.assert_close(q.origin_distance(eps)[inside], direct[inside], rtol=1e-10, atol=1e-10)
+
+
+def test_origin_distance_is_exact_along_a_geodesic_through_the_origin_far_past_the_balls_edge():
+    # A mean on the x axis and noise along it: the sample's distance from the origin is |a +- r|.
+    ball = PoincareBall()
+    loc = torch.tensor([[0.6, 0.0]], dtype=torch.float64)
+    a = 2 * math.atanh(0.6)
+    for r in (0.5, 25.0, 4000.0):
+        for sign in (1.0, -1.0):
+            q = WrappedNormal(loc, torch.tensor([[r, 1.0]], dtype=torch.float64), ball)
+            got = q.origin_distance(torch.tensor([[[sign, 0.0]]], dtype=torch.float64)).item()
+            assert got == pytest.approx(abs(a + sign * r), rel=1e-9)
+
+
+def test_the_kl_sample_is_finite_with_finite_gradients_and_punishes_a_wide_posterior_at_the_edge():
+    ball = PoincareBall()
+    prior = WrappedNormal(torch.zeros(2), torch.ones(2), ball)
+    eps = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
+    # the degenerate optimum one training run found: a mean at the edge, one scale tiny and one huge
+    loc = torch.tensor([0.99, 0.01], requires_grad=True)
+    raw = torch.tensor([1e-3, 4000.0]).log().requires_grad_()
+    kl = WrappedNormal(loc, raw.exp(), ball).kl_sample(eps, prior)
+    assert kl.mean() > 1e5
+    # and at the origin, where the distance's derivative is singular
+    loc0 = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    scale0 = torch.full((2,), 0.5, dtype=torch.float64, requires_grad=True)
+    kl0 = WrappedNormal(loc0, scale0, ball).kl_sample(torch.cat([torch.zeros(1, 2), eps.double()[:8]]), prior.__class__(
+        torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64), ball))
+    (kl.sum() + kl0.sum()).backward()
+    for grad in (loc.grad, raw.grad, loc0.grad, scale0.grad):
+        assert torch.isfinite(grad).all()
+    assert raw.grad[1] > 0  # widening further costs more
+
+
+def test_origin_distance_has_the_gradients_of_the_float64_formula():
+    ball = PoincareBall(c=1.3)
+    eps = torch.randn(3, 5, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+
+    def distance(loc, scale):
+        return WrappedNormal(loc, scale, ball).origin_distance(eps)
+
+    loc = torch.tensor([[0.2, -0.3]] * 5, dtype=torch.float64, requires_grad=True)
+    for scale in (torch.full((5, 2), 0.7, dtype=torch.float64), torch.full((5, 2), 60.0, dtype=torch.float64)):
+        assert torch.autograd.gradcheck(distance, (loc, scale.requires_grad_()))
+
+
+def test_kl_sample_refuses_a_prior_that_is_not_isotropic_at_the_origin():
+    ball = PoincareBall()
+    q = WrappedNormal(torch.zeros(2), torch.ones(2), ball)
+    with pytest.raises(ValueError, match="kl_sample needs a prior centred at the origin with one scale on every axis"):
+        q.kl_sample(torch.zeros(1, 2), WrappedNormal(torch.tensor([0.1, 0.0]), torch.ones(2), ball))
+
+
 def test_log_sinhc_is_stable_and_continuous():
     x = torch.tensor([0.0, 1e-8, 9.99e-3, 1.001e-2, 1.0, 50.0, 800.0], dtype=torch.float64)
     value = log_sinhc(x)

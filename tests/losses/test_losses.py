@@ -45,6 +45,28 @@ def test_monte_carlo_kl_of_the_euclidean_posterior_matches_the_closed_form():
     assert mc.item() == pytest.approx(exact.item(), rel=0.02)
 
 
+def test_the_kl_from_the_noise_equals_the_kl_from_the_samples_and_is_bounded_at_the_edge():
+    ball = PoincareBall()
+    prior = WrappedNormal(torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64), ball)
+    q = WrappedNormal(random_points(8, 2, c=1.0, dtype=torch.float64, seed=2, max_rel=0.8),
+                      torch.rand(8, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) + 0.1, ball)
+    eps = torch.randn(4, 8, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    z = q.reparameterise(eps)
+    patches, reconstruction = torch.zeros(8, 1, 2, 2, 2, dtype=torch.float64), torch.zeros(4, 8, 1, 2, 2, 2, dtype=torch.float64)
+    via_z = negative_elbo(patches, reconstruction, z, q, prior).kl
+    via_noise = negative_elbo(patches, reconstruction, z, q, prior, noise=eps).kl
+    assert via_noise.item() == pytest.approx(via_z.item(), rel=1e-10)
+    # A mean at the edge with a tiny scale on one axis and a huge one on the other: one training run
+    # reached this, where the samples, projected back into the ball, gave a KL of -56,000 nats per patch.
+    edge = WrappedNormal(torch.tensor([[0.995, 0.0]]).expand(8, 2), torch.tensor([[1e-3, 4000.0]]).expand(8, 2), ball)
+    z32 = edge.reparameterise(eps.float())
+    prior32 = WrappedNormal(torch.zeros(2), torch.ones(2), ball)
+    assert negative_elbo(patches.float(), reconstruction.float(), z32, edge, prior32).kl < -1000
+    assert negative_elbo(patches.float(), reconstruction.float(), z32, edge, prior32, noise=eps.float()).kl > 1e6
+    with pytest.raises(ValueError, match=r"noise must be shaped like z \(4, 8, 2\), got \(4, 8\)"):
+        negative_elbo(patches.float(), reconstruction.float(), z32, edge, prior32, noise=eps[..., 0].float())
+
+
 def test_elbo_rejects_mismatched_reconstructions():
     q = EuclideanNormal(torch.zeros(2, 2), 1.0)
     with pytest.raises(ValueError, match=r"reconstruction must be shaped \(K or 1, B, \*patch\) = \(1, 2, \*\(1, 3, 3, 3\)\)"):

@@ -43,6 +43,10 @@ def log_sinhc(x: torch.Tensor) -> torch.Tensor:
     return torch.where(small, x2 / 6 - x2 * x2 / 180, large_branch)
 
 
+#: above this ``sqrt(c) * |u|`` the distance from the origin is computed from ``log cosh`` (no overflow)
+_LARGE = 30.0
+
+
 def _check_loc_scale(loc: torch.Tensor, scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     check_tensor(loc, "loc")
     scale = torch.as_tensor(scale, dtype=loc.dtype, device=loc.device)
@@ -104,7 +108,74 @@ class WrappedNormal(Distribution):
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
         """Log-density w.r.t. the Riemannian volume; ``z`` broadcasts against ``batch + (d,)``."""
-        u = self.tangent(z)
+        return self._log_density(self.tangent(z))
+
+    def log_prob_noise(self, eps: torch.Tensor) -> torch.Tensor:
+        """Log-density at the sample ``reparameterise(eps)``, computed from the noise itself.
+
+        Equal to ``log_prob(reparameterise(eps))`` in exact arithmetic, since that sample's tangent
+        coordinates are ``eps * scale``. Recovered from the sample, they are wrong wherever the sample
+        was projected back inside the ball (a wide scale, or a mean near the edge), and the density is
+        then far below the true one.
+        """
+        return self._log_density(eps * self.scale)
+
+    def origin_distance(self, eps: torch.Tensor) -> torch.Tensor:
+        r"""Distance from the origin of the sample ``reparameterise(eps)``, exact where the sample is not.
+
+        The sample lies at distance :math:`r = |u|`, :math:`u = \epsilon\sigma`, from the mean, at the
+        angle :math:`\theta` from the geodesic towards the origin with :math:`\cos\theta = -\langle u,
+        \mu\rangle / (|u||\mu|)` (the gyrotranslation by :math:`\mu` is an isometry that carries the origin
+        to :math:`\mu` and :math:`-\mu` to the origin). The hyperbolic law of cosines then gives
+
+        .. math:: \cosh(\sqrt c\,r_0) = \cosh x\cosh y - \cos\theta\,\sinh x\sinh y,
+                  \qquad x = \sqrt c\,d(0, \mu),\ y = \sqrt c\,r,
+
+        evaluated in float64: :math:`\cosh(\sqrt c\,r_0) - 1` from half-angle terms for moderate
+        :math:`y`, its logarithm for large :math:`y` (no overflow). The sample itself is projected back
+        inside the ball, so ``dist(0, z)`` saturates near 6 in float32 (12 in float64) however far the
+        noise carries it; a KL estimate that used it would reward a wide posterior at the ball's edge.
+        """
+        k = self.ball.c**0.5
+        loc = self.loc.to(torch.float64)
+        u = (eps * self.scale).to(torch.float64)
+        loc_norm = loc.norm(dim=-1)
+        u_norm = u.norm(dim=-1)
+        x = 2 * torch.atanh((k * loc_norm).clamp_max(1 - 1e-15))
+        y = k * u_norm
+        cos = -(u * loc).sum(-1) / (u_norm * loc_norm).clamp_min(1e-300)
+        large = y > _LARGE
+        # moderate y: cosh(k r0) - 1 = 2 sinh^2(x/2) cosh y + 2 sinh^2(y/2) - cos sinh x sinh y
+        ys = torch.where(large, torch.zeros_like(y), y)
+        excess = (2 * torch.sinh(x / 2) ** 2 * torch.cosh(ys) + 2 * torch.sinh(ys / 2) ** 2
+                  - cos * torch.sinh(x) * torch.sinh(ys)).clamp_min(1e-300)
+        moderate = torch.log1p(excess + torch.sqrt(excess * (excess + 2)))
+        # large y: log cosh(k r0) = y - log 2 + log(cosh x - cos sinh x + e^(-2y) (cosh x + cos sinh x))
+        yl = torch.where(large, y, torch.full_like(y, _LARGE))
+        log_cosh = (yl - math.log(2) + torch.log(torch.cosh(x) - cos * torch.sinh(x)
+                                                   + torch.exp(-2 * yl) * (torch.cosh(x) + cos * torch.sinh(x))))
+        far = log_cosh + torch.log1p(torch.sqrt(-torch.expm1(-2 * log_cosh)))
+        return (torch.where(large, far, moderate) / k).to(self.loc.dtype)
+
+    def kl_sample(self, eps: torch.Tensor, prior: "WrappedNormal") -> torch.Tensor:
+        """``log q(z) - log p(z)`` at the sample ``z = reparameterise(eps)``: one Monte Carlo KL term.
+
+        Both densities come from the noise, not from ``z``: ``log q`` as :meth:`log_prob_noise`, ``log p``
+        from :meth:`origin_distance`, so the estimate stays exact where ``z`` was projected back into
+        the ball. ``prior`` must be centred at the origin with one scale on every axis (the VAE's prior),
+        whose density depends on the distance from the origin alone.
+        """
+        if bool(torch.any(prior.loc != 0)) or bool(torch.any(prior.scale != prior.scale[..., :1])):
+            raise ValueError("kl_sample needs a prior centred at the origin with one scale on every axis")
+        r0 = self.origin_distance(eps)
+        scale = prior.scale[..., 0]
+        d = self.loc.shape[-1]
+        log_p = (-0.5 * (r0 / scale) ** 2 - d * scale.log() - 0.5 * d * math.log(2 * math.pi)
+                 - (d - 1) * log_sinhc(self.ball.c**0.5 * r0))
+        return self.log_prob_noise(eps) - log_p
+
+    def _log_density(self, u: torch.Tensor) -> torch.Tensor:
+        """Log-density at the point whose tangent coordinates are ``u``."""
         d = self.loc.shape[-1]
         log_normal = (-0.5 * (u / self.scale) ** 2 - self.scale.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
         r = u.norm(dim=-1)
@@ -137,5 +208,12 @@ class EuclideanNormal(Distribution):
         return self.loc + self.scale * eps
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        u = (z - self.loc) / self.scale
-        return (-0.5 * u**2 - self.scale.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
+        return self.log_prob_noise((z - self.loc) / self.scale)
+
+    def log_prob_noise(self, eps: torch.Tensor) -> torch.Tensor:
+        """Log-density at the sample ``reparameterise(eps)``, from the noise (as :class:`WrappedNormal`)."""
+        return (-0.5 * eps**2 - self.scale.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
+
+    def kl_sample(self, eps: torch.Tensor, prior: "EuclideanNormal") -> torch.Tensor:
+        """``log q(z) - log p(z)`` at ``z = reparameterise(eps)`` (exact in R^d; as :class:`WrappedNormal`)."""
+        return self.log_prob_noise(eps) - prior.log_prob(self.reparameterise(eps))

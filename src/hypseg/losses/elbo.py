@@ -40,6 +40,7 @@ def negative_elbo(
     *,
     kl_weight: float = 1.0,
     reduction: str = "mean",
+    noise: torch.Tensor | None = None,
 ) -> ELBOTerms:
     """Negative ELBO of a batch.
 
@@ -56,6 +57,11 @@ def negative_elbo(
         Weight of the KL term (1 for the ELBO proper).
     reduction : {"mean", "sum"}
         Over the batch. The returned terms are always per-patch means; only ``loss`` is summed.
+    noise : (K, B, d) tensor, optional
+        The standard-normal noise ``z`` was drawn from (``posterior.reparameterise(noise)``). With it,
+        each KL term comes from the noise (``posterior.kl_sample``), which stays exact where ``z`` does
+        not: a sample carried past the ball's float precision is projected back inside, and densities
+        read from it make the KL estimate unbounded below. Training passes it.
     """
     K, B = z.shape[:2]
     if reconstruction.shape[0] not in (1, K) or reconstruction.shape[1] != B or reconstruction.shape[2:] != patches.shape[1:]:
@@ -67,7 +73,9 @@ def negative_elbo(
     n_voxels = patches[0].numel()
     squared = (reconstruction - patches.unsqueeze(0)).pow(2).flatten(2).sum(-1)  # (K', B)
     nll = 0.5 * squared + 0.5 * n_voxels * math.log(2 * math.pi)
-    kl = posterior.log_prob(z) - prior.log_prob(z)  # (K, B)
+    if noise is not None and noise.shape != z.shape:
+        raise ValueError(f"noise must be shaped like z {tuple(z.shape)}, got {tuple(noise.shape)}")
+    kl = posterior.log_prob(z) - prior.log_prob(z) if noise is None else posterior.kl_sample(noise, prior)  # (K, B)
     reconstruction_term = nll.mean()
     kl_term = kl.mean()
     loss = reconstruction_term + kl_weight * kl_term

@@ -27,7 +27,8 @@ class VAEOutput(NamedTuple):
     """One forward pass over a batch of B patches with K posterior samples."""
 
     posterior: Distribution  # batch (B,), event (d,)
-    z: torch.Tensor  # (K, B, d)
+    z: torch.Tensor  # (K, n, d): the decoded patches' samples (n = B, or ``decode``)
+    noise: torch.Tensor  # (K, n, d): the standard-normal noise ``z`` was drawn from
     reconstruction: torch.Tensor  # (K', B, 1, m, m, m): K' = K, or 1 for the paper's grid decoder
 
 
@@ -104,8 +105,11 @@ class HVAE(torch.nn.Module):
             noise = None if noise is None else noise[:, :decode]
         else:
             q_decoded = q
-        z = q_decoded.rsample((samples,)) if noise is None else q_decoded.reparameterise(noise.to(q.loc.dtype))  # (K, n, d)
-        return VAEOutput(q, z, self.decode(z))
+        if noise is None:
+            noise = torch.randn((samples, *q_decoded.loc.shape), dtype=q.loc.dtype, device=q.loc.device)
+        noise = noise.to(q.loc.dtype)
+        z = q_decoded.reparameterise(noise)  # (K, n, d)
+        return VAEOutput(q, z, noise, self.decode(z))
 
     def restrict(self, posterior: Distribution, n: int) -> Distribution:
         """The posterior of the first ``n`` patches of a batch."""

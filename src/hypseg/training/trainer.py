@@ -69,7 +69,8 @@ def compute_losses(model: torch.nn.Module, batch: StepBatch, config: RunConfig) 
     patches = batch.patches[:B] if parents_only else batch.patches
     posterior = core.restrict(out.posterior, B) if parents_only else out.posterior
     elbo = negative_elbo(
-        patches, out.reconstruction, out.z, posterior, core.prior(patches), kl_weight=train.kl_weight, reduction=train.reduction
+        patches, out.reconstruction, out.z, posterior, core.prior(patches), kl_weight=train.kl_weight, reduction=train.reduction,
+        noise=out.noise,
     )
     anchor, positive, negative = out.posterior.loc.chunk(3)  # (B, d) each
     triplet = triplet_loss(anchor, positive, negative, ball=core.ball, margin=train.triplet_margin, squared=train.triplet_squared)
