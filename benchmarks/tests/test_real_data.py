@@ -73,6 +73,21 @@ def test_particle_concentration_breaks_ties_by_the_lowest_label_and_is_perfect_o
     assert (perfect.precision, perfect.recall, perfect.f1) == (1.0, 1.0, 1.0)
 
 
+def test_supervoxel_bounds_are_perfect_on_a_bright_block_and_drop_when_the_truth_cuts_supervoxels():
+    rng = np.random.default_rng(0)
+    image = rng.normal(0.0, 0.05, (24, 24, 24)).astype(np.float32)
+    truth = np.zeros(image.shape, dtype=bool)
+    truth[6:18, 6:18, 6:18] = True
+    image[truth] += 2.0
+    ceiling, by_intensity = rd.supervoxel_bounds(image, truth, size=64, tile=None)
+    assert ceiling == pytest.approx(1.0) and by_intensity == pytest.approx(1.0)
+    # a reference that ignores the image: one voxel plane of the block shifted by one voxel
+    shifted = np.roll(truth, 1, axis=0)
+    ceiling, by_intensity = rd.supervoxel_bounds(image, shifted, size=64, tile=None)
+    assert by_intensity == pytest.approx(rd.foreground_dice(truth.astype(np.int64), shifted))
+    assert by_intensity <= ceiling < 1.0
+
+
 def test_near_points_is_a_euclidean_ball():
     voxels = np.array([[5, 5, 5]])
     assert rd.near_points((11, 11, 11), voxels, radius=1).sum() == 7  # the centre and its 6 faces
