@@ -182,7 +182,7 @@ def test_hypseg_run_labels_every_cluster_count_with_and_without_containment(tmp_
     volume = (((z - 8) ** 2 + (y - 8) ** 2 + (x - 8) ** 2) < 25).astype(np.float32)
     volume += np.random.default_rng(0).normal(scale=0.1, size=volume.shape).astype(np.float32)
     runs = rd.hypseg_run(volume, (2, 3), seed=0, steps=2, workdir=tmp_path)
-    assert set(runs) == {rd.HYPSEG, rd.NO_CONTAINMENT}
+    assert set(runs) == {rd.HYPSEG, *rd.DIAGNOSTICS}
     assert set(runs[rd.HYPSEG].seconds) == {"train", "segment"}
     for run in runs.values():
         assert sorted(run.labels) == [2, 3]
