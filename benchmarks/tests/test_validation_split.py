@@ -54,3 +54,19 @@ def test_level1_errors_count_misplaced_voxels_by_distance_to_the_true_boundary(s
     row = script.level1_errors(found, cell, volume)
     assert row["misplaced_within_2"] == 1 and row["misplaced_2_to_5"] == 0 and row["misplaced_beyond_5"] == 1
     assert row["cell_voxels"] == 1000 and 3.5 < row["contrast"] < 4.5
+
+
+def test_with_noise_is_the_identity_at_zero_and_otherwise_z_scored_and_reproducible():
+    from benchmarks.validation_split import with_noise
+
+    rng = np.random.default_rng(0)
+    volumes = [rng.normal(size=(6, 7, 8)).astype(np.float32) for _ in range(2)]
+    assert with_noise(volumes, 0.0, seed=0) is volumes
+    noisy = with_noise(volumes, 3.0, seed=4)
+    again = with_noise(volumes, 3.0, seed=4)
+    for clean, v, w in zip(volumes, noisy, again):
+        assert v.dtype == np.float32 and v.shape == clean.shape
+        assert abs(float(v.mean())) < 1e-5 and float(v.std()) == pytest.approx(1.0, rel=1e-5)
+        np.testing.assert_array_equal(v, w)
+        # signal to noise 1 : 3 leaves a correlation of about 1 / sqrt(10) with the clean volume
+        assert 0.2 < np.corrcoef(clean.ravel(), v.ravel())[0, 1] < 0.45
