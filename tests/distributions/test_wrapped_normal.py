@@ -148,6 +148,43 @@ def test_the_kl_sample_is_finite_with_finite_gradients_and_punishes_a_wide_poste
     assert raw.grad[1] > 0  # widening further costs more
 
 
+def test_the_far_branch_agrees_with_the_half_angle_form_at_any_angle(monkeypatch):
+    # Above |u| sqrt(c) = 30 the distance comes from log cosh; in float64 the half-angle form still
+    # holds there (cosh 300 ~ 1e130), so both must agree for general angles and curvatures.
+    from hypseg.distributions import wrapped_normal
+
+    g = torch.Generator().manual_seed(6)
+    for c in (0.4, 1.0, 2.5):
+        ball = PoincareBall(c=c)
+        loc = (torch.rand(200, 3, generator=g, dtype=torch.float64) - 0.5) * 1.1 / math.sqrt(c)
+        scale = torch.rand(200, 3, generator=g, dtype=torch.float64) * 40 + 20  # sqrt(c) |u| below cosh's overflow at 710
+        q = WrappedNormal(loc, scale, ball)
+        eps = torch.randn(200, 3, generator=g, dtype=torch.float64)
+        far = q.origin_distance(eps)
+        assert (math.sqrt(c) * (eps * scale).norm(dim=-1) > wrapped_normal._LARGE).float().mean() > 0.5
+        monkeypatch.setattr(wrapped_normal, "_LARGE", 1e9)
+        torch.testing.assert_close(far, q.origin_distance(eps), rtol=1e-12, atol=1e-9)
+        monkeypatch.undo()
+
+
+def test_the_kl_samples_gradient_at_a_mean_on_the_origin_is_the_samples_gradient():
+    # At loc = 0 the distance's parts are not smooth one by one; their sum is, and its gradient must
+    # equal the one through the (unprojected) float64 sample.
+    ball = PoincareBall(c=1.3)
+    prior = WrappedNormal(torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64), ball)
+    eps = torch.tensor([[0.6, -0.8], [1.5, 0.2]], dtype=torch.float64)
+    grads = []
+    for via_noise in (True, False):
+        loc = torch.zeros(2, 2, dtype=torch.float64, requires_grad=True)
+        q = WrappedNormal(loc, torch.tensor([[0.5, 0.7]] * 2, dtype=torch.float64), ball)
+        z = q.reparameterise(eps)
+        kl = q.kl_sample(eps, prior) if via_noise else q.log_prob(z) - prior.log_prob(z)
+        (grad,) = torch.autograd.grad(kl.sum(), loc)
+        grads.append(grad)
+    assert grads[1].abs().min() > 0.1
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-9, atol=1e-12)
+
+
 def test_origin_distance_has_the_gradients_of_the_float64_formula():
     ball = PoincareBall(c=1.3)
     eps = torch.randn(3, 5, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(5))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from hypseg.config import paper_recipe
+from hypseg.config import cpu_recipe, paper_recipe
 from hypseg.geometry import PoincareBall
 from hypseg.layers import ReleasedGyroplaneLinear
 from hypseg.models import HVAE
@@ -102,6 +102,25 @@ def test_the_loss_of_a_tiny_batch_equals_a_hand_computation():
     hinge = torch.relu(((a - pos) ** 2).sum(-1) - ((a - neg) ** 2).sum(-1) + 0.2)
     total = total + 1000 * hinge.mean()
     torch.testing.assert_close(losses.loss, total)
+
+
+@pytest.mark.parametrize("recipe", ("cpu", "paper"))
+def test_training_takes_the_kl_from_the_noise_where_samples_leave_the_ball(recipe):
+    torch.manual_seed(4)
+    config = cpu_recipe() if recipe == "cpu" else paper_recipe("hyperbolic-gyro")
+    model = HVAE(config.model).double()
+    with torch.no_grad():  # scales of about 20: most samples lie past float64's ball and are projected
+        model.encoder.scale_head.bias.fill_(20.0)
+    patches = torch.randn(6, 1, 10, 10, 10, dtype=torch.float64)
+    noise = torch.randn(config.train.samples, 6, 2, dtype=torch.float64)
+    losses = compute_losses(model, StepBatch(patches, noise), config)
+    n = 2 if config.train.reconstruct == "parent" else 6
+    q = model.posterior(patches[:n])
+    prior = model.prior(patches)
+    exact = q.kl_sample(noise[:, :n], prior).mean()
+    from_samples = (q.log_prob(q.reparameterise(noise[:, :n])) - prior.log_prob(q.reparameterise(noise[:, :n]))).mean()
+    torch.testing.assert_close(losses.kl, exact)
+    assert exact > from_samples + 50
 
 
 def test_the_hyperbolic_loss_uses_squared_poincare_distances():

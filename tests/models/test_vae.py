@@ -61,6 +61,18 @@ def test_given_noise_fixes_the_samples():
     torch.testing.assert_close(a.z, a.posterior.reparameterise(noise))
 
 
+def test_the_output_carries_the_noise_its_samples_were_drawn_from():
+    model = HVAE(ModelConfig(variant="hyperbolic-gyro"))
+    patches = torch.randn(5, 1, 10, 10, 10)
+    noise = torch.randn(2, 5, 2)
+    out = model(patches, noise=noise, decode=3)
+    torch.testing.assert_close(out.noise, noise[:, :3])
+    torch.manual_seed(0)
+    drawn = model(patches, samples=4)
+    assert drawn.noise.shape == (4, 5, 2)
+    torch.testing.assert_close(drawn.z, drawn.posterior.reparameterise(drawn.noise))
+
+
 def test_gradients_reach_every_parameter():
     torch.manual_seed(2)
     model = HVAE(ModelConfig(**SMALL))

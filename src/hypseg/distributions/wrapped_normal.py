@@ -131,29 +131,37 @@ class WrappedNormal(Distribution):
         .. math:: \cosh(\sqrt c\,r_0) = \cosh x\cosh y - \cos\theta\,\sinh x\sinh y,
                   \qquad x = \sqrt c\,d(0, \mu),\ y = \sqrt c\,r,
 
-        evaluated in float64: :math:`\cosh(\sqrt c\,r_0) - 1` from half-angle terms for moderate
-        :math:`y`, its logarithm for large :math:`y` (no overflow). The sample itself is projected back
-        inside the ball, so ``dist(0, z)`` saturates near 6 in float32 (12 in float64) however far the
-        noise carries it; a KL estimate that used it would reward a wide posterior at the ball's edge.
+        written with :math:`t = \sqrt c|\mu|` as :math:`\cosh x = (1 + t^2)/(1 - t^2)` and
+        :math:`\cos\theta\sinh x\sinh y = -2c\langle u, \mu\rangle\,\mathrm{sinhc}(y)/(1 - t^2)`, which
+        are smooth at :math:`\mu = 0` and :math:`u = 0`. It is evaluated in float64: :math:`\cosh(\sqrt
+        c\,r_0) - 1` from half-angle terms for moderate :math:`y`; for large :math:`y` its logarithm,
+        :math:`y - \log 2 + \log\big(|\hat u + \sqrt c\mu|^2 + e^{-2y}|\hat u - \sqrt c\mu|^2\big) -
+        \log(1 - t^2)`, which neither overflows nor cancels. The sample itself is projected back inside
+        the ball, so ``dist(0, z)`` saturates near 6 in float32 (12 in float64) however far the noise
+        carries it; a KL estimate that used it would reward a wide posterior at the ball's edge.
         """
         k = self.ball.c**0.5
         loc = self.loc.to(torch.float64)
         u = (eps * self.scale).to(torch.float64)
-        loc_norm = loc.norm(dim=-1)
-        u_norm = u.norm(dim=-1)
-        x = 2 * torch.atanh((k * loc_norm).clamp_max(1 - 1e-15))
-        y = k * u_norm
-        cos = -(u * loc).sum(-1) / (u_norm * loc_norm).clamp_min(1e-300)
+        t2 = self.ball.c * (loc * loc).sum(-1)
+        room = 1 - t2  # positive: loc lies inside the ball
+        y = k * u.norm(dim=-1)
         large = y > _LARGE
-        # moderate y: cosh(k r0) - 1 = 2 sinh^2(x/2) cosh y + 2 sinh^2(y/2) - cos sinh x sinh y
+        # moderate y: cosh(k r0) - 1 = [2 t^2 cosh y + 2 (1 - t^2) sinh^2(y/2) + 2 c <u, mu> sinhc y] / (1 - t^2)
         ys = torch.where(large, torch.zeros_like(y), y)
-        excess = (2 * torch.sinh(x / 2) ** 2 * torch.cosh(ys) + 2 * torch.sinh(ys / 2) ** 2
-                  - cos * torch.sinh(x) * torch.sinh(ys)).clamp_min(1e-300)
+        tiny = ys < 1e-4
+        ys_safe = torch.where(tiny, torch.ones_like(ys), ys)
+        sinhc = torch.where(tiny, 1 + ys * ys / 6, torch.sinh(ys_safe) / ys_safe)
+        excess = ((2 * t2 * torch.cosh(ys) + 2 * room * torch.sinh(ys / 2) ** 2
+                   + 2 * self.ball.c * (u * loc).sum(-1) * sinhc) / room).clamp_min(1e-300)
         moderate = torch.log1p(excess + torch.sqrt(excess * (excess + 2)))
-        # large y: log cosh(k r0) = y - log 2 + log(cosh x - cos sinh x + e^(-2y) (cosh x + cos sinh x))
+        # large y: log cosh(k r0) = y - log 2 + log(|u^ + k mu|^2 + e^(-2y) |u^ - k mu|^2) - log(1 - t^2)
+        far_u = torch.where(large.unsqueeze(-1), u, torch.ones_like(u))
+        unit = far_u / far_u.norm(dim=-1, keepdim=True)
         yl = torch.where(large, y, torch.full_like(y, _LARGE))
-        log_cosh = (yl - math.log(2) + torch.log(torch.cosh(x) - cos * torch.sinh(x)
-                                                   + torch.exp(-2 * yl) * (torch.cosh(x) + cos * torch.sinh(x))))
+        towards = (unit + k * loc).pow(2).sum(-1)
+        away = (unit - k * loc).pow(2).sum(-1)
+        log_cosh = (yl - math.log(2) + torch.log(towards + torch.exp(-2 * yl) * away) - torch.log(room)).clamp_min(1e-150)
         far = log_cosh + torch.log1p(torch.sqrt(-torch.expm1(-2 * log_cosh)))
         return (torch.where(large, far, moderate) / k).to(self.loc.dtype)
 
