@@ -24,6 +24,7 @@ import torch
 from torch.distributions import Distribution
 
 from hypseg.geometry import PoincareBall, check_points
+from hypseg.geometry.constants import min_norm
 from hypseg.geometry.math import check_tensor
 
 
@@ -168,19 +169,15 @@ class WrappedNormal(Distribution):
     def kl_sample(self, eps: torch.Tensor, prior: "WrappedNormal") -> torch.Tensor:
         """``log q(z) - log p(z)`` at the sample ``z = reparameterise(eps)``: one Monte Carlo KL term.
 
-        Both densities come from the noise, not from ``z``: ``log q`` as :meth:`log_prob_noise`, ``log p``
-        from :meth:`origin_distance`, so the estimate stays exact where ``z`` was projected back into
-        the ball. ``prior`` must be centred at the origin with one scale on every axis (the VAE's prior),
-        whose density depends on the distance from the origin alone.
+        ``prior`` is a wrapped normal centred at the origin (the VAE's prior; its ``loc`` is not read).
+        Both densities come from the noise, so the estimate stays exact where ``z`` was projected back
+        into the ball: ``log q`` as :meth:`log_prob_noise`; ``log p`` at the tangent coordinates
+        ``origin_distance(eps)`` times the direction of ``z`` (a projection moves a point towards the
+        origin along its direction, so the direction survives it).
         """
-        if bool(torch.any(prior.loc != 0)) or bool(torch.any(prior.scale != prior.scale[..., :1])):
-            raise ValueError("kl_sample needs a prior centred at the origin with one scale on every axis")
-        r0 = self.origin_distance(eps)
-        scale = prior.scale[..., 0]
-        d = self.loc.shape[-1]
-        log_p = (-0.5 * (r0 / scale) ** 2 - d * scale.log() - 0.5 * d * math.log(2 * math.pi)
-                 - (d - 1) * log_sinhc(self.ball.c**0.5 * r0))
-        return self.log_prob_noise(eps) - log_p
+        z = self.reparameterise(eps)
+        direction = z / z.norm(dim=-1, keepdim=True).clamp_min(min_norm(z.dtype))
+        return self.log_prob_noise(eps) - prior._log_density(self.origin_distance(eps).unsqueeze(-1) * direction)
 
     def _log_density(self, u: torch.Tensor) -> torch.Tensor:
         """Log-density at the point whose tangent coordinates are ``u``."""
