@@ -355,7 +355,7 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     segments = {size: [supervoxels(normalised, size=size, tile=flat.supervoxel_tile)] for size in sizes}
     found = cluster_embeddings(result.embeddings, flat, geometry=model.config.model, segments=segments)
     done = time.perf_counter()
-    fine = config.levels[-1] if len(config.levels) > 1 else segment_preset("default").levels[-1]
+    fine = segment_preset("default").levels[-1]
     level1 = dataclasses.replace(config.levels[0], patch_sides=fine.patch_sides, purity_power=fine.purity_power)
     fine_result = hypseg.segment(image, model, recipe=dataclasses.replace(config, levels=(level1, *config.levels[1:])))
     fine_done = time.perf_counter()
@@ -544,6 +544,8 @@ def _profile_rows(image: np.ndarray, runs: Mapping[str, Sequence[Run]], clusters
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and write the results file; returns the exit status."""
+    from hypseg.config import segment_preset
+
     args = parse_args(argv)
     folder = sample_folder()
     chosen = args.volumes or ["nuclei", "tomogram"]
@@ -566,11 +568,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             runs = all_runs(volume, (NUCLEI_CLUSTERS,), seeds=args.seeds, steps=args.steps, workdir=workdir,
                             supervoxel_tile=args.supervoxel_tile)
             nuclei_plain, nuclei_filled = score_nuclei(runs, volume.foreground)
-            from hypseg.config import segment_preset
-
-            level = segment_preset("default").levels[0]
-            tile = args.supervoxel_tile or segment_preset("default").supervoxel_tile
-            ceiling, by_intensity = supervoxel_bounds(volume.image, volume.foreground, size=level.supervoxel_size, tile=tile)
+            preset = segment_preset("default")
+            level = preset.levels[0]
+            ceiling, by_intensity = supervoxel_bounds(volume.image, volume.foreground, size=level.supervoxel_size,
+                                                      tile=args.supervoxel_tile or preset.supervoxel_tile)
             lines += [f"## nuclei ({' x '.join(map(str, volume.image.shape))}, foreground {volume.foreground.mean():.3f} of the volume)", "",
                       *nuclei_table(nuclei_plain, nuclei_filled), "",
                       f"hypseg's level 1 labels SLIC supervoxels of {level.supervoxel_size} voxels whole. On this volume "
