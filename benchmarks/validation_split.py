@@ -35,6 +35,7 @@ baseline with its defaults.
     python -m benchmarks.validation_split --in-object --instances --sides 5 --purity-power 8
     python -m benchmarks.validation_split --no-model --slic 150 --slic 250 --slic 500 --slic 1000
     python -m benchmarks.validation_split --no-model --peer filter_bank --peer slic
+    python -m benchmarks.validation_split --object-scale 0.5 --sides 5 --sides 10 --supervoxels 125 --supervoxels 500
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, level_weights,
                                          score_labels, segment_embeddings)
 from hypseg.config import cpu_recipe
-from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
+from hypseg.data import SyntheticConfig, discover_cases, load_normalised, supervoxels, write_synthetic_dataset
 from hypseg.geometry import logmap0
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.pooling import pool_embedding
@@ -72,11 +73,19 @@ def with_noise(volumes: list[np.ndarray], std: float, *, seed: int) -> list[np.n
     return [((v - v.mean()) / v.std()).astype(np.float32) for v in noisy]
 
 
+def scaled_scenes(scale: float) -> SyntheticConfig:
+    """The default generator's box with every length of its scenes (radii, half sides) scaled by ``scale``."""
+    base = SyntheticConfig()
+    return dataclasses.replace(SyntheticConfig.scaled(round(base.shape * scale)), shape=base.shape)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kind", default="regular", choices=("regular", "irregular", "shepp-logan"))
     parser.add_argument("--noise", type=float, default=0.0, help="add white Gaussian noise of this standard deviation "
                         "(in units of each normalised volume's) to every volume, training and validation, then normalise again")
+    parser.add_argument("--object-scale", type=float, default=1.0, help="scale every length of the generator's scenes by "
+                        "this factor in the same 50^3 box (0.5: cells of radius 12.5 instead of 25, in more background)")
     parser.add_argument("--triplet-weight", type=float, help="replace the recipe's triplet weight")
     parser.add_argument("--variant", default="hyperbolic-gyro", help="model variant (the full model by default)")
     parser.add_argument("--seed", type=int, default=0, help="training seed (the first, with --ensemble)")
@@ -120,7 +129,8 @@ def main() -> None:
     powers = args.purity_power or sorted({how.purity_power for how in INFERENCE.values()})
     levels = dict(SETS[args.kind].levels)  # level -> clusters
     with tempfile.TemporaryDirectory() as tmp:
-        write_synthetic_dataset(Path(tmp) / "set", n=120, seed=0, kind=args.kind)
+        write_synthetic_dataset(Path(tmp) / "set", n=120, seed=0, kind=args.kind,
+                                config=scaled_scenes(args.object_scale))
         cases = discover_cases([Path(tmp) / "set"])
         val_cases = [c for c in cases if c.split == "val"]
         val = with_noise(load_normalised(val_cases, config=config.data), args.noise, seed=1)
@@ -141,8 +151,12 @@ def main() -> None:
         if args.no_model:
             return
         train = with_noise(load_normalised([c for c in cases if c.split == "train"], config=config.data), args.noise, seed=0)
-        models = [Trainer(dataclasses.replace(config, train=dataclasses.replace(train_config, seed=args.seed + j)), train,
-                          run_dir=Path(tmp) / f"run{j}", progress=False).fit().model for j in range(args.ensemble)]
+        results = [Trainer(dataclasses.replace(config, train=dataclasses.replace(train_config, seed=args.seed + j)), train,
+                           run_dir=Path(tmp) / f"run{j}", progress=False).fit() for j in range(args.ensemble)]
+        for j, result in enumerate(results):  # the last logged losses, e.g. a KL near 0 when the posterior collapses
+            print(json.dumps({"training_seed": args.seed + j, "last_losses": {k: round(v, 4) for k, v in result.last.items()}}),
+                  flush=True)
+        models = [result.model for result in results]
     # containment: level 1 as the recipe finds it (holes filled), each combination sets levels 2-3 inside it
     level1 = dataclasses.replace(INFERENCE[1], in_object=True)
     uses_level1 = args.in_object or args.level1_errors
@@ -181,7 +195,7 @@ def main() -> None:
         inference = {level: how for level in levels} | ({1: level1} if args.in_object else {})
         # one model's purity weights serve every model's factors
         weights = level_weights(inference.values(), segments)
-        row = {"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
+        row = {"object_scale": args.object_scale, "variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                "ensemble": args.ensemble, "override": override, "in_object": args.in_object, "sides": list(sides),
                "supervoxels": size, "purity_power": power, "pooled": pooled}
         if args.intensity_axis and size and not pooled:

@@ -135,3 +135,15 @@ def test_impossible_sizes_fail_clearly():
     cfg = SyntheticConfig(shape=16, cell_radius_mean=6.0, vesicle_radius_mean=7.0, placement_tries=5)
     with pytest.raises(ValueError, match="could not place the required objects"):
         generate_volume(np.random.default_rng(0), config=cfg)
+
+
+def test_scaled_moves_object_sizes_only():
+    """A smaller box scales every radius and half side; intensities, noise and textures are not lengths."""
+    import dataclasses
+
+    base, half = SyntheticConfig(), SyntheticConfig.scaled(25)
+    changed = {f.name for f in dataclasses.fields(base) if getattr(base, f.name) != getattr(half, f.name)}
+    sizes = {f.name for f in dataclasses.fields(base) if "radius" in f.name or "half_side" in f.name}
+    assert changed == sizes | {"shape"}
+    assert all(getattr(half, name) == getattr(base, name) / 2 for name in sizes)
+    assert SyntheticConfig.scaled(50) == base

@@ -101,14 +101,16 @@ class SyntheticConfig(Config):
 
     @classmethod
     def scaled(cls, size: int) -> "SyntheticConfig":
-        """The default generator in a ``size``^3 box, every length scaled by ``size / 50``.
+        """The default generator in a ``size``^3 box, every object's size scaled by ``size / 50``.
 
-        >>> SyntheticConfig.scaled(25).cell_radius_mean
-        12.5
+        Intensities, noise and textures are not lengths of the scene and stay as they are.
+
+        >>> SyntheticConfig.scaled(25).cell_radius_mean, SyntheticConfig.scaled(25).noise_std
+        (12.5, 0.25)
         """
         base = cls()
         k = size / base.shape
-        lengths = [f.name for f in dataclasses.fields(base) if f.name.endswith(("_mean", "_std")) and "intensity" not in f.name]
+        lengths = [f.name for f in dataclasses.fields(base) if f.name.endswith(("_radius_mean", "_radius_std", "_side_mean", "_side_std"))]
         return dataclasses.replace(base, shape=size, **{name: getattr(base, name) * k for name in lengths})
 
 
