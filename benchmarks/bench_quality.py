@@ -34,6 +34,6 @@ if __name__ == "__main__":
     recipe = cpu_recipe()
     if args.triplet_weight is not None:
         recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, triplet_weight=args.triplet_weight))
-    quality.run(repeats=3, out=args.out, recipe=recipe, sets=args.sets or tuple(quality.SETS),
+    quality.run(repeats=3, out=args.out, recipe=recipe, sets=args.sets or quality.DEFAULT_SETS,
                 ablations=[quality.FULL] if args.full_only else None, inference=inference, ensemble=not args.no_ensemble,
                 supervoxel_tile=args.supervoxel_tile)

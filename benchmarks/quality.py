@@ -5,7 +5,9 @@ Sets (:data:`SETS`), each 120 volumes of 50^3 written by :func:`hypseg.data.writ
 
 - ``regular``: the paper's hierarchy (cell, vesicles and mitochondria, aggregates), every Table 2 ablation;
 - ``irregular``: the same hierarchy with deformed, non-convex shapes (robustness);
-- ``shepp-logan``: the noisy randomised 3-D Shepp-Logan head phantom, levels from the ellipsoids' nesting.
+- ``shepp-logan``: the noisy randomised 3-D Shepp-Logan head phantom, levels from the ellipsoids' nesting;
+- ``small-cells`` (not in the default run): the regular scenes with every object at half its size (a cell
+  of radius 12.5 in the same box, :meth:`SyntheticConfig.with_object_scale`), same intensities and noise.
 
 On the robustness sets only the full model and the Euclidean base are trained. Every learned model is
 trained with the CPU recipe on the set's 80 training volumes for each seed; then, level by level
@@ -163,13 +165,24 @@ class QualitySet:
     kind: str
     levels: Mapping[int, int]
     ablations: tuple[str, ...]
+    object_scale: float = 1.0  # every object's size times this, in the same box
 
 
 SETS: dict[str, QualitySet] = {
     "regular": QualitySet("regular", CELL_LEVELS, tuple(ABLATIONS)),
     "irregular": QualitySet("irregular", CELL_LEVELS, (EUCLIDEAN, FULL)),
     "shepp-logan": QualitySet("shepp-logan", PHANTOM_LEVELS, (EUCLIDEAN, FULL)),
+    "small-cells": QualitySet("regular", CELL_LEVELS, (EUCLIDEAN, FULL), object_scale=0.5),
 }
+#: the sets of a plain run (``hypseg bench quality``, ``results/quality.md``)
+DEFAULT_SETS: tuple[str, ...] = ("regular", "irregular", "shepp-logan")
+
+
+def set_generator(name: str, shape: int | None = None) -> SyntheticConfig:
+    """The generator of set ``name``: the default's (in a ``shape``^3 box, objects scaled with it), its objects
+    times the set's ``object_scale``."""
+    base = SyntheticConfig() if shape is None else SyntheticConfig.scaled(shape)
+    return base.with_object_scale(SETS[name].object_scale)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -291,8 +304,7 @@ def score_set(
     its seeds: their test embeddings side by side, clustered once (:func:`score_embeddings`).
     """
     spec = SETS[name]
-    options = {} if shape is None else {"config": SyntheticConfig.scaled(shape)}
-    write_synthetic_dataset(workdir / name, n=volumes, seed=0, kind=spec.kind, **options)
+    write_synthetic_dataset(workdir / name, n=volumes, seed=0, kind=spec.kind, config=set_generator(name, shape))
     cases = discover_cases([workdir / name])
     train = load_normalised([c for c in cases if c.split == "train"], config=recipe.data)
     test_cases = [c for c in cases if c.split == "test"]
@@ -377,7 +389,8 @@ def set_table(name: str, scores: Sequence[MethodScore], *, volumes: int, repeats
         rows.append(row)
     header = ["method", *(f"L{level} (k={SETS[name].levels[level]})" for level in levels), "train CPU-min", "inference s/volume"]
     title = (
-        f"Set {name!r}, test split ({volumes // 6} volumes), paper protocol; learned models: CPU recipe, "
+        f"Set {name!r}" + (f" (every object at {SETS[name].object_scale:g} of its regular size)" if SETS[name].object_scale != 1 else "")
+        + f", test split ({volumes // 6} volumes), paper protocol; learned models: CPU recipe, "
         f"mean ± std over {repeats} seeds"
         + (f" (an 'ensemble of {repeats} seeds' row clusters the {repeats} models' embeddings side by side)" if ensemble and repeats > 1 else "")
         + "; inference "
@@ -431,13 +444,13 @@ def _margin(full: MethodScore, level: int, margin: float, against, *, met: bool)
 
 def run(
     *, repeats: int = 3, volumes: int = 120, out: str | os.PathLike | None = None,
-    sets: Sequence[str] = tuple(SETS), recipe: RunConfig | None = None, shape: int | None = None,
+    sets: Sequence[str] = DEFAULT_SETS, recipe: RunConfig | None = None, shape: int | None = None,
     inference: Mapping[int, LevelInference] = INFERENCE, ablations: Sequence[str] | None = None, ensemble: bool = True,
     supervoxel_tile: int | None = None,
 ) -> None:
     """Print (and save to ``out``) the quality tables; ``repeats`` is the number of training seeds.
 
-    ``sets`` picks among :data:`SETS`; ``recipe`` replaces :func:`hypseg.config.cpu_recipe` and
+    ``sets`` picks among :data:`SETS` (default :data:`DEFAULT_SETS`); ``recipe`` replaces :func:`hypseg.config.cpu_recipe` and
     ``shape`` the 50^3 volume side, ``inference`` :data:`INFERENCE` (tests use a tiny recipe on small
     volumes; :func:`uniform_inference` gives every level the same settings); ``ablations`` trains only
     those learned models (default: each set's); ``ensemble`` adds each learned model's seeds' ensemble

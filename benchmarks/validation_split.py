@@ -73,12 +73,6 @@ def with_noise(volumes: list[np.ndarray], std: float, *, seed: int) -> list[np.n
     return [((v - v.mean()) / v.std()).astype(np.float32) for v in noisy]
 
 
-def scaled_scenes(scale: float) -> SyntheticConfig:
-    """The default generator's box with every length of its scenes (radii, half sides) scaled by ``scale``."""
-    base = SyntheticConfig()
-    return dataclasses.replace(SyntheticConfig.scaled(round(base.shape * scale)), shape=base.shape)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kind", default="regular", choices=("regular", "irregular", "shepp-logan"))
@@ -130,7 +124,7 @@ def main() -> None:
     levels = dict(SETS[args.kind].levels)  # level -> clusters
     with tempfile.TemporaryDirectory() as tmp:
         write_synthetic_dataset(Path(tmp) / "set", n=120, seed=0, kind=args.kind,
-                                config=scaled_scenes(args.object_scale))
+                                config=SyntheticConfig().with_object_scale(args.object_scale))
         cases = discover_cases([Path(tmp) / "set"])
         val_cases = [c for c in cases if c.split == "val"]
         val = with_noise(load_normalised(val_cases, config=config.data), args.noise, seed=1)

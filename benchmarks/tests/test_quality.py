@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import re
 
@@ -119,8 +120,18 @@ def test_tiny_run_of_two_sets_writes_every_table(tmp_path, capsys):
     assert all(part in printed for part in text.split("\n\n"))
 
 
+def test_small_cells_are_the_regular_scenes_at_half_size_and_not_in_a_plain_run():
+    from hypseg.data.synthetic_config import SyntheticConfig
+
+    assert quality.set_generator("regular") == SyntheticConfig()
+    assert quality.set_generator("small-cells") == SyntheticConfig().with_object_scale(0.5)
+    assert quality.set_generator("small-cells", 24) == SyntheticConfig.scaled(24).with_object_scale(0.5)
+    assert quality.SETS["small-cells"].kind == "regular" and "small-cells" not in quality.DEFAULT_SETS
+    assert inspect.signature(run).parameters["sets"].default == quality.DEFAULT_SETS
+
+
 def test_unknown_set_is_refused():
-    with pytest.raises(ValueError, match=re.escape("unknown quality set(s) ['nope']; choose from ['irregular', 'regular', 'shepp-logan']")):
+    with pytest.raises(ValueError, match=re.escape("unknown quality set(s) ['nope']; choose from ['irregular', 'regular', 'shepp-logan', 'small-cells']")):
         run(sets=("regular", "nope"))
 
 

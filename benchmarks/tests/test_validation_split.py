@@ -71,17 +71,3 @@ def test_with_noise_is_the_identity_at_zero_and_otherwise_z_scored_and_reproduci
         # signal to noise 1 : 3 leaves a correlation of about 1 / sqrt(10) with the clean volume
         assert 0.2 < np.corrcoef(clean.ravel(), v.ravel())[0, 1] < 0.45
 
-
-def test_scaled_scenes_keep_the_box_and_shrink_the_scene():
-    from benchmarks.validation_split import scaled_scenes
-    from hypseg.data import SyntheticConfig, generate_volume
-
-    base = SyntheticConfig()
-    assert scaled_scenes(1.0) == base
-    half = scaled_scenes(0.5)
-    assert half.shape == base.shape and half.noise_std == base.noise_std
-    assert (half.cell_radius_mean, half.vesicle_radius_mean, half.aggregate_radius_mean) == (12.5, 4.0, 1.0)
-    # a half-scale cell holds about an eighth of a full-scale one's voxels, in the same box
-    full_cell = (generate_volume(np.random.default_rng(3), config=base).labels[1] > 0).sum()
-    half_cell = (generate_volume(np.random.default_rng(3), config=half).labels[1] > 0).sum()
-    assert 0.09 < half_cell / full_cell < 0.16

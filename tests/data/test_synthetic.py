@@ -147,3 +147,15 @@ def test_scaled_moves_object_sizes_only():
     assert changed == sizes | {"shape"}
     assert all(getattr(half, name) == getattr(base, name) / 2 for name in sizes)
     assert SyntheticConfig.scaled(50) == base
+
+
+def test_with_object_scale_shrinks_the_scene_in_the_same_box():
+    base = SyntheticConfig()
+    assert base.with_object_scale(1.0) == base
+    half = base.with_object_scale(0.5)
+    assert half.shape == base.shape and half.noise_std == base.noise_std
+    assert (half.cell_radius_mean, half.vesicle_radius_mean, half.aggregate_radius_mean) == (12.5, 4.0, 1.0)
+    # a half-size cell holds about an eighth of a full-size one's voxels
+    full_cell = (generate_volume(np.random.default_rng(3), config=base).labels[1] > 0).sum()
+    half_cell = (generate_volume(np.random.default_rng(3), config=half).labels[1] > 0).sum()
+    assert 0.09 < half_cell / full_cell < 0.16

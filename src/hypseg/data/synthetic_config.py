@@ -99,18 +99,23 @@ class SyntheticConfig(Config):
         if self.placement_tries < 1 or self.deform_bumps < 1:
             raise UserError("SyntheticConfig: placement_tries and deform_bumps must be >= 1")
 
+    def with_object_scale(self, factor: float) -> "SyntheticConfig":
+        """This generator with every object's size (radii, half sides and their spreads) times ``factor``, in the same box.
+
+        Intensities, noise and textures are not lengths of the scene and stay as they are.
+
+        >>> SyntheticConfig().with_object_scale(0.5).cell_radius_mean
+        12.5
+        """
+        sizes = [f.name for f in dataclasses.fields(self) if f.name.endswith(("_radius_mean", "_radius_std", "_side_mean", "_side_std"))]
+        return dataclasses.replace(self, **{name: getattr(self, name) * factor for name in sizes})
+
     @classmethod
     def scaled(cls, size: int) -> "SyntheticConfig":
         """The default generator in a ``size``^3 box, every object's size scaled by ``size / 50``.
-
-        Intensities, noise and textures are not lengths of the scene and stay as they are.
 
         >>> SyntheticConfig.scaled(25).cell_radius_mean, SyntheticConfig.scaled(25).noise_std
         (12.5, 0.25)
         """
         base = cls()
-        k = size / base.shape
-        lengths = [f.name for f in dataclasses.fields(base) if f.name.endswith(("_radius_mean", "_radius_std", "_side_mean", "_side_std"))]
-        return dataclasses.replace(base, shape=size, **{name: getattr(base, name) * k for name in lengths})
-
-
+        return dataclasses.replace(base.with_object_scale(size / base.shape), shape=size)
