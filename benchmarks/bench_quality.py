@@ -3,6 +3,7 @@
     python -m benchmarks.bench_quality                        # every set and ablation -> results/quality.md
     python -m benchmarks.bench_quality --set regular --full-only --supervoxels 0 -p 10 --out benchmarks/results/quality_voxels_p10.md
     python -m benchmarks.bench_quality --set regular --full-only --supervoxel-tile 25 --out benchmarks/results/quality_tile25.md
+    python -m benchmarks.bench_quality --render benchmarks/results/quality.json   # rewrite quality.md from the saved scores
 """
 
 import argparse
@@ -24,7 +25,17 @@ if __name__ == "__main__":
     parser.add_argument("--supervoxel-tile", type=int, help="cut the learned models' supervoxels in tiles of this side")
     parser.add_argument("--no-ensemble", action="store_true", help="no rows for the learned models' seeds' ensembles")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "quality.md")
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="train nothing: rebuild the tables from the scores a run saved (its --out with suffix .json) "
+                             "and write them beside it, with suffix .md")
     args = parser.parse_args()
+    if args.render is not None:
+        if not args.render.is_file():
+            parser.error(f"no saved scores at {args.render}")
+        text = quality.render_saved(args.render)
+        args.render.with_suffix(".md").write_text(text)
+        print(text, end="")
+        raise SystemExit(0)
     if args.patch_size is None and args.supervoxels is None:
         inference = quality.INFERENCE
     else:  # the same settings at every level; what is not given takes level 2's of quality.INFERENCE

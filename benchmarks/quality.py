@@ -23,15 +23,18 @@ the seeds' test embeddings side by side, a product of one ball per seed (one lon
 model), clustered once; its training time is the seeds' sum. On validation an ensemble gained at level 1
 only; on the test split it moved no level beyond the seeds' spread (README), so the recipe stays one model.
 
-The closing table states every goal of issue 7: the paper's bar on the regular set, and the full model
-against the best of the Euclidean ablation and the baselines at every level of every set, each margin with
-its 95% paired bootstrap interval over the test volumes (a status "within noise" when it holds zero). The recipe and
+The closing table (:func:`goals_table`) states the goals of issue 17: the full model's lead over every
+classical peer at every level, its margin over the Euclidean base, and the bar on level 1 of the regular
+set, each margin with its 95% paired bootstrap interval over the test volumes (a status "within noise"
+when it holds zero). Every score, per test volume, is also written beside the tables as JSON
+(:func:`saved_path`), and :func:`render_saved` rebuilds the tables from it. The recipe and
 the inference settings were chosen on validation volumes only (``benchmarks/validation_split.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tempfile
 import time
@@ -59,8 +62,12 @@ from hypseg.training import Trainer
 #: level -> number of clusters of the cell sets (method.md section 7)
 CELL_LEVELS: dict[int, int] = {1: 2, 2: 4, 3: 8}
 PAPER = PAPER_ABLATIONS  # Table 2 of the paper, levels 1-3, regular set
-#: the issue's bar on the regular set, levels 1-3
-GOALS: tuple[float, float, float] = (0.97, 0.65, 0.35)
+#: the bar on level 1 of the regular set (the supervised intensity ceiling, benchmarks/intensity_ceiling.py: 0.956)
+LEVEL1_GOAL = 0.90
+#: the lead over every classical peer asked at every level ...
+PEER_LEAD = 0.03
+#: ... of these sets
+LEAD_SETS: tuple[str, ...] = ("regular", "irregular")
 #: ablation -> (model variant, triplet weight; None keeps the recipe's)
 ABLATIONS = {
     "euclidean base": ("euclidean", 0.0),
@@ -400,46 +407,76 @@ def set_table(name: str, scores: Sequence[MethodScore], *, volumes: int, repeats
 
 
 def goals_table(results: Mapping[str, Sequence[MethodScore]]) -> str:
-    """Where the full model stands against every goal of issue 7.
+    """Where the full model stands against the goals of issue 17 on every set of ``results``.
 
-    The full model's seeds' ensemble, where the tables have one, is held to the same goals, against the
-    Euclidean base's ensemble and the baselines. Each margin comes with its 95% paired bootstrap interval
-    over the test volumes (:func:`hypseg.metrics.paired_interval`, against the rival's score on the same
-    volume or against the bar); a status is marked "within noise" when that interval holds zero, that is,
-    when these volumes cannot tell whether the goal is met.
+    For the full model, and its seeds' ensemble where the tables have one, at every level:
+
+    - **every classical peer** (each baseline, plain and in its level-1 object): the goal is a lead of at
+      least :data:`PEER_LEAD` over each of them whose 95% paired bootstrap interval over the test volumes
+      (:func:`hypseg.metrics.paired_interval`) excludes zero. The row shows the closest peer; when the
+      goal fails against another one first, the status names it. The issue asks for it on
+      :data:`LEAD_SETS`; the other sets are held to the same rule for comparison.
+    - **the Euclidean base** (its ensemble for the ensemble): the ablation without the ball, gyroplane
+      and triplet term. No goal is set under this protocol (issue 17 asks for the lead under the paper's
+      per-voxel protocol, ``benchmarks.paper_protocol``), so the status says ahead or behind.
+    - **level 1 of the regular set** (the single models only): the bar :data:`LEVEL1_GOAL`.
+
+    A status ends in "(within noise)" when its interval holds zero: these volumes cannot tell the two apart.
     """
     rows = []
     for name, scores in results.items():
         by_name = {s.name: s for s in scores}
         seeds = len(next(iter(by_name[FULL].dice.values()))) if FULL in by_name else 0  # an ensemble's members: its seeds
-        pairs = [(FULL, EUCLIDEAN), (ensemble_name(FULL, seeds), ensemble_name(EUCLIDEAN, seeds))]
-        for full_name, euclidean_name in pairs:
+        peers = [s for s in scores if s.name.startswith("baseline: ")]
+        for full_name, euclidean_name in ((FULL, EUCLIDEAN), (ensemble_name(FULL, seeds), ensemble_name(EUCLIDEAN, seeds))):
             if full_name not in by_name:
                 continue
             full = by_name[full_name]
             for level in SETS[name].levels:
-                rivals = [s for s in scores if s.name == euclidean_name or s.name.startswith("baseline: ")]
-                best = max(rivals, key=lambda s: s.mean(level))
-                against = None if best.per_volume is None else best.per_volume[level]
-                margin = full.mean(level) - best.mean(level)
-                rows.append([name, f"L{level}", full_name, f"{full.mean(level):.3f}", f"{best.name} {best.mean(level):.3f}",
-                             *_margin(full, level, margin, against, met=margin > 0)])
-                if name == "regular" and level <= len(GOALS):
-                    bar = GOALS[level - 1]
-                    rows.append([name, f"L{level}", full_name, f"{full.mean(level):.3f}", f"goal {bar:.2f}",
-                                 *_margin(full, level, full.mean(level) - bar, bar, met=full.mean(level) >= bar)])
-    return "Goals (issue 7): the full model against the bar and the best rival\n\n" + format_table(
-        ["set", "level", "model", "DICE", "against", "margin", "95% interval (volumes)", "status"], rows
-    )
+                head = [name, f"L{level}", full_name, f"{full.mean(level):.3f}"]
+                if peers:
+                    closest = max(peers, key=lambda s: s.mean(level))
+                    rows.append([*head, f"every peer; closest {closest.name} {closest.mean(level):.3f}",
+                                 *_lead(full, level, peers, closest)])
+                if euclidean_name in by_name:
+                    euclidean = by_name[euclidean_name]
+                    margin = full.mean(level) - euclidean.mean(level)
+                    interval, noise = _interval(full, level, euclidean.per_volume and euclidean.per_volume[level])
+                    rows.append([*head, f"{euclidean_name} {euclidean.mean(level):.3f} (no goal here)", f"{margin:+.3f}",
+                                 interval, ("ahead" if margin > 0 else "behind") + noise])
+                if name == "regular" and level == 1 and full_name == FULL:
+                    margin = full.mean(level) - LEVEL1_GOAL
+                    interval, noise = _interval(full, level, LEVEL1_GOAL)
+                    rows.append([*head, f"goal {LEVEL1_GOAL:.2f}", f"{margin:+.3f}", interval,
+                                 ("met" if margin >= 0 else "not met") + noise])
+    title = (f"Goals (issue 17): the full model against every classical peer (a lead of at least {PEER_LEAD:.2f} over each, "
+             f"its paired interval clear of zero; asked on the {' and '.join(LEAD_SETS)} sets), against the Euclidean base, "
+             f"and level 1 of the regular set against {LEVEL1_GOAL:.2f}")
+    return f"{title}\n\n" + format_table(["set", "level", "model", "DICE", "against", "margin", "95% interval (volumes)", "status"], rows)
 
 
-def _margin(full: MethodScore, level: int, margin: float, against, *, met: bool) -> list[str]:
-    """The margin, its paired interval over volumes (``against``: the rival's per-volume scores or the bar) and the status."""
-    status = "met" if met else "not met"
+def _interval(full: MethodScore, level: int, against) -> tuple[str, str]:
+    """The paired interval of the full model's margin over volumes (``against``: the rival's per-volume
+    scores or a bar) as text, and " (within noise)" when it holds zero ("n/a" and "" without per-volume scores)."""
     if full.per_volume is None or against is None:
-        return [f"{margin:+.3f}", "n/a", status]
+        return "n/a", ""
     low, high = paired_interval(full.per_volume[level], against)
-    return [f"{margin:+.3f}", f"[{low:+.3f}, {high:+.3f}]", status + (" (within noise)" if low <= 0 <= high else "")]
+    return f"[{low:+.3f}, {high:+.3f}]", " (within noise)" if low <= 0 <= high else ""
+
+
+def _lead(full: MethodScore, level: int, peers: Sequence[MethodScore], closest: MethodScore) -> list[str]:
+    """Margin, interval and status of the full model's lead over ``closest``; the status holds every peer
+    to the goal, the closest first, and names the first other peer that fails it."""
+    margin = full.mean(level) - closest.mean(level)
+    interval, _ = _interval(full, level, closest.per_volume and closest.per_volume[level])
+    for peer in [closest] + [p for p in peers if p is not closest]:
+        lead = full.mean(level) - peer.mean(level)
+        _, noise = _interval(full, level, peer.per_volume and peer.per_volume[level])
+        reasons = ([f"lead under {PEER_LEAD:.2f}"] if lead < PEER_LEAD else []) + (["within noise"] if noise else [])
+        if reasons:
+            who = "" if peer is closest else f"against {peer.name} {lead:+.3f}: "
+            return [f"{margin:+.3f}", interval, f"not met ({who}{', '.join(reasons)})"]
+    return [f"{margin:+.3f}", interval, "met"]
 
 
 def run(
@@ -459,7 +496,8 @@ def run(
 
     With ``out``, each finished set's scores are kept in ``<out>.partial.json``
     (:mod:`benchmarks.partial`): a rerun with the same settings and ``out`` after an interruption
-    scores only the sets still missing. The file is removed once ``out`` is written.
+    scores only the sets still missing. The file is removed once ``out`` is written, beside the scores
+    of every method and test volume (:func:`saved_path`, read back by :func:`render_saved`).
     """
     unknown = sorted(set(sets) - set(SETS))
     if unknown:
@@ -498,5 +536,26 @@ def run(
     texts.append(goals_table(results))
     print(texts[-1])
     if out is not None:
+        saved = {"volumes": volumes, "repeats": repeats, "ensemble": ensemble,
+                 "inference": {str(level): dataclasses.asdict(how) for level, how in inference.items()},
+                 "sets": {name: [score.to_json() for score in scores] for name, scores in results.items()}}
+        saved_path(out).write_text(json.dumps(saved, indent=1) + "\n")
         Path(out).write_text("\n\n".join(texts) + "\n")
         partial.unlink(missing_ok=True)
+
+
+def saved_path(out: str | os.PathLike) -> Path:
+    """Where a run writing the tables to ``out`` keeps every score, per test volume: ``out`` with suffix ``.json``."""
+    return Path(out).with_suffix(".json")
+
+
+def render_saved(path: str | os.PathLike) -> str:
+    """The tables of a finished run, rebuilt from the scores it saved at ``path`` (:func:`saved_path`): the
+    same text the run wrote, or, after a change to :func:`goals_table`, the goals of today from the same scores."""
+    data = json.loads(Path(path).read_text())
+    inference = {int(level): LevelInference(**{**how, "patch_sides": tuple(how["patch_sides"])})
+                 for level, how in data["inference"].items()}
+    results = {name: [MethodScore.from_json(score) for score in scores] for name, scores in data["sets"].items()}
+    texts = [set_table(name, scores, volumes=data["volumes"], repeats=data["repeats"], inference=inference,
+                       ensemble=data["ensemble"]) for name, scores in results.items()]
+    return "\n\n".join([*texts, goals_table(results)]) + "\n"
