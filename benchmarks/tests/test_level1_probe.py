@@ -43,3 +43,15 @@ def test_nearer_centre_agrees_with_the_balls_distance():
     np.testing.assert_array_equal(found, expected)
     euclid = nearer_centre(points, centres, c=1.0, hyperbolic=False)
     np.testing.assert_array_equal(euclid, np.linalg.norm(points[..., None, :] - centres, axis=-1).argmin(-1))
+
+
+def test_the_patch_mean_reference_finds_a_bright_slab_and_crosses_near_one_half():
+    from benchmarks.level1_probe import patch_mean_reference
+
+    rng = np.random.default_rng(1)
+    foreground = np.zeros((24, 24, 24), dtype=bool)
+    foreground[:, :, 12:] = True  # flat edges: a linear descriptor puts them where they are
+    image = foreground * 1.0 + rng.normal(0, 0.05, foreground.shape)
+    found = patch_mean_reference(image, foreground, 5, sample=5000)
+    assert found["dice"] > 0.95 and abs(found["share"] - foreground.mean()) < 0.02
+    assert 0.35 < found["crossing"] < 0.65
