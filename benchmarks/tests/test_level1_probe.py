@@ -55,3 +55,15 @@ def test_the_patch_mean_reference_finds_a_bright_slab_and_crosses_near_one_half(
     found = patch_mean_reference(image, foreground, 5, sample=5000)
     assert found["dice"] > 0.95 and abs(found["share"] - foreground.mean()) < 0.02
     assert 0.35 < found["crossing"] < 0.65
+
+
+def test_level1_mixing_takes_the_centre_nearer_most_true_foreground_as_the_foreground():
+    from benchmarks.level1_probe import level1_mixing
+    from hypseg.config import ModelConfig
+
+    foreground = np.zeros((12, 12, 12), dtype=bool)
+    foreground[:, :, 6:] = True
+    embedding = np.where(foreground[..., None], [0.4, 0.0], [-0.4, 0.0]).astype(np.float32)
+    for centres in ([[0.4, 0.0], [-0.4, 0.0]], [[-0.4, 0.0], [0.4, 0.0]]):  # either order of the two centres
+        counts, shares = level1_mixing(embedding, np.array(centres), foreground, 3, geometry=ModelConfig())
+        assert counts.sum() == foreground.size and shares[0] == 0.0 and shares[-1] == 1.0
