@@ -123,13 +123,13 @@ def main() -> None:
     for level, k in LEVELS:
         values = np.array(scores[level])
         print(f"level {level} (k = {k}): ceiling {values.mean():.3f}"
-              + (f", {int((values < LEVEL1_GOAL).sum())} of {len(values)} volumes below {LEVEL1_GOAL}" if level == 1 else ""))
+              + (f", {int((values < LEVEL1_GOAL).sum())} of {len(values)} volumes below {LEVEL1_GOAL:.2f}" if level == 1 else ""))
     values = np.array(voxel)
     print(f"level 1, one threshold on the smoothed image (best sigma of {SIGMAS} per volume): ceiling {values.mean():.3f}, "
-          f"{int((values < LEVEL1_GOAL).sum())} of {len(values)} volumes below {LEVEL1_GOAL}, median {np.median(values):.3f}")
+          f"{int((values < LEVEL1_GOAL).sum())} of {len(values)} volumes below {LEVEL1_GOAL:.2f}, median {np.median(values):.3f}")
     trained = np.array(supervised)
     print(f"level 1, a classifier trained on the other half's truth (filter bank, sigmas {FEATURE_SIGMAS}): ceiling "
-          f"{trained.mean():.3f}, {int((trained < LEVEL1_GOAL).sum())} of {len(trained)} volumes below {LEVEL1_GOAL}, "
+          f"{trained.mean():.3f}, {int((trained < LEVEL1_GOAL).sum())} of {len(trained)} volumes below {LEVEL1_GOAL:.2f}, "
           f"median {np.median(trained):.3f}")
     low = np.array(contrasts) < NOISE_STD
     print(f"{int(low.sum())} of {len(low)} volumes have a cell/background contrast below the noise's {NOISE_STD} "

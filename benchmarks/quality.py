@@ -466,17 +466,20 @@ def _interval(full: MethodScore, level: int, against) -> tuple[str, str]:
 
 def _lead(full: MethodScore, level: int, peers: Sequence[MethodScore], closest: MethodScore) -> list[str]:
     """Margin, interval and status of the full model's lead over ``closest``; the status holds every peer
-    to the goal, the closest first, and names the first other peer that fails it."""
+    to the goal, the closest first, and names the first other peer that fails it. Leads are compared as
+    shown, to three decimals; "met (no interval)" when some peer has no per-volume scores."""
     margin = full.mean(level) - closest.mean(level)
     interval, _ = _interval(full, level, closest.per_volume and closest.per_volume[level])
+    measured = True  # every lead came with its interval
     for peer in [closest] + [p for p in peers if p is not closest]:
-        lead = full.mean(level) - peer.mean(level)
-        _, noise = _interval(full, level, peer.per_volume and peer.per_volume[level])
+        lead = round(full.mean(level) - peer.mean(level), 3)  # as the table shows it
+        text, noise = _interval(full, level, peer.per_volume and peer.per_volume[level])
+        measured = measured and text != "n/a"
         reasons = ([f"lead under {PEER_LEAD:.2f}"] if lead < PEER_LEAD else []) + (["within noise"] if noise else [])
         if reasons:
             who = "" if peer is closest else f"against {peer.name} {lead:+.3f}: "
             return [f"{margin:+.3f}", interval, f"not met ({who}{', '.join(reasons)})"]
-    return [f"{margin:+.3f}", interval, "met"]
+    return [f"{margin:+.3f}", interval, "met" if measured else "met (no interval)"]
 
 
 def run(

@@ -115,6 +115,10 @@ def main() -> None:
         parser.error(f"--ensemble must be at least 1, got {args.ensemble}")
     if args.instances and (not args.in_object or args.kind == "shepp-logan"):
         parser.error("--instances needs --in-object and a cell set (--kind regular or irregular)")
+    if (args.mixing or args.tangent) and (args.ensemble != 1 or any("," in s for s in args.sides or ())):
+        parser.error("--mixing and --tangent need one model and one patch side per --sides (one ball per embedding)")
+    if args.tangent and args.variant == "euclidean":
+        parser.error("--tangent needs a model of a ball (a hyperbolic --variant)")
     base = cpu_recipe()
     override = json.loads(args.override)
     train_config = dataclasses.replace(base.train, seed=args.seed, validation_batches=0, checkpoint_every=10**6,
@@ -174,8 +178,6 @@ def main() -> None:
             np.concatenate([np.linalg.norm(e, axis=-1).ravel() for e in v]), [50, 99]), 3).tolist()
             for sides, v in embeddings.items()}}), flush=True)
     if args.tangent:  # every embedding as a flat vector in the tangent space at the origin, clustered as such
-        if not config.model.hyperbolic or args.ensemble != 1:
-            parser.error("--tangent needs one model of a ball (a hyperbolic --variant, --ensemble 1)")
         embeddings = {sides: [logmap0(torch.from_numpy(e), c=config.model.curvature).numpy() for e in v]
                       for sides, v in embeddings.items()}
         config = dataclasses.replace(config, model=dataclasses.replace(config.model, variant="euclidean"))
@@ -193,8 +195,6 @@ def main() -> None:
                               "misplaced_shares_within_2_2to5_beyond_5": np.round(bands / max(bands.sum(), 1), 2).tolist()}),
                   flush=True)
     if args.mixing:
-        if args.ensemble != 1:
-            parser.error("--mixing needs one model (--ensemble 1)")
         for sides, power in itertools.product(sides_list, powers):
             how = dataclasses.replace(level1, patch_sides=sides, purity_power=power)
             found = cluster_embeddings(embeddings, segment_config({1: how}, {1: levels[1]}, seed=0), geometry=config.model,
@@ -204,7 +204,7 @@ def main() -> None:
                 n, share = level1_mixing(embedding, volume.centers[levels[1]], truth[1] > 0, sides[0], geometry=config.model)
                 counts, hits = counts + n, hits + np.nan_to_num(share * n)
             shares = np.divide(hits, counts, out=np.full(len(counts), np.nan), where=counts > 0)
-            print(json.dumps({"mixing": True, "sides": list(sides), "purity_power": power,
+            print(json.dumps({"mixing": True, **({"tangent": True} if args.tangent else {}), "sides": list(sides), "purity_power": power,
                               "dice": round(float(np.mean([matched_dice(v.labels[levels[1]], t[1]).mean for v, t in zip(found, truths)])), 3),
                               "object_share": round(float(np.mean([(v.labels[levels[1]] > 0).mean() for v in found])), 3),
                               "true_share": round(float(np.mean([(t[1] > 0).mean() for t in truths])), 3),

@@ -41,7 +41,7 @@ def test_goals_table_holds_the_full_model_to_every_peer_the_euclidean_base_and_t
     assert irregular == [
         ["L1", FULL, "0.900", "every peer; closest baseline: kmeans 0.910", "-0.010", "n/a", "not met (lead under 0.03)"],
         ["L1", FULL, "0.900", "euclidean base 0.800 (no goal here)", "+0.100", "n/a", "ahead"],
-        ["L2", FULL, "0.600", "every peer; closest baseline: slic 0.500", "+0.100", "n/a", "met"],
+        ["L2", FULL, "0.600", "every peer; closest baseline: slic 0.500", "+0.100", "n/a", "met (no interval)"],
         ["L2", FULL, "0.600", "euclidean base 0.620 (no goal here)", "-0.020", "n/a", "behind"],
         ["L3", FULL, "0.400", "every peer; closest baseline: slic 0.450", "-0.050", "n/a", "not met (lead under 0.03)"],
         ["L3", FULL, "0.400", "euclidean base 0.100 (no goal here)", "+0.300", "n/a", "ahead"],
@@ -56,8 +56,9 @@ def test_goals_table_asks_the_lead_over_every_peer_and_names_the_first_other_tha
         scores = [_score(FULL, (0.9, 0.8, 0.7))] + [_score(f"baseline: {n}", v) for n, v in peer_scores]
         return [(r[1], r[5], r[7]) for r in _rows(goals_table({"shepp-logan": scores}))]
 
-    assert lead([("gmm", (0.5, 0.5, 0.5))]) == [("L1", "+0.400", "met"), ("L2", "+0.300", "met"), ("L3", "+0.200", "met")]
+    assert lead([("gmm", (0.5, 0.5, 0.5))]) == [(f"L{l}", m, "met (no interval)") for l, m in ((1, "+0.400"), (2, "+0.300"), (3, "+0.200"))]
     assert lead([("gmm", (0.88, 0.5, 0.5))])[0] == ("L1", "+0.020", "not met (lead under 0.03)")  # a lead, not enough of one
+    assert lead([("gmm", (0.87, 0.5, 0.5))])[0] == ("L1", "+0.030", "met (no interval)")  # exactly the lead asked, as shown
     full = np.linspace(0.5, 0.9, 20)
 
     def level1(name, per_volume, seeds=1):  # the same scores at the phantom's three levels
@@ -74,6 +75,8 @@ def test_goals_table_asks_the_lead_over_every_peer_and_names_the_first_other_tha
                        "not met (against baseline: gmm +0.060: within noise)"]
     row = _rows(goals_table({"shepp-logan": [level1(FULL, full, 3), level1("baseline: slic", slic)]}))[0]
     assert row[7] == "met" and low > 0
+    row = _rows(goals_table({"shepp-logan": [level1(FULL, full, 3), level1("baseline: gmm", gmm)]}))[0]  # the closest alone
+    assert row[5] == "+0.060" and row[7] == "not met (within noise)"  # a lead of 0.06 that 20 volumes cannot resolve
 
 
 def test_goals_table_holds_the_ensemble_to_the_peers_and_the_euclidean_ensemble_but_not_the_bar():
@@ -87,9 +90,9 @@ def test_goals_table_holds_the_ensemble_to_the_peers_and_the_euclidean_ensemble_
     rows = _rows(goals_table({"regular": scores}))
     ensemble = [r[3:] for r in rows if r[2] == ensemble_name(FULL, 3)]
     assert ensemble == [
-        ["0.850", "every peer; closest baseline: slic 0.810", "+0.040", "n/a", "met"],
+        ["0.850", "every peer; closest baseline: slic 0.810", "+0.040", "n/a", "met (no interval)"],
         ["0.850", f"{ensemble_name(EUCLIDEAN, 3)} 0.820 (no goal here)", "+0.030", "n/a", "ahead"],
-        ["0.600", "every peer; closest baseline: slic 0.550", "+0.050", "n/a", "met"],
+        ["0.600", "every peer; closest baseline: slic 0.550", "+0.050", "n/a", "met (no interval)"],
         ["0.600", f"{ensemble_name(EUCLIDEAN, 3)} 0.610 (no goal here)", "-0.010", "n/a", "behind"],
         ["0.400", "every peer; closest baseline: slic 0.450", "-0.050", "n/a", "not met (lead under 0.03)"],
         ["0.400", f"{ensemble_name(EUCLIDEAN, 3)} 0.300 (no goal here)", "+0.100", "n/a", "ahead"],
