@@ -56,7 +56,7 @@ from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, level_weights,
                                          score_labels, segment_config, segment_embeddings)
 from hypseg.config import cpu_recipe
-from hypseg.data import SyntheticConfig, discover_cases, load_normalised, supervoxels, write_synthetic_dataset
+from hypseg.data import SyntheticConfig, discover_cases, load_normalised, normalise, supervoxels, write_synthetic_dataset
 from hypseg.geometry import logmap0
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.recipe import cluster_embeddings
@@ -73,6 +73,15 @@ def with_noise(volumes: list[np.ndarray], std: float, *, seed: int) -> list[np.n
     rng = np.random.default_rng(seed)
     noisy = [v + rng.normal(0.0, std, v.shape).astype(np.float32) for v in volumes]
     return [((v - v.mean()) / v.std()).astype(np.float32) for v in noisy]
+
+
+def brightened(volumes: list[np.ndarray], objects: list[np.ndarray], amount: float, *, config) -> list[np.ndarray]:
+    """``volumes`` with their level-1 object (``objects`` > 0) ``amount`` brighter, in units of the normalised
+    intensity, then normalised again as ``config`` (a :class:`hypseg.config.DataConfig`) says (unchanged for 0):
+    an object brighter than all around it, as fluorescent nuclei are."""
+    if amount == 0:
+        return volumes
+    return [normalise(v + np.float32(amount) * (o > 0), config=config) for v, o in zip(volumes, objects)]
 
 
 def main() -> None:
@@ -103,6 +112,8 @@ def main() -> None:
                         "object misplaces voxels (by distance to the true boundary)")
     parser.add_argument("--instances", action="store_true", help="with --in-object on a cell set: also print how well "
                         "level 2's clusters find each vesicle and mitochondrion as a connected component")
+    parser.add_argument("--brighten", type=float, default=0.0, help="make every volume's level-1 object this much brighter "
+                        "(units of the normalised intensity) and normalise again: rare bright objects, with --object-scale")
     parser.add_argument("--tangent", action="store_true", help="cluster the ball's embeddings as flat vectors in the tangent "
                         "space at the origin (Euclidean k-means and means) instead of with the ball's distances")
     parser.add_argument("--mixing", action="store_true", help="also print, for level 1 at each --sides and --purity-power "
@@ -139,6 +150,7 @@ def main() -> None:
         cases = discover_cases([Path(tmp) / "set"])
         val_cases = [c for c in cases if c.split == "val"]
         val = with_noise(load_normalised(val_cases, config=config.data), args.noise, seed=1)
+        val = brightened(val, [load_labels(c.truth["1"]) for c in val_cases], args.brighten, config=config.data)
         truths = [{level: load_labels(c.truth[str(level)]) for level in levels} for c in val_cases]
         peers = [({"peer": "slic", "n_segments": n}, make_baseline("slic", n_segments=n)) for n in args.slic]
         peers += [({"peer": name}, make_baseline(name)) for name in args.peer]
@@ -155,7 +167,9 @@ def main() -> None:
                       flush=True)
         if args.no_model:
             return
-        train = with_noise(load_normalised([c for c in cases if c.split == "train"], config=config.data), args.noise, seed=0)
+        train_cases = [c for c in cases if c.split == "train"]
+        train = with_noise(load_normalised(train_cases, config=config.data), args.noise, seed=0)
+        train = brightened(train, [load_labels(c.truth["1"]) for c in train_cases], args.brighten, config=config.data)
         results = [Trainer(dataclasses.replace(config, train=dataclasses.replace(train_config, seed=args.seed + j)), train,
                            run_dir=Path(tmp) / f"run{j}", progress=False).fit() for j in range(args.ensemble)]
         for j, result in enumerate(results):  # the last logged losses, e.g. a KL near 0 when the posterior collapses
@@ -224,7 +238,7 @@ def main() -> None:
         inference = {level: how for level in levels} | ({1: level1} if args.in_object else {})
         # one model's purity weights serve every model's factors
         weights = level_weights(inference.values(), segments)
-        row = {"object_scale": args.object_scale, "variant": args.variant, **({"tangent": True} if args.tangent else {}), "triplet_weight": config.train.triplet_weight, "seed": args.seed,
+        row = {"object_scale": args.object_scale, **({"brighten": args.brighten} if args.brighten else {}), "variant": args.variant, **({"tangent": True} if args.tangent else {}), "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                "ensemble": args.ensemble, "override": override, "in_object": args.in_object, "sides": list(sides),
                "supervoxels": size, "purity_power": power, "pooled": pooled}
         if args.intensity_axis and size and not pooled:

@@ -71,3 +71,18 @@ def test_with_noise_is_the_identity_at_zero_and_otherwise_z_scored_and_reproduci
         # signal to noise 1 : 3 leaves a correlation of about 1 / sqrt(10) with the clean volume
         assert 0.2 < np.corrcoef(clean.ravel(), v.ravel())[0, 1] < 0.45
 
+
+
+def test_brightened_raises_the_object_then_normalises_again_and_is_the_identity_at_zero(script):
+    from hypseg.config import DataConfig
+    from hypseg.data import normalise
+
+    rng = np.random.default_rng(4)
+    volume = rng.normal(0, 1, (10, 10, 10)).astype(np.float32)
+    obj = np.zeros(volume.shape, dtype=np.uint8)
+    obj[3:6, 3:6, 3:6] = 1
+    config = DataConfig()
+    assert script.brightened([volume], [obj], 0.0, config=config)[0] is volume
+    (bright,) = script.brightened([volume], [obj], 5.0, config=config)
+    np.testing.assert_allclose(bright, normalise(volume + 5.0 * obj, config=config), rtol=1e-5, atol=1e-6)
+    assert bright[obj > 0].min() > bright[obj == 0].max()  # brighter than everything around it
