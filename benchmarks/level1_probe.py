@@ -60,13 +60,19 @@ def nearer_centre(embedding: np.ndarray, centers: np.ndarray, *, c: float, hyper
 
 
 def mixing_response(assigned_foreground: np.ndarray, foreground: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per bin of :data:`BINS`: the voxels' count and the share assigned to the foreground, the voxels
-    binned by the share of their ``side``^3 patch (edge-replicated, as the embedding pads) in ``foreground``."""
+    """Per bin of :data:`BINS`: the voxels' count and how many of them are assigned to the foreground, the
+    voxels binned by the share of their ``side``^3 patch (edge-replicated, as the embedding pads) in
+    ``foreground``. Counts of several volumes add up; :func:`shares_of` turns them into shares."""
     share = ndimage.uniform_filter(foreground.astype(np.float64), size=side, mode="nearest")
     which = np.clip(np.digitize(share, BINS[1:-1]), 0, len(BINS) - 2)
     counts = np.bincount(which.ravel(), minlength=len(BINS) - 1)
     hits = np.bincount(which.ravel(), weights=assigned_foreground.ravel().astype(np.float64), minlength=len(BINS) - 1)
-    return counts, np.divide(hits, counts, out=np.full(len(counts), np.nan), where=counts > 0)
+    return counts, hits
+
+
+def shares_of(counts: np.ndarray, hits: np.ndarray) -> np.ndarray:
+    """The share of each bin's voxels assigned to the foreground (nan for an empty bin)."""
+    return np.divide(hits, counts, out=np.full(len(counts), np.nan), where=counts > 0)
 
 
 def level1_mixing(embedding: np.ndarray, centers: np.ndarray, foreground: np.ndarray, side: int, *, geometry) -> tuple[np.ndarray, np.ndarray]:
@@ -106,9 +112,9 @@ def patch_mean_reference(image: np.ndarray, foreground: np.ndarray, side: int, *
     rng = np.random.default_rng(seed)
     fit = KMeans(2, n_init=3, random_state=seed).fit(mean[rng.choice(mean.size, min(sample, mean.size), replace=False), None])
     called = (fit.predict(mean[:, None]) == int(np.argmax(fit.cluster_centers_.ravel()))).reshape(image.shape)
-    counts, shares = mixing_response(called, foreground, side)
-    dice = 2 * float((called & foreground).sum()) / float(called.sum() + foreground.sum())
-    return {"dice": dice, "share": float(called.mean()), "counts": counts, "shares": shares, "crossing": crossing(shares)}
+    counts, hits = mixing_response(called, foreground, side)
+    shares = shares_of(counts, hits)
+    return {"dice": foreground_dice(called, foreground), "share": float(called.mean()), "counts": counts, "shares": shares, "crossing": crossing(shares)}
 
 
 def probe_seed(image: np.ndarray, foreground: np.ndarray, *, seed: int, steps: int | None, workdir: Path,
@@ -142,7 +148,8 @@ def probe_seed(image: np.ndarray, foreground: np.ndarray, *, seed: int, steps: i
     def score(key, how, embedded, space) -> None:
         (found,) = cluster_embeddings(embedded, dataclasses.replace(preset, levels=(how,)), geometry=space, segments=segments)
         labels = found.labels[2]
-        counts, shares = level1_mixing(embedded[how.patch_sides][0], found.centers[2], foreground, how.patch_sides[0], geometry=space)
+        counts, hits = level1_mixing(embedded[how.patch_sides][0], found.centers[2], foreground, how.patch_sides[0], geometry=space)
+        shares = shares_of(counts, hits)
         rows[key] = {"dice": foreground_dice(labels, foreground), "share": float((labels > 0).mean()),
                      "counts": counts, "shares": shares, "crossing": crossing(shares)}
 

@@ -521,7 +521,6 @@ def run(
     if note:
         print(note, flush=True)
     results: dict[str, list[MethodScore]] = {}
-    texts = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in sets:
             if name in saved:
@@ -533,18 +532,24 @@ def run(
                 if partial is not None:
                     saved[name] = [score.to_json() for score in results[name]]
                     write_parts(partial, key, saved)
-            texts.append(set_table(name, results[name], volumes=volumes, repeats=repeats, inference=inference,
-                                   ensemble=ensemble))
-            print(texts[-1] + "\n", flush=True)
-    texts.append(goals_table(results))
-    print(texts[-1])
+            print(set_table(name, results[name], volumes=volumes, repeats=repeats, inference=inference,
+                            ensemble=ensemble) + "\n", flush=True)
+    print(goals_table(results))
     if out is not None:
         saved = {"volumes": volumes, "repeats": repeats, "ensemble": ensemble,
                  "inference": {str(level): dataclasses.asdict(how) for level, how in inference.items()},
                  "sets": {name: [score.to_json() for score in scores] for name, scores in results.items()}}
         saved_path(out).write_text(json.dumps(saved, indent=1) + "\n")
-        Path(out).write_text("\n\n".join(texts) + "\n")
+        Path(out).write_text(tables_text(results, volumes=volumes, repeats=repeats, inference=inference, ensemble=ensemble))
         partial.unlink(missing_ok=True)
+
+
+def tables_text(results: Mapping[str, Sequence[MethodScore]], *, volumes: int, repeats: int,
+                inference: Mapping[int, LevelInference], ensemble: bool) -> str:
+    """The whole output of a run: every set's table, then the goals table."""
+    texts = [set_table(name, scores, volumes=volumes, repeats=repeats, inference=inference, ensemble=ensemble)
+             for name, scores in results.items()]
+    return "\n\n".join([*texts, goals_table(results)]) + "\n"
 
 
 def saved_path(out: str | os.PathLike) -> Path:
@@ -559,6 +564,4 @@ def render_saved(path: str | os.PathLike) -> str:
     inference = {int(level): LevelInference(**{**how, "patch_sides": tuple(how["patch_sides"])})
                  for level, how in data["inference"].items()}
     results = {name: [MethodScore.from_json(score) for score in scores] for name, scores in data["sets"].items()}
-    texts = [set_table(name, scores, volumes=data["volumes"], repeats=data["repeats"], inference=inference,
-                       ensemble=data["ensemble"]) for name, scores in results.items()]
-    return "\n\n".join([*texts, goals_table(results)]) + "\n"
+    return tables_text(results, volumes=data["volumes"], repeats=data["repeats"], inference=inference, ensemble=data["ensemble"])

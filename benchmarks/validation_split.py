@@ -51,7 +51,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from benchmarks.level1_probe import BINS, crossing, level1_mixing
+from benchmarks.level1_probe import crossing, level1_mixing, shares_of
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, level_weights,
                                          score_labels, segment_config, segment_embeddings)
@@ -149,9 +149,9 @@ def main() -> None:
                                 config=SyntheticConfig().with_object_scale(args.object_scale))
         cases = discover_cases([Path(tmp) / "set"])
         val_cases = [c for c in cases if c.split == "val"]
-        val = with_noise(load_normalised(val_cases, config=config.data), args.noise, seed=1)
-        val = brightened(val, [load_labels(c.truth["1"]) for c in val_cases], args.brighten, config=config.data)
         truths = [{level: load_labels(c.truth[str(level)]) for level in levels} for c in val_cases]
+        val = with_noise(load_normalised(val_cases, config=config.data), args.noise, seed=1)
+        val = brightened(val, [truth[1] for truth in truths], args.brighten, config=config.data)
         peers = [({"peer": "slic", "n_segments": n}, make_baseline("slic", n_segments=n)) for n in args.slic]
         peers += [({"peer": name}, make_baseline(name)) for name in args.peer]
         for row, peer in peers:
@@ -213,11 +213,9 @@ def main() -> None:
             how = dataclasses.replace(level1, patch_sides=sides, purity_power=power)
             found = cluster_embeddings(embeddings, segment_config({1: how}, {1: levels[1]}, seed=0), geometry=config.model,
                                        segments=segments)
-            counts, hits = np.zeros(len(BINS) - 1), np.zeros(len(BINS) - 1)
-            for volume, embedding, truth in zip(found, embeddings[sides], truths):
-                n, share = level1_mixing(embedding, volume.centers[levels[1]], truth[1] > 0, sides[0], geometry=config.model)
-                counts, hits = counts + n, hits + np.nan_to_num(share * n)
-            shares = np.divide(hits, counts, out=np.full(len(counts), np.nan), where=counts > 0)
+            counts, hits = np.sum([level1_mixing(embedding, volume.centers[levels[1]], truth[1] > 0, sides[0], geometry=config.model)
+                                   for volume, embedding, truth in zip(found, embeddings[sides], truths)], axis=0)
+            shares = shares_of(counts, hits)
             print(json.dumps({"mixing": True, **({"tangent": True} if args.tangent else {}), "sides": list(sides), "purity_power": power,
                               "dice": round(float(np.mean([matched_dice(v.labels[levels[1]], t[1]).mean for v, t in zip(found, truths)])), 3),
                               "object_share": round(float(np.mean([(v.labels[levels[1]] > 0).mean() for v in found])), 3),
@@ -238,7 +236,9 @@ def main() -> None:
         inference = {level: how for level in levels} | ({1: level1} if args.in_object else {})
         # one model's purity weights serve every model's factors
         weights = level_weights(inference.values(), segments)
-        row = {"object_scale": args.object_scale, **({"brighten": args.brighten} if args.brighten else {}), "variant": args.variant, **({"tangent": True} if args.tangent else {}), "triplet_weight": config.train.triplet_weight, "seed": args.seed,
+        row = {"object_scale": args.object_scale, **({"brighten": args.brighten} if args.brighten else {}),
+               "variant": args.variant, **({"tangent": True} if args.tangent else {}),
+               "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                "ensemble": args.ensemble, "override": override, "in_object": args.in_object, "sides": list(sides),
                "supervoxels": size, "purity_power": power, "pooled": pooled}
         if args.intensity_axis and size and not pooled:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.level1_probe import BINS, crossing, mixing_response, nearer_centre
+from benchmarks.level1_probe import BINS, crossing, mixing_response, nearer_centre, shares_of
 from hypseg.geometry import dist
 
 
@@ -15,12 +15,13 @@ def test_a_map_that_follows_the_patch_mean_crosses_at_one_half():
     foreground[:, :, 10:] = True  # a flat edge: patch shares run from 0 to 1 across it
     share = np.clip((np.arange(20) - 10 + 3) / 5, 0, 1)  # the share of a 5-wide window, along x
     called = np.broadcast_to(share >= 0.5, foreground.shape)  # a threshold of the patch mean at 0.5
-    counts, shares = mixing_response(called, foreground, 5)
-    assert counts.sum() == foreground.size
+    counts, hits = mixing_response(called, foreground, 5)
+    shares = shares_of(counts, hits)
+    assert counts.sum() == foreground.size and hits.sum() == called.sum()
     assert shares[0] == 0.0 and shares[-1] == 1.0
     assert crossing(shares) == pytest.approx(0.5, abs=0.05)
     dilated = np.broadcast_to(share >= 0.2, foreground.shape)  # a patch 20 % inside already counts as inside
-    assert crossing(mixing_response(dilated, foreground, 5)[1]) < 0.3
+    assert crossing(shares_of(*mixing_response(dilated, foreground, 5))) < 0.3
 
 
 def test_crossing_interpolates_between_bins_and_is_nan_when_never_reached():
@@ -65,5 +66,6 @@ def test_level1_mixing_takes_the_centre_nearer_most_true_foreground_as_the_foreg
     foreground[:, :, 6:] = True
     embedding = np.where(foreground[..., None], [0.4, 0.0], [-0.4, 0.0]).astype(np.float32)
     for centres in ([[0.4, 0.0], [-0.4, 0.0]], [[-0.4, 0.0], [0.4, 0.0]]):  # either order of the two centres
-        counts, shares = level1_mixing(embedding, np.array(centres), foreground, 3, geometry=ModelConfig())
+        counts, hits = level1_mixing(embedding, np.array(centres), foreground, 3, geometry=ModelConfig())
+        shares = shares_of(counts, hits)
         assert counts.sum() == foreground.size and shares[0] == 0.0 and shares[-1] == 1.0
