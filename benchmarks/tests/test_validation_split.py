@@ -86,3 +86,19 @@ def test_brightened_raises_the_object_then_normalises_again_and_is_the_identity_
     (bright,) = script.brightened([volume], [obj], 5.0, config=config)
     np.testing.assert_allclose(bright, normalise(volume + 5.0 * obj, config=config), rtol=1e-5, atol=1e-6)
     assert bright[obj > 0].min() > bright[obj == 0].max()  # brighter than everything around it
+
+
+def test_blurred_softens_an_edge_keeps_the_normalisation_and_is_the_identity_at_zero(script):
+    from hypseg.config import DataConfig
+
+    step = np.zeros((12, 12, 12), dtype=np.float32)
+    step[:, :, 6:] = 1.0  # a hard edge between columns 5 and 6
+    config = DataConfig()
+    assert script.blurred([step], 0.0, config=config)[0] is step
+    (soft,) = script.blurred([step], 1.5, config=config)
+    (sharp,) = script.blurred([step], 1e-3, config=config)  # the same normalisation, no smoothing to speak of
+    profile, edge = soft[6, 6], sharp[6, 6]
+    assert np.all(np.diff(profile) >= -1e-6)  # still monotone across the edge
+    assert abs(profile[6] - profile[5]) < abs(edge[6] - edge[5]) / 2  # the jump is spread over several voxels
+    assert profile[3] < profile[5] < profile[6] < profile[8]
+    np.testing.assert_allclose(soft.mean(), sharp.mean(), atol=1e-5)  # normalised again as the config says
