@@ -457,19 +457,23 @@ class Goal(NamedTuple):
 
 
 def goals(nuclei_plain: Sequence[Scores], nuclei_filled: Sequence[Scores], tomogram: Sequence[Scores]) -> list[Goal]:
-    """The issue's real-data goals, on hypseg's median over seeds (its worst seed said beside it).
+    """The issue's real-data goals.
 
-    - nuclei: hypseg's DICE >= the Gaussian mixture's, and >= the best classical peer's (every peer
-      row, as it is and with holes filled);
-    - tomogram: at every k, hypseg's F1 of particle concentration >= the Gaussian mixture's.
+    - nuclei: hypseg is never worse than the Gaussian mixture (every training seed's DICE >= the mixture's),
+      and its median DICE over seeds >= the best classical peer's (every peer row, as it is and with holes
+      filled);
+    - tomogram: at every k, every seed's F1 of particle concentration >= the Gaussian mixture's.
+
+    "Never worse" is read over seeds because a user trains one model: a seed below the mixture is a run
+    the user could get.
     """
     k = NUCLEI_CLUSTERS
     by = {s.name: s for s in nuclei_plain}
     ours = by[HYPSEG].values[k]
     out = []
     gmm = by[GMM].values[k][0]
-    out.append(Goal(f"nuclei, k = 2: hypseg {np.median(ours):.3f} (worst seed {min(ours):.3f}) >= GMM {gmm:.3f}",
-                    bool(np.median(ours) >= gmm)))
+    out.append(Goal(f"nuclei, k = 2: hypseg's worst seed {min(ours):.3f} (median {np.median(ours):.3f}) >= GMM {gmm:.3f}",
+                    bool(min(ours) >= gmm)))
     peers = [(s.name + suffix, s.values[k][0]) for table, suffix in ((nuclei_plain, ""), (nuclei_filled, ", holes filled"))
              for s in table if s.name != HYPSEG and s.name not in DIAGNOSTICS]
     best_name, best = max(peers, key=lambda p: p[1])
@@ -479,8 +483,8 @@ def goals(nuclei_plain: Sequence[Scores], nuclei_filled: Sequence[Scores], tomog
     for kk in sorted(tby[HYPSEG].values):
         f1 = [c.f1 for c in tby[HYPSEG].values[kk]]
         g = tby[GMM].values[kk][0].f1
-        out.append(Goal(f"tomogram, k = {kk}: hypseg F1 {np.median(f1):.3f} (worst seed {min(f1):.3f}) >= GMM {g:.3f}",
-                        bool(np.median(f1) >= g)))
+        out.append(Goal(f"tomogram, k = {kk}: hypseg's worst seed F1 {min(f1):.3f} (median {np.median(f1):.3f}) >= GMM {g:.3f}",
+                        bool(min(f1) >= g)))
     return out
 
 
