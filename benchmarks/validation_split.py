@@ -84,11 +84,12 @@ def brightened(volumes: list[np.ndarray], objects: list[np.ndarray], amount: flo
     return [normalise(v + np.float32(amount) * (o > 0), config=config) for v, o in zip(volumes, objects)]
 
 
-def blurred(volumes: list[np.ndarray], sigma: float, *, config) -> list[np.ndarray]:
-    """``volumes`` smoothed by a Gaussian of ``sigma`` voxels, then normalised again as ``config`` (a
-    :class:`hypseg.config.DataConfig`) says (unchanged for 0): soft object edges, as a microscope's point-spread
-    function leaves them. The volume's own noise is smoothed with it; ``--noise`` adds fresh noise afterwards."""
-    if sigma == 0:
+def blurred(volumes: list[np.ndarray], sigma: float | tuple[float, float, float], *, config) -> list[np.ndarray]:
+    """``volumes`` smoothed by a Gaussian of ``sigma`` voxels (one, or one per axis z, y, x), then normalised
+    again as ``config`` (a :class:`hypseg.config.DataConfig`) says (unchanged for 0): soft object edges, as a
+    microscope's point-spread function leaves them, longer along z than across it in a confocal stack. The
+    volume's own noise is smoothed with it; ``--noise`` adds fresh noise afterwards."""
+    if not np.any(sigma):
         return volumes
     return [normalise(ndimage.gaussian_filter(v, sigma=sigma), config=config) for v in volumes]
 
@@ -123,8 +124,8 @@ def main() -> None:
                         "level 2's clusters find each vesicle and mitochondrion as a connected component")
     parser.add_argument("--brighten", type=float, default=0.0, help="make every volume's level-1 object this much brighter "
                         "(units of the normalised intensity) and normalise again: rare bright objects, with --object-scale")
-    parser.add_argument("--blur", type=float, default=0.0, help="then smooth every volume by a Gaussian of this sigma (voxels) "
-                        "and normalise again: soft edges, as a microscope leaves them (before --noise)")
+    parser.add_argument("--blur", default="0", help="then smooth every volume by a Gaussian of this sigma (voxels; or z,y,x "
+                        "for one per axis) and normalise again: soft edges, as a microscope leaves them (before --noise)")
     parser.add_argument("--tangent", action="store_true", help="cluster the ball's embeddings as flat vectors in the tangent "
                         "space at the origin (Euclidean k-means and means) instead of with the ball's distances")
     parser.add_argument("--mixing", action="store_true", help="also print, for level 1 at each --sides and --purity-power "
@@ -133,6 +134,13 @@ def main() -> None:
     parser.add_argument("--recipe", action="store_true", help="also score exactly the recipe's per-level inference "
                         "(quality.INFERENCE)")
     args = parser.parse_args()
+    try:
+        blur = tuple(float(b) for b in args.blur.split(","))
+    except ValueError:
+        parser.error(f"--blur takes one sigma or three (z,y,x), got {args.blur!r}")
+    if len(blur) not in (1, 3) or min(blur) < 0:
+        parser.error(f"--blur takes one sigma or three (z,y,x), none negative, got {args.blur!r}")
+    blur = blur[0] if len(blur) == 1 else blur
     if args.ensemble < 1:
         parser.error(f"--ensemble must be at least 1, got {args.ensemble}")
     if args.instances and (not args.in_object or args.kind == "shepp-logan"):
@@ -163,7 +171,7 @@ def main() -> None:
         truths = [{level: load_labels(c.truth[str(level)]) for level in levels} for c in val_cases]
         val = brightened(load_normalised(val_cases, config=config.data), [truth[1] for truth in truths], args.brighten,
                          config=config.data)
-        val = with_noise(blurred(val, args.blur, config=config.data), args.noise, seed=1)
+        val = with_noise(blurred(val, blur, config=config.data), args.noise, seed=1)
         peers = [({"peer": "slic", "n_segments": n}, make_baseline("slic", n_segments=n)) for n in args.slic]
         peers += [({"peer": name}, make_baseline(name)) for name in args.peer]
         for row, peer in peers:
@@ -182,7 +190,7 @@ def main() -> None:
         train_cases = [c for c in cases if c.split == "train"]
         train = brightened(load_normalised(train_cases, config=config.data), [load_labels(c.truth["1"]) for c in train_cases],
                            args.brighten, config=config.data)
-        train = with_noise(blurred(train, args.blur, config=config.data), args.noise, seed=0)
+        train = with_noise(blurred(train, blur, config=config.data), args.noise, seed=0)
         results = [Trainer(dataclasses.replace(config, train=dataclasses.replace(train_config, seed=args.seed + j)), train,
                            run_dir=Path(tmp) / f"run{j}", progress=False).fit() for j in range(args.ensemble)]
         for j, result in enumerate(results):  # the last logged losses, e.g. a KL near 0 when the posterior collapses
@@ -250,7 +258,7 @@ def main() -> None:
         # one model's purity weights serve every model's factors
         weights = level_weights(inference.values(), segments)
         row = {"object_scale": args.object_scale, **({"brighten": args.brighten} if args.brighten else {}),
-               **({"blur": args.blur} if args.blur else {}),
+               **({"blur": blur} if np.any(blur) else {}),
                "variant": args.variant, **({"tangent": True} if args.tangent else {}),
                "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                "ensemble": args.ensemble, "override": override, "in_object": args.in_object, "sides": list(sides),

@@ -102,3 +102,17 @@ def test_blurred_softens_an_edge_keeps_the_normalisation_and_is_the_identity_at_
     assert abs(profile[6] - profile[5]) < abs(edge[6] - edge[5]) / 2  # the jump is spread over several voxels
     assert profile[3] < profile[5] < profile[6] < profile[8]
     np.testing.assert_allclose(soft.mean(), sharp.mean(), atol=1e-5)  # normalised again as the config says
+
+
+def test_blurred_with_one_sigma_per_axis_smooths_only_those_axes(script):
+    from hypseg.config import DataConfig
+
+    rng = np.random.default_rng(0)
+    volume = rng.normal(size=(8, 8, 8)).astype(np.float32)
+    config = DataConfig()
+    assert script.blurred([volume], (0.0, 0.0, 0.0), config=config)[0] is volume
+    (along_z,) = script.blurred([volume], (2.0, 0.0, 0.0), config=config)
+    # smoothing only along z leaves every z-column's mean ordering across (y, x) as it was, up to the normalisation
+    mean_before, mean_after = volume.mean(axis=0), along_z.mean(axis=0)
+    assert np.corrcoef(mean_before.ravel(), mean_after.ravel())[0, 1] > 0.99
+    assert np.abs(np.diff(along_z, axis=0)).mean() < np.abs(np.diff(along_z, axis=2)).mean() / 2
