@@ -24,18 +24,20 @@ if __name__ == "__main__":
                         help="inference patch sides at every level (repeat for a product; default: quality.INFERENCE, per level)")
     parser.add_argument("--supervoxel-tile", type=int, help="cut the learned models' supervoxels in tiles of this side")
     parser.add_argument("--no-ensemble", action="store_true", help="no rows for the learned models' seeds' ensembles")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "quality.md")
+    parser.add_argument("--out", type=Path, help="the tables' file (default: benchmarks/results/quality.md; with --render: "
+                        "the saved scores' path with suffix .md)")
     parser.add_argument("--render", type=Path, metavar="JSON",
                         help="train nothing: rebuild the tables from the scores a run saved (its --out with suffix .json) "
-                             "and write them beside it, with suffix .md")
+                             "and write them beside it, with suffix .md, or to --out")
     args = parser.parse_args()
     if args.render is not None:
         if not args.render.is_file():
             parser.error(f"no saved scores at {args.render}")
         text = quality.render_saved(args.render)
-        args.render.with_suffix(".md").write_text(text)
+        (args.out or args.render.with_suffix(".md")).write_text(text)
         print(text, end="")
         raise SystemExit(0)
+    args.out = args.out or Path(__file__).parent / "results" / "quality.md"
     if args.patch_size is None and args.supervoxels is None:
         inference = quality.INFERENCE
     else:  # the same settings at every level; what is not given takes level 2's of quality.INFERENCE

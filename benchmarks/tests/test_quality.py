@@ -6,6 +6,9 @@ import dataclasses
 import inspect
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -147,6 +150,11 @@ def test_tiny_run_of_two_sets_writes_every_table(tmp_path, capsys):
     goals = _rows(text.split("Goals (issue 17)")[1])
     assert [(r[0], r[1]) for r in goals] == [(s, f"L{l}") for s in ("irregular", "shepp-logan") for l in (1, 2, 3) for _ in range(2)]
     assert quality.render_saved(quality.saved_path(out)) == text  # the saved scores rebuild the same tables
+    elsewhere = tmp_path / "rendered" / "again.md"
+    elsewhere.parent.mkdir()
+    subprocess.run([sys.executable, "-m", "benchmarks.bench_quality", "--render", str(quality.saved_path(out)),
+                    "--out", str(elsewhere)], check=True, capture_output=True, cwd=Path(__file__).parents[2])
+    assert elsewhere.read_text() == text  # the command line's re-render goes to --out when it is given
     printed = capsys.readouterr().out
     assert all(part in printed for part in text.split("\n\n"))
 
