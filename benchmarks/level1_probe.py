@@ -6,8 +6,9 @@ synthetic validation splits it leads. This probe takes the two settings apart. F
 hypseg is trained on the stack alone (as :func:`benchmarks.real_data.hypseg_run` does), the stack is
 embedded once at p = 5 and once at p = 10, and level 1 (k = 2, per volume, its object with the holes
 filled) is clustered from the default's supervoxels with each of the four combinations of patch side and
-means. Each is scored by foreground DICE and by the share of the volume it calls foreground (the truth:
-0.174).
+means, with the ball's distances and Fréchet means (``--tangent`` adds plain means in the tangent space at
+the origin, as the default now clusters). Each is scored by foreground DICE and by the share of the volume
+it calls foreground (the truth: 0.174).
 
 It then measures how each patch side's embedding labels mixed patches. Every voxel goes to the nearer of
 its setting's two level-1 centres (by the latent space's distance), and the voxels are binned by the share
@@ -135,7 +136,8 @@ def probe_seed(image: np.ndarray, foreground: np.ndarray, *, seed: int, steps: i
     model = hypseg.train(image, out=workdir / f"seed{seed}", recipe=recipe, progress=False)
     volume = model.normalise(image)
     embeddings = {(p,): [embed_volume_multiscale(model.network, volume, patch_sizes=(p,), tile=48)] for p in SIDES}
-    preset = segment_preset("default").with_clusters((2,))
+    # the ball's own distances and means for the main rows; the tangent space (the default's) as its own rows
+    preset = dataclasses.replace(segment_preset("default"), space="ball").with_clusters((2,))
     level = preset.levels[0]
     segments = {level.supervoxel_size: [supervoxels(volume, size=level.supervoxel_size, tile=preset.supervoxel_tile)]}
     geometry = model.config.model
@@ -157,9 +159,9 @@ def probe_seed(image: np.ndarray, foreground: np.ndarray, *, seed: int, steps: i
         for power in PURITY:
             score((side, power), dataclasses.replace(level, patch_sides=(side,), purity_power=power), embeddings, geometry)
     if tangent and geometry.hyperbolic:  # the same embeddings as flat vectors: the tangent space at the origin
-        from hypseg.geometry import logmap0
+        from hypseg.inference.tangent import to_tangent
 
-        flat = {sides: [logmap0(torch.from_numpy(e), c=geometry.curvature).numpy() for e in v] for sides, v in embeddings.items()}
+        flat = {sides: [to_tangent(e, c=geometry.curvature) for e in v] for sides, v in embeddings.items()}
         for side in SIDES:
             score((side, TANGENT), dataclasses.replace(level, patch_sides=(side,), purity_power=0.0), flat,
                   dataclasses.replace(geometry, variant="euclidean"))

@@ -94,7 +94,9 @@ class LevelInference:
     :func:`hypseg.inference.pooling.purity_weights`);
     ``in_object``: containment (:mod:`hypseg.inference.hierarchy`): level 1 reports its object with the
     holes filled, against the outside; a finer level keeps level 1's outside as one cluster and finds
-    its other k - 1 clusters inside that object.
+    its other k - 1 clusters inside that object;
+    ``space``: where a hyperbolic model's embeddings are clustered (``SegmentConfig.space``: ``"ball"`` or
+    ``"tangent"``), the same at every level of a run.
     """
 
     patch_sides: tuple[int, ...]
@@ -102,13 +104,15 @@ class LevelInference:
     pooled: bool
     purity_power: float = 0.0
     in_object: bool = False
+    space: str = "ball"
 
     def describe(self) -> str:
         sides = "p = " + " x ".join(map(str, self.patch_sides))
         voxels = "every voxel" if self.supervoxel_size is None else f"{self.supervoxel_size}-voxel supervoxels"
         if self.supervoxel_size is not None and self.purity_power:
             voxels += f" (purity^{self.purity_power:g} means)"
-        return f"{sides}, {voxels}, {'pooled' if self.pooled else 'per volume'}" + (", in the level-1 object" if self.in_object else "")
+        return (f"{sides}, {voxels}, {'pooled' if self.pooled else 'per volume'}" + (", in the level-1 object" if self.in_object else "")
+                + (", in the tangent space" if self.space == "tangent" else ""))
 
     @property
     def weighting(self) -> tuple:
@@ -133,17 +137,21 @@ class LevelInference:
 #: object, level 2 is fitted per volume (+0.035 over pooled, on every split: each volume's own
 #: organelles) and level 3 pooled (per volume lost 0.030: many volumes place the small classes' centres)
 INFERENCE: Mapping[int, LevelInference] = {
-    i: LevelInference(level.patch_sides, level.supervoxel_size, level.pooled, level.purity_power, level.in_object)
+    i: LevelInference(level.patch_sides, level.supervoxel_size, level.pooled, level.purity_power, level.in_object,
+                      default_segmentation().space)
     for i, level in enumerate(default_segmentation().levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
 
 
 def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int, int], *, seed: int) -> SegmentConfig:
     """The :class:`~hypseg.config.SegmentConfig` of ``inference`` at the cluster counts ``levels``, in level order."""
+    spaces = {inference[level].space for level in levels}
+    if len(spaces) != 1:
+        raise ValueError(f"one clustering space for every level, got {sorted(spaces)}")
     return SegmentConfig(levels=tuple(
         LevelConfig(levels[level], patch_sides=how.patch_sides, supervoxel_size=how.supervoxel_size,
                     purity_power=how.purity_power, pooled=how.pooled, in_object=how.in_object)
-        for level, how in sorted((level, inference[level]) for level in levels)), seed=seed)
+        for level, how in sorted((level, inference[level]) for level in levels)), seed=seed, space=spaces.pop())
 
 
 def level_weights(settings, segments: Mapping[int, Sequence[np.ndarray]]) -> dict[LevelInference, list[np.ndarray] | None]:

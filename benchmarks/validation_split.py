@@ -48,7 +48,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import torch
 from scipy import ndimage
 
 from benchmarks.level1_probe import crossing, level1_mixing, shares_of
@@ -57,9 +56,9 @@ from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_obj
                                          score_labels, segment_config, segment_embeddings)
 from hypseg.config import cpu_recipe
 from hypseg.data import SyntheticConfig, discover_cases, load_normalised, normalise, supervoxels, write_synthetic_dataset
-from hypseg.geometry import logmap0
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.recipe import cluster_embeddings
+from hypseg.inference.tangent import to_tangent
 from hypseg.inference.pooling import pool_embedding
 from hypseg.io import load_labels
 from hypseg.metrics import matched_dice
@@ -126,8 +125,9 @@ def main() -> None:
                         "(units of the normalised intensity) and normalise again: rare bright objects, with --object-scale")
     parser.add_argument("--blur", default="0", help="then smooth every volume by a Gaussian of this sigma (voxels; or z,y,x "
                         "for one per axis) and normalise again: soft edges, as a microscope leaves them (before --noise)")
-    parser.add_argument("--tangent", action="store_true", help="cluster the ball's embeddings as flat vectors in the tangent "
-                        "space at the origin (Euclidean k-means and means) instead of with the ball's distances")
+    parser.add_argument("--space", choices=("ball", "tangent"), default=INFERENCE[1].space,
+                        help="cluster a hyperbolic model's embeddings with the ball's distances and means, or as flat "
+                        "vectors in the tangent space at the origin (default: the recipe's, %(default)s)")
     parser.add_argument("--mixing", action="store_true", help="also print, for level 1 at each --sides and --purity-power "
                         "(default supervoxels, per volume, in its object), how voxels are labelled by the share of their patch "
                         "in the true level-1 object (benchmarks.level1_probe)")
@@ -145,10 +145,9 @@ def main() -> None:
         parser.error(f"--ensemble must be at least 1, got {args.ensemble}")
     if args.instances and (not args.in_object or args.kind == "shepp-logan"):
         parser.error("--instances needs --in-object and a cell set (--kind regular or irregular)")
-    if (args.mixing or args.tangent) and (args.ensemble != 1 or any("," in s for s in args.sides or ())):
-        parser.error("--mixing and --tangent need one model and one patch side per --sides (one ball per embedding)")
-    if args.tangent and args.variant == "euclidean":
-        parser.error("--tangent needs a model of a ball (a hyperbolic --variant)")
+    tangent = args.space == "tangent" and args.variant != "euclidean"
+    if args.mixing and not tangent and (args.ensemble != 1 or any("," in s for s in args.sides or ())):
+        parser.error("--mixing in the ball needs one model and one patch side per --sides (one ball per embedding)")
     base = cpu_recipe()
     override = json.loads(args.override)
     train_config = dataclasses.replace(base.train, seed=args.seed, validation_batches=0, checkpoint_every=10**6,
@@ -197,10 +196,11 @@ def main() -> None:
             print(json.dumps({"training_seed": args.seed + j, "last_losses": {k: round(v, 4) for k, v in result.last.items()}}),
                   flush=True)
         models = [result.model for result in results]
-    # containment: level 1 as the recipe finds it (holes filled), each combination sets levels 2-3 inside it
-    level1 = dataclasses.replace(INFERENCE[1], in_object=True)
+    # containment: level 1 as the recipe finds it (holes filled), each combination sets levels 2-3 inside it;
+    # every setting clusters with the model's own geometry: --space tangent has mapped the embeddings already
+    level1 = dataclasses.replace(INFERENCE[1], in_object=True, space="ball")
     uses_level1 = args.in_object or args.level1_errors or args.mixing
-    recipe = {level: INFERENCE[level] for level in levels} if args.recipe else {}
+    recipe = {level: dataclasses.replace(INFERENCE[level], space="ball") for level in levels} if args.recipe else {}
     needed = (set(sizes) | ({level1.supervoxel_size} if uses_level1 else set())
               | {how.supervoxel_size for how in recipe.values() if how.supervoxel_size})
     segments = {size: [supervoxels(v, size=size) for v in val] for size in sorted(needed) if size}
@@ -212,8 +212,8 @@ def main() -> None:
         print(json.dumps({"embedding_norm_median_p99": {",".join(map(str, sides)): np.round(np.percentile(
             np.concatenate([np.linalg.norm(e, axis=-1).ravel() for e in v]), [50, 99]), 3).tolist()
             for sides, v in embeddings.items()}}), flush=True)
-    if args.tangent:  # every embedding as a flat vector in the tangent space at the origin, clustered as such
-        embeddings = {sides: [logmap0(torch.from_numpy(e), c=config.model.curvature).numpy() for e in v]
+    if tangent:  # every embedding as a flat vector in the tangent space at the origin, clustered as such
+        embeddings = {sides: [to_tangent(e, factors=len(sides) * args.ensemble, c=config.model.curvature) for e in v]
                       for sides, v in embeddings.items()}
         config = dataclasses.replace(config, model=dataclasses.replace(config.model, variant="euclidean"))
     if args.level1_errors:
@@ -237,7 +237,7 @@ def main() -> None:
             counts, hits = np.sum([level1_mixing(embedding, volume.centers[levels[1]], truth[1] > 0, sides[0], geometry=config.model)
                                    for volume, embedding, truth in zip(found, embeddings[sides], truths)], axis=0)
             shares = shares_of(counts, hits)
-            print(json.dumps({"mixing": True, **({"tangent": True} if args.tangent else {}), "sides": list(sides), "purity_power": power,
+            print(json.dumps({"mixing": True, "space": args.space, "sides": list(sides), "purity_power": power,
                               "dice": round(float(np.mean([matched_dice(v.labels[levels[1]], t[1]).mean for v, t in zip(found, truths)])), 3),
                               "object_share": round(float(np.mean([(v.labels[levels[1]] > 0).mean() for v in found])), 3),
                               "true_share": round(float(np.mean([(t[1] > 0).mean() for t in truths])), 3),
@@ -247,7 +247,7 @@ def main() -> None:
         weights = level_weights(recipe.values(), segments)
         scores = score_labels(segment_embeddings(embeddings, config, levels, seed=0, inference=recipe, segments=segments,
                                                  weights=weights, members=args.ensemble), truths)
-        print(json.dumps({"variant": args.variant, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
+        print(json.dumps({"variant": args.variant, "space": args.space, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                           "ensemble": args.ensemble, "override": override, "inference": "recipe (quality.INFERENCE)",
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels]}), flush=True)
     for sides, size, power, pooled in itertools.product(sides_list, sizes, powers, (False, True)):
@@ -259,7 +259,7 @@ def main() -> None:
         weights = level_weights(inference.values(), segments)
         row = {"object_scale": args.object_scale, **({"brighten": args.brighten} if args.brighten else {}),
                **({"blur": blur} if np.any(blur) else {}),
-               "variant": args.variant, **({"tangent": True} if args.tangent else {}),
+               "variant": args.variant, "space": args.space,
                "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                "ensemble": args.ensemble, "override": override, "in_object": args.in_object, "sides": list(sides),
                "supervoxels": size, "purity_power": power, "pooled": pooled}
@@ -295,8 +295,7 @@ def intensity_axis(embeddings, volumes, segments, weights, config, *, factors: i
                                 voxel_weights=None if weights is None else weights[i])
         points, n = pooled.points, pooled.weights
         if config.model.hyperbolic:  # log map at the origin, one ball at a time
-            balls = torch.from_numpy(points.reshape(len(points), factors, -1))
-            points = logmap0(balls, c=config.model.curvature).reshape(len(points), -1).numpy()
+            points = to_tangent(points, factors=factors, c=config.model.curvature)
         intensity = pool_embedding(np.asarray(volume, dtype=np.float64)[..., None], seg, hyperbolic=False).points[:, 0]
         share, corr = first_axis(points, intensity, weights=n)
         shares.append(share)

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from benchmarks import quality
 from benchmarks.quality import (EUCLIDEAN, FULL, INFERENCE, LEVEL1_GOAL, LevelInference, MethodScore, ensemble_name, goals_table, run,
+                                segment_config,
                                          uniform_inference)
 from hypseg.cli.app import app
 from hypseg.config import smoke_recipe
@@ -187,8 +188,19 @@ def test_unknown_ablation_is_refused():
 
 def test_uniform_inference_keeps_each_levels_pooling():
     uniform = uniform_inference([10], None)
-    assert uniform == {level: LevelInference((10,), None, INFERENCE[level].pooled, INFERENCE[level].purity_power, INFERENCE[level].in_object)
-                       for level in INFERENCE}
+    assert uniform == {level: LevelInference((10,), None, INFERENCE[level].pooled, INFERENCE[level].purity_power, INFERENCE[level].in_object,
+                                             INFERENCE[level].space) for level in INFERENCE}
+    assert {how.space for how in INFERENCE.values()} == {"tangent"}  # the default preset's
+
+
+def test_segment_config_takes_the_settings_one_clustering_space():
+    levels = {1: 2, 2: 4}
+    config = segment_config(INFERENCE, levels, seed=3)
+    assert config.space == "tangent" and config.seed == 3 and config.clusters == [2, 4]
+    mixed = {1: INFERENCE[1], 2: dataclasses.replace(INFERENCE[2], space="ball")}
+    with pytest.raises(ValueError, match=re.escape("one clustering space for every level, got ['ball', 'tangent']")):
+        segment_config(mixed, levels, seed=0)
+    assert INFERENCE[1].describe().endswith(", in the tangent space")
 
 
 def test_missing_level_settings_are_refused():

@@ -75,6 +75,7 @@ def test_evaluate_prints_and_writes_the_table(model_dir, tmp_path):
 def test_supervoxel_pooling_gives_one_label_per_supervoxel(model_dir, tmp_path):
     from hypseg.data import normalise, supervoxels
     from hypseg.inference import segment_volumes
+    from hypseg.inference.tangent import to_tangent
     from hypseg.io import load_labels
     from hypseg.io.checkpoint import load_run_config
 
@@ -90,8 +91,17 @@ def test_supervoxel_pooling_gives_one_label_per_supervoxel(model_dir, tmp_path):
     assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "vox", "-k", 3, "--supervoxels", 0).exit_code == 0
     assert json.loads((tmp_path / "vox" / "segmentation.json").read_text())["recipe"]["levels"][0]["supervoxel_size"] is None
     embedding = np.load(tmp_path / "vox" / "v_embedding.npy")
-    expected = segment_volumes([embedding], clusters=(3,), random_state=0)[0].labels[3]
+    flat = to_tangent(embedding, c=load_run_config(model_dir).model.curvature)  # the default clusters there
+    expected = segment_volumes([flat], clusters=(3,), random_state=0, hyperbolic=False)[0].labels[3]
     np.testing.assert_array_equal(load_labels(tmp_path / "vox" / "v_k3.nii.gz"), expected)
+    # --space ball: hyperbolic k-means on the saved embedding itself
+    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "ball", "-k", 3,
+                   "--supervoxels", 0, "--space", "ball").exit_code == 0
+    expected = segment_volumes([embedding], clusters=(3,), random_state=0)[0].labels[3]
+    np.testing.assert_array_equal(load_labels(tmp_path / "ball" / "v_k3.nii.gz"), expected)
+    bad = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "bad", "--space", "flat")
+    assert bad.exit_code == 2 and "space must be one of ball, tangent, got 'flat'" in bad.output
+    assert not (tmp_path / "bad").exists()
 
 
 def test_purity_power_weighs_the_supervoxel_means_as_the_library_does(model_dir, tmp_path):
@@ -104,7 +114,8 @@ def test_purity_power_weighs_the_supervoxel_means_as_the_library_does(model_dir,
     vol = _volume(8, shape=(16, 16, 16))
     save_volume(vol, path=tmp_path / "v.nii.gz")
     out = tmp_path / "pure"
-    args = ("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 3, "--supervoxels", 40, "--purity-power", 8)
+    args = ("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 3, "--supervoxels", 40, "--purity-power", 8,
+            "--space", "ball")
     assert _invoke(*args).exit_code == 0
     assert json.loads((out / "segmentation.json").read_text())["recipe"]["levels"][0]["purity_power"] == 8.0
     regions = supervoxels(normalise(vol.array, config=load_run_config(model_dir).data), size=40)

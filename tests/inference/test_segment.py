@@ -83,5 +83,8 @@ def test_several_patch_sides_cluster_on_the_product_of_balls():
     emb = np.concatenate([first, second], axis=-1) + 0.01 * rng.standard_normal((10, 10, 10, 4))
     seg = segment_volume(emb, clusters=(4,), factors=2, random_state=0)
     assert matched_dice(seg.labels[4], truth).mean == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="several patch sides \\(a product of balls\\) need a hyperbolic model"):
-        segment_volume(emb, clusters=(4,), factors=2, hyperbolic=False)
+    # Euclidean factors side by side are one Euclidean space: the same labels as one vector of 4 coordinates
+    flat = segment_volume(emb, clusters=(4,), factors=2, hyperbolic=False, random_state=0)
+    alone = segment_volume(emb, clusters=(4,), factors=1, hyperbolic=False, random_state=0)
+    np.testing.assert_array_equal(flat.labels[4], alone.labels[4])
+    assert matched_dice(flat.labels[4], truth).mean == pytest.approx(1.0)

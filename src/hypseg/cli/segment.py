@@ -26,6 +26,7 @@ def segment(
     subsample: Optional[int] = typer.Option(None, min=100, help="Voxels (or supervoxels) each k-means is fitted on (default 50000)."),
     supervoxels: Optional[int] = typer.Option(None, min=0, help="Voxels per SLIC supervoxel at every level: cluster each supervoxel's mean embedding, so labels follow the image's edges (0: cluster every voxel)."),
     purity_power: Optional[float] = typer.Option(None, "--purity-power", help="At every level, weigh each voxel in its supervoxel's mean by the share of its patch inside the supervoxel to this power (0: plain means)."),
+    space: Optional[str] = typer.Option(None, "--space", help="Cluster a hyperbolic model's embeddings with the ball's distances and means ('ball', the paper's hyperbolic k-means) or mapped to the tangent space at the origin ('tangent', the default recipe's)."),
     tile: int = typer.Option(48, min=4, help="Side of the tiles of the dense embedding (bounds memory)."),
     device: str = typer.Option("auto", help="auto (CUDA where there is one), cpu, cuda or cuda:N: the embedding, supervoxel means and k-means run there."),
     seed: Optional[int] = typer.Option(None, help="Seed of the clustering (default 0)."),
@@ -41,8 +42,9 @@ def segment(
 
     Without options this runs the 'default' recipe, the one the quality benchmark scores: level 1
     (k = 2) at p = 10 per volume, its object with the holes filled; levels 2 (k = 4, per volume) and 3
-    (k = 8, pooled) at p = 5 inside that object; purity-weighted means of 500-voxel supervoxels.
-    '--recipe paper' is the paper's protocol (every voxel, p = 5, k = 2, 4, 8 per volume).
+    (k = 8, pooled) at p = 5 inside that object; purity-weighted means of 500-voxel supervoxels; the
+    embeddings clustered in the tangent space at the origin. '--recipe paper' is the paper's protocol
+    (every voxel, p = 5, k = 2, 4, 8 per volume, hyperbolic k-means in the ball).
 
     Examples:
 
@@ -69,7 +71,7 @@ def segment(
                "purity_power": 0.0 if supervoxels == 0 and purity_power is None else purity_power,
                "pooled": pooled, "in_object": containment}
     config = config.with_levels(**{name: value for name, value in changes.items() if value is not None})
-    shared = {"nested": nested or None, "subsample": subsample, "seed": seed}
+    shared = {"nested": nested or None, "subsample": subsample, "seed": seed, "space": space}
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})
     manifest = segment_files(volumes, model_dir=model, out=out, config=config, tile=tile, device=resolve_device(device),
                              overwrite=overwrite, progress=True, chunk=chunk, workers=workers, scheduler=scheduler,

@@ -109,14 +109,17 @@ def default_segmentation() -> SegmentConfig:
 
     Level 1 (k = 2): 10^3 patches, plain means of 500-voxel supervoxels, one fit per volume; its
     object, holes filled, is the level-1 map. Level 2 (k = 4): 5^3 patches, purity^8-weighted means,
-    one fit per volume inside the object. Level 3 (k = 8): as level 2, one fit over all volumes.
+    one fit per volume inside the object. Level 3 (k = 8): as level 2, one fit over all volumes. A
+    hyperbolic model's embeddings are clustered in the tangent space at the origin
+    (:mod:`hypseg.inference.tangent`): the same labels as the ball's where objects are large, fewer
+    background voxels drawn into a rare, bright, soft-edged object.
     """
     size = DEFAULT_SUPERVOXEL_SIZE
     return SegmentConfig(levels=(
         LevelConfig(2, patch_sides=(10,), supervoxel_size=size, pooled=False, in_object=True),
         LevelConfig(4, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=False, in_object=True),
         LevelConfig(8, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=True, in_object=True),
-    ))
+    ), space="tangent")
 
 
 def paper_segmentation() -> SegmentConfig:

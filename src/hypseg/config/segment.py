@@ -25,6 +25,8 @@ from hypseg.errors import UserError
 
 #: The smallest supervoxel tile: a box of 8^3 voxels holds one default 500-voxel supervoxel.
 MIN_TILE = 8
+#: Where a hyperbolic model's embeddings are clustered (:attr:`SegmentConfig.space`).
+SPACES = ("ball", "tangent")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +115,11 @@ class SegmentConfig(Config):
     supervoxel_tile : int
         SLIC runs in boxes of at most this side (:func:`hypseg.data.supervoxels`, ``tile``), so that a
         volume larger than memory is cut chunk by chunk into the same supervoxels as whole.
+    space : str
+        Where a hyperbolic model's embeddings are clustered: ``"ball"``, with the Poincaré ball's distances
+        and Fréchet means (hyperbolic k-means, the paper's), or ``"tangent"``, mapped to the tangent space at
+        the origin by the log map and clustered there with arithmetic means and Euclidean k-means
+        (:mod:`hypseg.inference.tangent`). A Euclidean model ignores it.
     """
 
     levels: tuple[LevelConfig, ...]
@@ -121,6 +128,7 @@ class SegmentConfig(Config):
     n_init: int = 3
     seed: int = 0
     supervoxel_tile: int = 128
+    space: str = "ball"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -145,6 +153,8 @@ class SegmentConfig(Config):
             raise UserError(f"SegmentConfig: subsample must be >= 1, got {self.subsample}")
         if self.n_init < 1:
             raise UserError(f"SegmentConfig: n_init must be >= 1, got {self.n_init}")
+        if self.space not in SPACES:
+            raise UserError(f"SegmentConfig: space must be one of {', '.join(SPACES)}, got {self.space!r}")
         if self.supervoxel_tile < MIN_TILE:
             raise UserError(f"SegmentConfig: supervoxel_tile must be >= {MIN_TILE} voxels, got {self.supervoxel_tile}")
 
@@ -189,5 +199,8 @@ class SegmentConfig(Config):
         return dataclasses.replace(self, levels=tuple(dataclasses.replace(level, **changes) for level in self.levels))
 
     def describe(self) -> str:
-        """One line per level (:meth:`LevelConfig.describe`)."""
-        return "\n".join(level.describe() for level in self.levels)
+        """One line per level (:meth:`LevelConfig.describe`), and one for the tangent space if it is used."""
+        lines = [level.describe() for level in self.levels]
+        if self.space == "tangent":
+            lines.append("a hyperbolic model's embeddings clustered in the tangent space at the origin")
+        return "\n".join(lines)

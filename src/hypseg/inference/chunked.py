@@ -63,6 +63,7 @@ from hypseg.inference.embed import embed_volume_multiscale, read_slab
 from hypseg.inference.model_io import TrainedModel, load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
 from hypseg.inference.segment import _level_labels, fit_parts
+from hypseg.inference.tangent import in_ball, to_ball, to_tangent
 
 __all__ = ["ChunkGrid", "LocalExecutor", "DaskExecutor", "ChunkedResult", "segment_chunked", "executor_for"]
 
@@ -398,6 +399,14 @@ def _chunk_segments(job: Job, v: int, chunk, group: Group, offsets: np.ndarray):
     return box, segs, weights, keep
 
 
+def _clustered(job: Job, geometry, points: np.ndarray, factors: int) -> np.ndarray:
+    """``points`` of the embedding as they are clustered: in the tangent space at the origin where the
+    segmentation says so (:mod:`hypseg.inference.tangent`), else as they are."""
+    if geometry.hyperbolic and not in_ball(job.config.space, geometry):
+        return to_tangent(points, factors=factors, c=geometry.curvature)
+    return points
+
+
 def _points_task(job: Job, group: Group, offsets: dict, item):
     """Stage 3 for one chunk: (supervoxel ids, their mean embeddings, their voxel counts)."""
     v, chunk = item
@@ -410,10 +419,10 @@ def _points_task(job: Job, group: Group, offsets: dict, item):
     unique, inverse = np.unique(ids[present], return_inverse=True)
     local = np.full(ids.shape, -1, dtype=np.int64)
     local[present] = inverse
-    emb = _read(job.file(v, _sides_name(group.sides)), box)
     geometry = model.config.model
-    pooled = pool_embedding(emb, local, c=geometry.curvature, hyperbolic=geometry.hyperbolic, factors=len(group.sides),
-                            voxel_weights=weights, device=None if job.device == "cpu" else job.device)
+    emb = _clustered(job, geometry, _read(job.file(v, _sides_name(group.sides)), box), len(group.sides))
+    pooled = pool_embedding(emb, local, c=geometry.curvature, hyperbolic=in_ball(job.config.space, geometry),
+                            factors=len(group.sides), voxel_weights=weights, device=None if job.device == "cpu" else job.device)
     return unique, pooled.points, pooled.weights
 
 
@@ -440,7 +449,8 @@ def _labels_task(job: Job, group: Group, offsets: dict, item, fitted: dict):
         found = {k: lut[index] for k, lut in fit.luts.items()}
     else:
         emb = _read(job.file(v, _sides_name(group.sides)), box)
-        found = (_level_labels(fit.levels, emb[keep]) if keep.any()  # a chunk outside the object: nothing to assign
+        points = _clustered(job, _model(job).config.model, emb[keep], len(group.sides))
+        found = (_level_labels(fit.levels, points) if keep.any()  # a chunk outside the object: nothing to assign
                  else {level.k: np.zeros(0, np.int64) for level in fit.levels})
     faces = {}
     for k, values in found.items():
@@ -514,8 +524,8 @@ class ChunkedResult(NamedTuple):
 class _VoxelPoints:
     """A volume's voxels (inside its object) as points read from the embedding file on demand."""
 
-    def __init__(self, emb: Path, obj: Path | None) -> None:
-        self.emb, self.obj = emb, obj
+    def __init__(self, emb: Path, obj: Path | None, transform=None) -> None:
+        self.emb, self.obj, self.transform = emb, obj, transform
         shape = np.load(emb, mmap_mode="r").shape
         self.width = shape[-1]
         if obj is None:
@@ -552,7 +562,7 @@ class _VoxelPoints:
         flat = np.load(self.emb, mmap_mode="r").reshape(-1, self.width)
         out = np.empty((len(positions), self.width), dtype=np.float32)
         out[order] = flat[positions[order]]
-        return out
+        return out if self.transform is None else self.transform(out)
 
 
 def _create(path: Path, shape, dtype) -> None:
@@ -712,7 +722,9 @@ def segment_chunked(
         fitted, fell_back = _fit_group(job, executor, items, group, offsets, geometry, clock)
         for v in range(len(volumes)):
             voxels[v] = voxels[v] or fell_back[v]
-            centers[v].update({level.k + inside: level.centers for level in fitted[v].levels})
+            centers[v].update({level.k + inside: to_ball(level.centers, factors=len(how.patch_sides), c=geometry.curvature)
+                               if geometry.hyperbolic and not in_ball(config.space, geometry) else level.centers
+                               for level in fitted[v].levels})
         faces = executor.map(functools.partial(_labels_task, job, group, offsets.get(group.size, {})), items,
                              desc=f"labels k = {', '.join(map(str, group.ks))}", shared={"fitted": fitted})
         clock.lap("labels")
@@ -780,7 +792,8 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
     fit_input = []
     for v in range(n):
         if group.size is None or few[v]:
-            points = _VoxelPoints(job.file(v, _sides_name(group.sides)), job.file(v, "object") if group.inside else None)
+            points = _VoxelPoints(job.file(v, _sides_name(group.sides)), job.file(v, "object") if group.inside else None,
+                                  transform=functools.partial(_clustered, job, geometry, factors=len(group.sides)))
             fit_input.append((points, None))
         else:
             fit_input.append((parts[v][1], parts[v][2]))
@@ -788,7 +801,7 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
             raise UserError(f"volume {v}: the level-1 object is empty, so nothing lies inside it to segment")
     config = job.config
     fitted_levels = fit_parts(fit_input, ks, pooled=group.pooled, subsample=config.subsample, c=geometry.curvature,
-                              hyperbolic=geometry.hyperbolic, nested=config.nested, n_init=config.n_init,
+                              hyperbolic=in_ball(config.space, geometry), nested=config.nested, n_init=config.n_init,
                               random_state=config.seed, factors=len(group.sides),
                               device=None if job.device == "cpu" else job.device)
     clock.lap("fit")

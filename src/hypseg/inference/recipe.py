@@ -29,6 +29,7 @@ from hypseg.inference.hierarchy import level1_object, segment_inside
 from hypseg.inference.model_io import TrainedModel
 from hypseg.inference.pooling import purity_weights
 from hypseg.inference.segment import segment_volumes
+from hypseg.inference.tangent import in_ball, to_ball, to_tangent
 
 __all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides"]
 
@@ -165,21 +166,30 @@ def cluster_embeddings(
     voxels = [False] * n
     first = config.levels[0]
 
+    tangent = geometry.hyperbolic and not in_ball(config.space, geometry)
+    flat: dict[tuple[int, ...], list[np.ndarray]] = {}  # patch sides -> the embeddings in the tangent space
+
     def fit(group: tuple[LevelConfig, ...], objects: list[np.ndarray] | None) -> None:
         how = group[0]
+        factors = len(how.patch_sides) * (members if geometry.hyperbolic else 1)  # purity weights serve every member
+        points = embeddings[how.patch_sides]
+        if tangent:
+            if how.patch_sides not in flat:
+                flat[how.patch_sides] = [to_tangent(e, factors=factors, c=geometry.curvature) for e in points]
+            points = flat[how.patch_sides]
         options = dict(
-            c=geometry.curvature, hyperbolic=geometry.hyperbolic, pooled=how.pooled, subsample=config.subsample,
-            n_init=config.n_init, random_state=config.seed,
-            factors=len(how.patch_sides) * (members if geometry.hyperbolic else 1),  # purity weights serve
-            segments=None if how.supervoxel_size is None else segments[how.supervoxel_size],  # every member
+            c=geometry.curvature, hyperbolic=geometry.hyperbolic and not tangent, pooled=how.pooled,
+            subsample=config.subsample, n_init=config.n_init, random_state=config.seed, factors=factors,
+            segments=None if how.supervoxel_size is None else segments[how.supervoxel_size],
             voxel_weights=weights[how.weighting] if how.purity_power else None, device=device,
         )
         ks = [level.clusters for level in group]
-        found = (segment_inside(embeddings[how.patch_sides], objects, clusters=ks, **options) if objects is not None
-                 else segment_volumes(embeddings[how.patch_sides], clusters=ks, nested=config.nested, **options))
+        found = (segment_inside(points, objects, clusters=ks, **options) if objects is not None
+                 else segment_volumes(points, clusters=ks, nested=config.nested, **options))
         for i, seg in enumerate(found):
             labels[i].update(seg.labels)
-            centers[i].update(seg.centers)
+            centers[i].update({k: to_ball(v, factors=factors, c=geometry.curvature) if tangent else v
+                               for k, v in seg.centers.items()})
             voxels[i] = voxels[i] or seg.voxels
 
     on_own, within = config.groups()

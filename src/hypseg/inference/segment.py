@@ -63,10 +63,9 @@ def _check_clusters(clusters: Sequence[int], nested: bool) -> list[int]:
 
 
 def _estimator(k: int, *, c: float, hyperbolic: bool, n_init: int, random_state: int, factors: int = 1, device=None):
-    """The k-means of the latent space; a single ball or Euclidean space runs on ``device`` (a product of balls on the CPU)."""
-    if factors > 1:
-        if not hyperbolic:
-            raise UserError("several patch sides (a product of balls) need a hyperbolic model")
+    """The k-means of the latent space; a single ball or Euclidean space runs on ``device`` (a product of balls on the CPU).
+    Euclidean factors side by side are one Euclidean space: their squared distances add up as the product's do."""
+    if factors > 1 and hyperbolic:
         return ProductBallKMeans(n_clusters=k, factors=factors, c=c, n_init=n_init, random_state=random_state)
     if hyperbolic:
         return HyperbolicKMeans(n_clusters=k, c=c, n_init=n_init, random_state=random_state, device=device)

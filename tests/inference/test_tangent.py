@@ -1,0 +1,86 @@
+"""Clustering in the tangent space at the origin: the maps against geoopt-free torch references, and the
+segmentation's ``space`` against clustering the mapped embeddings by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from hypseg.config import LevelConfig, ModelConfig, SegmentConfig
+from hypseg.errors import UserError
+from hypseg.geometry import expmap0, logmap0
+from hypseg.inference import segment_volumes
+from hypseg.inference.recipe import cluster_embeddings
+from hypseg.inference.tangent import in_ball, to_ball, to_tangent
+
+
+def _ball_points(rng, n: int, factors: int, d: int, c: float) -> np.ndarray:
+    """n points of a product of ``factors`` balls of curvature c, radii up to 0.98 of the rim."""
+    direction = rng.standard_normal((n, factors, d))
+    direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
+    radius = rng.uniform(0.0, 0.98, (n, factors, 1)) / np.sqrt(c)
+    return (direction * radius).reshape(n, factors * d)
+
+
+@pytest.mark.parametrize("c", [1.0, 0.5])
+def test_to_tangent_is_the_log_map_of_every_factor_and_to_ball_inverts_it(c):
+    rng = np.random.default_rng(0)
+    points = _ball_points(rng, 200, 3, 2, c)
+    flat = to_tangent(points, factors=3, c=c)
+    for f in range(3):
+        part = torch.from_numpy(points[:, 2 * f:2 * f + 2])
+        np.testing.assert_allclose(flat[:, 2 * f:2 * f + 2], logmap0(part, c=c).numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(to_ball(flat, factors=3, c=c)[:, 2 * f:2 * f + 2],
+                                   expmap0(torch.from_numpy(flat[:, 2 * f:2 * f + 2]), c=c).numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(to_ball(flat, factors=3, c=c), points, rtol=1e-9, atol=1e-12)
+
+
+def test_to_tangent_keeps_directions_the_origin_the_dtype_and_stays_finite_on_the_rim():
+    points = np.array([[0.0, 0.0], [0.3, 0.4], [1.0, 0.0], [0.0, -1.0]], dtype=np.float32)
+    flat = to_tangent(points)
+    assert flat.dtype == np.float32 and np.isfinite(flat).all()
+    np.testing.assert_array_equal(flat[0], [0.0, 0.0])  # the origin stays
+    assert np.linalg.norm(flat[1]) == pytest.approx(np.arctanh(0.5), rel=1e-6)  # |log_0 y| = artanh |y|
+    np.testing.assert_allclose(flat[1] / np.linalg.norm(flat[1]), [0.6, 0.8], rtol=1e-6)  # same direction
+    assert flat[2, 0] > flat[1, 0] and flat[3, 1] < 0  # points on the rim map far out, not to inf
+    with pytest.raises(ValueError, match="3 coordinates cannot be split into 2 factors"):
+        to_tangent(np.zeros((1, 3)), factors=2)
+
+
+def test_in_ball_only_for_a_hyperbolic_model_clustered_in_the_ball():
+    ball, flat = ModelConfig(variant="hyperbolic-gyro"), ModelConfig(variant="euclidean")
+    assert in_ball("ball", ball) and not in_ball("tangent", ball)
+    assert not in_ball("ball", flat) and not in_ball("tangent", flat)
+    with pytest.raises(UserError, match="space must be one of ball, tangent, got 'flat'"):
+        SegmentConfig(levels=(LevelConfig(2),), space="flat")
+
+
+def test_space_tangent_clusters_the_log_mapped_embeddings_and_returns_centres_in_the_ball():
+    rng = np.random.default_rng(1)
+    geometry = ModelConfig(variant="hyperbolic-gyro")
+    shape = (6, 6, 6)
+    # two patch sides side by side (a product of two balls of d = 2), two volumes
+    embeddings = {(3, 5): [_ball_points(rng, int(np.prod(shape)), 2, 2, 1.0).reshape(*shape, 4).astype(np.float32)
+                           for _ in range(2)]}
+    segments = {8: [np.arange(np.prod(shape)).reshape(shape) // 8 for _ in range(2)]}
+    level = LevelConfig(3, patch_sides=(3, 5), supervoxel_size=8)
+    config = SegmentConfig(levels=(level,), space="tangent")
+    found = cluster_embeddings(embeddings, config, geometry=geometry, segments=segments)
+    flat = [to_tangent(e, factors=2) for e in embeddings[(3, 5)]]
+    by_hand = segment_volumes(flat, clusters=(3,), segments=segments[8], hyperbolic=False, factors=2, random_state=0, pooled=False,
+                              subsample=config.subsample, n_init=config.n_init)
+    for volume, expected in zip(found, by_hand):
+        np.testing.assert_array_equal(volume.labels[3], expected.labels[3])
+        np.testing.assert_allclose(volume.centers[3], to_ball(expected.centers[3], factors=2), rtol=1e-6)
+        assert (np.linalg.norm(volume.centers[3].reshape(3, 2, 2), axis=-1) < 1).all()  # points of each ball
+    # the ball's own k-means gives its own answer; a Euclidean model ignores the space
+    ball = cluster_embeddings(embeddings, dataclasses.replace(config, space="ball"), geometry=geometry, segments=segments)
+    assert any(not np.array_equal(a.centers[3], b.centers[3]) for a, b in zip(ball, found))
+    euclid = ModelConfig(variant="euclidean")
+    same = [cluster_embeddings(embeddings, dataclasses.replace(config, space=space), geometry=euclid, segments=segments)
+            for space in ("ball", "tangent")]
+    for a, b in zip(*same):
+        np.testing.assert_array_equal(a.labels[3], b.labels[3])
