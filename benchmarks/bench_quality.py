@@ -4,6 +4,7 @@
     python -m benchmarks.bench_quality --set regular --full-only --supervoxels 0 -p 10 --out benchmarks/results/quality_voxels_p10.md
     python -m benchmarks.bench_quality --set regular --full-only --supervoxel-tile 25 --out benchmarks/results/quality_tile25.md
     python -m benchmarks.bench_quality --render benchmarks/results/quality.json   # rewrite quality.md from the saved scores
+    python -m benchmarks.bench_quality --full-only --space ball --out benchmarks/results/quality_ball.md   # hyperbolic k-means
 """
 
 import argparse
@@ -22,6 +23,8 @@ if __name__ == "__main__":
                         help="voxels per supervoxel whose mean embedding is clustered, at every level (0: every voxel)")
     parser.add_argument("-p", "--patch-size", type=int, action="append",
                         help="inference patch sides at every level (repeat for a product; default: quality.INFERENCE, per level)")
+    parser.add_argument("--space", choices=("ball", "tangent"), help="cluster the hyperbolic models' embeddings in the ball "
+                        "or in the tangent space at the origin, at every level (default: the recipe's)")
     parser.add_argument("--supervoxel-tile", type=int, help="cut the learned models' supervoxels in tiles of this side")
     parser.add_argument("--no-ensemble", action="store_true", help="no rows for the learned models' seeds' ensembles")
     parser.add_argument("--out", type=Path, help="the tables' file (default: benchmarks/results/quality.md; with --render: "
@@ -44,6 +47,8 @@ if __name__ == "__main__":
         sides = args.patch_size or quality.INFERENCE[2].patch_sides
         size = quality.INFERENCE[2].supervoxel_size if args.supervoxels is None else args.supervoxels or None
         inference = quality.uniform_inference(sides, size)
+    if args.space is not None:
+        inference = {level: dataclasses.replace(how, space=args.space) for level, how in inference.items()}
     recipe = cpu_recipe()
     if args.triplet_weight is not None:
         recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, triplet_weight=args.triplet_weight))

@@ -146,8 +146,10 @@ def main() -> None:
     if args.instances and (not args.in_object or args.kind == "shepp-logan"):
         parser.error("--instances needs --in-object and a cell set (--kind regular or irregular)")
     tangent = args.space == "tangent" and args.variant != "euclidean"
-    if args.mixing and not tangent and (args.ensemble != 1 or any("," in s for s in args.sides or ())):
-        parser.error("--mixing in the ball needs one model and one patch side per --sides (one ball per embedding)")
+    if args.mixing and any("," in s for s in args.sides or ()):
+        parser.error("--mixing needs one patch side per --sides (a patch's share inside the object is of one side)")
+    if args.mixing and args.ensemble != 1 and not tangent:
+        parser.error("--mixing in the ball needs one model (one ball per embedding); --space tangent takes an ensemble")
     base = cpu_recipe()
     override = json.loads(args.override)
     train_config = dataclasses.replace(base.train, seed=args.seed, validation_batches=0, checkpoint_every=10**6,
@@ -212,6 +214,7 @@ def main() -> None:
         print(json.dumps({"embedding_norm_median_p99": {",".join(map(str, sides)): np.round(np.percentile(
             np.concatenate([np.linalg.norm(e, axis=-1).ravel() for e in v]), [50, 99]), 3).tolist()
             for sides, v in embeddings.items()}}), flush=True)
+    space_key = {"space": args.space} if args.variant != "euclidean" else {}  # a Euclidean model has one space
     if tangent:  # every embedding as a flat vector in the tangent space at the origin, clustered as such
         embeddings = {sides: [to_tangent(e, factors=len(sides) * args.ensemble, c=config.model.curvature) for e in v]
                       for sides, v in embeddings.items()}
@@ -237,7 +240,7 @@ def main() -> None:
             counts, hits = np.sum([level1_mixing(embedding, volume.centers[levels[1]], truth[1] > 0, sides[0], geometry=config.model)
                                    for volume, embedding, truth in zip(found, embeddings[sides], truths)], axis=0)
             shares = shares_of(counts, hits)
-            print(json.dumps({"mixing": True, "space": args.space, "sides": list(sides), "purity_power": power,
+            print(json.dumps({"mixing": True, **space_key, "sides": list(sides), "purity_power": power,
                               "dice": round(float(np.mean([matched_dice(v.labels[levels[1]], t[1]).mean for v, t in zip(found, truths)])), 3),
                               "object_share": round(float(np.mean([(v.labels[levels[1]] > 0).mean() for v in found])), 3),
                               "true_share": round(float(np.mean([(t[1] > 0).mean() for t in truths])), 3),
@@ -247,7 +250,7 @@ def main() -> None:
         weights = level_weights(recipe.values(), segments)
         scores = score_labels(segment_embeddings(embeddings, config, levels, seed=0, inference=recipe, segments=segments,
                                                  weights=weights, members=args.ensemble), truths)
-        print(json.dumps({"variant": args.variant, "space": args.space, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
+        print(json.dumps({"variant": args.variant, **space_key, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                           "ensemble": args.ensemble, "override": override, "inference": "recipe (quality.INFERENCE)",
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels]}), flush=True)
     for sides, size, power, pooled in itertools.product(sides_list, sizes, powers, (False, True)):
@@ -259,13 +262,13 @@ def main() -> None:
         weights = level_weights(inference.values(), segments)
         row = {"object_scale": args.object_scale, **({"brighten": args.brighten} if args.brighten else {}),
                **({"blur": blur} if np.any(blur) else {}),
-               "variant": args.variant, "space": args.space,
+               "variant": args.variant, **space_key,
                "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                "ensemble": args.ensemble, "override": override, "in_object": args.in_object, "sides": list(sides),
                "supervoxels": size, "purity_power": power, "pooled": pooled}
         if args.intensity_axis and size and not pooled:
             share, corr = intensity_axis(embeddings[sides], val, segments[size], weights[how], config,
-                                         factors=len(sides) * (args.ensemble if config.model.hyperbolic else 1))
+                                         factors=len(sides) * args.ensemble)
             print(json.dumps({**{k: row[k] for k in ("sides", "supervoxels", "purity_power")},
                               "first_axis_share": [round(float(f(share)), 4) for f in (np.min, np.median)],
                               "abs_corr_with_mean_intensity": [round(float(f(corr)), 3) for f in (np.min, np.median)]}), flush=True)

@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from hypseg.config import (LevelConfig, SegmentConfig, clip_patch_sides, cpu_recipe, segment_preset, smoke_recipe)
+from hypseg.config import (LevelConfig, SegmentConfig, clip_patch_sides, cpu_recipe, dumps_toml, segment_preset,
+                           smoke_recipe)
 from hypseg.config.recipes import clip_note
 from hypseg.errors import UserError
 
@@ -21,6 +22,17 @@ def test_default_preset_is_the_benchmark_recipe_and_paper_the_papers_protocol():
     paper = segment_preset("paper")
     assert paper.levels == tuple(LevelConfig(k, patch_sides=(5,)) for k in (2, 4, 8))
     assert not paper.contained and all(level.supervoxel_size is None and not level.pooled for level in paper.levels)
+    assert default.space == "tangent" and paper.space == "ball"  # the paper clusters with hyperbolic k-means
+    assert default.describe().splitlines()[-1] == "a hyperbolic model's embeddings clustered in the tangent space at the origin"
+    assert len(paper.describe().splitlines()) == 3
+
+
+def test_a_config_saved_before_the_space_existed_clusters_in_the_ball(tmp_path):
+    saved = segment_preset("default").to_dict()
+    del saved["space"]
+    assert SegmentConfig.from_dict(saved).space == "ball"
+    (tmp_path / "old.toml").write_text(dumps_toml(saved))
+    assert SegmentConfig.load_toml(tmp_path / "old.toml") == dataclasses.replace(segment_preset("default"), space="ball")
 
 
 @pytest.mark.parametrize("name", ["default", "paper"])

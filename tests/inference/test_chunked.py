@@ -75,6 +75,12 @@ def test_chunked_label_maps_agree_with_the_whole_volume_run(model_dir, volume_fi
         shares = _agreement(whole, out)
         assert min(shares.values()) >= 0.999, shares  # the bar; in practice every voxel
         assert np.allclose(np.load(whole / "cell_embedding.npy"), np.load(out / "cell_embedding.npy"), atol=1e-6)
+        # the same centres, in the same space (the ball's points also where the default clusters in its tangent space)
+        centres = [json.loads((folder / "segmentation.json").read_text())["cases"][0]["centers"] for folder in (whole, out)]
+        assert centres[0].keys() == centres[1].keys()
+        for k in centres[0]:
+            np.testing.assert_allclose(centres[1][k], centres[0][k], rtol=1e-3, atol=1e-4)
+            assert (np.linalg.norm(np.asarray(centres[1][k]), axis=-1) < 1).all()
     if preset == "default":
         assert np.array_equal(load_labels(whole / "cell_object.mrc"), load_labels(out / "cell_object.mrc"))
 

@@ -76,11 +76,37 @@ def test_space_tangent_clusters_the_log_mapped_embeddings_and_returns_centres_in
         np.testing.assert_array_equal(volume.labels[3], expected.labels[3])
         np.testing.assert_allclose(volume.centers[3], to_ball(expected.centers[3], factors=2), rtol=1e-6)
         assert (np.linalg.norm(volume.centers[3].reshape(3, 2, 2), axis=-1) < 1).all()  # points of each ball
-    # the ball's own k-means gives its own answer; a Euclidean model ignores the space
+    # space = "ball" is the product of balls' own k-means on the embeddings as they are
     ball = cluster_embeddings(embeddings, dataclasses.replace(config, space="ball"), geometry=geometry, segments=segments)
-    assert any(not np.array_equal(a.centers[3], b.centers[3]) for a, b in zip(ball, found))
+    in_the_ball = segment_volumes(embeddings[(3, 5)], clusters=(3,), segments=segments[8], factors=2, random_state=0,
+                                  pooled=False, subsample=config.subsample, n_init=config.n_init)
+    for volume, expected in zip(ball, in_the_ball):
+        np.testing.assert_array_equal(volume.labels[3], expected.labels[3])
+        np.testing.assert_allclose(volume.centers[3], expected.centers[3])
+    # a Euclidean model's embeddings are vectors already: the space changes nothing
     euclid = ModelConfig(variant="euclidean")
     same = [cluster_embeddings(embeddings, dataclasses.replace(config, space=space), geometry=euclid, segments=segments)
             for space in ("ball", "tangent")]
     for a, b in zip(*same):
         np.testing.assert_array_equal(a.labels[3], b.labels[3])
+
+
+@pytest.mark.parametrize("variant", ["hyperbolic-gyro", "euclidean"])
+def test_an_ensemble_of_two_copies_of_one_model_with_purity_weights_labels_as_the_model_alone(variant):
+    """Two sides with their own purity weights, and the same model twice side by side (member-major): each
+    member's factor of side s must take side s's weights, so that the copies change no label."""
+    from hypseg.inference.pooling import purity_weights
+
+    rng = np.random.default_rng(2)
+    geometry = ModelConfig(variant=variant)
+    shape = (8, 8, 8)
+    one = _ball_points(rng, int(np.prod(shape)), 2, 2, 1.0).reshape(*shape, 4).astype(np.float32)  # sides 3 and 5
+    segments = {16: [np.arange(np.prod(shape)).reshape(shape) // 16]}
+    level = LevelConfig(3, patch_sides=(3, 5), supervoxel_size=16, purity_power=4.0)
+    weights = {level.weighting: [purity_weights(segments[16][0], (3, 5), 4.0)]}
+    config = SegmentConfig(levels=(level,), space="tangent")
+    alone = cluster_embeddings({(3, 5): [one]}, config, geometry=geometry, segments=segments, weights=weights)
+    twice = cluster_embeddings({(3, 5): [np.concatenate([one, one], axis=-1)]}, config, geometry=geometry,
+                               segments=segments, weights=weights, members=2)
+    np.testing.assert_array_equal(alone[0].labels[3], twice[0].labels[3])
+    np.testing.assert_allclose(np.concatenate([alone[0].centers[3]] * 2, axis=-1), twice[0].centers[3], rtol=1e-6, atol=1e-7)

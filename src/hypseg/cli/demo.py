@@ -63,8 +63,8 @@ def demo(
     if quick:  # the smoke model's own patch side at every level
         recipe = recipe.with_levels(patch_sides=())
     typer.echo(f"[3/4] segmenting {len(test)} test volumes with the default recipe:")
-    for level in recipe.levels:
-        typer.echo(f"      {level.describe()}")
+    for line in recipe.describe().splitlines():
+        typer.echo(f"      {line}")
     segment_files([c.image for c in test], model_dir=out / "model", out=out / "segmentation", config=recipe, progress=True)
     rows = evaluate_segmentation(out / "segmentation", truth=[out / "data"])
     means = summarise(rows)

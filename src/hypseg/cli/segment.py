@@ -37,8 +37,8 @@ def segment(
     scheduler_timeout: float = typer.Option(10.0, "--scheduler-timeout", min=0.1, help="Seconds to wait for the --scheduler before giving up."),
     resume: bool = typer.Option(False, "--resume", help="Continue a chunked run into --out that stopped before its end: the chunks it embedded (kept in .OUT.partial beside --out) are not embedded again."),
 ) -> None:
-    """Embed every voxel with the model and cluster the embeddings with hyperbolic k-means, one label
-    map per level, in the input's format and geometry.
+    """Embed every voxel with the model and cluster the embeddings with k-means, one label map per
+    level, in the input's format and geometry.
 
     Without options this runs the 'default' recipe, the one the quality benchmark scores: level 1
     (k = 2) at p = 10 per volume, its object with the holes filled; levels 2 (k = 4, per volume) and 3

@@ -16,7 +16,8 @@ and therefore the label maps, are those of the whole-volume run. The stages:
    work folder, and each tile's supervoxel count comes back. Numbering the tiles on in raster order gives
    the whole-volume supervoxel ids. A finished chunk is recorded in the work folder (``done/``, with its
    tile counts), so that a run that stops is resumed without embedding it again (``resume``).
-3. **Points** per chunk: each supervoxel's (purity-weighted) Fréchet mean embedding, as
+3. **Points** per chunk: each supervoxel's (purity-weighted) mean embedding (the ball's Fréchet mean, or
+   the arithmetic mean in the tangent space at the origin with ``space = "tangent"``), as
    :func:`hypseg.inference.pooling.pool_embedding` computes it (the purity of a voxel near a chunk face
    reads the neighbouring chunk's supervoxel ids); a voxel level's points are the embedding file itself.
 4. **Fit** in the calling process: k-means on a subsample of the points (:func:`fit_parts`, the same
@@ -236,6 +237,7 @@ class Job:
     embed_tile: int | None
     halo: int
     run_id: str = ""  # in state.json and every marker: a task of an earlier run writes and records nothing
+    tangent_c: float | None = None  # the ball's curvature where embeddings are clustered in its tangent space
 
     def file(self, v: int, what: str) -> Path:
         return self.work / f"v{v}_{what}.npy"
@@ -399,12 +401,10 @@ def _chunk_segments(job: Job, v: int, chunk, group: Group, offsets: np.ndarray):
     return box, segs, weights, keep
 
 
-def _clustered(job: Job, geometry, points: np.ndarray, factors: int) -> np.ndarray:
+def _clustered(job: Job, points: np.ndarray, factors: int) -> np.ndarray:
     """``points`` of the embedding as they are clustered: in the tangent space at the origin where the
     segmentation says so (:mod:`hypseg.inference.tangent`), else as they are."""
-    if geometry.hyperbolic and not in_ball(job.config.space, geometry):
-        return to_tangent(points, factors=factors, c=geometry.curvature)
-    return points
+    return points if job.tangent_c is None else to_tangent(points, factors=factors, c=job.tangent_c)
 
 
 def _points_task(job: Job, group: Group, offsets: dict, item):
@@ -420,7 +420,7 @@ def _points_task(job: Job, group: Group, offsets: dict, item):
     local = np.full(ids.shape, -1, dtype=np.int64)
     local[present] = inverse
     geometry = model.config.model
-    emb = _clustered(job, geometry, _read(job.file(v, _sides_name(group.sides)), box), len(group.sides))
+    emb = _clustered(job, _read(job.file(v, _sides_name(group.sides)), box), len(group.sides))
     pooled = pool_embedding(emb, local, c=geometry.curvature, hyperbolic=in_ball(job.config.space, geometry),
                             factors=len(group.sides), voxel_weights=weights, device=None if job.device == "cpu" else job.device)
     return unique, pooled.points, pooled.weights
@@ -449,7 +449,7 @@ def _labels_task(job: Job, group: Group, offsets: dict, item, fitted: dict):
         found = {k: lut[index] for k, lut in fit.luts.items()}
     else:
         emb = _read(job.file(v, _sides_name(group.sides)), box)
-        points = _clustered(job, _model(job).config.model, emb[keep], len(group.sides))
+        points = _clustered(job, emb[keep], len(group.sides))
         found = (_level_labels(fit.levels, points) if keep.any()  # a chunk outside the object: nothing to assign
                  else {level.k: np.zeros(0, np.int64) for level in fit.levels})
     faces = {}
@@ -657,7 +657,9 @@ def segment_chunked(
     sizes = tuple(sorted({level.supervoxel_size for level in config.levels} - {None}))
     job = Job(work=work, volumes=tuple(volumes), model_dir=str(Path(model_dir).resolve()), device=device, config=config,
               grids=tuple(grids), stats=tuple(stats), scales=tuple(scales), side_sets=side_sets, sizes=sizes,
-              embed_tile=tile, halo=max(max(s) for s in side_sets) + 2)
+              embed_tile=tile, halo=max(max(s) for s in side_sets) + 2,
+              tangent_c=None if in_ball(config.space, model.config.model) or not model.config.model.hyperbolic
+              else model.config.model.curvature)
     d = model.config.model.latent_dim
     identity = {"fingerprint": fingerprint or {}, "chunk": chunk, "shapes": shapes, "stats": stats, "scales": scales,
                 "config": dataclasses.asdict(config), "latent_dim": d, "tile": tile}
@@ -722,8 +724,8 @@ def segment_chunked(
         fitted, fell_back = _fit_group(job, executor, items, group, offsets, geometry, clock)
         for v in range(len(volumes)):
             voxels[v] = voxels[v] or fell_back[v]
-            centers[v].update({level.k + inside: to_ball(level.centers, factors=len(how.patch_sides), c=geometry.curvature)
-                               if geometry.hyperbolic and not in_ball(config.space, geometry) else level.centers
+            centers[v].update({level.k + inside: level.centers if job.tangent_c is None
+                               else to_ball(level.centers, factors=len(how.patch_sides), c=job.tangent_c)
                                for level in fitted[v].levels})
         faces = executor.map(functools.partial(_labels_task, job, group, offsets.get(group.size, {})), items,
                              desc=f"labels k = {', '.join(map(str, group.ks))}", shared={"fitted": fitted})
@@ -793,7 +795,7 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
     for v in range(n):
         if group.size is None or few[v]:
             points = _VoxelPoints(job.file(v, _sides_name(group.sides)), job.file(v, "object") if group.inside else None,
-                                  transform=functools.partial(_clustered, job, geometry, factors=len(group.sides)))
+                                  transform=functools.partial(_clustered, job, factors=len(group.sides)))
             fit_input.append((points, None))
         else:
             fit_input.append((parts[v][1], parts[v][2]))

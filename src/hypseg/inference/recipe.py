@@ -171,7 +171,9 @@ def cluster_embeddings(
 
     def fit(group: tuple[LevelConfig, ...], objects: list[np.ndarray] | None) -> None:
         how = group[0]
-        factors = len(how.patch_sides) * (members if geometry.hyperbolic else 1)  # purity weights serve every member
+        # one factor per model and side (member-major): each ball is mapped on its own, and factor f takes
+        # the purity weights of side f mod (number of sides), for every member
+        factors = len(how.patch_sides) * members
         points = embeddings[how.patch_sides]
         if tangent:
             if how.patch_sides not in flat:

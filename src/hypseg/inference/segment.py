@@ -9,6 +9,8 @@ a dataset, so that cluster j means the same thing in every volume.
 **Several patch sides** (``factors`` > 1): the embedding holds F points of the ball per voxel (one per
 patch side, side by side), clustered on the product of balls: d^2 = sum of the factors' squared
 Poincare distances, centres = per-factor Frechet means (:class:`~hypseg.clustering.ProductBallKMeans`).
+Euclidean factors side by side are one Euclidean space, clustered as one vector; their factors only
+say which purity weights each takes.
 
 **Supervoxel pooling** (``segments``, beyond the paper; :mod:`hypseg.inference.pooling`): each
 volume comes with a supervoxel map; every supervoxel's mean embedding is one point, weighted by its

@@ -5,8 +5,9 @@ space at the origin by the log map, :math:`\\log_0(y) = \\operatorname{artanh}(\
 and clustered there as a Euclidean vector: arithmetic supervoxel means and Euclidean k-means. The centres
 found are mapped back by the exp map, so that they are points of the ball like the ball's own centres.
 
-The log map keeps every point's direction and its geodesic distance from the origin; what it drops is the
-ball's stretching of the distances *between* points far from the origin. A bright object's embeddings lie
+The log map keeps every point's direction, and its length is half the point's geodesic distance from the
+origin (a uniform factor, which k-means does not see); what it drops is the ball's stretching of the
+distances *between* points far from the origin. A bright object's embeddings lie
 far out, and there the ball's distances spread its cluster wide; in the tangent space the two clusters of
 an object and its background keep comparable spreads. A Euclidean model's embeddings are already vectors:
 ``space`` leaves them alone.
