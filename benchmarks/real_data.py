@@ -316,7 +316,7 @@ def peer_runs(image: np.ndarray, clusters: Sequence[int], *, seed: int = 0) -> d
 
 
 def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: int | None, workdir: Path,
-               supervoxel_tile: int | None = None) -> dict[str, Run]:
+               supervoxel_tile: int | None = None, space: str | None = None) -> dict[str, Run]:
     """Train hypseg on ``image`` alone (``cpu`` recipe, training seed ``seed``) and segment it.
 
     Segmentation runs the ``default`` preset with the given cluster counts
@@ -326,7 +326,8 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     runs level 1 with the patch sides and purity weighting of the preset's finer levels (p = 5,
     purity^8 means) instead of its own (p = 10, plain means), everything else as the default.
     ``steps`` shortens the training (None: the recipe's own); ``supervoxel_tile`` replaces the preset's
-    SLIC tile side (a side above the volume's: one SLIC over the whole volume).
+    SLIC tile side (a side above the volume's: one SLIC over the whole volume); ``space`` the preset's
+    clustering space (``"ball"`` or ``"tangent"``; None: the preset's own).
 
     Returns
     -------
@@ -344,6 +345,8 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     config = segment_preset("default").with_clusters(clusters)
     if supervoxel_tile is not None:
         config = dataclasses.replace(config, supervoxel_tile=supervoxel_tile)
+    if space is not None:
+        config = dataclasses.replace(config, space=space)
     start = time.perf_counter()
     model = hypseg.train(image, out=workdir / f"seed{seed}", recipe=recipe, progress=False)
     trained = time.perf_counter()
@@ -512,6 +515,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="only this volume (repeat for both; default: both)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--workdir", type=Path, help="keep the training runs here (default: a temporary folder)")
+    parser.add_argument("--space", choices=("ball", "tangent"), help="hypseg's clustering space (default: the preset's)")
     parser.add_argument("--supervoxel-tile", type=int, help="hypseg's SLIC tile side (default: the preset's; larger "
                         "than the volume: one SLIC over the whole volume)")
     return parser.parse_args(argv)
@@ -522,13 +526,13 @@ def _log(message: str) -> None:
 
 
 def all_runs(volume: RealVolume, clusters: Sequence[int], *, seeds: Sequence[int], steps: int | None,
-             workdir: Path, supervoxel_tile: int | None = None) -> dict[str, list[Run]]:
+             workdir: Path, supervoxel_tile: int | None = None, space: str | None = None) -> dict[str, list[Run]]:
     """hypseg's runs (one per training seed, :func:`hypseg_run`) and the peers' (:func:`peer_runs`) on one volume."""
     runs: dict[str, list[Run]] = {}
     for seed in seeds:
         _log(f"{volume.name}: hypseg seed {seed}")
         for name, run in hypseg_run(volume.image, clusters, seed=seed, steps=steps, workdir=workdir / volume.name,
-                                    supervoxel_tile=supervoxel_tile).items():
+                                    supervoxel_tile=supervoxel_tile, space=space).items():
             _log(f"  {name}: {', '.join(f'{s} {t:.0f} s' for s, t in run.seconds.items())}")
             runs.setdefault(name, []).append(run)
     _log(f"{volume.name}: peers")
@@ -563,14 +567,15 @@ def main(argv: Sequence[str] | None = None) -> int:
              "baseline of `hypseg.baselines.BASELINES` with its registered hyper-parameters (`gmm`: scikit-learn's "
              "GaussianMixture on the z-scored intensity), and `otsu, sigma s`: multi-Otsu on the Gaussian-smoothed "
              "intensity." + (f" hypseg's SLIC tile side: {args.supervoxel_tile} (`--supervoxel-tile`)."
-                             if args.supervoxel_tile else ""), ""]
+                             if args.supervoxel_tile else "")
+             + (f" hypseg clusters in the {args.space} space (`--space`)." if args.space else ""), ""]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
         nuclei_plain = nuclei_filled = tomo = None
         if "nuclei" in chosen:
             volume = load_nuclei(folder)
             runs = all_runs(volume, (NUCLEI_CLUSTERS,), seeds=args.seeds, steps=args.steps, workdir=workdir,
-                            supervoxel_tile=args.supervoxel_tile)
+                            supervoxel_tile=args.supervoxel_tile, space=args.space)
             nuclei_plain, nuclei_filled = score_nuclei(runs, volume.foreground)
             preset = segment_preset("default")
             level = preset.levels[0]
@@ -589,7 +594,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             radius = half_max_radius(profile)
             near = near_points(volume.image.shape, volume.particles, radius=radius)
             runs = all_runs(volume, TOMO_CLUSTERS, seeds=args.seeds, steps=args.steps, workdir=workdir,
-                            supervoxel_tile=args.supervoxel_tile)
+                            supervoxel_tile=args.supervoxel_tile, space=args.space)
             tomo = score_tomogram(runs, volume.particles, near)
             shape = " x ".join(map(str, volume.image.shape))
             lines += [f"## tomogram ({shape}, {len(volume.particles)} particle positions)", "",
@@ -610,7 +615,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{', '.join(map(str, args.seeds))} (median [min, max] over them); peers: one run, seed 0. "
               f"Total {(time.perf_counter() - started) / 60:.1f} min on {os.cpu_count()} cores.", "",
               f"Command: `python -m benchmarks.real_data --seeds {' '.join(map(str, args.seeds))}{steps}"
-              + "".join(f" --volume {v}" for v in args.volumes or []) + "`", ""]
+              + "".join(f" --volume {v}" for v in args.volumes or []) + (f" --space {args.space}" if args.space else "")
+              + (f" --out {args.out}" if args.out != OUT else "") + "`", ""]
     notes = kept_notes(args.out)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines + notes) + "\n")
