@@ -142,3 +142,16 @@ def test_a_padded_encoder_embeds_every_voxel_by_its_own_patch():
     crop = torch.from_numpy(padded[None, None, 0:5, 0:5, 0:5].copy())
     expected = model.encode_mean(torch.nn.functional.interpolate(crop, size=(10, 10, 10), mode="trilinear", align_corners=False))
     np.testing.assert_allclose(zero[0, 0, 0], expected[0].detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_embedding_spread_is_the_mean_coordinate_std_and_samples_large_embeddings_evenly():
+    from hypseg.inference.embed import COLLAPSED_SPREAD, embedding_spread
+
+    rng = np.random.default_rng(0)
+    assert embedding_spread(np.full((4, 4, 4, 2), 0.3, dtype=np.float32)) == 0.0
+    spread = rng.normal(0.0, [0.1, 0.3], size=(20, 20, 20, 2))
+    assert embedding_spread(spread) == pytest.approx(spread.reshape(-1, 2).std(axis=0).mean(), rel=1e-12)
+    # a strided sample of a large embedding keeps its spread
+    assert embedding_spread(spread, max_points=1000) == pytest.approx(embedding_spread(spread), rel=0.1)
+    collapsed = 0.5 + 3e-6 * rng.standard_normal((10, 10, 10, 2))  # a collapsed run: 3e-6, below the bar
+    assert embedding_spread(collapsed) < COLLAPSED_SPREAD < embedding_spread(spread)

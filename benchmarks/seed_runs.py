@@ -1,0 +1,59 @@
+"""Training runs of the real-data benchmark one by one: each seed's last losses, embedding spread and score.
+
+``python -m benchmarks.real_data --workdir DIR`` keeps every training run (``DIR/<volume>/seed<N>``). This
+reads them back and, for each seed, prints the last logged training and validation losses, the spread of
+the default's embedding over the volume (:func:`hypseg.inference.embed.embedding_spread`) and the tomogram's particle F1 at every
+k of the benchmark (default segmentation, as the benchmark's ``hypseg default`` row). A run whose
+embedding hardly varies has collapsed: every voxel gets the same point, and its label maps say nothing.
+
+    python -m benchmarks.real_data --seeds 0 1 2 3 4 5 --volume tomogram --workdir /tmp/runs --out /tmp/tomo.md
+    python -m benchmarks.seed_runs /tmp/runs/tomogram
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Sequence
+
+from hypseg.inference.embed import embedding_spread
+
+
+def last_losses(log: Path) -> tuple[dict, dict]:
+    """The last training and the last validation record of a run's ``log.jsonl``."""
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    train = [r for r in records if r.get("split") != "val"]
+    val = [r for r in records if r.get("split") == "val"]
+    return (train[-1] if train else {}), (val[-1] if val else {})
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    import hypseg
+    from hypseg.config import segment_preset
+
+    from benchmarks.real_data import (PROFILE_RADIUS, TOMO_CLUSTERS, half_max_radius, load_tomogram, near_points,
+                                      particle_concentration, radial_profile, sample_folder)
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", type=Path, help="a folder of seed<N> training runs on the tomogram")
+    args = parser.parse_args(argv)
+    seeds = sorted(args.runs.glob("seed*"), key=lambda p: int(p.name[4:]))
+    if not seeds:
+        parser.error(f"no seed<N> runs in {args.runs}")
+    volume = load_tomogram(sample_folder())
+    near = near_points(volume.image.shape, volume.particles,
+                       radius=half_max_radius(radial_profile(volume.image, volume.particles, max_radius=PROFILE_RADIUS)))
+    for run in seeds:
+        train, val = last_losses(run / "log.jsonl")
+        model = hypseg.load_model(run)
+        result = hypseg.segment(volume.image, model, recipe=segment_preset("default").with_clusters(TOMO_CLUSTERS))
+        spread = {",".join(map(str, sides)): float(f"{embedding_spread(e[0]):.2g}") for sides, e in result.embeddings.items()}
+        f1 = [round(particle_concentration(result.volumes[0].labels[k], volume.particles, near).f1, 3) for k in TOMO_CLUSTERS]
+        print(json.dumps({"seed": int(run.name[4:]), "train": {k: round(train[k], 4) for k in ("kl", "triplet") if k in train},
+                          "val": {k: round(val[k], 4) for k in ("kl", "triplet") if k in val},
+                          "embedding_spread": spread, f"f1_k{'_'.join(map(str, TOMO_CLUSTERS))}": f1}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
