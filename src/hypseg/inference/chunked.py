@@ -60,7 +60,7 @@ from hypseg.config import SegmentConfig
 from hypseg.data.normalise import apply, statistics, voxel_sample
 from hypseg.data.supervoxels import supervoxels, tile_bounds
 from hypseg.errors import UserError
-from hypseg.inference.embed import embed_volume_multiscale, read_slab
+from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_collapsed
 from hypseg.inference.model_io import TrainedModel, load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
 from hypseg.inference.segment import _level_labels, fit_parts
@@ -702,6 +702,8 @@ def segment_chunked(
     for i, result in zip(todo, executor.map(functools.partial(_embed_task, job), [items[i] for i in todo], desc="embedding")):
         found[i] = result
     clock.lap("embedding")
+    for v in range(len(volumes)):  # a collapsed model, as the whole-volume run says it
+        warn_if_collapsed([np.load(job.file(v, _sides_name(sides)), mmap_mode="r") for sides in side_sets], volume=v)
     offsets: dict[int, dict[int, np.ndarray]] = {size: {} for size in sizes}
     for size in sizes:
         for v, grid in enumerate(grids):

@@ -33,6 +33,7 @@ protocol states.
 from __future__ import annotations
 
 import itertools
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -273,3 +274,13 @@ def embedding_spread(embedding: np.ndarray, *, max_points: int = 1_000_000) -> f
     flat = embedding.reshape(-1, embedding.shape[-1])
     step = max(1, -(-flat.shape[0] // max_points))
     return float(np.asarray(flat[::step], dtype=np.float64).std(axis=0).mean())
+
+
+def warn_if_collapsed(embeddings, *, volume: int) -> None:
+    """Warn (:class:`CollapsedModelWarning`) when the least spread of one volume's ``embeddings`` (one per
+    patch side; arrays or memory-mapped files) is below :data:`COLLAPSED_SPREAD`."""
+    spread = min(embedding_spread(e) for e in embeddings)
+    if spread < COLLAPSED_SPREAD:
+        warnings.warn(CollapsedModelWarning(
+            f"volume {volume}: the model embeds every voxel alike (spread {spread:.1g}, below {COLLAPSED_SPREAD:g}): "
+            "its training collapsed and its label maps say nothing; train again with another seed"), stacklevel=3)

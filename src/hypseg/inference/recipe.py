@@ -17,7 +17,6 @@ With containment on the first level, its label map is the object (1) against the
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -25,7 +24,7 @@ import numpy as np
 from hypseg.config import LevelConfig, ModelConfig, SegmentConfig
 from hypseg.data import supervoxels
 from hypseg.errors import UserError
-from hypseg.inference.embed import COLLAPSED_SPREAD, CollapsedModelWarning, embed_volume_multiscale, embedding_spread
+from hypseg.inference.embed import embed_volume_multiscale, warn_if_collapsed
 from hypseg.inference.hierarchy import level1_object, segment_inside
 from hypseg.inference.model_io import TrainedModel
 from hypseg.inference.pooling import purity_weights
@@ -107,11 +106,7 @@ def segment(
     for i, volume in enumerate(iterator):
         for s in sides:
             embeddings[s].append(embed_volume_multiscale(model.network, volume, patch_sizes=s, tile=tile, device=device))
-        spread = min(embedding_spread(embeddings[s][-1]) for s in sides)
-        if spread < COLLAPSED_SPREAD:
-            warnings.warn(CollapsedModelWarning(
-                f"volume {i}: the model embeds every voxel alike (spread {spread:.1g}, below {COLLAPSED_SPREAD:g}): its "
-                "training collapsed and its label maps say nothing; train again with another seed"), stacklevel=2)
+        warn_if_collapsed([embeddings[s][-1] for s in sides], volume=i)
     sizes = sorted({level.supervoxel_size for level in config.levels} - {None})
     segments = {size: [supervoxels(v, size=size, tile=config.supervoxel_tile) for v in volumes] for size in sizes}
     found = cluster_embeddings(embeddings, config, geometry=model.config.model, segments=segments,
