@@ -81,4 +81,3 @@ def segment(
     if fallen:
         volumes_held = f"{len(fallen)} volume held" if len(fallen) == 1 else f"{len(fallen)} volumes held"
         typer.echo(f"note: {volumes_held} fewer supervoxels than clusters, clustered voxel by voxel: {', '.join(fallen)}")
-

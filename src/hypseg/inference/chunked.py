@@ -64,7 +64,7 @@ from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_c
 from hypseg.inference.model_io import TrainedModel, load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
 from hypseg.inference.segment import _level_labels, fit_parts
-from hypseg.inference.tangent import in_ball, to_ball, to_tangent
+from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
 
 __all__ = ["ChunkGrid", "LocalExecutor", "DaskExecutor", "ChunkedResult", "segment_chunked", "executor_for"]
 
@@ -421,7 +421,7 @@ def _points_task(job: Job, group: Group, offsets: dict, item):
     local[present] = inverse
     geometry = model.config.model
     emb = _clustered(job, _read(job.file(v, _sides_name(group.sides)), box), len(group.sides))
-    pooled = pool_embedding(emb, local, c=geometry.curvature, hyperbolic=in_ball(job.config.space, geometry),
+    pooled = pool_embedding(emb, local, c=geometry.curvature, hyperbolic=geometry.hyperbolic and job.tangent_c is None,
                             factors=len(group.sides), voxel_weights=weights, device=None if job.device == "cpu" else job.device)
     return unique, pooled.points, pooled.weights
 
@@ -658,8 +658,7 @@ def segment_chunked(
     job = Job(work=work, volumes=tuple(volumes), model_dir=str(Path(model_dir).resolve()), device=device, config=config,
               grids=tuple(grids), stats=tuple(stats), scales=tuple(scales), side_sets=side_sets, sizes=sizes,
               embed_tile=tile, halo=max(max(s) for s in side_sets) + 2,
-              tangent_c=None if in_ball(config.space, model.config.model) or not model.config.model.hyperbolic
-              else model.config.model.curvature)
+              tangent_c=model.config.model.curvature if in_tangent(config.space, model.config.model) else None)
     d = model.config.model.latent_dim
     identity = {"fingerprint": fingerprint or {}, "chunk": chunk, "shapes": shapes, "stats": stats, "scales": scales,
                 "config": dataclasses.asdict(config), "latent_dim": d, "tile": tile}
@@ -805,7 +804,7 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
             raise UserError(f"volume {v}: the level-1 object is empty, so nothing lies inside it to segment")
     config = job.config
     fitted_levels = fit_parts(fit_input, ks, pooled=group.pooled, subsample=config.subsample, c=geometry.curvature,
-                              hyperbolic=in_ball(config.space, geometry), nested=config.nested, n_init=config.n_init,
+                              hyperbolic=geometry.hyperbolic and job.tangent_c is None, nested=config.nested, n_init=config.n_init,
                               random_state=config.seed, factors=len(group.sides),
                               device=None if job.device == "cpu" else job.device)
     clock.lap("fit")

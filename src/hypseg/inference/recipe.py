@@ -29,7 +29,7 @@ from hypseg.inference.hierarchy import level1_object, segment_inside
 from hypseg.inference.model_io import TrainedModel
 from hypseg.inference.pooling import purity_weights
 from hypseg.inference.segment import segment_volumes
-from hypseg.inference.tangent import in_ball, to_ball, to_tangent
+from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
 
 __all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides"]
 
@@ -167,7 +167,7 @@ def cluster_embeddings(
     voxels = [False] * n
     first = config.levels[0]
 
-    tangent = geometry.hyperbolic and not in_ball(config.space, geometry)
+    tangent = in_tangent(config.space, geometry)
     flat: dict[tuple[int, ...], list[np.ndarray]] = {}  # patch sides -> the embeddings in the tangent space
 
     def fit(group: tuple[LevelConfig, ...], objects: list[np.ndarray] | None) -> None:

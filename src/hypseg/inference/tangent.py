@@ -16,43 +16,35 @@ an object and its background keep comparable spreads. A Euclidean model's embedd
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from hypseg.config import ModelConfig
+from hypseg.geometry import expmap0, logmap0
 
 
-def in_ball(space: str, geometry: ModelConfig) -> bool:
-    """Whether points are clustered with the ball's distances: a hyperbolic model, clustered in the ball."""
-    return geometry.hyperbolic and space == "ball"
+def in_tangent(space: str, geometry: ModelConfig) -> bool:
+    """Whether ``geometry``'s embeddings are clustered in the tangent space: a hyperbolic model whose
+    segmentation says ``space = "tangent"`` (a Euclidean model's embeddings are vectors already)."""
+    return geometry.hyperbolic and space == "tangent"
 
 
-def _factor_norms(points: np.ndarray, factors: int) -> tuple[np.ndarray, int]:
+def _per_factor(points: np.ndarray, factors: int, mapping, c: float) -> np.ndarray:
+    """``mapping`` (:func:`hypseg.geometry.logmap0` or ``expmap0``) of every factor of ``points`` (..., F*d),
+    computed in float64 and returned in the points' dtype."""
     width = points.shape[-1]
     if factors < 1 or width % factors:
         raise ValueError(f"{width} coordinates cannot be split into {factors} factors")
-    d = width // factors
-    split = points.reshape(points.shape[:-1] + (factors, d))
-    return np.linalg.norm(split.astype(np.float64, copy=False), axis=-1, keepdims=True), d
-
-
-def _scaled(points: np.ndarray, factors: int, scale) -> np.ndarray:
-    norms, d = _factor_norms(points, factors)
-    factor = np.ones_like(norms)
-    nonzero = norms > 0
-    factor[nonzero] = scale(norms[nonzero]) / norms[nonzero]
-    split = points.reshape(points.shape[:-1] + (factors, d))
-    return (split * factor.astype(points.dtype)).reshape(points.shape)
+    split = torch.from_numpy(np.asarray(points, dtype=np.float64).reshape(points.shape[:-1] + (factors, width // factors)))
+    return mapping(split, c=c).numpy().reshape(points.shape).astype(points.dtype, copy=False)
 
 
 def to_tangent(points: np.ndarray, *, factors: int = 1, c: float = 1.0) -> np.ndarray:
-    """:math:`\\log_0` of every factor of ``points`` (..., F*d), in their dtype; points on the rim (up to
-    rounding) are pulled inside it first, so that the result stays finite.
+    """:math:`\\log_0` of every factor of ``points`` (..., F*d), each a point strictly inside its ball.
 
     >>> to_tangent(np.array([[0.5, 0.0, 0.0, 0.0]]), factors=2).round(4).tolist()
     [[0.5493, 0.0, 0.0, 0.0]]
     """
-    sqrt_c = float(np.sqrt(c))
-    rim = 1.0 - np.finfo(points.dtype if np.issubdtype(points.dtype, np.floating) else np.float64).eps * 4
-    return _scaled(points, factors, lambda r: np.arctanh(np.minimum(sqrt_c * r, rim)) / sqrt_c)
+    return _per_factor(points, factors, logmap0, c)
 
 
 def to_ball(vectors: np.ndarray, *, factors: int = 1, c: float = 1.0) -> np.ndarray:
@@ -61,5 +53,4 @@ def to_ball(vectors: np.ndarray, *, factors: int = 1, c: float = 1.0) -> np.ndar
     >>> to_ball(to_tangent(np.array([[0.3, -0.4, 0.1, 0.2]]), factors=2), factors=2).round(6).tolist()
     [[0.3, -0.4, 0.1, 0.2]]
     """
-    sqrt_c = float(np.sqrt(c))
-    return _scaled(vectors, factors, lambda r: np.tanh(sqrt_c * r) / sqrt_c)
+    return _per_factor(vectors, factors, expmap0, c)
