@@ -37,6 +37,7 @@ from scipy import ndimage
 
 from benchmarks.real_data import foreground_dice, load_nuclei, sample_folder
 from benchmarks.timing import format_table
+from hypseg.inference.tangent import in_tangent, to_tangent
 
 SIDES = (5, 10)
 PURITY = (0.0, 8.0)
@@ -76,11 +77,17 @@ def shares_of(counts: np.ndarray, hits: np.ndarray) -> np.ndarray:
     return np.divide(hits, counts, out=np.full(len(counts), np.nan), where=counts > 0)
 
 
-def level1_mixing(embedding: np.ndarray, centers: np.ndarray, foreground: np.ndarray, side: int, *, geometry) -> tuple[np.ndarray, np.ndarray]:
+def level1_mixing(embedding: np.ndarray, centers: np.ndarray, foreground: np.ndarray, side: int, *, geometry,
+                  space: str = "ball") -> tuple[np.ndarray, np.ndarray]:
     """:func:`mixing_response` of a level-1 fit: every voxel of ``embedding`` goes to the nearer of its two
-    ``centers`` (in the latent space of ``geometry``, a :class:`hypseg.config.ModelConfig`); the foreground
-    centre is the one most true ``foreground`` voxels are nearer."""
-    near = nearer_centre(embedding, centers, c=geometry.curvature, hyperbolic=geometry.hyperbolic)
+    ``centers`` (in the latent space of ``geometry``, a :class:`hypseg.config.ModelConfig`, where the fit
+    clustered it: in the tangent space at the origin with ``space = "tangent"``, as
+    :func:`hypseg.inference.recipe.cluster_embeddings` does); the foreground centre is the one most true
+    ``foreground`` voxels are nearer."""
+    flat = in_tangent(space, geometry)
+    if flat:
+        embedding, centers = (to_tangent(x, c=geometry.curvature) for x in (embedding, np.asarray(centers)))
+    near = nearer_centre(embedding, centers, c=geometry.curvature, hyperbolic=geometry.hyperbolic and not flat)
     inside = np.bincount(near[foreground], minlength=2)
     return mixing_response(near == int(np.argmax(inside)), foreground, side)
 
@@ -136,8 +143,7 @@ def probe_seed(image: np.ndarray, foreground: np.ndarray, *, seed: int, steps: i
     model = hypseg.train(image, out=workdir / f"seed{seed}", recipe=recipe, progress=False)
     volume = model.normalise(image)
     embeddings = {(p,): [embed_volume_multiscale(model.network, volume, patch_sizes=(p,), tile=48)] for p in SIDES}
-    # the ball's own distances and means for the main rows; the tangent space (the default's) as its own rows
-    preset = dataclasses.replace(segment_preset("default"), space="ball").with_clusters((2,))
+    preset = segment_preset("default").with_clusters((2,))  # each row says where it clusters (score's space)
     level = preset.levels[0]
     segments = {level.supervoxel_size: [supervoxels(volume, size=level.supervoxel_size, tile=preset.supervoxel_tile)]}
     geometry = model.config.model
@@ -147,24 +153,22 @@ def probe_seed(image: np.ndarray, foreground: np.ndarray, *, seed: int, steps: i
         print(f"seed {seed}, p = {side}: embedding norm median {np.median(norm):.3f}, 99th percentile "
               f"{np.percentile(norm, 99):.3f}", flush=True)
 
-    def score(key, how, embedded, space) -> None:
-        (found,) = cluster_embeddings(embedded, dataclasses.replace(preset, levels=(how,)), geometry=space, segments=segments)
+    def score(key, how, space: str) -> None:
+        (found,) = cluster_embeddings(embeddings, dataclasses.replace(preset, levels=(how,), space=space), geometry=geometry,
+                                      segments=segments)
         labels = found.labels[2]
-        counts, hits = level1_mixing(embedded[how.patch_sides][0], found.centers[2], foreground, how.patch_sides[0], geometry=space)
+        counts, hits = level1_mixing(embeddings[how.patch_sides][0], found.centers[2], foreground, how.patch_sides[0],
+                                     geometry=geometry, space=space)
         shares = shares_of(counts, hits)
         rows[key] = {"dice": foreground_dice(labels, foreground), "share": float((labels > 0).mean()),
                      "counts": counts, "shares": shares, "crossing": crossing(shares)}
 
     for side in SIDES:
         for power in PURITY:
-            score((side, power), dataclasses.replace(level, patch_sides=(side,), purity_power=power), embeddings, geometry)
-    if tangent and geometry.hyperbolic:  # the same embeddings as flat vectors: the tangent space at the origin
-        from hypseg.inference.tangent import to_tangent
-
-        flat = {sides: [to_tangent(e, c=geometry.curvature) for e in v] for sides, v in embeddings.items()}
+            score((side, power), dataclasses.replace(level, patch_sides=(side,), purity_power=power), "ball")
+    if tangent and geometry.hyperbolic:  # the same embeddings clustered in the tangent space at the origin
         for side in SIDES:
-            score((side, TANGENT), dataclasses.replace(level, patch_sides=(side,), purity_power=0.0), flat,
-                  dataclasses.replace(geometry, variant="euclidean"))
+            score((side, TANGENT), dataclasses.replace(level, patch_sides=(side,), purity_power=0.0), "tangent")
     return rows
 
 

@@ -145,11 +145,8 @@ def main() -> None:
         parser.error(f"--ensemble must be at least 1, got {args.ensemble}")
     if args.instances and (not args.in_object or args.kind == "shepp-logan"):
         parser.error("--instances needs --in-object and a cell set (--kind regular or irregular)")
-    tangent = args.space == "tangent" and args.variant != "euclidean"
-    if args.mixing and any("," in s for s in args.sides or ()):
-        parser.error("--mixing needs one patch side per --sides (a patch's share inside the object is of one side)")
-    if args.mixing and args.ensemble != 1 and not tangent:
-        parser.error("--mixing in the ball needs one model (one ball per embedding); --space tangent takes an ensemble")
+    if args.mixing and (args.ensemble != 1 or any("," in s for s in args.sides or ())):
+        parser.error("--mixing needs one model and one patch side per --sides (one ball per embedding)")
     base = cpu_recipe()
     override = json.loads(args.override)
     train_config = dataclasses.replace(base.train, seed=args.seed, validation_batches=0, checkpoint_every=10**6,
@@ -198,11 +195,10 @@ def main() -> None:
             print(json.dumps({"training_seed": args.seed + j, "last_losses": {k: round(v, 4) for k, v in result.last.items()}}),
                   flush=True)
         models = [result.model for result in results]
-    # containment: level 1 as the recipe finds it (holes filled), each combination sets levels 2-3 inside it;
-    # every setting clusters with the model's own geometry: --space tangent has mapped the embeddings already
-    level1 = dataclasses.replace(INFERENCE[1], in_object=True, space="ball")
+    # containment: level 1 as the recipe finds it (holes filled), each combination sets levels 2-3 inside it
+    level1 = dataclasses.replace(INFERENCE[1], in_object=True, space=args.space)
     uses_level1 = args.in_object or args.level1_errors or args.mixing
-    recipe = {level: dataclasses.replace(INFERENCE[level], space="ball") for level in levels} if args.recipe else {}
+    recipe = {level: dataclasses.replace(INFERENCE[level], space=args.space) for level in levels} if args.recipe else {}
     needed = (set(sizes) | ({level1.supervoxel_size} if uses_level1 else set())
               | {how.supervoxel_size for how in recipe.values() if how.supervoxel_size})
     segments = {size: [supervoxels(v, size=size) for v in val] for size in sorted(needed) if size}
@@ -215,10 +211,6 @@ def main() -> None:
             np.concatenate([np.linalg.norm(e, axis=-1).ravel() for e in v]), [50, 99]), 3).tolist()
             for sides, v in embeddings.items()}}), flush=True)
     space_key = {"space": args.space} if args.variant != "euclidean" else {}  # a Euclidean model has one space
-    if tangent:  # every embedding as a flat vector in the tangent space at the origin, clustered as such
-        embeddings = {sides: [to_tangent(e, factors=len(sides) * args.ensemble, c=config.model.curvature) for e in v]
-                      for sides, v in embeddings.items()}
-        config = dataclasses.replace(config, model=dataclasses.replace(config.model, variant="euclidean"))
     if args.level1_errors:
         objects = segment_embeddings(embeddings, config, {1: levels[1]}, seed=0, inference={1: level1}, segments=segments,
                                      weights=level_weights([level1], segments), members=args.ensemble)[1]
@@ -237,7 +229,8 @@ def main() -> None:
             how = dataclasses.replace(level1, patch_sides=sides, purity_power=power)
             found = cluster_embeddings(embeddings, segment_config({1: how}, {1: levels[1]}, seed=0), geometry=config.model,
                                        segments=segments)
-            counts, hits = np.sum([level1_mixing(embedding, volume.centers[levels[1]], truth[1] > 0, sides[0], geometry=config.model)
+            counts, hits = np.sum([level1_mixing(embedding, volume.centers[levels[1]], truth[1] > 0, sides[0], geometry=config.model,
+                                                 space=args.space)
                                    for volume, embedding, truth in zip(found, embeddings[sides], truths)], axis=0)
             shares = shares_of(counts, hits)
             print(json.dumps({"mixing": True, **space_key, "sides": list(sides), "purity_power": power,
@@ -256,7 +249,7 @@ def main() -> None:
     for sides, size, power, pooled in itertools.product(sides_list, sizes, powers, (False, True)):
         if size == 0 and (power or args.in_object):
             continue  # purity weights the voxels of a supervoxel; levels inside the object cluster supervoxels
-        how = LevelInference(sides, size or None, pooled=pooled, purity_power=power, in_object=args.in_object)
+        how = LevelInference(sides, size or None, pooled=pooled, purity_power=power, in_object=args.in_object, space=args.space)
         inference = {level: how for level in levels} | ({1: level1} if args.in_object else {})
         # one model's purity weights serve every model's factors
         weights = level_weights(inference.values(), segments)

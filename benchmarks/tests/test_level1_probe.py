@@ -69,3 +69,21 @@ def test_level1_mixing_takes_the_centre_nearer_most_true_foreground_as_the_foreg
         counts, hits = level1_mixing(embedding, np.array(centres), foreground, 3, geometry=ModelConfig())
         shares = shares_of(counts, hits)
         assert counts.sum() == foreground.size and shares[0] == 0.0 and shares[-1] == 1.0
+
+
+def test_level1_mixing_assigns_voxels_where_the_fit_clustered_them():
+    """A voxel at (0.8, 0.4) lies nearer the centre (0, 0.5) by the ball's distance (2.96 against 3.67) but
+    nearer (0.95, 0) in the tangent space at the origin (0.84 against 1.30)."""
+    from benchmarks.level1_probe import level1_mixing
+    from hypseg.config import ModelConfig
+
+    foreground = np.zeros((6, 6, 6), dtype=bool)
+    foreground[:, :, 3:] = True
+    embedding = np.where(foreground[..., None], [0.95, 0.0], [0.0, 0.5])
+    embedding[0, 0, 0] = [0.8, 0.4]  # a background voxel whose side depends on the space
+    called = {}
+    for space in ("ball", "tangent"):
+        counts, hits = level1_mixing(embedding, np.array([[0.95, 0.0], [0.0, 0.5]]), foreground, 1, geometry=ModelConfig(),
+                                     space=space)
+        called[space] = hits.sum()
+    assert called["ball"] == foreground.sum() and called["tangent"] == foreground.sum() + 1
