@@ -13,6 +13,7 @@ from pathlib import Path
 
 from benchmarks import quality
 from hypseg.config import cpu_recipe
+from hypseg.config.segment import SPACES
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -23,7 +24,7 @@ if __name__ == "__main__":
                         help="voxels per supervoxel whose mean embedding is clustered, at every level (0: every voxel)")
     parser.add_argument("-p", "--patch-size", type=int, action="append",
                         help="inference patch sides at every level (repeat for a product; default: quality.INFERENCE, per level)")
-    parser.add_argument("--space", choices=("ball", "tangent"), help="cluster the hyperbolic models' embeddings in the ball "
+    parser.add_argument("--space", choices=SPACES, help="cluster the hyperbolic models' embeddings in the ball "
                         "or in the tangent space at the origin, at every level (default: the recipe's)")
     parser.add_argument("--supervoxel-tile", type=int, help="cut the learned models' supervoxels in tiles of this side")
     parser.add_argument("--no-ensemble", action="store_true", help="no rows for the learned models' seeds' ensembles")

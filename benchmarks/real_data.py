@@ -508,6 +508,8 @@ def kept_notes(path: Path) -> list[str]:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line's options (see ``--help``)."""
+    from hypseg.config.segment import SPACES
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS), help="hypseg training seeds")
     parser.add_argument("--steps", type=int, help="training steps per run (default: the cpu recipe's)")
@@ -515,7 +517,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="only this volume (repeat for both; default: both)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--workdir", type=Path, help="keep the training runs here (default: a temporary folder)")
-    parser.add_argument("--space", choices=("ball", "tangent"), help="hypseg's clustering space (default: the preset's)")
+    parser.add_argument("--space", choices=SPACES, help="hypseg's clustering space (default: the preset's)")
     parser.add_argument("--supervoxel-tile", type=int, help="hypseg's SLIC tile side (default: the preset's; larger "
                         "than the volume: one SLIC over the whole volume)")
     return parser.parse_args(argv)

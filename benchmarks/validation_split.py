@@ -55,6 +55,7 @@ from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, level_weights,
                                          score_labels, segment_config, segment_embeddings)
 from hypseg.config import cpu_recipe
+from hypseg.config.segment import SPACES
 from hypseg.data import SyntheticConfig, discover_cases, load_normalised, normalise, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.recipe import cluster_embeddings
@@ -125,7 +126,7 @@ def main() -> None:
                         "(units of the normalised intensity) and normalise again: rare bright objects, with --object-scale")
     parser.add_argument("--blur", default="0", help="then smooth every volume by a Gaussian of this sigma (voxels; or z,y,x "
                         "for one per axis) and normalise again: soft edges, as a microscope leaves them (before --noise)")
-    parser.add_argument("--space", choices=("ball", "tangent"), default=INFERENCE[1].space,
+    parser.add_argument("--space", choices=SPACES, default=INFERENCE[1].space,
                         help="cluster a hyperbolic model's embeddings with the ball's distances and means, or as flat "
                         "vectors in the tangent space at the origin (default: the recipe's, %(default)s)")
     parser.add_argument("--mixing", action="store_true", help="also print, for level 1 at each --sides and --purity-power "
