@@ -72,3 +72,26 @@ def test_an_unknown_recipe_or_recipe_with_config_is_one_line(tmp_path):
                                  str(tmp_path / "first" / CONFIG_NAME), "--out", str(tmp_path / "run")])
     assert result.exit_code == 2 and "hypseg: error: give --config or --recipe, not both\n" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_train_says_which_seed_the_model_is_when_a_collapsed_run_was_set_aside(tmp_path, monkeypatch):
+    import torch
+
+    from hypseg.training import Trainer
+
+    original = Trainer._build
+
+    def dead_for_seed_3(self):  # seed 3's encoder starts with every unit of its last ReLU layer dead
+        model, optimiser = original(self)
+        if self.config.train.seed == 3:
+            with torch.no_grad():
+                model.encoder.hidden.bias.fill_(-1000.0)
+        return model, optimiser
+
+    monkeypatch.setattr(Trainer, "_build", dead_for_seed_3)
+    save_run_config(tmp_path / "first", TINY)
+    out = tmp_path / "second"
+    result = runner.invoke(app, ["train", str(_volume(tmp_path)), "--config", str(tmp_path / "first" / CONFIG_NAME), "--out", str(out), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "the run with seed 3 collapsed and was set aside; the model is seed 1003's" in result.output
+    assert load_run_config(out).train.seed == 1003 and load_run_config(out / "collapsed-seed3") == TINY

@@ -17,6 +17,8 @@ import torch
 
 from hypseg.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from hypseg.data import generate_volume, normalise
+from hypseg.models.collapse import COLLAPSED_SPREAD, CollapsedModelWarning
+from hypseg.io.checkpoint import load_run_config
 from hypseg.training import Trainer, read_log, smoothed
 from hypseg.training.stream import TripletStream
 
@@ -127,6 +129,53 @@ def test_resume_refuses_another_config_and_a_fresh_run_refuses_an_existing_check
         Trainer(config(steps=4, learning_rate=1e-2), volumes, run_dir=tmp_path, progress=False).fit(resume=True)
 
 
+def _dead_encoder_for(seeds, monkeypatch):
+    """Make the runs of ``seeds`` collapse for real: every unit of the encoder's last ReLU layer starts dead
+    (bias -1000), so every patch embeds at the head's bias and no gradient reaches the layers below."""
+    original = Trainer._build
+
+    def build(self):
+        model, optimiser = original(self)
+        if self.config.train.seed in seeds:
+            with torch.no_grad():
+                model.encoder.hidden.bias.fill_(-1000.0)
+        return model, optimiser
+
+    monkeypatch.setattr(Trainer, "_build", build)
+
+
+def test_a_collapsed_run_is_set_aside_and_trains_again_with_another_seed(volumes, tmp_path, monkeypatch, capsys):
+    _dead_encoder_for({0}, monkeypatch)
+    run = tmp_path / "run"
+    result = Trainer(config(steps=6), volumes, run_dir=run, progress=False).fit()
+    assert result.collapsed == (0,) and result.config.train.seed == 1000
+    assert result.spread >= COLLAPSED_SPREAD
+    aside = run / "collapsed-seed0"
+    assert sorted(p.name for p in aside.iterdir()) == ["config.toml", "log.jsonl", "model.pt"]
+    assert load_run_config(aside).train.seed == 0 and load_run_config(run).train.seed == 1000
+    probe = Trainer(config(), volumes, run_dir=tmp_path / "probe", progress=False)
+    assert probe.spread(probe._build()[0]) == 0.0  # a dead encoder embeds every patch at one point
+    # the kept run is exactly a run with seed 1000, and resumes as one
+    direct = tmp_path / "direct"
+    Trainer(config(steps=6, seed=1000), volumes, run_dir=direct, progress=False).fit()
+    assert _without_rates(train_losses(run)) == _without_rates(train_losses(direct))
+    Trainer(config(steps=8, seed=1000), volumes, run_dir=run, progress=False).fit(resume=True)
+    assert max(train_losses(run)) == 8
+    err = capsys.readouterr().err
+    assert f"training with seed 0 collapsed (the model embeds every patch alike: spread 0, below 0.0001); that run is kept in {aside}, training again with seed 1000" in err
+
+
+def test_a_run_that_collapses_every_time_is_kept_with_a_warning(volumes, tmp_path, monkeypatch):
+    _dead_encoder_for({0, 1000}, monkeypatch)
+    with pytest.warns(CollapsedModelWarning, match=r"the trained model embeds every patch alike \(spread 0, below 0.0001\) after 2 training runs;"):
+        result = Trainer(config(steps=3, collapse_retries=1), volumes, run_dir=tmp_path, progress=False).fit()
+    assert result.collapsed == (0,) and result.spread == 0.0 and result.config.train.seed == 1000
+    assert (tmp_path / "model.pt").exists() and (tmp_path / "collapsed-seed0" / "model.pt").exists()
+    with pytest.warns(CollapsedModelWarning, match="after 1 training run;"):
+        kept = Trainer(config(steps=3, collapse_retries=0), volumes, run_dir=tmp_path / "kept", progress=False).fit()
+    assert kept.collapsed == () and not any(p.is_dir() for p in (tmp_path / "kept").iterdir())
+
+
 @pytest.mark.parametrize(
     "build,message",
     [
@@ -136,6 +185,7 @@ def test_resume_refuses_another_config_and_a_fresh_run_refuses_an_existing_check
         (lambda v, d: RunConfig(model=MODEL, data=DATA, train=dataclasses.replace(TRAIN, shard_size=5)), r"triplets_per_batch \(16\) must be a multiple of train.shard_size \(5\)"),
         (lambda v, d: TrainConfig(optimiser="sgd"), r"TrainConfig: unknown optimiser 'sgd'"),
         (lambda v, d: TrainConfig(device="tpu"), r"device must be 'cpu', 'cuda' or 'cuda:N', got 'tpu'"),
+        (lambda v, d: TrainConfig(collapse_retries=-1), r"TrainConfig: collapse_retries must be >= 0, got -1"),
     ],
 )
 def test_bad_input_fails_before_training(volumes, tmp_path, build, message):

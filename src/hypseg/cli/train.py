@@ -86,6 +86,9 @@ def train(
         run = clipped
         result = Trainer(run, volumes, run_dir=out, validation=val_volumes, progress=progress).fit(resume=resume)
     typer.echo(f"trained {result.step} steps on {len(volumes)} volumes; model in {result.run_dir}")
+    if result.collapsed:
+        aside = ", ".join(str(seed) for seed in result.collapsed)
+        typer.echo(f"the run with seed {aside} collapsed and was set aside; the model is seed {result.config.train.seed}'s")
 
 
 #: Training volumes of more voxels than this together are streamed from a normalised file, not loaded.

@@ -47,6 +47,9 @@ class TrainConfig(Config):
         Square the distances in the triplet loss (the released code did; the paper does not).
     grad_clip : float
         Maximum gradient norm (8 in the released runs); 0 disables clipping.
+    collapse_retries : int
+        Times a run whose model embeds every patch alike (it collapsed) is set aside and trained again with
+        the seed ``seed + 1000`` (:meth:`hypseg.training.Trainer.fit`); 0 keeps it.
     seed : int
         Seeds the model's initial weights and, with the step number, every batch and every sample.
     shard_size : int
@@ -74,6 +77,7 @@ class TrainConfig(Config):
     reduction: str = "mean"
     reconstruct: str = "all"
     grad_clip: float = 8.0
+    collapse_retries: int = 2
     seed: int = 0
     shard_size: int = 16
     checkpoint_every: int = 100
@@ -96,7 +100,7 @@ class TrainConfig(Config):
         for name in ("learning_rate",):
             if not getattr(self, name) > 0:
                 raise UserError(f"TrainConfig: {name} must be > 0, got {getattr(self, name)}")
-        for name in ("kl_weight", "triplet_weight", "triplet_margin", "grad_clip", "validation_batches"):
+        for name in ("kl_weight", "triplet_weight", "triplet_margin", "grad_clip", "validation_batches", "collapse_retries"):
             if not getattr(self, name) >= 0:
                 raise UserError(f"TrainConfig: {name} must be >= 0, got {getattr(self, name)}")
         if not (self.device == "cpu" or self.device == "cuda" or self.device.startswith("cuda:")):

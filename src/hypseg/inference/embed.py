@@ -42,6 +42,7 @@ import torch.nn.functional as F
 
 from hypseg.errors import UserError
 from hypseg.models import HVAE
+from hypseg.models.collapse import COLLAPSED_SPREAD, CollapsedModelWarning, embedding_spread
 
 #: Largest side of an upsampled slab (p < m) with tiling on: 16 MB per channel of a float32 activation.
 MAX_UPSAMPLED_SIDE = 160
@@ -249,34 +250,6 @@ def embed_volume_multiscale(model: HVAE, volume, *, patch_sizes, **options) -> n
     if not sizes:
         raise UserError("give at least one patch size")
     return np.concatenate([embed_volume(model, volume, patch_size=p, **options) for p in sizes], axis=-1)
-
-
-#: Below this :func:`embedding_spread` a model embeds every voxel alike: its training collapsed.
-COLLAPSED_SPREAD = 1e-4
-
-
-class CollapsedModelWarning(UserWarning):
-    """The model embeds every voxel of a volume alike (:func:`embedding_spread` below
-    :data:`COLLAPSED_SPREAD`): its training collapsed, and label maps from it say nothing."""
-
-
-def embedding_spread(embedding: np.ndarray, *, max_points: int = 1_000_000, blocks: int = 10) -> float:
-    """The mean over the latent coordinates of their standard deviation over the voxels of ``embedding``
-    (Z, Y, X, d), from at most ``max_points`` voxels read as ``blocks`` evenly spaced runs of consecutive
-    voxels (a memory-mapped file is read only there, not page by page across the whole file). 0 when every
-    voxel has the same point; a run whose training collapsed (the posterior at the prior, the triplet loss at
-    its margin) stays below :data:`COLLAPSED_SPREAD` (one seen: 3e-6), where a trained one spreads its
-    voxels over hundredths of the ball (0.04-0.07 on a tomogram).
-
-    >>> embedding_spread(np.zeros((4, 4, 4, 2)))
-    0.0
-    """
-    flat = embedding.reshape(-1, embedding.shape[-1])
-    if flat.shape[0] > max_points:
-        run = max_points // blocks
-        starts = np.linspace(0, flat.shape[0] - run, blocks).astype(np.int64)
-        flat = np.concatenate([flat[start:start + run] for start in starts])
-    return float(np.asarray(flat, dtype=np.float64).std(axis=0).mean())
 
 
 def warn_if_collapsed(embeddings, *, volume: int) -> None:

@@ -15,7 +15,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import shutil
+import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
@@ -25,6 +28,7 @@ import torch
 from hypseg.config import RunConfig
 from hypseg.data import PaperTripletSampler, TripletSampler
 from hypseg.errors import UserError
+from hypseg.models.collapse import COLLAPSED_SPREAD, CollapsedModelWarning, embedding_spread
 from hypseg.io.checkpoint import (
     LOG_NAME,
     WEIGHTS_NAME,
@@ -57,6 +61,13 @@ class TrainResult(NamedTuple):
     step: int
     last: dict[str, float]  # the last logged training losses
     model: HVAE  # the trained model (unwrapped), in eval mode
+    config: RunConfig  # the run's config (its seed is the last run's when a collapsed run trained again)
+    spread: float  # embedding_spread of the posterior means of a fixed batch of patches
+    collapsed: tuple[int, ...] = ()  # seeds whose runs collapsed and were set aside (see Trainer.fit)
+
+
+#: Where a collapsed run's files are moved in its run directory before it trains again.
+COLLAPSED_FOLDER = "collapsed-seed{seed}"
 
 
 def compute_losses(model: torch.nn.Module, batch: StepBatch, config: RunConfig) -> StepLosses:
@@ -113,6 +124,7 @@ class Trainer:
             raise UserError("no training volumes were given")
         self.config, self.run_dir, self.progress, self.on_step = config, Path(run_dir), progress, on_step
         self.context = context if context is not None else context_from_env()
+        self._volumes, self._validation = volumes, validation
         train = config.train
         self.device = torch.device(train.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
@@ -183,8 +195,77 @@ class Trainer:
                     totals[key] = totals.get(key, 0.0) + value / n
         return totals
 
+    def spread(self, model: HVAE) -> float:
+        """:func:`~hypseg.models.collapse.embedding_spread` of the posterior means of the first validation
+        batch's patches (fixed for the run): about 0 when the encoder embeds every patch alike."""
+        batch = self.val_stream.batch(0, self.shards, stream=VALIDATION).to(self.device)
+        with torch.no_grad():
+            return embedding_spread(model.encode_mean(batch.patches).double().cpu().numpy())
+
+    def collapsed(self, spread: float) -> bool:
+        """Whether a model of this run trained to :meth:`spread` ``spread`` collapsed: below
+        :data:`~hypseg.models.collapse.COLLAPSED_SPREAD` and at most a tenth of the spread of the run's
+        initial weights. The second condition spares a run of a few steps, which keeps its initial spread,
+        and that of a small model can lie below the bar."""
+        if spread >= COLLAPSED_SPREAD:
+            return False
+        with torch.random.fork_rng(devices=[]):  # _build seeds torch's generator
+            initial = self.spread(self._build()[0])
+        return spread <= initial / 10
+
     def fit(self, *, resume: bool = False) -> TrainResult:
-        """Train to ``config.train.steps``; ``resume`` continues from the run directory's checkpoint."""
+        """Train to ``config.train.steps``; ``resume`` continues from the run directory's checkpoint.
+
+        A run whose trained encoder embeds every patch alike (:meth:`collapsed`: every unit of a ReLU layer
+        died, the posterior sits at the prior and the triplet loss at its margin) says nothing about the
+        volume and no clustering can mend it. Such a run is moved into ``collapsed-seed<seed>/`` of the run directory and the model
+        trains again from scratch with the seed ``seed + 1000``, up to ``config.train.collapse_retries``
+        times; the run directory then holds the last run, whose ``config.toml`` names its seed. If every
+        run collapsed, the last one is kept with a :class:`~hypseg.models.collapse.CollapsedModelWarning`.
+        """
+        result = self._fit_once(resume=resume)
+        collapsed: list[int] = []
+        trainer = self
+        for _ in range(self.config.train.collapse_retries):
+            if not trainer.collapsed(result.spread):
+                break
+            seed = trainer.config.train.seed
+            collapsed.append(seed)
+            trainer._set_aside(result.spread)
+            config = dataclasses.replace(trainer.config, train=dataclasses.replace(trainer.config.train, seed=seed + 1000))
+            trainer = Trainer(
+                config, self._volumes, run_dir=self.run_dir, validation=self._validation, context=self.context,
+                progress=self.progress, on_step=self.on_step,
+            )
+            result = trainer._fit_once(resume=False)
+        if trainer.collapsed(result.spread):
+            runs = "1 training run" if not collapsed else f"{len(collapsed) + 1} training runs"
+            warnings.warn(CollapsedModelWarning(
+                f"{self.run_dir}: the trained model embeds every patch alike (spread {result.spread:.1g}, below "
+                f"{COLLAPSED_SPREAD:g}) after {runs}; its label maps will say nothing"), stacklevel=2)
+        return result._replace(collapsed=tuple(collapsed))
+
+    def _set_aside(self, spread: float) -> None:
+        """Move this run's files into ``collapsed-seed<seed>/`` of the run directory (main process), and say so."""
+        seed = self.config.train.seed
+        if self.context.is_main:
+            folder = self.run_dir / COLLAPSED_FOLDER.format(seed=seed)
+            if folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir()
+            for path in list(self.run_dir.iterdir()):
+                if path.is_file():
+                    path.rename(folder / path.name)
+            print(
+                f"training with seed {seed} collapsed (the model embeds every patch alike: spread {spread:.1g}, below "
+                f"{COLLAPSED_SPREAD:g}); that run is kept in {folder}, training again with seed {seed + 1000}",
+                file=sys.stderr,
+            )
+        if self.context.active:
+            torch.distributed.barrier()  # no process starts the next run before the files are moved
+
+    def _fit_once(self, *, resume: bool) -> TrainResult:
+        """One training run to ``config.train.steps`` with this trainer's seed."""
         train = self.config.train
         init_process_group(self.context, self.device)
         model, optimiser = self._build()
@@ -259,7 +340,8 @@ class Trainer:
             if bar is not None:
                 bar.close()
         model.eval()
-        return TrainResult(self.run_dir, step, {k: v for k, v in last.items() if isinstance(v, float)}, model)
+        last = {k: v for k, v in last.items() if isinstance(v, float)}
+        return TrainResult(self.run_dir, step, last, model, self.config, self.spread(model))
 
 
 def smoothed(values: Sequence[float], window: int) -> np.ndarray:
