@@ -291,6 +291,7 @@ class Run(NamedTuple):
 
     labels: dict[int, np.ndarray]
     seconds: dict[str, float]
+    seed: int | None = None  # hypseg's model's training seed (another than asked when a collapsed run trained again)
 
 
 def peer_runs(image: np.ndarray, clusters: Sequence[int], *, seed: int = 0) -> dict[str, Run]:
@@ -362,7 +363,8 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     level1 = dataclasses.replace(config.levels[0], patch_sides=fine.patch_sides, purity_power=fine.purity_power)
     fine_result = hypseg.segment(image, model, recipe=dataclasses.replace(config, levels=(level1, *config.levels[1:])))
     fine_done = time.perf_counter()
-    return {HYPSEG: Run(dict(result.volumes[0].labels), {"train": trained - start, "segment": segmented - trained}),
+    trained_seed = model.config.train.seed
+    return {HYPSEG: Run(dict(result.volumes[0].labels), {"train": trained - start, "segment": segmented - trained}, trained_seed),
             NO_CONTAINMENT: Run(dict(found[0].labels), {"re-cluster": done - segmented}),
             FINE_LEVEL1: Run(dict(fine_result.volumes[0].labels), {"segment": fine_done - done})}
 
@@ -536,11 +538,23 @@ def all_runs(volume: RealVolume, clusters: Sequence[int], *, seeds: Sequence[int
         for name, run in hypseg_run(volume.image, clusters, seed=seed, steps=steps, workdir=workdir / volume.name,
                                     supervoxel_tile=supervoxel_tile, space=space).items():
             _log(f"  {name}: {', '.join(f'{s} {t:.0f} s' for s, t in run.seconds.items())}")
+            if run.seed not in (None, seed):
+                _log(f"  seed {seed} collapsed; its model is seed {run.seed}'s")
             runs.setdefault(name, []).append(run)
     _log(f"{volume.name}: peers")
     for name, run in peer_runs(volume.image, clusters).items():
         runs[name] = [run]
     return runs
+
+
+def retrained(runs: Mapping[str, Sequence[Run]], seeds: Sequence[int]) -> str:
+    """A sentence naming the seeds whose run collapsed and trained again (``TrainConfig.collapse_retries``),
+    or "" when none did."""
+    moved = [f"{asked} as {run.seed}" for asked, run in zip(seeds, runs[HYPSEG]) if run.seed != asked]
+    if not moved:
+        return "Every training seed's first run is the model scored."
+    return ("Training runs that collapsed were set aside and trained again with seed + 1000 (`hypseg.train`); "
+            f"the models scored for those seeds: {', '.join(moved)}.")
 
 
 def _profile_rows(image: np.ndarray, runs: Mapping[str, Sequence[Run]], clusters: Sequence[int]) -> list[str]:
@@ -589,7 +603,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"the best labelling of them (each its majority label) scores {ceiling:.3f}, and 2-means on their "
                       f"mean intensity (weighted by voxels, as hypseg clusters their mean embeddings) {by_intensity:.3f} "
                       "(`supervoxel_bounds`).", "",
-                      *_profile_rows(volume.image, runs, (NUCLEI_CLUSTERS,)), ""]
+                      *_profile_rows(volume.image, runs, (NUCLEI_CLUSTERS,)), "", retrained(runs, args.seeds), ""]
         if "tomogram" in chosen:
             volume = load_tomogram(folder)
             profile = radial_profile(volume.image, volume.particles, max_radius=PROFILE_RADIUS)
@@ -607,7 +621,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"within {radius} voxels ({near.mean():.3f} of the volume, the precision of a random cluster). The cluster "
                       "holding most positions is scored; F1 is the harmonic mean of its precision and recall, and the "
                       "goal compares it.", "",
-                      *tomogram_table(tomo), "", *_profile_rows(volume.image, runs, (2, max(TOMO_CLUSTERS))), ""]
+                      *tomogram_table(tomo), "", *_profile_rows(volume.image, runs, (2, max(TOMO_CLUSTERS))), "",
+                      retrained(runs, args.seeds), ""]
         if nuclei_plain is not None and tomo is not None:
             lines += ["## Goals (issue 17, real data)", ""]
             lines += [f"- {'met' if g.met else 'NOT met'}: {g.text}" for g in goals(nuclei_plain, nuclei_filled, tomo)]

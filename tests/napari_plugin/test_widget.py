@@ -134,3 +134,28 @@ def test_without_an_image_layer_the_widget_says_so(qtbot):
     qtbot.addWidget(empty.native)
     empty.train_button.native.click()
     assert empty.status.value == "hypseg: open or select an image layer first" and not empty.busy
+
+
+def test_a_collapsed_training_run_is_named_in_the_status_line(qtbot, widget, tmp_path, monkeypatch):
+    import torch
+
+    from hypseg.training import Trainer
+
+    original = Trainer._build
+
+    def dead_for_seed_0(self):  # seed 0's encoder starts with every unit of its last ReLU layer dead
+        model, optimiser = original(self)
+        if self.config.train.seed == 0:
+            with torch.no_grad():
+                model.encoder.hidden.bias.fill_(-1000.0)
+        return model, optimiser
+
+    monkeypatch.setattr(Trainer, "_build", dead_for_seed_0)
+    widget.recipe.value, widget.steps.value = "smoke", 3
+    widget.train_out.value = str(tmp_path / "model")
+    widget.train_button.native.click()
+    _wait(qtbot, widget)
+    assert widget.status.value == (
+        f"trained 3 steps into {tmp_path / 'model'}; the run with seed 0 collapsed (every voxel embedded alike) and "
+        "trained again: the model is seed 1000's")
+    assert (tmp_path / "model" / "collapsed-seed0" / "model.pt").exists()

@@ -156,6 +156,17 @@ def train_model(
     return dataclasses.replace(model, run_dir=out)
 
 
+def collapsed_note(model: "TrainedModel") -> str:
+    """"" or a sentence saying that training set collapsed runs aside (:meth:`hypseg.training.Trainer.fit`)
+    and whose seed the model is."""
+    aside = sorted(p.name.removeprefix("collapsed-seed") for p in Path(model.run_dir).glob("collapsed-seed*"))
+    if not aside:
+        return ""
+    runs = "run" if len(aside) == 1 else "runs"
+    return (f"; the {runs} with seed {', '.join(aside)} collapsed (every voxel embedded alike) and trained again: "
+            f"the model is seed {model.config.train.seed}'s")
+
+
 def segment_image(image: np.ndarray, model: "TrainedModel", config: "SegmentConfig") -> ImageSegmentation:
     """Segment one image with ``model`` as ``config`` says (:func:`hypseg.segment`)."""
     from hypseg.api import segment

@@ -30,8 +30,8 @@ from qtpy.QtWidgets import QLabel
 from superqt.utils import create_worker
 
 from hypseg.errors import UserError
-from hypseg.napari._jobs import (ImageSegmentation, check_image, parse_clusters, preload, segment_config, segment_image,
-                                 train_model)
+from hypseg.napari._jobs import (ImageSegmentation, check_image, collapsed_note, parse_clusters, preload, segment_config,
+                                 segment_image, train_model)
 from hypseg.napari._layers import labels_colormap
 
 #: points drawn on the Poincaré disk (a uniform subsample of the voxels)
@@ -203,7 +203,7 @@ class HypsegWidget(Container):
     def _trained(self, model) -> None:
         self.model = model
         self.model_dir.value = str(model.run_dir)
-        self._say(f"trained {self.progress.value} steps into {model.run_dir}")
+        self._say(f"trained {self.progress.value} steps into {model.run_dir}{collapsed_note(model)}")
 
     # ------------------------------------------------------------------------------------ segmentation
     def segment(self, *_args) -> None:
