@@ -2,9 +2,11 @@
 
 ``python -m benchmarks.real_data --workdir DIR`` keeps every training run (``DIR/<volume>/seed<N>``). This
 reads them back and, for each seed, prints the last logged training and validation losses, the spread of
-the default's embedding over the volume (:func:`hypseg.inference.embed.embedding_spread`) and the tomogram's particle F1 at every
+the default's embedding over the volume (:func:`hypseg.models.collapse.embedding_spread`) and the tomogram's particle F1 at every
 k of the benchmark (default segmentation, as the benchmark's ``hypseg default`` row). A run whose
 embedding hardly varies has collapsed: every voxel gets the same point, and its label maps say nothing.
+Training sets such a run aside in ``collapsed-seed<N>/`` of its folder and trains again with seed N + 1000;
+those runs are read too (``"set_aside": true``), before the model that replaced them.
 
     python -m benchmarks.real_data --seeds 0 1 2 3 4 5 --volume tomogram --workdir /tmp/runs --out /tmp/tomo.md
     python -m benchmarks.seed_runs /tmp/runs/tomogram
@@ -17,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from hypseg.inference.embed import embedding_spread
+from hypseg.models.collapse import embedding_spread
 
 
 def last_losses(log: Path) -> tuple[dict, dict]:
@@ -44,13 +46,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     volume = load_tomogram(sample_folder())
     near = near_points(volume.image.shape, volume.particles,
                        radius=half_max_radius(radial_profile(volume.image, volume.particles, max_radius=PROFILE_RADIUS)))
-    for run in seeds:
+    # a run whose training collapsed and trained again keeps the collapsed one in collapsed-seed<N>/
+    runs = [(asked, run) for asked in seeds for run in (*sorted(asked.glob("collapsed-seed*")), asked)]
+    for asked, run in runs:
         train, val = last_losses(run / "log.jsonl")
         model = hypseg.load_model(run)
         result = hypseg.segment(volume.image, model, recipe=segment_preset("default").with_clusters(TOMO_CLUSTERS))
         spread = {",".join(map(str, sides)): float(f"{embedding_spread(e[0]):.2g}") for sides, e in result.embeddings.items()}
         f1 = [round(particle_concentration(result.volumes[0].labels[k], volume.particles, near).f1, 3) for k in TOMO_CLUSTERS]
-        print(json.dumps({"seed": int(run.name[4:]), "train": {k: round(train[k], 4) for k in ("kl", "triplet") if k in train},
+        print(json.dumps({"seed": int(asked.name[4:]), "model_seed": model.config.train.seed,
+                          "set_aside": run != asked, "train": {k: round(train[k], 4) for k in ("kl", "triplet") if k in train},
                           "val": {k: round(val[k], 4) for k in ("kl", "triplet") if k in val},
                           "embedding_spread": spread, f"f1_k{'_'.join(map(str, TOMO_CLUSTERS))}": f1}), flush=True)
 
