@@ -1,4 +1,4 @@
-"""Shared fixtures: random points spread over the whole ball, with explicit seeds; a tiny trained model."""
+"""Shared fixtures: random points spread over the whole ball, with explicit seeds; a tiny trained model; runs made to collapse."""
 
 from __future__ import annotations
 
@@ -27,3 +27,21 @@ def train_tiny_model(run, volume, *, steps: int = 2):
     )
     Trainer(config, [volume], run_dir=run, progress=False).fit()
     return run
+
+
+def kill_encoders_of(seeds, monkeypatch) -> None:
+    """Make the training runs of ``seeds`` collapse for real: their encoder starts with every unit of its last
+    ReLU layer dead (bias -1000), so every patch embeds at the head's bias and no gradient reaches the
+    layers below. Other seeds train as usual."""
+    from hypseg.training import Trainer
+
+    original = Trainer._build
+
+    def build(self):
+        model, optimiser = original(self)
+        if self.config.train.seed in seeds:
+            with torch.no_grad():
+                model.encoder.hidden.bias.fill_(-1000.0)
+        return model, optimiser
+
+    monkeypatch.setattr(Trainer, "_build", build)

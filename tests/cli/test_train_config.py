@@ -75,20 +75,9 @@ def test_an_unknown_recipe_or_recipe_with_config_is_one_line(tmp_path):
 
 
 def test_train_says_which_seed_the_model_is_when_a_collapsed_run_was_set_aside(tmp_path, monkeypatch):
-    import torch
+    from helpers import kill_encoders_of
 
-    from hypseg.training import Trainer
-
-    original = Trainer._build
-
-    def dead_for_seed_3(self):  # seed 3's encoder starts with every unit of its last ReLU layer dead
-        model, optimiser = original(self)
-        if self.config.train.seed == 3:
-            with torch.no_grad():
-                model.encoder.hidden.bias.fill_(-1000.0)
-        return model, optimiser
-
-    monkeypatch.setattr(Trainer, "_build", dead_for_seed_3)
+    kill_encoders_of({3}, monkeypatch)
     save_run_config(tmp_path / "first", TINY)
     out = tmp_path / "second"
     result = runner.invoke(app, ["train", str(_volume(tmp_path)), "--config", str(tmp_path / "first" / CONFIG_NAME), "--out", str(out), "--no-progress"])

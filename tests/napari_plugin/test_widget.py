@@ -137,20 +137,9 @@ def test_without_an_image_layer_the_widget_says_so(qtbot):
 
 
 def test_a_collapsed_training_run_is_named_in_the_status_line(qtbot, widget, tmp_path, monkeypatch):
-    import torch
+    from helpers import kill_encoders_of
 
-    from hypseg.training import Trainer
-
-    original = Trainer._build
-
-    def dead_for_seed_0(self):  # seed 0's encoder starts with every unit of its last ReLU layer dead
-        model, optimiser = original(self)
-        if self.config.train.seed == 0:
-            with torch.no_grad():
-                model.encoder.hidden.bias.fill_(-1000.0)
-        return model, optimiser
-
-    monkeypatch.setattr(Trainer, "_build", dead_for_seed_0)
+    kill_encoders_of({0}, monkeypatch)
     widget.recipe.value, widget.steps.value = "smoke", 3
     widget.train_out.value = str(tmp_path / "model")
     widget.train_button.native.click()

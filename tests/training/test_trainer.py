@@ -21,6 +21,7 @@ from hypseg.models.collapse import COLLAPSED_SPREAD, CollapsedModelWarning
 from hypseg.io.checkpoint import load_run_config
 from hypseg.training import Trainer, read_log, smoothed
 from hypseg.training.stream import TripletStream
+from helpers import kill_encoders_of
 
 DATA = DataConfig(patch_min=5.0, patch_max=16.0, patch_resize=8, triplets_per_batch=16)
 MODEL = ModelConfig(patch_size=8, channels=(4, 8, 8), hidden=16)
@@ -129,23 +130,8 @@ def test_resume_refuses_another_config_and_a_fresh_run_refuses_an_existing_check
         Trainer(config(steps=4, learning_rate=1e-2), volumes, run_dir=tmp_path, progress=False).fit(resume=True)
 
 
-def _dead_encoder_for(seeds, monkeypatch):
-    """Make the runs of ``seeds`` collapse for real: every unit of the encoder's last ReLU layer starts dead
-    (bias -1000), so every patch embeds at the head's bias and no gradient reaches the layers below."""
-    original = Trainer._build
-
-    def build(self):
-        model, optimiser = original(self)
-        if self.config.train.seed in seeds:
-            with torch.no_grad():
-                model.encoder.hidden.bias.fill_(-1000.0)
-        return model, optimiser
-
-    monkeypatch.setattr(Trainer, "_build", build)
-
-
 def test_a_collapsed_run_is_set_aside_and_trains_again_with_another_seed(volumes, tmp_path, monkeypatch, capsys):
-    _dead_encoder_for({0}, monkeypatch)
+    kill_encoders_of({0}, monkeypatch)
     run = tmp_path / "run"
     result = Trainer(config(steps=6), volumes, run_dir=run, progress=False).fit()
     assert result.collapsed == (0,) and result.config.train.seed == 1000
@@ -166,7 +152,7 @@ def test_a_collapsed_run_is_set_aside_and_trains_again_with_another_seed(volumes
 
 
 def test_a_run_that_collapses_every_time_is_kept_with_a_warning(volumes, tmp_path, monkeypatch):
-    _dead_encoder_for({0, 1000}, monkeypatch)
+    kill_encoders_of({0, 1000}, monkeypatch)
     with pytest.warns(CollapsedModelWarning, match=r"the trained model embeds every patch alike \(spread 0, below 0.0001\) after 2 training runs;"):
         result = Trainer(config(steps=3, collapse_retries=1), volumes, run_dir=tmp_path, progress=False).fit()
     assert result.collapsed == (0,) and result.spread == 0.0 and result.config.train.seed == 1000
