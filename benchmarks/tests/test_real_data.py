@@ -195,6 +195,14 @@ def test_hypseg_run_labels_every_cluster_count_with_and_without_containment(tmp_
         for k, labels in run.labels.items():
             assert labels.shape == volume.shape and labels.max() < k
     assert (tmp_path / "seed0").is_dir()
+    assert runs[rd.HYPSEG].seed == 0
+
+
+def test_retrained_names_the_seeds_whose_model_is_another_run():
+    run = lambda seed: rd.Run({}, {}, seed)  # noqa: E731
+    assert rd.retrained({rd.HYPSEG: [run(0), run(1)]}, [0, 1]) == "Every training seed's first run is the model scored."
+    assert rd.retrained({rd.HYPSEG: [run(0), run(1003), run(1005)]}, [0, 3, 5]).endswith(
+        "the models scored for those seeds: 3 as 1003, 5 as 1005.")
 
 
 # ------------------------------------------------------------------------------ the sample volumes
