@@ -73,17 +73,10 @@ def banded(found: np.ndarray, fine: np.ndarray, radius: int, *, local: bool = Fa
     return ndimage.binary_fill_holes(out)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--kind", default="regular", choices=("regular", "irregular", "shepp-logan"))
-    parser.add_argument("--object-scale", type=float, default=1.0)
-    parser.add_argument("--brighten", type=float, default=0.0)
-    parser.add_argument("--blur", type=float, default=0.0)
-    parser.add_argument("--seed", type=int, default=0, help="training seed")
-    args = parser.parse_args()
-    base = cpu_recipe()
-    config = dataclasses.replace(base, train=dataclasses.replace(base.train, seed=args.seed, validation_batches=0,
-                                                                 checkpoint_every=10**6))
+def training_and_validation(config, args) -> tuple:
+    """A model trained with ``config`` on the training volumes of a synthetic set (``args.kind``,
+    ``args.object_scale``; brightened by ``args.brighten`` and blurred by ``args.blur`` as
+    ``benchmarks.validation_split`` does), and the set's validation volumes and level-1 truths."""
     with tempfile.TemporaryDirectory() as tmp:
         write_synthetic_dataset(Path(tmp) / "set", n=120, seed=0, kind=args.kind,
                                 config=SyntheticConfig().with_object_scale(args.object_scale))
@@ -95,7 +88,21 @@ def main() -> None:
             volumes = brightened(load_normalised(chosen, config=config.data), objects, args.brighten, config=config.data)
             sets[split] = (blurred(volumes, args.blur, config=config.data), objects)
         model = Trainer(config, sets["train"][0], run_dir=Path(tmp) / "run", progress=False).fit().model
-    val, truths = sets["val"]
+    return model, *sets["val"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kind", default="regular", choices=("regular", "irregular", "shepp-logan"))
+    parser.add_argument("--object-scale", type=float, default=1.0)
+    parser.add_argument("--brighten", type=float, default=0.0)
+    parser.add_argument("--blur", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0, help="training seed")
+    args = parser.parse_args()
+    base = cpu_recipe()
+    config = dataclasses.replace(base, train=dataclasses.replace(base.train, seed=args.seed, validation_batches=0,
+                                                                 checkpoint_every=10**6))
+    model, val, truths = training_and_validation(config, args)
     level1 = dataclasses.replace(INFERENCE[1], in_object=True, space="tangent")
     segments = {level1.supervoxel_size: [supervoxels(v, size=level1.supervoxel_size) for v in val]}
     embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides) for v in val] for sides in ((10,), (5,))}
