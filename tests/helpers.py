@@ -1,4 +1,5 @@
-"""Shared fixtures: random points spread over the whole ball, with explicit seeds; a tiny trained model; runs made to collapse."""
+"""Shared fixtures: random points spread over the whole ball (explicit seeds), a tiny trained model, runs made
+to collapse and collapsed copies of a model."""
 
 from __future__ import annotations
 
@@ -45,3 +46,16 @@ def kill_encoders_of(seeds, monkeypatch) -> None:
         return model, optimiser
 
     monkeypatch.setattr(Trainer, "_build", build)
+
+
+def collapsed_copy(model_dir, out):
+    """A copy of the run folder ``model_dir`` at ``out`` whose encoder weights are all zero: every patch
+    embeds at the biases' point, as a run whose training collapsed does. Returns ``out``."""
+    import shutil
+
+    shutil.copytree(model_dir, out)
+    state = torch.load(out / "model.pt", weights_only=True)
+    state["model"] = {name: torch.zeros_like(value) if name.startswith("encoder.") and name.endswith("weight") else value
+                      for name, value in state["model"].items()}
+    torch.save(state, out / "model.pt")
+    return out

@@ -246,19 +246,10 @@ def test_per_volume_a_volume_of_too_few_supervoxels_is_clustered_voxel_by_voxel(
 
 @pytest.mark.filterwarnings("ignore::hypseg.clustering.exceptions.EmptyClusterWarning")  # all points alike
 def test_a_collapsed_model_segments_with_a_warning_that_says_so(model_dir, tmp_path):
-    import shutil
-
-    import torch
-
+    from helpers import collapsed_copy
     from hypseg.inference.embed import CollapsedModelWarning
 
-    # every encoder weight zero: every patch gets the bias's point, as a run whose training collapsed does
-    collapsed = tmp_path / "collapsed"
-    shutil.copytree(model_dir, collapsed)
-    state = torch.load(collapsed / "model.pt", weights_only=True)
-    state["model"] = {name: torch.zeros_like(value) if name.startswith("encoder.") and name.endswith("weight") else value
-                      for name, value in state["model"].items()}
-    torch.save(state, collapsed / "model.pt")
+    collapsed = collapsed_copy(model_dir, tmp_path / "collapsed")
     save_volume(_volume(9, shape=(16, 16, 16)), path=tmp_path / "v.nii.gz")
     message = "volume 0: the model embeds every voxel alike (spread 0, below 0.0001): its training collapsed"
     with pytest.warns(CollapsedModelWarning, match=re.escape(message)):

@@ -422,18 +422,11 @@ def test_markers_and_tasks_of_another_run_are_not_trusted(tmp_path):
 @pytest.mark.filterwarnings("ignore::hypseg.clustering.exceptions.EmptyClusterWarning")  # all points alike
 def test_a_collapsed_model_is_named_in_a_chunked_run_as_in_a_whole_one(model_dir, volume_file, tmp_path):
     import re
-    import shutil
 
-    import torch
-
+    from helpers import collapsed_copy
     from hypseg.inference.embed import CollapsedModelWarning
 
-    collapsed = tmp_path / "collapsed"  # every encoder weight zero: every patch embeds at the bias's point
-    shutil.copytree(model_dir, collapsed)
-    state = torch.load(collapsed / "model.pt", weights_only=True)
-    state["model"] = {name: torch.zeros_like(value) if name.startswith("encoder.") and name.endswith("weight") else value
-                      for name, value in state["model"].items()}
-    torch.save(state, collapsed / "model.pt")
+    collapsed = collapsed_copy(model_dir, tmp_path / "collapsed")
     config = _recipe("default").with_levels(in_object=False)  # one cluster only: nothing to contain
     for chunk in (None, TILE):
         with pytest.warns(CollapsedModelWarning, match=re.escape("volume 0: the model embeds every voxel alike (spread 0")):

@@ -148,3 +148,17 @@ def test_a_collapsed_training_run_is_named_in_the_status_line(qtbot, widget, tmp
         f"trained 3 steps into {tmp_path / 'model'}; the run with seed 0 collapsed (every voxel embedded alike) and "
         "trained again: the model is seed 1000's")
     assert (tmp_path / "model" / "collapsed-seed0" / "model.pt").exists()
+
+
+def test_a_collapsed_model_segments_and_the_status_line_says_its_maps_say_nothing(qtbot, widget, tiny_model, tmp_path):
+    from helpers import collapsed_copy
+
+    collapsed = collapsed_copy(tiny_model, tmp_path / "collapsed")
+    widget.model_dir.value = str(collapsed)
+    widget.preset.value, widget.clusters.value = "paper", "2"
+    widget.segment_button.native.click()
+    _wait(qtbot, widget)
+    assert widget.status.value == (
+        "segmented cell, but the model embeds every voxel alike (spread 0, below 0.0001): its training collapsed and "
+        "its label maps say nothing; train again with another seed")
+    assert widget.result.warning and "k=2" in widget.viewer.layers

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
@@ -39,6 +40,9 @@ class ImageSegmentation(NamedTuple):
         c of the model's ball (curvature -c).
     hyperbolic : bool
         Whether the embedding lies on the Poincaré ball (else in R^d).
+    warning : str
+        "" or what a :class:`~hypseg.models.collapse.CollapsedModelWarning` said: the model embeds every
+        voxel alike, and the label maps say nothing.
     """
 
     labels: dict[int, np.ndarray]
@@ -46,6 +50,7 @@ class ImageSegmentation(NamedTuple):
     outside: bool
     curvature: float
     hyperbolic: bool
+    warning: str = ""
 
 
 def preload() -> None:
@@ -170,10 +175,17 @@ def collapsed_note(model: "TrainedModel") -> str:
 def segment_image(image: np.ndarray, model: "TrainedModel", config: "SegmentConfig") -> ImageSegmentation:
     """Segment one image with ``model`` as ``config`` says (:func:`hypseg.segment`)."""
     from hypseg.api import segment
+    from hypseg.models.collapse import CollapsedModelWarning
 
-    result = segment([image], model, recipe=config)
+    with warnings.catch_warnings(record=True) as caught:  # shown in the widget, not only on the terminal
+        warnings.simplefilter("always", CollapsedModelWarning)
+        result = segment([image], model, recipe=config)
+    collapsed = [str(w.message) for w in caught if issubclass(w.category, CollapsedModelWarning)]
+    for other in (w for w in caught if not issubclass(w.category, CollapsedModelWarning)):
+        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
     found = result.volumes[0]
     d = model.config.model.latent_dim
     labels = {k: m.astype(np.uint8 if m.max() < 256 else np.uint16) for k, m in found.labels.items()}
     embeddings = {level.clusters: result.embeddings[level.patch_sides][0][..., :d] for level in result.config.levels}
-    return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic)
+    warning = collapsed[0].split(": ", 1)[-1] if collapsed else ""  # without the "volume 0: " of a batch
+    return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic, warning)

@@ -131,13 +131,17 @@ class HypsegWidget(Container):
         elif self.image.value is None and self.image.choices:
             self.image.value = self.image.choices[-1]
 
-    def _say(self, message: str, *, error: bool = False) -> None:
-        """Show ``message`` in the widget; an error also as a napari notification."""
+    def _say(self, message: str, *, error: bool = False, warning: bool = False) -> None:
+        """Show ``message`` in the widget; an error or a warning also as a napari notification."""
         self.status.value = message
         if error:
             from napari.utils.notifications import show_error
 
             show_error(message)
+        elif warning:
+            from napari.utils.notifications import show_warning
+
+            show_warning(message)
 
     def _image_array(self) -> np.ndarray:
         layer = self.image.value
@@ -247,7 +251,10 @@ class HypsegWidget(Container):
         self.level.choices = [f"k={k}" for k in result.labels]
         self.level.value = f"k={max(result.labels)}"
         self._draw_disk()
-        self._say(f"segmented {source.name}: layers {', '.join(f'k={k}' for k in result.labels)}")
+        if result.warning:
+            self._say(f"segmented {source.name}, but {result.warning}", warning=True)
+        else:
+            self._say(f"segmented {source.name}: layers {', '.join(f'k={k}' for k in result.labels)}")
 
     def _draw_disk(self, *_args) -> None:
         """The selected level's embedding on the Poincaré disk, coloured by its clusters."""
