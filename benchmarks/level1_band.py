@@ -91,8 +91,10 @@ def training_and_validation(config, args) -> tuple:
     return model, *sets["val"]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def probe_from_command_line(description: str) -> tuple:
+    """Parse a level-1 probe's options (the set, how it is altered, the training seed), train its model
+    (:func:`training_and_validation`) and return (args, config, model, validation volumes, level-1 truths)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kind", default="regular", choices=("regular", "irregular", "shepp-logan"))
     parser.add_argument("--object-scale", type=float, default=1.0)
     parser.add_argument("--brighten", type=float, default=0.0)
@@ -102,7 +104,11 @@ def main() -> None:
     base = cpu_recipe()
     config = dataclasses.replace(base, train=dataclasses.replace(base.train, seed=args.seed, validation_batches=0,
                                                                  checkpoint_every=10**6))
-    model, val, truths = training_and_validation(config, args)
+    return args, config, *training_and_validation(config, args)
+
+
+def main() -> None:
+    args, config, model, val, truths = probe_from_command_line(__doc__)
     level1 = dataclasses.replace(INFERENCE[1], in_object=True, space="tangent")
     segments = {level1.supervoxel_size: [supervoxels(v, size=level1.supervoxel_size) for v in val]}
     embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides) for v in val] for sides in ((10,), (5,))}

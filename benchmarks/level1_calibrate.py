@@ -19,7 +19,6 @@ their midpoint 0.5 (the reference for the re-cut), and re-cut at the calibrated 
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import tempfile
@@ -29,9 +28,8 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from benchmarks.level1_band import training_and_validation
+from benchmarks.level1_band import probe_from_command_line
 from benchmarks.quality import INFERENCE, level_weights, segment_embeddings
-from hypseg.config import cpu_recipe
 from hypseg.data import supervoxels
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.tangent import to_tangent
@@ -66,17 +64,7 @@ def joined_patches(volume: np.ndarray, first: np.ndarray, second: np.ndarray, si
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--kind", default="regular", choices=("regular", "irregular", "shepp-logan"))
-    parser.add_argument("--object-scale", type=float, default=1.0)
-    parser.add_argument("--brighten", type=float, default=0.0)
-    parser.add_argument("--blur", type=float, default=0.0)
-    parser.add_argument("--seed", type=int, default=0, help="training seed")
-    args = parser.parse_args()
-    base = cpu_recipe()
-    config = dataclasses.replace(base, train=dataclasses.replace(base.train, seed=args.seed, validation_batches=0,
-                                                                 checkpoint_every=10**6))
-    model, val, truths = training_and_validation(config, args)
+    args, config, model, val, truths = probe_from_command_line(__doc__)
     side = config.model.patch_size
     level1 = dataclasses.replace(INFERENCE[1], in_object=True, space="tangent")
     segments = {level1.supervoxel_size: [supervoxels(v, size=level1.supervoxel_size) for v in val]}
