@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import torch
