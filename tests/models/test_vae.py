@@ -12,11 +12,11 @@ from hypseg.models import HVAE, VARIANT_SPECS
 SMALL = dict(channels=(4, 6, 8), hidden=12)
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANT_SPECS))
-def test_patch_encoding_equals_the_dense_pass_at_the_centres(variant):
+@pytest.mark.parametrize(("variant", "activation"), [(v, "relu") for v in sorted(VARIANT_SPECS)] + [("hyperbolic-gyro", "leaky_relu")])
+def test_patch_encoding_equals_the_dense_pass_at_the_centres(variant, activation):
     torch.manual_seed(0)
     m = 10
-    model = HVAE(ModelConfig(variant=variant, patch_size=m, **SMALL)).double()
+    model = HVAE(ModelConfig(variant=variant, patch_size=m, activation=activation, **SMALL)).double()
     volume = torch.randn(1, 1, 17, 15, 13, dtype=torch.float64)
     half = m // 2  # a voxel's patch spans [v - m//2, v - m//2 + m) on each axis
     padded = torch.nn.functional.pad(volume, (half, m - 1 - half) * 3, mode="replicate")
@@ -98,11 +98,27 @@ def test_load_weights_rejects_another_architecture():
         (dict(variant="poincare"), r"ModelConfig: unknown variant 'poincare'"),
         (dict(patch_size=6, channels=(4, 4, 4)), r"3 valid convolutions of kernel 3 do not fit a patch of side 6"),
         (dict(curvature=0.0), r"ModelConfig: curvature must be positive, got 0.0"),
+        (dict(activation="gelu"), r"ModelConfig: unknown activation 'gelu'; choose one of \('relu', 'leaky_relu'\)"),
     ],
 )
 def test_impossible_configs_fail_on_construction(options, message):
     with pytest.raises(ValueError, match=message):
         ModelConfig(**options)
+
+
+def test_a_leaky_encoder_whose_units_all_start_below_zero_still_tells_patches_apart():
+    torch.manual_seed(0)
+    patches = torch.randn(16, 1, 10, 10, 10)
+    for activation, differs in (("relu", False), ("leaky_relu", True)):
+        torch.manual_seed(0)
+        model = HVAE(ModelConfig(activation=activation, **SMALL))
+        with torch.no_grad():
+            model.encoder.hidden.bias.fill_(-1000.0)  # every hidden unit negative on every patch
+            loc = model.encode_mean(patches)
+        assert bool((loc.std(0) > 0).any()) == differs
+        loss = model.encode_mean(patches).pow(2).sum()  # and only the leaky units pass a gradient down
+        loss.backward()
+        assert bool(model.encoder.convs[0].weight.grad.abs().sum() > 0) == differs
 
 
 def test_patches_of_the_wrong_shape_are_rejected():

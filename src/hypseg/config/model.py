@@ -14,6 +14,8 @@ from hypseg.errors import UserError
 VARIANTS = ("hyperbolic-gyro", "hyperbolic", "euclidean")
 #: Decoders of :mod:`hypseg.models.decoder`.
 DECODERS = ("mirror", "paper")
+#: The encoder's nonlinearities (:attr:`ModelConfig.activation`).
+ACTIVATIONS = ("relu", "leaky_relu")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +50,10 @@ class ModelConfig(Config):
         experiment's decoder (a 2^3 grid of the K = 8 samples through kernel-1 gyroplanes for
         ``hyperbolic-gyro``, one reconstruction per patch; a linear map to 2^3 per sample otherwise),
         then transposed convolutions 1-64-32-16-1 of kernel 5 with ReLU after each, output included.
+    activation : {"relu", "leaky_relu"}
+        The encoder's nonlinearity after each convolution and the hidden layer: ReLU (the paper's) or
+        leaky ReLU (slope 0.01 below zero), whose units cannot die: a ReLU unit negative on every input
+        gets no gradient again.
     """
 
     variant: str = "hyperbolic-gyro"
@@ -60,6 +66,7 @@ class ModelConfig(Config):
     scale_floor: float = 1e-3
     paddings: tuple[int, ...] = ()
     decoder: str = "mirror"
+    activation: str = "relu"
 
     @property
     def hyperbolic(self) -> bool:
@@ -88,6 +95,8 @@ class ModelConfig(Config):
             raise UserError(f"ModelConfig: curvature must be positive, got {self.curvature}")
         if self.paddings and (len(self.paddings) != len(self.channels) or min(self.paddings) < 0):
             raise UserError(f"ModelConfig: paddings must give one value >= 0 per convolution, got {self.paddings}")
+        if self.activation not in ACTIVATIONS:
+            raise UserError(f"ModelConfig: unknown activation {self.activation!r}; choose one of {ACTIVATIONS}")
         if self.decoder not in DECODERS:
             raise UserError(f"ModelConfig: unknown decoder {self.decoder!r}; choose one of {DECODERS}")
         if self.final_extent < 1:

@@ -64,10 +64,11 @@ class Encoder(torch.nn.Module):
         Exact only for an encoder without padding (``config.dense``); a padded encoder's windows see
         their neighbours' voxels where a lone patch would see zeros.
         """
+        act = F.relu if self.config.activation == "relu" else F.leaky_relu
         h = volume
         for conv in self.convs:
-            h = F.relu(conv(h))
-        h = F.relu(F.conv3d(h, self.hidden.weight, self.hidden.bias, stride=stride))  # (B, hidden, D', H', W')
+            h = act(conv(h))
+        h = act(F.conv3d(h, self.hidden.weight, self.hidden.bias, stride=stride))  # (B, hidden, D', H', W')
         # The geometry runs in float32 or float64 even under mixed-precision autocast.
         dtype = torch.promote_types(volume.dtype, torch.float32)
         tangent = self.loc_head(h).to(dtype)  # (B, d, D', H', W')
