@@ -151,6 +151,15 @@ def test_a_collapsed_run_is_set_aside_and_trains_again_with_another_seed(volumes
     assert f"training with seed 0 collapsed (the model embeds every patch alike: spread 0, below 0.0001); that run is kept in {aside}, training again with seed 1000" in err
 
 
+def test_an_earlier_set_aside_run_of_the_same_seed_is_kept(volumes, tmp_path, monkeypatch):
+    kill_encoders_of({0}, monkeypatch)
+    (tmp_path / "collapsed-seed0").mkdir()
+    (tmp_path / "collapsed-seed0" / "note.txt").write_text("earlier")
+    Trainer(config(steps=3), volumes, run_dir=tmp_path, progress=False).fit()
+    assert (tmp_path / "collapsed-seed0" / "note.txt").read_text() == "earlier"
+    assert sorted(p.name for p in (tmp_path / "collapsed-seed0-2").iterdir()) == ["config.toml", "log.jsonl", "model.pt"]
+
+
 def test_a_run_that_collapses_every_time_is_kept_with_a_warning(volumes, tmp_path, monkeypatch):
     kill_encoders_of({0, 1000}, monkeypatch)
     with pytest.warns(CollapsedModelWarning, match=r"the trained model embeds every patch alike \(spread 0, below 0.0001\) after 2 training runs;"):

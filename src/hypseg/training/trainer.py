@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import json
-import shutil
 import sys
 import time
 import warnings
@@ -197,8 +197,10 @@ class Trainer:
 
     def spread(self, model: HVAE) -> float:
         """:func:`~hypseg.models.collapse.embedding_spread` of the posterior means of the first validation
-        batch's patches (fixed for the run): about 0 when the encoder embeds every patch alike."""
-        batch = self.val_stream.batch(0, self.shards, stream=VALIDATION).to(self.device)
+        batch's patches (fixed for the run, and the whole batch on every DDP process, so that all of them
+        agree): about 0 when the encoder embeds every patch alike."""
+        whole = self.val_stream.shards_of(0, 1, self.config.data.triplets_per_batch)
+        batch = self.val_stream.batch(0, whole, stream=VALIDATION).to(self.device)
         with torch.no_grad():
             return embedding_spread(model.encode_mean(batch.patches).double().cpu().numpy())
 
@@ -248,10 +250,12 @@ class Trainer:
     def _set_aside(self, spread: float) -> None:
         """Move this run's files into ``collapsed-seed<seed>/`` of the run directory (main process), and say so."""
         seed = self.config.train.seed
+        folder = self.run_dir / COLLAPSED_FOLDER.format(seed=seed)
+        for again in itertools.count(2):  # a folder of an earlier run with this seed is kept as it is
+            if not folder.exists():
+                break
+            folder = self.run_dir / f"{COLLAPSED_FOLDER.format(seed=seed)}-{again}"
         if self.context.is_main:
-            folder = self.run_dir / COLLAPSED_FOLDER.format(seed=seed)
-            if folder.exists():
-                shutil.rmtree(folder)
             folder.mkdir()
             for path in list(self.run_dir.iterdir()):
                 if path.is_file():
