@@ -32,7 +32,9 @@ def train(
 
     With a dataset that has a split (``hypseg synth``), the 'train' cases are used for training and
     the 'val' cases for validation. Under ``torchrun --nproc_per_node=N`` the same command trains with
-    DistributedDataParallel.
+    DistributedDataParallel. A run whose model ends up embedding every voxel alike (it collapsed) is
+    moved to --out/collapsed-seed<N>/ and trained again with seed N + 1000, at most twice
+    ([train] collapse_retries in the config).
 
     Examples:
 
