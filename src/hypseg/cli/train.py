@@ -34,7 +34,7 @@ def train(
     the 'val' cases for validation. Under ``torchrun --nproc_per_node=N`` the same command trains with
     DistributedDataParallel. A run whose model ends up embedding every voxel alike (it collapsed) is
     moved to --out/collapsed-seed<N>/ and trained again with seed N + 1000, at most twice
-    ([train] collapse_retries in the config).
+    (collapse_retries in the train table of the config).
 
     Examples:
 
