@@ -151,6 +151,21 @@ def test_a_collapsed_run_is_set_aside_and_trains_again_with_another_seed(volumes
     assert f"training with seed 0 collapsed (the model embeds every patch alike: spread 0, below 0.0001); that run is kept in {aside}, training again with seed 1000" in err
 
 
+def test_a_dead_run_stops_at_its_first_checkpoint_while_a_retry_remains(volumes, tmp_path, monkeypatch, capsys):
+    kill_encoders_of({0, 1000}, monkeypatch)
+    result = Trainer(config(steps=30, checkpoint_every=10, collapse_retries=2), volumes, run_dir=tmp_path,
+                     progress=False).fit()
+    for seed in (0, 1000):  # both stopped at step 10, and seed 2000 trained to the end
+        assert max(train_losses(tmp_path / f"collapsed-seed{seed}")) == 10
+    assert result.config.train.seed == 2000 and result.step == 30 and max(train_losses(tmp_path)) == 30
+    assert "training with seed 0 collapsed at step 10 (the model embeds every patch alike" in capsys.readouterr().err
+    kill_encoders_of({0}, monkeypatch)
+    with pytest.warns(CollapsedModelWarning):  # no retry left: the run finishes, dead or not
+        kept = Trainer(config(steps=30, checkpoint_every=10, collapse_retries=0), volumes, run_dir=tmp_path / "kept",
+                       progress=False).fit()
+    assert kept.step == 30
+
+
 def test_an_earlier_set_aside_run_of_the_same_seed_is_kept(volumes, tmp_path, monkeypatch):
     kill_encoders_of({0}, monkeypatch)
     (tmp_path / "collapsed-seed0").mkdir()

@@ -224,22 +224,25 @@ class Trainer:
         trains again from scratch with the seed ``seed + 1000``, up to ``config.train.collapse_retries``
         times; the run directory then holds the last run, whose ``config.toml`` names its seed. If every
         run collapsed, the last one is kept with a :class:`~hypseg.models.collapse.CollapsedModelWarning`.
+        While a retry remains, a run whose embedding has stopped varying at all (spread exactly 0 at a
+        checkpoint: a whole layer dead, which no later step revives) stops there instead of finishing.
         """
-        result = self._fit_once(resume=resume)
+        retries = self.config.train.collapse_retries
+        result = self._fit_once(resume=resume, stop_when_dead=retries > 0)
         collapsed: list[int] = []
         trainer = self
-        for _ in range(self.config.train.collapse_retries):
+        for attempt in range(retries):
             if not trainer.collapsed(result.spread):
                 break
             seed = trainer.config.train.seed
             collapsed.append(seed)
-            trainer._set_aside(result.spread)
+            trainer._set_aside(result)
             config = dataclasses.replace(trainer.config, train=dataclasses.replace(trainer.config.train, seed=seed + 1000))
             trainer = Trainer(
                 config, self._volumes, run_dir=self.run_dir, validation=self._validation, context=self.context,
                 progress=self.progress, on_step=self.on_step,
             )
-            result = trainer._fit_once(resume=False)
+            result = trainer._fit_once(resume=False, stop_when_dead=attempt + 1 < retries)
         if trainer.collapsed(result.spread):
             runs = "1 training run" if not collapsed else f"{len(collapsed) + 1} training runs"
             warnings.warn(CollapsedModelWarning(
@@ -247,9 +250,10 @@ class Trainer:
                 f"{COLLAPSED_SPREAD:g}) after {runs}; its label maps will say nothing"), stacklevel=2)
         return result._replace(collapsed=tuple(collapsed))
 
-    def _set_aside(self, spread: float) -> None:
+    def _set_aside(self, result: TrainResult) -> None:
         """Move this run's files into ``collapsed-seed<seed>/`` of the run directory (main process), and say so."""
-        seed = self.config.train.seed
+        seed, spread = self.config.train.seed, result.spread
+        when = "" if result.step == self.config.train.steps else f" at step {result.step}"
         folder = self.run_dir / COLLAPSED_FOLDER.format(seed=seed)
         for again in itertools.count(2):  # a folder of an earlier run with this seed is kept as it is
             if not folder.exists():
@@ -261,15 +265,16 @@ class Trainer:
                 if path.is_file():
                     path.rename(folder / path.name)
             print(
-                f"training with seed {seed} collapsed (the model embeds every patch alike: spread {spread:.1g}, below "
+                f"training with seed {seed} collapsed{when} (the model embeds every patch alike: spread {spread:.1g}, below "
                 f"{COLLAPSED_SPREAD:g}); that run is kept in {folder}, training again with seed {seed + 1000}",
                 file=sys.stderr,
             )
         if self.context.active:
             torch.distributed.barrier()  # no process starts the next run before the files are moved
 
-    def _fit_once(self, *, resume: bool) -> TrainResult:
-        """One training run to ``config.train.steps`` with this trainer's seed."""
+    def _fit_once(self, *, resume: bool, stop_when_dead: bool = False) -> TrainResult:
+        """One training run to ``config.train.steps`` with this trainer's seed; with ``stop_when_dead``, it
+        ends early at a checkpoint where :meth:`spread` is exactly 0."""
         train = self.config.train
         init_process_group(self.context, self.device)
         model, optimiser = self._build()
@@ -334,6 +339,8 @@ class Trainer:
                     bar.update(1)
                 if self.on_step is not None:
                     self.on_step(step)
+                if stop_when_dead and step % train.checkpoint_every == 0 and step < train.steps and self.spread(model) == 0.0:
+                    break  # a collapsed run: fit sets it aside and trains again
         except KeyboardInterrupt:
             # Keep what was learned: the last completed step becomes a checkpoint to resume from.
             completed = step - 1 if step > start else start
