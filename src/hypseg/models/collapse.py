@@ -1,7 +1,7 @@
 """Whether a model collapsed: it embeds every patch or voxel alike, so its label maps say nothing.
 
-A training run can end with every unit of one of the encoder's ReLU layers dead: the encoder then
-returns one point whatever the patch, the posterior sits at the prior and the triplet loss at its margin.
+A training run can end with most of the encoder's ReLU units dead and the encoder returning one point
+whatever the patch: the posterior sits at the prior and the triplet loss at its margin.
 :func:`embedding_spread` measures it on any array of embeddings; training (:class:`hypseg.training.Trainer`)
 and segmentation (:mod:`hypseg.inference.embed`) both read it.
 """

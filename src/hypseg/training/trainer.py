@@ -218,14 +218,15 @@ class Trainer:
     def fit(self, *, resume: bool = False) -> TrainResult:
         """Train to ``config.train.steps``; ``resume`` continues from the run directory's checkpoint.
 
-        A run whose trained encoder embeds every patch alike (:meth:`collapsed`: every unit of a ReLU layer
+        A run whose trained encoder embeds every patch alike (:meth:`collapsed`: most of its ReLU units
         died, the posterior sits at the prior and the triplet loss at its margin) says nothing about the
         volume and no clustering can mend it. Such a run is moved into ``collapsed-seed<seed>/`` of the run directory and the model
         trains again from scratch with the seed ``seed + 1000``, up to ``config.train.collapse_retries``
         times; the run directory then holds the last run, whose ``config.toml`` names its seed. If every
         run collapsed, the last one is kept with a :class:`~hypseg.models.collapse.CollapsedModelWarning`.
         While a retry remains, a run whose embedding has stopped varying at all (spread exactly 0 at a
-        checkpoint: a whole layer dead, which no later step revives) stops there instead of finishing.
+        checkpoint: its output no longer depends on the patch, and dead ReLU units pass no gradient) stops there
+        instead of finishing.
         """
         retries = self.config.train.collapse_retries
         result = self._fit_once(resume=resume, stop_when_dead=retries > 0)
