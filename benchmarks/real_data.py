@@ -549,7 +549,7 @@ def all_runs(volume: RealVolume, clusters: Sequence[int], *, seeds: Sequence[int
 
 def retrained(runs: Mapping[str, Sequence[Run]], seeds: Sequence[int]) -> str:
     """A sentence naming the seeds whose run collapsed and trained again (``TrainConfig.collapse_retries``),
-    or "" when none did."""
+    or saying that none did."""
     moved = [f"{asked} as {run.seed}" for asked, run in zip(seeds, runs[HYPSEG]) if run.seed != asked]
     if not moved:
         return "Every training seed's first run is the model scored."

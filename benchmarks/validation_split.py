@@ -193,7 +193,8 @@ def main() -> None:
         results = [Trainer(dataclasses.replace(config, train=dataclasses.replace(train_config, seed=args.seed + j)), train,
                            run_dir=Path(tmp) / f"run{j}", progress=False).fit() for j in range(args.ensemble)]
         for j, result in enumerate(results):  # the last logged losses, e.g. a KL near 0 when the posterior collapses
-            print(json.dumps({"training_seed": args.seed + j, "last_losses": {k: round(v, 4) for k, v in result.last.items()}}),
+            retried = {"model_seed": result.config.train.seed} if result.collapsed else {}  # a collapsed run trained again
+            print(json.dumps({"training_seed": args.seed + j, **retried, "last_losses": {k: round(v, 4) for k, v in result.last.items()}}),
                   flush=True)
         models = [result.model for result in results]
     # containment: level 1 as the recipe finds it (holes filled), each combination sets levels 2-3 inside it

@@ -241,3 +241,62 @@ def test_two_gloo_processes_keep_identical_parameters_and_match_one_process(volu
         torch.testing.assert_close(rank0[name], single[name], rtol=1e-4, atol=1e-5)
     # only rank 0 writes: one training line per step (log_every = 1), not two
     assert (tmp_path / "ddp" / "log.jsonl").read_text().count('"split": "train"') == cfg.train.steps
+
+
+def test_setting_a_run_aside_moves_only_the_runs_own_files(volumes, tmp_path, monkeypatch):
+    kill_encoders_of({0}, monkeypatch)
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "data").mkdir()
+    Trainer(config(steps=3), volumes, run_dir=tmp_path, progress=False).fit()
+    assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "data").is_dir()
+    assert sorted(p.name for p in (tmp_path / "collapsed-seed0").iterdir()) == ["config.toml", "log.jsonl", "model.pt"]
+
+
+def test_a_resumed_run_counts_the_runs_it_set_aside_and_says_why_another_config_is_refused(volumes, tmp_path, monkeypatch):
+    kill_encoders_of({0, 1000, 2000}, monkeypatch)
+    with pytest.warns(CollapsedModelWarning):
+        Trainer(config(steps=3, collapse_retries=1), volumes, run_dir=tmp_path, progress=False).fit()
+    assert load_run_config(tmp_path).train.seed == 1000
+    with pytest.raises(ValueError, match=r"was trained with another config \(seed 1000: a collapsed run was trained again\)"):
+        Trainer(config(steps=6, collapse_retries=1), volumes, run_dir=tmp_path, progress=False).fit(resume=True)
+    with pytest.warns(CollapsedModelWarning):  # its one retry is spent: seed 1000 goes on, no seed 2000
+        resumed = Trainer(config(steps=6, seed=1000, collapse_retries=1), volumes, run_dir=tmp_path, progress=False).fit(resume=True)
+    assert resumed.collapsed == () and resumed.step == 6 and not (tmp_path / "collapsed-seed1000").exists()
+
+
+DDP_COLLAPSE_SCRIPT = textwrap.dedent(
+    """
+    import sys, numpy as np, torch
+    from hypseg.config import RunConfig
+    from hypseg.training import Trainer, context_from_env
+    original = Trainer._build
+    def build(self):  # seed 0's encoder starts dead on every process
+        model, optimiser = original(self)
+        if self.config.train.seed == 0:
+            with torch.no_grad():
+                model.encoder.hidden.bias.fill_(-1000.0)
+        return model, optimiser
+    Trainer._build = build
+    out, volumes = sys.argv[1], list(np.load(sys.argv[2]))
+    result = Trainer(RunConfig.load_toml(sys.argv[3]), volumes, run_dir=out, progress=False).fit()
+    torch.save({"seed": result.config.train.seed, "state": result.model.state_dict()}, f"{out}/rank{context_from_env().rank}.pt")
+    """
+)
+
+
+def test_two_gloo_processes_set_a_collapsed_run_aside_together(volumes, tmp_path):
+    cfg = config(steps=20, validation_batches=1, checkpoint_every=5, collapse_retries=1)
+    cfg.save_toml(tmp_path / "cfg.toml")
+    np.save(tmp_path / "volumes.npy", np.stack(volumes))
+    (tmp_path / "ddp.py").write_text(DDP_COLLAPSE_SCRIPT)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}",
+               str(tmp_path / "ddp.py"), str(tmp_path / "ddp"), str(tmp_path / "volumes.npy"), str(tmp_path / "cfg.toml")]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rank0, rank1 = (torch.load(tmp_path / "ddp" / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert rank0["seed"] == rank1["seed"] == 1000
+    for name in rank0["state"]:
+        torch.testing.assert_close(rank0["state"][name], rank1["state"][name], rtol=0, atol=0)
+    assert max(train_losses(tmp_path / "ddp" / "collapsed-seed0")) == 5  # stopped at its first checkpoint
+    assert done.stderr.count("training with seed 0 collapsed at step 5") == 1  # said once, by rank 0

@@ -164,7 +164,8 @@ def train_model(
 def collapsed_note(model: "TrainedModel") -> str:
     """"" or a sentence saying that training set collapsed runs aside (:meth:`hypseg.training.Trainer.fit`)
     and whose seed the model is."""
-    aside = sorted(p.name.removeprefix("collapsed-seed") for p in Path(model.run_dir).glob("collapsed-seed*"))
+    aside = sorted((p.name.removeprefix("collapsed-seed") for p in Path(model.run_dir).glob("collapsed-seed*")),
+                   key=lambda name: [int(part) for part in name.split("-")])
     if not aside:
         return ""
     runs = "run" if len(aside) == 1 else "runs"

@@ -30,6 +30,7 @@ from hypseg.data import PaperTripletSampler, TripletSampler
 from hypseg.errors import UserError
 from hypseg.models.collapse import COLLAPSED_SPREAD, CollapsedModelWarning, embedding_spread
 from hypseg.io.checkpoint import (
+    CONFIG_NAME,
     LOG_NAME,
     WEIGHTS_NAME,
     load_checkpoint,
@@ -154,7 +155,9 @@ class Trainer:
         saved = load_run_config(self.run_dir)
         # Only the number of steps may change on resume (to train longer).
         if dataclasses.replace(saved, train=dataclasses.replace(saved.train, steps=self.config.train.steps)) != self.config:
-            raise UserError(f"{self.run_dir} was trained with another config; resume it with its own config.toml")
+            retried = saved.train.seed != self.config.train.seed and any(self.run_dir.glob("collapsed-seed*"))
+            note = f" (seed {saved.train.seed}: a collapsed run was trained again)" if retried else ""
+            raise UserError(f"{self.run_dir} was trained with another config{note}; resume it with its own config.toml")
         state = load_checkpoint(self.run_dir, map_location=self.device)
         model.load_weights(state["model"], source=str(self.run_dir / WEIGHTS_NAME))
         try:
@@ -210,10 +213,20 @@ class Trainer:
         initial weights. The second condition spares a run of a few steps, which keeps its initial spread,
         and that of a small model can lie below the bar."""
         if spread >= COLLAPSED_SPREAD:
-            return False
-        with torch.random.fork_rng(devices=[]):  # _build seeds torch's generator
+            return self._agreed(False)
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):  # _build seeds torch's generators
             initial = self.spread(self._build()[0])
-        return spread <= initial / 10
+        return self._agreed(spread <= initial / 10)
+
+    def _agreed(self, decision: bool) -> bool:
+        """``decision`` as the main process took it, on every DDP process (they must all retry or stop
+        together, or the others would wait for them forever)."""
+        if not self.context.active:
+            return decision
+        flag = torch.tensor([float(decision)], device=self.device)
+        torch.distributed.broadcast(flag, src=0)
+        return bool(flag.item())
 
     def fit(self, *, resume: bool = False) -> TrainResult:
         """Train to ``config.train.steps``; ``resume`` continues from the run directory's checkpoint.
@@ -228,7 +241,9 @@ class Trainer:
         checkpoint: its output no longer depends on the patch, and dead ReLU units pass no gradient) stops there
         instead of finishing.
         """
-        retries = self.config.train.collapse_retries
+        # a resumed run counts the runs its directory already set aside against the budget
+        earlier = len(list(self.run_dir.glob("collapsed-seed*"))) if resume else 0
+        retries = max(self.config.train.collapse_retries - earlier, 0)
         result = self._fit_once(resume=resume, stop_when_dead=retries > 0)
         collapsed: list[int] = []
         trainer = self
@@ -262,9 +277,9 @@ class Trainer:
             folder = self.run_dir / f"{COLLAPSED_FOLDER.format(seed=seed)}-{again}"
         if self.context.is_main:
             folder.mkdir()
-            for path in list(self.run_dir.iterdir()):
-                if path.is_file():
-                    path.rename(folder / path.name)
+            for name in (CONFIG_NAME, WEIGHTS_NAME, LOG_NAME):  # the run's own files, nothing else of the folder
+                if (self.run_dir / name).exists():
+                    (self.run_dir / name).rename(folder / name)
             print(
                 f"training with seed {seed} collapsed{when} (the model embeds every patch alike: spread {spread:.1g}, below "
                 f"{COLLAPSED_SPREAD:g}); that run is kept in {folder}, training again with seed {seed + 1000}",
@@ -340,7 +355,8 @@ class Trainer:
                     bar.update(1)
                 if self.on_step is not None:
                     self.on_step(step)
-                if stop_when_dead and step % train.checkpoint_every == 0 and step < train.steps and self.spread(model) == 0.0:
+                if (stop_when_dead and step % train.checkpoint_every == 0 and step < train.steps
+                        and self._agreed(self.spread(model) == 0.0)):
                     break  # a collapsed run: fit sets it aside and trains again
         except KeyboardInterrupt:
             # Keep what was learned: the last completed step becomes a checkpoint to resume from.
