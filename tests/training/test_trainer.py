@@ -224,16 +224,22 @@ DDP_SCRIPT = textwrap.dedent(
 )
 
 
-def test_two_gloo_processes_keep_identical_parameters_and_match_one_process(volumes, tmp_path):
-    cfg = config(steps=4, validation_batches=0, checkpoint_every=100)
+def _two_gloo_processes(script: str, cfg: RunConfig, volumes, tmp_path) -> subprocess.CompletedProcess:
+    """Run ``script`` under torchrun with two CPU processes on ``volumes`` and ``cfg``, into ``tmp_path / "ddp"``."""
     cfg.save_toml(tmp_path / "cfg.toml")
     np.save(tmp_path / "volumes.npy", np.stack(volumes))
-    (tmp_path / "ddp.py").write_text(DDP_SCRIPT)
+    (tmp_path / "ddp.py").write_text(script)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}",
                str(tmp_path / "ddp.py"), str(tmp_path / "ddp"), str(tmp_path / "volumes.npy"), str(tmp_path / "cfg.toml")]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_two_gloo_processes_keep_identical_parameters_and_match_one_process(volumes, tmp_path):
+    cfg = config(steps=4, validation_batches=0, checkpoint_every=100)
+    _two_gloo_processes(DDP_SCRIPT, cfg, volumes, tmp_path)
     rank0, rank1 = (torch.load(tmp_path / "ddp" / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     single = Trainer(cfg, volumes, run_dir=tmp_path / "single", progress=False).fit().model.state_dict()
     for name in rank0:
@@ -286,14 +292,7 @@ DDP_COLLAPSE_SCRIPT = textwrap.dedent(
 
 def test_two_gloo_processes_set_a_collapsed_run_aside_together(volumes, tmp_path):
     cfg = config(steps=20, validation_batches=1, checkpoint_every=5, collapse_retries=1)
-    cfg.save_toml(tmp_path / "cfg.toml")
-    np.save(tmp_path / "volumes.npy", np.stack(volumes))
-    (tmp_path / "ddp.py").write_text(DDP_COLLAPSE_SCRIPT)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={_free_port()}",
-               str(tmp_path / "ddp.py"), str(tmp_path / "ddp"), str(tmp_path / "volumes.npy"), str(tmp_path / "cfg.toml")]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = _two_gloo_processes(DDP_COLLAPSE_SCRIPT, cfg, volumes, tmp_path)
     rank0, rank1 = (torch.load(tmp_path / "ddp" / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert rank0["seed"] == rank1["seed"] == 1000
     for name in rank0["state"]:
