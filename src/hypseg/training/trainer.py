@@ -200,8 +200,10 @@ class Trainer:
 
     def spread(self, model: HVAE) -> float:
         """:func:`~hypseg.models.collapse.embedding_spread` of the posterior means of the first validation
-        batch's patches (fixed for the run, and the whole batch on every DDP process, so that all of them
-        agree): about 0 when the encoder embeds every patch alike."""
+        batch's patches (fixed for the run): about 0 when the encoder embeds every patch alike. Every DDP
+        process reads the whole batch with the same weights (DDP keeps them identical), so all of them reach
+        the same verdict and retry or stop together without exchanging it (an extra collective at the end of
+        a run made gloo processes abort at exit)."""
         whole = self.val_stream.shards_of(0, 1, self.config.data.triplets_per_batch)
         batch = self.val_stream.batch(0, whole, stream=VALIDATION).to(self.device)
         with torch.no_grad():
@@ -213,20 +215,11 @@ class Trainer:
         initial weights. The second condition spares a run of a few steps, which keeps its initial spread,
         and that of a small model can lie below the bar."""
         if spread >= COLLAPSED_SPREAD:
-            return self._agreed(False)
+            return False
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):  # _build seeds torch's generators
             initial = self.spread(self._build()[0])
-        return self._agreed(spread <= initial / 10)
-
-    def _agreed(self, decision: bool) -> bool:
-        """``decision`` as the main process took it, on every DDP process (they must all retry or stop
-        together, or the others would wait for them forever)."""
-        if not self.context.active:
-            return decision
-        flag = torch.tensor([float(decision)], device=self.device)
-        torch.distributed.broadcast(flag, src=0)
-        return bool(flag.item())
+        return spread <= initial / 10
 
     def fit(self, *, resume: bool = False) -> TrainResult:
         """Train to ``config.train.steps``; ``resume`` continues from the run directory's checkpoint.
@@ -356,7 +349,7 @@ class Trainer:
                 if self.on_step is not None:
                     self.on_step(step)
                 if (stop_when_dead and step % train.checkpoint_every == 0 and step < train.steps
-                        and self._agreed(self.spread(model) == 0.0)):
+                        and self.spread(model) == 0.0):
                     break  # a collapsed run: fit sets it aside and trains again
         except KeyboardInterrupt:
             # Keep what was learned: the last completed step becomes a checkpoint to resume from.
