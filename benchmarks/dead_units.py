@@ -38,6 +38,7 @@ def dead_shares(encoder, patches: torch.Tensor) -> list[float]:
 
 def main() -> None:
     import hypseg
+    from hypseg.training.trainer import set_aside_runs
     from benchmarks.real_data import load_nuclei, load_tomogram, sample_folder
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -47,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     image = (load_nuclei if args.volume == "nuclei" else load_tomogram)(sample_folder()).image
     for asked in args.runs:
-        for run in (*sorted(asked.glob("collapsed-seed*")), asked):
+        for run in (*set_aside_runs(asked), asked):
             model = hypseg.load_model(run)
             volume = model.normalise(image)
             m = model.config.model.patch_size

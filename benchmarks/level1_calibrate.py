@@ -30,6 +30,7 @@ from benchmarks.level1_band import probe_from_command_line
 from benchmarks.quality import INFERENCE, level_weights, segment_embeddings
 from hypseg.data import supervoxels
 from hypseg.inference import embed_volume_multiscale
+from hypseg.inference.pooling import pool_embedding
 from hypseg.inference.tangent import to_tangent
 from hypseg.metrics import matched_dice
 
@@ -77,9 +78,7 @@ def main() -> None:
         u = to_tangent(embedding.astype(np.float64), c=config.model.curvature)
         low, high = u[~found].mean(0), u[found].mean(0)
         axis = (high - low) / ((high - low) ** 2).sum()
-        ids = seg.reshape(-1)
-        count = np.bincount(ids)
-        means = np.stack([np.bincount(ids, weights=u[..., j].reshape(-1)) for j in range(u.shape[-1])], -1) / np.maximum(count, 1)[:, None]
+        means = pool_embedding(u, seg, hyperbolic=False).points
         position = (means - low) @ axis  # per supervoxel: 0 at the background's mean, 1 at the object's
         inner = np.zeros(found.shape, bool)
         inner[side:-side, side:-side, side:-side] = True

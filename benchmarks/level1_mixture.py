@@ -27,15 +27,9 @@ from benchmarks.quality import INFERENCE, level_weights, segment_embeddings
 from hypseg.data import supervoxels
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.hierarchy import level1_object
+from hypseg.inference.pooling import pool_embedding
 from hypseg.inference.tangent import to_tangent
 from hypseg.metrics import matched_dice
-
-
-def supervoxel_means(points: np.ndarray, segments: np.ndarray) -> np.ndarray:
-    """(S, d): the mean of ``points`` (Z, Y, X, d) over each supervoxel id 0..S-1 of ``segments``."""
-    ids = segments.reshape(-1)
-    count = np.maximum(np.bincount(ids), 1)
-    return np.stack([np.bincount(ids, weights=points[..., j].reshape(-1)) for j in range(points.shape[-1])], -1) / count[:, None]
 
 
 def main() -> None:
@@ -54,12 +48,10 @@ def main() -> None:
     for found, truth, embedding, seg in zip(objects, truths, embeddings[(side,)], segments):
         truth = (truth > 0).astype(int)
         scores["default"].append(matched_dice((found > 0).astype(int), truth).mean)
-        means = supervoxel_means(to_tangent(embedding.astype(np.float64), c=config.model.curvature), seg)
-        present = np.bincount(seg.reshape(-1)) > 0
+        means = pool_embedding(to_tangent(embedding.astype(np.float64), c=config.model.curvature), seg,
+                               hyperbolic=False).points
         for name, cluster in methods.items():
-            labels = np.zeros(len(means), dtype=np.int64)
-            labels[present] = cluster(means[present])
-            voxels = labels[seg]
+            voxels = cluster(means)[seg]
             score = matched_dice(level1_object(voxels).astype(int), truth).mean if np.unique(voxels).size == 2 else 0.0
             scores[name].append(score)
     print(json.dumps({**vars(args), "level1_dice": {k: round(float(np.mean(v)), 4) for k, v in scores.items()}}), flush=True)

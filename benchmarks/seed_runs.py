@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Sequence
 
 from hypseg.models.collapse import embedding_spread
+from hypseg.training.trainer import set_aside_runs
 
 
 def last_losses(log: Path) -> tuple[dict, dict]:
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     near = near_points(volume.image.shape, volume.particles,
                        radius=half_max_radius(radial_profile(volume.image, volume.particles, max_radius=PROFILE_RADIUS)))
     # a run whose training collapsed and trained again keeps the collapsed one in collapsed-seed<N>/
-    runs = [(asked, run) for asked in seeds for run in (*sorted(asked.glob("collapsed-seed*")), asked)]
+    runs = [(asked, run) for asked in seeds for run in (*set_aside_runs(asked), asked)]
     for asked, run in runs:
         train, val = last_losses(run / "log.jsonl")
         model = hypseg.load_model(run)

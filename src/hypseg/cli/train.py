@@ -89,10 +89,10 @@ def train(
         result = Trainer(run, volumes, run_dir=out, validation=val_volumes, progress=progress).fit(resume=resume)
     typer.echo(f"trained {result.step} steps on {len(volumes)} volumes; model in {result.run_dir}")
     if result.collapsed:
-        aside = ", ".join(str(seed) for seed in result.collapsed)
-        runs = "run with seed" if len(result.collapsed) == 1 else "runs with seeds"
-        typer.echo(f"the {runs} {aside} collapsed and {'was' if len(result.collapsed) == 1 else 'were'} set aside; "
-                   f"the model is seed {result.config.train.seed}'s")
+        one = len(result.collapsed) == 1
+        seeds = ", ".join(str(seed) for seed in result.collapsed)
+        typer.echo(f"the {'run with seed' if one else 'runs with seeds'} {seeds} collapsed and {'was' if one else 'were'} "
+                   f"set aside; the model is seed {result.config.train.seed}'s")
 
 
 #: Training volumes of more voxels than this together are streamed from a normalised file, not loaded.

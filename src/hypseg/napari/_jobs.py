@@ -40,9 +40,9 @@ class ImageSegmentation(NamedTuple):
         c of the model's ball (curvature -c).
     hyperbolic : bool
         Whether the embedding lies on the Poincaré ball (else in R^d).
-    warning : str
-        "" or what a :class:`~hypseg.models.collapse.CollapsedModelWarning` said: the model embeds every
-        voxel alike, and the label maps say nothing.
+    collapsed : bool
+        Segmenting warned (:class:`~hypseg.models.collapse.CollapsedModelWarning`) that the model embeds
+        every voxel alike: the label maps say nothing.
     """
 
     labels: dict[int, np.ndarray]
@@ -50,7 +50,7 @@ class ImageSegmentation(NamedTuple):
     outside: bool
     curvature: float
     hyperbolic: bool
-    warning: str = ""
+    collapsed: bool = False
 
 
 def preload() -> None:
@@ -164,8 +164,10 @@ def train_model(
 def collapsed_note(model: "TrainedModel") -> str:
     """"" or a sentence saying that training set collapsed runs aside (:meth:`hypseg.training.Trainer.fit`)
     and whose seed the model is."""
-    aside = sorted((p.name.removeprefix("collapsed-seed") for p in Path(model.run_dir).glob("collapsed-seed*")),
-                   key=lambda name: [int(part) for part in name.split("-")])
+    from hypseg.io.checkpoint import load_run_config
+    from hypseg.training.trainer import set_aside_runs
+
+    aside = [str(load_run_config(run).train.seed) for run in set_aside_runs(model.run_dir)]
     if not aside:
         return ""
     runs = "run" if len(aside) == 1 else "runs"
@@ -181,12 +183,11 @@ def segment_image(image: np.ndarray, model: "TrainedModel", config: "SegmentConf
     with warnings.catch_warnings(record=True) as caught:  # shown in the widget, not only on the terminal
         warnings.simplefilter("always", CollapsedModelWarning)
         result = segment([image], model, recipe=config)
-    collapsed = [str(w.message) for w in caught if issubclass(w.category, CollapsedModelWarning)]
-    for other in (w for w in caught if not issubclass(w.category, CollapsedModelWarning)):
+    collapsed = any(issubclass(w.category, CollapsedModelWarning) for w in caught)
+    for other in (w for w in caught if not issubclass(w.category, CollapsedModelWarning)):  # the rest as they were
         warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
     found = result.volumes[0]
     d = model.config.model.latent_dim
     labels = {k: m.astype(np.uint8 if m.max() < 256 else np.uint16) for k, m in found.labels.items()}
     embeddings = {level.clusters: result.embeddings[level.patch_sides][0][..., :d] for level in result.config.levels}
-    warning = collapsed[0].split(": ", 1)[-1] if collapsed else ""  # without the "volume 0: " of a batch
-    return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic, warning)
+    return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic, collapsed)

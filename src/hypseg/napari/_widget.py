@@ -251,8 +251,9 @@ class HypsegWidget(Container):
         self.level.choices = [f"k={k}" for k in result.labels]
         self.level.value = f"k={max(result.labels)}"
         self._draw_disk()
-        if result.warning:
-            self._say(f"segmented {source.name}, but {result.warning}", warning=True)
+        if result.collapsed:
+            self._say(f"segmented {source.name}, but the model embeds every voxel alike: its training collapsed and its "
+                      "label maps say nothing; train again with another seed", warning=True)
         else:
             self._say(f"segmented {source.name}: layers {', '.join(f'k={k}' for k in result.labels)}")
 

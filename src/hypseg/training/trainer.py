@@ -71,6 +71,11 @@ class TrainResult(NamedTuple):
 COLLAPSED_FOLDER = "collapsed-seed{seed}"
 
 
+def set_aside_runs(run_dir: str | Path) -> list[Path]:
+    """The collapsed runs that training set aside in ``run_dir`` (:meth:`Trainer.fit`), oldest first."""
+    return sorted(Path(run_dir).glob(COLLAPSED_FOLDER.format(seed="*")), key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
 def compute_losses(model: torch.nn.Module, batch: StepBatch, config: RunConfig) -> StepLosses:
     """All loss terms of one batch (``model`` may be wrapped in DDP)."""
     core: HVAE = model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
@@ -126,6 +131,7 @@ class Trainer:
         self.config, self.run_dir, self.progress, self.on_step = config, Path(run_dir), progress, on_step
         self.context = context if context is not None else context_from_env()
         self._volumes, self._validation = volumes, validation
+        self._probe: torch.Tensor | None = None  # the patches :meth:`spread` encodes, drawn once
         train = config.train
         self.device = torch.device(train.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
@@ -155,7 +161,7 @@ class Trainer:
         saved = load_run_config(self.run_dir)
         # Only the number of steps may change on resume (to train longer).
         if dataclasses.replace(saved, train=dataclasses.replace(saved.train, steps=self.config.train.steps)) != self.config:
-            retried = saved.train.seed != self.config.train.seed and any(self.run_dir.glob("collapsed-seed*"))
+            retried = saved.train.seed != self.config.train.seed and bool(set_aside_runs(self.run_dir))
             note = f" (seed {saved.train.seed}: a collapsed run was trained again)" if retried else ""
             raise UserError(f"{self.run_dir} was trained with another config{note}; resume it with its own config.toml")
         state = load_checkpoint(self.run_dir, map_location=self.device)
@@ -204,10 +210,11 @@ class Trainer:
         process reads the whole batch with the same weights (DDP keeps them identical), so all of them reach
         the same verdict and retry or stop together without exchanging it (an extra collective at the end of
         a run made gloo processes abort at exit)."""
-        whole = self.val_stream.shards_of(0, 1, self.config.data.triplets_per_batch)
-        batch = self.val_stream.batch(0, whole, stream=VALIDATION).to(self.device)
+        if self._probe is None:
+            whole = self.val_stream.shards_of(0, 1, self.config.data.triplets_per_batch)
+            self._probe = self.val_stream.batch(0, whole, stream=VALIDATION).patches.to(self.device)
         with torch.no_grad():
-            return embedding_spread(model.encode_mean(batch.patches).double().cpu().numpy())
+            return embedding_spread(model.encode_mean(self._probe).double().cpu().numpy())
 
     def collapsed(self, spread: float) -> bool:
         """Whether a model of this run trained to :meth:`spread` ``spread`` collapsed: below
@@ -235,14 +242,12 @@ class Trainer:
         instead of finishing.
         """
         # a resumed run counts the runs its directory already set aside against the budget
-        earlier = len(list(self.run_dir.glob("collapsed-seed*"))) if resume else 0
+        earlier = len(set_aside_runs(self.run_dir)) if resume else 0
         retries = max(self.config.train.collapse_retries - earlier, 0)
         result = self._fit_once(resume=resume, stop_when_dead=retries > 0)
         collapsed: list[int] = []
         trainer = self
-        for attempt in range(retries):
-            if not trainer.collapsed(result.spread):
-                break
+        while (dead := trainer.collapsed(result.spread)) and len(collapsed) < retries:
             seed = trainer.config.train.seed
             collapsed.append(seed)
             trainer._set_aside(result)
@@ -251,8 +256,8 @@ class Trainer:
                 config, self._volumes, run_dir=self.run_dir, validation=self._validation, context=self.context,
                 progress=self.progress, on_step=self.on_step,
             )
-            result = trainer._fit_once(resume=False, stop_when_dead=attempt + 1 < retries)
-        if trainer.collapsed(result.spread):
+            result = trainer._fit_once(resume=False, stop_when_dead=len(collapsed) < retries)
+        if dead:
             runs = "1 training run" if not collapsed else f"{len(collapsed) + 1} training runs"
             warnings.warn(CollapsedModelWarning(
                 f"{self.run_dir}: the trained model embeds every patch alike (spread {result.spread:.1g}, below "
@@ -263,12 +268,11 @@ class Trainer:
         """Move this run's files into ``collapsed-seed<seed>/`` of the run directory (main process), and say so."""
         seed, spread = self.config.train.seed, result.spread
         when = "" if result.step == self.config.train.steps else f" at step {result.step}"
-        folder = self.run_dir / COLLAPSED_FOLDER.format(seed=seed)
-        for again in itertools.count(2):  # a folder of an earlier run with this seed is kept as it is
-            if not folder.exists():
-                break
-            folder = self.run_dir / f"{COLLAPSED_FOLDER.format(seed=seed)}-{again}"
         if self.context.is_main:
+            name = COLLAPSED_FOLDER.format(seed=seed)
+            suffixes = itertools.chain([""], (f"-{n}" for n in itertools.count(2)))
+            folder = next(self.run_dir / f"{name}{suffix}" for suffix in suffixes
+                          if not (self.run_dir / f"{name}{suffix}").exists())  # an earlier run's folder is kept
             folder.mkdir()
             for name in (CONFIG_NAME, WEIGHTS_NAME, LOG_NAME):  # the run's own files, nothing else of the folder
                 if (self.run_dir / name).exists():
@@ -310,6 +314,7 @@ class Trainer:
             from hypseg.progress import progress
 
             bar = progress(total=train.steps, initial=start, desc="training", unit="step")
+        stopped = False
         step, last, window_start, window_triplets = start, {}, time.perf_counter(), 0
         triplets_per_step = self.config.data.triplets_per_batch
         try:
@@ -348,9 +353,10 @@ class Trainer:
                     bar.update(1)
                 if self.on_step is not None:
                     self.on_step(step)
-                if (stop_when_dead and step % train.checkpoint_every == 0 and step < train.steps
-                        and self.spread(model) == 0.0):
-                    break  # a collapsed run: fit sets it aside and trains again
+                if stop_when_dead and step % train.checkpoint_every == 0 and step < train.steps:
+                    stopped = self.spread(model) == 0.0
+                    if stopped:
+                        break  # a collapsed run: fit sets it aside and trains again
         except KeyboardInterrupt:
             # Keep what was learned: the last completed step becomes a checkpoint to resume from.
             completed = step - 1 if step > start else start
@@ -362,7 +368,8 @@ class Trainer:
                 bar.close()
         model.eval()
         last = {k: v for k, v in last.items() if isinstance(v, float)}
-        return TrainResult(self.run_dir, step, last, model, self.config, self.spread(model))
+        spread = 0.0 if stopped else self.spread(model)  # a run stopped early was measured where it stopped
+        return TrainResult(self.run_dir, step, last, model, self.config, spread)
 
 
 def smoothed(values: Sequence[float], window: int) -> np.ndarray:
