@@ -58,3 +58,29 @@ def test_intensity_axis_is_one_for_an_embedding_that_is_the_local_mean(script):
     noise = rng.normal(size=(12, 12, 12, 2)) * 0.1  # two equal axes, unrelated to intensity
     share, corr = script.intensity_axis(noise, volume, hyperbolic=False, curvature=1.0)
     assert share < 0.6 and corr < 0.2
+
+
+def test_weights_moved_is_zero_at_the_initial_weights_and_the_relative_norm_of_a_change(script, tmp_path):
+    from hypseg.models import HVAE
+    from hypseg.training.trainer import TrainResult
+
+    run = script.row_config("cpu", "full", change="none", steps=1, seed=3)
+    torch.manual_seed(3)
+    model = HVAE(run.model)
+    result = TrainResult(run_dir=tmp_path, step=0, last={}, model=model, config=run, spread=1.0)
+    assert script.weights_moved(result) == 0.0
+    norm = sum(float((p.detach().double() ** 2).sum()) for p in model.parameters()) ** 0.5
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)
+    first = next(model.parameters())
+    assert script.weights_moved(result) == pytest.approx(first.numel() ** 0.5 / norm)
+
+
+def test_the_table_names_a_seed_that_trained_again(script):
+    record = {"dice": {"1": [0.8, 0.9], "2": [0.5, 0.5], "3": [0.3, 0.3]}, "share": [0.99], "corr": [0.98],
+              "train_minutes": 1.0}
+    retried = dict(record, trained_seed=1001, weights_moved=0.5)
+    text = script.table({"cpu": {"full": [dict(record, trained_seed=0, weights_moved=0.25), retried]}}, title="t")
+    assert "| cpu | full | 2 | 0.850 | 0.500 | 0.300 | - | 0.990 | 0.980 | 0.38 | 1.0 |" in text
+    assert "- cpu / full: seed 1 collapsed and was trained again as seed 1001" in text
+    assert "| 0.990 | 0.980 | - | 1.0 |" in script.table({"cpu": {"full": [record]}}, title="t")  # scored before it was recorded
