@@ -202,14 +202,17 @@ def run(
     def test_cases():  # read one at a time: full-resolution volumes are large
         return (_load(c, config=base.data, downsample=downsample) for c in split.test)
 
-    scores, minutes, seconds = [], [], []
+    scores, minutes, seconds, retried = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(repeats):
             config = dataclasses.replace(
                 base, train=dataclasses.replace(base.train, seed=seed, validation_batches=0, checkpoint_every=10**6)
             )
             start = time.process_time()
-            model = Trainer(config, train, run_dir=Path(tmp) / f"run-{seed}", progress=False).fit().model
+            result = Trainer(config, train, run_dir=Path(tmp) / f"run-{seed}", progress=False).fit()
+            model = result.model
+            if result.collapsed:
+                retried.append(f"seed {seed} collapsed in training; its model trained again with seed {result.config.train.seed}")
             minutes.append((time.process_time() - start) / 60)
             dice, elapsed = [], 0.0
             for case in test_cases():
@@ -240,6 +243,8 @@ def run(
     rows.extend([f"reference: {name}", "", "", "", value] for name, value in REFERENCES.items())
 
     table = format_table(["method", "whole-tumour DICE", "train CPU-min", "inference s/volume", "paper"], rows)
+    if retried:
+        table += "\n\n" + "\n".join(f"- hypseg: {line}" for line in retried)
     scale = "full resolution" if downsample == 1 else f"every {downsample}th voxel per axis"
     header = (
         f"BraTS whole tumour from FLAIR, {len(split.test)} test cases of {len(split.train) + len(split.val) + len(split.test)} "

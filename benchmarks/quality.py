@@ -210,6 +210,8 @@ class MethodScore:
     seconds_per_volume: float
     #: level -> DICE of every test volume (the seeds' mean per volume), for the paired intervals of the goals
     per_volume: dict[int, tuple[float, ...]] | None = None
+    #: (seed, the seed its model trained with) of every seed whose training collapsed and trained again
+    retried: tuple[tuple[int, int], ...] = ()
 
     def mean(self, level: int) -> float:
         return float(np.mean(self.dice[level]))
@@ -227,7 +229,8 @@ class MethodScore:
         per_volume = data["per_volume"]
         return cls(data["name"], {int(level): list(v) for level, v in data["dice"].items()}, data["train_minutes"],
                    data["seconds_per_volume"],
-                   None if per_volume is None else {int(level): tuple(v) for level, v in per_volume.items()})
+                   None if per_volume is None else {int(level): tuple(v) for level, v in per_volume.items()},
+                   tuple(tuple(pair) for pair in data.get("retried", ())))  # files written before it have none
 
 
 class TrainedRun(NamedTuple):
@@ -239,6 +242,7 @@ class TrainedRun(NamedTuple):
     seconds: float
     embed_seconds: float
     embeddings: dict[tuple[int, ...], list[np.ndarray]]
+    trained_seed: int  # the seed asked for, or the one it trained with after a collapse (Trainer.fit)
 
 
 def train_and_score(
@@ -255,7 +259,8 @@ def train_and_score(
     ``weights``: setting -> the voxel weights of its supervoxel means (:meth:`LevelInference.weights`).
     """
     start = time.process_time()
-    model = Trainer(config, train, run_dir=run_dir, progress=False).fit().model
+    result = Trainer(config, train, run_dir=run_dir, progress=False).fit()
+    model = result.model
     minutes = (time.process_time() - start) / 60
     start = time.perf_counter()
     embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides) for v in test]
@@ -263,7 +268,8 @@ def train_and_score(
     embed_seconds = (time.perf_counter() - start) / len(test)
     dice = score_embeddings(embeddings, config, truths, levels, seed=seed, inference=inference, segments=segments,
                             weights=weights)
-    return TrainedRun(dice, minutes, (time.perf_counter() - start) / len(test), embed_seconds, embeddings)
+    return TrainedRun(dice, minutes, (time.perf_counter() - start) / len(test), embed_seconds, embeddings,
+                      result.config.train.seed)
 
 
 def score_embeddings(
@@ -345,7 +351,8 @@ def score_set(
                                         segments=segments, weights=weights))
         score = MethodScore(method, {level: [float(np.mean(r.dice[level])) for r in runs] for level in spec.levels},
                             float(np.mean([r.minutes for r in runs])), float(np.mean([r.seconds for r in runs])) + supervoxel_seconds,
-                            {level: tuple(np.mean([r.dice[level] for r in runs], axis=0).tolist()) for level in spec.levels})
+                            {level: tuple(np.mean([r.dice[level] for r in runs], axis=0).tolist()) for level in spec.levels},
+                            tuple((seed, r.trained_seed) for seed, r in enumerate(runs) if r.trained_seed != seed))
         print(f"  {name} / {method}: {[score.cell(level) for level in spec.levels]}", flush=True)
         scores.append(score)
         if ensemble and repeats > 1:
@@ -411,7 +418,10 @@ def set_table(name: str, scores: Sequence[MethodScore], *, volumes: int, repeats
         + "; inference "
         + "; ".join(f"L{level} {inference[level].describe()}" for level in levels)
     )
-    return f"{title}\n\n" + format_table(header + (["paper L1 / L2 / L3"] if paper else []), rows)
+    retried = [f"- {s.name}: seed {seed} collapsed in training; its row's model trained again with seed {new}"
+               for s in scores for seed, new in s.retried]
+    return f"{title}\n\n" + format_table(header + (["paper L1 / L2 / L3"] if paper else []), rows) + (
+        "\n\n" + "\n".join(retried) if retried else "")
 
 
 def goals_table(results: Mapping[str, Sequence[MethodScore]]) -> str:

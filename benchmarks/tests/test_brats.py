@@ -186,3 +186,12 @@ def test_cli_without_root_or_cases_exits_2_with_one_line(tmp_path):
     result = runner.invoke(app, ["bench", "brats", "--root", str(tmp_path / "unlabelled")])
     assert result.exit_code == 2 and result.output.startswith("hypseg: error: ") and len(result.output.strip().splitlines()) == 1
     assert "1 BraTS cases have no *_seg.nii.gz (e.g. U)" in result.output
+
+
+def test_a_seed_whose_training_collapsed_is_named_under_the_table(brats_root, tmp_path, monkeypatch):
+    from helpers import kill_encoders_of
+
+    kill_encoders_of({0}, monkeypatch)
+    run(repeats=1, root=brats_root, recipe=smoke_recipe(), out=tmp_path / "brats.md")
+    text = (tmp_path / "brats.md").read_text()
+    assert text.endswith("|\n\n- hypseg: seed 0 collapsed in training; its model trained again with seed 1000\n")

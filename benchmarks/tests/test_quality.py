@@ -375,3 +375,19 @@ def test_level_weights_are_computed_once_per_weighting(monkeypatch):
     assert sorted(calls) == [2.0, 8.0] and weights[plain] is None
     assert weights[per_volume] is weights[pooled]
     np.testing.assert_allclose(weights[other][0], per_volume.weights(segments[8])[0] ** 0.25, rtol=1e-5)
+
+
+def test_a_seed_whose_training_collapsed_is_named_under_its_sets_table_and_kept_in_the_saved_scores(tmp_path, monkeypatch):
+    from helpers import kill_encoders_of
+
+    kill_encoders_of({0}, monkeypatch)
+    out = tmp_path / "quality.md"
+    run(repeats=1, volumes=6, sets=("irregular",), recipe=smoke_recipe(), shape=16, out=out,
+        inference=uniform_inference((8,), 125), ablations=(FULL,))
+    text = out.read_text()
+    assert f"\n\n- {FULL}: seed 0 collapsed in training; its row's model trained again with seed 1000\n" in text
+    assert quality.render_saved(quality.saved_path(out)) == text
+    full = json.loads(quality.saved_path(out).read_text())["sets"]["irregular"][0]
+    assert full["retried"] == [[0, 1000]] and MethodScore.from_json(full).retried == ((0, 1000),)
+    older = {key: value for key, value in full.items() if key != "retried"}  # saved before seeds were recorded
+    assert MethodScore.from_json(older).retried == ()

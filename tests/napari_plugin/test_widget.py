@@ -150,6 +150,23 @@ def test_a_collapsed_training_run_is_named_in_the_status_line(qtbot, widget, tmp
     assert (tmp_path / "model" / "collapsed-seed0" / "model.pt").exists()
 
 
+def test_when_every_training_run_collapses_the_status_line_warns_and_no_message_names_the_hidden_folder(
+        qtbot, widget, tmp_path, monkeypatch, capfd):
+    from helpers import kill_encoders_of
+
+    kill_encoders_of({0, 1000, 2000}, monkeypatch)
+    widget.recipe.value, widget.steps.value = "smoke", 3
+    widget.train_out.value = str(tmp_path / "model")
+    widget.train_button.native.click()
+    _wait(qtbot, widget)
+    assert widget.status.value == (
+        f"trained 3 steps into {tmp_path / 'model'}; but all 3 training runs collapsed (every voxel embedded alike): "
+        "its label maps will say nothing")
+    assert widget.model.config.train.seed == 2000 and (tmp_path / "model" / "model.pt").exists()
+    out, err = capfd.readouterr()
+    assert "collapsed-seed1000/ of the run folder" in err and ".model.tmp" not in out + err
+
+
 def test_a_collapsed_model_segments_and_the_status_line_says_its_maps_say_nothing(qtbot, widget, tiny_model, tmp_path):
     from helpers import collapsed_copy
 

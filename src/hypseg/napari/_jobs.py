@@ -8,12 +8,13 @@ does.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -113,6 +114,35 @@ def segment_config(preset: str, clusters: list[int], *, own_patch_side: bool = F
     return config.with_levels(patch_sides=()) if own_patch_side else config
 
 
+class ImageTraining(NamedTuple):
+    """A model trained on one image, and what its training set aside.
+
+    Attributes
+    ----------
+    model : TrainedModel
+        The model, with ``run_dir`` the folder it was asked for.
+    aside : tuple of int
+        The seeds of the runs that collapsed and were set aside before it (:meth:`hypseg.training.Trainer.fit`).
+    collapsed : bool
+        Every run collapsed: the kept model embeds every voxel alike and its label maps will say nothing.
+    """
+
+    model: "TrainedModel"
+    aside: tuple[int, ...] = ()
+    collapsed: bool = False
+
+    def note(self) -> str:
+        """"" or what the widget's status line adds after training: which runs collapsed, whose seed the model is."""
+        if self.collapsed:
+            tries = f"all {len(self.aside) + 1} training runs" if self.aside else "training"
+            return f"; but {tries} collapsed (every voxel embedded alike): its label maps will say nothing"
+        if not self.aside:
+            return ""
+        runs = "run" if len(self.aside) == 1 else "runs"
+        return (f"; the {runs} with seed {', '.join(map(str, self.aside))} collapsed (every voxel embedded alike) and "
+                f"trained again: the model is seed {self.model.config.train.seed}'s")
+
+
 def train_model(
     image: np.ndarray,
     *,
@@ -120,12 +150,13 @@ def train_model(
     recipe: str = "cpu",
     steps: int | None = None,
     on_step: Callable[[int], None] | None = None,
-) -> "TrainedModel":
+) -> ImageTraining:
     """Train a model on one image into the new folder ``out``, which appears only when training completes.
 
     The run is written into a hidden sibling of ``out`` and renamed at the end; an error, or an
     exception raised by ``on_step`` (the widget's cancel button), removes it, so a cancelled training
-    leaves no model folder behind.
+    leaves no model folder behind. A warning that the kept model collapsed is caught and returned for the
+    widget to show, instead of naming the hidden folder on the terminal.
 
     Parameters
     ----------
@@ -141,12 +172,14 @@ def train_model(
 
     Returns
     -------
-    TrainedModel
-        With ``run_dir`` = ``out``.
+    ImageTraining
+        The model, with ``run_dir`` = ``out``, and the runs that collapsed.
     """
     from hypseg.api import train
     from hypseg.config import training_recipe
     from hypseg.io import atomic_path
+    from hypseg.io.checkpoint import load_run_config
+    from hypseg.training.trainer import set_aside_runs
 
     out = Path(out)
     if out.exists():
@@ -156,38 +189,35 @@ def train_model(
     config = training_recipe(recipe)
     if steps is not None:
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=int(steps)))
-    with atomic_path(out) as tmp:
+    with atomic_path(out) as tmp, collapse_caught() as collapsed:
         model = train([image], out=tmp, recipe=config, progress=False, on_step=on_step)
-    return dataclasses.replace(model, run_dir=out)
+        aside = tuple(sorted(load_run_config(run).train.seed for run in set_aside_runs(tmp)))
+    return ImageTraining(dataclasses.replace(model, run_dir=out), aside, bool(collapsed))
 
 
-def collapsed_note(model: "TrainedModel") -> str:
-    """"" or a sentence saying that training set collapsed runs aside (:meth:`hypseg.training.Trainer.fit`)
-    and whose seed the model is."""
-    from hypseg.io.checkpoint import load_run_config
-    from hypseg.training.trainer import set_aside_runs
+@contextlib.contextmanager
+def collapse_caught() -> Iterator[list[bool]]:
+    """Catch :class:`~hypseg.models.collapse.CollapsedModelWarning` for the widget to show rather than the
+    terminal; the yielded list is non-empty afterwards when one was raised. Other warnings go on as they were."""
+    from hypseg.models.collapse import CollapsedModelWarning
 
-    aside = [str(load_run_config(run).train.seed) for run in set_aside_runs(model.run_dir)]
-    if not aside:
-        return ""
-    runs = "run" if len(aside) == 1 else "runs"
-    return (f"; the {runs} with seed {', '.join(aside)} collapsed (every voxel embedded alike) and trained again: "
-            f"the model is seed {model.config.train.seed}'s")
+    found: list[bool] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CollapsedModelWarning)
+        yield found
+    found += [True for w in caught if issubclass(w.category, CollapsedModelWarning)]
+    for other in (w for w in caught if not issubclass(w.category, CollapsedModelWarning)):
+        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
 
 
 def segment_image(image: np.ndarray, model: "TrainedModel", config: "SegmentConfig") -> ImageSegmentation:
     """Segment one image with ``model`` as ``config`` says (:func:`hypseg.segment`)."""
     from hypseg.api import segment
-    from hypseg.models.collapse import CollapsedModelWarning
 
-    with warnings.catch_warnings(record=True) as caught:  # shown in the widget, not only on the terminal
-        warnings.simplefilter("always", CollapsedModelWarning)
+    with collapse_caught() as collapsed:
         result = segment([image], model, recipe=config)
-    collapsed = any(issubclass(w.category, CollapsedModelWarning) for w in caught)
-    for other in (w for w in caught if not issubclass(w.category, CollapsedModelWarning)):  # the rest as they were
-        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
     found = result.volumes[0]
     d = model.config.model.latent_dim
     labels = {k: m.astype(np.uint8 if m.max() < 256 else np.uint16) for k, m in found.labels.items()}
     embeddings = {level.clusters: result.embeddings[level.patch_sides][0][..., :d] for level in result.config.levels}
-    return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic, collapsed)
+    return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic, bool(collapsed))

@@ -30,7 +30,7 @@ from qtpy.QtWidgets import QLabel
 from superqt.utils import create_worker
 
 from hypseg.errors import UserError
-from hypseg.napari._jobs import (ImageSegmentation, check_image, collapsed_note, parse_clusters, preload, segment_config,
+from hypseg.napari._jobs import (ImageSegmentation, check_image, parse_clusters, preload, segment_config,
                                  segment_image, train_model)
 from hypseg.napari._layers import labels_colormap
 
@@ -204,10 +204,10 @@ class HypsegWidget(Container):
     def _show_step(self, step: int) -> None:
         self.progress.value = step
 
-    def _trained(self, model) -> None:
-        self.model = model
-        self.model_dir.value = str(model.run_dir)
-        self._say(f"trained {self.progress.value} steps into {model.run_dir}{collapsed_note(model)}")
+    def _trained(self, trained) -> None:
+        self.model = trained.model
+        self.model_dir.value = str(trained.model.run_dir)
+        self._say(f"trained {self.progress.value} steps into {trained.model.run_dir}{trained.note()}", warning=trained.collapsed)
 
     # ------------------------------------------------------------------------------------ segmentation
     def segment(self, *_args) -> None:

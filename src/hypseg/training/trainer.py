@@ -279,7 +279,7 @@ class Trainer:
                     (self.run_dir / name).rename(folder / name)
             print(
                 f"training with seed {seed} collapsed{when} (the model embeds every patch alike: spread {spread:.1g}, below "
-                f"{COLLAPSED_SPREAD:g}); that run is kept in {folder}, training again with seed {seed + 1000}",
+                f"{COLLAPSED_SPREAD:g}); that run is kept in {folder.name}/ of the run folder, training again with seed {seed + 1000}",
                 file=sys.stderr,
             )
         if self.context.active:
