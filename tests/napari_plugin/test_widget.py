@@ -136,35 +136,23 @@ def test_without_an_image_layer_the_widget_says_so(qtbot):
     assert empty.status.value == "hypseg: open or select an image layer first" and not empty.busy
 
 
-def test_a_collapsed_training_run_is_named_in_the_status_line(qtbot, widget, tmp_path, monkeypatch):
+@pytest.mark.parametrize(("dead", "note", "seed"), [
+    ({0}, "; the run with seed 0 collapsed (every voxel embedded alike) and trained again: the model is seed 1000's", 1000),
+    ({0, 1000, 2000}, "; but all 3 training runs collapsed (every voxel embedded alike): its label maps will say nothing", 2000),
+])
+def test_collapsed_training_runs_are_named_in_the_status_line_and_no_message_names_the_hidden_folder(
+        qtbot, widget, tmp_path, monkeypatch, capfd, dead, note, seed):
     from helpers import kill_encoders_of
 
-    kill_encoders_of({0}, monkeypatch)
+    kill_encoders_of(dead, monkeypatch)
     widget.recipe.value, widget.steps.value = "smoke", 3
     widget.train_out.value = str(tmp_path / "model")
     widget.train_button.native.click()
     _wait(qtbot, widget)
-    assert widget.status.value == (
-        f"trained 3 steps into {tmp_path / 'model'}; the run with seed 0 collapsed (every voxel embedded alike) and "
-        "trained again: the model is seed 1000's")
-    assert (tmp_path / "model" / "collapsed-seed0" / "model.pt").exists()
-
-
-def test_when_every_training_run_collapses_the_status_line_warns_and_no_message_names_the_hidden_folder(
-        qtbot, widget, tmp_path, monkeypatch, capfd):
-    from helpers import kill_encoders_of
-
-    kill_encoders_of({0, 1000, 2000}, monkeypatch)
-    widget.recipe.value, widget.steps.value = "smoke", 3
-    widget.train_out.value = str(tmp_path / "model")
-    widget.train_button.native.click()
-    _wait(qtbot, widget)
-    assert widget.status.value == (
-        f"trained 3 steps into {tmp_path / 'model'}; but all 3 training runs collapsed (every voxel embedded alike): "
-        "its label maps will say nothing")
-    assert widget.model.config.train.seed == 2000 and (tmp_path / "model" / "model.pt").exists()
+    assert widget.status.value == f"trained 3 steps into {tmp_path / 'model'}{note}"
+    assert widget.model.config.train.seed == seed and (tmp_path / "model" / "collapsed-seed0" / "model.pt").exists()
     out, err = capfd.readouterr()
-    assert "collapsed-seed1000/ of the run folder" in err and ".model.tmp" not in out + err
+    assert "collapsed-seed0/ of the run folder" in err and ".model.tmp" not in out + err
 
 
 def test_a_collapsed_model_segments_and_the_status_line_says_its_maps_say_nothing(qtbot, widget, tiny_model, tmp_path):
