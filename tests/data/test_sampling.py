@@ -4,13 +4,17 @@ DataLoader workers with their own streams."""
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+
 import numpy as np
 import pytest
 import torch
 from scipy import stats
 
 from hypseg.config import DataConfig
-from hypseg.data.sampling import PatchSource, TripletSampler, draw_boxes, extract_patches, side_bounds
+from hypseg.errors import UserError
+from hypseg.data.sampling import PatchSource, TripletSampler, draw_boxes, extract_patches, random_orientations, side_bounds
 
 
 def _volumes(n=3, shape=(32, 32, 32), seed=0):
@@ -160,3 +164,42 @@ def test_bad_volumes_rejected():
         TripletSampler([np.ones((40, 40), np.float32)])
     with pytest.raises(ValueError, match="non-constant anchor patches"):
         next(iter(TripletSampler([np.zeros((40, 40, 40), np.float32)])))
+
+
+def _symmetries(cube):
+    """The 48 symmetric copies of one (m, m, m) cube: an axis order, then flips."""
+    for axes in itertools.permutations((0, 1, 2)):
+        for flips in itertools.product((False, True), repeat=3):
+            turned = cube.transpose(axes)
+            yield np.flip(turned, axis=tuple(a for a in range(3) if flips[a]))
+
+
+def test_random_orientations_give_each_patch_one_of_the_48_symmetries_of_the_cube_uniformly():
+    rng = np.random.default_rng(0)
+    cube = rng.normal(size=(4, 4, 4))  # generic: its 48 copies differ from each other
+    copies = list(_symmetries(cube))
+    assert len({c.tobytes() for c in copies}) == 48
+    turned = random_orientations(np.random.default_rng(1), np.repeat(cube[None], 4800, axis=0))
+    which = [next(i for i, c in enumerate(copies) if np.array_equal(t, c)) for t in turned]  # each is one of them
+    counts = np.bincount(which, minlength=48)
+    assert stats.chisquare(counts).pvalue > 0.001
+
+
+def test_random_orientation_turns_the_patches_of_the_same_triplets():
+    cfg = DataConfig(patch_max=16.0, triplets_per_batch=32, batches_per_epoch=1)
+    vols = _volumes(2)
+    plain = next(iter(TripletSampler(vols, config=cfg, seed=5)))
+    turned = next(iter(TripletSampler(vols, config=dataclasses.replace(cfg, random_orientation=True), seed=5)))
+    for field in ("volume", "anchor_corner", "anchor_side", "positive_corner", "negative_corner", "child_side"):
+        assert torch.equal(getattr(plain, field), getattr(turned, field))  # the same boxes, drawn before the turns
+    moved = 0
+    for field in ("anchor", "positive", "negative"):
+        for a, b in zip(getattr(plain, field)[:, 0].numpy(), getattr(turned, field)[:, 0].numpy()):
+            assert any(np.array_equal(b, c) for c in _symmetries(a))
+            moved += not np.array_equal(a, b)
+    assert moved > 80  # 47 of 48 draws turn a patch
+
+
+def test_random_orientation_needs_the_multiscale_sampler():
+    with pytest.raises(UserError, match=r"^DataConfig: random_orientation needs the multiscale sampler, got sampler 'paper'$"):
+        DataConfig(sampler="paper", random_orientation=True)

@@ -52,6 +52,10 @@ class DataConfig(Config):
         Paper sampler: the child side is drawn below min(child_max, r - 1).
     anchor_margin : int
         Paper sampler: anchors are the voxel centres at least this far from every face.
+    random_orientation : bool
+        Multiscale sampler: turn each patch of a triplet by its own uniformly drawn symmetry of the cube
+        (one of 48: an axis permutation and flips), so that the triplet loss asks anchor and positive to
+        embed alike whatever their orientation. For (near-)isotropic voxels only.
     """
 
     patch_min: float = 5.0
@@ -70,12 +74,15 @@ class DataConfig(Config):
     sampler: str = "multiscale"
     child_max: float = 15.0
     anchor_margin: int = 2
+    random_orientation: bool = False
 
     def __post_init__(self) -> None:
         if self.patch_distribution not in PATCH_DISTRIBUTIONS:
             raise UserError(f"DataConfig: patch_distribution must be one of {PATCH_DISTRIBUTIONS}, got {self.patch_distribution!r}")
         if self.sampler not in SAMPLERS:
             raise UserError(f"DataConfig: sampler must be one of {SAMPLERS}, got {self.sampler!r}")
+        if self.random_orientation and self.sampler != "multiscale":
+            raise UserError(f"DataConfig: random_orientation needs the multiscale sampler, got sampler {self.sampler!r}")
         if self.anchor_margin < 0 or not self.child_max >= self.child_min:
             raise UserError(f"DataConfig: need anchor_margin >= 0 and child_max >= child_min, got {self.anchor_margin}, {self.child_max}")
         if self.normalisation not in NORMALISATIONS:

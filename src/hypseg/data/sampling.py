@@ -35,6 +35,7 @@ Sizes are redrawn for every triplet, so every epoch sees new scales. The stream 
 
 from __future__ import annotations
 
+import itertools
 from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
@@ -314,6 +315,23 @@ def extract_patches(
 
 
 # ----------------------------------------------------------------------------------------- the sampler
+#: the six orders of a patch's three spatial axes (axis 0 of a batch of patches is the patch)
+AXIS_ORDERS = tuple(itertools.permutations((1, 2, 3)))
+
+
+def random_orientations(rng: np.random.Generator, patches: np.ndarray) -> np.ndarray:
+    """Each cube of ``patches`` (n, m, m, m) under its own symmetry of the cube, drawn uniformly from the 48:
+    one of the six axis orders, then each axis flipped with probability 1/2."""
+    order = rng.integers(len(AXIS_ORDERS), size=len(patches))
+    flips = rng.random((len(patches), 3)) < 0.5
+    out = np.empty_like(patches)
+    for k, axes in enumerate(AXIS_ORDERS):
+        out[order == k] = patches[order == k].transpose(0, *axes)
+    for axis in range(3):
+        out[flips[:, axis]] = np.flip(out[flips[:, axis]], axis=axis + 1)
+    return out
+
+
 class TripletSampler(torch.utils.data.IterableDataset):
     """Seeded stream of :class:`TripletBatch` for a torch ``DataLoader`` (``batch_size=None``).
 
@@ -405,6 +423,8 @@ class TripletSampler(torch.utils.data.IterableDataset):
         m = self.config.patch_resize
         positives = extract_patches(self.source, volume=boxes.volume, corner=boxes.positive_corner, side=boxes.child_side, size=m)
         negatives = extract_patches(self.source, volume=boxes.volume, corner=boxes.negative_corner, side=boxes.child_side, size=m)
+        if self.config.random_orientation:
+            anchors, positives, negatives = (random_orientations(rng, p) for p in (anchors, positives, negatives))
         t = torch.from_numpy
         return TripletBatch(
             anchor=t(anchors[:, None]),  # (B, 1, m, m, m)
