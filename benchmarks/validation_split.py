@@ -106,6 +106,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="training seed (the first, with --ensemble)")
     parser.add_argument("--ensemble", type=int, default=1, help="train this many models (seeds --seed, --seed + 1, ...) and "
                         "cluster their embeddings on a product of balls")
+    parser.add_argument("--keep", type=Path, default=None, help="train into DIR/run0, DIR/run1, ... and keep the runs "
+                        "(for benchmarks.axis_features; default: a temporary folder)")
     parser.add_argument("--override", default="{}", help='JSON replacing recipe fields, e.g. \'{"model": {"latent_dim": 4}}\'')
     parser.add_argument("--sides", action="append", help="inference patch sides, comma-separated for a product (repeat)")
     parser.add_argument("--supervoxels", type=int, action="append", help="voxels per supervoxel, 0 for voxels (repeat)")
@@ -191,7 +193,7 @@ def main() -> None:
                            args.brighten, config=config.data)
         train = with_noise(blurred(train, blur, config=config.data), args.noise, seed=0)
         results = [Trainer(dataclasses.replace(config, train=dataclasses.replace(train_config, seed=args.seed + j)), train,
-                           run_dir=Path(tmp) / f"run{j}", progress=False).fit() for j in range(args.ensemble)]
+                           run_dir=(args.keep or Path(tmp)) / f"run{j}", progress=False).fit() for j in range(args.ensemble)]
         for j, result in enumerate(results):  # the last logged losses, e.g. a KL near 0 when the posterior collapses
             retried = {"model_seed": result.config.train.seed} if result.collapsed else {}  # a collapsed run trained again
             print(json.dumps({"training_seed": args.seed + j, **retried, "last_losses": {k: round(v, 4) for k, v in result.last.items()}}),
