@@ -95,6 +95,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "quality": results_file("quality"),
     "speed": results_file("speed"),
     "paper-protocol-cpu-val": results_file("paper_protocol_cpu_val"),
+    "paper-protocol-cpu-scale-val": results_file("paper_protocol_cpu_scale_val"),
     "real-data": results_file("real_data"),
     "scale": results_file("scale"),
 }
