@@ -169,11 +169,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         write_synthetic_dataset(args.data, n=120, seed=0, kind="regular")
     cases = [c for c in discover_cases([args.data]) if c.split == "val"][: args.volumes]
     classes = [load_labels(c.truth["2"]) for c in cases]
+    names = [run.name for run in args.runs]
+    if len(set(names)) < len(names):  # runs of the same name (run0 of several --keep folders): name their folders too
+        names = [f"{run.parent.name}/{run.name}" for run in args.runs]
     results = {}
-    for run_dir in args.runs:
+    for name, run_dir in zip(names, args.runs):
         volumes = load_normalised(cases, config=load_model(run_dir).config.data)
-        results[run_dir.name] = probe_run(run_dir, volumes, classes)
-        print(f"{run_dir.name}: done", file=sys.stderr, flush=True)
+        results[name] = probe_run(run_dir, volumes, classes)
+        print(f"{name}: done", file=sys.stderr, flush=True)
     text = (f"## Principal axes of the protocol embedding, regular set, val split ({len(cases)} volumes)\n\n{table(results)}\n\n"
             f"Command: `python -m benchmarks.axis_features {shlex.join(sys.argv[1:] if argv is None else argv)}`\n")
     print(text)
