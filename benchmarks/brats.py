@@ -54,7 +54,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from hypseg.baselines import BASELINES, make_baseline
-from benchmarks.timing import format_table
+from benchmarks.timing import format_table, retried_note
 from hypseg.config import DataConfig, RunConfig, cpu_recipe
 from hypseg.data import Case, load_case, normalise, read_brats
 from hypseg.errors import UserError
@@ -212,7 +212,7 @@ def run(
             result = Trainer(config, train, run_dir=Path(tmp) / f"run-{seed}", progress=False).fit()
             model = result.model
             if result.collapsed:
-                retried.append(f"seed {seed} collapsed in training; its model trained again with seed {result.config.train.seed}")
+                retried.append(retried_note("hypseg", seed, result.config.train.seed))
             minutes.append((time.process_time() - start) / 60)
             dice, elapsed = [], 0.0
             for case in test_cases():
@@ -244,7 +244,7 @@ def run(
 
     table = format_table(["method", "whole-tumour DICE", "train CPU-min", "inference s/volume", "paper"], rows)
     if retried:
-        table += "\n\n" + "\n".join(f"- hypseg: {line}" for line in retried)
+        table += "\n\n" + "\n".join(retried)
     scale = "full resolution" if downsample == 1 else f"every {downsample}th voxel per axis"
     header = (
         f"BraTS whole tumour from FLAIR, {len(split.test)} test cases of {len(split.train) + len(split.val) + len(split.test)} "

@@ -44,6 +44,7 @@ import numpy as np
 import scipy.ndimage as ndi
 import torch
 
+from benchmarks.timing import retried_note
 from benchmarks.validation_split import first_axis
 from hypseg.clustering import EuclideanKMeans, HyperbolicKMeans
 from hypseg.config import RunConfig, cpu_recipe, paper_recipe
@@ -201,10 +202,10 @@ def table(results: Mapping[str, Mapping[str, list[dict]]], *, title: str) -> str
             moved = [r["weights_moved"] for r in runs if "weights_moved" in r]  # runs scored before it was recorded lack it
             moved_cell = f"{float(np.median(moved)):.2g}" if len(moved) == len(runs) else "-"
             lines.append(f"| {setting} | {row} | {len(runs)} | {' | '.join(cells)} | {gap} | {share:.3f} | {corr:.3f} | {moved_cell} | {minutes:.1f} |")
-            retried += [f"{setting} / {row}: seed {seed} collapsed and was trained again as seed {r['trained_seed']}"
+            retried += [retried_note(f"{setting} / {row}", seed, r["trained_seed"])
                         for seed, r in enumerate(runs) if r.get("trained_seed", seed) != seed]
     notes = ["", "Weights moved: the median over seeds of |theta - theta_0| / |theta_0| after training."]
-    notes += [f"- {line}" for line in retried]
+    notes += retried
     return "\n".join(lines + notes) + "\n"
 
 

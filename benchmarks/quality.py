@@ -45,7 +45,7 @@ import numpy as np
 
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from benchmarks.partial import code_digest, fingerprint, partial_path, read_parts, write_parts
-from benchmarks.timing import format_table
+from benchmarks.timing import format_table, retried_note
 from hypseg.config import LevelConfig, RunConfig, SegmentConfig, cpu_recipe
 from hypseg.config.recipes import default_segmentation
 from hypseg.data.synthetic_config import SyntheticConfig
@@ -418,8 +418,7 @@ def set_table(name: str, scores: Sequence[MethodScore], *, volumes: int, repeats
         + "; inference "
         + "; ".join(f"L{level} {inference[level].describe()}" for level in levels)
     )
-    retried = [f"- {s.name}: seed {seed} collapsed in training; its row's model trained again with seed {new}"
-               for s in scores for seed, new in s.retried]
+    retried = [retried_note(s.name, seed, new) for s in scores for seed, new in s.retried]
     return f"{title}\n\n" + format_table(header + (["paper L1 / L2 / L3"] if paper else []), rows) + (
         "\n\n" + "\n".join(retried) if retried else "")
 

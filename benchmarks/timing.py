@@ -29,6 +29,12 @@ def count_flops(func: Callable[[], object]) -> int:
     return counter.get_total_flops()
 
 
+def retried_note(what: str, seed: int, trained_seed: int) -> str:
+    """The line under a table that says a seed's training collapsed and its model is another seed's
+    (:meth:`hypseg.training.Trainer.fit`), so that no row's seed is silently another."""
+    return f"- {what}: seed {seed} collapsed in training; its model trained again with seed {trained_seed}"
+
+
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A Markdown table (pastes into the README as it is)."""
     cells = [[str(h) for h in headers]] + [[str(v) for v in row] for row in rows]

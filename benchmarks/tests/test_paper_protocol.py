@@ -82,5 +82,5 @@ def test_the_table_names_a_seed_that_trained_again(script):
     retried = dict(record, trained_seed=1001, weights_moved=0.5)
     text = script.table({"cpu": {"full": [dict(record, trained_seed=0, weights_moved=0.25), retried]}}, title="t")
     assert "| cpu | full | 2 | 0.850 | 0.500 | 0.300 | - | 0.990 | 0.980 | 0.38 | 1.0 |" in text
-    assert "- cpu / full: seed 1 collapsed and was trained again as seed 1001" in text
+    assert "- cpu / full: seed 1 collapsed in training; its model trained again with seed 1001" in text
     assert "| 0.990 | 0.980 | - | 1.0 |" in script.table({"cpu": {"full": [record]}}, title="t")  # scored before it was recorded

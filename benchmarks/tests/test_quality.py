@@ -385,7 +385,7 @@ def test_a_seed_whose_training_collapsed_is_named_under_its_sets_table_and_kept_
     run(repeats=1, volumes=6, sets=("irregular",), recipe=smoke_recipe(), shape=16, out=out,
         inference=uniform_inference((8,), 125), ablations=(FULL,))
     text = out.read_text()
-    assert f"\n\n- {FULL}: seed 0 collapsed in training; its row's model trained again with seed 1000\n" in text
+    assert f"\n\n- {FULL}: seed 0 collapsed in training; its model trained again with seed 1000\n" in text
     assert quality.render_saved(quality.saved_path(out)) == text
     full = json.loads(quality.saved_path(out).read_text())["sets"]["irregular"][0]
     assert full["retried"] == [[0, 1000]] and MethodScore.from_json(full).retried == ((0, 1000),)
