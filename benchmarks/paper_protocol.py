@@ -52,6 +52,7 @@ from hypseg.data import discover_cases, load_normalised, write_synthetic_dataset
 from hypseg.geometry import logmap0
 from hypseg.inference.embed import embed_volume, embed_volume_patches
 from hypseg.io import load_labels
+from hypseg.io.checkpoint import CONFIG_NAME, WEIGHTS_NAME
 from hypseg.metrics import matched_dice, paired_interval
 from hypseg.models import HVAE
 from hypseg.training import Trainer
@@ -148,23 +149,35 @@ def intensity_axis(embedding: np.ndarray, volume: np.ndarray, *, hyperbolic: boo
 
 
 def score_run(run: RunConfig, train: Sequence[np.ndarray], scored: Sequence[np.ndarray], truths, *, run_dir: Path) -> dict:
-    """Train one model and score it under the protocol: per-volume DICE per level, axis share and correlation."""
+    """Train one model and score it under the protocol: per-volume DICE per level, axis share and correlation.
+
+    An interrupted run loses nothing finished: training resumes from the run directory's checkpoint
+    (its training time then adds the earlier attempt's, from ``config.toml`` written at its start to
+    its last checkpoint), and the volumes its final model already scored are read back from ``scored.json`` there."""
+    checkpoint, config_file, partial = run_dir / WEIGHTS_NAME, run_dir / CONFIG_NAME, run_dir / "scored.json"
+    resume = checkpoint.exists()
+    earlier = (checkpoint.stat().st_mtime - config_file.stat().st_mtime) / 60 if resume else 0.0
     start = time.perf_counter()
-    result = Trainer(run, train, run_dir=run_dir, progress=False).fit()
-    minutes = (time.perf_counter() - start) / 60
+    result = Trainer(run, train, run_dir=run_dir, progress=False).fit(resume=resume)
+    minutes = earlier + (time.perf_counter() - start) / 60
     model = result.model
-    dice: dict[int, list[float]] = {level: [] for level in LEVELS}
-    shares, corrs = [], []
-    for i, (volume, truth) in enumerate(zip(scored, truths)):
+    saved = json.loads(partial.read_text()) if partial.exists() else {}
+    done = saved["volumes"] if saved.get("step") == result.step else []  # scores of this very model only
+    for i in range(len(done), len(scored)):
+        volume, truth = scored[i], truths[i]
         emb = protocol_embedding(model, volume)
-        for level, k in LEVELS.items():
-            labels = protocol_labels(emb, hyperbolic=run.model.hyperbolic, curvature=run.model.curvature, k=k, seed=run.train.seed)
-            dice[level].append(float(matched_dice(labels, truth[level]).mean))
+        dice = {str(level): float(matched_dice(labels_at(emb, run, k), truth[level]).mean) for level, k in LEVELS.items()}
         share, corr = intensity_axis(emb, volume, hyperbolic=run.model.hyperbolic, curvature=run.model.curvature, seed=i)
-        shares.append(share)
-        corrs.append(corr)
-    return {"dice": {str(k): v for k, v in dice.items()}, "share": shares, "corr": corrs, "train_minutes": minutes,
+        done.append({"dice": dice, "share": share, "corr": corr})
+        partial.write_text(json.dumps({"step": result.step, "volumes": done}))
+    return {"dice": {str(level): [d["dice"][str(level)] for d in done] for level in LEVELS},
+            "share": [d["share"] for d in done], "corr": [d["corr"] for d in done], "train_minutes": minutes,
             "trained_seed": result.config.train.seed, "steps": result.step, "weights_moved": weights_moved(result)}
+
+
+def labels_at(emb: np.ndarray, run: RunConfig, k: int) -> np.ndarray:
+    """The protocol's per-volume k-means labels of one embedding, in the run's geometry."""
+    return protocol_labels(emb, hyperbolic=run.model.hyperbolic, curvature=run.model.curvature, k=k, seed=run.train.seed)
 
 
 def weights_moved(result) -> float:
@@ -252,8 +265,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     loaded[how] = (load_normalised(train_cases, config=run.data), load_normalised(scored_cases, config=run.data))
                 train, scored = loaded[how]
                 run_dir = args.workdir / tag
-                if run_dir.exists():
-                    shutil.rmtree(run_dir)  # an interrupted run starts again
+                if run_dir.exists() and not (run_dir / WEIGHTS_NAME).exists():
+                    shutil.rmtree(run_dir)  # interrupted before its first checkpoint: nothing to keep
                 record = score_run(run, train, scored, truths, run_dir=run_dir)
                 done.write_text(json.dumps(record))
                 results[setting][row].append(record)

@@ -84,3 +84,46 @@ def test_the_table_names_a_seed_that_trained_again(script):
     assert "| cpu | full | 2 | 0.850 | 0.500 | 0.300 | - | 0.990 | 0.980 | 0.38 | 1.0 |" in text
     assert "- cpu / full: seed 1 collapsed in training; its model trained again with seed 1001" in text
     assert "| 0.990 | 0.980 | - | 1.0 |" in script.table({"cpu": {"full": [record]}}, title="t")  # scored before it was recorded
+
+
+def test_an_interrupted_run_resumes_training_and_scoring_to_the_uninterrupted_record(script, tmp_path, monkeypatch):
+    import dataclasses
+    import json
+
+    from hypseg.config import smoke_recipe
+    from hypseg.training import Trainer
+
+    run = smoke_recipe()  # at the protocol's m = 10, on which p = 5 is upsampled
+    run = dataclasses.replace(run, model=dataclasses.replace(run.model, patch_size=10),
+                              data=dataclasses.replace(run.data, patch_resize=10))
+    rng = np.random.default_rng(0)
+    volumes = [rng.normal(size=(16, 16, 16)).astype(np.float32) for _ in range(3)]
+    truths = [{level: (ndi_mean(v) > 0).astype(np.int64) for level in script.LEVELS} for v in volumes]
+    whole = script.score_run(run, volumes[:1], volumes, truths, run_dir=tmp_path / "whole")
+    assert len(whole["dice"]["1"]) == 3 and whole["steps"] == run.train.steps
+
+    cut = tmp_path / "cut"  # stopped at its first checkpoint, before any volume was scored
+    half = dataclasses.replace(run, train=dataclasses.replace(run.train, steps=run.train.checkpoint_every))
+    Trainer(half, volumes[:1], run_dir=cut, progress=False).fit()
+    resumed = script.score_run(run, volumes[:1], volumes, truths, run_dir=cut)
+    assert resumed["dice"] == whole["dice"] and resumed["share"] == whole["share"]
+    assert resumed["weights_moved"] == whole["weights_moved"]
+
+    saved = json.loads((cut / "scored.json").read_text())  # stopped again after scoring one volume
+    (cut / "scored.json").write_text(json.dumps({"step": saved["step"], "volumes": saved["volumes"][:1]}))
+    embedded = []
+    embed = script.protocol_embedding
+    monkeypatch.setattr(script, "protocol_embedding", lambda model, volume: embedded.append(1) or embed(model, volume))
+    again = script.score_run(run, volumes[:1], volumes, truths, run_dir=cut)
+    assert len(embedded) == 2 and again["dice"] == whole["dice"]  # the first volume's score was read back
+
+    (cut / "scored.json").write_text(json.dumps({"step": saved["step"] - 1, "volumes": saved["volumes"][:1]}))
+    embedded.clear()
+    script.score_run(run, volumes[:1], volumes, truths, run_dir=cut)
+    assert len(embedded) == 3  # scores of another model's step are not reused
+
+
+def ndi_mean(volume):
+    import scipy.ndimage as ndi
+
+    return ndi.uniform_filter(volume, size=5)
