@@ -98,6 +98,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "paper-protocol-cpu-scale-val": results_file("paper_protocol_cpu_scale_val"),
     "paper-protocol-cpu-untrained-val": results_file("paper_protocol_cpu_untrained_val"),
     "paper-protocol-paper-val": results_file("paper_protocol_paper_val"),
+    "paper-protocol-paper-test": results_file("paper_protocol_paper_test"),
     "real-data": results_file("real_data"),
     "scale": results_file("scale"),
 }
