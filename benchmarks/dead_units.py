@@ -38,7 +38,7 @@ def dead_shares(encoder, patches: torch.Tensor) -> list[float]:
 
 def main() -> None:
     import hypseg
-    from hypseg.training.trainer import set_aside_runs
+    from hypseg.io.checkpoint import set_aside_runs
     from benchmarks.real_data import load_nuclei, load_tomogram, sample_folder
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Sequence
 
 from hypseg.models.collapse import embedding_spread
-from hypseg.training.trainer import set_aside_runs
+from hypseg.io.checkpoint import set_aside_runs
 
 
 def last_losses(log: Path) -> tuple[dict, dict]:

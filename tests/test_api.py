@@ -97,3 +97,18 @@ def test_hypseg_train_clips_too_and_refuses_below_the_minimum(tmp_path):
     assert result.exit_code == 2
     assert "a volume of shape (6, 12, 12) is too small to train on: every side must be at least 8 voxels" in result.output
     assert not (tmp_path / "run2").exists()
+
+
+def test_a_trained_and_a_loaded_model_name_the_collapsed_runs_set_aside_before_them(tmp_path, monkeypatch):
+    from helpers import kill_encoders_of
+
+    volume = np.random.default_rng(2).normal(size=(20, 20, 20)).astype(np.float32)
+    assert hypseg.train(volume, out=tmp_path / "clean", recipe="smoke", progress=False).set_aside == ()
+    assert hypseg.load_model(tmp_path / "clean").set_aside == ()
+    kill_encoders_of({0, 1000}, monkeypatch)
+    recipe = smoke_recipe()
+    recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, collapse_retries=2))
+    model = hypseg.train(volume, out=tmp_path / "run", recipe=recipe, progress=False)
+    assert model.set_aside == (0, 1000) and model.config.train.seed == 2000
+    loaded = hypseg.load_model(tmp_path / "run")
+    assert loaded.set_aside == (0, 1000) and loaded.config == model.config

@@ -73,6 +73,7 @@ def train(
     Returns
     -------
     TrainedModel
+        Its ``set_aside`` names the seeds of runs that collapsed and trained again with another seed.
 
     Notes
     -----
@@ -92,7 +93,7 @@ def train(
     train_set = [normalise(a, config=clipped.data) for a in arrays]
     val_set = [normalise(a, config=clipped.data) for a in checked] or None
     result = Trainer(clipped, train_set, run_dir=out, validation=val_set, progress=progress, on_step=on_step).fit()
-    return TrainedModel(result.model.eval(), result.config, Path(result.run_dir))
+    return TrainedModel(result.model.eval(), result.config, Path(result.run_dir), result.collapsed)
 
 
 def segment(

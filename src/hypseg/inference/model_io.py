@@ -10,7 +10,7 @@ import torch
 
 from hypseg.config import RunConfig
 from hypseg.data import normalise
-from hypseg.io.checkpoint import WEIGHTS_NAME, load_checkpoint, load_run_config
+from hypseg.io.checkpoint import WEIGHTS_NAME, load_checkpoint, load_run_config, set_aside_seeds
 from hypseg.models import HVAE
 
 
@@ -26,11 +26,16 @@ class TrainedModel:
     config : RunConfig
     run_dir : Path or None
         Where it was read from or trained into.
+    set_aside : tuple of int
+        The seeds of the training runs that collapsed (embedded every patch alike) and were set aside in
+        ``run_dir`` before this model trained (:meth:`hypseg.training.Trainer.fit`); ``config`` holds the
+        model's own seed.
     """
 
     network: HVAE
     config: RunConfig
     run_dir: Path | None = None
+    set_aside: tuple[int, ...] = ()
 
     @property
     def curvature(self) -> float:
@@ -58,4 +63,4 @@ def load_model(run_dir: str | Path, *, device: str | torch.device = "cpu") -> Tr
     state = load_checkpoint(run_dir, map_location=device)
     network = HVAE(config.model).to(device)
     network.load_weights(state["model"], source=str(Path(run_dir) / WEIGHTS_NAME))
-    return TrainedModel(network.eval(), config, Path(run_dir))
+    return TrainedModel(network.eval(), config, Path(run_dir), set_aside_seeds(run_dir))

@@ -25,6 +25,19 @@ FORMAT_VERSION = 1
 CONFIG_NAME = "config.toml"
 WEIGHTS_NAME = "model.pt"
 LOG_NAME = "log.jsonl"
+#: Where training moves a collapsed run's files in its run directory before it trains again.
+COLLAPSED_FOLDER = "collapsed-seed{seed}"
+
+
+def set_aside_runs(run_dir: str | Path) -> list[Path]:
+    """The collapsed runs that training set aside in ``run_dir`` (:meth:`hypseg.training.Trainer.fit`), oldest
+    first."""
+    return sorted(Path(run_dir).glob(COLLAPSED_FOLDER.format(seed="*")), key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+def set_aside_seeds(run_dir: str | Path) -> tuple[int, ...]:
+    """The seeds of the runs set aside in ``run_dir`` (:func:`set_aside_runs`), in the order they were."""
+    return tuple(load_run_config(run).train.seed for run in set_aside_runs(run_dir))
 
 
 def save_run_config(run_dir: str | Path, config: RunConfig) -> Path:

@@ -178,8 +178,6 @@ def train_model(
     from hypseg.api import train
     from hypseg.config import training_recipe
     from hypseg.io import atomic_path
-    from hypseg.io.checkpoint import load_run_config
-    from hypseg.training.trainer import set_aside_runs
 
     out = Path(out)
     if out.exists():
@@ -191,8 +189,7 @@ def train_model(
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=int(steps)))
     with atomic_path(out) as tmp, collapse_caught() as collapsed:
         model = train([image], out=tmp, recipe=config, progress=False, on_step=on_step)
-        aside = tuple(sorted(load_run_config(run).train.seed for run in set_aside_runs(tmp)))
-    return ImageTraining(dataclasses.replace(model, run_dir=out), aside, bool(collapsed))
+    return ImageTraining(dataclasses.replace(model, run_dir=out), model.set_aside, bool(collapsed))
 
 
 @contextlib.contextmanager

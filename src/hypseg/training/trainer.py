@@ -30,6 +30,7 @@ from hypseg.data import PaperTripletSampler, TripletSampler
 from hypseg.errors import UserError
 from hypseg.models.collapse import COLLAPSED_SPREAD, CollapsedModelWarning, embedding_spread
 from hypseg.io.checkpoint import (
+    COLLAPSED_FOLDER,
     CONFIG_NAME,
     LOG_NAME,
     WEIGHTS_NAME,
@@ -38,6 +39,7 @@ from hypseg.io.checkpoint import (
     read_log,
     save_checkpoint,
     save_run_config,
+    set_aside_runs,
 )
 from hypseg.losses import negative_elbo, triplet_loss
 from hypseg.models import HVAE
@@ -65,15 +67,6 @@ class TrainResult(NamedTuple):
     config: RunConfig  # the run's config (its seed is the last run's when a collapsed run trained again)
     spread: float  # embedding_spread of the posterior means of a fixed batch of patches
     collapsed: tuple[int, ...] = ()  # seeds whose runs collapsed and were set aside (see Trainer.fit)
-
-
-#: Where a collapsed run's files are moved in its run directory before it trains again.
-COLLAPSED_FOLDER = "collapsed-seed{seed}"
-
-
-def set_aside_runs(run_dir: str | Path) -> list[Path]:
-    """The collapsed runs that training set aside in ``run_dir`` (:meth:`Trainer.fit`), oldest first."""
-    return sorted(Path(run_dir).glob(COLLAPSED_FOLDER.format(seed="*")), key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
 def compute_losses(model: torch.nn.Module, batch: StepBatch, config: RunConfig) -> StepLosses:
