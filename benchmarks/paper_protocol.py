@@ -56,6 +56,7 @@ from hypseg.io.checkpoint import CONFIG_NAME, WEIGHTS_NAME
 from hypseg.metrics import matched_dice, paired_interval
 from hypseg.models import HVAE
 from hypseg.training import Trainer
+from hypseg.training.trainer import initial_model
 
 #: level -> clusters
 LEVELS = {1: 2, 2: 4, 3: 8}
@@ -183,10 +184,9 @@ def labels_at(emb: np.ndarray, run: RunConfig, k: int) -> np.ndarray:
 def weights_moved(result) -> float:
     """|theta - theta_0| / |theta_0| over every parameter: how far training took the model from its initial weights.
 
-    The initial weights are rebuilt as the trainer builds them (the seed, then the model). A learning rate too
-    small for the steps run leaves this near 0, and the scores then measure the initialisation."""
-    torch.manual_seed(result.config.train.seed)
-    initial = dict(HVAE(result.config.model).named_parameters())  # each shared parameter once
+    The initial weights are the trainer's own (:func:`hypseg.training.trainer.initial_model`). A learning rate
+    too small for the steps run leaves this near 0, and the scores then measure the initialisation."""
+    initial = dict(initial_model(result.config).named_parameters())  # each shared parameter once
     trained = dict(result.model.named_parameters())
     moved = sum(float(((trained[name].detach().cpu().double() - value.detach().double()) ** 2).sum()) for name, value in initial.items())
     norm = sum(float((value.detach().double() ** 2).sum()) for value in initial.values())

@@ -69,6 +69,13 @@ class TrainResult(NamedTuple):
     collapsed: tuple[int, ...] = ()  # seeds whose runs collapsed and were set aside (see Trainer.fit)
 
 
+def initial_model(config: RunConfig) -> HVAE:
+    """The model a run of ``config`` starts from: torch's generators seeded with the run's seed, then the
+    network built, so every rank (and anyone measuring how far training moved it) gets the same weights."""
+    torch.manual_seed(config.train.seed)
+    return HVAE(config.model)
+
+
 def compute_losses(model: torch.nn.Module, batch: StepBatch, config: RunConfig) -> StepLosses:
     """All loss terms of one batch (``model`` may be wrapped in DDP)."""
     core: HVAE = model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
@@ -146,8 +153,7 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------ setup
     def _build(self) -> tuple[HVAE, torch.optim.Optimizer]:
-        torch.manual_seed(self.config.train.seed)  # identical initial weights on every rank
-        model = HVAE(self.config.model).to(self.device)
+        model = initial_model(self.config).to(self.device)
         return model, build_optimiser(model.parameters(), self.config.train)
 
     def _restore(self, model: HVAE, optimiser: torch.optim.Optimizer) -> int:
