@@ -26,6 +26,10 @@ rerun. Usage::
 
     python -m benchmarks.paper_protocol --recipe cpu --change none --change balance --split val --seeds 2
     python -m benchmarks.paper_protocol --recipe paper --rows full --rows "euclidean base" --steps 200 --volumes 3
+    python -m benchmarks.paper_protocol --recipe paper --rows full --rows "euclidean base" --steps 200 --volumes 3 --base-steps 1
+
+``--base-steps`` compares every row with the Euclidean base at another step count, e.g. its initial
+weights, to tell what training changed from what the initialisation already gave.
 """
 
 from __future__ import annotations
@@ -193,20 +197,21 @@ def weights_moved(result) -> float:
     return (moved / norm) ** 0.5
 
 
-def table(results: Mapping[str, Mapping[str, list[dict]]], *, title: str) -> str:
-    """Markdown: per setting and row, mean DICE per level, the gap to the Euclidean base with its interval, axis share."""
+def table(results: Mapping[str, Mapping[str, list[dict]]], *, title: str, base: str = BASE) -> str:
+    """Markdown: per setting and row, mean DICE per level, the gap to the row ``base`` (the Euclidean base) with
+    its interval, axis share."""
     lines = [f"## {title}", "",
-             "| setting | row | seeds | L1 | L2 | L3 | L1 - euclidean base [95%] | axis share | axis-intensity corr | weights moved | train min |",
+             f"| setting | row | seeds | L1 | L2 | L3 | L1 - {base} [95%] | axis share | axis-intensity corr | weights moved | train min |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     retried = []
     for setting, rows in results.items():
-        base = rows.get(BASE)
+        reference = rows.get(base)
         for row, runs in rows.items():
             per_volume = {level: np.mean([r["dice"][str(level)] for r in runs], axis=0) for level in LEVELS}
             cells = [f"{float(np.mean(per_volume[level])):.3f}" for level in LEVELS]
             gap = "-"
-            if base and row != BASE:
-                ref = np.mean([r["dice"]["1"] for r in base], axis=0)
+            if reference and row != base:
+                ref = np.mean([r["dice"]["1"] for r in reference], axis=0)
                 lo, hi = paired_interval(per_volume[1], ref)
                 gap = f"{float(np.mean(per_volume[1] - ref)):+.3f} [{lo:+.3f}, {hi:+.3f}]"
             share = float(np.median([s for r in runs for s in r["share"]]))
@@ -234,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--transductive", action="store_true", help="train on the scored volumes (the released run)")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--base-steps", type=int, default=None,
+                        help="compare every row with the Euclidean base trained this many steps (1: its initial weights), listed as its own row")
     parser.add_argument("--workdir", type=Path, default=Path("paper-protocol-work"))
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -248,34 +255,41 @@ def main(argv: Sequence[str] | None = None) -> None:
     truths = [{level: load_labels(c.truth[str(level)]) for level in LEVELS} for c in scored_cases]
     results: dict[str, dict[str, list[dict]]] = {}
     loaded: dict[tuple, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+
+    def runs_of(setting: str, change: str, row: str, steps: int | None) -> list[dict]:
+        """The records of ``row``'s seeds at ``steps``: read back when scored before, else trained and scored."""
+        records = []
+        for seed in range(args.seeds):
+            run = row_config(args.recipe, row, change=change, steps=steps, seed=seed)
+            tag = f"{args.recipe}-{change}-{row.replace(' ', '_')}-{seed}-{args.split}-{len(scored_cases)}-{run.train.steps}"
+            done = args.workdir / f"{tag}.json"
+            if done.exists():
+                records.append(json.loads(done.read_text()))
+                continue
+            how = (run.data.normalisation, run.data.percentile_low, run.data.percentile_high, run.data.clip)
+            if how not in loaded:  # the volumes once per normalisation, not once per run
+                loaded[how] = (load_normalised(train_cases, config=run.data), load_normalised(scored_cases, config=run.data))
+            train, scored = loaded[how]
+            run_dir = args.workdir / tag
+            if run_dir.exists() and not (run_dir / WEIGHTS_NAME).exists():
+                shutil.rmtree(run_dir)  # interrupted before its first checkpoint: nothing to keep
+            record = score_run(run, train, scored, truths, run_dir=run_dir)
+            done.write_text(json.dumps(record))
+            records.append(record)
+            print(f"{setting} / {row} / seed {seed} / {run.train.steps} steps: " + ", ".join(
+                f"L{level} {np.mean(record['dice'][str(level)]):.3f}" for level in LEVELS)
+                + f", share {np.median(record['share']):.3f}, {record['train_minutes']:.1f} min", flush=True)
+        return records
+
+    base = BASE if args.base_steps is None else f"{BASE} at {args.base_steps} step{'s' * (args.base_steps != 1)}"
     for change in changes:
         setting = f"{args.recipe}{'' if change == 'none' else ' + released ' + change}"
-        results[setting] = {}
-        for row in rows:
-            results[setting][row] = []
-            for seed in range(args.seeds):
-                run = row_config(args.recipe, row, change=change, steps=args.steps, seed=seed)
-                tag = f"{args.recipe}-{change}-{row.replace(' ', '_')}-{seed}-{args.split}-{len(scored_cases)}-{run.train.steps}"
-                done = args.workdir / f"{tag}.json"
-                if done.exists():
-                    results[setting][row].append(json.loads(done.read_text()))
-                    continue
-                how = (run.data.normalisation, run.data.percentile_low, run.data.percentile_high, run.data.clip)
-                if how not in loaded:  # the volumes once per normalisation, not once per run
-                    loaded[how] = (load_normalised(train_cases, config=run.data), load_normalised(scored_cases, config=run.data))
-                train, scored = loaded[how]
-                run_dir = args.workdir / tag
-                if run_dir.exists() and not (run_dir / WEIGHTS_NAME).exists():
-                    shutil.rmtree(run_dir)  # interrupted before its first checkpoint: nothing to keep
-                record = score_run(run, train, scored, truths, run_dir=run_dir)
-                done.write_text(json.dumps(record))
-                results[setting][row].append(record)
-                print(f"{setting} / {row} / seed {seed}: " + ", ".join(
-                    f"L{level} {np.mean(record['dice'][str(level)]):.3f}" for level in LEVELS)
-                    + f", share {np.median(record['share']):.3f}, {record['train_minutes']:.1f} min", flush=True)
+        results[setting] = {row: runs_of(setting, change, row, args.steps) for row in rows}
+        if args.base_steps is not None:
+            results[setting][base] = runs_of(setting, change, BASE, args.base_steps)
     title = (f"Paper protocol, regular set, {args.split} split ({len(scored_cases)} volumes), "
              f"{'transductive' if args.transductive else f'trained on {len(train_cases)} training volumes'}")
-    text = table(results, title=title) + f"\nCommand: `python -m benchmarks.paper_protocol {shlex.join(sys.argv[1:] if argv is None else argv)}`\n"
+    text = table(results, title=title, base=base) + f"\nCommand: `python -m benchmarks.paper_protocol {shlex.join(sys.argv[1:] if argv is None else argv)}`\n"
     print(text)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

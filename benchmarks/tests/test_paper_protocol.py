@@ -127,3 +127,31 @@ def ndi_mean(volume):
     import scipy.ndimage as ndi
 
     return ndi.uniform_filter(volume, size=5)
+
+
+def test_rows_compare_with_the_euclidean_base_at_another_step_count_listed_as_its_own_row(script, tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setattr(script, "score_run", lambda *a, **k: pytest.fail("a saved record was trained again"))
+    monkeypatch.setattr(script, "write_synthetic_dataset", lambda *a, **k: pytest.fail("the dataset was made again"))
+    data = tmp_path / "regular"
+    data.mkdir()
+    (data / "manifest.json").write_text("{}")
+    truth = tmp_path / "truth.npy"
+    np.save(truth, np.zeros((4, 4, 4), dtype=np.int64))
+    cases = [type("Case", (), {"split": "test", "truth": {str(level): truth for level in script.LEVELS}})() for _ in range(3)]
+    monkeypatch.setattr(script, "discover_cases", lambda dirs: cases)
+    dice = {"full-5": [0.9, 0.8, 0.7], "euclidean_base-5": [0.6, 0.6, 0.6], "euclidean_base-1": [0.7, 0.7, 0.8]}
+    for key, level1 in dice.items():
+        row, steps = key.rsplit("-", 1)
+        record = {"dice": {"1": level1, "2": [0.5] * 3, "3": [0.3] * 3}, "share": [0.9], "corr": [0.8],
+                  "train_minutes": 1.0, "trained_seed": 0, "steps": int(steps), "weights_moved": 0.1}
+        (tmp_path / f"paper-none-{row}-0-test-3-{steps}.json").write_text(json.dumps(record))
+    out = tmp_path / "table.md"
+    script.main(["--recipe", "paper", "--rows", "full", "--rows", "euclidean base", "--split", "test", "--seeds", "1",
+                 "--steps", "5", "--base-steps", "1", "--workdir", str(tmp_path), "--out", str(out)])
+    lines = {line.split(" | ")[1]: line for line in out.read_text().splitlines() if line.startswith("| paper |")}
+    assert "| L1 - euclidean base at 1 step [95%] |" in out.read_text()
+    assert lines["full"].split(" | ")[3] == "0.800" and lines["full"].split(" | ")[6].startswith("+0.067 [")
+    assert lines["euclidean base"].split(" | ")[6].startswith("-0.133 [")
+    assert lines["euclidean base at 1 step"].split(" | ")[3:7] == ["0.733", "0.500", "0.300", "-"]
