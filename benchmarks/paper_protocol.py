@@ -22,14 +22,15 @@ space at the origin for a ball) and that axis's absolute correlation with the 5^
 - ``scale``: ten times the training steps.
 
 Runs are resumable: each (setting, row, seed) writes its scores to ``--workdir`` and is skipped on a
-rerun. Usage::
+rerun; an interrupted one resumes its training checkpoint and the volumes already scored. Usage::
 
     python -m benchmarks.paper_protocol --recipe cpu --change none --change balance --split val --seeds 2
     python -m benchmarks.paper_protocol --recipe paper --rows full --rows "euclidean base" --steps 200 --volumes 3
     python -m benchmarks.paper_protocol --recipe paper --rows full --rows "euclidean base" --steps 200 --volumes 3 --base-steps 1
 
-``--base-steps`` compares every row with the Euclidean base at another step count, e.g. its initial
-weights, to tell what training changed from what the initialisation already gave.
+``--base-steps`` compares every row with the Euclidean base at another step count, e.g. one step from its
+initialisation (the weights-moved column says how far that is), to tell what training changed from what
+the initialisation already gave.
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ from hypseg.config import RunConfig, cpu_recipe, paper_recipe
 from hypseg.data import discover_cases, load_normalised, write_synthetic_dataset
 from hypseg.geometry import logmap0
 from hypseg.inference.embed import embed_volume, embed_volume_patches
-from hypseg.io import load_labels
-from hypseg.io.checkpoint import CONFIG_NAME, WEIGHTS_NAME
+from hypseg.io import atomic_path, load_labels
+from hypseg.io.checkpoint import CONFIG_NAME, WEIGHTS_NAME, load_run_config
 from hypseg.metrics import matched_dice, paired_interval
 from hypseg.models import HVAE
 from hypseg.training import Trainer
@@ -156,28 +157,42 @@ def intensity_axis(embedding: np.ndarray, volume: np.ndarray, *, hyperbolic: boo
 def score_run(run: RunConfig, train: Sequence[np.ndarray], scored: Sequence[np.ndarray], truths, *, run_dir: Path) -> dict:
     """Train one model and score it under the protocol: per-volume DICE per level, axis share and correlation.
 
-    An interrupted run loses nothing finished: training resumes from the run directory's checkpoint
-    (its training time then adds the earlier attempt's, from ``config.toml`` written at its start to
-    its last checkpoint), and the volumes its final model already scored are read back from ``scored.json`` there."""
+    An interrupted run loses nothing finished. Training resumes from the run directory's checkpoint, with
+    the seed and checkpoint interval the run was started with (a collapsed run trains again with another
+    seed, :meth:`hypseg.training.Trainer.fit`). ``scored.json`` there holds the finished model's step, seed
+    and training time and every volume scored so far, each reused only for that very model; a training
+    interrupted before it finished adds the attempt's time from ``config.toml`` to its last checkpoint."""
     checkpoint, config_file, partial = run_dir / WEIGHTS_NAME, run_dir / CONFIG_NAME, run_dir / "scored.json"
-    resume = checkpoint.exists()
-    earlier = (checkpoint.stat().st_mtime - config_file.stat().st_mtime) / 60 if resume else 0.0
-    start = time.perf_counter()
-    result = Trainer(run, train, run_dir=run_dir, progress=False).fit(resume=resume)
-    minutes = earlier + (time.perf_counter() - start) / 60
-    model = result.model
     saved = json.loads(partial.read_text()) if partial.exists() else {}
-    done = saved["volumes"] if saved.get("step") == result.step else []  # scores of this very model only
+    resume = checkpoint.exists()
+    trainer_run, earlier = run, 0.0
+    if resume:
+        started = load_run_config(run_dir).train  # its seed is a retry's when the first run collapsed
+        trainer_run = dataclasses.replace(run, train=dataclasses.replace(
+            run.train, seed=started.seed, checkpoint_every=started.checkpoint_every))
+        earlier = (checkpoint.stat().st_mtime - config_file.stat().st_mtime) / 60
+    start = time.perf_counter()
+    result = Trainer(trainer_run, train, run_dir=run_dir, progress=False).fit(resume=resume)
+    model = result.model
+    same = saved.get("step") == result.step and saved.get("seed", result.config.train.seed) == result.config.train.seed
+    minutes = saved["train_minutes"] if same and "train_minutes" in saved else earlier + (time.perf_counter() - start) / 60
+    done = saved["volumes"] if same else []  # scores of this very model only
     for i in range(len(done), len(scored)):
         volume, truth = scored[i], truths[i]
         emb = protocol_embedding(model, volume)
         dice = {str(level): float(matched_dice(labels_at(emb, run, k), truth[level]).mean) for level, k in LEVELS.items()}
         share, corr = intensity_axis(emb, volume, hyperbolic=run.model.hyperbolic, curvature=run.model.curvature, seed=i)
         done.append({"dice": dice, "share": share, "corr": corr})
-        partial.write_text(json.dumps({"step": result.step, "volumes": done}))
+        write_json(partial, {"step": result.step, "seed": result.config.train.seed, "train_minutes": minutes, "volumes": done})
     return {"dice": {str(level): [d["dice"][str(level)] for d in done] for level in LEVELS},
             "share": [d["share"] for d in done], "corr": [d["corr"] for d in done], "train_minutes": minutes,
             "trained_seed": result.config.train.seed, "steps": result.step, "weights_moved": weights_moved(result)}
+
+
+def write_json(path: Path, value) -> None:
+    """``value`` as JSON at ``path``, written whole or not at all (a kill mid-write keeps the previous file)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(value))
 
 
 def labels_at(emb: np.ndarray, run: RunConfig, k: int) -> np.ndarray:
@@ -240,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--base-steps", type=int, default=None,
-                        help="compare every row with the Euclidean base trained this many steps (1: its initial weights), listed as its own row")
+                        help="compare every row with the Euclidean base trained this many steps (1: one step from its initial weights), listed as its own row")
     parser.add_argument("--workdir", type=Path, default=Path("paper-protocol-work"))
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -274,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             if run_dir.exists() and not (run_dir / WEIGHTS_NAME).exists():
                 shutil.rmtree(run_dir)  # interrupted before its first checkpoint: nothing to keep
             record = score_run(run, train, scored, truths, run_dir=run_dir)
-            done.write_text(json.dumps(record))
+            write_json(done, record)
             records.append(record)
             print(f"{setting} / {row} / seed {seed} / {run.train.steps} steps: " + ", ".join(
                 f"L{level} {np.mean(record['dice'][str(level)]):.3f}" for level in LEVELS)

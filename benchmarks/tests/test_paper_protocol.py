@@ -123,6 +123,38 @@ def test_an_interrupted_run_resumes_training_and_scoring_to_the_uninterrupted_re
     assert len(embedded) == 3  # scores of another model's step are not reused
 
 
+def test_a_run_whose_first_training_collapsed_resumes_with_its_retry_and_keeps_its_training_time(script, tmp_path, monkeypatch):
+    import dataclasses
+    import json
+
+    from helpers import kill_encoders_of
+    from hypseg.config import smoke_recipe
+    from hypseg.training import Trainer
+
+    run = smoke_recipe()
+    run = dataclasses.replace(run, model=dataclasses.replace(run.model, patch_size=10),
+                              data=dataclasses.replace(run.data, patch_resize=10))
+    rng = np.random.default_rng(0)
+    volumes = [rng.normal(size=(16, 16, 16)).astype(np.float32) for _ in range(2)]
+    truths = [{level: (ndi_mean(v) > 0).astype(np.int64) for level in script.LEVELS} for v in volumes]
+    kill_encoders_of({0}, monkeypatch)
+    whole = script.score_run(run, volumes[:1], volumes, truths, run_dir=tmp_path / "whole")
+    assert whole["trained_seed"] == 1000
+
+    cut = tmp_path / "cut"  # trained (seed 0 set aside, seed 1000 kept), stopped before scoring
+    Trainer(run, volumes[:1], run_dir=cut, progress=False).fit()
+    resumed = script.score_run(run, volumes[:1], volumes, truths, run_dir=cut)
+    assert resumed["trained_seed"] == 1000 and resumed["dice"] == whole["dice"]
+    assert resumed["weights_moved"] == whole["weights_moved"]
+
+    saved = json.loads((cut / "scored.json").read_text())  # stopped again after one volume, much later
+    assert saved["seed"] == 1000 and saved["train_minutes"] == resumed["train_minutes"]
+    (cut / "scored.json").write_text(json.dumps(dict(saved, volumes=saved["volumes"][:1])))
+    (cut / "config.toml").touch()  # timestamps no longer measure the training
+    again = script.score_run(run, volumes[:1], volumes, truths, run_dir=cut)
+    assert again["train_minutes"] == resumed["train_minutes"] and again["dice"] == whole["dice"]
+
+
 def ndi_mean(volume):
     import scipy.ndimage as ndi
 

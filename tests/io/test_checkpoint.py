@@ -90,3 +90,23 @@ def test_read_log_returns_the_records_and_names_a_bad_line(tmp_path):
     (tmp_path / LOG_NAME).write_text('{"step": 1\n')
     with pytest.raises(UserError, match=rf"{LOG_NAME}:1: is not JSON \("):
         read_log(tmp_path)
+
+
+def test_set_aside_runs_are_ordered_by_seed_and_copy_and_unreadable_folders_name_no_seed(tmp_path):
+    import dataclasses
+    import os
+
+    from hypseg.io.checkpoint import set_aside_runs, set_aside_seeds
+
+    config = RunConfig()
+    names = ["collapsed-seed10000", "collapsed-seed2000", "collapsed-seed2000-2", "collapsed-seed1000"]
+    for name in names:  # one mtime for all: only the names can order them
+        seed = int(name.removeprefix("collapsed-seed").split("-")[0])
+        save_run_config(tmp_path / name, dataclasses.replace(config, train=dataclasses.replace(config.train, seed=seed)))
+        os.utime(tmp_path / name, (1e9, 1e9))
+    (tmp_path / "collapsed-seed5").mkdir()  # made by hand, no config
+    (tmp_path / "collapsed-seed7").write_text("a file")  # not a folder
+    (tmp_path / "collapsed-seedx").mkdir()  # not a seed
+    assert [p.name for p in set_aside_runs(tmp_path)] == [
+        "collapsed-seed5", "collapsed-seed1000", "collapsed-seed2000", "collapsed-seed2000-2", "collapsed-seed10000"]
+    assert set_aside_seeds(tmp_path) == (1000, 2000, 2000, 10000)

@@ -10,6 +10,7 @@ renamed, so an interrupted write leaves the previous checkpoint intact.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -31,13 +32,26 @@ COLLAPSED_FOLDER = "collapsed-seed{seed}"
 
 def set_aside_runs(run_dir: str | Path) -> list[Path]:
     """The collapsed runs that training set aside in ``run_dir`` (:meth:`hypseg.training.Trainer.fit`), oldest
-    first."""
-    return sorted(Path(run_dir).glob(COLLAPSED_FOLDER.format(seed="*")), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    first: by seed (each retry's is 1000 above the last), then the ``-2``, ``-3`` ... that keeps an earlier
+    folder of the same seed."""
+    found = []
+    for path in Path(run_dir).glob(COLLAPSED_FOLDER.format(seed="*")):
+        named = re.fullmatch(COLLAPSED_FOLDER.format(seed=r"(\d+)") + r"(?:-(\d+))?", path.name)
+        if named and path.is_dir():
+            found.append(((int(named[1]), int(named[2] or 1)), path))
+    return [path for _, path in sorted(found)]
 
 
 def set_aside_seeds(run_dir: str | Path) -> tuple[int, ...]:
-    """The seeds of the runs set aside in ``run_dir`` (:func:`set_aside_runs`), in the order they were."""
-    return tuple(load_run_config(run).train.seed for run in set_aside_runs(run_dir))
+    """The seeds of the runs set aside in ``run_dir`` (:func:`set_aside_runs`), in the order they were; a
+    folder that holds no readable run config (one the user made or emptied) is not a set-aside run."""
+    seeds = []
+    for run in set_aside_runs(run_dir):
+        try:
+            seeds.append(load_run_config(run).train.seed)
+        except (FileNotFoundError, UserError):
+            continue
+    return tuple(seeds)
 
 
 def save_run_config(run_dir: str | Path, config: RunConfig) -> Path:

@@ -115,21 +115,24 @@ def segment_config(preset: str, clusters: list[int], *, own_patch_side: bool = F
 
 
 class ImageTraining(NamedTuple):
-    """A model trained on one image, and what its training set aside.
+    """A model trained on one image, and whether it collapsed.
 
     Attributes
     ----------
     model : TrainedModel
-        The model, with ``run_dir`` the folder it was asked for.
-    aside : tuple of int
-        The seeds of the runs that collapsed and were set aside before it (:meth:`hypseg.training.Trainer.fit`).
+        The model, with ``run_dir`` the folder it was asked for; ``model.set_aside`` names the runs that
+        collapsed and were set aside before it (:meth:`hypseg.training.Trainer.fit`).
     collapsed : bool
         Every run collapsed: the kept model embeds every voxel alike and its label maps will say nothing.
     """
 
     model: "TrainedModel"
-    aside: tuple[int, ...] = ()
     collapsed: bool = False
+
+    @property
+    def aside(self) -> tuple[int, ...]:
+        """The seeds of the runs set aside before the model."""
+        return self.model.set_aside
 
     def note(self) -> str:
         """"" or what the widget's status line adds after training: which runs collapsed, whose seed the model is."""
@@ -189,7 +192,7 @@ def train_model(
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=int(steps)))
     with atomic_path(out) as tmp, collapse_caught() as collapsed:
         model = train([image], out=tmp, recipe=config, progress=False, on_step=on_step)
-    return ImageTraining(dataclasses.replace(model, run_dir=out), model.set_aside, bool(collapsed))
+    return ImageTraining(dataclasses.replace(model, run_dir=out), bool(collapsed))
 
 
 @contextlib.contextmanager
