@@ -119,8 +119,8 @@ def row_config(recipe: str, row: str, *, change: str, steps: int | None, seed: i
         run = dataclasses.replace(run, model=dataclasses.replace(run.model, variant=variant),
                                   train=dataclasses.replace(run.train, triplet_weight=run.train.triplet_weight if triplet else 0.0))
     run = CHANGES[change](run)
-    train = dataclasses.replace(run.train, seed=seed, validation_batches=0, checkpoint_every=max(run.train.steps // 4, 1),
-                                **({} if steps is None else {"steps": steps}))
+    train = dataclasses.replace(run.train, seed=seed, validation_batches=0, **({} if steps is None else {"steps": steps}))
+    train = dataclasses.replace(train, checkpoint_every=max(train.steps // 4, 1))  # four checkpoints to resume from
     return dataclasses.replace(run, train=train)
 
 

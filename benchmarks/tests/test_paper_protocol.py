@@ -33,6 +33,7 @@ def test_each_change_moves_exactly_its_part_of_the_recipe(script):
     assert script.row_config("cpu", "full", change="scale", steps=None, seed=0).train.steps == 10 * base.train.steps
     paper = script.row_config("paper", "euclidean base", change="none", steps=7, seed=2)
     assert paper.model == paper_recipe("euclidean").model and paper.train.steps == 7 and paper.train.triplet_weight == 0.0
+    assert paper.train.checkpoint_every == 1 and base.train.checkpoint_every == cpu_recipe().train.steps // 4
 
 
 def test_per_volume_clustering_finds_two_separated_blobs(script):
