@@ -100,6 +100,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "paper-protocol-paper-val": results_file("paper_protocol_paper_val"),
     "paper-protocol-paper-test": results_file("paper_protocol_paper_test"),
     "paper-protocol-paper-test-base-step1": results_file("paper_protocol_paper_test_base_step1"),
+    "paper-protocol-paper-test-step1": results_file("paper_protocol_paper_test_step1"),
     "real-data": results_file("real_data"),
     "scale": results_file("scale"),
 }
