@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -34,6 +36,12 @@ def test_each_change_moves_exactly_its_part_of_the_recipe(script):
     paper = script.row_config("paper", "euclidean base", change="none", steps=7, seed=2)
     assert paper.model == paper_recipe("euclidean").model and paper.train.steps == 7 and paper.train.triplet_weight == 0.0
     assert paper.train.checkpoint_every == 1 and base.train.checkpoint_every == cpu_recipe().train.steps // 4
+    ball_rate = script.row_config("paper", "euclidean base", change="ball-rate", steps=7, seed=2)
+    assert (ball_rate.train.optimiser, ball_rate.train.learning_rate, ball_rate.train.grad_clip) == ("amsgrad", 5e-7, 8.0)
+    assert ball_rate.model == paper.model and ball_rate.data == paper.data
+    assert dataclasses.replace(ball_rate.train, learning_rate=5e-5, grad_clip=0.0) == paper.train
+    full = script.row_config("paper", "full", change="none", steps=7, seed=2)
+    assert script.row_config("paper", "full", change="ball-rate", steps=7, seed=2) == full  # the ball's own rate
 
 
 def test_per_volume_clustering_finds_two_separated_blobs(script):
@@ -162,7 +170,9 @@ def ndi_mean(volume):
     return ndi.uniform_filter(volume, size=5)
 
 
-def test_rows_compare_with_the_euclidean_base_at_another_step_count_listed_as_its_own_row(script, tmp_path, monkeypatch):
+def saved_records(script, tmp_path, monkeypatch, level1: dict[str, list[float]]) -> None:
+    """A work folder holding only the records named ``{change}-{row}-{steps}`` (three test volumes, seed 0):
+    main() must read them back and train nothing."""
     import json
 
     monkeypatch.setattr(script, "score_run", lambda *a, **k: pytest.fail("a saved record was trained again"))
@@ -174,12 +184,16 @@ def test_rows_compare_with_the_euclidean_base_at_another_step_count_listed_as_it
     np.save(truth, np.zeros((4, 4, 4), dtype=np.int64))
     cases = [type("Case", (), {"split": "test", "truth": {str(level): truth for level in script.LEVELS}})() for _ in range(3)]
     monkeypatch.setattr(script, "discover_cases", lambda dirs: cases)
-    dice = {"full-5": [0.9, 0.8, 0.7], "euclidean_base-5": [0.6, 0.6, 0.6], "euclidean_base-1": [0.7, 0.7, 0.8]}
-    for key, level1 in dice.items():
-        row, steps = key.rsplit("-", 1)
-        record = {"dice": {"1": level1, "2": [0.5] * 3, "3": [0.3] * 3}, "share": [0.9], "corr": [0.8],
+    for key, dice in level1.items():
+        change_row, steps = key.rsplit("-", 1)
+        record = {"dice": {"1": dice, "2": [0.5] * 3, "3": [0.3] * 3}, "share": [0.9], "corr": [0.8],
                   "train_minutes": 1.0, "trained_seed": 0, "steps": int(steps), "weights_moved": 0.1}
-        (tmp_path / f"paper-none-{row}-0-test-3-{steps}.json").write_text(json.dumps(record))
+        (tmp_path / f"paper-{change_row}-0-test-3-{steps}.json").write_text(json.dumps(record))
+
+
+def test_rows_compare_with_the_euclidean_base_at_another_step_count_listed_as_its_own_row(script, tmp_path, monkeypatch):
+    saved_records(script, tmp_path, monkeypatch, {
+        "none-full-5": [0.9, 0.8, 0.7], "none-euclidean_base-5": [0.6, 0.6, 0.6], "none-euclidean_base-1": [0.7, 0.7, 0.8]})
     out = tmp_path / "table.md"
     script.main(["--recipe", "paper", "--rows", "full", "--rows", "euclidean base", "--split", "test", "--seeds", "1",
                  "--steps", "5", "--base-steps", "1", "--workdir", str(tmp_path), "--out", str(out)])
@@ -188,3 +202,14 @@ def test_rows_compare_with_the_euclidean_base_at_another_step_count_listed_as_it
     assert lines["full"].split(" | ")[3] == "0.800" and lines["full"].split(" | ")[6].startswith("+0.067 [")
     assert lines["euclidean base"].split(" | ")[6].startswith("-0.133 [")
     assert lines["euclidean base at 1 step"].split(" | ")[3:7] == ["0.733", "0.500", "0.300", "-"]
+
+
+def test_a_change_that_leaves_a_row_as_it_was_reads_that_rows_unchanged_run(script, tmp_path, monkeypatch):
+    # the paper recipe already trains the ball at the ball's rate: only the Euclidean base has a ball-rate run
+    saved_records(script, tmp_path, monkeypatch, {"none-full-5": [0.9, 0.8, 0.7], "ball-rate-euclidean_base-5": [0.8, 0.7, 0.7]})
+    out = tmp_path / "table.md"
+    script.main(["--recipe", "paper", "--change", "ball-rate", "--rows", "full", "--rows", "euclidean base", "--split", "test",
+                 "--seeds", "1", "--steps", "5", "--workdir", str(tmp_path), "--out", str(out)])
+    lines = {line.split(" | ")[1]: line for line in out.read_text().splitlines() if line.startswith("| paper + the ball's rate for every row |")}
+    assert lines["full"].split(" | ")[3] == "0.800" and lines["full"].split(" | ")[6].startswith("+0.067 [")
+    assert lines["euclidean base"].split(" | ")[3] == "0.733"
