@@ -110,7 +110,7 @@ def _ball_rate(run: RunConfig) -> RunConfig:
     return dataclasses.replace(run, train=dataclasses.replace(run.train, optimiser="amsgrad", learning_rate=lr, grad_clip=clip))
 
 
-#: --change name -> the recipe with that one thing moved towards the released experiment
+#: --change name -> the recipe with that one thing changed (towards the released experiment; ``ball-rate``: the ball's optimisation for every row)
 CHANGES: dict[str, Callable[[RunConfig], RunConfig]] = {
     "none": lambda run: run,
     "sampling": _released_sampling,
