@@ -119,6 +119,8 @@ CHANGES: dict[str, Callable[[RunConfig], RunConfig]] = {
     "scale": _scale,
     "ball-rate": _ball_rate,
 }
+#: --change name -> what the table's setting column adds to the recipe's name
+SETTING_NAMES = {name: f" + released {name}" for name in CHANGES} | {"none": "", "ball-rate": " + the ball's rate for every row"}
 
 
 def row_config(recipe: str, row: str, *, change: str, steps: int | None, seed: int) -> RunConfig:
@@ -311,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     base = BASE if args.base_steps is None else f"{BASE} at {args.base_steps} step{'s' * (args.base_steps != 1)}"
     for change in changes:
-        setting = args.recipe + {"none": "", "ball-rate": " + the ball's rate for every row"}.get(change, f" + released {change}")
+        setting = args.recipe + SETTING_NAMES[change]
         results[setting] = {row: runs_of(setting, change, row, args.steps) for row in rows}
         if args.base_steps is not None:
             results[setting][base] = runs_of(setting, change, BASE, args.base_steps)
