@@ -33,6 +33,9 @@ rerun; an interrupted one resumes its training checkpoint and the volumes alread
     python -m benchmarks.paper_protocol --recipe paper --rows full --rows "euclidean base" --steps 200 --volumes 3
     python -m benchmarks.paper_protocol --recipe paper --rows full --rows "euclidean base" --steps 200 --volumes 3 --base-steps 1
 
+``--pair CHANGE/ROW CHANGE/ROW`` adds the paired difference of two runs at every level (the table's gap column
+is level 1 against the Euclidean base of the same setting only), e.g. ``--pair none/full 'ball-rate/euclidean base'``.
+
 ``--base-steps`` compares every row with the Euclidean base at another step count, e.g. one step from its
 initialisation (the weights-moved column says how far that is), to tell what training changed from what
 the initialisation already gave.
@@ -236,13 +239,8 @@ def table(results: Mapping[str, Mapping[str, list[dict]]], *, title: str, base: 
     for setting, rows in results.items():
         reference = rows.get(base)
         for row, runs in rows.items():
-            per_volume = {level: np.mean([r["dice"][str(level)] for r in runs], axis=0) for level in LEVELS}
-            cells = [f"{float(np.mean(per_volume[level])):.3f}" for level in LEVELS]
-            gap = "-"
-            if reference and row != base:
-                ref = np.mean([r["dice"]["1"] for r in reference], axis=0)
-                lo, hi = paired_interval(per_volume[1], ref)
-                gap = f"{float(np.mean(per_volume[1] - ref)):+.3f} [{lo:+.3f}, {hi:+.3f}]"
+            cells = [f"{float(np.mean(per_volume(runs, level))):.3f}" for level in LEVELS]
+            gap = "-" if not reference or row == base else difference(runs, reference, 1)
             share = float(np.median([s for r in runs for s in r["share"]]))
             corr = float(np.median([c for r in runs for c in r["corr"]]))
             minutes = float(np.mean([r["train_minutes"] for r in runs]))
@@ -254,6 +252,28 @@ def table(results: Mapping[str, Mapping[str, list[dict]]], *, title: str, base: 
     notes = ["", "Weights moved: the median over seeds of |theta - theta_0| / |theta_0| after training."]
     notes += retried
     return "\n".join(lines + notes) + "\n"
+
+
+def per_volume(runs: Sequence[dict], level: int) -> np.ndarray:
+    """(V,) DICE of one row at one level per scored volume, averaged over the row's seeds."""
+    return np.mean([r["dice"][str(level)] for r in runs], axis=0)
+
+
+def difference(runs: Sequence[dict], other: Sequence[dict], level: int) -> str:
+    """``mean [low, high]``: the paired mean difference of two rows over the same volumes at one level, with its interval."""
+    a, b = per_volume(runs, level), per_volume(other, level)
+    lo, hi = paired_interval(a, b)
+    return f"{float(np.mean(a - b)):+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+
+def pair_table(results: Mapping[str, Mapping[str, list[dict]]], pairs: Sequence[tuple[tuple[str, str], tuple[str, str]]]) -> str:
+    """Markdown: for each pair of (setting, row), the first minus the second at every level, with paired intervals."""
+    lines = ["| (setting) row | minus (setting) row | " + " | ".join(f"L{level} [95%]" for level in LEVELS) + " |",
+             "|---|---|" + "---|" * len(LEVELS)]
+    for (setting, row), (other_setting, other_row) in pairs:
+        cells = [difference(results[setting][row], results[other_setting][other_row], level) for level in LEVELS]
+        lines.append(f"| ({setting}) {row} | ({other_setting}) {other_row} | {' | '.join(cells)} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -270,10 +290,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--base-steps", type=int, default=None,
                         help="compare every row with the Euclidean base trained this many steps (1: one step from its initial weights), listed as its own row")
+    parser.add_argument("--pair", nargs=2, action="append", default=[], metavar=("CHANGE/ROW", "CHANGE/ROW"),
+                        help="repeatable; adds the paired difference first minus second at every level, e.g. --pair none/full 'ball-rate/euclidean base'")
     parser.add_argument("--workdir", type=Path, default=Path("paper-protocol-work"))
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     changes, rows = args.change or ["none"], args.rows or list(ROWS)
+    pairs = []
+    for named in args.pair:
+        ends = []
+        for name in named:
+            change, _, row = name.partition("/")
+            if change not in changes or row not in rows:
+                parser.error(f"--pair {name!r} is not a CHANGE/ROW of this run: changes {', '.join(changes)}; rows {', '.join(rows)}")
+            ends.append((args.recipe + SETTING_NAMES[change], row))
+        pairs.append(tuple(ends))
     data_dir = args.workdir / "regular"
     args.workdir.mkdir(parents=True, exist_ok=True)
     if not (data_dir / "manifest.json").exists():
@@ -319,7 +350,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             results[setting][base] = runs_of(setting, change, BASE, args.base_steps)
     title = (f"Paper protocol, regular set, {args.split} split ({len(scored_cases)} volumes), "
              f"{'transductive' if args.transductive else f'trained on {len(train_cases)} training volumes'}")
-    text = table(results, title=title, base=base) + f"\nCommand: `python -m benchmarks.paper_protocol {shlex.join(sys.argv[1:] if argv is None else argv)}`\n"
+    text = table(results, title=title, base=base)
+    if pairs:
+        text += "\nPaired differences over the scored volumes (seeds averaged per volume):\n\n" + pair_table(results, pairs)
+    text += f"\nCommand: `python -m benchmarks.paper_protocol {shlex.join(sys.argv[1:] if argv is None else argv)}`\n"
     print(text)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

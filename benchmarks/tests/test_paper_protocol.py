@@ -213,3 +213,26 @@ def test_a_change_that_leaves_a_row_as_it_was_reads_that_rows_unchanged_run(scri
     lines = {line.split(" | ")[1]: line for line in out.read_text().splitlines() if line.startswith("| paper + the ball's rate for every row |")}
     assert lines["full"].split(" | ")[3] == "0.800" and lines["full"].split(" | ")[6].startswith("+0.067 [")
     assert lines["euclidean base"].split(" | ")[3] == "0.733"
+
+
+def test_pairs_print_the_paired_difference_at_every_level_across_settings(script, tmp_path, monkeypatch):
+    from hypseg.metrics import paired_interval
+
+    saved_records(script, tmp_path, monkeypatch, {
+        "none-full-5": [0.9, 0.8, 0.7], "none-euclidean_base-5": [0.6, 0.6, 0.6], "ball-rate-euclidean_base-5": [0.8, 0.7, 0.5]})
+    out = tmp_path / "table.md"
+    script.main(["--recipe", "paper", "--change", "none", "--change", "ball-rate", "--rows", "full", "--rows", "euclidean base",
+                 "--split", "test", "--seeds", "1", "--steps", "5", "--pair", "none/full", "ball-rate/euclidean base",
+                 "--workdir", str(tmp_path), "--out", str(out)])
+    lo, hi = paired_interval([0.9, 0.8, 0.7], [0.8, 0.7, 0.5])
+    expected = (f"| (paper) full | (paper + the ball's rate for every row) euclidean base | +0.133 [{lo:+.3f}, {hi:+.3f}] "
+                "| +0.000 [+0.000, +0.000] | +0.000 [+0.000, +0.000] |")
+    assert expected in out.read_text().splitlines()
+
+
+def test_a_pair_outside_the_runs_changes_or_rows_is_a_usage_error(script, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        script.main(["--recipe", "paper", "--rows", "full", "--pair", "none/full", "ball-rate/full", "--workdir", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert "--pair 'ball-rate/full' is not a CHANGE/ROW of this run: changes none; rows full" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
