@@ -57,7 +57,7 @@ import numpy as np
 import scipy.ndimage as ndi
 import torch
 
-from benchmarks.timing import retried_note
+from benchmarks.timing import format_table, retried_note
 from benchmarks.validation_split import first_axis
 from hypseg.clustering import EuclideanKMeans, HyperbolicKMeans
 from hypseg.config import RunConfig, cpu_recipe, paper_recipe
@@ -268,12 +268,10 @@ def difference(runs: Sequence[dict], other: Sequence[dict], level: int) -> str:
 
 def pair_table(results: Mapping[str, Mapping[str, list[dict]]], pairs: Sequence[tuple[tuple[str, str], tuple[str, str]]]) -> str:
     """Markdown: for each pair of (setting, row), the first minus the second at every level, with paired intervals."""
-    lines = ["| (setting) row | minus (setting) row | " + " | ".join(f"L{level} [95%]" for level in LEVELS) + " |",
-             "|---|---|" + "---|" * len(LEVELS)]
-    for (setting, row), (other_setting, other_row) in pairs:
-        cells = [difference(results[setting][row], results[other_setting][other_row], level) for level in LEVELS]
-        lines.append(f"| ({setting}) {row} | ({other_setting}) {other_row} | {' | '.join(cells)} |")
-    return "\n".join(lines) + "\n"
+    rows = [[f"({setting}) {row}", f"({other_setting}) {other_row}",
+             *(difference(results[setting][row], results[other_setting][other_row], level) for level in LEVELS)]
+            for (setting, row), (other_setting, other_row) in pairs]
+    return format_table(["(setting) row", "minus (setting) row", *(f"L{level} [95%]" for level in LEVELS)], rows) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -296,15 +294,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     changes, rows = args.change or ["none"], args.rows or list(ROWS)
-    pairs = []
-    for named in args.pair:
-        ends = []
-        for name in named:
-            change, _, row = name.partition("/")
-            if change not in changes or row not in rows:
-                parser.error(f"--pair {name!r} is not a CHANGE/ROW of this run: changes {', '.join(changes)}; rows {', '.join(rows)}")
-            ends.append((args.recipe + SETTING_NAMES[change], row))
-        pairs.append(tuple(ends))
+    settings = {change: args.recipe + SETTING_NAMES[change] for change in changes}  # the table's setting column
+
+    def pair_end(name: str) -> tuple[str, str]:
+        """``CHANGE/ROW`` as the (setting, row) it names in ``results``; a usage error unless this run has it."""
+        change, _, row = name.partition("/")
+        if change not in changes or row not in rows:
+            parser.error(f"--pair {name!r} is not a CHANGE/ROW of this run: changes {', '.join(changes)}; rows {', '.join(rows)}")
+        return settings[change], row
+
+    pairs = [(pair_end(first), pair_end(second)) for first, second in args.pair]
     data_dir = args.workdir / "regular"
     args.workdir.mkdir(parents=True, exist_ok=True)
     if not (data_dir / "manifest.json").exists():
@@ -343,8 +342,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         return records
 
     base = BASE if args.base_steps is None else f"{BASE} at {args.base_steps} step{'s' * (args.base_steps != 1)}"
-    for change in changes:
-        setting = args.recipe + SETTING_NAMES[change]
+    for change, setting in settings.items():
         results[setting] = {row: runs_of(setting, change, row, args.steps) for row in rows}
         if args.base_steps is not None:
             results[setting][base] = runs_of(setting, change, BASE, args.base_steps)
