@@ -63,6 +63,8 @@ from hypseg.clustering import EuclideanKMeans, HyperbolicKMeans
 from hypseg.config import RunConfig, cpu_recipe, paper_recipe
 from hypseg.config.recipes import PAPER_OPTIMISATION
 from hypseg.data import discover_cases, load_normalised, write_synthetic_dataset
+from hypseg.device import resolve_device
+from hypseg.errors import UserError
 from hypseg.geometry import logmap0
 from hypseg.inference.embed import embed_volume, embed_volume_patches
 from hypseg.io import atomic_path, load_labels
@@ -126,8 +128,8 @@ CHANGES: dict[str, Callable[[RunConfig], RunConfig]] = {
 SETTING_NAMES = {name: f" + released {name}" for name in CHANGES} | {"none": "", "ball-rate": " + the ball's rate for every row"}
 
 
-def row_config(recipe: str, row: str, *, change: str, steps: int | None, seed: int) -> RunConfig:
-    """The training config of one Table-2 row under a recipe and one change."""
+def row_config(recipe: str, row: str, *, change: str, steps: int | None, seed: int, device: str = "cpu") -> RunConfig:
+    """The training config of one Table-2 row under a recipe and one change, trained on ``device``."""
     variant, triplet = ROWS[row]
     if recipe == "paper":
         run = paper_recipe(variant, triplet=triplet)
@@ -136,16 +138,25 @@ def row_config(recipe: str, row: str, *, change: str, steps: int | None, seed: i
         run = dataclasses.replace(run, model=dataclasses.replace(run.model, variant=variant),
                                   train=dataclasses.replace(run.train, triplet_weight=run.train.triplet_weight if triplet else 0.0))
     run = CHANGES[change](run)
-    train = dataclasses.replace(run.train, seed=seed, validation_batches=0, **({} if steps is None else {"steps": steps}))
+    train = dataclasses.replace(run.train, seed=seed, validation_batches=0, device=device, **({} if steps is None else {"steps": steps}))
     train = dataclasses.replace(train, checkpoint_every=max(train.steps // 4, 1))  # four checkpoints to resume from
     return dataclasses.replace(run, train=train)
 
 
+def run_tag(recipe: str, row: str, *, change: str, steps: int | None, seed: int, split: str, volumes: int) -> str:
+    """The name of one run's records and run directory in the workdir. A change that leaves the row's config as it
+    was names the unchanged run, which it then shares; the device is not part of it (a run is the same run on any)."""
+    run = row_config(recipe, row, change=change, steps=steps, seed=seed)
+    unchanged = run == row_config(recipe, row, change="none", steps=steps, seed=seed)
+    return f"{recipe}-{'none' if unchanged else change}-{row.replace(' ', '_')}-{seed}-{split}-{volumes}-{run.train.steps}"
+
+
 def protocol_embedding(model: HVAE, volume: np.ndarray) -> np.ndarray:
-    """(Z, Y, X, d) per-voxel embedding of the paper's protocol (p = 5 resized to the model's m)."""
+    """(Z, Y, X, d) per-voxel embedding of the paper's protocol (p = 5 resized to the model's m), on the model's device."""
+    device = next(model.parameters()).device
     if model.config.dense:
-        return embed_volume(model, volume, patch_size=PROTOCOL_PATCH, tile=48)
-    return embed_volume_patches(model, volume, patch_size=PROTOCOL_PATCH, padding="zero")
+        return embed_volume(model, volume, patch_size=PROTOCOL_PATCH, tile=48, device=device)
+    return embed_volume_patches(model, volume, patch_size=PROTOCOL_PATCH, padding="zero", device=device)
 
 
 def protocol_labels(embedding: np.ndarray, *, hyperbolic: bool, curvature: float, k: int, seed: int) -> np.ndarray:
@@ -274,11 +285,16 @@ def pair_table(results: Mapping[str, Mapping[str, list[dict]]], pairs: Sequence[
     return format_table(["(setting) row", "minus (setting) row", *(f"L{level} [95%]" for level in LEVELS)], rows) + "\n"
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def parse_arguments(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, dict[str, list[str]], dict[str, str], list]:
+    """The command line as (arguments, {change: its rows}, {change: its setting's name}, pairs as (setting, row) twice).
+
+    Every usage error (exit 2, one line) is raised here, before anything is written."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", choices=("cpu", "paper"), default="cpu")
     parser.add_argument("--change", action="append", choices=tuple(CHANGES), help="repeatable; default: none")
     parser.add_argument("--rows", action="append", choices=tuple(ROWS), help="repeatable; default: all six")
+    parser.add_argument("--run", action="append", default=[], metavar="CHANGE/ROW",
+                        help="repeatable; only these runs instead of every --change with every --rows, e.g. --run none/full --run 'ball-rate/euclidean triplet'")
     parser.add_argument("--split", choices=("val", "test"), default="val")
     parser.add_argument("--dataset-size", type=int, default=120, help="volumes generated (split 2/3, 1/6, 1/6)")
     parser.add_argument("--volumes", type=int, default=None, help="score only the first N volumes of the split")
@@ -290,20 +306,41 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="compare every row with the Euclidean base trained this many steps (1: one step from its initial weights), listed as its own row")
     parser.add_argument("--pair", nargs=2, action="append", default=[], metavar=("CHANGE/ROW", "CHANGE/ROW"),
                         help="repeatable; adds the paired difference first minus second at every level, e.g. --pair none/full 'ball-rate/euclidean base'")
+    parser.add_argument("--device", default="cpu", help="where to train and embed: cpu, cuda or cuda:N (the records do not depend on it)")
     parser.add_argument("--workdir", type=Path, default=Path("paper-protocol-work"))
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    changes, rows = args.change or ["none"], args.rows or list(ROWS)
-    settings = {change: args.recipe + SETTING_NAMES[change] for change in changes}  # the table's setting column
+    try:
+        args.device = resolve_device(args.device)
+    except UserError as error:
+        parser.error(str(error))
+    if args.run and (args.change or args.rows):
+        parser.error("--run names each run itself: give it without --change and --rows")
+    rows_of: dict[str, list[str]] = {}  # change -> its rows, in the order given
+    for name in args.run:
+        change, _, row = name.partition("/")
+        if change not in CHANGES or row not in ROWS:
+            parser.error(f"--run {name!r} is not a CHANGE/ROW: changes {', '.join(CHANGES)}; rows {', '.join(ROWS)}")
+        rows_of.setdefault(change, []).append(row)
+    if not args.run:
+        rows_of = {change: args.rows or list(ROWS) for change in args.change or ["none"]}
+    settings = {change: args.recipe + SETTING_NAMES[change] for change in rows_of}  # the table's setting column
 
     def pair_end(name: str) -> tuple[str, str]:
         """``CHANGE/ROW`` as the (setting, row) it names in ``results``; a usage error unless this run has it."""
         change, _, row = name.partition("/")
-        if change not in changes or row not in rows:
-            parser.error(f"--pair {name!r} is not a CHANGE/ROW of this run: changes {', '.join(changes)}; rows {', '.join(rows)}")
+        if row not in rows_of.get(change, ()):
+            ran = ", ".join(args.run) if args.run else (
+                f"{', '.join(rows_of)}; rows {', '.join(next(iter(rows_of.values())))}")
+            parser.error(f"--pair {name!r} is not a CHANGE/ROW of this run: {'runs' if args.run else 'changes'} {ran}")
         return settings[change], row
 
     pairs = [(pair_end(first), pair_end(second)) for first, second in args.pair]
+    return args, rows_of, settings, pairs
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args, rows_of, settings, pairs = parse_arguments(argv)
     data_dir = args.workdir / "regular"
     args.workdir.mkdir(parents=True, exist_ok=True)
     if not (data_dir / "manifest.json").exists():
@@ -319,9 +356,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         """The records of ``row``'s seeds at ``steps``: read back when scored before, else trained and scored."""
         records = []
         for seed in range(args.seeds):
-            run = row_config(args.recipe, row, change=change, steps=steps, seed=seed)
-            unchanged = run == row_config(args.recipe, row, change="none", steps=steps, seed=seed)
-            tag = f"{args.recipe}-{'none' if unchanged else change}-{row.replace(' ', '_')}-{seed}-{args.split}-{len(scored_cases)}-{run.train.steps}"
+            run = row_config(args.recipe, row, change=change, steps=steps, seed=seed, device=args.device)
+            tag = run_tag(args.recipe, row, change=change, steps=steps, seed=seed, split=args.split, volumes=len(scored_cases))
             done = args.workdir / f"{tag}.json"
             if done.exists():
                 records.append(json.loads(done.read_text()))
@@ -343,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     base = BASE if args.base_steps is None else f"{BASE} at {args.base_steps} step{'s' * (args.base_steps != 1)}"
     for change, setting in settings.items():
-        results[setting] = {row: runs_of(setting, change, row, args.steps) for row in rows}
+        results[setting] = {row: runs_of(setting, change, row, args.steps) for row in rows_of[change]}
         if args.base_steps is not None:
             results[setting][base] = runs_of(setting, change, BASE, args.base_steps)
     title = (f"Paper protocol, regular set, {args.split} split ({len(scored_cases)} volumes), "

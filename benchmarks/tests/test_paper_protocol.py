@@ -236,3 +236,38 @@ def test_a_pair_outside_the_runs_changes_or_rows_is_a_usage_error(script, tmp_pa
     assert exit_.value.code == 2
     assert "--pair 'ball-rate/full' is not a CHANGE/ROW of this run: changes none; rows full" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_runs_name_only_the_runs_scored_not_every_change_with_every_row(script, tmp_path, monkeypatch):
+    # --run ball-rate/euclidean triplet without ball-rate/full: the cross product would train the latter's unchanged run and a ball-rate base
+    saved_records(script, tmp_path, monkeypatch, {"none-full-5": [0.9, 0.8, 0.7], "ball-rate-euclidean_triplet-5": [0.9, 0.7, 0.8]})
+    out = tmp_path / "table.md"
+    script.main(["--recipe", "paper", "--run", "none/full", "--run", "ball-rate/euclidean triplet", "--split", "test", "--seeds", "1",
+                 "--steps", "5", "--pair", "none/full", "ball-rate/euclidean triplet", "--workdir", str(tmp_path), "--out", str(out)])
+    rows = [line.split(" | ")[:2] for line in out.read_text().splitlines() if line.startswith("| paper")]
+    assert rows == [["| paper", "full"], ["| paper + the ball's rate for every row", "euclidean triplet"]]
+    pairs = [[cell.strip() for cell in line.strip("|").split("|")] for line in out.read_text().splitlines() if line.startswith("| (paper) full")]
+    assert [pair[:3] for pair in pairs] == [["(paper) full", "(paper + the ball's rate for every row) euclidean triplet", "+0.000 [-0.100, +0.100]"]]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--run", "none/full", "--rows", "full"], "--run names each run itself: give it without --change and --rows"),
+    (["--run", "none/ful"], "--run 'none/ful' is not a CHANGE/ROW: changes none, sampling, balance, decoder, scale, ball-rate; rows "),
+    (["--run", "none/full", "--pair", "none/full", "ball-rate/full"], "--pair 'ball-rate/full' is not a CHANGE/ROW of this run: runs none/full"),
+    (["--device", "tpu"], "unknown device 'tpu'; choose auto, cpu, cuda or cuda:N"),
+])
+def test_runs_and_devices_outside_the_choices_are_usage_errors(script, tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_:
+        script.main(["--recipe", "paper", *argv, "--workdir", str(tmp_path / "work")])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "work").exists()
+
+
+def test_a_run_tag_names_the_unchanged_run_when_the_change_leaves_the_row_as_it_was(script):
+    tag = script.run_tag("paper", "full", change="ball-rate", steps=7, seed=1, split="val", volumes=6)
+    assert tag == script.run_tag("paper", "full", change="none", steps=7, seed=1, split="val", volumes=6) == "paper-none-full-1-val-6-7"
+    assert script.run_tag("paper", "euclidean base", change="ball-rate", steps=7, seed=1, split="val", volumes=6) == "paper-ball-rate-euclidean_base-1-val-6-7"
+    cuda = script.row_config("paper", "full", change="none", steps=7, seed=1, device="cuda")
+    assert cuda.train.device == "cuda" and dataclasses.replace(cuda.train, device="cpu") == script.row_config(
+        "paper", "full", change="none", steps=7, seed=1).train
