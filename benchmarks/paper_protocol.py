@@ -87,6 +87,8 @@ ROWS = {
 }
 BASE = "euclidean base"
 PROTOCOL_PATCH = 5
+#: one ``--pair``: the (setting, row) of the first run and of the run subtracted from it
+Pair = tuple[tuple[str, str], tuple[str, str]]
 
 
 def _released_sampling(run: RunConfig) -> RunConfig:
@@ -145,7 +147,8 @@ def row_config(recipe: str, row: str, *, change: str, steps: int | None, seed: i
 
 def run_tag(recipe: str, row: str, *, change: str, steps: int | None, seed: int, split: str, volumes: int) -> str:
     """The name of one run's records and run directory in the workdir. A change that leaves the row's config as it
-    was names the unchanged run, which it then shares; the device is not part of it (a run is the same run on any)."""
+    was names the unchanged run, which it then shares. The device is not part of the name: a rerun on another device
+    resumes the run and reads its records back (the record says where it was trained)."""
     run = row_config(recipe, row, change=change, steps=steps, seed=seed)
     unchanged = run == row_config(recipe, row, change="none", steps=steps, seed=seed)
     return f"{recipe}-{'none' if unchanged else change}-{row.replace(' ', '_')}-{seed}-{split}-{volumes}-{run.train.steps}"
@@ -214,7 +217,8 @@ def score_run(run: RunConfig, train: Sequence[np.ndarray], scored: Sequence[np.n
         write_json(partial, {"step": result.step, "seed": result.config.train.seed, "train_minutes": minutes, "volumes": done})
     return {"dice": {str(level): [d["dice"][str(level)] for d in done] for level in LEVELS},
             "share": [d["share"] for d in done], "corr": [d["corr"] for d in done], "train_minutes": minutes,
-            "trained_seed": result.config.train.seed, "steps": result.step, "weights_moved": weights_moved(result)}
+            "trained_seed": result.config.train.seed, "steps": result.step, "weights_moved": weights_moved(result),
+            "device": result.config.train.device}
 
 
 def write_json(path: Path, value) -> None:
@@ -277,7 +281,7 @@ def difference(runs: Sequence[dict], other: Sequence[dict], level: int) -> str:
     return f"{float(np.mean(a - b)):+.3f} [{lo:+.3f}, {hi:+.3f}]"
 
 
-def pair_table(results: Mapping[str, Mapping[str, list[dict]]], pairs: Sequence[tuple[tuple[str, str], tuple[str, str]]]) -> str:
+def pair_table(results: Mapping[str, Mapping[str, list[dict]]], pairs: Sequence[Pair]) -> str:
     """Markdown: for each pair of (setting, row), the first minus the second at every level, with paired intervals."""
     rows = [[f"({setting}) {row}", f"({other_setting}) {other_row}",
              *(difference(results[setting][row], results[other_setting][other_row], level) for level in LEVELS)]
@@ -285,7 +289,7 @@ def pair_table(results: Mapping[str, Mapping[str, list[dict]]], pairs: Sequence[
     return format_table(["(setting) row", "minus (setting) row", *(f"L{level} [95%]" for level in LEVELS)], rows) + "\n"
 
 
-def parse_arguments(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, dict[str, list[str]], dict[str, str], list]:
+def parse_arguments(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, dict[str, list[str]], dict[str, str], list[Pair]]:
     """The command line as (arguments, {change: its rows}, {change: its setting's name}, pairs as (setting, row) twice).
 
     Every usage error (exit 2, one line) is raised here, before anything is written."""
@@ -306,7 +310,7 @@ def parse_arguments(argv: Sequence[str] | None = None) -> tuple[argparse.Namespa
                         help="compare every row with the Euclidean base trained this many steps (1: one step from its initial weights), listed as its own row")
     parser.add_argument("--pair", nargs=2, action="append", default=[], metavar=("CHANGE/ROW", "CHANGE/ROW"),
                         help="repeatable; adds the paired difference first minus second at every level, e.g. --pair none/full 'ball-rate/euclidean base'")
-    parser.add_argument("--device", default="cpu", help="where to train and embed: cpu, cuda or cuda:N (the records do not depend on it)")
+    parser.add_argument("--device", default="cpu", help="where to train and embed: auto, cpu, cuda or cuda:N (records keep their names on any device)")
     parser.add_argument("--workdir", type=Path, default=Path("paper-protocol-work"))
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)

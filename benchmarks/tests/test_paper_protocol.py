@@ -239,7 +239,7 @@ def test_a_pair_outside_the_runs_changes_or_rows_is_a_usage_error(script, tmp_pa
 
 
 def test_runs_name_only_the_runs_scored_not_every_change_with_every_row(script, tmp_path, monkeypatch):
-    # --run ball-rate/euclidean triplet without ball-rate/full: the cross product would train the latter's unchanged run and a ball-rate base
+    # the cross product of these changes and rows would also train none/euclidean triplet (ball-rate/full is none/full)
     saved_records(script, tmp_path, monkeypatch, {"none-full-5": [0.9, 0.8, 0.7], "ball-rate-euclidean_triplet-5": [0.9, 0.7, 0.8]})
     out = tmp_path / "table.md"
     script.main(["--recipe", "paper", "--run", "none/full", "--run", "ball-rate/euclidean triplet", "--split", "test", "--seeds", "1",
@@ -271,3 +271,21 @@ def test_a_run_tag_names_the_unchanged_run_when_the_change_leaves_the_row_as_it_
     cuda = script.row_config("paper", "full", change="none", steps=7, seed=1, device="cuda")
     assert cuda.train.device == "cuda" and dataclasses.replace(cuda.train, device="cpu") == script.row_config(
         "paper", "full", change="none", steps=7, seed=1).train
+
+
+def test_a_run_missing_from_the_workdir_trains_on_the_device_asked_for(script, tmp_path, monkeypatch):
+    import json
+
+    saved_records(script, tmp_path, monkeypatch, {"none-full-5": [0.9, 0.8, 0.7]})
+    trained = []
+
+    def score_run(run, train, scored, truths, *, run_dir):
+        trained.append((run.train.device, run_dir.name))
+        return json.loads((tmp_path / "paper-none-full-0-test-3-5.json").read_text())
+
+    monkeypatch.setattr(script, "score_run", score_run)
+    monkeypatch.setattr(script, "resolve_device", lambda name: name)  # no CUDA on this machine: the name is passed on as given
+    monkeypatch.setattr(script, "load_normalised", lambda cases, *, config: [])
+    script.main(["--recipe", "paper", "--run", "none/full", "--run", "none/euclidean base", "--split", "test", "--seeds", "1",
+                 "--steps", "5", "--device", "cuda:1", "--workdir", str(tmp_path)])
+    assert trained == [("cuda:1", "paper-none-euclidean_base-0-test-3-5")]  # the saved full run is read back, not trained
