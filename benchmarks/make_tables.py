@@ -100,6 +100,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "paper-protocol-paper-val": results_file("paper_protocol_paper_val"),
     "paper-protocol-paper-val-rate": results_file("paper_protocol_paper_val_rate"),
     "paper-protocol-paper-val-gpu2000": results_file("paper_protocol_paper_val_gpu2000"),
+    "paper-protocol-paper-val-rate-seeds2": results_file("paper_protocol_paper_val_rate_seeds2"),
     "paper-protocol-paper-test": results_file("paper_protocol_paper_test"),
     "paper-protocol-paper-test-base-step1": results_file("paper_protocol_paper_test_base_step1"),
     "paper-protocol-paper-test-step1": results_file("paper_protocol_paper_test_step1"),
