@@ -329,14 +329,13 @@ def parse_arguments(argv: Sequence[str] | None = None) -> tuple[argparse.Namespa
     if not args.run:
         rows_of = {change: args.rows or list(ROWS) for change in args.change or ["none"]}
     settings = {change: args.recipe + SETTING_NAMES[change] for change in rows_of}  # the table's setting column
+    ran = [f"{change}/{row}" for change, rows in rows_of.items() for row in rows]
 
     def pair_end(name: str) -> tuple[str, str]:
         """``CHANGE/ROW`` as the (setting, row) it names in ``results``; a usage error unless this run has it."""
+        if name not in ran:
+            parser.error(f"--pair {name!r} is not a CHANGE/ROW of this run: runs {', '.join(ran)}")
         change, _, row = name.partition("/")
-        if row not in rows_of.get(change, ()):
-            ran = ", ".join(args.run) if args.run else (
-                f"{', '.join(rows_of)}; rows {', '.join(next(iter(rows_of.values())))}")
-            parser.error(f"--pair {name!r} is not a CHANGE/ROW of this run: {'runs' if args.run else 'changes'} {ran}")
         return settings[change], row
 
     pairs = [(pair_end(first), pair_end(second)) for first, second in args.pair]

@@ -234,7 +234,7 @@ def test_a_pair_outside_the_runs_changes_or_rows_is_a_usage_error(script, tmp_pa
     with pytest.raises(SystemExit) as exit_:
         script.main(["--recipe", "paper", "--rows", "full", "--pair", "none/full", "ball-rate/full", "--workdir", str(tmp_path)])
     assert exit_.value.code == 2
-    assert "--pair 'ball-rate/full' is not a CHANGE/ROW of this run: changes none; rows full" in capsys.readouterr().err
+    assert "--pair 'ball-rate/full' is not a CHANGE/ROW of this run: runs none/full" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
 
 
