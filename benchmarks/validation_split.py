@@ -12,7 +12,9 @@ and clusters their embeddings side by side, a product of N balls per patch side.
 level 1's object (:mod:`hypseg.inference.hierarchy`; level 1 as the recipe finds it, holes filled) and
 scores level 1 as that object. ``--intensity-axis`` also prints, for every combination with supervoxels, how much
 of the supervoxels' mean embeddings (in the tangent space at the origin) lies along one axis, and how
-closely that axis follows the supervoxels' mean intensity (min and median over the volumes). ``--level1-errors``
+closely that axis follows the supervoxels' mean intensity (min and median over the volumes). ``--beyond-intensity``
+prints, for the same combinations, whether the mean embeddings tell a classifier (with labels, one half of each
+volume to the other) more about the classes than the supervoxels' intensity does (:mod:`benchmarks.beyond_intensity`). ``--level1-errors``
 prints, per volume, the recipe's level-1 object (``quality.INFERENCE[1]``, holes filled) against the truth: its
 DICE, the cell's contrast with the background, and how many misplaced voxels lie within 2, 2-5 and over 5
 voxels of the true boundary. ``--instances`` (cell sets, with ``--in-object``) prints, for every combination,
@@ -31,6 +33,7 @@ baseline with its defaults.
     python -m benchmarks.validation_split --in-object --sides 5 --purity-power 8
     python -m benchmarks.validation_split --override '{"model": {"latent_dim": 4}, "data": {"patch_max": 15.0}}'
     python -m benchmarks.validation_split --sides 5 --purity-power 8 --intensity-axis
+    python -m benchmarks.validation_split --sides 5 --purity-power 8 --beyond-intensity
     python -m benchmarks.validation_split --level1-errors --sides 10 --purity-power 0
     python -m benchmarks.validation_split --in-object --instances --sides 5 --purity-power 8
     python -m benchmarks.validation_split --no-model --slic 150 --slic 250 --slic 500 --slic 1000
@@ -50,6 +53,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from benchmarks.beyond_intensity import DESCRIPTIONS, probe_volume
 from benchmarks.level1_probe import crossing, level1_mixing, shares_of
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, level_weights,
@@ -62,7 +66,7 @@ from hypseg.inference.recipe import cluster_embeddings
 from hypseg.inference.tangent import to_tangent
 from hypseg.inference.pooling import pool_embedding
 from hypseg.io import load_labels
-from hypseg.metrics import matched_dice
+from hypseg.metrics import matched_dice, paired_interval
 from hypseg.training import Trainer
 
 
@@ -120,6 +124,9 @@ def main() -> None:
                         "recipe's setting, holes filled); each combination then sets levels 2-3 only")
     parser.add_argument("--intensity-axis", action="store_true", help="also print how far the supervoxels' mean embeddings "
                         "lie on one axis and follow their mean intensity")
+    parser.add_argument("--beyond-intensity", action="store_true", help="also print, for every combination with "
+                        "supervoxels, how well a classifier trained on one half of each volume labels the other from the "
+                        "supervoxels' intensity, their mean embedding, or both (benchmarks.beyond_intensity; uses the labels)")
     parser.add_argument("--level1-errors", action="store_true", help="also print, per volume, where the recipe's level-1 "
                         "object misplaces voxels (by distance to the true boundary)")
     parser.add_argument("--instances", action="store_true", help="with --in-object on a cell set: also print how well "
@@ -269,6 +276,10 @@ def main() -> None:
             print(json.dumps({**{k: row[k] for k in ("sides", "supervoxels", "purity_power")},
                               "first_axis_share": [round(float(f(share)), 4) for f in (np.min, np.median)],
                               "abs_corr_with_mean_intensity": [round(float(f(corr)), 3) for f in (np.min, np.median)]}), flush=True)
+        if args.beyond_intensity and size and not pooled:
+            print(json.dumps({**{k: row[k] for k in ("sides", "supervoxels", "purity_power")}, "beyond_intensity":
+                              beyond_intensity(embeddings[sides], val, segments[size], weights[how], truths, config,
+                                               factors=len(sides) * args.ensemble)}), flush=True)
         try:
             labels = segment_embeddings(embeddings, config, levels, seed=0, inference=inference, segments=segments,
                                         weights=weights, members=args.ensemble)
@@ -285,17 +296,41 @@ def main() -> None:
                                  for name, ious in found.items()}}), flush=True)
 
 
+def flat_means(embedding, segments, weights, config, *, factors: int) -> tuple[np.ndarray, np.ndarray]:
+    """A volume's supervoxel mean embeddings as flat vectors (the tangent space at the origin for a hyperbolic
+    model, one ball at a time), and their voxel counts."""
+    pooled = pool_embedding(embedding, segments, c=config.model.curvature, hyperbolic=config.model.hyperbolic,
+                            factors=factors, voxel_weights=weights)
+    points = pooled.points
+    if config.model.hyperbolic:
+        points = to_tangent(points, factors=factors, c=config.model.curvature)
+    return points, pooled.weights
+
+
+def beyond_intensity(embeddings, volumes, segments, weights, truths, config, *, factors: int) -> dict:
+    """Per level, the mean cross-half DICE of every description (:mod:`benchmarks.beyond_intensity`) over the
+    volumes, and ``both`` and ``embedding`` minus ``intensity`` with their paired 95% intervals."""
+    rows = [{level: probe_volume(flat_means(emb, seg, None if weights is None else weights[i], config, factors=factors)[0],
+                                 volume, seg, truth[level])
+             for level in truth}
+            for i, (emb, volume, seg, truth) in enumerate(zip(embeddings, volumes, segments, truths))]
+    summary = {}
+    for level in truths[0]:
+        score = {name: np.array([row[level][name] for row in rows]) for name in DESCRIPTIONS}
+        summary[f"L{level}"] = {**{name: round(float(s.mean()), 3) for name, s in score.items()},
+                                **{f"{name}_minus_intensity": [round(float((score[name] - score["intensity"]).mean()), 3),
+                                                               [round(end, 3) for end in paired_interval(score[name], score["intensity"])]]
+                                   for name in ("both", "embedding")}}
+    return summary
+
+
 def intensity_axis(embeddings, volumes, segments, weights, config, *, factors: int) -> tuple[np.ndarray, np.ndarray]:
     """Per volume: the share of the supervoxels' mean embeddings' variance along their first principal axis
     (tangent space at the origin for a hyperbolic model, supervoxels weighted by their voxel counts), and
     the absolute correlation of that coordinate with the supervoxels' mean intensity."""
     shares, corrs = [], []
     for i, (emb, volume, seg) in enumerate(zip(embeddings, volumes, segments)):
-        pooled = pool_embedding(emb, seg, c=config.model.curvature, hyperbolic=config.model.hyperbolic, factors=factors,
-                                voxel_weights=None if weights is None else weights[i])
-        points, n = pooled.points, pooled.weights
-        if config.model.hyperbolic:  # log map at the origin, one ball at a time
-            points = to_tangent(points, factors=factors, c=config.model.curvature)
+        points, n = flat_means(emb, seg, None if weights is None else weights[i], config, factors=factors)
         intensity = pool_embedding(np.asarray(volume, dtype=np.float64)[..., None], seg, hyperbolic=False).points[:, 0]
         share, corr = first_axis(points, intensity, weights=n)
         shares.append(share)

@@ -1,0 +1,112 @@
+"""benchmarks/beyond_intensity.py: supervoxel statistics against slow loops, and the probe on maps whose answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks import beyond_intensity as probe
+from benchmarks.validation_split import beyond_intensity as summarise
+
+
+def _grid_supervoxels(shape=(12, 12, 24), side=3) -> np.ndarray:
+    """Cubes of ``side`` voxels numbered 0..S-1."""
+    z, y, x = np.indices(shape)
+    blocks = (shape[1] // side, shape[2] // side)
+    return (z // side) * blocks[0] * blocks[1] + (y // side) * blocks[1] + x // side
+
+
+def test_supervoxel_intensity_matches_a_loop():
+    rng = np.random.default_rng(0)
+    segments = rng.integers(0, 7, size=(5, 6, 7))
+    volume = rng.normal(size=segments.shape)
+    features, counts = probe.supervoxel_intensity(volume, segments)
+    for s in range(7):
+        inside = volume[segments == s]
+        assert counts[s] == inside.size
+        np.testing.assert_allclose(features[s], [inside.mean(), inside.std()], atol=1e-12)
+
+
+def test_majority_labels_match_a_loop_and_break_ties_to_the_smaller_label():
+    rng = np.random.default_rng(1)
+    segments = rng.integers(0, 9, size=(6, 6, 6))
+    truth = rng.choice([0, 2, 5], size=segments.shape)
+    expected = []
+    for s in range(9):
+        values, counts = np.unique(truth[segments == s], return_counts=True)
+        expected.append(values[np.argmax(counts)])
+    np.testing.assert_array_equal(probe.majority_labels(segments, truth), expected)
+    tie = np.array([3, 1, 3, 1]).reshape(1, 1, 4)
+    assert probe.majority_labels(np.zeros_like(tie), tie).tolist() == [1]
+
+
+def test_halves_split_supervoxels_by_their_centre_on_the_last_axis():
+    segments = _grid_supervoxels()
+    lower = probe.halves(segments)
+    x_block = np.arange(lower.size) % 8  # eight blocks along the last axis of 24 voxels
+    np.testing.assert_array_equal(lower, x_block < 4)
+
+
+def test_a_class_only_the_embedding_knows_is_found_by_the_embedding_alone():
+    rng = np.random.default_rng(2)
+    segments = _grid_supervoxels()
+    n = int(segments.max()) + 1
+    kind = rng.permutation(np.arange(n) % 2)  # each supervoxel's class, half of each half
+    truth = kind[segments]
+    volume = rng.normal(size=segments.shape)  # intensity says nothing about the class
+    points = np.stack([kind + 0.01 * rng.normal(size=n), rng.normal(size=n)], axis=1)
+    scores = probe.probe_volume(points, volume, segments, truth)
+    assert scores["embedding"] == pytest.approx(1.0)
+    assert scores["both"] == pytest.approx(1.0)
+    assert scores["intensity"] < 0.8
+
+
+def test_an_embedding_of_noise_adds_nothing_to_an_intensity_that_separates_the_classes():
+    rng = np.random.default_rng(3)
+    segments = _grid_supervoxels()
+    n = int(segments.max()) + 1
+    kind = np.arange(n) % 2
+    truth = kind[segments]
+    volume = 3.0 * truth + 0.1 * rng.normal(size=segments.shape)
+    scores = probe.probe_volume(rng.normal(size=(n, 2)), volume, segments, truth)
+    assert scores["intensity"] == pytest.approx(1.0)
+    assert scores["both"] == pytest.approx(1.0)
+
+
+def test_a_half_with_one_class_labels_the_other_half_with_it():
+    labels = np.array([1, 1, 0, 1])
+    lower = np.array([True, True, False, False])
+    predicted = probe.cross_half_labels(np.zeros((4, 1)), labels, np.ones(4), lower)
+    assert predicted[2:].tolist() == [1, 1]
+
+
+def test_every_supervoxel_in_one_half_is_an_error():
+    with pytest.raises(ValueError, match="every supervoxel lies in one half of the volume"):
+        probe.cross_half_labels(np.zeros((3, 1)), np.array([0, 1, 0]), np.ones(3), np.ones(3, dtype=bool))
+
+
+def test_embedded_supervoxels_must_match_the_supervoxels():
+    segments = _grid_supervoxels()
+    with pytest.raises(ValueError, match="127 embedded supervoxels for 128 supervoxels"):
+        probe.probe_volume(np.zeros((127, 2)), np.zeros(segments.shape), segments, np.zeros(segments.shape, dtype=int))
+
+
+def test_the_summary_reports_every_description_and_the_differences_with_intervals():
+    import dataclasses
+
+    from hypseg.config import cpu_recipe
+
+    config = cpu_recipe()
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, variant="euclidean"))
+    rng = np.random.default_rng(4)
+    segments = _grid_supervoxels()
+    n = int(segments.max()) + 1
+    kind = np.arange(n) % 2
+    truths = [{1: kind[segments]}, {1: kind[segments]}]
+    volumes = [3.0 * t[1] + 0.1 * rng.normal(size=segments.shape) for t in truths]
+    embeddings = [np.stack([t[1], np.zeros(segments.shape)], axis=-1).astype(np.float64) for t in truths]
+    summary = summarise(embeddings, volumes, [segments, segments], None, truths, config, factors=1)
+    assert list(summary) == ["L1"]
+    row = summary["L1"]
+    assert row["intensity"] == row["embedding"] == row["both"] == 1.0
+    assert row["both_minus_intensity"] == [0.0, [0.0, 0.0]]
