@@ -8,13 +8,19 @@ classifier learns the true class of each supervoxel (its voxel majority) from on
 reverse; the labelled supervoxels, painted back onto their voxels, are scored by matched DICE as the
 segmentations are. Three descriptions of a supervoxel are compared, each the classifier's only input:
 
-- ``intensity``: its mean and standard deviation of intensity (what the SLIC peer clusters);
+- ``intensity``: its mean and standard deviation of intensity (what the SLIC peer clusters), with any
+  further intensity statistics the caller gives (``validation_split`` adds the intensity smoothed over the
+  embedding's patch, averaged with the embedding's own voxel weights, so that an embedding that is only a
+  better-pooled intensity gains nothing);
 - ``embedding``: its mean embedding (tangent space at the origin for a hyperbolic model);
 - ``both``: the two side by side.
 
 ``both`` above ``intensity`` by more than the paired interval over volumes means that the embedding holds
-something about the classes that intensity does not; whether unsupervised clustering can find it is a
-separate question. The classifier is a random forest (nonlinear, because an instance's intensity is drawn
+something about the classes that intensity does not. Whether clustering can find it without labels is a
+separate question, which ``clusters`` asks: per description, weighted k-means per volume (no containment)
+on the supervoxels, both on the description as it is (``raw``: the embedding's own geometry, the intensity
+statistics z-scored) and whitened (every principal axis scaled to unit variance, so that an axis holding a
+tiny share of the variance counts as much as the first). The classifier is a random forest (nonlinear, because an instance's intensity is drawn
 per instance and one class need not be one interval of intensity); it is fitted with the supervoxels'
 voxel counts as weights, and a half whose training side holds one class is labelled with that class.
 """
@@ -22,6 +28,7 @@ voxel counts as weights, and a half whose training side holds one class is label
 from __future__ import annotations
 
 import numpy as np
+from sklearn.cluster import KMeans
 from sklearn.ensemble import RandomForestClassifier
 
 from hypseg.metrics import matched_dice
@@ -79,13 +86,42 @@ def cross_half_labels(features: np.ndarray, labels: np.ndarray, counts: np.ndarr
     return predicted
 
 
+def whitened(features: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``features`` (S, F) centred and rotated onto their weighted principal axes, each scaled to unit variance
+    (axes with no variance are dropped)."""
+    mean = np.average(features, axis=0, weights=counts)
+    centred = features - mean
+    covariance = (centred * counts[:, None]).T @ centred / counts.sum()
+    eigenvalues, vectors = np.linalg.eigh(covariance)
+    keep = eigenvalues > eigenvalues.max() * 1e-12
+    return centred @ vectors[:, keep] / np.sqrt(eigenvalues[keep])
+
+
+def zscored(features: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Every column of ``features`` (S, F) centred and scaled to unit (weighted) standard deviation."""
+    mean = np.average(features, axis=0, weights=counts)
+    std = np.sqrt(np.average((features - mean) ** 2, axis=0, weights=counts))
+    return (features - mean) / np.where(std > 0, std, 1.0)
+
+
+def cluster_dice(features: np.ndarray, counts: np.ndarray, segments: np.ndarray, truth: np.ndarray, clusters: int, *,
+                 seed: int = 0) -> float:
+    """Matched DICE of weighted k-means with ``clusters`` clusters on the supervoxels' ``features``, painted back."""
+    fit = KMeans(clusters, n_init=10, random_state=seed).fit(features, sample_weight=counts)
+    return float(matched_dice(fit.labels_[segments], truth).mean)
+
+
 def probe_volume(points: np.ndarray, volume: np.ndarray, segments: np.ndarray, truth: np.ndarray, *,
-                 seed: int = 0) -> dict[str, float]:
+                 extra: np.ndarray | None = None, clusters: int | None = None, seed: int = 0) -> dict[str, float]:
     """Matched DICE of the cross-half labels from each description (:data:`DESCRIPTIONS`) of one volume.
 
-    ``points`` (S, D) are the supervoxels' mean embeddings, in the order of their ids in ``segments``.
+    ``points`` (S, D) are the supervoxels' mean embeddings, in the order of their ids in ``segments``;
+    ``extra`` (S, K), if given, are further intensity statistics of the same supervoxels. With ``clusters``,
+    also ``<description>_kmeans_raw`` and ``<description>_kmeans_whitened``: the DICE of k-means without labels.
     """
     intensity, counts = supervoxel_intensity(volume, segments)
+    if extra is not None:
+        intensity = np.concatenate([intensity, np.asarray(extra, dtype=np.float64).reshape(len(intensity), -1)], axis=1)
     if len(points) != len(intensity):
         raise ValueError(f"{len(points)} embedded supervoxels for {len(intensity)} supervoxels")
     labels = majority_labels(segments, truth)
@@ -95,4 +131,10 @@ def probe_volume(points: np.ndarray, volume: np.ndarray, segments: np.ndarray, t
     for name in DESCRIPTIONS:
         predicted = cross_half_labels(described[name], labels, counts, lower, seed=seed)
         scores[name] = float(matched_dice(predicted[segments], truth).mean)
+        if clusters is not None:
+            raw = (np.concatenate([zscored(intensity, counts), points], axis=1) if name == "both"
+                   else points if name == "embedding" else zscored(intensity, counts))
+            scores[f"{name}_kmeans_raw"] = cluster_dice(raw, counts, segments, truth, clusters, seed=seed)
+            scores[f"{name}_kmeans_whitened"] = cluster_dice(whitened(described[name], counts), counts, segments, truth,
+                                                             clusters, seed=seed)
     return scores

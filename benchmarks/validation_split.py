@@ -279,7 +279,8 @@ def main() -> None:
         if args.beyond_intensity and size and not pooled:
             print(json.dumps({**{k: row[k] for k in ("sides", "supervoxels", "purity_power")}, "beyond_intensity":
                               beyond_intensity(embeddings[sides], val, segments[size], weights[how], truths, config,
-                                               factors=len(sides) * args.ensemble)}), flush=True)
+                                               factors=len(sides) * args.ensemble, sides=sides, clusters=levels)}),
+                  flush=True)
         try:
             labels = segment_embeddings(embeddings, config, levels, seed=0, inference=inference, segments=segments,
                                         weights=weights, members=args.ensemble)
@@ -307,20 +308,30 @@ def flat_means(embedding, segments, weights, config, *, factors: int) -> tuple[n
     return points, pooled.weights
 
 
-def beyond_intensity(embeddings, volumes, segments, weights, truths, config, *, factors: int) -> dict:
+def beyond_intensity(embeddings, volumes, segments, weights, truths, config, *, factors: int, sides: tuple[int, ...],
+                     clusters: dict[int, int]) -> dict:
     """Per level, the mean cross-half DICE of every description (:mod:`benchmarks.beyond_intensity`) over the
-    volumes, and ``both`` and ``embedding`` minus ``intensity`` with their paired 95% intervals."""
-    rows = [{level: probe_volume(flat_means(emb, seg, None if weights is None else weights[i], config, factors=factors)[0],
-                                 volume, seg, truth[level])
-             for level in truth}
-            for i, (emb, volume, seg, truth) in enumerate(zip(embeddings, volumes, segments, truths))]
+    volumes, and ``both`` and ``embedding`` minus ``intensity`` with their paired 95% intervals. The intensity
+    description also holds, per patch side, the intensity's mean over that patch averaged over the supervoxel
+    with the embedding's voxel weights."""
+    rows = []
+    for i, (emb, volume, seg, truth) in enumerate(zip(embeddings, volumes, segments, truths)):
+        voxel_weights = None if weights is None else weights[i]
+        smoothed = np.stack([ndimage.uniform_filter(np.asarray(volume, dtype=np.float64), size=side) for side in sides], axis=-1)
+        extra = pool_embedding(smoothed, seg, hyperbolic=False, voxel_weights=voxel_weights).points
+        points = flat_means(emb, seg, voxel_weights, config, factors=factors)[0]
+        rows.append({level: probe_volume(points, volume, seg, truth[level], extra=extra, clusters=clusters[level])
+                     for level in truth})
     summary = {}
     for level in truths[0]:
-        score = {name: np.array([row[level][name] for row in rows]) for name in DESCRIPTIONS}
+        score = {name: np.array([row[level][name] for row in rows]) for name in rows[0][level]}
         summary[f"L{level}"] = {**{name: round(float(s.mean()), 3) for name, s in score.items()},
-                                **{f"{name}_minus_intensity": [round(float((score[name] - score["intensity"]).mean()), 3),
-                                                               [round(end, 3) for end in paired_interval(score[name], score["intensity"])]]
-                                   for name in ("both", "embedding")}}
+                                **{f"{name}_minus_{base}": [round(float((score[name] - score[base]).mean()), 3),
+                                                            [round(end, 3) for end in paired_interval(score[name], score[base])]]
+                                   for name, base in (("both", "intensity"), ("embedding", "intensity"),
+                                                      ("both_kmeans_whitened", "embedding_kmeans_raw"),
+                                                      ("embedding_kmeans_whitened", "embedding_kmeans_raw"))
+                                   if name in score}}
     return summary
 
 

@@ -105,8 +105,47 @@ def test_the_summary_reports_every_description_and_the_differences_with_interval
     truths = [{1: kind[segments]}, {1: kind[segments]}]
     volumes = [3.0 * t[1] + 0.1 * rng.normal(size=segments.shape) for t in truths]
     embeddings = [np.stack([t[1], np.zeros(segments.shape)], axis=-1).astype(np.float64) for t in truths]
-    summary = summarise(embeddings, volumes, [segments, segments], None, truths, config, factors=1)
+    summary = summarise(embeddings, volumes, [segments, segments], None, truths, config, factors=1, sides=(3,), clusters={1: 2})
     assert list(summary) == ["L1"]
     row = summary["L1"]
     assert row["intensity"] == row["embedding"] == row["both"] == 1.0
     assert row["both_minus_intensity"] == [0.0, [0.0, 0.0]]
+    assert row["embedding_kmeans_raw"] == row["both_kmeans_whitened"] == 1.0
+
+
+def test_extra_intensity_statistics_join_the_intensity_description():
+    rng = np.random.default_rng(5)
+    segments = _grid_supervoxels()
+    n = int(segments.max()) + 1
+    kind = rng.permutation(np.arange(n) % 2)
+    truth = kind[segments]
+    volume = rng.normal(size=segments.shape)
+    noise = rng.normal(size=(n, 2))
+    without = probe.probe_volume(noise, volume, segments, truth)
+    given = probe.probe_volume(noise, volume, segments, truth, extra=kind.astype(float))
+    assert without["intensity"] < 0.8
+    assert given["intensity"] == pytest.approx(1.0)
+
+
+def test_whitening_gives_unit_variance_on_every_axis_and_lets_k_means_use_a_thin_axis():
+    rng = np.random.default_rng(6)
+    segments = _grid_supervoxels()
+    n = int(segments.max()) + 1
+    counts = np.bincount(segments.ravel()).astype(float)
+    kind = np.arange(n) % 2
+    # a wide axis of noise and a thin axis that holds the classes
+    features = np.stack([10.0 * rng.normal(size=n), 0.01 * kind], axis=1)
+    white = probe.whitened(features, counts)
+    np.testing.assert_allclose(np.cov(white.T, aweights=counts, bias=True), np.eye(2), atol=1e-10)
+    truth = kind[segments]
+    assert probe.cluster_dice(features, counts, segments, truth, 2) < 0.8
+    assert probe.cluster_dice(white, counts, segments, truth, 2) == pytest.approx(1.0)
+
+
+def test_zscored_columns_have_zero_mean_and_unit_std_and_a_constant_column_stays_zero():
+    counts = np.array([1.0, 2.0, 3.0, 4.0])
+    features = np.array([[1.0, 5.0], [2.0, 5.0], [4.0, 5.0], [8.0, 5.0]])
+    z = probe.zscored(features, counts)
+    assert np.average(z[:, 0], weights=counts) == pytest.approx(0.0)
+    assert np.sqrt(np.average(z[:, 0] ** 2, weights=counts)) == pytest.approx(1.0)
+    assert z[:, 1].tolist() == [0.0, 0.0, 0.0, 0.0]
