@@ -13,7 +13,11 @@ segmentations are. Three descriptions of a supervoxel are compared, each the cla
   embedding's patch, averaged with the embedding's own voxel weights, so that an embedding that is only a
   better-pooled intensity gains nothing);
 - ``embedding``: its mean embedding (tangent space at the origin for a hyperbolic model);
-- ``both``: the two side by side.
+- ``both``: the two side by side;
+- ``intensity_noise``: the intensity description with as many columns of Gaussian noise as the embedding
+  has, the control for a classifier that merely gains from more columns;
+- ``filters``: the intensity description with hand-made statistics the caller gives (``validation_split``:
+  the gradient magnitude and the local standard deviation), and ``filters_both``: those with the embedding.
 
 ``both`` above ``intensity`` by more than the paired interval over volumes means that the embedding holds
 something about the classes that intensity does not. Whether clustering can find it without labels is a
@@ -34,7 +38,9 @@ from sklearn.ensemble import RandomForestClassifier
 from hypseg.metrics import matched_dice
 
 #: The descriptions compared, in the order they are reported.
-DESCRIPTIONS = ("intensity", "embedding", "both")
+DESCRIPTIONS = ("intensity", "embedding", "both", "intensity_noise", "filters", "filters_both")
+#: The descriptions also clustered without labels.
+CLUSTERED = ("intensity", "embedding", "both")
 
 
 def supervoxel_intensity(volume: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,11 +118,13 @@ def cluster_dice(features: np.ndarray, counts: np.ndarray, segments: np.ndarray,
 
 
 def probe_volume(points: np.ndarray, volume: np.ndarray, segments: np.ndarray, truth: np.ndarray, *,
-                 extra: np.ndarray | None = None, clusters: int | None = None, seed: int = 0) -> dict[str, float]:
+                 extra: np.ndarray | None = None, filters: np.ndarray | None = None, clusters: int | None = None,
+                 seed: int = 0) -> dict[str, float]:
     """Matched DICE of the cross-half labels from each description (:data:`DESCRIPTIONS`) of one volume.
 
     ``points`` (S, D) are the supervoxels' mean embeddings, in the order of their ids in ``segments``;
-    ``extra`` (S, K), if given, are further intensity statistics of the same supervoxels. With ``clusters``,
+    ``extra`` (S, K), if given, are further intensity statistics of the same supervoxels, ``filters`` (S, J) the
+    hand-made statistics of ``filters`` and ``filters_both`` (without them, those two are left out). With ``clusters``,
     also ``<description>_kmeans_raw`` and ``<description>_kmeans_whitened``: the DICE of k-means without labels.
     """
     intensity, counts = supervoxel_intensity(volume, segments)
@@ -126,12 +134,17 @@ def probe_volume(points: np.ndarray, volume: np.ndarray, segments: np.ndarray, t
         raise ValueError(f"{len(points)} embedded supervoxels for {len(intensity)} supervoxels")
     labels = majority_labels(segments, truth)
     lower = halves(segments)
-    described = {"intensity": intensity, "embedding": points, "both": np.concatenate([intensity, points], axis=1)}
+    noise = np.random.default_rng(seed).normal(size=points.shape)
+    described = {"intensity": intensity, "embedding": points, "both": np.concatenate([intensity, points], axis=1),
+                 "intensity_noise": np.concatenate([intensity, noise], axis=1)}
+    if filters is not None:
+        described["filters"] = np.concatenate([intensity, np.asarray(filters, dtype=np.float64).reshape(len(intensity), -1)], axis=1)
+        described["filters_both"] = np.concatenate([described["filters"], points], axis=1)
     scores = {}
-    for name in DESCRIPTIONS:
+    for name in (d for d in DESCRIPTIONS if d in described):
         predicted = cross_half_labels(described[name], labels, counts, lower, seed=seed)
         scores[name] = float(matched_dice(predicted[segments], truth).mean)
-        if clusters is not None:
+        if clusters is not None and name in CLUSTERED:
             raw = (np.concatenate([zscored(intensity, counts), points], axis=1) if name == "both"
                    else points if name == "embedding" else zscored(intensity, counts))
             scores[f"{name}_kmeans_raw"] = cluster_dice(raw, counts, segments, truth, clusters, seed=seed)

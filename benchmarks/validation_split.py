@@ -311,16 +311,23 @@ def flat_means(embedding, segments, weights, config, *, factors: int) -> tuple[n
 def beyond_intensity(embeddings, volumes, segments, weights, truths, config, *, factors: int, sides: tuple[int, ...],
                      clusters: dict[int, int]) -> dict:
     """Per level, the mean cross-half DICE of every description (:mod:`benchmarks.beyond_intensity`) over the
-    volumes, and ``both`` and ``embedding`` minus ``intensity`` with their paired 95% intervals. The intensity
+    volumes, and the differences that answer the probe's questions with their paired 95% intervals. The intensity
     description also holds, per patch side, the intensity's mean over that patch averaged over the supervoxel
-    with the embedding's voxel weights."""
+    with the embedding's voxel weights; the hand-made filters are the gradient magnitude (sigma 1) and, per patch
+    side, the standard deviation over the patch, averaged the same way."""
     rows = []
     for i, (emb, volume, seg, truth) in enumerate(zip(embeddings, volumes, segments, truths)):
         voxel_weights = None if weights is None else weights[i]
-        smoothed = np.stack([ndimage.uniform_filter(np.asarray(volume, dtype=np.float64), size=side) for side in sides], axis=-1)
+        image = np.asarray(volume, dtype=np.float64)
+        smoothed = np.stack([ndimage.uniform_filter(image, size=side) for side in sides], axis=-1)
         extra = pool_embedding(smoothed, seg, hyperbolic=False, voxel_weights=voxel_weights).points
+        local_std = [np.sqrt(np.maximum(ndimage.uniform_filter(image ** 2, size=side) - smoothed[..., j] ** 2, 0.0))
+                     for j, side in enumerate(sides)]
+        filters = pool_embedding(np.stack([ndimage.gaussian_gradient_magnitude(image, 1.0), *local_std], axis=-1), seg,
+                                 hyperbolic=False, voxel_weights=voxel_weights).points
         points = flat_means(emb, seg, voxel_weights, config, factors=factors)[0]
-        rows.append({level: probe_volume(points, volume, seg, truth[level], extra=extra, clusters=clusters[level])
+        rows.append({level: probe_volume(points, volume, seg, truth[level], extra=extra, filters=filters,
+                                         clusters=clusters[level])
                      for level in truth})
     summary = {}
     for level in truths[0]:
@@ -329,6 +336,8 @@ def beyond_intensity(embeddings, volumes, segments, weights, truths, config, *, 
                                 **{f"{name}_minus_{base}": [round(float((score[name] - score[base]).mean()), 3),
                                                             [round(end, 3) for end in paired_interval(score[name], score[base])]]
                                    for name, base in (("both", "intensity"), ("embedding", "intensity"),
+                                                      ("intensity_noise", "intensity"), ("filters", "intensity"),
+                                                      ("filters_both", "filters"),
                                                       ("both_kmeans_whitened", "embedding_kmeans_raw"),
                                                       ("embedding_kmeans_whitened", "embedding_kmeans_raw"))
                                    if name in score}}

@@ -149,3 +149,18 @@ def test_zscored_columns_have_zero_mean_and_unit_std_and_a_constant_column_stays
     assert np.average(z[:, 0], weights=counts) == pytest.approx(0.0)
     assert np.sqrt(np.average(z[:, 0] ** 2, weights=counts)) == pytest.approx(1.0)
     assert z[:, 1].tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_filters_join_the_intensity_description_and_noise_columns_do_not_help_a_separated_class():
+    rng = np.random.default_rng(7)
+    segments = _grid_supervoxels()
+    n = int(segments.max()) + 1
+    kind = rng.permutation(np.arange(n) % 2)
+    truth = kind[segments]
+    volume = rng.normal(size=segments.shape)
+    noise = rng.normal(size=(n, 2))
+    scores = probe.probe_volume(noise, volume, segments, truth, filters=kind.astype(float))
+    assert scores["filters"] == pytest.approx(1.0)
+    assert scores["filters_both"] == pytest.approx(1.0)
+    assert scores["intensity_noise"] < 0.8
+    assert "filters" not in probe.probe_volume(noise, volume, segments, truth)
