@@ -1,4 +1,4 @@
-"""Rewrite the generated tables of README.md and docs/benchmarks.md from ``benchmarks/results/*.md``.
+"""Rewrite the generated tables of README.md, docs/benchmarks.md and docs/research.md from ``benchmarks/results/*.md``.
 
 A generated block sits between ``<!-- table:NAME -->`` and ``<!-- /table -->``; everything between
 the two markers is replaced by :data:`TABLES` ``[NAME]``. Run ``python -m benchmarks.make_tables``
@@ -8,6 +8,7 @@ after a benchmark run rewrote a results file; ``--check`` only reports blocks th
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "benchmarks.md")
+DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "benchmarks.md", ROOT / "docs" / "research.md")
 #: the learned row the README reports: the default training recipe's full model
 DEFAULT_ROW = "hyperbolic gyroplane + triplet"
 _BLOCK = re.compile(r"(<!-- table:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.DOTALL)
@@ -89,7 +90,28 @@ def inference_speed() -> str:
     raise ValueError("speed.md has no 'dense voxels/s' table")
 
 
+def beyond_intensity() -> str:
+    """One row per run of beyond_intensity.md: the first-axis share and, at levels 2 / 3, the differences that
+    say what the embedding adds to the supervoxels' intensity, with and without labels."""
+    header = ["model (training seed)", "first-axis share (min / median)", "both - intensity (L2 / L3)",
+              "filters + embedding - filters", "k-means: whitened - raw embedding"]
+    keys = ("both_minus_intensity", "filters_both_minus_filters", "embedding_kmeans_whitened_minus_embedding_kmeans_raw")
+    rows, model, share = [], None, None
+    for line in (RESULTS / "beyond_intensity.md").read_text().splitlines():
+        if line.startswith("## "):
+            model = line[3:]
+        elif line.startswith("{") and "first_axis_share" in line:
+            share = " / ".join(f"{v:.4f}" for v in json.loads(line)["first_axis_share"])
+        elif line.startswith("{") and "beyond_intensity" in line:
+            levels = json.loads(line)["beyond_intensity"]
+            rows.append([model, share, *(" / ".join(f"{levels[level][key][0]:+.3f} [{levels[level][key][1][0]:+.3f}, "
+                                                    f"{levels[level][key][1][1]:+.3f}]" for level in ("L2", "L3"))
+                                         for key in keys)])
+    return _markdown(header, rows)
+
+
 TABLES: dict[str, Callable[[], str]] = {
+    "beyond-intensity": beyond_intensity,
     "results": results_at_a_glance,
     "inference-speed": inference_speed,
     "quality": results_file("quality"),
