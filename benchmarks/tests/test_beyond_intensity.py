@@ -16,6 +16,16 @@ def _grid_supervoxels(shape=(12, 12, 24), side=3) -> np.ndarray:
     return (z // side) * blocks[0] * blocks[1] + (y // side) * blocks[1] + x // side
 
 
+def _hidden_classes(seed: int):
+    """A grid of supervoxels whose two classes (half of each half, almost surely) intensity says nothing about: the segments,
+    each supervoxel's class, the truth map, a volume of pure noise and two columns of noise per supervoxel."""
+    rng = np.random.default_rng(seed)
+    segments = _grid_supervoxels()
+    n = int(segments.max()) + 1
+    kind = rng.permutation(np.arange(n) % 2)
+    return segments, kind, kind[segments], rng.normal(size=segments.shape), rng.normal(size=(n, 2))
+
+
 def test_supervoxel_intensity_matches_a_loop():
     rng = np.random.default_rng(0)
     segments = rng.integers(0, 7, size=(5, 6, 7))
@@ -48,13 +58,8 @@ def test_halves_split_supervoxels_by_their_centre_on_the_last_axis():
 
 
 def test_a_class_only_the_embedding_knows_is_found_by_the_embedding_alone():
-    rng = np.random.default_rng(2)
-    segments = _grid_supervoxels()
-    n = int(segments.max()) + 1
-    kind = rng.permutation(np.arange(n) % 2)  # each supervoxel's class, half of each half
-    truth = kind[segments]
-    volume = rng.normal(size=segments.shape)  # intensity says nothing about the class
-    points = np.stack([kind + 0.01 * rng.normal(size=n), rng.normal(size=n)], axis=1)
+    segments, kind, truth, volume, noise = _hidden_classes(2)
+    points = np.stack([kind + 0.01 * noise[:, 0], noise[:, 1]], axis=1)
     scores = probe.probe_volume(points, volume, segments, truth)
     assert scores["embedding"] == pytest.approx(1.0)
     assert scores["both"] == pytest.approx(1.0)
@@ -114,13 +119,7 @@ def test_the_summary_reports_every_description_and_the_differences_with_interval
 
 
 def test_extra_intensity_statistics_join_the_intensity_description():
-    rng = np.random.default_rng(5)
-    segments = _grid_supervoxels()
-    n = int(segments.max()) + 1
-    kind = rng.permutation(np.arange(n) % 2)
-    truth = kind[segments]
-    volume = rng.normal(size=segments.shape)
-    noise = rng.normal(size=(n, 2))
+    segments, kind, truth, volume, noise = _hidden_classes(5)
     without = probe.probe_volume(noise, volume, segments, truth)
     given = probe.probe_volume(noise, volume, segments, truth, extra=kind.astype(float))
     assert without["intensity"] < 0.8
@@ -151,14 +150,8 @@ def test_zscored_columns_have_zero_mean_and_unit_std_and_a_constant_column_stays
     assert z[:, 1].tolist() == [0.0, 0.0, 0.0, 0.0]
 
 
-def test_filters_join_the_intensity_description_and_noise_columns_do_not_help_a_separated_class():
-    rng = np.random.default_rng(7)
-    segments = _grid_supervoxels()
-    n = int(segments.max()) + 1
-    kind = rng.permutation(np.arange(n) % 2)
-    truth = kind[segments]
-    volume = rng.normal(size=segments.shape)
-    noise = rng.normal(size=(n, 2))
+def test_filters_join_the_intensity_description_and_noise_columns_find_nothing():
+    segments, kind, truth, volume, noise = _hidden_classes(7)
     scores = probe.probe_volume(noise, volume, segments, truth, filters=kind.astype(float))
     assert scores["filters"] == pytest.approx(1.0)
     assert scores["filters_both"] == pytest.approx(1.0)
