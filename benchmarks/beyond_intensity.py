@@ -24,9 +24,13 @@ something about the classes that intensity does not. Whether clustering can find
 separate question, which ``clusters`` asks: per description, weighted k-means per volume (no containment)
 on the supervoxels, both on the description as it is (``raw``: the embedding's own geometry, the intensity
 statistics z-scored) and whitened (every principal axis scaled to unit variance, so that an axis holding a
-tiny share of the variance counts as much as the first). The classifier is a random forest (nonlinear, because an instance's intensity is drawn
-per instance and one class need not be one interval of intensity); it is fitted with the supervoxels'
-voxel counts as weights, and a half whose training side holds one class is labelled with that class.
+tiny share of the variance counts as much as the first).
+
+The classifier is a random forest (nonlinear, because an instance's intensity is drawn per instance and one
+class need not be one interval of intensity); it is fitted with the supervoxels' voxel counts as weights, and
+a half whose training side holds one class is labelled with that class. It is a comparison of descriptions
+under one classifier, not a ceiling: one half's instances teach the other half's only in part, and a class
+seen in one half only is never predicted in the other, so it can score below clustering without labels.
 """
 
 from __future__ import annotations
@@ -127,6 +131,8 @@ def probe_volume(points: np.ndarray, volume: np.ndarray, segments: np.ndarray, t
     hand-made statistics of ``filters`` and ``filters_both`` (without them, those two are left out). With ``clusters``,
     also ``<description>_kmeans_raw`` and ``<description>_kmeans_whitened``: the DICE of k-means without labels.
     """
+    if segments.min() < 0:
+        raise ValueError("every voxel must belong to a supervoxel (no -1 in the segments)")
     intensity, counts = supervoxel_intensity(volume, segments)
     if extra is not None:
         intensity = np.concatenate([intensity, np.asarray(extra, dtype=np.float64).reshape(len(intensity), -1)], axis=1)

@@ -1,4 +1,4 @@
-"""Rewrite the generated tables of README.md, docs/benchmarks.md and docs/research.md from ``benchmarks/results/*.md``.
+"""Rewrite the generated tables of README.md and docs/benchmarks.md from ``benchmarks/results/*.md``.
 
 A generated block sits between ``<!-- table:NAME -->`` and ``<!-- /table -->``; everything between
 the two markers is replaced by :data:`TABLES` ``[NAME]``. Run ``python -m benchmarks.make_tables``
@@ -16,7 +16,7 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "benchmarks.md", ROOT / "docs" / "research.md")
+DOCUMENTS = (ROOT / "README.md", ROOT / "docs" / "benchmarks.md")
 #: the learned row the README reports: the default training recipe's full model
 DEFAULT_ROW = "hyperbolic gyroplane + triplet"
 _BLOCK = re.compile(r"(<!-- table:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.DOTALL)
@@ -94,12 +94,12 @@ def beyond_intensity() -> str:
     """One row per run of beyond_intensity.md: the first-axis share and, at levels 2 / 3, the differences that
     say what the embedding adds to the supervoxels' intensity, with and without labels."""
     header = ["model (training seed)", "first-axis share (min / median)", "both - intensity (L2 / L3)",
-              "filters + embedding - filters", "k-means: whitened - raw embedding"]
+              "filters + embedding - filters (L2 / L3)", "k-means: whitened - raw embedding (L2 / L3)"]
     keys = ("both_minus_intensity", "filters_both_minus_filters", "embedding_kmeans_whitened_minus_embedding_kmeans_raw")
     rows, model, share = [], None, None
     for line in (RESULTS / "beyond_intensity.md").read_text().splitlines():
         if line.startswith("## "):
-            model = line[3:]
+            model, share = line[3:], "-"
         elif line.startswith("{") and "first_axis_share" in line:
             share = " / ".join(f"{v:.4f}" for v in json.loads(line)["first_axis_share"])
         elif line.startswith("{") and "beyond_intensity" in line:
@@ -123,6 +123,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "paper-protocol-paper-val-rate": results_file("paper_protocol_paper_val_rate"),
     "paper-protocol-paper-val-gpu2000": results_file("paper_protocol_paper_val_gpu2000"),
     "paper-protocol-paper-val-rate-seeds2": results_file("paper_protocol_paper_val_rate_seeds2"),
+    "paper-protocol-paper-val-seeds2": results_file("paper_protocol_paper_val_seeds2"),
     "paper-protocol-paper-test": results_file("paper_protocol_paper_test"),
     "paper-protocol-paper-test-base-step1": results_file("paper_protocol_paper_test_base_step1"),
     "paper-protocol-paper-test-step1": results_file("paper_protocol_paper_test_step1"),

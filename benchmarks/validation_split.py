@@ -308,6 +308,13 @@ def flat_means(embedding, segments, weights, config, *, factors: int) -> tuple[n
     return points, pooled.weights
 
 
+def pooled_intensity(image: np.ndarray, segments: np.ndarray, voxel_weights: np.ndarray | None, factor: int) -> np.ndarray:
+    """(S,) the supervoxels' means of a scalar ``image``, weighted as factor ``factor`` of ``voxel_weights``
+    (Z, Y, X, F) weighs its patch side's embedding (plain means when None)."""
+    weights = None if voxel_weights is None else voxel_weights[..., factor:factor + 1]
+    return pool_embedding(image[..., None], segments, hyperbolic=False, voxel_weights=weights).points[:, 0]
+
+
 def beyond_intensity(embeddings, volumes, segments, weights, truths, config, *, factors: int, sides: tuple[int, ...],
                      clusters: dict[int, int]) -> dict:
     """Per level, the mean cross-half DICE of every description (:mod:`benchmarks.beyond_intensity`) over the
@@ -319,12 +326,13 @@ def beyond_intensity(embeddings, volumes, segments, weights, truths, config, *, 
     for i, (emb, volume, seg, truth) in enumerate(zip(embeddings, volumes, segments, truths)):
         voxel_weights = None if weights is None else weights[i]
         image = np.asarray(volume, dtype=np.float64)
-        smoothed = np.stack([ndimage.uniform_filter(image, size=side) for side in sides], axis=-1)
-        extra = pool_embedding(smoothed, seg, hyperbolic=False, voxel_weights=voxel_weights).points
-        local_std = [np.sqrt(np.maximum(ndimage.uniform_filter(image ** 2, size=side) - smoothed[..., j] ** 2, 0.0))
-                     for j, side in enumerate(sides)]
-        filters = pool_embedding(np.stack([ndimage.gaussian_gradient_magnitude(image, 1.0), *local_std], axis=-1), seg,
-                                 hyperbolic=False, voxel_weights=voxel_weights).points
+        extra, filters = [], [pooled_intensity(ndimage.gaussian_gradient_magnitude(image, 1.0), seg, voxel_weights, 0)]
+        for j, side in enumerate(sides):  # each side's statistics with that side's purity weights
+            smoothed = ndimage.uniform_filter(image, size=side)
+            extra.append(pooled_intensity(smoothed, seg, voxel_weights, j))
+            local_std = np.sqrt(np.maximum(ndimage.uniform_filter(image ** 2, size=side) - smoothed ** 2, 0.0))
+            filters.append(pooled_intensity(local_std, seg, voxel_weights, j))
+        extra, filters = np.stack(extra, axis=1), np.stack(filters, axis=1)
         points = flat_means(emb, seg, voxel_weights, config, factors=factors)[0]
         rows.append({level: probe_volume(points, volume, seg, truth[level], extra=extra, filters=filters,
                                          clusters=clusters[level])

@@ -85,6 +85,16 @@ def test_a_half_with_one_class_labels_the_other_half_with_it():
     assert predicted[2:].tolist() == [1, 1]
 
 
+def test_a_half_never_learns_from_its_own_labels():
+    # the feature maps to the class one way in the lower half and the other way in the upper half: a classifier
+    # that saw a half's own labels would label it perfectly, one that learns from the other half inverts it
+    features = np.array([[0.0], [1.0]] * 20)
+    lower = np.repeat([True, False], 20)
+    labels = np.where(lower, features[:, 0], 1 - features[:, 0]).astype(int)
+    predicted = probe.cross_half_labels(features, labels, np.ones(40), lower)
+    assert np.all(predicted != labels)
+
+
 def test_every_supervoxel_in_one_half_is_an_error():
     with pytest.raises(ValueError, match="every supervoxel lies in one half of the volume"):
         probe.cross_half_labels(np.zeros((3, 1)), np.array([0, 1, 0]), np.ones(3), np.ones(3, dtype=bool))
@@ -157,3 +167,35 @@ def test_filters_join_the_intensity_description_and_noise_columns_find_nothing()
     assert scores["filters_both"] == pytest.approx(1.0)
     assert scores["intensity_noise"] < 0.8
     assert "filters" not in probe.probe_volume(noise, volume, segments, truth)
+
+
+def test_the_summary_pairs_the_right_way_round_and_weighs_each_sides_statistics_with_its_own_purity():
+    import dataclasses
+
+    from hypseg.config import cpu_recipe
+    from hypseg.inference.pooling import purity_weights
+
+    config = cpu_recipe()
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, variant="euclidean"))
+    volumes, embeddings, truths = [], [], []
+    for seed in (8, 9):
+        segments, kind, truth, volume, noise = _hidden_classes(seed)
+        volumes.append(volume)
+        truths.append({1: truth})
+        # two factors (patch sides), each a 2-d Euclidean embedding; the first factor knows the class
+        embeddings.append(np.concatenate([np.stack([truth, np.zeros(truth.shape)], axis=-1),
+                                          np.zeros(truth.shape + (2,))], axis=-1).astype(np.float64))
+    weights = [purity_weights(segments, (3, 5), 8.0)] * 2
+    summary = summarise(embeddings, volumes, [segments, segments], weights, truths, config, factors=2, sides=(3, 5),
+                        clusters={1: 2})
+    row = summary["L1"]
+    assert row["both"] == pytest.approx(1.0) and row["intensity"] < 0.8
+    assert row["both_minus_intensity"][0] == pytest.approx(row["both"] - row["intensity"], abs=1e-3)
+    assert row["both_minus_intensity"][0] > 0.2
+
+
+def test_segments_with_voxels_left_out_are_refused():
+    segments = _grid_supervoxels()
+    segments[0, 0, 0] = -1
+    with pytest.raises(ValueError, match="every voxel must belong to a supervoxel"):
+        probe.probe_volume(np.zeros((128, 2)), np.zeros(segments.shape), segments, np.zeros(segments.shape, dtype=int))
