@@ -6,7 +6,7 @@ is worth anything. This probe asks that with labels, on validation volumes only.
 classifier learns the true class of each supervoxel (its voxel majority) from one half of the volume
 (supervoxels whose centre lies below the middle of the last axis) and labels the other half, then the
 reverse; the labelled supervoxels, painted back onto their voxels, are scored by matched DICE as the
-segmentations are. Three descriptions of a supervoxel are compared, each the classifier's only input:
+segmentations are. These descriptions of a supervoxel are compared, each the classifier's only input:
 
 - ``intensity``: its mean and standard deviation of intensity (what the SLIC peer clusters), with any
   further intensity statistics the caller gives (``validation_split`` adds the intensity smoothed over the
@@ -39,33 +39,18 @@ import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.ensemble import RandomForestClassifier
 
-from hypseg.metrics import matched_dice
+from hypseg.baselines.slic import supervoxel_intensity
+from hypseg.metrics import contingency, matched_dice
 
 #: The descriptions compared, in the order they are reported.
 DESCRIPTIONS = ("intensity", "embedding", "both", "intensity_noise", "filters", "filters_both")
-#: The descriptions also clustered without labels.
-CLUSTERED = ("intensity", "embedding", "both")
-
-
-def supervoxel_intensity(volume: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(S, 2) mean and standard deviation of ``volume`` per supervoxel of ``segments`` (ids 0..S-1), and (S,) voxel counts."""
-    flat = segments.ravel()
-    n = int(flat.max()) + 1
-    counts = np.bincount(flat, minlength=n).astype(np.float64)
-    values = np.asarray(volume, dtype=np.float64).ravel()
-    mean = np.bincount(flat, values, n) / counts
-    square = np.bincount(flat, values ** 2, n) / counts
-    return np.stack([mean, np.sqrt(np.maximum(square - mean ** 2, 0.0))], axis=1), counts
 
 
 def majority_labels(segments: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """(S,) the most frequent true label of each supervoxel (ties: the smaller label)."""
-    flat, labels = segments.ravel(), np.asarray(truth).ravel().astype(np.int64)
-    classes, index = np.unique(labels, return_inverse=True)
-    n = int(flat.max()) + 1
-    table = np.zeros((n, classes.size), dtype=np.int64)
-    np.add.at(table, (flat, index), 1)
-    return classes[np.argmax(table, axis=1)]
+    """(S,) the most frequent true label of each supervoxel of ``segments`` (ids 0..S-1, every id present; ties:
+    the smaller label)."""
+    table = contingency(segments, truth)
+    return table.truth_labels[np.argmax(table.table, axis=1)]
 
 
 def halves(segments: np.ndarray) -> np.ndarray:
@@ -133,7 +118,7 @@ def probe_volume(points: np.ndarray, volume: np.ndarray, segments: np.ndarray, t
     """
     if segments.min() < 0:
         raise ValueError("every voxel must belong to a supervoxel (no -1 in the segments)")
-    intensity, counts = supervoxel_intensity(volume, segments)
+    intensity, counts = supervoxel_intensity(segments, volume)
     if extra is not None:
         intensity = np.concatenate([intensity, np.asarray(extra, dtype=np.float64).reshape(len(intensity), -1)], axis=1)
     if len(points) != len(intensity):
@@ -146,14 +131,14 @@ def probe_volume(points: np.ndarray, volume: np.ndarray, segments: np.ndarray, t
     if filters is not None:
         described["filters"] = np.concatenate([intensity, np.asarray(filters, dtype=np.float64).reshape(len(intensity), -1)], axis=1)
         described["filters_both"] = np.concatenate([described["filters"], points], axis=1)
+    scaled = zscored(intensity, counts)  # the descriptions k-means sees as they are: the embedding's own geometry
+    raw = {"intensity": scaled, "embedding": points, "both": np.concatenate([scaled, points], axis=1)}
     scores = {}
     for name in (d for d in DESCRIPTIONS if d in described):
         predicted = cross_half_labels(described[name], labels, counts, lower, seed=seed)
         scores[name] = float(matched_dice(predicted[segments], truth).mean)
-        if clusters is not None and name in CLUSTERED:
-            raw = (np.concatenate([zscored(intensity, counts), points], axis=1) if name == "both"
-                   else points if name == "embedding" else zscored(intensity, counts))
-            scores[f"{name}_kmeans_raw"] = cluster_dice(raw, counts, segments, truth, clusters, seed=seed)
+        if clusters is not None and name in raw:
+            scores[f"{name}_kmeans_raw"] = cluster_dice(raw[name], counts, segments, truth, clusters, seed=seed)
             scores[f"{name}_kmeans_whitened"] = cluster_dice(whitened(described[name], counts), counts, segments, truth,
                                                              clusters, seed=seed)
     return scores

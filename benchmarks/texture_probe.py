@@ -35,6 +35,7 @@ from scipy import ndimage
 from sklearn.cluster import KMeans
 from sklearn.metrics import roc_auc_score
 
+from benchmarks.beyond_intensity import zscored
 from hypseg.data.readers import discover_cases
 from hypseg.data.supervoxels import supervoxels
 from hypseg.data.synthetic_dataset import write_synthetic_dataset
@@ -58,9 +59,7 @@ def supervoxel_features(image: np.ndarray, segments: np.ndarray, sigma: float) -
 
 def level1_dice(features: np.ndarray, counts: np.ndarray, segments: np.ndarray, truth: np.ndarray) -> float:
     """DICE of the object of a 2-cluster weighted k-means of z-scored supervoxel features."""
-    mean = np.average(features, axis=0, weights=counts)
-    std = np.sqrt(np.average((features - mean) ** 2, axis=0, weights=counts))
-    fit = KMeans(2, n_init=10, random_state=0).fit((features - mean) / std, sample_weight=counts)
+    fit = KMeans(2, n_init=10, random_state=0).fit(zscored(features, counts), sample_weight=counts)
     found = level1_object(fit.labels_[segments])
     return float(2 * np.sum(found & truth) / (found.sum() + truth.sum()))
 

@@ -308,13 +308,6 @@ def flat_means(embedding, segments, weights, config, *, factors: int) -> tuple[n
     return points, pooled.weights
 
 
-def pooled_intensity(image: np.ndarray, segments: np.ndarray, voxel_weights: np.ndarray | None, factor: int) -> np.ndarray:
-    """(S,) the supervoxels' means of a scalar ``image``, weighted as factor ``factor`` of ``voxel_weights``
-    (Z, Y, X, F) weighs its patch side's embedding (plain means when None)."""
-    weights = None if voxel_weights is None else voxel_weights[..., factor:factor + 1]
-    return pool_embedding(image[..., None], segments, hyperbolic=False, voxel_weights=weights).points[:, 0]
-
-
 def beyond_intensity(embeddings, volumes, segments, weights, truths, config, *, factors: int, sides: tuple[int, ...],
                      clusters: dict[int, int]) -> dict:
     """Per level, the mean cross-half DICE of every description (:mod:`benchmarks.beyond_intensity`) over the
@@ -326,13 +319,15 @@ def beyond_intensity(embeddings, volumes, segments, weights, truths, config, *, 
     for i, (emb, volume, seg, truth) in enumerate(zip(embeddings, volumes, segments, truths)):
         voxel_weights = None if weights is None else weights[i]
         image = np.asarray(volume, dtype=np.float64)
-        extra, filters = [], [pooled_intensity(ndimage.gaussian_gradient_magnitude(image, 1.0), seg, voxel_weights, 0)]
-        for j, side in enumerate(sides):  # each side's statistics with that side's purity weights
-            smoothed = ndimage.uniform_filter(image, size=side)
-            extra.append(pooled_intensity(smoothed, seg, voxel_weights, j))
-            local_std = np.sqrt(np.maximum(ndimage.uniform_filter(image ** 2, size=side) - smoothed ** 2, 0.0))
-            filters.append(pooled_intensity(local_std, seg, voxel_weights, j))
-        extra, filters = np.stack(extra, axis=1), np.stack(filters, axis=1)
+        per_side = []  # the mean and standard deviation over each side's patch: one factor per side, as the embedding's
+        for side in sides:
+            mean = ndimage.uniform_filter(image, size=side)
+            per_side += [mean, np.sqrt(np.maximum(ndimage.uniform_filter(image ** 2, size=side) - mean ** 2, 0.0))]
+        patch = pool_embedding(np.stack(per_side, axis=-1), seg, hyperbolic=False, factors=len(sides),
+                               voxel_weights=voxel_weights).points  # (S, 2 F): mean, std of side 0, then of side 1...
+        gradient = pool_embedding(ndimage.gaussian_gradient_magnitude(image, 1.0)[..., None], seg, hyperbolic=False,
+                                  voxel_weights=None if voxel_weights is None else voxel_weights[..., 0]).points
+        extra, filters = patch[:, 0::2], np.concatenate([gradient, patch[:, 1::2]], axis=1)
         points = flat_means(emb, seg, voxel_weights, config, factors=factors)[0]
         rows.append({level: probe_volume(points, volume, seg, truth[level], extra=extra, filters=filters,
                                          clusters=clusters[level])
@@ -347,8 +342,7 @@ def beyond_intensity(embeddings, volumes, segments, weights, truths, config, *, 
                                                       ("intensity_noise", "intensity"), ("filters", "intensity"),
                                                       ("filters_both", "filters"),
                                                       ("both_kmeans_whitened", "embedding_kmeans_raw"),
-                                                      ("embedding_kmeans_whitened", "embedding_kmeans_raw"))
-                                   if name in score}}
+                                                      ("embedding_kmeans_whitened", "embedding_kmeans_raw"))}}
     return summary
 
 

@@ -10,6 +10,7 @@ from hypseg.baselines import BASELINES, LABEL_DTYPE, Baseline, evaluate_baseline
 from hypseg.baselines.filter_bank import filter_bank_features
 from hypseg.baselines.otsu import otsu_bins
 from hypseg.baselines.patch_pca import patch_pca_scores, patches_at, principal_axes
+from hypseg.baselines.slic import supervoxel_intensity
 from hypseg.data import generate_volume
 from hypseg.metrics import matched_dice
 
@@ -205,3 +206,14 @@ def test_evaluate_baseline_scores_levels_and_time():
     assert result.seconds_per_volume > 0
     with pytest.raises(ValueError, match=r"no truth for level\(s\) \[3\]"):
         evaluate_baseline("kmeans", [volume], [{1: truth2}], clusters={1: 2, 3: 4})
+
+
+def test_slic_supervoxel_intensity_matches_a_loop():
+    rng = np.random.default_rng(0)
+    segments = rng.integers(0, 7, size=(5, 6, 7))
+    volume = rng.normal(size=segments.shape)
+    features, counts = supervoxel_intensity(segments, volume)
+    for s in range(7):
+        inside = volume[segments == s]
+        assert counts[s] == inside.size
+        np.testing.assert_allclose(features[s], [inside.mean(), inside.std()], atol=1e-12)

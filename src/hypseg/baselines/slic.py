@@ -27,8 +27,23 @@ from hypseg.data.supervoxels import supervoxels
 from ._base import Baseline
 from ._kmeans import subsample_kmeans
 
-__all__ = ["SlicKMeans"]
+__all__ = ["SlicKMeans", "supervoxel_intensity"]
 
+
+def supervoxel_intensity(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(S, 2) mean and standard deviation of ``values`` per supervoxel id in ``codes`` (0..S-1, same shape),
+    and the (S,) voxel counts: the description SLIC clusters.
+
+    >>> statistics, sizes = supervoxel_intensity(np.array([0, 0, 1]), np.array([1.0, 3.0, 5.0]))
+    >>> statistics.tolist(), sizes.tolist()
+    ([[2.0, 1.0], [5.0, 0.0]], [2.0, 1.0])
+    """
+    codes, values = np.ravel(codes), np.ravel(values).astype(np.float64)
+    count = int(codes.max()) + 1
+    sizes = np.bincount(codes, minlength=count).astype(np.float64)
+    mean = np.bincount(codes, weights=values, minlength=count) / sizes
+    second = np.bincount(codes, weights=values * values, minlength=count) / sizes
+    return np.stack([mean, np.sqrt(np.maximum(second - mean * mean, 0.0))], axis=1), sizes
 
 class _Supervoxels(NamedTuple):
     features: np.ndarray  # (S, F) per supervoxel
@@ -75,13 +90,8 @@ class SlicKMeans(Baseline):
         segments = supervoxels(x, n_segments=self.n_segments, compactness=self.compactness, sigma=self.sigma,
                                mask=None if mask.all() else mask)  # (Z, Y, X), -1 outside the mask
         codes = segments[mask]
-        values = x[mask].astype(np.float64)
-        count = int(codes.max()) + 1
-        sizes = np.bincount(codes, minlength=count).astype(np.float64)
-        mean = np.bincount(codes, weights=values, minlength=count) / sizes
-        second = np.bincount(codes, weights=values * values, minlength=count) / sizes
-        std = np.sqrt(np.maximum(second - mean * mean, 0.0))
-        features = np.stack([mean, self.std_weight * std], axis=1)  # (S, 2)
+        statistics, sizes = supervoxel_intensity(codes, x[mask])
+        features = statistics * [1.0, self.std_weight]  # (S, 2)
         return _Supervoxels(features=features, sizes=sizes, codes=codes)
 
     def _cluster(self, prepared: _Supervoxels, n_clusters: int, random_state: int) -> np.ndarray:
