@@ -305,6 +305,8 @@ def parse_arguments(argv: Sequence[str] | None = None) -> tuple[argparse.Namespa
     parser.add_argument("--train-volumes", type=int, default=None, help="train on only the first N training volumes")
     parser.add_argument("--transductive", action="store_true", help="train on the scored volumes (the released run)")
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--only-seed", type=int, default=None, metavar="S",
+                        help="train and score only seed S of the --seeds (so that seeds can train in parallel processes)")
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--base-steps", type=int, default=None,
                         help="compare every row with the Euclidean base trained this many steps (1: one step from its initial weights), listed as its own row")
@@ -318,6 +320,8 @@ def parse_arguments(argv: Sequence[str] | None = None) -> tuple[argparse.Namespa
         args.device = resolve_device(args.device)
     except UserError as error:
         parser.error(str(error))
+    if args.only_seed is not None and not 0 <= args.only_seed < args.seeds:
+        parser.error(f"--only-seed {args.only_seed} is not one of the --seeds {args.seeds} (0..{args.seeds - 1})")
     if args.run and (args.change or args.rows):
         parser.error("--run names each run itself: give it without --change and --rows")
     rows_of: dict[str, list[str]] = {}  # change -> its rows, in the order given
@@ -358,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     def runs_of(setting: str, change: str, row: str, steps: int | None) -> list[dict]:
         """The records of ``row``'s seeds at ``steps``: read back when scored before, else trained and scored."""
         records = []
-        for seed in range(args.seeds):
+        for seed in range(args.seeds) if args.only_seed is None else [args.only_seed]:
             run = row_config(args.recipe, row, change=change, steps=steps, seed=seed, device=args.device)
             tag = run_tag(args.recipe, row, change=change, steps=steps, seed=seed, split=args.split, volumes=len(scored_cases))
             done = args.workdir / f"{tag}.json"

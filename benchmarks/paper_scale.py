@@ -1,6 +1,6 @@
 """The ``paper`` recipe's runs at as many training steps as a time budget allows, all trained at once on one device.
 
-Two phases, each one :mod:`benchmarks.paper_protocol` process per ``--run`` at once (the processes share
+Two phases, each one :mod:`benchmarks.paper_protocol` process per ``--run`` and seed at once (the processes share
 the device and the CPUs' threads; each draws its own triplets):
 
 1. a probe of ``--probe-steps`` steps with one volume scored. The median of each run's logged throughput
@@ -64,20 +64,24 @@ def available_cpus() -> int:
 
 
 def run_all(args: argparse.Namespace, *, steps: int, volumes: int) -> dict[str, str]:
-    """Train and score every run at once, one process each, sharing the CPUs' threads; {tag of its first seed: run}.
+    """Train and score every run's seeds at once, one process per run and seed, sharing the CPUs' threads;
+    {tag of its first seed: run}.
 
     A failed process stops the others and exits with the end of its log, and so does an interrupt; each
     stopped run keeps its checkpoint and scores, so the same command resumes it. Logs are appended to."""
     distinct: dict[str, str] = {}
     for run in args.run:  # a run that its change leaves as it was is the unchanged run: started once, under its first name
         distinct.setdefault(tag_of(args, run, steps=steps, volumes=volumes), run)
-    threads = str(max(1, available_cpus() // len(distinct)))
+    jobs = {tag_of(args, run, steps=steps, volumes=volumes, seed=seed): (run, seed)
+            for run in distinct.values() for seed in range(args.seeds)}
+    threads = str(max(1, available_cpus() // len(jobs)))
     env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
     running: dict[str, subprocess.Popen] = {}
     try:
-        for tag, run in distinct.items():
+        for tag, (run, seed) in jobs.items():
             with open(args.workdir / f"{tag}.log", "a") as log:
-                command = [sys.executable, "-m", "benchmarks.paper_protocol", *protocol_command(args, [run], steps=steps, volumes=volumes)]
+                command = [sys.executable, "-m", "benchmarks.paper_protocol",
+                           *protocol_command(args, [run], steps=steps, volumes=volumes), "--only-seed", str(seed)]
                 running[tag] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         while running:
             for tag, process in list(running.items()):
@@ -145,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--run", action="append", required=True, metavar="CHANGE/ROW", help="repeatable: a run of benchmarks.paper_protocol")
     parser.add_argument("--device", default="cuda", help="where every run trains and embeds (default: cuda)")
     parser.add_argument("--train-seconds", type=seconds, default=300.0,
-                        help="the slowest run's training time to fill, per seed (each process trains its seeds one after another)")
+                        help="the slowest run's training time to fill (every run's seeds train at once, one process each)")
     parser.add_argument("--probe-steps", type=whole, default=200)
     parser.add_argument("--round", type=whole, default=500, help="the steps are a multiple of this")
     parser.add_argument("--max-steps", type=whole, default=20_000, help="a multiple of --round")

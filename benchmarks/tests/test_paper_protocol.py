@@ -250,11 +250,26 @@ def test_runs_name_only_the_runs_scored_not_every_change_with_every_row(script, 
     assert [pair[:3] for pair in pairs] == [["(paper) full", "(paper + the ball's rate for every row) euclidean triplet", "+0.000 [-0.100, +0.100]"]]
 
 
+def test_only_seed_trains_that_seed_alone(script, tmp_path, monkeypatch):
+    # seed 1 has no record: scoring it would train (and fail); --only-seed 0 reads seed 0 back and touches nothing else
+    saved_records(script, tmp_path, monkeypatch, {"none-full-5": [0.9, 0.8, 0.7]})
+    out = tmp_path / "table.md"
+    script.main(["--recipe", "paper", "--run", "none/full", "--split", "test", "--seeds", "2", "--only-seed", "0",
+                 "--steps", "5", "--workdir", str(tmp_path), "--out", str(out)])
+    row = next(line for line in out.read_text().splitlines() if line.startswith("| paper |"))
+    assert row.split(" | ")[2:4] == ["1", "0.800"]
+    monkeypatch.setattr(script, "load_normalised", lambda cases, config: [])
+    with pytest.raises(pytest.fail.Exception, match="a saved record was trained again"):
+        script.main(["--recipe", "paper", "--run", "none/full", "--split", "test", "--seeds", "2", "--only-seed", "1",
+                     "--steps", "5", "--workdir", str(tmp_path)])
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--run", "none/full", "--rows", "full"], "--run names each run itself: give it without --change and --rows"),
     (["--run", "none/ful"], "--run 'none/ful' is not a CHANGE/ROW: changes none, sampling, balance, decoder, scale, ball-rate; rows "),
     (["--run", "none/full", "--pair", "none/full", "ball-rate/full"], "--pair 'ball-rate/full' is not a CHANGE/ROW of this run: runs none/full"),
     (["--device", "tpu"], "unknown device 'tpu'; choose auto, cpu, cuda or cuda:N"),
+    (["--seeds", "2", "--only-seed", "2"], "--only-seed 2 is not one of the --seeds 2 (0..1)"),
 ])
 def test_runs_and_devices_outside_the_choices_are_usage_errors(script, tmp_path, capsys, argv, message):
     with pytest.raises(SystemExit) as exit_:

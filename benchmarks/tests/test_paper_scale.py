@@ -58,6 +58,20 @@ def test_every_distinct_run_is_one_process_sharing_the_cores(tmp_path, monkeypat
     assert (tmp_path / "paper-none-full-0-val-3-40.log").read_text() == "an earlier attempt\nlast line of the run\n"
 
 
+def test_every_seed_of_a_run_is_its_own_process(tmp_path, monkeypatch, started):
+    monkeypatch.setattr(paper_scale.subprocess, "Popen", FakeProcess)
+    args = arguments(tmp_path)
+    args.seeds = 2
+    distinct = paper_scale.run_all(args, steps=40, volumes=3)
+    assert list(distinct.values()) == ["none/full", "ball-rate/euclidean triplet"]
+    launched = [(p.command[p.command.index("--run") + 1], p.command[p.command.index("--only-seed") + 1],
+                 p.command[p.command.index("--seeds") + 1]) for p in started]
+    assert launched == [("none/full", "0", "2"), ("none/full", "1", "2"),
+                        ("ball-rate/euclidean triplet", "0", "2"), ("ball-rate/euclidean triplet", "1", "2")]
+    assert {p.env["OMP_NUM_THREADS"] for p in started} == {"4"}
+    assert (tmp_path / "paper-none-full-1-val-3-40.log").read_text() == "last line of the run\n"
+
+
 def test_a_failed_run_stops_the_others_and_the_benchmark_with_the_end_of_its_log(tmp_path, monkeypatch, capsys, started):
     codes = iter([None, 3])  # the first run is still going when the second fails
     monkeypatch.setattr(paper_scale.subprocess, "Popen", lambda *a, **k: FakeProcess(*a, **k, code=next(codes)))
