@@ -122,6 +122,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "paper-protocol-paper-val": results_file("paper_protocol_paper_val"),
     "paper-protocol-paper-val-rate": results_file("paper_protocol_paper_val_rate"),
     "paper-protocol-paper-val-gpu2000": results_file("paper_protocol_paper_val_gpu2000"),
+    "paper-protocol-paper-val-gpu2000-seeds3": results_file("paper_protocol_paper_val_gpu2000_seeds3"),
     "paper-protocol-paper-val-rate-seeds2": results_file("paper_protocol_paper_val_rate_seeds2"),
     "paper-protocol-paper-val-seeds2": results_file("paper_protocol_paper_val_seeds2"),
     "paper-protocol-paper-test": results_file("paper_protocol_paper_test"),
