@@ -96,7 +96,8 @@ class LevelInference:
     holes filled, against the outside; a finer level keeps level 1's outside as one cluster and finds
     its other k - 1 clusters inside that object;
     ``space``: where a hyperbolic model's embeddings are clustered (``SegmentConfig.space``: ``"ball"`` or
-    ``"tangent"``), the same at every level of a run.
+    ``"tangent"``), the same at every level of a run;
+    ``clusterer``: ``"kmeans"`` or ``"tied-mixture"`` (``LevelConfig.clusterer``).
     """
 
     patch_sides: tuple[int, ...]
@@ -105,6 +106,7 @@ class LevelInference:
     purity_power: float = 0.0
     in_object: bool = False
     space: str = "ball"
+    clusterer: str = "kmeans"
 
     def describe(self) -> str:
         sides = "p = " + " x ".join(map(str, self.patch_sides))
@@ -112,7 +114,8 @@ class LevelInference:
         if self.supervoxel_size is not None and self.purity_power:
             voxels += f" (purity^{self.purity_power:g} means)"
         return (f"{sides}, {voxels}, {'pooled' if self.pooled else 'per volume'}" + (", in the level-1 object" if self.in_object else "")
-                + (", in the tangent space" if self.space == "tangent" else ""))
+                + (", in the tangent space" if self.space == "tangent" else "")
+                + (", tied Gaussian mixture" if self.clusterer == "tied-mixture" else ""))
 
     @property
     def weighting(self) -> tuple:
@@ -138,7 +141,7 @@ class LevelInference:
 #: organelles) and level 3 pooled (per volume lost 0.030: many volumes place the small classes' centres)
 INFERENCE: Mapping[int, LevelInference] = {
     i: LevelInference(level.patch_sides, level.supervoxel_size, level.pooled, level.purity_power, level.in_object,
-                      default_segmentation().space)
+                      default_segmentation().space, level.clusterer)
     for i, level in enumerate(default_segmentation().levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
 
@@ -150,7 +153,7 @@ def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int,
         raise ValueError(f"one clustering space for every level, got {sorted(spaces)}")
     return SegmentConfig(levels=tuple(
         LevelConfig(levels[level], patch_sides=how.patch_sides, supervoxel_size=how.supervoxel_size,
-                    purity_power=how.purity_power, pooled=how.pooled, in_object=how.in_object)
+                    purity_power=how.purity_power, pooled=how.pooled, in_object=how.in_object, clusterer=how.clusterer)
         for level, how in sorted((level, inference[level]) for level in levels)), seed=seed, space=spaces.pop())
 
 

@@ -59,7 +59,7 @@ from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, level_weights,
                                          score_labels, segment_config, segment_embeddings)
 from hypseg.config import cpu_recipe
-from hypseg.config.segment import SPACES
+from hypseg.config.segment import CLUSTERERS, SPACES
 from hypseg.data import SyntheticConfig, discover_cases, load_normalised, normalise, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.recipe import cluster_embeddings
@@ -143,6 +143,9 @@ def main() -> None:
                         "in the true level-1 object (benchmarks.level1_probe)")
     parser.add_argument("--recipe", action="store_true", help="also score exactly the recipe's per-level inference "
                         "(quality.INFERENCE)")
+    parser.add_argument("--clusterer", action="append", choices=CLUSTERERS, help="how every combination's levels are "
+                        "clustered (repeat to compare; default: kmeans); with --recipe, also the recipe with its levels 2-3 "
+                        "clustered so")
     args = parser.parse_args()
     try:
         blur = tuple(float(b) for b in args.blur.split(","))
@@ -250,17 +253,22 @@ def main() -> None:
                               "true_share": round(float(np.mean([(t[1] > 0).mean() for t in truths])), 3),
                               "crossing": round(crossing(shares), 3), "shares_by_patch_share": np.round(shares, 3).tolist()}),
                   flush=True)
-    if recipe:
-        weights = level_weights(recipe.values(), segments)
-        scores = score_labels(segment_embeddings(embeddings, config, levels, seed=0, inference=recipe, segments=segments,
+    clusterers = args.clusterer or ["kmeans"]
+    for clusterer in clusterers if recipe else ():
+        finer = {level: how if level == 1 else dataclasses.replace(how, clusterer=clusterer) for level, how in recipe.items()}
+        weights = level_weights(finer.values(), segments)
+        scores = score_labels(segment_embeddings(embeddings, config, levels, seed=0, inference=finer, segments=segments,
                                                  weights=weights, members=args.ensemble), truths)
         print(json.dumps({"variant": args.variant, **space_key, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                           "ensemble": args.ensemble, "override": override, "inference": "recipe (quality.INFERENCE)",
-                          "dice": [round(float(np.mean(scores[level])), 3) for level in levels]}), flush=True)
-    for sides, size, power, pooled in itertools.product(sides_list, sizes, powers, (False, True)):
+                          **({"clusterer_levels_2_3": clusterer} if args.clusterer else {}),
+                          "dice": [round(float(np.mean(scores[level])), 3) for level in levels],
+                          "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels}}), flush=True)
+    for sides, size, power, pooled, clusterer in itertools.product(sides_list, sizes, powers, (False, True), clusterers):
         if size == 0 and (power or args.in_object):
             continue  # purity weights the voxels of a supervoxel; levels inside the object cluster supervoxels
-        how = LevelInference(sides, size or None, pooled=pooled, purity_power=power, in_object=args.in_object, space=args.space)
+        how = LevelInference(sides, size or None, pooled=pooled, purity_power=power, in_object=args.in_object, space=args.space,
+                             clusterer=clusterer)
         inference = {level: how for level in levels} | ({1: level1} if args.in_object else {})
         # one model's purity weights serve every model's factors
         weights = level_weights(inference.values(), segments)
@@ -269,7 +277,7 @@ def main() -> None:
                "variant": args.variant, **space_key,
                "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                "ensemble": args.ensemble, "override": override, "in_object": args.in_object, "sides": list(sides),
-               "supervoxels": size, "purity_power": power, "pooled": pooled}
+               "supervoxels": size, "purity_power": power, "pooled": pooled, **({"clusterer": clusterer} if args.clusterer else {})}
         if args.intensity_axis and size and not pooled:
             share, corr = intensity_axis(embeddings[sides], val, segments[size], weights[how], config,
                                          factors=len(sides) * args.ensemble)

@@ -103,6 +103,17 @@ def test_supervoxel_pooling_gives_one_label_per_supervoxel(model_dir, tmp_path):
     bad = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "bad", "--space", "flat")
     assert bad.exit_code == 2 and "space must be one of ball, tangent, got 'flat'" in bad.output
     assert not (tmp_path / "bad").exists()
+    # --clusterer tied-mixture: the shared-covariance mixture on the tangent-space embedding; not in the ball
+    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "tied", "-k", 3,
+                   "--supervoxels", 0, "--clusterer", "tied-mixture").exit_code == 0
+    assert json.loads((tmp_path / "tied" / "segmentation.json").read_text())["recipe"]["levels"][0]["clusterer"] == "tied-mixture"
+    expected = segment_volumes([flat], clusters=(3,), random_state=0, hyperbolic=False, clusterer="tied-mixture")[0].labels[3]
+    np.testing.assert_array_equal(load_labels(tmp_path / "tied" / "v_k3.nii.gz"), expected)
+    bad = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "bad", "-k", 3,
+                  "--clusterer", "tied-mixture", "--space", "ball")
+    assert bad.exit_code == 2
+    assert "a tied Gaussian mixture clusters flat vectors: cluster a ball's embeddings in the tangent space" in bad.output
+    assert not (tmp_path / "bad").exists()
 
 
 def test_purity_power_weighs_the_supervoxel_means_as_the_library_does(model_dir, tmp_path):

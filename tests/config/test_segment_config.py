@@ -74,6 +74,7 @@ def test_a_supervoxel_size_of_zero_means_every_voxel():
     (lambda: LevelConfig(4, purity_power=8.0),
      "LevelConfig: a purity power weighs voxels within supervoxels: it needs supervoxels (a size above 0)"),
     (lambda: LevelConfig(1), "LevelConfig: clusters must be >= 2, got 1"),
+    (lambda: LevelConfig(2, clusterer="gmm"), "LevelConfig: clusterer must be one of kmeans, tied-mixture, got 'gmm'"),
     (lambda: SegmentConfig(levels=(LevelConfig(2), LevelConfig(2, pooled=True))),
      "SegmentConfig: every level needs its own cluster count, got [2, 2]"),
     (lambda: SegmentConfig(levels=(LevelConfig(3, in_object=True),)),

@@ -85,12 +85,14 @@ def test_chunked_label_maps_agree_with_the_whole_volume_run(model_dir, volume_fi
         assert np.array_equal(load_labels(whole / "cell_object.mrc"), load_labels(out / "cell_object.mrc"))
 
 
-@pytest.mark.parametrize("variant", ["voxels inside the object", "containment on level 1 only"])
+@pytest.mark.parametrize("variant", ["voxels inside the object", "containment on level 1 only", "tied mixture inside the object"])
 def test_chunked_voxel_levels_and_partial_containment_agree_with_the_whole_volume_run(model_dir, volume_file, tmp_path, variant):
     config = _recipe("default")
     if variant == "voxels inside the object":  # chunks wholly outside the object have nothing to assign
         levels = (config.levels[0],) + tuple(dataclasses.replace(level, supervoxel_size=None, purity_power=0.0)
                                              for level in config.levels[1:])
+    elif variant == "tied mixture inside the object":
+        levels = (config.levels[0],) + tuple(dataclasses.replace(level, clusterer="tied-mixture") for level in config.levels[1:])
     else:
         levels = (config.levels[0],) + tuple(dataclasses.replace(level, in_object=False) for level in config.levels[1:])
     config = dataclasses.replace(config, levels=levels)

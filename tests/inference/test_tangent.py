@@ -108,3 +108,26 @@ def test_an_ensemble_of_two_copies_of_one_model_with_purity_weights_labels_as_th
                                segments=segments, weights=weights, members=2)
     np.testing.assert_array_equal(alone[0].labels[3], twice[0].labels[3])
     np.testing.assert_allclose(np.concatenate([alone[0].centers[3]] * 2, axis=-1), twice[0].centers[3], rtol=1e-6, atol=1e-7)
+
+
+def test_a_tied_mixture_level_fits_the_mixture_on_the_weighted_supervoxel_means_and_refuses_the_ball():
+    from hypseg.clustering import TiedGaussianMixture
+    from hypseg.inference.pooling import pool_embedding
+
+    rng = np.random.default_rng(3)
+    geometry = ModelConfig(variant="hyperbolic-gyro")
+    shape = (8, 8, 8)
+    embedding = _ball_points(rng, int(np.prod(shape)), 1, 2, 1.0).reshape(*shape, 2).astype(np.float32)
+    segments = np.arange(np.prod(shape)).reshape(shape) // 8
+    segments[:, :, :2] = 0  # one large supervoxel: the means carry unequal weights
+    _, segments = np.unique(segments, return_inverse=True)
+    segments = segments.reshape(shape)
+    config = SegmentConfig(levels=(LevelConfig(3, patch_sides=(5,), supervoxel_size=8, clusterer="tied-mixture"),), space="tangent")
+    found = cluster_embeddings({(5,): [embedding]}, config, geometry=geometry, segments={8: [segments]})[0]
+    pooled = pool_embedding(to_tangent(embedding), segments, hyperbolic=False)
+    by_hand = TiedGaussianMixture(3, n_init=config.n_init, random_state=config.seed).fit(pooled.points, sample_weight=pooled.weights)
+    np.testing.assert_array_equal(found.labels[3], by_hand.labels_[segments])
+    np.testing.assert_allclose(found.centers[3], to_ball(by_hand.cluster_centers_), rtol=1e-6)
+    with pytest.raises(UserError) as err:
+        cluster_embeddings({(5,): [embedding]}, dataclasses.replace(config, space="ball"), geometry=geometry, segments={8: [segments]})
+    assert str(err.value) == "a tied Gaussian mixture clusters flat vectors: cluster a ball's embeddings in the tangent space"

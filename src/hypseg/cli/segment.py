@@ -26,6 +26,7 @@ def segment(
     subsample: Optional[int] = typer.Option(None, min=100, help="Voxels (or supervoxels) each k-means is fitted on (default 50000)."),
     supervoxels: Optional[int] = typer.Option(None, min=0, help="Voxels per SLIC supervoxel at every level: cluster each supervoxel's mean embedding, so labels follow the image's edges (0: cluster every voxel)."),
     purity_power: Optional[float] = typer.Option(None, "--purity-power", help="At every level, weigh each voxel in its supervoxel's mean by the share of its patch inside the supervoxel to this power (0: plain means)."),
+    clusterer: Optional[str] = typer.Option(None, "--clusterer", help="At every level, 'kmeans' or 'tied-mixture': a Gaussian mixture whose clusters share one covariance, which weighs each direction by the spread within the clusters (flat vectors only: a Euclidean model, or --space tangent)."),
     space: Optional[str] = typer.Option(None, "--space", help="Cluster a hyperbolic model's embeddings with the ball's distances and means ('ball', the paper's hyperbolic k-means) or mapped to the tangent space at the origin ('tangent', the default recipe's)."),
     tile: int = typer.Option(48, min=4, help="Side of the tiles of the dense embedding (bounds memory)."),
     device: str = typer.Option("auto", help="auto (CUDA where there is one), cpu, cuda or cuda:N: the embedding, supervoxel means and k-means run there."),
@@ -69,7 +70,7 @@ def segment(
         config = config.with_clusters(clusters)
     changes = {"patch_sides": tuple(patch_size) if patch_size else None, "supervoxel_size": supervoxels,
                "purity_power": 0.0 if supervoxels == 0 and purity_power is None else purity_power,
-               "pooled": pooled, "in_object": containment}
+               "pooled": pooled, "in_object": containment, "clusterer": clusterer}
     config = config.with_levels(**{name: value for name, value in changes.items() if value is not None})
     shared = {"nested": nested or None, "subsample": subsample, "seed": seed, "space": space}
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})

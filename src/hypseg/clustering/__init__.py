@@ -5,6 +5,7 @@
 * :class:`HyperbolicKMeans` — k-means with Poincaré distances and Fréchet-mean centroids, the
   scikit-learn estimator contract, chunked so that 10M points fit in bounded memory, CPU or CUDA.
 * :class:`EuclideanKMeans` — the same interface in R^d (ablations).
+* :class:`TiedGaussianMixture` — a Gaussian mixture with one shared covariance, weighted EM in R^d.
 * :func:`kmeans_plusplus` — the seeding on its own.
 * :class:`EmptyClusterWarning`, :class:`ConvergenceWarning`.
 
@@ -17,6 +18,7 @@ from .euclidean import EuclideanKMeans
 from .exceptions import ClusteringWarning, ConvergenceWarning, EmptyClusterWarning
 from .frechet import frechet_mean
 from .kmeans import HyperbolicKMeans
+from .mixture import TiedGaussianMixture
 from .product import ProductBallKMeans, product_sqdist
 from .seeding import SeedingResult, kmeans_plusplus
 
@@ -29,6 +31,7 @@ __all__ = [
     "ProductBallKMeans",
     "product_sqdist",
     "SeedingResult",
+    "TiedGaussianMixture",
     "frechet_mean",
     "kmeans_plusplus",
 ]

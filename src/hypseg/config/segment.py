@@ -27,6 +27,8 @@ from hypseg.errors import UserError
 MIN_TILE = 8
 #: Where a hyperbolic model's embeddings are clustered (:attr:`SegmentConfig.space`).
 SPACES = ("ball", "tangent")
+#: How a level's points are clustered (:attr:`LevelConfig.clusterer`).
+CLUSTERERS = ("kmeans", "tied-mixture")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +53,11 @@ class LevelConfig(Config):
     in_object : bool
         Containment: on the first level (k = 2), report its object with the holes filled against the
         outside; on a finer level, cluster inside that object (label 0: the outside).
+    clusterer : str
+        ``"kmeans"`` (the latent space's k-means), or ``"tied-mixture"``: a Gaussian mixture whose
+        components share one covariance (:class:`hypseg.clustering.TiedGaussianMixture`), which measures
+        every direction against the spread within the clusters rather than the total spread. It clusters
+        flat vectors: a Euclidean model's embeddings, or a ball's in the tangent space.
     """
 
     clusters: int
@@ -59,6 +66,7 @@ class LevelConfig(Config):
     purity_power: float = 0.0
     pooled: bool = False
     in_object: bool = False
+    clusterer: str = "kmeans"
 
     def __post_init__(self) -> None:
         if self.supervoxel_size == 0:
@@ -72,13 +80,15 @@ class LevelConfig(Config):
             raise UserError(f"LevelConfig: supervoxel_size must be >= 1 voxel (0: every voxel), got {self.supervoxel_size}")
         if not self.purity_power >= 0:
             raise UserError(f"LevelConfig: purity_power must be >= 0, got {self.purity_power}")
+        if self.clusterer not in CLUSTERERS:
+            raise UserError(f"LevelConfig: clusterer must be one of {', '.join(CLUSTERERS)}, got {self.clusterer!r}")
         if self.purity_power and self.supervoxel_size is None:
             raise UserError("LevelConfig: a purity power weighs voxels within supervoxels: it needs supervoxels (a size above 0)")
 
     @property
     def settings(self) -> tuple:
         """Everything but the cluster count: levels with equal settings are clustered in one pass."""
-        return (self.patch_sides, self.supervoxel_size, self.purity_power, self.pooled, self.in_object)
+        return (self.patch_sides, self.supervoxel_size, self.purity_power, self.pooled, self.in_object, self.clusterer)
 
     @property
     def weighting(self) -> tuple:
@@ -92,7 +102,8 @@ class LevelConfig(Config):
         if self.purity_power:
             voxels += f" (purity^{self.purity_power:g} means)"
         where = ", in the level-1 object" if self.in_object else ""
-        return f"k = {self.clusters}: {sides}, {voxels}, {'pooled' if self.pooled else 'per volume'}{where}"
+        how = ", tied Gaussian mixture" if self.clusterer == "tied-mixture" else ""
+        return f"k = {self.clusters}: {sides}, {voxels}, {'pooled' if self.pooled else 'per volume'}{where}{how}"
 
 
 @dataclasses.dataclass(frozen=True)

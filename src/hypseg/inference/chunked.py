@@ -220,6 +220,7 @@ class Group(NamedTuple):
     power: float
     pooled: bool
     inside: bool  # clustered inside the first level's object
+    clusterer: str = "kmeans"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -721,7 +722,7 @@ def segment_chunked(
     def fit(levels: tuple, inside: bool) -> list[dict]:
         how = levels[0]
         group = Group(tuple(level.clusters for level in levels), how.patch_sides, how.supervoxel_size,
-                      how.purity_power, how.pooled, inside)
+                      how.purity_power, how.pooled, inside, how.clusterer)
         fitted, fell_back = _fit_group(job, executor, items, group, offsets, geometry, clock)
         for v in range(len(volumes)):
             voxels[v] = voxels[v] or fell_back[v]
@@ -806,7 +807,7 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
     fitted_levels = fit_parts(fit_input, ks, pooled=group.pooled, subsample=config.subsample, c=geometry.curvature,
                               hyperbolic=geometry.hyperbolic and job.tangent_c is None, nested=config.nested, n_init=config.n_init,
                               random_state=config.seed, factors=len(group.sides),
-                              device=None if job.device == "cpu" else job.device)
+                              device=None if job.device == "cpu" else job.device, clusterer=group.clusterer)
     clock.lap("fit")
     fitted = {}
     for v, levels in enumerate(fitted_levels):

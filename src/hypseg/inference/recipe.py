@@ -184,7 +184,7 @@ def cluster_embeddings(
             c=geometry.curvature, hyperbolic=geometry.hyperbolic and not tangent, pooled=how.pooled,
             subsample=config.subsample, n_init=config.n_init, random_state=config.seed, factors=factors,
             segments=None if how.supervoxel_size is None else segments[how.supervoxel_size],
-            voxel_weights=weights[how.weighting] if how.purity_power else None, device=device,
+            voxel_weights=weights[how.weighting] if how.purity_power else None, device=device, clusterer=how.clusterer,
         )
         ks = [level.clusters for level in group]
         found = (segment_inside(points, objects, clusters=ks, **options) if objects is not None

@@ -28,7 +28,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from hypseg.clustering import EuclideanKMeans, HyperbolicKMeans, ProductBallKMeans
+from hypseg.clustering import EuclideanKMeans, HyperbolicKMeans, ProductBallKMeans, TiedGaussianMixture
 from hypseg.errors import UserError
 from hypseg.inference.pooling import pool_embedding
 
@@ -64,9 +64,15 @@ def _check_clusters(clusters: Sequence[int], nested: bool) -> list[int]:
     return ks
 
 
-def _estimator(k: int, *, c: float, hyperbolic: bool, n_init: int, random_state: int, factors: int = 1, device=None):
+def _estimator(k: int, *, c: float, hyperbolic: bool, n_init: int, random_state: int, factors: int = 1, device=None,
+               clusterer: str = "kmeans"):
     """The k-means of the latent space; a single ball or Euclidean space runs on ``device`` (a product of balls on the CPU).
-    Euclidean factors side by side are one Euclidean space: their squared distances add up as the product's do."""
+    Euclidean factors side by side are one Euclidean space: their squared distances add up as the product's do.
+    ``clusterer="tied-mixture"``: a Gaussian mixture with one shared covariance, for flat points only."""
+    if clusterer == "tied-mixture":
+        if hyperbolic:
+            raise UserError("a tied Gaussian mixture clusters flat vectors: cluster a ball's embeddings in the tangent space")
+        return TiedGaussianMixture(k, n_init=n_init, random_state=random_state, device=device)
     if factors > 1 and hyperbolic:
         return ProductBallKMeans(n_clusters=k, factors=factors, c=c, n_init=n_init, random_state=random_state)
     if hyperbolic:
@@ -86,8 +92,10 @@ def fit_levels(
     factors: int = 1,
     sample_weight: np.ndarray | None = None,
     device=None,
+    clusterer: str = "kmeans",
 ) -> list[_Level]:
-    """Fit one k-means per cluster count on ``sample`` (N, d), each point weighted by ``sample_weight`` (N,)."""
+    """Fit one k-means (or ``clusterer``, :func:`_estimator`) per cluster count on ``sample`` (N, d), each point
+    weighted by ``sample_weight`` (N,)."""
     ks = _check_clusters(clusters, nested)
     weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     if len(sample) < max(ks):
@@ -96,7 +104,8 @@ def fit_levels(
     sample_labels: dict[int, np.ndarray] = {}  # nested mode: each level's clusters of the sample
     for i, k in enumerate(ks):
         if not nested or i == 0:
-            est = _estimator(k, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors, device=device)
+            est = _estimator(k, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors, device=device,
+                             clusterer=clusterer)
             est.fit(sample, sample_weight=weights)
             levels.append(_Level(k, np.asarray(est.cluster_centers_), None, (est,)))
             sample_labels[k] = est.labels_
@@ -112,7 +121,8 @@ def fit_levels(
                 blocks.append(np.repeat(parent.centers[j : j + 1], r, axis=0))
                 models.append(None)
                 continue
-            est = _estimator(r, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors, device=device)
+            est = _estimator(r, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors, device=device,
+                             clusterer=clusterer)
             est.fit(members, sample_weight=None if weights is None else weights[chosen])
             blocks.append(np.asarray(est.cluster_centers_))
             models.append(est)
@@ -244,6 +254,7 @@ def segment_volumes(
     segments: Sequence[np.ndarray] | None = None,
     voxel_weights: Sequence[np.ndarray | None] | None = None,
     device=None,
+    clusterer: str = "kmeans",
 ) -> list[Segmentation]:
     """Segment several volumes: one fit on a pooled subsample (``pooled``) or one fit per volume.
 
@@ -283,7 +294,7 @@ def segment_volumes(
              for i, (part, e, voxels) in enumerate(zip(parts, embeddings, few))]
     fitted = fit_parts([(part.points, part.weights) for part in parts], clusters, pooled=pooled, subsample=subsample,
                        c=c, hyperbolic=hyperbolic, nested=nested, n_init=n_init, random_state=random_state, factors=factors,
-                       device=device)
+                       device=device, clusterer=clusterer)
     return [_predict(levels, part, e.shape[:3], voxels=voxels) for levels, part, e, voxels in zip(fitted, parts, embeddings, few)]
 
 
