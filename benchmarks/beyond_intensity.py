@@ -24,7 +24,9 @@ something about the classes that intensity does not. Whether clustering can find
 separate question, which ``clusters`` asks: per description, weighted k-means per volume (no containment)
 on the supervoxels, both on the description as it is (``raw``: the embedding's own geometry, the intensity
 statistics z-scored) and whitened (every principal axis scaled to unit variance, so that an axis holding a
-tiny share of the variance counts as much as the first).
+tiny share of the variance counts as much as the first); and a Gaussian mixture with one shared covariance on
+the raw description (``tied``: :class:`hypseg.clustering.TiedGaussianMixture`, which scales each direction by
+the spread within the clusters and lets the clusters differ in size).
 
 The classifier is a random forest (nonlinear, because an instance's intensity is drawn per instance and one
 class need not be one interval of intensity); it is fitted with the supervoxels' voxel counts as weights, and
@@ -40,6 +42,7 @@ from sklearn.cluster import KMeans
 from sklearn.ensemble import RandomForestClassifier
 
 from hypseg.baselines.slic import supervoxel_intensity
+from hypseg.clustering import TiedGaussianMixture
 from hypseg.metrics import contingency, matched_dice
 
 #: The descriptions compared, in the order they are reported.
@@ -100,9 +103,11 @@ def zscored(features: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 def cluster_dice(features: np.ndarray, counts: np.ndarray, segments: np.ndarray, truth: np.ndarray, clusters: int, *,
-                 seed: int = 0) -> float:
-    """Matched DICE of weighted k-means with ``clusters`` clusters on the supervoxels' ``features``, painted back."""
-    fit = KMeans(clusters, n_init=10, random_state=seed).fit(features, sample_weight=counts)
+                 seed: int = 0, tied: bool = False) -> float:
+    """Matched DICE of weighted k-means (``tied``: the shared-covariance mixture) with ``clusters`` clusters on the
+    supervoxels' ``features``, painted back."""
+    estimator = TiedGaussianMixture(clusters, n_init=10, random_state=seed) if tied else KMeans(clusters, n_init=10, random_state=seed)
+    fit = estimator.fit(features, sample_weight=counts)
     return float(matched_dice(fit.labels_[segments], truth).mean)
 
 
@@ -114,7 +119,8 @@ def probe_volume(points: np.ndarray, volume: np.ndarray, segments: np.ndarray, t
     ``points`` (S, D) are the supervoxels' mean embeddings, in the order of their ids in ``segments``;
     ``extra`` (S, K), if given, are further intensity statistics of the same supervoxels, ``filters`` (S, J) the
     hand-made statistics of ``filters`` and ``filters_both`` (without them, those two are left out). With ``clusters``,
-    also ``<description>_kmeans_raw`` and ``<description>_kmeans_whitened``: the DICE of k-means without labels.
+    also ``<description>_kmeans_raw``, ``<description>_kmeans_whitened`` and ``<description>_tied``: the DICE of
+    clustering without labels.
     """
     if segments.min() < 0:
         raise ValueError("every voxel must belong to a supervoxel (no -1 in the segments)")
@@ -141,4 +147,5 @@ def probe_volume(points: np.ndarray, volume: np.ndarray, segments: np.ndarray, t
             scores[f"{name}_kmeans_raw"] = cluster_dice(raw[name], counts, segments, truth, clusters, seed=seed)
             scores[f"{name}_kmeans_whitened"] = cluster_dice(whitened(described[name], counts), counts, segments, truth,
                                                              clusters, seed=seed)
+            scores[f"{name}_tied"] = cluster_dice(raw[name], counts, segments, truth, clusters, seed=seed, tied=True)
     return scores

@@ -254,6 +254,7 @@ def main() -> None:
                               "crossing": round(crossing(shares), 3), "shares_by_patch_share": np.round(shares, 3).tolist()}),
                   flush=True)
     clusterers = args.clusterer or ["kmeans"]
+    recipe_scores = {}
     for clusterer in clusterers if recipe else ():
         finer = {level: how if level == 1 else dataclasses.replace(how, clusterer=clusterer) for level, how in recipe.items()}
         weights = level_weights(finer.values(), segments)
@@ -264,6 +265,13 @@ def main() -> None:
                           **({"clusterer_levels_2_3": clusterer} if args.clusterer else {}),
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels],
                           "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels}}), flush=True)
+        recipe_scores[clusterer] = scores
+    if "kmeans" in recipe_scores and len(recipe_scores) > 1:  # each clusterer against k-means, paired over the volumes
+        print(json.dumps({"recipe_levels_2_3_minus_kmeans": {
+            clusterer: {level: [round(float(np.mean(np.subtract(scores[level], recipe_scores["kmeans"][level]))), 3),
+                                [round(end, 3) for end in paired_interval(scores[level], recipe_scores["kmeans"][level])]]
+                        for level in levels if level > 1}
+            for clusterer, scores in recipe_scores.items() if clusterer != "kmeans"}}), flush=True)
     for sides, size, power, pooled, clusterer in itertools.product(sides_list, sizes, powers, (False, True), clusterers):
         if size == 0 and (power or args.in_object):
             continue  # purity weights the voxels of a supervoxel; levels inside the object cluster supervoxels
@@ -350,7 +358,10 @@ def beyond_intensity(embeddings, volumes, segments, weights, truths, config, *, 
                                                       ("intensity_noise", "intensity"), ("filters", "intensity"),
                                                       ("filters_both", "filters"),
                                                       ("both_kmeans_whitened", "embedding_kmeans_raw"),
-                                                      ("embedding_kmeans_whitened", "embedding_kmeans_raw"))}}
+                                                      ("embedding_kmeans_whitened", "embedding_kmeans_raw"),
+                                                      ("embedding_tied", "embedding_kmeans_raw"),
+                                                      ("intensity_tied", "intensity_kmeans_raw"),
+                                                      ("embedding_tied", "intensity_tied"))}}
     return summary
 
 

@@ -114,7 +114,8 @@ def test_the_summary_reports_every_description_and_the_differences_with_interval
     row = summary["L1"]
     assert row["intensity"] == row["embedding"] == row["both"] == 1.0
     assert row["both_minus_intensity"] == [0.0, [0.0, 0.0]]
-    assert row["embedding_kmeans_raw"] == row["both_kmeans_whitened"] == 1.0
+    assert row["embedding_kmeans_raw"] == row["both_kmeans_whitened"] == row["embedding_tied"] == row["intensity_tied"] == 1.0
+    assert row["embedding_tied_minus_embedding_kmeans_raw"] == row["embedding_tied_minus_intensity_tied"] == [0.0, [0.0, 0.0]]
 
 
 def test_extra_intensity_statistics_join_the_intensity_description():
