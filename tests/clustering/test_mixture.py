@@ -78,3 +78,36 @@ def test_bad_input_is_a_one_line_user_error(X, w, message):
     with pytest.raises(UserError) as err:
         TiedGaussianMixture(3).fit(X, sample_weight=w)
     assert str(err.value) == message
+
+
+def test_points_of_zero_weight_change_nothing_and_a_refit_forgets_the_last_fit():
+    x = blobs()
+    w = np.ones(len(x))
+    w[::3] = 0.0
+    kept = TiedGaussianMixture(3, random_state=0, tol=1e-12).fit(x[w > 0])
+    weighted = TiedGaussianMixture(3, random_state=0, tol=1e-12).fit(x, sample_weight=w)
+    np.testing.assert_allclose(np.sort(weighted.cluster_centers_, axis=0), np.sort(kept.cluster_centers_, axis=0), atol=1e-9)
+    np.testing.assert_allclose(weighted.covariance_, kept.covariance_, atol=1e-9)
+    wide = np.column_stack([x, x[:, ::-1] * 2.0])  # another dimension: a refit must start from its own k-means
+    refit = TiedGaussianMixture(3, random_state=0, tol=1e-12).fit(x).fit(wide)
+    fresh = TiedGaussianMixture(3, random_state=0, tol=1e-12).fit(wide)
+    np.testing.assert_allclose(refit.cluster_centers_, fresh.cluster_centers_)
+
+
+def test_identical_points_are_one_cluster_and_a_flat_cloud_needs_regularisation():
+    same = np.ones((20, 2))
+    with pytest.warns(Warning):  # k-means cannot place two distinct centres on one point
+        model = TiedGaussianMixture(2, random_state=0).fit(same)
+    assert np.unique(model.labels_).size == 1 and np.isfinite(model.covariance_).all()
+    line = np.column_stack([np.arange(20.0), np.zeros(20)])
+    assert np.unique(TiedGaussianMixture(2, random_state=0).fit(line).labels_).size == 2
+    with pytest.raises(UserError) as err:
+        TiedGaussianMixture(2, random_state=0, reg_covar=0.0).fit(line)
+    assert str(err.value) == "the points lie in a subspace, so their covariance is singular: give reg_covar > 0"
+
+
+def test_bad_settings_are_one_line_user_errors():
+    with pytest.raises(UserError) as err:
+        TiedGaussianMixture(2, max_iter=0).fit(blobs())
+    assert str(err.value) == ("TiedGaussianMixture needs n_clusters >= 1, max_iter >= 1, tol >= 0 and reg_covar >= 0, got "
+                              "2, 0, 1e-06 and 1e-06")

@@ -88,3 +88,11 @@ def test_several_patch_sides_cluster_on_the_product_of_balls():
     alone = segment_volume(emb, clusters=(4,), factors=1, hyperbolic=False, random_state=0)
     np.testing.assert_array_equal(flat.labels[4], alone.labels[4])
     assert matched_dice(flat.labels[4], truth).mean == pytest.approx(1.0)
+
+
+def test_an_unknown_clusterer_is_a_one_line_user_error_not_k_means():
+    from hypseg.errors import UserError
+
+    with pytest.raises(UserError) as err:
+        segment_volumes([np.zeros((4, 4, 4, 2))], clusters=(2,), hyperbolic=False, clusterer="tied_mixture")
+    assert str(err.value) == "unknown clusterer 'tied_mixture'; choose one of kmeans, tied-mixture"

@@ -29,7 +29,7 @@ def segment(
     clusterer: Optional[str] = typer.Option(None, "--clusterer", help="At every level, 'kmeans' or 'tied-mixture': a Gaussian mixture whose clusters share one covariance, which weighs each direction by the spread within the clusters (flat vectors only: a Euclidean model, or --space tangent)."),
     space: Optional[str] = typer.Option(None, "--space", help="Cluster a hyperbolic model's embeddings with the ball's distances and means ('ball', the paper's hyperbolic k-means) or mapped to the tangent space at the origin ('tangent', the default recipe's)."),
     tile: int = typer.Option(48, min=4, help="Side of the tiles of the dense embedding (bounds memory)."),
-    device: str = typer.Option("auto", help="auto (CUDA where there is one), cpu, cuda or cuda:N: the embedding, supervoxel means and k-means run there."),
+    device: str = typer.Option("auto", help="auto (CUDA where there is one), cpu, cuda or cuda:N: the embedding, supervoxel means and k-means run there (a tied mixture runs its EM on the CPU)."),
     seed: Optional[int] = typer.Option(None, help="Seed of the clustering (default 0)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder."),
     chunk: Optional[int] = typer.Option(None, "--chunk", help="Segment chunk by chunk, boxes of this side (a multiple of the recipe's supervoxel_tile, 128): memory is set by the chunk, not the volume. Chosen by itself, at 128, above 256^3 voxels."),

@@ -37,7 +37,7 @@ from .euclidean import EuclideanKMeans
 
 __all__ = ["TiedGaussianMixture"]
 
-#: Rows per block when scoring points (bounds the (rows, k) temporaries).
+#: Rows per block when scoring points (bounds the (rows, k) and (rows, d) temporaries).
 _CHUNK = 1 << 18
 
 
@@ -59,6 +59,8 @@ class TiedGaussianMixture(BaseEstimator):
         invertible, and the whitened distances bounded, when the clusters are flat in some direction).
     random_state : int, optional
         Seed of the k-means start.
+    device : str, optional
+        Where the k-means start runs (:class:`EuclideanKMeans`); EM itself runs in NumPy on the CPU.
 
     Attributes
     ----------
@@ -71,7 +73,7 @@ class TiedGaussianMixture(BaseEstimator):
     labels_ : ndarray (N,)
         The most probable component of every point fitted.
     n_iter_ : int
-        EM iterations run.
+        EM iterations run (``max_iter`` when the likelihood was still gaining more than ``tol``).
 
     Examples
     --------
@@ -100,6 +102,9 @@ class TiedGaussianMixture(BaseEstimator):
 
     def fit(self, X, y=None, sample_weight=None) -> TiedGaussianMixture:
         """Fit the mixture to ``X`` (N, d), point i weighing ``sample_weight[i]`` (default 1)."""
+        if not (int(self.n_clusters) >= 1 and int(self.max_iter) >= 1 and self.tol >= 0 and self.reg_covar >= 0):
+            raise UserError(f"TiedGaussianMixture needs n_clusters >= 1, max_iter >= 1, tol >= 0 and reg_covar >= 0, got "
+                            f"{self.n_clusters}, {self.max_iter}, {self.tol} and {self.reg_covar}")
         x = np.asarray(X, dtype=np.float64)
         if x.ndim != 2 or not np.isfinite(x).all():
             raise UserError(f"the points must be a finite (N, d) array, got shape {x.shape}")
@@ -111,11 +116,14 @@ class TiedGaussianMixture(BaseEstimator):
         start = EuclideanKMeans(self.n_clusters, n_init=self.n_init, random_state=self.random_state,
                                 device=self.device).fit(x, sample_weight=w)
         resp = np.eye(self.n_clusters)[np.asarray(start.labels_)]
+        self.cluster_centers_ = np.asarray(start.cluster_centers_, dtype=np.float64)  # kept by a component left empty
         total = w.sum()
         spread = float(np.average((x - np.average(x, axis=0, weights=w)) ** 2, axis=0, weights=w).mean())
         self._floor = self.reg_covar * max(spread, np.finfo(np.float64).tiny)
         previous = -np.inf
-        for self.n_iter_ in range(1, self.max_iter + 1):
+        self.n_iter_ = 0
+        while self.n_iter_ < self.max_iter:
+            self.n_iter_ += 1
             self._m_step(x, w, resp)
             scores = self._scores(x)  # (N, k): log pi_j + log N(x | mu_j, Sigma), up to a shared constant
             top = scores.max(axis=1, keepdims=True)
@@ -134,8 +142,7 @@ class TiedGaussianMixture(BaseEstimator):
         mass = resp * w[:, None]  # (N, k)
         counts = mass.sum(axis=0)  # (k,)
         alive = counts > 0
-        means = np.where(alive[:, None], mass.T @ x / np.where(alive, counts, 1.0)[:, None],
-                         getattr(self, "cluster_centers_", np.zeros((len(counts), x.shape[1]))))
+        means = np.where(alive[:, None], mass.T @ x / np.where(alive, counts, 1.0)[:, None], self.cluster_centers_)
         covariance = np.zeros((x.shape[1], x.shape[1]))
         for j in np.flatnonzero(alive):
             centred = x - means[j]
@@ -145,7 +152,10 @@ class TiedGaussianMixture(BaseEstimator):
         self.cluster_centers_ = means
         self.weights_ = counts / counts.sum()
         self.covariance_ = covariance
-        lower = np.linalg.cholesky(covariance)  # Sigma = L L^T
+        try:
+            lower = np.linalg.cholesky(covariance)  # Sigma = L L^T
+        except np.linalg.LinAlgError:
+            raise UserError("the points lie in a subspace, so their covariance is singular: give reg_covar > 0") from None
         self._whiten = np.linalg.inv(lower)  # |L^-1 (x - mu)|^2 is the Mahalanobis distance
         self._half_logdet = float(np.log(np.diag(lower)).sum())
 
@@ -154,10 +164,12 @@ class TiedGaussianMixture(BaseEstimator):
         with np.errstate(divide="ignore"):
             log_pi = np.log(self.weights_)
         centres = self.cluster_centers_ @ self._whiten.T  # (k, d)
+        offset = log_pi - 0.5 * (centres ** 2).sum(axis=1)  # (k,)
         out = np.empty((len(x), len(centres)))
         for s in range(0, len(x), _CHUNK):
             white = x[s : s + _CHUNK] @ self._whiten.T  # (n, d)
-            out[s : s + _CHUNK] = log_pi - 0.5 * ((white[:, None, :] - centres[None]) ** 2).sum(axis=-1)
+            # log pi_j - |w - c_j|^2 / 2 = log pi_j - |c_j|^2 / 2 + w . c_j - |w|^2 / 2
+            out[s : s + _CHUNK] = offset + white @ centres.T - 0.5 * (white ** 2).sum(axis=1, keepdims=True)
         return out
 
     def predict(self, X) -> np.ndarray:
@@ -165,4 +177,5 @@ class TiedGaussianMixture(BaseEstimator):
         return self._scores(np.asarray(X, dtype=np.float64)).argmax(axis=1)
 
     def fit_predict(self, X, y=None, sample_weight=None) -> np.ndarray:
+        """Fit to ``X`` and return the labels of its points (:attr:`labels_`)."""
         return self.fit(X, sample_weight=sample_weight).labels_

@@ -90,6 +90,7 @@ def segment(
     if not volumes:
         raise UserError("no volumes to segment")
     config = resolve_patch_sides(config, patch_size=model.patch_size)
+    check_clusterers(config, model.config.model)
     top = max(config.clusters)
     for i, volume in enumerate(volumes):
         if getattr(volume, "ndim", None) != 3:
@@ -112,6 +113,14 @@ def segment(
     found = cluster_embeddings(embeddings, config, geometry=model.config.model, segments=segments,
                                device=None if device == "cpu" else device)
     return RecipeResult(config, found, embeddings)
+
+
+def check_clusterers(config: SegmentConfig, geometry: ModelConfig) -> None:
+    """Refuse, before any work, a level whose clusterer needs flat vectors where a hyperbolic model's
+    embeddings are clustered in the ball (:attr:`hypseg.config.LevelConfig.clusterer`)."""
+    if geometry.hyperbolic and not in_tangent(config.space, geometry) and any(
+            level.clusterer == "tied-mixture" for level in config.levels):
+        raise UserError("a tied Gaussian mixture clusters flat vectors: cluster a ball's embeddings in the tangent space")
 
 
 def cluster_embeddings(
@@ -151,6 +160,7 @@ def cluster_embeddings(
         One per volume, in order.
     """
     config = resolve_patch_sides(config, patch_size=geometry.patch_size)
+    check_clusterers(config, geometry)
     segments = dict(segments or {})
     weights = dict(weights or {})
     for level in config.levels:

@@ -29,6 +29,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from hypseg.clustering import EuclideanKMeans, HyperbolicKMeans, ProductBallKMeans, TiedGaussianMixture
+from hypseg.config.segment import CLUSTERERS
 from hypseg.errors import UserError
 from hypseg.inference.pooling import pool_embedding
 
@@ -69,6 +70,8 @@ def _estimator(k: int, *, c: float, hyperbolic: bool, n_init: int, random_state:
     """The k-means of the latent space; a single ball or Euclidean space runs on ``device`` (a product of balls on the CPU).
     Euclidean factors side by side are one Euclidean space: their squared distances add up as the product's do.
     ``clusterer="tied-mixture"``: a Gaussian mixture with one shared covariance, for flat points only."""
+    if clusterer not in CLUSTERERS:
+        raise UserError(f"unknown clusterer {clusterer!r}; choose one of {', '.join(CLUSTERERS)}")
     if clusterer == "tied-mixture":
         if hyperbolic:
             raise UserError("a tied Gaussian mixture clusters flat vectors: cluster a ball's embeddings in the tangent space")
