@@ -255,9 +255,9 @@ def main() -> None:
                   flush=True)
     clusterers = args.clusterer or ["kmeans"]
     recipe_scores = {}
+    weights = level_weights(recipe.values(), segments)  # the clusterer changes no level's weighting
     for clusterer in clusterers if recipe else ():
         finer = {level: how if level == 1 else dataclasses.replace(how, clusterer=clusterer) for level, how in recipe.items()}
-        weights = level_weights(finer.values(), segments)
         scores = score_labels(segment_embeddings(embeddings, config, levels, seed=0, inference=finer, segments=segments,
                                                  weights=weights, members=args.ensemble), truths)
         print(json.dumps({"variant": args.variant, **space_key, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
@@ -268,9 +268,7 @@ def main() -> None:
         recipe_scores[clusterer] = scores
     if "kmeans" in recipe_scores and len(recipe_scores) > 1:  # each clusterer against k-means, paired over the volumes
         print(json.dumps({"recipe_levels_2_3_minus_kmeans": {
-            clusterer: {level: [round(float(np.mean(np.subtract(scores[level], recipe_scores["kmeans"][level]))), 3),
-                                [round(end, 3) for end in paired_interval(scores[level], recipe_scores["kmeans"][level])]]
-                        for level in levels if level > 1}
+            clusterer: {level: paired(scores[level], recipe_scores["kmeans"][level]) for level in levels if level > 1}
             for clusterer, scores in recipe_scores.items() if clusterer != "kmeans"}}), flush=True)
     for sides, size, power, pooled, clusterer in itertools.product(sides_list, sizes, powers, (False, True), clusterers):
         if size == 0 and (power or args.in_object):
@@ -313,6 +311,11 @@ def main() -> None:
                                  for name, ious in found.items()}}), flush=True)
 
 
+def paired(a, b) -> list:
+    """``[mean of a - b, [low, high]]``: the mean paired difference over volumes and its 95% interval, to 3 decimals."""
+    return [round(float(np.mean(np.subtract(a, b))), 3), [round(end, 3) for end in paired_interval(a, b)]]
+
+
 def flat_means(embedding, segments, weights, config, *, factors: int) -> tuple[np.ndarray, np.ndarray]:
     """A volume's supervoxel mean embeddings as flat vectors (the tangent space at the origin for a hyperbolic
     model, one ball at a time), and their voxel counts."""
@@ -352,8 +355,7 @@ def beyond_intensity(embeddings, volumes, segments, weights, truths, config, *, 
     for level in truths[0]:
         score = {name: np.array([row[level][name] for row in rows]) for name in rows[0][level]}
         summary[f"L{level}"] = {**{name: round(float(s.mean()), 3) for name, s in score.items()},
-                                **{f"{name}_minus_{base}": [round(float((score[name] - score[base]).mean()), 3),
-                                                            [round(end, 3) for end in paired_interval(score[name], score[base])]]
+                                **{f"{name}_minus_{base}": paired(score[name], score[base])
                                    for name, base in (("both", "intensity"), ("embedding", "intensity"),
                                                       ("intensity_noise", "intensity"), ("filters", "intensity"),
                                                       ("filters_both", "filters"),

@@ -45,6 +45,7 @@ def supervoxel_intensity(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndar
     second = np.bincount(codes, weights=values * values, minlength=count) / sizes
     return np.stack([mean, np.sqrt(np.maximum(second - mean * mean, 0.0))], axis=1), sizes
 
+
 class _Supervoxels(NamedTuple):
     features: np.ndarray  # (S, F) per supervoxel
     sizes: np.ndarray  # (S,) voxels per supervoxel

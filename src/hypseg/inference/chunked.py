@@ -220,7 +220,7 @@ class Group(NamedTuple):
     power: float
     pooled: bool
     inside: bool  # clustered inside the first level's object
-    clusterer: str = "kmeans"
+    clusterer: str  # LevelConfig.clusterer
 
 
 @dataclasses.dataclass(frozen=True)

@@ -28,7 +28,7 @@ from hypseg.inference.embed import embed_volume_multiscale, warn_if_collapsed
 from hypseg.inference.hierarchy import level1_object, segment_inside
 from hypseg.inference.model_io import TrainedModel
 from hypseg.inference.pooling import purity_weights
-from hypseg.inference.segment import segment_volumes
+from hypseg.inference.segment import TIED_NEEDS_FLAT, segment_volumes
 from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
 
 __all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides"]
@@ -120,7 +120,7 @@ def check_clusterers(config: SegmentConfig, geometry: ModelConfig) -> None:
     embeddings are clustered in the ball (:attr:`hypseg.config.LevelConfig.clusterer`)."""
     if geometry.hyperbolic and not in_tangent(config.space, geometry) and any(
             level.clusterer == "tied-mixture" for level in config.levels):
-        raise UserError("a tied Gaussian mixture clusters flat vectors: cluster a ball's embeddings in the tangent space")
+        raise UserError(TIED_NEEDS_FLAT)
 
 
 def cluster_embeddings(
@@ -160,7 +160,6 @@ def cluster_embeddings(
         One per volume, in order.
     """
     config = resolve_patch_sides(config, patch_size=geometry.patch_size)
-    check_clusterers(config, geometry)
     segments = dict(segments or {})
     weights = dict(weights or {})
     for level in config.levels:

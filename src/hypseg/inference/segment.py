@@ -34,6 +34,10 @@ from hypseg.errors import UserError
 from hypseg.inference.pooling import pool_embedding
 
 
+#: Why a tied mixture cannot cluster a ball's points (:func:`_estimator`, :func:`hypseg.inference.recipe.check_clusterers`).
+TIED_NEEDS_FLAT = "a tied Gaussian mixture clusters flat vectors: cluster a ball's embeddings in the tangent space"
+
+
 class Segmentation(NamedTuple):
     """Label maps and cluster centres of one volume, keyed by cluster count."""
 
@@ -74,7 +78,7 @@ def _estimator(k: int, *, c: float, hyperbolic: bool, n_init: int, random_state:
         raise UserError(f"unknown clusterer {clusterer!r}; choose one of {', '.join(CLUSTERERS)}")
     if clusterer == "tied-mixture":
         if hyperbolic:
-            raise UserError("a tied Gaussian mixture clusters flat vectors: cluster a ball's embeddings in the tangent space")
+            raise UserError(TIED_NEEDS_FLAT)
         return TiedGaussianMixture(k, n_init=n_init, random_state=random_state, device=device)
     if factors > 1 and hyperbolic:
         return ProductBallKMeans(n_clusters=k, factors=factors, c=c, n_init=n_init, random_state=random_state)
