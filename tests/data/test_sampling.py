@@ -203,3 +203,53 @@ def test_random_orientation_turns_the_patches_of_the_same_triplets():
 def test_random_orientation_needs_the_multiscale_sampler():
     with pytest.raises(UserError, match=r"^DataConfig: random_orientation needs the multiscale sampler, got sampler 'paper'$"):
         DataConfig(sampler="paper", random_orientation=True)
+
+
+def _smooth_volumes(n=2, shape=(32, 32, 32), seed=0):
+    """Volumes whose patch means vary a lot from place to place (random walks along z)."""
+    rng = np.random.default_rng(seed)
+    return [np.cumsum(rng.normal(size=shape), axis=0).astype(np.float32) for _ in range(n)]
+
+
+def test_negative_candidates_keep_the_candidate_nearest_the_positive_mean_by_a_slow_reference():
+    from hypseg.data.sampling import _draw_negative_corners
+
+    cfg = DataConfig(patch_max=16.0, triplets_per_batch=24, negative_candidates=5)
+    sampler = TripletSampler(_smooth_volumes(), config=cfg, seed=0)
+    batch = sampler.sample_batch(np.random.default_rng(7))
+    rng = np.random.default_rng(7)  # replay the same draws: boxes, then four more negatives per triplet
+    boxes, _ = sampler.sample_boxes(rng)
+    S = sampler.source.shapes[boxes.volume].astype(np.float64)
+    more = [_draw_negative_corners(rng, S=S, anchor=boxes.anchor_corner, r=boxes.anchor_side, s=boxes.child_side) for _ in range(4)]
+    for i in range(cfg.triplets_per_batch):
+        def patch_mean(corner):
+            return float(extract_patches(sampler.source, volume=boxes.volume[i : i + 1], corner=corner[None],
+                                         side=boxes.child_side[i : i + 1], size=cfg.patch_resize).mean())
+        target = float(batch.positive[i].mean())
+        gaps = [abs(patch_mean(c[i]) - target) for c in [boxes.negative_corner] + more]
+        np.testing.assert_array_equal(batch.negative_corner[i].numpy(), ([boxes.negative_corner] + more)[int(np.argmin(gaps))][i])
+        assert float(batch.negative[i].mean()) == pytest.approx(target, abs=min(gaps) + 1e-5)
+
+
+def test_negative_candidates_change_only_the_negatives_which_stay_clear_of_the_anchor_and_near_the_positive_mean():
+    cfg = DataConfig(patch_max=16.0, triplets_per_batch=256)
+    vols = _smooth_volumes()
+    plain = TripletSampler(vols, config=cfg, seed=3).sample_batch(np.random.default_rng(1))
+    matched = TripletSampler(vols, config=dataclasses.replace(cfg, negative_candidates=16), seed=3).sample_batch(np.random.default_rng(1))
+    for field in ("volume", "anchor_corner", "anchor_side", "positive_corner", "child_side", "anchor", "positive"):
+        assert torch.equal(getattr(plain, field), getattr(matched, field))
+    a, r = matched.anchor_corner.numpy(), matched.anchor_side.numpy()[:, None]
+    q, s = matched.negative_corner.numpy(), matched.child_side.numpy()[:, None]
+    assert not np.all((q < a + r) & (a < q + s), axis=1).any()  # no negative overlaps its anchor
+    gap = lambda b: (b.negative.mean(dim=(1, 2, 3, 4)) - b.positive.mean(dim=(1, 2, 3, 4))).abs()
+    assert torch.all(gap(matched) <= gap(plain) + 1e-6)  # the first candidate is the plain draw
+    assert float(gap(matched).median()) < 0.25 * float(gap(plain).median())
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"negative_candidates": 0}, r"^DataConfig: negative_candidates must be >= 1, got 0$"),
+    ({"negative_candidates": 4, "sampler": "paper"}, r"^DataConfig: negative_candidates needs the multiscale sampler, got sampler 'paper'$"),
+])
+def test_negative_candidates_settings_errors(kwargs, message):
+    with pytest.raises(UserError, match=message):
+        DataConfig(**kwargs)

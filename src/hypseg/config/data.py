@@ -56,6 +56,11 @@ class DataConfig(Config):
         Multiscale sampler: turn each patch of a triplet by its own uniformly drawn symmetry of the cube
         (one of 48: an axis permutation and flips), so that the triplet loss asks anchor and positive to
         embed alike whatever their orientation. For (near-)isotropic voxels only.
+    negative_candidates : int
+        Multiscale sampler: draw this many negatives per triplet (each clear of the anchor) and keep the one
+        whose resized patch mean lies nearest the positive's. With more than one, the triplet loss cannot be
+        met by mean intensity alone, so the code must tell regions apart by what else differs; 1 keeps the
+        first draw.
     """
 
     patch_min: float = 5.0
@@ -75,6 +80,7 @@ class DataConfig(Config):
     child_max: float = 15.0
     anchor_margin: int = 2
     random_orientation: bool = False
+    negative_candidates: int = 1
 
     def __post_init__(self) -> None:
         if self.patch_distribution not in PATCH_DISTRIBUTIONS:
@@ -83,6 +89,10 @@ class DataConfig(Config):
             raise UserError(f"DataConfig: sampler must be one of {SAMPLERS}, got {self.sampler!r}")
         if self.random_orientation and self.sampler != "multiscale":
             raise UserError(f"DataConfig: random_orientation needs the multiscale sampler, got sampler {self.sampler!r}")
+        if self.negative_candidates < 1:
+            raise UserError(f"DataConfig: negative_candidates must be >= 1, got {self.negative_candidates}")
+        if self.negative_candidates > 1 and self.sampler != "multiscale":
+            raise UserError(f"DataConfig: negative_candidates needs the multiscale sampler, got sampler {self.sampler!r}")
         if self.anchor_margin < 0 or not self.child_max >= self.child_min:
             raise UserError(f"DataConfig: need anchor_margin >= 0 and child_max >= child_min, got {self.anchor_margin}, {self.child_max}")
         if self.normalisation not in NORMALISATIONS:

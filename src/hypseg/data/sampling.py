@@ -27,7 +27,9 @@ Distributions (per volume of shape S = (S_z, S_y, S_x))
 - positive corner: uniform over the positions inside the anchor, c + U(0, r - s)^3;
 - negative corner: uniform over the in-volume positions that do not overlap the anchor (rejection
   sampling; after 32 rounds, uniform along a free side of a random axis that has room);
-- anchors whose resized patch is constant (max - min <= ``constant_tol``) are skipped and redrawn.
+- anchors whose resized patch is constant (max - min <= ``constant_tol``) are skipped and redrawn;
+- with ``negative_candidates`` C > 1, C negatives are drawn as above and the one whose resized patch mean
+  lies nearest the positive's is kept (:meth:`TripletSampler.sample_batch`).
 
 Sizes are redrawn for every triplet, so every epoch sees new scales. The stream of a
 :class:`TripletSampler` is determined by (seed, epoch, rank, worker id, number of workers).
@@ -417,11 +419,30 @@ class TripletSampler(torch.utils.data.IterableDataset):
         """``sample_batch(rng, n)``: this sampler's triplets depend on the step and shard only through ``rng``."""
         return self.sample_batch(rng, n)
 
+    def _intensity_matched_negatives(self, rng: np.random.Generator, boxes: TripletBoxes, positives: np.ndarray) -> TripletBoxes:
+        """``boxes`` with each negative replaced by the candidate (the drawn one and ``negative_candidates - 1``
+        more, each clear of the anchor) whose resized patch mean is nearest the positive's; ties keep the earlier."""
+        cfg = self.config
+        S = self.source.shapes[boxes.volume].astype(np.float64)
+        candidates = [boxes.negative_corner] + [
+            _draw_negative_corners(rng, S=S, anchor=boxes.anchor_corner, r=boxes.anchor_side, s=boxes.child_side)
+            for _ in range(cfg.negative_candidates - 1)
+        ]
+        corners = np.stack(candidates, axis=1)  # (B, C, 3)
+        B, C = corners.shape[:2]
+        means = extract_patches(self.source, volume=np.repeat(boxes.volume, C), corner=corners.reshape(-1, 3),
+                                side=np.repeat(boxes.child_side, C), size=cfg.patch_resize).reshape(B, C, -1).mean(axis=2)
+        target = positives.reshape(B, -1).mean(axis=1)
+        best = np.argmin(np.abs(means - target[:, None]), axis=1)
+        return boxes._replace(negative_corner=corners[np.arange(B), best])
+
     def sample_batch(self, rng: np.random.Generator, n: int | None = None) -> TripletBatch:
         """Draw and cut one batch of triplets (``n`` defaults to ``config.triplets_per_batch``)."""
         boxes, anchors = self.sample_boxes(rng, n)
         m = self.config.patch_resize
         positives = extract_patches(self.source, volume=boxes.volume, corner=boxes.positive_corner, side=boxes.child_side, size=m)
+        if self.config.negative_candidates > 1:
+            boxes = self._intensity_matched_negatives(rng, boxes, positives)
         negatives = extract_patches(self.source, volume=boxes.volume, corner=boxes.negative_corner, side=boxes.child_side, size=m)
         if self.config.random_orientation:
             anchors, positives, negatives = (random_orientations(rng, p) for p in (anchors, positives, negatives))
