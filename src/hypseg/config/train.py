@@ -41,6 +41,10 @@ class TrainConfig(Config):
         batch size) or as a sum (the released experiment: beta / B per patch).
     reconstruct : {"all", "parent"}
         Decode and score every patch of a triplet, or only the parent (anchor).
+    centred_target : bool
+        Score the reconstruction against each patch minus its own mean, so that the likelihood pays nothing
+        for coding a patch's mean intensity and the code is left to the patch's structure (and to whatever
+        of the mean the triplet loss asks for).
     triplet_margin : float
         alpha (0.2 in the paper).
     triplet_squared : bool
@@ -76,6 +80,7 @@ class TrainConfig(Config):
     triplet_squared: bool = False
     reduction: str = "mean"
     reconstruct: str = "all"
+    centred_target: bool = False
     grad_clip: float = 8.0
     collapse_retries: int = 2
     seed: int = 0

@@ -84,6 +84,8 @@ def compute_losses(model: torch.nn.Module, batch: StepBatch, config: RunConfig) 
     parents_only = train.reconstruct == "parent"
     out = model(batch.patches, noise=batch.noise, decode=B if parents_only else None)
     patches = batch.patches[:B] if parents_only else batch.patches
+    if train.centred_target:
+        patches = patches - patches.mean(dim=(2, 3, 4), keepdim=True)
     posterior = core.restrict(out.posterior, B) if parents_only else out.posterior
     elbo = negative_elbo(
         patches, out.reconstruction, out.z, posterior, core.prior(patches), kl_weight=train.kl_weight, reduction=train.reduction,
