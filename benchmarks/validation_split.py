@@ -26,6 +26,7 @@ baseline with its defaults.
 
     python -m benchmarks.validation_split                    # the recipe's sides and sizes (quality.INFERENCE)
     python -m benchmarks.validation_split --recipe           # also one row of exactly the recipe's per-level inference
+    python -m benchmarks.validation_split --recipe --intensity-twin   # and the same inference on box-mean intensity
     python -m benchmarks.validation_split --sides 5 --sides 10 --supervoxels 0 --supervoxels 125 --supervoxels 500
     python -m benchmarks.validation_split --sides 5 --purity-power 0 --purity-power 2 --purity-power 4 --purity-power 8
     python -m benchmarks.validation_split --triplet-weight 10
@@ -54,6 +55,7 @@ import numpy as np
 from scipy import ndimage
 
 from benchmarks.beyond_intensity import DESCRIPTIONS, probe_volume
+from benchmarks.intensity_twin import twin_embeddings, twin_geometry
 from benchmarks.level1_probe import crossing, level1_mixing, shares_of
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, level_weights,
@@ -146,6 +148,9 @@ def main() -> None:
     parser.add_argument("--clusterer", action="append", choices=CLUSTERERS, help="how every combination's levels are "
                         "clustered (repeat to compare; default: kmeans); with --recipe, also the recipe with its levels 2-3 "
                         "clustered so")
+    parser.add_argument("--intensity-twin", action="store_true", help="with --recipe, also score the recipe run on each "
+                        "patch side's box-mean intensity instead of the embedding (benchmarks.intensity_twin), and the "
+                        "model's recipe minus it, paired over the volumes")
     args = parser.parse_args()
     try:
         blur = tuple(float(b) for b in args.blur.split(","))
@@ -156,6 +161,8 @@ def main() -> None:
     blur = blur[0] if len(blur) == 1 else blur
     if args.ensemble < 1:
         parser.error(f"--ensemble must be at least 1, got {args.ensemble}")
+    if args.intensity_twin and (not args.recipe or args.no_model):
+        parser.error("--intensity-twin needs --recipe and a model (not --no-model)")
     if args.instances and (not args.in_object or args.kind == "shepp-logan"):
         parser.error("--instances needs --in-object and a cell set (--kind regular or irregular)")
     if args.mixing and (args.ensemble != 1 or any("," in s for s in args.sides or ())):
@@ -266,6 +273,17 @@ def main() -> None:
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels],
                           "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels}}), flush=True)
         recipe_scores[clusterer] = scores
+    for clusterer in clusterers if args.intensity_twin else ():  # the same inference on the patches' mean intensity
+        finer = {level: how if level == 1 else dataclasses.replace(how, clusterer=clusterer) for level, how in recipe.items()}
+        twin = score_labels(segment_embeddings(twin_embeddings(val, [how.patch_sides for how in recipe.values()]),
+                                               dataclasses.replace(config, model=twin_geometry(config.model)), levels, seed=0,
+                                               inference=finer, segments=segments, weights=weights), truths)
+        print(json.dumps({"intensity_twin": "recipe (quality.INFERENCE) on box-mean intensity",
+                          **({"clusterer_levels_2_3": clusterer} if args.clusterer else {}),
+                          "dice": [round(float(np.mean(twin[level])), 3) for level in levels],
+                          "dice_per_volume": {level: np.round(twin[level], 4).tolist() for level in levels},
+                          "recipe_minus_twin": {level: paired(recipe_scores[clusterer][level], twin[level]) for level in levels}}),
+              flush=True)
     if "kmeans" in recipe_scores and len(recipe_scores) > 1:  # each clusterer against k-means, paired over the volumes
         print(json.dumps({"recipe_levels_2_3_minus_kmeans": {
             clusterer: {level: paired(scores[level], recipe_scores["kmeans"][level]) for level in levels if level > 1}

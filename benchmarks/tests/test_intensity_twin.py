@@ -1,0 +1,46 @@
+"""The intensity twin: box means against a slow reference, and the recipe run on them."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from benchmarks.intensity_twin import box_means, twin_embeddings, twin_geometry
+from hypseg.config import cpu_recipe, segment_preset
+from hypseg.data import supervoxels
+from hypseg.inference.recipe import cluster_embeddings, resolve_patch_sides
+from hypseg.metrics import matched_dice
+
+
+def test_box_means_equal_the_mean_of_each_reflected_box():
+    volume = np.random.default_rng(0).normal(size=(7, 6, 5))
+    got = box_means(volume, (3, 4))
+    padded = np.pad(volume, 3, mode="symmetric")  # scipy's "reflect" repeats the edge voxel
+    for side, column in ((3, 0), (4, 1)):
+        lo = side // 2  # an even box reaches one voxel further below its centre than above
+        for z, y, x in itertools.product(*map(range, volume.shape)):
+            box = padded[z + 3 - lo : z + 3 - lo + side, y + 3 - lo : y + 3 - lo + side, x + 3 - lo : x + 3 - lo + side]
+            assert got[z, y, x, column] == np.float32(box.mean())
+
+
+def test_the_recipe_on_box_means_finds_a_bright_cube_and_its_bright_core():
+    rng = np.random.default_rng(1)
+    volume = rng.normal(scale=0.3, size=(36, 36, 36)).astype(np.float32)
+    truth = np.zeros(volume.shape, dtype=np.int64)
+    truth[8:28, 8:28, 8:28] = 1
+    truth[14:22, 14:22, 14:22] = 2
+    volume += np.array([0.0, 2.0, 4.0], dtype=np.float32)[truth]
+    geometry = twin_geometry(cpu_recipe().model)
+    config = resolve_patch_sides(segment_preset("default").with_clusters([2, 3]), patch_size=geometry.patch_size)
+    embeddings = twin_embeddings([volume], [level.patch_sides for level in config.levels])
+    assert set(embeddings) == {(10,), (5,)} and embeddings[(5,)][0].shape == (36, 36, 36, 1)
+    segments = {500: [supervoxels(volume, size=500, tile=config.supervoxel_tile)]}
+    labels = cluster_embeddings(embeddings, config, geometry=geometry, segments=segments)[0].labels
+    assert matched_dice(labels[2], (truth > 0).astype(np.int64)).mean > 0.9
+    assert matched_dice(labels[3], truth).mean > 0.8
+
+
+def test_the_twin_geometry_is_a_one_dimensional_euclidean_space():
+    geometry = twin_geometry(cpu_recipe().model)
+    assert not geometry.hyperbolic and geometry.latent_dim == 1 and geometry.patch_size == cpu_recipe().model.patch_size
