@@ -1,0 +1,51 @@
+"""validation_pairs: reading the sections back and pairing their per-volume scores."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks import validation_pairs as vp
+from hypseg.metrics import paired_interval
+
+
+def _section(name, recipe, twin=None):
+    lines = [f"## {name}", "", "`command`", "", "```", json.dumps({"training_seed": 0}),
+             json.dumps({"inference": "recipe (quality.INFERENCE)", "dice": [0.0], "dice_per_volume": recipe})]
+    if twin is not None:
+        lines.append(json.dumps({"intensity_twin": "recipe on box means", "dice_per_volume": twin}))
+    return "\n".join(lines + ["```", ""])
+
+
+RNG = np.random.default_rng(0)
+A, B, T = (RNG.random((2, 12)).round(4) for _ in range(3))
+as_json = lambda x: {"1": x[0].tolist(), "2": x[1].tolist()}  # noqa: E731
+
+
+def test_every_section_is_paired_against_the_base_volume_by_volume():
+    found = vp.sections(_section("default-0", as_json(A)) + _section("change-0", as_json(B)))
+    rows = vp.against_base(found, "default-0")
+    assert [row[:2] for row in rows] == [["change-0", "L1"], ["change-0", "L2"]]
+    low, high = paired_interval(B[1], A[1])
+    assert rows[1][2:] == [f"{A[1].mean():.3f}", f"{B[1].mean():.3f}", f"{np.mean(B[1] - A[1]):+.3f} [{low:+.3f}, {high:+.3f}]"]
+    with pytest.raises(ValueError, match=r"^no section 'nope'; the sections are \['change-0', 'default-0'\]$"):
+        vp.against_base(found, "nope")
+
+
+def test_the_twin_summary_averages_a_sets_seeds_per_volume_before_pairing():
+    found = vp.sections(_section("regular-0", as_json(A), as_json(T)) + _section("regular-1", as_json(B), as_json(T)))
+    rows = vp.twin_summary(found)
+    model = (A[0] + B[0]) / 2
+    low, high = paired_interval(model, T[0])
+    assert rows[0] == ["regular", "0, 1", "L1", f"{model.mean():.3f}", f"{T[0].mean():.3f}",
+                       f"{np.mean(model - T[0]):+.3f} [{low:+.3f}, {high:+.3f}]"]
+    other = vp.sections(_section("regular-0", as_json(A), as_json(T)) + _section("regular-1", as_json(B), as_json(A)))
+    with pytest.raises(ValueError, match=r"^set 'regular': the intensity twin differs between sections at level 1$"):
+        vp.twin_summary(other)
+
+
+def test_a_section_without_a_twin_row_is_an_error():
+    with pytest.raises(ValueError, match=r"^no twin row with per-volume scores$"):
+        vp.twin_summary(vp.sections(_section("regular-0", as_json(A))))

@@ -1,0 +1,124 @@
+"""Paired differences between the runs kept in a ``validation_split`` results file.
+
+A results file of ``benchmarks/results/`` holds one section per run (``## <set>-<training seed>`` or any other
+name), each with the command and the JSON lines ``validation_split`` printed. With ``--recipe`` a run prints its
+recipe row with the DICE of every validation volume (``dice_per_volume``); with ``--intensity-twin`` also the same
+inference on box-mean intensity (:mod:`benchmarks.intensity_twin`). This reads those lines back and pairs them
+over the 20 validation volumes:
+
+- ``--base NAME``: every other section's recipe row minus the section NAME's (one training change at a time
+  against the recipe, the same volumes);
+- ``--twin``: per set (the section name before its last ``-``), the model's recipe row minus its intensity twin,
+  each volume's score first averaged over the set's training seeds (the twin has no seed; its rows must agree).
+
+    python -m benchmarks.validation_pairs benchmarks/results/validation_twin.md --twin
+    python -m benchmarks.validation_pairs benchmarks/results/validation_training_changes.md --base default-0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from benchmarks.timing import format_table
+from hypseg.metrics import paired_interval
+
+RECIPE, TWIN = "recipe", "twin"
+
+
+def sections(text: str) -> dict[str, list[dict]]:
+    """Section name -> the JSON lines under its ``## `` heading, in order."""
+    found: dict[str, list[dict]] = {}
+    name = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            name = line[3:].strip()
+            found[name] = []
+        elif name is not None and line.startswith("{"):
+            found[name].append(json.loads(line))
+    return found
+
+
+def per_volume(rows: Sequence[dict], which: str) -> dict[int, np.ndarray]:
+    """Level -> the per-volume DICE of the section's recipe row (``which = "recipe"``, k-means at every level) or
+    of its intensity twin (``"twin"``)."""
+    for row in rows:
+        if which == RECIPE and str(row.get("inference", "")).startswith("recipe") and row.get("clusterer_levels_2_3", "kmeans") == "kmeans":
+            break
+        if which == TWIN and "intensity_twin" in row and row.get("clusterer_levels_2_3", "kmeans") == "kmeans":
+            break
+    else:
+        raise ValueError(f"no {which} row with per-volume scores")
+    return {int(level): np.asarray(scores, dtype=np.float64) for level, scores in row["dice_per_volume"].items()}
+
+
+def _difference(a: np.ndarray, b: np.ndarray) -> str:
+    low, high = paired_interval(a, b)
+    return f"{float(np.mean(a - b)):+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+def against_base(found: dict[str, list[dict]], base: str) -> list[list[str]]:
+    """Rows: section, level, the base's mean, the section's, section minus base with its paired 95% interval."""
+    if base not in found:
+        raise ValueError(f"no section {base!r}; the sections are {sorted(found)}")
+    reference = per_volume(found[base], RECIPE)
+    rows = []
+    for name, lines in found.items():
+        if name == base:
+            continue
+        scores = per_volume(lines, RECIPE)
+        for level in sorted(reference):
+            rows.append([name, f"L{level}", f"{reference[level].mean():.3f}", f"{scores[level].mean():.3f}",
+                         _difference(scores[level], reference[level])])
+    return rows
+
+
+def twin_summary(found: dict[str, list[dict]]) -> list[list[str]]:
+    """Rows per set and level: training seeds, the recipe's mean DICE (seeds averaged per volume), the twin's, and
+    recipe minus twin with its paired 95% interval over the volumes."""
+    sets: dict[str, list[str]] = {}
+    for name in found:
+        sets.setdefault(name.rsplit("-", 1)[0], []).append(name)
+    rows = []
+    for kind, names in sets.items():
+        models = [per_volume(found[n], RECIPE) for n in names]
+        twins = [per_volume(found[n], TWIN) for n in names]
+        for level in sorted(models[0]):
+            if any(not np.allclose(t[level], twins[0][level], atol=1e-4) for t in twins):
+                raise ValueError(f"set {kind!r}: the intensity twin differs between sections at level {level}")
+            model = np.mean([m[level] for m in models], axis=0)
+            twin = twins[0][level]
+            rows.append([kind, ", ".join(n.rsplit("-", 1)[1] for n in names), f"L{level}", f"{model.mean():.3f}",
+                         f"{twin.mean():.3f}", _difference(model, twin)])
+    return rows
+
+
+TWIN_HEADER = ["set", "training seeds", "level", "model (recipe)", "intensity twin", "model - twin [95%]"]
+BASE_HEADER = ["run", "level", "base", "run", "run - base [95%]"]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", type=Path, help="a validation_split results file (sections of JSON lines)")
+    how = parser.add_mutually_exclusive_group(required=True)
+    how.add_argument("--base", help="the section every other section's recipe row is paired against")
+    how.add_argument("--twin", action="store_true", help="per set, the model's recipe row against its intensity twin")
+    args = parser.parse_args(argv)
+    if not args.results.is_file():
+        parser.error(f"no results file at {args.results}")
+    found = sections(args.results.read_text())
+    try:
+        if args.twin:
+            print(format_table(TWIN_HEADER, twin_summary(found)))
+        else:
+            print(format_table(BASE_HEADER, against_base(found, args.base)))
+    except ValueError as error:
+        parser.error(str(error))
+
+
+if __name__ == "__main__":
+    main()
