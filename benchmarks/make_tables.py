@@ -110,8 +110,23 @@ def beyond_intensity() -> str:
     return _markdown(header, rows)
 
 
+def validation_pairs(name: str, *, base: str | None = None) -> Callable[[], str]:
+    """The paired table of ``benchmarks/results/<name>.md`` (:mod:`benchmarks.validation_pairs`): each set's recipe
+    against its intensity twin, or, with ``base``, every run against that section."""
+    from benchmarks import validation_pairs as vp
+
+    def table() -> str:
+        found = vp.sections((RESULTS / f"{name}.md").read_text())
+        if base is None:
+            return _markdown(vp.TWIN_HEADER, vp.twin_summary(found))
+        return _markdown(vp.BASE_HEADER, vp.against_base(found, base))
+    return table
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "beyond-intensity": beyond_intensity,
+    "intensity-twin": validation_pairs("validation_twin"),
+    "training-changes": validation_pairs("validation_training_changes", base="default-0"),
     "results": results_at_a_glance,
     "inference-speed": inference_speed,
     "quality": results_file("quality"),
