@@ -6,11 +6,21 @@ centred on it (:func:`scipy.ndimage.uniform_filter`, faces reflected), one colum
 Euclidean space. The recipe's own inference then runs on it unchanged (the same supervoxels, purity weights,
 containment, clusterer and seeds), so a segmentation that differs from the model's does so through the
 embedding alone. A model that ties its twin has learnt nothing that its patches' mean intensity does not say.
+
+Run as a module, it scores the twin once on the test split of every set of a saved quality run and pairs it,
+volume by volume, with that run's full model (its seeds' mean per volume). The twin has no training and nothing
+tuned, so the test split is scored once and nothing is chosen on it:
+
+    python -m benchmarks.intensity_twin benchmarks/results/quality.json benchmarks/results/quality_small_cells.json
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import json
+import tempfile
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -40,4 +50,68 @@ def twin_geometry(model: ModelConfig) -> ModelConfig:
     return dataclasses.replace(model, variant="euclidean", latent_dim=1)
 
 
-__all__ = ["box_means", "twin_embeddings", "twin_geometry"]
+def test_split_rows(saved: Path, workdir: Path) -> list[list[str]]:
+    """Rows per set and level of the saved quality run ``saved``: the full model's mean DICE on the test split, the
+    twin's, and model minus twin with its paired 95% interval over the test volumes."""
+    from benchmarks.quality import FULL, INFERENCE, SETS, level_weights, score_labels, segment_embeddings, set_generator
+    from hypseg.config import cpu_recipe
+    from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
+    from hypseg.io import load_labels
+    from hypseg.metrics import paired_interval
+
+    data = json.loads(Path(saved).read_text())
+    for level, how in data["inference"].items():  # the run must have used the recipe's inference, field by field
+        if any(dataclasses.asdict(INFERENCE[int(level)])[field] != (tuple(value) if isinstance(value, list) else value)
+               for field, value in how.items()):
+            raise ValueError(f"{saved}: level {level} was not run with the recipe's inference (quality.INFERENCE)")
+    recipe = cpu_recipe()
+    config = dataclasses.replace(recipe, model=twin_geometry(recipe.model))
+    rows = []
+    for name, scores in data["sets"].items():
+        spec = SETS[name]
+        model = next(score for score in scores if score["name"] == FULL)["per_volume"]
+        write_synthetic_dataset(workdir / name, n=data["volumes"], seed=0, kind=spec.kind, config=set_generator(name))
+        cases = [c for c in discover_cases([workdir / name]) if c.split == "test"]
+        test = load_normalised(cases, config=recipe.data)
+        truths = [{level: load_labels(c.truth[str(level)]) for level in spec.levels} for c in cases]
+        inference = {level: INFERENCE[level] for level in spec.levels}
+        segments = {size: [supervoxels(v, size=size) for v in test]
+                    for size in {how.supervoxel_size for how in inference.values()} - {None}}
+        labels = segment_embeddings(twin_embeddings(test, [how.patch_sides for how in inference.values()]), config,
+                                    spec.levels, seed=0, inference=inference, segments=segments,
+                                    weights=level_weights(inference.values(), segments))
+        twin = score_labels(labels, truths)
+        for level in spec.levels:
+            ours, theirs = np.asarray(model[str(level)]), np.asarray(twin[level])
+            low, high = paired_interval(ours, theirs)
+            rows.append([name, f"L{level} (k={spec.levels[level]})", f"{ours.mean():.3f}", f"{theirs.mean():.3f}",
+                         f"{float(np.mean(ours - theirs)):+.3f} [{low:+.3f}, {high:+.3f}]"])
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from benchmarks.timing import format_table
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("saved", type=Path, nargs="+", help="a quality run's saved scores (<out>.json)")
+    args = parser.parse_args(argv)
+    for path in args.saved:
+        if not path.is_file():
+            parser.error(f"no saved scores at {path}")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in args.saved:
+            try:
+                rows += test_split_rows(path, Path(tmp))
+            except ValueError as error:
+                parser.error(str(error))
+    print("The full model (the saved run's seeds' mean per test volume) against the recipe on box-mean intensity; "
+          "paired 95% bootstrap interval over the test volumes\n")
+    print(format_table(["set", "level", "full model", "intensity twin", "model - twin [95%]"], rows))
+
+
+if __name__ == "__main__":
+    main()
+
+
+__all__ = ["box_means", "main", "test_split_rows", "twin_embeddings", "twin_geometry"]

@@ -126,6 +126,7 @@ def validation_pairs(name: str, *, base: str | None = None) -> Callable[[], str]
 TABLES: dict[str, Callable[[], str]] = {
     "beyond-intensity": beyond_intensity,
     "intensity-twin": validation_pairs("validation_twin"),
+    "intensity-twin-test": results_file("intensity_twin_test"),
     "training-changes": validation_pairs("validation_training_changes", base="default-0"),
     "results": results_at_a_glance,
     "inference-speed": inference_speed,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
+import pytest
 
 from benchmarks.intensity_twin import box_means, twin_embeddings, twin_geometry
 from hypseg.config import cpu_recipe, segment_preset
@@ -44,3 +46,20 @@ def test_the_recipe_on_box_means_finds_a_bright_cube_and_its_bright_core():
 def test_the_twin_geometry_is_a_one_dimensional_euclidean_space():
     geometry = twin_geometry(cpu_recipe().model)
     assert not geometry.hyperbolic and geometry.latent_dim == 1 and geometry.patch_size == cpu_recipe().model.patch_size
+
+
+def test_a_saved_run_with_another_inference_is_refused(tmp_path):
+    from benchmarks.intensity_twin import test_split_rows
+
+    saved = tmp_path / "quality.json"
+    saved.write_text(json.dumps({"volumes": 120, "inference": {"1": {"patch_sides": [5], "supervoxel_size": 500}}, "sets": {}}))
+    with pytest.raises(ValueError, match=r"quality.json: level 1 was not run with the recipe's inference \(quality.INFERENCE\)$"):
+        test_split_rows(saved, tmp_path)
+
+
+def test_the_command_refuses_a_missing_file(capsys):
+    from benchmarks.intensity_twin import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["no/such.json"])
+    assert exit_info.value.code == 2 and "error: no saved scores at no/such.json" in capsys.readouterr().err
