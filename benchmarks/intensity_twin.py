@@ -2,7 +2,8 @@
 
 hypseg's measurements read its embedding as a smoothed intensity. This module makes that reading a
 segmentation one can score: every voxel's "embedding" at a patch side p is the mean intensity of the p^3 box
-centred on it (:func:`scipy.ndimage.uniform_filter`, faces reflected), one column per side of a product, in a
+centred on it as the model's patch is (:func:`scipy.ndimage.uniform_filter`; beyond a face the edge voxel
+repeats, as the model's patches are padded), one column per side of a product, in a
 Euclidean space. The recipe's own inference then runs on it unchanged (the same supervoxels, purity weights,
 containment, clusterer and seeds), so a segmentation that differs from the model's does so through the
 embedding alone. A model that ties its twin has learnt nothing that its patches' mean intensity does not say.
@@ -36,7 +37,7 @@ def box_means(volume: np.ndarray, sides: Sequence[int]) -> np.ndarray:
     [13.0, 13.0]
     """
     image = np.asarray(volume, dtype=np.float64)
-    return np.stack([ndimage.uniform_filter(image, size=int(side)) for side in sides], axis=-1).astype(np.float32)
+    return np.stack([ndimage.uniform_filter(image, size=int(side), mode="nearest") for side in sides], axis=-1).astype(np.float32)
 
 
 def twin_embeddings(volumes: Sequence[np.ndarray], sides_list: Iterable[tuple[int, ...]]) -> dict[tuple[int, ...], list[np.ndarray]]:

@@ -273,11 +273,11 @@ def main() -> None:
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels],
                           "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels}}), flush=True)
         recipe_scores[clusterer] = scores
+    boxes = twin_embeddings(val, [how.patch_sides for how in recipe.values()]) if args.intensity_twin else {}
     for clusterer in clusterers if args.intensity_twin else ():  # the same inference on the patches' mean intensity
         finer = {level: how if level == 1 else dataclasses.replace(how, clusterer=clusterer) for level, how in recipe.items()}
-        twin = score_labels(segment_embeddings(twin_embeddings(val, [how.patch_sides for how in recipe.values()]),
-                                               dataclasses.replace(config, model=twin_geometry(config.model)), levels, seed=0,
-                                               inference=finer, segments=segments, weights=weights), truths)
+        twin = score_labels(segment_embeddings(boxes, dataclasses.replace(config, model=twin_geometry(config.model)), levels,
+                                               seed=0, inference=finer, segments=segments, weights=weights), truths)
         print(json.dumps({"intensity_twin": "recipe (quality.INFERENCE) on box-mean intensity",
                           **({"clusterer_levels_2_3": clusterer} if args.clusterer else {}),
                           "dice": [round(float(np.mean(twin[level])), 3) for level in levels],

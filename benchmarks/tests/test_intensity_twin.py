@@ -15,10 +15,10 @@ from hypseg.inference.recipe import cluster_embeddings, resolve_patch_sides
 from hypseg.metrics import matched_dice
 
 
-def test_box_means_equal_the_mean_of_each_reflected_box():
+def test_box_means_equal_the_mean_of_each_edge_padded_box():
     volume = np.random.default_rng(0).normal(size=(7, 6, 5))
     got = box_means(volume, (3, 4))
-    padded = np.pad(volume, 3, mode="symmetric")  # scipy's "reflect" repeats the edge voxel
+    padded = np.pad(volume, 3, mode="edge")  # beyond a face the edge voxel repeats, as the model's patches are padded
     for side, column in ((3, 0), (4, 1)):
         lo = side // 2  # an even box reaches one voxel further below its centre than above
         for z, y, x in itertools.product(*map(range, volume.shape)):
