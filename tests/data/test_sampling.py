@@ -227,7 +227,10 @@ def test_negative_candidates_keep_the_candidate_nearest_the_positive_mean_by_a_s
                                          side=boxes.child_side[i : i + 1], size=cfg.patch_resize).mean())
         target = float(batch.positive[i].mean())
         gaps = [abs(patch_mean(c[i]) - target) for c in [boxes.negative_corner] + more]
-        np.testing.assert_array_equal(batch.negative_corner[i].numpy(), ([boxes.negative_corner] + more)[int(np.argmin(gaps))][i])
+        chosen = ([boxes.negative_corner] + more)[int(np.argmin(gaps))][i]
+        np.testing.assert_array_equal(batch.negative_corner[i].numpy(), chosen)
+        np.testing.assert_array_equal(batch.negative[i, 0].numpy(), extract_patches(  # the patch is the chosen box's
+            sampler.source, volume=boxes.volume[i : i + 1], corner=chosen[None], side=boxes.child_side[i : i + 1], size=cfg.patch_resize)[0])
         assert float(batch.negative[i].mean()) == pytest.approx(target, abs=min(gaps) + 1e-5)
 
 

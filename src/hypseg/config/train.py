@@ -44,7 +44,7 @@ class TrainConfig(Config):
     centred_target : bool
         Score the reconstruction against each patch minus its own mean, so that the likelihood pays nothing
         for coding a patch's mean intensity and the code is left to the patch's structure (and to whatever
-        of the mean the triplet loss asks for).
+        of the mean the triplet loss asks for). Not with the paper decoder, whose ReLU output cannot be negative.
     triplet_margin : float
         alpha (0.2 in the paper).
     triplet_squared : bool
@@ -130,5 +130,8 @@ class RunConfig(Config):
                 f"RunConfig: data.triplets_per_batch ({self.data.triplets_per_batch}) must be a multiple of "
                 f"train.shard_size ({self.train.shard_size})"
             )
+        if self.train.centred_target and self.model.decoder == "paper":
+            raise UserError("RunConfig: train.centred_target needs a decoder that can output negative values; "
+                            "the paper decoder ends in a ReLU")
 
 

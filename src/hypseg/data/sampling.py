@@ -419,9 +419,11 @@ class TripletSampler(torch.utils.data.IterableDataset):
         """``sample_batch(rng, n)``: this sampler's triplets depend on the step and shard only through ``rng``."""
         return self.sample_batch(rng, n)
 
-    def _intensity_matched_negatives(self, rng: np.random.Generator, boxes: TripletBoxes, positives: np.ndarray) -> TripletBoxes:
+    def _intensity_matched_negatives(self, rng: np.random.Generator, boxes: TripletBoxes,
+                                     positives: np.ndarray) -> tuple[TripletBoxes, np.ndarray]:
         """``boxes`` with each negative replaced by the candidate (the drawn one and ``negative_candidates - 1``
-        more, each clear of the anchor) whose resized patch mean is nearest the positive's; ties keep the earlier."""
+        more, each clear of the anchor) whose resized patch mean is nearest the positive's, ties keeping the
+        earlier; and those negatives' patches (B, m, m, m)."""
         cfg = self.config
         S = self.source.shapes[boxes.volume].astype(np.float64)
         candidates = [boxes.negative_corner] + [
@@ -430,11 +432,13 @@ class TripletSampler(torch.utils.data.IterableDataset):
         ]
         corners = np.stack(candidates, axis=1)  # (B, C, 3)
         B, C = corners.shape[:2]
-        means = extract_patches(self.source, volume=np.repeat(boxes.volume, C), corner=corners.reshape(-1, 3),
-                                side=np.repeat(boxes.child_side, C), size=cfg.patch_resize).reshape(B, C, -1).mean(axis=2)
+        m = cfg.patch_resize
+        patches = extract_patches(self.source, volume=np.repeat(boxes.volume, C), corner=corners.reshape(-1, 3),
+                                  side=np.repeat(boxes.child_side, C), size=m).reshape(B, C, m, m, m)
         target = positives.reshape(B, -1).mean(axis=1)
-        best = np.argmin(np.abs(means - target[:, None]), axis=1)
-        return boxes._replace(negative_corner=corners[np.arange(B), best])
+        best = np.argmin(np.abs(patches.reshape(B, C, -1).mean(axis=2) - target[:, None]), axis=1)
+        rows = np.arange(B)
+        return boxes._replace(negative_corner=corners[rows, best]), patches[rows, best]
 
     def sample_batch(self, rng: np.random.Generator, n: int | None = None) -> TripletBatch:
         """Draw and cut one batch of triplets (``n`` defaults to ``config.triplets_per_batch``)."""
@@ -442,8 +446,9 @@ class TripletSampler(torch.utils.data.IterableDataset):
         m = self.config.patch_resize
         positives = extract_patches(self.source, volume=boxes.volume, corner=boxes.positive_corner, side=boxes.child_side, size=m)
         if self.config.negative_candidates > 1:
-            boxes = self._intensity_matched_negatives(rng, boxes, positives)
-        negatives = extract_patches(self.source, volume=boxes.volume, corner=boxes.negative_corner, side=boxes.child_side, size=m)
+            boxes, negatives = self._intensity_matched_negatives(rng, boxes, positives)
+        else:
+            negatives = extract_patches(self.source, volume=boxes.volume, corner=boxes.negative_corner, side=boxes.child_side, size=m)
         if self.config.random_orientation:
             anchors, positives, negatives = (random_orientations(rng, p) for p in (anchors, positives, negatives))
         t = torch.from_numpy
