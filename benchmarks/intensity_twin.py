@@ -58,9 +58,12 @@ def test_split_rows(saved: Path, workdir: Path) -> list[list[str]]:
     from hypseg.config import cpu_recipe
     from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
     from hypseg.io import load_labels
-    from hypseg.metrics import paired_interval
+    from benchmarks.validation_pairs import paired_text
 
     data = json.loads(Path(saved).read_text())
+    for setting in ("shape", "supervoxel_tile"):  # files written before these were saved ran at the defaults
+        if data.get(setting) is not None:
+            raise ValueError(f"{saved}: the run set {setting} = {data[setting]}; the twin scores the default volumes and tiles only")
     for level, how in data["inference"].items():  # the run must have used the recipe's inference, field by field
         if any(dataclasses.asdict(INFERENCE[int(level)])[field] != (tuple(value) if isinstance(value, list) else value)
                for field, value in how.items()):
@@ -84,9 +87,8 @@ def test_split_rows(saved: Path, workdir: Path) -> list[list[str]]:
         twin = score_labels(labels, truths)
         for level in spec.levels:
             ours, theirs = np.asarray(model[str(level)]), np.asarray(twin[level])
-            low, high = paired_interval(ours, theirs)
             rows.append([name, f"L{level} (k={spec.levels[level]})", f"{ours.mean():.3f}", f"{theirs.mean():.3f}",
-                         f"{float(np.mean(ours - theirs)):+.3f} [{low:+.3f}, {high:+.3f}]"])
+                         paired_text(ours, theirs)])
     return rows
 
 

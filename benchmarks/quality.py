@@ -556,7 +556,7 @@ def run(
                             ensemble=ensemble) + "\n", flush=True)
     print(goals_table(results))
     if out is not None:
-        saved = {"volumes": volumes, "repeats": repeats, "ensemble": ensemble,
+        saved = {"volumes": volumes, "repeats": repeats, "ensemble": ensemble, "shape": shape, "supervoxel_tile": supervoxel_tile,
                  "inference": {str(level): dataclasses.asdict(how) for level, how in inference.items()},
                  "sets": {name: [score.to_json() for score in scores] for name, scores in results.items()}}
         saved_path(out).write_text(json.dumps(saved, indent=1) + "\n")

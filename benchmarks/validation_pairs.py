@@ -7,7 +7,8 @@ inference on box-mean intensity (:mod:`benchmarks.intensity_twin`). This reads t
 over the 20 validation volumes:
 
 - ``--base NAME``: every other section's recipe row minus the section NAME's (one training change at a time
-  against the recipe, the same volumes);
+  against the recipe; the sections must score the same volumes, which is checked as far as the file allows: the
+  same number, and the same intensity twin where both sections have one);
 - ``--twin``: per set (the section name before its last ``-``), the model's recipe row minus its intensity twin,
   each volume's score first averaged over the set's training seeds (the twin has no seed; its rows must agree).
 
@@ -37,6 +38,8 @@ def sections(text: str) -> dict[str, list[dict]]:
     for line in text.splitlines():
         if line.startswith("## "):
             name = line[3:].strip()
+            if name in found:
+                raise ValueError(f"two sections are named {name!r}")
             found[name] = []
         elif name is not None and line.startswith("{"):
             found[name].append(json.loads(line))
@@ -47,18 +50,33 @@ def per_volume(rows: Sequence[dict], which: str) -> dict[int, np.ndarray]:
     """Level -> the per-volume DICE of the section's recipe row (``which = "recipe"``, k-means at every level) or
     of its intensity twin (``"twin"``)."""
     for row in rows:
-        if which == RECIPE and str(row.get("inference", "")).startswith("recipe") and row.get("clusterer_levels_2_3", "kmeans") == "kmeans":
-            break
-        if which == TWIN and "intensity_twin" in row and row.get("clusterer_levels_2_3", "kmeans") == "kmeans":
+        if "dice_per_volume" not in row or row.get("clusterer_levels_2_3", "kmeans") != "kmeans":
+            continue
+        if (which == RECIPE and str(row.get("inference", "")).startswith("recipe")) or (which == TWIN and "intensity_twin" in row):
             break
     else:
         raise ValueError(f"no {which} row with per-volume scores")
     return {int(level): np.asarray(scores, dtype=np.float64) for level, scores in row["dice_per_volume"].items()}
 
 
-def _difference(a: np.ndarray, b: np.ndarray) -> str:
+def paired_text(a: np.ndarray, b: np.ndarray) -> str:
+    """"mean of a - b [low, high]": the mean paired difference and its 95% bootstrap interval, to 3 decimals."""
     low, high = paired_interval(a, b)
-    return f"{float(np.mean(a - b)):+.3f} [{low:+.3f}, {high:+.3f}]"
+    return f"{float(np.mean(np.subtract(a, b))):+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+def _same_volumes(name: str, base: str, found: dict[str, list[dict]]) -> None:
+    """Refuse to pair two sections that cannot hold the same volumes: other counts, or intensity twins (which
+    depend on the volumes alone) that differ."""
+    a, b = per_volume(found[name], RECIPE), per_volume(found[base], RECIPE)
+    if any(len(a[level]) != len(b[level]) for level in b):
+        raise ValueError(f"sections {name!r} and {base!r} do not hold the same number of volumes")
+    try:
+        twins = per_volume(found[name], TWIN), per_volume(found[base], TWIN)
+    except ValueError:
+        return  # a section without a twin row: the counts are all that can be checked
+    if any(not np.allclose(twins[0][level], twins[1][level], atol=1e-4) for level in twins[1]):
+        raise ValueError(f"sections {name!r} and {base!r} hold different volumes (their intensity twins differ)")
 
 
 def against_base(found: dict[str, list[dict]], base: str) -> list[list[str]]:
@@ -70,10 +88,11 @@ def against_base(found: dict[str, list[dict]], base: str) -> list[list[str]]:
     for name, lines in found.items():
         if name == base:
             continue
+        _same_volumes(name, base, found)
         scores = per_volume(lines, RECIPE)
         for level in sorted(reference):
             rows.append([name, f"L{level}", f"{reference[level].mean():.3f}", f"{scores[level].mean():.3f}",
-                         _difference(scores[level], reference[level])])
+                         paired_text(scores[level], reference[level])])
     return rows
 
 
@@ -82,6 +101,8 @@ def twin_summary(found: dict[str, list[dict]]) -> list[list[str]]:
     recipe minus twin with its paired 95% interval over the volumes."""
     sets: dict[str, list[str]] = {}
     for name in found:
+        if "-" not in name:
+            raise ValueError(f"section {name!r} is not named <set>-<training seed>")
         sets.setdefault(name.rsplit("-", 1)[0], []).append(name)
     rows = []
     for kind, names in sets.items():
@@ -93,7 +114,7 @@ def twin_summary(found: dict[str, list[dict]]) -> list[list[str]]:
             model = np.mean([m[level] for m in models], axis=0)
             twin = twins[0][level]
             rows.append([kind, ", ".join(n.rsplit("-", 1)[1] for n in names), f"L{level}", f"{model.mean():.3f}",
-                         f"{twin.mean():.3f}", _difference(model, twin)])
+                         f"{twin.mean():.3f}", paired_text(model, twin)])
     return rows
 
 

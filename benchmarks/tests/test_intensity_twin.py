@@ -57,6 +57,15 @@ def test_a_saved_run_with_another_inference_is_refused(tmp_path):
         test_split_rows(saved, tmp_path)
 
 
+def test_a_saved_run_on_other_volumes_or_tiles_is_refused(tmp_path):
+    from benchmarks.intensity_twin import test_split_rows
+
+    saved = tmp_path / "quality.json"
+    saved.write_text(json.dumps({"volumes": 120, "shape": 32, "supervoxel_tile": None, "inference": {}, "sets": {}}))
+    with pytest.raises(ValueError, match=r"quality.json: the run set shape = 32; the twin scores the default volumes and tiles only$"):
+        test_split_rows(saved, tmp_path)
+
+
 def test_the_command_refuses_a_missing_file(capsys):
     from benchmarks.intensity_twin import main
 

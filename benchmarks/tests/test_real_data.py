@@ -236,3 +236,17 @@ def test_twin_run_is_the_default_inference_on_box_means_and_finds_a_bright_ball(
     assert sorted(run.labels) == [2, 3] and set(run.seconds) == {"segment"}
     assert rd.foreground_dice(run.labels[2], ball) > 0.9
     assert run.labels[3].max() == 2
+    # the same labels as the default's inference on the normalised volume's box means, by hand
+    from benchmarks.intensity_twin import twin_embeddings, twin_geometry
+    from hypseg.config import cpu_recipe, segment_preset
+    from hypseg.data import normalise, supervoxels
+    from hypseg.inference.recipe import cluster_embeddings, resolve_patch_sides
+
+    geometry = twin_geometry(cpu_recipe().model)
+    config = resolve_patch_sides(segment_preset("default").with_clusters((2, 3)), patch_size=geometry.patch_size)
+    image = normalise(volume * 40.0 + 300.0, config=cpu_recipe().data)
+    segments = {500: [supervoxels(image, size=500, tile=config.supervoxel_tile)]}
+    by_hand = cluster_embeddings(twin_embeddings([image], [(10,), (5,)]), config, geometry=geometry, segments=segments)[0]
+    again = rd.twin_run(volume * 40.0 + 300.0, (2, 3))
+    for k in (2, 3):
+        np.testing.assert_array_equal(again.labels[k], by_hand.labels[k])

@@ -49,3 +49,30 @@ def test_the_twin_summary_averages_a_sets_seeds_per_volume_before_pairing():
 def test_a_section_without_a_twin_row_is_an_error():
     with pytest.raises(ValueError, match=r"^no twin row with per-volume scores$"):
         vp.twin_summary(vp.sections(_section("regular-0", as_json(A))))
+
+
+def test_the_k_means_recipe_row_is_read_whatever_rows_come_before_it():
+    mixture = json.dumps({"inference": "recipe (quality.INFERENCE)", "clusterer_levels_2_3": "tied-mixture",
+                          "dice_per_volume": as_json(B)})
+    older = json.dumps({"inference": "recipe (quality.INFERENCE)", "dice": [0.5, 0.5]})  # no per-volume scores
+    text = _section("default-0", as_json(A)).replace("```\n{", f"```\n{older}\n{mixture}\n{{", 1)
+    np.testing.assert_array_equal(vp.per_volume(vp.sections(text)["default-0"], vp.RECIPE)[2], A[1])
+    with pytest.raises(ValueError, match=r"^no recipe row with per-volume scores$"):
+        vp.per_volume([json.loads(older)], vp.RECIPE)
+
+
+def test_sections_that_cannot_hold_the_same_volumes_are_not_paired():
+    shorter = {"1": A[0][:10].tolist(), "2": A[1][:10].tolist()}
+    found = vp.sections(_section("default-0", as_json(A)) + _section("change-0", shorter))
+    with pytest.raises(ValueError, match=r"^sections 'change-0' and 'default-0' do not hold the same number of volumes$"):
+        vp.against_base(found, "default-0")
+    found = vp.sections(_section("default-0", as_json(A), as_json(T)) + _section("other-set-0", as_json(B), as_json(A)))
+    with pytest.raises(ValueError, match=r"^sections 'other-set-0' and 'default-0' hold different volumes \(their intensity twins differ\)$"):
+        vp.against_base(found, "default-0")
+
+
+def test_badly_named_or_repeated_sections_are_errors():
+    with pytest.raises(ValueError, match=r"^two sections are named 'regular-0'$"):
+        vp.sections(_section("regular-0", as_json(A)) + _section("regular-0", as_json(B)))
+    with pytest.raises(ValueError, match=r"^section 'regular' is not named <set>-<training seed>$"):
+        vp.twin_summary(vp.sections(_section("regular", as_json(A), as_json(T))))
