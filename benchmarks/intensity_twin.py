@@ -51,7 +51,7 @@ def twin_geometry(model: ModelConfig) -> ModelConfig:
     return dataclasses.replace(model, variant="euclidean", latent_dim=1)
 
 
-def test_split_rows(saved: Path, workdir: Path) -> list[list[str]]:
+def score_test_split(saved: Path, workdir: Path) -> list[list[str]]:
     """Rows per set and level of the saved quality run ``saved``: the full model's mean DICE on the test split, the
     twin's, and model minus twin with its paired 95% interval over the test volumes."""
     from benchmarks.quality import FULL, INFERENCE, SETS, level_weights, score_labels, segment_embeddings, set_generator
@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for path in args.saved:
             try:
-                rows += test_split_rows(path, Path(tmp))
+                rows += score_test_split(path, Path(tmp))
             except ValueError as error:
                 parser.error(str(error))
     print("The full model (the saved run's seeds' mean per test volume) against the recipe on box-mean intensity; "
@@ -117,4 +117,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["box_means", "main", "test_split_rows", "twin_embeddings", "twin_geometry"]
+__all__ = ["box_means", "main", "score_test_split", "twin_embeddings", "twin_geometry"]

@@ -49,21 +49,21 @@ def test_the_twin_geometry_is_a_one_dimensional_euclidean_space():
 
 
 def test_a_saved_run_with_another_inference_is_refused(tmp_path):
-    from benchmarks.intensity_twin import test_split_rows
+    from benchmarks.intensity_twin import score_test_split
 
     saved = tmp_path / "quality.json"
     saved.write_text(json.dumps({"volumes": 120, "inference": {"1": {"patch_sides": [5], "supervoxel_size": 500}}, "sets": {}}))
     with pytest.raises(ValueError, match=r"quality.json: level 1 was not run with the recipe's inference \(quality.INFERENCE\)$"):
-        test_split_rows(saved, tmp_path)
+        score_test_split(saved, tmp_path)
 
 
 def test_a_saved_run_on_other_volumes_or_tiles_is_refused(tmp_path):
-    from benchmarks.intensity_twin import test_split_rows
+    from benchmarks.intensity_twin import score_test_split
 
     saved = tmp_path / "quality.json"
     saved.write_text(json.dumps({"volumes": 120, "shape": 32, "supervoxel_tile": None, "inference": {}, "sets": {}}))
     with pytest.raises(ValueError, match=r"quality.json: the run set shape = 32; the twin scores the default volumes and tiles only$"):
-        test_split_rows(saved, tmp_path)
+        score_test_split(saved, tmp_path)
 
 
 def test_the_command_refuses_a_missing_file(capsys):
