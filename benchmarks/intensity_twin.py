@@ -30,20 +30,29 @@ from scipy import ndimage
 from hypseg.config import ModelConfig
 
 
-def box_means(volume: np.ndarray, sides: Sequence[int]) -> np.ndarray:
-    """(Z, Y, X, len(sides)) float32: per side, the mean of ``volume`` over the side^3 box around each voxel.
+def box_means(volume: np.ndarray, sides: Sequence[int], *, percentile: float | None = None) -> np.ndarray:
+    """(Z, Y, X, len(sides)) float32: per side, the mean of ``volume`` over the side^3 box around each voxel (or,
+    with ``percentile``, that percentile of the box's values: a rank filter, 100 for the maximum).
 
     >>> box_means(np.arange(27.0).reshape(3, 3, 3), (1, 3))[1, 1, 1].tolist()
     [13.0, 13.0]
+    >>> box_means(np.arange(27.0).reshape(3, 3, 3), (3,), percentile=100)[1, 1, 1].tolist()
+    [26.0]
     """
     image = np.asarray(volume, dtype=np.float64)
-    return np.stack([ndimage.uniform_filter(image, size=int(side), mode="nearest") for side in sides], axis=-1).astype(np.float32)
+    if percentile is None:
+        columns = [ndimage.uniform_filter(image, size=int(side), mode="nearest") for side in sides]
+    else:
+        columns = [ndimage.percentile_filter(image, percentile, size=int(side), mode="nearest") for side in sides]
+    return np.stack(columns, axis=-1).astype(np.float32)
 
 
-def twin_embeddings(volumes: Sequence[np.ndarray], sides_list: Iterable[tuple[int, ...]]) -> dict[tuple[int, ...], list[np.ndarray]]:
-    """Patch sides -> one box-mean "embedding" per volume (:func:`box_means`), in the layout
-    :func:`hypseg.inference.recipe.cluster_embeddings` takes."""
-    return {tuple(sides): [box_means(v, sides) for v in volumes] for sides in dict.fromkeys(map(tuple, sides_list))}
+def twin_embeddings(volumes: Sequence[np.ndarray], sides_list: Iterable[tuple[int, ...]], *,
+                    percentile: float | None = None) -> dict[tuple[int, ...], list[np.ndarray]]:
+    """Patch sides -> one box-mean "embedding" per volume (:func:`box_means`, ``percentile`` passed on), in the
+    layout :func:`hypseg.inference.recipe.cluster_embeddings` takes."""
+    return {tuple(sides): [box_means(v, sides, percentile=percentile) for v in volumes]
+            for sides in dict.fromkeys(map(tuple, sides_list))}
 
 
 def twin_geometry(model: ModelConfig) -> ModelConfig:

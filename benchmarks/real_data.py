@@ -320,10 +320,11 @@ def peer_runs(image: np.ndarray, clusters: Sequence[int], *, seed: int = 0) -> d
 
 
 def twin_run(image: np.ndarray, clusters: Sequence[int], *, supervoxel_tile: int | None = None,
-             space: str | None = None) -> Run:
+             space: str | None = None, percentile: float | None = None) -> Run:
     """The ``default`` preset's inference at ``clusters`` with every embedding replaced by the box-mean intensity
-    over its patch side (:mod:`benchmarks.intensity_twin`): the same normalisation, supervoxels, purity weights,
-    containment and k-means as :func:`hypseg_run`, and no model."""
+    over its patch side (:mod:`benchmarks.intensity_twin`; ``percentile``: that percentile of the box instead):
+    the same normalisation, supervoxels, purity weights, containment and k-means as :func:`hypseg_run`, and no
+    model."""
     from benchmarks.intensity_twin import twin_embeddings, twin_geometry
     from hypseg.config import cpu_recipe, segment_preset
     from hypseg.data import normalise, supervoxels
@@ -341,8 +342,8 @@ def twin_run(image: np.ndarray, clusters: Sequence[int], *, supervoxel_tile: int
     normalised = normalise(np.asarray(image, dtype=np.float32), config=recipe.data)
     segments = {size: [supervoxels(normalised, size=size, tile=config.supervoxel_tile)]
                 for size in {level.supervoxel_size for level in config.levels} - {None}}
-    found = cluster_embeddings(twin_embeddings([normalised], [level.patch_sides for level in config.levels]), config,
-                               geometry=geometry, segments=segments)
+    found = cluster_embeddings(twin_embeddings([normalised], [level.patch_sides for level in config.levels], percentile=percentile),
+                               config, geometry=geometry, segments=segments)
     return Run(dict(found[0].labels), {"segment": time.perf_counter() - start})
 
 

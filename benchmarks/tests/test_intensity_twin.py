@@ -72,3 +72,14 @@ def test_the_command_refuses_a_missing_file(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["no/such.json"])
     assert exit_info.value.code == 2 and "error: no saved scores at no/such.json" in capsys.readouterr().err
+
+
+def test_box_percentiles_equal_the_percentile_of_each_edge_padded_box():
+    volume = np.random.default_rng(2).normal(size=(6, 5, 4))
+    got = box_means(volume, (3,), percentile=90.0)
+    top = box_means(volume, (2,), percentile=100.0)
+    padded = np.pad(volume, 2, mode="edge")
+    for z, y, x in itertools.product(*map(range, volume.shape)):
+        box = padded[z + 1 : z + 4, y + 1 : y + 4, x + 1 : x + 4]
+        assert got[z, y, x, 0] == np.float32(np.sort(box.ravel())[int(27 * 0.9)])  # scipy's rank: int(size * q / 100)
+        assert top[z, y, x, 0] == np.float32(padded[z + 1 : z + 3, y + 1 : y + 3, x + 1 : x + 3].max())
