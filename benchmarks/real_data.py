@@ -286,6 +286,15 @@ def half_max_radius(profile: np.ndarray) -> int:
     return int(below[0])
 
 
+def particle_neighbourhood(volume: RealVolume) -> tuple[np.ndarray, int, np.ndarray]:
+    """The tomogram's radial profile around its particle positions (0..:data:`PROFILE_RADIUS`), the radius at which
+    it falls to half, and the voxels within that radius of a position (:func:`near_points`): what a particle
+    cluster is scored against."""
+    profile = radial_profile(volume.image, volume.particles, max_radius=PROFILE_RADIUS)
+    radius = half_max_radius(profile)
+    return profile, radius, near_points(volume.image.shape, volume.particles, radius=radius)
+
+
 # -------------------------------------------------------------------------------------------- methods
 
 
@@ -320,11 +329,11 @@ def peer_runs(image: np.ndarray, clusters: Sequence[int], *, seed: int = 0) -> d
 
 
 def twin_run(image: np.ndarray, clusters: Sequence[int], *, supervoxel_tile: int | None = None,
-             space: str | None = None, percentile: float | None = None) -> Run:
+             percentile: float | None = None) -> Run:
     """The ``default`` preset's inference at ``clusters`` with every embedding replaced by the box-mean intensity
     over its patch side (:mod:`benchmarks.intensity_twin`; ``percentile``: that percentile of the box instead):
     the same normalisation, supervoxels, purity weights, containment and k-means as :func:`hypseg_run`, and no
-    model."""
+    model (its points are plain numbers, so the preset's clustering space does not apply)."""
     from benchmarks.intensity_twin import twin_embeddings, twin_geometry
     from hypseg.config import cpu_recipe, segment_preset
     from hypseg.data import normalise, supervoxels
@@ -336,8 +345,6 @@ def twin_run(image: np.ndarray, clusters: Sequence[int], *, supervoxel_tile: int
     config = segment_preset("default").with_clusters(clusters)
     if supervoxel_tile is not None:
         config = dataclasses.replace(config, supervoxel_tile=supervoxel_tile)
-    if space is not None:
-        config = dataclasses.replace(config, space=space)
     config = resolve_patch_sides(config, patch_size=geometry.patch_size)
     normalised = normalise(np.asarray(image, dtype=np.float32), config=recipe.data)
     segments = {size: [supervoxels(normalised, size=size, tile=config.supervoxel_tile)]
@@ -573,7 +580,7 @@ def all_runs(volume: RealVolume, clusters: Sequence[int], *, seeds: Sequence[int
                 _log(f"  seed {seed} collapsed; its model is seed {run.seed}'s")
             runs.setdefault(name, []).append(run)
     _log(f"{volume.name}: peers")
-    runs[TWIN] = [twin_run(volume.image, clusters, supervoxel_tile=supervoxel_tile, space=space)]
+    runs[TWIN] = [twin_run(volume.image, clusters, supervoxel_tile=supervoxel_tile)]
     for name, run in peer_runs(volume.image, clusters).items():
         runs[name] = [run]
     return runs
@@ -640,9 +647,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       *_profile_rows(volume.image, runs, (NUCLEI_CLUSTERS,)), "", retrained(runs, args.seeds), ""]
         if "tomogram" in chosen:
             volume = load_tomogram(folder)
-            profile = radial_profile(volume.image, volume.particles, max_radius=PROFILE_RADIUS)
-            radius = half_max_radius(profile)
-            near = near_points(volume.image.shape, volume.particles, radius=radius)
+            profile, radius, near = particle_neighbourhood(volume)
             runs = all_runs(volume, TOMO_CLUSTERS, seeds=args.seeds, steps=args.steps, workdir=workdir,
                             supervoxel_tile=args.supervoxel_tile, space=args.space)
             tomo = score_tomogram(runs, volume.particles, near)

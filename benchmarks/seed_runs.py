@@ -35,8 +35,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     import hypseg
     from hypseg.config import segment_preset
 
-    from benchmarks.real_data import (PROFILE_RADIUS, TOMO_CLUSTERS, half_max_radius, load_tomogram, near_points,
-                                      particle_concentration, radial_profile, sample_folder)
+    from benchmarks.real_data import (TOMO_CLUSTERS, load_tomogram, particle_concentration, particle_neighbourhood,
+                                      sample_folder)
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", type=Path, help="a folder of seed<N> training runs on the tomogram")
@@ -45,8 +45,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not seeds:
         parser.error(f"no seed<N> runs in {args.runs}")
     volume = load_tomogram(sample_folder())
-    near = near_points(volume.image.shape, volume.particles,
-                       radius=half_max_radius(radial_profile(volume.image, volume.particles, max_radius=PROFILE_RADIUS)))
+    near = particle_neighbourhood(volume)[2]
     # a run whose training collapsed and trained again keeps the collapsed one in collapsed-seed<N>/
     runs = [(asked, run) for asked in seeds for run in (*set_aside_runs(asked), asked)]
     for asked, run in runs:

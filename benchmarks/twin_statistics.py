@@ -25,8 +25,7 @@ STATISTICS = {"mean": None, "90th percentile": 90.0, "maximum": 100.0}
 def rows(folder: Path) -> list[list[str]]:
     """One row per statistic: nuclei foreground DICE at k = 2, tomogram particle F1 at each k."""
     nuclei, tomogram = rd.load_nuclei(folder), rd.load_tomogram(folder)
-    profile = rd.radial_profile(tomogram.image, tomogram.particles, max_radius=rd.PROFILE_RADIUS)
-    near = rd.near_points(tomogram.image.shape, tomogram.particles, radius=rd.half_max_radius(profile))
+    near = rd.particle_neighbourhood(tomogram)[2]
     out = []
     for name, percentile in STATISTICS.items():
         dice = rd.foreground_dice(rd.twin_run(nuclei.image, (rd.NUCLEI_CLUSTERS,), percentile=percentile).labels[rd.NUCLEI_CLUSTERS],

@@ -59,10 +59,16 @@ def per_volume(rows: Sequence[dict], which: str) -> dict[int, np.ndarray]:
     return {int(level): np.asarray(scores, dtype=np.float64) for level, scores in row["dice_per_volume"].items()}
 
 
-def paired_text(a: np.ndarray, b: np.ndarray) -> str:
-    """"mean of a - b [low, high]": the mean paired difference and its 95% bootstrap interval, to 3 decimals."""
-    low, high = paired_interval(a, b)
-    return f"{float(np.mean(np.subtract(a, b))):+.3f} [{low:+.3f}, {high:+.3f}]"
+def paired(a, b) -> list:
+    """``[mean of a - b, [low, high]]``: the mean paired difference over volumes and its 95% bootstrap interval,
+    to 3 decimals (what ``validation_split`` prints)."""
+    return [round(float(np.mean(np.subtract(a, b))), 3), [round(end, 3) for end in paired_interval(a, b)]]
+
+
+def paired_text(a, b) -> str:
+    """:func:`paired` as "mean [low, high]" with signs."""
+    mean, (low, high) = paired(a, b)
+    return f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
 def _same_volumes(name: str, base: str, found: dict[str, list[dict]]) -> None:

@@ -56,6 +56,7 @@ from scipy import ndimage
 
 from benchmarks.beyond_intensity import DESCRIPTIONS, probe_volume
 from benchmarks.intensity_twin import twin_embeddings, twin_geometry
+from benchmarks.validation_pairs import paired
 from benchmarks.level1_probe import crossing, level1_mixing, shares_of
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, level_weights,
@@ -68,7 +69,7 @@ from hypseg.inference.recipe import cluster_embeddings
 from hypseg.inference.tangent import to_tangent
 from hypseg.inference.pooling import pool_embedding
 from hypseg.io import load_labels
-from hypseg.metrics import matched_dice, paired_interval
+from hypseg.metrics import matched_dice
 from hypseg.training import Trainer
 
 
@@ -263,27 +264,24 @@ def main() -> None:
     clusterers = args.clusterer or ["kmeans"]
     recipe_scores = {}
     weights = level_weights(recipe.values(), segments)  # the clusterer changes no level's weighting
+    boxes = twin_embeddings(val, [how.patch_sides for how in recipe.values()]) if args.intensity_twin else None
     for clusterer in clusterers if recipe else ():
         finer = {level: how if level == 1 else dataclasses.replace(how, clusterer=clusterer) for level, how in recipe.items()}
+        named = {"clusterer_levels_2_3": clusterer} if args.clusterer else {}
         scores = score_labels(segment_embeddings(embeddings, config, levels, seed=0, inference=finer, segments=segments,
                                                  weights=weights, members=args.ensemble), truths)
         print(json.dumps({"variant": args.variant, **space_key, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
-                          "ensemble": args.ensemble, "override": override, "inference": "recipe (quality.INFERENCE)",
-                          **({"clusterer_levels_2_3": clusterer} if args.clusterer else {}),
+                          "ensemble": args.ensemble, "override": override, "inference": "recipe (quality.INFERENCE)", **named,
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels],
                           "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels}}), flush=True)
         recipe_scores[clusterer] = scores
-    boxes = twin_embeddings(val, [how.patch_sides for how in recipe.values()]) if args.intensity_twin else {}
-    for clusterer in clusterers if args.intensity_twin else ():  # the same inference on the patches' mean intensity
-        finer = {level: how if level == 1 else dataclasses.replace(how, clusterer=clusterer) for level, how in recipe.items()}
-        twin = score_labels(segment_embeddings(boxes, dataclasses.replace(config, model=twin_geometry(config.model)), levels,
-                                               seed=0, inference=finer, segments=segments, weights=weights), truths)
-        print(json.dumps({"intensity_twin": "recipe (quality.INFERENCE) on box-mean intensity",
-                          **({"clusterer_levels_2_3": clusterer} if args.clusterer else {}),
-                          "dice": [round(float(np.mean(twin[level])), 3) for level in levels],
-                          "dice_per_volume": {level: np.round(twin[level], 4).tolist() for level in levels},
-                          "recipe_minus_twin": {level: paired(recipe_scores[clusterer][level], twin[level]) for level in levels}}),
-              flush=True)
+        if boxes is not None:  # the same inference on the patches' mean intensity
+            twin = score_labels(segment_embeddings(boxes, dataclasses.replace(config, model=twin_geometry(config.model)), levels,
+                                                   seed=0, inference=finer, segments=segments, weights=weights), truths)
+            print(json.dumps({"intensity_twin": "recipe (quality.INFERENCE) on box-mean intensity", **named,
+                              "dice": [round(float(np.mean(twin[level])), 3) for level in levels],
+                              "dice_per_volume": {level: np.round(twin[level], 4).tolist() for level in levels},
+                              "recipe_minus_twin": {level: paired(scores[level], twin[level]) for level in levels}}), flush=True)
     if "kmeans" in recipe_scores and len(recipe_scores) > 1:  # each clusterer against k-means, paired over the volumes
         print(json.dumps({"recipe_levels_2_3_minus_kmeans": {
             clusterer: {level: paired(scores[level], recipe_scores["kmeans"][level]) for level in levels if level > 1}
@@ -327,11 +325,6 @@ def main() -> None:
                               **{name: {"count": len(ious), "iou_quartiles": np.round(np.percentile(ious, [25, 50, 75]), 2).tolist(),
                                         "share_above_0.7": round(float(np.mean(np.array(ious) > 0.7)), 2)}
                                  for name, ious in found.items()}}), flush=True)
-
-
-def paired(a, b) -> list:
-    """``[mean of a - b, [low, high]]``: the mean paired difference over volumes and its 95% interval, to 3 decimals."""
-    return [round(float(np.mean(np.subtract(a, b))), 3), [round(end, 3) for end in paired_interval(a, b)]]
 
 
 def flat_means(embedding, segments, weights, config, *, factors: int) -> tuple[np.ndarray, np.ndarray]:

@@ -250,3 +250,12 @@ def test_twin_run_is_the_default_inference_on_box_means_and_finds_a_bright_ball(
     again = rd.twin_run(volume * 40.0 + 300.0, (2, 3))
     for k in (2, 3):
         np.testing.assert_array_equal(again.labels[k], by_hand.labels[k])
+
+
+def test_particle_neighbourhood_is_the_ball_of_the_profiles_half_radius():
+    z, y, x = np.mgrid[:21, :21, :21]
+    particles = np.array([[10, 10, 10]])
+    image = np.exp(-((z - 10) ** 2 + (y - 10) ** 2 + (x - 10) ** 2) / 8.0).astype(np.float32)  # falls to half at r ~ 2.4
+    profile, radius, near = rd.particle_neighbourhood(rd.RealVolume("t", image, None, particles))
+    assert radius == rd.half_max_radius(profile) == 3 and len(profile) == rd.PROFILE_RADIUS + 1
+    np.testing.assert_array_equal(near, rd.near_points(image.shape, particles, radius=3))

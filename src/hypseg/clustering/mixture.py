@@ -119,12 +119,12 @@ class TiedGaussianMixture(BaseEstimator):
         self.cluster_centers_ = np.asarray(start.cluster_centers_, dtype=np.float64)  # kept by a component left empty
         total = w.sum()
         spread = float(np.average((x - np.average(x, axis=0, weights=w)) ** 2, axis=0, weights=w).mean())
-        self._floor = self.reg_covar * max(spread, np.finfo(np.float64).tiny)
+        floor = self.reg_covar * max(spread, np.finfo(np.float64).tiny)
         previous = -np.inf
         self.n_iter_ = 0
         while self.n_iter_ < self.max_iter:
             self.n_iter_ += 1
-            self._m_step(x, w, resp)
+            self._m_step(x, w, resp, floor)
             scores = self._scores(x)  # (N, k): log pi_j + log N(x | mu_j, Sigma), up to a shared constant
             top = scores.max(axis=1, keepdims=True)
             norm = top[:, 0] + np.log(np.exp(scores - top).sum(axis=1))
@@ -133,12 +133,13 @@ class TiedGaussianMixture(BaseEstimator):
             if likelihood - previous < self.tol:
                 break
             previous = likelihood
-        self._m_step(x, w, resp)
+        self._m_step(x, w, resp, floor)
         self.labels_ = self.predict(x)
         return self
 
-    def _m_step(self, x: np.ndarray, w: np.ndarray, resp: np.ndarray) -> None:
-        """Means, proportions and the shared covariance from weighted responsibilities (N, k)."""
+    def _m_step(self, x: np.ndarray, w: np.ndarray, resp: np.ndarray, floor: float) -> None:
+        """Means, proportions and the shared covariance (``floor`` added to its diagonal) from weighted
+        responsibilities (N, k)."""
         mass = resp * w[:, None]  # (N, k)
         counts = mass.sum(axis=0)  # (k,)
         alive = counts > 0
@@ -148,7 +149,7 @@ class TiedGaussianMixture(BaseEstimator):
             centred = x - means[j]
             covariance += (centred * mass[:, j : j + 1]).T @ centred
         covariance /= w.sum()
-        covariance += np.eye(x.shape[1]) * self._floor
+        covariance += np.eye(x.shape[1]) * floor
         self.cluster_centers_ = means
         self.weights_ = counts / counts.sum()
         self.covariance_ = covariance
