@@ -60,10 +60,24 @@ def twin_geometry(model: ModelConfig) -> ModelConfig:
     return dataclasses.replace(model, variant="euclidean", latent_dim=1)
 
 
+def saved_inference(data: dict) -> dict:
+    """Level -> :class:`benchmarks.quality.LevelInference` of a saved quality run (its ``inference``), fields the run
+    predates at their defaults.
+
+    >>> saved_inference({"inference": {"1": {"patch_sides": [10], "supervoxel_size": 500, "pooled": False}}})[1].refine
+    0
+    """
+    from benchmarks.quality import LevelInference
+
+    return {int(level): LevelInference(**{field: tuple(value) if isinstance(value, list) else value for field, value in how.items()})
+            for level, how in data["inference"].items()}
+
+
 def score_test_split(saved: Path, workdir: Path) -> list[list[str]]:
     """Rows per set and level of the saved quality run ``saved``: the full model's mean DICE on the test split, the
-    twin's, and model minus twin with its paired 95% interval over the test volumes."""
-    from benchmarks.quality import FULL, INFERENCE, SETS, level_weights, score_labels, segment_embeddings, set_generator
+    twin's (clustered with the saved run's own inference, :func:`saved_inference`), and model minus twin with its
+    paired 95% interval over the test volumes."""
+    from benchmarks.quality import FULL, SETS, level_weights, score_labels, segment_embeddings, set_generator
     from hypseg.config import cpu_recipe
     from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
     from hypseg.io import load_labels
@@ -73,10 +87,7 @@ def score_test_split(saved: Path, workdir: Path) -> list[list[str]]:
     for setting in ("shape", "supervoxel_tile"):  # files written before these were saved ran at the defaults
         if data.get(setting) is not None:
             raise ValueError(f"{saved}: the run set {setting} = {data[setting]}; the twin scores the default volumes and tiles only")
-    for level, how in data["inference"].items():  # the run must have used the recipe's inference, field by field
-        if any(dataclasses.asdict(INFERENCE[int(level)])[field] != (tuple(value) if isinstance(value, list) else value)
-               for field, value in how.items()):
-            raise ValueError(f"{saved}: level {level} was not run with the recipe's inference (quality.INFERENCE)")
+    inference_of_run = saved_inference(data)
     recipe = cpu_recipe()
     config = dataclasses.replace(recipe, model=twin_geometry(recipe.model))
     rows = []
@@ -87,12 +98,12 @@ def score_test_split(saved: Path, workdir: Path) -> list[list[str]]:
         cases = [c for c in discover_cases([workdir / name]) if c.split == "test"]
         test = load_normalised(cases, config=recipe.data)
         truths = [{level: load_labels(c.truth[str(level)]) for level in spec.levels} for c in cases]
-        inference = {level: INFERENCE[level] for level in spec.levels}
+        inference = {level: inference_of_run[level] for level in spec.levels}
         segments = {size: [supervoxels(v, size=size) for v in test]
                     for size in {how.supervoxel_size for how in inference.values()} - {None}}
         labels = segment_embeddings(twin_embeddings(test, [how.patch_sides for how in inference.values()]), config,
                                     spec.levels, seed=0, inference=inference, segments=segments,
-                                    weights=level_weights(inference.values(), segments))
+                                    weights=level_weights(inference.values(), segments), volumes=test)
         twin = score_labels(labels, truths)
         for level in spec.levels:
             ours, theirs = np.asarray(model[str(level)]), np.asarray(twin[level])
@@ -126,4 +137,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["box_means", "main", "score_test_split", "twin_embeddings", "twin_geometry"]
+__all__ = ["box_means", "main", "saved_inference", "score_test_split", "twin_embeddings", "twin_geometry"]

@@ -109,7 +109,7 @@ def probe_from_command_line(description: str) -> tuple:
 
 def main() -> None:
     args, config, model, val, truths = probe_from_command_line(__doc__)
-    level1 = dataclasses.replace(INFERENCE[1], in_object=True, space="tangent")
+    level1 = dataclasses.replace(INFERENCE[1], in_object=True, space="tangent", refine=0)  # the clustering alone, unrefined, as recorded
     segments = {level1.supervoxel_size: [supervoxels(v, size=level1.supervoxel_size) for v in val]}
     embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides) for v in val] for sides in ((10,), (5,))}
     objects = segment_embeddings(embeddings, config, {1: 2}, seed=0, inference={1: level1}, segments=segments,

@@ -65,7 +65,7 @@ def joined_patches(volume: np.ndarray, first: np.ndarray, second: np.ndarray, si
 def main() -> None:
     args, config, model, val, truths = probe_from_command_line(__doc__)
     side = config.model.patch_size
-    level1 = dataclasses.replace(INFERENCE[1], in_object=True, space="tangent")
+    level1 = dataclasses.replace(INFERENCE[1], in_object=True, space="tangent", refine=0)  # the clustering alone, unrefined, as recorded
     segments = {level1.supervoxel_size: [supervoxels(v, size=level1.supervoxel_size) for v in val]}
     embeddings = {(side,): [embed_volume_multiscale(model, v, patch_sizes=(side,)) for v in val]}
     objects = segment_embeddings(embeddings, config, {1: 2}, seed=0, inference={1: level1}, segments=segments,

@@ -97,7 +97,9 @@ class LevelInference:
     its other k - 1 clusters inside that object;
     ``space``: where a hyperbolic model's embeddings are clustered (``SegmentConfig.space``: ``"ball"`` or
     ``"tangent"``), the same at every level of a run;
-    ``clusterer``: ``"kmeans"`` or ``"tied-mixture"`` (``LevelConfig.clusterer``).
+    ``clusterer``: ``"kmeans"`` or ``"tied-mixture"`` (``LevelConfig.clusterer``);
+    ``refine``: on the first level with containment, passes of its object's boundary refinement by the
+    volume's intensity (``SegmentConfig.refine``, :mod:`hypseg.inference.refine`).
     """
 
     patch_sides: tuple[int, ...]
@@ -107,6 +109,7 @@ class LevelInference:
     in_object: bool = False
     space: str = "ball"
     clusterer: str = "kmeans"
+    refine: int = 0
 
     def describe(self) -> str:
         sides = "p = " + " x ".join(map(str, self.patch_sides))
@@ -115,7 +118,8 @@ class LevelInference:
             voxels += f" (purity^{self.purity_power:g} means)"
         return (f"{sides}, {voxels}, {'pooled' if self.pooled else 'per volume'}" + (", in the level-1 object" if self.in_object else "")
                 + (", in the tangent space" if self.space == "tangent" else "")
-                + (", tied Gaussian mixture" if self.clusterer == "tied-mixture" else ""))
+                + (", tied Gaussian mixture" if self.clusterer == "tied-mixture" else "")
+                + (f", its boundary refined by intensity ({self.refine} passes)" if self.refine else ""))
 
     @property
     def weighting(self) -> tuple:
@@ -141,20 +145,22 @@ class LevelInference:
 #: organelles) and level 3 pooled (per volume lost 0.030: many volumes place the small classes' centres)
 INFERENCE: Mapping[int, LevelInference] = {
     i: LevelInference(level.patch_sides, level.supervoxel_size, level.pooled, level.purity_power, level.in_object,
-                      default_segmentation().space, level.clusterer)
+                      default_segmentation().space, level.clusterer, default_segmentation().refine if i == 1 else 0)
     for i, level in enumerate(default_segmentation().levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
 
 
 def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int, int], *, seed: int) -> SegmentConfig:
-    """The :class:`~hypseg.config.SegmentConfig` of ``inference`` at the cluster counts ``levels``, in level order."""
+    """The :class:`~hypseg.config.SegmentConfig` of ``inference`` at the cluster counts ``levels``, in level order
+    (the first level's ``refine`` is the config's)."""
     spaces = {inference[level].space for level in levels}
     if len(spaces) != 1:
         raise ValueError(f"one clustering space for every level, got {sorted(spaces)}")
+    refine = inference[min(levels)].refine if any(inference[level].in_object for level in levels) else 0
     return SegmentConfig(levels=tuple(
         LevelConfig(levels[level], patch_sides=how.patch_sides, supervoxel_size=how.supervoxel_size,
                     purity_power=how.purity_power, pooled=how.pooled, in_object=how.in_object, clusterer=how.clusterer)
-        for level, how in sorted((level, inference[level]) for level in levels)), seed=seed, space=spaces.pop())
+        for level, how in sorted((level, inference[level]) for level in levels)), seed=seed, space=spaces.pop(), refine=refine)
 
 
 def level_weights(settings, segments: Mapping[int, Sequence[np.ndarray]]) -> dict[LevelInference, list[np.ndarray] | None]:
@@ -270,7 +276,7 @@ def train_and_score(
                   for sides in dict.fromkeys(inference[level].patch_sides for level in levels)}
     embed_seconds = (time.perf_counter() - start) / len(test)
     dice = score_embeddings(embeddings, config, truths, levels, seed=seed, inference=inference, segments=segments,
-                            weights=weights)
+                            weights=weights, volumes=test)
     return TrainedRun(dice, minutes, (time.perf_counter() - start) / len(test), embed_seconds, embeddings,
                       result.config.train.seed)
 
@@ -280,10 +286,11 @@ def score_embeddings(
     seed: int, inference: Mapping[int, LevelInference] = INFERENCE,
     segments: Mapping[int, Sequence[np.ndarray]] | None = None,
     weights: Mapping[LevelInference, Sequence[np.ndarray] | None] | None = None, members: int = 1,
+    volumes: Sequence[np.ndarray] | None = None,
 ) -> dict[int, list[float]]:
     """DICE per level and volume of the label maps of :func:`segment_embeddings` (same arguments)."""
     return score_labels(segment_embeddings(embeddings, config, levels, seed=seed, inference=inference, segments=segments,
-                                           weights=weights, members=members), truths)
+                                           weights=weights, members=members, volumes=volumes), truths)
 
 
 def score_labels(labels: Mapping[int, Sequence[np.ndarray]], truths) -> dict[int, list[float]]:
@@ -297,9 +304,11 @@ def segment_embeddings(
     seed: int, inference: Mapping[int, LevelInference] = INFERENCE,
     segments: Mapping[int, Sequence[np.ndarray]] | None = None,
     weights: Mapping[LevelInference, Sequence[np.ndarray] | None] | None = None, members: int = 1,
+    volumes: Sequence[np.ndarray] | None = None,
 ) -> dict[int, list[np.ndarray]]:
     """Label maps per level (one per volume) of test embeddings (patch sides -> one per volume), clustered
-    as ``inference`` says; with containment, level 1's map is its object (1) against the outside (0).
+    as ``inference`` says; with containment, level 1's map is its object (1) against the outside (0), its
+    boundary refined by the ``volumes``' intensity where level 1's ``refine`` says so.
 
     ``members`` > 1: each embedding is that many models' embeddings side by side (a seeds' ensemble): a
     product of ``members`` balls per patch side for a hyperbolic model, one longer vector for a Euclidean one.
@@ -308,7 +317,7 @@ def segment_embeddings(
         raise ValueError("levels inside the level-1 object need level 1 among the levels")
     shared = {how.weighting: w for how, w in (weights or {}).items() if w is not None}
     found = cluster_embeddings(embeddings, segment_config(inference, levels, seed=seed), geometry=config.model,
-                               segments=segments, weights=shared, members=members)
+                               segments=segments, weights=shared, members=members, volumes=volumes)
     return {level: [volume.labels[k] for volume in found] for level, k in levels.items()}
 
 
@@ -363,7 +372,7 @@ def score_set(
             joined = {sides: [np.concatenate(parts, axis=-1) for parts in zip(*(r.embeddings[sides] for r in runs))]
                       for sides in runs[0].embeddings}
             dice = score_embeddings(joined, config, truths, spec.levels, seed=0, inference=inference, segments=segments,
-                                    weights=weights, members=repeats)
+                                    weights=weights, members=repeats, volumes=test)
             seconds = (time.perf_counter() - start) / len(test) + sum(r.embed_seconds for r in runs) + supervoxel_seconds
             scores.append(MethodScore(ensemble_name(method, repeats), {level: [float(np.mean(dice[level]))] for level in spec.levels},
                                       float(sum(r.minutes for r in runs)), seconds, {level: tuple(dice[level]) for level in spec.levels}))
@@ -376,20 +385,22 @@ def score_set(
     if contained:  # the learned models' containment for every peer too, so that it is no advantage of theirs
         for baseline in BASELINES:
             start = time.perf_counter()
-            per_volume = baseline_in_object(make_baseline(baseline), test, truths, spec.levels)
+            per_volume = baseline_in_object(make_baseline(baseline), test, truths, spec.levels, refine=inference[1].refine)
             scores.append(MethodScore(f"baseline: {baseline}{IN_OBJECT}", {level: [float(np.mean(v))] for level, v in per_volume.items()},
                                       0.0, (time.perf_counter() - start) / len(test), {level: tuple(v) for level, v in per_volume.items()}))
     return scores
 
 
-def baseline_in_object(peer, volumes: Sequence[np.ndarray], truths, levels: Mapping[int, int]) -> dict[int, list[float]]:
+def baseline_in_object(peer, volumes: Sequence[np.ndarray], truths, levels: Mapping[int, int], *,
+                       refine: int = 0) -> dict[int, list[float]]:
     """A baseline's DICE per level and volume with containment: its k = 2 map's object, holes filled
-    (:func:`hypseg.inference.hierarchy.level1_object`), then k - 1 clusters inside that object (the
+    (:func:`hypseg.inference.hierarchy.level1_object`; its boundary first refined by the volume's intensity in
+    ``refine`` passes, as the learned models' is), then k - 1 clusters inside that object (the
     baseline's own mask, so it z-scores and clusters the object alone; an object of fewer voxels than
     clusters leaves every voxel outside)."""
     scores: dict[int, list[float]] = {level: [] for level in levels}
     for volume, truth in zip(volumes, truths):
-        obj = level1_object(peer.segment_levels(volume, (2,))[2])
+        obj = level1_object(peer.segment_levels(volume, (2,))[2], volume=volume, refine=refine)
         ks = [k - 1 for level, k in levels.items() if level != 1]
         if obj.sum() >= max(ks, default=0):
             inner = peer.segment_levels(volume, ks, mask=obj)

@@ -59,7 +59,8 @@ NO_CONTAINMENT = "hypseg default without containment (diagnostic)"
 FINE_LEVEL1 = "hypseg default, level 1 at the finer levels' patch and means (diagnostic)"
 TWIN = "the default's inference on box-mean intensity, no model (diagnostic)"
 #: the diagnostics of a trained model (:func:`hypseg_run`)
-MODEL_DIAGNOSTICS = (NO_CONTAINMENT, FINE_LEVEL1)
+UNREFINED = "hypseg default, level-1 boundary not refined (diagnostic)"
+MODEL_DIAGNOSTICS = (UNREFINED, NO_CONTAINMENT, FINE_LEVEL1)
 #: the diagnostic rows: not peers, not the default
 DIAGNOSTICS = (*MODEL_DIAGNOSTICS, TWIN)
 GMM = "gmm"
@@ -350,7 +351,7 @@ def twin_run(image: np.ndarray, clusters: Sequence[int], *, supervoxel_tile: int
     segments = {size: [supervoxels(normalised, size=size, tile=config.supervoxel_tile)]
                 for size in {level.supervoxel_size for level in config.levels} - {None}}
     found = cluster_embeddings(twin_embeddings([normalised], [level.patch_sides for level in config.levels], percentile=percentile),
-                               config, geometry=geometry, segments=segments)
+                               config, geometry=geometry, segments=segments, volumes=[normalised])
     return Run(dict(found[0].labels), {"segment": time.perf_counter() - start})
 
 
@@ -361,7 +362,8 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     Segmentation runs the ``default`` preset with the given cluster counts
     (:meth:`hypseg.config.SegmentConfig.with_clusters`), through ``hypseg.segment``. A diagnostic
     clusters the same embeddings and supervoxels with the same levels but without containment
-    (every level clustered over the whole volume, the level-1 map without its holes filled); another
+    (every level clustered over the whole volume, the level-1 map without its holes filled); another with
+    containment but the level-1 object's boundary as its supervoxels give it (no refinement); another
     runs level 1 with the patch sides and purity weighting of the preset's finer levels (p = 5,
     purity^8 means) instead of its own (p = 10, plain means), everything else as the default.
     ``steps`` shortens the training (None: the recipe's own); ``supervoxel_tile`` replaces the preset's
@@ -397,14 +399,18 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     segments = {size: [supervoxels(normalised, size=size, tile=flat.supervoxel_tile)] for size in sizes}
     found = cluster_embeddings(result.embeddings, flat, geometry=model.config.model, segments=segments)
     done = time.perf_counter()
+    unrefined = cluster_embeddings(result.embeddings, dataclasses.replace(result.config, refine=0), geometry=model.config.model,
+                                   segments=segments)
+    unrefined_done = time.perf_counter()
     fine = segment_preset("default").levels[-1]
     level1 = dataclasses.replace(config.levels[0], patch_sides=fine.patch_sides, purity_power=fine.purity_power)
     fine_result = hypseg.segment(image, model, recipe=dataclasses.replace(config, levels=(level1, *config.levels[1:])))
     fine_done = time.perf_counter()
     trained_seed = model.config.train.seed
     return {HYPSEG: Run(dict(result.volumes[0].labels), {"train": trained - start, "segment": segmented - trained}, trained_seed),
+            UNREFINED: Run(dict(unrefined[0].labels), {"re-cluster": unrefined_done - done}),
             NO_CONTAINMENT: Run(dict(found[0].labels), {"re-cluster": done - segmented}),
-            FINE_LEVEL1: Run(dict(fine_result.volumes[0].labels), {"segment": fine_done - done})}
+            FINE_LEVEL1: Run(dict(fine_result.volumes[0].labels), {"segment": fine_done - unrefined_done})}
 
 
 def cluster_profile(image: np.ndarray, labels: np.ndarray) -> list[tuple[float, float]]:

@@ -152,6 +152,9 @@ def main() -> None:
     parser.add_argument("--intensity-twin", action="store_true", help="with --recipe, also score the recipe run on each "
                         "patch side's box-mean intensity instead of the embedding (benchmarks.intensity_twin), and the "
                         "model's recipe minus it, paired over the volumes")
+    parser.add_argument("--refine", type=int, action="append", help="with --recipe, the passes of the level-1 object's "
+                        "boundary refinement (repeat to compare; default: the recipe's); each row beyond the first also "
+                        "gives its difference from the first, paired over the volumes")
     args = parser.parse_args()
     try:
         blur = tuple(float(b) for b in args.blur.split(","))
@@ -162,6 +165,8 @@ def main() -> None:
     blur = blur[0] if len(blur) == 1 else blur
     if args.ensemble < 1:
         parser.error(f"--ensemble must be at least 1, got {args.ensemble}")
+    if args.refine and (not args.recipe or min(args.refine) < 0):
+        parser.error("--refine needs --recipe and passes >= 0")
     if args.intensity_twin and (not args.recipe or args.no_model):
         parser.error("--intensity-twin needs --recipe and a model (not --no-model)")
     if args.instances and (not args.in_object or args.kind == "shepp-logan"):
@@ -235,7 +240,7 @@ def main() -> None:
     space_key = {"space": args.space} if args.variant != "euclidean" else {}  # a Euclidean model has one space
     if args.level1_errors:
         objects = segment_embeddings(embeddings, config, {1: levels[1]}, seed=0, inference={1: level1}, segments=segments,
-                                     weights=level_weights([level1], segments), members=args.ensemble)[1]
+                                     weights=level_weights([level1], segments), members=args.ensemble, volumes=val)[1]
         rows = [level1_errors(obj > 0, truth[1] > 0, volume) for obj, truth, volume in zip(objects, truths, val)]
         for i, row in enumerate(rows):
             print(json.dumps({"volume": i, **row}), flush=True)
@@ -248,7 +253,7 @@ def main() -> None:
                   flush=True)
     if args.mixing:
         for sides, power in itertools.product(sides_list, powers):
-            how = dataclasses.replace(level1, patch_sides=sides, purity_power=power)
+            how = dataclasses.replace(level1, patch_sides=sides, purity_power=power, refine=0)  # the clusters' own split
             found = cluster_embeddings(embeddings, segment_config({1: how}, {1: levels[1]}, seed=0), geometry=config.model,
                                        segments=segments)
             counts, hits = np.sum([level1_mixing(embedding, volume.centers[levels[1]], truth[1] > 0, sides[0], geometry=config.model,
@@ -262,26 +267,38 @@ def main() -> None:
                               "crossing": round(crossing(shares), 3), "shares_by_patch_share": np.round(shares, 3).tolist()}),
                   flush=True)
     clusterers = args.clusterer or ["kmeans"]
-    recipe_scores = {}
+    passes = args.refine or [INFERENCE[1].refine]
+    recipe_scores, refined_scores = {}, {}
     weights = level_weights(recipe.values(), segments)  # the clusterer changes no level's weighting
     boxes = twin_embeddings(val, [how.patch_sides for how in recipe.values()]) if args.intensity_twin else None
-    for clusterer in clusterers if recipe else ():
-        finer = {level: how if level == 1 else dataclasses.replace(how, clusterer=clusterer) for level, how in recipe.items()}
-        named = {"clusterer_levels_2_3": clusterer} if args.clusterer else {}
+    for clusterer, refine in itertools.product(clusterers if recipe else (), passes):
+        finer = {level: dataclasses.replace(how, refine=refine) if level == 1 else dataclasses.replace(how, clusterer=clusterer)
+                 for level, how in recipe.items()}
+        named = ({"clusterer_levels_2_3": clusterer} if args.clusterer else {}) | ({"refine": refine} if args.refine else {})
         scores = score_labels(segment_embeddings(embeddings, config, levels, seed=0, inference=finer, segments=segments,
-                                                 weights=weights, members=args.ensemble), truths)
+                                                 weights=weights, members=args.ensemble, volumes=val), truths)
+        against_first = ({"minus_first_refine": {level: paired(scores[level], refined_scores[(clusterer, "model")][level])
+                                                 for level in levels}} if refine != passes[0] else {})
         print(json.dumps({"variant": args.variant, **space_key, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                           "ensemble": args.ensemble, "override": override, "inference": "recipe (quality.INFERENCE)", **named,
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels],
-                          "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels}}), flush=True)
-        recipe_scores[clusterer] = scores
+                          "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels},
+                          **against_first}), flush=True)
+        if refine == passes[0]:
+            recipe_scores[clusterer] = refined_scores[(clusterer, "model")] = scores
         if boxes is not None:  # the same inference on the patches' mean intensity
             twin = score_labels(segment_embeddings(boxes, dataclasses.replace(config, model=twin_geometry(config.model)), levels,
-                                                   seed=0, inference=finer, segments=segments, weights=weights), truths)
+                                                   seed=0, inference=finer, segments=segments, weights=weights, volumes=val),
+                                truths)
+            if refine == passes[0]:
+                refined_scores[(clusterer, "twin")] = twin
+            against_first = ({"minus_first_refine": {level: paired(twin[level], refined_scores[(clusterer, "twin")][level])
+                                                     for level in levels}} if refine != passes[0] else {})
             print(json.dumps({"intensity_twin": "recipe (quality.INFERENCE) on box-mean intensity", **named,
                               "dice": [round(float(np.mean(twin[level])), 3) for level in levels],
                               "dice_per_volume": {level: np.round(twin[level], 4).tolist() for level in levels},
-                              "recipe_minus_twin": {level: paired(scores[level], twin[level]) for level in levels}}), flush=True)
+                              "recipe_minus_twin": {level: paired(scores[level], twin[level]) for level in levels},
+                              **against_first}), flush=True)
     if "kmeans" in recipe_scores and len(recipe_scores) > 1:  # each clusterer against k-means, paired over the volumes
         print(json.dumps({"recipe_levels_2_3_minus_kmeans": {
             clusterer: {level: paired(scores[level], recipe_scores["kmeans"][level]) for level in levels if level > 1}
@@ -313,7 +330,7 @@ def main() -> None:
                   flush=True)
         try:
             labels = segment_embeddings(embeddings, config, levels, seed=0, inference=inference, segments=segments,
-                                        weights=weights, members=args.ensemble)
+                                        weights=weights, members=args.ensemble, volumes=val)
         except ValueError as error:  # e.g. pooled, fewer supervoxels than clusters; an empty level-1 object
             print(json.dumps({**row, "error": str(error)}), flush=True)
             continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import itertools
 import json
 
@@ -38,7 +40,7 @@ def test_the_recipe_on_box_means_finds_a_bright_cube_and_its_bright_core():
     embeddings = twin_embeddings([volume], [level.patch_sides for level in config.levels])
     assert set(embeddings) == {(10,), (5,)} and embeddings[(5,)][0].shape == (36, 36, 36, 1)
     segments = {500: [supervoxels(volume, size=500, tile=config.supervoxel_tile)]}
-    labels = cluster_embeddings(embeddings, config, geometry=geometry, segments=segments)[0].labels
+    labels = cluster_embeddings(embeddings, config, geometry=geometry, segments=segments, volumes=[volume])[0].labels
     assert matched_dice(labels[2], (truth > 0).astype(np.int64)).mean > 0.9
     assert matched_dice(labels[3], truth).mean > 0.8
 
@@ -48,13 +50,14 @@ def test_the_twin_geometry_is_a_one_dimensional_euclidean_space():
     assert not geometry.hyperbolic and geometry.latent_dim == 1 and geometry.patch_size == cpu_recipe().model.patch_size
 
 
-def test_a_saved_run_with_another_inference_is_refused(tmp_path):
-    from benchmarks.intensity_twin import score_test_split
+def test_the_twin_takes_the_saved_runs_own_inference_field_by_field():
+    from benchmarks.intensity_twin import saved_inference
+    from benchmarks.quality import INFERENCE
 
-    saved = tmp_path / "quality.json"
-    saved.write_text(json.dumps({"volumes": 120, "inference": {"1": {"patch_sides": [5], "supervoxel_size": 500}}, "sets": {}}))
-    with pytest.raises(ValueError, match=r"quality.json: level 1 was not run with the recipe's inference \(quality.INFERENCE\)$"):
-        score_test_split(saved, tmp_path)
+    saved = json.loads(json.dumps({"inference": {str(level): dataclasses.asdict(how) for level, how in INFERENCE.items()}}))
+    assert saved_inference(saved) == dict(INFERENCE)  # lists back to tuples
+    del saved["inference"]["1"]["refine"]  # a run from before the refinement: it did not refine
+    assert saved_inference(saved)[1] == dataclasses.replace(INFERENCE[1], refine=0)
 
 
 def test_a_saved_run_on_other_volumes_or_tiles_is_refused(tmp_path):

@@ -120,7 +120,8 @@ def test_holes_are_filled_across_chunk_faces_as_binary_fill_holes_fills_them(tmp
         r = np.sqrt(((grid_points - np.array(centre)[:, None, None, None]) ** 2).sum(0))
         labels[(r >= 5) & (r < 6.5)] = 1
     grid = ChunkGrid(shape, tile=7)
-    job = Job(work=tmp_path, volumes=(np.zeros(shape),), model_dir="", device="cpu", config=segment_preset("default"),
+    job = Job(work=tmp_path, volumes=(np.zeros(shape),), model_dir="", device="cpu",
+              config=dataclasses.replace(segment_preset("default"), refine=0),
               grids=(grid,), stats=((),), scales=((0.0, 1.0),), side_sets=((5,),), sizes=(), embed_tile=None, halo=0,
               run_id="run")
     (tmp_path / "state.json").write_text(json.dumps({"run": "run"}))
@@ -134,6 +135,34 @@ def test_holes_are_filled_across_chunk_faces_as_binary_fill_holes_fills_them(tmp
     assert len(items) > 20 and expected.sum() > (labels != outside).sum()  # several chunks, and holes to fill
     assert np.array_equal(np.load(job.file(0, "object")).astype(bool), expected)
     assert np.array_equal(np.load(job.file(0, "k2")), expected.astype(np.uint16))
+
+
+@pytest.mark.parametrize("passes", [1, 2])
+def test_the_refined_object_chunk_by_chunk_is_the_whole_volume_one(tmp_path, passes):
+    from hypseg.data.normalise import apply
+    from hypseg.inference.hierarchy import level1_object
+
+    shape = (23, 30, 26)
+    rng = np.random.default_rng(5)
+    volume = (ndimage.gaussian_filter(rng.normal(size=shape), 2.0) * 40 + rng.normal(size=shape)).astype(np.float32)
+    labels = (ndimage.gaussian_filter(rng.normal(size=shape), 2.5) > 0.0).astype(np.uint16)  # a blurred guess
+    labels[:, :, 0] = 0
+    data = DataConfig()
+    stats = statistics(voxel_sample(volume), config=data)
+    grid = ChunkGrid(shape, tile=8)
+    config = dataclasses.replace(segment_preset("default"), refine=passes)
+    job = Job(work=tmp_path, volumes=(volume,), model_dir="", device="cpu", config=config, grids=(grid,), stats=(stats,),
+              scales=((0.0, 1.0),), side_sets=((5,),), sizes=(), embed_tile=None, halo=0, run_id="run", data=data)
+    (tmp_path / "state.json").write_text(json.dumps({"run": "run"}))
+    np.save(job.file(0, "k2"), labels)
+    for what in ("object", "inside"):
+        np.save(job.file(0, what), np.zeros(shape, np.uint8))
+    items = [(0, c) for c in grid.chunks()]
+    faces = {0: np.bincount(labels[chunked._face_mask(shape, tuple(slice(0, n) for n in shape))], minlength=3)}
+    chunked._contain(job, LocalExecutor(), items, 2, faces, True)
+    expected = level1_object(labels, volume=apply(volume, config=data, stats=stats), refine=passes)
+    assert len(items) > 20 and not np.array_equal(expected, level1_object(labels))  # several chunks; it refined
+    assert np.array_equal(np.load(job.file(0, "object")).astype(bool), expected)
 
 
 def test_tiled_supervoxels_stay_inside_their_tiles_and_are_each_tiles_own_slic():

@@ -17,6 +17,8 @@ DEFAULT_SUPERVOXEL_SIZE = 500
 #: gamma of purity-weighted supervoxel means (:func:`hypseg.inference.pooling.purity_weights`) with 5^3
 #: patches: the ``default`` preset's levels 2-3 and the demo
 PURITY_POWER = 8.0
+#: passes of the ``default`` preset's refinement of the level-1 object's boundary (:mod:`hypseg.inference.refine`)
+REFINE_PASSES = 2
 
 
 def cpu_recipe() -> RunConfig:
@@ -112,14 +114,16 @@ def default_segmentation() -> SegmentConfig:
     one fit per volume inside the object. Level 3 (k = 8): as level 2, one fit over all volumes. A
     hyperbolic model's embeddings are clustered in the tangent space at the origin
     (:mod:`hypseg.inference.tangent`): the same labels as the ball's where objects are large, fewer
-    background voxels drawn into a rare, bright, soft-edged object.
+    background voxels drawn into a rare, bright, soft-edged object. Before its holes are filled, the
+    object's boundary is refined voxel by voxel by the image's intensity in two passes
+    (:mod:`hypseg.inference.refine`), so that it can follow an edge that its supervoxels straddle.
     """
     size = DEFAULT_SUPERVOXEL_SIZE
     return SegmentConfig(levels=(
         LevelConfig(2, patch_sides=(10,), supervoxel_size=size, pooled=False, in_object=True),
         LevelConfig(4, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=False, in_object=True),
         LevelConfig(8, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=True, in_object=True),
-    ), space="tangent")
+    ), space="tangent", refine=REFINE_PASSES)
 
 
 def paper_segmentation() -> SegmentConfig:

@@ -24,7 +24,9 @@ and therefore the label maps, are those of the whole-volume run. The stages:
    draw as the whole-volume run), then every supervoxel's cluster.
 5. **Labels** per chunk, from each supervoxel's cluster (or each voxel's embedding).
 6. **Containment**: the first level's outside is the cluster on more face voxels (counted per chunk);
-   its object is everything but the outside's connected components (6-connected) that reach a face,
+   with ``refine``, the rest's boundary is refined by the volume's intensity chunk by chunk, each chunk read
+   with a halo of the refinement's reach (:mod:`hypseg.inference.refine`); the object is everything but the
+   outside's connected components (6-connected) that reach a face,
    which is :func:`scipy.ndimage.binary_fill_holes`: components are labelled per chunk and joined across
    chunk faces with a union-find (:func:`scipy.sparse.csgraph.connected_components`).
 7. **Output**: each label map is copied chunk by chunk into its file; the finest level's embedding file
@@ -56,13 +58,14 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from hypseg.config import SegmentConfig
+from hypseg.config import DataConfig, SegmentConfig
 from hypseg.data.normalise import apply, statistics, voxel_sample
 from hypseg.data.supervoxels import supervoxels, tile_bounds
 from hypseg.errors import UserError
 from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_collapsed
 from hypseg.inference.model_io import TrainedModel, load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
+from hypseg.inference.refine import reach, refine_boundary
 from hypseg.inference.segment import _level_labels, fit_parts
 from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
 
@@ -239,6 +242,7 @@ class Job:
     halo: int
     run_id: str = ""  # in state.json and every marker: a task of an earlier run writes and records nothing
     tangent_c: float | None = None  # the ball's curvature where embeddings are clustered in its tangent space
+    data: DataConfig | None = None  # the model's intensity normalisation, for the refinement's reading of the volume
 
     def file(self, v: int, what: str) -> Path:
         return self.work / f"v{v}_{what}.npy"
@@ -478,8 +482,30 @@ def _face_mask(shape, box) -> np.ndarray:
 
 
 def _background(job: Job, v: int, k: int, outside: int, box):
-    components, count = ndimage.label(_read(job.file(v, f"k{k}"), box) == outside)
-    return components, count
+    """The connected components of the first level's outside in ``box``: its outside cluster, or what the
+    refinement left outside the object."""
+    if job.config.refine:
+        return ndimage.label(_read(job.file(v, "inside"), box) == 0)
+    return ndimage.label(_read(job.file(v, f"k{k}"), box) == outside)
+
+
+def _refine_task(job: Job, k: int, outside: dict, item):
+    """Stage 6 for one chunk, before its components, with refinement: the first level's object (every voxel not in its outside cluster)
+    with its boundary refined by the volume's intensity (:func:`hypseg.inference.refine.refine_boundary`), to the
+    work file ``inside``. The chunk is read with a halo of the refinement's reach, clipped to the volume, so that
+    its voxels get the whole-volume result."""
+    v, chunk = item
+    _check_run(job)
+    grid = job.grids[v]
+    box = grid.box(chunk)
+    h = reach(job.config.refine)
+    outer = tuple(slice(max(b.start - h, 0), min(b.stop + h, n)) for b, n in zip(box, grid.shape))
+    slab = read_slab(job.volumes[v], tuple(o.start for o in outer), tuple(o.stop for o in outer))
+    slab = apply(slab, config=job.data, stats=job.stats[v])
+    inside = _read(job.file(v, f"k{k}"), outer) != outside[v]
+    refined = refine_boundary(slab, inside, passes=job.config.refine)
+    core = tuple(slice(b.start - o.start, b.stop - o.start) for b, o in zip(box, outer))
+    _store(job.file(v, "inside"), box, refined[core].astype(np.uint8))
 
 
 def _components_task(job: Job, k: int, outside: dict, item):
@@ -659,7 +685,8 @@ def segment_chunked(
     job = Job(work=work, volumes=tuple(volumes), model_dir=str(Path(model_dir).resolve()), device=device, config=config,
               grids=tuple(grids), stats=tuple(stats), scales=tuple(scales), side_sets=side_sets, sizes=sizes,
               embed_tile=tile, halo=max(max(s) for s in side_sets) + 2,
-              tangent_c=model.config.model.curvature if in_tangent(config.space, model.config.model) else None)
+              tangent_c=model.config.model.curvature if in_tangent(config.space, model.config.model) else None,
+              data=data_config)
     d = model.config.model.latent_dim
     identity = {"fingerprint": fingerprint or {}, "chunk": chunk, "shapes": shapes, "stats": stats, "scales": scales,
                 "config": dataclasses.asdict(config), "latent_dim": d, "tile": tile}
@@ -690,6 +717,8 @@ def segment_chunked(
             _create(job.file(v, f"k{k}"), shape, np.uint16)
         if config.contained:
             _create(job.file(v, "object"), shape, np.uint8)
+        if config.refine:
+            _create(job.file(v, "inside"), shape, np.uint8)
     if not resumed:
         (work / "done").mkdir(exist_ok=True)
         (work / "state.json").write_text(json.dumps({"run": job.run_id, "identity": identity}))  # last: the files exist
@@ -823,6 +852,8 @@ def _contain(job: Job, executor, items, k: int, faces: dict, replace: bool) -> N
     """Stage 6: the first level's object with its holes filled, to the work files."""
     n = len(job.volumes)
     outside = {v: int(np.argmax(faces[v][:2])) for v in range(n)}
+    if job.config.refine:
+        executor.map(functools.partial(_refine_task, job, k, outside), items, desc="refining the object's boundary")
     found = executor.map(functools.partial(_components_task, job, k, outside), items, desc="filling holes")
     start, total = {}, 1  # component ids from 1; node 0 stands for "reaches a face"
     for item, (count, _, _) in zip(items, found):

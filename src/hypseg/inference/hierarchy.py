@@ -23,6 +23,7 @@ import numpy as np
 from scipy import ndimage
 
 from hypseg.errors import UserError
+from hypseg.inference.refine import refine_boundary
 from hypseg.inference.segment import Segmentation, segment_volumes
 
 __all__ = ["check_inside_clusters", "level1_object", "restrict_supervoxels", "segment_inside"]
@@ -36,11 +37,12 @@ def _face_counts(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.array([np.count_nonzero(faces & (labels == i)) for i in ids])
 
 
-def level1_object(labels: np.ndarray) -> np.ndarray:
+def level1_object(labels: np.ndarray, *, volume: np.ndarray | None = None, refine: int = 0) -> np.ndarray:
     """The object of a two-cluster level-1 map: (Z, Y, X) bool, holes filled.
 
     ``labels`` holds exactly two cluster ids (any integers). The one covering more face voxels of the
-    volume is the outside; the other, with every enclosed hole filled, is returned.
+    volume is the outside; the other, with every enclosed hole filled, is returned. With ``refine`` > 0
+    passes, its boundary is first refined by ``volume``'s intensity (:func:`hypseg.inference.refine.refine_boundary`).
 
     Examples
     --------
@@ -58,7 +60,12 @@ def level1_object(labels: np.ndarray) -> np.ndarray:
     if ids.size != 2:
         raise UserError(f"a level-1 map must hold exactly two clusters, got {ids.size}")
     outside = ids[int(np.argmax(_face_counts(labels, ids)))]
-    return ndimage.binary_fill_holes(labels != outside)
+    inside = labels != outside
+    if refine:
+        if volume is None:
+            raise UserError("refining the level-1 object's boundary needs the volume's intensity")
+        inside = refine_boundary(volume, inside, passes=refine)
+    return ndimage.binary_fill_holes(inside)
 
 
 def restrict_supervoxels(segments: np.ndarray, mask: np.ndarray) -> np.ndarray:

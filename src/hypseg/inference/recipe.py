@@ -7,7 +7,8 @@ demo``, the Python API and the quality benchmark all run it. It
 2. cuts every volume into SLIC supervoxels once per distinct supervoxel size (:func:`hypseg.data.supervoxels`);
 3. clusters (:func:`cluster_embeddings`) in two passes: first the levels clustered on their own
    (the first level among them), then, with containment, the levels inside the first level's object
-   (:func:`hypseg.inference.hierarchy.level1_object`: its k = 2 map's inner cluster, holes filled).
+   (:func:`hypseg.inference.hierarchy.level1_object`: its k = 2 map's inner cluster, its boundary refined by
+   the volume's intensity when ``config.refine`` says so, holes filled).
    Levels with equal settings are fitted together (:func:`hypseg.inference.segment_volumes`), and
    levels with the same purity weighting share their voxel weights.
 
@@ -111,7 +112,7 @@ def segment(
     sizes = sorted({level.supervoxel_size for level in config.levels} - {None})
     segments = {size: [supervoxels(v, size=size, tile=config.supervoxel_tile) for v in volumes] for size in sizes}
     found = cluster_embeddings(embeddings, config, geometry=model.config.model, segments=segments,
-                               device=None if device == "cpu" else device)
+                               device=None if device == "cpu" else device, volumes=volumes)
     return RecipeResult(config, found, embeddings)
 
 
@@ -132,6 +133,7 @@ def cluster_embeddings(
     weights: Mapping[tuple, Sequence[np.ndarray]] | None = None,
     members: int = 1,
     device=None,
+    volumes: Sequence[np.ndarray] | None = None,
 ) -> list[VolumeSegmentation]:
     """Label maps of every level from embeddings computed beforehand (step 3 of :func:`segment`).
 
@@ -153,6 +155,8 @@ def cluster_embeddings(
         ``members`` balls per patch side for a hyperbolic model, one longer vector for a Euclidean one.
     device : str, optional
         Where supervoxel means and k-means run (default: the CPU).
+    volumes : sequence of ndarray, optional
+        The volumes (Z, Y, X) whose intensity refines the level-1 object's boundary (``config.refine``).
 
     Returns
     -------
@@ -160,6 +164,8 @@ def cluster_embeddings(
         One per volume, in order.
     """
     config = resolve_patch_sides(config, patch_size=geometry.patch_size)
+    if config.refine and volumes is None:
+        raise ValueError("refining the level-1 object's boundary needs the volumes")
     segments = dict(segments or {})
     weights = dict(weights or {})
     for level in config.levels:
@@ -207,7 +213,8 @@ def cluster_embeddings(
     on_own, within = config.groups()
     for group in on_own:  # the first level among them
         fit(group, None)
-    objects = [level1_object(found[first.clusters]) for found in labels] if config.contained else None
+    objects = ([level1_object(found[first.clusters], volume=None if volumes is None else volumes[i], refine=config.refine)
+                for i, found in enumerate(labels)] if config.contained else None)
     for group in within:
         fit(group, objects)
     if objects is not None and first.in_object:
