@@ -189,7 +189,7 @@ def test_unknown_ablation_is_refused():
 def test_uniform_inference_keeps_each_levels_pooling():
     uniform = uniform_inference([10], None)
     assert uniform == {level: LevelInference((10,), None, INFERENCE[level].pooled, INFERENCE[level].purity_power, INFERENCE[level].in_object,
-                                             INFERENCE[level].space) for level in INFERENCE}
+                                             INFERENCE[level].space, refine=INFERENCE[level].refine) for level in INFERENCE}
     assert {how.space for how in INFERENCE.values()} == {"tangent"}  # the default preset's
 
 
@@ -200,7 +200,10 @@ def test_segment_config_takes_the_settings_one_clustering_space():
     mixed = {1: INFERENCE[1], 2: dataclasses.replace(INFERENCE[2], space="ball")}
     with pytest.raises(ValueError, match=re.escape("one clustering space for every level, got ['ball', 'tangent']")):
         segment_config(mixed, levels, seed=0)
-    assert INFERENCE[1].describe().endswith(", in the tangent space")
+    assert INFERENCE[1].describe().endswith(", in the tangent space, its boundary refined by intensity (2 passes)")
+    assert config.refine == INFERENCE[1].refine == 2
+    unrefined = {level: dataclasses.replace(how, in_object=False) for level, how in INFERENCE.items()}
+    assert segment_config(unrefined, levels, seed=0).refine == 0  # no containment, no object to refine
 
 
 def test_missing_level_settings_are_refused():

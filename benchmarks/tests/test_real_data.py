@@ -246,7 +246,8 @@ def test_twin_run_is_the_default_inference_on_box_means_and_finds_a_bright_ball(
     config = resolve_patch_sides(segment_preset("default").with_clusters((2, 3)), patch_size=geometry.patch_size)
     image = normalise(volume * 40.0 + 300.0, config=cpu_recipe().data)
     segments = {500: [supervoxels(image, size=500, tile=config.supervoxel_tile)]}
-    by_hand = cluster_embeddings(twin_embeddings([image], [(10,), (5,)]), config, geometry=geometry, segments=segments)[0]
+    by_hand = cluster_embeddings(twin_embeddings([image], [(10,), (5,)]), config, geometry=geometry, segments=segments,
+                                 volumes=[image])[0]
     again = rd.twin_run(volume * 40.0 + 300.0, (2, 3))
     for k in (2, 3):
         np.testing.assert_array_equal(again.labels[k], by_hand.labels[k])

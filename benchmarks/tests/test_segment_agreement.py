@@ -53,7 +53,7 @@ def test_segment_without_options_gives_the_label_maps_the_quality_benchmark_scor
     settings = list(dict.fromkeys(quality.INFERENCE.values()))
     segments = {500: [supervoxels(v, size=500) for v in volumes]}
     scored = quality.segment_embeddings(embeddings, config, levels, seed=0, segments=segments,
-                                        weights=quality.level_weights(settings, segments))
+                                        weights=quality.level_weights(settings, segments), volumes=volumes)
     for i, case in enumerate(test):
         for level, k in levels.items():
             np.testing.assert_array_equal(load_labels(out / f"{case.name}_k{k}.nii.gz"), scored[level][i])
