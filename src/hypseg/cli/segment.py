@@ -22,6 +22,7 @@ def segment(
     patch_size: Optional[List[int]] = typer.Option(None, "--patch-size", "-p", help="Side of each voxel's patch at every level (a divisor or a multiple of the model's m). Repeat for several sides clustered on a product of balls."),
     pooled: Optional[bool] = typer.Option(None, "--pooled/--per-volume", help="At every level, fit the clusters on all volumes together, or per volume (where a volume, or its object, holds fewer supervoxels than clusters, its voxels are clustered)."),
     containment: Optional[bool] = typer.Option(None, "--containment/--no-containment", help="Level 1 (k = 2) reports its object, holes filled, and the finer levels are clustered inside it."),
+    refine: Optional[int] = typer.Option(None, "--refine", min=0, help="Passes in which each voxel within one voxel of the level-1 object's boundary takes the side whose local mean intensity is nearer its own (the default recipe's 2; 0: the object as its supervoxels give it). Needs containment."),
     nested: bool = typer.Option(False, "--nested", help="Each level refines the one above (a tree of labels; needs --no-containment)."),
     subsample: Optional[int] = typer.Option(None, min=100, help="Voxels (or supervoxels) each k-means is fitted on (default 50000)."),
     supervoxels: Optional[int] = typer.Option(None, min=0, help="Voxels per SLIC supervoxel at every level: cluster each supervoxel's mean embedding, so labels follow the image's edges (0: cluster every voxel)."),
@@ -72,7 +73,7 @@ def segment(
                "purity_power": 0.0 if supervoxels == 0 and purity_power is None else purity_power,
                "pooled": pooled, "in_object": containment, "clusterer": clusterer}
     config = config.with_levels(**{name: value for name, value in changes.items() if value is not None})
-    shared = {"nested": nested or None, "subsample": subsample, "seed": seed, "space": space}
+    shared = {"nested": nested or None, "subsample": subsample, "seed": seed, "space": space, "refine": refine}
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})
     manifest = segment_files(volumes, model_dir=model, out=out, config=config, tile=tile, device=resolve_device(device),
                              overwrite=overwrite, progress=True, chunk=chunk, workers=workers, scheduler=scheduler,
