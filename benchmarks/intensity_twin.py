@@ -60,24 +60,11 @@ def twin_geometry(model: ModelConfig) -> ModelConfig:
     return dataclasses.replace(model, variant="euclidean", latent_dim=1)
 
 
-def saved_inference(data: dict) -> dict:
-    """Level -> :class:`benchmarks.quality.LevelInference` of a saved quality run (its ``inference``), fields the run
-    predates at their defaults.
-
-    >>> saved_inference({"inference": {"1": {"patch_sides": [10], "supervoxel_size": 500, "pooled": False}}})[1].refine
-    0
-    """
-    from benchmarks.quality import LevelInference
-
-    return {int(level): LevelInference(**{field: tuple(value) if isinstance(value, list) else value for field, value in how.items()})
-            for level, how in data["inference"].items()}
-
-
 def score_test_split(saved: Path, workdir: Path) -> list[list[str]]:
     """Rows per set and level of the saved quality run ``saved``: the full model's mean DICE on the test split, the
-    twin's (clustered with the saved run's own inference, :func:`saved_inference`), and model minus twin with its
-    paired 95% interval over the test volumes."""
-    from benchmarks.quality import FULL, SETS, level_weights, score_labels, segment_embeddings, set_generator
+    twin's (clustered with the saved run's own inference, :func:`benchmarks.quality.saved_inference`), and model
+    minus twin with its paired 95% interval over the test volumes."""
+    from benchmarks.quality import FULL, SETS, level_weights, saved_inference, score_labels, segment_embeddings, set_generator
     from hypseg.config import cpu_recipe
     from hypseg.data import discover_cases, load_normalised, supervoxels, write_synthetic_dataset
     from hypseg.io import load_labels
@@ -137,4 +124,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["box_means", "main", "saved_inference", "score_test_split", "twin_embeddings", "twin_geometry"]
+__all__ = ["box_means", "main", "score_test_split", "twin_embeddings", "twin_geometry"]

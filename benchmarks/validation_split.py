@@ -152,9 +152,10 @@ def main() -> None:
     parser.add_argument("--intensity-twin", action="store_true", help="with --recipe, also score the recipe run on each "
                         "patch side's box-mean intensity instead of the embedding (benchmarks.intensity_twin), and the "
                         "model's recipe minus it, paired over the volumes")
-    parser.add_argument("--refine", type=int, action="append", help="with --recipe, the passes of the level-1 object's "
-                        "boundary refinement (repeat to compare; default: the recipe's); each row beyond the first also "
-                        "gives its difference from the first, paired over the volumes")
+    parser.add_argument("--refine", type=int, action="append", help="passes of the level-1 object's boundary refinement "
+                        "(default: the recipe's; 0: none): the first sets level 1's object wherever it is used (--in-object, "
+                        "--level1-errors, the peers in the object, --recipe); with --recipe, repeat to compare: each row "
+                        "beyond the first also gives its difference from the first, paired over the volumes")
     args = parser.parse_args()
     try:
         blur = tuple(float(b) for b in args.blur.split(","))
@@ -165,8 +166,9 @@ def main() -> None:
     blur = blur[0] if len(blur) == 1 else blur
     if args.ensemble < 1:
         parser.error(f"--ensemble must be at least 1, got {args.ensemble}")
-    if args.refine and (not args.recipe or min(args.refine) < 0):
-        parser.error("--refine needs --recipe and passes >= 0")
+    passes = args.refine or [INFERENCE[1].refine]
+    if min(passes) < 0 or (len(passes) > 1 and not args.recipe):
+        parser.error("--refine takes passes >= 0, and several only with --recipe")
     if args.intensity_twin and (not args.recipe or args.no_model):
         parser.error("--intensity-twin needs --recipe and a model (not --no-model)")
     if args.instances and (not args.in_object or args.kind == "shepp-logan"):
@@ -203,11 +205,11 @@ def main() -> None:
             print(json.dumps({**row, "dice": [round(result.dice[level], 3) for level in levels]}), flush=True)
             if args.in_object:  # the same containment for the peer: level 1's object, the finer levels inside it
                 try:
-                    per_volume = baseline_in_object(peer, val, truths, levels)
+                    per_volume = baseline_in_object(peer, val, truths, levels, refine=passes[0])
                 except ValueError as error:
                     print(json.dumps({**row, "in_object": True, "error": str(error)}), flush=True)
                     continue
-                print(json.dumps({**row, "in_object": True, "dice": [round(float(np.mean(per_volume[level])), 3) for level in levels]}),
+                print(json.dumps({**row, "in_object": True, "refine": passes[0], "dice": [round(float(np.mean(per_volume[level])), 3) for level in levels]}),
                       flush=True)
         if args.no_model:
             return
@@ -223,7 +225,7 @@ def main() -> None:
                   flush=True)
         models = [result.model for result in results]
     # containment: level 1 as the recipe finds it (holes filled), each combination sets levels 2-3 inside it
-    level1 = dataclasses.replace(INFERENCE[1], in_object=True, space=args.space)
+    level1 = dataclasses.replace(INFERENCE[1], in_object=True, space=args.space, refine=passes[0])
     uses_level1 = args.in_object or args.level1_errors or args.mixing
     recipe = {level: dataclasses.replace(INFERENCE[level], space=args.space) for level in levels} if args.recipe else {}
     needed = (set(sizes) | ({level1.supervoxel_size} if uses_level1 else set())
@@ -267,38 +269,38 @@ def main() -> None:
                               "crossing": round(crossing(shares), 3), "shares_by_patch_share": np.round(shares, 3).tolist()}),
                   flush=True)
     clusterers = args.clusterer or ["kmeans"]
-    passes = args.refine or [INFERENCE[1].refine]
-    recipe_scores, refined_scores = {}, {}
+    first = {}  # (clusterer, "model" or "twin") -> the scores at the first number of passes
     weights = level_weights(recipe.values(), segments)  # the clusterer changes no level's weighting
     boxes = twin_embeddings(val, [how.patch_sides for how in recipe.values()]) if args.intensity_twin else None
+    twin_config = dataclasses.replace(config, model=twin_geometry(config.model))
+
+    def against_first(key, refine, scores) -> dict:
+        """The scores at the first number of passes (kept), or these minus those, paired over the volumes."""
+        if refine == passes[0]:
+            first[key] = scores
+            return {}
+        return {"minus_first_refine": {level: paired(scores[level], first[key][level]) for level in levels}}
+
     for clusterer, refine in itertools.product(clusterers if recipe else (), passes):
         finer = {level: dataclasses.replace(how, refine=refine) if level == 1 else dataclasses.replace(how, clusterer=clusterer)
                  for level, how in recipe.items()}
-        named = ({"clusterer_levels_2_3": clusterer} if args.clusterer else {}) | ({"refine": refine} if args.refine else {})
+        named = ({"clusterer_levels_2_3": clusterer} if args.clusterer else {}) | {"refine": refine}
         scores = score_labels(segment_embeddings(embeddings, config, levels, seed=0, inference=finer, segments=segments,
                                                  weights=weights, members=args.ensemble, volumes=val), truths)
-        against_first = ({"minus_first_refine": {level: paired(scores[level], refined_scores[(clusterer, "model")][level])
-                                                 for level in levels}} if refine != passes[0] else {})
         print(json.dumps({"variant": args.variant, **space_key, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                           "ensemble": args.ensemble, "override": override, "inference": "recipe (quality.INFERENCE)", **named,
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels],
                           "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels},
-                          **against_first}), flush=True)
-        if refine == passes[0]:
-            recipe_scores[clusterer] = refined_scores[(clusterer, "model")] = scores
+                          **against_first((clusterer, "model"), refine, scores)}), flush=True)
         if boxes is not None:  # the same inference on the patches' mean intensity
-            twin = score_labels(segment_embeddings(boxes, dataclasses.replace(config, model=twin_geometry(config.model)), levels,
-                                                   seed=0, inference=finer, segments=segments, weights=weights, volumes=val),
-                                truths)
-            if refine == passes[0]:
-                refined_scores[(clusterer, "twin")] = twin
-            against_first = ({"minus_first_refine": {level: paired(twin[level], refined_scores[(clusterer, "twin")][level])
-                                                     for level in levels}} if refine != passes[0] else {})
+            twin = score_labels(segment_embeddings(boxes, twin_config, levels, seed=0, inference=finer, segments=segments,
+                                                   weights=weights, volumes=val), truths)
             print(json.dumps({"intensity_twin": "recipe (quality.INFERENCE) on box-mean intensity", **named,
                               "dice": [round(float(np.mean(twin[level])), 3) for level in levels],
                               "dice_per_volume": {level: np.round(twin[level], 4).tolist() for level in levels},
                               "recipe_minus_twin": {level: paired(scores[level], twin[level]) for level in levels},
-                              **against_first}), flush=True)
+                              **against_first((clusterer, "twin"), refine, twin)}), flush=True)
+    recipe_scores = {clusterer: scores for (clusterer, kind), scores in first.items() if kind == "model"}
     if "kmeans" in recipe_scores and len(recipe_scores) > 1:  # each clusterer against k-means, paired over the volumes
         print(json.dumps({"recipe_levels_2_3_minus_kmeans": {
             clusterer: {level: paired(scores[level], recipe_scores["kmeans"][level]) for level in levels if level > 1}
@@ -315,7 +317,8 @@ def main() -> None:
                **({"blur": blur} if np.any(blur) else {}),
                "variant": args.variant, **space_key,
                "triplet_weight": config.train.triplet_weight, "seed": args.seed,
-               "ensemble": args.ensemble, "override": override, "in_object": args.in_object, "sides": list(sides),
+               "ensemble": args.ensemble, "override": override, "in_object": args.in_object,
+               **({"refine": passes[0]} if args.in_object else {}), "sides": list(sides),
                "supervoxels": size, "purity_power": power, "pooled": pooled, **({"clusterer": clusterer} if args.clusterer else {})}
         if args.intensity_axis and size and not pooled:
             share, corr = intensity_axis(embeddings[sides], val, segments[size], weights[how], config,

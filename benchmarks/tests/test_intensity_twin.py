@@ -51,8 +51,7 @@ def test_the_twin_geometry_is_a_one_dimensional_euclidean_space():
 
 
 def test_the_twin_takes_the_saved_runs_own_inference_field_by_field():
-    from benchmarks.intensity_twin import saved_inference
-    from benchmarks.quality import INFERENCE
+    from benchmarks.quality import INFERENCE, saved_inference
 
     saved = json.loads(json.dumps({"inference": {str(level): dataclasses.asdict(how) for level, how in INFERENCE.items()}}))
     assert saved_inference(saved) == dict(INFERENCE)  # lists back to tuples

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 import pytest
 from typer.testing import CliRunner
 
@@ -201,9 +202,9 @@ def test_segment_config_takes_the_settings_one_clustering_space():
     with pytest.raises(ValueError, match=re.escape("one clustering space for every level, got ['ball', 'tangent']")):
         segment_config(mixed, levels, seed=0)
     assert INFERENCE[1].describe().endswith(", in the tangent space, its boundary refined by intensity (2 passes)")
-    assert config.refine == INFERENCE[1].refine == 2
-    unrefined = {level: dataclasses.replace(how, in_object=False) for level, how in INFERENCE.items()}
-    assert segment_config(unrefined, levels, seed=0).refine == 0  # no containment, no object to refine
+    assert config.refine == INFERENCE[1].refine == 2  # the first level's
+    flat = {level: dataclasses.replace(how, in_object=False) for level, how in INFERENCE.items()}
+    assert not flat[1].describe().endswith(")")  # no containment, no object: nothing is said to be refined
 
 
 def test_missing_level_settings_are_refused():
@@ -329,6 +330,22 @@ def test_a_baseline_in_the_level1_object_scores_its_object_and_its_clusters_insi
     assert scores[2] == [pytest.approx(matched_dice(inner, truth).mean)] and scores[2][0] > 0.95
     alone = matched_dice(peer.segment(volume, 3), truth).mean  # without containment the dark organelle joins the outside
     assert alone < scores[2][0]
+
+
+def test_a_baselines_level1_object_is_refined_as_the_learned_models_are():
+    from hypseg.baselines import make_baseline
+    from hypseg.inference.hierarchy import level1_object
+    from hypseg.metrics import matched_dice
+
+    z, y, x = np.indices((24, 24, 24))
+    truth = ((z - 12) ** 2 + (y - 12) ** 2 + (x - 12) ** 2 <= 49).astype(np.uint8)
+    volume = ndimage.gaussian_filter(truth.astype(float), 2.0) + np.random.default_rng(4).normal(0, 0.02, truth.shape)
+    peer = make_baseline("slic")  # whole supervoxels: an edge to refine
+    found = peer.segment(volume, 2)
+    scores = {passes: quality.baseline_in_object(peer, [volume], [{1: truth}], {1: 2}, refine=passes)[1][0] for passes in (0, 2)}
+    for passes, score in scores.items():
+        assert score == pytest.approx(matched_dice(level1_object(found, volume=volume, refine=passes).astype(int), truth).mean)
+    assert scores[2] != scores[0]
 
 
 def test_containment_gives_every_baseline_a_row_in_the_object_that_the_goals_face(tmp_path, monkeypatch):

@@ -123,7 +123,7 @@ def test_holes_are_filled_across_chunk_faces_as_binary_fill_holes_fills_them(tmp
     job = Job(work=tmp_path, volumes=(np.zeros(shape),), model_dir="", device="cpu",
               config=dataclasses.replace(segment_preset("default"), refine=0),
               grids=(grid,), stats=((),), scales=((0.0, 1.0),), side_sets=((5,),), sizes=(), embed_tile=None, halo=0,
-              run_id="run")
+              data=DataConfig(), run_id="run")
     (tmp_path / "state.json").write_text(json.dumps({"run": "run"}))
     np.save(job.file(0, "k2"), labels)
     np.save(job.file(0, "object"), np.zeros(shape, np.uint8))
@@ -155,14 +155,15 @@ def test_the_refined_object_chunk_by_chunk_is_the_whole_volume_one(tmp_path, pas
               scales=((0.0, 1.0),), side_sets=((5,),), sizes=(), embed_tile=None, halo=0, run_id="run", data=data)
     (tmp_path / "state.json").write_text(json.dumps({"run": "run"}))
     np.save(job.file(0, "k2"), labels)
-    for what in ("object", "inside"):
-        np.save(job.file(0, what), np.zeros(shape, np.uint8))
+    np.save(job.file(0, "object"), np.zeros(shape, np.uint8))
     items = [(0, c) for c in grid.chunks()]
     faces = {0: np.bincount(labels[chunked._face_mask(shape, tuple(slice(0, n) for n in shape))], minlength=3)}
     chunked._contain(job, LocalExecutor(), items, 2, faces, True)
     expected = level1_object(labels, volume=apply(volume, config=data, stats=stats), refine=passes)
     assert len(items) > 20 and not np.array_equal(expected, level1_object(labels))  # several chunks; it refined
     assert np.array_equal(np.load(job.file(0, "object")).astype(bool), expected)
+    assert np.array_equal(np.load(job.file(0, "k2")), expected.astype(np.uint16))  # the level-1 map is the object
+    assert sorted(p.name for p in tmp_path.glob("*.npy")) == ["reaches_face.npy", "v0_k2.npy", "v0_object.npy"]
 
 
 def test_tiled_supervoxels_stay_inside_their_tiles_and_are_each_tiles_own_slic():
@@ -438,7 +439,7 @@ def test_a_leftover_work_folder_without_finished_chunks_is_replaced_quietly(mode
 def test_markers_and_tasks_of_another_run_are_not_trusted(tmp_path):
     grid = ChunkGrid((8, 8, 8), tile=8)
     job = Job(work=tmp_path, volumes=(), model_dir="", device="cpu", config=_recipe("default"), grids=(grid,), stats=(),
-              scales=(), side_sets=(), sizes=(), embed_tile=None, halo=0, run_id="new")
+              scales=(), side_sets=(), sizes=(), embed_tile=None, halo=0, data=DataConfig(), run_id="new")
     (tmp_path / "done").mkdir()
     (tmp_path / "state.json").write_text(json.dumps({"run": "new"}))
     chunked._mark_done(job, (0, (0, 0, 0)), {500: [((0, 0, 0), 7)]})

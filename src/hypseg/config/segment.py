@@ -134,7 +134,8 @@ class SegmentConfig(Config):
     refine : int
         Passes of the level-1 object's boundary refinement (:mod:`hypseg.inference.refine`): in each, every
         voxel within one voxel of the object's boundary takes the side whose local mean intensity is nearer its
-        own, before the holes are filled. 0: the object as its supervoxels give it. Needs containment.
+        own, before the holes are filled. 0: the object as its supervoxels give it. Without containment there
+        is no object, and it is ignored.
     """
 
     levels: tuple[LevelConfig, ...]
@@ -173,8 +174,6 @@ class SegmentConfig(Config):
             raise UserError(f"SegmentConfig: space must be one of {', '.join(SPACES)}, got {self.space!r}")
         if self.refine < 0:
             raise UserError(f"SegmentConfig: refine must be >= 0 passes, got {self.refine}")
-        if self.refine and not self.contained:
-            raise UserError("SegmentConfig: refining the level-1 object's boundary needs containment (the level-1 object)")
         if self.supervoxel_tile < MIN_TILE:
             raise UserError(f"SegmentConfig: supervoxel_tile must be >= {MIN_TILE} voxels, got {self.supervoxel_tile}")
 
@@ -204,8 +203,7 @@ class SegmentConfig(Config):
     def with_clusters(self, clusters: Sequence[int]) -> SegmentConfig:
         """These cluster counts, one level each, in increasing order; level i keeps this config's level
         i's settings (the last level's for extra levels). Containment is kept only where the counts
-        allow it (a first level of 2, the others at least 3); otherwise every level clusters on its own,
-        and the level-1 object's refinement goes with containment.
+        allow it (a first level of 2, the others at least 3); otherwise every level clusters on its own.
         """
         ks = sorted(int(k) for k in clusters)
         if not ks:
@@ -213,22 +211,18 @@ class SegmentConfig(Config):
         levels = [dataclasses.replace(self.levels[min(i, len(self.levels) - 1)], clusters=k) for i, k in enumerate(ks)]
         if ks[0] != 2 or any(k < 3 for k in ks[1:]):
             levels = [dataclasses.replace(level, in_object=False) for level in levels]
-        return self._with(tuple(levels))
+        return dataclasses.replace(self, levels=tuple(levels))
 
     def with_levels(self, **changes) -> SegmentConfig:
-        """Every level with the same ``changes`` (fields of :class:`LevelConfig`, e.g. ``pooled=True``); without
-        containment, the level-1 object's refinement goes too."""
-        return self._with(tuple(dataclasses.replace(level, **changes) for level in self.levels))
-
-    def _with(self, levels: tuple[LevelConfig, ...]) -> SegmentConfig:
-        contained = any(level.in_object for level in levels)
-        return dataclasses.replace(self, levels=levels, refine=self.refine if contained else 0)
+        """Every level with the same ``changes`` (fields of :class:`LevelConfig`, e.g. ``pooled=True``)."""
+        return dataclasses.replace(self, levels=tuple(dataclasses.replace(level, **changes) for level in self.levels))
 
     def describe(self) -> str:
-        """One line per level (:meth:`LevelConfig.describe`), and one for the tangent space if it is used."""
+        """One line per level (:meth:`LevelConfig.describe`), and one each for the tangent space and the level-1
+        object's refinement where they are used."""
         lines = [level.describe() for level in self.levels]
         if self.space == "tangent":
             lines.append("a hyperbolic model's embeddings clustered in the tangent space at the origin")
-        if self.refine:
+        if self.refine and self.contained:
             lines.append(f"the level-1 object's boundary refined by intensity, {self.refine} pass{'es' if self.refine > 1 else ''}")
         return "\n".join(lines)

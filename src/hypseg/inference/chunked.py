@@ -240,9 +240,9 @@ class Job:
     sizes: tuple[int, ...]
     embed_tile: int | None
     halo: int
+    data: DataConfig  # the model's intensity normalisation of the volumes
     run_id: str = ""  # in state.json and every marker: a task of an earlier run writes and records nothing
     tangent_c: float | None = None  # the ball's curvature where embeddings are clustered in its tangent space
-    data: DataConfig | None = None  # the model's intensity normalisation, for the refinement's reading of the volume
 
     def file(self, v: int, what: str) -> Path:
         return self.work / f"v{v}_{what}.npy"
@@ -321,7 +321,7 @@ def _embed_task(job: Job, item) -> dict[int, list[tuple[tuple[int, int, int], in
     box = grid.box(chunk)
     h = job.halo
     slab = read_slab(job.volumes[v], tuple(b.start - h for b in box), tuple(b.stop + h for b in box))
-    slab = apply(slab, config=model.config.data, stats=job.stats[v])
+    slab = apply(slab, config=job.data, stats=job.stats[v])
     core = tuple(slice(h, h + b.stop - b.start) for b in box)
     blocks = {}
     for sides in job.side_sets:
@@ -483,17 +483,18 @@ def _face_mask(shape, box) -> np.ndarray:
 
 def _background(job: Job, v: int, k: int, outside: int, box):
     """The connected components of the first level's outside in ``box``: its outside cluster, or what the
-    refinement left outside the object."""
+    refinement left outside the object (:func:`_refine_task`)."""
     if job.config.refine:
-        return ndimage.label(_read(job.file(v, "inside"), box) == 0)
+        return ndimage.label(_read(job.file(v, "object"), box) == 0)
     return ndimage.label(_read(job.file(v, f"k{k}"), box) == outside)
 
 
 def _refine_task(job: Job, k: int, outside: dict, item):
-    """Stage 6 for one chunk, before its components, with refinement: the first level's object (every voxel not in its outside cluster)
-    with its boundary refined by the volume's intensity (:func:`hypseg.inference.refine.refine_boundary`), to the
-    work file ``inside``. The chunk is read with a halo of the refinement's reach, clipped to the volume, so that
-    its voxels get the whole-volume result."""
+    """Stage 6 for one chunk, before its components, with refinement: the first level's object (every voxel not in
+    its outside cluster) with its boundary refined by the volume's intensity
+    (:func:`hypseg.inference.refine.refine_boundary`), holes not yet filled, to the work file ``object``, which
+    :func:`_object_task` then overwrites box by box with the filled object. The chunk is read with a halo of the
+    refinement's reach, clipped to the volume, so that its voxels get the whole-volume result."""
     v, chunk = item
     _check_run(job)
     grid = job.grids[v]
@@ -505,7 +506,7 @@ def _refine_task(job: Job, k: int, outside: dict, item):
     inside = _read(job.file(v, f"k{k}"), outer) != outside[v]
     refined = refine_boundary(slab, inside, passes=job.config.refine)
     core = tuple(slice(b.start - o.start, b.stop - o.start) for b, o in zip(box, outer))
-    _store(job.file(v, "inside"), box, refined[core].astype(np.uint8))
+    _store(job.file(v, "object"), box, refined[core].astype(np.uint8))
 
 
 def _components_task(job: Job, k: int, outside: dict, item):
@@ -717,8 +718,6 @@ def segment_chunked(
             _create(job.file(v, f"k{k}"), shape, np.uint16)
         if config.contained:
             _create(job.file(v, "object"), shape, np.uint8)
-        if config.refine:
-            _create(job.file(v, "inside"), shape, np.uint8)
     if not resumed:
         (work / "done").mkdir(exist_ok=True)
         (work / "state.json").write_text(json.dumps({"run": job.run_id, "identity": identity}))  # last: the files exist

@@ -164,8 +164,6 @@ def cluster_embeddings(
         One per volume, in order.
     """
     config = resolve_patch_sides(config, patch_size=geometry.patch_size)
-    if config.refine and volumes is None:
-        raise ValueError("refining the level-1 object's boundary needs the volumes")
     segments = dict(segments or {})
     weights = dict(weights or {})
     for level in config.levels:

@@ -13,6 +13,9 @@ voxel per pass, each voxel deciding for itself:
 3. it joins the object when its intensity is nearer the core's local mean, the outside when nearer the rim's;
    a zone voxel with almost no core or rim voxels within reach of the Gaussian keeps its side.
 
+Beyond the volume's faces lies the outside (the erosion's border), so an object voxel on a face is in the zone
+and judged too.
+
 Each pass reads only voxels within ``band`` + the Gaussian's radius, so ``passes`` passes on a block read with a
 halo of :func:`reach` voxels give the whole-volume result in the block's interior: the chunked pipeline refines
 chunk by chunk and gets the same object.
@@ -25,7 +28,7 @@ from scipy import ndimage
 
 from hypseg.errors import UserError
 
-__all__ = ["BAND", "SIGMA", "TRUNCATE", "reach", "refine_boundary"]
+__all__ = ["BAND", "SIGMA", "TRUNCATE", "radius", "reach", "refine_boundary"]
 
 #: How far from the boundary a voxel may change side in one pass (voxels, 6-connected steps).
 BAND = 1
@@ -38,19 +41,24 @@ TRUNCATE = 4.0
 MIN_SHARE = 1e-3
 
 
+def radius(sigma: float = SIGMA) -> int:
+    """The local means' Gaussian radius (voxels per axis), passed to :func:`scipy.ndimage.gaussian_filter`."""
+    return int(TRUNCATE * float(sigma) + 0.5)
+
+
 def reach(passes: int, *, band: int = BAND, sigma: float = SIGMA) -> int:
-    """How many voxels away a voxel's refined side may depend on, after ``passes`` passes.
+    """How many voxels away (per axis) a voxel's refined side may depend on, after ``passes`` passes.
 
     >>> reach(2)
     18
     """
-    return int(passes) * (int(band) + int(TRUNCATE * float(sigma) + 0.5))
+    return int(passes) * (int(band) + radius(sigma))
 
 
 def _local_mean(values: np.ndarray, mask: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
     """The Gaussian-weighted mean of ``values`` over ``mask``'s voxels around each voxel, and the weight's share."""
-    share = ndimage.gaussian_filter(mask.astype(np.float64), sigma, mode="nearest", truncate=TRUNCATE)
-    total = ndimage.gaussian_filter(np.where(mask, values, 0.0), sigma, mode="nearest", truncate=TRUNCATE)
+    share = ndimage.gaussian_filter(mask.astype(np.float64), sigma, mode="nearest", radius=radius(sigma))
+    total = ndimage.gaussian_filter(np.where(mask, values, 0.0), sigma, mode="nearest", radius=radius(sigma))
     return total / np.maximum(share, np.finfo(np.float64).tiny), share
 
 
