@@ -80,6 +80,12 @@ def results_file(name: str) -> Callable[[], str]:
     return lambda: (RESULTS / f"{name}.md").read_text().rstrip("\n") + "\n"
 
 
+def table_of(name: str) -> Callable[[], str]:
+    """The table (its ``|`` lines) of ``benchmarks/results/<name>.md``, without the file's heading and text."""
+    return lambda: "".join(line for line in (RESULTS / f"{name}.md").read_text().splitlines(keepends=True)
+                           if line.startswith("|"))
+
+
 def inference_speed() -> str:
     """The dense-embedding row of speed.md as microseconds per voxel."""
     for _, head, rows in parse_tables((RESULTS / "speed.md").read_text()):
@@ -128,6 +134,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "intensity-twin": validation_pairs("validation_twin"),
     "intensity-twin-test": results_file("intensity_twin_test"),
     "training-changes": validation_pairs("validation_training_changes", base="default-0"),
+    "refine-choice": table_of("refine_choice"),
     "results": results_at_a_glance,
     "inference-speed": inference_speed,
     "quality": results_file("quality"),

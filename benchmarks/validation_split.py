@@ -101,6 +101,17 @@ def blurred(volumes: list[np.ndarray], sigma: float | tuple[float, float, float]
     return [normalise(ndimage.gaussian_filter(v, sigma=sigma), config=config) for v in volumes]
 
 
+def split_volumes(cases, split: str, levels, *, brighten: float, blur, noise: float, config) -> tuple[list, list]:
+    """One split's volumes as this benchmark prepares them (normalised as ``config`` says, :func:`brightened`,
+    :func:`blurred`, then :func:`with_noise` with seed 0 for the training split and 1 for the others) and, per
+    volume, its truth at each of ``levels`` (level -> label map)."""
+    chosen = [c for c in cases if c.split == split]
+    truths = [{level: load_labels(c.truth[str(level)]) for level in levels} for c in chosen]
+    volumes = brightened(load_normalised(chosen, config=config), [load_labels(c.truth["1"]) for c in chosen], brighten,
+                         config=config)
+    return with_noise(blurred(volumes, blur, config=config), noise, seed=0 if split == "train" else 1), truths
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kind", default="regular", choices=("regular", "irregular", "shepp-logan"))
@@ -193,11 +204,8 @@ def main() -> None:
         write_synthetic_dataset(Path(tmp) / "set", n=120, seed=0, kind=args.kind,
                                 config=SyntheticConfig().with_object_scale(args.object_scale))
         cases = discover_cases([Path(tmp) / "set"])
-        val_cases = [c for c in cases if c.split == "val"]
-        truths = [{level: load_labels(c.truth[str(level)]) for level in levels} for c in val_cases]
-        val = brightened(load_normalised(val_cases, config=config.data), [truth[1] for truth in truths], args.brighten,
-                         config=config.data)
-        val = with_noise(blurred(val, blur, config=config.data), args.noise, seed=1)
+        val, truths = split_volumes(cases, "val", levels, brighten=args.brighten, blur=blur, noise=args.noise,
+                                    config=config.data)
         peers = [({"peer": "slic", "n_segments": n}, make_baseline("slic", n_segments=n)) for n in args.slic]
         peers += [({"peer": name}, make_baseline(name)) for name in args.peer]
         for row, peer in peers:
@@ -213,10 +221,8 @@ def main() -> None:
                       flush=True)
         if args.no_model:
             return
-        train_cases = [c for c in cases if c.split == "train"]
-        train = brightened(load_normalised(train_cases, config=config.data), [load_labels(c.truth["1"]) for c in train_cases],
-                           args.brighten, config=config.data)
-        train = with_noise(blurred(train, blur, config=config.data), args.noise, seed=0)
+        train, _ = split_volumes(cases, "train", {1: levels[1]}, brighten=args.brighten, blur=blur, noise=args.noise,
+                                 config=config.data)
         results = [Trainer(dataclasses.replace(config, train=dataclasses.replace(train_config, seed=args.seed + j)), train,
                            run_dir=(args.keep or Path(tmp)) / f"run{j}", progress=False).fit() for j in range(args.ensemble)]
         for j, result in enumerate(results):  # the last logged losses, e.g. a KL near 0 when the posterior collapses
