@@ -110,6 +110,22 @@ def test_a_two_worker_dask_cluster_gives_the_single_process_labels(model_dir, vo
     assert min(shares.values()) >= 0.9999, shares  # stated bar: a worker's thread count may move a last float bit
 
 
+def _contained_in_chunks(work, labels, volume, *, tile: int, refine: int, stats):
+    """Stage 6 (containment) run chunk by chunk on a level-1 map ``labels`` of ``volume``, as the work folder holds
+    it: the job, the number of chunks, and the two clusters' face counts."""
+    grid = ChunkGrid(labels.shape, tile=tile)
+    job = Job(work=work, volumes=(volume,), model_dir="", device="cpu",
+              config=dataclasses.replace(segment_preset("default"), refine=refine), grids=(grid,), stats=(stats,),
+              scales=((0.0, 1.0),), side_sets=((5,),), sizes=(), embed_tile=None, halo=0, data=DataConfig(), run_id="run")
+    (work / "state.json").write_text(json.dumps({"run": "run"}))
+    np.save(job.file(0, "k2"), labels)
+    np.save(job.file(0, "object"), np.zeros(labels.shape, np.uint8))
+    items = [(0, c) for c in grid.chunks()]
+    faces = np.bincount(labels[chunked._face_mask(labels.shape, tuple(slice(0, n) for n in labels.shape))], minlength=3)
+    chunked._contain(job, LocalExecutor(), items, 2, {0: faces}, True)
+    return job, len(items), faces
+
+
 def test_holes_are_filled_across_chunk_faces_as_binary_fill_holes_fills_them(tmp_path):
     shape = (21, 30, 26)
     rng = np.random.default_rng(3)
@@ -119,20 +135,10 @@ def test_holes_are_filled_across_chunk_faces_as_binary_fill_holes_fills_them(tmp
     for centre in ((7, 14, 7), (13, 20, 18)):  # hollow shells across chunk corners: holes spanning chunks
         r = np.sqrt(((grid_points - np.array(centre)[:, None, None, None]) ** 2).sum(0))
         labels[(r >= 5) & (r < 6.5)] = 1
-    grid = ChunkGrid(shape, tile=7)
-    job = Job(work=tmp_path, volumes=(np.zeros(shape),), model_dir="", device="cpu",
-              config=dataclasses.replace(segment_preset("default"), refine=0),
-              grids=(grid,), stats=((),), scales=((0.0, 1.0),), side_sets=((5,),), sizes=(), embed_tile=None, halo=0,
-              data=DataConfig(), run_id="run")
-    (tmp_path / "state.json").write_text(json.dumps({"run": "run"}))
-    np.save(job.file(0, "k2"), labels)
-    np.save(job.file(0, "object"), np.zeros(shape, np.uint8))
-    items = [(0, c) for c in grid.chunks()]
-    faces = {0: np.bincount(labels[chunked._face_mask(shape, tuple(slice(0, n) for n in shape))], minlength=3)}
-    chunked._contain(job, LocalExecutor(), items, 2, faces, True)
-    outside = int(np.argmax(faces[0][:2]))
+    job, chunks, faces = _contained_in_chunks(tmp_path, labels, np.zeros(shape), tile=7, refine=0, stats=())
+    outside = int(np.argmax(faces[:2]))
     expected = ndimage.binary_fill_holes(labels != outside)
-    assert len(items) > 20 and expected.sum() > (labels != outside).sum()  # several chunks, and holes to fill
+    assert chunks > 20 and expected.sum() > (labels != outside).sum()  # several chunks, and holes to fill
     assert np.array_equal(np.load(job.file(0, "object")).astype(bool), expected)
     assert np.array_equal(np.load(job.file(0, "k2")), expected.astype(np.uint16))
 
@@ -147,20 +153,10 @@ def test_the_refined_object_chunk_by_chunk_is_the_whole_volume_one(tmp_path, pas
     volume = (ndimage.gaussian_filter(rng.normal(size=shape), 2.0) * 40 + rng.normal(size=shape)).astype(np.float32)
     labels = (ndimage.gaussian_filter(rng.normal(size=shape), 2.5) > 0.0).astype(np.uint16)  # a blurred guess
     labels[:, :, 0] = 0
-    data = DataConfig()
-    stats = statistics(voxel_sample(volume), config=data)
-    grid = ChunkGrid(shape, tile=8)
-    config = dataclasses.replace(segment_preset("default"), refine=passes)
-    job = Job(work=tmp_path, volumes=(volume,), model_dir="", device="cpu", config=config, grids=(grid,), stats=(stats,),
-              scales=((0.0, 1.0),), side_sets=((5,),), sizes=(), embed_tile=None, halo=0, run_id="run", data=data)
-    (tmp_path / "state.json").write_text(json.dumps({"run": "run"}))
-    np.save(job.file(0, "k2"), labels)
-    np.save(job.file(0, "object"), np.zeros(shape, np.uint8))
-    items = [(0, c) for c in grid.chunks()]
-    faces = {0: np.bincount(labels[chunked._face_mask(shape, tuple(slice(0, n) for n in shape))], minlength=3)}
-    chunked._contain(job, LocalExecutor(), items, 2, faces, True)
-    expected = level1_object(labels, volume=apply(volume, config=data, stats=stats), refine=passes)
-    assert len(items) > 20 and not np.array_equal(expected, level1_object(labels))  # several chunks; it refined
+    stats = statistics(voxel_sample(volume), config=DataConfig())
+    job, chunks, _ = _contained_in_chunks(tmp_path, labels, volume, tile=8, refine=passes, stats=stats)
+    expected = level1_object(labels, volume=apply(volume, config=DataConfig(), stats=stats), refine=passes)
+    assert chunks > 20 and not np.array_equal(expected, level1_object(labels))  # several chunks; it refined
     assert np.array_equal(np.load(job.file(0, "object")).astype(bool), expected)
     assert np.array_equal(np.load(job.file(0, "k2")), expected.astype(np.uint16))  # the level-1 map is the object
     assert sorted(p.name for p in tmp_path.glob("*.npy")) == ["reaches_face.npy", "v0_k2.npy", "v0_object.npy"]
