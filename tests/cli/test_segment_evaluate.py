@@ -162,6 +162,33 @@ def test_segment_bad_input_exits_2_and_leaves_nothing(model_dir, tmp_path):
     assert (tmp_path / "taken" / "x").read_text() == "keep me"
 
 
+def test_overwrite_never_deletes_an_input_or_the_model_and_same_named_inputs_are_refused(model_dir, tmp_path):
+    import shutil
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    save_volume(_volume(0), path=inputs / "v.nii.gz")
+    (tmp_path / "other").mkdir()
+    save_volume(_volume(1), path=tmp_path / "other" / "v.mrc")
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    cases = [
+        (inputs / "v.nii.gz", inputs / "v.nii.gz", inputs / "v.nii.gz"),  # the input itself
+        (inputs / "v.nii.gz", inputs, inputs / "v.nii.gz"),  # the input's folder
+        (inputs / "v.nii.gz", model, model),  # the model
+        (inputs / "v.nii.gz", tmp_path, model),  # a folder above both (the model is named first)
+    ]
+    for volume, out, lost in cases:
+        result = _invoke("segment", volume, "--model", model, "--out", out, "--overwrite")
+        assert result.exit_code == 2, (out, result.output)
+        assert f"writing the output there would delete {lost.resolve()}, an input or the model" in result.output
+    result = _invoke("segment", inputs / "v.nii.gz", tmp_path / "other" / "v.mrc", "--model", model, "--out", tmp_path / "s")
+    assert result.exit_code == 2
+    assert f"{inputs / 'v.nii.gz'} and {tmp_path / 'other' / 'v.mrc'}: both would write outputs named v_*" in result.output
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
 def test_a_model_of_another_version_or_shape_is_refused(model_dir, tmp_path):
     import shutil
 

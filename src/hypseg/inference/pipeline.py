@@ -41,7 +41,15 @@ from hypseg.metrics import matched_dice
 MANIFEST = "segmentation.json"
 
 
-def _check_output(out: Path, *, overwrite: bool) -> None:
+def _check_output(out: Path, *, overwrite: bool, keep: Sequence[Path] = ()) -> None:
+    """``out`` may be written: it is not, and does not hold, any path of ``keep`` (the inputs and the model,
+    which replacing ``out`` would delete), and it is new or empty unless ``overwrite``."""
+    target = out.resolve()
+    for path in keep:
+        path = Path(path).resolve()
+        if path == target or target in path.parents:
+            raise UserError(f"{out}: writing the output there would delete {path}, an input or the model; "
+                            "choose another --out")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise FileExistsError(f"{out} already exists; pass --overwrite to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -92,8 +100,10 @@ def segment_files(
     model = load_model(model_dir, device=device)
     config = resolve_patch_sides(segment_preset("default") if config is None else config, patch_size=model.patch_size)
     check_clusterers(config, model.config.model)
+    _check_names(cases)
     out = Path(out)
-    _check_output(out, overwrite=overwrite)
+    _check_output(out, overwrite=overwrite,
+                  keep=[Path(model_dir), *(case.image for case in cases), *(p for c in cases for p in c.truth.values())])
     explicit = chunk is not None or workers is not None or scheduler is not None
     lazy = [load_volume(case.image, lazy=True) for case in cases]  # the values are checked, nothing is kept
     if explicit or any(case.mask_rule == "none" and v.array.size > AUTO_CHUNK_VOXELS for case, v in zip(cases, lazy)):
@@ -124,6 +134,16 @@ def segment_files(
             manifest["cases"].append(_entry(case, files, seg.centers, seg.clustered_voxels))
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return manifest
+
+
+def _check_names(cases) -> None:
+    """Every case's outputs are named after it (:func:`_files`): two inputs of one name would overwrite each other."""
+    seen = {}
+    for case in cases:
+        if case.name in seen:
+            raise UserError(f"{seen[case.name]} and {case.image}: both would write outputs named {case.name}_*; "
+                            "rename one or segment them into different --out folders")
+        seen[case.name] = case.image
 
 
 def _check_size(case, shape) -> None:
