@@ -90,6 +90,16 @@ def test_an_oblique_nifti_is_placed_by_its_affine_and_several_cases_are_prefixed
     assert layers["b k=2"][1]["scale"] == SPACING
 
 
+def test_a_zarr_segmentation_opens_with_its_image(tiny_model, small_image, tmp_path):
+    image = write_input(tmp_path, "cell.zarr", small_image)  # a folder, as are its label maps
+    folder = segment_folder(tiny_model, [image], tmp_path / "seg")
+    layers = _by_name(read_segmentation_folder(str(folder)))
+    assert list(layers) == ["cell", "k=2", "k=4", "object"]
+    np.testing.assert_allclose(layers["cell"][0], small_image)
+    np.testing.assert_array_equal(layers["k=4"][0], load_labels(folder / "cell_k4.zarr"))
+    assert all(kwargs["scale"] == SPACING for _, kwargs, _ in layers.values())
+
+
 def test_nested_levels_carry_each_clusters_parent(tiny_model, small_image, tmp_path):
     image = write_input(tmp_path, "cell.tif", small_image)
     seg = segment_folder(tiny_model, [image], tmp_path / "seg", clusters=(2, 4, 8), nested=True, containment=False)

@@ -84,11 +84,11 @@ def _case_layers(folder: Path, case: dict, *, nested: bool, prefix: str) -> list
 
     files = {int(k): folder / name for k, name in case["labels"].items()}
     for file in files.values():
-        if not file.is_file():
+        if not file.exists():  # a Zarr label map is a folder
             raise UserError(f"{file}: label map listed in {folder / MANIFEST} is missing")
     image_path = Path(case["image"])
     layers: list[LayerData] = []
-    if image_path.is_file():
+    if image_path.exists():
         volume = load_volume(image_path)
         layers.append((volume.array, {"name": case["name"], **layer_geometry(volume.affine),
                                       "metadata": {"hypseg": _record(volume, case=case["name"], file=image_path)}}, "image"))
