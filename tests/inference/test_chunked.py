@@ -270,8 +270,9 @@ def test_a_chunk_that_is_not_a_multiple_of_the_tile_or_is_larger_than_the_volume
     assert _error(_segment(volume_file, "-m", model_dir, "-o", out, "--chunk", 100)) == \
         "hypseg: error: --chunk 100 must be a positive multiple of the supervoxel tile (128 voxels)"
     assert _error(_segment(volume_file, "-m", model_dir, "-o", out, "--chunk", 256)) == \
-        "hypseg: error: --chunk 256 is larger than the volume (20, 34, 28); use at most 34"
+        "hypseg: error: --chunk 256 is larger than the volume (20, 34, 28); use at most 128"
     assert not out.exists()
+    assert _segment(volume_file, "-m", model_dir, "-o", out, "--chunk", 128).exit_code == 0  # the advice works
 
 
 def test_a_zarr_group_without_the_array_named_is_one_line(model_dir, tmp_path):

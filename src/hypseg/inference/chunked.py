@@ -617,9 +617,10 @@ def check_chunk(chunk: int | None, config: SegmentConfig, shapes: Sequence[tuple
         return tile
     if chunk < 1 or chunk % tile:
         raise UserError(f"--chunk {chunk} must be a positive multiple of the supervoxel tile ({tile} voxels)")
-    for shape in shapes:
-        if chunk > max(shape):
-            raise UserError(f"--chunk {chunk} is larger than the volume {tuple(shape)}; use at most {max(shape)}")
+    for shape in shapes:  # one tile always works: a volume smaller than a chunk is one chunk
+        if chunk > max(max(shape), tile):
+            largest = max(tile, max(shape) // tile * tile)
+            raise UserError(f"--chunk {chunk} is larger than the volume {tuple(shape)}; use at most {largest}")
     return chunk
 
 
