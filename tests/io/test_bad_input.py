@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from hypseg.io import Volume, load_labels, load_volume, save_labels
+from hypseg.io.read import volume_shape
 
 
 def _msg(path, text):
@@ -60,13 +61,52 @@ def test_two_d_image(tmp_path):
         load_volume(single)
 
 
+@pytest.mark.parametrize("shape", [(0, 10, 10), (0, 0, 0), (10, 0, 10), (0, 6, 7, 8), (5, 6, 7, 0)])
+def test_empty_array(tmp_path, shape):
+    path = tmp_path / "empty.npy"
+    np.save(path, np.zeros(shape, np.float32))
+    expected = _msg(path, f"is empty (shape {shape}); hypseg needs a 3-D volume")
+    for read in (load_volume, load_labels, volume_shape):
+        with pytest.raises(ValueError, match=expected):
+            read(path)
+
+
+def test_fewer_dimensions_than_an_image(tmp_path):
+    path = tmp_path / "line.npy"
+    np.save(path, np.arange(5.0))
+    with pytest.raises(ValueError, match=_msg(path, "has 1 dimension (shape (5,)); hypseg needs a 3-D volume")):
+        load_volume(path)
+
+
 def test_four_d_without_channel(tmp_path):
     path = tmp_path / "multi.nii.gz"
     nib.save(nib.Nifti1Image(np.ones((5, 6, 7, 3), np.float32), np.eye(4)), str(path))
-    with pytest.raises(ValueError, match=_msg(path, "is 4-D with 3 channels (shape (3, 7, 6, 5)); choose one with channel=0..2")):
+    with pytest.raises(ValueError, match=_msg(path, "is 4-D with 3 channels (axis 0 of shape (3, 7, 6, 5)); choose one with channel=0..2")):
         load_volume(path)
     with pytest.raises(ValueError, match=_msg(path, "has 3 channels; channel 3 does not exist")):
         load_volume(path, channel=3)
+    with pytest.raises(ValueError, match=_msg(path, "its format names axis 0 of shape (3, 7, 6, 5) as the channel axis, not axis 3")):
+        load_volume(path, channel=0, channel_axis=3)
+
+
+def test_four_d_whose_channel_axis_the_shape_cannot_tell(tmp_path):
+    path = tmp_path / "rgb.npy"
+    np.save(path, np.ones((4, 64, 64, 3), np.float32))  # CZYX with a 3-voxel x, or ZYXC with a 4-slice z?
+    unclear = (
+        "is 4-D (shape (4, 64, 64, 3)) and its channel axis cannot be told from the shape (neither or both of the first "
+        "and last axes are at most half as long as the others); choose it with channel_axis=0 or 3"
+    )
+    for channel in (None, 1):
+        with pytest.raises(ValueError, match=_msg(path, unclear)):
+            load_volume(path, channel=channel)
+    with pytest.raises(ValueError, match=_msg(path, "is 4-D (shape (4, 64, 64, 3)); channel_axis=4 is not one of its axes 0..3")):
+        load_volume(path, channel=0, channel_axis=4)
+    with pytest.raises(ValueError, match=_msg(path, "has 3 channels; channel 3 does not exist")):
+        load_volume(path, channel=3, channel_axis=-1)
+    flat = tmp_path / "flat.npy"
+    np.save(flat, np.random.default_rng(0).normal(size=(6, 6, 6)))
+    with pytest.raises(ValueError, match=_msg(flat, "is 3-D with a single channel; channel_axis=0 does not apply")):
+        load_volume(flat, channel_axis=0)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

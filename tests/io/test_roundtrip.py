@@ -111,8 +111,8 @@ def test_a_channel_of_a_4d_zarr_reads_box_by_box(tmp_path, channels, channel):
     from hypseg.io._raw import ChannelView
     from hypseg.io.read import _pick_channel, _read_raw
 
-    raw = _read_raw(tmp_path / "c.zarr", mmap=True).array  # what a lazy read indexes: a view, not the channel read whole
-    assert isinstance(_pick_channel(raw, channel=channel, path=tmp_path / "c.zarr"), ChannelView)
+    raw = _read_raw(tmp_path / "c.zarr", mmap=True)  # what a lazy read indexes: a view, not the channel read whole
+    assert isinstance(_pick_channel(raw, channel=channel, channel_axis=None, path=tmp_path / "c.zarr"), ChannelView)
 
 
 def test_a_channel_view_passes_each_box_to_the_array_with_its_channel():

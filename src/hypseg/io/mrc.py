@@ -42,7 +42,13 @@ def read(path: Path, *, mmap: bool) -> RawVolume:
         # axis t (1 = x, 2 = y, 3 = z) lives at data axis mapping.index(t); we want (z, y, x)
         data = data.transpose([mapping.index(3), mapping.index(2), mapping.index(1)])
     spacing = (sizes_xyz[2], sizes_xyz[1], sizes_xyz[0])
-    return RawVolume(array=data, spacing=spacing, affine=affine_from_spacing(spacing, origin), metadata={"unit": "angstrom"})
+    return RawVolume(
+        array=data,
+        spacing=spacing,
+        affine=affine_from_spacing(spacing, origin),
+        metadata={"unit": "angstrom"},
+        channel_axis=0 if data.ndim == 4 else None,  # a volume stack: (volumes, sections, rows, columns)
+    )
 
 
 def write(path: Path, array: np.ndarray, *, affine: np.ndarray, metadata: dict[str, Any]) -> None:

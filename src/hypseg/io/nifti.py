@@ -36,6 +36,7 @@ def read(path: Path, *, mmap: bool) -> RawVolume:
         spacing=(zooms[2], zooms[1], zooms[0]),
         affine=np.asarray(img.affine, dtype=np.float64),
         metadata={"unit": unit},
+        channel_axis=0 if data.ndim == 4 else None,  # NIfTI's fourth axis, first once transposed
     )
 
 

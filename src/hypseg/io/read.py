@@ -2,7 +2,15 @@
 
 Every problem raises :class:`FileNotFoundError` or :class:`~hypseg.errors.UserError` whose message starts with the
 file's path and says what is wrong: a missing file, an unknown suffix, a file the format's library
-cannot parse, a 2-D image, a 4-D volume without a chosen channel, NaN or Inf voxels, a constant volume.
+cannot parse, an empty array, a 2-D image, a 4-D volume without a chosen channel (or whose channel axis
+cannot be told from its shape), NaN or Inf voxels, a constant volume.
+
+The channel axis of a 4-D file is the one its format names (NIfTI's fourth axis, a TIFF C, S or T axis,
+an OME-Zarr channel or time axis, an MRC volume stack's first axis). Where the format does not say
+(``.npy``, ``.npz``, a plain Zarr array, a TIFF of unnamed axes) it is the first or the last axis,
+whichever is at most half as long as each of the other three: the C of a CZYX or ZYXC microscopy
+layout, which has a few channels and many voxels along each spatial axis. When neither or both qualify,
+the caller chooses it with ``channel_axis``.
 """
 
 from __future__ import annotations
@@ -21,7 +29,14 @@ from hypseg.io.volume import Volume
 _BLOCK_VOXELS = 1 << 22
 
 
-def load_volume(path: str | os.PathLike, *, channel: int | None = None, mmap: bool = True, lazy: bool = False) -> Volume:
+def load_volume(
+    path: str | os.PathLike,
+    *,
+    channel: int | None = None,
+    channel_axis: int | None = None,
+    mmap: bool = True,
+    lazy: bool = False,
+) -> Volume:
     """Read a 3-D volume as a :class:`~hypseg.io.Volume` (float32, axes (Z, Y, X)).
 
     Parameters
@@ -29,8 +44,12 @@ def load_volume(path: str | os.PathLike, *, channel: int | None = None, mmap: bo
     path : path-like
         ``.nii``/``.nii.gz``, ``.mrc``/``.rec``/``.map``, ``.tif``/``.tiff``, ``.npy``/``.npz`` or ``.zarr``.
     channel : int, optional
-        Which channel of a 4-D file to use (NIfTI: the 4th axis; TIFF: the C axis; others: the first
-        axis). Required when the file has more than one channel.
+        Which channel of a 4-D file to use; required when the file has more than one channel. The
+        channel axis is the one the format names, else the first or last axis that is at most half as
+        long as each other axis (see the module's docstring).
+    channel_axis : int, optional
+        The channel axis of a 4-D file whose format does not name one (0 for CZYX, 3 or -1 for ZYXC),
+        for shapes where the guess cannot tell; contradicting the axis the format names is an error.
     mmap : bool
         Memory-map the data where the format allows it (uncompressed NIfTI, MRC, uncompressed TIFF,
         ``.npy``). A float32 file then stays on disk until used; other dtypes are converted in memory.
@@ -49,12 +68,13 @@ def load_volume(path: str | os.PathLike, *, channel: int | None = None, mmap: bo
     FileNotFoundError
         If ``path`` does not exist.
     UserError
-        For an unknown suffix, an unreadable file, a 2-D image, a 4-D volume without ``channel``,
-        NaN/Inf voxels or a constant volume; the message names the file.
+        For an unknown suffix, an unreadable file, an empty array, a 2-D image, a 4-D volume without
+        ``channel`` or whose channel axis is unclear, NaN/Inf voxels or a constant volume; the message
+        names the file.
     """
     path = Path(path)
     raw = _read_raw(path, mmap=mmap or lazy)
-    array = _pick_channel(raw.array, channel=channel, path=path)
+    array = _pick_channel(raw, channel=channel, channel_axis=channel_axis, path=path)
     lo, hi = _scan_values(array, path=path)
     if lo == hi:
         raise UserError(f"{path}: is constant (every voxel is {lo:g}); there is nothing to segment")
@@ -62,7 +82,7 @@ def load_volume(path: str | os.PathLike, *, channel: int | None = None, mmap: bo
     if channel is not None:
         metadata["channel"] = int(channel)
     if lazy:
-        array = LazyArray(path, channel=channel, shape=array.shape)
+        array = LazyArray(path, channel=channel, channel_axis=channel_axis, shape=array.shape)
     else:
         array = (array if isinstance(array, np.ndarray) else np.asarray(array[...])).astype(np.float32, copy=False)
     return Volume(
@@ -75,10 +95,13 @@ def load_volume(path: str | os.PathLike, *, channel: int | None = None, mmap: bo
     )
 
 
-def volume_shape(path: str | os.PathLike, *, channel: int | None = None) -> tuple[int, int, int]:
+def volume_shape(
+    path: str | os.PathLike, *, channel: int | None = None, channel_axis: int | None = None
+) -> tuple[int, int, int]:
     """The (Z, Y, X) shape of a volume file from its header, without reading or checking its values."""
     path = Path(path)
-    return tuple(int(n) for n in _pick_channel(_read_raw(path, mmap=True).array, channel=channel, path=path).shape)
+    array = _pick_channel(_read_raw(path, mmap=True), channel=channel, channel_axis=channel_axis, path=path)
+    return tuple(int(n) for n in array.shape)
 
 
 def load_labels(path: str | os.PathLike, *, shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -97,7 +120,7 @@ def load_labels(path: str | os.PathLike, *, shape: tuple[int, ...] | None = None
     """
     path = Path(path)
     raw = _read_raw(path, mmap=False)
-    array = np.asarray(_pick_channel(raw.array, channel=None, path=path))
+    array = np.asarray(_pick_channel(raw, channel=None, channel_axis=None, path=path))
     if not np.issubdtype(array.dtype, np.integer):
         if np.issubdtype(array.dtype, np.bool_):
             array = array.astype(np.uint8)
@@ -126,27 +149,61 @@ def _read_raw(path: Path, *, mmap: bool) -> RawVolume:
         raise UserError(f"{path}: cannot read as {fmt.name}: {reason}") from err
 
 
-def _pick_channel(array: np.ndarray, *, channel: int | None, path: Path) -> np.ndarray:
-    if array.ndim == 4 and channel is None and array.shape[0] == 1:
-        channel = 0
-    elif array.ndim == 4:
-        n = array.shape[0]
+def _pick_channel(raw: RawVolume, *, channel: int | None, channel_axis: int | None, path: Path) -> np.ndarray:
+    """The (Z, Y, X) array of ``raw``: one channel of a 4-D array, after the checks of shape and dtype."""
+    array = raw.array
+    shape = tuple(int(n) for n in array.shape)
+    if 0 in shape:
+        raise UserError(f"{path}: is empty (shape {shape}); hypseg needs a 3-D volume")
+    if array.ndim == 4:
+        axis = _channel_axis(shape, named=raw.channel_axis, chosen=channel_axis, path=path)
+        n = shape[axis]
+        if channel is None and n == 1:
+            channel = 0
         if channel is None:
-            raise UserError(f"{path}: is 4-D with {n} channels (shape {tuple(array.shape)}); choose one with channel=0..{n - 1}")
+            raise UserError(f"{path}: is 4-D with {n} channels (axis {axis} of shape {shape}); choose one with channel=0..{n - 1}")
         if not 0 <= channel < n:
             raise UserError(f"{path}: has {n} channels; channel {channel} does not exist")
-    if array.ndim == 4:
         # a view of a NumPy array or memory map; a lazy array (Zarr) would read the whole channel here
-        array = array[channel] if isinstance(array, np.ndarray) else ChannelView(array, channel)
-    elif channel is not None and array.ndim == 3:
-        raise UserError(f"{path}: is 3-D with a single channel; channel={channel} does not apply")
-    if array.ndim < 3 or (array.ndim == 3 and min(array.shape) == 1):
+        if isinstance(array, np.ndarray):
+            array = array[(slice(None),) * axis + (channel,)]
+        else:
+            array = ChannelView(array, channel, axis=axis)
+    elif array.ndim == 3 and (channel is not None or channel_axis is not None):
+        given = f"channel={channel}" if channel is not None else f"channel_axis={channel_axis}"
+        raise UserError(f"{path}: is 3-D with a single channel; {given} does not apply")
+    if array.ndim < 2 or array.ndim > 4:
+        raise UserError(f"{path}: has {array.ndim} dimension{'' if array.ndim == 1 else 's'} (shape {shape}); hypseg needs a 3-D volume")
+    if array.ndim == 2 or (array.ndim == 3 and min(array.shape) == 1):
         raise UserError(f"{path}: is a 2-D image (shape {tuple(array.shape)}); hypseg needs a 3-D volume")
-    if array.ndim > 4:
-        raise UserError(f"{path}: has {array.ndim} dimensions (shape {tuple(array.shape)}); hypseg needs a 3-D volume")
     if not (np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)) or np.iscomplexobj(array):
         raise UserError(f"{path}: holds {array.dtype} values; hypseg needs real numbers")
     return array
+
+
+def _channel_axis(shape: tuple[int, ...], *, named: int | None, chosen: int | None, path: Path) -> int:
+    """The channel axis of a 4-D ``shape``: the caller's choice, the format's, or a guess from the shape.
+
+    The guess is the first or the last axis, whichever is at most half as long as each of the other
+    three (CZYX or ZYXC: few channels, many voxels per spatial axis); neither or both is an error that
+    asks for ``channel_axis``, since a wrong guess would segment a stack of the wrong slices.
+    """
+    if chosen is not None:
+        if not -4 <= chosen < 4:
+            raise UserError(f"{path}: is 4-D (shape {shape}); channel_axis={chosen} is not one of its axes 0..3")
+        chosen %= 4
+        if named is not None and chosen != named:
+            raise UserError(f"{path}: its format names axis {named} of shape {shape} as the channel axis, not axis {chosen}")
+        return chosen
+    if named is not None:
+        return named
+    fits = [a for a in (0, 3) if 2 * shape[a] <= min(n for b, n in enumerate(shape) if b != a)]
+    if len(fits) != 1:
+        raise UserError(
+            f"{path}: is 4-D (shape {shape}) and its channel axis cannot be told from the shape (neither or both of "
+            "the first and last axes are at most half as long as the others); choose it with channel_axis=0 or 3"
+        )
+    return fits[0]
 
 
 def _scan_values(array: np.ndarray, *, path: Path) -> tuple[float, float]:
@@ -188,13 +245,14 @@ class LazyArray(BoxReader):
 
     dtype = np.dtype(np.float32)
 
-    def __init__(self, path: Path, *, channel: int | None, shape: tuple[int, ...]) -> None:
+    def __init__(self, path: Path, *, channel: int | None, channel_axis: int | None = None, shape: tuple[int, ...]) -> None:
         self.path = Path(path).resolve()  # a Dask worker elsewhere opens it by this name
         self.channel = channel
+        self.channel_axis = channel_axis
         self.shape = tuple(int(n) for n in shape)
 
     def __getitem__(self, index) -> np.ndarray:
-        raw = _pick_channel(_read_raw(self.path, mmap=True).array, channel=self.channel, path=self.path)
+        raw = _pick_channel(_read_raw(self.path, mmap=True), channel=self.channel, channel_axis=self.channel_axis, path=self.path)
         return np.array(raw[index], dtype=np.float32)
 
     def __repr__(self) -> str:

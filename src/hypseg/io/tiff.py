@@ -21,7 +21,11 @@ _IMAGEJ_DTYPES = (np.uint8, np.int16, np.uint16, np.float32)
 
 
 def read(path: Path, *, mmap: bool) -> RawVolume:
-    """Read the first series of a TIFF file; a channel-like axis (C, S, T) moves to the front."""
+    """Read the first series of a TIFF file; a C, S or T axis of a 4-D series is its named channel axis.
+
+    tifffile calls the axes of a plain multi-page file it cannot name Q; a 4-D series of those leaves the
+    channel axis to the shared guess from the shape (:func:`hypseg.io.read.load_volume`).
+    """
     import tifffile
 
     with tifffile.TiffFile(str(path)) as tif:
@@ -40,16 +44,14 @@ def read(path: Path, *, mmap: bool) -> RawVolume:
             data = series.asarray()
     if data.ndim == 3 and axes.endswith("S"):
         data, axes = data[..., 0], axes[:-1]  # an RGB(A) image is 2-D: the checks reject it
-    if data.ndim == 4:
-        channel = next((axes.index(a) for a in "CSTQ" if a in axes), 0)
-        data = np.moveaxis(data, channel, 0)
+    channel_axis = next((axes.index(a) for a in "CST" if a in axes), None) if data.ndim == 4 else None
     dz = float(imagej.get("spacing", 1.0))
     spacing = (dz, res[0], res[1])
     if "spacing" in shaped and len(shaped["spacing"]) == 3:
         spacing = tuple(float(s) for s in shaped["spacing"])
     affine = np.asarray(shaped["affine"], dtype=np.float64) if "affine" in shaped else affine_from_spacing(spacing)
     unit = shaped.get("unit", imagej.get("unit", "unknown"))
-    return RawVolume(array=data, spacing=spacing, affine=affine, metadata={"unit": str(unit)})
+    return RawVolume(array=data, spacing=spacing, affine=affine, metadata={"unit": str(unit)}, channel_axis=channel_axis)
 
 
 def read_pages(path: Path, start: int, stop: int) -> np.ndarray:
