@@ -1,20 +1,23 @@
-"""TIFF stacks (``.tif``, ``.tiff``) through tifffile, keeping ImageJ spacing.
+"""TIFF stacks (``.tif``, ``.tiff``, OME-TIFF) through tifffile, keeping ImageJ or OME spacing.
 
-The ``(Z, Y, X)`` stack is the page order. Spacing: x and y from the XResolution / YResolution tags
-(pixels per unit), z from the ImageJ ``spacing`` entry. Files written by hypseg in a dtype that ImageJ
-cannot hold (int32, int64, ...) are plain TIFF with a JSON description carrying ``spacing``, ``affine``
-and ``unit``; those values take precedence on reading. An ImageJ file only keeps a diagonal affine
-without origin. Uncompressed contiguous files are memory-mapped.
+The ``(Z, Y, X)`` stack is the page order. Spacing, first found first: the ``spacing`` of a JSON
+description written by hypseg (files in a dtype that ImageJ cannot hold, int32, int64, ..., are plain
+TIFF carrying ``spacing``, ``affine`` and ``unit``), then an OME-XML description's ``PhysicalSizeZ/Y/X``
+(in micrometres unless its ``PhysicalSize*Unit`` says otherwise), then x and y from the XResolution /
+YResolution tags (pixels per unit) and z from the ImageJ ``spacing`` entry. An ImageJ or OME file only
+keeps a diagonal affine without origin. Uncompressed contiguous files are memory-mapped.
 """
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hypseg.io._raw import BoxReader, RawVolume
+from hypseg.io._units import one_unit, unit_name
 from hypseg.io.volume import affine_from_spacing, spacing_from_affine
 
 _IMAGEJ_DTYPES = (np.uint8, np.int16, np.uint16, np.float32)
@@ -33,6 +36,7 @@ def read(path: Path, *, mmap: bool) -> RawVolume:
         axes = series.axes
         imagej = tif.imagej_metadata or {}
         shaped = (tif.shaped_metadata or ({},))[0] or {}
+        ome = _ome_sizes(tif.ome_metadata) if tif.is_ome else {}
         tags = tif.pages[0].tags
         res = [_resolution(tags.get(name)) for name in ("YResolution", "XResolution")]
         offset = series.dataoffset
@@ -47,11 +51,36 @@ def read(path: Path, *, mmap: bool) -> RawVolume:
     channel_axis = next((axes.index(a) for a in "CST" if a in axes), None) if data.ndim == 4 else None
     dz = float(imagej.get("spacing", 1.0))
     spacing = (dz, res[0], res[1])
+    unit = unit_name(imagej.get("unit"))
+    if ome:
+        spacing = tuple(ome.get(a, s) for a, s in zip("ZYX", spacing))
+        unit = ome["unit"]
     if "spacing" in shaped and len(shaped["spacing"]) == 3:
         spacing = tuple(float(s) for s in shaped["spacing"])
     affine = np.asarray(shaped["affine"], dtype=np.float64) if "affine" in shaped else affine_from_spacing(spacing)
-    unit = shaped.get("unit", imagej.get("unit", "unknown"))
+    unit = shaped.get("unit", unit)
     return RawVolume(array=data, spacing=spacing, affine=affine, metadata={"unit": str(unit)}, channel_axis=channel_axis)
+
+
+def _ome_sizes(xml: str | None) -> dict[str, Any]:
+    """The voxel size of an OME-XML description's first image: ``{"Z": dz, "Y": dy, "X": dx, "unit": u}``.
+
+    Only the axes whose ``PhysicalSize`` is stated are keys (the others keep the ImageJ or default value);
+    their units (default micrometre, the OME schema's) are brought to one (:func:`hypseg.io._units.one_unit`).
+    An empty dict when there is no ``Pixels`` element or it states no size.
+    """
+    if not xml:
+        return {}
+    root = ElementTree.fromstring(xml)
+    pixels = next((e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "Pixels"), None)
+    if pixels is None:
+        return {}
+    stated = [a for a in "ZYX" if pixels.get(f"PhysicalSize{a}") is not None]
+    if not stated:
+        return {}
+    factors, unit = one_unit([pixels.get(f"PhysicalSize{a}Unit", "µm") for a in stated])
+    sizes = {a: float(pixels.get(f"PhysicalSize{a}")) * f for a, f in zip(stated, factors)}
+    return {**sizes, "unit": unit}
 
 
 def read_pages(path: Path, start: int, stop: int) -> np.ndarray:
@@ -101,7 +130,8 @@ def write(path: Path, array: np.ndarray, *, affine: np.ndarray, metadata: dict[s
     if array.dtype == np.bool_:
         array = array.astype(np.uint8)
     dz, dy, dx = spacing_from_affine(affine)
-    unit = str(metadata.get("unit", "unknown"))
+    unit = unit_name(metadata.get("unit"))
+    unit = unit if unit.isascii() else "unknown"  # a TIFF description is ASCII
     if array.dtype in _IMAGEJ_DTYPES:
         tifffile.imwrite(
             str(path), array, imagej=True, resolution=(1.0 / dx, 1.0 / dy),
