@@ -189,6 +189,16 @@ def test_overwrite_never_deletes_an_input_or_the_model_and_same_named_inputs_are
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
+def test_a_patch_side_the_model_cannot_embed_is_refused_before_any_work(model_dir, tmp_path):
+    save_volume(_volume(0), path=tmp_path / "v.nii.gz")
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "s", "-p", 3)
+    assert result.exit_code == 2
+    assert result.output.splitlines() == ["hypseg: error: patch_size 3 must divide or be a multiple of the model's patch "
+                                          "size m = 10 for the dense pass (train with data.patch_resize = 3 to embed at "
+                                          "native resolution)"]
+    assert not (tmp_path / "s").exists()
+
+
 def test_a_model_of_another_version_or_shape_is_refused(model_dir, tmp_path):
     import shutil
 

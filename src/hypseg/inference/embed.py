@@ -48,7 +48,7 @@ from hypseg.models.collapse import COLLAPSED_SPREAD, CollapsedModelWarning, embe
 MAX_UPSAMPLED_SIDE = 160
 
 
-def _resolve_patch(model: HVAE, patch_size: int | None) -> tuple[int, int, int, int]:
+def resolve_patch(model: HVAE, patch_size: int | None) -> tuple[int, int, int, int]:
     """(p, m, s, q): upsampling factor s = m / p or downsampling factor q = p / m (the other is 1)."""
     m = model.config.patch_size
     p = m if patch_size is None else int(patch_size)
@@ -130,7 +130,7 @@ def embed_volume(
         voxels = np.stack(grids, axis=-1).reshape(-1, 3)
         flat = embed_voxels_naive(model, array, voxels=voxels, patch_size=patch_size, device=device, progress=progress)
         return flat.reshape(*grids[0].shape, -1)
-    p, m, s, q = _resolve_patch(model, patch_size)
+    p, m, s, q = resolve_patch(model, patch_size)
     if tile is not None and tile < 1:
         raise UserError(f"tile must be >= 1, got {tile}")
     model = model.to(device).eval()
@@ -199,7 +199,7 @@ def embed_voxels_naive(
     """
     if padding not in ("edge", "zero"):
         raise UserError(f"padding must be 'edge' or 'zero', got {padding!r}")
-    p, m, _, _ = _resolve_patch(model, patch_size)
+    p, m, _, _ = resolve_patch(model, patch_size)
     model = model.to(device).eval()
     volume = np.asarray(volume, dtype=np.float32)
     before = p // 2

@@ -25,7 +25,7 @@ import numpy as np
 from hypseg.config import LevelConfig, ModelConfig, SegmentConfig
 from hypseg.data import supervoxels
 from hypseg.errors import UserError
-from hypseg.inference.embed import embed_volume_multiscale, warn_if_collapsed
+from hypseg.inference.embed import embed_volume_multiscale, resolve_patch, warn_if_collapsed
 from hypseg.inference.hierarchy import level1_object, segment_inside
 from hypseg.inference.model_io import TrainedModel
 from hypseg.inference.pooling import purity_weights
@@ -99,6 +99,8 @@ def segment(
         if volume.size < top:
             raise UserError(f"volume {i}: {top} clusters but only {volume.size} voxels")
     sides = list(dict.fromkeys(level.patch_sides for level in config.levels))
+    for p in {p for s in sides for p in s}:  # before any work starts, so that a bad side reports alone
+        resolve_patch(model.network, p)
     iterator = volumes
     if progress:
         from hypseg.progress import progress as reporter
