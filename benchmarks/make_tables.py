@@ -133,6 +133,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "beyond-intensity": beyond_intensity,
     "intensity-twin": validation_pairs("validation_twin"),
     "intensity-twin-test": results_file("intensity_twin_test"),
+    "intensity-twin-test-refined": results_file("intensity_twin_test_refined"),
     "training-changes": validation_pairs("validation_training_changes", base="default-0"),
     "refine-choice": table_of("refine_choice"),
     "results": results_at_a_glance,
