@@ -100,6 +100,24 @@ def test_a_zarr_segmentation_opens_with_its_image(tiny_model, small_image, tmp_p
     assert all(kwargs["scale"] == SPACING for _, kwargs, _ in layers.values())
 
 
+def test_a_channel_of_a_4d_input_is_segmented_recorded_and_shown(tiny_model, small_image, tmp_path):
+    from hypseg.config import segment_preset
+    from hypseg.inference.pipeline import segment_files
+
+    stack = np.stack([np.flip(small_image, axis=0), small_image], axis=-1)  # Z, Y, X, C
+    np.save(tmp_path / "two.npy", stack)
+    np.save(tmp_path / "one.npy", small_image)
+    config = segment_preset("paper").with_clusters([2, 3]).with_levels(patch_sides=(10,))
+    manifest = segment_files([tmp_path / "two.npy"], model_dir=tiny_model, out=tmp_path / "seg", config=config,
+                             channel=1)
+    segment_files([tmp_path / "one.npy"], model_dir=tiny_model, out=tmp_path / "alone", config=config)
+    assert manifest["cases"][0]["channel"] == 1 and "channel_axis" not in manifest["cases"][0]
+    for k in (2, 3):
+        np.testing.assert_array_equal(np.load(tmp_path / "seg" / f"two_k{k}.npy"), np.load(tmp_path / "alone" / f"one_k{k}.npy"))
+    layers = _by_name(read_segmentation_folder(str(tmp_path / "seg")))
+    np.testing.assert_allclose(layers["two"][0], small_image)
+
+
 def test_nested_levels_carry_each_clusters_parent(tiny_model, small_image, tmp_path):
     image = write_input(tmp_path, "cell.tif", small_image)
     seg = segment_folder(tiny_model, [image], tmp_path / "seg", clusters=(2, 4, 8), nested=True, containment=False)

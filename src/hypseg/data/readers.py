@@ -47,6 +47,8 @@ class Case:
         ``"nonzero"``: the mask is ``volume != 0`` (BraTS brain = FLAIR > 0 on skull-stripped data).
     binarise : bool
         Truth is ``labels > 0`` (BraTS whole tumour).
+    channel, channel_axis : int or None
+        Which channel of a 4-D image is the volume, and along which axis (:func:`hypseg.io.load_volume`).
     """
 
     name: str
@@ -55,6 +57,12 @@ class Case:
     split: str | None = None
     mask_rule: str = "none"
     binarise: bool = False
+    channel: int | None = None
+    channel_axis: int | None = None
+
+    def read(self, **kwargs) -> Volume:
+        """The image as :func:`hypseg.io.load_volume` reads it (``kwargs``: ``mmap``, ``lazy``), in its channel."""
+        return load_volume(self.image, channel=self.channel, channel_axis=self.channel_axis, **kwargs)
 
 
 @dataclasses.dataclass(eq=False)
@@ -67,9 +75,9 @@ class LoadedCase:
     mask: np.ndarray | None
 
 
-def load_case(case: Case, *, channel: int | None = None, mmap: bool = True) -> LoadedCase:
+def load_case(case: Case, *, mmap: bool = True) -> LoadedCase:
     """Read a case; every truth map must have the volume's shape (else an error naming the file)."""
-    volume = load_volume(case.image, channel=channel, mmap=mmap)
+    volume = case.read(mmap=mmap)
     truth = {}
     for key, path in case.truth.items():
         labels = load_labels(path, shape=volume.shape)
@@ -143,18 +151,24 @@ def read_manifest(path: str | os.PathLike) -> list[Case]:
         raise UserError(f"{path}: not a hypseg dataset manifest ({type(err).__name__}: {err})") from None
 
 
-def discover_cases(paths: Sequence[str | os.PathLike]) -> list[Case]:
-    """Cases from what a user typed: a dataset folder with a manifest, a BraTS root, or volume files."""
+def discover_cases(paths: Sequence[str | os.PathLike], *, channel: int | None = None,
+                   channel_axis: int | None = None) -> list[Case]:
+    """Cases from what a user typed: a dataset folder with a manifest, a BraTS root, or volume files; each
+    read in ``channel`` along ``channel_axis`` where it is 4-D (:class:`Case`)."""
     paths = [Path(p) for p in paths]
     if not paths:
         raise UserError("no data given")
+    cases = None
     if len(paths) == 1 and paths[0].is_dir() and not is_volume_path(paths[0]):
         folder = paths[0]
         if (folder / MANIFEST).is_file():
-            return read_manifest(folder)
-        if next(folder.rglob("*_flair.nii.gz"), None) is not None:
-            return read_brats(folder)
-    return read_files(paths)
+            cases = read_manifest(folder)
+        elif next(folder.rglob("*_flair.nii.gz"), None) is not None:
+            cases = read_brats(folder)
+    cases = read_files(paths) if cases is None else cases
+    if channel is None and channel_axis is None:
+        return cases
+    return [dataclasses.replace(case, channel=channel, channel_axis=channel_axis) for case in cases]
 
 
 def _stem(path: Path) -> str:
@@ -199,7 +213,7 @@ def pack_normalised(cases: Sequence[Case], *, config: DataConfig, path: str | os
     masked = [c.image.name for c in cases if c.mask_rule != "none"]
     if masked:
         raise UserError(f"{masked[0]}: a masked volume cannot be streamed from disk for training")
-    volumes = [load_volume(case.image, lazy=True) for case in cases]
+    volumes = [case.read(lazy=True) for case in cases]
     total = sum(int(np.prod(v.shape)) for v in volumes)
     path = Path(path)
     buffer = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(total,))

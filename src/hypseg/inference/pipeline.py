@@ -30,7 +30,7 @@ import numpy as np
 from hypseg.config import MIN_PATCH_SIDE, SegmentConfig, segment_preset
 from hypseg.data import discover_cases, load_case, normalise, read_manifest
 from hypseg.errors import UserError
-from hypseg.io import atomic_path, full_suffix, load_labels, load_volume, save_labels
+from hypseg.io import atomic_path, full_suffix, load_labels, save_labels
 from hypseg.io.blockwise import label_writer
 from hypseg.inference.chunked import (AUTO_CHUNK_VOXELS, StaleWork, check_chunk, executor_for, finished_chunks,
                                       segment_chunked, work_bytes_per_voxel)
@@ -70,9 +70,12 @@ def segment_files(
     scheduler: str | None = None,
     scheduler_timeout: float = 10.0,
     resume: bool = False,
+    channel: int | None = None,
+    channel_axis: int | None = None,
 ) -> dict:
     """Segment volume files (or a dataset folder) as ``config`` says and write the segmentation
-    directory (module docstring); returns its manifest.
+    directory (module docstring); returns its manifest. A 4-D input is read in ``channel`` (along
+    ``channel_axis``, see :func:`hypseg.io.load_volume`), which its manifest entry records.
 
     ``config`` defaults to the ``default`` preset (:func:`hypseg.config.segment_preset`); the volumes are
     normalised as the model's training volumes and segmented by :func:`hypseg.inference.recipe.segment`.
@@ -96,7 +99,7 @@ def segment_files(
     paths = [Path(v) for v in volumes]
     if not paths:
         raise UserError("no volumes to segment")
-    cases = discover_cases(paths)
+    cases = discover_cases(paths, channel=channel, channel_axis=channel_axis)
     model = load_model(model_dir, device=device)
     config = resolve_patch_sides(segment_preset("default") if config is None else config, patch_size=model.patch_size)
     check_clusterers(config, model.config.model)
@@ -105,7 +108,7 @@ def segment_files(
     _check_output(out, overwrite=overwrite,
                   keep=[Path(model_dir), *(case.image for case in cases), *(p for c in cases for p in c.truth.values())])
     explicit = chunk is not None or workers is not None or scheduler is not None
-    lazy = [load_volume(case.image, lazy=True) for case in cases]  # the values are checked, nothing is kept
+    lazy = [case.read(lazy=True) for case in cases]  # the values are checked, nothing is kept
     if explicit or any(case.mask_rule == "none" and v.array.size > AUTO_CHUNK_VOXELS for case, v in zip(cases, lazy)):
         masked = [case.image.name for case in cases if case.mask_rule != "none"]
         if masked and explicit:
@@ -173,7 +176,8 @@ def _files(case, config: SegmentConfig, contained: bool) -> dict:
 
 
 def _entry(case, files: dict, centers: dict, clustered_voxels: bool) -> dict:
-    return {"name": case.name, "image": str(case.image.resolve()), **files,
+    read_as = {key: value for key in ("channel", "channel_axis") if (value := getattr(case, key)) is not None}
+    return {"name": case.name, "image": str(case.image.resolve()), **read_as, **files,
             **({"clustered_voxels": True} if clustered_voxels else {}),
             "centers": {str(k): np.asarray(c).tolist() for k, c in centers.items()},
             "truth": {level: str(path.resolve()) for level, path in case.truth.items()}}

@@ -89,7 +89,7 @@ def _case_layers(folder: Path, case: dict, *, nested: bool, prefix: str) -> list
     image_path = Path(case["image"])
     layers: list[LayerData] = []
     if image_path.exists():
-        volume = load_volume(image_path)
+        volume = load_volume(image_path, channel=case.get("channel"), channel_axis=case.get("channel_axis"))
         layers.append((volume.array, {"name": case["name"], **layer_geometry(volume.affine),
                                       "metadata": {"hypseg": _record(volume, case=case["name"], file=image_path)}}, "image"))
     else:  # the input moved: every label map carries its geometry (written ``like`` the input)
