@@ -81,7 +81,7 @@ def test_fewer_dimensions_than_an_image(tmp_path):
 def test_four_d_without_channel(tmp_path):
     path = tmp_path / "multi.nii.gz"
     nib.save(nib.Nifti1Image(np.ones((5, 6, 7, 3), np.float32), np.eye(4)), str(path))
-    with pytest.raises(ValueError, match=_msg(path, "is 4-D with 3 channels (axis 0 of shape (3, 7, 6, 5)); choose one with channel=0..2")):
+    with pytest.raises(ValueError, match=_msg(path, "is 4-D with 3 channels (axis 0 of shape (3, 7, 6, 5)); choose one with channel=0..2 (--channel from the command line)")):
         load_volume(path)
     with pytest.raises(ValueError, match=_msg(path, "has 3 channels; channel 3 does not exist")):
         load_volume(path, channel=3)
@@ -94,7 +94,7 @@ def test_four_d_whose_channel_axis_the_shape_cannot_tell(tmp_path):
     np.save(path, np.ones((4, 64, 64, 3), np.float32))  # CZYX with a 3-voxel x, or ZYXC with a 4-slice z?
     unclear = (
         "is 4-D (shape (4, 64, 64, 3)) and its channel axis cannot be told from the shape (neither or both of the first "
-        "and last axes are at most half as long as the others); choose it with channel_axis=0 or 3"
+        "and last axes are at most half as long as the others); choose it with channel_axis=0 or 3 (--channel-axis from the command line)"
     )
     for channel in (None, 1):
         with pytest.raises(ValueError, match=_msg(path, unclear)):

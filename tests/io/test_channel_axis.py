@@ -35,7 +35,7 @@ def test_a_npy_stack_reads_the_channel_of_its_short_end_axis(tmp_path, shape, ax
     np.testing.assert_array_equal(lazy[1:4, 2, 3:5], want[1:4, 2, 3:5])
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(lazy))[...], want)  # a Dask worker reads the same
     if n > 1:
-        message = f"{path}: is 4-D with {n} channels (axis {axis} of shape {shape}); choose one with channel=0..{n - 1}"
+        message = f"{path}: is 4-D with {n} channels (axis {axis} of shape {shape}); choose one with channel=0..{n - 1} (--channel from the command line)"
         with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
             load_volume(path)
     else:
@@ -59,7 +59,7 @@ def test_a_tiff_of_unnamed_axes_is_guessed_and_a_named_c_axis_is_taken(tmp_path)
     zcyx = _stack((28, 2, 32, 36))
     tifffile.imwrite(tmp_path / "hyper.tif", zcyx, imagej=True, metadata={"axes": "ZCYX"})
     np.testing.assert_array_equal(load_volume(tmp_path / "hyper.tif", channel=1).array, zcyx[:, 1])
-    message = f"{tmp_path / 'hyper.tif'}: is 4-D with 2 channels (axis 1 of shape (28, 2, 32, 36)); choose one with channel=0..1"
+    message = f"{tmp_path / 'hyper.tif'}: is 4-D with 2 channels (axis 1 of shape (28, 2, 32, 36)); choose one with channel=0..1 (--channel from the command line)"
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         load_volume(tmp_path / "hyper.tif")
 

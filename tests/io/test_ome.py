@@ -58,7 +58,7 @@ def test_ngff_05_with_time_and_channel_axes_and_a_multiscale_transform(tmp_path)
     transforms = [{"type": "scale", "scale": [1.0, 1.0, 500.0, 0.25, 0.25]}, {"type": "translation", "translation": [0, 0, 100.0, 1.0, 2.0]}]
     extra = {"coordinateTransformations": [{"type": "scale", "scale": [5.0, 1.0, 2.0, 2.0, 2.0]}]}  # after the dataset's
     path = _ngff(tmp_path / "img.zarr", data, axes=axes, transforms=transforms, version="0.5", extra=extra)
-    message = f"{path}: is 4-D with 3 channels (axis 0 of shape (3, 6, 8, 10)); choose one with channel=0..2"
+    message = f"{path}: is 4-D with 3 channels (axis 0 of shape (3, 6, 8, 10)); choose one with channel=0..2 (--channel from the command line)"
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         load_volume(path)
     for lazy in (False, True):

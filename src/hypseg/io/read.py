@@ -161,7 +161,7 @@ def _pick_channel(raw: RawVolume, *, channel: int | None, channel_axis: int | No
         if channel is None and n == 1:
             channel = 0
         if channel is None:
-            raise UserError(f"{path}: is 4-D with {n} channels (axis {axis} of shape {shape}); choose one with channel=0..{n - 1}")
+            raise UserError(f"{path}: is 4-D with {n} channels (axis {axis} of shape {shape}); choose one with channel=0..{n - 1} (--channel from the command line)")
         if not 0 <= channel < n:
             raise UserError(f"{path}: has {n} channels; channel {channel} does not exist")
         # a view of a NumPy array or memory map; a lazy array (Zarr) would read the whole channel here
@@ -201,7 +201,8 @@ def _channel_axis(shape: tuple[int, ...], *, named: int | None, chosen: int | No
     if len(fits) != 1:
         raise UserError(
             f"{path}: is 4-D (shape {shape}) and its channel axis cannot be told from the shape (neither or both of "
-            "the first and last axes are at most half as long as the others); choose it with channel_axis=0 or 3"
+            "the first and last axes are at most half as long as the others); choose it with channel_axis=0 or 3 "
+            "(--channel-axis from the command line)"
         )
     return fits[0]
 
