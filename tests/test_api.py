@@ -72,11 +72,15 @@ def test_a_volume_that_trained_with_clipped_sides_segments_with_the_default_pres
                                       "--out", str(tmp_path / "seg")])
     assert result.exit_code == 0, result.output
     assert "clustered voxel by voxel: small" in result.output
-    direct = hypseg.segment(image, model, recipe="default").volumes[0]
+    direct = hypseg.segment(image, model, recipe="default").volumes[0]  # where the model lies: the CPU here
+    auto = hypseg.segment(image, model, recipe="default", device="auto").volumes[0]
+    with pytest.raises(UserError, match="^unknown device .tpu.; choose auto, cpu, cuda or cuda:N$"):
+        hypseg.segment(image, model, recipe="default", device="tpu")
     for k in (2, 4, 8):
         labels = load_labels(tmp_path / "seg" / f"small_k{k}.nii.gz")
         assert labels.shape == image.shape and len(np.unique(labels)) == k
         np.testing.assert_array_equal(labels, direct.labels[k])
+        np.testing.assert_array_equal(auto.labels[k], direct.labels[k])
 
 
 def test_hypseg_train_clips_too_and_refuses_below_the_minimum(tmp_path):

@@ -101,7 +101,7 @@ def segment(
     model: TrainedModel,
     *,
     recipe: str | SegmentConfig = "default",
-    device: str = "cpu",
+    device: str | None = None,
     progress: bool = False,
 ) -> RecipeResult:
     """Label maps of every level of ``recipe`` for ``volumes`` (normalised as the model's training volumes).
@@ -113,7 +113,8 @@ def segment(
         From :func:`train` or :func:`load_model`.
     recipe : str or SegmentConfig
         A preset's name (:data:`hypseg.config.SEGMENT_PRESETS`: ``default``, ``paper``) or a config.
-    device : str
+    device : str, optional
+        Where the encoder runs (``"cpu"``, ``"cuda"``, ``"auto"``); by default, where ``model`` lies.
     progress : bool
 
     Returns
@@ -121,8 +122,11 @@ def segment(
     RecipeResult
         ``result.volumes[i].labels[k]``: volume i's label map with k clusters.
     """
+    from hypseg.device import resolve_device
+
     config = segment_preset(recipe) if isinstance(recipe, str) else recipe
     arrays = [model.normalise(a) for a in _arrays(volumes)]
+    device = next(model.network.parameters()).device.type if device is None else resolve_device(device)
     return _segment(arrays, model, config, device=device, progress=progress)
 
 
