@@ -7,6 +7,7 @@ import sys
 from typing import Callable, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from hypseg.errors import UserError
 
@@ -34,3 +35,30 @@ def user_errors(func: F) -> F:
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+class UsageErrorsGroup(TyperGroup):
+    """The ``hypseg`` command group: a usage error (a bad or missing option or argument, an unknown option
+    or command) is one line, ``hypseg: error: ...``, and exit status 2, like a user error.
+
+    Typer would print the usage and a box around the message. Here the command runs with
+    ``standalone_mode=False``, so that Typer's own errors (:class:`typer.TyperException`, the base of its
+    usage errors) reach this method, which prints their first line and exits with their status. ``--help``,
+    ``typer.Exit`` (a user error's exit 2) and every other exception behave as they did.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.TyperException as err:
+            if type(err).__name__ == "NoArgsIsHelpError":  # `hypseg` alone: the help was printed (Typer's own test)
+                sys.exit(err.exit_code)
+            message = err.format_message().strip().splitlines()
+            print(f"hypseg: error: {message[0] if message else type(err).__name__}", file=sys.stderr)
+            sys.exit(err.exit_code)
+        except typer.Abort:
+            print("Aborted!", file=sys.stderr)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)

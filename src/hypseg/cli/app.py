@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import typer
 
+from hypseg.cli._errors import UsageErrorsGroup
+
 app = typer.Typer(
     name="hypseg",
+    cls=UsageErrorsGroup,
     help="Unsupervised 3D segmentation with hyperbolic patch representations.",
     no_args_is_help=True,
     add_completion=False,
