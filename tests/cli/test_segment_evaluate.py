@@ -257,12 +257,15 @@ def test_recipe_and_option_mistakes_are_one_line_errors_and_leave_nothing(model_
          "containment needs a first level of 2 clusters (the object and its outside), got 3"),
         ((*base, "--out", tmp_path / "s3", "--nested"), "nested levels and containment exclude each other"),
         ((*base, "--out", tmp_path / "s4", "--recipe", tmp_path / "none.toml"), "no such config file"),
+        ((*base, "--out", tmp_path / "s5", "--recipe", tmp_path / "partial.toml"),
+         f"hypseg: error: {tmp_path / 'partial.toml'}: SegmentConfig: missing key 'levels'\n"),
     ]
+    (tmp_path / "partial.toml").write_text('space = "ball"\n')
     for args, message in cases:
         result = _invoke(*args)
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output and "Traceback" not in result.output
-    assert not any((tmp_path / f"s{i}").exists() for i in range(1, 5))
+    assert not any((tmp_path / f"s{i}").exists() for i in range(1, 6))
 
 
 def test_a_recipe_file_and_single_options_override_the_preset(model_dir, tmp_path):

@@ -44,6 +44,21 @@ def test_presets_round_trip_through_toml(tmp_path, name):
     assert SegmentConfig.from_dict(config.to_dict()) == config
 
 
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('space = "ball"\n', "SegmentConfig: missing key 'levels'"),
+        ("[[levels]]\npatch_sides = [5]\n", "LevelConfig: missing key 'levels.clusters'"),
+    ],
+)
+def test_a_recipe_file_without_a_required_key_is_a_user_error_naming_file_and_key(tmp_path, text, message):
+    path = tmp_path / "partial.toml"
+    path.write_text(text)
+    with pytest.raises(UserError) as err:
+        SegmentConfig.load_toml(path)
+    assert str(err.value) == f"{path}: {message}"
+
+
 def test_an_unknown_preset_is_a_one_line_user_error_naming_the_known_ones():
     with pytest.raises(UserError) as err:
         segment_preset("fast")

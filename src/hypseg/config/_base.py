@@ -93,8 +93,8 @@ def from_dict(cls: type[C], data: typing.Mapping[str, Any]) -> C:
     Raises
     ------
     UserError
-        On an unknown key (the message names it and ``cls``), a value of the wrong type, or a value
-        rejected by the class's own checks.
+        On an unknown key or a missing required one (the message names it and ``cls``), a value of the
+        wrong type, or a value rejected by the class's own checks.
     """
     return _from_dict(cls, data, prefix="")
 
@@ -109,6 +109,10 @@ def _from_dict(cls: type, data: typing.Mapping[str, Any], *, prefix: str) -> Any
         if key not in fields:
             raise UserError(f"{cls.__name__}: unknown key '{prefix}{key}'")
         kwargs[key] = _coerce(value, hints[key], name=f"{prefix}{key}", owner=cls.__name__)
+    for name, field in fields.items():
+        required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+        if field.init and required and name not in kwargs:
+            raise UserError(f"{cls.__name__}: missing key '{prefix}{name}'")
     return cls(**kwargs)
 
 
@@ -203,7 +207,7 @@ def load_toml(cls: type[C], path: str | os.PathLike) -> C:
     FileNotFoundError
         If ``path`` does not exist.
     UserError
-        If the file is not valid TOML (the message names the file) or holds unknown keys.
+        If the file is not valid TOML, holds unknown keys or lacks a required one (the message names the file).
     """
     path = Path(path)
     if not path.is_file():
