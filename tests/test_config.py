@@ -105,6 +105,16 @@ def test_missing_keys_take_defaults():
     assert from_dict(DataConfig, {}) == DataConfig()
 
 
+def test_missing_keys_take_those_of_the_given_defaults_nested_tables_too():
+    base = _Outer(rate=0.1, sizes=(7,), inner=_Inner(width=9, name="z"))
+    assert from_dict(_Outer, {}, defaults=base) == base
+    assert from_dict(_Outer, {"inner": {"width": 5}, "flag": True}, defaults=base) == dataclasses.replace(
+        base, inner=_Inner(width=5, name="z"), flag=True)
+    assert from_dict(_Outer, to_dict(_Outer()), defaults=base) == _Outer()  # a whole dict is itself
+    with pytest.raises(ValueError, match=r"^_Inner: unknown key 'inner.depth'$"):
+        from_dict(_Outer, {"inner": {"depth": 1}}, defaults=base)
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from typer.testing import CliRunner
 
@@ -32,6 +34,37 @@ def test_a_runs_own_config_toml_trains_a_new_run_with_the_same_config(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert load_run_config(tmp_path / "second") == TINY
+
+
+def test_a_partial_config_changes_only_its_keys_of_the_cpu_recipe(tmp_path):
+    from hypseg.cli.train import read_config
+    from hypseg.config import cpu_recipe
+
+    path = tmp_path / "tr.toml"
+    path.write_text("[train]\nsteps = 1\n")
+    expected = dataclasses.replace(cpu_recipe(), train=dataclasses.replace(cpu_recipe().train, steps=1))
+    assert read_config(path) == expected
+    path.write_text("[model]\nhidden = 300\n[data]\npatch_max = 20.0\n")
+    assert read_config(path) == dataclasses.replace(
+        cpu_recipe(), model=dataclasses.replace(cpu_recipe().model, hidden=300),
+        data=dataclasses.replace(cpu_recipe().data, patch_max=20.0),
+    )
+    volume = tmp_path / "big.npy"  # 34^3: the recipe's largest patch side fits, nothing is clipped
+    np.save(volume, np.random.default_rng(0).normal(size=(34, 34, 34)).astype(np.float32))
+    path.write_text("[train]\nsteps = 1\n")
+    result = runner.invoke(app, ["train", str(volume), "--config", str(path), "--out", str(tmp_path / "run"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert load_run_config(tmp_path / "run") == expected
+
+
+def test_a_partial_config_that_contradicts_the_cpu_recipe_is_one_line(tmp_path):
+    path = tmp_path / "tr.toml"
+    path.write_text("[train]\nshard_size = 128\n")  # the CPU recipe's 64 triplets per batch are not a multiple
+    result = runner.invoke(app, ["train", str(_volume(tmp_path)), "--config", str(path), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert result.output == (f"hypseg: error: {path}: RunConfig: data.triplets_per_batch (64) must be a multiple of "
+                             "train.shard_size (128)\n")
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_config_of_another_format_version_is_one_line_and_exit_2(tmp_path):

@@ -19,7 +19,7 @@ from hypseg.errors import UserError
 def train(
     data: List[Path] = typer.Argument(..., help="Volume files, folders of volumes, a dataset folder with manifest.json, or a BraTS root."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory for config.toml, model.pt and log.jsonl."),
-    config: Optional[Path] = typer.Option(None, "--config", help="A TOML file with [model], [data] and [train] tables (default: the CPU recipe)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="A TOML file with \\[model], \\[data] and \\[train] tables; missing keys take the CPU recipe's values (default: the CPU recipe)."),
     recipe: Optional[str] = typer.Option(None, "--recipe", help="A named recipe instead of --config: cpu (the default), paper (the authors' released experiment, with the learning rate of --variant; days on a CPU) or smoke."),
     variant: Optional[str] = typer.Option(None, help="hyperbolic-gyro (default), hyperbolic or euclidean."),
     steps: Optional[int] = typer.Option(None, min=1, help="Optimiser steps (overrides the config)."),
@@ -49,7 +49,7 @@ def train(
     from hypseg.config import training_recipe
     from hypseg.config.recipes import clip_note, clip_patch_sides
     from hypseg.data import discover_cases, load_normalised, pack_normalised
-    from hypseg.io.checkpoint import load_config_file, load_run_config
+    from hypseg.io.checkpoint import load_run_config
     from hypseg.training import Trainer
 
     if resume and config is None:
@@ -57,7 +57,7 @@ def train(
     else:
         if config is not None and recipe is not None:
             raise UserError("give --config or --recipe, not both")
-        run = load_config_file(config) if config is not None else training_recipe(recipe or "cpu", variant=variant)
+        run = read_config(config) if config is not None else training_recipe(recipe or "cpu", variant=variant)
     model_changes = {"variant": variant} if variant is not None else {}
     if device is not None:
         from hypseg.device import resolve_device
@@ -93,6 +93,27 @@ def train(
         seeds = ", ".join(str(seed) for seed in result.collapsed)
         typer.echo(f"the {'run with seed' if one else 'runs with seeds'} {seeds} collapsed and {'was' if one else 'were'} "
                    f"set aside; the model is seed {result.config.train.seed}'s")
+
+
+def read_config(path: Path):
+    """The run config of ``--config PATH``: the file's keys over the CPU recipe, the command's default, so
+    that a file of a few keys changes only those (a run's whole ``config.toml`` is itself).
+
+    :func:`hypseg.io.checkpoint.load_config_file` checks the file first (TOML, format version, known keys
+    and types), and raises :class:`~hypseg.errors.UserError` naming it.
+    """
+    import tomllib
+
+    from hypseg.config import RunConfig, cpu_recipe
+    from hypseg.io.checkpoint import load_config_file
+
+    load_config_file(path)
+    given = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    given.pop("format_version", None)
+    try:
+        return RunConfig.from_dict(given, defaults=cpu_recipe())
+    except ValueError as err:
+        raise UserError(f"{path}: {err}") from None
 
 
 #: Training volumes of more voxels than this together are streamed from a normalised file, not loaded.

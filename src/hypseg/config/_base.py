@@ -34,9 +34,9 @@ class Config:
         return to_dict(self)
 
     @classmethod
-    def from_dict(cls: type[C], data: typing.Mapping[str, Any]) -> C:
+    def from_dict(cls: type[C], data: typing.Mapping[str, Any], *, defaults: C | None = None) -> C:
         """Build from a plain dict (see :func:`from_dict`)."""
-        return from_dict(cls, data)
+        return from_dict(cls, data, defaults=defaults)
 
     def save_toml(self, path: str | os.PathLike) -> None:
         """Write this config to a TOML file atomically (see :func:`save_toml`)."""
@@ -77,7 +77,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def from_dict(cls: type[C], data: typing.Mapping[str, Any]) -> C:
+def from_dict(cls: type[C], data: typing.Mapping[str, Any], *, defaults: C | None = None) -> C:
     """Build the config dataclass ``cls`` from a plain dict, checking keys and value types.
 
     Parameters
@@ -85,6 +85,9 @@ def from_dict(cls: type[C], data: typing.Mapping[str, Any]) -> C:
     cls : dataclass type
     data : mapping
         Field name -> value; missing fields take their default.
+    defaults : cls instance, optional
+        Where missing fields take their values instead of the dataclass defaults (a named recipe); a
+        nested table's missing keys take those of the matching nested config.
 
     Returns
     -------
@@ -96,10 +99,10 @@ def from_dict(cls: type[C], data: typing.Mapping[str, Any]) -> C:
         On an unknown key or a missing required one (the message names it and ``cls``), a value of the
         wrong type, or a value rejected by the class's own checks.
     """
-    return _from_dict(cls, data, prefix="")
+    return _from_dict(cls, data, prefix="", defaults=defaults)
 
 
-def _from_dict(cls: type, data: typing.Mapping[str, Any], *, prefix: str) -> Any:
+def _from_dict(cls: type, data: typing.Mapping[str, Any], *, prefix: str, defaults: Any = None) -> Any:
     if not isinstance(data, typing.Mapping):
         raise UserError(f"{cls.__name__}: {prefix.rstrip('.') or 'value'} must be a table, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -108,10 +111,16 @@ def _from_dict(cls: type, data: typing.Mapping[str, Any], *, prefix: str) -> Any
     for key, value in data.items():
         if key not in fields:
             raise UserError(f"{cls.__name__}: unknown key '{prefix}{key}'")
-        kwargs[key] = _coerce(value, hints[key], name=f"{prefix}{key}", owner=cls.__name__)
+        if defaults is not None and dataclasses.is_dataclass(hints[key]):
+            kwargs[key] = _from_dict(hints[key], value, prefix=f"{prefix}{key}.", defaults=getattr(defaults, key))
+        else:
+            kwargs[key] = _coerce(value, hints[key], name=f"{prefix}{key}", owner=cls.__name__)
     for name, field in fields.items():
-        required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
-        if field.init and required and name not in kwargs:
+        if not field.init or name in kwargs:
+            continue
+        if defaults is not None:
+            kwargs[name] = getattr(defaults, name)
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise UserError(f"{cls.__name__}: missing key '{prefix}{name}'")
     return cls(**kwargs)
 
