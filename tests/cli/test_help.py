@@ -1,0 +1,34 @@
+"""``--help`` shows every help text whole: square brackets are not taken for Rich markup."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from hypseg.cli.app import app
+
+runner = CliRunner()
+COMMANDS = get_command(app).commands
+
+
+def _shown(args: list[str]) -> str:
+    """The help text of ``hypseg ARGS --help`` as one line of words, without Rich's box lines."""
+    result = runner.invoke(app, [*args, "--help"])
+    assert result.exit_code == 0, result.output
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_bracketed_word_of_a_commands_help_is_shown(name):
+    shown = _shown([name])
+    texts = [COMMANDS[name].help or ""] + [getattr(param, "help", None) or "" for param in COMMANDS[name].params]
+    words = [word for text in texts for word in text.replace("\\[", "[").split() if "[" in word or "]" in word]
+    assert [word for word in words if word not in shown] == []
+
+
+def test_the_brackets_that_went_missing_are_shown():
+    assert "A TOML file with [model], [data] and [train] tables" in _shown(["train"])
+    assert "(pip install 'hypseg[dask]')." in _shown(["segment"])
