@@ -131,6 +131,37 @@ def test_bad_segmentation_input_is_a_one_line_error(seg_dir, run_dir, tmp_path):
     assert "holds no records" in _error(_invoke(run_dir))
 
 
+def test_a_bad_input_leaves_no_out_folder_and_no_figure(seg_dir, tmp_path):
+    bad = tmp_path / "bad.nii.gz"
+    bad.write_text("junk")
+    assert "bad.nii.gz: cannot read" in _error(_invoke(seg_dir, "--truth", bad, "--out", tmp_path / "newdir"))
+    assert not (tmp_path / "newdir").exists()
+    manifest = json.loads((seg_dir / "segmentation.json").read_text())
+    second = {**manifest["cases"][0], "name": "case_b", "labels": {"2": "gone.nii.gz"}}
+    (seg_dir / "segmentation.json").write_text(json.dumps({**manifest, "cases": [manifest["cases"][0], second]}))
+    assert "gone.nii.gz: no such file" in _error(_invoke(seg_dir, "--out", tmp_path / "figures"))
+    assert not (tmp_path / "figures").exists()  # case_a was drawn, and is not left behind
+    (tmp_path / "figures").mkdir()
+    assert "gone.nii.gz: no such file" in _error(_invoke(seg_dir, "--out", tmp_path / "figures"))
+    assert list((tmp_path / "figures").iterdir()) == []
+
+
+def test_the_help_example_names_the_files_and_case_that_synth_writes(tmp_path):
+    import re
+
+    from hypseg.cli.plot import plot
+    from hypseg.data.synthetic_config import SyntheticConfig
+    from hypseg.data.synthetic_dataset import write_synthetic_dataset
+
+    truth, case = re.search(r"--truth (\S+) --case (\S+)", plot.__doc__).groups()
+    (tmp_path / "data").mkdir()
+    write_synthetic_dataset(tmp_path / "data" / "synth", n=6, seed=0, kind="regular", config=SyntheticConfig.scaled(16))
+    assert (tmp_path / truth).is_file()
+    manifest = json.loads((tmp_path / "data" / "synth" / "manifest.json").read_text())
+    entry = next(entry for entry in manifest["cases"] if entry["name"] == case)  # the case hypseg segment names
+    assert f"data/synth/{entry['labels']['1']}" == truth
+
+
 def test_truth_listed_in_the_manifest_and_the_models_curvature(seg_dir, tmp_path):
     """``hypseg segment`` lists truth maps per level and names the model, whose config gives c."""
     from hypseg.config import ModelConfig, RunConfig

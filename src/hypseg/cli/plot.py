@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import List, Optional
 
@@ -56,7 +58,7 @@ def plot(
 
         hypseg plot seg/ --out figures/
 
-        hypseg plot seg/ --out figures/ --truth data/synth/case_000_level1.nii.gz --case case_000
+        hypseg plot seg/ --out figures/ --truth data/synth/labels/level1/synth_000.nii.gz --case synth_000
     """
     from hypseg.inference.pipeline import MANIFEST as SEGMENTATION_NAME
     from hypseg.io.checkpoint import LOG_NAME, read_log
@@ -81,7 +83,7 @@ def plot(
         records = read_log(target)
         if not records:
             raise UserError(f"{target / LOG_NAME}: holds no records yet; there is nothing to plot")
-        jobs.append(lambda: _plot_run(records, out=out, name=target.resolve().name))
+        jobs.append(lambda folder: _plot_run(records, out=folder, name=target.resolve().name))
     if is_segmentation:
         manifest = _read_segmentation(target / SEGMENTATION_NAME)
         cases = _select_cases(manifest["cases"], names=case or [])
@@ -94,14 +96,16 @@ def plot(
             typer.echo("the model is Euclidean: its embeddings are not on a ball, so no Poincare disk is drawn")
         for i, entry in enumerate(cases):
             jobs.append(
-                lambda entry=entry, i=i: _plot_case(
-                    entry, root=target, out=out, volume=volume, truth=truth[i] if truth else None,
+                lambda folder, entry=entry, i=i: _plot_case(
+                    entry, root=target, out=folder, volume=volume, truth=truth[i] if truth else None,
                     max_points=max_points, c=c if hyperbolic else None, seed=seed,
                 )
             )
-    out.mkdir(parents=True, exist_ok=True)
-    for job in jobs:
-        for written in job():
+    with tempfile.TemporaryDirectory(prefix="hypseg-plots-") as scratch:  # a bad input leaves no figure, nor --out
+        drawn = [path for job in jobs for path in job(Path(scratch))]
+        out.mkdir(parents=True, exist_ok=True)
+        for path in drawn:
+            written = Path(shutil.move(path, out / path.name))
             typer.echo(f"wrote {written}")
 
 
