@@ -65,7 +65,8 @@ def test_evaluate_prints_and_writes_the_table(model_dir, tmp_path):
     truth = (vol.array > 0).astype(np.uint8)
     save_labels(truth, like=vol, path=tmp_path / "t.nii.gz")
     out = tmp_path / "seg"
-    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2).exit_code == 0
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2)
+    assert result.exit_code == 0 and f"segmented 1 volume at k = [2] into {out}\n" in result.output
     result = _invoke("evaluate", out, "--truth", tmp_path / "t.nii.gz")
     assert result.exit_code == 0, result.output
     assert "mean DICE over volumes, k = 2:" in result.output
@@ -288,6 +289,7 @@ def test_per_volume_a_volume_of_too_few_supervoxels_is_clustered_voxel_by_voxel(
     result = _invoke("segment", tmp_path / "small.nii.gz", tmp_path / "large.nii.gz", "--model", model_dir, "--out", out,
                      "-k", 8, "--supervoxels", 500, "--per-volume")
     assert result.exit_code == 0, result.output
+    assert f"segmented 2 volumes at k = [8] into {out}\n" in result.output
     assert "note: 1 volume held fewer supervoxels than clusters, clustered voxel by voxel: small" in result.output
     cases = {c["name"]: c for c in json.loads((out / "segmentation.json").read_text())["cases"]}
     assert cases["small"].get("clustered_voxels") is True and "clustered_voxels" not in cases["large"]

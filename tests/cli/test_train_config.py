@@ -54,6 +54,7 @@ def test_a_partial_config_changes_only_its_keys_of_the_cpu_recipe(tmp_path):
     path.write_text("[train]\nsteps = 1\n")
     result = runner.invoke(app, ["train", str(volume), "--config", str(path), "--out", str(tmp_path / "run"), "--no-progress"])
     assert result.exit_code == 0, result.output
+    assert f"trained 1 step on 1 volume; model in {tmp_path / 'run'}\n" in result.output
     assert load_run_config(tmp_path / "run") == expected
 
 

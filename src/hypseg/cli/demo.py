@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from hypseg.cli._errors import user_errors
+from hypseg.cli._words import count
 from hypseg.metrics.paper import PAPER_DICE
 
 LEVEL_CLUSTERS = {1: 2, 2: 4, 3: 8}
@@ -62,7 +63,7 @@ def demo(
     recipe = dataclasses.replace(segment_preset("default"), seed=seed)
     if quick:  # the smoke model's own patch side at every level
         recipe = recipe.with_levels(patch_sides=())
-    typer.echo(f"[3/4] segmenting {len(test)} test volumes with the default recipe:")
+    typer.echo(f"[3/4] segmenting {count(len(test), 'test volume')} with the default recipe:")
     for line in recipe.describe().splitlines():
         typer.echo(f"      {line}")
     segment_files([c.image for c in test], model_dir=out / "model", out=out / "segmentation", config=recipe, progress=True)

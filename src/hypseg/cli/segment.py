@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from hypseg.cli._errors import user_errors
+from hypseg.cli._words import count
 from hypseg.config import SEGMENT_PRESETS
 
 
@@ -78,8 +79,7 @@ def segment(
     manifest = segment_files(volumes, model_dir=model, out=out, config=config, tile=tile, device=resolve_device(device),
                              overwrite=overwrite, progress=True, chunk=chunk, workers=workers, scheduler=scheduler,
                              scheduler_timeout=scheduler_timeout, resume=resume)
-    typer.echo(f"segmented {len(manifest['cases'])} volumes at k = {manifest['clusters']} into {out}")
+    typer.echo(f"segmented {count(len(manifest['cases']), 'volume')} at k = {manifest['clusters']} into {out}")
     fallen = [case["name"] for case in manifest["cases"] if case.get("clustered_voxels")]
     if fallen:
-        volumes_held = f"{len(fallen)} volume held" if len(fallen) == 1 else f"{len(fallen)} volumes held"
-        typer.echo(f"note: {volumes_held} fewer supervoxels than clusters, clustered voxel by voxel: {', '.join(fallen)}")
+        typer.echo(f"note: {count(len(fallen), 'volume')} held fewer supervoxels than clusters, clustered voxel by voxel: {', '.join(fallen)}")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
 from hypseg.cli._errors import user_errors
+from hypseg.cli._words import count
+from hypseg.errors import UserError
 
 
 @user_errors
@@ -17,7 +20,7 @@ def synth(
     kind: str | None = typer.Option(
         None, "--kind", help="Dataset kind: regular, irregular (deformed cells) or shepp-logan (noisy 3-D head phantom)."
     ),
-    irregular: bool = typer.Option(False, "--irregular/--regular", help="Older spelling of --kind irregular / regular."),
+    irregular: Optional[bool] = typer.Option(None, "--irregular/--regular", help="Older spelling of --kind irregular / regular."),
     size: int = typer.Option(50, min=16, help="Side of the cubic volumes in voxels."),
     overwrite: bool = typer.Option(False, help="Replace a non-empty output folder."),
 ) -> None:
@@ -30,9 +33,19 @@ def synth(
     from hypseg.data.synthetic_dataset import resolve_kind, write_synthetic_dataset
     from hypseg.progress import progress
 
-    kind = resolve_kind(kind, irregular=irregular)
+    flag = None if irregular is None else "irregular" if irregular else "regular"
+    if kind is not None and flag is not None and kind != flag:
+        raise UserError(f"--{flag} contradicts --kind {kind}; give one of them")
+    kind = resolve_kind(kind, irregular=bool(irregular))
+    # the library's checks of the output folder, made before the progress bar starts and naming the option
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out}: folder exists and is not empty (choose another or pass --overwrite)")
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"{out}: the folder {out.parent} does not exist")
     config = SyntheticConfig() if size == 50 else SyntheticConfig.scaled(size)
     with progress(total=n, desc="synth", unit="vol") as bar:
         write_synthetic_dataset(out, n=n, seed=seed, kind=kind, config=config, overwrite=overwrite, progress=bar.update)
-    typer.echo(f"wrote {n} {kind} volumes to {out}")
+    typer.echo(f"wrote {count(n, f'{kind} volume')} to {out}")
 

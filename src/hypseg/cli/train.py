@@ -12,6 +12,7 @@ import numpy as np
 import typer
 
 from hypseg.cli._errors import user_errors
+from hypseg.cli._words import count
 from hypseg.errors import UserError
 
 
@@ -87,7 +88,7 @@ def train(
             typer.echo(note)
         run = clipped
         result = Trainer(run, volumes, run_dir=out, validation=val_volumes, progress=progress).fit(resume=resume)
-    typer.echo(f"trained {result.step} steps on {len(volumes)} volumes; model in {result.run_dir}")
+    typer.echo(f"trained {count(result.step, 'step')} on {count(len(volumes), 'volume')}; model in {result.run_dir}")
     if result.collapsed:
         one = len(result.collapsed) == 1
         seeds = ", ".join(str(seed) for seed in result.collapsed)
