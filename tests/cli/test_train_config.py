@@ -58,6 +58,16 @@ def test_a_partial_config_changes_only_its_keys_of_the_cpu_recipe(tmp_path):
     assert load_run_config(tmp_path / "run") == expected
 
 
+def test_resume_with_more_steps_records_them_in_the_runs_config(tmp_path):
+    save_run_config(tmp_path / "first", TINY)
+    args = ["train", str(_volume(tmp_path)), "--out", str(tmp_path / "run"), "--no-progress"]
+    assert runner.invoke(app, [*args, "--config", str(tmp_path / "first" / CONFIG_NAME)]).exit_code == 0
+    result = runner.invoke(app, [*args, "--resume", "--steps", "2"])
+    assert result.exit_code == 0, result.output
+    assert "trained 2 steps on 1 volume" in result.output
+    assert load_run_config(tmp_path / "run") == dataclasses.replace(TINY, train=dataclasses.replace(TINY.train, steps=2))
+
+
 def test_a_partial_config_that_contradicts_the_cpu_recipe_is_one_line(tmp_path):
     path = tmp_path / "tr.toml"
     path.write_text("[train]\nshard_size = 128\n")  # the CPU recipe's 64 triplets per batch are not a multiple

@@ -78,6 +78,7 @@ def test_a_resumed_run_continues_with_the_losses_of_an_uninterrupted_one(volumes
     part = tmp_path / "part"
     Trainer(config(steps=10), volumes, run_dir=part, progress=False).fit()  # stops with a checkpoint at 10
     Trainer(config(steps=20), volumes, run_dir=part, progress=False).fit(resume=True)
+    assert load_run_config(part) == load_run_config(full) == config(steps=20)  # config.toml says the steps it trains to
     expected, got = _without_rates(train_losses(full)), _without_rates(train_losses(part))
     assert sorted(got) == list(range(1, 21))
     for step in range(11, 21):

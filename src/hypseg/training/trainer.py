@@ -295,6 +295,8 @@ class Trainer:
         if resume:
             start = self._restore(model, optimiser)
             self._truncate_log(start)
+            if self.context.is_main:  # the steps may have changed: config.toml says what the run trains to
+                save_run_config(self.run_dir, self.config)
         else:
             if (self.run_dir / WEIGHTS_NAME).exists():
                 raise FileExistsError(f"{self.run_dir} already holds a checkpoint; resume it or choose another output folder")
