@@ -74,6 +74,21 @@ def test_evaluate_prints_and_writes_the_table(model_dir, tmp_path):
     assert lines[0].startswith("case,clusters,level,mean_dice") and len(lines) == 2
 
 
+def test_a_4d_volume_is_segmented_in_the_channel_given(model_dir, tmp_path):
+    array = np.random.default_rng(3).normal(size=(2, 12, 13, 11)).astype(np.float32)  # CZYX
+    np.save(tmp_path / "v4.npy", array)
+    np.save(tmp_path / "v1.npy", array[1])
+    result = _invoke("segment", tmp_path / "v4.npy", "--model", model_dir, "--out", tmp_path / "none", "-k", 2)
+    assert result.exit_code == 2 and "--channel" in result.output and not (tmp_path / "none").exists()
+    result = _invoke("segment", tmp_path / "v4.npy", "--model", model_dir, "--out", tmp_path / "c1", "-k", 2,
+                     "--channel", 1, "--channel-axis", 0)
+    assert result.exit_code == 0, result.output
+    entry = json.loads((tmp_path / "c1" / "segmentation.json").read_text())["cases"][0]
+    assert entry["channel"] == 1 and entry["channel_axis"] == 0
+    assert _invoke("segment", tmp_path / "v1.npy", "--model", model_dir, "--out", tmp_path / "one", "-k", 2).exit_code == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "c1" / "v4_k2.npy"), np.load(tmp_path / "one" / "v1_k2.npy"))
+
+
 def test_supervoxel_pooling_gives_one_label_per_supervoxel(model_dir, tmp_path):
     from hypseg.data import normalise, supervoxels
     from hypseg.inference import segment_volumes

@@ -78,6 +78,21 @@ def test_a_partial_config_that_contradicts_the_cpu_recipe_is_one_line(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_a_4d_volume_trains_on_the_channel_given(tmp_path):
+    volume = tmp_path / "v4.npy"
+    np.save(volume, np.random.default_rng(0).normal(size=(16, 16, 16, 2)).astype(np.float32))  # ZYXC
+    save_run_config(tmp_path / "first", TINY)
+    args = ["train", str(volume), "--config", str(tmp_path / "first" / CONFIG_NAME), "--no-progress"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "none")])
+    assert result.exit_code == 2 and result.output.startswith(f"hypseg: error: {volume}: is 4-D with 2 channels")
+    assert "--channel" in result.output and not (tmp_path / "none").exists()
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "bad"), "--channel", "2"])
+    assert result.exit_code == 2 and result.output == f"hypseg: error: {volume}: has 2 channels; channel 2 does not exist\n"
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "run"), "--channel", "1", "--channel-axis", "3"])
+    assert result.exit_code == 0, result.output
+    assert "trained 1 step on 1 volume" in result.output
+
+
 def test_a_config_of_another_format_version_is_one_line_and_exit_2(tmp_path):
     save_run_config(tmp_path / "first", TINY)
     path = tmp_path / "first" / CONFIG_NAME

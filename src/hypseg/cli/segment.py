@@ -39,6 +39,8 @@ def segment(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run the chunks on the Dask cluster of this scheduler (tcp://host:8786); the output folder must be on a file system its workers share."),
     scheduler_timeout: float = typer.Option(10.0, "--scheduler-timeout", min=0.1, help="Seconds to wait for the --scheduler before giving up."),
     resume: bool = typer.Option(False, "--resume", help="Continue a chunked run into --out that stopped before its end: the chunks it embedded (kept in .OUT.partial beside --out) are not embedded again."),
+    channel: Optional[int] = typer.Option(None, "--channel", min=0, help="The channel of 4-D inputs to use (0..C-1); a single-channel 4-D input needs none."),
+    channel_axis: Optional[int] = typer.Option(None, "--channel-axis", help="The channel axis of 4-D inputs (0 or 3; default: the one their format names, else the first or last axis much shorter than the others)."),
 ) -> None:
     """Embed every voxel with the model and cluster the embeddings with k-means, one label map per
     level, in the input's format and geometry.
@@ -78,7 +80,7 @@ def segment(
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})
     manifest = segment_files(volumes, model_dir=model, out=out, config=config, tile=tile, device=resolve_device(device),
                              overwrite=overwrite, progress=True, chunk=chunk, workers=workers, scheduler=scheduler,
-                             scheduler_timeout=scheduler_timeout, resume=resume)
+                             scheduler_timeout=scheduler_timeout, resume=resume, channel=channel, channel_axis=channel_axis)
     typer.echo(f"segmented {count(len(manifest['cases']), 'volume')} at k = {manifest['clusters']} into {out}")
     fallen = [case["name"] for case in manifest["cases"] if case.get("clustered_voxels")]
     if fallen:

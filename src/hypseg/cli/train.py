@@ -28,6 +28,8 @@ def train(
     device: Optional[str] = typer.Option(None, help="auto (CUDA where there is one), cpu, cuda or cuda:N (default: the recipe's)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    channel: Optional[int] = typer.Option(None, "--channel", min=0, help="The channel of 4-D inputs to use (0..C-1); a single-channel 4-D input needs none."),
+    channel_axis: Optional[int] = typer.Option(None, "--channel-axis", help="The channel axis of 4-D inputs (0 or 3; default: the one their format names, else the first or last axis much shorter than the others)."),
 ) -> None:
     """Train the hyperbolic VAE (ELBO + hierarchical triplet loss) and write checkpoints to --out.
 
@@ -68,7 +70,7 @@ def train(
     run = dataclasses.replace(
         run, model=dataclasses.replace(run.model, **model_changes), train=dataclasses.replace(run.train, **train_changes)
     )
-    cases = discover_cases(data)
+    cases = discover_cases(data, channel=channel, channel_axis=channel_axis)
     training = [c for c in cases if c.split in (None, "train")]
     validation = [c for c in cases if c.split == "val"]
     if not training:
@@ -128,4 +130,5 @@ def streamed(cases) -> bool:
 
     if any(case.mask_rule != "none" for case in cases):
         return False
-    return sum(int(np.prod(volume_shape(case.image))) for case in cases) > STREAM_VOXELS
+    shapes = [volume_shape(case.image, channel=case.channel, channel_axis=case.channel_axis) for case in cases]
+    return sum(int(np.prod(shape)) for shape in shapes) > STREAM_VOXELS
