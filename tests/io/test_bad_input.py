@@ -105,7 +105,7 @@ def test_four_d_whose_channel_axis_the_shape_cannot_tell(tmp_path):
         load_volume(path, channel=3, channel_axis=-1)
     flat = tmp_path / "flat.npy"
     np.save(flat, np.random.default_rng(0).normal(size=(6, 6, 6)))
-    with pytest.raises(ValueError, match=_msg(flat, "is 3-D with a single channel; channel_axis=0 does not apply")):
+    with pytest.raises(ValueError, match=_msg(flat, "is 3-D with a single channel; channel_axis=0 (--channel-axis) does not apply")):
         load_volume(flat, channel_axis=0)
 
 

@@ -100,23 +100,11 @@ def train(
 
 def read_config(path: Path):
     """The run config of ``--config PATH``: the file's keys over the CPU recipe, the command's default, so
-    that a file of a few keys changes only those (a run's whole ``config.toml`` is itself).
-
-    :func:`hypseg.io.checkpoint.load_config_file` checks the file first (TOML, format version, known keys
-    and types), and raises :class:`~hypseg.errors.UserError` naming it.
-    """
-    import tomllib
-
-    from hypseg.config import RunConfig, cpu_recipe
+    that a file of a few keys changes only those (a run's whole ``config.toml`` is itself)."""
+    from hypseg.config import cpu_recipe
     from hypseg.io.checkpoint import load_config_file
 
-    load_config_file(path)
-    given = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    given.pop("format_version", None)
-    try:
-        return RunConfig.from_dict(given, defaults=cpu_recipe())
-    except ValueError as err:
-        raise UserError(f"{path}: {err}") from None
+    return load_config_file(path, defaults=cpu_recipe())
 
 
 #: Training volumes of more voxels than this together are streamed from a normalised file, not loaded.

@@ -75,12 +75,13 @@ def load_run_config(run_dir: str | Path) -> RunConfig:
     return _read_config(path, run=True)
 
 
-def load_config_file(path: str | Path) -> RunConfig:
+def load_config_file(path: str | Path, *, defaults: RunConfig | None = None) -> RunConfig:
     """Read a :class:`~hypseg.config.RunConfig` from a TOML file with ``[model]``, ``[data]`` and
     ``[train]`` tables: one written by hand, or a run's own ``config.toml`` copied and edited.
 
     A ``format_version`` key (a run's ``config.toml`` carries one) must name this hypseg's format;
-    a file without it is read as the current format. Missing keys take their defaults.
+    a file without it is read as the current format. Missing keys take their values in ``defaults``
+    (a recipe), or the dataclasses' defaults without it.
 
     Raises
     ------
@@ -92,10 +93,10 @@ def load_config_file(path: str | Path) -> RunConfig:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such config file")
-    return _read_config(path, run=False)
+    return _read_config(path, run=False, defaults=defaults)
 
 
-def _read_config(path: Path, *, run: bool) -> RunConfig:
+def _read_config(path: Path, *, run: bool, defaults: RunConfig | None = None) -> RunConfig:
     """``path`` as a RunConfig; ``run``: the file must carry this hypseg's ``format_version``."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -105,7 +106,7 @@ def _read_config(path: Path, *, run: bool) -> RunConfig:
     if version != FORMAT_VERSION:
         raise UserError(f"{path}: written by run format version {version}; this hypseg reads version {FORMAT_VERSION}")
     try:
-        return from_dict(RunConfig, data)
+        return from_dict(RunConfig, data, defaults=defaults)
     except ValueError as err:
         raise UserError(f"{path}: {err}") from None
 

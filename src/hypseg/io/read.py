@@ -170,7 +170,8 @@ def _pick_channel(raw: RawVolume, *, channel: int | None, channel_axis: int | No
         else:
             array = ChannelView(array, channel, axis=axis)
     elif array.ndim == 3 and (channel is not None or channel_axis is not None):
-        given = f"channel={channel}" if channel is not None else f"channel_axis={channel_axis}"
+        given = (f"channel={channel} (--channel)" if channel is not None
+                 else f"channel_axis={channel_axis} (--channel-axis)")
         raise UserError(f"{path}: is 3-D with a single channel; {given} does not apply")
     if array.ndim < 2 or array.ndim > 4:
         raise UserError(f"{path}: has {array.ndim} dimension{'' if array.ndim == 1 else 's'} (shape {shape}); hypseg needs a 3-D volume")
