@@ -76,6 +76,8 @@ def test_a_volume_that_trained_with_clipped_sides_segments_with_the_default_pres
     auto = hypseg.segment(image, model, recipe="default", device="auto").volumes[0]
     with pytest.raises(UserError, match="^unknown device .tpu.; choose auto, cpu, cuda or cuda:N$"):
         hypseg.segment(image, model, recipe="default", device="tpu")
+    with pytest.raises(UserError, match=r"^volume 1 of shape \(8, 24, 7\) is too small to segment: every side must be at least 8 voxels$"):
+        hypseg.segment([image, image[:, :, :7]], model, recipe="default")  # as hypseg segment refuses it
     for k in (2, 4, 8):
         labels = load_labels(tmp_path / "seg" / f"small_k{k}.nii.gz")
         assert labels.shape == image.shape and len(np.unique(labels)) == k
