@@ -72,6 +72,9 @@ def test_evaluate_prints_and_writes_the_table(model_dir, tmp_path):
     assert "mean DICE over volumes, k = 2:" in result.output
     lines = (out / "evaluation.csv").read_text().splitlines()
     assert lines[0].startswith("case,clusters,level,mean_dice") and len(lines) == 2
+    result = _invoke("evaluate", out, "--truth", tmp_path / "t.nii.gz", "--csv", tmp_path / "nodir" / "x.csv")
+    assert result.exit_code == 2
+    assert result.output == f"hypseg: error: --csv {tmp_path / 'nodir' / 'x.csv'}: the folder {tmp_path / 'nodir'} does not exist\n"
 
 
 def test_a_4d_volume_is_segmented_in_the_channel_given(model_dir, tmp_path):

@@ -8,6 +8,7 @@ from typing import List, Optional
 import typer
 
 from hypseg.cli._errors import user_errors
+from hypseg.errors import UserError
 
 
 @user_errors
@@ -27,6 +28,9 @@ def evaluate(
     """
     from hypseg.inference.pipeline import evaluate_segmentation, summarise, write_scores_csv
 
+    target = csv or Path(seg) / "evaluation.csv"
+    if csv is not None and not csv.parent.is_dir():  # before the scoring, not after its table
+        raise UserError(f"--csv {csv}: the folder {csv.parent} does not exist")
     rows = evaluate_segmentation(seg, truth=truth or [])
     typer.echo("| case | clusters | level | mean DICE | per-class DICE |")
     typer.echo("|---|---|---|---|---|")
@@ -36,5 +40,5 @@ def evaluate(
     typer.echo("")
     for k, value in summarise(rows).items():
         typer.echo(f"mean DICE over volumes, k = {k}: {value:.3f}")
-    path = write_scores_csv(rows, csv or Path(seg) / "evaluation.csv")
+    path = write_scores_csv(rows, target)
     typer.echo(f"wrote {path}")
