@@ -199,3 +199,21 @@ def test_euclidean_model_gets_no_disk(seg_dir, tmp_path):
     assert result.exit_code == 0, result.output
     assert "no Poincare disk" in result.output
     assert sorted(p.name for p in (seg_dir / "plots").iterdir()) == ["case_a_slices.png"]
+
+
+def test_a_moved_image_is_named_with_the_way_out_and_a_moved_truth_is_left_out(seg_dir, tmp_path):
+    manifest = json.loads((seg_dir / "segmentation.json").read_text())
+    manifest["cases"][0]["truth"] = {"level1": str(tmp_path / "gone" / "truth.nii.gz")}
+    (seg_dir / "segmentation.json").write_text(json.dumps(manifest))
+    image = tmp_path / "data" / "case_a.nii.gz"
+    moved = tmp_path / "case_a.nii.gz"
+    image.rename(moved)
+    assert _error(_invoke(seg_dir, "--curvature", "1")) == (
+        f"hypseg: error: {image}: the image of case case_a is not there (moved?); give it with --volume "
+        "(and --case case_a when the folder holds several cases)")
+    result = _invoke(seg_dir, "--curvature", "1", "--volume", moved)
+    assert result.exit_code == 0, result.output
+    assert (f"note: the truth of case case_a is not at {tmp_path / 'gone' / 'truth.nii.gz'} (moved?); plotting "
+            "without it (give it with --truth)") in result.output
+    slices = matplotlib.image.imread(seg_dir / "plots" / "case_a_slices.png")
+    assert slices.shape[0] == 3 * 300 + 40  # volume, k=2, k=4: no truth row

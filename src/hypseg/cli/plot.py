@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import List, Optional
@@ -129,14 +130,24 @@ def _plot_case(
     from hypseg.plotting import plot_poincare_panels, plot_slices
 
     name = entry["name"]
-    image = load_volume(volume if volume is not None else _resolve(entry["image"], root=root))
+    if volume is None:
+        volume = _resolve(entry["image"], root=root)
+        if not volume.exists():
+            raise UserError(f"{volume}: the image of case {name} is not there (moved?); give it with --volume "
+                            f"(and --case {name} when the folder holds several cases)")
+    image = load_volume(volume, channel=entry.get("channel"), channel_axis=entry.get("channel_axis"))
     shape = image.shape
     levels = {f"k={k}": load_labels(_resolve(p, root=root), shape=shape) for k, p in sorted(entry["labels"].items(), key=lambda kv: int(kv[0]))}
     if truth is not None:
         truths = {"": load_labels(truth, shape=shape)}
     else:
-        listed = entry.get("truth") or {}
-        truths = {str(level): load_labels(_resolve(p, root=root), shape=shape) for level, p in sorted(listed.items())}
+        listed = {str(level): _resolve(p, root=root) for level, p in sorted((entry.get("truth") or {}).items())}
+        missing = [path for path in listed.values() if not path.exists()]
+        if missing:  # the truth is an extra here: the figures go on without it
+            print(f"note: the truth of case {name} is not at {missing[0]} (moved?); plotting without it "
+                  "(give it with --truth)", file=sys.stderr)
+            listed = {}
+        truths = {level: load_labels(path, shape=shape) for level, path in listed.items()}
     stem = re.sub(r"[^\w.-]+", "_", name)
     rows = {f"truth {level}".strip(): t for level, t in truths.items()} | levels
     written = [plot_slices(image.array, labels=rows, path=out / f"{stem}_slices.png", spacing=image.spacing, title=name)]
