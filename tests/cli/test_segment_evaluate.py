@@ -247,6 +247,18 @@ def test_evaluate_refuses_a_truth_of_another_shape(model_dir, tmp_path):
     assert not (tmp_path / "seg" / "evaluation.csv").exists()
 
 
+def test_evaluate_names_a_recorded_truth_that_moved(model_dir, tmp_path):
+    save_volume(_volume(7), path=tmp_path / "v.nii.gz")
+    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "seg", "-k", 2).exit_code == 0
+    manifest = json.loads((tmp_path / "seg" / "segmentation.json").read_text())
+    manifest["cases"][0]["truth"] = {"1": str(tmp_path / "gone.nii.gz")}  # as a dataset's segmentation records it
+    (tmp_path / "seg" / "segmentation.json").write_text(json.dumps(manifest))
+    result = _invoke("evaluate", tmp_path / "seg")
+    assert result.exit_code == 2
+    assert result.output == (f"hypseg: error: {tmp_path / 'gone.nii.gz'}: the truth recorded in {tmp_path / 'seg' / 'segmentation.json'} "
+                             "is not there (moved?); pass --truth label files or the dataset folder\n")
+
+
 def test_one_command_runs_the_default_recipe_with_its_containment(model_dir, tmp_path):
     from hypseg.config import segment_preset
     from hypseg.io import load_labels

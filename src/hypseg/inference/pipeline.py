@@ -329,6 +329,10 @@ def evaluate_segmentation(seg_dir: str | Path, *, truth: Sequence[str | Path] = 
         truth_of = [c.get("truth") or {} for c in cases]
         if not any(truth_of):
             raise UserError("no truth: pass --truth label files or the dataset folder")
+        for path in (Path(p) for t in truth_of for p in t.values()):
+            if not path.exists():
+                raise UserError(f"{path}: the truth recorded in {seg_dir / MANIFEST} is not there (moved?); pass --truth "
+                                "label files or the dataset folder")
     rows = []
     for case, case_truth in zip(cases, truth_of):
         for i, k in enumerate(clusters):
