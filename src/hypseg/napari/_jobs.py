@@ -8,13 +8,11 @@ does.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import re
-import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import numpy as np
 
@@ -42,8 +40,7 @@ class ImageSegmentation(NamedTuple):
     hyperbolic : bool
         Whether the embedding lies on the Poincaré ball (else in R^d).
     collapsed : bool
-        Segmenting warned (:class:`~hypseg.models.collapse.CollapsedModelWarning`) that the model embeds
-        every voxel alike: the label maps say nothing.
+        The model embeds every voxel alike (:func:`embeds_alike`): the label maps say nothing.
     """
 
     labels: dict[int, np.ndarray]
@@ -158,8 +155,8 @@ def train_model(
 
     The run is written into a hidden sibling of ``out`` and renamed at the end; an error, or an
     exception raised by ``on_step`` (the widget's cancel button), removes it, so a cancelled training
-    leaves no model folder behind. A warning that the kept model collapsed is caught and returned for the
-    widget to show, instead of naming the hidden folder on the terminal.
+    leaves no model folder behind. Whether every run collapsed is measured (:func:`training_collapsed`)
+    and returned for the widget to show.
 
     Parameters
     ----------
@@ -190,34 +187,47 @@ def train_model(
     config = training_recipe(recipe)
     if steps is not None:
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=int(steps)))
-    with atomic_path(out) as tmp, collapse_caught() as collapsed:
+    with atomic_path(out) as tmp:
         model = train([image], out=tmp, recipe=config, progress=False, on_step=on_step)
-    return ImageTraining(dataclasses.replace(model, run_dir=out), bool(collapsed))
+        collapsed = training_collapsed(image, model, run_dir=tmp)
+    return ImageTraining(dataclasses.replace(model, run_dir=out), collapsed)
 
 
-@contextlib.contextmanager
-def collapse_caught() -> Iterator[list[bool]]:
-    """Catch :class:`~hypseg.models.collapse.CollapsedModelWarning` for the widget to show rather than the
-    terminal; the yielded list is non-empty afterwards when one was raised. Other warnings go on as they were."""
-    from hypseg.models.collapse import CollapsedModelWarning
+def training_collapsed(image: np.ndarray, model: "TrainedModel", *, run_dir: str | os.PathLike) -> bool:
+    """Whether ``model``, trained on ``image`` alone, collapsed as :meth:`hypseg.training.Trainer.collapsed`
+    judges it: a trainer of the model's own config (its seed, its clipped patch sides) measures the kept
+    model's spread on the same fixed patches as the one that trained it.
 
-    found: list[bool] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CollapsedModelWarning)
-        yield found
-    found += [True for w in caught if issubclass(w.category, CollapsedModelWarning)]
-    for other in (w for w in caught if not issubclass(w.category, CollapsedModelWarning)):
-        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+    :func:`hypseg.train` says so only by a :class:`~hypseg.models.collapse.CollapsedModelWarning`, and
+    catching warnings in a worker thread swaps the process-wide ``warnings`` state under the viewer's
+    feet: the verdict is measured again instead, and warnings go wherever they go.
+    """
+    from hypseg.training import Trainer
+
+    trainer = Trainer(model.config, [model.normalise(image)], run_dir=run_dir, progress=False)
+    return trainer.collapsed(trainer.spread(model.network))
+
+
+def embeds_alike(embeddings: dict[tuple[int, ...], list[np.ndarray]]) -> bool:
+    """Whether segmenting found that the model embeds every voxel of the (one) volume alike: the least
+    :func:`~hypseg.models.collapse.embedding_spread` of its embeddings (one per patch sides) is below
+    :data:`~hypseg.models.collapse.COLLAPSED_SPREAD`, the rule of the warning :func:`hypseg.segment` gives.
+
+    >>> embeds_alike({(5,): [np.zeros((4, 4, 4, 2))]})
+    True
+    """
+    from hypseg.models.collapse import COLLAPSED_SPREAD, embedding_spread
+
+    return min(embedding_spread(found[0]) for found in embeddings.values()) < COLLAPSED_SPREAD
 
 
 def segment_image(image: np.ndarray, model: "TrainedModel", config: "SegmentConfig") -> ImageSegmentation:
     """Segment one image with ``model`` as ``config`` says (:func:`hypseg.segment`)."""
     from hypseg.api import segment
 
-    with collapse_caught() as collapsed:
-        result = segment([image], model, recipe=config)
+    result = segment([image], model, recipe=config)
     found = result.volumes[0]
     d = model.config.model.latent_dim
     labels = {k: m.astype(np.uint8 if m.max() < 256 else np.uint16) for k, m in found.labels.items()}
     embeddings = {level.clusters: result.embeddings[level.patch_sides][0][..., :d] for level in result.config.levels}
-    return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic, bool(collapsed))
+    return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic, embeds_alike(result.embeddings))

@@ -1,0 +1,78 @@
+"""The widget's work without Qt: whether a model collapsed is measured, not caught as a warning, so the
+process-wide ``warnings`` state is never swapped from the worker thread."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from hypseg.errors import UserError
+from hypseg.napari._jobs import preload, segment_config, segment_image, train_model
+
+
+@pytest.fixture(scope="module", autouse=True)
+def preloaded():
+    """What the widget imports first: an import of torch's compiler stack (sympy) adds a filter of its own."""
+    preload()
+
+
+def _warnings_state() -> tuple:
+    """What ``warnings.catch_warnings`` swaps: the filters (the list and its entries) and the functions that show a warning."""
+    return warnings.filters, list(warnings.filters), warnings.showwarning, warnings._showwarnmsg_impl
+
+
+class _Cancelled(Exception):
+    pass
+
+
+@pytest.mark.parametrize(("dead", "collapsed", "aside"), [
+    (set(), False, ()),
+    ({0}, False, (0,)),
+    ({0, 1000, 2000}, True, (0, 1000)),
+])
+def test_training_reports_a_collapse_and_leaves_the_warnings_state_alone(small_image, tmp_path, monkeypatch, dead, collapsed, aside):
+    from helpers import kill_encoders_of
+
+    kill_encoders_of(dead, monkeypatch)
+    before = _warnings_state()
+    trained = train_model(small_image, out=tmp_path / "model", recipe="smoke", steps=3)
+    assert _warnings_state() == before
+    assert trained.collapsed is collapsed and trained.aside == aside and trained.model.run_dir == tmp_path / "model"
+
+
+def test_a_cancelled_training_leaves_the_warnings_state_alone(small_image, tmp_path, monkeypatch):
+    from helpers import kill_encoders_of
+
+    def cancel(step):
+        if step == 2:
+            raise _Cancelled
+
+    kill_encoders_of({0}, monkeypatch)
+    before = _warnings_state()
+    with pytest.raises(_Cancelled):
+        train_model(small_image, out=tmp_path / "model", recipe="smoke", steps=3, on_step=cancel)
+    assert _warnings_state() == before and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.filterwarnings("ignore::hypseg.clustering.exceptions.EmptyClusterWarning")  # every voxel alike: empty clusters
+def test_segmenting_reports_a_collapsed_model_and_leaves_the_warnings_state_alone(small_image, tiny_model, tmp_path):
+    from helpers import collapsed_copy
+
+    from hypseg.api import load_model
+
+    config = segment_config("paper", [2])
+    before = _warnings_state()
+    assert segment_image(small_image, load_model(collapsed_copy(tiny_model, tmp_path / "collapsed")), config).collapsed
+    assert not segment_image(small_image, load_model(tiny_model), config).collapsed
+    assert _warnings_state() == before
+
+
+def test_a_failing_segmentation_leaves_the_warnings_state_alone(tiny_model):
+    from hypseg.api import load_model
+
+    before = _warnings_state()
+    with pytest.raises(UserError):
+        segment_image(np.zeros((4, 16, 16), dtype=np.float32), load_model(tiny_model), segment_config("paper", [2]))
+    assert _warnings_state() == before
