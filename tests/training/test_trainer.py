@@ -108,6 +108,59 @@ def test_an_interrupted_run_keeps_a_checkpoint_and_resumes_exactly(volumes, tmp_
         assert got[step]["loss"] == pytest.approx(expected[step]["loss"], rel=1e-5), step
 
 
+def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run_dir / "model.pt", weights_only=True)["model"]
+
+
+def _interrupt_at(step: int):
+    def interrupt(seen: int) -> None:
+        if seen == step:
+            raise KeyboardInterrupt
+
+    return interrupt
+
+
+@pytest.mark.parametrize("where", ["on_step", "validation", "checkpoint"])
+def test_a_run_interrupted_after_an_update_saves_that_step_and_resumes_to_the_uninterrupted_weights(
+    volumes, tmp_path, monkeypatch, where
+):
+    cfg = config(steps=14, checkpoint_every=4, validate_every=5)
+    full = tmp_path / "full"
+    Trainer(cfg, volumes, run_dir=full, progress=False).fit()
+    killed = tmp_path / "killed"
+    at = {"on_step": 6, "validation": 10, "checkpoint": 8}[where]
+    on_step = _interrupt_at(at) if where == "on_step" else None
+    if where == "validation":  # validated at steps 5 and 10: interrupted in the second
+        validate, calls = Trainer.validate, []
+
+        def validate_once(self, model):
+            calls.append(len(calls))
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            return validate(self, model)
+
+        monkeypatch.setattr(Trainer, "validate", validate_once)
+    if where == "checkpoint":  # the checkpoint of step 8 is interrupted before it is written
+        save, calls = Trainer._save, []
+
+        def save_once(self, model, optimiser, step):
+            calls.append(step)
+            if calls.count(at) == 1 and step == at:
+                raise KeyboardInterrupt
+            save(self, model, optimiser, step)
+
+        monkeypatch.setattr(Trainer, "_save", save_once)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(cfg, volumes, run_dir=killed, progress=False, on_step=on_step).fit()
+    monkeypatch.undo()
+    assert torch.load(killed / "model.pt", weights_only=True)["step"] == at  # step ``at``'s update, labelled ``at``
+    Trainer(cfg, volumes, run_dir=killed, progress=False).fit(resume=True)
+    expected, got = _weights(full), _weights(killed)
+    assert expected.keys() == got.keys()
+    assert all(torch.equal(expected[name], got[name]) for name in expected)
+    assert sorted(train_losses(killed)) == list(range(1, 15))
+
+
 def test_on_step_sees_every_step_and_an_exception_it_raises_stops_the_run(volumes, tmp_path):
     seen: list[int] = []
 

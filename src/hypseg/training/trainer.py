@@ -114,7 +114,8 @@ class Trainer:
         Show a progress bar (rank 0 only).
     on_step : callable, optional
         Called with the step's number after every completed step (checkpoint and log included); an
-        exception it raises ends the training there and propagates (a GUI's cancel button).
+        exception it raises ends the training there and propagates (a GUI's cancel button). A
+        KeyboardInterrupt, wherever it arrives, first saves the last step whose update is in the weights.
     """
 
     def __init__(
@@ -319,6 +320,9 @@ class Trainer:
             bar = progress(total=train.steps, initial=start, desc="training", unit="step")
         stopped = False
         step, last, window_start, window_triplets = start, {}, time.perf_counter(), 0
+        # The last step whose update is in the weights, the step model.pt holds, and whether an update is
+        # under way (an interrupt inside optimiser.step leaves some parameters updated and others not).
+        completed, saved, updating = start, start, False
         triplets_per_step = self.config.data.triplets_per_batch
         try:
             for step in range(start + 1, train.steps + 1):
@@ -335,7 +339,9 @@ class Trainer:
                 losses.loss.backward()
                 if train.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
+                updating = True
                 optimiser.step()
+                completed, updating = step, False
                 window_triplets += triplets_per_step
                 if step % train.log_every == 0 or step == train.steps:  # (a subset of ``logging``)
                     elapsed = time.perf_counter() - window_start
@@ -352,6 +358,7 @@ class Trainer:
                     self._log({"step": step, "split": "val", **self.validate(wrapped)})
                 if step % train.checkpoint_every == 0 or step == train.steps:
                     self._save(model, optimiser, step)
+                    saved = step
                 if bar is not None:
                     bar.update(1)
                 if self.on_step is not None:
@@ -361,9 +368,9 @@ class Trainer:
                     if stopped:
                         break  # a collapsed run: fit sets it aside and trains again
         except KeyboardInterrupt:
-            # Keep what was learned: the last completed step becomes a checkpoint to resume from.
-            completed = step - 1 if step > start else start
-            if completed > start:
+            # Keep what was learned: the last step whose update is in the weights becomes the checkpoint
+            # to resume from, labelled with that step. Torn weights keep the previous checkpoint.
+            if completed > saved and not updating:
                 self._save(model, optimiser, completed)
             raise
         finally:
