@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hypseg.errors import UserError
-from hypseg.napari._jobs import preload, segment_config, segment_image, train_model
+from hypseg.napari._jobs import check_image, preload, segment_config, segment_image, train_model
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -76,3 +76,15 @@ def test_a_failing_segmentation_leaves_the_warnings_state_alone(tiny_model):
     with pytest.raises(UserError):
         segment_image(np.zeros((4, 16, 16), dtype=np.float32), load_model(tiny_model), segment_config("paper", [2]))
     assert _warnings_state() == before
+
+
+def test_check_image_takes_a_single_channel_volume_of_every_side_at_least_the_smallest_patch():
+    from hypseg.config import MIN_PATCH_SIDE
+
+    volume = np.arange(MIN_PATCH_SIDE ** 3, dtype=np.int16).reshape((MIN_PATCH_SIDE,) * 3)
+    checked = check_image([volume, volume[::2, ::2, ::2]], name="v")  # multiscale: the full resolution
+    assert checked.dtype == np.float32 and np.array_equal(checked, volume)
+    for data, rgb in [(volume, True), (volume[..., :3], False), (volume[:, :, 0], False), (volume[None], False)]:
+        with pytest.raises(UserError, match="^image layer 'v' ") as caught:
+            check_image(data, name="v", rgb=rgb)
+        assert "\n" not in str(caught.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 import numpy as np
@@ -36,6 +37,7 @@ def _wait(qtbot, widget, timeout_s=300):
 def test_training_keeps_the_viewer_responsive_and_segmenting_returns_one_layer_per_level(qtbot, widget, viewer, tmp_path):
     from qtpy.QtCore import QTimer
 
+    gc.collect()  # the garbage of earlier tests (their models) now, not as a pause of the GUI thread during the measurement
     assert widget.image.value is viewer.layers["cell"]  # the current image layer is preselected
     widget.recipe.value, widget.steps.value = "smoke", 100  # long enough for the measurement on a fast machine
     widget.train_out.value = str(tmp_path / "model")
@@ -167,3 +169,24 @@ def test_a_collapsed_model_segments_and_the_status_line_says_its_maps_say_nothin
         "segmented cell, but the model embeds every voxel alike: its training collapsed and its label maps say "
         "nothing; train again with another seed")
     assert widget.result.collapsed and "k=2" in widget.viewer.layers
+
+
+@pytest.mark.parametrize(("data", "options", "message"), [
+    (np.random.default_rng(0).random((30, 30, 3)), {"rgb": True},
+     "hypseg: image layer 'picture' is an RGB image; hypseg segments single-channel 3-D volumes (Z, Y, X)"),
+    (np.random.default_rng(0).random((30, 30)), {},
+     "hypseg: image layer 'picture' has shape (30, 30); hypseg segments single-channel 3-D volumes (Z, Y, X)"),
+    (np.random.default_rng(0).random((2, 16, 16, 16)), {},
+     "hypseg: image layer 'picture' has shape (2, 16, 16, 16); hypseg segments single-channel 3-D volumes (Z, Y, X)"),
+    (np.random.default_rng(0).random((30, 30, 3)), {"rgb": False},
+     "hypseg: image layer 'picture' of shape (30, 30, 3) is too small: every side must be at least 8 voxels"),
+])
+def test_an_image_that_is_not_a_single_channel_volume_is_refused_in_one_line(widget, viewer, tiny_model, data, options, message):
+    viewer.add_image(data, name="picture", **options)
+    assert widget.image.value is viewer.layers["picture"]
+    widget.model_dir.value = str(tiny_model)
+    for button in (widget.segment_button, widget.train_button):
+        widget.status.value = ""
+        button.native.click()
+        assert widget.status.value == message and not widget.busy
+    assert [layer.name for layer in viewer.layers] == ["cell", "picture"]

@@ -68,16 +68,30 @@ def preload() -> None:
     build_optimiser(HVAE(run.model).parameters(), run.train)
 
 
-def check_image(data, *, name: str) -> np.ndarray:
+def check_image(data, *, name: str, rgb: bool = False) -> np.ndarray:
     """An image layer's data as a float32 (Z, Y, X) array; a one-line error for anything else.
 
-    ``data`` may be a napari layer's array, dask array or multiscale list (its full-resolution level).
+    ``data`` may be a napari layer's array, dask array or multiscale list (its full-resolution level);
+    ``rgb`` is the layer's flag: its last axis holds colours, not voxels. Every side must be at least
+    :data:`hypseg.config.MIN_PATCH_SIDE` voxels, as :func:`hypseg.segment` asks.
+
+    >>> check_image(np.zeros((30, 30, 3)), name="photo", rgb=True)
+    Traceback (most recent call last):
+    ...
+    hypseg.errors.UserError: image layer 'photo' is an RGB image; hypseg segments single-channel 3-D volumes (Z, Y, X)
     """
+    from hypseg.config import MIN_PATCH_SIDE
+
+    if rgb:
+        raise UserError(f"image layer {name!r} is an RGB image; hypseg segments single-channel 3-D volumes (Z, Y, X)")
     if isinstance(data, (list, tuple)):  # multiscale: the full resolution
         data = data[0]
     shape = tuple(getattr(data, "shape", ()))
     if len(shape) != 3:
-        raise UserError(f"image layer {name!r} has shape {shape}; hypseg segments 3-D volumes (Z, Y, X)")
+        raise UserError(f"image layer {name!r} has shape {shape}; hypseg segments single-channel 3-D volumes (Z, Y, X)")
+    if min(shape) < MIN_PATCH_SIDE:
+        raise UserError(f"image layer {name!r} of shape {shape} is too small: every side must be at least "
+                        f"{MIN_PATCH_SIDE} voxels")
     array = np.asarray(data, dtype=np.float32)
     if not np.all(np.isfinite(array)):
         raise UserError(f"image layer {name!r} contains NaN or Inf values")

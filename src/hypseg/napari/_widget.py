@@ -147,7 +147,7 @@ class HypsegWidget(Container):
         layer = self.image.value
         if layer is None:
             raise UserError("open or select an image layer first")
-        return check_image(layer.data, name=layer.name)
+        return check_image(layer.data, name=layer.name, rgb=layer.rgb)
 
     def _run(self, function, *, done, **kwargs) -> None:
         """Run ``function(**kwargs)`` in a worker thread; ``done(result)`` in the GUI thread on success."""
