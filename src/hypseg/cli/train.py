@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import sys
 import tempfile
 from pathlib import Path
 from typing import List, Optional
@@ -50,10 +51,8 @@ def train(
         hypseg train data/synth --out runs/paper --recipe paper --variant euclidean --device cuda
     """
     from hypseg.config import training_recipe
-    from hypseg.config.recipes import clip_note, clip_patch_sides
-    from hypseg.data import discover_cases, load_normalised, pack_normalised
+    from hypseg.data import discover_cases
     from hypseg.io.checkpoint import load_run_config
-    from hypseg.training import Trainer
 
     if resume and config is None:
         run = load_run_config(out)
@@ -75,6 +74,25 @@ def train(
     validation = [c for c in cases if c.split == "val"]
     if not training:
         raise UserError("no training volumes: the data has no cases in its 'train' split")
+    try:
+        result = _train(run, training, validation, out=out, resume=resume, progress=progress)
+    except KeyboardInterrupt:
+        print(f"hypseg: {interrupted_note(out, steps=run.train.steps)}", file=sys.stderr)
+        raise typer.Exit(code=130) from None
+    typer.echo(f"trained {count(result.step, 'step')} on {count(len(training), 'volume')}; model in {result.run_dir}")
+    if result.collapsed:
+        one = len(result.collapsed) == 1
+        seeds = ", ".join(str(seed) for seed in result.collapsed)
+        typer.echo(f"the {'run with seed' if one else 'runs with seeds'} {seeds} collapsed and {'was' if one else 'were'} "
+                   f"set aside; the model is seed {result.config.train.seed}'s")
+
+
+def _train(run, training, validation, *, out: Path, resume: bool, progress: bool):
+    """Load (or pack) the cases' normalised volumes and train ``run`` into ``out``: the Trainer's result."""
+    from hypseg.config.recipes import clip_note, clip_patch_sides
+    from hypseg.data import load_normalised, pack_normalised
+    from hypseg.training import Trainer
+
     with contextlib.ExitStack() as stack:
         if streamed(training + validation):  # larger than memory: patches are read from a normalised file
             Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -89,13 +107,18 @@ def train(
         if note:
             typer.echo(note)
         run = clipped
-        result = Trainer(run, volumes, run_dir=out, validation=val_volumes, progress=progress).fit(resume=resume)
-    typer.echo(f"trained {count(result.step, 'step')} on {count(len(volumes), 'volume')}; model in {result.run_dir}")
-    if result.collapsed:
-        one = len(result.collapsed) == 1
-        seeds = ", ".join(str(seed) for seed in result.collapsed)
-        typer.echo(f"the {'run with seed' if one else 'runs with seeds'} {seeds} collapsed and {'was' if one else 'were'} "
-                   f"set aside; the model is seed {result.config.train.seed}'s")
+        return Trainer(run, volumes, run_dir=out, validation=val_volumes, progress=progress).fit(resume=resume)
+
+
+def interrupted_note(out: Path, *, steps: int) -> str:
+    """What an interrupted ``hypseg train`` leaves in ``out``: the step its checkpoint holds and how to go on."""
+    from hypseg.io.checkpoint import load_checkpoint
+
+    try:
+        step = int(load_checkpoint(out)["step"])
+    except FileNotFoundError:
+        return f"interrupted before the first checkpoint; nothing was saved in {Path(out)}/; run the same command to start again"
+    return f"interrupted; {Path(out)}/ holds step {step} of {steps}; run the same command with --resume to continue"
 
 
 def read_config(path: Path):

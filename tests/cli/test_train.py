@@ -1,0 +1,66 @@
+"""hypseg train: what an interrupt leaves and says, fresh runs and resumed ones."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from hypseg.cli.app import app
+from hypseg.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from hypseg.io.checkpoint import CONFIG_NAME, save_run_config
+from hypseg.training.stream import TripletStream
+
+runner = CliRunner()
+
+TINY = RunConfig(
+    model=ModelConfig(patch_size=8, channels=(4, 4, 4), hidden=8),
+    data=DataConfig(patch_min=5.0, patch_max=10.0, patch_resize=8, triplets_per_batch=8),
+    train=TrainConfig(steps=6, shard_size=8, validation_batches=0, checkpoint_every=100, seed=3),
+)
+
+
+@pytest.fixture
+def args(tmp_path):
+    volume = tmp_path / "v.npy"
+    np.save(volume, np.random.default_rng(0).normal(size=(16, 16, 16)).astype(np.float32))
+    save_run_config(tmp_path / "recipe", TINY)
+    return ["train", str(volume), "--config", str(tmp_path / "recipe" / CONFIG_NAME), "--out", str(tmp_path / "run"), "--no-progress"]
+
+
+def _interrupt_at(step: int, monkeypatch) -> None:
+    original = TripletStream.batch
+
+    def batch(self, seen, shards, **kwargs):
+        if seen == step:
+            raise KeyboardInterrupt
+        return original(self, seen, shards, **kwargs)
+
+    monkeypatch.setattr(TripletStream, "batch", batch)
+
+
+def test_an_interrupted_run_says_which_step_it_saved_and_resumes_with_the_same_command(args, tmp_path, monkeypatch):
+    _interrupt_at(5, monkeypatch)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 130
+    assert result.stderr == (f"hypseg: interrupted; {tmp_path / 'run'}/ holds step 4 of 6; run the same command with "
+                             "--resume to continue\n")
+    monkeypatch.undo()
+    result = runner.invoke(app, [*args, "--resume"])
+    assert result.exit_code == 0, result.output
+    assert "trained 6 steps on 1 volume" in result.output
+    assert torch.load(tmp_path / "run" / "model.pt", weights_only=True)["step"] == 6
+
+
+def test_a_run_interrupted_in_its_first_step_says_nothing_was_saved(args, tmp_path, monkeypatch):
+    _interrupt_at(1, monkeypatch)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 130
+    assert result.stderr == (f"hypseg: interrupted before the first checkpoint; nothing was saved in {tmp_path / 'run'}/; "
+                             "run the same command to start again\n")
+    monkeypatch.undo()
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
