@@ -19,7 +19,8 @@ def viewer(synthetic_image):
     from napari.components import ViewerModel
 
     model = ViewerModel()
-    model.add_image(synthetic_image, name="cell", scale=(2.0, 1.0, 1.0), translate=(5.0, 0.0, -3.0))
+    model.add_image(synthetic_image, name="cell", scale=(2.0, 1.0, 1.0), translate=(5.0, 0.0, -3.0),
+                    units=("nm", "nm", "nm"), axis_labels=("z", "y", "x"))
     return model
 
 
@@ -66,15 +67,18 @@ def test_training_keeps_the_viewer_responsive_and_segmenting_returns_one_layer_p
         assert layer._type_string == "labels" and layer.data.shape == image.data.shape
         np.testing.assert_array_equal(layer.scale, image.scale)
         np.testing.assert_array_equal(layer.translate, image.translate)
+        assert layer.units == image.units and layer.axis_labels == ("z", "y", "x")
         assert sorted(np.unique(layer.data)) == list(range(k))
     assert widget.level.choices == ("k=2", "k=4") and widget.level.value == "k=4"
     assert not widget.disk.pixmap().isNull() and widget.disk.pixmap().width() == 360
 
-    # segmenting again replaces the layers instead of adding "k=2 [1]"
+    # segmenting again replaces the previous run's layers: k=2 in place (not "k=2 [1]"), k=4 goes
+    kept = viewer.layers["k=2"]
     widget.clusters.value = "2 3"
     widget.segment_button.native.click()
     _wait(qtbot, widget)
-    assert [layer.name for layer in viewer.layers] == ["cell", "k=2", "k=4", "k=3"]
+    assert [layer.name for layer in viewer.layers] == ["cell", "k=2", "k=3"] and viewer.layers["k=2"] is kept
+    assert viewer.layers["k=3"].units == image.units and viewer.layers["k=3"].axis_labels == ("z", "y", "x")
     widget.level.value = "k=2"  # redraws the disk for that level
     assert not widget.disk.pixmap().isNull()
 
@@ -84,10 +88,12 @@ def test_a_cancelled_training_leaves_no_model_folder(qtbot, widget, tmp_path):
     widget.train_out.value = str(tmp_path / "model")
     widget.train_button.native.click()
     qtbot.waitUntil(lambda: widget.progress.value >= 2, timeout=120_000)
+    widget.steps.value = 5  # the next training's: the running one keeps its bar
+    assert widget.progress.max == 100_000
     widget.cancel_button.native.click()
     _wait(qtbot, widget)
     assert widget.status.value == "training cancelled; no model folder was written"
-    assert widget.progress.value < 100_000 and list(tmp_path.iterdir()) == []
+    assert widget.progress.value < 100_000 and widget.progress.max == 100_000 and list(tmp_path.iterdir()) == []
     assert widget.train_button.enabled and widget.segment_button.enabled and not widget.cancel_button.enabled
 
 

@@ -5,9 +5,9 @@ Training and segmenting run in a worker thread (:func:`superqt.utils.create_work
 own workers build on), so the viewer stays responsive; training reports every step to a progress bar through a queued Qt signal,
 and its cancel button stops it after the running step, leaving no model folder behind
 (:func:`hypseg.napari._jobs.train_model`). The labels layers ``k=2``, ``k=4``, ... take the image
-layer's scale, translation, rotation, shear and affine, and replace the layers of those names that a
-previous run added. Errors a user can fix (a bad cluster count, a missing model folder, an image that
-is not 3-D) are shown as one line in the widget and as a napari notification; progress and results
+layer's scale, translation, rotation, shear and affine (and its units and axis labels, napari >= 0.5); they
+replace the labels layers that the previous run on that image added, and layers of their names. Errors a
+user can fix (a bad cluster count, a missing model folder, an image that is not a single-channel volume) are shown as one line in the widget and as a napari notification; progress and results
 as a line in the widget.
 
 The widget takes any napari viewer model (:class:`napari.components.ViewerModel` in the tests, a
@@ -69,6 +69,7 @@ class HypsegWidget(Container):
         self.viewer = napari_viewer
         self.model = None  # the TrainedModel last trained or loaded
         self.result: ImageSegmentation | None = None
+        self._added: dict[int, tuple[Any, list]] = {}  # id of an image layer -> it and the labels layers of its last run
         self._worker = None
         self._cancel = threading.Event()
         self._relay = _StepRelay()
@@ -103,7 +104,6 @@ class HypsegWidget(Container):
         self.cancel_button.changed.connect(self.cancel)
         self.segment_button.changed.connect(self.segment)
         self.level.changed.connect(self._draw_disk)
-        self.steps.changed.connect(lambda value: setattr(self.progress, "max", value))
         for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
             event.connect(self._follow_active)
         napari_viewer.layers.selection.events.active.connect(self._follow_active)
@@ -237,8 +237,15 @@ class HypsegWidget(Container):
         self.model, self.result = model, result
         geometry = {"scale": source.scale, "translate": source.translate, "rotate": source.rotate,
                     "shear": source.shear, "affine": source.affine.affine_matrix}
-        for k, labels in result.labels.items():
-            name = f"k={k}"
+        geometry |= {key: getattr(source, key) for key in ("units", "axis_labels") if hasattr(source, key)}  # napari >= 0.5
+        names = [f"k={k}" for k in result.labels]
+        owner, previous = self._added.pop(id(source), (None, []))
+        previous = [layer for layer in previous if owner is source and layer in self.viewer.layers]
+        for layer in previous:
+            if layer.name not in names:
+                self.viewer.layers.remove(layer)
+        added = []
+        for (k, labels), name in zip(result.labels.items(), names):
             colors = labels_colormap(k, outside=result.outside)
             if name in self.viewer.layers and isinstance(self.viewer.layers[name], Labels):
                 layer = self.viewer.layers[name]
@@ -247,7 +254,11 @@ class HypsegWidget(Container):
                     setattr(layer, key, value)
                 layer.colormap = colors
             else:
-                self.viewer.add_labels(labels, name=name, colormap=colors, **geometry)
+                layer = self.viewer.add_labels(labels, name=name, colormap=colors, **geometry)
+            added.append(layer)
+        for _, layers in self._added.values():  # a layer of another image's run that this run took over is this run's now
+            layers[:] = [layer for layer in layers if all(layer is not mine for mine in added)]
+        self._added[id(source)] = (source, added)
         self.level.choices = [f"k={k}" for k in result.labels]
         self.level.value = f"k={max(result.labels)}"
         self._draw_disk()
