@@ -63,7 +63,7 @@ from hypseg.data.normalise import apply, statistics, voxel_sample
 from hypseg.data.supervoxels import supervoxels, tile_bounds
 from hypseg.errors import UserError
 from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_collapsed
-from hypseg.inference.model_io import TrainedModel, load_model
+from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
 from hypseg.inference.refine import reach, refine_boundary
 from hypseg.inference.segment import _level_labels, fit_parts
@@ -254,7 +254,7 @@ _MODELS: dict[tuple[str, str], TrainedModel] = {}
 def _model(job: Job) -> TrainedModel:
     key = (job.model_dir, job.device)
     if key not in _MODELS:  # once per worker process
-        _MODELS[key] = load_model(job.model_dir, device=job.device)
+        _MODELS[key] = _load_model(job.model_dir, device=job.device)[0]  # its caller loaded it, and warned
     return _MODELS[key]
 
 

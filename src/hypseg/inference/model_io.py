@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -57,10 +58,31 @@ class TrainedModel:
         return normalise(np.asarray(array, dtype=np.float32), config=self.config.data)
 
 
+class UnfinishedTrainingWarning(UserWarning):
+    """The run directory's checkpoint is from a step before the run's ``train.steps``: its training was
+    interrupted, and ``hypseg train ... --resume`` continues it."""
+
+
 def load_model(run_dir: str | Path, *, device: str | torch.device = "cpu") -> TrainedModel:
-    """The trained model of a run directory, in eval mode; clear errors for missing or foreign runs."""
+    """The trained model of a run directory, in eval mode; clear errors for missing or foreign runs.
+
+    A model whose training did not reach the run's ``train.steps`` loads with an
+    :class:`UnfinishedTrainingWarning`: a partly trained model may still be worth a look.
+    """
+    model, step = _load_model(run_dir, device=device)
+    steps = model.config.train.steps
+    if step < steps:
+        warnings.warn(UnfinishedTrainingWarning(
+            f"{Path(run_dir)}: the model is from step {step} of {steps}: its training did not finish "
+            f"(hypseg train ... --out {Path(run_dir)} --resume continues it)"), stacklevel=2)
+    return model
+
+
+def _load_model(run_dir: str | Path, *, device: str | torch.device) -> tuple[TrainedModel, int]:
+    """The model of ``run_dir`` and the step its checkpoint holds, unchecked (a worker process loading a
+    model its caller has loaded)."""
     config = load_run_config(run_dir)
     state = load_checkpoint(run_dir, map_location=device)
     network = HVAE(config.model).to(device)
     network.load_weights(state["model"], source=str(Path(run_dir) / WEIGHTS_NAME))
-    return TrainedModel(network.eval(), config, Path(run_dir), set_aside_seeds(run_dir))
+    return TrainedModel(network.eval(), config, Path(run_dir), set_aside_seeds(run_dir)), int(state["step"])
