@@ -18,7 +18,7 @@ import torch
 from hypseg.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from hypseg.data import generate_volume, normalise
 from hypseg.models.collapse import COLLAPSED_SPREAD, CollapsedModelWarning
-from hypseg.io.checkpoint import load_run_config
+from hypseg.io.checkpoint import load_run_config, save_run_config
 from hypseg.training import Trainer, read_log, smoothed
 from hypseg.training.stream import TripletStream
 from helpers import kill_encoders_of
@@ -159,6 +159,14 @@ def test_a_run_interrupted_after_an_update_saves_that_step_and_resumes_to_the_un
     assert expected.keys() == got.keys()
     assert all(torch.equal(expected[name], got[name]) for name in expected)
     assert sorted(train_losses(killed)) == list(range(1, 15))
+
+
+def test_a_new_run_in_a_folder_without_a_checkpoint_starts_a_fresh_log(volumes, tmp_path):
+    save_run_config(tmp_path, config(steps=250))  # what a run killed before its first checkpoint leaves
+    (tmp_path / "log.jsonl").write_text("".join(json.dumps({"step": s, "split": "train", "loss": 1.0}) + "\n" for s in range(10, 251, 10)))
+    Trainer(config(steps=6), volumes, run_dir=tmp_path, progress=False).fit()
+    assert [(r["step"], r["split"]) for r in read_log(tmp_path)] == [(s, "train") for s in range(1, 7)] + [(6, "val")]
+    assert load_run_config(tmp_path) == config(steps=6)
 
 
 def test_on_step_sees_every_step_and_an_exception_it_raises_stops_the_run(volumes, tmp_path):

@@ -302,7 +302,8 @@ class Trainer:
             if (self.run_dir / WEIGHTS_NAME).exists():
                 raise FileExistsError(f"{self.run_dir} already holds a checkpoint; resume it or choose another output folder")
             start = 0
-            if self.context.is_main:
+            if self.context.is_main:  # a run killed before its first checkpoint left a log a new run must not extend
+                (self.run_dir / LOG_NAME).unlink(missing_ok=True)
                 save_run_config(self.run_dir, self.config)
         wrapped: torch.nn.Module = model
         if self.context.active:
