@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import torch
 
 from hypseg.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from hypseg.data import generate_volume, normalise
+from hypseg.errors import UserError
 from hypseg.models.collapse import COLLAPSED_SPREAD, CollapsedModelWarning
 from hypseg.io.checkpoint import load_run_config, save_run_config
 from hypseg.training import Trainer, read_log, smoothed
@@ -167,6 +169,21 @@ def test_a_new_run_in_a_folder_without_a_checkpoint_starts_a_fresh_log(volumes, 
     Trainer(config(steps=6), volumes, run_dir=tmp_path, progress=False).fit()
     assert [(r["step"], r["split"]) for r in read_log(tmp_path)] == [(s, "train") for s in range(1, 7)] + [(6, "val")]
     assert load_run_config(tmp_path) == config(steps=6)
+
+
+def test_resume_drops_a_torn_last_log_line_and_names_any_other_broken_line(volumes, tmp_path):
+    full, part = tmp_path / "full", tmp_path / "part"
+    Trainer(config(steps=14), volumes, run_dir=full, progress=False).fit()
+    Trainer(config(steps=10), volumes, run_dir=part, progress=False).fit()
+    log = part / "log.jsonl"
+    with open(log, "a", encoding="utf-8") as handle:
+        handle.write('{"step": 11, "split": "tra')  # a run killed while writing step 11's line
+    Trainer(config(steps=14), volumes, run_dir=part, progress=False).fit(resume=True)
+    assert _without_rates(train_losses(part)) == _without_rates(train_losses(full))
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join([lines[0], "{not json", *lines[1:]]) + "\n")
+    with pytest.raises(UserError, match=f"^{re.escape(str(log))}:2: is not JSON \\(Expecting property name enclosed in double quotes\\)$"):
+        Trainer(config(steps=16), volumes, run_dir=part, progress=False).fit(resume=True)
 
 
 def test_on_step_sees_every_step_and_an_exception_it_raises_stops_the_run(volumes, tmp_path):

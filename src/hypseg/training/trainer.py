@@ -188,11 +188,26 @@ class Trainer:
                 handle.write(json.dumps(record) + "\n")
 
     def _truncate_log(self, step: int) -> None:
-        """Drop log lines past the checkpoint we resume from (they will be produced again)."""
+        """Drop log lines past the checkpoint we resume from (they will be produced again), a torn last line
+        among them (a run killed while writing it was past its checkpoint); any other line that is not a
+        record is a :class:`UserError` naming the file and line."""
         path = self.run_dir / LOG_NAME
-        if self.context.is_main and path.exists():
-            lines = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-            path.write_text("".join(line + "\n" for line in lines))
+        if not (self.context.is_main and path.exists()):
+            return
+        numbered = [(number, line) for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if line.strip()]
+        kept = []
+        for number, line in numbered:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                if number == numbered[-1][0]:
+                    break  # torn
+                raise UserError(f"{path}:{number}: is not JSON ({err.msg})") from None
+            if not isinstance(record, dict) or not isinstance(record.get("step"), int):
+                raise UserError(f"{path}:{number}: is not a log record (a JSON object with a step)")
+            if record["step"] <= step:
+                kept.append(line)
+        path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
     # ------------------------------------------------------------------------------------------ loop
     def validate(self, model: torch.nn.Module) -> dict[str, float]:
