@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 import torch
@@ -11,7 +9,7 @@ from typer.testing import CliRunner
 
 from hypseg.cli.app import app
 from hypseg.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from hypseg.io.checkpoint import CONFIG_NAME, save_run_config
+from hypseg.io.checkpoint import CONFIG_NAME, load_run_config, save_run_config
 from hypseg.training.stream import TripletStream
 
 runner = CliRunner()
@@ -64,3 +62,25 @@ def test_a_run_interrupted_in_its_first_step_says_nothing_was_saved(args, tmp_pa
     monkeypatch.undo()
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
+
+
+def test_resume_with_fewer_steps_than_the_run_has_is_one_line_and_keeps_the_run(args, tmp_path):
+    assert runner.invoke(app, args).exit_code == 0
+    log = (tmp_path / "run" / "log.jsonl").read_text()
+    result = runner.invoke(app, [*args, "--resume", "--steps", "4"])
+    assert result.exit_code == 2
+    assert result.output == (f"hypseg: error: {tmp_path / 'run'} is already at step 6, past the 4 steps asked for; "
+                             "resume it with more steps to train longer\n")
+    assert (tmp_path / "run" / "log.jsonl").read_text() == log
+    assert torch.load(tmp_path / "run" / "model.pt", weights_only=True)["step"] == 6
+    assert load_run_config(tmp_path / "run") == TINY
+
+
+@pytest.mark.parametrize("made", ["nothing", "config"])
+def test_resume_with_nothing_to_resume_says_to_drop_resume(args, tmp_path, made):
+    if made == "config":  # a run killed before its first checkpoint
+        save_run_config(tmp_path / "run", TINY)
+    result = runner.invoke(app, [*args, "--resume"])
+    assert result.exit_code == 2
+    reason = f"model directory {tmp_path / 'run'} does not exist" if made == "nothing" else f"{tmp_path / 'run'} holds no checkpoint: model.pt is missing"
+    assert result.output == f"hypseg: error: {reason}; drop --resume to start a new run\n"

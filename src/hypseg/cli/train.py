@@ -54,6 +54,8 @@ def train(
     from hypseg.data import discover_cases
     from hypseg.io.checkpoint import load_run_config
 
+    if resume:
+        check_resumable(out)
     if resume and config is None:
         run = load_run_config(out)
     else:
@@ -108,6 +110,18 @@ def _train(run, training, validation, *, out: Path, resume: bool, progress: bool
             typer.echo(note)
         run = clipped
         return Trainer(run, volumes, run_dir=out, validation=val_volumes, progress=progress).fit(resume=resume)
+
+
+def check_resumable(out: Path) -> None:
+    """Refuse ``--resume`` where ``out`` holds no run with a checkpoint, saying how to start one."""
+    from hypseg.io.checkpoint import WEIGHTS_NAME, load_run_config
+
+    try:
+        load_run_config(out)
+        if not (Path(out) / WEIGHTS_NAME).is_file():
+            raise FileNotFoundError(f"{Path(out)} holds no checkpoint: {WEIGHTS_NAME} is missing")
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"{err}; drop --resume to start a new run") from None
 
 
 def interrupted_note(out: Path, *, steps: int) -> str:

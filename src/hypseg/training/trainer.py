@@ -310,6 +310,9 @@ class Trainer:
         model, optimiser = self._build()
         if resume:
             start = self._restore(model, optimiser)
+            if start > train.steps:  # before the log is cut to the steps asked for
+                raise UserError(f"{self.run_dir} is already at step {start}, past the {train.steps} steps asked for; "
+                                "resume it with more steps to train longer")
             self._truncate_log(start)
             if self.context.is_main:  # the steps may have changed: config.toml says what the run trains to
                 save_run_config(self.run_dir, self.config)
