@@ -163,6 +163,36 @@ def test_a_run_interrupted_after_an_update_saves_that_step_and_resumes_to_the_un
     assert sorted(train_losses(killed)) == list(range(1, 15))
 
 
+def test_a_run_interrupted_inside_an_update_keeps_its_previous_checkpoint(volumes, tmp_path, monkeypatch):
+    cfg = config(steps=14, checkpoint_every=4)
+    full = tmp_path / "full"
+    Trainer(cfg, volumes, run_dir=full, progress=False).fit()
+    killed = tmp_path / "killed"
+    build = Trainer._build
+
+    def build_torn_at_6(self):  # step 6's update is applied, then the interrupt comes before optimiser.step returns
+        model, optimiser = build(self)
+        step, calls = optimiser.step, []
+
+        def torn(*args, **kwargs):
+            step(*args, **kwargs)
+            calls.append(len(calls) + 1)
+            if calls[-1] == 6:
+                raise KeyboardInterrupt
+
+        optimiser.step = torn
+        return model, optimiser
+
+    monkeypatch.setattr(Trainer, "_build", build_torn_at_6)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(cfg, volumes, run_dir=killed, progress=False).fit()
+    monkeypatch.undo()
+    assert torch.load(killed / "model.pt", weights_only=True)["step"] == 4  # weights that may be torn are not saved
+    Trainer(cfg, volumes, run_dir=killed, progress=False).fit(resume=True)
+    expected, got = _weights(full), _weights(killed)
+    assert all(torch.equal(expected[name], got[name]) for name in expected)
+
+
 def test_a_new_run_in_a_folder_without_a_checkpoint_starts_a_fresh_log(volumes, tmp_path):
     save_run_config(tmp_path, config(steps=250))  # what a run killed before its first checkpoint leaves
     (tmp_path / "log.jsonl").write_text("".join(json.dumps({"step": s, "split": "train", "loss": 1.0}) + "\n" for s in range(10, 251, 10)))
