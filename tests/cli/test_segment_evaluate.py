@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 
 import mrcfile
 import nibabel
@@ -218,6 +219,24 @@ def test_a_patch_side_the_model_cannot_embed_is_refused_before_any_work(model_di
     assert not (tmp_path / "s").exists()
 
 
+def test_a_warning_is_one_line_on_the_command_line(model_dir, tmp_path):
+    import shutil
+
+    unfinished = tmp_path / "unfinished"
+    shutil.copytree(model_dir, unfinished)
+    text = (unfinished / "config.toml").read_text()
+    (unfinished / "config.toml").write_text(re.sub(r"(?m)^steps = \d+$", "steps = 1000", text))  # as if interrupted
+    save_volume(_volume(0), path=tmp_path / "v.nii.gz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as outside the test suite, which turns warnings into errors
+        result = _invoke("segment", tmp_path / "v.nii.gz", "--model", unfinished, "--out", tmp_path / "s", "-k", 2)
+    assert result.exit_code == 0, result.output
+    assert "UnfinishedTrainingWarning" not in result.output and "warnings.warn" not in result.output
+    warned = [line for line in result.output.splitlines() if line.startswith("hypseg: warning")]
+    assert warned == [f"hypseg: warning: {unfinished}: the model is from step 2 of 1000: its training did not finish "
+                      f"(hypseg train ... --out {unfinished} --resume continues it)"]
+
+
 def test_a_model_of_another_version_or_shape_is_refused(model_dir, tmp_path):
     import shutil
 
@@ -330,15 +349,17 @@ def test_per_volume_a_volume_of_too_few_supervoxels_is_clustered_voxel_by_voxel(
 @pytest.mark.filterwarnings("ignore::hypseg.clustering.exceptions.EmptyClusterWarning")  # all points alike
 def test_a_collapsed_model_segments_with_a_warning_that_says_so(model_dir, tmp_path):
     from helpers import collapsed_copy
-    from hypseg.inference.embed import CollapsedModelWarning
 
     collapsed = collapsed_copy(model_dir, tmp_path / "collapsed")
     save_volume(_volume(9, shape=(16, 16, 16)), path=tmp_path / "v.nii.gz")
     message = "volume 0: the model embeds every voxel alike (spread 0, below 0.0001): its training collapsed"
-    with pytest.warns(CollapsedModelWarning, match=re.escape(message)):
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as outside the test suite (which ignores this warning)
         result = _invoke("segment", tmp_path / "v.nii.gz", "--model", collapsed, "--out", tmp_path / "seg", "-k", 2,
                          "--no-containment")
     assert result.exit_code == 0, result.output
+    assert any(line.startswith(f"hypseg: warning: {message}") for line in result.output.splitlines())
+    assert "CollapsedModelWarning" not in result.output  # one line, not Python's two
     healthy = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "seg2", "-k", 2)
     assert healthy.exit_code == 0  # and no warning: the test's warnings are errors
 

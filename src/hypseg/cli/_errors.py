@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from typing import Callable, TypeVar
 
 import typer
@@ -37,6 +38,12 @@ def user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as the command line shows it: ``hypseg: warning: ...`` on stderr, one line (no source line)."""
+    text = str(message).strip().splitlines()
+    print(f"hypseg: warning: {text[0] if text else category.__name__}", file=sys.stderr if file is None else file)
+
+
 class UsageErrorsGroup(TyperGroup):
     """The ``hypseg`` command group: a usage error (a bad or missing option or argument, an unknown option
     or command) is one line, ``hypseg: error: ...``, and exit status 2, like a user error.
@@ -44,14 +51,17 @@ class UsageErrorsGroup(TyperGroup):
     Typer would print the usage and a box around the message. Here the command runs with
     ``standalone_mode=False``, so that Typer's own errors (:class:`typer.TyperException`, the base of its
     usage errors) reach this method, which prints their first line and exits with their status. ``--help``,
-    ``typer.Exit`` (a user error's exit 2) and every other exception behave as they did.
+    ``typer.Exit`` (a user error's exit 2) and every other exception behave as they did. A warning (a collapsed
+    or unfinished model) is one line too, ``hypseg: warning: ...``, without Python's source line.
     """
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            with warnings.catch_warnings():
+                warnings.showwarning = _one_line_warning
+                code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except typer.TyperException as err:
             if type(err).__name__ == "NoArgsIsHelpError":  # `hypseg` alone: the help was printed (Typer's own test)
                 sys.exit(err.exit_code)

@@ -277,7 +277,7 @@ class Trainer:
         if dead:
             runs = "1 training run" if not collapsed else f"{len(collapsed) + 1} training runs"
             warnings.warn(CollapsedModelWarning(
-                f"{self.run_dir}: the trained model embeds every patch alike (spread {result.spread:.1g}, below "
+                f"the trained model embeds every patch alike (spread {result.spread:.1g}, below "
                 f"{COLLAPSED_SPREAD:g}) after {runs}; its label maps will say nothing"), stacklevel=2)
         return result._replace(collapsed=tuple(collapsed))
 
