@@ -131,7 +131,7 @@ def segment(
             raise UserError(f"volume {i} of shape {array.shape} is too small to segment: every side must be at least "
                             f"{MIN_PATCH_SIDE} voxels")
     arrays = [model.normalise(a) for a in arrays]
-    device = next(model.network.parameters()).device.type if device is None else resolve_device(device)
+    device = str(next(model.network.parameters()).device) if device is None else resolve_device(device)
     return _segment(arrays, model, config, device=device, progress=progress)
 
 

@@ -130,12 +130,14 @@ def _plot_case(
     from hypseg.plotting import plot_poincare_panels, plot_slices
 
     name = entry["name"]
+    read_as = {}  # the recorded channel belongs to the recorded image, not to a --volume given instead
     if volume is None:
+        read_as = {"channel": entry.get("channel"), "channel_axis": entry.get("channel_axis")}
         volume = _resolve(entry["image"], root=root)
         if not volume.exists():
             raise UserError(f"{volume}: the image of case {name} is not there (moved?); give it with --volume "
                             f"(and --case {name} when the folder holds several cases)")
-    image = load_volume(volume, channel=entry.get("channel"), channel_axis=entry.get("channel_axis"))
+    image = load_volume(volume, **read_as)
     shape = image.shape
     levels = {f"k={k}": load_labels(_resolve(p, root=root), shape=shape) for k, p in sorted(entry["labels"].items(), key=lambda kv: int(kv[0]))}
     if truth is not None:
