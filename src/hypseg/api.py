@@ -93,7 +93,8 @@ def train(
     train_set = [normalise(a, config=clipped.data) for a in arrays]
     val_set = [normalise(a, config=clipped.data) for a in checked] or None
     result = Trainer(clipped, train_set, run_dir=out, validation=val_set, progress=progress, on_step=on_step).fit()
-    return TrainedModel(result.model.eval(), result.config, Path(result.run_dir), result.collapsed)
+    return TrainedModel(result.model.eval(), result.config, Path(result.run_dir), result.collapsed,
+                        embeds_alike=result.embeds_alike)
 
 
 def segment(

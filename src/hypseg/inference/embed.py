@@ -252,11 +252,12 @@ def embed_volume_multiscale(model: HVAE, volume, *, patch_sizes, **options) -> n
     return np.concatenate([embed_volume(model, volume, patch_size=p, **options) for p in sizes], axis=-1)
 
 
-def warn_if_collapsed(embeddings, *, volume: int) -> None:
+def warn_if_collapsed(embeddings, *, volume: int) -> bool:
     """Warn (:class:`CollapsedModelWarning`) when the least spread of one volume's ``embeddings`` (one per
-    patch side; arrays or memory-mapped files) is below :data:`COLLAPSED_SPREAD`."""
+    patch side; arrays or memory-mapped files) is below :data:`COLLAPSED_SPREAD`; returns whether it did."""
     spread = min(embedding_spread(e) for e in embeddings)
     if spread < COLLAPSED_SPREAD:
         warnings.warn(CollapsedModelWarning(
             f"volume {volume}: the model embeds every voxel alike (spread {spread:.1g}, below {COLLAPSED_SPREAD:g}): "
             "its training collapsed and its label maps say nothing; train again with another seed"), stacklevel=3)
+    return spread < COLLAPSED_SPREAD

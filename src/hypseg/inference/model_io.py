@@ -31,12 +31,16 @@ class TrainedModel:
         The seeds of the training runs that collapsed (embedded every patch alike) and were set aside in
         ``run_dir`` before this model trained (:meth:`hypseg.training.Trainer.fit`); ``config`` holds the
         model's own seed.
+    embeds_alike : bool
+        The training that returned this model found it embedding every patch alike after its last retry
+        (:class:`~hypseg.models.collapse.CollapsedModelWarning`); a model read by :func:`load_model` says False.
     """
 
     network: HVAE
     config: RunConfig
     run_dir: Path | None = None
     set_aside: tuple[int, ...] = ()
+    embeds_alike: bool = False
 
     @property
     def curvature(self) -> float:

@@ -46,11 +46,13 @@ class VolumeSegmentation(NamedTuple):
 
 class RecipeResult(NamedTuple):
     """What :func:`segment` found: the config it ran (patch sides resolved), one result per volume, and
-    the embeddings (patch sides -> one (Z, Y, X, F*d) float32 array per volume)."""
+    the embeddings (patch sides -> one (Z, Y, X, F*d) float32 array per volume), and per volume whether the
+    model embedded it all alike (a collapsed model, :func:`~hypseg.inference.embed.warn_if_collapsed`)."""
 
     config: SegmentConfig
     volumes: list[VolumeSegmentation]
     embeddings: dict[tuple[int, ...], list[np.ndarray]]
+    embeds_alike: tuple[bool, ...] = ()
 
 
 def resolve_patch_sides(config: SegmentConfig, *, patch_size: int) -> SegmentConfig:
@@ -107,15 +109,16 @@ def segment(
 
         iterator = reporter(volumes, desc="embedding", unit="vol")
     embeddings: dict[tuple[int, ...], list[np.ndarray]] = {s: [] for s in sides}
+    alike: list[bool] = []
     for i, volume in enumerate(iterator):
         for s in sides:
             embeddings[s].append(embed_volume_multiscale(model.network, volume, patch_sizes=s, tile=tile, device=device))
-        warn_if_collapsed([embeddings[s][-1] for s in sides], volume=i)
+        alike.append(warn_if_collapsed([embeddings[s][-1] for s in sides], volume=i))
     sizes = sorted({level.supervoxel_size for level in config.levels} - {None})
     segments = {size: [supervoxels(v, size=size, tile=config.supervoxel_tile) for v in volumes] for size in sizes}
     found = cluster_embeddings(embeddings, config, geometry=model.config.model, segments=segments,
                                device=None if device == "cpu" else device, volumes=volumes)
-    return RecipeResult(config, found, embeddings)
+    return RecipeResult(config, found, embeddings, tuple(alike))
 
 
 def check_clusterers(config: SegmentConfig, geometry: ModelConfig) -> None:

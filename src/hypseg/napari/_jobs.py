@@ -40,7 +40,8 @@ class ImageSegmentation(NamedTuple):
     hyperbolic : bool
         Whether the embedding lies on the Poincaré ball (else in R^d).
     collapsed : bool
-        The model embeds every voxel alike (:func:`embeds_alike`): the label maps say nothing.
+        The model embeds every voxel alike (:attr:`hypseg.inference.recipe.RecipeResult.embeds_alike`): the
+        label maps say nothing.
     """
 
     labels: dict[int, np.ndarray]
@@ -133,12 +134,14 @@ class ImageTraining(NamedTuple):
     model : TrainedModel
         The model, with ``run_dir`` the folder it was asked for; ``model.set_aside`` names the runs that
         collapsed and were set aside before it (:meth:`hypseg.training.Trainer.fit`).
-    collapsed : bool
-        Every run collapsed: the kept model embeds every voxel alike and its label maps will say nothing.
     """
 
     model: "TrainedModel"
-    collapsed: bool = False
+
+    @property
+    def collapsed(self) -> bool:
+        """Every run collapsed: the kept model embeds every voxel alike and its label maps will say nothing."""
+        return self.model.embeds_alike
 
     @property
     def aside(self) -> tuple[int, ...]:
@@ -169,8 +172,9 @@ def train_model(
 
     The run is written into a hidden sibling of ``out`` and renamed at the end; an error, or an
     exception raised by ``on_step`` (the widget's cancel button), removes it, so a cancelled training
-    leaves no model folder behind. Whether every run collapsed is measured (:func:`training_collapsed`)
-    and returned for the widget to show.
+    leaves no model folder behind. Whether every run collapsed comes with the model
+    (:attr:`hypseg.inference.TrainedModel.embeds_alike`) for the widget to show; nothing here catches warnings,
+    which a worker thread could not do without swapping the process-wide ``warnings`` state.
 
     Parameters
     ----------
@@ -203,36 +207,7 @@ def train_model(
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=int(steps)))
     with atomic_path(out) as tmp:
         model = train([image], out=tmp, recipe=config, progress=False, on_step=on_step)
-        collapsed = training_collapsed(image, model, run_dir=tmp)
-    return ImageTraining(dataclasses.replace(model, run_dir=out), collapsed)
-
-
-def training_collapsed(image: np.ndarray, model: "TrainedModel", *, run_dir: str | os.PathLike) -> bool:
-    """Whether ``model``, trained on ``image`` alone, collapsed as :meth:`hypseg.training.Trainer.collapsed`
-    judges it: a trainer of the model's own config (its seed, its clipped patch sides) measures the kept
-    model's spread on the same fixed patches as the one that trained it.
-
-    :func:`hypseg.train` says so only by a :class:`~hypseg.models.collapse.CollapsedModelWarning`, and
-    catching warnings in a worker thread swaps the process-wide ``warnings`` state under the viewer's
-    feet: the verdict is measured again instead, and warnings go wherever they go.
-    """
-    from hypseg.training import Trainer
-
-    trainer = Trainer(model.config, [model.normalise(image)], run_dir=run_dir, progress=False)
-    return trainer.collapsed(trainer.spread(model.network))
-
-
-def embeds_alike(embeddings: dict[tuple[int, ...], list[np.ndarray]]) -> bool:
-    """Whether segmenting found that the model embeds every voxel of the (one) volume alike: the least
-    :func:`~hypseg.models.collapse.embedding_spread` of its embeddings (one per patch sides) is below
-    :data:`~hypseg.models.collapse.COLLAPSED_SPREAD`, the rule of the warning :func:`hypseg.segment` gives.
-
-    >>> embeds_alike({(5,): [np.zeros((4, 4, 4, 2))]})
-    True
-    """
-    from hypseg.models.collapse import COLLAPSED_SPREAD, embedding_spread
-
-    return min(embedding_spread(found[0]) for found in embeddings.values()) < COLLAPSED_SPREAD
+    return ImageTraining(dataclasses.replace(model, run_dir=out))
 
 
 def segment_image(image: np.ndarray, model: "TrainedModel", config: "SegmentConfig") -> ImageSegmentation:
@@ -244,4 +219,5 @@ def segment_image(image: np.ndarray, model: "TrainedModel", config: "SegmentConf
     d = model.config.model.latent_dim
     labels = {k: m.astype(np.uint8 if m.max() < 256 else np.uint16) for k, m in found.labels.items()}
     embeddings = {level.clusters: result.embeddings[level.patch_sides][0][..., :d] for level in result.config.levels}
-    return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic, embeds_alike(result.embeddings))
+    return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic,
+                             result.embeds_alike[0])

@@ -67,6 +67,7 @@ class TrainResult(NamedTuple):
     config: RunConfig  # the run's config (its seed is the last run's when a collapsed run trained again)
     spread: float  # embedding_spread of the posterior means of a fixed batch of patches
     collapsed: tuple[int, ...] = ()  # seeds whose runs collapsed and were set aside (see Trainer.fit)
+    embeds_alike: bool = False  # the kept run collapsed too: every run did (Trainer.fit warned)
 
 
 def initial_model(config: RunConfig) -> HVAE:
@@ -279,7 +280,7 @@ class Trainer:
             warnings.warn(CollapsedModelWarning(
                 f"the trained model embeds every patch alike (spread {result.spread:.1g}, below "
                 f"{COLLAPSED_SPREAD:g}) after {runs}; its label maps will say nothing"), stacklevel=2)
-        return result._replace(collapsed=tuple(collapsed))
+        return result._replace(collapsed=tuple(collapsed), embeds_alike=bool(dead))
 
     def _set_aside(self, result: TrainResult) -> None:
         """Move this run's files into ``collapsed-seed<seed>/`` of the run directory (main process), and say so."""
