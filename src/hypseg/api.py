@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from hypseg.config import MIN_PATCH_SIDE, RunConfig, SegmentConfig, clip_patch_sides, segment_preset, training_recipe
+from hypseg.config import RunConfig, SegmentConfig, check_sides, clip_patch_sides, segment_preset, training_recipe
 from hypseg.config.recipes import clip_note
 from hypseg.errors import UserError
 from hypseg.inference.model_io import TrainedModel, load_model
@@ -128,9 +128,8 @@ def segment(
     config = segment_preset(recipe) if isinstance(recipe, str) else recipe
     arrays = _arrays(volumes)
     for i, array in enumerate(arrays):  # as hypseg segment: the smallest side a model trains on
-        if array.ndim == 3 and min(array.shape) < MIN_PATCH_SIDE:
-            raise UserError(f"volume {i} of shape {array.shape} is too small to segment: every side must be at least "
-                            f"{MIN_PATCH_SIDE} voxels")
+        if array.ndim == 3:
+            check_sides(array.shape, what=f"volume {i}")
     arrays = [model.normalise(a) for a in arrays]
     device = str(next(model.network.parameters()).device) if device is None else resolve_device(device)
     return _segment(arrays, model, config, device=device, progress=progress)

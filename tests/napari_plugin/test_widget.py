@@ -185,7 +185,7 @@ def test_a_collapsed_model_segments_and_the_status_line_says_its_maps_say_nothin
     (np.random.default_rng(0).random((2, 16, 16, 16)), {},
      "hypseg: image layer 'picture' has shape (2, 16, 16, 16); hypseg segments single-channel 3-D volumes (Z, Y, X)"),
     (np.random.default_rng(0).random((30, 30, 3)), {"rgb": False},
-     "hypseg: image layer 'picture' of shape (30, 30, 3) is too small: every side must be at least 8 voxels"),
+     "hypseg: image layer 'picture' of shape (30, 30, 3) is too small to train or segment: every side must be at least 8 voxels"),
 ])
 def test_an_image_that_is_not_a_single_channel_volume_is_refused_in_one_line(widget, viewer, tiny_model, data, options, message):
     viewer.add_image(data, name="picture", **options)

@@ -146,6 +146,20 @@ def segment_preset(name: str) -> SegmentConfig:
 MIN_PATCH_SIDE = 8
 
 
+def check_sides(shape: Sequence[int], *, what: str, to: str = "segment") -> None:
+    """A one-line :class:`~hypseg.errors.UserError` when a side of ``shape`` is below :data:`MIN_PATCH_SIDE`,
+    naming ``what`` (the volume) and what it is ``to`` be used for; training and segmenting share the rule.
+
+    >>> check_sides((7, 30, 30), what="volume 0")
+    Traceback (most recent call last):
+    ...
+    hypseg.errors.UserError: volume 0 of shape (7, 30, 30) is too small to segment: every side must be at least 8 voxels
+    """
+    shape = tuple(int(n) for n in shape)
+    if min(shape) < MIN_PATCH_SIDE:
+        raise UserError(f"{what} of shape {shape} is too small to {to}: every side must be at least {MIN_PATCH_SIDE} voxels")
+
+
 def clip_patch_sides(config: RunConfig, shapes: Sequence[Sequence[int]]) -> RunConfig:
     """``config`` with its training patch sides clipped to fit the smallest side of ``shapes``.
 
@@ -166,8 +180,7 @@ def clip_patch_sides(config: RunConfig, shapes: Sequence[Sequence[int]]) -> RunC
         return config
     smallest = min(shapes, key=min)
     side = min(smallest)
-    if side < MIN_PATCH_SIDE:
-        raise UserError(f"a volume of shape {smallest} is too small to train on: every side must be at least {MIN_PATCH_SIDE} voxels")
+    check_sides(smallest, what="a volume", to="train on")
     if side >= config.data.patch_max or config.data.sampler == "paper":
         return config
     data = dataclasses.replace(config.data, patch_max=float(side), patch_min=min(config.data.patch_min, float(side)))

@@ -27,7 +27,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from hypseg.config import MIN_PATCH_SIDE, SegmentConfig, segment_preset
+from hypseg.config import SegmentConfig, check_sides, segment_preset
 from hypseg.data import discover_cases, load_case, normalise, read_manifest
 from hypseg.errors import UserError
 from hypseg.io import atomic_path, full_suffix, load_labels, save_labels
@@ -151,9 +151,7 @@ def _check_names(cases) -> None:
 
 def _check_size(case, shape) -> None:
     """Every side at least MIN_PATCH_SIDE (patches crossing a face are padded: any larger side works)."""
-    if min(shape) < MIN_PATCH_SIDE:
-        raise UserError(f"{case.image}: volume of shape {tuple(shape)} is too small to segment: "
-                        f"every side must be at least {MIN_PATCH_SIDE} voxels")
+    check_sides(shape, what=f"{case.image}: volume")
 
 
 def _label_dtype(k: int) -> type:

@@ -81,7 +81,7 @@ def check_image(data, *, name: str, rgb: bool = False) -> np.ndarray:
     ...
     hypseg.errors.UserError: image layer 'photo' is an RGB image; hypseg segments single-channel 3-D volumes (Z, Y, X)
     """
-    from hypseg.config import MIN_PATCH_SIDE
+    from hypseg.config import check_sides
 
     if rgb:
         raise UserError(f"image layer {name!r} is an RGB image; hypseg segments single-channel 3-D volumes (Z, Y, X)")
@@ -90,9 +90,7 @@ def check_image(data, *, name: str, rgb: bool = False) -> np.ndarray:
     shape = tuple(getattr(data, "shape", ()))
     if len(shape) != 3:
         raise UserError(f"image layer {name!r} has shape {shape}; hypseg segments single-channel 3-D volumes (Z, Y, X)")
-    if min(shape) < MIN_PATCH_SIDE:
-        raise UserError(f"image layer {name!r} of shape {shape} is too small: every side must be at least "
-                        f"{MIN_PATCH_SIDE} voxels")
+    check_sides(shape, what=f"image layer {name!r}", to="train or segment")
     array = np.asarray(data, dtype=np.float32)
     if not np.all(np.isfinite(array)):
         raise UserError(f"image layer {name!r} contains NaN or Inf values")
