@@ -30,20 +30,14 @@ def synth(
     ``hypseg synth data/phantom --n 120 --kind shepp-logan``
     """
     from hypseg.data.synthetic_config import SyntheticConfig
-    from hypseg.data.synthetic_dataset import resolve_kind, write_synthetic_dataset
+    from hypseg.data.synthetic_dataset import check_output_folder, resolve_kind, write_synthetic_dataset
     from hypseg.progress import progress
 
     flag = None if irregular is None else "irregular" if irregular else "regular"
     if kind is not None and flag is not None and kind != flag:
         raise UserError(f"--{flag} contradicts --kind {kind}; give one of them")
     kind = resolve_kind(kind, irregular=bool(irregular))
-    # the library's checks of the output folder, made before the progress bar starts and naming the option
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out}: folder exists and is not empty (choose another or pass --overwrite)")
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"{out}: the folder {out.parent} does not exist")
+    check_output_folder(out, overwrite=overwrite, how="pass --overwrite")  # before the progress bar starts
     config = SyntheticConfig() if size == 50 else SyntheticConfig.scaled(size)
     with progress(total=n, desc="synth", unit="vol") as bar:
         write_synthetic_dataset(out, n=n, seed=seed, kind=kind, config=config, overwrite=overwrite, progress=bar.update)

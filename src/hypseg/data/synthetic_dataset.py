@@ -99,6 +99,18 @@ def split_sizes(n: int) -> tuple[int, int, int]:
     return n - val - test, val, test
 
 
+def check_output_folder(out: Path, *, overwrite: bool, how: str = "allow overwriting") -> None:
+    """The checks :func:`write_synthetic_dataset` makes of its folder before writing: ``out`` is new, an empty
+    folder, or (``overwrite``) a folder to replace, in a folder that exists; ``how`` says how to allow
+    overwriting (the command line: ``pass --overwrite``)."""
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out}: folder exists and is not empty (choose another or {how})")
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"{out}: the folder {out.parent} does not exist")
+
+
 def write_synthetic_dataset(
     out: str | os.PathLike,
     *,
@@ -137,12 +149,7 @@ def write_synthetic_dataset(
     kind = resolve_kind(kind, irregular=irregular)
     if n < 1:
         raise UserError(f"{out}: the number of volumes must be >= 1, got {n}")
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out}: folder exists and is not empty (choose another or allow overwriting)")
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"{out}: the folder {out.parent} does not exist")
+    check_output_folder(out, overwrite=overwrite)
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
         _write(tmp, n=n, seed=seed, kind=kind, config=config, progress=progress)
