@@ -40,28 +40,20 @@ def _interrupt_at(step: int, monkeypatch) -> None:
     monkeypatch.setattr(TripletStream, "batch", batch)
 
 
-def test_an_interrupted_run_says_which_step_it_saved_and_resumes_with_the_same_command(args, tmp_path, monkeypatch):
-    _interrupt_at(5, monkeypatch)
+@pytest.mark.parametrize(("at", "said", "again"), [
+    (5, "interrupted; {run}/ holds step 4 of 6; run the same command with --resume to continue", ["--resume"]),
+    (1, "interrupted before the first checkpoint; nothing was saved in {run}/; run the same command to start again", []),
+])
+def test_an_interrupted_run_says_what_it_saved_and_the_command_it_names_finishes_it(args, tmp_path, monkeypatch, at, said, again):
+    _interrupt_at(at, monkeypatch)
     result = runner.invoke(app, args)
     assert result.exit_code == 130
-    assert result.stderr == (f"hypseg: interrupted; {tmp_path / 'run'}/ holds step 4 of 6; run the same command with "
-                             "--resume to continue\n")
+    assert result.stderr == f"hypseg: {said.format(run=tmp_path / 'run')}\n"
     monkeypatch.undo()
-    result = runner.invoke(app, [*args, "--resume"])
+    result = runner.invoke(app, [*args, *again])
     assert result.exit_code == 0, result.output
     assert "trained 6 steps on 1 volume" in result.output
     assert torch.load(tmp_path / "run" / "model.pt", weights_only=True)["step"] == 6
-
-
-def test_a_run_interrupted_in_its_first_step_says_nothing_was_saved(args, tmp_path, monkeypatch):
-    _interrupt_at(1, monkeypatch)
-    result = runner.invoke(app, args)
-    assert result.exit_code == 130
-    assert result.stderr == (f"hypseg: interrupted before the first checkpoint; nothing was saved in {tmp_path / 'run'}/; "
-                             "run the same command to start again\n")
-    monkeypatch.undo()
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
 
 
 def test_resume_with_fewer_steps_than_the_run_has_is_one_line_and_keeps_the_run(args, tmp_path):
