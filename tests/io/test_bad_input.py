@@ -94,7 +94,7 @@ def test_four_d_whose_channel_axis_the_shape_cannot_tell(tmp_path):
     np.save(path, np.ones((4, 64, 64, 3), np.float32))  # CZYX with a 3-voxel x, or ZYXC with a 4-slice z?
     unclear = (
         "is 4-D (shape (4, 64, 64, 3)) and its channel axis cannot be told from the shape (neither or both of the first "
-        "and last axes are at most half as long as the others); choose it with channel_axis=0 or 3 (--channel-axis from the command line)"
+        "and last axes are at most half as long as the others); choose it with channel_axis=0..3, 0 for CZYX, 1 for ZCYX, 3 for ZYXC (--channel-axis from the command line)"
     )
     for channel in (None, 1):
         with pytest.raises(ValueError, match=_msg(path, unclear)):

@@ -31,17 +31,21 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except USER_ERRORS as err:
-            message = str(err).splitlines()[0] if str(err) else type(err).__name__
-            print(f"hypseg: error: {message}", file=sys.stderr)
+            print(f"hypseg: error: {_first_line(str(err), type(err).__name__)}", file=sys.stderr)
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
 
 
+def _first_line(text: str, fallback: str) -> str:
+    """What the command line prints of a message: its first line, or ``fallback`` (a class name) when it is empty."""
+    lines = text.strip().splitlines()
+    return lines[0] if lines else fallback
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """A warning as the command line shows it: ``hypseg: warning: ...`` on stderr, one line (no source line)."""
-    text = str(message).strip().splitlines()
-    print(f"hypseg: warning: {text[0] if text else category.__name__}", file=sys.stderr if file is None else file)
+    print(f"hypseg: warning: {_first_line(str(message), category.__name__)}", file=sys.stderr if file is None else file)
 
 
 class UsageErrorsGroup(TyperGroup):
@@ -65,8 +69,7 @@ class UsageErrorsGroup(TyperGroup):
         except typer.TyperException as err:
             if type(err).__name__ == "NoArgsIsHelpError":  # `hypseg` alone: the help was printed (Typer's own test)
                 sys.exit(err.exit_code)
-            message = err.format_message().strip().splitlines()
-            print(f"hypseg: error: {message[0] if message else type(err).__name__}", file=sys.stderr)
+            print(f"hypseg: error: {_first_line(err.format_message(), type(err).__name__)}", file=sys.stderr)
             sys.exit(err.exit_code)
         except typer.Abort:
             print("Aborted!", file=sys.stderr)

@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from hypseg.cli._errors import user_errors
+from hypseg.cli._options import CHANNEL, CHANNEL_AXIS
 from hypseg.cli._words import count
 from hypseg.config import SEGMENT_PRESETS
 
@@ -39,8 +40,8 @@ def segment(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run the chunks on the Dask cluster of this scheduler (tcp://host:8786); the output folder must be on a file system its workers share."),
     scheduler_timeout: float = typer.Option(10.0, "--scheduler-timeout", min=0.1, help="Seconds to wait for the --scheduler before giving up."),
     resume: bool = typer.Option(False, "--resume", help="Continue a chunked run into --out that stopped before its end: the chunks it embedded (kept in .OUT.partial beside --out) are not embedded again."),
-    channel: Optional[int] = typer.Option(None, "--channel", min=0, help="The channel of 4-D inputs to use (0..C-1); a single-channel 4-D input needs none."),
-    channel_axis: Optional[int] = typer.Option(None, "--channel-axis", help="The channel axis of 4-D inputs (0 or 3; default: the one their format names, else the first or last axis much shorter than the others)."),
+    channel: Optional[int] = CHANNEL,
+    channel_axis: Optional[int] = CHANNEL_AXIS,
 ) -> None:
     """Embed every voxel with the model and cluster the embeddings with k-means, one label map per
     level, in the input's format and geometry.

@@ -13,6 +13,7 @@ import numpy as np
 import typer
 
 from hypseg.cli._errors import user_errors
+from hypseg.cli._options import CHANNEL, CHANNEL_AXIS
 from hypseg.cli._words import count
 from hypseg.errors import UserError
 
@@ -29,8 +30,8 @@ def train(
     device: Optional[str] = typer.Option(None, help="auto (CUDA where there is one), cpu, cuda or cuda:N (default: the recipe's)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
-    channel: Optional[int] = typer.Option(None, "--channel", min=0, help="The channel of 4-D inputs to use (0..C-1); a single-channel 4-D input needs none."),
-    channel_axis: Optional[int] = typer.Option(None, "--channel-axis", help="The channel axis of 4-D inputs (0 or 3; default: the one their format names, else the first or last axis much shorter than the others)."),
+    channel: Optional[int] = CHANNEL,
+    channel_axis: Optional[int] = CHANNEL_AXIS,
 ) -> None:
     """Train the hyperbolic VAE (ELBO + hierarchical triplet loss) and write checkpoints to --out.
 

@@ -202,8 +202,8 @@ def _channel_axis(shape: tuple[int, ...], *, named: int | None, chosen: int | No
     if len(fits) != 1:
         raise UserError(
             f"{path}: is 4-D (shape {shape}) and its channel axis cannot be told from the shape (neither or both of "
-            "the first and last axes are at most half as long as the others); choose it with channel_axis=0 or 3 "
-            "(--channel-axis from the command line)"
+            "the first and last axes are at most half as long as the others); choose it with channel_axis=0..3, 0 for CZYX, "
+            "1 for ZCYX, 3 for ZYXC (--channel-axis from the command line)"
         )
     return fits[0]
 
