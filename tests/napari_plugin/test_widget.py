@@ -82,6 +82,13 @@ def test_training_keeps_the_viewer_responsive_and_segmenting_returns_one_layer_p
     widget.level.value = "k=2"  # redraws the disk for that level
     assert not widget.disk.pixmap().isNull()
 
+    # a layer the user renamed is theirs to keep: the next run leaves it
+    viewer.layers["k=3"].name = "my k=3"
+    widget.clusters.value = "2"
+    widget.segment_button.native.click()
+    _wait(qtbot, widget)
+    assert [layer.name for layer in viewer.layers] == ["cell", "k=2", "my k=3"]
+
 
 def test_a_cancelled_training_leaves_no_model_folder(qtbot, widget, tmp_path):
     widget.recipe.value, widget.steps.value = "smoke", 100_000

@@ -16,6 +16,7 @@ The widget takes any napari viewer model (:class:`napari.components.ViewerModel`
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import traceback
@@ -40,6 +41,9 @@ DISK_POINTS = 4000
 DISK_WIDTH = 360
 #: the errors shown as one line (everything else is a bug and keeps its traceback on stderr)
 USER_ERRORS = (UserError, FileNotFoundError, FileExistsError)
+#: The labels layers' metadata key naming the image layer (its ``unique_id``) whose run wrote them: a new run of
+#: that image replaces them, unless the user renamed them to keep.
+RUN_OF = "hypseg_run_of"
 
 
 class TrainingCancelled(Exception):
@@ -69,7 +73,6 @@ class HypsegWidget(Container):
         self.viewer = napari_viewer
         self.model = None  # the TrainedModel last trained or loaded
         self.result: ImageSegmentation | None = None
-        self._added: dict[int, tuple[Any, list]] = {}  # id of an image layer -> it and the labels layers of its last run
         self._worker = None
         self._cancel = threading.Event()
         self._relay = _StepRelay()
@@ -239,12 +242,11 @@ class HypsegWidget(Container):
                     "shear": source.shear, "affine": source.affine.affine_matrix}
         geometry |= {key: getattr(source, key) for key in ("units", "axis_labels") if hasattr(source, key)}  # napari >= 0.5
         names = [f"k={k}" for k in result.labels]
-        owner, previous = self._added.pop(id(source), (None, []))
-        previous = [layer for layer in previous if owner is source and layer in self.viewer.layers]
-        for layer in previous:
-            if layer.name not in names:
-                self.viewer.layers.remove(layer)
-        added = []
+        # the previous run of this image: labels layers that say so and still bear the name this widget gave them
+        stale = [layer for layer in self.viewer.layers if isinstance(layer, Labels) and layer.name not in names
+                 and layer.metadata.get(RUN_OF) == source.unique_id and re.fullmatch(r"k=\d+", layer.name)]
+        for layer in stale:
+            self.viewer.layers.remove(layer)
         for (k, labels), name in zip(result.labels.items(), names):
             colors = labels_colormap(k, outside=result.outside)
             if name in self.viewer.layers and isinstance(self.viewer.layers[name], Labels):
@@ -255,10 +257,7 @@ class HypsegWidget(Container):
                 layer.colormap = colors
             else:
                 layer = self.viewer.add_labels(labels, name=name, colormap=colors, **geometry)
-            added.append(layer)
-        for _, layers in self._added.values():  # a layer of another image's run that this run took over is this run's now
-            layers[:] = [layer for layer in layers if all(layer is not mine for mine in added)]
-        self._added[id(source)] = (source, added)
+            layer.metadata[RUN_OF] = source.unique_id  # a layer of another image's run taken over is this run's now
         self.level.choices = [f"k={k}" for k in result.labels]
         self.level.value = f"k={max(result.labels)}"
         self._draw_disk()
