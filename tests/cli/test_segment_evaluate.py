@@ -203,6 +203,8 @@ def test_overwrite_never_deletes_an_input_or_the_model_and_same_named_inputs_are
         result = _invoke("segment", volume, "--model", model, "--out", out, "--overwrite")
         assert result.exit_code == 2, (out, result.output)
         assert f"writing the output there would delete {lost.resolve()}, an input or the model" in result.output
+        without = _invoke("segment", volume, "--model", model, "--out", out)  # nothing would be deleted: it exists
+        assert without.exit_code == 2 and without.output == f"hypseg: error: {out} already exists; pass --overwrite to replace it\n"
     result = _invoke("segment", inputs / "v.nii.gz", tmp_path / "other" / "v.mrc", "--model", model, "--out", tmp_path / "s")
     assert result.exit_code == 2
     assert f"{inputs / 'v.nii.gz'} and {tmp_path / 'other' / 'v.mrc'}: both would write outputs named v_*" in result.output

@@ -42,10 +42,10 @@ MANIFEST = "segmentation.json"
 
 
 def _check_output(out: Path, *, overwrite: bool, keep: Sequence[Path] = ()) -> None:
-    """``out`` may be written: it is not, and does not hold, any path of ``keep`` (the inputs and the model,
-    which replacing ``out`` would delete), and it is new or empty unless ``overwrite``."""
+    """``out`` may be written: it is new or empty, or ``overwrite`` replaces it, and then it is not, and does
+    not hold, any path of ``keep`` (the inputs and the model, which replacing it would delete)."""
     target = out.resolve()
-    for path in keep:
+    for path in keep if overwrite else ():  # without it, an ``out`` that holds anything is refused below
         path = Path(path).resolve()
         if path == target or target in path.parents:
             raise UserError(f"{out}: writing the output there would delete {path}, an input or the model; "
