@@ -51,6 +51,13 @@ def test_ngff_scale_and_translation_become_spacing_and_origin(tmp_path, lazy):
     assert back.metadata["unit"] == "micron"
 
 
+def test_an_ngff_axis_without_a_unit_takes_the_others(tmp_path):
+    data = np.random.default_rng(2).normal(size=(6, 8, 10)).astype(np.float32)
+    axes = [{"name": "z", "type": "space"}] + SPACE[1:]  # z's unit unstated, y and x in micrometres
+    vol = load_volume(_ngff(tmp_path / "img.zarr", data, axes=axes, transforms=[{"type": "scale", "scale": [2.0, 1.5, 1.5]}]))
+    assert vol.spacing == (2.0, 1.5, 1.5) and vol.metadata["unit"] == "micron"
+
+
 def test_ngff_05_with_time_and_channel_axes_and_a_multiscale_transform(tmp_path):
     data = np.random.default_rng(1).normal(size=(1, 3, 6, 8, 10)).astype(np.float32)  # (t, c, z, y, x)
     axes = [{"name": "t", "type": "time", "unit": "second"}, {"name": "c", "type": "channel"}]

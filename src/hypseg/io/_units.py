@@ -34,16 +34,18 @@ def unit_name(unit: str | None) -> str:
 def one_unit(units: Sequence[str | None]) -> tuple[list[float], str]:
     """Factors that bring lengths given in ``units`` (one per axis, None: unstated) to one unit, and its name.
 
-    Axes that agree keep their unit (factors 1). Axes that differ are converted to the unit of the last
-    (x) axis, which must then be known for every axis: a volume holds one unit (``Volume.metadata["unit"]``),
-    and nm along z with um along x would otherwise skew its geometry.
+    Axes that agree keep their unit (factors 1), and an axis whose unit is unstated takes the one the others
+    agree on. Axes that differ are converted to the unit of the last (x) axis, which must then be known for
+    every axis: a volume holds one unit (``Volume.metadata["unit"]``), and nm along z with um along x would
+    otherwise skew its geometry.
 
-    >>> one_unit(["nm", "µm", "µm"])
-    ([0.001, 1.0, 1.0], 'micron')
+    >>> one_unit(["nm", "µm", "µm"]), one_unit([None, "µm", "µm"])
+    (([0.001, 1.0, 1.0], 'micron'), ([1.0, 1.0, 1.0], 'micron'))
     """
     names = [unit_name(u) for u in units]
-    if len(set(names)) <= 1:
-        return [1.0] * len(names), (names[0] if names else "unknown")
+    stated = {name for name, unit in zip(names, units) if unit is not None}
+    if len(stated) <= 1:
+        return [1.0] * len(names), (stated.pop() if stated else "unknown")
     unknown = [n for n in names if n not in METRES]
     if unknown:
         raise UserError(f"its axes have lengths in units {', '.join(names)}, and {unknown[0]} cannot be converted")
