@@ -59,6 +59,10 @@ def test_two_d_image(tmp_path):
     nib.save(nib.Nifti1Image(np.random.default_rng(0).normal(size=(16, 16, 1)).astype(np.float32), np.eye(4)), str(single))
     with pytest.raises(ValueError, match=_msg(single, "is a 2-D image (shape (1, 16, 16)); hypseg needs a 3-D volume")):
         load_volume(single)
+    thin = tmp_path / "thin.npy"  # 4-D, but only two axes longer than one: not a volume with channels
+    np.save(thin, np.random.default_rng(0).normal(size=(1, 1, 16, 16)))
+    with pytest.raises(ValueError, match=_msg(thin, "is a 2-D image (shape (1, 1, 16, 16)); hypseg needs a 3-D volume")):
+        load_volume(thin)
 
 
 @pytest.mark.parametrize("shape", [(0, 10, 10), (0, 0, 0), (10, 0, 10), (0, 6, 7, 8), (5, 6, 7, 0)])

@@ -155,6 +155,8 @@ def _pick_channel(raw: RawVolume, *, channel: int | None, channel_axis: int | No
     shape = tuple(int(n) for n in array.shape)
     if 0 in shape:
         raise UserError(f"{path}: is empty (shape {shape}); hypseg needs a 3-D volume")
+    if array.ndim == 4 and sum(n > 1 for n in shape) <= 2:
+        raise UserError(f"{path}: is a 2-D image (shape {shape}); hypseg needs a 3-D volume")
     if array.ndim == 4:
         axis = _channel_axis(shape, named=raw.channel_axis, chosen=channel_axis, path=path)
         n = shape[axis]
