@@ -40,11 +40,17 @@ def _interrupt_at(step: int, monkeypatch) -> None:
     monkeypatch.setattr(TripletStream, "batch", batch)
 
 
-@pytest.mark.parametrize(("at", "said", "again"), [
-    (5, "interrupted; {run}/ holds step 4 of 6; run the same command with --resume to continue", ["--resume"]),
-    (1, "interrupted before the first checkpoint; nothing was saved in {run}/; run the same command to start again", []),
+@pytest.mark.parametrize(("at", "aside", "said", "again"), [
+    (5, False, "interrupted; {run}/ holds step 4 of 6; run the same command with --resume to continue", ["--resume"]),
+    (1, False, "interrupted before the first checkpoint; nothing of this run was saved in {run}/; run the same command "
+     "to start again", []),
+    (1, True, "interrupted before the first checkpoint; nothing of this run was saved in {run}/ beside the collapsed run "
+     "in collapsed-seed0/; run the same command to start again", []),  # a retry after a collapse
 ])
-def test_an_interrupted_run_says_what_it_saved_and_the_command_it_names_finishes_it(args, tmp_path, monkeypatch, at, said, again):
+def test_an_interrupted_run_says_what_it_saved_and_the_command_it_names_finishes_it(args, tmp_path, monkeypatch, at, aside,
+                                                                                      said, again):
+    if aside:
+        (tmp_path / "run" / "collapsed-seed0").mkdir(parents=True)
     _interrupt_at(at, monkeypatch)
     result = runner.invoke(app, args)
     assert result.exit_code == 130

@@ -127,12 +127,15 @@ def check_resumable(out: Path) -> None:
 
 def interrupted_note(out: Path, *, steps: int) -> str:
     """What an interrupted ``hypseg train`` leaves in ``out``: the step its checkpoint holds and how to go on."""
-    from hypseg.io.checkpoint import load_checkpoint
+    from hypseg.io.checkpoint import load_checkpoint, set_aside_runs
 
     try:
         step = int(load_checkpoint(out)["step"])
     except FileNotFoundError:
-        return f"interrupted before the first checkpoint; nothing was saved in {Path(out)}/; run the same command to start again"
+        aside = set_aside_runs(out)  # a retry after a collapse, interrupted: the collapsed runs stay where they were put
+        kept = f" beside the collapsed {'run' if len(aside) == 1 else 'runs'} in {', '.join(p.name for p in aside)}/" if aside else ""
+        return (f"interrupted before the first checkpoint; nothing of this run was saved in {Path(out)}/{kept}; "
+                "run the same command to start again")
     return f"interrupted; {Path(out)}/ holds step {step} of {steps}; run the same command with --resume to continue"
 
 
