@@ -10,7 +10,7 @@ import torch
 from helpers import random_points
 from hypseg.distributions import EuclideanNormal, WrappedNormal
 from hypseg.geometry import PoincareBall
-from hypseg.losses import negative_elbo, triplet_loss
+from hypseg.losses import centre_precision, negative_elbo, triplet_loss
 
 
 def test_negative_elbo_matches_a_direct_computation():
@@ -32,6 +32,35 @@ def test_negative_elbo_matches_a_direct_computation():
     assert terms.reconstruction.item() == pytest.approx(rec.item() / (K * B), rel=1e-12)
     assert terms.kl.item() == pytest.approx(kl.item() / (K * B), rel=1e-12)
     assert terms.loss.item() == pytest.approx(terms.reconstruction.item() + 0.5 * terms.kl.item(), rel=1e-12)
+
+
+def test_a_voxel_precision_weighs_each_squared_error_as_a_gaussian_of_that_precision():
+    torch.manual_seed(2)
+    ball = PoincareBall()
+    B, K, d = 3, 2, 2
+    patches = torch.randn(B, 1, 4, 4, 4, dtype=torch.float64)
+    reconstruction = torch.randn(K, B, 1, 4, 4, 4, dtype=torch.float64)
+    q = WrappedNormal(random_points(B, d, c=1.0, dtype=torch.float64, seed=3, max_rel=0.8), torch.rand(B, d, dtype=torch.float64) + 0.2, ball)
+    prior = WrappedNormal(torch.zeros(d, dtype=torch.float64), torch.ones(d, dtype=torch.float64), ball)
+    z = q.rsample((K,))
+    w = centre_precision(4, 0.3, dtype=torch.float64)
+    terms = negative_elbo(patches, reconstruction, z, q, prior, precision=w)
+    normal = torch.distributions.Normal(reconstruction, w.rsqrt())
+    expected = -normal.log_prob(patches.unsqueeze(0)).flatten(2).sum(-1).mean()
+    assert terms.reconstruction.item() == pytest.approx(expected.item(), rel=1e-12)
+    ones = negative_elbo(patches, reconstruction, z, q, prior, precision=torch.ones_like(w))
+    assert ones.reconstruction.item() == pytest.approx(negative_elbo(patches, reconstruction, z, q, prior).reconstruction.item(), rel=1e-12)
+
+
+def test_the_centre_precision_has_mean_one_peaks_at_the_centre_and_is_symmetric():
+    w = centre_precision(7, 0.25, dtype=torch.float64)[0]
+    assert w.mean().item() == pytest.approx(1.0, rel=1e-12)
+    assert w.argmax().item() == 3 * 49 + 3 * 7 + 3
+    for dims in ((0,), (1,), (2,), (0, 1, 2)):
+        assert torch.equal(w.flip(dims), w)
+    torch.testing.assert_close(w, w.permute(1, 2, 0), rtol=1e-15, atol=0)
+    with pytest.raises(ValueError, match="sigma > 0"):
+        centre_precision(7, 0.0)
 
 
 def test_monte_carlo_kl_of_the_euclidean_posterior_matches_the_closed_form():

@@ -45,6 +45,10 @@ class TrainConfig(Config):
         Score the reconstruction against each patch minus its own mean, so that the likelihood pays nothing
         for coding a patch's mean intensity and the code is left to the patch's structure (and to whatever
         of the mean the triplet loss asks for). Not with the paper decoder, whose ReLU output cannot be negative.
+    centre_sigma : float
+        0 scores every voxel of the reconstruction alike; above 0, each voxel's squared error is weighed by a
+        Gaussian of this standard deviation (a fraction of the patch side) around the patch centre
+        (:func:`hypseg.losses.centre_precision`), so that the code describes the patch's centre first.
     triplet_margin : float
         alpha (0.2 in the paper).
     triplet_squared : bool
@@ -81,6 +85,7 @@ class TrainConfig(Config):
     reduction: str = "mean"
     reconstruct: str = "all"
     centred_target: bool = False
+    centre_sigma: float = 0.0
     grad_clip: float = 8.0
     collapse_retries: int = 2
     seed: int = 0
@@ -105,7 +110,8 @@ class TrainConfig(Config):
         for name in ("learning_rate",):
             if not getattr(self, name) > 0:
                 raise UserError(f"TrainConfig: {name} must be > 0, got {getattr(self, name)}")
-        for name in ("kl_weight", "triplet_weight", "triplet_margin", "grad_clip", "validation_batches", "collapse_retries"):
+        for name in ("kl_weight", "triplet_weight", "triplet_margin", "grad_clip", "validation_batches", "collapse_retries",
+                     "centre_sigma"):
             if not getattr(self, name) >= 0:
                 raise UserError(f"TrainConfig: {name} must be >= 0, got {getattr(self, name)}")
         if not (self.device == "cpu" or self.device == "cuda" or self.device.startswith("cuda:")):

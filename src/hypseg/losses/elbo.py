@@ -41,6 +41,7 @@ def negative_elbo(
     kl_weight: float = 1.0,
     reduction: str = "mean",
     noise: torch.Tensor | None = None,
+    precision: torch.Tensor | None = None,
 ) -> ELBOTerms:
     """Negative ELBO of a batch.
 
@@ -62,6 +63,10 @@ def negative_elbo(
         each KL term comes from the noise (``posterior.kl_sample``), which stays exact where ``z`` does
         not: a sample carried past the ball's float precision is projected back inside, and densities
         read from it make the KL estimate unbounded below. Training passes it.
+    precision : (1, m, m, m) tensor, optional
+        Per-voxel precision w of the Gaussian likelihood (1 everywhere by default): each voxel's term is
+        w (x - x_hat)^2 / 2 + log(2 pi / w) / 2.
+        :func:`centre_precision` builds one that makes the code describe a patch's centre first.
     """
     K, B = z.shape[:2]
     if reconstruction.shape[0] not in (1, K) or reconstruction.shape[1] != B or reconstruction.shape[2:] != patches.shape[1:]:
@@ -71,8 +76,13 @@ def negative_elbo(
     if reduction not in ("mean", "sum"):
         raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
     n_voxels = patches[0].numel()
-    squared = (reconstruction - patches.unsqueeze(0)).pow(2).flatten(2).sum(-1)  # (K', B)
-    nll = 0.5 * squared + 0.5 * n_voxels * math.log(2 * math.pi)
+    error = (reconstruction - patches.unsqueeze(0)).pow(2)
+    if precision is None:
+        nll = 0.5 * error.flatten(2).sum(-1) + 0.5 * n_voxels * math.log(2 * math.pi)  # (K', B)
+    else:
+        if precision.shape != patches.shape[1:] or not bool((precision > 0).all()):
+            raise ValueError(f"precision must be positive and shaped like one patch {tuple(patches.shape[1:])}, got {tuple(precision.shape)}")
+        nll = 0.5 * (precision * error).flatten(2).sum(-1) + 0.5 * torch.log(2 * math.pi / precision).sum()
     if noise is not None and noise.shape != z.shape:
         raise ValueError(f"noise must be shaped like z {tuple(z.shape)}, got {tuple(noise.shape)}")
     kl = posterior.log_prob(z) - prior.log_prob(z) if noise is None else posterior.kl_sample(noise, prior)  # (K, B)
@@ -80,3 +90,23 @@ def negative_elbo(
     kl_term = kl.mean()
     loss = reconstruction_term + kl_weight * kl_term
     return ELBOTerms(loss * B if reduction == "sum" else loss, reconstruction_term, kl_term)
+
+
+def centre_precision(side: int, sigma: float, *, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> torch.Tensor:
+    """A Gaussian of standard deviation ``sigma * side`` voxels around the centre of a ``side``^3 patch,
+    scaled so that its mean is 1 (the likelihood's total precision is that of the unweighted one).
+
+    As the likelihood's per-voxel precision it makes reconstructing the centre worth more than the
+    rim, so a code with little room describes what lies at the patch's centre rather than whatever
+    in the patch is brightest. Shaped (1, side, side, side).
+
+    >>> w = centre_precision(10, 0.25)
+    >>> round(float(w.mean()), 6), bool(w[0, 4, 4, 4] > w[0, 0, 0, 0])
+    (1.0, True)
+    """
+    if side < 1 or not sigma > 0:
+        raise ValueError(f"centre_precision needs side >= 1 and sigma > 0, got side={side}, sigma={sigma}")
+    offset = torch.arange(side, dtype=torch.float64) - (side - 1) / 2
+    profile = torch.exp(-0.5 * (offset / (sigma * side)) ** 2)
+    weights = profile[:, None, None] * profile[None, :, None] * profile[None, None, :]
+    return (weights / weights.mean()).unsqueeze(0).to(dtype=dtype, device=device)

@@ -41,7 +41,7 @@ from hypseg.io.checkpoint import (
     save_run_config,
     set_aside_runs,
 )
-from hypseg.losses import negative_elbo, triplet_loss
+from hypseg.losses import centre_precision, negative_elbo, triplet_loss
 from hypseg.models import HVAE
 from hypseg.training.distributed import DistributedContext, context_from_env, init_process_group
 from hypseg.training.optim import build_optimiser
@@ -88,9 +88,12 @@ def compute_losses(model: torch.nn.Module, batch: StepBatch, config: RunConfig) 
     if train.centred_target:
         patches = patches - patches.mean(dim=(2, 3, 4), keepdim=True)
     posterior = core.restrict(out.posterior, B) if parents_only else out.posterior
+    precision = None
+    if train.centre_sigma > 0:
+        precision = centre_precision(patches.shape[-1], train.centre_sigma, dtype=patches.dtype, device=patches.device)
     elbo = negative_elbo(
         patches, out.reconstruction, out.z, posterior, core.prior(patches), kl_weight=train.kl_weight, reduction=train.reduction,
-        noise=out.noise,
+        noise=out.noise, precision=precision,
     )
     anchor, positive, negative = out.posterior.loc.chunk(3)  # (B, d) each
     triplet = triplet_loss(anchor, positive, negative, ball=core.ball, margin=train.triplet_margin, squared=train.triplet_squared)
