@@ -135,6 +135,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "intensity-twin-test": results_file("intensity_twin_test"),
     "intensity-twin-test-refined": results_file("intensity_twin_test_refined"),
     "training-changes": validation_pairs("validation_training_changes", base="default-0"),
+    "centre-weight-regular": validation_pairs("validation_centre_weight_regular", base="default-0"),
+    "centre-weight-shepp-logan": validation_pairs("validation_centre_weight_shepp_logan", base="default-0"),
     "refine-choice": table_of("refine_choice"),
     "results": results_at_a_glance,
     "inference-speed": inference_speed,
