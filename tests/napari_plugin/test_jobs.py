@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hypseg.errors import UserError
-from hypseg.napari._jobs import check_image, preload, segment_config, segment_image, train_model
+from hypseg.napari._jobs import check_image, image_array, preload, segment_config, segment_image, train_model
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -83,8 +83,30 @@ def test_check_image_takes_a_single_channel_volume_of_every_side_at_least_the_sm
 
     volume = np.arange(MIN_PATCH_SIDE ** 3, dtype=np.int16).reshape((MIN_PATCH_SIDE,) * 3)
     checked = check_image([volume, volume[::2, ::2, ::2]], name="v")  # multiscale: the full resolution
-    assert checked.dtype == np.float32 and np.array_equal(checked, volume)
+    assert checked is volume  # as the layer holds it: not read yet
+    array = image_array(checked, name="v")
+    assert array.dtype == np.float32 and np.array_equal(array, volume)
     for data, rgb in [(volume, True), (volume[..., :3], False), (volume[:, :, 0], False), (volume[None], False)]:
         with pytest.raises(UserError, match="^image layer 'v' ") as caught:
             check_image(data, name="v", rgb=rgb)
         assert "\n" not in str(caught.value)
+
+
+class _Unreadable:
+    """A lazy array whose voxels must not be read where only its shape is checked."""
+
+    shape = (16, 16, 16)
+
+    def __array__(self, *args, **kwargs):
+        raise AssertionError("the voxels were read")
+
+
+def test_check_image_reads_no_voxel_and_image_array_refuses_non_finite_or_constant_voxels():
+    lazy = _Unreadable()
+    assert check_image(lazy, name="v") is lazy
+    bad = np.ones((16, 16, 16), dtype=np.float32)
+    with pytest.raises(UserError, match="^image layer 'v' is constant; there is nothing to segment$"):
+        image_array(bad, name="v")
+    bad[3, 4, 5] = np.nan
+    with pytest.raises(UserError, match="^image layer 'v' contains NaN or Inf values$"):
+        image_array(bad, name="v")

@@ -142,6 +142,14 @@ def test_training_into_an_existing_folder_is_refused(qtbot, widget, tmp_path):
     assert widget.status.value == f"hypseg: {tmp_path / 'model'}: already exists; choose a new folder for the model"
 
 
+def test_one_step_of_training_is_one_step_in_the_status_line(qtbot, widget, tmp_path):
+    widget.recipe.value, widget.steps.value = "smoke", 1
+    widget.train_out.value = str(tmp_path / "model")
+    widget.train_button.native.click()
+    _wait(qtbot, widget)
+    assert widget.status.value == f"trained 1 step into {tmp_path / 'model'}"
+
+
 def test_without_an_image_layer_the_widget_says_so(qtbot):
     from napari.components import ViewerModel
 

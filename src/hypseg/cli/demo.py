@@ -15,7 +15,7 @@ from pathlib import Path
 import typer
 
 from hypseg.cli._errors import user_errors
-from hypseg.cli._words import count
+from hypseg._words import count
 from hypseg.metrics.paper import PAPER_DICE
 
 LEVEL_CLUSTERS = {1: 2, 2: 4, 3: 8}

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from hypseg.cli._errors import user_errors
-from hypseg.cli._words import count
+from hypseg._words import count
 from hypseg.errors import UserError
 
 

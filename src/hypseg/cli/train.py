@@ -14,7 +14,7 @@ import typer
 
 from hypseg.cli._errors import user_errors
 from hypseg.cli._options import CHANNEL, CHANNEL_AXIS
-from hypseg.cli._words import count
+from hypseg._words import count
 from hypseg.errors import UserError
 
 

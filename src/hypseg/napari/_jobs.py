@@ -69,12 +69,14 @@ def preload() -> None:
     build_optimiser(HVAE(run.model).parameters(), run.train)
 
 
-def check_image(data, *, name: str, rgb: bool = False) -> np.ndarray:
-    """An image layer's data as a float32 (Z, Y, X) array; a one-line error for anything else.
+def check_image(data, *, name: str, rgb: bool = False):
+    """An image layer's full-resolution data, still as the layer holds it (it may be a dask or Zarr array), after
+    the checks that need only its shape; a one-line error for anything but a single-channel 3-D volume.
 
     ``data`` may be a napari layer's array, dask array or multiscale list (its full-resolution level);
     ``rgb`` is the layer's flag: its last axis holds colours, not voxels. Every side must be at least
-    :data:`hypseg.config.MIN_PATCH_SIDE` voxels, as :func:`hypseg.segment` asks.
+    :data:`hypseg.config.MIN_PATCH_SIDE` voxels, as :func:`hypseg.segment` asks. Nothing is read, so the GUI
+    thread can call it; :func:`image_array` reads the voxels, in the worker.
 
     >>> check_image(np.zeros((30, 30, 3)), name="photo", rgb=True)
     Traceback (most recent call last):
@@ -91,6 +93,12 @@ def check_image(data, *, name: str, rgb: bool = False) -> np.ndarray:
     if len(shape) != 3:
         raise UserError(f"image layer {name!r} has shape {shape}; hypseg segments single-channel 3-D volumes (Z, Y, X)")
     check_sides(shape, what=f"image layer {name!r}", to="train or segment")
+    return data
+
+
+def image_array(data, *, name: str) -> np.ndarray:
+    """The voxels of a layer's checked data (:func:`check_image`) as a float32 (Z, Y, X) array; a one-line error
+    if any is NaN or Inf or all are equal. Reading a dask or Zarr layer can take long: call it in the worker."""
     array = np.asarray(data, dtype=np.float32)
     if not np.all(np.isfinite(array)):
         raise UserError(f"image layer {name!r} contains NaN or Inf values")

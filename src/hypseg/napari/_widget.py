@@ -30,8 +30,9 @@ from qtpy.QtGui import QImage, QPixmap
 from qtpy.QtWidgets import QLabel
 from superqt.utils import create_worker
 
+from hypseg._words import count
 from hypseg.errors import UserError
-from hypseg.napari._jobs import (ImageSegmentation, check_image, parse_clusters, preload, segment_config,
+from hypseg.napari._jobs import (ImageSegmentation, check_image, image_array, parse_clusters, preload, segment_config,
                                  segment_image, train_model)
 from hypseg.napari._layers import labels_colormap
 
@@ -146,11 +147,13 @@ class HypsegWidget(Container):
 
             show_warning(message)
 
-    def _image_array(self) -> np.ndarray:
+    def _image_data(self) -> dict:
+        """The selected layer's data, checked by shape and not read (the worker reads it: a Zarr or dask layer
+        can take long), and its name: the keywords of :func:`_train_layer` and :func:`_load_and_segment`."""
         layer = self.image.value
         if layer is None:
             raise UserError("open or select an image layer first")
-        return check_image(layer.data, name=layer.name, rgb=layer.rgb)
+        return {"data": check_image(layer.data, name=layer.name, rgb=layer.rgb), "name": layer.name}
 
     def _run(self, function, *, done, **kwargs) -> None:
         """Run ``function(**kwargs)`` in a worker thread; ``done(result)`` in the GUI thread on success."""
@@ -182,14 +185,14 @@ class HypsegWidget(Container):
         if self.busy:
             return
         try:
-            image = self._image_array()
+            image = self._image_data()
         except USER_ERRORS as err:
             self._say(f"hypseg: {err}", error=True)
             return
         self._cancel.clear()
         self.progress.max, self.progress.value = self.steps.value, 0
         self._say(f"training {self.steps.value} steps into {self.train_out.value}")
-        self._run(train_model, done=self._trained, image=image, out=Path(self.train_out.value),
+        self._run(_train_layer, done=self._trained, **image, out=Path(self.train_out.value),
                   recipe=self.recipe.value, steps=self.steps.value, on_step=self._step_done)
         self.cancel_button.enabled = True
 
@@ -210,7 +213,8 @@ class HypsegWidget(Container):
     def _trained(self, trained) -> None:
         self.model = trained.model
         self.model_dir.value = str(trained.model.run_dir)
-        self._say(f"trained {self.progress.value} steps into {trained.model.run_dir}{trained.note()}", warning=trained.collapsed)
+        self._say(f"trained {count(self.progress.value, 'step')} into {trained.model.run_dir}{trained.note()}",
+                  warning=trained.collapsed)
 
     # ------------------------------------------------------------------------------------ segmentation
     def segment(self, *_args) -> None:
@@ -218,7 +222,7 @@ class HypsegWidget(Container):
         if self.busy:
             return
         try:
-            image = self._image_array()
+            image = self._image_data()
             config = segment_config(self.preset.value, parse_clusters(self.clusters.value),
                                     own_patch_side=self.own_patch_side.value)
             folder = str(self.model_dir.value).strip()
@@ -230,7 +234,7 @@ class HypsegWidget(Container):
         model = self.model if self.model is not None and Path(folder) == Path(self.model.run_dir) else None
         source = self.image.value  # the layers come back with this layer's geometry, whatever is selected then
         self._say(f"segmenting {source.name} at k = {', '.join(str(l.clusters) for l in config.levels)}")
-        self._run(_load_and_segment, done=lambda found: self._segmented(found, source), image=image, model=model,
+        self._run(_load_and_segment, done=lambda found: self._segmented(found, source), **image, model=model,
                   folder=folder, config=config)
 
     def _segmented(self, found: tuple, source) -> None:
@@ -288,8 +292,15 @@ class HypsegWidget(Container):
         self.disk.setPixmap(QPixmap.fromImage(picture).scaledToWidth(DISK_WIDTH, Qt.TransformationMode.SmoothTransformation))
 
 
-def _load_and_segment(*, image: np.ndarray, model, folder: str, config) -> tuple:
-    """In the worker thread: the model (loaded from ``folder`` unless given) and the segmentation."""
+def _train_layer(*, data, name: str, **kwargs):
+    """In the worker thread: the layer's voxels read (:func:`image_array`), then :func:`train_model`."""
+    return train_model(image_array(data, name=name), **kwargs)
+
+
+def _load_and_segment(*, data, name: str, model, folder: str, config) -> tuple:
+    """In the worker thread: the layer's voxels read, the model (loaded from ``folder`` unless given) and the
+    segmentation."""
+    image = image_array(data, name=name)
     if model is None:
         from hypseg.api import load_model
 
