@@ -82,3 +82,14 @@ def test_resume_with_nothing_to_resume_says_to_drop_resume(args, tmp_path, made)
     assert result.exit_code == 2
     reason = f"model directory {tmp_path / 'run'} does not exist" if made == "nothing" else f"{tmp_path / 'run'} holds no checkpoint: model.pt is missing"
     assert result.output == f"hypseg: error: {reason}; drop --resume to start a new run\n"
+
+
+def test_resume_on_another_volume_is_one_line_and_keeps_the_run(args, tmp_path):
+    assert runner.invoke(app, [*args, "--steps", "4"]).exit_code == 0
+    kept = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()}
+    np.save(tmp_path / "v.npy", np.random.default_rng(1).normal(size=(16, 16, 16)).astype(np.float32))
+    result = runner.invoke(app, [*args, "--resume"])
+    assert result.exit_code == 2
+    assert result.output == (f"hypseg: error: {tmp_path / 'run'}: training volume 0 is not the one it was trained on (its "
+                             "voxels differ); resume it with the volumes it started with, or start a new run in another folder\n")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()} == kept

@@ -239,6 +239,35 @@ def test_resume_refuses_another_config_and_a_fresh_run_refuses_an_existing_check
         Trainer(config(steps=4, learning_rate=1e-2), volumes, run_dir=tmp_path, progress=False).fit(resume=True)
 
 
+def test_resume_refuses_other_volumes_naming_the_first_difference_and_leaves_the_run_as_it_was(volumes, tmp_path):
+    Trainer(config(steps=2), volumes, run_dir=tmp_path, progress=False).fit()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    way_out = "resume it with the volumes it started with, or start a new run in another folder"
+    changed = [volumes[0], volumes[1].copy()]
+    changed[1][3, 4, 5] += 0.5
+    cases = [
+        ([volumes[0]], None, f"{tmp_path} was trained on 2 training volumes, not 1; {way_out}"),
+        ([volumes[0], volumes[1][:-1]], None,
+         f"{tmp_path}: training volume 1 has shape (31, 32, 32), the one it was trained on (32, 32, 32); {way_out}"),
+        (changed, None, f"{tmp_path}: training volume 1 is not the one it was trained on (its voxels differ); {way_out}"),
+        (volumes[::-1], None, f"{tmp_path}: training volume 0 is not the one it was trained on (its voxels differ); {way_out}"),
+        (volumes, [volumes[0]], f"{tmp_path} was validated on its training volumes, not on separate ones; {way_out}"),
+    ]
+    for training, validation, message in cases:
+        with pytest.raises(UserError) as caught:
+            Trainer(config(steps=4), training, run_dir=tmp_path, validation=validation, progress=False).fit(resume=True)
+        assert str(caught.value) == message
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    resumed = Trainer(config(steps=4), [v.copy() for v in volumes], run_dir=tmp_path, progress=False).fit(resume=True)
+    assert resumed.step == 4
+
+
+def test_a_run_folder_without_a_data_fingerprint_resumes_unchecked(volumes, tmp_path):
+    Trainer(config(steps=2), volumes, run_dir=tmp_path, progress=False).fit()
+    (tmp_path / "data.json").unlink()  # a run written before hypseg recorded its data
+    assert Trainer(config(steps=4), volumes[:1], run_dir=tmp_path, progress=False).fit(resume=True).step == 4
+
+
 def test_a_collapsed_run_is_set_aside_and_trains_again_with_another_seed(volumes, tmp_path, monkeypatch, capsys):
     kill_encoders_of({0}, monkeypatch)
     run = tmp_path / "run"

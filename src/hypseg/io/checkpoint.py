@@ -1,5 +1,6 @@
-"""Run directories: ``config.toml`` (enough to rebuild the model), a tensors-only ``model.pt`` and the
-training log ``log.jsonl`` (one JSON object per line).
+"""Run directories: ``config.toml`` (enough to rebuild the model), a tensors-only ``model.pt``, the
+training log ``log.jsonl`` (one JSON object per line) and ``data.json``, a fingerprint of the volumes the
+run trains on, so that a resumed run goes on with the same data.
 
 ``model.pt`` holds a dict of tensors and plain values (``model``, ``optimiser``, ``step``,
 ``rng_torch``, ``format_version``) and is read with ``torch.load(weights_only=True)``: nothing in a
@@ -9,12 +10,14 @@ renamed, so an interrupted write leaves the previous checkpoint intact.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
+import numpy as np
 import torch
 
 from hypseg.config import RunConfig, dumps_toml, from_dict, to_dict
@@ -26,6 +29,7 @@ FORMAT_VERSION = 1
 CONFIG_NAME = "config.toml"
 WEIGHTS_NAME = "model.pt"
 LOG_NAME = "log.jsonl"
+DATA_NAME = "data.json"
 #: Where training moves a collapsed run's files in its run directory before it trains again.
 COLLAPSED_FOLDER = "collapsed-seed{seed}"
 
@@ -52,6 +56,62 @@ def set_aside_seeds(run_dir: str | Path) -> tuple[int, ...]:
         except (FileNotFoundError, UserError):
             continue
     return tuple(seeds)
+
+
+def data_fingerprint(training: Sequence[np.ndarray], validation: Sequence[np.ndarray] | None = None) -> dict:
+    """Each volume's shape and a digest of its voxels (BLAKE2b of its float32 bytes, C order), in order:
+    what a resumed run must be given again for its batches to be the ones it would have drawn.
+
+    >>> volume = np.zeros((2, 3, 4))
+    >>> data_fingerprint([volume])["training"][0]["shape"]
+    [2, 3, 4]
+    >>> data_fingerprint([volume]) == data_fingerprint([volume.astype(np.float32)])
+    True
+    """
+
+    def one(volume: np.ndarray) -> dict:
+        voxels = np.ascontiguousarray(volume, dtype=np.float32)
+        return {"shape": list(voxels.shape), "blake2b": hashlib.blake2b(memoryview(voxels).cast("B"), digest_size=16).hexdigest()}
+
+    return {"training": [one(v) for v in training], "validation": None if validation is None else [one(v) for v in validation]}
+
+
+def save_data_fingerprint(run_dir: str | Path, fingerprint: dict) -> Path:
+    """Write ``data.json`` (:func:`data_fingerprint`) into ``run_dir``."""
+    path = Path(run_dir) / DATA_NAME
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(fingerprint, indent=1), encoding="utf-8")
+    return path
+
+
+def check_data_fingerprint(run_dir: str | Path, fingerprint: dict) -> None:
+    """Refuse to resume ``run_dir`` on other volumes than its ``data.json`` records, in one line naming the first
+    difference. A run without ``data.json`` (written before hypseg recorded it) is not checked."""
+    path = Path(run_dir) / DATA_NAME
+    if not path.is_file():
+        return
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        groups = {group: saved[group] for group in ("training", "validation")}
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
+        raise UserError(f"{path}: not a data fingerprint ({err}); remove it to resume without the check") from None
+    way_out = "resume it with the volumes it started with, or start a new run in another folder"
+    for group, was in groups.items():
+        now = fingerprint[group]
+        if was is None or now is None:
+            if was is not None:
+                raise UserError(f"{run_dir} was validated on {len(was)} separate volumes; give them again: {way_out}")
+            if now is not None:
+                raise UserError(f"{run_dir} was validated on its training volumes, not on separate ones; {way_out}")
+            continue
+        if len(was) != len(now):
+            raise UserError(f"{run_dir} was trained on {len(was)} {group} volumes, not {len(now)}; {way_out}")
+        for i, (a, b) in enumerate(zip(was, now)):
+            if a.get("shape") != b["shape"]:
+                raise UserError(f"{run_dir}: {group} volume {i} has shape {tuple(b['shape'])}, the one it was trained on "
+                                f"{tuple(a.get('shape') or ())}; {way_out}")
+            if a != b:
+                raise UserError(f"{run_dir}: {group} volume {i} is not the one it was trained on (its voxels differ); {way_out}")
 
 
 def save_run_config(run_dir: str | Path, config: RunConfig) -> Path:

@@ -34,10 +34,13 @@ from hypseg.io.checkpoint import (
     CONFIG_NAME,
     LOG_NAME,
     WEIGHTS_NAME,
+    check_data_fingerprint,
+    data_fingerprint,
     load_checkpoint,
     load_run_config,
     read_log,
     save_checkpoint,
+    save_data_fingerprint,
     save_run_config,
     set_aside_runs,
 )
@@ -139,6 +142,7 @@ class Trainer:
         self.context = context if context is not None else context_from_env()
         self._volumes, self._validation = volumes, validation
         self._probe: torch.Tensor | None = None  # the patches :meth:`spread` encodes, drawn once
+        self._data_fingerprint: dict | None = None
         train = config.train
         self.device = torch.device(train.device)
         if self.device.type == "cuda" and not torch.cuda.is_available():
@@ -159,6 +163,12 @@ class Trainer:
         self.shards = self.stream.shards_of(self.context.rank, self.context.world_size, config.data.triplets_per_batch)
 
     # ------------------------------------------------------------------------------------------ setup
+    def _fingerprint(self) -> dict:
+        """The training and validation volumes' :func:`~hypseg.io.checkpoint.data_fingerprint`, computed once."""
+        if self._data_fingerprint is None:
+            self._data_fingerprint = data_fingerprint(self._volumes, self._validation)
+        return self._data_fingerprint
+
     def _build(self) -> tuple[HVAE, torch.optim.Optimizer]:
         model = initial_model(self.config).to(self.device)
         return model, build_optimiser(model.parameters(), self.config.train)
@@ -170,6 +180,7 @@ class Trainer:
             retried = saved.train.seed != self.config.train.seed and bool(set_aside_runs(self.run_dir))
             note = f" (seed {saved.train.seed}: a collapsed run was trained again)" if retried else ""
             raise UserError(f"{self.run_dir} was trained with another config{note}; resume it with its own config.toml")
+        check_data_fingerprint(self.run_dir, self._fingerprint())
         state = load_checkpoint(self.run_dir, map_location=self.device)
         model.load_weights(state["model"], source=str(self.run_dir / WEIGHTS_NAME))
         try:
@@ -277,6 +288,7 @@ class Trainer:
                 config, self._volumes, run_dir=self.run_dir, validation=self._validation, context=self.context,
                 progress=self.progress, on_step=self.on_step,
             )
+            trainer._data_fingerprint = self._data_fingerprint  # the same volumes: not hashed again
             result = trainer._fit_once(resume=False, stop_when_dead=len(collapsed) < retries)
         if dead:
             runs = "1 training run" if not collapsed else f"{len(collapsed) + 1} training runs"
@@ -327,6 +339,7 @@ class Trainer:
             if self.context.is_main:  # a run killed before its first checkpoint left a log a new run must not extend
                 (self.run_dir / LOG_NAME).unlink(missing_ok=True)
                 save_run_config(self.run_dir, self.config)
+                save_data_fingerprint(self.run_dir, self._fingerprint())
         wrapped: torch.nn.Module = model
         if self.context.active:
             device_ids = [self.device.index] if self.device.type == "cuda" else None
