@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import runpy
 import subprocess
 import sys
@@ -50,6 +51,37 @@ def test_the_documented_example_runs_as_written(tmp_path, monkeypatch):
         labels = load_labels(tmp_path / "seg" / f"cell_k{k}.nii.gz")
         np.testing.assert_array_equal(labels, again.volumes[0].labels[k])  # a loaded model segments as the trained one
         assert len(np.unique(labels)) == k
+    # the folder is the one hypseg segment writes: the same files, label maps and segmentation.json
+    result = CliRunner().invoke(app, ["segment", "cell.nii.gz", "--model", "run", "--out", "cli"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "seg").iterdir()) == sorted(p.name for p in (tmp_path / "cli").iterdir())
+    for name in ("cell_k2.nii.gz", "cell_k4.nii.gz", "cell_k8.nii.gz", "cell_object.nii.gz"):
+        np.testing.assert_array_equal(load_labels(tmp_path / "seg" / name), load_labels(tmp_path / "cli" / name))
+    np.testing.assert_array_equal(np.load(tmp_path / "seg" / "cell_embedding.npy"), np.load(tmp_path / "cli" / "cell_embedding.npy"))
+    assert json.loads((tmp_path / "seg" / "segmentation.json").read_text()) == json.loads((tmp_path / "cli" / "segmentation.json").read_text())
+    with pytest.raises(FileExistsError, match="^seg already exists; pass overwrite=True to replace it$"):
+        hypseg.save_labels(again, "seg", like=[hypseg.load_volume("cell.nii.gz")])
+    with pytest.raises(UserError, match="would delete .*cell.nii.gz, an input or the model; choose another folder$"):
+        hypseg.save_labels(again, tmp_path, like=[hypseg.load_volume("cell.nii.gz")], overwrite=True)
+    assert (tmp_path / "cell.nii.gz").exists()
+
+
+def test_a_volume_made_in_memory_is_saved_beside_its_label_maps_and_the_folder_names_it(tmp_path):
+    image = generate_volume(np.random.default_rng(0), config=SyntheticConfig.scaled(24)).image
+    model = hypseg.train(image, out=tmp_path / "run", recipe=smoke10(), progress=False)
+    result = hypseg.segment(image, model, recipe="default")
+    volume = Volume.from_array(image, spacing=(2.0, 1.0, 1.0))
+    written = hypseg.save_labels(result, tmp_path / "seg", like=volume)
+    assert written == [tmp_path / "seg" / f"volume0_k{k}.nii.gz" for k in (2, 4, 8)]
+    manifest = json.loads((tmp_path / "seg" / "segmentation.json").read_text())
+    assert manifest["model"] == str((tmp_path / "run").resolve()) and manifest["cases"][0]["image"] == "volume0.nii.gz"
+    saved = hypseg.load_volume(tmp_path / "seg" / "volume0.nii.gz")
+    np.testing.assert_array_equal(saved.array, image.astype(saved.array.dtype))
+    np.testing.assert_array_equal(saved.affine, volume.affine)
+    with pytest.raises(UserError, match="^two volumes are named volume0: "):
+        hypseg.save_labels(result._replace(volumes=result.volumes * 2), tmp_path / "two",
+                           like=[volume, dataclasses.replace(volume, path=Path("elsewhere/volume0.nii.gz"))])
+    assert not (tmp_path / "two").exists()
 
 
 def test_a_volume_smaller_than_the_training_patches_trains_with_clipped_sides(tmp_path, capsys):

@@ -12,6 +12,7 @@ geometry, patch side and intensity normalisation are never passed by hand.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -135,30 +136,60 @@ def segment(
     return _segment(arrays, model, config, device=device, progress=progress)
 
 
-def save_labels(result: RecipeResult, out: str | os.PathLike, *, like: Volume | Sequence[Volume]) -> list[Path]:
-    """Write every label map of ``result`` into the folder ``out``, in the format and geometry of ``like``.
+def save_labels(result: RecipeResult, out: str | os.PathLike, *, like: Volume | Sequence[Volume],
+                overwrite: bool = False) -> list[Path]:
+    """Write ``result`` as the segmentation folder ``out``, the one ``hypseg segment`` writes, so that napari,
+    ``hypseg plot`` and ``hypseg evaluate`` open it: label maps in the format and geometry of ``like``, the level-1
+    object (with containment), the finest level's embedding and ``segmentation.json``.
 
     Volume i's map with k clusters is ``<name>_k<k><suffix>``, where ``<name><suffix>`` is the file
-    ``like[i]`` was read from (``volume<i>.nii.gz`` for a volume made in memory).
+    ``like[i]`` was read from. A volume made in memory is ``volume<i>`` and is saved beside its maps as
+    ``volume<i>.nii.gz`` (the folder names its image). The folder is written under a temporary name and
+    renamed when complete; an existing ``out`` that holds anything is replaced only with ``overwrite``.
 
     Returns
     -------
     list of Path
-        The files written.
+        The label maps written (in ``out``), volume by volume and level by level.
     """
+    from hypseg.inference.pipeline import (MANIFEST, case_entry, case_files, check_output, manifest_header,
+                                           output_folder)
+    from hypseg.io import save_volume
+
     like = [like] if isinstance(like, Volume) else list(like)
     if len(like) != len(result.volumes):
         raise UserError(f"got {len(like)} volumes to take the geometry from for {len(result.volumes)} segmented volumes")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for i, (volume, found) in enumerate(zip(like, result.volumes)):
+    named = []
+    for i, volume in enumerate(like):
         if volume.path is not None:
             suffix = full_suffix(volume.path)
-            name = Path(volume.path).name[: -len(suffix)] if suffix else Path(volume.path).name
+            named.append((Path(volume.path).name[: -len(suffix)] if suffix else Path(volume.path).name, suffix))
         else:
-            name, suffix = f"volume{i}", ".nii.gz"
-        for k, labels in found.labels.items():
-            small = labels.astype(np.uint8 if labels.max() < 256 else np.uint16)
-            written.append(_save_label_map(small, like=volume, path=out / f"{name}_k{k}{suffix}"))
+            named.append((f"volume{i}", ".nii.gz"))
+    names = [name for name, _ in named]
+    if len(set(names)) < len(names):
+        twice = next(name for name in names if names.count(name) > 1)
+        raise UserError(f"two volumes are named {twice}: their outputs would overwrite each other; save them into different folders")
+    out = Path(out)
+    kept = [Path(v.path) for v in like if v.path is not None] + ([Path(result.model_dir)] if result.model_dir else [])
+    check_output(out, overwrite=overwrite, keep=kept, options=("overwrite=True", "folder"))
+    finest = result.config.levels[-1].patch_sides
+    manifest, written = manifest_header(result.model_dir, result.config), []
+    with output_folder(out) as tmp:
+        for i, (volume, found, (name, suffix)) in enumerate(zip(like, result.volumes, named)):
+            files = case_files(name, suffix, result.config, found.object is not None)
+            for k, labels in found.labels.items():
+                small = labels.astype(np.uint8 if labels.max() < 256 else np.uint16)
+                _save_label_map(small, like=volume, path=tmp / files["labels"][str(k)])
+                written.append(out / files["labels"][str(k)])
+            if found.object is not None:
+                _save_label_map(found.object.astype(np.uint8), like=volume, path=tmp / files["object"])
+            np.save(tmp / files["embedding"], result.embeddings[finest][i])
+            if volume.path is not None:
+                image = str(Path(volume.path).resolve())
+            else:  # the folder keeps the image it names
+                image = f"{name}.nii.gz"
+                save_volume(volume, tmp / image)
+            manifest["cases"].append(case_entry(name, image, files, found))
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return written

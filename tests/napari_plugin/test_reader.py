@@ -154,3 +154,19 @@ def test_napari_opens_the_folder_through_the_plugin(mrc_segmentation, small_imag
         np.testing.assert_allclose(layer.translate, ORIGIN[::-1])
         assert layer.data.shape == small_image.shape
     assert viewer.layers["k=4"].colormap.map(np.array([1]))[0, 3] == 1.0
+
+
+def test_a_folder_saved_from_python_with_a_volume_made_in_memory_opens_with_that_image(tiny_model, small_image, tmp_path,
+                                                                                      monkeypatch):
+    import hypseg
+    from hypseg.io import Volume
+
+    result = hypseg.segment(small_image, hypseg.load_model(tiny_model), recipe="default")
+    hypseg.save_labels(result, tmp_path / "seg", like=Volume.from_array(small_image, spacing=(2.0, 1.0, 1.0)))
+    monkeypatch.chdir("/")  # the image is named relative to the folder, wherever napari runs
+    layers = _by_name(read_segmentation_folder(str(tmp_path / "seg")))
+    assert list(layers) == ["volume0", "k=2", "k=4", "k=8", "object"]
+    np.testing.assert_allclose(layers["volume0"][0], small_image)
+    assert all(kwargs["scale"] == (2.0, 1.0, 1.0) for _, kwargs, _ in layers.values())
+    for k in (2, 4, 8):
+        np.testing.assert_array_equal(layers[f"k={k}"][0], result.volumes[0].labels[k])

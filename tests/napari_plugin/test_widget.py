@@ -53,7 +53,7 @@ def test_training_keeps_the_viewer_responsive_and_segmenting_returns_one_layer_p
     gaps = np.diff(ticks)
     assert len(ticks) > 50 and gaps.max() <= MAX_GAP_S, f"the event loop stalled for {gaps.max():.3f} s"
     assert widget.progress.value == 100 and widget.status.value == f"trained 100 steps into {tmp_path / 'model'}"
-    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["config.toml", "log.jsonl", "model.pt"]
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["config.toml", "data.json", "log.jsonl", "model.pt"]
     assert [p.name for p in tmp_path.iterdir()] == ["model"]  # nothing else, no temporary folder
     assert widget.model_dir.value == tmp_path / "model"
 

@@ -35,23 +35,25 @@ from hypseg.io.blockwise import label_writer
 from hypseg.inference.chunked import (AUTO_CHUNK_VOXELS, StaleWork, check_chunk, executor_for, finished_chunks,
                                       segment_chunked, work_bytes_per_voxel)
 from hypseg.inference.model_io import load_model
-from hypseg.inference.recipe import check_clusterers, resolve_patch_sides, segment
+from hypseg.inference.recipe import VolumeSegmentation, check_clusterers, resolve_patch_sides, segment
 from hypseg.metrics import matched_dice
 
 MANIFEST = "segmentation.json"
 
 
-def _check_output(out: Path, *, overwrite: bool, keep: Sequence[Path] = ()) -> None:
+def check_output(out: Path, *, overwrite: bool, keep: Sequence[Path] = (), options: tuple[str, str] = ("--overwrite", "--out")) -> None:
     """``out`` may be written: it is new or empty, or ``overwrite`` replaces it, and then it is not, and does
-    not hold, any path of ``keep`` (the inputs and the model, which replacing it would delete)."""
+    not hold, any path of ``keep`` (the inputs and the model, which replacing it would delete). ``options`` name
+    the caller's ways to allow replacing and to choose the folder, for the messages."""
+    allow, choose = options
     target = out.resolve()
     for path in keep if overwrite else ():  # without it, an ``out`` that holds anything is refused below
         path = Path(path).resolve()
         if path == target or target in path.parents:
             raise UserError(f"{out}: writing the output there would delete {path}, an input or the model; "
-                            "choose another --out")
+                            f"choose another {choose}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise FileExistsError(f"{out} already exists; pass --overwrite to replace it")
+        raise FileExistsError(f"{out} already exists; pass {allow} to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
 
 
@@ -105,7 +107,7 @@ def segment_files(
     check_clusterers(config, model.config.model)
     _check_names(cases)
     out = Path(out)
-    _check_output(out, overwrite=overwrite,
+    check_output(out, overwrite=overwrite,
                   keep=[Path(model_dir), *(case.image for case in cases), *(p for c in cases for p in c.truth.values())])
     explicit = chunk is not None or workers is not None or scheduler is not None
     lazy = [case.read(lazy=True) for case in cases]  # the values are checked, nothing is kept
@@ -125,8 +127,8 @@ def segment_files(
         loaded.append((case, read.volume))
     result = segment(arrays, model, config, tile=tile, device=device, progress=progress)
     embedded = config.levels[-1].patch_sides  # the finest level's embedding is saved
-    with _output(out) as tmp:  # filled under a temporary name, renamed when complete
-        manifest = _manifest(model_dir, config)
+    with output_folder(out) as tmp:  # filled under a temporary name, renamed when complete
+        manifest = manifest_header(model_dir, config)
         for i, ((case, volume), seg) in enumerate(zip(loaded, result.volumes)):
             files = _files(case, config, seg.object is not None)
             for k, label_map in seg.labels.items():
@@ -159,30 +161,44 @@ def _label_dtype(k: int) -> type:
     return np.uint8 if k <= 256 else np.uint16
 
 
-def _manifest(model_dir, config: SegmentConfig) -> dict:
-    return {"model": str(Path(model_dir).resolve()), "clusters": sorted(config.clusters),
+def manifest_header(model_dir, config: SegmentConfig) -> dict:
+    """``segmentation.json`` before its cases: the model's folder (None if it was never saved), the cluster
+    counts, the finest level's patch sides (its embedding is saved) and the recipe."""
+    return {"model": None if model_dir is None else str(Path(model_dir).resolve()), "clusters": sorted(config.clusters),
             "embedding_patch_sides": list(config.levels[-1].patch_sides), "recipe": config.to_dict(), "cases": []}
 
 
-def _files(case, config: SegmentConfig, contained: bool) -> dict:
+def case_files(name: str, suffix: str, config: SegmentConfig, contained: bool) -> dict:
     """A case's output file names: label map per level, embedding, and the object with containment."""
-    suffix = full_suffix(case.image) if case.image.is_file() or case.image.suffix == ".zarr" else ".nii.gz"
-    files = {"labels": {str(k): f"{case.name}_k{k}{suffix}" for k in config.clusters}, "embedding": f"{case.name}_embedding.npy"}
+    files = {"labels": {str(k): f"{name}_k{k}{suffix}" for k in config.clusters}, "embedding": f"{name}_embedding.npy"}
     if contained:
-        files["object"] = f"{case.name}_object{suffix}"
+        files["object"] = f"{name}_object{suffix}"
     return files
+
+
+def case_entry(name: str, image: str, files: dict, found, *, read_as: dict | None = None, truth: dict | None = None) -> dict:
+    """A case of ``segmentation.json``: its name, its image (absolute, or relative to the folder), how a 4-D image
+    was read, its files, whether it was clustered voxel by voxel, the cluster centres and the truth it came with.
+    ``found`` has the ``centers`` and ``clustered_voxels`` of a :class:`~hypseg.inference.recipe.VolumeSegmentation`."""
+    return {"name": name, "image": image, **(read_as or {}), **files,
+            **({"clustered_voxels": True} if found.clustered_voxels else {}),
+            "centers": {str(k): np.asarray(c).tolist() for k, c in found.centers.items()},
+            "truth": {level: str(Path(path).resolve()) for level, path in (truth or {}).items()}}
+
+
+def _files(case, config: SegmentConfig, contained: bool) -> dict:
+    suffix = full_suffix(case.image) if case.image.is_file() or case.image.suffix == ".zarr" else ".nii.gz"
+    return case_files(case.name, suffix, config, contained)
 
 
 def _entry(case, files: dict, centers: dict, clustered_voxels: bool) -> dict:
     read_as = {key: value for key in ("channel", "channel_axis") if (value := getattr(case, key)) is not None}
-    return {"name": case.name, "image": str(case.image.resolve()), **read_as, **files,
-            **({"clustered_voxels": True} if clustered_voxels else {}),
-            "centers": {str(k): np.asarray(c).tolist() for k, c in centers.items()},
-            "truth": {level: str(path.resolve()) for level, path in case.truth.items()}}
+    found = VolumeSegmentation({}, centers, None, clustered_voxels)
+    return case_entry(case.name, str(case.image.resolve()), files, found, read_as=read_as, truth=case.truth)
 
 
 @contextlib.contextmanager
-def _output(out: Path):
+def output_folder(out: Path):
     """The output folder under a temporary name, renamed when complete; a full disk is a one-line error
     and, like any error, leaves nothing behind."""
     try:
@@ -255,11 +271,11 @@ def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: Seg
                         f"{free / 1e9:.1f} GB are free")
     executor = executor_for(workers=workers, scheduler=scheduler, timeout=timeout, progress=progress)
     # on leaving: the executor stops first, then the work folder goes (or stays), then the output is renamed
-    with _output(out) as tmp, _kept_on_failure(work), contextlib.closing(executor):
+    with output_folder(out) as tmp, _kept_on_failure(work), contextlib.closing(executor):
         result = segment_chunked([v.array for v in volumes], model=model, model_dir=model_dir, config=config,
                                  work=work, chunk=chunk, executor=executor, tile=tile, device=device, resume=resume,
                                  fingerprint=_fingerprint(cases, model_dir))
-        manifest = _manifest(model_dir, config)
+        manifest = manifest_header(model_dir, config)
         written = time.perf_counter()
         for i, (case, volume) in enumerate(zip(cases, volumes)):
             files = _files(case, config, result.objects[i] is not None)

@@ -18,6 +18,7 @@ With containment on the first level, its label map is the object (1) against the
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -46,13 +47,15 @@ class VolumeSegmentation(NamedTuple):
 
 class RecipeResult(NamedTuple):
     """What :func:`segment` found: the config it ran (patch sides resolved), one result per volume, and
-    the embeddings (patch sides -> one (Z, Y, X, F*d) float32 array per volume), and per volume whether the
-    model embedded it all alike (a collapsed model, :func:`~hypseg.inference.embed.warn_if_collapsed`)."""
+    the embeddings (patch sides -> one (Z, Y, X, F*d) float32 array per volume), per volume whether the
+    model embedded it all alike (a collapsed model, :func:`~hypseg.inference.embed.warn_if_collapsed`), and the
+    model's run folder (None for a model that was never saved), which a segmentation folder records."""
 
     config: SegmentConfig
     volumes: list[VolumeSegmentation]
     embeddings: dict[tuple[int, ...], list[np.ndarray]]
     embeds_alike: tuple[bool, ...] = ()
+    model_dir: Path | None = None
 
 
 def resolve_patch_sides(config: SegmentConfig, *, patch_size: int) -> SegmentConfig:
@@ -118,7 +121,7 @@ def segment(
     segments = {size: [supervoxels(v, size=size, tile=config.supervoxel_tile) for v in volumes] for size in sizes}
     found = cluster_embeddings(embeddings, config, geometry=model.config.model, segments=segments,
                                device=None if device == "cpu" else device, volumes=volumes)
-    return RecipeResult(config, found, embeddings, tuple(alike))
+    return RecipeResult(config, found, embeddings, tuple(alike), model.run_dir)
 
 
 def check_clusterers(config: SegmentConfig, geometry: ModelConfig) -> None:

@@ -87,6 +87,8 @@ def _case_layers(folder: Path, case: dict, *, nested: bool, prefix: str) -> list
         if not file.exists():  # a Zarr label map is a folder
             raise UserError(f"{file}: label map listed in {folder / MANIFEST} is missing")
     image_path = Path(case["image"])
+    if not image_path.is_absolute():  # a folder that keeps its image (hypseg.save_labels of a volume made in memory)
+        image_path = folder / image_path
     layers: list[LayerData] = []
     if image_path.exists():
         volume = load_volume(image_path, channel=case.get("channel"), channel_axis=case.get("channel_axis"))
