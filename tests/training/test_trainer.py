@@ -47,6 +47,10 @@ def train_losses(run_dir: Path) -> dict[int, dict]:
     return {r["step"]: r for r in read_log(run_dir) if r["split"] == "train"}
 
 
+def _without_rate(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k != "triplets_per_s"}
+
+
 def _without_rates(records: dict[int, dict]) -> dict[int, dict]:
     return {step: {k: v for k, v in r.items() if k != "triplets_per_s"} for step, r in records.items()}
 
@@ -161,6 +165,8 @@ def test_a_run_interrupted_after_an_update_saves_that_step_and_resumes_to_the_un
     assert expected.keys() == got.keys()
     assert all(torch.equal(expected[name], got[name]) for name in expected)
     assert sorted(train_losses(killed)) == list(range(1, 15))
+    # the log is the uninterrupted one's, the validation that the interrupt cut short included
+    assert [_without_rate(r) for r in read_log(killed)] == [_without_rate(r) for r in read_log(full)]
 
 
 def test_a_run_interrupted_inside_an_update_keeps_its_previous_checkpoint(volumes, tmp_path, monkeypatch):

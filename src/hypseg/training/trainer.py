@@ -169,6 +169,14 @@ class Trainer:
             self._data_fingerprint = data_fingerprint(self._volumes, self._validation)
         return self._data_fingerprint
 
+    def _validation_missing(self, step: int) -> bool:
+        """Whether ``step`` is one the run validates at and the log has no ``val`` line for it (every process
+        reads the log, so that all of them validate or none)."""
+        train = self.config.train
+        if not (train.validation_batches and step > 0 and (step % train.validate_every == 0 or step == train.steps)):
+            return False
+        return not any(r.get("step") == step and r.get("split") == "val" for r in read_log(self.run_dir))
+
     def _build(self) -> tuple[HVAE, torch.optim.Optimizer]:
         model = initial_model(self.config).to(self.device)
         return model, build_optimiser(model.parameters(), self.config.train)
@@ -344,6 +352,9 @@ class Trainer:
         if self.context.active:
             device_ids = [self.device.index] if self.device.type == "cuda" else None
             wrapped = torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+        if resume and self._validation_missing(start):  # an interrupt inside validation left its step without one
+            model.eval()
+            self._log({"step": start, "split": "val", **self.validate(wrapped)})
         autocast = (
             torch.autocast(device_type="cuda", dtype=torch.bfloat16)
             if train.amp and self.device.type == "cuda"
