@@ -65,6 +65,7 @@ def test_an_interrupted_run_says_what_it_saved_and_the_command_it_names_finishes
 def test_resume_with_fewer_steps_than_the_run_has_is_one_line_and_keeps_the_run(args, tmp_path):
     assert runner.invoke(app, args).exit_code == 0
     log = (tmp_path / "run" / "log.jsonl").read_text()
+    (tmp_path / "v.npy").unlink()  # refused before any volume is read
     result = runner.invoke(app, [*args, "--resume", "--steps", "4"])
     assert result.exit_code == 2
     assert result.output == (f"hypseg: error: {tmp_path / 'run'} is already at step 6, past the 4 steps asked for; "
@@ -92,4 +93,14 @@ def test_resume_on_another_volume_is_one_line_and_keeps_the_run(args, tmp_path):
     assert result.exit_code == 2
     assert result.output == (f"hypseg: error: {tmp_path / 'run'}: training volume 0 is not the one it was trained on (its "
                              "voxels differ); resume it with the volumes it started with, or start a new run in another folder\n")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()} == kept
+
+
+def test_resuming_a_finished_run_says_nothing_was_trained_and_leaves_it_as_it_was(args, tmp_path):
+    assert runner.invoke(app, args).exit_code == 0
+    kept = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()}
+    result = runner.invoke(app, [*args, "--resume"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (f"{tmp_path / 'run'} already held all 6 steps: nothing was trained; pass --steps with more to "
+                             "train longer\n")
     assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()} == kept

@@ -72,6 +72,14 @@ def train(
     run = dataclasses.replace(
         run, model=dataclasses.replace(run.model, **model_changes), train=dataclasses.replace(run.train, **train_changes)
     )
+    held = None
+    if resume:  # before any volume is read
+        from hypseg.io.checkpoint import load_checkpoint
+        from hypseg.training.trainer import past_steps
+
+        held = int(load_checkpoint(out)["step"])
+        if held > run.train.steps:
+            raise past_steps(out, held, run.train.steps)
     cases = discover_cases(data, channel=channel, channel_axis=channel_axis)
     training = [c for c in cases if c.split in (None, "train")]
     validation = [c for c in cases if c.split == "val"]
@@ -82,7 +90,11 @@ def train(
     except KeyboardInterrupt:
         print(f"hypseg: {interrupted_note(out, steps=run.train.steps)}", file=sys.stderr)
         raise typer.Exit(code=130) from None
-    typer.echo(f"trained {count(result.step, 'step')} on {count(len(training), 'volume')}; model in {result.run_dir}")
+    if held is not None and held == result.step:
+        typer.echo(f"{result.run_dir} already held all {count(held, 'step')}: nothing was trained; pass --steps with more "
+                   "to train longer")
+    else:
+        typer.echo(f"trained {count(result.step, 'step')} on {count(len(training), 'volume')}; model in {result.run_dir}")
     if result.collapsed:
         one = len(result.collapsed) == 1
         seeds = ", ".join(str(seed) for seed in result.collapsed)

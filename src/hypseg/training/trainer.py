@@ -103,6 +103,12 @@ def compute_losses(model: torch.nn.Module, batch: StepBatch, config: RunConfig) 
     return StepLosses(elbo.loss + train.triplet_weight * triplet, elbo.reconstruction, elbo.kl, triplet)
 
 
+def past_steps(run_dir: Path, held: int, steps: int) -> UserError:
+    """The error of resuming a run that holds ``held`` steps with ``steps`` fewer than that."""
+    return UserError(f"{run_dir} is already at step {held}, past the {steps} steps asked for; resume it with more steps "
+                     "to train longer")
+
+
 class Trainer:
     """Train an :class:`~hypseg.models.HVAE` on normalised volumes.
 
@@ -335,8 +341,7 @@ class Trainer:
         if resume:
             start = self._restore(model, optimiser)
             if start > train.steps:  # before the log is cut to the steps asked for
-                raise UserError(f"{self.run_dir} is already at step {start}, past the {train.steps} steps asked for; "
-                                "resume it with more steps to train longer")
+                raise past_steps(self.run_dir, start, train.steps)
             self._truncate_log(start)
             if self.context.is_main:  # the steps may have changed: config.toml says what the run trains to
                 save_run_config(self.run_dir, self.config)
