@@ -383,3 +383,18 @@ def test_refine_sets_the_passes_of_the_level1_boundary(model_dir, tmp_path):
         assert manifest["recipe"]["refine"] == (2 if passes is None else passes)  # the default recipe's 2
         maps[passes] = load_labels(tmp_path / f"seg{passes}" / "v_k2.nii.gz")
     assert (maps[0] != maps[3]).any() and (maps[0] != maps[None]).any()  # the passes move the level-1 object
+
+
+def test_evaluate_says_which_truth_level_met_which_count_when_they_do_not_fit(model_dir, tmp_path):
+    vol = _volume(8)
+    save_volume(vol, path=tmp_path / "v.nii.gz")
+    save_labels((vol.array > 0).astype(np.uint8), like=vol, path=tmp_path / "t.nii.gz")  # a level of 2 classes
+    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "seg", "-k", 3, "-k", 6).exit_code == 0
+    manifest = json.loads((tmp_path / "seg" / "segmentation.json").read_text())
+    manifest["cases"][0]["truth"] = {"1": str(tmp_path / "t.nii.gz")}  # as a dataset's segmentation records it
+    (tmp_path / "seg" / "segmentation.json").write_text(json.dumps(manifest))
+    result = _invoke("evaluate", tmp_path / "seg")
+    assert result.exit_code == 0, result.output
+    assert "| v | 3 | 1 |" in result.stdout and "| v | 6 |" not in result.stdout
+    assert result.stderr == ("note: truth level 1 has 2 classes and was scored against k = 3\n"
+                             "note: k = 6: the truth has no level for it; not scored\n")

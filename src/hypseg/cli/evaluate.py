@@ -26,7 +26,7 @@ def evaluate(
 
         hypseg evaluate seg-brats/ -t case1_seg.nii.gz -t case2_seg.nii.gz
     """
-    from hypseg.inference.pipeline import evaluate_segmentation, summarise, write_scores_csv
+    from hypseg.inference.pipeline import evaluate_segmentation, read_segmentation, summarise, write_scores_csv
 
     target = csv or Path(seg) / "evaluation.csv"
     if csv is not None and not csv.parent.is_dir():  # before the scoring, not after its table
@@ -40,5 +40,25 @@ def evaluate(
     typer.echo("")
     for k, value in summarise(rows).items():
         typer.echo(f"mean DICE over volumes, k = {k}: {value:.3f}")
+    for note in pairing_notes(rows, read_segmentation(seg)["clusters"]):
+        typer.echo(f"note: {note}", err=True)
     path = write_scores_csv(rows, target)
     typer.echo(f"wrote {path}")
+
+
+def pairing_notes(rows, clusters) -> list[str]:
+    """What the pairing of a dataset's truth levels with the cluster counts (by position, in increasing order) did
+    that a reader of the table might not expect: a level scored against a count other than its number of classes,
+    and counts left without a level.
+
+    >>> from hypseg.inference.pipeline import ScoreRow
+    >>> pairing_notes([ScoreRow("a", 4, "1", 0.5, {0: 0.6, 1: 0.4})], [4, 8])
+    ['truth level 1 has 2 classes and was scored against k = 4', 'k = 8: the truth has no level for it; not scored']
+    """
+    notes = []
+    for level, k, classes in sorted({(r.level, r.clusters, len(r.per_class)) for r in rows if r.level != "all"}):
+        if classes != k:
+            notes.append(f"truth level {level} has {classes} classes and was scored against k = {k}")
+    scored = {r.clusters for r in rows}
+    notes += [f"k = {k}: the truth has no level for it; not scored" for k in clusters if k not in scored]
+    return notes
