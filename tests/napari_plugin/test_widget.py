@@ -114,6 +114,30 @@ def test_a_model_folder_is_loaded_and_segments(qtbot, widget, viewer, tiny_model
     assert viewer.layers["k=4"].data.shape == viewer.layers["cell"].data.shape
 
 
+def test_a_second_image_never_takes_over_the_first_images_layers(qtbot, widget, viewer, tiny_model):
+    viewer.add_image(viewer.layers["cell"].data[:, ::-1].copy(), name="flipped")
+    viewer.add_labels(np.zeros((4, 4, 4), dtype=np.uint8), name="k=4")  # the user's own layer of that name
+    widget.model_dir.value = str(tiny_model)
+    widget.preset.value, widget.clusters.value = "default", "2 4"
+    widget.image.value = viewer.layers["cell"]
+    widget.segment_button.native.click()
+    _wait(qtbot, widget)
+    assert widget.status.value == "segmented cell: layers k=2, cell k=4"
+    first = {name: viewer.layers[name].data.copy() for name in ("k=2", "cell k=4")}
+    widget.image.value = viewer.layers["flipped"]
+    widget.segment_button.native.click()
+    _wait(qtbot, widget)
+    assert widget.status.value == "segmented flipped: layers flipped k=2, flipped k=4"
+    for name, data in first.items():  # the first image's maps are as they were
+        np.testing.assert_array_equal(viewer.layers[name].data, data)
+    assert not viewer.layers["k=4"].data.any()
+    widget.image.value = viewer.layers["cell"]  # and its next run replaces its own layers only
+    widget.clusters.value = "2"
+    widget.segment_button.native.click()
+    _wait(qtbot, widget)
+    assert [layer.name for layer in viewer.layers] == ["cell", "flipped", "k=4", "k=2", "flipped k=2", "flipped k=4"]
+
+
 @pytest.mark.parametrize(("setup", "message"), [
     (lambda w, tmp: setattr(w.clusters, "value", "2 x"), "hypseg: cluster counts must be whole numbers like '2 4 8', got '2 x'"),
     (lambda w, tmp: setattr(w.clusters, "value", "1 4"), "hypseg: every cluster count must be at least 2, got '1 4'"),

@@ -245,23 +245,27 @@ class HypsegWidget(Container):
         geometry = {"scale": source.scale, "translate": source.translate, "rotate": source.rotate,
                     "shear": source.shear, "affine": source.affine.affine_matrix}
         geometry |= {key: getattr(source, key) for key in ("units", "axis_labels") if hasattr(source, key)}  # napari >= 0.5
-        names = [f"k={k}" for k in result.labels]
-        # the previous run of this image: labels layers that say so and still bear the name this widget gave them
-        stale = [layer for layer in self.viewer.layers if isinstance(layer, Labels) and layer.name not in names
-                 and layer.metadata.get(RUN_OF) == source.unique_id and re.fullmatch(r"k=\d+", layer.name)]
-        for layer in stale:
-            self.viewer.layers.remove(layer)
+        mine = {layer.name: layer for layer in self.viewer.layers
+                if isinstance(layer, Labels) and layer.metadata.get(RUN_OF) == source.unique_id}
+        # a plain k=N is this image's unless another image's run holds that name: then the layer says whose it is
+        taken = {layer.name for layer in self.viewer.layers if layer.name not in mine}
+        names = [f"k={k}" if f"k={k}" not in taken else f"{source.name} k={k}" for k in result.labels]
+        # the previous run of this image: its labels layers that still bear a name this widget gave them
+        given = re.compile(rf"(?:{re.escape(source.name)} )?k=\d+")
+        for name, layer in mine.items():
+            if name not in names and given.fullmatch(name):
+                self.viewer.layers.remove(layer)
         for (k, labels), name in zip(result.labels.items(), names):
             colors = labels_colormap(k, outside=result.outside)
-            if name in self.viewer.layers and isinstance(self.viewer.layers[name], Labels):
-                layer = self.viewer.layers[name]
+            if name in mine:
+                layer = mine[name]
                 layer.data = labels
                 for key, value in geometry.items():
                     setattr(layer, key, value)
                 layer.colormap = colors
             else:
                 layer = self.viewer.add_labels(labels, name=name, colormap=colors, **geometry)
-            layer.metadata[RUN_OF] = source.unique_id  # a layer of another image's run taken over is this run's now
+            layer.metadata[RUN_OF] = source.unique_id
         self.level.choices = [f"k={k}" for k in result.labels]
         self.level.value = f"k={max(result.labels)}"
         self._draw_disk()
@@ -269,7 +273,7 @@ class HypsegWidget(Container):
             self._say(f"segmented {source.name}, but the model embeds every voxel alike: its training collapsed and its "
                       "label maps say nothing; train again with another seed", warning=True)
         else:
-            self._say(f"segmented {source.name}: layers {', '.join(f'k={k}' for k in result.labels)}")
+            self._say(f"segmented {source.name}: layers {', '.join(names)}")
 
     def _draw_disk(self, *_args) -> None:
         """The selected level's embedding on the Poincaré disk, coloured by its clusters."""
