@@ -14,6 +14,7 @@ PACKAGE = Path(hypseg.__file__).parent
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "progress": set(),
+    "_words": set(),
     "device": set(),
     "config": set(),
     "geometry": {"config"},
@@ -35,7 +36,7 @@ ALLOWED: dict[str, set[str]] = {
     "napari": {"api", "config", "data", "inference", "io", "models", "plotting", "training"},
 }
 #: Modules below every layer: each layer may import them, and they import nothing from hypseg.
-BOTTOM = {"errors", "progress"}
+BOTTOM = {"errors", "progress", "_words"}
 #: Third-party packages confined to some layers.
 CONFINED = {"geoopt": {"geometry", "training"}}
 
