@@ -13,15 +13,20 @@ from hypseg.geometry import PoincareBall
 from hypseg.losses import centre_precision, negative_elbo, triplet_loss
 
 
-def test_negative_elbo_matches_a_direct_computation():
-    torch.manual_seed(0)
+def _elbo_inputs(seed: int, *, B: int, K: int, side: int, d: int = 2):
+    """Random patches, reconstructions, a wrapped-normal posterior on the unit ball, its prior and K samples."""
+    torch.manual_seed(seed)
     ball = PoincareBall()
-    B, K, d = 4, 3, 2
-    patches = torch.randn(B, 1, 3, 3, 3, dtype=torch.float64)
-    reconstruction = torch.randn(K, B, 1, 3, 3, 3, dtype=torch.float64)
-    q = WrappedNormal(random_points(B, d, c=1.0, dtype=torch.float64, seed=1, max_rel=0.8), torch.rand(B, d, dtype=torch.float64) + 0.2, ball)
+    patches = torch.randn(B, 1, side, side, side, dtype=torch.float64)
+    reconstruction = torch.randn(K, B, 1, side, side, side, dtype=torch.float64)
+    q = WrappedNormal(random_points(B, d, c=1.0, dtype=torch.float64, seed=seed + 1, max_rel=0.8), torch.rand(B, d, dtype=torch.float64) + 0.2, ball)
     prior = WrappedNormal(torch.zeros(d, dtype=torch.float64), torch.ones(d, dtype=torch.float64), ball)
-    z = q.rsample((K,))
+    return patches, reconstruction, q, prior, q.rsample((K,))
+
+
+def test_negative_elbo_matches_a_direct_computation():
+    B, K = 4, 3
+    patches, reconstruction, q, prior, z = _elbo_inputs(0, B=B, K=K, side=3)
     terms = negative_elbo(patches, reconstruction, z, q, prior, kl_weight=0.5)
     rec, kl = 0.0, 0.0
     for k in range(K):
@@ -35,14 +40,7 @@ def test_negative_elbo_matches_a_direct_computation():
 
 
 def test_a_voxel_precision_weighs_each_squared_error_as_a_gaussian_of_that_precision():
-    torch.manual_seed(2)
-    ball = PoincareBall()
-    B, K, d = 3, 2, 2
-    patches = torch.randn(B, 1, 4, 4, 4, dtype=torch.float64)
-    reconstruction = torch.randn(K, B, 1, 4, 4, 4, dtype=torch.float64)
-    q = WrappedNormal(random_points(B, d, c=1.0, dtype=torch.float64, seed=3, max_rel=0.8), torch.rand(B, d, dtype=torch.float64) + 0.2, ball)
-    prior = WrappedNormal(torch.zeros(d, dtype=torch.float64), torch.ones(d, dtype=torch.float64), ball)
-    z = q.rsample((K,))
+    patches, reconstruction, q, prior, z = _elbo_inputs(2, B=3, K=2, side=4)
     w = centre_precision(4, 0.3, dtype=torch.float64)
     terms = negative_elbo(patches, reconstruction, z, q, prior, precision=w)
     normal = torch.distributions.Normal(reconstruction, w.rsqrt())
