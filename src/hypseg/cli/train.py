@@ -28,7 +28,7 @@ def train(
     steps: Optional[int] = typer.Option(None, min=1, help="Optimiser steps (overrides the config)."),
     seed: Optional[int] = typer.Option(None, help="Seed of weights, batches and samples."),
     device: Optional[str] = typer.Option(None, help="auto (CUDA where there is one), cpu, cuda or cuda:N (default: the recipe's)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last checkpoint, on the same volumes."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     channel: Optional[int] = CHANNEL,
     channel_axis: Optional[int] = CHANNEL_AXIS,
