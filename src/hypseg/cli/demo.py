@@ -14,6 +14,8 @@ from pathlib import Path
 
 import typer
 
+from hypseg.errors import UserError
+
 from hypseg.cli._errors import user_errors
 from hypseg._words import count
 from hypseg.metrics.paper import PAPER_DICE
@@ -23,7 +25,7 @@ LEVEL_CLUSTERS = {1: 2, 2: 4, 3: 8}
 
 @user_errors
 def demo(
-    out: Path = typer.Option(Path("hypseg-demo"), "--out", "-o", help="Folder for data, model, label maps and plots (replaced)."),
+    out: Path = typer.Option(Path("hypseg-demo"), "--out", "-o", help="Folder for data, model, label maps and plots (a previous demo's is replaced; any other folder must be empty)."),
     volumes: int = typer.Option(24, min=6, help="Synthetic volumes to generate (2/3 train, 1/6 val, 1/6 test)."),
     quick: bool = typer.Option(False, "--quick", help="A tiny model and a few steps: a smoke test, not a result."),
     seed: int = typer.Option(0, help="Seed of the data, the training and the clustering."),
@@ -41,6 +43,7 @@ def demo(
     from hypseg.training import Trainer
 
     start = time.perf_counter()
+    check_demo_folder(out)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -83,3 +86,18 @@ def demo(
         typer.echo(f"| {level} | {k} | {means.get(k, float('nan')):.3f} | {PAPER_DICE[level]:.3f} |")
     typer.echo("")
     typer.echo(f"done in {time.perf_counter() - start:.0f} s: label maps in {out / 'segmentation'}, plots in {out / 'plots'}")
+
+
+#: what the demo writes in its folder: a folder holding nothing else is a previous demo's, which it replaces
+DEMO_ENTRIES = {"data", "model", "segmentation", "plots"}
+
+
+def check_demo_folder(out: Path) -> None:
+    """Refuse an ``out`` that is a file, or a folder holding anything the demo does not write (it is replaced)."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise UserError(f"--out {out} is a file; choose a folder for the demo")
+    others = sorted(p.name for p in out.iterdir() if p.name not in DEMO_ENTRIES)
+    if others:
+        raise UserError(f"--out {out} holds {others[0]}, which the demo did not write and would delete; choose another folder")
