@@ -393,13 +393,21 @@ def test_two_gloo_processes_keep_identical_parameters_and_match_one_process(volu
     assert (tmp_path / "ddp" / "log.jsonl").read_text().count('"split": "train"') == cfg.train.steps
 
 
-def test_setting_a_run_aside_moves_only_the_runs_own_files(volumes, tmp_path, monkeypatch):
-    kill_encoders_of({0}, monkeypatch)
+def test_a_new_run_refuses_a_folder_holding_the_users_files_and_writes_nothing(volumes, tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     (tmp_path / "data").mkdir()
-    Trainer(config(steps=3), volumes, run_dir=tmp_path, progress=False).fit()
-    assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "data").is_dir()
-    assert sorted(p.name for p in (tmp_path / "collapsed-seed0").iterdir()) == ["config.toml", "log.jsonl", "model.pt"]
+    with pytest.raises(UserError) as caught:
+        Trainer(config(steps=3), volumes, run_dir=tmp_path, progress=False).fit()
+    assert str(caught.value) == f"{tmp_path} holds data, which is not part of a hypseg run; choose a new or empty folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "notes.txt"]
+    (tmp_path / "data").rmdir()
+    (tmp_path / "notes.txt").unlink()
+    (tmp_path / "config.toml").write_text("# my notes\n")
+    with pytest.raises(UserError, match="holds a config.toml that is not a hypseg run's; choose a new or empty folder$"):
+        Trainer(config(steps=3), volumes, run_dir=tmp_path, progress=False).fit()
+    assert (tmp_path / "config.toml").read_text() == "# my notes\n"
+    with pytest.raises(UserError, match=f"^{tmp_path / 'config.toml'} is a file; choose a folder for the run$"):
+        Trainer(config(steps=3), volumes, run_dir=tmp_path / "config.toml", progress=False).fit()
 
 
 def test_a_resumed_run_counts_the_runs_it_set_aside_and_says_why_another_config_is_refused(volumes, tmp_path, monkeypatch):

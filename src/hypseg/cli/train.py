@@ -21,7 +21,7 @@ from hypseg.errors import UserError
 @user_errors
 def train(
     data: List[Path] = typer.Argument(..., help="Volume files, folders of volumes, a dataset folder with manifest.json, or a BraTS root."),
-    out: Path = typer.Option(..., "--out", "-o", help="Run directory for config.toml, model.pt and log.jsonl."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder (new or empty) for config.toml, model.pt, log.jsonl and data.json."),
     config: Optional[Path] = typer.Option(None, "--config", help="A TOML file with \\[model], \\[data] and \\[train] tables; missing keys take the CPU recipe's values (default: the CPU recipe)."),
     recipe: Optional[str] = typer.Option(None, "--recipe", help="A named recipe instead of --config: cpu (the default), paper (the authors' released experiment, with the learning rate of --variant; days on a CPU) or smoke."),
     variant: Optional[str] = typer.Option(None, help="hyperbolic-gyro (default), hyperbolic or euclidean."),

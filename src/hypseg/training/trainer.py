@@ -32,6 +32,7 @@ from hypseg.models.collapse import COLLAPSED_SPREAD, CollapsedModelWarning, embe
 from hypseg.io.checkpoint import (
     COLLAPSED_FOLDER,
     CONFIG_NAME,
+    DATA_NAME,
     LOG_NAME,
     WEIGHTS_NAME,
     check_data_fingerprint,
@@ -101,6 +102,26 @@ def compute_losses(model: torch.nn.Module, batch: StepBatch, config: RunConfig) 
     anchor, positive, negative = out.posterior.loc.chunk(3)  # (B, d) each
     triplet = triplet_loss(anchor, positive, negative, ball=core.ball, margin=train.triplet_margin, squared=train.triplet_squared)
     return StepLosses(elbo.loss + train.triplet_weight * triplet, elbo.reconstruction, elbo.kl, triplet)
+
+
+def check_fresh_run_folder(run_dir: Path) -> None:
+    """A new run may go into ``run_dir`` when it does not exist, or holds only what a run that stopped before its
+    first checkpoint leaves (``config.toml``, ``log.jsonl``, ``data.json``) and the collapsed runs set aside; anything
+    else is the user's, which the run's files would overwrite or mix with, and is refused in one line."""
+    if not run_dir.exists():
+        return
+    if not run_dir.is_dir():
+        raise UserError(f"{run_dir} is a file; choose a folder for the run")
+    leftovers = {CONFIG_NAME, LOG_NAME, DATA_NAME}
+    aside = set(set_aside_runs(run_dir))
+    for entry in sorted(run_dir.iterdir()):
+        if entry.name not in leftovers and entry not in aside:
+            raise UserError(f"{run_dir} holds {entry.name}, which is not part of a hypseg run; choose a new or empty folder")
+    if (run_dir / CONFIG_NAME).exists():
+        try:
+            load_run_config(run_dir)
+        except UserError:
+            raise UserError(f"{run_dir} holds a {CONFIG_NAME} that is not a hypseg run's; choose a new or empty folder") from None
 
 
 def past_steps(run_dir: Path, held: int, steps: int) -> UserError:
@@ -348,6 +369,7 @@ class Trainer:
         else:
             if (self.run_dir / WEIGHTS_NAME).exists():
                 raise FileExistsError(f"{self.run_dir} already holds a checkpoint; resume it or choose another output folder")
+            check_fresh_run_folder(self.run_dir)
             start = 0
             if self.context.is_main:  # a run killed before its first checkpoint left a log a new run must not extend
                 (self.run_dir / LOG_NAME).unlink(missing_ok=True)
