@@ -59,6 +59,8 @@ def test_the_centre_precision_has_mean_one_peaks_at_the_centre_and_is_symmetric(
     torch.testing.assert_close(w, w.permute(1, 2, 0), rtol=1e-15, atol=0)
     with pytest.raises(ValueError, match="sigma > 0"):
         centre_precision(7, 0.0)
+    with pytest.raises(ValueError, match="too narrow for side 10: the corners' weights vanish"):
+        centre_precision(10, 0.03)
 
 
 def test_monte_carlo_kl_of_the_euclidean_posterior_matches_the_closed_form():

@@ -451,3 +451,13 @@ def test_two_gloo_processes_set_a_collapsed_run_aside_together(volumes, tmp_path
         torch.testing.assert_close(rank0["state"][name], rank1["state"][name], rtol=0, atol=0)
     assert max(train_losses(tmp_path / "ddp" / "collapsed-seed0")) == 5  # stopped at its first checkpoint
     assert done.stderr.count("training with seed 0 collapsed at step 5") == 1  # said once, by rank 0
+
+
+def test_a_centre_weighted_run_trains_and_a_too_narrow_weighting_is_refused_before_any_file(volumes, tmp_path):
+    from hypseg.config.train import MIN_CENTRE_SIGMA
+
+    weighted = Trainer(config(steps=4, centre_sigma=0.25), volumes, run_dir=tmp_path / "w", progress=False).fit()
+    plain = Trainer(config(steps=4), volumes, run_dir=tmp_path / "p", progress=False).fit()
+    assert np.isfinite(weighted.last["loss"]) and weighted.last["reconstruction"] != plain.last["reconstruction"]
+    with pytest.raises(UserError, match=f"^TrainConfig: centre_sigma must be 0 \\(off\\) or at least {MIN_CENTRE_SIGMA} of the patch side"):
+        config(centre_sigma=0.05)

@@ -17,6 +17,10 @@ REDUCTIONS = ("mean", "sum")
 RECONSTRUCT = ("all", "parent")
 
 
+#: the narrowest centre weighting (:attr:`TrainConfig.centre_sigma`) whose corner weights stay well inside float32
+MIN_CENTRE_SIGMA = 0.1
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig(Config):
     """How a model is trained (method.md section 5); the named recipes are in :mod:`hypseg.config.recipes`.
@@ -114,6 +118,9 @@ class TrainConfig(Config):
                      "centre_sigma"):
             if not getattr(self, name) >= 0:
                 raise UserError(f"TrainConfig: {name} must be >= 0, got {getattr(self, name)}")
+        if 0 < self.centre_sigma < MIN_CENTRE_SIGMA:
+            raise UserError(f"TrainConfig: centre_sigma must be 0 (off) or at least {MIN_CENTRE_SIGMA} of the patch side, "
+                            f"got {self.centre_sigma} (the weights of a patch's corners would vanish)")
         if not (self.device == "cpu" or self.device == "cuda" or self.device.startswith("cuda:")):
             raise UserError(f"TrainConfig: device must be 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
 

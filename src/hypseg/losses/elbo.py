@@ -80,8 +80,8 @@ def negative_elbo(
     if precision is None:
         nll = 0.5 * error.flatten(2).sum(-1) + 0.5 * n_voxels * math.log(2 * math.pi)  # (K', B)
     else:
-        if precision.shape != patches.shape[1:] or not bool((precision > 0).all()):
-            raise ValueError(f"precision must be positive and shaped like one patch {tuple(patches.shape[1:])}, got {tuple(precision.shape)}")
+        if precision.shape != patches.shape[1:]:  # (its values are not read here: that would wait for a GPU every step)
+            raise ValueError(f"precision must be shaped like one patch {tuple(patches.shape[1:])}, got {tuple(precision.shape)}")
         nll = 0.5 * (precision * error).flatten(2).sum(-1) + 0.5 * torch.log(2 * math.pi / precision).sum()
     if noise is not None and noise.shape != z.shape:
         raise ValueError(f"noise must be shaped like z {tuple(z.shape)}, got {tuple(noise.shape)}")
@@ -109,4 +109,7 @@ def centre_precision(side: int, sigma: float, *, dtype: torch.dtype = torch.floa
     offset = torch.arange(side, dtype=torch.float64) - (side - 1) / 2
     profile = torch.exp(-0.5 * (offset / (sigma * side)) ** 2)
     weights = profile[:, None, None] * profile[None, :, None] * profile[None, None, :]
-    return (weights / weights.mean()).unsqueeze(0).to(dtype=dtype, device=device)
+    weights = (weights / weights.mean()).unsqueeze(0).to(dtype=dtype, device=device)
+    if not bool((weights > 0).all()):
+        raise ValueError(f"centre_precision: sigma {sigma} is too narrow for side {side}: the corners' weights vanish in {dtype}")
+    return weights
