@@ -461,3 +461,12 @@ def test_a_centre_weighted_run_trains_and_a_too_narrow_weighting_is_refused_befo
     assert np.isfinite(weighted.last["loss"]) and weighted.last["reconstruction"] != plain.last["reconstruction"]
     with pytest.raises(UserError, match=f"^TrainConfig: centre_sigma must be 0 \\(off\\) or at least {MIN_CENTRE_SIGMA} of the patch side"):
         config(centre_sigma=0.05)
+
+
+def test_a_run_that_diverges_says_to_lower_the_learning_rate_in_one_line(volumes, tmp_path):
+    from hypseg.training.trainer import TrainingDiverged
+
+    with pytest.raises(TrainingDiverged) as caught:
+        Trainer(config(steps=30, learning_rate=1e9), volumes, run_dir=tmp_path, progress=False).fit()
+    assert isinstance(caught.value, UserError) and isinstance(caught.value, FloatingPointError)
+    assert str(caught.value).endswith("; lower the learning rate") and "\n" not in str(caught.value)

@@ -104,6 +104,10 @@ def compute_losses(model: torch.nn.Module, batch: StepBatch, config: RunConfig) 
     return StepLosses(elbo.loss + train.triplet_weight * triplet, elbo.reconstruction, elbo.kl, triplet)
 
 
+class TrainingDiverged(UserError, FloatingPointError):
+    """The loss or the weights became NaN or Inf: a setting (the learning rate, most often), not a bug."""
+
+
 def check_fresh_run_folder(run_dir: Path) -> None:
     """A new run may go into ``run_dir`` when it does not exist, or holds only what a run that stopped before its
     first checkpoint leaves (``config.toml``, ``log.jsonl``, ``data.json``) and the collapsed runs set aside; anything
@@ -402,13 +406,19 @@ class Trainer:
             for step in range(start + 1, train.steps + 1):
                 model.train()
                 batch = self.stream.batch(step, self.shards).to(self.device)
-                with autocast:
-                    losses = compute_losses(wrapped, batch, self.config)
+                try:
+                    with autocast:
+                        losses = compute_losses(wrapped, batch, self.config)
+                except ValueError:  # a distribution refuses NaN parameters: the last update diverged
+                    if all(bool(torch.isfinite(p.detach()).all()) for p in model.parameters()):
+                        raise
+                    raise TrainingDiverged(f"the weights became NaN or Inf before step {step}; lower the learning "
+                                           "rate") from None
                 # Reading the loss synchronises a GPU: do it only where a log line or checkpoint needs
                 # it, so that a diverged run never writes a checkpoint.
                 logging = step % train.log_every == 0 or step % train.checkpoint_every == 0 or step == train.steps
                 if logging and not torch.isfinite(losses.loss):
-                    raise FloatingPointError(f"the loss became {float(losses.loss)} at step {step}; lower the learning rate")
+                    raise TrainingDiverged(f"the loss became {float(losses.loss.detach())} at step {step}; lower the learning rate")
                 optimiser.zero_grad(set_to_none=True)
                 losses.loss.backward()
                 if train.grad_clip > 0:
