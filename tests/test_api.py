@@ -82,6 +82,17 @@ def test_a_volume_made_in_memory_is_saved_beside_its_label_maps_and_the_folder_n
         hypseg.save_labels(result._replace(volumes=result.volumes * 2), tmp_path / "two",
                            like=[volume, dataclasses.replace(volume, path=Path("elsewhere/volume0.nii.gz"))])
     assert not (tmp_path / "two").exists()
+    # an array is a volume made in memory, at a voxel size of 1; a volume of another shape is named before any write
+    assert hypseg.save_labels(result, tmp_path / "array", like=[image]) == [tmp_path / "array" / f"volume0_k{k}.nii.gz" for k in (2, 4, 8)]
+    with pytest.raises(UserError, match=r"^volume 0 of like has shape \(40, 40, 40\), but volume 0 was segmented at \(24, 24, 24\)$"):
+        hypseg.save_labels(result, tmp_path / "other", like=np.zeros((40, 40, 40), np.float32))
+    assert not (tmp_path / "other").exists()
+    nan = image.copy()
+    nan[3, 3, 3] = np.nan
+    for call in (lambda: hypseg.segment([image, nan], model), lambda: hypseg.train(nan, out=tmp_path / "nan", recipe="smoke")):
+        with pytest.raises(UserError, match="^volume (1|0) contains 1 NaN or Inf voxel$"):
+            call()
+    assert not (tmp_path / "nan").exists()
 
 
 def test_a_volume_smaller_than_the_training_patches_trains_with_clipped_sides(tmp_path, capsys):

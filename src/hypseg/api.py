@@ -41,6 +41,10 @@ def _arrays(volumes: VolumeLike | Sequence[VolumeLike]) -> list[np.ndarray]:
     arrays = [np.asarray(v.array if isinstance(v, Volume) else v, dtype=np.float32) for v in volumes]
     if not arrays:
         raise UserError("no volumes given")
+    for i, array in enumerate(arrays):
+        bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+        if bad:
+            raise UserError(f"volume {i} contains {bad} NaN or Inf {'voxel' if bad == 1 else 'voxels'}")
     return arrays
 
 
@@ -143,7 +147,8 @@ def save_labels(result: RecipeResult, out: str | os.PathLike, *, like: Volume | 
     object (with containment), the finest level's embedding and ``segmentation.json``.
 
     Volume i's map with k clusters is ``<name>_k<k><suffix>``, where ``<name><suffix>`` is the file
-    ``like[i]`` was read from. A volume made in memory is ``volume<i>`` and is saved beside its maps as
+    ``like[i]`` was read from. A volume made in memory (a :class:`~hypseg.io.Volume` without a file, or an array,
+    taken at a voxel size of 1) is ``volume<i>`` and is saved beside its maps as
     ``volume<i>.nii.gz`` (the folder names its image). The folder is written under a temporary name and
     renamed when complete; an existing ``out`` that holds anything is replaced only with ``overwrite``.
 
@@ -156,7 +161,8 @@ def save_labels(result: RecipeResult, out: str | os.PathLike, *, like: Volume | 
                                            output_folder)
     from hypseg.io import save_volume
 
-    like = [like] if isinstance(like, Volume) else list(like)
+    like = [like] if isinstance(like, (Volume, np.ndarray)) else list(like)
+    like = [v if isinstance(v, Volume) else Volume.from_array(np.asarray(v)) for v in like]
     if len(like) != len(result.volumes):
         raise UserError(f"got {len(like)} volumes to take the geometry from for {len(result.volumes)} segmented volumes")
     named = []
@@ -166,6 +172,11 @@ def save_labels(result: RecipeResult, out: str | os.PathLike, *, like: Volume | 
             named.append((Path(volume.path).name[: -len(suffix)] if suffix else Path(volume.path).name, suffix))
         else:
             named.append((f"volume{i}", ".nii.gz"))
+    for i, (volume, found) in enumerate(zip(like, result.volumes)):
+        shape = next(iter(found.labels.values())).shape
+        if tuple(volume.shape) != tuple(shape):
+            what = volume.path if volume.path is not None else f"volume {i} of like"
+            raise UserError(f"{what} has shape {tuple(volume.shape)}, but volume {i} was segmented at {tuple(shape)}")
     names = [name for name, _ in named]
     if len(set(names)) < len(names):
         twice = next(name for name in names if names.count(name) > 1)
