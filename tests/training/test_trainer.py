@@ -268,6 +268,17 @@ def test_resume_refuses_other_volumes_naming_the_first_difference_and_leaves_the
     assert resumed.step == 4
 
 
+def test_a_malformed_data_fingerprint_and_missing_validation_volumes_are_one_line(volumes, tmp_path):
+    Trainer(config(steps=2), volumes, run_dir=tmp_path, validation=volumes[:1], progress=False).fit()
+    with pytest.raises(UserError) as caught:
+        Trainer(config(steps=4), volumes, run_dir=tmp_path, progress=False).fit(resume=True)
+    assert str(caught.value).startswith(f"{tmp_path} was validated on 1 separate volume; give them again: ")
+    for text in ('{"training": [1, 2], "validation": null}', '{"training": "abcd", "validation": null}', '{"training": {"a": 1}, "validation": null}'):
+        (tmp_path / "data.json").write_text(text)
+        with pytest.raises(UserError, match=r"data.json: not a data fingerprint \(.*\); remove it to resume without the check$"):
+            Trainer(config(steps=4), volumes, run_dir=tmp_path, validation=volumes[:1], progress=False).fit(resume=True)
+
+
 def test_a_run_folder_without_a_data_fingerprint_resumes_unchecked(volumes, tmp_path):
     Trainer(config(steps=2), volumes, run_dir=tmp_path, progress=False).fit()
     (tmp_path / "data.json").unlink()  # a run written before hypseg recorded its data

@@ -93,6 +93,10 @@ def check_data_fingerprint(run_dir: str | Path, fingerprint: dict) -> None:
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
         groups = {group: saved[group] for group in ("training", "validation")}
+        for group, entries in groups.items():
+            if not (entries is None or (isinstance(entries, list) and all(
+                    isinstance(e, dict) and isinstance(e.get("shape"), list) and isinstance(e.get("blake2b"), str) for e in entries))):
+                raise TypeError(f"{group!r} is not a list of volumes with a shape and a digest")
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
         raise UserError(f"{path}: not a data fingerprint ({err}); remove it to resume without the check") from None
     way_out = "resume it with the volumes it started with, or start a new run in another folder"
@@ -100,12 +104,14 @@ def check_data_fingerprint(run_dir: str | Path, fingerprint: dict) -> None:
         now = fingerprint[group]
         if was is None or now is None:
             if was is not None:
-                raise UserError(f"{run_dir} was validated on {len(was)} separate volumes; give them again: {way_out}")
+                raise UserError(f"{run_dir} was validated on {len(was)} separate {'volume' if len(was) == 1 else 'volumes'}; give them "
+                                f"again: {way_out}")
             if now is not None:
                 raise UserError(f"{run_dir} was validated on its training volumes, not on separate ones; {way_out}")
             continue
         if len(was) != len(now):
-            raise UserError(f"{run_dir} was trained on {len(was)} {group} volumes, not {len(now)}; {way_out}")
+            raise UserError(f"{run_dir} was trained on {len(was)} {group} {'volume' if len(was) == 1 else 'volumes'}, not "
+                            f"{len(now)}; {way_out}")
         for i, (a, b) in enumerate(zip(was, now)):
             if a.get("shape") != b["shape"]:
                 raise UserError(f"{run_dir}: {group} volume {i} has shape {tuple(b['shape'])}, the one it was trained on "
