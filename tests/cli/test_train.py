@@ -58,7 +58,8 @@ def test_an_interrupted_run_says_what_it_saved_and_the_command_it_names_finishes
     monkeypatch.undo()
     result = runner.invoke(app, [*args, *again])
     assert result.exit_code == 0, result.output
-    assert "trained 6 steps on 1 volume" in result.output
+    trained = "to step 6 (2 steps in this run)" if again else "6 steps"
+    assert f"trained {trained} on 1 volume" in result.output
     assert torch.load(tmp_path / "run" / "model.pt", weights_only=True)["step"] == 6
 
 

@@ -64,7 +64,7 @@ def test_resume_with_more_steps_records_them_in_the_runs_config(tmp_path):
     assert runner.invoke(app, [*args, "--config", str(tmp_path / "first" / CONFIG_NAME)]).exit_code == 0
     result = runner.invoke(app, [*args, "--resume", "--steps", "2"])
     assert result.exit_code == 0, result.output
-    assert "trained 2 steps on 1 volume" in result.output
+    assert "trained to step 2 (1 step in this run) on 1 volume" in result.output
     assert load_run_config(tmp_path / "run") == dataclasses.replace(TINY, train=dataclasses.replace(TINY.train, steps=2))
 
 

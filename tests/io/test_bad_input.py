@@ -127,7 +127,7 @@ def test_nan_or_inf(tmp_path, bad):
 def test_constant_volume(tmp_path):
     path = tmp_path / "flat.nii.gz"
     nib.save(nib.Nifti1Image(np.full((6, 6, 6), 3.0, np.float32), np.eye(4)), str(path))
-    with pytest.raises(ValueError, match=_msg(path, "is constant (every voxel is 3); there is nothing to segment")):
+    with pytest.raises(ValueError, match=_msg(path, "is constant (every voxel is 3); there is nothing to learn or segment")):
         load_volume(path)
 
 

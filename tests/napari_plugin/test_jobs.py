@@ -105,7 +105,7 @@ def test_check_image_reads_no_voxel_and_image_array_refuses_non_finite_or_consta
     lazy = _Unreadable()
     assert check_image(lazy, name="v") is lazy
     bad = np.ones((16, 16, 16), dtype=np.float32)
-    with pytest.raises(UserError, match="^image layer 'v' is constant; there is nothing to segment$"):
+    with pytest.raises(UserError, match="^image layer 'v' is constant; there is nothing to learn or segment$"):
         image_array(bad, name="v")
     bad[3, 4, 5] = np.nan
     with pytest.raises(UserError, match="^image layer 'v' contains NaN or Inf values$"):

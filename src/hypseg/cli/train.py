@@ -94,7 +94,8 @@ def train(
         typer.echo(f"{result.run_dir} already held all {count(held, 'step')}: nothing was trained; pass --steps with more "
                    "to train longer")
     else:
-        typer.echo(f"trained {count(result.step, 'step')} on {count(len(training), 'volume')}; model in {result.run_dir}")
+        done = count(result.step, "step") if not held else f"to step {result.step} ({count(result.step - held, 'step')} in this run)"
+        typer.echo(f"trained {done} on {count(len(training), 'volume')}; model in {result.run_dir}")
     if result.collapsed:
         one = len(result.collapsed) == 1
         seeds = ", ".join(str(seed) for seed in result.collapsed)

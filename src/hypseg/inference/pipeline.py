@@ -29,6 +29,7 @@ import numpy as np
 
 from hypseg.config import SegmentConfig, check_sides, segment_preset
 from hypseg.data import discover_cases, load_case, normalise, read_manifest
+from hypseg._words import count
 from hypseg.errors import UserError
 from hypseg.io import atomic_path, full_suffix, load_labels, save_labels
 from hypseg.io.blockwise import label_writer
@@ -337,7 +338,7 @@ def evaluate_segmentation(seg_dir: str | Path, *, truth: Sequence[str | Path] = 
             raise UserError(f"{truth[0]}: no truth for cases {missing[:3]}")
     elif truth:
         if len(truth) != len(cases):
-            raise UserError(f"got {len(truth)} truth files for {len(cases)} segmented volumes")
+            raise UserError(f"got {count(len(truth), 'truth file')} for {count(len(cases), 'segmented volume')}")
         truth_of = [{"all": str(t)} for t in truth]
     else:
         truth_of = [c.get("truth") or {} for c in cases]

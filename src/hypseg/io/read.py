@@ -77,7 +77,7 @@ def load_volume(
     array = _pick_channel(raw, channel=channel, channel_axis=channel_axis, path=path)
     lo, hi = _scan_values(array, path=path)
     if lo == hi:
-        raise UserError(f"{path}: is constant (every voxel is {lo:g}); there is nothing to segment")
+        raise UserError(f"{path}: is constant (every voxel is {lo:g}); there is nothing to learn or segment")
     metadata = dict(raw.metadata)
     if channel is not None:
         metadata["channel"] = int(channel)

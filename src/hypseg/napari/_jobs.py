@@ -103,7 +103,7 @@ def image_array(data, *, name: str) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise UserError(f"image layer {name!r} contains NaN or Inf values")
     if array.min() == array.max():
-        raise UserError(f"image layer {name!r} is constant; there is nothing to segment")
+        raise UserError(f"image layer {name!r} is constant; there is nothing to learn or segment")
     return array
 
 

@@ -191,7 +191,7 @@ class HypsegWidget(Container):
             return
         self._cancel.clear()
         self.progress.max, self.progress.value = self.steps.value, 0
-        self._say(f"training {self.steps.value} steps into {self.train_out.value}")
+        self._say(f"training {count(self.steps.value, 'step')} into {self.train_out.value}")
         self._run(_train_layer, done=self._trained, **image, out=Path(self.train_out.value),
                   recipe=self.recipe.value, steps=self.steps.value, on_step=self._step_done)
         self.cancel_button.enabled = True
