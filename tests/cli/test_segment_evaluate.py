@@ -71,6 +71,7 @@ def test_evaluate_prints_and_writes_the_table(model_dir, tmp_path):
     result = _invoke("evaluate", out, "--truth", tmp_path / "t.nii.gz")
     assert result.exit_code == 0, result.output
     assert "mean DICE over volumes, k = 2:" in result.output
+    assert result.stderr == ""  # two classes scored at k = 2: nothing to note
     lines = (out / "evaluation.csv").read_text().splitlines()
     assert lines[0].startswith("case,clusters,level,mean_dice") and len(lines) == 2
     result = _invoke("evaluate", out, "--truth", tmp_path / "t.nii.gz", "--csv", tmp_path / "nodir" / "x.csv")
@@ -398,3 +399,7 @@ def test_evaluate_says_which_truth_level_met_which_count_when_they_do_not_fit(mo
     assert "| v | 3 | 1 |" in result.stdout and "| v | 6 |" not in result.stdout
     assert result.stderr == ("note: truth level 1 has 2 classes and was scored against k = 3\n"
                              "note: k = 6: the truth has no level for it; not scored\n")
+    result = _invoke("evaluate", tmp_path / "seg", "--truth", tmp_path / "t.nii.gz")  # one map, scored at every count
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ("note: the truth label map has 2 classes and was scored against k = 3\n"
+                             "note: the truth label map has 2 classes and was scored against k = 6\n")

@@ -48,17 +48,18 @@ def evaluate(
 
 def pairing_notes(rows, clusters) -> list[str]:
     """What the pairing of a dataset's truth levels with the cluster counts (by position, in increasing order) did
-    that a reader of the table might not expect: a level scored against a count other than its number of classes,
-    and counts left without a level.
+    that a reader of the table might not expect: a level (or a single truth label map, scored at every count)
+    scored against a count other than its number of classes, and counts left without a level.
 
     >>> from hypseg.inference.pipeline import ScoreRow
     >>> pairing_notes([ScoreRow("a", 4, "1", 0.5, {0: 0.6, 1: 0.4})], [4, 8])
     ['truth level 1 has 2 classes and was scored against k = 4', 'k = 8: the truth has no level for it; not scored']
     """
     notes = []
-    for level, k, classes in sorted({(r.level, r.clusters, len(r.per_class)) for r in rows if r.level != "all"}):
+    for level, k, classes in sorted({(r.level, r.clusters, len(r.per_class)) for r in rows}):
         if classes != k:
-            notes.append(f"truth level {level} has {classes} classes and was scored against k = {k}")
+            what = "the truth label map" if level == "all" else f"truth level {level}"
+            notes.append(f"{what} has {classes} classes and was scored against k = {k}")
     scored = {r.clusters for r in rows}
     notes += [f"k = {k}: the truth has no level for it; not scored" for k in clusters if k not in scored]
     return notes
