@@ -403,3 +403,10 @@ def test_evaluate_says_which_truth_level_met_which_count_when_they_do_not_fit(mo
     assert result.exit_code == 0, result.output
     assert result.stderr == ("note: the truth label map has 2 classes and was scored against k = 3\n"
                              "note: the truth label map has 2 classes and was scored against k = 6\n")
+
+
+def test_a_model_that_is_a_file_is_named_as_a_file(tmp_path):
+    save_volume(_volume(9), path=tmp_path / "v.nii.gz")
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", tmp_path / "v.nii.gz", "--out", tmp_path / "seg")
+    assert result.exit_code == 2 and not (tmp_path / "seg").exists()
+    assert result.output == f"hypseg: error: {tmp_path / 'v.nii.gz'} is a file; a model is the folder hypseg train wrote\n"

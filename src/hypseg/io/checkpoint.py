@@ -133,6 +133,8 @@ def save_run_config(run_dir: str | Path, config: RunConfig) -> Path:
 def load_run_config(run_dir: str | Path) -> RunConfig:
     """Read ``config.toml`` of a run directory, checking its format version."""
     run_dir = Path(run_dir)
+    if run_dir.is_file():
+        raise NotADirectoryError(f"{run_dir} is a file; a model is the folder hypseg train wrote")
     if not run_dir.is_dir():
         raise FileNotFoundError(f"model directory {run_dir} does not exist")
     path = run_dir / CONFIG_NAME

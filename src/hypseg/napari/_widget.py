@@ -41,7 +41,7 @@ DISK_POINTS = 4000
 #: width of the disk picture in the widget, in pixels
 DISK_WIDTH = 360
 #: the errors shown as one line (everything else is a bug and keeps its traceback on stderr)
-USER_ERRORS = (UserError, FileNotFoundError, FileExistsError)
+USER_ERRORS = (UserError, FileNotFoundError, FileExistsError, NotADirectoryError)
 #: The labels layers' metadata key naming the image layer (its ``unique_id``) whose run wrote them: a new run of
 #: that image replaces them, unless the user renamed them to keep.
 RUN_OF = "hypseg_run_of"
