@@ -403,6 +403,25 @@ def test_a_stopped_run_is_resumed_only_with_resume_and_the_same_settings(model_d
     assert out.exists() and not work.exists()
 
 
+def test_a_run_that_is_not_chunked_neither_ignores_nor_keeps_a_stopped_chunked_runs_chunks(model_dir, volume_file, tmp_path,
+                                                                                          monkeypatch, small_tiles):
+    _interrupt_embedding(monkeypatch, at=2)
+    out, work = tmp_path / "seg", tmp_path / ".seg.partial"
+    with pytest.raises(KeyboardInterrupt):
+        segment_files([volume_file], model_dir=model_dir, out=out, config=_recipe("default"), chunk=TILE)
+    monkeypatch.undo()
+    args = [volume_file, "-m", model_dir, "-o", out, "-r", small_tiles]  # no --chunk: a small volume runs whole
+    assert _error(_segment(*args)) == (f"hypseg: error: {work}: holds the chunks of a run that stopped before its end; "
+                                       "continue it with --resume and the options that started it, or start over with --overwrite")
+    assert _error(_segment(*args, "--resume")) == (
+        f"hypseg: error: {work}: holds the chunks of a chunked run; continue it with the options that started it "
+        "(--chunk, --workers or --scheduler) and --resume, or start over with --overwrite")
+    assert work.exists() and not out.exists()
+    result = _segment(*args, "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert out.exists() and not work.exists()
+
+
 def test_a_run_stopped_before_any_chunk_was_finished_leaves_nothing(model_dir, volume_file, tmp_path, monkeypatch):
     _interrupt_embedding(monkeypatch, at=1)
     with pytest.raises(KeyboardInterrupt):

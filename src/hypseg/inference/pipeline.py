@@ -120,6 +120,7 @@ def segment_files(
             return _segment_chunked(cases, lazy, model=model, model_dir=model_dir, out=out, config=config, tile=tile,
                                     device=device, progress=progress, chunk=chunk, workers=workers, scheduler=scheduler,
                                     timeout=scheduler_timeout, resume=resume, overwrite=overwrite)
+    _leftover_work(out, overwrite=overwrite, resume=resume)
     loaded, arrays = [], []
     for case in cases:
         read = load_case(case)
@@ -210,6 +211,22 @@ def output_folder(out: Path):
         if err.errno in (errno.ENOSPC, errno.EDQUOT):
             raise UserError(f"{out}: no space left on the device ({err.strerror}); nothing was written") from None
         raise
+
+
+def _leftover_work(out: Path, *, overwrite: bool, resume: bool) -> None:
+    """Before a run that is not chunked: a chunked run into ``out`` that stopped left its chunks beside it. With
+    ``overwrite`` they go; otherwise they are the user's to continue (with that run's own chunking) or to drop."""
+    work = work_folder(out)
+    if not work.exists():
+        return
+    if overwrite or not finished_chunks(work):  # replaced, or stopped before its first chunk: nothing to keep
+        shutil.rmtree(work)
+    elif resume:
+        raise UserError(f"{work}: holds the chunks of a chunked run; continue it with the options that started it "
+                        "(--chunk, --workers or --scheduler) and --resume, or start over with --overwrite")
+    else:
+        raise UserError(f"{work}: holds the chunks of a run that stopped before its end; continue it with --resume "
+                        "and the options that started it, or start over with --overwrite")
 
 
 def work_folder(out: Path) -> Path:
