@@ -178,3 +178,19 @@ def test_segment_runs_where_the_model_lies_unless_told(monkeypatch):
     hypseg.segment(volume, model)
     hypseg.segment(volume, model, device="cpu")
     assert asked == ["cuda:1", "cpu"]
+
+
+def test_hypseg_train_resumes_a_run_to_more_steps_with_the_weights_of_an_uninterrupted_one(tmp_path):
+    import torch
+
+    volume = np.random.default_rng(4).normal(size=(20, 20, 20)).astype(np.float32)
+    recipe = smoke_recipe()
+    longer = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, steps=8))
+    hypseg.train(volume, out=tmp_path / "part", recipe=recipe, progress=False)
+    with pytest.raises(FileExistsError, match=r"resume it \(--resume, resume=True\)"):
+        hypseg.train(volume, out=tmp_path / "part", recipe=longer, progress=False)
+    resumed = hypseg.train(volume, out=tmp_path / "part", recipe=longer, progress=False, resume=True)
+    whole = hypseg.train(volume, out=tmp_path / "whole", recipe=longer, progress=False)
+    assert resumed.config == whole.config
+    for a, b in zip(resumed.network.state_dict().values(), whole.network.state_dict().values()):
+        assert torch.equal(a, b)

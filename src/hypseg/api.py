@@ -56,6 +56,7 @@ def train(
     validation: Sequence[VolumeLike] | None = None,
     progress: bool = True,
     on_step: Callable[[int], None] | None = None,
+    resume: bool = False,
 ) -> TrainedModel:
     """Train a model on ``volumes`` and write its run directory ``out`` (checkpoint, config, log).
 
@@ -74,6 +75,9 @@ def train(
     on_step : callable, optional
         Called with the step's number after every step; an exception it raises stops the training and
         propagates (:class:`hypseg.training.Trainer`).
+    resume : bool
+        Continue the run in ``out`` from its last checkpoint, as ``hypseg train --resume``: the same volumes and
+        recipe, whose steps may be more.
 
     Returns
     -------
@@ -97,7 +101,7 @@ def train(
         print(note, file=sys.stderr)
     train_set = [normalise(a, config=clipped.data) for a in arrays]
     val_set = [normalise(a, config=clipped.data) for a in checked] or None
-    result = Trainer(clipped, train_set, run_dir=out, validation=val_set, progress=progress, on_step=on_step).fit()
+    result = Trainer(clipped, train_set, run_dir=out, validation=val_set, progress=progress, on_step=on_step).fit(resume=resume)
     return TrainedModel(result.model.eval(), result.config, Path(result.run_dir), result.collapsed,
                         embeds_alike=result.embeds_alike)
 

@@ -239,7 +239,7 @@ def test_on_step_sees_every_step_and_an_exception_it_raises_stops_the_run(volume
 
 def test_resume_refuses_another_config_and_a_fresh_run_refuses_an_existing_checkpoint(volumes, tmp_path):
     Trainer(config(steps=2), volumes, run_dir=tmp_path, progress=False).fit()
-    with pytest.raises(FileExistsError, match="already holds a checkpoint; resume it or choose another output folder"):
+    with pytest.raises(FileExistsError, match=r"already holds a checkpoint; resume it \(--resume, resume=True\) or choose another output folder$"):
         Trainer(config(steps=2), volumes, run_dir=tmp_path, progress=False).fit()
     with pytest.raises(ValueError, match="was trained with another config"):
         Trainer(config(steps=4, learning_rate=1e-2), volumes, run_dir=tmp_path, progress=False).fit(resume=True)

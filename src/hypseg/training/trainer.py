@@ -372,7 +372,8 @@ class Trainer:
                 save_run_config(self.run_dir, self.config)
         else:
             if (self.run_dir / WEIGHTS_NAME).exists():
-                raise FileExistsError(f"{self.run_dir} already holds a checkpoint; resume it or choose another output folder")
+                raise FileExistsError(f"{self.run_dir} already holds a checkpoint; resume it (--resume, resume=True) or choose "
+                                      "another output folder")
             check_fresh_run_folder(self.run_dir)
             start = 0
             if self.context.is_main:  # a run killed before its first checkpoint left a log a new run must not extend
