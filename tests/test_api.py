@@ -142,7 +142,8 @@ def test_hypseg_train_clips_too_and_refuses_below_the_minimum(tmp_path):
     result = CliRunner().invoke(app, ["train", str(tmp_path / "thin.nii.gz"), "--out", str(tmp_path / "run2"),
                                       "--config", str(tmp_path / "smoke.toml"), "--no-progress"])
     assert result.exit_code == 2
-    assert "a volume of shape (6, 12, 12) is too small to train on: every side must be at least 8 voxels" in result.output
+    assert result.output == (f"hypseg: error: {tmp_path / 'thin.nii.gz'}: volume of shape (6, 12, 12) is too small to train on: "
+                             "every side must be at least 8 voxels\n")
     assert not (tmp_path / "run2").exists()
 
 

@@ -105,7 +105,7 @@ def train(
 
 def _train(run, training, validation, *, out: Path, resume: bool, progress: bool):
     """Load (or pack) the cases' normalised volumes and train ``run`` into ``out``: the Trainer's result."""
-    from hypseg.config.recipes import clip_note, clip_patch_sides
+    from hypseg.config.recipes import check_sides, clip_note, clip_patch_sides
     from hypseg.data import load_normalised, pack_normalised
     from hypseg.training import Trainer
 
@@ -118,6 +118,8 @@ def _train(run, training, validation, *, out: Path, resume: bool, progress: bool
         else:
             volumes = load_normalised(training, config=run.data, progress=progress)
             val_volumes = load_normalised(validation, config=run.data) if validation else None
+        for case, volume in zip(training + validation, list(volumes) + list(val_volumes or [])):
+            check_sides(volume.shape, what=f"{case.image}: volume", to="train on")  # the rule clip_patch_sides applies, named
         clipped = clip_patch_sides(run, [v.shape for v in list(volumes) + list(val_volumes or [])])  # normalisation unchanged
         note = clip_note(run, clipped)
         if note:
