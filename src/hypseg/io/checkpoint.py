@@ -120,6 +120,16 @@ def check_data_fingerprint(run_dir: str | Path, fingerprint: dict) -> None:
                 raise UserError(f"{run_dir}: {group} volume {i} is not the one it was trained on (its voxels differ); {way_out}")
 
 
+def _load_failure(err: Exception) -> str:
+    """What went wrong in ``torch.load``, in a few words: for a file its safe loader refused, the refusal itself
+    (``Unsupported operand 17``) rather than torch's advice to load it unsafely; else the error's first line."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    for i, line in enumerate(lines[:-1]):
+        if line.endswith("WeightsUnpickler error:"):
+            return f"refused by the safe loader: {lines[i + 1]}"[:160]
+    return (lines[0] if lines else type(err).__name__)[:160]
+
+
 def save_run_config(run_dir: str | Path, config: RunConfig) -> Path:
     """Write ``config.toml`` (with the format version) into ``run_dir``, creating the folder."""
     run_dir = Path(run_dir)
@@ -195,8 +205,7 @@ def load_checkpoint(run_dir: str | Path, *, map_location: str | torch.device = "
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises several types for truncated, corrupt or unsafe files
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"{path}: corrupt or unsafe checkpoint ({reason[:200]})") from None
+        raise UserError(f"{path}: corrupt or unsafe checkpoint ({_load_failure(err)})") from None
     if not isinstance(state, dict) or "model" not in state:
         raise UserError(f"{path}: not a hypseg checkpoint (no model weights inside)")
     if state.get("format_version") != FORMAT_VERSION:
