@@ -32,3 +32,13 @@ def test_every_bracketed_word_of_a_commands_help_is_shown(name):
 def test_the_brackets_that_went_missing_are_shown():
     assert "A TOML file with [model], [data] and [train] tables" in _shown(["train"])
     assert "(pip install 'hypseg[dask]')." in _shown(["segment"])
+
+
+def test_the_command_list_gives_each_command_one_line_at_80_columns():
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    rows = [line.strip("│ ").split() for line in result.output.splitlines() if line.startswith("│ ")]
+    named = [row[0] for row in rows if row and row[0] in COMMANDS]
+    assert named == list(COMMANDS)
+    listed = result.output.split("Commands", 1)[1]
+    assert all(line.startswith("│ ") and line.split()[1] in COMMANDS for line in listed.splitlines()[1:] if line.startswith("│"))

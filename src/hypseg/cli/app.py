@@ -23,13 +23,18 @@ app = typer.Typer(
 def _register() -> None:
     from hypseg.cli import bench, demo, evaluate, plot, segment, synth, train
 
-    app.command(name="demo")(demo.demo)
-    app.command(name="synth")(synth.synth)
-    app.command(name="train")(train.train)
-    app.command(name="segment")(segment.segment)
-    app.command(name="evaluate")(evaluate.evaluate)
-    app.command(name="bench")(bench.bench)
-    app.command(name="plot")(plot.plot)
+    # one line each in `hypseg --help`; each command's own --help gives its docstring whole
+    commands = {
+        "demo": (demo.demo, "The whole method on synthetic data: train, segment, score, plot."),
+        "synth": (synth.synth, "Generate the synthetic dataset: volumes and level 1-3 labels."),
+        "train": (train.train, "Train a model on one volume or a folder of similar volumes."),
+        "segment": (segment.segment, "Label maps per cluster count, in the input's format and geometry."),
+        "evaluate": (evaluate.evaluate, "Matched DICE per level against true label maps."),
+        "bench": (bench.bench, "Print the speed or quality benchmark tables."),
+        "plot": (plot.plot, "Training curves, or a segmentation's slices and Poincare disks."),
+    }
+    for name, (command, summary) in commands.items():
+        app.command(name=name, short_help=summary)(command)
 
 
 _register()
