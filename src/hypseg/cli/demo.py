@@ -32,7 +32,7 @@ def demo(
 ) -> None:
     """Run the whole method on synthetic data: generate, train, segment, score, plot.
 
-    Example: ``hypseg demo`` (under a minute on two CPU cores), ``hypseg demo --quick`` (seconds).
+    Examples: 'hypseg demo' takes under a minute on two CPU cores, 'hypseg demo --quick' seconds.
     """
     from hypseg.cli.plot import plot
     from hypseg.config import cpu_recipe, segment_preset, smoke_recipe

@@ -26,8 +26,13 @@ def synth(
 ) -> None:
     """Generate the synthetic hierarchical dataset (NIfTI volumes, level 1-3 label maps, manifest.json).
 
-    Example: ``hypseg synth data/synth --n 120 --seed 0 --kind irregular``; the Shepp-Logan phantom set:
-    ``hypseg synth data/phantom --n 120 --kind shepp-logan``
+    Three kinds: regular cells, irregular (deformed) cells and a noisy 3-D Shepp-Logan head phantom.
+
+    Examples:
+
+        hypseg synth data/synth --n 120 --seed 0 --kind irregular
+
+        hypseg synth data/phantom --n 120 --kind shepp-logan
     """
     from hypseg.data.synthetic_config import SyntheticConfig
     from hypseg.data.synthetic_dataset import check_output_folder, resolve_kind, write_synthetic_dataset

@@ -35,8 +35,8 @@ def train(
 ) -> None:
     """Train the hyperbolic VAE (ELBO + hierarchical triplet loss) and write checkpoints to --out.
 
-    With a dataset that has a split (``hypseg synth``), the 'train' cases are used for training and
-    the 'val' cases for validation. Under ``torchrun --nproc_per_node=N`` the same command trains with
+    With a dataset that has a split (made by hypseg synth), the 'train' cases are used for training and
+    the 'val' cases for validation. Under 'torchrun --nproc_per_node=N' the same command trains with
     DistributedDataParallel. A run whose model ends up embedding every voxel alike (it collapsed) is
     moved to --out/collapsed-seed<N>/ and trained again with seed N + 1000, at most twice
     (collapse_retries in the train table of the config).
