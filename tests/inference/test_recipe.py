@@ -57,3 +57,15 @@ def test_missing_embeddings_are_named():
     _, embeddings = _embeddings(volumes=1)
     with pytest.raises(ValueError, match=r"no embeddings at patch sides \(5,\) for level k = 2"):
         cluster_embeddings({(4,): embeddings}, segment_preset("paper"), geometry=smoke_recipe().model)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_level_ones_centres_follow_its_object_maps_labels(seed):
+    """Row 0 of level 1's centres is the outside's, row 1 the object's, whichever cluster k-means numbered first."""
+    truth, embeddings = _embeddings(volumes=2, seed=seed)
+    flipped = [e if i % 2 else -e for i, e in enumerate(embeddings)]  # the object above, then below, the outside
+    config = SegmentConfig(levels=(LevelConfig(2, (4,), None, pooled=False, in_object=True),), seed=seed)
+    for found, embedding in zip(cluster_embeddings({(4,): flipped}, config, geometry=smoke_recipe().model), flipped):
+        means = np.stack([embedding[found.labels[2] == label].mean(axis=0) for label in (0, 1)])
+        distances = np.linalg.norm(means[:, None, :] - found.centers[2][None, :, :], axis=-1)
+        assert distances.argmin(axis=1).tolist() == [0, 1]

@@ -93,6 +93,25 @@ def test_segmentation_directory_gives_slices_and_disk(seg_dir, tmp_path):
     assert disk.shape[:2] == (540, 3 * 500 + 120)  # panels: true class, k=2, k=4
 
 
+def test_a_contained_levels_centres_are_drawn_for_its_labels_1_to_k_minus_1(seg_dir, monkeypatch):
+    import hypseg.plotting as plotting
+
+    drawn = {}
+
+    def spy(points, **kwargs):
+        drawn.update(kwargs)
+        kwargs["path"].write_bytes(b"")
+        return kwargs["path"]
+
+    monkeypatch.setattr(plotting, "plot_poincare_panels", spy)
+    manifest = json.loads((seg_dir / "segmentation.json").read_text())
+    manifest["cases"][0]["centers"]["4"] = [[0.3, -0.3], [-0.3, 0.3], [0.3, 0.3]]  # labels 1..3 inside the object
+    (seg_dir / "segmentation.json").write_text(json.dumps(manifest))
+    result = _invoke(seg_dir)
+    assert result.exit_code == 0, result.output
+    assert {name: list(rows) for name, rows in drawn["center_labels"].items()} == {"k=2": [0, 1], "k=4": [1, 2, 3]}
+
+
 def test_segmentation_without_truth(seg_dir):
     result = _invoke(seg_dir)
     assert result.exit_code == 0, result.output

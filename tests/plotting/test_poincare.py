@@ -97,6 +97,21 @@ def test_centres_take_their_cluster_colour():
     assert np.allclose(stars.get_facecolors()[2], [1, 1, 1, 1])
 
 
+def test_centres_stand_for_the_labels_given_for_them():
+    x = _points(300)
+    labels = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0)  # 0, 1 and 2
+    centres = np.array([[0.3, 0.3], [-0.3, -0.3]])  # labels 2 and 1 (a contained level's rows, in any order)
+    figure = _figure(x, panels={"k=3": labels}, centers={"k=3": centres}, center_labels={"k=3": [2, 1]})
+    (points,) = _collections(figure, "points")
+    (stars,) = _collections(figure, "centers")
+    face = points.get_facecolors()
+    assert np.allclose(stars.get_facecolors()[0], face[labels == 2][0])
+    assert np.allclose(stars.get_facecolors()[1], face[labels == 1][0])
+    assert [t.get_text() for t in figure.axes[0].texts] == ["2", "1"]
+    with pytest.raises(ValueError, match="1 labels for the 2 centres of 'k=3'"):
+        _figure(x, panels={"k=3": labels}, centers={"k=3": centres}, center_labels={"k=3": [2]})
+
+
 def test_single_centre_array_goes_on_the_last_panel(tmp_path):
     x = _points(100)
     labels = (x[:, 0] > 0).astype(int)

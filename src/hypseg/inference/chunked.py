@@ -62,6 +62,7 @@ from hypseg.config import DataConfig, SegmentConfig
 from hypseg.data.normalise import apply, statistics, voxel_sample
 from hypseg.data.supervoxels import supervoxels, tile_bounds
 from hypseg.errors import UserError
+from hypseg.inference.hierarchy import object_order
 from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_collapsed
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
@@ -770,7 +771,10 @@ def segment_chunked(
             faces_of_first = {v: sum(f[first.clusters] for (vv, _), f in zip(items, faces) if vv == v)
                               for v in range(len(volumes))}
     if config.contained:
-        _contain(job, executor, items, first.clusters, faces_of_first, first.in_object)
+        outside = _contain(job, executor, items, first.clusters, faces_of_first, first.in_object)
+        if first.in_object:  # the object map's labels: 0 outside, 1 the object; its centres alike
+            for v, found in enumerate(centers):
+                found[first.clusters] = object_order(found[first.clusters], outside[v])
         clock.lap("containment")
     for levels in within:
         fit(levels, True)
@@ -848,8 +852,9 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
     return fitted, few
 
 
-def _contain(job: Job, executor, items, k: int, faces: dict, replace: bool) -> None:
-    """Stage 6: the first level's object with its holes filled, to the work files."""
+def _contain(job: Job, executor, items, k: int, faces: dict, replace: bool) -> dict[int, int]:
+    """Stage 6: the first level's object with its holes filled, to the work files; each volume's outside
+    cluster."""
     n = len(job.volumes)
     outside = {v: int(np.argmax(faces[v][:2])) for v in range(n)}
     if job.config.refine:
@@ -880,4 +885,5 @@ def _contain(job: Job, executor, items, k: int, faces: dict, replace: bool) -> N
     table = job.work / "reaches_face.npy"
     np.save(table, label == label[0])
     executor.map(functools.partial(_object_task, job, k, outside, start, table, replace), items, desc="object")
+    return outside
 

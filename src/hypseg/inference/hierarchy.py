@@ -37,6 +37,27 @@ def _face_counts(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.array([np.count_nonzero(faces & (labels == i)) for i in ids])
 
 
+def outside_cluster(labels: np.ndarray, ids: np.ndarray | None = None) -> int:
+    """The cluster id of a level-1 map that covers more of the volume's face voxels: the object's surroundings."""
+    ids = np.unique(labels) if ids is None else ids
+    return int(ids[int(np.argmax(_face_counts(labels, ids)))])
+
+
+def object_order(centers: np.ndarray, outside: int) -> np.ndarray:
+    """Level 1's two cluster centres in the order of its object map's labels: row 0 the outside's cluster
+    (``outside``, 0 or 1), row 1 the object's.
+
+    >>> object_order(np.array([[0.5, 0.0], [-0.2, 0.0]]), 0).tolist()
+    [[0.5, 0.0], [-0.2, 0.0]]
+    >>> object_order(np.array([[0.5, 0.0], [-0.2, 0.0]]), 1).tolist()
+    [[-0.2, 0.0], [0.5, 0.0]]
+    """
+    centers = np.asarray(centers)
+    if centers.shape[0] != 2 or outside not in (0, 1):
+        raise ValueError(f"level 1 has two centres and an outside of 0 or 1, got {centers.shape[0]} and {outside}")
+    return centers[[outside, 1 - outside]]
+
+
 def level1_object(labels: np.ndarray, *, volume: np.ndarray | None = None, refine: int = 0) -> np.ndarray:
     """The object of a two-cluster level-1 map: (Z, Y, X) bool, holes filled.
 
@@ -59,8 +80,7 @@ def level1_object(labels: np.ndarray, *, volume: np.ndarray | None = None, refin
     ids = np.unique(labels)
     if ids.size != 2:
         raise UserError(f"a level-1 map must hold exactly two clusters, got {ids.size}")
-    outside = ids[int(np.argmax(_face_counts(labels, ids)))]
-    inside = labels != outside
+    inside = labels != outside_cluster(labels, ids)
     if refine:
         if volume is None:
             raise UserError("refining the level-1 object's boundary needs the volume's intensity")

@@ -27,7 +27,7 @@ from hypseg.config import LevelConfig, ModelConfig, SegmentConfig
 from hypseg.data import supervoxels
 from hypseg.errors import UserError
 from hypseg.inference.embed import embed_volume_multiscale, resolve_patch, warn_if_collapsed
-from hypseg.inference.hierarchy import level1_object, segment_inside
+from hypseg.inference.hierarchy import level1_object, object_order, outside_cluster, segment_inside
 from hypseg.inference.model_io import TrainedModel
 from hypseg.inference.pooling import purity_weights
 from hypseg.inference.segment import TIED_NEEDS_FLAT, segment_volumes
@@ -224,7 +224,8 @@ def cluster_embeddings(
     for group in within:
         fit(group, objects)
     if objects is not None and first.in_object:
-        for i, obj in enumerate(objects):
+        for i, obj in enumerate(objects):  # the object map's labels: 0 outside, 1 the object; its centres alike
+            centers[i][first.clusters] = object_order(centers[i][first.clusters], outside_cluster(labels[i][first.clusters]))
             labels[i][first.clusters] = obj.astype(np.int32)
     return [VolumeSegmentation({k: labels[i][k] for k in config.clusters}, {k: centers[i][k] for k in config.clusters},
                                None if objects is None else objects[i], voxels[i]) for i in range(n)]

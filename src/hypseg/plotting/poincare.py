@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
@@ -139,6 +139,7 @@ def plot_poincare_panels(
     max_points: int = 20000,
     c: float = 1.0,
     random_state: int | np.random.Generator | None = 0,
+    center_labels: Mapping[str, Sequence[int]] | None = None,
 ) -> Path:
     """The same points on several disks side by side, each coloured by another labelling; writes a PNG.
 
@@ -158,6 +159,9 @@ def plot_poincare_panels(
         each array on the panel of that name.
     title, max_points, c, random_state
         As in :func:`plot_poincare_disk`; ``title`` goes above all panels.
+    center_labels : mapping of str to sequence of int, optional
+        The label each centre row of that panel stands for (coloured and numbered as that label); by
+        default row j is label j. A contained level's centres, for example, are its labels 1..k-1.
 
     Returns
     -------
@@ -176,7 +180,7 @@ def plot_poincare_panels(
         centers = {list(panels)[-1]: centers}
     figure = _figure_poincare(
         points=points, panels=dict(panels), centers=centers, title=title, max_points=max_points, c=c,
-        random_state=random_state,
+        random_state=random_state, center_labels=center_labels,
     )
     return save_png(figure, path)
 
@@ -191,6 +195,7 @@ def _figure_poincare(
     c: float,
     random_state: int | np.random.Generator | None,
     inches: float = _PANEL_INCHES,
+    center_labels: Mapping[str, Sequence[int]] | None = None,
 ) -> "Figure":
     """Validate, subsample and draw; returns the :class:`~matplotlib.figure.Figure` (not saved).
 
@@ -235,7 +240,10 @@ def _figure_poincare(
         _draw_disk(ax, xy=xy, labels=None if lab is None else lab[index], colors=colors, radius=radius)
         if name in centers:
             pts = _check_in_ball(_as_points(centers[name], d=d, name=f"centres of {name!r}"), name="centres", radius=radius)
-            _draw_centers(ax, centers=pts[:, :2], colors=colors or {})
+            rows = list((center_labels or {}).get(name, range(len(pts))))
+            if len(rows) != len(pts):
+                raise UserError(f"{len(rows)} labels for the {len(pts)} centres of {name!r}")
+            _draw_centers(ax, centers=pts[:, :2], colors=colors or {}, labels=rows)
         if name:
             ax.set_title(name)
     figure.suptitle(heading)
@@ -291,11 +299,11 @@ def _draw_disk(ax: "Axes", *, xy: np.ndarray, labels: np.ndarray | None, colors:
         ax.legend(handles=handles, title="label", fontsize=8, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
 
 
-def _draw_centers(ax: "Axes", *, centers: np.ndarray, colors: dict) -> None:
-    """Stars with a black edge (gid ``"centers"``), centre k coloured like label k, numbered."""
+def _draw_centers(ax: "Axes", *, centers: np.ndarray, colors: dict, labels: Sequence[int]) -> None:
+    """Stars with a black edge (gid ``"centers"``), each coloured like its label and numbered with it."""
     white = (1.0, 1.0, 1.0, 1.0)
-    face = [colors.get(k, white) for k in range(len(centers))]
+    face = [colors.get(k, white) for k in labels]
     ax.scatter(centers[:, 0], centers[:, 1], c=face, s=260, marker="*", edgecolors="black", linewidths=1.0, zorder=5, gid="centers")
     offset = 0.035 * float(np.max(np.abs(ax.get_xlim())))
-    for k, (x, y) in enumerate(centers):
+    for k, (x, y) in zip(labels, centers):
         ax.annotate(str(k), (x, y), xytext=(x + offset, y + offset), fontsize=8, fontweight="bold", zorder=6)
