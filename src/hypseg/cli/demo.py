@@ -47,6 +47,7 @@ def demo(
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    (out / DEMO_MARK).write_text("written by hypseg demo, which replaces this folder when it runs again\n")
     config = smoke_recipe() if quick else cpu_recipe()
     config = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=seed))
     synthetic = SyntheticConfig.scaled(32) if quick else SyntheticConfig()
@@ -88,16 +89,23 @@ def demo(
     typer.echo(f"done in {time.perf_counter() - start:.0f} s: label maps in {out / 'segmentation'}, plots in {out / 'plots'}")
 
 
-#: what the demo writes in its folder: a folder holding nothing else is a previous demo's, which it replaces
-DEMO_ENTRIES = {"data", "model", "segmentation", "plots"}
+#: the file that marks a folder as a demo's: such a folder is replaced by the next demo
+DEMO_MARK = ".hypseg-demo"
+#: what the demo writes in its folder
+DEMO_ENTRIES = {DEMO_MARK, "data", "model", "segmentation", "plots"}
 
 
 def check_demo_folder(out: Path) -> None:
-    """Refuse an ``out`` that is a file, or a folder holding anything the demo does not write (it is replaced)."""
+    """Refuse an ``out`` that is a file, or a non-empty folder that is not a previous demo's (the demo replaces
+    its folder): one without the demo's mark, or holding anything the demo does not write."""
     if not out.exists():
         return
     if not out.is_dir():
         raise UserError(f"--out {out} is a file; choose a folder for the demo")
-    others = sorted(p.name for p in out.iterdir() if p.name not in DEMO_ENTRIES)
+    entries = sorted(p.name for p in out.iterdir())
+    others = [name for name in entries if name not in DEMO_ENTRIES]
     if others:
         raise UserError(f"--out {out} holds {others[0]}, which the demo did not write and would delete; choose another folder")
+    if entries and DEMO_MARK not in entries:
+        raise UserError(f"--out {out} is not a folder hypseg demo wrote (it has no {DEMO_MARK}), and the demo would delete "
+                        "it; choose another folder")
