@@ -105,3 +105,19 @@ def test_resuming_a_finished_run_says_nothing_was_trained_and_leaves_it_as_it_wa
     assert result.output == (f"{tmp_path / 'run'} already held all 6 steps: nothing was trained; pass --steps with more to "
                              "train longer\n")
     assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()} == kept
+
+
+def test_a_new_run_into_a_used_folder_is_refused_in_one_line_before_any_volume_is_read(args, tmp_path, monkeypatch):
+    import hypseg.data
+
+    def unread(*_, **__):
+        raise AssertionError("a volume was read")
+
+    monkeypatch.setattr(hypseg.data, "discover_cases", unread)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "notes.txt").write_text("mine")
+    result = runner.invoke(app, ["train", "nowhere.npy", *args[2:]])
+    assert result.exit_code == 2
+    assert result.output == f"hypseg: error: {run} holds notes.txt, which is not part of a hypseg run; choose a new or empty folder\n"
+    assert [p.name for p in run.iterdir()] == ["notes.txt"]

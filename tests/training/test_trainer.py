@@ -285,6 +285,15 @@ def test_a_run_folder_without_a_data_fingerprint_resumes_unchecked(volumes, tmp_
     assert Trainer(config(steps=4), volumes[:1], run_dir=tmp_path, progress=False).fit(resume=True).step == 4
 
 
+def test_a_run_whose_log_was_removed_resumes_into_a_new_log(volumes, tmp_path):
+    Trainer(config(steps=10), volumes, run_dir=tmp_path, progress=False).fit()
+    (tmp_path / "log.jsonl").unlink()
+    assert Trainer(config(steps=20), volumes, run_dir=tmp_path, progress=False).fit(resume=True).step == 20
+    records = read_log(tmp_path)
+    assert sorted(r["step"] for r in records if r["split"] == "train") == list(range(11, 21))
+    assert sorted(r["step"] for r in records if r["split"] == "val") == [10, 20]  # step 10's, lost with the log, again
+
+
 def test_a_collapsed_run_is_set_aside_and_trains_again_with_another_seed(volumes, tmp_path, monkeypatch, capsys):
     kill_encoders_of({0}, monkeypatch)
     run = tmp_path / "run"
@@ -414,9 +423,14 @@ def test_a_new_run_refuses_a_folder_holding_the_users_files_and_writes_nothing(v
     (tmp_path / "data").rmdir()
     (tmp_path / "notes.txt").unlink()
     (tmp_path / "config.toml").write_text("# my notes\n")
-    with pytest.raises(UserError, match="holds a config.toml that is not a hypseg run's; choose a new or empty folder$"):
+    with pytest.raises(UserError, match=r"holds a config.toml this hypseg cannot read \(.+\); choose a new or empty folder$"):
         Trainer(config(steps=3), volumes, run_dir=tmp_path, progress=False).fit()
     assert (tmp_path / "config.toml").read_text() == "# my notes\n"
+    (tmp_path / "config.toml").unlink()
+    (tmp_path / ".DS_Store").write_text("a file manager's")  # hidden files are no one's run files
+    (tmp_path / ".config.tmp-1234abcd.toml").write_text("another process's temporary")
+    assert Trainer(config(steps=3), volumes, run_dir=tmp_path, progress=False).fit().step == 3
+    assert (tmp_path / ".DS_Store").read_text() == "a file manager's"
     with pytest.raises(UserError, match=f"^{tmp_path / 'config.toml'} is a file; choose a folder for the run$"):
         Trainer(config(steps=3), volumes, run_dir=tmp_path / "config.toml", progress=False).fit()
 

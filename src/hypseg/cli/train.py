@@ -80,6 +80,10 @@ def train(
         held = int(load_checkpoint(out)["step"])
         if held > run.train.steps:
             raise past_steps(out, held, run.train.steps)
+    else:
+        from hypseg.training.trainer import check_fresh_run_folder
+
+        check_fresh_run_folder(out)
     cases = discover_cases(data, channel=channel, channel_axis=channel_axis)
     training = [c for c in cases if c.split in (None, "train")]
     validation = [c for c in cases if c.split == "val"]
@@ -94,7 +98,8 @@ def train(
         typer.echo(f"{result.run_dir} already held all {count(held, 'step')}: nothing was trained; pass --steps with more "
                    "to train longer")
     else:
-        done = count(result.step, "step") if not held else f"to step {result.step} ({count(result.step - held, 'step')} in this run)"
+        resumed = held and not result.collapsed  # a run trained again after a collapse started from step 0
+        done = f"to step {result.step} ({count(result.step - held, 'step')} in this run)" if resumed else count(result.step, "step")
         typer.echo(f"trained {done} on {count(len(training), 'volume')}; model in {result.run_dir}")
     if result.collapsed:
         one = len(result.collapsed) == 1
@@ -111,8 +116,9 @@ def _train(run, training, validation, *, out: Path, resume: bool, progress: bool
 
     with contextlib.ExitStack() as stack:
         if streamed(training + validation):  # larger than memory: patches are read from a normalised file
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
-            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".hypseg-volumes-", dir=Path(out).parent)))
+            beside = Path(out).resolve().parent  # the run folder's own parent, also for --out .
+            beside.mkdir(parents=True, exist_ok=True)
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".hypseg-volumes-", dir=beside)))
             volumes = pack_normalised(training, config=run.data, path=scratch / "train.npy", progress=progress)
             val_volumes = pack_normalised(validation, config=run.data, path=scratch / "val.npy") if validation else None
         else:

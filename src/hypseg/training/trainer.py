@@ -110,22 +110,27 @@ class TrainingDiverged(UserError, FloatingPointError):
 
 def check_fresh_run_folder(run_dir: Path) -> None:
     """A new run may go into ``run_dir`` when it does not exist, or holds only what a run that stopped before its
-    first checkpoint leaves (``config.toml``, ``log.jsonl``, ``data.json``) and the collapsed runs set aside; anything
-    else is the user's, which the run's files would overwrite or mix with, and is refused in one line."""
+    first checkpoint leaves (``config.toml``, ``log.jsonl``, ``data.json``), the collapsed runs set aside and hidden
+    files (a file manager's, or another process's half-written temporary); a checkpoint is a run to resume, and
+    anything else is the user's, which the run's files would overwrite or mix with: each is refused in one line."""
     if not run_dir.exists():
         return
     if not run_dir.is_dir():
         raise UserError(f"{run_dir} is a file; choose a folder for the run")
+    if (run_dir / WEIGHTS_NAME).exists():
+        raise FileExistsError(f"{run_dir} already holds a checkpoint; resume it (--resume, resume=True) or choose "
+                              "another output folder")
     leftovers = {CONFIG_NAME, LOG_NAME, DATA_NAME}
     aside = set(set_aside_runs(run_dir))
     for entry in sorted(run_dir.iterdir()):
-        if entry.name not in leftovers and entry not in aside:
+        if entry.name not in leftovers and entry not in aside and not entry.name.startswith("."):
             raise UserError(f"{run_dir} holds {entry.name}, which is not part of a hypseg run; choose a new or empty folder")
     if (run_dir / CONFIG_NAME).exists():
         try:
             load_run_config(run_dir)
-        except UserError:
-            raise UserError(f"{run_dir} holds a {CONFIG_NAME} that is not a hypseg run's; choose a new or empty folder") from None
+        except UserError as err:
+            raise UserError(f"{run_dir} holds a {CONFIG_NAME} this hypseg cannot read ({err}); choose a new or empty "
+                            "folder") from None
 
 
 def past_steps(run_dir: Path, held: int, steps: int) -> UserError:
@@ -206,6 +211,8 @@ class Trainer:
         train = self.config.train
         if not (train.validation_batches and step > 0 and (step % train.validate_every == 0 or step == train.steps)):
             return False
+        if not (self.run_dir / LOG_NAME).exists():  # a run whose log was removed: it starts a new one
+            return True
         return not any(r.get("step") == step and r.get("split") == "val" for r in read_log(self.run_dir))
 
     def _build(self) -> tuple[HVAE, torch.optim.Optimizer]:
@@ -371,9 +378,6 @@ class Trainer:
             if self.context.is_main:  # the steps may have changed: config.toml says what the run trains to
                 save_run_config(self.run_dir, self.config)
         else:
-            if (self.run_dir / WEIGHTS_NAME).exists():
-                raise FileExistsError(f"{self.run_dir} already holds a checkpoint; resume it (--resume, resume=True) or choose "
-                                      "another output folder")
             check_fresh_run_folder(self.run_dir)
             start = 0
             if self.context.is_main:  # a run killed before its first checkpoint left a log a new run must not extend
