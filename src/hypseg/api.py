@@ -12,6 +12,7 @@ geometry, patch side and intensity normalisation are never passed by hand.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -52,11 +53,12 @@ def train(
     volumes: VolumeLike | Sequence[VolumeLike],
     *,
     out: str | os.PathLike,
-    recipe: str | RunConfig = "cpu",
+    recipe: str | RunConfig | None = None,
     validation: Sequence[VolumeLike] | None = None,
     progress: bool = True,
     on_step: Callable[[int], None] | None = None,
     resume: bool = False,
+    steps: int | None = None,
 ) -> TrainedModel:
     """Train a model on ``volumes`` and write its run directory ``out`` (checkpoint, config, log).
 
@@ -66,8 +68,9 @@ def train(
         Raw intensities; they are normalised as the recipe's ``data`` config says.
     out : path-like
         The run directory (``hypseg segment --model`` reads it).
-    recipe : str or RunConfig
-        A training recipe's name (:data:`hypseg.config.TRAINING_RECIPES`) or a config.
+    recipe : str or RunConfig, optional
+        A training recipe's name (:data:`hypseg.config.TRAINING_RECIPES`) or a config; by default ``"cpu"``, or,
+        with ``resume``, the run's own ``config.toml``.
     validation : sequence, optional
         Volumes for the validation loss.
     progress : bool
@@ -78,6 +81,8 @@ def train(
     resume : bool
         Continue the run in ``out`` from its last checkpoint, as ``hypseg train --resume``: the same volumes and
         recipe, whose steps may be more.
+    steps : int, optional
+        Train to this many steps instead of the recipe's (with ``resume``, to train a finished run longer).
 
     Returns
     -------
@@ -92,7 +97,14 @@ def train(
     from hypseg.data import normalise
     from hypseg.training import Trainer
 
-    config = training_recipe(recipe) if isinstance(recipe, str) else recipe
+    if recipe is None and resume:
+        from hypseg.io.checkpoint import load_run_config
+
+        config = load_run_config(out)
+    else:
+        config = training_recipe(recipe or "cpu") if isinstance(recipe, str) or recipe is None else recipe
+    if steps is not None:
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=steps))
     arrays = _arrays(volumes)
     checked = _arrays(validation) if validation else []
     clipped = clip_patch_sides(config, [a.shape for a in arrays + checked])
