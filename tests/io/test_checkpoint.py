@@ -48,9 +48,10 @@ def test_truncated_and_garbage_checkpoints_give_a_clear_error(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")  # torch's, before it refuses the file
-def test_a_pickled_object_is_never_executed(tmp_path):
+@pytest.mark.parametrize("protocol", [pickle.DEFAULT_PROTOCOL, 2])  # 2 is torch.save's own
+def test_a_pickled_object_is_never_executed(tmp_path, protocol):
     marker = tmp_path / "code-ran"
-    torch.save({"model": {}, "format_version": 1, "evil": _Payload(marker)}, tmp_path / "model.pt", pickle_protocol=pickle.DEFAULT_PROTOCOL)
+    torch.save({"model": {}, "format_version": 1, "evil": _Payload(marker)}, tmp_path / "model.pt", pickle_protocol=protocol)
     with pytest.raises(ValueError) as caught:
         load_checkpoint(tmp_path)
     assert not marker.exists()

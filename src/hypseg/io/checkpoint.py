@@ -124,9 +124,14 @@ def _load_failure(err: Exception) -> str:
     """What went wrong in ``torch.load``, in a few words: for a file its safe loader refused, the refusal itself
     (``Unsupported operand 17``) rather than torch's advice to load it unsafely; else the error's first line."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    for i, line in enumerate(lines[:-1]):
-        if line.endswith("WeightsUnpickler error:"):
-            return f"refused by the safe loader: {lines[i + 1]}"[:160]
+    for i, line in enumerate(lines):
+        if "WeightsUnpickler error:" in line:  # the refusal follows, on this line or the next
+            said = line.split("WeightsUnpickler error:", 1)[1].strip() or (lines[i + 1] if i + 1 < len(lines) else "")
+            return f"refused by the safe loader: {said.split('. Please use')[0]}"[:160]
+    if lines and lines[0].startswith("Weights only load failed"):  # the refusal lies among torch's advice
+        said = [line for line in lines[1:] if "weights_only" not in line and not line.startswith(("Check the documentation", "("))]
+        if said:
+            return f"refused by the safe loader: {said[0]}"[:160]
     return (lines[0] if lines else type(err).__name__)[:160]
 
 
