@@ -405,6 +405,37 @@ def test_evaluate_says_which_truth_level_met_which_count_when_they_do_not_fit(mo
                              "note: the truth label map has 2 classes and was scored against k = 6\n")
 
 
+def test_an_instance_map_is_named_as_one_and_foreground_scores_it_as_two_classes(model_dir, tmp_path):
+    vol = _volume(8)
+    save_volume(vol, path=tmp_path / "v.nii.gz")
+    instances = np.zeros(vol.shape, dtype=np.uint8)  # five objects, each its own label
+    for i in range(5):
+        instances[:, :, 2 * i:2 * i + 1] = i + 1
+    save_labels(instances, like=vol, path=tmp_path / "t.nii.gz")
+    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "seg", "-k", 2, "-k", 3,
+                   "--no-containment").exit_code == 0
+    result = _invoke("evaluate", tmp_path / "seg", "--truth", tmp_path / "t.nii.gz")
+    assert result.exit_code == 0, result.output
+    hint = "; if it labels instances (one label per object), --foreground scores it as background against the rest"
+    assert result.stderr == (f"note: the truth label map has 6 classes and was scored against k = 2{hint}\n"
+                             f"note: the truth label map has 6 classes and was scored against k = 3{hint}\n")
+    result = _invoke("evaluate", tmp_path / "seg", "--truth", tmp_path / "t.nii.gz", "--foreground")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "note: the truth label map has 2 classes (as foreground) and was scored against k = 3\n"
+    from hypseg.metrics import matched_dice
+
+    k2 = load_labels(tmp_path / "seg" / "v_k2.nii.gz")
+    assert f"| v | 2 | all | {matched_dice(k2, (instances > 0).astype(np.uint8)).mean:.3f} |" in result.stdout
+
+
+def test_pairing_notes_count_a_levels_classes_over_all_its_volumes():
+    from hypseg.cli.evaluate import pairing_notes
+    from hypseg.inference.pipeline import ScoreRow
+
+    rows = [ScoreRow("a", 4, "2", 0.5, {0: 1, 1: 1, 2: 1, 3: 1}), ScoreRow("b", 4, "2", 0.5, {0: 1, 1: 1, 2: 1})]
+    assert pairing_notes(rows, [4]) == []  # volume b lacks class 3; the level has four
+
+
 def test_a_model_that_is_a_file_is_named_as_a_file(tmp_path):
     save_volume(_volume(9), path=tmp_path / "v.nii.gz")
     result = _invoke("segment", tmp_path / "v.nii.gz", "--model", tmp_path / "v.nii.gz", "--out", tmp_path / "seg")

@@ -16,6 +16,8 @@ def evaluate(
     seg: Path = typer.Argument(..., help="Segmentation directory written by hypseg segment."),
     truth: Optional[List[Path]] = typer.Option(None, "--truth", "-t", help="Dataset folder, or one label file per segmented volume."),
     csv: Optional[Path] = typer.Option(None, help="Where to write the table as CSV (default: SEG/evaluation.csv)."),
+    foreground: bool = typer.Option(False, "--foreground", help="Score the truth as background (0) against everything "
+                                    "else: for a map of instances, e.g. one label per nucleus."),
 ) -> None:
     """Print per-case and mean DICE (Hungarian matching of clusters to classes, background included,
     as in the paper) for every cluster count, and write them as CSV.
@@ -25,13 +27,15 @@ def evaluate(
         hypseg evaluate seg/ --truth data/synth
 
         hypseg evaluate seg-brats/ -t case1_seg.nii.gz -t case2_seg.nii.gz
+
+        hypseg evaluate seg-nuclei/ -t nuclei_label.tif --foreground
     """
     from hypseg.inference.pipeline import evaluate_segmentation, read_segmentation, summarise, write_scores_csv
 
     target = csv or Path(seg) / "evaluation.csv"
     if csv is not None and not csv.parent.is_dir():  # before the scoring, not after its table
         raise UserError(f"--csv {csv}: the folder {csv.parent} does not exist")
-    rows = evaluate_segmentation(seg, truth=truth or [])
+    rows = evaluate_segmentation(seg, truth=truth or [], foreground=foreground)
     typer.echo("| case | clusters | level | mean DICE | per-class DICE |")
     typer.echo("|---|---|---|---|---|")
     for row in rows:
@@ -40,26 +44,33 @@ def evaluate(
     typer.echo("")
     for k, value in summarise(rows).items():
         typer.echo(f"mean DICE over volumes, k = {k}: {value:.3f}")
-    for note in pairing_notes(rows, read_segmentation(seg)["clusters"]):
+    for note in pairing_notes(rows, read_segmentation(seg)["clusters"], foreground=foreground):
         typer.echo(f"note: {note}", err=True)
     path = write_scores_csv(rows, target)
     typer.echo(f"wrote {path}")
 
 
-def pairing_notes(rows, clusters) -> list[str]:
+def pairing_notes(rows, clusters, *, foreground: bool = False) -> list[str]:
     """What the pairing of a dataset's truth levels with the cluster counts (by position, in increasing order) did
     that a reader of the table might not expect: a level (or a single truth label map, scored at every count)
-    scored against a count other than its number of classes, and counts left without a level.
+    scored against a count other than its number of classes (those of all its volumes together), and counts left
+    without a level. A map with more classes than clusters may label instances: the note names ``--foreground``.
 
     >>> from hypseg.inference.pipeline import ScoreRow
     >>> pairing_notes([ScoreRow("a", 4, "1", 0.5, {0: 0.6, 1: 0.4})], [4, 8])
     ['truth level 1 has 2 classes and was scored against k = 4', 'k = 8: the truth has no level for it; not scored']
     """
+    classes: dict[tuple[str, int], set[int]] = {}
+    for r in rows:
+        classes.setdefault((r.level, r.clusters), set()).update(r.per_class)
     notes = []
-    for level, k, classes in sorted({(r.level, r.clusters, len(r.per_class)) for r in rows}):
-        if classes != k:
+    for (level, k), ids in sorted(classes.items()):
+        if len(ids) != k:
             what = "the truth label map" if level == "all" else f"truth level {level}"
-            notes.append(f"{what} has {classes} classes and was scored against k = {k}")
+            hint = ("; if it labels instances (one label per object), --foreground scores it as background against the rest"
+                    if len(ids) > k and not foreground else "")
+            notes.append(f"{what} has {len(ids)} classes{' (as foreground)' if foreground else ''} and was scored "
+                         f"against k = {k}{hint}")
     scored = {r.clusters for r in rows}
     notes += [f"k = {k}: the truth has no level for it; not scored" for k in clusters if k not in scored]
     return notes

@@ -335,12 +335,14 @@ def read_segmentation(seg_dir: str | Path) -> dict:
         raise UserError(f"{path}: not valid JSON ({err})") from None
 
 
-def evaluate_segmentation(seg_dir: str | Path, *, truth: Sequence[str | Path] = ()) -> list[ScoreRow]:
+def evaluate_segmentation(seg_dir: str | Path, *, truth: Sequence[str | Path] = (), foreground: bool = False) -> list[ScoreRow]:
     """Matched DICE (paper protocol) of every label map against its truth.
 
     ``truth``: nothing (use the truth recorded for dataset cases), a dataset folder with
     ``manifest.json`` (levels 1, 2, ... are matched to the cluster counts in increasing order), or one
     label file per case (in the order of the segmentation, scored against every cluster count).
+    ``foreground`` scores every truth map as two classes, background (0) and everything else: for a map
+    of instances, such as one label per nucleus.
     """
     seg_dir = Path(seg_dir)
     manifest = read_segmentation(seg_dir)
@@ -373,7 +375,7 @@ def evaluate_segmentation(seg_dir: str | Path, *, truth: Sequence[str | Path] = 
                 continue
             pred = load_labels(seg_dir / case["labels"][str(k)])
             true = load_labels(case_truth[level], shape=pred.shape)
-            score = matched_dice(pred, true)
+            score = matched_dice(pred, (true > 0).astype(np.uint8) if foreground else true)
             rows.append(ScoreRow(case["name"], k, level, float(score.mean), {int(c): float(v) for c, v in score.per_class.items()}))
     return rows
 
