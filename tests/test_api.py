@@ -93,6 +93,11 @@ def test_a_volume_made_in_memory_is_saved_beside_its_label_maps_and_the_folder_n
         with pytest.raises(UserError, match="^volume (1|0) contains 1 NaN or Inf voxel$"):
             call()
     assert not (tmp_path / "nan").exists()
+    with pytest.raises(UserError, match="^validation volume 0 contains 1 NaN or Inf voxel$"):
+        hypseg.train(image, out=tmp_path / "nan", recipe="smoke", validation=[nan])
+    with pytest.raises(UserError, match="^got 1 volume to take the geometry from for 2 segmented volumes$"):
+        hypseg.save_labels(hypseg.segment([image, image], model), tmp_path / "two", like=[image])
+    assert not (tmp_path / "nan").exists() and not (tmp_path / "two").exists()
 
 
 def test_a_volume_smaller_than_the_training_patches_trains_with_clipped_sides(tmp_path, capsys):

@@ -23,6 +23,7 @@ import numpy as np
 
 from hypseg.config import RunConfig, SegmentConfig, check_sides, clip_patch_sides, segment_preset, training_recipe
 from hypseg.config.recipes import clip_note
+from hypseg._words import count
 from hypseg.errors import UserError
 from hypseg.inference.model_io import TrainedModel, load_model
 from hypseg.inference.recipe import RecipeResult
@@ -35,17 +36,17 @@ __all__ = ["load_volume", "train", "load_model", "segment", "save_labels"]
 VolumeLike = Volume | np.ndarray
 
 
-def _arrays(volumes: VolumeLike | Sequence[VolumeLike]) -> list[np.ndarray]:
-    """The voxel arrays of one volume or a sequence of them (Volumes or 3-D arrays)."""
+def _arrays(volumes: VolumeLike | Sequence[VolumeLike], *, what: str = "volume") -> list[np.ndarray]:
+    """The voxel arrays of one volume or a sequence of them (Volumes or 3-D arrays); ``what`` names them in errors."""
     if isinstance(volumes, (Volume, np.ndarray)):
         volumes = [volumes]
     arrays = [np.asarray(v.array if isinstance(v, Volume) else v, dtype=np.float32) for v in volumes]
     if not arrays:
-        raise UserError("no volumes given")
+        raise UserError(f"no {what}s given")
     for i, array in enumerate(arrays):
         bad = int(array.size - np.count_nonzero(np.isfinite(array)))
         if bad:
-            raise UserError(f"volume {i} contains {bad} NaN or Inf {'voxel' if bad == 1 else 'voxels'}")
+            raise UserError(f"{what} {i} contains {count(bad, 'NaN or Inf voxel')}")
     return arrays
 
 
@@ -106,7 +107,7 @@ def train(
     if steps is not None:
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=steps))
     arrays = _arrays(volumes)
-    checked = _arrays(validation) if validation else []
+    checked = _arrays(validation, what="validation volume") if validation else []
     clipped = clip_patch_sides(config, [a.shape for a in arrays + checked])
     note = clip_note(config, clipped)
     if note:
@@ -180,7 +181,7 @@ def save_labels(result: RecipeResult, out: str | os.PathLike, *, like: Volume | 
     like = [like] if isinstance(like, (Volume, np.ndarray)) else list(like)
     like = [v if isinstance(v, Volume) else Volume.from_array(np.asarray(v)) for v in like]
     if len(like) != len(result.volumes):
-        raise UserError(f"got {len(like)} volumes to take the geometry from for {len(result.volumes)} segmented volumes")
+        raise UserError(f"got {count(len(like), 'volume')} to take the geometry from for {count(len(result.volumes), 'segmented volume')}")
     named = []
     for i, volume in enumerate(like):
         if volume.path is not None:

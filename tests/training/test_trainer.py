@@ -252,7 +252,7 @@ def test_resume_refuses_other_volumes_naming_the_first_difference_and_leaves_the
     changed = [volumes[0], volumes[1].copy()]
     changed[1][3, 4, 5] += 0.5
     cases = [
-        ([volumes[0]], None, f"{tmp_path} was trained on 2 training volumes, not 1; {way_out}"),
+        ([volumes[0]], None, f"{tmp_path} was trained on 2 volumes, not 1; {way_out}"),
         ([volumes[0], volumes[1][:-1]], None,
          f"{tmp_path}: training volume 1 has shape (31, 32, 32), the one it was trained on (32, 32, 32); {way_out}"),
         (changed, None, f"{tmp_path}: training volume 1 is not the one it was trained on (its voxels differ); {way_out}"),
@@ -273,6 +273,11 @@ def test_a_malformed_data_fingerprint_and_missing_validation_volumes_are_one_lin
     with pytest.raises(UserError) as caught:
         Trainer(config(steps=4), volumes, run_dir=tmp_path, progress=False).fit(resume=True)
     assert str(caught.value).startswith(f"{tmp_path} was validated on 1 separate volume; give them again: ")
+    with pytest.raises(UserError, match=f"^{tmp_path} was validated on 1 volume, not 2; "):
+        Trainer(config(steps=4), volumes, run_dir=tmp_path, validation=volumes, progress=False).fit(resume=True)
+    other = tmp_path / "no-validation"
+    Trainer(config(steps=2), volumes, run_dir=other, validation=[], progress=False).fit()
+    assert Trainer(config(steps=4), volumes, run_dir=other, progress=False).fit(resume=True).step == 4  # [] is None
     for text in ('{"training": [1, 2], "validation": null}', '{"training": "abcd", "validation": null}', '{"training": {"a": 1}, "validation": null}'):
         (tmp_path / "data.json").write_text(text)
         with pytest.raises(UserError, match=r"data.json: not a data fingerprint \(.*\); remove it to resume without the check$"):

@@ -73,7 +73,8 @@ def data_fingerprint(training: Sequence[np.ndarray], validation: Sequence[np.nda
         voxels = np.ascontiguousarray(volume, dtype=np.float32)
         return {"shape": list(voxels.shape), "blake2b": hashlib.blake2b(memoryview(voxels).cast("B"), digest_size=16).hexdigest()}
 
-    return {"training": [one(v) for v in training], "validation": None if validation is None else [one(v) for v in validation]}
+    # no validation volumes, given as None or as an empty list, mean the same: validate on the training volumes
+    return {"training": [one(v) for v in training], "validation": [one(v) for v in validation] if validation else None}
 
 
 def save_data_fingerprint(run_dir: str | Path, fingerprint: dict) -> Path:
@@ -102,6 +103,7 @@ def check_data_fingerprint(run_dir: str | Path, fingerprint: dict) -> None:
     way_out = "resume it with the volumes it started with, or start a new run in another folder"
     for group, was in groups.items():
         now = fingerprint[group]
+        was = was or None  # a file written when an empty list meant no validation volumes
         if was is None or now is None:
             if was is not None:
                 raise UserError(f"{run_dir} was validated on {len(was)} separate {'volume' if len(was) == 1 else 'volumes'}; give them "
@@ -110,8 +112,9 @@ def check_data_fingerprint(run_dir: str | Path, fingerprint: dict) -> None:
                 raise UserError(f"{run_dir} was validated on its training volumes, not on separate ones; {way_out}")
             continue
         if len(was) != len(now):
-            raise UserError(f"{run_dir} was trained on {len(was)} {group} {'volume' if len(was) == 1 else 'volumes'}, not "
-                            f"{len(now)}; {way_out}")
+            done = "trained on" if group == "training" else "validated on"
+            raise UserError(f"{run_dir} was {done} {len(was)} {'volume' if len(was) == 1 else 'volumes'}, not {len(now)}; "
+                            f"{way_out}")
         for i, (a, b) in enumerate(zip(was, now)):
             if a.get("shape") != b["shape"]:
                 raise UserError(f"{run_dir}: {group} volume {i} has shape {tuple(b['shape'])}, the one it was trained on "
