@@ -200,3 +200,18 @@ def test_hypseg_train_resumes_a_run_to_more_steps_with_the_weights_of_an_uninter
     assert resumed.config == whole.config
     for a, b in zip(resumed.network.state_dict().values(), whole.network.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_a_channel_of_a_4d_file_is_recorded_as_hypseg_segment_records_it(tmp_path):
+    from hypseg.cli.plot import plot
+
+    image = generate_volume(np.random.default_rng(0), config=SyntheticConfig.scaled(24)).image
+    np.save(tmp_path / "v4.npy", np.stack([image[::-1], image]).astype(np.float32))  # CZYX
+    volume = hypseg.load_volume(tmp_path / "v4.npy", channel=1, channel_axis=0)
+    model = hypseg.train(volume, out=tmp_path / "run", recipe=smoke10(), progress=False)
+    hypseg.save_labels(hypseg.segment(volume, model), tmp_path / "seg", like=volume)
+    entry = json.loads((tmp_path / "seg" / "segmentation.json").read_text())["cases"][0]
+    assert entry["image"] == str((tmp_path / "v4.npy").resolve()) and entry["channel"] == 1 and entry["channel_axis"] == 0
+    plot(target=tmp_path / "seg", out=tmp_path / "plots", volume=None, case=None, truth=None, max_points=500,
+                   curvature=None, seed=0)  # reads the image back as the folder says
+    assert (tmp_path / "plots" / "v4_slices.png").stat().st_size > 0

@@ -218,6 +218,8 @@ def save_labels(result: RecipeResult, out: str | os.PathLike, *, like: Volume | 
             else:  # the folder keeps the image it names
                 image = f"{name}.nii.gz"
                 save_volume(volume, tmp / image)
-            manifest["cases"].append(case_entry(name, image, files, found))
+            read_as = {key: volume.metadata[key] for key in ("channel", "channel_axis")
+                       if volume.path is not None and key in volume.metadata}  # how a 4-D file was read
+            manifest["cases"].append(case_entry(name, image, files, found, read_as=read_as))
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return written

@@ -81,6 +81,8 @@ def load_volume(
     metadata = dict(raw.metadata)
     if channel is not None:
         metadata["channel"] = int(channel)
+    if channel_axis is not None:  # how it was read, so that a segmentation folder can read it again
+        metadata["channel_axis"] = int(channel_axis)
     if lazy:
         array = LazyArray(path, channel=channel, channel_axis=channel_axis, shape=array.shape)
     else:
