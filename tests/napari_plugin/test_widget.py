@@ -88,6 +88,11 @@ def test_training_keeps_the_viewer_responsive_and_segmenting_returns_one_layer_p
     widget.segment_button.native.click()
     _wait(qtbot, widget)
     assert [layer.name for layer in viewer.layers] == ["cell", "k=2", "my k=3"]
+    # also when the new name is one the widget might give: the layer no longer bears the name it was given
+    viewer.layers["k=2"].name = "cell k=2"
+    widget.segment_button.native.click()
+    _wait(qtbot, widget)
+    assert [layer.name for layer in viewer.layers] == ["cell", "cell k=2", "my k=3", "k=2"]
 
 
 def test_a_cancelled_training_leaves_no_model_folder(qtbot, widget, tmp_path):
@@ -136,6 +141,14 @@ def test_a_second_image_never_takes_over_the_first_images_layers(qtbot, widget, 
     widget.segment_button.native.click()
     _wait(qtbot, widget)
     assert [layer.name for layer in viewer.layers] == ["cell", "flipped", "k=4", "k=2", "flipped k=2", "flipped k=4"]
+    # both names of a level held by layers not of this run: a numbered name, kept by the run after
+    viewer.add_labels(np.zeros((4, 4, 4), dtype=np.uint8), name="cell k=4")
+    widget.clusters.value = "2 4"
+    for _ in range(2):
+        widget.segment_button.native.click()
+        _wait(qtbot, widget)
+        assert widget.status.value == "segmented cell: layers k=2, cell k=4 (2)"
+    assert [layer.name for layer in viewer.layers].count("cell k=4 (2)") == 1
 
 
 @pytest.mark.parametrize(("setup", "message"), [

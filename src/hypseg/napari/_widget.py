@@ -16,7 +16,7 @@ The widget takes any napari viewer model (:class:`napari.components.ViewerModel`
 
 from __future__ import annotations
 
-import re
+import itertools
 import sys
 import threading
 import traceback
@@ -45,6 +45,21 @@ USER_ERRORS = (UserError, FileNotFoundError, FileExistsError, NotADirectoryError
 #: The labels layers' metadata key naming the image layer (its ``unique_id``) whose run wrote them: a new run of
 #: that image replaces them, unless the user renamed them to keep.
 RUN_OF = "hypseg_run_of"
+#: The labels layers' metadata key holding the name the widget gave the layer: a layer that no longer bears it
+#: was renamed by the user, and is theirs.
+GIVEN_NAME = "hypseg_name"
+
+
+def _free_name(candidates: list[str], taken: set[str]) -> str:
+    """The first candidate no other layer holds, else the last one numbered: ``cell k=4 (2)``, ``(3)``, ...
+
+    >>> _free_name(["k=4", "cell k=4"], {"k=4", "cell k=4", "cell k=4 (2)"})
+    'cell k=4 (3)'
+    """
+    for name in candidates:
+        if name not in taken:
+            return name
+    return next(name for i in itertools.count(2) if (name := f"{candidates[-1]} ({i})") not in taken)
 
 
 class TrainingCancelled(Exception):
@@ -245,15 +260,15 @@ class HypsegWidget(Container):
         geometry = {"scale": source.scale, "translate": source.translate, "rotate": source.rotate,
                     "shear": source.shear, "affine": source.affine.affine_matrix}
         geometry |= {key: getattr(source, key) for key in ("units", "axis_labels") if hasattr(source, key)}  # napari >= 0.5
+        # the previous run of this image: its labels layers that still bear the name this widget gave them
         mine = {layer.name: layer for layer in self.viewer.layers
-                if isinstance(layer, Labels) and layer.metadata.get(RUN_OF) == source.unique_id}
-        # a plain k=N is this image's unless another image's run holds that name: then the layer says whose it is
+                if isinstance(layer, Labels) and layer.metadata.get(RUN_OF) == source.unique_id
+                and layer.metadata.get(GIVEN_NAME) == layer.name}
+        # a plain k=N is this image's unless another layer holds that name: then the layer says whose it is
         taken = {layer.name for layer in self.viewer.layers if layer.name not in mine}
-        names = [f"k={k}" if f"k={k}" not in taken else f"{source.name} k={k}" for k in result.labels]
-        # the previous run of this image: its labels layers that still bear a name this widget gave them
-        given = re.compile(rf"(?:{re.escape(source.name)} )?k=\d+")
+        names = [_free_name([f"k={k}", f"{source.name} k={k}"], taken) for k in result.labels]
         for name, layer in mine.items():
-            if name not in names and given.fullmatch(name):
+            if name not in names:
                 self.viewer.layers.remove(layer)
         for (k, labels), name in zip(result.labels.items(), names):
             colors = labels_colormap(k, outside=result.outside)
@@ -266,6 +281,7 @@ class HypsegWidget(Container):
             else:
                 layer = self.viewer.add_labels(labels, name=name, colormap=colors, **geometry)
             layer.metadata[RUN_OF] = source.unique_id
+            layer.metadata[GIVEN_NAME] = layer.name
         self.level.choices = [f"k={k}" for k in result.labels]
         self.level.value = f"k={max(result.labels)}"
         self._draw_disk()
