@@ -109,7 +109,7 @@ def centre_precision(side: int, sigma: float, *, dtype: torch.dtype = torch.floa
     offset = torch.arange(side, dtype=torch.float64) - (side - 1) / 2
     profile = torch.exp(-0.5 * (offset / (sigma * side)) ** 2)
     weights = profile[:, None, None] * profile[None, :, None] * profile[None, None, :]
-    weights = (weights / weights.mean()).unsqueeze(0).to(dtype=dtype, device=device)
-    if not bool((weights > 0).all()):
+    weights = (weights / weights.mean()).unsqueeze(0).to(dtype=dtype)
+    if not bool((weights > 0).all()):  # checked on the CPU: no device synchronisation per training step
         raise ValueError(f"centre_precision: sigma {sigma} is too narrow for side {side}: the corners' weights vanish in {dtype}")
-    return weights
+    return weights.to(device=device)
