@@ -212,6 +212,18 @@ def test_overwrite_never_deletes_an_input_or_the_model_and_same_named_inputs_are
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
+def test_an_output_folder_that_is_a_symbolic_link_is_refused_before_any_work(model_dir, tmp_path):
+    save_volume(_volume(0), path=tmp_path / "v.nii.gz")
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "old.txt").write_text("kept")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "link", "--overwrite")
+    assert result.exit_code == 2
+    assert result.output == (f"hypseg: error: {tmp_path / 'link'} is a symbolic link; give the folder it points to "
+                             f"({(tmp_path / 'real').resolve()}) or another --out\n")
+    assert (tmp_path / "link").is_symlink() and [p.name for p in (tmp_path / "real").iterdir()] == ["old.txt"]
+
+
 def test_a_patch_side_the_model_cannot_embed_is_refused_before_any_work(model_dir, tmp_path):
     save_volume(_volume(0), path=tmp_path / "v.nii.gz")
     result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "s", "-p", 3)
