@@ -42,3 +42,10 @@ def test_the_command_list_gives_each_command_one_line_at_80_columns():
     assert named == list(COMMANDS)
     listed = result.output.split("Commands", 1)[1]
     assert all(line.startswith("│ ") and line.split()[1] in COMMANDS for line in listed.splitlines()[1:] if line.startswith("│"))
+
+
+def test_version_is_the_installed_packages():
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output == f"hypseg {version('hypseg')}\n"

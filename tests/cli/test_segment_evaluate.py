@@ -122,7 +122,7 @@ def test_supervoxel_pooling_gives_one_label_per_supervoxel(model_dir, tmp_path):
     expected = segment_volumes([embedding], clusters=(3,), random_state=0)[0].labels[3]
     np.testing.assert_array_equal(load_labels(tmp_path / "ball" / "v_k3.nii.gz"), expected)
     bad = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "bad", "--space", "flat")
-    assert bad.exit_code == 2 and "space must be one of ball, tangent, got 'flat'" in bad.output
+    assert bad.exit_code == 2 and "unknown clustering space 'flat'; choose one of ball, tangent" in bad.output
     assert not (tmp_path / "bad").exists()
     # --clusterer tied-mixture: the shared-covariance mixture on the tangent-space embedding; not in the ball
     assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "tied", "-k", 3,
@@ -166,7 +166,7 @@ def test_segment_bad_input_exits_2_and_leaves_nothing(model_dir, tmp_path):
     cases = [
         (("segment", tmp_path / "ok.nii.gz", "--model", tmp_path / "nomodel", "--out", tmp_path / "s1"), "model directory"),
         (("segment", tmp_path / "thin.nii.gz", "--model", model_dir, "--out", tmp_path / "s2"), "every side must be at least 8 voxels"),
-        (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s3", "-k", 1), "clusters must be >= 2, got 1"),
+        (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s3", "-k", 1), "a level needs at least 2 clusters, got 1"),
         (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s4", "-k", 100000), "100000 clusters but only 1716 voxels"),
         (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "taken"), "already exists; pass --overwrite"),
         (("segment", tmp_path / "missing.nii.gz", "--model", model_dir, "--out", tmp_path / "s5"), "no such file"),
@@ -453,3 +453,11 @@ def test_a_model_that_is_a_file_is_named_as_a_file(tmp_path):
     result = _invoke("segment", tmp_path / "v.nii.gz", "--model", tmp_path / "v.nii.gz", "--out", tmp_path / "seg")
     assert result.exit_code == 2 and not (tmp_path / "seg").exists()
     assert result.output == f"hypseg: error: {tmp_path / 'v.nii.gz'} is a file; a model is the folder hypseg train wrote\n"
+
+
+def test_no_progress_leaves_stderr_empty(model_dir, tmp_path):
+    save_volume(_volume(2), path=tmp_path / "v.nii.gz")
+    shown = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "a", "-k", 2)
+    quiet = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "b", "-k", 2, "--no-progress")
+    assert shown.exit_code == quiet.exit_code == 0, (shown.output, quiet.output)
+    assert "embedding" in shown.stderr and quiet.stderr == ""

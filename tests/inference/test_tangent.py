@@ -52,7 +52,7 @@ def test_in_tangent_only_for_a_hyperbolic_model_clustered_there():
     ball, flat = ModelConfig(variant="hyperbolic-gyro"), ModelConfig(variant="euclidean")
     assert in_tangent("tangent", ball) and not in_tangent("ball", ball)
     assert not in_tangent("ball", flat) and not in_tangent("tangent", flat)
-    with pytest.raises(UserError, match="space must be one of ball, tangent, got 'flat'"):
+    with pytest.raises(UserError, match="unknown clustering space 'flat'; choose one of ball, tangent"):
         SegmentConfig(levels=(LevelConfig(2),), space="flat")
 
 

@@ -95,7 +95,7 @@ def test_load_weights_rejects_another_architecture():
 @pytest.mark.parametrize(
     "options,message",
     [
-        (dict(variant="poincare"), r"ModelConfig: unknown variant 'poincare'"),
+        (dict(variant="poincare"), r"unknown model variant 'poincare'; choose one of hyperbolic-gyro, hyperbolic, euclidean"),
         (dict(patch_size=6, channels=(4, 4, 4)), r"3 valid convolutions of kernel 3 do not fit a patch of side 6"),
         (dict(curvature=0.0), r"ModelConfig: curvature must be positive, got 0.0"),
         (dict(activation="gelu"), r"ModelConfig: unknown activation 'gelu'; choose one of \('relu', 'leaky_relu'\)"),

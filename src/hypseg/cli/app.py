@@ -20,6 +20,21 @@ app = typer.Typer(
 )
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        from hypseg import __version__
+
+        typer.echo(f"hypseg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show hypseg's version and exit."),
+) -> None:
+    """The options of hypseg itself, before the command."""
+
+
 def _register() -> None:
     from hypseg.cli import bench, demo, evaluate, plot, segment, synth, train
 

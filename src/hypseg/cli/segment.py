@@ -39,6 +39,7 @@ def segment(
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Run the chunks on a local Dask cluster of this many worker processes (pip install 'hypseg\\[dask]')."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run the chunks on the Dask cluster of this scheduler (tcp://host:8786); the output folder must be on a file system its workers share."),
     scheduler_timeout: float = typer.Option(10.0, "--scheduler-timeout", min=0.1, help="Seconds to wait for the --scheduler before giving up."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars on stderr."),
     resume: bool = typer.Option(False, "--resume", help="Continue a chunked run into --out that stopped before its end: the chunks it embedded (kept in .OUT.partial beside --out) are not embedded again."),
     channel: Optional[int] = CHANNEL,
     channel_axis: Optional[int] = CHANNEL_AXIS,
@@ -80,7 +81,7 @@ def segment(
     shared = {"nested": nested or None, "subsample": subsample, "seed": seed, "space": space, "refine": refine}
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})
     manifest = segment_files(volumes, model_dir=model, out=out, config=config, tile=tile, device=resolve_device(device),
-                             overwrite=overwrite, progress=True, chunk=chunk, workers=workers, scheduler=scheduler,
+                             overwrite=overwrite, progress=progress, chunk=chunk, workers=workers, scheduler=scheduler,
                              scheduler_timeout=scheduler_timeout, resume=resume, channel=channel, channel_axis=channel_axis)
     typer.echo(f"segmented {count(len(manifest['cases']), 'volume')} at k = {manifest['clusters']} into {out}")
     fallen = [case["name"] for case in manifest["cases"] if case.get("clustered_voxels")]

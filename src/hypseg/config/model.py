@@ -86,7 +86,7 @@ class ModelConfig(Config):
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
-            raise UserError(f"ModelConfig: unknown variant {self.variant!r}; choose one of {VARIANTS}")
+            raise UserError(f"unknown model variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
         if self.latent_dim < 1 or self.hidden < 1 or self.kernel_size < 1 or not self.channels:
             raise UserError("ModelConfig: latent_dim, hidden and kernel_size must be >= 1 and channels non-empty")
         if any(ch < 1 for ch in self.channels):

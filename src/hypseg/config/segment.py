@@ -73,7 +73,7 @@ class LevelConfig(Config):
             object.__setattr__(self, "supervoxel_size", None)
         object.__setattr__(self, "patch_sides", tuple(int(p) for p in self.patch_sides))
         if self.clusters < 2:
-            raise UserError(f"LevelConfig: clusters must be >= 2, got {self.clusters}")
+            raise UserError(f"a level needs at least 2 clusters, got {self.clusters}")
         if any(p < 1 for p in self.patch_sides):
             raise UserError(f"LevelConfig: patch sides must be >= 1, got {list(self.patch_sides)}")
         if self.supervoxel_size is not None and self.supervoxel_size < 1:
@@ -160,7 +160,7 @@ class SegmentConfig(Config):
             if any(k < 3 for k in ks[1:]):
                 raise UserError(f"SegmentConfig: levels inside the level-1 object need at least 3 clusters (2 inside, the outside), got {ks[1:]}")
             if self.nested:
-                raise UserError("SegmentConfig: nested levels and containment exclude each other")
+                raise UserError("nested levels and containment exclude each other; turn containment off (--no-containment)")
         if self.nested:
             ordered = sorted(ks)
             for a, b in zip(ordered, ordered[1:]):
@@ -171,7 +171,7 @@ class SegmentConfig(Config):
         if self.n_init < 1:
             raise UserError(f"SegmentConfig: n_init must be >= 1, got {self.n_init}")
         if self.space not in SPACES:
-            raise UserError(f"SegmentConfig: space must be one of {', '.join(SPACES)}, got {self.space!r}")
+            raise UserError(f"unknown clustering space {self.space!r}; choose one of {', '.join(SPACES)}")
         if self.refine < 0:
             raise UserError(f"SegmentConfig: refine must be >= 0 passes, got {self.refine}")
         if self.supervoxel_tile < MIN_TILE:
