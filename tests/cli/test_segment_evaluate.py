@@ -461,3 +461,13 @@ def test_no_progress_leaves_stderr_empty(model_dir, tmp_path):
     quiet = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "b", "-k", 2, "--no-progress")
     assert shown.exit_code == quiet.exit_code == 0, (shown.output, quiet.output)
     assert "embedding" in shown.stderr and quiet.stderr == ""
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line(model_dir, tmp_path):
+    save_volume(_volume(2), path=tmp_path / "v.nii.gz")
+    (tmp_path / "file").write_text("x")
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "file" / "sub" / "seg")
+    assert result.exit_code == 2
+    assert result.output.startswith(f"hypseg: error: {tmp_path / 'file' / 'sub' / 'seg'}: cannot create the folder it goes in, "
+                                    f"{tmp_path / 'file' / 'sub'} (")
+    assert len(result.output.splitlines()) == 1 and (tmp_path / "file").read_text() == "x"

@@ -57,7 +57,10 @@ def check_output(out: Path, *, overwrite: bool, keep: Sequence[Path] = (), optio
                             f"choose another {choose}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise FileExistsError(f"{out} already exists; pass {allow} to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"{out}: cannot create the folder it goes in, {out.parent} ({err.strerror})") from None
 
 
 def segment_files(
