@@ -483,7 +483,7 @@ def test_two_gloo_processes_set_a_collapsed_run_aside_together(volumes, tmp_path
     assert done.stderr.count("training with seed 0 collapsed at step 5") == 1  # said once, by rank 0
 
 
-def test_a_centre_weighted_run_trains_and_a_too_narrow_weighting_is_refused_before_any_file(volumes, tmp_path):
+def test_a_centre_weighted_run_trains_and_a_too_narrow_weighting_is_a_config_error(volumes, tmp_path):
     from hypseg.config.train import MIN_CENTRE_SIGMA
 
     weighted = Trainer(config(steps=4, centre_sigma=0.25), volumes, run_dir=tmp_path / "w", progress=False).fit()
