@@ -150,6 +150,9 @@ def test_hypseg_train_clips_too_and_refuses_below_the_minimum(tmp_path):
     assert result.output == (f"hypseg: error: {tmp_path / 'thin.nii.gz'}: volume of shape (6, 12, 12) is too small to train on: "
                              "every side must be at least 8 voxels\n")
     assert not (tmp_path / "run2").exists()
+    shown = CliRunner().invoke(app, ["train", str(tmp_path / "thin.nii.gz"), "--out", str(tmp_path / "run2"),
+                                     "--config", str(tmp_path / "smoke.toml")])  # refused before a loading bar
+    assert shown.exit_code == 2 and shown.output == result.output
 
 
 def test_a_trained_and_a_loaded_model_name_the_collapsed_runs_set_aside_before_them(tmp_path, monkeypatch):

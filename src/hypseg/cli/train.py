@@ -89,6 +89,13 @@ def train(
     validation = [c for c in cases if c.split == "val"]
     if not training:
         raise UserError("no training volumes: the data has no cases in its 'train' split")
+    from hypseg.config.recipes import check_sides
+    from hypseg.io.read import volume_shape
+
+    for case in training + validation:  # from the headers, before any volume is read
+        if case.image.is_file():
+            shape = volume_shape(case.image, channel=case.channel, channel_axis=case.channel_axis)
+            check_sides(shape, what=f"{case.image}: volume", to="train on")
     try:
         result = _train(run, training, validation, out=out, resume=resume, progress=progress)
     except KeyboardInterrupt:
