@@ -167,7 +167,17 @@ def main() -> None:
                         "(default: the recipe's; 0: none): the first sets level 1's object wherever it is used (--in-object, "
                         "--level1-errors, the peers in the object, --recipe); with --recipe, repeat to compare: each row "
                         "beyond the first also gives its difference from the first, paired over the volumes")
+    parser.add_argument("--level1", action="append", default=[], metavar="P:POWER", help="with --recipe, also score the "
+                        "recipe with level 1 at patch side P and purity power POWER (e.g. 5:8), each row paired against the "
+                        "recipe's own level 1 at the same --refine and --clusterer")
     args = parser.parse_args()
+    try:
+        level1_choices = [tuple(float(x) for x in choice.split(":")) for choice in args.level1]
+    except ValueError:
+        parser.error(f"--level1 takes P:POWER, e.g. 5:8, got {args.level1}")
+    if any(len(c) != 2 or c[0] < 1 or c[0] != int(c[0]) or c[1] < 0 for c in level1_choices) or (level1_choices and not args.recipe):
+        parser.error(f"--level1 takes P:POWER (a side >= 1, a power >= 0), with --recipe; got {args.level1}")
+    level1_choices = [((int(side),), power) for side, power in level1_choices]
     try:
         blur = tuple(float(b) for b in args.blur.split(","))
     except ValueError:
@@ -240,7 +250,8 @@ def main() -> None:
     # one factor per model and side: the models' embeddings side by side
     embeddings = {sides: [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides) for model in models], axis=-1)
                           for v in val] for sides in dict.fromkeys(([level1.patch_sides] if uses_level1 else []) + sides_list
-                                                                   + [how.patch_sides for how in recipe.values()])}
+                                                                   + [how.patch_sides for how in recipe.values()]
+                                                                   + [sides for sides, _ in level1_choices])}
     if args.mixing:  # how far from the origin the voxels' embeddings lie: |y| in the ball, |u| in R^d
         print(json.dumps({"embedding_norm_median_p99": {",".join(map(str, sides)): np.round(np.percentile(
             np.concatenate([np.linalg.norm(e, axis=-1).ravel() for e in v]), [50, 99]), 3).tolist()
@@ -287,17 +298,30 @@ def main() -> None:
             return {}
         return {"minus_first_refine": {level: paired(scores[level], first[key][level]) for level in levels}}
 
-    for clusterer, refine in itertools.product(clusterers if recipe else (), passes):
+    own_level1 = {}  # (clusterer, refine) -> the recipe's scores with its own level 1
+    for clusterer, refine, choice in itertools.product(clusterers if recipe else (), passes, [None, *level1_choices]):
         finer = {level: dataclasses.replace(how, refine=refine) if level == 1 else dataclasses.replace(how, clusterer=clusterer)
                  for level, how in recipe.items()}
         named = ({"clusterer_levels_2_3": clusterer} if args.clusterer else {}) | {"refine": refine}
+        if choice is not None:  # level 1 at another side and purity power, everything else the recipe's
+            finer[1] = dataclasses.replace(finer[1], patch_sides=choice[0], purity_power=choice[1])
+            named |= {"level1_sides": list(choice[0]), "level1_purity_power": choice[1]}
         scores = score_labels(segment_embeddings(embeddings, config, levels, seed=0, inference=finer, segments=segments,
-                                                 weights=weights, members=args.ensemble, volumes=val), truths)
+                                                 weights=weights if choice is None else {**weights, **level_weights([finer[1]], segments)},
+                                                 members=args.ensemble, volumes=val), truths)
+        if choice is None:
+            own_level1[clusterer, refine] = scores
+            compared = against_first((clusterer, "model"), refine, scores)
+        else:
+            compared = {"minus_recipe_level1": {level: paired(scores[level], own_level1[clusterer, refine][level])
+                                                for level in levels}}
         print(json.dumps({"variant": args.variant, **space_key, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                           "ensemble": args.ensemble, "override": override, "inference": "recipe (quality.INFERENCE)", **named,
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels],
                           "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels},
-                          **against_first((clusterer, "model"), refine, scores)}), flush=True)
+                          **compared}), flush=True)
+        if choice is not None:
+            continue
         if boxes is not None:  # the same inference on the patches' mean intensity
             twin = score_labels(segment_embeddings(boxes, twin_config, levels, seed=0, inference=finer, segments=segments,
                                                    weights=weights, volumes=val), truths)
