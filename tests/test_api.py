@@ -212,7 +212,12 @@ def test_a_channel_of_a_4d_file_is_recorded_as_hypseg_segment_records_it(tmp_pat
     np.save(tmp_path / "v4.npy", np.stack([image[::-1], image]).astype(np.float32))  # CZYX
     volume = hypseg.load_volume(tmp_path / "v4.npy", channel=1, channel_axis=0)
     model = hypseg.train(volume, out=tmp_path / "run", recipe=smoke10(), progress=False)
-    hypseg.save_labels(hypseg.segment(volume, model), tmp_path / "seg", like=volume)
+    result = hypseg.segment(volume, model)
+    hypseg.save_labels(result, tmp_path / "seg", like=volume)
+    hypseg.save_labels(result, tmp_path / "slim", like=volume, save_embedding=False)
+    assert sorted(p.name for p in (tmp_path / "seg").iterdir()) == sorted(
+        [p.name for p in (tmp_path / "slim").iterdir()] + ["v4_embedding.npy"])
+    assert json.loads((tmp_path / "slim" / "segmentation.json").read_text())["cases"][0]["embedding"] is None
     entry = json.loads((tmp_path / "seg" / "segmentation.json").read_text())["cases"][0]
     assert entry["image"] == str((tmp_path / "v4.npy").resolve()) and entry["channel"] == 1 and entry["channel_axis"] == 0
     plot(target=tmp_path / "seg", out=tmp_path / "plots", volume=None, case=None, truth=None, max_points=500,

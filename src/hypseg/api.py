@@ -158,10 +158,11 @@ def segment(
 
 
 def save_labels(result: RecipeResult, out: str | os.PathLike, *, like: Volume | Sequence[Volume],
-                overwrite: bool = False) -> list[Path]:
+                overwrite: bool = False, save_embedding: bool = True) -> list[Path]:
     """Write ``result`` as the segmentation folder ``out``, the one ``hypseg segment`` writes, so that napari,
     ``hypseg plot`` and ``hypseg evaluate`` open it: label maps in the format and geometry of ``like``, the level-1
-    object (with containment), the finest level's embedding and ``segmentation.json``.
+    object (with containment), the finest level's embedding (unless ``save_embedding`` is False, as
+    ``hypseg segment --no-embedding``) and ``segmentation.json``.
 
     Volume i's map with k clusters is ``<name>_k<k><suffix>``, where ``<name><suffix>`` is the file
     ``like[i]`` was read from. A volume made in memory (a :class:`~hypseg.io.Volume` without a file, or an array,
@@ -205,14 +206,15 @@ def save_labels(result: RecipeResult, out: str | os.PathLike, *, like: Volume | 
     manifest, written = manifest_header(result.model_dir, result.config), []
     with output_folder(out) as tmp:
         for i, (volume, found, (name, suffix)) in enumerate(zip(like, result.volumes, named)):
-            files = case_files(name, suffix, result.config, found.object is not None)
+            files = case_files(name, suffix, result.config, found.object is not None, embedding=save_embedding)
             for k, labels in found.labels.items():
                 small = labels.astype(np.uint8 if labels.max() < 256 else np.uint16)
                 _save_label_map(small, like=volume, path=tmp / files["labels"][str(k)])
                 written.append(out / files["labels"][str(k)])
             if found.object is not None:
                 _save_label_map(found.object.astype(np.uint8), like=volume, path=tmp / files["object"])
-            np.save(tmp / files["embedding"], result.embeddings[finest][i])
+            if save_embedding:
+                np.save(tmp / files["embedding"], result.embeddings[finest][i])
             if volume.path is not None:
                 image = str(Path(volume.path).resolve())
             else:  # the folder keeps the image it names

@@ -471,3 +471,21 @@ def test_an_output_folder_that_cannot_be_made_is_one_line(model_dir, tmp_path):
     assert result.output.startswith(f"hypseg: error: {tmp_path / 'file' / 'sub' / 'seg'}: cannot create the folder it goes in, "
                                     f"{tmp_path / 'file' / 'sub'} (")
     assert len(result.output.splitlines()) == 1 and (tmp_path / "file").read_text() == "x"
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_no_embedding_keeps_the_label_maps_and_drops_the_embedding(model_dir, tmp_path, chunked):
+    save_volume(_volume(2), path=tmp_path / "v.nii.gz")
+    extra = ["--chunk", 128] if chunked else []
+    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "a", "-k", 2, "-k", 3, *extra).exit_code == 0
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "b", "-k", 2, "-k", 3,
+                     "--no-embedding", *extra)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted([p.name for p in (tmp_path / "b").iterdir()] + ["v_embedding.npy"])
+    assert json.loads((tmp_path / "b" / "segmentation.json").read_text())["cases"][0]["embedding"] is None
+    for name in ("v_k2.nii.gz", "v_k3.nii.gz"):
+        np.testing.assert_array_equal(load_labels(tmp_path / "a" / name), load_labels(tmp_path / "b" / name))
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no work folder left
+    plotted = _invoke("plot", tmp_path / "b")
+    assert plotted.exit_code == 0, plotted.output
+    assert sorted(p.name for p in (tmp_path / "b" / "plots").iterdir()) == ["v_slices.png"]  # no embedding, no disk

@@ -40,6 +40,9 @@ def segment(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run the chunks on the Dask cluster of this scheduler (tcp://host:8786); the output folder must be on a file system its workers share."),
     scheduler_timeout: float = typer.Option(10.0, "--scheduler-timeout", min=0.1, help="Seconds to wait for the --scheduler before giving up."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars on stderr."),
+    embedding: bool = typer.Option(True, "--embedding/--no-embedding", help="Keep each volume's per-voxel embedding "
+                                   "(NAME_embedding.npy, 4 bytes per voxel and latent dimension; hypseg plot draws its "
+                                   "Poincare disk)."),
     resume: bool = typer.Option(False, "--resume", help="Continue a chunked run into --out that stopped before its end: the chunks it embedded (kept in .OUT.partial beside --out) are not embedded again."),
     channel: Optional[int] = CHANNEL,
     channel_axis: Optional[int] = CHANNEL_AXIS,
@@ -82,7 +85,8 @@ def segment(
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})
     manifest = segment_files(volumes, model_dir=model, out=out, config=config, tile=tile, device=resolve_device(device),
                              overwrite=overwrite, progress=progress, chunk=chunk, workers=workers, scheduler=scheduler,
-                             scheduler_timeout=scheduler_timeout, resume=resume, channel=channel, channel_axis=channel_axis)
+                             scheduler_timeout=scheduler_timeout, resume=resume, channel=channel, channel_axis=channel_axis,
+                             save_embedding=embedding)
     typer.echo(f"segmented {count(len(manifest['cases']), 'volume')} at k = {manifest['clusters']} into {out}")
     fallen = [case["name"] for case in manifest["cases"] if case.get("clustered_voxels")]
     if fallen:

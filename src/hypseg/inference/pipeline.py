@@ -80,10 +80,13 @@ def segment_files(
     resume: bool = False,
     channel: int | None = None,
     channel_axis: int | None = None,
+    save_embedding: bool = True,
 ) -> dict:
     """Segment volume files (or a dataset folder) as ``config`` says and write the segmentation
     directory (module docstring); returns its manifest. A 4-D input is read in ``channel`` (along
-    ``channel_axis``, see :func:`hypseg.io.load_volume`), which its manifest entry records.
+    ``channel_axis``, see :func:`hypseg.io.load_volume`), which its manifest entry records. Without
+    ``save_embedding`` the per-voxel embedding (4 bytes per voxel and latent dimension) is not kept: the
+    manifest's ``embedding`` is null, and ``hypseg plot`` draws no Poincaré disk.
 
     ``config`` defaults to the ``default`` preset (:func:`hypseg.config.segment_preset`); the volumes are
     normalised as the model's training volumes and segmented by :func:`hypseg.inference.recipe.segment`.
@@ -124,7 +127,8 @@ def segment_files(
         if not masked:
             return _segment_chunked(cases, lazy, model=model, model_dir=model_dir, out=out, config=config, tile=tile,
                                     device=device, progress=progress, chunk=chunk, workers=workers, scheduler=scheduler,
-                                    timeout=scheduler_timeout, resume=resume, overwrite=overwrite)
+                                    timeout=scheduler_timeout, resume=resume, overwrite=overwrite,
+                                    save_embedding=save_embedding)
     _leftover_work(out, overwrite=overwrite, resume=resume)
     loaded, arrays = [], []
     for case in cases:
@@ -137,10 +141,11 @@ def segment_files(
     with output_folder(out) as tmp:  # filled under a temporary name, renamed when complete
         manifest = manifest_header(model_dir, config)
         for i, ((case, volume), seg) in enumerate(zip(loaded, result.volumes)):
-            files = _files(case, config, seg.object is not None)
+            files = _files(case, config, seg.object is not None, save_embedding)
             for k, label_map in seg.labels.items():
                 save_labels(label_map.astype(_label_dtype(k)), like=volume, path=tmp / files["labels"][str(k)])
-            np.save(tmp / files["embedding"], result.embeddings[embedded][i])
+            if save_embedding:
+                np.save(tmp / files["embedding"], result.embeddings[embedded][i])
             if seg.object is not None:
                 save_labels(seg.object.astype(np.uint8), like=volume, path=tmp / files["object"])
             manifest["cases"].append(_entry(case, files, seg.centers, seg.clustered_voxels))
@@ -175,9 +180,11 @@ def manifest_header(model_dir, config: SegmentConfig) -> dict:
             "embedding_patch_sides": list(config.levels[-1].patch_sides), "recipe": config.to_dict(), "cases": []}
 
 
-def case_files(name: str, suffix: str, config: SegmentConfig, contained: bool) -> dict:
-    """A case's output file names: label map per level, embedding, and the object with containment."""
-    files = {"labels": {str(k): f"{name}_k{k}{suffix}" for k in config.clusters}, "embedding": f"{name}_embedding.npy"}
+def case_files(name: str, suffix: str, config: SegmentConfig, contained: bool, *, embedding: bool = True) -> dict:
+    """A case's output file names: label map per level, embedding (None when it is not saved), and the object
+    with containment."""
+    files = {"labels": {str(k): f"{name}_k{k}{suffix}" for k in config.clusters},
+             "embedding": f"{name}_embedding.npy" if embedding else None}
     if contained:
         files["object"] = f"{name}_object{suffix}"
     return files
@@ -193,9 +200,9 @@ def case_entry(name: str, image: str, files: dict, found, *, read_as: dict | Non
             "truth": {level: str(Path(path).resolve()) for level, path in (truth or {}).items()}}
 
 
-def _files(case, config: SegmentConfig, contained: bool) -> dict:
+def _files(case, config: SegmentConfig, contained: bool, embedding: bool) -> dict:
     suffix = full_suffix(case.image) if case.image.is_file() or case.image.suffix == ".zarr" else ".nii.gz"
-    return case_files(case.name, suffix, config, contained)
+    return case_files(case.name, suffix, config, contained, embedding=embedding)
 
 
 def _entry(case, files: dict, centers: dict, clustered_voxels: bool) -> dict:
@@ -271,7 +278,7 @@ def _kept_on_failure(work: Path):
 
 
 def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: SegmentConfig, tile, device, progress,
-                     chunk, workers, scheduler, timeout, resume: bool, overwrite: bool) -> dict:
+                     chunk, workers, scheduler, timeout, resume: bool, overwrite: bool, save_embedding: bool = True) -> dict:
     """:func:`segment_files` chunk by chunk (:mod:`hypseg.inference.chunked`)."""
     for case, volume in zip(cases, volumes):
         _check_size(case, volume.shape)
@@ -301,7 +308,7 @@ def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: Seg
         manifest = manifest_header(model_dir, config)
         written = time.perf_counter()
         for i, (case, volume) in enumerate(zip(cases, volumes)):
-            files = _files(case, config, result.objects[i] is not None)
+            files = _files(case, config, result.objects[i] is not None, save_embedding)
             grid = result.grids[i]
             maps = [(result.labels[i][k], files["labels"][str(k)], _label_dtype(k)) for k in config.clusters]
             if result.objects[i] is not None:
@@ -316,7 +323,8 @@ def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: Seg
         manifest["seconds"] = {**result.seconds, "write": time.perf_counter() - written}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
         for i, entry in enumerate(manifest["cases"]):  # last, so that a failure before leaves the work whole
-            shutil.move(result.embeddings[i], tmp / entry["embedding"])  # a rename: the same file system
+            if entry["embedding"]:  # else it goes with the work folder
+                shutil.move(result.embeddings[i], tmp / entry["embedding"])  # a rename: the same file system
     return manifest
 
 
