@@ -23,7 +23,9 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary sibling of ``path`` with the same suffix; move it onto ``path`` on success.
 
     On an exception the temporary file or folder is removed and ``path`` is left untouched. A folder
-    target (Zarr) that already exists is removed just before the rename.
+    target (a Zarr store, an output folder) that already exists is first renamed aside, the new one renamed
+    into place and only then the old one removed: an interrupt at any point leaves one of the two whole at
+    ``path`` (at worst with the old one left aside as ``.<name>.old-<hex>``).
     """
     path = Path(path)
     if not path.parent.is_dir():
@@ -32,12 +34,18 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp = path.parent / f".{path.name[: len(path.name) - len(suffix)]}.tmp-{uuid.uuid4().hex[:8]}{suffix}"
     try:
         yield tmp
+        old = None
         if tmp.is_dir() and path.exists():
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-        os.replace(tmp, path)
+            old = path.parent / f".{path.name}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            if old is not None:
+                os.replace(old, path)
+            raise
+        if old is not None:
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
     except BaseException:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,61 @@
+"""Writing under a temporary name: the target is whole, old or new, whatever stops the write."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from hypseg.io._atomic import atomic_path
+
+
+def _folder(path, text):
+    path.mkdir()
+    (path / "file.txt").write_text(text)
+
+
+def test_a_folder_replaces_the_old_one_and_an_error_keeps_the_old_one(tmp_path):
+    _folder(tmp_path / "out", "old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(tmp_path / "out") as tmp:
+            _folder(tmp, "new")
+            raise RuntimeError("stopped")
+    assert (tmp_path / "out" / "file.txt").read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["out"]
+    with atomic_path(tmp_path / "out") as tmp:
+        _folder(tmp, "new")
+    assert (tmp_path / "out" / "file.txt").read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_an_interrupt_while_the_old_folder_is_removed_keeps_the_new_one(tmp_path, monkeypatch):
+    _folder(tmp_path / "out", "old")
+    removed = shutil.rmtree
+
+    def interrupted(path, *args, **kwargs):
+        if ".old-" in str(path):
+            raise KeyboardInterrupt
+        return removed(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(tmp_path / "out") as tmp:
+            _folder(tmp, "new")
+    assert (tmp_path / "out" / "file.txt").read_text() == "new"
+    assert sorted(p.name.split("-")[0] for p in tmp_path.iterdir()) == [".out.old", "out"]  # the old one, aside
+
+
+def test_an_interrupt_while_the_new_folder_is_moved_in_puts_the_old_one_back(tmp_path, monkeypatch):
+    import os
+
+    _folder(tmp_path / "out", "old")
+    moved = os.replace
+
+    def interrupted(source, target):
+        if ".tmp-" in str(source):
+            raise KeyboardInterrupt
+        return moved(source, target)
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(tmp_path / "out") as tmp:
+            _folder(tmp, "new")
+    assert (tmp_path / "out" / "file.txt").read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["out"]
