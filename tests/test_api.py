@@ -198,6 +198,9 @@ def test_hypseg_train_resumes_a_run_to_more_steps_with_the_weights_of_an_uninter
     hypseg.train(volume, out=tmp_path / "part", recipe=recipe, progress=False)
     with pytest.raises(FileExistsError, match=r"resume it \(--resume, resume=True\)"):
         hypseg.train(volume, out=tmp_path / "part", recipe=longer, progress=False)
+    for steps in (2.5, True, 0):
+        with pytest.raises(UserError, match=f"^steps must be a whole number of at least 1, got {steps!r}$"):
+            hypseg.train(volume, out=tmp_path / "part", steps=steps, progress=False, resume=True)
     resumed = hypseg.train(volume, out=tmp_path / "part", steps=8, progress=False, resume=True)  # the run's own recipe
     whole = hypseg.train(volume, out=tmp_path / "whole", recipe=longer, progress=False)
     assert resumed.config == whole.config

@@ -105,7 +105,9 @@ def train(
     else:
         config = training_recipe(recipe or "cpu") if isinstance(recipe, str) or recipe is None else recipe
     if steps is not None:
-        config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=steps))
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise UserError(f"steps must be a whole number of at least 1, got {steps!r}")
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=int(steps)))
     arrays = _arrays(volumes)
     checked = _arrays(validation, what="validation volume") if validation else []
     clipped = clip_patch_sides(config, [a.shape for a in arrays + checked])

@@ -29,6 +29,7 @@ def test_quick_demo_writes_data_model_label_maps_plots_and_the_table(tmp_path):
         assert (out / "plots" / f"{case['name']}_disk.png").stat().st_size > 0
     assert (out / "plots" / "training_curves.png").stat().st_size > 0
     (out / "plots" / "training_curves.png").unlink()
+    (out / ".DS_Store").write_text("a file manager's")
     again = CliRunner().invoke(app, ["demo", "--quick", "--out", str(out), "--volumes", "6"])
     assert again.exit_code == 0, again.output  # a previous demo's folder is replaced
     assert (out / "plots" / "training_curves.png").stat().st_size > 0
@@ -41,7 +42,8 @@ def test_the_demo_refuses_a_folder_it_did_not_write_and_deletes_nothing(tmp_path
     (tmp_path / "project" / "data").mkdir(parents=True)  # a name the demo writes, in a folder it did not
     (tmp_path / "project" / "data" / "scans.txt").write_text("my scans")
     for out, message in [(tmp_path / "project", f"--out {tmp_path / 'project'} is not a folder hypseg demo wrote (it has "
-                                                "no .hypseg-demo), and the demo would delete it; choose another folder"),
+                                                "no .hypseg-demo), and the demo would delete it; choose another folder (or delete a "
+                                                "demo folder written before demos were marked)"),
                          (tmp_path / "mine", f"--out {tmp_path / 'mine'} holds thesis.txt, which the demo did not write "
                                              "and would delete; choose another folder"),
                          (tmp_path / "file", f"--out {tmp_path / 'file'} is a file; choose a folder for the demo")]:

@@ -219,7 +219,7 @@ def test_an_output_folder_that_is_a_symbolic_link_is_refused_before_any_work(mod
     (tmp_path / "link").symlink_to(tmp_path / "real")
     result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "link", "--overwrite")
     assert result.exit_code == 2
-    assert result.output == (f"hypseg: error: {tmp_path / 'link'} is a symbolic link; give the folder it points to "
+    assert result.output == (f"hypseg: error: {tmp_path / 'link'} is a symbolic link; give the path it points to "
                              f"({(tmp_path / 'real').resolve()}) or another --out\n")
     assert (tmp_path / "link").is_symlink() and [p.name for p in (tmp_path / "real").iterdir()] == ["old.txt"]
 

@@ -92,11 +92,12 @@ def test_a_supervoxel_size_of_zero_means_every_voxel():
     (lambda: LevelConfig(1), "a level needs at least 2 clusters, got 1"),
     (lambda: LevelConfig(2, clusterer="gmm"), "LevelConfig: clusterer must be one of kmeans, tied-mixture, got 'gmm'"),
     (lambda: SegmentConfig(levels=(LevelConfig(2), LevelConfig(2, pooled=True))),
-     "SegmentConfig: every level needs its own cluster count, got [2, 2]"),
+     "every level needs its own cluster count, got [2, 2]"),
     (lambda: SegmentConfig(levels=(LevelConfig(3, in_object=True),)),
      "SegmentConfig: containment needs a first level of 2 clusters (the object and its outside), got 3"),
     (lambda: SegmentConfig(levels=(LevelConfig(2), LevelConfig(4, in_object=True)), nested=True),
-     "nested levels and containment exclude each other; turn containment off (--no-containment)"),
+     "nested levels and containment exclude each other; turn containment off at every level "
+     "(--no-containment, or in_object=False)"),
     (lambda: SegmentConfig(levels=(LevelConfig(2), LevelConfig(3)), nested=True),
      "SegmentConfig: nested levels must divide each other, but 3 is not a multiple of 2"),
 ])

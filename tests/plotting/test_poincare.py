@@ -8,7 +8,7 @@ import pytest
 
 from hypseg.plotting import plot_poincare_disk, plot_poincare_panels
 from hypseg.plotting._figure import DPI
-from hypseg.plotting.poincare import _figure_poincare
+from hypseg.plotting.poincare import _figure_poincare, poincare_disk_figure
 
 
 def _points(n: int, d: int = 2, *, seed: int = 0, max_rel: float = 0.95, c: float = 1.0) -> np.ndarray:
@@ -108,6 +108,8 @@ def test_centres_stand_for_the_labels_given_for_them():
     assert np.allclose(stars.get_facecolors()[0], face[labels == 2][0])
     assert np.allclose(stars.get_facecolors()[1], face[labels == 1][0])
     assert [t.get_text() for t in figure.axes[0].texts] == ["2", "1"]
+    single = poincare_disk_figure(x, labels=labels, centers=centres, center_labels=[2, 1])
+    assert [t.get_text() for t in single.axes[0].texts] == ["2", "1"]
     with pytest.raises(ValueError, match="1 labels for the 2 centres of 'k=3'"):
         _figure(x, panels={"k=3": labels}, centers={"k=3": centres}, center_labels={"k=3": [2]})
 

@@ -103,9 +103,10 @@ def check_demo_folder(out: Path) -> None:
     if not out.is_dir():
         raise UserError(f"--out {out} is a file; choose a folder for the demo")
     entries = sorted(p.name for p in out.iterdir())
-    others = [name for name in entries if name not in DEMO_ENTRIES]
+    marked = DEMO_MARK in entries  # then hidden files (a file manager's, a killed run's temporaries) go with it
+    others = [name for name in entries if name not in DEMO_ENTRIES and not (marked and name.startswith("."))]
     if others:
         raise UserError(f"--out {out} holds {others[0]}, which the demo did not write and would delete; choose another folder")
-    if entries and DEMO_MARK not in entries:
+    if entries and not marked:
         raise UserError(f"--out {out} is not a folder hypseg demo wrote (it has no {DEMO_MARK}), and the demo would delete "
-                        "it; choose another folder")
+                        "it; choose another folder (or delete a demo folder written before demos were marked)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -125,6 +126,8 @@ def _train(run, training, validation, *, out: Path, resume: bool, progress: bool
         if streamed(training + validation):  # larger than memory: patches are read from a normalised file
             beside = Path(out).resolve().parent  # the run folder's own parent, also for --out .
             beside.mkdir(parents=True, exist_ok=True)
+            if not os.access(beside, os.W_OK):  # e.g. --out . in a folder whose parent is not the user's
+                beside = Path(tempfile.gettempdir())
             scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".hypseg-volumes-", dir=beside)))
             volumes = pack_normalised(training, config=run.data, path=scratch / "train.npy", progress=progress)
             val_volumes = pack_normalised(validation, config=run.data, path=scratch / "val.npy") if validation else None

@@ -153,14 +153,15 @@ class SegmentConfig(Config):
             raise UserError("SegmentConfig: give at least one level")
         ks = [level.clusters for level in self.levels]
         if len(set(ks)) != len(ks):
-            raise UserError(f"SegmentConfig: every level needs its own cluster count, got {ks}")
+            raise UserError(f"every level needs its own cluster count, got {ks}")
         if self.contained:
             if ks[0] != 2:
                 raise UserError(f"SegmentConfig: containment needs a first level of 2 clusters (the object and its outside), got {ks[0]}")
             if any(k < 3 for k in ks[1:]):
                 raise UserError(f"SegmentConfig: levels inside the level-1 object need at least 3 clusters (2 inside, the outside), got {ks[1:]}")
             if self.nested:
-                raise UserError("nested levels and containment exclude each other; turn containment off (--no-containment)")
+                raise UserError("nested levels and containment exclude each other; turn containment off at every level "
+                                "(--no-containment, or in_object=False)")
         if self.nested:
             ordered = sorted(ks)
             for a, b in zip(ordered, ordered[1:]):

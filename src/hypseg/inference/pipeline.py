@@ -48,7 +48,7 @@ def check_output(out: Path, *, overwrite: bool, keep: Sequence[Path] = (), optio
     the caller's ways to allow replacing and to choose the folder, for the messages."""
     allow, choose = options
     if out.is_symlink():  # replacing it would replace the link, not write where it points
-        raise UserError(f"{out} is a symbolic link; give the folder it points to ({out.resolve()}) or another {choose}")
+        raise UserError(f"{out} is a symbolic link; give the path it points to ({out.resolve()}) or another {choose}")
     target = out.resolve()
     for path in keep if overwrite else ():  # without it, an ``out`` that holds anything is refused below
         path = Path(path).resolve()

@@ -225,7 +225,7 @@ def cluster_embeddings(
         fit(group, objects)
     if objects is not None and first.in_object:
         for i, obj in enumerate(objects):  # the object map's labels: 0 outside, 1 the object; its centres alike
-            centers[i][first.clusters] = object_order(centers[i][first.clusters], outside_cluster(labels[i][first.clusters]))
+            centers[i][first.clusters] = object_order(centers[i][first.clusters], outside_cluster(labels[i][first.clusters], np.arange(2)))
             labels[i][first.clusters] = obj.astype(np.int32)
     return [VolumeSegmentation({k: labels[i][k] for k in config.clusters}, {k: centers[i][k] for k in config.clusters},
                                None if objects is None else objects[i], voxels[i]) for i in range(n)]

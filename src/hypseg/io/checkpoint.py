@@ -189,6 +189,8 @@ def _read_config(path: Path, *, run: bool, defaults: RunConfig | None = None) ->
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise UserError(f"{path}: not valid TOML ({err})") from None
     version = data.pop("format_version", None if run else FORMAT_VERSION)
+    if version is None:
+        raise UserError(f"{path}: not a run's config (it has no format_version)")
     if version != FORMAT_VERSION:
         raise UserError(f"{path}: written by run format version {version}; this hypseg reads version {FORMAT_VERSION}")
     try:

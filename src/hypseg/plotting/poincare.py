@@ -45,6 +45,7 @@ def plot_poincare_disk(
     max_points: int = 20000,
     c: float = 1.0,
     random_state: int | np.random.Generator | None = 0,
+    center_labels: Sequence[int] | None = None,
 ) -> Path:
     """Scatter points of the Poincare ball in the disk of radius ``1/sqrt(c)`` and write a PNG.
 
@@ -61,6 +62,8 @@ def plot_poincare_disk(
     centers : ndarray, shape (K, d), optional
         Cluster centres, drawn as large stars with a black edge; centre ``k`` takes the colour of
         label ``k`` when that label occurs, white otherwise.
+    center_labels : sequence of int, optional
+        The label each centre stands for, if not its row (a contained level's centres are labels 1..k-1).
     title : str, optional
         Figure title; ``"Poincare disk"`` by default.
     max_points : int
@@ -94,7 +97,7 @@ def plot_poincare_disk(
     """
     check_png_path(path)
     figure = poincare_disk_figure(points, labels=labels, centers=centers, title=title, max_points=max_points, c=c,
-                                  random_state=random_state)
+                                  random_state=random_state, center_labels=center_labels)
     return save_png(figure, path)
 
 
@@ -108,6 +111,7 @@ def poincare_disk_figure(
     c: float = 1.0,
     random_state: int | np.random.Generator | None = 0,
     inches: float = _PANEL_INCHES,
+    center_labels: Sequence[int] | None = None,
 ) -> "Figure":
     """The figure :func:`plot_poincare_disk` saves, on an Agg canvas and not saved: for a program that
     draws it itself (napari's widget renders ``figure.canvas.buffer_rgba()``).
@@ -126,6 +130,7 @@ def poincare_disk_figure(
     return _figure_poincare(
         points=points, panels=panels, centers=None if centers is None else {"": centers}, title=title,
         max_points=max_points, c=c, random_state=random_state, inches=inches,
+        center_labels=None if center_labels is None else {"": center_labels},
     )
 
 

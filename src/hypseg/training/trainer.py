@@ -129,7 +129,8 @@ def check_fresh_run_folder(run_dir: Path) -> None:
         try:
             load_run_config(run_dir)
         except UserError as err:
-            raise UserError(f"{run_dir} holds a {CONFIG_NAME} this hypseg cannot read ({err}); choose a new or empty "
+            reason = str(err).removeprefix(f"{run_dir / CONFIG_NAME}: ")
+            raise UserError(f"{run_dir} holds a {CONFIG_NAME} this hypseg cannot use ({reason}); choose a new or empty "
                             "folder") from None
 
 
