@@ -502,3 +502,4 @@ def test_a_run_that_diverges_says_to_lower_the_learning_rate_in_one_line(volumes
         Trainer(config(steps=30, learning_rate=1e9), volumes, run_dir=tmp_path, progress=False).fit()
     assert isinstance(caught.value, UserError) and isinstance(caught.value, FloatingPointError)
     assert str(caught.value).endswith("; lower the learning rate") and "\n" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []  # diverged before its first checkpoint: none of its files stay

@@ -320,6 +320,26 @@ class Trainer:
         checkpoint: its output no longer depends on the patch, and dead ReLU units pass no gradient) stops there
         instead of finishing.
         """
+        existed, self._running = self.run_dir.exists(), self
+        try:
+            return self._fit(resume=resume)
+        except BaseException:
+            if self.context.is_main and getattr(self._running, "_wrote", False):
+                self._discard_unsaved(existed)
+            raise
+
+    def _discard_unsaved(self, existed: bool) -> None:
+        """After a new run stopped (an interrupt, an error) before its first checkpoint: remove the files it
+        wrote, and the run folder when it made it and nothing else is in it (collapsed runs set aside stay)."""
+        if (self.run_dir / WEIGHTS_NAME).exists():
+            return  # a checkpoint to resume from: the run's files stay with it
+        for name in (CONFIG_NAME, LOG_NAME, DATA_NAME):
+            (self.run_dir / name).unlink(missing_ok=True)
+        if not existed and not any(self.run_dir.iterdir()):
+            self.run_dir.rmdir()
+
+    def _fit(self, *, resume: bool) -> TrainResult:
+        """:meth:`fit`, without the clean-up of a new run that stops before its first checkpoint."""
         # a resumed run counts the runs its directory already set aside against the budget
         earlier = len(set_aside_runs(self.run_dir)) if resume else 0
         retries = max(self.config.train.collapse_retries - earlier, 0)
@@ -336,6 +356,7 @@ class Trainer:
                 progress=self.progress, on_step=self.on_step,
             )
             trainer._data_fingerprint = self._data_fingerprint  # the same volumes: not hashed again
+            self._running = trainer
             result = trainer._fit_once(resume=False, stop_when_dead=len(collapsed) < retries)
         if dead:
             runs = "1 training run" if not collapsed else f"{len(collapsed) + 1} training runs"
@@ -385,6 +406,7 @@ class Trainer:
                 (self.run_dir / LOG_NAME).unlink(missing_ok=True)
                 save_run_config(self.run_dir, self.config)
                 save_data_fingerprint(self.run_dir, self._fingerprint())
+                self._wrote = True  # this run's files: removed again if it stops before its first checkpoint
         wrapped: torch.nn.Module = model
         if self.context.active:
             device_ids = [self.device.index] if self.device.type == "cuda" else None
