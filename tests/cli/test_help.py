@@ -49,3 +49,11 @@ def test_version_is_the_installed_packages():
 
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output == f"hypseg {version('hypseg')}\n"
+
+
+@pytest.mark.parametrize("name", [name for name, command in COMMANDS.items() if "Examples:" in (command.help or "")])
+def test_examples_are_shown_indented_as_commands(name):
+    result = runner.invoke(app, [name, "--help"], env={"COLUMNS": "200"})
+    shown = result.output.split("Examples:", 1)[1].split("╭", 1)[0]
+    examples = [line for line in shown.splitlines() if line.strip()]
+    assert examples and all(line.startswith("     ") for line in examples), examples

@@ -64,10 +64,11 @@ def bench(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="quality, brats: also write the table to this file (quality: each finished set is kept in <out>.partial.json until then, and the same command, rerun after an interruption, scores only the sets still missing)."),
     sets: Optional[list[str]] = typer.Option(None, "--set", help="quality: only these sets (default: regular, irregular, shepp-logan; also small-cells, every object at half its size); repeat the option for several."),
 ) -> None:
-    """Print benchmark tables: speed (medians of several runs, ratios against a baseline timed in the same
-    process) or quality (trained models, seeds x test volumes, each model's seeds' ensemble, against classical
-    baselines and the paper; the closing goals table gives every margin a 95% paired bootstrap interval over
-    the test volumes).
+    """Print benchmark tables: speed or quality.
+
+    Speed: medians of several runs, ratios against a baseline timed in the same process. Quality: trained
+    models, seeds x test volumes, each model's seeds' ensemble, against classical baselines and the paper; the
+    closing goals table gives every margin a 95% paired bootstrap interval over the test volumes.
 
     Examples:
 

@@ -32,7 +32,13 @@ def demo(
 ) -> None:
     """Run the whole method on synthetic data: generate, train, segment, score, plot.
 
-    Examples: 'hypseg demo' takes under a minute on two CPU cores, 'hypseg demo --quick' seconds.
+    Everything goes under --out: the data, the model, the label maps and the plots.
+
+    Examples:
+
+        hypseg demo                  # under a minute on two CPU cores
+
+        hypseg demo --quick          # seconds: a smoke test, not a result
     """
     from hypseg.cli.plot import plot
     from hypseg.config import cpu_recipe, segment_preset, smoke_recipe

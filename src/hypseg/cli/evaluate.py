@@ -19,8 +19,9 @@ def evaluate(
     foreground: bool = typer.Option(False, "--foreground", help="Score the truth as background (0) against everything "
                                     "else: for a map of instances, e.g. one label per nucleus."),
 ) -> None:
-    """Print per-case and mean DICE (Hungarian matching of clusters to classes, background included,
-    as in the paper) for every cluster count, and write them as CSV.
+    """Print per-case and mean DICE for every cluster count, and write them as CSV.
+
+    Clusters are matched to classes by the Hungarian method, background included, as in the paper.
 
     Examples:
 
