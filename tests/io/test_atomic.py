@@ -59,3 +59,13 @@ def test_an_interrupt_while_the_new_folder_is_moved_in_puts_the_old_one_back(tmp
         with atomic_path(tmp_path / "out") as tmp:
             _folder(tmp, "new")
     assert (tmp_path / "out" / "file.txt").read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_link_to_a_folder_is_replaced_and_its_target_kept(tmp_path):
+    _folder(tmp_path / "real", "mine")
+    (tmp_path / "out").symlink_to(tmp_path / "real")
+    with atomic_path(tmp_path / "out") as tmp:
+        _folder(tmp, "new")
+    assert not (tmp_path / "out").is_symlink() and (tmp_path / "out" / "file.txt").read_text() == "new"
+    assert (tmp_path / "real" / "file.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "real"]

@@ -45,7 +45,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
                 os.replace(old, path)
             raise
         if old is not None:
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
+            shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()  # a link goes, not its target
     except BaseException:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
