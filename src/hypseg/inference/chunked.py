@@ -62,8 +62,8 @@ from hypseg.config import DataConfig, SegmentConfig
 from hypseg.data.normalise import apply, statistics, voxel_sample
 from hypseg.data.supervoxels import supervoxels, tile_bounds
 from hypseg.errors import UserError
-from hypseg.inference.hierarchy import object_order
 from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_collapsed
+from hypseg.inference.hierarchy import object_order
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
 from hypseg.inference.refine import reach, refine_boundary

@@ -58,11 +58,13 @@ def object_order(centers: np.ndarray, outside: int) -> np.ndarray:
     return centers[[outside, 1 - outside]]
 
 
-def level1_object(labels: np.ndarray, *, volume: np.ndarray | None = None, refine: int = 0) -> np.ndarray:
+def level1_object(labels: np.ndarray, *, volume: np.ndarray | None = None, refine: int = 0,
+                  outside: int | None = None) -> np.ndarray:
     """The object of a two-cluster level-1 map: (Z, Y, X) bool, holes filled.
 
     ``labels`` holds exactly two cluster ids (any integers). The one covering more face voxels of the
-    volume is the outside; the other, with every enclosed hole filled, is returned. With ``refine`` > 0
+    volume is the outside (:func:`outside_cluster`; ``outside`` when the caller has found it already); the
+    other, with every enclosed hole filled, is returned. With ``refine`` > 0
     passes, its boundary is first refined by ``volume``'s intensity (:func:`hypseg.inference.refine.refine_boundary`).
 
     Examples
@@ -80,7 +82,7 @@ def level1_object(labels: np.ndarray, *, volume: np.ndarray | None = None, refin
     ids = np.unique(labels)
     if ids.size != 2:
         raise UserError(f"a level-1 map must hold exactly two clusters, got {ids.size}")
-    inside = labels != outside_cluster(labels, ids)
+    inside = labels != (outside_cluster(labels, ids) if outside is None else outside)
     if refine:
         if volume is None:
             raise UserError("refining the level-1 object's boundary needs the volume's intensity")

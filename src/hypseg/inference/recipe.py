@@ -219,13 +219,16 @@ def cluster_embeddings(
     on_own, within = config.groups()
     for group in on_own:  # the first level among them
         fit(group, None)
-    objects = ([level1_object(found[first.clusters], volume=None if volumes is None else volumes[i], refine=config.refine)
-                for i, found in enumerate(labels)] if config.contained else None)
+    objects = None
+    if config.contained:  # k-means numbers level 1's clusters 0 and 1; the one on more faces is the outside
+        outside = [outside_cluster(found[first.clusters], np.arange(2)) for found in labels]
+        objects = [level1_object(found[first.clusters], volume=None if volumes is None else volumes[i], refine=config.refine,
+                                 outside=outside[i]) for i, found in enumerate(labels)]
     for group in within:
         fit(group, objects)
     if objects is not None and first.in_object:
         for i, obj in enumerate(objects):  # the object map's labels: 0 outside, 1 the object; its centres alike
-            centers[i][first.clusters] = object_order(centers[i][first.clusters], outside_cluster(labels[i][first.clusters], np.arange(2)))
+            centers[i][first.clusters] = object_order(centers[i][first.clusters], outside[i])
             labels[i][first.clusters] = obj.astype(np.int32)
     return [VolumeSegmentation({k: labels[i][k] for k in config.clusters}, {k: centers[i][k] for k in config.clusters},
                                None if objects is None else objects[i], voxels[i]) for i in range(n)]
