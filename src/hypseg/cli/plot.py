@@ -170,14 +170,16 @@ def _plot_case(
         points = embedding.reshape(-1, d)  # (Z*Y*X, d), a view of the memory map
         panels = {f"true class {level}".strip(): t.reshape(-1) for level, t in truths.items()}
         panels |= {k: v.reshape(-1) for k, v in levels.items()}
-        centers = {f"k={k}": np.asarray(v, dtype=np.float64) for k, v in (entry.get("centers") or {}).items() if f"k={k}" in panels}
-        # a level found inside level 1's object has k - 1 centres, for its labels 1..k-1 (0 is the outside)
-        first = {name: int(len(v) == int(name[2:]) - 1) for name, v in centers.items()}
+        centers, center_labels = {}, {}
+        for k, rows in (entry.get("centers") or {}).items():
+            if f"k={k}" in panels:
+                centers[f"k={k}"] = np.asarray(rows, dtype=np.float64)
+                first = 1 if len(rows) == int(k) - 1 else 0  # a level inside level 1's object: labels 1..k-1
+                center_labels[f"k={k}"] = range(first, first + len(rows))
         written.append(
             plot_poincare_panels(
                 points, panels=panels, centers=centers or None, path=out / f"{stem}_disk.png", title=name,
-                max_points=max_points, c=c, random_state=seed,
-                center_labels={name: range(start, start + len(centers[name])) for name, start in first.items()},
+                max_points=max_points, c=c, random_state=seed, center_labels=center_labels,
             )
         )
     return written
