@@ -68,3 +68,8 @@ def test_hypseg_train_streams_large_data_and_leaves_no_scratch(tmp_path, monkeyp
     assert seen == [PackedVolumes]
     assert not list(tmp_path.glob(".hypseg-volumes-*"))
     assert (tmp_path / "run" / "model.pt").exists()
+    (tmp_path / "here").mkdir()  # --out .: the scratch folder lies in the run folder, a hidden entry it tolerates
+    monkeypatch.chdir(tmp_path / "here")
+    result = CliRunner().invoke(app, ["train", str(tmp_path / "v0.mrc"), "--out", ".", "--recipe", "smoke", "--steps", "2"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "here").iterdir()) == ["config.toml", "data.json", "log.jsonl", "model.pt"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -124,11 +123,8 @@ def _train(run, training, validation, *, out: Path, resume: bool, progress: bool
 
     with contextlib.ExitStack() as stack:
         if streamed(training + validation):  # larger than memory: patches are read from a normalised file
-            beside = Path(out).resolve().parent  # the run folder's own parent, also for --out .
-            beside.mkdir(parents=True, exist_ok=True)
-            if not os.access(beside, os.W_OK):  # e.g. --out . in a folder whose parent is not the user's
-                beside = Path(tempfile.gettempdir())
-            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".hypseg-volumes-", dir=beside)))
+            Path(out).parent.mkdir(parents=True, exist_ok=True)  # (inside the run folder for --out .: a hidden entry)
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".hypseg-volumes-", dir=Path(out).parent)))
             volumes = pack_normalised(training, config=run.data, path=scratch / "train.npy", progress=progress)
             val_volumes = pack_normalised(validation, config=run.data, path=scratch / "val.npy") if validation else None
         else:
