@@ -320,11 +320,11 @@ class Trainer:
         checkpoint: its output no longer depends on the patch, and dead ReLU units pass no gradient) stops there
         instead of finishing.
         """
-        existed, self._running = self.run_dir.exists(), self
+        existed, self._wrote = self.run_dir.exists(), False
         try:
             return self._fit(resume=resume)
         except BaseException:
-            if self.context.is_main and getattr(self._running, "_wrote", False):
+            if self.context.is_main and self._wrote:  # not when the folder check refused the user's folder
                 self._discard_unsaved(existed)
             raise
 
@@ -356,7 +356,7 @@ class Trainer:
                 progress=self.progress, on_step=self.on_step,
             )
             trainer._data_fingerprint = self._data_fingerprint  # the same volumes: not hashed again
-            self._running = trainer
+            self._wrote = True  # the retry writes a new run's files (also after a resumed first run)
             result = trainer._fit_once(resume=False, stop_when_dead=len(collapsed) < retries)
         if dead:
             runs = "1 training run" if not collapsed else f"{len(collapsed) + 1} training runs"
@@ -406,7 +406,7 @@ class Trainer:
                 (self.run_dir / LOG_NAME).unlink(missing_ok=True)
                 save_run_config(self.run_dir, self.config)
                 save_data_fingerprint(self.run_dir, self._fingerprint())
-                self._wrote = True  # this run's files: removed again if it stops before its first checkpoint
+                self._wrote = True  # this run's files, which fit removes if it stops before its first checkpoint
         wrapped: torch.nn.Module = model
         if self.context.active:
             device_ids = [self.device.index] if self.device.type == "cuda" else None
