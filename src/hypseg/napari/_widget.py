@@ -17,7 +17,6 @@ The widget takes any napari viewer model (:class:`napari.components.ViewerModel`
 from __future__ import annotations
 
 import itertools
-import re
 import sys
 import threading
 import traceback
@@ -261,12 +260,10 @@ class HypsegWidget(Container):
         geometry = {"scale": source.scale, "translate": source.translate, "rotate": source.rotate,
                     "shear": source.shear, "affine": source.affine.affine_matrix}
         geometry |= {key: getattr(source, key) for key in ("units", "axis_labels") if hasattr(source, key)}  # napari >= 0.5
-        # the previous run of this image: its labels layers that still bear the name this widget gave them (a layer
-        # from before names were recorded: one that bears a name of the widget's form)
-        form = re.compile(rf"(?:{re.escape(source.name)} )?k=\d+")
+        # the previous run of this image: its labels layers that still bear the name this widget gave them
         mine = {layer.name: layer for layer in self.viewer.layers
                 if isinstance(layer, Labels) and layer.metadata.get(RUN_OF) == source.unique_id
-                and layer.metadata.get(GIVEN_NAME, layer.name if form.fullmatch(layer.name) else None) == layer.name}
+                and layer.metadata.get(GIVEN_NAME) == layer.name}
         # a plain k=N is this image's unless another layer holds that name: then the layer says whose it is
         taken = {layer.name for layer in self.viewer.layers if layer.name not in mine}
         names = [_free_name([f"k={k}", f"{source.name} k={k}"], taken) for k in result.labels]
