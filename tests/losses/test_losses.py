@@ -134,3 +134,11 @@ def test_triplet_loss_rejects_bad_shapes_and_margins():
         triplet_loss(torch.zeros(2, 2), torch.zeros(2, 2), torch.zeros(3, 2), ball=None)
     with pytest.raises(ValueError, match=r"margin must be >= 0, got -1"):
         triplet_loss(torch.zeros(2, 2), torch.zeros(2, 2), torch.zeros(2, 2), ball=None, margin=-1)
+
+
+def test_centre_precision_is_built_once_per_side_sigma_dtype_and_device():
+    from hypseg.losses import centre_precision
+
+    first = centre_precision(8, 0.25, dtype=torch.float32, device=torch.device("cpu"))
+    assert centre_precision(8, 0.25, dtype=torch.float32, device=torch.device("cpu")) is first  # no rebuild per step
+    assert centre_precision(8, 0.3, dtype=torch.float32, device=torch.device("cpu")) is not first

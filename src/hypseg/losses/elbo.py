@@ -16,6 +16,7 @@ the released experiment did. A decoder may return one reconstruction per patch f
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -92,13 +93,15 @@ def negative_elbo(
     return ELBOTerms(loss * B if reduction == "sum" else loss, reconstruction_term, kl_term)
 
 
+@functools.lru_cache(maxsize=8)  # training asks for the same one every step: built and moved to the device once
 def centre_precision(side: int, sigma: float, *, dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu") -> torch.Tensor:
     """A Gaussian of standard deviation ``sigma * side`` voxels around the centre of a ``side``^3 patch,
     scaled so that its mean is 1 (the likelihood's total precision is that of the unweighted one).
 
     As the likelihood's per-voxel precision it makes reconstructing the centre worth more than the
     rim, so a code with little room describes what lies at the patch's centre rather than whatever
-    in the patch is brightest. Shaped (1, side, side, side).
+    in the patch is brightest. Shaped (1, side, side, side); one tensor per set of arguments, shared by every
+    caller, so it must not be modified in place.
 
     >>> w = centre_precision(10, 0.25)
     >>> round(float(w.mean()), 6), bool(w[0, 4, 4, 4] > w[0, 0, 0, 0])
@@ -110,6 +113,6 @@ def centre_precision(side: int, sigma: float, *, dtype: torch.dtype = torch.floa
     profile = torch.exp(-0.5 * (offset / (sigma * side)) ** 2)
     weights = profile[:, None, None] * profile[None, :, None] * profile[None, None, :]
     weights = (weights / weights.mean()).unsqueeze(0).to(dtype=dtype)
-    if not bool((weights > 0).all()):  # checked on the CPU: no device synchronisation per training step
+    if not bool((weights > 0).all()):  # checked on the CPU, before the tensor moves to the device
         raise ValueError(f"centre_precision: sigma {sigma} is too narrow for side {side}: the corners' weights vanish in {dtype}")
     return weights.to(device=device)
