@@ -98,12 +98,11 @@ def train(
     from hypseg.data import normalise
     from hypseg.training import Trainer
 
-    if recipe is None and resume:
+    if recipe is None:
         from hypseg.io.checkpoint import load_run_config
 
-        config = load_run_config(out)
-    else:
-        config = training_recipe(recipe or "cpu") if isinstance(recipe, str) or recipe is None else recipe
+        recipe = load_run_config(out) if resume else "cpu"
+    config = training_recipe(recipe) if isinstance(recipe, str) else recipe
     if steps is not None:
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
             raise UserError(f"steps must be a whole number of at least 1, got {steps!r}")

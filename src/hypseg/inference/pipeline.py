@@ -278,7 +278,7 @@ def _kept_on_failure(work: Path):
 
 
 def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: SegmentConfig, tile, device, progress,
-                     chunk, workers, scheduler, timeout, resume: bool, overwrite: bool, save_embedding: bool = True) -> dict:
+                     chunk, workers, scheduler, timeout, resume: bool, overwrite: bool, save_embedding: bool) -> dict:
     """:func:`segment_files` chunk by chunk (:mod:`hypseg.inference.chunked`)."""
     for case, volume in zip(cases, volumes):
         _check_size(case, volume.shape)
