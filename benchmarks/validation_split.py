@@ -167,17 +167,13 @@ def main() -> None:
                         "(default: the recipe's; 0: none): the first sets level 1's object wherever it is used (--in-object, "
                         "--level1-errors, the peers in the object, --recipe); with --recipe, repeat to compare: each row "
                         "beyond the first also gives its difference from the first, paired over the volumes")
-    parser.add_argument("--level1", action="append", default=[], metavar="P:POWER", help="with --recipe, also score the "
+    parser.add_argument("--level1", action="append", default=[], type=level1_choice, metavar="P:POWER", help="with --recipe, also score the "
                         "recipe with level 1 at patch side P and purity power POWER (e.g. 5:8), each row paired against the "
                         "recipe's own level 1 at the same --refine and --clusterer")
     args = parser.parse_args()
-    try:
-        level1_choices = [tuple(float(x) for x in choice.split(":")) for choice in args.level1]
-    except ValueError:
-        parser.error(f"--level1 takes P:POWER, e.g. 5:8, got {args.level1}")
-    if any(len(c) != 2 or c[0] < 1 or c[0] != int(c[0]) or c[1] < 0 for c in level1_choices) or (level1_choices and not args.recipe):
-        parser.error(f"--level1 takes P:POWER (a side >= 1, a power >= 0), with --recipe; got {args.level1}")
-    level1_choices = [((int(side),), power) for side, power in level1_choices]
+    level1_choices = args.level1
+    if level1_choices and not args.recipe:
+        parser.error("--level1 needs --recipe")
     try:
         blur = tuple(float(b) for b in args.blur.split(","))
     except ValueError:
@@ -467,6 +463,18 @@ def organelle_matches(maps: list[np.ndarray], truths: list[np.ndarray]) -> dict[
                 organelle = organelles == j
                 ious[name].append(max((float(np.sum(organelle & c) / np.sum(organelle | c)) for c in candidates), default=0.0))
     return ious
+
+
+def level1_choice(text: str) -> tuple[tuple[int], float]:
+    """``--level1 P:POWER`` as (patch sides, purity power), e.g. ``5:8`` -> ((5,), 8.0)."""
+    try:
+        side, power = text.split(":")
+        choice = ((int(side),), float(power))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes P:POWER, e.g. 5:8, got {text!r}") from None
+    if choice[0][0] < 1 or choice[1] < 0:
+        raise argparse.ArgumentTypeError(f"takes a side >= 1 and a power >= 0, got {text!r}")
+    return choice
 
 
 def level1_errors(found: np.ndarray, cell: np.ndarray, volume: np.ndarray) -> dict:

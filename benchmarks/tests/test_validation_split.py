@@ -116,3 +116,16 @@ def test_blurred_with_one_sigma_per_axis_smooths_only_those_axes(script):
     mean_before, mean_after = volume.mean(axis=0), along_z.mean(axis=0)
     assert np.corrcoef(mean_before.ravel(), mean_after.ravel())[0, 1] > 0.99
     assert np.abs(np.diff(along_z, axis=0)).mean() < np.abs(np.diff(along_z, axis=2)).mean() / 2
+
+
+def test_a_level1_choice_is_a_side_and_a_power_or_a_one_line_refusal():
+    import argparse
+
+    import pytest
+
+    from benchmarks.validation_split import level1_choice
+
+    assert level1_choice("5:8") == ((5,), 8.0) and level1_choice("10:0") == ((10,), 0.0)
+    for text in ("5", "5:x", "5.5:8", "0:8", "5:-1"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            level1_choice(text)
