@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from hypseg.config import RunConfig, dumps_toml, from_dict, to_dict
+from hypseg._words import count
 from hypseg.errors import UserError
 from hypseg.io._atomic import atomic_path
 
@@ -106,14 +107,14 @@ def check_data_fingerprint(run_dir: str | Path, fingerprint: dict) -> None:
         was = was or None  # a file written when an empty list meant no validation volumes
         if was is None or now is None:
             if was is not None:
-                raise UserError(f"{run_dir} was validated on {len(was)} separate {'volume' if len(was) == 1 else 'volumes'}; give them "
+                raise UserError(f"{run_dir} was validated on {count(len(was), 'separate volume')}; give them "
                                 f"again: {way_out}")
             if now is not None:
                 raise UserError(f"{run_dir} was validated on its training volumes, not on separate ones; {way_out}")
             continue
         if len(was) != len(now):
             done = "trained on" if group == "training" else "validated on"
-            raise UserError(f"{run_dir} was {done} {len(was)} {'volume' if len(was) == 1 else 'volumes'}, not {len(now)}; "
+            raise UserError(f"{run_dir} was {done} {count(len(was), 'volume')}, not {len(now)}; "
                             f"{way_out}")
         for i, (a, b) in enumerate(zip(was, now)):
             if a.get("shape") != b["shape"]:
