@@ -108,6 +108,48 @@ def crossing(shares: np.ndarray) -> float:
     return float(mids[i - 1] + t * (mids[i] - mids[i - 1]))
 
 
+def code_response(code: np.ndarray, image: np.ndarray, foreground: np.ndarray, side: int, *, seed: int = 0) -> dict:
+    """How a level-1 code (``code``: (Z, Y, X, d) flat vectors, e.g. tangent coordinates) follows its patches' mean
+    intensity, and whether that is what makes a two-way split of it over-grow ``foreground``.
+
+    The code is read along its first principal axis ``z``, signed to rise with ``b``, the mean of ``image`` over
+    the ``side``^3 box around each voxel (edge-replicated, as the embedding pads). Returned:
+
+    - ``r_box``: the correlation of ``z`` with ``b``; ``r_normal_scores``: with ``b``'s ranks mapped through the
+      normal quantile (a code whose aggregate has been made Gaussian, as a VAE's prior pulls it, follows these);
+    - ``residual_in``, ``residual_out``: the mean of ``z`` less its least-squares line on ``b``, over the
+      true ``foreground`` and the rest, in units of ``z``'s standard deviation (negative inside: the code
+      saturates on the object, so its centre lies nearer the other class than ``b``'s would);
+    - ``share_code``, ``share_box``, ``share_box_noise``: the share of voxels above Otsu's threshold (the
+      two-means cut in one dimension) of ``z``, of ``b``, and of ``b`` plus independent normal noise that
+      lowers its correlation with ``b`` to ``r_box`` (seeded by ``seed``): if that last matches ``share_box``,
+      the code's extra spread is not what moves the cut.
+    """
+    from scipy import stats
+    from skimage.filters import threshold_otsu
+
+    u = code.reshape(-1, code.shape[-1]).astype(np.float64)
+    u = u - u.mean(axis=0)
+    _, vectors = np.linalg.eigh(np.atleast_2d(np.cov(u.T)))
+    z = u @ vectors[:, -1]
+    b = ndimage.uniform_filter(np.asarray(image, dtype=np.float64), size=side, mode="nearest").ravel()
+    r = float(np.corrcoef(z, b)[0, 1])
+    if r < 0:
+        z, r = -z, -r
+    scores = stats.norm.ppf((stats.rankdata(b) - 0.5) / b.size)
+    residual = (z - np.polyval(np.polyfit(b, z, 1), b)) / z.std()
+    inside = np.asarray(foreground, dtype=bool).ravel()
+    standard = (b - b.mean()) / b.std()
+    noisy = standard + np.random.default_rng(seed).normal(0.0, np.sqrt(1.0 / r ** 2 - 1.0), b.size)
+
+    def share(x: np.ndarray) -> float:
+        return float((x > threshold_otsu(x)).mean())
+
+    return {"r_box": r, "r_normal_scores": float(np.corrcoef(z, scores)[0, 1]),
+            "residual_in": float(residual[inside].mean()), "residual_out": float(residual[~inside].mean()),
+            "share_code": share(z), "share_box": share(b), "share_box_noise": share(noisy)}
+
+
 def patch_mean_reference(image: np.ndarray, foreground: np.ndarray, side: int, *, seed: int = 0,
                          sample: int = 200_000) -> dict:
     """The same measurements for a linear patch descriptor: each voxel's mean z-scored intensity over its

@@ -57,7 +57,7 @@ from scipy import ndimage
 from benchmarks.beyond_intensity import DESCRIPTIONS, probe_volume
 from benchmarks.intensity_twin import twin_embeddings, twin_geometry
 from benchmarks.validation_pairs import paired
-from benchmarks.level1_probe import crossing, level1_mixing, shares_of
+from benchmarks.level1_probe import code_response, crossing, level1_mixing, shares_of
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, level_weights,
                                          score_labels, segment_config, segment_embeddings)
@@ -154,7 +154,8 @@ def main() -> None:
                         "vectors in the tangent space at the origin (default: the recipe's, %(default)s)")
     parser.add_argument("--mixing", action="store_true", help="also print, for level 1 at each --sides and --purity-power "
                         "(default supervoxels, per volume, in its object), how voxels are labelled by the share of their patch "
-                        "in the true level-1 object (benchmarks.level1_probe)")
+                        "in the true level-1 object, and how each side's code follows its patches' mean intensity "
+                        "(benchmarks.level1_probe.code_response)")
     parser.add_argument("--recipe", action="store_true", help="also score exactly the recipe's per-level inference "
                         "(quality.INFERENCE)")
     parser.add_argument("--clusterer", action="append", choices=CLUSTERERS, help="how every combination's levels are "
@@ -281,6 +282,11 @@ def main() -> None:
                               "true_share": round(float(np.mean([(t[1] > 0).mean() for t in truths])), 3),
                               "crossing": round(crossing(shares), 3), "shares_by_patch_share": np.round(shares, 3).tolist()}),
                   flush=True)
+        for sides in sides_list:  # why it crosses where it does: the code against its patches' mean intensity
+            rows = [code_response(to_tangent(e, c=config.model.curvature) if config.model.hyperbolic else e, volume,
+                                  truth[1] > 0, sides[0]) for e, volume, truth in zip(embeddings[sides], val, truths)]
+            print(json.dumps({"code_response": True, "sides": list(sides), "median_over_volumes": {
+                key: round(float(np.median([row[key] for row in rows])), 3) for key in rows[0]}}), flush=True)
     clusterers = args.clusterer or ["kmeans"]
     first = {}  # (clusterer, "model" or "twin") -> the scores at the first number of passes
     weights = level_weights(recipe.values(), segments)  # the clusterer changes no level's weighting

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.level1_probe import BINS, crossing, mixing_response, nearer_centre, shares_of
+from scipy import ndimage
+
+from benchmarks.level1_probe import BINS, code_response, crossing, mixing_response, nearer_centre, shares_of
 from hypseg.geometry import dist
 
 
@@ -87,3 +89,33 @@ def test_level1_mixing_assigns_voxels_where_the_fit_clustered_them():
                                      space=space)
         called[space] = hits.sum()
     assert called["ball"] == foreground.sum() and called["tangent"] == foreground.sum() + 1
+
+
+def _bright_ball_scene(seed: int = 0):
+    """A rare bright ball (about 6% of the box) in noise, as the nuclei-like validation set makes."""
+    grid = np.indices((32, 32, 32)) - 15.5
+    foreground = (grid ** 2).sum(0) < 8.0 ** 2
+    image = foreground + np.random.default_rng(seed).normal(0.0, 0.3, foreground.shape)
+    return image.astype(np.float32), foreground
+
+
+def test_a_code_that_is_the_box_mean_follows_it_exactly_and_splits_as_it():
+    image, foreground = _bright_ball_scene()
+    box = ndimage.uniform_filter(image.astype(np.float64), size=5, mode="nearest")
+    code = np.stack([-2.0 * box, np.zeros_like(box)], axis=-1)  # the sign of the axis is arbitrary
+    out = code_response(code, image, foreground, 5)
+    assert out["r_box"] == pytest.approx(1.0)
+    assert abs(out["residual_in"]) < 1e-9 and abs(out["residual_out"]) < 1e-9
+    assert out["share_code"] == out["share_box"] == out["share_box_noise"]  # r = 1: no noise is added
+    assert 0.9 * foreground.mean() < out["share_box"] < 1.6 * foreground.mean()
+    assert out["r_normal_scores"] < out["r_box"]  # a bimodal box mean is far from its normal scores
+
+
+def test_a_code_that_saturates_on_the_object_lies_below_its_line_there_and_over_grows():
+    image, foreground = _bright_ball_scene()
+    box = ndimage.uniform_filter(image.astype(np.float64), size=5, mode="nearest")
+    code = np.tanh(2.0 * box)[..., None]  # bright patches squeezed together
+    out = code_response(code, image, foreground, 5)
+    assert out["residual_in"] < -0.05 and out["residual_out"] > 0.0
+    assert out["share_code"] > out["share_box"]  # the squeezed object's centre pulls the cut outwards
+    assert out["share_box_noise"] == pytest.approx(out["share_box"], rel=0.2)

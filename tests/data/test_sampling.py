@@ -256,3 +256,43 @@ def test_negative_candidates_change_only_the_negatives_which_stay_clear_of_the_a
 def test_negative_candidates_settings_errors(kwargs, message):
     with pytest.raises(UserError, match=message):
         DataConfig(**kwargs)
+
+
+def test_balanced_choice_keeps_each_candidate_as_often_as_one_over_its_bins_count():
+    from hypseg.data.sampling import balanced_choice
+
+    values = np.r_[np.zeros(80), np.full(15, 0.5), np.ones(5)]  # three bins of 80, 15 and 5
+    counts = np.zeros(values.size)
+    for seed in range(2000):
+        counts[balanced_choice(np.random.default_rng(seed), values, 1, bins=4)] += 1
+    for level, size in ((0.0, 80), (0.5, 15), (1.0, 5)):  # one draw: each bin a third of the time
+        assert counts[values == level].sum() / 2000 == pytest.approx(1 / 3, abs=0.04)
+        assert counts[values == level].std() < 0.5 * counts[values == level].mean() + 3  # alike within a bin
+    kept = balanced_choice(np.random.default_rng(0), values, 30, bins=4)
+    assert len(set(kept.tolist())) == 30  # without replacement
+
+
+def test_anchor_candidates_spread_the_anchor_means_of_a_rare_bright_object_and_keep_whole_triplets():
+    grid = np.indices((40, 40, 40)) - 19.5
+    bright = ((grid ** 2).sum(0) < 7.0 ** 2).astype(np.float32)  # about 2% of the volume
+    vols = [bright + 0.05 * np.random.default_rng(i).normal(size=bright.shape).astype(np.float32) for i in range(2)]
+    cfg = DataConfig(patch_min=5.0, patch_max=10.0, child_min=2.0, triplets_per_batch=256)
+    plain = TripletSampler(vols, config=cfg, seed=0).sample_batch(np.random.default_rng(1))
+    balanced = TripletSampler(vols, config=dataclasses.replace(cfg, anchor_candidates=8), seed=0).sample_batch(np.random.default_rng(1))
+    means = lambda b: b.anchor.mean(dim=(1, 2, 3, 4)).numpy()
+    assert (means(balanced) > 0.5).mean() > 3 * (means(plain) > 0.5).mean()
+    a, r = balanced.anchor_corner.numpy(), balanced.anchor_side.numpy()[:, None]
+    p, s = balanced.positive_corner.numpy(), balanced.child_side.numpy()[:, None]
+    assert np.all((a <= p + 1e-9) & (p + s <= a + r + 1e-9))  # every kept positive still lies in its own anchor
+    source = PatchSource(vols)
+    np.testing.assert_array_equal(balanced.anchor[:, 0].numpy(), extract_patches(
+        source, volume=balanced.volume.numpy(), corner=a, side=balanced.anchor_side.numpy(), size=cfg.patch_resize))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"anchor_candidates": 0}, r"^DataConfig: anchor_candidates must be >= 1, got 0$"),
+    ({"anchor_candidates": 4, "sampler": "paper"}, r"^DataConfig: anchor_candidates needs the multiscale sampler, got sampler 'paper'$"),
+])
+def test_anchor_candidates_settings_errors(kwargs, message):
+    with pytest.raises(UserError, match=message):
+        DataConfig(**kwargs)

@@ -61,6 +61,11 @@ class DataConfig(Config):
         whose resized patch mean lies nearest the positive's. With more than one, the triplet loss cannot be
         met by mean intensity alone, so the code must tell regions apart by what else differs; 1 keeps the
         first draw.
+    anchor_candidates : int
+        Multiscale sampler: draw this many triplets per one kept, and keep them with probability inversely
+        proportional to how common their anchor's resized patch mean is among the candidates (16 equal-width
+        bins), so that every brightness is trained on about equally often and a rare bright object weighs as
+        much as the background around it; 1 keeps every draw.
     """
 
     patch_min: float = 5.0
@@ -81,6 +86,7 @@ class DataConfig(Config):
     anchor_margin: int = 2
     random_orientation: bool = False
     negative_candidates: int = 1
+    anchor_candidates: int = 1
 
     def __post_init__(self) -> None:
         if self.patch_distribution not in PATCH_DISTRIBUTIONS:
@@ -93,6 +99,10 @@ class DataConfig(Config):
             raise UserError(f"DataConfig: negative_candidates must be >= 1, got {self.negative_candidates}")
         if self.negative_candidates > 1 and self.sampler != "multiscale":
             raise UserError(f"DataConfig: negative_candidates needs the multiscale sampler, got sampler {self.sampler!r}")
+        if self.anchor_candidates < 1:
+            raise UserError(f"DataConfig: anchor_candidates must be >= 1, got {self.anchor_candidates}")
+        if self.anchor_candidates > 1 and self.sampler != "multiscale":
+            raise UserError(f"DataConfig: anchor_candidates needs the multiscale sampler, got sampler {self.sampler!r}")
         if self.anchor_margin < 0 or not self.child_max >= self.child_min:
             raise UserError(f"DataConfig: need anchor_margin >= 0 and child_max >= child_min, got {self.anchor_margin}, {self.child_max}")
         if self.normalisation not in NORMALISATIONS:

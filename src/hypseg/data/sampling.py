@@ -28,6 +28,9 @@ Distributions (per volume of shape S = (S_z, S_y, S_x))
 - negative corner: uniform over the in-volume positions that do not overlap the anchor (rejection
   sampling; after 32 rounds, uniform along a free side of a random axis that has room);
 - anchors whose resized patch is constant (max - min <= ``constant_tol``) are skipped and redrawn;
+- with ``anchor_candidates`` A > 1, A triplets are drawn per one kept and B of them kept without
+  replacement, each with probability proportional to 1 / (how many candidates' anchor patch means share
+  its bin of 16 equal-width bins) (:func:`balanced_choice`);
 - with ``negative_candidates`` C > 1, C negatives are drawn as above and the one whose resized patch mean
   lies nearest the positive's is kept (:meth:`TripletSampler.sample_batch`).
 
@@ -334,6 +337,23 @@ def random_orientations(rng: np.random.Generator, patches: np.ndarray) -> np.nda
     return out
 
 
+def balanced_choice(rng: np.random.Generator, values: np.ndarray, n: int, *, bins: int = 16) -> np.ndarray:
+    """Indices of ``n`` of ``values`` drawn without replacement, each with probability proportional to one over
+    the number of values in its bin (``bins`` equal-width bins over their range): values as common as the
+    rest are kept as often, rare ones far more often, so the kept values spread over the range.
+
+    >>> values = np.r_[np.zeros(90), np.ones(10)]
+    >>> kept = balanced_choice(np.random.default_rng(0), values, 20)
+    >>> len(set(kept.tolist())), int(values[kept].sum())  # 6 of the 10 rare ones; uniform draws keep about 2
+    (20, 6)
+    """
+    values = np.asarray(values, dtype=np.float64)
+    edges = np.linspace(values.min(), values.max(), bins + 1)
+    which = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, bins - 1)
+    weights = 1.0 / np.bincount(which, minlength=bins)[which]
+    return rng.choice(values.size, size=n, replace=False, p=weights / weights.sum())
+
+
 class TripletSampler(torch.utils.data.IterableDataset):
     """Seeded stream of :class:`TripletBatch` for a torch ``DataLoader`` (``batch_size=None``).
 
@@ -442,7 +462,11 @@ class TripletSampler(torch.utils.data.IterableDataset):
 
     def sample_batch(self, rng: np.random.Generator, n: int | None = None) -> TripletBatch:
         """Draw and cut one batch of triplets (``n`` defaults to ``config.triplets_per_batch``)."""
-        boxes, anchors = self.sample_boxes(rng, n)
+        n = self.config.triplets_per_batch if n is None else n
+        boxes, anchors = self.sample_boxes(rng, n * self.config.anchor_candidates)
+        if self.config.anchor_candidates > 1:
+            keep = np.sort(balanced_choice(rng, anchors.reshape(anchors.shape[0], -1).mean(axis=1), n))
+            boxes, anchors = TripletBoxes(*(f[keep] for f in boxes)), anchors[keep]
         m = self.config.patch_resize
         positives = extract_patches(self.source, volume=boxes.volume, corner=boxes.positive_corner, side=boxes.child_side, size=m)
         if self.config.negative_candidates > 1:
@@ -467,6 +491,7 @@ class TripletSampler(torch.utils.data.IterableDataset):
 
 __all__ = [
     "PatchSource",
+    "balanced_choice",
     "TripletBatch",
     "TripletBoxes",
     "TripletSampler",
