@@ -252,8 +252,10 @@ def test_negative_candidates_change_only_the_negatives_which_stay_clear_of_the_a
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"negative_candidates": 0}, r"^DataConfig: negative_candidates must be >= 1, got 0$"),
     ({"negative_candidates": 4, "sampler": "paper"}, r"^DataConfig: negative_candidates needs the multiscale sampler, got sampler 'paper'$"),
+    ({"anchor_candidates": 0}, r"^DataConfig: anchor_candidates must be >= 1, got 0$"),
+    ({"anchor_candidates": 4, "sampler": "paper"}, r"^DataConfig: anchor_candidates needs the multiscale sampler, got sampler 'paper'$"),
 ])
-def test_negative_candidates_settings_errors(kwargs, message):
+def test_candidates_settings_errors(kwargs, message):
     with pytest.raises(UserError, match=message):
         DataConfig(**kwargs)
 
@@ -287,12 +289,3 @@ def test_anchor_candidates_spread_the_anchor_means_of_a_rare_bright_object_and_k
     source = PatchSource(vols)
     np.testing.assert_array_equal(balanced.anchor[:, 0].numpy(), extract_patches(
         source, volume=balanced.volume.numpy(), corner=a, side=balanced.anchor_side.numpy(), size=cfg.patch_resize))
-
-
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"anchor_candidates": 0}, r"^DataConfig: anchor_candidates must be >= 1, got 0$"),
-    ({"anchor_candidates": 4, "sampler": "paper"}, r"^DataConfig: anchor_candidates needs the multiscale sampler, got sampler 'paper'$"),
-])
-def test_anchor_candidates_settings_errors(kwargs, message):
-    with pytest.raises(UserError, match=message):
-        DataConfig(**kwargs)
