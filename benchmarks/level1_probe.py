@@ -133,7 +133,9 @@ def code_response(code: np.ndarray, image: np.ndarray, foreground: np.ndarray, s
     _, vectors = np.linalg.eigh(np.atleast_2d(np.cov(u.T)))
     z = u @ vectors[:, -1]
     b = ndimage.uniform_filter(np.asarray(image, dtype=np.float64), size=side, mode="nearest").ravel()
-    r = float(np.corrcoef(z, b)[0, 1])
+    r = float(np.corrcoef(z, b)[0, 1]) if z.std() > 0 and b.std() > 0 else float("nan")
+    if not abs(r) > 0:
+        raise ValueError("code_response needs a code and a box mean that vary and are correlated")
     if r < 0:
         z, r = -z, -r
     scores = stats.norm.ppf((stats.rankdata(b) - 0.5) / b.size)

@@ -119,3 +119,9 @@ def test_a_code_that_saturates_on_the_object_lies_below_its_line_there_and_over_
     assert out["residual_in"] < -0.05 and out["residual_out"] > 0.0
     assert out["share_code"] > out["share_box"]  # the squeezed object's centre pulls the cut outwards
     assert out["share_box_noise"] == pytest.approx(out["share_box"], rel=0.2)
+
+
+def test_code_response_refuses_a_constant_code():
+    image, foreground = _bright_ball_scene()
+    with pytest.raises(ValueError, match="^code_response needs a code and a box mean that vary and are correlated$"):
+        code_response(np.ones(image.shape + (2,)), image, foreground, 5)

@@ -63,9 +63,10 @@ class DataConfig(Config):
         first draw.
     anchor_candidates : int
         Multiscale sampler: draw this many triplets per one kept, and keep them with probability inversely
-        proportional to how common their anchor's resized patch mean is among the candidates (16 equal-width
-        bins), so that every brightness is trained on about equally often and a rare bright object weighs as
-        much as the background around it; 1 keeps every draw.
+        proportional to how common their anchor's resized patch mean is among the candidates of the batch (or
+        shard) being drawn (16 equal-width bins over their range). This flattens the anchors' means over their
+        range; on an image of a few bright objects the middle bins are mostly patches across an object's edge,
+        so those gain most. Validation batches are drawn the same way. 1 keeps every draw.
     """
 
     patch_min: float = 5.0

@@ -28,9 +28,10 @@ Distributions (per volume of shape S = (S_z, S_y, S_x))
 - negative corner: uniform over the in-volume positions that do not overlap the anchor (rejection
   sampling; after 32 rounds, uniform along a free side of a random axis that has room);
 - anchors whose resized patch is constant (max - min <= ``constant_tol``) are skipped and redrawn;
-- with ``anchor_candidates`` A > 1, A triplets are drawn per one kept and B of them kept without
-  replacement, each with probability proportional to 1 / (how many candidates' anchor patch means share
-  its bin of 16 equal-width bins) (:func:`balanced_choice`);
+- with ``anchor_candidates`` A > 1, A B triplets are drawn for a batch (or shard) of B and B of them kept
+  without replacement, each with probability proportional to 1 / (how many candidates' anchor patch means
+  share its bin of 16 equal-width bins over theirs) (:func:`balanced_choice`): the kept means spread over
+  the range, which on a few bright objects favours patches across their edges most;
 - with ``negative_candidates`` C > 1, C negatives are drawn as above and the one whose resized patch mean
   lies nearest the positive's is kept (:meth:`TripletSampler.sample_batch`).
 
