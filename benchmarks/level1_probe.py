@@ -128,11 +128,13 @@ def code_response(code: np.ndarray, image: np.ndarray, foreground: np.ndarray, s
     from scipy import stats
     from skimage.filters import threshold_otsu
 
+    from benchmarks.intensity_twin import box_means
+    from hypseg.baselines.patch_pca import principal_axes
+
     u = code.reshape(-1, code.shape[-1]).astype(np.float64)
-    u = u - u.mean(axis=0)
-    _, vectors = np.linalg.eigh(np.atleast_2d(np.cov(u.T)))
-    z = u @ vectors[:, -1]
-    b = ndimage.uniform_filter(np.asarray(image, dtype=np.float64), size=side, mode="nearest").ravel()
+    axes, mean = principal_axes(u, n_components=1)
+    z = (u - mean) @ axes[0]
+    b = box_means(image, (side,))[..., 0].ravel().astype(np.float64)
     r = float(np.corrcoef(z, b)[0, 1]) if z.std() > 0 and b.std() > 0 else float("nan")
     if not abs(r) > 0:
         raise ValueError("code_response needs a code and a box mean that vary and are correlated")
