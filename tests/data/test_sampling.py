@@ -254,6 +254,7 @@ def test_negative_candidates_change_only_the_negatives_which_stay_clear_of_the_a
     ({"negative_candidates": 4, "sampler": "paper"}, r"^DataConfig: negative_candidates needs the multiscale sampler, got sampler 'paper'$"),
     ({"anchor_candidates": 0}, r"^DataConfig: anchor_candidates must be >= 1, got 0$"),
     ({"anchor_candidates": 4, "sampler": "paper"}, r"^DataConfig: anchor_candidates needs the multiscale sampler, got sampler 'paper'$"),
+    ({"anchor_balance": "quantiles"}, r"^DataConfig: anchor_balance must be one of \('bins', 'otsu'\), got 'quantiles'$"),
 ])
 def test_candidates_settings_errors(kwargs, message):
     with pytest.raises(UserError, match=message):
@@ -273,6 +274,22 @@ def test_balanced_choice_keeps_each_candidate_as_often_as_one_over_its_bins_coun
         assert np.all(np.abs(counts[values == level] - expected) < 5 * np.sqrt(expected) + 1)
     kept = balanced_choice(np.random.default_rng(0), values, 30, bins=4)
     assert len(set(kept.tolist())) == 30  # without replacement
+
+
+def test_otsu_balance_keeps_each_side_of_the_threshold_half_the_time_whatever_lies_between():
+    from hypseg.data.sampling import balanced_choice
+
+    values = np.r_[np.zeros(70), np.linspace(0.1, 0.2, 20), np.ones(10)]  # Otsu's cut lies between 0.2 and 1
+    counts = np.zeros(values.size)
+    for seed in range(2000):
+        counts[balanced_choice(np.random.default_rng(seed), values, 1, split="otsu")] += 1
+    assert counts[values == 1].sum() / 2000 == pytest.approx(0.5, abs=0.04)
+    low = counts[values < 1]  # alike below the cut, zeros and the middle values together
+    assert np.all(np.abs(low - 1000 / 90) < 5 * np.sqrt(1000 / 90) + 1)
+    constant = balanced_choice(np.random.default_rng(0), np.ones(8), 8, split="otsu")  # one class: every value kept
+    assert sorted(constant.tolist()) == list(range(8))
+    with pytest.raises(ValueError, match=r"^split must be 'bins' or 'otsu', got 'ranks'$"):
+        balanced_choice(np.random.default_rng(0), values, 1, split="ranks")
 
 
 def test_anchor_candidates_spread_the_anchor_means_of_a_rare_bright_object_and_keep_whole_triplets():

@@ -13,6 +13,7 @@ PATCH_DISTRIBUTIONS = ("uniform", "log-uniform")
 NORMALISATIONS = ("percentile", "zscore", "none")
 #: The triplet samplers: hypseg's multi-scale sampler, or the released experiment's per-voxel anchors.
 SAMPLERS = ("multiscale", "paper")
+ANCHOR_BALANCES = ("bins", "otsu")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +68,10 @@ class DataConfig(Config):
         shard) being drawn (16 equal-width bins over their range). This flattens the anchors' means over their
         range; on an image of a few bright objects the middle bins are mostly patches across an object's edge,
         so those gain most. Validation batches are drawn the same way. 1 keeps every draw.
+    anchor_balance : str
+        What ``anchor_candidates`` balances: ``"bins"``, the 16 equal-width bins above, or ``"otsu"``, the two
+        sides of Otsu's threshold on the candidates' means (a rare bright object's patches against the rest,
+        each side kept about as often).
     """
 
     patch_min: float = 5.0
@@ -88,6 +93,7 @@ class DataConfig(Config):
     random_orientation: bool = False
     negative_candidates: int = 1
     anchor_candidates: int = 1
+    anchor_balance: str = "bins"
 
     def __post_init__(self) -> None:
         if self.patch_distribution not in PATCH_DISTRIBUTIONS:
@@ -104,6 +110,8 @@ class DataConfig(Config):
             raise UserError(f"DataConfig: anchor_candidates must be >= 1, got {self.anchor_candidates}")
         if self.anchor_candidates > 1 and self.sampler != "multiscale":
             raise UserError(f"DataConfig: anchor_candidates needs the multiscale sampler, got sampler {self.sampler!r}")
+        if self.anchor_balance not in ANCHOR_BALANCES:
+            raise UserError(f"DataConfig: anchor_balance must be one of {ANCHOR_BALANCES}, got {self.anchor_balance!r}")
         if self.anchor_margin < 0 or not self.child_max >= self.child_min:
             raise UserError(f"DataConfig: need anchor_margin >= 0 and child_max >= child_min, got {self.anchor_margin}, {self.child_max}")
         if self.normalisation not in NORMALISATIONS:

@@ -31,7 +31,9 @@ Distributions (per volume of shape S = (S_z, S_y, S_x))
 - with ``anchor_candidates`` A > 1, A B triplets are drawn for a batch (or shard) of B and B of them kept
   without replacement, each with probability proportional to 1 / (how many candidates' anchor patch means
   share its bin of 16 equal-width bins over theirs) (:func:`balanced_choice`): the kept means spread over
-  the range, which on a few bright objects favours patches across their edges most;
+  the range, which on a few bright objects favours patches across their edges most; with ``anchor_balance``
+  ``"otsu"`` the classes are the two sides of Otsu's threshold on the candidates' means instead, so that
+  patches of a rare bright object are kept about as often as the rest;
 - with ``negative_candidates`` C > 1, C negatives are drawn as above and the one whose resized patch mean
   lies nearest the positive's is kept (:meth:`TripletSampler.sample_batch`).
 
@@ -46,6 +48,7 @@ from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
+from skimage.filters import threshold_otsu
 
 from hypseg.config import DataConfig
 from hypseg.errors import UserError
@@ -338,10 +341,13 @@ def random_orientations(rng: np.random.Generator, patches: np.ndarray) -> np.nda
     return out
 
 
-def balanced_choice(rng: np.random.Generator, values: np.ndarray, n: int, *, bins: int = 16) -> np.ndarray:
+def balanced_choice(rng: np.random.Generator, values: np.ndarray, n: int, *, bins: int = 16, split: str = "bins") -> np.ndarray:
     """Indices of ``n`` of ``values`` drawn without replacement, each with probability proportional to one over
-    the number of values in its bin (``bins`` equal-width bins over their range): values as common as the
-    rest are kept as often, rare ones far more often, so the kept values spread over the range.
+    the number of values in its class: values as common as the rest are kept as often, rare ones far more often.
+
+    The classes are ``bins`` equal-width bins over the values' range (``split="bins"``: the kept values spread
+    over the range), or the two sides of Otsu's threshold on the values (``split="otsu"``: each side kept about
+    as often as the other, whatever lies between).
 
     >>> values = np.r_[np.zeros(90), np.ones(10)]
     >>> kept = balanced_choice(np.random.default_rng(0), values, 20)
@@ -349,9 +355,14 @@ def balanced_choice(rng: np.random.Generator, values: np.ndarray, n: int, *, bin
     (20, 6)
     """
     values = np.asarray(values, dtype=np.float64)
-    edges = np.linspace(values.min(), values.max(), bins + 1)
-    which = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, bins - 1)
-    weights = 1.0 / np.bincount(which, minlength=bins)[which]
+    if split == "otsu":
+        which = (values > threshold_otsu(values)).astype(np.intp) if np.ptp(values) > 0 else np.zeros(values.size, np.intp)
+    elif split == "bins":
+        edges = np.linspace(values.min(), values.max(), bins + 1)
+        which = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, bins - 1)
+    else:
+        raise ValueError(f"split must be 'bins' or 'otsu', got {split!r}")
+    weights = 1.0 / np.bincount(which)[which]
     return rng.choice(values.size, size=n, replace=False, p=weights / weights.sum())
 
 
@@ -466,7 +477,8 @@ class TripletSampler(torch.utils.data.IterableDataset):
         n = self.config.triplets_per_batch if n is None else n
         boxes, anchors = self.sample_boxes(rng, n * self.config.anchor_candidates)
         if self.config.anchor_candidates > 1:
-            keep = np.sort(balanced_choice(rng, anchors.reshape(anchors.shape[0], -1).mean(axis=1), n))
+            means = anchors.reshape(anchors.shape[0], -1).mean(axis=1)
+            keep = np.sort(balanced_choice(rng, means, n, split=self.config.anchor_balance))
             boxes, anchors = TripletBoxes(*(f[keep] for f in boxes)), anchors[keep]
         m = self.config.patch_resize
         positives = extract_patches(self.source, volume=boxes.volume, corner=boxes.positive_corner, side=boxes.child_side, size=m)
