@@ -10,10 +10,15 @@ over the 20 validation volumes:
   against the recipe; the sections must score the same volumes, which is checked as far as the file allows: the
   same number, and the same intensity twin where both sections have one);
 - ``--twin``: per set (the section name before its last ``-``), the model's recipe row minus its intensity twin,
-  each volume's score first averaged over the set's training seeds (the twin has no seed; its rows must agree).
+  each volume's score first averaged over the set's training seeds (the twin has no seed; its rows must agree);
+- ``--seeded-base SETTING``: sections named ``<setting>-<training seed>``; every other setting's recipe row minus
+  SETTING's, each volume's score first averaged over the training seeds both settings ran, with each seed's own
+  mean difference beside it (a change is judged against the spread between training seeds, not only between
+  volumes).
 
     python -m benchmarks.validation_pairs benchmarks/results/validation_twin.md --twin
     python -m benchmarks.validation_pairs benchmarks/results/validation_training_changes.md --base default-0
+    python -m benchmarks.validation_pairs benchmarks/results/validation_code_response_shepp_logan.md --seeded-base default
 """
 
 from __future__ import annotations
@@ -102,16 +107,23 @@ def against_base(found: dict[str, list[dict]], base: str) -> list[list[str]]:
     return rows
 
 
-def twin_summary(found: dict[str, list[dict]]) -> list[list[str]]:
-    """Rows per set and level: training seeds, the recipe's mean DICE (seeds averaged per volume), the twin's, and
-    recipe minus twin with its paired 95% interval over the volumes."""
-    sets: dict[str, list[str]] = {}
+def by_prefix(found: dict[str, list[dict]]) -> dict[str, dict[str, str]]:
+    """Sections grouped by their name before the last ``-`` (a set, or a setting): prefix -> {seed: section}."""
+    groups: dict[str, dict[str, str]] = {}
     for name in found:
         if "-" not in name:
             raise ValueError(f"section {name!r} is not named <set>-<training seed>")
-        sets.setdefault(name.rsplit("-", 1)[0], []).append(name)
+        prefix, seed = name.rsplit("-", 1)
+        groups.setdefault(prefix, {})[seed] = name
+    return groups
+
+
+def twin_summary(found: dict[str, list[dict]]) -> list[list[str]]:
+    """Rows per set and level: training seeds, the recipe's mean DICE (seeds averaged per volume), the twin's, and
+    recipe minus twin with its paired 95% interval over the volumes."""
     rows = []
-    for kind, names in sets.items():
+    for kind, seeds in by_prefix(found).items():
+        names = list(seeds.values())
         models = [per_volume(found[n], RECIPE) for n in names]
         twins = [per_volume(found[n], TWIN) for n in names]
         for level in sorted(models[0]):
@@ -119,13 +131,38 @@ def twin_summary(found: dict[str, list[dict]]) -> list[list[str]]:
                 raise ValueError(f"set {kind!r}: the intensity twin differs between sections at level {level}")
             model = np.mean([m[level] for m in models], axis=0)
             twin = twins[0][level]
-            rows.append([kind, ", ".join(n.rsplit("-", 1)[1] for n in names), f"L{level}", f"{model.mean():.3f}",
+            rows.append([kind, ", ".join(seeds), f"L{level}", f"{model.mean():.3f}",
                          f"{twin.mean():.3f}", paired_text(model, twin)])
+    return rows
+
+
+def seeded_against_base(found: dict[str, list[dict]], base: str) -> list[list[str]]:
+    """Rows per other setting and level: the training seeds it shares with setting ``base``, both settings' mean
+    DICE (each volume first averaged over those seeds), setting minus base with its paired 95% interval over the
+    volumes, and each shared seed's own mean difference."""
+    groups = by_prefix(found)
+    if base not in groups:
+        raise ValueError(f"no setting {base!r}; the settings are {sorted(groups)}")
+    rows = []
+    for setting, seeds in groups.items():
+        shared = [seed for seed in seeds if seed in groups[base]]
+        if setting == base or not shared:
+            continue
+        for seed in shared:
+            _same_volumes(seeds[seed], groups[base][seed], found)
+        runs = [per_volume(found[seeds[seed]], RECIPE) for seed in shared]
+        bases = [per_volume(found[groups[base][seed]], RECIPE) for seed in shared]
+        for level in sorted(bases[0]):
+            run, reference = (np.mean([r[level] for r in rs], axis=0) for rs in (runs, bases))
+            each = ", ".join(f"{np.mean(r[level] - b[level]):+.3f}" for r, b in zip(runs, bases))
+            rows.append([setting, ", ".join(shared), f"L{level}", f"{reference.mean():.3f}", f"{run.mean():.3f}",
+                         paired_text(run, reference), each])
     return rows
 
 
 TWIN_HEADER = ["set", "training seeds", "level", "model (recipe)", "intensity twin", "model - twin [95%]"]
 BASE_HEADER = ["run", "level", "base", "run", "run - base [95%]"]
+SEEDED_HEADER = ["setting", "training seeds", "level", "base", "setting", "setting - base [95%]", "per seed"]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -134,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     how = parser.add_mutually_exclusive_group(required=True)
     how.add_argument("--base", help="the section every other section's recipe row is paired against")
     how.add_argument("--twin", action="store_true", help="per set, the model's recipe row against its intensity twin")
+    how.add_argument("--seeded-base", metavar="SETTING", help="every other setting against SETTING, seeds averaged per volume")
     args = parser.parse_args(argv)
     if not args.results.is_file():
         parser.error(f"no results file at {args.results}")
@@ -141,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         if args.twin:
             print(format_table(TWIN_HEADER, twin_summary(found)))
+        elif args.seeded_base:
+            print(format_table(SEEDED_HEADER, seeded_against_base(found, args.seeded_base)))
         else:
             print(format_table(BASE_HEADER, against_base(found, args.base)))
     except ValueError as error:

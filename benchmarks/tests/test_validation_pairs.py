@@ -76,3 +76,17 @@ def test_badly_named_or_repeated_sections_are_errors():
         vp.sections(_section("regular-0", as_json(A)) + _section("regular-0", as_json(B)))
     with pytest.raises(ValueError, match=r"^section 'regular' is not named <set>-<training seed>$"):
         vp.twin_summary(vp.sections(_section("regular", as_json(A), as_json(T))))
+
+
+def test_settings_are_paired_over_the_seeds_both_ran_each_volume_averaged_first():
+    C = RNG.random((2, 12)).round(4)
+    found = vp.sections(_section("default-0", as_json(A)) + _section("default-1", as_json(B)) + _section("change-0", as_json(C))
+                        + _section("change-1", as_json(A)) + _section("change-2", as_json(B)) + _section("other-5", as_json(C)))
+    rows = vp.seeded_against_base(found, "default")
+    assert [row[:3] for row in rows] == [["change", "0, 1", "L1"], ["change", "0, 1", "L2"]]  # seed 2 and 'other' unmatched
+    run, base = (C[0] + A[0]) / 2, (A[0] + B[0]) / 2
+    low, high = paired_interval(run, base)
+    assert rows[0][3:] == [f"{base.mean():.3f}", f"{run.mean():.3f}", f"{np.mean(run - base):+.3f} [{low:+.3f}, {high:+.3f}]",
+                           f"{np.mean(C[0] - A[0]):+.3f}, {np.mean(A[0] - B[0]):+.3f}"]
+    with pytest.raises(ValueError, match=r"^no setting 'nope'; the settings are \['change', 'default', 'other'\]$"):
+        vp.seeded_against_base(found, "nope")
