@@ -120,6 +120,9 @@ def code_response(code: np.ndarray, image: np.ndarray, foreground: np.ndarray, s
     - ``residual_in``, ``residual_out``: the mean of ``z`` less its least-squares line on ``b``, over the
       true ``foreground`` and the rest, in units of ``z``'s standard deviation (negative inside: the code
       saturates on the object, so its centre lies nearer the other class than ``b``'s would);
+      ``residual_edge_in``, ``residual_edge_out``: the same over the foreground voxels whose box holds some of the
+      rest, and over the other voxels whose box holds some foreground (positive outside: patches that are partly
+      object are coded nearer the object than ``b`` places them, so the object grows across its edge);
     - ``share_code``, ``share_box``, ``share_box_noise``: the share of voxels above Otsu's threshold (the
       two-means cut in one dimension) of ``z``, of ``b``, and of ``b`` plus independent normal noise that
       lowers its correlation with ``b`` to ``r_box`` (seeded by ``seed``): if that last matches ``share_box``,
@@ -142,7 +145,10 @@ def code_response(code: np.ndarray, image: np.ndarray, foreground: np.ndarray, s
         z, r = -z, -r
     scores = stats.norm.ppf((stats.rankdata(b) - 0.5) / b.size)
     residual = (z - np.polyval(np.polyfit(b, z, 1), b)) / z.std()
-    inside = np.asarray(foreground, dtype=bool).ravel()
+    inside = np.asarray(foreground, dtype=bool)
+    share_inside = box_means(inside.astype(np.float32), (side,))[..., 0].ravel()
+    inside = inside.ravel()
+    mixed = (share_inside > 1e-6) & (share_inside < 1 - 1e-6)
     standard = (b - b.mean()) / b.std()
     noisy = standard + np.random.default_rng(seed).normal(0.0, np.sqrt(1.0 / r ** 2 - 1.0), b.size)
 
@@ -151,6 +157,7 @@ def code_response(code: np.ndarray, image: np.ndarray, foreground: np.ndarray, s
 
     return {"r_box": r, "r_normal_scores": float(np.corrcoef(z, scores)[0, 1]),
             "residual_in": float(residual[inside].mean()), "residual_out": float(residual[~inside].mean()),
+            "residual_edge_in": float(residual[inside & mixed].mean()), "residual_edge_out": float(residual[~inside & mixed].mean()),
             "share_code": share(z), "share_box": share(b), "share_box_noise": share(noisy)}
 
 

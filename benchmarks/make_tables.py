@@ -129,6 +129,26 @@ def validation_pairs(name: str, *, base: str | None = None) -> Callable[[], str]
     return table
 
 
+def seeded_setting(names: dict[str, str], setting: str) -> Callable[[], str]:
+    """One setting against the recipe over the training seeds both ran (:func:`benchmarks.validation_pairs.seeded_against_base`),
+    one block of rows per set: ``names`` maps each set's label to its ``benchmarks/results/<name>.md``."""
+    from benchmarks import validation_pairs as vp
+
+    def table() -> str:
+        rows = []
+        for label, name in names.items():
+            found = vp.sections((RESULTS / f"{name}.md").read_text())
+            rows += [[label, *row[1:]] for row in vp.seeded_against_base(found, "default") if row[0] == setting]
+        return _markdown(["set", *vp.SEEDED_HEADER[1:]], rows)
+    return table
+
+
+CODE_RESPONSE_SETS = {"regular": "validation_code_response_regular", "irregular": "validation_code_response_irregular",
+                      "Shepp-Logan": "validation_code_response_shepp_logan", "cells at half size": "validation_code_response_half_size",
+                      "rare bright blurred cells": "validation_code_response_rare_bright",
+                      "nuclei-sized bright blurred cells": "validation_code_response_nuclei_sized"}
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "beyond-intensity": beyond_intensity,
     "intensity-twin": validation_pairs("validation_twin"),
@@ -137,6 +157,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "training-changes": validation_pairs("validation_training_changes", base="default-0"),
     "centre-weight-regular": validation_pairs("validation_centre_weight_regular", base="default-0"),
     "centre-weight-shepp-logan": validation_pairs("validation_centre_weight_shepp_logan", base="default-0"),
+    "kl-weight-0.3-seeds": seeded_setting(CODE_RESPONSE_SETS, "kl-weight-0.3"),
     "refine-choice": table_of("refine_choice"),
     "results": results_at_a_glance,
     "inference-speed": inference_speed,

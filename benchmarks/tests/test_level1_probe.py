@@ -105,7 +105,7 @@ def test_a_code_that_is_the_box_mean_follows_it_exactly_and_splits_as_it():
     code = np.stack([-2.0 * box, np.zeros_like(box)], axis=-1)  # the sign of the axis is arbitrary
     out = code_response(code, image, foreground, 5)
     assert out["r_box"] == pytest.approx(1.0)
-    assert abs(out["residual_in"]) < 1e-9 and abs(out["residual_out"]) < 1e-9
+    assert max(abs(out[f"residual_{where}"]) for where in ("in", "out", "edge_in", "edge_out")) < 1e-9
     assert out["share_code"] == out["share_box"] == out["share_box_noise"]  # r = 1: no noise is added
     assert 0.9 * foreground.mean() < out["share_box"] < 1.6 * foreground.mean()
     assert out["r_normal_scores"] < out["r_box"]  # a bimodal box mean is far from its normal scores
@@ -119,6 +119,15 @@ def test_a_code_that_saturates_on_the_object_lies_below_its_line_there_and_over_
     assert out["residual_in"] < -0.05 and out["residual_out"] > 0.0
     assert out["share_code"] > out["share_box"]  # the squeezed object's centre pulls the cut outwards
     assert out["share_box_noise"] == pytest.approx(out["share_box"], rel=0.2)
+
+
+def test_a_code_that_lifts_the_dim_end_places_the_patches_across_the_edge_above_their_line():
+    image, foreground = _bright_ball_scene()
+    box = ndimage.uniform_filter(image.astype(np.float64), size=5, mode="nearest")
+    code = np.sqrt(box - box.min())[..., None]  # a little object in a patch moves the code far
+    out = code_response(code, image, foreground, 5)
+    assert out["residual_edge_out"] > 0.1 and out["residual_edge_out"] > 3 * out["residual_out"]
+    assert out["share_code"] > out["share_box"]
 
 
 def test_code_response_refuses_a_constant_code():
