@@ -143,6 +143,21 @@ def seeded_setting(names: dict[str, str], setting: str) -> Callable[[], str]:
     return table
 
 
+def recipe_seeds(names: dict[str, str]) -> Callable[[], str]:
+    """The recipe at each further training seed against itself at seed 0, one block of rows per set: how far a
+    retrained recipe moves on the same volumes, the yardstick for a change measured on one seed."""
+    from benchmarks import validation_pairs as vp
+
+    def table() -> str:
+        rows = []
+        for label, name in names.items():
+            found = vp.sections((RESULTS / f"{name}.md").read_text())
+            rows += [[label, *row] for row in vp.against_base(found, "default-0") if row[0].startswith("default-")]
+        return _markdown(["set", "recipe at seed", "level", "seed 0", "this seed", "this seed - seed 0 [95%]"],
+                         [[row[0], row[1].removeprefix("default-"), *row[2:]] for row in rows])
+    return table
+
+
 CODE_RESPONSE_SETS = {"regular": "validation_code_response_regular", "irregular": "validation_code_response_irregular",
                       "Shepp-Logan": "validation_code_response_shepp_logan", "cells at half size": "validation_code_response_half_size",
                       "rare bright blurred cells": "validation_code_response_rare_bright",
@@ -157,7 +172,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "training-changes": validation_pairs("validation_training_changes", base="default-0"),
     "centre-weight-regular": validation_pairs("validation_centre_weight_regular", base="default-0"),
     "centre-weight-shepp-logan": validation_pairs("validation_centre_weight_shepp_logan", base="default-0"),
-    "kl-weight-0.3-seeds": seeded_setting(CODE_RESPONSE_SETS, "kl-weight-0.3"),
+    "kl-weight-seeds": seeded_setting(CODE_RESPONSE_SETS, "kl-weight-0.3"),
+    "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),
     "refine-choice": table_of("refine_choice"),
     "results": results_at_a_glance,
     "inference-speed": inference_speed,
