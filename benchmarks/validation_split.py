@@ -66,7 +66,8 @@ from hypseg.config.segment import CLUSTERERS, SPACES
 from hypseg.data import SyntheticConfig, discover_cases, load_normalised, normalise, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.recipe import cluster_embeddings
-from hypseg.inference.tangent import to_tangent
+from hypseg.baselines.patch_pca import principal_axes
+from hypseg.inference.tangent import to_ball, to_tangent
 from hypseg.inference.pooling import pool_embedding
 from hypseg.io import load_labels
 from hypseg.metrics import matched_dice
@@ -171,6 +172,9 @@ def main() -> None:
     parser.add_argument("--level1", action="append", default=[], type=level1_choice, metavar="P:POWER", help="with --recipe, also score the "
                         "recipe with level 1 at patch side P and purity power POWER (e.g. 5:8), each row paired against the "
                         "recipe's own level 1 at the same --refine and --clusterer")
+    parser.add_argument("--finer-components", type=int, metavar="N", help="project every embedding of a patch side that level 1 "
+                        "does not use (the finer levels') onto its N leading principal axes, per volume, in the tangent space "
+                        "(a ball's) or as it is (a Euclidean model's), before any clustering: levels 2-3 see N directions of the code")
     args = parser.parse_args()
     level1_choices = args.level1
     if level1_choices and not args.recipe:
@@ -249,6 +253,10 @@ def main() -> None:
                           for v in val] for sides in dict.fromkeys(([level1.patch_sides] if uses_level1 else []) + sides_list
                                                                    + [how.patch_sides for how in recipe.values()]
                                                                    + [sides for sides, _ in level1_choices])}
+    if args.finer_components:
+        for sides in embeddings:
+            if sides != level1.patch_sides:
+                embeddings[sides] = [leading_subspace(e, args.finer_components, config.model) for e in embeddings[sides]]
     if args.mixing:  # how far from the origin the voxels' embeddings lie: |y| in the ball, |u| in R^d
         print(json.dumps({"embedding_norm_median_p99": {",".join(map(str, sides)): np.round(np.percentile(
             np.concatenate([np.linalg.norm(e, axis=-1).ravel() for e in v]), [50, 99]), 3).tolist()
@@ -469,6 +477,18 @@ def organelle_matches(maps: list[np.ndarray], truths: list[np.ndarray]) -> dict[
                 organelle = organelles == j
                 ious[name].append(max((float(np.sum(organelle & c) / np.sum(organelle | c)) for c in candidates), default=0.0))
     return ious
+
+
+def leading_subspace(embedding: np.ndarray, n: int, geometry) -> np.ndarray:
+    """``embedding`` (Z, Y, X, d) projected onto the ``n`` leading principal axes of its voxels (in the tangent space
+    at the origin for a ball's, mapped back), keeping d coordinates: what varies along the other axes is removed."""
+    if not 1 <= n <= embedding.shape[-1]:
+        raise ValueError(f"--finer-components must lie in [1, {embedding.shape[-1]}], got {n}")
+    flat = to_tangent(embedding, c=geometry.curvature) if geometry.hyperbolic else embedding
+    rows = flat.reshape(-1, flat.shape[-1]).astype(np.float64)
+    axes, mean = principal_axes(rows, n_components=n)
+    projected = (mean + ((rows - mean) @ axes.T) @ axes).reshape(flat.shape).astype(np.float32)
+    return to_ball(projected, c=geometry.curvature) if geometry.hyperbolic else projected
 
 
 def level1_choice(text: str) -> tuple[tuple[int], float]:

@@ -129,3 +129,18 @@ def test_a_level1_choice_is_a_side_and_a_power_or_a_one_line_refusal():
     for text in ("5", "5:x", "5.5:8", "0:8", "5:-1"):
         with pytest.raises(argparse.ArgumentTypeError):
             level1_choice(text)
+
+
+def test_leading_subspace_keeps_the_code_at_full_rank_and_flattens_it_to_n_axes_otherwise():
+    from benchmarks.validation_split import leading_subspace
+    from hypseg.config import cpu_recipe
+    from hypseg.inference.tangent import to_ball, to_tangent
+
+    geometry = cpu_recipe().model
+    u = (np.random.default_rng(0).normal(size=(6, 5, 4, 4)) * [0.3, 0.15, 0.05, 0.02]).astype(np.float32)
+    e = to_ball(u, c=geometry.curvature)
+    np.testing.assert_allclose(leading_subspace(e, 4, geometry), e, atol=1e-5)
+    flat = to_tangent(leading_subspace(e, 1, geometry), c=geometry.curvature).reshape(-1, 4)
+    assert np.linalg.matrix_rank(flat - flat.mean(axis=0), tol=1e-4) == 1
+    with pytest.raises(ValueError, match=r"^--finer-components must lie in \[1, 4\], got 5$"):
+        leading_subspace(e, 5, geometry)
