@@ -174,6 +174,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "centre-weight-shepp-logan": validation_pairs("validation_centre_weight_shepp_logan", base="default-0"),
     "kl-weight-seeds": seeded_setting(CODE_RESPONSE_SETS, "kl-weight-0.3"),
     "latent-dim-seeds": seeded_setting(CODE_RESPONSE_SETS, "latent-dim-4"),
+    "latent-dim-finer-seeds": seeded_setting(CODE_RESPONSE_SETS, "latent-dim-4-finer-2"),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),
     "refine-choice": table_of("refine_choice"),
     "results": results_at_a_glance,
