@@ -177,6 +177,8 @@ def main() -> None:
                         "(a ball's) or as it is (a Euclidean model's), before any clustering: levels 2-3 see N directions of the code")
     args = parser.parse_args()
     level1_choices = args.level1
+    if args.finer_components and level1_choices:
+        parser.error("--finer-components projects the patch sides that --level1 would score level 1 at; use one of them")
     if level1_choices and not args.recipe:
         parser.error("--level1 needs --recipe")
     try:

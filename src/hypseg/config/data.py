@@ -13,6 +13,7 @@ PATCH_DISTRIBUTIONS = ("uniform", "log-uniform")
 NORMALISATIONS = ("percentile", "zscore", "none")
 #: The triplet samplers: hypseg's multi-scale sampler, or the released experiment's per-voxel anchors.
 SAMPLERS = ("multiscale", "paper")
+#: What ``anchor_candidates`` balances: equal-width bins of the anchors' means, or the two sides of Otsu's cut.
 ANCHOR_BALANCES = ("bins", "otsu")
 
 
