@@ -172,6 +172,9 @@ def main() -> None:
     parser.add_argument("--level1", action="append", default=[], type=level1_choice, metavar="P:POWER", help="with --recipe, also score the "
                         "recipe with level 1 at patch side P and purity power POWER (e.g. 5:8), each row paired against the "
                         "recipe's own level 1 at the same --refine and --clusterer")
+    parser.add_argument("--level1-override", metavar="JSON", help="train a second model, the first's config with this JSON "
+                        "replacing fields as --override does, and embed level 1's patch side with it (the finer levels keep "
+                        "the first model's embeddings): two models, each read by the levels it suits")
     parser.add_argument("--finer-components", type=int, metavar="N", help="project every embedding of a patch side that level 1 "
                         "does not use (the finer levels') onto its N leading principal axes, per volume, in the tangent space "
                         "(a ball's) or as it is (a Euclidean model's), before any clustering: levels 2-3 see N directions of the code")
@@ -197,6 +200,8 @@ def main() -> None:
         parser.error("--intensity-twin needs --recipe and a model (not --no-model)")
     if args.instances and (not args.in_object or args.kind == "shepp-logan"):
         parser.error("--instances needs --in-object and a cell set (--kind regular or irregular)")
+    if args.level1_override and (args.ensemble != 1 or level1_choices or args.finer_components):
+        parser.error("--level1-override needs one model, and neither --level1 nor --finer-components")
     if args.mixing and (args.ensemble != 1 or any("," in s for s in args.sides or ())):
         parser.error("--mixing needs one model and one patch side per --sides (one ball per embedding)")
     base = cpu_recipe()
@@ -243,6 +248,13 @@ def main() -> None:
             print(json.dumps({"training_seed": args.seed + j, **retried, "last_losses": {k: round(v, 4) for k, v in result.last.items()}}),
                   flush=True)
         models = [result.model for result in results]
+        level1_models = models
+        if args.level1_override:  # the model whose embeddings level 1 (and --mixing) reads
+            extra = json.loads(args.level1_override)
+            level1_result = Trainer(overridden(config, extra), train, run_dir=(args.keep or Path(tmp)) / "run-level1", progress=False).fit()
+            print(json.dumps({"level1_override": extra, "last_losses": {k: round(v, 4) for k, v in level1_result.last.items()}}),
+                  flush=True)
+            level1_models = [level1_result.model]
     # containment: level 1 as the recipe finds it (holes filled), each combination sets levels 2-3 inside it
     level1 = dataclasses.replace(INFERENCE[1], in_object=True, space=args.space, refine=passes[0])
     uses_level1 = args.in_object or args.level1_errors or args.mixing
@@ -251,7 +263,8 @@ def main() -> None:
               | {how.supervoxel_size for how in recipe.values() if how.supervoxel_size})
     segments = {size: [supervoxels(v, size=size) for v in val] for size in sorted(needed) if size}
     # one factor per model and side: the models' embeddings side by side
-    embeddings = {sides: [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides) for model in models], axis=-1)
+    embeddings = {sides: [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides)
+                                          for model in (level1_models if sides == level1.patch_sides else models)], axis=-1)
                           for v in val] for sides in dict.fromkeys(([level1.patch_sides] if uses_level1 else []) + sides_list
                                                                    + [how.patch_sides for how in recipe.values()]
                                                                    + [sides for sides, _ in level1_choices])}
@@ -479,6 +492,14 @@ def organelle_matches(maps: list[np.ndarray], truths: list[np.ndarray]) -> dict[
                 organelle = organelles == j
                 ious[name].append(max((float(np.sum(organelle & c) / np.sum(organelle | c)) for c in candidates), default=0.0))
     return ious
+
+
+def overridden(config, extra: dict):
+    """``config`` (a RunConfig) with the fields that ``extra`` names per part (``{"model": {"latent_dim": 4}}``) replaced."""
+    unknown = sorted(set(extra) - {"model", "data", "train"})
+    if unknown:
+        raise ValueError(f"an override names parts model, data and train, got {unknown}")
+    return dataclasses.replace(config, **{part: dataclasses.replace(getattr(config, part), **fields) for part, fields in extra.items()})
 
 
 def leading_subspace(embedding: np.ndarray, n: int, geometry) -> np.ndarray:

@@ -144,3 +144,15 @@ def test_leading_subspace_keeps_the_code_at_full_rank_and_flattens_it_to_n_axes_
     assert np.linalg.matrix_rank(flat - flat.mean(axis=0), tol=1e-4) == 1
     with pytest.raises(ValueError, match=r"^--finer-components must lie in \[1, 4\], got 5$"):
         leading_subspace(e, 5, geometry)
+
+
+def test_overridden_replaces_only_the_named_fields_of_the_named_parts():
+    from benchmarks.validation_split import overridden
+    from hypseg.config import cpu_recipe
+
+    base = cpu_recipe()
+    changed = overridden(base, {"model": {"latent_dim": 4}, "train": {"kl_weight": 0.3}})
+    assert (changed.model.latent_dim, changed.train.kl_weight) == (4, 0.3)
+    assert changed.model.channels == base.model.channels and changed.data == base.data and changed.train.steps == base.train.steps
+    with pytest.raises(ValueError, match=r"^an override names parts model, data and train, got \['segment'\]$"):
+        overridden(base, {"segment": {}})
