@@ -175,6 +175,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "kl-weight-seeds": seeded_setting(CODE_RESPONSE_SETS, "kl-weight-0.3"),
     "latent-dim-seeds": seeded_setting(CODE_RESPONSE_SETS, "latent-dim-4"),
     "latent-dim-finer-seeds": seeded_setting(CODE_RESPONSE_SETS, "latent-dim-4-finer-2"),
+    "level1-latent-dim-seeds": seeded_setting(CODE_RESPONSE_SETS, "level1-latent-dim-4"),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),
     "refine-choice": table_of("refine_choice"),
     "results": results_at_a_glance,
