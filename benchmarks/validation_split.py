@@ -59,6 +59,7 @@ from benchmarks.intensity_twin import twin_embeddings, twin_geometry
 from benchmarks.validation_pairs import paired
 from benchmarks.level1_probe import code_response, crossing, level1_mixing, shares_of
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
+from hypseg.baselines.patch_pca import principal_axes
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, level_weights,
                                          score_labels, segment_config, segment_embeddings)
 from hypseg.config import cpu_recipe
@@ -66,7 +67,6 @@ from hypseg.config.segment import CLUSTERERS, SPACES
 from hypseg.data import SyntheticConfig, discover_cases, load_normalised, normalise, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.recipe import cluster_embeddings
-from hypseg.baselines.patch_pca import principal_axes
 from hypseg.inference.tangent import to_ball, to_tangent
 from hypseg.inference.pooling import pool_embedding
 from hypseg.io import load_labels
@@ -205,13 +205,18 @@ def main() -> None:
     if args.mixing and (args.ensemble != 1 or any("," in s for s in args.sides or ())):
         parser.error("--mixing needs one model and one patch side per --sides (one ball per embedding)")
     base = cpu_recipe()
-    override = json.loads(args.override)
-    train_config = dataclasses.replace(base.train, seed=args.seed, validation_batches=0, checkpoint_every=10**6,
-                                       **override.get("train", {}))
+    base = dataclasses.replace(base, model=dataclasses.replace(base.model, variant=args.variant), train=dataclasses.replace(
+        base.train, seed=args.seed, validation_batches=0, checkpoint_every=10**6))
+    try:
+        config = overridden(base, json.loads(args.override))
+        level1_extra = json.loads(args.level1_override) if args.level1_override else None
+        if level1_extra is not None:
+            overridden(config, level1_extra)  # refused here, before any training, when it names an unknown part
+    except ValueError as error:
+        parser.error(str(error))
     if args.triplet_weight is not None:
-        train_config = dataclasses.replace(train_config, triplet_weight=args.triplet_weight)
-    config = dataclasses.replace(base, model=dataclasses.replace(base.model, variant=args.variant, **override.get("model", {})),
-                                 data=dataclasses.replace(base.data, **override.get("data", {})), train=train_config)
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, triplet_weight=args.triplet_weight))
+    train_config = config.train
     # default: every patch side and supervoxel size of the quality benchmark's per-level inference
     sides_list = ([tuple(int(p) for p in s.split(",")) for s in args.sides] if args.sides
                   else list(dict.fromkeys(how.patch_sides for how in INFERENCE.values())))
@@ -249,10 +254,10 @@ def main() -> None:
                   flush=True)
         models = [result.model for result in results]
         level1_models = models
-        if args.level1_override:  # the model whose embeddings level 1 (and --mixing) reads
-            extra = json.loads(args.level1_override)
-            level1_result = Trainer(overridden(config, extra), train, run_dir=(args.keep or Path(tmp)) / "run-level1", progress=False).fit()
-            print(json.dumps({"level1_override": extra, "last_losses": {k: round(v, 4) for k, v in level1_result.last.items()}}),
+        if level1_extra is not None:  # the model whose embeddings level 1 (and --mixing) reads
+            level1_result = Trainer(overridden(config, level1_extra), train, run_dir=(args.keep or Path(tmp)) / "run-level1",
+                                    progress=False).fit()
+            print(json.dumps({"level1_override": level1_extra, "last_losses": {k: round(v, 4) for k, v in level1_result.last.items()}}),
                   flush=True)
             level1_models = [level1_result.model]
     # containment: level 1 as the recipe finds it (holes filled), each combination sets levels 2-3 inside it
@@ -499,7 +504,13 @@ def overridden(config, extra: dict):
     unknown = sorted(set(extra) - {"model", "data", "train"})
     if unknown:
         raise ValueError(f"an override names parts model, data and train, got {unknown}")
-    return dataclasses.replace(config, **{part: dataclasses.replace(getattr(config, part), **fields) for part, fields in extra.items()})
+    parts = {}
+    for part, fields in extra.items():
+        try:
+            parts[part] = dataclasses.replace(getattr(config, part), **fields)
+        except TypeError as error:  # a field the part does not have
+            raise ValueError(f"an override of {part}: {error}") from None
+    return dataclasses.replace(config, **parts)
 
 
 def leading_subspace(embedding: np.ndarray, n: int, geometry) -> np.ndarray:

@@ -156,3 +156,5 @@ def test_overridden_replaces_only_the_named_fields_of_the_named_parts():
     assert changed.model.channels == base.model.channels and changed.data == base.data and changed.train.steps == base.train.steps
     with pytest.raises(ValueError, match=r"^an override names parts model, data and train, got \['segment'\]$"):
         overridden(base, {"segment": {}})
+    with pytest.raises(ValueError, match=r"^an override of model: .*latent_dimm"):
+        overridden(base, {"model": {"latent_dimm": 4}})
