@@ -148,7 +148,8 @@ def code_response(code: np.ndarray, image: np.ndarray, foreground: np.ndarray, s
     inside = np.asarray(foreground, dtype=bool)
     share_inside = box_means(inside.astype(np.float32), (side,))[..., 0].ravel()
     inside = inside.ravel()
-    mixed = (share_inside > 1e-6) & (share_inside < 1 - 1e-6)
+    one_voxel = 1.0 / side ** 3  # the smallest share a box can hold; anything below half of it is round-off
+    mixed = (share_inside > one_voxel / 2) & (share_inside < 1 - one_voxel / 2)
     standard = (b - b.mean()) / b.std()
     noisy = standard + np.random.default_rng(seed).normal(0.0, np.sqrt(1.0 / r ** 2 - 1.0), b.size)
 

@@ -356,7 +356,7 @@ def balanced_choice(rng: np.random.Generator, values: np.ndarray, n: int, *, bin
     """
     values = np.asarray(values, dtype=np.float64)
     if split == "otsu":
-        which = (values > threshold_otsu(values)).astype(np.intp) if np.ptp(values) > 0 else np.zeros(values.size, np.intp)
+        which = (values > threshold_otsu(values)).astype(np.intp)  # constant values: the cut is the value, one class
     elif split == "bins":
         edges = np.linspace(values.min(), values.max(), bins + 1)
         which = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, bins - 1)
