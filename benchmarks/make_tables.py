@@ -8,6 +8,7 @@ after a benchmark run rewrote a results file; ``--check`` only reports blocks th
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -116,16 +117,23 @@ def beyond_intensity() -> str:
     return _markdown(header, rows)
 
 
+@functools.cache
+def _sections(name: str) -> dict[str, list[dict]]:
+    """The sections of ``benchmarks/results/<name>.md`` (:func:`benchmarks.validation_pairs.sections`), read once."""
+    from benchmarks import validation_pairs as vp
+
+    return vp.sections((RESULTS / f"{name}.md").read_text())
+
+
 def validation_pairs(name: str, *, base: str | None = None) -> Callable[[], str]:
     """The paired table of ``benchmarks/results/<name>.md`` (:mod:`benchmarks.validation_pairs`): each set's recipe
     against its intensity twin, or, with ``base``, every run against that section."""
     from benchmarks import validation_pairs as vp
 
     def table() -> str:
-        found = vp.sections((RESULTS / f"{name}.md").read_text())
         if base is None:
-            return _markdown(vp.TWIN_HEADER, vp.twin_summary(found))
-        return _markdown(vp.BASE_HEADER, vp.against_base(found, base))
+            return _markdown(vp.TWIN_HEADER, vp.twin_summary(_sections(name)))
+        return _markdown(vp.BASE_HEADER, vp.against_base(_sections(name), base))
     return table
 
 
@@ -135,10 +143,8 @@ def seeded_setting(names: dict[str, str], setting: str) -> Callable[[], str]:
     from benchmarks import validation_pairs as vp
 
     def table() -> str:
-        rows = []
-        for label, name in names.items():
-            found = vp.sections((RESULTS / f"{name}.md").read_text())
-            rows += [[label, *row[1:]] for row in vp.seeded_against_base(found, "default") if row[0] == setting]
+        rows = [[label, *row[1:]] for label, name in names.items()
+                for row in vp.seeded_against_base(_sections(name), "default", only=setting)]
         return _markdown(["set", *vp.SEEDED_HEADER[1:]], rows)
     return table
 
@@ -149,12 +155,9 @@ def recipe_seeds(names: dict[str, str]) -> Callable[[], str]:
     from benchmarks import validation_pairs as vp
 
     def table() -> str:
-        rows = []
-        for label, name in names.items():
-            found = vp.sections((RESULTS / f"{name}.md").read_text())
-            rows += [[label, *row] for row in vp.against_base(found, "default-0") if row[0].startswith("default-")]
-        return _markdown(["set", "recipe at seed", "level", "seed 0", "this seed", "this seed - seed 0 [95%]"],
-                         [[row[0], row[1].removeprefix("default-"), *row[2:]] for row in rows])
+        rows = [[label, row[0].removeprefix("default-"), *row[1:]] for label, name in names.items()
+                for row in vp.against_base(_sections(name), "default-0") if row[0].startswith("default-")]
+        return _markdown(["set", "recipe at seed", "level", "seed 0", "this seed", "this seed - seed 0 [95%]"], rows)
     return table
 
 

@@ -136,17 +136,17 @@ def twin_summary(found: dict[str, list[dict]]) -> list[list[str]]:
     return rows
 
 
-def seeded_against_base(found: dict[str, list[dict]], base: str) -> list[list[str]]:
-    """Rows per other setting and level: the training seeds it shares with setting ``base``, both settings' mean
-    DICE (each volume first averaged over those seeds), setting minus base with its paired 95% interval over the
-    volumes, and each shared seed's own mean difference."""
+def seeded_against_base(found: dict[str, list[dict]], base: str, *, only: str | None = None) -> list[list[str]]:
+    """Rows per other setting (or the setting ``only``) and level: the training seeds it shares with setting
+    ``base``, both settings' mean DICE (each volume first averaged over those seeds), setting minus base with its
+    paired 95% interval over the volumes, and each shared seed's own mean difference."""
     groups = by_prefix(found)
     if base not in groups:
         raise ValueError(f"no setting {base!r}; the settings are {sorted(groups)}")
     rows = []
     for setting, seeds in groups.items():
         shared = [seed for seed in seeds if seed in groups[base]]
-        if setting == base or not shared:
+        if setting == base or not shared or only not in (None, setting):
             continue
         for seed in shared:
             _same_volumes(seeds[seed], groups[base][seed], found)

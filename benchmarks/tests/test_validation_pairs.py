@@ -88,5 +88,7 @@ def test_settings_are_paired_over_the_seeds_both_ran_each_volume_averaged_first(
     low, high = paired_interval(run, base)
     assert rows[0][3:] == [f"{base.mean():.3f}", f"{run.mean():.3f}", f"{np.mean(run - base):+.3f} [{low:+.3f}, {high:+.3f}]",
                            f"{np.mean(C[0] - A[0]):+.3f}, {np.mean(A[0] - B[0]):+.3f}"]
+    assert vp.seeded_against_base(found, "default", only="change") == rows
+    assert vp.seeded_against_base(found, "default", only="other") == []  # no seed in common with the base
     with pytest.raises(ValueError, match=r"^no setting 'nope'; the settings are \['change', 'default', 'other'\]$"):
         vp.seeded_against_base(found, "nope")
