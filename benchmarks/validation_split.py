@@ -178,10 +178,14 @@ def main() -> None:
     parser.add_argument("--finer-components", type=int, metavar="N", help="project every embedding of a patch side that level 1 "
                         "does not use (the finer levels') onto its N leading principal axes, per volume, in the tangent space "
                         "(a ball's) or as it is (a Euclidean model's), before any clustering: levels 2-3 see N directions of the code")
+    parser.add_argument("--level1-components", type=int, metavar="N", help="project level 1's embeddings (its patch side's, "
+                        "from --level1-override's model where given) onto their N leading principal axes, as --finer-components "
+                        "does for the finer levels: level 1 sees N directions of the code")
     args = parser.parse_args()
     level1_choices = args.level1
-    if args.finer_components and level1_choices:
-        parser.error("--finer-components projects the patch sides that --level1 would score level 1 at; use one of them")
+    if (args.finer_components or args.level1_components) and level1_choices:
+        parser.error("--finer-components and --level1-components project the patch sides that --level1 would score level 1 "
+                     "at; use one of them")
     if level1_choices and not args.recipe:
         parser.error("--level1 needs --recipe")
     try:
@@ -214,6 +218,13 @@ def main() -> None:
             overridden(config, level1_extra)  # refused here, before any training, when it names an unknown part
     except ValueError as error:
         parser.error(str(error))
+    # the code's dimensions: a product of sides is one ball per side, an ensemble one per model
+    finer_dim = config.model.latent_dim * args.ensemble * max([s.count(",") + 1 for s in args.sides or ()] + [1])
+    level1_dim = (overridden(config, level1_extra) if level1_extra is not None else config).model.latent_dim * args.ensemble
+    for flag, n, dim in (("--finer-components", args.finer_components, finer_dim),
+                         ("--level1-components", args.level1_components, level1_dim)):
+        if n is not None and not 1 <= n <= dim:
+            parser.error(f"{flag} must lie in [1, {dim}] (the code's dimensions), got {n}")
     if args.triplet_weight is not None:
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, triplet_weight=args.triplet_weight))
     train_config = config.train
@@ -273,10 +284,10 @@ def main() -> None:
                           for v in val] for sides in dict.fromkeys(([level1.patch_sides] if uses_level1 else []) + sides_list
                                                                    + [how.patch_sides for how in recipe.values()]
                                                                    + [sides for sides, _ in level1_choices])}
-    if args.finer_components:
-        for sides in embeddings:
-            if sides != level1.patch_sides:
-                embeddings[sides] = [leading_subspace(e, args.finer_components, config.model) for e in embeddings[sides]]
+    for sides in embeddings:  # --finer-components / --level1-components: fewer directions of the code
+        n = args.level1_components if sides == level1.patch_sides else args.finer_components
+        if n:
+            embeddings[sides] = [leading_subspace(e, n, config.model) for e in embeddings[sides]]
     if args.mixing:  # how far from the origin the voxels' embeddings lie: |y| in the ball, |u| in R^d
         print(json.dumps({"embedding_norm_median_p99": {",".join(map(str, sides)): np.round(np.percentile(
             np.concatenate([np.linalg.norm(e, axis=-1).ravel() for e in v]), [50, 99]), 3).tolist()
@@ -517,7 +528,7 @@ def leading_subspace(embedding: np.ndarray, n: int, geometry) -> np.ndarray:
     """``embedding`` (Z, Y, X, d) projected onto the ``n`` leading principal axes of its voxels (in the tangent space
     at the origin for a ball's, mapped back), keeping d coordinates: what varies along the other axes is removed."""
     if not 1 <= n <= embedding.shape[-1]:
-        raise ValueError(f"--finer-components must lie in [1, {embedding.shape[-1]}], got {n}")
+        raise ValueError(f"the number of leading axes must lie in [1, {embedding.shape[-1]}], got {n}")
     flat = to_tangent(embedding, c=geometry.curvature) if geometry.hyperbolic else embedding
     rows = flat.reshape(-1, flat.shape[-1]).astype(np.float64)
     axes, mean = principal_axes(rows, n_components=n)

@@ -142,7 +142,7 @@ def test_leading_subspace_keeps_the_code_at_full_rank_and_flattens_it_to_n_axes_
     np.testing.assert_allclose(leading_subspace(e, 4, geometry), e, atol=1e-5)
     flat = to_tangent(leading_subspace(e, 1, geometry), c=geometry.curvature).reshape(-1, 4)
     assert np.linalg.matrix_rank(flat - flat.mean(axis=0), tol=1e-4) == 1
-    with pytest.raises(ValueError, match=r"^--finer-components must lie in \[1, 4\], got 5$"):
+    with pytest.raises(ValueError, match=r"^the number of leading axes must lie in \[1, 4\], got 5$"):
         leading_subspace(e, 5, geometry)
 
 
@@ -158,3 +158,19 @@ def test_overridden_replaces_only_the_named_fields_of_the_named_parts():
         overridden(base, {"segment": {}})
     with pytest.raises(ValueError, match=r"^an override of model: .*latent_dimm"):
         overridden(base, {"model": {"latent_dimm": 4}})
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--level1-components", "3"], "--level1-components must lie in [1, 2] (the code's dimensions), got 3"),
+    (["--level1-override", '{"model": {"latent_dim": 4}}', "--level1-components", "5"],
+     "--level1-components must lie in [1, 4] (the code's dimensions), got 5"),
+    (["--finer-components", "0", "--sides", "5,10"], "--finer-components must lie in [1, 4] (the code's dimensions), got 0"),
+    (["--level1-components", "1", "--recipe", "--level1", "5:8"],
+     "--finer-components and --level1-components project the patch sides that --level1 would score level 1 at; use one of them"),
+])
+def test_a_projection_beyond_the_codes_dimensions_is_refused_before_any_training(script, monkeypatch, capsys, args, message):
+    monkeypatch.setattr("sys.argv", ["validation_split.py", *args])
+    with pytest.raises(SystemExit) as stop:
+        script.main()
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"validation_split.py: error: {message}"
