@@ -212,7 +212,8 @@ def main() -> None:
     base = dataclasses.replace(base, model=dataclasses.replace(base.model, variant=args.variant), train=dataclasses.replace(
         base.train, seed=args.seed, validation_batches=0, checkpoint_every=10**6))
     try:
-        config = overridden(base, json.loads(args.override))
+        override = json.loads(args.override)  # as given, for the printed rows
+        config = overridden(base, override)
         level1_extra = json.loads(args.level1_override) if args.level1_override else None
         if level1_extra is not None:
             overridden(config, level1_extra)  # refused here, before any training, when it names an unknown part

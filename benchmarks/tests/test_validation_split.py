@@ -174,3 +174,28 @@ def test_a_projection_beyond_the_codes_dimensions_is_refused_before_any_training
         script.main()
     assert stop.value.code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == f"validation_split.py: error: {message}"
+
+
+def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(script, monkeypatch, capsys):
+    """The whole script once, on two small volumes and two training steps: every option of the two-model run
+    (--level1-override, --level1-components, --mixing, --intensity-twin) prints its rows."""
+    import json
+
+    rng = np.random.default_rng(0)
+    truth = _cell_with_organelles()
+    volumes = [(truth * 0.3 + rng.normal(scale=0.05, size=truth.shape)).astype(np.float32) for _ in range(2)]
+    truths = [{1: (truth > 0).astype(np.int32), 2: truth, 3: truth} for _ in range(2)]
+    monkeypatch.setattr(script, "write_synthetic_dataset", lambda *args, **kwargs: None)
+    monkeypatch.setattr(script, "discover_cases", lambda roots: [])
+    monkeypatch.setattr(script, "split_volumes", lambda cases, split, levels, **kwargs: (volumes, truths))
+    tiny = '{"train": {"steps": 2}, "data": {"patch_max": 12.0, "triplets_per_batch": 16}}'
+    monkeypatch.setattr("sys.argv", ["validation_split.py", "--override", tiny, "--sides", "10", "--supervoxels", "100",
+                                     "--purity-power", "0", "--recipe", "--mixing", "--intensity-twin",
+                                     "--level1-override", '{"model": {"latent_dim": 4}}', "--level1-components", "1"])
+    script.main()
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[1]["level1_override"] == {"model": {"latent_dim": 4}}
+    recipe = [row for row in rows if row.get("inference") == "recipe (quality.INFERENCE)"]
+    assert recipe and recipe[0]["override"] == json.loads(tiny)
+    assert all(len(row["dice"]) == 3 for row in recipe)
+    assert any(row.get("mixing") for row in rows) and any(row.get("code_response") for row in rows)
