@@ -178,6 +178,10 @@ def main() -> None:
     parser.add_argument("--finer-components", type=int, metavar="N", help="project every embedding of a patch side that level 1 "
                         "does not use (the finer levels') onto its N leading principal axes, per volume, in the tangent space "
                         "(a ball's) or as it is (a Euclidean model's), before any clustering: levels 2-3 see N directions of the code")
+    parser.add_argument("--inside-normalised", action="store_true", help="with --recipe, also score the recipe with the "
+                        "finer levels' patch sides embedded from each volume normalised again over its level-1 object's voxels "
+                        "(level 1 as the recipe finds it): the intensities the finer levels divide spread over the range the "
+                        "encoder was trained on, instead of a bright object's top end; paired against the recipe")
     parser.add_argument("--level1-components", type=int, metavar="N", help="project level 1's embeddings (its patch side's, "
                         "from --level1-override's model where given) onto their N leading principal axes, as --finer-components "
                         "does for the finer levels: level 1 sees N directions of the code")
@@ -200,6 +204,8 @@ def main() -> None:
     passes = args.refine or [INFERENCE[1].refine]
     if min(passes) < 0 or (len(passes) > 1 and not args.recipe):
         parser.error("--refine takes passes >= 0, and several only with --recipe")
+    if args.inside_normalised and (not args.recipe or args.no_model or level1_choices):
+        parser.error("--inside-normalised needs --recipe and a model, and no --level1")
     if args.intensity_twin and (not args.recipe or args.no_model):
         parser.error("--intensity-twin needs --recipe and a model (not --no-model)")
     if args.instances and (not args.in_object or args.kind == "shepp-logan"):
@@ -372,6 +378,23 @@ def main() -> None:
                               "dice_per_volume": {level: np.round(twin[level], 4).tolist() for level in levels},
                               "recipe_minus_twin": {level: paired(scores[level], twin[level]) for level in levels},
                               **against_first((clusterer, "twin"), refine, twin)}), flush=True)
+        if args.inside_normalised:  # the finer levels embedded again from each volume normalised over level 1's object
+            objects = [obj > 0 for obj in segment_embeddings(embeddings, config, {1: levels[1]}, seed=0, inference=finer,
+                                                             segments=segments, weights=weights, volumes=val)[1]]
+            inside = [normalise(v, config=config.data, mask=obj) for v, obj in zip(val, objects)]
+            again = dict(embeddings)
+            for sides in {how.patch_sides for level, how in finer.items() if level > 1} - {finer[1].patch_sides}:
+                again[sides] = [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides) for model in models], axis=-1)
+                                for v in inside]
+                if args.finer_components:
+                    again[sides] = [leading_subspace(e, args.finer_components, config.model) for e in again[sides]]
+            renormalised = score_labels(segment_embeddings(again, config, levels, seed=0, inference=finer, segments=segments,
+                                                           weights=weights, members=args.ensemble, volumes=val), truths)
+            print(json.dumps({"inside_normalised": "the recipe, its finer levels embedded from each volume normalised over "
+                                                   "its level-1 object", **named,
+                              "dice": [round(float(np.mean(renormalised[level])), 3) for level in levels],
+                              "dice_per_volume": {level: np.round(renormalised[level], 4).tolist() for level in levels},
+                              "minus_recipe": {level: paired(renormalised[level], scores[level]) for level in levels}}), flush=True)
     recipe_scores = {clusterer: scores for (clusterer, kind), scores in first.items() if kind == "model"}
     if "kmeans" in recipe_scores and len(recipe_scores) > 1:  # each clusterer against k-means, paired over the volumes
         print(json.dumps({"recipe_levels_2_3_minus_kmeans": {

@@ -191,7 +191,8 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     tiny = '{"train": {"steps": 2}, "data": {"patch_max": 12.0, "triplets_per_batch": 16}}'
     monkeypatch.setattr("sys.argv", ["validation_split.py", "--override", tiny, "--sides", "10", "--supervoxels", "100",
                                      "--purity-power", "0", "--recipe", "--mixing", "--intensity-twin",
-                                     "--level1-override", '{"model": {"latent_dim": 4}}', "--level1-components", "1"])
+                                     "--level1-override", '{"model": {"latent_dim": 4}}', "--level1-components", "1",
+                                     "--inside-normalised"])
     script.main()
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows[1]["level1_override"] == {"model": {"latent_dim": 4}}
@@ -199,3 +200,7 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     assert recipe and recipe[0]["override"] == json.loads(tiny)
     assert all(len(row["dice"]) == 3 for row in recipe)
     assert any(row.get("mixing") for row in rows) and any(row.get("code_response") for row in rows)
+    # normalised again inside level 1's object, the finer levels change and level 1 does not
+    again = [row for row in rows if "inside_normalised" in row]
+    assert len(again) == 1 and again[0]["dice_per_volume"]["1"] == recipe[0]["dice_per_volume"]["1"]
+    assert again[0]["minus_recipe"]["1"] == [0.0, [0.0, 0.0]]
