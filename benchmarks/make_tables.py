@@ -161,6 +161,30 @@ def recipe_seeds(names: dict[str, str]) -> Callable[[], str]:
     return table
 
 
+def inside_normalised(names: dict[str, str]) -> Callable[[], str]:
+    """Per set, training seed and level: the recipe, the recipe with its finer levels embedded from each volume
+    normalised over its level-1 object (``validation_split --inside-normalised``, the same model), and the difference,
+    paired over the volumes."""
+    import numpy as np
+
+    from benchmarks import validation_pairs as vp
+
+    def table() -> str:
+        rows = []
+        for label, name in names.items():
+            for section, found in _sections(name).items():
+                if not section.startswith("inside-normalised-"):
+                    continue
+                recipe = vp.per_volume(found, vp.RECIPE)
+                again = next(row for row in found if "inside_normalised" in row)["dice_per_volume"]
+                for level, base in recipe.items():
+                    run = np.asarray(again[str(level)], dtype=np.float64)
+                    rows.append([label, section.removeprefix("inside-normalised-"), f"L{level}", f"{base.mean():.3f}",
+                                 f"{run.mean():.3f}", vp.paired_text(run, base)])
+        return _markdown(["set", "training seed", "level", "recipe", "normalised inside", "normalised inside - recipe [95%]"], rows)
+    return table
+
+
 CODE_RESPONSE_SETS = {"regular": "validation_code_response_regular", "irregular": "validation_code_response_irregular",
                       "Shepp-Logan": "validation_code_response_shepp_logan", "cells at half size": "validation_code_response_half_size",
                       "rare bright blurred cells": "validation_code_response_rare_bright",
@@ -179,7 +203,9 @@ TABLES: dict[str, Callable[[], str]] = {
     "latent-dim-seeds": seeded_setting(CODE_RESPONSE_SETS, "latent-dim-4"),
     "latent-dim-finer-seeds": seeded_setting(CODE_RESPONSE_SETS, "latent-dim-4-finer-2"),
     "level1-latent-dim-seeds": seeded_setting(CODE_RESPONSE_SETS, "level1-latent-dim-4"),
+    "level1-latent-dim-axes-seeds": seeded_setting(CODE_RESPONSE_SETS, "level1-latent-dim-4-axes-1"),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),
+    "inside-normalised": inside_normalised(CODE_RESPONSE_SETS),
     "refine-choice": table_of("refine_choice"),
     "results": results_at_a_glance,
     "inference-speed": inference_speed,
