@@ -176,7 +176,8 @@ def inside_normalised(names: dict[str, str]) -> Callable[[], str]:
                 if not section.startswith("inside-normalised-"):
                     continue
                 recipe = vp.per_volume(found, vp.RECIPE)
-                again = next(row for row in found if "inside_normalised" in row)["dice_per_volume"]
+                again = next(row for row in found if "inside_normalised" in row  # k-means at every level, as per_volume's
+                             and row.get("clusterer_levels_2_3", "kmeans") == "kmeans")["dice_per_volume"]
                 for level, base in recipe.items():
                     run = np.asarray(again[str(level)], dtype=np.float64)
                     rows.append([label, section.removeprefix("inside-normalised-"), f"L{level}", f"{base.mean():.3f}",

@@ -182,9 +182,9 @@ def main() -> None:
                         "finer levels' patch sides embedded from each volume normalised again over its level-1 object's voxels "
                         "(level 1 as the recipe finds it): the intensities the finer levels divide spread over the range the "
                         "encoder was trained on, instead of a bright object's top end; paired against the recipe")
-    parser.add_argument("--level1-components", type=int, metavar="N", help="project level 1's embeddings (its patch side's, "
-                        "from --level1-override's model where given) onto their N leading principal axes, as --finer-components "
-                        "does for the finer levels: level 1 sees N directions of the code")
+    parser.add_argument("--level1-components", type=int, metavar="N", help="project the embeddings at level 1's patch side "
+                        "(from --level1-override's model where given; wherever that side is used) onto their N leading principal "
+                        "axes, as --finer-components does for the other sides: level 1 sees N directions of the code")
     args = parser.parse_args()
     level1_choices = args.level1
     if (args.finer_components or args.level1_components) and level1_choices:
@@ -225,19 +225,21 @@ def main() -> None:
             overridden(config, level1_extra)  # refused here, before any training, when it names an unknown part
     except ValueError as error:
         parser.error(str(error))
-    # the code's dimensions: a product of sides is one ball per side, an ensemble one per model
-    finer_dim = config.model.latent_dim * args.ensemble * max([s.count(",") + 1 for s in args.sides or ()] + [1])
-    level1_dim = (overridden(config, level1_extra) if level1_extra is not None else config).model.latent_dim * args.ensemble
-    for flag, n, dim in (("--finer-components", args.finer_components, finer_dim),
-                         ("--level1-components", args.level1_components, level1_dim)):
-        if n is not None and not 1 <= n <= dim:
-            parser.error(f"{flag} must lie in [1, {dim}] (the code's dimensions), got {n}")
     if args.triplet_weight is not None:
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, triplet_weight=args.triplet_weight))
     train_config = config.train
     # default: every patch side and supervoxel size of the quality benchmark's per-level inference
     sides_list = ([tuple(int(p) for p in s.split(",")) for s in args.sides] if args.sides
                   else list(dict.fromkeys(how.patch_sides for how in INFERENCE.values())))
+    # the code's dimensions at each projected side: one ball per side and per model
+    finer_sides = (set(sides_list + ([how.patch_sides for how in INFERENCE.values()] if args.recipe else []))
+                   - {INFERENCE[1].patch_sides})
+    finer_dim = config.model.latent_dim * args.ensemble * min([len(sides) for sides in finer_sides] or [1])
+    level1_dim = (overridden(config, level1_extra) if level1_extra is not None else config).model.latent_dim * args.ensemble
+    for flag, n, dim in (("--finer-components", args.finer_components, finer_dim),
+                         ("--level1-components", args.level1_components, level1_dim)):
+        if n is not None and not 1 <= n <= dim:
+            parser.error(f"{flag} must lie in [1, {dim}] (the code's dimensions at every side it projects), got {n}")
     sizes = args.supervoxels or list(dict.fromkeys(how.supervoxel_size or 0 for how in INFERENCE.values()))
     powers = args.purity_power or sorted({how.purity_power for how in INFERENCE.values()})
     levels = dict(SETS[args.kind].levels)  # level -> clusters
@@ -285,16 +287,19 @@ def main() -> None:
     needed = (set(sizes) | ({level1.supervoxel_size} if uses_level1 else set())
               | {how.supervoxel_size for how in recipe.values() if how.supervoxel_size})
     segments = {size: [supervoxels(v, size=size) for v in val] for size in sorted(needed) if size}
-    # one factor per model and side: the models' embeddings side by side
-    embeddings = {sides: [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides)
-                                          for model in (level1_models if sides == level1.patch_sides else models)], axis=-1)
-                          for v in val] for sides in dict.fromkeys(([level1.patch_sides] if uses_level1 else []) + sides_list
-                                                                   + [how.patch_sides for how in recipe.values()]
-                                                                   + [sides for sides, _ in level1_choices])}
-    for sides in embeddings:  # --finer-components / --level1-components: fewer directions of the code
+
+    def embedded(volumes, sides) -> list[np.ndarray]:
+        """One embedding per volume at ``sides``: the models' side by side (one factor per model and side; level 1's
+        side from its own models), projected as --level1-components / --finer-components say."""
+        members = level1_models if sides == level1.patch_sides else models
+        found = [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides) for model in members], axis=-1)
+                 for v in volumes]
         n = args.level1_components if sides == level1.patch_sides else args.finer_components
-        if n:
-            embeddings[sides] = [leading_subspace(e, n, config.model) for e in embeddings[sides]]
+        return [leading_subspace(e, n, config.model, factors=len(sides) * len(members)) for e in found] if n else found
+
+    embeddings = {sides: embedded(val, sides) for sides in dict.fromkeys(
+        ([level1.patch_sides] if uses_level1 else []) + sides_list + [how.patch_sides for how in recipe.values()]
+        + [sides for sides, _ in level1_choices])}
     if args.mixing:  # how far from the origin the voxels' embeddings lie: |y| in the ball, |u| in R^d
         print(json.dumps({"embedding_norm_median_p99": {",".join(map(str, sides)): np.round(np.percentile(
             np.concatenate([np.linalg.norm(e, axis=-1).ravel() for e in v]), [50, 99]), 3).tolist()
@@ -380,14 +385,12 @@ def main() -> None:
                               **against_first((clusterer, "twin"), refine, twin)}), flush=True)
         if args.inside_normalised:  # the finer levels embedded again from each volume normalised over level 1's object
             objects = [obj > 0 for obj in segment_embeddings(embeddings, config, {1: levels[1]}, seed=0, inference=finer,
-                                                             segments=segments, weights=weights, volumes=val)[1]]
+                                                             segments=segments, weights=weights, members=args.ensemble,
+                                                             volumes=val)[1]]
             inside = [normalise(v, config=config.data, mask=obj) for v, obj in zip(val, objects)]
             again = dict(embeddings)
             for sides in {how.patch_sides for level, how in finer.items() if level > 1} - {finer[1].patch_sides}:
-                again[sides] = [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides) for model in models], axis=-1)
-                                for v in inside]
-                if args.finer_components:
-                    again[sides] = [leading_subspace(e, args.finer_components, config.model) for e in again[sides]]
+                again[sides] = embedded(inside, sides)
             renormalised = score_labels(segment_embeddings(again, config, levels, seed=0, inference=finer, segments=segments,
                                                            weights=weights, members=args.ensemble, volumes=val), truths)
             print(json.dumps({"inside_normalised": "the recipe, its finer levels embedded from each volume normalised over "
@@ -548,16 +551,17 @@ def overridden(config, extra: dict):
     return dataclasses.replace(config, **parts)
 
 
-def leading_subspace(embedding: np.ndarray, n: int, geometry) -> np.ndarray:
-    """``embedding`` (Z, Y, X, d) projected onto the ``n`` leading principal axes of its voxels (in the tangent space
-    at the origin for a ball's, mapped back), keeping d coordinates: what varies along the other axes is removed."""
+def leading_subspace(embedding: np.ndarray, n: int, geometry, *, factors: int = 1) -> np.ndarray:
+    """``embedding`` (Z, Y, X, F*d) projected onto the ``n`` leading principal axes of its voxels (for a ball's, in the
+    tangent spaces at the origin of its ``factors`` balls side by side, mapped back), keeping F*d coordinates: what
+    varies along the other axes is removed."""
     if not 1 <= n <= embedding.shape[-1]:
         raise ValueError(f"the number of leading axes must lie in [1, {embedding.shape[-1]}], got {n}")
-    flat = to_tangent(embedding, c=geometry.curvature) if geometry.hyperbolic else embedding
+    flat = to_tangent(embedding, factors=factors, c=geometry.curvature) if geometry.hyperbolic else embedding
     rows = flat.reshape(-1, flat.shape[-1]).astype(np.float64)
     axes, mean = principal_axes(rows, n_components=n)
     projected = (mean + ((rows - mean) @ axes.T) @ axes).reshape(flat.shape).astype(np.float32)
-    return to_ball(projected, c=geometry.curvature) if geometry.hyperbolic else projected
+    return to_ball(projected, factors=factors, c=geometry.curvature) if geometry.hyperbolic else projected
 
 
 def level1_choice(text: str) -> tuple[tuple[int], float]:

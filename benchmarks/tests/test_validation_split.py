@@ -144,6 +144,12 @@ def test_leading_subspace_keeps_the_code_at_full_rank_and_flattens_it_to_n_axes_
     assert np.linalg.matrix_rank(flat - flat.mean(axis=0), tol=1e-4) == 1
     with pytest.raises(ValueError, match=r"^the number of leading axes must lie in \[1, 4\], got 5$"):
         leading_subspace(e, 5, geometry)
+    # two balls side by side (a product of sides, or two models), each point far out in its own ball: mapped ball by
+    # ball, full rank gives them back, where one 8-dimensional ball would not hold them
+    far = to_ball(u * 4, c=geometry.curvature)
+    pair = np.concatenate([far, far[::-1]], axis=-1)
+    assert np.linalg.norm(far, axis=-1).max() > 0.7
+    np.testing.assert_allclose(leading_subspace(pair, 8, geometry, factors=2), pair, atol=1e-4)
 
 
 def test_overridden_replaces_only_the_named_fields_of_the_named_parts():
@@ -161,10 +167,13 @@ def test_overridden_replaces_only_the_named_fields_of_the_named_parts():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--level1-components", "3"], "--level1-components must lie in [1, 2] (the code's dimensions), got 3"),
+    (["--level1-components", "3"], "--level1-components must lie in [1, 2] (the code's dimensions at every side it projects), got 3"),
     (["--level1-override", '{"model": {"latent_dim": 4}}', "--level1-components", "5"],
-     "--level1-components must lie in [1, 4] (the code's dimensions), got 5"),
-    (["--finer-components", "0", "--sides", "5,10"], "--finer-components must lie in [1, 4] (the code's dimensions), got 0"),
+     "--level1-components must lie in [1, 4] (the code's dimensions at every side it projects), got 5"),
+    (["--finer-components", "0", "--sides", "5,10"],
+     "--finer-components must lie in [1, 4] (the code's dimensions at every side it projects), got 0"),
+    (["--finer-components", "3", "--sides", "5,10", "--recipe"],  # the recipe's finer side, p = 5, holds 2
+     "--finer-components must lie in [1, 2] (the code's dimensions at every side it projects), got 3"),
     (["--level1-components", "1", "--recipe", "--level1", "5:8"],
      "--finer-components and --level1-components project the patch sides that --level1 would score level 1 at; use one of them"),
 ])
@@ -188,6 +197,13 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     monkeypatch.setattr(script, "write_synthetic_dataset", lambda *args, **kwargs: None)
     monkeypatch.setattr(script, "discover_cases", lambda roots: [])
     monkeypatch.setattr(script, "split_volumes", lambda cases, split, levels, **kwargs: (volumes, truths))
+    calls = []  # (patch sides, the model's latent dimension, the volume embedded) of every embedding
+    embed = script.embed_volume_multiscale
+
+    def recorded(model, volume, *, patch_sizes):
+        calls.append((tuple(patch_sizes), model.config.latent_dim, volume))
+        return embed(model, volume, patch_sizes=patch_sizes)
+    monkeypatch.setattr(script, "embed_volume_multiscale", recorded)
     tiny = '{"train": {"steps": 2}, "data": {"patch_max": 12.0, "triplets_per_batch": 16}}'
     monkeypatch.setattr("sys.argv", ["validation_split.py", "--override", tiny, "--sides", "10", "--supervoxels", "100",
                                      "--purity-power", "0", "--recipe", "--mixing", "--intensity-twin",
@@ -200,7 +216,13 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     assert recipe and recipe[0]["override"] == json.loads(tiny)
     assert all(len(row["dice"]) == 3 for row in recipe)
     assert any(row.get("mixing") for row in rows) and any(row.get("code_response") for row in rows)
-    # normalised again inside level 1's object, the finer levels change and level 1 does not
+    # level 1's side is embedded by the second (4-dimensional) model only, the finer side by the first only
+    assert {dim for sides, dim, _ in calls if sides == (10,)} == {4} and {dim for sides, dim, _ in calls if sides == (5,)} == {2}
+    # normalised again inside level 1's object: the finer side is embedded again from other intensities, and
+    # level 1's scores are the recipe's own
     again = [row for row in rows if "inside_normalised" in row]
     assert len(again) == 1 and again[0]["dice_per_volume"]["1"] == recipe[0]["dice_per_volume"]["1"]
-    assert again[0]["minus_recipe"]["1"] == [0.0, [0.0, 0.0]]
+    finer = [volume for sides, _, volume in calls if sides == (5,)]
+    assert len(finer) == 2 * len(volumes)
+    assert all(volume is given for volume, given in zip(finer, volumes))
+    assert not any(np.allclose(volume, given) for volume, given in zip(finer[len(volumes):], volumes))
