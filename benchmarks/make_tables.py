@@ -162,9 +162,9 @@ def recipe_seeds(names: dict[str, str]) -> Callable[[], str]:
 
 
 def inside_normalised(names: dict[str, str]) -> Callable[[], str]:
-    """Per set, training seed and level: the recipe, the recipe with its finer levels embedded from each volume
-    normalised over its level-1 object (``validation_split --inside-normalised``, the same model), and the difference,
-    paired over the volumes."""
+    """Per set and level: the recipe and the recipe with its finer levels embedded from each volume normalised over its
+    level-1 object (``validation_split --inside-normalised``: the same model, sections ``inside-normalised-<seed>``),
+    each volume averaged over the training seeds first, their difference paired over the volumes, and each seed's own."""
     import numpy as np
 
     from benchmarks import validation_pairs as vp
@@ -172,17 +172,21 @@ def inside_normalised(names: dict[str, str]) -> Callable[[], str]:
     def table() -> str:
         rows = []
         for label, name in names.items():
-            for section, found in _sections(name).items():
-                if not section.startswith("inside-normalised-"):
-                    continue
-                recipe = vp.per_volume(found, vp.RECIPE)
-                again = next(row for row in found if "inside_normalised" in row  # k-means at every level, as per_volume's
-                             and row.get("clusterer_levels_2_3", "kmeans") == "kmeans")["dice_per_volume"]
-                for level, base in recipe.items():
-                    run = np.asarray(again[str(level)], dtype=np.float64)
-                    rows.append([label, section.removeprefix("inside-normalised-"), f"L{level}", f"{base.mean():.3f}",
-                                 f"{run.mean():.3f}", vp.paired_text(run, base)])
-        return _markdown(["set", "training seed", "level", "recipe", "normalised inside", "normalised inside - recipe [95%]"], rows)
+            found = {section.removeprefix("inside-normalised-"): rows_ for section, rows_ in _sections(name).items()
+                     if section.startswith("inside-normalised-")}
+            if not found:
+                continue
+            bases = [vp.per_volume(rows_, vp.RECIPE) for rows_ in found.values()]
+            runs = [{int(level): np.asarray(scores, dtype=np.float64) for level, scores in next(
+                row for row in rows_ if "inside_normalised" in row  # k-means at every level, as per_volume's recipe row
+                and row.get("clusterer_levels_2_3", "kmeans") == "kmeans")["dice_per_volume"].items()} for rows_ in found.values()]
+            for level in sorted(bases[0]):
+                run, base = (np.mean([r[level] for r in rs], axis=0) for rs in (runs, bases))
+                each = ", ".join(f"{np.mean(r[level] - b[level]):+.3f}" for r, b in zip(runs, bases))
+                rows.append([label, ", ".join(found), f"L{level}", f"{base.mean():.3f}", f"{run.mean():.3f}",
+                             vp.paired_text(run, base), each])
+        return _markdown(["set", "training seeds", "level", "recipe", "normalised inside", "normalised inside - recipe [95%]",
+                          "per seed"], rows)
     return table
 
 
