@@ -164,27 +164,18 @@ def recipe_seeds(names: dict[str, str]) -> Callable[[], str]:
 def inside_normalised(names: dict[str, str]) -> Callable[[], str]:
     """Per set and level: the recipe and the recipe with its finer levels embedded from each volume normalised over its
     level-1 object (``validation_split --inside-normalised``: the same model, sections ``inside-normalised-<seed>``),
-    each volume averaged over the training seeds first, their difference paired over the volumes, and each seed's own."""
-    import numpy as np
-
+    paired seed by seed (:func:`benchmarks.validation_pairs.seeds_averaged`)."""
     from benchmarks import validation_pairs as vp
 
     def table() -> str:
         rows = []
         for label, name in names.items():
-            found = {section.removeprefix("inside-normalised-"): rows_ for section, rows_ in _sections(name).items()
+            found = {section.removeprefix("inside-normalised-"): lines for section, lines in _sections(name).items()
                      if section.startswith("inside-normalised-")}
-            if not found:
-                continue
-            bases = [vp.per_volume(rows_, vp.RECIPE) for rows_ in found.values()]
-            runs = [{int(level): np.asarray(scores, dtype=np.float64) for level, scores in next(
-                row for row in rows_ if "inside_normalised" in row  # k-means at every level, as per_volume's recipe row
-                and row.get("clusterer_levels_2_3", "kmeans") == "kmeans")["dice_per_volume"].items()} for rows_ in found.values()]
-            for level in sorted(bases[0]):
-                run, base = (np.mean([r[level] for r in rs], axis=0) for rs in (runs, bases))
-                each = ", ".join(f"{np.mean(r[level] - b[level]):+.3f}" for r, b in zip(runs, bases))
-                rows.append([label, ", ".join(found), f"L{level}", f"{base.mean():.3f}", f"{run.mean():.3f}",
-                             vp.paired_text(run, base), each])
+            if found:
+                rows += [[label, ", ".join(found), *row] for row in vp.seeds_averaged(
+                    [vp.per_volume(lines, vp.INSIDE) for lines in found.values()],
+                    [vp.per_volume(lines, vp.RECIPE) for lines in found.values()])]
         return _markdown(["set", "training seeds", "level", "recipe", "normalised inside", "normalised inside - recipe [95%]",
                           "per seed"], rows)
     return table

@@ -33,7 +33,11 @@ import numpy as np
 from benchmarks.timing import format_table
 from hypseg.metrics import paired_interval
 
-RECIPE, TWIN = "recipe", "twin"
+RECIPE, TWIN, INSIDE = "recipe", "twin", "inside"
+#: which row each kind names: the recipe's, its intensity twin's, the recipe's with its finer levels normalised inside
+#: the level-1 object (``validation_split --inside-normalised``)
+_ROWS = {RECIPE: lambda row: str(row.get("inference", "")).startswith("recipe"), TWIN: lambda row: "intensity_twin" in row,
+         INSIDE: lambda row: "inside_normalised" in row}
 
 
 def sections(text: str) -> dict[str, list[dict]]:
@@ -52,12 +56,12 @@ def sections(text: str) -> dict[str, list[dict]]:
 
 
 def per_volume(rows: Sequence[dict], which: str) -> dict[int, np.ndarray]:
-    """Level -> the per-volume DICE of the section's recipe row (``which = "recipe"``, k-means at every level) or
-    of its intensity twin (``"twin"``)."""
+    """Level -> the per-volume DICE of the section's recipe row (``which = "recipe"``, k-means at every level), of
+    its intensity twin (``"twin"``) or of the recipe with its finer levels normalised inside the object (``"inside"``)."""
     for row in rows:
         if "dice_per_volume" not in row or row.get("clusterer_levels_2_3", "kmeans") != "kmeans":
             continue
-        if (which == RECIPE and str(row.get("inference", "")).startswith("recipe")) or (which == TWIN and "intensity_twin" in row):
+        if _ROWS[which](row):
             break
     else:
         raise ValueError(f"no {which} row with per-volume scores")
@@ -150,13 +154,21 @@ def seeded_against_base(found: dict[str, list[dict]], base: str, *, only: str | 
             continue
         for seed in shared:
             _same_volumes(seeds[seed], groups[base][seed], found)
-        runs = [per_volume(found[seeds[seed]], RECIPE) for seed in shared]
-        bases = [per_volume(found[groups[base][seed]], RECIPE) for seed in shared]
-        for level in sorted(bases[0]):
-            run, reference = (np.mean([r[level] for r in rs], axis=0) for rs in (runs, bases))
-            each = ", ".join(f"{np.mean(r[level] - b[level]):+.3f}" for r, b in zip(runs, bases))
-            rows.append([setting, ", ".join(shared), f"L{level}", f"{reference.mean():.3f}", f"{run.mean():.3f}",
-                         paired_text(run, reference), each])
+        rows += [[setting, ", ".join(shared), *row] for row in seeds_averaged(
+            [per_volume(found[seeds[seed]], RECIPE) for seed in shared],
+            [per_volume(found[groups[base][seed]], RECIPE) for seed in shared])]
+    return rows
+
+
+def seeds_averaged(runs: Sequence[dict[int, np.ndarray]], bases: Sequence[dict[int, np.ndarray]]) -> list[list[str]]:
+    """Per level, for runs and bases paired seed by seed (each level -> per-volume DICE): the bases' and the runs' mean
+    DICE, each volume first averaged over the seeds, runs minus bases with its paired 95% interval over the volumes, and
+    each seed's own mean difference."""
+    rows = []
+    for level in sorted(bases[0]):
+        run, reference = (np.mean([r[level] for r in rs], axis=0) for rs in (runs, bases))
+        each = ", ".join(f"{np.mean(r[level] - b[level]):+.3f}" for r, b in zip(runs, bases))
+        rows.append([f"L{level}", f"{reference.mean():.3f}", f"{run.mean():.3f}", paired_text(run, reference), each])
     return rows
 
 

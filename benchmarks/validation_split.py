@@ -220,13 +220,13 @@ def main() -> None:
     try:
         override = json.loads(args.override)  # as given, for the printed rows
         config = overridden(base, override)
+        if args.triplet_weight is not None:
+            config = dataclasses.replace(config, train=dataclasses.replace(config.train, triplet_weight=args.triplet_weight))
         level1_extra = json.loads(args.level1_override) if args.level1_override else None
-        if level1_extra is not None:
-            overridden(config, level1_extra)  # refused here, before any training, when it names an unknown part
+        # the second model's config, if any: refused here, before any training, when it names an unknown part
+        level1_config = overridden(config, level1_extra) if level1_extra is not None else None
     except ValueError as error:
         parser.error(str(error))
-    if args.triplet_weight is not None:
-        config = dataclasses.replace(config, train=dataclasses.replace(config.train, triplet_weight=args.triplet_weight))
     train_config = config.train
     # default: every patch side and supervoxel size of the quality benchmark's per-level inference
     sides_list = ([tuple(int(p) for p in s.split(",")) for s in args.sides] if args.sides
@@ -235,7 +235,7 @@ def main() -> None:
     finer_sides = (set(sides_list + ([how.patch_sides for how in INFERENCE.values()] if args.recipe else []))
                    - {INFERENCE[1].patch_sides})
     finer_dim = config.model.latent_dim * args.ensemble * min([len(sides) for sides in finer_sides] or [1])
-    level1_dim = (overridden(config, level1_extra) if level1_extra is not None else config).model.latent_dim * args.ensemble
+    level1_dim = (level1_config or config).model.latent_dim * args.ensemble
     for flag, n, dim in (("--finer-components", args.finer_components, finer_dim),
                          ("--level1-components", args.level1_components, level1_dim)):
         if n is not None and not 1 <= n <= dim:
@@ -274,8 +274,8 @@ def main() -> None:
                   flush=True)
         models = [result.model for result in results]
         level1_models = models
-        if level1_extra is not None:  # the model whose embeddings level 1 (and --mixing) reads
-            level1_result = Trainer(overridden(config, level1_extra), train, run_dir=(args.keep or Path(tmp)) / "run-level1",
+        if level1_config is not None:  # the model whose embeddings level 1 (and --mixing) reads
+            level1_result = Trainer(level1_config, train, run_dir=(args.keep or Path(tmp)) / "run-level1",
                                     progress=False).fit()
             print(json.dumps({"level1_override": level1_extra, "last_losses": {k: round(v, 4) for k, v in level1_result.last.items()}}),
                   flush=True)
@@ -352,6 +352,7 @@ def main() -> None:
         return {"minus_first_refine": {level: paired(scores[level], first[key][level]) for level in levels}}
 
     own_level1 = {}  # (clusterer, refine) -> the recipe's scores with its own level 1
+    inside_embeddings = {}  # refine -> the embeddings with the finer sides' from the volumes normalised inside level 1
     for clusterer, refine, choice in itertools.product(clusterers if recipe else (), passes, [None, *level1_choices]):
         finer = {level: dataclasses.replace(how, refine=refine) if level == 1 else dataclasses.replace(how, clusterer=clusterer)
                  for level, how in recipe.items()}
@@ -359,9 +360,10 @@ def main() -> None:
         if choice is not None:  # level 1 at another side and purity power, everything else the recipe's
             finer[1] = dataclasses.replace(finer[1], patch_sides=choice[0], purity_power=choice[1])
             named |= {"level1_sides": list(choice[0]), "level1_purity_power": choice[1]}
-        scores = score_labels(segment_embeddings(embeddings, config, levels, seed=0, inference=finer, segments=segments,
-                                                 weights=weights if choice is None else {**weights, **level_weights([finer[1]], segments)},
-                                                 members=args.ensemble, volumes=val), truths)
+        labels = segment_embeddings(embeddings, config, levels, seed=0, inference=finer, segments=segments,
+                                    weights=weights if choice is None else {**weights, **level_weights([finer[1]], segments)},
+                                    members=args.ensemble, volumes=val)
+        scores = score_labels(labels, truths)
         if choice is None:
             own_level1[clusterer, refine] = scores
             compared = against_first((clusterer, "model"), refine, scores)
@@ -384,15 +386,14 @@ def main() -> None:
                               "recipe_minus_twin": {level: paired(scores[level], twin[level]) for level in levels},
                               **against_first((clusterer, "twin"), refine, twin)}), flush=True)
         if args.inside_normalised:  # the finer levels embedded again from each volume normalised over level 1's object
-            objects = [obj > 0 for obj in segment_embeddings(embeddings, config, {1: levels[1]}, seed=0, inference=finer,
-                                                             segments=segments, weights=weights, members=args.ensemble,
-                                                             volumes=val)[1]]
-            inside = [normalise(v, config=config.data, mask=obj) for v, obj in zip(val, objects)]
-            again = dict(embeddings)
-            for sides in {how.patch_sides for level, how in finer.items() if level > 1} - {finer[1].patch_sides}:
-                again[sides] = embedded(inside, sides)
-            renormalised = score_labels(segment_embeddings(again, config, levels, seed=0, inference=finer, segments=segments,
-                                                           weights=weights, members=args.ensemble, volumes=val), truths)
+            if refine not in inside_embeddings:  # level 1's object (its map, with containment) depends on refine alone
+                inside = [normalise(v, config=config.data, mask=obj > 0) for v, obj in zip(val, labels[1])]
+                again = inside_embeddings[refine] = dict(embeddings)
+                for sides in {how.patch_sides for level, how in finer.items() if level > 1} - {finer[1].patch_sides}:
+                    again[sides] = embedded(inside, sides)
+            renormalised = score_labels(segment_embeddings(inside_embeddings[refine], config, levels, seed=0, inference=finer,
+                                                           segments=segments, weights=weights, members=args.ensemble,
+                                                           volumes=val), truths)
             print(json.dumps({"inside_normalised": "the recipe, its finer levels embedded from each volume normalised over "
                                                    "its level-1 object", **named,
                               "dice": [round(float(np.mean(renormalised[level])), 3) for level in levels],

@@ -92,3 +92,15 @@ def test_settings_are_paired_over_the_seeds_both_ran_each_volume_averaged_first(
     assert vp.seeded_against_base(found, "default", only="other") == []  # no seed in common with the base
     with pytest.raises(ValueError, match=r"^no setting 'nope'; the settings are \['change', 'default', 'other'\]$"):
         vp.seeded_against_base(found, "nope")
+
+
+def test_the_inside_normalised_row_is_its_own_k_means_row_and_pairs_seed_by_seed():
+    rows = [json.loads(line) for line in _section("inside-normalised-0", as_json(A)).splitlines() if line.startswith("{")]
+    rows += [{"inside_normalised": "...", "clusterer_levels_2_3": "tied-mixture", "dice_per_volume": as_json(T)},
+             {"inside_normalised": "...", "dice_per_volume": as_json(B)}]
+    np.testing.assert_array_equal(vp.per_volume(rows, vp.INSIDE)[2], B[1])
+    np.testing.assert_array_equal(vp.per_volume(rows, vp.RECIPE)[2], A[1])
+    inside, recipe = vp.per_volume(rows, vp.INSIDE), vp.per_volume(rows, vp.RECIPE)
+    level2 = vp.seeds_averaged([inside, recipe], [recipe, recipe])[1]  # two seeds: B - A, then no change
+    assert level2[:3] == ["L2", f"{A[1].mean():.3f}", f"{(A[1] + B[1]).mean() / 2:.3f}"]
+    assert level2[4] == f"{np.mean(B[1] - A[1]):+.3f}, +0.000"
