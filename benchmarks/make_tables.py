@@ -201,6 +201,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "level1-latent-dim-seeds": seeded_setting(CODE_RESPONSE_SETS, "level1-latent-dim-4"),
     "level1-latent-dim-axes-seeds": seeded_setting(CODE_RESPONSE_SETS, "level1-latent-dim-4-axes-1"),
     "level1-kl-weight-seeds": seeded_setting(CODE_RESPONSE_SETS, "level1-kl-weight-0.1"),
+    "level1-latent-dim-kl-weight-seeds": seeded_setting(CODE_RESPONSE_SETS, "level1-latent-dim-4-kl-weight-0.1"),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),
     "inside-normalised": inside_normalised(CODE_RESPONSE_SETS),
     "refine-choice": table_of("refine_choice"),
