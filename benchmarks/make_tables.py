@@ -205,6 +205,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),
     "inside-normalised": inside_normalised(CODE_RESPONSE_SETS),
     "refine-choice": table_of("refine_choice"),
+    "level1-voxels": table_of("level1_voxels"),
     "results": results_at_a_glance,
     "inference-speed": inference_speed,
     "quality": results_file("quality"),

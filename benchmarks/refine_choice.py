@@ -30,33 +30,47 @@ SETS = {
     "shepp-logan": ("shepp-logan", 1.0, 0.0, 0.0),
     "cells at half size": ("regular", 0.5, 0.0, 0.0),
     "rare bright blurred cells": ("regular", 0.5, 1.0, 1.5),
+    "nuclei-sized bright blurred cells": ("regular", 0.7, 2.0, 2.5),
 }
 PASSES = (1, 2, 3, 4)
 BANDS = (1, 2)
 SIGMAS = (2.0, 4.0)
 
 
-def rows_for(name: str, workdir: Path) -> list[list[str]]:
-    """One row per (band, sigma, passes) on the set ``name``, and the unrefined row first."""
+def twin_level1(name: str, workdir: Path, *, supervoxel_size: int | None = None) -> tuple[list, list, list]:
+    """The validation volumes of the set ``name``, their truths and the recipe's unrefined level-1 labels on
+    box-mean intensity (no model), with ``supervoxel_size`` in place of the recipe's (None: the recipe's; 0: every
+    voxel apart). The set is written to ``workdir / name`` unless it is there already."""
     from benchmarks.intensity_twin import twin_embeddings, twin_geometry
     from benchmarks.quality import INFERENCE, level_weights, segment_embeddings
-    from benchmarks.validation_pairs import paired_text
     from benchmarks.validation_split import split_volumes
     from hypseg.config import cpu_recipe
     from hypseg.data import SyntheticConfig, discover_cases, supervoxels, write_synthetic_dataset
-    from hypseg.inference.refine import refine_boundary
-    from hypseg.metrics import matched_dice
 
     kind, scale, brighten, blur = SETS[name]
     recipe = cpu_recipe()
-    write_synthetic_dataset(workdir / name, n=120, seed=0, kind=kind, config=SyntheticConfig().with_object_scale(scale))
+    if not (workdir / name).exists():
+        write_synthetic_dataset(workdir / name, n=120, seed=0, kind=kind, config=SyntheticConfig().with_object_scale(scale))
     volumes, truths = split_volumes(discover_cases([workdir / name]), "val", {1: 2}, brighten=brighten, blur=blur, noise=0.0,
                                     config=recipe.data)
     level1 = dataclasses.replace(INFERENCE[1], refine=0)
-    segments = {level1.supervoxel_size: [supervoxels(v, size=level1.supervoxel_size) for v in volumes]}
+    if supervoxel_size is not None:
+        level1 = dataclasses.replace(level1, supervoxel_size=supervoxel_size or None)
+    size = level1.supervoxel_size
+    segments = {size: [supervoxels(v, size=size) for v in volumes]} if size else {}
     found = segment_embeddings(twin_embeddings(volumes, [level1.patch_sides]),
                                dataclasses.replace(recipe, model=twin_geometry(recipe.model)), {1: 2}, seed=0,
                                inference={1: level1}, segments=segments, weights=level_weights([level1], segments))[1]
+    return volumes, truths, found
+
+
+def rows_for(name: str, workdir: Path) -> list[list[str]]:
+    """One row per (band, sigma, passes) on the set ``name``, and the unrefined row first."""
+    from benchmarks.validation_pairs import paired_text
+    from hypseg.inference.refine import refine_boundary
+    from hypseg.metrics import matched_dice
+
+    volumes, truths, found = twin_level1(name, workdir)
     dice = lambda obj, truth: matched_dice(obj.astype(np.int64), truth[1]).mean  # noqa: E731
     base = np.array([dice(obj > 0, truth) for obj, truth in zip(found, truths)])
     rows = [[name, "unrefined", f"{base.mean():.3f}", "", ""]]

@@ -36,7 +36,8 @@ def test_a_block_is_replaced_and_an_unknown_one_refused():
 
 
 @pytest.mark.parametrize("command", [["benchmarks.make_tables", "--check"], ["benchmarks.bench_quality", "--help"],
-                                     ["benchmarks.validation_split", "--help"], ["benchmarks.refine_choice", "--help"]])
+                                     ["benchmarks.validation_split", "--help"], ["benchmarks.refine_choice", "--help"],
+                                     ["benchmarks.level1_voxels", "--help"], ["benchmarks.supervoxel_ceiling", "--help"]])
 def test_the_scripts_run_as_the_docs_say_from_the_checkouts_root(command):
     """``python -m benchmarks.<script>`` from the root (the scripts import ``benchmarks`` and never edit sys.path)."""
     done = subprocess.run([sys.executable, "-m", *command], cwd=ROOT, capture_output=True, text=True, timeout=300)
