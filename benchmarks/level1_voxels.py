@@ -2,11 +2,11 @@
 
 The default's level 1 labels SLIC supervoxels whole, which caps it below the classical peers on the nuclei
 (:mod:`benchmarks.supervoxel_ceiling`). Whether a level 1 that labels every voxel apart would cost the synthetic
-sets is asked here without a model: on every validation set of :data:`benchmarks.refine_choice.SETS`, the recipe's
+sets is asked here without a model: on every validation set of :data:`SETS`, the recipe's
 level 1 is clustered on box-mean intensity (:func:`benchmarks.refine_choice.twin_level1`) with its supervoxels and
 with every voxel apart, each unrefined and refined by the recipe's passes, holes filled. Each row gives both, and
-voxels minus supervoxels paired over the 20 validation volumes (never the test split). The twin tied the learned
-model at level 1 on validation (`validation_twin.md`), so this says where a voxel-level level 1 is worth training for.
+voxels minus supervoxels paired over the 20 validation volumes (never the test split). The twin stands in for a
+model here: this says whether a voxel-level level 1 is worth training for, not what a model would score.
 
     python -m benchmarks.level1_voxels --out benchmarks/results/level1_voxels.md   # about 4 minutes
 """
@@ -20,22 +20,25 @@ from typing import Sequence
 
 import numpy as np
 
+from benchmarks.refine_choice import SETS as REFINE_SETS, refined_objects
 
-def filled_scores(volumes, truths, found, *, passes: int) -> np.ndarray:
-    """Level 1's matched DICE per volume of the objects ``found`` (labels > 0), refined ``passes`` times and filled,
-    as :func:`hypseg.inference.hierarchy.level1_object` does."""
-    from scipy import ndimage
+#: the validation sets: :data:`benchmarks.refine_choice.SETS` and the nuclei-sized bright blurred cells
+SETS = {**REFINE_SETS, "nuclei-sized bright blurred cells": ("regular", 0.7, 2.0, 2.5)}
 
-    from hypseg.inference.refine import refine_boundary
+
+def scores_at(volumes, truths, found, *, passes: Sequence[int]) -> list[np.ndarray]:
+    """Level 1's matched DICE per volume of the objects ``found`` (labels > 0) after each count of ``passes``
+    refinement passes, holes filled (:func:`benchmarks.refine_choice.refined_objects`)."""
     from hypseg.metrics import matched_dice
 
-    return np.array([matched_dice(ndimage.binary_fill_holes(refine_boundary(v, obj > 0, passes=passes)).astype(np.int64),
-                                  truth[1]).mean for v, obj, truth in zip(volumes, found, truths)])
+    steps = [list(refined_objects(v, obj > 0, passes=max(passes))) for v, obj in zip(volumes, found)]
+    return [np.array([matched_dice(objects[n].astype(np.int64), truth[1]).mean for objects, truth in zip(steps, truths)])
+            for n in passes]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     from benchmarks.quality import INFERENCE
-    from benchmarks.refine_choice import SETS, twin_level1
+    from benchmarks.refine_choice import twin_level1
     from benchmarks.timing import format_table
     from benchmarks.validation_pairs import paired_text
 
@@ -47,10 +50,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.sets or SETS:
-            scores = {}
-            for label, size in (("supervoxels", None), ("voxels", 0)):
-                volumes, truths, found = twin_level1(name, Path(tmp), supervoxel_size=size)
-                scores[label] = [filled_scores(volumes, truths, found, passes=n) for n in (0, passes)]
+            volumes, truths, found = twin_level1(*SETS[name], Path(tmp) / name, supervoxel_sizes=(None, 0))
+            scores = {label: scores_at(volumes, truths, found[size], passes=(0, passes))
+                      for label, size in (("supervoxels", None), ("voxels", 0))}
             rows.append([name, *(f"{s.mean():.3f}" for label in scores for s in scores[label]),
                          paired_text(scores["voxels"][1], scores["supervoxels"][1])])
             print(f"{name}: done", flush=True)

@@ -17,7 +17,7 @@ import dataclasses
 import itertools
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -30,59 +30,73 @@ SETS = {
     "shepp-logan": ("shepp-logan", 1.0, 0.0, 0.0),
     "cells at half size": ("regular", 0.5, 0.0, 0.0),
     "rare bright blurred cells": ("regular", 0.5, 1.0, 1.5),
-    "nuclei-sized bright blurred cells": ("regular", 0.7, 2.0, 2.5),
 }
 PASSES = (1, 2, 3, 4)
 BANDS = (1, 2)
 SIGMAS = (2.0, 4.0)
 
 
-def twin_level1(name: str, workdir: Path, *, supervoxel_size: int | None = None) -> tuple[list, list, list]:
-    """The validation volumes of the set ``name``, their truths and the recipe's unrefined level-1 labels on
-    box-mean intensity (no model), with ``supervoxel_size`` in place of the recipe's (None: the recipe's; 0: every
-    voxel apart). The set is written to ``workdir / name`` unless it is there already."""
+def twin_level1(kind: str, scale: float, brighten: float, blur: float, workdir: Path, *,
+                supervoxel_sizes: Sequence[int | None] = (None,)) -> tuple[list, list, dict]:
+    """The validation volumes of a set (the generator's ``kind`` at ``scale``, ``brighten``-ed and ``blur``-red as
+    ``validation_split`` does; written to ``workdir``), their truths, and per supervoxel size the recipe's unrefined
+    level-1 labels on box-mean intensity (no model): None for the recipe's size, 0 for every voxel apart."""
     from benchmarks.intensity_twin import twin_embeddings, twin_geometry
     from benchmarks.quality import INFERENCE, level_weights, segment_embeddings
     from benchmarks.validation_split import split_volumes
     from hypseg.config import cpu_recipe
     from hypseg.data import SyntheticConfig, discover_cases, supervoxels, write_synthetic_dataset
 
-    kind, scale, brighten, blur = SETS[name]
     recipe = cpu_recipe()
-    if not (workdir / name).exists():
-        write_synthetic_dataset(workdir / name, n=120, seed=0, kind=kind, config=SyntheticConfig().with_object_scale(scale))
-    volumes, truths = split_volumes(discover_cases([workdir / name]), "val", {1: 2}, brighten=brighten, blur=blur, noise=0.0,
+    write_synthetic_dataset(workdir, n=120, seed=0, kind=kind, config=SyntheticConfig().with_object_scale(scale))
+    volumes, truths = split_volumes(discover_cases([workdir]), "val", {1: 2}, brighten=brighten, blur=blur, noise=0.0,
                                     config=recipe.data)
-    level1 = dataclasses.replace(INFERENCE[1], refine=0)
-    if supervoxel_size is not None:
-        level1 = dataclasses.replace(level1, supervoxel_size=supervoxel_size or None)
-    size = level1.supervoxel_size
-    segments = {size: [supervoxels(v, size=size) for v in volumes]} if size else {}
-    found = segment_embeddings(twin_embeddings(volumes, [level1.patch_sides]),
-                               dataclasses.replace(recipe, model=twin_geometry(recipe.model)), {1: 2}, seed=0,
-                               inference={1: level1}, segments=segments, weights=level_weights([level1], segments))[1]
+    embeddings = twin_embeddings(volumes, [INFERENCE[1].patch_sides])
+    geometry = dataclasses.replace(recipe, model=twin_geometry(recipe.model))
+    found = {}
+    for size in supervoxel_sizes:
+        level1 = dataclasses.replace(INFERENCE[1], refine=0)
+        if size is not None:
+            level1 = dataclasses.replace(level1, supervoxel_size=size or None)
+        segments = {level1.supervoxel_size: [supervoxels(v, size=level1.supervoxel_size) for v in volumes]} \
+            if level1.supervoxel_size else {}
+        found[size] = segment_embeddings(embeddings, geometry, {1: 2}, seed=0, inference={1: level1}, segments=segments,
+                                         weights=level_weights([level1], segments))[1]
     return volumes, truths, found
 
 
+def refined_objects(volume: np.ndarray, inside: np.ndarray, *, passes: int, band: int | None = None,
+                    sigma: float | None = None) -> Iterator[np.ndarray]:
+    """``inside`` after 0, 1, ..., ``passes`` refinement passes (:func:`hypseg.inference.refine.refine_boundary`, its
+    band and sigma unless given), each with its holes filled: the n-th is
+    :func:`hypseg.inference.hierarchy.level1_object`'s object with ``refine=n``, each pass refining the last one's."""
+    from hypseg.inference import refine
+
+    band = refine.BAND if band is None else band
+    sigma = refine.SIGMA if sigma is None else sigma
+    for n in range(passes + 1):
+        if n:
+            inside = refine.refine_boundary(volume, inside, passes=1, band=band, sigma=sigma)
+        yield ndimage.binary_fill_holes(inside)
+
+
 def rows_for(name: str, workdir: Path) -> list[list[str]]:
-    """One row per (band, sigma, passes) on the set ``name``, and the unrefined row first."""
+    """One row per (band, sigma, passes) on the set ``name``, and the unrefined (and unfilled) row first."""
     from benchmarks.validation_pairs import paired_text
-    from hypseg.inference.refine import refine_boundary
     from hypseg.metrics import matched_dice
 
-    volumes, truths, found = twin_level1(name, workdir)
+    volumes, truths, found = twin_level1(*SETS[name], workdir / name)
+    found = found[None]
     dice = lambda obj, truth: matched_dice(obj.astype(np.int64), truth[1]).mean  # noqa: E731
     base = np.array([dice(obj > 0, truth) for obj, truth in zip(found, truths)])
     rows = [[name, "unrefined", f"{base.mean():.3f}", "", ""]]
     for band, sigma in itertools.product(BANDS, SIGMAS):
-        objects = [obj > 0 for obj in found]
-        for passes in range(1, max(PASSES) + 1):  # each pass refines the last one's object
-            objects = [refine_boundary(v, obj, passes=1, band=band, sigma=sigma) for v, obj in zip(volumes, objects)]
-            if passes in PASSES:
-                scores = np.array([dice(ndimage.binary_fill_holes(obj), truth) for obj, truth in zip(objects, truths)])
-                rows.append([name, f"band {band}, sigma {sigma:g}, {passes} pass{'es' if passes > 1 else ''}",
-                             f"{scores.mean():.3f}", paired_text(scores, base),
-                             f"{int(np.sum(scores - base > 0.001))} / {int(np.sum(scores - base < -0.001))}"])
+        steps = [list(refined_objects(v, obj > 0, passes=max(PASSES), band=band, sigma=sigma)) for v, obj in zip(volumes, found)]
+        for passes in PASSES:
+            scores = np.array([dice(objects[passes], truth) for objects, truth in zip(steps, truths)])
+            rows.append([name, f"band {band}, sigma {sigma:g}, {passes} pass{'es' if passes > 1 else ''}",
+                         f"{scores.mean():.3f}", paired_text(scores, base),
+                         f"{int(np.sum(scores - base > 0.001))} / {int(np.sum(scores - base < -0.001))}"])
     return rows
 
 

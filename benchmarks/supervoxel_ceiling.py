@@ -12,8 +12,8 @@ first):
   supervoxel whose share of reference voxels reaches a threshold, the threshold chosen by DICE;
 - **majority**: each supervoxel its majority label (share above one half), unrefined, refined by the preset's
   passes and by :data:`MAX_PASSES`;
-- **best refined**: the highest score over the refinement's 0 to :data:`MAX_PASSES` passes from the labellings at
-  the share thresholds :data:`THRESHOLDS` and at the best labelling's.
+- **best refined**: the highest score over the refinement's 0 to :data:`MAX_PASSES` passes from the majority and
+  the labellings at the share thresholds :data:`THRESHOLDS` and at the best labelling's.
 
 Refinement is not monotone and a labelling that scores lower unrefined may refine better, so the last column is an
 estimate of the ceiling, not a proof of one. A value well below a peer's score says that labelling supervoxels
@@ -32,14 +32,12 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from scipy import ndimage
-
 #: supervoxel sizes (voxels) besides the preset's
 SIZES = (250, 125, 64)
 #: the most refinement passes tried from each labelling
 MAX_PASSES = 8
 #: supervoxel shares of reference voxels from which an object is labelled and refined
-THRESHOLDS = (0.3, 0.4, 0.5, 0.6)
+THRESHOLDS = (0.3, 0.4, 0.6)
 
 
 def best_labelling(shares: np.ndarray, foreground: np.ndarray) -> tuple[float, float]:
@@ -64,17 +62,12 @@ def best_labelling(shares: np.ndarray, foreground: np.ndarray) -> tuple[float, f
 
 
 def refined_scores(volume: np.ndarray, foreground: np.ndarray, inside: np.ndarray, *, max_passes: int) -> list[float]:
-    """DICE of ``inside`` after 0, 1, ..., ``max_passes`` refinement passes, each with its holes filled: the score at
-    n passes is that of :func:`hypseg.inference.hierarchy.level1_object` with ``refine=n``."""
+    """Foreground DICE of ``inside`` after 0, 1, ..., ``max_passes`` refinement passes, holes filled, as the default's
+    level 1 would give it (:func:`benchmarks.refine_choice.refined_objects`)."""
     from benchmarks.real_data import foreground_dice
-    from hypseg.inference.refine import refine_boundary
+    from benchmarks.refine_choice import refined_objects
 
-    scores = []
-    for passes in range(max_passes + 1):
-        if passes:
-            inside = refine_boundary(volume, inside, passes=1)  # each pass refines the last one's (unfilled) object
-        scores.append(foreground_dice(ndimage.binary_fill_holes(inside).astype(np.int64), foreground))
-    return scores
+    return [foreground_dice(obj.astype(np.int64), foreground) for obj in refined_objects(volume, inside, passes=max_passes)]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -95,13 +88,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     for size in (preset_size, *SIZES):
         shares = supervoxel_shares(supervoxels(volume, size=size, tile=preset.supervoxel_tile), nuclei.foreground)
         best, threshold = best_labelling(shares, nuclei.foreground)
-        majority = refined_scores(volume, nuclei.foreground, shares > 0.5, max_passes=MAX_PASSES)
-        refined = {t: refined_scores(volume, nuclei.foreground, shares >= t, max_passes=MAX_PASSES)
-                   for t in (*THRESHOLDS, threshold)}
-        top, passes, start = max((score, n, t) for t, scores in refined.items() for n, score in enumerate(scores))
+        starts = {"majority": shares > 0.5, **{f"share >= {t:.2f}": shares >= t for t in (*THRESHOLDS, threshold)}}
+        refined = {label: refined_scores(volume, nuclei.foreground, inside, max_passes=MAX_PASSES)
+                   for label, inside in starts.items()}
+        top, passes, start = max((score, n, label) for label, scores in refined.items() for n, score in enumerate(scores))
+        majority = refined["majority"]
         rows.append([f"{size}{' (the default)' if size == preset_size else ''}", f"{best:.3f} (share >= {threshold:.2f})",
                      f"{majority[0]:.3f}", f"{majority[preset.refine]:.3f}",
-                     f"{top:.3f} (share >= {start:.2f}, {passes} pass{'es' if passes != 1 else ''})", f"{majority[-1]:.3f}"])
+                     f"{top:.3f} ({start}, {passes} pass{'es' if passes != 1 else ''})", f"{majority[-1]:.3f}"])
         print(f"supervoxels of {size}: done", flush=True)
     table = format_table(["supervoxel size (voxels)", "best labelling (threshold)", "majority", f"majority, refined "
                           f"{preset.refine} passes (the default)", f"best refined (from, passes 0-{MAX_PASSES})",
@@ -110,7 +104,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             "Each row labels the default's SLIC supervoxels (its tile, the volume normalised as hypseg normalises it) "
             "from the reference: the best labelling by foreground DICE (every supervoxel whose share of nuclei voxels "
             "reaches the threshold), and the majority labelling; refines the object's boundary as the default does, "
-            f"0-{MAX_PASSES} passes from the shares {', '.join(f'{t:g}' for t in THRESHOLDS)} and the best labelling's, and "
+            f"0-{MAX_PASSES} passes from the majority, the shares {', '.join(f'{t:g}' for t in THRESHOLDS)} and the best "
+            "labelling's, and "
             "fills its holes; then scores the foreground DICE as `benchmarks/real_data.md` does (where the default, the "
             "Gaussian mixture and the classical peers are scored). Command: "
             f"`python -m benchmarks.supervoxel_ceiling --out benchmarks/results/supervoxel_ceiling.md` "
