@@ -149,6 +149,19 @@ def seeded_setting(names: dict[str, str], setting: str) -> Callable[[], str]:
     return table
 
 
+def seeded_choice(names: dict[str, str], setting: str, key: str) -> Callable[[], str]:
+    """An inference choice against the same runs' recipe row over the training seeds of ``setting``
+    (:func:`benchmarks.validation_pairs.choice_against_recipe`), one block of rows per set: ``names`` maps each set's
+    label to its ``benchmarks/results/<name>.md``."""
+    from benchmarks import validation_pairs as vp
+
+    def table() -> str:
+        rows = [[label, *row[1:]] for label, name in names.items()
+                for row in vp.choice_against_recipe(_sections(name), key, only=setting)]
+        return _markdown(["set", *vp.CHOICE_HEADER[1:]], rows)
+    return table
+
+
 def recipe_seeds(names: dict[str, str]) -> Callable[[], str]:
     """The recipe at each further training seed against itself at seed 0, one block of rows per set: how far a
     retrained recipe moves on the same volumes, the yardstick for a change measured on one seed."""
@@ -202,6 +215,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "level1-latent-dim-axes-seeds": seeded_setting(CODE_RESPONSE_SETS, "level1-latent-dim-4-axes-1"),
     "level1-kl-weight-seeds": seeded_setting(CODE_RESPONSE_SETS, "level1-kl-weight-0.1"),
     "level1-latent-dim-kl-weight-seeds": seeded_setting(CODE_RESPONSE_SETS, "level1-latent-dim-4-kl-weight-0.1"),
+    "voxel-band-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band", "voxel_band"),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),
     "inside-normalised": inside_normalised(CODE_RESPONSE_SETS),
     "refine-choice": table_of("refine_choice"),

@@ -99,7 +99,9 @@ class LevelInference:
     ``"tangent"``), the same at every level of a run;
     ``clusterer``: ``"kmeans"`` or ``"tied-mixture"`` (``LevelConfig.clusterer``);
     ``refine``: on the first level with containment, passes of its object's boundary refinement by the
-    volume's intensity (``SegmentConfig.refine``, :mod:`hypseg.inference.refine`).
+    volume's intensity (``SegmentConfig.refine``, :mod:`hypseg.inference.refine`);
+    ``voxel_band``: on the first level with containment, how near its clusters' boundary a voxel takes its own
+    nearest centre instead of its supervoxel's (``SegmentConfig.voxel_band``).
     """
 
     patch_sides: tuple[int, ...]
@@ -110,6 +112,7 @@ class LevelInference:
     space: str = "ball"
     clusterer: str = "kmeans"
     refine: int = 0
+    voxel_band: int = 0
 
     def describe(self) -> str:
         sides = "p = " + " x ".join(map(str, self.patch_sides))
@@ -119,6 +122,7 @@ class LevelInference:
         return (f"{sides}, {voxels}, {'pooled' if self.pooled else 'per volume'}" + (", in the level-1 object" if self.in_object else "")
                 + (", in the tangent space" if self.space == "tangent" else "")
                 + (", tied Gaussian mixture" if self.clusterer == "tied-mixture" else "")
+                + (f", voxels within {self.voxel_band} of its boundary deciding alone" if self.voxel_band and self.in_object else "")
                 + (f", its boundary refined by intensity ({self.refine} pass{'es' if self.refine > 1 else ''})"
                    if self.refine and self.in_object else ""))
 
@@ -162,7 +166,7 @@ def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int,
         LevelConfig(levels[level], patch_sides=how.patch_sides, supervoxel_size=how.supervoxel_size,
                     purity_power=how.purity_power, pooled=how.pooled, in_object=how.in_object, clusterer=how.clusterer)
         for level, how in sorted((level, inference[level]) for level in levels)), seed=seed, space=spaces.pop(),
-        refine=inference[min(levels)].refine)
+        refine=inference[min(levels)].refine, voxel_band=inference[min(levels)].voxel_band)
 
 
 def level_weights(settings, segments: Mapping[int, Sequence[np.ndarray]]) -> dict[LevelInference, list[np.ndarray] | None]:

@@ -14,7 +14,11 @@ over the 20 validation volumes:
 - ``--seeded-base SETTING``: sections named ``<setting>-<training seed>``; every other setting's recipe row minus
   SETTING's, each volume's score first averaged over the training seeds both settings ran, with each seed's own
   mean difference beside it (a change is judged against the spread between training seeds, not only between
-  volumes).
+  volumes);
+- ``--choice KEY``: sections named ``<setting>-<training seed>`` whose runs printed, beside the recipe row, recipe
+  rows that change one inference choice (``validation_split --voxel-band``: rows with the key ``voxel_band``); per
+  setting and value of KEY, that row minus the same run's plain recipe row, each volume's score first averaged over
+  the training seeds, with each seed's own mean difference beside it (no retraining between the two: the same model).
 
     python -m benchmarks.validation_pairs benchmarks/results/validation_twin.md --twin
     python -m benchmarks.validation_pairs benchmarks/results/validation_training_changes.md --base default-0
@@ -160,6 +164,28 @@ def seeded_against_base(found: dict[str, list[dict]], base: str, *, only: str | 
     return rows
 
 
+def choice_against_recipe(found: dict[str, list[dict]], key: str, *, only: str | None = None) -> list[list[str]]:
+    """Rows per setting (or the setting ``only``), value of ``key`` and level: the training seeds whose sections hold a
+    recipe row with that value, the plain recipe row's and that row's mean DICE (each volume first averaged over those
+    seeds), the choice minus the recipe with its paired 95% interval over the volumes, and each seed's own difference."""
+    rows = []
+    for setting, seeds in by_prefix(found).items():
+        if only not in (None, setting):
+            continue
+        chosen: dict = {}  # value -> [(seed, its row's scores, the plain recipe row's scores)]
+        for seed, name in seeds.items():
+            plain = [row for row in found[name] if key not in row]
+            for row in found[name]:
+                if key in row and _ROWS[RECIPE](row):
+                    chosen.setdefault(row[key], []).append((seed, per_volume([row], RECIPE), per_volume(plain, RECIPE)))
+        for value, runs in sorted(chosen.items()):
+            rows += [[setting, f"{key} {value}", ", ".join(seed for seed, _, _ in runs), *row]
+                     for row in seeds_averaged([run for _, run, _ in runs], [base for _, _, base in runs])]
+    if not rows:
+        raise ValueError(f"no recipe row with {key!r}" + ("" if only is None else f" in setting {only!r}"))
+    return rows
+
+
 def seeds_averaged(runs: Sequence[dict[int, np.ndarray]], bases: Sequence[dict[int, np.ndarray]]) -> list[list[str]]:
     """Per level, for runs and bases paired seed by seed (each level -> per-volume DICE): the bases' and the runs' mean
     DICE, each volume first averaged over the seeds, runs minus bases with its paired 95% interval over the volumes, and
@@ -175,6 +201,7 @@ def seeds_averaged(runs: Sequence[dict[int, np.ndarray]], bases: Sequence[dict[i
 TWIN_HEADER = ["set", "training seeds", "level", "model (recipe)", "intensity twin", "model - twin [95%]"]
 BASE_HEADER = ["run", "level", "base", "run", "run - base [95%]"]
 SEEDED_HEADER = ["setting", "training seeds", "level", "base", "setting", "setting - base [95%]", "per seed"]
+CHOICE_HEADER = ["setting", "choice", "training seeds", "level", "recipe", "choice", "choice - recipe [95%]", "per seed"]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -184,6 +211,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     how.add_argument("--base", help="the section every other section's recipe row is paired against")
     how.add_argument("--twin", action="store_true", help="per set, the model's recipe row against its intensity twin")
     how.add_argument("--seeded-base", metavar="SETTING", help="every other setting against SETTING, seeds averaged per volume")
+    how.add_argument("--choice", metavar="KEY", help="each run's recipe rows with KEY against its plain recipe row, seeds "
+                     "averaged per volume")
     args = parser.parse_args(argv)
     if not args.results.is_file():
         parser.error(f"no results file at {args.results}")
@@ -191,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         if args.twin:
             print(format_table(TWIN_HEADER, twin_summary(found)))
+        elif args.choice:
+            print(format_table(CHOICE_HEADER, choice_against_recipe(found, args.choice)))
         elif args.seeded_base:
             print(format_table(SEEDED_HEADER, seeded_against_base(found, args.seeded_base)))
         else:

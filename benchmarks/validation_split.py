@@ -172,6 +172,10 @@ def main() -> None:
     parser.add_argument("--level1", action="append", default=[], type=level1_choice, metavar="P:POWER", help="with --recipe, also score the "
                         "recipe with level 1 at patch side P and purity power POWER (e.g. 5:8), each row paired against the "
                         "recipe's own level 1 at the same --refine and --clusterer")
+    parser.add_argument("--voxel-band", action="append", default=[], type=int, metavar="R", help="with --recipe, also "
+                        "score the recipe with level 1's voxels within R voxels of its clusters' boundary taking their own "
+                        "nearest centre (SegmentConfig.voxel_band), paired against the recipe's own level 1 at the same "
+                        "--refine and --clusterer (repeat)")
     parser.add_argument("--level1-override", metavar="JSON", help="train a second model, the first's config with this JSON "
                         "replacing fields as --override does, and embed level 1's patch side with it (the finer levels keep "
                         "the first model's embeddings): two models, each read by the levels it suits")
@@ -192,6 +196,8 @@ def main() -> None:
                      "at; use one of them")
     if level1_choices and not args.recipe:
         parser.error("--level1 needs --recipe")
+    if args.voxel_band and (not args.recipe or min(args.voxel_band) < 1):
+        parser.error("--voxel-band needs --recipe and widths >= 1")
     try:
         blur = tuple(float(b) for b in args.blur.split(","))
     except ValueError:
@@ -353,11 +359,15 @@ def main() -> None:
 
     own_level1 = {}  # (clusterer, refine) -> the recipe's scores with its own level 1
     inside_embeddings = {}  # refine -> the embeddings with the finer sides' from the volumes normalised inside level 1
-    for clusterer, refine, choice in itertools.product(clusterers if recipe else (), passes, [None, *level1_choices]):
+    choices = [None, *level1_choices, *args.voxel_band]  # level 1 at another side and power, or with a voxel band
+    for clusterer, refine, choice in itertools.product(clusterers if recipe else (), passes, choices):
         finer = {level: dataclasses.replace(how, refine=refine) if level == 1 else dataclasses.replace(how, clusterer=clusterer)
                  for level, how in recipe.items()}
         named = ({"clusterer_levels_2_3": clusterer} if args.clusterer else {}) | {"refine": refine}
-        if choice is not None:  # level 1 at another side and purity power, everything else the recipe's
+        if isinstance(choice, int):  # voxels near level 1's boundary decide alone, everything else the recipe's
+            finer[1] = dataclasses.replace(finer[1], voxel_band=choice)
+            named |= {"voxel_band": choice}
+        elif choice is not None:  # level 1 at another side and purity power, everything else the recipe's
             finer[1] = dataclasses.replace(finer[1], patch_sides=choice[0], purity_power=choice[1])
             named |= {"level1_sides": list(choice[0]), "level1_purity_power": choice[1]}
         labels = segment_embeddings(embeddings, config, levels, seed=0, inference=finer, segments=segments,

@@ -104,3 +104,23 @@ def test_the_inside_normalised_row_is_its_own_k_means_row_and_pairs_seed_by_seed
     level2 = vp.seeds_averaged([inside, recipe], [recipe, recipe])[1]  # two seeds: B - A, then no change
     assert level2[:3] == ["L2", f"{A[1].mean():.3f}", f"{(A[1] + B[1]).mean() / 2:.3f}"]
     assert level2[4] == f"{np.mean(B[1] - A[1]):+.3f}, +0.000"
+
+
+def test_a_choice_row_is_paired_against_its_own_runs_recipe_row_seeds_averaged_per_volume():
+    def run(name, recipe, banded):
+        lines = _section(name, as_json(recipe)).splitlines()
+        rows = [json.dumps({"inference": "recipe (quality.INFERENCE)", "voxel_band": band, "dice": [0.0],
+                            "dice_per_volume": as_json(scores)}) for band, scores in banded.items()]
+        return "\n".join(lines[:-1] + rows + lines[-1:]) + "\n\n"  # the choices after the recipe row, inside the block
+
+    found = vp.sections(run("band-0", A, {1: B, 2: T}) + run("band-1", B, {1: T}))
+    rows = vp.choice_against_recipe(found, "voxel_band")
+    assert [row[:4] for row in rows] == [["band", "voxel_band 1", "0, 1", "L1"], ["band", "voxel_band 1", "0, 1", "L2"],
+                                         ["band", "voxel_band 2", "0", "L1"], ["band", "voxel_band 2", "0", "L2"]]
+    recipe, chosen = (A[1] + B[1]) / 2, (B[1] + T[1]) / 2
+    low, high = paired_interval(chosen, recipe)
+    assert rows[1][4:] == [f"{recipe.mean():.3f}", f"{chosen.mean():.3f}",
+                           f"{np.mean(chosen - recipe):+.3f} [{low:+.3f}, {high:+.3f}]",
+                           f"{np.mean(B[1] - A[1]):+.3f}, {np.mean(T[1] - B[1]):+.3f}"]
+    with pytest.raises(ValueError, match=r"^no recipe row with 'voxel_band' in setting 'other'$"):
+        vp.choice_against_recipe(found, "voxel_band", only="other")

@@ -123,3 +123,16 @@ def test_a_volume_below_the_smallest_patch_side_is_a_one_line_error():
     with pytest.raises(UserError) as err:
         clip_patch_sides(smoke_recipe(), [(20, 20, 20), (7, 30, 30)])
     assert str(err.value) == "a volume of shape (7, 30, 30) is too small to train on: every side must be at least 8 voxels"
+
+
+def test_a_voxel_band_is_described_and_its_bad_values_are_one_line():
+    banded = dataclasses.replace(segment_preset("default"), voxel_band=2)
+    assert "level 1's voxels within 2 of its clusters' boundary take their nearest centre" in banded.describe().splitlines()
+    assert SegmentConfig.from_dict(banded.to_dict()) == banded
+    with pytest.raises(UserError, match=r"^SegmentConfig: voxel_band must be >= 0 voxels, got -1$"):
+        dataclasses.replace(segment_preset("default"), voxel_band=-1)
+    tied = segment_preset("default").with_levels(clusterer="tied-mixture")
+    with pytest.raises(UserError, match=r"^SegmentConfig: voxel_band gives each voxel its nearest level-1 centre, which "
+                                        r"needs k-means at level 1$"):
+        dataclasses.replace(tied, voxel_band=1)
+    assert dataclasses.replace(segment_preset("paper"), voxel_band=1).describe() == segment_preset("paper").describe()

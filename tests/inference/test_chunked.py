@@ -85,7 +85,8 @@ def test_chunked_label_maps_agree_with_the_whole_volume_run(model_dir, volume_fi
         assert np.array_equal(load_labels(whole / "cell_object.mrc"), load_labels(out / "cell_object.mrc"))
 
 
-@pytest.mark.parametrize("variant", ["voxels inside the object", "containment on level 1 only", "tied mixture inside the object"])
+@pytest.mark.parametrize("variant", ["voxels inside the object", "containment on level 1 only", "tied mixture inside the object",
+                                     "a voxel band on level 1", "a voxel band on level 1, unrefined"])
 def test_chunked_voxel_levels_and_partial_containment_agree_with_the_whole_volume_run(model_dir, volume_file, tmp_path, variant):
     config = _recipe("default")
     if variant == "voxels inside the object":  # chunks wholly outside the object have nothing to assign
@@ -93,6 +94,10 @@ def test_chunked_voxel_levels_and_partial_containment_agree_with_the_whole_volum
                                              for level in config.levels[1:])
     elif variant == "tied mixture inside the object":
         levels = (config.levels[0],) + tuple(dataclasses.replace(level, clusterer="tied-mixture") for level in config.levels[1:])
+    elif variant.startswith("a voxel band"):
+        levels = config.levels
+        config = dataclasses.replace(config, voxel_band=2, refine=0 if variant.endswith("unrefined") else config.refine)
+        segment_files([volume_file], model_dir=model_dir, out=tmp_path / "no band", config=dataclasses.replace(config, voxel_band=0))
     else:
         levels = (config.levels[0],) + tuple(dataclasses.replace(level, in_object=False) for level in config.levels[1:])
     config = dataclasses.replace(config, levels=levels)
@@ -100,6 +105,8 @@ def test_chunked_voxel_levels_and_partial_containment_agree_with_the_whole_volum
     segment_files([volume_file], model_dir=model_dir, out=tmp_path / "chunked", config=config, chunk=TILE)
     assert min(_agreement(tmp_path / "whole", tmp_path / "chunked").values()) >= 0.999
     assert np.array_equal(load_labels(tmp_path / "whole" / "cell_object.mrc"), load_labels(tmp_path / "chunked" / "cell_object.mrc"))
+    if variant.startswith("a voxel band"):  # the band moved the object, so the agreement says something
+        assert not np.array_equal(load_labels(tmp_path / "whole" / "cell_object.mrc"), load_labels(tmp_path / "no band" / "cell_object.mrc"))
 
 
 def test_a_two_worker_dask_cluster_gives_the_single_process_labels(model_dir, volume_file, tmp_path):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hypseg.config import LevelConfig, SegmentConfig, segment_preset, smoke_recipe
-from hypseg.inference.hierarchy import level1_object, segment_inside
+from hypseg.inference.hierarchy import level1_object, outside_cluster, segment_inside
 from hypseg.inference.pooling import purity_weights
 from hypseg.inference.recipe import cluster_embeddings
 from hypseg.inference.segment import segment_volumes
@@ -69,3 +69,84 @@ def test_level_ones_centres_follow_its_object_maps_labels(seed):
         means = np.stack([embedding[found.labels[2] == label].mean(axis=0) for label in (0, 1)])
         distances = np.linalg.norm(means[:, None, :] - found.centers[2][None, :, :], axis=-1)
         assert distances.argmin(axis=1).tolist() == [0, 1]
+
+
+def _slow_voxels_decide(level1, points, centres, *, outside, width, hyperbolic, factors, c):
+    """voxels_decide voxel by voxel: a voxel is in the zone when a voxel of the other side (beyond the faces: the
+    outside) lies within ``width`` 6-connected steps, i.e. within city-block distance ``width``."""
+    import torch
+
+    from hypseg.geometry.math import dist
+
+    inside = np.pad(level1 != outside, width, constant_values=False)
+    out = level1.copy()
+    offsets = [o for o in np.ndindex(*(2 * width + 1,) * 3) if sum(abs(a - width) for a in o) <= width]
+    for z, y, x in np.ndindex(level1.shape):
+        mine = inside[z + width, y + width, x + width]
+        if not any(inside[z + a, y + b, x + e] != mine for a, b, e in offsets):
+            continue
+        p = points[z, y, x].astype(np.float64)
+        if hyperbolic:
+            d = [sum(float(dist(torch.as_tensor(f), torch.as_tensor(g), c=c)) ** 2
+                     for f, g in zip(np.split(p, factors), np.split(centre, factors))) for centre in centres]
+        else:
+            d = [float(np.sum((p - centre) ** 2)) for centre in centres]
+        out[z, y, x] = int(np.argmin(d))
+    return out
+
+
+@pytest.mark.parametrize("width, hyperbolic, outside", [(1, False, 0), (2, False, 1), (2, True, 0)])
+def test_voxels_decide_agrees_with_a_voxel_by_voxel_reference(width, hyperbolic, outside):
+    from hypseg.inference.recipe import voxels_decide
+
+    rng = np.random.default_rng(width)
+    level1 = np.full((7, 8, 9), outside, dtype=np.int32)
+    level1[2:6, 1:5, 3:8] = 1 - outside
+    level1[3, 2, 4] = outside  # a hole: its voxels and their neighbours are in the zone too
+    points = rng.uniform(-0.3, 0.3, level1.shape + (4,))  # two factors of a two-dimensional ball
+    centres = rng.uniform(-0.3, 0.3, (2, 4))
+    got = voxels_decide(level1, points, centres, outside=outside, width=width, hyperbolic=hyperbolic, factors=2, c=1.0)
+    want = _slow_voxels_decide(level1, points, centres, outside=outside, width=width, hyperbolic=hyperbolic, factors=2, c=1.0)
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == level1.dtype and (got != level1).any()
+
+
+def test_voxels_decide_on_a_block_read_with_a_halo_of_its_width_gives_the_whole_volumes_interior():
+    from hypseg.inference.recipe import voxels_decide
+
+    rng = np.random.default_rng(3)
+    level1 = (rng.uniform(size=(16, 16, 16)) < 0.5).astype(np.int32)
+    level1 = (np.cumsum(level1, axis=2) % 5 < 3).astype(np.int32)  # runs along x: boundaries everywhere
+    points = rng.normal(size=level1.shape + (2,))
+    centres = np.array([[0.0, 0.0], [1.0, 1.0]])
+    whole = voxels_decide(level1, points, centres, outside=0, width=2, hyperbolic=False)
+    block = (slice(3, 11), slice(5, 13), slice(4, 12))
+    halo = tuple(slice(s.start - 2, s.stop + 2) for s in block)
+    part = voxels_decide(level1[halo], points[halo], centres, outside=0, width=2, hyperbolic=False)
+    np.testing.assert_array_equal(part[2:-2, 2:-2, 2:-2], whole[block])
+
+
+def test_a_voxel_band_relabels_level_one_before_its_object_is_taken_and_nothing_on_voxels():
+    from hypseg.inference.recipe import voxels_decide
+
+    _, embeddings = _embeddings()
+    z, y, x = np.indices((12, 12, 12)) // 3  # supervoxels of 27 voxels straddle the object's edge at 2 and 10
+    segments = [z * 16 + y * 4 + x] * 3
+    levels = (LevelConfig(2, (4,), 27, pooled=False, in_object=True), LevelConfig(3, (4,), 27, pooled=False, in_object=True))
+    geometry = smoke_recipe().model
+    assert geometry.hyperbolic  # clustered in the ball (the config's space): its distances decide
+    plain, banded = (cluster_embeddings({(4,): embeddings}, SegmentConfig(levels=levels, seed=1, voxel_band=band),
+                                        geometry=geometry, segments={27: segments}) for band in (0, 1))
+    level1 = segment_volumes(embeddings, clusters=(2,), pooled=False, segments=segments, random_state=1)
+    moved = 0
+    for got, before, seg, embedding in zip(banded, plain, level1, embeddings):
+        decided = voxels_decide(seg.labels[2], embedding, seg.centers[2], outside=outside_cluster(seg.labels[2]), width=1,
+                                hyperbolic=geometry.hyperbolic, c=geometry.curvature)
+        np.testing.assert_array_equal(got.object, level1_object(decided))
+        moved += int((got.object != before.object).sum())
+    assert moved > 0
+    voxelwise = tuple(LevelConfig(level.clusters, (4,), None, pooled=False, in_object=True) for level in levels)
+    same = [cluster_embeddings({(4,): embeddings}, SegmentConfig(levels=voxelwise, seed=1, voxel_band=band),
+                               geometry=geometry) for band in (0, 2)]
+    for a, b in zip(*same):
+        np.testing.assert_array_equal(a.object, b.object)

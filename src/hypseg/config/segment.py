@@ -136,6 +136,11 @@ class SegmentConfig(Config):
         voxel within one voxel of the object's boundary takes the side whose local mean intensity is nearer its
         own, before the holes are filled. 0: the object as its supervoxels give it. Without containment there
         is no object, and it is ignored.
+    voxel_band : int
+        Before the refinement, every voxel within this many voxels (6-connected steps) of the boundary between
+        level 1's two clusters takes the cluster whose centre is nearest its own embedding, instead of its
+        supervoxel's: a supervoxel that straddles the object's edge no longer goes wholly to one side. 0: the
+        supervoxels decide alone. Ignored without containment, and a no-op on a level 1 clustered voxel by voxel.
     """
 
     levels: tuple[LevelConfig, ...]
@@ -146,6 +151,7 @@ class SegmentConfig(Config):
     supervoxel_tile: int = 128
     space: str = "ball"
     refine: int = 0
+    voxel_band: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -175,6 +181,10 @@ class SegmentConfig(Config):
             raise UserError(f"unknown clustering space {self.space!r}; choose one of {', '.join(SPACES)}")
         if self.refine < 0:
             raise UserError(f"SegmentConfig: refine must be >= 0 passes, got {self.refine}")
+        if self.voxel_band < 0:
+            raise UserError(f"SegmentConfig: voxel_band must be >= 0 voxels, got {self.voxel_band}")
+        if self.voxel_band and self.contained and self.levels[0].clusterer != "kmeans":
+            raise UserError("SegmentConfig: voxel_band gives each voxel its nearest level-1 centre, which needs k-means at level 1")
         if self.supervoxel_tile < MIN_TILE:
             raise UserError(f"SegmentConfig: supervoxel_tile must be >= {MIN_TILE} voxels, got {self.supervoxel_tile}")
 
@@ -226,4 +236,6 @@ class SegmentConfig(Config):
             lines.append("a hyperbolic model's embeddings clustered in the tangent space at the origin")
         if self.refine and self.contained:
             lines.append(f"the level-1 object's boundary refined by intensity, {self.refine} pass{'es' if self.refine > 1 else ''}")
+        if self.voxel_band and self.contained:
+            lines.append(f"level 1's voxels within {self.voxel_band} of its clusters' boundary take their nearest centre")
         return "\n".join(lines)

@@ -482,32 +482,56 @@ def _face_mask(shape, box) -> np.ndarray:
     return mask
 
 
+class Decide(NamedTuple):
+    """What level 1's voxels near its boundary need to decide alone (``SegmentConfig.voxel_band``,
+    :func:`hypseg.inference.recipe.voxels_decide`): the first level's patch sides, and per volume its two centres in
+    the space it was clustered in."""
+
+    sides: tuple[int, ...]
+    centres: dict[int, np.ndarray]
+    hyperbolic: bool
+    c: float
+
+
+def _moves_boundary(job: Job) -> bool:
+    """Whether stage 6 rewrites the first level's object before filling its holes (:func:`_refine_task`)."""
+    return bool(job.config.refine or job.config.voxel_band)
+
+
 def _background(job: Job, v: int, k: int, outside: int, box):
     """The connected components of the first level's outside in ``box``: its outside cluster, or what the
-    refinement left outside the object (:func:`_refine_task`)."""
-    if job.config.refine:
+    voxel band and the refinement left outside the object (:func:`_refine_task`)."""
+    if _moves_boundary(job):
         return ndimage.label(_read(job.file(v, "object"), box) == 0)
     return ndimage.label(_read(job.file(v, f"k{k}"), box) == outside)
 
 
-def _refine_task(job: Job, k: int, outside: dict, item):
-    """Stage 6 for one chunk, before its components, with refinement: the first level's object (every voxel not in
-    its outside cluster) with its boundary refined by the volume's intensity
+def _refine_task(job: Job, k: int, outside: dict, decide: Decide | None, item):
+    """Stage 6 for one chunk, before its components, with a voxel band or refinement: the first level's object
+    (every voxel not in its outside cluster), the voxels near its boundary given their nearest centre
+    (:func:`hypseg.inference.recipe.voxels_decide`), then its boundary refined by the volume's intensity
     (:func:`hypseg.inference.refine.refine_boundary`), holes not yet filled, to the work file ``object``, which
     :func:`_object_task` then overwrites box by box with the filled object. The chunk is read with a halo of the
-    refinement's reach, clipped to the volume, so that its voxels get the whole-volume result."""
+    refinement's reach and the band's width, clipped to the volume, so that its voxels get the whole-volume result."""
+    from hypseg.inference.recipe import voxels_decide
+
     v, chunk = item
     _check_run(job)
     grid = job.grids[v]
     box = grid.box(chunk)
-    h = reach(job.config.refine)
+    h = reach(job.config.refine) + job.config.voxel_band
     outer = tuple(slice(max(b.start - h, 0), min(b.stop + h, n)) for b, n in zip(box, grid.shape))
-    slab = read_slab(job.volumes[v], tuple(o.start for o in outer), tuple(o.stop for o in outer))
-    slab = apply(slab, config=job.data, stats=job.stats[v])
-    inside = _read(job.file(v, f"k{k}"), outer) != outside[v]
-    refined = refine_boundary(slab, inside, passes=job.config.refine)
+    labels = _read(job.file(v, f"k{k}"), outer)
+    if job.config.voxel_band:
+        points = _clustered(job, _read(job.file(v, _sides_name(decide.sides)), outer), factors=len(decide.sides))
+        labels = voxels_decide(labels, points, decide.centres[v], outside=outside[v], width=job.config.voxel_band,
+                               hyperbolic=decide.hyperbolic, factors=len(decide.sides), c=decide.c)
+    inside = labels != outside[v]
+    if job.config.refine:
+        slab = read_slab(job.volumes[v], tuple(o.start for o in outer), tuple(o.stop for o in outer))
+        inside = refine_boundary(apply(slab, config=job.data, stats=job.stats[v]), inside, passes=job.config.refine)
     core = tuple(slice(b.start - o.start, b.stop - o.start) for b, o in zip(box, outer))
-    _store(job.file(v, "object"), box, refined[core].astype(np.uint8))
+    _store(job.file(v, "object"), box, inside[core].astype(np.uint8))
 
 
 def _components_task(job: Job, k: int, outside: dict, item):
@@ -745,6 +769,7 @@ def segment_chunked(
             offsets[size][v] = (np.cumsum(counts.ravel()) - counts.ravel()).reshape(counts.shape)
 
     centers: list[dict[int, np.ndarray]] = [{} for _ in volumes]
+    clustered: dict[int, np.ndarray] = {}  # the first level's centres in the space it was clustered in, per volume
     voxels = [False] * len(volumes)
     first = config.levels[0]
     geometry = model.config.model
@@ -756,6 +781,7 @@ def segment_chunked(
         fitted, fell_back = _fit_group(job, executor, items, group, offsets, geometry, clock)
         for v in range(len(volumes)):
             voxels[v] = voxels[v] or fell_back[v]
+            clustered.update({v: level.centers for level in fitted[v].levels if level.k + inside == first.clusters and not inside})
             centers[v].update({level.k + inside: level.centers if job.tangent_c is None
                                else to_ball(level.centers, factors=len(how.patch_sides), c=job.tangent_c)
                                for level in fitted[v].levels})
@@ -771,7 +797,8 @@ def segment_chunked(
             faces_of_first = {v: sum(f[first.clusters] for (vv, _), f in zip(items, faces) if vv == v)
                               for v in range(len(volumes))}
     if config.contained:
-        outside = _contain(job, executor, items, first.clusters, faces_of_first, first.in_object)
+        decide = Decide(first.patch_sides, clustered, geometry.hyperbolic and job.tangent_c is None, geometry.curvature)
+        outside = _contain(job, executor, items, first.clusters, faces_of_first, first.in_object, decide)
         if first.in_object:  # the object map's labels: 0 outside, 1 the object; its centres alike
             for v, found in enumerate(centers):
                 found[first.clusters] = object_order(found[first.clusters], outside[v])
@@ -852,13 +879,13 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
     return fitted, few
 
 
-def _contain(job: Job, executor, items, k: int, faces: dict, replace: bool) -> dict[int, int]:
+def _contain(job: Job, executor, items, k: int, faces: dict, replace: bool, decide: Decide | None = None) -> dict[int, int]:
     """Stage 6: the first level's object with its holes filled, to the work files; each volume's outside
-    cluster."""
+    cluster. ``decide``: what a voxel band needs (``job.config.voxel_band``)."""
     n = len(job.volumes)
     outside = {v: int(np.argmax(faces[v][:2])) for v in range(n)}
-    if job.config.refine:
-        executor.map(functools.partial(_refine_task, job, k, outside), items, desc="refining the object's boundary")
+    if _moves_boundary(job):
+        executor.map(functools.partial(_refine_task, job, k, outside, decide), items, desc="refining the object's boundary")
     found = executor.map(functools.partial(_components_task, job, k, outside), items, desc="filling holes")
     start, total = {}, 1  # component ids from 1; node 0 stands for "reaches a face"
     for item, (count, _, _) in zip(items, found):

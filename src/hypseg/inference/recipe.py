@@ -7,8 +7,9 @@ demo``, the Python API and the quality benchmark all run it. It
 2. cuts every volume into SLIC supervoxels once per distinct supervoxel size (:func:`hypseg.data.supervoxels`);
 3. clusters (:func:`cluster_embeddings`) in two passes: first the levels clustered on their own
    (the first level among them), then, with containment, the levels inside the first level's object
-   (:func:`hypseg.inference.hierarchy.level1_object`: its k = 2 map's inner cluster, its boundary refined by
-   the volume's intensity when ``config.refine`` says so, holes filled).
+   (:func:`hypseg.inference.hierarchy.level1_object`: its k = 2 map's inner cluster, the voxels near its
+   boundary deciding by their own embeddings when ``config.voxel_band`` says so (:func:`voxels_decide`), its
+   boundary refined by the volume's intensity when ``config.refine`` says so, holes filled).
    Levels with equal settings are fitted together (:func:`hypseg.inference.segment_volumes`), and
    levels with the same purity weighting share their voxel weights.
 
@@ -23,6 +24,9 @@ from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
+import torch
+
+from hypseg.clustering import product_sqdist
 from hypseg.config import LevelConfig, ModelConfig, SegmentConfig
 from hypseg.data import supervoxels
 from hypseg.errors import UserError
@@ -30,10 +34,11 @@ from hypseg.inference.embed import embed_volume_multiscale, resolve_patch, warn_
 from hypseg.inference.hierarchy import level1_object, object_order, outside_cluster, segment_inside
 from hypseg.inference.model_io import TrainedModel
 from hypseg.inference.pooling import purity_weights
+from hypseg.inference.refine import boundary_zone
 from hypseg.inference.segment import TIED_NEEDS_FLAT, segment_volumes
 from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
 
-__all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides"]
+__all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides", "voxels_decide"]
 
 
 class VolumeSegmentation(NamedTuple):
@@ -132,6 +137,27 @@ def check_clusterers(config: SegmentConfig, geometry: ModelConfig) -> None:
         raise UserError(TIED_NEEDS_FLAT)
 
 
+def voxels_decide(level1: np.ndarray, points: np.ndarray, centres: np.ndarray, *, outside: int, width: int,
+                  hyperbolic: bool, factors: int = 1, c: float = 1.0) -> np.ndarray:
+    """Level 1's map (two clusters, 0 and 1) with every voxel within ``width`` voxels of the boundary between its
+    clusters (:func:`hypseg.inference.refine.boundary_zone` of every cluster but ``outside``) given the cluster
+    whose centre (``centres``, row = cluster) is nearest its own embedding (``points``, (Z, Y, X, F*d)): in the
+    product of ``factors`` balls of curvature ``c`` when ``hyperbolic``, else as flat vectors.
+
+    Supervoxels label their voxels whole, so one that straddles the object's edge puts voxels of both sides on
+    one; within the band each voxel decides by its own embedding. Every zone voxel lies within ``width`` of a
+    voxel of the other cluster, so a volume cut into blocks read with a halo of ``width`` gets the same map.
+    """
+    level1 = np.asarray(level1)
+    zone = boundary_zone(level1 != outside, width)
+    x = torch.as_tensor(np.asarray(points)[zone], dtype=torch.float64)
+    y = torch.as_tensor(np.asarray(centres), dtype=torch.float64)
+    distance = product_sqdist(x, y, factors=factors, c=c) if hyperbolic else torch.cdist(x, y)
+    out = level1.copy()
+    out[zone] = distance.argmin(1).numpy().astype(level1.dtype)
+    return out
+
+
 def cluster_embeddings(
     embeddings: Mapping[tuple[int, ...], Sequence[np.ndarray]],
     config: SegmentConfig,
@@ -190,6 +216,7 @@ def cluster_embeddings(
 
     tangent = in_tangent(config.space, geometry)
     flat: dict[tuple[int, ...], list[np.ndarray]] = {}  # patch sides -> the embeddings in the tangent space
+    fitted: list[dict[int, np.ndarray]] = [{} for _ in range(n)]  # k -> the centres in the space clustered in
 
     def fit(group: tuple[LevelConfig, ...], objects: list[np.ndarray] | None) -> None:
         how = group[0]
@@ -212,6 +239,7 @@ def cluster_embeddings(
                  else segment_volumes(points, clusters=ks, nested=config.nested, **options))
         for i, seg in enumerate(found):
             labels[i].update(seg.labels)
+            fitted[i].update(seg.centers)
             centers[i].update({k: to_ball(v, factors=factors, c=geometry.curvature) if tangent else v
                                for k, v in seg.centers.items()})
             voxels[i] = voxels[i] or seg.voxels
@@ -222,6 +250,13 @@ def cluster_embeddings(
     objects = None
     if config.contained:  # k-means numbers level 1's clusters 0 and 1; the one on more faces is the outside
         outside = [outside_cluster(found[first.clusters], np.arange(2)) for found in labels]
+        if config.voxel_band:
+            points = flat[first.patch_sides] if tangent else embeddings[first.patch_sides]
+            for i, found in enumerate(labels):
+                found[first.clusters] = voxels_decide(
+                    found[first.clusters], points[i], fitted[i][first.clusters], outside=outside[i], width=config.voxel_band,
+                    hyperbolic=geometry.hyperbolic and not tangent, factors=len(first.patch_sides) * members,
+                    c=geometry.curvature)
         objects = [level1_object(found[first.clusters], volume=None if volumes is None else volumes[i], refine=config.refine,
                                  outside=outside[i]) for i, found in enumerate(labels)]
     for group in within:

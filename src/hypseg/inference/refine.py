@@ -28,7 +28,7 @@ from scipy import ndimage
 
 from hypseg.errors import UserError
 
-__all__ = ["BAND", "SIGMA", "TRUNCATE", "radius", "reach", "refine_boundary"]
+__all__ = ["BAND", "SIGMA", "TRUNCATE", "boundary_zone", "radius", "reach", "refine_boundary"]
 
 #: How far from the boundary a voxel may change side in one pass (voxels, 6-connected steps).
 BAND = 1
@@ -53,6 +53,17 @@ def reach(passes: int, *, band: int = BAND, sigma: float = SIGMA) -> int:
     18
     """
     return int(passes) * (int(band) + radius(sigma))
+
+
+def boundary_zone(inside: np.ndarray, band: int = BAND) -> np.ndarray:
+    """The voxels within ``band`` voxels (6-connected steps) of the boundary between ``inside`` and the rest, on
+    either side; beyond the volume's faces lies the rest, so ``inside``'s voxels on a face are in it.
+
+    >>> inside = np.zeros((5, 5, 9), dtype=bool); inside[..., 4:] = True
+    >>> boundary_zone(inside, 1)[2, 2].astype(int).tolist()
+    [0, 0, 0, 1, 1, 0, 0, 0, 1]
+    """
+    return ndimage.binary_dilation(inside, iterations=band) & ~ndimage.binary_erosion(inside, iterations=band)
 
 
 def _local_mean(values: np.ndarray, mask: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
@@ -84,11 +95,11 @@ def refine_boundary(volume: np.ndarray, inside: np.ndarray, *, passes: int, band
         raise UserError(f"refinement needs passes >= 0, band >= 1 and sigma > 0, got {passes}, {band}, {sigma}")
     values = volume.astype(np.float64)
     for _ in range(int(passes)):
-        core = ndimage.binary_erosion(inside, iterations=band)
-        rim = ~ndimage.binary_dilation(inside, iterations=band)
-        zone = ~core & ~rim
+        zone = boundary_zone(inside, band)
         if not zone.any():
             break
+        core = inside & ~zone
+        rim = ~inside & ~zone
         core_mean, core_share = _local_mean(values, core, sigma)
         rim_mean, rim_share = _local_mean(values, rim, sigma)
         judged = zone & (core_share >= MIN_SHARE) & (rim_share >= MIN_SHARE)
