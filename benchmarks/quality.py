@@ -151,7 +151,7 @@ class LevelInference:
 _DEFAULT = default_segmentation()
 INFERENCE: Mapping[int, LevelInference] = {
     i: LevelInference(level.patch_sides, level.supervoxel_size, level.pooled, level.purity_power, level.in_object,
-                      _DEFAULT.space, level.clusterer, _DEFAULT.refine if i == 1 else 0)
+                      _DEFAULT.space, level.clusterer, _DEFAULT.refine if i == 1 else 0, _DEFAULT.voxel_band if i == 1 else 0)
     for i, level in enumerate(_DEFAULT.levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
 

@@ -37,10 +37,11 @@ SIGMAS = (2.0, 4.0)
 
 
 def twin_level1(kind: str, scale: float, brighten: float, blur: float, workdir: Path, *,
-                supervoxel_sizes: Sequence[int | None] = (None,)) -> tuple[list, list, dict]:
+                settings: Sequence[tuple[int | None, int]] = ((None, 0),)) -> tuple[list, list, dict]:
     """The validation volumes of a set (the generator's ``kind`` at ``scale``, ``brighten``-ed and ``blur``-red as
-    ``validation_split`` does; written to ``workdir``), their truths, and per supervoxel size the recipe's unrefined
-    level-1 labels on box-mean intensity (no model): None for the recipe's size, 0 for every voxel apart."""
+    ``validation_split`` does; written to ``workdir``), their truths, and per setting the recipe's unrefined level-1
+    labels on box-mean intensity (no model). A setting is (supervoxel size, voxel band): the size None for the
+    recipe's, 0 for every voxel apart; the band as ``SegmentConfig.voxel_band`` (0: none)."""
     from benchmarks.intensity_twin import twin_embeddings, twin_geometry
     from benchmarks.quality import INFERENCE, level_weights, segment_embeddings
     from benchmarks.validation_split import split_volumes
@@ -53,15 +54,15 @@ def twin_level1(kind: str, scale: float, brighten: float, blur: float, workdir: 
                                     config=recipe.data)
     embeddings = twin_embeddings(volumes, [INFERENCE[1].patch_sides])
     geometry = dataclasses.replace(recipe, model=twin_geometry(recipe.model))
-    found = {}
-    for size in supervoxel_sizes:
-        level1 = dataclasses.replace(INFERENCE[1], refine=0)
+    found, segments = {}, {}
+    for size, band in settings:
+        level1 = dataclasses.replace(INFERENCE[1], refine=0, voxel_band=band)
         if size is not None:
             level1 = dataclasses.replace(level1, supervoxel_size=size or None)
-        segments = {level1.supervoxel_size: [supervoxels(v, size=level1.supervoxel_size) for v in volumes]} \
-            if level1.supervoxel_size else {}
-        found[size] = segment_embeddings(embeddings, geometry, {1: 2}, seed=0, inference={1: level1}, segments=segments,
-                                         weights=level_weights([level1], segments))[1]
+        if level1.supervoxel_size and level1.supervoxel_size not in segments:
+            segments[level1.supervoxel_size] = [supervoxels(v, size=level1.supervoxel_size) for v in volumes]
+        found[size, band] = segment_embeddings(embeddings, geometry, {1: 2}, seed=0, inference={1: level1}, segments=segments,
+                                               weights=level_weights([level1], segments))[1]
     return volumes, truths, found
 
 
@@ -86,7 +87,7 @@ def rows_for(name: str, workdir: Path) -> list[list[str]]:
     from hypseg.metrics import matched_dice
 
     volumes, truths, found = twin_level1(*SETS[name], workdir / name)
-    found = found[None]
+    found = found[None, 0]
     dice = lambda obj, truth: matched_dice(obj.astype(np.int64), truth[1]).mean  # noqa: E731
     base = np.array([dice(obj > 0, truth) for obj, truth in zip(found, truths)])
     rows = [[name, "unrefined", f"{base.mean():.3f}", "", ""]]

@@ -398,6 +398,28 @@ def test_refine_sets_the_passes_of_the_level1_boundary(model_dir, tmp_path):
     assert (maps[0] != maps[3]).any() and (maps[0] != maps[None]).any()  # the passes move the level-1 object
 
 
+def test_voxel_band_sets_how_near_level_ones_boundary_voxels_decide_alone(model_dir, tmp_path):
+    import json
+
+    z, y, x = np.indices((20, 20, 20))
+    ball = (((z - 10) ** 2 + (y - 10) ** 2 + (x - 10) ** 2) <= 36).astype(np.float32)
+    array = ball + np.random.default_rng(1).normal(0, 0.2, ball.shape).astype(np.float32)
+    save_volume(Volume(array=array, spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path=tmp_path / "v.nii.gz")
+    maps = {}
+    for width in (0, 2):
+        result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / f"seg{width}", "-k", 2,
+                         "--refine", 0, "--voxel-band", width)
+        assert result.exit_code == 0, result.output
+        assert json.loads((tmp_path / f"seg{width}" / "segmentation.json").read_text())["recipe"]["voxel_band"] == width
+        maps[width] = load_labels(tmp_path / f"seg{width}" / "v_k2.nii.gz")
+    assert (maps[0] != maps[2]).any()  # the band moves the level-1 object
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "tied", "-k", 2, "-k", 3,
+                     "--voxel-band", 1, "--clusterer", "tied-mixture", "--space", "tangent")
+    assert result.exit_code == 2 and result.output.strip().splitlines()[-1] == (
+        "hypseg: error: SegmentConfig: voxel_band gives each voxel its nearest level-1 centre, which needs k-means at level 1")
+    assert not (tmp_path / "tied").exists()
+
+
 def test_evaluate_says_which_truth_level_met_which_count_when_they_do_not_fit(model_dir, tmp_path):
     vol = _volume(8)
     save_volume(vol, path=tmp_path / "v.nii.gz")

@@ -229,13 +229,13 @@ class SegmentConfig(Config):
         return dataclasses.replace(self, levels=tuple(dataclasses.replace(level, **changes) for level in self.levels))
 
     def describe(self) -> str:
-        """One line per level (:meth:`LevelConfig.describe`), and one each for the tangent space and the level-1
-        object's refinement where they are used."""
+        """One line per level (:meth:`LevelConfig.describe`), and one each for the tangent space, level 1's voxel band
+        and its object's refinement where they are used."""
         lines = [level.describe() for level in self.levels]
         if self.space == "tangent":
             lines.append("a hyperbolic model's embeddings clustered in the tangent space at the origin")
-        if self.refine and self.contained:
-            lines.append(f"the level-1 object's boundary refined by intensity, {self.refine} pass{'es' if self.refine > 1 else ''}")
         if self.voxel_band and self.contained:
             lines.append(f"level 1's voxels within {self.voxel_band} of its clusters' boundary take their nearest centre")
+        if self.refine and self.contained:
+            lines.append(f"the level-1 object's boundary refined by intensity, {self.refine} pass{'es' if self.refine > 1 else ''}")
         return "\n".join(lines)
