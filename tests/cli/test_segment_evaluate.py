@@ -413,11 +413,11 @@ def test_voxel_band_sets_how_near_level_ones_boundary_voxels_decide_alone(model_
         assert json.loads((tmp_path / f"seg{width}" / "segmentation.json").read_text())["recipe"]["voxel_band"] == width
         maps[width] = load_labels(tmp_path / f"seg{width}" / "v_k2.nii.gz")
     assert (maps[0] != maps[2]).any()  # the band moves the level-1 object
-    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "tied", "-k", 2, "-k", 3,
-                     "--voxel-band", 1, "--clusterer", "tied-mixture", "--space", "tangent")
-    assert result.exit_code == 2 and result.output.strip().splitlines()[-1] == (
-        "hypseg: error: SegmentConfig: voxel_band gives each voxel its nearest level-1 centre, which needs k-means at level 1")
-    assert not (tmp_path / "tied").exists()
+    for width in (0, 2):  # a tied mixture at level 1 keeps its own assignment: the band is ignored
+        result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / f"tied{width}", "-k", 2,
+                         "--refine", 0, "--voxel-band", width, "--clusterer", "tied-mixture", "--space", "tangent")
+        assert result.exit_code == 0, result.output
+    assert np.array_equal(load_labels(tmp_path / "tied0" / "v_k2.nii.gz"), load_labels(tmp_path / "tied2" / "v_k2.nii.gz"))
 
 
 def test_evaluate_says_which_truth_level_met_which_count_when_they_do_not_fit(model_dir, tmp_path):

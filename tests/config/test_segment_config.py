@@ -23,7 +23,8 @@ def test_default_preset_is_the_benchmark_recipe_and_paper_the_papers_protocol():
     assert paper.levels == tuple(LevelConfig(k, patch_sides=(5,)) for k in (2, 4, 8))
     assert not paper.contained and all(level.supervoxel_size is None and not level.pooled for level in paper.levels)
     assert default.space == "tangent" and paper.space == "ball"  # the paper clusters with hyperbolic k-means
-    assert default.describe().splitlines()[-2:] == ["a hyperbolic model's embeddings clustered in the tangent space at the origin",
+    assert default.describe().splitlines()[-3:] == ["a hyperbolic model's embeddings clustered in the tangent space at the origin",
+                                                    "level 1's voxels within 1 of its clusters' boundary take their nearest centre",
                                                     "the level-1 object's boundary refined by intensity, 2 passes"]
     assert len(paper.describe().splitlines()) == 3
 
@@ -127,12 +128,12 @@ def test_a_volume_below_the_smallest_patch_side_is_a_one_line_error():
 
 def test_a_voxel_band_is_described_and_its_bad_values_are_one_line():
     banded = dataclasses.replace(segment_preset("default"), voxel_band=2)
+    assert segment_preset("default").voxel_band == 1
     assert "level 1's voxels within 2 of its clusters' boundary take their nearest centre" in banded.describe().splitlines()
     assert SegmentConfig.from_dict(banded.to_dict()) == banded
     with pytest.raises(UserError, match=r"^SegmentConfig: voxel_band must be >= 0 voxels, got -1$"):
         dataclasses.replace(segment_preset("default"), voxel_band=-1)
-    tied = segment_preset("default").with_levels(clusterer="tied-mixture")
-    with pytest.raises(UserError, match=r"^SegmentConfig: voxel_band gives each voxel its nearest level-1 centre, which "
-                                        r"needs k-means at level 1$"):
-        dataclasses.replace(tied, voxel_band=1)
+    tied = segment_preset("default").with_levels(clusterer="tied-mixture")  # a mixture's clusters are not nearest centres'
+    assert segment_preset("default").banded and not tied.banded and not tied.with_levels(in_object=False).banded
+    assert not any("voxels within" in line for line in tied.describe().splitlines())
     assert dataclasses.replace(segment_preset("paper"), voxel_band=1).describe() == segment_preset("paper").describe()

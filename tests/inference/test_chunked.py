@@ -122,7 +122,7 @@ def _contained_in_chunks(work, labels, volume, *, tile: int, refine: int, stats)
     it: the job, the number of chunks, and the two clusters' face counts."""
     grid = ChunkGrid(labels.shape, tile=tile)
     job = Job(work=work, volumes=(volume,), model_dir="", device="cpu",
-              config=dataclasses.replace(segment_preset("default"), refine=refine), grids=(grid,), stats=(stats,),
+              config=dataclasses.replace(segment_preset("default"), refine=refine, voxel_band=0), grids=(grid,), stats=(stats,),
               scales=((0.0, 1.0),), side_sets=((5,),), sizes=(), embed_tile=None, halo=0, data=DataConfig(), run_id="run")
     (work / "state.json").write_text(json.dumps({"run": "run"}))
     np.save(job.file(0, "k2"), labels)

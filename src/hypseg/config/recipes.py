@@ -19,6 +19,8 @@ DEFAULT_SUPERVOXEL_SIZE = 500
 PURITY_POWER = 8.0
 #: passes of the ``default`` preset's refinement of the level-1 object's boundary (:mod:`hypseg.inference.refine`)
 REFINE_PASSES = 2
+#: how near level 1's boundary the ``default`` preset's voxels take their own nearest centre (``SegmentConfig.voxel_band``)
+VOXEL_BAND = 1
 
 
 def cpu_recipe() -> RunConfig:
@@ -114,16 +116,18 @@ def default_segmentation() -> SegmentConfig:
     one fit per volume inside the object. Level 3 (k = 8): as level 2, one fit over all volumes. A
     hyperbolic model's embeddings are clustered in the tangent space at the origin
     (:mod:`hypseg.inference.tangent`): the same labels as the ball's where objects are large, fewer
-    background voxels drawn into a rare, bright, soft-edged object. Before its holes are filled, the
-    object's boundary is refined voxel by voxel by the image's intensity in two passes
-    (:mod:`hypseg.inference.refine`), so that it can follow an edge that its supervoxels straddle.
+    background voxels drawn into a rare, bright, soft-edged object. Before its holes are filled, the voxels
+    next to the boundary between level 1's clusters take the cluster whose centre is nearest their own embedding
+    (:func:`hypseg.inference.recipe.voxels_decide`), and then the object's boundary is refined voxel by voxel by the
+    image's intensity in two passes (:mod:`hypseg.inference.refine`): both let it follow an edge that its
+    supervoxels straddle.
     """
     size = DEFAULT_SUPERVOXEL_SIZE
     return SegmentConfig(levels=(
         LevelConfig(2, patch_sides=(10,), supervoxel_size=size, pooled=False, in_object=True),
         LevelConfig(4, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=False, in_object=True),
         LevelConfig(8, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=True, in_object=True),
-    ), space="tangent", refine=REFINE_PASSES)
+    ), space="tangent", refine=REFINE_PASSES, voxel_band=VOXEL_BAND)
 
 
 def paper_segmentation() -> SegmentConfig:

@@ -140,7 +140,8 @@ class SegmentConfig(Config):
         Before the refinement, every voxel within this many voxels (6-connected steps) of the boundary between
         level 1's two clusters takes the cluster whose centre is nearest its own embedding, instead of its
         supervoxel's: a supervoxel that straddles the object's edge no longer goes wholly to one side. 0: the
-        supervoxels decide alone. Ignored without containment, and a no-op on a level 1 clustered voxel by voxel.
+        supervoxels decide alone. Ignored without containment and where level 1 is fitted by a tied mixture (whose
+        clusters are not its nearest centres'), and a no-op on a level 1 clustered voxel by voxel.
     """
 
     levels: tuple[LevelConfig, ...]
@@ -183,8 +184,6 @@ class SegmentConfig(Config):
             raise UserError(f"SegmentConfig: refine must be >= 0 passes, got {self.refine}")
         if self.voxel_band < 0:
             raise UserError(f"SegmentConfig: voxel_band must be >= 0 voxels, got {self.voxel_band}")
-        if self.voxel_band and self.contained and self.levels[0].clusterer != "kmeans":
-            raise UserError("SegmentConfig: voxel_band gives each voxel its nearest level-1 centre, which needs k-means at level 1")
         if self.supervoxel_tile < MIN_TILE:
             raise UserError(f"SegmentConfig: supervoxel_tile must be >= {MIN_TILE} voxels, got {self.supervoxel_tile}")
 
@@ -197,6 +196,12 @@ class SegmentConfig(Config):
     def contained(self) -> bool:
         """Whether any level uses containment (the first level's object)."""
         return any(level.in_object for level in self.levels)
+
+    @property
+    def banded(self) -> bool:
+        """Whether level 1's voxels near its boundary decide by their own embeddings (``voxel_band``): with
+        containment and k-means at level 1."""
+        return bool(self.voxel_band) and self.contained and self.levels[0].clusterer == "kmeans"
 
     def groups(self) -> tuple[list[tuple[LevelConfig, ...]], list[tuple[LevelConfig, ...]]]:
         """The levels in the order they are clustered: (those clustered on their own, the first level
@@ -234,7 +239,7 @@ class SegmentConfig(Config):
         lines = [level.describe() for level in self.levels]
         if self.space == "tangent":
             lines.append("a hyperbolic model's embeddings clustered in the tangent space at the origin")
-        if self.voxel_band and self.contained:
+        if self.banded:
             lines.append(f"level 1's voxels within {self.voxel_band} of its clusters' boundary take their nearest centre")
         if self.refine and self.contained:
             lines.append(f"the level-1 object's boundary refined by intensity, {self.refine} pass{'es' if self.refine > 1 else ''}")

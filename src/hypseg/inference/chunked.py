@@ -495,7 +495,7 @@ class Decide(NamedTuple):
 
 def _moves_boundary(job: Job) -> bool:
     """Whether stage 6 rewrites the first level's object before filling its holes (:func:`_refine_task`)."""
-    return bool(job.config.refine or job.config.voxel_band)
+    return bool(job.config.refine or job.config.banded)
 
 
 def _background(job: Job, v: int, k: int, outside: int, box):
@@ -519,10 +519,10 @@ def _refine_task(job: Job, k: int, outside: dict, decide: Decide | None, item):
     _check_run(job)
     grid = job.grids[v]
     box = grid.box(chunk)
-    h = reach(job.config.refine) + job.config.voxel_band
+    h = reach(job.config.refine) + (job.config.voxel_band if job.config.banded else 0)
     outer = tuple(slice(max(b.start - h, 0), min(b.stop + h, n)) for b, n in zip(box, grid.shape))
     labels = _read(job.file(v, f"k{k}"), outer)
-    if job.config.voxel_band:
+    if job.config.banded:
         points = _clustered(job, _read(job.file(v, _sides_name(decide.sides)), outer), factors=len(decide.sides))
         labels = voxels_decide(labels, points, decide.centres[v], outside=outside[v], width=job.config.voxel_band,
                                hyperbolic=decide.hyperbolic, factors=len(decide.sides), c=decide.c)

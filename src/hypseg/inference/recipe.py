@@ -250,7 +250,7 @@ def cluster_embeddings(
     objects = None
     if config.contained:  # k-means numbers level 1's clusters 0 and 1; the one on more faces is the outside
         outside = [outside_cluster(found[first.clusters], np.arange(2)) for found in labels]
-        if config.voxel_band:
+        if config.banded:
             points = flat[first.patch_sides] if tangent else embeddings[first.patch_sides]
             for i, found in enumerate(labels):
                 found[first.clusters] = voxels_decide(
