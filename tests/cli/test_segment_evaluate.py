@@ -379,13 +379,18 @@ def test_a_collapsed_model_segments_with_a_warning_that_says_so(model_dir, tmp_p
     assert healthy.exit_code == 0  # and no warning: the test's warnings are errors
 
 
-def test_refine_sets_the_passes_of_the_level1_boundary(model_dir, tmp_path):
-    import json
-
+def _noisy_ball(path):
+    """A bright ball of radius 6 in a 20^3 field, in noise: a level-1 object whose boundary its supervoxels straddle."""
     z, y, x = np.indices((20, 20, 20))
     ball = (((z - 10) ** 2 + (y - 10) ** 2 + (x - 10) ** 2) <= 36).astype(np.float32)
     array = ball + np.random.default_rng(1).normal(0, 0.2, ball.shape).astype(np.float32)
-    save_volume(Volume(array=array, spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path=tmp_path / "v.nii.gz")
+    save_volume(Volume(array=array, spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path=path)
+
+
+def test_refine_sets_the_passes_of_the_level1_boundary(model_dir, tmp_path):
+    import json
+
+    _noisy_ball(tmp_path / "v.nii.gz")
     maps = {}
     for passes in (0, 3, None):
         options = () if passes is None else ("--refine", passes)
@@ -401,10 +406,7 @@ def test_refine_sets_the_passes_of_the_level1_boundary(model_dir, tmp_path):
 def test_voxel_band_sets_how_near_level_ones_boundary_voxels_decide_alone(model_dir, tmp_path):
     import json
 
-    z, y, x = np.indices((20, 20, 20))
-    ball = (((z - 10) ** 2 + (y - 10) ** 2 + (x - 10) ** 2) <= 36).astype(np.float32)
-    array = ball + np.random.default_rng(1).normal(0, 0.2, ball.shape).astype(np.float32)
-    save_volume(Volume(array=array, spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path=tmp_path / "v.nii.gz")
+    _noisy_ball(tmp_path / "v.nii.gz")
     maps = {}
     for width in (0, 2):
         result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / f"seg{width}", "-k", 2,
