@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             rows.append([name, *(f"{s.mean():.3f}" for label in scores for s in scores[label]),
                          *(paired_text(scores[label][1], scores["supervoxels"][1]) for label in ("voxels", "band"))])
             print(f"{name}: done", flush=True)
-    table = format_table(["set", "supervoxels, unrefined", f"supervoxels, {passes} passes (the recipe)", "voxels, unrefined",
+    table = format_table(["set", "supervoxels, unrefined", f"supervoxels, {passes} passes (the recipe without its band)", "voxels, unrefined",
                           f"voxels, {passes} passes", f"supervoxels, voxel band {BAND}, unrefined",
                           f"supervoxels, voxel band {BAND}, {passes} passes", "voxels - supervoxels, refined [95%]",
                           f"voxel band {BAND} - supervoxels, refined [95%]"], rows)

@@ -122,7 +122,8 @@ class LevelInference:
         return (f"{sides}, {voxels}, {'pooled' if self.pooled else 'per volume'}" + (", in the level-1 object" if self.in_object else "")
                 + (", in the tangent space" if self.space == "tangent" else "")
                 + (", tied Gaussian mixture" if self.clusterer == "tied-mixture" else "")
-                + (f", voxels within {self.voxel_band} of its boundary deciding alone" if self.voxel_band and self.in_object else "")
+                + (f", voxels within {self.voxel_band} of its boundary deciding alone"
+                   if self.voxel_band and self.in_object and self.clusterer == "kmeans" else "")
                 + (f", its boundary refined by intensity ({self.refine} pass{'es' if self.refine > 1 else ''})"
                    if self.refine and self.in_object else ""))
 

@@ -1,8 +1,8 @@
 """How the level-1 boundary refinement's settings were chosen: its passes, band and sigma on the intensity twin.
 
 The refinement (:mod:`hypseg.inference.refine`) reads the image's intensity, not the embedding, so its settings can
-be chosen without training: on every validation set below, the recipe's level 1 (``quality.INFERENCE[1]``, unrefined)
-is clustered on box-mean intensity (:mod:`benchmarks.intensity_twin`), and its object is then refined with each
+be chosen without training: on every validation set below, the recipe's level 1 (``quality.INFERENCE[1]``, unrefined
+and without its voxel band, which came later) is clustered on box-mean intensity (:mod:`benchmarks.intensity_twin`), and its object is then refined with each
 setting and its holes filled, as :func:`hypseg.inference.hierarchy.level1_object` does. Each row gives level 1's
 DICE and its difference from the unrefined object, paired over the 20 validation volumes (never the test split),
 with the volumes that gain and lose more than 0.001.

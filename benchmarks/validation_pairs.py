@@ -17,7 +17,8 @@ over the 20 validation volumes:
   volumes);
 - ``--choice KEY``: sections named ``<setting>-<training seed>`` whose runs printed, beside the recipe row, recipe
   rows that change one inference choice (``validation_split --voxel-band``: rows with the key ``voxel_band``); per
-  setting and value of KEY, that row minus the same run's plain recipe row, each volume's score first averaged over
+  setting and value of KEY, that row minus the same run's plain recipe row (the recipe of the day: its own band is
+  its ``level1_voxel_band``, absent before the band existed), each volume's score first averaged over
   the training seeds, with each seed's own mean difference beside it (no retraining between the two: the same model).
 
     python -m benchmarks.validation_pairs benchmarks/results/validation_twin.md --twin

@@ -174,8 +174,8 @@ def main() -> None:
                         "recipe's own level 1 at the same --refine and --clusterer")
     parser.add_argument("--voxel-band", action="append", default=[], type=int, metavar="R", help="with --recipe, also "
                         "score the recipe with level 1's voxels within R voxels of its clusters' boundary taking their own "
-                        "nearest centre (SegmentConfig.voxel_band), paired against the recipe's own level 1 at the same "
-                        "--refine and --clusterer (repeat)")
+                        "nearest centre (SegmentConfig.voxel_band; 0: none), paired against the recipe's own level 1 (whose "
+                        "band every recipe row records as level1_voxel_band) at the same --refine and --clusterer (repeat)")
     parser.add_argument("--level1-override", metavar="JSON", help="train a second model, the first's config with this JSON "
                         "replacing fields as --override does, and embed level 1's patch side with it (the finer levels keep "
                         "the first model's embeddings): two models, each read by the levels it suits")
@@ -196,8 +196,8 @@ def main() -> None:
                      "at; use one of them")
     if level1_choices and not args.recipe:
         parser.error("--level1 needs --recipe")
-    if args.voxel_band and (not args.recipe or min(args.voxel_band) < 1):
-        parser.error("--voxel-band needs --recipe and widths >= 1")
+    if args.voxel_band and (not args.recipe or min(args.voxel_band) < 0):
+        parser.error("--voxel-band needs --recipe and widths >= 0")
     try:
         blur = tuple(float(b) for b in args.blur.split(","))
     except ValueError:
@@ -382,6 +382,7 @@ def main() -> None:
                                                 for level in levels}}
         print(json.dumps({"variant": args.variant, **space_key, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                           "ensemble": args.ensemble, "override": override, "inference": "recipe (quality.INFERENCE)", **named,
+                          "level1_voxel_band": finer[1].voxel_band,
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels],
                           "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels},
                           **compared}), flush=True)

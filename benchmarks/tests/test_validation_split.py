@@ -185,14 +185,14 @@ def test_a_projection_beyond_the_codes_dimensions_is_refused_before_any_training
     assert capsys.readouterr().err.strip().splitlines()[-1] == f"validation_split.py: error: {message}"
 
 
-@pytest.mark.parametrize("args", [["--voxel-band", "2"], ["--recipe", "--voxel-band", "0"]])
-def test_a_voxel_band_without_the_recipe_or_below_one_voxel_is_refused(script, monkeypatch, capsys, args):
+@pytest.mark.parametrize("args", [["--voxel-band", "2"], ["--recipe", "--voxel-band", "-1"]])
+def test_a_voxel_band_without_the_recipe_or_below_zero_is_refused(script, monkeypatch, capsys, args):
     monkeypatch.setattr("sys.argv", ["validation_split.py", *args])
     with pytest.raises(SystemExit) as stop:
         script.main()
     assert stop.value.code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == \
-        "validation_split.py: error: --voxel-band needs --recipe and widths >= 1"
+        "validation_split.py: error: --voxel-band needs --recipe and widths >= 0"
 
 
 def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(script, monkeypatch, capsys):
@@ -218,7 +218,7 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     monkeypatch.setattr("sys.argv", ["validation_split.py", "--override", tiny, "--sides", "10", "--supervoxels", "100",
                                      "--purity-power", "0", "--recipe", "--mixing", "--intensity-twin",
                                      "--level1-override", '{"model": {"latent_dim": 4}}', "--level1-components", "1",
-                                     "--inside-normalised", "--voxel-band", "2"])
+                                     "--inside-normalised", "--voxel-band", "2", "--voxel-band", "0"])
     script.main()
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows[1]["level1_override"] == {"model": {"latent_dim": 4}}
@@ -226,7 +226,8 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     assert recipe and recipe[0]["override"] == json.loads(tiny)
     assert all(len(row["dice"]) == 3 for row in recipe)
     banded = [row for row in recipe if "voxel_band" in row]
-    assert [row["voxel_band"] for row in banded] == [2] and set(banded[0]["minus_recipe_level1"]) == {"1", "2", "3"}
+    assert [row["voxel_band"] for row in banded] == [2, 0] and set(banded[0]["minus_recipe_level1"]) == {"1", "2", "3"}
+    assert [row["level1_voxel_band"] for row in recipe] == [1, 2, 0]  # the recipe's own band first
     assert any(row.get("mixing") for row in rows) and any(row.get("code_response") for row in rows)
     # level 1's side is embedded by the second (4-dimensional) model only, the finer side by the first only
     assert {dim for sides, dim, _ in calls if sides == (10,)} == {4} and {dim for sides, dim, _ in calls if sides == (5,)} == {2}

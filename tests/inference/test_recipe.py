@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -73,7 +75,9 @@ def test_level_ones_centres_follow_its_object_maps_labels(seed):
 
 def _slow_voxels_decide(level1, points, centres, *, outside, width, hyperbolic, factors, c):
     """voxels_decide voxel by voxel: a voxel is in the zone when a voxel of the other side (beyond the faces: the
-    outside) lies within ``width`` 6-connected steps, i.e. within city-block distance ``width``."""
+    outside) lies within ``width`` 6-connected steps, i.e. within city-block distance ``width``. Independent of the
+    implementation in the zone's search and the nearest centre; it shares the faces' convention and the Poincare
+    distance (hypseg.geometry.math) with it."""
     import torch
 
     from hypseg.geometry.math import dist
@@ -126,27 +130,50 @@ def test_voxels_decide_on_a_block_read_with_a_halo_of_its_width_gives_the_whole_
     np.testing.assert_array_equal(part[2:-2, 2:-2, 2:-2], whole[block])
 
 
-def test_a_voxel_band_relabels_level_one_before_its_object_is_taken_and_nothing_on_voxels():
+@pytest.mark.parametrize("space, members", [("ball", 1), ("tangent", 1), ("tangent", 2), ("ball", 2)])
+def test_a_voxel_band_relabels_level_one_before_its_object_is_taken_and_nothing_on_voxels(space, members):
+    """The recipe's band is voxels_decide on level 1's k-means map, with the points and centres of the space it
+    clustered in (the tangent space's log-mapped points; a product of balls for an ensemble); level 1's own map
+    keeps k-means' labels where level 1 is not the object."""
     from hypseg.inference.recipe import voxels_decide
+    from hypseg.inference.tangent import to_tangent
 
     _, embeddings = _embeddings()
+    if members == 2:  # two models side by side
+        embeddings = [np.concatenate([e, 0.8 * e[..., ::-1]], axis=-1) for e in embeddings]
     z, y, x = np.indices((12, 12, 12)) // 3  # supervoxels of 27 voxels straddle the object's edge at 2 and 10
     segments = [z * 16 + y * 4 + x] * 3
     levels = (LevelConfig(2, (4,), 27, pooled=False, in_object=True), LevelConfig(3, (4,), 27, pooled=False, in_object=True))
     geometry = smoke_recipe().model
-    assert geometry.hyperbolic  # clustered in the ball (the config's space): its distances decide
-    plain, banded = (cluster_embeddings({(4,): embeddings}, SegmentConfig(levels=levels, seed=1, voxel_band=band),
-                                        geometry=geometry, segments={27: segments}) for band in (0, 1))
-    level1 = segment_volumes(embeddings, clusters=(2,), pooled=False, segments=segments, random_state=1)
+    assert geometry.hyperbolic
+    run = lambda levels, band, **kw: cluster_embeddings(  # noqa: E731
+        {(4,): embeddings}, SegmentConfig(levels=levels, seed=1, voxel_band=band, space=space), geometry=geometry,
+        members=members, **kw)
+    plain, banded = (run(levels, band, segments={27: segments}) for band in (0, 1))
+    flat = space == "tangent"
+    points = [to_tangent(e, factors=members, c=geometry.curvature) for e in embeddings] if flat else embeddings
+    level1 = segment_volumes(points, clusters=(2,), pooled=False, segments=segments, random_state=1, factors=members,
+                             hyperbolic=not flat, c=geometry.curvature, n_init=3)
     moved = 0
-    for got, before, seg, embedding in zip(banded, plain, level1, embeddings):
-        decided = voxels_decide(seg.labels[2], embedding, seg.centers[2], outside=outside_cluster(seg.labels[2]), width=1,
-                                hyperbolic=geometry.hyperbolic, c=geometry.curvature)
+    for got, before, seg, point in zip(banded, plain, level1, points):
+        decided = voxels_decide(seg.labels[2], point, seg.centers[2], outside=outside_cluster(seg.labels[2]), width=1,
+                                hyperbolic=not flat, factors=members, c=geometry.curvature)
         np.testing.assert_array_equal(got.object, level1_object(decided))
         moved += int((got.object != before.object).sum())
     assert moved > 0
+    alone = (dataclasses.replace(levels[0], in_object=False), levels[1])  # level 1's map is k-means', the object banded
+    for got, before in zip(run(alone, 1, segments={27: segments}), run(alone, 0, segments={27: segments})):
+        np.testing.assert_array_equal(got.labels[2], before.labels[2])
     voxelwise = tuple(LevelConfig(level.clusters, (4,), None, pooled=False, in_object=True) for level in levels)
-    same = [cluster_embeddings({(4,): embeddings}, SegmentConfig(levels=voxelwise, seed=1, voxel_band=band),
-                               geometry=geometry) for band in (0, 2)]
-    for a, b in zip(*same):
+    for a, b in zip(run(voxelwise, 0), run(voxelwise, 2)):
         np.testing.assert_array_equal(a.object, b.object)
+
+
+def test_voxels_decide_leaves_a_map_without_a_boundary_as_it_is():
+    from hypseg.inference.recipe import voxels_decide
+
+    level1 = np.zeros((6, 6, 6), dtype=np.int32)  # all outside: no zone, in the ball as in the flat space
+    for hyperbolic in (True, False):
+        got = voxels_decide(level1, np.zeros((6, 6, 6, 2)), np.array([[0.0, 0.0], [0.1, 0.1]]), outside=0, width=2,
+                            hyperbolic=hyperbolic)
+        np.testing.assert_array_equal(got, level1)

@@ -118,3 +118,13 @@ def test_the_recipe_refines_only_with_containment():
     flat = preset.with_levels(in_object=False)  # no object to refine: the setting is ignored, as the description says
     assert flat.refine == 2 and "refined" not in flat.describe()
     assert type(preset).from_dict(preset.to_dict()) == preset
+
+
+def test_a_boundary_zone_is_at_least_one_voxel_wide():
+    from hypseg.inference.refine import boundary_zone
+
+    inside = np.zeros((5, 5, 5), dtype=bool)
+    inside[2, 2, 2] = True
+    assert boundary_zone(inside, 1).sum() == 7  # the voxel and its six neighbours
+    with pytest.raises(ValueError, match=r"^a boundary zone is at least 1 voxel wide, got 0$"):
+        boundary_zone(inside, 0)

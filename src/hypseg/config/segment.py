@@ -139,7 +139,8 @@ class SegmentConfig(Config):
     voxel_band : int
         Before the refinement, every voxel within this many voxels (6-connected steps) of the boundary between
         level 1's two clusters takes the cluster whose centre is nearest its own embedding, instead of its
-        supervoxel's: a supervoxel that straddles the object's edge no longer goes wholly to one side. 0: the
+        supervoxel's: a supervoxel that straddles the object's edge no longer goes wholly to one side. The object's
+        voxels within as many voxels of the volume's faces decide alike (beyond the faces lies the outside). 0: the
         supervoxels decide alone. Ignored without containment and where level 1 is fitted by a tied mixture (whose
         clusters are not its nearest centres'), and a no-op on a level 1 clustered voxel by voxel.
     """

@@ -24,8 +24,10 @@ and therefore the label maps, are those of the whole-volume run. The stages:
    draw as the whole-volume run), then every supervoxel's cluster.
 5. **Labels** per chunk, from each supervoxel's cluster (or each voxel's embedding).
 6. **Containment**: the first level's outside is the cluster on more face voxels (counted per chunk);
-   with ``refine``, the rest's boundary is refined by the volume's intensity chunk by chunk, each chunk read
-   with a halo of the refinement's reach (:mod:`hypseg.inference.refine`); the object is everything but the
+   with a voxel band (``voxel_band``) the voxels near the clusters' boundary take their nearest centre
+   (:func:`hypseg.inference.recipe.voxels_decide`), and with ``refine`` the rest's boundary is refined by the
+   volume's intensity, chunk by chunk, each chunk read with a halo of the band's width and the refinement's
+   reach (:mod:`hypseg.inference.refine`); the object is everything but the
    outside's connected components (6-connected) that reach a face,
    which is :func:`scipy.ndimage.binary_fill_holes`: components are labelled per chunk and joined across
    chunk faces with a union-find (:func:`scipy.sparse.csgraph.connected_components`).

@@ -139,21 +139,28 @@ def check_clusterers(config: SegmentConfig, geometry: ModelConfig) -> None:
 
 def voxels_decide(level1: np.ndarray, points: np.ndarray, centres: np.ndarray, *, outside: int, width: int,
                   hyperbolic: bool, factors: int = 1, c: float = 1.0) -> np.ndarray:
-    """Level 1's map (two clusters, 0 and 1) with every voxel within ``width`` voxels of the boundary between its
-    clusters (:func:`hypseg.inference.refine.boundary_zone` of every cluster but ``outside``) given the cluster
-    whose centre (``centres``, row = cluster) is nearest its own embedding (``points``, (Z, Y, X, F*d)): in the
-    product of ``factors`` balls of curvature ``c`` when ``hyperbolic``, else as flat vectors.
+    """Level 1's map (two clusters, 0 and 1) with every voxel of its zone given the cluster whose centre
+    (``centres``, row = cluster) is nearest its own embedding (``points``, (Z, Y, X, F*d)): in the product of
+    ``factors`` balls of curvature ``c`` when ``hyperbolic``, else as flat vectors. The zone
+    (:func:`hypseg.inference.refine.boundary_zone` of every cluster but ``outside``) is every voxel within ``width``
+    6-connected steps of a voxel of the other cluster, and the object's voxels within ``width`` of the volume's
+    faces (beyond them lies the outside).
 
     Supervoxels label their voxels whole, so one that straddles the object's edge puts voxels of both sides on
-    one; within the band each voxel decides by its own embedding. Every zone voxel lies within ``width`` of a
-    voxel of the other cluster, so a volume cut into blocks read with a halo of ``width`` gets the same map.
+    one; within the zone each voxel decides by its own embedding. Whether a voxel is in the zone depends only on the
+    labels within ``width`` of it and on the faces, so a block read with a halo of ``width`` gets the whole
+    volume's map in its interior (each distance is computed on its own, without the matrix-product shortcut whose
+    rounding depends on how many points share a call).
     """
     level1 = np.asarray(level1)
     zone = boundary_zone(level1 != outside, width)
+    out = level1.copy()
+    if not zone.any():
+        return out
     x = torch.as_tensor(np.asarray(points)[zone], dtype=torch.float64)
     y = torch.as_tensor(np.asarray(centres), dtype=torch.float64)
-    distance = product_sqdist(x, y, factors=factors, c=c) if hyperbolic else torch.cdist(x, y)
-    out = level1.copy()
+    distance = (product_sqdist(x, y, factors=factors, c=c) if hyperbolic
+                else torch.cdist(x, y, compute_mode="donot_use_mm_for_euclid_dist"))
     out[zone] = distance.argmin(1).numpy().astype(level1.dtype)
     return out
 
@@ -250,15 +257,14 @@ def cluster_embeddings(
     objects = None
     if config.contained:  # k-means numbers level 1's clusters 0 and 1; the one on more faces is the outside
         outside = [outside_cluster(found[first.clusters], np.arange(2)) for found in labels]
+        decided = [found[first.clusters] for found in labels]  # level 1's own map stays as k-means left it
         if config.banded:
             points = flat[first.patch_sides] if tangent else embeddings[first.patch_sides]
-            for i, found in enumerate(labels):
-                found[first.clusters] = voxels_decide(
-                    found[first.clusters], points[i], fitted[i][first.clusters], outside=outside[i], width=config.voxel_band,
-                    hyperbolic=geometry.hyperbolic and not tangent, factors=len(first.patch_sides) * members,
-                    c=geometry.curvature)
-        objects = [level1_object(found[first.clusters], volume=None if volumes is None else volumes[i], refine=config.refine,
-                                 outside=outside[i]) for i, found in enumerate(labels)]
+            decided = [voxels_decide(found, points[i], fitted[i][first.clusters], outside=outside[i], width=config.voxel_band,
+                                     hyperbolic=geometry.hyperbolic and not tangent, factors=len(first.patch_sides) * members,
+                                     c=geometry.curvature) for i, found in enumerate(decided)]
+        objects = [level1_object(found, volume=None if volumes is None else volumes[i], refine=config.refine,
+                                 outside=outside[i]) for i, found in enumerate(decided)]
     for group in within:
         fit(group, objects)
     if objects is not None and first.in_object:

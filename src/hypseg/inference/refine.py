@@ -63,6 +63,8 @@ def boundary_zone(inside: np.ndarray, band: int = BAND) -> np.ndarray:
     >>> boundary_zone(inside, 1)[2, 2].astype(int).tolist()
     [0, 0, 0, 1, 1, 0, 0, 0, 1]
     """
+    if band < 1:  # scipy repeats a dilation of 0 iterations until nothing changes
+        raise ValueError(f"a boundary zone is at least 1 voxel wide, got {band}")
     return ndimage.binary_dilation(inside, iterations=band) & ~ndimage.binary_erosion(inside, iterations=band)
 
 
