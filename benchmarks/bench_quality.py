@@ -5,6 +5,7 @@
     python -m benchmarks.bench_quality --set regular --full-only --supervoxel-tile 25 --out benchmarks/results/quality_tile25.md
     python -m benchmarks.bench_quality --render benchmarks/results/quality.json   # rewrite quality.md from the saved scores
     python -m benchmarks.bench_quality --full-only --space ball --out benchmarks/results/quality_ball.md   # hyperbolic k-means
+    python -m benchmarks.bench_quality --full-only --voxel-band 0 --out benchmarks/results/quality_no_band.md
 """
 
 import argparse
@@ -26,6 +27,8 @@ if __name__ == "__main__":
                         help="inference patch sides at every level (repeat for a product; default: quality.INFERENCE, per level)")
     parser.add_argument("--space", choices=SPACES, help="cluster the hyperbolic models' embeddings in the ball "
                         "or in the tangent space at the origin, at every level (default: the recipe's)")
+    parser.add_argument("--voxel-band", type=int, help="level 1's voxel band (SegmentConfig.voxel_band; 0: none; default: "
+                        "the recipe's)")
     parser.add_argument("--supervoxel-tile", type=int, help="cut the learned models' supervoxels in tiles of this side")
     parser.add_argument("--no-ensemble", action="store_true", help="no rows for the learned models' seeds' ensembles")
     parser.add_argument("--out", type=Path, help="the tables' file (default: benchmarks/results/quality.md; with --render: "
@@ -50,6 +53,10 @@ if __name__ == "__main__":
         inference = quality.uniform_inference(sides, size)
     if args.space is not None:
         inference = {level: dataclasses.replace(how, space=args.space) for level, how in inference.items()}
+    if args.voxel_band is not None:
+        if args.voxel_band < 0:
+            parser.error(f"--voxel-band must be >= 0, got {args.voxel_band}")
+        inference = {**inference, 1: dataclasses.replace(inference[1], voxel_band=args.voxel_band)}
     recipe = cpu_recipe()
     if args.triplet_weight is not None:
         recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, triplet_weight=args.triplet_weight))

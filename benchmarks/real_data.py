@@ -59,8 +59,9 @@ NO_CONTAINMENT = "hypseg default without containment (diagnostic)"
 FINE_LEVEL1 = "hypseg default, level 1 at the finer levels' patch and means (diagnostic)"
 TWIN = "the default's inference on box-mean intensity, no model (diagnostic)"
 UNREFINED = "hypseg default, level-1 boundary not refined (diagnostic)"
+NO_BAND = "hypseg default without level 1's voxel band (diagnostic)"
 #: the diagnostics of a trained model (:func:`hypseg_run`)
-MODEL_DIAGNOSTICS = (UNREFINED, NO_CONTAINMENT, FINE_LEVEL1)
+MODEL_DIAGNOSTICS = (NO_BAND, UNREFINED, NO_CONTAINMENT, FINE_LEVEL1)
 #: the diagnostic rows: not peers, not the default
 DIAGNOSTICS = (*MODEL_DIAGNOSTICS, TWIN)
 GMM = "gmm"
@@ -416,6 +417,9 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     unrefined = cluster_embeddings(result.embeddings, dataclasses.replace(result.config, refine=0), geometry=model.config.model,
                                    segments=segments)
     unrefined_done = time.perf_counter()
+    unbanded = cluster_embeddings(result.embeddings, dataclasses.replace(result.config, voxel_band=0), geometry=model.config.model,
+                                  segments=segments, volumes=[normalised])
+    unbanded_done = time.perf_counter()
     fine = segment_preset("default").levels[-1]
     level1 = dataclasses.replace(config.levels[0], patch_sides=fine.patch_sides, purity_power=fine.purity_power)
     fine_result = hypseg.segment(image, model, recipe=dataclasses.replace(config, levels=(level1, *config.levels[1:])))
@@ -423,8 +427,9 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     trained_seed = model.config.train.seed
     return {HYPSEG: Run(dict(result.volumes[0].labels), {"train": trained - start, "segment": segmented - trained}, trained_seed),
             UNREFINED: Run(dict(unrefined[0].labels), {"re-cluster": unrefined_done - done}),
+            NO_BAND: Run(dict(unbanded[0].labels), {"re-cluster": unbanded_done - unrefined_done}),
             NO_CONTAINMENT: Run(dict(found[0].labels), {"re-cluster": done - segmented}),
-            FINE_LEVEL1: Run(dict(fine_result.volumes[0].labels), {"segment": fine_done - unrefined_done})}
+            FINE_LEVEL1: Run(dict(fine_result.volumes[0].labels), {"segment": fine_done - unbanded_done})}
 
 
 def cluster_profile(image: np.ndarray, labels: np.ndarray) -> list[tuple[float, float]]:

@@ -196,16 +196,17 @@ def test_hypseg_run_labels_every_cluster_count_with_and_without_containment(tmp_
             assert labels.shape == volume.shape and labels.max() < k
     assert (tmp_path / "seed0").is_dir()
     assert runs[rd.HYPSEG].seed == 0
-    # the unrefined row is the default without its level-1 boundary refinement, through the public API
+    # the unrefined and unbanded rows are the default without its level-1 refinement or band, through the public API
     import dataclasses
 
     import hypseg
     from hypseg.config import segment_preset
 
-    plain = hypseg.segment(volume, hypseg.load_model(tmp_path / "seed0"),
-                           recipe=dataclasses.replace(segment_preset("default").with_clusters((2, 3)), refine=0))
-    for k in (2, 3):
-        np.testing.assert_array_equal(runs[rd.UNREFINED].labels[k], plain.volumes[0].labels[k])
+    for row, change in ((rd.UNREFINED, {"refine": 0}), (rd.NO_BAND, {"voxel_band": 0})):  # the default less one step
+        plain = hypseg.segment(volume, hypseg.load_model(tmp_path / "seed0"),
+                               recipe=dataclasses.replace(segment_preset("default").with_clusters((2, 3)), **change))
+        for k in (2, 3):
+            np.testing.assert_array_equal(runs[row].labels[k], plain.volumes[0].labels[k])
 
 
 def test_retrained_names_the_seeds_whose_model_is_another_run():
