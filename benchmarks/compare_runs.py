@@ -6,7 +6,7 @@ code) and score the same test volumes. Each saves every method's per-volume DICE
 (``<out>.json``). This prints, for every set and level both runs hold, the method's mean in each run, the
 difference (second minus first) and the paired 95% bootstrap interval of that difference over the volumes.
 
-    python -m benchmarks.compare_runs benchmarks/results/quality_ball.json benchmarks/results/quality.json
+    python -m benchmarks.compare_runs benchmarks/results/quality_ball.json benchmarks/results/quality_before_band.json
     python -m benchmarks.compare_runs A.json B.json --method "euclidean base"
 """
 
