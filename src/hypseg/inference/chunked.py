@@ -783,7 +783,8 @@ def segment_chunked(
         fitted, fell_back = _fit_group(job, executor, items, group, offsets, geometry, clock)
         for v in range(len(volumes)):
             voxels[v] = voxels[v] or fell_back[v]
-            clustered.update({v: level.centers for level in fitted[v].levels if level.k + inside == first.clusters and not inside})
+            if not inside:
+                clustered.update({v: level.centers for level in fitted[v].levels if level.k == first.clusters})
             centers[v].update({level.k + inside: level.centers if job.tangent_c is None
                                else to_ball(level.centers, factors=len(how.patch_sides), c=job.tangent_c)
                                for level in fitted[v].levels})
