@@ -556,6 +556,11 @@ def goals(nuclei_plain: Sequence[Scores], nuclei_filled: Sequence[Scores], tomog
     return out
 
 
+#: what the per-seed level-1 table shows
+SIDES = ("Level 1's two k-means clusters per training seed, before containment: the default's containment takes the "
+         "cluster covering more of the volume's face voxels as the outside and divides the other (the object) at the "
+         "finer levels (`hypseg.inference.hierarchy.face_shares`). Where the clusters' face shares follow their volume "
+         "shares, the faces say nothing and the outside is the larger cluster.")
 #: the results file's hand-written notes start at this heading and are kept when the tables are rewritten
 NOTES = "## Observations"
 
@@ -621,6 +626,38 @@ def retrained(runs: Mapping[str, Sequence[Run]], seeds: Sequence[int]) -> str:
             f"the models scored for those seeds: {', '.join(moved)}.")
 
 
+def level1_sides(image: np.ndarray, labels: np.ndarray) -> list[tuple[float, float, float]]:
+    """(share of the face voxels, share of the volume, mean z-scored intensity) of a two-cluster level-1 map's
+    clusters: the outside (the cluster the default's containment divides no further) first, then the object."""
+    from hypseg.inference.hierarchy import face_shares, outside_cluster
+
+    x = (image - image.mean()) / image.std()
+    ids = np.unique(labels)
+    faces = face_shares(labels, ids)
+    outside = outside_cluster(labels, ids)
+    order = [i for i in range(ids.size) if ids[i] == outside] + [i for i in range(ids.size) if ids[i] != outside]
+    return [(float(faces[i]), float(np.mean(labels == ids[i])), float(x[labels == ids[i]].mean())) for i in order]
+
+
+def sides_rows(image: np.ndarray, runs: Mapping[str, Sequence[Run]], scores: Sequence[Scores], seeds: Sequence[int],
+               *, metric: str) -> list[str]:
+    """Per training seed: level 1's k-means clusters before containment (the maps of the run without it) as
+    :func:`level1_sides` gives them, and ``metric`` at every k with containment (the default) and without."""
+    by = {s.name: s for s in scores}
+    ks = sorted(by[HYPSEG].values)
+
+    def cell(name: str, i: int) -> str:
+        return " / ".join(f"{getattr(by[name].values[k][i], 'f1', by[name].values[k][i]):.3f}" for k in ks)
+
+    head = f"{metric}, k = {' / '.join(map(str, ks))}"
+    rows = ["| seed | the outside: face share, volume share, mean z | the object: face share, volume share, mean z | "
+            f"hypseg default: {head} | without containment: {head} |", "|---|---|---|---|---|"]
+    for i, (seed, run) in enumerate(zip(seeds, runs[NO_CONTAINMENT])):
+        sides = ["%.3f, %.3f, %+.2f" % side for side in level1_sides(image, run.labels[2])]
+        rows.append(f"| {seed} | {sides[0]} | {sides[1]} | {cell(HYPSEG, i)} | {cell(NO_CONTAINMENT, i)} |")
+    return rows
+
+
 def _profile_rows(image: np.ndarray, runs: Mapping[str, Sequence[Run]], clusters: Sequence[int]) -> list[str]:
     rows = ["| method (first seed) | k | clusters by mean intensity: volume share, mean z-scored intensity |", "|---|---|---|"]
     for k in clusters:
@@ -670,7 +707,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                       f"the best labelling of them (each its majority label) scores {ceiling:.3f}, and 2-means on their "
                       f"mean intensity (weighted by voxels, as hypseg clusters their mean embeddings) {by_intensity:.3f} "
                       "(`supervoxel_bounds`).", "",
-                      *_profile_rows(volume.image, runs, (NUCLEI_CLUSTERS,)), "", retrained(runs, args.seeds), ""]
+                      *_profile_rows(volume.image, runs, (NUCLEI_CLUSTERS,)), "", SIDES, "",
+                      *sides_rows(volume.image, runs, nuclei_plain, args.seeds, metric="DICE"), "",
+                      retrained(runs, args.seeds), ""]
         if "tomogram" in chosen:
             volume = load_tomogram(folder)
             profile, radius, near = particle_neighbourhood(volume)
@@ -687,16 +726,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                       "holding most positions is scored; F1 is the harmonic mean of its precision and recall, and the "
                       "goal compares it.", "",
                       *tomogram_table(tomo), "", *_profile_rows(volume.image, runs, (2, max(TOMO_CLUSTERS))), "",
+                      SIDES, "", *sides_rows(volume.image, runs, tomo, args.seeds, metric="F1"), "",
                       retrained(runs, args.seeds), ""]
         if nuclei_plain is not None and tomo is not None:
             lines += ["## Goals (issue 17, real data)", ""]
             lines += [f"- {'met' if g.met else 'NOT met'}: {g.text}" for g in goals(nuclei_plain, nuclei_filled, tomo)]
             lines.append("")
     steps = f" --steps {args.steps}" if args.steps else ""
+    threads = f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} " if os.environ.get("OMP_NUM_THREADS") else ""
     lines += [f"hypseg: `cpu` recipe{f' shortened to {args.steps} steps' if args.steps else ''}, training seeds "
               f"{', '.join(map(str, args.seeds))} (median [min, max] over them); peers: one run, seed 0. "
               f"Total {(time.perf_counter() - started) / 60:.1f} min on {os.cpu_count()} cores.", "",
-              f"Command: `python -m benchmarks.real_data --seeds {' '.join(map(str, args.seeds))}{steps}"
+              f"Command: `{threads}python -m benchmarks.real_data --seeds {' '.join(map(str, args.seeds))}{steps}"
               + "".join(f" --volume {v}" for v in args.volumes or []) + (f" --space {args.space}" if args.space else "")
               + (f" --out {args.out}" if args.out != OUT else "") + "`", ""]
     notes = kept_notes(args.out)

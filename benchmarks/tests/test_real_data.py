@@ -271,3 +271,27 @@ def test_particle_neighbourhood_is_the_ball_of_the_profiles_half_radius():
     profile, radius, near = rd.particle_neighbourhood(rd.RealVolume("t", image, None, particles))
     assert radius == rd.half_max_radius(profile) == 3 and len(profile) == rd.PROFILE_RADIUS + 1
     np.testing.assert_array_equal(near, rd.near_points(image.shape, particles, radius=3))
+
+
+def test_level1_sides_put_the_outside_first_and_agree_with_counts():
+    image = np.zeros((4, 6, 6), dtype=np.float32)
+    image[1:3, 2:4, 2:4] = 1.0
+    labels = (image > 0).astype(int) * 5  # ids 0 and 5: the bright block is inside, the rest covers every face
+    sides = rd.level1_sides(image, labels)
+    x = (image - image.mean()) / image.std()
+    assert sides[0] == pytest.approx((1.0, 136 / 144, x[labels == 0].mean()))
+    assert sides[1] == pytest.approx((0.0, 8 / 144, x[labels == 5].mean()))
+    swapped = 5 - labels  # the same partition, ids exchanged: the outside is still the field
+    assert np.allclose(rd.level1_sides(image, swapped), sides)
+
+
+def test_sides_rows_give_each_seeds_scores_with_and_without_containment():
+    labels = np.zeros((2, 2, 4), dtype=int)
+    labels[:, :, 2:] = 1
+    runs = {rd.NO_CONTAINMENT: [_run({2: labels})] * 2}
+    conc = rd.Concentration(cluster=1, precision=0.5, recall=1.0, share=0.5)
+    scores = [rd.Scores(rd.HYPSEG, {2: [conc, conc], 3: [conc, conc]}, {}),
+              rd.Scores(rd.NO_CONTAINMENT, {2: [conc, conc], 3: [conc, conc]}, {})]
+    rows = rd.sides_rows(labels.astype(np.float32), runs, scores, [7, 9], metric="F1")
+    assert len(rows) == 4 and "F1, k = 2 / 3" in rows[0]
+    assert rows[2].startswith("| 7 | ") and rows[3].endswith("| 0.667 / 0.667 | 0.667 / 0.667 |")

@@ -26,7 +26,7 @@ from hypseg.errors import UserError
 from hypseg.inference.refine import refine_boundary
 from hypseg.inference.segment import Segmentation, segment_volumes
 
-__all__ = ["check_inside_clusters", "level1_object", "restrict_supervoxels", "segment_inside"]
+__all__ = ["check_inside_clusters", "face_shares", "level1_object", "restrict_supervoxels", "segment_inside"]
 
 
 def _face_counts(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -35,6 +35,20 @@ def _face_counts(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
     faces[:, [0, -1], :] = True
     faces[:, :, [0, -1]] = True
     return np.array([np.count_nonzero(faces & (labels == i)) for i in ids])
+
+
+def face_shares(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Each cluster's share (``ids`` order) of the volume's face voxels: what :func:`outside_cluster` compares.
+
+    On a volume that shows no object in a field of view (a tomogram filled with its specimen) the shares
+    follow the clusters' shares of the volume, and the outside is whichever cluster is larger.
+
+    >>> labels = np.zeros((4, 4, 4), dtype=int); labels[1:3, 1:3, 1:3] = 1
+    >>> face_shares(labels, np.arange(2)).tolist()
+    [1.0, 0.0]
+    """
+    counts = _face_counts(np.asarray(labels), np.asarray(ids))
+    return counts / max(int(counts.sum()), 1)
 
 
 def outside_cluster(labels: np.ndarray, ids: np.ndarray | None = None) -> int:
