@@ -1,7 +1,7 @@
 """Score inference and training choices on a 120-volume set's own validation split (never the test split).
 
 Trains one model with the CPU recipe (``--triplet-weight``, ``--variant``, ``--seed``, ``--override`` change it) on the 80
-training volumes of ``hypseg synth --seed 0`` (``--kind`` regular, irregular or shepp-logan), embeds the 20
+training volumes of ``hypseg synth --seed 0`` (``--data-seed`` another set; ``--kind`` regular, irregular or shepp-logan), embeds the 20
 validation volumes with every ``--sides`` (a comma list is a product of balls), clusters them with every
 ``--supervoxels`` size (0: every voxel) and ``--purity-power`` (0: plain supervoxel means) at k = 2, 4, 8,
 per volume and pooled over the 20, and prints one
@@ -123,6 +123,8 @@ def main() -> None:
     parser.add_argument("--triplet-weight", type=float, help="replace the recipe's triplet weight")
     parser.add_argument("--variant", default="hyperbolic-gyro", help="model variant (the full model by default)")
     parser.add_argument("--seed", type=int, default=0, help="training seed (the first, with --ensemble)")
+    parser.add_argument("--data-seed", type=int, default=0, help="the generator's seed (`hypseg synth --seed`): another "
+                        "120-volume set, its own training and validation volumes (default 0, the quality benchmark's)")
     parser.add_argument("--ensemble", type=int, default=1, help="train this many models (seeds --seed, --seed + 1, ...) and "
                         "cluster their embeddings on a product of balls")
     parser.add_argument("--keep", type=Path, default=None, help="train into DIR/run0, DIR/run1, ... and keep the runs "
@@ -205,6 +207,8 @@ def main() -> None:
     if len(blur) not in (1, 3) or min(blur) < 0:
         parser.error(f"--blur takes one sigma or three (z,y,x), none negative, got {args.blur!r}")
     blur = blur[0] if len(blur) == 1 else blur
+    if args.data_seed < 0:
+        parser.error(f"--data-seed must be >= 0, got {args.data_seed}")
     if args.ensemble < 1:
         parser.error(f"--ensemble must be at least 1, got {args.ensemble}")
     passes = args.refine or [INFERENCE[1].refine]
@@ -250,7 +254,9 @@ def main() -> None:
     powers = args.purity_power or sorted({how.purity_power for how in INFERENCE.values()})
     levels = dict(SETS[args.kind].levels)  # level -> clusters
     with tempfile.TemporaryDirectory() as tmp:
-        write_synthetic_dataset(Path(tmp) / "set", n=120, seed=0, kind=args.kind,
+        if args.data_seed:  # rows of another set: say so before any of them
+            print(json.dumps({"data_seed": args.data_seed}), flush=True)
+        write_synthetic_dataset(Path(tmp) / "set", n=120, seed=args.data_seed, kind=args.kind,
                                 config=SyntheticConfig().with_object_scale(args.object_scale))
         cases = discover_cases([Path(tmp) / "set"])
         val, truths = split_volumes(cases, "val", levels, brighten=args.brighten, blur=blur, noise=args.noise,
