@@ -178,6 +178,9 @@ def main() -> None:
                         "score the recipe with level 1's voxels within R voxels of its clusters' boundary taking their own "
                         "nearest centre (SegmentConfig.voxel_band; 0: none), paired against the recipe's own level 1 (whose "
                         "band every recipe row records as level1_voxel_band) at the same --refine and --clusterer (repeat)")
+    parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, also "
+                        "score the recipe with k-means seeded S instead of 0 (SegmentConfig.seed: its subsample and "
+                        "restarts), paired against the recipe's own rows: how far the clustering alone moves the scores (repeat)")
     parser.add_argument("--level1-override", metavar="JSON", help="train a second model, the first's config with this JSON "
                         "replacing fields as --override does, and embed level 1's patch side with it (the finer levels keep "
                         "the first model's embeddings): two models, each read by the levels it suits")
@@ -200,6 +203,8 @@ def main() -> None:
         parser.error("--level1 needs --recipe")
     if args.voxel_band and (not args.recipe or min(args.voxel_band) < 0):
         parser.error("--voxel-band needs --recipe and widths >= 0")
+    if args.kmeans_seed and (not args.recipe or min(args.kmeans_seed) < 0):
+        parser.error("--kmeans-seed needs --recipe and seeds >= 0")
     try:
         blur = tuple(float(b) for b in args.blur.split(","))
     except ValueError:
@@ -365,18 +370,24 @@ def main() -> None:
 
     own_level1 = {}  # (clusterer, refine) -> the recipe's scores with its own level 1
     inside_embeddings = {}  # refine -> the embeddings with the finer sides' from the volumes normalised inside level 1
-    choices = [None, *level1_choices, *args.voxel_band]  # level 1 at another side and power, or with a voxel band
+    # level 1 at another side and power, or with a voxel band; or k-means seeded otherwise
+    choices = [None, *(("level1", c) for c in level1_choices), *(("voxel_band", r) for r in args.voxel_band),
+               *(("kmeans_seed", s) for s in args.kmeans_seed)]
     for clusterer, refine, choice in itertools.product(clusterers if recipe else (), passes, choices):
         finer = {level: dataclasses.replace(how, refine=refine) if level == 1 else dataclasses.replace(how, clusterer=clusterer)
                  for level, how in recipe.items()}
         named = ({"clusterer_levels_2_3": clusterer} if args.clusterer else {}) | {"refine": refine}
-        if isinstance(choice, int):  # voxels near level 1's boundary decide alone, everything else the recipe's
-            finer[1] = dataclasses.replace(finer[1], voxel_band=choice)
-            named |= {"voxel_band": choice}
-        elif choice is not None:  # level 1 at another side and purity power, everything else the recipe's
-            finer[1] = dataclasses.replace(finer[1], patch_sides=choice[0], purity_power=choice[1])
-            named |= {"level1_sides": list(choice[0]), "level1_purity_power": choice[1]}
-        labels = segment_embeddings(embeddings, config, levels, seed=0, inference=finer, segments=segments,
+        what, value = choice or (None, None)
+        if what == "voxel_band":  # voxels near level 1's boundary decide alone, everything else the recipe's
+            finer[1] = dataclasses.replace(finer[1], voxel_band=value)
+            named |= {"voxel_band": value}
+        elif what == "level1":  # level 1 at another side and purity power, everything else the recipe's
+            finer[1] = dataclasses.replace(finer[1], patch_sides=value[0], purity_power=value[1])
+            named |= {"level1_sides": list(value[0]), "level1_purity_power": value[1]}
+        elif what == "kmeans_seed":
+            named |= {"kmeans_seed": value}
+        labels = segment_embeddings(embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,
+                                    segments=segments,
                                     weights=weights if choice is None else {**weights, **level_weights([finer[1]], segments)},
                                     members=args.ensemble, volumes=val)
         scores = score_labels(labels, truths)

@@ -185,6 +185,36 @@ def test_a_projection_beyond_the_codes_dimensions_is_refused_before_any_training
     assert capsys.readouterr().err.strip().splitlines()[-1] == f"validation_split.py: error: {message}"
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--kmeans-seed", "1"], "--kmeans-seed needs --recipe and seeds >= 0"),
+    (["--recipe", "--kmeans-seed", "-1"], "--kmeans-seed needs --recipe and seeds >= 0"),
+    (["--data-seed", "-1"], "--data-seed must be >= 0, got -1"),
+])
+def test_a_kmeans_seed_without_the_recipe_or_a_negative_seed_is_refused(script, monkeypatch, capsys, args, message):
+    monkeypatch.setattr("sys.argv", ["validation_split.py", *args])
+    with pytest.raises(SystemExit) as stop:
+        script.main()
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"validation_split.py: error: {message}"
+
+
+def test_the_data_seed_is_the_generators_and_is_printed_first(script, monkeypatch, capsys):
+    import json
+
+    seen = []
+
+    def generated(out, **kwargs):
+        seen.append(kwargs["seed"])
+        raise KeyboardInterrupt  # nothing after the set's generation is needed here
+    monkeypatch.setattr(script, "write_synthetic_dataset", generated)
+    for seed in (0, 3):
+        monkeypatch.setattr("sys.argv", ["validation_split.py", "--data-seed", str(seed)])
+        with pytest.raises(KeyboardInterrupt):
+            script.main()
+    assert seen == [0, 3]
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [{"data_seed": 3}]
+
+
 @pytest.mark.parametrize("args", [["--voxel-band", "2"], ["--recipe", "--voxel-band", "-1"]])
 def test_a_voxel_band_without_the_recipe_or_below_zero_is_refused(script, monkeypatch, capsys, args):
     monkeypatch.setattr("sys.argv", ["validation_split.py", *args])
@@ -218,7 +248,7 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     monkeypatch.setattr("sys.argv", ["validation_split.py", "--override", tiny, "--sides", "10", "--supervoxels", "100",
                                      "--purity-power", "0", "--recipe", "--mixing", "--intensity-twin",
                                      "--level1-override", '{"model": {"latent_dim": 4}}', "--level1-components", "1",
-                                     "--inside-normalised", "--voxel-band", "2", "--voxel-band", "0"])
+                                     "--inside-normalised", "--voxel-band", "2", "--voxel-band", "0", "--kmeans-seed", "0"])
     script.main()
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows[1]["level1_override"] == {"model": {"latent_dim": 4}}
@@ -227,7 +257,10 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     assert all(len(row["dice"]) == 3 for row in recipe)
     banded = [row for row in recipe if "voxel_band" in row]
     assert [row["voxel_band"] for row in banded] == [2, 0] and set(banded[0]["minus_recipe_level1"]) == {"1", "2", "3"}
-    assert [row["level1_voxel_band"] for row in recipe] == [1, 2, 0]  # the recipe's own band first
+    assert [row["level1_voxel_band"] for row in recipe] == [1, 2, 0, 1]  # the recipe's own band first
+    reseeded = [row for row in recipe if "kmeans_seed" in row]  # seeded as the recipe is: the recipe's scores exactly
+    assert len(reseeded) == 1 and reseeded[0]["dice_per_volume"] == recipe[0]["dice_per_volume"]
+    assert all(diff[0] == 0 for diff in reseeded[0]["minus_recipe_level1"].values())
     assert any(row.get("mixing") for row in rows) and any(row.get("code_response") for row in rows)
     # level 1's side is embedded by the second (4-dimensional) model only, the finer side by the first only
     assert {dim for sides, dim, _ in calls if sides == (10,)} == {4} and {dim for sides, dim, _ in calls if sides == (5,)} == {2}
