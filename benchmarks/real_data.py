@@ -558,9 +558,10 @@ def goals(nuclei_plain: Sequence[Scores], nuclei_filled: Sequence[Scores], tomog
 
 #: what the per-seed level-1 table shows
 SIDES = ("Level 1's two k-means clusters per training seed, before containment: the default's containment takes the "
-         "cluster covering more of the volume's face voxels as the outside and divides the other (the object) at the "
-         "finer levels (`hypseg.inference.hierarchy.face_shares`). Where the clusters' face shares follow their volume "
-         "shares, the faces say nothing and the outside is the larger cluster.")
+         "cluster covering more of the volume's face voxels as the outside (`hypseg.inference.hierarchy.face_shares`); "
+         "the other is the object, whose holes are filled and which the finer levels, if any, divide. Where the "
+         "clusters' face shares follow their volume shares, the faces say nothing and the outside is the larger "
+         "cluster. The scores are as the table above gives them (DICE without filling the holes).")
 #: the results file's hand-written notes start at this heading and are kept when the tables are rewritten
 NOTES = "## Observations"
 
@@ -591,6 +592,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--supervoxel-tile", type=int, help="hypseg's SLIC tile side (default: the preset's; larger "
                         "than the volume: one SLIC over the whole volume)")
     return parser.parse_args(argv)
+
+
+def command_line(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    """The command that reproduces a run of ``args``, with the thread count it ran at where ``OMP_NUM_THREADS`` set it
+    (a training seed's model depends on it)."""
+    threads = f"OMP_NUM_THREADS={environ['OMP_NUM_THREADS']} " if environ.get("OMP_NUM_THREADS") else ""
+    return (f"{threads}python -m benchmarks.real_data --seeds {' '.join(map(str, args.seeds))}"
+            + (f" --steps {args.steps}" if args.steps else "") + "".join(f" --volume {v}" for v in args.volumes or [])
+            + (f" --space {args.space}" if args.space else "")
+            + (f" --supervoxel-tile {args.supervoxel_tile}" if args.supervoxel_tile else "")
+            + (f" --out {args.out}" if args.out != OUT else ""))
 
 
 def _log(message: str) -> None:
@@ -633,6 +645,8 @@ def level1_sides(image: np.ndarray, labels: np.ndarray) -> list[tuple[float, flo
 
     x = (image - image.mean()) / image.std()
     ids = np.unique(labels)
+    if ids.size != 2:
+        raise ValueError(f"a level-1 map holds two clusters, got {ids.size}")
     faces = face_shares(labels, ids)
     outside = outside_cluster(labels, ids)
     order = [i for i in range(ids.size) if ids[i] == outside] + [i for i in range(ids.size) if ids[i] != outside]
@@ -732,14 +746,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             lines += ["## Goals (issue 17, real data)", ""]
             lines += [f"- {'met' if g.met else 'NOT met'}: {g.text}" for g in goals(nuclei_plain, nuclei_filled, tomo)]
             lines.append("")
-    steps = f" --steps {args.steps}" if args.steps else ""
-    threads = f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} " if os.environ.get("OMP_NUM_THREADS") else ""
     lines += [f"hypseg: `cpu` recipe{f' shortened to {args.steps} steps' if args.steps else ''}, training seeds "
               f"{', '.join(map(str, args.seeds))} (median [min, max] over them); peers: one run, seed 0. "
               f"Total {(time.perf_counter() - started) / 60:.1f} min on {os.cpu_count()} cores.", "",
-              f"Command: `{threads}python -m benchmarks.real_data --seeds {' '.join(map(str, args.seeds))}{steps}"
-              + "".join(f" --volume {v}" for v in args.volumes or []) + (f" --space {args.space}" if args.space else "")
-              + (f" --out {args.out}" if args.out != OUT else "") + "`", ""]
+              f"Command: `{command_line(args, os.environ)}`", ""]
     notes = kept_notes(args.out)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines + notes) + "\n")

@@ -16,10 +16,14 @@ over the 20 validation volumes:
   mean difference beside it (a change is judged against the spread between training seeds, not only between
   volumes);
 - ``--choice KEY``: sections named ``<setting>-<training seed>`` whose runs printed, beside the recipe row, recipe
-  rows that change one inference choice (``validation_split --voxel-band``: rows with the key ``voxel_band``); per
+  rows that change one inference choice (``validation_split --voxel-band``: rows with the key ``voxel_band``;
+  ``--kmeans-seed``: ``kmeans_seed``; ``--level1``: ``level1_sides``); per
   setting and value of KEY, that row minus the same run's plain recipe row (the recipe of the day: its own band is
   its ``level1_voxel_band``, absent before the band existed), each volume's score first averaged over
   the training seeds, with each seed's own mean difference beside it (no retraining between the two: the same model).
+
+Sections of another generator seed's set (``validation_split --data-seed``) are never paired with, or averaged
+with, sections of another set.
 
     python -m benchmarks.validation_pairs benchmarks/results/validation_twin.md --twin
     python -m benchmarks.validation_pairs benchmarks/results/validation_training_changes.md --base default-0
@@ -85,9 +89,17 @@ def paired_text(a, b) -> str:
     return f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
+def data_seed(rows: Sequence[dict]) -> int:
+    """The generator seed of a section's set (``validation_split --data-seed`` prints it first; absent: 0)."""
+    return next((int(row["data_seed"]) for row in rows if "data_seed" in row), 0)
+
+
 def _same_volumes(name: str, base: str, found: dict[str, list[dict]]) -> None:
-    """Refuse to pair two sections that cannot hold the same volumes: other counts, or intensity twins (which
-    depend on the volumes alone) that differ."""
+    """Refuse to pair two sections that cannot hold the same volumes: other sets (data seeds), other counts, or
+    intensity twins (which depend on the volumes alone) that differ."""
+    seeds = data_seed(found[name]), data_seed(found[base])
+    if seeds[0] != seeds[1]:
+        raise ValueError(f"sections {name!r} and {base!r} score different sets (data seeds {seeds[0]} and {seeds[1]})")
     a, b = per_volume(found[name], RECIPE), per_volume(found[base], RECIPE)
     if any(len(a[level]) != len(b[level]) for level in b):
         raise ValueError(f"sections {name!r} and {base!r} do not hold the same number of volumes")
@@ -124,6 +136,10 @@ def by_prefix(found: dict[str, list[dict]]) -> dict[str, dict[str, str]]:
             raise ValueError(f"section {name!r} is not named <set>-<training seed>")
         prefix, seed = name.rsplit("-", 1)
         groups.setdefault(prefix, {})[seed] = name
+    for prefix, names in groups.items():  # a setting's volumes are averaged over its seeds: one set for all of them
+        seeds = sorted({data_seed(found[name]) for name in names.values()})
+        if len(seeds) > 1:
+            raise ValueError(f"setting {prefix!r} mixes sections of different sets (data seeds {seeds})")
     return groups
 
 

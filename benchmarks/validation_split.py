@@ -1,7 +1,8 @@
 """Score inference and training choices on a 120-volume set's own validation split (never the test split).
 
 Trains one model with the CPU recipe (``--triplet-weight``, ``--variant``, ``--seed``, ``--override`` change it) on the 80
-training volumes of ``hypseg synth --seed 0`` (``--data-seed`` another set; ``--kind`` regular, irregular or shepp-logan), embeds the 20
+training volumes of ``hypseg synth --seed 0`` (``--data-seed`` another set; ``--kind`` regular, irregular or
+shepp-logan), embeds the 20
 validation volumes with every ``--sides`` (a comma list is a product of balls), clusters them with every
 ``--supervoxels`` size (0: every voxel) and ``--purity-power`` (0: plain supervoxel means) at k = 2, 4, 8,
 per volume and pooled over the 20, and prints one
@@ -178,9 +179,10 @@ def main() -> None:
                         "score the recipe with level 1's voxels within R voxels of its clusters' boundary taking their own "
                         "nearest centre (SegmentConfig.voxel_band; 0: none), paired against the recipe's own level 1 (whose "
                         "band every recipe row records as level1_voxel_band) at the same --refine and --clusterer (repeat)")
-    parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, also "
-                        "score the recipe with k-means seeded S instead of 0 (SegmentConfig.seed: its subsample and "
-                        "restarts), paired against the recipe's own rows: how far the clustering alone moves the scores (repeat)")
+    parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, "
+                        "also score the recipe with every level's clustering seeded S instead of 0 (SegmentConfig.seed: "
+                        "subsamples and restarts), paired against the recipe's own rows: how far the clustering's "
+                        "seed alone moves the scores (repeat)")
     parser.add_argument("--level1-override", metavar="JSON", help="train a second model, the first's config with this JSON "
                         "replacing fields as --override does, and embed level 1's patch side with it (the finer levels keep "
                         "the first model's embeddings): two models, each read by the levels it suits")
@@ -395,6 +397,8 @@ def main() -> None:
             own_level1[clusterer, refine] = scores
             compared = against_first((clusterer, "model"), refine, scores)
         else:
+            # the choice's row minus the recipe's own, under the key of the first choice there was (level 1's), also
+            # where the choice is every level's clustering seed
             compared = {"minus_recipe_level1": {level: paired(scores[level], own_level1[clusterer, refine][level])
                                                 for level in levels}}
         print(json.dumps({"variant": args.variant, **space_key, "triplet_weight": config.train.triplet_weight, "seed": args.seed,

@@ -285,13 +285,32 @@ def test_level1_sides_put_the_outside_first_and_agree_with_counts():
     assert np.allclose(rd.level1_sides(image, swapped), sides)
 
 
-def test_sides_rows_give_each_seeds_scores_with_and_without_containment():
-    labels = np.zeros((2, 2, 4), dtype=int)
-    labels[:, :, 2:] = 1
-    runs = {rd.NO_CONTAINMENT: [_run({2: labels})] * 2}
-    conc = rd.Concentration(cluster=1, precision=0.5, recall=1.0, share=0.5)
-    scores = [rd.Scores(rd.HYPSEG, {2: [conc, conc], 3: [conc, conc]}, {}),
-              rd.Scores(rd.NO_CONTAINMENT, {2: [conc, conc], 3: [conc, conc]}, {})]
-    rows = rd.sides_rows(labels.astype(np.float32), runs, scores, [7, 9], metric="F1")
+def test_sides_rows_give_each_seeds_sides_and_scores_with_and_without_containment():
+    image = np.zeros((4, 6, 6), dtype=np.float32)
+    image[1:3, 2:4, 2:4] = 1.0
+    inner = (image > 0).astype(int)  # id 1 inside, 0 on every face: the outside is id 0
+    outer = 1 - inner  # the same partition with the outside as id 1
+    runs = {rd.NO_CONTAINMENT: [_run({2: inner}), _run({2: outer})]}
+
+    def conc(f1):  # a concentration whose F1 is f1 (precision = recall = f1)
+        return rd.Concentration(cluster=1, precision=f1, recall=f1, share=0.5)
+    scores = [rd.Scores(rd.HYPSEG, {2: [conc(0.1), conc(0.2)], 3: [conc(0.3), conc(0.4)]}, {}),
+              rd.Scores(rd.NO_CONTAINMENT, {2: [conc(0.5), conc(0.6)], 3: [conc(0.7), conc(0.8)]}, {})]
+    rows = rd.sides_rows(image, runs, scores, [7, 9], metric="F1")
     assert len(rows) == 4 and "F1, k = 2 / 3" in rows[0]
-    assert rows[2].startswith("| 7 | ") and rows[3].endswith("| 0.667 / 0.667 | 0.667 / 0.667 |")
+    outside, inside = ("%.3f, %.3f, %+.2f" % side for side in rd.level1_sides(image, inner))
+    assert outside.startswith("1.000, 0.944") and inside.startswith("0.000, 0.056")
+    assert rows[2] == f"| 7 | {outside} | {inside} | 0.100 / 0.300 | 0.500 / 0.700 |"
+    assert rows[3] == f"| 9 | {outside} | {inside} | 0.200 / 0.400 | 0.600 / 0.800 |"
+    dice = [rd.Scores(rd.HYPSEG, {2: [0.91, 0.92]}, {}), rd.Scores(rd.NO_CONTAINMENT, {2: [0.81, 0.82]}, {})]
+    assert rd.sides_rows(image, runs, dice, [7, 9], metric="DICE")[3].endswith("| 0.920 | 0.820 |")
+    with pytest.raises(ValueError, match=r"^a level-1 map holds two clusters, got 1$"):
+        rd.level1_sides(image, np.zeros(image.shape, dtype=int))
+
+
+def test_the_command_line_reproduces_the_options_and_the_thread_count():
+    args = rd.parse_args(["--seeds", "0", "2", "--volume", "tomogram", "--supervoxel-tile", "64"])
+    assert rd.command_line(args, {}) == "python -m benchmarks.real_data --seeds 0 2 --volume tomogram --supervoxel-tile 64"
+    assert rd.command_line(rd.parse_args([]), {"OMP_NUM_THREADS": "1"}) == \
+        f"OMP_NUM_THREADS=1 python -m benchmarks.real_data --seeds {' '.join(map(str, rd.SEEDS))}"
+    assert rd.parse_args(rd.command_line(args, {}).split()[3:]) == args  # the line parses back to the same options

@@ -124,3 +124,20 @@ def test_a_choice_row_is_paired_against_its_own_runs_recipe_row_seeds_averaged_p
                            f"{np.mean(B[1] - A[1]):+.3f}, {np.mean(T[1] - B[1]):+.3f}"]
     with pytest.raises(ValueError, match=r"^no recipe row with 'voxel_band' in setting 'other'$"):
         vp.choice_against_recipe(found, "voxel_band", only="other")
+
+
+def test_sections_of_different_sets_are_neither_paired_nor_averaged_together():
+    def of_set(name, recipe, seed):  # validation_split --data-seed prints the set's seed before any row
+        head, rest = _section(name, as_json(recipe)).split("```\n", 1)
+        return head + "```\n" + json.dumps({"data_seed": seed}) + "\n" + rest
+
+    assert vp.data_seed(vp.sections(of_set("x-0", A, 3))["x-0"]) == 3
+    assert vp.data_seed(vp.sections(_section("x-0", as_json(A)))["x-0"]) == 0  # written before the option: set 0
+    found = vp.sections(_section("default-0", as_json(A)) + of_set("change-0", B, 1))
+    with pytest.raises(ValueError, match=r"^sections 'change-0' and 'default-0' score different sets \(data seeds 1 and 0\)$"):
+        vp.against_base(found, "default-0")
+    found = vp.sections(_section("band-0", as_json(A)) + of_set("band-1", B, 1))
+    with pytest.raises(ValueError, match=r"^setting 'band' mixes sections of different sets \(data seeds \[0, 1\]\)$"):
+        vp.choice_against_recipe(found, "voxel_band")
+    found = vp.sections(of_set("band-0", A, 1) + of_set("band-1", B, 1) + _section("default-0", as_json(T)))
+    assert set(vp.by_prefix(found)) == {"band", "default"}  # one set per setting: each may differ from the others'

@@ -190,7 +190,7 @@ def test_a_projection_beyond_the_codes_dimensions_is_refused_before_any_training
     (["--recipe", "--kmeans-seed", "-1"], "--kmeans-seed needs --recipe and seeds >= 0"),
     (["--data-seed", "-1"], "--data-seed must be >= 0, got -1"),
 ])
-def test_a_kmeans_seed_without_the_recipe_or_a_negative_seed_is_refused(script, monkeypatch, capsys, args, message):
+def test_a_kmeans_seed_without_the_recipe_or_a_negative_kmeans_or_data_seed_is_refused(script, monkeypatch, capsys, args, message):
     monkeypatch.setattr("sys.argv", ["validation_split.py", *args])
     with pytest.raises(SystemExit) as stop:
         script.main()
@@ -248,7 +248,15 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     monkeypatch.setattr("sys.argv", ["validation_split.py", "--override", tiny, "--sides", "10", "--supervoxels", "100",
                                      "--purity-power", "0", "--recipe", "--mixing", "--intensity-twin",
                                      "--level1-override", '{"model": {"latent_dim": 4}}', "--level1-components", "1",
-                                     "--inside-normalised", "--voxel-band", "2", "--voxel-band", "0", "--kmeans-seed", "0"])
+                                     "--inside-normalised", "--voxel-band", "2", "--voxel-band", "0", "--kmeans-seed", "0",
+                                     "--kmeans-seed", "3"])
+    seeds = []  # the clustering seed of every recipe-row clustering
+    segment = script.segment_embeddings
+
+    def seeded(*args, seed, **kwargs):
+        seeds.append(seed)
+        return segment(*args, seed=seed, **kwargs)
+    monkeypatch.setattr(script, "segment_embeddings", seeded)
     script.main()
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows[1]["level1_override"] == {"model": {"latent_dim": 4}}
@@ -257,9 +265,11 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     assert all(len(row["dice"]) == 3 for row in recipe)
     banded = [row for row in recipe if "voxel_band" in row]
     assert [row["voxel_band"] for row in banded] == [2, 0] and set(banded[0]["minus_recipe_level1"]) == {"1", "2", "3"}
-    assert [row["level1_voxel_band"] for row in recipe] == [1, 2, 0, 1]  # the recipe's own band first
-    reseeded = [row for row in recipe if "kmeans_seed" in row]  # seeded as the recipe is: the recipe's scores exactly
-    assert len(reseeded) == 1 and reseeded[0]["dice_per_volume"] == recipe[0]["dice_per_volume"]
+    assert [row["level1_voxel_band"] for row in recipe] == [1, 2, 0, 1, 1]  # the recipe's own band first
+    reseeded = [row for row in recipe if "kmeans_seed" in row]
+    assert [row["kmeans_seed"] for row in reseeded] == [0, 3] and 3 in seeds and seeds.count(3) == 1
+    # seeded as the recipe is: the recipe's scores exactly
+    assert reseeded[0]["dice_per_volume"] == recipe[0]["dice_per_volume"]
     assert all(diff[0] == 0 for diff in reseeded[0]["minus_recipe_level1"].values())
     assert any(row.get("mixing") for row in rows) and any(row.get("code_response") for row in rows)
     # level 1's side is embedded by the second (4-dimensional) model only, the finer side by the first only
