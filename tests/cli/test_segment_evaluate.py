@@ -244,7 +244,9 @@ def test_a_warning_is_one_line_on_the_command_line(model_dir, tmp_path):
     save_volume(_volume(0), path=tmp_path / "v.nii.gz")
     with warnings.catch_warnings():
         warnings.simplefilter("default")  # as outside the test suite, which turns warnings into errors
-        result = _invoke("segment", tmp_path / "v.nii.gz", "--model", unfinished, "--out", tmp_path / "s", "-k", 2)
+        # (noise holds no object in a field of view: without containment, for no warning about that)
+        result = _invoke("segment", tmp_path / "v.nii.gz", "--model", unfinished, "--out", tmp_path / "s", "-k", 2,
+                         "--no-containment")
     assert result.exit_code == 0, result.output
     assert "UnfinishedTrainingWarning" not in result.output and "warnings.warn" not in result.output
     warned = [line for line in result.output.splitlines() if line.startswith("hypseg: warning")]
@@ -513,3 +515,18 @@ def test_no_embedding_keeps_the_label_maps_and_drops_the_embedding(model_dir, tm
     plotted = _invoke("plot", tmp_path / "b")
     assert plotted.exit_code == 0, plotted.output
     assert sorted(p.name for p in (tmp_path / "b" / "plots").iterdir()) == ["v_slices.png"]  # no embedding, no disk
+
+
+def test_a_volume_with_no_object_in_a_field_segments_with_a_one_line_warning(model_dir, tmp_path):
+    image = np.where(np.arange(16) < 8, 2.0, -2.0)[None, None, :] * np.ones((16, 16, 1))  # two slabs, no field
+    spacing = (1.0, 1.0, 1.0)
+    save_volume(Volume(array=image.astype(np.float32), spacing=spacing, affine=affine_from_spacing(spacing)),
+                path=tmp_path / "slabs.nii.gz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as outside the test suite
+        result = _invoke("segment", tmp_path / "slabs.nii.gz", "--model", model_dir, "--out", tmp_path / "seg", "-k", 2)
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.output.splitlines() if line.startswith("hypseg: warning")]
+    assert len(warned) == 1 and warned[0].startswith("hypseg: warning: volume 0: level 1's object meets the volume's faces")
+    assert warned[0].endswith("--no-containment clusters every level over the whole volume")
+    assert load_labels(tmp_path / "seg" / "slabs_k2.nii.gz").shape == (16, 16, 16)  # segmented all the same

@@ -490,3 +490,18 @@ def test_a_collapsed_model_is_named_in_a_chunked_run_as_in_a_whole_one(model_dir
     for chunk in (None, TILE):
         with pytest.warns(CollapsedModelWarning, match=re.escape("volume 0: the model embeds every voxel alike (spread 0")):
             segment_files([volume_file], model_dir=collapsed, out=tmp_path / f"seg{chunk}", config=config, chunk=chunk)
+
+
+def test_a_volume_with_no_object_in_a_field_is_warned_about_chunked_as_whole(model_dir, tmp_path):
+    from hypseg.inference.hierarchy import NoFieldWarning
+
+    image = np.where(np.arange(28) < 14, 2.0, -1.0)[None, None, :] * np.ones((20, 34, 1))  # two slabs, no field
+    image = (image + np.random.default_rng(2).normal(0, 0.3, image.shape)).astype(np.float32)
+    path = tmp_path / "slabs.mrc"
+    save_volume(Volume(image, spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path)
+    messages = []
+    for name, chunk in (("whole", None), ("chunked", TILE)):
+        with pytest.warns(NoFieldWarning) as caught:
+            segment_files([path], model_dir=model_dir, out=tmp_path / name, config=_recipe("default"), chunk=chunk)
+        messages.append([str(w.message) for w in caught if w.category is NoFieldWarning])
+    assert len(messages[0]) == 1 and messages[0] == messages[1]

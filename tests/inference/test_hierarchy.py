@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pytest
 
 from hypseg.inference import segment_volumes
-from hypseg.inference.hierarchy import level1_object, restrict_supervoxels, segment_inside
+from hypseg.inference.hierarchy import (FIELD_RATIO, NoFieldWarning, face_counts, field_ratio, level1_object,
+                                       restrict_supervoxels, segment_inside, warn_if_no_field)
 
 
 def _ball(shape, centre, radius):
@@ -89,3 +91,36 @@ def test_levels_inside_keep_the_outside_at_zero_and_equal_clustering_the_object_
 def test_bad_levels_inside_are_refused(objects, clusters, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         segment_inside([np.zeros((4, 4, 4, 2), np.float32)], objects, clusters=clusters)
+
+
+def test_the_field_ratio_is_zero_for_an_object_in_a_field_and_one_for_halves():
+    cube = np.zeros((8, 8, 8), dtype=int)
+    cube[2:6, 2:6, 2:6] = 1
+    halves = np.zeros((8, 8, 8), dtype=int)
+    halves[:, :, 4:] = 1  # each half covers half of the faces and half of the volume
+    ids = np.arange(2)
+    for labels, outside, ratio in ((cube, 0, 0.0), (halves, 0, 1.0), (halves, 1, 1.0), (1 - cube, 1, 0.0)):
+        voxels = np.bincount(labels.ravel(), minlength=2)
+        assert field_ratio(face_counts(labels, ids), voxels, outside) == pytest.approx(ratio)
+    # the object's share of the faces over its share of the volume: 3 of 10 face voxels, 2 of 10 voxels
+    assert field_ratio(np.array([7, 3]), np.array([8, 2]), 0) == pytest.approx(1.5)
+    assert field_ratio(np.array([10, 0]), np.array([10, 0]), 0) == 0.0  # no object at all
+
+
+def test_a_volume_with_no_object_in_a_field_is_warned_about_once_in_one_line():
+    halves = np.zeros((8, 8, 8), dtype=int)
+    halves[:, :, 5:] = 1
+    voxels = np.bincount(halves.ravel(), minlength=2)
+    with pytest.warns(NoFieldWarning) as caught:
+        assert warn_if_no_field(face_counts(halves, np.arange(2)), voxels, 0, volume=3)
+    assert len(caught) == 1 and str(caught[0].message) == (
+        "volume 3: level 1's object meets the volume's faces as much as its size predicts (1.08 times its share of "
+        "the volume, 0.38): the volume shows no object in a field of view, so the finer levels divide the smaller of "
+        "level 1's clusters; --no-containment clusters every level over the whole volume")
+    cube = np.zeros((8, 8, 8), dtype=int)
+    cube[1:7, 1:7, 0:4] = 1  # an object cut by one face: below the ratio, no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ratio = field_ratio(face_counts(cube, np.arange(2)), np.bincount(cube.ravel(), minlength=2), 0)
+        assert 0 < ratio < FIELD_RATIO
+        assert not warn_if_no_field(face_counts(cube, np.arange(2)), np.bincount(cube.ravel(), minlength=2), 0, volume=0)

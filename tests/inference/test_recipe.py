@@ -177,3 +177,19 @@ def test_voxels_decide_leaves_a_map_without_a_boundary_as_it_is():
         got = voxels_decide(level1, np.zeros((6, 6, 6, 2)), np.array([[0.0, 0.0], [0.1, 0.1]]), outside=0, width=2,
                             hyperbolic=hyperbolic)
         np.testing.assert_array_equal(got, level1)
+
+
+def test_containment_warns_about_each_volume_whose_level_1_lies_in_no_field_of_view():
+    from hypseg.inference.hierarchy import NoFieldWarning
+
+    _, (cell, _, _) = _embeddings()
+    rng = np.random.default_rng(1)
+    halves = np.zeros((12, 12, 12), dtype=np.float32)
+    halves[:, :, 6:] = 0.3  # two slabs, each on its share of the faces: no object in a field of view
+    field = (np.stack([halves, np.zeros_like(halves)], axis=-1) - 0.2 + rng.normal(0, 0.05, (12, 12, 12, 2))).astype(np.float32)
+    config = SegmentConfig(levels=(LevelConfig(2, (4,), None, pooled=False, in_object=True),
+                                   LevelConfig(3, (4,), None, pooled=False, in_object=True)), seed=0, refine=0, voxel_band=0)
+    with pytest.warns(NoFieldWarning) as caught:
+        found = cluster_embeddings({(4,): [cell, field]}, config, geometry=smoke_recipe().model)
+    assert [str(w.message).split(":")[0] for w in caught] == ["volume 1"]  # the cell in its field is not warned about
+    assert found[1].object.mean() == pytest.approx(0.5, abs=0.01)  # still contained: the warning changes nothing

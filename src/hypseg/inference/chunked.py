@@ -65,7 +65,7 @@ from hypseg.data.normalise import apply, statistics, voxel_sample
 from hypseg.data.supervoxels import supervoxels, tile_bounds
 from hypseg.errors import UserError
 from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_collapsed
-from hypseg.inference.hierarchy import object_order
+from hypseg.inference.hierarchy import object_order, warn_if_no_field
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
 from hypseg.inference.refine import reach, refine_boundary
@@ -444,7 +444,8 @@ class _Fitted(NamedTuple):
 
 
 def _labels_task(job: Job, group: Group, offsets: dict, item, fitted: dict):
-    """Stage 5 for one chunk: every level's labels to the work files; the face-voxel count of each label."""
+    """Stage 5 for one chunk: every level's labels to the work files; per level, the face-voxel count of each label
+    (row 0) and its voxel count (row 1)."""
     v, chunk = item
     _check_run(job)
     fit = fitted[v]
@@ -466,7 +467,8 @@ def _labels_task(job: Job, group: Group, offsets: dict, item, fitted: dict):
         labels[keep] = values + group.inside  # inside the object, label 0 is the outside
         k += group.inside
         _store(job.file(v, f"k{k}"), box, labels.astype(np.uint16))
-        faces[k] = np.bincount(labels[_face_mask(job.grids[v].shape, box)], minlength=k)
+        faces[k] = np.stack([np.bincount(labels[_face_mask(job.grids[v].shape, box)], minlength=k),
+                             np.bincount(labels.ravel(), minlength=k)])
     return faces
 
 
@@ -797,11 +799,14 @@ def segment_chunked(
     for levels in on_own:  # the first level among them
         faces = fit(levels, False)
         if first.clusters in (level.clusters for level in levels):
-            faces_of_first = {v: sum(f[first.clusters] for (vv, _), f in zip(items, faces) if vv == v)
-                              for v in range(len(volumes))}
+            counts_of_first = {v: sum(f[first.clusters] for (vv, _), f in zip(items, faces) if vv == v)
+                               for v in range(len(volumes))}
     if config.contained:
         decide = Decide(first.patch_sides, clustered, geometry.hyperbolic and job.tangent_c is None, geometry.curvature)
-        outside = _contain(job, executor, items, first.clusters, faces_of_first, first.in_object, decide)
+        outside = _contain(job, executor, items, first.clusters, {v: c[0] for v, c in counts_of_first.items()},
+                           first.in_object, decide)
+        for v, counts in counts_of_first.items():
+            warn_if_no_field(counts[0][:2], counts[1][:2], outside[v], volume=v)
         if first.in_object:  # the object map's labels: 0 outside, 1 the object; its centres alike
             for v, found in enumerate(centers):
                 found[first.clusters] = object_order(found[first.clusters], outside[v])

@@ -13,10 +13,19 @@ level 1 found.
   their cell whatever their intensity.
 - **A finer level of k clusters** (:func:`segment_inside`) keeps the outside as label 0 and clusters the
   object's voxels (or supervoxels) into k - 1 clusters, labels 1..k-1.
+
+Where the assumption fails, the faces say nothing: a tomogram filled by its specimen, or a crop of tissue, meets
+the faces with both clusters in proportion to their sizes, and the outside is merely the larger cluster. The
+finer levels then divide whichever cluster is smaller, which on a level 1 split nearly in half is a toss-up.
+:func:`warn_if_no_field` says so (:class:`NoFieldWarning`) when level 1's object covers at least
+:data:`FIELD_RATIO` times as large a share of the face voxels as of the volume: an object in a field of view
+covers far less (a cell cut by a face, or nuclei reaching the faces: a third or so), a field-filling specimen
+about as much (about 1).
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -26,10 +35,20 @@ from hypseg.errors import UserError
 from hypseg.inference.refine import refine_boundary
 from hypseg.inference.segment import Segmentation, segment_volumes
 
-__all__ = ["check_inside_clusters", "face_shares", "level1_object", "restrict_supervoxels", "segment_inside"]
+__all__ = ["FIELD_RATIO", "NoFieldWarning", "check_inside_clusters", "face_counts", "face_shares", "field_ratio",
+           "level1_object", "restrict_supervoxels", "segment_inside", "warn_if_no_field"]
+
+#: Level 1's object covering at least this share of the face voxels per share of the volume lies in no field of view.
+FIELD_RATIO = 0.75
 
 
-def _face_counts(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+class NoFieldWarning(UserWarning):
+    """Level 1's object meets the volume's faces about as much as its size predicts: the volume shows no object in
+    a field of view, and containment's outside is merely the larger cluster."""
+
+
+def face_counts(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """How many of the volume's face voxels each cluster of ``ids`` (in that order) covers."""
     faces = np.zeros(labels.shape, dtype=bool)
     faces[[0, -1], :, :] = True
     faces[:, [0, -1], :] = True
@@ -47,14 +66,44 @@ def face_shares(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
     >>> face_shares(labels, np.arange(2)).tolist()
     [1.0, 0.0]
     """
-    counts = _face_counts(np.asarray(labels), np.asarray(ids))
+    counts = face_counts(np.asarray(labels), np.asarray(ids))
     return counts / max(int(counts.sum()), 1)
 
 
 def outside_cluster(labels: np.ndarray, ids: np.ndarray | None = None) -> int:
     """The cluster id of a level-1 map that covers more of the volume's face voxels: the object's surroundings."""
     ids = np.unique(labels) if ids is None else ids
-    return int(ids[int(np.argmax(_face_counts(labels, ids)))])
+    return int(ids[int(np.argmax(face_counts(labels, ids)))])
+
+
+def field_ratio(faces: np.ndarray, voxels: np.ndarray, outside: int) -> float:
+    """Level 1's object's share of the volume's face voxels over its share of the volume's voxels.
+
+    ``faces`` and ``voxels`` count each of the two clusters' face voxels and voxels (ids 0 and 1); ``outside`` is
+    the outside's id. About 1 when the object meets the faces as much as its size predicts, 0 when it meets none.
+
+    >>> field_ratio(np.array([30, 10]), np.array([500, 500]), 0)
+    0.5
+    """
+    faces, voxels = np.asarray(faces, dtype=np.float64), np.asarray(voxels, dtype=np.float64)
+    inside = 1 - int(outside)
+    volume_share = voxels[inside] / max(voxels.sum(), 1.0)
+    return 0.0 if volume_share == 0 else float(faces[inside] / max(faces.sum(), 1.0) / volume_share)
+
+
+def warn_if_no_field(faces: np.ndarray, voxels: np.ndarray, outside: int, *, volume: int) -> bool:
+    """Warn (:class:`NoFieldWarning`) when level 1's object lies in no field of view (:func:`field_ratio` at least
+    :data:`FIELD_RATIO`; the counts as there); returns whether it did."""
+    ratio = field_ratio(faces, voxels, outside)
+    if ratio >= FIELD_RATIO:
+        inside = 1 - int(outside)
+        share = np.asarray(voxels, dtype=np.float64)[inside] / max(float(np.sum(voxels)), 1.0)
+        warnings.warn(NoFieldWarning(
+            f"volume {volume}: level 1's object meets the volume's faces as much as its size predicts ({ratio:.2f} "
+            f"times its share of the volume, {share:.2f}): the volume shows no object in a field of view, so the finer "
+            "levels divide the smaller of level 1's clusters; --no-containment clusters every level over the whole volume"),
+            stacklevel=3)
+    return ratio >= FIELD_RATIO
 
 
 def object_order(centers: np.ndarray, outside: int) -> np.ndarray:

@@ -31,7 +31,8 @@ from hypseg.config import LevelConfig, ModelConfig, SegmentConfig
 from hypseg.data import supervoxels
 from hypseg.errors import UserError
 from hypseg.inference.embed import embed_volume_multiscale, resolve_patch, warn_if_collapsed
-from hypseg.inference.hierarchy import level1_object, object_order, outside_cluster, segment_inside
+from hypseg.inference.hierarchy import (face_counts, level1_object, object_order, outside_cluster, segment_inside,
+                                       warn_if_no_field)
 from hypseg.inference.model_io import TrainedModel
 from hypseg.inference.pooling import purity_weights
 from hypseg.inference.refine import boundary_zone
@@ -257,6 +258,9 @@ def cluster_embeddings(
     objects = None
     if config.contained:  # k-means numbers level 1's clusters 0 and 1; the one on more faces is the outside
         outside = [outside_cluster(found[first.clusters], np.arange(2)) for found in labels]
+        for i, found in enumerate(labels):
+            warn_if_no_field(face_counts(found[first.clusters], np.arange(2)),
+                             np.bincount(found[first.clusters].ravel(), minlength=2), outside[i], volume=i)
         decided = [found[first.clusters] for found in labels]  # level 1's own map stays as k-means left it
         if config.banded:
             points = flat[first.patch_sides] if tangent else embeddings[first.patch_sides]
