@@ -50,6 +50,7 @@ import itertools
 import dataclasses
 import json
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +113,20 @@ def split_volumes(cases, split: str, levels, *, brighten: float, blur, noise: fl
     volumes = brightened(load_normalised(chosen, config=config), [load_labels(c.truth["1"]) for c in chosen], brighten,
                          config=config)
     return with_noise(blurred(volumes, blur, config=config), noise, seed=0 if split == "train" else 1), truths
+
+
+def no_field_volumes(caught) -> list[int]:
+    """The volumes a run warned lie in no field of view (:class:`hypseg.inference.hierarchy.NoFieldWarning`, whose
+    message starts ``volume <i>:``), in order; every other warning caught is issued again."""
+    from hypseg.inference.hierarchy import NoFieldWarning
+
+    found = []
+    for w in caught:
+        if issubclass(w.category, NoFieldWarning):
+            found.append(int(str(w.message).split(":", 1)[0].removeprefix("volume ")))
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return found
 
 
 def main() -> None:
@@ -388,10 +403,13 @@ def main() -> None:
             named |= {"level1_sides": list(value[0]), "level1_purity_power": value[1]}
         elif what == "kmeans_seed":
             named |= {"kmeans_seed": value}
-        labels = segment_embeddings(embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,
-                                    segments=segments,
-                                    weights=weights if choice is None else {**weights, **level_weights([finer[1]], segments)},
-                                    members=args.ensemble, volumes=val)
+        with warnings.catch_warnings(record=True) as caught:  # which volumes' level 1 lies in no field of view
+            warnings.simplefilter("always")
+            labels = segment_embeddings(embeddings, config, levels, seed=value if what == "kmeans_seed" else 0,
+                                        inference=finer, segments=segments,
+                                        weights=weights if choice is None else {**weights, **level_weights([finer[1]], segments)},
+                                        members=args.ensemble, volumes=val)
+        no_field = no_field_volumes(caught)
         scores = score_labels(labels, truths)
         if choice is None:
             own_level1[clusterer, refine] = scores
@@ -403,7 +421,7 @@ def main() -> None:
                                                 for level in levels}}
         print(json.dumps({"variant": args.variant, **space_key, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                           "ensemble": args.ensemble, "override": override, "inference": "recipe (quality.INFERENCE)", **named,
-                          "level1_voxel_band": finer[1].voxel_band,
+                          "level1_voxel_band": finer[1].voxel_band, "no_field_volumes": no_field,
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels],
                           "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels},
                           **compared}), flush=True)
