@@ -13,7 +13,9 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -162,6 +164,27 @@ def seeded_choice(names: dict[str, str], setting: str, key: str) -> Callable[[],
     return table
 
 
+def no_field(names: dict[str, str], sections: Sequence[str]) -> Callable[[], str]:
+    """Per set and run (each section of ``sections``, one generator seed each): the validation volumes whose level 1
+    the recipe warned lies in no field of view (``no_field_volumes``), their level-1 DICE, and the others' mean."""
+    from benchmarks import validation_pairs as vp
+
+    def table() -> str:
+        rows = []
+        for label, name in names.items():
+            found = _sections(name)
+            for section in sections:
+                recipe = vp.row_of(found[section], vp.RECIPE)
+                level1 = np.asarray(recipe["dice_per_volume"]["1"])
+                warned = recipe["no_field_volumes"]
+                rest = np.delete(level1, warned)
+                rows.append([label, str(vp.data_seed(found[section])), section, ", ".join(map(str, warned)) or "none",
+                             ", ".join(f"{level1[i]:.3f}" for i in warned) or "-", f"{rest.mean():.3f}"])
+        return _markdown(["set", "generator seed", "section", "volumes warned", "their level-1 DICE",
+                          "the other volumes' mean level-1 DICE"], rows)
+    return table
+
+
 def recipe_seeds(names: dict[str, str]) -> Callable[[], str]:
     """The recipe at each further training seed against itself at seed 0, one block of rows per set: how far a
     retrained recipe moves on the same volumes, the yardstick for a change measured on one seed."""
@@ -169,7 +192,8 @@ def recipe_seeds(names: dict[str, str]) -> Callable[[], str]:
 
     def table() -> str:
         rows = [[label, row[0].removeprefix("default-"), *row[1:]] for label, name in names.items()
-                for row in vp.against_base(_sections(name), "default-0") if row[0].startswith("default-")]
+                for row in vp.against_base({s: rows for s, rows in _sections(name).items() if s.startswith("default-")},
+                                           "default-0")]
         return _markdown(["set", "recipe at seed", "level", "seed 0", "this seed", "this seed - seed 0 [95%]"], rows)
     return table
 
@@ -216,6 +240,9 @@ TABLES: dict[str, Callable[[], str]] = {
     "level1-kl-weight-seeds": seeded_setting(CODE_RESPONSE_SETS, "level1-kl-weight-0.1"),
     "level1-latent-dim-kl-weight-seeds": seeded_setting(CODE_RESPONSE_SETS, "level1-latent-dim-4-kl-weight-0.1"),
     "voxel-band-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band", "voxel_band"),
+    "voxel-band-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "voxel_band"),
+    "kmeans-seed-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "kmeans_seed"),
+    "no-field": no_field(CODE_RESPONSE_SETS, ("no-field-0", "no-field-data1-0")),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),
     "inside-normalised": inside_normalised(CODE_RESPONSE_SETS),
     "refine-choice": table_of("refine_choice"),

@@ -64,17 +64,20 @@ def sections(text: str) -> dict[str, list[dict]]:
     return found
 
 
-def per_volume(rows: Sequence[dict], which: str) -> dict[int, np.ndarray]:
-    """Level -> the per-volume DICE of the section's recipe row (``which = "recipe"``, k-means at every level), of
-    its intensity twin (``"twin"``) or of the recipe with its finer levels normalised inside the object (``"inside"``)."""
+def row_of(rows: Sequence[dict], which: str) -> dict:
+    """The section's first recipe row (``which = "recipe"``, k-means at every level), intensity twin (``"twin"``) or
+    recipe with its finer levels normalised inside the object (``"inside"``) that holds per-volume scores."""
     for row in rows:
         if "dice_per_volume" not in row or row.get("clusterer_levels_2_3", "kmeans") != "kmeans":
             continue
         if _ROWS[which](row):
-            break
-    else:
-        raise ValueError(f"no {which} row with per-volume scores")
-    return {int(level): np.asarray(scores, dtype=np.float64) for level, scores in row["dice_per_volume"].items()}
+            return row
+    raise ValueError(f"no {which} row with per-volume scores")
+
+
+def per_volume(rows: Sequence[dict], which: str) -> dict[int, np.ndarray]:
+    """Level -> the per-volume DICE of the section's :func:`row_of` ``which``."""
+    return {int(level): np.asarray(scores, dtype=np.float64) for level, scores in row_of(rows, which)["dice_per_volume"].items()}
 
 
 def paired(a, b) -> list:
