@@ -166,6 +166,15 @@ def test_overridden_replaces_only_the_named_fields_of_the_named_parts():
         overridden(base, {"model": {"latent_dimm": 4}})
 
 
+def _refused(script, monkeypatch, capsys, args, message):
+    """``args`` end the script before any work: exit status 2 and ``message`` as the last line of stderr."""
+    monkeypatch.setattr("sys.argv", ["validation_split.py", *args])
+    with pytest.raises(SystemExit) as stop:
+        script.main()
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"validation_split.py: error: {message}"
+
+
 @pytest.mark.parametrize("args, message", [
     (["--level1-components", "3"], "--level1-components must lie in [1, 2] (the code's dimensions at every side it projects), got 3"),
     (["--level1-override", '{"model": {"latent_dim": 4}}', "--level1-components", "5"],
@@ -178,11 +187,7 @@ def test_overridden_replaces_only_the_named_fields_of_the_named_parts():
      "--finer-components and --level1-components project the patch sides that --level1 would score level 1 at; use one of them"),
 ])
 def test_a_projection_beyond_the_codes_dimensions_is_refused_before_any_training(script, monkeypatch, capsys, args, message):
-    monkeypatch.setattr("sys.argv", ["validation_split.py", *args])
-    with pytest.raises(SystemExit) as stop:
-        script.main()
-    assert stop.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1] == f"validation_split.py: error: {message}"
+    _refused(script, monkeypatch, capsys, args, message)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -191,11 +196,7 @@ def test_a_projection_beyond_the_codes_dimensions_is_refused_before_any_training
     (["--data-seed", "-1"], "--data-seed must be >= 0, got -1"),
 ])
 def test_a_kmeans_seed_without_the_recipe_or_a_negative_kmeans_or_data_seed_is_refused(script, monkeypatch, capsys, args, message):
-    monkeypatch.setattr("sys.argv", ["validation_split.py", *args])
-    with pytest.raises(SystemExit) as stop:
-        script.main()
-    assert stop.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1] == f"validation_split.py: error: {message}"
+    _refused(script, monkeypatch, capsys, args, message)
 
 
 def test_the_data_seed_is_the_generators_and_is_printed_first(script, monkeypatch, capsys):
@@ -217,12 +218,7 @@ def test_the_data_seed_is_the_generators_and_is_printed_first(script, monkeypatc
 
 @pytest.mark.parametrize("args", [["--voxel-band", "2"], ["--recipe", "--voxel-band", "-1"]])
 def test_a_voxel_band_without_the_recipe_or_below_zero_is_refused(script, monkeypatch, capsys, args):
-    monkeypatch.setattr("sys.argv", ["validation_split.py", *args])
-    with pytest.raises(SystemExit) as stop:
-        script.main()
-    assert stop.value.code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1] == \
-        "validation_split.py: error: --voxel-band needs --recipe and widths >= 0"
+    _refused(script, monkeypatch, capsys, args, "--voxel-band needs --recipe and widths >= 0")
 
 
 def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(script, monkeypatch, capsys):
