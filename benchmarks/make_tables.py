@@ -179,7 +179,7 @@ def no_field(names: dict[str, str], sections: Sequence[str]) -> Callable[[], str
                 warned = recipe["no_field_volumes"]
                 rest = np.delete(level1, warned)
                 rows.append([label, str(vp.data_seed(found[section])), section, ", ".join(map(str, warned)) or "none",
-                             ", ".join(f"{level1[i]:.3f}" for i in warned) or "-", f"{rest.mean():.3f}"])
+                             ", ".join(f"{level1[i]:.3f}" for i in warned) or "-", f"{rest.mean():.3f}" if rest.size else "-"])
         return _markdown(["set", "generator seed", "section", "volumes warned", "their level-1 DICE",
                           "the other volumes' mean level-1 DICE"], rows)
     return table

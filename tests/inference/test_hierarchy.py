@@ -107,7 +107,7 @@ def test_the_field_ratio_is_zero_for_an_object_in_a_field_and_one_for_halves():
     assert field_ratio(np.array([10, 0]), np.array([10, 0]), 0) == 0.0  # no object at all
 
 
-def test_a_volume_with_no_object_in_a_field_is_warned_about_once_in_one_line():
+def test_a_volume_with_no_object_in_a_field_is_warned_about_in_one_line():
     halves = np.zeros((8, 8, 8), dtype=int)
     halves[:, :, 5:] = 1
     voxels = np.bincount(halves.ravel(), minlength=2)
@@ -115,8 +115,8 @@ def test_a_volume_with_no_object_in_a_field_is_warned_about_once_in_one_line():
         assert warn_if_no_field(face_counts(halves, np.arange(2)), voxels, 0, volume=3)
     assert len(caught) == 1 and str(caught[0].message) == (
         "volume 3: level 1's object meets the volume's faces as much as its size predicts (1.08 times its share of "
-        "the volume, 0.38): the volume shows no object in a field of view, so the finer levels divide the smaller of "
-        "level 1's clusters; --no-containment clusters every level over the whole volume")
+        "the volume, 0.38): the volume shows no object in a field of view, and the object is merely the cluster on "
+        "fewer faces; --no-containment clusters every level over the whole volume")
     cube = np.zeros((8, 8, 8), dtype=int)
     cube[1:7, 1:7, 0:4] = 1  # an object cut by one face: below the ratio, no warning
     with warnings.catch_warnings():

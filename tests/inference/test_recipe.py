@@ -193,3 +193,6 @@ def test_containment_warns_about_each_volume_whose_level_1_lies_in_no_field_of_v
         found = cluster_embeddings({(4,): [cell, field]}, config, geometry=smoke_recipe().model)
     assert [str(w.message).split(":")[0] for w in caught] == ["volume 1"]  # the cell in its field is not warned about
     assert found[1].object.mean() == pytest.approx(0.5, abs=0.01)  # still contained: the warning changes nothing
+    assert [volume.no_field for volume in found] == [False, True]  # and each volume's result says so
+    flat = dataclasses.replace(config, levels=tuple(dataclasses.replace(level, in_object=False) for level in config.levels))
+    assert not any(volume.no_field for volume in cluster_embeddings({(4,): [cell, field]}, flat, geometry=smoke_recipe().model))

@@ -110,3 +110,12 @@ def test_check_image_reads_no_voxel_and_image_array_refuses_non_finite_or_consta
     bad[3, 4, 5] = np.nan
     with pytest.raises(UserError, match="^image layer 'v' contains NaN or Inf values$"):
         image_array(bad, name="v")
+
+
+def test_segmenting_says_when_containment_finds_no_object_in_a_field_of_view(tiny_model):
+    from hypseg.api import load_model
+
+    model = load_model(tiny_model)
+    slabs = (np.where(np.arange(16) < 8, 2.0, -2.0)[None, None, :] * np.ones((16, 16, 1))).astype(np.float32)
+    assert segment_image(slabs, model, segment_config("default", [2])).no_field
+    assert not segment_image(slabs, model, segment_config("paper", [2])).no_field  # no containment, nothing to say

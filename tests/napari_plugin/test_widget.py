@@ -229,6 +229,19 @@ def test_a_collapsed_model_segments_and_the_status_line_says_its_maps_say_nothin
     assert widget.result.collapsed and "k=2" in widget.viewer.layers
 
 
+def test_an_image_with_no_object_in_a_field_segments_and_the_status_line_says_so(qtbot, widget, viewer, tiny_model):
+    slabs = (np.where(np.arange(16) < 8, 2.0, -2.0)[None, None, :] * np.ones((16, 16, 1))).astype(np.float32)
+    widget.image.value = viewer.add_image(slabs, name="slabs")
+    widget.model_dir.value = str(tiny_model)
+    widget.preset.value, widget.clusters.value = "default", "2"
+    widget.segment_button.native.click()
+    _wait(qtbot, widget)
+    assert widget.status.value == (
+        "segmented slabs: layers k=2; but level 1 finds no object in a field of view, so its object is merely the "
+        "cluster on fewer of the image's faces")
+    assert widget.result.no_field and "k=2" in widget.viewer.layers
+
+
 @pytest.mark.parametrize(("data", "options", "message"), [
     (np.random.default_rng(0).random((30, 30, 3)), {"rgb": True},
      "hypseg: image layer 'picture' is an RGB image; hypseg segments single-channel 3-D volumes (Z, Y, X)"),

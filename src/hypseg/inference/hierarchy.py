@@ -15,8 +15,10 @@ level 1 found.
   object's voxels (or supervoxels) into k - 1 clusters, labels 1..k-1.
 
 Where the assumption fails, the faces say nothing: a tomogram filled by its specimen, or a crop of tissue, meets
-the faces with both clusters in proportion to their sizes, and the outside is merely the larger cluster. The
-finer levels then divide whichever cluster is smaller, which on a level 1 split nearly in half is a toss-up.
+the faces with both clusters in proportion to their sizes, and the outside is merely the cluster on more faces,
+mostly the larger one. Which cluster the object is (filled, and divided by the finer levels) is then a matter of
+size, a toss-up on a level 1 split nearly in half; on a volume of a few slices, whose voxels are mostly on its
+faces, it always is.
 :func:`warn_if_no_field` says so (:class:`NoFieldWarning`) when level 1's object covers at least
 :data:`FIELD_RATIO` times as large a share of the face voxels as of the volume: an object in a field of view
 covers far less (a cell cut by a face, or nuclei reaching the faces: a third or so), a field-filling specimen
@@ -100,8 +102,8 @@ def warn_if_no_field(faces: np.ndarray, voxels: np.ndarray, outside: int, *, vol
         share = np.asarray(voxels, dtype=np.float64)[inside] / max(float(np.sum(voxels)), 1.0)
         warnings.warn(NoFieldWarning(
             f"volume {volume}: level 1's object meets the volume's faces as much as its size predicts ({ratio:.2f} "
-            f"times its share of the volume, {share:.2f}): the volume shows no object in a field of view, so the finer "
-            "levels divide the smaller of level 1's clusters; --no-containment clusters every level over the whole volume"),
+            f"times its share of the volume, {share:.2f}): the volume shows no object in a field of view, and the object "
+            "is merely the cluster on fewer faces; --no-containment clusters every level over the whole volume"),
             stacklevel=3)
     return ratio >= FIELD_RATIO
 

@@ -31,8 +31,7 @@ from hypseg.config import LevelConfig, ModelConfig, SegmentConfig
 from hypseg.data import supervoxels
 from hypseg.errors import UserError
 from hypseg.inference.embed import embed_volume_multiscale, resolve_patch, warn_if_collapsed
-from hypseg.inference.hierarchy import (face_counts, level1_object, object_order, outside_cluster, segment_inside,
-                                       warn_if_no_field)
+from hypseg.inference.hierarchy import face_counts, level1_object, object_order, segment_inside, warn_if_no_field
 from hypseg.inference.model_io import TrainedModel
 from hypseg.inference.pooling import purity_weights
 from hypseg.inference.refine import boundary_zone
@@ -49,6 +48,7 @@ class VolumeSegmentation(NamedTuple):
     centers: dict[int, np.ndarray]  # k -> (k or k - 1, F*d)
     object: np.ndarray | None  # (Z, Y, X) bool: the first level's object, holes filled (containment), else None
     clustered_voxels: bool  # fitted on voxels: it (or its object; pooled: all volumes) held fewer supervoxels than clusters
+    no_field: bool = False  # containment found no object in a field of view (hierarchy.NoFieldWarning was issued)
 
 
 class RecipeResult(NamedTuple):
@@ -257,10 +257,10 @@ def cluster_embeddings(
         fit(group, None)
     objects = None
     if config.contained:  # k-means numbers level 1's clusters 0 and 1; the one on more faces is the outside
-        outside = [outside_cluster(found[first.clusters], np.arange(2)) for found in labels]
-        for i, found in enumerate(labels):
-            warn_if_no_field(face_counts(found[first.clusters], np.arange(2)),
-                             np.bincount(found[first.clusters].ravel(), minlength=2), outside[i], volume=i)
+        faces = [face_counts(found[first.clusters], np.arange(2)) for found in labels]
+        outside = [int(np.argmax(counts)) for counts in faces]  # outside_cluster's choice, the faces counted once
+        no_field = [warn_if_no_field(faces[i], np.bincount(found[first.clusters].ravel(), minlength=2), outside[i], volume=i)
+                    for i, found in enumerate(labels)]
         decided = [found[first.clusters] for found in labels]  # level 1's own map stays as k-means left it
         if config.banded:
             points = flat[first.patch_sides] if tangent else embeddings[first.patch_sides]
@@ -276,4 +276,5 @@ def cluster_embeddings(
             centers[i][first.clusters] = object_order(centers[i][first.clusters], outside[i])
             labels[i][first.clusters] = obj.astype(np.int32)
     return [VolumeSegmentation({k: labels[i][k] for k in config.clusters}, {k: centers[i][k] for k in config.clusters},
-                               None if objects is None else objects[i], voxels[i]) for i in range(n)]
+                               None if objects is None else objects[i], voxels[i], objects is not None and no_field[i])
+            for i in range(n)]

@@ -42,6 +42,9 @@ class ImageSegmentation(NamedTuple):
     collapsed : bool
         The model embeds every voxel alike (:attr:`hypseg.inference.recipe.RecipeResult.embeds_alike`): the
         label maps say nothing.
+    no_field : bool
+        Containment found no object in a field of view (:attr:`hypseg.inference.recipe.VolumeSegmentation.no_field`):
+        the object is merely the level-1 cluster on fewer of the image's faces.
     """
 
     labels: dict[int, np.ndarray]
@@ -50,6 +53,7 @@ class ImageSegmentation(NamedTuple):
     curvature: float
     hyperbolic: bool
     collapsed: bool = False
+    no_field: bool = False
 
 
 def preload() -> None:
@@ -226,4 +230,4 @@ def segment_image(image: np.ndarray, model: "TrainedModel", config: "SegmentConf
     labels = {k: m.astype(np.uint8 if m.max() < 256 else np.uint16) for k, m in found.labels.items()}
     embeddings = {level.clusters: result.embeddings[level.patch_sides][0][..., :d] for level in result.config.levels}
     return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic,
-                             result.embeds_alike[0])
+                             result.embeds_alike[0], found.no_field)

@@ -288,6 +288,9 @@ class HypsegWidget(Container):
         if result.collapsed:
             self._say(f"segmented {source.name}, but the model embeds every voxel alike: its training collapsed and its "
                       "label maps say nothing; train again with another seed", warning=True)
+        elif result.no_field:
+            self._say(f"segmented {source.name}: layers {', '.join(names)}; but level 1 finds no object in a field of "
+                      "view, so its object is merely the cluster on fewer of the image's faces", warning=True)
         else:
             self._say(f"segmented {source.name}: layers {', '.join(names)}")
 
