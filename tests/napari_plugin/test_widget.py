@@ -35,6 +35,14 @@ def _wait(qtbot, widget, timeout_s=300):
     qtbot.waitUntil(lambda: not widget.busy, timeout=int(timeout_s * 1000))
 
 
+def _segment_with(qtbot, widget, model_dir, preset, clusters):
+    """Segment the selected image with the model in ``model_dir``, as a user clicking the button would."""
+    widget.model_dir.value = str(model_dir)
+    widget.preset.value, widget.clusters.value = preset, clusters
+    widget.segment_button.native.click()
+    _wait(qtbot, widget)
+
+
 def test_training_keeps_the_viewer_responsive_and_segmenting_returns_one_layer_per_level(qtbot, widget, viewer, tmp_path):
     from qtpy.QtCore import QTimer
 
@@ -114,7 +122,8 @@ def test_a_model_folder_is_loaded_and_segments(qtbot, widget, viewer, tiny_model
     widget.preset.value, widget.clusters.value = "default", "2 4"
     widget.segment_button.native.click()
     _wait(qtbot, widget)
-    assert widget.status.value == "segmented cell: layers k=2, k=4"
+    # (a model of two steps may find no object in the cell's field of view, which the line then adds)
+    assert widget.status.value.startswith("segmented cell: layers k=2, k=4")
     assert widget.model.run_dir == tiny_model
     assert viewer.layers["k=4"].data.shape == viewer.layers["cell"].data.shape
 
@@ -127,12 +136,12 @@ def test_a_second_image_never_takes_over_the_first_images_layers(qtbot, widget, 
     widget.image.value = viewer.layers["cell"]
     widget.segment_button.native.click()
     _wait(qtbot, widget)
-    assert widget.status.value == "segmented cell: layers k=2, cell k=4"
+    assert widget.status.value.startswith("segmented cell: layers k=2, cell k=4")  # (as above)
     first = {name: viewer.layers[name].data.copy() for name in ("k=2", "cell k=4")}
     widget.image.value = viewer.layers["flipped"]
     widget.segment_button.native.click()
     _wait(qtbot, widget)
-    assert widget.status.value == "segmented flipped: layers flipped k=2, flipped k=4"
+    assert widget.status.value.startswith("segmented flipped: layers flipped k=2, flipped k=4")  # (as above)
     for name, data in first.items():  # the first image's maps are as they were
         np.testing.assert_array_equal(viewer.layers[name].data, data)
     assert not viewer.layers["k=4"].data.any()
@@ -147,7 +156,7 @@ def test_a_second_image_never_takes_over_the_first_images_layers(qtbot, widget, 
     for _ in range(2):
         widget.segment_button.native.click()
         _wait(qtbot, widget)
-        assert widget.status.value == "segmented cell: layers k=2, cell k=4 (2)"
+        assert widget.status.value.startswith("segmented cell: layers k=2, cell k=4 (2)")  # (as above)
     assert [layer.name for layer in viewer.layers].count("cell k=4 (2)") == 1
 
 
@@ -218,11 +227,7 @@ def test_collapsed_training_runs_are_named_in_the_status_line_and_no_message_nam
 def test_a_collapsed_model_segments_and_the_status_line_says_its_maps_say_nothing(qtbot, widget, tiny_model, tmp_path):
     from helpers import collapsed_copy
 
-    collapsed = collapsed_copy(tiny_model, tmp_path / "collapsed")
-    widget.model_dir.value = str(collapsed)
-    widget.preset.value, widget.clusters.value = "paper", "2"
-    widget.segment_button.native.click()
-    _wait(qtbot, widget)
+    _segment_with(qtbot, widget, collapsed_copy(tiny_model, tmp_path / "collapsed"), "paper", "2")
     assert widget.status.value == (
         "segmented cell, but the model embeds every voxel alike: its training collapsed and its label maps say "
         "nothing; train again with another seed")
@@ -232,10 +237,7 @@ def test_a_collapsed_model_segments_and_the_status_line_says_its_maps_say_nothin
 def test_an_image_with_no_object_in_a_field_segments_and_the_status_line_says_so(qtbot, widget, viewer, tiny_model):
     slabs = (np.where(np.arange(16) < 8, 2.0, -2.0)[None, None, :] * np.ones((16, 16, 1))).astype(np.float32)
     widget.image.value = viewer.add_image(slabs, name="slabs")
-    widget.model_dir.value = str(tiny_model)
-    widget.preset.value, widget.clusters.value = "default", "2"
-    widget.segment_button.native.click()
-    _wait(qtbot, widget)
+    _segment_with(qtbot, widget, tiny_model, "default", "2")
     assert widget.status.value == (
         "segmented slabs: layers k=2; but level 1 finds no object in a field of view, so its object is merely the "
         "cluster on fewer of the image's faces")
