@@ -306,16 +306,17 @@ def score_labels(labels: Mapping[int, Sequence[np.ndarray]], truths) -> dict[int
     return {level: [matched_dice(m, t[level]).mean for m, t in zip(maps, truths)] for level, maps in labels.items()}
 
 
-def segment_embeddings(
+def cluster_volumes(
     embeddings: Mapping[tuple[int, ...], Sequence[np.ndarray]], config: RunConfig, levels: Mapping[int, int], *,
     seed: int, inference: Mapping[int, LevelInference] = INFERENCE,
     segments: Mapping[int, Sequence[np.ndarray]] | None = None,
     weights: Mapping[LevelInference, Sequence[np.ndarray] | None] | None = None, members: int = 1,
     volumes: Sequence[np.ndarray] | None = None,
-) -> dict[int, list[np.ndarray]]:
-    """Label maps per level (one per volume) of test embeddings (patch sides -> one per volume), clustered
-    as ``inference`` says; with containment, level 1's map is its object (1) against the outside (0), its
-    boundary refined by the ``volumes``' intensity where level 1's ``refine`` says so.
+) -> list:
+    """Test embeddings (patch sides -> one per volume) clustered as ``inference`` says at the cluster counts ``levels``
+    (level -> k): one :class:`~hypseg.inference.recipe.VolumeSegmentation` per volume, keyed by k. With containment,
+    level 1's map is its object (1) against the outside (0), its boundary refined by the ``volumes``' intensity where
+    level 1's ``refine`` says so.
 
     ``members`` > 1: each embedding is that many models' embeddings side by side (a seeds' ensemble): a
     product of ``members`` balls per patch side for a hyperbolic model, one longer vector for a Euclidean one.
@@ -323,8 +324,18 @@ def segment_embeddings(
     if 1 not in levels and any(inference[level].in_object for level in levels):
         raise ValueError("levels inside the level-1 object need level 1 among the levels")
     shared = {how.weighting: w for how, w in (weights or {}).items() if w is not None}
-    found = cluster_embeddings(embeddings, segment_config(inference, levels, seed=seed), geometry=config.model,
-                               segments=segments, weights=shared, members=members, volumes=volumes)
+    return cluster_embeddings(embeddings, segment_config(inference, levels, seed=seed), geometry=config.model,
+                              segments=segments, weights=shared, members=members, volumes=volumes)
+
+
+def segment_embeddings(embeddings: Mapping[tuple[int, ...], Sequence[np.ndarray]], config: RunConfig,
+                       levels: Mapping[int, int], **options) -> dict[int, list[np.ndarray]]:
+    """Label maps per level (one per volume) of :func:`cluster_volumes` (same arguments)."""
+    return level_labels(cluster_volumes(embeddings, config, levels, **options), levels)
+
+
+def level_labels(found: Sequence, levels: Mapping[int, int]) -> dict[int, list[np.ndarray]]:
+    """Level -> one label map per volume of :func:`cluster_volumes`' results (``levels``: level -> k)."""
     return {level: [volume.labels[k] for volume in found] for level, k in levels.items()}
 
 

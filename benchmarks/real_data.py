@@ -641,16 +641,16 @@ def retrained(runs: Mapping[str, Sequence[Run]], seeds: Sequence[int]) -> str:
 def level1_sides(image: np.ndarray, labels: np.ndarray) -> list[tuple[float, float, float]]:
     """(share of the face voxels, share of the volume, mean z-scored intensity) of a two-cluster level-1 map's
     clusters: the outside (the cluster the default's containment divides no further) first, then the object."""
-    from hypseg.inference.hierarchy import face_shares, outside_cluster
+    from hypseg.inference.hierarchy import face_shares, outside_of
 
     x = (image - image.mean()) / image.std()
     ids = np.unique(labels)
     if ids.size != 2:
         raise ValueError(f"a level-1 map holds two clusters, got {ids.size}")
     faces = face_shares(labels, ids)
-    outside = outside_cluster(labels, ids)
-    order = [i for i in range(ids.size) if ids[i] == outside] + [i for i in range(ids.size) if ids[i] != outside]
-    return [(float(faces[i]), float(np.mean(labels == ids[i])), float(x[labels == ids[i]].mean())) for i in order]
+    outside = outside_of(faces)
+    return [(float(faces[i]), float(np.mean(labels == ids[i])), float(x[labels == ids[i]].mean()))
+            for i in (outside, 1 - outside)]
 
 
 def sides_rows(image: np.ndarray, runs: Mapping[str, Sequence[Run]], scores: Sequence[Scores], seeds: Sequence[int],

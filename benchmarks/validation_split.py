@@ -50,7 +50,6 @@ import itertools
 import dataclasses
 import json
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -62,8 +61,8 @@ from benchmarks.validation_pairs import paired
 from benchmarks.level1_probe import code_response, crossing, level1_mixing, shares_of
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from hypseg.baselines.patch_pca import principal_axes
-from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, level_weights,
-                                         score_labels, segment_config, segment_embeddings)
+from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, cluster_volumes, level_labels,
+                                level_weights, score_labels, segment_config, segment_embeddings)
 from hypseg.config import cpu_recipe
 from hypseg.config.segment import CLUSTERERS, SPACES
 from hypseg.data import SyntheticConfig, discover_cases, load_normalised, normalise, supervoxels, write_synthetic_dataset
@@ -113,20 +112,6 @@ def split_volumes(cases, split: str, levels, *, brighten: float, blur, noise: fl
     volumes = brightened(load_normalised(chosen, config=config), [load_labels(c.truth["1"]) for c in chosen], brighten,
                          config=config)
     return with_noise(blurred(volumes, blur, config=config), noise, seed=0 if split == "train" else 1), truths
-
-
-def no_field_volumes(caught) -> list[int]:
-    """The volumes a run warned lie in no field of view (:class:`hypseg.inference.hierarchy.NoFieldWarning`, whose
-    message starts ``volume <i>:``), in order; every other warning caught is issued again."""
-    from hypseg.inference.hierarchy import NoFieldWarning
-
-    found = []
-    for w in caught:
-        if issubclass(w.category, NoFieldWarning):
-            found.append(int(str(w.message).split(":", 1)[0].removeprefix("volume ")))
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return found
 
 
 def main() -> None:
@@ -403,13 +388,12 @@ def main() -> None:
             named |= {"level1_sides": list(value[0]), "level1_purity_power": value[1]}
         elif what == "kmeans_seed":
             named |= {"kmeans_seed": value}
-        with warnings.catch_warnings(record=True) as caught:  # which volumes' level 1 lies in no field of view
-            warnings.simplefilter("always")
-            labels = segment_embeddings(embeddings, config, levels, seed=value if what == "kmeans_seed" else 0,
-                                        inference=finer, segments=segments,
-                                        weights=weights if choice is None else {**weights, **level_weights([finer[1]], segments)},
-                                        members=args.ensemble, volumes=val)
-        no_field = no_field_volumes(caught)
+        found = cluster_volumes(embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,
+                                segments=segments,
+                                weights=weights if choice is None else {**weights, **level_weights([finer[1]], segments)},
+                                members=args.ensemble, volumes=val)
+        no_field = [i for i, volume in enumerate(found) if volume.no_field]  # level 1 in no field of view
+        labels = level_labels(found, levels)
         scores = score_labels(labels, truths)
         if choice is None:
             own_level1[clusterer, refine] = scores

@@ -247,12 +247,12 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
                                      "--inside-normalised", "--voxel-band", "2", "--voxel-band", "0", "--kmeans-seed", "0",
                                      "--kmeans-seed", "3"])
     seeds = []  # the clustering seed of every recipe-row clustering
-    segment = script.segment_embeddings
+    cluster = script.cluster_volumes
 
-    def seeded(*args, seed, **kwargs):
+    def seeded(*args, seed, **kwargs):  # records the seed; marks volume 1 as lying in no field of view
         seeds.append(seed)
-        return segment(*args, seed=seed, **kwargs)
-    monkeypatch.setattr(script, "segment_embeddings", seeded)
+        return [volume._replace(no_field=i == 1) for i, volume in enumerate(cluster(*args, seed=seed, **kwargs))]
+    monkeypatch.setattr(script, "cluster_volumes", seeded)
     script.main()
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows[1]["level1_override"] == {"model": {"latent_dim": 4}}
@@ -262,7 +262,7 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     banded = [row for row in recipe if "voxel_band" in row]
     assert [row["voxel_band"] for row in banded] == [2, 0] and set(banded[0]["minus_recipe_level1"]) == {"1", "2", "3"}
     assert [row["level1_voxel_band"] for row in recipe] == [1, 2, 0, 1, 1]  # the recipe's own band first
-    assert all(row["no_field_volumes"] == [] for row in recipe)  # a cell in its field: level 1 lies in one
+    assert all(row["no_field_volumes"] == [1] for row in recipe)  # each recipe row lists the volumes marked
     reseeded = [row for row in recipe if "kmeans_seed" in row]
     assert [row["kmeans_seed"] for row in reseeded] == [0, 3] and 3 in seeds and seeds.count(3) == 1
     # seeded as the recipe is: the recipe's scores exactly
@@ -279,18 +279,3 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     assert len(finer) == 2 * len(volumes)
     assert all(volume is given for volume, given in zip(finer, volumes))
     assert not any(np.allclose(volume, given) for volume, given in zip(finer[len(volumes):], volumes))
-
-
-def test_no_field_volumes_reads_the_volume_of_each_warning_and_issues_the_others_again(script):
-    import warnings
-
-    from hypseg.inference.hierarchy import NoFieldWarning
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        warnings.warn(NoFieldWarning("volume 3: level 1's object meets the volume's faces ..."))
-        warnings.warn(UserWarning("something else"))
-        warnings.warn(NoFieldWarning("volume 12: level 1's object meets the volume's faces ..."))
-    with pytest.warns(UserWarning, match="^something else$") as again:
-        assert script.no_field_volumes(caught) == [3, 12]
-    assert [w.category for w in again] == [UserWarning]

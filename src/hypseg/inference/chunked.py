@@ -65,7 +65,7 @@ from hypseg.data.normalise import apply, statistics, voxel_sample
 from hypseg.data.supervoxels import supervoxels, tile_bounds
 from hypseg.errors import UserError
 from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_collapsed
-from hypseg.inference.hierarchy import object_order, warn_if_no_field
+from hypseg.inference.hierarchy import object_order, outside_of, warn_if_no_field
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
 from hypseg.inference.refine import reach, refine_boundary
@@ -444,8 +444,9 @@ class _Fitted(NamedTuple):
 
 
 def _labels_task(job: Job, group: Group, offsets: dict, item, fitted: dict):
-    """Stage 5 for one chunk: every level's labels to the work files; per level, the face-voxel count of each label
-    (row 0) and its voxel count (row 1)."""
+    """Stage 5 for one chunk: every level's labels to the work files; for a group of levels clustered on their own
+    (containment's first level among them), per level the face-voxel count of each label (row 0) and its voxel count
+    (row 1)."""
     v, chunk = item
     _check_run(job)
     fit = fitted[v]
@@ -467,6 +468,8 @@ def _labels_task(job: Job, group: Group, offsets: dict, item, fitted: dict):
         labels[keep] = values + group.inside  # inside the object, label 0 is the outside
         k += group.inside
         _store(job.file(v, f"k{k}"), box, labels.astype(np.uint16))
+        if group.inside:  # counts only for the levels containment may read
+            continue
         faces[k] = np.stack([np.bincount(labels[_face_mask(job.grids[v].shape, box)], minlength=k),
                              np.bincount(labels.ravel(), minlength=k)])
     return faces
@@ -891,7 +894,7 @@ def _contain(job: Job, executor, items, k: int, faces: dict, replace: bool, deci
     """Stage 6: the first level's object with its holes filled, to the work files; each volume's outside
     cluster. ``decide``: what a voxel band needs (``job.config.voxel_band``)."""
     n = len(job.volumes)
-    outside = {v: int(np.argmax(faces[v][:2])) for v in range(n)}
+    outside = {v: outside_of(faces[v][:2]) for v in range(n)}
     if _moves_boundary(job):
         executor.map(functools.partial(_refine_task, job, k, outside, decide), items, desc="refining the object's boundary")
     found = executor.map(functools.partial(_components_task, job, k, outside), items, desc="filling holes")

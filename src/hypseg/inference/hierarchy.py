@@ -38,7 +38,7 @@ from hypseg.inference.refine import refine_boundary
 from hypseg.inference.segment import Segmentation, segment_volumes
 
 __all__ = ["FIELD_RATIO", "NoFieldWarning", "check_inside_clusters", "face_counts", "face_shares", "field_ratio",
-           "level1_object", "restrict_supervoxels", "segment_inside", "warn_if_no_field"]
+           "level1_object", "outside_of", "restrict_supervoxels", "segment_inside", "warn_if_no_field"]
 
 #: Level 1's object covering at least this share of the face voxels per share of the volume lies in no field of view.
 FIELD_RATIO = 0.75
@@ -55,7 +55,8 @@ def face_counts(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
     faces[[0, -1], :, :] = True
     faces[:, [0, -1], :] = True
     faces[:, :, [0, -1]] = True
-    return np.array([np.count_nonzero(faces & (labels == i)) for i in ids])
+    on_faces = labels[faces]  # the face voxels' labels only: the comparisons below read no other voxel
+    return np.array([np.count_nonzero(on_faces == i) for i in ids])
 
 
 def face_shares(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -72,10 +73,27 @@ def face_shares(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return counts / max(int(counts.sum()), 1)
 
 
+def outside_of(faces: np.ndarray) -> int:
+    """The index of the outside among a level-1 map's clusters, given their face-voxel counts (or shares): the
+    cluster on more of the volume's faces, the first on a tie. Every path that takes level 1's outside uses it.
+
+    >>> outside_of(np.array([3, 9])), outside_of(np.array([5, 5]))
+    (1, 0)
+    """
+    return int(np.argmax(faces))
+
+
 def outside_cluster(labels: np.ndarray, ids: np.ndarray | None = None) -> int:
     """The cluster id of a level-1 map that covers more of the volume's face voxels: the object's surroundings."""
     ids = np.unique(labels) if ids is None else ids
-    return int(ids[int(np.argmax(face_counts(labels, ids)))])
+    return int(ids[outside_of(face_counts(labels, ids))])
+
+
+def _object_shares(faces: np.ndarray, voxels: np.ndarray, outside: int) -> tuple[float, float]:
+    """Level 1's object's share of the face voxels and of the voxels (two clusters' counts, ids 0 and 1)."""
+    faces, voxels = np.asarray(faces, dtype=np.float64), np.asarray(voxels, dtype=np.float64)
+    inside = 1 - int(outside)
+    return float(faces[inside] / max(faces.sum(), 1.0)), float(voxels[inside] / max(voxels.sum(), 1.0))
 
 
 def field_ratio(faces: np.ndarray, voxels: np.ndarray, outside: int) -> float:
@@ -87,10 +105,8 @@ def field_ratio(faces: np.ndarray, voxels: np.ndarray, outside: int) -> float:
     >>> field_ratio(np.array([30, 10]), np.array([500, 500]), 0)
     0.5
     """
-    faces, voxels = np.asarray(faces, dtype=np.float64), np.asarray(voxels, dtype=np.float64)
-    inside = 1 - int(outside)
-    volume_share = voxels[inside] / max(voxels.sum(), 1.0)
-    return 0.0 if volume_share == 0 else float(faces[inside] / max(faces.sum(), 1.0) / volume_share)
+    face_share, share = _object_shares(faces, voxels, outside)
+    return 0.0 if share == 0 else face_share / share
 
 
 def warn_if_no_field(faces: np.ndarray, voxels: np.ndarray, outside: int, *, volume: int) -> bool:
@@ -98,8 +114,7 @@ def warn_if_no_field(faces: np.ndarray, voxels: np.ndarray, outside: int, *, vol
     :data:`FIELD_RATIO`; the counts as there); returns whether it did."""
     ratio = field_ratio(faces, voxels, outside)
     if ratio >= FIELD_RATIO:
-        inside = 1 - int(outside)
-        share = np.asarray(voxels, dtype=np.float64)[inside] / max(float(np.sum(voxels)), 1.0)
+        share = _object_shares(faces, voxels, outside)[1]
         warnings.warn(NoFieldWarning(
             f"volume {volume}: level 1's object meets the volume's faces as much as its size predicts ({ratio:.2f} "
             f"times its share of the volume, {share:.2f}): the volume shows no object in a field of view, and the object "

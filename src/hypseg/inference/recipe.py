@@ -31,7 +31,8 @@ from hypseg.config import LevelConfig, ModelConfig, SegmentConfig
 from hypseg.data import supervoxels
 from hypseg.errors import UserError
 from hypseg.inference.embed import embed_volume_multiscale, resolve_patch, warn_if_collapsed
-from hypseg.inference.hierarchy import face_counts, level1_object, object_order, segment_inside, warn_if_no_field
+from hypseg.inference.hierarchy import (face_counts, level1_object, object_order, outside_of, segment_inside,
+                                       warn_if_no_field)
 from hypseg.inference.model_io import TrainedModel
 from hypseg.inference.pooling import purity_weights
 from hypseg.inference.refine import boundary_zone
@@ -256,9 +257,10 @@ def cluster_embeddings(
     for group in on_own:  # the first level among them
         fit(group, None)
     objects = None
+    no_field = [False] * n  # containment found no object in a field of view
     if config.contained:  # k-means numbers level 1's clusters 0 and 1; the one on more faces is the outside
         faces = [face_counts(found[first.clusters], np.arange(2)) for found in labels]
-        outside = [int(np.argmax(counts)) for counts in faces]  # outside_cluster's choice, the faces counted once
+        outside = [outside_of(counts) for counts in faces]
         no_field = [warn_if_no_field(faces[i], np.bincount(found[first.clusters].ravel(), minlength=2), outside[i], volume=i)
                     for i, found in enumerate(labels)]
         decided = [found[first.clusters] for found in labels]  # level 1's own map stays as k-means left it
@@ -276,5 +278,5 @@ def cluster_embeddings(
             centers[i][first.clusters] = object_order(centers[i][first.clusters], outside[i])
             labels[i][first.clusters] = obj.astype(np.int32)
     return [VolumeSegmentation({k: labels[i][k] for k in config.clusters}, {k: centers[i][k] for k in config.clusters},
-                               None if objects is None else objects[i], voxels[i], objects is not None and no_field[i])
+                               None if objects is None else objects[i], voxels[i], no_field[i])
             for i in range(n)]
