@@ -101,7 +101,8 @@ class LevelInference:
     ``refine``: on the first level with containment, passes of its object's boundary refinement by the
     volume's intensity (``SegmentConfig.refine``, :mod:`hypseg.inference.refine`);
     ``voxel_band``: on the first level with containment, how near its clusters' boundary a voxel takes its own
-    nearest centre instead of its supervoxel's (``SegmentConfig.voxel_band``).
+    nearest centre instead of its supervoxel's (``SegmentConfig.voxel_band``); ``band_sides``: the patch sides it
+    decides at (``SegmentConfig.band_sides``; empty: the level's own).
     """
 
     patch_sides: tuple[int, ...]
@@ -113,6 +114,7 @@ class LevelInference:
     clusterer: str = "kmeans"
     refine: int = 0
     voxel_band: int = 0
+    band_sides: tuple[int, ...] = ()
 
     def describe(self) -> str:
         sides = "p = " + " x ".join(map(str, self.patch_sides))
@@ -123,6 +125,7 @@ class LevelInference:
                 + (", in the tangent space" if self.space == "tangent" else "")
                 + (", tied Gaussian mixture" if self.clusterer == "tied-mixture" else "")
                 + (f", voxels within {self.voxel_band} of its boundary deciding alone"
+                   + (f" at p = {' x '.join(map(str, self.band_sides))}" if self.band_sides else "")
                    if self.voxel_band and self.in_object and self.clusterer == "kmeans" else "")
                 + (f", its boundary refined by intensity ({self.refine} pass{'es' if self.refine > 1 else ''})"
                    if self.refine and self.in_object else ""))
@@ -152,7 +155,8 @@ class LevelInference:
 _DEFAULT = default_segmentation()
 INFERENCE: Mapping[int, LevelInference] = {
     i: LevelInference(level.patch_sides, level.supervoxel_size, level.pooled, level.purity_power, level.in_object,
-                      _DEFAULT.space, level.clusterer, _DEFAULT.refine if i == 1 else 0, _DEFAULT.voxel_band if i == 1 else 0)
+                      _DEFAULT.space, level.clusterer, _DEFAULT.refine if i == 1 else 0, _DEFAULT.voxel_band if i == 1 else 0,
+                      _DEFAULT.band_sides if i == 1 else ())
     for i, level in enumerate(_DEFAULT.levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
 
@@ -167,7 +171,8 @@ def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int,
         LevelConfig(levels[level], patch_sides=how.patch_sides, supervoxel_size=how.supervoxel_size,
                     purity_power=how.purity_power, pooled=how.pooled, in_object=how.in_object, clusterer=how.clusterer)
         for level, how in sorted((level, inference[level]) for level in levels)), seed=seed, space=spaces.pop(),
-        refine=inference[min(levels)].refine, voxel_band=inference[min(levels)].voxel_band)
+        refine=inference[min(levels)].refine, voxel_band=inference[min(levels)].voxel_band,
+        band_sides=inference[min(levels)].band_sides)
 
 
 def level_weights(settings, segments: Mapping[int, Sequence[np.ndarray]]) -> dict[LevelInference, list[np.ndarray] | None]:

@@ -17,7 +17,7 @@ over the 20 validation volumes:
   volumes);
 - ``--choice KEY``: sections named ``<setting>-<training seed>`` whose runs printed, beside the recipe row, recipe
   rows that change one inference choice (``validation_split --voxel-band``: rows with the key ``voxel_band``;
-  ``--kmeans-seed``: ``kmeans_seed``; ``--level1``: ``level1_sides``); per
+  ``--kmeans-seed``: ``kmeans_seed``; ``--band-sides``: ``band_sides``; ``--level1``: ``level1_sides``); per
   setting and value of KEY, that row minus the same run's plain recipe row (the recipe of the day: its own band is
   its ``level1_voxel_band``, absent before the band existed), each volume's score first averaged over
   the training seeds, with each seed's own mean difference beside it (no retraining between the two: the same model).
@@ -196,8 +196,9 @@ def choice_against_recipe(found: dict[str, list[dict]], key: str, *, only: str |
         for seed, name in seeds.items():
             plain = [row for row in found[name] if key not in row]
             for row in found[name]:
-                if key in row and _ROWS[RECIPE](row):
-                    chosen.setdefault(row[key], []).append((seed, per_volume([row], RECIPE), per_volume(plain, RECIPE)))
+                if key in row and _ROWS[RECIPE](row):  # a list's value (band_sides) as its items, comma-joined
+                    value = ",".join(map(str, row[key])) if isinstance(row[key], list) else row[key]
+                    chosen.setdefault(value, []).append((seed, per_volume([row], RECIPE), per_volume(plain, RECIPE)))
         for value, runs in sorted(chosen.items()):
             rows += [[setting, f"{key} {value}", ", ".join(seed for seed, _, _ in runs), *row]
                      for row in seeds_averaged([run for _, run, _ in runs], [base for _, _, base in runs])]

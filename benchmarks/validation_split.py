@@ -179,6 +179,10 @@ def main() -> None:
                         "score the recipe with level 1's voxels within R voxels of its clusters' boundary taking their own "
                         "nearest centre (SegmentConfig.voxel_band; 0: none), paired against the recipe's own level 1 (whose "
                         "band every recipe row records as level1_voxel_band) at the same --refine and --clusterer (repeat)")
+    parser.add_argument("--band-sides", action="append", default=[], type=int, metavar="P", help="with --recipe, also "
+                        "score the recipe with level 1's voxel band deciding by the embedding at patch side P against its "
+                        "clusters' mean embeddings there (SegmentConfig.band_sides), paired against the recipe's own level 1 "
+                        "(repeat)")
     parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, "
                         "also score the recipe with every level's clustering seeded S instead of 0 (SegmentConfig.seed: "
                         "subsamples and restarts), paired against the recipe's own rows: how far the clustering's "
@@ -205,6 +209,8 @@ def main() -> None:
         parser.error("--level1 needs --recipe")
     if args.voxel_band and (not args.recipe or min(args.voxel_band) < 0):
         parser.error("--voxel-band needs --recipe and widths >= 0")
+    if args.band_sides and (not args.recipe or min(args.band_sides) < 1):
+        parser.error("--band-sides needs --recipe and patch sides >= 1")
     if args.kmeans_seed and (not args.recipe or min(args.kmeans_seed) < 0):
         parser.error("--kmeans-seed needs --recipe and seeds >= 0")
     try:
@@ -318,7 +324,7 @@ def main() -> None:
 
     embeddings = {sides: embedded(val, sides) for sides in dict.fromkeys(
         ([level1.patch_sides] if uses_level1 else []) + sides_list + [how.patch_sides for how in recipe.values()]
-        + [sides for sides, _ in level1_choices])}
+        + [sides for sides, _ in level1_choices] + [(p,) for p in args.band_sides])}
     if args.mixing:  # how far from the origin the voxels' embeddings lie: |y| in the ball, |u| in R^d
         print(json.dumps({"embedding_norm_median_p99": {",".join(map(str, sides)): np.round(np.percentile(
             np.concatenate([np.linalg.norm(e, axis=-1).ravel() for e in v]), [50, 99]), 3).tolist()
@@ -374,7 +380,7 @@ def main() -> None:
     inside_embeddings = {}  # refine -> the embeddings with the finer sides' from the volumes normalised inside level 1
     # level 1 at another side and power, or with a voxel band; or k-means seeded otherwise
     choices = [None, *(("level1", c) for c in level1_choices), *(("voxel_band", r) for r in args.voxel_band),
-               *(("kmeans_seed", s) for s in args.kmeans_seed)]
+               *(("band_sides", p) for p in args.band_sides), *(("kmeans_seed", s) for s in args.kmeans_seed)]
     for clusterer, refine, choice in itertools.product(clusterers if recipe else (), passes, choices):
         finer = {level: dataclasses.replace(how, refine=refine) if level == 1 else dataclasses.replace(how, clusterer=clusterer)
                  for level, how in recipe.items()}
@@ -386,6 +392,9 @@ def main() -> None:
         elif what == "level1":  # level 1 at another side and purity power, everything else the recipe's
             finer[1] = dataclasses.replace(finer[1], patch_sides=value[0], purity_power=value[1])
             named |= {"level1_sides": list(value[0]), "level1_purity_power": value[1]}
+        elif what == "band_sides":  # the recipe's band deciding at another patch side
+            finer[1] = dataclasses.replace(finer[1], band_sides=(value,))
+            named |= {"band_sides": [value]}
         elif what == "kmeans_seed":
             named |= {"kmeans_seed": value}
         found = cluster_volumes(embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,

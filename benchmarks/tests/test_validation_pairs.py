@@ -126,6 +126,17 @@ def test_a_choice_row_is_paired_against_its_own_runs_recipe_row_seeds_averaged_p
         vp.choice_against_recipe(found, "voxel_band", only="other")
 
 
+def test_a_list_valued_choice_is_one_choice_named_by_its_items():
+    lines = _section("band-sides-0", as_json(A)).splitlines()
+    rows = [json.dumps({"inference": "recipe (quality.INFERENCE)", "band_sides": sides, "dice": [0.0],
+                        "dice_per_volume": as_json(scores)}) for sides, scores in (([5], B), ([5, 10], T))]
+    found = vp.sections("\n".join(lines[:-1] + rows + lines[-1:]) + "\n\n")
+    rows = vp.choice_against_recipe(found, "band_sides")
+    assert [row[:4] for row in rows] == [["band-sides", "band_sides 5", "0", "L1"], ["band-sides", "band_sides 5", "0", "L2"],
+                                         ["band-sides", "band_sides 5,10", "0", "L1"], ["band-sides", "band_sides 5,10", "0", "L2"]]
+    assert rows[0][5] == f"{B[0].mean():.3f}" and rows[2][5] == f"{T[0].mean():.3f}"
+
+
 def test_sections_of_different_sets_are_neither_paired_nor_averaged_together():
     def of_set(name, recipe, seed):  # validation_split --data-seed prints the set's seed before any row
         head, rest = _section(name, as_json(recipe)).split("```\n", 1)

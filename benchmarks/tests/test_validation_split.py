@@ -216,6 +216,11 @@ def test_the_data_seed_is_the_generators_and_is_printed_first(script, monkeypatc
     assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [{"data_seed": 3}]
 
 
+@pytest.mark.parametrize("args", [["--band-sides", "5"], ["--recipe", "--band-sides", "0"]])
+def test_band_sides_without_the_recipe_or_below_one_are_refused(script, monkeypatch, capsys, args):
+    _refused(script, monkeypatch, capsys, args, "--band-sides needs --recipe and patch sides >= 1")
+
+
 @pytest.mark.parametrize("args", [["--voxel-band", "2"], ["--recipe", "--voxel-band", "-1"]])
 def test_a_voxel_band_without_the_recipe_or_below_zero_is_refused(script, monkeypatch, capsys, args):
     _refused(script, monkeypatch, capsys, args, "--voxel-band needs --recipe and widths >= 0")
@@ -244,8 +249,8 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     monkeypatch.setattr("sys.argv", ["validation_split.py", "--override", tiny, "--sides", "10", "--supervoxels", "100",
                                      "--purity-power", "0", "--recipe", "--mixing", "--intensity-twin",
                                      "--level1-override", '{"model": {"latent_dim": 4}}', "--level1-components", "1",
-                                     "--inside-normalised", "--voxel-band", "2", "--voxel-band", "0", "--kmeans-seed", "0",
-                                     "--kmeans-seed", "3"])
+                                     "--inside-normalised", "--voxel-band", "2", "--voxel-band", "0", "--band-sides", "5",
+                                     "--kmeans-seed", "0", "--kmeans-seed", "3"])
     seeds = []  # the clustering seed of every recipe-row clustering
     cluster = script.cluster_volumes
 
@@ -261,7 +266,9 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     assert all(len(row["dice"]) == 3 for row in recipe)
     banded = [row for row in recipe if "voxel_band" in row]
     assert [row["voxel_band"] for row in banded] == [2, 0] and set(banded[0]["minus_recipe_level1"]) == {"1", "2", "3"}
-    assert [row["level1_voxel_band"] for row in recipe] == [1, 2, 0, 1, 1]  # the recipe's own band first
+    assert [row["level1_voxel_band"] for row in recipe] == [1, 2, 0, 1, 1, 1]  # the recipe's own band first
+    at5 = [row for row in recipe if "band_sides" in row]  # the recipe's band, deciding by the side-5 embedding
+    assert len(at5) == 1 and at5[0]["band_sides"] == [5] and set(at5[0]["minus_recipe_level1"]) == {"1", "2", "3"}
     assert all(row["no_field_volumes"] == [1] for row in recipe)  # each recipe row lists the volumes marked
     reseeded = [row for row in recipe if "kmeans_seed" in row]
     assert [row["kmeans_seed"] for row in reseeded] == [0, 3] and 3 in seeds and seeds.count(3) == 1

@@ -424,6 +424,28 @@ def test_voxel_band_sets_how_near_level_ones_boundary_voxels_decide_alone(model_
     assert np.array_equal(load_labels(tmp_path / "tied0" / "v_k2.nii.gz"), load_labels(tmp_path / "tied2" / "v_k2.nii.gz"))
 
 
+def test_band_side_sets_the_embedding_the_band_decides_by_and_p_resets_it(model_dir, tmp_path):
+    import json
+
+    from hypseg.inference.recipe import BAND_SIDES_NEED_FLAT
+
+    _noisy_ball(tmp_path / "v.nii.gz")
+    maps = {}
+    for side, options in ((0, ()), (5, ()), (None, ("-p", 10))):
+        out = tmp_path / f"seg{side}"
+        result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, "-k", 3,
+                         "--refine", 0, "--voxel-band", 2, *(("--band-side", side) if side is not None else ()), *options)
+        assert result.exit_code == 0, result.output
+        recorded = json.loads((out / "segmentation.json").read_text())["recipe"]["band_sides"]
+        assert recorded == ([5] if side == 5 else [])  # -p alone: level 1's own side
+        maps[side] = load_labels(out / "v_k2.nii.gz")
+    assert (maps[0] != maps[5]).any()  # the side-5 embedding decides otherwise than level 1's own
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "ball", "-k", 2, "-k", 3,
+                     "--band-side", 5, "--space", "ball")
+    assert result.exit_code == 2 and result.stderr == f"hypseg: error: {BAND_SIDES_NEED_FLAT}\n"
+    assert not (tmp_path / "ball").exists()
+
+
 def test_evaluate_says_which_truth_level_met_which_count_when_they_do_not_fit(model_dir, tmp_path):
     vol = _volume(8)
     save_volume(vol, path=tmp_path / "v.nii.gz")

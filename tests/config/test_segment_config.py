@@ -137,3 +137,13 @@ def test_a_voxel_band_is_described_and_its_bad_values_are_one_line():
     assert segment_preset("default").banded and not tied.banded and not tied.with_levels(in_object=False).banded
     assert not any("voxels within" in line for line in tied.describe().splitlines())
     assert dataclasses.replace(segment_preset("paper"), voxel_band=1).describe() == segment_preset("paper").describe()
+
+
+def test_band_sides_are_described_kept_in_a_recipe_file_and_refused_below_one():
+    at5 = dataclasses.replace(segment_preset("default"), band_sides=[5])
+    assert at5.band_sides == (5,) and segment_preset("default").band_sides == ()
+    assert ("level 1's voxels within 1 of its clusters' boundary take their nearest centre at patch sides 5"
+            in at5.describe().splitlines())
+    assert SegmentConfig.from_dict(at5.to_dict()) == at5
+    with pytest.raises(UserError, match=r"^SegmentConfig: band_sides must be patch sides >= 1, got \[0\]$"):
+        dataclasses.replace(segment_preset("default"), band_sides=(0,))

@@ -87,7 +87,8 @@ def test_chunked_label_maps_agree_with_the_whole_volume_run(model_dir, volume_fi
 
 @pytest.mark.parametrize("variant", ["voxels inside the object", "containment on level 1 only", "tied mixture inside the object",
                                      "a voxel band on level 1", "a voxel band on level 1, unrefined",
-                                     "a voxel band on level 1, in the ball", "a voxel band on level 1, which is not the object"])
+                                     "a voxel band on level 1, in the ball", "a voxel band on level 1, which is not the object",
+                                     "a voxel band on level 1 at the finer levels' side", "a voxel band on level 1 at a side of its own"])
 def test_chunked_voxel_levels_and_partial_containment_agree_with_the_whole_volume_run(model_dir, volume_file, tmp_path, variant):
     config = _recipe("default")
     if variant == "voxels inside the object":  # chunks wholly outside the object have nothing to assign
@@ -100,7 +101,8 @@ def test_chunked_voxel_levels_and_partial_containment_agree_with_the_whole_volum
         if variant.endswith("not the object"):
             levels = (dataclasses.replace(levels[0], in_object=False),) + levels[1:]
         config = dataclasses.replace(config, levels=levels, voxel_band=2, refine=0 if variant.endswith("unrefined") else config.refine,
-                                     space="ball" if variant.endswith("ball") else config.space)
+                                     space="ball" if variant.endswith("ball") else config.space,
+                                     band_sides=(5,) if variant.endswith("levels' side") else (2,) if variant.endswith("own") else ())
         segment_files([volume_file], model_dir=model_dir, out=tmp_path / "no band", config=dataclasses.replace(config, voxel_band=0))
     else:
         levels = (config.levels[0],) + tuple(dataclasses.replace(level, in_object=False) for level in config.levels[1:])

@@ -196,3 +196,51 @@ def test_containment_warns_about_each_volume_whose_level_1_lies_in_no_field_of_v
     assert [volume.no_field for volume in found] == [False, True]  # and each volume's result says so
     flat = dataclasses.replace(config, levels=tuple(dataclasses.replace(level, in_object=False) for level in config.levels))
     assert not any(volume.no_field for volume in cluster_embeddings({(4,): [cell, field]}, flat, geometry=smoke_recipe().model))
+
+
+def test_cluster_means_agrees_with_a_mask_by_mask_mean_and_fills_an_empty_cluster():
+    from hypseg.inference.recipe import cluster_means
+
+    rng = np.random.default_rng(4)
+    points = rng.normal(size=(5, 6, 7, 3))
+    labels = rng.integers(0, 2, size=(5, 6, 7))
+    got = cluster_means(points, labels, 3)  # cluster 2 has no voxel: the mean of all
+    want = [points[labels == j].mean(0) for j in (0, 1)] + [points.reshape(-1, 3).mean(0)]
+    np.testing.assert_allclose(got, np.stack(want), rtol=1e-12)
+
+
+@pytest.mark.parametrize("space", ["tangent", "ball"])
+def test_a_band_at_other_sides_decides_by_their_embedding_against_the_clusters_means_there(space):
+    """Level 1 clusters the side-4 embedding; the band's voxels decide by the side-2 embedding, whose centres are the
+    means of level 1's clusters there (in the tangent space); in the ball that is refused."""
+    from hypseg.errors import UserError
+    from hypseg.inference.recipe import BAND_SIDES_NEED_FLAT, cluster_means, voxels_decide
+    from hypseg.inference.tangent import to_tangent
+
+    _, embeddings = _embeddings()
+    rng = np.random.default_rng(5)
+    finer = [np.clip(e + rng.normal(0, 0.1, e.shape), -0.6, 0.6).astype(np.float32) for e in embeddings]
+    z, y, x = np.indices((12, 12, 12)) // 3
+    segments = {27: [z * 16 + y * 4 + x] * 3}
+    levels = (LevelConfig(2, (4,), 27, pooled=False, in_object=True), LevelConfig(3, (4,), 27, pooled=False, in_object=True))
+    geometry = smoke_recipe().model
+    config = SegmentConfig(levels=levels, seed=1, voxel_band=1, band_sides=(2,), space=space)
+    if space == "ball":
+        with pytest.raises(UserError, match="^" + BAND_SIDES_NEED_FLAT.replace("(", r"\(").replace(")", r"\)") + "$"):
+            cluster_embeddings({(4,): embeddings, (2,): finer}, config, geometry=geometry, segments=segments)
+        return
+    with pytest.raises(ValueError, match=r"no embeddings at patch sides \(2,\) for level 1's voxel band"):
+        cluster_embeddings({(4,): embeddings}, config, geometry=geometry, segments=segments)
+    got = cluster_embeddings({(4,): embeddings, (2,): finer}, config, geometry=geometry, segments=segments)
+    own = cluster_embeddings({(4,): embeddings, (2,): finer}, dataclasses.replace(config, band_sides=(4,)),
+                             geometry=geometry, segments=segments)
+    level1 = segment_volumes([to_tangent(e, c=geometry.curvature) for e in embeddings], clusters=(2,), pooled=False,
+                             segments=segments[27], random_state=1, hyperbolic=False, c=geometry.curvature, n_init=3)
+    differs = 0
+    for found, mine, seg, point in zip(got, own, level1, finer):
+        flat = to_tangent(point, c=geometry.curvature)
+        decided = voxels_decide(seg.labels[2], flat, cluster_means(flat, seg.labels[2], 2),
+                                outside=outside_cluster(seg.labels[2]), width=1, hyperbolic=False)
+        np.testing.assert_array_equal(found.object, level1_object(decided))
+        differs += int((found.object != mine.object).sum())
+    assert differs > 0  # another side's embedding decides otherwise than level 1's own

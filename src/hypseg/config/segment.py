@@ -143,6 +143,10 @@ class SegmentConfig(Config):
         voxels within as many voxels of the volume's faces decide alike (beyond the faces lies the outside). 0: the
         supervoxels decide alone. Ignored without containment and where level 1 is fitted by a tied mixture (whose
         clusters are not its nearest centres'), and a no-op on a level 1 clustered voxel by voxel.
+    band_sides : tuple of int
+        The patch sides whose embedding the voxel band's voxels decide by; empty: level 1's own. At other sides the
+        two centres are the mean embeddings of level 1's clusters' voxels (as its clustering left them) at those
+        sides, so they need a flat space: the tangent space, or a Euclidean model.
     """
 
     levels: tuple[LevelConfig, ...]
@@ -154,6 +158,7 @@ class SegmentConfig(Config):
     space: str = "ball"
     refine: int = 0
     voxel_band: int = 0
+    band_sides: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -185,6 +190,9 @@ class SegmentConfig(Config):
             raise UserError(f"SegmentConfig: refine must be >= 0 passes, got {self.refine}")
         if self.voxel_band < 0:
             raise UserError(f"SegmentConfig: voxel_band must be >= 0 voxels, got {self.voxel_band}")
+        object.__setattr__(self, "band_sides", tuple(int(p) for p in self.band_sides))
+        if any(p < 1 for p in self.band_sides):
+            raise UserError(f"SegmentConfig: band_sides must be patch sides >= 1, got {list(self.band_sides)}")
         if self.supervoxel_tile < MIN_TILE:
             raise UserError(f"SegmentConfig: supervoxel_tile must be >= {MIN_TILE} voxels, got {self.supervoxel_tile}")
 
@@ -241,7 +249,8 @@ class SegmentConfig(Config):
         if self.space == "tangent":
             lines.append("a hyperbolic model's embeddings clustered in the tangent space at the origin")
         if self.banded:
-            lines.append(f"level 1's voxels within {self.voxel_band} of its clusters' boundary take their nearest centre")
+            at = f" at patch sides {','.join(map(str, self.band_sides))}" if self.band_sides else ""
+            lines.append(f"level 1's voxels within {self.voxel_band} of its clusters' boundary take their nearest centre{at}")
         if self.refine and self.contained:
             lines.append(f"the level-1 object's boundary refined by intensity, {self.refine} pass{'es' if self.refine > 1 else ''}")
         return "\n".join(lines)

@@ -500,6 +500,24 @@ class Decide(NamedTuple):
     c: float
 
 
+def _sums_task(job: Job, k: int, sides: tuple[int, ...], item) -> np.ndarray:
+    """For one chunk, per cluster of the first level's map (as its clustering left it) the sum of the embedding at
+    ``sides`` over its voxels, in the space clustered in, and its voxel count (last column): (2, D + 1)."""
+    v, chunk = item
+    box = job.grids[v].box(chunk)
+    labels = _read(job.file(v, f"k{k}"), box).ravel().astype(np.int64)
+    points = _clustered(job, _read(job.file(v, _sides_name(sides)), box), factors=len(sides))
+    points = np.concatenate([points.reshape(labels.size, -1).astype(np.float64), np.ones((labels.size, 1))], axis=1)
+    return np.stack([points[labels == j].sum(0) for j in range(2)])
+
+
+def _means(sums: np.ndarray) -> np.ndarray:
+    """The two clusters' mean embeddings from :func:`_sums_task`'s summed rows; an empty cluster takes the mean of
+    all (as :func:`hypseg.inference.recipe.cluster_means`)."""
+    counts = sums[:, -1:]
+    return np.where(counts > 0, sums[:, :-1] / np.maximum(counts, 1), sums[:, :-1].sum(0) / max(counts.sum(), 1))
+
+
 def _moves_boundary(job: Job) -> bool:
     """Whether stage 6 rewrites the first level's object before filling its holes (:func:`_refine_task`)."""
     return bool(job.config.refine or job.config.banded)
@@ -714,7 +732,8 @@ def segment_chunked(
         stats.append(stat)
         normalised = apply(sample, config=data_config, stats=stat).astype(np.float64)
         scales.append((float(normalised.mean()), float(normalised.std())))
-    side_sets = tuple(dict.fromkeys(level.patch_sides for level in config.levels))
+    side_sets = tuple(dict.fromkeys([level.patch_sides for level in config.levels]
+                                    + ([config.band_sides] if config.banded and config.band_sides else [])))
     sizes = tuple(sorted({level.supervoxel_size for level in config.levels} - {None}))
     job = Job(work=work, volumes=tuple(volumes), model_dir=str(Path(model_dir).resolve()), device=device, config=config,
               grids=tuple(grids), stats=tuple(stats), scales=tuple(scales), side_sets=side_sets, sizes=sizes,
@@ -806,6 +825,11 @@ def segment_chunked(
                                for v in range(len(volumes))}
     if config.contained:
         decide = Decide(first.patch_sides, clustered, geometry.hyperbolic and job.tangent_c is None, geometry.curvature)
+        if config.banded and config.band_sides not in ((), first.patch_sides):  # centres: the clusters' mean embeddings
+            sums = executor.map(functools.partial(_sums_task, job, first.clusters, config.band_sides), items,
+                                desc="the band's centres")
+            decide = Decide(config.band_sides, {v: _means(sum(s for (vv, _), s in zip(items, sums) if vv == v))
+                                                for v in range(len(volumes))}, False, geometry.curvature)
         outside = _contain(job, executor, items, first.clusters, {v: c[0] for v, c in counts_of_first.items()},
                            first.in_object, decide)
         for v, counts in counts_of_first.items():

@@ -39,7 +39,7 @@ from hypseg.inference.refine import boundary_zone
 from hypseg.inference.segment import TIED_NEEDS_FLAT, segment_volumes
 from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
 
-__all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides", "voxels_decide"]
+__all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides", "voxels_decide", "cluster_means"]
 
 
 class VolumeSegmentation(NamedTuple):
@@ -110,7 +110,8 @@ def segment(
             raise UserError(f"volume {i} must be 3-D (Z, Y, X), got shape {tuple(getattr(volume, 'shape', ()))}")
         if volume.size < top:
             raise UserError(f"volume {i}: {top} clusters but only {volume.size} voxels")
-    sides = list(dict.fromkeys(level.patch_sides for level in config.levels))
+    sides = list(dict.fromkeys([level.patch_sides for level in config.levels]
+                               + ([config.band_sides] if config.banded and config.band_sides else [])))
     for p in {p for s in sides for p in s}:  # before any work starts, so that a bad side reports alone
         resolve_patch(model.network, p)
     iterator = volumes
@@ -134,9 +135,30 @@ def segment(
 def check_clusterers(config: SegmentConfig, geometry: ModelConfig) -> None:
     """Refuse, before any work, a level whose clusterer needs flat vectors where a hyperbolic model's
     embeddings are clustered in the ball (:attr:`hypseg.config.LevelConfig.clusterer`)."""
-    if geometry.hyperbolic and not in_tangent(config.space, geometry) and any(
-            level.clusterer == "tied-mixture" for level in config.levels):
+    flat = not geometry.hyperbolic or in_tangent(config.space, geometry)
+    if not flat and any(level.clusterer == "tied-mixture" for level in config.levels):
         raise UserError(TIED_NEEDS_FLAT)
+    if not flat and config.banded and config.band_sides not in ((), config.levels[0].patch_sides):
+        raise UserError(BAND_SIDES_NEED_FLAT)
+
+
+BAND_SIDES_NEED_FLAT = ("a voxel band at other patch sides than level 1's needs the tangent space for a hyperbolic "
+                        "model's embeddings (space = \"tangent\"), where its centres are the clusters' mean embeddings")
+
+
+def cluster_means(points: np.ndarray, labels: np.ndarray, clusters: int) -> np.ndarray:
+    """The mean of ``points`` (Z, Y, X, D) over each cluster's voxels of ``labels`` (0 .. clusters - 1), in float64;
+    a cluster with no voxel gets the mean of all.
+
+    >>> cluster_means(np.arange(8.0).reshape(2, 2, 2, 1), np.array([0, 0, 1, 1] * 2).reshape(2, 2, 2), 2).ravel().tolist()
+    [2.5, 4.5]
+    """
+    flat = np.asarray(points, dtype=np.float64).reshape(-1, points.shape[-1])
+    found = np.asarray(labels).ravel()
+    counts = np.bincount(found, minlength=clusters)[:clusters]
+    sums = np.stack([np.bincount(found, weights=flat[:, j], minlength=clusters)[:clusters] for j in range(flat.shape[1])], 1)
+    everything = flat.mean(0)
+    return np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], everything)
 
 
 def voxels_decide(level1: np.ndarray, points: np.ndarray, centres: np.ndarray, *, outside: int, width: int,
@@ -207,6 +229,7 @@ def cluster_embeddings(
         One per volume, in order.
     """
     config = resolve_patch_sides(config, patch_size=geometry.patch_size)
+    check_clusterers(config, geometry)
     segments = dict(segments or {})
     weights = dict(weights or {})
     for level in config.levels:
@@ -265,9 +288,19 @@ def cluster_embeddings(
                     for i, found in enumerate(labels)]
         decided = [found[first.clusters] for found in labels]  # level 1's own map stays as k-means left it
         if config.banded:
-            points = flat[first.patch_sides] if tangent else embeddings[first.patch_sides]
-            decided = [voxels_decide(found, points[i], fitted[i][first.clusters], outside=outside[i], width=config.voxel_band,
-                                     hyperbolic=geometry.hyperbolic and not tangent, factors=len(first.patch_sides) * members,
+            band = config.band_sides or first.patch_sides
+            if band not in embeddings:
+                raise ValueError(f"no embeddings at patch sides {band} for level 1's voxel band")
+            factors = len(band) * members
+            points = embeddings[band]
+            if tangent:
+                if band not in flat:
+                    flat[band] = [to_tangent(e, factors=factors, c=geometry.curvature) for e in points]
+                points = flat[band]
+            own = band == first.patch_sides  # level 1's own centres; at other sides its clusters' mean embeddings
+            centres = [fitted[i][first.clusters] if own else cluster_means(points[i], found, 2) for i, found in enumerate(decided)]
+            decided = [voxels_decide(found, points[i], centres[i], outside=outside[i], width=config.voxel_band,
+                                     hyperbolic=geometry.hyperbolic and not tangent, factors=factors,
                                      c=geometry.curvature) for i, found in enumerate(decided)]
         objects = [level1_object(found, volume=None if volumes is None else volumes[i], refine=config.refine,
                                  outside=outside[i]) for i, found in enumerate(decided)]
