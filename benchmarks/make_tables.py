@@ -241,6 +241,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "level1-latent-dim-kl-weight-seeds": seeded_setting(CODE_RESPONSE_SETS, "level1-latent-dim-4-kl-weight-0.1"),
     "voxel-band-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band", "voxel_band"),
     "voxel-band-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "voxel_band"),
+    "band-sides-seeds": seeded_choice(CODE_RESPONSE_SETS, "band-sides", "band_sides"),
     "kmeans-seed-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "kmeans_seed"),
     "no-field": no_field(CODE_RESPONSE_SETS, ("no-field-0", "no-field-data1-0")),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),
