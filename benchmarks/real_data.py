@@ -60,8 +60,9 @@ FINE_LEVEL1 = "hypseg default, level 1 at the finer levels' patch and means (dia
 TWIN = "the default's inference on box-mean intensity, no model (diagnostic)"
 UNREFINED = "hypseg default, level-1 boundary not refined (diagnostic)"
 NO_BAND = "hypseg default without level 1's voxel band (diagnostic)"
+BAND_AT_FINE = "hypseg default, level 1's voxel band deciding at the finer levels' patch side (diagnostic)"
 #: the diagnostics of a trained model (:func:`hypseg_run`)
-MODEL_DIAGNOSTICS = (NO_BAND, UNREFINED, NO_CONTAINMENT, FINE_LEVEL1)
+MODEL_DIAGNOSTICS = (NO_BAND, BAND_AT_FINE, UNREFINED, NO_CONTAINMENT, FINE_LEVEL1)
 #: the diagnostic rows: not peers, not the default
 DIAGNOSTICS = (*MODEL_DIAGNOSTICS, TWIN)
 GMM = "gmm"
@@ -424,12 +425,15 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     level1 = dataclasses.replace(config.levels[0], patch_sides=fine.patch_sides, purity_power=fine.purity_power)
     fine_result = hypseg.segment(image, model, recipe=dataclasses.replace(config, levels=(level1, *config.levels[1:])))
     fine_done = time.perf_counter()
+    band_at_fine = hypseg.segment(image, model, recipe=dataclasses.replace(config, band_sides=fine.patch_sides))
+    band_done = time.perf_counter()
     trained_seed = model.config.train.seed
     return {HYPSEG: Run(dict(result.volumes[0].labels), {"train": trained - start, "segment": segmented - trained}, trained_seed),
             UNREFINED: Run(dict(unrefined[0].labels), {"re-cluster": unrefined_done - done}),
             NO_BAND: Run(dict(unbanded[0].labels), {"re-cluster": unbanded_done - unrefined_done}),
             NO_CONTAINMENT: Run(dict(found[0].labels), {"re-cluster": done - segmented}),
-            FINE_LEVEL1: Run(dict(fine_result.volumes[0].labels), {"segment": fine_done - unbanded_done})}
+            FINE_LEVEL1: Run(dict(fine_result.volumes[0].labels), {"segment": fine_done - unbanded_done}),
+            BAND_AT_FINE: Run(dict(band_at_fine.volumes[0].labels), {"segment": band_done - fine_done})}
 
 
 def cluster_profile(image: np.ndarray, labels: np.ndarray) -> list[tuple[float, float]]:
@@ -694,8 +698,9 @@ def main(argv: Sequence[str] | None = None) -> int:
              "`hypseg.train(volume, recipe=cpu_recipe())` per training seed, then `hypseg.segment` with the `default` "
              "preset at the table's k (`segment_preset('default').with_clusters(ks)`, as `hypseg segment -k ...`); "
              "the diagnostic rows cluster the same embeddings and supervoxels without the level-1 boundary's refinement, "
-             "and with containment off, and run level 1 "
-             "with the finer levels' p = 5 and purity^8 means instead of p = 10 and plain means; the intensity twin "
+             "without its voxel band, and with containment off, and run level 1 "
+             "with the finer levels' p = 5 and purity^8 means instead of p = 10 and plain means, and level 1's voxel band "
+             "deciding by the p = 5 embedding (`--band-side 5`); the intensity twin "
              "runs the default's inference with every embedding replaced by the mean intensity over its patch side's "
              "box, without a model (`benchmarks/intensity_twin.py`). Peers: every "
              "baseline of `hypseg.baselines.BASELINES` with its registered hyper-parameters (`gmm`: scikit-learn's "

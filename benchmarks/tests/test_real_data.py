@@ -196,13 +196,15 @@ def test_hypseg_run_labels_every_cluster_count_with_and_without_containment(tmp_
             assert labels.shape == volume.shape and labels.max() < k
     assert (tmp_path / "seed0").is_dir()
     assert runs[rd.HYPSEG].seed == 0
-    # the unrefined and unbanded rows are the default without its level-1 refinement or band, through the public API
+    # the unrefined and unbanded rows are the default without its level-1 refinement or band, through the public API,
+    # and the band at the finer side its band deciding by the p = 5 embedding
     import dataclasses
 
     import hypseg
     from hypseg.config import segment_preset
 
-    for row, change in ((rd.UNREFINED, {"refine": 0}), (rd.NO_BAND, {"voxel_band": 0})):  # the default less one step
+    for row, change in ((rd.UNREFINED, {"refine": 0}), (rd.NO_BAND, {"voxel_band": 0}),  # the default less one step
+                        (rd.BAND_AT_FINE, {"band_sides": (5,)})):  # or its band at the finer levels' side
         plain = hypseg.segment(volume, hypseg.load_model(tmp_path / "seed0"),
                                recipe=dataclasses.replace(segment_preset("default").with_clusters((2, 3)), **change))
         for k in (2, 3):
