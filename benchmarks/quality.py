@@ -53,7 +53,7 @@ from hypseg.data import PHANTOM_LEVELS, discover_cases, load_normalised, supervo
 from hypseg.errors import UserError
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.hierarchy import level1_object
-from hypseg.inference.recipe import cluster_embeddings
+from hypseg.inference.recipe import cluster_embeddings, embedded_sides
 from hypseg.inference.pooling import purity_weights
 from hypseg.io import load_labels
 from hypseg.metrics import PAPER_ABLATIONS, matched_dice, paired_interval
@@ -285,7 +285,7 @@ def train_and_score(
     minutes = (time.process_time() - start) / 60
     start = time.perf_counter()
     embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides) for v in test]
-                  for sides in dict.fromkeys(inference[level].patch_sides for level in levels)}
+                  for sides in embedded_sides(segment_config(inference, levels, seed=seed))}
     embed_seconds = (time.perf_counter() - start) / len(test)
     dice = score_embeddings(embeddings, config, truths, levels, seed=seed, inference=inference, segments=segments,
                             weights=weights, volumes=test)

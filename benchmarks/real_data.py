@@ -389,7 +389,8 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     Returns
     -------
     dict
-        :data:`HYPSEG` and the :data:`MODEL_DIAGNOSTICS` -> :class:`Run`.
+        :data:`HYPSEG` and the :data:`MODEL_DIAGNOSTICS` -> :class:`Run` (without :data:`BAND_AT_FINE` where a
+        hyperbolic model is clustered in the ball: a band at another side needs its clusters' mean embeddings).
     """
     import hypseg
     from hypseg.config import cpu_recipe, segment_preset
@@ -425,7 +426,9 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     level1 = dataclasses.replace(config.levels[0], patch_sides=fine.patch_sides, purity_power=fine.purity_power)
     fine_result = hypseg.segment(image, model, recipe=dataclasses.replace(config, levels=(level1, *config.levels[1:])))
     fine_done = time.perf_counter()
-    band_at_fine = hypseg.segment(image, model, recipe=dataclasses.replace(config, band_sides=fine.patch_sides))
+    flat_space = not model.config.model.hyperbolic or config.space == "tangent"  # a band at another side needs means
+    band_at_fine = (hypseg.segment(image, model, recipe=dataclasses.replace(config, band_sides=fine.patch_sides))
+                    if flat_space else None)
     band_done = time.perf_counter()
     trained_seed = model.config.train.seed
     return {HYPSEG: Run(dict(result.volumes[0].labels), {"train": trained - start, "segment": segmented - trained}, trained_seed),
@@ -433,7 +436,8 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
             NO_BAND: Run(dict(unbanded[0].labels), {"re-cluster": unbanded_done - unrefined_done}),
             NO_CONTAINMENT: Run(dict(found[0].labels), {"re-cluster": done - segmented}),
             FINE_LEVEL1: Run(dict(fine_result.volumes[0].labels), {"segment": fine_done - unbanded_done}),
-            BAND_AT_FINE: Run(dict(band_at_fine.volumes[0].labels), {"segment": band_done - fine_done})}
+            **({BAND_AT_FINE: Run(dict(band_at_fine.volumes[0].labels), {"segment": band_done - fine_done})}
+               if band_at_fine is not None else {})}
 
 
 def cluster_profile(image: np.ndarray, labels: np.ndarray) -> list[tuple[float, float]]:

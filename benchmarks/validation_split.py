@@ -211,6 +211,8 @@ def main() -> None:
         parser.error("--voxel-band needs --recipe and widths >= 0")
     if args.band_sides and (not args.recipe or min(args.band_sides) < 1):
         parser.error("--band-sides needs --recipe and patch sides >= 1")
+    if args.band_sides and args.space == "ball" and args.variant != "euclidean":
+        parser.error("--band-sides needs the tangent space for a hyperbolic model (--space tangent)")
     if args.kmeans_seed and (not args.recipe or min(args.kmeans_seed) < 0):
         parser.error("--kmeans-seed needs --recipe and seeds >= 0")
     try:

@@ -129,12 +129,12 @@ def test_a_choice_row_is_paired_against_its_own_runs_recipe_row_seeds_averaged_p
 def test_a_list_valued_choice_is_one_choice_named_by_its_items():
     lines = _section("band-sides-0", as_json(A)).splitlines()
     rows = [json.dumps({"inference": "recipe (quality.INFERENCE)", "band_sides": sides, "dice": [0.0],
-                        "dice_per_volume": as_json(scores)}) for sides, scores in (([5], B), ([5, 10], T))]
+                        "dice_per_volume": as_json(scores)}) for sides, scores in (([10], A), ([5], B), ([5, 10], T))]
     found = vp.sections("\n".join(lines[:-1] + rows + lines[-1:]) + "\n\n")
     rows = vp.choice_against_recipe(found, "band_sides")
-    assert [row[:4] for row in rows] == [["band-sides", "band_sides 5", "0", "L1"], ["band-sides", "band_sides 5", "0", "L2"],
-                                         ["band-sides", "band_sides 5,10", "0", "L1"], ["band-sides", "band_sides 5,10", "0", "L2"]]
-    assert rows[0][5] == f"{B[0].mean():.3f}" and rows[2][5] == f"{T[0].mean():.3f}"
+    assert [row[1] for row in rows[::2]] == ["band_sides 5", "band_sides 5,10", "band_sides 10"]  # as numbers, not text
+    assert [row[3] for row in rows] == ["L1", "L2"] * 3
+    assert rows[0][5] == f"{B[0].mean():.3f}" and rows[2][5] == f"{T[0].mean():.3f}" and rows[4][5] == f"{A[0].mean():.3f}"
 
 
 def test_sections_of_different_sets_are_neither_paired_nor_averaged_together():

@@ -221,6 +221,11 @@ def test_band_sides_without_the_recipe_or_below_one_are_refused(script, monkeypa
     _refused(script, monkeypatch, capsys, args, "--band-sides needs --recipe and patch sides >= 1")
 
 
+def test_band_sides_in_the_ball_are_refused_before_any_training(script, monkeypatch, capsys):
+    _refused(script, monkeypatch, capsys, ["--recipe", "--band-sides", "5", "--space", "ball"],
+             "--band-sides needs the tangent space for a hyperbolic model (--space tangent)")
+
+
 @pytest.mark.parametrize("args", [["--voxel-band", "2"], ["--recipe", "--voxel-band", "-1"]])
 def test_a_voxel_band_without_the_recipe_or_below_zero_is_refused(script, monkeypatch, capsys, args):
     _refused(script, monkeypatch, capsys, args, "--voxel-band needs --recipe and widths >= 0")

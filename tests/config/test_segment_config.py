@@ -145,5 +145,7 @@ def test_band_sides_are_described_kept_in_a_recipe_file_and_refused_below_one():
     assert ("level 1's voxels within 1 of its clusters' boundary take their nearest centre at patch sides 5"
             in at5.describe().splitlines())
     assert SegmentConfig.from_dict(at5.to_dict()) == at5
-    with pytest.raises(UserError, match=r"^SegmentConfig: band_sides must be patch sides >= 1, got \[0\]$"):
-        dataclasses.replace(segment_preset("default"), band_sides=(0,))
+    for bad in ((0,), (5.9,), (True,)):
+        with pytest.raises(UserError, match=r"^SegmentConfig: band_sides must be whole patch sides >= 1, got \["):
+            dataclasses.replace(segment_preset("default"), band_sides=bad)
+    assert dataclasses.replace(segment_preset("default"), band_sides=(5.0,)).band_sides == (5,)

@@ -104,6 +104,8 @@ def test_chunked_voxel_levels_and_partial_containment_agree_with_the_whole_volum
                                      space="ball" if variant.endswith("ball") else config.space,
                                      band_sides=(5,) if variant.endswith("levels' side") else (2,) if variant.endswith("own") else ())
         segment_files([volume_file], model_dir=model_dir, out=tmp_path / "no band", config=dataclasses.replace(config, voxel_band=0))
+        if config.band_sides:  # and the band at level 1's own side, which the band at another side must differ from
+            segment_files([volume_file], model_dir=model_dir, out=tmp_path / "own side", config=dataclasses.replace(config, band_sides=()))
     else:
         levels = (config.levels[0],) + tuple(dataclasses.replace(level, in_object=False) for level in config.levels[1:])
     config = dataclasses.replace(config, levels=levels)
@@ -113,6 +115,8 @@ def test_chunked_voxel_levels_and_partial_containment_agree_with_the_whole_volum
     assert np.array_equal(load_labels(tmp_path / "whole" / "cell_object.mrc"), load_labels(tmp_path / "chunked" / "cell_object.mrc"))
     if variant.startswith("a voxel band"):  # the band moved the object, so the agreement says something
         assert not np.array_equal(load_labels(tmp_path / "whole" / "cell_object.mrc"), load_labels(tmp_path / "no band" / "cell_object.mrc"))
+    if config.band_sides:
+        assert not np.array_equal(load_labels(tmp_path / "whole" / "cell_object.mrc"), load_labels(tmp_path / "own side" / "cell_object.mrc"))
 
 
 def test_a_two_worker_dask_cluster_gives_the_single_process_labels(model_dir, volume_file, tmp_path):
@@ -507,3 +511,13 @@ def test_a_volume_with_no_object_in_a_field_is_warned_about_chunked_as_whole(mod
             segment_files([path], model_dir=model_dir, out=tmp_path / name, config=_recipe("default"), chunk=chunk)
         messages.append([str(w.message) for w in caught if w.category is NoFieldWarning])
     assert len(messages[0]) == 1 and messages[0] == messages[1]
+
+
+def test_the_work_files_disk_estimate_counts_the_band_sides_embedding():
+    from hypseg.inference.recipe import embedded_sides
+
+    plain = _recipe("default")
+    at2 = dataclasses.replace(plain, band_sides=(2,))
+    assert embedded_sides(at2) == embedded_sides(plain) + ((2,),)
+    assert chunked.work_bytes_per_voxel(at2, 2) - chunked.work_bytes_per_voxel(plain, 2) == 4 * 2  # one more float32 embedding
+    assert chunked.work_bytes_per_voxel(dataclasses.replace(plain, band_sides=(5,)), 2) == chunked.work_bytes_per_voxel(plain, 2)

@@ -146,7 +146,8 @@ class SegmentConfig(Config):
     band_sides : tuple of int
         The patch sides whose embedding the voxel band's voxels decide by; empty: level 1's own. At other sides the
         two centres are the mean embeddings of level 1's clusters' voxels (as its clustering left them) at those
-        sides, so they need a flat space: the tangent space, or a Euclidean model.
+        sides, so they need a flat space: the tangent space, or a Euclidean model. Ignored where the band is
+        (no ``voxel_band``, no containment, a tied-mixture level 1).
     """
 
     levels: tuple[LevelConfig, ...]
@@ -190,9 +191,9 @@ class SegmentConfig(Config):
             raise UserError(f"SegmentConfig: refine must be >= 0 passes, got {self.refine}")
         if self.voxel_band < 0:
             raise UserError(f"SegmentConfig: voxel_band must be >= 0 voxels, got {self.voxel_band}")
+        if any(isinstance(p, bool) or int(p) != p or p < 1 for p in self.band_sides):
+            raise UserError(f"SegmentConfig: band_sides must be whole patch sides >= 1, got {list(self.band_sides)}")
         object.__setattr__(self, "band_sides", tuple(int(p) for p in self.band_sides))
-        if any(p < 1 for p in self.band_sides):
-            raise UserError(f"SegmentConfig: band_sides must be patch sides >= 1, got {list(self.band_sides)}")
         if self.supervoxel_tile < MIN_TILE:
             raise UserError(f"SegmentConfig: supervoxel_tile must be >= {MIN_TILE} voxels, got {self.supervoxel_tile}")
 

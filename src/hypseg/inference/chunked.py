@@ -68,6 +68,7 @@ from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_c
 from hypseg.inference.hierarchy import object_order, outside_of, warn_if_no_field
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
+from hypseg.inference.recipe import embedded_sides, voxels_decide
 from hypseg.inference.refine import reach, refine_boundary
 from hypseg.inference.segment import _level_labels, fit_parts
 from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
@@ -538,8 +539,6 @@ def _refine_task(job: Job, k: int, outside: dict, decide: Decide | None, item):
     (:func:`hypseg.inference.refine.refine_boundary`), holes not yet filled, to the work file ``object``, which
     :func:`_object_task` then overwrites box by box with the filled object. The chunk is read with a halo of the
     refinement's reach and the band's width, clipped to the volume, so that its voxels get the whole-volume result."""
-    from hypseg.inference.recipe import voxels_decide
-
     v, chunk = item
     _check_run(job)
     grid = job.grids[v]
@@ -653,9 +652,10 @@ def _create(path: Path, shape, dtype) -> None:
 
 
 def work_bytes_per_voxel(config: SegmentConfig, latent_dim: int) -> int:
-    """Disk bytes per voxel of a chunked run's work files: a float32 embedding per distinct patch sides,
-    int32 supervoxels per size, a uint16 map per level and, with containment, the uint8 object."""
-    sides = dict.fromkeys(level.patch_sides for level in config.levels)
+    """Disk bytes per voxel of a chunked run's work files: a float32 embedding per distinct patch sides
+    (:func:`hypseg.inference.recipe.embedded_sides`), int32 supervoxels per size, a uint16 map per level and, with
+    containment, the uint8 object."""
+    sides = embedded_sides(config)
     sizes = {level.supervoxel_size for level in config.levels} - {None}
     return 4 * latent_dim * sum(len(s) for s in sides) + 4 * len(sizes) + 2 * len(config.levels) + int(config.contained)
 
@@ -732,8 +732,7 @@ def segment_chunked(
         stats.append(stat)
         normalised = apply(sample, config=data_config, stats=stat).astype(np.float64)
         scales.append((float(normalised.mean()), float(normalised.std())))
-    side_sets = tuple(dict.fromkeys([level.patch_sides for level in config.levels]
-                                    + ([config.band_sides] if config.banded and config.band_sides else [])))
+    side_sets = embedded_sides(config)
     sizes = tuple(sorted({level.supervoxel_size for level in config.levels} - {None}))
     job = Job(work=work, volumes=tuple(volumes), model_dir=str(Path(model_dir).resolve()), device=device, config=config,
               grids=tuple(grids), stats=tuple(stats), scales=tuple(scales), side_sets=side_sets, sizes=sizes,

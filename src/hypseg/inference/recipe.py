@@ -39,7 +39,7 @@ from hypseg.inference.refine import boundary_zone
 from hypseg.inference.segment import TIED_NEEDS_FLAT, segment_volumes
 from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
 
-__all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides", "voxels_decide", "cluster_means"]
+__all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides", "voxels_decide", "cluster_means", "embedded_sides"]
 
 
 class VolumeSegmentation(NamedTuple):
@@ -110,8 +110,7 @@ def segment(
             raise UserError(f"volume {i} must be 3-D (Z, Y, X), got shape {tuple(getattr(volume, 'shape', ()))}")
         if volume.size < top:
             raise UserError(f"volume {i}: {top} clusters but only {volume.size} voxels")
-    sides = list(dict.fromkeys([level.patch_sides for level in config.levels]
-                               + ([config.band_sides] if config.banded and config.band_sides else [])))
+    sides = list(embedded_sides(config))
     for p in {p for s in sides for p in s}:  # before any work starts, so that a bad side reports alone
         resolve_patch(model.network, p)
     iterator = volumes
@@ -132,9 +131,24 @@ def segment(
     return RecipeResult(config, found, embeddings, tuple(alike), model.run_dir)
 
 
+def embedded_sides(config: SegmentConfig) -> tuple[tuple[int, ...], ...]:
+    """The distinct patch sides a volume is embedded at: every level's, then the voxel band's where it decides at
+    sides of its own (``config.band_sides``; patch sides resolved).
+
+    >>> from hypseg.config import segment_preset
+    >>> embedded_sides(segment_preset("default")), embedded_sides(segment_preset("default").with_clusters([2]))
+    (((10,), (5,)), ((10,),))
+    >>> embedded_sides(dataclasses.replace(segment_preset("default"), band_sides=(2,)))
+    ((10,), (5,), (2,))
+    """
+    band = [config.band_sides] if config.banded and config.band_sides else []
+    return tuple(dict.fromkeys([level.patch_sides for level in config.levels] + band))
+
+
 def check_clusterers(config: SegmentConfig, geometry: ModelConfig) -> None:
     """Refuse, before any work, a level whose clusterer needs flat vectors where a hyperbolic model's
-    embeddings are clustered in the ball (:attr:`hypseg.config.LevelConfig.clusterer`)."""
+    embeddings are clustered in the ball (:attr:`hypseg.config.LevelConfig.clusterer`), and a voxel band at other
+    patch sides than level 1's there (its centres are its clusters' mean embeddings, :data:`BAND_SIDES_NEED_FLAT`)."""
     flat = not geometry.hyperbolic or in_tangent(config.space, geometry)
     if not flat and any(level.clusterer == "tied-mixture" for level in config.levels):
         raise UserError(TIED_NEEDS_FLAT)
@@ -205,7 +219,8 @@ def cluster_embeddings(
     Parameters
     ----------
     embeddings : mapping
-        Patch sides -> one (Z, Y, X, F*d) embedding per volume, for every level's sides.
+        Patch sides -> one (Z, Y, X, F*d) embedding per volume, for every level's sides and the voxel band's
+        (:func:`embedded_sides`).
     config : SegmentConfig
         Empty patch sides stand for ``geometry.patch_size``.
     geometry : ModelConfig
@@ -240,6 +255,8 @@ def cluster_embeddings(
         if level.purity_power and level.weighting not in weights:
             weights[level.weighting] = [purity_weights(s, level.patch_sides, level.purity_power)
                                         for s in segments[level.supervoxel_size]]
+    if config.banded and config.band_sides and config.band_sides not in embeddings:
+        raise ValueError(f"no embeddings at patch sides {config.band_sides} for level 1's voxel band")
     n = len(embeddings[config.levels[0].patch_sides])
     labels: list[dict[int, np.ndarray]] = [{} for _ in range(n)]
     centers: list[dict[int, np.ndarray]] = [{} for _ in range(n)]
@@ -289,8 +306,6 @@ def cluster_embeddings(
         decided = [found[first.clusters] for found in labels]  # level 1's own map stays as k-means left it
         if config.banded:
             band = config.band_sides or first.patch_sides
-            if band not in embeddings:
-                raise ValueError(f"no embeddings at patch sides {band} for level 1's voxel band")
             factors = len(band) * members
             points = embeddings[band]
             if tangent:
