@@ -229,6 +229,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "intensity-twin": validation_pairs("validation_twin"),
     "intensity-twin-test": results_file("intensity_twin_test"),
     "intensity-twin-test-refined": results_file("intensity_twin_test_refined"),
+    "intensity-twin-test-band": table_of("intensity_twin_test_band"),
     "training-changes": validation_pairs("validation_training_changes", base="default-0"),
     "centre-weight-regular": validation_pairs("validation_centre_weight_regular", base="default-0"),
     "centre-weight-shepp-logan": validation_pairs("validation_centre_weight_shepp_logan", base="default-0"),
