@@ -227,6 +227,7 @@ CODE_RESPONSE_SETS = {"regular": "validation_code_response_regular", "irregular"
 TABLES: dict[str, Callable[[], str]] = {
     "beyond-intensity": beyond_intensity,
     "intensity-twin": validation_pairs("validation_twin"),
+    "intensity-twin-band": validation_pairs("validation_twin_band"),
     "intensity-twin-test": results_file("intensity_twin_test"),
     "intensity-twin-test-refined": results_file("intensity_twin_test_refined"),
     "intensity-twin-test-band": table_of("intensity_twin_test_band"),
