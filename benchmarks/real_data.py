@@ -569,7 +569,8 @@ SIDES = ("Level 1's two k-means clusters per training seed, before containment: 
          "cluster covering more of the volume's face voxels as the outside (`hypseg.inference.hierarchy.face_shares`); "
          "the other is the object, whose holes are filled and which the finer levels, if any, divide. Where the "
          "clusters' face shares follow their volume shares, the faces say nothing and the outside is the larger "
-         "cluster. The scores are as the table above gives them (DICE without filling the holes).")
+         "cluster. The scores are as the table above gives them (the nuclei's DICE without filling the holes, the "
+         "tomogram's particle F1).")
 #: the results file's hand-written notes start at this heading and are kept when the tables are rewritten
 NOTES = "## Observations"
 
