@@ -17,8 +17,8 @@ def test_the_cluster_clear_of_the_faces_is_the_object_with_ratio_zero():
 
 def test_clusters_spread_through_the_volume_show_no_object_in_a_field():
     labels = np.random.default_rng(0).integers(0, 3, size=(20, 20, 20))  # each cluster everywhere, as in a tomogram
-    cluster, ratio = least_on_faces(labels, 3)
-    assert FIELD_RATIO <= ratio < 1.1 and cluster in (0, 1, 2)
+    _, ratio = least_on_faces(labels, 3)
+    assert FIELD_RATIO <= ratio < 1.1
 
 
 def test_a_middle_slab_counts_as_an_object_in_a_field():

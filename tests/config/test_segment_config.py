@@ -149,3 +149,7 @@ def test_band_sides_are_described_kept_in_a_recipe_file_and_refused_below_one():
         with pytest.raises(UserError, match=r"^SegmentConfig: band_sides must be whole patch sides >= 1, got \["):
             dataclasses.replace(segment_preset("default"), band_sides=bad)
     assert dataclasses.replace(segment_preset("default"), band_sides=(5.0,)).band_sides == (5,)
+    # elsewhere only at sides other than level 1's, and only where there is a band
+    assert at5.band_elsewhere and not segment_preset("default").band_elsewhere
+    assert not dataclasses.replace(segment_preset("default"), band_sides=(10,)).band_elsewhere
+    assert not dataclasses.replace(at5, voxel_band=0).band_elsewhere and not at5.with_levels(in_object=False).band_elsewhere

@@ -198,15 +198,19 @@ def test_containment_warns_about_each_volume_whose_level_1_lies_in_no_field_of_v
     assert not any(volume.no_field for volume in cluster_embeddings({(4,): [cell, field]}, flat, geometry=smoke_recipe().model))
 
 
-def test_cluster_means_agrees_with_a_mask_by_mask_mean_and_fills_an_empty_cluster():
-    from hypseg.inference.recipe import cluster_means
+def test_cluster_means_agree_with_a_mask_by_mask_mean_fill_an_empty_cluster_and_add_up_by_parts():
+    from hypseg.inference.recipe import cluster_sums, means_of
 
     rng = np.random.default_rng(4)
     points = rng.normal(size=(5, 6, 7, 3))
     labels = rng.integers(0, 2, size=(5, 6, 7))
-    got = cluster_means(points, labels, 3)  # cluster 2 has no voxel: the mean of all
+    sums = cluster_sums(points, labels, 3)
+    got = means_of(sums)  # cluster 2 has no voxel: the mean of all
     want = [points[labels == j].mean(0) for j in (0, 1)] + [points.reshape(-1, 3).mean(0)]
     np.testing.assert_allclose(got, np.stack(want), rtol=1e-12)
+    np.testing.assert_array_equal(sums[:, -1], [np.sum(labels == j) for j in range(3)])
+    parts = cluster_sums(points[:2], labels[:2], 3) + cluster_sums(points[2:], labels[2:], 3)  # as chunks add up
+    np.testing.assert_allclose(parts, sums, rtol=1e-12)
 
 
 @pytest.mark.parametrize("space", ["tangent", "ball"])
@@ -214,7 +218,7 @@ def test_a_band_at_other_sides_decides_by_their_embedding_against_the_clusters_m
     """Level 1 clusters the side-4 embedding; the band's voxels decide by the side-2 embedding, whose centres are the
     means of level 1's clusters there (in the tangent space); in the ball that is refused."""
     from hypseg.errors import UserError
-    from hypseg.inference.recipe import BAND_SIDES_NEED_FLAT, cluster_means, voxels_decide
+    from hypseg.inference.recipe import BAND_SIDES_NEED_FLAT, cluster_sums, means_of, voxels_decide
     from hypseg.inference.tangent import to_tangent
 
     _, embeddings = _embeddings()
@@ -239,7 +243,7 @@ def test_a_band_at_other_sides_decides_by_their_embedding_against_the_clusters_m
     differs = 0
     for found, mine, seg, point in zip(got, own, level1, finer):
         flat = to_tangent(point, c=geometry.curvature)
-        decided = voxels_decide(seg.labels[2], flat, cluster_means(flat, seg.labels[2], 2),
+        decided = voxels_decide(seg.labels[2], flat, means_of(cluster_sums(flat, seg.labels[2], 2)),
                                 outside=outside_cluster(seg.labels[2]), width=1, hyperbolic=False)
         np.testing.assert_array_equal(found.object, level1_object(decided))
         differs += int((found.object != mine.object).sum())

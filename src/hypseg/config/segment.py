@@ -213,6 +213,12 @@ class SegmentConfig(Config):
         containment and k-means at level 1."""
         return bool(self.voxel_band) and self.contained and self.levels[0].clusterer == "kmeans"
 
+    @property
+    def band_elsewhere(self) -> bool:
+        """Whether the voxel band decides at other patch sides than level 1's (``band_sides``), against its clusters'
+        mean embeddings there rather than level 1's own centres."""
+        return self.banded and self.band_sides not in ((), self.levels[0].patch_sides)
+
     def groups(self) -> tuple[list[tuple[LevelConfig, ...]], list[tuple[LevelConfig, ...]]]:
         """The levels in the order they are clustered: (those clustered on their own, the first level
         among them; those clustered inside the first level's object, after it is found). Levels with

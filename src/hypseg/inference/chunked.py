@@ -68,7 +68,7 @@ from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_c
 from hypseg.inference.hierarchy import object_order, outside_of, warn_if_no_field
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
-from hypseg.inference.recipe import embedded_sides, voxels_decide
+from hypseg.inference.recipe import cluster_sums, embedded_sides, means_of, voxels_decide
 from hypseg.inference.refine import reach, refine_boundary
 from hypseg.inference.segment import _level_labels, fit_parts
 from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
@@ -502,21 +502,12 @@ class Decide(NamedTuple):
 
 
 def _sums_task(job: Job, k: int, sides: tuple[int, ...], item) -> np.ndarray:
-    """For one chunk, per cluster of the first level's map (as its clustering left it) the sum of the embedding at
-    ``sides`` over its voxels, in the space clustered in, and its voxel count (last column): (2, D + 1)."""
+    """For one chunk, :func:`hypseg.inference.recipe.cluster_sums` of the embedding at ``sides`` (in the space
+    clustered in) over the first level's two clusters as its clustering left them."""
     v, chunk = item
     box = job.grids[v].box(chunk)
-    labels = _read(job.file(v, f"k{k}"), box).ravel().astype(np.int64)
     points = _clustered(job, _read(job.file(v, _sides_name(sides)), box), factors=len(sides))
-    points = np.concatenate([points.reshape(labels.size, -1).astype(np.float64), np.ones((labels.size, 1))], axis=1)
-    return np.stack([points[labels == j].sum(0) for j in range(2)])
-
-
-def _means(sums: np.ndarray) -> np.ndarray:
-    """The two clusters' mean embeddings from :func:`_sums_task`'s summed rows; an empty cluster takes the mean of
-    all (as :func:`hypseg.inference.recipe.cluster_means`)."""
-    counts = sums[:, -1:]
-    return np.where(counts > 0, sums[:, :-1] / np.maximum(counts, 1), sums[:, :-1].sum(0) / max(counts.sum(), 1))
+    return cluster_sums(points, _read(job.file(v, f"k{k}"), box), 2)
 
 
 def _moves_boundary(job: Job) -> bool:
@@ -824,10 +815,10 @@ def segment_chunked(
                                for v in range(len(volumes))}
     if config.contained:
         decide = Decide(first.patch_sides, clustered, geometry.hyperbolic and job.tangent_c is None, geometry.curvature)
-        if config.banded and config.band_sides not in ((), first.patch_sides):  # centres: the clusters' mean embeddings
+        if config.band_elsewhere:  # centres: the clusters' mean embeddings at the band's sides
             sums = executor.map(functools.partial(_sums_task, job, first.clusters, config.band_sides), items,
                                 desc="the band's centres")
-            decide = Decide(config.band_sides, {v: _means(sum(s for (vv, _), s in zip(items, sums) if vv == v))
+            decide = Decide(config.band_sides, {v: means_of(sum(s for (vv, _), s in zip(items, sums) if vv == v))
                                                 for v in range(len(volumes))}, False, geometry.curvature)
         outside = _contain(job, executor, items, first.clusters, {v: c[0] for v, c in counts_of_first.items()},
                            first.in_object, decide)

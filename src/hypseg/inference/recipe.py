@@ -39,7 +39,8 @@ from hypseg.inference.refine import boundary_zone
 from hypseg.inference.segment import TIED_NEEDS_FLAT, segment_volumes
 from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
 
-__all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides", "voxels_decide", "cluster_means", "embedded_sides"]
+__all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides", "voxels_decide", "cluster_sums", "means_of",
+           "embedded_sides"]
 
 
 class VolumeSegmentation(NamedTuple):
@@ -141,7 +142,7 @@ def embedded_sides(config: SegmentConfig) -> tuple[tuple[int, ...], ...]:
     >>> embedded_sides(dataclasses.replace(segment_preset("default"), band_sides=(2,)))
     ((10,), (5,), (2,))
     """
-    band = [config.band_sides] if config.banded and config.band_sides else []
+    band = [config.band_sides] if config.band_elsewhere else []
     return tuple(dict.fromkeys([level.patch_sides for level in config.levels] + band))
 
 
@@ -152,7 +153,7 @@ def check_clusterers(config: SegmentConfig, geometry: ModelConfig) -> None:
     flat = not geometry.hyperbolic or in_tangent(config.space, geometry)
     if not flat and any(level.clusterer == "tied-mixture" for level in config.levels):
         raise UserError(TIED_NEEDS_FLAT)
-    if not flat and config.banded and config.band_sides not in ((), config.levels[0].patch_sides):
+    if not flat and config.band_elsewhere:
         raise UserError(BAND_SIDES_NEED_FLAT)
 
 
@@ -160,19 +161,24 @@ BAND_SIDES_NEED_FLAT = ("a voxel band at other patch sides than level 1's needs 
                         "model's embeddings (space = \"tangent\"), where its centres are the clusters' mean embeddings")
 
 
-def cluster_means(points: np.ndarray, labels: np.ndarray, clusters: int) -> np.ndarray:
-    """The mean of ``points`` (Z, Y, X, D) over each cluster's voxels of ``labels`` (0 .. clusters - 1), in float64;
-    a cluster with no voxel gets the mean of all.
-
-    >>> cluster_means(np.arange(8.0).reshape(2, 2, 2, 1), np.array([0, 0, 1, 1] * 2).reshape(2, 2, 2), 2).ravel().tolist()
-    [2.5, 4.5]
-    """
+def cluster_sums(points: np.ndarray, labels: np.ndarray, clusters: int) -> np.ndarray:
+    """Per cluster of ``labels`` (0 .. clusters - 1) the float64 sum of ``points`` (..., D) over its voxels and, as a last
+    column, its voxel count: (clusters, D + 1). Sums of parts (a chunked run's chunks) add up to the whole's."""
     flat = np.asarray(points, dtype=np.float64).reshape(-1, points.shape[-1])
-    found = np.asarray(labels).ravel()
-    counts = np.bincount(found, minlength=clusters)[:clusters]
-    sums = np.stack([np.bincount(found, weights=flat[:, j], minlength=clusters)[:clusters] for j in range(flat.shape[1])], 1)
-    everything = flat.mean(0)
-    return np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], everything)
+    found = np.asarray(labels).ravel().astype(np.int64)
+    return np.stack([np.bincount(found, weights=column, minlength=clusters)[:clusters]
+                     for column in (*flat.T, np.ones(found.size))], axis=1)
+
+
+def means_of(sums: np.ndarray) -> np.ndarray:
+    """Each cluster's mean from :func:`cluster_sums`' rows; a cluster with no voxel gets the mean of all.
+
+    >>> means_of(cluster_sums(np.arange(8.0).reshape(2, 2, 2, 1), np.array([0, 0, 1, 1] * 2).reshape(2, 2, 2), 3)).ravel().tolist()
+    [2.5, 4.5, 3.5]
+    """
+    counts = sums[:, -1:]
+    everything = sums[:, :-1].sum(0) / max(float(counts.sum()), 1.0)
+    return np.where(counts > 0, sums[:, :-1] / np.maximum(counts, 1), everything)
 
 
 def voxels_decide(level1: np.ndarray, points: np.ndarray, centres: np.ndarray, *, outside: int, width: int,
@@ -255,7 +261,7 @@ def cluster_embeddings(
         if level.purity_power and level.weighting not in weights:
             weights[level.weighting] = [purity_weights(s, level.patch_sides, level.purity_power)
                                         for s in segments[level.supervoxel_size]]
-    if config.banded and config.band_sides and config.band_sides not in embeddings:
+    if config.band_elsewhere and config.band_sides not in embeddings:
         raise ValueError(f"no embeddings at patch sides {config.band_sides} for level 1's voxel band")
     n = len(embeddings[config.levels[0].patch_sides])
     labels: list[dict[int, np.ndarray]] = [{} for _ in range(n)]
@@ -312,8 +318,8 @@ def cluster_embeddings(
                 if band not in flat:
                     flat[band] = [to_tangent(e, factors=factors, c=geometry.curvature) for e in points]
                 points = flat[band]
-            own = band == first.patch_sides  # level 1's own centres; at other sides its clusters' mean embeddings
-            centres = [fitted[i][first.clusters] if own else cluster_means(points[i], found, 2) for i, found in enumerate(decided)]
+            centres = [means_of(cluster_sums(points[i], found, 2)) if config.band_elsewhere else fitted[i][first.clusters]
+                       for i, found in enumerate(decided)]  # at other sides its clusters' mean embeddings
             decided = [voxels_decide(found, points[i], centres[i], outside=outside[i], width=config.voxel_band,
                                      hyperbolic=geometry.hyperbolic and not tangent, factors=factors,
                                      c=geometry.curvature) for i, found in enumerate(decided)]
