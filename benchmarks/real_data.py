@@ -396,6 +396,7 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     from hypseg.config import cpu_recipe, segment_preset
     from hypseg.data import supervoxels
     from hypseg.inference.recipe import cluster_embeddings
+    from hypseg.inference.tangent import in_ball
 
     recipe = cpu_recipe()
     train = dataclasses.replace(recipe.train, seed=seed, steps=steps or recipe.train.steps)
@@ -426,9 +427,11 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     level1 = dataclasses.replace(config.levels[0], patch_sides=fine.patch_sides, purity_power=fine.purity_power)
     fine_result = hypseg.segment(image, model, recipe=dataclasses.replace(config, levels=(level1, *config.levels[1:])))
     fine_done = time.perf_counter()
-    flat_space = not model.config.model.hyperbolic or config.space == "tangent"  # a band at another side needs means
-    band_at_fine = (hypseg.segment(image, model, recipe=dataclasses.replace(config, band_sides=fine.patch_sides))
-                    if flat_space else None)
+    band_at_fine = None  # the default's embeddings and the finer side's, as the two runs above embedded them
+    if not in_ball(result.config.space, model.config.model):  # a band at another side needs its clusters' means
+        band_at_fine = cluster_embeddings({**result.embeddings, **fine_result.embeddings},
+                                          dataclasses.replace(result.config, band_sides=fine.patch_sides),
+                                          geometry=model.config.model, segments=segments, volumes=[normalised])
     band_done = time.perf_counter()
     trained_seed = model.config.train.seed
     return {HYPSEG: Run(dict(result.volumes[0].labels), {"train": trained - start, "segment": segmented - trained}, trained_seed),
@@ -436,7 +439,7 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
             NO_BAND: Run(dict(unbanded[0].labels), {"re-cluster": unbanded_done - unrefined_done}),
             NO_CONTAINMENT: Run(dict(found[0].labels), {"re-cluster": done - segmented}),
             FINE_LEVEL1: Run(dict(fine_result.volumes[0].labels), {"segment": fine_done - unbanded_done}),
-            **({BAND_AT_FINE: Run(dict(band_at_fine.volumes[0].labels), {"segment": band_done - fine_done})}
+            **({BAND_AT_FINE: Run(dict(band_at_fine[0].labels), {"re-cluster": band_done - fine_done})}
                if band_at_fine is not None else {})}
 
 

@@ -37,7 +37,7 @@ from hypseg.inference.model_io import TrainedModel
 from hypseg.inference.pooling import purity_weights
 from hypseg.inference.refine import boundary_zone
 from hypseg.inference.segment import TIED_NEEDS_FLAT, segment_volumes
-from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
+from hypseg.inference.tangent import in_ball, in_tangent, to_ball, to_tangent
 
 __all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides", "voxels_decide", "cluster_sums", "means_of",
            "embedded_sides"]
@@ -150,10 +150,10 @@ def check_clusterers(config: SegmentConfig, geometry: ModelConfig) -> None:
     """Refuse, before any work, a level whose clusterer needs flat vectors where a hyperbolic model's
     embeddings are clustered in the ball (:attr:`hypseg.config.LevelConfig.clusterer`), and a voxel band at other
     patch sides than level 1's there (its centres are its clusters' mean embeddings, :data:`BAND_SIDES_NEED_FLAT`)."""
-    flat = not geometry.hyperbolic or in_tangent(config.space, geometry)
-    if not flat and any(level.clusterer == "tied-mixture" for level in config.levels):
+    ball = in_ball(config.space, geometry)
+    if ball and any(level.clusterer == "tied-mixture" for level in config.levels):
         raise UserError(TIED_NEEDS_FLAT)
-    if not flat and config.band_elsewhere:
+    if ball and config.band_elsewhere:
         raise UserError(BAND_SIDES_NEED_FLAT)
 
 
@@ -270,6 +270,7 @@ def cluster_embeddings(
     first = config.levels[0]
 
     tangent = in_tangent(config.space, geometry)
+    ball = in_ball(config.space, geometry)  # else flat vectors: the tangent space's, or a Euclidean model's
     flat: dict[tuple[int, ...], list[np.ndarray]] = {}  # patch sides -> the embeddings in the tangent space
     fitted: list[dict[int, np.ndarray]] = [{} for _ in range(n)]  # k -> the centres in the space clustered in
 
@@ -284,7 +285,7 @@ def cluster_embeddings(
                 flat[how.patch_sides] = [to_tangent(e, factors=factors, c=geometry.curvature) for e in points]
             points = flat[how.patch_sides]
         options = dict(
-            c=geometry.curvature, hyperbolic=geometry.hyperbolic and not tangent, pooled=how.pooled,
+            c=geometry.curvature, hyperbolic=ball, pooled=how.pooled,
             subsample=config.subsample, n_init=config.n_init, random_state=config.seed, factors=factors,
             segments=None if how.supervoxel_size is None else segments[how.supervoxel_size],
             voxel_weights=weights[how.weighting] if how.purity_power else None, device=device, clusterer=how.clusterer,
@@ -321,7 +322,7 @@ def cluster_embeddings(
             centres = [means_of(cluster_sums(points[i], found, 2)) if config.band_elsewhere else fitted[i][first.clusters]
                        for i, found in enumerate(decided)]  # at other sides its clusters' mean embeddings
             decided = [voxels_decide(found, points[i], centres[i], outside=outside[i], width=config.voxel_band,
-                                     hyperbolic=geometry.hyperbolic and not tangent, factors=factors,
+                                     hyperbolic=ball, factors=factors,
                                      c=geometry.curvature) for i, found in enumerate(decided)]
         objects = [level1_object(found, volume=None if volumes is None else volumes[i], refine=config.refine,
                                  outside=outside[i]) for i, found in enumerate(decided)]

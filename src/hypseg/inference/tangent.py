@@ -28,6 +28,12 @@ def in_tangent(space: str, geometry: ModelConfig) -> bool:
     return geometry.hyperbolic and space == "tangent"
 
 
+def in_ball(space: str, geometry: ModelConfig) -> bool:
+    """Whether ``geometry``'s embeddings are clustered in the Poincaré ball, with its distances and Fréchet means: a
+    hyperbolic model outside the tangent space. Otherwise they are flat vectors, with arithmetic means."""
+    return geometry.hyperbolic and not in_tangent(space, geometry)
+
+
 def _per_factor(points: np.ndarray, factors: int, mapping, c: float) -> np.ndarray:
     """``mapping`` (:func:`hypseg.geometry.logmap0` or ``expmap0``) of every factor of ``points`` (..., F*d),
     computed in float64 and returned in the points' dtype."""
