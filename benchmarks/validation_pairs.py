@@ -196,22 +196,16 @@ def choice_against_recipe(found: dict[str, list[dict]], key: str, *, only: str |
         for seed, name in seeds.items():
             plain = [row for row in found[name] if key not in row]
             for row in found[name]:
-                if key in row and _ROWS[RECIPE](row):  # a list's value (band_sides) as its items, comma-joined
-                    value = ",".join(map(str, row[key])) if isinstance(row[key], list) else row[key]
+                if key in row and _ROWS[RECIPE](row):  # a list's value (band_sides) as a tuple: hashable, sorts by number
+                    value = tuple(row[key]) if isinstance(row[key], list) else row[key]
                     chosen.setdefault(value, []).append((seed, per_volume([row], RECIPE), per_volume(plain, RECIPE)))
-        for value, runs in sorted(chosen.items(), key=lambda item: _in_order(item[0])):
-            rows += [[setting, f"{key} {value}", ", ".join(seed for seed, _, _ in runs), *row]
+        for value, runs in sorted(chosen.items()):
+            named = ",".join(map(str, value)) if isinstance(value, tuple) else value
+            rows += [[setting, f"{key} {named}", ", ".join(seed for seed, _, _ in runs), *row]
                      for row in seeds_averaged([run for _, run, _ in runs], [base for _, _, base in runs])]
     if not rows:
         raise ValueError(f"no recipe row with {key!r}" + ("" if only is None else f" in setting {only!r}"))
     return rows
-
-
-def _in_order(value):
-    """A choice's value as it sorts: a list's items (comma-joined) as numbers, so that "5" comes before "10"."""
-    if isinstance(value, str) and value.replace(",", "").replace("-", "").isdigit():
-        return tuple(int(x) for x in value.split(","))
-    return (value,)
 
 
 def seeds_averaged(runs: Sequence[dict[int, np.ndarray]], bases: Sequence[dict[int, np.ndarray]]) -> list[list[str]]:
