@@ -102,7 +102,9 @@ class LevelInference:
     volume's intensity (``SegmentConfig.refine``, :mod:`hypseg.inference.refine`);
     ``voxel_band``: on the first level with containment, how near its clusters' boundary a voxel takes its own
     nearest centre instead of its supervoxel's (``SegmentConfig.voxel_band``); ``band_sides``: the patch sides it
-    decides at (``SegmentConfig.band_sides``; empty: the level's own).
+    decides at (``SegmentConfig.band_sides``; empty: the level's own); ``field_retry``: on the first level with
+    containment, the clusters of its second try where its object lies in no field of view (``SegmentConfig.field_retry``;
+    0: none).
     """
 
     patch_sides: tuple[int, ...]
@@ -115,6 +117,7 @@ class LevelInference:
     refine: int = 0
     voxel_band: int = 0
     band_sides: tuple[int, ...] = ()
+    field_retry: int = 0
 
     def describe(self) -> str:
         sides = "p = " + " x ".join(map(str, self.patch_sides))
@@ -127,6 +130,8 @@ class LevelInference:
                 + (f", voxels within {self.voxel_band} of its boundary deciding alone"
                    + (f" at p = {' x '.join(map(str, self.band_sides))}" if self.band_sides else "")
                    if self.voxel_band and self.in_object and self.clusterer == "kmeans" else "")
+                + (f", again with {self.field_retry} clusters where its object lies in no field of view"
+                   if self.field_retry and self.in_object and self.clusterer == "kmeans" else "")
                 + (f", its boundary refined by intensity ({self.refine} pass{'es' if self.refine > 1 else ''})"
                    if self.refine and self.in_object else ""))
 
@@ -156,7 +161,7 @@ _DEFAULT = default_segmentation()
 INFERENCE: Mapping[int, LevelInference] = {
     i: LevelInference(level.patch_sides, level.supervoxel_size, level.pooled, level.purity_power, level.in_object,
                       _DEFAULT.space, level.clusterer, _DEFAULT.refine if i == 1 else 0, _DEFAULT.voxel_band if i == 1 else 0,
-                      _DEFAULT.band_sides if i == 1 else ())
+                      _DEFAULT.band_sides if i == 1 else (), _DEFAULT.field_retry if i == 1 else 0)
     for i, level in enumerate(_DEFAULT.levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
 
@@ -172,7 +177,7 @@ def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int,
                     purity_power=how.purity_power, pooled=how.pooled, in_object=how.in_object, clusterer=how.clusterer)
         for level, how in sorted((level, inference[level]) for level in levels)), seed=seed, space=spaces.pop(),
         refine=inference[min(levels)].refine, voxel_band=inference[min(levels)].voxel_band,
-        band_sides=inference[min(levels)].band_sides)
+        band_sides=inference[min(levels)].band_sides, field_retry=inference[min(levels)].field_retry)
 
 
 def level_weights(settings, segments: Mapping[int, Sequence[np.ndarray]]) -> dict[LevelInference, list[np.ndarray] | None]:

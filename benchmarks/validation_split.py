@@ -183,6 +183,10 @@ def main() -> None:
                         "score the recipe with level 1's voxel band deciding by the embedding at patch side P against its "
                         "clusters' mean embeddings there (SegmentConfig.band_sides), paired against the recipe's own level 1 "
                         "(repeat)")
+    parser.add_argument("--field-retry", action="append", default=[], type=int, metavar="K", help="with --recipe, also "
+                        "score the recipe with level 1 clustered again with K clusters where its object lies in no field "
+                        "of view, the cluster least on the faces its object (SegmentConfig.field_retry), paired against "
+                        "the recipe's own level 1; each such row lists the volumes retried (repeat)")
     parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, "
                         "also score the recipe with every level's clustering seeded S instead of 0 (SegmentConfig.seed: "
                         "subsamples and restarts), paired against the recipe's own rows: how far the clustering's "
@@ -213,6 +217,8 @@ def main() -> None:
         parser.error("--band-sides needs --recipe and patch sides >= 1")
     if args.band_sides and args.space == "ball" and args.variant != "euclidean":
         parser.error("--band-sides needs the tangent space for a hyperbolic model (--space tangent)")
+    if args.field_retry and (not args.recipe or min(args.field_retry) < 3):
+        parser.error("--field-retry needs --recipe and at least 3 clusters")
     if args.kmeans_seed and (not args.recipe or min(args.kmeans_seed) < 0):
         parser.error("--kmeans-seed needs --recipe and seeds >= 0")
     try:
@@ -382,7 +388,8 @@ def main() -> None:
     inside_embeddings = {}  # refine -> the embeddings with the finer sides' from the volumes normalised inside level 1
     # level 1 at another side and power, or with a voxel band; or k-means seeded otherwise
     choices = [None, *(("level1", c) for c in level1_choices), *(("voxel_band", r) for r in args.voxel_band),
-               *(("band_sides", p) for p in args.band_sides), *(("kmeans_seed", s) for s in args.kmeans_seed)]
+               *(("band_sides", p) for p in args.band_sides), *(("field_retry", k) for k in args.field_retry),
+               *(("kmeans_seed", s) for s in args.kmeans_seed)]
     for clusterer, refine, choice in itertools.product(clusterers if recipe else (), passes, choices):
         finer = {level: dataclasses.replace(how, refine=refine) if level == 1 else dataclasses.replace(how, clusterer=clusterer)
                  for level, how in recipe.items()}
@@ -397,6 +404,9 @@ def main() -> None:
         elif what == "band_sides":  # the recipe's band deciding at another patch side
             finer[1] = dataclasses.replace(finer[1], band_sides=(value,))
             named |= {"band_sides": [value]}
+        elif what == "field_retry":  # level 1 again with more clusters where its object lies in no field of view
+            finer[1] = dataclasses.replace(finer[1], field_retry=value)
+            named |= {"field_retry": value}
         elif what == "kmeans_seed":
             named |= {"kmeans_seed": value}
         found = cluster_volumes(embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,
@@ -417,6 +427,8 @@ def main() -> None:
         print(json.dumps({"variant": args.variant, **space_key, "triplet_weight": config.train.triplet_weight, "seed": args.seed,
                           "ensemble": args.ensemble, "override": override, "inference": "recipe (quality.INFERENCE)", **named,
                           "level1_voxel_band": finer[1].voxel_band, "no_field_volumes": no_field,
+                          **({"retried_volumes": [i for i, volume in enumerate(found) if volume.retried]}
+                             if what == "field_retry" else {}),
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels],
                           "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels},
                           **compared}), flush=True)

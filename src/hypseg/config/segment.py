@@ -148,6 +148,14 @@ class SegmentConfig(Config):
         two centres are the mean embeddings of level 1's clusters' voxels (as its clustering left them) at those
         sides, so they need a flat space: the tangent space, or a Euclidean model. Ignored where the band is
         (no ``voxel_band``, no containment, a tied-mixture level 1).
+    field_retry : int
+        Where level 1's object lies in no field of view (:func:`hypseg.inference.hierarchy.warn_if_no_field`: it meets
+        the volume's faces as much as its size predicts), cluster level 1 of that volume again with this many clusters
+        (at least 3; 0: never). The cluster least on the faces (:func:`hypseg.inference.hierarchy.least_on_faces`)
+        becomes the object, against the others together, where it lies in a field; the voxel band's voxels then
+        decide between its centre and the others'. A low-contrast object split between two clusters by its brighter
+        rim or a gradient across the volume is found this way. Ignored without containment or with a tied-mixture
+        level 1.
     """
 
     levels: tuple[LevelConfig, ...]
@@ -160,6 +168,7 @@ class SegmentConfig(Config):
     refine: int = 0
     voxel_band: int = 0
     band_sides: tuple[int, ...] = ()
+    field_retry: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -194,6 +203,11 @@ class SegmentConfig(Config):
         if any(isinstance(p, bool) or int(p) != p or p < 1 for p in self.band_sides):
             raise UserError(f"SegmentConfig: band_sides must be whole patch sides >= 1, got {list(self.band_sides)}")
         object.__setattr__(self, "band_sides", tuple(int(p) for p in self.band_sides))
+        if isinstance(self.field_retry, bool) or int(self.field_retry) != self.field_retry or self.field_retry in (1, 2) \
+                or self.field_retry < 0:
+            raise UserError(f"SegmentConfig: field_retry must be 0 (no second try) or a whole number of clusters >= 3, "
+                            f"got {self.field_retry}")
+        object.__setattr__(self, "field_retry", int(self.field_retry))
         if self.supervoxel_tile < MIN_TILE:
             raise UserError(f"SegmentConfig: supervoxel_tile must be >= {MIN_TILE} voxels, got {self.supervoxel_tile}")
 
@@ -218,6 +232,12 @@ class SegmentConfig(Config):
         """Whether the voxel band decides at other patch sides than level 1's (``band_sides``), against its clusters'
         mean embeddings there rather than level 1's own centres."""
         return self.banded and self.band_sides not in ((), self.levels[0].patch_sides)
+
+    @property
+    def retries(self) -> bool:
+        """Whether level 1 is clustered again where its object lies in no field of view (``field_retry``): with
+        containment and k-means at level 1."""
+        return bool(self.field_retry) and self.contained and self.levels[0].clusterer == "kmeans"
 
     def groups(self) -> tuple[list[tuple[LevelConfig, ...]], list[tuple[LevelConfig, ...]]]:
         """The levels in the order they are clustered: (those clustered on their own, the first level
@@ -258,6 +278,9 @@ class SegmentConfig(Config):
         if self.banded:
             at = f" at patch sides {','.join(map(str, self.band_sides))}" if self.band_sides else ""
             lines.append(f"level 1's voxels within {self.voxel_band} of its clusters' boundary take their nearest centre{at}")
+        if self.retries:
+            lines.append(f"where level 1's object lies in no field of view, level 1 clustered again with {self.field_retry} "
+                         "clusters, the one least on the faces the object")
         if self.refine and self.contained:
             lines.append(f"the level-1 object's boundary refined by intensity, {self.refine} pass{'es' if self.refine > 1 else ''}")
         return "\n".join(lines)

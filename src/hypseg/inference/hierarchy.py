@@ -38,7 +38,7 @@ from hypseg.inference.refine import refine_boundary
 from hypseg.inference.segment import Segmentation, segment_volumes
 
 __all__ = ["FIELD_RATIO", "NoFieldWarning", "check_inside_clusters", "face_counts", "face_shares", "field_ratio",
-           "level1_object", "outside_of", "restrict_supervoxels", "segment_inside", "warn_if_no_field"]
+           "least_on_faces", "level1_object", "outside_of", "restrict_supervoxels", "segment_inside", "warn_if_no_field"]
 
 #: Level 1's object covering at least this share of the face voxels per share of the volume lies in no field of view.
 FIELD_RATIO = 0.75
@@ -109,16 +109,32 @@ def field_ratio(faces: np.ndarray, voxels: np.ndarray, outside: int) -> float:
     return 0.0 if share == 0 else face_share / share
 
 
-def warn_if_no_field(faces: np.ndarray, voxels: np.ndarray, outside: int, *, volume: int) -> bool:
+def least_on_faces(faces: np.ndarray, voxels: np.ndarray) -> tuple[int, float]:
+    """The cluster that, taken as an object against all the others together, has the smallest :func:`field_ratio`,
+    and that ratio; ``faces`` and ``voxels`` count each cluster's face voxels and voxels (ids 0, 1, ...).
+
+    >>> least_on_faces(np.array([40, 20, 0]), np.array([500, 400, 100]))
+    (2, 0.0)
+    """
+    faces, voxels = np.asarray(faces, dtype=np.float64), np.asarray(voxels, dtype=np.float64)
+    ratios = [field_ratio(np.array([faces.sum() - faces[c], faces[c]]), np.array([voxels.sum() - voxels[c], voxels[c]]), 0)
+              for c in range(len(faces))]
+    best = int(np.argmin(ratios))
+    return best, float(ratios[best])
+
+
+def warn_if_no_field(faces: np.ndarray, voxels: np.ndarray, outside: int, *, volume: int, tried: int = 0) -> bool:
     """Warn (:class:`NoFieldWarning`) when level 1's object lies in no field of view (:func:`field_ratio` at least
-    :data:`FIELD_RATIO`; the counts as there); returns whether it did."""
+    :data:`FIELD_RATIO`; the counts as there); returns whether it did. ``tried``: the clusters of a second try
+    (``SegmentConfig.field_retry``) that found no object in a field either, which the warning names."""
     ratio = field_ratio(faces, voxels, outside)
     if ratio >= FIELD_RATIO:
         share = _object_shares(faces, voxels, outside)[1]
+        again = f", nor does any of {tried} clusters" if tried else ""
         warnings.warn(NoFieldWarning(
             f"volume {volume}: level 1's object meets the volume's faces as much as its size predicts ({ratio:.2f} "
-            f"times its share of the volume, {share:.2f}): the volume shows no object in a field of view, and the object "
-            "is merely the cluster on fewer faces; --no-containment clusters every level over the whole volume"),
+            f"times its share of the volume, {share:.2f}){again}: the volume shows no object in a field of view, and the "
+            "object is merely the cluster on fewer faces; --no-containment clusters every level over the whole volume"),
             stacklevel=3)
     return ratio >= FIELD_RATIO
 

@@ -31,8 +31,8 @@ from hypseg.config import LevelConfig, ModelConfig, SegmentConfig
 from hypseg.data import supervoxels
 from hypseg.errors import UserError
 from hypseg.inference.embed import embed_volume_multiscale, resolve_patch, warn_if_collapsed
-from hypseg.inference.hierarchy import (face_counts, level1_object, object_order, outside_of, segment_inside,
-                                       warn_if_no_field)
+from hypseg.inference.hierarchy import (FIELD_RATIO, face_counts, field_ratio, least_on_faces, level1_object, object_order,
+                                       outside_of, segment_inside, warn_if_no_field)
 from hypseg.inference.model_io import TrainedModel
 from hypseg.inference.pooling import purity_weights
 from hypseg.inference.refine import boundary_zone
@@ -51,6 +51,7 @@ class VolumeSegmentation(NamedTuple):
     object: np.ndarray | None  # (Z, Y, X) bool: the first level's object, holes filled (containment), else None
     clustered_voxels: bool  # fitted on voxels: it (or its object; pooled: all volumes) held fewer supervoxels than clusters
     no_field: bool = False  # containment found no object in a field of view (hierarchy.NoFieldWarning was issued)
+    retried: bool = False  # level 1's object is its second try's, with SegmentConfig.field_retry clusters
 
 
 class RecipeResult(NamedTuple):
@@ -182,13 +183,14 @@ def means_of(sums: np.ndarray) -> np.ndarray:
 
 
 def voxels_decide(level1: np.ndarray, points: np.ndarray, centres: np.ndarray, *, outside: int, width: int,
-                  hyperbolic: bool, factors: int = 1, c: float = 1.0) -> np.ndarray:
+                  hyperbolic: bool, factors: int = 1, c: float = 1.0, merge: np.ndarray | None = None) -> np.ndarray:
     """Level 1's map (two clusters, 0 and 1) with every voxel of its zone given the cluster whose centre
     (``centres``, row = cluster) is nearest its own embedding (``points``, (Z, Y, X, F*d)): in the product of
     ``factors`` balls of curvature ``c`` when ``hyperbolic``, else as flat vectors. The zone
     (:func:`hypseg.inference.refine.boundary_zone` of every cluster but ``outside``) is every voxel within ``width``
     6-connected steps of a voxel of the other cluster, and the object's voxels within ``width`` of the volume's
-    faces (beyond them lies the outside).
+    faces (beyond them lies the outside). With ``merge`` (one label per centre) a voxel takes the label its nearest
+    centre's row has there: a map of an object against several clusters together decides among all their centres.
 
     Supervoxels label their voxels whole, so one that straddles the object's edge puts voxels of both sides on
     one; within the zone each voxel decides by its own embedding. Whether a voxel is in the zone depends only on the
@@ -205,7 +207,8 @@ def voxels_decide(level1: np.ndarray, points: np.ndarray, centres: np.ndarray, *
     y = torch.as_tensor(np.asarray(centres), dtype=torch.float64)
     distance = (product_sqdist(x, y, factors=factors, c=c) if hyperbolic
                 else torch.cdist(x, y, compute_mode="donot_use_mm_for_euclid_dist"))
-    out[zone] = distance.argmin(1).numpy().astype(level1.dtype)
+    nearest = distance.argmin(1).numpy()
+    out[zone] = (nearest if merge is None else np.asarray(merge)[nearest]).astype(level1.dtype)
     return out
 
 
@@ -274,25 +277,35 @@ def cluster_embeddings(
     flat: dict[tuple[int, ...], list[np.ndarray]] = {}  # patch sides -> the embeddings in the tangent space
     fitted: list[dict[int, np.ndarray]] = [{} for _ in range(n)]  # k -> the centres in the space clustered in
 
+    def clustered(sides: tuple[int, ...]) -> list[np.ndarray]:
+        """The embeddings at ``sides`` in the space they are clustered in (one factor per model and side,
+        member-major: each ball is mapped on its own)."""
+        factors = len(sides) * members
+        if not tangent:
+            return list(embeddings[sides])
+        if sides not in flat:
+            flat[sides] = [to_tangent(e, factors=factors, c=geometry.curvature) for e in embeddings[sides]]
+        return flat[sides]
+
+    def options(how: LevelConfig, only: int | None = None) -> dict:
+        """What :func:`segment_volumes` takes for ``how``, for every volume or volume ``only`` alone (fitted on its
+        own); factor f takes the purity weights of side f mod (number of sides), for every member."""
+        def pick(maps):
+            return None if maps is None else (maps if only is None else [maps[only]])
+        return dict(c=geometry.curvature, hyperbolic=ball, pooled=how.pooled and only is None, subsample=config.subsample,
+                    n_init=config.n_init, random_state=config.seed, factors=len(how.patch_sides) * members,
+                    segments=pick(None if how.supervoxel_size is None else segments[how.supervoxel_size]),
+                    voxel_weights=pick(weights[how.weighting] if how.purity_power else None), device=device,
+                    clusterer=how.clusterer)
+
     def fit(group: tuple[LevelConfig, ...], objects: list[np.ndarray] | None) -> None:
         how = group[0]
-        # one factor per model and side (member-major): each ball is mapped on its own, and factor f takes
-        # the purity weights of side f mod (number of sides), for every member
         factors = len(how.patch_sides) * members
-        points = embeddings[how.patch_sides]
-        if tangent:
-            if how.patch_sides not in flat:
-                flat[how.patch_sides] = [to_tangent(e, factors=factors, c=geometry.curvature) for e in points]
-            points = flat[how.patch_sides]
-        options = dict(
-            c=geometry.curvature, hyperbolic=ball, pooled=how.pooled,
-            subsample=config.subsample, n_init=config.n_init, random_state=config.seed, factors=factors,
-            segments=None if how.supervoxel_size is None else segments[how.supervoxel_size],
-            voxel_weights=weights[how.weighting] if how.purity_power else None, device=device, clusterer=how.clusterer,
-        )
+        points = clustered(how.patch_sides)
+        options_ = options(how)
         ks = [level.clusters for level in group]
-        found = (segment_inside(points, objects, clusters=ks, **options) if objects is not None
-                 else segment_volumes(points, clusters=ks, nested=config.nested, **options))
+        found = (segment_inside(points, objects, clusters=ks, **options_) if objects is not None
+                 else segment_volumes(points, clusters=ks, nested=config.nested, **options_))
         for i, seg in enumerate(found):
             labels[i].update(seg.labels)
             fitted[i].update(seg.centers)
@@ -305,33 +318,57 @@ def cluster_embeddings(
         fit(group, None)
     objects = None
     no_field = [False] * n  # containment found no object in a field of view
+    retried = [False] * n  # level 1's object is the second try's (config.field_retry)
     if config.contained:  # k-means numbers level 1's clusters 0 and 1; the one on more faces is the outside
-        faces = [face_counts(found[first.clusters], np.arange(2)) for found in labels]
-        outside = [outside_of(counts) for counts in faces]
-        no_field = [warn_if_no_field(faces[i], np.bincount(found[first.clusters].ravel(), minlength=2), outside[i], volume=i)
-                    for i, found in enumerate(labels)]
         decided = [found[first.clusters] for found in labels]  # level 1's own map stays as k-means left it
+        faces = [face_counts(found, np.arange(2)) for found in decided]
+        outside = [outside_of(counts) for counts in faces]
+        counts = [np.bincount(found.ravel(), minlength=2) for found in decided]
+        own = list(decided)  # per volume the map whose clusters the band's centres are, one row each
+        centres = [fitted[i][first.clusters] for i in range(n)]
+        merge = [None] * n  # per volume, the object map's label each of its band's centres gives (None: the row's)
+        objects_at = {}  # volume -> level 1's centres (the outside's, the object's) where the second try found it
+        if config.retries:
+            again = dataclasses.replace(first, clusters=config.field_retry)
+            for i in range(n):
+                if field_ratio(faces[i], counts[i], outside[i]) < FIELD_RATIO:
+                    continue
+                seg = segment_volumes(clustered(first.patch_sides)[i:i + 1], clusters=[again.clusters], **options(again, i))[0]
+                found = seg.labels[again.clusters]
+                tries = np.bincount(found.ravel(), minlength=again.clusters)
+                cluster, ratio = least_on_faces(face_counts(found, np.arange(again.clusters)), tries)
+                if ratio >= FIELD_RATIO:
+                    continue
+                retried[i], own[i] = True, found
+                decided[i] = (found == cluster).astype(np.int32)  # the object 1, the other clusters its outside 0
+                faces[i], outside[i], counts[i] = face_counts(decided[i], np.arange(2)), 0, np.bincount(decided[i].ravel(), minlength=2)
+                centres[i], merge[i] = seg.centers[again.clusters], (np.arange(again.clusters) == cluster).astype(np.int32)
+                rest = np.delete(np.arange(again.clusters), cluster)  # the outside's centre: its clusters', by voxel count
+                objects_at[i] = np.stack([np.average(centres[i][rest], axis=0, weights=np.maximum(tries[rest], 1)),
+                                          centres[i][cluster]])
+        no_field = [not retried[i] and warn_if_no_field(faces[i], counts[i], outside[i], volume=i,
+                                                        tried=config.field_retry if config.retries else 0)
+                    for i in range(n)]
         if config.banded:
             band = config.band_sides or first.patch_sides
-            factors = len(band) * members
-            points = embeddings[band]
-            if tangent:
-                if band not in flat:
-                    flat[band] = [to_tangent(e, factors=factors, c=geometry.curvature) for e in points]
-                points = flat[band]
-            centres = [means_of(cluster_sums(points[i], found, 2)) if config.band_elsewhere else fitted[i][first.clusters]
-                       for i, found in enumerate(decided)]  # at other sides its clusters' mean embeddings
+            points = clustered(band)
+            if config.band_elsewhere:  # at other sides the centres are its clusters' mean embeddings
+                centres = [means_of(cluster_sums(points[i], own[i], len(c))) for i, c in enumerate(centres)]
             decided = [voxels_decide(found, points[i], centres[i], outside=outside[i], width=config.voxel_band,
-                                     hyperbolic=ball, factors=factors,
-                                     c=geometry.curvature) for i, found in enumerate(decided)]
+                                     hyperbolic=ball, factors=len(band) * members, c=geometry.curvature, merge=merge[i])
+                       for i, found in enumerate(decided)]
         objects = [level1_object(found, volume=None if volumes is None else volumes[i], refine=config.refine,
                                  outside=outside[i]) for i, found in enumerate(decided)]
     for group in within:
         fit(group, objects)
     if objects is not None and first.in_object:
         for i, obj in enumerate(objects):  # the object map's labels: 0 outside, 1 the object; its centres alike
-            centers[i][first.clusters] = object_order(centers[i][first.clusters], outside[i])
+            if i in objects_at:
+                centers[i][first.clusters] = (to_ball(objects_at[i], factors=len(first.patch_sides) * members, c=geometry.curvature)
+                                              if tangent else objects_at[i])
+            else:
+                centers[i][first.clusters] = object_order(centers[i][first.clusters], outside[i])
             labels[i][first.clusters] = obj.astype(np.int32)
     return [VolumeSegmentation({k: labels[i][k] for k in config.clusters}, {k: centers[i][k] for k in config.clusters},
-                               None if objects is None else objects[i], voxels[i], no_field[i])
+                               None if objects is None else objects[i], voxels[i], no_field[i], retried[i])
             for i in range(n)]
