@@ -446,6 +446,20 @@ def test_band_side_sets_the_embedding_the_band_decides_by_and_p_resets_it(model_
     assert not (tmp_path / "ball").exists()
 
 
+def test_field_retry_is_recorded_and_a_count_below_three_is_a_one_line_error(model_dir, tmp_path):
+    import json
+
+    _noisy_ball(tmp_path / "v.nii.gz")
+    out = tmp_path / "seg"
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, "-k", 3, "--field-retry", 4)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "segmentation.json").read_text())["recipe"]["field_retry"] == 4
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "bad", "--field-retry", 2)
+    assert result.exit_code == 2 and result.stderr == ("hypseg: error: SegmentConfig: field_retry must be 0 (no second try) "
+                                                       "or a whole number of clusters >= 3, got 2\n")
+    assert not (tmp_path / "bad").exists()
+
+
 def test_evaluate_says_which_truth_level_met_which_count_when_they_do_not_fit(model_dir, tmp_path):
     vol = _volume(8)
     save_volume(vol, path=tmp_path / "v.nii.gz")

@@ -23,9 +23,12 @@ def test_default_preset_is_the_benchmark_recipe_and_paper_the_papers_protocol():
     assert paper.levels == tuple(LevelConfig(k, patch_sides=(5,)) for k in (2, 4, 8))
     assert not paper.contained and all(level.supervoxel_size is None and not level.pooled for level in paper.levels)
     assert default.space == "tangent" and paper.space == "ball"  # the paper clusters with hyperbolic k-means
-    assert default.describe().splitlines()[-3:] == ["a hyperbolic model's embeddings clustered in the tangent space at the origin",
+    assert default.describe().splitlines()[-4:] == ["a hyperbolic model's embeddings clustered in the tangent space at the origin",
                                                     "level 1's voxels within 1 of its clusters' boundary take their nearest centre",
+                                                    "where level 1's object lies in no field of view, level 1 clustered again with 3 "
+                                                    "clusters, the one least on the faces the object",
                                                     "the level-1 object's boundary refined by intensity, 2 passes"]
+    assert default.field_retry == 3 and paper.field_retry == 0
     assert len(paper.describe().splitlines()) == 3
 
 
@@ -153,3 +156,22 @@ def test_band_sides_are_described_kept_in_a_recipe_file_and_refused_below_one():
     assert at5.band_elsewhere and not segment_preset("default").band_elsewhere
     assert not dataclasses.replace(segment_preset("default"), band_sides=(10,)).band_elsewhere
     assert not dataclasses.replace(at5, voxel_band=0).band_elsewhere and not at5.with_levels(in_object=False).band_elsewhere
+
+
+def test_a_second_try_of_level_1_is_described_kept_in_a_recipe_file_and_refused_below_three_clusters():
+    retry = segment_preset("default")
+    assert retry.retries and not dataclasses.replace(retry, field_retry=0).retries
+    assert ("where level 1's object lies in no field of view, level 1 clustered again with 3 clusters, the one least on "
+            "the faces the object" in retry.describe().splitlines())
+    assert SegmentConfig.from_dict(retry.to_dict()) == retry
+    for bad in (1, 2, -1, 3.5, True):
+        with pytest.raises(UserError, match=r"^SegmentConfig: field_retry must be 0 \(no second try\) or a whole number "
+                                            r"of clusters >= 3, got "):
+            dataclasses.replace(segment_preset("default"), field_retry=bad)
+    # only where level 1 has an object to find: containment, and k-means' clusters
+    assert not retry.with_levels(in_object=False).retries and not retry.with_levels(clusterer="tied-mixture").retries
+    assert (retry.with_levels(in_object=False).describe()
+            == dataclasses.replace(retry, field_retry=0).with_levels(in_object=False).describe())
+    saved = retry.to_dict()  # a recipe file written before the second try existed has none
+    del saved["field_retry"]
+    assert SegmentConfig.from_dict(saved) == dataclasses.replace(retry, field_retry=0)

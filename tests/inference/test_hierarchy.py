@@ -124,3 +124,28 @@ def test_a_volume_with_no_object_in_a_field_is_warned_about_in_one_line():
         ratio = field_ratio(face_counts(cube, np.arange(2)), np.bincount(cube.ravel(), minlength=2), 0)
         assert 0 < ratio < FIELD_RATIO
         assert not warn_if_no_field(face_counts(cube, np.arange(2)), np.bincount(cube.ravel(), minlength=2), 0, volume=0)
+
+
+def test_the_cluster_least_on_the_faces_is_each_cluster_against_the_others_together():
+    from hypseg.inference.hierarchy import least_on_faces
+
+    labels = np.zeros((8, 8, 8), dtype=int)
+    labels[:, :, 4:] = 1  # two halves of the field
+    labels[2:6, 2:6, 2:6] = 2  # and a cube inside, off every face
+    faces, voxels = face_counts(labels, np.arange(3)), np.bincount(labels.ravel(), minlength=3)
+    assert least_on_faces(faces, voxels) == (2, 0.0)
+    halves = labels.copy()
+    halves[halves == 2] = 0  # each half against the other: on its share of the faces
+    cluster, ratio = least_on_faces(face_counts(halves, np.arange(2)), np.bincount(halves.ravel(), minlength=2))
+    assert ratio == pytest.approx(field_ratio(face_counts(halves, np.arange(2)), np.bincount(halves.ravel()), 1 - cluster))
+    assert ratio >= FIELD_RATIO
+
+
+def test_the_warning_names_a_second_try_that_found_no_object_either():
+    halves = np.zeros((8, 8, 8), dtype=int)
+    halves[:, :, 5:] = 1
+    with pytest.warns(NoFieldWarning) as caught:
+        warn_if_no_field(face_counts(halves, np.arange(2)), np.bincount(halves.ravel(), minlength=2), 0, volume=3, tried=3)
+    assert str(caught[0].message).startswith(
+        "volume 3: level 1's object meets the volume's faces as much as its size predicts (1.08 times its share of "
+        "the volume, 0.38), nor does any of 3 clusters: the volume shows no object in a field of view")

@@ -248,3 +248,79 @@ def test_a_band_at_other_sides_decides_by_their_embedding_against_the_clusters_m
         np.testing.assert_array_equal(found.object, level1_object(decided))
         differs += int((found.object != mine.object).sum())
     assert differs > 0  # another side's embedding decides otherwise than level 1's own
+
+
+def _split_field(seed=0, n=16):
+    """A cube off every face inside a field whose two halves differ more than the cube differs from either: level 1's
+    two clusters are the halves (in no field of view), three find the cube."""
+    rng = np.random.default_rng(seed)
+    e = np.zeros((n, n, n, 2), np.float32)
+    e[:, :, n // 2:, 0] = 0.5
+    cube = np.zeros((n, n, n), dtype=bool)
+    cube[5:11, 5:11, 5:11] = True
+    e[cube] = (0.25, 0.3)
+    return cube, (e - 0.2 + rng.normal(0, 0.03, e.shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize("band", [0, 1])
+def test_a_second_try_with_three_clusters_finds_the_object_level_1_split_across_its_field(band):
+    import warnings
+
+    from hypseg.inference.hierarchy import NoFieldWarning
+
+    cube, field = _split_field()
+    _, (cell, _, _) = _embeddings(shape=(16, 16, 16))
+    levels = (LevelConfig(2, (4,), None, pooled=False, in_object=True), LevelConfig(3, (4,), None, pooled=False, in_object=True))
+    plain = SegmentConfig(levels=levels, seed=0, voxel_band=band)
+    retry = dataclasses.replace(plain, field_retry=3)
+    geometry = smoke_recipe().model
+    with pytest.warns(NoFieldWarning):
+        before = cluster_embeddings({(4,): [cell, field]}, plain, geometry=geometry)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the second try found an object in a field: nothing to warn about
+        after = cluster_embeddings({(4,): [cell, field]}, retry, geometry=geometry)
+    assert [v.retried for v in after] == [False, True] and not any(v.no_field for v in after)
+    for k in (2, 3):  # a volume whose level 1 lies in a field is untouched
+        np.testing.assert_array_equal(after[0].labels[k], before[0].labels[k])
+        np.testing.assert_array_equal(after[0].centers[k], before[0].centers[k])
+    assert before[1].object.mean() > 0.4  # the first try's object: a half of the field
+    np.testing.assert_array_equal(after[1].object, cube)
+    np.testing.assert_array_equal(after[1].labels[2], cube.astype(np.int32))
+    assert (after[1].labels[3][~cube] == 0).all() and set(np.unique(after[1].labels[3][cube])) == {1, 2}
+    # as the hierarchy functions give it: three clusters of the volume alone, the one off the faces filled
+    three = segment_volumes([field], clusters=(3,), pooled=False, random_state=0)[0]
+    found = three.labels[3][cube][0]
+    np.testing.assert_array_equal(after[1].object, level1_object((three.labels[3] == found).astype(int), outside=0))
+    rest = [j for j in range(3) if j != found]
+    weights = [np.sum(three.labels[3] == j) for j in rest]
+    np.testing.assert_allclose(after[1].centers[2], np.stack([np.average(three.centers[3][rest], axis=0, weights=weights),
+                                                              three.centers[3][found]]), rtol=1e-6)
+
+
+def test_a_second_try_that_finds_no_object_in_a_field_either_leaves_level_1_and_says_so():
+    from hypseg.inference.hierarchy import NoFieldWarning
+
+    field = np.random.default_rng(1).uniform(-0.3, 0.3, (12, 12, 12, 2)).astype(np.float32)  # speckle: every cluster on the faces
+    levels = (LevelConfig(2, (4,), None, pooled=False, in_object=True), LevelConfig(3, (4,), None, pooled=False, in_object=True))
+    plain = SegmentConfig(levels=levels, seed=0)
+    with pytest.warns(NoFieldWarning):
+        before = cluster_embeddings({(4,): [field]}, plain, geometry=smoke_recipe().model)[0]
+    with pytest.warns(NoFieldWarning, match="nor does any of 3 clusters"):
+        after = cluster_embeddings({(4,): [field]}, dataclasses.replace(plain, field_retry=3), geometry=smoke_recipe().model)[0]
+    assert after.no_field and not after.retried
+    for k in (2, 3):
+        np.testing.assert_array_equal(after.labels[k], before.labels[k])
+
+
+def test_a_band_of_an_object_against_several_clusters_decides_among_all_their_centres():
+    from hypseg.inference.recipe import voxels_decide
+
+    level1 = np.zeros((1, 1, 6), dtype=np.int32)
+    level1[..., 3:] = 1  # the object, against two clusters together
+    points = np.array([0.0, 0.0, 2.1, 0.9, 1.0, 1.0]).reshape(1, 1, 6, 1)
+    centres = np.array([[0.0], [1.0], [2.0]])  # rows 0 and 2 are the outside's clusters, row 1 the object's
+    got = voxels_decide(level1, points, centres, outside=0, width=1, hyperbolic=False, merge=np.array([0, 1, 0]))
+    # in the zone (voxels 2 and 3): 2.1 is nearest the outside's second centre, 0.9 the object's
+    np.testing.assert_array_equal(got.ravel(), [0, 0, 0, 1, 1, 1])
+    unmerged = voxels_decide(level1, points, centres, outside=0, width=1, hyperbolic=False)
+    np.testing.assert_array_equal(unmerged.ravel(), [0, 0, 2, 1, 1, 1])  # without merge: the row itself

@@ -27,6 +27,7 @@ def segment(
     refine: Optional[int] = typer.Option(None, "--refine", min=0, help="Passes in which each voxel within one voxel of the level-1 object's boundary takes the side whose local mean intensity is nearer its own (the default recipe's 2; 0: the object as its supervoxels give it). Ignored without containment."),
     voxel_band: Optional[int] = typer.Option(None, "--voxel-band", min=0, help="Before the refinement, each voxel within this many voxels of the boundary between level 1's clusters takes the cluster whose centre is nearest its own embedding instead of its supervoxel's (the default recipe's 1; 0: the supervoxels decide alone). Ignored without containment and with a tied-mixture level 1."),
     band_side: Optional[int] = typer.Option(None, "--band-side", min=0, help="The patch side whose embedding the voxel band's voxels decide by, against the mean embeddings of level 1's clusters at that side (0: level 1's own side and centres). -p without it sets 0; ignored where the band is (see --voxel-band)."),
+    field_retry: Optional[int] = typer.Option(None, "--field-retry", min=0, help="Where level 1's object lies in no field of view (it meets the volume's faces as much as its size predicts), cluster level 1 again with this many clusters (at least 3) and take the one least on the faces as the object where it lies in a field (0: never). Ignored without containment and with a tied-mixture level 1."),
     nested: bool = typer.Option(False, "--nested", help="Each level refines the one above (a tree of labels; needs --no-containment)."),
     subsample: Optional[int] = typer.Option(None, min=100, help="Voxels (or supervoxels) each k-means is fitted on (default 50000)."),
     supervoxels: Optional[int] = typer.Option(None, min=0, help="Voxels per SLIC supervoxel at every level: cluster each supervoxel's mean embedding, so labels follow the image's edges (0: cluster every voxel)."),
@@ -85,7 +86,7 @@ def segment(
                "pooled": pooled, "in_object": containment, "clusterer": clusterer}
     config = config.with_levels(**{name: value for name, value in changes.items() if value is not None})
     shared = {"nested": nested or None, "subsample": subsample, "seed": seed, "space": space, "refine": refine,
-              "voxel_band": voxel_band}
+              "voxel_band": voxel_band, "field_retry": field_retry}
     if band_side is not None or patch_size:  # -p sets every level's side, and the band's with them
         shared["band_sides"] = (band_side,) if band_side else ()
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})

@@ -21,6 +21,9 @@ PURITY_POWER = 8.0
 REFINE_PASSES = 2
 #: how near level 1's boundary the ``default`` preset's voxels take their own nearest centre (``SegmentConfig.voxel_band``)
 VOXEL_BAND = 1
+#: clusters of the ``default`` preset's second try at level 1 where its object lies in no field of view
+#: (``SegmentConfig.field_retry``)
+FIELD_RETRY = 3
 
 
 def cpu_recipe() -> RunConfig:
@@ -120,14 +123,16 @@ def default_segmentation() -> SegmentConfig:
     next to the boundary between level 1's clusters take the cluster whose centre is nearest their own embedding
     (:func:`hypseg.inference.recipe.voxels_decide`), and then the object's boundary is refined voxel by voxel by the
     image's intensity in two passes (:mod:`hypseg.inference.refine`): both let it follow an edge that its
-    supervoxels straddle.
+    supervoxels straddle. Where level 1's two clusters meet the volume's faces as much as their sizes predict (no
+    object in a field of view: a faint object whose brighter rim, or a gradient across the field, took the second
+    cluster), level 1 is clustered again with three clusters, and the one off the faces is the object.
     """
     size = DEFAULT_SUPERVOXEL_SIZE
     return SegmentConfig(levels=(
         LevelConfig(2, patch_sides=(10,), supervoxel_size=size, pooled=False, in_object=True),
         LevelConfig(4, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=False, in_object=True),
         LevelConfig(8, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=True, in_object=True),
-    ), space="tangent", refine=REFINE_PASSES, voxel_band=VOXEL_BAND)
+    ), space="tangent", refine=REFINE_PASSES, voxel_band=VOXEL_BAND, field_retry=FIELD_RETRY)
 
 
 def paper_segmentation() -> SegmentConfig:

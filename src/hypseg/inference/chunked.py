@@ -52,6 +52,7 @@ import os
 import shutil
 import time
 import uuid
+import warnings
 from pathlib import Path
 from typing import Callable, Iterable, NamedTuple, Sequence
 
@@ -60,12 +61,13 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from hypseg.clustering import EmptyClusterWarning
 from hypseg.config import DataConfig, SegmentConfig
 from hypseg.data.normalise import apply, statistics, voxel_sample
 from hypseg.data.supervoxels import supervoxels, tile_bounds
 from hypseg.errors import UserError
 from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_collapsed
-from hypseg.inference.hierarchy import object_order, outside_of, warn_if_no_field
+from hypseg.inference.hierarchy import FIELD_RATIO, field_ratio, least_on_faces, object_order, outside_of, warn_if_no_field
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
 from hypseg.inference.recipe import cluster_sums, embedded_sides, means_of, voxels_decide
@@ -228,6 +230,7 @@ class Group(NamedTuple):
     pooled: bool
     inside: bool  # clustered inside the first level's object
     clusterer: str  # LevelConfig.clusterer
+    prefix: str = "k"  # each level's labels go to the work file <prefix><k>
 
 
 @dataclasses.dataclass(frozen=True)
@@ -468,7 +471,7 @@ def _labels_task(job: Job, group: Group, offsets: dict, item, fitted: dict):
         labels = np.zeros(shape, dtype=np.int64)
         labels[keep] = values + group.inside  # inside the object, label 0 is the outside
         k += group.inside
-        _store(job.file(v, f"k{k}"), box, labels.astype(np.uint16))
+        _store(job.file(v, f"{group.prefix}{k}"), box, labels.astype(np.uint16))
         if group.inside:  # counts only for the levels containment may read
             continue
         faces[k] = np.stack([np.bincount(labels[_face_mask(job.grids[v].shape, box)], minlength=k),
@@ -490,10 +493,25 @@ def _face_mask(shape, box) -> np.ndarray:
     return mask
 
 
+class Level1(NamedTuple):
+    """What containment reads of one volume's first level: the work file of its map (``k2``, or ``retry-k3`` where its
+    second try found the object, ``SegmentConfig.field_retry``), the map's outside label, and where the map holds more
+    clusters, each cluster's label in the object map (1 the object, 0 the outside)."""
+
+    source: str
+    outside: int
+    merge: np.ndarray | None = None
+
+    def read(self, job: Job, v: int, box) -> np.ndarray:
+        """The map in ``box``, its clusters merged into the object and the outside where there are more than two."""
+        labels = _read(job.file(v, self.source), box)
+        return labels if self.merge is None else self.merge[labels].astype(labels.dtype)
+
+
 class Decide(NamedTuple):
     """What level 1's voxels near its boundary need to decide alone (``SegmentConfig.voxel_band``,
-    :func:`hypseg.inference.recipe.voxels_decide`): the first level's patch sides, and per volume its two centres in
-    the space it was clustered in."""
+    :func:`hypseg.inference.recipe.voxels_decide`): the first level's patch sides, and per volume its clusters' centres
+    in the space it was clustered in (one per cluster of its :class:`Level1` map)."""
 
     sides: tuple[int, ...]
     centres: dict[int, np.ndarray]
@@ -501,13 +519,15 @@ class Decide(NamedTuple):
     c: float
 
 
-def _sums_task(job: Job, k: int, sides: tuple[int, ...], item) -> np.ndarray:
+def _sums_task(job: Job, clusters: dict, sides: tuple[int, ...], item) -> np.ndarray:
     """For one chunk, :func:`hypseg.inference.recipe.cluster_sums` of the embedding at ``sides`` (in the space
-    clustered in) over the first level's two clusters as its clustering left them."""
+    clustered in) over the first level's clusters as its clustering left them (``clusters``: per volume its map's
+    work file and number of clusters)."""
     v, chunk = item
     box = job.grids[v].box(chunk)
     points = _clustered(job, _read(job.file(v, _sides_name(sides)), box), factors=len(sides))
-    return cluster_sums(points, _read(job.file(v, f"k{k}"), box), 2)
+    source, k = clusters[v]
+    return cluster_sums(points, _read(job.file(v, source), box), k)
 
 
 def _moves_boundary(job: Job) -> bool:
@@ -515,15 +535,15 @@ def _moves_boundary(job: Job) -> bool:
     return bool(job.config.refine or job.config.banded)
 
 
-def _background(job: Job, v: int, k: int, outside: int, box):
+def _background(job: Job, v: int, level1: Level1, box):
     """The connected components of the first level's outside in ``box``: its outside cluster, or what the
     voxel band and the refinement left outside the object (:func:`_refine_task`)."""
     if _moves_boundary(job):
         return ndimage.label(_read(job.file(v, "object"), box) == 0)
-    return ndimage.label(_read(job.file(v, f"k{k}"), box) == outside)
+    return ndimage.label(level1.read(job, v, box) == level1.outside)
 
 
-def _refine_task(job: Job, k: int, outside: dict, decide: Decide | None, item):
+def _refine_task(job: Job, level1: dict, decide: Decide | None, item):
     """Stage 6 for one chunk, before its components, with a voxel band or refinement: the first level's object
     (every voxel not in its outside cluster), the voxels near its boundary given their nearest centre
     (:func:`hypseg.inference.recipe.voxels_decide`), then its boundary refined by the volume's intensity
@@ -536,12 +556,13 @@ def _refine_task(job: Job, k: int, outside: dict, decide: Decide | None, item):
     box = grid.box(chunk)
     h = reach(job.config.refine) + (job.config.voxel_band if job.config.banded else 0)
     outer = tuple(slice(max(b.start - h, 0), min(b.stop + h, n)) for b, n in zip(box, grid.shape))
-    labels = _read(job.file(v, f"k{k}"), outer)
+    mine = level1[v]
+    labels = mine.read(job, v, outer)
     if job.config.banded:
         points = _clustered(job, _read(job.file(v, _sides_name(decide.sides)), outer), factors=len(decide.sides))
-        labels = voxels_decide(labels, points, decide.centres[v], outside=outside[v], width=job.config.voxel_band,
-                               hyperbolic=decide.hyperbolic, factors=len(decide.sides), c=decide.c)
-    inside = labels != outside[v]
+        labels = voxels_decide(labels, points, decide.centres[v], outside=mine.outside, width=job.config.voxel_band,
+                               hyperbolic=decide.hyperbolic, factors=len(decide.sides), c=decide.c, merge=mine.merge)
+    inside = labels != mine.outside
     if job.config.refine:
         slab = read_slab(job.volumes[v], tuple(o.start for o in outer), tuple(o.stop for o in outer))
         inside = refine_boundary(apply(slab, config=job.data, stats=job.stats[v]), inside, passes=job.config.refine)
@@ -549,23 +570,23 @@ def _refine_task(job: Job, k: int, outside: dict, decide: Decide | None, item):
     _store(job.file(v, "object"), box, inside[core].astype(np.uint8))
 
 
-def _components_task(job: Job, k: int, outside: dict, item):
+def _components_task(job: Job, level1: dict, item):
     """Stage 6a for one chunk: its outside components, their faces, and those on the volume's faces."""
     v, chunk = item
     box = job.grids[v].box(chunk)
-    components, count = _background(job, v, k, outside[v], box)
+    components, count = _background(job, v, level1[v], box)
     faces = [(np.ascontiguousarray(components.take(0, axis=a)), np.ascontiguousarray(components.take(-1, axis=a))) for a in range(3)]
     touching = np.unique(components[_face_mask(job.grids[v].shape, box)])
     return count, faces, touching[touching > 0]
 
 
-def _object_task(job: Job, k: int, outside: dict, start: dict, reaches: Path, replace: bool, item):
-    """Stage 6b for one chunk: the object (holes filled) to the work file, and as the first level's map
-    when ``replace``."""
+def _object_task(job: Job, k: int, level1: dict, start: dict, reaches: Path, replace: bool, item):
+    """Stage 6b for one chunk: the object (holes filled) to the work file, and as the first level's map (of ``k``
+    clusters) when ``replace``."""
     v, chunk = item
     _check_run(job)
     box = job.grids[v].box(chunk)
-    components, _ = _background(job, v, k, outside[v], box)
+    components, _ = _background(job, v, level1[v], box)
     ids = np.where(components > 0, components.astype(np.int64) + start[(v, chunk)], 0)  # 0: not the outside
     gone = np.load(reaches, mmap_mode="r")[ids.ravel()].reshape(ids.shape) & (components > 0)
     obj = (~gone).astype(np.uint8)
@@ -645,10 +666,11 @@ def _create(path: Path, shape, dtype) -> None:
 def work_bytes_per_voxel(config: SegmentConfig, latent_dim: int) -> int:
     """Disk bytes per voxel of a chunked run's work files: a float32 embedding per distinct patch sides
     (:func:`hypseg.inference.recipe.embedded_sides`), int32 supervoxels per size, a uint16 map per level and, with
-    containment, the uint8 object."""
+    containment, the uint8 object, and a uint16 map of level 1's second try (``SegmentConfig.field_retry``)."""
     sides = embedded_sides(config)
     sizes = {level.supervoxel_size for level in config.levels} - {None}
-    return 4 * latent_dim * sum(len(s) for s in sides) + 4 * len(sizes) + 2 * len(config.levels) + int(config.contained)
+    return (4 * latent_dim * sum(len(s) for s in sides) + 4 * len(sizes) + 2 * len(config.levels) + int(config.contained)
+            + 2 * int(config.retries))
 
 
 def check_chunk(chunk: int | None, config: SegmentConfig, shapes: Sequence[tuple[int, ...]]) -> int:
@@ -814,19 +836,35 @@ def segment_chunked(
             counts_of_first = {v: sum(f[first.clusters] for (vv, _), f in zip(items, faces) if vv == v)
                                for v in range(len(volumes))}
     if config.contained:
+        n = len(volumes)
+        level1 = {v: Level1(f"k{first.clusters}", outside_of(c[0][:2])) for v, c in counts_of_first.items()}
+        warned = [v for v, c in counts_of_first.items() if field_ratio(c[0][:2], c[1][:2], level1[v].outside) >= FIELD_RATIO]
+        retried = _retry(job, executor, items, warned, offsets, geometry, clock) if config.retries and warned else {}
+        for v, (cluster, centres, _) in retried.items():  # the object 1 against the other clusters together, 0
+            level1[v] = Level1(f"retry-k{config.field_retry}", 0, (np.arange(len(centres)) == cluster).astype(np.int64))
+            clustered[v] = centres
         decide = Decide(first.patch_sides, clustered, geometry.hyperbolic and job.tangent_c is None, geometry.curvature)
         if config.band_elsewhere:  # centres: the clusters' mean embeddings at the band's sides
-            sums = executor.map(functools.partial(_sums_task, job, first.clusters, config.band_sides), items,
-                                desc="the band's centres")
+            maps = {v: (level1[v].source, len(clustered[v])) for v in range(n)}
+            sums = executor.map(functools.partial(_sums_task, job, maps, config.band_sides), items, desc="the band's centres")
             decide = Decide(config.band_sides, {v: means_of(sum(s for (vv, _), s in zip(items, sums) if vv == v))
-                                                for v in range(len(volumes))}, False, geometry.curvature)
-        outside = _contain(job, executor, items, first.clusters, {v: c[0] for v, c in counts_of_first.items()},
-                           first.in_object, decide)
-        for v, counts in counts_of_first.items():
-            warn_if_no_field(counts[0][:2], counts[1][:2], outside[v], volume=v)
+                                                for v in range(n)}, False, geometry.curvature)
+        _contain(job, executor, items, first.clusters, level1, first.in_object, decide)
+        for v in warned:
+            if v not in retried:
+                counts = counts_of_first[v]
+                warn_if_no_field(counts[0][:2], counts[1][:2], level1[v].outside, volume=v,
+                                 tried=config.field_retry if config.retries else 0)
         if first.in_object:  # the object map's labels: 0 outside, 1 the object; its centres alike
             for v, found in enumerate(centers):
-                found[first.clusters] = object_order(found[first.clusters], outside[v])
+                if v in retried:  # the outside's centre: its clusters', by voxel count
+                    cluster, centres, sizes_ = retried[v]
+                    rest = np.delete(np.arange(len(centres)), cluster)
+                    pair = np.stack([np.average(centres[rest], axis=0, weights=np.maximum(sizes_[rest], 1)), centres[cluster]])
+                    found[first.clusters] = (pair if job.tangent_c is None
+                                             else to_ball(pair, factors=len(first.patch_sides), c=job.tangent_c))
+                else:
+                    found[first.clusters] = object_order(found[first.clusters], level1[v].outside)
         clock.lap("containment")
     for levels in within:
         fit(levels, True)
@@ -853,40 +891,41 @@ class _Clock:
         self._last = now
 
 
-def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock: _Clock):
-    """Stages 3-4 for a group of levels: every volume's points, one fit per volume or pooled, and per
-    volume what the labels task needs (:class:`_Fitted`), with whether it fell back to voxels."""
-    n = len(job.volumes)
+def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock: _Clock, only: Sequence[int] | None = None):
+    """Stages 3-4 for a group of levels: every volume's points (or those of the volumes ``only``), one fit per volume
+    or pooled, and per volume what the labels task needs (:class:`_Fitted`), with whether it fell back to voxels."""
+    vols = list(range(len(job.volumes))) if only is None else sorted(only)
+    items = [item for item in items if item[0] in vols]
     ks = [k - 1 for k in group.ks] if group.inside else list(group.ks)
     top = max(ks)
-    parts = []
+    parts = {}
     if group.size is not None:
         found = executor.map(functools.partial(_points_task, job, group, offsets[group.size]), items,
                              desc=f"supervoxel means k = {', '.join(map(str, group.ks))}")
-        for v in range(n):
+        for v in vols:
             pieces = [r for (vv, _), r in zip(items, found) if vv == v and len(r[0])]
             ids = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, np.int64)
             order = np.argsort(ids, kind="stable")
             points = np.concatenate([p[1] for p in pieces])[order] if pieces else np.zeros((0, 1))
             counts = np.concatenate([p[2] for p in pieces])[order] if pieces else np.zeros(0)
-            parts.append((ids[order], points, counts))
+            parts[v] = (ids[order], points, counts)
     clock.lap("means")
-    counts = [len(part[0]) for part in parts]
+    counts = {v: len(part[0]) for v, part in parts.items()}
     if group.size is None:
-        few = [False] * n
+        few = {v: False for v in vols}
     elif group.pooled:
-        few = [sum(counts) < top] * n
+        few = {v: sum(counts.values()) < top for v in vols}
     else:
-        few = [count < top for count in counts]
+        few = {v: counts[v] < top for v in vols}
     fit_input = []
-    for v in range(n):
+    for v in vols:
         if group.size is None or few[v]:
             points = _VoxelPoints(job.file(v, _sides_name(group.sides)), job.file(v, "object") if group.inside else None,
                                   transform=functools.partial(_clustered, job, factors=len(group.sides)))
             fit_input.append((points, None))
         else:
             fit_input.append((parts[v][1], parts[v][2]))
-        if group.inside and len(fit_input[v][0]) == 0:
+        if group.inside and len(fit_input[-1][0]) == 0:
             raise UserError(f"volume {v}: the level-1 object is empty, so nothing lies inside it to segment")
     config = job.config
     fitted_levels = fit_parts(fit_input, ks, pooled=group.pooled, subsample=config.subsample, c=geometry.curvature,
@@ -895,8 +934,8 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
                               device=None if job.device == "cpu" else job.device, clusterer=group.clusterer)
     clock.lap("fit")
     fitted = {}
-    for v, levels in enumerate(fitted_levels):
-        if fit_input[v][1] is None:
+    for v, (points, _), levels in zip(vols, fit_input, fitted_levels):
+        if group.size is None or few[v]:
             fitted[v] = _Fitted(levels, None, None)
         else:
             ids, points, _ = parts[v]
@@ -904,14 +943,38 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
     return fitted, few
 
 
-def _contain(job: Job, executor, items, k: int, faces: dict, replace: bool, decide: Decide | None = None) -> dict[int, int]:
-    """Stage 6: the first level's object with its holes filled, to the work files; each volume's outside
-    cluster. ``decide``: what a voxel band needs (``job.config.voxel_band``)."""
-    n = len(job.volumes)
-    outside = {v: outside_of(faces[v][:2]) for v in range(n)}
+def _retry(job: Job, executor, items, warned: Sequence[int], offsets, geometry, clock: _Clock) -> dict:
+    """The first level of each volume of ``warned`` clustered again on its own, with ``SegmentConfig.field_retry``
+    clusters, to the work file ``retry-k<K>`` (:func:`hypseg.inference.recipe.cluster_embeddings` says why). Per volume
+    whose cluster least on the faces (:func:`hypseg.inference.hierarchy.least_on_faces`) lies in a field: that cluster,
+    the clusters' centres (in the space clustered in) and their voxel counts."""
+    first, k = job.config.levels[0], job.config.field_retry
+    group = Group((k,), first.patch_sides, first.supervoxel_size, first.purity_power, False, False, first.clusterer,
+                  prefix="retry-k")
+    for v in warned:
+        _create(job.file(v, f"retry-k{k}"), job.grids[v].shape, np.uint16)
+    with warnings.catch_warnings():  # fewer distinct embeddings than clusters: an empty one is never the object
+        warnings.simplefilter("ignore", EmptyClusterWarning)
+        fitted, _ = _fit_group(job, executor, items, group, offsets, geometry, clock, only=warned)
+    mine = [item for item in items if item[0] in fitted]
+    faces = executor.map(functools.partial(_labels_task, job, group, offsets.get(group.size, {})), mine,
+                         desc=f"level 1 again, k = {k}", shared={"fitted": fitted})
+    clock.lap("labels")
+    found = {}
+    for v in warned:
+        counts = sum(f[k] for (vv, _), f in zip(mine, faces) if vv == v)
+        cluster, ratio = least_on_faces(counts[0], counts[1])
+        if ratio < FIELD_RATIO:
+            found[v] = (cluster, fitted[v].levels[0].centers, counts[1])
+    return found
+
+
+def _contain(job: Job, executor, items, k: int, level1: dict, replace: bool, decide: Decide | None = None) -> None:
+    """Stage 6: the first level's object (of ``k`` clusters; per volume its :class:`Level1`) with its holes filled, to
+    the work files. ``decide``: what a voxel band needs (``job.config.voxel_band``)."""
     if _moves_boundary(job):
-        executor.map(functools.partial(_refine_task, job, k, outside, decide), items, desc="refining the object's boundary")
-    found = executor.map(functools.partial(_components_task, job, k, outside), items, desc="filling holes")
+        executor.map(functools.partial(_refine_task, job, level1, decide), items, desc="refining the object's boundary")
+    found = executor.map(functools.partial(_components_task, job, level1), items, desc="filling holes")
     start, total = {}, 1  # component ids from 1; node 0 stands for "reaches a face"
     for item, (count, _, _) in zip(items, found):
         start[item] = total - 1
@@ -936,6 +999,5 @@ def _contain(job: Job, executor, items, k: int, faces: dict, replace: bool, deci
     _, label = connected_components(graph, directed=False)
     table = job.work / "reaches_face.npy"
     np.save(table, label == label[0])
-    executor.map(functools.partial(_object_task, job, k, outside, start, table, replace), items, desc="object")
-    return outside
+    executor.map(functools.partial(_object_task, job, k, level1, start, table, replace), items, desc="object")
 

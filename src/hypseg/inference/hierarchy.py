@@ -111,14 +111,18 @@ def field_ratio(faces: np.ndarray, voxels: np.ndarray, outside: int) -> float:
 
 def least_on_faces(faces: np.ndarray, voxels: np.ndarray) -> tuple[int, float]:
     """The cluster that, taken as an object against all the others together, has the smallest :func:`field_ratio`,
-    and that ratio; ``faces`` and ``voxels`` count each cluster's face voxels and voxels (ids 0, 1, ...).
+    and that ratio; ``faces`` and ``voxels`` count each cluster's face voxels and voxels (ids 0, 1, ...). A cluster
+    without voxels is no object (its ratio is infinite).
 
     >>> least_on_faces(np.array([40, 20, 0]), np.array([500, 400, 100]))
     (2, 0.0)
+    >>> cluster, ratio = least_on_faces(np.array([40, 20, 0]), np.array([600, 400, 0]))  # not the empty cluster 2
+    >>> cluster, round(ratio, 3)
+    (1, 0.833)
     """
     faces, voxels = np.asarray(faces, dtype=np.float64), np.asarray(voxels, dtype=np.float64)
     ratios = [field_ratio(np.array([faces.sum() - faces[c], faces[c]]), np.array([voxels.sum() - voxels[c], voxels[c]]), 0)
-              for c in range(len(faces))]
+              if voxels[c] else np.inf for c in range(len(faces))]
     best = int(np.argmin(ratios))
     return best, float(ratios[best])
 

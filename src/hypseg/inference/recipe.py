@@ -19,6 +19,7 @@ With containment on the first level, its label map is the object (1) against the
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 from typing import Mapping, NamedTuple, Sequence
 
@@ -26,7 +27,7 @@ import numpy as np
 
 import torch
 
-from hypseg.clustering import product_sqdist
+from hypseg.clustering import EmptyClusterWarning, product_sqdist
 from hypseg.config import LevelConfig, ModelConfig, SegmentConfig
 from hypseg.data import supervoxels
 from hypseg.errors import UserError
@@ -333,7 +334,10 @@ def cluster_embeddings(
             for i in range(n):
                 if field_ratio(faces[i], counts[i], outside[i]) < FIELD_RATIO:
                     continue
-                seg = segment_volumes(clustered(first.patch_sides)[i:i + 1], clusters=[again.clusters], **options(again, i))[0]
+                with warnings.catch_warnings():  # fewer distinct embeddings than clusters: an empty one is never the object
+                    warnings.simplefilter("ignore", EmptyClusterWarning)
+                    seg = segment_volumes(clustered(first.patch_sides)[i:i + 1], clusters=[again.clusters],
+                                          **options(again, i))[0]
                 found = seg.labels[again.clusters]
                 tries = np.bincount(found.ravel(), minlength=again.clusters)
                 cluster, ratio = least_on_faces(face_counts(found, np.arange(again.clusters)), tries)
