@@ -149,3 +149,23 @@ def test_the_warning_names_a_second_try_that_found_no_object_either():
     assert str(caught[0].message).startswith(
         "volume 3: level 1's object meets the volume's faces as much as its size predicts (1.08 times its share of "
         "the volume, 0.38), nor does any of 3 clusters: the volume shows no object in a field of view")
+
+
+def _least(labels: np.ndarray, clusters: int):
+    from hypseg.inference.hierarchy import least_on_faces
+
+    return least_on_faces(face_counts(labels, np.arange(clusters)), np.bincount(labels.ravel(), minlength=clusters))
+
+
+def test_clusters_spread_through_the_volume_show_no_object_in_a_field():
+    labels = np.random.default_rng(0).integers(0, 3, size=(20, 20, 20))  # each cluster everywhere, as in a tomogram
+    _, ratio = _least(labels, 3)
+    assert FIELD_RATIO <= ratio < 1.1
+
+
+def test_a_middle_slab_counts_as_an_object_in_a_field():
+    """Three slabs across the volume: the middle one meets the faces less than its size predicts (the x faces are
+    the others'), so it is taken as an object; the rule knows faces, not shapes."""
+    labels = np.repeat(np.arange(3), [4, 3, 3])[None, None, :] * np.ones((10, 10, 1), dtype=int)
+    cluster, ratio = _least(labels, 3)
+    assert cluster == 1 and ratio < FIELD_RATIO
