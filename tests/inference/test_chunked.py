@@ -548,9 +548,10 @@ def test_a_second_try_of_level_1_finds_the_object_chunked_as_whole(model_dir, tm
     cube = np.zeros(image.shape, dtype=bool)
     cube[5:15, 10:24, 9:19] = True
     assert (obj.astype(bool) == cube).mean() > 0.85  # the cube, not a slab (at its edges the patches blur)
-    centres = [json.loads((tmp_path / folder / "segmentation.json").read_text())["cases"][0]["centers"]["2"]
-               for folder in ("whole", "chunked")]
-    np.testing.assert_allclose(centres[1], centres[0], rtol=1e-3, atol=1e-4)
+    cases = [json.loads((tmp_path / folder / "segmentation.json").read_text())["cases"][0] for folder in ("whole", "chunked")]
+    np.testing.assert_allclose(cases[1]["centers"]["2"], cases[0]["centers"]["2"], rtol=1e-3, atol=1e-4)
+    assert cases[0]["level1_retried"] is True and cases[1]["level1_retried"] is True  # the manifest says so
     with pytest.warns(NoFieldWarning):  # without the second try, level 1's object is a slab
         segment_files([path], model_dir=model_dir, out=tmp_path / "plain", config=dataclasses.replace(config, field_retry=0))
     assert (load_labels(tmp_path / "plain" / "slabs_object.mrc").astype(bool) == cube).mean() < 0.6
+    assert "level1_retried" not in json.loads((tmp_path / "plain" / "segmentation.json").read_text())["cases"][0]

@@ -608,6 +608,7 @@ class ChunkedResult(NamedTuple):
     embeddings: list[Path]  # the last level's embedding (.npy, (Z, Y, X, F*d) float32)
     seconds: dict[str, float]  # wall time per stage: statistics, embedding, means, fit, labels, containment
     grids: list[ChunkGrid]  # per volume, the chunks the work files were written in
+    retried: list[bool]  # per volume, whether its level-1 object is the second try's (SegmentConfig.field_retry)
 
 
 class _VoxelPoints:
@@ -807,6 +808,7 @@ def segment_chunked(
             offsets[size][v] = (np.cumsum(counts.ravel()) - counts.ravel()).reshape(counts.shape)
 
     centers: list[dict[int, np.ndarray]] = [{} for _ in volumes]
+    retried: dict = {}  # volume -> what the second try at level 1 found (_retry)
     clustered: dict[int, np.ndarray] = {}  # the first level's centres in the space it was clustered in, per volume
     voxels = [False] * len(volumes)
     first = config.levels[0]
@@ -874,7 +876,7 @@ def segment_chunked(
         labels=[{k: job.file(v, f"k{k}") for k in config.clusters} for v in range(len(volumes))],
         objects=[job.file(v, "object") if config.contained else None for v in range(len(volumes))],
         embeddings=[job.file(v, _sides_name(config.levels[-1].patch_sides)) for v in range(len(volumes))],
-        seconds=clock.seconds, grids=grids,
+        seconds=clock.seconds, grids=grids, retried=[v in retried for v in range(len(volumes))],
     )
 
 
