@@ -526,32 +526,38 @@ def test_the_work_files_disk_estimate_counts_the_band_sides_embedding():
 @pytest.mark.parametrize("band", ["no band", "a band", "a band at another side"])
 def test_a_second_try_of_level_1_finds_the_object_chunked_as_whole(model_dir, tmp_path, band):
     """Two slabs of the field, differing more than the cube between them differs from either: level 1's two clusters
-    are the slabs (no object in a field of view), three find the cube, chunk by chunk as in the whole volume."""
+    are the slabs (no object in a field of view), three find the cube, chunk by chunk as in the whole volume. Two such
+    volumes, each holding more supervoxels than a fit's subsample: each draws its own."""
     import warnings
 
     from hypseg.inference.hierarchy import NoFieldWarning
 
-    image = np.where(np.arange(28) < 14, 2.0, -2.0)[None, None, :] * np.ones((20, 34, 1))
-    image[5:15, 10:24, 9:19] = 0.0
-    image = (image + np.random.default_rng(2).normal(0, 0.2, image.shape)).astype(np.float32)
-    path = tmp_path / "slabs.mrc"
-    save_volume(Volume(image, spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path)
-    config = dataclasses.replace(_recipe("default"), field_retry=3, voxel_band=0 if band == "no band" else 2,
+    cube = np.zeros((20, 34, 28), dtype=bool)
+    cube[5:15, 10:24, 9:19] = True
+    paths = [tmp_path / "slabs.mrc", tmp_path / "other.mrc"]
+    for seed, path in enumerate(paths, 2):
+        image = np.where(np.arange(28) < 14, 2.0, -2.0)[None, None, :] * np.ones((20, 34, 1))
+        image[cube] = 0.0
+        image = (image + np.random.default_rng(seed).normal(0, 0.2, image.shape)).astype(np.float32)
+        save_volume(Volume(image, spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path)
+    config = dataclasses.replace(_recipe("default"), field_retry=3, voxel_band=0 if band == "no band" else 2, subsample=200,
                                  band_sides=(2,) if band.endswith("side") else ()).with_levels(supervoxel_size=64)
     for name, chunk in (("whole", None), ("chunked", TILE)):
         with warnings.catch_warnings():
             warnings.simplefilter("error", NoFieldWarning)  # the second try found the object
-            segment_files([path], model_dir=model_dir, out=tmp_path / name, config=config, chunk=chunk)
-    assert min(_agreement(tmp_path / "whole", tmp_path / "chunked").values()) >= 0.999
-    obj = load_labels(tmp_path / "whole" / "slabs_object.mrc")
-    assert np.array_equal(obj, load_labels(tmp_path / "chunked" / "slabs_object.mrc"))
-    cube = np.zeros(image.shape, dtype=bool)
-    cube[5:15, 10:24, 9:19] = True
-    assert (obj.astype(bool) == cube).mean() > 0.85  # the cube, not a slab (at its edges the patches blur)
-    cases = [json.loads((tmp_path / folder / "segmentation.json").read_text())["cases"][0] for folder in ("whole", "chunked")]
-    np.testing.assert_allclose(cases[1]["centers"]["2"], cases[0]["centers"]["2"], rtol=1e-3, atol=1e-4)
-    assert cases[0]["level1_retried"] is True and cases[1]["level1_retried"] is True  # the manifest says so
+            segment_files(paths, model_dir=model_dir, out=tmp_path / name, config=config, chunk=chunk)
+    manifests = [json.loads((tmp_path / folder / "segmentation.json").read_text()) for folder in ("whole", "chunked")]
+    for i, stem in enumerate(("slabs", "other")):
+        for k, file in manifests[0]["cases"][i]["labels"].items():
+            assert np.array_equal(load_labels(tmp_path / "whole" / file),
+                                  load_labels(tmp_path / "chunked" / manifests[1]["cases"][i]["labels"][k])), (stem, k)
+        obj = load_labels(tmp_path / "whole" / f"{stem}_object.mrc")
+        assert np.array_equal(obj, load_labels(tmp_path / "chunked" / f"{stem}_object.mrc"))
+        assert (obj.astype(bool) == cube).mean() > 0.85  # the cube, not a slab (at its edges the patches blur)
+        cases = [manifest["cases"][i] for manifest in manifests]
+        np.testing.assert_allclose(cases[1]["centers"]["2"], cases[0]["centers"]["2"], rtol=1e-3, atol=1e-4)
+        assert cases[0]["level1_retried"] is True and cases[1]["level1_retried"] is True  # the manifest says so
     with pytest.warns(NoFieldWarning):  # without the second try, level 1's object is a slab
-        segment_files([path], model_dir=model_dir, out=tmp_path / "plain", config=dataclasses.replace(config, field_retry=0))
+        segment_files(paths[:1], model_dir=model_dir, out=tmp_path / "plain", config=dataclasses.replace(config, field_retry=0))
     assert (load_labels(tmp_path / "plain" / "slabs_object.mrc").astype(bool) == cube).mean() < 0.6
     assert "level1_retried" not in json.loads((tmp_path / "plain" / "segmentation.json").read_text())["cases"][0]

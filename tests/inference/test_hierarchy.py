@@ -169,3 +169,17 @@ def test_a_middle_slab_counts_as_an_object_in_a_field():
     labels = np.repeat(np.arange(3), [4, 3, 3])[None, None, :] * np.ones((10, 10, 1), dtype=int)
     cluster, ratio = _least(labels, 3)
     assert cluster == 1 and ratio < FIELD_RATIO
+
+
+def test_a_cluster_of_a_few_voxels_off_the_faces_is_no_object():
+    from hypseg.inference.hierarchy import MIN_OBJECT_SHARE, least_on_faces
+
+    labels = np.zeros((20, 20, 20), dtype=int)
+    labels[:, :, 10:] = 1  # two halves of the field
+    labels[9:11, 9:11, 9:11] = 2  # and an outlier's cluster inside, 0.1% of the volume
+    voxels = np.bincount(labels.ravel(), minlength=3)
+    assert voxels[2] < MIN_OBJECT_SHARE * voxels.sum()
+    cluster, ratio = least_on_faces(face_counts(labels, np.arange(3)), voxels)
+    assert cluster != 2 and ratio >= FIELD_RATIO
+    labels[5:15, 5:15, 5:15] = 2  # an object of an eighth of the volume is one
+    assert least_on_faces(face_counts(labels, np.arange(3)), np.bincount(labels.ravel(), minlength=3)) == (2, 0.0)

@@ -494,7 +494,7 @@ def _face_mask(shape, box) -> np.ndarray:
 
 
 class Level1(NamedTuple):
-    """What containment reads of one volume's first level: the work file of its map (``k2``, or ``retry-k3`` where its
+    """What containment reads of one volume's first level: the work file of its map (``k2``, or ``retry-k<K>`` where its
     second try found the object, ``SegmentConfig.field_retry``), the map's outside label, and where the map holds more
     clusters, each cluster's label in the object map (1 the object, 0 the outside)."""
 
@@ -842,9 +842,10 @@ def segment_chunked(
         level1 = {v: Level1(f"k{first.clusters}", outside_of(c[0][:2])) for v, c in counts_of_first.items()}
         warned = [v for v, c in counts_of_first.items() if field_ratio(c[0][:2], c[1][:2], level1[v].outside) >= FIELD_RATIO]
         retried = _retry(job, executor, items, warned, offsets, geometry, clock) if config.retries and warned else {}
-        for v, (cluster, centres, _) in retried.items():  # the object 1 against the other clusters together, 0
+        for v, (cluster, centres, _, fell_back) in retried.items():  # the object 1 against the other clusters together, 0
             level1[v] = Level1(f"retry-k{config.field_retry}", 0, (np.arange(len(centres)) == cluster).astype(np.int64))
             clustered[v] = centres
+            voxels[v] = voxels[v] or fell_back
         decide = Decide(first.patch_sides, clustered, geometry.hyperbolic and job.tangent_c is None, geometry.curvature)
         if config.band_elsewhere:  # centres: the clusters' mean embeddings at the band's sides
             maps = {v: (level1[v].source, len(clustered[v])) for v in range(n)}
@@ -860,7 +861,7 @@ def segment_chunked(
         if first.in_object:  # the object map's labels: 0 outside, 1 the object; its centres alike
             for v, found in enumerate(centers):
                 if v in retried:  # the outside's centre: its clusters', by voxel count
-                    cluster, centres, sizes_ = retried[v]
+                    cluster, centres, sizes_, _ = retried[v]
                     rest = np.delete(np.arange(len(centres)), cluster)
                     pair = np.stack([np.average(centres[rest], axis=0, weights=np.maximum(sizes_[rest], 1)), centres[cluster]])
                     found[first.clusters] = (pair if job.tangent_c is None
@@ -949,15 +950,19 @@ def _retry(job: Job, executor, items, warned: Sequence[int], offsets, geometry, 
     """The first level of each volume of ``warned`` clustered again on its own, with ``SegmentConfig.field_retry``
     clusters, to the work file ``retry-k<K>`` (:func:`hypseg.inference.recipe.cluster_embeddings` says why). Per volume
     whose cluster least on the faces (:func:`hypseg.inference.hierarchy.least_on_faces`) lies in a field: that cluster,
-    the clusters' centres (in the space clustered in) and their voxel counts."""
+    the clusters' centres (in the space clustered in), their voxel counts, and whether the fit fell back to voxels."""
     first, k = job.config.levels[0], job.config.field_retry
     group = Group((k,), first.patch_sides, first.supervoxel_size, first.purity_power, False, False, first.clusterer,
                   prefix="retry-k")
     for v in warned:
         _create(job.file(v, f"retry-k{k}"), job.grids[v].shape, np.uint16)
-    with warnings.catch_warnings():  # fewer distinct embeddings than clusters: an empty one is never the object
-        warnings.simplefilter("ignore", EmptyClusterWarning)
-        fitted, _ = _fit_group(job, executor, items, group, offsets, geometry, clock, only=warned)
+    fitted, few = {}, {}
+    for v in warned:  # one at a time, as the whole-volume run fits them: each volume's subsample is its own first draw
+        with warnings.catch_warnings():  # fewer distinct embeddings than clusters: an empty one is never the object
+            warnings.simplefilter("ignore", EmptyClusterWarning)
+            one, fell_back = _fit_group(job, executor, items, group, offsets, geometry, clock, only=[v])
+        fitted.update(one)
+        few.update(fell_back)
     mine = [item for item in items if item[0] in fitted]
     faces = executor.map(functools.partial(_labels_task, job, group, offsets.get(group.size, {})), mine,
                          desc=f"level 1 again, k = {k}", shared={"fitted": fitted})
@@ -967,7 +972,7 @@ def _retry(job: Job, executor, items, warned: Sequence[int], offsets, geometry, 
         counts = sum(f[k] for (vv, _), f in zip(mine, faces) if vv == v)
         cluster, ratio = least_on_faces(counts[0], counts[1])
         if ratio < FIELD_RATIO:
-            found[v] = (cluster, fitted[v].levels[0].centers, counts[1])
+            found[v] = (cluster, fitted[v].levels[0].centers, counts[1], few[v])
     return found
 
 

@@ -37,11 +37,14 @@ from hypseg.errors import UserError
 from hypseg.inference.refine import refine_boundary
 from hypseg.inference.segment import Segmentation, segment_volumes
 
-__all__ = ["FIELD_RATIO", "NoFieldWarning", "check_inside_clusters", "face_counts", "face_shares", "field_ratio",
+__all__ = ["FIELD_RATIO", "MIN_OBJECT_SHARE", "NoFieldWarning", "check_inside_clusters", "face_counts", "face_shares", "field_ratio",
            "least_on_faces", "level1_object", "outside_of", "restrict_supervoxels", "segment_inside", "warn_if_no_field"]
 
 #: Level 1's object covering at least this share of the face voxels per share of the volume lies in no field of view.
 FIELD_RATIO = 0.75
+#: A cluster of a second try at level 1 holding less of the volume than this is no object (:func:`least_on_faces`):
+#: an outlier's cluster, or one k-means re-seeded on a point or two after it emptied, lies off the faces by its size.
+MIN_OBJECT_SHARE = 0.01
 
 
 class NoFieldWarning(UserWarning):
@@ -112,17 +115,17 @@ def field_ratio(faces: np.ndarray, voxels: np.ndarray, outside: int) -> float:
 def least_on_faces(faces: np.ndarray, voxels: np.ndarray) -> tuple[int, float]:
     """The cluster that, taken as an object against all the others together, has the smallest :func:`field_ratio`,
     and that ratio; ``faces`` and ``voxels`` count each cluster's face voxels and voxels (ids 0, 1, ...). A cluster
-    without voxels is no object (its ratio is infinite).
+    holding less than :data:`MIN_OBJECT_SHARE` of the voxels is no object (its ratio is infinite).
 
     >>> least_on_faces(np.array([40, 20, 0]), np.array([500, 400, 100]))
     (2, 0.0)
-    >>> cluster, ratio = least_on_faces(np.array([40, 20, 0]), np.array([600, 400, 0]))  # not the empty cluster 2
+    >>> cluster, ratio = least_on_faces(np.array([40, 20, 0]), np.array([600, 395, 5]))  # not the tiny cluster 2
     >>> cluster, round(ratio, 3)
-    (1, 0.833)
+    (1, 0.844)
     """
     faces, voxels = np.asarray(faces, dtype=np.float64), np.asarray(voxels, dtype=np.float64)
     ratios = [field_ratio(np.array([faces.sum() - faces[c], faces[c]]), np.array([voxels.sum() - voxels[c], voxels[c]]), 0)
-              if voxels[c] else np.inf for c in range(len(faces))]
+              if voxels[c] >= MIN_OBJECT_SHARE * voxels.sum() and voxels[c] else np.inf for c in range(len(faces))]
     best = int(np.argmin(ratios))
     return best, float(ratios[best])
 

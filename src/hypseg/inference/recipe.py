@@ -343,7 +343,7 @@ def cluster_embeddings(
                 cluster, ratio = least_on_faces(face_counts(found, np.arange(again.clusters)), tries)
                 if ratio >= FIELD_RATIO:
                     continue
-                retried[i], own[i] = True, found
+                retried[i], own[i], voxels[i] = True, found, voxels[i] or seg.voxels
                 decided[i] = (found == cluster).astype(np.int32)  # the object 1, the other clusters its outside 0
                 faces[i], outside[i], counts[i] = face_counts(decided[i], np.arange(2)), 0, np.bincount(decided[i].ravel(), minlength=2)
                 centres[i], merge[i] = seg.centers[again.clusters], (np.arange(again.clusters) == cluster).astype(np.int32)
