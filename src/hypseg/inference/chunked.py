@@ -24,7 +24,9 @@ and therefore the label maps, are those of the whole-volume run. The stages:
    draw as the whole-volume run), then every supervoxel's cluster.
 5. **Labels** per chunk, from each supervoxel's cluster (or each voxel's embedding).
 6. **Containment**: the first level's outside is the cluster on more face voxels (counted per chunk);
-   with a voxel band (``voxel_band``) the voxels near the clusters' boundary take their nearest centre
+   where that map lies in no field of view and ``field_retry`` says so, stages 3-5 run again for that volume
+   alone with more clusters (:func:`_retry`), and the cluster least on the faces, if it lies in a field, is the
+   object against the others together (:class:`Level1`); with a voxel band (``voxel_band``) the voxels near the clusters' boundary take their nearest centre
    (:func:`hypseg.inference.recipe.voxels_decide`), and with ``refine`` the rest's boundary is refined by the
    volume's intensity, chunk by chunk, each chunk read with a halo of the band's width and the refinement's
    reach (:mod:`hypseg.inference.refine`); the object is everything but the

@@ -7,8 +7,9 @@ demo``, the Python API and the quality benchmark all run it. It
 2. cuts every volume into SLIC supervoxels once per distinct supervoxel size (:func:`hypseg.data.supervoxels`);
 3. clusters (:func:`cluster_embeddings`) in two passes: first the levels clustered on their own
    (the first level among them), then, with containment, the levels inside the first level's object
-   (:func:`hypseg.inference.hierarchy.level1_object`: its k = 2 map's inner cluster, the voxels near its
-   boundary deciding by their own embeddings when ``config.voxel_band`` says so (:func:`voxels_decide`), its
+   (:func:`hypseg.inference.hierarchy.level1_object`: its k = 2 map's inner cluster, or where that map lies in no
+   field of view the cluster least on the faces of a second try with ``config.field_retry`` clusters; the voxels near
+   its boundary deciding by their own embeddings when ``config.voxel_band`` says so (:func:`voxels_decide`), its
    boundary refined by the volume's intensity when ``config.refine`` says so, holes filled).
    Levels with equal settings are fitted together (:func:`hypseg.inference.segment_volumes`), and
    levels with the same purity weighting share their voxel weights.
