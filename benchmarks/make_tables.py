@@ -231,6 +231,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "intensity-twin-test": results_file("intensity_twin_test"),
     "intensity-twin-test-refined": results_file("intensity_twin_test_refined"),
     "intensity-twin-test-band": table_of("intensity_twin_test_band"),
+    "intensity-twin-retry": validation_pairs("validation_twin_retry"),
+    "intensity-twin-test-retry": table_of("intensity_twin_test_retry"),
     "training-changes": validation_pairs("validation_training_changes", base="default-0"),
     "centre-weight-regular": validation_pairs("validation_centre_weight_regular", base="default-0"),
     "centre-weight-shepp-logan": validation_pairs("validation_centre_weight_shepp_logan", base="default-0"),
