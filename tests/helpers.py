@@ -1,9 +1,28 @@
-"""Shared fixtures: random points spread over the whole ball (explicit seeds), a tiny trained model, runs made
-to collapse and collapsed copies of a model."""
+"""Shared fixtures: random points spread over the whole ball (explicit seeds), test images, a tiny trained model,
+runs made to collapse and collapsed copies of a model."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+
+
+def cell_image(shape, *, seed=0) -> np.ndarray:
+    """A bright shell around a dim core with a vesicle, in noise: an object with a hole-free inside."""
+    grid = np.stack(np.meshgrid(*(np.linspace(-1, 1, n) for n in shape), indexing="ij"))
+    r = np.sqrt((grid ** 2).sum(0))
+    image = 2.0 * (r < 0.8) - 1.2 * (r < 0.5) + 1.5 * (np.sqrt(((grid - 0.2) ** 2).sum(0)) < 0.2)
+    return (image + np.random.default_rng(seed).normal(0, 0.3, shape)).astype(np.float32)
+
+
+def split_field_image(*, seed=2) -> tuple[np.ndarray, np.ndarray]:
+    """(image, cube): two slabs of a 20 x 34 x 28 field, differing more than the cube between them in intensity, off
+    every face, differs from either. Two clusters are the slabs (no object in a field of view); three find the cube."""
+    cube = np.zeros((20, 34, 28), dtype=bool)
+    cube[5:15, 10:24, 9:19] = True
+    image = np.where(np.arange(28) < 14, 2.0, -2.0)[None, None, :] * np.ones((20, 34, 1))
+    image[cube] = 0.0
+    return (image + np.random.default_rng(seed).normal(0, 0.2, image.shape)).astype(np.float32), cube
 
 
 def random_points(n: int, dim: int, *, c: float, dtype: torch.dtype, seed: int, max_rel: float = 0.99) -> torch.Tensor:

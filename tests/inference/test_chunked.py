@@ -13,7 +13,7 @@ from scipy import ndimage
 from typer.testing import CliRunner
 
 from hypseg.cli.app import app
-from helpers import train_tiny_model
+from helpers import cell_image, split_field_image, train_tiny_model
 from hypseg.config import DataConfig, segment_preset
 from hypseg.data.normalise import statistics, voxel_sample
 from hypseg.data.supervoxels import supervoxels, tile_bounds
@@ -30,21 +30,13 @@ TILE = 8
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     # 40 steps: untrained, every voxel looks alike and k-means has no clusters to agree on
-    return train_tiny_model(tmp_path_factory.mktemp("run"), _cell((16, 16, 16), seed=1), steps=40)
-
-
-def _cell(shape, *, seed=0) -> np.ndarray:
-    """A bright shell around a dim core with a vesicle, in noise: an object with a hole-free inside."""
-    grid = np.stack(np.meshgrid(*(np.linspace(-1, 1, n) for n in shape), indexing="ij"))
-    r = np.sqrt((grid ** 2).sum(0))
-    image = 2.0 * (r < 0.8) - 1.2 * (r < 0.5) + 1.5 * (np.sqrt(((grid - 0.2) ** 2).sum(0)) < 0.2)
-    return (image + np.random.default_rng(seed).normal(0, 0.3, shape)).astype(np.float32)
+    return train_tiny_model(tmp_path_factory.mktemp("run"), cell_image((16, 16, 16), seed=1), steps=40)
 
 
 @pytest.fixture(scope="module")
 def volume_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("vol") / "cell.mrc"
-    save_volume(Volume(_cell((20, 34, 28)), spacing=(2.0, 1.0, 1.0), affine=affine_from_spacing((2.0, 1.0, 1.0))), path)
+    save_volume(Volume(cell_image((20, 34, 28)), spacing=(2.0, 1.0, 1.0), affine=affine_from_spacing((2.0, 1.0, 1.0))), path)
     return path
 
 
@@ -201,7 +193,7 @@ def test_embedding_a_region_equals_cropping_the_whole_embedding(model_dir):
     from hypseg.inference.model_io import load_model
 
     network = load_model(model_dir).network
-    x = _cell((18, 20, 16))
+    x = cell_image((18, 20, 16))
     region = (slice(3, 11), slice(0, 20), slice(9, 16))
     for p in (5, 10):
         whole = embed_volume(network, x, patch_size=p, tile=7)
@@ -247,7 +239,7 @@ def test_the_ome_zarr_label_map_carries_ngff_multiscale_metadata(tmp_path):
 
 
 def test_a_lazy_volume_reads_the_boxes_of_the_loaded_one(tmp_path):
-    vol = Volume(_cell((12, 14, 10)), spacing=(1.0, 1.0, 1.0), affine=np.eye(4))
+    vol = Volume(cell_image((12, 14, 10)), spacing=(1.0, 1.0, 1.0), affine=np.eye(4))
     for suffix in (".mrc", ".zarr", ".tif", ".nii", ".npy"):
         save_volume(vol, tmp_path / f"v{suffix}")
         lazy = load_volume(tmp_path / f"v{suffix}", lazy=True).array
@@ -261,7 +253,7 @@ def test_a_lazy_compressed_tiff_decodes_only_the_pages_of_the_box(tmp_path, monk
 
     from hypseg.io import tiff
 
-    array = _cell((12, 14, 10))
+    array = cell_image((12, 14, 10))
     tifffile.imwrite(tmp_path / "c.tif", array, compression="zlib")
     asked = []
     read_pages = tiff.read_pages
@@ -532,13 +524,9 @@ def test_a_second_try_of_level_1_finds_the_object_chunked_as_whole(model_dir, tm
 
     from hypseg.inference.hierarchy import NoFieldWarning
 
-    cube = np.zeros((20, 34, 28), dtype=bool)
-    cube[5:15, 10:24, 9:19] = True
     paths = [tmp_path / "slabs.mrc", tmp_path / "other.mrc"]
     for seed, path in enumerate(paths, 2):
-        image = np.where(np.arange(28) < 14, 2.0, -2.0)[None, None, :] * np.ones((20, 34, 1))
-        image[cube] = 0.0
-        image = (image + np.random.default_rng(seed).normal(0, 0.2, image.shape)).astype(np.float32)
+        image, cube = split_field_image(seed=seed)
         save_volume(Volume(image, spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path)
     config = dataclasses.replace(_recipe("default"), field_retry=3, voxel_band=0 if band == "no band" else 2, subsample=200,
                                  band_sides=(2,) if band.endswith("side") else ()).with_levels(supervoxel_size=64)

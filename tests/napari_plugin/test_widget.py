@@ -263,3 +263,15 @@ def test_an_image_that_is_not_a_single_channel_volume_is_refused_in_one_line(wid
         button.native.click()
         assert widget.status.value == message and not widget.busy
     assert [layer.name for layer in viewer.layers] == ["cell", "picture"]
+
+
+def test_an_image_whose_object_a_second_try_found_says_so(qtbot, widget, viewer, tmp_path):
+    from helpers import cell_image, split_field_image, train_tiny_model
+
+    model_dir = train_tiny_model(tmp_path / "run", cell_image((16, 16, 16), seed=1), steps=40)  # one that sees intensity
+    widget.image.value = viewer.add_image(split_field_image()[0], name="slabs")
+    _segment_with(qtbot, widget, model_dir, "default", "2")
+    assert widget.result.retried and not widget.result.no_field
+    assert widget.status.value == (
+        "segmented slabs: layers k=2; level 1's two clusters lay across the whole image, so its object is the cluster "
+        "off the faces of a second try with more clusters")

@@ -45,6 +45,9 @@ class ImageSegmentation(NamedTuple):
     no_field : bool
         Containment found no object in a field of view (:attr:`hypseg.inference.recipe.VolumeSegmentation.no_field`):
         the object is merely the level-1 cluster on fewer of the image's faces.
+    retried : bool
+        Level 1's object is its second try's (:attr:`hypseg.inference.recipe.VolumeSegmentation.retried`): its first
+        two clusters lay across the whole field of view.
     """
 
     labels: dict[int, np.ndarray]
@@ -54,6 +57,7 @@ class ImageSegmentation(NamedTuple):
     hyperbolic: bool
     collapsed: bool = False
     no_field: bool = False
+    retried: bool = False
 
 
 def preload() -> None:
@@ -230,4 +234,4 @@ def segment_image(image: np.ndarray, model: "TrainedModel", config: "SegmentConf
     labels = {k: m.astype(np.uint8 if m.max() < 256 else np.uint16) for k, m in found.labels.items()}
     embeddings = {level.clusters: result.embeddings[level.patch_sides][0][..., :d] for level in result.config.levels}
     return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic,
-                             result.embeds_alike[0], found.no_field)
+                             result.embeds_alike[0], found.no_field, found.retried)

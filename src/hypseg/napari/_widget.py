@@ -291,6 +291,9 @@ class HypsegWidget(Container):
         elif result.no_field:
             self._say(f"segmented {source.name}: layers {', '.join(names)}; but level 1 finds no object in a field of "
                       "view, so its object is merely the cluster on fewer of the image's faces", warning=True)
+        elif result.retried:
+            self._say(f"segmented {source.name}: layers {', '.join(names)}; level 1's two clusters lay across the whole "
+                      "image, so its object is the cluster off the faces of a second try with more clusters")
         else:
             self._say(f"segmented {source.name}: layers {', '.join(names)}")
 
