@@ -250,6 +250,10 @@ TABLES: dict[str, Callable[[], str]] = {
                                         if label in ("irregular", "cells at half size")}, "field-retry", "field_retry"),
     "field-retry-data1-seeds": seeded_choice({"cells at half size": CODE_RESPONSE_SETS["cells at half size"]},
                                              "field-retry-data1", "field_retry"),
+    "field-retry4-seeds": seeded_choice({label: name for label, name in CODE_RESPONSE_SETS.items()
+                                         if label in ("irregular", "cells at half size")}, "field-retry4", "field_retry"),
+    "field-retry4-data1-seeds": seeded_choice({"cells at half size": CODE_RESPONSE_SETS["cells at half size"]},
+                                              "field-retry4-data1", "field_retry"),
     "kmeans-seed-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "kmeans_seed"),
     "no-field": no_field(CODE_RESPONSE_SETS, ("no-field-0", "no-field-data1-0")),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),
