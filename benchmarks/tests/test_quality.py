@@ -204,10 +204,10 @@ def test_segment_config_takes_the_settings_one_clustering_space():
     with pytest.raises(ValueError, match=re.escape("one clustering space for every level, got ['ball', 'tangent']")):
         segment_config(mixed, levels, seed=0)
     assert INFERENCE[1].describe().endswith(", in the tangent space, voxels within 1 of its boundary deciding alone, "
-                                            "again with 4 clusters where its object lies in no field of view, "
+                                            "again with 3 clusters where its object lies in no field of view, "
                                             "its boundary refined by intensity (2 passes)")
     assert config.refine == INFERENCE[1].refine == 2 and config.voxel_band == INFERENCE[1].voxel_band == 1  # the first level's
-    assert config.field_retry == INFERENCE[1].field_retry == 4
+    assert config.field_retry == INFERENCE[1].field_retry == 3
     flat = {level: dataclasses.replace(how, in_object=False) for level, how in INFERENCE.items()}
     assert not flat[1].describe().endswith(")")  # no containment, no object: nothing is said to be refined
 

@@ -25,10 +25,10 @@ def test_default_preset_is_the_benchmark_recipe_and_paper_the_papers_protocol():
     assert default.space == "tangent" and paper.space == "ball"  # the paper clusters with hyperbolic k-means
     assert default.describe().splitlines()[-4:] == ["a hyperbolic model's embeddings clustered in the tangent space at the origin",
                                                     "level 1's voxels within 1 of its clusters' boundary take their nearest centre",
-                                                    "where level 1's object lies in no field of view, level 1 clustered again with 4 "
+                                                    "where level 1's object lies in no field of view, level 1 clustered again with 3 "
                                                     "clusters, the one least on the faces the object",
                                                     "the level-1 object's boundary refined by intensity, 2 passes"]
-    assert default.field_retry == 4 and paper.field_retry == 0
+    assert default.field_retry == 3 and paper.field_retry == 0
     assert len(paper.describe().splitlines()) == 3
 
 
@@ -161,7 +161,7 @@ def test_band_sides_are_described_kept_in_a_recipe_file_and_refused_below_one():
 def test_a_second_try_of_level_1_is_described_kept_in_a_recipe_file_and_refused_below_three_clusters():
     retry = segment_preset("default")
     assert retry.retries and not dataclasses.replace(retry, field_retry=0).retries
-    assert ("where level 1's object lies in no field of view, level 1 clustered again with 4 clusters, the one least on "
+    assert ("where level 1's object lies in no field of view, level 1 clustered again with 3 clusters, the one least on "
             "the faces the object" in retry.describe().splitlines())
     assert SegmentConfig.from_dict(retry.to_dict()) == retry
     for bad in (1, 2, -1, 3.5, True):

@@ -23,7 +23,7 @@ REFINE_PASSES = 2
 VOXEL_BAND = 1
 #: clusters of the ``default`` preset's second try at level 1 where its object lies in no field of view
 #: (``SegmentConfig.field_retry``)
-FIELD_RETRY = 4
+FIELD_RETRY = 3
 
 
 def cpu_recipe() -> RunConfig:
@@ -125,7 +125,7 @@ def default_segmentation() -> SegmentConfig:
     image's intensity in two passes (:mod:`hypseg.inference.refine`): both let it follow an edge that its
     supervoxels straddle. Where level 1's two clusters meet the volume's faces as much as their sizes predict (no
     object in a field of view: a faint object whose brighter rim, or a gradient across the field, took the second
-    cluster), level 1 is clustered again with four clusters, and the one off the faces is the object.
+    cluster), level 1 is clustered again with three clusters, and the one off the faces is the object.
     """
     size = DEFAULT_SUPERVOXEL_SIZE
     return SegmentConfig(levels=(

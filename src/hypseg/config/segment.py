@@ -151,7 +151,7 @@ class SegmentConfig(Config):
     field_retry : int
         Where level 1's object lies in no field of view (:func:`hypseg.inference.hierarchy.warn_if_no_field`: it meets
         the volume's faces as much as its size predicts), cluster level 1 of that volume again with this many clusters
-        (at least 3; 0: never; the ``default`` preset's 4). The cluster least on the faces (:func:`hypseg.inference.hierarchy.least_on_faces`)
+        (at least 3; 0: never; the ``default`` preset's 3). The cluster least on the faces (:func:`hypseg.inference.hierarchy.least_on_faces`)
         becomes the object, against the others together, where it lies in a field; the voxel band's voxels then
         decide between its centre and the others'. A low-contrast object split between two clusters by its brighter
         rim or a gradient across the volume is found this way. Ignored without containment or with a tied-mixture
