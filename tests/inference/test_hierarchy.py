@@ -183,3 +183,17 @@ def test_a_cluster_of_a_few_voxels_off_the_faces_is_no_object():
     assert cluster != 2 and ratio >= FIELD_RATIO
     labels[5:15, 5:15, 5:15] = 2  # an object of an eighth of the volume is one
     assert least_on_faces(face_counts(labels, np.arange(3)), np.bincount(labels.ravel(), minlength=3)) == (2, 0.0)
+
+
+def test_a_second_try_names_the_object_off_the_faces_or_nothing():
+    from hypseg.inference.hierarchy import second_try
+
+    labels = np.zeros((10, 10, 10), dtype=int)
+    labels[:, :, 5:] = 1
+    labels[3:7, 3:7, 3:7] = 2  # a cube off every face
+    faces, voxels = face_counts(labels, np.arange(3)), np.bincount(labels.ravel(), minlength=3)
+    tried = second_try(faces, voxels, np.array([[0.0], [1.0], [0.5]]))
+    assert tried.cluster == 2 and tried.merge.tolist() == [0, 0, 1]
+    np.testing.assert_array_equal(tried.merge[labels] == 1, labels == 2)  # the object map: the cube against the halves
+    speckle = np.random.default_rng(0).integers(0, 3, size=(10, 10, 10))  # every cluster on the faces
+    assert second_try(face_counts(speckle, np.arange(3)), np.bincount(speckle.ravel(), minlength=3), np.zeros((3, 1))) is None

@@ -69,7 +69,7 @@ from hypseg.data.normalise import apply, statistics, voxel_sample
 from hypseg.data.supervoxels import supervoxels, tile_bounds
 from hypseg.errors import UserError
 from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_collapsed
-from hypseg.inference.hierarchy import FIELD_RATIO, field_ratio, least_on_faces, object_order, outside_of, warn_if_no_field
+from hypseg.inference.hierarchy import in_no_field, object_order, outside_of, second_try, warn_if_no_field
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
 from hypseg.inference.recipe import cluster_sums, embedded_sides, means_of, voxels_decide
@@ -842,11 +842,11 @@ def segment_chunked(
     if config.contained:
         n = len(volumes)
         level1 = {v: Level1(f"k{first.clusters}", outside_of(c[0][:2])) for v, c in counts_of_first.items()}
-        warned = [v for v, c in counts_of_first.items() if field_ratio(c[0][:2], c[1][:2], level1[v].outside) >= FIELD_RATIO]
+        warned = [v for v, c in counts_of_first.items() if in_no_field(c[0][:2], c[1][:2], level1[v].outside)]
         retried = _retry(job, executor, items, warned, offsets, geometry, clock) if config.retries and warned else {}
-        for v, (cluster, centres, _, fell_back) in retried.items():  # the object 1 against the other clusters together, 0
-            level1[v] = Level1(f"retry-k{config.field_retry}", 0, (np.arange(len(centres)) == cluster).astype(np.int64))
-            clustered[v] = centres
+        for v, (tried, fell_back) in retried.items():  # the object 1 against the other clusters together, 0
+            level1[v] = Level1(f"retry-k{config.field_retry}", 0, tried.merge)
+            clustered[v] = tried.centres
             voxels[v] = voxels[v] or fell_back
         decide = Decide(first.patch_sides, clustered, geometry.hyperbolic and job.tangent_c is None, geometry.curvature)
         if config.band_elsewhere:  # centres: the clusters' mean embeddings at the band's sides
@@ -862,10 +862,8 @@ def segment_chunked(
                                  tried=config.field_retry if config.retries else 0)
         if first.in_object:  # the object map's labels: 0 outside, 1 the object; its centres alike
             for v, found in enumerate(centers):
-                if v in retried:  # the outside's centre: its clusters', by voxel count
-                    cluster, centres, sizes_, _ = retried[v]
-                    rest = np.delete(np.arange(len(centres)), cluster)
-                    pair = np.stack([np.average(centres[rest], axis=0, weights=np.maximum(sizes_[rest], 1)), centres[cluster]])
+                if v in retried:
+                    pair = retried[v][0].object_centres()
                     found[first.clusters] = (pair if job.tangent_c is None
                                              else to_ball(pair, factors=len(first.patch_sides), c=job.tangent_c))
                 else:
@@ -939,8 +937,8 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
                               device=None if job.device == "cpu" else job.device, clusterer=group.clusterer)
     clock.lap("fit")
     fitted = {}
-    for v, (points, _), levels in zip(vols, fit_input, fitted_levels):
-        if group.size is None or few[v]:
+    for v, (_, weights), levels in zip(vols, fit_input, fitted_levels):
+        if weights is None:  # fitted on the voxels
             fitted[v] = _Fitted(levels, None, None)
         else:
             ids, points, _ = parts[v]
@@ -951,8 +949,8 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
 def _retry(job: Job, executor, items, warned: Sequence[int], offsets, geometry, clock: _Clock) -> dict:
     """The first level of each volume of ``warned`` clustered again on its own, with ``SegmentConfig.field_retry``
     clusters, to the work file ``retry-k<K>`` (:func:`hypseg.inference.recipe.cluster_embeddings` says why). Per volume
-    whose cluster least on the faces (:func:`hypseg.inference.hierarchy.least_on_faces`) lies in a field: that cluster,
-    the clusters' centres (in the space clustered in), their voxel counts, and whether the fit fell back to voxels."""
+    whose cluster least on the faces lies in a field: what it found (:func:`hypseg.inference.hierarchy.second_try`), and
+    whether the fit fell back to voxels."""
     first, k = job.config.levels[0], job.config.field_retry
     group = Group((k,), first.patch_sides, first.supervoxel_size, first.purity_power, False, False, first.clusterer,
                   prefix="retry-k")
@@ -972,9 +970,9 @@ def _retry(job: Job, executor, items, warned: Sequence[int], offsets, geometry, 
     found = {}
     for v in warned:
         counts = sum(f[k] for (vv, _), f in zip(mine, faces) if vv == v)
-        cluster, ratio = least_on_faces(counts[0], counts[1])
-        if ratio < FIELD_RATIO:
-            found[v] = (cluster, fitted[v].levels[0].centers, counts[1], few[v])
+        tried = second_try(counts[0], counts[1], fitted[v].levels[0].centers)
+        if tried is not None:
+            found[v] = (tried, few[v])
     return found
 
 

@@ -28,7 +28,7 @@ about as much (about 1).
 from __future__ import annotations
 
 import warnings
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 from scipy import ndimage
@@ -38,7 +38,7 @@ from hypseg.inference.refine import refine_boundary
 from hypseg.inference.segment import Segmentation, segment_volumes
 
 __all__ = ["FIELD_RATIO", "MIN_OBJECT_SHARE", "NoFieldWarning", "check_inside_clusters", "face_counts", "face_shares", "field_ratio",
-           "least_on_faces", "level1_object", "outside_of", "restrict_supervoxels", "segment_inside", "warn_if_no_field"]
+           "in_no_field", "least_on_faces", "level1_object", "SecondTry", "second_try", "outside_of", "restrict_supervoxels", "segment_inside", "warn_if_no_field"]
 
 #: Level 1's object covering at least this share of the face voxels per share of the volume lies in no field of view.
 FIELD_RATIO = 0.75
@@ -130,20 +130,59 @@ def least_on_faces(faces: np.ndarray, voxels: np.ndarray) -> tuple[int, float]:
     return best, float(ratios[best])
 
 
+class SecondTry(NamedTuple):
+    """What a second try at level 1 (``SegmentConfig.field_retry``) found: the cluster that is the object, every
+    cluster's centre (rows, in the space clustered in) and voxel count."""
+
+    cluster: int
+    centres: np.ndarray
+    voxels: np.ndarray
+
+    @property
+    def merge(self) -> np.ndarray:
+        """Each cluster's label in the object map: 1 the object, 0 the other clusters, its outside."""
+        return (np.arange(len(self.centres)) == self.cluster).astype(np.int64)
+
+    def object_centres(self) -> np.ndarray:
+        """Level 1's two centres in its object map's order: the outside's (the other clusters' centres weighted by
+        their voxel counts), the object's.
+
+        >>> SecondTry(2, np.array([[0.0], [1.0], [5.0]]), np.array([30, 10, 4])).object_centres().ravel().tolist()
+        [0.25, 5.0]
+        """
+        rest = np.delete(np.arange(len(self.centres)), self.cluster)
+        outside = np.average(self.centres[rest], axis=0, weights=np.maximum(self.voxels[rest], 1))
+        return np.stack([outside, self.centres[self.cluster]])
+
+
+def second_try(faces: np.ndarray, voxels: np.ndarray, centres: np.ndarray) -> SecondTry | None:
+    """The object of a second try at level 1 whose clusters cover ``faces`` face voxels and ``voxels`` voxels each, with
+    centres ``centres``: the cluster least on the faces (:func:`least_on_faces`) where it lies in a field of view
+    (ratio below :data:`FIELD_RATIO`), else None."""
+    cluster, ratio = least_on_faces(faces, voxels)
+    return SecondTry(cluster, np.asarray(centres), np.asarray(voxels)) if ratio < FIELD_RATIO else None
+
+
+def in_no_field(faces: np.ndarray, voxels: np.ndarray, outside: int) -> bool:
+    """Whether level 1's object lies in no field of view: :func:`field_ratio` (the counts as there) at least
+    :data:`FIELD_RATIO`."""
+    return field_ratio(faces, voxels, outside) >= FIELD_RATIO
+
+
 def warn_if_no_field(faces: np.ndarray, voxels: np.ndarray, outside: int, *, volume: int, tried: int = 0) -> bool:
     """Warn (:class:`NoFieldWarning`) when level 1's object lies in no field of view (:func:`field_ratio` at least
     :data:`FIELD_RATIO`; the counts as there); returns whether it did. ``tried``: the clusters of a second try
     (``SegmentConfig.field_retry``) that found no object in a field either, which the warning names."""
-    ratio = field_ratio(faces, voxels, outside)
-    if ratio >= FIELD_RATIO:
-        share = _object_shares(faces, voxels, outside)[1]
+    if in_no_field(faces, voxels, outside):
+        ratio, share = field_ratio(faces, voxels, outside), _object_shares(faces, voxels, outside)[1]
         again = f", nor does any of {tried} clusters" if tried else ""
         warnings.warn(NoFieldWarning(
             f"volume {volume}: level 1's object meets the volume's faces as much as its size predicts ({ratio:.2f} "
             f"times its share of the volume, {share:.2f}){again}: the volume shows no object in a field of view, and the "
             "object is merely the cluster on fewer faces; --no-containment clusters every level over the whole volume"),
             stacklevel=3)
-    return ratio >= FIELD_RATIO
+        return True
+    return False
 
 
 def object_order(centers: np.ndarray, outside: int) -> np.ndarray:

@@ -33,8 +33,8 @@ from hypseg.config import LevelConfig, ModelConfig, SegmentConfig
 from hypseg.data import supervoxels
 from hypseg.errors import UserError
 from hypseg.inference.embed import embed_volume_multiscale, resolve_patch, warn_if_collapsed
-from hypseg.inference.hierarchy import (FIELD_RATIO, face_counts, field_ratio, least_on_faces, level1_object, object_order,
-                                       outside_of, segment_inside, warn_if_no_field)
+from hypseg.inference.hierarchy import (face_counts, in_no_field, level1_object, object_order, outside_of, second_try,
+                                       segment_inside, warn_if_no_field)
 from hypseg.inference.model_io import TrainedModel
 from hypseg.inference.pooling import purity_weights
 from hypseg.inference.refine import boundary_zone
@@ -320,7 +320,7 @@ def cluster_embeddings(
         fit(group, None)
     objects = None
     no_field = [False] * n  # containment found no object in a field of view
-    retried = [False] * n  # level 1's object is the second try's (config.field_retry)
+    tries = {}  # volume -> what the second try at level 1 found (config.field_retry, hierarchy.SecondTry)
     if config.contained:  # k-means numbers level 1's clusters 0 and 1; the one on more faces is the outside
         decided = [found[first.clusters] for found in labels]  # level 1's own map stays as k-means left it
         faces = [face_counts(found, np.arange(2)) for found in decided]
@@ -328,30 +328,20 @@ def cluster_embeddings(
         counts = [np.bincount(found.ravel(), minlength=2) for found in decided]
         own = list(decided)  # per volume the map whose clusters the band's centres are, one row each
         centres = [fitted[i][first.clusters] for i in range(n)]
-        merge = [None] * n  # per volume, the object map's label each of its band's centres gives (None: the row's)
-        objects_at = {}  # volume -> level 1's centres (the outside's, the object's) where the second try found it
-        if config.retries:
-            again = dataclasses.replace(first, clusters=config.field_retry)
-            for i in range(n):
-                if field_ratio(faces[i], counts[i], outside[i]) < FIELD_RATIO:
-                    continue
-                with warnings.catch_warnings():  # fewer distinct embeddings than clusters: an empty one is never the object
-                    warnings.simplefilter("ignore", EmptyClusterWarning)
-                    seg = segment_volumes(clustered(first.patch_sides)[i:i + 1], clusters=[again.clusters],
-                                          **options(again, i))[0]
-                found = seg.labels[again.clusters]
-                tries = np.bincount(found.ravel(), minlength=again.clusters)
-                cluster, ratio = least_on_faces(face_counts(found, np.arange(again.clusters)), tries)
-                if ratio >= FIELD_RATIO:
-                    continue
-                retried[i], own[i], voxels[i] = True, found, voxels[i] or seg.voxels
-                decided[i] = (found == cluster).astype(np.int32)  # the object 1, the other clusters its outside 0
-                faces[i], outside[i], counts[i] = face_counts(decided[i], np.arange(2)), 0, np.bincount(decided[i].ravel(), minlength=2)
-                centres[i], merge[i] = seg.centers[again.clusters], (np.arange(again.clusters) == cluster).astype(np.int32)
-                rest = np.delete(np.arange(again.clusters), cluster)  # the outside's centre: its clusters', by voxel count
-                objects_at[i] = np.stack([np.average(centres[i][rest], axis=0, weights=np.maximum(tries[rest], 1)),
-                                          centres[i][cluster]])
-        no_field = [not retried[i] and warn_if_no_field(faces[i], counts[i], outside[i], volume=i,
+        k = config.field_retry
+        for i in (i for i in range(n) if config.retries and in_no_field(faces[i], counts[i], outside[i])):
+            again = dataclasses.replace(first, clusters=k)
+            with warnings.catch_warnings():  # fewer distinct embeddings than clusters: an empty one is never the object
+                warnings.simplefilter("ignore", EmptyClusterWarning)
+                seg = segment_volumes(clustered(first.patch_sides)[i:i + 1], clusters=[k], **options(again, i))[0]
+            found = seg.labels[k]
+            tried = second_try(face_counts(found, np.arange(k)), np.bincount(found.ravel(), minlength=k), seg.centers[k])
+            if tried is None:
+                continue
+            tries[i], own[i], voxels[i] = tried, found, voxels[i] or seg.voxels
+            decided[i] = tried.merge[found].astype(np.int32)  # the object 1, the other clusters its outside 0
+            outside[i], centres[i] = 0, tried.centres
+        no_field = [i not in tries and warn_if_no_field(faces[i], counts[i], outside[i], volume=i,
                                                         tried=config.field_retry if config.retries else 0)
                     for i in range(n)]
         if config.banded:
@@ -360,7 +350,8 @@ def cluster_embeddings(
             if config.band_elsewhere:  # at other sides the centres are its clusters' mean embeddings
                 centres = [means_of(cluster_sums(points[i], own[i], len(c))) for i, c in enumerate(centres)]
             decided = [voxels_decide(found, points[i], centres[i], outside=outside[i], width=config.voxel_band,
-                                     hyperbolic=ball, factors=len(band) * members, c=geometry.curvature, merge=merge[i])
+                                     hyperbolic=ball, factors=len(band) * members, c=geometry.curvature,
+                                     merge=tries[i].merge if i in tries else None)
                        for i, found in enumerate(decided)]
         objects = [level1_object(found, volume=None if volumes is None else volumes[i], refine=config.refine,
                                  outside=outside[i]) for i, found in enumerate(decided)]
@@ -368,12 +359,12 @@ def cluster_embeddings(
         fit(group, objects)
     if objects is not None and first.in_object:
         for i, obj in enumerate(objects):  # the object map's labels: 0 outside, 1 the object; its centres alike
-            if i in objects_at:
-                centers[i][first.clusters] = (to_ball(objects_at[i], factors=len(first.patch_sides) * members, c=geometry.curvature)
-                                              if tangent else objects_at[i])
+            if i in tries:
+                pair = tries[i].object_centres()
+                centers[i][first.clusters] = to_ball(pair, factors=len(first.patch_sides) * members, c=geometry.curvature) if tangent else pair
             else:
                 centers[i][first.clusters] = object_order(centers[i][first.clusters], outside[i])
             labels[i][first.clusters] = obj.astype(np.int32)
     return [VolumeSegmentation({k: labels[i][k] for k in config.clusters}, {k: centers[i][k] for k in config.clusters},
-                               None if objects is None else objects[i], voxels[i], no_field[i], retried[i])
+                               None if objects is None else objects[i], voxels[i], no_field[i], i in tries)
             for i in range(n)]
