@@ -811,6 +811,7 @@ def segment_chunked(
 
     centers: list[dict[int, np.ndarray]] = [{} for _ in volumes]
     retried: dict = {}  # volume -> what the second try at level 1 found (_retry)
+    means: dict = {}  # (settings, volume) -> its supervoxel means (_fit_group), for the fits that share them
     clustered: dict[int, np.ndarray] = {}  # the first level's centres in the space it was clustered in, per volume
     voxels = [False] * len(volumes)
     first = config.levels[0]
@@ -820,7 +821,7 @@ def segment_chunked(
         how = levels[0]
         group = Group(tuple(level.clusters for level in levels), how.patch_sides, how.supervoxel_size,
                       how.purity_power, how.pooled, inside, how.clusterer)
-        fitted, fell_back = _fit_group(job, executor, items, group, offsets, geometry, clock)
+        fitted, fell_back = _fit_group(job, executor, items, group, offsets, geometry, clock, means=means)
         for v in range(len(volumes)):
             voxels[v] = voxels[v] or fell_back[v]
             if not inside:
@@ -843,7 +844,7 @@ def segment_chunked(
         n = len(volumes)
         level1 = {v: Level1(f"k{first.clusters}", outside_of(c[0][:2])) for v, c in counts_of_first.items()}
         warned = [v for v, c in counts_of_first.items() if in_no_field(c[0][:2], c[1][:2], level1[v].outside)]
-        retried = _retry(job, executor, items, warned, offsets, geometry, clock) if config.retries and warned else {}
+        retried = _retry(job, executor, items, warned, offsets, geometry, clock, means) if config.retries and warned else {}
         for v, (tried, fell_back) in retried.items():  # the object 1 against the other clusters together, 0
             level1[v] = Level1(f"retry-k{config.field_retry}", 0, tried.merge)
             clustered[v] = tried.centres
@@ -894,24 +895,29 @@ class _Clock:
         self._last = now
 
 
-def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock: _Clock, only: Sequence[int] | None = None):
+def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock: _Clock, only: Sequence[int] | None = None,
+               means: dict | None = None):
     """Stages 3-4 for a group of levels: every volume's points (or those of the volumes ``only``), one fit per volume
-    or pooled, and per volume what the labels task needs (:class:`_Fitted`), with whether it fell back to voxels."""
+    or pooled, and per volume what the labels task needs (:class:`_Fitted`), with whether it fell back to voxels.
+    ``means`` keeps each volume's supervoxel means by the settings they depend on (sides, size, purity power, inside
+    the object), so that a later fit on the same points (level 1's second try) does not compute them again."""
     vols = list(range(len(job.volumes))) if only is None else sorted(only)
-    items = [item for item in items if item[0] in vols]
     ks = [k - 1 for k in group.ks] if group.inside else list(group.ks)
     top = max(ks)
-    parts = {}
+    means = {} if means is None else means
+    key = (group.sides, group.size, group.power, group.inside)
     if group.size is not None:
-        found = executor.map(functools.partial(_points_task, job, group, offsets[group.size]), items,
-                             desc=f"supervoxel means k = {', '.join(map(str, group.ks))}")
-        for v in vols:
-            pieces = [r for (vv, _), r in zip(items, found) if vv == v and len(r[0])]
+        todo = [item for item in items if item[0] in vols and (key, item[0]) not in means]
+        found = executor.map(functools.partial(_points_task, job, group, offsets[group.size]), todo,
+                             desc=f"supervoxel means k = {', '.join(map(str, group.ks))}") if todo else []
+        for v in dict.fromkeys(v for v, _ in todo):
+            pieces = [r for (vv, _), r in zip(todo, found) if vv == v and len(r[0])]
             ids = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, np.int64)
             order = np.argsort(ids, kind="stable")
             points = np.concatenate([p[1] for p in pieces])[order] if pieces else np.zeros((0, 1))
             counts = np.concatenate([p[2] for p in pieces])[order] if pieces else np.zeros(0)
-            parts[v] = (ids[order], points, counts)
+            means[key, v] = (ids[order], points, counts)
+    parts = {v: means[key, v] for v in vols} if group.size is not None else {}
     clock.lap("means")
     counts = {v: len(part[0]) for v, part in parts.items()}
     if group.size is None:
@@ -946,9 +952,10 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
     return fitted, few
 
 
-def _retry(job: Job, executor, items, warned: Sequence[int], offsets, geometry, clock: _Clock) -> dict:
+def _retry(job: Job, executor, items, warned: Sequence[int], offsets, geometry, clock: _Clock, means: dict) -> dict:
     """The first level of each volume of ``warned`` clustered again on its own, with ``SegmentConfig.field_retry``
-    clusters, to the work file ``retry-k<K>`` (:func:`hypseg.inference.recipe.cluster_embeddings` says why). Per volume
+    clusters, on the supervoxel means level 1's fit left in ``means``, to the work file ``retry-k<K>``
+    (:func:`hypseg.inference.recipe.cluster_embeddings` says why). Per volume
     whose cluster least on the faces lies in a field: what it found (:func:`hypseg.inference.hierarchy.second_try`), and
     whether the fit fell back to voxels."""
     first, k = job.config.levels[0], job.config.field_retry
@@ -960,7 +967,7 @@ def _retry(job: Job, executor, items, warned: Sequence[int], offsets, geometry, 
     for v in warned:  # one at a time, as the whole-volume run fits them: each volume's subsample is its own first draw
         with warnings.catch_warnings():  # fewer distinct embeddings than clusters: an empty one is never the object
             warnings.simplefilter("ignore", EmptyClusterWarning)
-            one, fell_back = _fit_group(job, executor, items, group, offsets, geometry, clock, only=[v])
+            one, fell_back = _fit_group(job, executor, items, group, offsets, geometry, clock, only=[v], means=means)
         fitted.update(one)
         few.update(fell_back)
     mine = [item for item in items if item[0] in fitted]
