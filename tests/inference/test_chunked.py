@@ -549,3 +549,18 @@ def test_a_second_try_of_level_1_finds_the_object_chunked_as_whole(model_dir, tm
         segment_files(paths[:1], model_dir=model_dir, out=tmp_path / "plain", config=dataclasses.replace(config, field_retry=0))
     assert (load_labels(tmp_path / "plain" / "slabs_object.mrc").astype(bool) == cube).mean() < 0.6
     assert "level1_retried" not in json.loads((tmp_path / "plain" / "segmentation.json").read_text())["cases"][0]
+
+
+def test_supervoxel_means_are_computed_once_per_setting(model_dir, tmp_path, monkeypatch):
+    """Level 1's second try clusters level 1's own supervoxel means, and levels 2-3 (the same sides, size and purity
+    inside the object) share theirs: two passes of the means over the chunks, not four."""
+    calls = []
+    points_task = chunked._points_task
+    monkeypatch.setattr(chunked, "_points_task", lambda *args, **kw: calls.append(args[-1]) or points_task(*args, **kw))
+    path = tmp_path / "slabs.mrc"
+    save_volume(Volume(split_field_image()[0], spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path)
+    config = dataclasses.replace(_recipe("default"), field_retry=3).with_levels(supervoxel_size=64)
+    manifest = segment_files([path], model_dir=model_dir, out=tmp_path / "seg", config=config, chunk=TILE)
+    assert manifest["cases"][0]["level1_retried"] is True
+    chunks = len(ChunkGrid((20, 34, 28), tile=TILE).chunks())
+    assert len(calls) == 2 * chunks and len(set(calls)) == chunks  # level 1's pass and the inside levels' pass
