@@ -7,7 +7,9 @@ Sets (:data:`SETS`), each 120 volumes of 50^3 written by :func:`hypseg.data.writ
 - ``irregular``: the same hierarchy with deformed, non-convex shapes (robustness);
 - ``shepp-logan``: the noisy randomised 3-D Shepp-Logan head phantom, levels from the ellipsoids' nesting;
 - ``small-cells`` (not in the default run): the regular scenes with every object at half its size (a cell
-  of radius 12.5 in the same box, :meth:`SyntheticConfig.with_object_scale`), same intensities and noise.
+  of radius 12.5 in the same box, :meth:`SyntheticConfig.with_object_scale`), same intensities and noise;
+- ``crowded`` (not in the default run): a specimen filling the box with small particles
+  (:mod:`hypseg.data.crowded`), a volume with no object in a field of view, like a tomogram.
 
 On the robustness sets only the full model and the Euclidean base are trained. Every learned model is
 trained with the CPU recipe on the set's 80 training volumes for each seed; then, level by level
@@ -49,7 +51,7 @@ from benchmarks.timing import format_table, retried_note
 from hypseg.config import LevelConfig, RunConfig, SegmentConfig, cpu_recipe
 from hypseg.config.recipes import default_segmentation
 from hypseg.data.synthetic_config import SyntheticConfig
-from hypseg.data import PHANTOM_LEVELS, discover_cases, load_normalised, supervoxels, write_synthetic_dataset
+from hypseg.data import CROWDED_LEVELS, PHANTOM_LEVELS, discover_cases, load_normalised, supervoxels, write_synthetic_dataset
 from hypseg.errors import UserError
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.hierarchy import level1_object
@@ -214,6 +216,7 @@ SETS: dict[str, QualitySet] = {
     "irregular": QualitySet("irregular", CELL_LEVELS, (EUCLIDEAN, FULL)),
     "shepp-logan": QualitySet("shepp-logan", PHANTOM_LEVELS, (EUCLIDEAN, FULL)),
     "small-cells": QualitySet("regular", CELL_LEVELS, (EUCLIDEAN, FULL), object_scale=0.5),
+    "crowded": QualitySet("crowded", CROWDED_LEVELS, (EUCLIDEAN, FULL)),
 }
 #: the sets of a plain run (``hypseg bench quality``, ``results/quality.md``)
 DEFAULT_SETS: tuple[str, ...] = ("regular", "irregular", "shepp-logan")

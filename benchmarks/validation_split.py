@@ -1,8 +1,8 @@
 """Score inference and training choices on a 120-volume set's own validation split (never the test split).
 
 Trains one model with the CPU recipe (``--triplet-weight``, ``--variant``, ``--seed``, ``--override`` change it) on the 80
-training volumes of ``hypseg synth --seed 0`` (``--data-seed`` another set; ``--kind`` regular, irregular or
-shepp-logan), embeds the 20
+training volumes of ``hypseg synth --seed 0`` (``--data-seed`` another set; ``--kind`` regular, irregular,
+shepp-logan or crowded), embeds the 20
 validation volumes with every ``--sides`` (a comma list is a product of balls), clusters them with every
 ``--supervoxels`` size (0: every voxel) and ``--purity-power`` (0: plain supervoxel means) at k = 2, 4, 8,
 per volume and pooled over the 20, and prints one
@@ -116,7 +116,7 @@ def split_volumes(cases, split: str, levels, *, brighten: float, blur, noise: fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--kind", default="regular", choices=("regular", "irregular", "shepp-logan"))
+    parser.add_argument("--kind", default="regular", choices=("regular", "irregular", "shepp-logan", "crowded"))
     parser.add_argument("--noise", type=float, default=0.0, help="add white Gaussian noise of this standard deviation "
                         "(in units of each normalised volume's) to every volume, training and validation, then normalise again")
     parser.add_argument("--object-scale", type=float, default=1.0, help="scale every length of the generator's scenes by "
@@ -239,7 +239,7 @@ def main() -> None:
         parser.error("--inside-normalised needs --recipe and a model, and no --level1")
     if args.intensity_twin and (not args.recipe or args.no_model):
         parser.error("--intensity-twin needs --recipe and a model (not --no-model)")
-    if args.instances and (not args.in_object or args.kind == "shepp-logan"):
+    if args.instances and (not args.in_object or args.kind not in ("regular", "irregular")):
         parser.error("--instances needs --in-object and a cell set (--kind regular or irregular)")
     if args.level1_override and (args.ensemble != 1 or level1_choices or args.finer_components):
         parser.error("--level1-override needs one model, and neither --level1 nor --finer-components")

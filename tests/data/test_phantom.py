@@ -189,7 +189,7 @@ def test_bad_arguments_raise_with_exact_messages():
 def test_dataset_kind_resolution_and_errors(tmp_path):
     assert resolve_kind(None) == "regular" and resolve_kind(None, irregular=True) == "irregular"
     assert resolve_kind("shepp-logan") == "shepp-logan" and resolve_kind("irregular", irregular=True) == "irregular"
-    with pytest.raises(ValueError, match="^" + re.escape("unknown dataset kind 'bogus'; choose one of regular, irregular, shepp-logan") + "$"):
+    with pytest.raises(ValueError, match="^" + re.escape("unknown dataset kind 'bogus'; choose one of regular, irregular, shepp-logan, crowded") + "$"):
         write_synthetic_dataset(tmp_path / "ds", n=1, kind="bogus")
     with pytest.raises(ValueError, match="^" + re.escape("irregular=True contradicts kind='shepp-logan'") + "$"):
         write_synthetic_dataset(tmp_path / "ds", n=1, irregular=True, kind="shepp-logan")

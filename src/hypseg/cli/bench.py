@@ -62,7 +62,7 @@ def bench(
     limit: Optional[int] = typer.Option(None, "--limit", min=2, help="brats: use only this many cases (split in the same proportions)."),
     downsample: Optional[int] = typer.Option(None, "--downsample", min=1, help="brats: keep every f-th voxel per axis (f^3 less memory and time)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="quality, brats: also write the table to this file (quality: each finished set is kept in <out>.partial.json until then, and the same command, rerun after an interruption, scores only the sets still missing)."),
-    sets: Optional[list[str]] = typer.Option(None, "--set", help="quality: only these sets (default: regular, irregular, shepp-logan; also small-cells, every object at half its size); repeat the option for several."),
+    sets: Optional[list[str]] = typer.Option(None, "--set", help="quality: only these sets (default: regular, irregular, shepp-logan; also small-cells, every object at half its size, and crowded, small particles filling the box); repeat the option for several."),
 ) -> None:
     """Print benchmark tables: speed or quality.
 

@@ -18,7 +18,7 @@ def synth(
     n: int = typer.Option(120, "--n", min=1, help="Number of volumes (split 2/3 train, 1/6 val, 1/6 test)."),
     seed: int = typer.Option(0, help="Seed of the generator; the same seed gives the same files."),
     kind: str | None = typer.Option(
-        None, "--kind", help="Dataset kind: regular, irregular (deformed cells) or shepp-logan (noisy 3-D head phantom)."
+        None, "--kind", help="Dataset kind: regular, irregular (deformed cells), shepp-logan (noisy 3-D head phantom) or crowded (a specimen filling the box, with small particles)."
     ),
     irregular: Optional[bool] = typer.Option(None, "--irregular/--regular", help="Older spelling of --kind irregular / regular."),
     size: int = typer.Option(50, min=16, help="Side of the cubic volumes in voxels."),
@@ -26,13 +26,16 @@ def synth(
 ) -> None:
     """Generate the synthetic hierarchical dataset (NIfTI volumes, level 1-3 label maps, manifest.json).
 
-    Three kinds: regular cells, irregular (deformed) cells and a noisy 3-D Shepp-Logan head phantom.
+    Four kinds: regular cells, irregular (deformed) cells, a noisy 3-D Shepp-Logan head phantom, and a specimen
+    that fills the box with small particles (like a tomogram, no object in a field of view).
 
     Examples:
 
         hypseg synth data/synth --n 120 --seed 0 --kind irregular
 
         hypseg synth data/phantom --n 120 --kind shepp-logan
+
+        hypseg synth data/particles --n 120 --kind crowded
     """
     from hypseg.data.synthetic_config import SyntheticConfig
     from hypseg.data.synthetic_dataset import check_output_folder, resolve_kind, write_synthetic_dataset

@@ -2,6 +2,7 @@
 
 - :mod:`hypseg.data.synthetic`: the seeded three-level generator (method.md section 8);
 - :mod:`hypseg.data.phantom`: the noisy, randomised 3-D Shepp-Logan phantom with nested levels;
+- :mod:`hypseg.data.crowded`: a specimen filling its field of view, crowded with small particles;
 - :mod:`hypseg.data.synthetic_dataset`: writes a dataset folder (NIfTI + label maps + manifest);
 - :mod:`hypseg.data.readers`: files/folders, the BraTS layout, the synthetic manifest;
 - :mod:`hypseg.data.normalise`: intensity normalisation shared by training and inference;
@@ -9,6 +10,7 @@
 - :mod:`hypseg.data.sampling`: the multi-scale :class:`TripletSampler` (method.md section 6).
 """
 
+from hypseg.data.crowded import CROWDED_CLASSES, CROWDED_LEVELS, generate_crowded
 from hypseg.data.normalise import normalise, percentile_scale, zscore
 from hypseg.data.paper_sampling import PaperTripletSampler
 from hypseg.data.phantom import PHANTOM_CLASSES, PHANTOM_LEVELS, generate_phantom
@@ -21,6 +23,8 @@ from hypseg.data.synthetic_dataset import write_synthetic_dataset
 
 __all__ = [
     "CLASSES",
+    "CROWDED_CLASSES",
+    "CROWDED_LEVELS",
     "Case",
     "LoadedCase",
     "PHANTOM_CLASSES",
@@ -34,6 +38,7 @@ __all__ = [
     "discover_cases",
     "draw_boxes",
     "extract_patches",
+    "generate_crowded",
     "generate_phantom",
     "generate_volume",
     "load_case",

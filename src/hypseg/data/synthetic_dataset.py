@@ -11,7 +11,9 @@ Layout of ``out/``::
 ``kind`` picks the generator (:data:`KINDS`): ``"regular"`` and ``"irregular"`` are the cell volumes of
 :func:`hypseg.data.synthetic.generate_volume` (spheres and cuboids, or their deformed versions);
 ``"shepp-logan"`` is the noisy 3-D Shepp-Logan phantom of :func:`hypseg.data.phantom.generate_phantom`
-(side ``config.shape``, its other parameters at their defaults). The manifest records the kind, the
+and ``"crowded"`` a specimen filling its field of view with small particles
+(:func:`hypseg.data.crowded.generate_crowded`), both of side ``config.shape`` with their other parameters
+at their defaults. The manifest records the kind, the
 class names per level and the number of classes per level (``"levels"``) of that kind; the number of
 levels is whatever the kind makes. The old ``irregular=True`` still means ``kind="irregular"``.
 
@@ -34,6 +36,7 @@ import numpy as np
 
 from hypseg.config import to_dict
 from hypseg.data.synthetic_config import SyntheticConfig
+from hypseg.data.crowded import CROWDED_CLASSES, generate_crowded
 from hypseg.data.phantom import PHANTOM_CLASSES, generate_phantom
 from hypseg.data.synthetic import CLASSES, SyntheticVolume, generate_volume
 from hypseg.errors import UserError
@@ -55,6 +58,10 @@ def _shepp_logan(rng: np.random.Generator, config: SyntheticConfig) -> Synthetic
     return generate_phantom(rng, shape=config.shape)
 
 
+def _crowded(rng: np.random.Generator, config: SyntheticConfig) -> SyntheticVolume:
+    return generate_crowded(rng, shape=config.shape)
+
+
 Generator = Callable[[np.random.Generator, SyntheticConfig], SyntheticVolume]
 
 #: dataset kind -> (class names per level, generator of one volume from (rng, config))
@@ -62,6 +69,7 @@ KINDS: dict[str, tuple[dict[int, tuple[str, ...]], Generator]] = {
     "regular": (CLASSES, _regular),
     "irregular": (CLASSES, _irregular),
     "shepp-logan": (PHANTOM_CLASSES, _shepp_logan),
+    "crowded": (CROWDED_CLASSES, _crowded),
 }
 
 
@@ -80,9 +88,9 @@ def resolve_kind(kind: str | None, *, irregular: bool = False) -> str:
     return kind
 
 
-def _phantom_parameters(shape: int) -> dict[str, object]:
-    """The arguments the Shepp-Logan kind passes to :func:`generate_phantom`: ``shape`` and its defaults."""
-    signature = inspect.signature(generate_phantom)
+def _parameters(generate: Callable, shape: int) -> dict[str, object]:
+    """The arguments the Shepp-Logan or crowded kind passes to its generator: ``shape`` and its defaults."""
+    signature = inspect.signature(generate)
     defaults = {name: p.default for name, p in signature.parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
     return {**defaults, "shape": shape}
 
@@ -129,11 +137,11 @@ def write_synthetic_dataset(
     out : path-like
         Target folder; must not exist (or be empty) unless ``overwrite``.
     n, seed, config
-        What to generate (see :func:`hypseg.data.synthetic.generate_volume`; the Shepp-Logan kind only
-        uses ``config.shape``).
+        What to generate (see :func:`hypseg.data.synthetic.generate_volume`; the Shepp-Logan and crowded
+        kinds only use ``config.shape``).
     irregular : bool
         Older spelling of ``kind="irregular"``.
-    kind : {"regular", "irregular", "shepp-logan"}, optional
+    kind : {"regular", "irregular", "shepp-logan", "crowded"}, optional
         The generator (:data:`KINDS`); None: ``"irregular"`` when ``irregular`` is set, else ``"regular"``.
     overwrite : bool
         Replace an existing non-empty ``out``.
@@ -192,7 +200,8 @@ def _write(root: Path, *, n, seed, kind, config, progress) -> None:
         "seed": seed,
         "kind": kind,
         "irregular": kind == "irregular",
-        "generator": to_dict(config) if kind in ("regular", "irregular") else _phantom_parameters(config.shape),
+        "generator": (to_dict(config) if kind in ("regular", "irregular")
+                      else _parameters(generate_phantom if kind == "shepp-logan" else generate_crowded, config.shape)),
         "classes": {str(level): list(names) for level, names in classes.items()},
         "levels": {str(level): len(names) for level, names in classes.items()},
         "split": {s: [c["name"] for c in cases if c["split"] == s] for s in ("train", "val", "test")},
