@@ -106,7 +106,8 @@ class LevelInference:
     nearest centre instead of its supervoxel's (``SegmentConfig.voxel_band``); ``band_sides``: the patch sides it
     decides at (``SegmentConfig.band_sides``; empty: the level's own); ``field_retry``: on the first level with
     containment, the clusters of its second try where its object lies in no field of view (``SegmentConfig.field_retry``;
-    0: none).
+    0: none); ``contrast_sides``: where that finds none either, the two patch sides whose embeddings' difference
+    level 1 is clustered on voxel by voxel (``SegmentConfig.contrast_sides``; empty: none).
     """
 
     patch_sides: tuple[int, ...]
@@ -120,6 +121,7 @@ class LevelInference:
     voxel_band: int = 0
     band_sides: tuple[int, ...] = ()
     field_retry: int = 0
+    contrast_sides: tuple[int, ...] = ()
 
     def describe(self) -> str:
         sides = "p = " + " x ".join(map(str, self.patch_sides))
@@ -134,6 +136,9 @@ class LevelInference:
                    if self.voxel_band and self.in_object and self.clusterer == "kmeans" else "")
                 + (f", again with {self.field_retry} clusters where its object lies in no field of view"
                    if self.field_retry and self.in_object and self.clusterer == "kmeans" else "")
+                + (f", where that finds none either voxel by voxel on p = {self.contrast_sides[0]} minus p = "
+                   f"{self.contrast_sides[1]} by a tied Gaussian mixture"
+                   if self.contrast_sides and self.field_retry and self.in_object and self.clusterer == "kmeans" else "")
                 + (f", its boundary refined by intensity ({self.refine} pass{'es' if self.refine > 1 else ''})"
                    if self.refine and self.in_object else ""))
 
@@ -163,7 +168,8 @@ _DEFAULT = default_segmentation()
 INFERENCE: Mapping[int, LevelInference] = {
     i: LevelInference(level.patch_sides, level.supervoxel_size, level.pooled, level.purity_power, level.in_object,
                       _DEFAULT.space, level.clusterer, _DEFAULT.refine if i == 1 else 0, _DEFAULT.voxel_band if i == 1 else 0,
-                      _DEFAULT.band_sides if i == 1 else (), _DEFAULT.field_retry if i == 1 else 0)
+                      _DEFAULT.band_sides if i == 1 else (), _DEFAULT.field_retry if i == 1 else 0,
+                      _DEFAULT.contrast_sides if i == 1 else ())
     for i, level in enumerate(_DEFAULT.levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
 
@@ -179,7 +185,8 @@ def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int,
                     purity_power=how.purity_power, pooled=how.pooled, in_object=how.in_object, clusterer=how.clusterer)
         for level, how in sorted((level, inference[level]) for level in levels)), seed=seed, space=spaces.pop(),
         refine=inference[min(levels)].refine, voxel_band=inference[min(levels)].voxel_band,
-        band_sides=inference[min(levels)].band_sides, field_retry=inference[min(levels)].field_retry)
+        band_sides=inference[min(levels)].band_sides, field_retry=inference[min(levels)].field_retry,
+        contrast_sides=inference[min(levels)].contrast_sides)
 
 
 def level_weights(settings, segments: Mapping[int, Sequence[np.ndarray]]) -> dict[LevelInference, list[np.ndarray] | None]:

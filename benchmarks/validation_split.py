@@ -187,6 +187,10 @@ def main() -> None:
                         "score the recipe with level 1 clustered again with K clusters where its object lies in no field "
                         "of view, the cluster least on the faces its object (SegmentConfig.field_retry), paired against "
                         "the recipe's own level 1; each such row lists the volumes retried (repeat)")
+    parser.add_argument("--contrast-sides", action="append", default=[], metavar="P,Q", help="with --recipe, also "
+                        "score the recipe with level 1 clustered voxel by voxel on the embedding at P minus at Q by a tied "
+                        "mixture where neither its first nor its second try finds an object in a field of view "
+                        "(SegmentConfig.contrast_sides; both sides must be among those embedded), paired against the recipe")
     parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, "
                         "also score the recipe with every level's clustering seeded S instead of 0 (SegmentConfig.seed: "
                         "subsamples and restarts), paired against the recipe's own rows: how far the clustering's "
@@ -389,7 +393,8 @@ def main() -> None:
     # level 1 at another side and power, or with a voxel band; or k-means seeded otherwise
     choices = [None, *(("level1", c) for c in level1_choices), *(("voxel_band", r) for r in args.voxel_band),
                *(("band_sides", p) for p in args.band_sides), *(("field_retry", k) for k in args.field_retry),
-               *(("kmeans_seed", s) for s in args.kmeans_seed)]
+               *(("kmeans_seed", s) for s in args.kmeans_seed),
+               *(("contrast_sides", tuple(int(p) for p in c.split(","))) for c in args.contrast_sides)]
     for clusterer, refine, choice in itertools.product(clusterers if recipe else (), passes, choices):
         finer = {level: dataclasses.replace(how, refine=refine) if level == 1 else dataclasses.replace(how, clusterer=clusterer)
                  for level, how in recipe.items()}
@@ -407,6 +412,9 @@ def main() -> None:
         elif what == "field_retry":  # level 1 again with more clusters where its object lies in no field of view
             finer[1] = dataclasses.replace(finer[1], field_retry=value)
             named |= {"field_retry": value}
+        elif what == "contrast_sides":  # level 1 by local contrast where no try finds an object in a field of view
+            finer[1] = dataclasses.replace(finer[1], contrast_sides=value)
+            named |= {"contrast_sides": list(value)}
         elif what == "kmeans_seed":
             named |= {"kmeans_seed": value}
         found = cluster_volumes(embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,
@@ -429,6 +437,8 @@ def main() -> None:
                           "level1_voxel_band": finer[1].voxel_band, "no_field_volumes": no_field,
                           **({"retried_volumes": [i for i, volume in enumerate(found) if volume.retried]}
                              if what == "field_retry" else {}),
+                          **({"contrast_volumes": [i for i, volume in enumerate(found) if volume.contrast]}
+                             if what == "contrast_sides" else {}),
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels],
                           "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels},
                           **compared}), flush=True)

@@ -156,6 +156,15 @@ class SegmentConfig(Config):
         decide between its centre and the others'. A low-contrast object split between two clusters by its brighter
         rim or a gradient across the volume is found this way. Ignored without containment or with a tied-mixture
         level 1.
+    contrast_sides : tuple of int
+        Two patch sides (finer, coarser), or empty. Where level 1's object lies in no field of view and its second
+        try (``field_retry``) finds none in a field either, cluster level 1 of that volume again voxel by voxel on
+        local contrast: each voxel's embedding at the finer side minus its embedding at the coarser (in the tangent
+        space at the origin for a hyperbolic model), fitted by a two-component Gaussian mixture with a shared
+        covariance (:class:`hypseg.clustering.TiedGaussianMixture`, whose mixing weights let one component be rare);
+        the smaller component is the object. A specimen that fills its field of view with small particles (a
+        tomogram) is split this way into the particles and the rest, where two-means on the embedding splits a slow
+        variation of the specimen instead. Ignored where ``field_retry`` is.
     """
 
     levels: tuple[LevelConfig, ...]
@@ -169,6 +178,7 @@ class SegmentConfig(Config):
     voxel_band: int = 0
     band_sides: tuple[int, ...] = ()
     field_retry: int = 0
+    contrast_sides: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -208,6 +218,11 @@ class SegmentConfig(Config):
             raise UserError(f"SegmentConfig: field_retry must be 0 (no second try) or a whole number of clusters >= 3, "
                             f"got {self.field_retry}")
         object.__setattr__(self, "field_retry", int(self.field_retry))
+        if (any(isinstance(p, bool) or int(p) != p or p < 1 for p in self.contrast_sides)
+                or len(self.contrast_sides) not in (0, 2) or (self.contrast_sides and self.contrast_sides[0] == self.contrast_sides[1])):
+            raise UserError(f"SegmentConfig: contrast_sides must be empty or two different whole patch sides >= 1, "
+                            f"got {list(self.contrast_sides)}")
+        object.__setattr__(self, "contrast_sides", tuple(int(p) for p in self.contrast_sides))
         if self.supervoxel_tile < MIN_TILE:
             raise UserError(f"SegmentConfig: supervoxel_tile must be >= {MIN_TILE} voxels, got {self.supervoxel_tile}")
 
@@ -238,6 +253,12 @@ class SegmentConfig(Config):
         """Whether level 1 is clustered again where its object lies in no field of view (``field_retry``): with
         containment and k-means at level 1."""
         return bool(self.field_retry) and self.contained and self.levels[0].clusterer == "kmeans"
+
+    @property
+    def contrasts(self) -> bool:
+        """Whether level 1 is clustered by local contrast where neither its first nor its second try found an object
+        in a field of view (``contrast_sides``): with the second try."""
+        return bool(self.contrast_sides) and self.retries
 
     def groups(self) -> tuple[list[tuple[LevelConfig, ...]], list[tuple[LevelConfig, ...]]]:
         """The levels in the order they are clustered: (those clustered on their own, the first level
@@ -281,6 +302,10 @@ class SegmentConfig(Config):
         if self.retries:
             lines.append(f"where level 1's object lies in no field of view, level 1 clustered again with {self.field_retry} "
                          "clusters, the one least on the faces the object")
+        if self.contrasts:
+            fine, coarse = self.contrast_sides
+            lines.append(f"where that finds none either, level 1 clustered voxel by voxel on its embedding at p = {fine} minus "
+                         f"p = {coarse} by a tied Gaussian mixture, the smaller component the object")
         if self.refine and self.contained:
             lines.append(f"the level-1 object's boundary refined by intensity, {self.refine} pass{'es' if self.refine > 1 else ''}")
         return "\n".join(lines)

@@ -28,7 +28,7 @@ import numpy as np
 
 import torch
 
-from hypseg.clustering import EmptyClusterWarning, product_sqdist
+from hypseg.clustering import EmptyClusterWarning, TiedGaussianMixture, product_sqdist
 from hypseg.config import LevelConfig, ModelConfig, SegmentConfig
 from hypseg.data import supervoxels
 from hypseg.errors import UserError
@@ -54,6 +54,7 @@ class VolumeSegmentation(NamedTuple):
     clustered_voxels: bool  # fitted on voxels: it (or its object; pooled: all volumes) held fewer supervoxels than clusters
     no_field: bool = False  # containment found no object in a field of view (hierarchy.NoFieldWarning was issued)
     retried: bool = False  # level 1's object is its second try's, with SegmentConfig.field_retry clusters
+    contrast: bool = False  # level 1's object is the rarer component of local contrast (SegmentConfig.contrast_sides)
 
 
 class RecipeResult(NamedTuple):
@@ -146,7 +147,8 @@ def embedded_sides(config: SegmentConfig) -> tuple[tuple[int, ...], ...]:
     ((10,), (5,), (2,))
     """
     band = [config.band_sides] if config.band_elsewhere else []
-    return tuple(dict.fromkeys([level.patch_sides for level in config.levels] + band))
+    contrast = [(p,) for p in config.contrast_sides] if config.contrasts else []
+    return tuple(dict.fromkeys([level.patch_sides for level in config.levels] + band + contrast))
 
 
 def check_clusterers(config: SegmentConfig, geometry: ModelConfig) -> None:
@@ -321,6 +323,7 @@ def cluster_embeddings(
     objects = None
     no_field = [False] * n  # containment found no object in a field of view
     tries = {}  # volume -> what the second try at level 1 found (config.field_retry, hierarchy.SecondTry)
+    contrasted: set[int] = set()  # volumes whose level 1 is the rarer component of local contrast (config.contrast_sides)
     if config.contained:  # k-means numbers level 1's clusters 0 and 1; the one on more faces is the outside
         decided = [found[first.clusters] for found in labels]  # level 1's own map stays as k-means left it
         faces = [face_counts(found, np.arange(2)) for found in decided]
@@ -341,15 +344,25 @@ def cluster_embeddings(
             tries[i], own[i], voxels[i] = tried, found, voxels[i] or seg.voxels
             decided[i] = tried.merge[found].astype(np.int32)  # the object 1, the other clusters its outside 0
             outside[i], centres[i] = 0, tried.centres
-        no_field = [i not in tries and warn_if_no_field(faces[i], counts[i], outside[i], volume=i,
-                                                        tried=config.field_retry if config.retries else 0)
+        for i in (i for i in range(n) if config.contrasts and i not in tries
+                  and in_no_field(faces[i], counts[i], outside[i])):
+            fine, coarse = (to_tangent(embeddings[(p,)][i], factors=members, c=geometry.curvature) if geometry.hyperbolic
+                            else embeddings[(p,)][i] for p in config.contrast_sides)
+            found = contrast_split(fine - coarse, subsample=config.subsample, n_init=config.n_init, seed=config.seed)
+            contrasted.add(i)
+            own[i] = decided[i] = found
+            outside[i], voxels[i] = 0, True
+        no_field = [i not in tries and i not in contrasted
+                    and warn_if_no_field(faces[i], counts[i], outside[i], volume=i,
+                                         tried=config.field_retry if config.retries else 0)
                     for i in range(n)]
         if config.banded:
             band = config.band_sides or first.patch_sides
             points = clustered(band)
             if config.band_elsewhere:  # at other sides the centres are its clusters' mean embeddings
                 centres = [means_of(cluster_sums(points[i], own[i], len(c))) for i, c in enumerate(centres)]
-            decided = [voxels_decide(found, points[i], centres[i], outside=outside[i], width=config.voxel_band,
+            decided = [found if i in contrasted else  # decided voxel by voxel already
+                       voxels_decide(found, points[i], centres[i], outside=outside[i], width=config.voxel_band,
                                      hyperbolic=ball, factors=len(band) * members, c=geometry.curvature,
                                      merge=tries[i].merge if i in tries else None)
                        for i, found in enumerate(decided)]
@@ -362,9 +375,32 @@ def cluster_embeddings(
             if i in tries:
                 pair = tries[i].object_centres()
                 centers[i][first.clusters] = to_ball(pair, factors=len(first.patch_sides) * members, c=geometry.curvature) if tangent else pair
+            elif i in contrasted:  # the mean embeddings of the outside and the object at level 1's own side
+                factors = len(first.patch_sides) * members
+                points = embeddings[first.patch_sides][i]
+                if geometry.hyperbolic:
+                    points = to_tangent(points, factors=factors, c=geometry.curvature)
+                pair = means_of(cluster_sums(points, decided[i], 2))
+                centers[i][first.clusters] = to_ball(pair, factors=factors, c=geometry.curvature) if geometry.hyperbolic else pair
             else:
                 centers[i][first.clusters] = object_order(centers[i][first.clusters], outside[i])
             labels[i][first.clusters] = obj.astype(np.int32)
     return [VolumeSegmentation({k: labels[i][k] for k in config.clusters}, {k: centers[i][k] for k in config.clusters},
-                               None if objects is None else objects[i], voxels[i], no_field[i], i in tries)
+                               None if objects is None else objects[i], voxels[i], no_field[i], i in tries, i in contrasted)
             for i in range(n)]
+
+
+def contrast_split(points: np.ndarray, *, subsample: int, n_init: int, seed: int) -> np.ndarray:
+    """(Z, Y, X) int32: 1 where a voxel belongs to the smaller component of a two-component tied Gaussian mixture
+    fitted to ``points`` (Z, Y, X, D; local contrast, ``SegmentConfig.contrast_sides``), 0 elsewhere.
+
+    The mixture is fitted on at most ``subsample`` voxels drawn with ``seed`` and then labels every voxel; "smaller"
+    counts the voxels it labels. Its mixing weights let a rare component stand (k-means would split the common one).
+    """
+    flat = points.reshape(-1, points.shape[-1]).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    fit_on = flat if len(flat) <= subsample else flat[rng.choice(len(flat), subsample, replace=False)]
+    mixture = TiedGaussianMixture(2, n_init=n_init, random_state=seed).fit(fit_on)
+    found = mixture.predict(flat)
+    smaller = int(np.argmin(np.bincount(found, minlength=2)))
+    return (found == smaller).astype(np.int32).reshape(points.shape[:-1])
