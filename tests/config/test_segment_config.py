@@ -175,3 +175,18 @@ def test_a_second_try_of_level_1_is_described_kept_in_a_recipe_file_and_refused_
     saved = retry.to_dict()  # a recipe file written before the second try existed has none
     del saved["field_retry"]
     assert SegmentConfig.from_dict(saved) == dataclasses.replace(retry, field_retry=0)
+
+
+def test_level_1_by_local_contrast_is_described_kept_and_checked():
+    contrast = dataclasses.replace(segment_preset("default"), contrast_sides=(5, 10))
+    assert contrast.contrasts and not dataclasses.replace(contrast, field_retry=0).contrasts  # only after a second try
+    assert ("where that finds none either, level 1 clustered voxel by voxel on its embedding at p = 5 minus p = 10 by a "
+            "tied Gaussian mixture, the smaller component the object" in contrast.describe().splitlines())
+    assert SegmentConfig.from_dict(contrast.to_dict()) == contrast
+    for bad in ((5,), (5, 5), (0, 10), (5, 10, 15), (5.5, 10)):
+        with pytest.raises(UserError, match=r"^SegmentConfig: contrast_sides must be empty or two different whole patch "
+                                            r"sides >= 1, got "):
+            dataclasses.replace(contrast, contrast_sides=bad)
+    saved = contrast.to_dict()  # a recipe file written before the setting existed has none
+    del saved["contrast_sides"]
+    assert SegmentConfig.from_dict(saved) == dataclasses.replace(contrast, contrast_sides=())

@@ -15,6 +15,7 @@ from hypseg.inference.hierarchy import level1_object, outside_cluster, segment_i
 from hypseg.inference.pooling import purity_weights
 from hypseg.inference.recipe import cluster_embeddings
 from hypseg.inference.segment import segment_volumes
+from hypseg.inference.tangent import to_ball, to_tangent
 
 
 def _embeddings(volumes=3, shape=(12, 12, 12), seed=0):
@@ -324,3 +325,57 @@ def test_a_band_of_an_object_against_several_clusters_decides_among_all_their_ce
     np.testing.assert_array_equal(got.ravel(), [0, 0, 0, 1, 1, 1])
     unmerged = voxels_decide(level1, points, centres, outside=0, width=1, hyperbolic=False)
     np.testing.assert_array_equal(unmerged.ravel(), [0, 0, 2, 1, 1, 1])  # without merge: the row itself
+
+
+def _particles(n=20, seed=0):
+    """(particles, fine, coarse): 2-D embeddings of an n^3 volume, a speckle shared by both sides (each voxel its own,
+    so every cluster of it meets the faces as its size predicts) and a few small cubes 0.3 above it at the fine side
+    and 0.05 at the coarse, which averages them away; no object lies in a field of view."""
+    rng = np.random.default_rng(seed)
+    particles = np.zeros((n, n, n), dtype=bool)
+    for z, y, x in rng.integers(1, n - 3, size=(12, 3)):
+        particles[z:z + 2, y:y + 2, x:x + 2] = True
+    speckle = rng.uniform(-0.3, 0.3, (n, n, n, 2))
+    fine, coarse = speckle.copy(), speckle.copy()
+    fine[particles, 0] += 0.3
+    coarse[particles, 0] += 0.05
+    return particles, fine.astype(np.float32), coarse.astype(np.float32)
+
+
+def test_level_1_by_local_contrast_finds_small_particles_where_no_try_finds_an_object_in_a_field():
+    import warnings
+
+    from hypseg.inference.hierarchy import NoFieldWarning
+    from hypseg.inference.recipe import contrast_split
+
+    particles, fine, coarse = _particles()
+    levels = (LevelConfig(2, (10,), None, pooled=False, in_object=True), LevelConfig(3, (5,), None, pooled=False, in_object=True))
+    retry = SegmentConfig(levels=levels, seed=0, field_retry=3, voxel_band=1)
+    geometry = smoke_recipe().model
+    embeddings = {(10,): [coarse], (5,): [fine]}
+    with pytest.warns(NoFieldWarning, match="nor does any of 3 clusters"):
+        before = cluster_embeddings(embeddings, retry, geometry=geometry)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # local contrast found the particles: nothing to warn about
+        after = cluster_embeddings(embeddings, dataclasses.replace(retry, contrast_sides=(5, 10)), geometry=geometry)[0]
+    assert after.contrast and not after.retried and not after.no_field and after.clustered_voxels
+    assert not before.contrast and abs(before.object.mean() - 0.5) < 0.2  # a half of the ramp
+    np.testing.assert_array_equal(after.object, particles)
+    np.testing.assert_array_equal(after.labels[2], particles.astype(np.int32))
+    assert (after.labels[3][~particles] == 0).all()
+    # the mixture on the difference of the tangent vectors, as contrast_split gives it; centres: each side's mean
+    tangent = [to_tangent(e) for e in (fine, coarse)]
+    np.testing.assert_array_equal(contrast_split(tangent[0] - tangent[1], subsample=50_000, n_init=3, seed=0), particles)
+    means = np.stack([tangent[1][~particles].mean(0), tangent[1][particles].mean(0)])
+    np.testing.assert_allclose(after.centers[2], to_ball(means), rtol=1e-5, atol=1e-7)
+
+
+def test_a_rare_component_of_local_contrast_is_the_object_whatever_its_label():
+    from hypseg.inference.recipe import contrast_split
+
+    rng = np.random.default_rng(0)
+    points = rng.normal(0, 0.1, (10, 10, 10, 2))
+    rare = rng.random((10, 10, 10)) < 0.04
+    points[rare] += (1.0, 0.0)
+    for sign in (1, -1):  # a bright or a dark rare component
+        np.testing.assert_array_equal(contrast_split(sign * points, subsample=500, n_init=2, seed=1), rare)
