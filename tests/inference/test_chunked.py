@@ -564,3 +564,33 @@ def test_supervoxel_means_are_computed_once_per_setting(model_dir, tmp_path, mon
     assert manifest["cases"][0]["level1_retried"] is True
     chunks = len(ChunkGrid((20, 34, 28), tile=TILE).chunks())
     assert len(calls) == 2 * chunks and len(set(calls)) == chunks  # level 1's pass and the inside levels' pass
+
+
+def test_level_1_by_local_contrast_is_the_same_chunk_by_chunk(model_dir, tmp_path):
+    """A speckled field with small bright cubes, no object in a field of view at two or three clusters: level 1 by local
+    contrast (its p = 5 embedding minus its p = 10), chunk by chunk as in the whole volume, over a fit's subsample."""
+    import warnings
+
+    from hypseg.inference.hierarchy import NoFieldWarning
+
+    rng = np.random.default_rng(0)
+    image = rng.normal(0, 1, (20, 34, 28))
+    for z, y, x in rng.integers(2, (16, 30, 24), size=(10, 3)):
+        image[z:z + 3, y:y + 3, x:x + 3] += 2.0
+    path = tmp_path / "speckle.mrc"
+    save_volume(Volume(image.astype(np.float32), spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path)
+    config = dataclasses.replace(_recipe("default"), contrast_sides=(5, 10), subsample=3000).with_levels(supervoxel_size=64)
+    for name, chunk in (("whole", None), ("chunked", TILE)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", NoFieldWarning)  # local contrast found an object: nothing to warn about
+            segment_files([path], model_dir=model_dir, out=tmp_path / name, config=config, chunk=chunk)
+    cases = [json.loads((tmp_path / folder / "segmentation.json").read_text())["cases"][0] for folder in ("whole", "chunked")]
+    assert cases[0]["level1_by_contrast"] is True and cases[1]["level1_by_contrast"] is True
+    for k, file in cases[0]["labels"].items():
+        assert np.array_equal(load_labels(tmp_path / "whole" / file), load_labels(tmp_path / "chunked" / cases[1]["labels"][k])), k
+    obj = load_labels(tmp_path / "whole" / "speckle_object.mrc").astype(bool)
+    assert np.array_equal(obj, load_labels(tmp_path / "chunked" / "speckle_object.mrc").astype(bool)) and 0 < obj.mean() < 0.5
+    np.testing.assert_allclose(cases[1]["centers"]["2"], cases[0]["centers"]["2"], rtol=1e-3, atol=1e-4)
+    with pytest.warns(NoFieldWarning, match="nor does any of 3 clusters"):  # without it: no object in a field
+        segment_files([path], model_dir=model_dir, out=tmp_path / "plain", config=dataclasses.replace(config, contrast_sides=()))
+    assert "level1_by_contrast" not in json.loads((tmp_path / "plain" / "segmentation.json").read_text())["cases"][0]

@@ -350,7 +350,7 @@ def test_level_1_by_local_contrast_finds_small_particles_where_no_try_finds_an_o
 
     particles, fine, coarse = _particles()
     levels = (LevelConfig(2, (10,), None, pooled=False, in_object=True), LevelConfig(3, (5,), None, pooled=False, in_object=True))
-    retry = SegmentConfig(levels=levels, seed=0, field_retry=3, voxel_band=1)
+    retry = SegmentConfig(levels=levels, seed=0, field_retry=3, voxel_band=1, space="tangent")
     geometry = smoke_recipe().model
     embeddings = {(10,): [coarse], (5,): [fine]}
     with pytest.warns(NoFieldWarning, match="nor does any of 3 clusters"):
@@ -363,7 +363,8 @@ def test_level_1_by_local_contrast_finds_small_particles_where_no_try_finds_an_o
     np.testing.assert_array_equal(after.object, particles)
     np.testing.assert_array_equal(after.labels[2], particles.astype(np.int32))
     assert (after.labels[3][~particles] == 0).all()
-    # the mixture on the difference of the tangent vectors, as contrast_split gives it; centres: each side's mean
+    # in the tangent space (the space clustered in): the mixture on the difference, as contrast_split gives it; centres:
+    # the coarse side's mean over each
     tangent = [to_tangent(e) for e in (fine, coarse)]
     np.testing.assert_array_equal(contrast_split(tangent[0] - tangent[1], subsample=50_000, n_init=3, seed=0), particles)
     means = np.stack([tangent[1][~particles].mean(0), tangent[1][particles].mean(0)])

@@ -72,7 +72,7 @@ from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_c
 from hypseg.inference.hierarchy import in_no_field, object_order, outside_of, second_try, warn_if_no_field
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
-from hypseg.inference.recipe import cluster_sums, embedded_sides, means_of, voxels_decide
+from hypseg.inference.recipe import cluster_sums, contrast_mixture, contrast_sample, embedded_sides, means_of, voxels_decide
 from hypseg.inference.refine import reach, refine_boundary
 from hypseg.inference.segment import _level_labels, fit_parts
 from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
@@ -560,7 +560,7 @@ def _refine_task(job: Job, level1: dict, decide: Decide | None, item):
     outer = tuple(slice(max(b.start - h, 0), min(b.stop + h, n)) for b, n in zip(box, grid.shape))
     mine = level1[v]
     labels = mine.read(job, v, outer)
-    if job.config.banded:
+    if job.config.banded and decide.centres.get(v) is not None:  # local contrast's level 1 decided voxel by voxel
         points = _clustered(job, _read(job.file(v, _sides_name(decide.sides)), outer), factors=len(decide.sides))
         labels = voxels_decide(labels, points, decide.centres[v], outside=mine.outside, width=job.config.voxel_band,
                                hyperbolic=decide.hyperbolic, factors=len(decide.sides), c=decide.c, merge=mine.merge)
@@ -611,6 +611,7 @@ class ChunkedResult(NamedTuple):
     seconds: dict[str, float]  # wall time per stage: statistics, embedding, means, fit, labels, containment
     grids: list[ChunkGrid]  # per volume, the chunks the work files were written in
     retried: list[bool]  # per volume, whether its level-1 object is the second try's (SegmentConfig.field_retry)
+    contrast: list[bool] = []  # per volume, whether its level-1 object is local contrast's (SegmentConfig.contrast_sides)
 
 
 class _VoxelPoints:
@@ -669,11 +670,12 @@ def _create(path: Path, shape, dtype) -> None:
 def work_bytes_per_voxel(config: SegmentConfig, latent_dim: int) -> int:
     """Disk bytes per voxel of a chunked run's work files: a float32 embedding per distinct patch sides
     (:func:`hypseg.inference.recipe.embedded_sides`), int32 supervoxels per size, a uint16 map per level and, with
-    containment, the uint8 object, and a uint16 map of level 1's second try (``SegmentConfig.field_retry``)."""
+    containment, the uint8 object, and a uint16 map of level 1's second try (``SegmentConfig.field_retry``) and of its
+    local contrast (``SegmentConfig.contrast_sides``)."""
     sides = embedded_sides(config)
     sizes = {level.supervoxel_size for level in config.levels} - {None}
     return (4 * latent_dim * sum(len(s) for s in sides) + 4 * len(sizes) + 2 * len(config.levels) + int(config.contained)
-            + 2 * int(config.retries))
+            + 2 * int(config.retries) + 2 * int(config.contrasts))
 
 
 def check_chunk(chunk: int | None, config: SegmentConfig, shapes: Sequence[tuple[int, ...]]) -> int:
@@ -811,6 +813,7 @@ def segment_chunked(
 
     centers: list[dict[int, np.ndarray]] = [{} for _ in volumes]
     retried: dict = {}  # volume -> what the second try at level 1 found (_retry)
+    contrasted: dict = {}  # volume -> the outside's label in its local-contrast map (_contrast)
     means: dict = {}  # (settings, volume) -> its supervoxel means (_fit_group), for the fits that share them
     clustered: dict[int, np.ndarray] = {}  # the first level's centres in the space it was clustered in, per volume
     voxels = [False] * len(volumes)
@@ -849,21 +852,36 @@ def segment_chunked(
             level1[v] = Level1(f"retry-k{config.field_retry}", 0, tried.merge)
             clustered[v] = tried.centres
             voxels[v] = voxels[v] or fell_back
+        if config.contrasts:
+            contrasted = _contrast(job, executor, items, [v for v in warned if v not in retried], clock)
+        for v, outside in contrasted.items():  # the mixture's labels: the larger component is the outside
+            level1[v], voxels[v] = Level1("contrast", outside), True
+            clustered[v] = None  # decided voxel by voxel: no band
         decide = Decide(first.patch_sides, clustered, geometry.hyperbolic and job.tangent_c is None, geometry.curvature)
         if config.band_elsewhere:  # centres: the clusters' mean embeddings at the band's sides
-            maps = {v: (level1[v].source, len(clustered[v])) for v in range(n)}
+            maps = {v: (level1[v].source, 2 if v in contrasted else len(clustered[v])) for v in range(n)}
             sums = executor.map(functools.partial(_sums_task, job, maps, config.band_sides), items, desc="the band's centres")
-            decide = Decide(config.band_sides, {v: means_of(sum(s for (vv, _), s in zip(items, sums) if vv == v))
+            decide = Decide(config.band_sides, {v: None if v in contrasted else
+                                                means_of(sum(s for (vv, _), s in zip(items, sums) if vv == v))
                                                 for v in range(n)}, False, geometry.curvature)
         _contain(job, executor, items, first.clusters, level1, first.in_object, decide)
         for v in warned:
-            if v not in retried:
+            if v not in retried and v not in contrasted:
                 counts = counts_of_first[v]
                 warn_if_no_field(counts[0][:2], counts[1][:2], level1[v].outside, volume=v,
                                  tried=config.field_retry if config.retries else 0)
         if first.in_object:  # the object map's labels: 0 outside, 1 the object; its centres alike
+            if contrasted:  # the mean embeddings at level 1's side of its outside and its object
+                maps = {v: ("contrast", 2) for v in contrasted}
+                sums = executor.map(functools.partial(_sums_task, job, maps, first.patch_sides),
+                                    [item for item in items if item[0] in contrasted], desc="local contrast's centres")
+                mine = [item for item in items if item[0] in contrasted]
             for v, found in enumerate(centers):
-                if v in retried:
+                if v in contrasted:
+                    pair = means_of(sum(s for (vv, _), s in zip(mine, sums) if vv == v))[[contrasted[v], 1 - contrasted[v]]]
+                    found[first.clusters] = (pair if job.tangent_c is None
+                                             else to_ball(pair, factors=len(first.patch_sides), c=job.tangent_c))
+                elif v in retried:
                     pair = retried[v][0].object_centres()
                     found[first.clusters] = (pair if job.tangent_c is None
                                              else to_ball(pair, factors=len(first.patch_sides), c=job.tangent_c))
@@ -879,6 +897,7 @@ def segment_chunked(
         objects=[job.file(v, "object") if config.contained else None for v in range(len(volumes))],
         embeddings=[job.file(v, _sides_name(config.levels[-1].patch_sides)) for v in range(len(volumes))],
         seconds=clock.seconds, grids=grids, retried=[v in retried for v in range(len(volumes))],
+        contrast=[v in contrasted for v in range(len(volumes))],
     )
 
 
@@ -981,6 +1000,47 @@ def _retry(job: Job, executor, items, warned: Sequence[int], offsets, geometry, 
         if tried is not None:
             found[v] = (tried, few[v])
     return found
+
+
+def _contrast_points(job: Job, v: int, box=None, positions: np.ndarray | None = None) -> np.ndarray:
+    """Local contrast (``SegmentConfig.contrast_sides``) of volume ``v``: its embedding at the finer side minus at the
+    coarser, in the space clustered in, as float64 rows, of the voxels in ``box`` or at the flat ``positions``."""
+    rows = []
+    for p in job.config.contrast_sides:
+        emb = np.load(job.file(v, _sides_name((p,))), mmap_mode="r")
+        part = (np.asarray(emb[box]).reshape(-1, emb.shape[-1]) if positions is None
+                else _VoxelPoints(job.file(v, _sides_name((p,))), None)[positions])
+        rows.append(_clustered(job, part, 1))
+    return (rows[0] - rows[1]).astype(np.float64)
+
+
+def _contrast_task(job: Job, item, mixtures: dict) -> np.ndarray:
+    """For one chunk: the local-contrast mixture's labels of its voxels to the work file ``contrast``; their counts."""
+    v, chunk = item
+    _check_run(job)
+    box = job.grids[v].box(chunk)
+    found = mixtures[v].predict(_contrast_points(job, v, box)).astype(np.uint16)
+    _store(job.file(v, "contrast"), box, found.reshape(tuple(b.stop - b.start for b in box)))
+    return np.bincount(found, minlength=2)
+
+
+def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) -> dict[int, int]:
+    """Level 1 of each volume of ``volumes`` by local contrast (:func:`hypseg.inference.recipe.contrast_split`): one
+    mixture per volume fitted on the voxels :func:`hypseg.inference.recipe.contrast_sample` draws, every voxel's label to
+    the work file ``contrast``. Per volume: the label of the larger component, the outside."""
+    config = job.config
+    mixtures = {}
+    for v in volumes:
+        _create(job.file(v, "contrast"), job.grids[v].shape, np.uint16)
+        chosen = contrast_sample(int(np.prod(job.grids[v].shape)), subsample=config.subsample, seed=config.seed)
+        positions = np.arange(int(np.prod(job.grids[v].shape))) if chosen is None else chosen
+        mixtures[v] = contrast_mixture(_contrast_points(job, v, positions=positions), n_init=config.n_init, seed=config.seed)
+    clock.lap("fit")
+    mine = [item for item in items if item[0] in mixtures]
+    counts = executor.map(functools.partial(_contrast_task, job), mine, desc="level 1 by local contrast",
+                          shared={"mixtures": mixtures})
+    clock.lap("labels")
+    return {v: 1 - int(np.argmin(sum(c for (vv, _), c in zip(mine, counts) if vv == v))) for v in volumes}
 
 
 def _contain(job: Job, executor, items, k: int, level1: dict, replace: bool, decide: Decide | None = None) -> None:

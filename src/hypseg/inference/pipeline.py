@@ -95,7 +95,8 @@ def segment_files(
     A volume (or object) that a per-volume level's fit finds holding fewer supervoxels than clusters, or
     every volume when a pooled level's volumes hold fewer together, is clustered voxel by voxel; its
     manifest entry then has ``"clustered_voxels": true``. A volume whose level-1 object came from the second try at
-    level 1 (``SegmentConfig.field_retry``) has ``"level1_retried": true``.
+    level 1 (``SegmentConfig.field_retry``) has ``"level1_retried": true``, one whose level-1 object is local contrast's
+    rarer component (``SegmentConfig.contrast_sides``) ``"level1_by_contrast": true``.
 
     **Chunked** (:func:`hypseg.inference.chunked.segment_chunked`): with ``chunk``, ``workers`` (a local
     Dask cluster of that many processes) or ``scheduler`` (a Dask scheduler's address), and by itself for a
@@ -149,7 +150,7 @@ def segment_files(
                 np.save(tmp / files["embedding"], result.embeddings[embedded][i])
             if seg.object is not None:
                 save_labels(seg.object.astype(np.uint8), like=volume, path=tmp / files["object"])
-            manifest["cases"].append(_entry(case, files, seg.centers, seg.clustered_voxels, seg.retried))
+            manifest["cases"].append(_entry(case, files, seg.centers, seg.clustered_voxels, seg.retried, seg.contrast))
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return manifest
 
@@ -193,12 +194,13 @@ def case_files(name: str, suffix: str, config: SegmentConfig, contained: bool, *
 
 def case_entry(name: str, image: str, files: dict, found, *, read_as: dict | None = None, truth: dict | None = None) -> dict:
     """A case of ``segmentation.json``: its name, its image (absolute, or relative to the folder), how a 4-D image
-    was read, its files, whether it was clustered voxel by voxel, whether its level-1 object is the second try's, the
-    cluster centres and the truth it came with. ``found`` has the ``centers``, ``clustered_voxels`` and ``retried`` of a
-    :class:`~hypseg.inference.recipe.VolumeSegmentation`."""
+    was read, its files, whether it was clustered voxel by voxel, whether its level-1 object is the second try's or local
+    contrast's, the cluster centres and the truth it came with. ``found`` has the ``centers``, ``clustered_voxels``,
+    ``retried`` and ``contrast`` of a :class:`~hypseg.inference.recipe.VolumeSegmentation`."""
     return {"name": name, "image": image, **(read_as or {}), **files,
             **({"clustered_voxels": True} if found.clustered_voxels else {}),
             **({"level1_retried": True} if found.retried else {}),
+            **({"level1_by_contrast": True} if found.contrast else {}),
             "centers": {str(k): np.asarray(c).tolist() for k, c in found.centers.items()},
             "truth": {level: str(Path(path).resolve()) for level, path in (truth or {}).items()}}
 
@@ -208,9 +210,9 @@ def _files(case, config: SegmentConfig, contained: bool, embedding: bool) -> dic
     return case_files(case.name, suffix, config, contained, embedding=embedding)
 
 
-def _entry(case, files: dict, centers: dict, clustered_voxels: bool, retried: bool) -> dict:
+def _entry(case, files: dict, centers: dict, clustered_voxels: bool, retried: bool, contrast: bool) -> dict:
     read_as = {key: value for key in ("channel", "channel_axis") if (value := getattr(case, key)) is not None}
-    found = VolumeSegmentation({}, centers, None, clustered_voxels, retried=retried)
+    found = VolumeSegmentation({}, centers, None, clustered_voxels, retried=retried, contrast=contrast)
     return case_entry(case.name, str(case.image.resolve()), files, found, read_as=read_as, truth=case.truth)
 
 
@@ -322,7 +324,8 @@ def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: Seg
                     box = grid.box(c)
                     writer.write(box, np.load(source, mmap_mode="r")[box].astype(dtype))
                 writer.close()
-            manifest["cases"].append(_entry(case, files, result.centers[i], result.clustered_voxels[i], result.retried[i]))
+            manifest["cases"].append(_entry(case, files, result.centers[i], result.clustered_voxels[i], result.retried[i],
+                                            result.contrast[i]))
         manifest["seconds"] = {**result.seconds, "write": time.perf_counter() - written}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
         for i, entry in enumerate(manifest["cases"]):  # last, so that a failure before leaves the work whole

@@ -346,8 +346,7 @@ def cluster_embeddings(
             outside[i], centres[i] = 0, tried.centres
         for i in (i for i in range(n) if config.contrasts and i not in tries
                   and in_no_field(faces[i], counts[i], outside[i])):
-            fine, coarse = (to_tangent(embeddings[(p,)][i], factors=members, c=geometry.curvature) if geometry.hyperbolic
-                            else embeddings[(p,)][i] for p in config.contrast_sides)
+            fine, coarse = (clustered((p,))[i] for p in config.contrast_sides)
             found = contrast_split(fine - coarse, subsample=config.subsample, n_init=config.n_init, seed=config.seed)
             contrasted.add(i)
             own[i] = decided[i] = found
@@ -376,12 +375,8 @@ def cluster_embeddings(
                 pair = tries[i].object_centres()
                 centers[i][first.clusters] = to_ball(pair, factors=len(first.patch_sides) * members, c=geometry.curvature) if tangent else pair
             elif i in contrasted:  # the mean embeddings of the outside and the object at level 1's own side
-                factors = len(first.patch_sides) * members
-                points = embeddings[first.patch_sides][i]
-                if geometry.hyperbolic:
-                    points = to_tangent(points, factors=factors, c=geometry.curvature)
-                pair = means_of(cluster_sums(points, decided[i], 2))
-                centers[i][first.clusters] = to_ball(pair, factors=factors, c=geometry.curvature) if geometry.hyperbolic else pair
+                pair = means_of(cluster_sums(clustered(first.patch_sides)[i], decided[i], 2))
+                centers[i][first.clusters] = to_ball(pair, factors=len(first.patch_sides) * members, c=geometry.curvature) if tangent else pair
             else:
                 centers[i][first.clusters] = object_order(centers[i][first.clusters], outside[i])
             labels[i][first.clusters] = obj.astype(np.int32)
@@ -390,17 +385,24 @@ def cluster_embeddings(
             for i in range(n)]
 
 
-def contrast_split(points: np.ndarray, *, subsample: int, n_init: int, seed: int) -> np.ndarray:
-    """(Z, Y, X) int32: 1 where a voxel belongs to the smaller component of a two-component tied Gaussian mixture
-    fitted to ``points`` (Z, Y, X, D; local contrast, ``SegmentConfig.contrast_sides``), 0 elsewhere.
+def contrast_sample(voxels: int, *, subsample: int, seed: int) -> np.ndarray | None:
+    """The flat voxel indices a local-contrast mixture is fitted on: ``subsample`` of ``voxels`` drawn with ``seed``
+    without replacement, or None (every voxel) where there are no more."""
+    return None if voxels <= subsample else np.random.default_rng(seed).choice(voxels, subsample, replace=False)
 
-    The mixture is fitted on at most ``subsample`` voxels drawn with ``seed`` and then labels every voxel; "smaller"
-    counts the voxels it labels. Its mixing weights let a rare component stand (k-means would split the common one).
-    """
+
+def contrast_mixture(points: np.ndarray, *, n_init: int, seed: int) -> TiedGaussianMixture:
+    """The two-component tied Gaussian mixture of local contrast (``SegmentConfig.contrast_sides``), fitted to
+    ``points`` (N, D): its mixing weights let a rare component stand where k-means would split the common one."""
+    return TiedGaussianMixture(2, n_init=n_init, random_state=seed).fit(np.asarray(points, dtype=np.float64))
+
+
+def contrast_split(points: np.ndarray, *, subsample: int, n_init: int, seed: int) -> np.ndarray:
+    """(Z, Y, X) int32: 1 where a voxel belongs to the smaller component of :func:`contrast_mixture` fitted to
+    ``points`` (Z, Y, X, D) on the voxels :func:`contrast_sample` draws, 0 elsewhere; "smaller" counts the voxels
+    it labels."""
     flat = points.reshape(-1, points.shape[-1]).astype(np.float64)
-    rng = np.random.default_rng(seed)
-    fit_on = flat if len(flat) <= subsample else flat[rng.choice(len(flat), subsample, replace=False)]
-    mixture = TiedGaussianMixture(2, n_init=n_init, random_state=seed).fit(fit_on)
-    found = mixture.predict(flat)
+    chosen = contrast_sample(len(flat), subsample=subsample, seed=seed)
+    found = contrast_mixture(flat if chosen is None else flat[chosen], n_init=n_init, seed=seed).predict(flat)
     smaller = int(np.argmin(np.bincount(found, minlength=2)))
     return (found == smaller).astype(np.int32).reshape(points.shape[:-1])
