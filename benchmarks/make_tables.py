@@ -222,6 +222,8 @@ CODE_RESPONSE_SETS = {"regular": "validation_code_response_regular", "irregular"
                       "Shepp-Logan": "validation_code_response_shepp_logan", "cells at half size": "validation_code_response_half_size",
                       "rare bright blurred cells": "validation_code_response_rare_bright",
                       "nuclei-sized bright blurred cells": "validation_code_response_nuclei_sized"}
+#: the set with no object in a field of view (small particles filling the box), validated apart from the cell sets
+CROWDED_SETS = {"crowded particles": "validation_code_response_crowded"}
 
 
 TABLES: dict[str, Callable[[], str]] = {
@@ -254,6 +256,11 @@ TABLES: dict[str, Callable[[], str]] = {
                                          if label in ("irregular", "cells at half size")}, "field-retry4", "field_retry"),
     "field-retry4-data1-seeds": seeded_choice({"cells at half size": CODE_RESPONSE_SETS["cells at half size"]},
                                               "field-retry4-data1", "field_retry"),
+    "contrast-seeds": seeded_choice({**{label: name for label, name in CODE_RESPONSE_SETS.items()
+                                        if label in ("irregular", "cells at half size")}, **CROWDED_SETS}, "contrast",
+                                    "contrast_sides"),
+    "contrast-data1-seeds": seeded_choice({"cells at half size": CODE_RESPONSE_SETS["cells at half size"]},
+                                          "contrast-data1", "contrast_sides"),
     "kmeans-seed-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "kmeans_seed"),
     "no-field": no_field(CODE_RESPONSE_SETS, ("no-field-0", "no-field-data1-0")),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),

@@ -566,3 +566,18 @@ def test_a_volume_with_no_object_in_a_field_segments_with_a_one_line_warning(mod
     assert len(warned) == 1 and warned[0].startswith("hypseg: warning: volume 0: level 1's object meets the volume's faces")
     assert warned[0].endswith("--no-containment clusters every level over the whole volume")
     assert load_labels(tmp_path / "seg" / "slabs_k2.nii.gz").shape == (16, 16, 16)  # segmented all the same
+
+
+def test_contrast_sides_are_recorded_and_a_bad_pair_is_a_one_line_error(model_dir, tmp_path):
+    _noisy_ball(tmp_path / "v.nii.gz")
+    out = tmp_path / "seg"
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, "-k", 3,
+                     "--contrast-sides", "2,5")
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "segmentation.json").read_text())["recipe"]["contrast_sides"] == [2, 5]
+    for bad, message in (("5", "SegmentConfig: contrast_sides must be empty or two different whole patch sides >= 1, got [5]"),
+                         ("a,b", "--contrast-sides must be two patch sides such as 5,10, or 0, got 'a,b'")):
+        result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "bad",
+                         "--contrast-sides", bad)
+        assert result.exit_code == 2 and result.stderr == f"hypseg: error: {message}\n"
+        assert not (tmp_path / "bad").exists()
