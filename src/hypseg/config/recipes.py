@@ -24,6 +24,9 @@ VOXEL_BAND = 1
 #: clusters of the ``default`` preset's second try at level 1 where its object lies in no field of view
 #: (``SegmentConfig.field_retry``)
 FIELD_RETRY = 3
+#: the patch sides (finer, coarser) whose embeddings' difference the ``default`` preset's level 1 is clustered on where
+#: neither try finds an object in a field of view (``SegmentConfig.contrast_sides``)
+CONTRAST_SIDES = (5, 10)
 
 
 def cpu_recipe() -> RunConfig:
@@ -125,14 +128,17 @@ def default_segmentation() -> SegmentConfig:
     image's intensity in two passes (:mod:`hypseg.inference.refine`): both let it follow an edge that its
     supervoxels straddle. Where level 1's two clusters meet the volume's faces as much as their sizes predict (no
     object in a field of view: a faint object whose brighter rim, or a gradient across the field, took the second
-    cluster), level 1 is clustered again with three clusters, and the one off the faces is the object.
+    cluster), level 1 is clustered again with three clusters, and the one off the faces is the object. Where none is
+    either (a specimen that fills the volume, as in a tomogram), level 1 is clustered voxel by voxel on local contrast,
+    the p = 5 embedding minus the p = 10, by a two-component tied Gaussian mixture whose smaller component is the
+    object: small particles, which two-means would lose to a slow variation of the specimen.
     """
     size = DEFAULT_SUPERVOXEL_SIZE
     return SegmentConfig(levels=(
         LevelConfig(2, patch_sides=(10,), supervoxel_size=size, pooled=False, in_object=True),
         LevelConfig(4, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=False, in_object=True),
         LevelConfig(8, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=True, in_object=True),
-    ), space="tangent", refine=REFINE_PASSES, voxel_band=VOXEL_BAND, field_retry=FIELD_RETRY)
+    ), space="tangent", refine=REFINE_PASSES, voxel_band=VOXEL_BAND, field_retry=FIELD_RETRY, contrast_sides=CONTRAST_SIDES)
 
 
 def paper_segmentation() -> SegmentConfig:

@@ -138,11 +138,14 @@ def segment(
 
 def embedded_sides(config: SegmentConfig) -> tuple[tuple[int, ...], ...]:
     """The distinct patch sides a volume is embedded at: every level's, then the voxel band's where it decides at
-    sides of its own (``config.band_sides``; patch sides resolved).
+    sides of its own (``config.band_sides``; patch sides resolved), then level 1's local contrast's
+    (``config.contrast_sides``): a run of level 1 alone embeds at both of those too.
 
     >>> from hypseg.config import segment_preset
     >>> embedded_sides(segment_preset("default")), embedded_sides(segment_preset("default").with_clusters([2]))
-    (((10,), (5,)), ((10,),))
+    (((10,), (5,)), ((10,), (5,)))
+    >>> embedded_sides(dataclasses.replace(segment_preset("default"), contrast_sides=()).with_clusters([2]))
+    ((10,),)
     >>> embedded_sides(dataclasses.replace(segment_preset("default"), band_sides=(2,)))
     ((10,), (5,), (2,))
     """
