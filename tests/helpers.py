@@ -25,6 +25,16 @@ def split_field_image(*, seed=2) -> tuple[np.ndarray, np.ndarray]:
     return (image + np.random.default_rng(seed).normal(0, 0.2, image.shape)).astype(np.float32), cube
 
 
+def speckle_image(*, seed=0, brightness=2.0) -> np.ndarray:
+    """A 20 x 34 x 28 field of white noise with ten small cubes ``brightness`` above it: no object in a field of view
+    at two or three clusters of a tiny model's embedding, small objects by local contrast."""
+    rng = np.random.default_rng(seed)
+    image = rng.normal(0, 1, (20, 34, 28))
+    for z, y, x in rng.integers(2, (16, 30, 24), size=(10, 3)):
+        image[z:z + 3, y:y + 3, x:x + 3] += brightness
+    return image.astype(np.float32)
+
+
 def random_points(n: int, dim: int, *, c: float, dtype: torch.dtype, seed: int, max_rel: float = 0.99) -> torch.Tensor:
     """``n`` points whose relative radius sqrt(c)|x| is uniform in [0, max_rel) and directions uniform."""
     g = torch.Generator().manual_seed(seed)

@@ -275,3 +275,15 @@ def test_an_image_whose_object_a_second_try_found_says_so(qtbot, widget, viewer,
     assert widget.status.value == (
         "segmented slabs: layers k=2; level 1's two clusters lay across the whole image, so its object is the cluster "
         "off the faces of a second try with more clusters")
+
+
+def test_an_image_whose_object_local_contrast_found_says_so(qtbot, widget, viewer, tmp_path):
+    from helpers import cell_image, speckle_image, train_tiny_model
+
+    model_dir = train_tiny_model(tmp_path / "run", cell_image((16, 16, 16), seed=1), steps=40)
+    widget.image.value = viewer.add_image(speckle_image(), name="speckle")
+    _segment_with(qtbot, widget, model_dir, "default", "2")
+    assert widget.result.contrast and not widget.result.retried and not widget.result.no_field
+    assert widget.status.value == (
+        "segmented speckle: layers k=2; level 1 finds no object in a field of view, so its object is the rarer part of "
+        "its local contrast (small objects scattered through the image)")

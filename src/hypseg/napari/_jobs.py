@@ -48,6 +48,9 @@ class ImageSegmentation(NamedTuple):
     retried : bool
         Level 1's object is its second try's (:attr:`hypseg.inference.recipe.VolumeSegmentation.retried`): its first
         two clusters lay across the whole field of view.
+    contrast : bool
+        Level 1's object is the rarer part of its local contrast (:attr:`hypseg.inference.recipe.VolumeSegmentation.contrast`):
+        no try found an object in a field of view.
     """
 
     labels: dict[int, np.ndarray]
@@ -58,6 +61,7 @@ class ImageSegmentation(NamedTuple):
     collapsed: bool = False
     no_field: bool = False
     retried: bool = False
+    contrast: bool = False
 
 
 def preload() -> None:
@@ -234,4 +238,4 @@ def segment_image(image: np.ndarray, model: "TrainedModel", config: "SegmentConf
     labels = {k: m.astype(np.uint8 if m.max() < 256 else np.uint16) for k, m in found.labels.items()}
     embeddings = {level.clusters: result.embeddings[level.patch_sides][0][..., :d] for level in result.config.levels}
     return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic,
-                             result.embeds_alike[0], found.no_field, found.retried)
+                             result.embeds_alike[0], found.no_field, found.retried, found.contrast)

@@ -294,6 +294,9 @@ class HypsegWidget(Container):
         elif result.retried:
             self._say(f"segmented {source.name}: layers {', '.join(names)}; level 1's two clusters lay across the whole "
                       "image, so its object is the cluster off the faces of a second try with more clusters")
+        elif result.contrast:
+            self._say(f"segmented {source.name}: layers {', '.join(names)}; level 1 finds no object in a field of view, so "
+                      "its object is the rarer part of its local contrast (small objects scattered through the image)")
         else:
             self._say(f"segmented {source.name}: layers {', '.join(names)}")
 
