@@ -632,10 +632,11 @@ def saved_inference(data: Mapping) -> dict[int, LevelInference]:
     >>> saved_inference({"inference": {"1": {"patch_sides": [10], "supervoxel_size": 500, "pooled": False}}})[1].refine
     0
     >>> hash(saved_inference({"inference": {"1": {"patch_sides": [10], "supervoxel_size": 500, "pooled": False,
-    ...                                           "band_sides": [5]}}})[1]) is not None  # JSON lists back as tuples
+    ...                                           "band_sides": [5], "contrast_sides": [5, 10]}}})[1]) is not None
     True
     """
-    return {int(level): LevelInference(**{**how, **{key: tuple(how[key]) for key in ("patch_sides", "band_sides") if key in how}})
+    tuples = ("patch_sides", "band_sides", "contrast_sides")  # JSON lists back as tuples
+    return {int(level): LevelInference(**{**how, **{key: tuple(how[key]) for key in tuples if key in how}})
             for level, how in data["inference"].items()}
 
 
