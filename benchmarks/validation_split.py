@@ -190,7 +190,8 @@ def main() -> None:
     parser.add_argument("--contrast-sides", action="append", default=[], metavar="P,Q", help="with --recipe, also "
                         "score the recipe with level 1 clustered voxel by voxel on the embedding at P minus at Q by a tied "
                         "mixture where neither its first nor its second try finds an object in a field of view "
-                        "(SegmentConfig.contrast_sides; both sides must be among those embedded), paired against the recipe")
+                        "(SegmentConfig.contrast_sides; both sides must be among those embedded; 0: never), paired against "
+                        "the recipe")
     parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, "
                         "also score the recipe with every level's clustering seeded S instead of 0 (SegmentConfig.seed: "
                         "subsamples and restarts), paired against the recipe's own rows: how far the clustering's "
@@ -394,7 +395,7 @@ def main() -> None:
     choices = [None, *(("level1", c) for c in level1_choices), *(("voxel_band", r) for r in args.voxel_band),
                *(("band_sides", p) for p in args.band_sides), *(("field_retry", k) for k in args.field_retry),
                *(("kmeans_seed", s) for s in args.kmeans_seed),
-               *(("contrast_sides", tuple(int(p) for p in c.split(","))) for c in args.contrast_sides)]
+               *(("contrast_sides", () if c == "0" else tuple(int(p) for p in c.split(","))) for c in args.contrast_sides)]
     for clusterer, refine, choice in itertools.product(clusterers if recipe else (), passes, choices):
         finer = {level: dataclasses.replace(how, refine=refine) if level == 1 else dataclasses.replace(how, clusterer=clusterer)
                  for level, how in recipe.items()}
@@ -424,6 +425,8 @@ def main() -> None:
         no_field = [i for i, volume in enumerate(found) if volume.no_field]  # level 1 in no field of view
         labels = level_labels(found, levels)
         scores = score_labels(labels, truths)
+        objects_f1 = ({"object_f1": [round(float(np.mean([best_cluster_f1(m, t[1] > 0) for m, t in zip(labels[level], truths)])), 3)
+                                     for level in levels]} if args.kind == "crowded" else {})
         if choice is None:
             own_level1[clusterer, refine] = scores
             compared = against_first((clusterer, "model"), refine, scores)
@@ -439,7 +442,7 @@ def main() -> None:
                              if what == "field_retry" else {}),
                           **({"contrast_volumes": [i for i, volume in enumerate(found) if volume.contrast]}
                              if what == "contrast_sides" else {}),
-                          "dice": [round(float(np.mean(scores[level])), 3) for level in levels],
+                          "dice": [round(float(np.mean(scores[level])), 3) for level in levels], **objects_f1,
                           "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels},
                           **compared}), flush=True)
         if choice is not None:
@@ -511,6 +514,19 @@ def main() -> None:
                               **{name: {"count": len(ious), "iou_quartiles": np.round(np.percentile(ious, [25, 50, 75]), 2).tolist(),
                                         "share_above_0.7": round(float(np.mean(np.array(ious) > 0.7)), 2)}
                                  for name, ious in found.items()}}), flush=True)
+
+
+def best_cluster_f1(labels: np.ndarray, particles: np.ndarray) -> float:
+    """F1 of the cluster of ``labels`` that holds most of the ``particles`` voxels, against them: how the real
+    tomogram's particles are scored (``benchmarks.real_data``), on a set whose level-1 truth is its particles.
+
+    >>> best_cluster_f1(np.array([0, 1, 1, 2]), np.array([False, True, True, True]))
+    0.8
+    """
+    best = np.bincount(labels[particles]).argmax()
+    chosen = labels == best
+    hits = np.count_nonzero(chosen & particles)
+    return float(2 * hits / (np.count_nonzero(chosen) + np.count_nonzero(particles)))
 
 
 def flat_means(embedding, segments, weights, config, *, factors: int) -> tuple[np.ndarray, np.ndarray]:
