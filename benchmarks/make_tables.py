@@ -218,6 +218,26 @@ def inside_normalised(names: dict[str, str]) -> Callable[[], str]:
     return table
 
 
+def particle_f1(name: str, prefix: str) -> Callable[[], str]:
+    """Per training seed of the sections ``<prefix><seed>`` of ``benchmarks/results/<name>.md``: the F1 of the cluster
+    holding most particles at each level (``object_f1``, the tomogram's score) of the recipe row and of the row that
+    changes one setting (``contrast_sides``), and their means over the seeds."""
+    def table() -> str:
+        rows, pairs = [], []
+        for section, lines in _sections(name).items():
+            if not section.startswith(prefix):
+                continue
+            recipe = [row for row in lines if "object_f1" in row and "contrast_sides" not in row][0]["object_f1"]
+            other = [row for row in lines if "object_f1" in row and "contrast_sides" in row][0]
+            pairs.append((recipe, other["object_f1"]))
+            rows.append([section.removeprefix(prefix), *(f"{a:.3f} / {b:.3f}" for a, b in zip(recipe, other["object_f1"]))])
+        means = np.mean(pairs, axis=0)
+        rows.append(["mean", *(f"{a:.3f} / {b:.3f}" for a, b in zip(*means))])
+        return _markdown(["training seed", "L1 (k=2): recipe / without local contrast", "L2 (k=3): recipe / without",
+                          "L3 (k=4): recipe / without"], rows)
+    return table
+
+
 CODE_RESPONSE_SETS = {"regular": "validation_code_response_regular", "irregular": "validation_code_response_irregular",
                       "Shepp-Logan": "validation_code_response_shepp_logan", "cells at half size": "validation_code_response_half_size",
                       "rare bright blurred cells": "validation_code_response_rare_bright",
@@ -261,6 +281,7 @@ TABLES: dict[str, Callable[[], str]] = {
                                     "contrast_sides"),
     "contrast-data1-seeds": seeded_choice({"cells at half size": CODE_RESPONSE_SETS["cells at half size"]},
                                           "contrast-data1", "contrast_sides"),
+    "contrast-particle-f1": particle_f1("validation_code_response_crowded", "no-contrast-"),
     "kmeans-seed-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "kmeans_seed"),
     "no-field": no_field(CODE_RESPONSE_SETS, ("no-field-0", "no-field-data1-0")),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),
