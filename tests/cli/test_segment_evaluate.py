@@ -412,7 +412,7 @@ def test_voxel_band_sets_how_near_level_ones_boundary_voxels_decide_alone(model_
     maps = {}
     for width in (0, 2):
         result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / f"seg{width}", "-k", 2,
-                         "--refine", 0, "--voxel-band", width)
+                         "--refine", 0, "--voxel-band", width, "--contrast-sides", "0")  # local contrast has no band
         assert result.exit_code == 0, result.output
         assert json.loads((tmp_path / f"seg{width}" / "segmentation.json").read_text())["recipe"]["voxel_band"] == width
         maps[width] = load_labels(tmp_path / f"seg{width}" / "v_k2.nii.gz")
@@ -434,7 +434,8 @@ def test_band_side_sets_the_embedding_the_band_decides_by_and_p_resets_it(model_
     for side, options in ((0, ()), (5, ()), (None, ("-p", 10))):
         out = tmp_path / f"seg{side}"
         result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, "-k", 3,
-                         "--refine", 0, "--voxel-band", 2, *(("--band-side", side) if side is not None else ()), *options)
+                         "--refine", 0, "--voxel-band", 2, *(("--band-side", side) if side is not None else ()), *options,
+                         "--contrast-sides", "0")  # local contrast decides voxel by voxel, with no band
         assert result.exit_code == 0, result.output
         recorded = json.loads((out / "segmentation.json").read_text())["recipe"]["band_sides"]
         assert recorded == ([5] if side == 5 else [])  # -p alone: level 1's own side
@@ -560,7 +561,8 @@ def test_a_volume_with_no_object_in_a_field_segments_with_a_one_line_warning(mod
                 path=tmp_path / "slabs.nii.gz")
     with warnings.catch_warnings():
         warnings.simplefilter("default")  # as outside the test suite
-        result = _invoke("segment", tmp_path / "slabs.nii.gz", "--model", model_dir, "--out", tmp_path / "seg", "-k", 2)
+        result = _invoke("segment", tmp_path / "slabs.nii.gz", "--model", model_dir, "--out", tmp_path / "seg", "-k", 2,
+                         "--contrast-sides", "0")  # the default's local contrast would find an object instead
     assert result.exit_code == 0, result.output
     warned = [line for line in result.output.splitlines() if line.startswith("hypseg: warning")]
     assert len(warned) == 1 and warned[0].startswith("hypseg: warning: volume 0: level 1's object meets the volume's faces")
