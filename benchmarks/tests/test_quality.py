@@ -172,7 +172,7 @@ def test_small_cells_are_the_regular_scenes_at_half_size_and_not_in_a_plain_run(
 
 
 def test_unknown_set_is_refused():
-    with pytest.raises(ValueError, match=re.escape("unknown quality set(s) ['nope']; choose from ['irregular', 'regular', 'shepp-logan', 'small-cells']")):
+    with pytest.raises(ValueError, match=re.escape("unknown quality set(s) ['nope']; choose from ['crowded', 'irregular', 'regular', 'shepp-logan', 'small-cells']")):
         run(sets=("regular", "nope"))
 
 
@@ -191,7 +191,8 @@ def test_uniform_inference_keeps_each_levels_pooling():
     uniform = uniform_inference([10], None)
     assert uniform == {level: LevelInference((10,), None, INFERENCE[level].pooled, INFERENCE[level].purity_power, INFERENCE[level].in_object,
                                              INFERENCE[level].space, refine=INFERENCE[level].refine,
-                                             voxel_band=INFERENCE[level].voxel_band, field_retry=INFERENCE[level].field_retry)
+                                             voxel_band=INFERENCE[level].voxel_band, field_retry=INFERENCE[level].field_retry,
+                                             contrast_sides=INFERENCE[level].contrast_sides)
                        for level in INFERENCE}
     assert {how.space for how in INFERENCE.values()} == {"tangent"}  # the default preset's
 
@@ -205,9 +206,11 @@ def test_segment_config_takes_the_settings_one_clustering_space():
         segment_config(mixed, levels, seed=0)
     assert INFERENCE[1].describe().endswith(", in the tangent space, voxels within 1 of its boundary deciding alone, "
                                             "again with 3 clusters where its object lies in no field of view, "
-                                            "its boundary refined by intensity (2 passes)")
+                                            "where that finds none either voxel by voxel on p = 5 minus p = 10 by a tied "
+                                            "Gaussian mixture, its boundary refined by intensity (2 passes)")
     assert config.refine == INFERENCE[1].refine == 2 and config.voxel_band == INFERENCE[1].voxel_band == 1  # the first level's
     assert config.field_retry == INFERENCE[1].field_retry == 3
+    assert config.contrast_sides == INFERENCE[1].contrast_sides == (5, 10)
     flat = {level: dataclasses.replace(how, in_object=False) for level, how in INFERENCE.items()}
     assert not flat[1].describe().endswith(")")  # no containment, no object: nothing is said to be refined
 
@@ -407,8 +410,10 @@ def test_a_seed_whose_training_collapsed_is_named_under_its_sets_table_and_kept_
 
     kill_encoders_of({0}, monkeypatch)
     out = tmp_path / "quality.md"
-    run(repeats=1, volumes=6, sets=("irregular",), recipe=smoke_recipe(), shape=16, out=out,
-        inference=uniform_inference((8,), 125), ablations=(FULL,))
+    inference = {level: dataclasses.replace(how, contrast_sides=())  # the smoke model embeds at its own side only
+                 for level, how in uniform_inference((8,), 125).items()}
+    run(repeats=1, volumes=6, sets=("irregular",), recipe=smoke_recipe(), shape=16, out=out, inference=inference,
+        ablations=(FULL,))
     text = out.read_text()
     assert f"\n\n- {FULL}: seed 0 collapsed in training; its model trained again with seed 1000\n" in text
     assert quality.render_saved(quality.saved_path(out)) == text

@@ -500,7 +500,8 @@ def test_a_volume_with_no_object_in_a_field_is_warned_about_chunked_as_whole(mod
     messages = []
     for name, chunk in (("whole", None), ("chunked", TILE)):
         with pytest.warns(NoFieldWarning) as caught:
-            segment_files([path], model_dir=model_dir, out=tmp_path / name, config=_recipe("default"), chunk=chunk)
+            segment_files([path], model_dir=model_dir, out=tmp_path / name,
+                          config=dataclasses.replace(_recipe("default"), contrast_sides=()), chunk=chunk)  # no third try
         messages.append([str(w.message) for w in caught if w.category is NoFieldWarning])
     assert len(messages[0]) == 1 and messages[0] == messages[1] and "nor does any of 3 clusters" in messages[0][0]
 

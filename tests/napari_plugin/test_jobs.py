@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import warnings
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -117,5 +119,6 @@ def test_segmenting_says_when_containment_finds_no_object_in_a_field_of_view(tin
 
     model = load_model(tiny_model)
     slabs = (np.where(np.arange(16) < 8, 2.0, -2.0)[None, None, :] * np.ones((16, 16, 1))).astype(np.float32)
-    assert segment_image(slabs, model, segment_config("default", [2])).no_field
+    plain = dataclasses.replace(segment_config("default", [2]), contrast_sides=())  # no local contrast to find an object
+    assert segment_image(slabs, model, plain).no_field
     assert not segment_image(slabs, model, segment_config("paper", [2])).no_field  # no containment, nothing to say

@@ -234,7 +234,16 @@ def test_a_collapsed_model_segments_and_the_status_line_says_its_maps_say_nothin
     assert widget.result.collapsed and "k=2" in widget.viewer.layers
 
 
-def test_an_image_with_no_object_in_a_field_segments_and_the_status_line_says_so(qtbot, widget, viewer, tiny_model):
+def test_an_image_with_no_object_in_a_field_segments_and_the_status_line_says_so(qtbot, widget, viewer, tiny_model,
+                                                                                  monkeypatch):
+    import dataclasses
+
+    from hypseg.napari import _jobs, _widget
+
+    def without_contrast(*args, **kwargs):  # the default's local contrast would find an object in the slabs
+        return dataclasses.replace(_jobs.segment_config(*args, **kwargs), contrast_sides=())
+
+    monkeypatch.setattr(_widget, "segment_config", without_contrast)
     slabs = (np.where(np.arange(16) < 8, 2.0, -2.0)[None, None, :] * np.ones((16, 16, 1))).astype(np.float32)
     widget.image.value = viewer.add_image(slabs, name="slabs")
     _segment_with(qtbot, widget, tiny_model, "default", "2")

@@ -72,7 +72,7 @@ def demo(
 
     recipe = dataclasses.replace(segment_preset("default"), seed=seed)
     if quick:  # the smoke model's own patch side at every level, and so no second side for level 1's local contrast
-        recipe = dataclasses.replace(recipe.with_levels(patch_sides=()), contrast_sides=())
+        recipe = recipe.at_model_side()
     typer.echo(f"[3/4] segmenting {count(len(test), 'test volume')} with the default recipe:")
     for line in recipe.describe().splitlines():
         typer.echo(f"      {line}")

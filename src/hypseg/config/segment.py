@@ -290,6 +290,11 @@ class SegmentConfig(Config):
         """Every level with the same ``changes`` (fields of :class:`LevelConfig`, e.g. ``pooled=True``)."""
         return dataclasses.replace(self, levels=tuple(dataclasses.replace(level, **changes) for level in self.levels))
 
+    def at_model_side(self) -> SegmentConfig:
+        """Every level at the model's own patch side (empty patch sides), and so no local contrast at level 1
+        (``contrast_sides``), which needs two sides: for a model whose side divides none of the recipe's."""
+        return dataclasses.replace(self.with_levels(patch_sides=()), contrast_sides=())
+
     def describe(self) -> str:
         """One line per level (:meth:`LevelConfig.describe`), and one each for the tangent space, level 1's voxel band
         and its object's refinement where they are used."""

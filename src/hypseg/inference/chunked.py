@@ -852,7 +852,7 @@ def segment_chunked(
             level1[v] = Level1(f"retry-k{config.field_retry}", 0, tried.merge)
             clustered[v] = tried.centres
             voxels[v] = voxels[v] or fell_back
-        if config.contrasts:
+        if config.contrasts and any(v not in retried for v in warned):
             contrasted = _contrast(job, executor, items, [v for v in warned if v not in retried], clock)
         for v, outside in contrasted.items():  # the mixture's labels: the larger component is the outside
             level1[v], voxels[v] = Level1("contrast", outside), True

@@ -141,7 +141,7 @@ def segment_config(preset: str, clusters: list[int], *, own_patch_side: bool = F
     from hypseg.config import segment_preset
 
     config = segment_preset(preset).with_clusters(clusters)
-    return config.with_levels(patch_sides=()) if own_patch_side else config
+    return config.at_model_side() if own_patch_side else config
 
 
 class ImageTraining(NamedTuple):
