@@ -358,7 +358,7 @@ def test_level_1_by_local_contrast_finds_small_particles_where_no_try_finds_an_o
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # local contrast found the particles: nothing to warn about
         after = cluster_embeddings(embeddings, dataclasses.replace(retry, contrast_sides=(5, 10)), geometry=geometry)[0]
-    assert after.contrast and not after.retried and not after.no_field and after.clustered_voxels
+    assert after.contrast and not after.retried and not after.no_field and not after.clustered_voxels
     assert not before.contrast and abs(before.object.mean() - 0.5) < 0.2  # a half of the ramp
     np.testing.assert_array_equal(after.object, particles)
     np.testing.assert_array_equal(after.labels[2], particles.astype(np.int32))
@@ -378,5 +378,16 @@ def test_a_rare_component_of_local_contrast_is_the_object_whatever_its_label():
     points = rng.normal(0, 0.1, (10, 10, 10, 2))
     rare = rng.random((10, 10, 10)) < 0.04
     points[rare] += (1.0, 0.0)
-    for sign in (1, -1):  # a bright or a dark rare component
-        np.testing.assert_array_equal(contrast_split(sign * points, subsample=500, n_init=2, seed=1), rare)
+    from hypseg.inference.recipe import contrast_mixture
+
+    labels = []
+    for seed in (1, 5):  # the mixture numbers the rare component 1 with one seed, 0 with the other
+        labels.append(contrast_mixture(points.reshape(-1, 2), n_init=2, seed=seed).predict(points.reshape(-1, 2))[rare.ravel()][0])
+        for sign in (1, -1):  # a bright or a dark rare component
+            np.testing.assert_array_equal(contrast_split(sign * points, subsample=5000, n_init=2, seed=seed), rare)
+    assert sorted(labels) == [0, 1]
+    # no contrast at all: the smaller component is empty, and there is no object
+    from hypseg.clustering import EmptyClusterWarning
+
+    with pytest.warns(EmptyClusterWarning):
+        assert not contrast_split(np.zeros((4, 4, 4, 2)), subsample=5000, n_init=2, seed=0).any()

@@ -855,7 +855,7 @@ def segment_chunked(
         if config.contrasts and any(v not in retried for v in warned):
             contrasted = _contrast(job, executor, items, [v for v in warned if v not in retried], clock)
         for v, outside in contrasted.items():  # the mixture's labels: the larger component is the outside
-            level1[v], voxels[v] = Level1("contrast", outside), True
+            level1[v] = Level1("contrast", outside)
             clustered[v] = None  # decided voxel by voxel: no band
         decide = Decide(first.patch_sides, clustered, geometry.hyperbolic and job.tangent_c is None, geometry.curvature)
         if config.band_elsewhere:  # centres: the clusters' mean embeddings at the band's sides
@@ -1027,20 +1027,25 @@ def _contrast_task(job: Job, item, mixtures: dict) -> np.ndarray:
 def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) -> dict[int, int]:
     """Level 1 of each volume of ``volumes`` by local contrast (:func:`hypseg.inference.recipe.contrast_split`): one
     mixture per volume fitted on the voxels :func:`hypseg.inference.recipe.contrast_sample` draws, every voxel's label to
-    the work file ``contrast``. Per volume: the label of the larger component, the outside."""
+    the work file ``contrast``. Per volume whose smaller component holds any voxel: the label of the larger, the
+    outside."""
     config = job.config
     mixtures = {}
     for v in volumes:
         _create(job.file(v, "contrast"), job.grids[v].shape, np.uint16)
         chosen = contrast_sample(int(np.prod(job.grids[v].shape)), subsample=config.subsample, seed=config.seed)
         positions = np.arange(int(np.prod(job.grids[v].shape))) if chosen is None else chosen
-        mixtures[v] = contrast_mixture(_contrast_points(job, v, positions=positions), n_init=config.n_init, seed=config.seed)
+        with warnings.catch_warnings():  # no contrast at all: one component stays empty (no object, below)
+            warnings.simplefilter("ignore", EmptyClusterWarning)
+            mixtures[v] = contrast_mixture(_contrast_points(job, v, positions=positions), n_init=config.n_init,
+                                           seed=config.seed)
     clock.lap("fit")
     mine = [item for item in items if item[0] in mixtures]
     counts = executor.map(functools.partial(_contrast_task, job), mine, desc="level 1 by local contrast",
                           shared={"mixtures": mixtures})
     clock.lap("labels")
-    return {v: 1 - int(np.argmin(sum(c for (vv, _), c in zip(mine, counts) if vv == v))) for v in volumes}
+    totals = {v: sum(c for (vv, _), c in zip(mine, counts) if vv == v) for v in volumes}
+    return {v: 1 - int(np.argmin(total)) for v, total in totals.items() if total.min() > 0}  # an empty one: no object
 
 
 def _contain(job: Job, executor, items, k: int, level1: dict, replace: bool, decide: Decide | None = None) -> None:

@@ -350,10 +350,14 @@ def cluster_embeddings(
         for i in (i for i in range(n) if config.contrasts and i not in tries
                   and in_no_field(faces[i], counts[i], outside[i])):
             fine, coarse = (clustered((p,))[i] for p in config.contrast_sides)
-            found = contrast_split(fine - coarse, subsample=config.subsample, n_init=config.n_init, seed=config.seed)
+            with warnings.catch_warnings():  # no contrast at all: one component stays empty, and there is no object
+                warnings.simplefilter("ignore", EmptyClusterWarning)
+                found = contrast_split(fine - coarse, subsample=config.subsample, n_init=config.n_init, seed=config.seed)
+            if not found.any():
+                continue
             contrasted.add(i)
             own[i] = decided[i] = found
-            outside[i], voxels[i] = 0, True
+            outside[i] = 0
         no_field = [i not in tries and i not in contrasted
                     and warn_if_no_field(faces[i], counts[i], outside[i], volume=i,
                                          tried=config.field_retry if config.retries else 0)
