@@ -58,6 +58,7 @@ from scipy import ndimage
 from benchmarks.beyond_intensity import DESCRIPTIONS, probe_volume
 from benchmarks.intensity_twin import twin_embeddings, twin_geometry
 from benchmarks.validation_pairs import paired
+from benchmarks.real_data import particle_concentration
 from benchmarks.level1_probe import code_response, crossing, level1_mixing, shares_of
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from hypseg.baselines.patch_pca import principal_axes
@@ -425,8 +426,9 @@ def main() -> None:
         no_field = [i for i, volume in enumerate(found) if volume.no_field]  # level 1 in no field of view
         labels = level_labels(found, levels)
         scores = score_labels(labels, truths)
-        objects_f1 = ({"object_f1": [round(float(np.mean([best_cluster_f1(m, t[1] > 0) for m, t in zip(labels[level], truths)])), 3)
-                                     for level in levels]} if args.kind == "crowded" else {})
+        objects_f1 = ({"object_f1": [round(float(np.mean([particle_concentration(m, np.argwhere(t[1] > 0), t[1] > 0).f1
+                                                          for m, t in zip(labels[level], truths)])), 3)
+                                     for level in levels]} if args.kind == "crowded" else {})  # as the tomogram is scored
         if choice is None:
             own_level1[clusterer, refine] = scores
             compared = against_first((clusterer, "model"), refine, scores)
@@ -514,19 +516,6 @@ def main() -> None:
                               **{name: {"count": len(ious), "iou_quartiles": np.round(np.percentile(ious, [25, 50, 75]), 2).tolist(),
                                         "share_above_0.7": round(float(np.mean(np.array(ious) > 0.7)), 2)}
                                  for name, ious in found.items()}}), flush=True)
-
-
-def best_cluster_f1(labels: np.ndarray, particles: np.ndarray) -> float:
-    """F1 of the cluster of ``labels`` that holds most of the ``particles`` voxels, against them: how the real
-    tomogram's particles are scored (``benchmarks.real_data``), on a set whose level-1 truth is its particles.
-
-    >>> best_cluster_f1(np.array([0, 1, 1, 2]), np.array([False, True, True, True]))
-    0.8
-    """
-    best = np.bincount(labels[particles]).argmax()
-    chosen = labels == best
-    hits = np.count_nonzero(chosen & particles)
-    return float(2 * hits / (np.count_nonzero(chosen) + np.count_nonzero(particles)))
 
 
 def flat_means(embedding, segments, weights, config, *, factors: int) -> tuple[np.ndarray, np.ndarray]:

@@ -41,7 +41,6 @@ def test_particles_are_apart_and_cores_inside_large_particles():
         core = own & (vol.labels[3] == 2)
         assert core.any() and ndimage.label(core)[1] == 1 and core.sum() < own.sum()
     assert set(np.unique(vol.labels[3][np.isin(vol.instances, np.flatnonzero(~np.array(scene.large)) + 1)])) == {3}
-    assert scene.counts() == {"large particle": int(sum(scene.large)), "small particle": len(scene.large) - int(sum(scene.large))}
 
 
 def test_no_object_in_a_field_of_view():
@@ -50,11 +49,11 @@ def test_no_object_in_a_field_of_view():
     for seed in range(8):
         vol = generate_crowded(np.random.default_rng(seed))
         particles = vol.labels[1] == 1
-        assert 0.015 < particles.mean() < 0.05
+        assert 0.02 < particles.mean() < 0.04  # the module docstring's 0.023-0.038
         ratios.append(particles[faces(particles.shape)].mean() / particles.mean())
         contrast = vol.image[particles].mean() - vol.image[~particles].mean()
         assert np.sign(contrast) == vol.scene.polarity and abs(contrast) > 0.5
-    assert 0.8 < np.median(ratios) < 1.3
+    assert 0.7 < min(ratios) and max(ratios) < 1.25 and 1.0 < np.median(ratios) < 1.15  # its 0.74-1.20, median 1.07
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -378,11 +378,11 @@ def test_a_rare_component_of_local_contrast_is_the_object_whatever_its_label():
     points = rng.normal(0, 0.1, (10, 10, 10, 2))
     rare = rng.random((10, 10, 10)) < 0.04
     points[rare] += (1.0, 0.0)
-    from hypseg.inference.recipe import contrast_mixture
-
     labels = []
     for seed in (1, 5):  # the mixture numbers the rare component 1 with one seed, 0 with the other
-        labels.append(contrast_mixture(points.reshape(-1, 2), n_init=2, seed=seed).predict(points.reshape(-1, 2))[rare.ravel()][0])
+        mixture = segment_volumes([points], clusters=[2], hyperbolic=False, pooled=False, subsample=5000, n_init=2,
+                                  random_state=seed, clusterer="tied-mixture")[0]
+        labels.append(mixture.labels[2][rare][0])
         for sign in (1, -1):  # a bright or a dark rare component
             np.testing.assert_array_equal(contrast_split(sign * points, subsample=5000, n_init=2, seed=seed), rare)
     assert sorted(labels) == [0, 1]

@@ -24,9 +24,9 @@ Choices
   is a window into a larger specimen: a particle's centre is uniform over the box grown by its radius, so
   particles cover the faces as they cover the inside (some only by a cap); a centre is kept when its sphere stays ``margin`` (1 voxel) clear of every sphere placed before
   (large ones first, 200 tries per particle, dropped after that; the scene records the actual counts).
-  Particles fill 2-4% of the volume (0.021-0.039 over seeds 0-39), as particles fill about 3% of the real
-  tomogram (voxels within 2 of a listed position, benchmarks/results/real_data.md), and the faces as
-  much as the volume (their share of the face voxels over their share of the volume: 0.66-1.35, median
+  Particles fill 2-4% of the volume (0.023-0.038 over seeds 0-7, tests/data/test_crowded.py), as particles fill
+  about 3% of the real tomogram (voxels within 2 of a listed position, benchmarks/results/real_data.md), and the
+  faces as much as the volume (their share of the face voxels over their share of the volume: 0.74-1.20, median
   1.07). A large particle's core is the sphere of 0.6 times
   its radius about its centre.
 - **Intensity.** The specimen's mean is 0 plus a slow variation (white noise smoothed by a Gaussian of 8
@@ -48,7 +48,7 @@ import dataclasses
 import numpy as np
 from scipy import ndimage
 
-from hypseg.data.synthetic import SyntheticVolume, pink_noise
+from hypseg.data.synthetic import SyntheticVolume, _texture, pink_noise
 from hypseg.errors import UserError
 
 CROWDED_CLASSES: dict[int, tuple[str, ...]] = {
@@ -105,10 +105,8 @@ def generate_crowded(rng: np.random.Generator, *, shape: int = 50, noise_std: fl
 
     Parameters
     ----------
-    rng : numpy.random.Generator
-        The only source of randomness; the same state gives the same volume.
-    shape : int
-        Side S of the cubic volume (>= 16).
+    rng, shape
+        As :func:`hypseg.data.phantom.generate_phantom` takes them: the only source of randomness, the side (>= 16).
     noise_std, blur : float
         Pink noise's standard deviation and the Gaussian blur (voxels) of the noise-free image (both >= 0).
     margin : float
@@ -177,12 +175,6 @@ def draw_crowded_scene(rng: np.random.Generator, *, shape: int, noise_std: float
     )
 
 
-def _smoothed_noise(shape: int, *, sigma: float, seed: int) -> np.ndarray:
-    """White Gaussian noise smoothed by a Gaussian of ``sigma`` voxels (periodic), standardised."""
-    field = ndimage.gaussian_filter(np.random.default_rng(seed).standard_normal((shape,) * 3), sigma=sigma, mode="wrap")
-    return (field - field.mean()) / field.std()
-
-
 def render_crowded(scene: CrowdedScene) -> SyntheticVolume:
     """Render a :class:`CrowdedScene` deterministically into image, label maps and instance ids.
 
@@ -192,8 +184,10 @@ def render_crowded(scene: CrowdedScene) -> SyntheticVolume:
     grid = np.arange(S, dtype=np.float64)
     instances = np.zeros((S, S, S), dtype=np.int16)
     level3 = np.zeros((S, S, S), dtype=np.uint8)
-    clean = (scene.slow_std * _smoothed_noise(S, sigma=_SLOW_SIGMA, seed=scene.slow_seed)
-             + scene.texture_amplitude * _smoothed_noise(S, sigma=scene.texture_sigma, seed=scene.texture_seed))
+    everywhere = np.ones((S, S, S), dtype=bool)  # the specimen's slow field and texture: the cell set's smoothed noise
+    slow = _texture(everywhere, sigma=_SLOW_SIGMA, seed=scene.slow_seed)
+    texture = _texture(everywhere, sigma=scene.texture_sigma, seed=scene.texture_seed)
+    clean = (scene.slow_std * slow + scene.texture_amplitude * texture).reshape(S, S, S)
     for i, (centre, radius) in enumerate(zip(scene.centres, scene.radii)):
         lo = [max(int(np.floor(c - radius)), 0) for c in centre]
         hi = [min(int(np.ceil(c + radius)) + 1, S) for c in centre]

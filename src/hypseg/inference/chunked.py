@@ -72,7 +72,7 @@ from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_c
 from hypseg.inference.hierarchy import in_no_field, object_order, outside_of, second_try, warn_if_no_field
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
-from hypseg.inference.recipe import cluster_sums, contrast_mixture, contrast_sample, embedded_sides, means_of, voxels_decide
+from hypseg.inference.recipe import cluster_sums, embedded_sides, means_of, voxels_decide
 from hypseg.inference.refine import reach, refine_boundary
 from hypseg.inference.segment import _level_labels, fit_parts
 from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
@@ -859,11 +859,11 @@ def segment_chunked(
             clustered[v] = None  # decided voxel by voxel: no band
         decide = Decide(first.patch_sides, clustered, geometry.hyperbolic and job.tangent_c is None, geometry.curvature)
         if config.band_elsewhere:  # centres: the clusters' mean embeddings at the band's sides
-            maps = {v: (level1[v].source, 2 if v in contrasted else len(clustered[v])) for v in range(n)}
-            sums = executor.map(functools.partial(_sums_task, job, maps, config.band_sides), items, desc="the band's centres")
-            decide = Decide(config.band_sides, {v: None if v in contrasted else
-                                                means_of(sum(s for (vv, _), s in zip(items, sums) if vv == v))
-                                                for v in range(n)}, False, geometry.curvature)
+            banded = [item for item in items if item[0] not in contrasted]
+            maps = {v: (level1[v].source, len(clustered[v])) for v in range(n) if v not in contrasted}
+            sums = executor.map(functools.partial(_sums_task, job, maps, config.band_sides), banded, desc="the band's centres")
+            decide = Decide(config.band_sides, {v: means_of(sum(s for (vv, _), s in zip(banded, sums) if vv == v))
+                                                for v in maps}, False, geometry.curvature)
         _contain(job, executor, items, first.clusters, level1, first.in_object, decide)
         for v in warned:
             if v not in retried and v not in contrasted:
@@ -871,20 +871,17 @@ def segment_chunked(
                 warn_if_no_field(counts[0][:2], counts[1][:2], level1[v].outside, volume=v,
                                  tried=config.field_retry if config.retries else 0)
         if first.in_object:  # the object map's labels: 0 outside, 1 the object; its centres alike
+            pairs = {v: tried.object_centres() for v, (tried, _) in retried.items()}  # in the space clustered in
             if contrasted:  # the mean embeddings at level 1's side of its outside and its object
-                maps = {v: ("contrast", 2) for v in contrasted}
-                sums = executor.map(functools.partial(_sums_task, job, maps, first.patch_sides),
-                                    [item for item in items if item[0] in contrasted], desc="local contrast's centres")
                 mine = [item for item in items if item[0] in contrasted]
+                sums = executor.map(functools.partial(_sums_task, job, {v: ("contrast", 2) for v in contrasted},
+                                                      first.patch_sides), mine, desc="local contrast's centres")
+                pairs.update({v: means_of(sum(s for (vv, _), s in zip(mine, sums) if vv == v))[[outside, 1 - outside]]
+                              for v, outside in contrasted.items()})
             for v, found in enumerate(centers):
-                if v in contrasted:
-                    pair = means_of(sum(s for (vv, _), s in zip(mine, sums) if vv == v))[[contrasted[v], 1 - contrasted[v]]]
-                    found[first.clusters] = (pair if job.tangent_c is None
-                                             else to_ball(pair, factors=len(first.patch_sides), c=job.tangent_c))
-                elif v in retried:
-                    pair = retried[v][0].object_centres()
-                    found[first.clusters] = (pair if job.tangent_c is None
-                                             else to_ball(pair, factors=len(first.patch_sides), c=job.tangent_c))
+                if v in pairs:
+                    found[first.clusters] = (pairs[v] if job.tangent_c is None
+                                             else to_ball(pairs[v], factors=len(first.patch_sides), c=job.tangent_c))
                 else:
                     found[first.clusters] = object_order(found[first.clusters], level1[v].outside)
         clock.lap("containment")
@@ -1002,47 +999,51 @@ def _retry(job: Job, executor, items, warned: Sequence[int], offsets, geometry, 
     return found
 
 
-def _contrast_points(job: Job, v: int, box=None, positions: np.ndarray | None = None) -> np.ndarray:
-    """Local contrast (``SegmentConfig.contrast_sides``) of volume ``v``: its embedding at the finer side minus at the
-    coarser, in the space clustered in, as float64 rows, of the voxels in ``box`` or at the flat ``positions``."""
-    rows = []
-    for p in job.config.contrast_sides:
-        emb = np.load(job.file(v, _sides_name((p,))), mmap_mode="r")
-        part = (np.asarray(emb[box]).reshape(-1, emb.shape[-1]) if positions is None
-                else _VoxelPoints(job.file(v, _sides_name((p,))), None)[positions])
-        rows.append(_clustered(job, part, 1))
-    return (rows[0] - rows[1]).astype(np.float64)
+class _ContrastPoints:
+    """A volume's local contrast (``SegmentConfig.contrast_sides``) as points read on demand: its embedding at the finer
+    side minus at the coarser, in the space clustered in, from the work files (what :func:`fit_parts` draws from)."""
+
+    def __init__(self, job: Job, v: int) -> None:
+        clustered = functools.partial(_clustered, job, factors=1)
+        self.sides = [_VoxelPoints(job.file(v, _sides_name((p,))), None, transform=clustered) for p in job.config.contrast_sides]
+
+    def __len__(self) -> int:
+        return len(self.sides[0])
+
+    def __getitem__(self, idx) -> np.ndarray:
+        fine, coarse = (side[idx] for side in self.sides)
+        return fine - coarse
 
 
-def _contrast_task(job: Job, item, mixtures: dict) -> np.ndarray:
+def _contrast_task(job: Job, item, fitted: dict) -> np.ndarray:
     """For one chunk: the local-contrast mixture's labels of its voxels to the work file ``contrast``; their counts."""
     v, chunk = item
     _check_run(job)
     box = job.grids[v].box(chunk)
-    found = mixtures[v].predict(_contrast_points(job, v, box)).astype(np.uint16)
-    _store(job.file(v, "contrast"), box, found.reshape(tuple(b.stop - b.start for b in box)))
+    fine, coarse = (_clustered(job, _read(job.file(v, _sides_name((p,))), box), factors=1) for p in job.config.contrast_sides)
+    found = _level_labels(fitted[v], (fine - coarse).reshape(-1, fine.shape[-1]))[2].astype(np.uint16)
+    _store(job.file(v, "contrast"), box, found.reshape(fine.shape[:3]))
     return np.bincount(found, minlength=2)
 
 
 def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) -> dict[int, int]:
     """Level 1 of each volume of ``volumes`` by local contrast (:func:`hypseg.inference.recipe.contrast_split`): one
-    mixture per volume fitted on the voxels :func:`hypseg.inference.recipe.contrast_sample` draws, every voxel's label to
-    the work file ``contrast``. Per volume whose smaller component holds any voxel: the label of the larger, the
-    outside."""
+    mixture per volume, fitted as the whole-volume run fits it (:func:`fit_parts`, the same subsample), every voxel's
+    label to the work file ``contrast``. Per volume whose smaller component holds any voxel: the label of the larger,
+    the outside."""
     config = job.config
-    mixtures = {}
+    fitted = {}
     for v in volumes:
         _create(job.file(v, "contrast"), job.grids[v].shape, np.uint16)
-        chosen = contrast_sample(int(np.prod(job.grids[v].shape)), subsample=config.subsample, seed=config.seed)
-        positions = np.arange(int(np.prod(job.grids[v].shape))) if chosen is None else chosen
         with warnings.catch_warnings():  # no contrast at all: one component stays empty (no object, below)
             warnings.simplefilter("ignore", EmptyClusterWarning)
-            mixtures[v] = contrast_mixture(_contrast_points(job, v, positions=positions), n_init=config.n_init,
-                                           seed=config.seed)
+            fitted[v] = fit_parts([(_ContrastPoints(job, v), None)], [2], pooled=False, subsample=config.subsample,
+                                  random_state=config.seed, hyperbolic=False, n_init=config.n_init,
+                                  clusterer="tied-mixture")[0]
     clock.lap("fit")
-    mine = [item for item in items if item[0] in mixtures]
+    mine = [item for item in items if item[0] in fitted]
     counts = executor.map(functools.partial(_contrast_task, job), mine, desc="level 1 by local contrast",
-                          shared={"mixtures": mixtures})
+                          shared={"fitted": fitted})
     clock.lap("labels")
     totals = {v: sum(c for (vv, _), c in zip(mine, counts) if vv == v) for v in volumes}
     return {v: 1 - int(np.argmin(total)) for v, total in totals.items() if total.min() > 0}  # an empty one: no object

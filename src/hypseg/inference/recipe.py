@@ -28,7 +28,7 @@ import numpy as np
 
 import torch
 
-from hypseg.clustering import EmptyClusterWarning, TiedGaussianMixture, product_sqdist
+from hypseg.clustering import EmptyClusterWarning, product_sqdist
 from hypseg.config import LevelConfig, ModelConfig, SegmentConfig
 from hypseg.data import supervoxels
 from hypseg.errors import UserError
@@ -334,8 +334,9 @@ def cluster_embeddings(
         counts = [np.bincount(found.ravel(), minlength=2) for found in decided]
         own = list(decided)  # per volume the map whose clusters the band's centres are, one row each
         centres = [fitted[i][first.clusters] for i in range(n)]
+        warned = [i for i in range(n) if in_no_field(faces[i], counts[i], outside[i])]  # no object in a field of view
         k = config.field_retry
-        for i in (i for i in range(n) if config.retries and in_no_field(faces[i], counts[i], outside[i])):
+        for i in (warned if config.retries else ()):
             again = dataclasses.replace(first, clusters=k)
             with warnings.catch_warnings():  # fewer distinct embeddings than clusters: an empty one is never the object
                 warnings.simplefilter("ignore", EmptyClusterWarning)
@@ -347,8 +348,7 @@ def cluster_embeddings(
             tries[i], own[i], voxels[i] = tried, found, voxels[i] or seg.voxels
             decided[i] = tried.merge[found].astype(np.int32)  # the object 1, the other clusters its outside 0
             outside[i], centres[i] = 0, tried.centres
-        for i in (i for i in range(n) if config.contrasts and i not in tries
-                  and in_no_field(faces[i], counts[i], outside[i])):
+        for i in (i for i in warned if config.contrasts and i not in tries):
             fine, coarse = (clustered((p,))[i] for p in config.contrast_sides)
             with warnings.catch_warnings():  # no contrast at all: one component stays empty, and there is no object
                 warnings.simplefilter("ignore", EmptyClusterWarning)
@@ -358,7 +358,7 @@ def cluster_embeddings(
             contrasted.add(i)
             own[i] = decided[i] = found
             outside[i] = 0
-        no_field = [i not in tries and i not in contrasted
+        no_field = [i in warned and i not in tries and i not in contrasted
                     and warn_if_no_field(faces[i], counts[i], outside[i], volume=i,
                                          tried=config.field_retry if config.retries else 0)
                     for i in range(n)]
@@ -392,24 +392,11 @@ def cluster_embeddings(
             for i in range(n)]
 
 
-def contrast_sample(voxels: int, *, subsample: int, seed: int) -> np.ndarray | None:
-    """The flat voxel indices a local-contrast mixture is fitted on: ``subsample`` of ``voxels`` drawn with ``seed``
-    without replacement, or None (every voxel) where there are no more."""
-    return None if voxels <= subsample else np.random.default_rng(seed).choice(voxels, subsample, replace=False)
-
-
-def contrast_mixture(points: np.ndarray, *, n_init: int, seed: int) -> TiedGaussianMixture:
-    """The two-component tied Gaussian mixture of local contrast (``SegmentConfig.contrast_sides``), fitted to
-    ``points`` (N, D): its mixing weights let a rare component stand where k-means would split the common one."""
-    return TiedGaussianMixture(2, n_init=n_init, random_state=seed).fit(np.asarray(points, dtype=np.float64))
-
-
 def contrast_split(points: np.ndarray, *, subsample: int, n_init: int, seed: int) -> np.ndarray:
-    """(Z, Y, X) int32: 1 where a voxel belongs to the smaller component of :func:`contrast_mixture` fitted to
-    ``points`` (Z, Y, X, D) on the voxels :func:`contrast_sample` draws, 0 elsewhere; "smaller" counts the voxels
-    it labels."""
-    flat = points.reshape(-1, points.shape[-1]).astype(np.float64)
-    chosen = contrast_sample(len(flat), subsample=subsample, seed=seed)
-    found = contrast_mixture(flat if chosen is None else flat[chosen], n_init=n_init, seed=seed).predict(flat)
-    smaller = int(np.argmin(np.bincount(found, minlength=2)))
-    return (found == smaller).astype(np.int32).reshape(points.shape[:-1])
+    """(Z, Y, X) int32: 1 where a voxel belongs to the smaller component of a two-component tied Gaussian mixture
+    (``SegmentConfig.contrast_sides``: its mixing weights let a rare component stand where k-means would split the
+    common one) fitted to ``points`` (Z, Y, X, D) as every level is fitted (:func:`segment_volumes`: on ``subsample``
+    voxels drawn with ``seed``), 0 elsewhere; "smaller" counts the voxels it labels."""
+    found = segment_volumes([points], clusters=[2], hyperbolic=False, pooled=False, subsample=subsample, n_init=n_init,
+                            random_state=seed, clusterer="tied-mixture")[0].labels[2]
+    return (found == np.argmin(np.bincount(found.ravel(), minlength=2))).astype(np.int32)
