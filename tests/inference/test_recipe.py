@@ -391,3 +391,21 @@ def test_a_rare_component_of_local_contrast_is_the_object_whatever_its_label():
 
     with pytest.warns(EmptyClusterWarning):
         assert not contrast_split(np.zeros((4, 4, 4, 2)), subsample=5000, n_init=2, seed=0).any()
+
+
+def test_level_1_alone_embeds_at_local_contrasts_sides_only_the_volumes_that_reach_it(tmp_path, monkeypatch):
+    from helpers import cell_image, speckle_image, train_tiny_model
+
+    from hypseg.api import load_model
+    from hypseg.inference import recipe
+
+    model = load_model(train_tiny_model(tmp_path / "run", cell_image((16, 16, 16), seed=1), steps=40))
+    embedded = []
+    embed = recipe.embed_volume_multiscale
+    monkeypatch.setattr(recipe, "embed_volume_multiscale",
+                        lambda network, volume, *, patch_sizes, **kw: embedded.append(tuple(patch_sizes))
+                        or embed(network, volume, patch_sizes=patch_sizes, **kw))
+    volumes = [model.normalise(cell_image((20, 34, 28))), model.normalise(speckle_image())]
+    result = recipe.segment(volumes, model, segment_preset("default").with_clusters([2]))
+    assert [v.contrast for v in result.volumes] == [False, True]  # the cell lies in a field; the speckle reaches it
+    assert embedded == [(10,), (10,), (5,)] and list(result.embeddings) == [(10,)]  # p = 5 for the speckle alone

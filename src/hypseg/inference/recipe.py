@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from pathlib import Path
-from typing import Mapping, NamedTuple, Sequence
+from typing import Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -115,9 +115,9 @@ def segment(
             raise UserError(f"volume {i} must be 3-D (Z, Y, X), got shape {tuple(getattr(volume, 'shape', ()))}")
         if volume.size < top:
             raise UserError(f"volume {i}: {top} clusters but only {volume.size} voxels")
-    sides = list(embedded_sides(config))
-    for p in {p for s in sides for p in s}:  # before any work starts, so that a bad side reports alone
+    for p in {p for s in embedded_sides(config) for p in s}:  # before any work starts, so that a bad side reports alone
         resolve_patch(model.network, p)
+    sides = list(embedded_sides(dataclasses.replace(config, contrast_sides=())))  # local contrast's: on demand, below
     iterator = volumes
     if progress:
         from hypseg.progress import progress as reporter
@@ -132,14 +132,17 @@ def segment(
     sizes = sorted({level.supervoxel_size for level in config.levels} - {None})
     segments = {size: [supervoxels(v, size=size, tile=config.supervoxel_tile) for v in volumes] for size in sizes}
     found = cluster_embeddings(embeddings, config, geometry=model.config.model, segments=segments,
-                               device=None if device == "cpu" else device, volumes=volumes)
+                               device=None if device == "cpu" else device, volumes=volumes,
+                               embed=lambda s, i: embed_volume_multiscale(model.network, volumes[i], patch_sizes=s, tile=tile,
+                                                                          device=device))
     return RecipeResult(config, found, embeddings, tuple(alike), model.run_dir)
 
 
 def embedded_sides(config: SegmentConfig) -> tuple[tuple[int, ...], ...]:
     """The distinct patch sides a volume is embedded at: every level's, then the voxel band's where it decides at
     sides of its own (``config.band_sides``; patch sides resolved), then level 1's local contrast's
-    (``config.contrast_sides``): a run of level 1 alone embeds at both of those too.
+    (``config.contrast_sides``). A chunked run embeds at all of them; :func:`segment` embeds at local contrast's sides
+    only the volumes that reach it (a run of level 1 alone otherwise never embeds at p = 5).
 
     >>> from hypseg.config import segment_preset
     >>> embedded_sides(segment_preset("default")), embedded_sides(segment_preset("default").with_clusters([2]))
@@ -229,6 +232,7 @@ def cluster_embeddings(
     members: int = 1,
     device=None,
     volumes: Sequence[np.ndarray] | None = None,
+    embed: Callable[[tuple[int, ...], int], np.ndarray] | None = None,
 ) -> list[VolumeSegmentation]:
     """Label maps of every level from embeddings computed beforehand (step 3 of :func:`segment`).
 
@@ -253,6 +257,9 @@ def cluster_embeddings(
         Where supervoxel means and k-means run (default: the CPU).
     volumes : sequence of ndarray, optional
         The volumes (Z, Y, X) whose intensity refines the level-1 object's boundary (``config.refine``).
+    embed : callable, optional
+        ``embed(sides, i)``: volume i's embedding at ``sides``, for level 1's local contrast (``config.contrast_sides``)
+        where ``embeddings`` lacks those sides: only the volumes that reach it are embedded there.
 
     Returns
     -------
@@ -293,6 +300,15 @@ def cluster_embeddings(
         if sides not in flat:
             flat[sides] = [to_tangent(e, factors=factors, c=geometry.curvature) for e in embeddings[sides]]
         return flat[sides]
+
+    def contrast_side(sides: tuple[int, ...], i: int) -> np.ndarray:
+        """Volume i's embedding at ``sides`` in the space clustered in, computed by ``embed`` where not given."""
+        if sides in embeddings:
+            return clustered(sides)[i]
+        if embed is None:
+            raise ValueError(f"no embeddings at patch sides {sides} for level 1's local contrast")
+        found = embed(sides, i)
+        return to_tangent(found, factors=members, c=geometry.curvature) if tangent else found
 
     def options(how: LevelConfig, only: int | None = None) -> dict:
         """What :func:`segment_volumes` takes for ``how``, for every volume or volume ``only`` alone (fitted on its
@@ -349,7 +365,7 @@ def cluster_embeddings(
             decided[i] = tried.merge[found].astype(np.int32)  # the object 1, the other clusters its outside 0
             outside[i], centres[i] = 0, tried.centres
         for i in (i for i in warned if config.contrasts and i not in tries):
-            fine, coarse = (clustered((p,))[i] for p in config.contrast_sides)
+            fine, coarse = (contrast_side((p,), i) for p in config.contrast_sides)
             with warnings.catch_warnings():  # no contrast at all: one component stays empty, and there is no object
                 warnings.simplefilter("ignore", EmptyClusterWarning)
                 found = contrast_split(fine - coarse, subsample=config.subsample, n_init=config.n_init, seed=config.seed)
