@@ -2,8 +2,8 @@
 
 Trains one ``cpu``-recipe model (``--seed``) on the crowded set's 80 training volumes (``hypseg synth --kind crowded``,
 generator seed 0) and clusters each of its 20 validation volumes voxel by voxel (never the test split) at k = 2, 3, 4
-on five features: the model's embedding at p = 5 and at p = 10 (the tangent space), the first minus the second, the
-box mean at p = 5 minus at p = 10 (the intensity twin's), and a band-pass of the image (Gaussian of 1 voxel minus of
+on seven features: the model's embedding at p = 5 and at p = 10 (the tangent space), the first minus the second, the
+embedding at p = 5 minus its own mean over a box of 10 or 15 voxels around each voxel, the box mean at p = 5 minus at p = 10 (the intensity twin's), and a band-pass of the image (Gaussian of 1 voxel minus of
 4); each feature z-scored per volume and clustered by k-means and by a tied Gaussian mixture
 (:class:`hypseg.clustering.TiedGaussianMixture`), both fitted on every fifth voxel. Prints one JSON line per feature
 and clusterer with the matched DICE per level, averaged over the volumes:
@@ -38,7 +38,10 @@ def features(model, volume: np.ndarray) -> dict[str, np.ndarray]:
     """Name -> (voxels, columns) of one volume."""
     e5, e10 = (to_tangent(embed_volume_multiscale(model, volume, patch_sizes=(p,))) for p in (5, 10))
     boxes = box_means(volume, (5, 10))
+    surround = {side: np.stack([ndimage.uniform_filter(e5[..., j], side, mode="nearest") for j in range(e5.shape[-1])], -1)
+                for side in (10, 15)}
     found = {"embedding p=5": e5, "embedding p=10": e10, "embedding p=5 - p=10": e5 - e10,
+             **{f"embedding p=5 - its box mean over {side}": e5 - s for side, s in surround.items()},
              "box mean p=5 - p=10": boxes[..., :1] - boxes[..., 1:],
              "band-pass 1-4": (ndimage.gaussian_filter(volume, 1) - ndimage.gaussian_filter(volume, 4))[..., None]}
     return {name: f.reshape(-1, f.shape[-1]) for name, f in found.items()}

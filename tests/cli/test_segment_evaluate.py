@@ -577,6 +577,12 @@ def test_contrast_sides_are_recorded_and_a_bad_pair_is_a_one_line_error(model_di
                      "--contrast-sides", "2,5")
     assert result.exit_code == 0, result.output
     assert json.loads((out / "segmentation.json").read_text())["recipe"]["contrast_sides"] == [2, 5]
+    for options, recorded in ((("-p", 10, "-p", 5), [5, 10]), (("-p", 10), [10, 20]),
+                              (("-p", 10, "--contrast-sides", "2,5"), [2, 5]), (("-p", 10, "--contrast-sides", "0"), [])):
+        out = tmp_path / f"seg{len(options)}{recorded}"  # -p sets local contrast's sides too, unless they are given
+        result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, *options)
+        assert result.exit_code == 0, result.output
+        assert json.loads((out / "segmentation.json").read_text())["recipe"]["contrast_sides"] == recorded
     for bad, message in (("5", "SegmentConfig: contrast_sides must be empty or two different whole patch sides >= 1, got [5]"),
                          ("a,b", "--contrast-sides must be two patch sides such as 5,10, or 0, got 'a,b'")):
         result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "bad",
