@@ -107,7 +107,8 @@ class LevelInference:
     decides at (``SegmentConfig.band_sides``; empty: the level's own); ``field_retry``: on the first level with
     containment, the clusters of its second try where its object lies in no field of view (``SegmentConfig.field_retry``;
     0: none); ``contrast_sides``: where that finds none either, the two patch sides whose embeddings' difference
-    level 1 is clustered on voxel by voxel (``SegmentConfig.contrast_sides``; empty: none).
+    level 1 is clustered on voxel by voxel (``SegmentConfig.contrast_sides``; empty: none), by a mixture of
+    ``contrast_components`` components (``SegmentConfig.contrast_components``).
     """
 
     patch_sides: tuple[int, ...]
@@ -122,6 +123,7 @@ class LevelInference:
     band_sides: tuple[int, ...] = ()
     field_retry: int = 0
     contrast_sides: tuple[int, ...] = ()
+    contrast_components: int = 2
 
     def describe(self) -> str:
         sides = "p = " + " x ".join(map(str, self.patch_sides))
@@ -138,6 +140,7 @@ class LevelInference:
                    if self.field_retry and self.in_object and self.clusterer == "kmeans" else "")
                 + (f", where that finds none either voxel by voxel on p = {self.contrast_sides[0]} minus p = "
                    f"{self.contrast_sides[1]} by a tied Gaussian mixture"
+                   + (f" of {self.contrast_components} components" if self.contrast_components != 2 else "")
                    if self.contrast_sides and self.field_retry and self.in_object and self.clusterer == "kmeans" else "")
                 + (f", its boundary refined by intensity ({self.refine} pass{'es' if self.refine > 1 else ''})"
                    if self.refine and self.in_object else ""))
@@ -169,7 +172,7 @@ INFERENCE: Mapping[int, LevelInference] = {
     i: LevelInference(level.patch_sides, level.supervoxel_size, level.pooled, level.purity_power, level.in_object,
                       _DEFAULT.space, level.clusterer, _DEFAULT.refine if i == 1 else 0, _DEFAULT.voxel_band if i == 1 else 0,
                       _DEFAULT.band_sides if i == 1 else (), _DEFAULT.field_retry if i == 1 else 0,
-                      _DEFAULT.contrast_sides if i == 1 else ())
+                      _DEFAULT.contrast_sides if i == 1 else (), _DEFAULT.contrast_components)
     for i, level in enumerate(_DEFAULT.levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
 
@@ -186,7 +189,7 @@ def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int,
         for level, how in sorted((level, inference[level]) for level in levels)), seed=seed, space=spaces.pop(),
         refine=inference[min(levels)].refine, voxel_band=inference[min(levels)].voxel_band,
         band_sides=inference[min(levels)].band_sides, field_retry=inference[min(levels)].field_retry,
-        contrast_sides=inference[min(levels)].contrast_sides)
+        contrast_sides=inference[min(levels)].contrast_sides, contrast_components=inference[min(levels)].contrast_components)
 
 
 def level_weights(settings, segments: Mapping[int, Sequence[np.ndarray]]) -> dict[LevelInference, list[np.ndarray] | None]:

@@ -193,6 +193,10 @@ def main() -> None:
                         "mixture where neither its first nor its second try finds an object in a field of view "
                         "(SegmentConfig.contrast_sides; both sides must be among those embedded; 0: never), paired against "
                         "the recipe")
+    parser.add_argument("--contrast-components", action="append", default=[], type=int, metavar="K", help="with "
+                        "--recipe, also score the recipe with local contrast's mixture of K components, the object the "
+                        "one besides the largest of strongest local intensity contrast (SegmentConfig.contrast_components), "
+                        "paired against the recipe (repeat)")
     parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, "
                         "also score the recipe with every level's clustering seeded S instead of 0 (SegmentConfig.seed: "
                         "subsamples and restarts), paired against the recipe's own rows: how far the clustering's "
@@ -396,6 +400,7 @@ def main() -> None:
     choices = [None, *(("level1", c) for c in level1_choices), *(("voxel_band", r) for r in args.voxel_band),
                *(("band_sides", p) for p in args.band_sides), *(("field_retry", k) for k in args.field_retry),
                *(("kmeans_seed", s) for s in args.kmeans_seed),
+               *(("contrast_components", k) for k in args.contrast_components),
                *(("contrast_sides", () if c == "0" else tuple(int(p) for p in c.split(","))) for c in args.contrast_sides)]
     for clusterer, refine, choice in itertools.product(clusterers if recipe else (), passes, choices):
         finer = {level: dataclasses.replace(how, refine=refine) if level == 1 else dataclasses.replace(how, clusterer=clusterer)
@@ -417,6 +422,9 @@ def main() -> None:
         elif what == "contrast_sides":  # level 1 by local contrast where no try finds an object in a field of view
             finer[1] = dataclasses.replace(finer[1], contrast_sides=value)
             named |= {"contrast_sides": list(value)}
+        elif what == "contrast_components":  # local contrast's mixture of more components, the object by intensity
+            finer[1] = dataclasses.replace(finer[1], contrast_components=value)
+            named |= {"contrast_components": value}
         elif what == "kmeans_seed":
             named |= {"kmeans_seed": value}
         found = cluster_volumes(embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,
@@ -443,7 +451,7 @@ def main() -> None:
                           **({"retried_volumes": [i for i, volume in enumerate(found) if volume.retried]}
                              if what == "field_retry" else {}),
                           **({"contrast_volumes": [i for i, volume in enumerate(found) if volume.contrast]}
-                             if what == "contrast_sides" else {}),
+                             if what in ("contrast_sides", "contrast_components") else {}),
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels], **objects_f1,
                           "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels},
                           **compared}), flush=True)

@@ -567,16 +567,19 @@ def test_supervoxel_means_are_computed_once_per_setting(model_dir, tmp_path, mon
     assert len(calls) == 2 * chunks and len(set(calls)) == chunks  # level 1's pass and the inside levels' pass
 
 
-def test_level_1_by_local_contrast_is_the_same_chunk_by_chunk(model_dir, tmp_path):
+@pytest.mark.parametrize("components", [2, 3])
+def test_level_1_by_local_contrast_is_the_same_chunk_by_chunk(model_dir, tmp_path, components):
     """A speckled field with small bright cubes, no object in a field of view at two or three clusters: level 1 by local
-    contrast (its p = 5 embedding minus its p = 10), chunk by chunk as in the whole volume, over a fit's subsample."""
+    contrast (its p = 5 embedding minus its p = 10), chunk by chunk as in the whole volume, over a fit's subsample; with
+    three components the volume's intensity, read chunk by chunk with a halo, picks the object among them."""
     import warnings
 
     from hypseg.inference.hierarchy import NoFieldWarning
 
     path = tmp_path / "speckle.mrc"
     save_volume(Volume(speckle_image(), spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path)
-    config = dataclasses.replace(_recipe("default"), contrast_sides=(5, 10), subsample=3000).with_levels(supervoxel_size=64)
+    config = dataclasses.replace(_recipe("default"), contrast_sides=(5, 10), contrast_components=components,
+                                 subsample=3000).with_levels(supervoxel_size=64)
     for name, chunk in (("whole", None), ("chunked", TILE)):
         with warnings.catch_warnings():
             warnings.simplefilter("error", NoFieldWarning)  # local contrast found an object: nothing to warn about

@@ -346,7 +346,7 @@ def test_level_1_by_local_contrast_finds_small_particles_where_no_try_finds_an_o
     import warnings
 
     from hypseg.inference.hierarchy import NoFieldWarning
-    from hypseg.inference.recipe import contrast_split
+    from hypseg.inference.recipe import contrast_object, contrast_split, contrast_sums
 
     particles, fine, coarse = _particles()
     levels = (LevelConfig(2, (10,), None, pooled=False, in_object=True), LevelConfig(3, (5,), None, pooled=False, in_object=True))
@@ -366,13 +366,19 @@ def test_level_1_by_local_contrast_finds_small_particles_where_no_try_finds_an_o
     # in the tangent space (the space clustered in): the mixture on the difference, as contrast_split gives it; centres:
     # the coarse side's mean over each
     tangent = [to_tangent(e) for e in (fine, coarse)]
-    np.testing.assert_array_equal(contrast_split(tangent[0] - tangent[1], subsample=50_000, n_init=3, seed=0), particles)
+    found = contrast_split(tangent[0] - tangent[1], components=2, subsample=50_000, n_init=3, seed=0)
+    np.testing.assert_array_equal(contrast_object(contrast_sums(found, None, 2))[found], particles)
     means = np.stack([tangent[1][~particles].mean(0), tangent[1][particles].mean(0)])
     np.testing.assert_allclose(after.centers[2], to_ball(means), rtol=1e-5, atol=1e-7)
 
 
 def test_a_rare_component_of_local_contrast_is_the_object_whatever_its_label():
-    from hypseg.inference.recipe import contrast_split
+    from hypseg.inference.recipe import contrast_object, contrast_split, contrast_sums
+
+    def split(points, seed):
+        found = contrast_split(points, components=2, subsample=5000, n_init=2, seed=seed)
+        merge = contrast_object(contrast_sums(found, None, 2))
+        return None if merge is None else merge[found]
 
     rng = np.random.default_rng(0)
     points = rng.normal(0, 0.1, (10, 10, 10, 2))
@@ -384,13 +390,69 @@ def test_a_rare_component_of_local_contrast_is_the_object_whatever_its_label():
                                   random_state=seed, clusterer="tied-mixture")[0]
         labels.append(mixture.labels[2][rare][0])
         for sign in (1, -1):  # a bright or a dark rare component
-            np.testing.assert_array_equal(contrast_split(sign * points, subsample=5000, n_init=2, seed=seed), rare)
+            np.testing.assert_array_equal(split(sign * points, seed), rare)
     assert sorted(labels) == [0, 1]
     # no contrast at all: the smaller component is empty, and there is no object
     from hypseg.clustering import EmptyClusterWarning
 
     with pytest.warns(EmptyClusterWarning):
-        assert not contrast_split(np.zeros((4, 4, 4, 2)), subsample=5000, n_init=2, seed=0).any()
+        assert split(np.zeros((4, 4, 4, 2)), 0) is None
+
+
+def _two_tails(n=24, seed=0):
+    """Ten small cubes of strong contrast and five of weak contrast of the other polarity, apart on a grid: in the
+    embedding's local contrast two tails of equal strength, the weak cubes the smaller; with the volume (fine, coarse,
+    volume, strong cubes)."""
+    rng = np.random.default_rng(seed)
+    slots = rng.permutation([(z, y, x) for z in range(3, n - 3, 6) for y in range(3, n - 3, 6) for x in range(3, n - 3, 6)])
+    strong, weak = np.zeros((2, n, n, n), dtype=bool)
+    for i, (z, y, x) in enumerate(slots[:15]):
+        (strong if i < 10 else weak)[z:z + 2, y:y + 2, x:x + 2] = True
+    fine = rng.normal(0, 0.05, (n, n, n, 2))
+    coarse = fine.copy()
+    fine[strong, 0] += 0.5
+    fine[weak, 0] -= 0.5
+    volume = rng.normal(0, 0.1, (n, n, n)) + 3.0 * strong - 0.5 * weak
+    return fine.astype(np.float32), coarse.astype(np.float32), volume.astype(np.float32), strong
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_of_three_components_of_local_contrast_the_volumes_intensity_picks_the_object(sign):
+    from hypseg.inference.recipe import contrast_object, contrast_split, contrast_sums, local_contrast
+
+    fine, coarse, volume, cubes = _two_tails()
+    found = contrast_split(sign * (fine - coarse), components=3, subsample=50_000, n_init=2, seed=0)
+    sizes = np.bincount(found.ravel(), minlength=3)
+    assert sorted(sizes)[:2] == [cubes.sum() // 2, cubes.sum()]  # each kind of cube a tail, the weak the smaller
+    contrast = local_contrast(sign * volume, (5, 10))
+    merge = contrast_object(contrast_sums(found, contrast, 3))
+    np.testing.assert_array_equal(merge[found], cubes)  # strong bright cubes among weak dark ones, or the reverse
+    # the rule by hand: the components besides the largest, by their voxels' mean contrast, the strongest the object
+    tails = [j for j in range(3) if j != np.argmax(sizes)]
+    assert cubes[found == max(tails, key=lambda j: abs(contrast[found == j].mean()))].all()
+
+
+def test_local_contrast_is_the_difference_of_two_box_means_with_the_edge_repeated():
+    from hypseg.inference.recipe import local_contrast
+
+    volume = np.random.default_rng(0).normal(size=(7, 8, 9))
+    found = local_contrast(volume, (3, 5))
+    padded = np.pad(volume, 2, mode="edge")
+    z, y, x = 0, 4, 8  # a corner voxel: its boxes reach beyond two faces
+    box = lambda h: padded[z + 2 - h:z + 3 + h, y + 2 - h:y + 3 + h, x + 2 - h:x + 3 + h].mean()
+    assert found[z, y, x] == pytest.approx(box(1) - box(2))
+    assert np.abs(local_contrast(np.full((5, 5, 5), 3.0), (3, 5))).max() < 1e-12
+
+
+def test_three_components_of_local_contrast_need_the_volumes():
+    fine, coarse, volume, cubes = _two_tails()
+    levels = (LevelConfig(2, (10,), None, pooled=False, in_object=True), LevelConfig(3, (5,), None, pooled=False, in_object=True))
+    config = SegmentConfig(levels=levels, seed=0, field_retry=3, space="tangent", contrast_sides=(5, 10), contrast_components=3)
+    embeddings = {(10,): [coarse], (5,): [fine]}
+    with pytest.raises(ValueError, match="^local contrast's 3 components need the volumes' intensity to pick the object$"):
+        cluster_embeddings(embeddings, config, geometry=smoke_recipe().model)
+    found = cluster_embeddings(embeddings, config, geometry=smoke_recipe().model, volumes=[volume])[0]
+    assert found.contrast and np.array_equal(found.object, cubes)
 
 
 def test_level_1_alone_embeds_at_local_contrasts_sides_only_the_volumes_that_reach_it(tmp_path, monkeypatch):

@@ -30,6 +30,7 @@ def segment(
     band_side: Optional[int] = typer.Option(None, "--band-side", min=0, help="The patch side whose embedding the voxel band's voxels decide by, against the mean embeddings of level 1's clusters at that side (0: level 1's own side and centres). -p without it sets 0; ignored where the band is (see --voxel-band)."),
     field_retry: Optional[int] = typer.Option(None, "--field-retry", min=0, help="Where level 1's object lies in no field of view (it meets the volume's faces as much as its size predicts), cluster level 1 again with this many clusters (at least 3) and take the one least on the faces as the object where it lies in a field (0: never). Ignored without containment and with a tied-mixture level 1."),
     contrast_sides: Optional[str] = typer.Option(None, "--contrast-sides", metavar="P,Q", help="Where neither level 1 nor its second try finds an object in a field of view (a specimen filling the volume, as in a tomogram), cluster level 1 voxel by voxel on the embedding at side P minus at side Q by a two-component tied Gaussian mixture and take the smaller component as the object, e.g. small particles (the default recipe's 5,10; 0: never; -p P without it sets P,2P for the smallest P). Ignored where --field-retry is."),
+    contrast_components: Optional[int] = typer.Option(None, "--contrast-components", min=2, help="Components of local contrast's mixture (see --contrast-sides): the largest is the specimen's bulk, and of the others the one whose voxels are on average most brighter or darker than their surroundings (the volume's box mean at P minus at Q) is the object (2: the smaller component)."),
     nested: bool = typer.Option(False, "--nested", help="Each level refines the one above (a tree of labels; needs --no-containment)."),
     subsample: Optional[int] = typer.Option(None, min=100, help="Voxels (or supervoxels) each k-means is fitted on (default 50000)."),
     supervoxels: Optional[int] = typer.Option(None, min=0, help="Voxels per SLIC supervoxel at every level: cluster each supervoxel's mean embedding, so labels follow the image's edges (0: cluster every voxel)."),
@@ -88,7 +89,8 @@ def segment(
                "pooled": pooled, "in_object": containment, "clusterer": clusterer}
     config = config.with_levels(**{name: value for name, value in changes.items() if value is not None})
     shared = {"nested": nested or None, "subsample": subsample, "seed": seed, "space": space, "refine": refine,
-              "voxel_band": voxel_band, "field_retry": field_retry, "contrast_sides": _sides_pair(contrast_sides)}
+              "voxel_band": voxel_band, "field_retry": field_retry, "contrast_sides": _sides_pair(contrast_sides),
+              "contrast_components": contrast_components}
     if band_side is not None or patch_size:  # -p sets every level's side, and the band's with them
         shared["band_sides"] = (band_side,) if band_side else ()
     if patch_size and contrast_sides is None and config.contrasts:  # and local contrast's: its smallest side and twice it

@@ -165,6 +165,13 @@ class SegmentConfig(Config):
         the smaller component is the object. A specimen that fills its field of view with small particles (a
         tomogram) is split this way into the particles and the rest, where two-means on the embedding splits a slow
         variation of the specimen instead. Ignored where ``field_retry`` is.
+    contrast_components : int
+        Components of local contrast's mixture (``contrast_sides``; at least 2). The largest is the specimen's bulk;
+        of the others, the one whose voxels' local intensity contrast (the volume's box mean at the finer side minus
+        at the coarser, :func:`hypseg.inference.recipe.local_contrast`) is strongest on average is the object, and
+        every other component joins the outside. With 2 that is the smaller component. With 3 the bulk stands
+        between a brighter and a darker tail, of which the particles are one and the halo around them, or the
+        particles of the other polarity, the other: the volume's intensity picks the particles' tail.
     """
 
     levels: tuple[LevelConfig, ...]
@@ -179,6 +186,7 @@ class SegmentConfig(Config):
     band_sides: tuple[int, ...] = ()
     field_retry: int = 0
     contrast_sides: tuple[int, ...] = ()
+    contrast_components: int = 2
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -223,6 +231,11 @@ class SegmentConfig(Config):
             raise UserError(f"SegmentConfig: contrast_sides must be empty or two different whole patch sides >= 1, "
                             f"got {list(self.contrast_sides)}")
         object.__setattr__(self, "contrast_sides", tuple(int(p) for p in self.contrast_sides))
+        if isinstance(self.contrast_components, bool) or int(self.contrast_components) != self.contrast_components \
+                or self.contrast_components < 2:
+            raise UserError(f"SegmentConfig: contrast_components must be a whole number of mixture components >= 2, "
+                            f"got {self.contrast_components}")
+        object.__setattr__(self, "contrast_components", int(self.contrast_components))
         if self.supervoxel_tile < MIN_TILE:
             raise UserError(f"SegmentConfig: supervoxel_tile must be >= {MIN_TILE} voxels, got {self.supervoxel_tile}")
 
@@ -309,8 +322,11 @@ class SegmentConfig(Config):
                          "clusters, the one least on the faces the object")
         if self.contrasts:
             fine, coarse = self.contrast_sides
+            which = ("the smaller component the object" if self.contrast_components == 2 else
+                     f"of its {self.contrast_components} components the one of strongest local intensity contrast "
+                     "besides the largest the object")
             lines.append(f"where that finds none either, level 1 clustered voxel by voxel on its embedding at p = {fine} minus "
-                         f"p = {coarse} by a tied Gaussian mixture, the smaller component the object")
+                         f"p = {coarse} by a tied Gaussian mixture, {which}")
         if self.refine and self.contained:
             lines.append(f"the level-1 object's boundary refined by intensity, {self.refine} pass{'es' if self.refine > 1 else ''}")
         return "\n".join(lines)

@@ -72,7 +72,8 @@ from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_c
 from hypseg.inference.hierarchy import in_no_field, object_order, outside_of, second_try, warn_if_no_field
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
-from hypseg.inference.recipe import cluster_sums, embedded_sides, means_of, voxels_decide
+from hypseg.inference.recipe import (cluster_sums, contrast_object, contrast_sums, embedded_sides, local_contrast, means_of,
+                                     voxels_decide)
 from hypseg.inference.refine import reach, refine_boundary
 from hypseg.inference.segment import _level_labels, fit_parts
 from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
@@ -854,8 +855,8 @@ def segment_chunked(
             voxels[v] = voxels[v] or fell_back
         if config.contrasts and any(v not in retried for v in warned):
             contrasted = _contrast(job, executor, items, [v for v in warned if v not in retried], clock)
-        for v, outside in contrasted.items():  # the mixture's labels: the larger component is the outside
-            level1[v] = Level1("contrast", outside)
+        for v, merge in contrasted.items():  # the mixture's components merged into the object and the outside
+            level1[v] = Level1("contrast", 0, merge)
             clustered[v] = None  # decided voxel by voxel: no band
         decide = Decide(first.patch_sides, clustered, geometry.hyperbolic and job.tangent_c is None, geometry.curvature)
         if config.band_elsewhere:  # centres: the clusters' mean embeddings at the band's sides
@@ -874,10 +875,12 @@ def segment_chunked(
             pairs = {v: tried.object_centres() for v, (tried, _) in retried.items()}  # in the space clustered in
             if contrasted:  # the mean embeddings at level 1's side of its outside and its object
                 mine = [item for item in items if item[0] in contrasted]
-                sums = executor.map(functools.partial(_sums_task, job, {v: ("contrast", 2) for v in contrasted},
+                sums = executor.map(functools.partial(_sums_task, job, {v: ("contrast", config.contrast_components)
+                                                                        for v in contrasted},
                                                       first.patch_sides), mine, desc="local contrast's centres")
-                pairs.update({v: means_of(sum(s for (vv, _), s in zip(mine, sums) if vv == v))[[outside, 1 - outside]]
-                              for v, outside in contrasted.items()})
+                pairs.update({v: means_of(np.stack([total[merge == side].sum(0) for side in (0, 1)]))
+                              for v, merge in contrasted.items()
+                              for total in [sum(s for (vv, _), s in zip(mine, sums) if vv == v)]})
             for v, found in enumerate(centers):
                 if v in pairs:
                     found[first.clusters] = (pairs[v] if job.tangent_c is None
@@ -1016,28 +1019,37 @@ class _ContrastPoints:
 
 
 def _contrast_task(job: Job, item, fitted: dict) -> np.ndarray:
-    """For one chunk: the local-contrast mixture's labels of its voxels to the work file ``contrast``; their counts."""
+    """For one chunk: the local-contrast mixture's components of its voxels to the work file ``contrast``; per
+    component its voxel count and the sum of its voxels' local intensity contrast (:func:`contrast_sums`; the
+    volume read with a halo of the coarser side, replicated beyond its faces as the whole-volume filter pads)."""
     v, chunk = item
     _check_run(job)
     box = job.grids[v].box(chunk)
+    k = job.config.contrast_components
     fine, coarse = (_clustered(job, _read(job.file(v, _sides_name((p,))), box), factors=1) for p in job.config.contrast_sides)
-    found = _level_labels(fitted[v], (fine - coarse).reshape(-1, fine.shape[-1]))[2].astype(np.uint16)
+    found = _level_labels(fitted[v], (fine - coarse).reshape(-1, fine.shape[-1]))[k].astype(np.uint16)
     _store(job.file(v, "contrast"), box, found.reshape(fine.shape[:3]))
-    return np.bincount(found, minlength=2)
+    contrast = None
+    if k > 2:
+        h = max(job.config.contrast_sides)
+        slab = read_slab(job.volumes[v], tuple(b.start - h for b in box), tuple(b.stop + h for b in box))
+        core = tuple(slice(h, h + b.stop - b.start) for b in box)
+        contrast = local_contrast(apply(slab, config=job.data, stats=job.stats[v]), job.config.contrast_sides)[core]
+    return contrast_sums(found, contrast, k)
 
 
-def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) -> dict[int, int]:
+def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) -> dict[int, np.ndarray]:
     """Level 1 of each volume of ``volumes`` by local contrast (:func:`hypseg.inference.recipe.contrast_split`): one
     mixture per volume, fitted as the whole-volume run fits it (:func:`fit_parts`, the same subsample), every voxel's
-    label to the work file ``contrast``. Per volume whose smaller component holds any voxel: the label of the larger,
-    the outside."""
+    component to the work file ``contrast``. Per volume with an object (:func:`contrast_object`): each component's
+    label in the object map (1 the object, 0 the outside)."""
     config = job.config
     fitted = {}
     for v in volumes:
         _create(job.file(v, "contrast"), job.grids[v].shape, np.uint16)
         with warnings.catch_warnings():  # no contrast at all: one component stays empty (no object, below)
             warnings.simplefilter("ignore", EmptyClusterWarning)
-            fitted[v] = fit_parts([(_ContrastPoints(job, v), None)], [2], pooled=False, subsample=config.subsample,
+            fitted[v] = fit_parts([(_ContrastPoints(job, v), None)], [config.contrast_components], pooled=False, subsample=config.subsample,
                                   random_state=config.seed, hyperbolic=False, n_init=config.n_init,
                                   clusterer="tied-mixture")[0]
     clock.lap("fit")
@@ -1045,8 +1057,8 @@ def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) 
     counts = executor.map(functools.partial(_contrast_task, job), mine, desc="level 1 by local contrast",
                           shared={"fitted": fitted})
     clock.lap("labels")
-    totals = {v: sum(c for (vv, _), c in zip(mine, counts) if vv == v) for v in volumes}
-    return {v: 1 - int(np.argmin(total)) for v, total in totals.items() if total.min() > 0}  # an empty one: no object
+    merges = {v: contrast_object(sum(c for (vv, _), c in zip(mine, counts) if vv == v)) for v in volumes}
+    return {v: merge for v, merge in merges.items() if merge is not None}
 
 
 def _contain(job: Job, executor, items, k: int, level1: dict, replace: bool, decide: Decide | None = None) -> None:

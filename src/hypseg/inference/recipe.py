@@ -42,7 +42,7 @@ from hypseg.inference.segment import TIED_NEEDS_FLAT, segment_volumes
 from hypseg.inference.tangent import in_ball, in_tangent, to_ball, to_tangent
 
 __all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides", "voxels_decide", "cluster_sums", "means_of",
-           "embedded_sides"]
+           "embedded_sides", "local_contrast", "contrast_object", "contrast_sums"]
 
 
 class VolumeSegmentation(NamedTuple):
@@ -366,13 +366,18 @@ def cluster_embeddings(
             outside[i], centres[i] = 0, tried.centres
         for i in (i for i in warned if config.contrasts and i not in tries):
             fine, coarse = (contrast_side((p,), i) for p in config.contrast_sides)
-            with warnings.catch_warnings():  # no contrast at all: one component stays empty, and there is no object
+            k = config.contrast_components
+            if k > 2 and volumes is None:
+                raise ValueError(f"local contrast's {k} components need the volumes' intensity to pick the object")
+            with warnings.catch_warnings():  # no contrast at all: a component stays empty, and maybe there is no object
                 warnings.simplefilter("ignore", EmptyClusterWarning)
-                found = contrast_split(fine - coarse, subsample=config.subsample, n_init=config.n_init, seed=config.seed)
-            if not found.any():
+                found = contrast_split(fine - coarse, components=k, subsample=config.subsample, n_init=config.n_init,
+                                       seed=config.seed)
+            merge = contrast_object(contrast_sums(found, None if k == 2 else local_contrast(volumes[i], config.contrast_sides), k))
+            if merge is None:
                 continue
             contrasted.add(i)
-            own[i] = decided[i] = found
+            own[i] = decided[i] = merge[found]
             outside[i] = 0
         no_field = [i in warned and i not in tries and i not in contrasted
                     and warn_if_no_field(faces[i], counts[i], outside[i], volume=i,
@@ -408,11 +413,54 @@ def cluster_embeddings(
             for i in range(n)]
 
 
-def contrast_split(points: np.ndarray, *, subsample: int, n_init: int, seed: int) -> np.ndarray:
-    """(Z, Y, X) int32: 1 where a voxel belongs to the smaller component of a two-component tied Gaussian mixture
+def contrast_split(points: np.ndarray, *, components: int, subsample: int, n_init: int, seed: int) -> np.ndarray:
+    """(Z, Y, X) int32: each voxel's component of a tied Gaussian mixture of ``components`` components
     (``SegmentConfig.contrast_sides``: its mixing weights let a rare component stand where k-means would split the
     common one) fitted to ``points`` (Z, Y, X, D) as every level is fitted (:func:`segment_volumes`: on ``subsample``
-    voxels drawn with ``seed``), 0 elsewhere; "smaller" counts the voxels it labels."""
-    found = segment_volumes([points], clusters=[2], hyperbolic=False, pooled=False, subsample=subsample, n_init=n_init,
-                            random_state=seed, clusterer="tied-mixture")[0].labels[2]
-    return (found == np.argmin(np.bincount(found.ravel(), minlength=2))).astype(np.int32)
+    voxels drawn with ``seed``). :func:`contrast_object` says which component is the object."""
+    return segment_volumes([points], clusters=[components], hyperbolic=False, pooled=False, subsample=subsample,
+                           n_init=n_init, random_state=seed, clusterer="tied-mixture")[0].labels[components]
+
+
+def local_contrast(volume: np.ndarray, sides: Sequence[int]) -> np.ndarray:
+    """(Z, Y, X) float64: the volume's mean over a box of the first side around each voxel minus its mean over a box of
+    the second (:func:`scipy.ndimage.uniform_filter`, the edge voxel repeated beyond a face, as patches are padded)."""
+    from scipy import ndimage
+
+    fine, coarse = (ndimage.uniform_filter(np.asarray(volume, dtype=np.float64), int(p), mode="nearest") for p in sides)
+    return fine - coarse
+
+
+def contrast_object(sums: np.ndarray) -> np.ndarray | None:
+    """Which components of local contrast's mixture form the object (``SegmentConfig.contrast_components``): int32 (k,),
+    1 for the object's component, 0 for the others, or None where no component besides the largest holds a voxel.
+
+    ``sums`` (k, 2): per component its voxel count and the sum of its voxels' local intensity contrast
+    (:func:`local_contrast`); sums over parts (a chunked run's chunks) add up to the whole's. The largest component
+    is the bulk; of the others the object is the one whose mean contrast is farthest from zero (the lowest label on a
+    tie), so with two components it is the smaller.
+
+    >>> contrast_object(np.array([[50.0, 1.0], [900.0, 0.0], [50.0, -20.0]])).tolist()  # the darker tail is stronger
+    [0, 0, 1]
+    >>> contrast_object(np.array([[0.0, 0.0], [900.0, 0.0]])) is None
+    True
+    """
+    counts, totals = np.asarray(sums, dtype=np.float64).T
+    bulk = int(np.argmax(counts))
+    tails = [j for j in range(len(counts)) if j != bulk and counts[j] > 0]
+    if not tails:
+        return None
+    strength = {j: abs(totals[j]) / counts[j] for j in tails}
+    merge = np.zeros(len(counts), dtype=np.int32)
+    merge[max(tails, key=lambda j: (strength[j], -j))] = 1
+    return merge
+
+
+def contrast_sums(components: np.ndarray, contrast: np.ndarray | None, k: int) -> np.ndarray:
+    """(k, 2) float64: per component of ``components`` its voxel count and the sum of ``contrast`` over its voxels
+    (zeros where ``contrast`` is None: two components need no intensity), for :func:`contrast_object`."""
+    found = np.asarray(components).ravel().astype(np.int64)
+    counts = np.bincount(found, minlength=k)[:k].astype(np.float64)
+    totals = (np.zeros(k) if contrast is None else
+              np.bincount(found, weights=np.asarray(contrast, dtype=np.float64).ravel(), minlength=k)[:k])
+    return np.stack([counts, totals], axis=1)
