@@ -577,6 +577,14 @@ def test_contrast_sides_are_recorded_and_a_bad_pair_is_a_one_line_error(model_di
                      "--contrast-sides", "2,5")
     assert result.exit_code == 0, result.output
     assert json.loads((out / "segmentation.json").read_text())["recipe"]["contrast_sides"] == [2, 5]
+    out = tmp_path / "three"
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, "--contrast-components", 3)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "segmentation.json").read_text())["recipe"]["contrast_components"] == 3
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "one", "--contrast-components", 1)
+    assert result.exit_code == 2 and result.stderr == ("hypseg: error: SegmentConfig: contrast_components must be a whole "
+                                                       "number of mixture components >= 2, got 1\n")
+    assert not (tmp_path / "one").exists()
     for options, recorded in ((("-p", 10, "-p", 5), [5, 10]), (("-p", 10), [10, 20]),
                               (("-p", 10, "--contrast-sides", "2,5"), [2, 5]), (("-p", 10, "--contrast-sides", "0"), [])):
         out = tmp_path / f"seg{len(options)}{recorded}"  # -p sets local contrast's sides too, unless they are given

@@ -193,3 +193,18 @@ def test_level_1_by_local_contrast_is_described_kept_and_checked():
     saved = contrast.to_dict()  # a recipe file written before the setting existed has none
     del saved["contrast_sides"]
     assert SegmentConfig.from_dict(saved) == dataclasses.replace(contrast, contrast_sides=())
+
+
+def test_local_contrasts_components_are_described_kept_and_checked():
+    three = dataclasses.replace(segment_preset("default"), contrast_sides=(5, 10), contrast_components=3)
+    assert ("where that finds none either, level 1 clustered voxel by voxel on its embedding at p = 5 minus p = 10 by a "
+            "tied Gaussian mixture, of its 3 components the one of strongest local intensity contrast besides the largest "
+            "the object" in three.describe().splitlines())
+    assert SegmentConfig.from_dict(three.to_dict()) == three
+    for bad in (1, 0, 2.5, True):
+        with pytest.raises(UserError, match=r"^SegmentConfig: contrast_components must be a whole number of mixture "
+                                            r"components >= 2, got "):
+            dataclasses.replace(three, contrast_components=bad)
+    saved = three.to_dict()  # a recipe file written before the setting existed: two components, the smaller the object
+    del saved["contrast_components"]
+    assert SegmentConfig.from_dict(saved) == dataclasses.replace(three, contrast_components=2)
