@@ -218,23 +218,23 @@ def inside_normalised(names: dict[str, str]) -> Callable[[], str]:
     return table
 
 
-def particle_f1(name: str, prefix: str) -> Callable[[], str]:
+def particle_f1(name: str, prefix: str, key: str = "contrast_sides", other: str = "without local contrast") -> Callable[[], str]:
     """Per training seed of the sections ``<prefix><seed>`` of ``benchmarks/results/<name>.md``: the F1 of the cluster
     holding most particles at each level (``object_f1``, the tomogram's score) of the recipe row and of the row that
-    changes one setting (``contrast_sides``), and their means over the seeds."""
+    changes one setting (``key``; ``other`` names that row in the header), and their means over the seeds."""
     def table() -> str:
         rows, pairs = [], []
         for section, lines in _sections(name).items():
             if not section.startswith(prefix):
                 continue
-            recipe = [row for row in lines if "object_f1" in row and "contrast_sides" not in row][0]["object_f1"]
-            other = [row for row in lines if "object_f1" in row and "contrast_sides" in row][0]
-            pairs.append((recipe, other["object_f1"]))
-            rows.append([section.removeprefix(prefix), *(f"{a:.3f} / {b:.3f}" for a, b in zip(recipe, other["object_f1"]))])
+            recipe = [row for row in lines if "object_f1" in row and key not in row][0]["object_f1"]
+            changed = [row for row in lines if "object_f1" in row and key in row][0]["object_f1"]
+            pairs.append((recipe, changed))
+            rows.append([section.removeprefix(prefix), *(f"{a:.3f} / {b:.3f}" for a, b in zip(recipe, changed))])
         means = np.mean(pairs, axis=0)
         rows.append(["mean", *(f"{a:.3f} / {b:.3f}" for a, b in zip(*means))])
-        return _markdown(["training seed", "L1 (k=2): recipe / without local contrast", "L2 (k=3): recipe / without",
-                          "L3 (k=4): recipe / without"], rows)
+        return _markdown(["training seed", f"L1 (k=2): recipe / {other}", "L2 (k=3): recipe / the other",
+                          "L3 (k=4): recipe / the other"], rows)
     return table
 
 
@@ -282,6 +282,11 @@ TABLES: dict[str, Callable[[], str]] = {
     "contrast-data1-seeds": seeded_choice({"cells at half size": CODE_RESPONSE_SETS["cells at half size"]},
                                           "contrast-data1", "contrast_sides"),
     "contrast-particle-f1": particle_f1("validation_code_response_crowded", "no-contrast-"),
+    "contrast-components-seeds": seeded_choice({**{label: name for label, name in CODE_RESPONSE_SETS.items()
+                                                   if label in ("irregular", "cells at half size")}, **CROWDED_SETS},
+                                               "components", "contrast_components"),
+    "contrast-components-particle-f1": particle_f1("validation_code_response_crowded", "components-", "contrast_components",
+                                                   "three components"),
     "kmeans-seed-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "kmeans_seed"),
     "no-field": no_field(CODE_RESPONSE_SETS, ("no-field-0", "no-field-data1-0")),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),

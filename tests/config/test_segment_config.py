@@ -28,10 +28,11 @@ def test_default_preset_is_the_benchmark_recipe_and_paper_the_papers_protocol():
                                                     "where level 1's object lies in no field of view, level 1 clustered again with 3 "
                                                     "clusters, the one least on the faces the object",
                                                     "where that finds none either, level 1 clustered voxel by voxel on its embedding "
-                                                    "at p = 5 minus p = 10 by a tied Gaussian mixture, the smaller component the object",
+                                                    "at p = 5 minus p = 10 by a tied Gaussian mixture, of its 3 components the one of "
+                                                    "strongest local intensity contrast besides the largest the object",
                                                     "the level-1 object's boundary refined by intensity, 2 passes"]
     assert default.field_retry == 3 and paper.field_retry == 0
-    assert default.contrast_sides == (5, 10) and paper.contrast_sides == ()
+    assert default.contrast_sides == (5, 10) and paper.contrast_sides == () and default.contrast_components == 3
     assert len(paper.describe().splitlines()) == 3
 
 
@@ -181,7 +182,7 @@ def test_a_second_try_of_level_1_is_described_kept_in_a_recipe_file_and_refused_
 
 
 def test_level_1_by_local_contrast_is_described_kept_and_checked():
-    contrast = dataclasses.replace(segment_preset("default"), contrast_sides=(5, 10))
+    contrast = dataclasses.replace(segment_preset("default"), contrast_sides=(5, 10), contrast_components=2)
     assert contrast.contrasts and not dataclasses.replace(contrast, field_retry=0).contrasts  # only after a second try
     assert ("where that finds none either, level 1 clustered voxel by voxel on its embedding at p = 5 minus p = 10 by a "
             "tied Gaussian mixture, the smaller component the object" in contrast.describe().splitlines())

@@ -27,6 +27,9 @@ FIELD_RETRY = 3
 #: the patch sides (finer, coarser) whose embeddings' difference the ``default`` preset's level 1 is clustered on where
 #: neither try finds an object in a field of view (``SegmentConfig.contrast_sides``)
 CONTRAST_SIDES = (5, 10)
+#: components of that mixture (``SegmentConfig.contrast_components``): the bulk and a brighter and a darker tail, the
+#: volume's intensity picking the object between the tails
+CONTRAST_COMPONENTS = 3
 
 
 def cpu_recipe() -> RunConfig:
@@ -138,7 +141,8 @@ def default_segmentation() -> SegmentConfig:
         LevelConfig(2, patch_sides=(10,), supervoxel_size=size, pooled=False, in_object=True),
         LevelConfig(4, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=False, in_object=True),
         LevelConfig(8, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=True, in_object=True),
-    ), space="tangent", refine=REFINE_PASSES, voxel_band=VOXEL_BAND, field_retry=FIELD_RETRY, contrast_sides=CONTRAST_SIDES)
+    ), space="tangent", refine=REFINE_PASSES, voxel_band=VOXEL_BAND, field_retry=FIELD_RETRY, contrast_sides=CONTRAST_SIDES,
+       contrast_components=CONTRAST_COMPONENTS)
 
 
 def paper_segmentation() -> SegmentConfig:
