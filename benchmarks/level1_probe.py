@@ -209,7 +209,7 @@ def probe_seed(image: np.ndarray, foreground: np.ndarray, *, seed: int, steps: i
 
     def score(key, how, space: str) -> None:
         (found,) = cluster_embeddings(embeddings, dataclasses.replace(preset, levels=(how,), space=space), geometry=geometry,
-                                      segments=segments)
+                                      segments=segments, volumes=[volume])
         labels = found.labels[2]
         counts, hits = level1_mixing(embeddings[how.patch_sides][0], found.centers[2], foreground, how.patch_sides[0],
                                      geometry=geometry, space=space)

@@ -418,7 +418,7 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     found = cluster_embeddings(result.embeddings, flat, geometry=model.config.model, segments=segments)
     done = time.perf_counter()
     unrefined = cluster_embeddings(result.embeddings, dataclasses.replace(result.config, refine=0), geometry=model.config.model,
-                                   segments=segments)
+                                   segments=segments, volumes=[normalised])  # the volume: local contrast's intensity
     unrefined_done = time.perf_counter()
     unbanded = cluster_embeddings(result.embeddings, dataclasses.replace(result.config, voxel_band=0), geometry=model.config.model,
                                   segments=segments, volumes=[normalised])

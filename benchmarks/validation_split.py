@@ -365,7 +365,7 @@ def main() -> None:
         for sides, power in itertools.product(sides_list, powers):
             how = dataclasses.replace(level1, patch_sides=sides, purity_power=power, refine=0)  # the clusters' own split
             found = cluster_embeddings(embeddings, segment_config({1: how}, {1: levels[1]}, seed=0), geometry=config.model,
-                                       segments=segments)
+                                       segments=segments, volumes=val)
             counts, hits = np.sum([level1_mixing(embedding, volume.centers[levels[1]], truth[1] > 0, sides[0], geometry=config.model,
                                                  space=args.space)
                                    for volume, embedding, truth in zip(found, embeddings[sides], truths)], axis=0)
