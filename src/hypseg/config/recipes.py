@@ -133,8 +133,9 @@ def default_segmentation() -> SegmentConfig:
     object in a field of view: a faint object whose brighter rim, or a gradient across the field, took the second
     cluster), level 1 is clustered again with three clusters, and the one off the faces is the object. Where none is
     either (a specimen that fills the volume, as in a tomogram), level 1 is clustered voxel by voxel on local contrast,
-    the p = 5 embedding minus the p = 10, by a two-component tied Gaussian mixture whose smaller component is the
-    object: small particles, which two-means would lose to a slow variation of the specimen.
+    the p = 5 embedding minus the p = 10, by a three-component tied Gaussian mixture: besides the specimen's bulk a
+    brighter and a darker tail, and the tail whose voxels differ more from their surroundings in the image's intensity
+    is the object: small particles, which two-means would lose to a slow variation of the specimen.
     """
     size = DEFAULT_SUPERVOXEL_SIZE
     return SegmentConfig(levels=(
