@@ -113,7 +113,7 @@ def main() -> None:
     segments = {level1.supervoxel_size: [supervoxels(v, size=level1.supervoxel_size) for v in val]}
     embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides) for v in val] for sides in ((10,), (5,))}
     objects = segment_embeddings(embeddings, config, {1: 2}, seed=0, inference={1: level1}, segments=segments,
-                                 weights=level_weights([level1], segments), members=1)[1]
+                                 weights=level_weights([level1], segments), members=1, volumes=val)[1]
     scores: dict[str, list[float]] = {"before": [], **{f"{how}r = {r}": [] for how in ("", "local, ") for r in RADII}}
     for found, truth, fine in zip(objects, truths, embeddings[(5,)]):
         found, truth = found > 0, (truth > 0).astype(int)

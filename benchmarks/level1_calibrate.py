@@ -69,7 +69,7 @@ def main() -> None:
     segments = {level1.supervoxel_size: [supervoxels(v, size=level1.supervoxel_size) for v in val]}
     embeddings = {(side,): [embed_volume_multiscale(model, v, patch_sizes=(side,)) for v in val]}
     objects = segment_embeddings(embeddings, config, {1: 2}, seed=0, inference={1: level1}, segments=segments,
-                                 weights=level_weights([level1], segments), members=1)[1]
+                                 weights=level_weights([level1], segments), members=1, volumes=val)[1]
     rng = np.random.default_rng(0)
     scores: dict[str, list[float]] = {"default": [], "re-cut at 0.5": [], "calibrated": []}
     cuts = []

@@ -40,7 +40,8 @@ def main() -> None:
     embeddings = {(side,): [embed_volume_multiscale(model, v, patch_sizes=(side,)) for v in val]}
     objects = segment_embeddings(embeddings, config, {1: 2}, seed=0, inference={1: level1},
                                  segments={level1.supervoxel_size: segments},
-                                 weights=level_weights([level1], {level1.supervoxel_size: segments}), members=1)[1]
+                                 weights=level_weights([level1], {level1.supervoxel_size: segments}), members=1,
+                                 volumes=val)[1]
     methods = {"2-means": lambda x: KMeans(2, n_init=3, random_state=0).fit_predict(x),
                "gmm, full": lambda x: GaussianMixture(2, covariance_type="full", n_init=3, random_state=0).fit_predict(x),
                "gmm, diagonal": lambda x: GaussianMixture(2, covariance_type="diag", n_init=3, random_state=0).fit_predict(x)}

@@ -233,8 +233,8 @@ def particle_f1(name: str, prefix: str, key: str = "contrast_sides", other: str 
             rows.append([section.removeprefix(prefix), *(f"{a:.3f} / {b:.3f}" for a, b in zip(recipe, changed))])
         means = np.mean(pairs, axis=0)
         rows.append(["mean", *(f"{a:.3f} / {b:.3f}" for a, b in zip(*means))])
-        return _markdown(["training seed", f"L1 (k=2): recipe / {other}", "L2 (k=3): recipe / the other",
-                          "L3 (k=4): recipe / the other"], rows)
+        return _markdown(["training seed", f"L1 (k=2): recipe / {other}", f"L2 (k=3): recipe / {other}",
+                          f"L3 (k=4): recipe / {other}"], rows)
     return table
 
 

@@ -62,7 +62,7 @@ def twin_level1(kind: str, scale: float, brighten: float, blur: float, workdir: 
         if level1.supervoxel_size and level1.supervoxel_size not in segments:
             segments[level1.supervoxel_size] = [supervoxels(v, size=level1.supervoxel_size) for v in volumes]
         found[size, band] = segment_embeddings(embeddings, geometry, {1: 2}, seed=0, inference={1: level1}, segments=segments,
-                                               weights=level_weights([level1], segments))[1]
+                                               weights=level_weights([level1], segments), volumes=volumes)[1]
     return volumes, truths, found
 
 

@@ -585,7 +585,14 @@ def test_contrast_sides_are_recorded_and_a_bad_pair_is_a_one_line_error(model_di
     assert result.exit_code == 2 and result.stderr == ("hypseg: error: SegmentConfig: contrast_components must be a whole "
                                                        "number of mixture components >= 2, got 1\n")
     assert not (tmp_path / "one").exists()
+    import dataclasses
+
+    from hypseg.config import segment_preset
+
+    retry0 = tmp_path / "retry0.toml"  # a recipe without the second try, given back by --field-retry 3 with -p
+    dataclasses.replace(segment_preset("default"), field_retry=0).save_toml(retry0)
     for options, recorded in ((("-p", 10, "-p", 5), [5, 10]), (("-p", 10), [10, 20]),
+                              (("-p", 10, "--recipe", str(retry0), "--field-retry", 3), [10, 20]),
                               (("-p", 10, "--contrast-sides", "2,5"), [2, 5]), (("-p", 10, "--contrast-sides", "0"), [])):
         out = tmp_path / f"seg{len(options)}{recorded}"  # -p sets local contrast's sides too, unless they are given
         result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, *options)

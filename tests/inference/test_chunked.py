@@ -567,6 +567,23 @@ def test_supervoxel_means_are_computed_once_per_setting(model_dir, tmp_path, mon
     assert len(calls) == 2 * chunks and len(set(calls)) == chunks  # level 1's pass and the inside levels' pass
 
 
+@pytest.mark.parametrize("sides", [(5, 10), (4, 8), (3, 7)])
+def test_local_contrast_chunk_by_chunk_is_the_whole_volumes(sides):
+    """Boxes smaller than the halo, on the faces and inside, odd and even sides: each box's local contrast, read with
+    its halo, equals the whole volume's there; the normalisation applies to the slab as to the volume."""
+    from hypseg.inference.chunked import box_contrast
+    from hypseg.inference.recipe import local_contrast
+
+    volume = np.random.default_rng(0).normal(size=(13, 18, 11)).astype(np.float32)
+    whole = local_contrast(2.0 * volume + 1.0, sides)
+    grid = ChunkGrid(volume.shape, tile=4)
+    pieces = np.full(volume.shape, np.nan)
+    for chunk in grid.chunks():
+        box = grid.box(chunk)
+        pieces[box] = box_contrast(volume, box, sides, lambda slab: 2.0 * slab + 1.0)
+    np.testing.assert_allclose(pieces, whole, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("components", [2, 3])
 def test_level_1_by_local_contrast_is_the_same_chunk_by_chunk(model_dir, tmp_path, components):
     """A speckled field with small bright cubes, no object in a field of view at two or three clusters: level 1 by local

@@ -442,6 +442,10 @@ def test_local_contrast_is_the_difference_of_two_box_means_with_the_edge_repeate
     box = lambda h: padded[z + 2 - h:z + 3 + h, y + 2 - h:y + 3 + h, x + 2 - h:x + 3 + h].mean()
     assert found[z, y, x] == pytest.approx(box(1) - box(2))
     assert np.abs(local_contrast(np.full((5, 5, 5), 3.0), (3, 5))).max() < 1e-12
+    found = local_contrast(volume, (2, 4))  # even sides: the box reaches s / 2 below, s / 2 - 1 above
+    z, y, x = 3, 4, 5
+    box = lambda s: volume[z - s // 2:z + s // 2, y - s // 2:y + s // 2, x - s // 2:x + s // 2].mean()
+    assert found[z, y, x] == pytest.approx(box(2) - box(4))
 
 
 def test_three_components_of_local_contrast_need_the_volumes():

@@ -93,9 +93,9 @@ def segment(
               "contrast_components": contrast_components}
     if band_side is not None or patch_size:  # -p sets every level's side, and the band's with them
         shared["band_sides"] = (band_side,) if band_side else ()
-    if patch_size and contrast_sides is None and config.contrasts:  # and local contrast's: its smallest side and twice it
-        shared["contrast_sides"] = (min(patch_size), 2 * min(patch_size))
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})
+    if patch_size and contrast_sides is None and config.contrast_sides:  # and local contrast's: its smallest side, twice it
+        config = dataclasses.replace(config, contrast_sides=(min(patch_size), 2 * min(patch_size)))
     manifest = segment_files(volumes, model_dir=model, out=out, config=config, tile=tile, device=resolve_device(device),
                              overwrite=overwrite, progress=progress, chunk=chunk, workers=workers, scheduler=scheduler,
                              scheduler_timeout=scheduler_timeout, resume=resume, channel=channel, channel_axis=channel_axis,

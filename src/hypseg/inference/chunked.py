@@ -814,7 +814,7 @@ def segment_chunked(
 
     centers: list[dict[int, np.ndarray]] = [{} for _ in volumes]
     retried: dict = {}  # volume -> what the second try at level 1 found (_retry)
-    contrasted: dict = {}  # volume -> the outside's label in its local-contrast map (_contrast)
+    contrasted: dict = {}  # volume -> each local-contrast component's label in the object map (_contrast)
     means: dict = {}  # (settings, volume) -> its supervoxel means (_fit_group), for the fits that share them
     clustered: dict[int, np.ndarray] = {}  # the first level's centres in the space it was clustered in, per volume
     voxels = [False] * len(volumes)
@@ -1031,11 +1031,19 @@ def _contrast_task(job: Job, item, fitted: dict) -> np.ndarray:
     _store(job.file(v, "contrast"), box, found.reshape(fine.shape[:3]))
     contrast = None
     if k > 2:
-        h = max(job.config.contrast_sides)
-        slab = read_slab(job.volumes[v], tuple(b.start - h for b in box), tuple(b.stop + h for b in box))
-        core = tuple(slice(h, h + b.stop - b.start) for b in box)
-        contrast = local_contrast(apply(slab, config=job.data, stats=job.stats[v]), job.config.contrast_sides)[core]
+        contrast = box_contrast(job.volumes[v], box, job.config.contrast_sides,
+                                functools.partial(apply, config=job.data, stats=job.stats[v]))
     return contrast_sums(found, contrast, k)
+
+
+def box_contrast(volume, box, sides: Sequence[int], normalise: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """:func:`hypseg.inference.recipe.local_contrast` of the normalised ``volume`` (an array or a lazily read one) over
+    ``box`` (slices) alone, equal to the whole volume's there: the box is read with a halo of the coarser side, the edge
+    voxel repeated beyond the volume's faces (:func:`read_slab`) as the whole-volume filter repeats it."""
+    h = max(sides)
+    slab = read_slab(volume, tuple(b.start - h for b in box), tuple(b.stop + h for b in box))
+    core = tuple(slice(h, h + b.stop - b.start) for b in box)
+    return local_contrast(normalise(slab), sides)[core]
 
 
 def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) -> dict[int, np.ndarray]:

@@ -424,7 +424,8 @@ def contrast_split(points: np.ndarray, *, components: int, subsample: int, n_ini
 
 def local_contrast(volume: np.ndarray, sides: Sequence[int]) -> np.ndarray:
     """(Z, Y, X) float64: the volume's mean over a box of the first side around each voxel minus its mean over a box of
-    the second (:func:`scipy.ndimage.uniform_filter`, the edge voxel repeated beyond a face, as patches are padded)."""
+    the second (:func:`scipy.ndimage.uniform_filter`, the edge voxel repeated beyond a face, as patches are padded; a box
+    of even side s reaches s / 2 voxels towards lower indices and s / 2 - 1 towards higher ones)."""
     from scipy import ndimage
 
     fine, coarse = (ndimage.uniform_filter(np.asarray(volume, dtype=np.float64), int(p), mode="nearest") for p in sides)
