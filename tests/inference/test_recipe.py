@@ -448,6 +448,23 @@ def test_local_contrast_is_the_difference_of_two_box_means_with_the_edge_repeate
     assert found[z, y, x] == pytest.approx(box(2) - box(4))
 
 
+def test_a_few_outlying_voxels_of_extreme_contrast_are_no_object(monkeypatch):
+    from hypseg.inference import recipe
+
+    fine, coarse, volume, cubes = _two_tails()
+    outliers = np.zeros_like(cubes)
+    outliers[0, 0, :recipe.contrast_floor(cubes.size) - 1] = True  # one voxel fewer than the floor
+    volume = volume - 50.0 * outliers  # far darker than their surroundings: the strongest mean contrast of all
+    split = (2 * cubes + outliers).astype(np.int32)  # the mixture's components: the bulk, the outliers, the cubes
+    monkeypatch.setattr(recipe, "contrast_split", lambda points, **kw: split)
+    levels = (LevelConfig(2, (10,), None, pooled=False, in_object=True), LevelConfig(3, (5,), None, pooled=False, in_object=True))
+    config = SegmentConfig(levels=levels, seed=0, field_retry=3, space="tangent", contrast_sides=(5, 10), contrast_components=3)
+    found = cluster_embeddings({(10,): [coarse], (5,): [fine]}, config, geometry=smoke_recipe().model, volumes=[volume])[0]
+    assert found.contrast and np.array_equal(found.object, cubes)
+    strength = np.abs(recipe.contrast_sums(split, recipe.local_contrast(volume, (5, 10)), 3)[:, 1]) / np.bincount(split.ravel())
+    assert strength[1] > strength[2]  # without the floor the outliers would be the object
+
+
 def test_three_components_of_local_contrast_need_the_volumes():
     fine, coarse, volume, cubes = _two_tails()
     levels = (LevelConfig(2, (10,), None, pooled=False, in_object=True), LevelConfig(3, (5,), None, pooled=False, in_object=True))

@@ -169,7 +169,8 @@ class SegmentConfig(Config):
         Components of local contrast's mixture (``contrast_sides``; at least 2). The largest is the specimen's bulk;
         of the others, the one whose voxels' local intensity contrast (the volume's box mean at the finer side minus
         at the coarser, :func:`hypseg.inference.recipe.local_contrast`) is strongest on average is the object, and
-        every other component joins the outside. With 2 that is the smaller component. With 3 the bulk stands
+        every other component joins the outside; a component of less than a thousandth of the volume
+        (:data:`hypseg.inference.recipe.MIN_CONTRAST_SHARE`) is never the object. With 2 that is the smaller component. With 3 the bulk stands
         between a brighter and a darker tail, of which the particles are one and the halo around them, or the
         particles of the other polarity, the other: the volume's intensity picks the particles' tail.
     """

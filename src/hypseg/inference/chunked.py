@@ -72,8 +72,8 @@ from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_c
 from hypseg.inference.hierarchy import in_no_field, object_order, outside_of, second_try, warn_if_no_field
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
-from hypseg.inference.recipe import (cluster_sums, contrast_object, contrast_sums, embedded_sides, local_contrast, means_of,
-                                     voxels_decide)
+from hypseg.inference.recipe import (cluster_sums, contrast_floor, contrast_object, contrast_sums, embedded_sides,
+                                     local_contrast, means_of, voxels_decide)
 from hypseg.inference.refine import reach, refine_boundary
 from hypseg.inference.segment import _level_labels, fit_parts
 from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
@@ -1065,7 +1065,8 @@ def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) 
     counts = executor.map(functools.partial(_contrast_task, job), mine, desc="level 1 by local contrast",
                           shared={"fitted": fitted})
     clock.lap("labels")
-    merges = {v: contrast_object(sum(c for (vv, _), c in zip(mine, counts) if vv == v)) for v in volumes}
+    merges = {v: contrast_object(sum(c for (vv, _), c in zip(mine, counts) if vv == v),
+                                 min_voxels=contrast_floor(int(np.prod(job.grids[v].shape)))) for v in volumes}
     return {v: merge for v, merge in merges.items() if merge is not None}
 
 
