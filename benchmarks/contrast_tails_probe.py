@@ -42,8 +42,8 @@ def dice(found: np.ndarray, truth: np.ndarray) -> float:
     return 0.0 if total == 0 else float(2.0 * (found & truth).sum() / total)
 
 
-def picks(model, volume: np.ndarray) -> dict[str, np.ndarray]:
-    """Rule name -> the object (bool map) it picks in ``volume``, and ``three, components``: the three-component labels."""
+def picks(model, volume: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Rule name -> the object (bool map) it picks in ``volume``; and the three-component labels."""
     e5, e10 = (to_tangent(embed_volume_multiscale(model, volume, patch_sizes=(p,))) for p in (5, 10))
     contrast = local_contrast(volume, (5, 10))
     two = contrast_split(e5 - e10, components=2, subsample=50_000, n_init=3, seed=0)
