@@ -23,14 +23,11 @@ Prints one JSON line per volume and one with the means::
 
 from __future__ import annotations
 
-import argparse
 import json
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.crowded_probe import trained_on_crowded
+from benchmarks.crowded_probe import probe_on_crowded
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.recipe import contrast_split, contrast_sums, local_contrast
 from hypseg.inference.tangent import to_tangent
@@ -60,11 +57,7 @@ def picks(model, volume: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seed", type=int, default=0, help="training seed")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        model, val, truths = trained_on_crowded(args.seed, Path(tmp))
+    args, model, val, truths = probe_on_crowded(__doc__)
     scores: dict[str, list[float]] = {}
     for i, (volume, truth) in enumerate(zip(val, truths)):
         particles = truth[1] > 0

@@ -59,12 +59,18 @@ def trained_on_crowded(seed: int, tmp: Path):
     return Trainer(run, train, run_dir=tmp / "run", progress=False).fit().model, val, truths
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def probe_on_crowded(doc: str):
+    """A crowded-set probe's command line (``--seed``, the training seed) and what it probes: the parsed arguments, the
+    model trained on the crowded set (:func:`trained_on_crowded`), its validation volumes and their truths."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        model, val, truths = trained_on_crowded(args.seed, Path(tmp))
+        return (args, *trained_on_crowded(args.seed, Path(tmp)))
+
+
+def main() -> None:
+    args, model, val, truths = probe_on_crowded(__doc__)
     scores: dict = {}
     for volume, truth in zip(val, truths):
         for name, x in features(model, volume).items():

@@ -447,18 +447,24 @@ def test_band_side_sets_the_embedding_the_band_decides_by_and_p_resets_it(model_
     assert not (tmp_path / "ball").exists()
 
 
-def test_field_retry_is_recorded_and_a_count_below_three_is_a_one_line_error(model_dir, tmp_path):
+def _recorded_and_refused(model_dir, tmp_path, option: str, good, key: str, bad, message: str) -> None:
+    """``option good`` is recorded in segmentation.json's recipe as ``key``; ``option bad`` is a one-line error
+    ``message``, exit status 2, and no output folder."""
     import json
 
-    _noisy_ball(tmp_path / "v.nii.gz")
-    out = tmp_path / "seg"
-    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, "-k", 3, "--field-retry", 4)
+    out = tmp_path / f"seg{option}"
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, "-k", 3, option, good)
     assert result.exit_code == 0, result.output
-    assert json.loads((out / "segmentation.json").read_text())["recipe"]["field_retry"] == 4
-    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "bad", "--field-retry", 2)
-    assert result.exit_code == 2 and result.stderr == ("hypseg: error: SegmentConfig: field_retry must be 0 (no second try) "
-                                                       "or a whole number of clusters >= 3, got 2\n")
+    assert json.loads((out / "segmentation.json").read_text())["recipe"][key] == good
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "bad", option, bad)
+    assert result.exit_code == 2 and result.stderr == f"hypseg: error: {message}\n"
     assert not (tmp_path / "bad").exists()
+
+
+def test_field_retry_is_recorded_and_a_count_below_three_is_a_one_line_error(model_dir, tmp_path):
+    _noisy_ball(tmp_path / "v.nii.gz")
+    _recorded_and_refused(model_dir, tmp_path, "--field-retry", 4, "field_retry", 2,
+                          "SegmentConfig: field_retry must be 0 (no second try) or a whole number of clusters >= 3, got 2")
 
 
 def test_evaluate_says_which_truth_level_met_which_count_when_they_do_not_fit(model_dir, tmp_path):
@@ -577,14 +583,8 @@ def test_contrast_sides_are_recorded_and_a_bad_pair_is_a_one_line_error(model_di
                      "--contrast-sides", "2,5")
     assert result.exit_code == 0, result.output
     assert json.loads((out / "segmentation.json").read_text())["recipe"]["contrast_sides"] == [2, 5]
-    out = tmp_path / "three"
-    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, "--contrast-components", 3)
-    assert result.exit_code == 0, result.output
-    assert json.loads((out / "segmentation.json").read_text())["recipe"]["contrast_components"] == 3
-    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "one", "--contrast-components", 1)
-    assert result.exit_code == 2 and result.stderr == ("hypseg: error: SegmentConfig: contrast_components must be a whole "
-                                                       "number of mixture components >= 2, got 1\n")
-    assert not (tmp_path / "one").exists()
+    _recorded_and_refused(model_dir, tmp_path, "--contrast-components", 3, "contrast_components", 1,
+                          "SegmentConfig: contrast_components must be a whole number of mixture components >= 2, got 1")
     import dataclasses
 
     from hypseg.config import segment_preset
