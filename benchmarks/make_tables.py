@@ -285,7 +285,9 @@ TABLES: dict[str, Callable[[], str]] = {
     "contrast-components-seeds": seeded_choice({**{label: name for label, name in CODE_RESPONSE_SETS.items()
                                                    if label in ("irregular", "cells at half size")}, **CROWDED_SETS},
                                                "components", "contrast_components"),
-    "contrast-floor-seeds": seeded_choice(CROWDED_SETS, "components-floor", "contrast_components"),
+    "contrast-floor-seeds": seeded_choice({**{label: name for label, name in CODE_RESPONSE_SETS.items()
+                                              if label in ("irregular", "cells at half size")}, **CROWDED_SETS},
+                                          "components-floor", "contrast_components"),
     "contrast-components-particle-f1": particle_f1("validation_code_response_crowded", "components-", "contrast_components",
                                                    "three components"),
     "kmeans-seed-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "kmeans_seed"),

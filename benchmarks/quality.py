@@ -172,7 +172,7 @@ INFERENCE: Mapping[int, LevelInference] = {
     i: LevelInference(level.patch_sides, level.supervoxel_size, level.pooled, level.purity_power, level.in_object,
                       _DEFAULT.space, level.clusterer, _DEFAULT.refine if i == 1 else 0, _DEFAULT.voxel_band if i == 1 else 0,
                       _DEFAULT.band_sides if i == 1 else (), _DEFAULT.field_retry if i == 1 else 0,
-                      _DEFAULT.contrast_sides if i == 1 else (), _DEFAULT.contrast_components)
+                      _DEFAULT.contrast_sides if i == 1 else (), _DEFAULT.contrast_components if i == 1 else 2)
     for i, level in enumerate(_DEFAULT.levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
 

@@ -397,7 +397,7 @@ def test_refine_sets_the_passes_of_the_level1_boundary(model_dir, tmp_path):
     for passes in (0, 3, None):
         options = () if passes is None else ("--refine", passes)
         result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / f"seg{passes}", "-k", 2, "-k", 3,
-                         *options)
+                         *options, "--contrast-sides", "0")  # the ball's level 1 from its clusters, not local contrast
         assert result.exit_code == 0, result.output
         manifest = json.loads((tmp_path / f"seg{passes}" / "segmentation.json").read_text())
         assert manifest["recipe"]["refine"] == (2 if passes is None else passes)  # the default recipe's 2
