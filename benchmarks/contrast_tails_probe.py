@@ -29,7 +29,7 @@ import numpy as np
 
 from benchmarks.crowded_probe import probe_on_crowded
 from hypseg.inference import embed_volume_multiscale
-from hypseg.inference.recipe import contrast_split, contrast_sums, local_contrast
+from hypseg.inference.recipe import cluster_sums, contrast_split, local_contrast
 from hypseg.inference.tangent import to_tangent
 
 
@@ -45,7 +45,7 @@ def picks(model, volume: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]
     contrast = local_contrast(volume, (5, 10))
     two = contrast_split(e5 - e10, components=2, subsample=50_000, n_init=3, seed=0)
     three = contrast_split(e5 - e10, components=3, subsample=50_000, n_init=3, seed=0)
-    counts, totals = contrast_sums(three, contrast, 3).T
+    totals, counts = cluster_sums(contrast[..., None], three, 3).T
     tails = [j for j in range(3) if j != int(np.argmax(counts)) and counts[j] > 0]
     means = {j: abs(totals[j]) / counts[j] for j in tails}
     found = {"two, smaller": two == np.argmin(np.bincount(two.ravel(), minlength=2)),

@@ -346,7 +346,7 @@ def test_level_1_by_local_contrast_finds_small_particles_where_no_try_finds_an_o
     import warnings
 
     from hypseg.inference.hierarchy import NoFieldWarning
-    from hypseg.inference.recipe import contrast_object, contrast_split, contrast_sums
+    from hypseg.inference.recipe import cluster_sums, contrast_object, contrast_split
 
     particles, fine, coarse = _particles()
     levels = (LevelConfig(2, (10,), None, pooled=False, in_object=True), LevelConfig(3, (5,), None, pooled=False, in_object=True))
@@ -367,17 +367,17 @@ def test_level_1_by_local_contrast_finds_small_particles_where_no_try_finds_an_o
     # the coarse side's mean over each
     tangent = [to_tangent(e) for e in (fine, coarse)]
     found = contrast_split(tangent[0] - tangent[1], components=2, subsample=50_000, n_init=3, seed=0)
-    np.testing.assert_array_equal(contrast_object(contrast_sums(found, None, 2))[found], particles)
+    np.testing.assert_array_equal(contrast_object(cluster_sums(np.zeros(found.shape + (1,)), found, 2))[found], particles)
     means = np.stack([tangent[1][~particles].mean(0), tangent[1][particles].mean(0)])
     np.testing.assert_allclose(after.centers[2], to_ball(means), rtol=1e-5, atol=1e-7)
 
 
 def test_a_rare_component_of_local_contrast_is_the_object_whatever_its_label():
-    from hypseg.inference.recipe import contrast_object, contrast_split, contrast_sums
+    from hypseg.inference.recipe import cluster_sums, contrast_object, contrast_split
 
     def split(points, seed):
         found = contrast_split(points, components=2, subsample=5000, n_init=2, seed=seed)
-        merge = contrast_object(contrast_sums(found, None, 2))
+        merge = contrast_object(cluster_sums(np.zeros(found.shape + (1,)), found, 2))
         return None if merge is None else merge[found]
 
     rng = np.random.default_rng(0)
@@ -418,14 +418,14 @@ def _two_tails(n=24, seed=0):
 
 @pytest.mark.parametrize("sign", [1, -1])
 def test_of_three_components_of_local_contrast_the_volumes_intensity_picks_the_object(sign):
-    from hypseg.inference.recipe import contrast_object, contrast_split, contrast_sums, local_contrast
+    from hypseg.inference.recipe import cluster_sums, contrast_object, contrast_split, local_contrast
 
     fine, coarse, volume, cubes = _two_tails()
     found = contrast_split(sign * (fine - coarse), components=3, subsample=50_000, n_init=2, seed=0)
     sizes = np.bincount(found.ravel(), minlength=3)
     assert sorted(sizes)[:2] == [cubes.sum() // 2, cubes.sum()]  # each kind of cube a tail, the weak the smaller
     contrast = local_contrast(sign * volume, (5, 10))
-    merge = contrast_object(contrast_sums(found, contrast, 3))
+    merge = contrast_object(cluster_sums(contrast[..., None], found, 3))
     np.testing.assert_array_equal(merge[found], cubes)  # strong bright cubes among weak dark ones, or the reverse
     # the rule by hand: the components besides the largest, by their voxels' mean contrast, the strongest the object
     tails = [j for j in range(3) if j != np.argmax(sizes)]
@@ -453,7 +453,7 @@ def test_a_few_outlying_voxels_of_extreme_contrast_are_no_object(monkeypatch):
 
     fine, coarse, volume, cubes = _two_tails()
     outliers = np.zeros_like(cubes)
-    outliers[0, 0, :recipe.contrast_floor(cubes.size) - 1] = True  # one voxel fewer than the floor
+    outliers[0, 0, :int(np.ceil(recipe.MIN_CONTRAST_SHARE * cubes.size)) - 1] = True  # one voxel fewer than the floor
     volume = volume - 50.0 * outliers  # far darker than their surroundings: the strongest mean contrast of all
     split = (2 * cubes + outliers).astype(np.int32)  # the mixture's components: the bulk, the outliers, the cubes
     monkeypatch.setattr(recipe, "contrast_split", lambda points, **kw: split)
@@ -461,7 +461,7 @@ def test_a_few_outlying_voxels_of_extreme_contrast_are_no_object(monkeypatch):
     config = SegmentConfig(levels=levels, seed=0, field_retry=3, space="tangent", contrast_sides=(5, 10), contrast_components=3)
     found = cluster_embeddings({(10,): [coarse], (5,): [fine]}, config, geometry=smoke_recipe().model, volumes=[volume])[0]
     assert found.contrast and np.array_equal(found.object, cubes)
-    strength = np.abs(recipe.contrast_sums(split, recipe.local_contrast(volume, (5, 10)), 3)[:, 1]) / np.bincount(split.ravel())
+    strength = np.abs(recipe.means_of(recipe.cluster_sums(recipe.local_contrast(volume, (5, 10))[..., None], split, 3)))[:, 0]
     assert strength[1] > strength[2]  # without the floor the outliers would be the object
 
 

@@ -72,8 +72,7 @@ from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_c
 from hypseg.inference.hierarchy import in_no_field, object_order, outside_of, second_try, warn_if_no_field
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
-from hypseg.inference.recipe import (cluster_sums, contrast_floor, contrast_object, contrast_sums, embedded_sides,
-                                     local_contrast, means_of, voxels_decide)
+from hypseg.inference.recipe import cluster_sums, contrast_object, embedded_sides, local_contrast, means_of, voxels_decide
 from hypseg.inference.refine import reach, refine_boundary
 from hypseg.inference.segment import _level_labels, fit_parts
 from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
@@ -1020,7 +1019,7 @@ class _ContrastPoints:
 
 def _contrast_task(job: Job, item, fitted: dict) -> np.ndarray:
     """For one chunk: the local-contrast mixture's components of its voxels to the work file ``contrast``; per
-    component its voxel count and the sum of its voxels' local intensity contrast (:func:`contrast_sums`; the
+    component the sum of its voxels' local intensity contrast and its voxel count (:func:`cluster_sums`; the
     volume read with a halo of the coarser side, replicated beyond its faces as the whole-volume filter pads)."""
     v, chunk = item
     _check_run(job)
@@ -1029,11 +1028,10 @@ def _contrast_task(job: Job, item, fitted: dict) -> np.ndarray:
     fine, coarse = (_clustered(job, _read(job.file(v, _sides_name((p,))), box), factors=1) for p in job.config.contrast_sides)
     found = _level_labels(fitted[v], (fine - coarse).reshape(-1, fine.shape[-1]))[k].astype(np.uint16)
     _store(job.file(v, "contrast"), box, found.reshape(fine.shape[:3]))
-    contrast = None
-    if k > 2:
-        contrast = box_contrast(job.volumes[v], box, job.config.contrast_sides,
-                                functools.partial(apply, config=job.data, stats=job.stats[v]))
-    return contrast_sums(found, contrast, k)
+    contrast = (np.zeros(found.size) if k == 2 else  # two components need no intensity
+                box_contrast(job.volumes[v], box, job.config.contrast_sides,
+                             functools.partial(apply, config=job.data, stats=job.stats[v])))
+    return cluster_sums(contrast[..., None], found, k)
 
 
 def box_contrast(volume, box, sides: Sequence[int], normalise: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
@@ -1065,8 +1063,7 @@ def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) 
     counts = executor.map(functools.partial(_contrast_task, job), mine, desc="level 1 by local contrast",
                           shared={"fitted": fitted})
     clock.lap("labels")
-    merges = {v: contrast_object(sum(c for (vv, _), c in zip(mine, counts) if vv == v),
-                                 min_voxels=contrast_floor(int(np.prod(job.grids[v].shape)))) for v in volumes}
+    merges = {v: contrast_object(sum(c for (vv, _), c in zip(mine, counts) if vv == v)) for v in volumes}
     return {v: merge for v, merge in merges.items() if merge is not None}
 
 

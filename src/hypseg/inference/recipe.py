@@ -42,8 +42,7 @@ from hypseg.inference.segment import TIED_NEEDS_FLAT, segment_volumes
 from hypseg.inference.tangent import in_ball, in_tangent, to_ball, to_tangent
 
 __all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides", "voxels_decide", "cluster_sums", "means_of",
-           "embedded_sides", "local_contrast", "contrast_object", "contrast_sums",
-           "contrast_floor", "MIN_CONTRAST_SHARE"]
+           "embedded_sides", "local_contrast", "contrast_object", "MIN_CONTRAST_SHARE"]
 
 
 class VolumeSegmentation(NamedTuple):
@@ -374,8 +373,8 @@ def cluster_embeddings(
                 warnings.simplefilter("ignore", EmptyClusterWarning)
                 found = contrast_split(fine - coarse, components=k, subsample=config.subsample, n_init=config.n_init,
                                        seed=config.seed)
-            merge = contrast_object(contrast_sums(found, None if k == 2 else local_contrast(volumes[i], config.contrast_sides), k),
-                                    min_voxels=contrast_floor(found.size))
+            contrast = np.zeros(found.shape) if k == 2 else local_contrast(volumes[i], config.contrast_sides)
+            merge = contrast_object(cluster_sums(contrast[..., None], found, k))
             if merge is None:
                 continue
             contrasted.add(i)
@@ -439,49 +438,30 @@ def local_contrast(volume: np.ndarray, sides: Sequence[int]) -> np.ndarray:
 MIN_CONTRAST_SHARE = 0.001
 
 
-def contrast_object(sums: np.ndarray, *, min_voxels: int = 1) -> np.ndarray | None:
+def contrast_object(sums: np.ndarray) -> np.ndarray | None:
     """Which components of local contrast's mixture form the object (``SegmentConfig.contrast_components``): int32 (k,),
     1 for the object's component, 0 for the others, or None where no component besides the largest holds
-    ``min_voxels`` voxels.
+    :data:`MIN_CONTRAST_SHARE` of the volume's voxels (and at least one).
 
-    ``sums`` (k, 2): per component its voxel count and the sum of its voxels' local intensity contrast
-    (:func:`local_contrast`); sums over parts (a chunked run's chunks) add up to the whole's. The largest component
-    is the bulk; of the others that hold at least ``min_voxels`` voxels (the recipe passes :data:`MIN_CONTRAST_SHARE`
-    of the volume) the object is the one whose mean contrast is farthest from zero (the lowest label on a tie), so
-    with two components it is the smaller.
+    ``sums`` (k, 2): :func:`cluster_sums` of the voxels' local intensity contrast (:func:`local_contrast`) over the
+    components, the sum and the voxel count per component; sums over parts (a chunked run's chunks) add up to the
+    whole's. The largest component is the bulk; of the others large enough the object is the one whose mean contrast
+    is farthest from zero (the lowest label on a tie), so with two components it is the smaller.
 
-    >>> contrast_object(np.array([[50.0, 1.0], [900.0, 0.0], [50.0, -20.0]])).tolist()  # the darker tail is stronger
+    >>> contrast_object(np.array([[1.0, 50.0], [0.0, 900.0], [-20.0, 50.0]])).tolist()  # the darker tail is stronger
     [0, 0, 1]
-    >>> contrast_object(np.array([[50.0, 1.0], [900.0, 0.0], [5.0, -20.0]]), min_voxels=10).tolist()  # too few voxels
-    [1, 0, 0]
-    >>> contrast_object(np.array([[0.0, 0.0], [900.0, 0.0]])) is None
+    >>> contrast_object(np.array([[1.0, 50.0], [0.0, 99_900.0], [-20.0, 50.0]])) is None  # each under a thousandth
+    True
+    >>> contrast_object(np.array([[0.0, 0.0], [0.0, 900.0]])) is None
     True
     """
-    counts, totals = np.asarray(sums, dtype=np.float64).T
+    totals, counts = np.asarray(sums, dtype=np.float64).T
     bulk = int(np.argmax(counts))
-    tails = [j for j in range(len(counts)) if j != bulk and counts[j] >= max(int(min_voxels), 1)]
+    floor = max(np.ceil(MIN_CONTRAST_SHARE * counts.sum()), 1.0)
+    tails = [j for j in range(len(counts)) if j != bulk and counts[j] >= floor]
     if not tails:
         return None
     strength = {j: abs(totals[j]) / counts[j] for j in tails}
     merge = np.zeros(len(counts), dtype=np.int32)
     merge[max(tails, key=lambda j: (strength[j], -j))] = 1
     return merge
-
-
-def contrast_floor(voxels: int) -> int:
-    """The least voxels local contrast's object holds in a volume of ``voxels`` voxels (:data:`MIN_CONTRAST_SHARE`).
-
-    >>> contrast_floor(50 ** 3), contrast_floor(100)
-    (125, 1)
-    """
-    return max(int(np.ceil(MIN_CONTRAST_SHARE * voxels)), 1)
-
-
-def contrast_sums(components: np.ndarray, contrast: np.ndarray | None, k: int) -> np.ndarray:
-    """(k, 2) float64: per component of ``components`` its voxel count and the sum of ``contrast`` over its voxels
-    (zeros where ``contrast`` is None: two components need no intensity), for :func:`contrast_object`."""
-    found = np.asarray(components).ravel().astype(np.int64)
-    counts = np.bincount(found, minlength=k)[:k].astype(np.float64)
-    totals = (np.zeros(k) if contrast is None else
-              np.bincount(found, weights=np.asarray(contrast, dtype=np.float64).ravel(), minlength=k)[:k])
-    return np.stack([counts, totals], axis=1)
