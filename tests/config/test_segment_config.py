@@ -209,3 +209,13 @@ def test_local_contrasts_components_are_described_kept_and_checked():
     saved = three.to_dict()  # a recipe file written before the setting existed: two components, the smaller the object
     del saved["contrast_components"]
     assert SegmentConfig.from_dict(saved) == dataclasses.replace(three, contrast_components=2)
+
+
+def test_patch_sides_move_the_band_and_local_contrast_with_them():
+    default = dataclasses.replace(segment_preset("default"), band_sides=(5,))
+    four = default.at_patch_sides([4, 8])
+    assert [level.patch_sides for level in four.levels] == [(4, 8)] * 3
+    assert four.band_sides == () and four.contrast_sides == (4, 8)  # the band at level 1's side; contrast at 4 and 8
+    assert default.at_model_side() == dataclasses.replace(four.with_levels(patch_sides=()), contrast_sides=())
+    off = dataclasses.replace(default, contrast_sides=())
+    assert off.at_patch_sides([4]).contrast_sides == ()  # a recipe without local contrast keeps none

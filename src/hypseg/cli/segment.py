@@ -84,18 +84,18 @@ def segment(
     config = SegmentConfig.load_toml(recipe) if recipe.endswith(".toml") else segment_preset(recipe)
     if clusters:
         config = config.with_clusters(clusters)
-    changes = {"patch_sides": tuple(patch_size) if patch_size else None, "supervoxel_size": supervoxels,
+    if patch_size:  # every level's side, and the band's and local contrast's with them
+        config = config.at_patch_sides(patch_size)
+    changes = {"supervoxel_size": supervoxels,
                "purity_power": 0.0 if supervoxels == 0 and purity_power is None else purity_power,
                "pooled": pooled, "in_object": containment, "clusterer": clusterer}
     config = config.with_levels(**{name: value for name, value in changes.items() if value is not None})
     shared = {"nested": nested or None, "subsample": subsample, "seed": seed, "space": space, "refine": refine,
               "voxel_band": voxel_band, "field_retry": field_retry, "contrast_sides": _sides_pair(contrast_sides),
               "contrast_components": contrast_components}
-    if band_side is not None or patch_size:  # -p sets every level's side, and the band's with them
+    if band_side is not None:
         shared["band_sides"] = (band_side,) if band_side else ()
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})
-    if patch_size and contrast_sides is None and config.contrast_sides:  # and local contrast's: its smallest side, twice it
-        config = dataclasses.replace(config, contrast_sides=(min(patch_size), 2 * min(patch_size)))
     manifest = segment_files(volumes, model_dir=model, out=out, config=config, tile=tile, device=resolve_device(device),
                              overwrite=overwrite, progress=progress, chunk=chunk, workers=workers, scheduler=scheduler,
                              scheduler_timeout=scheduler_timeout, resume=resume, channel=channel, channel_axis=channel_axis,

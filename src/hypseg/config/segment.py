@@ -304,10 +304,17 @@ class SegmentConfig(Config):
         """Every level with the same ``changes`` (fields of :class:`LevelConfig`, e.g. ``pooled=True``)."""
         return dataclasses.replace(self, levels=tuple(dataclasses.replace(level, **changes) for level in self.levels))
 
+    def at_patch_sides(self, sides: Sequence[int]) -> SegmentConfig:
+        """Every level at patch sides ``sides`` (empty: the model's own side), level 1's voxel band at level 1's own
+        side (``band_sides`` empty), and local contrast, where the config uses it, at the smallest side and twice it
+        (``contrast_sides``; none at the model's own side, whose value is not known here)."""
+        sides = tuple(int(p) for p in sides)
+        contrast = (min(sides), 2 * min(sides)) if sides and self.contrast_sides else ()
+        return dataclasses.replace(self.with_levels(patch_sides=sides), band_sides=(), contrast_sides=contrast)
+
     def at_model_side(self) -> SegmentConfig:
-        """Every level at the model's own patch side (empty patch sides), and so no local contrast at level 1
-        (``contrast_sides``), which needs two sides: for a model whose side divides none of the recipe's."""
-        return dataclasses.replace(self.with_levels(patch_sides=()), contrast_sides=())
+        """:meth:`at_patch_sides` at the model's own side: for a model whose side divides none of the recipe's."""
+        return self.at_patch_sides(())
 
     def describe(self) -> str:
         """One line per level (:meth:`LevelConfig.describe`), and one each for the tangent space, level 1's voxel band
