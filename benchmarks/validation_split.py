@@ -197,6 +197,10 @@ def main() -> None:
                         "--recipe, also score the recipe with local contrast's mixture of K components, the object the "
                         "one besides the largest of strongest local intensity contrast (SegmentConfig.contrast_components), "
                         "paired against the recipe (repeat)")
+    parser.add_argument("--contrast-divides", action="append", default=[], metavar="D[:K]", help="with --recipe, also "
+                        "score the recipe with its finer levels dividing D (object or specimen) where local contrast found "
+                        "level 1's object (SegmentConfig.contrast_divides), with K components of local contrast's "
+                        "mixture where given; the row's contrast_divides is the option as given (repeat)")
     parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, "
                         "also score the recipe with every level's clustering seeded S instead of 0 (SegmentConfig.seed: "
                         "subsamples and restarts), paired against the recipe's own rows: how far the clustering's "
@@ -401,6 +405,7 @@ def main() -> None:
                *(("band_sides", p) for p in args.band_sides), *(("field_retry", k) for k in args.field_retry),
                *(("kmeans_seed", s) for s in args.kmeans_seed),
                *(("contrast_components", k) for k in args.contrast_components),
+               *(("contrast_divides", d) for d in args.contrast_divides),
                *(("contrast_sides", () if c == "0" else tuple(int(p) for p in c.split(","))) for c in args.contrast_sides)]
     for clusterer, refine, choice in itertools.product(clusterers if recipe else (), passes, choices):
         finer = {level: dataclasses.replace(how, refine=refine) if level == 1 else dataclasses.replace(how, clusterer=clusterer)
@@ -425,6 +430,11 @@ def main() -> None:
         elif what == "contrast_components":  # local contrast's mixture of more components, the object by intensity
             finer[1] = dataclasses.replace(finer[1], contrast_components=value)
             named |= {"contrast_components": value}
+        elif what == "contrast_divides":  # the finer levels divide the specimen where local contrast found the object
+            divides, _, components = value.partition(":")
+            finer[1] = dataclasses.replace(finer[1], contrast_divides=divides,
+                                           **({"contrast_components": int(components)} if components else {}))
+            named |= {"contrast_divides": value}
         elif what == "kmeans_seed":
             named |= {"kmeans_seed": value}
         found = cluster_volumes(embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,
@@ -434,9 +444,12 @@ def main() -> None:
         no_field = [i for i, volume in enumerate(found) if volume.no_field]  # level 1 in no field of view
         labels = level_labels(found, levels)
         scores = score_labels(labels, truths)
-        objects_f1 = ({"object_f1": [round(float(np.mean([particle_concentration(m, np.argwhere(t[1] > 0), t[1] > 0).f1
-                                                          for m, t in zip(labels[level], truths)])), 3)
-                                     for level in levels]} if args.kind == "crowded" else {})  # as the tomogram is scored
+        particle_f1 = ({level: [particle_concentration(m, np.argwhere(t[1] > 0), t[1] > 0).f1
+                                for m, t in zip(labels[level], truths)] for level in levels}
+                       if args.kind == "crowded" else None)  # as the tomogram is scored
+        objects_f1 = ({"object_f1": [round(float(np.mean(particle_f1[level])), 3) for level in levels],
+                       "object_f1_per_volume": {level: np.round(particle_f1[level], 4).tolist() for level in levels}}
+                      if particle_f1 else {})
         if choice is None:
             own_level1[clusterer, refine] = scores
             compared = against_first((clusterer, "model"), refine, scores)
@@ -451,7 +464,7 @@ def main() -> None:
                           **({"retried_volumes": [i for i, volume in enumerate(found) if volume.retried]}
                              if what == "field_retry" else {}),
                           **({"contrast_volumes": [i for i, volume in enumerate(found) if volume.contrast]}
-                             if what in ("contrast_sides", "contrast_components") else {}),
+                             if what in ("contrast_sides", "contrast_components", "contrast_divides") else {}),
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels], **objects_f1,
                           "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels},
                           **compared}), flush=True)

@@ -29,6 +29,8 @@ MIN_TILE = 8
 SPACES = ("ball", "tangent")
 #: How a level's points are clustered (:attr:`LevelConfig.clusterer`).
 CLUSTERERS = ("kmeans", "tied-mixture")
+#: what the finer levels divide where local contrast found level 1's object (``SegmentConfig.contrast_divides``)
+CONTRAST_DIVIDES = ("object", "specimen")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,6 +175,13 @@ class SegmentConfig(Config):
         (:data:`hypseg.inference.recipe.MIN_CONTRAST_SHARE`) is never the object. With 2 that is the smaller component. With 3 the bulk stands
         between a brighter and a darker tail, of which the particles are one and the halo around them, or the
         particles of the other polarity, the other: the volume's intensity picks the particles' tail.
+    contrast_divides : str
+        What the finer levels inside level 1's object divide where local contrast found it (``contrast_sides``):
+        ``"object"`` (the particles, as in a field of view) or ``"specimen"`` (everything else: the particles stay one
+        cluster at every level). With ``"specimen"`` the object keeps label 1 at every level, and the specimen's
+        clusters take labels 0, 2, ..., k - 1, so that each finer cluster lies inside one level-1 cluster. A volume
+        with no object in a field of view has no outside to keep whole, and where its particles are of one kind the
+        finer levels are better spent on the specimen around them.
     """
 
     levels: tuple[LevelConfig, ...]
@@ -188,6 +197,7 @@ class SegmentConfig(Config):
     field_retry: int = 0
     contrast_sides: tuple[int, ...] = ()
     contrast_components: int = 2
+    contrast_divides: str = "object"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -237,6 +247,9 @@ class SegmentConfig(Config):
             raise UserError(f"SegmentConfig: contrast_components must be a whole number of mixture components >= 2, "
                             f"got {self.contrast_components}")
         object.__setattr__(self, "contrast_components", int(self.contrast_components))
+        if self.contrast_divides not in CONTRAST_DIVIDES:
+            raise UserError(f"SegmentConfig: contrast_divides must be one of {', '.join(CONTRAST_DIVIDES)}, "
+                            f"got {self.contrast_divides!r}")
         if self.supervoxel_tile < MIN_TILE:
             raise UserError(f"SegmentConfig: supervoxel_tile must be >= {MIN_TILE} voxels, got {self.supervoxel_tile}")
 
@@ -335,6 +348,8 @@ class SegmentConfig(Config):
                      "besides the largest the object")
             lines.append(f"where that finds none either, level 1 clustered voxel by voxel on its embedding at p = {fine} minus "
                          f"p = {coarse} by a tied Gaussian mixture, {which}")
+            if self.contrast_divides == "specimen" and len(self.levels) > 1 and self.levels[1].in_object:
+                lines.append("the finer levels there divide the specimen around that object, which stays one cluster")
         if self.refine and self.contained:
             lines.append(f"the level-1 object's boundary refined by intensity, {self.refine} pass{'es' if self.refine > 1 else ''}")
         return "\n".join(lines)

@@ -38,7 +38,7 @@ from hypseg.inference.refine import refine_boundary
 from hypseg.inference.segment import Segmentation, segment_volumes
 
 __all__ = ["FIELD_RATIO", "MIN_OBJECT_SHARE", "NoFieldWarning", "check_inside_clusters", "face_counts", "face_shares", "field_ratio",
-           "in_no_field", "least_on_faces", "level1_object", "SecondTry", "second_try", "outside_of", "restrict_supervoxels", "segment_inside", "warn_if_no_field"]
+           "in_no_field", "least_on_faces", "level1_object", "object_kept", "SecondTry", "second_try", "outside_of", "restrict_supervoxels", "segment_inside", "warn_if_no_field"]
 
 #: Level 1's object covering at least this share of the face voxels per share of the volume lies in no field of view.
 FIELD_RATIO = 0.75
@@ -230,6 +230,17 @@ def level1_object(labels: np.ndarray, *, volume: np.ndarray | None = None, refin
             raise UserError("refining the level-1 object's boundary needs the volume's intensity")
         inside = refine_boundary(volume, inside, passes=refine)
     return ndimage.binary_fill_holes(inside)
+
+
+def object_kept(labels: np.ndarray) -> np.ndarray:
+    """A finer level's map of the specimen around level 1's object (``SegmentConfig.contrast_divides``) in the
+    labels of the object map: the object, 0 there, becomes 1 as at level 1, and the specimen's first cluster 0.
+
+    >>> object_kept(np.array([0, 1, 2, 3])).tolist()
+    [1, 0, 2, 3]
+    """
+    labels = np.asarray(labels)
+    return np.where(labels <= 1, 1 - labels, labels).astype(labels.dtype)
 
 
 def restrict_supervoxels(segments: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -33,8 +33,8 @@ from hypseg.config import LevelConfig, ModelConfig, SegmentConfig
 from hypseg.data import supervoxels
 from hypseg.errors import UserError
 from hypseg.inference.embed import embed_volume_multiscale, resolve_patch, warn_if_collapsed
-from hypseg.inference.hierarchy import (face_counts, in_no_field, level1_object, object_order, outside_of, second_try,
-                                       segment_inside, warn_if_no_field)
+from hypseg.inference.hierarchy import (face_counts, in_no_field, level1_object, object_kept, object_order, outside_of,
+                                       second_try, segment_inside, warn_if_no_field)
 from hypseg.inference.model_io import TrainedModel
 from hypseg.inference.pooling import purity_weights
 from hypseg.inference.refine import boundary_zone
@@ -396,8 +396,11 @@ def cluster_embeddings(
                        for i, found in enumerate(decided)]
         objects = [level1_object(found, volume=None if volumes is None else volumes[i], refine=config.refine,
                                  outside=outside[i]) for i, found in enumerate(decided)]
+    kept = {i for i in contrasted if config.contrast_divides == "specimen"}  # the finer levels divide the specimen
     for group in within:
-        fit(group, objects)
+        fit(group, None if objects is None else [~obj if i in kept else obj for i, obj in enumerate(objects)])
+    for i in kept:
+        labels[i].update({level.clusters: object_kept(labels[i][level.clusters]) for group in within for level in group})
     if objects is not None and first.in_object:
         for i, obj in enumerate(objects):  # the object map's labels: 0 outside, 1 the object; its centres alike
             if i in tries:
