@@ -585,6 +585,8 @@ def test_contrast_sides_are_recorded_and_a_bad_pair_is_a_one_line_error(model_di
     assert json.loads((out / "segmentation.json").read_text())["recipe"]["contrast_sides"] == [2, 5]
     _recorded_and_refused(model_dir, tmp_path, "--contrast-components", 3, "contrast_components", 1,
                           "SegmentConfig: contrast_components must be a whole number of mixture components >= 2, got 1")
+    _recorded_and_refused(model_dir, tmp_path, "--contrast-divides", "specimen", "contrast_divides", "particles",
+                          "SegmentConfig: contrast_divides must be one of object, specimen, got 'particles'")
     import dataclasses
 
     from hypseg.config import segment_preset

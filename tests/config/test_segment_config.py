@@ -211,6 +211,19 @@ def test_local_contrasts_components_are_described_kept_and_checked():
     assert SegmentConfig.from_dict(saved) == dataclasses.replace(three, contrast_components=2)
 
 
+def test_what_the_finer_levels_divide_is_described_kept_and_checked():
+    specimen = dataclasses.replace(segment_preset("default"), contrast_sides=(5, 10), contrast_divides="specimen")
+    lines = specimen.describe().splitlines()
+    assert "the finer levels there divide the specimen around that object, which stays one cluster" in lines
+    assert not any("specimen" in line for line in dataclasses.replace(specimen, contrast_divides="object").describe().splitlines())
+    assert SegmentConfig.from_dict(specimen.to_dict()) == specimen
+    with pytest.raises(UserError, match=r"^SegmentConfig: contrast_divides must be one of object, specimen, got 'bulk'$"):
+        dataclasses.replace(specimen, contrast_divides="bulk")
+    saved = specimen.to_dict()  # a recipe file written before the setting existed: the object divided
+    del saved["contrast_divides"]
+    assert SegmentConfig.from_dict(saved) == dataclasses.replace(specimen, contrast_divides="object")
+
+
 def test_patch_sides_move_the_band_and_local_contrast_with_them():
     default = dataclasses.replace(segment_preset("default"), band_sides=(5,))
     four = default.at_patch_sides([4, 8])

@@ -611,3 +611,29 @@ def test_level_1_by_local_contrast_is_the_same_chunk_by_chunk(model_dir, tmp_pat
     with pytest.warns(NoFieldWarning, match="nor does any of 3 clusters"):  # without it: no object in a field
         segment_files([path], model_dir=model_dir, out=tmp_path / "plain", config=dataclasses.replace(config, contrast_sides=()))
     assert "level1_by_contrast" not in json.loads((tmp_path / "plain" / "segmentation.json").read_text())["cases"][0]
+
+
+def test_finer_levels_divide_the_specimen_the_same_chunk_by_chunk(model_dir, tmp_path):
+    """With ``contrast_divides = "specimen"`` the finer levels leave local contrast's object whole, as label 1 at every
+    level, and divide the rest into labels 0, 2, ..., k - 1; chunk by chunk as in the whole volume."""
+    path = tmp_path / "speckle.mrc"
+    save_volume(Volume(speckle_image(), spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path)
+    config = dataclasses.replace(_recipe("default"), contrast_sides=(5, 10), contrast_components=3, subsample=3000,
+                                 contrast_divides="specimen").with_levels(supervoxel_size=64)
+    for name, chunk in (("whole", None), ("chunked", TILE)):
+        segment_files([path], model_dir=model_dir, out=tmp_path / name, config=config, chunk=chunk)
+    cases = [json.loads((tmp_path / folder / "segmentation.json").read_text())["cases"][0] for folder in ("whole", "chunked")]
+    assert cases[0]["level1_by_contrast"] is True
+    obj = load_labels(tmp_path / "whole" / "speckle_object.mrc").astype(bool)
+    for k, file in cases[0]["labels"].items():
+        labels = load_labels(tmp_path / "whole" / file)
+        assert np.array_equal(labels, load_labels(tmp_path / "chunked" / cases[1]["labels"][k])), k
+        assert np.array_equal(labels == 1, obj), k  # the object is label 1 at every level
+        assert set(np.unique(labels[~obj]).tolist()) == {0, *range(2, int(k))}, k  # the specimen divided
+        if k != "2":
+            np.testing.assert_allclose(cases[1]["centers"][k], cases[0]["centers"][k], rtol=1e-3, atol=1e-4)
+    plain = dataclasses.replace(config, contrast_divides="object")
+    segment_files([path], model_dir=model_dir, out=tmp_path / "object", config=plain)
+    finest = json.loads((tmp_path / "object" / "segmentation.json").read_text())["cases"][0]["labels"]
+    finest = load_labels(tmp_path / "object" / finest[max(finest, key=int)])
+    assert np.array_equal(finest == 0, ~obj)  # by default the object is divided and the rest stays whole

@@ -31,6 +31,7 @@ def segment(
     field_retry: Optional[int] = typer.Option(None, "--field-retry", min=0, help="Where level 1's object lies in no field of view (it meets the volume's faces as much as its size predicts), cluster level 1 again with this many clusters (at least 3) and take the one least on the faces as the object where it lies in a field (0: never). Ignored without containment and with a tied-mixture level 1."),
     contrast_sides: Optional[str] = typer.Option(None, "--contrast-sides", metavar="P,Q", help="Where neither level 1 nor its second try finds an object in a field of view (a specimen filling the volume, as in a tomogram), cluster level 1 voxel by voxel on the embedding at side P minus at side Q by a tied Gaussian mixture and take one of its rarer components as the object (see --contrast-components), e.g. small particles (the default recipe's 5,10; 0: never; -p P without it sets P,2P for the smallest P). Ignored where --field-retry is."),
     contrast_components: Optional[int] = typer.Option(None, "--contrast-components", help="Components of local contrast's mixture (see --contrast-sides): the largest is the specimen's bulk, and of the others holding at least a thousandth of the volume the one whose voxels differ most, on average, from their surroundings (the volume's box mean at P minus at Q) is the object (the default recipe's 3: the bulk, a brighter and a darker tail; 2: the smaller component)."),
+    contrast_divides: Optional[str] = typer.Option(None, "--contrast-divides", metavar="WHAT", help="What the finer levels divide where local contrast found level 1's object (see --contrast-sides): object (the particles; the default recipe's) or specimen (the rest: the particles stay label 1 at every level, the specimen takes 0, 2, ..., k-1)."),
     nested: bool = typer.Option(False, "--nested", help="Each level refines the one above (a tree of labels; needs --no-containment)."),
     subsample: Optional[int] = typer.Option(None, min=100, help="Voxels (or supervoxels) each k-means is fitted on (default 50000)."),
     supervoxels: Optional[int] = typer.Option(None, min=0, help="Voxels per SLIC supervoxel at every level: cluster each supervoxel's mean embedding, so labels follow the image's edges (0: cluster every voxel)."),
@@ -92,7 +93,7 @@ def segment(
     config = config.with_levels(**{name: value for name, value in changes.items() if value is not None})
     shared = {"nested": nested or None, "subsample": subsample, "seed": seed, "space": space, "refine": refine,
               "voxel_band": voxel_band, "field_retry": field_retry, "contrast_sides": _sides_pair(contrast_sides),
-              "contrast_components": contrast_components}
+              "contrast_components": contrast_components, "contrast_divides": contrast_divides}
     if band_side is not None:
         shared["band_sides"] = (band_side,) if band_side else ()
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})

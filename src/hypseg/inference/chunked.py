@@ -69,7 +69,7 @@ from hypseg.data.normalise import apply, statistics, voxel_sample
 from hypseg.data.supervoxels import supervoxels, tile_bounds
 from hypseg.errors import UserError
 from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_collapsed
-from hypseg.inference.hierarchy import in_no_field, object_order, outside_of, second_try, warn_if_no_field
+from hypseg.inference.hierarchy import in_no_field, object_kept, object_order, outside_of, second_try, warn_if_no_field
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
 from hypseg.inference.recipe import cluster_sums, contrast_object, embedded_sides, local_contrast, means_of, voxels_decide
@@ -233,6 +233,11 @@ class Group(NamedTuple):
     inside: bool  # clustered inside the first level's object
     clusterer: str  # LevelConfig.clusterer
     prefix: str = "k"  # each level's labels go to the work file <prefix><k>
+    kept: frozenset = frozenset()  # volumes whose object stays whole: the levels inside divide the rest (contrast_divides)
+
+    def region(self, job: Job, v: int, box) -> np.ndarray:
+        """The voxels of volume v's chunk ``box`` these levels divide: its object, or where ``kept`` the rest."""
+        return _read(job.file(v, "object"), box).astype(bool) != (v in self.kept)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -411,7 +416,7 @@ def _chunk_segments(job: Job, v: int, chunk, group: Group, offsets: np.ndarray):
             padded = _global_segments(job, v, group.size, [a - before for a in starts], [b + after for b in stops], offsets)
             columns.append(purity_of_padded(padded, p) ** np.float32(group.power))
         weights = np.stack(columns, axis=-1)
-    keep = _read(job.file(v, "object"), box).astype(bool) if group.inside else None
+    keep = group.region(job, v, box) if group.inside else None
     return box, segs, weights, keep
 
 
@@ -458,7 +463,7 @@ def _labels_task(job: Job, group: Group, offsets: dict, item, fitted: dict):
     fit = fitted[v]
     box = job.grids[v].box(chunk)
     shape = tuple(b.stop - b.start for b in box)
-    keep = _read(job.file(v, "object"), box).astype(bool) if group.inside else np.ones(shape, bool)
+    keep = group.region(job, v, box) if group.inside else np.ones(shape, bool)
     if fit.ids is not None:
         segs = _global_segments(job, v, group.size, [b.start for b in box], [b.stop for b in box], offsets[v])
         index = np.clip(np.searchsorted(fit.ids, segs), 0, len(fit.ids) - 1)[keep]
@@ -473,6 +478,8 @@ def _labels_task(job: Job, group: Group, offsets: dict, item, fitted: dict):
         labels = np.zeros(shape, dtype=np.int64)
         labels[keep] = values + group.inside  # inside the object, label 0 is the outside
         k += group.inside
+        if v in group.kept:  # the object 1, as at level 1; the rest's first cluster 0
+            labels = object_kept(labels)
         _store(job.file(v, f"{group.prefix}{k}"), box, labels.astype(np.uint16))
         if group.inside:  # counts only for the levels containment may read
             continue
@@ -615,10 +622,11 @@ class ChunkedResult(NamedTuple):
 
 
 class _VoxelPoints:
-    """A volume's voxels (inside its object) as points read from the embedding file on demand."""
+    """A volume's voxels (inside its object, or outside it with ``outside``) as points read from the embedding file on
+    demand."""
 
-    def __init__(self, emb: Path, obj: Path | None, transform=None) -> None:
-        self.emb, self.obj, self.transform = emb, obj, transform
+    def __init__(self, emb: Path, obj: Path | None, transform=None, *, outside: bool = False) -> None:
+        self.emb, self.obj, self.transform, self.outside = emb, obj, transform, outside
         shape = np.load(emb, mmap_mode="r").shape
         self.width = shape[-1]
         if obj is None:
@@ -626,8 +634,12 @@ class _VoxelPoints:
             self.n = int(np.prod(shape[:3]))
         else:
             mask = np.load(obj, mmap_mode="r")
-            self.counts = np.array([int(np.count_nonzero(mask[z])) for z in range(mask.shape[0])])
+            self.counts = np.array([int(np.count_nonzero(self._inside(mask[z]))) for z in range(mask.shape[0])])
             self.n = int(self.counts.sum())
+
+    def _inside(self, plane) -> np.ndarray:
+        """The voxels of one plane of the object file that are points."""
+        return np.asarray(plane).astype(bool) != self.outside
 
     def __len__(self) -> int:
         return self.n
@@ -645,7 +657,7 @@ class _VoxelPoints:
         out = np.empty(len(idx), dtype=np.int64)
         for zz in np.unique(z):
             chosen = z == zz
-            inside = np.flatnonzero(np.asarray(mask[zz]))
+            inside = np.flatnonzero(self._inside(mask[zz]))
             out[chosen] = zz * plane + inside[idx[chosen] - (ends[zz] - self.counts[zz])]
         return out
 
@@ -822,8 +834,9 @@ def segment_chunked(
 
     def fit(levels: tuple, inside: bool) -> list[dict]:
         how = levels[0]
+        kept = frozenset(contrasted if inside and config.contrast_divides == "specimen" else ())  # the rest divided
         group = Group(tuple(level.clusters for level in levels), how.patch_sides, how.supervoxel_size,
-                      how.purity_power, how.pooled, inside, how.clusterer)
+                      how.purity_power, how.pooled, inside, how.clusterer, kept=kept)
         fitted, fell_back = _fit_group(job, executor, items, group, offsets, geometry, clock, means=means)
         for v in range(len(volumes)):
             voxels[v] = voxels[v] or fell_back[v]
@@ -948,7 +961,8 @@ def _fit_group(job: Job, executor, items, group: Group, offsets, geometry, clock
     for v in vols:
         if group.size is None or few[v]:
             points = _VoxelPoints(job.file(v, _sides_name(group.sides)), job.file(v, "object") if group.inside else None,
-                                  transform=functools.partial(_clustered, job, factors=len(group.sides)))
+                                  transform=functools.partial(_clustered, job, factors=len(group.sides)),
+                                  outside=v in group.kept)
             fit_input.append((points, None))
         else:
             fit_input.append((parts[v][1], parts[v][2]))
