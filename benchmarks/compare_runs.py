@@ -35,8 +35,9 @@ def method_scores(path: Path, method: str) -> dict[str, MethodScore]:
     return found
 
 
-def compare(first: Path, second: Path, *, method: str = FULL) -> list[list[str]]:
-    """Rows: set, level, first run's mean, second's, second minus first and its paired 95% interval."""
+def compare(first: Path, second: Path, *, method: str = FULL, score: str = "dice") -> list[list[str]]:
+    """Rows: set, level, first run's mean ``score`` (``"dice"``, or on a set of particles ``"object_f1"``: the F1 of
+    the cluster holding most particle voxels), second's, second minus first and its paired 95% interval."""
     a, b = method_scores(first, method), method_scores(second, method)
     shared = [name for name in a if name in b]
     if not shared:
@@ -44,12 +45,13 @@ def compare(first: Path, second: Path, *, method: str = FULL) -> list[list[str]]
     rows = []
     for name in shared:
         for level in sorted(set(a[name].dice) & set(b[name].dice)):
-            x, y = a[name].per_volume, b[name].per_volume
+            x, y = a[name].scores(score), b[name].scores(score)
             if x is None or y is None or len(x[level]) != len(y[level]):
-                raise ValueError(f"set {name!r}: the two runs do not hold the same volumes' scores for {method!r}")
+                raise ValueError(f"set {name!r}: the two runs do not hold the same volumes' "
+                                 f"{'scores' if score == 'dice' else score + ' scores'} for {method!r}")
             low, high = paired_interval(y[level], x[level])
             difference = float(np.mean(np.subtract(y[level], x[level])))
-            rows.append([name, f"L{level} (k={SETS[name].levels[level]})", f"{a[name].mean(level):.3f}", f"{b[name].mean(level):.3f}",
+            rows.append([name, f"L{level} (k={SETS[name].levels[level]})", f"{np.mean(x[level]):.3f}", f"{np.mean(y[level]):.3f}",
                          f"{difference:+.3f}", f"[{low:+.3f}, {high:+.3f}]" + (" (within noise)" if low <= 0 <= high else "")])
     return rows
 
@@ -59,15 +61,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("first", type=Path, help="the first run's saved scores (<out>.json)")
     parser.add_argument("second", type=Path, help="the second run's saved scores")
     parser.add_argument("--method", default=FULL, help="the row to compare (default: %(default)s)")
+    parser.add_argument("--score", choices=("dice", "object_f1"), default="dice", help="the per-volume score paired: "
+                        "DICE, or on a set of particles the F1 of the cluster holding most particle voxels")
     args = parser.parse_args(argv)
     for path in (args.first, args.second):
         if not path.is_file():
             parser.error(f"no saved scores at {path}")
     try:
-        rows = compare(args.first, args.second, method=args.method)
+        rows = compare(args.first, args.second, method=args.method, score=args.score)
     except ValueError as error:
         parser.error(str(error))
-    print(f"{args.method}: {args.first.name} (first) against {args.second.name} (second), mean DICE over the test volumes "
+    what = "DICE" if args.score == "dice" else "F1 of the cluster holding most particle voxels"
+    print(f"{args.method}: {args.first.name} (first) against {args.second.name} (second), mean {what} over the test volumes "
           "(seeds' mean per volume); difference = second - first, paired 95% bootstrap interval over volumes\n")
     print(format_table(["set", "level", "first", "second", "difference", "paired 95% interval"], rows))
 

@@ -59,6 +59,7 @@ from hypseg.inference.recipe import cluster_embeddings, embedded_sides
 from hypseg.inference.pooling import purity_weights
 from hypseg.io import load_labels
 from hypseg.metrics import PAPER_ABLATIONS, matched_dice, paired_interval
+from benchmarks.real_data import particle_concentration
 from hypseg.training import Trainer
 
 #: level -> number of clusters of the cell sets (method.md section 7)
@@ -108,7 +109,8 @@ class LevelInference:
     containment, the clusters of its second try where its object lies in no field of view (``SegmentConfig.field_retry``;
     0: none); ``contrast_sides``: where that finds none either, the two patch sides whose embeddings' difference
     level 1 is clustered on voxel by voxel (``SegmentConfig.contrast_sides``; empty: none), by a mixture of
-    ``contrast_components`` components (``SegmentConfig.contrast_components``).
+    ``contrast_components`` components (``SegmentConfig.contrast_components``), the finer levels there dividing
+    ``contrast_divides`` (``SegmentConfig.contrast_divides``).
     """
 
     patch_sides: tuple[int, ...]
@@ -124,6 +126,7 @@ class LevelInference:
     field_retry: int = 0
     contrast_sides: tuple[int, ...] = ()
     contrast_components: int = 2
+    contrast_divides: str = "object"
 
     def describe(self) -> str:
         sides = "p = " + " x ".join(map(str, self.patch_sides))
@@ -141,6 +144,7 @@ class LevelInference:
                 + (f", where that finds none either voxel by voxel on p = {self.contrast_sides[0]} minus p = "
                    f"{self.contrast_sides[1]} by a tied Gaussian mixture"
                    + (f" of {self.contrast_components} components" if self.contrast_components != 2 else "")
+                   + (", the finer levels there dividing the specimen" if self.contrast_divides == "specimen" else "")
                    if self.contrast_sides and self.field_retry and self.in_object and self.clusterer == "kmeans" else "")
                 + (f", its boundary refined by intensity ({self.refine} pass{'es' if self.refine > 1 else ''})"
                    if self.refine and self.in_object else ""))
@@ -172,7 +176,8 @@ INFERENCE: Mapping[int, LevelInference] = {
     i: LevelInference(level.patch_sides, level.supervoxel_size, level.pooled, level.purity_power, level.in_object,
                       _DEFAULT.space, level.clusterer, _DEFAULT.refine if i == 1 else 0, _DEFAULT.voxel_band if i == 1 else 0,
                       _DEFAULT.band_sides if i == 1 else (), _DEFAULT.field_retry if i == 1 else 0,
-                      _DEFAULT.contrast_sides if i == 1 else (), _DEFAULT.contrast_components if i == 1 else 2)
+                      _DEFAULT.contrast_sides if i == 1 else (), _DEFAULT.contrast_components if i == 1 else 2,
+                      _DEFAULT.contrast_divides if i == 1 else "object")
     for i, level in enumerate(_DEFAULT.levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
 
@@ -189,7 +194,8 @@ def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int,
         for level, how in sorted((level, inference[level]) for level in levels)), seed=seed, space=spaces.pop(),
         refine=inference[min(levels)].refine, voxel_band=inference[min(levels)].voxel_band,
         band_sides=inference[min(levels)].band_sides, field_retry=inference[min(levels)].field_retry,
-        contrast_sides=inference[min(levels)].contrast_sides, contrast_components=inference[min(levels)].contrast_components)
+        contrast_sides=inference[min(levels)].contrast_sides, contrast_components=inference[min(levels)].contrast_components,
+        contrast_divides=inference[min(levels)].contrast_divides)
 
 
 def level_weights(settings, segments: Mapping[int, Sequence[np.ndarray]]) -> dict[LevelInference, list[np.ndarray] | None]:
@@ -251,6 +257,9 @@ class MethodScore:
     per_volume: dict[int, tuple[float, ...]] | None = None
     #: (seed, the seed its model trained with) of every seed whose training collapsed and trained again
     retried: tuple[tuple[int, int], ...] = ()
+    #: on a set of particles (``crowded``), level -> the F1 of the cluster holding most particle voxels
+    #: (:func:`particle_f1`, the tomogram's score) of every test volume (the seeds' mean per volume)
+    object_f1: dict[int, tuple[float, ...]] | None = None
 
     def mean(self, level: int) -> float:
         return float(np.mean(self.dice[level]))
@@ -269,7 +278,12 @@ class MethodScore:
         return cls(data["name"], {int(level): list(v) for level, v in data["dice"].items()}, data["train_minutes"],
                    data["seconds_per_volume"],
                    None if per_volume is None else {int(level): tuple(v) for level, v in per_volume.items()},
-                   tuple(tuple(pair) for pair in data.get("retried", ())))  # files written before it have none
+                   tuple(tuple(pair) for pair in data.get("retried", ())),  # files written before it have none
+                   None if data.get("object_f1") is None else {int(level): tuple(v) for level, v in data["object_f1"].items()})
+
+    def scores(self, score: str = "dice") -> dict[int, tuple[float, ...]] | None:
+        """Level -> every test volume's ``score``: ``"dice"`` (:attr:`per_volume`) or ``"object_f1"``."""
+        return self.per_volume if score == "dice" else self.object_f1
 
 
 class TrainedRun(NamedTuple):
@@ -282,15 +296,16 @@ class TrainedRun(NamedTuple):
     embed_seconds: float
     embeddings: dict[tuple[int, ...], list[np.ndarray]]
     trained_seed: int  # the seed asked for, or the one it trained with after a collapse (Trainer.fit)
+    object_f1: dict[int, list[float]] | None = None  # on a set of particles, :func:`particle_f1` per level and volume
 
 
 def train_and_score(
     config: RunConfig, train: Sequence[np.ndarray], test: Sequence[np.ndarray], truths, levels: Mapping[int, int], *,
     seed: int, run_dir: Path, inference: Mapping[int, LevelInference] = INFERENCE,
     segments: Mapping[int, Sequence[np.ndarray]] | None = None,
-    weights: Mapping[LevelInference, Sequence[np.ndarray] | None] | None = None,
+    weights: Mapping[LevelInference, Sequence[np.ndarray] | None] | None = None, particles: bool = False,
 ) -> TrainedRun:
-    """Train one model, segment the test volumes and score them.
+    """Train one model, segment the test volumes and score them (with ``particles``, by :func:`particle_f1` too).
 
     Each level follows ``inference[level]``: the test volumes are embedded once per distinct patch sides
     and segmented once per distinct setting, at the cluster counts of all its levels.
@@ -305,10 +320,10 @@ def train_and_score(
     embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides) for v in test]
                   for sides in embedded_sides(segment_config(inference, levels, seed=seed))}
     embed_seconds = (time.perf_counter() - start) / len(test)
-    dice = score_embeddings(embeddings, config, truths, levels, seed=seed, inference=inference, segments=segments,
-                            weights=weights, volumes=test)
-    return TrainedRun(dice, minutes, (time.perf_counter() - start) / len(test), embed_seconds, embeddings,
-                      result.config.train.seed)
+    labels = segment_embeddings(embeddings, config, levels, seed=seed, inference=inference, segments=segments,
+                                weights=weights, volumes=test)
+    return TrainedRun(score_labels(labels, truths), minutes, (time.perf_counter() - start) / len(test), embed_seconds,
+                      embeddings, result.config.train.seed, particle_f1(labels, truths) if particles else None)
 
 
 def score_embeddings(
@@ -327,6 +342,14 @@ def score_labels(labels: Mapping[int, Sequence[np.ndarray]], truths) -> dict[int
     """The paper's DICE (Hungarian-matched, background included) per level and volume of label maps
     (level -> one map per volume) against ``truths`` (one mapping level -> truth per volume)."""
     return {level: [matched_dice(m, t[level]).mean for m, t in zip(maps, truths)] for level, maps in labels.items()}
+
+
+def particle_f1(labels: Mapping[int, Sequence[np.ndarray]], truths) -> dict[int, list[float]]:
+    """Per level and volume, the F1 of the cluster holding most of level 1's truth voxels (the particles of a
+    ``crowded`` volume), every particle voxel a position and near itself: the tomogram's score
+    (:func:`benchmarks.real_data.particle_concentration`) on a volume whose particles are known voxel by voxel."""
+    return {level: [particle_concentration(m, np.argwhere(t[1] > 0), t[1] > 0).f1 for m, t in zip(maps, truths)]
+            for level, maps in labels.items()}
 
 
 def cluster_volumes(
@@ -401,11 +424,13 @@ def score_set(
             config = dataclasses.replace(recipe, model=dataclasses.replace(recipe.model, variant=variant), train=train_config)
             runs.append(train_and_score(config, train, test, truths, spec.levels, seed=seed,
                                         run_dir=workdir / f"run-{name}-{variant}-{weight}-{seed}", inference=inference,
-                                        segments=segments, weights=weights))
+                                        segments=segments, weights=weights, particles=spec.kind == "crowded"))
         score = MethodScore(method, {level: [float(np.mean(r.dice[level])) for r in runs] for level in spec.levels},
                             float(np.mean([r.minutes for r in runs])), float(np.mean([r.seconds for r in runs])) + supervoxel_seconds,
                             {level: tuple(np.mean([r.dice[level] for r in runs], axis=0).tolist()) for level in spec.levels},
-                            tuple((seed, r.trained_seed) for seed, r in enumerate(runs) if r.trained_seed != seed))
+                            tuple((seed, r.trained_seed) for seed, r in enumerate(runs) if r.trained_seed != seed),
+                            None if runs[0].object_f1 is None else
+                            {level: tuple(np.mean([r.object_f1[level] for r in runs], axis=0).tolist()) for level in spec.levels})
         print(f"  {name} / {method}: {[score.cell(level) for level in spec.levels]}", flush=True)
         scores.append(score)
         if ensemble and repeats > 1:
@@ -474,7 +499,12 @@ def set_table(name: str, scores: Sequence[MethodScore], *, volumes: int, repeats
         + "; ".join(f"L{level} {inference[level].describe()}" for level in levels)
     )
     retried = [retried_note(s.name, seed, new) for s in scores for seed, new in s.retried]
-    return f"{title}\n\n" + format_table(header + (["paper L1 / L2 / L3"] if paper else []), rows) + (
+    particles = [[s.name, *(f"{np.mean(s.object_f1[level]):.3f}" for level in levels)] for s in scores if s.object_f1]
+    if particles:
+        particles = ("\n\nThe F1 of the cluster holding most particle voxels (the tomogram's score, `quality.particle_f1`), "
+                     "mean over the test volumes (the seeds' mean per volume):\n\n"
+                     + format_table(["method", *(f"L{level} (k={SETS[name].levels[level]})" for level in levels)], particles))
+    return f"{title}\n\n" + format_table(header + (["paper L1 / L2 / L3"] if paper else []), rows) + (particles or "") + (
         "\n\n" + "\n".join(retried) if retried else "")
 
 

@@ -20,7 +20,8 @@ over the 20 validation volumes:
   ``--kmeans-seed``: ``kmeans_seed``; ``--band-sides``: ``band_sides``; ``--level1``: ``level1_sides``); per
   setting and value of KEY, that row minus the same run's plain recipe row (the recipe of the day: its own band is
   its ``level1_voxel_band``, absent before the band existed), each volume's score first averaged over
-  the training seeds, with each seed's own mean difference beside it (no retraining between the two: the same model).
+  the training seeds, with each seed's own mean difference beside it (no retraining between the two: the same model);
+  ``--score object_f1`` pairs, on the crowded set, the F1 of the cluster holding most particle voxels instead of DICE.
 
 Sections of another generator seed's set (``validation_split --data-seed``) are never paired with, or averaged
 with, sections of another set.
@@ -75,9 +76,16 @@ def row_of(rows: Sequence[dict], which: str) -> dict:
     raise ValueError(f"no {which} row with per-volume scores")
 
 
-def per_volume(rows: Sequence[dict], which: str) -> dict[int, np.ndarray]:
-    """Level -> the per-volume DICE of the section's :func:`row_of` ``which``."""
-    return {int(level): np.asarray(scores, dtype=np.float64) for level, scores in row_of(rows, which)["dice_per_volume"].items()}
+#: per-volume scores a row may hold: DICE, and on the crowded set the F1 of the cluster holding most particle voxels
+SCORES = {"dice": "dice_per_volume", "object_f1": "object_f1_per_volume"}
+
+
+def per_volume(rows: Sequence[dict], which: str, score: str = "dice") -> dict[int, np.ndarray]:
+    """Level -> the per-volume ``score`` (:data:`SCORES`) of the section's :func:`row_of` ``which``."""
+    row = row_of(rows, which)
+    if SCORES[score] not in row:
+        raise ValueError(f"the {which} row holds no per-volume {score}")
+    return {int(level): np.asarray(scores, dtype=np.float64) for level, scores in row[SCORES[score]].items()}
 
 
 def paired(a, b) -> list:
@@ -184,10 +192,12 @@ def seeded_against_base(found: dict[str, list[dict]], base: str, *, only: str | 
     return rows
 
 
-def choice_against_recipe(found: dict[str, list[dict]], key: str, *, only: str | None = None) -> list[list[str]]:
+def choice_against_recipe(found: dict[str, list[dict]], key: str, *, only: str | None = None,
+                          score: str = "dice") -> list[list[str]]:
     """Rows per setting (or the setting ``only``), value of ``key`` and level: the training seeds whose sections hold a
-    recipe row with that value, the plain recipe row's and that row's mean DICE (each volume first averaged over those
-    seeds), the choice minus the recipe with its paired 95% interval over the volumes, and each seed's own difference."""
+    recipe row with that value, the plain recipe row's and that row's mean ``score`` (:data:`SCORES`; each volume first
+    averaged over those seeds), the choice minus the recipe with its paired 95% interval over the volumes, and each
+    seed's own difference."""
     rows = []
     for setting, seeds in by_prefix(found).items():
         if only not in (None, setting):
@@ -198,7 +208,8 @@ def choice_against_recipe(found: dict[str, list[dict]], key: str, *, only: str |
             for row in found[name]:
                 if key in row and _ROWS[RECIPE](row):  # a list's value (band_sides) as a tuple: hashable, sorts by number
                     value = tuple(row[key]) if isinstance(row[key], list) else row[key]
-                    chosen.setdefault(value, []).append((seed, per_volume([row], RECIPE), per_volume(plain, RECIPE)))
+                    chosen.setdefault(value, []).append((seed, per_volume([row], RECIPE, score),
+                                                         per_volume(plain, RECIPE, score)))
         for value, runs in sorted(chosen.items()):
             named = ",".join(map(str, value)) if isinstance(value, tuple) else value
             rows += [[setting, f"{key} {named}", ", ".join(seed for seed, _, _ in runs), *row]
@@ -235,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     how.add_argument("--seeded-base", metavar="SETTING", help="every other setting against SETTING, seeds averaged per volume")
     how.add_argument("--choice", metavar="KEY", help="each run's recipe rows with KEY against its plain recipe row, seeds "
                      "averaged per volume")
+    parser.add_argument("--score", choices=SCORES, default="dice", help="with --choice, the per-volume score paired: DICE, "
+                        "or on the crowded set object_f1 (the F1 of the cluster holding most particle voxels)")
     args = parser.parse_args(argv)
     if not args.results.is_file():
         parser.error(f"no results file at {args.results}")
@@ -243,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.twin:
             print(format_table(TWIN_HEADER, twin_summary(found)))
         elif args.choice:
-            print(format_table(CHOICE_HEADER, choice_against_recipe(found, args.choice)))
+            print(format_table(CHOICE_HEADER, choice_against_recipe(found, args.choice, score=args.score)))
         elif args.seeded_base:
             print(format_table(SEEDED_HEADER, seeded_against_base(found, args.seeded_base)))
         else:

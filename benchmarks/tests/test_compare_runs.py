@@ -43,3 +43,19 @@ def test_runs_without_the_method_or_with_other_volumes_are_refused(tmp_path, cap
     with pytest.raises(SystemExit) as exit_:
         main([str(first), str(tmp_path / "missing.json")])
     assert exit_.value.code == 2 and "no saved scores at" in capsys.readouterr().err
+
+
+def test_a_set_of_particles_pairs_its_object_f1_where_both_runs_hold_it(tmp_path):
+    dice = {1: [0.5, 0.6, 0.7]}
+    first = _save(tmp_path / "a.json", dice, set_name="crowded")
+    with pytest.raises(ValueError, match="^set 'crowded': the two runs do not hold the same volumes' object_f1 scores"):
+        compare(first, first, score="object_f1")  # a run saved before the score, or of a set without particles
+    with_f1 = []
+    for name, f1 in (("b.json", (0.1, 0.2, 0.3)), ("c.json", (0.2, 0.4, 0.3))):
+        score = MethodScore(FULL, {1: [0.6]}, 0.4, 1.0, {1: tuple(dice[1])}, object_f1={1: f1})
+        assert MethodScore.from_json(json.loads(json.dumps(score.to_json()))) == score  # kept exactly
+        with_f1.append(tmp_path / name)
+        with_f1[-1].write_text(json.dumps({"sets": {"crowded": [score.to_json()]}}))
+    rows = compare(*with_f1, score="object_f1")
+    assert rows[0][:5] == ["crowded", "L1 (k=2)", "0.200", "0.300", "+0.100"]
+    assert compare(*with_f1)[0][4] == "+0.000"  # their DICE is the same

@@ -423,3 +423,29 @@ def test_a_seed_whose_training_collapsed_is_named_under_its_sets_table_and_kept_
     assert full["retried"] == [[0, 1000]] and MethodScore.from_json(full).retried == ((0, 1000),)
     older = {key: value for key, value in full.items() if key != "retried"}  # saved before seeds were recorded
     assert MethodScore.from_json(older).retried == ()
+
+
+def test_particle_f1_scores_the_cluster_holding_most_particle_voxels():
+    truth = np.zeros((1, 1, 10), dtype=int)
+    truth[0, 0, :3] = 1  # three particle voxels
+    two = np.array([[[1, 1, 0, 0, 0, 0, 0, 0, 0, 0]]])  # holds two of three, all its voxels particles
+    spread = np.array([[[1, 2, 2, 0, 0, 0, 0, 0, 0, 0]]])  # cluster 2 holds two of three in its two voxels
+    found = quality.particle_f1({1: [two], 2: [spread]}, [{1: truth}])
+    assert found[1] == [pytest.approx(2 * 1.0 * (2 / 3) / (1.0 + 2 / 3))]
+    assert found[2] == found[1]
+    assert quality.particle_f1({1: [np.zeros((1, 1, 10), dtype=int)]}, [{1: truth}])[1] == [pytest.approx(2 * 0.3 / 1.3)]
+
+
+def test_a_crowded_run_adds_the_particle_f1_table_and_keeps_it_in_the_saved_scores(tmp_path):
+    out = tmp_path / "quality.md"
+    inference = {level: dataclasses.replace(how, contrast_sides=())  # the smoke model embeds at its own side only
+                 for level, how in uniform_inference((8,), 125).items()}
+    run(repeats=1, volumes=6, sets=("crowded",), recipe=smoke_recipe(), shape=24, out=out, inference=inference,
+        ablations=(FULL,), ensemble=False)
+    text = out.read_text()
+    assert "The F1 of the cluster holding most particle voxels (the tomogram's score" in text
+    full = MethodScore.from_json(json.loads(quality.saved_path(out).read_text())["sets"]["crowded"][0])
+    assert sorted(full.object_f1) == [1, 2, 3] and all(0 <= f <= 1 for f1 in full.object_f1.values() for f in f1)
+    row = [r for r in _rows(text.split("The F1 of the cluster")[1]) if r[0] == FULL][0]
+    assert row[1:] == [f"{np.mean(full.object_f1[level]):.3f}" for level in (1, 2, 3)]
+    assert quality.render_saved(quality.saved_path(out)) == text

@@ -152,3 +152,18 @@ def test_sections_of_different_sets_are_neither_paired_nor_averaged_together():
         vp.choice_against_recipe(found, "voxel_band")
     found = vp.sections(of_set("band-0", A, 1) + of_set("band-1", B, 1) + _section("default-0", as_json(T)))
     assert set(vp.by_prefix(found)) == {"band", "default"}  # one set per setting: each may differ from the others'
+
+
+def test_a_choice_pairs_the_particles_f1_where_asked_and_where_the_rows_hold_it():
+    lines = _section("divides-0", as_json(A)).splitlines()
+    recipe = json.loads(lines[-2])
+    lines[-2] = json.dumps(recipe | {"object_f1_per_volume": as_json(T)})
+    row = {"inference": "recipe (quality.INFERENCE)", "contrast_divides": "specimen", "dice": [0.0],
+           "dice_per_volume": as_json(A), "object_f1_per_volume": as_json(B)}
+    found = vp.sections("\n".join(lines[:-1] + [json.dumps(row)] + lines[-1:]) + "\n\n")
+    rows = vp.choice_against_recipe(found, "contrast_divides", score="object_f1")
+    assert rows[0][4:6] == [f"{T[0].mean():.3f}", f"{B[0].mean():.3f}"]
+    assert vp.choice_against_recipe(found, "contrast_divides")[0][6].startswith("+0.000")  # their DICE is the same
+    plain = vp.sections(_section("other-0", as_json(A)))
+    with pytest.raises(ValueError, match=r"^the recipe row holds no per-volume object_f1$"):
+        vp.per_volume(plain["other-0"], vp.RECIPE, "object_f1")
