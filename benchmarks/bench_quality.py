@@ -6,6 +6,7 @@
     python -m benchmarks.bench_quality --render benchmarks/results/quality.json   # rewrite quality.md from the saved scores
     python -m benchmarks.bench_quality --full-only --space ball --out benchmarks/results/quality_ball.md   # hyperbolic k-means
     python -m benchmarks.bench_quality --full-only --voxel-band 0 --out benchmarks/results/quality_no_band.md
+    python -m benchmarks.bench_quality --set crowded --contrast-divides object --no-ensemble --out F   # another no-field rule
 """
 
 import argparse
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from benchmarks import quality
 from hypseg.config import cpu_recipe
-from hypseg.config.segment import SPACES
+from hypseg.config.segment import CONTRAST_DIVIDES, SPACES
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -29,6 +30,10 @@ if __name__ == "__main__":
                         "or in the tangent space at the origin, at every level (default: the recipe's)")
     parser.add_argument("--voxel-band", type=int, help="level 1's voxel band (SegmentConfig.voxel_band; 0: none; default: "
                         "the recipe's)")
+    parser.add_argument("--contrast-components", type=int, help="local contrast's mixture components "
+                        "(SegmentConfig.contrast_components; default: the recipe's)")
+    parser.add_argument("--contrast-divides", choices=CONTRAST_DIVIDES, help="what the finer levels divide where local "
+                        "contrast found level 1's object (SegmentConfig.contrast_divides; default: the recipe's)")
     parser.add_argument("--supervoxel-tile", type=int, help="cut the learned models' supervoxels in tiles of this side")
     parser.add_argument("--no-ensemble", action="store_true", help="no rows for the learned models' seeds' ensembles")
     parser.add_argument("--out", type=Path, help="the tables' file (default: benchmarks/results/quality.md; with --render: "
@@ -57,6 +62,12 @@ if __name__ == "__main__":
         if args.voxel_band < 0:
             parser.error(f"--voxel-band must be >= 0, got {args.voxel_band}")
         inference = {**inference, 1: dataclasses.replace(inference[1], voxel_band=args.voxel_band)}
+    if args.contrast_components is not None:
+        if args.contrast_components < 2:
+            parser.error(f"--contrast-components must be >= 2, got {args.contrast_components}")
+        inference = {**inference, 1: dataclasses.replace(inference[1], contrast_components=args.contrast_components)}
+    if args.contrast_divides is not None:
+        inference = {**inference, 1: dataclasses.replace(inference[1], contrast_divides=args.contrast_divides)}
     recipe = cpu_recipe()
     if args.triplet_weight is not None:
         recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, triplet_weight=args.triplet_weight))
