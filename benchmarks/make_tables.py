@@ -151,15 +151,15 @@ def seeded_setting(names: dict[str, str], setting: str) -> Callable[[], str]:
     return table
 
 
-def seeded_choice(names: dict[str, str], setting: str, key: str) -> Callable[[], str]:
+def seeded_choice(names: dict[str, str], setting: str, key: str, score: str = "dice") -> Callable[[], str]:
     """An inference choice against the same runs' recipe row over the training seeds of ``setting``
-    (:func:`benchmarks.validation_pairs.choice_against_recipe`), one block of rows per set: ``names`` maps each set's
-    label to its ``benchmarks/results/<name>.md``."""
+    (:func:`benchmarks.validation_pairs.choice_against_recipe`; ``score``: its per-volume score), one block of rows
+    per set: ``names`` maps each set's label to its ``benchmarks/results/<name>.md``."""
     from benchmarks import validation_pairs as vp
 
     def table() -> str:
         rows = [[label, *row[1:]] for label, name in names.items()
-                for row in vp.choice_against_recipe(_sections(name), key, only=setting)]
+                for row in vp.choice_against_recipe(_sections(name), key, only=setting, score=score)]
         return _markdown(["set", *vp.CHOICE_HEADER[1:]], rows)
     return table
 
@@ -290,6 +290,10 @@ TABLES: dict[str, Callable[[], str]] = {
                                           "components-floor", "contrast_components"),
     "contrast-components-particle-f1": particle_f1("validation_code_response_crowded", "components-", "contrast_components",
                                                    "three components"),
+    "contrast-divides-seeds": seeded_choice({**{label: name for label, name in CODE_RESPONSE_SETS.items()
+                                                if label in ("irregular", "cells at half size")}, **CROWDED_SETS},
+                                            "divides", "contrast_divides"),
+    "contrast-divides-particle-f1": seeded_choice(CROWDED_SETS, "divides", "contrast_divides", score="object_f1"),
     "kmeans-seed-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "kmeans_seed"),
     "no-field": no_field(CODE_RESPONSE_SETS, ("no-field-0", "no-field-data1-0")),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),

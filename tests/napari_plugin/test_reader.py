@@ -170,3 +170,20 @@ def test_a_folder_saved_from_python_with_a_volume_made_in_memory_opens_with_that
     assert all(kwargs["scale"] == (2.0, 1.0, 1.0) for _, kwargs, _ in layers.values())
     for k in (2, 4, 8):
         np.testing.assert_array_equal(layers[f"k={k}"][0], result.volumes[0].labels[k])
+
+
+def test_finer_levels_that_divided_the_specimen_draw_their_label_0(mrc_segmentation, tmp_path):
+    """Where local contrast found level 1's object and the finer levels divided the specimen around it
+    (``contrast_divides = "specimen"``), their label 0 is a cluster of the specimen and is drawn; level 1's stays the
+    transparent outside."""
+    folder = tmp_path / "seg"
+    shutil.copytree(mrc_segmentation, folder)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["recipe"]["contrast_divides"] = "specimen"
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    layers = _by_name(read_segmentation_folder(str(folder)))
+    assert layers["k=4"][1]["colormap"][0] == (0.0, 0.0, 0.0, 0.0)  # this volume's level 1 is no local contrast's
+    manifest["cases"][0]["level1_by_contrast"] = True
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    layers = _by_name(read_segmentation_folder(str(folder)))
+    assert layers["k=2"][1]["colormap"][0] == (0.0, 0.0, 0.0, 0.0) and layers["k=4"][1]["colormap"][0][3] == 1.0

@@ -51,6 +51,9 @@ class ImageSegmentation(NamedTuple):
     contrast : bool
         Level 1's object is the rarer part of its local contrast (:attr:`hypseg.inference.recipe.VolumeSegmentation.contrast`):
         no try found an object in a field of view.
+    specimen : bool
+        Its finer levels divided the specimen around that object (``SegmentConfig.contrast_divides``): their label 0 is
+        a cluster of the specimen, not the outside (:func:`hypseg.napari._layers.zero_is_outside`).
     """
 
     labels: dict[int, np.ndarray]
@@ -62,6 +65,7 @@ class ImageSegmentation(NamedTuple):
     no_field: bool = False
     retried: bool = False
     contrast: bool = False
+    specimen: bool = False
 
 
 def preload() -> None:
@@ -238,4 +242,5 @@ def segment_image(image: np.ndarray, model: "TrainedModel", config: "SegmentConf
     labels = {k: m.astype(np.uint8 if m.max() < 256 else np.uint16) for k, m in found.labels.items()}
     embeddings = {level.clusters: result.embeddings[level.patch_sides][0][..., :d] for level in result.config.levels}
     return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic,
-                             result.embeds_alike[0], found.no_field, found.retried, found.contrast)
+                             result.embeds_alike[0], found.no_field, found.retried, found.contrast,
+                             found.contrast and result.config.contrast_divides == "specimen")

@@ -56,6 +56,18 @@ def volume_affine(data_to_world: np.ndarray) -> np.ndarray:
     return _REVERSE @ np.asarray(data_to_world, dtype=np.float64) @ _REVERSE
 
 
+def zero_is_outside(clusters: int, *, contained: bool, first: int, specimen: bool = False) -> bool:
+    """Whether label 0 of a segmentation's map of ``clusters`` clusters is the outside of level 1's object rather than a
+    cluster of its own: with containment (``contained``), at level 1 (``first`` clusters) always, and at the finer
+    levels unless they divided the specimen around local contrast's object (``specimen``,
+    ``SegmentConfig.contrast_divides``), where label 0 is the specimen's first cluster.
+
+    >>> [zero_is_outside(k, contained=True, first=2, specimen=True) for k in (2, 3)]
+    [True, False]
+    """
+    return contained and (clusters == first or not specimen)
+
+
 def labels_colormap(clusters: int, *, outside: bool) -> dict:
     """A napari labels colormap for labels ``0..clusters-1``: label j takes the j-th colour of
     :func:`hypseg.plotting.label_colors`; with ``outside`` label 0 is the object's outside and stays

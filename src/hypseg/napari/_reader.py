@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from hypseg.errors import UserError
-from hypseg.napari._layers import labels_colormap, layer_geometry
+from hypseg.napari._layers import labels_colormap, layer_geometry, zero_is_outside
 
 #: the manifest's file name (:data:`hypseg.inference.pipeline.MANIFEST`, which imports torch)
 MANIFEST = "segmentation.json"
@@ -73,13 +73,15 @@ def read_segmentation_folder(path: str | os.PathLike | Sequence[str | os.PathLik
     if not cases:
         raise UserError(f"{folder / MANIFEST}: lists no segmented volumes")
     nested = bool(manifest.get("recipe", {}).get("nested", False))
+    divides = manifest.get("recipe", {}).get("contrast_divides", "object")
     layers: list[LayerData] = []
     for case in cases:
-        layers.extend(_case_layers(folder, case, nested=nested, prefix=f"{case['name']} " if len(cases) > 1 else ""))
+        layers.extend(_case_layers(folder, case, nested=nested, prefix=f"{case['name']} " if len(cases) > 1 else "",
+                                   specimen=bool(case.get("level1_by_contrast")) and divides == "specimen"))
     return layers
 
 
-def _case_layers(folder: Path, case: dict, *, nested: bool, prefix: str) -> list[LayerData]:
+def _case_layers(folder: Path, case: dict, *, nested: bool, prefix: str, specimen: bool = False) -> list[LayerData]:
     from hypseg.io import load_labels, load_volume
 
     files = {int(k): folder / name for k, name in case["labels"].items()}
@@ -102,7 +104,9 @@ def _case_layers(folder: Path, case: dict, *, nested: bool, prefix: str) -> list
     for i, k in enumerate(ks):
         meta = _record(volume, case=case["name"], file=files[k], clusters=k)
         kwargs: dict[str, Any] = {"name": f"{prefix}k={k}", **layer_geometry(volume.affine),
-                                  "colormap": labels_colormap(k, outside=contained), "visible": k == ks[-1]}
+                                  "colormap": labels_colormap(k, outside=zero_is_outside(k, contained=contained, first=ks[0],
+                                                                                         specimen=specimen)),
+                                  "visible": k == ks[-1]}
         if nested and i > 0:
             parent = parent_clusters(maps[k], maps[ks[i - 1]])
             meta["parent"] = {"clusters": ks[i - 1], "of": {str(c): p for c, p in parent.items()}}

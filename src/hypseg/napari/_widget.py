@@ -34,7 +34,7 @@ from hypseg._words import count
 from hypseg.errors import UserError
 from hypseg.napari._jobs import (ImageSegmentation, check_image, image_array, parse_clusters, preload, segment_config,
                                  segment_image, train_model)
-from hypseg.napari._layers import labels_colormap
+from hypseg.napari._layers import labels_colormap, zero_is_outside
 
 #: points drawn on the Poincaré disk (a uniform subsample of the voxels)
 DISK_POINTS = 4000
@@ -271,7 +271,8 @@ class HypsegWidget(Container):
             if name not in names:
                 self.viewer.layers.remove(layer)
         for (k, labels), name in zip(result.labels.items(), names):
-            colors = labels_colormap(k, outside=result.outside)
+            colors = labels_colormap(k, outside=zero_is_outside(k, contained=result.outside, first=min(result.labels),
+                                                                specimen=result.specimen))
             if name in mine:
                 layer = mine[name]
                 layer.data = labels
