@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchmarks import quality
 from hypseg.config import cpu_recipe
-from hypseg.config.segment import CONTRAST_DIVIDES, SPACES
+from hypseg.config.segment import CONTRAST_PARTS, SPACES
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -32,7 +32,7 @@ if __name__ == "__main__":
                         "the recipe's)")
     parser.add_argument("--contrast-components", type=int, help="local contrast's mixture components "
                         "(SegmentConfig.contrast_components; default: the recipe's)")
-    parser.add_argument("--contrast-divides", choices=CONTRAST_DIVIDES, help="what the finer levels divide where local "
+    parser.add_argument("--contrast-divides", choices=CONTRAST_PARTS, help="what the finer levels divide where local "
                         "contrast found level 1's object (SegmentConfig.contrast_divides; default: the recipe's)")
     parser.add_argument("--supervoxel-tile", type=int, help="cut the learned models' supervoxels in tiles of this side")
     parser.add_argument("--no-ensemble", action="store_true", help="no rows for the learned models' seeds' ensembles")

@@ -23,16 +23,19 @@ def test_default_preset_is_the_benchmark_recipe_and_paper_the_papers_protocol():
     assert paper.levels == tuple(LevelConfig(k, patch_sides=(5,)) for k in (2, 4, 8))
     assert not paper.contained and all(level.supervoxel_size is None and not level.pooled for level in paper.levels)
     assert default.space == "tangent" and paper.space == "ball"  # the paper clusters with hyperbolic k-means
-    assert default.describe().splitlines()[-5:] == ["a hyperbolic model's embeddings clustered in the tangent space at the origin",
+    assert default.describe().splitlines()[-6:] == ["a hyperbolic model's embeddings clustered in the tangent space at the origin",
                                                     "level 1's voxels within 1 of its clusters' boundary take their nearest centre",
                                                     "where level 1's object lies in no field of view, level 1 clustered again with 3 "
                                                     "clusters, the one least on the faces the object",
                                                     "where that finds none either, level 1 clustered voxel by voxel on its embedding "
                                                     "at p = 5 minus p = 10 by a tied Gaussian mixture, of its 3 components the one of "
                                                     "strongest local intensity contrast besides the largest the object",
+                                                    "the finer levels there divide the specimen around that object, which "
+                                                    "stays one cluster",
                                                     "the level-1 object's boundary refined by intensity, 2 passes"]
     assert default.field_retry == 3 and paper.field_retry == 0
     assert default.contrast_sides == (5, 10) and paper.contrast_sides == () and default.contrast_components == 3
+    assert default.contrast_divides == "specimen"
     assert len(paper.describe().splitlines()) == 3
 
 

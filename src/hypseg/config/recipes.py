@@ -30,6 +30,9 @@ CONTRAST_SIDES = (5, 10)
 #: components of that mixture (``SegmentConfig.contrast_components``): the bulk and a brighter and a darker tail, the
 #: volume's intensity picking the object between the tails
 CONTRAST_COMPONENTS = 3
+#: what the finer levels divide there (``SegmentConfig.contrast_divides``): the specimen around the particles, which stay
+#: one cluster at every level
+CONTRAST_DIVIDES = "specimen"
 
 
 def cpu_recipe() -> RunConfig:
@@ -135,7 +138,8 @@ def default_segmentation() -> SegmentConfig:
     either (a specimen that fills the volume, as in a tomogram), level 1 is clustered voxel by voxel on local contrast,
     the p = 5 embedding minus the p = 10, by a three-component tied Gaussian mixture: besides the specimen's bulk a
     brighter and a darker tail, and the tail whose voxels differ more from their surroundings in the image's intensity
-    is the object: small particles, which two-means would lose to a slow variation of the specimen.
+    is the object: small particles, which two-means would lose to a slow variation of the specimen. Such a volume has
+    no outside, so its finer levels divide the specimen around the particles, which stay one cluster at every level.
     """
     size = DEFAULT_SUPERVOXEL_SIZE
     return SegmentConfig(levels=(
@@ -143,7 +147,7 @@ def default_segmentation() -> SegmentConfig:
         LevelConfig(4, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=False, in_object=True),
         LevelConfig(8, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=True, in_object=True),
     ), space="tangent", refine=REFINE_PASSES, voxel_band=VOXEL_BAND, field_retry=FIELD_RETRY, contrast_sides=CONTRAST_SIDES,
-       contrast_components=CONTRAST_COMPONENTS)
+       contrast_components=CONTRAST_COMPONENTS, contrast_divides=CONTRAST_DIVIDES)
 
 
 def paper_segmentation() -> SegmentConfig:

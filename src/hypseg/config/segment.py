@@ -30,7 +30,7 @@ SPACES = ("ball", "tangent")
 #: How a level's points are clustered (:attr:`LevelConfig.clusterer`).
 CLUSTERERS = ("kmeans", "tied-mixture")
 #: what the finer levels divide where local contrast found level 1's object (``SegmentConfig.contrast_divides``)
-CONTRAST_DIVIDES = ("object", "specimen")
+CONTRAST_PARTS = ("object", "specimen")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,8 +247,8 @@ class SegmentConfig(Config):
             raise UserError(f"SegmentConfig: contrast_components must be a whole number of mixture components >= 2, "
                             f"got {self.contrast_components}")
         object.__setattr__(self, "contrast_components", int(self.contrast_components))
-        if self.contrast_divides not in CONTRAST_DIVIDES:
-            raise UserError(f"SegmentConfig: contrast_divides must be one of {', '.join(CONTRAST_DIVIDES)}, "
+        if self.contrast_divides not in CONTRAST_PARTS:
+            raise UserError(f"SegmentConfig: contrast_divides must be one of {', '.join(CONTRAST_PARTS)}, "
                             f"got {self.contrast_divides!r}")
         if self.supervoxel_tile < MIN_TILE:
             raise UserError(f"SegmentConfig: supervoxel_tile must be >= {MIN_TILE} voxels, got {self.supervoxel_tile}")
