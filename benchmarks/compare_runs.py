@@ -42,6 +42,8 @@ def compare(first: Path, second: Path, *, method: str = FULL, score: str = "dice
     shared = [name for name in a if name in b]
     if not shared:
         raise ValueError(f"no set holds {method!r} in both {first} and {second}")
+    if score != "dice":  # a score only some sets have (the particles'): the sets where either run holds it
+        shared = [name for name in shared if a[name].scores(score) is not None or b[name].scores(score) is not None] or shared
     rows = []
     for name in shared:
         for level in sorted(set(a[name].dice) & set(b[name].dice)):

@@ -58,14 +58,14 @@ from scipy import ndimage
 from benchmarks.beyond_intensity import DESCRIPTIONS, probe_volume
 from benchmarks.intensity_twin import twin_embeddings, twin_geometry
 from benchmarks.validation_pairs import paired
-from benchmarks.real_data import particle_concentration
 from benchmarks.level1_probe import code_response, crossing, level1_mixing, shares_of
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from hypseg.baselines.patch_pca import principal_axes
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, cluster_volumes, level_labels,
                                 level_weights, score_labels, segment_config, segment_embeddings)
+from benchmarks.quality import particle_f1 as particle_score
 from hypseg.config import cpu_recipe
-from hypseg.config.segment import CLUSTERERS, SPACES
+from hypseg.config.segment import CLUSTERERS, CONTRAST_PARTS, SPACES
 from hypseg.data import SyntheticConfig, discover_cases, load_normalised, normalise, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.recipe import cluster_embeddings
@@ -235,6 +235,11 @@ def main() -> None:
         parser.error("--field-retry needs --recipe and at least 3 clusters")
     if args.kmeans_seed and (not args.recipe or min(args.kmeans_seed) < 0):
         parser.error("--kmeans-seed needs --recipe and seeds >= 0")
+    for divides in args.contrast_divides:
+        part, _, components = divides.partition(":")
+        if not args.recipe or part not in CONTRAST_PARTS or (components and not (components.isdigit() and int(components) >= 2)):
+            parser.error(f"--contrast-divides needs --recipe and one of {', '.join(CONTRAST_PARTS)}, optionally with :K "
+                         f"components >= 2, got {divides!r}")
     try:
         blur = tuple(float(b) for b in args.blur.split(","))
     except ValueError:
@@ -444,9 +449,7 @@ def main() -> None:
         no_field = [i for i, volume in enumerate(found) if volume.no_field]  # level 1 in no field of view
         labels = level_labels(found, levels)
         scores = score_labels(labels, truths)
-        particle_f1 = ({level: [particle_concentration(m, np.argwhere(t[1] > 0), t[1] > 0).f1
-                                for m, t in zip(labels[level], truths)] for level in levels}
-                       if args.kind == "crowded" else None)  # as the tomogram is scored
+        particle_f1 = particle_score(labels, truths) if args.kind == "crowded" else None  # as the tomogram is scored
         objects_f1 = ({"object_f1": [round(float(np.mean(particle_f1[level])), 3) for level in levels],
                        "object_f1_per_volume": {level: np.round(particle_f1[level], 4).tolist() for level in levels}}
                       if particle_f1 else {})

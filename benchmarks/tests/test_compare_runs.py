@@ -56,6 +56,11 @@ def test_a_set_of_particles_pairs_its_object_f1_where_both_runs_hold_it(tmp_path
         assert MethodScore.from_json(json.loads(json.dumps(score.to_json()))) == score  # kept exactly
         with_f1.append(tmp_path / name)
         with_f1[-1].write_text(json.dumps({"sets": {"crowded": [score.to_json()]}}))
+    for path in with_f1:  # a run of several sets: those without particles are left out of the particles' score
+        data = json.loads(path.read_text())
+        data["sets"]["regular"] = [MethodScore(FULL, {1: [0.6]}, 0.4, 1.0, {1: tuple(dice[1])}).to_json()]
+        path.write_text(json.dumps(data))
     rows = compare(*with_f1, score="object_f1")
-    assert rows[0][:5] == ["crowded", "L1 (k=2)", "0.200", "0.300", "+0.100"]
+    assert len(rows) == 1 and rows[0][:5] == ["crowded", "L1 (k=2)", "0.200", "0.300", "+0.100"]
+    assert [row[0] for row in compare(*with_f1)] == ["crowded", "regular"]
     assert compare(*with_f1)[0][4] == "+0.000"  # their DICE is the same

@@ -100,6 +100,8 @@ def plot(
                 lambda folder, entry=entry, i=i: _plot_case(
                     entry, root=target, out=folder, volume=volume, truth=truth[i] if truth else None,
                     max_points=max_points, c=c if hyperbolic else None, seed=seed,
+                    specimen=bool(entry.get("level1_by_contrast"))
+                    and manifest.get("recipe", {}).get("contrast_divides") == "specimen",
                 )
             )
     with tempfile.TemporaryDirectory(prefix="hypseg-plots-") as scratch:  # a bad input leaves no figure, nor --out
@@ -117,7 +119,8 @@ def _plot_run(records: list[dict], *, out: Path, name: str) -> list[Path]:
 
 
 def _plot_case(
-    entry: dict, *, root: Path, out: Path, volume: Path | None, truth: Path | None, max_points: int, c: float | None, seed: int
+    entry: dict, *, root: Path, out: Path, volume: Path | None, truth: Path | None, max_points: int, c: float | None, seed: int,
+    specimen: bool = False,
 ) -> list[Path]:
     """Slices with overlays and (given an embedding and a hyperbolic model, ``c`` not None) the disk of one case.
 
@@ -126,6 +129,7 @@ def _plot_case(
     """
     import numpy as np
 
+    from hypseg.inference.hierarchy import divided_labels
     from hypseg.io import load_labels, load_volume
     from hypseg.plotting import plot_poincare_panels, plot_slices
 
@@ -174,8 +178,8 @@ def _plot_case(
         for k, rows in (entry.get("centers") or {}).items():
             if f"k={k}" in panels:
                 centers[f"k={k}"] = np.asarray(rows, dtype=np.float64)
-                first = 1 if len(rows) == int(k) - 1 else 0  # a level inside level 1's object: labels 1..k-1
-                center_labels[f"k={k}"] = range(first, first + len(rows))
+                inside = len(rows) == int(k) - 1  # a level inside level 1's object, or around it (specimen)
+                center_labels[f"k={k}"] = divided_labels(int(k), specimen=specimen) if inside else range(len(rows))
         written.append(
             plot_poincare_panels(
                 points, panels=panels, centers=centers or None, path=out / f"{stem}_disk.png", title=name,

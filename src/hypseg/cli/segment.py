@@ -60,8 +60,9 @@ def segment(
     Without options this runs the 'default' recipe, the one the quality benchmark scores: level 1
     (k = 2) at p = 10 per volume, the voxels next to its boundary deciding by their own embeddings, its
     boundary refined by intensity and its object's holes filled; levels 2 (k = 4, per volume) and 3
-    (k = 8, pooled) at p = 5 inside that object; purity-weighted means of 500-voxel supervoxels; the
-    embeddings clustered in the tangent space at the origin. '--recipe paper' is the paper's protocol
+    (k = 8, pooled) at p = 5 inside that object (around it, where local contrast found it); purity-weighted means
+    of 500-voxel supervoxels; the embeddings clustered in the tangent space at the origin. '--recipe paper' is the
+    paper's protocol
     (every voxel, p = 5, k = 2, 4, 8 per volume, hyperbolic k-means in the ball).
 
     Examples:

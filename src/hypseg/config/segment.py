@@ -5,7 +5,8 @@ sides, either voxel by voxel or on the mean embeddings of SLIC supervoxels (opti
 purity-weighted), with one k-means fit per volume or one over all volumes together. With
 containment (``in_object``), the first level (k = 2) reports its object with the holes filled, and a
 finer level keeps that level's outside as label 0 and finds its other k - 1 clusters inside the object
-(:mod:`hypseg.inference.hierarchy`). :class:`SegmentConfig` holds the levels in order and the settings
+(:mod:`hypseg.inference.hierarchy`; where local contrast found the object, the finer levels may divide the specimen
+around it instead, :attr:`SegmentConfig.contrast_divides`). :class:`SegmentConfig` holds the levels in order and the settings
 shared by all of them; the named presets live in :mod:`hypseg.config.recipes`.
 
 >>> config = SegmentConfig(levels=(LevelConfig(2, patch_sides=(10,)), LevelConfig(4, patch_sides=(5,))))
@@ -54,7 +55,8 @@ class LevelConfig(Config):
         One k-means fit over all volumes (cluster j means the same in every volume), or one per volume.
     in_object : bool
         Containment: on the first level (k = 2), report its object with the holes filled against the
-        outside; on a finer level, cluster inside that object (label 0: the outside).
+        outside; on a finer level, cluster inside that object (label 0: the outside), or around it where local
+        contrast found it (``SegmentConfig.contrast_divides``).
     clusterer : str
         ``"kmeans"`` (the latent space's k-means), or ``"tied-mixture"``: a Gaussian mixture whose
         components share one covariance (:class:`hypseg.clustering.TiedGaussianMixture`), which measures

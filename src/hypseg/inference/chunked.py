@@ -476,7 +476,7 @@ def _labels_task(job: Job, group: Group, offsets: dict, item, fitted: dict):
     faces = {}
     for k, values in found.items():
         labels = np.zeros(shape, dtype=np.int64)
-        labels[keep] = values + group.inside  # inside the object, label 0 is the outside
+        labels[keep] = values + group.inside  # inside the region divided, label 0 is the rest
         k += group.inside
         if v in group.kept:  # the object 1, as at level 1; the rest's first cluster 0
             labels = object_kept(labels)

@@ -38,7 +38,7 @@ from hypseg.inference.refine import refine_boundary
 from hypseg.inference.segment import Segmentation, segment_volumes
 
 __all__ = ["FIELD_RATIO", "MIN_OBJECT_SHARE", "NoFieldWarning", "check_inside_clusters", "face_counts", "face_shares", "field_ratio",
-           "in_no_field", "least_on_faces", "level1_object", "object_kept", "SecondTry", "second_try", "outside_of", "restrict_supervoxels", "segment_inside", "warn_if_no_field"]
+           "in_no_field", "least_on_faces", "level1_object", "divided_labels", "object_kept", "SecondTry", "second_try", "outside_of", "restrict_supervoxels", "segment_inside", "warn_if_no_field"]
 
 #: Level 1's object covering at least this share of the face voxels per share of the volume lies in no field of view.
 FIELD_RATIO = 0.75
@@ -241,6 +241,17 @@ def object_kept(labels: np.ndarray) -> np.ndarray:
     """
     labels = np.asarray(labels)
     return np.where(labels <= 1, 1 - labels, labels).astype(labels.dtype)
+
+
+def divided_labels(clusters: int, *, specimen: bool = False) -> list[int]:
+    """The labels of a finer level's ``clusters - 1`` clusters inside level 1's object, in the order of their centres:
+    1..k-1, or where the level divided the specimen around local contrast's object (``specimen``,
+    ``SegmentConfig.contrast_divides``) 0, 2, ..., k-1 (:func:`object_kept`).
+
+    >>> divided_labels(4), divided_labels(4, specimen=True)
+    ([1, 2, 3], [0, 2, 3])
+    """
+    return [int(label) for label in object_kept(np.arange(1, clusters))] if specimen else list(range(1, clusters))
 
 
 def restrict_supervoxels(segments: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -6,7 +6,9 @@ A segmentation directory holds, for every input volume ``<name>``:
   (integer dtype), so that napari, ITK-SNAP, 3D Slicer or IMOD open it beside the input;
 - ``<name>_embedding.npy``: the per-voxel embedding (Z, Y, X, d) float32, points on the ball;
 - with containment, ``<name>_object<suffix>``: the first level's object with its holes filled (1)
-  against the outside (0), in which the finer label maps' clusters 1..K-1 were found;
+  against the outside (0), in which the finer label maps' clusters 1..K-1 were found (where local contrast found it and
+  the finer levels divided the specimen around it, ``SegmentConfig.contrast_divides``, the object is 1 in every map and
+  the specimen's clusters 0, 2, ..., K-1);
 
 and ``segmentation.json``, which lists the cases, files, cluster counts, centres and the recipe that
 ran (a :class:`hypseg.config.SegmentConfig` as a dict). The directory is
