@@ -225,7 +225,7 @@ def particle_f1(name: str, prefix: str, key: str = "contrast_sides", other: str 
     def table() -> str:
         rows, pairs = [], []
         for section, lines in _sections(name).items():
-            if not section.startswith(prefix):
+            if not (section.startswith(prefix) and section.removeprefix(prefix).isdigit()):  # <prefix><training seed>
                 continue
             recipe = [row for row in lines if "object_f1" in row and key not in row][0]["object_f1"]
             changed = [row for row in lines if "object_f1" in row and key in row][0]["object_f1"]
