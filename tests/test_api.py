@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import hypseg
 from hypseg.cli.app import app
-from hypseg.config import TRAINING_RECIPES, smoke_recipe
+from hypseg.config import TRAINING_RECIPES, segment_preset, smoke_recipe
 from hypseg.data import SyntheticConfig, generate_volume
 from hypseg.errors import UserError
 from hypseg.io import Volume, load_labels, save_volume
@@ -111,16 +111,19 @@ def test_a_volume_smaller_than_the_training_patches_trains_with_clipped_sides(tm
 
 def test_a_volume_that_trained_with_clipped_sides_segments_with_the_default_preset(tmp_path):
     """Sides of 8 are below the preset's patch side 10 (patches crossing a face are padded) and hold too
-    few 500-voxel supervoxels for the clusters (the volume is clustered voxel by voxel)."""
+    few 500-voxel supervoxels for the clusters (the volume is clustered voxel by voxel). Its level 1 comes from local
+    contrast, a small object, which the finer levels divide here (``--contrast-divides object``)."""
     image = generate_volume(np.random.default_rng(0), config=SyntheticConfig.scaled(32)).image[12:20, 4:28, 4:28]
     model = hypseg.train(image, out=tmp_path / "run", recipe=smoke10(), progress=False)
     assert model.config.data.patch_max == 8.0 and model.patch_size == 10
     save_volume(Volume.from_array(image, spacing=(1.0, 1.0, 1.0)), path=tmp_path / "small.nii.gz")
     result = CliRunner().invoke(app, ["segment", str(tmp_path / "small.nii.gz"), "--model", str(tmp_path / "run"),
-                                      "--out", str(tmp_path / "seg")])
+                                      "--out", str(tmp_path / "seg"), "--contrast-divides", "object"])
     assert result.exit_code == 0, result.output
     assert "clustered voxel by voxel: small" in result.output
-    direct = hypseg.segment(image, model, recipe="default").volumes[0]
+    direct = hypseg.segment(image, model, recipe=dataclasses.replace(segment_preset("default"), contrast_divides="object"))
+    assert direct.volumes[0].contrast
+    direct = direct.volumes[0]
     with pytest.raises(UserError, match="^unknown device .tpu.; choose auto, cpu, cuda or cuda:N$"):
         hypseg.segment(image, model, recipe="default", device="tpu")
     with pytest.raises(UserError, match=r"^volume 1 of shape \(8, 24, 7\) is too small to segment: every side must be at least 8 voxels$"):
