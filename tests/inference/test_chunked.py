@@ -637,3 +637,25 @@ def test_finer_levels_divide_the_specimen_the_same_chunk_by_chunk(model_dir, tmp
     finest = json.loads((tmp_path / "object" / "segmentation.json").read_text())["cases"][0]["labels"]
     finest = load_labels(tmp_path / "object" / finest[max(finest, key=int)])
     assert np.array_equal(finest == 0, ~obj)  # by default the object is divided and the rest stays whole
+
+
+def test_a_pooled_level_pools_the_volumes_of_one_kind(model_dir, tmp_path):
+    """Level 3 of the default pools its volumes. Where one volume's finer levels divide the specimen around local
+    contrast's object and another's divide an object in a field of view, each kind is pooled apart: the speckled
+    volume segments in the pair as it does alone, and chunk by chunk as in the whole volume."""
+    paths = [tmp_path / "speckle.mrc", tmp_path / "slabs.mrc"]
+    for path, image in zip(paths, (speckle_image(), split_field_image()[0])):
+        save_volume(Volume(image, spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path)
+    config = dataclasses.replace(_recipe("default"), subsample=3000).with_levels(supervoxel_size=64)
+    assert config.levels[-1].pooled and config.contrast_divides == "specimen"
+    for name, chunk, inputs in (("whole", None, paths), ("chunked", TILE, paths), ("alone", None, paths[:1])):
+        segment_files(inputs, model_dir=model_dir, out=tmp_path / name, config=config, chunk=chunk)
+    cases = {name: json.loads((tmp_path / name / "segmentation.json").read_text())["cases"]
+             for name in ("whole", "chunked", "alone")}
+    assert cases["whole"][0]["level1_by_contrast"] is True and "level1_by_contrast" not in cases["whole"][1]
+    for i, case in enumerate(cases["whole"]):
+        for k, file in case["labels"].items():
+            whole = load_labels(tmp_path / "whole" / file)
+            assert np.array_equal(whole, load_labels(tmp_path / "chunked" / cases["chunked"][i]["labels"][k])), (i, k)
+            if i == 0:
+                assert np.array_equal(whole, load_labels(tmp_path / "alone" / cases["alone"][0]["labels"][k])), k

@@ -72,7 +72,8 @@ from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_c
 from hypseg.inference.hierarchy import in_no_field, object_kept, object_order, outside_of, second_try, warn_if_no_field
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
-from hypseg.inference.recipe import cluster_sums, contrast_object, embedded_sides, local_contrast, means_of, voxels_decide
+from hypseg.inference.recipe import (cluster_sums, contrast_object, embedded_sides, local_contrast, means_of, pools_by_kind,
+                                     voxels_decide)
 from hypseg.inference.refine import reach, refine_boundary
 from hypseg.inference.segment import _level_labels, fit_parts
 from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
@@ -837,7 +838,11 @@ def segment_chunked(
         kept = frozenset(contrasted if inside and config.contrast_divides == "specimen" else ())  # the rest divided
         group = Group(tuple(level.clusters for level in levels), how.patch_sides, how.supervoxel_size,
                       how.purity_power, how.pooled, inside, how.clusterer, kept=kept)
-        fitted, fell_back = _fit_group(job, executor, items, group, offsets, geometry, clock, means=means)
+        fitted, fell_back = {}, {}
+        for among in pools_by_kind(len(volumes), kept) if how.pooled else [None]:  # a pooled fit pools one kind
+            found, few = _fit_group(job, executor, items, group, offsets, geometry, clock, only=among, means=means)
+            fitted.update(found)
+            fell_back.update(few)
         for v in range(len(volumes)):
             voxels[v] = voxels[v] or fell_back[v]
             if not inside:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from pathlib import Path
-from typing import Callable, Mapping, NamedTuple, Sequence
+from typing import Callable, Collection, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -42,7 +42,7 @@ from hypseg.inference.segment import TIED_NEEDS_FLAT, segment_volumes
 from hypseg.inference.tangent import in_ball, in_tangent, to_ball, to_tangent
 
 __all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides", "voxels_decide", "cluster_sums", "means_of",
-           "embedded_sides", "local_contrast", "contrast_object", "MIN_CONTRAST_SHARE"]
+           "embedded_sides", "local_contrast", "contrast_object", "MIN_CONTRAST_SHARE", "pools_by_kind"]
 
 
 class VolumeSegmentation(NamedTuple):
@@ -310,26 +310,31 @@ def cluster_embeddings(
         found = embed(sides, i)
         return to_tangent(found, factors=members, c=geometry.curvature) if tangent else found
 
-    def options(how: LevelConfig, only: int | None = None) -> dict:
-        """What :func:`segment_volumes` takes for ``how``, for every volume or volume ``only`` alone (fitted on its
-        own); factor f takes the purity weights of side f mod (number of sides), for every member."""
+    def options(how: LevelConfig, only: int | None = None, among: Sequence[int] | None = None) -> dict:
+        """What :func:`segment_volumes` takes for ``how``, for every volume, the volumes ``among`` (pooled together
+        where ``how`` pools) or volume ``only`` alone (fitted on its own); factor f takes the purity weights of side
+        f mod (number of sides), for every member."""
+        chosen = [only] if only is not None else among
+
         def pick(maps):
-            return None if maps is None else (maps if only is None else [maps[only]])
+            return None if maps is None else (maps if chosen is None else [maps[i] for i in chosen])
         return dict(c=geometry.curvature, hyperbolic=ball, pooled=how.pooled and only is None, subsample=config.subsample,
                     n_init=config.n_init, random_state=config.seed, factors=len(how.patch_sides) * members,
                     segments=pick(None if how.supervoxel_size is None else segments[how.supervoxel_size]),
                     voxel_weights=pick(weights[how.weighting] if how.purity_power else None), device=device,
                     clusterer=how.clusterer)
 
-    def fit(group: tuple[LevelConfig, ...], objects: list[np.ndarray] | None) -> None:
+    def fit(group: tuple[LevelConfig, ...], objects: list[np.ndarray] | None, among: Sequence[int] | None = None) -> None:
+        """Fit ``group`` on every volume, or on the volumes ``among`` (pooled together where the group pools)."""
         how = group[0]
         factors = len(how.patch_sides) * members
-        points = clustered(how.patch_sides)
-        options_ = options(how)
+        chosen = list(range(n)) if among is None else list(among)
+        points = [clustered(how.patch_sides)[i] for i in chosen]
+        options_ = options(how, among=among)
         ks = [level.clusters for level in group]
-        found = (segment_inside(points, objects, clusters=ks, **options_) if objects is not None
+        found = (segment_inside(points, [objects[i] for i in chosen], clusters=ks, **options_) if objects is not None
                  else segment_volumes(points, clusters=ks, nested=config.nested, **options_))
-        for i, seg in enumerate(found):
+        for i, seg in zip(chosen, found):
             labels[i].update(seg.labels)
             fitted[i].update(seg.centers)
             centers[i].update({k: to_ball(v, factors=factors, c=geometry.curvature) if tangent else v
@@ -398,7 +403,9 @@ def cluster_embeddings(
                                  outside=outside[i]) for i, found in enumerate(decided)]
     kept = {i for i in contrasted if config.contrast_divides == "specimen"}  # the finer levels divide the specimen
     for group in within:
-        fit(group, None if objects is None else [~obj if i in kept else obj for i, obj in enumerate(objects)])
+        regions = None if objects is None else [~obj if i in kept else obj for i, obj in enumerate(objects)]
+        for among in pools_by_kind(n, kept) if group[0].pooled else [None]:  # a pooled fit pools the volumes of one kind
+            fit(group, regions, among)
     for i in kept:
         labels[i].update({level.clusters: object_kept(labels[i][level.clusters]) for group in within for level in group})
     if objects is not None and first.in_object:
@@ -415,6 +422,19 @@ def cluster_embeddings(
     return [VolumeSegmentation({k: labels[i][k] for k in config.clusters}, {k: centers[i][k] for k in config.clusters},
                                None if objects is None else objects[i], voxels[i], no_field[i], i in tries, i in contrasted)
             for i in range(n)]
+
+
+def pools_by_kind(n: int, kept: Collection[int]) -> list[list[int] | None]:
+    """The pools of a pooled fit inside level 1's regions over ``n`` volumes: every volume (``[None]``) where they are
+    of one kind, else the volumes whose finer levels divide the specimen around local contrast's object (``kept``,
+    ``SegmentConfig.contrast_divides``) and the others apart, so that a pooled cluster means one thing in each.
+
+    >>> pools_by_kind(3, set()), pools_by_kind(3, {1}), pools_by_kind(2, {0, 1})
+    ([None], [[1], [0, 2]], [None])
+    """
+    if not kept or len(kept) == n:
+        return [None]
+    return [sorted(kept), [i for i in range(n) if i not in kept]]
 
 
 def contrast_split(points: np.ndarray, *, components: int, subsample: int, n_init: int, seed: int) -> np.ndarray:
