@@ -52,7 +52,9 @@ class LevelConfig(Config):
         gamma of the purity-weighted supervoxel means (:func:`hypseg.inference.pooling.purity_weights`);
         0 takes plain means. Needs supervoxels.
     pooled : bool
-        One k-means fit over all volumes (cluster j means the same in every volume), or one per volume.
+        One k-means fit over all volumes (cluster j means the same in every volume), or one per volume. Inside level
+        1's regions, volumes whose finer levels divide the specimen around local contrast's object
+        (``SegmentConfig.contrast_divides``) are pooled apart from the others.
     in_object : bool
         Containment: on the first level (k = 2), report its object with the holes filled against the
         outside; on a finer level, cluster inside that object (label 0: the outside), or around it where local
@@ -181,7 +183,8 @@ class SegmentConfig(Config):
         What the finer levels inside level 1's object divide where local contrast found it (``contrast_sides``):
         ``"object"`` (the particles, as in a field of view) or ``"specimen"`` (everything else: the particles stay one
         cluster at every level). With ``"specimen"`` the object keeps label 1 at every level, and the specimen's
-        clusters take labels 0, 2, ..., k - 1, so that each finer cluster lies inside one level-1 cluster. A volume
+        clusters take labels 0, 2, ..., k - 1, so that each finer cluster lies inside one level-1 cluster; a pooled
+        level pools such volumes apart from the others (:func:`hypseg.inference.recipe.pools_by_kind`). A volume
         with no object in a field of view has no outside to keep whole, and where its particles are of one kind the
         finer levels are better spent on the specimen around them.
     """
