@@ -191,7 +191,7 @@ def main() -> None:
     parser.add_argument("--contrast-sides", action="append", default=[], metavar="P,Q", help="with --recipe, also "
                         "score the recipe with level 1 clustered voxel by voxel on the embedding at P minus at Q by a tied "
                         "mixture where neither its first nor its second try finds an object in a field of view "
-                        "(SegmentConfig.contrast_sides; both sides must be among those embedded; 0: never), paired against "
+                        "(SegmentConfig.contrast_sides; both sides are embedded; 0: never), paired against "
                         "the recipe")
     parser.add_argument("--contrast-components", action="append", default=[], type=int, metavar="K", help="with "
                         "--recipe, also score the recipe with local contrast's mixture of K components, the object the "
@@ -351,7 +351,8 @@ def main() -> None:
 
     embeddings = {sides: embedded(val, sides) for sides in dict.fromkeys(
         ([level1.patch_sides] if uses_level1 else []) + sides_list + [how.patch_sides for how in recipe.values()]
-        + [sides for sides, _ in level1_choices] + [(p,) for p in args.band_sides])}
+        + [sides for sides, _ in level1_choices] + [(p,) for p in args.band_sides]
+        + [(int(p),) for pair in args.contrast_sides if pair != "0" for p in pair.split(",")])}  # local contrast's
     if args.mixing:  # how far from the origin the voxels' embeddings lie: |y| in the ball, |u| in R^d
         print(json.dumps({"embedding_norm_median_p99": {",".join(map(str, sides)): np.round(np.percentile(
             np.concatenate([np.linalg.norm(e, axis=-1).ravel() for e in v]), [50, 99]), 3).tolist()
