@@ -298,6 +298,8 @@ TABLES: dict[str, Callable[[], str]] = {
                                                       if label in ("irregular", "cells at half size")}, **CROWDED_SETS},
                                                   "pools", "contrast_divides"),
     "contrast-divides-pools-particle-f1": seeded_choice(CROWDED_SETS, "pools", "contrast_divides", score="object_f1"),
+    "contrast-sides-particle-f1": seeded_choice(CROWDED_SETS, "sides", "contrast_sides", score="object_f1"),
+    "contrast-sides-seeds": seeded_choice(CROWDED_SETS, "sides", "contrast_sides"),
     "kmeans-seed-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "kmeans_seed"),
     "no-field": no_field(CODE_RESPONSE_SETS, ("no-field-0", "no-field-data1-0")),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),
