@@ -623,7 +623,7 @@ def test_finer_levels_divide_the_specimen_the_same_chunk_by_chunk(model_dir, tmp
     for name, chunk in (("whole", None), ("chunked", TILE)):
         segment_files([path], model_dir=model_dir, out=tmp_path / name, config=config, chunk=chunk)
     cases = [json.loads((tmp_path / folder / "segmentation.json").read_text())["cases"][0] for folder in ("whole", "chunked")]
-    assert cases[0]["level1_by_contrast"] is True
+    assert all(case["level1_by_contrast"] is True and case["finer_levels_divide"] == "specimen" for case in cases)
     obj = load_labels(tmp_path / "whole" / "speckle_object.mrc").astype(bool)
     for k, file in cases[0]["labels"].items():
         labels = load_labels(tmp_path / "whole" / file)
@@ -634,8 +634,9 @@ def test_finer_levels_divide_the_specimen_the_same_chunk_by_chunk(model_dir, tmp
             np.testing.assert_allclose(cases[1]["centers"][k], cases[0]["centers"][k], rtol=1e-3, atol=1e-4)
     plain = dataclasses.replace(config, contrast_divides="object")
     segment_files([path], model_dir=model_dir, out=tmp_path / "object", config=plain)
-    finest = json.loads((tmp_path / "object" / "segmentation.json").read_text())["cases"][0]["labels"]
-    finest = load_labels(tmp_path / "object" / finest[max(finest, key=int)])
+    case = json.loads((tmp_path / "object" / "segmentation.json").read_text())["cases"][0]
+    assert case["level1_by_contrast"] is True and "finer_levels_divide" not in case
+    finest = load_labels(tmp_path / "object" / case["labels"][max(case["labels"], key=int)])
     assert np.array_equal(finest == 0, ~obj)  # by default the object is divided and the rest stays whole
 
 

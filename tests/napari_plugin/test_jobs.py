@@ -127,6 +127,7 @@ def test_segmenting_says_when_containment_finds_no_object_in_a_field_of_view(tin
 def test_segmenting_says_where_the_finer_levels_divided_the_specimen(tiny_model):
     """A speckled field's level 1 comes from local contrast; with the default the finer levels divide the specimen
     around it, and the result says so (the widget then draws their label 0), with ``object`` not."""
+    import hypseg
     from helpers import speckle_image
     from hypseg.api import load_model
 
@@ -134,6 +135,7 @@ def test_segmenting_says_where_the_finer_levels_divided_the_specimen(tiny_model)
     config = dataclasses.replace(segment_config("default", [2, 3]), subsample=3000)
     found = segment_image(speckle_image(), model, config)
     assert found.contrast and found.specimen
+    assert hypseg.segment(speckle_image(), model, recipe=config).volumes[0].specimen  # as the result says
     assert np.array_equal(found.labels[3] == 1, found.labels[2] == 1)  # the object label 1 at both levels
     other = segment_image(speckle_image(), model, dataclasses.replace(config, contrast_divides="object"))
     assert other.contrast and not other.specimen

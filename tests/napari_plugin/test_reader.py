@@ -179,11 +179,9 @@ def test_finer_levels_that_divided_the_specimen_draw_their_label_0(mrc_segmentat
     folder = tmp_path / "seg"
     shutil.copytree(mrc_segmentation, folder)
     manifest = json.loads((folder / MANIFEST).read_text())
-    manifest["recipe"]["contrast_divides"] = "specimen"
-    (folder / MANIFEST).write_text(json.dumps(manifest))
-    layers = _by_name(read_segmentation_folder(str(folder)))
-    assert layers["k=4"][1]["colormap"][0] == (0.0, 0.0, 0.0, 0.0)  # this volume's level 1 is no local contrast's
+    assert "finer_levels_divide" not in manifest["cases"][0]  # this volume's level 1 is no local contrast's
     manifest["cases"][0]["level1_by_contrast"] = True
+    manifest["cases"][0]["finer_levels_divide"] = "specimen"  # as hypseg segment records it
     (folder / MANIFEST).write_text(json.dumps(manifest))
     layers = _by_name(read_segmentation_folder(str(folder)))
     assert layers["k=2"][1]["colormap"][0] == (0.0, 0.0, 0.0, 0.0) and layers["k=4"][1]["colormap"][0][3] == 1.0

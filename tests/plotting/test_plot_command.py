@@ -110,8 +110,8 @@ def test_a_contained_levels_centres_are_drawn_for_its_labels_1_to_k_minus_1(seg_
     result = _invoke(seg_dir)
     assert result.exit_code == 0, result.output
     assert {name: list(rows) for name, rows in drawn["center_labels"].items()} == {"k=2": [0, 1], "k=4": [1, 2, 3]}
-    manifest["recipe"] = {"contrast_divides": "specimen"}  # the finer levels divided the specimen around local contrast's
-    manifest["cases"][0]["level1_by_contrast"] = True    # object: their centres are the specimen's, labels 0, 2, 3
+    manifest["cases"][0]["finer_levels_divide"] = "specimen"  # around local contrast's object: the centres are the
+    manifest["cases"][0]["level1_by_contrast"] = True         # specimen's, labels 0, 2, 3
     (seg_dir / "segmentation.json").write_text(json.dumps(manifest))
     assert _invoke(seg_dir, "--out", seg_dir / "again").exit_code == 0
     assert {name: list(rows) for name, rows in drawn["center_labels"].items()} == {"k=2": [0, 1], "k=4": [0, 2, 3]}

@@ -100,8 +100,6 @@ def plot(
                 lambda folder, entry=entry, i=i: _plot_case(
                     entry, root=target, out=folder, volume=volume, truth=truth[i] if truth else None,
                     max_points=max_points, c=c if hyperbolic else None, seed=seed,
-                    specimen=bool(entry.get("level1_by_contrast"))
-                    and manifest.get("recipe", {}).get("contrast_divides") == "specimen",
                 )
             )
     with tempfile.TemporaryDirectory(prefix="hypseg-plots-") as scratch:  # a bad input leaves no figure, nor --out
@@ -119,8 +117,7 @@ def _plot_run(records: list[dict], *, out: Path, name: str) -> list[Path]:
 
 
 def _plot_case(
-    entry: dict, *, root: Path, out: Path, volume: Path | None, truth: Path | None, max_points: int, c: float | None, seed: int,
-    specimen: bool = False,
+    entry: dict, *, root: Path, out: Path, volume: Path | None, truth: Path | None, max_points: int, c: float | None, seed: int
 ) -> list[Path]:
     """Slices with overlays and (given an embedding and a hyperbolic model, ``c`` not None) the disk of one case.
 
@@ -179,6 +176,7 @@ def _plot_case(
             if f"k={k}" in panels:
                 centers[f"k={k}"] = np.asarray(rows, dtype=np.float64)
                 inside = len(rows) == int(k) - 1  # a level inside level 1's object, or around it (specimen)
+                specimen = entry.get("finer_levels_divide") == "specimen"
                 center_labels[f"k={k}"] = divided_labels(int(k), specimen=specimen) if inside else range(len(rows))
         written.append(
             plot_poincare_panels(

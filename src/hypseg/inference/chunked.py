@@ -620,6 +620,7 @@ class ChunkedResult(NamedTuple):
     grids: list[ChunkGrid]  # per volume, the chunks the work files were written in
     retried: list[bool]  # per volume, whether its level-1 object is the second try's (SegmentConfig.field_retry)
     contrast: list[bool] = []  # per volume, whether its level-1 object is local contrast's (SegmentConfig.contrast_sides)
+    specimen: list[bool] = []  # per volume, whether the finer levels divided the specimen around it (contrast_divides)
 
 
 class _VoxelPoints:
@@ -915,6 +916,7 @@ def segment_chunked(
         embeddings=[job.file(v, _sides_name(config.levels[-1].patch_sides)) for v in range(len(volumes))],
         seconds=clock.seconds, grids=grids, retried=[v in retried for v in range(len(volumes))],
         contrast=[v in contrasted for v in range(len(volumes))],
+        specimen=[v in contrasted and config.contrast_divides == "specimen" for v in range(len(volumes))],
     )
 
 
@@ -1074,9 +1076,9 @@ def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) 
         _create(job.file(v, "contrast"), job.grids[v].shape, np.uint16)
         with warnings.catch_warnings():  # no contrast at all: one component stays empty (no object, below)
             warnings.simplefilter("ignore", EmptyClusterWarning)
-            fitted[v] = fit_parts([(_ContrastPoints(job, v), None)], [config.contrast_components], pooled=False, subsample=config.subsample,
-                                  random_state=config.seed, hyperbolic=False, n_init=config.n_init,
-                                  clusterer="tied-mixture")[0]
+            fitted[v] = fit_parts([(_ContrastPoints(job, v), None)], [config.contrast_components], pooled=False,
+                                  subsample=config.subsample, random_state=config.seed, hyperbolic=False,
+                                  n_init=config.n_init, clusterer="tied-mixture")[0]
     clock.lap("fit")
     mine = [item for item in items if item[0] in fitted]
     counts = executor.map(functools.partial(_contrast_task, job), mine, desc="level 1 by local contrast",

@@ -98,7 +98,8 @@ def segment_files(
     every volume when a pooled level's volumes hold fewer together, is clustered voxel by voxel; its
     manifest entry then has ``"clustered_voxels": true``. A volume whose level-1 object came from the second try at
     level 1 (``SegmentConfig.field_retry``) has ``"level1_retried": true``, one whose level-1 object is local contrast's
-    rarer component (``SegmentConfig.contrast_sides``) ``"level1_by_contrast": true``.
+    rarer component (``SegmentConfig.contrast_sides``) ``"level1_by_contrast": true``, and where its finer levels divided
+    the specimen around that object (``SegmentConfig.contrast_divides``) ``"finer_levels_divide": "specimen"``.
 
     **Chunked** (:func:`hypseg.inference.chunked.segment_chunked`): with ``chunk``, ``workers`` (a local
     Dask cluster of that many processes) or ``scheduler`` (a Dask scheduler's address), and by itself for a
@@ -152,7 +153,7 @@ def segment_files(
                 np.save(tmp / files["embedding"], result.embeddings[embedded][i])
             if seg.object is not None:
                 save_labels(seg.object.astype(np.uint8), like=volume, path=tmp / files["object"])
-            manifest["cases"].append(_entry(case, files, seg.centers, seg.clustered_voxels, seg.retried, seg.contrast))
+            manifest["cases"].append(_entry(case, files, seg))
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
     return manifest
 
@@ -197,12 +198,13 @@ def case_files(name: str, suffix: str, config: SegmentConfig, contained: bool, *
 def case_entry(name: str, image: str, files: dict, found, *, read_as: dict | None = None, truth: dict | None = None) -> dict:
     """A case of ``segmentation.json``: its name, its image (absolute, or relative to the folder), how a 4-D image
     was read, its files, whether it was clustered voxel by voxel, whether its level-1 object is the second try's or local
-    contrast's, the cluster centres and the truth it came with. ``found`` has the ``centers``, ``clustered_voxels``,
-    ``retried`` and ``contrast`` of a :class:`~hypseg.inference.recipe.VolumeSegmentation`."""
+    contrast's, whether its finer levels divided the specimen around it, the cluster centres and the truth it came with.
+    ``found`` is its :class:`~hypseg.inference.recipe.VolumeSegmentation` (its labels are not read)."""
     return {"name": name, "image": image, **(read_as or {}), **files,
             **({"clustered_voxels": True} if found.clustered_voxels else {}),
             **({"level1_retried": True} if found.retried else {}),
             **({"level1_by_contrast": True} if found.contrast else {}),
+            **({"finer_levels_divide": "specimen"} if found.specimen else {}),
             "centers": {str(k): np.asarray(c).tolist() for k, c in found.centers.items()},
             "truth": {level: str(Path(path).resolve()) for level, path in (truth or {}).items()}}
 
@@ -212,9 +214,8 @@ def _files(case, config: SegmentConfig, contained: bool, embedding: bool) -> dic
     return case_files(case.name, suffix, config, contained, embedding=embedding)
 
 
-def _entry(case, files: dict, centers: dict, clustered_voxels: bool, retried: bool, contrast: bool) -> dict:
+def _entry(case, files: dict, found: VolumeSegmentation) -> dict:
     read_as = {key: value for key in ("channel", "channel_axis") if (value := getattr(case, key)) is not None}
-    found = VolumeSegmentation({}, centers, None, clustered_voxels, retried=retried, contrast=contrast)
     return case_entry(case.name, str(case.image.resolve()), files, found, read_as=read_as, truth=case.truth)
 
 
@@ -326,8 +327,9 @@ def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: Seg
                     box = grid.box(c)
                     writer.write(box, np.load(source, mmap_mode="r")[box].astype(dtype))
                 writer.close()
-            manifest["cases"].append(_entry(case, files, result.centers[i], result.clustered_voxels[i], result.retried[i],
-                                            result.contrast[i]))
+            found = VolumeSegmentation({}, result.centers[i], None, result.clustered_voxels[i], retried=result.retried[i],
+                                       contrast=result.contrast[i], specimen=result.specimen[i])
+            manifest["cases"].append(_entry(case, files, found))
         manifest["seconds"] = {**result.seconds, "write": time.perf_counter() - written}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
         for i, entry in enumerate(manifest["cases"]):  # last, so that a failure before leaves the work whole

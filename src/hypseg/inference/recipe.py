@@ -55,6 +55,7 @@ class VolumeSegmentation(NamedTuple):
     no_field: bool = False  # containment found no object in a field of view (hierarchy.NoFieldWarning was issued)
     retried: bool = False  # level 1's object is its second try's, with SegmentConfig.field_retry clusters
     contrast: bool = False  # level 1's object is the rarer component of local contrast (SegmentConfig.contrast_sides)
+    specimen: bool = False  # the finer levels divided the specimen around it, the object label 1 (contrast_divides)
 
 
 class RecipeResult(NamedTuple):
@@ -420,7 +421,8 @@ def cluster_embeddings(
                 centers[i][first.clusters] = object_order(centers[i][first.clusters], outside[i])
             labels[i][first.clusters] = obj.astype(np.int32)
     return [VolumeSegmentation({k: labels[i][k] for k in config.clusters}, {k: centers[i][k] for k in config.clusters},
-                               None if objects is None else objects[i], voxels[i], no_field[i], i in tries, i in contrasted)
+                               None if objects is None else objects[i], voxels[i], no_field[i], i in tries, i in contrasted,
+                               i in kept)
             for i in range(n)]
 
 

@@ -242,5 +242,4 @@ def segment_image(image: np.ndarray, model: "TrainedModel", config: "SegmentConf
     labels = {k: m.astype(np.uint8 if m.max() < 256 else np.uint16) for k, m in found.labels.items()}
     embeddings = {level.clusters: result.embeddings[level.patch_sides][0][..., :d] for level in result.config.levels}
     return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic,
-                             result.embeds_alike[0], found.no_field, found.retried, found.contrast,
-                             found.contrast and result.config.contrast_divides == "specimen")
+                             result.embeds_alike[0], found.no_field, found.retried, found.contrast, found.specimen)

@@ -73,15 +73,13 @@ def read_segmentation_folder(path: str | os.PathLike | Sequence[str | os.PathLik
     if not cases:
         raise UserError(f"{folder / MANIFEST}: lists no segmented volumes")
     nested = bool(manifest.get("recipe", {}).get("nested", False))
-    divides = manifest.get("recipe", {}).get("contrast_divides", "object")
     layers: list[LayerData] = []
     for case in cases:
-        layers.extend(_case_layers(folder, case, nested=nested, prefix=f"{case['name']} " if len(cases) > 1 else "",
-                                   specimen=bool(case.get("level1_by_contrast")) and divides == "specimen"))
+        layers.extend(_case_layers(folder, case, nested=nested, prefix=f"{case['name']} " if len(cases) > 1 else ""))
     return layers
 
 
-def _case_layers(folder: Path, case: dict, *, nested: bool, prefix: str, specimen: bool = False) -> list[LayerData]:
+def _case_layers(folder: Path, case: dict, *, nested: bool, prefix: str) -> list[LayerData]:
     from hypseg.io import load_labels, load_volume
 
     files = {int(k): folder / name for k, name in case["labels"].items()}
@@ -99,6 +97,7 @@ def _case_layers(folder: Path, case: dict, *, nested: bool, prefix: str, specime
     else:  # the input moved: every label map carries its geometry (written ``like`` the input)
         volume = load_volume(files[min(files)])
     contained = "object" in case
+    specimen = case.get("finer_levels_divide") == "specimen"  # the finer levels' label 0 is a cluster of the specimen
     ks = sorted(files)
     maps = {k: load_labels(files[k], shape=volume.shape) for k in ks}
     for i, k in enumerate(ks):
