@@ -62,8 +62,7 @@ from benchmarks.level1_probe import code_response, crossing, level1_mixing, shar
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from hypseg.baselines.patch_pca import principal_axes
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, cluster_volumes, level_labels,
-                                level_weights, score_labels, segment_config, segment_embeddings)
-from benchmarks.quality import particle_f1 as particle_score
+                                level_weights, particle_f1, score_labels, segment_config, segment_embeddings)
 from hypseg.config import cpu_recipe
 from hypseg.config.segment import CLUSTERERS, CONTRAST_PARTS, SPACES
 from hypseg.data import SyntheticConfig, discover_cases, load_normalised, normalise, supervoxels, write_synthetic_dataset
@@ -450,10 +449,10 @@ def main() -> None:
         no_field = [i for i, volume in enumerate(found) if volume.no_field]  # level 1 in no field of view
         labels = level_labels(found, levels)
         scores = score_labels(labels, truths)
-        particle_f1 = particle_score(labels, truths) if args.kind == "crowded" else None  # as the tomogram is scored
-        objects_f1 = ({"object_f1": [round(float(np.mean(particle_f1[level])), 3) for level in levels],
-                       "object_f1_per_volume": {level: np.round(particle_f1[level], 4).tolist() for level in levels}}
-                      if particle_f1 else {})
+        particles = particle_f1(labels, truths) if args.kind == "crowded" else None  # as the tomogram is scored
+        objects_f1 = ({"object_f1": [round(float(np.mean(particles[level])), 3) for level in levels],
+                       "object_f1_per_volume": {level: np.round(particles[level], 4).tolist() for level in levels}}
+                      if particles else {})
         if choice is None:
             own_level1[clusterer, refine] = scores
             compared = against_first((clusterer, "model"), refine, scores)

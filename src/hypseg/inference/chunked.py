@@ -828,6 +828,7 @@ def segment_chunked(
     centers: list[dict[int, np.ndarray]] = [{} for _ in volumes]
     retried: dict = {}  # volume -> what the second try at level 1 found (_retry)
     contrasted: dict = {}  # volume -> each local-contrast component's label in the object map (_contrast)
+    kept: frozenset = frozenset()  # volumes whose finer levels divide the specimen around that object (contrast_divides)
     means: dict = {}  # (settings, volume) -> its supervoxel means (_fit_group), for the fits that share them
     clustered: dict[int, np.ndarray] = {}  # the first level's centres in the space it was clustered in, per volume
     voxels = [False] * len(volumes)
@@ -836,11 +837,10 @@ def segment_chunked(
 
     def fit(levels: tuple, inside: bool) -> list[dict]:
         how = levels[0]
-        kept = frozenset(contrasted if inside and config.contrast_divides == "specimen" else ())  # the rest divided
         group = Group(tuple(level.clusters for level in levels), how.patch_sides, how.supervoxel_size,
-                      how.purity_power, how.pooled, inside, how.clusterer, kept=kept)
+                      how.purity_power, how.pooled, inside, how.clusterer, kept=kept if inside else frozenset())
         fitted, fell_back = {}, {}
-        for among in pools_by_kind(len(volumes), kept) if how.pooled else [None]:  # a pooled fit pools one kind
+        for among in pools_by_kind(len(volumes), group.kept) if how.pooled else [None]:  # a pooled fit pools one kind
             found, few = _fit_group(job, executor, items, group, offsets, geometry, clock, only=among, means=means)
             fitted.update(found)
             fell_back.update(few)
@@ -873,6 +873,7 @@ def segment_chunked(
             voxels[v] = voxels[v] or fell_back
         if config.contrasts and any(v not in retried for v in warned):
             contrasted = _contrast(job, executor, items, [v for v in warned if v not in retried], clock)
+            kept = frozenset(contrasted if config.contrast_divides == "specimen" else ())
         for v, merge in contrasted.items():  # the mixture's components merged into the object and the outside
             level1[v] = Level1("contrast", 0, merge)
             clustered[v] = None  # decided voxel by voxel: no band
@@ -916,7 +917,7 @@ def segment_chunked(
         embeddings=[job.file(v, _sides_name(config.levels[-1].patch_sides)) for v in range(len(volumes))],
         seconds=clock.seconds, grids=grids, retried=[v in retried for v in range(len(volumes))],
         contrast=[v in contrasted for v in range(len(volumes))],
-        specimen=[v in contrasted and config.contrast_divides == "specimen" for v in range(len(volumes))],
+        specimen=[v in kept for v in range(len(volumes))],
     )
 
 
