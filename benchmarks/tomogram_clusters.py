@@ -24,12 +24,13 @@ import numpy as np
 from benchmarks.real_data import TOMO_CLUSTERS, load_tomogram, particle_concentration, particle_neighbourhood, sample_folder
 
 
-def cluster_rows(seed: str, image: np.ndarray, labels: dict, particles: np.ndarray, near: np.ndarray) -> list[str]:
-    """Markdown rows, one per cluster of each map in ``labels`` (k -> map)."""
+def cluster_rows(seed: str, image: np.ndarray, labels: dict, particles: np.ndarray, near: np.ndarray,
+                 sides: tuple[int, int] = (5, 10)) -> list[str]:
+    """Markdown rows, one per cluster of each map in ``labels`` (k -> map); local contrast at patch sides ``sides``."""
     from hypseg.inference.recipe import local_contrast
 
     z = (image - image.mean()) / image.std()
-    contrast = local_contrast(z, (5, 10))
+    contrast = local_contrast(z, sides)
     rows = []
     for k, found in sorted(labels.items()):
         scored = particle_concentration(found, particles, near)
@@ -68,7 +69,7 @@ def main() -> None:
         result = hypseg.segment(image, model, recipe=config)
         found = result.volumes[0]
         tag = run.name.removeprefix("seed") + (" (local contrast)" if found.contrast else "")
-        lines += cluster_rows(tag, image, found.labels, volume.particles, near)
+        lines += cluster_rows(tag, image, found.labels, volume.particles, near, result.config.contrast_sides)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     text = "\n".join([f"The default with {config.contrast_components} local-contrast components. A voxel is near a position "
                       f"within {radius} voxels. Run at {commit}.", "", *lines, ""])
