@@ -1,0 +1,117 @@
+"""How large local contrast's object should be: rules that grow it, compared on the crowded set's validation volumes.
+
+The tomogram's score takes the cluster holding most particle positions, so a particle map that is precise but holds
+fewer than half of the particles loses it to the specimen's bulk. This probe asks, on validation only, which rule for
+level 1's object holds more of the particles without giving up its precision. It trains one ``cpu``-recipe model
+(``--seed``) on the crowded set's training volumes (:func:`benchmarks.crowded_probe.trained_on_crowded`; never the
+test split) and, for each of its 20 validation volumes, fits tied Gaussian mixtures
+(:class:`hypseg.clustering.TiedGaussianMixture`, on 50,000 voxels drawn with seed 0, 3 restarts, as the recipe fits
+them) of two and three components to the p = 5 embedding minus the p = 10 (the tangent space). Each rule names the
+object:
+
+- ``three, posterior``: three components, each voxel in its most probable one; of the two besides the largest the
+  one whose voxels' mean local intensity contrast (:func:`hypseg.inference.recipe.local_contrast`, sides 5 and 10)
+  is farthest from zero (the recipe's rule, :func:`hypseg.inference.recipe.contrast_object`);
+- ``three, posterior, tails of its sign``: the same, with the other tail too where its mean contrast has the object's
+  sign;
+- ``three, likelihood``: as ``three, posterior`` with each voxel in its most likely component, the mixing weights
+  left out (a rare component's boundary then lies where its density equals the bulk's);
+- ``three, likelihood, tails of its sign``;
+- ``three, posterior, dilated``: ``three, posterior`` grown by one voxel (six neighbours);
+- ``two, posterior`` and ``two, likelihood``: two components, the smaller.
+
+Scored per volume, as the tomogram is (:func:`benchmarks.real_data.particle_concentration`): the F1 of the cluster
+(the object or the rest) holding most particle voxels (``voxel_f1``) and of the one holding most particle centres
+(``centre_f1``: each connected particle's voxel deepest inside it, the tomogram's positions; precision the share of
+the cluster's voxels that are particle voxels), the object's DICE against the particles, the share of the centres
+inside the object and the object's share of the volume. Prints one JSON line per volume and one with the means::
+
+    python -m benchmarks.contrast_grow_probe --seed 0
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from scipy import ndimage
+
+from benchmarks.contrast_tails_probe import dice
+from benchmarks.crowded_probe import probe_on_crowded
+from benchmarks.real_data import particle_concentration
+from hypseg.clustering import TiedGaussianMixture
+from hypseg.inference import embed_volume_multiscale
+from hypseg.inference.recipe import cluster_sums, local_contrast
+from hypseg.inference.tangent import to_tangent
+
+SUBSAMPLE = 50_000
+
+
+def centres(particles: np.ndarray) -> np.ndarray:
+    """(N, 3) int: per connected particle (six neighbours) its voxel farthest from the specimen."""
+    found, n = ndimage.label(particles)
+    depth = ndimage.distance_transform_edt(particles)
+    return np.array(ndimage.maximum_position(depth, found, np.arange(1, n + 1)), dtype=np.int64).reshape(-1, 3)
+
+
+def mixture(points: np.ndarray, components: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each voxel's most probable and most likely component of a tied mixture fitted as the recipe fits it."""
+    flat = points.reshape(-1, points.shape[-1]).astype(np.float64)
+    drawn = np.random.default_rng(0).choice(len(flat), size=min(SUBSAMPLE, len(flat)), replace=False)
+    fit = TiedGaussianMixture(components, n_init=3, random_state=0).fit(flat[drawn])
+    scores = fit._scores(flat)
+    with np.errstate(divide="ignore"):
+        likely = scores - np.log(fit.weights_)
+    return scores.argmax(1).reshape(points.shape[:-1]), likely.argmax(1).reshape(points.shape[:-1])
+
+
+def objects(found: np.ndarray, contrast: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The object of ``found``'s k components (the strongest tail; the smaller of two) and the tails of its sign."""
+    totals, counts = cluster_sums(contrast[..., None], found, k).T
+    bulk = int(np.argmax(counts))
+    tails = [j for j in range(k) if j != bulk and counts[j] > 0]
+    means = {j: totals[j] / counts[j] for j in tails}
+    best = max(tails, key=lambda j: abs(means[j]))
+    same = [j for j in tails if np.sign(means[j]) == np.sign(means[best])]
+    return found == best, np.isin(found, same)
+
+
+def rules(model, volume: np.ndarray) -> dict[str, np.ndarray]:
+    """Rule name -> the object (bool map) it names in ``volume``."""
+    e5, e10 = (to_tangent(embed_volume_multiscale(model, volume, patch_sizes=(p,))) for p in (5, 10))
+    contrast = local_contrast(volume, (5, 10))
+    post3, like3 = mixture(e5 - e10, 3)
+    post2, like2 = mixture(e5 - e10, 2)
+    out = {}
+    for name, found in (("posterior", post3), ("likelihood", like3)):
+        out[f"three, {name}"], out[f"three, {name}, tails of its sign"] = objects(found, contrast, 3)
+    out["three, posterior, dilated"] = ndimage.binary_dilation(out["three, posterior"])
+    for name, found in (("posterior", post2), ("likelihood", like2)):
+        out[f"two, {name}"] = objects(found, contrast, 2)[0]
+    return out
+
+
+def main() -> None:
+    args, model, val, truths = probe_on_crowded(__doc__)
+    means: dict[str, dict[str, list[float]]] = {}
+    for i, (volume, truth) in enumerate(zip(val, truths)):
+        particles = truth[1] > 0
+        points = centres(particles)
+        row = {}
+        for name, obj in rules(model, volume).items():
+            labels = obj.astype(np.int32)
+            row[name] = {"voxel_f1": particle_concentration(labels, np.argwhere(particles), particles).f1,
+                         "centre_f1": particle_concentration(labels, points, particles).f1,
+                         "dice": dice(obj, particles),
+                         "centres_inside": float(obj[tuple(points.T)].mean()) if len(points) else 0.0,
+                         "share": float(obj.mean())}
+            for key, value in row[name].items():
+                means.setdefault(name, {}).setdefault(key, []).append(value)
+        print(json.dumps({"seed": args.seed, "volume": i,
+                          "rules": {n: {k: round(v, 3) for k, v in r.items()} for n, r in row.items()}}), flush=True)
+    print(json.dumps({"seed": args.seed, "means": {n: {k: round(float(np.mean(v)), 3) for k, v in r.items()}
+                                                   for n, r in means.items()}}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
