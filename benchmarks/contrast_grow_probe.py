@@ -17,7 +17,7 @@ object:
 - ``three, likelihood``: as ``three, posterior`` with each voxel in its most likely component, the mixing weights
   left out (a rare component's boundary then lies where its density equals the bulk's);
 - ``three, likelihood, tails of its sign``;
-- ``three, posterior, dilated``: ``three, posterior`` grown by one voxel (six neighbours);
+- ``three, posterior, dilated`` and ``three, likelihood, dilated``: those objects grown by one voxel (six neighbours);
 - ``two, posterior`` and ``two, likelihood``: two components, the smaller.
 
 Scored per volume, as the tomogram is (:func:`benchmarks.real_data.particle_concentration`): the F1 of the cluster
@@ -85,7 +85,8 @@ def rules(model, volume: np.ndarray) -> dict[str, np.ndarray]:
     out = {}
     for name, found in (("posterior", post3), ("likelihood", like3)):
         out[f"three, {name}"], out[f"three, {name}, tails of its sign"] = objects(found, contrast, 3)
-    out["three, posterior, dilated"] = ndimage.binary_dilation(out["three, posterior"])
+    for name in ("posterior", "likelihood"):
+        out[f"three, {name}, dilated"] = ndimage.binary_dilation(out[f"three, {name}"])
     for name, found in (("posterior", post2), ("likelihood", like2)):
         out[f"two, {name}"] = objects(found, contrast, 2)[0]
     return out
