@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchmarks import quality
 from hypseg.config import cpu_recipe
-from hypseg.config.segment import CONTRAST_PARTS, SPACES
+from hypseg.config.segment import CONTRAST_ASSIGNS, CONTRAST_PARTS, SPACES
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -34,6 +34,8 @@ if __name__ == "__main__":
                         "(SegmentConfig.contrast_components; default: the recipe's)")
     parser.add_argument("--contrast-divides", choices=CONTRAST_PARTS, help="what the finer levels divide where local "
                         "contrast found level 1's object (SegmentConfig.contrast_divides; default: the recipe's)")
+    parser.add_argument("--contrast-assign", choices=CONTRAST_ASSIGNS, help="how local contrast's mixture assigns a "
+                        "voxel (SegmentConfig.contrast_assign; default: the recipe's)")
     parser.add_argument("--supervoxel-tile", type=int, help="cut the learned models' supervoxels in tiles of this side")
     parser.add_argument("--no-ensemble", action="store_true", help="no rows for the learned models' seeds' ensembles")
     parser.add_argument("--out", type=Path, help="the tables' file (default: benchmarks/results/quality.md; with --render: "
@@ -68,6 +70,8 @@ if __name__ == "__main__":
         inference = {**inference, 1: dataclasses.replace(inference[1], contrast_components=args.contrast_components)}
     if args.contrast_divides is not None:
         inference = {**inference, 1: dataclasses.replace(inference[1], contrast_divides=args.contrast_divides)}
+    if args.contrast_assign is not None:
+        inference = {**inference, 1: dataclasses.replace(inference[1], contrast_assign=args.contrast_assign)}
     recipe = cpu_recipe()
     if args.triplet_weight is not None:
         recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, triplet_weight=args.triplet_weight))

@@ -110,7 +110,8 @@ class LevelInference:
     0: none); ``contrast_sides``: where that finds none either, the two patch sides whose embeddings' difference
     level 1 is clustered on voxel by voxel (``SegmentConfig.contrast_sides``; empty: none), by a mixture of
     ``contrast_components`` components (``SegmentConfig.contrast_components``), the finer levels there dividing
-    ``contrast_divides`` (``SegmentConfig.contrast_divides``).
+    ``contrast_divides`` (``SegmentConfig.contrast_divides``), each voxel in its ``contrast_assign`` component
+    (``SegmentConfig.contrast_assign``).
     """
 
     patch_sides: tuple[int, ...]
@@ -127,6 +128,7 @@ class LevelInference:
     contrast_sides: tuple[int, ...] = ()
     contrast_components: int = 2
     contrast_divides: str = "object"
+    contrast_assign: str = "posterior"
 
     def describe(self) -> str:
         sides = "p = " + " x ".join(map(str, self.patch_sides))
@@ -144,6 +146,7 @@ class LevelInference:
                 + (f", where that finds none either voxel by voxel on p = {self.contrast_sides[0]} minus p = "
                    f"{self.contrast_sides[1]} by a tied Gaussian mixture"
                    + (f" of {self.contrast_components} components" if self.contrast_components != 2 else "")
+                   + (", each voxel in its likeliest component" if self.contrast_assign == "likelihood" else "")
                    + (", the finer levels there dividing the specimen" if self.contrast_divides == "specimen" else "")
                    if self.contrast_sides and self.field_retry and self.in_object and self.clusterer == "kmeans" else "")
                 + (f", its boundary refined by intensity ({self.refine} pass{'es' if self.refine > 1 else ''})"
@@ -177,7 +180,8 @@ INFERENCE: Mapping[int, LevelInference] = {
                       _DEFAULT.space, level.clusterer, _DEFAULT.refine if i == 1 else 0, _DEFAULT.voxel_band if i == 1 else 0,
                       _DEFAULT.band_sides if i == 1 else (), _DEFAULT.field_retry if i == 1 else 0,
                       _DEFAULT.contrast_sides if i == 1 else (), _DEFAULT.contrast_components if i == 1 else 2,
-                      _DEFAULT.contrast_divides if i == 1 else "object")
+                      _DEFAULT.contrast_divides if i == 1 else "object",
+                      _DEFAULT.contrast_assign if i == 1 else "posterior")
     for i, level in enumerate(_DEFAULT.levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
 
@@ -195,7 +199,7 @@ def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int,
         refine=inference[min(levels)].refine, voxel_band=inference[min(levels)].voxel_band,
         band_sides=inference[min(levels)].band_sides, field_retry=inference[min(levels)].field_retry,
         contrast_sides=inference[min(levels)].contrast_sides, contrast_components=inference[min(levels)].contrast_components,
-        contrast_divides=inference[min(levels)].contrast_divides)
+        contrast_divides=inference[min(levels)].contrast_divides, contrast_assign=inference[min(levels)].contrast_assign)
 
 
 def level_weights(settings, segments: Mapping[int, Sequence[np.ndarray]]) -> dict[LevelInference, list[np.ndarray] | None]:

@@ -64,7 +64,7 @@ from hypseg.baselines.patch_pca import principal_axes
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, cluster_volumes, level_labels,
                                 level_weights, particle_f1, score_labels, segment_config, segment_embeddings)
 from hypseg.config import cpu_recipe
-from hypseg.config.segment import CLUSTERERS, CONTRAST_PARTS, SPACES
+from hypseg.config.segment import CLUSTERERS, CONTRAST_ASSIGNS, CONTRAST_PARTS, SPACES
 from hypseg.data import SyntheticConfig, discover_cases, load_normalised, normalise, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.recipe import cluster_embeddings
@@ -200,6 +200,9 @@ def main() -> None:
                         "score the recipe with its finer levels dividing D (object or specimen) where local contrast found "
                         "level 1's object (SegmentConfig.contrast_divides), with K components of local contrast's "
                         "mixture where given; the row's contrast_divides is the option as given (repeat)")
+    parser.add_argument("--contrast-assign", action="append", default=[], choices=CONTRAST_ASSIGNS, help="with --recipe, "
+                        "also score the recipe with local contrast's mixture assigning each voxel to its most probable "
+                        "(posterior) or most likely (likelihood) component (SegmentConfig.contrast_assign) (repeat)")
     parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, "
                         "also score the recipe with every level's clustering seeded S instead of 0 (SegmentConfig.seed: "
                         "subsamples and restarts), paired against the recipe's own rows: how far the clustering's "
@@ -234,6 +237,8 @@ def main() -> None:
         parser.error("--field-retry needs --recipe and at least 3 clusters")
     if args.kmeans_seed and (not args.recipe or min(args.kmeans_seed) < 0):
         parser.error("--kmeans-seed needs --recipe and seeds >= 0")
+    if args.contrast_assign and not args.recipe:
+        parser.error("--contrast-assign needs --recipe")
     for divides in args.contrast_divides:
         part, _, components = divides.partition(":")
         if not args.recipe or part not in CONTRAST_PARTS or (components and not (components.isdigit() and int(components) >= 2)):
@@ -411,6 +416,7 @@ def main() -> None:
                *(("kmeans_seed", s) for s in args.kmeans_seed),
                *(("contrast_components", k) for k in args.contrast_components),
                *(("contrast_divides", d) for d in args.contrast_divides),
+               *(("contrast_assign", a) for a in args.contrast_assign),
                *(("contrast_sides", () if c == "0" else tuple(int(p) for p in c.split(","))) for c in args.contrast_sides)]
     for clusterer, refine, choice in itertools.product(clusterers if recipe else (), passes, choices):
         finer = {level: dataclasses.replace(how, refine=refine) if level == 1 else dataclasses.replace(how, clusterer=clusterer)
@@ -440,6 +446,9 @@ def main() -> None:
             finer[1] = dataclasses.replace(finer[1], contrast_divides=divides,
                                            **({"contrast_components": int(components)} if components else {}))
             named |= {"contrast_divides": value}
+        elif what == "contrast_assign":  # local contrast's mixture assigning each voxel by its posterior or likelihood
+            finer[1] = dataclasses.replace(finer[1], contrast_assign=value)
+            named |= {"contrast_assign": value}
         elif what == "kmeans_seed":
             named |= {"kmeans_seed": value}
         found = cluster_volumes(embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,
@@ -467,7 +476,7 @@ def main() -> None:
                           **({"retried_volumes": [i for i, volume in enumerate(found) if volume.retried]}
                              if what == "field_retry" else {}),
                           **({"contrast_volumes": [i for i, volume in enumerate(found) if volume.contrast]}
-                             if what in ("contrast_sides", "contrast_components", "contrast_divides") else {}),
+                             if what in ("contrast_sides", "contrast_components", "contrast_divides", "contrast_assign") else {}),
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels], **objects_f1,
                           "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels},
                           **compared}), flush=True)

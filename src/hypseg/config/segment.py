@@ -32,6 +32,8 @@ SPACES = ("ball", "tangent")
 CLUSTERERS = ("kmeans", "tied-mixture")
 #: what the finer levels divide where local contrast found level 1's object (``SegmentConfig.contrast_divides``)
 CONTRAST_PARTS = ("object", "specimen")
+#: how local contrast's mixture assigns a voxel (``SegmentConfig.contrast_assign``)
+CONTRAST_ASSIGNS = ("posterior", "likelihood")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,6 +189,12 @@ class SegmentConfig(Config):
         level pools such volumes apart from the others (:func:`hypseg.inference.recipe.pools_by_kind`). A volume
         with no object in a field of view has no outside to keep whole, and where its particles are of one kind the
         finer levels are better spent on the specimen around them.
+    contrast_assign : str
+        How local contrast's mixture (``contrast_sides``) assigns each voxel: to its most probable component
+        (``"posterior"``) or to its most likely, the mixing weights left out (``"likelihood"``). The mixture's weight
+        for a rare component is small, so by the posterior a voxel joins the particles only where their density far
+        exceeds the bulk's, and a faint particle stays with the specimen; by the likelihood the particles reach to
+        where the two densities are equal, and hold more of the faint ones.
     """
 
     levels: tuple[LevelConfig, ...]
@@ -203,6 +211,7 @@ class SegmentConfig(Config):
     contrast_sides: tuple[int, ...] = ()
     contrast_components: int = 2
     contrast_divides: str = "object"
+    contrast_assign: str = "posterior"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -255,6 +264,9 @@ class SegmentConfig(Config):
         if self.contrast_divides not in CONTRAST_PARTS:
             raise UserError(f"SegmentConfig: contrast_divides must be one of {', '.join(CONTRAST_PARTS)}, "
                             f"got {self.contrast_divides!r}")
+        if self.contrast_assign not in CONTRAST_ASSIGNS:
+            raise UserError(f"SegmentConfig: contrast_assign must be one of {', '.join(CONTRAST_ASSIGNS)}, "
+                            f"got {self.contrast_assign!r}")
         if self.supervoxel_tile < MIN_TILE:
             raise UserError(f"SegmentConfig: supervoxel_tile must be >= {MIN_TILE} voxels, got {self.supervoxel_tile}")
 
@@ -351,8 +363,9 @@ class SegmentConfig(Config):
             which = ("the smaller component the object" if self.contrast_components == 2 else
                      f"of its {self.contrast_components} components the one of strongest local intensity contrast "
                      "besides the largest the object")
+            each = ", each voxel in its likeliest component" if self.contrast_assign == "likelihood" else ""
             lines.append(f"where that finds none either, level 1 clustered voxel by voxel on its embedding at p = {fine} minus "
-                         f"p = {coarse} by a tied Gaussian mixture, {which}")
+                         f"p = {coarse} by a tied Gaussian mixture{each}, {which}")
             if self.contrast_divides == "specimen" and len(self.levels) > 1 and self.levels[1].in_object:
                 lines.append("the finer levels there divide the specimen around that object, which stays one cluster")
         if self.refine and self.contained:

@@ -1079,7 +1079,8 @@ def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) 
             warnings.simplefilter("ignore", EmptyClusterWarning)
             fitted[v] = fit_parts([(_ContrastPoints(job, v), None)], [config.contrast_components], pooled=False,
                                   subsample=config.subsample, random_state=config.seed, hyperbolic=False,
-                                  n_init=config.n_init, clusterer="tied-mixture")[0]
+                                  n_init=config.n_init, clusterer="tied-mixture",
+                                  likeliest=config.contrast_assign == "likelihood")[0]
     clock.lap("fit")
     mine = [item for item in items if item[0] in fitted]
     counts = executor.map(functools.partial(_contrast_task, job), mine, desc="level 1 by local contrast",

@@ -378,7 +378,7 @@ def cluster_embeddings(
             with warnings.catch_warnings():  # no contrast at all: a component stays empty, and maybe there is no object
                 warnings.simplefilter("ignore", EmptyClusterWarning)
                 found = contrast_split(fine - coarse, components=k, subsample=config.subsample, n_init=config.n_init,
-                                       seed=config.seed)
+                                       seed=config.seed, likeliest=config.contrast_assign == "likelihood")
             contrast = np.zeros(found.shape) if k == 2 else local_contrast(volumes[i], config.contrast_sides)
             merge = contrast_object(cluster_sums(contrast[..., None], found, k))
             if merge is None:
@@ -439,13 +439,16 @@ def pools_by_kind(n: int, kept: Collection[int]) -> list[list[int] | None]:
     return [sorted(kept), [i for i in range(n) if i not in kept]]
 
 
-def contrast_split(points: np.ndarray, *, components: int, subsample: int, n_init: int, seed: int) -> np.ndarray:
+def contrast_split(points: np.ndarray, *, components: int, subsample: int, n_init: int, seed: int,
+                   likeliest: bool = False) -> np.ndarray:
     """(Z, Y, X) int32: each voxel's component of a tied Gaussian mixture of ``components`` components
     (``SegmentConfig.contrast_sides``: its mixing weights let a rare component stand where k-means would split the
     common one) fitted to ``points`` (Z, Y, X, D) as every level is fitted (:func:`segment_volumes`: on ``subsample``
-    voxels drawn with ``seed``). :func:`contrast_object` says which component is the object."""
+    voxels drawn with ``seed``), the most probable or, with ``likeliest``, the most likely
+    (``SegmentConfig.contrast_assign``). :func:`contrast_object` says which component is the object."""
     return segment_volumes([points], clusters=[components], hyperbolic=False, pooled=False, subsample=subsample,
-                           n_init=n_init, random_state=seed, clusterer="tied-mixture")[0].labels[components]
+                           n_init=n_init, random_state=seed, clusterer="tied-mixture",
+                           likeliest=likeliest)[0].labels[components]
 
 
 def local_contrast(volume: np.ndarray, sides: Sequence[int]) -> np.ndarray:

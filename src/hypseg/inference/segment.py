@@ -70,16 +70,19 @@ def _check_clusters(clusters: Sequence[int], nested: bool) -> list[int]:
 
 
 def _estimator(k: int, *, c: float, hyperbolic: bool, n_init: int, random_state: int, factors: int = 1, device=None,
-               clusterer: str = "kmeans"):
+               clusterer: str = "kmeans", likeliest: bool = False):
     """The k-means of the latent space; a single ball or Euclidean space runs on ``device`` (a product of balls on the CPU).
     Euclidean factors side by side are one Euclidean space: their squared distances add up as the product's do.
-    ``clusterer="tied-mixture"``: a Gaussian mixture with one shared covariance, for flat points only."""
+    ``clusterer="tied-mixture"``: a Gaussian mixture with one shared covariance, for flat points only, each point in its
+    most probable component or, with ``likeliest``, its most likely (:class:`TiedGaussianMixture`)."""
     if clusterer not in CLUSTERERS:
         raise UserError(f"unknown clusterer {clusterer!r}; choose one of {', '.join(CLUSTERERS)}")
     if clusterer == "tied-mixture":
         if hyperbolic:
             raise UserError(TIED_NEEDS_FLAT)
-        return TiedGaussianMixture(k, n_init=n_init, random_state=random_state, device=device)
+        return TiedGaussianMixture(k, n_init=n_init, random_state=random_state, device=device, likeliest=likeliest)
+    if likeliest:
+        raise ValueError("only a tied mixture assigns points to their likeliest component")
     if factors > 1 and hyperbolic:
         return ProductBallKMeans(n_clusters=k, factors=factors, c=c, n_init=n_init, random_state=random_state)
     if hyperbolic:
@@ -100,9 +103,10 @@ def fit_levels(
     sample_weight: np.ndarray | None = None,
     device=None,
     clusterer: str = "kmeans",
+    likeliest: bool = False,
 ) -> list[_Level]:
-    """Fit one k-means (or ``clusterer``, :func:`_estimator`) per cluster count on ``sample`` (N, d), each point
-    weighted by ``sample_weight`` (N,)."""
+    """Fit one k-means (or ``clusterer``, :func:`_estimator`, with ``likeliest``) per cluster count on ``sample`` (N, d),
+    each point weighted by ``sample_weight`` (N,)."""
     ks = _check_clusters(clusters, nested)
     weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     if len(sample) < max(ks):
@@ -112,7 +116,7 @@ def fit_levels(
     for i, k in enumerate(ks):
         if not nested or i == 0:
             est = _estimator(k, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors, device=device,
-                             clusterer=clusterer)
+                             clusterer=clusterer, likeliest=likeliest)
             est.fit(sample, sample_weight=weights)
             levels.append(_Level(k, np.asarray(est.cluster_centers_), None, (est,)))
             sample_labels[k] = est.labels_
@@ -129,7 +133,7 @@ def fit_levels(
                 models.append(None)
                 continue
             est = _estimator(r, c=c, hyperbolic=hyperbolic, n_init=n_init, random_state=random_state, factors=factors, device=device,
-                             clusterer=clusterer)
+                             clusterer=clusterer, likeliest=likeliest)
             est.fit(members, sample_weight=None if weights is None else weights[chosen])
             blocks.append(np.asarray(est.cluster_centers_))
             models.append(est)
@@ -262,6 +266,7 @@ def segment_volumes(
     voxel_weights: Sequence[np.ndarray | None] | None = None,
     device=None,
     clusterer: str = "kmeans",
+    likeliest: bool = False,
 ) -> list[Segmentation]:
     """Segment several volumes: one fit on a pooled subsample (``pooled``) or one fit per volume.
 
@@ -272,7 +277,8 @@ def segment_volumes(
     Fewer supervoxels than the largest k: fitted per volume, such a volume's voxels (inside its mask)
     are clustered instead, and its segmentation says so (``Segmentation.voxels``), while the other
     volumes keep their supervoxels; in a pooled fit, fewer supervoxels over all volumes together
-    cluster every volume's voxels instead, and every segmentation says so.
+    cluster every volume's voxels instead, and every segmentation says so. ``likeliest``: a tied mixture's points go
+    to their most likely component instead of their most probable (:class:`TiedGaussianMixture`).
     """
     if not embeddings:
         raise UserError("no embeddings to segment")
@@ -301,7 +307,7 @@ def segment_volumes(
              for i, (part, e, voxels) in enumerate(zip(parts, embeddings, few))]
     fitted = fit_parts([(part.points, part.weights) for part in parts], clusters, pooled=pooled, subsample=subsample,
                        c=c, hyperbolic=hyperbolic, nested=nested, n_init=n_init, random_state=random_state, factors=factors,
-                       device=device, clusterer=clusterer)
+                       device=device, clusterer=clusterer, likeliest=likeliest)
     return [_predict(levels, part, e.shape[:3], voxels=voxels) for levels, part, e, voxels in zip(fitted, parts, embeddings, few)]
 
 
