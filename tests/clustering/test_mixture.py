@@ -68,6 +68,27 @@ def test_predict_labels_the_fitted_points_as_fit_did_and_new_points_by_the_neare
     assert np.array_equal(model.predict(model.cluster_centers_), np.arange(3))
 
 
+def test_the_likeliest_component_is_the_hand_computed_likelihoods_argmax_and_the_fit_is_unchanged():
+    from scipy.stats import multivariate_normal
+
+    x = blobs()
+    probable = TiedGaussianMixture(3, random_state=0).fit(x)
+    likely = TiedGaussianMixture(3, random_state=0, likeliest=True).fit(x)
+    np.testing.assert_allclose(likely.cluster_centers_, probable.cluster_centers_)  # EM fits the same mixture
+    np.testing.assert_allclose(likely.weights_, probable.weights_)
+    density = np.stack([multivariate_normal(mean, probable.covariance_).logpdf(x) for mean in probable.cluster_centers_], 1)
+    assert np.array_equal(likely.labels_, density.argmax(1))
+    assert np.array_equal(probable.labels_, (density + np.log(probable.weights_)).argmax(1))
+    rare = int(np.argmin(probable.weights_))  # the smallest component holds more points by its likelihood
+    assert (likely.labels_ == rare).sum() > (probable.labels_ == rare).sum()
+
+
+def test_an_empty_component_stays_empty_for_the_likeliest():
+    model = TiedGaussianMixture(2, random_state=0, likeliest=True).fit(blobs())
+    model.weights_ = np.array([1.0, 0.0])  # as EM leaves a component that lost every point
+    assert np.array_equal(model.predict(blobs()), np.zeros(len(blobs())))
+
+
 @pytest.mark.parametrize("X, w, message", [
     (np.zeros((5, 2)) + np.nan, None, "the points must be a finite (N, d) array, got shape (5, 2)"),
     (np.zeros(5), None, "the points must be a finite (N, d) array, got shape (5,)"),

@@ -227,6 +227,18 @@ def test_what_the_finer_levels_divide_is_described_kept_and_checked():
     assert SegmentConfig.from_dict(saved) == dataclasses.replace(specimen, contrast_divides="object")
 
 
+def test_how_local_contrast_assigns_a_voxel_is_described_kept_and_checked():
+    likely = dataclasses.replace(segment_preset("default"), contrast_sides=(5, 10), contrast_assign="likelihood")
+    assert any("tied Gaussian mixture, each voxel in its likeliest component" in line for line in likely.describe().splitlines())
+    assert not any("likeliest" in line for line in dataclasses.replace(likely, contrast_assign="posterior").describe().splitlines())
+    assert SegmentConfig.from_dict(likely.to_dict()) == likely
+    with pytest.raises(UserError, match=r"^SegmentConfig: contrast_assign must be one of posterior, likelihood, got 'map'$"):
+        dataclasses.replace(likely, contrast_assign="map")
+    saved = likely.to_dict()  # a recipe file written before the setting existed: the posterior
+    del saved["contrast_assign"]
+    assert SegmentConfig.from_dict(saved) == dataclasses.replace(likely, contrast_assign="posterior")
+
+
 def test_patch_sides_move_the_band_and_local_contrast_with_them():
     default = dataclasses.replace(segment_preset("default"), band_sides=(5,))
     four = default.at_patch_sides([4, 8])
