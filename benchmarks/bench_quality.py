@@ -36,6 +36,8 @@ if __name__ == "__main__":
                         "contrast found level 1's object (SegmentConfig.contrast_divides; default: the recipe's)")
     parser.add_argument("--contrast-assign", choices=CONTRAST_ASSIGNS, help="how local contrast's mixture assigns a "
                         "voxel (SegmentConfig.contrast_assign; default: the recipe's)")
+    parser.add_argument("--contrast-grow", type=int, help="voxels local contrast's object is grown by "
+                        "(SegmentConfig.contrast_grow; default: the recipe's)")
     parser.add_argument("--supervoxel-tile", type=int, help="cut the learned models' supervoxels in tiles of this side")
     parser.add_argument("--no-ensemble", action="store_true", help="no rows for the learned models' seeds' ensembles")
     parser.add_argument("--out", type=Path, help="the tables' file (default: benchmarks/results/quality.md; with --render: "
@@ -72,6 +74,10 @@ if __name__ == "__main__":
         inference = {**inference, 1: dataclasses.replace(inference[1], contrast_divides=args.contrast_divides)}
     if args.contrast_assign is not None:
         inference = {**inference, 1: dataclasses.replace(inference[1], contrast_assign=args.contrast_assign)}
+    if args.contrast_grow is not None:
+        if args.contrast_grow < 0:
+            parser.error(f"--contrast-grow must be >= 0, got {args.contrast_grow}")
+        inference = {**inference, 1: dataclasses.replace(inference[1], contrast_grow=args.contrast_grow)}
     recipe = cpu_recipe()
     if args.triplet_weight is not None:
         recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, triplet_weight=args.triplet_weight))

@@ -111,7 +111,7 @@ class LevelInference:
     level 1 is clustered on voxel by voxel (``SegmentConfig.contrast_sides``; empty: none), by a mixture of
     ``contrast_components`` components (``SegmentConfig.contrast_components``), the finer levels there dividing
     ``contrast_divides`` (``SegmentConfig.contrast_divides``), each voxel in its ``contrast_assign`` component
-    (``SegmentConfig.contrast_assign``).
+    (``SegmentConfig.contrast_assign``), the object grown by ``contrast_grow`` voxels (``SegmentConfig.contrast_grow``).
     """
 
     patch_sides: tuple[int, ...]
@@ -129,6 +129,7 @@ class LevelInference:
     contrast_components: int = 2
     contrast_divides: str = "object"
     contrast_assign: str = "posterior"
+    contrast_grow: int = 0
 
     def describe(self) -> str:
         sides = "p = " + " x ".join(map(str, self.patch_sides))
@@ -147,6 +148,7 @@ class LevelInference:
                    f"{self.contrast_sides[1]} by a tied Gaussian mixture"
                    + (f" of {self.contrast_components} components" if self.contrast_components != 2 else "")
                    + (", each voxel in its likeliest component" if self.contrast_assign == "likelihood" else "")
+                   + (f", the object grown by {self.contrast_grow}" if self.contrast_grow else "")
                    + (", the finer levels there dividing the specimen" if self.contrast_divides == "specimen" else "")
                    if self.contrast_sides and self.field_retry and self.in_object and self.clusterer == "kmeans" else "")
                 + (f", its boundary refined by intensity ({self.refine} pass{'es' if self.refine > 1 else ''})"
@@ -181,7 +183,7 @@ INFERENCE: Mapping[int, LevelInference] = {
                       _DEFAULT.band_sides if i == 1 else (), _DEFAULT.field_retry if i == 1 else 0,
                       _DEFAULT.contrast_sides if i == 1 else (), _DEFAULT.contrast_components if i == 1 else 2,
                       _DEFAULT.contrast_divides if i == 1 else "object",
-                      _DEFAULT.contrast_assign if i == 1 else "posterior")
+                      _DEFAULT.contrast_assign if i == 1 else "posterior", _DEFAULT.contrast_grow if i == 1 else 0)
     for i, level in enumerate(_DEFAULT.levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
 
@@ -199,7 +201,8 @@ def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int,
         refine=inference[min(levels)].refine, voxel_band=inference[min(levels)].voxel_band,
         band_sides=inference[min(levels)].band_sides, field_retry=inference[min(levels)].field_retry,
         contrast_sides=inference[min(levels)].contrast_sides, contrast_components=inference[min(levels)].contrast_components,
-        contrast_divides=inference[min(levels)].contrast_divides, contrast_assign=inference[min(levels)].contrast_assign)
+        contrast_divides=inference[min(levels)].contrast_divides, contrast_assign=inference[min(levels)].contrast_assign,
+        contrast_grow=inference[min(levels)].contrast_grow)
 
 
 def level_weights(settings, segments: Mapping[int, Sequence[np.ndarray]]) -> dict[LevelInference, list[np.ndarray] | None]:

@@ -203,6 +203,9 @@ def main() -> None:
     parser.add_argument("--contrast-assign", action="append", default=[], choices=CONTRAST_ASSIGNS, help="with --recipe, "
                         "also score the recipe with local contrast's mixture assigning each voxel to its most probable "
                         "(posterior) or most likely (likelihood) component (SegmentConfig.contrast_assign) (repeat)")
+    parser.add_argument("--contrast-grow", action="append", default=[], type=int, metavar="N", help="with --recipe, "
+                        "also score the recipe with local contrast's object grown by N voxels after its refinement "
+                        "(SegmentConfig.contrast_grow) (repeat)")
     parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, "
                         "also score the recipe with every level's clustering seeded S instead of 0 (SegmentConfig.seed: "
                         "subsamples and restarts), paired against the recipe's own rows: how far the clustering's "
@@ -239,6 +242,8 @@ def main() -> None:
         parser.error("--kmeans-seed needs --recipe and seeds >= 0")
     if args.contrast_assign and not args.recipe:
         parser.error("--contrast-assign needs --recipe")
+    if args.contrast_grow and (not args.recipe or min(args.contrast_grow) < 0):
+        parser.error("--contrast-grow needs --recipe and voxels >= 0")
     for divides in args.contrast_divides:
         part, _, components = divides.partition(":")
         if not args.recipe or part not in CONTRAST_PARTS or (components and not (components.isdigit() and int(components) >= 2)):
@@ -417,6 +422,7 @@ def main() -> None:
                *(("contrast_components", k) for k in args.contrast_components),
                *(("contrast_divides", d) for d in args.contrast_divides),
                *(("contrast_assign", a) for a in args.contrast_assign),
+               *(("contrast_grow", g) for g in args.contrast_grow),
                *(("contrast_sides", () if c == "0" else tuple(int(p) for p in c.split(","))) for c in args.contrast_sides)]
     for clusterer, refine, choice in itertools.product(clusterers if recipe else (), passes, choices):
         finer = {level: dataclasses.replace(how, refine=refine) if level == 1 else dataclasses.replace(how, clusterer=clusterer)
@@ -449,6 +455,9 @@ def main() -> None:
         elif what == "contrast_assign":  # local contrast's mixture assigning each voxel by its posterior or likelihood
             finer[1] = dataclasses.replace(finer[1], contrast_assign=value)
             named |= {"contrast_assign": value}
+        elif what == "contrast_grow":  # local contrast's object grown after its refinement
+            finer[1] = dataclasses.replace(finer[1], contrast_grow=value)
+            named |= {"contrast_grow": value}
         elif what == "kmeans_seed":
             named |= {"kmeans_seed": value}
         found = cluster_volumes(embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,
@@ -476,7 +485,8 @@ def main() -> None:
                           **({"retried_volumes": [i for i, volume in enumerate(found) if volume.retried]}
                              if what == "field_retry" else {}),
                           **({"contrast_volumes": [i for i, volume in enumerate(found) if volume.contrast]}
-                             if what in ("contrast_sides", "contrast_components", "contrast_divides", "contrast_assign") else {}),
+                             if what in ("contrast_sides", "contrast_components", "contrast_divides", "contrast_assign",
+                                         "contrast_grow") else {}),
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels], **objects_f1,
                           "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels},
                           **compared}), flush=True)

@@ -239,6 +239,19 @@ def test_how_local_contrast_assigns_a_voxel_is_described_kept_and_checked():
     assert SegmentConfig.from_dict(saved) == dataclasses.replace(likely, contrast_assign="posterior")
 
 
+def test_local_contrasts_growth_is_described_kept_and_checked():
+    grown = dataclasses.replace(segment_preset("default"), contrast_sides=(5, 10), contrast_grow=2)
+    assert "that object grown by 2 voxels after its refinement" in grown.describe().splitlines()
+    assert not any("grown" in line for line in dataclasses.replace(grown, contrast_grow=0).describe().splitlines())
+    assert SegmentConfig.from_dict(grown.to_dict()) == grown
+    for bad in (-1, 1.5, True):
+        with pytest.raises(UserError, match=r"^SegmentConfig: contrast_grow must be a whole number of voxels >= 0, got "):
+            dataclasses.replace(grown, contrast_grow=bad)
+    saved = grown.to_dict()  # a recipe file written before the setting existed: not grown
+    del saved["contrast_grow"]
+    assert SegmentConfig.from_dict(saved) == dataclasses.replace(grown, contrast_grow=0)
+
+
 def test_patch_sides_move_the_band_and_local_contrast_with_them():
     default = dataclasses.replace(segment_preset("default"), band_sides=(5,))
     four = default.at_patch_sides([4, 8])

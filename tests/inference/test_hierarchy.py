@@ -197,3 +197,16 @@ def test_a_second_try_names_the_object_off_the_faces_or_nothing():
     np.testing.assert_array_equal(tried.merge[labels] == 1, labels == 2)  # the object map: the cube against the halves
     speckle = np.random.default_rng(0).integers(0, 3, size=(10, 10, 10))  # every cluster on the faces
     assert second_try(face_counts(speckle, np.arange(3)), np.bincount(speckle.ravel(), minlength=3), np.zeros((3, 1))) is None
+
+
+def test_a_grown_object_gains_its_six_neighbours_per_voxel_of_growth_and_fills_what_it_encloses():
+    labels = np.zeros((9, 9, 9), dtype=int)
+    labels[4, 4, 4] = 1
+    assert level1_object(labels, outside=0, grow=1).sum() == 7  # the voxel and its six neighbours
+    assert level1_object(labels, outside=0, grow=2).sum() == 25  # the voxels within two 6-connected steps
+    shell = np.zeros((11, 11, 11), dtype=int)
+    shell[2:9, 2:9, 2:9] = 1
+    shell[3:8, 3:8, 3:8] = 0
+    shell[2, 5, 5] = 0  # a hollow cube open by one voxel: its cavity reaches the outside
+    assert not level1_object(shell, outside=0)[5, 5, 5]
+    assert level1_object(shell, outside=0, grow=1)[5, 5, 5]  # grown, the opening closes and the cavity is filled

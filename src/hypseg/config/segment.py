@@ -195,6 +195,10 @@ class SegmentConfig(Config):
         for a rare component is small, so by the posterior a voxel joins the particles only where their density far
         exceeds the bulk's, and a faint particle stays with the specimen; by the likelihood the particles reach to
         where the two densities are equal, and hold more of the faint ones.
+    contrast_grow : int
+        Voxels (6-connected steps) by which local contrast's object (``contrast_sides``) is grown after its boundary's
+        refinement (``refine``), before its holes are filled: the blurred rim of a small particle differs less from its
+        surroundings than its core, and the mixture leaves it to the specimen. 0: not grown.
     """
 
     levels: tuple[LevelConfig, ...]
@@ -212,6 +216,7 @@ class SegmentConfig(Config):
     contrast_components: int = 2
     contrast_divides: str = "object"
     contrast_assign: str = "posterior"
+    contrast_grow: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -267,6 +272,9 @@ class SegmentConfig(Config):
         if self.contrast_assign not in CONTRAST_ASSIGNS:
             raise UserError(f"SegmentConfig: contrast_assign must be one of {', '.join(CONTRAST_ASSIGNS)}, "
                             f"got {self.contrast_assign!r}")
+        if isinstance(self.contrast_grow, bool) or int(self.contrast_grow) != self.contrast_grow or self.contrast_grow < 0:
+            raise UserError(f"SegmentConfig: contrast_grow must be a whole number of voxels >= 0, got {self.contrast_grow}")
+        object.__setattr__(self, "contrast_grow", int(self.contrast_grow))
         if self.supervoxel_tile < MIN_TILE:
             raise UserError(f"SegmentConfig: supervoxel_tile must be >= {MIN_TILE} voxels, got {self.supervoxel_tile}")
 
@@ -366,6 +374,9 @@ class SegmentConfig(Config):
             each = ", each voxel in its likeliest component" if self.contrast_assign == "likelihood" else ""
             lines.append(f"where that finds none either, level 1 clustered voxel by voxel on its embedding at p = {fine} minus "
                          f"p = {coarse} by a tied Gaussian mixture{each}, {which}")
+            if self.contrast_grow:
+                lines.append(f"that object grown by {self.contrast_grow} voxel{'s' if self.contrast_grow > 1 else ''} "
+                             "after its refinement")
             if self.contrast_divides == "specimen" and len(self.levels) > 1 and self.levels[1].in_object:
                 lines.append("the finer levels there divide the specimen around that object, which stays one cluster")
         if self.refine and self.contained:

@@ -542,7 +542,7 @@ def _sums_task(job: Job, clusters: dict, sides: tuple[int, ...], item) -> np.nda
 
 def _moves_boundary(job: Job) -> bool:
     """Whether stage 6 rewrites the first level's object before filling its holes (:func:`_refine_task`)."""
-    return bool(job.config.refine or job.config.banded)
+    return bool(job.config.refine or job.config.banded or job.config.contrast_grow)
 
 
 def _background(job: Job, v: int, level1: Level1, box):
@@ -559,14 +559,17 @@ def _refine_task(job: Job, level1: dict, decide: Decide | None, item):
     (:func:`hypseg.inference.recipe.voxels_decide`), then its boundary refined by the volume's intensity
     (:func:`hypseg.inference.refine.refine_boundary`), holes not yet filled, to the work file ``object``, which
     :func:`_object_task` then overwrites box by box with the filled object. The chunk is read with a halo of the
-    refinement's reach and the band's width, clipped to the volume, so that its voxels get the whole-volume result."""
+    refinement's reach and the band's width, clipped to the volume, so that its voxels get the whole-volume result. Local
+    contrast's object is then grown by ``SegmentConfig.contrast_grow`` voxels (:func:`hypseg.inference.hierarchy.level1_object`),
+    the halo wider by as much."""
     v, chunk = item
     _check_run(job)
     grid = job.grids[v]
     box = grid.box(chunk)
-    h = reach(job.config.refine) + (job.config.voxel_band if job.config.banded else 0)
-    outer = tuple(slice(max(b.start - h, 0), min(b.stop + h, n)) for b, n in zip(box, grid.shape))
     mine = level1[v]
+    grow = job.config.contrast_grow if mine.source == "contrast" else 0
+    h = reach(job.config.refine) + (job.config.voxel_band if job.config.banded else 0) + grow
+    outer = tuple(slice(max(b.start - h, 0), min(b.stop + h, n)) for b, n in zip(box, grid.shape))
     labels = mine.read(job, v, outer)
     if job.config.banded and decide.centres.get(v) is not None:  # local contrast's level 1 decided voxel by voxel
         points = _clustered(job, _read(job.file(v, _sides_name(decide.sides)), outer), factors=len(decide.sides))
@@ -576,6 +579,8 @@ def _refine_task(job: Job, level1: dict, decide: Decide | None, item):
     if job.config.refine:
         slab = read_slab(job.volumes[v], tuple(o.start for o in outer), tuple(o.stop for o in outer))
         inside = refine_boundary(apply(slab, config=job.data, stats=job.stats[v]), inside, passes=job.config.refine)
+    if grow:
+        inside = ndimage.binary_dilation(inside, iterations=grow)
     core = tuple(slice(b.start - o.start, b.stop - o.start) for b, o in zip(box, outer))
     _store(job.file(v, "object"), box, inside[core].astype(np.uint8))
 

@@ -201,13 +201,14 @@ def object_order(centers: np.ndarray, outside: int) -> np.ndarray:
 
 
 def level1_object(labels: np.ndarray, *, volume: np.ndarray | None = None, refine: int = 0,
-                  outside: int | None = None) -> np.ndarray:
+                  outside: int | None = None, grow: int = 0) -> np.ndarray:
     """The object of a two-cluster level-1 map: (Z, Y, X) bool, holes filled.
 
     ``labels`` holds exactly two cluster ids (any integers). The one covering more face voxels of the
     volume is the outside (:func:`outside_cluster`; ``outside`` when the caller has found it already); the
     other, with every enclosed hole filled, is returned. With ``refine`` > 0
-    passes, its boundary is first refined by ``volume``'s intensity (:func:`hypseg.inference.refine.refine_boundary`).
+    passes, its boundary is first refined by ``volume``'s intensity (:func:`hypseg.inference.refine.refine_boundary`);
+    with ``grow`` > 0 it is then grown by that many voxels (6-connected steps; ``SegmentConfig.contrast_grow``).
 
     Examples
     --------
@@ -229,6 +230,8 @@ def level1_object(labels: np.ndarray, *, volume: np.ndarray | None = None, refin
         if volume is None:
             raise UserError("refining the level-1 object's boundary needs the volume's intensity")
         inside = refine_boundary(volume, inside, passes=refine)
+    if grow:
+        inside = ndimage.binary_dilation(inside, iterations=int(grow))
     return ndimage.binary_fill_holes(inside)
 
 

@@ -401,7 +401,8 @@ def cluster_embeddings(
                                      merge=tries[i].merge if i in tries else None)
                        for i, found in enumerate(decided)]
         objects = [level1_object(found, volume=None if volumes is None else volumes[i], refine=config.refine,
-                                 outside=outside[i]) for i, found in enumerate(decided)]
+                                 outside=outside[i], grow=config.contrast_grow if i in contrasted else 0)
+                   for i, found in enumerate(decided)]
     kept = {i for i in contrasted if config.contrast_divides == "specimen"}  # the finer levels divide the specimen
     for group in within:
         regions = None if objects is None else [~obj if i in kept else obj for i, obj in enumerate(objects)]
