@@ -661,3 +661,22 @@ def test_a_pooled_level_pools_the_volumes_of_one_kind(model_dir, tmp_path):
             assert np.array_equal(whole, load_labels(tmp_path / "chunked" / cases["chunked"][i]["labels"][k])), (i, k)
             if i == 0:
                 assert np.array_equal(whole, load_labels(tmp_path / "alone" / cases["alone"][0]["labels"][k])), k
+
+
+def test_growth_touches_local_contrasts_object_alone(model_dir, tmp_path):
+    """``contrast_grow`` grows the object local contrast found (the speckled volume's: it holds its ungrown self and
+    more) and leaves a volume whose object lies in a field of view as it was, chunk by chunk as in the whole volume."""
+    paths = [tmp_path / "speckle.mrc", tmp_path / "slabs.mrc"]
+    for path, image in zip(paths, (speckle_image(), split_field_image()[0])):
+        save_volume(Volume(image, spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path)
+    config = dataclasses.replace(_recipe("default"), subsample=3000).with_levels(supervoxel_size=64)
+    runs = (("plain", config, None), ("grown", dataclasses.replace(config, contrast_grow=1), None),
+            ("grown-chunked", dataclasses.replace(config, contrast_grow=1), TILE))
+    for name, recipe, chunk in runs:
+        segment_files(paths, model_dir=model_dir, out=tmp_path / name, config=recipe, chunk=chunk)
+    objects = {name: [load_labels(tmp_path / name / f"{stem}_object.mrc").astype(bool) for stem in ("speckle", "slabs")]
+               for name, _, _ in runs}
+    plain, grown = objects["plain"][0], objects["grown"][0]
+    assert (grown & plain).sum() == plain.sum() and grown.sum() > plain.sum()
+    assert np.array_equal(objects["grown"][1], objects["plain"][1])
+    assert all(np.array_equal(a, b) for a, b in zip(objects["grown"], objects["grown-chunked"]))
