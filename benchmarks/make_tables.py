@@ -300,6 +300,14 @@ TABLES: dict[str, Callable[[], str]] = {
     "contrast-divides-pools-particle-f1": seeded_choice(CROWDED_SETS, "pools", "contrast_divides", score="object_f1"),
     "contrast-sides-particle-f1": seeded_choice(CROWDED_SETS, "sides", "contrast_sides", score="object_f1"),
     "contrast-sides-seeds": seeded_choice(CROWDED_SETS, "sides", "contrast_sides"),
+    "contrast-grow-particle-f1": seeded_choice(CROWDED_SETS, "grow", "contrast_grow", score="object_f1"),
+    "contrast-grow-seeds": seeded_choice({**{label: name for label, name in CODE_RESPONSE_SETS.items()
+                                             if label in ("irregular", "cells at half size")}, **CROWDED_SETS},
+                                         "grow", "contrast_grow"),
+    "contrast-assign-particle-f1": seeded_choice(CROWDED_SETS, "grow", "contrast_assign", score="object_f1"),
+    "contrast-assign-seeds": seeded_choice({**{label: name for label, name in CODE_RESPONSE_SETS.items()
+                                               if label in ("irregular", "cells at half size")}, **CROWDED_SETS},
+                                           "grow", "contrast_assign"),
     "kmeans-seed-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "kmeans_seed"),
     "no-field": no_field(CODE_RESPONSE_SETS, ("no-field-0", "no-field-data1-0")),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),
