@@ -194,7 +194,9 @@ def test_uniform_inference_keeps_each_levels_pooling():
                                              voxel_band=INFERENCE[level].voxel_band, field_retry=INFERENCE[level].field_retry,
                                              contrast_sides=INFERENCE[level].contrast_sides,
                                              contrast_components=INFERENCE[level].contrast_components,
-                                             contrast_divides=INFERENCE[level].contrast_divides)
+                                             contrast_divides=INFERENCE[level].contrast_divides,
+                                             contrast_assign=INFERENCE[level].contrast_assign,
+                                             contrast_grow=INFERENCE[level].contrast_grow)
                        for level in INFERENCE}
     assert {how.space for how in INFERENCE.values()} == {"tangent"}  # the default preset's
 
@@ -209,13 +211,15 @@ def test_segment_config_takes_the_settings_one_clustering_space():
     assert INFERENCE[1].describe().endswith(", in the tangent space, voxels within 1 of its boundary deciding alone, "
                                             "again with 3 clusters where its object lies in no field of view, "
                                             "where that finds none either voxel by voxel on p = 5 minus p = 10 by a tied "
-                                            "Gaussian mixture of 3 components, the finer levels there dividing the specimen, "
+                                            "Gaussian mixture of 3 components, the object grown by 1 voxel, the finer levels there "
+                                            "dividing the specimen, "
                                             "its boundary refined by intensity (2 passes)")
     assert config.refine == INFERENCE[1].refine == 2 and config.voxel_band == INFERENCE[1].voxel_band == 1  # the first level's
     assert config.field_retry == INFERENCE[1].field_retry == 3
     assert config.contrast_sides == INFERENCE[1].contrast_sides == (5, 10)
     assert config.contrast_components == INFERENCE[1].contrast_components == 3
     assert config.contrast_divides == INFERENCE[1].contrast_divides == "specimen"
+    assert config.contrast_grow == INFERENCE[1].contrast_grow == 1 and config.contrast_assign == "posterior"
     flat = {level: dataclasses.replace(how, in_object=False) for level, how in INFERENCE.items()}
     assert not flat[1].describe().endswith(")")  # no containment, no object: nothing is said to be refined
 

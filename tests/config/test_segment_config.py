@@ -23,7 +23,7 @@ def test_default_preset_is_the_benchmark_recipe_and_paper_the_papers_protocol():
     assert paper.levels == tuple(LevelConfig(k, patch_sides=(5,)) for k in (2, 4, 8))
     assert not paper.contained and all(level.supervoxel_size is None and not level.pooled for level in paper.levels)
     assert default.space == "tangent" and paper.space == "ball"  # the paper clusters with hyperbolic k-means
-    assert default.describe().splitlines()[-6:] == ["a hyperbolic model's embeddings clustered in the tangent space at the origin",
+    assert default.describe().splitlines()[-7:] == ["a hyperbolic model's embeddings clustered in the tangent space at the origin",
                                                     "level 1's voxels within 1 of its clusters' boundary take their nearest centre",
                                                     "where level 1's object lies in no field of view, level 1 clustered again with 3 "
                                                     "clusters, the one least on the faces the object",
@@ -32,10 +32,11 @@ def test_default_preset_is_the_benchmark_recipe_and_paper_the_papers_protocol():
                                                     "strongest local intensity contrast besides the largest the object",
                                                     "the finer levels there divide the specimen around that object, which "
                                                     "stays one cluster",
-                                                    "the level-1 object's boundary refined by intensity, 2 passes"]
+                                                    "the level-1 object's boundary refined by intensity, 2 passes",
+                                                    "local contrast's object then grown by 1 voxel"]
     assert default.field_retry == 3 and paper.field_retry == 0
     assert default.contrast_sides == (5, 10) and paper.contrast_sides == () and default.contrast_components == 3
-    assert default.contrast_divides == "specimen"
+    assert default.contrast_divides == "specimen" and default.contrast_grow == 1 and default.contrast_assign == "posterior"
     assert len(paper.describe().splitlines()) == 3
 
 
@@ -241,7 +242,7 @@ def test_how_local_contrast_assigns_a_voxel_is_described_kept_and_checked():
 
 def test_local_contrasts_growth_is_described_kept_and_checked():
     grown = dataclasses.replace(segment_preset("default"), contrast_sides=(5, 10), contrast_grow=2)
-    assert "that object grown by 2 voxels after its refinement" in grown.describe().splitlines()
+    assert grown.describe().splitlines()[-1] == "local contrast's object then grown by 2 voxels"
     assert not any("grown" in line for line in dataclasses.replace(grown, contrast_grow=0).describe().splitlines())
     assert SegmentConfig.from_dict(grown.to_dict()) == grown
     for bad in (-1, 1.5, True):

@@ -33,6 +33,9 @@ CONTRAST_COMPONENTS = 3
 #: what the finer levels divide there (``SegmentConfig.contrast_divides``): the specimen around the particles, which stay
 #: one cluster at every level
 CONTRAST_DIVIDES = "specimen"
+#: voxels by which that object is grown after its refinement (``SegmentConfig.contrast_grow``): a blurred particle's rim
+#: stands out less than its core
+CONTRAST_GROW = 1
 
 
 def cpu_recipe() -> RunConfig:
@@ -138,8 +141,9 @@ def default_segmentation() -> SegmentConfig:
     either (a specimen that fills the volume, as in a tomogram), level 1 is clustered voxel by voxel on local contrast,
     the p = 5 embedding minus the p = 10, by a three-component tied Gaussian mixture: besides the specimen's bulk a
     brighter and a darker tail, and the tail whose voxels differ more from their surroundings in the image's intensity
-    is the object: small particles, which two-means would lose to a slow variation of the specimen. Such a volume has
-    no outside, so its finer levels divide the specimen around the particles, which stay one cluster at every level.
+    is the object: small particles, which two-means would lose to a slow variation of the specimen; grown by one voxel
+    after its refinement, it takes in the particles' blurred rims. Such a volume has no outside, so its finer levels
+    divide the specimen around the particles, which stay one cluster at every level.
     """
     size = DEFAULT_SUPERVOXEL_SIZE
     return SegmentConfig(levels=(
@@ -147,7 +151,7 @@ def default_segmentation() -> SegmentConfig:
         LevelConfig(4, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=False, in_object=True),
         LevelConfig(8, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=True, in_object=True),
     ), space="tangent", refine=REFINE_PASSES, voxel_band=VOXEL_BAND, field_retry=FIELD_RETRY, contrast_sides=CONTRAST_SIDES,
-       contrast_components=CONTRAST_COMPONENTS, contrast_divides=CONTRAST_DIVIDES)
+       contrast_components=CONTRAST_COMPONENTS, contrast_divides=CONTRAST_DIVIDES, contrast_grow=CONTRAST_GROW)
 
 
 def paper_segmentation() -> SegmentConfig:

@@ -374,11 +374,10 @@ class SegmentConfig(Config):
             each = ", each voxel in its likeliest component" if self.contrast_assign == "likelihood" else ""
             lines.append(f"where that finds none either, level 1 clustered voxel by voxel on its embedding at p = {fine} minus "
                          f"p = {coarse} by a tied Gaussian mixture{each}, {which}")
-            if self.contrast_grow:
-                lines.append(f"that object grown by {self.contrast_grow} voxel{'s' if self.contrast_grow > 1 else ''} "
-                             "after its refinement")
             if self.contrast_divides == "specimen" and len(self.levels) > 1 and self.levels[1].in_object:
                 lines.append("the finer levels there divide the specimen around that object, which stays one cluster")
         if self.refine and self.contained:
             lines.append(f"the level-1 object's boundary refined by intensity, {self.refine} pass{'es' if self.refine > 1 else ''}")
+        if self.contrasts and self.contrast_grow:
+            lines.append(f"local contrast's object then grown by {self.contrast_grow} voxel{'s' if self.contrast_grow > 1 else ''}")
         return "\n".join(lines)
