@@ -59,10 +59,9 @@ def mixture(points: np.ndarray, components: int) -> tuple[np.ndarray, np.ndarray
     flat = points.reshape(-1, points.shape[-1]).astype(np.float64)
     drawn = np.random.default_rng(0).choice(len(flat), size=min(SUBSAMPLE, len(flat)), replace=False)
     fit = TiedGaussianMixture(components, n_init=3, random_state=0).fit(flat[drawn])
-    scores = fit._scores(flat)
-    with np.errstate(divide="ignore"):
-        likely = scores - np.log(fit.weights_)
-    return scores.argmax(1).reshape(points.shape[:-1]), likely.argmax(1).reshape(points.shape[:-1])
+    probable = fit.predict(flat)
+    likely = fit.set_params(likeliest=True).predict(flat)  # the same mixture, each voxel in its likeliest component
+    return probable.reshape(points.shape[:-1]), likely.reshape(points.shape[:-1])
 
 
 def objects(found: np.ndarray, contrast: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

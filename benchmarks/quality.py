@@ -148,12 +148,13 @@ class LevelInference:
                    f"{self.contrast_sides[1]} by a tied Gaussian mixture"
                    + (f" of {self.contrast_components} components" if self.contrast_components != 2 else "")
                    + (", each voxel in its likeliest component" if self.contrast_assign == "likelihood" else "")
-                   + (f", the object grown by {self.contrast_grow} voxel{'s' if self.contrast_grow > 1 else ''}"
-                      if self.contrast_grow else "")
                    + (", the finer levels there dividing the specimen" if self.contrast_divides == "specimen" else "")
                    if self.contrast_sides and self.field_retry and self.in_object and self.clusterer == "kmeans" else "")
                 + (f", its boundary refined by intensity ({self.refine} pass{'es' if self.refine > 1 else ''})"
-                   if self.refine and self.in_object else ""))
+                   if self.refine and self.in_object else "")
+                + (f", local contrast's object then grown by {self.contrast_grow} voxel{'s' if self.contrast_grow > 1 else ''}"
+                   if self.contrast_grow and self.contrast_sides and self.field_retry and self.in_object
+                   and self.clusterer == "kmeans" else ""))
 
     @property
     def weighting(self) -> tuple:

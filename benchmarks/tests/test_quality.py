@@ -211,9 +211,9 @@ def test_segment_config_takes_the_settings_one_clustering_space():
     assert INFERENCE[1].describe().endswith(", in the tangent space, voxels within 1 of its boundary deciding alone, "
                                             "again with 3 clusters where its object lies in no field of view, "
                                             "where that finds none either voxel by voxel on p = 5 minus p = 10 by a tied "
-                                            "Gaussian mixture of 3 components, the object grown by 1 voxel, the finer levels there "
-                                            "dividing the specimen, "
-                                            "its boundary refined by intensity (2 passes)")
+                                            "Gaussian mixture of 3 components, the finer levels there dividing the specimen, "
+                                            "its boundary refined by intensity (2 passes), local contrast's object then "
+                                            "grown by 1 voxel")
     assert config.refine == INFERENCE[1].refine == 2 and config.voxel_band == INFERENCE[1].voxel_band == 1  # the first level's
     assert config.field_retry == INFERENCE[1].field_retry == 3
     assert config.contrast_sides == INFERENCE[1].contrast_sides == (5, 10)

@@ -492,3 +492,26 @@ def test_level_1_alone_embeds_at_local_contrasts_sides_only_the_volumes_that_rea
     result = recipe.segment(volumes, model, segment_preset("default").with_clusters([2]))
     assert [v.contrast for v in result.volumes] == [False, True]  # the cell lies in a field; the speckle reaches it
     assert embedded == [(10,), (10,), (5,)] and list(result.embeddings) == [(10,)]  # p = 5 for the speckle alone
+
+
+def test_local_contrast_by_the_likelihood_is_the_fitted_mixtures_likeliest_component():
+    """``contrast_split(likeliest=True)`` assigns each voxel the component of highest density under the mixture it
+    fits (the same mixture as without it), so a rare, overlapping component holds more voxels than by the posterior."""
+    from scipy.stats import multivariate_normal
+
+    from hypseg.clustering import TiedGaussianMixture
+    from hypseg.inference.recipe import contrast_split
+
+    rng = np.random.default_rng(0)
+    points = rng.normal(0, 0.3, (12, 12, 12, 2))
+    rare = rng.random((12, 12, 12)) < 0.05
+    points[rare] += (0.8, 0.0)  # overlapping the common component: the two rules disagree near the boundary
+    flat = points.reshape(-1, 2)
+    fit = TiedGaussianMixture(2, n_init=2, random_state=0).fit(flat)  # all voxels drawn: the split's own fit
+    density = np.stack([multivariate_normal(mean, fit.covariance_).logpdf(flat) for mean in fit.cluster_centers_], 1)
+    likely = contrast_split(points, components=2, subsample=flat.shape[0], n_init=2, seed=0, likeliest=True)
+    probable = contrast_split(points, components=2, subsample=flat.shape[0], n_init=2, seed=0)
+    np.testing.assert_array_equal(likely.ravel(), density.argmax(1))
+    np.testing.assert_array_equal(probable.ravel(), (density + np.log(fit.weights_)).argmax(1))
+    small = int(np.argmin(fit.weights_))
+    assert (likely == small).sum() > (probable == small).sum()

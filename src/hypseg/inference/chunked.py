@@ -897,7 +897,7 @@ def segment_chunked(
                                  tried=config.field_retry if config.retries else 0)
         if first.in_object:  # the object map's labels: 0 outside, 1 the object; its centres alike
             pairs = {v: tried.object_centres() for v, (tried, _) in retried.items()}  # in the space clustered in
-            if contrasted:  # the mean embeddings at level 1's side of its outside and its object
+            if contrasted:  # the mean embeddings at level 1's side of its outside and its object as the mixture found them
                 mine = [item for item in items if item[0] in contrasted]
                 sums = executor.map(functools.partial(_sums_task, job, {v: ("contrast", config.contrast_components)
                                                                         for v in contrasted},

@@ -415,7 +415,7 @@ def cluster_embeddings(
             if i in tries:
                 pair = tries[i].object_centres()
                 centers[i][first.clusters] = to_ball(pair, factors=len(first.patch_sides) * members, c=geometry.curvature) if tangent else pair
-            elif i in contrasted:  # the mean embeddings of the outside and the object at level 1's own side
+            elif i in contrasted:  # the mean embeddings at level 1's side of the outside and the object as the mixture found them
                 pair = means_of(cluster_sums(clustered(first.patch_sides)[i], decided[i], 2))
                 centers[i][first.clusters] = to_ball(pair, factors=len(first.patch_sides) * members, c=geometry.curvature) if tangent else pair
             else:
