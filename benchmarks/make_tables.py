@@ -244,6 +244,9 @@ CODE_RESPONSE_SETS = {"regular": "validation_code_response_regular", "irregular"
                       "nuclei-sized bright blurred cells": "validation_code_response_nuclei_sized"}
 #: the set with no object in a field of view (small particles filling the box), validated apart from the cell sets
 CROWDED_SETS = {"crowded particles": "validation_code_response_crowded"}
+#: the sets where some validation volume reaches level 1 by local contrast (SegmentConfig.contrast_sides)
+CONTRAST_SETS = {**{label: name for label, name in CODE_RESPONSE_SETS.items() if label in ("irregular", "cells at half size")},
+                 **CROWDED_SETS}
 
 
 TABLES: dict[str, Callable[[], str]] = {
@@ -276,38 +279,24 @@ TABLES: dict[str, Callable[[], str]] = {
                                          if label in ("irregular", "cells at half size")}, "field-retry4", "field_retry"),
     "field-retry4-data1-seeds": seeded_choice({"cells at half size": CODE_RESPONSE_SETS["cells at half size"]},
                                               "field-retry4-data1", "field_retry"),
-    "contrast-seeds": seeded_choice({**{label: name for label, name in CODE_RESPONSE_SETS.items()
-                                        if label in ("irregular", "cells at half size")}, **CROWDED_SETS}, "contrast",
-                                    "contrast_sides"),
+    "contrast-seeds": seeded_choice(CONTRAST_SETS, "contrast", "contrast_sides"),
     "contrast-data1-seeds": seeded_choice({"cells at half size": CODE_RESPONSE_SETS["cells at half size"]},
                                           "contrast-data1", "contrast_sides"),
     "contrast-particle-f1": particle_f1("validation_code_response_crowded", "no-contrast-"),
-    "contrast-components-seeds": seeded_choice({**{label: name for label, name in CODE_RESPONSE_SETS.items()
-                                                   if label in ("irregular", "cells at half size")}, **CROWDED_SETS},
-                                               "components", "contrast_components"),
-    "contrast-floor-seeds": seeded_choice({**{label: name for label, name in CODE_RESPONSE_SETS.items()
-                                              if label in ("irregular", "cells at half size")}, **CROWDED_SETS},
-                                          "components-floor", "contrast_components"),
+    "contrast-components-seeds": seeded_choice(CONTRAST_SETS, "components", "contrast_components"),
+    "contrast-floor-seeds": seeded_choice(CONTRAST_SETS, "components-floor", "contrast_components"),
     "contrast-components-particle-f1": particle_f1("validation_code_response_crowded", "components-", "contrast_components",
                                                    "three components"),
-    "contrast-divides-seeds": seeded_choice({**{label: name for label, name in CODE_RESPONSE_SETS.items()
-                                                if label in ("irregular", "cells at half size")}, **CROWDED_SETS},
-                                            "divides", "contrast_divides"),
+    "contrast-divides-seeds": seeded_choice(CONTRAST_SETS, "divides", "contrast_divides"),
     "contrast-divides-particle-f1": seeded_choice(CROWDED_SETS, "divides", "contrast_divides", score="object_f1"),
-    "contrast-divides-pools-seeds": seeded_choice({**{label: name for label, name in CODE_RESPONSE_SETS.items()
-                                                      if label in ("irregular", "cells at half size")}, **CROWDED_SETS},
-                                                  "pools", "contrast_divides"),
+    "contrast-divides-pools-seeds": seeded_choice(CONTRAST_SETS, "pools", "contrast_divides"),
     "contrast-divides-pools-particle-f1": seeded_choice(CROWDED_SETS, "pools", "contrast_divides", score="object_f1"),
     "contrast-sides-particle-f1": seeded_choice(CROWDED_SETS, "sides", "contrast_sides", score="object_f1"),
     "contrast-sides-seeds": seeded_choice(CROWDED_SETS, "sides", "contrast_sides"),
     "contrast-grow-particle-f1": seeded_choice(CROWDED_SETS, "grow", "contrast_grow", score="object_f1"),
-    "contrast-grow-seeds": seeded_choice({**{label: name for label, name in CODE_RESPONSE_SETS.items()
-                                             if label in ("irregular", "cells at half size")}, **CROWDED_SETS},
-                                         "grow", "contrast_grow"),
+    "contrast-grow-seeds": seeded_choice(CONTRAST_SETS, "grow", "contrast_grow"),
     "contrast-assign-particle-f1": seeded_choice(CROWDED_SETS, "grow", "contrast_assign", score="object_f1"),
-    "contrast-assign-seeds": seeded_choice({**{label: name for label, name in CODE_RESPONSE_SETS.items()
-                                               if label in ("irregular", "cells at half size")}, **CROWDED_SETS},
-                                           "grow", "contrast_assign"),
+    "contrast-assign-seeds": seeded_choice(CONTRAST_SETS, "grow", "contrast_assign"),
     "kmeans-seed-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "kmeans_seed"),
     "no-field": no_field(CODE_RESPONSE_SETS, ("no-field-0", "no-field-data1-0")),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),
