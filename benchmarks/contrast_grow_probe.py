@@ -18,6 +18,8 @@ object:
   left out (a rare component's boundary then lies where its density equals the bulk's);
 - ``three, likelihood, tails of its sign``;
 - ``three, posterior, dilated`` and ``three, likelihood, dilated``: those objects grown by one voxel (six neighbours);
+- ``three, posterior, dilated into its sign``: grown by one voxel into the neighbours whose local intensity contrast has
+  the sign of the object's mean (a particle's rim, not the specimen beside it);
 - ``two, posterior`` and ``two, likelihood``: two components, the smaller.
 
 Scored per volume, as the tomogram is (:func:`benchmarks.real_data.particle_concentration`): the F1 of the cluster
@@ -86,6 +88,9 @@ def rules(model, volume: np.ndarray) -> dict[str, np.ndarray]:
         out[f"three, {name}"], out[f"three, {name}, tails of its sign"] = objects(found, contrast, 3)
     for name in ("posterior", "likelihood"):
         out[f"three, {name}, dilated"] = ndimage.binary_dilation(out[f"three, {name}"])
+    sign = np.sign(contrast[out["three, posterior"]].mean()) if out["three, posterior"].any() else 0.0
+    out["three, posterior, dilated into its sign"] = out["three, posterior"] | (
+        out["three, posterior, dilated"] & (np.sign(contrast) == sign))
     for name, found in (("posterior", post2), ("likelihood", like2)):
         out[f"two, {name}"] = objects(found, contrast, 2)[0]
     return out
