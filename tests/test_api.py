@@ -112,16 +112,19 @@ def test_a_volume_smaller_than_the_training_patches_trains_with_clipped_sides(tm
 def test_a_volume_that_trained_with_clipped_sides_segments_with_the_default_preset(tmp_path):
     """Sides of 8 are below the preset's patch side 10 (patches crossing a face are padded) and hold too
     few 500-voxel supervoxels for the clusters (the volume is clustered voxel by voxel). Its level 1 comes from local
-    contrast, a small object, which the finer levels divide here (``--contrast-divides object``)."""
+    contrast, a small object, which the finer levels divide here (``--contrast-divides object``), left as found
+    (``--contrast-grow 0``: grown, it would hold supervoxels enough)."""
     image = generate_volume(np.random.default_rng(0), config=SyntheticConfig.scaled(32)).image[12:20, 4:28, 4:28]
     model = hypseg.train(image, out=tmp_path / "run", recipe=smoke10(), progress=False)
     assert model.config.data.patch_max == 8.0 and model.patch_size == 10
     save_volume(Volume.from_array(image, spacing=(1.0, 1.0, 1.0)), path=tmp_path / "small.nii.gz")
     result = CliRunner().invoke(app, ["segment", str(tmp_path / "small.nii.gz"), "--model", str(tmp_path / "run"),
-                                      "--out", str(tmp_path / "seg"), "--contrast-divides", "object"])
+                                      "--out", str(tmp_path / "seg"), "--contrast-divides", "object",
+                                      "--contrast-grow", "0"])
     assert result.exit_code == 0, result.output
     assert "clustered voxel by voxel: small" in result.output
-    direct = hypseg.segment(image, model, recipe=dataclasses.replace(segment_preset("default"), contrast_divides="object"))
+    direct = hypseg.segment(image, model, recipe=dataclasses.replace(segment_preset("default"), contrast_divides="object",
+                                                                     contrast_grow=0))
     assert direct.volumes[0].contrast
     direct = direct.volumes[0]
     with pytest.raises(UserError, match="^unknown device .tpu.; choose auto, cpu, cuda or cuda:N$"):
