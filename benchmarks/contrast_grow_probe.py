@@ -40,6 +40,7 @@ from scipy import ndimage
 
 from benchmarks.contrast_tails_probe import dice
 from benchmarks.crowded_probe import probe_on_crowded
+from benchmarks.quality import particle_centres
 from benchmarks.real_data import particle_concentration
 from hypseg.clustering import TiedGaussianMixture
 from hypseg.inference import embed_volume_multiscale
@@ -47,13 +48,6 @@ from hypseg.inference.recipe import cluster_sums, local_contrast
 from hypseg.inference.tangent import to_tangent
 
 SUBSAMPLE = 50_000
-
-
-def centres(particles: np.ndarray) -> np.ndarray:
-    """(N, 3) int: per connected particle (six neighbours) its voxel farthest from the specimen."""
-    found, n = ndimage.label(particles)
-    depth = ndimage.distance_transform_edt(particles)
-    return np.array(ndimage.maximum_position(depth, found, np.arange(1, n + 1)), dtype=np.int64).reshape(-1, 3)
 
 
 def mixture(points: np.ndarray, components: int) -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +95,7 @@ def main() -> None:
     means: dict[str, dict[str, list[float]]] = {}
     for i, (volume, truth) in enumerate(zip(val, truths)):
         particles = truth[1] > 0
-        points = centres(particles)
+        points = particle_centres(particles)
         row = {}
         for name, obj in rules(model, volume).items():
             labels = obj.astype(np.int32)

@@ -361,6 +361,24 @@ def particle_f1(labels: Mapping[int, Sequence[np.ndarray]], truths) -> dict[int,
             for level, maps in labels.items()}
 
 
+def particle_centres(particles: np.ndarray) -> np.ndarray:
+    """(N, 3) int: per connected particle of a boolean map (six neighbours) its voxel farthest from the rest, as a
+    tomogram lists a particle by its centre (a particle cut by a face: its deepest voxel inside the box)."""
+    from scipy import ndimage
+
+    found, n = ndimage.label(particles)
+    depth = ndimage.distance_transform_edt(particles)
+    return np.array(ndimage.maximum_position(depth, found, np.arange(1, n + 1)), dtype=np.int64).reshape(-1, 3)
+
+
+def particle_centre_f1(labels: Mapping[int, Sequence[np.ndarray]], truths) -> dict[int, list[float]]:
+    """Per level and volume, the F1 of the cluster holding most particle centres (:func:`particle_centres` of level 1's
+    truth), its precision the share of its voxels that are particle voxels: the tomogram's score
+    (:func:`benchmarks.real_data.particle_concentration`) with positions as the tomogram has them, one per particle."""
+    return {level: [particle_concentration(m, particle_centres(t[1] > 0), t[1] > 0).f1 for m, t in zip(maps, truths)]
+            for level, maps in labels.items()}
+
+
 def cluster_volumes(
     embeddings: Mapping[tuple[int, ...], Sequence[np.ndarray]], config: RunConfig, levels: Mapping[int, int], *,
     seed: int, inference: Mapping[int, LevelInference] = INFERENCE,

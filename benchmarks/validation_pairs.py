@@ -21,7 +21,8 @@ over the 20 validation volumes:
   setting and value of KEY, that row minus the same run's plain recipe row (the recipe of the day: its own band is
   its ``level1_voxel_band``, absent before the band existed), each volume's score first averaged over
   the training seeds, with each seed's own mean difference beside it (no retraining between the two: the same model);
-  ``--score object_f1`` pairs, on the crowded set, the F1 of the cluster holding most particle voxels instead of DICE.
+  ``--score object_f1`` pairs, on the crowded set, the F1 of the cluster holding most particle voxels instead of DICE;
+  ``--score centre_f1`` the F1 of the cluster holding most particle centres (rows written from 2026-12-06 on).
 
 Sections of another generator seed's set (``validation_split --data-seed``) are never paired with, or averaged
 with, sections of another set.
@@ -77,7 +78,7 @@ def row_of(rows: Sequence[dict], which: str) -> dict:
 
 
 #: per-volume scores a row may hold: DICE, and on the crowded set the F1 of the cluster holding most particle voxels
-SCORES = {"dice": "dice_per_volume", "object_f1": "object_f1_per_volume"}
+SCORES = {"dice": "dice_per_volume", "object_f1": "object_f1_per_volume", "centre_f1": "centre_f1_per_volume"}
 
 
 def per_volume(rows: Sequence[dict], which: str, score: str = "dice") -> dict[int, np.ndarray]:
@@ -247,7 +248,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     how.add_argument("--choice", metavar="KEY", help="each run's recipe rows with KEY against its plain recipe row, seeds "
                      "averaged per volume")
     parser.add_argument("--score", choices=SCORES, default="dice", help="with --choice, the per-volume score paired: DICE, "
-                        "or on the crowded set object_f1 (the F1 of the cluster holding most particle voxels)")
+                        "or on the crowded set object_f1 (the F1 of the cluster holding most particle voxels) or centre_f1 (most "
+                        "particle centres, as the tomogram's positions are)")
     args = parser.parse_args(argv)
     if not args.results.is_file():
         parser.error(f"no results file at {args.results}")

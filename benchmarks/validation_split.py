@@ -62,7 +62,7 @@ from benchmarks.level1_probe import code_response, crossing, level1_mixing, shar
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from hypseg.baselines.patch_pca import principal_axes
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, cluster_volumes, level_labels,
-                                level_weights, particle_f1, score_labels, segment_config, segment_embeddings)
+                                level_weights, particle_centre_f1, particle_f1, score_labels, segment_config, segment_embeddings)
 from hypseg.config import cpu_recipe
 from hypseg.config.segment import CLUSTERERS, CONTRAST_ASSIGNS, CONTRAST_PARTS, SPACES
 from hypseg.data import SyntheticConfig, discover_cases, load_normalised, normalise, supervoxels, write_synthetic_dataset
@@ -468,8 +468,11 @@ def main() -> None:
         labels = level_labels(found, levels)
         scores = score_labels(labels, truths)
         particles = particle_f1(labels, truths) if args.kind == "crowded" else None  # as the tomogram is scored
+        centres = particle_centre_f1(labels, truths) if args.kind == "crowded" else None  # by particle centres
         objects_f1 = ({"object_f1": [round(float(np.mean(particles[level])), 3) for level in levels],
-                       "object_f1_per_volume": {level: np.round(particles[level], 4).tolist() for level in levels}}
+                       "object_f1_per_volume": {level: np.round(particles[level], 4).tolist() for level in levels},
+                       "centre_f1": [round(float(np.mean(centres[level])), 3) for level in levels],
+                       "centre_f1_per_volume": {level: np.round(centres[level], 4).tolist() for level in levels}}
                       if particles else {})
         if choice is None:
             own_level1[clusterer, refine] = scores

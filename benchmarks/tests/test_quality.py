@@ -443,6 +443,19 @@ def test_particle_f1_scores_the_cluster_holding_most_particle_voxels():
     assert quality.particle_f1({1: [np.zeros((1, 1, 10), dtype=int)]}, [{1: truth}])[1] == [pytest.approx(2 * 0.3 / 1.3)]
 
 
+def test_particle_centres_are_each_particles_deepest_voxel_and_the_centre_f1_counts_them():
+    truth = np.zeros((1, 7, 12), dtype=int)
+    truth[0, 1:6, 1:6] = 1  # a 5 x 5 particle, centre (0, 3, 3)
+    truth[0, 2:5, 8:11] = 1  # a 3 x 3 particle, centre (0, 3, 9)
+    assert sorted(map(tuple, quality.particle_centres(truth > 0).tolist())) == [(0, 3, 3), (0, 3, 9)]
+    small = np.where((truth > 0) & (np.arange(12) >= 7), 0, 1)  # cluster 0: one centre of two in 9 particle voxels
+    found = quality.particle_centre_f1({1: [small]}, [{1: truth}])[1]
+    assert found == [pytest.approx(2 * 1.0 * 0.5 / 1.5)]  # each cluster holds one centre: the lower label, 0
+    halves = np.where(np.arange(12) < 7, 1, 0)[None, None].repeat(7, 1)  # one particle, and one centre, on each side
+    precision = 9 / 35  # cluster 0, the lower label: the 3 x 3 particle's side, 35 voxels
+    assert quality.particle_centre_f1({1: [halves]}, [{1: truth}])[1] == [pytest.approx(2 * precision * 0.5 / (precision + 0.5))]
+
+
 def test_a_crowded_run_adds_the_particle_f1_table_and_keeps_it_in_the_saved_scores(tmp_path):
     out = tmp_path / "quality.md"
     inference = {level: dataclasses.replace(how, contrast_sides=())  # the smoke model embeds at its own side only

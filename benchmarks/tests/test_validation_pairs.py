@@ -164,6 +164,10 @@ def test_a_choice_pairs_the_particles_f1_where_asked_and_where_the_rows_hold_it(
     rows = vp.choice_against_recipe(found, "contrast_divides", score="object_f1")
     assert rows[0][4:6] == [f"{T[0].mean():.3f}", f"{B[0].mean():.3f}"]
     assert vp.choice_against_recipe(found, "contrast_divides")[0][6].startswith("+0.000")  # their DICE is the same
+    lines[-2] = json.dumps(recipe | {"centre_f1_per_volume": as_json(B)})
+    found = vp.sections("\n".join(lines[:-1] + [json.dumps(row | {"centre_f1_per_volume": as_json(T)})] + lines[-1:]) + "\n\n")
+    rows = vp.choice_against_recipe(found, "contrast_divides", score="centre_f1")  # the particles' centres, the same way
+    assert rows[0][4:6] == [f"{B[0].mean():.3f}", f"{T[0].mean():.3f}"]
     plain = vp.sections(_section("other-0", as_json(A)))
     with pytest.raises(ValueError, match=r"^the recipe row holds no per-volume object_f1$"):
         vp.per_volume(plain["other-0"], vp.RECIPE, "object_f1")
