@@ -299,6 +299,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "contrast-assign-seeds": seeded_choice(CONTRAST_SETS, "grow", "contrast_assign"),
     "contrast-assign-grown-particle-f1": seeded_choice(CROWDED_SETS, "assign-grown", "contrast_assign", score="object_f1"),
     "contrast-assign-grown-seeds": seeded_choice(CROWDED_SETS, "assign-grown", "contrast_assign"),
+    "contrast-grow-centre-f1": seeded_choice(CROWDED_SETS, "centres", "contrast_grow", score="centre_f1"),
+    "contrast-assign-grown-centre-f1": seeded_choice(CROWDED_SETS, "centres", "contrast_assign", score="centre_f1"),
     "kmeans-seed-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "kmeans_seed"),
     "no-field": no_field(CODE_RESPONSE_SETS, ("no-field-0", "no-field-data1-0")),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),

@@ -250,7 +250,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--score", choices=SCORES, default="dice", help="with --choice, the per-volume score paired: DICE, "
                         "or on the crowded set object_f1 (the F1 of the cluster holding most particle voxels) or centre_f1 (most "
                         "particle centres, as the tomogram's positions are)")
+    parser.add_argument("--only", metavar="SETTING", help="with --choice, only the sections SETTING-<seed> (e.g. those whose "
+                        "rows hold a score that older sections lack)")
     args = parser.parse_args(argv)
+    if args.only and not args.choice:
+        parser.error("--only needs --choice")
     if not args.results.is_file():
         parser.error(f"no results file at {args.results}")
     found = sections(args.results.read_text())
@@ -258,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.twin:
             print(format_table(TWIN_HEADER, twin_summary(found)))
         elif args.choice:
-            print(format_table(CHOICE_HEADER, choice_against_recipe(found, args.choice, score=args.score)))
+            print(format_table(CHOICE_HEADER, choice_against_recipe(found, args.choice, only=args.only, score=args.score)))
         elif args.seeded_base:
             print(format_table(SEEDED_HEADER, seeded_against_base(found, args.seeded_base)))
         else:

@@ -171,3 +171,19 @@ def test_a_choice_pairs_the_particles_f1_where_asked_and_where_the_rows_hold_it(
     plain = vp.sections(_section("other-0", as_json(A)))
     with pytest.raises(ValueError, match=r"^the recipe row holds no per-volume object_f1$"):
         vp.per_volume(plain["other-0"], vp.RECIPE, "object_f1")
+
+
+def test_a_choice_on_one_setting_leaves_out_the_sections_that_lack_its_score(tmp_path, capsys):
+    row = {"inference": "recipe (quality.INFERENCE)", "contrast_grow": 0, "dice": [0.0], "dice_per_volume": as_json(A)}
+    old = _section("grow-0", as_json(A)).splitlines()
+    new = _section("centres-0", as_json(A)).splitlines()
+    new[-2] = json.dumps(json.loads(new[-2]) | {"centre_f1_per_volume": as_json(T)})
+    path = tmp_path / "results.md"
+    path.write_text("\n".join(old[:-1] + [json.dumps(row)] + old[-1:]) + "\n\n"
+                    + "\n".join(new[:-1] + [json.dumps(row | {"centre_f1_per_volume": as_json(B)})] + new[-1:]) + "\n\n")
+    vp.main([str(path), "--choice", "contrast_grow", "--score", "centre_f1", "--only", "centres"])
+    table = capsys.readouterr().out
+    assert "| centres" in table and "| grow" not in table and f"{B[0].mean():.3f}" in table
+    with pytest.raises(SystemExit):  # every setting: the old section's recipe row holds no centre F1
+        vp.main([str(path), "--choice", "contrast_grow", "--score", "centre_f1"])
+    assert capsys.readouterr().err.endswith("error: the recipe row holds no per-volume centre_f1\n")
