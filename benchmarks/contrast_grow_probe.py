@@ -5,13 +5,14 @@ fewer than half of the particles loses it to the specimen's bulk. This probe ask
 level 1's object holds more of the particles without giving up its precision. It trains one ``cpu``-recipe model
 (``--seed``) on the crowded set's training volumes (:func:`benchmarks.crowded_probe.trained_on_crowded`; never the
 test split) and, for each of its 20 validation volumes, fits tied Gaussian mixtures
-(:class:`hypseg.clustering.TiedGaussianMixture`, on 50,000 voxels drawn with seed 0, 3 restarts, as the recipe fits
-them) of two and three components to the p = 5 embedding minus the p = 10 (the tangent space). Each rule names the
+(:class:`hypseg.clustering.TiedGaussianMixture`, on 50,000 voxels drawn with seed 0, 3 restarts, fitted as
+:func:`hypseg.inference.recipe.contrast_split` fits them, the same subsample) of two and three components to the p = 5 embedding minus the p = 10 (the tangent space). Each rule names the
 object:
 
 - ``three, posterior``: three components, each voxel in its most probable one; of the two besides the largest the
   one whose voxels' mean local intensity contrast (:func:`hypseg.inference.recipe.local_contrast`, sides 5 and 10)
-  is farthest from zero (the recipe's rule, :func:`hypseg.inference.recipe.contrast_object`);
+  is farthest from zero, among those holding a thousandth of the volume (the recipe's rule,
+  :func:`hypseg.inference.recipe.contrast_object`; none: an empty object);
 - ``three, posterior, tails of its sign``: the same, with the other tail too where its mean contrast has the object's
   sign;
 - ``three, likelihood``: as ``three, posterior`` with each voxel in its most likely component, the mixing weights
@@ -34,6 +35,7 @@ inside the object and the object's share of the volume. Prints one JSON line per
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 from scipy import ndimage
@@ -42,32 +44,39 @@ from benchmarks.contrast_tails_probe import dice
 from benchmarks.crowded_probe import probe_on_crowded
 from benchmarks.quality import particle_centres
 from benchmarks.real_data import particle_concentration
-from hypseg.clustering import TiedGaussianMixture
+from hypseg.clustering import EmptyClusterWarning
 from hypseg.inference import embed_volume_multiscale
-from hypseg.inference.recipe import cluster_sums, local_contrast
+from hypseg.inference.recipe import cluster_sums, contrast_object, local_contrast
+from hypseg.inference.segment import fit_parts
 from hypseg.inference.tangent import to_tangent
 
 SUBSAMPLE = 50_000
 
 
 def mixture(points: np.ndarray, components: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each voxel's most probable and most likely component of a tied mixture fitted as the recipe fits it."""
+    """Each voxel's most probable and most likely component of one tied mixture, fitted as
+    :func:`hypseg.inference.recipe.contrast_split` fits it (:func:`hypseg.inference.segment.fit_parts`, the same
+    subsample), so that the posterior's map is the recipe's."""
     flat = points.reshape(-1, points.shape[-1]).astype(np.float64)
-    drawn = np.random.default_rng(0).choice(len(flat), size=min(SUBSAMPLE, len(flat)), replace=False)
-    fit = TiedGaussianMixture(components, n_init=3, random_state=0).fit(flat[drawn])
+    with warnings.catch_warnings():  # no contrast at all: a component stays empty
+        warnings.simplefilter("ignore", EmptyClusterWarning)
+        fit = fit_parts([(flat, None)], [components], pooled=False, subsample=SUBSAMPLE, random_state=0, hyperbolic=False,
+                        n_init=3, clusterer="tied-mixture")[0][0].models[0]
     probable = fit.predict(flat)
     likely = fit.set_params(likeliest=True).predict(flat)  # the same mixture, each voxel in its likeliest component
     return probable.reshape(points.shape[:-1]), likely.reshape(points.shape[:-1])
 
 
 def objects(found: np.ndarray, contrast: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The object of ``found``'s k components (the strongest tail; the smaller of two) and the tails of its sign."""
-    totals, counts = cluster_sums(contrast[..., None], found, k).T
-    bulk = int(np.argmax(counts))
-    tails = [j for j in range(k) if j != bulk and counts[j] > 0]
-    means = {j: totals[j] / counts[j] for j in tails}
-    best = max(tails, key=lambda j: abs(means[j]))
-    same = [j for j in tails if np.sign(means[j]) == np.sign(means[best])]
+    """The object of ``found``'s k components as the recipe names it (:func:`hypseg.inference.recipe.contrast_object`;
+    none: an empty map) and the same with every other tail whose mean contrast has its sign."""
+    sums = cluster_sums(contrast[..., None], found, k)
+    merge = contrast_object(sums)
+    if merge is None:
+        return np.zeros(found.shape, dtype=bool), np.zeros(found.shape, dtype=bool)
+    means = sums[:, 0] / np.maximum(sums[:, 1], 1.0)
+    best, bulk = int(np.argmax(merge)), int(np.argmax(sums[:, 1]))
+    same = [j for j in range(k) if j != bulk and sums[j, 1] > 0 and np.sign(means[j]) == np.sign(means[best])]
     return found == best, np.isin(found, same)
 
 
