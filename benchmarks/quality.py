@@ -136,6 +136,7 @@ class LevelInference:
         voxels = "every voxel" if self.supervoxel_size is None else f"{self.supervoxel_size}-voxel supervoxels"
         if self.supervoxel_size is not None and self.purity_power:
             voxels += f" (purity^{self.purity_power:g} means)"
+        contrasts = bool(self.contrast_sides and self.field_retry and self.in_object and self.clusterer == "kmeans")
         return (f"{sides}, {voxels}, {'pooled' if self.pooled else 'per volume'}" + (", in the level-1 object" if self.in_object else "")
                 + (", in the tangent space" if self.space == "tangent" else "")
                 + (", tied Gaussian mixture" if self.clusterer == "tied-mixture" else "")
@@ -149,12 +150,11 @@ class LevelInference:
                    + (f" of {self.contrast_components} components" if self.contrast_components != 2 else "")
                    + (", each voxel in its likeliest component" if self.contrast_assign == "likelihood" else "")
                    + (", the finer levels there dividing the specimen" if self.contrast_divides == "specimen" else "")
-                   if self.contrast_sides and self.field_retry and self.in_object and self.clusterer == "kmeans" else "")
+                   if contrasts else "")
                 + (f", its boundary refined by intensity ({self.refine} pass{'es' if self.refine > 1 else ''})"
                    if self.refine and self.in_object else "")
                 + (f", local contrast's object then grown by {self.contrast_grow} voxel{'s' if self.contrast_grow > 1 else ''}"
-                   if self.contrast_grow and self.contrast_sides and self.field_retry and self.in_object
-                   and self.clusterer == "kmeans" else ""))
+                   if self.contrast_grow and contrasts else ""))
 
     @property
     def weighting(self) -> tuple:
@@ -375,7 +375,8 @@ def particle_centre_f1(labels: Mapping[int, Sequence[np.ndarray]], truths) -> di
     """Per level and volume, the F1 of the cluster holding most particle centres (:func:`particle_centres` of level 1's
     truth), its precision the share of its voxels that are particle voxels: the tomogram's score
     (:func:`benchmarks.real_data.particle_concentration`) with positions as the tomogram has them, one per particle."""
-    return {level: [particle_concentration(m, particle_centres(t[1] > 0), t[1] > 0).f1 for m, t in zip(maps, truths)]
+    centres = [particle_centres(t[1] > 0) for t in truths]  # one list of positions per volume, for every level
+    return {level: [particle_concentration(m, c, t[1] > 0).f1 for m, c, t in zip(maps, centres, truths)]
             for level, maps in labels.items()}
 
 

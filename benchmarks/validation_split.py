@@ -75,6 +75,10 @@ from hypseg.metrics import matched_dice
 from hypseg.training import Trainer
 
 
+#: the choices that set one of level 1's settings (a field of quality.LevelInference) to the value given, row key alike
+LEVEL1_FIELDS = ("voxel_band", "field_retry", "contrast_components", "contrast_assign", "contrast_grow")
+
+
 def with_noise(volumes: list[np.ndarray], std: float, *, seed: int) -> list[np.ndarray]:
     """``volumes`` with white Gaussian noise of ``std`` added, each z-scored again (unchanged for 0)."""
     if std == 0:
@@ -429,35 +433,23 @@ def main() -> None:
                  for level, how in recipe.items()}
         named = ({"clusterer_levels_2_3": clusterer} if args.clusterer else {}) | {"refine": refine}
         what, value = choice or (None, None)
-        if what == "voxel_band":  # voxels near level 1's boundary decide alone, everything else the recipe's
-            finer[1] = dataclasses.replace(finer[1], voxel_band=value)
-            named |= {"voxel_band": value}
+        if what in LEVEL1_FIELDS:  # one of level 1's settings as given, everything else the recipe's
+            finer[1] = dataclasses.replace(finer[1], **{what: value})
+            named |= {what: value}
         elif what == "level1":  # level 1 at another side and purity power, everything else the recipe's
             finer[1] = dataclasses.replace(finer[1], patch_sides=value[0], purity_power=value[1])
             named |= {"level1_sides": list(value[0]), "level1_purity_power": value[1]}
         elif what == "band_sides":  # the recipe's band deciding at another patch side
             finer[1] = dataclasses.replace(finer[1], band_sides=(value,))
             named |= {"band_sides": [value]}
-        elif what == "field_retry":  # level 1 again with more clusters where its object lies in no field of view
-            finer[1] = dataclasses.replace(finer[1], field_retry=value)
-            named |= {"field_retry": value}
         elif what == "contrast_sides":  # level 1 by local contrast where no try finds an object in a field of view
             finer[1] = dataclasses.replace(finer[1], contrast_sides=value)
             named |= {"contrast_sides": list(value)}
-        elif what == "contrast_components":  # local contrast's mixture of more components, the object by intensity
-            finer[1] = dataclasses.replace(finer[1], contrast_components=value)
-            named |= {"contrast_components": value}
         elif what == "contrast_divides":  # the finer levels divide the specimen where local contrast found the object
             divides, _, components = value.partition(":")
             finer[1] = dataclasses.replace(finer[1], contrast_divides=divides,
                                            **({"contrast_components": int(components)} if components else {}))
             named |= {"contrast_divides": value}
-        elif what == "contrast_assign":  # local contrast's mixture assigning each voxel by its posterior or likelihood
-            finer[1] = dataclasses.replace(finer[1], contrast_assign=value)
-            named |= {"contrast_assign": value}
-        elif what == "contrast_grow":  # local contrast's object grown after its refinement
-            finer[1] = dataclasses.replace(finer[1], contrast_grow=value)
-            named |= {"contrast_grow": value}
         elif what == "kmeans_seed":
             named |= {"kmeans_seed": value}
         found = cluster_volumes(embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,
@@ -488,8 +480,7 @@ def main() -> None:
                           **({"retried_volumes": [i for i, volume in enumerate(found) if volume.retried]}
                              if what == "field_retry" else {}),
                           **({"contrast_volumes": [i for i, volume in enumerate(found) if volume.contrast]}
-                             if what in ("contrast_sides", "contrast_components", "contrast_divides", "contrast_assign",
-                                         "contrast_grow") else {}),
+                             if what and what.startswith("contrast_") else {}),
                           "dice": [round(float(np.mean(scores[level])), 3) for level in levels], **objects_f1,
                           "dice_per_volume": {level: np.round(scores[level], 4).tolist() for level in levels},
                           **compared}), flush=True)

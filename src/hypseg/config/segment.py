@@ -279,6 +279,11 @@ class SegmentConfig(Config):
             raise UserError(f"SegmentConfig: supervoxel_tile must be >= {MIN_TILE} voxels, got {self.supervoxel_tile}")
 
     @property
+    def contrast_likeliest(self) -> bool:
+        """Whether local contrast's mixture puts each voxel in its most likely component (``contrast_assign``)."""
+        return self.contrast_assign == "likelihood"
+
+    @property
     def clusters(self) -> list[int]:
         """The levels' cluster counts, in order."""
         return [level.clusters for level in self.levels]
@@ -371,7 +376,7 @@ class SegmentConfig(Config):
             which = ("the smaller component the object" if self.contrast_components == 2 else
                      f"of its {self.contrast_components} components the one of strongest local intensity contrast "
                      "besides the largest the object")
-            each = ", each voxel in its likeliest component" if self.contrast_assign == "likelihood" else ""
+            each = ", each voxel in its likeliest component" if self.contrast_likeliest else ""
             lines.append(f"where that finds none either, level 1 clustered voxel by voxel on its embedding at p = {fine} minus "
                          f"p = {coarse} by a tied Gaussian mixture{each}, {which}")
             if self.contrast_divides == "specimen" and len(self.levels) > 1 and self.levels[1].in_object:

@@ -69,12 +69,13 @@ from hypseg.data.normalise import apply, statistics, voxel_sample
 from hypseg.data.supervoxels import supervoxels, tile_bounds
 from hypseg.errors import UserError
 from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_collapsed
-from hypseg.inference.hierarchy import in_no_field, object_kept, object_order, outside_of, second_try, warn_if_no_field
+from hypseg.inference.hierarchy import (in_no_field, moved_boundary, object_kept, object_order, outside_of, second_try,
+                                       warn_if_no_field)
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
 from hypseg.inference.recipe import (cluster_sums, contrast_object, embedded_sides, local_contrast, means_of, pools_by_kind,
                                      voxels_decide)
-from hypseg.inference.refine import reach, refine_boundary
+from hypseg.inference.refine import reach
 from hypseg.inference.segment import _level_labels, fit_parts
 from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
 
@@ -560,8 +561,8 @@ def _refine_task(job: Job, level1: dict, decide: Decide | None, item):
     (:func:`hypseg.inference.refine.refine_boundary`), holes not yet filled, to the work file ``object``, which
     :func:`_object_task` then overwrites box by box with the filled object. The chunk is read with a halo of the
     refinement's reach and the band's width, clipped to the volume, so that its voxels get the whole-volume result. Local
-    contrast's object is then grown by ``SegmentConfig.contrast_grow`` voxels (:func:`hypseg.inference.hierarchy.level1_object`),
-    the halo wider by as much."""
+    contrast's object is then grown by ``SegmentConfig.contrast_grow`` voxels, the halo wider by as much
+    (:func:`hypseg.inference.hierarchy.moved_boundary`, as the whole volume's :func:`~hypseg.inference.hierarchy.level1_object`)."""
     v, chunk = item
     _check_run(job)
     grid = job.grids[v]
@@ -575,12 +576,9 @@ def _refine_task(job: Job, level1: dict, decide: Decide | None, item):
         points = _clustered(job, _read(job.file(v, _sides_name(decide.sides)), outer), factors=len(decide.sides))
         labels = voxels_decide(labels, points, decide.centres[v], outside=mine.outside, width=job.config.voxel_band,
                                hyperbolic=decide.hyperbolic, factors=len(decide.sides), c=decide.c, merge=mine.merge)
-    inside = labels != mine.outside
-    if job.config.refine:
-        slab = read_slab(job.volumes[v], tuple(o.start for o in outer), tuple(o.stop for o in outer))
-        inside = refine_boundary(apply(slab, config=job.data, stats=job.stats[v]), inside, passes=job.config.refine)
-    if grow:
-        inside = ndimage.binary_dilation(inside, iterations=grow)
+    slab = (apply(read_slab(job.volumes[v], tuple(o.start for o in outer), tuple(o.stop for o in outer)),
+                  config=job.data, stats=job.stats[v]) if job.config.refine else None)
+    inside = moved_boundary(labels != mine.outside, volume=slab, refine=job.config.refine, grow=grow)
     core = tuple(slice(b.start - o.start, b.stop - o.start) for b, o in zip(box, outer))
     _store(job.file(v, "object"), box, inside[core].astype(np.uint8))
 
@@ -1085,7 +1083,7 @@ def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) 
             fitted[v] = fit_parts([(_ContrastPoints(job, v), None)], [config.contrast_components], pooled=False,
                                   subsample=config.subsample, random_state=config.seed, hyperbolic=False,
                                   n_init=config.n_init, clusterer="tied-mixture",
-                                  likeliest=config.contrast_assign == "likelihood")[0]
+                                  likeliest=config.contrast_likeliest)[0]
     clock.lap("fit")
     mine = [item for item in items if item[0] in fitted]
     counts = executor.map(functools.partial(_contrast_task, job), mine, desc="level 1 by local contrast",

@@ -38,7 +38,7 @@ from hypseg.inference.refine import refine_boundary
 from hypseg.inference.segment import Segmentation, segment_volumes
 
 __all__ = ["FIELD_RATIO", "MIN_OBJECT_SHARE", "NoFieldWarning", "check_inside_clusters", "face_counts", "face_shares", "field_ratio",
-           "in_no_field", "least_on_faces", "level1_object", "divided_labels", "object_kept", "SecondTry", "second_try", "outside_of", "restrict_supervoxels", "segment_inside", "warn_if_no_field"]
+           "in_no_field", "least_on_faces", "level1_object", "moved_boundary", "divided_labels", "object_kept", "SecondTry", "second_try", "outside_of", "restrict_supervoxels", "segment_inside", "warn_if_no_field"]
 
 #: Level 1's object covering at least this share of the face voxels per share of the volume lies in no field of view.
 FIELD_RATIO = 0.75
@@ -226,13 +226,23 @@ def level1_object(labels: np.ndarray, *, volume: np.ndarray | None = None, refin
     if ids.size != 2:
         raise UserError(f"a level-1 map must hold exactly two clusters, got {ids.size}")
     inside = labels != (outside_cluster(labels, ids) if outside is None else outside)
+    return ndimage.binary_fill_holes(moved_boundary(inside, volume=volume, refine=refine, grow=grow))
+
+
+def moved_boundary(inside: np.ndarray, *, volume: np.ndarray | None = None, refine: int = 0, grow: int = 0) -> np.ndarray:
+    """The level-1 object ``inside`` (bool) before its holes are filled: its boundary refined ``refine`` passes by
+    ``volume``'s intensity (:func:`hypseg.inference.refine.refine_boundary`), then grown by ``grow`` voxels
+    (6-connected steps; ``SegmentConfig.contrast_grow``). A voxel's result depends on voxels at most
+    ``reach(refine) + grow`` away, so a block read with that halo gets the whole volume's result inside.
+
+    >>> moved_boundary(np.eye(3, dtype=bool)[None], grow=1).astype(int)[0].tolist()
+    [[1, 1, 0], [1, 1, 1], [0, 1, 1]]
+    """
     if refine:
         if volume is None:
             raise UserError("refining the level-1 object's boundary needs the volume's intensity")
         inside = refine_boundary(volume, inside, passes=refine)
-    if grow:
-        inside = ndimage.binary_dilation(inside, iterations=int(grow))
-    return ndimage.binary_fill_holes(inside)
+    return ndimage.binary_dilation(inside, iterations=int(grow)) if grow else inside
 
 
 def object_kept(labels: np.ndarray) -> np.ndarray:

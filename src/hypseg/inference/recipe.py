@@ -378,7 +378,7 @@ def cluster_embeddings(
             with warnings.catch_warnings():  # no contrast at all: a component stays empty, and maybe there is no object
                 warnings.simplefilter("ignore", EmptyClusterWarning)
                 found = contrast_split(fine - coarse, components=k, subsample=config.subsample, n_init=config.n_init,
-                                       seed=config.seed, likeliest=config.contrast_assign == "likelihood")
+                                       seed=config.seed, likeliest=config.contrast_likeliest)
             contrast = np.zeros(found.shape) if k == 2 else local_contrast(volumes[i], config.contrast_sides)
             merge = contrast_object(cluster_sums(contrast[..., None], found, k))
             if merge is None:
