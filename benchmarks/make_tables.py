@@ -244,6 +244,8 @@ CODE_RESPONSE_SETS = {"regular": "validation_code_response_regular", "irregular"
                       "nuclei-sized bright blurred cells": "validation_code_response_nuclei_sized"}
 #: the set with no object in a field of view (small particles filling the box), validated apart from the cell sets
 CROWDED_SETS = {"crowded particles": "validation_code_response_crowded"}
+#: the crowded set of generator seed 1 (``validation_split --data-seed 1``), its sections kept in the same file
+CROWDED_DATA1 = {"crowded particles, generator seed 1": CROWDED_SETS["crowded particles"]}
 #: the sets where some validation volume reaches level 1 by local contrast (SegmentConfig.contrast_sides)
 CONTRAST_SETS = {**{label: name for label, name in CODE_RESPONSE_SETS.items() if label in ("irregular", "cells at half size")},
                  **CROWDED_SETS}
@@ -301,6 +303,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "contrast-assign-grown-seeds": seeded_choice(CROWDED_SETS, "assign-grown", "contrast_assign"),
     "contrast-grow-centre-f1": seeded_choice(CROWDED_SETS, "centres", "contrast_grow", score="centre_f1"),
     "contrast-assign-grown-centre-f1": seeded_choice(CROWDED_SETS, "centres", "contrast_assign", score="centre_f1"),
+    **{f"contrast-assign-data1-{name}": seeded_choice(CROWDED_DATA1, "data1-likelihood", "contrast_assign", score=score)
+       for name, score in (("centre-f1", "centre_f1"), ("particle-f1", "object_f1"), ("seeds", "dice"))},
     "kmeans-seed-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "kmeans_seed"),
     "no-field": no_field(CODE_RESPONSE_SETS, ("no-field-0", "no-field-data1-0")),
     "recipe-seeds": recipe_seeds(CODE_RESPONSE_SETS),
