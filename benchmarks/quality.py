@@ -111,7 +111,9 @@ class LevelInference:
     level 1 is clustered on voxel by voxel (``SegmentConfig.contrast_sides``; empty: none), by a mixture of
     ``contrast_components`` components (``SegmentConfig.contrast_components``), the finer levels there dividing
     ``contrast_divides`` (``SegmentConfig.contrast_divides``), each voxel in its ``contrast_assign`` component
-    (``SegmentConfig.contrast_assign``), the object grown by ``contrast_grow`` voxels (``SegmentConfig.contrast_grow``).
+    (``SegmentConfig.contrast_assign``), the object grown by ``contrast_grow`` voxels (``SegmentConfig.contrast_grow``),
+    the mixture fitted on ``contrast_feature`` (``SegmentConfig.contrast_feature``: the embeddings' difference or the
+    volume's local intensity contrast).
     """
 
     patch_sides: tuple[int, ...]
@@ -130,6 +132,7 @@ class LevelInference:
     contrast_divides: str = "object"
     contrast_assign: str = "posterior"
     contrast_grow: int = 0
+    contrast_feature: str = "embedding"
 
     def describe(self) -> str:
         sides = "p = " + " x ".join(map(str, self.patch_sides))
@@ -146,7 +149,8 @@ class LevelInference:
                 + (f", again with {self.field_retry} clusters where its object lies in no field of view"
                    if self.field_retry and self.in_object and self.clusterer == "kmeans" else "")
                 + (f", where that finds none either voxel by voxel on p = {self.contrast_sides[0]} minus p = "
-                   f"{self.contrast_sides[1]} by a tied Gaussian mixture"
+                   f"{self.contrast_sides[1]}" + (" box means" if self.contrast_feature == "intensity" else "")
+                   + " by a tied Gaussian mixture"
                    + (f" of {self.contrast_components} components" if self.contrast_components != 2 else "")
                    + (", each voxel in its likeliest component" if self.contrast_assign == "likelihood" else "")
                    + (", the finer levels there dividing the specimen" if self.contrast_divides == "specimen" else "")
@@ -185,7 +189,8 @@ INFERENCE: Mapping[int, LevelInference] = {
                       _DEFAULT.band_sides if i == 1 else (), _DEFAULT.field_retry if i == 1 else 0,
                       _DEFAULT.contrast_sides if i == 1 else (), _DEFAULT.contrast_components if i == 1 else 2,
                       _DEFAULT.contrast_divides if i == 1 else "object",
-                      _DEFAULT.contrast_assign if i == 1 else "posterior", _DEFAULT.contrast_grow if i == 1 else 0)
+                      _DEFAULT.contrast_assign if i == 1 else "posterior", _DEFAULT.contrast_grow if i == 1 else 0,
+                      _DEFAULT.contrast_feature if i == 1 else "embedding")
     for i, level in enumerate(_DEFAULT.levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
 
@@ -204,7 +209,7 @@ def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int,
         band_sides=inference[min(levels)].band_sides, field_retry=inference[min(levels)].field_retry,
         contrast_sides=inference[min(levels)].contrast_sides, contrast_components=inference[min(levels)].contrast_components,
         contrast_divides=inference[min(levels)].contrast_divides, contrast_assign=inference[min(levels)].contrast_assign,
-        contrast_grow=inference[min(levels)].contrast_grow)
+        contrast_grow=inference[min(levels)].contrast_grow, contrast_feature=inference[min(levels)].contrast_feature)
 
 
 def level_weights(settings, segments: Mapping[int, Sequence[np.ndarray]]) -> dict[LevelInference, list[np.ndarray] | None]:

@@ -64,7 +64,7 @@ from hypseg.baselines.patch_pca import principal_axes
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, cluster_volumes, level_labels,
                                 level_weights, particle_centre_f1, particle_f1, score_labels, segment_config, segment_embeddings)
 from hypseg.config import cpu_recipe
-from hypseg.config.segment import CLUSTERERS, CONTRAST_ASSIGNS, CONTRAST_PARTS, SPACES
+from hypseg.config.segment import CLUSTERERS, CONTRAST_ASSIGNS, CONTRAST_FEATURES, CONTRAST_PARTS, SPACES
 from hypseg.data import SyntheticConfig, discover_cases, load_normalised, normalise, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.recipe import cluster_embeddings
@@ -76,7 +76,7 @@ from hypseg.training import Trainer
 
 
 #: the choices that set one of level 1's settings (a field of quality.LevelInference) to the value given, row key alike
-LEVEL1_FIELDS = ("voxel_band", "field_retry", "contrast_components", "contrast_assign", "contrast_grow")
+LEVEL1_FIELDS = ("voxel_band", "field_retry", "contrast_components", "contrast_assign", "contrast_grow", "contrast_feature")
 
 
 def with_noise(volumes: list[np.ndarray], std: float, *, seed: int) -> list[np.ndarray]:
@@ -210,6 +210,10 @@ def main() -> None:
     parser.add_argument("--contrast-grow", action="append", default=[], type=int, metavar="N", help="with --recipe, "
                         "also score the recipe with local contrast's object grown by N voxels after its refinement "
                         "(SegmentConfig.contrast_grow) (repeat)")
+    parser.add_argument("--contrast-feature", action="append", default=[], choices=CONTRAST_FEATURES, help="with "
+                        "--recipe, also score the recipe with local contrast's mixture fitted on the embeddings' "
+                        "difference (embedding) or the volume's local intensity contrast (intensity) "
+                        "(SegmentConfig.contrast_feature) (repeat)")
     parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, "
                         "also score the recipe with every level's clustering seeded S instead of 0 (SegmentConfig.seed: "
                         "subsamples and restarts), paired against the recipe's own rows: how far the clustering's "
@@ -246,6 +250,8 @@ def main() -> None:
         parser.error("--kmeans-seed needs --recipe and seeds >= 0")
     if args.contrast_assign and not args.recipe:
         parser.error("--contrast-assign needs --recipe")
+    if args.contrast_feature and not args.recipe:
+        parser.error("--contrast-feature needs --recipe")
     if args.contrast_grow and (not args.recipe or min(args.contrast_grow) < 0):
         parser.error("--contrast-grow needs --recipe and voxels >= 0")
     for divides in args.contrast_divides:
@@ -427,6 +433,7 @@ def main() -> None:
                *(("contrast_divides", d) for d in args.contrast_divides),
                *(("contrast_assign", a) for a in args.contrast_assign),
                *(("contrast_grow", g) for g in args.contrast_grow),
+               *(("contrast_feature", f) for f in args.contrast_feature),
                *(("contrast_sides", () if c == "0" else tuple(int(p) for p in c.split(","))) for c in args.contrast_sides)]
     for clusterer, refine, choice in itertools.product(clusterers if recipe else (), passes, choices):
         finer = {level: dataclasses.replace(how, refine=refine) if level == 1 else dataclasses.replace(how, clusterer=clusterer)

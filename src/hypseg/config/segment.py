@@ -34,6 +34,8 @@ CLUSTERERS = ("kmeans", "tied-mixture")
 CONTRAST_PARTS = ("object", "specimen")
 #: how local contrast's mixture assigns a voxel (``SegmentConfig.contrast_assign``)
 CONTRAST_ASSIGNS = ("posterior", "likelihood")
+#: what local contrast's mixture is fitted on (``SegmentConfig.contrast_feature``)
+CONTRAST_FEATURES = ("embedding", "intensity")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,6 +201,13 @@ class SegmentConfig(Config):
         Voxels (6-connected steps) by which local contrast's object (``contrast_sides``) is grown after its boundary's
         refinement (``refine``), before its holes are filled: the blurred rim of a small particle differs less from its
         surroundings than its core, and the mixture leaves it to the specimen. 0: not grown.
+    contrast_feature : str
+        What local contrast's mixture (``contrast_sides``) is fitted on: each voxel's embedding at the finer side minus
+        its embedding at the coarser (``"embedding"``), or the volume's own local intensity contrast at the same two
+        sides (``"intensity"``: its box mean at the finer side minus at the coarser,
+        :func:`hypseg.inference.recipe.local_contrast`, one value per voxel). With ``"intensity"`` the model is not
+        consulted for level 1 there, and no embedding at the finer side is computed for it; the finer levels still
+        cluster the embedding.
     """
 
     levels: tuple[LevelConfig, ...]
@@ -217,6 +226,7 @@ class SegmentConfig(Config):
     contrast_divides: str = "object"
     contrast_assign: str = "posterior"
     contrast_grow: int = 0
+    contrast_feature: str = "embedding"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -272,6 +282,9 @@ class SegmentConfig(Config):
         if self.contrast_assign not in CONTRAST_ASSIGNS:
             raise UserError(f"SegmentConfig: contrast_assign must be one of {', '.join(CONTRAST_ASSIGNS)}, "
                             f"got {self.contrast_assign!r}")
+        if self.contrast_feature not in CONTRAST_FEATURES:
+            raise UserError(f"SegmentConfig: contrast_feature must be one of {', '.join(CONTRAST_FEATURES)}, "
+                            f"got {self.contrast_feature!r}")
         if isinstance(self.contrast_grow, bool) or int(self.contrast_grow) != self.contrast_grow or self.contrast_grow < 0:
             raise UserError(f"SegmentConfig: contrast_grow must be a whole number of voxels >= 0, got {self.contrast_grow}")
         object.__setattr__(self, "contrast_grow", int(self.contrast_grow))
@@ -377,8 +390,10 @@ class SegmentConfig(Config):
                      f"of its {self.contrast_components} components the one of strongest local intensity contrast "
                      "besides the largest the object")
             each = ", each voxel in its likeliest component" if self.contrast_likeliest else ""
-            lines.append(f"where that finds none either, level 1 clustered voxel by voxel on its embedding at p = {fine} minus "
-                         f"p = {coarse} by a tied Gaussian mixture{each}, {which}")
+            what = (f"local intensity contrast (its box mean at p = {fine} minus p = {coarse})"
+                    if self.contrast_feature == "intensity" else f"embedding at p = {fine} minus p = {coarse}")
+            lines.append(f"where that finds none either, level 1 clustered voxel by voxel on its {what} "
+                         f"by a tied Gaussian mixture{each}, {which}")
             if self.contrast_divides == "specimen" and len(self.levels) > 1 and self.levels[1].in_object:
                 lines.append("the finer levels there divide the specimen around that object, which stays one cluster")
         if self.refine and self.contained:

@@ -1075,6 +1075,8 @@ def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) 
     component to the work file ``contrast``. Per volume with an object (:func:`contrast_object`): each component's
     label in the object map (1 the object, 0 the outside)."""
     config = job.config
+    if config.contrast_feature != "embedding":
+        raise NotImplementedError("a chunked run fits local contrast on the embedding only, for now")
     fitted = {}
     for v in volumes:
         _create(job.file(v, "contrast"), job.grids[v].shape, np.uint16)

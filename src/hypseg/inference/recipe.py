@@ -371,15 +371,23 @@ def cluster_embeddings(
             decided[i] = tried.merge[found].astype(np.int32)  # the object 1, the other clusters its outside 0
             outside[i], centres[i] = 0, tried.centres
         for i in (i for i in warned if config.contrasts and i not in tries):
-            fine, coarse = (contrast_side((p,), i) for p in config.contrast_sides)
             k = config.contrast_components
-            if k > 2 and volumes is None:
-                raise ValueError(f"local contrast's {k} components need the volumes' intensity to pick the object")
+            by_intensity = config.contrast_feature == "intensity"
+            if (k > 2 or by_intensity) and volumes is None:
+                raise ValueError(f"local contrast's {k} components on its {config.contrast_feature} need the volumes' "
+                                 "intensity")
+            contrast = local_contrast(volumes[i], config.contrast_sides) if k > 2 or by_intensity else None
+            if by_intensity:
+                points = contrast[..., None]
+            else:
+                fine, coarse = (contrast_side((p,), i) for p in config.contrast_sides)
+                points = fine - coarse
             with warnings.catch_warnings():  # no contrast at all: a component stays empty, and maybe there is no object
                 warnings.simplefilter("ignore", EmptyClusterWarning)
-                found = contrast_split(fine - coarse, components=k, subsample=config.subsample, n_init=config.n_init,
+                found = contrast_split(points, components=k, subsample=config.subsample, n_init=config.n_init,
                                        seed=config.seed, likeliest=config.contrast_likeliest)
-            contrast = np.zeros(found.shape) if k == 2 else local_contrast(volumes[i], config.contrast_sides)
+            if k == 2:
+                contrast = np.zeros(found.shape)
             merge = contrast_object(cluster_sums(contrast[..., None], found, k))
             if merge is None:
                 continue
