@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchmarks import quality
 from hypseg.config import cpu_recipe
-from hypseg.config.segment import CONTRAST_ASSIGNS, CONTRAST_PARTS, SPACES
+from hypseg.config.segment import CONTRAST_ASSIGNS, CONTRAST_FEATURES, CONTRAST_PARTS, SPACES
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -38,6 +38,8 @@ if __name__ == "__main__":
                         "voxel (SegmentConfig.contrast_assign; default: the recipe's)")
     parser.add_argument("--contrast-grow", type=int, help="voxels local contrast's object is grown by "
                         "(SegmentConfig.contrast_grow; default: the recipe's)")
+    parser.add_argument("--contrast-feature", choices=CONTRAST_FEATURES, help="what local contrast's mixture is fitted "
+                        "on (SegmentConfig.contrast_feature; default: the recipe's)")
     parser.add_argument("--supervoxel-tile", type=int, help="cut the learned models' supervoxels in tiles of this side")
     parser.add_argument("--no-ensemble", action="store_true", help="no rows for the learned models' seeds' ensembles")
     parser.add_argument("--out", type=Path, help="the tables' file (default: benchmarks/results/quality.md; with --render: "
@@ -78,6 +80,8 @@ if __name__ == "__main__":
         if args.contrast_grow < 0:
             parser.error(f"--contrast-grow must be >= 0, got {args.contrast_grow}")
         inference = {**inference, 1: dataclasses.replace(inference[1], contrast_grow=args.contrast_grow)}
+    if args.contrast_feature is not None:
+        inference = {**inference, 1: dataclasses.replace(inference[1], contrast_feature=args.contrast_feature)}
     recipe = cpu_recipe()
     if args.triplet_weight is not None:
         recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, triplet_weight=args.triplet_weight))

@@ -196,7 +196,8 @@ def test_uniform_inference_keeps_each_levels_pooling():
                                              contrast_components=INFERENCE[level].contrast_components,
                                              contrast_divides=INFERENCE[level].contrast_divides,
                                              contrast_assign=INFERENCE[level].contrast_assign,
-                                             contrast_grow=INFERENCE[level].contrast_grow)
+                                             contrast_grow=INFERENCE[level].contrast_grow,
+                                             contrast_feature=INFERENCE[level].contrast_feature)
                        for level in INFERENCE}
     assert {how.space for how in INFERENCE.values()} == {"tangent"}  # the default preset's
 

@@ -197,6 +197,7 @@ def test_a_projection_beyond_the_codes_dimensions_is_refused_before_any_training
     (["--recipe", "--contrast-divides", "bulk"], "--contrast-divides needs --recipe and one of object, specimen, optionally with :K components >= 2, got 'bulk'"),
     (["--recipe", "--contrast-divides", "specimen:1"], "--contrast-divides needs --recipe and one of object, specimen, optionally with :K components >= 2, got 'specimen:1'"),
     (["--contrast-assign", "likelihood"], "--contrast-assign needs --recipe"),
+    (["--contrast-feature", "intensity"], "--contrast-feature needs --recipe"),
     (["--recipe", "--contrast-grow", "-1"], "--contrast-grow needs --recipe and voxels >= 0"),
     (["--data-seed", "-1"], "--data-seed must be >= 0, got -1"),
 ])

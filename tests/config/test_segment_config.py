@@ -253,6 +253,21 @@ def test_local_contrasts_growth_is_described_kept_and_checked():
     assert SegmentConfig.from_dict(saved) == dataclasses.replace(grown, contrast_grow=0)
 
 
+def test_what_local_contrast_is_fitted_on_is_described_kept_and_checked():
+    default = segment_preset("default")
+    assert default.contrast_feature == "embedding"
+    by_intensity = dataclasses.replace(default, contrast_feature="intensity")
+    assert any("voxel by voxel on its local intensity contrast (its box mean at p = 5 minus p = 10) by a tied" in line
+               for line in by_intensity.describe().splitlines())
+    assert any("voxel by voxel on its embedding at p = 5 minus p = 10 by a tied" in line for line in default.describe().splitlines())
+    assert SegmentConfig.from_dict(by_intensity.to_dict()) == by_intensity
+    with pytest.raises(UserError, match=r"^SegmentConfig: contrast_feature must be one of embedding, intensity, got 'mean'$"):
+        dataclasses.replace(by_intensity, contrast_feature="mean")
+    saved = by_intensity.to_dict()  # a recipe file written before the setting existed: the embedding
+    del saved["contrast_feature"]
+    assert SegmentConfig.from_dict(saved) == default
+
+
 def test_patch_sides_move_the_band_and_local_contrast_with_them():
     default = dataclasses.replace(segment_preset("default"), band_sides=(5,))
     four = default.at_patch_sides([4, 8])

@@ -584,12 +584,14 @@ def test_local_contrast_chunk_by_chunk_is_the_whole_volumes(sides):
     np.testing.assert_allclose(pieces, whole, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("components, assign, grow", [(2, "posterior", 0), (3, "posterior", 0), (3, "likelihood", 2)])
-def test_level_1_by_local_contrast_is_the_same_chunk_by_chunk(model_dir, tmp_path, components, assign, grow):
+@pytest.mark.parametrize("components, assign, grow, feature", [(2, "posterior", 0, "embedding"), (3, "posterior", 0, "embedding"),
+                                                                (3, "likelihood", 2, "embedding"), (3, "posterior", 1, "intensity")])
+def test_level_1_by_local_contrast_is_the_same_chunk_by_chunk(model_dir, tmp_path, components, assign, grow, feature):
     """A speckled field with small bright cubes, no object in a field of view at two or three clusters: level 1 by local
-    contrast (its p = 5 embedding minus its p = 10), chunk by chunk as in the whole volume, over a fit's subsample; with
-    three components the volume's intensity, read chunk by chunk with a halo, picks the object among them; each voxel
-    in its most probable or its most likely component, and the object grown after its refinement."""
+    contrast (its p = 5 embedding minus its p = 10, or its box means'), chunk by chunk as in the whole volume, over a
+    fit's subsample; with three components the volume's intensity, read chunk by chunk with a halo, picks the object
+    among them; each voxel in its most probable or its most likely component, and the object grown after its
+    refinement."""
     import warnings
 
     from hypseg.inference.hierarchy import NoFieldWarning
@@ -597,7 +599,8 @@ def test_level_1_by_local_contrast_is_the_same_chunk_by_chunk(model_dir, tmp_pat
     path = tmp_path / "speckle.mrc"
     save_volume(Volume(speckle_image(), spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path)
     config = dataclasses.replace(_recipe("default"), contrast_sides=(5, 10), contrast_components=components,
-                                 contrast_assign=assign, contrast_grow=grow, subsample=3000).with_levels(supervoxel_size=64)
+                                 contrast_assign=assign, contrast_grow=grow, contrast_feature=feature,
+                                 subsample=3000).with_levels(supervoxel_size=64)
     for name, chunk in (("whole", None), ("chunked", TILE)):
         with warnings.catch_warnings():
             warnings.simplefilter("error", NoFieldWarning)  # local contrast found an object: nothing to warn about

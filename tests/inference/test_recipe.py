@@ -476,6 +476,33 @@ def test_three_components_of_local_contrast_need_the_volumes():
     assert found.contrast and np.array_equal(found.object, cubes)
 
 
+def test_local_contrast_on_intensity_fits_the_volumes_own_contrast_and_not_the_embedding():
+    """With ``contrast_feature = "intensity"`` the mixture is fitted on the volume's local intensity contrast (float32,
+    one value per voxel), the embedding at the finer side is neither read nor needed, and the object is the mixture's
+    component :func:`contrast_object` names, as by hand."""
+    from hypseg.inference.recipe import cluster_sums, contrast_object, contrast_split, local_contrast
+
+    fine, coarse, volume, cubes = _two_tails()
+    levels = (LevelConfig(2, (10,), None, pooled=False, in_object=True),)
+    config = SegmentConfig(levels=levels, seed=0, field_retry=3, space="tangent", contrast_sides=(5, 10),
+                           contrast_components=3, contrast_feature="intensity")
+    with pytest.raises(ValueError, match="^local contrast on intensity needs the volumes$"):
+        cluster_embeddings({(10,): [coarse]}, config, geometry=smoke_recipe().model)
+    found = cluster_embeddings({(10,): [coarse]}, config, geometry=smoke_recipe().model, volumes=[volume])[0]
+    contrast = local_contrast(volume, (5, 10))
+    split = contrast_split(contrast[..., None].astype(np.float32), components=3, subsample=config.subsample,
+                           n_init=config.n_init, seed=config.seed)
+    assert found.contrast and np.array_equal(found.object, contrast_object(cluster_sums(contrast[..., None], split, 3))[split])
+    weak = fine[..., 0] < -0.25  # the weak cubes of the other polarity
+    assert weak.sum() == 5 * 8 and found.object[cubes].all() and not found.object[weak].any()
+    # the embedding's own difference, however it reads, changes nothing
+    again = cluster_embeddings({(10,): [coarse], (5,): [-fine]}, config, geometry=smoke_recipe().model, volumes=[volume])[0]
+    assert np.array_equal(again.object, found.object)
+    with pytest.raises(ValueError, match=r"^no embeddings at patch sides \(5,\) for level 1's local contrast$"):
+        cluster_embeddings({(10,): [coarse]}, dataclasses.replace(config, contrast_feature="embedding"),
+                           geometry=smoke_recipe().model, volumes=[volume])
+
+
 def test_level_1_alone_embeds_at_local_contrasts_sides_only_the_volumes_that_reach_it(tmp_path, monkeypatch):
     from helpers import cell_image, speckle_image, train_tiny_model
 
@@ -492,6 +519,10 @@ def test_level_1_alone_embeds_at_local_contrasts_sides_only_the_volumes_that_rea
     result = recipe.segment(volumes, model, segment_preset("default").with_clusters([2]))
     assert [v.contrast for v in result.volumes] == [False, True]  # the cell lies in a field; the speckle reaches it
     assert embedded == [(10,), (10,), (5,)] and list(result.embeddings) == [(10,)]  # p = 5 for the speckle alone
+    embedded.clear()
+    config = dataclasses.replace(segment_preset("default"), contrast_feature="intensity").with_clusters([2])
+    again = recipe.segment(volumes, model, config)
+    assert [v.contrast for v in again.volumes] == [False, True] and embedded == [(10,), (10,)]  # on intensity: no p = 5
 
 
 def test_local_contrast_by_the_likelihood_is_the_fitted_mixtures_likeliest_component():

@@ -34,6 +34,7 @@ def segment(
     contrast_divides: Optional[str] = typer.Option(None, "--contrast-divides", metavar="WHAT", help="What the finer levels divide where local contrast found level 1's object (see --contrast-sides): specimen (the rest, the default recipe's: the particles stay label 1 at every level, the specimen takes 0, 2, ..., k-1) or object (the particles, as an object in a field of view)."),
     contrast_assign: Optional[str] = typer.Option(None, "--contrast-assign", metavar="HOW", help="How local contrast's mixture (see --contrast-sides) assigns each voxel: posterior (its most probable component) or likelihood (its most likely, the mixing weights left out: a rare component, the particles, then holds more of the faint ones; the default recipe's posterior)."),
     contrast_grow: Optional[int] = typer.Option(None, "--contrast-grow", metavar="N", help="Grow local contrast's object (see --contrast-sides) by N voxels after its refinement: a blurred particle's rim stands out less than its core (the default recipe's 1; 0: not grown)."),
+    contrast_feature: Optional[str] = typer.Option(None, "--contrast-feature", metavar="WHAT", help="What local contrast's mixture (see --contrast-sides) is fitted on: embedding (the embedding at P minus at Q) or intensity (the volume's own box mean at P minus at Q, one value per voxel: the model is not consulted for that level 1, the finer levels still cluster the embedding; the default recipe's embedding)."),
     nested: bool = typer.Option(False, "--nested", help="Each level refines the one above (a tree of labels; needs --no-containment)."),
     subsample: Optional[int] = typer.Option(None, min=100, help="Voxels (or supervoxels) each k-means is fitted on (default 50000)."),
     supervoxels: Optional[int] = typer.Option(None, min=0, help="Voxels per SLIC supervoxel at every level: cluster each supervoxel's mean embedding, so labels follow the image's edges (0: cluster every voxel)."),
@@ -97,7 +98,7 @@ def segment(
     shared = {"nested": nested or None, "subsample": subsample, "seed": seed, "space": space, "refine": refine,
               "voxel_band": voxel_band, "field_retry": field_retry, "contrast_sides": _sides_pair(contrast_sides),
               "contrast_components": contrast_components, "contrast_divides": contrast_divides,
-              "contrast_assign": contrast_assign, "contrast_grow": contrast_grow}
+              "contrast_assign": contrast_assign, "contrast_grow": contrast_grow, "contrast_feature": contrast_feature}
     if band_side is not None:
         shared["band_sides"] = (band_side,) if band_side else ()
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})

@@ -1050,13 +1050,33 @@ def _contrast_task(job: Job, item, fitted: dict) -> np.ndarray:
     _check_run(job)
     box = job.grids[v].box(chunk)
     k = job.config.contrast_components
-    fine, coarse = (_clustered(job, _read(job.file(v, _sides_name((p,))), box), factors=1) for p in job.config.contrast_sides)
-    found = _level_labels(fitted[v], (fine - coarse).reshape(-1, fine.shape[-1]))[k].astype(np.uint16)
-    _store(job.file(v, "contrast"), box, found.reshape(fine.shape[:3]))
+    if job.config.contrast_feature == "intensity":
+        points = _read(job.file(v, _INTENSITY_CONTRAST), box)
+    else:
+        fine, coarse = (_clustered(job, _read(job.file(v, _sides_name((p,))), box), factors=1) for p in job.config.contrast_sides)
+        points = fine - coarse
+    found = _level_labels(fitted[v], points.reshape(-1, points.shape[-1]))[k].astype(np.uint16)
+    _store(job.file(v, "contrast"), box, found.reshape(points.shape[:3]))
     contrast = (np.zeros(found.size) if k == 2 else  # two components need no intensity
                 box_contrast(job.volumes[v], box, job.config.contrast_sides,
                              functools.partial(apply, config=job.data, stats=job.stats[v])))
     return cluster_sums(contrast[..., None], found, k)
+
+
+#: the work file of a volume's local intensity contrast where local contrast's mixture is fitted on it
+#: (``SegmentConfig.contrast_feature``)
+_INTENSITY_CONTRAST = "intensity-contrast"
+
+
+def _intensity_contrast_task(job: Job, item) -> None:
+    """For one chunk: its voxels' local intensity contrast (:func:`box_contrast`) to the work file, as the points
+    local contrast's mixture is fitted on and labels (float32, as the whole-volume run takes them)."""
+    v, chunk = item
+    _check_run(job)
+    box = job.grids[v].box(chunk)
+    found = box_contrast(job.volumes[v], box, job.config.contrast_sides,
+                         functools.partial(apply, config=job.data, stats=job.stats[v]))
+    _store(job.file(v, _INTENSITY_CONTRAST), box, found[..., None].astype(np.float32))
 
 
 def box_contrast(volume, box, sides: Sequence[int], normalise: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
@@ -1071,23 +1091,29 @@ def box_contrast(volume, box, sides: Sequence[int], normalise: Callable[[np.ndar
 
 def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) -> dict[int, np.ndarray]:
     """Level 1 of each volume of ``volumes`` by local contrast (:func:`hypseg.inference.recipe.contrast_split`): one
-    mixture per volume, fitted as the whole-volume run fits it (:func:`fit_parts`, the same subsample), every voxel's
+    mixture per volume, on the embeddings' difference or on the volume's local intensity contrast
+    (``SegmentConfig.contrast_feature``; first written chunk by chunk to a work file, :func:`_intensity_contrast_task`),
+    fitted as the whole-volume run fits it (:func:`fit_parts`, the same subsample), every voxel's
     component to the work file ``contrast``. Per volume with an object (:func:`contrast_object`): each component's
     label in the object map (1 the object, 0 the outside)."""
     config = job.config
-    if config.contrast_feature != "embedding":
-        raise NotImplementedError("a chunked run fits local contrast on the embedding only, for now")
+    mine = [item for item in items if item[0] in volumes]
+    if config.contrast_feature == "intensity":  # the volume's own local contrast, one value per voxel, to a work file
+        for v in volumes:
+            _create(job.file(v, _INTENSITY_CONTRAST), (*job.grids[v].shape, 1), np.float32)
+        executor.map(functools.partial(_intensity_contrast_task, job), mine, desc="local intensity contrast")
     fitted = {}
     for v in volumes:
         _create(job.file(v, "contrast"), job.grids[v].shape, np.uint16)
+        points = (_VoxelPoints(job.file(v, _INTENSITY_CONTRAST), None) if config.contrast_feature == "intensity"
+                  else _ContrastPoints(job, v))
         with warnings.catch_warnings():  # no contrast at all: one component stays empty (no object, below)
             warnings.simplefilter("ignore", EmptyClusterWarning)
-            fitted[v] = fit_parts([(_ContrastPoints(job, v), None)], [config.contrast_components], pooled=False,
+            fitted[v] = fit_parts([(points, None)], [config.contrast_components], pooled=False,
                                   subsample=config.subsample, random_state=config.seed, hyperbolic=False,
                                   n_init=config.n_init, clusterer="tied-mixture",
                                   likeliest=config.contrast_likeliest)[0]
     clock.lap("fit")
-    mine = [item for item in items if item[0] in fitted]
     counts = executor.map(functools.partial(_contrast_task, job), mine, desc="level 1 by local contrast",
                           shared={"fitted": fitted})
     clock.lap("labels")

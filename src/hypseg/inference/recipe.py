@@ -142,7 +142,7 @@ def segment(
 def embedded_sides(config: SegmentConfig) -> tuple[tuple[int, ...], ...]:
     """The distinct patch sides a volume is embedded at: every level's, then the voxel band's where it decides at
     sides of its own (``config.band_sides``; patch sides resolved), then level 1's local contrast's
-    (``config.contrast_sides``). A chunked run embeds at all of them; :func:`segment` embeds at local contrast's sides
+    (``config.contrast_sides``, where its mixture is fitted on the embedding). A chunked run embeds at all of them; :func:`segment` embeds at local contrast's sides
     only the volumes that reach it (a run of level 1 alone otherwise never embeds at p = 5).
 
     >>> from hypseg.config import segment_preset
@@ -154,7 +154,7 @@ def embedded_sides(config: SegmentConfig) -> tuple[tuple[int, ...], ...]:
     ((10,), (5,), (2,))
     """
     band = [config.band_sides] if config.band_elsewhere else []
-    contrast = [(p,) for p in config.contrast_sides] if config.contrasts else []
+    contrast = [(p,) for p in config.contrast_sides] if config.contrasts and config.contrast_feature == "embedding" else []
     return tuple(dict.fromkeys([level.patch_sides for level in config.levels] + band + contrast))
 
 
@@ -374,11 +374,11 @@ def cluster_embeddings(
             k = config.contrast_components
             by_intensity = config.contrast_feature == "intensity"
             if (k > 2 or by_intensity) and volumes is None:
-                raise ValueError(f"local contrast's {k} components on its {config.contrast_feature} need the volumes' "
-                                 "intensity")
+                raise ValueError("local contrast on intensity needs the volumes" if by_intensity else
+                                 f"local contrast's {k} components need the volumes' intensity to pick the object")
             contrast = local_contrast(volumes[i], config.contrast_sides) if k > 2 or by_intensity else None
-            if by_intensity:
-                points = contrast[..., None]
+            if by_intensity:  # float32, as a chunked run stores it
+                points = contrast[..., None].astype(np.float32)
             else:
                 fine, coarse = (contrast_side((p,), i) for p in config.contrast_sides)
                 points = fine - coarse
