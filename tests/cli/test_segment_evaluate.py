@@ -595,7 +595,7 @@ def test_contrast_sides_are_recorded_and_a_bad_pair_is_a_one_line_error(model_di
     _recorded_and_refused(model_dir, tmp_path, "--contrast-grow", 1, "contrast_grow", -1,
                           "SegmentConfig: contrast_grow must be a whole number of voxels >= 0, got -1")
     _recorded_and_refused(model_dir, tmp_path, "--contrast-feature", "intensity", "contrast_feature", "mean",
-                          "SegmentConfig: contrast_feature must be one of embedding, intensity, got 'mean'")
+                          "SegmentConfig: contrast_feature must be one of embedding, intensity, both, got 'mean'")
     import dataclasses
 
     from hypseg.config import segment_preset

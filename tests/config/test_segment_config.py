@@ -261,7 +261,7 @@ def test_what_local_contrast_is_fitted_on_is_described_kept_and_checked():
                for line in by_intensity.describe().splitlines())
     assert any("voxel by voxel on its embedding at p = 5 minus p = 10 by a tied" in line for line in default.describe().splitlines())
     assert SegmentConfig.from_dict(by_intensity.to_dict()) == by_intensity
-    with pytest.raises(UserError, match=r"^SegmentConfig: contrast_feature must be one of embedding, intensity, got 'mean'$"):
+    with pytest.raises(UserError, match=r"^SegmentConfig: contrast_feature must be one of embedding, intensity, both, got 'mean'$"):
         dataclasses.replace(by_intensity, contrast_feature="mean")
     saved = by_intensity.to_dict()  # a recipe file written before the setting existed: the embedding
     del saved["contrast_feature"]

@@ -585,7 +585,8 @@ def test_local_contrast_chunk_by_chunk_is_the_whole_volumes(sides):
 
 
 @pytest.mark.parametrize("components, assign, grow, feature", [(2, "posterior", 0, "embedding"), (3, "posterior", 0, "embedding"),
-                                                                (3, "likelihood", 2, "embedding"), (3, "posterior", 1, "intensity")])
+                                                                (3, "likelihood", 2, "embedding"), (3, "posterior", 1, "intensity"),
+                                                                (3, "posterior", 1, "both")])
 def test_level_1_by_local_contrast_is_the_same_chunk_by_chunk(model_dir, tmp_path, components, assign, grow, feature):
     """A speckled field with small bright cubes, no object in a field of view at two or three clusters: level 1 by local
     contrast (its p = 5 embedding minus its p = 10, or its box means'), chunk by chunk as in the whole volume, over a

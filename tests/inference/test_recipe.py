@@ -501,6 +501,14 @@ def test_local_contrast_on_intensity_fits_the_volumes_own_contrast_and_not_the_e
     with pytest.raises(ValueError, match=r"^no embeddings at patch sides \(5,\) for level 1's local contrast$"):
         cluster_embeddings({(10,): [coarse]}, dataclasses.replace(config, contrast_feature="embedding"),
                            geometry=smoke_recipe().model, volumes=[volume])
+    # both side by side: the mixture on the embedding's difference (in the tangent space) beside the intensity's
+    both = dataclasses.replace(config, contrast_feature="both")
+    found = cluster_embeddings({(10,): [coarse], (5,): [fine]}, both, geometry=smoke_recipe().model, volumes=[volume])[0]
+    points = np.concatenate([to_tangent(fine) - to_tangent(coarse), contrast[..., None].astype(np.float32)], axis=-1)
+    split = contrast_split(points, components=3, subsample=both.subsample, n_init=both.n_init, seed=both.seed)
+    assert found.contrast and np.array_equal(found.object, contrast_object(cluster_sums(contrast[..., None], split, 3))[split])
+    with pytest.raises(ValueError, match=r"^no embeddings at patch sides \(5,\) for level 1's local contrast$"):
+        cluster_embeddings({(10,): [coarse]}, both, geometry=smoke_recipe().model, volumes=[volume])
 
 
 def test_level_1_alone_embeds_at_local_contrasts_sides_only_the_volumes_that_reach_it(tmp_path, monkeypatch):

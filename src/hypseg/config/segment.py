@@ -35,7 +35,7 @@ CONTRAST_PARTS = ("object", "specimen")
 #: how local contrast's mixture assigns a voxel (``SegmentConfig.contrast_assign``)
 CONTRAST_ASSIGNS = ("posterior", "likelihood")
 #: what local contrast's mixture is fitted on (``SegmentConfig.contrast_feature``)
-CONTRAST_FEATURES = ("embedding", "intensity")
+CONTRAST_FEATURES = ("embedding", "intensity", "both")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,7 +205,8 @@ class SegmentConfig(Config):
         What local contrast's mixture (``contrast_sides``) is fitted on: each voxel's embedding at the finer side minus
         its embedding at the coarser (``"embedding"``), or the volume's own local intensity contrast at the same two
         sides (``"intensity"``: its box mean at the finer side minus at the coarser,
-        :func:`hypseg.inference.recipe.local_contrast`, one value per voxel). With ``"intensity"`` the model is not
+        :func:`hypseg.inference.recipe.local_contrast`, one value per voxel), or both side by side (``"both"``; the
+        mixture's shared full covariance makes it indifferent to their scales). With ``"intensity"`` the model is not
         consulted for level 1 there, and no embedding at the finer side is computed for it; the finer levels still
         cluster the embedding.
     """
@@ -390,8 +391,9 @@ class SegmentConfig(Config):
                      f"of its {self.contrast_components} components the one of strongest local intensity contrast "
                      "besides the largest the object")
             each = ", each voxel in its likeliest component" if self.contrast_likeliest else ""
-            what = (f"local intensity contrast (its box mean at p = {fine} minus p = {coarse})"
-                    if self.contrast_feature == "intensity" else f"embedding at p = {fine} minus p = {coarse}")
+            what = {"intensity": f"local intensity contrast (its box mean at p = {fine} minus p = {coarse})",
+                    "embedding": f"embedding at p = {fine} minus p = {coarse}",
+                    "both": f"embedding and its box mean, each at p = {fine} minus p = {coarse}"}[self.contrast_feature]
             lines.append(f"where that finds none either, level 1 clustered voxel by voxel on its {what} "
                          f"by a tied Gaussian mixture{each}, {which}")
             if self.contrast_divides == "specimen" and len(self.levels) > 1 and self.levels[1].in_object:

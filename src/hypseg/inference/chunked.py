@@ -1027,19 +1027,28 @@ def _retry(job: Job, executor, items, warned: Sequence[int], offsets, geometry, 
 
 
 class _ContrastPoints:
-    """A volume's local contrast (``SegmentConfig.contrast_sides``) as points read on demand: its embedding at the finer
-    side minus at the coarser, in the space clustered in, from the work files (what :func:`fit_parts` draws from)."""
+    """A volume's local contrast (``SegmentConfig.contrast_sides``) as points read on demand from the work files (what
+    :func:`fit_parts` draws from): its embedding at the finer side minus at the coarser, in the space clustered in, its
+    local intensity contrast, or both side by side (``SegmentConfig.contrast_feature``)."""
 
     def __init__(self, job: Job, v: int) -> None:
         clustered = functools.partial(_clustered, job, factors=1)
-        self.sides = [_VoxelPoints(job.file(v, _sides_name((p,))), None, transform=clustered) for p in job.config.contrast_sides]
+        feature = job.config.contrast_feature
+        self.sides = ([_VoxelPoints(job.file(v, _sides_name((p,))), None, transform=clustered) for p in job.config.contrast_sides]
+                      if feature != "intensity" else [])
+        self.intensity = _VoxelPoints(job.file(v, _INTENSITY_CONTRAST), None) if feature != "embedding" else None
 
     def __len__(self) -> int:
-        return len(self.sides[0])
+        return len(self.intensity if self.intensity is not None else self.sides[0])
 
     def __getitem__(self, idx) -> np.ndarray:
-        fine, coarse = (side[idx] for side in self.sides)
-        return fine - coarse
+        parts = []
+        if self.sides:
+            fine, coarse = (side[idx] for side in self.sides)
+            parts.append(fine - coarse)
+        if self.intensity is not None:
+            parts.append(self.intensity[idx])
+        return np.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
 
 
 def _contrast_task(job: Job, item, fitted: dict) -> np.ndarray:
@@ -1050,11 +1059,13 @@ def _contrast_task(job: Job, item, fitted: dict) -> np.ndarray:
     _check_run(job)
     box = job.grids[v].box(chunk)
     k = job.config.contrast_components
-    if job.config.contrast_feature == "intensity":
-        points = _read(job.file(v, _INTENSITY_CONTRAST), box)
-    else:
+    parts = []
+    if job.config.contrast_feature != "intensity":
         fine, coarse = (_clustered(job, _read(job.file(v, _sides_name((p,))), box), factors=1) for p in job.config.contrast_sides)
-        points = fine - coarse
+        parts.append(fine - coarse)
+    if job.config.contrast_feature != "embedding":
+        parts.append(_read(job.file(v, _INTENSITY_CONTRAST), box))
+    points = np.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
     found = _level_labels(fitted[v], points.reshape(-1, points.shape[-1]))[k].astype(np.uint16)
     _store(job.file(v, "contrast"), box, found.reshape(points.shape[:3]))
     contrast = (np.zeros(found.size) if k == 2 else  # two components need no intensity
@@ -1063,8 +1074,8 @@ def _contrast_task(job: Job, item, fitted: dict) -> np.ndarray:
     return cluster_sums(contrast[..., None], found, k)
 
 
-#: the work file of a volume's local intensity contrast where local contrast's mixture is fitted on it
-#: (``SegmentConfig.contrast_feature``)
+#: the work file of a volume's local intensity contrast where local contrast's mixture is fitted on it, alone or beside
+#: the embedding's (``SegmentConfig.contrast_feature``)
 _INTENSITY_CONTRAST = "intensity-contrast"
 
 
@@ -1098,18 +1109,16 @@ def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) 
     label in the object map (1 the object, 0 the outside)."""
     config = job.config
     mine = [item for item in items if item[0] in volumes]
-    if config.contrast_feature == "intensity":  # the volume's own local contrast, one value per voxel, to a work file
+    if config.contrast_feature != "embedding":  # the volume's own local contrast, one value per voxel, to a work file
         for v in volumes:
             _create(job.file(v, _INTENSITY_CONTRAST), (*job.grids[v].shape, 1), np.float32)
         executor.map(functools.partial(_intensity_contrast_task, job), mine, desc="local intensity contrast")
     fitted = {}
     for v in volumes:
         _create(job.file(v, "contrast"), job.grids[v].shape, np.uint16)
-        points = (_VoxelPoints(job.file(v, _INTENSITY_CONTRAST), None) if config.contrast_feature == "intensity"
-                  else _ContrastPoints(job, v))
         with warnings.catch_warnings():  # no contrast at all: one component stays empty (no object, below)
             warnings.simplefilter("ignore", EmptyClusterWarning)
-            fitted[v] = fit_parts([(points, None)], [config.contrast_components], pooled=False,
+            fitted[v] = fit_parts([(_ContrastPoints(job, v), None)], [config.contrast_components], pooled=False,
                                   subsample=config.subsample, random_state=config.seed, hyperbolic=False,
                                   n_init=config.n_init, clusterer="tied-mixture",
                                   likeliest=config.contrast_likeliest)[0]

@@ -154,7 +154,7 @@ def embedded_sides(config: SegmentConfig) -> tuple[tuple[int, ...], ...]:
     ((10,), (5,), (2,))
     """
     band = [config.band_sides] if config.band_elsewhere else []
-    contrast = [(p,) for p in config.contrast_sides] if config.contrasts and config.contrast_feature == "embedding" else []
+    contrast = [(p,) for p in config.contrast_sides] if config.contrasts and config.contrast_feature != "intensity" else []
     return tuple(dict.fromkeys([level.patch_sides for level in config.levels] + band + contrast))
 
 
@@ -372,16 +372,18 @@ def cluster_embeddings(
             outside[i], centres[i] = 0, tried.centres
         for i in (i for i in warned if config.contrasts and i not in tries):
             k = config.contrast_components
-            by_intensity = config.contrast_feature == "intensity"
+            by_intensity = config.contrast_feature != "embedding"
             if (k > 2 or by_intensity) and volumes is None:
                 raise ValueError("local contrast on intensity needs the volumes" if by_intensity else
                                  f"local contrast's {k} components need the volumes' intensity to pick the object")
             contrast = local_contrast(volumes[i], config.contrast_sides) if k > 2 or by_intensity else None
-            if by_intensity:  # float32, as a chunked run stores it
-                points = contrast[..., None].astype(np.float32)
-            else:
+            parts = []
+            if config.contrast_feature != "intensity":
                 fine, coarse = (contrast_side((p,), i) for p in config.contrast_sides)
-                points = fine - coarse
+                parts.append(fine - coarse)
+            if by_intensity:  # float32, as a chunked run stores it
+                parts.append(contrast[..., None].astype(np.float32))
+            points = np.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
             with warnings.catch_warnings():  # no contrast at all: a component stays empty, and maybe there is no object
                 warnings.simplefilter("ignore", EmptyClusterWarning)
                 found = contrast_split(points, components=k, subsample=config.subsample, n_init=config.n_init,
