@@ -9,7 +9,7 @@ p = 5 minus p = 10, :func:`hypseg.inference.recipe.local_contrast`), its share o
 precision) and its share of the positions (its recall); the scored cluster is marked. Nothing is chosen here::
 
     python -m benchmarks.real_data --volume tomogram --seeds 0 1 2 3 4 5 --workdir DIR
-    python -m benchmarks.tomogram_clusters DIR [--contrast-components 2] --out benchmarks/results/tomogram_clusters.md
+    python -m benchmarks.tomogram_clusters DIR [--contrast-components 2] [--contrast-feature intensity] --out benchmarks/results/tomogram_clusters.md
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+
+from hypseg.config.segment import CONTRAST_FEATURES
 
 from benchmarks.real_data import TOMO_CLUSTERS, load_tomogram, particle_concentration, particle_neighbourhood, sample_folder
 
@@ -51,6 +53,8 @@ def main() -> None:
     parser.add_argument("workdir", type=Path, help="the --workdir of a benchmarks.real_data run on the tomogram")
     parser.add_argument("--contrast-components", type=int, help="local contrast's mixture components (default: the "
                         "preset's; SegmentConfig.contrast_components)")
+    parser.add_argument("--contrast-feature", choices=CONTRAST_FEATURES, help="what local contrast's mixture is fitted "
+                        "on (default: the preset's; SegmentConfig.contrast_feature)")
     parser.add_argument("--out", type=Path, help="write the table here (default: print it)")
     args = parser.parse_args()
     volume = load_tomogram(sample_folder())
@@ -59,9 +63,12 @@ def main() -> None:
     config = segment_preset("default").with_clusters(TOMO_CLUSTERS)
     if args.contrast_components is not None:
         config = dataclasses.replace(config, contrast_components=args.contrast_components)
+    if args.contrast_feature is not None:
+        config = dataclasses.replace(config, contrast_feature=args.contrast_feature)
     runs = sorted((args.workdir / "tomogram").glob("seed*"), key=lambda p: int(p.name.removeprefix("seed")))
     if not runs:
         raise SystemExit(f"no trained models under {args.workdir / 'tomogram'}")
+    scores = []  # per seed: the scored cluster's F1 at each k
     lines = ["| seed | k | cluster | volume share | mean z | mean local contrast | near a position (precision) | "
              "positions (recall) |", "|---|---|---|---|---|---|---|---|"]
     for run in runs:
@@ -70,9 +77,14 @@ def main() -> None:
         found = result.volumes[0]
         tag = run.name.removeprefix("seed") + (" (local contrast)" if found.contrast else "")
         lines += cluster_rows(tag, image, found.labels, volume.particles, near, result.config.contrast_sides)
+        scores.append(f"| {tag} | " + " | ".join(f"{particle_concentration(found.labels[k], volume.particles, near).f1:.3f}"
+                                                 for k in sorted(found.labels)) + " |")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    text = "\n".join([f"The default with {config.contrast_components} local-contrast components. A voxel is near a position "
-                      f"within {radius} voxels. Run at {commit}.", "", *lines, ""])
+    text = "\n".join([f"The default with {config.contrast_components} local-contrast components, its mixture fitted on "
+                      f"the {config.contrast_feature}. A voxel is near a position within {radius} voxels. Run at {commit}.",
+                      "", *lines, "", "The scored cluster's F1 per seed:", "",
+                      "| seed | " + " | ".join(f"k = {k}" for k in TOMO_CLUSTERS) + " |",
+                      "|---|" + "---|" * len(TOMO_CLUSTERS), *scores, ""])
     if args.out:
         args.out.write_text(text)
     else:
