@@ -149,7 +149,8 @@ class LevelInference:
                 + (f", again with {self.field_retry} clusters where its object lies in no field of view"
                    if self.field_retry and self.in_object and self.clusterer == "kmeans" else "")
                 + (f", where that finds none either voxel by voxel on p = {self.contrast_sides[0]} minus p = "
-                   f"{self.contrast_sides[1]}" + (" box means" if self.contrast_feature == "intensity" else "")
+                   f"{self.contrast_sides[1]}" + {"embedding": "", "intensity": " box means",
+                                                   "both": " and its box means side by side"}[self.contrast_feature]
                    + " by a tied Gaussian mixture"
                    + (f" of {self.contrast_components} components" if self.contrast_components != 2 else "")
                    + (", each voxel in its likeliest component" if self.contrast_assign == "likelihood" else "")

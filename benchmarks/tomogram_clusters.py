@@ -81,7 +81,7 @@ def main() -> None:
                                                  for k in sorted(found.labels)) + " |")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     text = "\n".join([f"The default with {config.contrast_components} local-contrast components, its mixture fitted on "
-                      f"the {config.contrast_feature}. A voxel is near a position within {radius} voxels. Run at {commit}.",
+                      f"{dict(embedding='the embedding', intensity='intensity', both='both')[config.contrast_feature]}. A voxel is near a position within {radius} voxels. Run at {commit}.",
                       "", *lines, "", "The scored cluster's F1 per seed:", "",
                       "| seed | " + " | ".join(f"k = {k}" for k in TOMO_CLUSTERS) + " |",
                       "|---|" + "---|" * len(TOMO_CLUSTERS), *scores, ""])

@@ -212,7 +212,7 @@ def main() -> None:
                         "(SegmentConfig.contrast_grow) (repeat)")
     parser.add_argument("--contrast-feature", action="append", default=[], choices=CONTRAST_FEATURES, help="with "
                         "--recipe, also score the recipe with local contrast's mixture fitted on the embeddings' "
-                        "difference (embedding) or the volume's local intensity contrast (intensity) "
+                        "difference (embedding), the volume's local intensity contrast (intensity) or the two side by side (both) "
                         "(SegmentConfig.contrast_feature) (repeat)")
     parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, "
                         "also score the recipe with every level's clustering seeded S instead of 0 (SegmentConfig.seed: "

@@ -257,7 +257,7 @@ def test_what_local_contrast_is_fitted_on_is_described_kept_and_checked():
     default = segment_preset("default")
     assert default.contrast_feature == "embedding"
     by_intensity = dataclasses.replace(default, contrast_feature="intensity")
-    assert any("voxel by voxel on its local intensity contrast (its box mean at p = 5 minus p = 10) by a tied" in line
+    assert any("voxel by voxel on the volume's local intensity contrast (box mean at p = 5 minus p = 10) by a tied" in line
                for line in by_intensity.describe().splitlines())
     assert any("voxel by voxel on its embedding at p = 5 minus p = 10 by a tied" in line for line in default.describe().splitlines())
     assert SegmentConfig.from_dict(by_intensity.to_dict()) == by_intensity

@@ -618,6 +618,25 @@ def test_level_1_by_local_contrast_is_the_same_chunk_by_chunk(model_dir, tmp_pat
     assert "level1_by_contrast" not in json.loads((tmp_path / "plain" / "segmentation.json").read_text())["cases"][0]
 
 
+def test_level_1_alone_on_intensity_embeds_one_side_and_segments_chunk_by_chunk_as_the_whole_volume(model_dir, tmp_path):
+    """Level 1 alone with local contrast fitted on intensity: a chunked run embeds at level 1's side only, stores the
+    local intensity contrast instead of a second embedding, and gives the whole volume's maps."""
+    from hypseg.inference.recipe import embedded_sides
+
+    path = tmp_path / "speckle.mrc"
+    save_volume(Volume(speckle_image(), spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path)
+    embedding = dataclasses.replace(_recipe("default"), subsample=3000).with_levels(supervoxel_size=64).with_clusters([2])
+    config = dataclasses.replace(embedding, contrast_feature="intensity")
+    assert embedded_sides(config) == ((10,),) and embedded_sides(embedding) == ((10,), (5,))
+    assert chunked.work_bytes_per_voxel(embedding, 2) - chunked.work_bytes_per_voxel(config, 2) == 4 * 2 - 4
+    for name, chunk in (("whole", None), ("chunked", TILE)):
+        segment_files([path], model_dir=model_dir, out=tmp_path / name, config=config, chunk=chunk)
+    cases = [json.loads((tmp_path / folder / "segmentation.json").read_text())["cases"][0] for folder in ("whole", "chunked")]
+    assert cases[0]["level1_by_contrast"] is True and cases[1]["level1_by_contrast"] is True
+    assert np.array_equal(load_labels(tmp_path / "whole" / cases[0]["labels"]["2"]),
+                          load_labels(tmp_path / "chunked" / cases[1]["labels"]["2"]))
+
+
 def test_finer_levels_divide_the_specimen_the_same_chunk_by_chunk(model_dir, tmp_path):
     """With ``contrast_divides = "specimen"`` the finer levels leave local contrast's object whole, as label 1 at every
     level, and divide the rest into labels 0, 2, ..., k - 1; chunk by chunk as in the whole volume."""

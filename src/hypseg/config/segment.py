@@ -205,10 +205,10 @@ class SegmentConfig(Config):
         What local contrast's mixture (``contrast_sides``) is fitted on: each voxel's embedding at the finer side minus
         its embedding at the coarser (``"embedding"``), or the volume's own local intensity contrast at the same two
         sides (``"intensity"``: its box mean at the finer side minus at the coarser,
-        :func:`hypseg.inference.recipe.local_contrast`, one value per voxel), or both side by side (``"both"``; the
-        mixture's shared full covariance makes it indifferent to their scales). With ``"intensity"`` the model is not
-        consulted for level 1 there, and no embedding at the finer side is computed for it; the finer levels still
-        cluster the embedding.
+        :func:`hypseg.inference.recipe.local_contrast` of the normalised volume, one value per voxel), or both side by
+        side (``"both"``, each in its own units: the k-means that starts the mixture weighs the columns by them). With
+        ``"intensity"`` the object of a volume that reaches local contrast does not depend on the embedding, and no
+        embedding at the finer side is computed for it; whether a volume reaches it, and the finer levels, still do.
     """
 
     levels: tuple[LevelConfig, ...]
@@ -391,10 +391,10 @@ class SegmentConfig(Config):
                      f"of its {self.contrast_components} components the one of strongest local intensity contrast "
                      "besides the largest the object")
             each = ", each voxel in its likeliest component" if self.contrast_likeliest else ""
-            what = {"intensity": f"local intensity contrast (its box mean at p = {fine} minus p = {coarse})",
-                    "embedding": f"embedding at p = {fine} minus p = {coarse}",
-                    "both": f"embedding and its box mean, each at p = {fine} minus p = {coarse}"}[self.contrast_feature]
-            lines.append(f"where that finds none either, level 1 clustered voxel by voxel on its {what} "
+            intensity = f"the volume's local intensity contrast (box mean at p = {fine} minus p = {coarse})"
+            what = {"intensity": intensity, "embedding": f"its embedding at p = {fine} minus p = {coarse}",
+                    "both": f"its embedding at p = {fine} minus p = {coarse} beside {intensity}"}[self.contrast_feature]
+            lines.append(f"where that finds none either, level 1 clustered voxel by voxel on {what} "
                          f"by a tied Gaussian mixture{each}, {which}")
             if self.contrast_divides == "specimen" and len(self.levels) > 1 and self.levels[1].in_object:
                 lines.append("the finer levels there divide the specimen around that object, which stays one cluster")

@@ -688,11 +688,12 @@ def work_bytes_per_voxel(config: SegmentConfig, latent_dim: int) -> int:
     """Disk bytes per voxel of a chunked run's work files: a float32 embedding per distinct patch sides
     (:func:`hypseg.inference.recipe.embedded_sides`), int32 supervoxels per size, a uint16 map per level and, with
     containment, the uint8 object, and a uint16 map of level 1's second try (``SegmentConfig.field_retry``) and of its
-    local contrast (``SegmentConfig.contrast_sides``)."""
+    local contrast (``SegmentConfig.contrast_sides``), with the float32 local intensity contrast where its mixture is
+    fitted on it (``SegmentConfig.contrast_feature``)."""
     sides = embedded_sides(config)
     sizes = {level.supervoxel_size for level in config.levels} - {None}
     return (4 * latent_dim * sum(len(s) for s in sides) + 4 * len(sizes) + 2 * len(config.levels) + int(config.contained)
-            + 2 * int(config.retries) + 2 * int(config.contrasts))
+            + 2 * int(config.retries) + 2 * int(config.contrasts) + 4 * int(config.contrasts and config.contrast_feature != "embedding"))
 
 
 def check_chunk(chunk: int | None, config: SegmentConfig, shapes: Sequence[tuple[int, ...]]) -> int:

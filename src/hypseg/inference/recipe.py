@@ -142,8 +142,9 @@ def segment(
 def embedded_sides(config: SegmentConfig) -> tuple[tuple[int, ...], ...]:
     """The distinct patch sides a volume is embedded at: every level's, then the voxel band's where it decides at
     sides of its own (``config.band_sides``; patch sides resolved), then level 1's local contrast's
-    (``config.contrast_sides``, where its mixture is fitted on the embedding). A chunked run embeds at all of them; :func:`segment` embeds at local contrast's sides
-    only the volumes that reach it (a run of level 1 alone otherwise never embeds at p = 5).
+    (``config.contrast_sides``, unless its mixture is fitted on intensity alone). A chunked run embeds at all of them;
+    :func:`segment` embeds at local contrast's sides only the volumes that reach it (a run of level 1 alone otherwise
+    never embeds at p = 5).
 
     >>> from hypseg.config import segment_preset
     >>> embedded_sides(segment_preset("default")), embedded_sides(segment_preset("default").with_clusters([2]))
@@ -257,7 +258,10 @@ def cluster_embeddings(
     device : str, optional
         Where supervoxel means and k-means run (default: the CPU).
     volumes : sequence of ndarray, optional
-        The volumes (Z, Y, X) whose intensity refines the level-1 object's boundary (``config.refine``).
+        The volumes (Z, Y, X), normalised as the model's training volumes, whose intensity refines the level-1 object's
+        boundary (``config.refine``), picks local contrast's object among more than two components
+        (``config.contrast_components``) and is what its mixture is fitted on, alone or beside the embedding
+        (``config.contrast_feature``); needed for those.
     embed : callable, optional
         ``embed(sides, i)``: volume i's embedding at ``sides``, for level 1's local contrast (``config.contrast_sides``)
         where ``embeddings`` lacks those sides: only the volumes that reach it are embedded there.
