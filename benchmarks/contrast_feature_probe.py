@@ -11,6 +11,8 @@ test split) and, for each of its 20 validation volumes, fits the recipe's three-
 
 - ``embedding``: the p = 5 embedding minus the p = 10 (the tangent space), the default's;
 - ``intensity``: the volume's box mean at p = 5 minus at p = 10 (:func:`hypseg.inference.recipe.local_contrast`);
+- ``intensity 3,10``: its box mean at p = 3 minus at p = 10, a finer box that dilutes a small particle less;
+- ``band-pass``: the volume smoothed by a Gaussian of 1 voxel minus by one of 4 (:func:`scipy.ndimage.gaussian_filter`);
 
 and names the object as the recipe does (:func:`hypseg.inference.recipe.contrast_object`, each voxel in its most
 probable component; no refinement, growth or hole filling). Per kind (level 2 of the truth: 1 large, 2 small) the
@@ -40,9 +42,13 @@ KINDS = {"large": 1, "small": 2}
 def feature_objects(model, volume: np.ndarray) -> dict[str, np.ndarray]:
     """Feature name -> the object (bool map) that local contrast's mixture on it names in ``volume``."""
     e5, e10 = (to_tangent(embed_volume_multiscale(model, volume, patch_sizes=(p,))) for p in (5, 10))
+    from scipy import ndimage
+
     contrast = local_contrast(volume, (5, 10))
-    return {name: objects(mixture(points, 3)[0], contrast, 3)[0]
-            for name, points in (("embedding", e5 - e10), ("intensity", contrast[..., None].astype(np.float32)))}
+    smooth = [ndimage.gaussian_filter(np.asarray(volume, dtype=np.float64), s, mode="nearest") for s in (1.0, 4.0)]
+    intensities = (("intensity", contrast), ("intensity 3,10", local_contrast(volume, (3, 10))), ("band-pass", smooth[0] - smooth[1]))
+    features = [("embedding", e5 - e10), *((name, x[..., None].astype(np.float32)) for name, x in intensities)]  # as the recipe
+    return {name: objects(mixture(points, 3)[0], contrast, 3)[0] for name, points in features}
 
 
 def kind_shares(obj: np.ndarray, level2: np.ndarray) -> dict[str, float]:
