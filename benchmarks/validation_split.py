@@ -76,7 +76,7 @@ from hypseg.training import Trainer
 
 
 #: the choices that set one of level 1's settings (a field of quality.LevelInference) to the value given, row key alike
-LEVEL1_FIELDS = ("voxel_band", "field_retry", "contrast_components", "contrast_assign", "contrast_grow", "contrast_feature")
+LEVEL1_FIELDS = ("voxel_band", "field_retry", "contrast_components", "contrast_assign", "contrast_grow")
 
 
 def with_noise(volumes: list[np.ndarray], std: float, *, seed: int) -> list[np.ndarray]:
@@ -210,10 +210,11 @@ def main() -> None:
     parser.add_argument("--contrast-grow", action="append", default=[], type=int, metavar="N", help="with --recipe, "
                         "also score the recipe with local contrast's object grown by N voxels after its refinement "
                         "(SegmentConfig.contrast_grow) (repeat)")
-    parser.add_argument("--contrast-feature", action="append", default=[], choices=CONTRAST_FEATURES, help="with "
-                        "--recipe, also score the recipe with local contrast's mixture fitted on the embeddings' "
-                        "difference (embedding), the volume's local intensity contrast (intensity) or the two side by side (both) "
-                        "(SegmentConfig.contrast_feature) (repeat)")
+    parser.add_argument("--contrast-feature", action="append", default=[], metavar="F[:P,Q]", help="with --recipe, also "
+                        "score the recipe with local contrast's mixture fitted on the embeddings' difference (embedding), "
+                        "the volume's local intensity contrast (intensity) or the two side by side (both) "
+                        "(SegmentConfig.contrast_feature), at patch sides P,Q where given (SegmentConfig.contrast_sides); "
+                        "the row's contrast_feature is the option as given (repeat)")
     parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, "
                         "also score the recipe with every level's clustering seeded S instead of 0 (SegmentConfig.seed: "
                         "subsamples and restarts), paired against the recipe's own rows: how far the clustering's "
@@ -250,8 +251,13 @@ def main() -> None:
         parser.error("--kmeans-seed needs --recipe and seeds >= 0")
     if args.contrast_assign and not args.recipe:
         parser.error("--contrast-assign needs --recipe")
-    if args.contrast_feature and not args.recipe:
-        parser.error("--contrast-feature needs --recipe")
+    for feature in args.contrast_feature:
+        name, _, sides = feature.partition(":")
+        pair = sides.split(",") if sides else []
+        if not args.recipe or name not in CONTRAST_FEATURES or (sides and not (
+                len(pair) == 2 and all(p.isdigit() and int(p) >= 1 for p in pair) and pair[0] != pair[1])):
+            parser.error(f"--contrast-feature needs --recipe and one of {', '.join(CONTRAST_FEATURES)}, optionally with "
+                         f":P,Q two different patch sides >= 1, got {feature!r}")
     if args.contrast_grow and (not args.recipe or min(args.contrast_grow) < 0):
         parser.error("--contrast-grow needs --recipe and voxels >= 0")
     for divides in args.contrast_divides:
@@ -457,6 +463,11 @@ def main() -> None:
             finer[1] = dataclasses.replace(finer[1], contrast_divides=divides,
                                            **({"contrast_components": int(components)} if components else {}))
             named |= {"contrast_divides": value}
+        elif what == "contrast_feature":  # what local contrast's mixture is fitted on, at other sides where given
+            feature, _, sides = value.partition(":")
+            finer[1] = dataclasses.replace(finer[1], contrast_feature=feature,
+                                           **({"contrast_sides": tuple(int(p) for p in sides.split(","))} if sides else {}))
+            named |= {"contrast_feature": value}
         elif what == "kmeans_seed":
             named |= {"kmeans_seed": value}
         found = cluster_volumes(embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,
