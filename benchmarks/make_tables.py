@@ -307,7 +307,8 @@ TABLES: dict[str, Callable[[], str]] = {
        for name, score in (("centre-f1", "centre_f1"), ("particle-f1", "object_f1"), ("seeds", "dice"))},
     **{f"contrast-feature{tag}-{name}": seeded_choice(sets, setting, "contrast_feature", score=score)
        for tag, setting, sets in (("", "feature", CROWDED_SETS), ("-data1", "data1-feature", CROWDED_DATA1),
-                                  ("-both", "both", CROWDED_SETS), ("-both-data1", "data1-both", CROWDED_DATA1))
+                                  ("-both", "both", CROWDED_SETS), ("-both-data1", "data1-both", CROWDED_DATA1),
+                                  ("-fine", "fine", CROWDED_SETS), ("-fine-data1", "data1-fine", CROWDED_DATA1))
        for name, score in (("centre-f1", "centre_f1"), ("particle-f1", "object_f1"), ("seeds", "dice"))},
     "kmeans-seed-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "kmeans_seed"),
     "no-field": no_field(CODE_RESPONSE_SETS, ("no-field-0", "no-field-data1-0")),
