@@ -305,7 +305,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "contrast-assign-grown-centre-f1": seeded_choice(CROWDED_SETS, "centres", "contrast_assign", score="centre_f1"),
     **{f"contrast-assign-data1-{name}": seeded_choice(CROWDED_DATA1, "data1-likelihood", "contrast_assign", score=score)
        for name, score in (("centre-f1", "centre_f1"), ("particle-f1", "object_f1"), ("seeds", "dice"))},
-    **{f"contrast-feature{tag}-{name}": seeded_choice(sets, setting, "contrast_feature", score=score)
+    **{f"contrast-feature{tag}-{name}": seeded_choice(CONTRAST_SETS if tag == "-fine" and score == "dice" else sets, setting,
+                                                      "contrast_feature", score=score)
        for tag, setting, sets in (("", "feature", CROWDED_SETS), ("-data1", "data1-feature", CROWDED_DATA1),
                                   ("-both", "both", CROWDED_SETS), ("-both-data1", "data1-both", CROWDED_DATA1),
                                   ("-fine", "fine", CROWDED_SETS), ("-fine-data1", "data1-fine", CROWDED_DATA1))

@@ -148,9 +148,10 @@ class LevelInference:
                    if self.voxel_band and self.in_object and self.clusterer == "kmeans" else "")
                 + (f", again with {self.field_retry} clusters where its object lies in no field of view"
                    if self.field_retry and self.in_object and self.clusterer == "kmeans" else "")
-                + (f", where that finds none either voxel by voxel on p = {self.contrast_sides[0]} minus p = "
-                   f"{self.contrast_sides[1]}" + {"embedding": "", "intensity": " box means",
-                                                   "both": " and its box means side by side"}[self.contrast_feature]
+                + (", where that finds none either voxel by voxel on "
+                   + {"embedding": "p = {0} minus p = {1}", "intensity": "box means at side {0} minus side {1}",
+                      "both": "p = {0} minus p = {1} beside box means at side {0} minus side {1}"}[self.contrast_feature].format(
+                       *self.contrast_sides)
                    + " by a tied Gaussian mixture"
                    + (f" of {self.contrast_components} components" if self.contrast_components != 2 else "")
                    + (", each voxel in its likeliest component" if self.contrast_assign == "likelihood" else "")

@@ -211,13 +211,14 @@ def test_segment_config_takes_the_settings_one_clustering_space():
         segment_config(mixed, levels, seed=0)
     assert INFERENCE[1].describe().endswith(", in the tangent space, voxels within 1 of its boundary deciding alone, "
                                             "again with 3 clusters where its object lies in no field of view, "
-                                            "where that finds none either voxel by voxel on p = 5 minus p = 10 by a tied "
+                                            "where that finds none either voxel by voxel on box means at side 3 minus side 10 by a tied "
                                             "Gaussian mixture of 3 components, the finer levels there dividing the specimen, "
                                             "its boundary refined by intensity (2 passes), local contrast's object then "
                                             "grown by 1 voxel")
     assert config.refine == INFERENCE[1].refine == 2 and config.voxel_band == INFERENCE[1].voxel_band == 1  # the first level's
     assert config.field_retry == INFERENCE[1].field_retry == 3
-    assert config.contrast_sides == INFERENCE[1].contrast_sides == (5, 10)
+    assert config.contrast_sides == INFERENCE[1].contrast_sides == (3, 10)
+    assert config.contrast_feature == INFERENCE[1].contrast_feature == "intensity"
     assert config.contrast_components == INFERENCE[1].contrast_components == 3
     assert config.contrast_divides == INFERENCE[1].contrast_divides == "specimen"
     assert config.contrast_grow == INFERENCE[1].contrast_grow == 1 and config.contrast_assign == "posterior"

@@ -602,10 +602,13 @@ def test_contrast_sides_are_recorded_and_a_bad_pair_is_a_one_line_error(model_di
 
     retry0 = tmp_path / "retry0.toml"  # a recipe without the second try, given back by --field-retry 3 with -p
     dataclasses.replace(segment_preset("default"), field_retry=0).save_toml(retry0)
-    for options, recorded in ((("-p", 10, "-p", 5), [5, 10]), (("-p", 10), [10, 20]),
-                              (("-p", 10, "--recipe", str(retry0), "--field-retry", 3), [10, 20]),
-                              (("-p", 10, "--contrast-sides", "2,5"), [2, 5]), (("-p", 10, "--contrast-sides", "0"), [])):
-        out = tmp_path / f"seg{len(options)}{recorded}"  # -p sets local contrast's sides too, unless they are given
+    embedding = ("--contrast-feature", "embedding")
+    for options, recorded in ((("-p", 10, "-p", 5, *embedding), [5, 10]), (("-p", 10, *embedding), [10, 20]),
+                              (("-p", 10, "--recipe", str(retry0), "--field-retry", 3, *embedding), [10, 20]),
+                              (("-p", 10, "--contrast-sides", "2,5"), [2, 5]), (("-p", 10, "--contrast-sides", "0"), []),
+                              (("-p", 10), [3, 10])):
+        # on the embedding -p sets local contrast's sides too, unless they are given; on intensity they stay
+        out = tmp_path / f"seg{len(options)}{recorded}"
         result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, *options)
         assert result.exit_code == 0, result.output
         assert json.loads((out / "segmentation.json").read_text())["recipe"]["contrast_sides"] == recorded

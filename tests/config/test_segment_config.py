@@ -27,15 +27,17 @@ def test_default_preset_is_the_benchmark_recipe_and_paper_the_papers_protocol():
                                                     "level 1's voxels within 1 of its clusters' boundary take their nearest centre",
                                                     "where level 1's object lies in no field of view, level 1 clustered again with 3 "
                                                     "clusters, the one least on the faces the object",
-                                                    "where that finds none either, level 1 clustered voxel by voxel on its embedding "
-                                                    "at p = 5 minus p = 10 by a tied Gaussian mixture, of its 3 components the one of "
-                                                    "strongest local intensity contrast besides the largest the object",
+                                                    "where that finds none either, level 1 clustered voxel by voxel on the volume's "
+                                                    "local intensity contrast (box mean at side 3 minus side 10) by a tied Gaussian "
+                                                    "mixture, of its 3 components the one of strongest local intensity contrast "
+                                                    "besides the largest the object",
                                                     "the finer levels there divide the specimen around that object, which "
                                                     "stays one cluster",
                                                     "the level-1 object's boundary refined by intensity, 2 passes",
                                                     "local contrast's object then grown by 1 voxel"]
     assert default.field_retry == 3 and paper.field_retry == 0
-    assert default.contrast_sides == (5, 10) and paper.contrast_sides == () and default.contrast_components == 3
+    assert default.contrast_sides == (3, 10) and paper.contrast_sides == () and default.contrast_components == 3
+    assert default.contrast_feature == "intensity"
     assert default.contrast_divides == "specimen" and default.contrast_grow == 1 and default.contrast_assign == "posterior"
     assert len(paper.describe().splitlines()) == 3
 
@@ -186,7 +188,8 @@ def test_a_second_try_of_level_1_is_described_kept_in_a_recipe_file_and_refused_
 
 
 def test_level_1_by_local_contrast_is_described_kept_and_checked():
-    contrast = dataclasses.replace(segment_preset("default"), contrast_sides=(5, 10), contrast_components=2)
+    contrast = dataclasses.replace(segment_preset("default"), contrast_sides=(5, 10), contrast_components=2,
+                                   contrast_feature="embedding")
     assert contrast.contrasts and not dataclasses.replace(contrast, field_retry=0).contrasts  # only after a second try
     assert ("where that finds none either, level 1 clustered voxel by voxel on its embedding at p = 5 minus p = 10 by a "
             "tied Gaussian mixture, the smaller component the object" in contrast.describe().splitlines())
@@ -201,7 +204,8 @@ def test_level_1_by_local_contrast_is_described_kept_and_checked():
 
 
 def test_local_contrasts_components_are_described_kept_and_checked():
-    three = dataclasses.replace(segment_preset("default"), contrast_sides=(5, 10), contrast_components=3)
+    three = dataclasses.replace(segment_preset("default"), contrast_sides=(5, 10), contrast_components=3,
+                                contrast_feature="embedding")
     assert ("where that finds none either, level 1 clustered voxel by voxel on its embedding at p = 5 minus p = 10 by a "
             "tied Gaussian mixture, of its 3 components the one of strongest local intensity contrast besides the largest "
             "the object" in three.describe().splitlines())
@@ -255,21 +259,26 @@ def test_local_contrasts_growth_is_described_kept_and_checked():
 
 def test_what_local_contrast_is_fitted_on_is_described_kept_and_checked():
     default = segment_preset("default")
-    assert default.contrast_feature == "embedding"
-    by_intensity = dataclasses.replace(default, contrast_feature="intensity")
-    assert any("voxel by voxel on the volume's local intensity contrast (box mean at p = 5 minus p = 10) by a tied" in line
+    assert default.contrast_feature == "intensity" and default.contrast_sides == (3, 10)
+    embedding = dataclasses.replace(default, contrast_feature="embedding", contrast_sides=(5, 10))
+    by_intensity = dataclasses.replace(embedding, contrast_feature="intensity")
+    assert any("voxel by voxel on the volume's local intensity contrast (box mean at side 5 minus side 10) by a tied" in line
                for line in by_intensity.describe().splitlines())
-    assert any("voxel by voxel on its embedding at p = 5 minus p = 10 by a tied" in line for line in default.describe().splitlines())
+    assert any("voxel by voxel on its embedding at p = 5 minus p = 10 by a tied" in line for line in embedding.describe().splitlines())
+    assert any("on its embedding at p = 5 minus p = 10 beside the volume's local intensity contrast (box mean at side 5" in line
+               for line in dataclasses.replace(embedding, contrast_feature="both").describe().splitlines())
     assert SegmentConfig.from_dict(by_intensity.to_dict()) == by_intensity
     with pytest.raises(UserError, match=r"^SegmentConfig: contrast_feature must be one of embedding, intensity, both, got 'mean'$"):
         dataclasses.replace(by_intensity, contrast_feature="mean")
     saved = by_intensity.to_dict()  # a recipe file written before the setting existed: the embedding
     del saved["contrast_feature"]
-    assert SegmentConfig.from_dict(saved) == default
+    assert SegmentConfig.from_dict(saved) == embedding
 
 
 def test_patch_sides_move_the_band_and_local_contrast_with_them():
-    default = dataclasses.replace(segment_preset("default"), band_sides=(5,))
+    by_intensity = segment_preset("default")  # local contrast on the image's box means keeps its sides
+    assert by_intensity.at_patch_sides([4, 8]).contrast_sides == by_intensity.at_model_side().contrast_sides == (3, 10)
+    default = dataclasses.replace(by_intensity, band_sides=(5,), contrast_feature="embedding", contrast_sides=(5, 10))
     four = default.at_patch_sides([4, 8])
     assert [level.patch_sides for level in four.levels] == [(4, 8)] * 3
     assert four.band_sides == () and four.contrast_sides == (4, 8)  # the band at level 1's side; contrast at 4 and 8

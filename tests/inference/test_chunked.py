@@ -625,8 +625,9 @@ def test_level_1_alone_on_intensity_embeds_one_side_and_segments_chunk_by_chunk_
 
     path = tmp_path / "speckle.mrc"
     save_volume(Volume(speckle_image(), spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path)
-    embedding = dataclasses.replace(_recipe("default"), subsample=3000).with_levels(supervoxel_size=64).with_clusters([2])
-    config = dataclasses.replace(embedding, contrast_feature="intensity")
+    config = dataclasses.replace(_recipe("default"), subsample=3000).with_levels(supervoxel_size=64).with_clusters([2])
+    embedding = dataclasses.replace(config, contrast_feature="embedding", contrast_sides=(5, 10))
+    assert config.contrast_feature == "intensity"  # the default
     assert embedded_sides(config) == ((10,),) and embedded_sides(embedding) == ((10,), (5,))
     assert chunked.work_bytes_per_voxel(embedding, 2) - chunked.work_bytes_per_voxel(config, 2) == 4 * 2 - 4
     for name, chunk in (("whole", None), ("chunked", TILE)):

@@ -524,11 +524,12 @@ def test_level_1_alone_embeds_at_local_contrasts_sides_only_the_volumes_that_rea
                         lambda network, volume, *, patch_sizes, **kw: embedded.append(tuple(patch_sizes))
                         or embed(network, volume, patch_sizes=patch_sizes, **kw))
     volumes = [model.normalise(cell_image((20, 34, 28))), model.normalise(speckle_image())]
-    result = recipe.segment(volumes, model, segment_preset("default").with_clusters([2]))
+    on_embedding = dataclasses.replace(segment_preset("default"), contrast_feature="embedding", contrast_sides=(5, 10))
+    result = recipe.segment(volumes, model, on_embedding.with_clusters([2]))
     assert [v.contrast for v in result.volumes] == [False, True]  # the cell lies in a field; the speckle reaches it
     assert embedded == [(10,), (10,), (5,)] and list(result.embeddings) == [(10,)]  # p = 5 for the speckle alone
     embedded.clear()
-    config = dataclasses.replace(segment_preset("default"), contrast_feature="intensity").with_clusters([2])
+    config = segment_preset("default").with_clusters([2])  # on intensity
     again = recipe.segment(volumes, model, config)
     assert [v.contrast for v in again.volumes] == [False, True] and embedded == [(10,), (10,)]  # on intensity: no p = 5
 

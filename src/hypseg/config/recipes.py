@@ -24,9 +24,13 @@ VOXEL_BAND = 1
 #: clusters of the ``default`` preset's second try at level 1 where its object lies in no field of view
 #: (``SegmentConfig.field_retry``)
 FIELD_RETRY = 3
-#: the patch sides (finer, coarser) whose embeddings' difference the ``default`` preset's level 1 is clustered on where
-#: neither try finds an object in a field of view (``SegmentConfig.contrast_sides``)
-CONTRAST_SIDES = (5, 10)
+#: the box sides (finer, coarser) whose mean intensities' difference the ``default`` preset's level 1 is clustered on
+#: where neither try finds an object in a field of view (``SegmentConfig.contrast_sides``): a box of side 3 keeps most of
+#: a small particle's contrast, where one of side 5 dilutes it
+CONTRAST_SIDES = (3, 10)
+#: what that mixture is fitted on (``SegmentConfig.contrast_feature``): the image's local contrast, which held more
+#: particles than the embedding's
+CONTRAST_FEATURE = "intensity"
 #: components of that mixture (``SegmentConfig.contrast_components``): the bulk and a brighter and a darker tail, the
 #: volume's intensity picking the object between the tails
 CONTRAST_COMPONENTS = 3
@@ -139,7 +143,7 @@ def default_segmentation() -> SegmentConfig:
     object in a field of view: a faint object whose brighter rim, or a gradient across the field, took the second
     cluster), level 1 is clustered again with three clusters, and the one off the faces is the object. Where none is
     either (a specimen that fills the volume, as in a tomogram), level 1 is clustered voxel by voxel on local contrast,
-    the p = 5 embedding minus the p = 10, by a three-component tied Gaussian mixture: besides the specimen's bulk a
+    the image's box mean at side 3 minus at side 10, by a three-component tied Gaussian mixture: besides the specimen's bulk a
     brighter and a darker tail, and the tail whose voxels differ more from their surroundings in the image's intensity
     is the object: small particles, which two-means would lose to a slow variation of the specimen; grown by one voxel
     after its refinement, it takes in the particles' blurred rims. Such a volume has no outside, so its finer levels
@@ -151,7 +155,8 @@ def default_segmentation() -> SegmentConfig:
         LevelConfig(4, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=False, in_object=True),
         LevelConfig(8, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=True, in_object=True),
     ), space="tangent", refine=REFINE_PASSES, voxel_band=VOXEL_BAND, field_retry=FIELD_RETRY, contrast_sides=CONTRAST_SIDES,
-       contrast_components=CONTRAST_COMPONENTS, contrast_divides=CONTRAST_DIVIDES, contrast_grow=CONTRAST_GROW)
+       contrast_components=CONTRAST_COMPONENTS, contrast_divides=CONTRAST_DIVIDES, contrast_grow=CONTRAST_GROW,
+       contrast_feature=CONTRAST_FEATURE)
 
 
 def paper_segmentation() -> SegmentConfig:

@@ -363,10 +363,12 @@ class SegmentConfig(Config):
 
     def at_patch_sides(self, sides: Sequence[int]) -> SegmentConfig:
         """Every level at patch sides ``sides`` (empty: the model's own side), level 1's voxel band at level 1's own
-        side (``band_sides`` empty), and local contrast, where the config uses it, at the smallest side and twice it
-        (``contrast_sides``; none at the model's own side, whose value is not known here)."""
+        side (``band_sides`` empty), and local contrast on the embedding, where the config uses it, at the smallest side
+        and twice it (``contrast_sides``; none at the model's own side, whose value is not known here). Local contrast
+        on intensity alone keeps its box sides: they are the image's, not the model's."""
         sides = tuple(int(p) for p in sides)
-        contrast = (min(sides), 2 * min(sides)) if sides and self.contrast_sides else ()
+        contrast = (self.contrast_sides if self.contrast_feature == "intensity" else
+                    (min(sides), 2 * min(sides)) if sides and self.contrast_sides else ())
         return dataclasses.replace(self.with_levels(patch_sides=sides), band_sides=(), contrast_sides=contrast)
 
     def at_model_side(self) -> SegmentConfig:
@@ -391,7 +393,7 @@ class SegmentConfig(Config):
                      f"of its {self.contrast_components} components the one of strongest local intensity contrast "
                      "besides the largest the object")
             each = ", each voxel in its likeliest component" if self.contrast_likeliest else ""
-            intensity = f"the volume's local intensity contrast (box mean at p = {fine} minus p = {coarse})"
+            intensity = f"the volume's local intensity contrast (box mean at side {fine} minus side {coarse})"
             what = {"intensity": intensity, "embedding": f"its embedding at p = {fine} minus p = {coarse}",
                     "both": f"its embedding at p = {fine} minus p = {coarse} beside {intensity}"}[self.contrast_feature]
             lines.append(f"where that finds none either, level 1 clustered voxel by voxel on {what} "
