@@ -148,9 +148,10 @@ def embedded_sides(config: SegmentConfig) -> tuple[tuple[int, ...], ...]:
 
     >>> from hypseg.config import segment_preset
     >>> embedded_sides(segment_preset("default")), embedded_sides(segment_preset("default").with_clusters([2]))
-    (((10,), (5,)), ((10,), (5,)))
-    >>> embedded_sides(dataclasses.replace(segment_preset("default"), contrast_sides=()).with_clusters([2]))
-    ((10,),)
+    (((10,), (5,)), ((10,),))
+    >>> embedded_sides(dataclasses.replace(segment_preset("default"), contrast_feature="embedding",
+    ...                                    contrast_sides=(5, 10)).with_clusters([2]))
+    ((10,), (5,))
     >>> embedded_sides(dataclasses.replace(segment_preset("default"), band_sides=(2,)))
     ((10,), (5,), (2,))
     """
