@@ -251,6 +251,8 @@ def main() -> None:
         parser.error("--kmeans-seed needs --recipe and seeds >= 0")
     if args.contrast_assign and not args.recipe:
         parser.error("--contrast-assign needs --recipe")
+    if args.contrast_feature and not args.recipe:
+        parser.error("--contrast-feature needs --recipe")
     for feature in args.contrast_feature:
         name, _, sides = feature.partition(":")
         pair = sides.split(",") if sides else []

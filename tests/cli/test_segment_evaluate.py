@@ -596,6 +596,15 @@ def test_contrast_sides_are_recorded_and_a_bad_pair_is_a_one_line_error(model_di
                           "SegmentConfig: contrast_grow must be a whole number of voxels >= 0, got -1")
     _recorded_and_refused(model_dir, tmp_path, "--contrast-feature", "intensity", "contrast_feature", "mean",
                           "SegmentConfig: contrast_feature must be one of embedding, intensity, both, got 'mean'")
+    for chunked in ((), ("--chunk", 16)):  # the default's box sides 3,10 on an embedding this model cannot give at 3
+        out = tmp_path / f"embedding{len(chunked)}"
+        result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2,
+                         "--contrast-feature", "embedding", *chunked)
+        assert result.exit_code == 2 and not out.exists(), result.output
+        assert result.output.strip().splitlines()[-1] == (
+            "hypseg: error: local contrast on the embedding needs the embedding at patch sides 3 and 10, and the model "
+            "(patch size m = 10) cannot embed at 3: give --contrast-sides with sides it can (e.g. 5,10) or "
+            "--contrast-feature intensity")
     import dataclasses
 
     from hypseg.config import segment_preset
@@ -613,7 +622,7 @@ def test_contrast_sides_are_recorded_and_a_bad_pair_is_a_one_line_error(model_di
         assert result.exit_code == 0, result.output
         assert json.loads((out / "segmentation.json").read_text())["recipe"]["contrast_sides"] == recorded
     for bad, message in (("5", "SegmentConfig: contrast_sides must be empty or two different whole patch sides >= 1, got [5]"),
-                         ("a,b", "--contrast-sides must be two patch sides such as 5,10, or 0, got 'a,b'")):
+                         ("a,b", "--contrast-sides must be two sides such as 3,10, or 0, got 'a,b'")):
         result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "bad",
                          "--contrast-sides", bad)
         assert result.exit_code == 2 and result.stderr == f"hypseg: error: {message}\n"

@@ -278,6 +278,8 @@ def test_what_local_contrast_is_fitted_on_is_described_kept_and_checked():
 def test_patch_sides_move_the_band_and_local_contrast_with_them():
     by_intensity = segment_preset("default")  # local contrast on the image's box means keeps its sides
     assert by_intensity.at_patch_sides([4, 8]).contrast_sides == by_intensity.at_model_side().contrast_sides == (3, 10)
+    assert dataclasses.replace(by_intensity, contrast_feature="both").at_patch_sides([4, 8]).contrast_sides == (4, 8)
+    assert dataclasses.replace(by_intensity, contrast_sides=()).at_patch_sides([4, 8]).contrast_sides == ()
     default = dataclasses.replace(by_intensity, band_sides=(5,), contrast_feature="embedding", contrast_sides=(5, 10))
     four = default.at_patch_sides([4, 8])
     assert [level.patch_sides for level in four.levels] == [(4, 8)] * 3

@@ -71,7 +71,7 @@ def demo(
     ).fit()
 
     recipe = dataclasses.replace(segment_preset("default"), seed=seed)
-    if quick:  # the smoke model's own patch side at every level, and so no second side for level 1's local contrast
+    if quick:  # the smoke model's own patch side at every level (local contrast on intensity keeps its box sides)
         recipe = recipe.at_model_side()
     typer.echo(f"[3/4] segmenting {count(len(test), 'test volume')} with the default recipe:")
     for line in recipe.describe().splitlines():

@@ -123,4 +123,4 @@ def _sides_pair(text: str | None) -> tuple[int, ...] | None:
     try:
         return tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise UserError(f"--contrast-sides must be two patch sides such as 5,10, or 0, got {text!r}") from None
+        raise UserError(f"--contrast-sides must be two sides such as 3,10, or 0, got {text!r}") from None

@@ -167,10 +167,11 @@ class SegmentConfig(Config):
         rim or a gradient across the volume is found this way. Ignored without containment or with a tied-mixture
         level 1.
     contrast_sides : tuple of int
-        Two patch sides (finer, coarser), or empty. Where level 1's object lies in no field of view and its second
+        Two sides (finer, coarser), or empty. Where level 1's object lies in no field of view and its second
         try (``field_retry``) finds none in a field either, cluster level 1 of that volume again voxel by voxel on
-        local contrast: each voxel's embedding at the finer side minus its embedding at the coarser (in the space the
-        levels are clustered in, ``space``), fitted by a Gaussian mixture of ``contrast_components`` components with a
+        local contrast (``contrast_feature``: the image's box mean at the finer side minus at the coarser, or each
+        voxel's embedding at the finer patch side minus at the coarser, in the space the levels are clustered in,
+        ``space``), fitted by a Gaussian mixture of ``contrast_components`` components with a
         shared covariance (:class:`hypseg.clustering.TiedGaussianMixture`, whose mixing weights let a component be
         rare); ``contrast_components`` says which is the object. A specimen that fills its field of view with small particles (a
         tomogram) is split this way into the particles and the rest, where two-means on the embedding splits a slow

@@ -38,7 +38,7 @@ from hypseg.io.blockwise import label_writer
 from hypseg.inference.chunked import (AUTO_CHUNK_VOXELS, StaleWork, check_chunk, executor_for, finished_chunks,
                                       segment_chunked, work_bytes_per_voxel)
 from hypseg.inference.model_io import load_model
-from hypseg.inference.recipe import VolumeSegmentation, check_clusterers, resolve_patch_sides, segment
+from hypseg.inference.recipe import VolumeSegmentation, check_clusterers, check_contrast_sides, resolve_patch_sides, segment
 from hypseg.metrics import matched_dice
 
 MANIFEST = "segmentation.json"
@@ -119,6 +119,7 @@ def segment_files(
     model = load_model(model_dir, device=device)
     config = resolve_patch_sides(segment_preset("default") if config is None else config, patch_size=model.patch_size)
     check_clusterers(config, model.config.model)
+    check_contrast_sides(config, model.network)
     _check_names(cases)
     out = Path(out)
     check_output(out, overwrite=overwrite,

@@ -116,6 +116,7 @@ def segment(
             raise UserError(f"volume {i} must be 3-D (Z, Y, X), got shape {tuple(getattr(volume, 'shape', ()))}")
         if volume.size < top:
             raise UserError(f"volume {i}: {top} clusters but only {volume.size} voxels")
+    check_contrast_sides(config, model.network)
     for p in {p for s in embedded_sides(config) for p in s}:  # before any work starts, so that a bad side reports alone
         resolve_patch(model.network, p)
     sides = list(embedded_sides(dataclasses.replace(config, contrast_sides=())))  # local contrast's: on demand, below
@@ -158,6 +159,22 @@ def embedded_sides(config: SegmentConfig) -> tuple[tuple[int, ...], ...]:
     band = [config.band_sides] if config.band_elsewhere else []
     contrast = [(p,) for p in config.contrast_sides] if config.contrasts and config.contrast_feature != "intensity" else []
     return tuple(dict.fromkeys([level.patch_sides for level in config.levels] + band + contrast))
+
+
+def check_contrast_sides(config: SegmentConfig, network) -> None:
+    """Refuse, before any work, local contrast on the embedding (``config.contrast_feature``) at a patch side the model
+    cannot embed, in a one-line error that names the setting: the default's sides are box sides for the image's
+    intensity, which need not suit a model's patch size."""
+    if not config.contrasts or config.contrast_feature == "intensity":
+        return
+    for p in config.contrast_sides:
+        try:
+            resolve_patch(network, p)
+        except UserError:
+            fine, coarse = config.contrast_sides
+            raise UserError(f"local contrast on the {config.contrast_feature} needs the embedding at patch sides {fine} and "
+                            f"{coarse}, and the model (patch size m = {network.config.patch_size}) cannot embed at {p}: "
+                            "give --contrast-sides with sides it can (e.g. 5,10) or --contrast-feature intensity") from None
 
 
 def check_clusterers(config: SegmentConfig, geometry: ModelConfig) -> None:
