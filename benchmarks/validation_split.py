@@ -256,10 +256,10 @@ def main() -> None:
     for feature in args.contrast_feature:
         name, _, sides = feature.partition(":")
         pair = sides.split(",") if sides else []
-        if not args.recipe or name not in CONTRAST_FEATURES or (sides and not (
+        if name not in CONTRAST_FEATURES or (sides and not (
                 len(pair) == 2 and all(p.isdigit() and int(p) >= 1 for p in pair) and pair[0] != pair[1])):
-            parser.error(f"--contrast-feature needs --recipe and one of {', '.join(CONTRAST_FEATURES)}, optionally with "
-                         f":P,Q two different patch sides >= 1, got {feature!r}")
+            parser.error(f"--contrast-feature takes one of {', '.join(CONTRAST_FEATURES)}, optionally with :P,Q two "
+                         f"different sides >= 1, got {feature!r}")
     if args.contrast_grow and (not args.recipe or min(args.contrast_grow) < 0):
         parser.error("--contrast-grow needs --recipe and voxels >= 0")
     for divides in args.contrast_divides:

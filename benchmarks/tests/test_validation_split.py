@@ -198,8 +198,8 @@ def test_a_projection_beyond_the_codes_dimensions_is_refused_before_any_training
     (["--recipe", "--contrast-divides", "specimen:1"], "--contrast-divides needs --recipe and one of object, specimen, optionally with :K components >= 2, got 'specimen:1'"),
     (["--contrast-assign", "likelihood"], "--contrast-assign needs --recipe"),
     (["--contrast-feature", "intensity"], "--contrast-feature needs --recipe"),
-    (["--recipe", "--contrast-feature", "intensity:3"], "--contrast-feature needs --recipe and one of embedding, intensity, both, optionally with :P,Q two different patch sides >= 1, got 'intensity:3'"),
-    (["--recipe", "--contrast-feature", "mean"], "--contrast-feature needs --recipe and one of embedding, intensity, both, optionally with :P,Q two different patch sides >= 1, got 'mean'"),
+    (["--recipe", "--contrast-feature", "intensity:3"], "--contrast-feature takes one of embedding, intensity, both, optionally with :P,Q two different sides >= 1, got 'intensity:3'"),
+    (["--recipe", "--contrast-feature", "mean"], "--contrast-feature takes one of embedding, intensity, both, optionally with :P,Q two different sides >= 1, got 'mean'"),
     (["--recipe", "--contrast-grow", "-1"], "--contrast-grow needs --recipe and voxels >= 0"),
     (["--data-seed", "-1"], "--data-seed must be >= 0, got -1"),
 ])

@@ -294,6 +294,16 @@ class SegmentConfig(Config):
             raise UserError(f"SegmentConfig: supervoxel_tile must be >= {MIN_TILE} voxels, got {self.supervoxel_tile}")
 
     @property
+    def contrast_on_embedding(self) -> bool:
+        """Whether local contrast's mixture reads the embedding's difference (``contrast_feature`` embedding or both)."""
+        return self.contrast_feature != "intensity"
+
+    @property
+    def contrast_on_intensity(self) -> bool:
+        """Whether local contrast's mixture reads the image's local contrast (``contrast_feature`` intensity or both)."""
+        return self.contrast_feature != "embedding"
+
+    @property
     def contrast_likeliest(self) -> bool:
         """Whether local contrast's mixture puts each voxel in its most likely component (``contrast_assign``)."""
         return self.contrast_assign == "likelihood"
@@ -368,7 +378,7 @@ class SegmentConfig(Config):
         and twice it (``contrast_sides``; none at the model's own side, whose value is not known here). Local contrast
         on intensity alone keeps its box sides: they are the image's, not the model's."""
         sides = tuple(int(p) for p in sides)
-        contrast = (self.contrast_sides if self.contrast_feature == "intensity" else
+        contrast = (self.contrast_sides if not self.contrast_on_embedding else
                     (min(sides), 2 * min(sides)) if sides and self.contrast_sides else ())
         return dataclasses.replace(self.with_levels(patch_sides=sides), band_sides=(), contrast_sides=contrast)
 

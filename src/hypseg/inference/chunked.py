@@ -73,8 +73,8 @@ from hypseg.inference.hierarchy import (in_no_field, moved_boundary, object_kept
                                        warn_if_no_field)
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
-from hypseg.inference.recipe import (cluster_sums, contrast_object, embedded_sides, local_contrast, means_of, pools_by_kind,
-                                     voxels_decide)
+from hypseg.inference.recipe import (cluster_sums, contrast_object, contrast_points, embedded_sides, local_contrast, means_of,
+                                     pools_by_kind, voxels_decide)
 from hypseg.inference.refine import reach
 from hypseg.inference.segment import _level_labels, fit_parts
 from hypseg.inference.tangent import in_tangent, to_ball, to_tangent
@@ -693,7 +693,7 @@ def work_bytes_per_voxel(config: SegmentConfig, latent_dim: int) -> int:
     sides = embedded_sides(config)
     sizes = {level.supervoxel_size for level in config.levels} - {None}
     return (4 * latent_dim * sum(len(s) for s in sides) + 4 * len(sizes) + 2 * len(config.levels) + int(config.contained)
-            + 2 * int(config.retries) + 2 * int(config.contrasts) + 4 * int(config.contrasts and config.contrast_feature != "embedding"))
+            + 2 * int(config.retries) + 2 * int(config.contrasts) + 4 * int(config.contrasts and config.contrast_on_intensity))
 
 
 def check_chunk(chunk: int | None, config: SegmentConfig, shapes: Sequence[tuple[int, ...]]) -> int:
@@ -1034,22 +1034,20 @@ class _ContrastPoints:
 
     def __init__(self, job: Job, v: int) -> None:
         clustered = functools.partial(_clustered, job, factors=1)
-        feature = job.config.contrast_feature
-        self.sides = ([_VoxelPoints(job.file(v, _sides_name((p,))), None, transform=clustered) for p in job.config.contrast_sides]
-                      if feature != "intensity" else [])
-        self.intensity = _VoxelPoints(job.file(v, _INTENSITY_CONTRAST), None) if feature != "embedding" else None
+        config = job.config
+        self.sides = ([_VoxelPoints(job.file(v, _sides_name((p,))), None, transform=clustered) for p in config.contrast_sides]
+                      if config.contrast_on_embedding else [])
+        self.intensity = _VoxelPoints(job.file(v, _INTENSITY_CONTRAST), None) if config.contrast_on_intensity else None
 
     def __len__(self) -> int:
         return len(self.intensity if self.intensity is not None else self.sides[0])
 
     def __getitem__(self, idx) -> np.ndarray:
-        parts = []
+        difference = None
         if self.sides:
             fine, coarse = (side[idx] for side in self.sides)
-            parts.append(fine - coarse)
-        if self.intensity is not None:
-            parts.append(self.intensity[idx])
-        return np.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
+            difference = fine - coarse
+        return contrast_points(difference, None if self.intensity is None else self.intensity[idx][:, 0])
 
 
 def _contrast_task(job: Job, item, fitted: dict) -> np.ndarray:
@@ -1060,18 +1058,23 @@ def _contrast_task(job: Job, item, fitted: dict) -> np.ndarray:
     _check_run(job)
     box = job.grids[v].box(chunk)
     k = job.config.contrast_components
-    parts = []
-    if job.config.contrast_feature != "intensity":
-        fine, coarse = (_clustered(job, _read(job.file(v, _sides_name((p,))), box), factors=1) for p in job.config.contrast_sides)
-        parts.append(fine - coarse)
-    if job.config.contrast_feature != "embedding":
-        parts.append(_read(job.file(v, _INTENSITY_CONTRAST), box))
-    points = np.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
+    config = job.config
+    difference = intensity = None
+    if config.contrast_on_embedding:
+        fine, coarse = (_clustered(job, _read(job.file(v, _sides_name((p,))), box), factors=1) for p in config.contrast_sides)
+        difference = fine - coarse
+    if config.contrast_on_intensity:  # written by _intensity_contrast_task
+        intensity = _read(job.file(v, _INTENSITY_CONTRAST), box)[..., 0]
+    points = contrast_points(difference, intensity)
     found = _level_labels(fitted[v], points.reshape(-1, points.shape[-1]))[k].astype(np.uint16)
     _store(job.file(v, "contrast"), box, found.reshape(points.shape[:3]))
-    contrast = (np.zeros(found.size) if k == 2 else  # two components need no intensity
-                box_contrast(job.volumes[v], box, job.config.contrast_sides,
-                             functools.partial(apply, config=job.data, stats=job.stats[v])))
+    if k == 2:  # two components need no intensity
+        contrast = np.zeros(found.size)
+    elif intensity is not None:
+        contrast = intensity.ravel()
+    else:
+        contrast = box_contrast(job.volumes[v], box, config.contrast_sides,
+                                functools.partial(apply, config=job.data, stats=job.stats[v])).ravel()
     return cluster_sums(contrast[..., None], found, k)
 
 
@@ -1110,7 +1113,7 @@ def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) 
     label in the object map (1 the object, 0 the outside)."""
     config = job.config
     mine = [item for item in items if item[0] in volumes]
-    if config.contrast_feature != "embedding":  # the volume's own local contrast, one value per voxel, to a work file
+    if config.contrast_on_intensity:  # the volume's own local contrast, one value per voxel, to a work file
         for v in volumes:
             _create(job.file(v, _INTENSITY_CONTRAST), (*job.grids[v].shape, 1), np.float32)
         executor.map(functools.partial(_intensity_contrast_task, job), mine, desc="local intensity contrast")

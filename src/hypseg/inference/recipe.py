@@ -42,7 +42,7 @@ from hypseg.inference.segment import TIED_NEEDS_FLAT, segment_volumes
 from hypseg.inference.tangent import in_ball, in_tangent, to_ball, to_tangent
 
 __all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides", "voxels_decide", "cluster_sums", "means_of",
-           "embedded_sides", "local_contrast", "contrast_object", "MIN_CONTRAST_SHARE", "pools_by_kind"]
+           "embedded_sides", "contrast_points", "local_contrast", "contrast_object", "MIN_CONTRAST_SHARE", "pools_by_kind"]
 
 
 class VolumeSegmentation(NamedTuple):
@@ -157,7 +157,7 @@ def embedded_sides(config: SegmentConfig) -> tuple[tuple[int, ...], ...]:
     ((10,), (5,), (2,))
     """
     band = [config.band_sides] if config.band_elsewhere else []
-    contrast = [(p,) for p in config.contrast_sides] if config.contrasts and config.contrast_feature != "intensity" else []
+    contrast = [(p,) for p in config.contrast_sides] if config.contrasts and config.contrast_on_embedding else []
     return tuple(dict.fromkeys([level.patch_sides for level in config.levels] + band + contrast))
 
 
@@ -165,7 +165,7 @@ def check_contrast_sides(config: SegmentConfig, network) -> None:
     """Refuse, before any work, local contrast on the embedding (``config.contrast_feature``) at a patch side the model
     cannot embed, in a one-line error that names the setting: the default's sides are box sides for the image's
     intensity, which need not suit a model's patch size."""
-    if not config.contrasts or config.contrast_feature == "intensity":
+    if not (config.contrasts and config.contrast_on_embedding):
         return
     for p in config.contrast_sides:
         try:
@@ -394,18 +394,17 @@ def cluster_embeddings(
             outside[i], centres[i] = 0, tried.centres
         for i in (i for i in warned if config.contrasts and i not in tries):
             k = config.contrast_components
-            by_intensity = config.contrast_feature != "embedding"
-            if (k > 2 or by_intensity) and volumes is None:
-                raise ValueError("local contrast on intensity needs the volumes" if by_intensity else
+            if (k > 2 or config.contrast_on_intensity) and volumes is None:
+                raise ValueError("local contrast on intensity needs the volumes" if config.contrast_on_intensity else
                                  f"local contrast's {k} components need the volumes' intensity to pick the object")
-            contrast = local_contrast(volumes[i], config.contrast_sides) if k > 2 or by_intensity else None
-            parts = []
-            if config.contrast_feature != "intensity":
+            contrast = local_contrast(volumes[i], config.contrast_sides) if k > 2 or config.contrast_on_intensity else None
+            if config.contrast_on_intensity:  # float32 as a chunked run stores it, for the fit and the object's pick alike
+                contrast = contrast.astype(np.float32)
+            difference = None
+            if config.contrast_on_embedding:
                 fine, coarse = (contrast_side((p,), i) for p in config.contrast_sides)
-                parts.append(fine - coarse)
-            if by_intensity:  # float32, as a chunked run stores it
-                parts.append(contrast[..., None].astype(np.float32))
-            points = np.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
+                difference = fine - coarse
+            points = contrast_points(difference, contrast if config.contrast_on_intensity else None)
             with warnings.catch_warnings():  # no contrast at all: a component stays empty, and maybe there is no object
                 warnings.simplefilter("ignore", EmptyClusterWarning)
                 found = contrast_split(points, components=k, subsample=config.subsample, n_init=config.n_init,
@@ -482,6 +481,17 @@ def contrast_split(points: np.ndarray, *, components: int, subsample: int, n_ini
     return segment_volumes([points], clusters=[components], hyperbolic=False, pooled=False, subsample=subsample,
                            n_init=n_init, random_state=seed, clusterer="tied-mixture",
                            likeliest=likeliest)[0].labels[components]
+
+
+def contrast_points(difference: np.ndarray | None, intensity: np.ndarray | None) -> np.ndarray:
+    """What local contrast's mixture is fitted on (``SegmentConfig.contrast_feature``): the embedding's difference
+    (..., D) and the local intensity contrast (...) side by side, whichever are given.
+
+    >>> contrast_points(np.zeros((2, 3)), np.ones(2)).tolist(), contrast_points(None, np.ones(2)).shape
+    ([[0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 1.0]], (2, 1))
+    """
+    parts = [p for p in (difference, None if intensity is None else intensity[..., None]) if p is not None]
+    return np.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
 
 
 def local_contrast(volume: np.ndarray, sides: Sequence[int]) -> np.ndarray:
