@@ -5,7 +5,7 @@ level-1 object from local contrast that is precise but holds fewer than half of 
 specimen's bulk, and the score falls to the bulk's. This prints, for each model that ``benchmarks.real_data
 --volume tomogram --workdir DIR`` trained (``DIR/tomogram/seed<S>``), the default's maps at k = 2, 3, 4 and for
 every cluster its share of the volume, its mean z-scored intensity, its mean local intensity contrast (box mean at
-p = 5 minus p = 10, :func:`hypseg.inference.recipe.local_contrast`), its share of voxels near a position (its
+local contrast's finer side minus at its coarser, :func:`hypseg.inference.recipe.local_contrast`), its share of voxels near a position (its
 precision) and its share of the positions (its recall); the scored cluster is marked. Nothing is chosen here::
 
     python -m benchmarks.real_data --volume tomogram --seeds 0 1 2 3 4 5 --workdir DIR
@@ -27,22 +27,24 @@ from benchmarks.real_data import TOMO_CLUSTERS, load_tomogram, particle_concentr
 
 
 def cluster_rows(seed: str, image: np.ndarray, labels: dict, particles: np.ndarray, near: np.ndarray,
-                 sides: tuple[int, int] = (5, 10)) -> list[str]:
-    """Markdown rows, one per cluster of each map in ``labels`` (k -> map); local contrast at patch sides ``sides``."""
+                 sides: tuple[int, int] = (5, 10)) -> tuple[list[str], dict[int, float]]:
+    """Markdown rows, one per cluster of each map in ``labels`` (k -> map), local contrast at sides ``sides``; and per k
+    the scored cluster's F1."""
     from hypseg.inference.recipe import local_contrast
 
     z = (image - image.mean()) / image.std()
     contrast = local_contrast(z, sides)
-    rows = []
+    rows, f1 = [], {}
     for k, found in sorted(labels.items()):
         scored = particle_concentration(found, particles, near)
+        f1[k] = scored.f1
         at = found[tuple(particles.T)]
         for j in np.unique(found):
             inside = found == j
             rows.append(f"| {seed} | {k} | {j}{' (scored)' if j == scored.cluster else ''} | {inside.mean():.3f} | "
                         f"{z[inside].mean():+.2f} | {contrast[inside].mean():+.3f} | {near[inside].mean():.3f} | "
                         f"{np.mean(at == j):.3f} |")
-    return rows
+    return rows, f1
 
 
 def main() -> None:
@@ -76,9 +78,9 @@ def main() -> None:
         result = hypseg.segment(image, model, recipe=config)
         found = result.volumes[0]
         tag = run.name.removeprefix("seed") + (" (local contrast)" if found.contrast else "")
-        lines += cluster_rows(tag, image, found.labels, volume.particles, near, result.config.contrast_sides)
-        scores.append(f"| {tag} | " + " | ".join(f"{particle_concentration(found.labels[k], volume.particles, near).f1:.3f}"
-                                                 for k in sorted(found.labels)) + " |")
+        rows, f1 = cluster_rows(tag, image, found.labels, volume.particles, near, result.config.contrast_sides)
+        lines += rows
+        scores.append(f"| {tag} | " + " | ".join(f"{f1[k]:.3f}" for k in sorted(f1)) + " |")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     text = "\n".join([f"The default with {config.contrast_components} local-contrast components, its mixture fitted on "
                       f"{dict(embedding='the embedding', intensity='intensity', both='both')[config.contrast_feature]}. A voxel is near a position within {radius} voxels. Run at {commit}.",
