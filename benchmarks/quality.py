@@ -113,7 +113,8 @@ class LevelInference:
     ``contrast_divides`` (``SegmentConfig.contrast_divides``), each voxel in its ``contrast_assign`` component
     (``SegmentConfig.contrast_assign``), the object grown by ``contrast_grow`` voxels (``SegmentConfig.contrast_grow``),
     the mixture fitted on ``contrast_feature`` (``SegmentConfig.contrast_feature``: the embeddings' difference or the
-    volume's local intensity contrast).
+    volume's local intensity contrast); ``band_feature``: what the voxel band decides by (``SegmentConfig.band_feature``:
+    the embedding, or the volume's box mean at its one side, level 1's side where ``band_sides`` is empty).
     """
 
     patch_sides: tuple[int, ...]
@@ -133,6 +134,7 @@ class LevelInference:
     contrast_assign: str = "posterior"
     contrast_grow: int = 0
     contrast_feature: str = "embedding"
+    band_feature: str = "embedding"
 
     def describe(self) -> str:
         sides = "p = " + " x ".join(map(str, self.patch_sides))
@@ -144,7 +146,8 @@ class LevelInference:
                 + (", in the tangent space" if self.space == "tangent" else "")
                 + (", tied Gaussian mixture" if self.clusterer == "tied-mixture" else "")
                 + (f", voxels within {self.voxel_band} of its boundary deciding alone"
-                   + (f" at p = {' x '.join(map(str, self.band_sides))}" if self.band_sides else "")
+                   + (f" by box means at side {max(self.band_sides or self.patch_sides)}" if self.band_feature == "intensity"
+                      else f" at p = {' x '.join(map(str, self.band_sides))}" if self.band_sides else "")
                    if self.voxel_band and self.in_object and self.clusterer == "kmeans" else "")
                 + (f", again with {self.field_retry} clusters where its object lies in no field of view"
                    if self.field_retry and self.in_object and self.clusterer == "kmeans" else "")
@@ -192,7 +195,7 @@ INFERENCE: Mapping[int, LevelInference] = {
                       _DEFAULT.contrast_sides if i == 1 else (), _DEFAULT.contrast_components if i == 1 else 2,
                       _DEFAULT.contrast_divides if i == 1 else "object",
                       _DEFAULT.contrast_assign if i == 1 else "posterior", _DEFAULT.contrast_grow if i == 1 else 0,
-                      _DEFAULT.contrast_feature if i == 1 else "embedding")
+                      _DEFAULT.contrast_feature if i == 1 else "embedding", _DEFAULT.band_feature if i == 1 else "embedding")
     for i, level in enumerate(_DEFAULT.levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
 
@@ -211,7 +214,8 @@ def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int,
         band_sides=inference[min(levels)].band_sides, field_retry=inference[min(levels)].field_retry,
         contrast_sides=inference[min(levels)].contrast_sides, contrast_components=inference[min(levels)].contrast_components,
         contrast_divides=inference[min(levels)].contrast_divides, contrast_assign=inference[min(levels)].contrast_assign,
-        contrast_grow=inference[min(levels)].contrast_grow, contrast_feature=inference[min(levels)].contrast_feature)
+        contrast_grow=inference[min(levels)].contrast_grow, contrast_feature=inference[min(levels)].contrast_feature,
+        band_feature=inference[min(levels)].band_feature)
 
 
 def level_weights(settings, segments: Mapping[int, Sequence[np.ndarray]]) -> dict[LevelInference, list[np.ndarray] | None]:

@@ -64,7 +64,7 @@ from hypseg.baselines.patch_pca import principal_axes
 from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, cluster_volumes, level_labels,
                                 level_weights, particle_centre_f1, particle_f1, score_labels, segment_config, segment_embeddings)
 from hypseg.config import cpu_recipe
-from hypseg.config.segment import CLUSTERERS, CONTRAST_ASSIGNS, CONTRAST_FEATURES, CONTRAST_PARTS, SPACES
+from hypseg.config.segment import BAND_FEATURES, CLUSTERERS, CONTRAST_ASSIGNS, CONTRAST_FEATURES, CONTRAST_PARTS, SPACES
 from hypseg.data import SyntheticConfig, discover_cases, load_normalised, normalise, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.recipe import cluster_embeddings
@@ -187,6 +187,10 @@ def main() -> None:
                         "score the recipe with level 1's voxel band deciding by the embedding at patch side P against its "
                         "clusters' mean embeddings there (SegmentConfig.band_sides), paired against the recipe's own level 1 "
                         "(repeat)")
+    parser.add_argument("--band-feature", action="append", default=[], metavar="F[:P]", help="with --recipe, also "
+                        "score the recipe with level 1's voxel band deciding by F: the embedding or the volume's intensity "
+                        "(its mean over a box of side P, level 1's side where P is not given) against its clusters' means "
+                        "there (SegmentConfig.band_feature), paired against the recipe's own level 1 (repeat)")
     parser.add_argument("--field-retry", action="append", default=[], type=int, metavar="K", help="with --recipe, also "
                         "score the recipe with level 1 clustered again with K clusters where its object lies in no field "
                         "of view, the cluster least on the faces its object (SegmentConfig.field_retry), paired against "
@@ -245,6 +249,11 @@ def main() -> None:
         parser.error("--band-sides needs --recipe and patch sides >= 1")
     if args.band_sides and args.space == "ball" and args.variant != "euclidean":
         parser.error("--band-sides needs the tangent space for a hyperbolic model (--space tangent)")
+    for feature in args.band_feature:
+        name, _, side = feature.partition(":")
+        if not args.recipe or name not in BAND_FEATURES or (side and not (side.isdigit() and int(side) >= 1)):
+            parser.error(f"--band-feature needs --recipe and one of {', '.join(BAND_FEATURES)}, optionally with :P a side "
+                         f">= 1, got {feature!r}")
     if args.field_retry and (not args.recipe or min(args.field_retry) < 3):
         parser.error("--field-retry needs --recipe and at least 3 clusters")
     if args.kmeans_seed and (not args.recipe or min(args.kmeans_seed) < 0):
@@ -435,7 +444,8 @@ def main() -> None:
     inside_embeddings = {}  # refine -> the embeddings with the finer sides' from the volumes normalised inside level 1
     # level 1 at another side and power, or with a voxel band; or k-means seeded otherwise
     choices = [None, *(("level1", c) for c in level1_choices), *(("voxel_band", r) for r in args.voxel_band),
-               *(("band_sides", p) for p in args.band_sides), *(("field_retry", k) for k in args.field_retry),
+               *(("band_sides", p) for p in args.band_sides), *(("band_feature", f) for f in args.band_feature),
+               *(("field_retry", k) for k in args.field_retry),
                *(("kmeans_seed", s) for s in args.kmeans_seed),
                *(("contrast_components", k) for k in args.contrast_components),
                *(("contrast_divides", d) for d in args.contrast_divides),
@@ -457,6 +467,10 @@ def main() -> None:
         elif what == "band_sides":  # the recipe's band deciding at another patch side
             finer[1] = dataclasses.replace(finer[1], band_sides=(value,))
             named |= {"band_sides": [value]}
+        elif what == "band_feature":  # the recipe's band deciding by the embedding or the box mean, at a side where given
+            feature, _, side = value.partition(":")
+            finer[1] = dataclasses.replace(finer[1], band_feature=feature, **({"band_sides": (int(side),)} if side else {}))
+            named |= {"band_feature": value}
         elif what == "contrast_sides":  # level 1 by local contrast where no try finds an object in a field of view
             finer[1] = dataclasses.replace(finer[1], contrast_sides=value)
             named |= {"contrast_sides": list(value)}

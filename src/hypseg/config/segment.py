@@ -36,6 +36,8 @@ CONTRAST_PARTS = ("object", "specimen")
 CONTRAST_ASSIGNS = ("posterior", "likelihood")
 #: what local contrast's mixture is fitted on (``SegmentConfig.contrast_feature``)
 CONTRAST_FEATURES = ("embedding", "intensity", "both")
+#: what level 1's voxel band decides by (``SegmentConfig.band_feature``)
+BAND_FEATURES = ("embedding", "intensity")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,7 +159,14 @@ class SegmentConfig(Config):
         The patch sides whose embedding the voxel band's voxels decide by; empty: level 1's own. At other sides the
         two centres are the mean embeddings of level 1's clusters' voxels (as its clustering left them) at those
         sides, so they need a flat space: the tangent space, or a Euclidean model. Ignored where the band is
-        (no ``voxel_band``, no containment, a tied-mixture level 1).
+        (no ``voxel_band``, no containment, a tied-mixture level 1). With ``band_feature`` intensity, one side at most:
+        the box side of the image's mean.
+    band_feature : str
+        What the voxel band's voxels decide by: their embedding (``"embedding"``, at ``band_sides``) or the volume's
+        own mean over a box of side ``band_sides`` around them (``"intensity"``; empty sides: level 1's largest patch
+        side), each voxel taking the level-1 cluster whose mean there is nearest its own. A patch across a bright,
+        soft edge codes nearer the object than its mean intensity does, so the embedding's band leaves such an object
+        too large; the box mean has no such bend. No embedding is computed for the band on intensity.
     field_retry : int
         Where level 1's object lies in no field of view (:func:`hypseg.inference.hierarchy.warn_if_no_field`: it meets
         the volume's faces as much as its size predicts), cluster level 1 of that volume again with this many clusters
@@ -222,6 +231,7 @@ class SegmentConfig(Config):
     refine: int = 0
     voxel_band: int = 0
     band_sides: tuple[int, ...] = ()
+    band_feature: str = "embedding"
     field_retry: int = 0
     contrast_sides: tuple[int, ...] = ()
     contrast_components: int = 2
@@ -263,6 +273,10 @@ class SegmentConfig(Config):
         if any(isinstance(p, bool) or int(p) != p or p < 1 for p in self.band_sides):
             raise UserError(f"SegmentConfig: band_sides must be whole patch sides >= 1, got {list(self.band_sides)}")
         object.__setattr__(self, "band_sides", tuple(int(p) for p in self.band_sides))
+        if self.band_feature not in BAND_FEATURES:
+            raise UserError(f"SegmentConfig: band_feature must be one of {', '.join(BAND_FEATURES)}, got {self.band_feature!r}")
+        if self.band_feature == "intensity" and len(self.band_sides) > 1:
+            raise UserError(f"SegmentConfig: the voxel band on intensity takes one box side, got {list(self.band_sides)}")
         if isinstance(self.field_retry, bool) or int(self.field_retry) != self.field_retry or self.field_retry in (1, 2) \
                 or self.field_retry < 0:
             raise UserError(f"SegmentConfig: field_retry must be 0 (no second try) or a whole number of clusters >= 3, "
@@ -326,9 +340,23 @@ class SegmentConfig(Config):
 
     @property
     def band_elsewhere(self) -> bool:
-        """Whether the voxel band decides at other patch sides than level 1's (``band_sides``), against its clusters'
-        mean embeddings there rather than level 1's own centres."""
-        return self.banded and self.band_sides not in ((), self.levels[0].patch_sides)
+        """Whether the voxel band decides by the embedding at other patch sides than level 1's (``band_sides``),
+        against its clusters' mean embeddings there rather than level 1's own centres."""
+        return self.banded and not self.band_on_intensity and self.band_sides not in ((), self.levels[0].patch_sides)
+
+    @property
+    def band_on_intensity(self) -> bool:
+        """Whether the voxel band decides by the volume's box mean (``band_feature`` intensity)."""
+        return self.banded and self.band_feature == "intensity"
+
+    @property
+    def band_box(self) -> int:
+        """The box side of the voxel band on intensity: ``band_sides``' one side, else level 1's largest patch side."""
+        if self.band_sides:
+            return self.band_sides[0]
+        if not self.levels[0].patch_sides:
+            raise ValueError("level 1's patch sides are not resolved (resolve_patch_sides)")
+        return max(self.levels[0].patch_sides)
 
     @property
     def retries(self) -> bool:
@@ -374,13 +402,14 @@ class SegmentConfig(Config):
 
     def at_patch_sides(self, sides: Sequence[int]) -> SegmentConfig:
         """Every level at patch sides ``sides`` (empty: the model's own side), level 1's voxel band at level 1's own
-        side (``band_sides`` empty), and local contrast on the embedding, where the config uses it, at the smallest side
+        side (``band_sides`` empty; on intensity it keeps its box side), and local contrast on the embedding, where the config uses it, at the smallest side
         and twice it (``contrast_sides``; none at the model's own side, whose value is not known here). Local contrast
         on intensity alone keeps its box sides: they are the image's, not the model's."""
         sides = tuple(int(p) for p in sides)
         contrast = (self.contrast_sides if not self.contrast_on_embedding else
                     (min(sides), 2 * min(sides)) if sides and self.contrast_sides else ())
-        return dataclasses.replace(self.with_levels(patch_sides=sides), band_sides=(), contrast_sides=contrast)
+        band = self.band_sides if self.band_feature == "intensity" else ()
+        return dataclasses.replace(self.with_levels(patch_sides=sides), band_sides=band, contrast_sides=contrast)
 
     def at_model_side(self) -> SegmentConfig:
         """:meth:`at_patch_sides` at the model's own side: for a model whose side divides none of the recipe's."""
@@ -393,7 +422,11 @@ class SegmentConfig(Config):
         if self.space == "tangent":
             lines.append("a hyperbolic model's embeddings clustered in the tangent space at the origin")
         if self.banded:
-            at = f" at patch sides {','.join(map(str, self.band_sides))}" if self.band_sides else ""
+            if self.band_feature == "intensity":
+                box = self.band_box if self.band_sides or self.levels[0].patch_sides else "level 1's patch side"
+                at = f" by the volume's mean over a box of side {box}"
+            else:
+                at = f" at patch sides {','.join(map(str, self.band_sides))}" if self.band_sides else ""
             lines.append(f"level 1's voxels within {self.voxel_band} of its clusters' boundary take their nearest centre{at}")
         if self.retries:
             lines.append(f"where level 1's object lies in no field of view, level 1 clustered again with {self.field_retry} "

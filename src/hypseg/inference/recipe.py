@@ -42,7 +42,7 @@ from hypseg.inference.segment import TIED_NEEDS_FLAT, segment_volumes
 from hypseg.inference.tangent import in_ball, in_tangent, to_ball, to_tangent
 
 __all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings", "resolve_patch_sides", "voxels_decide", "cluster_sums", "means_of",
-           "embedded_sides", "contrast_points", "local_contrast", "contrast_object", "MIN_CONTRAST_SHARE", "pools_by_kind"]
+           "embedded_sides", "contrast_points", "box_mean", "band_points", "local_contrast", "contrast_object", "MIN_CONTRAST_SHARE", "pools_by_kind"]
 
 
 class VolumeSegmentation(NamedTuple):
@@ -423,14 +423,21 @@ def cluster_embeddings(
                     for i in range(n)]
         if config.banded:
             band = config.band_sides or first.patch_sides
-            points = clustered(band)
-            if config.band_elsewhere:  # at other sides the centres are its clusters' mean embeddings
-                centres = [means_of(cluster_sums(points[i], own[i], len(c))) for i, c in enumerate(centres)]
-            decided = [found if i in contrasted else  # decided voxel by voxel already
-                       voxels_decide(found, points[i], centres[i], outside=outside[i], width=config.voxel_band,
-                                     hyperbolic=ball, factors=len(band) * members, c=geometry.curvature,
-                                     merge=tries[i].merge if i in tries else None)
-                       for i, found in enumerate(decided)]
+            if config.band_on_intensity and volumes is None:
+                raise ValueError("level 1's voxel band on intensity needs the volumes")
+            for i, found in enumerate(decided):
+                if i in contrasted:  # decided voxel by voxel already
+                    continue
+                if config.band_on_intensity:  # the centres: its clusters' mean box intensities
+                    points = band_points(volumes[i], config.band_box)
+                    centres[i] = means_of(cluster_sums(points, own[i], len(centres[i])))
+                else:
+                    points = clustered(band)[i]
+                    if config.band_elsewhere:  # at other sides the centres are its clusters' mean embeddings
+                        centres[i] = means_of(cluster_sums(points, own[i], len(centres[i])))
+                decided[i] = voxels_decide(found, points, centres[i], outside=outside[i], width=config.voxel_band,
+                                           hyperbolic=ball and not config.band_on_intensity, factors=len(band) * members,
+                                           c=geometry.curvature, merge=tries[i].merge if i in tries else None)
         objects = [level1_object(found, volume=None if volumes is None else volumes[i], refine=config.refine,
                                  outside=outside[i], grow=config.contrast_grow if i in contrasted else 0)
                    for i, found in enumerate(decided)]
@@ -494,14 +501,29 @@ def contrast_points(difference: np.ndarray | None, intensity: np.ndarray | None)
     return np.concatenate(parts, axis=-1) if len(parts) > 1 else parts[0]
 
 
-def local_contrast(volume: np.ndarray, sides: Sequence[int]) -> np.ndarray:
-    """(Z, Y, X) float64: the volume's mean over a box of the first side around each voxel minus its mean over a box of
-    the second (:func:`scipy.ndimage.uniform_filter`, the edge voxel repeated beyond a face, as patches are padded; a box
-    of even side s reaches s / 2 voxels towards lower indices and s / 2 - 1 towards higher ones)."""
+def box_mean(volume: np.ndarray, side: int) -> np.ndarray:
+    """(Z, Y, X) float64: the volume's mean over a box of side ``side`` around each voxel
+    (:func:`scipy.ndimage.uniform_filter`, the edge voxel repeated beyond a face, as patches are padded; a box of even
+    side s reaches s / 2 voxels towards lower indices and s / 2 - 1 towards higher ones).
+
+    >>> box_mean(np.arange(4.0).reshape(1, 1, 4), 3).ravel().tolist()
+    [0.3333333333333333, 1.0, 2.0, 2.6666666666666665]
+    """
     from scipy import ndimage
 
-    fine, coarse = (ndimage.uniform_filter(np.asarray(volume, dtype=np.float64), int(p), mode="nearest") for p in sides)
+    return ndimage.uniform_filter(np.asarray(volume, dtype=np.float64), int(side), mode="nearest")
+
+
+def local_contrast(volume: np.ndarray, sides: Sequence[int]) -> np.ndarray:
+    """(Z, Y, X) float64: the volume's :func:`box_mean` at the first side minus at the second."""
+    fine, coarse = (box_mean(volume, p) for p in sides)
     return fine - coarse
+
+
+def band_points(volume: np.ndarray, side: int) -> np.ndarray:
+    """(Z, Y, X, 1) float32: what the voxel band on intensity decides by (``SegmentConfig.band_feature``), the volume's
+    :func:`box_mean` at ``side``, in the precision a chunked run stores it."""
+    return box_mean(volume, side).astype(np.float32)[..., None]
 
 
 #: the least share of a volume's voxels a component of local contrast's mixture holds to be its object
