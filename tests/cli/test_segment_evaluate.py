@@ -450,6 +450,41 @@ def test_band_side_sets_the_embedding_the_band_decides_by_and_p_resets_it(model_
     assert not (tmp_path / "ball").exists()
 
 
+def test_band_feature_is_recorded_keeps_its_box_side_under_p_and_a_bad_one_is_a_one_line_error(model_dir, tmp_path):
+    import json
+
+    _noisy_ball(tmp_path / "v.nii.gz")
+    _recorded_and_refused(model_dir, tmp_path, "--band-feature", "intensity", "band_feature", "mean",
+                          "SegmentConfig: band_feature must be one of embedding, intensity, got 'mean'")
+    maps = {}
+    for feature in ("embedding", "intensity"):
+        out = tmp_path / f"band-{feature}"
+        result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, "-k", 3, "--refine", 0,
+                         "--voxel-band", 2, "--band-feature", feature, "--band-side", 5, "-p", 10, "--contrast-sides", "0")
+        assert result.exit_code == 0, result.output
+        recipe = json.loads((out / "segmentation.json").read_text())["recipe"]
+        assert recipe["band_feature"] == feature
+        assert recipe["band_sides"] == [5]  # given, after -p
+        maps[feature] = load_labels(out / "v_k2.nii.gz")
+    assert (maps["embedding"] != maps["intensity"]).any()
+    out = tmp_path / "p-keeps"
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, "--recipe",
+                     str(_band_recipe(tmp_path)), "-p", 10)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "segmentation.json").read_text())["recipe"]["band_sides"] == [3]  # -p keeps a box side
+
+
+def _band_recipe(tmp_path):
+    """A recipe file whose voxel band decides by the box mean at side 3."""
+    import dataclasses
+
+    from hypseg.config import segment_preset
+
+    path = tmp_path / "band.toml"
+    dataclasses.replace(segment_preset("default"), band_feature="intensity", band_sides=(3,)).save_toml(path)
+    return path
+
+
 def _recorded_and_refused(model_dir, tmp_path, option: str, good, key: str, bad, message: str) -> None:
     """``option good`` is recorded in segmentation.json's recipe as ``key``; ``option bad`` is a one-line error
     ``message``, exit status 2, and no output folder."""

@@ -168,6 +168,28 @@ def test_band_sides_are_described_kept_in_a_recipe_file_and_refused_below_one():
     assert not dataclasses.replace(at5, voxel_band=0).band_elsewhere and not at5.with_levels(in_object=False).band_elsewhere
 
 
+def test_a_band_on_intensity_is_described_kept_in_a_recipe_file_keeps_its_box_under_new_sides_and_refuses_two():
+    default = segment_preset("default")
+    box = dataclasses.replace(default, band_feature="intensity")
+    assert box.band_on_intensity and not box.band_elsewhere and box.band_box == 10  # level 1's side
+    assert ("level 1's voxels within 1 of its clusters' boundary take their nearest centre by the volume's mean over a box "
+            "of side 10" in box.describe().splitlines())
+    at3 = dataclasses.replace(box, band_sides=(3,))
+    assert at3.band_box == 3 and not at3.band_elsewhere  # no embedding at 3 is asked for
+    assert SegmentConfig.from_dict(at3.to_dict()) == at3
+    assert at3.at_patch_sides([4]).band_sides == (3,) and at3.at_model_side().band_sides == (3,)  # the image's side
+    assert not dataclasses.replace(box, voxel_band=0).band_on_intensity and not box.with_levels(in_object=False).band_on_intensity
+    with pytest.raises(UserError, match=r"^SegmentConfig: the voxel band on intensity takes one box side, got \[3, 5\]$"):
+        dataclasses.replace(box, band_sides=(3, 5))
+    with pytest.raises(UserError, match=r"^SegmentConfig: band_feature must be one of embedding, intensity, got 'mean'$"):
+        dataclasses.replace(default, band_feature="mean")
+    saved = default.to_dict()
+    del saved["band_feature"]  # a recipe file from before the setting
+    assert SegmentConfig.from_dict(saved) == default and default.band_feature == "embedding"
+    with pytest.raises(ValueError, match=r"^level 1's patch sides are not resolved"):
+        box.at_model_side().band_box
+
+
 def test_a_second_try_of_level_1_is_described_kept_in_a_recipe_file_and_refused_below_three_clusters():
     retry = segment_preset("default")
     assert retry.retries and not dataclasses.replace(retry, field_retry=0).retries

@@ -80,7 +80,8 @@ def test_chunked_label_maps_agree_with_the_whole_volume_run(model_dir, volume_fi
 @pytest.mark.parametrize("variant", ["voxels inside the object", "containment on level 1 only", "tied mixture inside the object",
                                      "a voxel band on level 1", "a voxel band on level 1, unrefined",
                                      "a voxel band on level 1, in the ball", "a voxel band on level 1, which is not the object",
-                                     "a voxel band on level 1 at the finer levels' side", "a voxel band on level 1 at a side of its own"])
+                                     "a voxel band on level 1 at the finer levels' side", "a voxel band on level 1 at a side of its own",
+                                     "a voxel band on level 1 by box means", "a voxel band on level 1 by box means of side 3"])
 def test_chunked_voxel_levels_and_partial_containment_agree_with_the_whole_volume_run(model_dir, volume_file, tmp_path, variant):
     config = _recipe("default")
     if variant == "voxels inside the object":  # chunks wholly outside the object have nothing to assign
@@ -94,7 +95,9 @@ def test_chunked_voxel_levels_and_partial_containment_agree_with_the_whole_volum
             levels = (dataclasses.replace(levels[0], in_object=False),) + levels[1:]
         config = dataclasses.replace(config, levels=levels, voxel_band=2, refine=0 if variant.endswith("unrefined") else config.refine,
                                      space="ball" if variant.endswith("ball") else config.space,
-                                     band_sides=(5,) if variant.endswith("levels' side") else (2,) if variant.endswith("own") else ())
+                                     band_sides=(5,) if variant.endswith("levels' side") else (2,) if variant.endswith("own") else
+                                     (3,) if variant.endswith("side 3") else (),
+                                     band_feature="intensity" if "box means" in variant else "embedding")
         segment_files([volume_file], model_dir=model_dir, out=tmp_path / "no band", config=dataclasses.replace(config, voxel_band=0))
         if config.band_sides:  # and the band at level 1's own side, which the band at another side must differ from
             segment_files([volume_file], model_dir=model_dir, out=tmp_path / "own side", config=dataclasses.replace(config, band_sides=()))
@@ -514,6 +517,9 @@ def test_the_work_files_disk_estimate_counts_the_band_sides_embedding():
     assert embedded_sides(at2) == embedded_sides(plain) + ((2,),)
     assert chunked.work_bytes_per_voxel(at2, 2) - chunked.work_bytes_per_voxel(plain, 2) == 4 * 2  # one more float32 embedding
     assert chunked.work_bytes_per_voxel(dataclasses.replace(plain, band_sides=(5,)), 2) == chunked.work_bytes_per_voxel(plain, 2)
+    on_intensity = dataclasses.replace(plain, band_sides=(2,), band_feature="intensity")
+    assert embedded_sides(on_intensity) == embedded_sides(plain)  # no embedding for the band on intensity
+    assert chunked.work_bytes_per_voxel(on_intensity, 2) - chunked.work_bytes_per_voxel(plain, 2) == 4  # its float32 box mean
 
 
 @pytest.mark.parametrize("band", ["no band", "a band", "a band at another side"])

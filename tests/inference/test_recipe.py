@@ -251,6 +251,39 @@ def test_a_band_at_other_sides_decides_by_their_embedding_against_the_clusters_m
     assert differs > 0  # another side's embedding decides otherwise than level 1's own
 
 
+@pytest.mark.parametrize("space", ["tangent", "ball"])
+def test_a_band_on_intensity_decides_by_the_box_mean_against_the_clusters_mean_box_intensities(space):
+    """Level 1 clusters the embedding; the band's voxels decide by the volume's box mean at the band's side (level 1's
+    own where none is given), against the means of level 1's clusters there, in the ball as in the tangent space."""
+    from hypseg.inference.recipe import band_points, box_mean, cluster_sums, means_of, voxels_decide
+
+    truth, embeddings = _embeddings()
+    rng = np.random.default_rng(6)
+    volumes = [(truth > 0) + rng.normal(0, 0.3, truth.shape) for _ in embeddings]
+    z, y, x = np.indices((12, 12, 12)) // 3
+    segments = {27: [z * 16 + y * 4 + x] * 3}
+    levels = (LevelConfig(2, (4,), 27, pooled=False, in_object=True), LevelConfig(3, (4,), 27, pooled=False, in_object=True))
+    geometry = smoke_recipe().model
+    config = SegmentConfig(levels=levels, seed=1, voxel_band=1, band_feature="intensity", space=space)
+    with pytest.raises(ValueError, match="^level 1's voxel band on intensity needs the volumes$"):
+        cluster_embeddings({(4,): embeddings}, config, geometry=geometry, segments=segments)
+    level1 = segment_volumes([to_tangent(e, c=geometry.curvature) if space == "tangent" else e for e in embeddings],
+                             clusters=(2,), pooled=False, segments=segments[27], random_state=1,
+                             hyperbolic=space == "ball", c=geometry.curvature, n_init=3)
+    by_side = {}
+    for side in (None, 2):
+        mine = config if side is None else dataclasses.replace(config, band_sides=(side,))
+        got = cluster_embeddings({(4,): embeddings}, mine, geometry=geometry, segments=segments, volumes=volumes)
+        by_side[side] = [found.object for found in got]
+        for found, seg, volume in zip(got, level1, volumes):
+            points = band_points(volume, side or 4)
+            np.testing.assert_array_equal(points[..., 0], box_mean(volume, side or 4).astype(np.float32))
+            decided = voxels_decide(seg.labels[2], points, means_of(cluster_sums(points, seg.labels[2], 2)),
+                                    outside=outside_cluster(seg.labels[2]), width=1, hyperbolic=False)
+            np.testing.assert_array_equal(found.object, level1_object(decided))
+    assert any((a != b).any() for a, b in zip(by_side[None], by_side[2]))  # the box's side matters
+
+
 def _split_field(seed=0, n=16):
     """A cube off every face inside a field whose two halves differ more than the cube differs from either: level 1's
     two clusters are the halves (in no field of view), three find the cube."""

@@ -27,7 +27,8 @@ def segment(
     containment: Optional[bool] = typer.Option(None, "--containment/--no-containment", help="Level 1 (k = 2) reports its object, holes filled, and the finer levels are clustered inside it."),
     refine: Optional[int] = typer.Option(None, "--refine", min=0, help="Passes in which each voxel within one voxel of the level-1 object's boundary takes the side whose local mean intensity is nearer its own (the default recipe's 2; 0: the object as its supervoxels give it). Ignored without containment."),
     voxel_band: Optional[int] = typer.Option(None, "--voxel-band", min=0, help="Before the refinement, each voxel within this many voxels of the boundary between level 1's clusters takes the cluster whose centre is nearest its own embedding instead of its supervoxel's (the default recipe's 1; 0: the supervoxels decide alone). Ignored without containment and with a tied-mixture level 1."),
-    band_side: Optional[int] = typer.Option(None, "--band-side", min=0, help="The patch side whose embedding the voxel band's voxels decide by, against the mean embeddings of level 1's clusters at that side (0: level 1's own side and centres). -p without it sets 0; ignored where the band is (see --voxel-band)."),
+    band_side: Optional[int] = typer.Option(None, "--band-side", min=0, help="The patch side whose embedding the voxel band's voxels decide by, against the mean embeddings of level 1's clusters at that side (0: level 1's own side and centres), or with --band-feature intensity the side of the box mean they decide by (0: level 1's side). -p without it sets 0 on the embedding and keeps the box's side on intensity; ignored where the band is (see --voxel-band)."),
+    band_feature: Optional[str] = typer.Option(None, "--band-feature", metavar="WHAT", help="What the voxel band's voxels decide by: embedding (their embedding, see --band-side) or intensity (the volume's own mean over a box around each voxel, against the mean box intensities of level 1's clusters: no bend where a patch straddles a bright, soft edge)."),
     field_retry: Optional[int] = typer.Option(None, "--field-retry", min=0, help="Where level 1's object lies in no field of view (it meets the volume's faces as much as its size predicts), cluster level 1 again with this many clusters (at least 3) and take the one least on the faces as the object where it lies in a field (0: never). Ignored without containment and with a tied-mixture level 1."),
     contrast_sides: Optional[str] = typer.Option(None, "--contrast-sides", metavar="P,Q", help="Where neither level 1 nor its second try finds an object in a field of view (a specimen filling the volume, as in a tomogram), cluster level 1 voxel by voxel on local contrast at sides P and Q (see --contrast-feature: the image's box mean at side P minus at side Q, or the embedding's) by a tied Gaussian mixture and take one of its rarer components as the object (see --contrast-components), e.g. small particles (the default recipe's 3,10 on intensity; 0: never; on the embedding, -p P without it sets P,2P for the smallest P). Ignored where --field-retry is."),
     contrast_components: Optional[int] = typer.Option(None, "--contrast-components", help="Components of local contrast's mixture (see --contrast-sides): the largest is the specimen's bulk, and of the others holding at least a thousandth of the volume the one whose voxels differ most, on average, from their surroundings (the volume's box mean at P minus at Q) is the object (the default recipe's 3: the bulk, a brighter and a darker tail; 2: the smaller component)."),
@@ -91,6 +92,8 @@ def segment(
         config = config.with_clusters(clusters)
     if contrast_feature is not None:  # first: whether local contrast's sides follow the patch sides depends on it
         config = dataclasses.replace(config, contrast_feature=contrast_feature)
+    if band_feature is not None:  # likewise for the band's side
+        config = dataclasses.replace(config, band_feature=band_feature)
     if patch_size:  # every level's side, and the band's and local contrast's on the embedding with them
         config = config.at_patch_sides(patch_size)
     changes = {"supervoxel_size": supervoxels,
@@ -100,7 +103,8 @@ def segment(
     shared = {"nested": nested or None, "subsample": subsample, "seed": seed, "space": space, "refine": refine,
               "voxel_band": voxel_band, "field_retry": field_retry, "contrast_sides": _sides_pair(contrast_sides),
               "contrast_components": contrast_components, "contrast_divides": contrast_divides,
-              "contrast_assign": contrast_assign, "contrast_grow": contrast_grow, "contrast_feature": contrast_feature}
+              "contrast_assign": contrast_assign, "contrast_grow": contrast_grow, "contrast_feature": contrast_feature,
+              "band_feature": band_feature}
     if band_side is not None:
         shared["band_sides"] = (band_side,) if band_side else ()
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})

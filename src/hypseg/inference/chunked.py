@@ -73,7 +73,7 @@ from hypseg.inference.hierarchy import (in_no_field, moved_boundary, object_kept
                                        warn_if_no_field)
 from hypseg.inference.model_io import TrainedModel, _load_model
 from hypseg.inference.pooling import pool_embedding, purity_of_padded
-from hypseg.inference.recipe import (cluster_sums, contrast_object, contrast_points, embedded_sides, local_contrast, means_of,
+from hypseg.inference.recipe import (band_points, cluster_sums, contrast_object, contrast_points, embedded_sides, local_contrast, means_of,
                                      pools_by_kind, voxels_decide)
 from hypseg.inference.refine import reach
 from hypseg.inference.segment import _level_labels, fit_parts
@@ -521,22 +521,49 @@ class Level1(NamedTuple):
 
 class Decide(NamedTuple):
     """What level 1's voxels near its boundary need to decide alone (``SegmentConfig.voxel_band``,
-    :func:`hypseg.inference.recipe.voxels_decide`): the first level's patch sides, and per volume its clusters' centres
-    in the space it was clustered in (one per cluster of its :class:`Level1` map)."""
+    :func:`hypseg.inference.recipe.voxels_decide`): the patch sides of the embedding they decide by, and per volume its
+    clusters' centres in the space it was clustered in (one per cluster of its :class:`Level1` map); with
+    ``intensity`` they decide by the volume's box mean instead (``SegmentConfig.band_feature``, the work file
+    :data:`_BAND_INTENSITY`)."""
 
     sides: tuple[int, ...]
     centres: dict[int, np.ndarray]
     hyperbolic: bool
     c: float
+    intensity: bool = False
 
 
-def _sums_task(job: Job, clusters: dict, sides: tuple[int, ...], item) -> np.ndarray:
-    """For one chunk, :func:`hypseg.inference.recipe.cluster_sums` of the embedding at ``sides`` (in the space
-    clustered in) over the first level's clusters as its clustering left them (``clusters``: per volume its map's
-    work file and number of clusters)."""
+#: the work file of a volume's box mean where level 1's voxel band decides by it (``SegmentConfig.band_feature``)
+_BAND_INTENSITY = "band-intensity"
+
+
+def _band_points(job: Job, v: int, box, decide: Decide) -> np.ndarray:
+    """What the voxel band's voxels in ``box`` decide by: the box mean's work file, or the embedding at the band's
+    sides in the space clustered in."""
+    if decide.intensity:
+        return _read(job.file(v, _BAND_INTENSITY), box)
+    return _clustered(job, _read(job.file(v, _sides_name(decide.sides)), box), factors=len(decide.sides))
+
+
+def _band_intensity_task(job: Job, item) -> None:
+    """For one chunk: its voxels' box mean at the band's side (:func:`hypseg.inference.recipe.band_points`) to the work
+    file :data:`_BAND_INTENSITY`, the volume read with a halo of that side as the whole volume's filter sees it."""
+    v, chunk = item
+    _check_run(job)
+    box = job.grids[v].box(chunk)
+    side = job.config.band_box
+    found = _halo_filter(job.volumes[v], box, side, functools.partial(apply, config=job.data, stats=job.stats[v]),
+                         lambda slab: band_points(slab, side))
+    _store(job.file(v, _BAND_INTENSITY), box, found)
+
+
+def _sums_task(job: Job, clusters: dict, decide: Decide, item) -> np.ndarray:
+    """For one chunk, :func:`hypseg.inference.recipe.cluster_sums` of what the voxel band decides by (:func:`_band_points`)
+    over the first level's clusters as its clustering left them (``clusters``: per volume its map's work file and
+    number of clusters)."""
     v, chunk = item
     box = job.grids[v].box(chunk)
-    points = _clustered(job, _read(job.file(v, _sides_name(sides)), box), factors=len(sides))
+    points = _band_points(job, v, box, decide)
     source, k = clusters[v]
     return cluster_sums(points, _read(job.file(v, source), box), k)
 
@@ -573,9 +600,9 @@ def _refine_task(job: Job, level1: dict, decide: Decide | None, item):
     outer = tuple(slice(max(b.start - h, 0), min(b.stop + h, n)) for b, n in zip(box, grid.shape))
     labels = mine.read(job, v, outer)
     if job.config.banded and decide.centres.get(v) is not None:  # local contrast's level 1 decided voxel by voxel
-        points = _clustered(job, _read(job.file(v, _sides_name(decide.sides)), outer), factors=len(decide.sides))
-        labels = voxels_decide(labels, points, decide.centres[v], outside=mine.outside, width=job.config.voxel_band,
-                               hyperbolic=decide.hyperbolic, factors=len(decide.sides), c=decide.c, merge=mine.merge)
+        labels = voxels_decide(labels, _band_points(job, v, outer, decide), decide.centres[v], outside=mine.outside,
+                               width=job.config.voxel_band, hyperbolic=decide.hyperbolic, factors=len(decide.sides),
+                               c=decide.c, merge=mine.merge)
     slab = (apply(read_slab(job.volumes[v], tuple(o.start for o in outer), tuple(o.stop for o in outer)),
                   config=job.data, stats=job.stats[v]) if job.config.refine else None)
     inside = moved_boundary(labels != mine.outside, volume=slab, refine=job.config.refine, grow=grow)
@@ -689,11 +716,13 @@ def work_bytes_per_voxel(config: SegmentConfig, latent_dim: int) -> int:
     (:func:`hypseg.inference.recipe.embedded_sides`), int32 supervoxels per size, a uint16 map per level and, with
     containment, the uint8 object, and a uint16 map of level 1's second try (``SegmentConfig.field_retry``) and of its
     local contrast (``SegmentConfig.contrast_sides``), with the float32 local intensity contrast where its mixture is
-    fitted on it (``SegmentConfig.contrast_feature``)."""
+    fitted on it (``SegmentConfig.contrast_feature``) and the float32 box mean where the voxel band decides by it
+    (``SegmentConfig.band_feature``)."""
     sides = embedded_sides(config)
     sizes = {level.supervoxel_size for level in config.levels} - {None}
     return (4 * latent_dim * sum(len(s) for s in sides) + 4 * len(sizes) + 2 * len(config.levels) + int(config.contained)
-            + 2 * int(config.retries) + 2 * int(config.contrasts) + 4 * int(config.contrasts and config.contrast_on_intensity))
+            + 2 * int(config.retries) + 2 * int(config.contrasts) + 4 * int(config.contrasts and config.contrast_on_intensity)
+            + 4 * int(config.band_on_intensity))
 
 
 def check_chunk(chunk: int | None, config: SegmentConfig, shapes: Sequence[tuple[int, ...]]) -> int:
@@ -882,12 +911,18 @@ def segment_chunked(
             level1[v] = Level1("contrast", 0, merge)
             clustered[v] = None  # decided voxel by voxel: no band
         decide = Decide(first.patch_sides, clustered, geometry.hyperbolic and job.tangent_c is None, geometry.curvature)
-        if config.band_elsewhere:  # centres: the clusters' mean embeddings at the band's sides
+        if config.band_elsewhere or config.band_on_intensity:  # centres: the clusters' means of what the band reads
             banded = [item for item in items if item[0] not in contrasted]
             maps = {v: (level1[v].source, len(clustered[v])) for v in range(n) if v not in contrasted}
-            sums = executor.map(functools.partial(_sums_task, job, maps, config.band_sides), banded, desc="the band's centres")
-            decide = Decide(config.band_sides, {v: means_of(sum(s for (vv, _), s in zip(banded, sums) if vv == v))
-                                                for v in maps}, False, geometry.curvature)
+            read = (config.band_box,) if config.band_on_intensity else config.band_sides
+            decide = Decide(read, {}, False, geometry.curvature, config.band_on_intensity)
+            if config.band_on_intensity:  # the volume's box mean, one value per voxel, to a work file
+                for v in maps:
+                    _create(job.file(v, _BAND_INTENSITY), (*job.grids[v].shape, 1), np.float32)
+                executor.map(functools.partial(_band_intensity_task, job), banded, desc="the band's box means")
+            sums = executor.map(functools.partial(_sums_task, job, maps, decide), banded, desc="the band's centres")
+            decide = decide._replace(centres={v: means_of(sum(s for (vv, _), s in zip(banded, sums) if vv == v))
+                                              for v in maps})
         _contain(job, executor, items, first.clusters, level1, first.in_object, decide)
         for v in warned:
             if v not in retried and v not in contrasted:
@@ -1098,10 +1133,17 @@ def box_contrast(volume, box, sides: Sequence[int], normalise: Callable[[np.ndar
     """:func:`hypseg.inference.recipe.local_contrast` of the normalised ``volume`` (an array or a lazily read one) over
     ``box`` (slices) alone, equal to the whole volume's there: the box is read with a halo of the coarser side, the edge
     voxel repeated beyond the volume's faces (:func:`read_slab`) as the whole-volume filter repeats it."""
-    h = max(sides)
+    return _halo_filter(volume, box, max(sides), normalise, lambda slab: local_contrast(slab, sides))
+
+
+def _halo_filter(volume, box, h: int, normalise: Callable[[np.ndarray], np.ndarray],
+                 filtered: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``filtered`` (a box filter of reach at most ``h``) of the normalised ``volume`` over ``box`` alone, equal to the
+    whole volume's there: the box is read with a halo of ``h``, the edge voxel repeated beyond the volume's faces
+    (:func:`read_slab`) as the whole-volume filter repeats it."""
     slab = read_slab(volume, tuple(b.start - h for b in box), tuple(b.stop + h for b in box))
     core = tuple(slice(h, h + b.stop - b.start) for b in box)
-    return local_contrast(normalise(slab), sides)[core]
+    return filtered(normalise(slab))[core]
 
 
 def _contrast(job: Job, executor, items, volumes: Sequence[int], clock: _Clock) -> dict[int, np.ndarray]:
