@@ -21,6 +21,11 @@ PURITY_POWER = 8.0
 REFINE_PASSES = 2
 #: how near level 1's boundary the ``default`` preset's voxels take their own nearest centre (``SegmentConfig.voxel_band``)
 VOXEL_BAND = 1
+#: what those voxels decide by (``SegmentConfig.band_feature``) and its box side (``SegmentConfig.band_sides``): the
+#: image's mean over a box of side 5 against the mean of level 1's clusters there, which has no bend at a bright, soft
+#: edge where a patch's code lies nearer the object than its mean intensity
+BAND_FEATURE = "intensity"
+BAND_SIDES = (5,)
 #: clusters of the ``default`` preset's second try at level 1 where its object lies in no field of view
 #: (``SegmentConfig.field_retry``)
 FIELD_RETRY = 3
@@ -136,8 +141,8 @@ def default_segmentation() -> SegmentConfig:
     hyperbolic model's embeddings are clustered in the tangent space at the origin
     (:mod:`hypseg.inference.tangent`): the same labels as the ball's where objects are large, fewer
     background voxels drawn into a rare, bright, soft-edged object. Before its holes are filled, the voxels
-    next to the boundary between level 1's clusters take the cluster whose centre is nearest their own embedding
-    (:func:`hypseg.inference.recipe.voxels_decide`), and then the object's boundary is refined voxel by voxel by the
+    next to the boundary between level 1's clusters take the cluster whose mean of the image's intensity over a box of
+    side 5 is nearest their own (:func:`hypseg.inference.recipe.voxels_decide`), and then the object's boundary is refined voxel by voxel by the
     image's intensity in two passes (:mod:`hypseg.inference.refine`): both let it follow an edge that its
     supervoxels straddle. Where level 1's two clusters meet the volume's faces as much as their sizes predict (no
     object in a field of view: a faint object whose brighter rim, or a gradient across the field, took the second
@@ -154,7 +159,8 @@ def default_segmentation() -> SegmentConfig:
         LevelConfig(2, patch_sides=(10,), supervoxel_size=size, pooled=False, in_object=True),
         LevelConfig(4, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=False, in_object=True),
         LevelConfig(8, patch_sides=(5,), supervoxel_size=size, purity_power=PURITY_POWER, pooled=True, in_object=True),
-    ), space="tangent", refine=REFINE_PASSES, voxel_band=VOXEL_BAND, field_retry=FIELD_RETRY, contrast_sides=CONTRAST_SIDES,
+    ), space="tangent", refine=REFINE_PASSES, voxel_band=VOXEL_BAND, band_sides=BAND_SIDES, band_feature=BAND_FEATURE,
+       field_retry=FIELD_RETRY, contrast_sides=CONTRAST_SIDES,
        contrast_components=CONTRAST_COMPONENTS, contrast_divides=CONTRAST_DIVIDES, contrast_grow=CONTRAST_GROW,
        contrast_feature=CONTRAST_FEATURE)
 
