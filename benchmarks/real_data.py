@@ -60,9 +60,9 @@ FINE_LEVEL1 = "hypseg default, level 1 at the finer levels' patch and means (dia
 TWIN = "the default's inference on box-mean intensity, no model (diagnostic)"
 UNREFINED = "hypseg default, level-1 boundary not refined (diagnostic)"
 NO_BAND = "hypseg default without level 1's voxel band (diagnostic)"
-BAND_AT_FINE = "hypseg default, level 1's voxel band deciding at the finer levels' patch side (diagnostic)"
+BAND_ON_EMBEDDING = "hypseg default, level 1's voxel band deciding by the p = 10 embedding (diagnostic)"
 #: the diagnostics of a trained model (:func:`hypseg_run`)
-MODEL_DIAGNOSTICS = (NO_BAND, BAND_AT_FINE, UNREFINED, NO_CONTAINMENT, FINE_LEVEL1)
+MODEL_DIAGNOSTICS = (NO_BAND, BAND_ON_EMBEDDING, UNREFINED, NO_CONTAINMENT, FINE_LEVEL1)
 #: the diagnostic rows: not peers, not the default
 DIAGNOSTICS = (*MODEL_DIAGNOSTICS, TWIN)
 GMM = "gmm"
@@ -389,14 +389,12 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     Returns
     -------
     dict
-        :data:`HYPSEG` and the :data:`MODEL_DIAGNOSTICS` -> :class:`Run` (without :data:`BAND_AT_FINE` where a
-        hyperbolic model is clustered in the ball: a band at another side needs its clusters' mean embeddings).
+        :data:`HYPSEG` and the :data:`MODEL_DIAGNOSTICS` -> :class:`Run`.
     """
     import hypseg
     from hypseg.config import cpu_recipe, segment_preset
     from hypseg.data import supervoxels
     from hypseg.inference.recipe import cluster_embeddings
-    from hypseg.inference.tangent import in_ball
 
     recipe = cpu_recipe()
     train = dataclasses.replace(recipe.train, seed=seed, steps=steps or recipe.train.steps)
@@ -427,11 +425,9 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     level1 = dataclasses.replace(config.levels[0], patch_sides=fine.patch_sides, purity_power=fine.purity_power)
     fine_result = hypseg.segment(image, model, recipe=dataclasses.replace(config, levels=(level1, *config.levels[1:])))
     fine_done = time.perf_counter()
-    band_at_fine = None  # the default's embeddings and the finer side's, as the two runs above embedded them
-    if not in_ball(result.config.space, model.config.model):  # a band at another side needs its clusters' means
-        band_at_fine = cluster_embeddings({**result.embeddings, **fine_result.embeddings},
-                                          dataclasses.replace(result.config, band_sides=fine.patch_sides),
-                                          geometry=model.config.model, segments=segments, volumes=[normalised])
+    on_embedding = cluster_embeddings(result.embeddings, dataclasses.replace(result.config, band_feature="embedding",
+                                                                             band_sides=()),
+                                      geometry=model.config.model, segments=segments, volumes=[normalised])
     band_done = time.perf_counter()
     trained_seed = model.config.train.seed
     return {HYPSEG: Run(dict(result.volumes[0].labels), {"train": trained - start, "segment": segmented - trained}, trained_seed),
@@ -439,8 +435,7 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
             NO_BAND: Run(dict(unbanded[0].labels), {"re-cluster": unbanded_done - unrefined_done}),
             NO_CONTAINMENT: Run(dict(found[0].labels), {"re-cluster": done - segmented}),
             FINE_LEVEL1: Run(dict(fine_result.volumes[0].labels), {"segment": fine_done - unbanded_done}),
-            **({BAND_AT_FINE: Run(dict(band_at_fine[0].labels), {"re-cluster": band_done - fine_done})}
-               if band_at_fine is not None else {})}
+            BAND_ON_EMBEDDING: Run(dict(on_embedding[0].labels), {"re-cluster": band_done - fine_done})}
 
 
 def cluster_profile(image: np.ndarray, labels: np.ndarray) -> list[tuple[float, float]]:
@@ -708,7 +703,8 @@ def main(argv: Sequence[str] | None = None) -> int:
              "the diagnostic rows cluster the same embeddings and supervoxels without the level-1 boundary's refinement, "
              "without its voxel band, and with containment off, and run level 1 "
              "with the finer levels' p = 5 and purity^8 means instead of p = 10 and plain means, and level 1's voxel band "
-             "deciding by the p = 5 embedding (`--band-side 5`); the intensity twin "
+             "deciding by level 1's own p = 10 embedding instead of the image's box mean at side 5 (`--band-feature "
+             "embedding --band-side 0`, the default before 2026-12-07); the intensity twin "
              "runs the default's inference with every embedding replaced by the mean intensity over its patch side's "
              "box, without a model (`benchmarks/intensity_twin.py`). Peers: every "
              "baseline of `hypseg.baselines.BASELINES` with its registered hyper-parameters (`gmm`: scikit-learn's "
