@@ -437,7 +437,8 @@ def test_band_side_sets_the_embedding_the_band_decides_by_and_p_resets_it(model_
     for side, options in ((0, ()), (5, ()), (None, ("-p", 10))):
         out = tmp_path / f"seg{side}"
         result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, "-k", 3,
-                         "--refine", 0, "--voxel-band", 2, *(("--band-side", side) if side is not None else ()), *options,
+                         "--refine", 0, "--voxel-band", 2, "--band-feature", "embedding",
+                         *(("--band-side", side) if side is not None else ()), *options,
                          "--contrast-sides", "0")  # local contrast decides voxel by voxel, with no band
         assert result.exit_code == 0, result.output
         recorded = json.loads((out / "segmentation.json").read_text())["recipe"]["band_sides"]
@@ -445,7 +446,7 @@ def test_band_side_sets_the_embedding_the_band_decides_by_and_p_resets_it(model_
         maps[side] = load_labels(out / "v_k2.nii.gz")
     assert (maps[0] != maps[5]).any()  # the side-5 embedding decides otherwise than level 1's own
     result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "ball", "-k", 2, "-k", 3,
-                     "--band-side", 5, "--space", "ball")
+                     "--band-side", 5, "--band-feature", "embedding", "--space", "ball")
     assert result.exit_code == 2 and result.stderr == f"hypseg: error: {BAND_SIDES_NEED_FLAT}\n"
     assert not (tmp_path / "ball").exists()
 

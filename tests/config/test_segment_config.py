@@ -24,7 +24,8 @@ def test_default_preset_is_the_benchmark_recipe_and_paper_the_papers_protocol():
     assert not paper.contained and all(level.supervoxel_size is None and not level.pooled for level in paper.levels)
     assert default.space == "tangent" and paper.space == "ball"  # the paper clusters with hyperbolic k-means
     assert default.describe().splitlines()[-7:] == ["a hyperbolic model's embeddings clustered in the tangent space at the origin",
-                                                    "level 1's voxels within 1 of its clusters' boundary take their nearest centre",
+                                                    "level 1's voxels within 1 of its clusters' boundary take their nearest centre by "
+                                                    "the volume's mean over a box of side 5",
                                                     "where level 1's object lies in no field of view, level 1 clustered again with 3 "
                                                     "clusters, the one least on the faces the object",
                                                     "where that finds none either, level 1 clustered voxel by voxel on the volume's "
@@ -153,8 +154,9 @@ def test_a_voxel_band_is_described_and_its_bad_values_are_one_line():
 
 
 def test_band_sides_are_described_kept_in_a_recipe_file_and_refused_below_one():
-    at5 = dataclasses.replace(segment_preset("default"), band_sides=[5])
-    assert at5.band_sides == (5,) and segment_preset("default").band_sides == ()
+    on_embedding = dataclasses.replace(segment_preset("default"), band_feature="embedding", band_sides=())
+    at5 = dataclasses.replace(on_embedding, band_sides=[5])
+    assert at5.band_sides == (5,) and on_embedding.band_sides == ()
     assert ("level 1's voxels within 1 of its clusters' boundary take their nearest centre at patch sides 5"
             in at5.describe().splitlines())
     assert SegmentConfig.from_dict(at5.to_dict()) == at5
@@ -163,14 +165,15 @@ def test_band_sides_are_described_kept_in_a_recipe_file_and_refused_below_one():
             dataclasses.replace(segment_preset("default"), band_sides=bad)
     assert dataclasses.replace(segment_preset("default"), band_sides=(5.0,)).band_sides == (5,)
     # elsewhere only at sides other than level 1's, and only where there is a band
-    assert at5.band_elsewhere and not segment_preset("default").band_elsewhere
-    assert not dataclasses.replace(segment_preset("default"), band_sides=(10,)).band_elsewhere
+    assert at5.band_elsewhere and not on_embedding.band_elsewhere and not segment_preset("default").band_elsewhere
+    assert not dataclasses.replace(on_embedding, band_sides=(10,)).band_elsewhere
     assert not dataclasses.replace(at5, voxel_band=0).band_elsewhere and not at5.with_levels(in_object=False).band_elsewhere
 
 
 def test_a_band_on_intensity_is_described_kept_in_a_recipe_file_keeps_its_box_under_new_sides_and_refuses_two():
     default = segment_preset("default")
-    box = dataclasses.replace(default, band_feature="intensity")
+    assert default.band_on_intensity and default.band_box == 5  # the default's band: the box mean at side 5
+    box = dataclasses.replace(default, band_sides=())
     assert box.band_on_intensity and not box.band_elsewhere and box.band_box == 10  # level 1's side
     assert ("level 1's voxels within 1 of its clusters' boundary take their nearest centre by the volume's mean over a box "
             "of side 10" in box.describe().splitlines())
@@ -184,8 +187,8 @@ def test_a_band_on_intensity_is_described_kept_in_a_recipe_file_keeps_its_box_un
     with pytest.raises(UserError, match=r"^SegmentConfig: band_feature must be one of embedding, intensity, got 'mean'$"):
         dataclasses.replace(default, band_feature="mean")
     saved = default.to_dict()
-    del saved["band_feature"]  # a recipe file from before the setting
-    assert SegmentConfig.from_dict(saved) == default and default.band_feature == "embedding"
+    del saved["band_feature"]  # a recipe file from before the setting: its band decides by the embedding
+    assert SegmentConfig.from_dict(saved) == dataclasses.replace(default, band_feature="embedding")
     with pytest.raises(ValueError, match=r"^level 1's patch sides are not resolved"):
         box.at_model_side().band_box
 
@@ -302,7 +305,8 @@ def test_patch_sides_move_the_band_and_local_contrast_with_them():
     assert by_intensity.at_patch_sides([4, 8]).contrast_sides == by_intensity.at_model_side().contrast_sides == (3, 10)
     assert dataclasses.replace(by_intensity, contrast_feature="both").at_patch_sides([4, 8]).contrast_sides == (4, 8)
     assert dataclasses.replace(by_intensity, contrast_sides=()).at_patch_sides([4, 8]).contrast_sides == ()
-    default = dataclasses.replace(by_intensity, band_sides=(5,), contrast_feature="embedding", contrast_sides=(5, 10))
+    default = dataclasses.replace(by_intensity, band_sides=(5,), band_feature="embedding", contrast_feature="embedding",
+                                  contrast_sides=(5, 10))
     four = default.at_patch_sides([4, 8])
     assert [level.patch_sides for level in four.levels] == [(4, 8)] * 3
     assert four.band_sides == () and four.contrast_sides == (4, 8)  # the band at level 1's side; contrast at 4 and 8

@@ -512,12 +512,13 @@ def test_a_volume_with_no_object_in_a_field_is_warned_about_chunked_as_whole(mod
 def test_the_work_files_disk_estimate_counts_the_band_sides_embedding():
     from hypseg.inference.recipe import embedded_sides
 
-    plain = _recipe("default")
+    plain = dataclasses.replace(_recipe("default"), band_feature="embedding", band_sides=())
     at2 = dataclasses.replace(plain, band_sides=(2,))
     assert embedded_sides(at2) == embedded_sides(plain) + ((2,),)
     assert chunked.work_bytes_per_voxel(at2, 2) - chunked.work_bytes_per_voxel(plain, 2) == 4 * 2  # one more float32 embedding
     assert chunked.work_bytes_per_voxel(dataclasses.replace(plain, band_sides=(5,)), 2) == chunked.work_bytes_per_voxel(plain, 2)
     on_intensity = dataclasses.replace(plain, band_sides=(2,), band_feature="intensity")
+    assert chunked.work_bytes_per_voxel(_recipe("default"), 2) == chunked.work_bytes_per_voxel(on_intensity, 2)  # the default's
     assert embedded_sides(on_intensity) == embedded_sides(plain)  # no embedding for the band on intensity
     assert chunked.work_bytes_per_voxel(on_intensity, 2) - chunked.work_bytes_per_voxel(plain, 2) == 4  # its float32 box mean
 
@@ -536,7 +537,8 @@ def test_a_second_try_of_level_1_finds_the_object_chunked_as_whole(model_dir, tm
         image, cube = split_field_image(seed=seed)
         save_volume(Volume(image, spacing=(1.0, 1.0, 1.0), affine=affine_from_spacing((1.0, 1.0, 1.0))), path)
     config = dataclasses.replace(_recipe("default"), field_retry=3, voxel_band=0 if band == "no band" else 2, subsample=200,
-                                 band_sides=(2,) if band.endswith("side") else ()).with_levels(supervoxel_size=64)
+                                 band_sides=(2,) if band.endswith("side") else (),
+                                 band_feature="embedding").with_levels(supervoxel_size=64)
     for name, chunk in (("whole", None), ("chunked", TILE)):
         with warnings.catch_warnings():
             warnings.simplefilter("error", NoFieldWarning)  # the second try found the object
