@@ -254,6 +254,8 @@ def main() -> None:
         if not args.recipe or name not in BAND_FEATURES or (side and not (side.isdigit() and int(side) >= 1)):
             parser.error(f"--band-feature needs --recipe and one of {', '.join(BAND_FEATURES)}, optionally with :P a side "
                          f">= 1, got {feature!r}")
+        if name == "embedding" and side and args.space == "ball" and args.variant != "euclidean":
+            parser.error("--band-feature embedding:P needs the tangent space for a hyperbolic model (--space tangent)")
     if args.field_retry and (not args.recipe or min(args.field_retry) < 3):
         parser.error("--field-retry needs --recipe and at least 3 clusters")
     if args.kmeans_seed and (not args.recipe or min(args.kmeans_seed) < 0):
@@ -388,6 +390,7 @@ def main() -> None:
     embeddings = {sides: embedded(val, sides) for sides in dict.fromkeys(
         ([level1.patch_sides] if uses_level1 else []) + sides_list + [how.patch_sides for how in recipe.values()]
         + [sides for sides, _ in level1_choices] + [(p,) for p in args.band_sides]
+        + [(int(f.partition(":")[2]),) for f in args.band_feature if f.startswith("embedding:")]
         + [(int(p),) for pair in args.contrast_sides if pair != "0" for p in pair.split(",")])}  # local contrast's
     if args.mixing:  # how far from the origin the voxels' embeddings lie: |y| in the ball, |u| in R^d
         print(json.dumps({"embedding_norm_median_p99": {",".join(map(str, sides)): np.round(np.percentile(
@@ -465,11 +468,11 @@ def main() -> None:
             finer[1] = dataclasses.replace(finer[1], patch_sides=value[0], purity_power=value[1])
             named |= {"level1_sides": list(value[0]), "level1_purity_power": value[1]}
         elif what == "band_sides":  # the recipe's band deciding at another patch side
-            finer[1] = dataclasses.replace(finer[1], band_sides=(value,))
+            finer[1] = dataclasses.replace(finer[1], band_sides=(value,), band_feature="embedding")
             named |= {"band_sides": [value]}
         elif what == "band_feature":  # the recipe's band deciding by the embedding or the box mean, at a side where given
             feature, _, side = value.partition(":")
-            finer[1] = dataclasses.replace(finer[1], band_feature=feature, **({"band_sides": (int(side),)} if side else {}))
+            finer[1] = dataclasses.replace(finer[1], band_feature=feature, band_sides=(int(side),) if side else ())
             named |= {"band_feature": value}
         elif what == "contrast_sides":  # level 1 by local contrast where no try finds an object in a field of view
             finer[1] = dataclasses.replace(finer[1], contrast_sides=value)

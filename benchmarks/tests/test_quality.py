@@ -197,7 +197,8 @@ def test_uniform_inference_keeps_each_levels_pooling():
                                              contrast_divides=INFERENCE[level].contrast_divides,
                                              contrast_assign=INFERENCE[level].contrast_assign,
                                              contrast_grow=INFERENCE[level].contrast_grow,
-                                             contrast_feature=INFERENCE[level].contrast_feature)
+                                             contrast_feature=INFERENCE[level].contrast_feature,
+                                             band_sides=INFERENCE[level].band_sides, band_feature=INFERENCE[level].band_feature)
                        for level in INFERENCE}
     assert {how.space for how in INFERENCE.values()} == {"tangent"}  # the default preset's
 
@@ -209,7 +210,7 @@ def test_segment_config_takes_the_settings_one_clustering_space():
     mixed = {1: INFERENCE[1], 2: dataclasses.replace(INFERENCE[2], space="ball")}
     with pytest.raises(ValueError, match=re.escape("one clustering space for every level, got ['ball', 'tangent']")):
         segment_config(mixed, levels, seed=0)
-    assert INFERENCE[1].describe().endswith(", in the tangent space, voxels within 1 of its boundary deciding alone, "
+    assert INFERENCE[1].describe().endswith(", in the tangent space, voxels within 1 of its boundary deciding alone by box means at side 5, "
                                             "again with 3 clusters where its object lies in no field of view, "
                                             "where that finds none either voxel by voxel on box means at side 3 minus side 10 by a tied "
                                             "Gaussian mixture of 3 components, the finer levels there dividing the specimen, "

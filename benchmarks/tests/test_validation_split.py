@@ -263,6 +263,7 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
                                      "--purity-power", "0", "--recipe", "--mixing", "--intensity-twin",
                                      "--level1-override", '{"model": {"latent_dim": 4}}', "--level1-components", "1",
                                      "--inside-normalised", "--voxel-band", "2", "--voxel-band", "0", "--band-sides", "5",
+                                     "--band-feature", "intensity",
                                      "--kmeans-seed", "0", "--kmeans-seed", "3"])
     seeds = []  # the clustering seed of every recipe-row clustering
     cluster = script.cluster_volumes
@@ -279,9 +280,11 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     assert all(len(row["dice"]) == 3 for row in recipe)
     banded = [row for row in recipe if "voxel_band" in row]
     assert [row["voxel_band"] for row in banded] == [2, 0] and set(banded[0]["minus_recipe_level1"]) == {"1", "2", "3"}
-    assert [row["level1_voxel_band"] for row in recipe] == [1, 2, 0, 1, 1, 1]  # the recipe's own band first
+    assert [row["level1_voxel_band"] for row in recipe] == [1, 2, 0, 1, 1, 1, 1]  # the recipe's own band first
     at5 = [row for row in recipe if "band_sides" in row]  # the recipe's band, deciding by the side-5 embedding
     assert len(at5) == 1 and at5[0]["band_sides"] == [5] and set(at5[0]["minus_recipe_level1"]) == {"1", "2", "3"}
+    box = [row for row in recipe if "band_feature" in row]  # by the box mean at level 1's side, 10
+    assert [row["band_feature"] for row in box] == ["intensity"] and set(box[0]["minus_recipe_level1"]) == {"1", "2", "3"}
     assert all(row["no_field_volumes"] == [1] for row in recipe)  # each recipe row lists the volumes marked
     reseeded = [row for row in recipe if "kmeans_seed" in row]
     assert [row["kmeans_seed"] for row in reseeded] == [0, 3] and 3 in seeds and seeds.count(3) == 1

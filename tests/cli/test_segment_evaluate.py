@@ -468,6 +468,11 @@ def test_band_feature_is_recorded_keeps_its_box_side_under_p_and_a_bad_one_is_a_
         assert recipe["band_sides"] == [5]  # given, after -p
         maps[feature] = load_labels(out / "v_k2.nii.gz")
     assert (maps["embedding"] != maps["intensity"]).any()
+    for feature, sides in (("embedding", []), ("intensity", [5])):  # another feature than the recipe's: level 1's side
+        out = tmp_path / f"alone-{feature}"
+        result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, "--band-feature", feature)
+        assert result.exit_code == 0, result.output
+        assert json.loads((out / "segmentation.json").read_text())["recipe"]["band_sides"] == sides
     out = tmp_path / "p-keeps"
     result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, "--recipe",
                      str(_band_recipe(tmp_path)), "-p", 10)

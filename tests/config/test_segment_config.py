@@ -143,7 +143,8 @@ def test_a_volume_below_the_smallest_patch_side_is_a_one_line_error():
 def test_a_voxel_band_is_described_and_its_bad_values_are_one_line():
     banded = dataclasses.replace(segment_preset("default"), voxel_band=2)
     assert segment_preset("default").voxel_band == 1
-    assert "level 1's voxels within 2 of its clusters' boundary take their nearest centre" in banded.describe().splitlines()
+    assert ("level 1's voxels within 2 of its clusters' boundary take their nearest centre by the volume's mean over a box "
+            "of side 5" in banded.describe().splitlines())
     assert SegmentConfig.from_dict(banded.to_dict()) == banded
     with pytest.raises(UserError, match=r"^SegmentConfig: voxel_band must be >= 0 voxels, got -1$"):
         dataclasses.replace(segment_preset("default"), voxel_band=-1)
@@ -186,9 +187,9 @@ def test_a_band_on_intensity_is_described_kept_in_a_recipe_file_keeps_its_box_un
         dataclasses.replace(box, band_sides=(3, 5))
     with pytest.raises(UserError, match=r"^SegmentConfig: band_feature must be one of embedding, intensity, got 'mean'$"):
         dataclasses.replace(default, band_feature="mean")
-    saved = default.to_dict()
-    del saved["band_feature"]  # a recipe file from before the setting: its band decides by the embedding
-    assert SegmentConfig.from_dict(saved) == dataclasses.replace(default, band_feature="embedding")
+    saved = box.to_dict()  # a recipe file from before the setting held no box side; its band decided by the embedding
+    del saved["band_feature"]
+    assert SegmentConfig.from_dict(saved) == dataclasses.replace(box, band_feature="embedding")
     with pytest.raises(ValueError, match=r"^level 1's patch sides are not resolved"):
         box.at_model_side().band_box
 

@@ -26,9 +26,9 @@ def segment(
     pooled: Optional[bool] = typer.Option(None, "--pooled/--per-volume", help="At every level, fit the clusters on all volumes together, or per volume (where a volume, or its object, holds fewer supervoxels than clusters, its voxels are clustered)."),
     containment: Optional[bool] = typer.Option(None, "--containment/--no-containment", help="Level 1 (k = 2) reports its object, holes filled, and the finer levels are clustered inside it."),
     refine: Optional[int] = typer.Option(None, "--refine", min=0, help="Passes in which each voxel within one voxel of the level-1 object's boundary takes the side whose local mean intensity is nearer its own (the default recipe's 2; 0: the object as its supervoxels give it). Ignored without containment."),
-    voxel_band: Optional[int] = typer.Option(None, "--voxel-band", min=0, help="Before the refinement, each voxel within this many voxels of the boundary between level 1's clusters takes the cluster whose centre is nearest its own embedding instead of its supervoxel's (the default recipe's 1; 0: the supervoxels decide alone). Ignored without containment and with a tied-mixture level 1."),
+    voxel_band: Optional[int] = typer.Option(None, "--voxel-band", min=0, help="Before the refinement, each voxel within this many voxels of the boundary between level 1's clusters takes the cluster whose centre is nearest its own value (see --band-feature: the image's box mean in the default recipe) instead of its supervoxel's (the default recipe's 1; 0: the supervoxels decide alone). Ignored without containment and with a tied-mixture level 1."),
     band_side: Optional[int] = typer.Option(None, "--band-side", min=0, help="The patch side whose embedding the voxel band's voxels decide by, against the mean embeddings of level 1's clusters at that side (0: level 1's own side and centres), or with --band-feature intensity the side of the box mean they decide by (0: level 1's side). -p without it sets 0 on the embedding and keeps the box's side on intensity; ignored where the band is (see --voxel-band)."),
-    band_feature: Optional[str] = typer.Option(None, "--band-feature", metavar="WHAT", help="What the voxel band's voxels decide by: embedding (their embedding, see --band-side) or intensity (the volume's own mean over a box around each voxel, against the mean box intensities of level 1's clusters: no bend where a patch straddles a bright, soft edge)."),
+    band_feature: Optional[str] = typer.Option(None, "--band-feature", metavar="WHAT", help="What the voxel band's voxels decide by: embedding (their embedding, see --band-side) or intensity (the volume's own mean over a box around each voxel, against the mean box intensities of level 1's clusters: no bend where a patch straddles a bright, soft edge; the default recipe's, at side 5). Another feature than the recipe's decides at level 1's side unless --band-side is given."),
     field_retry: Optional[int] = typer.Option(None, "--field-retry", min=0, help="Where level 1's object lies in no field of view (it meets the volume's faces as much as its size predicts), cluster level 1 again with this many clusters (at least 3) and take the one least on the faces as the object where it lies in a field (0: never). Ignored without containment and with a tied-mixture level 1."),
     contrast_sides: Optional[str] = typer.Option(None, "--contrast-sides", metavar="P,Q", help="Where neither level 1 nor its second try finds an object in a field of view (a specimen filling the volume, as in a tomogram), cluster level 1 voxel by voxel on local contrast at sides P and Q (see --contrast-feature: the image's box mean at side P minus at side Q, or the embedding's) by a tied Gaussian mixture and take one of its rarer components as the object (see --contrast-components), e.g. small particles (the default recipe's 3,10 on intensity; 0: never; on the embedding, -p P without it sets P,2P for the smallest P). Ignored where --field-retry is."),
     contrast_components: Optional[int] = typer.Option(None, "--contrast-components", help="Components of local contrast's mixture (see --contrast-sides): the largest is the specimen's bulk, and of the others holding at least a thousandth of the volume the one whose voxels differ most, on average, from their surroundings (the volume's box mean at P minus at Q) is the object (the default recipe's 3: the bulk, a brighter and a darker tail; 2: the smaller component)."),
@@ -62,7 +62,7 @@ def segment(
     level, in the input's format and geometry.
 
     Without options this runs the 'default' recipe, the one the quality benchmark scores: level 1
-    (k = 2) at p = 10 per volume, the voxels next to its boundary deciding by their own embeddings, its
+    (k = 2) at p = 10 per volume, the voxels next to its boundary deciding by the image's box mean, its
     boundary refined by intensity and its object's holes filled; levels 2 (k = 4, per volume) and 3
     (k = 8, pooled) at p = 5 inside that object (around it, where local contrast found it); purity-weighted means
     of 500-voxel supervoxels; the embeddings clustered in the tangent space at the origin. '--recipe paper' is the
@@ -92,8 +92,8 @@ def segment(
         config = config.with_clusters(clusters)
     if contrast_feature is not None:  # first: whether local contrast's sides follow the patch sides depends on it
         config = dataclasses.replace(config, contrast_feature=contrast_feature)
-    if band_feature is not None:  # likewise for the band's side
-        config = dataclasses.replace(config, band_feature=band_feature)
+    if band_feature is not None and band_feature != config.band_feature:  # likewise for the band's side: another
+        config = dataclasses.replace(config, band_feature=band_feature, band_sides=())  # feature at level 1's own side
     if patch_size:  # every level's side, and the band's and local contrast's on the embedding with them
         config = config.at_patch_sides(patch_size)
     changes = {"supervoxel_size": supervoxels,

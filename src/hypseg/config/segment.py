@@ -150,8 +150,8 @@ class SegmentConfig(Config):
         is no object, and it is ignored.
     voxel_band : int
         Before the refinement, every voxel within this many voxels (6-connected steps) of the boundary between
-        level 1's two clusters takes the cluster whose centre is nearest its own embedding, instead of its
-        supervoxel's: a supervoxel that straddles the object's edge no longer goes wholly to one side. The object's
+        level 1's two clusters takes the cluster whose centre is nearest its own embedding (or box mean,
+        ``band_feature``), instead of its supervoxel's: a supervoxel that straddles the object's edge no longer goes wholly to one side. The object's
         voxels within as many voxels of the volume's faces decide alike (beyond the faces lies the outside). 0: the
         supervoxels decide alone. Ignored without containment and where level 1 is fitted by a tied mixture (whose
         clusters are not its nearest centres'), and a no-op on a level 1 clustered voxel by voxel.
@@ -334,7 +334,7 @@ class SegmentConfig(Config):
 
     @property
     def banded(self) -> bool:
-        """Whether level 1's voxels near its boundary decide by their own embeddings (``voxel_band``): with
+        """Whether level 1's voxels near its boundary decide alone (``voxel_band``, by ``band_feature``): with
         containment and k-means at level 1."""
         return bool(self.voxel_band) and self.contained and self.levels[0].clusterer == "kmeans"
 

@@ -935,7 +935,8 @@ def segment_chunked(
                 mine = [item for item in items if item[0] in contrasted]
                 sums = executor.map(functools.partial(_sums_task, job, {v: ("contrast", config.contrast_components)
                                                                         for v in contrasted},
-                                                      first.patch_sides), mine, desc="local contrast's centres")
+                                                      Decide(first.patch_sides, {}, False, geometry.curvature)),
+                                    mine, desc="local contrast's centres")
                 pairs.update({v: means_of(np.stack([total[merge == side].sum(0) for side in (0, 1)]))
                               for v, merge in contrasted.items()
                               for total in [sum(s for (vv, _), s in zip(mine, sums) if vv == v)]})

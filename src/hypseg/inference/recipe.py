@@ -9,7 +9,7 @@ demo``, the Python API and the quality benchmark all run it. It
    (the first level among them), then, with containment, the levels inside the first level's object
    (:func:`hypseg.inference.hierarchy.level1_object`: its k = 2 map's inner cluster, or where that map lies in no
    field of view the cluster least on the faces of a second try with ``config.field_retry`` clusters; the voxels near
-   its boundary deciding by their own embeddings when ``config.voxel_band`` says so (:func:`voxels_decide`), its
+   its boundary deciding by their own embeddings or box means when ``config.voxel_band`` says so (:func:`voxels_decide`), its
    boundary refined by the volume's intensity when ``config.refine`` says so, holes filled).
    Levels with equal settings are fitted together (:func:`hypseg.inference.segment_volumes`), and
    levels with the same purity weighting share their voxel weights.
@@ -153,7 +153,7 @@ def embedded_sides(config: SegmentConfig) -> tuple[tuple[int, ...], ...]:
     >>> embedded_sides(dataclasses.replace(segment_preset("default"), contrast_feature="embedding",
     ...                                    contrast_sides=(5, 10)).with_clusters([2]))
     ((10,), (5,))
-    >>> embedded_sides(dataclasses.replace(segment_preset("default"), band_sides=(2,)))
+    >>> embedded_sides(dataclasses.replace(segment_preset("default"), band_feature="embedding", band_sides=(2,)))
     ((10,), (5,), (2,))
     """
     band = [config.band_sides] if config.band_elsewhere else []
@@ -215,7 +215,8 @@ def means_of(sums: np.ndarray) -> np.ndarray:
 def voxels_decide(level1: np.ndarray, points: np.ndarray, centres: np.ndarray, *, outside: int, width: int,
                   hyperbolic: bool, factors: int = 1, c: float = 1.0, merge: np.ndarray | None = None) -> np.ndarray:
     """Level 1's map (two clusters, 0 and 1) with every voxel of its zone given the cluster whose centre
-    (``centres``, row = cluster) is nearest its own embedding (``points``, (Z, Y, X, F*d)): in the product of
+    (``centres``, row = cluster) is nearest its own point (``points``, (Z, Y, X, F*d): an embedding, or the box mean
+    :func:`band_points`): in the product of
     ``factors`` balls of curvature ``c`` when ``hyperbolic``, else as flat vectors. The zone
     (:func:`hypseg.inference.refine.boundary_zone` of every cluster but ``outside``) is every voxel within ``width``
     6-connected steps of a voxel of the other cluster, and the object's voxels within ``width`` of the volume's
