@@ -60,9 +60,9 @@ FINE_LEVEL1 = "hypseg default, level 1 at the finer levels' patch and means (dia
 TWIN = "the default's inference on box-mean intensity, no model (diagnostic)"
 UNREFINED = "hypseg default, level-1 boundary not refined (diagnostic)"
 NO_BAND = "hypseg default without level 1's voxel band (diagnostic)"
-BAND_ON_EMBEDDING = "hypseg default, level 1's voxel band deciding by the p = 10 embedding (diagnostic)"
+NARROW_BAND = "hypseg default, level 1's voxel band 1 voxel wide (diagnostic)"
 #: the diagnostics of a trained model (:func:`hypseg_run`)
-MODEL_DIAGNOSTICS = (NO_BAND, BAND_ON_EMBEDDING, UNREFINED, NO_CONTAINMENT, FINE_LEVEL1)
+MODEL_DIAGNOSTICS = (NO_BAND, NARROW_BAND, UNREFINED, NO_CONTAINMENT, FINE_LEVEL1)
 #: the diagnostic rows: not peers, not the default
 DIAGNOSTICS = (*MODEL_DIAGNOSTICS, TWIN)
 GMM = "gmm"
@@ -425,9 +425,8 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     level1 = dataclasses.replace(config.levels[0], patch_sides=fine.patch_sides, purity_power=fine.purity_power)
     fine_result = hypseg.segment(image, model, recipe=dataclasses.replace(config, levels=(level1, *config.levels[1:])))
     fine_done = time.perf_counter()
-    on_embedding = cluster_embeddings(result.embeddings, dataclasses.replace(result.config, band_feature="embedding",
-                                                                             band_sides=()),
-                                      geometry=model.config.model, segments=segments, volumes=[normalised])
+    narrow = cluster_embeddings(result.embeddings, dataclasses.replace(result.config, voxel_band=1), geometry=model.config.model,
+                                segments=segments, volumes=[normalised])
     band_done = time.perf_counter()
     trained_seed = model.config.train.seed
     return {HYPSEG: Run(dict(result.volumes[0].labels), {"train": trained - start, "segment": segmented - trained}, trained_seed),
@@ -435,7 +434,7 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
             NO_BAND: Run(dict(unbanded[0].labels), {"re-cluster": unbanded_done - unrefined_done}),
             NO_CONTAINMENT: Run(dict(found[0].labels), {"re-cluster": done - segmented}),
             FINE_LEVEL1: Run(dict(fine_result.volumes[0].labels), {"segment": fine_done - unbanded_done}),
-            BAND_ON_EMBEDDING: Run(dict(on_embedding[0].labels), {"re-cluster": band_done - fine_done})}
+            NARROW_BAND: Run(dict(narrow[0].labels), {"re-cluster": band_done - fine_done})}
 
 
 def cluster_profile(image: np.ndarray, labels: np.ndarray) -> list[tuple[float, float]]:
@@ -703,8 +702,8 @@ def main(argv: Sequence[str] | None = None) -> int:
              "the diagnostic rows cluster the same embeddings and supervoxels without the level-1 boundary's refinement, "
              "without its voxel band, and with containment off, and run level 1 "
              "with the finer levels' p = 5 and purity^8 means instead of p = 10 and plain means, and level 1's voxel band "
-             "deciding by level 1's own p = 10 embedding instead of the image's box mean at side 5 (`--band-feature "
-             "embedding --band-side 0`, the default before 2026-12-07); the intensity twin "
+             "1 voxel wide instead of 2 (`--voxel-band 1`, the last record's default, `real_data_band_1.md`); the "
+             "intensity twin "
              "runs the default's inference with every embedding replaced by the mean intensity over its patch side's "
              "box, without a model (`benchmarks/intensity_twin.py`). Peers: every "
              "baseline of `hypseg.baselines.BASELINES` with its registered hyper-parameters (`gmm`: scikit-learn's "

@@ -210,13 +210,13 @@ def test_segment_config_takes_the_settings_one_clustering_space():
     mixed = {1: INFERENCE[1], 2: dataclasses.replace(INFERENCE[2], space="ball")}
     with pytest.raises(ValueError, match=re.escape("one clustering space for every level, got ['ball', 'tangent']")):
         segment_config(mixed, levels, seed=0)
-    assert INFERENCE[1].describe().endswith(", in the tangent space, voxels within 1 of its boundary deciding alone by box means at side 5, "
+    assert INFERENCE[1].describe().endswith(", in the tangent space, voxels within 2 of its boundary deciding alone by box means at side 5, "
                                             "again with 3 clusters where its object lies in no field of view, "
                                             "where that finds none either voxel by voxel on box means at side 3 minus side 10 by a tied "
                                             "Gaussian mixture of 3 components, the finer levels there dividing the specimen, "
                                             "its boundary refined by intensity (2 passes), local contrast's object then "
                                             "grown by 1 voxel")
-    assert config.refine == INFERENCE[1].refine == 2 and config.voxel_band == INFERENCE[1].voxel_band == 1  # the first level's
+    assert config.refine == INFERENCE[1].refine == 2 and config.voxel_band == INFERENCE[1].voxel_band == 2  # the first level's
     assert config.field_retry == INFERENCE[1].field_retry == 3
     assert config.contrast_sides == INFERENCE[1].contrast_sides == (3, 10)
     assert config.contrast_feature == INFERENCE[1].contrast_feature == "intensity"

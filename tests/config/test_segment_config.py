@@ -24,7 +24,7 @@ def test_default_preset_is_the_benchmark_recipe_and_paper_the_papers_protocol():
     assert not paper.contained and all(level.supervoxel_size is None and not level.pooled for level in paper.levels)
     assert default.space == "tangent" and paper.space == "ball"  # the paper clusters with hyperbolic k-means
     assert default.describe().splitlines()[-7:] == ["a hyperbolic model's embeddings clustered in the tangent space at the origin",
-                                                    "level 1's voxels within 1 of its clusters' boundary take their nearest centre by "
+                                                    "level 1's voxels within 2 of its clusters' boundary take their nearest centre by "
                                                     "the volume's mean over a box of side 5",
                                                     "where level 1's object lies in no field of view, level 1 clustered again with 3 "
                                                     "clusters, the one least on the faces the object",
@@ -141,9 +141,9 @@ def test_a_volume_below_the_smallest_patch_side_is_a_one_line_error():
 
 
 def test_a_voxel_band_is_described_and_its_bad_values_are_one_line():
-    banded = dataclasses.replace(segment_preset("default"), voxel_band=2)
-    assert segment_preset("default").voxel_band == 1
-    assert ("level 1's voxels within 2 of its clusters' boundary take their nearest centre by the volume's mean over a box "
+    banded = dataclasses.replace(segment_preset("default"), voxel_band=3)
+    assert segment_preset("default").voxel_band == 2
+    assert ("level 1's voxels within 3 of its clusters' boundary take their nearest centre by the volume's mean over a box "
             "of side 5" in banded.describe().splitlines())
     assert SegmentConfig.from_dict(banded.to_dict()) == banded
     with pytest.raises(UserError, match=r"^SegmentConfig: voxel_band must be >= 0 voxels, got -1$"):
@@ -158,7 +158,7 @@ def test_band_sides_are_described_kept_in_a_recipe_file_and_refused_below_one():
     on_embedding = dataclasses.replace(segment_preset("default"), band_feature="embedding", band_sides=())
     at5 = dataclasses.replace(on_embedding, band_sides=[5])
     assert at5.band_sides == (5,) and on_embedding.band_sides == ()
-    assert ("level 1's voxels within 1 of its clusters' boundary take their nearest centre at patch sides 5"
+    assert ("level 1's voxels within 2 of its clusters' boundary take their nearest centre at patch sides 5"
             in at5.describe().splitlines())
     assert SegmentConfig.from_dict(at5.to_dict()) == at5
     for bad in ((0,), (5.9,), (True,)):
@@ -176,7 +176,7 @@ def test_a_band_on_intensity_is_described_kept_in_a_recipe_file_keeps_its_box_un
     assert default.band_on_intensity and default.band_box == 5  # the default's band: the box mean at side 5
     box = dataclasses.replace(default, band_sides=())
     assert box.band_on_intensity and not box.band_elsewhere and box.band_box == 10  # level 1's side
-    assert ("level 1's voxels within 1 of its clusters' boundary take their nearest centre by the volume's mean over a box "
+    assert ("level 1's voxels within 2 of its clusters' boundary take their nearest centre by the volume's mean over a box "
             "of side 10" in box.describe().splitlines())
     at3 = dataclasses.replace(box, band_sides=(3,))
     assert at3.band_box == 3 and not at3.band_elsewhere  # no embedding at 3 is asked for

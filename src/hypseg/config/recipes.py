@@ -20,7 +20,7 @@ PURITY_POWER = 8.0
 #: passes of the ``default`` preset's refinement of the level-1 object's boundary (:mod:`hypseg.inference.refine`)
 REFINE_PASSES = 2
 #: how near level 1's boundary the ``default`` preset's voxels take their own nearest centre (``SegmentConfig.voxel_band``)
-VOXEL_BAND = 1
+VOXEL_BAND = 2
 #: what those voxels decide by (``SegmentConfig.band_feature``) and its box side (``SegmentConfig.band_sides``): the
 #: image's mean over a box of side 5 against the mean of level 1's clusters there, which has no bend at a bright, soft
 #: edge where a patch's code lies nearer the object than its mean intensity
