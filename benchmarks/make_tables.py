@@ -274,6 +274,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "voxel-band-data1-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-data1", "voxel_band"),
     "band-sides-seeds": seeded_choice(CODE_RESPONSE_SETS, "band-sides", "band_sides"),
     "band-feature-seeds": seeded_choice(CODE_RESPONSE_SETS, "band-feature", "band_feature"),
+    "voxel-band-box-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-box", "voxel_band"),
     "field-retry-seeds": seeded_choice({label: name for label, name in CODE_RESPONSE_SETS.items()
                                         if label in ("irregular", "cells at half size")}, "field-retry", "field_retry"),
     "field-retry-data1-seeds": seeded_choice({"cells at half size": CODE_RESPONSE_SETS["cells at half size"]},
