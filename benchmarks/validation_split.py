@@ -28,6 +28,7 @@ baseline with its defaults.
     python -m benchmarks.validation_split                    # the recipe's sides and sizes (quality.INFERENCE)
     python -m benchmarks.validation_split --recipe           # also one row of exactly the recipe's per-level inference
     python -m benchmarks.validation_split --recipe --intensity-twin   # and the same inference on box-mean intensity
+    python -m benchmarks.validation_split --recipe --intensity-twin --twin-split   # and which levels carry the difference
     python -m benchmarks.validation_split --sides 5 --sides 10 --supervoxels 0 --supervoxels 125 --supervoxels 500
     python -m benchmarks.validation_split --sides 5 --purity-power 0 --purity-power 2 --purity-power 4 --purity-power 8
     python -m benchmarks.validation_split --triplet-weight 10
@@ -172,6 +173,11 @@ def main() -> None:
     parser.add_argument("--intensity-twin", action="store_true", help="with --recipe, also score the recipe run on each "
                         "patch side's box-mean intensity instead of the embedding (benchmarks.intensity_twin), and the "
                         "model's recipe minus it, paired over the volumes")
+    parser.add_argument("--twin-split", action="store_true", help="with --intensity-twin, also score the recipe with level "
+                        "1 on box-mean intensity and the finer levels on the model, and the reverse, each minus the recipe: "
+                        "which levels carry the model's difference from its twin. Both run on flat points (the model's "
+                        "tangent vectors, the box means padded with zeros to the latent dimension), and a third row, the "
+                        "model alone as flat points, checks that this reproduces the recipe")
     parser.add_argument("--refine", type=int, action="append", help="passes of the level-1 object's boundary refinement "
                         "(default: the recipe's; 0: none): the first sets level 1's object wherever it is used (--in-object, "
                         "--level1-errors, the peers in the object, --recipe); with --recipe, repeat to compare: each row "
@@ -296,6 +302,8 @@ def main() -> None:
         parser.error("--inside-normalised needs --recipe and a model, and no --level1")
     if args.intensity_twin and (not args.recipe or args.no_model):
         parser.error("--intensity-twin needs --recipe and a model (not --no-model)")
+    if args.twin_split and (not args.intensity_twin or args.ensemble > 1 or args.space != "tangent" or args.level1_override):
+        parser.error("--twin-split needs --intensity-twin, one model (no --ensemble, no --level1-override) and the tangent space")
     if args.instances and (not args.in_object or args.kind not in ("regular", "irregular")):
         parser.error("--instances needs --in-object and a cell set (--kind regular or irregular)")
     if args.level1_override and (args.ensemble != 1 or level1_choices or args.finer_components):
@@ -435,6 +443,7 @@ def main() -> None:
     weights = level_weights(recipe.values(), segments)  # the clusterer changes no level's weighting
     boxes = twin_embeddings(val, [how.patch_sides for how in recipe.values()]) if args.intensity_twin else None
     twin_config = dataclasses.replace(config, model=twin_geometry(config.model))
+    flat_config = dataclasses.replace(config, model=dataclasses.replace(config.model, variant="euclidean"))
 
     def against_first(key, refine, scores) -> dict:
         """The scores at the first number of passes (kept), or these minus those, paired over the volumes."""
@@ -531,6 +540,20 @@ def main() -> None:
                               "dice_per_volume": {level: np.round(twin[level], 4).tolist() for level in levels},
                               "recipe_minus_twin": {level: paired(scores[level], twin[level]) for level in levels},
                               **against_first((clusterer, "twin"), refine, twin)}), flush=True)
+            if args.twin_split:  # which levels carry the difference: level 1 from one, the finer levels from the other
+                for name, mixed in twin_split(embeddings, boxes, finer, config.model).items():
+                    split_labels = segment_embeddings(mixed, flat_config, levels, seed=0, inference=finer, segments=segments,
+                                                      weights=weights, volumes=val)
+                    split_scores = score_labels(split_labels, truths)
+                    split_particles = particle_f1(split_labels, truths) if args.kind == "crowded" else None
+                    print(json.dumps({"twin_split": name, **named,
+                                      "dice": [round(float(np.mean(split_scores[level])), 3) for level in levels],
+                                      **({"object_f1": [round(float(np.mean(split_particles[level])), 3) for level in levels],
+                                          "object_f1_per_volume": {level: np.round(split_particles[level], 4).tolist()
+                                                                   for level in levels}} if split_particles else {}),
+                                      "dice_per_volume": {level: np.round(split_scores[level], 4).tolist() for level in levels},
+                                      "minus_recipe": {level: paired(split_scores[level], scores[level]) for level in levels}}),
+                          flush=True)
         if args.inside_normalised:  # the finer levels embedded again from each volume normalised over level 1's object
             if refine not in inside_embeddings:  # level 1's object (its map, with containment) depends on refine alone
                 inside = [normalise(v, config=config.data, mask=obj > 0) for v, obj in zip(val, labels[1])]
@@ -590,6 +613,44 @@ def main() -> None:
                               **{name: {"count": len(ious), "iou_quartiles": np.round(np.percentile(ious, [25, 50, 75]), 2).tolist(),
                                         "share_above_0.7": round(float(np.mean(np.array(ious) > 0.7)), 2)}
                                  for name, ious in found.items()}}), flush=True)
+
+
+#: the rows of --twin-split: the model alone as flat points (which must reproduce the recipe), then each mixture
+TWIN_SPLITS = ("the model as flat points", "level 1 on box means, the finer levels on the model",
+               "level 1 on the model, the finer levels on box means")
+
+
+def twin_split(embeddings, boxes, inference, geometry) -> dict[str, dict]:
+    """Embeddings (patch sides -> one per volume) for each of :data:`TWIN_SPLITS`, every one as flat points of the
+    model's latent dimension per factor: the model's embeddings mapped to the tangent space at the origin (what its
+    tangent-space clustering reads), the box means (``boxes``, :func:`benchmarks.intensity_twin.twin_embeddings`)
+    padded with zeros, which k-means and the means it pools are blind to.
+
+    >>> model = {(10,): [np.full((1, 2), 0.5, np.float32)], (5,): [np.zeros((1, 2), np.float32)]}  # one voxel each
+    >>> boxes = {(10,): [np.array([[2.0]], np.float32)], (5,): [np.array([[-1.0]], np.float32)]}
+    >>> mixed = twin_split(model, boxes, {1: INFERENCE[1], 2: INFERENCE[2]}, cpu_recipe().model)
+    >>> mixed[TWIN_SPLITS[1]][(10,)][0].tolist(), mixed[TWIN_SPLITS[1]][(5,)][0].tolist()
+    ([[2.0, 0.0]], [[0.0, 0.0]])
+    >>> mixed[TWIN_SPLITS[2]][(10,)][0].astype(float).round(4).tolist(), mixed[TWIN_SPLITS[2]][(5,)][0].tolist()
+    ([[0.6232, 0.6232]], [[-1.0, 0.0]])
+    """
+    level1 = tuple(inference[1].patch_sides)
+    finer = {tuple(how.patch_sides) for level, how in inference.items() if level > 1}
+    if level1 in finer:
+        raise ValueError(f"level 1 shares its patch sides {list(level1)} with a finer level: the split is undefined")
+    def flat(sides, embedding):
+        return to_tangent(embedding, factors=len(sides), c=geometry.curvature) if geometry.hyperbolic else embedding
+
+    def padded(sides, box):
+        width = embeddings[sides][0].shape[-1] // len(sides)  # the model's coordinates per factor
+        zeros = np.zeros(box.shape + (width - 1,), dtype=box.dtype)
+        return np.concatenate([box[..., None], zeros], axis=-1).reshape(box.shape[:-1] + (box.shape[-1] * width,))
+
+    model = {sides: [flat(sides, e) for e in found] for sides, found in embeddings.items()}
+    twin = {sides: [padded(sides, b) for b in found] for sides, found in boxes.items() if sides in embeddings}
+    return {TWIN_SPLITS[0]: model,
+            TWIN_SPLITS[1]: {**model, level1: twin[level1]},
+            TWIN_SPLITS[2]: {**model, **{sides: twin[sides] for sides in finer}}}
 
 
 def flat_means(embedding, segments, weights, config, *, factors: int) -> tuple[np.ndarray, np.ndarray]:

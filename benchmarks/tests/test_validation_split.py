@@ -239,11 +239,8 @@ def test_a_voxel_band_without_the_recipe_or_below_zero_is_refused(script, monkey
     _refused(script, monkeypatch, capsys, args, "--voxel-band needs --recipe and widths >= 0")
 
 
-def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(script, monkeypatch, capsys):
-    """The whole script once, on two small volumes and two training steps: every option of the two-model run
-    (--level1-override, --level1-components, --mixing, --intensity-twin, --voxel-band) prints its rows."""
-    import json
-
+def _tiny_split(script, monkeypatch) -> list[np.ndarray]:
+    """Two small cell volumes in place of the generator's validation split (returned)."""
     rng = np.random.default_rng(0)
     truth = _cell_with_organelles()
     volumes = [(truth * 0.3 + rng.normal(scale=0.05, size=truth.shape)).astype(np.float32) for _ in range(2)]
@@ -251,6 +248,45 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     monkeypatch.setattr(script, "write_synthetic_dataset", lambda *args, **kwargs: None)
     monkeypatch.setattr(script, "discover_cases", lambda roots: [])
     monkeypatch.setattr(script, "split_volumes", lambda cases, split, levels, **kwargs: (volumes, truths))
+    return volumes
+
+
+def test_the_twin_split_reproduces_the_recipe_as_flat_points_and_mixes_the_levels(script, monkeypatch, capsys):
+    """--twin-split: the model as flat points gives the recipe's labels exactly; level 1 from the twin gives the
+    twin's level 1 with the model's finer levels inside it, and the reverse gives the recipe's level 1."""
+    import json
+
+    _tiny_split(script, monkeypatch)
+    tiny = '{"train": {"steps": 2}, "data": {"patch_max": 12.0, "triplets_per_batch": 16}}'
+    monkeypatch.setattr("sys.argv", ["validation_split.py", "--override", tiny, "--sides", "10", "--supervoxels", "100",
+                                     "--purity-power", "0", "--recipe", "--intensity-twin", "--twin-split"])
+    script.main()
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    recipe = next(row for row in rows if row.get("inference") == "recipe (quality.INFERENCE)")
+    twin = next(row for row in rows if "intensity_twin" in row)
+    split = {row["twin_split"]: row for row in rows if "twin_split" in row}
+    assert list(split) == list(script.TWIN_SPLITS)
+    flat, twin_first, model_first = (split[name] for name in script.TWIN_SPLITS)
+    assert flat["dice_per_volume"] == recipe["dice_per_volume"]
+    assert all(diff[0] == 0 for diff in flat["minus_recipe"].values())
+    assert twin_first["dice_per_volume"]["1"] == twin["dice_per_volume"]["1"]
+    assert model_first["dice_per_volume"]["1"] == recipe["dice_per_volume"]["1"]
+    assert set(twin_first["minus_recipe"]) == {"1", "2", "3"}
+
+
+@pytest.mark.parametrize("args", [["--recipe", "--twin-split"], ["--recipe", "--intensity-twin", "--twin-split", "--ensemble", "2"],
+                                  ["--recipe", "--intensity-twin", "--twin-split", "--space", "ball"]])
+def test_a_twin_split_without_the_twin_or_with_two_models_or_in_the_ball_is_refused(script, monkeypatch, capsys, args):
+    _refused(script, monkeypatch, capsys, args,
+             "--twin-split needs --intensity-twin, one model (no --ensemble, no --level1-override) and the tangent space")
+
+
+def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(script, monkeypatch, capsys):
+    """The whole script once, on two small volumes and two training steps: every option of the two-model run
+    (--level1-override, --level1-components, --mixing, --intensity-twin, --voxel-band) prints its rows."""
+    import json
+
+    volumes = _tiny_split(script, monkeypatch)
     calls = []  # (patch sides, the model's latent dimension, the volume embedded) of every embedding
     embed = script.embed_volume_multiscale
 
@@ -262,7 +298,7 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     monkeypatch.setattr("sys.argv", ["validation_split.py", "--override", tiny, "--sides", "10", "--supervoxels", "100",
                                      "--purity-power", "0", "--recipe", "--mixing", "--intensity-twin",
                                      "--level1-override", '{"model": {"latent_dim": 4}}', "--level1-components", "1",
-                                     "--inside-normalised", "--voxel-band", "2", "--voxel-band", "0", "--band-sides", "5",
+                                     "--inside-normalised", "--voxel-band", "3", "--voxel-band", "0", "--band-sides", "5",
                                      "--band-feature", "intensity",
                                      "--kmeans-seed", "0", "--kmeans-seed", "3"])
     seeds = []  # the clustering seed of every recipe-row clustering
@@ -279,8 +315,8 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     assert recipe and recipe[0]["override"] == json.loads(tiny)
     assert all(len(row["dice"]) == 3 for row in recipe)
     banded = [row for row in recipe if "voxel_band" in row]
-    assert [row["voxel_band"] for row in banded] == [2, 0] and set(banded[0]["minus_recipe_level1"]) == {"1", "2", "3"}
-    assert [row["level1_voxel_band"] for row in recipe] == [1, 2, 0, 1, 1, 1, 1]  # the recipe's own band first
+    assert [row["voxel_band"] for row in banded] == [3, 0] and set(banded[0]["minus_recipe_level1"]) == {"1", "2", "3"}
+    assert [row["level1_voxel_band"] for row in recipe] == [2, 3, 0, 2, 2, 2, 2]  # the recipe's own band first
     at5 = [row for row in recipe if "band_sides" in row]  # the recipe's band, deciding by the side-5 embedding
     assert len(at5) == 1 and at5[0]["band_sides"] == [5] and set(at5[0]["minus_recipe_level1"]) == {"1", "2", "3"}
     box = [row for row in recipe if "band_feature" in row]  # by the box mean at level 1's side, 10
