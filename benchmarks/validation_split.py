@@ -302,8 +302,10 @@ def main() -> None:
         parser.error("--inside-normalised needs --recipe and a model, and no --level1")
     if args.intensity_twin and (not args.recipe or args.no_model):
         parser.error("--intensity-twin needs --recipe and a model (not --no-model)")
-    if args.twin_split and (not args.intensity_twin or args.ensemble > 1 or args.space != "tangent" or args.level1_override):
-        parser.error("--twin-split needs --intensity-twin, one model (no --ensemble, no --level1-override) and the tangent space")
+    if args.twin_split and (not args.intensity_twin or args.ensemble > 1 or args.level1_override
+                            or (args.variant != "euclidean" and args.space != "tangent")):
+        parser.error("--twin-split needs --intensity-twin, one model (no --ensemble, no --level1-override) and, for a "
+                     "hyperbolic model, the tangent space")
     if args.instances and (not args.in_object or args.kind not in ("regular", "irregular")):
         parser.error("--instances needs --in-object and a cell set (--kind regular or irregular)")
     if args.level1_override and (args.ensemble != 1 or level1_choices or args.finer_components):
@@ -544,16 +546,20 @@ def main() -> None:
                 for name, mixed in twin_split(embeddings, boxes, finer, config.model).items():
                     split_labels = segment_embeddings(mixed, flat_config, levels, seed=0, inference=finer, segments=segments,
                                                       weights=weights, volumes=val)
+                    if name == TWIN_SPLITS[0] and not all(np.array_equal(ours, theirs) for level in levels
+                                                          for ours, theirs in zip(split_labels[level], labels[level])):
+                        raise RuntimeError("the model as flat points does not reproduce the recipe's labels")
                     split_scores = score_labels(split_labels, truths)
-                    split_particles = particle_f1(split_labels, truths) if args.kind == "crowded" else None
+                    f1 = ({"object_f1": particle_f1(split_labels, truths), "centre_f1": particle_centre_f1(split_labels, truths)}
+                          if args.kind == "crowded" else {})
+                    recipe_f1 = {"object_f1": particles, "centre_f1": centres}
                     print(json.dumps({"twin_split": name, **named,
                                       "dice": [round(float(np.mean(split_scores[level])), 3) for level in levels],
-                                      **({"object_f1": [round(float(np.mean(split_particles[level])), 3) for level in levels],
-                                          "object_f1_per_volume": {level: np.round(split_particles[level], 4).tolist()
-                                                                   for level in levels}} if split_particles else {}),
                                       "dice_per_volume": {level: np.round(split_scores[level], 4).tolist() for level in levels},
-                                      "minus_recipe": {level: paired(split_scores[level], scores[level]) for level in levels}}),
-                          flush=True)
+                                      "minus_recipe": {level: paired(split_scores[level], scores[level]) for level in levels},
+                                      **{key: [round(float(np.mean(values[level])), 3) for level in levels] for key, values in f1.items()},
+                                      **{f"{key}_minus_recipe": {level: paired(values[level], recipe_f1[key][level]) for level in levels}
+                                         for key, values in f1.items()}}), flush=True)
         if args.inside_normalised:  # the finer levels embedded again from each volume normalised over level 1's object
             if refine not in inside_embeddings:  # level 1's object (its map, with containment) depends on refine alone
                 inside = [normalise(v, config=config.data, mask=obj > 0) for v, obj in zip(val, labels[1])]

@@ -253,14 +253,34 @@ def _tiny_split(script, monkeypatch) -> list[np.ndarray]:
 
 def test_the_twin_split_reproduces_the_recipe_as_flat_points_and_mixes_the_levels(script, monkeypatch, capsys):
     """--twin-split: the model as flat points gives the recipe's labels exactly; level 1 from the twin gives the
-    twin's level 1 with the model's finer levels inside it, and the reverse gives the recipe's level 1."""
+    twin's level 1 with the model's finer levels inside it, and the reverse gives the recipe's level 1. Each mixture
+    hands the clustering the model's tangent vectors at one set of sides and the padded box means at the other."""
     import json
+
+    from hypseg.inference.tangent import to_tangent
 
     _tiny_split(script, monkeypatch)
     tiny = '{"train": {"steps": 2}, "data": {"patch_max": 12.0, "triplets_per_batch": 16}}'
     monkeypatch.setattr("sys.argv", ["validation_split.py", "--override", tiny, "--sides", "10", "--supervoxels", "100",
                                      "--purity-power", "0", "--recipe", "--intensity-twin", "--twin-split"])
+    given = []  # (the model's variant and latent dimension, the embeddings) of every clustering
+    for name in ("cluster_volumes", "segment_embeddings"):
+        def recorded(embeddings, config, *args, _call=getattr(script, name), **kwargs):
+            given.append(((config.model.variant, config.model.latent_dim), embeddings))
+            return _call(embeddings, config, *args, **kwargs)
+        monkeypatch.setattr(script, name, recorded)
     script.main()
+    model = next(found for (variant, _), found in given if variant != "euclidean")  # the recipe's own
+    twin = next(found for (_, dim), found in given if dim == 1)  # the box means
+    mixed = [found for (variant, dim), found in given if variant == "euclidean" and dim == 2]
+    assert len(mixed) == len(script.TWIN_SPLITS)
+    tangent = {sides: [to_tangent(e) for e in found] for sides, found in model.items()}
+    padded = {sides: [np.concatenate([b, np.zeros_like(b)], axis=-1) for b in found] for sides, found in twin.items()}
+    for found, want in zip(mixed, ({(10,): tangent, (5,): tangent}, {(10,): padded, (5,): tangent},
+                                   {(10,): tangent, (5,): padded})):
+        for sides in ((10,), (5,)):
+            assert all(np.array_equal(ours, theirs) for ours, theirs in zip(found[sides], want[sides][sides]))
+    assert not np.array_equal(tangent[(5,)][0], model[(5,)][0])  # the tangent map moved the points
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     recipe = next(row for row in rows if row.get("inference") == "recipe (quality.INFERENCE)")
     twin = next(row for row in rows if "intensity_twin" in row)
@@ -277,8 +297,8 @@ def test_the_twin_split_reproduces_the_recipe_as_flat_points_and_mixes_the_level
 @pytest.mark.parametrize("args", [["--recipe", "--twin-split"], ["--recipe", "--intensity-twin", "--twin-split", "--ensemble", "2"],
                                   ["--recipe", "--intensity-twin", "--twin-split", "--space", "ball"]])
 def test_a_twin_split_without_the_twin_or_with_two_models_or_in_the_ball_is_refused(script, monkeypatch, capsys, args):
-    _refused(script, monkeypatch, capsys, args,
-             "--twin-split needs --intensity-twin, one model (no --ensemble, no --level1-override) and the tangent space")
+    _refused(script, monkeypatch, capsys, args, "--twin-split needs --intensity-twin, one model (no --ensemble, no "
+             "--level1-override) and, for a hyperbolic model, the tangent space")
 
 
 def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(script, monkeypatch, capsys):

@@ -62,7 +62,7 @@ def segment(
     level, in the input's format and geometry.
 
     Without options this runs the 'default' recipe, the one the quality benchmark scores: level 1
-    (k = 2) at p = 10 per volume, the voxels next to its boundary deciding by the image's box mean, its
+    (k = 2) at p = 10 per volume, the voxels within 2 of its boundary deciding by the image's box mean, its
     boundary refined by intensity and its object's holes filled; levels 2 (k = 4, per volume) and 3
     (k = 8, pooled) at p = 5 inside that object (around it, where local contrast found it); purity-weighted means
     of 500-voxel supervoxels; the embeddings clustered in the tangent space at the origin. '--recipe paper' is the

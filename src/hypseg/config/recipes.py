@@ -141,7 +141,7 @@ def default_segmentation() -> SegmentConfig:
     hyperbolic model's embeddings are clustered in the tangent space at the origin
     (:mod:`hypseg.inference.tangent`): the same labels as the ball's where objects are large, fewer
     background voxels drawn into a rare, bright, soft-edged object. Before its holes are filled, the voxels
-    next to the boundary between level 1's clusters take the cluster whose mean of the image's intensity over a box of
+    within 2 voxels of the boundary between level 1's clusters take the cluster whose mean of the image's intensity over a box of
     side 5 is nearest their own (:func:`hypseg.inference.recipe.voxels_decide`), and then the object's boundary is refined voxel by voxel by the
     image's intensity in two passes (:mod:`hypseg.inference.refine`): both let it follow an edge that its
     supervoxels straddle. Where level 1's two clusters meet the volume's faces as much as their sizes predict (no
