@@ -164,6 +164,18 @@ def seeded_choice(names: dict[str, str], setting: str, key: str, score: str = "d
     return table
 
 
+def twin_split(names: dict[str, str], setting: str, score: str = "dice") -> Callable[[], str]:
+    """Each ``validation_split --twin-split`` row of ``setting`` against its run's recipe and intensity twin over the
+    training seeds (:func:`benchmarks.validation_pairs.twin_split_rows`), one block of rows per set."""
+    from benchmarks import validation_pairs as vp
+
+    def table() -> str:
+        rows = [[label, *row[1:]] for label, name in names.items()
+                for row in vp.twin_split_rows(_sections(name), only=setting, score=score)]
+        return _markdown(["set", *vp.SPLIT_HEADER[1:]], rows)
+    return table
+
+
 def no_field(names: dict[str, str], sections: Sequence[str]) -> Callable[[], str]:
     """Per set and run (each section of ``sections``, one generator seed each): the validation volumes whose level 1
     the recipe warned lies in no field of view (``no_field_volumes``), their level-1 DICE, and the others' mean."""
@@ -276,6 +288,9 @@ TABLES: dict[str, Callable[[], str]] = {
     "band-sides-seeds": seeded_choice(CODE_RESPONSE_SETS, "band-sides", "band_sides"),
     "band-feature-seeds": seeded_choice(CODE_RESPONSE_SETS, "band-feature", "band_feature"),
     "voxel-band-box-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-box", "voxel_band"),
+    "twin-split-seeds": twin_split({**CROWDED_SETS, **{label: CODE_RESPONSE_SETS[label] for label in ("regular", "Shepp-Logan")}},
+                                   "twin-split"),
+    "twin-split-particles-seeds": twin_split(CROWDED_SETS, "twin-split", score="object_f1"),
     "field-retry-seeds": seeded_choice({label: name for label, name in CODE_RESPONSE_SETS.items()
                                         if label in ("irregular", "cells at half size")}, "field-retry", "field_retry"),
     "field-retry-data1-seeds": seeded_choice({"cells at half size": CODE_RESPONSE_SETS["cells at half size"]},

@@ -232,7 +232,37 @@ def seeds_averaged(runs: Sequence[dict[int, np.ndarray]], bases: Sequence[dict[i
     return rows
 
 
+def twin_split_rows(found: dict[str, list[dict]], *, only: str | None = None, score: str = "dice") -> list[list[str]]:
+    """Rows per setting (or the setting ``only``), ``validation_split --twin-split`` row and level: that row against
+    the same run's recipe row and, where the twin's row holds ``score``, against the twin's, as
+    :func:`choice_against_recipe` pairs them (each volume first averaged over the training seeds)."""
+    rows = []
+    for setting, seeds in by_prefix(found).items():
+        if only not in (None, setting):
+            continue
+        split = {}  # the twin-split row's name -> [(seed, its scores, the recipe's, the twin's or None)]
+        for seed, name in seeds.items():
+            recipe = per_volume(found[name], RECIPE, score)
+            twin_row = row_of(found[name], TWIN)
+            twin = per_volume([twin_row], TWIN, score) if SCORES[score] in twin_row else None
+            for row in found[name]:
+                if "twin_split" in row and SCORES[score] in row:
+                    scores = {int(level): np.asarray(v, dtype=np.float64) for level, v in row[SCORES[score]].items()}
+                    split.setdefault(row["twin_split"], []).append((seed, scores, recipe, twin))
+        for row_name, runs in split.items():
+            against = [("recipe", [recipe for _, _, recipe, _ in runs])]
+            if all(twin is not None for _, _, _, twin in runs):
+                against.append(("twin", [twin for _, _, _, twin in runs]))
+            for base_name, bases in against:
+                rows += [[setting, row_name, base_name, ", ".join(seed for seed, _, _, _ in runs), *row]
+                         for row in seeds_averaged([scores for _, scores, _, _ in runs], bases)]
+    if not rows:
+        raise ValueError(f"no twin-split row with per-volume {score}" + ("" if only is None else f" in setting {only!r}"))
+    return rows
+
+
 TWIN_HEADER = ["set", "training seeds", "level", "model (recipe)", "intensity twin", "model - twin [95%]"]
+SPLIT_HEADER = ["setting", "row", "against", "training seeds", "level", "against", "row", "row - against [95%]", "per seed"]
 BASE_HEADER = ["run", "level", "base", "run", "run - base [95%]"]
 SEEDED_HEADER = ["setting", "training seeds", "level", "base", "setting", "setting - base [95%]", "per seed"]
 CHOICE_HEADER = ["setting", "choice", "training seeds", "level", "recipe", "choice", "choice - recipe [95%]", "per seed"]
@@ -245,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     how.add_argument("--base", help="the section every other section's recipe row is paired against")
     how.add_argument("--twin", action="store_true", help="per set, the model's recipe row against its intensity twin")
     how.add_argument("--seeded-base", metavar="SETTING", help="every other setting against SETTING, seeds averaged per volume")
+    how.add_argument("--twin-split", action="store_true", help="each run's --twin-split rows against its recipe row "
+                     "and its intensity twin, seeds averaged per volume")
     how.add_argument("--choice", metavar="KEY", help="each run's recipe rows with KEY against its plain recipe row, seeds "
                      "averaged per volume")
     parser.add_argument("--score", choices=SCORES, default="dice", help="with --choice, the per-volume score paired: DICE, "
@@ -253,14 +285,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--only", metavar="SETTING", help="with --choice, only the sections SETTING-<seed> (e.g. those whose "
                         "rows hold a score that older sections lack)")
     args = parser.parse_args(argv)
-    if args.only and not args.choice:
-        parser.error("--only needs --choice")
+    if args.only and not (args.choice or args.twin_split):
+        parser.error("--only needs --choice or --twin-split")
     if not args.results.is_file():
         parser.error(f"no results file at {args.results}")
     found = sections(args.results.read_text())
     try:
         if args.twin:
             print(format_table(TWIN_HEADER, twin_summary(found)))
+        elif args.twin_split:
+            print(format_table(SPLIT_HEADER, twin_split_rows(found, only=args.only, score=args.score)))
         elif args.choice:
             print(format_table(CHOICE_HEADER, choice_against_recipe(found, args.choice, only=args.only, score=args.score)))
         elif args.seeded_base:

@@ -558,6 +558,8 @@ def main() -> None:
                                       "dice_per_volume": {level: np.round(split_scores[level], 4).tolist() for level in levels},
                                       "minus_recipe": {level: paired(split_scores[level], scores[level]) for level in levels},
                                       **{key: [round(float(np.mean(values[level])), 3) for level in levels] for key, values in f1.items()},
+                                      **{f"{key}_per_volume": {level: np.round(values[level], 4).tolist() for level in levels}
+                                         for key, values in f1.items()},
                                       **{f"{key}_minus_recipe": {level: paired(values[level], recipe_f1[key][level]) for level in levels}
                                          for key, values in f1.items()}}), flush=True)
         if args.inside_normalised:  # the finer levels embedded again from each volume normalised over level 1's object

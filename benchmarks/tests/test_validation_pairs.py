@@ -187,3 +187,30 @@ def test_a_choice_on_one_setting_leaves_out_the_sections_that_lack_its_score(tmp
     with pytest.raises(SystemExit):  # every setting: the old section's recipe row holds no centre F1
         vp.main([str(path), "--choice", "contrast_grow", "--score", "centre_f1"])
     assert capsys.readouterr().err.endswith("error: the recipe row holds no per-volume centre_f1\n")
+
+
+def test_twin_split_rows_pair_each_mixture_against_its_runs_recipe_and_twin_seeds_averaged_per_volume():
+    def run(name, recipe, twin, mixed):
+        lines = _section(name, as_json(recipe), as_json(twin)).splitlines()
+        recipe_row = json.loads(lines[6]) | {"object_f1_per_volume": as_json(recipe)}  # the recipe's F1 too, not the twin's
+        rows = [json.dumps({"twin_split": "level 1 on box means", "dice_per_volume": as_json(mixed),
+                            "object_f1_per_volume": as_json(mixed)})]
+        return "\n".join(lines[:6] + [json.dumps(recipe_row)] + lines[7:-2] + rows + lines[-2:]) + "\n\n"
+
+    found = vp.sections(run("twin-split-0", A, T, B) + run("twin-split-1", B, T, T))
+    rows = vp.twin_split_rows(found)
+    assert [row[1:5] for row in rows] == [["level 1 on box means", against, "0, 1", level]
+                                          for against in ("recipe", "twin") for level in ("L1", "L2")]
+    for row, base in zip((rows[1], rows[3]), ((A[1] + B[1]) / 2, T[1])):  # level 2 against the recipe, the twin
+        mixed = (B[1] + T[1]) / 2
+        low, high = paired_interval(mixed, base)
+        assert row[5:8] == [f"{base.mean():.3f}", f"{mixed.mean():.3f}",
+                            f"{np.mean(mixed - base):+.3f} [{low:+.3f}, {high:+.3f}]"]
+    assert rows[1][8] == f"{np.mean(B[1] - A[1]):+.3f}, {np.mean(T[1] - B[1]):+.3f}"
+    # a score the twin's row lacks is paired against the recipe only; one no row holds is an error
+    f1 = vp.twin_split_rows(found, score="object_f1")
+    assert [row[2] for row in f1] == ["recipe", "recipe"]
+    with pytest.raises(ValueError, match=r"^the recipe row holds no per-volume centre_f1$"):
+        vp.twin_split_rows(found, score="centre_f1")
+    with pytest.raises(ValueError, match=r"^no twin-split row with per-volume dice in setting 'other'$"):
+        vp.twin_split_rows(found, only="other")
