@@ -22,7 +22,10 @@ over the 20 validation volumes:
   its ``level1_voxel_band``, absent before the band existed), each volume's score first averaged over
   the training seeds, with each seed's own mean difference beside it (no retraining between the two: the same model);
   ``--score object_f1`` pairs, on the crowded set, the F1 of the cluster holding most particle voxels instead of DICE;
-  ``--score centre_f1`` the F1 of the cluster holding most particle centres (rows written from 2026-12-06 on).
+  ``--score centre_f1`` the F1 of the cluster holding most particle centres (rows written from 2026-12-06 on);
+- ``--twin-split``: sections whose runs printed ``validation_split --twin-split`` rows (level 1 and the finer levels
+  from the model and the box means in turn); each such row minus the same run's recipe row and minus its intensity
+  twin (where the twin's row holds the score), each volume's score first averaged over the training seeds.
 
 Sections of another generator seed's set (``validation_split --data-seed``) are never paired with, or averaged
 with, sections of another set.
@@ -235,20 +238,26 @@ def seeds_averaged(runs: Sequence[dict[int, np.ndarray]], bases: Sequence[dict[i
 def twin_split_rows(found: dict[str, list[dict]], *, only: str | None = None, score: str = "dice") -> list[list[str]]:
     """Rows per setting (or the setting ``only``), ``validation_split --twin-split`` row and level: that row against
     the same run's recipe row and, where the twin's row holds ``score``, against the twin's, as
-    :func:`choice_against_recipe` pairs them (each volume first averaged over the training seeds)."""
+    :func:`choice_against_recipe` pairs them (each volume first averaged over the training seeds). Only the rows of
+    the recipe's own k-means levels 2-3 and refinement are read; sections without such rows are passed over."""
     rows = []
     for setting, seeds in by_prefix(found).items():
         if only not in (None, setting):
             continue
         split = {}  # the twin-split row's name -> [(seed, its scores, the recipe's, the twin's or None)]
         for seed, name in seeds.items():
-            recipe = per_volume(found[name], RECIPE, score)
+            mixed = [row for row in found[name] if "twin_split" in row and SCORES[score] in row
+                     and row.get("clusterer_levels_2_3", "kmeans") == "kmeans"]
+            if not mixed:
+                continue
+            recipe_row = row_of(found[name], RECIPE)
+            mixed = [row for row in mixed if row.get("refine") == recipe_row.get("refine")]
+            recipe = per_volume([recipe_row], RECIPE, score)
             twin_row = row_of(found[name], TWIN)
             twin = per_volume([twin_row], TWIN, score) if SCORES[score] in twin_row else None
-            for row in found[name]:
-                if "twin_split" in row and SCORES[score] in row:
-                    scores = {int(level): np.asarray(v, dtype=np.float64) for level, v in row[SCORES[score]].items()}
-                    split.setdefault(row["twin_split"], []).append((seed, scores, recipe, twin))
+            for row in mixed:
+                scores = {int(level): np.asarray(v, dtype=np.float64) for level, v in row[SCORES[score]].items()}
+                split.setdefault(row["twin_split"], []).append((seed, scores, recipe, twin))
         for row_name, runs in split.items():
             against = [("recipe", [recipe for _, _, recipe, _ in runs])]
             if all(twin is not None for _, _, _, twin in runs):
@@ -262,7 +271,7 @@ def twin_split_rows(found: dict[str, list[dict]], *, only: str | None = None, sc
 
 
 TWIN_HEADER = ["set", "training seeds", "level", "model (recipe)", "intensity twin", "model - twin [95%]"]
-SPLIT_HEADER = ["setting", "row", "against", "training seeds", "level", "against", "row", "row - against [95%]", "per seed"]
+SPLIT_HEADER = ["setting", "row", "base", "training seeds", "level", "base mean", "row mean", "row - base [95%]", "per seed"]
 BASE_HEADER = ["run", "level", "base", "run", "run - base [95%]"]
 SEEDED_HEADER = ["setting", "training seeds", "level", "base", "setting", "setting - base [95%]", "per seed"]
 CHOICE_HEADER = ["setting", "choice", "training seeds", "level", "recipe", "choice", "choice - recipe [95%]", "per seed"]
@@ -279,10 +288,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                      "and its intensity twin, seeds averaged per volume")
     how.add_argument("--choice", metavar="KEY", help="each run's recipe rows with KEY against its plain recipe row, seeds "
                      "averaged per volume")
-    parser.add_argument("--score", choices=SCORES, default="dice", help="with --choice, the per-volume score paired: DICE, "
+    parser.add_argument("--score", choices=SCORES, default="dice", help="with --choice or --twin-split, the per-volume score paired: DICE, "
                         "or on the crowded set object_f1 (the F1 of the cluster holding most particle voxels) or centre_f1 (most "
                         "particle centres, as the tomogram's positions are)")
-    parser.add_argument("--only", metavar="SETTING", help="with --choice, only the sections SETTING-<seed> (e.g. those whose "
+    parser.add_argument("--only", metavar="SETTING", help="with --choice or --twin-split, only the sections SETTING-<seed> (e.g. those whose "
                         "rows hold a score that older sections lack)")
     args = parser.parse_args(argv)
     if args.only and not (args.choice or args.twin_split):

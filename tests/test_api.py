@@ -66,6 +66,7 @@ def test_the_documented_example_runs_as_written(tmp_path, monkeypatch):
     assert (tmp_path / "cell.nii.gz").exists()
 
 
+@pytest.mark.filterwarnings("ignore::hypseg.clustering.exceptions.EmptyClusterWarning")  # 8 clusters in a 24^3 volume's object
 def test_a_volume_made_in_memory_is_saved_beside_its_label_maps_and_the_folder_names_it(tmp_path):
     image = generate_volume(np.random.default_rng(0), config=SyntheticConfig.scaled(24)).image
     model = hypseg.train(image, out=tmp_path / "run", recipe=smoke10(), progress=False)

@@ -192,12 +192,14 @@ def test_a_choice_on_one_setting_leaves_out_the_sections_that_lack_its_score(tmp
 def test_twin_split_rows_pair_each_mixture_against_its_runs_recipe_and_twin_seeds_averaged_per_volume():
     def run(name, recipe, twin, mixed):
         lines = _section(name, as_json(recipe), as_json(twin)).splitlines()
-        recipe_row = json.loads(lines[6]) | {"object_f1_per_volume": as_json(recipe)}  # the recipe's F1 too, not the twin's
+        recipe_row = json.loads(lines[6]) | {"object_f1_per_volume": as_json(1 - recipe)}  # the recipe's F1, not the twin's
         rows = [json.dumps({"twin_split": "level 1 on box means", "dice_per_volume": as_json(mixed),
-                            "object_f1_per_volume": as_json(mixed)})]
+                            "object_f1_per_volume": as_json(1 - mixed)}),
+                json.dumps({"twin_split": "level 1 on box means", "clusterer_levels_2_3": "tied-mixture",  # not read
+                            "dice_per_volume": as_json(recipe)})]
         return "\n".join(lines[:6] + [json.dumps(recipe_row)] + lines[7:-2] + rows + lines[-2:]) + "\n\n"
 
-    found = vp.sections(run("twin-split-0", A, T, B) + run("twin-split-1", B, T, T))
+    found = vp.sections(run("twin-split-0", A, T, B) + run("twin-split-1", B, T, T) + _section("other-0", as_json(A)))
     rows = vp.twin_split_rows(found)
     assert [row[1:5] for row in rows] == [["level 1 on box means", against, "0, 1", level]
                                           for against in ("recipe", "twin") for level in ("L1", "L2")]
@@ -207,10 +209,14 @@ def test_twin_split_rows_pair_each_mixture_against_its_runs_recipe_and_twin_seed
         assert row[5:8] == [f"{base.mean():.3f}", f"{mixed.mean():.3f}",
                             f"{np.mean(mixed - base):+.3f} [{low:+.3f}, {high:+.3f}]"]
     assert rows[1][8] == f"{np.mean(B[1] - A[1]):+.3f}, {np.mean(T[1] - B[1]):+.3f}"
-    # a score the twin's row lacks is paired against the recipe only; one no row holds is an error
+    # a score the twin's row lacks is paired against the recipe only, from the rows' own F1; one no row holds is an
+    # error, and a section without split rows (other-0, which has no twin row either) is passed over
     f1 = vp.twin_split_rows(found, score="object_f1")
     assert [row[2] for row in f1] == ["recipe", "recipe"]
-    with pytest.raises(ValueError, match=r"^the recipe row holds no per-volume centre_f1$"):
+    recipe, mixed = 1 - (A[1] + B[1]) / 2, 1 - (B[1] + T[1]) / 2
+    low, high = paired_interval(mixed, recipe)
+    assert f1[1][5:8] == [f"{recipe.mean():.3f}", f"{mixed.mean():.3f}", f"{np.mean(mixed - recipe):+.3f} [{low:+.3f}, {high:+.3f}]"]
+    with pytest.raises(ValueError, match=r"^no twin-split row with per-volume centre_f1$"):
         vp.twin_split_rows(found, score="centre_f1")
     with pytest.raises(ValueError, match=r"^no twin-split row with per-volume dice in setting 'other'$"):
         vp.twin_split_rows(found, only="other")
