@@ -177,7 +177,9 @@ def main() -> None:
                         "1 on box-mean intensity and the finer levels on the model, and the reverse, each minus the recipe: "
                         "which levels carry the model's difference from its twin. Both run on flat points (the model's "
                         "tangent vectors, the box means padded with zeros to the latent dimension), and a third row, the "
-                        "model alone as flat points, checks that this reproduces the recipe")
+                        "model alone as flat points, checks that this reproduces the recipe; the twin's and these "
+                        "rows say per volume how level 1 found its object (level1_paths: first try, second try or "
+                        "local contrast)")
     parser.add_argument("--refine", type=int, action="append", help="passes of the level-1 object's boundary refinement "
                         "(default: the recipe's; 0: none): the first sets level 1's object wherever it is used (--in-object, "
                         "--level1-errors, the peers in the object, --recipe); with --recipe, repeat to compare: each row "
@@ -535,17 +537,20 @@ def main() -> None:
         if choice is not None:
             continue
         if boxes is not None:  # the same inference on the patches' mean intensity
-            twin = score_labels(segment_embeddings(boxes, twin_config, levels, seed=0, inference=finer, segments=segments,
-                                                   weights=weights, volumes=val), truths)
-            print(json.dumps({"intensity_twin": "recipe (quality.INFERENCE) on box-mean intensity", **named,
+            twin_found = cluster_volumes(boxes, twin_config, levels, seed=0, inference=finer, segments=segments,
+                                         weights=weights, volumes=val)
+            twin = score_labels(level_labels(twin_found, levels), truths)
+            paths = {"recipe_level1_paths": level1_paths(found), "level1_paths": level1_paths(twin_found)} if args.twin_split else {}
+            print(json.dumps({"intensity_twin": "recipe (quality.INFERENCE) on box-mean intensity", **named, **paths,
                               "dice": [round(float(np.mean(twin[level])), 3) for level in levels],
                               "dice_per_volume": {level: np.round(twin[level], 4).tolist() for level in levels},
                               "recipe_minus_twin": {level: paired(scores[level], twin[level]) for level in levels},
                               **against_first((clusterer, "twin"), refine, twin)}), flush=True)
             if args.twin_split:  # which levels carry the difference: level 1 from one, the finer levels from the other
                 for name, mixed in twin_split(embeddings, boxes, finer, config.model).items():
-                    split_labels = segment_embeddings(mixed, flat_config, levels, seed=0, inference=finer, segments=segments,
-                                                      weights=weights, volumes=val)
+                    split_found = cluster_volumes(mixed, flat_config, levels, seed=0, inference=finer, segments=segments,
+                                                  weights=weights, volumes=val)
+                    split_labels = level_labels(split_found, levels)
                     if name == TWIN_SPLITS[0] and not all(np.array_equal(ours, theirs) for level in levels
                                                           for ours, theirs in zip(split_labels[level], labels[level])):
                         raise RuntimeError("the model as flat points does not reproduce the recipe's labels")
@@ -553,7 +558,7 @@ def main() -> None:
                     f1 = ({"object_f1": particle_f1(split_labels, truths), "centre_f1": particle_centre_f1(split_labels, truths)}
                           if args.kind == "crowded" else {})
                     recipe_f1 = {"object_f1": particles, "centre_f1": centres}
-                    print(json.dumps({"twin_split": name, **named,
+                    print(json.dumps({"twin_split": name, **named, "level1_paths": level1_paths(split_found),
                                       "dice": [round(float(np.mean(split_scores[level])), 3) for level in levels],
                                       "dice_per_volume": {level: np.round(split_scores[level], 4).tolist() for level in levels},
                                       "minus_recipe": {level: paired(split_scores[level], scores[level]) for level in levels},
@@ -621,6 +626,18 @@ def main() -> None:
                               **{name: {"count": len(ious), "iou_quartiles": np.round(np.percentile(ious, [25, 50, 75]), 2).tolist(),
                                         "share_above_0.7": round(float(np.mean(np.array(ious) > 0.7)), 2)}
                                  for name, ious in found.items()}}), flush=True)
+
+
+def level1_paths(found) -> list[str]:
+    """Per volume of :func:`benchmarks.quality.cluster_volumes`' results, how level 1 found its object: ``"first"``
+    (its first try), ``"retried"`` (again with more clusters, no object lying in a field of view) or ``"contrast"``
+    (voxel by voxel on local contrast, where neither try found one).
+
+    >>> from types import SimpleNamespace as V
+    >>> level1_paths([V(retried=False, contrast=False), V(retried=True, contrast=False), V(retried=True, contrast=True)])
+    ['first', 'retried', 'contrast']
+    """
+    return ["contrast" if volume.contrast else "retried" if volume.retried else "first" for volume in found]
 
 
 #: the rows of --twin-split: the model alone as flat points (which must reproduce the recipe), then each mixture

@@ -283,7 +283,7 @@ def test_the_twin_split_reproduces_the_recipe_as_flat_points_and_mixes_the_level
     assert not np.array_equal(tangent[(5,)][0], model[(5,)][0])  # the tangent map moved the points
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     recipe = next(row for row in rows if row.get("inference") == "recipe (quality.INFERENCE)")
-    twin = next(row for row in rows if "intensity_twin" in row)
+    twin = twin_row = next(row for row in rows if "intensity_twin" in row)
     split = {row["twin_split"]: row for row in rows if "twin_split" in row}
     assert list(split) == list(script.TWIN_SPLITS)
     flat, twin_first, model_first = (split[name] for name in script.TWIN_SPLITS)
@@ -292,6 +292,10 @@ def test_the_twin_split_reproduces_the_recipe_as_flat_points_and_mixes_the_level
     assert twin_first["dice_per_volume"]["1"] == twin["dice_per_volume"]["1"]
     assert model_first["dice_per_volume"]["1"] == recipe["dice_per_volume"]["1"]
     assert set(twin_first["minus_recipe"]) == {"1", "2", "3"}
+    # each row says how level 1 found its object in each volume; the flat model's way is the recipe's
+    for row in (twin_row, *split.values()):
+        assert len(row["level1_paths"]) == 2 and set(row["level1_paths"]) <= {"first", "retried", "contrast"}
+    assert split[script.TWIN_SPLITS[0]]["level1_paths"] == twin_row["recipe_level1_paths"]
 
 
 @pytest.mark.parametrize("args", [["--recipe", "--twin-split"], ["--recipe", "--intensity-twin", "--twin-split", "--ensemble", "2"],
