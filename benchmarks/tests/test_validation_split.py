@@ -263,12 +263,13 @@ def test_the_twin_split_reproduces_the_recipe_as_flat_points_and_mixes_the_level
     tiny = '{"train": {"steps": 2}, "data": {"patch_max": 12.0, "triplets_per_batch": 16}}'
     monkeypatch.setattr("sys.argv", ["validation_split.py", "--override", tiny, "--sides", "10", "--supervoxels", "100",
                                      "--purity-power", "0", "--recipe", "--intensity-twin", "--twin-split"])
-    given = []  # (the model's variant and latent dimension, the embeddings) of every clustering
-    for name in ("cluster_volumes", "segment_embeddings"):
-        def recorded(embeddings, config, *args, _call=getattr(script, name), **kwargs):
-            given.append(((config.model.variant, config.model.latent_dim), embeddings))
-            return _call(embeddings, config, *args, **kwargs)
-        monkeypatch.setattr(script, name, recorded)
+    given = []  # (the model's variant and latent dimension, the embeddings) of every recipe, twin and mixture clustering
+    cluster = script.cluster_volumes
+
+    def recorded(embeddings, config, *args, **kwargs):
+        given.append(((config.model.variant, config.model.latent_dim), embeddings))
+        return cluster(embeddings, config, *args, **kwargs)
+    monkeypatch.setattr(script, "cluster_volumes", recorded)
     script.main()
     model = next(found for (variant, _), found in given if variant != "euclidean")  # the recipe's own
     twin = next(found for (_, dim), found in given if dim == 1)  # the box means
