@@ -198,6 +198,8 @@ INFERENCE: Mapping[int, LevelInference] = {
                       _DEFAULT.contrast_feature if i == 1 else "embedding", _DEFAULT.band_feature if i == 1 else "embedding")
     for i, level in enumerate(_DEFAULT.levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
+#: whether every patch's code is averaged with its point-inverted patch's (the ``default`` preset's ``inversion``)
+INVERSION = _DEFAULT.inversion
 
 
 def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int, int], *, seed: int) -> SegmentConfig:
@@ -337,7 +339,7 @@ def train_and_score(
     model = result.model
     minutes = (time.process_time() - start) / 60
     start = time.perf_counter()
-    embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides) for v in test]
+    embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides, inversion=INVERSION) for v in test]
                   for sides in embedded_sides(segment_config(inference, levels, seed=seed))}
     embed_seconds = (time.perf_counter() - start) / len(test)
     labels = segment_embeddings(embeddings, config, levels, seed=seed, inference=inference, segments=segments,

@@ -62,7 +62,7 @@ from benchmarks.validation_pairs import paired
 from benchmarks.level1_probe import code_response, crossing, level1_mixing, shares_of
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from hypseg.baselines.patch_pca import principal_axes
-from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, cluster_volumes, level_labels,
+from benchmarks.quality import (INFERENCE, INVERSION, SETS, LevelInference, baseline_in_object, cluster_volumes, level_labels,
                                 level_weights, particle_centre_f1, particle_f1, score_labels, segment_config, segment_embeddings)
 from hypseg.config import cpu_recipe
 from hypseg.config.segment import BAND_FEATURES, CLUSTERERS, CONTRAST_ASSIGNS, CONTRAST_FEATURES, CONTRAST_PARTS, SPACES
@@ -227,6 +227,9 @@ def main() -> None:
                         "the volume's local intensity contrast (intensity) or the two side by side (both) "
                         "(SegmentConfig.contrast_feature), at patch sides P,Q where given (SegmentConfig.contrast_sides); "
                         "the row's contrast_feature is the option as given (repeat)")
+    parser.add_argument("--inversion", action="store_true", help="with --recipe, also score the recipe with every patch's "
+                        "code averaged with its point-inverted patch's where the recipe does not (SegmentConfig.inversion), "
+                        "or not where it does; the row's inversion is the candidate's setting")
     parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, "
                         "also score the recipe with every level's clustering seeded S instead of 0 (SegmentConfig.seed: "
                         "subsamples and restarts), paired against the recipe's own rows: how far the clustering's "
@@ -279,6 +282,8 @@ def main() -> None:
                 len(pair) == 2 and all(p.isdigit() and int(p) >= 1 for p in pair) and pair[0] != pair[1])):
             parser.error(f"--contrast-feature takes one of {', '.join(CONTRAST_FEATURES)}, optionally with :P,Q two "
                          f"different sides >= 1, got {feature!r}")
+    if args.inversion and not args.recipe:
+        parser.error("--inversion needs --recipe")
     if args.contrast_grow and (not args.recipe or min(args.contrast_grow) < 0):
         parser.error("--contrast-grow needs --recipe and voxels >= 0")
     for divides in args.contrast_divides:
@@ -390,11 +395,13 @@ def main() -> None:
               | {how.supervoxel_size for how in recipe.values() if how.supervoxel_size})
     segments = {size: [supervoxels(v, size=size) for v in val] for size in sorted(needed) if size}
 
-    def embedded(volumes, sides) -> list[np.ndarray]:
+    def embedded(volumes, sides, inversion=INVERSION) -> list[np.ndarray]:
         """One embedding per volume at ``sides``: the models' side by side (one factor per model and side; level 1's
-        side from its own models), projected as --level1-components / --finer-components say."""
+        side from its own models), projected as --level1-components / --finer-components say; each patch's code
+        averaged with its point-inverted patch's where ``inversion`` says so (the recipe's by default)."""
         members = level1_models if sides == level1.patch_sides else models
-        found = [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides) for model in members], axis=-1)
+        found = [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides, inversion=inversion) for model in members],
+                                axis=-1)
                  for v in volumes]
         n = args.level1_components if sides == level1.patch_sides else args.finer_components
         return [leading_subspace(e, n, config.model, factors=len(sides) * len(members)) for e in found] if n else found
@@ -404,6 +411,7 @@ def main() -> None:
         + [sides for sides, _ in level1_choices] + [(p,) for p in args.band_sides]
         + [(int(f.partition(":")[2]),) for f in args.band_feature if f.startswith("embedding:")]
         + [(int(p),) for pair in args.contrast_sides if pair != "0" for p in pair.split(",")])}  # local contrast's
+    inverted = {sides: embedded(val, sides, not INVERSION) for sides in embeddings} if args.inversion else None
     if args.mixing:  # how far from the origin the voxels' embeddings lie: |y| in the ball, |u| in R^d
         print(json.dumps({"embedding_norm_median_p99": {",".join(map(str, sides)): np.round(np.percentile(
             np.concatenate([np.linalg.norm(e, axis=-1).ravel() for e in v]), [50, 99]), 3).tolist()
@@ -462,7 +470,7 @@ def main() -> None:
     choices = [None, *(("level1", c) for c in level1_choices), *(("voxel_band", r) for r in args.voxel_band),
                *(("band_sides", p) for p in args.band_sides), *(("band_feature", f) for f in args.band_feature),
                *(("field_retry", k) for k in args.field_retry),
-               *(("kmeans_seed", s) for s in args.kmeans_seed),
+               *(("kmeans_seed", s) for s in args.kmeans_seed), *((("inversion", not INVERSION),) if args.inversion else ()),
                *(("contrast_components", k) for k in args.contrast_components),
                *(("contrast_divides", d) for d in args.contrast_divides),
                *(("contrast_assign", a) for a in args.contrast_assign),
@@ -500,9 +508,9 @@ def main() -> None:
             finer[1] = dataclasses.replace(finer[1], contrast_feature=feature,
                                            **({"contrast_sides": tuple(int(p) for p in sides.split(","))} if sides else {}))
             named |= {"contrast_feature": value}
-        elif what == "kmeans_seed":
-            named |= {"kmeans_seed": value}
-        found = cluster_volumes(embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,
+        elif what in ("kmeans_seed", "inversion"):
+            named |= {what: value}
+        found = cluster_volumes(inverted if what == "inversion" else embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,
                                 segments=segments,
                                 weights=weights if choice is None else {**weights, **level_weights([finer[1]], segments)},
                                 members=args.ensemble, volumes=val)

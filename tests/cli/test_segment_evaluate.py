@@ -408,6 +408,19 @@ def test_refine_sets_the_passes_of_the_level1_boundary(model_dir, tmp_path):
     assert (maps[0] != maps[3]).any() and (maps[0] != maps[None]).any()  # the passes move the level-1 object
 
 
+def test_inversion_averages_every_code_with_its_inverted_patchs_and_the_manifest_says_so(model_dir, tmp_path):
+    import json
+
+    _noisy_ball(tmp_path / "v.nii.gz")
+    codes = {}
+    for flag, value in (("--inversion", True), ("--no-inversion", False)):
+        result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / flag, "-k", 2, flag)
+        assert result.exit_code == 0, result.output
+        assert json.loads((tmp_path / flag / "segmentation.json").read_text())["recipe"]["inversion"] is value
+        codes[value] = np.load(tmp_path / flag / "v_embedding.npy")
+    assert codes[True].shape == codes[False].shape and not np.allclose(codes[True], codes[False], atol=1e-4)
+
+
 def test_voxel_band_sets_how_near_level_ones_boundary_voxels_decide_alone(model_dir, tmp_path):
     import json
 

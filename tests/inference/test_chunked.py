@@ -77,6 +77,26 @@ def test_chunked_label_maps_agree_with_the_whole_volume_run(model_dir, volume_fi
         assert np.array_equal(load_labels(whole / "cell_object.mrc"), load_labels(out / "cell_object.mrc"))
 
 
+def test_codes_averaged_with_inverted_patches_are_the_same_chunk_by_chunk(model_dir, volume_file, tmp_path):
+    from hypseg.inference.embed import embed_volume
+    from hypseg.inference.model_io import load_model
+
+    config = dataclasses.replace(_recipe("default"), inversion=not segment_preset("default").inversion)
+    whole, out = tmp_path / "whole", tmp_path / "chunked"
+    segment_files([volume_file], model_dir=model_dir, out=whole, config=config)
+    segment_files([volume_file], model_dir=model_dir, out=out, config=config, chunk=TILE)
+    assert min(_agreement(whole, out).values()) >= 0.999
+    embedding = np.load(whole / "cell_embedding.npy")
+    np.testing.assert_allclose(np.load(out / "cell_embedding.npy"), embedding, atol=1e-6)
+    from hypseg.inference.recipe import resolve_patch_sides
+
+    model = load_model(model_dir)  # the saved embedding is the finest level's, embedded as the setting says
+    sides = resolve_patch_sides(config, patch_size=model.patch_size).levels[-1].patch_sides
+    finest = embed_volume(model.network, model.normalise(load_volume(volume_file).array), patch_size=sides[0],
+                          inversion=config.inversion)
+    np.testing.assert_allclose(embedding, finest, atol=1e-6)
+
+
 @pytest.mark.parametrize("variant", ["voxels inside the object", "containment on level 1 only", "tied mixture inside the object",
                                      "a voxel band on level 1", "a voxel band on level 1, unrefined",
                                      "a voxel band on level 1, in the ball", "a voxel band on level 1, which is not the object",

@@ -155,3 +155,66 @@ def test_embedding_spread_is_the_mean_coordinate_std_and_samples_large_embedding
     assert embedding_spread(spread, max_points=1000) == pytest.approx(embedding_spread(spread), rel=0.1)
     collapsed = 0.5 + 3e-6 * rng.standard_normal((10, 10, 10, 2))  # a collapsed run: 3e-6, below the bar
     assert embedding_spread(collapsed) < COLLAPSED_SPREAD < embedding_spread(spread)
+
+
+def _inverted_by_hand(model, volume, voxels, patch_size):
+    """Each voxel's code and its crop's code with every axis reversed, averaged in the tangent space at the origin
+    (a Euclidean model's: as they are) and mapped back, one crop at a time."""
+    from hypseg.geometry import expmap0, logmap0
+
+    p = patch_size
+    padded = np.pad(volume, [(p // 2, p - 1 - p // 2)] * 3, mode="edge")
+    rows = []
+    for z, y, x in voxels:
+        crop = torch.from_numpy(padded[z:z + p, y:y + p, x:x + p].copy())[None, None]
+        if p != model.config.patch_size:
+            m = model.config.patch_size
+            crop = torch.nn.functional.interpolate(crop, size=(m, m, m), mode="trilinear", align_corners=False)
+        a, b = (model.encode_mean(c).double() for c in (crop, torch.flip(crop, (2, 3, 4))))
+        if model.config.hyperbolic:
+            rows.append(expmap0((logmap0(a, c=1.0) + logmap0(b, c=1.0)) / 2, c=1.0)[0].detach().numpy())
+        else:
+            rows.append(((a + b) / 2)[0].detach().numpy())
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("variant", ("hyperbolic-gyro", "euclidean"))
+@pytest.mark.parametrize("patch_size", (10, 5, 20))
+def test_inversion_averages_each_code_with_its_reversed_patch_on_every_path(variant, patch_size):
+    """p = m (dense), p < m (upsampled), p > m (polyphase) and the naive path all agree with a crop-by-crop reference."""
+    model = _model(variant).eval()
+    volume = np.random.default_rng(3).normal(size=(9, 8, 7)).astype(np.float32)
+    voxels = np.array([[0, 0, 0], [4, 3, 5], [8, 7, 6], [2, 6, 1]])
+    expected = _inverted_by_hand(model, volume, voxels, patch_size)
+    naive = embed_voxels_naive(model, volume, voxels=voxels, patch_size=patch_size, inversion=True)
+    np.testing.assert_allclose(naive, expected, rtol=0, atol=1e-5)
+    dense = embed_volume(model, volume, patch_size=patch_size, tile=4, inversion=True)[tuple(voxels.T)]
+    atol = RESAMPLING_TOLERANCE if patch_size < model.config.patch_size else 1e-5  # the upsampled path resamples the volume
+    np.testing.assert_allclose(dense, expected, rtol=0, atol=atol)
+    plain = embed_voxels_naive(model, volume, voxels=voxels, patch_size=patch_size)
+    assert np.abs(naive - plain).max() > 1e-3  # a random encoder is not symmetric: the average moved the codes
+
+
+@pytest.mark.parametrize("patch_size", (5, 10))
+def test_with_inversion_a_reversed_volume_embeds_as_the_volume_reversed(patch_size):
+    """The law inversion buys: reversing the volume on every axis reverses its embedding (for an even side the
+    patches start one voxel off, so the reversed volume's embedding is the reversed one shifted by a voxel)."""
+    model = _model().eval()
+    volume = np.random.default_rng(4).normal(size=(10, 9, 8)).astype(np.float32)
+    reversed_volume = np.ascontiguousarray(volume[::-1, ::-1, ::-1])
+    for inversion, holds in ((True, True), (False, False)):
+        ours = embed_volume(model, volume, patch_size=patch_size, tile=None, inversion=inversion)[::-1, ::-1, ::-1]
+        theirs = embed_volume(model, reversed_volume, patch_size=patch_size, tile=None, inversion=inversion)
+        if patch_size % 2 == 0:
+            ours, theirs = ours[:-1, :-1, :-1], theirs[1:, 1:, 1:]
+        assert np.allclose(theirs, ours, rtol=0, atol=1e-5) is holds
+
+
+def test_inversion_tiled_and_in_a_region_equal_the_whole_volume():
+    model = _model().eval()
+    volume = np.random.default_rng(6).normal(size=(12, 10, 9)).astype(np.float32)
+    whole = embed_volume(model, volume, patch_size=5, tile=None, inversion=True)
+    np.testing.assert_allclose(embed_volume(model, volume, patch_size=5, tile=3, inversion=True), whole, rtol=0, atol=1e-6)
+    box = (slice(2, 9), slice(1, 6), slice(3, 9))
+    np.testing.assert_allclose(embed_volume(model, volume, patch_size=5, tile=4, inversion=True, region=box), whole[box],
+                               rtol=0, atol=1e-6)

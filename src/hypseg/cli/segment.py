@@ -36,6 +36,7 @@ def segment(
     contrast_assign: Optional[str] = typer.Option(None, "--contrast-assign", metavar="HOW", help="How local contrast's mixture (see --contrast-sides) assigns each voxel: posterior (its most probable component) or likelihood (its most likely, the mixing weights left out: a rare component, the particles, then holds more of the faint ones; the default recipe's posterior)."),
     contrast_grow: Optional[int] = typer.Option(None, "--contrast-grow", metavar="N", help="Grow local contrast's object (see --contrast-sides) by N voxels after its refinement: a blurred particle's rim stands out less than its core (the default recipe's 1; 0: not grown)."),
     contrast_feature: Optional[str] = typer.Option(None, "--contrast-feature", metavar="WHAT", help="What local contrast's mixture (see --contrast-sides) is fitted on: embedding (the embedding at P minus at Q), intensity (the volume's own box mean at P minus at Q, one value per voxel: the object of a volume that reaches local contrast then does not depend on the embedding; the finer levels still cluster it) or both side by side (the default recipe's intensity)."),
+    inversion: Optional[bool] = typer.Option(None, "--inversion/--no-inversion", help="Average each patch's code with the code of the same patch with every axis reversed (in the tangent space at the origin): what a code says about the direction of an edge cancels, so a thin bright shell is not split by which side of it is bright. Twice the encoder's work."),
     nested: bool = typer.Option(False, "--nested", help="Each level refines the one above (a tree of labels; needs --no-containment)."),
     subsample: Optional[int] = typer.Option(None, min=100, help="Voxels (or supervoxels) each k-means is fitted on (default 50000)."),
     supervoxels: Optional[int] = typer.Option(None, min=0, help="Voxels per SLIC supervoxel at every level: cluster each supervoxel's mean embedding, so labels follow the image's edges (0: cluster every voxel)."),
@@ -104,7 +105,7 @@ def segment(
               "voxel_band": voxel_band, "field_retry": field_retry, "contrast_sides": _sides_pair(contrast_sides),
               "contrast_components": contrast_components, "contrast_divides": contrast_divides,
               "contrast_assign": contrast_assign, "contrast_grow": contrast_grow, "contrast_feature": contrast_feature,
-              "band_feature": band_feature}
+              "band_feature": band_feature, "inversion": inversion}
     if band_side is not None:
         shared["band_sides"] = (band_side,) if band_side else ()
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})

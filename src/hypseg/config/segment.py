@@ -211,6 +211,11 @@ class SegmentConfig(Config):
         Voxels (6-connected steps) by which local contrast's object (``contrast_sides``) is grown after its boundary's
         refinement (``refine``), before its holes are filled: the blurred rim of a small particle differs less from its
         surroundings than its core, and the mixture leaves it to the specimen. 0: not grown.
+    inversion : bool
+        Every patch's code is averaged with the code of the same patch point-inverted (every axis reversed through
+        its centre), in the tangent space at the origin (:mod:`hypseg.inference.embed`): the part of a code that
+        changes sign with the direction of an edge cancels, so k-means does not split a thin bright shell by which
+        side of its patches is bright. The encoder runs twice per patch.
     contrast_feature : str
         What local contrast's mixture (``contrast_sides``) is fitted on: each voxel's embedding at the finer side minus
         its embedding at the coarser (``"embedding"``), or the volume's own local intensity contrast at the same two
@@ -239,6 +244,7 @@ class SegmentConfig(Config):
     contrast_assign: str = "posterior"
     contrast_grow: int = 0
     contrast_feature: str = "embedding"
+    inversion: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -421,6 +427,8 @@ class SegmentConfig(Config):
         lines = [level.describe() for level in self.levels]
         if self.space == "tangent":
             lines.append("a hyperbolic model's embeddings clustered in the tangent space at the origin")
+        if self.inversion:
+            lines.append("each patch's code averaged with its point-inverted patch's")
         if self.banded:
             if self.band_feature == "intensity":
                 box = self.band_box if self.band_sides or self.levels[0].patch_sides else "level 1's patch side"

@@ -21,6 +21,13 @@ of a valid convolution do not see past their slab, so tiled and untiled results 
 depends on the tile, not the volume. Slabs are read with basic slicing, so memory-mapped (MRC, .npy)
 and Zarr arrays are read lazily.
 
+**Inversion** (``inversion=True``). Each patch is encoded as it is and point-inverted (every axis reversed,
+through the patch's centre), and the two codes are averaged in the tangent space at the origin (a Euclidean
+model's codes as they are) and mapped back: a part of the code that changes sign with the direction of an edge
+cancels, so a thin bright shell is not split by which side of its patches is bright. A tile's slab reversed on
+every axis holds the same windows reversed, in reverse order, so the inverted pass is the same computation on the
+reversed slab with its output reversed back; every path (dense, upsampled, polyphase, naive) does it that way.
+
 **Naive path.** :func:`embed_voxels_naive` crops and resizes each voxel's own patch and encodes it:
 one encoder pass per voxel (batched), for tests and benchmarks. For p = m it equals the dense path;
 for p != m they differ only by interpolation at the patch faces (the crop is resized alone, the
@@ -95,6 +102,7 @@ def embed_volume(
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
     progress: bool = False,
     region: tuple[slice, slice, slice] | None = None,
+    inversion: bool = False,
 ) -> np.ndarray:
     """Embed every voxel of ``volume`` (Z, Y, X): returns (Z, Y, X, d) float32 encoder means.
 
@@ -116,6 +124,8 @@ def embed_volume(
     region : tuple of 3 slices, optional
         Embed only the voxels of this box (steps of 1): the result has the box's shape, and the
         patches still read the volume around it (a chunk of a larger volume with a halo).
+    inversion : bool
+        Average each patch's code with its point-inverted patch's (module docstring).
     """
     if getattr(volume, "ndim", None) != 3:
         raise UserError(f"volume must be 3-D (Z, Y, X), got shape {tuple(getattr(volume, 'shape', ()))}")
@@ -125,10 +135,12 @@ def embed_volume(
         array = np.asarray(volume, dtype=np.float32)
         array = transform(array) if transform is not None else array
         if region is None:
-            return embed_volume_patches(model, array, patch_size=patch_size, padding="edge", device=device, progress=progress)
+            return embed_volume_patches(model, array, patch_size=patch_size, padding="edge", device=device, progress=progress,
+                                        inversion=inversion)
         grids = np.meshgrid(*(np.arange(b.start, b.stop) for b in box), indexing="ij")
         voxels = np.stack(grids, axis=-1).reshape(-1, 3)
-        flat = embed_voxels_naive(model, array, voxels=voxels, patch_size=patch_size, device=device, progress=progress)
+        flat = embed_voxels_naive(model, array, voxels=voxels, patch_size=patch_size, device=device, progress=progress,
+                                  inversion=inversion)
         return flat.reshape(*grids[0].shape, -1)
     p, m, s, q = resolve_patch(model, patch_size)
     if tile is not None and tile < 1:
@@ -154,15 +166,43 @@ def embed_volume(
             slab = transform(slab)
         x = torch.from_numpy(np.ascontiguousarray(slab, dtype=np.float32))[None, None].to(device)
         part = tuple(slice(c - b.start, e - b.start) for c, e, b in zip(corner, stop, box))
-        if q > 1:
-            out[part] = _polyphase(model, x, q=q, sides=tuple(e - c for c, e in zip(corner, stop)))
-            continue
-        if s > 1:
-            x = F.interpolate(x, scale_factor=s, mode="trilinear", align_corners=False)
-            x = x[..., s:-s, s:-s, s:-s]  # drop the halo
-        loc = model.encoder.dense(x, stride=s).loc[0]  # windows starting at (v - p//2) * s
-        out[part] = loc.permute(1, 2, 3, 0).cpu().numpy()
+        sides_here = tuple(e - c for c, e in zip(corner, stop))
+        codes = _tile_codes(model, x, s=s, q=q, sides=sides_here)
+        if inversion:
+            codes = average_inverted(model, codes, _tile_codes(model, x.flip((2, 3, 4)), s=s, q=q, sides=sides_here)[::-1, ::-1, ::-1])
+        out[part] = codes
     return out
+
+
+def _tile_codes(model: HVAE, x: torch.Tensor, *, s: int, q: int, sides: tuple[int, int, int]) -> np.ndarray:
+    """(n_z, n_y, n_x, d) codes of the patches of one tile's slab ``x`` (1, 1, ...): upsampled by ``s``, in ``q`` phases,
+    or read as it is."""
+    if q > 1:
+        return _polyphase(model, x, q=q, sides=sides)
+    if s > 1:
+        x = F.interpolate(x, scale_factor=s, mode="trilinear", align_corners=False)
+        x = x[..., s:-s, s:-s, s:-s]  # drop the halo
+    loc = model.encoder.dense(x, stride=s).loc[0]  # windows starting at (v - p//2) * s
+    return loc.permute(1, 2, 3, 0).cpu().numpy()
+
+
+def average_inverted(model: HVAE, codes: np.ndarray, inverted: np.ndarray) -> np.ndarray:
+    """float32 (..., d): the mean of each code in ``codes`` and its inverted patch's in ``inverted`` (same shape), in the
+    tangent space at the origin of the model's ball and mapped back (a Euclidean model's codes: their plain mean).
+
+    >>> from hypseg.config import ModelConfig
+    >>> model = HVAE(ModelConfig(patch_size=8, channels=(4, 8, 8), hidden=16))
+    >>> average_inverted(model, np.array([[0.5, 0.0], [0.3, 0.4]]), np.array([[-0.5, 0.0], [0.3, 0.4]])).astype(float).round(6).tolist()
+    [[0.0, 0.0], [0.3, 0.4]]
+    """
+    from hypseg.inference.tangent import to_ball, to_tangent
+
+    geometry = model.config
+    if not geometry.hyperbolic:
+        return ((np.asarray(codes, dtype=np.float64) + inverted) / 2).astype(np.float32)
+    c = geometry.curvature
+    mean = (to_tangent(np.asarray(codes, dtype=np.float64), c=c) + to_tangent(np.asarray(inverted, dtype=np.float64), c=c)) / 2
+    return to_ball(mean, c=c).astype(np.float32)
 
 
 def _polyphase(model: HVAE, x: torch.Tensor, *, q: int, sides: tuple[int, int, int]) -> np.ndarray:
@@ -191,11 +231,13 @@ def embed_voxels_naive(
     device: str | torch.device = "cpu",
     padding: str = "edge",
     progress: bool = False,
+    inversion: bool = False,
 ) -> np.ndarray:
     """Encode each listed voxel's own patch (crop, resize to m^3, encode): (N, d) for voxels (N, 3).
 
     One encoder pass per voxel; the reference for the dense path, and the only path for an encoder
-    that pads inside. ``padding`` ("edge" or "zero") fills the patches that cross a face.
+    that pads inside. ``padding`` ("edge" or "zero") fills the patches that cross a face. With ``inversion``
+    each code is averaged with the code of its crop reversed on every axis (:func:`average_inverted`).
     """
     if padding not in ("edge", "zero"):
         raise UserError(f"padding must be 'edge' or 'zero', got {padding!r}")
@@ -219,13 +261,16 @@ def embed_voxels_naive(
         crops = torch.from_numpy(padded[z, y, x])[:, None].to(device)  # (b, 1, p, p, p)
         if p != m:
             crops = F.interpolate(crops, size=(m, m, m), mode="trilinear", align_corners=False)
-        results.append(model.encode_mean(crops).cpu().numpy())
+        codes = model.encode_mean(crops).cpu().numpy()
+        if inversion:
+            codes = average_inverted(model, codes, model.encode_mean(crops.flip((2, 3, 4))).cpu().numpy())
+        results.append(codes)
     return np.concatenate(results) if results else np.zeros((0, model.config.latent_dim), np.float32)
 
 
 def embed_volume_patches(
     model: HVAE, volume, *, patch_size: int | None = None, padding: str = "zero", device: str | torch.device = "cpu",
-    batch: int = 2048, progress: bool = False,
+    batch: int = 2048, progress: bool = False, inversion: bool = False,
 ) -> np.ndarray:
     """Every voxel's own patch of side p, resized to m^3 and encoded: (Z, Y, X, d) float32.
 
@@ -236,7 +281,7 @@ def embed_volume_patches(
         raise UserError(f"volume must be 3-D (Z, Y, X), got shape {array.shape}")
     voxels = np.stack(np.meshgrid(*(np.arange(n) for n in array.shape), indexing="ij"), axis=-1).reshape(-1, 3)
     flat = embed_voxels_naive(model, array, voxels=voxels, patch_size=patch_size, batch=batch, device=device,
-                              padding=padding, progress=progress)
+                              padding=padding, progress=progress, inversion=inversion)
     return flat.reshape(*array.shape, -1)
 
 
