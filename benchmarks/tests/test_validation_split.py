@@ -315,9 +315,10 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     calls = []  # (patch sides, the model's latent dimension, the volume embedded) of every embedding
     embed = script.embed_volume_multiscale
 
-    def recorded(model, volume, *, patch_sizes):
+    def recorded(model, volume, *, patch_sizes, inversion):
+        assert inversion == script.INVERSION  # no --inversion: the recipe's own setting alone
         calls.append((tuple(patch_sizes), model.config.latent_dim, volume))
-        return embed(model, volume, patch_sizes=patch_sizes)
+        return embed(model, volume, patch_sizes=patch_sizes, inversion=inversion)
     monkeypatch.setattr(script, "embed_volume_multiscale", recorded)
     tiny = '{"train": {"steps": 2}, "data": {"patch_max": 12.0, "triplets_per_batch": 16}}'
     monkeypatch.setattr("sys.argv", ["validation_split.py", "--override", tiny, "--sides", "10", "--supervoxels", "100",
@@ -363,3 +364,41 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     assert len(finer) == 2 * len(volumes)
     assert all(volume is given for volume, given in zip(finer, volumes))
     assert not any(np.allclose(volume, given) for volume, given in zip(finer[len(volumes):], volumes))
+
+
+def test_inversion_scores_the_recipe_on_codes_embedded_the_other_way(script, monkeypatch, capsys):
+    """--inversion: one more recipe row, clustered on every side's codes embedded with the recipe's inversion
+    setting reversed, paired against the recipe's own row."""
+    import json
+
+    _tiny_split(script, monkeypatch)
+    given = []  # (inversion, patch sides) of every embedding
+    embed = script.embed_volume_multiscale
+
+    def recorded(model, volume, *, patch_sizes, inversion):
+        given.append((inversion, tuple(patch_sizes)))
+        return embed(model, volume, patch_sizes=patch_sizes, inversion=inversion)
+    monkeypatch.setattr(script, "embed_volume_multiscale", recorded)
+    clustered = []  # the embeddings every recipe row is clustered on
+    cluster = script.cluster_volumes
+
+    def kept(embeddings, *args, **kwargs):
+        clustered.append(embeddings)
+        return cluster(embeddings, *args, **kwargs)
+    monkeypatch.setattr(script, "cluster_volumes", kept)
+    tiny = '{"train": {"steps": 2}, "data": {"patch_max": 12.0, "triplets_per_batch": 16}}'
+    monkeypatch.setattr("sys.argv", ["validation_split.py", "--override", tiny, "--sides", "10", "--supervoxels", "100",
+                                     "--purity-power", "0", "--recipe", "--inversion"])
+    script.main()
+    other = not script.INVERSION
+    assert {sides for inversion, sides in given if inversion == other} == {sides for inversion, sides in given} == {(10,), (5,)}
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    recipe = [row for row in rows if row.get("inference") == "recipe (quality.INFERENCE)"]
+    assert ["inversion" in row for row in recipe] == [False, True] and recipe[1]["inversion"] is other
+    assert set(recipe[1]["minus_recipe_level1"]) == {"1", "2", "3"}
+    own, candidate = clustered
+    assert not np.array_equal(own[(5,)][0], candidate[(5,)][0])  # the candidate's codes are the other embedding's
+
+
+def test_inversion_without_the_recipe_is_refused(script, monkeypatch, capsys):
+    _refused(script, monkeypatch, capsys, ["--inversion"], "--inversion needs --recipe")
