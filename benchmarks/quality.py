@@ -538,6 +538,7 @@ def set_table(name: str, scores: Sequence[MethodScore], *, volumes: int, repeats
         + (f" (an 'ensemble of {repeats} seeds' row clusters the {repeats} models' embeddings side by side)" if ensemble and repeats > 1 else "")
         + "; inference "
         + "; ".join(f"L{level} {inference[level].describe()}" for level in levels)
+        + ("; at every level each patch's code averaged with its point-inverted patch's" if INVERSION else "")
     )
     retried = [retried_note(s.name, seed, new) for s in scores for seed, new in s.retried]
     particles = [[s.name, *(f"{np.mean(s.object_f1[level]):.3f}" for level in levels)] for s in scores if s.object_f1]
