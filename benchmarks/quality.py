@@ -198,8 +198,14 @@ INFERENCE: Mapping[int, LevelInference] = {
                       _DEFAULT.contrast_feature if i == 1 else "embedding", _DEFAULT.band_feature if i == 1 else "embedding")
     for i, level in enumerate(_DEFAULT.levels, 1)
 }  # the ``default`` segmentation preset (hypseg.config.recipes), level by level
-#: whether every patch's code is averaged with its point-inverted patch's (the ``default`` preset's ``inversion``)
+#: which patch codes are averaged with their point-inverted patches' (the ``default`` preset's ``inversion``)
 INVERSION = _DEFAULT.inversion
+
+
+def inverted(sides: Sequence[int], inversion: str = INVERSION) -> bool:
+    """Whether the benchmark's codes at patch ``sides`` are averaged with their inverted patches' under ``inversion``
+    (:meth:`hypseg.config.SegmentConfig.inverts` of the ``default`` preset, whose levels :data:`INFERENCE` follows)."""
+    return dataclasses.replace(_DEFAULT, inversion=inversion).inverts(sides)
 
 
 def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int, int], *, seed: int) -> SegmentConfig:
@@ -339,7 +345,7 @@ def train_and_score(
     model = result.model
     minutes = (time.process_time() - start) / 60
     start = time.perf_counter()
-    embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides, inversion=INVERSION) for v in test]
+    embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides, inversion=inverted(sides)) for v in test]
                   for sides in embedded_sides(segment_config(inference, levels, seed=seed))}
     embed_seconds = (time.perf_counter() - start) / len(test)
     labels = segment_embeddings(embeddings, config, levels, seed=seed, inference=inference, segments=segments,
@@ -538,7 +544,7 @@ def set_table(name: str, scores: Sequence[MethodScore], *, volumes: int, repeats
         + (f" (an 'ensemble of {repeats} seeds' row clusters the {repeats} models' embeddings side by side)" if ensemble and repeats > 1 else "")
         + "; inference "
         + "; ".join(f"L{level} {inference[level].describe()}" for level in levels)
-        + ("; at every level each patch's code averaged with its point-inverted patch's" if INVERSION else "")
+        + ("".join(f"; {line}" for line in _DEFAULT.describe().splitlines() if "point-inverted" in line))
     )
     retried = [retried_note(s.name, seed, new) for s in scores for seed, new in s.retried]
     particles = [[s.name, *(f"{np.mean(s.object_f1[level]):.3f}" for level in levels)] for s in scores if s.object_f1]

@@ -62,10 +62,12 @@ from benchmarks.validation_pairs import paired
 from benchmarks.level1_probe import code_response, crossing, level1_mixing, shares_of
 from hypseg.baselines import BASELINES, evaluate_baseline, make_baseline
 from hypseg.baselines.patch_pca import principal_axes
-from benchmarks.quality import (INFERENCE, INVERSION, SETS, LevelInference, baseline_in_object, cluster_volumes, level_labels,
-                                level_weights, particle_centre_f1, particle_f1, score_labels, segment_config, segment_embeddings)
+from benchmarks.quality import (INFERENCE, SETS, LevelInference, baseline_in_object, cluster_volumes, level_labels,
+                                inverted, level_weights, particle_centre_f1, particle_f1, score_labels, segment_config,
+                                segment_embeddings)
 from hypseg.config import cpu_recipe
-from hypseg.config.segment import BAND_FEATURES, CLUSTERERS, CONTRAST_ASSIGNS, CONTRAST_FEATURES, CONTRAST_PARTS, SPACES
+from hypseg.config.segment import (BAND_FEATURES, CLUSTERERS, CONTRAST_ASSIGNS, CONTRAST_FEATURES, CONTRAST_PARTS, INVERSIONS,
+                                   SPACES)
 from hypseg.data import SyntheticConfig, discover_cases, load_normalised, normalise, supervoxels, write_synthetic_dataset
 from hypseg.inference import embed_volume_multiscale
 from hypseg.inference.recipe import cluster_embeddings
@@ -227,9 +229,9 @@ def main() -> None:
                         "the volume's local intensity contrast (intensity) or the two side by side (both) "
                         "(SegmentConfig.contrast_feature), at patch sides P,Q where given (SegmentConfig.contrast_sides); "
                         "the row's contrast_feature is the option as given (repeat)")
-    parser.add_argument("--inversion", action="store_true", help="with --recipe, also score the recipe with every patch's "
-                        "code averaged with its point-inverted patch's where the recipe does not (SegmentConfig.inversion), "
-                        "or not where it does; the row's inversion is the candidate's setting")
+    parser.add_argument("--inversion", action="append", default=[], choices=INVERSIONS, help="with --recipe, also score "
+                        "the recipe with these patch codes averaged with their point-inverted patches' (SegmentConfig.inversion: "
+                        "none, finer or every); the row's inversion is the option (repeat)")
     parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, "
                         "also score the recipe with every level's clustering seeded S instead of 0 (SegmentConfig.seed: "
                         "subsamples and restarts), paired against the recipe's own rows: how far the clustering's "
@@ -395,10 +397,11 @@ def main() -> None:
               | {how.supervoxel_size for how in recipe.values() if how.supervoxel_size})
     segments = {size: [supervoxels(v, size=size) for v in val] for size in sorted(needed) if size}
 
-    def embedded(volumes, sides, inversion=INVERSION) -> list[np.ndarray]:
+    def embedded(volumes, sides, inversion=None) -> list[np.ndarray]:
         """One embedding per volume at ``sides``: the models' side by side (one factor per model and side; level 1's
         side from its own models), projected as --level1-components / --finer-components say; each patch's code
-        averaged with its point-inverted patch's where ``inversion`` says so (the recipe's by default)."""
+        averaged with its point-inverted patch's where ``inversion`` (a bool; None: the recipe's setting) says so."""
+        inversion = inverted(sides) if inversion is None else inversion
         members = level1_models if sides == level1.patch_sides else models
         found = [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides, inversion=inversion) for model in members],
                                 axis=-1)
@@ -411,7 +414,9 @@ def main() -> None:
         + [sides for sides, _ in level1_choices] + [(p,) for p in args.band_sides]
         + [(int(f.partition(":")[2]),) for f in args.band_feature if f.startswith("embedding:")]
         + [(int(p),) for pair in args.contrast_sides if pair != "0" for p in pair.split(",")])}  # local contrast's
-    inverted = {sides: embedded(val, sides, not INVERSION) for sides in embeddings} if args.inversion else None
+    # per --inversion, the codes at every side: the recipe's own where the candidate inverts it alike
+    inverted_codes = {mode: {sides: embedded(val, sides, inverted(sides, mode)) if inverted(sides, mode) != inverted(sides) else codes
+                             for sides, codes in embeddings.items()} for mode in args.inversion}
     if args.mixing:  # how far from the origin the voxels' embeddings lie: |y| in the ball, |u| in R^d
         print(json.dumps({"embedding_norm_median_p99": {",".join(map(str, sides)): np.round(np.percentile(
             np.concatenate([np.linalg.norm(e, axis=-1).ravel() for e in v]), [50, 99]), 3).tolist()
@@ -470,7 +475,7 @@ def main() -> None:
     choices = [None, *(("level1", c) for c in level1_choices), *(("voxel_band", r) for r in args.voxel_band),
                *(("band_sides", p) for p in args.band_sides), *(("band_feature", f) for f in args.band_feature),
                *(("field_retry", k) for k in args.field_retry),
-               *(("kmeans_seed", s) for s in args.kmeans_seed), *((("inversion", not INVERSION),) if args.inversion else ()),
+               *(("kmeans_seed", s) for s in args.kmeans_seed), *(("inversion", mode) for mode in args.inversion),
                *(("contrast_components", k) for k in args.contrast_components),
                *(("contrast_divides", d) for d in args.contrast_divides),
                *(("contrast_assign", a) for a in args.contrast_assign),
@@ -510,7 +515,7 @@ def main() -> None:
             named |= {"contrast_feature": value}
         elif what in ("kmeans_seed", "inversion"):
             named |= {what: value}
-        found = cluster_volumes(inverted if what == "inversion" else embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,
+        found = cluster_volumes(inverted_codes[value] if what == "inversion" else embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,
                                 segments=segments,
                                 weights=weights if choice is None else {**weights, **level_weights([finer[1]], segments)},
                                 members=args.ensemble, volumes=val)

@@ -48,7 +48,7 @@ def test_segment_without_options_gives_the_label_maps_the_quality_benchmark_scor
     volumes = load_normalised(test, config=config.data)
     model = load_model(root / "run").network
     levels = quality.CELL_LEVELS
-    embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides, inversion=quality.INVERSION) for v in volumes]
+    embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides, inversion=quality.inverted(sides)) for v in volumes]
                   for sides in dict.fromkeys(quality.INFERENCE[level].patch_sides for level in levels)}
     settings = list(dict.fromkeys(quality.INFERENCE.values()))
     segments = {500: [supervoxels(v, size=500) for v in volumes]}

@@ -316,7 +316,7 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     embed = script.embed_volume_multiscale
 
     def recorded(model, volume, *, patch_sizes, inversion):
-        assert inversion == script.INVERSION  # no --inversion: the recipe's own setting alone
+        assert inversion == script.inverted(tuple(patch_sizes))  # no --inversion: the recipe's own setting alone
         calls.append((tuple(patch_sizes), model.config.latent_dim, volume))
         return embed(model, volume, patch_sizes=patch_sizes, inversion=inversion)
     monkeypatch.setattr(script, "embed_volume_multiscale", recorded)
@@ -366,9 +366,9 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
     assert not any(np.allclose(volume, given) for volume, given in zip(finer[len(volumes):], volumes))
 
 
-def test_inversion_scores_the_recipe_on_codes_embedded_the_other_way(script, monkeypatch, capsys):
-    """--inversion: one more recipe row, clustered on every side's codes embedded with the recipe's inversion
-    setting reversed, paired against the recipe's own row."""
+def test_inversion_scores_the_recipe_on_codes_averaged_with_their_inverted_patches(script, monkeypatch, capsys):
+    """--inversion finer / every: one more recipe row each, clustered on the codes averaged with their inverted
+    patches' at the finer levels' side or at every side, paired against the recipe's own row."""
     import json
 
     _tiny_split(script, monkeypatch)
@@ -388,17 +388,19 @@ def test_inversion_scores_the_recipe_on_codes_embedded_the_other_way(script, mon
     monkeypatch.setattr(script, "cluster_volumes", kept)
     tiny = '{"train": {"steps": 2}, "data": {"patch_max": 12.0, "triplets_per_batch": 16}}'
     monkeypatch.setattr("sys.argv", ["validation_split.py", "--override", tiny, "--sides", "10", "--supervoxels", "100",
-                                     "--purity-power", "0", "--recipe", "--inversion"])
+                                     "--purity-power", "0", "--recipe", "--inversion", "finer", "--inversion", "every"])
     script.main()
-    other = not script.INVERSION
-    assert {sides for inversion, sides in given if inversion == other} == {sides for inversion, sides in given} == {(10,), (5,)}
+    assert [inversion for inversion, _ in given[:4]] == [script.inverted(sides) for _, sides in given[:4]]  # the recipe's own first
+    assert {sides for inversion, sides in given if inversion} == {(10,), (5,)}
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     recipe = [row for row in rows if row.get("inference") == "recipe (quality.INFERENCE)"]
-    assert ["inversion" in row for row in recipe] == [False, True] and recipe[1]["inversion"] is other
-    assert set(recipe[1]["minus_recipe_level1"]) == {"1", "2", "3"}
-    own, candidate = clustered
-    assert not np.array_equal(own[(5,)][0], candidate[(5,)][0])  # the candidate's codes are the other embedding's
+    assert [row.get("inversion") for row in recipe] == [None, "finer", "every"]
+    assert all(set(row["minus_recipe_level1"]) == {"1", "2", "3"} for row in recipe[1:])
+    own, finer, every = clustered
+    assert finer[(10,)] is own[(10,)] and not np.array_equal(finer[(5,)][0], own[(5,)][0])  # level 1's codes as they are
+    assert every[(5,)][0] is not finer[(5,)][0] and np.array_equal(every[(5,)][0], finer[(5,)][0])  # embedded alike
+    assert not np.array_equal(every[(10,)][0], own[(10,)][0])
 
 
 def test_inversion_without_the_recipe_is_refused(script, monkeypatch, capsys):
-    _refused(script, monkeypatch, capsys, ["--inversion"], "--inversion needs --recipe")
+    _refused(script, monkeypatch, capsys, ["--inversion", "every"], "--inversion needs --recipe")

@@ -413,12 +413,16 @@ def test_inversion_averages_every_code_with_its_inverted_patchs_and_the_manifest
 
     _noisy_ball(tmp_path / "v.nii.gz")
     codes = {}
-    for flag, value in (("--inversion", True), ("--no-inversion", False)):
-        result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / flag, "-k", 2, flag)
+    for value in ("every", "none"):
+        result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / value, "-k", 2,
+                         "--inversion", value)
         assert result.exit_code == 0, result.output
-        assert json.loads((tmp_path / flag / "segmentation.json").read_text())["recipe"]["inversion"] is value
-        codes[value] = np.load(tmp_path / flag / "v_embedding.npy")
-    assert codes[True].shape == codes[False].shape and not np.allclose(codes[True], codes[False], atol=1e-4)
+        assert json.loads((tmp_path / value / "segmentation.json").read_text())["recipe"]["inversion"] == value
+        codes[value] = np.load(tmp_path / value / "v_embedding.npy")
+    assert codes["every"].shape == codes["none"].shape and not np.allclose(codes["every"], codes["none"], atol=1e-4)
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "bad", "--inversion", "all")
+    assert result.exit_code == 2 and not (tmp_path / "bad").exists()
+    assert result.output.strip().splitlines()[-1] == "hypseg: error: SegmentConfig: inversion must be one of none, finer, every, got 'all'"
 
 
 def test_voxel_band_sets_how_near_level_ones_boundary_voxels_decide_alone(model_dir, tmp_path):

@@ -81,7 +81,7 @@ def test_codes_averaged_with_inverted_patches_are_the_same_chunk_by_chunk(model_
     from hypseg.inference.embed import embed_volume
     from hypseg.inference.model_io import load_model
 
-    config = dataclasses.replace(_recipe("default"), inversion=not segment_preset("default").inversion)
+    config = dataclasses.replace(_recipe("default"), inversion="finer")
     whole, out = tmp_path / "whole", tmp_path / "chunked"
     segment_files([volume_file], model_dir=model_dir, out=whole, config=config)
     segment_files([volume_file], model_dir=model_dir, out=out, config=config, chunk=TILE)
@@ -92,8 +92,8 @@ def test_codes_averaged_with_inverted_patches_are_the_same_chunk_by_chunk(model_
 
     model = load_model(model_dir)  # the saved embedding is the finest level's, embedded as the setting says
     sides = resolve_patch_sides(config, patch_size=model.patch_size).levels[-1].patch_sides
-    finest = embed_volume(model.network, model.normalise(load_volume(volume_file).array), patch_size=sides[0],
-                          inversion=config.inversion)
+    assert sides != resolve_patch_sides(config, patch_size=model.patch_size).levels[0].patch_sides
+    finest = embed_volume(model.network, model.normalise(load_volume(volume_file).array), patch_size=sides[0], inversion=True)
     np.testing.assert_allclose(embedding, finest, atol=1e-6)
 
 

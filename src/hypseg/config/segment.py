@@ -38,6 +38,8 @@ CONTRAST_ASSIGNS = ("posterior", "likelihood")
 CONTRAST_FEATURES = ("embedding", "intensity", "both")
 #: what level 1's voxel band decides by (``SegmentConfig.band_feature``)
 BAND_FEATURES = ("embedding", "intensity")
+#: which patch codes are averaged with their point-inverted patches' (``SegmentConfig.inversion``)
+INVERSIONS = ("none", "finer", "every")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,11 +213,12 @@ class SegmentConfig(Config):
         Voxels (6-connected steps) by which local contrast's object (``contrast_sides``) is grown after its boundary's
         refinement (``refine``), before its holes are filled: the blurred rim of a small particle differs less from its
         surroundings than its core, and the mixture leaves it to the specimen. 0: not grown.
-    inversion : bool
-        Every patch's code is averaged with the code of the same patch point-inverted (every axis reversed through
-        its centre), in the tangent space at the origin (:mod:`hypseg.inference.embed`): the part of a code that
-        changes sign with the direction of an edge cancels, so k-means does not split a thin bright shell by which
-        side of its patches is bright. The encoder runs twice per patch.
+    inversion : str
+        Which patch codes are averaged with the code of the same patch point-inverted (every axis reversed through
+        its centre), in the tangent space at the origin (:mod:`hypseg.inference.embed`): ``"none"``, ``"finer"`` (the
+        codes at the finer levels' patch sides, unless level 1 reads that side too) or ``"every"`` (every side embedded).
+        The part of a code that changes sign with the direction of an edge cancels, so k-means does not split a thin
+        bright shell by which side of its patches is bright. The encoder runs twice per patch at those sides.
     contrast_feature : str
         What local contrast's mixture (``contrast_sides``) is fitted on: each voxel's embedding at the finer side minus
         its embedding at the coarser (``"embedding"``), or the volume's own local intensity contrast at the same two
@@ -244,7 +247,7 @@ class SegmentConfig(Config):
     contrast_assign: str = "posterior"
     contrast_grow: int = 0
     contrast_feature: str = "embedding"
-    inversion: bool = False
+    inversion: str = "none"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(self.levels))
@@ -279,6 +282,8 @@ class SegmentConfig(Config):
         if any(isinstance(p, bool) or int(p) != p or p < 1 for p in self.band_sides):
             raise UserError(f"SegmentConfig: band_sides must be whole patch sides >= 1, got {list(self.band_sides)}")
         object.__setattr__(self, "band_sides", tuple(int(p) for p in self.band_sides))
+        if self.inversion not in INVERSIONS:
+            raise UserError(f"SegmentConfig: inversion must be one of {', '.join(INVERSIONS)}, got {self.inversion!r}")
         if self.band_feature not in BAND_FEATURES:
             raise UserError(f"SegmentConfig: band_feature must be one of {', '.join(BAND_FEATURES)}, got {self.band_feature!r}")
         if self.band_feature == "intensity" and len(self.band_sides) > 1:
@@ -421,14 +426,28 @@ class SegmentConfig(Config):
         """:meth:`at_patch_sides` at the model's own side: for a model whose side divides none of the recipe's."""
         return self.at_patch_sides(())
 
+    def inverts(self, sides: Sequence[int]) -> bool:
+        """Whether the codes at patch ``sides`` are averaged with their point-inverted patches' (``inversion``).
+
+        >>> config = SegmentConfig((LevelConfig(2, patch_sides=(10,)), LevelConfig(4, patch_sides=(5,))), inversion="finer")
+        >>> config.inverts((5,)), config.inverts((10,)), config.inverts((3,))
+        (True, False, False)
+        """
+        sides = tuple(int(p) for p in sides)
+        if self.inversion == "every":
+            return True
+        return (self.inversion == "finer" and sides != self.levels[0].patch_sides
+                and any(sides == level.patch_sides for level in self.levels[1:]))
+
     def describe(self) -> str:
         """One line per level (:meth:`LevelConfig.describe`), and one each for the tangent space, level 1's voxel band
         and its object's refinement where they are used."""
         lines = [level.describe() for level in self.levels]
         if self.space == "tangent":
             lines.append("a hyperbolic model's embeddings clustered in the tangent space at the origin")
-        if self.inversion:
-            lines.append("each patch's code averaged with its point-inverted patch's")
+        if self.inversion != "none":
+            which = "each patch's code" if self.inversion == "every" else "the finer levels' codes"
+            lines.append(f"{which} averaged with the point-inverted patch's")
         if self.banded:
             if self.band_feature == "intensity":
                 box = self.band_box if self.band_sides or self.levels[0].patch_sides else "level 1's patch side"

@@ -342,7 +342,8 @@ def _embed_task(job: Job, item) -> dict[int, list[tuple[tuple[int, int, int], in
     blocks = {}
     for sides in job.side_sets:
         blocks[_sides_name(sides)] = embed_volume_multiscale(model.network, slab, patch_sizes=sides, tile=job.embed_tile,
-                                                             device=job.device, region=core, inversion=job.config.inversion)
+                                                             device=job.device, region=core,
+                                                             inversion=job.config.inverts(sides))
     counts: dict[int, list] = {}
     inner = slab[core]
     for size in job.sizes:

@@ -130,14 +130,14 @@ def segment(
     for i, volume in enumerate(iterator):
         for s in sides:
             embeddings[s].append(embed_volume_multiscale(model.network, volume, patch_sizes=s, tile=tile, device=device,
-                                                         inversion=config.inversion))
+                                                         inversion=config.inverts(s)))
         alike.append(warn_if_collapsed([embeddings[s][-1] for s in sides], volume=i))
     sizes = sorted({level.supervoxel_size for level in config.levels} - {None})
     segments = {size: [supervoxels(v, size=size, tile=config.supervoxel_tile) for v in volumes] for size in sizes}
     found = cluster_embeddings(embeddings, config, geometry=model.config.model, segments=segments,
                                device=None if device == "cpu" else device, volumes=volumes,
                                embed=lambda s, i: embed_volume_multiscale(model.network, volumes[i], patch_sizes=s, tile=tile,
-                                                                          device=device, inversion=config.inversion))
+                                                                          device=device, inversion=config.inverts(s)))
     return RecipeResult(config, found, embeddings, tuple(alike), model.run_dir)
 
 
