@@ -60,9 +60,9 @@ FINE_LEVEL1 = "hypseg default, level 1 at the finer levels' patch and means (dia
 TWIN = "the default's inference on box-mean intensity, no model (diagnostic)"
 UNREFINED = "hypseg default, level-1 boundary not refined (diagnostic)"
 NO_BAND = "hypseg default without level 1's voxel band (diagnostic)"
-NARROW_BAND = "hypseg default, level 1's voxel band 1 voxel wide (diagnostic)"
+NO_INVERSION = "hypseg default, no code averaged with its inverted patch's (diagnostic)"
 #: the diagnostics of a trained model (:func:`hypseg_run`)
-MODEL_DIAGNOSTICS = (NO_BAND, NARROW_BAND, UNREFINED, NO_CONTAINMENT, FINE_LEVEL1)
+MODEL_DIAGNOSTICS = (NO_BAND, NO_INVERSION, UNREFINED, NO_CONTAINMENT, FINE_LEVEL1)
 #: the diagnostic rows: not peers, not the default
 DIAGNOSTICS = (*MODEL_DIAGNOSTICS, TWIN)
 GMM = "gmm"
@@ -425,16 +425,15 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     level1 = dataclasses.replace(config.levels[0], patch_sides=fine.patch_sides, purity_power=fine.purity_power)
     fine_result = hypseg.segment(image, model, recipe=dataclasses.replace(config, levels=(level1, *config.levels[1:])))
     fine_done = time.perf_counter()
-    narrow = cluster_embeddings(result.embeddings, dataclasses.replace(result.config, voxel_band=1), geometry=model.config.model,
-                                segments=segments, volumes=[normalised])
-    band_done = time.perf_counter()
+    plain = hypseg.segment(image, model, recipe=dataclasses.replace(config, inversion="none"))
+    plain_done = time.perf_counter()
     trained_seed = model.config.train.seed
     return {HYPSEG: Run(dict(result.volumes[0].labels), {"train": trained - start, "segment": segmented - trained}, trained_seed),
             UNREFINED: Run(dict(unrefined[0].labels), {"re-cluster": unrefined_done - done}),
             NO_BAND: Run(dict(unbanded[0].labels), {"re-cluster": unbanded_done - unrefined_done}),
             NO_CONTAINMENT: Run(dict(found[0].labels), {"re-cluster": done - segmented}),
             FINE_LEVEL1: Run(dict(fine_result.volumes[0].labels), {"segment": fine_done - unbanded_done}),
-            NARROW_BAND: Run(dict(narrow[0].labels), {"re-cluster": band_done - fine_done})}
+            NO_INVERSION: Run(dict(plain.volumes[0].labels), {"segment": plain_done - fine_done})}
 
 
 def cluster_profile(image: np.ndarray, labels: np.ndarray) -> list[tuple[float, float]]:
@@ -701,8 +700,9 @@ def main(argv: Sequence[str] | None = None) -> int:
              "preset at the table's k (`segment_preset('default').with_clusters(ks)`, as `hypseg segment -k ...`); "
              "the diagnostic rows cluster the same embeddings and supervoxels without the level-1 boundary's refinement, "
              "without its voxel band, and with containment off, and run level 1 "
-             "with the finer levels' p = 5 and purity^8 means instead of p = 10 and plain means, and level 1's voxel band "
-             "1 voxel wide instead of 2 (`--voxel-band 1`, the last record's default, `real_data_band_1.md`); the "
+             "with the finer levels' p = 5 and purity^8 means instead of p = 10 and plain means; another segments again with "
+             "no code averaged with its inverted patch's (`--inversion none`, the default before 2026-12-07), "
+             "the same labels at k = 2); the "
              "intensity twin "
              "runs the default's inference with every embedding replaced by the mean intensity over its patch side's "
              "box, without a model (`benchmarks/intensity_twin.py`). Peers: every "

@@ -197,14 +197,14 @@ def test_hypseg_run_labels_every_cluster_count_with_and_without_containment(tmp_
     assert (tmp_path / "seed0").is_dir()
     assert runs[rd.HYPSEG].seed == 0
     # the unrefined and unbanded rows are the default without its level-1 refinement or band, through the public API,
-    # and the narrow band its band 1 voxel wide
+    # and the last default's codes, none averaged with its inverted patch's
     import dataclasses
 
     import hypseg
     from hypseg.config import segment_preset
 
     for row, change in ((rd.UNREFINED, {"refine": 0}), (rd.NO_BAND, {"voxel_band": 0}),  # the default less one step
-                        (rd.NARROW_BAND, {"voxel_band": 1})):  # or its band narrower
+                        (rd.NO_INVERSION, {"inversion": "none"})):  # or its codes as they are
         plain = hypseg.segment(volume, hypseg.load_model(tmp_path / "seed0"),
                                recipe=dataclasses.replace(segment_preset("default").with_clusters((2, 3)), **change))
         for k in (2, 3):

@@ -367,8 +367,9 @@ def test_main_scores_the_recipe_with_two_models_end_to_end_on_tiny_volumes(scrip
 
 
 def test_inversion_scores_the_recipe_on_codes_averaged_with_their_inverted_patches(script, monkeypatch, capsys):
-    """--inversion finer / every: one more recipe row each, clustered on the codes averaged with their inverted
-    patches' at the finer levels' side or at every side, paired against the recipe's own row."""
+    """--inversion none / every: one more recipe row each, clustered on the codes averaged with their inverted
+    patches' at no side or at every side, paired against the recipe's own row; a side the candidate treats as the
+    recipe does keeps the recipe's codes."""
     import json
 
     _tiny_split(script, monkeypatch)
@@ -388,18 +389,18 @@ def test_inversion_scores_the_recipe_on_codes_averaged_with_their_inverted_patch
     monkeypatch.setattr(script, "cluster_volumes", kept)
     tiny = '{"train": {"steps": 2}, "data": {"patch_max": 12.0, "triplets_per_batch": 16}}'
     monkeypatch.setattr("sys.argv", ["validation_split.py", "--override", tiny, "--sides", "10", "--supervoxels", "100",
-                                     "--purity-power", "0", "--recipe", "--inversion", "finer", "--inversion", "every"])
+                                     "--purity-power", "0", "--recipe", "--inversion", "none", "--inversion", "every"])
     script.main()
+    assert script.inverted((5,)) and not script.inverted((10,))  # the default's: the finer levels' side alone
     assert [inversion for inversion, _ in given[:4]] == [script.inverted(sides) for _, sides in given[:4]]  # the recipe's own first
-    assert {sides for inversion, sides in given if inversion} == {(10,), (5,)}
+    assert sorted(given[4:]) == [(False, (5,))] * 2 + [(True, (10,))] * 2  # each candidate embeds only the side it changes
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     recipe = [row for row in rows if row.get("inference") == "recipe (quality.INFERENCE)"]
-    assert [row.get("inversion") for row in recipe] == [None, "finer", "every"]
+    assert [row.get("inversion") for row in recipe] == [None, "none", "every"]
     assert all(set(row["minus_recipe_level1"]) == {"1", "2", "3"} for row in recipe[1:])
-    own, finer, every = clustered
-    assert finer[(10,)] is own[(10,)] and not np.array_equal(finer[(5,)][0], own[(5,)][0])  # level 1's codes as they are
-    assert every[(5,)][0] is not finer[(5,)][0] and np.array_equal(every[(5,)][0], finer[(5,)][0])  # embedded alike
-    assert not np.array_equal(every[(10,)][0], own[(10,)][0])
+    own, none, every = clustered
+    assert none[(10,)] is own[(10,)] and every[(5,)] is own[(5,)]
+    assert not np.array_equal(none[(5,)][0], own[(5,)][0]) and not np.array_equal(every[(10,)][0], own[(10,)][0])
 
 
 def test_inversion_without_the_recipe_is_refused(script, monkeypatch, capsys):

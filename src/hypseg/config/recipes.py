@@ -21,6 +21,9 @@ PURITY_POWER = 8.0
 REFINE_PASSES = 2
 #: how near level 1's boundary the ``default`` preset's voxels take their own nearest centre (``SegmentConfig.voxel_band``)
 VOXEL_BAND = 2
+#: which patch codes the ``default`` preset averages with their point-inverted patches' (``SegmentConfig.inversion``): the
+#: finer levels', whose codes otherwise may carry which side of a thin bright shell is bright, an axis k-means splits by
+INVERSION = "finer"
 #: what those voxels decide by (``SegmentConfig.band_feature``) and its box side (``SegmentConfig.band_sides``): the
 #: image's mean over a box of side 5 against the mean of level 1's clusters there, which has no bend at a bright, soft
 #: edge where a patch's code lies nearer the object than its mean intensity
@@ -137,7 +140,9 @@ def default_segmentation() -> SegmentConfig:
 
     Level 1 (k = 2): 10^3 patches, plain means of 500-voxel supervoxels, one fit per volume; its
     object, holes filled, is the level-1 map. Level 2 (k = 4): 5^3 patches, purity^8-weighted means,
-    one fit per volume inside the object. Level 3 (k = 8): as level 2, one fit over all volumes. A
+    one fit per volume inside the object. Level 3 (k = 8): as level 2, one fit over all volumes. Each p = 5 code is the
+    mean of the patch's and of the patch's with every axis reversed (:mod:`hypseg.inference.embed`), so that it does
+    not say which side of an edge is bright. A
     hyperbolic model's embeddings are clustered in the tangent space at the origin
     (:mod:`hypseg.inference.tangent`): the same labels as the ball's where objects are large, fewer
     background voxels drawn into a rare, bright, soft-edged object. Before its holes are filled, the voxels
@@ -162,7 +167,7 @@ def default_segmentation() -> SegmentConfig:
     ), space="tangent", refine=REFINE_PASSES, voxel_band=VOXEL_BAND, band_sides=BAND_SIDES, band_feature=BAND_FEATURE,
        field_retry=FIELD_RETRY, contrast_sides=CONTRAST_SIDES,
        contrast_components=CONTRAST_COMPONENTS, contrast_divides=CONTRAST_DIVIDES, contrast_grow=CONTRAST_GROW,
-       contrast_feature=CONTRAST_FEATURE)
+       contrast_feature=CONTRAST_FEATURE, inversion=INVERSION)
 
 
 def paper_segmentation() -> SegmentConfig:
