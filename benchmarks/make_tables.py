@@ -254,6 +254,9 @@ CODE_RESPONSE_SETS = {"regular": "validation_code_response_regular", "irregular"
                       "Shepp-Logan": "validation_code_response_shepp_logan", "cells at half size": "validation_code_response_half_size",
                       "rare bright blurred cells": "validation_code_response_rare_bright",
                       "nuclei-sized bright blurred cells": "validation_code_response_nuclei_sized"}
+#: the sets the codes averaged with their inverted patches' (SegmentConfig.inversion) were validated on
+INVERSION_SETS = {label: name for label, name in CODE_RESPONSE_SETS.items()
+                  if label in ("regular", "irregular", "Shepp-Logan", "cells at half size", "nuclei-sized bright blurred cells")}
 #: the set with no object in a field of view (small particles filling the box), validated apart from the cell sets
 CROWDED_SETS = {"crowded particles": "validation_code_response_crowded"}
 #: the crowded set of generator seed 1 (``validation_split --data-seed 1``), its sections kept in the same file
@@ -288,6 +291,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "band-sides-seeds": seeded_choice(CODE_RESPONSE_SETS, "band-sides", "band_sides"),
     "band-feature-seeds": seeded_choice(CODE_RESPONSE_SETS, "band-feature", "band_feature"),
     "voxel-band-box-seeds": seeded_choice(CODE_RESPONSE_SETS, "voxel-band-box", "voxel_band"),
+    "inversion-seeds": seeded_choice(INVERSION_SETS, "inversion-modes", "inversion"),
     "twin-split-seeds": twin_split({**CROWDED_SETS, **{label: CODE_RESPONSE_SETS[label] for label in ("regular", "Shepp-Logan")}},
                                    "twin-split"),
     "twin-split-particles-seeds": twin_split(CROWDED_SETS, "twin-split", score="object_f1"),
