@@ -36,7 +36,7 @@ def segment(
     contrast_assign: Optional[str] = typer.Option(None, "--contrast-assign", metavar="HOW", help="How local contrast's mixture (see --contrast-sides) assigns each voxel: posterior (its most probable component) or likelihood (its most likely, the mixing weights left out: a rare component, the particles, then holds more of the faint ones; the default recipe's posterior)."),
     contrast_grow: Optional[int] = typer.Option(None, "--contrast-grow", metavar="N", help="Grow local contrast's object (see --contrast-sides) by N voxels after its refinement: a blurred particle's rim stands out less than its core (the default recipe's 1; 0: not grown)."),
     contrast_feature: Optional[str] = typer.Option(None, "--contrast-feature", metavar="WHAT", help="What local contrast's mixture (see --contrast-sides) is fitted on: embedding (the embedding at P minus at Q), intensity (the volume's own box mean at P minus at Q, one value per voxel: the object of a volume that reaches local contrast then does not depend on the embedding; the finer levels still cluster it) or both side by side (the default recipe's intensity)."),
-    inversion: Optional[str] = typer.Option(None, "--inversion", metavar="WHICH", help="Average patch codes with the codes of the same patches with every axis reversed (in the tangent space at the origin): none, finer (the finer levels' patch sides) or every (every side). What a code says about the direction of an edge cancels, so a thin bright shell is not split by which side of it is bright; the encoder runs twice at those sides."),
+    inversion: Optional[str] = typer.Option(None, "--inversion", metavar="WHICH", help="Average patch codes with the codes of the same patches with every axis reversed (in the tangent space at the origin): none, finer (the finer levels' patch sides, the default recipe's) or every (every side). What a code says about the direction of an edge cancels, so a thin bright shell is not split by which side of it is bright; the encoder runs twice at those sides."),
     nested: bool = typer.Option(False, "--nested", help="Each level refines the one above (a tree of labels; needs --no-containment)."),
     subsample: Optional[int] = typer.Option(None, min=100, help="Voxels (or supervoxels) each k-means is fitted on (default 50000)."),
     supervoxels: Optional[int] = typer.Option(None, min=0, help="Voxels per SLIC supervoxel at every level: cluster each supervoxel's mean embedding, so labels follow the image's edges (0: cluster every voxel)."),
@@ -66,7 +66,8 @@ def segment(
     (k = 2) at p = 10 per volume, the voxels within 2 of its boundary deciding by the image's box mean, its
     boundary refined by intensity and its object's holes filled; levels 2 (k = 4, per volume) and 3
     (k = 8, pooled) at p = 5 inside that object (around it, where local contrast found it); purity-weighted means
-    of 500-voxel supervoxels; the embeddings clustered in the tangent space at the origin. '--recipe paper' is the
+    of 500-voxel supervoxels, each p = 5 code averaged with its point-inverted patch's; the embeddings clustered in the
+    tangent space at the origin. '--recipe paper' is the
     paper's protocol
     (every voxel, p = 5, k = 2, 4, 8 per volume, hyperbolic k-means in the ball).
 
