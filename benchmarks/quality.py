@@ -202,10 +202,13 @@ INFERENCE: Mapping[int, LevelInference] = {
 INVERSION = _DEFAULT.inversion
 
 
-def inverted(sides: Sequence[int], inversion: str = INVERSION) -> bool:
-    """Whether the benchmark's codes at patch ``sides`` are averaged with their inverted patches' under ``inversion``
-    (:meth:`hypseg.config.SegmentConfig.inverts` of the ``default`` preset, whose levels :data:`INFERENCE` follows)."""
-    return dataclasses.replace(_DEFAULT, inversion=inversion).inverts(sides)
+def inverted(sides: Sequence[int], inversion: str = INVERSION, *, inference: Mapping[int, LevelInference] = INFERENCE,
+             levels: Mapping[int, int] | None = None) -> bool:
+    """Whether the codes at patch ``sides`` are averaged with their inverted patches' under ``inversion`` when the levels
+    are clustered as ``inference`` says (:meth:`hypseg.config.SegmentConfig.inverts` of its :func:`segment_config`, as
+    ``hypseg segment`` decides it; ``levels``: level -> clusters, by default the cell sets')."""
+    config = segment_config(inference, levels or CELL_LEVELS, seed=0)
+    return dataclasses.replace(config, inversion=inversion).inverts(sides)
 
 
 def segment_config(inference: Mapping[int, LevelInference], levels: Mapping[int, int], *, seed: int) -> SegmentConfig:
@@ -345,7 +348,8 @@ def train_and_score(
     model = result.model
     minutes = (time.process_time() - start) / 60
     start = time.perf_counter()
-    embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides, inversion=inverted(sides)) for v in test]
+    embeddings = {sides: [embed_volume_multiscale(model, v, patch_sizes=sides,
+                                                  inversion=inverted(sides, inference=inference, levels=levels)) for v in test]
                   for sides in embedded_sides(segment_config(inference, levels, seed=seed))}
     embed_seconds = (time.perf_counter() - start) / len(test)
     labels = segment_embeddings(embeddings, config, levels, seed=seed, inference=inference, segments=segments,
@@ -544,7 +548,8 @@ def set_table(name: str, scores: Sequence[MethodScore], *, volumes: int, repeats
         + (f" (an 'ensemble of {repeats} seeds' row clusters the {repeats} models' embeddings side by side)" if ensemble and repeats > 1 else "")
         + "; inference "
         + "; ".join(f"L{level} {inference[level].describe()}" for level in levels)
-        + ("".join(f"; {line}" for line in _DEFAULT.describe().splitlines() if "point-inverted" in line))
+        + ("; the finer levels' codes averaged with their point-inverted patches'"
+           if any(inverted(inference[level].patch_sides, inference=inference, levels=SETS[name].levels) for level in levels) else "")
     )
     retried = [retried_note(s.name, seed, new) for s in scores for seed, new in s.retried]
     particles = [[s.name, *(f"{np.mean(s.object_f1[level]):.3f}" for level in levels)] for s in scores if s.object_f1]

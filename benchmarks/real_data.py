@@ -381,7 +381,8 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     (every level clustered over the whole volume, the level-1 map without its holes filled); another with
     containment but the level-1 object's boundary as its supervoxels give it (no refinement); another
     runs level 1 with the patch sides and purity weighting of the preset's finer levels (p = 5,
-    purity^8 means) instead of its own (p = 10, plain means), everything else as the default.
+    purity^8 means) instead of its own (p = 10, plain means), on their codes as the default averages them
+    (``inversion``), everything else as the default.
     ``steps`` shortens the training (None: the recipe's own); ``supervoxel_tile`` replaces the preset's
     SLIC tile side (a side above the volume's: one SLIC over the whole volume); ``space`` the preset's
     clustering space (``"ball"`` or ``"tangent"``; None: the preset's own).
@@ -423,7 +424,8 @@ def hypseg_run(image: np.ndarray, clusters: Sequence[int], *, seed: int, steps: 
     unbanded_done = time.perf_counter()
     fine = segment_preset("default").levels[-1]
     level1 = dataclasses.replace(config.levels[0], patch_sides=fine.patch_sides, purity_power=fine.purity_power)
-    fine_result = hypseg.segment(image, model, recipe=dataclasses.replace(config, levels=(level1, *config.levels[1:])))
+    fine_result = hypseg.segment(image, model, recipe=dataclasses.replace(  # level 1 reads the finer levels' own codes
+        config, levels=(level1, *config.levels[1:]), inversion="every" if config.inversion == "finer" else config.inversion))
     fine_done = time.perf_counter()
     plain = hypseg.segment(image, model, recipe=dataclasses.replace(config, inversion="none"))
     plain_done = time.perf_counter()
@@ -701,7 +703,7 @@ def main(argv: Sequence[str] | None = None) -> int:
              "the diagnostic rows cluster the same embeddings and supervoxels without the level-1 boundary's refinement, "
              "without its voxel band, and with containment off, and run level 1 "
              "with the finer levels' p = 5 and purity^8 means instead of p = 10 and plain means; another segments again with "
-             "no code averaged with its inverted patch's (`--inversion none`, the default before 2026-12-07), "
+             "no code averaged with its inverted patch's (`--inversion none`, the default before 2026-12-07; "
              "the same labels at k = 2); the "
              "intensity twin "
              "runs the default's inference with every embedding replaced by the mean intensity over its patch side's "

@@ -472,3 +472,17 @@ def test_a_crowded_run_adds_the_particle_f1_table_and_keeps_it_in_the_saved_scor
     row = [r for r in _rows(text.split("The F1 of the cluster")[1]) if r[0] == FULL][0]
     assert row[1:] == [f"{np.mean(full.object_f1[level]):.3f}" for level in (1, 2, 3)]
     assert quality.render_saved(quality.saved_path(out)) == text
+
+
+def test_the_benchmark_inverts_the_codes_at_the_sides_hypseg_segment_would():
+    """quality.inverted follows the scored inference's own levels as SegmentConfig.inverts does for hypseg segment."""
+    from benchmarks import quality
+    from hypseg.config import segment_preset
+
+    default = segment_preset("default")
+    for sides in ((5,), (10,)):
+        assert quality.inverted(sides) == default.inverts(sides)
+    assert quality.inverted((5,)) and not quality.inverted((10,))
+    same_side = quality.uniform_inference((5,), 500)  # level 1 reads the finer levels' side: none inverted
+    assert not quality.inverted((5,), inference=same_side) and not default.at_patch_sides((5,)).inverts((5,))
+    assert quality.inverted((5,), "every", inference=same_side)

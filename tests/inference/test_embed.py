@@ -218,3 +218,18 @@ def test_inversion_tiled_and_in_a_region_equal_the_whole_volume():
     box = (slice(2, 9), slice(1, 6), slice(3, 9))
     np.testing.assert_allclose(embed_volume(model, volume, patch_size=5, tile=4, inversion=True, region=box), whole[box],
                                rtol=0, atol=1e-6)
+
+
+def test_codes_are_averaged_in_the_tangent_space_and_mapped_back_into_the_ball():
+    """Far from the origin the tangent-space mean differs from the coordinates' mean: the average is the former."""
+    from hypseg.geometry import expmap0, logmap0
+    from hypseg.inference.embed import average_inverted
+
+    codes, inverted = np.array([[0.9, 0.0], [0.5, 0.5]]), np.array([[0.0, 0.9], [0.5, -0.5]])
+    ball = average_inverted(_model(), codes, inverted)
+    t = lambda a: logmap0(torch.from_numpy(a), c=1.0)  # noqa: E731
+    expected = expmap0((t(codes) + t(inverted)) / 2, c=1.0).numpy()
+    np.testing.assert_allclose(ball, expected, rtol=0, atol=1e-6)
+    assert np.abs(ball - (codes + inverted) / 2).max() > 0.05 and (np.linalg.norm(ball, axis=1) < 1).all()
+    flat = average_inverted(_model("euclidean"), codes, inverted)  # a Euclidean model's codes: their plain mean
+    np.testing.assert_allclose(flat, (codes + inverted) / 2, rtol=0, atol=1e-7)
