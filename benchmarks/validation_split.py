@@ -400,7 +400,8 @@ def main() -> None:
     def embedded(volumes, sides, inversion=None) -> list[np.ndarray]:
         """One embedding per volume at ``sides``: the models' side by side (one factor per model and side; level 1's
         side from its own models), projected as --level1-components / --finer-components say; each patch's code
-        averaged with its point-inverted patch's where ``inversion`` (a bool; None: the recipe's setting) says so."""
+        averaged with its point-inverted patch's where ``inversion`` (a bool; None: the recipe's setting at its own levels'
+        sides, so a row that moves level 1 to a finer side reads that side's codes as the recipe's finer levels do)."""
         inversion = inverted(sides) if inversion is None else inversion
         members = level1_models if sides == level1.patch_sides else models
         found = [np.concatenate([embed_volume_multiscale(model, v, patch_sizes=sides, inversion=inversion) for model in members],
