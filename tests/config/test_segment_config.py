@@ -23,7 +23,9 @@ def test_default_preset_is_the_benchmark_recipe_and_paper_the_papers_protocol():
     assert paper.levels == tuple(LevelConfig(k, patch_sides=(5,)) for k in (2, 4, 8))
     assert not paper.contained and all(level.supervoxel_size is None and not level.pooled for level in paper.levels)
     assert default.space == "tangent" and paper.space == "ball"  # the paper clusters with hyperbolic k-means
-    assert default.describe().splitlines()[-7:] == ["a hyperbolic model's embeddings clustered in the tangent space at the origin",
+    assert default.inversion == "finer" and paper.inversion == "none"  # the paper's codes as the encoder gives them
+    assert default.describe().splitlines()[-8:] == ["a hyperbolic model's embeddings clustered in the tangent space at the origin",
+                                                    "the finer levels' codes averaged with their point-inverted patches'",
                                                     "level 1's voxels within 2 of its clusters' boundary take their nearest centre by "
                                                     "the volume's mean over a box of side 5",
                                                     "where level 1's object lies in no field of view, level 1 clustered again with 3 "

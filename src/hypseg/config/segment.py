@@ -446,8 +446,8 @@ class SegmentConfig(Config):
         if self.space == "tangent":
             lines.append("a hyperbolic model's embeddings clustered in the tangent space at the origin")
         if self.inversion != "none":
-            which = "each patch's code" if self.inversion == "every" else "the finer levels' codes"
-            lines.append(f"{which} averaged with the point-inverted patch's")
+            lines.append("each patch's code averaged with its point-inverted patch's" if self.inversion == "every" else
+                         "the finer levels' codes averaged with their point-inverted patches'")
         if self.banded:
             if self.band_feature == "intensity":
                 box = self.band_box if self.band_sides or self.levels[0].patch_sides else "level 1's patch side"
