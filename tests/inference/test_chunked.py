@@ -143,6 +143,27 @@ def test_a_two_worker_dask_cluster_gives_the_single_process_labels(model_dir, vo
     assert min(shares.values()) >= 0.9999, shares  # stated bar: a worker's thread count may move a last float bit
 
 
+def _plus(value, *, offset):
+    return value + offset
+
+
+def _first_key(item, *, table):
+    return table[next(iter(item))]
+
+
+def test_a_dask_map_after_maps_that_shared_the_same_value_still_has_it():
+    """Repeated maps sharing an equal value: content-hashed scatter keys let an earlier call's release cancel a
+    later call's tasks ("lost dependencies"); every call must return its results."""
+    executor = chunked.DaskExecutor(workers=1)
+    try:
+        results = [executor.map(_plus, [1, 2, 3], desc="plus", shared={"offset": 10}) for _ in range(30)]
+        mapping = executor.map(_first_key, [{"a": 1}, {"b": 2}], desc="keys", shared={"table": {"a": 5, "b": 6}})
+    finally:
+        executor.close()
+    assert results == [[11, 12, 13]] * 30
+    assert mapping == [5, 6]  # a shared dict reaches the task whole
+
+
 def _contained_in_chunks(work, labels, volume, *, tile: int, refine: int, stats):
     """Stage 6 (containment) run chunk by chunk on a level-1 map ``labels`` of ``volume``, as the work folder holds
     it: the job, the number of chunks, and the two clusters' face counts."""

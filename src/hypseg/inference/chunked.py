@@ -191,19 +191,28 @@ class DaskExecutor:
                 raise
 
     def map(self, fn: Callable, items: Sequence, *, desc: str, shared: dict | None = None) -> list:
-        """``fn(item, **shared)`` for every item, as tasks; ``shared`` goes to every worker once."""
+        """``fn(item, **shared)`` for every item, as tasks; ``shared`` goes to every worker once.
+
+        Every scatter gets a key of its own (``hash=False``): with content-hashed keys, a value scattered again
+        right after an earlier call's copy was released can lose its data to that release, and the tasks that
+        need it are cancelled. The scattered copies are released when the call returns."""
         from distributed import as_completed
 
-        shared = {name: self.client.scatter(value, broadcast=True) for name, value in (shared or {}).items()}
-        futures = self.client.map(fn, list(items), pure=False, **shared)
-        done: Iterable = as_completed(futures)
-        if self.progress:
-            from hypseg.progress import progress as reporter
+        scattered = {name: self.client.scatter([value], broadcast=True, hash=False)[0]  # a dict stays one object
+                     for name, value in (shared or {}).items()}
+        futures = self.client.map(fn, list(items), pure=False, **scattered)
+        try:
+            done: Iterable = as_completed(futures)
+            if self.progress:
+                from hypseg.progress import progress as reporter
 
-            done = reporter(done, desc=desc, unit="chunk", total=len(futures))
-        for future in done:
-            future.result()  # raises a task's error here, with its traceback
-        return self.client.gather(futures)
+                done = reporter(done, desc=desc, unit="chunk", total=len(futures))
+            for future in done:
+                future.result()  # raises a task's error here, with its traceback
+            return self.client.gather(futures)
+        finally:
+            for future in (*futures, *scattered.values()):
+                future.release()
 
     def close(self) -> None:
         self.client.close()
