@@ -276,6 +276,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "intensity-twin-retry": validation_pairs("validation_twin_retry"),
     "intensity-twin-test-retry": table_of("intensity_twin_test_retry"),
     "intensity-twin-test-band2": table_of("intensity_twin_test_band2"),
+    "intensity-twin-test-inversion": table_of("intensity_twin_test_inversion"),
     "training-changes": validation_pairs("validation_training_changes", base="default-0"),
     "centre-weight-regular": validation_pairs("validation_centre_weight_regular", base="default-0"),
     "centre-weight-shepp-logan": validation_pairs("validation_centre_weight_shepp_logan", base="default-0"),
