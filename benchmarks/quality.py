@@ -663,6 +663,9 @@ def run(
     unknown = sorted(set(ablations or ()) - set(ABLATIONS))
     if unknown:
         raise UserError(f"unknown ablation(s) {unknown}; choose from {sorted(ABLATIONS)}")
+    if out is not None and saved_path(out) == Path(out):
+        raise UserError(f"--out {out} would be overwritten by the scores kept beside the tables (<out>.json); "
+                        f"name the tables' file, e.g. {Path(out).with_suffix('.md')}")
     missing = sorted({level for name in sets for level in SETS[name].levels} - set(inference))
     if missing:
         raise ValueError(f"inference settings missing for level(s) {missing}")

@@ -182,6 +182,15 @@ def test_cli_unknown_set_exits_2_with_one_line():
     assert "unknown quality set(s) ['nope']" in result.output
 
 
+def test_cli_an_out_file_that_the_scores_would_overwrite_exits_2_before_any_run(tmp_path):
+    out = tmp_path / "quality.json"
+    result = CliRunner().invoke(app, ["bench", "quality", "--set", "regular", "--out", str(out)])
+    assert result.exit_code == 2
+    assert result.output.strip().endswith(f"--out {out} would be overwritten by the scores kept beside the tables "
+                                          f"(<out>.json); name the tables' file, e.g. {tmp_path / 'quality.md'}")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unknown_ablation_is_refused():
     with pytest.raises(ValueError, match=re.escape("unknown ablation(s) ['nope']; choose from")):
         run(sets=("regular",), ablations=("nope",))
