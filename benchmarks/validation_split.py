@@ -232,6 +232,10 @@ def main() -> None:
     parser.add_argument("--inversion", action="append", default=[], choices=INVERSIONS, help="with --recipe, also score "
                         "the recipe with these patch codes averaged with their point-inverted patches' (SegmentConfig.inversion: "
                         "none, finer or every); the row's inversion is the option (repeat)")
+    parser.add_argument("--level-clusterer", action="append", default=[], metavar="L[,M]:NAME", help="with --recipe, "
+                        "also score the recipe with levels L (and M) clustered by NAME (LevelConfig.clusterer: "
+                        f"{', '.join(CLUSTERERS)}), every other level as the recipe clusters it; the row's level_clusterer "
+                        "is the option as given (repeat)")
     parser.add_argument("--kmeans-seed", action="append", default=[], type=int, metavar="S", help="with --recipe, "
                         "also score the recipe with every level's clustering seeded S instead of 0 (SegmentConfig.seed: "
                         "subsamples and restarts), paired against the recipe's own rows: how far the clustering's "
@@ -286,6 +290,11 @@ def main() -> None:
                          f"different sides >= 1, got {feature!r}")
     if args.inversion and not args.recipe:
         parser.error("--inversion needs --recipe")
+    for option in args.level_clusterer:
+        at, _, name = option.partition(":")
+        if not args.recipe or name not in CLUSTERERS or not all(p.isdigit() and int(p) >= 2 for p in at.split(",")):
+            parser.error(f"--level-clusterer {option!r}: needs --recipe and the form L[,M]:NAME, levels 2 and above, "
+                         f"NAME one of {', '.join(CLUSTERERS)}")
     if args.contrast_grow and (not args.recipe or min(args.contrast_grow) < 0):
         parser.error("--contrast-grow needs --recipe and voxels >= 0")
     for divides in args.contrast_divides:
@@ -477,6 +486,7 @@ def main() -> None:
                *(("band_sides", p) for p in args.band_sides), *(("band_feature", f) for f in args.band_feature),
                *(("field_retry", k) for k in args.field_retry),
                *(("kmeans_seed", s) for s in args.kmeans_seed), *(("inversion", mode) for mode in args.inversion),
+               *(("level_clusterer", c) for c in args.level_clusterer),
                *(("contrast_components", k) for k in args.contrast_components),
                *(("contrast_divides", d) for d in args.contrast_divides),
                *(("contrast_assign", a) for a in args.contrast_assign),
@@ -514,6 +524,10 @@ def main() -> None:
             finer[1] = dataclasses.replace(finer[1], contrast_feature=feature,
                                            **({"contrast_sides": tuple(int(p) for p in sides.split(","))} if sides else {}))
             named |= {"contrast_feature": value}
+        elif what == "level_clusterer":  # some finer levels clustered otherwise, the others as the recipe's
+            at, _, name = value.partition(":")
+            finer |= {level: dataclasses.replace(finer[level], clusterer=name) for level in map(int, at.split(","))}
+            named |= {what: value}
         elif what in ("kmeans_seed", "inversion"):
             named |= {what: value}
         found = cluster_volumes(inverted_codes[value] if what == "inversion" else embeddings, config, levels, seed=value if what == "kmeans_seed" else 0, inference=finer,

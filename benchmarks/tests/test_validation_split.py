@@ -405,3 +405,36 @@ def test_inversion_scores_the_recipe_on_codes_averaged_with_their_inverted_patch
 
 def test_inversion_without_the_recipe_is_refused(script, monkeypatch, capsys):
     _refused(script, monkeypatch, capsys, ["--inversion", "every"], "--inversion needs --recipe")
+
+
+def test_a_level_clusterer_changes_only_its_levels_clustering(script, monkeypatch, capsys):
+    """--level-clusterer 2:tied-mixture: one more recipe row whose level 2 is clustered by the tied mixture; level 3
+    is clustered as the recipe's (k-means), so it and level 1 score as the recipe's own row, volume by volume."""
+    import json
+
+    _tiny_split(script, monkeypatch)
+    clusterers = []  # every recipe row's (level 2's, level 3's) clusterer
+    cluster = script.cluster_volumes
+
+    def kept(embeddings, config, levels, *, inference, **kwargs):
+        clusterers.append((inference[2].clusterer, inference[3].clusterer))
+        return cluster(embeddings, config, levels, inference=inference, **kwargs)
+    monkeypatch.setattr(script, "cluster_volumes", kept)
+    tiny = '{"train": {"steps": 2}, "data": {"patch_max": 12.0, "triplets_per_batch": 16}}'
+    monkeypatch.setattr("sys.argv", ["validation_split.py", "--override", tiny, "--sides", "10", "--supervoxels", "100",
+                                     "--purity-power", "0", "--recipe", "--level-clusterer", "2:tied-mixture"])
+    script.main()
+    assert clusterers == [("kmeans", "kmeans"), ("tied-mixture", "kmeans")]
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    own, candidate = [row for row in rows if row.get("inference") == "recipe (quality.INFERENCE)"]
+    assert "level_clusterer" not in own and candidate["level_clusterer"] == "2:tied-mixture"
+    for level in ("1", "3"):
+        assert candidate["dice_per_volume"][level] == own["dice_per_volume"][level]
+
+
+@pytest.mark.parametrize("args", [["--level-clusterer", "2:tied-mixture"],
+                                  ["--recipe", "--level-clusterer", "1:tied-mixture"],
+                                  ["--recipe", "--level-clusterer", "2:gmm"]])
+def test_a_level_clusterer_without_the_recipe_or_for_level_1_or_unknown_is_refused(script, monkeypatch, capsys, args):
+    _refused(script, monkeypatch, capsys, args, f"--level-clusterer {args[-1]!r}: needs --recipe and the form L[,M]:NAME, "
+             "levels 2 and above, NAME one of kmeans, tied-mixture")
