@@ -359,6 +359,11 @@ def main() -> None:
     sizes = args.supervoxels or list(dict.fromkeys(how.supervoxel_size or 0 for how in INFERENCE.values()))
     powers = args.purity_power or sorted({how.purity_power for how in INFERENCE.values()})
     levels = dict(SETS[args.kind].levels)  # level -> clusters
+    for option in args.level_clusterer:
+        beyond = [int(p) for p in option.partition(":")[0].split(",") if int(p) not in levels]
+        if beyond:
+            parser.error(f"--level-clusterer {option!r}: the {args.kind} set has levels {', '.join(map(str, levels))}, "
+                         f"not {', '.join(map(str, beyond))}")
     with tempfile.TemporaryDirectory() as tmp:
         if args.data_seed:  # rows of another set: say so before any of them
             print(json.dumps({"data_seed": args.data_seed}), flush=True)

@@ -438,3 +438,8 @@ def test_a_level_clusterer_changes_only_its_levels_clustering(script, monkeypatc
 def test_a_level_clusterer_without_the_recipe_or_for_level_1_or_unknown_is_refused(script, monkeypatch, capsys, args):
     _refused(script, monkeypatch, capsys, args, f"--level-clusterer {args[-1]!r}: needs --recipe and the form L[,M]:NAME, "
              "levels 2 and above, NAME one of kmeans, tied-mixture")
+
+
+def test_a_level_clusterer_beyond_the_sets_levels_is_refused_before_any_training(script, monkeypatch, capsys):
+    _refused(script, monkeypatch, capsys, ["--recipe", "--level-clusterer", "2,4:tied-mixture"],
+             "--level-clusterer '2,4:tied-mixture': the regular set has levels 1, 2, 3, not 4")

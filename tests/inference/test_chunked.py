@@ -151,17 +151,24 @@ def _first_key(item, *, table):
     return table[next(iter(item))]
 
 
-def test_a_dask_map_after_maps_that_shared_the_same_value_still_has_it():
-    """Repeated maps sharing an equal value: content-hashed scatter keys let an earlier call's release cancel a
-    later call's tasks ("lost dependencies"); every call must return its results."""
+def _entry(item, *, table):
+    return table[item]
+
+
+def test_a_dask_map_after_maps_that_shared_a_value_sees_its_own():
+    """Maps in a row sharing values under reused keys (an equal value: the same content hash; a dict: scattered item
+    by item under its own keys, as the chunked stages' per-volume fits would be): an earlier call's release must
+    neither cancel a later call's tasks nor leave them an earlier call's value."""
     executor = chunked.DaskExecutor(workers=1)
     try:
         results = [executor.map(_plus, [1, 2, 3], desc="plus", shared={"offset": 10}) for _ in range(30)]
         mapping = executor.map(_first_key, [{"a": 1}, {"b": 2}], desc="keys", shared={"table": {"a": 5, "b": 6}})
+        tables = [executor.map(_entry, [0, 1], desc="fits", shared={"table": {0: f"a{i}", 1: f"b{i}"}}) for i in range(10)]
     finally:
         executor.close()
     assert results == [[11, 12, 13]] * 30
     assert mapping == [5, 6]  # a shared dict reaches the task whole
+    assert tables == [[f"a{i}", f"b{i}"] for i in range(10)]
 
 
 def _contained_in_chunks(work, labels, volume, *, tile: int, refine: int, stats):

@@ -193,15 +193,18 @@ class DaskExecutor:
     def map(self, fn: Callable, items: Sequence, *, desc: str, shared: dict | None = None) -> list:
         """``fn(item, **shared)`` for every item, as tasks; ``shared`` goes to every worker once.
 
-        Every scatter gets a key of its own (``hash=False``): with content-hashed keys, a value scattered again
-        right after an earlier call's copy was released can lose its data to that release, and the tasks that
-        need it are cancelled. The scattered copies are released when the call returns."""
+        Each shared value is scattered whole (a dict would otherwise be scattered item by item under its own keys)
+        under a key of its own (``hash=False``, not its content's hash). Keys reused from call to call, as the
+        stages' per-volume fits or an equal value would reuse them, let an earlier call's release reach the
+        scheduler after a later call's scatter: the later tasks then lose their data (cancelled, or left waiting).
+        The call releases what it scattered and its futures when it returns."""
         from distributed import as_completed
 
-        scattered = {name: self.client.scatter([value], broadcast=True, hash=False)[0]  # a dict stays one object
-                     for name, value in (shared or {}).items()}
-        futures = self.client.map(fn, list(items), pure=False, **scattered)
+        scattered, futures = {}, []
         try:
+            for name, value in (shared or {}).items():
+                scattered[name] = self.client.scatter([value], broadcast=True, hash=False)[0]  # a dict stays one object
+            futures = self.client.map(fn, list(items), pure=False, **scattered)
             done: Iterable = as_completed(futures)
             if self.progress:
                 from hypseg.progress import progress as reporter
