@@ -530,8 +530,9 @@ def baseline_in_object(peer, volumes: Sequence[np.ndarray], truths, levels: Mapp
 
 
 def set_table(name: str, scores: Sequence[MethodScore], *, volumes: int, repeats: int,
-              inference: Mapping[int, LevelInference] = INFERENCE, ensemble: bool = True) -> str:
-    """The table of one set (with the paper's numbers on the regular set)."""
+              inference: Mapping[int, LevelInference] = INFERENCE, ensemble: bool = True, inversion: str = INVERSION) -> str:
+    """The table of one set (with the paper's numbers on the regular set); its title names the ``inversion`` the
+    run's codes were averaged by."""
     levels = list(SETS[name].levels)
     paper = name == "regular"
     rows = []
@@ -549,7 +550,8 @@ def set_table(name: str, scores: Sequence[MethodScore], *, volumes: int, repeats
         + "; inference "
         + "; ".join(f"L{level} {inference[level].describe()}" for level in levels)
         + ("; the finer levels' codes averaged with their point-inverted patches'"
-           if any(inverted(inference[level].patch_sides, inference=inference, levels=SETS[name].levels) for level in levels) else "")
+           if any(inverted(inference[level].patch_sides, inversion, inference=inference, levels=SETS[name].levels)
+                  for level in levels) else "")
     )
     retried = [retried_note(s.name, seed, new) for s in scores for seed, new in s.retried]
     particles = [[s.name, *(f"{np.mean(s.object_f1[level]):.3f}" for level in levels)] for s in scores if s.object_f1]
@@ -673,7 +675,7 @@ def run(
     partial = None if out is None else partial_path(out)
     key = fingerprint({"repeats": repeats, "volumes": volumes, "shape": shape, "recipe": dataclasses.asdict(recipe),
                        "inference": {str(level): dataclasses.asdict(how) for level, how in inference.items()},
-                       "ablations": None if ablations is None else sorted(ablations), "ensemble": ensemble,
+                       "inversion": INVERSION, "ablations": None if ablations is None else sorted(ablations), "ensemble": ensemble,
                        **({} if supervoxel_tile is None else {"supervoxel_tile": supervoxel_tile}), "code": code_digest()})
     saved, note = read_parts(partial, key) if partial is not None else ({}, None)
     if note:
@@ -695,7 +697,7 @@ def run(
     print(goals_table(results))
     if out is not None:
         saved = {"volumes": volumes, "repeats": repeats, "ensemble": ensemble, "shape": shape, "supervoxel_tile": supervoxel_tile,
-                 "inference": {str(level): dataclasses.asdict(how) for level, how in inference.items()},
+                 "inference": {str(level): dataclasses.asdict(how) for level, how in inference.items()}, "inversion": INVERSION,
                  "sets": {name: [score.to_json() for score in scores] for name, scores in results.items()}}
         saved_path(out).write_text(json.dumps(saved, indent=1) + "\n")
         Path(out).write_text(tables_text(results, volumes=volumes, repeats=repeats, inference=inference, ensemble=ensemble))
@@ -703,9 +705,10 @@ def run(
 
 
 def tables_text(results: Mapping[str, Sequence[MethodScore]], *, volumes: int, repeats: int,
-                inference: Mapping[int, LevelInference], ensemble: bool) -> str:
+                inference: Mapping[int, LevelInference], ensemble: bool, inversion: str = INVERSION) -> str:
     """The whole output of a run: every set's table, then the goals table."""
-    texts = [set_table(name, scores, volumes=volumes, repeats=repeats, inference=inference, ensemble=ensemble)
+    texts = [set_table(name, scores, volumes=volumes, repeats=repeats, inference=inference, ensemble=ensemble,
+                       inversion=inversion)
              for name, scores in results.items()]
     return "\n\n".join([*texts, goals_table(results)]) + "\n"
 
@@ -731,8 +734,10 @@ def saved_inference(data: Mapping) -> dict[int, LevelInference]:
 
 def render_saved(path: str | os.PathLike) -> str:
     """The tables of a finished run, rebuilt from the scores it saved at ``path`` (:func:`saved_path`): the
-    same text the run wrote, or, after a change to :func:`goals_table`, the goals of today from the same scores."""
+    same text the run wrote, or, after a change to :func:`goals_table`, the goals of today from the same scores. A
+    file saved before runs recorded their ``inversion`` is titled with today's default."""
     data = json.loads(Path(path).read_text())
     inference = saved_inference(data)
     results = {name: [MethodScore.from_json(score) for score in scores] for name, scores in data["sets"].items()}
-    return tables_text(results, volumes=data["volumes"], repeats=data["repeats"], inference=inference, ensemble=data["ensemble"])
+    return tables_text(results, volumes=data["volumes"], repeats=data["repeats"], inference=inference, ensemble=data["ensemble"],
+                       inversion=data.get("inversion", INVERSION))

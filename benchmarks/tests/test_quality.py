@@ -152,6 +152,12 @@ def test_tiny_run_of_two_sets_writes_every_table(tmp_path, capsys):
     goals = _rows(text.split("Goals (issue 17)")[1])
     assert [(r[0], r[1]) for r in goals] == [(s, f"L{l}") for s in ("irregular", "shepp-logan") for l in (1, 2, 3) for _ in range(2)]
     assert quality.render_saved(quality.saved_path(out)) == text  # the saved scores rebuild the same tables
+    phrase = "; the finer levels' codes averaged with their point-inverted patches'"
+    saved = json.loads(quality.saved_path(out).read_text())
+    assert saved["inversion"] == quality.INVERSION == "finer" and text.count(phrase) == 2  # L2's side 4 is averaged
+    unaveraged = tmp_path / "unaveraged.json"
+    unaveraged.write_text(json.dumps(saved | {"inversion": "none"}))
+    assert quality.render_saved(unaveraged) == text.replace(phrase, "")  # the title follows the run's own inversion
     elsewhere = tmp_path / "rendered" / "again.md"
     elsewhere.parent.mkdir()
     subprocess.run([sys.executable, "-m", "benchmarks.bench_quality", "--render", str(quality.saved_path(out)),
