@@ -675,7 +675,7 @@ def run(
     partial = None if out is None else partial_path(out)
     key = fingerprint({"repeats": repeats, "volumes": volumes, "shape": shape, "recipe": dataclasses.asdict(recipe),
                        "inference": {str(level): dataclasses.asdict(how) for level, how in inference.items()},
-                       "inversion": INVERSION, "ablations": None if ablations is None else sorted(ablations), "ensemble": ensemble,
+                       "ablations": None if ablations is None else sorted(ablations), "ensemble": ensemble,
                        **({} if supervoxel_tile is None else {"supervoxel_tile": supervoxel_tile}), "code": code_digest()})
     saved, note = read_parts(partial, key) if partial is not None else ({}, None)
     if note:

@@ -290,11 +290,6 @@ def main() -> None:
                          f"different sides >= 1, got {feature!r}")
     if args.inversion and not args.recipe:
         parser.error("--inversion needs --recipe")
-    for option in args.level_clusterer:
-        at, _, name = option.partition(":")
-        if not args.recipe or name not in CLUSTERERS or not all(p.isdigit() and int(p) >= 2 for p in at.split(",")):
-            parser.error(f"--level-clusterer {option!r}: needs --recipe and the form L[,M]:NAME, levels 2 and above, "
-                         f"NAME one of {', '.join(CLUSTERERS)}")
     if args.contrast_grow and (not args.recipe or min(args.contrast_grow) < 0):
         parser.error("--contrast-grow needs --recipe and voxels >= 0")
     for divides in args.contrast_divides:
@@ -359,11 +354,17 @@ def main() -> None:
     sizes = args.supervoxels or list(dict.fromkeys(how.supervoxel_size or 0 for how in INFERENCE.values()))
     powers = args.purity_power or sorted({how.purity_power for how in INFERENCE.values()})
     levels = dict(SETS[args.kind].levels)  # level -> clusters
+    level_clusterers = {}  # --level-clusterer as given -> (its levels, the clusterer's name)
     for option in args.level_clusterer:
-        beyond = [int(p) for p in option.partition(":")[0].split(",") if int(p) not in levels]
+        at, _, name = option.partition(":")
+        if not args.recipe or name not in CLUSTERERS or not all(p.isdigit() and int(p) >= 2 for p in at.split(",")):
+            parser.error(f"--level-clusterer {option!r}: needs --recipe and the form L[,M]:NAME, levels 2 and above, "
+                         f"NAME one of {', '.join(CLUSTERERS)}")
+        beyond = [int(p) for p in at.split(",") if int(p) not in levels]
         if beyond:
             parser.error(f"--level-clusterer {option!r}: the {args.kind} set has levels {', '.join(map(str, levels))}, "
                          f"not {', '.join(map(str, beyond))}")
+        level_clusterers[option] = (tuple(map(int, at.split(","))), name)
     with tempfile.TemporaryDirectory() as tmp:
         if args.data_seed:  # rows of another set: say so before any of them
             print(json.dumps({"data_seed": args.data_seed}), flush=True)
@@ -530,8 +531,8 @@ def main() -> None:
                                            **({"contrast_sides": tuple(int(p) for p in sides.split(","))} if sides else {}))
             named |= {"contrast_feature": value}
         elif what == "level_clusterer":  # some finer levels clustered otherwise, the others as the recipe's
-            at, _, name = value.partition(":")
-            finer |= {level: dataclasses.replace(finer[level], clusterer=name) for level in map(int, at.split(","))}
+            at, name = level_clusterers[value]
+            finer |= {level: dataclasses.replace(finer[level], clusterer=name) for level in at}
             named |= {what: value}
         elif what in ("kmeans_seed", "inversion"):
             named |= {what: value}
