@@ -133,15 +133,22 @@ def train_model(work: Path, kind: str = "default") -> Path:
 
 
 def measure(volume: Path, model: Path, out: Path, **options) -> dict:
-    """Segment ``volume`` in a fresh process: its wall time, stage times and peak RSS."""
+    """Segment ``volume`` in a fresh process: its wall time, stage times and peak RSS.
+
+    A row times a whole run, so an earlier output and the work files of an interrupted run (which would make the
+    child refuse to start, or resume) are removed first. A child that fails raises with its own message."""
     import shutil
 
-    if out.exists():
-        shutil.rmtree(out)
+    from hypseg.inference.pipeline import work_folder
+
+    for stale in (out, work_folder(out)):
+        if stale.exists():
+            shutil.rmtree(stale)
     args = {"volume": str(volume), "model": str(model), "out": str(out), "options": options}
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")  # one thread per process (module docstring)
-    done = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(args)], check=True, capture_output=True, text=True,
-                          env=env)
+    done = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(args)], capture_output=True, text=True, env=env)
+    if done.returncode:
+        raise RuntimeError(f"segmenting {volume} into {out} failed (exit {done.returncode}):\n{done.stderr.strip()[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

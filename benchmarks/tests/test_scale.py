@@ -54,3 +54,17 @@ def test_rows_of_an_earlier_engine_are_marked_and_not_compared():
     lines = scale.render({"128^3 | chunked": row, "256^3 | chunked": old}).splitlines()
     cells = [c.strip() for c in lines[3].split("|")]
     assert cells[2] == f"chunked (engine {scale.ENGINE - 1})" and cells[14] == ""
+
+
+def test_a_row_starts_clean_and_a_failed_child_raises_with_its_message(tmp_path):
+    from hypseg.inference.pipeline import work_folder
+
+    volume = tmp_path / "v.npy"
+    np.save(volume, np.zeros((8, 8, 8), np.float32))
+    out = tmp_path / "seg"
+    out.mkdir()
+    work_folder(out).mkdir()  # an interrupted run's work files: the child would refuse to start over them
+    with pytest.raises(RuntimeError, match=r"failed \(exit 1\)") as failure:
+        scale.measure(volume, tmp_path / "no-model", out, chunk=8)
+    assert not out.exists() and not work_folder(out).exists()
+    assert "no-model" in str(failure.value).splitlines()[-1]  # the child's own one-line error, not only its exit status
