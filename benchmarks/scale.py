@@ -55,7 +55,9 @@ ENGINE = 3
 #: The child process: segment, then report the manifest's stage times and the peak RSS (bytes).
 _CHILD = """
 import json, resource, sys, time
+from hypseg._malloc import keep_freed_memory
 from hypseg.inference.pipeline import segment_files
+keep_freed_memory()  # as `hypseg segment` does
 args = json.loads(sys.argv[1])
 start = time.perf_counter()
 manifest = segment_files([args["volume"]], model_dir=args["model"], out=args["out"], progress=False, **args["options"])
