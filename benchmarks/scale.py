@@ -49,8 +49,9 @@ CELL = 100
 #: The pipeline's cost version. A row measured with an earlier one is rerun by the next ``run`` of its size
 #: and, until then, marked in the table and left out of the ratios. 2: the dense pass at p = 5 runs its
 #: hidden layer only at the kept positions. 3: the finer levels' p = 5 codes are averaged with their
-#: point-inverted patches', so the p = 5 encoder runs twice.
-ENGINE = 3
+#: point-inverted patches', so the p = 5 encoder runs twice. 4: the process keeps the memory it frees
+#: (:func:`hypseg._malloc.keep_freed_memory`, as the command line does).
+ENGINE = 4
 
 #: The child process: segment, then report the manifest's stage times and the peak RSS (bytes).
 _CHILD = """
