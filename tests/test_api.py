@@ -233,3 +233,25 @@ def test_a_channel_of_a_4d_file_is_recorded_as_hypseg_segment_records_it(tmp_pat
     plot(target=tmp_path / "seg", out=tmp_path / "plots", volume=None, case=None, truth=None, max_points=500,
                    curvature=None, seed=0)  # reads the image back as the folder says
     assert (tmp_path / "plots" / "v4_slices.png").stat().st_size > 0
+
+
+def test_train_and_segment_keep_freed_memory_before_their_work_as_the_command_line_does(tmp_path, monkeypatch):
+    import torch
+
+    from hypseg.inference import TrainedModel
+
+    calls = []
+    monkeypatch.setattr("hypseg._malloc.keep_freed_memory", lambda: calls.append("kept"))
+    monkeypatch.setattr("hypseg.api._segment", lambda *a, **k: calls.append("segmented"))
+    monkeypatch.setattr("hypseg.training.Trainer.fit", lambda self, resume: calls.append("trained") or 1 / 0)
+    volume = np.random.default_rng(0).normal(size=(10, 10, 10)).astype(np.float32)
+    with pytest.raises(ZeroDivisionError):
+        hypseg.train(volume, out=tmp_path / "run", recipe=smoke10())
+    cpu = type("Net", (), {"parameters": lambda self: iter([torch.zeros(1)])})()
+    hypseg.segment(volume, TrainedModel(cpu, smoke10()))
+    assert calls == ["kept", "trained", "kept", "segmented"]
+    monkeypatch.setattr("hypseg.cli.app.app", lambda: calls.append("ran"))
+    from hypseg.cli import main
+
+    main()
+    assert calls[-2:] == ["kept", "ran"]

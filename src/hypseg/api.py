@@ -94,9 +94,15 @@ def train(
     -----
     A volume smaller than the recipe's largest patch trains with patch sides clipped to its smallest side
     (:func:`hypseg.config.clip_patch_sides`), and a note says so on stderr.
+
+    As the command line, it first lets the process keep the memory it frees (up to 1 GiB;
+    :func:`hypseg._malloc.keep_freed_memory`, ``HYPSEG_SYSTEM_MALLOC=1`` opts out).
     """
+    from hypseg._malloc import keep_freed_memory
     from hypseg.data import normalise
     from hypseg.training import Trainer
+
+    keep_freed_memory()
 
     if recipe is None:
         from hypseg.io.checkpoint import load_run_config
@@ -145,8 +151,16 @@ def segment(
     -------
     RecipeResult
         ``result.volumes[i].labels[k]``: volume i's label map with k clusters.
+
+    Notes
+    -----
+    As the command line, it first lets the process keep the memory it frees (up to 1 GiB;
+    :func:`hypseg._malloc.keep_freed_memory`, ``HYPSEG_SYSTEM_MALLOC=1`` opts out).
     """
+    from hypseg._malloc import keep_freed_memory
     from hypseg.device import resolve_device
+
+    keep_freed_memory()
 
     config = segment_preset(recipe) if isinstance(recipe, str) else recipe
     arrays = _arrays(volumes)
