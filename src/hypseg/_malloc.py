@@ -1,15 +1,17 @@
 """Keep freed memory in the process instead of handing it back to the system at every free.
 
-glibc's ``malloc`` serves a block above its mmap threshold (at most 32 MB, raised as large blocks are freed) with a
-fresh ``mmap`` and returns it with ``munmap`` when it is freed, and it trims the heap's free top above 128 kB. A patch
-encoder's activations on a tile are such blocks, allocated and freed layer after layer, tile after tile: every one
-comes back from the kernel as new pages, each faulted in and zeroed on first touch. On a 60x256x256 stack
-``hypseg segment`` spent about a third of its wall time in the kernel that way (``benchmarks/results/malloc.md``).
+glibc's ``malloc`` serves a block above its mmap threshold (dynamic, at most 32 MiB) with a fresh ``mmap`` and
+returns it with ``munmap`` when it is freed, and it trims the heap's free top above 128 KiB. A patch encoder's
+activations on a tile are such blocks, allocated and freed layer after layer, tile after tile: each comes back from the
+kernel as new pages, every page faulted in and zeroed on first touch, which makes segmentation spend much of its time
+in the kernel (``benchmarks/results/malloc.md``).
 
-:func:`keep_freed_memory` raises both thresholds to ``limit``: freed blocks up to that size stay in the heap for the
-next allocation. The process may then hold up to ``limit`` bytes it has freed. The command line calls it once at
-start, and so do the workers of a local Dask cluster that ``--workers`` starts; a Python program can call it
-itself. Elsewhere than Linux with glibc (macOS, musl) it does nothing.
+:func:`keep_freed_memory` raises both thresholds: freed blocks up to that size stay in the heap for the next
+allocation, and the process may keep up to that many freed bytes at the heap's top. The command line calls it once at
+start, and :func:`hypseg.train` and :func:`hypseg.segment` before their work. It acts on the main thread's heap: a
+large block that another thread allocates (a Dask worker's task, a napari worker) is mmapped whatever the thresholds,
+and the workers of a Dask cluster keep the allocator settings Dask gives them. Elsewhere than Linux with glibc (macOS,
+musl) it does nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import ctypes
 import os
 import sys
 
-__all__ = ["keep_freed_memory", "OPT_OUT"]
+__all__ = ["keep_freed_memory", "OPT_OUT", "LIMIT"]
 
 #: mallopt's parameter numbers (glibc's malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -27,26 +29,33 @@ _M_MMAP_THRESHOLD = -3
 #: setting this environment variable to anything but "" or "0" leaves malloc as the system set it
 OPT_OUT = "HYPSEG_SYSTEM_MALLOC"
 
-#: bytes of freed memory the process may keep (both thresholds)
+#: bytes: both thresholds, where glibc accepts them
 LIMIT = 1 << 30
+#: the highest mmap threshold that every glibc accepts (older ones refuse more than half their 64 MiB heap size)
+_OLD_CAP = 32 << 20
 
 
-def keep_freed_memory(limit: int = LIMIT) -> bool:
-    """Raise glibc malloc's mmap and trim thresholds to ``limit`` bytes; True where both were set.
+def keep_freed_memory(limit: int = LIMIT) -> int:
+    """Raise glibc malloc's mmap and trim thresholds to ``limit`` bytes (or, where that glibc refuses so high an mmap
+    threshold, both to 32 MiB); the threshold set, or 0 where nothing was changed.
 
-    False, with nothing changed, where :data:`OPT_OUT` is set, where the C library is not glibc, or where glibc
-    refuses the value. ``limit`` must be a positive C ``int``.
+    Nothing is changed where :data:`OPT_OUT` is set, or where the C library is not glibc. ``limit`` must be a
+    positive C ``int``. Calling it again sets the same values.
     """
     if not 0 < limit < 2 ** 31:
         raise ValueError(f"limit must lie in [1, 2^31 - 1] bytes, got {limit}")
     if os.environ.get(OPT_OUT, "") not in ("", "0") or not sys.platform.startswith("linux"):
-        return False
+        return 0
     try:
         libc = ctypes.CDLL(None)  # the C library this process runs on
         libc.gnu_get_libc_version  # only glibc has it (and these mallopt parameters)
         mallopt = libc.mallopt
     except (OSError, AttributeError):
-        return False
+        return 0
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    return bool(mallopt(_M_MMAP_THRESHOLD, limit)) and bool(mallopt(_M_TRIM_THRESHOLD, limit))
+    for threshold in dict.fromkeys((limit, min(limit, _OLD_CAP))):
+        if mallopt(_M_MMAP_THRESHOLD, threshold):
+            mallopt(_M_TRIM_THRESHOLD, threshold)  # glibc takes any trim threshold
+            return threshold
+    return 0

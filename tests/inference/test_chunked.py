@@ -165,18 +165,6 @@ def test_a_dask_map_after_maps_that_shared_a_value_sees_its_own():
     assert tables == [[f"a{i}", f"b{i}"] for i in range(10)]
 
 
-def test_the_workers_of_a_local_cluster_keep_freed_memory_as_the_command_line_does(tmp_path, monkeypatch):
-    import os
-
-    monkeypatch.setattr(chunked, "keep_freed_memory", lambda: (tmp_path / str(os.getpid())).touch())
-    executor = chunked.DaskExecutor(workers=2)
-    try:
-        workers = executor.client.run(os.getpid)
-    finally:
-        executor.close()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(str(pid) for pid in workers.values()) and len(workers) == 2
-
-
 def _contained_in_chunks(work, labels, volume, *, tile: int, refine: int, stats):
     """Stage 6 (containment) run chunk by chunk on a level-1 map ``labels`` of ``volume``, as the work folder holds
     it: the job, the number of chunks, and the two clusters' face counts."""

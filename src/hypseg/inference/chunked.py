@@ -63,7 +63,6 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from hypseg._malloc import keep_freed_memory
 from hypseg.clustering import EmptyClusterWarning
 from hypseg.config import DataConfig, SegmentConfig
 from hypseg.data.normalise import apply, statistics, voxel_sample
@@ -187,7 +186,6 @@ class DaskExecutor:
                                          dashboard_address=None)
             try:
                 self.client = Client(self._cluster)
-                self.client.run(keep_freed_memory)  # workers we started are ours, as the command line's process is
             except BaseException:
                 self._cluster.close()
                 raise
