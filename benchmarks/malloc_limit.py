@@ -1,6 +1,6 @@
 """One chunked segmentation with ``keep_freed_memory(LIMIT)`` (0: glibc's own thresholds), for timing from outside.
 
-``benchmarks/results/malloc.md`` times it with farm-bench (wall time and peak memory of the whole process) at several
+``benchmarks/results/malloc.md`` times it from outside (wall time and peak memory of the whole process) at several
 limits, on the volume and model that ``benchmarks.scale`` leaves in its work folder:
 
     python -m benchmarks.malloc_limit LIMIT VOLUME MODEL OUT        # OUT is replaced
