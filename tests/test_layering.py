@@ -15,6 +15,7 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "progress": set(),
     "_words": set(),
+    "_malloc": set(),
     "device": set(),
     "config": set(),
     "geometry": {"config"},
@@ -36,7 +37,7 @@ ALLOWED: dict[str, set[str]] = {
     "napari": {"api", "config", "data", "inference", "io", "models", "plotting", "training"},
 }
 #: Modules below every layer: each layer may import them, and they import nothing from hypseg.
-BOTTOM = {"errors", "progress", "_words"}
+BOTTOM = {"errors", "progress", "_words", "_malloc"}
 #: Third-party packages confined to some layers.
 CONFINED = {"geoopt": {"geometry", "training"}}
 
