@@ -8,10 +8,10 @@ in the kernel (``benchmarks/results/malloc.md``).
 
 :func:`keep_freed_memory` raises both thresholds: freed blocks up to that size stay in the heap for the next
 allocation, and the process may keep up to that many freed bytes at the heap's top. The command line calls it once at
-start, and :func:`hypseg.train` and :func:`hypseg.segment` before their work. It acts on the main thread's heap: a
-large block that another thread allocates (a Dask worker's task, a napari worker) is mmapped whatever the thresholds,
-and the workers of a Dask cluster keep the allocator settings Dask gives them. Elsewhere than Linux with glibc (macOS,
-musl) it does nothing.
+start, and :func:`hypseg.train` and :func:`hypseg.segment` before their work. It acts on the main thread's heap: another
+thread (a Dask worker's task, a napari worker) allocates from an arena of its own, whose heaps hold at most 64 MiB, so
+larger blocks there are still mmapped; and the workers of a Dask cluster keep the allocator settings Dask gives them.
+Elsewhere than Linux with glibc (macOS, musl) it does nothing.
 """
 
 from __future__ import annotations
