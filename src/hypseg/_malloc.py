@@ -31,16 +31,13 @@ OPT_OUT = "HYPSEG_SYSTEM_MALLOC"
 
 #: bytes: both thresholds, where glibc accepts them
 LIMIT = 1 << 30
-#: the highest mmap threshold that every glibc accepts (older ones refuse more than half their 64 MiB heap size)
-_OLD_CAP = 32 << 20
 
 
 def keep_freed_memory(limit: int = LIMIT) -> int:
-    """Raise glibc malloc's mmap and trim thresholds to ``limit`` bytes (or, where that glibc refuses so high an mmap
-    threshold, both to 32 MiB); the threshold set, or 0 where nothing was changed.
+    """Raise glibc malloc's mmap and trim thresholds to ``limit`` bytes; ``limit``, or 0 where nothing was changed.
 
-    Nothing is changed where :data:`OPT_OUT` is set, or where the C library is not glibc. ``limit`` must be a
-    positive C ``int``. Calling it again sets the same values.
+    Nothing is changed where :data:`OPT_OUT` is set, where the C library is not glibc, or where it refuses so high an
+    mmap threshold (an older glibc may). ``limit`` must be a positive C ``int``. Calling it again sets the same values.
     """
     if not 0 < limit < 2 ** 31:
         raise ValueError(f"limit must lie in [1, 2^31 - 1] bytes, got {limit}")
@@ -54,8 +51,7 @@ def keep_freed_memory(limit: int = LIMIT) -> int:
         return 0
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
-    for threshold in dict.fromkeys((limit, min(limit, _OLD_CAP))):
-        if mallopt(_M_MMAP_THRESHOLD, threshold):
-            mallopt(_M_TRIM_THRESHOLD, threshold)  # glibc takes any trim threshold
-            return threshold
-    return 0
+    if not mallopt(_M_MMAP_THRESHOLD, limit):
+        return 0
+    mallopt(_M_TRIM_THRESHOLD, limit)  # glibc takes any trim threshold
+    return limit
