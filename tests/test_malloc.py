@@ -52,6 +52,61 @@ def test_freed_blocks_stay_in_the_process_so_their_pages_do_not_fault_in_again()
 
 
 @pytest.mark.parametrize("limit", [0, -1, 2 ** 31])
-def test_a_limit_outside_a_c_int_is_refused(limit):
+@pytest.mark.parametrize("function", [_malloc.keep_freed_memory, _malloc.worker_environment])
+def test_a_limit_outside_a_c_int_is_refused(function, limit):
     with pytest.raises(ValueError, match=r"^limit must lie in \[1, 2\^31 - 1\] bytes, got -?\d+$"):
-        _malloc.keep_freed_memory(limit)
+        function(limit=limit)
+
+
+# The same churn on a thread of a fresh process that sets nothing itself: what it keeps is the environment's doing.
+_THREAD_CHURN = """
+import resource, threading
+import numpy as np
+faults = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+counted = []
+def churn():
+    block = np.ones(8 << 20)
+    del block
+    before = faults()
+    for _ in range(100):
+        block = np.ones(8 << 20)
+        del block
+    counted.append(faults() - before)
+thread = threading.Thread(target=churn)
+thread.start()
+thread.join()
+print(counted[0])
+"""
+
+
+def _thread_churn(environment: dict) -> int:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}, **environment,
+           "NUMPY_MADVISE_HUGEPAGE": "0"}
+    done = subprocess.run([sys.executable, "-c", _THREAD_CHURN], capture_output=True, text=True, check=True, env=env)
+    return int(done.stdout)
+
+
+@glibc
+def test_a_worker_started_with_its_environment_keeps_a_threads_freed_blocks(monkeypatch):
+    monkeypatch.delenv(_malloc.OPT_OUT, raising=False)
+    environment = _malloc.worker_environment()
+    assert environment == {"MALLOC_MMAP_THRESHOLD_": str(_malloc.LIMIT), "MALLOC_TRIM_THRESHOLD_": str(_malloc.LIMIT),
+                           "MALLOC_ARENA_MAX": "1"}
+    thresholds_only = {k: v for k, v in environment.items() if k != "MALLOC_ARENA_MAX"}
+    system, kept, arena = _thread_churn({}), _thread_churn(environment), _thread_churn(thresholds_only)
+    assert system >= 100 * 32  # every block faulted its pages in again
+    assert kept < system / 10
+    assert arena >= 100 * 32  # a thread's own arena maps a 64 MiB block whatever the thresholds: one arena it is
+
+
+@glibc
+def test_a_worker_keeps_at_most_an_eighth_of_its_memory_limit(monkeypatch):
+    monkeypatch.delenv(_malloc.OPT_OUT, raising=False)
+    assert _malloc.worker_environment(memory_limit=2 << 30)["MALLOC_MMAP_THRESHOLD_"] == str(256 << 20)
+    assert _malloc.worker_environment(memory_limit=64 << 30)["MALLOC_TRIM_THRESHOLD_"] == str(_malloc.LIMIT)
+    assert _malloc.worker_environment(memory_limit=4)["MALLOC_MMAP_THRESHOLD_"] == "1"
+
+
+def test_a_worker_starts_as_its_launcher_says_where_the_user_opts_out(monkeypatch):
+    monkeypatch.setenv(_malloc.OPT_OUT, "1")
+    assert _malloc.worker_environment() == {}

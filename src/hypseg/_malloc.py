@@ -9,9 +9,13 @@ in the kernel (``benchmarks/results/malloc.md``).
 :func:`keep_freed_memory` raises both thresholds: freed blocks up to that size stay in the heap for the next
 allocation, and the process may keep up to that many freed bytes at the heap's top. The command line calls it once at
 start, and :func:`hypseg.train` and :func:`hypseg.segment` before their work. It acts on the main thread's heap: another
-thread (a Dask worker's task, a napari worker) allocates from an arena of its own, whose heaps hold at most 64 MiB, so
-larger blocks there are still mmapped; and the workers of a Dask cluster keep the allocator settings Dask gives them.
-Elsewhere than Linux with glibc (macOS, musl) it does nothing.
+thread (a napari worker) allocates from an arena of its own, whose heaps hold at most 64 MiB, so larger blocks there are
+still mmapped. Elsewhere than Linux with glibc (macOS, musl) it does nothing.
+
+A Dask worker runs its tasks on a thread, and Dask's nanny starts it with a trim threshold of 64 KiB (so that its memory
+monitor sees freed memory go). :func:`worker_environment` gives the environment a local cluster's workers start with
+instead: the same thresholds, at most an eighth of a worker's memory limit, and one arena for every thread, so that the
+task thread's blocks come from the heap the thresholds keep.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import ctypes
 import os
 import sys
 
-__all__ = ["keep_freed_memory", "OPT_OUT", "LIMIT"]
+__all__ = ["keep_freed_memory", "worker_environment", "OPT_OUT", "LIMIT"]
 
 #: mallopt's parameter numbers (glibc's malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -33,25 +37,52 @@ OPT_OUT = "HYPSEG_SYSTEM_MALLOC"
 LIMIT = 1 << 30
 
 
+def _glibc_mallopt():
+    """glibc's ``mallopt``, or None where :data:`OPT_OUT` is set or the C library is not glibc."""
+    if os.environ.get(OPT_OUT, "") not in ("", "0") or not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None)  # the C library this process runs on
+        libc.gnu_get_libc_version  # only glibc has it (and these mallopt parameters)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return None
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    return mallopt
+
+
+def _check(limit: int) -> None:
+    if not 0 < limit < 2 ** 31:
+        raise ValueError(f"limit must lie in [1, 2^31 - 1] bytes, got {limit}")
+
+
 def keep_freed_memory(limit: int = LIMIT) -> int:
     """Raise glibc malloc's mmap and trim thresholds to ``limit`` bytes; ``limit``, or 0 where nothing was changed.
 
     Nothing is changed where :data:`OPT_OUT` is set, where the C library is not glibc, or where it refuses so high an
     mmap threshold (an older glibc may). ``limit`` must be a positive C ``int``. Calling it again sets the same values.
     """
-    if not 0 < limit < 2 ** 31:
-        raise ValueError(f"limit must lie in [1, 2^31 - 1] bytes, got {limit}")
-    if os.environ.get(OPT_OUT, "") not in ("", "0") or not sys.platform.startswith("linux"):
-        return 0
-    try:
-        libc = ctypes.CDLL(None)  # the C library this process runs on
-        libc.gnu_get_libc_version  # only glibc has it (and these mallopt parameters)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return 0
-    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    mallopt.restype = ctypes.c_int
-    if not mallopt(_M_MMAP_THRESHOLD, limit):
+    _check(limit)
+    mallopt = _glibc_mallopt()
+    if mallopt is None or not mallopt(_M_MMAP_THRESHOLD, limit):
         return 0
     mallopt(_M_TRIM_THRESHOLD, limit)  # glibc takes any trim threshold
     return limit
+
+
+def worker_environment(memory_limit: int | None = None, limit: int = LIMIT) -> dict[str, str]:
+    """The environment variables that start a process (a Dask worker) keeping freed memory; {} where this one may not.
+
+    Both thresholds are ``limit`` bytes, or an eighth of ``memory_limit`` where that is less, so that what a worker
+    keeps leaves its memory monitor (which pauses a worker at 80% of its limit) most of its margin. ``MALLOC_ARENA_MAX=1``
+    makes every thread allocate from the main heap, which the thresholds govern (a thread's own arena maps any block
+    above its 64 MiB heaps); hypseg's local workers run one task thread each, so little contends for that heap. {} where :data:`OPT_OUT` is set or the C library is not glibc: the worker then starts
+    with what its launcher gives it.
+    """
+    _check(limit)
+    if memory_limit is not None:
+        limit = max(1, min(limit, memory_limit // 8))
+    if _glibc_mallopt() is None:
+        return {}
+    return {"MALLOC_MMAP_THRESHOLD_": str(limit), "MALLOC_TRIM_THRESHOLD_": str(limit), "MALLOC_ARENA_MAX": "1"}

@@ -6,12 +6,14 @@ from __future__ import annotations
 import dataclasses
 import errno
 import json
+import os
 
 import numpy as np
 import pytest
 from scipy import ndimage
 from typer.testing import CliRunner
 
+from hypseg._malloc import OPT_OUT, worker_environment
 from hypseg.cli.app import app
 from helpers import cell_image, speckle_image, split_field_image, train_tiny_model
 from hypseg.config import DataConfig, segment_preset
@@ -163,6 +165,33 @@ def test_a_dask_map_after_maps_that_shared_a_value_sees_its_own():
         executor.close()
     assert results == [[11, 12, 13]] * 30
     assert tables == [[f"a{i}", f"b{i}"] for i in range(10)]
+
+
+_ALLOCATOR = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX")
+
+
+def _allocator_environment(_item):
+    return {name: os.environ.get(name) for name in _ALLOCATOR}
+
+
+@pytest.mark.parametrize("opt_out", ["", "1"])
+def test_a_local_clusters_workers_start_keeping_freed_memory_and_leave_this_process_environment(monkeypatch, opt_out):
+    from distributed import system
+
+    monkeypatch.setenv(OPT_OUT, opt_out)
+    for name in _ALLOCATOR:
+        monkeypatch.delenv(name, raising=False)
+    executor = chunked.DaskExecutor(workers=1)
+    try:
+        (seen,) = executor.map(_allocator_environment, [0], desc="environment")
+    finally:
+        executor.close()
+    expected = worker_environment(system.MEMORY_LIMIT)
+    if opt_out:  # Dask's own start environment
+        assert seen == {"MALLOC_MMAP_THRESHOLD_": None, "MALLOC_TRIM_THRESHOLD_": "65536", "MALLOC_ARENA_MAX": None}
+    else:
+        assert expected and seen == expected
+    assert all(name not in os.environ for name in _ALLOCATOR)  # the nanny's settings did not stay here
 
 
 def _contained_in_chunks(work, labels, volume, *, tile: int, refine: int, stats):

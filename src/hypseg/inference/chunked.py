@@ -63,6 +63,7 @@ from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from hypseg._malloc import worker_environment
 from hypseg.clustering import EmptyClusterWarning
 from hypseg.config import DataConfig, SegmentConfig
 from hypseg.data.normalise import apply, statistics, voxel_sample
@@ -182,8 +183,7 @@ class DaskExecutor:
         else:
             if workers is None or workers < 1:
                 raise UserError(f"--workers must be >= 1, got {workers}")
-            self._cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                                         dashboard_address=None)
+            self._cluster = _local_cluster(LocalCluster, int(workers))
             try:
                 self.client = Client(self._cluster)
             except BaseException:
@@ -221,6 +221,32 @@ class DaskExecutor:
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _local_cluster(LocalCluster, workers: int):
+    """A local cluster of ``workers`` one-thread processes whose memory limit is Dask's own, started keeping freed
+    memory (:func:`hypseg._malloc.worker_environment`).
+
+    Dask's nanny sets its start environment in this process's ``os.environ`` before it spawns a worker; the variables
+    it set are put back as they were once the cluster is up, so that nothing this process starts later inherits them
+    (a worker the nanny restarts gets them again)."""
+    import dask
+    from distributed import system
+
+    memory_limit = system.MEMORY_LIMIT // workers  # what Dask's "auto" gives a one-thread worker of ``workers``
+    spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ", default={}),
+             **worker_environment(memory_limit)}
+    before = {name: os.environ.get(name) for name in spawn}
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn}):
+            return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
+                                dashboard_address=None)
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def executor_for(*, workers: int | None = None, scheduler: str | None = None, timeout: float = 10.0,
