@@ -229,7 +229,8 @@ def _local_cluster(LocalCluster, workers: int):
 
     Dask's nanny sets its start environment in this process's ``os.environ`` before it spawns a worker; the variables
     it set are put back as they were once the cluster is up, so that nothing this process starts later inherits them
-    (a worker the nanny restarts gets them again)."""
+    (a worker the nanny restarts gets them again). As in Dask, a variable already set in this process's environment
+    wins over the start environment's value."""
     import dask
     from distributed import system
 
