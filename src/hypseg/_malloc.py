@@ -14,8 +14,8 @@ still mmapped. Elsewhere than Linux with glibc (macOS, musl) it does nothing.
 
 A Dask worker runs its tasks on a thread, and Dask's nanny starts it with a trim threshold of 64 KiB (so that its memory
 monitor sees freed memory go). :func:`worker_environment` gives the environment a local cluster's workers start with
-instead: the same thresholds, at most an eighth of a worker's memory limit, and one arena for every thread, so that the
-task thread's blocks come from the heap the thresholds keep.
+instead: the same thresholds, capped at an eighth of a worker's memory limit, and one arena for every thread, so that
+the task thread's blocks come from the heap the thresholds keep.
 """
 
 from __future__ import annotations
@@ -74,11 +74,12 @@ def keep_freed_memory(limit: int = LIMIT) -> int:
 def worker_environment(memory_limit: int | None = None, limit: int = LIMIT) -> dict[str, str]:
     """The environment variables that start a process (a Dask worker) keeping freed memory; {} where this one may not.
 
-    Both thresholds are ``limit`` bytes, or an eighth of ``memory_limit`` where that is less, so that what a worker
-    keeps leaves its memory monitor (which pauses a worker at 80% of its limit) most of its margin. ``MALLOC_ARENA_MAX=1``
-    makes every thread allocate from the main heap, which the thresholds govern (a thread's own arena maps any block
-    above its 64 MiB heaps); hypseg's local workers run one task thread each, so little contends for that heap. {} where :data:`OPT_OUT` is set or the C library is not glibc: the worker then starts
-    with what its launcher gives it.
+    Both thresholds are ``limit`` bytes, or an eighth of ``memory_limit`` where that is less: the largest block kept
+    and the free memory kept at the heap's top stay well below a worker's limit (Dask pauses a worker at 80% of it),
+    though free blocks below the top are kept whatever the thresholds. ``MALLOC_ARENA_MAX=1`` makes every thread
+    allocate from the main heap, which the thresholds govern (a thread's own arena maps any block above its 64 MiB
+    heaps); hypseg's local workers run one task thread each, so little contends for that heap. {} where
+    :data:`OPT_OUT` is set or the C library is not glibc: the worker then starts with what its launcher gives it.
     """
     _check(limit)
     if memory_limit is not None:

@@ -3,10 +3,12 @@ chunk, in one process or on a Dask cluster; the pieces it is built of; its one-l
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import errno
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -170,28 +172,36 @@ def test_a_dask_map_after_maps_that_shared_a_value_sees_its_own():
 _ALLOCATOR = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX")
 
 
-def _allocator_environment(_item):
-    return {name: os.environ.get(name) for name in _ALLOCATOR}
+def _started_with(_item):
+    """The allocator's variables this worker process started with (glibc reads them at start only)."""
+    with open("/proc/self/environ", "rb") as handle:
+        started = dict(entry.decode().partition("=")[::2] for entry in handle.read().split(b"\0") if entry)
+    return {name: started.get(name) for name in _ALLOCATOR}
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not hasattr(ctypes.CDLL(None), "gnu_get_libc_version"),
+                    reason="glibc only")
 @pytest.mark.parametrize("opt_out", ["", "1"])
 def test_a_local_clusters_workers_start_keeping_freed_memory_and_leave_this_process_environment(monkeypatch, opt_out):
+    import dask
     from distributed import system
 
     monkeypatch.setenv(OPT_OUT, opt_out)
-    for name in _ALLOCATOR:
+    for name in (*_ALLOCATOR, "PYTHONHASHSEED"):
         monkeypatch.delenv(name, raising=False)
-    executor = chunked.DaskExecutor(workers=1)
+    executor = chunked.DaskExecutor(workers=2)
     try:
-        (seen,) = executor.map(_allocator_environment, [0], desc="environment")
+        seen = executor.map(_started_with, [0, 1], desc="environment")
+        limits = {w["memory_limit"] for w in executor.client.scheduler_info()["workers"].values()}
     finally:
         executor.close()
-    expected = worker_environment(system.MEMORY_LIMIT)
+    assert limits == {system.MEMORY_LIMIT // 2}  # Dask's own limit for a worker of two
     if opt_out:  # Dask's own start environment
-        assert seen == {"MALLOC_MMAP_THRESHOLD_": None, "MALLOC_TRIM_THRESHOLD_": "65536", "MALLOC_ARENA_MAX": None}
+        dasks = dask.config.get("distributed.nanny.pre-spawn-environ")
+        assert seen == [{name: None if dasks.get(name) is None else str(dasks[name]) for name in _ALLOCATOR}] * 2
     else:
-        assert expected and seen == expected
-    assert all(name not in os.environ for name in _ALLOCATOR)  # the nanny's settings did not stay here
+        assert seen == [worker_environment(system.MEMORY_LIMIT // 2)] * 2
+    assert all(name not in os.environ for name in (*_ALLOCATOR, "PYTHONHASHSEED"))  # the nanny's settings did not stay here
 
 
 def _contained_in_chunks(work, labels, volume, *, tile: int, refine: int, stats):

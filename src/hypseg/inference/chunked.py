@@ -227,17 +227,17 @@ def _local_cluster(LocalCluster, workers: int):
     """A local cluster of ``workers`` one-thread processes whose memory limit is Dask's own, started keeping freed
     memory (:func:`hypseg._malloc.worker_environment`).
 
-    Dask's nanny sets its start environment in this process's ``os.environ`` before it spawns a worker; the variables
-    it set are put back as they were once the cluster is up, so that nothing this process starts later inherits them
-    (a worker the nanny restarts gets them again). As in Dask, a variable already set in this process's environment
-    wins over the start environment's value."""
+    Dask's nanny sets its start environment (and ``PYTHONHASHSEED``) in this process's ``os.environ`` before it
+    spawns a worker; they are put back as they were once the cluster is up, so that what this process starts later
+    does not inherit them. A nanny that restarts its worker sets them here again, and they then stay. As in Dask, a
+    variable already set in this process's environment wins over the start environment's value."""
     import dask
     from distributed import system
 
     memory_limit = system.MEMORY_LIMIT // workers  # what Dask's "auto" gives a one-thread worker of ``workers``
     spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ", default={}),
              **worker_environment(memory_limit)}
-    before = {name: os.environ.get(name) for name in spawn}
+    before = {name: os.environ.get(name) for name in (*spawn, "PYTHONHASHSEED")}
     try:
         with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn}):
             return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
