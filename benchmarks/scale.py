@@ -155,6 +155,19 @@ def measure(volume: Path, model: Path, out: Path, **options) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def machine() -> str:
+    """This machine in a few words, stored with each row: rows timed on different processors do not compare."""
+    name = ""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            name = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "")
+    except OSError:
+        pass
+    import platform
+
+    return f"{name or platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+
+
 def agreement(a: Path, b: Path) -> float:
     """Share of voxels (over every level) whose labels are equal in two segmentation folders."""
     from hypseg.io import load_labels
@@ -209,6 +222,7 @@ def run(*, repeats: int = 1, sizes=None, work: Path | None = None, force: bool =
                 found["agreement"] = {"with": reference, "share": agreement(out, ref)}
             found["date"] = time.strftime("%Y-%m-%d")
             found["engine"] = ENGINE
+            found["machine"] = machine()
             rows = json.loads(store.read_text()) if store.exists() else {}  # rows another run stored meanwhile
             rows[key] = found
             store.write_text(json.dumps(rows, indent=1))
@@ -223,10 +237,9 @@ def render(rows: dict) -> str:
         parts = key.split(" | ")
         return parts[2].replace(" model", "") if len(parts) > 2 else "default"
 
-    base_rate = {model_of(key): r["total"] / r["voxels"] for key, r in rows.items()
-                 if key.startswith("128^3 |") and r.get("engine", 1) == ENGINE}
+    base = {model_of(key): r for key, r in rows.items() if key.startswith("128^3 |") and r.get("engine", 1) == ENGINE}
     head = ("| volume | run | model | voxels (M) | " + " | ".join(STAGES) + " | total (s) | µs / voxel | × 128^3 µs / voxel "
-            "| peak RSS (GB) | workers' peak RSS (GB) | labels agree | CPU (s) |")  # × 128^3: the same model's 128^3 row
+            "| peak RSS (GB) | workers' peak RSS (GB) | labels agree | CPU (s) | machine |")  # × 128^3: the same model's 128^3 row, on the same machine
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for key, r in rows.items():
         size, name = key.split(" | ")[:2]
@@ -236,11 +249,12 @@ def render(rows: dict) -> str:
         stages = " | ".join(f"{r['seconds'][s]:.0f}" if s in r["seconds"] else "" for s in STAGES)
         workers = f"{r['children_rss'] / 1e9:.2f}" if "workers" in name.lower() else ""
         stale = r.get("engine", 1) != ENGINE
-        ratio = f"{rate / base_rate[model]:.2f}" if model in base_rate and not stale else ""
+        same = model in base and base[model].get("machine") == r.get("machine")
+        ratio = f"{rate / (base[model]['total'] / base[model]['voxels']):.2f}" if same and not stale else ""
         name += f" (engine {r.get('engine', 1)})" if stale else ""
         lines.append(f"| {size} ({r['format']}) | {name} | {model} | {r['voxels'] / 1e6:.1f} | {stages} | {r['total']:.0f} | "
                      f"{1e6 * rate:.2f} | {ratio} | {r['rss'] / 1e9:.2f} | {workers} | {agree} | "
-                     + (f"{r['cpu']:.0f} |" if "cpu" in r else " |"))
+                     + (f"{r['cpu']:.0f} |" if "cpu" in r else " |") + f" {r.get('machine', '')} |")
     return "\n".join(lines)
 
 

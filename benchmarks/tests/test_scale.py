@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -45,7 +46,18 @@ def test_the_table_compares_every_row_with_the_128_cube():
     lines = table.splitlines()
     assert lines[2].split("|")[14].strip() == "1.00" and lines[3].split("|")[14].strip() == "1.12"
     assert "100.0000% with in memory" in lines[3]
-    assert [line.split("|")[-2].strip() for line in lines[2:]] == ["", "75"]  # CPU seconds where a row has them
+    assert [line.split("|")[-3].strip() for line in lines[2:]] == ["", "75"]  # CPU seconds where a row has them
+
+
+def test_a_row_timed_on_another_machine_is_not_compared_and_says_where_it_ran():
+    row = {"total": 10.0, "voxels": 2 ** 21, "seconds": {}, "rss": 1e9, "children_rss": 0, "format": ".mrc",
+           "engine": scale.ENGINE, "machine": "AMD EPYC, 2 cores"}
+    here, there = dict(row, total=80.0, voxels=2 ** 24), dict(row, total=80.0, voxels=2 ** 24, machine="Intel Xeon, 2 cores")
+    lines = scale.render({"128^3 | chunked": row, "256^3 | in memory": here, "256^3 | chunked": there}).splitlines()
+    cells = [[c.strip() for c in line.split("|")] for line in lines[2:]]
+    assert [c[14] for c in cells] == ["1.00", "1.00", ""]
+    assert [c[-2] for c in cells] == ["AMD EPYC, 2 cores"] * 2 + ["Intel Xeon, 2 cores"]
+    assert scale.machine().endswith(f", {os.cpu_count()} cores") and len(scale.machine()) > len(", 2 cores")
 
 
 def test_rows_of_an_earlier_engine_are_marked_and_not_compared():
