@@ -18,20 +18,20 @@ glibc = pytest.mark.skipif(not sys.platform.startswith("linux") or not hasattr(c
 # glibc's own thresholds every block is a fresh mmap whose pages fault in again: at least its 32 2-MiB pages, even
 # where the kernel backs it with huge pages; with the raised ones the heap block the first left is served again.
 # numpy's own huge-page hint is off (NUMPY_MADVISE_HUGEPAGE=0) so that its faults are the kernel's choice alone.
-_CHURN = """
+_COUNTED_CHURN = """
 import resource
-from hypseg._malloc import keep_freed_memory
-print(keep_freed_memory())
 import numpy as np
-faults = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-block = np.ones(8 << 20)
-del block
-before = faults()
-for _ in range(100):
+def churn():
+    faults = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     block = np.ones(8 << 20)
     del block
-print(faults() - before)
+    before = faults()
+    for _ in range(100):
+        block = np.ones(8 << 20)
+        del block
+    return faults() - before
 """
+_CHURN = "from hypseg._malloc import keep_freed_memory\nprint(keep_freed_memory())\n" + _COUNTED_CHURN + "print(churn())\n"
 
 
 def _churn(opt_out: str) -> tuple[int, int]:
@@ -59,20 +59,10 @@ def test_a_limit_outside_a_c_int_is_refused(function, limit):
 
 
 # The same churn on a thread of a fresh process that sets nothing itself: what it keeps is the environment's doing.
-_THREAD_CHURN = """
-import resource, threading
-import numpy as np
-faults = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+_THREAD_CHURN = _COUNTED_CHURN + """
+import threading
 counted = []
-def churn():
-    block = np.ones(8 << 20)
-    del block
-    before = faults()
-    for _ in range(100):
-        block = np.ones(8 << 20)
-        del block
-    counted.append(faults() - before)
-thread = threading.Thread(target=churn)
+thread = threading.Thread(target=lambda: counted.append(churn()))
 thread.start()
 thread.join()
 print(counted[0])
