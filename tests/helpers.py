@@ -3,8 +3,17 @@ runs made to collapse and collapsed copies of a model."""
 
 from __future__ import annotations
 
+import ctypes
+import sys
+
 import numpy as np
+import pytest
 import torch
+
+
+#: a test of glibc's malloc, skipped elsewhere
+glibc = pytest.mark.skipif(not sys.platform.startswith("linux") or not hasattr(ctypes.CDLL(None), "gnu_get_libc_version"),
+                           reason="glibc only")
 
 
 def cell_image(shape, *, seed=0) -> np.ndarray:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import ctypes
 import os
 import subprocess
 import sys
 
 import pytest
 
+from helpers import glibc
 from hypseg import _malloc
-
-glibc = pytest.mark.skipif(not sys.platform.startswith("linux") or not hasattr(ctypes.CDLL(None), "gnu_get_libc_version"),
-                           reason="glibc only")
 
 # One 64 MiB block allocated, touched whole and freed 100 times, after a first one (which faults in either way). With
 # glibc's own thresholds every block is a fresh mmap whose pages fault in again: at least its 32 2-MiB pages, even
@@ -34,18 +31,19 @@ def churn():
 _CHURN = "from hypseg._malloc import keep_freed_memory\nprint(keep_freed_memory())\n" + _COUNTED_CHURN + "print(churn())\n"
 
 
-def _churn(opt_out: str) -> tuple[int, int]:
-    """What ``keep_freed_memory`` returned in a fresh process, and the minor page faults of its churn."""
-    env = {**os.environ, _malloc.OPT_OUT: opt_out, "NUMPY_MADVISE_HUGEPAGE": "0"}
-    done = subprocess.run([sys.executable, "-c", _CHURN], capture_output=True, text=True, check=True, env=env)
-    kept, faults = done.stdout.split()
-    return int(kept), int(faults)
+def _run(script: str, environment: dict) -> list[int]:
+    """The numbers ``script`` prints, run in a fresh process whose environment has no malloc settings but
+    ``environment`` (and numpy's huge-page hint off)."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES"))}, **environment,
+           "NUMPY_MADVISE_HUGEPAGE": "0"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
+    return [int(number) for number in done.stdout.split()]
 
 
 @glibc
 def test_freed_blocks_stay_in_the_process_so_their_pages_do_not_fault_in_again():
-    threshold, kept = _churn("")
-    nothing, system = _churn("1")
+    threshold, kept = _run(_CHURN, {_malloc.OPT_OUT: ""})  # what keep_freed_memory returned, and the churn's faults
+    nothing, system = _run(_CHURN, {_malloc.OPT_OUT: "1"})
     assert threshold == _malloc.LIMIT and nothing == 0  # the opt-out changes nothing
     assert system >= 100 * 32  # every block faulted its pages in again
     assert kept < system / 10
@@ -69,13 +67,6 @@ print(counted[0])
 """
 
 
-def _thread_churn(environment: dict) -> int:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES"))}, **environment,
-           "NUMPY_MADVISE_HUGEPAGE": "0"}
-    done = subprocess.run([sys.executable, "-c", _THREAD_CHURN], capture_output=True, text=True, check=True, env=env)
-    return int(done.stdout)
-
-
 @glibc
 def test_a_worker_started_with_its_environment_keeps_a_threads_freed_blocks(monkeypatch):
     monkeypatch.delenv(_malloc.OPT_OUT, raising=False)
@@ -83,7 +74,7 @@ def test_a_worker_started_with_its_environment_keeps_a_threads_freed_blocks(monk
     assert environment == {"MALLOC_MMAP_THRESHOLD_": str(_malloc.LIMIT), "MALLOC_TRIM_THRESHOLD_": str(_malloc.LIMIT),
                            "MALLOC_ARENA_MAX": "1"}
     thresholds_only = {k: v for k, v in environment.items() if k != "MALLOC_ARENA_MAX"}
-    system, kept, arena = _thread_churn({}), _thread_churn(environment), _thread_churn(thresholds_only)
+    [system], [kept], [arena] = (_run(_THREAD_CHURN, env) for env in ({}, environment, thresholds_only))
     assert system >= 100 * 32  # every block faulted its pages in again
     assert kept < system / 10
     assert arena >= 100 * 32  # a thread's own arena maps a 64 MiB block whatever the thresholds: one arena it is

@@ -3,12 +3,10 @@ chunk, in one process or on a Dask cluster; the pieces it is built of; its one-l
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import errno
 import json
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -17,7 +15,7 @@ from typer.testing import CliRunner
 
 from hypseg._malloc import OPT_OUT, worker_environment
 from hypseg.cli.app import app
-from helpers import cell_image, speckle_image, split_field_image, train_tiny_model
+from helpers import cell_image, glibc, speckle_image, split_field_image, train_tiny_model
 from hypseg.config import DataConfig, segment_preset
 from hypseg.data.normalise import statistics, voxel_sample
 from hypseg.data.supervoxels import supervoxels, tile_bounds
@@ -179,8 +177,7 @@ def _started_with(_item):
     return {name: started.get(name) for name in _ALLOCATOR}
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux") or not hasattr(ctypes.CDLL(None), "gnu_get_libc_version"),
-                    reason="glibc only")
+@glibc
 @pytest.mark.parametrize("opt_out", ["", "1"])
 def test_a_local_clusters_workers_start_keeping_freed_memory_and_leave_this_process_environment(monkeypatch, opt_out):
     import dask

@@ -183,7 +183,7 @@ class DaskExecutor:
         else:
             if workers is None or workers < 1:
                 raise UserError(f"--workers must be >= 1, got {workers}")
-            self._cluster = _local_cluster(LocalCluster, int(workers))
+            self._cluster = _local_cluster(int(workers))
             try:
                 self.client = Client(self._cluster)
             except BaseException:
@@ -223,31 +223,31 @@ class DaskExecutor:
             self._cluster.close()
 
 
-def _local_cluster(LocalCluster, workers: int):
-    """A local cluster of ``workers`` one-thread processes whose memory limit is Dask's own, started keeping freed
+def _local_cluster(workers: int):
+    """A local cluster of ``workers`` one-thread processes with Dask's own memory limit ("auto"), started keeping freed
     memory (:func:`hypseg._malloc.worker_environment`).
 
-    Dask's nanny sets its start environment (and ``PYTHONHASHSEED``) in this process's ``os.environ`` before it
-    spawns a worker; they are put back as they were once the cluster is up, so that what this process starts later
-    does not inherit them. A nanny that restarts its worker sets them here again, and they then stay. As in Dask, a
-    variable already set in this process's environment wins over the start environment's value."""
-    import dask
-    from distributed import system
+    Dask's nanny writes its start environment into this process's ``os.environ`` before it spawns a worker; the
+    environment is put back as it was once the cluster is up, so that what this process starts later does not inherit
+    it (a nanny that restarts its worker writes it here again). As in Dask, a variable already set in this process's
+    environment wins over the start environment's value."""
+    import logging
 
-    memory_limit = system.MEMORY_LIMIT // workers  # what Dask's "auto" gives a one-thread worker of ``workers``
-    spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ", default={}),
-             **worker_environment(memory_limit)}
-    before = {name: os.environ.get(name) for name in (*spawn, "PYTHONHASHSEED")}
+    import dask
+    from distributed import LocalCluster
+    from distributed.worker_memory import parse_memory_limit
+
+    memory_limit = parse_memory_limit("auto", 1, workers, logger=logging.getLogger(__name__))  # as LocalCluster does
+    spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ", default={}), **worker_environment(memory_limit)}
+    saved = dict(os.environ)
     try:
         with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn}):
             return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
                                 dashboard_address=None)
     finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        for name in os.environ.keys() - saved.keys():
+            del os.environ[name]
+        os.environ.update(saved)
 
 
 def executor_for(*, workers: int | None = None, scheduler: str | None = None, timeout: float = 10.0,
