@@ -10,7 +10,8 @@ in the kernel (``benchmarks/results/malloc.md``).
 allocation, and the process may keep up to that many freed bytes at the heap's top. The command line calls it once at
 start, and :func:`hypseg.train` and :func:`hypseg.segment` before their work. It acts on the main thread's heap: another
 thread (a napari worker) allocates from an arena of its own, whose heaps hold at most 64 MiB, so larger blocks there are
-still mmapped. Elsewhere than Linux with glibc (macOS, musl) it does nothing.
+still mmapped (napari's plugin therefore segments in a process of its own). Elsewhere than Linux with glibc (macOS,
+musl) it does nothing.
 
 A Dask worker runs its tasks on a thread, and Dask's nanny starts it with a trim threshold of 64 KiB (so that its memory
 monitor sees freed memory go). :func:`worker_environment` gives the environment a local cluster's workers start with
@@ -24,7 +25,7 @@ import ctypes
 import os
 import sys
 
-__all__ = ["keep_freed_memory", "worker_environment", "OPT_OUT", "LIMIT"]
+__all__ = ["keep_freed_memory", "can_keep_freed_memory", "worker_environment", "OPT_OUT", "LIMIT"]
 
 #: mallopt's parameter numbers (glibc's malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -71,6 +72,14 @@ def keep_freed_memory(limit: int = LIMIT) -> int:
     return limit
 
 
+def can_keep_freed_memory() -> bool:
+    """Whether :func:`keep_freed_memory` would act in this process (glibc, and :data:`OPT_OUT` not set), without acting.
+
+    An older glibc may still refuse the threshold when it is asked.
+    """
+    return _glibc_mallopt() is not None
+
+
 def worker_environment(memory_limit: int | None = None, limit: int = LIMIT) -> dict[str, str]:
     """The environment variables that start a process (a Dask worker) keeping freed memory; {} where this one may not.
 
@@ -84,6 +93,6 @@ def worker_environment(memory_limit: int | None = None, limit: int = LIMIT) -> d
     _check(limit)
     if memory_limit is not None:
         limit = max(1, min(limit, memory_limit // 8))
-    if _glibc_mallopt() is None:
+    if not can_keep_freed_memory():
         return {}
     return {"MALLOC_MMAP_THRESHOLD_": str(limit), "MALLOC_TRIM_THRESHOLD_": str(limit), "MALLOC_ARENA_MAX": "1"}

@@ -4,13 +4,23 @@ complete, and segment an image into label maps with the embedding of each level.
 :mod:`hypseg.napari._widget` runs :func:`train_model` and :func:`segment_image` in a worker thread; the
 tests call them directly too. Both go through the Python API (:mod:`hypseg.api`), as the command line
 does.
+
+Where glibc's malloc would keep freed memory (:func:`hypseg._malloc.can_keep_freed_memory`), the worker thread hands
+the segmentation to a process of its own (:func:`segment_in_process`), which runs it on its main thread: a thread's
+glibc arena maps and unmaps every block above its 64 MiB heaps, the encoder's activations on a tile among them, and
+so segmented on napari's worker thread a volume takes longer, its pages faulted in again and again
+(``benchmarks/results/malloc.md``). Training allocates no such blocks and stays on the thread, where its steps report
+to the progress bar and its cancel button acts.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
@@ -21,6 +31,10 @@ from hypseg.errors import UserError
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from hypseg.config import SegmentConfig
     from hypseg.inference import TrainedModel
+
+
+#: the errors a user can fix, shown as one line (everything else is a bug and keeps its traceback)
+USER_ERRORS = (UserError, FileNotFoundError, FileExistsError, NotADirectoryError)
 
 
 class ImageSegmentation(NamedTuple):
@@ -243,3 +257,43 @@ def segment_image(image: np.ndarray, model: "TrainedModel", config: "SegmentConf
     embeddings = {level.clusters: result.embeddings[level.patch_sides][0][..., :d] for level in result.config.levels}
     return ImageSegmentation(labels, embeddings, found.object is not None, model.curvature, model.hyperbolic,
                              result.embeds_alike[0], found.no_field, found.retried, found.contrast, found.specimen)
+
+
+def segments_in_process() -> bool:
+    """Whether the widget segments in a process of its own (:func:`segment_in_process`): where its main thread would
+    keep freed memory (:func:`hypseg._malloc.can_keep_freed_memory`) and this Python can start another."""
+    from hypseg._malloc import can_keep_freed_memory
+
+    return can_keep_freed_memory() and bool(sys.executable)
+
+
+def segment_in_process(image: np.ndarray, folder: str | os.PathLike, config: "SegmentConfig") -> ImageSegmentation:
+    """:func:`segment_image` of ``image`` with the model in ``folder``, run on the main thread of a new Python process.
+
+    The image, the folder and the config go to the process through its standard input, the result (or the error a
+    user can fix, raised here again) comes back through its standard output; nothing is written to disk. The process
+    prints its warnings, and a bug's traceback, to this process's standard error; a bug is raised here as a
+    :class:`RuntimeError` that says so. The process ends by itself when this one does (its standard input closes).
+    """
+    child = subprocess.Popen([sys.executable, "-m", "hypseg.napari._segment_process"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE)
+    try:
+        try:
+            pickle.dump((np.ascontiguousarray(image), os.fspath(folder), config), child.stdin,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+            child.stdin.flush()
+            status, value = pickle.load(child.stdout)
+        except (BrokenPipeError, EOFError):  # it ended before it read the job, or without an answer
+            status, value = "failed", None
+        code = child.wait()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stdin.close()
+        child.stdout.close()
+    if status == "done":
+        return value
+    if status == "error":
+        raise value
+    raise RuntimeError(f"the segmentation process failed (exit status {code}); its traceback is above on standard error")

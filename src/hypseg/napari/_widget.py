@@ -4,7 +4,8 @@ get one labels layer per level back and see the embedding on the Poincaré disk.
 Training and segmenting run in a worker thread (:func:`superqt.utils.create_worker`, which napari's
 own workers build on), so the viewer stays responsive; training reports every step to a progress bar through a queued Qt signal,
 and its cancel button stops it after the running step, leaving no model folder behind
-(:func:`hypseg.napari._jobs.train_model`). The labels layers ``k=2``, ``k=4``, ... take the image
+(:func:`hypseg.napari._jobs.train_model`). Where glibc's malloc runs, the worker hands the segmentation to a process of
+its own, whose main thread keeps the memory it frees (:func:`hypseg.napari._jobs.segment_in_process`). The labels layers ``k=2``, ``k=4``, ... take the image
 layer's scale, translation, rotation, shear and affine (and its units and axis labels, napari >= 0.5); they
 replace the labels layers that the previous run on that image added, and layers of their names. Errors a
 user can fix (a bad cluster count, a missing model folder, an image that is not a single-channel volume) are shown as one line in the widget and as a napari notification; progress and results
@@ -32,16 +33,14 @@ from superqt.utils import create_worker
 
 from hypseg._words import count
 from hypseg.errors import UserError
-from hypseg.napari._jobs import (ImageSegmentation, check_image, image_array, parse_clusters, preload, segment_config,
-                                 segment_image, train_model)
+from hypseg.napari._jobs import (USER_ERRORS, ImageSegmentation, check_image, image_array, parse_clusters, preload,
+                                 segment_config, segment_image, segment_in_process, segments_in_process, train_model)
 from hypseg.napari._layers import labels_colormap, zero_is_outside
 
 #: points drawn on the Poincaré disk (a uniform subsample of the voxels)
 DISK_POINTS = 4000
 #: width of the disk picture in the widget, in pixels
 DISK_WIDTH = 360
-#: the errors shown as one line (everything else is a bug and keeps its traceback on stderr)
-USER_ERRORS = (UserError, FileNotFoundError, FileExistsError, NotADirectoryError)
 #: The labels layers' metadata key naming the image layer (its ``unique_id``) whose run wrote them: a new run of
 #: that image replaces them, unless the user renamed them to keep.
 RUN_OF = "hypseg_run_of"
@@ -329,10 +328,12 @@ def _train_layer(*, data, name: str, **kwargs):
 
 def _load_and_segment(*, data, name: str, model, folder: str, config) -> tuple:
     """In the worker thread: the layer's voxels read, the model (loaded from ``folder`` unless given) and the
-    segmentation."""
+    segmentation, in a process of its own where that keeps freed memory (:func:`hypseg.napari._jobs.segments_in_process`)."""
     image = image_array(data, name=name)
     if model is None:
         from hypseg.api import load_model
 
         model = load_model(folder)
+    if segments_in_process():
+        return model, segment_in_process(image, model.run_dir, config)
     return model, segment_image(image, model, config)
