@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from hypseg.errors import UserError
-from hypseg.napari._jobs import check_image, image_array, preload, segment_config, segment_image, train_model
+from hypseg.napari._jobs import (PROCESS_MIN_VOXELS, ImageSegmentation, check_image, image_array, preload, segment_config,
+                                 segment_image, segment_in_process, segments_in_process, train_model)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -139,3 +140,65 @@ def test_segmenting_says_where_the_finer_levels_divided_the_specimen(tiny_model)
     assert np.array_equal(found.labels[3] == 1, found.labels[2] == 1)  # the object label 1 at both levels
     other = segment_image(speckle_image(), model, dataclasses.replace(config, contrast_divides="object"))
     assert other.contrast and not other.specimen
+
+
+def test_a_segmentation_in_a_process_of_its_own_equals_the_one_in_this_process(small_image, tiny_model):
+    from hypseg.api import load_model
+
+    config = segment_config("default", [2, 4])
+    here = segment_image(small_image, load_model(tiny_model), config)
+    apart = segment_in_process(small_image, tiny_model, config)
+    assert isinstance(apart, ImageSegmentation) and apart.labels.keys() == here.labels.keys() == {2, 4}
+    for k in here.labels:
+        assert np.array_equal(apart.labels[k], here.labels[k]) and apart.labels[k].dtype == here.labels[k].dtype
+        assert np.array_equal(apart.embeddings[k], here.embeddings[k])
+    assert apart[2:] == here[2:]  # the flags, the curvature and the kind of space
+
+
+def test_an_error_a_user_can_fix_comes_back_from_the_process_as_itself(tiny_model, tmp_path):
+    from hypseg.api import load_model
+
+    flat = np.zeros((4, 16, 16), dtype=np.float32)
+    config = segment_config("paper", [2])
+    with pytest.raises(UserError) as here:
+        segment_image(flat, load_model(tiny_model), config)
+    with pytest.raises(UserError) as apart:
+        segment_in_process(flat, tiny_model, config)
+    assert str(apart.value) == str(here.value)
+    with pytest.raises(FileNotFoundError) as missing:
+        segment_in_process(np.ones((16, 16, 16), dtype=np.float32), tmp_path / "no-model", config)
+    with pytest.raises(FileNotFoundError) as expected:
+        load_model(tmp_path / "no-model")
+    assert str(missing.value) == str(expected.value)
+
+
+def test_a_bug_in_the_process_keeps_its_traceback_and_fails_here(small_image, tiny_model, capfd):
+    with pytest.raises(RuntimeError, match=r"^the segmentation process failed \(exit status 1\); its traceback is "
+                                           r"above on standard error$"):
+        segment_in_process(small_image, tiny_model, config=None)  # not a config: a bug in the process
+    error = capfd.readouterr().err
+    assert "Traceback (most recent call last)" in error and "AttributeError" in error
+
+
+def test_the_process_ends_when_its_parent_does(small_image, tiny_model):
+    """The parent closes the process's standard input only by ending: the process then ends too, answering nothing."""
+    import pickle
+    import subprocess
+    import sys
+
+    from hypseg.napari._segment_process import ORPHANED
+
+    job = pickle.dumps((small_image, str(tiny_model), segment_config("default", [2])))
+    child = subprocess.run([sys.executable, "-m", "hypseg.napari._segment_process"], input=job, capture_output=True,
+                           timeout=120)
+    assert child.returncode == ORPHANED and child.stdout == b""
+
+
+def test_the_widget_segments_in_a_process_only_a_large_image_and_only_where_glibc_would_keep_freed_memory(monkeypatch):
+    from hypseg._malloc import OPT_OUT, can_keep_freed_memory
+
+    monkeypatch.delenv(OPT_OUT, raising=False)
+    assert segments_in_process(PROCESS_MIN_VOXELS) is can_keep_freed_memory()
+    assert not segments_in_process(PROCESS_MIN_VOXELS - 1)
+    monkeypatch.setenv(OPT_OUT, "1")
+    assert not segments_in_process(PROCESS_MIN_VOXELS)

@@ -117,15 +117,25 @@ def test_a_cancelled_training_leaves_no_model_folder(qtbot, widget, tmp_path):
     assert widget.train_button.enabled and widget.segment_button.enabled and not widget.cancel_button.enabled
 
 
-def test_a_model_folder_is_loaded_and_segments(qtbot, widget, viewer, tiny_model):
+@pytest.mark.parametrize("apart", [False, True], ids=["on the worker thread", "in a process of its own"])
+def test_a_model_folder_is_loaded_and_segments(qtbot, widget, viewer, tiny_model, monkeypatch, apart):
+    from hypseg.api import load_model
+    from hypseg.napari import _widget
+    from hypseg.napari._jobs import segment_config, segment_image, segment_in_process
+
+    processes = []
+    monkeypatch.setattr(_widget, "segments_in_process", lambda voxels: apart)
+    monkeypatch.setattr(_widget, "segment_in_process", lambda *args: processes.append(args) or segment_in_process(*args))
     widget.model_dir.value = str(tiny_model)
     widget.preset.value, widget.clusters.value = "default", "2 4"
     widget.segment_button.native.click()
     _wait(qtbot, widget)
     # (a model of two steps may find no object in the cell's field of view, which the line then adds)
     assert widget.status.value.startswith("segmented cell: layers k=2, k=4")
-    assert widget.model.run_dir == tiny_model
-    assert viewer.layers["k=4"].data.shape == viewer.layers["cell"].data.shape
+    assert widget.model.run_dir == tiny_model and len(processes) == apart
+    expected = segment_image(viewer.layers["cell"].data, load_model(tiny_model), segment_config("default", [2, 4]))
+    for k in (2, 4):
+        assert np.array_equal(viewer.layers[f"k={k}"].data, expected.labels[k])
 
 
 def test_a_second_image_never_takes_over_the_first_images_layers(qtbot, widget, viewer, tiny_model):

@@ -33,6 +33,10 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from hypseg.inference import TrainedModel
 
 
+#: the fewest voxels an image has for the widget to segment it in a process of its own: below, starting the process
+#: (importing torch) takes longer than the worker thread loses (``benchmarks/results/plugin_process.md``)
+PROCESS_MIN_VOXELS = 96 ** 3
+
 #: the errors a user can fix, shown as one line (everything else is a bug and keeps its traceback)
 USER_ERRORS = (UserError, FileNotFoundError, FileExistsError, NotADirectoryError)
 
@@ -259,12 +263,13 @@ def segment_image(image: np.ndarray, model: "TrainedModel", config: "SegmentConf
                              result.embeds_alike[0], found.no_field, found.retried, found.contrast, found.specimen)
 
 
-def segments_in_process() -> bool:
-    """Whether the widget segments in a process of its own (:func:`segment_in_process`): where its main thread would
-    keep freed memory (:func:`hypseg._malloc.can_keep_freed_memory`) and this Python can start another."""
+def segments_in_process(voxels: int) -> bool:
+    """Whether the widget segments an image of ``voxels`` voxels in a process of its own (:func:`segment_in_process`):
+    where its main thread would keep freed memory (:func:`hypseg._malloc.can_keep_freed_memory`), this Python can
+    start another, and the image has at least :data:`PROCESS_MIN_VOXELS` voxels."""
     from hypseg._malloc import can_keep_freed_memory
 
-    return can_keep_freed_memory() and bool(sys.executable)
+    return voxels >= PROCESS_MIN_VOXELS and can_keep_freed_memory() and bool(sys.executable)
 
 
 def segment_in_process(image: np.ndarray, folder: str | os.PathLike, config: "SegmentConfig") -> ImageSegmentation:

@@ -328,12 +328,12 @@ def _train_layer(*, data, name: str, **kwargs):
 
 def _load_and_segment(*, data, name: str, model, folder: str, config) -> tuple:
     """In the worker thread: the layer's voxels read, the model (loaded from ``folder`` unless given) and the
-    segmentation, in a process of its own where that keeps freed memory (:func:`hypseg.napari._jobs.segments_in_process`)."""
+    segmentation, in a process of its own where that is faster (:func:`hypseg.napari._jobs.segments_in_process`)."""
     image = image_array(data, name=name)
     if model is None:
         from hypseg.api import load_model
 
         model = load_model(folder)
-    if segments_in_process():
+    if segments_in_process(image.size):
         return model, segment_in_process(image, model.run_dir, config)
     return model, segment_image(image, model, config)
