@@ -49,3 +49,18 @@ def napari_plugins():
     manager = npe2.PluginManager.instance()
     manager.discover(include_npe1=False)
     return manager
+
+
+@pytest.fixture
+def one_torch_thread():
+    """torch at one thread while the test runs (a segmentation in a process of its own takes this process's count).
+
+    At two threads, a segmentation's embeddings may differ between two processes by float rounding (about 1e-5, seen
+    from time to time, cause not found), enough to move a few voxels of a two-step model between clusters; at one
+    thread they are equal."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

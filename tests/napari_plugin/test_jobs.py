@@ -10,6 +10,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from helpers import glibc
 from hypseg.errors import UserError
 from hypseg.napari._jobs import (PROCESS_MIN_VOXELS, ImageSegmentation, check_image, image_array, preload, segment_config,
                                  segment_image, segment_in_process, segments_in_process, train_model)
@@ -142,12 +143,13 @@ def test_segmenting_says_where_the_finer_levels_divided_the_specimen(tiny_model)
     assert other.contrast and not other.specimen
 
 
-def test_a_segmentation_in_a_process_of_its_own_equals_the_one_in_this_process(small_image, tiny_model):
+def test_a_segmentation_in_a_process_of_its_own_equals_the_one_in_this_process(small_image, tiny_model, one_torch_thread):
     from hypseg.api import load_model
 
     config = segment_config("default", [2, 4])
-    here = segment_image(small_image, load_model(tiny_model), config)
-    apart = segment_in_process(small_image, tiny_model, config)
+    model = load_model(tiny_model)
+    here = segment_image(small_image, model, config)
+    apart = segment_in_process(small_image, model, config)
     assert isinstance(apart, ImageSegmentation) and apart.labels.keys() == here.labels.keys() == {2, 4}
     for k in here.labels:
         assert np.array_equal(apart.labels[k], here.labels[k]) and apart.labels[k].dtype == here.labels[k].dtype
@@ -155,50 +157,103 @@ def test_a_segmentation_in_a_process_of_its_own_equals_the_one_in_this_process(s
     assert apart[2:] == here[2:]  # the flags, the curvature and the kind of space
 
 
-def test_an_error_a_user_can_fix_comes_back_from_the_process_as_itself(tiny_model, tmp_path):
+def test_the_process_segments_with_the_weights_it_is_given_not_those_on_disk(small_image, tiny_model, tmp_path):
+    from helpers import collapsed_copy
+
     from hypseg.api import load_model
 
-    flat = np.zeros((4, 16, 16), dtype=np.float32)
+    config = segment_config("paper", [2])
+    model = load_model(tiny_model)
+    model = dataclasses.replace(model, run_dir=collapsed_copy(tiny_model, tmp_path / "collapsed"))  # disk: collapsed
+    assert not segment_in_process(small_image, model, config).collapsed
+
+
+def test_the_warnings_of_a_segmentation_in_a_process_are_warned_here(small_image, tiny_model, tmp_path):
+    from helpers import collapsed_copy
+
+    from hypseg.api import load_model
+    from hypseg.clustering.exceptions import EmptyClusterWarning
+
+    collapsed, config = load_model(collapsed_copy(tiny_model, tmp_path / "collapsed")), segment_config("paper", [2])
+    with pytest.warns(EmptyClusterWarning) as here:
+        segment_image(small_image, collapsed, config)
+    with pytest.warns(EmptyClusterWarning) as apart:
+        assert segment_in_process(small_image, collapsed, config).collapsed
+    assert [(w.category, str(w.message)) for w in apart] == [(w.category, str(w.message)) for w in here]
+
+
+def test_an_error_a_user_can_fix_comes_back_from_the_process_as_itself(tiny_model):
+    from hypseg.api import load_model
+
+    flat, model = np.zeros((4, 16, 16), dtype=np.float32), load_model(tiny_model)
     config = segment_config("paper", [2])
     with pytest.raises(UserError) as here:
-        segment_image(flat, load_model(tiny_model), config)
+        segment_image(flat, model, config)
     with pytest.raises(UserError) as apart:
-        segment_in_process(flat, tiny_model, config)
+        segment_in_process(flat, model, config)
     assert str(apart.value) == str(here.value)
-    with pytest.raises(FileNotFoundError) as missing:
-        segment_in_process(np.ones((16, 16, 16), dtype=np.float32), tmp_path / "no-model", config)
-    with pytest.raises(FileNotFoundError) as expected:
-        load_model(tmp_path / "no-model")
-    assert str(missing.value) == str(expected.value)
 
 
 def test_a_bug_in_the_process_keeps_its_traceback_and_fails_here(small_image, tiny_model, capfd):
+    from hypseg.api import load_model
+
     with pytest.raises(RuntimeError, match=r"^the segmentation process failed \(exit status 1\); its traceback is "
                                            r"above on standard error$"):
-        segment_in_process(small_image, tiny_model, config=None)  # not a config: a bug in the process
+        segment_in_process(small_image, load_model(tiny_model), config=None)  # not a config: a bug in the process
     error = capfd.readouterr().err
     assert "Traceback (most recent call last)" in error and "AttributeError" in error
+
+
+@pytest.mark.parametrize(("python", "reason"), [
+    ("/bin/false", r"it ended with exit status 1 before it was ready"),
+    ("/no/such/python", r"FileNotFoundError: .*"),
+])
+def test_where_no_process_starts_it_segments_on_this_thread_and_says_so(small_image, tiny_model, monkeypatch, python,
+                                                                        reason):
+    import sys
+
+    from hypseg.api import load_model
+
+    model, config = load_model(tiny_model), segment_config("paper", [2])
+    monkeypatch.setattr(sys, "executable", python)
+    with pytest.warns(RuntimeWarning, match=rf"^hypseg could not segment in a process of its own \({reason}\); "
+                                            r"segmenting on this thread instead$"):
+        found = segment_in_process(small_image, model, config)
+    assert np.array_equal(found.labels[2], segment_image(small_image, model, config).labels[2])
 
 
 def test_the_process_ends_when_its_parent_does(small_image, tiny_model):
     """The parent closes the process's standard input only by ending: the process then ends too, answering nothing."""
     import pickle
     import subprocess
-    import sys
 
-    from hypseg.napari._segment_process import ORPHANED
+    from hypseg.api import load_model
+    from hypseg.napari._jobs import _child_command
+    from hypseg.napari._segment_process import ORPHANED, READY
 
-    job = pickle.dumps((small_image, str(tiny_model), segment_config("default", [2])))
-    child = subprocess.run([sys.executable, "-m", "hypseg.napari._segment_process"], input=job, capture_output=True,
-                           timeout=120)
-    assert child.returncode == ORPHANED and child.stdout == b""
+    job = pickle.dumps((small_image, load_model(tiny_model), segment_config("default", [2]), 1))
+    child = subprocess.run(_child_command(), input=job, capture_output=True, timeout=120)
+    assert child.returncode == ORPHANED and child.stdout == READY
 
 
 def test_the_widget_segments_in_a_process_only_a_large_image_and_only_where_glibc_would_keep_freed_memory(monkeypatch):
+    import sys
+
     from hypseg._malloc import OPT_OUT, can_keep_freed_memory
 
     monkeypatch.delenv(OPT_OUT, raising=False)
     assert segments_in_process(PROCESS_MIN_VOXELS) is can_keep_freed_memory()
     assert not segments_in_process(PROCESS_MIN_VOXELS - 1)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)  # a frozen application: its executable is not a Python
+    assert not segments_in_process(PROCESS_MIN_VOXELS)
+    monkeypatch.delattr(sys, "frozen")
     monkeypatch.setenv(OPT_OUT, "1")
     assert not segments_in_process(PROCESS_MIN_VOXELS)
+
+
+@glibc
+def test_where_glibc_would_keep_freed_memory_a_large_image_is_segmented_in_a_process(monkeypatch):
+    from hypseg._malloc import OPT_OUT
+
+    monkeypatch.delenv(OPT_OUT, raising=False)
+    assert segments_in_process(PROCESS_MIN_VOXELS)

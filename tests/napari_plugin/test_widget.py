@@ -118,7 +118,7 @@ def test_a_cancelled_training_leaves_no_model_folder(qtbot, widget, tmp_path):
 
 
 @pytest.mark.parametrize("apart", [False, True], ids=["on the worker thread", "in a process of its own"])
-def test_a_model_folder_is_loaded_and_segments(qtbot, widget, viewer, tiny_model, monkeypatch, apart):
+def test_a_model_folder_is_loaded_and_segments(qtbot, widget, viewer, tiny_model, monkeypatch, one_torch_thread, apart):
     from hypseg.api import load_model
     from hypseg.napari import _widget
     from hypseg.napari._jobs import segment_config, segment_image, segment_in_process

@@ -6,11 +6,12 @@ tests call them directly too. Both go through the Python API (:mod:`hypseg.api`)
 does.
 
 Where glibc's malloc would keep freed memory (:func:`hypseg._malloc.can_keep_freed_memory`), the worker thread hands
-the segmentation to a process of its own (:func:`segment_in_process`), which runs it on its main thread: a thread's
-glibc arena maps and unmaps every block above its 64 MiB heaps, the encoder's activations on a tile among them, and
-so segmented on napari's worker thread a volume takes longer, its pages faulted in again and again
-(``benchmarks/results/malloc.md``). Training allocates no such blocks and stays on the thread, where its steps report
-to the progress bar and its cancel button acts.
+the segmentation of an image of at least :data:`PROCESS_MIN_VOXELS` voxels to a process of its own
+(:func:`segment_in_process`), which runs it on its main thread: a thread's glibc arena maps and unmaps every block
+above its 64 MiB heaps, the encoder's activations on a tile among them, and so segmented on napari's worker thread a
+volume takes longer, its pages faulted in again and again (``benchmarks/results/plugin_process.md``). Training took
+as long on a thread as on the main thread there and stays on the thread, where its steps report to the progress bar
+and its cancel button acts.
 """
 
 from __future__ import annotations
@@ -265,40 +266,79 @@ def segment_image(image: np.ndarray, model: "TrainedModel", config: "SegmentConf
 
 def segments_in_process(voxels: int) -> bool:
     """Whether the widget segments an image of ``voxels`` voxels in a process of its own (:func:`segment_in_process`):
-    where its main thread would keep freed memory (:func:`hypseg._malloc.can_keep_freed_memory`), this Python can
-    start another, and the image has at least :data:`PROCESS_MIN_VOXELS` voxels."""
+    where its main thread would keep freed memory (:func:`hypseg._malloc.can_keep_freed_memory`), this is a Python
+    that can start another (not a frozen application), and the image has at least :data:`PROCESS_MIN_VOXELS` voxels."""
     from hypseg._malloc import can_keep_freed_memory
 
-    return voxels >= PROCESS_MIN_VOXELS and can_keep_freed_memory() and bool(sys.executable)
+    return (voxels >= PROCESS_MIN_VOXELS and can_keep_freed_memory() and bool(sys.executable)
+            and not getattr(sys, "frozen", False))
 
 
-def segment_in_process(image: np.ndarray, folder: str | os.PathLike, config: "SegmentConfig") -> ImageSegmentation:
-    """:func:`segment_image` of ``image`` with the model in ``folder``, run on the main thread of a new Python process.
+def _child_command() -> list[str]:
+    """The command that starts :mod:`hypseg.napari._segment_process`, with this Python; without the current folder
+    first on its module path where the Python allows (3.11: ``-P``), as napari's own process has it."""
+    safe_path = ["-P"] if sys.version_info >= (3, 11) else []
+    return [sys.executable, *safe_path, "-m", "hypseg.napari._segment_process"]
 
-    The image, the folder and the config go to the process through its standard input, the result (or the error a
-    user can fix, raised here again) comes back through its standard output; nothing is written to disk. The process
-    prints its warnings, and a bug's traceback, to this process's standard error; a bug is raised here as a
-    :class:`RuntimeError` that says so. The process ends by itself when this one does (its standard input closes).
+
+def segment_in_process(image: np.ndarray, model: "TrainedModel", config: "SegmentConfig") -> ImageSegmentation:
+    """:func:`segment_image`, run on the main thread of a new Python process; on this thread where none starts.
+
+    The process says it is ready once it has imported hypseg; the image, the model (its weights as they are in memory,
+    on its device), the config and this process's torch thread count then go through its standard input, and the
+    result, or the error a user can fix (raised here again), comes back through its standard output with the warnings
+    the segmentation raised (warned here again, so that napari shows them); nothing is written to disk. A bug there
+    keeps its traceback on standard error and is raised here as a :class:`RuntimeError`. Where the process cannot start
+    or ends before it is ready (a Python without hypseg, say), this warns and segments on the calling thread instead.
+    The process runs in a session of its own, so the terminal's Ctrl+C reaches napari and not it; it ends by itself
+    when this process ends (its standard input closes).
     """
-    child = subprocess.Popen([sys.executable, "-m", "hypseg.napari._segment_process"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE)
+    import contextlib
+    import signal
+    import warnings
+
+    import torch
+
+    from hypseg.napari._segment_process import READY
+
     try:
-        try:
-            pickle.dump((np.ascontiguousarray(image), os.fspath(folder), config), child.stdin,
+        child = subprocess.Popen(_child_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+    except OSError as err:
+        return _on_this_thread(image, model, config, f"{type(err).__name__}: {err}")
+    status, value, caught = "failed", None, []
+    try:
+        if child.stdout.read(len(READY)) != READY:
+            return _on_this_thread(image, model, config, f"it ended with exit status {child.wait()} before it was ready")
+        with contextlib.suppress(BrokenPipeError, EOFError, pickle.UnpicklingError):  # it ended without a whole answer
+            pickle.dump((np.ascontiguousarray(image), model, config, torch.get_num_threads()), child.stdin,
                         protocol=pickle.HIGHEST_PROTOCOL)
             child.stdin.flush()
-            status, value = pickle.load(child.stdout)
-        except (BrokenPipeError, EOFError):  # it ended before it read the job, or without an answer
-            status, value = "failed", None
+            status, value, caught = pickle.load(child.stdout)
         code = child.wait()
     finally:
         if child.poll() is None:
             child.kill()
             child.wait()
-        child.stdin.close()
         child.stdout.close()
+        with contextlib.suppress(BrokenPipeError):  # its end closed before the job was written whole
+            child.stdin.close()
+    shown: dict = {}  # the registry of this call: a filter's "default" shows each place's warning once, as on a thread
+    for message, category, filename, lineno in caught:
+        warnings.warn_explicit(message, category, filename, lineno, registry=shown)
     if status == "done":
         return value
     if status == "error":
         raise value
+    if code < 0:
+        raise RuntimeError(f"the segmentation process was killed by signal {signal.Signals(-code).name}"
+                           f"{' (out of memory?)' if -code == signal.SIGKILL else ''}")
     raise RuntimeError(f"the segmentation process failed (exit status {code}); its traceback is above on standard error")
+
+
+def _on_this_thread(image: np.ndarray, model: "TrainedModel", config: "SegmentConfig", reason: str) -> ImageSegmentation:
+    """:func:`segment_image` on the calling thread, after a warning that no process could segment it (``reason``)."""
+    import warnings
+
+    warnings.warn(f"hypseg could not segment in a process of its own ({reason}); segmenting on this thread instead",
+                  RuntimeWarning, stacklevel=3)
+    return segment_image(image, model, config)

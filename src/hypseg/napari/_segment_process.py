@@ -1,11 +1,13 @@
 """The process :func:`hypseg.napari._jobs.segment_in_process` starts: one segmentation on its main thread.
 
-It reads ``(image, model folder, config)`` as one pickle from its standard input and writes one pickle to its standard
-output: ``("done", ImageSegmentation)``, or ``("error", exception)`` for an error a user can fix. A bug keeps its
-traceback on standard error and the process exits with status 1, writing nothing. Anything else that would print to
-standard output (a library's ``print``) goes to standard error, so the answer stays whole. Once the job is read, a
-thread waits for the end of standard input: the parent closes it only by ending, and the process then ends too, with
-status :data:`ORPHANED`, instead of computing for no one.
+Once it has imported hypseg it writes :data:`READY` to its standard output. It then reads ``(image, model, config,
+torch threads)`` as one pickle from its standard input and writes one pickle to its standard output: ``(status, value,
+warnings)``, the status ``"done"`` with the :class:`~hypseg.napari._jobs.ImageSegmentation`, or ``"error"`` with an
+error a user can fix; ``warnings`` are ``(message, category, filename, lineno)`` of the warnings the segmentation
+raised, for the parent to warn again. A bug keeps its traceback on standard error and the process exits with status
+1, answering nothing. Anything else that would print to standard output (a library's ``print``) goes to standard
+error, so the answer stays whole. Once the job is read, a thread waits for the end of standard input: the parent
+closes it only by ending, and the process then ends too, with status :data:`ORPHANED`, instead of computing for no one.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ import os
 import pickle
 import sys
 import threading
+import warnings
 
 #: the exit status of a process whose parent ended before it answered
 ORPHANED = 3
+#: what the process writes first, once it has imported what it needs
+READY = b"R"
 
 
 def _end_with_parent(fd: int) -> None:
@@ -32,17 +37,25 @@ def _end_with_parent(fd: int) -> None:
 def main() -> None:
     answer = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print goes to standard error, not into the answer
-    image, folder, config = pickle.load(sys.stdin.buffer)
-    threading.Thread(target=_end_with_parent, args=(sys.stdin.fileno(),), daemon=True).start()
 
-    from hypseg.api import load_model
+    import torch
+
+    import hypseg.api  # noqa: F401  (all that segmenting imports, before the process says it is ready)
     from hypseg.napari._jobs import USER_ERRORS, segment_image
 
-    try:
-        result = ("done", segment_image(image, load_model(folder), config))
-    except USER_ERRORS as err:
-        result = ("error", err)
-    pickle.dump(result, answer, protocol=pickle.HIGHEST_PROTOCOL)
+    answer.write(READY)
+    answer.flush()
+    image, model, config, threads = pickle.load(sys.stdin.buffer)
+    threading.Thread(target=_end_with_parent, args=(sys.stdin.fileno(),), daemon=True).start()
+    torch.set_num_threads(threads)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # every one: the parent's filters choose which to show
+        try:
+            status, value = "done", segment_image(image, model, config)
+        except USER_ERRORS as err:
+            status, value = "error", err
+    raised = [(str(w.message), w.category, w.filename, w.lineno) for w in caught]
+    pickle.dump((status, value, raised), answer, protocol=pickle.HIGHEST_PROTOCOL)
     answer.flush()
 
 

@@ -4,8 +4,9 @@ get one labels layer per level back and see the embedding on the Poincaré disk.
 Training and segmenting run in a worker thread (:func:`superqt.utils.create_worker`, which napari's
 own workers build on), so the viewer stays responsive; training reports every step to a progress bar through a queued Qt signal,
 and its cancel button stops it after the running step, leaving no model folder behind
-(:func:`hypseg.napari._jobs.train_model`). Where glibc's malloc runs, the worker hands the segmentation to a process of
-its own, whose main thread keeps the memory it frees (:func:`hypseg.napari._jobs.segment_in_process`). The labels layers ``k=2``, ``k=4``, ... take the image
+(:func:`hypseg.napari._jobs.train_model`). Where glibc's malloc runs, the worker hands the segmentation of a large image
+to a process of its own, whose main thread keeps the memory it frees (:func:`hypseg.napari._jobs.segments_in_process`).
+The labels layers ``k=2``, ``k=4``, ... take the image
 layer's scale, translation, rotation, shear and affine (and its units and axis labels, napari >= 0.5); they
 replace the labels layers that the previous run on that image added, and layers of their names. Errors a
 user can fix (a bad cluster count, a missing model folder, an image that is not a single-channel volume) are shown as one line in the widget and as a napari notification; progress and results
@@ -328,12 +329,12 @@ def _train_layer(*, data, name: str, **kwargs):
 
 def _load_and_segment(*, data, name: str, model, folder: str, config) -> tuple:
     """In the worker thread: the layer's voxels read, the model (loaded from ``folder`` unless given) and the
-    segmentation, in a process of its own where that is faster (:func:`hypseg.napari._jobs.segments_in_process`)."""
+    segmentation, in a process of its own for a large image where glibc runs (:func:`hypseg.napari._jobs.segments_in_process`)."""
     image = image_array(data, name=name)
     if model is None:
         from hypseg.api import load_model
 
         model = load_model(folder)
     if segments_in_process(image.size):
-        return model, segment_in_process(image, model.run_dir, config)
+        return model, segment_in_process(image, model, config)
     return model, segment_image(image, model, config)
