@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 #: the fewest voxels an image has for the widget to segment it in a process of its own: below, starting the process
 #: (importing torch) takes longer than the worker thread loses (``benchmarks/results/plugin_process.md``)
-PROCESS_MIN_VOXELS = 96 ** 3
+PROCESS_MIN_VOXELS = 128 ** 3
 
 #: the errors a user can fix, shown as one line (everything else is a bug and keeps its traceback)
 USER_ERRORS = (UserError, FileNotFoundError, FileExistsError, NotADirectoryError)
