@@ -56,8 +56,8 @@ def one_torch_thread():
     """torch at one thread while the test runs (a segmentation in a process of its own takes this process's count).
 
     At two threads, a segmentation's embeddings may differ between two processes by float rounding (about 1e-5, seen
-    from time to time, cause not found), enough to move a few voxels of a two-step model between clusters; at one
-    thread they are equal."""
+    from time to time, cause not found: ``benchmarks/results/repeatability.md``), enough to move a few hundred voxels of
+    a two-step model between clusters; at one thread that was not seen, and the tests still allow rounding's share."""
     import torch
 
     threads = torch.get_num_threads()
