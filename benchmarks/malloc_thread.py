@@ -1,9 +1,10 @@
 """``hypseg.segment`` (or ``hypseg.train``) of one volume on the main thread or on a thread of its own, for timing
 from outside.
 
-napari's plugin trains and segments on a worker thread. glibc gives a thread an arena of its own whose heaps hold at
-most 64 MiB, so the blocks above that are mapped and unmapped at every allocation whatever
-:func:`hypseg._malloc.keep_freed_memory` set; ``benchmarks/results/malloc.md`` times the two from outside:
+napari's plugin trains on a worker thread, and segments a small image there (a large one in a process of its own).
+glibc gives a thread an arena of its own whose heaps hold at most 64 MiB, so the blocks above that are mapped and
+unmapped at every allocation whatever :func:`hypseg._malloc.keep_freed_memory` set; ``benchmarks/results/malloc.md``
+(segmenting) and ``plugin_process.md`` (training) time the two from outside:
 
     python -m benchmarks.malloc_thread main|thread VOLUME.tif MODEL
     python -m benchmarks.malloc_thread main|thread VOLUME.tif --train 300   # train 300 steps into a temporary folder

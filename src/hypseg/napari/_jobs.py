@@ -9,9 +9,8 @@ Where glibc's malloc would keep freed memory (:func:`hypseg._malloc.can_keep_fre
 the segmentation of an image of at least :data:`PROCESS_MIN_VOXELS` voxels to a process of its own
 (:func:`segment_in_process`), which runs it on its main thread: a thread's glibc arena maps and unmaps every block
 above its 64 MiB heaps, the encoder's activations on a tile among them, and so segmented on napari's worker thread a
-volume takes longer, its pages faulted in again and again (``benchmarks/results/plugin_process.md``). Training took
-as long on a thread as on the main thread there and stays on the thread, where its steps report to the progress bar
-and its cancel button acts.
+volume takes longer, its pages faulted in again and again (``benchmarks/results/plugin_process.md``). Training stays
+on the thread, where its steps report to the progress bar and its cancel button acts (it loses no time there).
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 
 #: the fewest voxels an image has for the widget to segment it in a process of its own: below, starting the process
-#: (importing torch) takes longer than the worker thread loses (``benchmarks/results/plugin_process.md``)
+#: took longer than the worker thread loses, on the 2-core machine it was measured on (``benchmarks/results/plugin_process.md``)
 PROCESS_MIN_VOXELS = 128 ** 3
 
 #: the errors a user can fix, shown as one line (everything else is a bug and keeps its traceback)

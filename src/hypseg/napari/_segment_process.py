@@ -4,8 +4,8 @@ Once it has imported hypseg it writes :data:`READY` to its standard output. It t
 torch threads)`` as one pickle from its standard input and writes one pickle to its standard output: ``(status, value,
 warnings)``, the status ``"done"`` with the :class:`~hypseg.napari._jobs.ImageSegmentation`, or ``"error"`` with an
 error a user can fix; ``warnings`` are ``(message, category, filename, lineno)`` of the warnings the segmentation
-raised, for the parent to warn again (not the deprecation and import warnings of the libraries it imports, which
-Python hides by default). A bug keeps its traceback on standard error and the process exits with status
+raised, for the parent to warn again, but its deprecation, pending-deprecation and import warnings, from any source
+(Python hides them by default outside ``__main__``). A bug keeps its traceback on standard error and the process exits with status
 1, answering nothing. Anything else that would print to standard output (a library's ``print``) goes to standard
 error, so the answer stays whole. Once the job is read, a thread waits for the end of standard input: the parent
 closes it only by ending, and the process then ends too, with status :data:`ORPHANED`, instead of computing for no one.
@@ -51,7 +51,7 @@ def main() -> None:
     torch.set_num_threads(threads)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")  # every one: the parent's filters choose which to show,
-        for hidden in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):  # but those about the libraries
+        for hidden in (DeprecationWarning, PendingDeprecationWarning, ImportWarning):  # but these, from any source
             warnings.simplefilter("ignore", hidden)
         try:
             status, value = "done", segment_image(image, model, config)
