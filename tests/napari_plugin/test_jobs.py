@@ -12,7 +12,7 @@ import pytest
 
 from helpers import glibc
 from hypseg.errors import UserError
-from hypseg.napari._jobs import (PROCESS_MIN_VOXELS, ImageSegmentation, check_image, image_array, preload, segment_config,
+from hypseg.napari._jobs import (PROCESS_MIN_VOXELS, ImageSegmentation, SegmentationCancelled, check_image, image_array, preload, segment_config,
                                  segment_image, segment_in_process, segments_in_process, train_model)
 
 
@@ -222,6 +222,33 @@ def test_where_no_process_starts_it_segments_on_this_thread_and_says_so(small_im
                                             r"segmenting on this thread instead$"):
         found = segment_in_process(small_image, model, config)
     assert np.array_equal(found.labels[2], segment_image(small_image, model, config).labels[2])
+
+
+@pytest.mark.parametrize("wait", [1, 2], ids=["before it is ready", "while it segments"])
+def test_a_cancelled_segmentation_ends_its_process_and_segments_nothing(small_image, tiny_model, monkeypatch, wait):
+    """Cancelled as the parent starts its first wait (for the ready byte) or its second (for the answer)."""
+    import signal
+    import subprocess
+    import threading
+
+    from hypseg.api import load_model
+    from hypseg.napari import _jobs
+
+    started, start = [], subprocess.Popen
+    monkeypatch.setattr(subprocess, "Popen", lambda *args, **options: started.append(start(*args, **options)) or started[-1])
+    cancel, waits, wait_for = threading.Event(), [], _jobs._wait_for
+
+    def cancelling(stream, event):
+        waits.append(stream)
+        if len(waits) == wait:
+            cancel.set()
+        wait_for(stream, event)
+
+    monkeypatch.setattr(_jobs, "_wait_for", cancelling)
+    with pytest.raises(SegmentationCancelled):
+        segment_in_process(small_image, load_model(tiny_model), segment_config("default", [2]), cancel=cancel)
+    [child] = started
+    assert len(waits) == wait and child.returncode == -signal.SIGKILL
 
 
 def test_the_process_ends_when_its_parent_does(small_image, tiny_model):

@@ -127,10 +127,12 @@ def test_a_model_folder_is_loaded_and_segments(qtbot, widget, viewer, tiny_model
 
     processes = []
     monkeypatch.setattr(_widget, "segments_in_process", lambda voxels: apart)
-    monkeypatch.setattr(_widget, "segment_in_process", lambda *args: processes.append(args) or segment_in_process(*args))
+    monkeypatch.setattr(_widget, "segment_in_process",
+                        lambda *args, **options: processes.append(args) or segment_in_process(*args, **options))
     widget.model_dir.value = str(tiny_model)
     widget.preset.value, widget.clusters.value = "default", "2 4"
     widget.segment_button.native.click()
+    assert widget.stop_button.enabled is apart  # only a process can be ended
     _wait(qtbot, widget)
     # (a model of two steps may find no object in the cell's field of view, which the line then adds)
     assert widget.status.value.startswith("segmented cell: layers k=2, k=4")
@@ -138,6 +140,20 @@ def test_a_model_folder_is_loaded_and_segments(qtbot, widget, viewer, tiny_model
     expected = segment_image(viewer.layers["cell"].data, load_model(tiny_model), segment_config("default", [2, 4]))
     for k in (2, 4):  # equal up to float rounding between processes (see one_torch_thread)
         assert np.mean(viewer.layers[f"k={k}"].data == expected.labels[k]) > 0.99
+
+
+def test_a_segmentation_in_a_process_is_cancelled_and_adds_no_layer(qtbot, widget, viewer, tiny_model, monkeypatch):
+    from hypseg.napari import _widget
+
+    monkeypatch.setattr(_widget, "segments_in_process", lambda voxels: True)
+    widget.model_dir.value = str(tiny_model)
+    widget.segment_button.native.click()
+    assert widget.busy and widget.stop_button.enabled
+    widget.stop_button.native.click()  # while the process starts
+    _wait(qtbot, widget)
+    assert widget.status.value == "segmentation cancelled; no layers were added"
+    assert [layer.name for layer in viewer.layers] == ["cell"]
+    assert widget.segment_button.enabled and not widget.stop_button.enabled
 
 
 def test_a_second_image_never_takes_over_the_first_images_layers(qtbot, widget, viewer, tiny_model):

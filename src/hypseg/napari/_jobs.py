@@ -280,7 +280,24 @@ def _child_command() -> list[str]:
     return [sys.executable, *safe_path, "-m", "hypseg.napari._segment_process"]
 
 
-def segment_in_process(image: np.ndarray, model: "TrainedModel", config: "SegmentConfig") -> ImageSegmentation:
+class SegmentationCancelled(Exception):
+    """Raised by :func:`segment_in_process` once its ``cancel`` event is set: the process was ended, nothing segmented."""
+
+
+def _wait_for(stream, cancel) -> None:
+    """Return once ``stream`` (a pipe from the process) has something to read or has ended; raise
+    :class:`SegmentationCancelled` as soon as ``cancel`` (a :class:`threading.Event`, or None: never) is set."""
+    import select
+
+    while cancel is not None:
+        if cancel.is_set():
+            raise SegmentationCancelled
+        if select.select([stream], [], [], 0.1)[0]:
+            return
+
+
+def segment_in_process(image: np.ndarray, model: "TrainedModel", config: "SegmentConfig", *,
+                       cancel=None) -> ImageSegmentation:
     """:func:`segment_image`, run on the main thread of a new Python process; on this thread where none starts.
 
     The process says it is ready once it has imported hypseg; the image, the model (its weights as they are in memory,
@@ -290,7 +307,8 @@ def segment_in_process(image: np.ndarray, model: "TrainedModel", config: "Segmen
     keeps its traceback on standard error and is raised here as a :class:`RuntimeError`. Where the process cannot start
     or ends before it is ready (a Python without hypseg, say), this warns and segments on the calling thread instead.
     The process runs in a session of its own, so the terminal's Ctrl+C reaches napari and not it; it ends by itself
-    when this process ends (its standard input closes).
+    when this process ends (its standard input closes). Setting ``cancel`` (a :class:`threading.Event`) from another
+    thread ends the process within a tenth of a second and raises :class:`SegmentationCancelled`.
     """
     import contextlib
     import signal
@@ -306,12 +324,14 @@ def segment_in_process(image: np.ndarray, model: "TrainedModel", config: "Segmen
         return _on_this_thread(image, model, config, f"{type(err).__name__}: {err}")
     status, value, caught = "failed", None, []
     try:
+        _wait_for(child.stdout, cancel)
         if child.stdout.read(len(READY)) != READY:
             return _on_this_thread(image, model, config, f"it ended with exit status {child.wait()} before it was ready")
         with contextlib.suppress(BrokenPipeError, EOFError, pickle.UnpicklingError):  # it ended without a whole answer
             pickle.dump((np.ascontiguousarray(image), model, config, torch.get_num_threads()), child.stdin,
                         protocol=pickle.HIGHEST_PROTOCOL)
             child.stdin.flush()
+            _wait_for(child.stdout, cancel)
             status, value, caught = pickle.load(child.stdout)
         code = child.wait()
     finally:

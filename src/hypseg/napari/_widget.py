@@ -5,8 +5,8 @@ Training and segmenting run in a worker thread (:func:`superqt.utils.create_work
 own workers build on), so the viewer stays responsive; training reports every step to a progress bar through a queued Qt signal,
 and its cancel button stops it after the running step, leaving no model folder behind
 (:func:`hypseg.napari._jobs.train_model`). Where glibc's malloc runs, the worker hands the segmentation of a large image
-to a process of its own, whose main thread keeps the memory it frees (:func:`hypseg.napari._jobs.segments_in_process`).
-The labels layers ``k=2``, ``k=4``, ... take the image
+to a process of its own, whose main thread keeps the memory it frees (:func:`hypseg.napari._jobs.segments_in_process`);
+its cancel button ends that process, adding no layer. The labels layers ``k=2``, ``k=4``, ... take the image
 layer's scale, translation, rotation, shear and affine (and its units and axis labels, napari >= 0.5); they
 replace the labels layers that the previous run on that image added, and layers of their names. Errors a
 user can fix (a bad cluster count, a missing model folder, an image that is not a single-channel volume) are shown as one line in the widget and as a napari notification; progress and results
@@ -34,8 +34,9 @@ from superqt.utils import create_worker
 
 from hypseg._words import count
 from hypseg.errors import UserError
-from hypseg.napari._jobs import (USER_ERRORS, ImageSegmentation, check_image, image_array, parse_clusters, preload,
-                                 segment_config, segment_image, segment_in_process, segments_in_process, train_model)
+from hypseg.napari._jobs import (USER_ERRORS, ImageSegmentation, SegmentationCancelled, check_image, image_array,
+                                 parse_clusters, preload, segment_config, segment_image, segment_in_process,
+                                 segments_in_process, train_model)
 from hypseg.napari._layers import labels_colormap, zero_is_outside
 
 #: points drawn on the Poincaré disk (a uniform subsample of the voxels)
@@ -106,12 +107,13 @@ class HypsegWidget(Container):
         self.clusters = LineEdit(label="clusters", value="2 4 8")
         self.own_patch_side = CheckBox(text="the model's patch side at every level", value=False)
         self.segment_button = PushButton(text="Segment")
+        self.stop_button = PushButton(text="Cancel segmentation", enabled=False)
         self.level = ComboBox(label="disk coloured by", choices=[])
         self.status = Label(value="")
         self.extend([
             self.image, Label(value="<b>Model</b>"), self.model_dir, self.recipe, self.steps, self.train_out,
             self.train_button, self.progress, self.cancel_button, Label(value="<b>Segmentation</b>"), self.preset,
-            self.clusters, self.own_patch_side, self.segment_button, self.level,
+            self.clusters, self.own_patch_side, self.segment_button, self.stop_button, self.level,
         ])
         self.disk = QLabel()
         self.disk.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -121,6 +123,7 @@ class HypsegWidget(Container):
 
         self.train_button.changed.connect(self.train)
         self.cancel_button.changed.connect(self.cancel)
+        self.stop_button.changed.connect(self.cancel_segmentation)
         self.segment_button.changed.connect(self.segment)
         self.level.changed.connect(self._draw_disk)
         for event in (napari_viewer.layers.events.inserted, napari_viewer.layers.events.removed):
@@ -183,6 +186,8 @@ class HypsegWidget(Container):
     def _failed(self, error: BaseException) -> None:
         if isinstance(error, TrainingCancelled):
             self._say("training cancelled; no model folder was written")
+        elif isinstance(error, SegmentationCancelled):
+            self._say("segmentation cancelled; no layers were added")
         elif isinstance(error, USER_ERRORS):
             self._say(f"hypseg: {error}", error=True)
         else:  # a bug: say so and keep its traceback
@@ -192,7 +197,7 @@ class HypsegWidget(Container):
     def _finished(self) -> None:
         self._worker = None
         self.train_button.enabled = self.segment_button.enabled = True
-        self.cancel_button.enabled = False
+        self.cancel_button.enabled = self.stop_button.enabled = False
 
     # ------------------------------------------------------------------------------------ training
     def train(self, *_args) -> None:
@@ -249,8 +254,15 @@ class HypsegWidget(Container):
         model = self.model if self.model is not None and Path(folder) == Path(self.model.run_dir) else None
         source = self.image.value  # the layers come back with this layer's geometry, whatever is selected then
         self._say(f"segmenting {source.name} at k = {', '.join(str(l.clusters) for l in config.levels)}")
+        self._cancel.clear()
         self._run(_load_and_segment, done=lambda found: self._segmented(found, source), **image, model=model,
-                  folder=folder, config=config)
+                  folder=folder, config=config, cancel=self._cancel)
+        self.stop_button.enabled = segments_in_process(int(np.prod(image["data"].shape)))  # a process can be ended
+
+    def cancel_segmentation(self, *_args) -> None:
+        """End the running segmentation's process: nothing is segmented, no layer is added."""
+        self._cancel.set()
+        self.status.value = "cancelling the segmentation..."
 
     def _segmented(self, found: tuple, source) -> None:
         from napari.layers import Labels
@@ -327,14 +339,15 @@ def _train_layer(*, data, name: str, **kwargs):
     return train_model(image_array(data, name=name), **kwargs)
 
 
-def _load_and_segment(*, data, name: str, model, folder: str, config) -> tuple:
+def _load_and_segment(*, data, name: str, model, folder: str, config, cancel) -> tuple:
     """In the worker thread: the layer's voxels read, the model (loaded from ``folder`` unless given) and the
-    segmentation, in a process of its own for a large image where glibc runs (:func:`hypseg.napari._jobs.segments_in_process`)."""
+    segmentation, in a process of its own for a large image where glibc runs (:func:`hypseg.napari._jobs.segments_in_process`),
+    which setting ``cancel`` ends."""
     image = image_array(data, name=name)
     if model is None:
         from hypseg.api import load_model
 
         model = load_model(folder)
     if segments_in_process(image.size):
-        return model, segment_in_process(image, model, config)
+        return model, segment_in_process(image, model, config, cancel=cancel)
     return model, segment_image(image, model, config)
