@@ -224,31 +224,29 @@ def test_where_no_process_starts_it_segments_on_this_thread_and_says_so(small_im
     assert np.array_equal(found.labels[2], segment_image(small_image, model, config).labels[2])
 
 
-@pytest.mark.parametrize("wait", [1, 2], ids=["before it is ready", "while it segments"])
-def test_a_cancelled_segmentation_ends_its_process_and_segments_nothing(small_image, tiny_model, monkeypatch, wait):
-    """Cancelled as the parent starts its first wait (for the ready byte) or its second (for the answer)."""
+@pytest.mark.parametrize("when", ["before it starts", "as it starts", "as it segments"])
+def test_a_cancelled_segmentation_ends_its_process_and_segments_nothing(synthetic_image, tiny_model, monkeypatch, when):
+    """Cancelled before the call, from another thread while the process starts (it imports torch for seconds), or right
+    after the job is sent (the process needs longer than the watcher's tenth of a second to answer)."""
+    import pickle
     import signal
     import subprocess
     import threading
 
     from hypseg.api import load_model
-    from hypseg.napari import _jobs
 
-    started, start = [], subprocess.Popen
+    started, start, send = [], subprocess.Popen, pickle.dump
     monkeypatch.setattr(subprocess, "Popen", lambda *args, **options: started.append(start(*args, **options)) or started[-1])
-    cancel, waits, wait_for = threading.Event(), [], _jobs._wait_for
-
-    def cancelling(stream, event):
-        waits.append(stream)
-        if len(waits) == wait:
-            cancel.set()
-        wait_for(stream, event)
-
-    monkeypatch.setattr(_jobs, "_wait_for", cancelling)
+    cancel = threading.Event()
+    if when == "before it starts":
+        cancel.set()
+    elif when == "as it starts":
+        threading.Timer(0.5, cancel.set).start()
+    else:
+        monkeypatch.setattr(pickle, "dump", lambda *args, **options: (send(*args, **options), cancel.set()))
     with pytest.raises(SegmentationCancelled):
-        segment_in_process(small_image, load_model(tiny_model), segment_config("default", [2]), cancel=cancel)
-    [child] = started
-    assert len(waits) == wait and child.returncode == -signal.SIGKILL
+        segment_in_process(synthetic_image, load_model(tiny_model), segment_config("default", [2, 4]), cancel=cancel)
+    assert [child.returncode for child in started] == ([] if when == "before it starts" else [-signal.SIGKILL])
 
 
 def test_the_process_ends_when_its_parent_does(small_image, tiny_model):

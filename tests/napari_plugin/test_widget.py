@@ -156,6 +156,13 @@ def test_a_segmentation_in_a_process_is_cancelled_and_adds_no_layer(qtbot, widge
     assert widget.segment_button.enabled and not widget.stop_button.enabled
 
 
+def test_a_cancel_that_comes_after_the_answer_adds_no_layer(widget, viewer):
+    widget._cancel.set()  # pressed while the answer was on its way: the worker returned all the same
+    widget._segmented((None, None), viewer.layers["cell"])
+    assert widget.status.value == "segmentation cancelled; no layers were added"
+    assert [layer.name for layer in viewer.layers] == ["cell"] and widget.result is None
+
+
 def test_a_second_image_never_takes_over_the_first_images_layers(qtbot, widget, viewer, tiny_model):
     viewer.add_image(viewer.layers["cell"].data[:, ::-1].copy(), name="flipped")
     viewer.add_labels(np.zeros((4, 4, 4), dtype=np.uint8), name="k=4")  # the user's own layer of that name

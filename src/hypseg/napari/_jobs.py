@@ -284,15 +284,11 @@ class SegmentationCancelled(Exception):
     """Raised by :func:`segment_in_process` once its ``cancel`` event is set: the process was ended, nothing segmented."""
 
 
-def _wait_for(stream, cancel) -> None:
-    """Return once ``stream`` (a pipe from the process) has something to read or has ended; raise
-    :class:`SegmentationCancelled` as soon as ``cancel`` (a :class:`threading.Event`, or None: never) is set."""
-    import select
-
-    while cancel is not None:
+def _kill_when(cancel, child: subprocess.Popen, done) -> None:
+    """Kill ``child`` as soon as ``cancel`` is set (checked every tenth of a second), unless ``done`` is set first."""
+    while not done.wait(0.1):
         if cancel.is_set():
-            raise SegmentationCancelled
-        if select.select([stream], [], [], 0.1)[0]:
+            child.kill()
             return
 
 
@@ -308,33 +304,43 @@ def segment_in_process(image: np.ndarray, model: "TrainedModel", config: "Segmen
     or ends before it is ready (a Python without hypseg, say), this warns and segments on the calling thread instead.
     The process runs in a session of its own, so the terminal's Ctrl+C reaches napari and not it; it ends by itself
     when this process ends (its standard input closes). Setting ``cancel`` (a :class:`threading.Event`) from another
-    thread ends the process within a tenth of a second and raises :class:`SegmentationCancelled`.
+    thread kills the process within a tenth of a second, whatever it is doing, and this raises
+    :class:`SegmentationCancelled` unless the whole answer had already come back.
     """
     import contextlib
     import signal
+    import threading
     import warnings
 
     import torch
 
     from hypseg.napari._segment_process import READY
 
+    cancelled = cancel.is_set if cancel is not None else lambda: False
+    if cancelled():
+        raise SegmentationCancelled
     try:
         child = subprocess.Popen(_child_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
     except OSError as err:
         return _on_this_thread(image, model, config, f"{type(err).__name__}: {err}")
+    done = threading.Event()
+    if cancel is not None:
+        threading.Thread(target=_kill_when, args=(cancel, child, done), daemon=True).start()
     status, value, caught = "failed", None, []
     try:
-        _wait_for(child.stdout, cancel)
-        if child.stdout.read(len(READY)) != READY:
+        ready = child.stdout.read(len(READY))
+        if cancelled():
+            raise SegmentationCancelled
+        if ready != READY:
             return _on_this_thread(image, model, config, f"it ended with exit status {child.wait()} before it was ready")
         with contextlib.suppress(BrokenPipeError, EOFError, pickle.UnpicklingError):  # it ended without a whole answer
             pickle.dump((np.ascontiguousarray(image), model, config, torch.get_num_threads()), child.stdin,
                         protocol=pickle.HIGHEST_PROTOCOL)
             child.stdin.flush()
-            _wait_for(child.stdout, cancel)
             status, value, caught = pickle.load(child.stdout)
         code = child.wait()
     finally:
+        done.set()
         if child.poll() is None:
             child.kill()
             child.wait()
@@ -348,6 +354,8 @@ def segment_in_process(image: np.ndarray, model: "TrainedModel", config: "Segmen
         return value
     if status == "error":
         raise value
+    if cancelled():
+        raise SegmentationCancelled
     if code < 0:
         raise RuntimeError(f"the segmentation process was killed by signal {signal.Signals(-code).name}"
                            f"{' (out of memory?)' if -code == signal.SIGKILL else ''}")

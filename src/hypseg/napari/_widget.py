@@ -184,6 +184,7 @@ class HypsegWidget(Container):
         worker.start()
 
     def _failed(self, error: BaseException) -> None:
+        self.stop_button.enabled = False
         if isinstance(error, TrainingCancelled):
             self._say("training cancelled; no model folder was written")
         elif isinstance(error, SegmentationCancelled):
@@ -260,13 +261,17 @@ class HypsegWidget(Container):
         self.stop_button.enabled = segments_in_process(int(np.prod(image["data"].shape)))  # a process can be ended
 
     def cancel_segmentation(self, *_args) -> None:
-        """End the running segmentation's process: nothing is segmented, no layer is added."""
+        """End the running segmentation's process: no layer is added (a result that came back all the same is dropped)."""
         self._cancel.set()
         self.status.value = "cancelling the segmentation..."
 
     def _segmented(self, found: tuple, source) -> None:
         from napari.layers import Labels
 
+        self.stop_button.enabled = False
+        if self._cancel.is_set():  # cancelled after the answer came back: as cancelled before
+            self._say("segmentation cancelled; no layers were added")
+            return
         model, result = found
         self.model, self.result = model, result
         geometry = {"scale": source.scale, "translate": source.translate, "rotate": source.rotate,
