@@ -10,8 +10,8 @@ in the kernel (``benchmarks/results/malloc.md``).
 allocation, and the process may keep up to that many freed bytes at the heap's top. The command line calls it once at
 start, and :func:`hypseg.train` and :func:`hypseg.segment` before their work. It acts on the main thread's heap: another
 thread (a napari worker) allocates from an arena of its own, whose heaps hold at most 64 MiB, so larger blocks there are
-still mmapped (napari's plugin therefore segments a large image in a process of its own). Elsewhere than Linux with glibc (macOS,
-musl) it does nothing.
+still mmapped (napari's plugin therefore segments a large image in a process of its own). Elsewhere than Linux with
+glibc (macOS, musl) it does nothing.
 
 A Dask worker runs its tasks on a thread, and Dask's nanny starts it with a trim threshold of 64 KiB (so that its memory
 monitor sees freed memory go). :func:`worker_environment` gives the environment a local cluster's workers start with

@@ -143,7 +143,7 @@ def test_segmenting_says_where_the_finer_levels_divided_the_specimen(tiny_model)
     assert other.contrast and not other.specimen
 
 
-def test_a_segmentation_in_a_process_of_its_own_equals_the_one_in_this_process(small_image, tiny_model, one_torch_thread):
+def test_a_segmentation_in_a_process_of_its_own_agrees_with_the_one_in_this_process(small_image, tiny_model, one_torch_thread):
     from hypseg.api import load_model
 
     config = segment_config("default", [2, 4])

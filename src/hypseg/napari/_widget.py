@@ -255,10 +255,11 @@ class HypsegWidget(Container):
         model = self.model if self.model is not None and Path(folder) == Path(self.model.run_dir) else None
         source = self.image.value  # the layers come back with this layer's geometry, whatever is selected then
         self._say(f"segmenting {source.name} at k = {', '.join(str(l.clusters) for l in config.levels)}")
+        apart = segments_in_process(int(np.prod(image["data"].shape)))
         self._cancel.clear()
         self._run(_load_and_segment, done=lambda found: self._segmented(found, source), **image, model=model,
-                  folder=folder, config=config, cancel=self._cancel)
-        self.stop_button.enabled = segments_in_process(int(np.prod(image["data"].shape)))  # a process can be ended
+                  folder=folder, config=config, apart=apart, cancel=self._cancel)
+        self.stop_button.enabled = apart  # only a process can be ended
 
     def cancel_segmentation(self, *_args) -> None:
         """End the running segmentation's process: no layer is added (a result that came back all the same is dropped)."""
@@ -344,15 +345,15 @@ def _train_layer(*, data, name: str, **kwargs):
     return train_model(image_array(data, name=name), **kwargs)
 
 
-def _load_and_segment(*, data, name: str, model, folder: str, config, cancel) -> tuple:
+def _load_and_segment(*, data, name: str, model, folder: str, config, apart: bool, cancel) -> tuple:
     """In the worker thread: the layer's voxels read, the model (loaded from ``folder`` unless given) and the
-    segmentation, in a process of its own for a large image where glibc runs (:func:`hypseg.napari._jobs.segments_in_process`),
-    which setting ``cancel`` ends."""
+    segmentation; ``apart``: in a process of its own (:func:`hypseg.napari._jobs.segments_in_process`), which setting
+    ``cancel`` ends."""
     image = image_array(data, name=name)
     if model is None:
         from hypseg.api import load_model
 
         model = load_model(folder)
-    if segments_in_process(image.size):
+    if apart:
         return model, segment_in_process(image, model, config, cancel=cancel)
     return model, segment_image(image, model, config)
