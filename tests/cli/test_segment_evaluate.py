@@ -212,6 +212,28 @@ def test_overwrite_never_deletes_an_input_or_the_model_and_same_named_inputs_are
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
 
 
+def test_overwrite_replaces_a_segmentation_folder_and_nothing_else(model_dir, tmp_path):
+    save_volume(_volume(0), path=tmp_path / "v.nii.gz")
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "keep.txt").write_text("keep me")
+    (notes / "sub").mkdir()
+    (tmp_path / "file.txt").write_text("keep me too")
+    for out, what in ((notes, "a folder without"), (tmp_path / "file.txt", "not a folder with")):
+        result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "--overwrite")
+        assert result.exit_code == 2, result.output
+        assert result.output == (f"hypseg: error: {out} is {what} segmentation.json, so not a segmentation folder; "
+                                 "--overwrite replaces only a segmentation folder, choose another --out\n")
+    assert (notes / "keep.txt").read_text() == "keep me" and (notes / "sub").is_dir()
+    assert (tmp_path / "file.txt").read_text() == "keep me too"
+    seg = tmp_path / "seg"
+    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", seg, "-k", 2).exit_code == 0
+    (seg / "extra.txt").write_text("x")
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", seg, "-k", 3, "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in seg.iterdir()) == ["segmentation.json", "v_embedding.npy", "v_k3.nii.gz"]
+
+
 def test_an_output_folder_that_is_a_symbolic_link_is_refused_before_any_work(model_dir, tmp_path):
     save_volume(_volume(0), path=tmp_path / "v.nii.gz")
     (tmp_path / "real").mkdir()

@@ -29,6 +29,21 @@ def test_a_full_folder_names_the_overwrite_option_before_any_progress(tmp_path):
     assert result.output == f"hypseg: error: {tmp_path / 'file'}: exists and is not a folder\n"
 
 
+def test_overwrite_replaces_a_synthetic_dataset_and_nothing_else(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("x")
+    (tmp_path / "out" / "manifest.json").write_text('{"format": "something else"}')
+    result = runner.invoke(app, ["synth", str(tmp_path / "out"), "--n", "1", "--size", "16", "--overwrite"])
+    assert result.exit_code == 2
+    assert result.output == (f"hypseg: error: {tmp_path / 'out'}: holds files that are not a synthetic dataset (no "
+                             "manifest.json of one); only such a folder is replaced, choose another\n")
+    assert (tmp_path / "out" / "keep.txt").read_text() == "x"
+    assert runner.invoke(app, ["synth", str(tmp_path / "data"), "--n", "1", "--size", "16"]).exit_code == 0
+    result = runner.invoke(app, ["synth", str(tmp_path / "data"), "--n", "2", "--size", "16", "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "data" / "images").iterdir())) == 2
+
+
 @pytest.mark.parametrize(
     "options, message",
     [

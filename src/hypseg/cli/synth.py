@@ -22,7 +22,7 @@ def synth(
     ),
     irregular: Optional[bool] = typer.Option(None, "--irregular/--regular", help="Older spelling of --kind irregular / regular."),
     size: int = typer.Option(50, min=16, help="Side of the cubic volumes in voxels."),
-    overwrite: bool = typer.Option(False, help="Replace a non-empty output folder."),
+    overwrite: bool = typer.Option(False, help="Replace a synthetic dataset that hypseg synth wrote earlier (never other files)."),
 ) -> None:
     """Generate the synthetic hierarchical dataset (NIfTI volumes, level 1-3 label maps, manifest.json).
 

@@ -110,13 +110,26 @@ def split_sizes(n: int) -> tuple[int, int, int]:
 def check_output_folder(out: Path, *, overwrite: bool, how: str = "allow overwriting") -> None:
     """The checks :func:`write_synthetic_dataset` makes of its folder before writing: ``out`` is new, an empty
     folder, or (``overwrite``) a folder to replace, in a folder that exists; ``how`` says how to allow
-    overwriting (the command line: ``pass --overwrite``)."""
+    overwriting (the command line: ``pass --overwrite``). Only a dataset this module wrote (its manifest says so) is
+    replaced: replacing deletes everything in the folder."""
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out}: folder exists and is not empty (choose another or {how})")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise FileExistsError(f"{out}: folder exists and is not empty (choose another or {how})")
+        if not _is_synthetic_dataset(out):
+            raise UserError(f"{out}: holds files that are not a synthetic dataset (no manifest.json of one); only such a "
+                            "folder is replaced, choose another")
     if not out.parent.is_dir():
         raise FileNotFoundError(f"{out}: the folder {out.parent} does not exist")
+
+
+def _is_synthetic_dataset(folder: Path) -> bool:
+    """Whether ``folder`` holds the manifest of a dataset :func:`write_synthetic_dataset` wrote."""
+    try:
+        return json.loads((folder / "manifest.json").read_text()).get("format") == MANIFEST_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def write_synthetic_dataset(

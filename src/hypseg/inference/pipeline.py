@@ -45,8 +45,9 @@ MANIFEST = "segmentation.json"
 
 
 def check_output(out: Path, *, overwrite: bool, keep: Sequence[Path] = (), options: tuple[str, str] = ("--overwrite", "--out")) -> None:
-    """``out`` may be written: it is new or empty, or ``overwrite`` replaces it, and then it is not, and does
-    not hold, any path of ``keep`` (the inputs and the model, which replacing it would delete). ``options`` name
+    """``out`` may be written: it is new or empty, or ``overwrite`` replaces it, and then it is a segmentation
+    folder (it holds :data:`MANIFEST`: replacing deletes everything in it, so a folder hypseg did not write is never
+    replaced), and it is not, and does not hold, any path of ``keep`` (the inputs and the model). ``options`` name
     the caller's ways to allow replacing and to choose the folder, for the messages."""
     allow, choose = options
     if out.is_symlink():  # replacing it would replace the link, not write where it points
@@ -57,8 +58,13 @@ def check_output(out: Path, *, overwrite: bool, keep: Sequence[Path] = (), optio
         if path == target or target in path.parents:
             raise UserError(f"{out}: writing the output there would delete {path}, an input or the model; "
                             f"choose another {choose}")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise FileExistsError(f"{out} already exists; pass {allow} to replace it")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if not overwrite:
+            raise FileExistsError(f"{out} already exists; pass {allow} to replace it")
+        if not (out / MANIFEST).is_file():
+            what = "a folder without" if out.is_dir() else "not a folder with"
+            raise UserError(f"{out} is {what} {MANIFEST}, so not a segmentation folder; {allow} replaces only a "
+                            f"segmentation folder, choose another {choose}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
