@@ -195,3 +195,42 @@ def test_save_does_not_clobber_on_failure(tmp_path):
         save_labels(np.zeros(vol.shape, dtype=np.float32), like=vol, path=path)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.nii.gz"]
+
+
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+@pytest.mark.parametrize("box_by_box", [False, True])
+def test_nifti_labels_keep_the_input_header_codes_units_and_qform(tmp_path, suffix, box_by_box):
+    from hypseg.io.blockwise import label_writer
+
+    sform = np.array([[0.0, 0.0, 2.0, 10.0], [0.0, 1.5, 0.0, -4.0], [-0.5, 0.0, 0.0, 7.0], [0.0, 0.0, 0.0, 1.0]])
+    qform = np.diag([0.5, 1.5, 2.0, 1.0])
+    image = nib.Nifti1Image(np.arange(60, dtype=np.float32).reshape(3, 4, 5), None)
+    image.set_sform(sform, code=4)  # MNI
+    image.set_qform(qform, code=1)  # scanner
+    image.header.set_xyzt_units(xyz="mm", t="sec")
+    nib.save(image, str(tmp_path / f"in{suffix}"))
+    vol = load_volume(tmp_path / f"in{suffix}")
+    labels = np.arange(60, dtype=np.uint8).reshape(vol.shape)
+    out = tmp_path / f"labels{suffix}"
+    if box_by_box:
+        writer = label_writer(out, shape=labels.shape, dtype=np.uint8, like=vol)
+        writer.write((slice(0, 5), slice(0, 4), slice(0, 3)), labels)
+        writer.close()
+    else:
+        save_labels(labels, like=vol, path=out)
+    written, read = nib.load(str(out)), nib.load(str(tmp_path / f"in{suffix}"))
+    np.testing.assert_array_equal(np.asarray(written.dataobj).T, labels)
+    for method in ("get_sform", "get_qform"):
+        (a, code_a), (b, code_b) = getattr(written, method)(coded=True), getattr(read, method)(coded=True)
+        np.testing.assert_allclose(a, b)
+        assert int(code_a) == int(code_b)
+    assert written.header.get_xyzt_units() == ("mm", "sec")
+    np.testing.assert_allclose(written.affine, read.affine)
+
+
+def test_labels_of_a_volume_from_no_nifti_file_get_its_affine_as_before(tmp_path):
+    vol = Volume(np.zeros((2, 3, 4), np.float32), spacing=(2.0, 1.0, 0.5), affine=np.diag([0.5, 1.0, 2.0, 1.0]), metadata={"unit": "mm"})
+    save_labels(np.ones((2, 3, 4), np.uint8), like=vol, path=tmp_path / "l.nii.gz")
+    written = nib.load(str(tmp_path / "l.nii.gz"))
+    np.testing.assert_allclose(written.affine, vol.affine)
+    assert written.header.get_xyzt_units()[0] == "mm" and int(written.get_sform(coded=True)[1]) == 2  # aligned, nibabel's default

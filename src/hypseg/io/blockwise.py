@@ -89,13 +89,13 @@ class BlockWriter:
     def _write_nifti_header(self, unit: str) -> None:
         import nibabel as nib
 
-        from hypseg.io.nifti import _UNITS
+        from hypseg.io.nifti import set_geometry
 
         image = nib.Nifti1Image(np.zeros((1, 1, 1), dtype=self.dtype), np.asarray(self.like.affine, dtype=np.float64), dtype=self.dtype)
         image.update_header()
         header = image.header
         header.set_data_shape(self.shape[::-1])
-        header.set_xyzt_units(xyz=unit if unit in _UNITS else "unknown")
+        set_geometry(header, self.like.affine, {**self.like.metadata, "unit": unit})
         header["vox_offset"] = _NIFTI_OFFSET
         with open(self._raw_nifti(), "wb") as handle:
             header.write_to(handle)

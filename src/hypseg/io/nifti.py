@@ -30,12 +30,15 @@ def read(path: Path, *, mmap: bool) -> RawVolume:
         data = data[..., 0]
     zooms = tuple(float(z) for z in img.header.get_zooms()[:3])
     zooms = zooms + (1.0,) * (3 - len(zooms))
-    unit = img.header.get_xyzt_units()[0]
+    unit, time_unit = img.header.get_xyzt_units()
+    qform, qform_code = img.get_qform(coded=True)
     return RawVolume(
         array=data if isinstance(data, ProxyView) else data.T,  # (x, y, z[, c]) -> ([c,] z, y, x)
         spacing=(zooms[2], zooms[1], zooms[0]),
         affine=np.asarray(img.affine, dtype=np.float64),
-        metadata={"unit": unit},
+        metadata={"unit": unit, "nifti": {"qform_code": int(qform_code or 0), "sform_code": int(img.get_sform(coded=True)[1] or 0),
+                                          "qform": None if qform is None else np.asarray(qform, dtype=np.float64).tolist(),
+                                          "time_unit": time_unit}},
         channel_axis=0 if data.ndim == 4 else None,  # NIfTI's fourth axis, first once transposed
     )
 
@@ -45,9 +48,23 @@ def write(path: Path, array: np.ndarray, *, affine: np.ndarray, metadata: dict[s
     import nibabel as nib
 
     img = nib.Nifti1Image(np.asarray(array).T, np.asarray(affine, dtype=np.float64), dtype=array.dtype)
-    unit = metadata.get("unit")
-    img.header.set_xyzt_units(xyz=unit if unit in _UNITS else "unknown")
+    set_geometry(img.header, affine, metadata)
     nib.save(img, str(path))
+
+
+def set_geometry(header, affine: np.ndarray, metadata: dict[str, Any]) -> None:
+    """Give a NIfTI ``header`` ``affine`` and the rest of a read file's geometry that ``metadata`` keeps: the space and
+    time units, and the qform and sform codes (which say what space the affine maps to: scanner, aligned, MNI...)
+    with the qform's own matrix where the file had one. A volume that came from no NIfTI file gets the affine as its
+    sform, coded "aligned", as nibabel writes it."""
+    unit = metadata.get("unit")
+    kept = metadata.get("nifti") or {}
+    header.set_xyzt_units(xyz=unit if unit in _UNITS else "unknown", t=kept.get("time_unit", "unknown"))
+    affine = np.asarray(affine, dtype=np.float64)
+    if kept:
+        qform = kept.get("qform")
+        header.set_sform(affine, code=int(kept.get("sform_code", 0)))
+        header.set_qform(affine if qform is None else np.asarray(qform, dtype=np.float64), code=int(kept.get("qform_code", 0)))
 
 
 class ProxyView(BoxReader):
