@@ -309,15 +309,19 @@ def test_a_label_map_written_box_by_box_reads_back_as_the_whole_write(tmp_path, 
     assert boxes.spacing == whole.spacing and boxes.metadata == whole.metadata
 
 
-def test_the_ome_zarr_label_map_carries_ngff_multiscale_metadata(tmp_path):
+def test_ome_zarr_label_maps_carry_ngff_multiscale_metadata_whole_or_box_by_box(tmp_path):
     zarr = pytest.importorskip("zarr")
     like = Volume(np.zeros((4, 5, 6), np.float32), spacing=(3.0, 2.0, 1.0), affine=affine_from_spacing((3.0, 2.0, 1.0), (7.0, 8.0, 9.0)),
                   metadata={"unit": "angstrom"})
     label_writer(tmp_path / "l.zarr", shape=(4, 5, 6), dtype=np.uint8, like=like).close()
-    (scales,) = zarr.open_group(str(tmp_path / "l.zarr"), mode="r").attrs["multiscales"]
-    assert [a["name"] for a in scales["axes"]] == ["z", "y", "x"] and scales["axes"][0]["unit"] == "angstrom"
-    transforms = scales["datasets"][0]["coordinateTransformations"]
-    assert transforms == [{"type": "scale", "scale": [3.0, 2.0, 1.0]}, {"type": "translation", "translation": [9.0, 8.0, 7.0]}]
+    save_labels(np.ones((4, 5, 6), np.uint8), like=like, path=tmp_path / "whole.zarr")  # a label map written whole too
+    for name in ("l", "whole"):
+        (scales,) = zarr.open_group(str(tmp_path / f"{name}.zarr"), mode="r").attrs["multiscales"]
+        assert scales["name"] == name
+        assert [a["name"] for a in scales["axes"]] == ["z", "y", "x"] and scales["axes"][0]["unit"] == "angstrom"
+        transforms = scales["datasets"][0]["coordinateTransformations"]
+        assert transforms == [{"type": "scale", "scale": [3.0, 2.0, 1.0]}, {"type": "translation", "translation": [9.0, 8.0, 7.0]}]
+    np.testing.assert_array_equal(load_labels(tmp_path / "whole.zarr"), np.ones((4, 5, 6), np.uint8))
 
 
 def test_a_lazy_volume_reads_the_boxes_of_the_loaded_one(tmp_path):

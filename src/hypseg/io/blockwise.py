@@ -44,8 +44,9 @@ _ZARR_CHUNK = 64
 class BlockWriter:
     """An open label file of a given shape and dtype; :meth:`write` fills a box, :meth:`close` ends it."""
 
-    def __init__(self, path: Path, shape: tuple[int, int, int], dtype: np.dtype, like: Volume) -> None:
+    def __init__(self, path: Path, shape: tuple[int, int, int], dtype: np.dtype, like: Volume, *, name: str | None = None) -> None:
         self.path, self.shape, self.dtype, self.like = Path(path), tuple(int(n) for n in shape), np.dtype(dtype), like
+        self.name = self.path.stem if name is None else name  # an OME-Zarr image's name (the file's, not a temporary's)
         self.kind = format_of(self.path).name
         if self.kind == "npz":
             raise UserError(f"{path}: .npz cannot be written box by box; use .npy, .mrc, .tif, .nii or .zarr")
@@ -114,7 +115,7 @@ class BlockWriter:
         origin = np.asarray(self.like.affine)[:3, 3][::-1]  # (x, y, z) -> (z, y, x)
         axes = [{"name": name, "type": "space", **({"unit": NGFF_UNITS[unit]} if unit in NGFF_UNITS else {})} for name in "zyx"]
         group.attrs["multiscales"] = [{
-            "version": "0.4", "name": self.path.stem, "axes": axes,
+            "version": "0.4", "name": self.name, "axes": axes,
             "datasets": [{"path": "0", "coordinateTransformations": [
                 {"type": "scale", "scale": [float(s) for s in spacing]},
                 {"type": "translation", "translation": [float(o) for o in origin]}]}],

@@ -2,7 +2,8 @@
 
 A label map takes the geometry of the volume it belongs to (``like``): same affine, spacing and unit,
 so that napari, ITK-SNAP, 3D Slicer and IMOD overlay it on the input. The integer dtype is kept
-(MRC narrows wider integers to 16 bits, see :mod:`hypseg.io.mrc`).
+(MRC narrows wider integers to 16 bits, see :mod:`hypseg.io.mrc`). A Zarr label map is an OME-Zarr image (NGFF 0.4,
+:mod:`hypseg.io.blockwise`), so OME tools and napari read its voxel size; a Zarr volume is a plain array.
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ def save_labels(labels: np.ndarray, *, like: Volume, path: str | os.PathLike) ->
         raise UserError(f"{path}: labels must have an integer dtype, got {labels.dtype}")
     if labels.shape != like.shape:
         raise UserError(f"{path}: labels of shape {labels.shape} do not match the volume's shape {like.shape}")
+    if format_of(path).name == "zarr":  # an OME-Zarr image, as a label map written box by box is
+        from hypseg.io.blockwise import BlockWriter
+
+        with atomic_path(path) as tmp:
+            writer = BlockWriter(tmp, labels.shape, labels.dtype, like, name=path.stem)
+            writer.write((slice(None),) * 3, labels)
+            writer.close()
+        return path
     return _save(labels, path=path, affine=like.affine, metadata=like.metadata)
 
 
