@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import re
 import warnings
 
@@ -246,13 +247,23 @@ def test_an_output_folder_that_is_a_symbolic_link_is_refused_before_any_work(mod
     assert (tmp_path / "link").is_symlink() and [p.name for p in (tmp_path / "real").iterdir()] == ["old.txt"]
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where no folder can be made")
+def test_an_output_folder_that_cannot_be_made_is_named_as_given(model_dir, tmp_path):
+    save_volume(_volume(0), path=tmp_path / "v.nii.gz")
+    out = Path("/proc") / f"hypseg-test-{tmp_path.name}"
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2)
+    assert result.exit_code == 2
+    assert result.output == f"hypseg: error: {out}: cannot be written there (No such file or directory); nothing was written\n"
+
+
 def test_a_patch_side_the_model_cannot_embed_is_refused_before_any_work(model_dir, tmp_path):
     save_volume(_volume(0), path=tmp_path / "v.nii.gz")
     result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "s", "-p", 3)
     assert result.exit_code == 2
     assert result.output.splitlines() == ["hypseg: error: patch_size 3 must divide or be a multiple of the model's patch "
-                                          "size m = 10 for the dense pass (train with data.patch_resize = 3 to embed at "
-                                          "native resolution)"]
+                                          "size m = 10 for the dense pass; segment at a side that does (the model's own: "
+                                          "-p 10, or SegmentConfig.at_patch_sides([10]) in Python), or train with "
+                                          "data.patch_resize = 3"]
     assert not (tmp_path / "s").exists()
 
 

@@ -69,3 +69,17 @@ def test_a_link_to_a_folder_is_replaced_and_its_target_kept(tmp_path):
     assert not (tmp_path / "out").is_symlink() and (tmp_path / "out" / "file.txt").read_text() == "new"
     assert (tmp_path / "real" / "file.txt").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "real"]
+
+
+def test_an_os_error_about_the_temporary_name_names_the_path_asked_for(tmp_path):
+    target = tmp_path / "out"
+    with pytest.raises(FileNotFoundError) as caught:
+        with atomic_path(target) as tmp:
+            (tmp / "inside").mkdir()  # its parent, the temporary folder, was never made
+    assert caught.value.filename == str(tmp / "inside")  # about another path: unchanged
+    with pytest.raises(PermissionError) as caught:
+        with atomic_path(target) as tmp:
+            raise PermissionError(13, "Permission denied", str(tmp))
+    assert caught.value.filename == str(target) and caught.value.errno == 13
+    assert str(caught.value) == f"[Errno 13] Permission denied: '{target}'"
+    assert list(tmp_path.iterdir()) == []

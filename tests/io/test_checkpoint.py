@@ -45,6 +45,9 @@ def test_truncated_and_garbage_checkpoints_give_a_clear_error(tmp_path):
     (tmp_path / "model.pt").write_bytes(b"not a checkpoint at all")
     with pytest.raises(ValueError, match=r"model.pt: corrupt or unsafe checkpoint"):
         load_checkpoint(tmp_path)
+    (tmp_path / "model.pt").write_bytes(b"hello world junk")  # torch's legacy reader fails on it with KeyError('101')
+    with pytest.raises(ValueError, match=r"model.pt: corrupt or unsafe checkpoint \(its bytes are not a file torch.save wrote\)$"):
+        load_checkpoint(tmp_path)
 
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")  # torch's, before it refuses the file

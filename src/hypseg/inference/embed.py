@@ -63,8 +63,9 @@ def resolve_patch(model: HVAE, patch_size: int | None) -> tuple[int, int, int, i
         raise UserError(f"patch_size must be >= 1, got {p}")
     if m % p and p % m:
         raise UserError(
-            f"patch_size {p} must divide or be a multiple of the model's patch size m = {m} for the dense pass "
-            f"(train with data.patch_resize = {p} to embed at native resolution)"
+            f"patch_size {p} must divide or be a multiple of the model's patch size m = {m} for the dense pass; "
+            f"segment at a side that does (the model's own: -p {m}, or SegmentConfig.at_patch_sides([{m}]) in Python), "
+            f"or train with data.patch_resize = {p}"
         )
     return (p, m, m // p, 1) if m % p == 0 else (p, m, 1, p // m)
 

@@ -24,6 +24,7 @@ import json
 import shutil
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -69,6 +70,12 @@ def check_output(out: Path, *, overwrite: bool, keep: Sequence[Path] = (), optio
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UserError(f"{out}: cannot create the folder it goes in, {out.parent} ({err.strerror})") from None
+    probe = out.parent / f".{out.name}.probe-{uuid.uuid4().hex[:8]}"  # the output is made there, under a temporary name
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as err:
+        raise UserError(f"{out}: cannot be written there ({err.strerror}); nothing was written") from None
 
 
 def segment_files(
@@ -237,6 +244,8 @@ def output_folder(out: Path):
     except OSError as err:
         if err.errno in (errno.ENOSPC, errno.EDQUOT):
             raise UserError(f"{out}: no space left on the device ({err.strerror}); nothing was written") from None
+        if err.filename is not None and Path(err.filename) == out and err.strerror:  # the folder cannot be made there
+            raise UserError(f"{out}: cannot be written there ({err.strerror}); nothing was written") from None
         raise
 
 

@@ -25,7 +25,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     On an exception the temporary file or folder is removed and ``path`` is left untouched. A folder
     target (a Zarr store, an output folder) that already exists is first renamed aside, the new one renamed
     into place and only then the old one removed: an interrupt at any point leaves one of the two whole at
-    ``path`` (at worst with the old one left aside as ``.<name>.old-<hex>``).
+    ``path`` (at worst with the old one left aside as ``.<name>.old-<hex>``). An ``OSError`` about the temporary name
+    (a folder where nothing can be created) names ``path`` instead, the one the user gave.
     """
     path = Path(path)
     if not path.parent.is_dir():
@@ -46,9 +47,12 @@ def atomic_path(path: Path) -> Iterator[Path]:
             raise
         if old is not None:
             shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()  # a link goes, not its target
-    except BaseException:
+    except BaseException as err:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+        if isinstance(err, OSError) and err.filename is not None and Path(err.filename) == tmp and err.strerror:
+            # the file system's complaint about the temporary name is one about the path asked for
+            raise type(err)(err.errno, err.strerror, str(path)) from None
         raise

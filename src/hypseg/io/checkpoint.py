@@ -126,7 +126,8 @@ def check_data_fingerprint(run_dir: str | Path, fingerprint: dict) -> None:
 
 def _load_failure(err: Exception) -> str:
     """What went wrong in ``torch.load``, in a few words: for a file its safe loader refused, the refusal itself
-    (``Unsupported operand 17``) rather than torch's advice to load it unsafely; else the error's first line."""
+    (``Unsupported operand 17``) rather than torch's advice to load it unsafely; for a bare key or number (what the
+    legacy reader raises on bytes it cannot parse) that the bytes are not torch.save's; else the error's first line."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     for i, line in enumerate(lines):
         if "WeightsUnpickler error:" in line:  # the refusal follows, on this line or the next
@@ -136,7 +137,9 @@ def _load_failure(err: Exception) -> str:
         said = [line for line in lines[1:] if "weights_only" not in line and not line.startswith(("Check the documentation", "("))]
         if said:
             return f"refused by the safe loader: {said[0]}"[:160]
-    return (lines[0] if lines else type(err).__name__)[:160]
+    if not lines or not any(c.isalpha() for c in lines[0]) or isinstance(err, KeyError):  # a bare key or number says nothing
+        return "its bytes are not a file torch.save wrote"
+    return lines[0][:160]
 
 
 def save_run_config(run_dir: str | Path, config: RunConfig) -> Path:
