@@ -256,6 +256,20 @@ def test_an_output_folder_that_cannot_be_made_is_named_as_given(model_dir, tmp_p
     assert result.output == f"hypseg: error: {out}: cannot be written there (No such file or directory); nothing was written\n"
 
 
+def test_an_interrupted_segmentation_says_nothing_was_written(model_dir, tmp_path, monkeypatch):
+    from hypseg.inference import pipeline
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    save_volume(_volume(0), path=tmp_path / "v.nii.gz")
+    monkeypatch.setattr(pipeline, "segment", interrupted)
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "seg")
+    assert result.exit_code == 130
+    assert result.stderr == f"hypseg: interrupted; nothing was written to {tmp_path / 'seg'}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.nii.gz"]
+
+
 def test_a_patch_side_the_model_cannot_embed_is_refused_before_any_work(model_dir, tmp_path):
     save_volume(_volume(0), path=tmp_path / "v.nii.gz")
     result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "s", "-p", 3)

@@ -76,7 +76,7 @@ def bench(
 
         hypseg bench speed
 
-        hypseg bench quality --repeats 3   # 3 sets, 10 models x 3 seeds and their ensembles, each peer twice: 33-37 min on 2 CPU cores, alone
+        hypseg bench quality --repeats 3   # 3 sets, 10 models x 3 seeds and their ensembles, each peer twice: 40-55 min on 2 CPU cores
 
         hypseg bench quality --set irregular --repeats 1 --out irregular.md
 

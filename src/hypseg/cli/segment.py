@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -110,10 +111,17 @@ def segment(
     if band_side is not None:
         shared["band_sides"] = (band_side,) if band_side else ()
     config = dataclasses.replace(config, **{name: value for name, value in shared.items() if value is not None})
-    manifest = segment_files(volumes, model_dir=model, out=out, config=config, tile=tile, device=resolve_device(device),
-                             overwrite=overwrite, progress=progress, chunk=chunk, workers=workers, scheduler=scheduler,
-                             scheduler_timeout=scheduler_timeout, resume=resume, channel=channel, channel_axis=channel_axis,
-                             save_embedding=embedding)
+    try:
+        manifest = segment_files(volumes, model_dir=model, out=out, config=config, tile=tile, device=resolve_device(device),
+                                 overwrite=overwrite, progress=progress, chunk=chunk, workers=workers, scheduler=scheduler,
+                                 scheduler_timeout=scheduler_timeout, resume=resume, channel=channel,
+                                 channel_axis=channel_axis, save_embedding=embedding)
+    except KeyboardInterrupt:
+        from hypseg.inference.pipeline import work_folder
+
+        if not work_folder(out).exists():  # a chunked run that kept its chunks has said where and how to go on
+            print(f"hypseg: interrupted; nothing was written to {out}", file=sys.stderr)
+        raise typer.Exit(code=130) from None
     typer.echo(f"segmented {count(len(manifest['cases']), 'volume')} at k = {manifest['clusters']} into {out}")
     fallen = [case["name"] for case in manifest["cases"] if case.get("clustered_voxels")]
     if fallen:
