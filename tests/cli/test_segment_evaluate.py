@@ -256,6 +256,32 @@ def test_an_output_folder_that_cannot_be_made_is_named_as_given(model_dir, tmp_p
     assert result.output == f"hypseg: error: {out}: cannot be written there (No such file or directory); nothing was written\n"
 
 
+def test_off_a_terminal_each_stage_of_a_segmentation_is_one_line(model_dir, tmp_path):
+    save_volume(_volume(0), path=tmp_path / "v.nii.gz")
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "seg", "-k", 2)
+    assert result.exit_code == 0, result.output
+    stages = [re.sub(r" in \d+\.\d s$", "", line) for line in result.stderr.splitlines()]
+    assert stages == ["embedding: 1/1 vol", "supervoxels and clustering: 1/1 stage"]  # no line per tile
+
+
+def test_the_command_line_notes_how_level_1_found_its_object_where_no_field_of_view_has_one(tmp_path):
+    from helpers import cell_image, speckle_image, split_field_image
+
+    model_dir = train_tiny_model(tmp_path / "run", cell_image((16, 16, 16), seed=1), steps=40)  # one that sees intensity
+    save_volume(Volume.from_array(split_field_image()[0]), path=tmp_path / "slabs.npy")
+    save_volume(Volume.from_array(speckle_image()), path=tmp_path / "speckle.npy")
+    result = _invoke("segment", tmp_path / "slabs.npy", tmp_path / "speckle.npy", "--model", model_dir,
+                     "--out", tmp_path / "seg", "-k", 2)
+    assert result.exit_code == 0, result.output
+    cases = {case["name"]: case for case in json.loads((tmp_path / "seg" / "segmentation.json").read_text())["cases"]}
+    assert cases["slabs"].get("level1_retried") and cases["speckle"].get("level1_by_contrast")
+    assert result.stdout.splitlines()[1:] == [
+        "note: slabs: level 1's two clusters lay across the whole image, so its object is the cluster off the faces of "
+        "a second try with more clusters",
+        "note: speckle: level 1 finds no object in a field of view, so its object is the rarer part of its local "
+        "contrast (small objects scattered through the image)"]
+
+
 def test_an_interrupted_segmentation_says_nothing_was_written(model_dir, tmp_path, monkeypatch):
     from hypseg.inference import pipeline
 

@@ -11,7 +11,7 @@ import typer
 
 from hypseg.cli._errors import user_errors
 from hypseg.cli._options import CHANNEL, CHANNEL_AXIS
-from hypseg._words import count
+from hypseg._words import CONTRAST_NOTE, RETRIED_NOTE, count
 from hypseg.config import SEGMENT_PRESETS
 from hypseg.errors import UserError
 
@@ -126,6 +126,10 @@ def segment(
     fallen = [case["name"] for case in manifest["cases"] if case.get("clustered_voxels")]
     if fallen:
         typer.echo(f"note: {count(len(fallen), 'volume')} held fewer supervoxels than clusters, clustered voxel by voxel: {', '.join(fallen)}")
+    
+    for case in manifest["cases"]:
+        if case.get("level1_retried") or case.get("level1_by_contrast"):
+            typer.echo(f"note: {case['name']}: {RETRIED_NOTE if case.get('level1_retried') else CONTRAST_NOTE}")
 
 
 def _sides_pair(text: str | None) -> tuple[int, ...] | None:

@@ -155,7 +155,7 @@ def embed_volume(
     if progress:
         from hypseg.progress import progress as reporter
 
-        iterator = reporter(corners, desc="embedding", unit="tile", leave=False)
+        iterator = reporter(corners, desc=f"embedding at p = {p}", unit="tile", leave=False)
     before = p // 2
     halo = 1 if s > 1 else 0  # resampling reads one neighbour on each side
     for corner in iterator:

@@ -19,6 +19,7 @@ With containment on the first level, its label map is the object (1) against the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import warnings
 from pathlib import Path
@@ -128,16 +129,23 @@ def segment(
     embeddings: dict[tuple[int, ...], list[np.ndarray]] = {s: [] for s in sides}
     alike: list[bool] = []
     for i, volume in enumerate(iterator):
-        for s in sides:
+        for s in sides:  # each side's tiles counted by a bar of their own on a terminal (a single volume takes minutes)
             embeddings[s].append(embed_volume_multiscale(model.network, volume, patch_sizes=s, tile=tile, device=device,
-                                                         inversion=config.inverts(s)))
+                                                         inversion=config.inverts(s), progress=progress))
         alike.append(warn_if_collapsed([embeddings[s][-1] for s in sides], volume=i))
-    sizes = sorted({level.supervoxel_size for level in config.levels} - {None})
-    segments = {size: [supervoxels(v, size=size, tile=config.supervoxel_tile) for v in volumes] for size in sizes}
-    found = cluster_embeddings(embeddings, config, geometry=model.config.model, segments=segments,
-                               device=None if device == "cpu" else device, volumes=volumes,
-                               embed=lambda s, i: embed_volume_multiscale(model.network, volumes[i], patch_sizes=s, tile=tile,
-                                                                          device=device, inversion=config.inverts(s)))
+    stage = contextlib.nullcontext()
+    if progress:  # supervoxels and every level's clustering: one stage, named while it runs
+        stage = reporter(total=1, desc="supervoxels and clustering", unit="stage")
+    with stage:
+        sizes = sorted({level.supervoxel_size for level in config.levels} - {None})
+        segments = {size: [supervoxels(v, size=size, tile=config.supervoxel_tile) for v in volumes] for size in sizes}
+        found = cluster_embeddings(embeddings, config, geometry=model.config.model, segments=segments,
+                                   device=None if device == "cpu" else device, volumes=volumes,
+                                   embed=lambda s, i: embed_volume_multiscale(model.network, volumes[i], patch_sizes=s,
+                                                                              tile=tile, device=device,
+                                                                              inversion=config.inverts(s)))
+        if progress:
+            stage.update(1)
     return RecipeResult(config, found, embeddings, tuple(alike), model.run_dir)
 
 

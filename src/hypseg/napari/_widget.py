@@ -32,7 +32,7 @@ from qtpy.QtGui import QImage, QPixmap
 from qtpy.QtWidgets import QLabel
 from superqt.utils import create_worker
 
-from hypseg._words import count
+from hypseg._words import CONTRAST_NOTE, RETRIED_NOTE, count
 from hypseg.errors import UserError
 from hypseg.napari._jobs import (USER_ERRORS, ImageSegmentation, SegmentationCancelled, check_image, image_array,
                                  parse_clusters, preload, segment_config, segment_image, segment_in_process,
@@ -311,11 +311,9 @@ class HypsegWidget(Container):
             self._say(f"segmented {source.name}: layers {', '.join(names)}; but level 1 finds no object in a field of "
                       "view, so its object is merely the cluster on fewer of the image's faces", warning=True)
         elif result.retried:
-            self._say(f"segmented {source.name}: layers {', '.join(names)}; level 1's two clusters lay across the whole "
-                      "image, so its object is the cluster off the faces of a second try with more clusters")
+            self._say(f"segmented {source.name}: layers {', '.join(names)}; {RETRIED_NOTE}")
         elif result.contrast:
-            self._say(f"segmented {source.name}: layers {', '.join(names)}; level 1 finds no object in a field of view, so "
-                      "its object is the rarer part of its local contrast (small objects scattered through the image)")
+            self._say(f"segmented {source.name}: layers {', '.join(names)}; {CONTRAST_NOTE}")
         else:
             self._say(f"segmented {source.name}: layers {', '.join(names)}")
 
