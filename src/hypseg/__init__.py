@@ -4,8 +4,6 @@ The user's API (:mod:`hypseg.api`), imported on first use so that ``import hypse
 :func:`load_volume`, :func:`train`, :func:`load_model`, :func:`segment`, :func:`save_labels`.
 """
 
-from __future__ import annotations
-
 __version__ = "0.1.0"
 __all__ = ["load_volume", "train", "load_model", "segment", "save_labels"]
 

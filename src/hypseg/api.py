@@ -142,7 +142,9 @@ def segment(
     model : TrainedModel
         From :func:`train` or :func:`load_model`.
     recipe : str or SegmentConfig
-        A preset's name (:data:`hypseg.config.SEGMENT_PRESETS`: ``default``, ``paper``) or a config.
+        A preset's name (:data:`hypseg.config.SEGMENT_PRESETS`: ``default``, ``paper``; k = 2, 4, 8) or a config, e.g.
+        other cluster counts, ``segment_preset("default").with_clusters([2, 3])`` (``from hypseg.config import
+        segment_preset``; ``hypseg segment -k 2 -k 3``), or another patch side, ``.at_patch_sides([5])`` (``-p 5``).
     device : str, optional
         Where the encoder runs (``"cpu"``, ``"cuda"``, ``"auto"``); by default, where ``model`` lies.
     progress : bool

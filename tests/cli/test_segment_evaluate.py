@@ -395,7 +395,7 @@ def test_recipe_and_option_mistakes_are_one_line_errors_and_leave_nothing(model_
     save_volume(_volume(20, shape=(16, 16, 16)), path=tmp_path / "v.nii.gz")
     base = ("segment", tmp_path / "v.nii.gz", "--model", model_dir)
     cases = [
-        ((*base, "--out", tmp_path / "s1", "--recipe", "fast"), "unknown segmentation recipe 'fast'; choose one of default, paper"),
+        ((*base, "--out", tmp_path / "s1", "--recipe", "fast"), "--recipe fast: neither a segmentation preset (default, paper) nor a TOML file of a SegmentConfig (a .toml; SegmentConfig.save_toml writes one)"),
         ((*base, "--out", tmp_path / "s2", "-k", 3, "--containment"),
          "containment needs a first level of 2 clusters (the object and its outside), got 3"),
         ((*base, "--out", tmp_path / "s3", "--nested"), "nested levels and containment exclude each other"),
@@ -633,7 +633,7 @@ def test_an_instance_map_is_named_as_one_and_foreground_scores_it_as_two_classes
     assert result.exit_code == 0, result.output
     hint = "; if it labels instances (one label per object), --foreground scores it as background against the rest"
     assert result.stderr == (f"note: the truth label map has 6 classes and was scored against k = 2{hint}\n"
-                             f"note: the truth label map has 6 classes and was scored against k = 3{hint}\n")
+                             "note: the truth label map has 6 classes and was scored against k = 3\n")  # the hint once
     result = _invoke("evaluate", tmp_path / "seg", "--truth", tmp_path / "t.nii.gz", "--foreground")
     assert result.exit_code == 0, result.output
     assert result.stderr == "note: the truth label map has 2 classes (as foreground) and was scored against k = 3\n"
@@ -649,6 +649,37 @@ def test_pairing_notes_count_a_levels_classes_over_all_its_volumes():
 
     rows = [ScoreRow("a", 4, "2", 0.5, {0: 1, 1: 1, 2: 1, 3: 1}), ScoreRow("b", 4, "2", 0.5, {0: 1, 1: 1, 2: 1})]
     assert pairing_notes(rows, [4]) == []  # volume b lacks class 3; the level has four
+
+
+def test_pairing_notes_name_foreground_once_per_truth_map():
+    from hypseg.cli.evaluate import pairing_notes
+    from hypseg.inference.pipeline import ScoreRow
+
+    five = {c: 1.0 for c in range(5)}
+    notes = pairing_notes([ScoreRow("a", 2, "all", 0.5, five), ScoreRow("a", 4, "all", 0.5, five)], [2, 4])
+    assert notes == ["the truth label map has 5 classes and was scored against k = 2; if it labels instances (one label "
+                     "per object), --foreground scores it as background against the rest",
+                     "the truth label map has 5 classes and was scored against k = 4"]
+
+
+def test_a_truth_on_another_grid_is_scored_with_a_one_line_warning(model_dir, tmp_path):
+    save_volume(_volume(3), path=tmp_path / "v.nii.gz")
+    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "seg", "-k", 2).exit_code == 0
+    truth = (np.random.default_rng(0).random((12, 13, 11)) > 0.5).astype(np.uint8)
+    same, moved = _volume(3), _volume(3)
+    moved.affine = moved.affine + np.array([[0, 0, 0, 5.0]] * 3 + [[0, 0, 0, 0]])  # shifted by 5 along each axis
+    save_labels(truth, like=same, path=tmp_path / "same.nii.gz")
+    save_labels(truth, like=moved, path=tmp_path / "moved.nii.gz")
+    quiet = _invoke("evaluate", tmp_path / "seg", "--truth", tmp_path / "same.nii.gz", "--csv", tmp_path / "a.csv")
+    assert quiet.exit_code == 0 and "warning" not in quiet.stderr
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as outside the test suite, which turns warnings into errors
+        warned = _invoke("evaluate", tmp_path / "seg", "--truth", tmp_path / "moved.nii.gz", "--csv", tmp_path / "b.csv")
+    assert warned.exit_code == 0, warned.output
+    assert warned.stderr.splitlines() == [
+        f"hypseg: warning: {tmp_path / 'moved.nii.gz'}: its affine differs from that of v_k2.nii.gz (the segmented "
+        "volume's); they are compared voxel by voxel, as if on one grid"]
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
 
 
 def test_a_model_that_is_a_file_is_named_as_a_file(tmp_path):
@@ -752,8 +783,8 @@ def test_contrast_sides_are_recorded_and_a_bad_pair_is_a_one_line_error(model_di
         result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, *options)
         assert result.exit_code == 0, result.output
         assert json.loads((out / "segmentation.json").read_text())["recipe"]["contrast_sides"] == recorded
-    for bad, message in (("5", "SegmentConfig: contrast_sides must be empty or two different whole patch sides >= 1, got [5]"),
-                         ("a,b", "--contrast-sides must be two sides such as 3,10, or 0, got 'a,b'")):
+    for bad in ("5", "a,b", "4,4", "0,3", "3,10,20"):
+        message = f"--contrast-sides must be two different sides such as 3,10, or 0, got {bad!r}"
         result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "bad",
                          "--contrast-sides", bad)
         assert result.exit_code == 2 and result.stderr == f"hypseg: error: {message}\n"

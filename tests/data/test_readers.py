@@ -81,7 +81,7 @@ def test_brats_truth_shape_mismatch_names_file(tmp_path):
     _fake_brats(tmp_path, "C1", rng)
     seg_path = tmp_path / "C1" / "C1_seg.nii.gz"
     nib.save(nib.Nifti1Image(np.zeros((16, 18, 21), np.int16), np.eye(4)), str(seg_path))
-    with pytest.raises(ValueError, match="^" + re.escape(f"{seg_path}: label map shape (21, 18, 16) differs from its volume's shape (20, 18, 16)") + "$"):
+    with pytest.raises(ValueError, match="^" + re.escape(f"{seg_path}: label map shape (21, 18, 16) differs from its volume's shape (20, 18, 16) (z, y, x: NIfTI's x, y, z reversed)") + "$"):
         load_case(read_brats(tmp_path)[0])
 
 

@@ -64,12 +64,14 @@ def pairing_notes(rows, clusters, *, foreground: bool = False) -> list[str]:
     classes: dict[tuple[str, int], set[int]] = {}
     for r in rows:
         classes.setdefault((r.level, r.clusters), set()).update(r.per_class)
-    notes = []
+    notes, hinted = [], set()
     for (level, k), ids in sorted(classes.items()):
         if len(ids) != k:
             what = "the truth label map" if level == "all" else f"truth level {level}"
-            hint = ("; if it labels instances (one label per object), --foreground scores it as background against the rest"
-                    if len(ids) > k and not foreground else "")
+            hint = ""
+            if len(ids) > k and not foreground and level not in hinted:  # said once per truth map
+                hint = "; if it labels instances (one label per object), --foreground scores it as background against the rest"
+                hinted.add(level)
             notes.append(f"{what} has {len(ids)} classes{' (as foreground)' if foreground else ''} and was scored "
                          f"against k = {k}{hint}")
     scored = {r.clusters for r in rows}

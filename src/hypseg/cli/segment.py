@@ -23,7 +23,7 @@ def segment(
     out: Path = typer.Option(..., "--out", "-o", help="Output folder for label maps, embeddings and segmentation.json."),
     recipe: str = typer.Option("default", "--recipe", "-r", help=f"A segmentation preset ({', '.join(SEGMENT_PRESETS)}) or a TOML file of a SegmentConfig; the options below override it."),
     clusters: Optional[List[int]] = typer.Option(None, "--clusters", "-k", help="Cluster counts, one label map each (repeat: -k 2 -k 4); level i keeps the recipe's level i settings."),
-    patch_size: Optional[List[int]] = typer.Option(None, "--patch-size", "-p", help="Side of each voxel's patch at every level (a divisor or a multiple of the model's m). Repeat for several sides clustered on a product of balls."),
+    patch_size: Optional[List[int]] = typer.Option(None, "--patch-size", "-p", help="Side of each voxel's patch at every level (a divisor or a multiple of the side m the model was trained at: 10 with the cpu recipe). Repeat for several sides clustered on a product of balls."),
     pooled: Optional[bool] = typer.Option(None, "--pooled/--per-volume", help="At every level, fit the clusters on all volumes together, or per volume (where a volume, or its object, holds fewer supervoxels than clusters, its voxels are clustered)."),
     containment: Optional[bool] = typer.Option(None, "--containment/--no-containment", help="Level 1 (k = 2) reports its object, holes filled, and the finer levels are clustered inside it."),
     refine: Optional[int] = typer.Option(None, "--refine", min=0, help="Passes in which each voxel within one voxel of the level-1 object's boundary takes the side whose local mean intensity is nearer its own (the default recipe's 2; 0: the object as its supervoxels give it). Ignored without containment."),
@@ -90,6 +90,9 @@ def segment(
     from hypseg.device import resolve_device
     from hypseg.inference.pipeline import segment_files
 
+    if not recipe.endswith(".toml") and recipe not in SEGMENT_PRESETS:
+        raise UserError(f"--recipe {recipe}: neither a segmentation preset ({', '.join(SEGMENT_PRESETS)}) nor a TOML file "
+                        "of a SegmentConfig (a .toml; SegmentConfig.save_toml writes one)")
     config = SegmentConfig.load_toml(recipe) if recipe.endswith(".toml") else segment_preset(recipe)
     if clusters:
         config = config.with_clusters(clusters)
@@ -139,6 +142,9 @@ def _sides_pair(text: str | None) -> tuple[int, ...] | None:
     if text.strip() == "0":
         return ()
     try:
-        return tuple(int(part) for part in text.split(","))
+        sides = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise UserError(f"--contrast-sides must be two sides such as 3,10, or 0, got {text!r}") from None
+        sides = ()
+    if len(sides) != 2 or min(sides) < 1 or sides[0] == sides[1]:
+        raise UserError(f"--contrast-sides must be two different sides such as 3,10, or 0, got {text!r}")
+    return sides

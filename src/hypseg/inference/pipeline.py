@@ -25,6 +25,7 @@ import shutil
 import sys
 import time
 import uuid
+import warnings
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -36,6 +37,7 @@ from hypseg._words import count
 from hypseg.errors import UserError
 from hypseg.io import atomic_path, full_suffix, load_labels, save_labels
 from hypseg.io.blockwise import label_writer
+from hypseg.io.formats import format_of
 from hypseg.inference.chunked import (AUTO_CHUNK_VOXELS, StaleWork, check_chunk, executor_for, finished_chunks,
                                       segment_chunked, work_bytes_per_voxel)
 from hypseg.inference.model_io import load_model
@@ -375,7 +377,9 @@ def read_segmentation(seg_dir: str | Path) -> dict:
 
 
 def evaluate_segmentation(seg_dir: str | Path, *, truth: Sequence[str | Path] = (), foreground: bool = False) -> list[ScoreRow]:
-    """Matched DICE (paper protocol) of every label map against its truth.
+    """Matched DICE (paper protocol) of every label map against its truth, voxel by voxel. A truth whose affine differs
+    from its label map's (another grid, or a file of another volume) is scored all the same, with a
+    :class:`GeometryWarning`.
 
     ``truth``: nothing (use the truth recorded for dataset cases), a dataset folder with
     ``manifest.json`` (levels 1, 2, ... are matched to the cluster counts in increasing order), or one
@@ -406,7 +410,7 @@ def evaluate_segmentation(seg_dir: str | Path, *, truth: Sequence[str | Path] = 
             if not path.exists():
                 raise UserError(f"{path}: the truth recorded in {seg_dir / MANIFEST} is not there (moved?); pass --truth "
                                 "label files or the dataset folder")
-    rows = []
+    rows, checked = [], set()
     for case, case_truth in zip(cases, truth_of):
         for i, k in enumerate(clusters):
             level = "all" if "all" in case_truth else str(i + 1)
@@ -414,9 +418,30 @@ def evaluate_segmentation(seg_dir: str | Path, *, truth: Sequence[str | Path] = 
                 continue
             pred = load_labels(seg_dir / case["labels"][str(k)])
             true = load_labels(case_truth[level], shape=pred.shape)
+            if (case_truth[level], str(k)) not in checked:
+                checked.add((case_truth[level], str(k)))
+                _check_geometry(seg_dir / case["labels"][str(k)], Path(case_truth[level]))
             score = matched_dice(pred, (true > 0).astype(np.uint8) if foreground else true)
             rows.append(ScoreRow(case["name"], k, level, float(score.mean), {int(c): float(v) for c, v in score.per_class.items()}))
     return rows
+
+
+class GeometryWarning(UserWarning):
+    """A truth label map lies on another grid than the label map it scores (their affines differ)."""
+
+
+def _check_geometry(labels: Path, truth: Path) -> None:
+    """Warn where ``truth``'s affine differs from ``labels``' (which is the segmented volume's): the two are compared
+    voxel by voxel, which is right only on one grid. A format without an affine (NumPy) reads as the identity and is
+    not compared."""
+    from hypseg.io.read import read_affine
+
+    if any(format_of(path).name in ("npy", "npz") for path in (labels, truth)):
+        return
+    mine, theirs = read_affine(labels), read_affine(truth)
+    if not np.allclose(mine, theirs, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(mine[:3, 3]).max()))):
+        warnings.warn(f"{truth}: its affine differs from that of {labels.name} (the segmented volume's); they are compared "
+                      "voxel by voxel, as if on one grid", GeometryWarning, stacklevel=3)
 
 
 def summarise(rows: Sequence[ScoreRow]) -> dict[int, float]:

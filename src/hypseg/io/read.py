@@ -132,8 +132,15 @@ def load_labels(path: str | os.PathLike, *, shape: tuple[int, ...] | None = None
                 raise UserError(f"{path}: is not a label map (it holds non-integer values)")
             array = values.astype(np.int32)
     if shape is not None and tuple(array.shape) != tuple(shape):
-        raise UserError(f"{path}: label map shape {tuple(array.shape)} differs from its volume's shape {tuple(shape)}")
+        order = " (z, y, x: NIfTI's x, y, z reversed)" if format_of(path).name == "nifti" else ""
+        raise UserError(f"{path}: label map shape {tuple(array.shape)} differs from its volume's shape {tuple(shape)}{order}")
     return np.asarray(array)
+
+
+def read_affine(path: str | os.PathLike) -> np.ndarray:
+    """The affine of a volume or label file (as :func:`load_volume` gives it), read without its voxels where the format
+    allows (memory-mapped or lazily read)."""
+    return np.asarray(_read_raw(Path(path), mmap=True).affine, dtype=np.float64)
 
 
 def _read_raw(path: Path, *, mmap: bool) -> RawVolume:

@@ -51,6 +51,8 @@ class Volume:
     >>> v = Volume.from_array(np.zeros((4, 5, 6)), spacing=(3.0, 2.0, 1.0))
     >>> v.shape, v.array.dtype, np.diag(v.affine).tolist()
     ((4, 5, 6), dtype('float32'), [1.0, 2.0, 3.0, 1.0])
+    >>> v
+    Volume(shape=(4, 5, 6), spacing=(3.0, 2.0, 1.0), unit='unknown', format='array')
     """
 
     array: np.ndarray
@@ -59,6 +61,11 @@ class Volume:
     format: str = "array"
     path: Path | None = None
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __repr__(self) -> str:  # the dataclass's would print every voxel
+        where = "" if self.path is None else f", path={str(self.path)!r}"
+        return (f"Volume(shape={self.shape}, spacing={self.spacing}, unit={self.metadata.get('unit', 'unknown')!r}, "
+                f"format={self.format!r}{where})")
 
     def __post_init__(self) -> None:
         if self.array.ndim != 3:
