@@ -124,3 +124,22 @@ def test_a_new_run_into_a_used_folder_is_refused_in_one_line_before_any_volume_i
     assert result.exit_code == 2
     assert result.output == f"hypseg: error: {run} holds notes.txt, which is not part of a hypseg run; choose a new or empty folder\n"
     assert [p.name for p in run.iterdir()] == ["notes.txt"]
+
+
+def test_a_folder_names_the_volumes_it_trains_on_and_those_that_look_like_label_maps(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("cell_a", "cell_b", "cell_b_labels", "cell_a_k4", "notes"):
+        np.save(data / f"{name}.npy", rng.normal(size=(12, 12, 12)).astype(np.float32))
+    save_run_config(tmp_path / "recipe", TINY)
+    result = runner.invoke(app, ["train", str(data), "--out", str(tmp_path / "run"), "--config",
+                                 str(tmp_path / "recipe" / "config.toml"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:2] == [
+        f"{data}: training on 5 volumes found there: cell_a, cell_a_k4, cell_b, cell_b_labels, notes",
+        "note: cell_a_k4, cell_b_labels may be label maps, which a model should not learn from; to leave them out, give "
+        "the volumes by name"]
+    named = runner.invoke(app, ["train", str(data / "cell_a.npy"), str(data / "cell_b.npy"), "--out", str(tmp_path / "run2"),
+                                "--config", str(tmp_path / "recipe" / "config.toml"), "--no-progress"])
+    assert named.exit_code == 0 and "found there" not in named.stdout and "label maps" not in named.stdout

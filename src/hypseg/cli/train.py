@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import numpy as np
 import typer
@@ -85,6 +86,8 @@ def train(
 
         check_fresh_run_folder(out)
     cases = discover_cases(data, channel=channel, channel_axis=channel_axis)
+    for note in folder_notes(data, cases):
+        typer.echo(note)
     training = [c for c in cases if c.split in (None, "train")]
     validation = [c for c in cases if c.split == "val"]
     if not training:
@@ -150,6 +153,29 @@ def check_resumable(out: Path) -> None:
             raise FileNotFoundError(f"{Path(out)} holds no checkpoint: {WEIGHTS_NAME} is missing")
     except FileNotFoundError as err:
         raise FileNotFoundError(f"{err}; drop --resume to start a new run") from None
+
+
+#: Names that label maps are often given, hypseg's own among them (``<name>_k4``, ``<name>_object``)
+_LABEL_NAME = re.compile(r"(label|_seg$|^seg_|mask|truth|annotation|_k\d+$|_object$)", re.IGNORECASE)
+
+
+def folder_notes(data: Sequence[Path], cases) -> list[str]:
+    """For every plain folder among ``data`` (not a dataset with a manifest, not BraTS): the volumes training takes
+    from it, and a note on those whose names say label map, which a folder's every readable file would include."""
+    notes = []
+    for folder in (Path(d) for d in data):
+        if not folder.is_dir() or any(c.split is not None or c.truth for c in cases):
+            continue
+        found = [c.name for c in cases if c.image.parent == folder]
+        if not found:
+            continue
+        shown = ", ".join(found[:6]) + (f" and {len(found) - 6} more" if len(found) > 6 else "")
+        notes.append(f"{folder}: training on {count(len(found), 'volume')} found there: {shown}")
+        labels = [name for name in found if _LABEL_NAME.search(name)]
+        if labels:
+            notes.append(f"note: {', '.join(labels[:6])}{' and more' if len(labels) > 6 else ''} may be label maps, which "
+                         "a model should not learn from; to leave them out, give the volumes by name")
+    return notes
 
 
 def interrupted_note(out: Path, *, steps: int) -> str:
