@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from tqdm.auto import tqdm
 
 from hypseg.progress import progress
@@ -45,3 +46,18 @@ def test_on_a_terminal_it_is_a_tqdm_bar():
     assert isinstance(bar, tqdm)
     assert list(bar) == [0, 1, 2]
     assert "loading" in terminal.getvalue() and "\r" in terminal.getvalue()
+
+
+def test_off_a_terminal_a_stage_that_fails_prints_no_line():
+    log = io.StringIO()
+    with pytest.raises(ValueError):
+        for _ in progress(range(3), desc="loading", unit="vol", stream=log):
+            raise ValueError("a bad volume")
+    with pytest.raises(KeyError):
+        with progress(total=2, desc="clustering", unit="stage", stream=log) as stage:
+            stage.update(1)
+            raise KeyError("x")
+    assert log.getvalue() == ""
+    with progress(total=1, desc="clustering", unit="stage", stream=log) as stage:
+        stage.update(1)
+    assert log.getvalue().startswith("clustering: 1/1 stage in ")

@@ -2,8 +2,8 @@
 
 A bar redraws itself with carriage returns; written to a log file or a pipe, every redraw becomes a
 line of its own. :func:`progress` therefore shows a bar only when the stream is a terminal and
-otherwise prints one line when a stage ends (``training: 600/600 step in 41.3 s``). Inner stages
-(``leave=False``) print nothing off a terminal. This module imports nothing from hypseg.
+otherwise prints one line when a stage ends (``training: 600/600 step in 41.3 s``); a stage that fails prints none.
+Inner stages (``leave=False``) print nothing off a terminal. This module imports nothing from hypseg.
 """
 
 from __future__ import annotations
@@ -83,14 +83,19 @@ class _Lines:
             for item in self.iterable:
                 yield item
                 self.n += 1
-        finally:
-            self.close()
+        except BaseException:  # the stage failed (or was left): no line says it ended
+            self._closed = True
+            raise
+        self.close()
 
     def __enter__(self) -> "_Lines":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, kind, *exc) -> None:
+        if kind is None:
+            self.close()
+        else:  # the stage failed: no line says it ended
+            self._closed = True
 
     def update(self, n: int = 1) -> None:
         self.n += n
