@@ -55,7 +55,7 @@ def main() -> None:
         print("|---|---|---|---|---|")
         for i, (what, threads) in enumerate(runs[1:], start=1):
             gap = max(float((weights[i][k].double() - weights[0][k].double()).abs().max()) for k in weights[0])
-            moved = [int((load_labels(root / f"seg{i}" / f"v_k{k}.nii.gz") != load_labels(root / f"seg0" / f"v_k{k}.nii.gz")).sum())
+            moved = [int((load_labels(root / f"seg{i}" / f"v_k{k}.nii.gz") != load_labels(root / "seg0" / f"v_k{k}.nii.gz")).sum())
                      for k in (2, 4, 8)]
             shift = float(np.abs(np.load(root / f"seg{i}" / "v_embedding.npy") - np.load(root / "seg0" / "v_embedding.npy")).max())
             print(f"| {what} | {threads} | {gap:.2e} | {' / '.join(map(str, moved))} of {image.size:,} | {shift:.2e} |")

@@ -20,4 +20,3 @@ RETRIED_NOTE = ("level 1's two clusters lay across the whole image, so its objec
                 "second try with more clusters")
 CONTRAST_NOTE = ("level 1 finds no object in a field of view, so its object is the rarer part of its local contrast "
                  "(small objects scattered through the image)")
-

@@ -185,7 +185,8 @@ def save_labels(result: RecipeResult, out: str | os.PathLike, *, like: Volume | 
     ``like[i]`` was read from. A volume made in memory (a :class:`~hypseg.io.Volume` without a file, or an array,
     taken at a voxel size of 1) is ``volume<i>`` and is saved beside its maps as
     ``volume<i>.nii.gz`` (the folder names its image). The folder is written under a temporary name and
-    renamed when complete; an existing ``out`` that holds anything is replaced only with ``overwrite``.
+    renamed when complete; an existing ``out`` is replaced only with ``overwrite``, and only if it is a segmentation
+    folder hypseg wrote (with everything in it).
 
     Returns
     -------

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 import re
 import warnings
+from pathlib import Path
 
 import mrcfile
 import nibabel
@@ -169,7 +169,8 @@ def test_segment_bad_input_exits_2_and_leaves_nothing(model_dir, tmp_path):
         (("segment", tmp_path / "thin.nii.gz", "--model", model_dir, "--out", tmp_path / "s2"), "every side must be at least 8 voxels"),
         (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s3", "-k", 1), "a level needs at least 2 clusters, got 1"),
         (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s4", "-k", 100000), "100000 clusters but only 1716 voxels"),
-        (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "taken"), "already exists; pass --overwrite"),
+        (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "taken"),
+         "already exists and holds files but no segmentation.json of hypseg's, so it is not a segmentation folder; choose another --out"),
         (("segment", tmp_path / "missing.nii.gz", "--model", model_dir, "--out", tmp_path / "s5"), "no such file"),
         (("segment", tmp_path / "ok.nii.gz", "--model", model_dir, "--out", tmp_path / "s7", "--purity-power", -1),
          "purity_power must be >= 0, got -1.0"),
@@ -205,8 +206,10 @@ def test_overwrite_never_deletes_an_input_or_the_model_and_same_named_inputs_are
         result = _invoke("segment", volume, "--model", model, "--out", out, "--overwrite")
         assert result.exit_code == 2, (out, result.output)
         assert f"writing the output there would delete {lost.resolve()}, an input or the model" in result.output
-        without = _invoke("segment", volume, "--model", model, "--out", out)  # nothing would be deleted: it exists
-        assert without.exit_code == 2 and without.output == f"hypseg: error: {out} already exists; pass --overwrite to replace it\n"
+        without = _invoke("segment", volume, "--model", model, "--out", out)  # nothing would be deleted: not hypseg's
+        what = "is a file" if out.is_file() else "holds files but no segmentation.json of hypseg's"
+        assert without.exit_code == 2 and without.output == (f"hypseg: error: {out} already exists and {what}, so it is not "
+                                                             "a segmentation folder; choose another --out\n")
     result = _invoke("segment", inputs / "v.nii.gz", tmp_path / "other" / "v.mrc", "--model", model, "--out", tmp_path / "s")
     assert result.exit_code == 2
     assert f"{inputs / 'v.nii.gz'} and {tmp_path / 'other' / 'v.mrc'}: both would write outputs named v_*" in result.output
@@ -220,12 +223,18 @@ def test_overwrite_replaces_a_segmentation_folder_and_nothing_else(model_dir, tm
     (notes / "keep.txt").write_text("keep me")
     (notes / "sub").mkdir()
     (tmp_path / "file.txt").write_text("keep me too")
-    for out, what in ((notes, "a folder without"), (tmp_path / "file.txt", "not a folder with")):
-        result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "--overwrite")
-        assert result.exit_code == 2, result.output
-        assert result.output == (f"hypseg: error: {out} is {what} segmentation.json, so not a segmentation folder; "
-                                 "--overwrite replaces only a segmentation folder, choose another --out\n")
+    other = tmp_path / "other"  # a segmentation.json of another tool
+    other.mkdir()
+    (other / "segmentation.json").write_text('{"tool": "other"}')
+    for out, what in ((notes, "holds files but no segmentation.json of hypseg's"), (other, "holds files but no segmentation.json of hypseg's"),
+                      (tmp_path / "file.txt", "is a file")):
+        for overwrite in ((), ("--overwrite",)):
+            result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, *overwrite)
+            assert result.exit_code == 2, result.output
+            assert result.output == (f"hypseg: error: {out} already exists and {what}, so it is not a segmentation folder; "
+                                     "choose another --out\n")
     assert (notes / "keep.txt").read_text() == "keep me" and (notes / "sub").is_dir()
+    assert (other / "segmentation.json").read_text() == '{"tool": "other"}'
     assert (tmp_path / "file.txt").read_text() == "keep me too"
     seg = tmp_path / "seg"
     assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", seg, "-k", 2).exit_code == 0
@@ -253,7 +262,8 @@ def test_an_output_folder_that_cannot_be_made_is_named_as_given(model_dir, tmp_p
     out = Path("/proc") / f"hypseg-test-{tmp_path.name}"
     result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2)
     assert result.exit_code == 2
-    assert result.output == f"hypseg: error: {out}: cannot be written there (No such file or directory); nothing was written\n"
+    assert result.output == (f"hypseg: error: {out}: cannot write in /proc, where the output is made under a temporary name "
+                             "first (No such file or directory); nothing was written\n")
 
 
 def test_off_a_terminal_each_stage_of_a_segmentation_is_one_line(model_dir, tmp_path):
@@ -664,19 +674,23 @@ def test_pairing_notes_name_foreground_once_per_truth_map():
 
 def test_a_truth_on_another_grid_is_scored_with_a_one_line_warning(model_dir, tmp_path):
     save_volume(_volume(3), path=tmp_path / "v.nii.gz")
-    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "seg", "-k", 2).exit_code == 0
+    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "seg", "-k", 2, "-k", 3).exit_code == 0
     truth = (np.random.default_rng(0).random((12, 13, 11)) > 0.5).astype(np.uint8)
-    same, moved = _volume(3), _volume(3)
+    same, moved, nudged = _volume(3), _volume(3), _volume(3)
     moved.affine = moved.affine + np.array([[0, 0, 0, 5.0]] * 3 + [[0, 0, 0, 0]])  # shifted by 5 along each axis
+    nudged.affine = nudged.affine + np.array([[0, 0, 0, 0.01]] * 3 + [[0, 0, 0, 0]])  # by 0.01 (voxels of 0.5-2): one grid
     save_labels(truth, like=same, path=tmp_path / "same.nii.gz")
+    save_labels(truth, like=nudged, path=tmp_path / "nudged.nii.gz")
     save_labels(truth, like=moved, path=tmp_path / "moved.nii.gz")
+    nudged_run = _invoke("evaluate", tmp_path / "seg", "--truth", tmp_path / "nudged.nii.gz", "--csv", tmp_path / "c.csv")
+    assert nudged_run.exit_code == 0 and "warning" not in nudged_run.stderr
     quiet = _invoke("evaluate", tmp_path / "seg", "--truth", tmp_path / "same.nii.gz", "--csv", tmp_path / "a.csv")
     assert quiet.exit_code == 0 and "warning" not in quiet.stderr
     with warnings.catch_warnings():
         warnings.simplefilter("default")  # as outside the test suite, which turns warnings into errors
         warned = _invoke("evaluate", tmp_path / "seg", "--truth", tmp_path / "moved.nii.gz", "--csv", tmp_path / "b.csv")
     assert warned.exit_code == 0, warned.output
-    assert warned.stderr.splitlines() == [
+    assert [line for line in warned.stderr.splitlines() if "warning" in line] == [  # once, not once per cluster count
         f"hypseg: warning: {tmp_path / 'moved.nii.gz'}: its affine differs from that of v_k2.nii.gz (the segmented "
         "volume's); they are compared voxel by voxel, as if on one grid"]
     assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()

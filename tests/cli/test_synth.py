@@ -23,7 +23,11 @@ def test_a_full_folder_names_the_overwrite_option_before_any_progress(tmp_path):
     (tmp_path / "out" / "keep.txt").write_text("x")
     result = runner.invoke(app, ["synth", str(tmp_path / "out"), "--n", "1"])
     assert result.exit_code == 2
-    assert result.output == f"hypseg: error: {tmp_path / 'out'}: folder exists and is not empty (choose another or pass --overwrite)\n"
+    assert result.output == (f"hypseg: error: {tmp_path / 'out'}: folder exists and holds files that are not a synthetic "
+                             "dataset (no manifest.json of one); choose another\n")
+    assert runner.invoke(app, ["synth", str(tmp_path / "data"), "--n", "1", "--size", "16"]).exit_code == 0
+    result = runner.invoke(app, ["synth", str(tmp_path / "data"), "--n", "1", "--size", "16"])
+    assert result.output == f"hypseg: error: {tmp_path / 'data'}: folder holds a synthetic dataset already (choose another or pass --overwrite)\n"
     (tmp_path / "file").write_text("x")
     result = runner.invoke(app, ["synth", str(tmp_path / "file"), "--n", "1"])
     assert result.output == f"hypseg: error: {tmp_path / 'file'}: exists and is not a folder\n"
@@ -35,8 +39,8 @@ def test_overwrite_replaces_a_synthetic_dataset_and_nothing_else(tmp_path):
     (tmp_path / "out" / "manifest.json").write_text('{"format": "something else"}')
     result = runner.invoke(app, ["synth", str(tmp_path / "out"), "--n", "1", "--size", "16", "--overwrite"])
     assert result.exit_code == 2
-    assert result.output == (f"hypseg: error: {tmp_path / 'out'}: holds files that are not a synthetic dataset (no "
-                             "manifest.json of one); only such a folder is replaced, choose another\n")
+    assert result.output == (f"hypseg: error: {tmp_path / 'out'}: folder exists and holds files that are not a synthetic "
+                             "dataset (no manifest.json of one); choose another\n")
     assert (tmp_path / "out" / "keep.txt").read_text() == "x"
     assert runner.invoke(app, ["synth", str(tmp_path / "data"), "--n", "1", "--size", "16"]).exit_code == 0
     result = runner.invoke(app, ["synth", str(tmp_path / "data"), "--n", "2", "--size", "16", "--overwrite"])

@@ -44,8 +44,10 @@ def test_dataset_refuses_non_empty_folder_and_leaves_nothing(tmp_path):
     target = tmp_path / "ds"
     target.mkdir()
     (target / "keep.txt").write_text("x")
-    with pytest.raises(FileExistsError, match=re.escape(f"{target}: folder exists and is not empty")):
-        write_synthetic_dataset(target, n=1, config=SMALL)
+    for overwrite in (False, True):  # a folder that is not a dataset is never replaced
+        with pytest.raises(FileExistsError, match=re.escape(f"{target}: folder exists and holds files that are not a synthetic dataset")):
+            write_synthetic_dataset(target, n=1, config=SMALL, overwrite=overwrite)
+    assert (target / "keep.txt").read_text() == "x"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
 
 
@@ -135,5 +137,5 @@ def test_synth_command(tmp_path):
     assert load_volume(tmp_path / "out" / manifest["cases"][0]["image"]).shape == (24, 24, 24)
     again = runner.invoke(app, ["synth", str(tmp_path / "out"), "--n", "3"])
     assert again.exit_code == 2
-    assert "hypseg: error: " in again.output and "folder exists and is not empty" in again.output
+    assert "hypseg: error: " in again.output and "folder holds a synthetic dataset already" in again.output
     assert "Example" in runner.invoke(app, ["synth", "--help"]).output

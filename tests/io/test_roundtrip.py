@@ -234,3 +234,29 @@ def test_labels_of_a_volume_from_no_nifti_file_get_its_affine_as_before(tmp_path
     written = nib.load(str(tmp_path / "l.nii.gz"))
     np.testing.assert_allclose(written.affine, vol.affine)
     assert written.header.get_xyzt_units()[0] == "mm" and int(written.get_sform(coded=True)[1]) == 2  # aligned, nibabel's default
+
+
+@pytest.mark.parametrize("box_by_box", [False, True])
+@pytest.mark.parametrize("codes", [(1, 0), (1, 4)])  # qform only, and both
+def test_nifti_labels_of_a_moved_volume_take_its_affine_as_their_qform_too(tmp_path, box_by_box, codes):
+    from hypseg.io.blockwise import label_writer
+
+    qcode, scode = codes
+    image = nib.Nifti1Image(np.arange(60, dtype=np.float32).reshape(3, 4, 5), None)
+    image.set_qform(np.diag([0.5, 1.5, 2.0, 1.0]), code=qcode)
+    image.set_sform(np.diag([0.5, 1.5, 2.0, 1.0]), code=scode)
+    nib.save(image, str(tmp_path / "in.nii"))
+    vol = load_volume(tmp_path / "in.nii")
+    vol.affine = vol.affine.copy()
+    vol.affine[:3, 3] += 50.0  # as a crop of it would be
+    labels = np.ones(vol.shape, np.uint8)
+    if box_by_box:
+        writer = label_writer(tmp_path / "l.nii", shape=labels.shape, dtype=np.uint8, like=vol)
+        writer.write((slice(None),) * 3, labels)
+        writer.close()
+    else:
+        save_labels(labels, like=vol, path=tmp_path / "l.nii")
+    written = nib.load(str(tmp_path / "l.nii"))
+    np.testing.assert_allclose(written.get_qform(), vol.affine)
+    assert int(written.get_qform(coded=True)[1]) == qcode and int(written.get_sform(coded=True)[1]) == scode
+    np.testing.assert_allclose(written.affine, vol.affine)

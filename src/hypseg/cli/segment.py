@@ -47,7 +47,7 @@ def segment(
     tile: int = typer.Option(48, min=4, help="Side of the tiles of the dense embedding (bounds memory)."),
     device: str = typer.Option("auto", help="auto (CUDA where there is one), cpu, cuda or cuda:N: the embedding, supervoxel means and k-means run there (a tied mixture runs its EM on the CPU)."),
     seed: Optional[int] = typer.Option(None, help="Seed of the clustering (default 0)."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a segmentation folder written earlier (one that holds segmentation.json; never other files)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a segmentation folder hypseg wrote earlier, with everything in it (no other folder is ever replaced)."),
     chunk: Optional[int] = typer.Option(None, "--chunk", help="Segment chunk by chunk, boxes of this side (a multiple of the recipe's supervoxel_tile, 128): memory is set by the chunk, not the volume. Chosen by itself, at 128, above 256^3 voxels."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Run the chunks on a local Dask cluster of this many worker processes (pip install 'hypseg\\[dask]')."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run the chunks on the Dask cluster of this scheduler (tcp://host:8786); the output folder must be on a file system its workers share."),
@@ -129,7 +129,7 @@ def segment(
     fallen = [case["name"] for case in manifest["cases"] if case.get("clustered_voxels")]
     if fallen:
         typer.echo(f"note: {count(len(fallen), 'volume')} held fewer supervoxels than clusters, clustered voxel by voxel: {', '.join(fallen)}")
-    
+
     for case in manifest["cases"]:
         if case.get("level1_retried") or case.get("level1_by_contrast"):
             typer.echo(f"note: {case['name']}: {RETRIED_NOTE if case.get('level1_retried') else CONTRAST_NOTE}")

@@ -14,7 +14,7 @@ from hypseg.errors import UserError
 
 @user_errors
 def synth(
-    out: Path = typer.Argument(..., help="Output folder (must not exist or be empty, unless --overwrite)."),
+    out: Path = typer.Argument(..., help="Output folder: new, empty, or (with --overwrite) a dataset hypseg synth wrote."),
     n: int = typer.Option(120, "--n", min=1, help="Number of volumes (split 2/3 train, 1/6 val, 1/6 test)."),
     seed: int = typer.Option(0, help="Seed of the generator; the same seed gives the same files."),
     kind: str | None = typer.Option(
@@ -22,7 +22,7 @@ def synth(
     ),
     irregular: Optional[bool] = typer.Option(None, "--irregular/--regular", help="Older spelling of --kind irregular / regular."),
     size: int = typer.Option(50, min=16, help="Side of the cubic volumes in voxels."),
-    overwrite: bool = typer.Option(False, help="Replace a synthetic dataset that hypseg synth wrote earlier (never other files)."),
+    overwrite: bool = typer.Option(False, help="Replace a dataset hypseg synth wrote earlier, with everything in it (no other folder is ever replaced)."),
 ) -> None:
     """Generate the synthetic hierarchical dataset (NIfTI volumes, level 1-3 label maps, manifest.json).
 

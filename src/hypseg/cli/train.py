@@ -155,8 +155,22 @@ def check_resumable(out: Path) -> None:
         raise FileNotFoundError(f"{err}; drop --resume to start a new run") from None
 
 
-#: Names that label maps are often given, hypseg's own among them (``<name>_k4``, ``<name>_object``)
-_LABEL_NAME = re.compile(r"(label|_seg$|^seg_|mask|truth|annotation|_k\d+$|_object$)", re.IGNORECASE)
+#: Words that name a label map, whole between separators (``cell_seg``, ``sub-01_dseg``, ``nuclei_gt``)
+_LABEL_WORDS = {"label", "labels", "labelled", "labeled", "seg", "dseg", "segmentation", "segmentations", "mask", "masks",
+                "gt", "truth", "groundtruth", "annotation", "annotations"}
+
+
+def looks_like_labels(name: str) -> bool:
+    """Whether a file's name (without its suffix) says label map: a word of :data:`_LABEL_WORDS` between separators, or
+    hypseg's own label maps' endings (``_k4``, ``_object``; a camera's ``_K2`` is not one).
+
+    >>> [looks_like_labels(n) for n in ("cell_seg", "sub-01_dseg", "nuclei_gt", "tomo_k4", "cell_object")]
+    [True, True, True, True, True]
+    >>> [looks_like_labels(n) for n in ("unlabeled_cells", "masked_tomo", "raw_K2", "truthful", "segment3")]
+    [False, False, False, False, False]
+    """
+    words = {word for word in re.split(r"[_\-.\s]+", name.lower()) if word}
+    return bool(words & _LABEL_WORDS) or re.search(r"_(k\d+|object)$", name) is not None
 
 
 def folder_notes(data: Sequence[Path], cases) -> list[str]:
@@ -171,7 +185,7 @@ def folder_notes(data: Sequence[Path], cases) -> list[str]:
             continue
         shown = ", ".join(found[:6]) + (f" and {len(found) - 6} more" if len(found) > 6 else "")
         notes.append(f"{folder}: training on {count(len(found), 'volume')} found there: {shown}")
-        labels = [name for name in found if _LABEL_NAME.search(name)]
+        labels = [name for name in found if looks_like_labels(name)]
         if labels:
             notes.append(f"note: {', '.join(labels[:6])}{' and more' if len(labels) > 6 else ''} may be label maps, which "
                          "a model should not learn from; to leave them out, give the volumes by name")

@@ -109,17 +109,17 @@ def split_sizes(n: int) -> tuple[int, int, int]:
 
 def check_output_folder(out: Path, *, overwrite: bool, how: str = "allow overwriting") -> None:
     """The checks :func:`write_synthetic_dataset` makes of its folder before writing: ``out`` is new, an empty
-    folder, or (``overwrite``) a folder to replace, in a folder that exists; ``how`` says how to allow
-    overwriting (the command line: ``pass --overwrite``). Only a dataset this module wrote (its manifest says so) is
-    replaced: replacing deletes everything in the folder."""
+    folder, or (``overwrite``) a dataset this module wrote (its manifest says so) to replace, in a folder that exists;
+    no other folder is replaced, since replacing deletes everything in it. ``how`` says how to allow overwriting (the
+    command line: ``pass --overwrite``)."""
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
+        if not _is_synthetic_dataset(out):  # never replaced: say so before anyone allows overwriting
+            raise FileExistsError(f"{out}: folder exists and holds files that are not a synthetic dataset (no manifest.json "
+                                  "of one); choose another")
         if not overwrite:
-            raise FileExistsError(f"{out}: folder exists and is not empty (choose another or {how})")
-        if not _is_synthetic_dataset(out):
-            raise UserError(f"{out}: holds files that are not a synthetic dataset (no manifest.json of one); only such a "
-                            "folder is replaced, choose another")
+            raise FileExistsError(f"{out}: folder holds a synthetic dataset already (choose another or {how})")
     if not out.parent.is_dir():
         raise FileNotFoundError(f"{out}: the folder {out.parent} does not exist")
 
@@ -148,7 +148,7 @@ def write_synthetic_dataset(
     Parameters
     ----------
     out : path-like
-        Target folder; must not exist (or be empty) unless ``overwrite``.
+        Target folder: new or empty, or with ``overwrite`` a dataset this function wrote.
     n, seed, config
         What to generate (see :func:`hypseg.data.synthetic.generate_volume`; the Shepp-Logan and crowded
         kinds only use ``config.shape``).
@@ -157,7 +157,7 @@ def write_synthetic_dataset(
     kind : {"regular", "irregular", "shepp-logan", "crowded"}, optional
         The generator (:data:`KINDS`); None: ``"irregular"`` when ``irregular`` is set, else ``"regular"``.
     overwrite : bool
-        Replace an existing non-empty ``out``.
+        Replace a dataset this function wrote at ``out``, with everything in it (no other folder is replaced).
     progress : callable, optional
         Called with 1 after each volume (e.g. ``tqdm.update``).
 

@@ -47,11 +47,21 @@ from hypseg.metrics import matched_dice
 MANIFEST = "segmentation.json"
 
 
+def is_segmentation_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a ``segmentation.json`` that hypseg wrote (:func:`manifest_header`'s keys)."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and {"clusters", "recipe", "cases"} <= set(manifest)
+
+
 def check_output(out: Path, *, overwrite: bool, keep: Sequence[Path] = (), options: tuple[str, str] = ("--overwrite", "--out")) -> None:
-    """``out`` may be written: it is new or empty, or ``overwrite`` replaces it, and then it is a segmentation
-    folder (it holds :data:`MANIFEST`: replacing deletes everything in it, so a folder hypseg did not write is never
-    replaced), and it is not, and does not hold, any path of ``keep`` (the inputs and the model). ``options`` name
-    the caller's ways to allow replacing and to choose the folder, for the messages."""
+    """``out`` may be written: it is new or empty, or ``overwrite`` replaces it, and then it is a folder hypseg
+    wrote (:func:`is_segmentation_folder`; replacing deletes everything in it, so no other folder is ever replaced)
+    that is not, and does not hold, any path of ``keep`` (the inputs and the model); and a folder can be made beside
+    it (where it is made under a temporary name). ``options`` name the caller's ways to allow replacing and to choose
+    the folder, for the messages."""
     allow, choose = options
     if out.is_symlink():  # replacing it would replace the link, not write where it points
         raise UserError(f"{out} is a symbolic link; give the path it points to ({out.resolve()}) or another {choose}")
@@ -62,22 +72,24 @@ def check_output(out: Path, *, overwrite: bool, keep: Sequence[Path] = (), optio
             raise UserError(f"{out}: writing the output there would delete {path}, an input or the model; "
                             f"choose another {choose}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        if not is_segmentation_folder(out):  # never replaced: say so before anyone passes the option
+            what = "is a file" if not out.is_dir() else f"holds files but no {MANIFEST} of hypseg's"
+            raise FileExistsError(f"{out} already exists and {what}, so it is not a segmentation folder; choose another {choose}")
         if not overwrite:
             raise FileExistsError(f"{out} already exists; pass {allow} to replace it")
-        if not (out / MANIFEST).is_file():
-            what = "a folder without" if out.is_dir() else "not a folder with"
-            raise UserError(f"{out} is {what} {MANIFEST}, so not a segmentation folder; {allow} replaces only a "
-                            f"segmentation folder, choose another {choose}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UserError(f"{out}: cannot create the folder it goes in, {out.parent} ({err.strerror})") from None
-    probe = out.parent / f".{out.name}.probe-{uuid.uuid4().hex[:8]}"  # the output is made there, under a temporary name
+    probe = out.parent / f".{out.name}.probe-{uuid.uuid4().hex[:8]}"
     try:
         probe.mkdir()
-        probe.rmdir()
     except OSError as err:
-        raise UserError(f"{out}: cannot be written there ({err.strerror}); nothing was written") from None
+        raise UserError(f"{out}: cannot write in {out.parent}, where the output is made under a temporary name first "
+                        f"({err.strerror}); nothing was written") from None
+    finally:
+        with contextlib.suppress(OSError):
+            probe.rmdir()
 
 
 def segment_files(
@@ -418,9 +430,9 @@ def evaluate_segmentation(seg_dir: str | Path, *, truth: Sequence[str | Path] = 
                 continue
             pred = load_labels(seg_dir / case["labels"][str(k)])
             true = load_labels(case_truth[level], shape=pred.shape)
-            if (case_truth[level], str(k)) not in checked:
-                checked.add((case_truth[level], str(k)))
-                _check_geometry(seg_dir / case["labels"][str(k)], Path(case_truth[level]))
+            if (case["name"], case_truth[level]) not in checked:  # once per volume and truth file
+                checked.add((case["name"], case_truth[level]))
+                _check_geometry(seg_dir / case["labels"][str(k)], Path(case_truth[level]), pred.shape)
             score = matched_dice(pred, (true > 0).astype(np.uint8) if foreground else true)
             rows.append(ScoreRow(case["name"], k, level, float(score.mean), {int(c): float(v) for c, v in score.per_class.items()}))
     return rows
@@ -430,16 +442,19 @@ class GeometryWarning(UserWarning):
     """A truth label map lies on another grid than the label map it scores (their affines differ)."""
 
 
-def _check_geometry(labels: Path, truth: Path) -> None:
-    """Warn where ``truth``'s affine differs from ``labels``' (which is the segmented volume's): the two are compared
-    voxel by voxel, which is right only on one grid. A format without an affine (NumPy) reads as the identity and is
-    not compared."""
+def _check_geometry(labels: Path, truth: Path, shape: tuple[int, ...]) -> None:
+    """Warn where ``truth`` lies elsewhere than ``labels`` (whose affine is the segmented volume's): the two are
+    compared voxel by voxel, which is right only on one grid. They differ where a corner of the ``shape`` (Z, Y, X)
+    grid maps to places more than a tenth of the smallest voxel side apart. A format without an affine (NumPy) reads as
+    the identity and is not compared."""
     from hypseg.io.read import read_affine
 
     if any(format_of(path).name in ("npy", "npz") for path in (labels, truth)):
         return
     mine, theirs = read_affine(labels), read_affine(truth)
-    if not np.allclose(mine, theirs, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(mine[:3, 3]).max()))):
+    corners = np.array([[x, y, z, 1.0] for x in (0, shape[2] - 1) for y in (0, shape[1] - 1) for z in (0, shape[0] - 1)])
+    apart = float(np.abs((corners @ mine.T - corners @ theirs.T)[:, :3]).max())
+    if apart > 0.1 * float(np.linalg.norm(mine[:3, :3], axis=0).min()):
         warnings.warn(f"{truth}: its affine differs from that of {labels.name} (the segmented volume's); they are compared "
                       "voxel by voxel, as if on one grid", GeometryWarning, stacklevel=3)
 

@@ -101,7 +101,7 @@ def segment(
         Side of the tiles of the dense embedding (bounds memory; the result does not depend on it).
     device : str
     progress : bool
-        Show a progress bar over the volumes.
+        Show progress bars: over the volumes, each patch side's tiles, and supervoxels and clustering as a stage.
 
     Returns
     -------

@@ -52,7 +52,6 @@ def atomic_path(path: Path) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
-        if isinstance(err, OSError) and err.filename is not None and Path(err.filename) == tmp and err.strerror:
-            # the file system's complaint about the temporary name is one about the path asked for
-            raise type(err)(err.errno, err.strerror, str(path)) from None
+        if isinstance(err, OSError) and isinstance(err.filename, (str, os.PathLike)) and Path(err.filename) == tmp:
+            err.filename = str(path)  # the file system's complaint about the temporary name is one about the path asked for
         raise

@@ -107,7 +107,10 @@ class BlockWriter:
         from hypseg.io.zarr_io import _zarr
 
         zarr = _zarr()
-        group = zarr.open_group(str(self.path), mode="w", zarr_format=2)
+        try:
+            group = zarr.open_group(str(self.path), mode="w", zarr_format=2)  # NGFF 0.4 is Zarr format 2
+        except TypeError:  # zarr 2, which writes nothing else and has no such keyword
+            group = zarr.open_group(str(self.path), mode="w")
         chunks = tuple(min(_ZARR_CHUNK, n) for n in self.shape)
         create = getattr(group, "create_array", None) or group.create_dataset
         array = create("0", shape=self.shape, chunks=chunks, dtype=self.dtype, fill_value=0)
@@ -125,7 +128,7 @@ class BlockWriter:
     def write(self, box: tuple[slice, ...], block: np.ndarray) -> None:
         """Store ``block`` at ``box`` (three slices) of the label map."""
         block = np.asarray(block)
-        if block.size:
+        if block.size and self.kind == "mrc":  # the MRC header's statistics, kept as the boxes come
             self._low, self._high = min(self._low, float(block.min())), max(self._high, float(block.max()))
             self._sum += float(block.sum(dtype=np.float64))
             self._sq += float(np.square(block, dtype=np.float64).sum())

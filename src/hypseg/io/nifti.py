@@ -38,6 +38,7 @@ def read(path: Path, *, mmap: bool) -> RawVolume:
         affine=np.asarray(img.affine, dtype=np.float64),
         metadata={"unit": unit, "nifti": {"qform_code": int(qform_code or 0), "sform_code": int(img.get_sform(coded=True)[1] or 0),
                                           "qform": None if qform is None else np.asarray(qform, dtype=np.float64).tolist(),
+                                          "affine": np.asarray(img.affine, dtype=np.float64).tolist(),
                                           "time_unit": time_unit}},
         channel_axis=0 if data.ndim == 4 else None,  # NIfTI's fourth axis, first once transposed
     )
@@ -55,16 +56,19 @@ def write(path: Path, array: np.ndarray, *, affine: np.ndarray, metadata: dict[s
 def set_geometry(header, affine: np.ndarray, metadata: dict[str, Any]) -> None:
     """Give a NIfTI ``header`` ``affine`` and the rest of a read file's geometry that ``metadata`` keeps: the space and
     time units, and the qform and sform codes (which say what space the affine maps to: scanner, aligned, MNI...)
-    with the qform's own matrix where the file had one. A volume that came from no NIfTI file gets the affine as its
-    sform, coded "aligned", as nibabel writes it."""
+    with the qform's own matrix where the file had one and ``affine`` is still the file's (a crop's is not: its
+    qform is ``affine`` too). A volume that came from no NIfTI file gets the affine as its sform, coded "aligned",
+    as nibabel writes it."""
     unit = metadata.get("unit")
     kept = metadata.get("nifti") or {}
     header.set_xyzt_units(xyz=unit if unit in _UNITS else "unknown", t=kept.get("time_unit", "unknown"))
     affine = np.asarray(affine, dtype=np.float64)
     if kept:
-        qform = kept.get("qform")
+        qform, read = kept.get("qform"), kept.get("affine")
+        same = read is not None and np.allclose(affine, np.asarray(read, dtype=np.float64), rtol=0.0, atol=1e-9)
         header.set_sform(affine, code=int(kept.get("sform_code", 0)))
-        header.set_qform(affine if qform is None else np.asarray(qform, dtype=np.float64), code=int(kept.get("qform_code", 0)))
+        header.set_qform(np.asarray(qform, dtype=np.float64) if qform is not None and same else affine,
+                         code=int(kept.get("qform_code", 0)))
 
 
 class ProxyView(BoxReader):
