@@ -255,3 +255,11 @@ def test_train_and_segment_keep_freed_memory_before_their_work_as_the_command_li
 
     main()
     assert calls[-2:] == ["kept", "ran"]
+
+
+def test_segment_names_a_volume_that_is_not_3d_before_anything_else(tmp_path):
+    image = generate_volume(np.random.default_rng(0), config=SyntheticConfig.scaled(16)).image
+    model = hypseg.train(image, out=tmp_path / "run", recipe=smoke10(), progress=False)
+    for flat in (np.zeros((20, 20), np.float32), np.random.default_rng(1).normal(size=(20, 20)).astype(np.float32)):
+        with pytest.raises(UserError, match=r"^volume 0 must be 3-D \(Z, Y, X\), got shape \(20, 20\)$"):
+            hypseg.segment(flat, model)

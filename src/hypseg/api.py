@@ -148,6 +148,7 @@ def segment(
     device : str, optional
         Where the encoder runs (``"cpu"``, ``"cuda"``, ``"auto"``); by default, where ``model`` lies.
     progress : bool
+        Show progress bars on stderr (over the volumes, each patch side's tiles, and supervoxels and clustering).
 
     Returns
     -------
@@ -166,9 +167,10 @@ def segment(
 
     config = segment_preset(recipe) if isinstance(recipe, str) else recipe
     arrays = _arrays(volumes)
-    for i, array in enumerate(arrays):  # as hypseg segment: the smallest side a model trains on
-        if array.ndim == 3:
-            check_sides(array.shape, what=f"volume {i}")
+    for i, array in enumerate(arrays):  # as hypseg segment: 3-D, with the smallest side a model trains on
+        if array.ndim != 3:
+            raise UserError(f"volume {i} must be 3-D (Z, Y, X), got shape {tuple(array.shape)}")
+        check_sides(array.shape, what=f"volume {i}")
     arrays = [model.normalise(a) for a in arrays]
     device = str(next(model.network.parameters()).device) if device is None else resolve_device(device)
     return _segment(arrays, model, config, device=device, progress=progress)

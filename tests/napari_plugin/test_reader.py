@@ -41,6 +41,7 @@ def test_a_segment_folder_opens_as_the_image_and_one_labels_layer_per_level(mrc_
         assert data.shape == small_image.shape
         assert kwargs["scale"] == SPACING  # (dz, dy, dx)
         assert kwargs["translate"] == ORIGIN[::-1]  # the origin (x, y, z) in array order
+        assert kwargs["units"] == ("angstrom",) * 3 and kwargs["axis_labels"] == ("z", "y", "x")  # MRC's unit
     for k in (2, 4):
         data, kwargs, _ = layers[f"k={k}"]
         np.testing.assert_array_equal(data, load_labels(mrc_segmentation / f"cell_k{k}.mrc"))
@@ -152,6 +153,7 @@ def test_napari_opens_the_folder_through_the_plugin(mrc_segmentation, small_imag
     for layer in viewer.layers:
         np.testing.assert_allclose(layer.scale, SPACING)
         np.testing.assert_allclose(layer.translate, ORIGIN[::-1])
+        assert tuple(layer.axis_labels) == ("z", "y", "x") and [str(u) for u in layer.units] == ["angstrom"] * 3
         assert layer.data.shape == small_image.shape
     assert viewer.layers["k=4"].colormap.map(np.array([1]))[0, 3] == 1.0
 

@@ -309,7 +309,7 @@ def _kept_on_failure(work: Path):
         if (isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)) or not finished:
             shutil.rmtree(work, ignore_errors=True)
         else:
-            print(f"hypseg: the {count(finished, 'chunk')} embedded so far are kept in {work}; run the same command with "
+            print(f"hypseg: the {count(finished, 'chunk')} embedded so far {'is' if finished == 1 else 'are'} kept in {work}; run the same command with "
                   "--resume to continue, or delete that folder", file=sys.stderr)
         raise
     shutil.rmtree(work, ignore_errors=True)

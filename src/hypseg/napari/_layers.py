@@ -42,6 +42,23 @@ def layer_geometry(affine: np.ndarray) -> dict[str, Any]:
     return {"affine": zyx}
 
 
+def layer_axes(unit: str | None) -> dict[str, Any]:
+    """napari layer keywords that name the axes (z, y, x) and, where hypseg knows it (``Volume.metadata["unit"]``), their
+    unit, so that the scale bar and the status bar read in it; an unknown unit leaves napari's default, pixels.
+
+    >>> layer_axes("mm")
+    {'axis_labels': ('z', 'y', 'x'), 'units': ('millimeter', 'millimeter', 'millimeter')}
+    >>> layer_axes("unknown")
+    {'axis_labels': ('z', 'y', 'x')}
+    """
+    from hypseg.io.blockwise import NGFF_UNITS
+
+    axes: dict[str, Any] = {"axis_labels": ("z", "y", "x")}
+    if unit in NGFF_UNITS:
+        axes["units"] = (NGFF_UNITS[unit],) * 3
+    return axes
+
+
 def volume_affine(data_to_world: np.ndarray) -> np.ndarray:
     """The (x, y, z, 1) affine of a layer whose whole data-to-world transform, on (z, y, x), is
     ``data_to_world`` (4, 4): the inverse of :func:`layer_geometry`.

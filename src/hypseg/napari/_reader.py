@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from hypseg.errors import UserError
-from hypseg.napari._layers import labels_colormap, layer_geometry, zero_is_outside
+from hypseg.napari._layers import labels_colormap, layer_axes, layer_geometry, zero_is_outside
 
 #: the manifest's file name (:data:`hypseg.inference.pipeline.MANIFEST`, which imports torch)
 MANIFEST = "segmentation.json"
@@ -93,16 +93,18 @@ def _case_layers(folder: Path, case: dict, *, nested: bool, prefix: str) -> list
     if image_path.exists():
         volume = load_volume(image_path, channel=case.get("channel"), channel_axis=case.get("channel_axis"))
         layers.append((volume.array, {"name": case["name"], **layer_geometry(volume.affine),
+                                      **layer_axes(volume.metadata.get("unit")),
                                       "metadata": {"hypseg": _record(volume, case=case["name"], file=image_path)}}, "image"))
     else:  # the input moved: every label map carries its geometry (written ``like`` the input)
         volume = load_volume(files[min(files)])
+    axes = layer_axes(volume.metadata.get("unit"))
     contained = "object" in case
     specimen = case.get("finer_levels_divide") == "specimen"  # the finer levels' label 0 is a cluster of the specimen
     ks = sorted(files)
     maps = {k: load_labels(files[k], shape=volume.shape) for k in ks}
     for i, k in enumerate(ks):
         meta = _record(volume, case=case["name"], file=files[k], clusters=k)
-        kwargs: dict[str, Any] = {"name": f"{prefix}k={k}", **layer_geometry(volume.affine),
+        kwargs: dict[str, Any] = {"name": f"{prefix}k={k}", **layer_geometry(volume.affine), **axes,
                                   "colormap": labels_colormap(k, outside=zero_is_outside(k, contained=contained, first=ks[0],
                                                                                          specimen=specimen)),
                                   "visible": k == ks[-1]}
@@ -115,7 +117,8 @@ def _case_layers(folder: Path, case: dict, *, nested: bool, prefix: str) -> list
     if contained:
         file = folder / case["object"]
         mask = load_labels(file, shape=volume.shape)
-        layers.append((mask, {"name": f"{prefix}object", **layer_geometry(volume.affine), "visible": False,
+        layers.append((mask, {"name": f"{prefix}object", **layer_geometry(volume.affine), **axes,
+                              "visible": False,
                               "metadata": {"hypseg": _record(volume, case=case["name"], file=file)}}, "labels"))
     return layers
 
