@@ -469,9 +469,11 @@ def test_an_interrupted_run_resumes_from_its_finished_chunks_with_the_uninterrup
     assert f"the 2 chunks embedded so far are kept in {work}" in capsys.readouterr().err
     finished = calls[:2]
     calls.clear()
-    segment_files([volume_file], model_dir=model_dir, out=out, config=config, chunk=TILE, resume=True)
+    segment_files([volume_file], model_dir=model_dir, out=out, config=config, chunk=TILE, resume=True, progress=True)
     chunks = ChunkGrid((20, 34, 28), tile=TILE, group=1).chunks()
     assert len(calls) == len(chunks) - 2 and not set(calls) & set(finished)
+    said = f"embedding (2 of {len(chunks)} chunks kept from the stopped run): {len(chunks) - 2}/{len(chunks) - 2} chunk in "
+    assert said in capsys.readouterr().err  # a resumed run says what it kept
     assert set(_agreement(tmp_path / "whole", out).values()) == {1.0}
     assert not work.exists()
 

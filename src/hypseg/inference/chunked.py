@@ -883,7 +883,8 @@ def segment_chunked(
     # stage 2: embeddings and supervoxels; whole-volume ids = tile-local ids + the tiles' running offsets
     found = [_read_done(job, item) for item in items] if resumed else [None] * len(items)
     todo = [i for i, result in enumerate(found) if result is None]
-    for i, result in zip(todo, executor.map(functools.partial(_embed_task, job), [items[i] for i in todo], desc="embedding")):
+    desc = f"embedding ({len(items) - len(todo)} of {len(items)} chunks kept from the stopped run)" if resumed else "embedding"
+    for i, result in zip(todo, executor.map(functools.partial(_embed_task, job), [items[i] for i in todo], desc=desc)):
         found[i] = result
     clock.lap("embedding")
     for v in range(len(volumes)):  # a collapsed model, as the whole-volume run says it
