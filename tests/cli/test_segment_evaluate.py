@@ -797,8 +797,9 @@ def test_contrast_sides_are_recorded_and_a_bad_pair_is_a_one_line_error(model_di
         result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2, *options)
         assert result.exit_code == 0, result.output
         assert json.loads((out / "segmentation.json").read_text())["recipe"]["contrast_sides"] == recorded
-    for bad in ("5", "a,b", "4,4", "0,3", "3,10,20"):
-        message = f"--contrast-sides must be two different sides such as 3,10, or 0, got {bad!r}"
+    for bad, message in [(text, f"--contrast-sides must be two sides such as 3,10, or 0, got {text!r}") for text in ("5", "a,b", "3,10,20")] + [
+            (text, f"SegmentConfig: contrast_sides must be empty or two different whole patch sides >= 1, got {sides}")
+            for text, sides in (("4,4", [4, 4]), ("0,3", [0, 3]))]:  # the form here, the values by the config
         result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "bad",
                          "--contrast-sides", bad)
         assert result.exit_code == 2 and result.stderr == f"hypseg: error: {message}\n"

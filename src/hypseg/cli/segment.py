@@ -90,10 +90,13 @@ def segment(
     from hypseg.device import resolve_device
     from hypseg.inference.pipeline import segment_files
 
-    if not recipe.endswith(".toml") and recipe not in SEGMENT_PRESETS:
+    if recipe.endswith(".toml"):
+        config = SegmentConfig.load_toml(recipe)
+    elif recipe in SEGMENT_PRESETS:
+        config = segment_preset(recipe)
+    else:
         raise UserError(f"--recipe {recipe}: neither a segmentation preset ({', '.join(SEGMENT_PRESETS)}) nor a TOML file "
                         "of a SegmentConfig (a .toml; SegmentConfig.save_toml writes one)")
-    config = SegmentConfig.load_toml(recipe) if recipe.endswith(".toml") else segment_preset(recipe)
     if clusters:
         config = config.with_clusters(clusters)
     if contrast_feature is not None:  # first: whether local contrast's sides follow the patch sides depends on it
@@ -129,7 +132,6 @@ def segment(
     fallen = [case["name"] for case in manifest["cases"] if case.get("clustered_voxels")]
     if fallen:
         typer.echo(f"note: {count(len(fallen), 'volume')} held fewer supervoxels than clusters, clustered voxel by voxel: {', '.join(fallen)}")
-
     for case in manifest["cases"]:
         if case.get("level1_retried") or case.get("level1_by_contrast"):
             typer.echo(f"note: {case['name']}: {RETRIED_NOTE if case.get('level1_retried') else CONTRAST_NOTE}")
@@ -141,10 +143,7 @@ def _sides_pair(text: str | None) -> tuple[int, ...] | None:
         return None
     if text.strip() == "0":
         return ()
-    try:
-        sides = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        sides = ()
-    if len(sides) != 2 or min(sides) < 1 or sides[0] == sides[1]:
-        raise UserError(f"--contrast-sides must be two different sides such as 3,10, or 0, got {text!r}")
-    return sides
+    parts = text.split(",")
+    if len(parts) != 2 or not all(part.strip().lstrip("-").isdigit() for part in parts):
+        raise UserError(f"--contrast-sides must be two sides such as 3,10, or 0, got {text!r}")
+    return tuple(int(part) for part in parts)  # SegmentConfig checks the values

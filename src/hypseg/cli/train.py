@@ -176,9 +176,11 @@ def looks_like_labels(name: str) -> bool:
 def folder_notes(data: Sequence[Path], cases) -> list[str]:
     """For every plain folder among ``data`` (not a dataset with a manifest, not BraTS): the volumes training takes
     from it, and a note on those whose names say label map, which a folder's every readable file would include."""
+    if any(c.split is not None or c.truth for c in cases):  # a dataset or BraTS: its cases are named by it
+        return []
     notes = []
     for folder in (Path(d) for d in data):
-        if not folder.is_dir() or any(c.split is not None or c.truth for c in cases):
+        if not folder.is_dir():
             continue
         found = [c.name for c in cases if c.image.parent == folder]
         if not found:

@@ -127,7 +127,7 @@ def check_output_folder(out: Path, *, overwrite: bool, how: str = "allow overwri
 def _is_synthetic_dataset(folder: Path) -> bool:
     """Whether ``folder`` holds the manifest of a dataset :func:`write_synthetic_dataset` wrote."""
     try:
-        return json.loads((folder / "manifest.json").read_text()).get("format") == MANIFEST_FORMAT
+        return json.loads((folder / MANIFEST).read_text()).get("format") == MANIFEST_FORMAT
     except (OSError, ValueError, AttributeError):
         return False
 

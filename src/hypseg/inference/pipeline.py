@@ -258,8 +258,6 @@ def output_folder(out: Path):
     except OSError as err:
         if err.errno in (errno.ENOSPC, errno.EDQUOT):
             raise UserError(f"{out}: no space left on the device ({err.strerror}); nothing was written") from None
-        if err.filename is not None and Path(err.filename) == out and err.strerror:  # the folder cannot be made there
-            raise UserError(f"{out}: cannot be written there ({err.strerror}); nothing was written") from None
         raise
 
 

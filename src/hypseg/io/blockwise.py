@@ -80,14 +80,14 @@ class BlockWriter:
             created.flush()
             del created
         elif self.kind == "nifti":
-            self._write_nifti_header(unit)
+            self._write_nifti_header()
         elif self.kind == "zarr":
             self._create_zarr(unit, (dz, dy, dx))
 
     def _raw_nifti(self) -> Path:
         return self.path.with_name(self.path.name[: -len(".gz")]) if full_suffix(self.path) == ".nii.gz" else self.path
 
-    def _write_nifti_header(self, unit: str) -> None:
+    def _write_nifti_header(self) -> None:
         import nibabel as nib
 
         from hypseg.io.nifti import set_geometry
@@ -96,7 +96,7 @@ class BlockWriter:
         image.update_header()
         header = image.header
         header.set_data_shape(self.shape[::-1])
-        set_geometry(header, self.like.affine, {**self.like.metadata, "unit": unit})
+        set_geometry(header, self.like.affine, self.like.metadata)
         header["vox_offset"] = _NIFTI_OFFSET
         with open(self._raw_nifti(), "wb") as handle:
             header.write_to(handle)

@@ -92,12 +92,12 @@ def _case_layers(folder: Path, case: dict, *, nested: bool, prefix: str) -> list
     layers: list[LayerData] = []
     if image_path.exists():
         volume = load_volume(image_path, channel=case.get("channel"), channel_axis=case.get("channel_axis"))
-        layers.append((volume.array, {"name": case["name"], **layer_geometry(volume.affine),
-                                      **layer_axes(volume.metadata.get("unit")),
-                                      "metadata": {"hypseg": _record(volume, case=case["name"], file=image_path)}}, "image"))
     else:  # the input moved: every label map carries its geometry (written ``like`` the input)
         volume = load_volume(files[min(files)])
     axes = layer_axes(volume.metadata.get("unit"))
+    if image_path.exists():
+        layers.append((volume.array, {"name": case["name"], **layer_geometry(volume.affine), **axes,
+                                      "metadata": {"hypseg": _record(volume, case=case["name"], file=image_path)}}, "image"))
     contained = "object" in case
     specimen = case.get("finer_levels_divide") == "specimen"  # the finer levels' label 0 is a cluster of the specimen
     ks = sorted(files)
