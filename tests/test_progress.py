@@ -61,3 +61,35 @@ def test_off_a_terminal_a_stage_that_fails_prints_no_line():
     with progress(total=1, desc="clustering", unit="stage", stream=log) as stage:
         stage.update(1)
     assert log.getvalue().startswith("clustering: 1/1 stage in ")
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_off_a_terminal_a_long_stage_prints_how_far_it_got_once_a_minute(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr("hypseg.progress.time.perf_counter", clock)
+    log = io.StringIO()
+    for _ in progress(range(5), desc="embedding", unit="chunk", stream=log):
+        clock.now += 25.0  # each chunk takes 25 s: a line after chunk 3 (75 s); the closing one after chunk 5
+    assert log.getvalue().splitlines() == ["embedding: 3/5 chunk after 75.0 s", "embedding: 5/5 chunk in 125.0 s"]
+    log = io.StringIO()
+    with progress(total=4, desc="training", unit="step", stream=log) as bar:
+        for _ in range(4):
+            clock.now += 40.0
+            bar.update(1)
+    assert log.getvalue().splitlines() == ["training: 2/4 step after 80.0 s", "training: 4/4 step in 160.0 s"]
+
+
+def test_a_long_inner_stage_prints_its_running_lines_but_no_closing_one(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr("hypseg.progress.time.perf_counter", clock)
+    log = io.StringIO()
+    for _ in progress(range(3), desc="embedding at p = 5", unit="tile", leave=False, stream=log):
+        clock.now += 100.0
+    assert log.getvalue().splitlines() == ["embedding at p = 5: 1/3 tile after 100.0 s", "embedding at p = 5: 2/3 tile after 200.0 s"]

@@ -3,7 +3,9 @@
 A bar redraws itself with carriage returns; written to a log file or a pipe, every redraw becomes a
 line of its own. :func:`progress` therefore shows a bar only when the stream is a terminal and
 otherwise prints one line when a stage ends (``training: 600/600 step in 41.3 s``); a stage that fails prints none.
-Inner stages (``leave=False``) print nothing off a terminal. This module imports nothing from hypseg.
+A stage still running a minute after its last line prints how far it got (``embedding: 3/8 chunk after 61.2 s``),
+so the log of a long run in the background shows that it moves; inner stages (``leave=False``, such as a volume's
+tiles) print only these lines, no closing one. This module imports nothing from hypseg.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import time
 from typing import IO, Any, Iterable, Iterator
 
 __all__ = ["progress"]
+
+_EVERY = 60.0  # seconds between a running stage's lines off a terminal
 
 
 def progress(
@@ -38,8 +42,8 @@ def progress(
     initial : int
         Units already done (a resumed run).
     leave : bool
-        Keep the finished bar on a terminal and print the stage's line elsewhere; False for stages
-        nested inside another.
+        Keep the finished bar on a terminal and print the stage's closing line elsewhere; False for
+        stages nested inside another.
     stream : file-like, optional
         Where to report; default ``sys.stderr``.
 
@@ -70,19 +74,21 @@ def progress(
 
 
 class _Lines:
-    """The off-terminal reporter: counts units and prints one line when the stage closes."""
+    """The off-terminal reporter: counts units, prints a line when ``_EVERY`` seconds passed since the last one and
+    one when the stage closes."""
 
     def __init__(self, iterable, *, total, desc, unit, initial, leave, stream):
         self.iterable, self.total, self.desc, self.unit = iterable, total, desc, unit
         self.n, self.leave, self.stream = initial, leave, stream
         self.postfix: dict[str, Any] = {}
         self._start, self._closed = time.perf_counter(), False
+        self._last = self._start
 
     def __iter__(self) -> Iterator:
         try:
             for item in self.iterable:
                 yield item
-                self.n += 1
+                self.update(1)
         except BaseException:  # the stage failed (or was left): no line says it ended
             self._closed = True
             raise
@@ -99,6 +105,14 @@ class _Lines:
 
     def update(self, n: int = 1) -> None:
         self.n += n
+        now = time.perf_counter()
+        finished = self.total is not None and self.n >= self.total  # its closing line follows
+        if not self._closed and not finished and now - self._last >= _EVERY:
+            self._last = now
+            print(f"{self.desc}: {self._count()} {self.unit} after {now - self._start:.1f} s", file=self.stream, flush=True)
+
+    def _count(self) -> str:
+        return f"{self.n}/{self.total}" if self.total is not None else f"{self.n}"
 
     def set_postfix(self, **values: Any) -> None:
         self.postfix = values
@@ -109,6 +123,5 @@ class _Lines:
         self._closed = True
         if not self.leave:
             return
-        done = f"{self.n}/{self.total}" if self.total is not None else f"{self.n}"
         extra = "".join(f", {k}={v}" for k, v in self.postfix.items())
-        print(f"{self.desc}: {done} {self.unit} in {time.perf_counter() - self._start:.1f} s{extra}", file=self.stream, flush=True)
+        print(f"{self.desc}: {self._count()} {self.unit} in {time.perf_counter() - self._start:.1f} s{extra}", file=self.stream, flush=True)
