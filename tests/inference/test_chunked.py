@@ -167,6 +167,30 @@ def test_a_dask_map_after_maps_that_shared_a_value_sees_its_own():
     assert tables == [[f"a{i}", f"b{i}"] for i in range(10)]
 
 
+def _interrupts_and_warnings(_item):
+    import logging
+    import signal
+
+    return signal.getsignal(signal.SIGINT) is signal.SIG_IGN, logging.getLogger("distributed.worker.state_machine").level
+
+
+def test_a_local_clusters_workers_ignore_ctrl_c_and_stay_quiet_about_cancelled_tasks():
+    """Ctrl+C reaches every process of the terminal's group: the workers must leave it to this process (no traceback
+    of their own), and closing them mid-task must not warn. This process's own handler is back once they started."""
+    import logging
+    import signal
+
+    before = signal.getsignal(signal.SIGINT)
+    executor = chunked.DaskExecutor(workers=1)
+    try:
+        assert signal.getsignal(signal.SIGINT) is before
+        seen = executor.map(_interrupts_and_warnings, [0], desc="signals")
+    finally:
+        executor.close()
+    assert seen == [(True, logging.ERROR)]
+    assert signal.getsignal(signal.SIGINT) is before
+
+
 _ALLOCATOR = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX")
 
 

@@ -46,12 +46,15 @@ single-process ones; only a different torch thread count may move an embedding i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import itertools
 import json
 import os
 import shutil
+import signal
+import threading
 import time
 import uuid
 import warnings
@@ -186,6 +189,7 @@ class DaskExecutor:
             self._cluster = _local_cluster(int(workers))
             try:
                 self.client = Client(self._cluster)
+                self.client.run(_quiet_cancelled_tasks)
             except BaseException:
                 self._cluster.close()
                 raise
@@ -218,9 +222,20 @@ class DaskExecutor:
                 future.release()
 
     def close(self) -> None:
+        """Stops the client and a local cluster. Closing a local cluster whose workers are still busy (an interrupted
+        run) has the nanny kill them after a few seconds, with a warning each that says nothing the run's own message
+        does not; Dask's warnings are held back while the cluster closes."""
         self.client.close()
         if self._cluster is not None:
-            self._cluster.close()
+            import logging
+
+            quiet = logging.getLogger("distributed")
+            level = quiet.level
+            quiet.setLevel(logging.ERROR)
+            try:
+                self._cluster.close()
+            finally:
+                quiet.setLevel(level)
 
 
 def _local_cluster(workers: int):
@@ -241,13 +256,40 @@ def _local_cluster(workers: int):
     spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ", default={}), **worker_environment(memory_limit)}
     saved = dict(os.environ)
     try:
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn}):
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn}), _workers_ignore_interrupts():
             return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
                                 dashboard_address=None)
     finally:
         for name in os.environ.keys() - saved.keys():
             del os.environ[name]
         os.environ.update(saved)
+
+
+def _quiet_cancelled_tasks() -> None:
+    """In a worker of hypseg's own cluster: no warning for a task cancelled by closing the cluster mid-run (an
+    interrupted run closes it with its chunks under way, and says itself what was kept)."""
+    import logging
+
+    logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
+
+
+@contextlib.contextmanager
+def _workers_ignore_interrupts():
+    """Ctrl+C ignored while the cluster's worker processes start, so that they inherit the ignored signal.
+
+    A terminal sends Ctrl+C's SIGINT to every process of the foreground group, workers included: each would stop with
+    a KeyboardInterrupt traceback of its own while this process, which alone decides what an interrupt means, keeps
+    the finished chunks and closes the cluster. A process started with SIGINT ignored keeps it ignored (Python and
+    asyncio put their handlers in only where the signal has its default disposition). Only the main thread may
+    change a handler; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
 
 
 def executor_for(*, workers: int | None = None, scheduler: str | None = None, timeout: float = 10.0,
