@@ -152,6 +152,65 @@ def test_mrc_labels_open_in_mrcfile_with_input_geometry(tmp_path):
         assert (int(mrc.header.mapc), int(mrc.header.mapr), int(mrc.header.maps)) == (1, 2, 3)
 
 
+def _transposed_mrc(path, data):
+    """``data`` (z, y, x) stored with columns along z and sections along x (MAPC, MAPR, MAPS = 3, 2, 1), started at
+    (10, -5, 3) with an origin."""
+    with mrcfile.new(path) as mrc:
+        mrc.set_data(np.ascontiguousarray(data.transpose(2, 1, 0)))
+        header = mrc.header
+        header.mapc, header.mapr, header.maps = 3, 2, 1
+        header.mx, header.my, header.mz = data.shape[2], data.shape[1], data.shape[0]
+        mrc.voxel_size = (2.5, 3.5, 4.5)
+        header.nxstart, header.nystart, header.nzstart = 10, -5, 3
+        header.origin = (1.0, 2.0, 3.0)
+
+
+def _mrc_geometry(path):
+    with mrcfile.open(path) as mrc:
+        h = mrc.header
+        return (np.array(mrc.data), (int(h.mapc), int(h.mapr), int(h.maps)), (int(h.nxstart), int(h.nystart), int(h.nzstart)),
+                tuple(float(v) for v in (mrc.voxel_size.x, mrc.voxel_size.y, mrc.voxel_size.z)),
+                tuple(float(v) for v in (h.origin.x, h.origin.y, h.origin.z)))
+
+
+@pytest.mark.parametrize("box_by_box", [False, True])
+def test_mrc_labels_keep_the_inputs_axis_order_and_start_indices(tmp_path, box_by_box):
+    """A label map lies on its input in a viewer that reads the data block as stored, or places a map by its start
+    indices: both come back as the input had them, the voxels in the input's order."""
+    from hypseg.io.blockwise import label_writer
+
+    data = np.random.default_rng(6).normal(size=(4, 5, 6)).astype(np.float32)  # (z, y, x)
+    _transposed_mrc(tmp_path / "tomo.mrc", data)
+    vol = load_volume(tmp_path / "tomo.mrc")
+    np.testing.assert_array_equal(vol.array, data)
+    assert vol.spacing == (4.5, 3.5, 2.5)
+    labels = ((data > 0).astype(np.int16) + (data > 1)).astype(np.int16)
+    out = tmp_path / "tomo_k3.mrc"
+    if box_by_box:
+        writer = label_writer(out, shape=labels.shape, dtype=np.int16, like=vol)
+        for box in ((slice(0, 2), slice(0, 5), slice(0, 6)), (slice(2, 4), slice(0, 5), slice(0, 6))):
+            writer.write(box, labels[box])
+        writer.close()
+    else:
+        save_labels(labels, like=vol, path=out)
+    stored, mapping, start, voxel, origin = _mrc_geometry(out)
+    np.testing.assert_array_equal(stored, labels.transpose(2, 1, 0))
+    assert (mapping, start, voxel, origin) == ((3, 2, 1), (10, -5, 3), (2.5, 3.5, 4.5), (1.0, 2.0, 3.0))
+    np.testing.assert_array_equal(load_labels(out), labels)
+
+
+def test_a_moved_mrc_volume_keeps_the_axis_order_but_not_the_start_indices(tmp_path):
+    """A crop starts elsewhere, which its origin says; the input's start indices would place it twice."""
+    data = np.random.default_rng(7).normal(size=(4, 5, 6)).astype(np.float32)
+    _transposed_mrc(tmp_path / "tomo.mrc", data)
+    vol = load_volume(tmp_path / "tomo.mrc")
+    moved = vol.affine.copy()
+    moved[:3, 3] += [2.5, 0.0, 0.0]
+    crop = Volume(array=vol.array[:, :, 1:], spacing=vol.spacing, affine=moved, metadata=vol.metadata)
+    stored, mapping, start, _, origin = _mrc_geometry(save_labels(np.ones(crop.shape, np.int16), like=crop, path=tmp_path / "c.mrc"))
+    assert stored.shape == (5, 5, 4) and mapping == (3, 2, 1) and start == (0, 0, 0) and origin == (3.5, 2.0, 3.0)
+
+
 def test_mrc_wide_integer_labels_are_narrowed_or_refused(tmp_path):
     vol = _volume(np.random.default_rng(4))
     labels = np.zeros(vol.shape, dtype=np.int64)

@@ -6,7 +6,8 @@ the volume it segments (as :func:`hypseg.io.save_labels` writes it), and the ret
 box alone (or a Zarr chunk), so that the memory of the writing process stays that of one box.
 
 - MRC: the header by ``mrcfile``, then the data block by memory map (uint8 is stored as uint16,
-  mode 6, as ``mrcfile`` stores it); the header's min/max/mean are set from the boxes when closed.
+  mode 6, as ``mrcfile`` stores it), in the input's axis order; the header's min/max/mean are set from the
+  boxes when closed.
 - NumPy ``.npy``: :func:`numpy.lib.format.open_memmap`.
 - TIFF: an uncompressed ImageJ stack (uint8/uint16) by :func:`tifffile.memmap`, with the spacing.
 - NIfTI: the header by ``nibabel`` (affine, units), the data at offset 352 (x fastest, which is the
@@ -64,10 +65,13 @@ class BlockWriter:
         if self.kind == "mrc":
             import mrcfile
 
+            from hypseg.io.mrc import file_axes, set_header
+
             mode = {np.dtype(np.int8): 0, np.dtype(np.int16): 1, np.dtype(np.uint8): 6, np.dtype(np.uint16): 6}[self.dtype]
-            with mrcfile.new_mmap(str(self.path), shape=self.shape, mrc_mode=mode, overwrite=True) as mrc:
-                mrc.voxel_size = (dx, dy, dz)
-                mrc.header.origin = tuple(float(v) for v in np.asarray(self.like.affine)[:3, 3])
+            self._axes = file_axes(self.like.metadata)
+            stored = tuple(self.shape[a] for a in self._axes)
+            with mrcfile.new_mmap(str(self.path), shape=stored, mrc_mode=mode, overwrite=True) as mrc:
+                set_header(mrc, affine=self.like.affine, metadata=self.like.metadata, shape=self.shape)
                 self._offset = int(mrc.header.nbytes) + int(mrc.header.nsymbt)
                 self._stored = mrc.data.dtype
         elif self.kind == "npy":
@@ -140,7 +144,9 @@ class BlockWriter:
 
     def _open(self) -> Any:
         if self.kind == "mrc":
-            return np.memmap(self.path, dtype=self._stored, mode="r+", offset=self._offset, shape=self.shape)
+            stored = np.memmap(self.path, dtype=self._stored, mode="r+", offset=self._offset,
+                               shape=tuple(self.shape[a] for a in self._axes))
+            return stored.transpose(np.argsort(self._axes))  # seen in (Z, Y, X) order, whatever the file's
         if self.kind == "npy":
             return np.load(self.path, mmap_mode="r+")
         if self.kind == "tiff":
