@@ -7,7 +7,11 @@ hypseg, so every layer may raise it.
 
 from __future__ import annotations
 
-__all__ = ["UserError"]
+import contextlib
+import os
+from typing import Iterator
+
+__all__ = ["UserError", "named"]
 
 
 class UserError(ValueError):
@@ -21,3 +25,23 @@ class UserError(ValueError):
     >>> issubclass(UserError, ValueError)
     True
     """
+
+
+@contextlib.contextmanager
+def named(name: str | os.PathLike | None) -> Iterator[None]:
+    """Put ``name`` (the file being worked on) before the message of a :class:`UserError` raised inside, so that a
+    run over many volumes says which one it is about; a message that already starts with it is left alone.
+
+    >>> try:
+    ...     with named("a.mrc"):
+    ...         raise UserError("the volume is constant")
+    ... except UserError as err:
+    ...     print(err)
+    a.mrc: the volume is constant
+    """
+    try:
+        yield
+    except UserError as err:
+        if name is None or str(err).startswith(f"{name}:"):
+            raise
+        raise UserError(f"{name}: {err}") from err

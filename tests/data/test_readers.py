@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from hypseg.config import DataConfig, to_dict
 from hypseg.data.synthetic_config import SyntheticConfig
-from hypseg.data import discover_cases, load_case, normalise, read_brats, read_files, read_manifest, write_synthetic_dataset
+from hypseg.data import discover_cases, load_case, load_normalised, normalise, read_brats, read_files, read_manifest, write_synthetic_dataset
 from hypseg.data.synthetic import generate_volume
 from hypseg.io import load_volume, save_volume, Volume
 
@@ -124,6 +124,27 @@ def test_normalisation_laws():
         normalise(np.ones((4, 4, 4)), config=cfg)
     with pytest.raises(ValueError, match="mask shape"):
         normalise(x, config=cfg, mask=mask[:3])
+
+
+def test_a_sparse_volume_is_refused_by_name_with_the_normalisation_that_takes_it(tmp_path):
+    """Mostly one value with a few objects: the robust percentiles coincide. Among many volumes the message says
+    which, and what model would take it; z-scoring does."""
+    from hypseg.data import pack_normalised
+
+    sparse = np.zeros((16, 16, 16), np.float32)
+    sparse[5:7, 5:7, 5:7] = 1.0
+    np.save(tmp_path / "dense.npy", np.random.default_rng(0).normal(size=(16, 16, 16)).astype(np.float32))
+    np.save(tmp_path / "sparse.npy", sparse)
+    cases = read_files([tmp_path / "dense.npy", tmp_path / "sparse.npy"])
+    expected = (f"{tmp_path / 'sparse.npy'}: percentile normalisation: the percentiles 1 and 99 are equal (0), so the "
+                "volume is (nearly) constant; a volume that is mostly one value with a few objects needs a model trained "
+                'with normalisation = "zscore" ([data] of hypseg train --config)')
+    with pytest.raises(ValueError, match="^" + re.escape(expected) + "$"):
+        load_normalised(cases, config=DataConfig())
+    with pytest.raises(ValueError, match="^" + re.escape(expected) + "$"):
+        pack_normalised(cases, config=DataConfig(), path=tmp_path / "packed.npy")
+    z = load_normalised(cases, config=DataConfig(normalisation="zscore"))[1]
+    assert float(z.mean()) == pytest.approx(0.0, abs=1e-6) and float(z.std()) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_synth_command(tmp_path):

@@ -50,6 +50,21 @@ def test_truncated_nifti(tmp_path):
         np.asarray(load_volume(path, mmap=False).array)
 
 
+@pytest.mark.parametrize("dtype, offset, spread", [(np.float64, 1e9, 3.0), (np.int64, 10**12, 200)])
+def test_values_that_float32_would_flatten_are_refused(tmp_path, dtype, offset, spread):
+    """hypseg works in float32: a narrow range far from zero would read as (nearly) one value."""
+    path = tmp_path / "offset.npy"
+    values = np.linspace(0, spread, 8 * 8 * 8).reshape(8, 8, 8)
+    np.save(path, (offset + values).astype(dtype))
+    size = float(offset + spread)
+    expected = (f"its values span only {float(spread):g} at a size of {size:g}, too little for float32 (the type hypseg works "
+                "in, 24 bits); subtract an offset (e.g. the volume's mean) and save it again")
+    with pytest.raises(ValueError, match=_msg(path, expected)):
+        load_volume(path)
+    np.save(path, (values * 1e4 + 1e6).astype(dtype))  # 30,000 float32 steps: kept
+    assert np.ptp(np.asarray(load_volume(path).array)) == pytest.approx(spread * 1e4, rel=1e-3)
+
+
 def test_two_d_image(tmp_path):
     path = tmp_path / "slice.npy"
     np.save(path, np.random.default_rng(0).normal(size=(16, 16)))

@@ -77,7 +77,9 @@ def zscore(x: np.ndarray, *, mask: np.ndarray | None = None) -> np.ndarray:
 def _percentiles(values: np.ndarray, low: float, high: float) -> tuple[float, float]:
     q_lo, q_hi = np.percentile(values, [low, high])
     if not q_hi > q_lo:
-        raise UserError(f"percentile normalisation: the {low}th and {high}th percentiles are equal ({q_lo:g}); the volume is (nearly) constant")
+        raise UserError(f"percentile normalisation: the percentiles {low:g} and {high:g} are equal ({q_lo:g}), so the volume is "
+                        f"(nearly) constant; a volume that is mostly one value with a few objects needs a model trained with "
+                        f'normalisation = "zscore" ([data] of hypseg train --config)')
     return float(q_lo), float(q_hi)
 
 

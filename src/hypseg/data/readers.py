@@ -23,7 +23,7 @@ import numpy as np
 
 from hypseg.config import DataConfig
 from hypseg.data.synthetic_dataset import MANIFEST
-from hypseg.errors import UserError
+from hypseg.errors import UserError, named
 from hypseg.io import Volume, is_volume_path, load_labels, load_volume
 
 #: how the mask of a case is derived from its volume
@@ -193,7 +193,8 @@ def load_normalised(cases: Sequence[Case], *, config: DataConfig, progress: bool
     volumes = []
     for case in iterator:
         loaded = load_case(case)
-        volumes.append(normalise(np.asarray(loaded.volume.array, dtype=np.float32), config=config, mask=loaded.mask))
+        with named(case.image):
+            volumes.append(normalise(np.asarray(loaded.volume.array, dtype=np.float32), config=config, mask=loaded.mask))
     return volumes
 
 
@@ -223,8 +224,9 @@ def pack_normalised(cases: Sequence[Case], *, config: DataConfig, path: str | os
         from hypseg.progress import progress as reporter
 
         iterator = reporter(list(iterator), desc="normalising", unit="vol")
-    for _, volume in iterator:
-        stats = statistics(volume.array, config=config)
+    for case, volume in iterator:
+        with named(case.image):
+            stats = statistics(volume.array, config=config)
         plane = int(np.prod(volume.shape[1:]))
         step = max(1, (1 << 22) // plane)
         for z in range(0, volume.shape[0], step):

@@ -71,7 +71,7 @@ from hypseg.clustering import EmptyClusterWarning
 from hypseg.config import DataConfig, SegmentConfig
 from hypseg.data.normalise import apply, statistics, voxel_sample
 from hypseg.data.supervoxels import supervoxels, tile_bounds
-from hypseg.errors import UserError
+from hypseg.errors import UserError, named
 from hypseg.inference.embed import embed_volume_multiscale, read_slab, warn_if_collapsed
 from hypseg.inference.hierarchy import (in_no_field, moved_boundary, object_kept, object_order, outside_of, second_try,
                                        warn_if_no_field)
@@ -875,7 +875,8 @@ def segment_chunked(
     for v, shape in zip(volumes, shapes):
         grids.append(ChunkGrid(shape, tile=config.supervoxel_tile, group=chunk // config.supervoxel_tile))
         sample = voxel_sample(v)  # read once: it is the statistics' sample too
-        stat = statistics(sample, config=data_config)
+        with named(getattr(v, "path", None)):
+            stat = statistics(sample, config=data_config)
         stats.append(stat)
         normalised = apply(sample, config=data_config, stats=stat).astype(np.float64)
         scales.append((float(normalised.mean()), float(normalised.std())))

@@ -34,7 +34,7 @@ import numpy as np
 from hypseg.config import SegmentConfig, check_sides, segment_preset
 from hypseg.data import discover_cases, load_case, normalise, read_manifest
 from hypseg._words import count
-from hypseg.errors import UserError
+from hypseg.errors import UserError, named
 from hypseg.io import atomic_path, full_suffix, load_labels, save_labels
 from hypseg.io.blockwise import label_writer
 from hypseg.io.formats import format_of
@@ -167,7 +167,8 @@ def segment_files(
     for case in cases:
         read = load_case(case)
         _check_size(case, read.volume.shape)
-        arrays.append(normalise(np.asarray(read.volume.array, dtype=np.float32), config=model.config.data, mask=read.mask))
+        with named(case.image):
+            arrays.append(normalise(np.asarray(read.volume.array, dtype=np.float32), config=model.config.data, mask=read.mask))
         loaded.append((case, read.volume))
     result = segment(arrays, model, config, tile=tile, device=device, progress=progress)
     embedded = config.levels[-1].patch_sides  # the finest level's embedding is saved

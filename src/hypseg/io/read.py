@@ -78,6 +78,7 @@ def load_volume(
     lo, hi = _scan_values(array, path=path)
     if lo == hi:
         raise UserError(f"{path}: is constant (every voxel is {lo:g}); there is nothing to learn or segment")
+    _check_float32(np.dtype(array.dtype), lo, hi, path=path)
     metadata = dict(raw.metadata)
     if channel is not None:
         metadata["channel"] = int(channel)
@@ -235,6 +236,22 @@ def _scan_values(array: np.ndarray, *, path: Path) -> tuple[float, float]:
     if bad:
         raise UserError(f"{path}: contains {bad} NaN or Inf voxels")
     return lo, hi
+
+
+#: the fewest float32 steps a volume's range may span: 8 bits, the least a detector records
+_FLOAT32_STEPS = 256
+
+
+def _check_float32(dtype: np.dtype, lo: float, hi: float, *, path: Path) -> None:
+    """Refuse a volume whose values float32, the type hypseg works in, would flatten: a float64 or wide integer file
+    whose range is small beside its size (3 around 1e9 is one float32 value) would read as nearly constant."""
+    if np.result_type(dtype, np.float32) == np.float32:
+        return
+    size = max(abs(lo), abs(hi))
+    steps = (hi - lo) / float(np.spacing(np.float32(size)))
+    if steps < _FLOAT32_STEPS:
+        raise UserError(f"{path}: its values span only {hi - lo:g} at a size of {size:g}, too little for float32 (the type "
+                        f"hypseg works in, 24 bits); subtract an offset (e.g. the volume's mean) and save it again")
 
 
 def _positive_spacing(spacing: tuple[float, ...]) -> tuple[float, float, float]:
