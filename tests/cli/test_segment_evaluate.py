@@ -317,6 +317,32 @@ def test_a_patch_side_the_model_cannot_embed_is_refused_before_any_work(model_di
     assert not (tmp_path / "s").exists()
 
 
+def test_a_patch_side_larger_than_the_volume_is_refused_before_any_work(model_dir, tmp_path):
+    """Such a patch is mostly padding around the whole volume: slow, and it describes nothing. The model's own side
+    stays allowed on a smaller volume; in Python the volume is named by its place."""
+    from hypseg import load_model
+    from hypseg.config import segment_preset
+    from hypseg.inference.recipe import segment
+
+    volume = _volume(0)
+    save_volume(volume, path=tmp_path / "v.nii.gz")
+    size = " x ".join(map(str, volume.shape))
+    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "s", "-p", 200)
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [f"hypseg: error: {tmp_path / 'v.nii.gz'}: patch side 200 is larger than the "
+                                          f"volume ({size} voxels); use sides of at most {max(volume.shape)}"]
+    assert not (tmp_path / "s").exists()
+    model = load_model(model_dir)
+    config = segment_preset("default").at_patch_sides([20])
+    large = np.random.default_rng(1).normal(size=(24, 24, 24)).astype(np.float32)
+    with pytest.raises(ValueError, match="^" + re.escape("volume 1: patch side 20 is larger than the volume (8 x 9 x 9 voxels); "
+                                                         "use sides of at most 10") + "$"):
+        segment([large, np.zeros((8, 9, 9), np.float32)], model, config)
+    small = np.random.default_rng(0).normal(size=(8, 8, 8)).astype(np.float32)  # below the model's own side 10
+    result = segment([model.normalise(small)], model, segment_preset("default").at_patch_sides([10]).with_clusters([2]))
+    assert result.volumes[0].labels[2].shape == (8, 8, 8)
+
+
 def test_a_warning_is_one_line_on_the_command_line(model_dir, tmp_path):
     import shutil
 

@@ -41,7 +41,7 @@ from hypseg.io.formats import format_of
 from hypseg.inference.chunked import (AUTO_CHUNK_VOXELS, StaleWork, check_chunk, executor_for, finished_chunks,
                                       segment_chunked, work_bytes_per_voxel)
 from hypseg.inference.model_io import load_model
-from hypseg.inference.recipe import VolumeSegmentation, check_clusterers, check_contrast_sides, resolve_patch_sides, segment
+from hypseg.inference.recipe import VolumeSegmentation, check_clusterers, check_contrast_sides, check_patch_sides, resolve_patch_sides, segment
 from hypseg.metrics import matched_dice
 
 MANIFEST = "segmentation.json"
@@ -153,6 +153,8 @@ def segment_files(
                   keep=[Path(model_dir), *(case.image for case in cases), *(p for c in cases for p in c.truth.values())])
     explicit = chunk is not None or workers is not None or scheduler is not None
     lazy = [case.read(lazy=True) for case in cases]  # the values are checked, nothing is kept
+    for case, volume in zip(cases, lazy):
+        check_patch_sides(config, volume.shape, patch_size=model.patch_size, what=str(case.image))
     if explicit or any(case.mask_rule == "none" and v.array.size > AUTO_CHUNK_VOXELS for case, v in zip(cases, lazy)):
         masked = [case.image.name for case in cases if case.mask_rule != "none"]
         if masked and explicit:

@@ -79,6 +79,17 @@ def resolve_patch_sides(config: SegmentConfig, *, patch_size: int) -> SegmentCon
     return dataclasses.replace(config, levels=levels)
 
 
+def check_patch_sides(config: SegmentConfig, shape: Sequence[int], *, patch_size: int, what: str) -> None:
+    """Refuse a patch side larger than both the volume's largest side and the model's own side ``patch_size``: such a
+    patch is mostly padding around the whole volume, costs a great deal and describes nothing (the model's own side
+    stays allowed on a volume smaller than it)."""
+    limit = max(max(int(n) for n in shape), int(patch_size))
+    too_large = sorted(p for p in {p for s in embedded_sides(config) for p in s} if p > limit)
+    if too_large:
+        size = " x ".join(str(int(n)) for n in shape)
+        raise UserError(f"{what}: patch side {too_large[-1]} is larger than the volume ({size} voxels); use sides of at most {limit}")
+
+
 def segment(
     volumes: Sequence[np.ndarray],
     model: TrainedModel,
@@ -117,6 +128,7 @@ def segment(
             raise UserError(f"volume {i} must be 3-D (Z, Y, X), got shape {tuple(getattr(volume, 'shape', ()))}")
         if volume.size < top:
             raise UserError(f"volume {i}: {top} clusters but only {volume.size} voxels")
+        check_patch_sides(config, volume.shape, patch_size=model.patch_size, what=f"volume {i}")
     check_contrast_sides(config, model.network)
     for p in {p for s in embedded_sides(config) for p in s}:  # before any work starts, so that a bad side reports alone
         resolve_patch(model.network, p)
