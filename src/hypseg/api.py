@@ -28,7 +28,7 @@ from hypseg.errors import UserError
 from hypseg.inference.model_io import TrainedModel, load_model
 from hypseg.inference.recipe import RecipeResult
 from hypseg.inference.recipe import segment as _segment
-from hypseg.io import Volume, full_suffix, load_volume
+from hypseg.io import Volume, file_stem, full_suffix, load_volume
 from hypseg.io import save_labels as _save_label_map
 
 __all__ = ["load_volume", "train", "load_model", "segment", "save_labels"]
@@ -206,8 +206,7 @@ def save_labels(result: RecipeResult, out: str | os.PathLike, *, like: Volume | 
     named = []
     for i, volume in enumerate(like):
         if volume.path is not None:
-            suffix = full_suffix(volume.path)
-            named.append((Path(volume.path).name[: -len(suffix)] if suffix else Path(volume.path).name, suffix))
+            named.append((file_stem(Path(volume.path)), full_suffix(volume.path)))
         else:
             named.append((f"volume{i}", ".nii.gz"))
     for i, (volume, found) in enumerate(zip(like, result.volumes)):

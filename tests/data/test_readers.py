@@ -94,6 +94,10 @@ def test_read_files_and_folders(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     assert [c.name for c in read_files([tmp_path])] == ["a", "b"]
     assert [c.name for c in discover_cases([tmp_path / "b.npy"])] == ["b"]
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "cell.ome.tif", rng.normal(size=(5, 6, 7)).astype(np.float32), ome=True, metadata={"axes": "ZYX"})
+    assert [c.name for c in discover_cases([tmp_path / "cell.ome.tif"])] == ["cell"]  # its maps: cell_k2.tif, not cell.ome_k2.tif
     with pytest.raises(FileNotFoundError, match=re.escape(f"{tmp_path / 'zz.nii'}: no such file or folder")):
         read_files([tmp_path / "zz.nii"])
     empty = tmp_path / "empty"

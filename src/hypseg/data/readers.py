@@ -24,7 +24,7 @@ import numpy as np
 from hypseg.config import DataConfig
 from hypseg.data.synthetic_dataset import MANIFEST
 from hypseg.errors import UserError, named
-from hypseg.io import Volume, is_volume_path, load_labels, load_volume
+from hypseg.io import Volume, file_stem, is_volume_path, load_labels, load_volume
 
 #: how the mask of a case is derived from its volume
 MASK_RULES = ("none", "nonzero")
@@ -103,11 +103,11 @@ def read_files(paths: Sequence[str | os.PathLike]) -> list[Case]:
             files = sorted(q for q in p.iterdir() if is_volume_path(q) and not q.name.startswith("."))
             if not files:
                 raise UserError(f"{p}: folder holds no volume files")
-            cases.extend(Case(name=_stem(q), image=q) for q in files)
+            cases.extend(Case(name=file_stem(q), image=q) for q in files)
         else:
             if not is_volume_path(p):
                 load_volume(p)  # raises the unknown-format error
-            cases.append(Case(name=_stem(p), image=p))
+            cases.append(Case(name=file_stem(p), image=p))
     return cases
 
 
@@ -169,14 +169,6 @@ def discover_cases(paths: Sequence[str | os.PathLike], *, channel: int | None = 
     if channel is None and channel_axis is None:
         return cases
     return [dataclasses.replace(case, channel=channel, channel_axis=channel_axis) for case in cases]
-
-
-def _stem(path: Path) -> str:
-    name = path.name
-    for suffix in (".nii.gz", path.suffix):
-        if suffix and name.lower().endswith(suffix.lower()):
-            return name[: -len(suffix)]
-    return name
 
 
 def load_normalised(cases: Sequence[Case], *, config: DataConfig, progress: bool = False) -> list[np.ndarray]:

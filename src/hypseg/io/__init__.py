@@ -6,7 +6,7 @@ extra ``hypseg[zarr]``). Arrays are ``(Z, Y, X)``; see :mod:`hypseg.io.volume` f
 conventions. Writes are atomic (temporary name in the same folder, then rename).
 """
 
-from hypseg.io._atomic import atomic_path, full_suffix
+from hypseg.io._atomic import atomic_path, file_stem, full_suffix
 from hypseg.io.formats import FORMATS, is_volume_path
 from hypseg.io.read import LazyArray, load_labels, load_volume
 from hypseg.io.volume import Volume, affine_from_spacing, spacing_from_affine
@@ -18,6 +18,7 @@ __all__ = [
     "Volume",
     "affine_from_spacing",
     "atomic_path",
+    "file_stem",
     "full_suffix",
     "is_volume_path",
     "load_labels",
