@@ -191,6 +191,29 @@ def test_a_local_clusters_workers_ignore_ctrl_c_and_stay_quiet_about_cancelled_t
     assert signal.getsignal(signal.SIGINT) is before
 
 
+def test_a_local_cluster_does_not_reach_for_dasks_dashboard_port():
+    """Another cluster (a second hypseg run, a notebook) may hold port 8787; Dask would warn that it moves."""
+    import socket
+    import warnings
+
+    held = socket.socket()
+    try:
+        try:
+            held.bind(("", 8787))
+            held.listen()
+        except OSError:  # already held by someone else: the case this test is about
+            pass
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            executor = chunked.DaskExecutor(workers=1)
+            try:
+                assert executor.map(_plus, [1], desc="plus", shared={"offset": 1}) == [2]
+            finally:
+                executor.close()
+    finally:
+        held.close()
+
+
 _ALLOCATOR = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX")
 
 

@@ -257,8 +257,10 @@ def _local_cluster(workers: int):
     saved = dict(os.environ)
     try:
         with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn}), _workers_ignore_interrupts():
+            # no dashboard; the scheduler's HTTP server (health checks) on a free port, not Dask's 8787, which another
+            # cluster may hold (Dask would warn and move)
             return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
-                                dashboard_address=None)
+                                dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"})
     finally:
         for name in os.environ.keys() - saved.keys():
             del os.environ[name]
