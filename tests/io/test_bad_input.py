@@ -100,11 +100,12 @@ def test_fewer_dimensions_than_an_image(tmp_path):
 def test_four_d_without_channel(tmp_path):
     path = tmp_path / "multi.nii.gz"
     nib.save(nib.Nifti1Image(np.ones((5, 6, 7, 3), np.float32), np.eye(4)), str(path))
-    with pytest.raises(ValueError, match=_msg(path, "is 4-D with 3 channels (axis 0 of shape (3, 7, 6, 5)); choose one with channel=0..2 (--channel from the command line)")):
+    with pytest.raises(ValueError, match=_msg(path, "is 4-D with 3 channels (axis 0 of shape (3, 7, 6, 5), read as c, z, y, x: the file's x, y, z, c reversed); choose one with channel=0..2 (--channel from the command line)")):
         load_volume(path)
     with pytest.raises(ValueError, match=_msg(path, "has 3 channels; channel 3 does not exist")):
         load_volume(path, channel=3)
-    with pytest.raises(ValueError, match=_msg(path, "its format names axis 0 of shape (3, 7, 6, 5) as the channel axis, not axis 3")):
+    with pytest.raises(ValueError, match=_msg(path, "its format names axis 0 as the channel axis (shape (3, 7, 6, 5), read as c, z, y, x: the file's x, y, "
+                                              "z, c reversed), not axis 3; leave out channel_axis (--channel-axis)")):
         load_volume(path, channel=0, channel_axis=3)
 
 

@@ -173,7 +173,8 @@ def _pick_channel(raw: RawVolume, *, channel: int | None, channel_axis: int | No
         if channel is None and n == 1:
             channel = 0
         if channel is None:
-            raise UserError(f"{path}: is 4-D with {n} channels (axis {axis} of shape {shape}); choose one with channel=0..{n - 1} (--channel from the command line)")
+            raise UserError(f"{path}: is 4-D with {n} channels (axis {axis} of shape {shape}{_read_order(path)}); choose one with "
+                            f"channel=0..{n - 1} (--channel from the command line)")
         if not 0 <= channel < n:
             raise UserError(f"{path}: has {n} channels; channel {channel} does not exist")
         # a view of a NumPy array or memory map; a lazy array (Zarr) would read the whole channel here
@@ -194,6 +195,11 @@ def _pick_channel(raw: RawVolume, *, channel: int | None, channel_axis: int | No
     return array
 
 
+def _read_order(path: Path) -> str:
+    """For a NIfTI file, how the shape in a message relates to the file's own, whose axes run the other way."""
+    return ", read as c, z, y, x: the file's x, y, z, c reversed" if format_of(path).name == "nifti" else ""
+
+
 def _channel_axis(shape: tuple[int, ...], *, named: int | None, chosen: int | None, path: Path) -> int:
     """The channel axis of a 4-D ``shape``: the caller's choice, the format's, or a guess from the shape.
 
@@ -206,7 +212,8 @@ def _channel_axis(shape: tuple[int, ...], *, named: int | None, chosen: int | No
             raise UserError(f"{path}: is 4-D (shape {shape}); channel_axis={chosen} is not one of its axes 0..3")
         chosen %= 4
         if named is not None and chosen != named:
-            raise UserError(f"{path}: its format names axis {named} of shape {shape} as the channel axis, not axis {chosen}")
+            raise UserError(f"{path}: its format names axis {named} as the channel axis (shape {shape}{_read_order(path)}), not "
+                            f"axis {chosen}; leave out channel_axis (--channel-axis)")
         return chosen
     if named is not None:
         return named
