@@ -224,7 +224,7 @@ def main() -> None:
     groups_visible = dict(zip(kept, grouped([visible[i] for i in kept])))
     rows[f"true instances of contrast >= {args.visible:g} by shape"] = score(
         [shape_level2(m, inst, groups_visible.get(i, [])) for i, (m, inst) in enumerate(zip(insides, visible))])
-    found_counts, found_ious = {}, {}
+    found_counts, found_ious, by_contrast = {}, {}, {}
     for tau in args.taus:
         found = [instances_of(merged_regions(v, m, s, tau=tau, criterion=args.criterion), min_voxels=args.min_voxels)
                  for v, m, s in zip(volumes, insides, segments)]
@@ -236,11 +236,13 @@ def main() -> None:
         by_truth = [[int(np.bincount(t[2][i], minlength=4)[2:].argmax()) for i in f] for f, t in zip(found, truths)]
         rows[f"found instances grouped by the truth, tau {tau:g}"] = score(
             [shape_level2(m, f, g) for m, f, g in zip(insides, found, by_truth)])
-        ious = []
-        for f, inst in zip(found, true):
-            for t in inst:
-                ious.append(max([(t & i).sum() / (t | i).sum() for i in f], default=0.0))
+        ious, contrasts = [], []
+        for f, inst, v, t in zip(found, true, volumes, truths):
+            for c in inst:
+                ious.append(max([(c & i).sum() / (c | i).sum() for i in f], default=0.0))
+                contrasts.append(contrast(v, c, t[2] == 1))
         found_ious[tau] = (float(np.median(ious)), float(np.mean(np.array(ious) > 0.7)))
+        by_contrast[tau] = _by_contrast(np.array(contrasts), np.array(ious))
         found_counts[tau] = (sum(len(f) for f in found), sum(len(i) for i in true))
     base = np.array(rows["intensity"])
     lines = [f"# Level 2 by shape: {args.kind} set, validation volumes of seed {args.data_seed}, the truth's level-1 object",
@@ -260,6 +262,12 @@ def main() -> None:
         elif name.startswith("true"):
             counts = f"{sum(len(i) for i in true)} / {sum(len(i) for i in true)}"
         lines.append(f"| {name} | {v.mean():.3f} | {diff} | {counts} |")
+    lines += ["", "True organelles by their contrast with the cell (in the cell's standard deviations): how many, and the "
+              "median of each one's best IoU with a found instance, per threshold", "",
+              "| tau | " + " | ".join(f"contrast {lo:g}-{hi:g}" for lo, hi in CONTRAST_BINS) + " |",
+              "|---|" + "---|" * len(CONTRAST_BINS)]
+    for tau, cells in by_contrast.items():
+        lines.append(f"| {tau:g} | " + " | ".join(f"{n}: {m:.2f}" for n, m in cells) + " |")
     text = "\n".join(lines) + "\n"
     print(text)
     print(json.dumps({k: [round(x, 3) for x in v] for k, v in rows.items()}))
@@ -273,6 +281,18 @@ def contrast(volume: np.ndarray, instance: np.ndarray, cell: np.ndarray) -> floa
     if not ring.any():
         return float("inf")
     return float(abs(volume[instance].mean() - volume[ring].mean()) / volume[cell].std())
+
+
+CONTRAST_BINS = ((0.0, 2.0), (2.0, 4.0), (4.0, 7.0), (7.0, float("inf")))
+
+
+def _by_contrast(contrasts: np.ndarray, ious: np.ndarray) -> list[tuple[int, float]]:
+    """(count, median best IoU) of the true organelles in each of :data:`CONTRAST_BINS`."""
+    cells = []
+    for lo, hi in CONTRAST_BINS:
+        inside = (contrasts >= lo) & (contrasts < hi)
+        cells.append((int(inside.sum()), float(np.median(ious[inside])) if inside.any() else float("nan")))
+    return cells
 
 
 def _components(mask: np.ndarray) -> list[np.ndarray]:
