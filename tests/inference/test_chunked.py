@@ -407,14 +407,15 @@ def _error(result):
     return result.output.strip().splitlines()[-1]
 
 
-def test_a_chunk_that_is_not_a_multiple_of_the_tile_or_is_larger_than_the_volume_is_one_line(model_dir, volume_file, tmp_path):
+def test_a_chunk_that_is_not_a_multiple_of_the_tile_is_one_line_and_one_larger_than_the_volume_is_one_chunk(model_dir, volume_file, tmp_path):
     out = tmp_path / "seg"
     assert _error(_segment(volume_file, "-m", model_dir, "-o", out, "--chunk", 100)) == \
         "hypseg: error: --chunk 100 must be a positive multiple of the supervoxel tile (128 voxels)"
-    assert _error(_segment(volume_file, "-m", model_dir, "-o", out, "--chunk", 256)) == \
-        "hypseg: error: --chunk 256 is larger than the volume (20, 34, 28); use at most 128"
     assert not out.exists()
-    assert _segment(volume_file, "-m", model_dir, "-o", out, "--chunk", 128).exit_code == 0  # the advice works
+    assert _segment(volume_file, "-m", model_dir, "-o", out, "--chunk", 128).exit_code == 0
+    assert _segment(volume_file, "-m", model_dir, "-o", tmp_path / "large", "--chunk", 256).exit_code == 0  # 20 x 34 x 28
+    for name in sorted(p.name for p in out.glob("*_k*")):
+        np.testing.assert_array_equal(load_labels(tmp_path / "large" / name), load_labels(out / name))
 
 
 def test_a_zarr_group_without_the_array_named_is_one_line(model_dir, tmp_path):

@@ -48,7 +48,7 @@ def segment(
     device: str = typer.Option("auto", help="auto (CUDA where there is one), cpu, cuda or cuda:N: the embedding, supervoxel means and k-means run there (a tied mixture runs its EM on the CPU)."),
     seed: Optional[int] = typer.Option(None, help="Seed of the clustering (default 0)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a segmentation folder hypseg wrote earlier, with everything in it (no other folder is ever replaced)."),
-    chunk: Optional[int] = typer.Option(None, "--chunk", help="Segment chunk by chunk, boxes of this side (a multiple of the recipe's supervoxel_tile, 128): memory is set by the chunk, not the volume. Chosen by itself, at 128, above 256^3 voxels."),
+    chunk: Optional[int] = typer.Option(None, "--chunk", help="Segment chunk by chunk, boxes of this side (a multiple of the recipe's supervoxel_tile, 128): memory is set by the chunk, not the volume; a volume smaller than a chunk is one. Chosen by itself, at 128, above 256^3 voxels."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Run the chunks on a local Dask cluster of this many worker processes (pip install 'hypseg\\[dask]')."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Run the chunks on the Dask cluster of this scheduler (tcp://host:8786); the output folder must be on a file system its workers share."),
     scheduler_timeout: float = typer.Option(10.0, "--scheduler-timeout", min=0.1, help="Seconds to wait for the --scheduler before giving up."),

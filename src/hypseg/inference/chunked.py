@@ -810,16 +810,13 @@ def work_bytes_per_voxel(config: SegmentConfig, latent_dim: int) -> int:
 
 
 def check_chunk(chunk: int | None, config: SegmentConfig, shapes: Sequence[tuple[int, ...]]) -> int:
-    """The chunk side in voxels (default: the supervoxel tile); a bad one is a one-line error."""
+    """The chunk side in voxels (default: the supervoxel tile); one that is not a multiple of the tile is a one-line
+    error. A volume smaller than a chunk is one chunk (a folder of volumes of several sizes shares one ``--chunk``)."""
     tile = config.supervoxel_tile
     if chunk is None:
         return tile
     if chunk < 1 or chunk % tile:
         raise UserError(f"--chunk {chunk} must be a positive multiple of the supervoxel tile ({tile} voxels)")
-    for shape in shapes:  # one tile always works: a volume smaller than a chunk is one chunk
-        if chunk > max(max(shape), tile):
-            largest = max(tile, max(shape) // tile * tile)
-            raise UserError(f"--chunk {chunk} is larger than the volume {tuple(shape)}; use at most {largest}")
     return chunk
 
 
