@@ -189,7 +189,9 @@ class DaskExecutor:
             self._cluster = _local_cluster(int(workers))
             try:
                 self.client = Client(self._cluster)
-                self.client.run(_quiet_cancelled_tasks)
+                from hypseg.inference._dask_worker import QuietWorker
+
+                self.client.register_plugin(QuietWorker())  # on every worker, one the nanny restarts included
             except BaseException:
                 self._cluster.close()
                 raise
@@ -267,17 +269,10 @@ def _local_cluster(workers: int):
         os.environ.update(saved)
 
 
-def _quiet_cancelled_tasks() -> None:
-    """In a worker of hypseg's own cluster: no warning for a task cancelled by closing the cluster mid-run (an
-    interrupted run closes it with its chunks under way, and says itself what was kept)."""
-    import logging
-
-    logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
-
-
 @contextlib.contextmanager
 def _workers_ignore_interrupts():
-    """Ctrl+C ignored while the cluster's worker processes start, so that they inherit the ignored signal.
+    """Ctrl+C ignored while the cluster's worker processes start, so that they inherit the ignored signal (until
+    :class:`hypseg.inference._dask_worker.QuietWorker` ignores it in each, a restarted one included).
 
     A terminal sends Ctrl+C's SIGINT to every process of the foreground group, workers included: each would stop with
     a KeyboardInterrupt traceback of its own while this process, which alone decides what an interrupt means, keeps
@@ -291,7 +286,7 @@ def _workers_ignore_interrupts():
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGINT, signal.default_int_handler if handler is None else handler)  # None: set outside Python
 
 
 def executor_for(*, workers: int | None = None, scheduler: str | None = None, timeout: float = 10.0,
