@@ -3,8 +3,9 @@
 A bar redraws itself with carriage returns; written to a log file or a pipe, every redraw becomes a
 line of its own. :func:`progress` therefore shows a bar only when the stream is a terminal and
 otherwise prints one line when a stage ends (``training: 600/600 step in 41.3 s``); a stage that fails prints none.
-A stage still running a minute after its last line prints how far it got (``embedding: 3/8 chunk after 61.2 s``),
-so the log of a long run in the background shows that it moves; inner stages (``leave=False``, such as a volume's
+A stage still running prints how far it got when a unit finishes a minute or more after its last line
+(``embedding: 3/8 chunk after 61.2 s``), so the log of a long run in the background shows that it moves (a single
+long unit prints nothing until it ends); inner stages (``leave=False``, such as a volume's
 tiles) print only these lines, no closing one. This module imports nothing from hypseg.
 """
 

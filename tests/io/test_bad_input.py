@@ -65,6 +65,18 @@ def test_values_that_float32_would_flatten_are_refused(tmp_path, dtype, offset, 
     assert np.ptp(np.asarray(load_volume(path).array)) == pytest.approx(spread * 1e4, rel=1e-3)
 
 
+@pytest.mark.parametrize("scale, expected", [
+    (1e39, "its values reach 5e+39, beyond float32's largest 3.4e+38 (the type hypseg works in); scale them down and save it again"),
+    (1e-46, "its values span only 4e-46 at a size of 5e-46, too little for float32 (the type hypseg works in, 24 bits); "
+            "scale them up and save it again"),
+])
+def test_values_beyond_float32s_range_are_refused_with_the_remedy(tmp_path, scale, expected):
+    path = tmp_path / "far.npy"
+    np.save(path, np.linspace(1.0, 5.0, 512).reshape(8, 8, 8) * scale)
+    with pytest.raises(ValueError, match=_msg(path, expected)):
+        load_volume(path)
+
+
 def test_two_d_image(tmp_path):
     path = tmp_path / "slice.npy"
     np.save(path, np.random.default_rng(0).normal(size=(16, 16)))

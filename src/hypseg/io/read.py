@@ -255,10 +255,16 @@ def _check_float32(dtype: np.dtype, lo: float, hi: float, *, path: Path) -> None
     if np.result_type(dtype, np.float32) == np.float32:
         return
     size = max(abs(lo), abs(hi))
+    largest = float(np.finfo(np.float32).max)
+    if size > largest:
+        raise UserError(f"{path}: its values reach {size:g}, beyond float32's largest {largest:.3g} (the type hypseg works "
+                        "in); scale them down and save it again")
     steps = (hi - lo) / float(np.spacing(np.float32(size)))
     if steps < _FLOAT32_STEPS:
+        remedy = ("subtract an offset (e.g. the volume's mean)" if hi - lo < size / 2
+                  else "scale them up")  # a range that is all of its size: too small, not too far from zero
         raise UserError(f"{path}: its values span only {hi - lo:g} at a size of {size:g}, too little for float32 (the type "
-                        f"hypseg works in, 24 bits); subtract an offset (e.g. the volume's mean) and save it again")
+                        f"hypseg works in, 24 bits); {remedy} and save it again")
 
 
 def _positive_spacing(spacing: tuple[float, ...]) -> tuple[float, float, float]:
