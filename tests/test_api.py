@@ -257,9 +257,16 @@ def test_train_and_segment_keep_freed_memory_before_their_work_as_the_command_li
     assert calls[-2:] == ["kept", "ran"]
 
 
-def test_segment_names_a_volume_that_is_not_3d_before_anything_else(tmp_path):
+def test_segment_names_a_volume_that_is_not_3d_or_cannot_be_normalised_before_anything_else(tmp_path):
     image = generate_volume(np.random.default_rng(0), config=SyntheticConfig.scaled(16)).image
     model = hypseg.train(image, out=tmp_path / "run", recipe=smoke10(), progress=False)
     for flat in (np.zeros((20, 20), np.float32), np.random.default_rng(1).normal(size=(20, 20)).astype(np.float32)):
         with pytest.raises(UserError, match=r"^volume 0 must be 3-D \(Z, Y, X\), got shape \(20, 20\)$"):
             hypseg.segment(flat, model)
+    sparse = np.zeros((16, 16, 16), np.float32)
+    sparse[5:7, 5:7, 5:7] = 1.0
+    with pytest.raises(UserError, match=r"^volume 1: percentile normalisation: the percentiles 1 and 99 are equal \(0\)"):
+        hypseg.segment([image, sparse], model)
+    with pytest.raises(UserError, match=r"^validation volume 0: percentile normalisation: "):
+        hypseg.train(image, out=tmp_path / "run2", recipe=smoke10(), validation=[sparse], progress=False)
+    assert not (tmp_path / "run2").exists()

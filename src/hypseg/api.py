@@ -24,7 +24,7 @@ import numpy as np
 from hypseg.config import RunConfig, SegmentConfig, check_sides, clip_patch_sides, segment_preset, training_recipe
 from hypseg.config.recipes import clip_note
 from hypseg._words import count
-from hypseg.errors import UserError
+from hypseg.errors import UserError, named
 from hypseg.inference.model_io import TrainedModel, load_model
 from hypseg.inference.recipe import RecipeResult
 from hypseg.inference.recipe import segment as _segment
@@ -119,9 +119,12 @@ def train(
     note = clip_note(config, clipped)
     if note:
         print(note, file=sys.stderr)
-    train_set = [normalise(a, config=clipped.data) for a in arrays]
-    val_set = [normalise(a, config=clipped.data) for a in checked] or None
-    result = Trainer(clipped, train_set, run_dir=out, validation=val_set, progress=progress, on_step=on_step).fit(resume=resume)
+    train_set, val_set = [], []
+    for what, given, normalised in (("volume", arrays, train_set), ("validation volume", checked, val_set)):
+        for i, a in enumerate(given):
+            with named(f"{what} {i}"):
+                normalised.append(normalise(a, config=clipped.data))
+    result = Trainer(clipped, train_set, run_dir=out, validation=val_set or None, progress=progress, on_step=on_step).fit(resume=resume)
     return TrainedModel(result.model.eval(), result.config, Path(result.run_dir), result.collapsed,
                         embeds_alike=result.embeds_alike)
 
@@ -171,7 +174,11 @@ def segment(
         if array.ndim != 3:
             raise UserError(f"volume {i} must be 3-D (Z, Y, X), got shape {tuple(array.shape)}")
         check_sides(array.shape, what=f"volume {i}")
-    arrays = [model.normalise(a) for a in arrays]
+    normalised = []
+    for i, array in enumerate(arrays):
+        with named(f"volume {i}"):
+            normalised.append(model.normalise(array))
+    arrays = normalised
     device = str(next(model.network.parameters()).device) if device is None else resolve_device(device)
     return _segment(arrays, model, config, device=device, progress=progress)
 

@@ -22,13 +22,14 @@ def file_stem(path: Path) -> str:
     """The name of a volume file without its format's suffix, nor the ``.ome`` that an OME-TIFF or OME-Zarr name
     puts before it: what a label map's name starts with (``cell.ome.tif`` -> ``cell``, ``brain.nii.gz`` -> ``brain``).
 
-    >>> file_stem(Path("cell.ome.tif")), file_stem(Path("brain.nii.gz")), file_stem(Path("tomo.rec"))
-    ('cell', 'brain', 'tomo')
+    >>> file_stem(Path("cell.ome.tif")), file_stem(Path("brain.nii.gz")), file_stem(Path("scan.ome.npy"))
+    ('cell', 'brain', 'scan.ome')
     """
     name = Path(path).name
     suffix = full_suffix(Path(path))
     stem = name[: len(name) - len(suffix)] if suffix else name
-    return stem[: -len(".ome")] if stem.lower().endswith(".ome") and len(stem) > len(".ome") else stem
+    ome = suffix in (".tif", ".tiff", ".zarr") and stem.lower().endswith(".ome") and len(stem) > len(".ome")
+    return stem[: -len(".ome")] if ome else stem
 
 
 @contextlib.contextmanager
