@@ -10,10 +10,17 @@ truth's level-1 object for every row, so that only level 2's stage inside the ob
 - ``true instances by shape``: every true organelle (a connected component of vesicle or mitochondrion, holes filled)
   is one region, and the regions of a volume are grouped by shape (below) into 2 groups; the cell takes the rest.
   The bound of a shape stage whose instances are exact;
-- ``found instances by shape, tau T``: the supervoxels inside the object merged, nearest pair of neighbours first,
-  while their regions' mean intensities differ by less than T (units of the normalised volume); the largest
-  region is the cell, every other region of at least ``--min-voxels`` voxels (holes filled, so a region takes in
-  what it encloses) an instance, grouped by shape; smaller regions go to the cell.
+- ``true instances of contrast >= C by shape``: only the true organelles that differ from the cell around them by at
+  least C of the cell's standard deviations (``--visible``), the others left to the cell: a perfect detector of what
+  the image shows;
+- ``found instances by shape, tau T``: the supervoxels inside the object merged, weakest pair of neighbours first,
+  while the pair's weight is below T (``--criterion``: the difference of their mean intensities, in units of the
+  normalised volume; Ward's cost; the gradient on their shared faces; or, instead of merging, the connected
+  components of the intensity clustering into T clusters); the largest region is the cell, every other region of at
+  least ``--min-voxels`` voxels (holes filled, so a region takes in what it encloses) an instance, grouped by shape;
+  smaller regions go to the cell;
+- ``found instances grouped by the truth, tau T``: the same instances, each given the kind most of its voxels are
+  (or left to the cell where most are the cell's): the bound of this detector with no error of grouping.
 
 Shape, per instance: the share of its bounding box it fills (a box's 1, a ball's 0.52) and its voxel count (log).
 A volume's instances are split in 2 groups by k-means on these two, standardised over all instances of the
@@ -21,7 +28,7 @@ split (a volume with one instance puts it in the group of the nearer pooled cent
 benchmark does: DICE per class after Hungarian matching of the 4 labels (outside, cell, 2 groups) to level 2's
 classes, averaged over the volumes, with each row's paired difference from the ``intensity`` row.
 
-    python -m benchmarks.shape_probe --kind regular --taus 0.2 0.4 0.6 --out benchmarks/results/shape_probe.md
+    python -m benchmarks.shape_probe --kind regular --criterion means --taus 0.1 0.2 0.3
 """
 
 from __future__ import annotations
@@ -186,11 +193,13 @@ def grouped(volume_instances: list[list[np.ndarray]]) -> list[list[int]]:
 
 
 def shape_level2(inside: np.ndarray, instances: list[np.ndarray], groups: list[int]) -> np.ndarray:
-    """Outside 0, cell 1, instance groups 2 and 3 (a larger instance first, so a smaller one inside it stays its own)."""
+    """Outside 0, cell 1, instance groups 2 and 3 (a larger instance first, so a smaller one inside it stays its own);
+    an instance of group -1 is left to the cell."""
     out = np.zeros(inside.shape, dtype=np.int64)
     out[inside] = 1
     for mask, g in zip(instances, groups):
-        out[mask & inside] = 2 + g
+        if g >= 0:
+            out[mask & inside] = 2 + g
     return out
 
 
@@ -221,7 +230,7 @@ def main() -> None:
     visible = [[c for c in inst if contrast(v, c, t[2] == 1) >= args.visible] for v, inst, t in zip(volumes, true, truths)]
     counts_visible = sum(len(i) for i in visible)
     kept = [i for i, inst in enumerate(visible) if inst]
-    groups_visible = dict(zip(kept, grouped([visible[i] for i in kept])))
+    groups_visible = dict(zip(kept, grouped([visible[i] for i in kept]))) if kept else {}
     rows[f"true instances of contrast >= {args.visible:g} by shape"] = score(
         [shape_level2(m, inst, groups_visible.get(i, [])) for i, (m, inst) in enumerate(zip(insides, visible))])
     found_counts, found_ious, by_contrast = {}, {}, {}
@@ -233,7 +242,7 @@ def main() -> None:
         it = iter(groups)
         rows[f"found instances by shape, tau {tau:g}"] = score(
             [shape_level2(m, f, next(it) if f else []) for m, f in zip(insides, found)])
-        by_truth = [[int(np.bincount(t[2][i], minlength=4)[2:].argmax()) for i in f] for f, t in zip(found, truths)]
+        by_truth = [[_truth_group(t[2][i]) for i in f] for f, t in zip(found, truths)]
         rows[f"found instances grouped by the truth, tau {tau:g}"] = score(
             [shape_level2(m, f, g) for m, f, g in zip(insides, found, by_truth)])
         ious, contrasts = [], []
@@ -273,6 +282,13 @@ def main() -> None:
     print(json.dumps({k: [round(x, 3) for x in v] for k, v in rows.items()}))
     if args.out:
         args.out.write_text(text)
+
+
+def _truth_group(classes: np.ndarray) -> int:
+    """The organelle kind most of a found instance's voxels belong to (0 vesicle, 1 mitochondrion), or -1 (the cell)
+    where most of them are the cell's."""
+    counts = np.bincount(classes, minlength=4)
+    return int(counts[2:].argmax()) if counts[2:].sum() > counts[1] else -1
 
 
 def contrast(volume: np.ndarray, instance: np.ndarray, cell: np.ndarray) -> float:
