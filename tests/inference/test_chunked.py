@@ -193,6 +193,33 @@ def test_a_local_clusters_workers_ignore_ctrl_c_and_stay_quiet_about_cancelled_t
     assert signal.getsignal(signal.SIGINT) is before
 
 
+def test_the_nannys_kill_warning_is_dropped_and_its_other_lines_kept():
+    """Closing a cluster of busy workers (an interrupted run) has each nanny warn that it kills its worker, maybe after
+    the close returned; hypseg's own line says what happened."""
+    import logging
+
+    import distributed  # noqa: F401  (Dask's logging set up, as in a run)
+
+    chunked._quiet_nanny_kills()
+    chunked._quiet_nanny_kills()
+    nanny = logging.getLogger("distributed.nanny")
+    assert sum(isinstance(f, chunked._NannyKills) for f in nanny.filters) == 1
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    handler = Keep(level=logging.WARNING)
+    nanny.addHandler(handler)
+    try:
+        nanny.warning("Worker process still alive after %.1f seconds, killing", 4.0)
+        nanny.warning("Restarting worker")
+    finally:
+        nanny.removeHandler(handler)
+    assert seen == ["Restarting worker"]
+
+
 def test_a_local_cluster_does_not_reach_for_dasks_dashboard_port():
     """Another cluster (a second hypseg run, a notebook) may hold port 8787; Dask would warn that it moves."""
     import socket

@@ -3,7 +3,9 @@
 
 def main() -> None:
     from hypseg._malloc import keep_freed_memory
+    from hypseg.cli._errors import stop_on_sigterm
     from hypseg.cli.app import app
 
     keep_freed_memory()  # the process is ours: keep freed blocks rather than fault fresh pages in (hypseg._malloc)
+    stop_on_sigterm()  # kill PID stops a command as Ctrl+C does
     app()

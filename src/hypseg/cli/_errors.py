@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 import warnings
 from typing import Callable, TypeVar
@@ -17,6 +18,27 @@ F = TypeVar("F", bound=Callable[..., object])
 #: Exceptions that mean "the input or an option is wrong", never "hypseg has a bug". A plain
 #: ValueError (numpy's, torch's, or an internal check's) is not among them and keeps its traceback.
 USER_ERRORS = (UserError, FileNotFoundError, FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill PID``, a batch scheduler stopping a job) raised where the process is, as Ctrl+C is: the command
+    then stops as it does on Ctrl+C (a chunked run keeps its chunks and says so, no temporary output is left), and
+    exits with status 143 (128 + 15)."""
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM raise :class:`Terminated` in this process (the command line's main thread) instead of ending it at
+    once, which left half-made temporary folders and said nothing."""
+
+    def terminated(signum, frame):
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, terminated)
+
+
+def interrupted_status(err: KeyboardInterrupt) -> int:
+    """The exit status of a command stopped by Ctrl+C (130) or SIGTERM (143)."""
+    return 128 + (signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
 
 
 def user_errors(func: F) -> F:

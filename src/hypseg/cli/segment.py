@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from hypseg.cli._errors import user_errors
+from hypseg.cli._errors import interrupted_status, user_errors
 from hypseg.cli._options import CHANNEL, CHANNEL_AXIS
 from hypseg._words import CONTRAST_NOTE, RETRIED_NOTE, count
 from hypseg.config import SEGMENT_PRESETS
@@ -122,12 +122,12 @@ def segment(
                                  overwrite=overwrite, progress=progress, chunk=chunk, workers=workers, scheduler=scheduler,
                                  scheduler_timeout=scheduler_timeout, resume=resume, channel=channel,
                                  channel_axis=channel_axis, save_embedding=embedding)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stopped:
         from hypseg.inference.pipeline import work_folder
 
         if not work_folder(out).exists():  # a chunked run that kept its chunks has said where and how to go on
             print(f"hypseg: interrupted; nothing was written to {out}", file=sys.stderr)
-        raise typer.Exit(code=130) from None
+        raise typer.Exit(code=interrupted_status(stopped)) from None
     typer.echo(f"segmented {count(len(manifest['cases']), 'volume')} at k = {manifest['clusters']} into {out}")
     fallen = [case["name"] for case in manifest["cases"] if case.get("clustered_voxels")]
     if fallen:

@@ -13,7 +13,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 import typer
 
-from hypseg.cli._errors import user_errors
+from hypseg.cli._errors import interrupted_status, user_errors
 from hypseg.cli._options import CHANNEL, CHANNEL_AXIS
 from hypseg._words import count
 from hypseg.errors import UserError
@@ -101,9 +101,9 @@ def train(
             check_sides(shape, what=f"{case.image}: volume", to="train on")
     try:
         result = _train(run, training, validation, out=out, resume=resume, progress=progress)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stopped:
         print(f"hypseg: {interrupted_note(out, steps=run.train.steps)}", file=sys.stderr)
-        raise typer.Exit(code=130) from None
+        raise typer.Exit(code=interrupted_status(stopped)) from None
     if held is not None and held == result.step:
         typer.echo(f"{result.run_dir} already held all {count(held, 'step')}: nothing was trained; pass --steps with more "
                    "to train longer")

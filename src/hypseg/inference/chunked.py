@@ -51,6 +51,7 @@ import dataclasses
 import functools
 import itertools
 import json
+import logging
 import os
 import shutil
 import signal
@@ -186,6 +187,7 @@ class DaskExecutor:
         else:
             if workers is None or workers < 1:
                 raise UserError(f"--workers must be >= 1, got {workers}")
+            _quiet_nanny_kills()
             self._cluster = _local_cluster(int(workers))
             try:
                 self.client = Client(self._cluster)
@@ -224,20 +226,10 @@ class DaskExecutor:
                 future.release()
 
     def close(self) -> None:
-        """Stops the client and a local cluster. Closing a local cluster whose workers are still busy (an interrupted
-        run) has the nanny kill them after a few seconds, with a warning each that says nothing the run's own message
-        does not; Dask's warnings are held back while the cluster closes."""
+        """Stops the client and a local cluster."""
         self.client.close()
         if self._cluster is not None:
-            import logging
-
-            quiet = logging.getLogger("distributed")
-            level = quiet.level
-            quiet.setLevel(logging.ERROR)
-            try:
-                self._cluster.close()
-            finally:
-                quiet.setLevel(level)
+            self._cluster.close()
 
 
 def _local_cluster(workers: int):
@@ -248,8 +240,6 @@ def _local_cluster(workers: int):
     environment is put back as it was once the cluster is up, so that what this process starts later does not inherit
     it (a nanny that restarts its worker writes it here again). As in Dask, a variable already set in this process's
     environment wins over the start environment's value."""
-    import logging
-
     import dask
     from distributed import LocalCluster
     from distributed.worker_memory import parse_memory_limit
@@ -267,6 +257,22 @@ def _local_cluster(workers: int):
         for name in os.environ.keys() - saved.keys():
             del os.environ[name]
         os.environ.update(saved)
+
+
+class _NannyKills(logging.Filter):
+    """Drops the nanny's "Worker process still alive after 4.0 seconds, killing": closing a local cluster whose workers
+    are busy (an interrupted run) has each nanny kill its worker, and the warning, logged from the cluster's own
+    thread, can come after the close returned; it says nothing the run's own message does not."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Worker process still alive after")
+
+
+def _quiet_nanny_kills() -> None:
+    """Put :class:`_NannyKills` on Dask's nanny logger, once per process."""
+    nanny = logging.getLogger("distributed.nanny")
+    if not any(isinstance(f, _NannyKills) for f in nanny.filters):
+        nanny.addFilter(_NannyKills())
 
 
 @contextlib.contextmanager
