@@ -71,9 +71,18 @@ class _Clock:
         return self.now
 
 
-def test_off_a_terminal_a_long_stage_prints_how_far_it_got_once_a_minute(monkeypatch):
+@pytest.fixture
+def clock(monkeypatch):
+    """A clock the test moves, and a process that has printed no stage line yet."""
+    from hypseg import progress as module
+
     clock = _Clock()
     monkeypatch.setattr("hypseg.progress.time.perf_counter", clock)
+    monkeypatch.setattr(module, "_SILENCE", module._Silence())
+    return clock
+
+
+def test_off_a_terminal_a_long_stage_prints_how_far_it_got_once_a_minute(clock):
     log = io.StringIO()
     for _ in progress(range(5), desc="embedding", unit="chunk", stream=log):
         clock.now += 25.0  # each chunk takes 25 s: a line after chunk 3 (75 s); the closing one after chunk 5
@@ -86,10 +95,24 @@ def test_off_a_terminal_a_long_stage_prints_how_far_it_got_once_a_minute(monkeyp
     assert log.getvalue().splitlines() == ["training: 2/4 step after 80.0 s", "training: 4/4 step in 160.0 s"]
 
 
-def test_a_long_inner_stage_prints_its_running_lines_but_no_closing_one(monkeypatch):
-    clock = _Clock()
-    monkeypatch.setattr("hypseg.progress.time.perf_counter", clock)
+def test_a_long_inner_stage_prints_its_running_lines_but_no_closing_one(clock):
     log = io.StringIO()
     for _ in progress(range(3), desc="embedding at p = 5", unit="tile", leave=False, stream=log):
         clock.now += 100.0
     assert log.getvalue().splitlines() == ["embedding at p = 5: 1/3 tile after 100.0 s", "embedding at p = 5: 2/3 tile after 200.0 s"]
+
+
+def test_the_minute_runs_from_the_last_line_of_any_stage_or_the_start_of_the_outermost(clock):
+    """One volume: its outer stage counts no unit for minutes while its patch sides' tile stages, one after the
+    other, each shorter than a minute from its own start, run inside it."""
+    log = io.StringIO()
+    with progress(total=1, desc="embedding", unit="vol", stream=log) as volumes:
+        for _ in progress(range(3), desc="embedding at p = 10", unit="tile", leave=False, stream=log):
+            clock.now += 8.0  # 24 s: no line
+        for _ in progress(range(6), desc="embedding at p = 5", unit="tile", leave=False, stream=log):
+            clock.now += 10.0  # tiles end at 34, 44, 54, 64, 74, 84 s
+        volumes.update(1)
+    assert log.getvalue().splitlines() == ["embedding at p = 5: 4/6 tile after 40.0 s", "embedding: 1/1 vol in 84.0 s"]
+    from hypseg import progress as module
+
+    assert not list(module._SILENCE.running)  # every stage closed

@@ -3,9 +3,10 @@
 A bar redraws itself with carriage returns; written to a log file or a pipe, every redraw becomes a
 line of its own. :func:`progress` therefore shows a bar only when the stream is a terminal and
 otherwise prints one line when a stage ends (``training: 600/600 step in 41.3 s``); a stage that fails prints none.
-A stage still running prints how far it got when a unit finishes a minute or more after its last line
+A stage still running prints how far it got when one of its units finishes a minute or more after the last line of
+any stage, or after the start of the outermost stage still running if none printed since
 (``embedding: 3/8 chunk after 61.2 s``), so the log of a long run in the background shows that it moves (a single
-long unit prints nothing until it ends); inner stages (``leave=False``, such as a volume's
+long unit with no stage inside it prints nothing until it ends); inner stages (``leave=False``, such as a volume's
 tiles) print only these lines, no closing one. This module imports nothing from hypseg.
 """
 
@@ -13,11 +14,28 @@ from __future__ import annotations
 
 import sys
 import time
+import weakref
 from typing import IO, Any, Iterable, Iterator
 
 __all__ = ["progress"]
 
 _EVERY = 60.0  # seconds between a running stage's lines off a terminal
+
+
+class _Silence:
+    """When the process last printed a stage's line, and the off-terminal stages still running: a running line is due
+    when a minute passed since the later of that line and the earliest start of a running stage, whichever stage
+    prints it (an outer stage of one volume counts no units while the tile stages inside it do)."""
+
+    def __init__(self) -> None:
+        self.printed = float("-inf")
+        self.running: "weakref.WeakSet[_Lines]" = weakref.WeakSet()
+
+    def since(self) -> float:
+        return max(self.printed, min((stage._start for stage in self.running), default=float("-inf")))
+
+
+_SILENCE = _Silence()
 
 
 def progress(
@@ -75,15 +93,15 @@ def progress(
 
 
 class _Lines:
-    """The off-terminal reporter: counts units, prints a line when ``_EVERY`` seconds passed since the last one and
-    one when the stage closes."""
+    """The off-terminal reporter: counts units, prints a line when a unit ends ``_EVERY`` seconds or more after the
+    process's last line (:class:`_Silence`) and one when the stage closes."""
 
     def __init__(self, iterable, *, total, desc, unit, initial, leave, stream):
         self.iterable, self.total, self.desc, self.unit = iterable, total, desc, unit
         self.n, self.leave, self.stream = initial, leave, stream
         self.postfix: dict[str, Any] = {}
         self._start, self._closed = time.perf_counter(), False
-        self._last = self._start
+        _SILENCE.running.add(self)
 
     def __iter__(self) -> Iterator:
         try:
@@ -91,7 +109,7 @@ class _Lines:
                 yield item
                 self.update(1)
         except BaseException:  # the stage failed (or was left): no line says it ended
-            self._closed = True
+            self._end()
             raise
         self.close()
 
@@ -102,15 +120,22 @@ class _Lines:
         if kind is None:
             self.close()
         else:  # the stage failed: no line says it ended
-            self._closed = True
+            self._end()
+
+    def _end(self) -> None:
+        self._closed = True
+        _SILENCE.running.discard(self)
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+        _SILENCE.printed = time.perf_counter()
 
     def update(self, n: int = 1) -> None:
         self.n += n
         now = time.perf_counter()
         finished = self.total is not None and self.n >= self.total  # its closing line follows
-        if not self._closed and not finished and now - self._last >= _EVERY:
-            self._last = now
-            print(f"{self.desc}: {self._count()} {self.unit} after {now - self._start:.1f} s", file=self.stream, flush=True)
+        if not self._closed and not finished and now - _SILENCE.since() >= _EVERY:
+            self._print(f"{self.desc}: {self._count()} {self.unit} after {now - self._start:.1f} s")
 
     def _count(self) -> str:
         return f"{self.n}/{self.total}" if self.total is not None else f"{self.n}"
@@ -121,8 +146,8 @@ class _Lines:
     def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
+        self._end()
         if not self.leave:
             return
         extra = "".join(f", {k}={v}" for k, v in self.postfix.items())
-        print(f"{self.desc}: {self._count()} {self.unit} in {time.perf_counter() - self._start:.1f} s{extra}", file=self.stream, flush=True)
+        self._print(f"{self.desc}: {self._count()} {self.unit} in {time.perf_counter() - self._start:.1f} s{extra}")
