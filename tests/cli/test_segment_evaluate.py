@@ -292,47 +292,38 @@ def test_the_command_line_notes_how_level_1_found_its_object_where_no_field_of_v
         "contrast (small objects scattered through the image)"]
 
 
-def test_an_interrupted_segmentation_says_nothing_was_written(model_dir, tmp_path, monkeypatch):
+@pytest.mark.parametrize("stop, status", [("ctrl-c", 130), ("sigterm", 143)])
+def test_an_interrupted_segmentation_says_nothing_was_written(model_dir, tmp_path, monkeypatch, stop, status):
+    """Ctrl+C, or SIGTERM (kill PID, a batch scheduler's stop), which the command line raises as Ctrl+C is raised:
+    it ended the process at once, saying nothing and leaving a temporary output folder behind for good."""
+    from hypseg.cli._errors import Terminated
     from hypseg.inference import pipeline
 
     def interrupted(*args, **kwargs):
-        raise KeyboardInterrupt
+        raise Terminated if stop == "sigterm" else KeyboardInterrupt
 
     save_volume(_volume(0), path=tmp_path / "v.nii.gz")
     monkeypatch.setattr(pipeline, "segment", interrupted)
     result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "seg")
-    assert result.exit_code == 130
+    assert result.exit_code == status
     assert result.stderr == f"hypseg: interrupted; nothing was written to {tmp_path / 'seg'}\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.nii.gz"]
 
 
-def test_sigterm_stops_a_command_as_ctrl_c_does_with_status_143(model_dir, tmp_path, monkeypatch):
-    """kill PID (a batch scheduler's stop) ended the process at once: no message, and a temporary output folder left
-    behind for good. The command line turns it into the interrupt path."""
+def test_the_command_line_raises_sigterm_where_the_process_is():
     import os
     import signal
 
     from hypseg.cli._errors import Terminated, stop_on_sigterm
-    from hypseg.inference import pipeline
 
     before = signal.getsignal(signal.SIGTERM)
     try:
         stop_on_sigterm()
         with pytest.raises(Terminated):
             os.kill(os.getpid(), signal.SIGTERM)
-            signal.sigtimedwait([], 0)  # let the handler run here
+            signal.sigtimedwait([], 0)  # a call that lets the handler run here
     finally:
         signal.signal(signal.SIGTERM, before)
-
-    def terminated(*args, **kwargs):
-        raise Terminated
-
-    save_volume(_volume(0), path=tmp_path / "v.nii.gz")
-    monkeypatch.setattr(pipeline, "segment", terminated)
-    result = _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", tmp_path / "seg")
-    assert result.exit_code == 143
-    assert result.stderr == f"hypseg: interrupted; nothing was written to {tmp_path / 'seg'}\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.nii.gz"]  # no temporary folder either
 
 
 def test_a_patch_side_the_model_cannot_embed_is_refused_before_any_work(model_dir, tmp_path):
