@@ -310,20 +310,54 @@ def test_an_interrupted_segmentation_says_nothing_was_written(model_dir, tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v.nii.gz"]
 
 
-def test_the_command_line_raises_sigterm_where_the_process_is():
+@pytest.mark.parametrize("typer_ends_it", [True, False])
+def test_sigterm_ends_the_command_line_with_143_and_a_second_one_is_ignored(monkeypatch, typer_ends_it):
+    """Any command: Typer ends one stopped by Ctrl+C with 130, which the command line makes 143 after SIGTERM; a second
+    SIGTERM during the clean-up must not cut it short."""
     import os
     import signal
 
-    from hypseg.cli._errors import Terminated, stop_on_sigterm
+    import hypseg.cli as cli
+    from hypseg.cli import _errors
+    from hypseg.cli import app as commands
 
-    before = signal.getsignal(signal.SIGTERM)
-    try:
-        stop_on_sigterm()
-        with pytest.raises(Terminated):
+    monkeypatch.setattr("hypseg._malloc.keep_freed_memory", lambda: None)
+    monkeypatch.setattr(_errors, "_TERMINATED", [False])
+    monkeypatch.delenv("TORCHELASTIC_RUN_ID", raising=False)
+
+    def command():
+        assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN)  # main's handler: safe to send
+        try:
             os.kill(os.getpid(), signal.SIGTERM)
             signal.sigtimedwait([], 0)  # a call that lets the handler run here
+        except KeyboardInterrupt:
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGTERM)  # during the clean-up: ignored
+            if typer_ends_it:
+                raise SystemExit(130) from None
+            raise
+
+    monkeypatch.setattr(commands, "app", command)
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as done:
+            cli.main()
     finally:
         signal.signal(signal.SIGTERM, before)
+    assert done.value.code == 143
+
+
+def test_under_torchrun_a_rank_keeps_sigterms_default(monkeypatch):
+    """torchrun's agent stops its ranks with SIGTERM, then SIGKILL: a rank blocked in a collective never reaches a
+    Python handler."""
+    import signal
+
+    from hypseg.cli._errors import stop_on_sigterm
+
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "run")
+    before = signal.getsignal(signal.SIGTERM)
+    stop_on_sigterm()
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_a_patch_side_the_model_cannot_embed_is_refused_before_any_work(model_dir, tmp_path):

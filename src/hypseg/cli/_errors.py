@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import sys
 import warnings
@@ -26,11 +27,21 @@ class Terminated(KeyboardInterrupt):
     exits with status 143 (128 + 15)."""
 
 
+_TERMINATED = [False]  # whether this process got SIGTERM
+
+
 def stop_on_sigterm() -> None:
     """Make SIGTERM raise :class:`Terminated` in this process (the command line's main thread) instead of ending it at
-    once, which left half-made temporary folders and said nothing."""
+    once, which left half-made temporary folders and said nothing. A second SIGTERM is ignored, so that it cannot cut
+    the clean-up the first one started short (SIGKILL still ends the process). Under torchrun, whose agent stops its
+    ranks with SIGTERM and SIGKILL 30 s later, a rank keeps the default: one blocked in a collective would never reach
+    the handler, and the others would say "interrupted" beside the failure that stopped them."""
+    if os.environ.get("TORCHELASTIC_RUN_ID"):
+        return
 
     def terminated(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _TERMINATED[0] = True
         raise Terminated
 
     signal.signal(signal.SIGTERM, terminated)
@@ -39,6 +50,11 @@ def stop_on_sigterm() -> None:
 def interrupted_status(err: KeyboardInterrupt) -> int:
     """The exit status of a command stopped by Ctrl+C (130) or SIGTERM (143)."""
     return 128 + (signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT)
+
+
+def exit_status(code: object) -> object:
+    """The exit status of the command line: 143 where SIGTERM stopped a command that Typer ended as on Ctrl+C (130)."""
+    return 128 + signal.SIGTERM if _TERMINATED[0] and code == 128 + signal.SIGINT else code
 
 
 def user_errors(func: F) -> F:
