@@ -810,7 +810,7 @@ def work_bytes_per_voxel(config: SegmentConfig, latent_dim: int) -> int:
             + 4 * int(config.band_on_intensity))
 
 
-def check_chunk(chunk: int | None, config: SegmentConfig, shapes: Sequence[tuple[int, ...]]) -> int:
+def check_chunk(chunk: int | None, config: SegmentConfig) -> int:
     """The chunk side in voxels (default: the supervoxel tile); one that is not a multiple of the tile is a one-line
     error. A volume smaller than a chunk is one chunk (a folder of volumes of several sizes shares one ``--chunk``)."""
     tile = config.supervoxel_tile
@@ -868,7 +868,7 @@ def segment_chunked(
     clock = _Clock()
     executor = executor or LocalExecutor()
     shapes = [tuple(int(n) for n in v.shape) for v in volumes]
-    chunk = check_chunk(chunk, config, shapes)
+    chunk = check_chunk(chunk, config)
     _MODELS[(str(Path(model_dir).resolve()), device)] = model
     data_config = model.config.data
     grids, stats, scales = [], [], []

@@ -321,7 +321,7 @@ def _segment_chunked(cases, volumes, *, model, model_dir, out: Path, config: Seg
     """:func:`segment_files` chunk by chunk (:mod:`hypseg.inference.chunked`)."""
     for case, volume in zip(cases, volumes):
         _check_size(case, volume.shape)
-    check_chunk(chunk, config, [v.shape for v in volumes])
+    check_chunk(chunk, config)
     work = work_folder(out)
     if work.exists() and not finished_chunks(work):  # stopped before its first chunk: nothing to keep
         shutil.rmtree(work)
