@@ -46,7 +46,6 @@ single-process ones; only a different torch thread count may move an embedding i
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import itertools
@@ -54,8 +53,6 @@ import json
 import logging
 import os
 import shutil
-import signal
-import threading
 import time
 import uuid
 import warnings
@@ -187,12 +184,12 @@ class DaskExecutor:
         else:
             if workers is None or workers < 1:
                 raise UserError(f"--workers must be >= 1, got {workers}")
-            _quiet_nanny_kills()
+            from hypseg.inference._dask_worker import QuietWorker, quiet_nanny_kills
+
+            quiet_nanny_kills()
             self._cluster = _local_cluster(int(workers))
             try:
                 self.client = Client(self._cluster)
-                from hypseg.inference._dask_worker import QuietWorker
-
                 self.client.register_plugin(QuietWorker())  # on every worker, one the nanny restarts included
             except BaseException:
                 self._cluster.close()
@@ -248,7 +245,7 @@ def _local_cluster(workers: int):
     spawn = {**dask.config.get("distributed.nanny.pre-spawn-environ", default={}), **worker_environment(memory_limit)}
     saved = dict(os.environ)
     try:
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn}), _workers_ignore_interrupts():
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn}):
             # no dashboard; the scheduler's HTTP server (health checks) on a free port, not Dask's 8787, which another
             # cluster may hold (Dask would warn and move)
             return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=memory_limit,
@@ -257,42 +254,6 @@ def _local_cluster(workers: int):
         for name in os.environ.keys() - saved.keys():
             del os.environ[name]
         os.environ.update(saved)
-
-
-class _NannyKills(logging.Filter):
-    """Drops the nanny's "Worker process still alive after 4.0 seconds, killing": closing a local cluster whose workers
-    are busy (an interrupted run) has each nanny kill its worker, and the warning, logged from the cluster's own
-    thread, can come after the close returned; it says nothing the run's own message does not."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Worker process still alive after")
-
-
-def _quiet_nanny_kills() -> None:
-    """Put :class:`_NannyKills` on Dask's nanny logger, once per process."""
-    nanny = logging.getLogger("distributed.nanny")
-    if not any(isinstance(f, _NannyKills) for f in nanny.filters):
-        nanny.addFilter(_NannyKills())
-
-
-@contextlib.contextmanager
-def _workers_ignore_interrupts():
-    """Ctrl+C ignored while the cluster's worker processes start, so that they inherit the ignored signal (until
-    :class:`hypseg.inference._dask_worker.QuietWorker` ignores it in each, a restarted one included).
-
-    A terminal sends Ctrl+C's SIGINT to every process of the foreground group, workers included: each would stop with
-    a KeyboardInterrupt traceback of its own while this process, which alone decides what an interrupt means, keeps
-    the finished chunks and closes the cluster. A process started with SIGINT ignored keeps it ignored (Python and
-    asyncio put their handlers in only where the signal has its default disposition). Only the main thread may
-    change a handler; elsewhere nothing changes."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler if handler is None else handler)  # None: set outside Python
 
 
 def executor_for(*, workers: int | None = None, scheduler: str | None = None, timeout: float = 10.0,
