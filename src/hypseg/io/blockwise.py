@@ -69,8 +69,8 @@ class BlockWriter:
 
             mode = {np.dtype(np.int8): 0, np.dtype(np.int16): 1, np.dtype(np.uint8): 6, np.dtype(np.uint16): 6}[self.dtype]
             self._axes = file_axes(self.like.metadata)
-            stored = tuple(self.shape[a] for a in self._axes)
-            with mrcfile.new_mmap(str(self.path), shape=stored, mrc_mode=mode, overwrite=True) as mrc:
+            self._stored_shape = tuple(self.shape[a] for a in self._axes)  # the data block in the input's axis order
+            with mrcfile.new_mmap(str(self.path), shape=self._stored_shape, mrc_mode=mode, overwrite=True) as mrc:
                 set_header(mrc, affine=self.like.affine, metadata=self.like.metadata, shape=self.shape)
                 self._offset = int(mrc.header.nbytes) + int(mrc.header.nsymbt)
                 self._stored = mrc.data.dtype
@@ -144,8 +144,7 @@ class BlockWriter:
 
     def _open(self) -> Any:
         if self.kind == "mrc":
-            stored = np.memmap(self.path, dtype=self._stored, mode="r+", offset=self._offset,
-                               shape=tuple(self.shape[a] for a in self._axes))
+            stored = np.memmap(self.path, dtype=self._stored, mode="r+", offset=self._offset, shape=self._stored_shape)
             return stored.transpose(np.argsort(self._axes))  # seen in (Z, Y, X) order, whatever the file's
         if self.kind == "npy":
             return np.load(self.path, mmap_mode="r+")

@@ -19,7 +19,7 @@ import numpy as np
 
 from hypseg.errors import UserError
 from hypseg.io._raw import RawVolume
-from hypseg.io.volume import affine_from_spacing, spacing_from_affine
+from hypseg.io.volume import affine_from_spacing, is_read_affine, spacing_from_affine
 
 
 def read(path: Path, *, mmap: bool) -> RawVolume:
@@ -88,8 +88,7 @@ def set_header(mrc, *, affine: np.ndarray, metadata: dict[str, Any], shape: tupl
     dz, dy, dx = spacing_from_affine(affine)
     mrc.voxel_size = (dx, dy, dz)
     header.origin = tuple(float(v) for v in np.asarray(affine)[:3, 3])
-    read = kept.get("affine")
-    if read is not None and np.allclose(np.asarray(affine, dtype=np.float64), np.asarray(read, dtype=np.float64), rtol=0.0, atol=1e-9):
+    if is_read_affine(affine, kept.get("affine")):
         header.nxstart, header.nystart, header.nzstart = kept.get("nstart", (0, 0, 0))
 
 

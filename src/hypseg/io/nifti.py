@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from hypseg.io._raw import BoxReader, RawVolume
+from hypseg.io.volume import is_read_affine
 
 _UNITS = ("meter", "mm", "micron")
 
@@ -64,10 +65,9 @@ def set_geometry(header, affine: np.ndarray, metadata: dict[str, Any]) -> None:
     header.set_xyzt_units(xyz=unit if unit in _UNITS else "unknown", t=kept.get("time_unit", "unknown"))
     affine = np.asarray(affine, dtype=np.float64)
     if kept:
-        qform, read = kept.get("qform"), kept.get("affine")
-        same = read is not None and np.allclose(affine, np.asarray(read, dtype=np.float64), rtol=0.0, atol=1e-9)
+        qform = kept.get("qform")
         header.set_sform(affine, code=int(kept.get("sform_code", 0)))
-        header.set_qform(np.asarray(qform, dtype=np.float64) if qform is not None and same else affine,
+        header.set_qform(np.asarray(qform, dtype=np.float64) if qform is not None and is_read_affine(affine, kept.get("affine")) else affine,
                          code=int(kept.get("qform_code", 0)))
 
 

@@ -119,6 +119,19 @@ def affine_from_spacing(
     return affine
 
 
+def is_read_affine(affine: np.ndarray, read: object) -> bool:
+    """Whether ``affine`` is still ``read``, the affine a file's reader recorded in a volume's metadata (None: none
+    was), to 1e-9: a label map of an unmoved volume takes the rest of that file's geometry (a NIfTI qform, MRC start
+    indices); a crop's does not, since it starts elsewhere.
+
+    >>> a = affine_from_spacing((1.0, 1.0, 1.0))
+    >>> is_read_affine(a, a.tolist()), is_read_affine(a + 1.0, a.tolist()), is_read_affine(a, None)
+    (True, False, False)
+    """
+    return read is not None and np.allclose(np.asarray(affine, dtype=np.float64), np.asarray(read, dtype=np.float64),
+                                            rtol=0.0, atol=1e-9)
+
+
 def spacing_from_affine(affine: np.ndarray) -> tuple[float, float, float]:
     """Voxel size ``(dz, dy, dx)``: the norms of the affine's columns for x, y, z, reversed.
 
