@@ -119,12 +119,9 @@ def train(
     note = clip_note(config, clipped)
     if note:
         print(note, file=sys.stderr)
-    train_set, val_set = [], []
-    for what, given, normalised in (("volume", arrays, train_set), ("validation volume", checked, val_set)):
-        for i, a in enumerate(given):
-            with named(f"{what} {i}"):
-                normalised.append(normalise(a, config=clipped.data))
-    result = Trainer(clipped, train_set, run_dir=out, validation=val_set or None, progress=progress, on_step=on_step).fit(resume=resume)
+    train_set = _normalised(arrays, lambda a: normalise(a, config=clipped.data))
+    val_set = _normalised(checked, lambda a: normalise(a, config=clipped.data), what="validation volume") or None
+    result = Trainer(clipped, train_set, run_dir=out, validation=val_set, progress=progress, on_step=on_step).fit(resume=resume)
     return TrainedModel(result.model.eval(), result.config, Path(result.run_dir), result.collapsed,
                         embeds_alike=result.embeds_alike)
 
@@ -174,13 +171,18 @@ def segment(
         if array.ndim != 3:
             raise UserError(f"volume {i} must be 3-D (Z, Y, X), got shape {tuple(array.shape)}")
         check_sides(array.shape, what=f"volume {i}")
-    normalised = []
-    for i, array in enumerate(arrays):
-        with named(f"volume {i}"):
-            normalised.append(model.normalise(array))
-    arrays = normalised
+    arrays = _normalised(arrays, model.normalise)
     device = str(next(model.network.parameters()).device) if device is None else resolve_device(device)
     return _segment(arrays, model, config, device=device, progress=progress)
+
+
+def _normalised(arrays: Sequence[np.ndarray], normalise, *, what: str = "volume") -> list[np.ndarray]:
+    """``normalise(a)`` of every array, a failure naming it by its place (``volume 2``), as a file's would name it."""
+    out = []
+    for i, array in enumerate(arrays):
+        with named(f"{what} {i}"):
+            out.append(normalise(array))
+    return out
 
 
 def save_labels(result: RecipeResult, out: str | os.PathLike, *, like: Volume | Sequence[Volume],
