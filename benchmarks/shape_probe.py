@@ -85,7 +85,8 @@ def merged_regions(volume: np.ndarray, inside: np.ndarray, segments: np.ndarray,
     count = np.bincount(ids, minlength=n).astype(float)
     full = np.full(volume.shape, -1, dtype=np.int64)
     full[inside] = ids
-    strength = ndimage.gaussian_gradient_magnitude(volume.astype(np.float64), sigma=1.0)
+    strength = (ndimage.gaussian_gradient_magnitude(volume.astype(np.float64), sigma=1.0) if criterion == "boundary"
+                else np.zeros(volume.shape))  # the faces are counted for every criterion: they say who neighbours whom
     face_sum: dict[tuple[int, int], float] = {}
     face_count: dict[tuple[int, int], float] = {}
     for axis in range(3):
@@ -108,8 +109,8 @@ def merged_regions(volume: np.ndarray, inside: np.ndarray, segments: np.ndarray,
     parent = np.arange(n)
     alive = count > 0
 
-    smooth = ndimage.gaussian_filter(volume.astype(np.float64), 1.0)
-    sigma = float(np.std((volume - smooth)[inside]))  # the voxel-to-voxel noise inside the object
+    if criterion == "ward":  # the voxel-to-voxel noise inside the object
+        sigma = float(np.std((volume - ndimage.gaussian_filter(volume.astype(np.float64), 1.0))[inside]))
 
     def weight(a: int, b: int) -> float:
         if criterion == "means":
@@ -227,32 +228,32 @@ def main() -> None:
     rows["intensity"] = score([intensity_level2(v, m, s) for v, m, s in zip(volumes, insides, segments)])
     true = [[ndimage.binary_fill_holes(c) for kind in (2, 3) for c in _components(t[2] == kind)] for t in truths]
     rows["true instances by shape"] = score([shape_level2(m, i, g) for m, i, g in zip(insides, true, grouped(true))])
-    visible = [[c for c in inst if contrast(v, c, t[2] == 1) >= args.visible] for v, inst, t in zip(volumes, true, truths)]
-    counts_visible = sum(len(i) for i in visible)
+    n_true = sum(len(i) for i in true)
+    contrasts = [[contrast(v, c, t[2] == 1) for c in inst] for v, inst, t in zip(volumes, true, truths)]
+    visible = [[c for c, x in zip(inst, xs) if x >= args.visible] for inst, xs in zip(true, contrasts)]
+    notes = {"true instances by shape": f"{n_true} / {n_true}"}
     kept = [i for i, inst in enumerate(visible) if inst]
     groups_visible = dict(zip(kept, grouped([visible[i] for i in kept]))) if kept else {}
-    rows[f"true instances of contrast >= {args.visible:g} by shape"] = score(
-        [shape_level2(m, inst, groups_visible.get(i, [])) for i, (m, inst) in enumerate(zip(insides, visible))])
-    found_counts, found_ious, by_contrast = {}, {}, {}
+    name = f"true instances of contrast >= {args.visible:g} by shape"
+    rows[name] = score([shape_level2(m, inst, groups_visible.get(i, [])) for i, (m, inst) in enumerate(zip(insides, visible))])
+    notes[name] = f"{sum(len(i) for i in visible)} / {n_true}"
+    by_contrast = {}
     for tau in args.taus:
         found = [instances_of(merged_regions(v, m, s, tau=tau, criterion=args.criterion), min_voxels=args.min_voxels)
                  for v, m, s in zip(volumes, insides, segments)]
         empty = [i for i, f in enumerate(found) if not f]
         groups = grouped([f for f in found if f]) if len(found) > len(empty) else []
         it = iter(groups)
-        rows[f"found instances by shape, tau {tau:g}"] = score(
-            [shape_level2(m, f, next(it) if f else []) for m, f in zip(insides, found)])
+        name = f"found instances by shape, tau {tau:g}"
+        rows[name] = score([shape_level2(m, f, next(it) if f else []) for m, f in zip(insides, found)])
         by_truth = [[_truth_group(t[2][i]) for i in f] for f, t in zip(found, truths)]
         rows[f"found instances grouped by the truth, tau {tau:g}"] = score(
             [shape_level2(m, f, g) for m, f, g in zip(insides, found, by_truth)])
-        ious, contrasts = [], []
-        for f, inst, v, t in zip(found, true, volumes, truths):
-            for c in inst:
-                ious.append(max([(c & i).sum() / (c | i).sum() for i in f], default=0.0))
-                contrasts.append(contrast(v, c, t[2] == 1))
-        found_ious[tau] = (float(np.median(ious)), float(np.mean(np.array(ious) > 0.7)))
-        by_contrast[tau] = _by_contrast(np.array(contrasts), np.array(ious))
-        found_counts[tau] = (sum(len(f) for f in found), sum(len(i) for i in true))
+        ious = np.array([max([(c & i).sum() / (c | i).sum() for i in f], default=0.0) for f, inst in zip(found, true)
+                         for c in inst])
+        notes[name] = (f"{sum(len(f) for f in found)} / {n_true}; true instances' best IoU: median {np.median(ious):.2f}, "
+                       f"{np.mean(ious > 0.7):.0%} above 0.7")
+        by_contrast[tau] = _by_contrast(np.array([x for xs in contrasts for x in xs]), ious)
     base = np.array(rows["intensity"])
     lines = [f"# Level 2 by shape: {args.kind} set, validation volumes of seed {args.data_seed}, the truth's level-1 object",
              "", f"`python -m benchmarks.shape_probe --kind {args.kind} --size {args.size} --min-voxels {args.min_voxels} "
@@ -262,15 +263,7 @@ def main() -> None:
     for name, values in rows.items():
         v = np.array(values)
         diff = "" if name == "intensity" else "{:+.3f} [{:+.3f}, {:+.3f}]".format(*_interval(v, base))
-        counts = ""
-        if name.startswith("found instances by shape"):
-            tau = float(name.rsplit(" ", 1)[1])
-            counts = "{} / {}; true instances' best IoU: median {:.2f}, {:.0%} above 0.7".format(*found_counts[tau], *found_ious[tau])
-        elif name.startswith("true instances of contrast"):
-            counts = f"{counts_visible} / {sum(len(i) for i in true)}"
-        elif name.startswith("true"):
-            counts = f"{sum(len(i) for i in true)} / {sum(len(i) for i in true)}"
-        lines.append(f"| {name} | {v.mean():.3f} | {diff} | {counts} |")
+        lines.append(f"| {name} | {v.mean():.3f} | {diff} | {notes.get(name, '')} |")
     lines += ["", "True organelles by their contrast with the cell (in the cell's standard deviations): how many, and the "
               "median of each one's best IoU with a found instance, per threshold", "",
               "| tau | " + " | ".join(f"contrast {lo:g}-{hi:g}" for lo, hi in CONTRAST_BINS) + " |",
