@@ -55,3 +55,23 @@ def test_supervised_oracle_recovers_a_cell_that_differs_only_in_texture():
     # the same texture everywhere leaves the classifier only the volume faces' filter responses (which
     # tell where a voxel lies: 0.66-0.80 over seeds 0-5, the cell being central), far below the texture's
     assert _script().supervised_half_dice(rng.normal(size=cell.shape), cell) < 0.85
+
+
+def test_percentile_cuts_leave_each_whole_percent_of_the_voxels_below():
+    image = np.random.default_rng(5).normal(size=(10, 10, 10))  # distinct values
+    cuts = _script().percentile_cuts(image)
+    assert [int((image <= t).sum()) for t in cuts] == list(range(10, 1000, 10))
+
+
+def test_contained_oracle_fills_the_organelle_a_threshold_cuts_out_of_the_cell():
+    """A cell holding an organelle as dark as the background: one threshold leaves the organelle out, the
+    recipe's containment puts it back, so only the contained oracle reaches 1 (the bright voxels are 9% of the
+    volume, a whole percent, so that a cut falls between them and the rest)."""
+    script = _script()
+    cell = np.zeros((20, 20, 25), dtype=bool)
+    cell[5:15, 5:15, 7:17] = True  # 1000 voxels
+    organelle = np.zeros_like(cell)
+    organelle[8:12, 8:13, 9:14] = True  # 100 voxels inside
+    image = np.where(cell & ~organelle, 1.0, 0.0) + np.random.default_rng(2).normal(size=cell.shape) * 0.05
+    assert script.best_voxel_threshold_dice(image, cell) < 0.99
+    assert script.best_contained_threshold_dice(image, cell) == 1.0

@@ -1,0 +1,41 @@
+"""The regularised level-1 probe's maps and scores."""
+
+import numpy as np
+from scipy import ndimage
+
+from benchmarks import regularised_level1 as probe
+
+
+def _ball(side: int, radius: float) -> np.ndarray:
+    z, y, x = np.indices((side,) * 3) - (side - 1) / 2
+    return z**2 + y**2 + x**2 <= radius**2
+
+
+def test_the_oracle_is_one_on_a_separable_image_whichever_side_is_bright():
+    cell = np.zeros((10, 10, 10), dtype=bool)
+    cell[2:8, 2:8, 3:8] = True  # 180 voxels, 18% of the volume: a percentile cut falls between the classes
+    noise = np.random.default_rng(0).random(cell.shape) * 0.1
+    assert probe.oracle_dice(noise + cell, cell) == 1.0
+    assert probe.oracle_dice(noise - cell, cell) == 1.0
+
+
+def test_the_texture_map_is_the_logged_smoothed_high_pass_energy():
+    image = np.random.default_rng(1).normal(size=(12, 12, 12))
+    high = image - ndimage.gaussian_filter(image, probe.HIGH_PASS_SIGMA)
+    expected = np.log(ndimage.gaussian_filter(high**2, probe.ENERGY_SIGMA))
+    assert np.allclose(probe.texture_map(image), expected)
+
+
+def test_chan_vese_moves_a_displaced_start_onto_the_cell():
+    cell = _ball(24, 7)
+    image = cell + np.random.default_rng(3).normal(size=cell.shape) * 0.2
+    start = np.roll(cell, 3, axis=2)  # the cell shifted by 3 voxels: DICE about 0.7
+    assert probe.dice(start, cell) < 0.8
+    assert probe.chan_vese_dice(ndimage.gaussian_filter(image, 1.0), start, 1, cell) > 0.95
+
+
+def test_the_folded_auc_ignores_which_side_is_higher():
+    cell = _ball(10, 3)
+    values = cell + np.random.default_rng(4).normal(size=cell.shape)
+    assert np.isclose(probe.folded_auc(values, cell), probe.folded_auc(-values, cell))
+    assert probe.folded_auc(values, cell) > 0.7
