@@ -75,9 +75,37 @@ def test_evaluate_prints_and_writes_the_table(model_dir, tmp_path):
     assert result.stderr == ""  # two classes scored at k = 2: nothing to note
     lines = (out / "evaluation.csv").read_text().splitlines()
     assert lines[0].startswith("case,clusters,level,mean_dice") and len(lines) == 2
-    result = _invoke("evaluate", out, "--truth", tmp_path / "t.nii.gz", "--csv", tmp_path / "nodir" / "x.csv")
-    assert result.exit_code == 2
-    assert result.output == f"hypseg: error: --csv {tmp_path / 'nodir' / 'x.csv'}: the folder {tmp_path / 'nodir'} does not exist\n"
+    result = _invoke("evaluate", out, "--truth", tmp_path / "t.nii.gz", "--csv", tmp_path / "new" / "x.csv")
+    assert result.exit_code == 0, result.output  # a missing folder is made, as for every other output
+    assert (tmp_path / "new" / "x.csv").read_text() == (out / "evaluation.csv").read_text()
+
+
+def test_evaluate_replaces_only_its_own_table(model_dir, tmp_path):
+    """A mistyped --csv must not destroy an input: a label map, the truth, a folder or another tool's table are
+    refused before any scoring, with one line and nothing written; an earlier table of evaluate is replaced."""
+    vol = _volume(5)
+    save_volume(vol, path=tmp_path / "v.nii.gz")
+    save_labels((vol.array > 0).astype(np.uint8), like=vol, path=tmp_path / "t.nii.gz")
+    out = tmp_path / "seg"
+    assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2).exit_code == 0
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "folder").mkdir()
+    before = {p: p.read_bytes() for p in (tmp_path / "t.nii.gz", out / "v_k2.nii.gz", tmp_path / "other.csv")}
+    for target, message in (
+        (tmp_path / "t.nii.gz", "exists and is not a table hypseg evaluate wrote; it is not replaced (choose another name)"),
+        (out / "v_k2.nii.gz", "exists and is not a table hypseg evaluate wrote; it is not replaced (choose another name)"),
+        (tmp_path / "other.csv", "exists and is not a table hypseg evaluate wrote; it is not replaced (choose another name)"),
+        (tmp_path / "folder", f"is a folder; give the CSV file's name (e.g. {tmp_path / 'folder' / 'evaluation.csv'})"),
+        (tmp_path / "other.csv" / "x.csv", f"{tmp_path / 'other.csv'} is a file, not a folder"),
+    ):
+        result = _invoke("evaluate", out, "--truth", tmp_path / "t.nii.gz", "--csv", target)
+        assert result.exit_code == 2 and result.output == f"hypseg: error: --csv {target}: {message}\n"
+    assert {p: p.read_bytes() for p in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "other.csv", "seg", "t.nii.gz", "v.nii.gz"]
+    assert list((tmp_path / "folder").iterdir()) == []
+    for _ in range(2):  # its own table, once written, is replaced
+        assert _invoke("evaluate", out, "--truth", tmp_path / "t.nii.gz", "--csv", tmp_path / "scores.csv").exit_code == 0
+    assert (tmp_path / "scores.csv").read_text().startswith("case,clusters,level,mean_dice")
 
 
 def test_a_4d_volume_is_segmented_in_the_channel_given(model_dir, tmp_path):

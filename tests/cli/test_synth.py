@@ -68,3 +68,13 @@ def test_a_kind_and_a_contradicting_flag_name_the_options(tmp_path, options, mes
 def test_the_older_flags_still_choose_the_kind(tmp_path, options, kind):
     result = runner.invoke(app, ["synth", str(tmp_path / "out"), "--n", "1", "--size", "16", *options])
     assert result.exit_code == 0 and f"wrote 1 {kind} volume" in result.output
+
+
+def test_missing_parent_folders_are_made_as_the_help_examples_need(tmp_path):
+    result = runner.invoke(app, ["synth", str(tmp_path / "data" / "synth"), "--n", "1", "--size", "16"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "data" / "synth" / "manifest.json").is_file()
+    (tmp_path / "file").write_text("x")
+    result = runner.invoke(app, ["synth", str(tmp_path / "file" / "synth"), "--n", "1", "--size", "16"])
+    assert result.exit_code == 2
+    assert result.output == f"hypseg: error: {tmp_path / 'file' / 'synth'}: {tmp_path / 'file'} is a file, not a folder\n"

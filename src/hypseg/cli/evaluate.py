@@ -15,7 +15,8 @@ from hypseg.errors import UserError
 def evaluate(
     seg: Path = typer.Argument(..., help="Segmentation directory written by hypseg segment."),
     truth: Optional[List[Path]] = typer.Option(None, "--truth", "-t", help="Dataset folder, or one label file per segmented volume."),
-    csv: Optional[Path] = typer.Option(None, help="Where to write the table as CSV (default: SEG/evaluation.csv)."),
+    csv: Optional[Path] = typer.Option(None, help="Where to write the table as CSV (default: SEG/evaluation.csv); an "
+                                       "existing file is replaced only if it is such a table."),
     foreground: bool = typer.Option(False, "--foreground", help="Score the truth as background (0) against everything "
                                     "else: for a map of instances, e.g. one label per nucleus."),
 ) -> None:
@@ -34,8 +35,7 @@ def evaluate(
     from hypseg.inference.pipeline import evaluate_segmentation, read_segmentation, summarise, write_scores_csv
 
     target = csv or Path(seg) / "evaluation.csv"
-    if csv is not None and not csv.parent.is_dir():  # before the scoring, not after its table
-        raise UserError(f"--csv {csv}: the folder {csv.parent} does not exist")
+    check_scores_target(target, what="--csv " if csv is not None else "")  # before the scoring, not after its table
     rows = evaluate_segmentation(seg, truth=truth or [], foreground=foreground)
     typer.echo("| case | clusters | level | mean DICE | per-class DICE |")
     typer.echo("|---|---|---|---|---|")
@@ -47,8 +47,33 @@ def evaluate(
         typer.echo(f"mean DICE over volumes, k = {k}: {value:.3f}")
     for note in pairing_notes(rows, read_segmentation(seg)["clusters"], foreground=foreground):
         typer.echo(f"note: {note}", err=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     path = write_scores_csv(rows, target)
     typer.echo(f"wrote {path}")
+
+
+def check_scores_target(path: Path, *, what: str = "") -> None:
+    """Refuse a CSV target that would replace something other than an earlier table of ``hypseg evaluate``: a folder,
+    or a file whose first line is not that table's header (a label map, the truth, another tool's table), so that a
+    mistyped ``--csv`` cannot destroy an input. ``what`` prefixes the message (``"--csv "``)."""
+    from hypseg.inference.pipeline import SCORES_HEADER
+
+    if path.is_dir():
+        raise UserError(f"{what}{path}: is a folder; give the CSV file's name (e.g. {path / 'evaluation.csv'})")
+    if path.exists():
+        try:
+            with open(path, "rb") as handle:
+                first = handle.readline(len(SCORES_HEADER) + 2)
+        except OSError as err:
+            raise UserError(f"{what}{path}: cannot be read to check what it holds ({err.strerror or err})") from None
+        if not first.startswith(SCORES_HEADER.encode()):
+            raise UserError(f"{what}{path}: exists and is not a table hypseg evaluate wrote; it is not replaced "
+                            "(choose another name)")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"{what}{path}: {parent} is a file, not a folder")
+            break
 
 
 def pairing_notes(rows, clusters, *, foreground: bool = False) -> list[str]:

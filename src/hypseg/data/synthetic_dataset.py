@@ -109,8 +109,8 @@ def split_sizes(n: int) -> tuple[int, int, int]:
 
 def check_output_folder(out: Path, *, overwrite: bool, how: str = "allow overwriting") -> None:
     """The checks :func:`write_synthetic_dataset` makes of its folder before writing: ``out`` is new, an empty
-    folder, or (``overwrite``) a dataset this module wrote (its manifest says so) to replace, in a folder that exists;
-    no other folder is replaced, since replacing deletes everything in it. ``how`` says how to allow overwriting (the
+    folder, or (``overwrite``) a dataset this module wrote (its manifest says so) to replace; missing parent folders
+    are made when writing (none may be a file); no other folder is replaced, since replacing deletes everything in it. ``how`` says how to allow overwriting (the
     command line: ``pass --overwrite``)."""
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"{out}: exists and is not a folder")
@@ -120,8 +120,11 @@ def check_output_folder(out: Path, *, overwrite: bool, how: str = "allow overwri
                                   "of one); choose another")
         if not overwrite:
             raise FileExistsError(f"{out}: folder holds a synthetic dataset already (choose another or {how})")
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"{out}: the folder {out.parent} does not exist")
+    for parent in out.parents:  # a missing parent is made when writing, unless a file stands in its way
+        if parent.exists():
+            if not parent.is_dir():
+                raise FileExistsError(f"{out}: {parent} is a file, not a folder")
+            break
 
 
 def _is_synthetic_dataset(folder: Path) -> bool:
@@ -171,6 +174,7 @@ def write_synthetic_dataset(
     if n < 1:
         raise UserError(f"{out}: the number of volumes must be >= 1, got {n}")
     check_output_folder(out, overwrite=overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
         _write(tmp, n=n, seed=seed, kind=kind, config=config, progress=progress)

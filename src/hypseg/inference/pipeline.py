@@ -468,16 +468,18 @@ def summarise(rows: Sequence[ScoreRow]) -> dict[int, float]:
     return {k: float(np.mean(v)) for k, v in sorted(out.items())}
 
 
+#: the first columns of the table :func:`write_scores_csv` writes (its header line starts with them)
+SCORES_HEADER = "case,clusters,level,mean_dice"
+
+
 def write_scores_csv(rows: Sequence[ScoreRow], path: str | Path) -> Path:
-    """One line per (case, cluster count): mean DICE and the per-class DICE."""
+    """One line per (case, cluster count): mean DICE and the per-class DICE. Written atomically."""
     path = Path(path)
     classes = sorted({c for row in rows for c in row.per_class})
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as handle:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["case", "clusters", "level", "mean_dice"] + [f"dice_class_{c}" for c in classes])
+        writer.writerow(SCORES_HEADER.split(",") + [f"dice_class_{c}" for c in classes])
         for row in rows:
             writer.writerow([row.case, row.clusters, row.level, f"{row.mean_dice:.4f}"]
                             + [f"{row.per_class[c]:.4f}" if c in row.per_class else "" for c in classes])
-    tmp.replace(path)
     return path
