@@ -6,7 +6,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from hypseg.plotting import plot_poincare_disk, plot_poincare_panels
+from hypseg.plotting import label_colors, plot_poincare_disk, plot_poincare_panels
 from hypseg.plotting._figure import DPI
 from hypseg.plotting.poincare import _figure_poincare, poincare_disk_figure
 
@@ -94,7 +94,18 @@ def test_centres_take_their_cluster_colour():
     face = points.get_facecolors()
     assert np.allclose(stars.get_facecolors()[0], face[labels == 0][0])
     assert np.allclose(stars.get_facecolors()[1], face[labels == 1][0])
-    assert np.allclose(stars.get_facecolors()[2], [1, 1, 1, 1])
+    assert np.allclose(stars.get_facecolors()[2], label_colors(np.arange(3))[2])  # its own colour, not a neighbour's
+
+
+def test_a_label_keeps_its_colour_when_a_lower_one_is_absent():
+    """Colours follow values, as in napari: at a pooled level a volume may lack a cluster, and the others keep theirs."""
+    x = _points(300)
+    every = np.arange(300) % 8
+    some = np.where(every == 5, 6, every)  # cluster 5 absent
+    first, second = (_collections(_figure(x, panels={"k=8": labels}), "points")[0].get_facecolors() for labels in (every, some))
+    for value in (0, 1, 2, 3, 4, 6, 7):
+        assert np.allclose(first[every == value][0], second[some == value][0])
+        assert np.allclose(second[some == value][0], label_colors(np.arange(8))[value])
 
 
 def test_centres_stand_for_the_labels_given_for_them():

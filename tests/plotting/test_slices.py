@@ -57,6 +57,22 @@ def test_overlay_colours_labels_and_leaves_negative_labels_transparent():
         assert len({tuple(axial[i, j, :3]) for i, j in zip(*np.nonzero(cut == value))}) == 1
 
 
+def test_overlay_and_legend_colour_labels_by_value():
+    """Cluster 2 is drawn in label 2's colour also in a map that lacks cluster 1 (not in the next rank's)."""
+    from hypseg.plotting import label_colors
+
+    v = _volume()
+    labels = np.where(np.random.default_rng(2).random(v.shape) < 0.5, 0, 2)
+    figure = _figure_slices(volume=v, labels={"k=3": labels}, index=None, spacing=None, title=None)
+    axial = _overlays(figure)[0]
+    cut = labels[v.shape[0] // 2]
+    expected = label_colors(np.arange(3))
+    assert np.allclose(axial[cut == 2][0, :3], expected[2][:3]) and np.allclose(axial[cut == 0][0, :3], expected[0][:3])
+    legend = figure.axes[5].get_legend()  # the k = 3 row (the second), last column
+    assert [t.get_text() for t in legend.get_texts()] == ["0", "2"]
+    assert np.allclose(legend.legend_handles[1].get_facecolor(), expected[2])
+
+
 def test_anisotropic_spacing_sets_the_aspect():
     v = _volume()
     figure = _figure_slices(volume=v, labels={}, index=None, spacing=(3.0, 1.0, 1.0), title=None)

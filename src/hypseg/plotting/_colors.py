@@ -42,6 +42,30 @@ def label_colors(labels: np.ndarray) -> dict[int, tuple[float, float, float, flo
     return {int(v): tuple(float(x) for x in rgba[i]) for i, v in enumerate(values)}
 
 
+#: above this label value a map is taken for an instance or sparse map and coloured by rank (:func:`label_colors`)
+BY_VALUE_MAX = 255
+
+
+def value_colors(labels: np.ndarray, *, also: object = ()) -> dict[int, tuple[float, float, float, float]]:
+    """Colours of the non-negative values of ``labels`` (and of ``also``, e.g. the labels of cluster centres) by
+    value: label v takes the colour :func:`label_colors` gives it among ``0..K-1`` (K the largest value + 1), so
+    that a cluster keeps its colour in every figure and in napari, also where a lower cluster is absent from a
+    volume. Maps with values above :data:`BY_VALUE_MAX` (instances) are coloured by rank instead.
+
+    >>> value_colors(np.array([0, 1, 3])) == {v: c for v, c in label_colors(np.arange(4)).items() if v != 2}
+    True
+    """
+    values = np.unique(np.concatenate([np.asarray(labels).ravel(), np.asarray(also, dtype=np.int64).ravel()]))
+    values = values[values >= 0]
+    if values.size == 0:
+        return {}
+    top = int(values.max())
+    if top > BY_VALUE_MAX:
+        return label_colors(values)
+    every = label_colors(np.arange(top + 1))
+    return {int(v): every[int(v)] for v in values}
+
+
 def check_labels(labels: object, *, name: str, shape: tuple[int, ...]) -> np.ndarray:
     """``labels`` as an integer array of ``shape``; a clear :class:`~hypseg.errors.UserError` otherwise."""
     array = np.asarray(labels)

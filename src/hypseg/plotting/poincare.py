@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 import numpy as np
 
 from hypseg.errors import UserError
-from hypseg.plotting._colors import check_labels, label_colors
+from hypseg.plotting._colors import check_labels, value_colors
 from hypseg.plotting._figure import check_png_path, new_figure, save_png
+
+_NO_LABEL = (0.6, 0.6, 0.6, 1.0)  # the colour of a negative label's points
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
@@ -241,13 +243,17 @@ def _figure_poincare(
     for ax in axes[len(full):]:
         ax.set_visible(False)
     for ax, (name, lab) in zip(axes, full.items()):
-        colors = None if lab is None else label_colors(lab)
-        _draw_disk(ax, xy=xy, labels=None if lab is None else lab[index], colors=colors, radius=radius)
+        pts, rows = None, []
         if name in centers:
             pts = _check_in_ball(_as_points(centers[name], d=d, name=f"centres of {name!r}"), name="centres", radius=radius)
             rows = list((center_labels or {}).get(name, range(len(pts))))
             if len(rows) != len(pts):
                 raise UserError(f"{len(rows)} labels for the {len(pts)} centres of {name!r}")
+        colors = None
+        if lab is not None:  # by value; a centre's cluster may hold no drawn point; negative labels (none) grey
+            colors = value_colors(lab, also=rows) | {int(v): _NO_LABEL for v in np.unique(lab[lab < 0])}
+        _draw_disk(ax, xy=xy, labels=None if lab is None else lab[index], colors=colors, radius=radius)
+        if pts is not None:
             _draw_centers(ax, centers=pts[:, :2], colors=colors or {}, labels=rows)
         if name:
             ax.set_title(name)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 import numpy as np
 
 from hypseg.errors import UserError
-from hypseg.plotting._colors import check_labels, label_colors
+from hypseg.plotting._colors import check_labels, value_colors
 from hypseg.plotting._figure import check_png_path, new_figure, save_png
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -124,7 +124,7 @@ def _figure_slices(
     figure = new_figure(width=3 * _PANEL_INCHES + 1.4, height=_PANEL_INCHES * len(rows) + (0.4 if title else 0.0))
     axes = figure.subplots(len(rows), 3, squeeze=False)
     for r, (row_name, lab) in enumerate(rows):
-        colors = label_colors(lab[lab >= 0]) if lab is not None else {}
+        colors = value_colors(lab) if lab is not None else {}
         lab_cuts = None if lab is None else [lab[z], lab[:, y], lab[:, :, x]]
         for col, (col_name, aspect, cross, up) in enumerate(columns):
             ax = axes[r, col]
