@@ -143,3 +143,17 @@ def test_a_folder_names_the_volumes_it_trains_on_and_those_that_look_like_label_
     named = runner.invoke(app, ["train", str(data / "cell_a.npy"), str(data / "cell_b.npy"), "--out", str(tmp_path / "run2"),
                                 "--config", str(tmp_path / "recipe" / "config.toml"), "--no-progress"])
     assert named.exit_code == 0 and "found there" not in named.stdout and "label maps" not in named.stdout
+
+
+@pytest.mark.parametrize("steps", [[], ["--steps", "8"]])
+def test_resume_with_another_recipe_is_refused_not_ignored(args, tmp_path, steps):
+    """--recipe names a whole config: resuming with one the run was not trained with is refused, as another --seed
+    is, whether the run is finished or trained longer."""
+    assert runner.invoke(app, args).exit_code == 0
+    kept = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()}
+    resume = [a for a in args if a not in ("--config", str(tmp_path / "recipe" / CONFIG_NAME))]
+    result = runner.invoke(app, [*resume, "--resume", "--recipe", "smoke", *steps])
+    assert result.exit_code == 2
+    assert result.output == (f"hypseg: error: {tmp_path / 'run'} was trained with another config; resume it with its own "
+                             "config.toml\n")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()} == kept

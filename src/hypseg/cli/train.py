@@ -58,7 +58,7 @@ def train(
 
     if resume:
         check_resumable(out)
-    if resume and config is None:
+    if resume and config is None and recipe is None:
         run = load_run_config(out)
     else:
         if config is not None and recipe is not None:
@@ -76,8 +76,9 @@ def train(
     held = None
     if resume:  # before any volume is read
         from hypseg.io.checkpoint import load_checkpoint
-        from hypseg.training.trainer import past_steps
+        from hypseg.training.trainer import check_resumed_config, past_steps
 
+        check_resumed_config(out, run)  # a --config or --recipe must be the run's own
         held = int(load_checkpoint(out)["step"])
         if held > run.train.steps:
             raise past_steps(out, held, run.train.steps)

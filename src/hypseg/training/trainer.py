@@ -140,6 +140,16 @@ def past_steps(run_dir: Path, held: int, steps: int) -> UserError:
                      "to train longer")
 
 
+def check_resumed_config(run_dir: Path, config: RunConfig) -> None:
+    """Refuse to resume the run in ``run_dir`` with ``config`` unless it is the run's own: only the number of steps
+    may change on resume (to train longer)."""
+    saved = load_run_config(run_dir)
+    if dataclasses.replace(saved, train=dataclasses.replace(saved.train, steps=config.train.steps)) != config:
+        retried = saved.train.seed != config.train.seed and bool(set_aside_runs(run_dir))
+        note = f" (seed {saved.train.seed}: a collapsed run was trained again)" if retried else ""
+        raise UserError(f"{run_dir} was trained with another config{note}; resume it with its own config.toml")
+
+
 class Trainer:
     """Train an :class:`~hypseg.models.HVAE` on normalised volumes.
 
@@ -221,12 +231,7 @@ class Trainer:
         return model, build_optimiser(model.parameters(), self.config.train)
 
     def _restore(self, model: HVAE, optimiser: torch.optim.Optimizer) -> int:
-        saved = load_run_config(self.run_dir)
-        # Only the number of steps may change on resume (to train longer).
-        if dataclasses.replace(saved, train=dataclasses.replace(saved.train, steps=self.config.train.steps)) != self.config:
-            retried = saved.train.seed != self.config.train.seed and bool(set_aside_runs(self.run_dir))
-            note = f" (seed {saved.train.seed}: a collapsed run was trained again)" if retried else ""
-            raise UserError(f"{self.run_dir} was trained with another config{note}; resume it with its own config.toml")
+        check_resumed_config(self.run_dir, self.config)
         check_data_fingerprint(self.run_dir, self._fingerprint())
         state = load_checkpoint(self.run_dir, map_location=self.device)
         model.load_weights(state["model"], source=str(self.run_dir / WEIGHTS_NAME))
