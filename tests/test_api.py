@@ -187,7 +187,13 @@ def test_segment_runs_where_the_model_lies_unless_told(monkeypatch):
     from hypseg.inference import TrainedModel
 
     asked = []
-    monkeypatch.setattr("hypseg.api._segment", lambda arrays, model, config, *, device, progress: asked.append(device))
+    from hypseg.inference.recipe import RecipeResult
+
+    def stub(arrays, model, config, *, device, progress):
+        asked.append(device)
+        return RecipeResult(config, [], {})
+
+    monkeypatch.setattr("hypseg.api._segment", stub)
     on_second_gpu = types.SimpleNamespace(parameters=lambda: iter([types.SimpleNamespace(device=torch.device("cuda", 1))]))
     model = TrainedModel(on_second_gpu, smoke10())  # only its parameters' device is read before the (stubbed) work
     volume = np.random.default_rng(0).normal(size=(10, 10, 10)).astype(np.float32)
@@ -242,7 +248,10 @@ def test_train_and_segment_keep_freed_memory_before_their_work_as_the_command_li
 
     calls = []
     monkeypatch.setattr("hypseg._malloc.keep_freed_memory", lambda: calls.append("kept"))
-    monkeypatch.setattr("hypseg.api._segment", lambda *a, **k: calls.append("segmented"))
+    from hypseg.inference.recipe import RecipeResult
+
+    monkeypatch.setattr("hypseg.api._segment", lambda arrays, model, config, **k: calls.append("segmented")
+                        or RecipeResult(config, [], {}))
     monkeypatch.setattr("hypseg.training.Trainer.fit", lambda self, resume: calls.append("trained") or 1 / 0)
     volume = np.random.default_rng(0).normal(size=(10, 10, 10)).astype(np.float32)
     with pytest.raises(ZeroDivisionError):
@@ -270,3 +279,33 @@ def test_segment_names_a_volume_that_is_not_3d_or_cannot_be_normalised_before_an
     with pytest.raises(UserError, match=r"^validation volume 0: percentile normalisation: "):
         hypseg.train(image, out=tmp_path / "run2", recipe=smoke10(), validation=[sparse], progress=False)
     assert not (tmp_path / "run2").exists()
+
+
+def test_save_labels_takes_each_map_to_its_own_volume_and_names_notebook_mistakes(tmp_path):
+    """like is checked against what was segmented (a digest of some slices), so swapped volumes are refused by place;
+    a model path, a missing like and an absent CUDA device each get one line; results print short."""
+    images = [generate_volume(np.random.default_rng(seed), config=SyntheticConfig.scaled(16)).image for seed in (0, 1)]
+    model = hypseg.train(images[0], out=tmp_path / "run", recipe=smoke10(), progress=False)
+    result = hypseg.segment(images, model, recipe=segment_preset("default").with_clusters([2]))
+    first, second = (Volume.from_array(image) for image in images)
+    with pytest.raises(UserError, match=r"^like\[0\] is not the volume segmented as volume 0 \(its voxels differ\); it is "
+                                        r"segmented volume 1: give like in the order of the volumes segmented$"):
+        hypseg.save_labels(result, tmp_path / "swapped", like=[second, first])
+    noise = np.random.default_rng(2).normal(size=images[1].shape).astype(np.float32)
+    with pytest.raises(UserError, match=r"^like\[1\] is not the volume segmented as volume 1 \(its voxels differ\)$"):
+        hypseg.save_labels(result, tmp_path / "other", like=[first, noise])
+    with pytest.raises(UserError, match=r"^like: give the volumes hypseg.segment was given, in its order"):
+        hypseg.save_labels(result, tmp_path / "none", like=None)
+    assert not any((tmp_path / name).exists() for name in ("swapped", "other", "none"))
+    saved = hypseg.save_labels(result, tmp_path / "seg", like=[images[0], second])  # an array and a Volume alike
+    np.testing.assert_array_equal(load_labels(saved[1]), result.volumes[1].labels[2])
+    with pytest.raises(UserError, match=r"^model must be a trained model from hypseg.train or hypseg.load_model \(a run "
+                                        r"folder's path: hypseg.load_model\(path\)\), got str$"):
+        hypseg.segment(images[0], str(tmp_path / "run"))
+    assert repr(result) == f"RecipeResult(volumes=[(16, 16, 16), (16, 16, 16)], clusters=[2], model_dir={str(tmp_path / 'run')!r})"
+    assert repr(result.volumes[0]).startswith("VolumeSegmentation(shape=(16, 16, 16), clusters=[2]")
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(UserError, match="^device 'cuda' was requested but CUDA is not available on this machine$"):
+            hypseg.load_model(tmp_path / "run", device="cuda")

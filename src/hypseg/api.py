@@ -165,15 +165,37 @@ def segment(
 
     keep_freed_memory()
 
+    if not isinstance(model, TrainedModel):
+        hint = " (a run folder's path: hypseg.load_model(path))" if isinstance(model, (str, os.PathLike)) else ""
+        raise UserError(f"model must be a trained model from hypseg.train or hypseg.load_model{hint}, got "
+                        f"{type(model).__name__}")
     config = segment_preset(recipe) if isinstance(recipe, str) else recipe
     arrays = _arrays(volumes)
     for i, array in enumerate(arrays):  # as hypseg segment: 3-D, with the smallest side a model trains on
         if array.ndim != 3:
             raise UserError(f"volume {i} must be 3-D (Z, Y, X), got shape {tuple(array.shape)}")
         check_sides(array.shape, what=f"volume {i}")
+    digests = tuple(volume_digest(array) for array in arrays)
     arrays = _normalised(arrays, model.normalise)
     device = str(next(model.network.parameters()).device) if device is None else resolve_device(device)
-    return _segment(arrays, model, config, device=device, progress=progress)
+    return _segment(arrays, model, config, device=device, progress=progress)._replace(digests=digests)
+
+
+#: how many evenly spaced slices of a volume :func:`volume_digest` reads
+DIGEST_SLICES = 5
+
+
+def volume_digest(array) -> str:
+    """A digest of a volume's shape and of :data:`DIGEST_SLICES` evenly spaced slices along its first axis, as float32:
+    cheap on a volume of any size (also a lazy one), and different, in practice, for two different volumes. It tells
+    :func:`save_labels` whether the volume it takes the geometry from is the one segmented at that place."""
+    import hashlib
+
+    shape = tuple(int(n) for n in array.shape)
+    digest = hashlib.blake2b(repr(shape).encode(), digest_size=16)
+    for z in sorted({int(round(z)) for z in np.linspace(0, shape[0] - 1, DIGEST_SLICES)}):
+        digest.update(np.ascontiguousarray(np.asarray(array[z], dtype=np.float32)).tobytes())
+    return digest.hexdigest()
 
 
 def _normalised(arrays: Sequence[np.ndarray], normalise, *, what: str = "volume") -> list[np.ndarray]:
@@ -208,6 +230,11 @@ def save_labels(result: RecipeResult, out: str | os.PathLike, *, like: Volume | 
                                            output_folder)
     from hypseg.io import save_volume
 
+    if not isinstance(result, RecipeResult):
+        raise UserError(f"result must be what hypseg.segment returned, got {type(result).__name__}")
+    if like is None or isinstance(like, (str, os.PathLike)):
+        raise UserError("like: give the volumes hypseg.segment was given, in its order (their geometry and file names "
+                        f"name the maps), got {type(like).__name__}")
     like = [like] if isinstance(like, (Volume, np.ndarray)) else list(like)
     like = [v if isinstance(v, Volume) else Volume.from_array(np.asarray(v)) for v in like]
     if len(like) != len(result.volumes):
@@ -223,6 +250,14 @@ def save_labels(result: RecipeResult, out: str | os.PathLike, *, like: Volume | 
         if tuple(volume.shape) != tuple(shape):
             what = volume.path if volume.path is not None else f"volume {i} of like"
             raise UserError(f"{what} has shape {tuple(volume.shape)}, but volume {i} was segmented at {tuple(shape)}")
+    if len(result.digests) == len(result.volumes):  # each map goes with its own volume's geometry and name
+        given = [volume_digest(v.array) for v in like]
+        for i, digest in enumerate(given):
+            if digest != result.digests[i]:
+                what = f"like[{i}]" + (f" ({like[i].path})" if like[i].path is not None else "")
+                where = (f"; it is segmented volume {result.digests.index(digest)}: give like in the order of the "
+                         "volumes segmented" if digest in result.digests else "")
+                raise UserError(f"{what} is not the volume segmented as volume {i} (its voxels differ){where}")
     names = [name for name, _ in named]
     if len(set(names)) < len(names):
         twice = next(name for name in names if names.count(name) > 1)

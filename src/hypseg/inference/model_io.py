@@ -68,11 +68,16 @@ class UnfinishedTrainingWarning(UserWarning):
 
 
 def load_model(run_dir: str | Path, *, device: str | torch.device = "cpu") -> TrainedModel:
-    """The trained model of a run directory, in eval mode; clear errors for missing or foreign runs.
+    """The trained model of a run directory, in eval mode; clear errors for missing or foreign runs. ``device``:
+    ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA where there is one), or a ``torch.device``.
 
     A model whose training did not reach the run's ``train.steps`` loads with an
     :class:`UnfinishedTrainingWarning`: a partly trained model may still be worth a look.
     """
+    if isinstance(device, str):  # an unknown or absent device is said as such, not as a corrupt checkpoint
+        from hypseg.device import resolve_device
+
+        device = resolve_device(device)
     model, step = _load_model(run_dir, device=device)
     steps = model.config.train.steps
     if step < steps:

@@ -47,7 +47,27 @@ __all__ = ["VolumeSegmentation", "RecipeResult", "segment", "cluster_embeddings"
 
 
 class VolumeSegmentation(NamedTuple):
-    """One volume's result: a label map and cluster centres per level, keyed by the level's k."""
+    """One volume's result: a label map and cluster centres per level, keyed by the level's k.
+
+    Attributes
+    ----------
+    labels : dict[int, ndarray]
+        k -> (Z, Y, X) int32 label map.
+    centers : dict[int, ndarray]
+        k -> the clusters' centres, (k or k - 1, F*d) (with containment, a finer level's k - 1 inside the object).
+    object : ndarray or None
+        (Z, Y, X) bool: the first level's object, holes filled (containment); None without containment.
+    clustered_voxels : bool
+        Fitted on voxels: it (or its object; pooled: all volumes) held fewer supervoxels than clusters.
+    no_field : bool
+        Containment found no object in a field of view (a ``NoFieldWarning`` was issued).
+    retried : bool
+        Level 1's object is its second try's, with ``SegmentConfig.field_retry`` clusters.
+    contrast : bool
+        Level 1's object is the rarer component of local contrast (``SegmentConfig.contrast_sides``).
+    specimen : bool
+        The finer levels divided the specimen around it, the object label 1 (``contrast_divides``).
+    """
 
     labels: dict[int, np.ndarray]  # k -> (Z, Y, X) int32
     centers: dict[int, np.ndarray]  # k -> (k or k - 1, F*d)
@@ -57,6 +77,11 @@ class VolumeSegmentation(NamedTuple):
     retried: bool = False  # level 1's object is its second try's, with SegmentConfig.field_retry clusters
     contrast: bool = False  # level 1's object is the rarer component of local contrast (SegmentConfig.contrast_sides)
     specimen: bool = False  # the finer levels divided the specimen around it, the object label 1 (contrast_divides)
+
+    def __repr__(self) -> str:  # the label maps are too large to print
+        shape = tuple(next(iter(self.labels.values())).shape) if self.labels else ()
+        flags = [name for name in ("no_field", "retried", "contrast", "specimen") if getattr(self, name)]
+        return f"VolumeSegmentation(shape={shape}, clusters={sorted(self.labels)}{''.join(f', {f}=True' for f in flags)})"
 
 
 class RecipeResult(NamedTuple):
@@ -70,6 +95,15 @@ class RecipeResult(NamedTuple):
     embeddings: dict[tuple[int, ...], list[np.ndarray]]
     embeds_alike: tuple[bool, ...] = ()
     model_dir: Path | None = None
+    #: per volume, a digest of some of its voxels as given (:func:`hypseg.api.volume_digest`; empty when not known),
+    #: by which :func:`hypseg.save_labels` checks that each volume it takes the geometry from is the one segmented
+    digests: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:  # the label maps and embeddings are too large to print
+        shapes = ", ".join(str(tuple(next(iter(v.labels.values())).shape)) for v in self.volumes[:4])
+        more = f", ... ({len(self.volumes)} volumes)" if len(self.volumes) > 4 else ""
+        return (f"RecipeResult(volumes=[{shapes}{more}], clusters={list(self.config.clusters)}, "
+                f"model_dir={str(self.model_dir) if self.model_dir else None!r})")
 
 
 def resolve_patch_sides(config: SegmentConfig, *, patch_size: int) -> SegmentConfig:
