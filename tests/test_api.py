@@ -309,3 +309,12 @@ def test_save_labels_takes_each_map_to_its_own_volume_and_names_notebook_mistake
     if not torch.cuda.is_available():
         with pytest.raises(UserError, match="^device 'cuda' was requested but CUDA is not available on this machine$"):
             hypseg.load_model(tmp_path / "run", device="cuda")
+
+
+def test_train_names_a_flat_or_constant_volume_before_any_note(tmp_path, capsys):
+    small = np.random.default_rng(0).normal(size=(10, 10, 10)).astype(np.float32)  # would clip the patch sides
+    with pytest.raises(UserError, match=r"^validation volume 0 must be 3-D \(Z, Y, X\), got shape \(20, 20\)$"):
+        hypseg.train(small, out=tmp_path / "run", validation=[np.zeros((20, 20), np.float32)])
+    with pytest.raises(UserError, match=r"^volume 1: "):
+        hypseg.train([small, np.ones((10, 10, 10), np.float32)], out=tmp_path / "run")
+    assert capsys.readouterr().err == "" and not (tmp_path / "run").exists()

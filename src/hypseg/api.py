@@ -115,12 +115,16 @@ def train(
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=int(steps)))
     arrays = _arrays(volumes)
     checked = _arrays(validation, what="validation volume") if validation else []
+    for what, group in (("volume", arrays), ("validation volume", checked)):
+        for i, array in enumerate(group):
+            if array.ndim != 3:
+                raise UserError(f"{what} {i} must be 3-D (Z, Y, X), got shape {tuple(array.shape)}")
     clipped = clip_patch_sides(config, [a.shape for a in arrays + checked])
-    note = clip_note(config, clipped)
-    if note:
-        print(note, file=sys.stderr)
     train_set = _normalised(arrays, lambda a: normalise(a, config=clipped.data))
     val_set = _normalised(checked, lambda a: normalise(a, config=clipped.data), what="validation volume") or None
+    note = clip_note(config, clipped)  # once the volumes are known to train
+    if note:
+        print(note, file=sys.stderr)
     result = Trainer(clipped, train_set, run_dir=out, validation=val_set, progress=progress, on_step=on_step).fit(resume=resume)
     return TrainedModel(result.model.eval(), result.config, Path(result.run_dir), result.collapsed,
                         embeds_alike=result.embeds_alike)

@@ -241,3 +241,39 @@ def test_a_moved_image_is_named_with_the_way_out_and_a_moved_truth_is_left_out(s
             "without it (give it with --truth)") in result.output
     slices = matplotlib.image.imread(seg_dir / "plots" / "case_a_slices.png")
     assert slices.shape[0] == 3 * 300 + 40  # volume, k=2, k=4: no truth row
+
+
+def test_a_run_stopped_while_writing_its_log_plots_what_it_logged(run_dir):
+    """A kill can cut the log's last line short: it is skipped with a warning, and every other line is drawn."""
+    import warnings
+
+    with open(run_dir / "log.jsonl", "a") as handle:
+        handle.write('{"step": 11, "split": "tr')
+    with warnings.catch_warnings():  # shown, as on the command line (the suite turns warnings into errors)
+        warnings.simplefilter("always")
+        result = _invoke(run_dir)
+    assert result.exit_code == 0, result.output
+    assert f"hypseg: warning: {run_dir / 'log.jsonl'}:12: an unfinished last line (the run stopped while writing it) " \
+           "is skipped" in result.output
+    assert (run_dir / "plots" / "training_curves.png").stat().st_size > 0
+    (run_dir / "log.jsonl").write_text((run_dir / "log.jsonl").read_text() + "\n")  # ended: a broken line, not a cut one
+    assert _error(_invoke(run_dir)).startswith(f"hypseg: error: {run_dir / 'log.jsonl'}:12: is not JSON")
+
+
+def test_a_run_that_logged_nothing_yet_is_named_as_a_run(tmp_path):
+    from hypseg.config import smoke_recipe
+    from hypseg.io.checkpoint import save_run_config
+
+    save_run_config(tmp_path / "run", smoke_recipe())
+    assert _error(_invoke(tmp_path / "run")) == (f"hypseg: error: {tmp_path / 'run'}: this run has logged no step yet "
+                                                 "(log.jsonl is missing); there is nothing to plot")
+
+
+def test_a_case_without_its_embedding_says_why_it_has_no_disk(seg_dir):
+    manifest = json.loads((seg_dir / "segmentation.json").read_text())
+    manifest["cases"][0]["embedding"] = None
+    (seg_dir / "segmentation.json").write_text(json.dumps(manifest))
+    result = _invoke(seg_dir)
+    assert result.exit_code == 0, result.output
+    assert "note: case case_a has no embedding saved (segmented with --no-embedding), so no Poincare disk is drawn" in result.output
+    assert sorted(p.name for p in (seg_dir / "plots").iterdir()) == ["case_a_slices.png"]

@@ -7,6 +7,7 @@ from typing import List, Optional
 
 import typer
 
+from hypseg._words import count
 from hypseg.cli._errors import user_errors
 from hypseg.errors import UserError
 
@@ -97,7 +98,7 @@ def pairing_notes(rows, clusters, *, foreground: bool = False) -> list[str]:
             if len(ids) > k and not foreground and level not in hinted:  # said once per truth map
                 hint = "; if it labels instances (one label per object), --foreground scores it as background against the rest"
                 hinted.add(level)
-            notes.append(f"{what} has {len(ids)} classes{' (as foreground)' if foreground else ''} and was scored "
+            notes.append(f"{what} has {count(len(ids), 'class', 'classes')}{' (as foreground)' if foreground else ''} and was scored "
                          f"against k = {k}{hint}")
     scored = {r.clusters for r in rows}
     notes += [f"k = {k}: the truth has no level for it; not scored" for k in clusters if k not in scored]

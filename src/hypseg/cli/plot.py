@@ -51,7 +51,8 @@ def plot(
 ) -> None:
     """Plot a training run (loss curves) or a segmentation (slice overlays, Poincare disks) as PNG files.
 
-    Writes training_curves.png for a run, <case>_slices.png and <case>_disk.png for a segmentation.
+    Writes training_curves.png for a run, <case>_slices.png and <case>_disk.png for a segmentation (the disk
+    where the embedding was saved and the model is hyperbolic).
 
     Examples:
 
@@ -72,6 +73,10 @@ def plot(
         raise NotADirectoryError(f"{target}: is a file; give a run directory (with {LOG_NAME}) or a segmentation directory (with {SEGMENTATION_NAME})")
     is_run, is_segmentation = (target / LOG_NAME).is_file(), (target / SEGMENTATION_NAME).is_file()
     if not (is_run or is_segmentation):
+        from hypseg.io.checkpoint import CONFIG_NAME
+
+        if (target / CONFIG_NAME).is_file():  # a run stopped before its first log line
+            raise UserError(f"{target}: this run has logged no step yet ({LOG_NAME} is missing); there is nothing to plot")
         raise UserError(f"{target}: is neither a run directory (no {LOG_NAME}) nor a segmentation directory (no {SEGMENTATION_NAME})")
     if not is_segmentation and (volume is not None or truth or case):
         raise UserError(f"{target}: --volume, --truth and --case apply to a segmentation directory, and this is a run directory")
@@ -155,6 +160,9 @@ def _plot_case(
     rows = {f"truth {level}".strip(): t for level, t in truths.items()} | levels
     written = [plot_slices(image.array, labels=rows, path=out / f"{stem}_slices.png", spacing=image.spacing, title=name)]
 
+    if entry.get("embedding") is None and c is not None:
+        print(f"note: case {name} has no embedding saved (segmented with --no-embedding), so no Poincare disk is drawn",
+              file=sys.stderr)
     if entry.get("embedding") is not None and c is not None:
         path = _resolve(entry["embedding"], root=root)
         if path.suffix.lower() != ".npy":

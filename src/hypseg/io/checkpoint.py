@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 import tomllib
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -240,18 +241,25 @@ def read_log(run_dir: str | Path) -> list[dict]:
     FileNotFoundError
         ``run_dir`` has no ``log.jsonl``.
     UserError
-        A line is not a JSON object; the message names the file and line number.
+        A line is not a JSON object; the message names the file and line number. An unfinished last line (no
+        newline after it: a run killed while writing it) is skipped with a warning instead.
     """
     path = Path(run_dir) / LOG_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} has no {LOG_NAME}")
     records = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    text = path.read_text()
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as err:
+            if number == len(lines) and not text.endswith("\n"):  # a line a stopped (killed) run was writing
+                warnings.warn(f"{path}:{number}: an unfinished last line (the run stopped while writing it) is skipped",
+                              stacklevel=2)
+                break
             raise UserError(f"{path}:{number}: is not JSON ({err.msg})") from None
         if not isinstance(record, dict):
             raise UserError(f"{path}:{number}: is not a JSON object")

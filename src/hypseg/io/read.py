@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hypseg._words import count
 from hypseg.errors import UserError
 from hypseg.io._raw import BoxReader, ChannelView, MissingDependency, RawVolume
 from hypseg.io.formats import format_of
@@ -241,7 +242,7 @@ def _scan_values(array: np.ndarray, *, path: Path) -> tuple[float, float]:
         lo = min(lo, float(block.min()))
         hi = max(hi, float(block.max()))
     if bad:
-        raise UserError(f"{path}: contains {bad} NaN or Inf voxels")
+        raise UserError(f"{path}: contains {count(bad, 'NaN or Inf voxel')}")
     return lo, hi
 
 
