@@ -317,4 +317,6 @@ def test_train_names_a_flat_or_constant_volume_before_any_note(tmp_path, capsys)
         hypseg.train(small, out=tmp_path / "run", validation=[np.zeros((20, 20), np.float32)])
     with pytest.raises(UserError, match=r"^volume 1: "):
         hypseg.train([small, np.ones((10, 10, 10), np.float32)], out=tmp_path / "run")
+    with pytest.raises(UserError, match=r"^volume 0 is complex; give a real volume \(e.g. its magnitude, numpy.abs\)$"):
+        hypseg.train(small * (1 + 1j), out=tmp_path / "run")
     assert capsys.readouterr().err == "" and not (tmp_path / "run").exists()

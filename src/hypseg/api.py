@@ -40,7 +40,11 @@ def _arrays(volumes: VolumeLike | Sequence[VolumeLike], *, what: str = "volume")
     """The voxel arrays of one volume or a sequence of them (Volumes or 3-D arrays); ``what`` names them in errors."""
     if isinstance(volumes, (Volume, np.ndarray)):
         volumes = [volumes]
-    arrays = [np.asarray(v.array if isinstance(v, Volume) else v, dtype=np.float32) for v in volumes]
+    given = [v.array if isinstance(v, Volume) else v for v in volumes]
+    for i, array in enumerate(given):
+        if np.iscomplexobj(array):  # float32 would drop the imaginary part
+            raise UserError(f"{what} {i} is complex; give a real volume (e.g. its magnitude, numpy.abs)")
+    arrays = [np.asarray(v, dtype=np.float32) for v in given]
     if not arrays:
         raise UserError(f"no {what}s given")
     for i, array in enumerate(arrays):

@@ -157,3 +157,13 @@ def test_resume_with_another_recipe_is_refused_not_ignored(args, tmp_path, steps
     assert result.output == (f"hypseg: error: {tmp_path / 'run'} was trained with another config; resume it with its own "
                              "config.toml\n")
     assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()} == kept
+
+
+def test_under_torchrun_only_the_first_rank_reports(args, monkeypatch):
+    from hypseg.training import distributed
+
+    second = distributed.DistributedContext(rank=1, world_size=2, local_rank=1)
+    monkeypatch.setattr(distributed, "context_from_env", lambda: second)  # the command's view; the trainer runs alone
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.output == ""

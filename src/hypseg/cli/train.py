@@ -105,6 +105,10 @@ def train(
     except KeyboardInterrupt as stopped:
         print(f"hypseg: {interrupted_note(out, steps=run.train.steps)}", file=sys.stderr)
         raise typer.Exit(code=interrupted_status(stopped)) from None
+    from hypseg.training.distributed import context_from_env
+
+    if context_from_env().rank != 0:  # under torchrun every rank trains; the first one reports
+        return
     if held is not None and held == result.step:
         typer.echo(f"{result.run_dir} already held all {count(held, 'step')}: nothing was trained; pass --steps with more "
                    "to train longer")
