@@ -574,6 +574,9 @@ def test_a_stopped_run_is_resumed_only_with_resume_and_the_same_settings(model_d
     result = _segment(*args, "--seed", 3, "--overwrite")
     assert result.exit_code == 0, result.output
     assert out.exists() and not work.exists()
+    assert _error(_segment(*args, "--seed", 3, "--resume")) == (  # the same command again, once it has finished
+        f"hypseg: error: {out} holds a finished segmentation: there is nothing to resume; pass --overwrite instead to "
+        "segment again")
 
 
 def test_a_run_that_is_not_chunked_neither_ignores_nor_keeps_a_stopped_chunked_runs_chunks(model_dir, volume_file, tmp_path,

@@ -56,12 +56,14 @@ def is_segmentation_folder(folder: Path) -> bool:
     return isinstance(manifest, dict) and {"clusters", "recipe", "cases"} <= set(manifest)
 
 
-def check_output(out: Path, *, overwrite: bool, keep: Sequence[Path] = (), options: tuple[str, str] = ("--overwrite", "--out")) -> None:
+def check_output(out: Path, *, overwrite: bool, keep: Sequence[Path] = (), options: tuple[str, str] = ("--overwrite", "--out"),
+                 resume: bool = False) -> None:
     """``out`` may be written: it is new or empty, or ``overwrite`` replaces it, and then it is a folder hypseg
     wrote (:func:`is_segmentation_folder`; replacing deletes everything in it, so no other folder is ever replaced)
     that is not, and does not hold, any path of ``keep`` (the inputs and the model); and a folder can be made beside
     it (where it is made under a temporary name). ``options`` name the caller's ways to allow replacing and to choose
-    the folder, for the messages."""
+    the folder, for the messages; with ``resume``, a finished segmentation at ``out`` is said to leave nothing to
+    resume."""
     allow, choose = options
     if out.is_symlink():  # replacing it would replace the link, not write where it points
         raise UserError(f"{out} is a symbolic link; give the path it points to ({out.resolve()}) or another {choose}")
@@ -75,6 +77,9 @@ def check_output(out: Path, *, overwrite: bool, keep: Sequence[Path] = (), optio
         if not is_segmentation_folder(out):  # never replaced: say so before anyone passes the option
             what = "is a file" if not out.is_dir() else f"holds files but no {MANIFEST} of hypseg's"
             raise FileExistsError(f"{out} already exists and {what}, so it is not a segmentation folder; choose another {choose}")
+        if not overwrite and resume:  # a run that reached its end leaves no chunks to continue
+            raise FileExistsError(f"{out} holds a finished segmentation: there is nothing to resume; pass {allow} "
+                                  "instead to segment again")
         if not overwrite:
             raise FileExistsError(f"{out} already exists; pass {allow} to replace it")
     try:
@@ -149,7 +154,7 @@ def segment_files(
     check_contrast_sides(config, model.network)
     _check_names(cases)
     out = Path(out)
-    check_output(out, overwrite=overwrite,
+    check_output(out, overwrite=overwrite, resume=resume,
                   keep=[Path(model_dir), *(case.image for case in cases), *(p for c in cases for p in c.truth.values())])
     explicit = chunk is not None or workers is not None or scheduler is not None
     lazy = [case.read(lazy=True) for case in cases]  # the values are checked, nothing is kept
