@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import warnings
 from pathlib import Path
@@ -90,6 +91,7 @@ def test_evaluate_replaces_only_its_own_table(model_dir, tmp_path):
     assert _invoke("segment", tmp_path / "v.nii.gz", "--model", model_dir, "--out", out, "-k", 2).exit_code == 0
     (tmp_path / "other.csv").write_text("a,b\n1,2\n")
     (tmp_path / "folder").mkdir()
+    (tmp_path / "link.csv").symlink_to(out / "evaluation.csv")  # replacing it would replace the link
     before = {p: p.read_bytes() for p in (tmp_path / "t.nii.gz", out / "v_k2.nii.gz", tmp_path / "other.csv")}
     for target, message in (
         (tmp_path / "t.nii.gz", "exists and is not a table hypseg evaluate wrote; it is not replaced (choose another name)"),
@@ -97,11 +99,20 @@ def test_evaluate_replaces_only_its_own_table(model_dir, tmp_path):
         (tmp_path / "other.csv", "exists and is not a table hypseg evaluate wrote; it is not replaced (choose another name)"),
         (tmp_path / "folder", f"is a folder; give the CSV file's name (e.g. {tmp_path / 'folder' / 'evaluation.csv'})"),
         (tmp_path / "other.csv" / "x.csv", f"{tmp_path / 'other.csv'} is a file, not a folder"),
+        (tmp_path / "link.csv", f"is a symbolic link; give the path it points to ({out / 'evaluation.csv'}) or choose another name"),
     ):
         result = _invoke("evaluate", out, "--truth", tmp_path / "t.nii.gz", "--csv", target)
         assert result.exit_code == 2 and result.output == f"hypseg: error: --csv {target}: {message}\n"
     assert {p: p.read_bytes() for p in before} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "other.csv", "seg", "t.nii.gz", "v.nii.gz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "link.csv", "other.csv", "seg", "t.nii.gz", "v.nii.gz"]
+    (tmp_path / "empty.csv").write_bytes(b"")  # an empty file (mktemp's) or a spreadsheet's save with a BOM may go
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbfcase,clusters,level,mean_dice\n")
+    for name in ("empty.csv", "bom.csv"):
+        assert _invoke("evaluate", out, "--truth", tmp_path / "t.nii.gz", "--csv", tmp_path / name).exit_code == 0
+    if hasattr(os, "mkfifo"):  # not a regular file: refused without reading it (a read would wait for a writer)
+        os.mkfifo(tmp_path / "fifo")
+        result = _invoke("evaluate", out, "--truth", tmp_path / "t.nii.gz", "--csv", tmp_path / "fifo")
+        assert result.output == f"hypseg: error: --csv {tmp_path / 'fifo'}: is not a regular file; choose another name\n"
     assert list((tmp_path / "folder").iterdir()) == []
     for _ in range(2):  # its own table, once written, is replaced
         assert _invoke("evaluate", out, "--truth", tmp_path / "t.nii.gz", "--csv", tmp_path / "scores.csv").exit_code == 0

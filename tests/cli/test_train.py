@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -167,3 +169,16 @@ def test_under_torchrun_only_the_first_rank_reports(args, monkeypatch):
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert result.output == ""
+
+
+def test_resume_with_the_runs_own_config_is_accepted_also_where_its_patch_sides_were_clipped(args, tmp_path):
+    """A volume smaller than the config's largest patch side clips the run's saved config; the same --config on
+    resume is compared after the same clipping, so the interrupt note's "the same command with --resume" works."""
+    np.save(tmp_path / "v.npy", np.random.default_rng(0).normal(size=(9, 16, 16)).astype(np.float32))
+    once = dataclasses.replace(TINY, train=dataclasses.replace(TINY.train, collapse_retries=0))  # a noise volume may collapse
+    save_run_config(tmp_path / "recipe", once)
+    assert runner.invoke(app, [*args, "--steps", "4"]).exit_code == 0
+    assert load_run_config(tmp_path / "run").data.patch_max == 9.0  # clipped from 10
+    result = runner.invoke(app, [*args, "--steps", "6", "--resume"])
+    assert result.exit_code == 0, result.output
+    assert "trained to step 6 (2 steps in this run)" in result.output

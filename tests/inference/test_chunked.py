@@ -577,6 +577,16 @@ def test_a_stopped_run_is_resumed_only_with_resume_and_the_same_settings(model_d
     assert _error(_segment(*args, "--seed", 3, "--resume")) == (  # the same command again, once it has finished
         f"hypseg: error: {out} holds a finished segmentation: there is nothing to resume; pass --overwrite instead to "
         "segment again")
+    _interrupt_embedding(monkeypatch, at=2)  # a run to replace it stops: its chunks are not to be given up
+    with pytest.raises(KeyboardInterrupt):
+        segment_files([volume_file], model_dir=model_dir, out=out, config=_recipe("default"), chunk=TILE, overwrite=True)
+    monkeypatch.undo()
+    assert _error(_segment(*args, "--resume")) == (
+        f"hypseg: error: {out} holds a finished segmentation, and {work} the chunks of a run that was to replace it; "
+        "pass --overwrite with --resume to continue that run")
+    result = _segment(*args, "--resume", "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert "1 of" in result.output and "chunks kept from the stopped run" in result.output and not work.exists()
 
 
 def test_a_run_that_is_not_chunked_neither_ignores_nor_keeps_a_stopped_chunked_runs_chunks(model_dir, volume_file, tmp_path,

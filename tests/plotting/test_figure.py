@@ -44,3 +44,20 @@ def test_label_colours_are_distinct(n):
     colours = label_colors(np.arange(n) * 3)
     assert sorted(colours) == list(range(0, 3 * n, 3))
     assert len(set(colours.values())) == n
+
+
+def test_a_value_keeps_its_colour_whatever_the_cluster_count_and_the_values_beside_it():
+    """Plots and napari colour cluster v alike: the colour of v depends on v alone (up to the instance maps' limit)."""
+    from hypseg.napari._layers import labels_colormap
+    from hypseg.plotting import value_colors
+
+    assert value_colors(np.arange(10)) == label_colors(np.arange(10))  # the first ten as tab10, as before
+    for k in (4, 12, 30):
+        every = value_colors(np.arange(k))
+        some = value_colors(np.arange(k)[::3])  # most clusters absent, the largest among them
+        assert all(some[v] == every[v] for v in some)
+        assert {v: c for v, c in labels_colormap(k, outside=False).items() if v is not None} == every
+    sparse = value_colors(np.array([0, 30, 31]))
+    assert len(set(sparse.values())) == 3 and len(set(value_colors(np.arange(60)).values())) == 60
+    instances = value_colors(np.array([0, 1000, 2000]))  # beyond BY_VALUE_MAX: by rank
+    assert instances == label_colors(np.array([0, 1000, 2000]))

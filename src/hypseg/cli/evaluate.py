@@ -55,26 +55,28 @@ def evaluate(
 
 def check_scores_target(path: Path, *, what: str = "") -> None:
     """Refuse a CSV target that would replace something other than an earlier table of ``hypseg evaluate``: a folder,
-    or a file whose first line is not that table's header (a label map, the truth, another tool's table), so that a
-    mistyped ``--csv`` cannot destroy an input. ``what`` prefixes the message (``"--csv "``)."""
+    a link, something that is not a regular file, or a file whose first line is not that table's header (a label map,
+    the truth, another tool's table), so that a mistyped ``--csv`` cannot destroy an input; an empty file may go.
+    ``what`` prefixes the message (``"--csv "``; without it the target is the default one)."""
     from hypseg.inference.pipeline import SCORES_HEADER
+    from hypseg.io._atomic import check_parent_folders
 
+    other = "choose another name" if what else "give another with --csv FILE"
+    if path.is_symlink():
+        raise UserError(f"{what}{path}: is a symbolic link; give the path it points to ({path.resolve()}) or {other}")
     if path.is_dir():
         raise UserError(f"{what}{path}: is a folder; give the CSV file's name (e.g. {path / 'evaluation.csv'})")
+    if path.exists() and not path.is_file():
+        raise UserError(f"{what}{path}: is not a regular file; {other}")
     if path.exists():
         try:
             with open(path, "rb") as handle:
-                first = handle.readline(len(SCORES_HEADER) + 2)
+                first = handle.readline(len(SCORES_HEADER) + 8)
         except OSError as err:
             raise UserError(f"{what}{path}: cannot be read to check what it holds ({err.strerror or err})") from None
-        if not first.startswith(SCORES_HEADER.encode()):
-            raise UserError(f"{what}{path}: exists and is not a table hypseg evaluate wrote; it is not replaced "
-                            "(choose another name)")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise UserError(f"{what}{path}: {parent} is a file, not a folder")
-            break
+        if first and not first.removeprefix(b"\xef\xbb\xbf").startswith(SCORES_HEADER.encode()):  # a BOM: a spreadsheet's save
+            raise UserError(f"{what}{path}: exists and is not a table hypseg evaluate wrote; it is not replaced ({other})")
+    check_parent_folders(path, what=f"{what}{path}")
 
 
 def pairing_notes(rows, clusters, *, foreground: bool = False) -> list[str]:

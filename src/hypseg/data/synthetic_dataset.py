@@ -41,6 +41,7 @@ from hypseg.data.phantom import PHANTOM_CLASSES, generate_phantom
 from hypseg.data.synthetic import CLASSES, SyntheticVolume, generate_volume
 from hypseg.errors import UserError
 from hypseg.io import Volume, save_labels, save_volume
+from hypseg.io._atomic import check_parent_folders
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "hypseg-synthetic"
@@ -120,11 +121,7 @@ def check_output_folder(out: Path, *, overwrite: bool, how: str = "allow overwri
                                   "of one); choose another")
         if not overwrite:
             raise FileExistsError(f"{out}: folder holds a synthetic dataset already (choose another or {how})")
-    for parent in out.parents:  # a missing parent is made when writing, unless a file stands in its way
-        if parent.exists():
-            if not parent.is_dir():
-                raise FileExistsError(f"{out}: {parent} is a file, not a folder")
-            break
+    check_parent_folders(out, what=str(out))  # a missing parent is made when writing, unless a file stands in its way
 
 
 def _is_synthetic_dataset(folder: Path) -> bool:

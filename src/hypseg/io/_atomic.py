@@ -32,6 +32,18 @@ def file_stem(path: Path) -> str:
     return stem[: -len(".ome")] if ome else stem
 
 
+def check_parent_folders(path: Path, *, what: str) -> None:
+    """Refuse ``path`` where a file stands in place of one of its folders; missing folders are the writer's to make.
+    ``what`` opens the message (the path as the user named it)."""
+    from hypseg.errors import UserError
+
+    for parent in Path(path).parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"{what}: {parent} is a file, not a folder")
+            return
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary sibling of ``path`` with the same suffix; move it onto ``path`` on success.

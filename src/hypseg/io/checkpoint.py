@@ -87,6 +87,17 @@ def save_data_fingerprint(run_dir: str | Path, fingerprint: dict) -> Path:
     return path
 
 
+def recorded_shapes(run_dir: str | Path) -> list[tuple[int, ...]]:
+    """The shapes of the training and validation volumes ``data.json`` records (none where it is missing or
+    unreadable: :func:`check_data_fingerprint` says what is wrong with it)."""
+    try:
+        saved = json.loads((Path(run_dir) / DATA_NAME).read_text(encoding="utf-8"))
+        return [tuple(int(n) for n in entry["shape"]) for group in ("training", "validation")
+                for entry in saved.get(group) or ()]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return []
+
+
 def check_data_fingerprint(run_dir: str | Path, fingerprint: dict) -> None:
     """Refuse to resume ``run_dir`` on other volumes than its ``data.json`` records, in one line naming the first
     difference. A run without ``data.json`` (written before hypseg recorded it) is not checked."""

@@ -7,7 +7,7 @@ sides: ``napari = R @ affine @ R``. A diagonal transform with positive entries (
 Zarr, most NIfTI files written by hypseg) becomes a layer's ``scale`` and ``translate``, which napari's
 scale bar and measurements understand; any other (an oblique or flipped NIfTI) becomes its ``affine``.
 
-Label maps are coloured by value with :func:`hypseg.plotting.label_colors`'s rule (tab10 for up to ten
+Label maps are coloured by value with :func:`hypseg.plotting.value_colors`' rule (tab10 for the first ten
 clusters), so that cluster k has the same colour in the viewer and on the Poincaré disk. napari leaves
 label 0 transparent by default; that is right where 0 is the outside of the level-1 object
 (containment) but would hide a whole cluster otherwise, so there label 0 gets its colour too.
@@ -86,13 +86,13 @@ def zero_is_outside(clusters: int, *, contained: bool, first: int, specimen: boo
 
 
 def labels_colormap(clusters: int, *, outside: bool) -> dict:
-    """A napari labels colormap for labels ``0..clusters-1``: label j takes the j-th colour of
-    :func:`hypseg.plotting.label_colors`; with ``outside`` label 0 is the object's outside and stays
+    """A napari labels colormap for labels ``0..clusters-1``: label j takes its colour by value
+    (:func:`hypseg.plotting.value_colors`), as in hypseg's plots; with ``outside`` label 0 is the object's outside and stays
     transparent. Values beyond ``clusters - 1`` are drawn grey (``None``'s colour)."""
-    from hypseg.plotting import label_colors
+    from hypseg.plotting import value_colors
 
     colors: dict[Any, Any] = {None: (0.5, 0.5, 0.5, 1.0)}
-    colors.update(label_colors(np.arange(clusters)))
+    colors.update(value_colors(np.arange(clusters)))
     if outside:
         colors[0] = (0.0, 0.0, 0.0, 0.0)
     return colors

@@ -44,26 +44,42 @@ def label_colors(labels: np.ndarray) -> dict[int, tuple[float, float, float, flo
 
 #: above this label value a map is taken for an instance or sparse map and coloured by rank (:func:`label_colors`)
 BY_VALUE_MAX = 255
+_GOLDEN = 0.6180339887498949  # spreads values 20, 21, ... over turbo, each at a place of its own
+
+
+def value_color(value: int) -> tuple[float, float, float, float]:
+    """The colour of label ``value`` (>= 0) whatever else a map holds: ``tab10``'s for 0-9 (as :func:`label_colors`
+    gives up to ten labels), ``tab20``'s light variant of the same hue for 10-19, and for 20 and above a point of
+    ``turbo`` placed by the golden ratio, so that neighbouring values differ.
+
+    >>> value_color(3) == label_colors(range(4))[3], value_color(12) != value_color(2)
+    (True, True)
+    """
+    from matplotlib import colormaps
+
+    if value < 10:
+        rgba = colormaps["tab10"](value)
+    elif value < 20:
+        rgba = colormaps["tab20"](2 * (value - 10) + 1)
+    else:
+        rgba = colormaps["turbo"](0.05 + 0.9 * ((value * _GOLDEN) % 1.0))
+    return tuple(float(x) for x in rgba)
 
 
 def value_colors(labels: np.ndarray, *, also: object = ()) -> dict[int, tuple[float, float, float, float]]:
-    """Colours of the non-negative values of ``labels`` (and of ``also``, e.g. the labels of cluster centres) by
-    value: label v takes the colour :func:`label_colors` gives it among ``0..K-1`` (K the largest value + 1), so
-    that a cluster keeps its colour in every figure and in napari, also where a lower cluster is absent from a
-    volume. Maps with values above :data:`BY_VALUE_MAX` (instances) are coloured by rank instead.
+    """Colours of the non-negative values of ``labels`` (and of ``also``, e.g. the labels of cluster centres) by value
+    (:func:`value_color`): a cluster keeps its colour in every figure and in napari, whatever the cluster count and
+    also where other clusters are absent from a volume. Maps with values above :data:`BY_VALUE_MAX` (instances) are
+    coloured by rank instead (:func:`label_colors`).
 
-    >>> value_colors(np.array([0, 1, 3])) == {v: c for v, c in label_colors(np.arange(4)).items() if v != 2}
+    >>> value_colors(np.array([0, 1, 3])) == {v: value_color(v) for v in (0, 1, 3)}
     True
     """
     values = np.unique(np.concatenate([np.asarray(labels).ravel(), np.asarray(also, dtype=np.int64).ravel()]))
     values = values[values >= 0]
-    if values.size == 0:
-        return {}
-    top = int(values.max())
-    if top > BY_VALUE_MAX:
+    if values.size and int(values.max()) > BY_VALUE_MAX:
         return label_colors(values)
-    every = label_colors(np.arange(top + 1))
-    return {int(v): every[int(v)] for v in values}
+    return {int(v): value_color(int(v)) for v in values}
 
 
 def check_labels(labels: object, *, name: str, shape: tuple[int, ...]) -> np.ndarray:

@@ -36,6 +36,7 @@ from hypseg.io.checkpoint import (
     LOG_NAME,
     WEIGHTS_NAME,
     check_data_fingerprint,
+    recorded_shapes,
     data_fingerprint,
     load_checkpoint,
     load_run_config,
@@ -142,8 +143,12 @@ def past_steps(run_dir: Path, held: int, steps: int) -> UserError:
 
 def check_resumed_config(run_dir: Path, config: RunConfig) -> None:
     """Refuse to resume the run in ``run_dir`` with ``config`` unless it is the run's own: only the number of steps
-    may change on resume (to train longer)."""
+    may change on resume (to train longer). ``config`` is first clipped to the volumes the run recorded
+    (``data.json``), as the run's own config was when it started (:func:`hypseg.config.clip_patch_sides`)."""
+    from hypseg.config.recipes import clip_patch_sides
+
     saved = load_run_config(run_dir)
+    config = clip_patch_sides(config, recorded_shapes(run_dir))
     if dataclasses.replace(saved, train=dataclasses.replace(saved.train, steps=config.train.steps)) != config:
         retried = saved.train.seed != config.train.seed and bool(set_aside_runs(run_dir))
         note = f" (seed {saved.train.seed}: a collapsed run was trained again)" if retried else ""
