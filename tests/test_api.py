@@ -289,14 +289,19 @@ def test_save_labels_takes_each_map_to_its_own_volume_and_names_notebook_mistake
     result = hypseg.segment(images, model, recipe=segment_preset("default").with_clusters([2]))
     first, second = (Volume.from_array(image) for image in images)
     with pytest.raises(UserError, match=r"^like\[0\] is not the volume segmented as volume 0 \(its voxels differ\); it is "
-                                        r"segmented volume 1: give like in the order of the volumes segmented$"):
+                                        r"segmented volume 1: give like in the order of the volumes segmented; to save the "
+                                        r"maps of a processed copy in its original's geometry, give "
+                                        r"dataclasses.replace\(original, array=copy\)$"):
         hypseg.save_labels(result, tmp_path / "swapped", like=[second, first])
     noise = np.random.default_rng(2).normal(size=images[1].shape).astype(np.float32)
-    with pytest.raises(UserError, match=r"^like\[1\] is not the volume segmented as volume 1 \(its voxels differ\)$"):
+    with pytest.raises(UserError, match=r"^like\[1\] is not the volume segmented as volume 1 \(its voxels differ\); to "):
         hypseg.save_labels(result, tmp_path / "other", like=[first, noise])
+    hypseg.save_labels(result, tmp_path / "copy", like=[first, dataclasses.replace(first, array=images[1])])  # the way out
+    with pytest.raises(UserError, match=r"^like\[1\] is a PosixPath; give a volume \(hypseg.load_volume\(path\)\) or an array$"):
+        hypseg.save_labels(result, tmp_path / "paths", like=[first, tmp_path / "v.nii.gz"])
     with pytest.raises(UserError, match=r"^like: give the volumes hypseg.segment was given, in its order"):
         hypseg.save_labels(result, tmp_path / "none", like=None)
-    assert not any((tmp_path / name).exists() for name in ("swapped", "other", "none"))
+    assert not any((tmp_path / name).exists() for name in ("swapped", "other", "none", "paths"))
     saved = hypseg.save_labels(result, tmp_path / "seg", like=[images[0], second])  # an array and a Volume alike
     np.testing.assert_array_equal(load_labels(saved[1]), result.volumes[1].labels[2])
     with pytest.raises(UserError, match=r"^model must be a trained model from hypseg.train or hypseg.load_model \(a run "

@@ -19,11 +19,15 @@ def test_the_oracle_is_one_on_a_separable_image_whichever_side_is_bright():
     assert probe.oracle_dice(noise - cell, cell) == 1.0
 
 
-def test_the_texture_map_is_the_logged_smoothed_high_pass_energy():
-    image = np.random.default_rng(1).normal(size=(12, 12, 12))
-    high = image - ndimage.gaussian_filter(image, probe.HIGH_PASS_SIGMA)
-    expected = np.log(ndimage.gaussian_filter(high**2, probe.ENERGY_SIGMA))
-    assert np.allclose(probe.texture_map(image), expected)
+def test_the_texture_map_follows_texture_not_intensity():
+    """Fine noise twice as strong in one half reads about log 4 higher there, whatever each half's mean intensity."""
+    rng = np.random.default_rng(1)
+    image = rng.normal(size=(24, 24, 48)) * np.where(np.arange(48) < 24, 1.0, 2.0)
+    shifted = image + np.where(np.arange(48) < 24, 5.0, -5.0)  # a step in intensity between the halves
+    for volume in (image, shifted):
+        energy = probe.texture_map(volume)
+        far = energy[:, :, 34:40].mean() - energy[:, :, 8:14].mean()  # away from the step's own high-pass response
+        assert abs(far - np.log(4.0)) < 0.2
 
 
 def test_chan_vese_moves_a_displaced_start_onto_the_cell():

@@ -54,6 +54,12 @@ def _arrays(volumes: VolumeLike | Sequence[VolumeLike], *, what: str = "volume")
     return arrays
 
 
+def _check_3d(arrays: Sequence[np.ndarray], *, what: str = "volume") -> None:
+    for i, array in enumerate(arrays):
+        if array.ndim != 3:
+            raise UserError(f"{what} {i} must be 3-D (Z, Y, X), got shape {tuple(array.shape)}")
+
+
 def train(
     volumes: VolumeLike | Sequence[VolumeLike],
     *,
@@ -119,10 +125,8 @@ def train(
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, steps=int(steps)))
     arrays = _arrays(volumes)
     checked = _arrays(validation, what="validation volume") if validation else []
-    for what, group in (("volume", arrays), ("validation volume", checked)):
-        for i, array in enumerate(group):
-            if array.ndim != 3:
-                raise UserError(f"{what} {i} must be 3-D (Z, Y, X), got shape {tuple(array.shape)}")
+    _check_3d(arrays)
+    _check_3d(checked, what="validation volume")
     clipped = clip_patch_sides(config, [a.shape for a in arrays + checked])
     train_set = _normalised(arrays, lambda a: normalise(a, config=clipped.data))
     val_set = _normalised(checked, lambda a: normalise(a, config=clipped.data), what="validation volume") or None
@@ -179,9 +183,8 @@ def segment(
                         f"{type(model).__name__}")
     config = segment_preset(recipe) if isinstance(recipe, str) else recipe
     arrays = _arrays(volumes)
-    for i, array in enumerate(arrays):  # as hypseg segment: 3-D, with the smallest side a model trains on
-        if array.ndim != 3:
-            raise UserError(f"volume {i} must be 3-D (Z, Y, X), got shape {tuple(array.shape)}")
+    _check_3d(arrays)
+    for i, array in enumerate(arrays):  # as hypseg segment: with the smallest side a model trains on
         check_sides(array.shape, what=f"volume {i}")
     digests = tuple(volume_digest(array) for array in arrays)
     arrays = _normalised(arrays, model.normalise)
@@ -244,7 +247,10 @@ def save_labels(result: RecipeResult, out: str | os.PathLike, *, like: Volume | 
         raise UserError("like: give the volumes hypseg.segment was given, in its order (their geometry and file names "
                         f"name the maps), got {type(like).__name__}")
     like = [like] if isinstance(like, (Volume, np.ndarray)) else list(like)
-    like = [v if isinstance(v, Volume) else Volume.from_array(np.asarray(v)) for v in like]
+    for i, volume in enumerate(like):
+        if not isinstance(volume, (Volume, np.ndarray)):
+            raise UserError(f"like[{i}] is a {type(volume).__name__}; give a volume (hypseg.load_volume(path)) or an array")
+    like = [v if isinstance(v, Volume) else Volume.from_array(v) for v in like]
     if len(like) != len(result.volumes):
         raise UserError(f"got {count(len(like), 'volume')} to take the geometry from for {count(len(result.volumes), 'segmented volume')}")
     named = []
@@ -265,7 +271,9 @@ def save_labels(result: RecipeResult, out: str | os.PathLike, *, like: Volume | 
                 what = f"like[{i}]" + (f" ({like[i].path})" if like[i].path is not None else "")
                 where = (f"; it is segmented volume {result.digests.index(digest)}: give like in the order of the "
                          "volumes segmented" if digest in result.digests else "")
-                raise UserError(f"{what} is not the volume segmented as volume {i} (its voxels differ){where}")
+                raise UserError(f"{what} is not the volume segmented as volume {i} (its voxels differ){where}; to save the "
+                                "maps of a processed copy in its original's geometry, give dataclasses.replace(original, "
+                                "array=copy)")
     names = [name for name, _ in named]
     if len(set(names)) < len(names):
         twice = next(name for name in names if names.count(name) > 1)

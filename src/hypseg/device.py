@@ -20,4 +20,8 @@ def resolve_device(name: str) -> str:
         raise UserError(f"unknown device {name!r}; choose auto, cpu, cuda or cuda:N")
     if name != "cpu" and not torch.cuda.is_available():
         raise UserError(f"device {name!r} was requested but CUDA is not available on this machine")
+    if name.startswith("cuda:"):
+        index, count = name.removeprefix("cuda:"), torch.cuda.device_count()
+        if not index.isdigit() or int(index) >= count:
+            raise UserError(f"device {name!r}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
     return name

@@ -161,9 +161,13 @@ def test_resume_with_another_recipe_is_refused_not_ignored(args, tmp_path, steps
     assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()} == kept
 
 
-def test_under_torchrun_only_the_first_rank_reports(args, monkeypatch):
+def test_under_torchrun_only_the_first_rank_reports(args, tmp_path, monkeypatch):
     from hypseg.training import distributed
 
+    np.save(tmp_path / "v.npy", np.random.default_rng(0).normal(size=(9, 16, 16)).astype(np.float32))  # a clipping note
+    save_run_config(tmp_path / "recipe", dataclasses.replace(TINY, train=dataclasses.replace(TINY.train, collapse_retries=0)))
+    first = runner.invoke(app, [*args[:-3], "--out", str(tmp_path / "first"), "--no-progress"])
+    assert first.exit_code == 0 and "clipped" in first.output and "trained" in first.output, first.output
     second = distributed.DistributedContext(rank=1, world_size=2, local_rank=1)
     monkeypatch.setattr(distributed, "context_from_env", lambda: second)  # the command's view; the trainer runs alone
     result = runner.invoke(app, args)

@@ -253,7 +253,7 @@ def test_a_run_stopped_while_writing_its_log_plots_what_it_logged(run_dir):
         warnings.simplefilter("always")
         result = _invoke(run_dir)
     assert result.exit_code == 0, result.output
-    assert f"hypseg: warning: {run_dir / 'log.jsonl'}:12: an unfinished last line (the run stopped while writing it) " \
+    assert f"hypseg: warning: {run_dir / 'log.jsonl'}:12: an unfinished last line (being written, or cut by a stopped run) " \
            "is skipped" in result.output
     assert (run_dir / "plots" / "training_curves.png").stat().st_size > 0
     (run_dir / "log.jsonl").write_text((run_dir / "log.jsonl").read_text() + "\n")  # ended: a broken line, not a cut one
@@ -275,5 +275,5 @@ def test_a_case_without_its_embedding_says_why_it_has_no_disk(seg_dir):
     (seg_dir / "segmentation.json").write_text(json.dumps(manifest))
     result = _invoke(seg_dir)
     assert result.exit_code == 0, result.output
-    assert "note: case case_a has no embedding saved (segmented with --no-embedding), so no Poincare disk is drawn" in result.output
+    assert "note: case case_a has no embedding saved (segmented with --no-embedding, or save_embedding=False), so no Poincare disk is drawn" in result.output
     assert sorted(p.name for p in (seg_dir / "plots").iterdir()) == ["case_a_slices.png"]

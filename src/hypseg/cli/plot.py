@@ -161,7 +161,7 @@ def _plot_case(
     written = [plot_slices(image.array, labels=rows, path=out / f"{stem}_slices.png", spacing=image.spacing, title=name)]
 
     if entry.get("embedding") is None and c is not None:
-        print(f"note: case {name} has no embedding saved (segmented with --no-embedding), so no Poincare disk is drawn",
+        print(f"note: case {name} has no embedding saved (segmented with --no-embedding, or save_embedding=False), so no Poincare disk is drawn",
               file=sys.stderr)
     if entry.get("embedding") is not None and c is not None:
         path = _resolve(entry["embedding"], root=root)

@@ -87,7 +87,10 @@ def train(
 
         check_fresh_run_folder(out)
     cases = discover_cases(data, channel=channel, channel_axis=channel_axis)
-    for note in folder_notes(data, cases):
+    from hypseg.training.distributed import context_from_env
+
+    first = context_from_env().rank == 0  # under torchrun every rank trains; the first one reports
+    for note in folder_notes(data, cases) if first else ():
         typer.echo(note)
     training = [c for c in cases if c.split in (None, "train")]
     validation = [c for c in cases if c.split == "val"]
@@ -101,13 +104,11 @@ def train(
             shape = volume_shape(case.image, channel=case.channel, channel_axis=case.channel_axis)
             check_sides(shape, what=f"{case.image}: volume", to="train on")
     try:
-        result = _train(run, training, validation, out=out, resume=resume, progress=progress)
+        result = _train(run, training, validation, out=out, resume=resume, progress=progress, notes=first)
     except KeyboardInterrupt as stopped:
         print(f"hypseg: {interrupted_note(out, steps=run.train.steps)}", file=sys.stderr)
         raise typer.Exit(code=interrupted_status(stopped)) from None
-    from hypseg.training.distributed import context_from_env
-
-    if context_from_env().rank != 0:  # under torchrun every rank trains; the first one reports
+    if not first:
         return
     if held is not None and held == result.step:
         typer.echo(f"{result.run_dir} already held all {count(held, 'step')}: nothing was trained; pass --steps with more "
@@ -123,7 +124,7 @@ def train(
                    f"set aside; the model is seed {result.config.train.seed}'s")
 
 
-def _train(run, training, validation, *, out: Path, resume: bool, progress: bool):
+def _train(run, training, validation, *, out: Path, resume: bool, progress: bool, notes: bool = True):
     """Load (or pack) the cases' normalised volumes and train ``run`` into ``out``: the Trainer's result."""
     from hypseg.config.recipes import check_sides, clip_note, clip_patch_sides
     from hypseg.data import load_normalised, pack_normalised
@@ -142,7 +143,7 @@ def _train(run, training, validation, *, out: Path, resume: bool, progress: bool
             check_sides(volume.shape, what=f"{case.image}: volume", to="train on")  # the rule clip_patch_sides applies, named
         clipped = clip_patch_sides(run, [v.shape for v in list(volumes) + list(val_volumes or [])])  # normalisation unchanged
         note = clip_note(run, clipped)
-        if note:
+        if note and notes:
             typer.echo(note)
         run = clipped
         return Trainer(run, volumes, run_dir=out, validation=val_volumes, progress=progress).fit(resume=resume)

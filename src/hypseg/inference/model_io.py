@@ -74,10 +74,9 @@ def load_model(run_dir: str | Path, *, device: str | torch.device = "cpu") -> Tr
     A model whose training did not reach the run's ``train.steps`` loads with an
     :class:`UnfinishedTrainingWarning`: a partly trained model may still be worth a look.
     """
-    if isinstance(device, str):  # an unknown or absent device is said as such, not as a corrupt checkpoint
-        from hypseg.device import resolve_device
+    from hypseg.device import resolve_device
 
-        device = resolve_device(device)
+    device = resolve_device(str(device))  # an unknown or absent device is said as such, not as a corrupt checkpoint
     model, step = _load_model(run_dir, device=device)
     steps = model.config.train.steps
     if step < steps:

@@ -100,7 +100,7 @@ class RecipeResult(NamedTuple):
     digests: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # the label maps and embeddings are too large to print
-        shapes = ", ".join(str(tuple(next(iter(v.labels.values())).shape)) for v in self.volumes[:4])
+        shapes = ", ".join(str(tuple(next(iter(v.labels.values())).shape)) if v.labels else "()" for v in self.volumes[:4])
         more = f", ... ({len(self.volumes)} volumes)" if len(self.volumes) > 4 else ""
         return (f"RecipeResult(volumes=[{shapes}{more}], clusters={list(self.config.clusters)}, "
                 f"model_dir={str(self.model_dir) if self.model_dir else None!r})")

@@ -268,7 +268,7 @@ def read_log(run_dir: str | Path) -> list[dict]:
             record = json.loads(line)
         except json.JSONDecodeError as err:
             if number == len(lines) and not text.endswith("\n"):  # a line a stopped (killed) run was writing
-                warnings.warn(f"{path}:{number}: an unfinished last line (the run stopped while writing it) is skipped",
+                warnings.warn(f"{path}:{number}: an unfinished last line (being written, or cut by a stopped run) is skipped",
                               stacklevel=2)
                 break
             raise UserError(f"{path}:{number}: is not JSON ({err.msg})") from None
