@@ -12,7 +12,7 @@ A second, voxel-level oracle for level 1 sees what a method sees: the image itse
 Gaussian of sigma 0, 1, 2 or 4 voxels, cut by the one threshold (chosen with the truth, among every
 voxel value) that scores best; the best sigma per volume is kept. It bounds every two-cluster split of
 smoothed intensity as it stands. The level-1 rows of the quality tables, though, fill the holes of their object
-(the recipe's containment), which mends the organelles a threshold cuts out of the cell; so a fourth oracle scores
+(the recipe's containment), which mends the organelles a threshold cuts out of the cell; so another oracle scores
 the same thresholds' objects as the recipe makes them (the side on fewer of the volume's faces, every enclosed
 hole filled, :func:`hypseg.inference.hierarchy.level1_object`), the threshold (one per percentile of the
 smoothed image, :func:`percentile_cuts`) and the sigma again chosen with the truth per volume. It bounds what a two-cluster split of
@@ -27,7 +27,7 @@ predicting the other half; the two halves' predictions make one map, whose holes
 containment does. It bounds, in practice, what any method reading local appearance (texture and
 context up to a few voxels) could reach, with labels.
 
-    python -m benchmarks.intensity_ceiling               # about 1 minute on 2 cores
+    python -m benchmarks.intensity_ceiling               # about 5 minutes on one core
 """
 
 from __future__ import annotations

@@ -7,9 +7,10 @@ prefers one compact region to the pink noise's blobs, so it could find a cell th
 supervoxels' intensity misses. This probe measures that, and the same for a texture map, on the 20
 validation volumes of ``hypseg synth --seed 0`` (never the test split), with no model (the learned
 embedding's supervoxel means follow intensity with a correlation of 0.96-0.99, so a split of the
-embedding would fare as intensity's). Per volume, every row's object is the recipe's (the cluster on
-fewer of the volume's faces, holes filled, :func:`hypseg.inference.hierarchy.level1_object`) and is
-scored by its DICE with the true cell:
+embedding would fare as intensity's). Per volume, every split's object is the recipe's (the cluster on
+fewer of the volume's faces, holes filled, :func:`hypseg.inference.hierarchy.level1_object`; the oracles
+take either side) and is scored by its DICE with the true cell (the object's, not the two-class matched
+DICE of the quality tables):
 
 - ``kmeans``: 2-means on the mean intensity of SLIC supervoxels of 500 voxels, weighted by their
   voxels (the recipe's level 1 on intensity, the reference);
@@ -18,7 +19,7 @@ scored by its DICE with the true cell:
   iteration), 60 iterations, started from the ``kmeans`` split;
 - ``threshold oracle``: the best DICE over one threshold per percentile (1-99) of the same
   smoothed image, either side taken as the object, holes filled: a bound, chosen with the truth,
-  for any split of that image;
+  for any threshold of that image (not for splits of other statistics, e.g. supervoxel means);
 - ``texture kmeans``, ``texture chan-vese m1``, ``texture oracle``: the same on a texture map, the log
   of the squared high-pass image (the image minus its Gaussian smoothing of sigma 1) smoothed by a
   Gaussian of sigma 4 (voxel k-means on it);
@@ -149,8 +150,9 @@ def main(argv=None) -> None:
         body = "\n".join(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}) for r in rows)
         args.out.write_text(
             "# Level 1 by a spatially regularised split (Chan-Vese) and by a texture map\n\n"
-            "Regular set, its 20 validation volumes (never the test split); no model. Every object is the recipe's "
-            "(the cluster on fewer faces, holes filled), scored by DICE with the true cell. Columns: see the module "
+            "Regular set, its 20 validation volumes (never the test split); no model. Every object of a split is the recipe's "
+            "(the cluster on fewer faces, holes filled); the oracles take either side, holes filled; each is scored by "
+            "its DICE with the true cell (not the two-class matched DICE of the quality tables). Columns: see the module "
             "docstring of `benchmarks/regularised_level1.py`.\n\n"
             "Command (about 5 minutes on one core): `OMP_NUM_THREADS=1 python -m benchmarks.regularised_level1 "
             "--out benchmarks/results/regularised_level1.md`\n\n```\n" + body + "\n```\n\n" + "\n".join(table) + "\n")
