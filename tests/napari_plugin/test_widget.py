@@ -117,6 +117,30 @@ def test_a_cancelled_training_leaves_no_model_folder(qtbot, widget, tmp_path):
     assert widget.train_button.enabled and widget.segment_button.enabled and not widget.cancel_button.enabled
 
 
+def test_closing_the_widget_while_it_trains_cancels_the_training_and_leaves_nothing(qtbot, viewer, tmp_path):
+    """The viewer closed mid-training: no callback touches the deleted widget (Qt would abort the process), and the
+    training stops after its step, leaving no model folder nor its temporary one."""
+    from qtpy.QtWidgets import QApplication
+
+    made = HypsegWidget(napari_viewer=viewer)  # not qtbot's: it is deleted here
+    made.recipe.value, made.steps.value = "smoke", 100_000
+    made.train_out.value = str(tmp_path / "model")
+    made.train_button.native.click()
+    qtbot.waitUntil(lambda: made.progress.value >= 2, timeout=120_000)
+    made.native.close()
+    made.native.deleteLater()
+    qtbot.waitUntil(lambda: not made.busy, timeout=120_000)
+    for _ in range(20):  # the worker's last signals
+        QApplication.processEvents()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_multiscale_image_is_read_at_its_full_resolution(widget, viewer, synthetic_image):
+    viewer.add_image([synthetic_image, synthetic_image[::2, ::2, ::2]], name="pyramid", multiscale=True)
+    widget.image.value = viewer.layers["pyramid"]
+    assert widget._image_data()["data"].shape == synthetic_image.shape
+
+
 # a two-step model's clusters may empty in the process, where rounding differs (see one_torch_thread)
 @pytest.mark.filterwarnings("ignore::hypseg.clustering.exceptions.EmptyClusterWarning")
 @pytest.mark.parametrize("apart", [False, True], ids=["on the worker thread", "in a process of its own"])

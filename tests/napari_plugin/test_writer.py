@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 from napari_plugin.helpers import ORIGIN, SPACING, write_input
 
-from hypseg.errors import UserError
 from hypseg.io import affine_from_spacing, load_labels, load_volume
 from hypseg.napari._layers import layer_geometry
-from hypseg.napari._writer import write_labels
+from hypseg.napari._writer import LabelsNotWritten, write_labels
 
 SUFFIXES = (".nii.gz", ".mrc", ".tif", ".npy", ".zarr")
 
@@ -84,12 +83,24 @@ def test_napari_saves_a_labels_layer_through_the_plugin(tmp_path):
 ])
 def test_layers_hypseg_cannot_write_are_refused_with_one_line(tmp_path, data, attributes, message):
     path = tmp_path / "out.nii.gz"
-    with pytest.raises(UserError) as error:
+    with pytest.raises(LabelsNotWritten) as error:  # not a ValueError: napari would drop its message
         write_labels(path, data, attributes)
+    assert not isinstance(error.value, ValueError)
     assert str(error.value) == f"{path}: {message}"
     assert not list(tmp_path.iterdir())
 
 
 def test_an_unknown_suffix_is_named(tmp_path):
-    with pytest.raises(UserError, match=r"out\.png: unknown volume format '\.png'"):
+    with pytest.raises(LabelsNotWritten, match=r"out\.png: unknown volume format '\.png'"):
         write_labels(tmp_path / "out.png", _labels(), {})
+
+
+def test_napari_shows_why_a_layer_was_not_written(tmp_path):
+    """Through napari's own save, the reason reaches the user (a ValueError would read as "not a valid writer")."""
+    from napari.components import ViewerModel
+
+    viewer = ViewerModel()
+    viewer.add_labels(np.full((8, 8, 8), -1, dtype=np.int32), name="negative")
+    with pytest.raises(LabelsNotWritten, match="labels must not be negative"):
+        viewer.layers.save(str(tmp_path / "neg.nii.gz"), plugin="hypseg")
+    assert not list(tmp_path.iterdir())

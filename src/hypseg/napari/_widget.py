@@ -92,6 +92,7 @@ class HypsegWidget(Container):
         self.result: ImageSegmentation | None = None
         self._worker = None
         self._cancel = threading.Event()
+        self._closed = False  # the widget's Qt side is gone (the viewer closed): no callback may touch it
         self._relay = _StepRelay()
         self._relay.step.connect(self._show_step)
 
@@ -121,6 +122,7 @@ class HypsegWidget(Container):
         self.native.layout().addWidget(self.disk)
         self.append(self.status)
 
+        self.native.destroyed.connect(lambda *_: self._close_down())
         self.train_button.changed.connect(self.train)
         self.cancel_button.changed.connect(self.cancel)
         self.stop_button.changed.connect(self.cancel_segmentation)
@@ -153,8 +155,16 @@ class HypsegWidget(Container):
         elif self.image.value is None and self.image.choices:
             self.image.value = self.image.choices[-1]
 
+    def _close_down(self) -> None:
+        """The widget was destroyed (its dock or the viewer closed): stop a running training after its step (it then
+        removes its unfinished folder) or a segmentation's process, and let no later callback touch the widget."""
+        self._closed = True
+        self._cancel.set()
+
     def _say(self, message: str, *, error: bool = False, warning: bool = False) -> None:
         """Show ``message`` in the widget; an error or a warning also as a napari notification."""
+        if self._closed:
+            return
         self.status.value = message
         if error:
             from napari.utils.notifications import show_error
@@ -171,7 +181,8 @@ class HypsegWidget(Container):
         layer = self.image.value
         if layer is None:
             raise UserError("open or select an image layer first")
-        return {"data": check_image(layer.data, name=layer.name, rgb=layer.rgb), "name": layer.name}
+        data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data  # napari's MultiScaleData: its first
+        return {"data": check_image(data, name=layer.name, rgb=layer.rgb), "name": layer.name}
 
     def _run(self, function, *, done, **kwargs) -> None:
         """Run ``function(**kwargs)`` in a worker thread; ``done(result)`` in the GUI thread on success."""
@@ -184,6 +195,8 @@ class HypsegWidget(Container):
         worker.start()
 
     def _failed(self, error: BaseException) -> None:
+        if self._closed:
+            return
         self.stop_button.enabled = False
         if isinstance(error, TrainingCancelled):
             self._say("training cancelled; no model folder was written")
@@ -197,6 +210,8 @@ class HypsegWidget(Container):
 
     def _finished(self) -> None:
         self._worker = None
+        if self._closed:
+            return
         self.train_button.enabled = self.segment_button.enabled = True
         self.cancel_button.enabled = self.stop_button.enabled = False
 
@@ -229,9 +244,12 @@ class HypsegWidget(Container):
             raise TrainingCancelled(step)
 
     def _show_step(self, step: int) -> None:
-        self.progress.value = step
+        if not self._closed:
+            self.progress.value = step
 
     def _trained(self, trained) -> None:
+        if self._closed:
+            return
         self.model = trained.model
         self.model_dir.value = str(trained.model.run_dir)
         self._say(f"trained {count(self.progress.value, 'step')} into {trained.model.run_dir}{trained.note()}",
@@ -269,6 +287,8 @@ class HypsegWidget(Container):
     def _segmented(self, found: tuple, source) -> None:
         from napari.layers import Labels
 
+        if self._closed:
+            return
         self.stop_button.enabled = False
         if self._cancel.is_set():  # cancelled after the answer came back: as cancelled before
             self._say("segmentation cancelled; no layers were added")

@@ -21,6 +21,11 @@ from hypseg.errors import UserError
 from hypseg.napari._layers import volume_affine
 
 
+class LabelsNotWritten(RuntimeError):
+    """A labels layer hypseg cannot write, with the one-line reason. Not a ``ValueError`` (as :class:`UserError` is):
+    napari takes a writer's ``ValueError`` for "this plugin does not write that" and drops its message."""
+
+
 def write_labels(path: str | os.PathLike, data: Any, attributes: dict[str, Any]) -> list[str]:
     """Write one labels layer (``data`` and napari's ``attributes`` of the layer) to ``path``.
 
@@ -31,9 +36,17 @@ def write_labels(path: str | os.PathLike, data: Any, attributes: dict[str, Any])
 
     Raises
     ------
-    UserError
-        For a multiscale or non-3-D layer, negative labels, or a suffix hypseg does not write.
+    LabelsNotWritten
+        For a multiscale or non-3-D layer, negative labels, values the format cannot hold, or a suffix hypseg does not
+        write; its message is the one line of the :class:`UserError` behind it.
     """
+    try:
+        return _write_labels(path, data, attributes)
+    except UserError as err:
+        raise LabelsNotWritten(str(err)) from None
+
+
+def _write_labels(path: str | os.PathLike, data: Any, attributes: dict[str, Any]) -> list[str]:
     from hypseg.io import Volume, save_labels, spacing_from_affine
 
     path = Path(path)
