@@ -25,7 +25,8 @@ from hypseg.config import RunConfig, SegmentConfig, check_sides, clip_patch_side
 from hypseg.config.recipes import clip_note
 from hypseg._words import count
 from hypseg.errors import UserError, named
-from hypseg.inference.model_io import TrainedModel, load_model
+from hypseg.inference.model_io import TrainedModel
+from hypseg.inference.model_io import load_model as _load_model
 from hypseg.inference.recipe import RecipeResult
 from hypseg.inference.recipe import segment as _segment
 from hypseg.io import Volume, file_stem, full_suffix, load_volume
@@ -207,6 +208,16 @@ def volume_digest(array) -> str:
     for z in sorted({int(round(z)) for z in np.linspace(0, shape[0] - 1, DIGEST_SLICES)}):
         digest.update(np.ascontiguousarray(np.asarray(array[z], dtype=np.float32)).tobytes())
     return digest.hexdigest()
+
+
+def load_model(run_dir: str | os.PathLike, *, device: str = "cpu") -> TrainedModel:
+    """The trained model of a run folder (``hypseg train --out``), in eval mode, on ``device``: ``"cpu"``,
+    ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA where there is one). A model whose training did not finish loads
+    with an :class:`~hypseg.inference.model_io.UnfinishedTrainingWarning`."""
+    from hypseg.device import resolve_device
+
+    device = resolve_device(str(device))  # an unknown or absent device is said as such, not as a corrupt checkpoint
+    return _load_model(run_dir, device=device)
 
 
 def _normalised(arrays: Sequence[np.ndarray], normalise, *, what: str = "volume") -> list[np.ndarray]:

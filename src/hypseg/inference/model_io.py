@@ -68,15 +68,11 @@ class UnfinishedTrainingWarning(UserWarning):
 
 
 def load_model(run_dir: str | Path, *, device: str | torch.device = "cpu") -> TrainedModel:
-    """The trained model of a run directory, in eval mode; clear errors for missing or foreign runs. ``device``:
-    ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA where there is one), or a ``torch.device``.
+    """The trained model of a run directory, in eval mode; clear errors for missing or foreign runs.
 
     A model whose training did not reach the run's ``train.steps`` loads with an
     :class:`UnfinishedTrainingWarning`: a partly trained model may still be worth a look.
     """
-    from hypseg.device import resolve_device
-
-    device = resolve_device(str(device))  # an unknown or absent device is said as such, not as a corrupt checkpoint
     model, step = _load_model(run_dir, device=device)
     steps = model.config.train.steps
     if step < steps:
