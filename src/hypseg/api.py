@@ -25,8 +25,8 @@ from hypseg.config import RunConfig, SegmentConfig, check_sides, clip_patch_side
 from hypseg.config.recipes import clip_note
 from hypseg._words import count
 from hypseg.errors import UserError, named
+from hypseg.inference import model_io
 from hypseg.inference.model_io import TrainedModel
-from hypseg.inference.model_io import load_model as _load_model
 from hypseg.inference.recipe import RecipeResult
 from hypseg.inference.recipe import segment as _segment
 from hypseg.io import Volume, file_stem, full_suffix, load_volume
@@ -217,7 +217,7 @@ def load_model(run_dir: str | os.PathLike, *, device: str = "cpu") -> TrainedMod
     from hypseg.device import resolve_device
 
     device = resolve_device(str(device))  # an unknown or absent device is said as such, not as a corrupt checkpoint
-    return _load_model(run_dir, device=device)
+    return model_io.load_model(run_dir, device=device)
 
 
 def _normalised(arrays: Sequence[np.ndarray], normalise, *, what: str = "volume") -> list[np.ndarray]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hypseg._words import count
 from hypseg.errors import UserError
 
 
@@ -21,7 +22,8 @@ def resolve_device(name: str) -> str:
     if name != "cpu" and not torch.cuda.is_available():
         raise UserError(f"device {name!r} was requested but CUDA is not available on this machine")
     if name.startswith("cuda:"):
-        index, count = name.removeprefix("cuda:"), torch.cuda.device_count()
-        if not index.isdigit() or int(index) >= count:
-            raise UserError(f"device {name!r}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
+        index, devices = name.removeprefix("cuda:"), torch.cuda.device_count()
+        if not index.isdigit() or int(index) >= devices:
+            held = "cuda:0" if devices == 1 else f"cuda:0 to cuda:{devices - 1}"
+            raise UserError(f"device {name!r} was requested; this machine has {count(devices, 'CUDA device')}: {held}")
     return name

@@ -106,7 +106,8 @@ def train(
     try:
         result = _train(run, training, validation, out=out, resume=resume, progress=progress, notes=first)
     except KeyboardInterrupt as stopped:
-        print(f"hypseg: {interrupted_note(out, steps=run.train.steps)}", file=sys.stderr)
+        if first:  # every rank stops; the first one says so
+            print(f"hypseg: {interrupted_note(out, steps=run.train.steps)}", file=sys.stderr)
         raise typer.Exit(code=interrupted_status(stopped)) from None
     if not first:
         return

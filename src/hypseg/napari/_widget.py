@@ -73,6 +73,18 @@ class _StepRelay(QObject):
     step = Signal(int)
 
 
+def _deleted(widget) -> bool:
+    """Whether the C++ side of a Qt object is gone (PyQt's sip or PySide's shiboken keeps the flag)."""
+    try:
+        from qtpy import sip
+
+        return sip.isdeleted(widget)
+    except ImportError:  # PySide
+        from qtpy import shiboken
+
+        return not shiboken.isValid(widget)
+
+
 class HypsegWidget(Container):
     """Train or load a hypseg model and segment the current image layer, level by level.
 
@@ -92,7 +104,6 @@ class HypsegWidget(Container):
         self.result: ImageSegmentation | None = None
         self._worker = None
         self._cancel = threading.Event()
-        self._closed = False  # the widget's Qt side is gone (the viewer closed): no callback may touch it
         self._relay = _StepRelay()
         self._relay.step.connect(self._show_step)
 
@@ -122,7 +133,6 @@ class HypsegWidget(Container):
         self.native.layout().addWidget(self.disk)
         self.append(self.status)
 
-        self.native.destroyed.connect(lambda *_: self._close_down())
         self.train_button.changed.connect(self.train)
         self.cancel_button.changed.connect(self.cancel)
         self.stop_button.changed.connect(self.cancel_segmentation)
@@ -148,6 +158,8 @@ class HypsegWidget(Container):
         """Select the viewer's active layer when it is an image (else keep the choice, or take the top image)."""
         from napari.layers import Image
 
+        if self._closed:  # a viewer model may outlive its window
+            return
         self.image.reset_choices()
         active = self.viewer.layers.selection.active
         if isinstance(active, Image):
@@ -155,11 +167,11 @@ class HypsegWidget(Container):
         elif self.image.value is None and self.image.choices:
             self.image.value = self.image.choices[-1]
 
-    def _close_down(self) -> None:
-        """The widget was destroyed (its dock or the viewer closed): stop a running training after its step (it then
-        removes its unfinished folder) or a segmentation's process, and let no later callback touch the widget."""
-        self._closed = True
-        self._cancel.set()
+    @property
+    def _closed(self) -> bool:
+        """Whether the widget's Qt side is gone (the viewer was closed): no callback may touch it then, and a running
+        training stops after its step (:meth:`_step_done`). Read from the flag Qt's bindings keep, so any thread may ask."""
+        return _deleted(self.native)
 
     def _say(self, message: str, *, error: bool = False, warning: bool = False) -> None:
         """Show ``message`` in the widget; an error or a warning also as a napari notification."""
@@ -181,7 +193,7 @@ class HypsegWidget(Container):
         layer = self.image.value
         if layer is None:
             raise UserError("open or select an image layer first")
-        data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data  # napari's MultiScaleData: its first
+        data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data  # multiscale: the full resolution
         return {"data": check_image(data, name=layer.name, rgb=layer.rgb), "name": layer.name}
 
     def _run(self, function, *, done, **kwargs) -> None:
@@ -195,7 +207,9 @@ class HypsegWidget(Container):
         worker.start()
 
     def _failed(self, error: BaseException) -> None:
-        if self._closed:
+        if self._closed:  # nothing to show it in; a bug keeps its traceback all the same
+            if not isinstance(error, (TrainingCancelled, SegmentationCancelled, *USER_ERRORS)):
+                traceback.print_exception(type(error), error, error.__traceback__, file=sys.stderr)
             return
         self.stop_button.enabled = False
         if isinstance(error, TrainingCancelled):
@@ -240,7 +254,7 @@ class HypsegWidget(Container):
     def _step_done(self, step: int) -> None:
         """In the training thread: report the step, or stop when cancelled."""
         self._relay.step.emit(step)
-        if self._cancel.is_set():
+        if self._cancel.is_set() or self._closed:  # cancelled, or the viewer was closed
             raise TrainingCancelled(step)
 
     def _show_step(self, step: int) -> None:

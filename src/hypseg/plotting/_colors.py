@@ -44,7 +44,7 @@ def label_colors(labels: np.ndarray) -> dict[int, tuple[float, float, float, flo
 
 #: above this label value a map is taken for an instance or sparse map and coloured by rank (:func:`label_colors`)
 BY_VALUE_MAX = 255
-_GOLDEN = 0.6180339887498949  # spreads values 20, 21, ... over turbo, each at a place of its own
+_GOLDEN = 0.6180339887498949  # spreads values 20, 21, ... over turbo, neighbours far apart
 
 
 def value_color(value: int) -> tuple[float, float, float, float]:
@@ -62,8 +62,23 @@ def value_color(value: int) -> tuple[float, float, float, float]:
     elif value < 20:
         rgba = colormaps["tab20"](2 * (value - 10) + 1)
     else:
-        rgba = colormaps["turbo"](0.05 + 0.9 * ((value * _GOLDEN) % 1.0))
+        rgba = _fine_turbo()(0.05 + 0.9 * ((value * _GOLDEN) % 1.0))
     return tuple(float(x) for x in rgba)
+
+
+def _fine_turbo():
+    """``turbo`` resampled to 4096 colours, so that the values up to :data:`BY_VALUE_MAX` never share one (the
+    256-entry original would map some of them to the same entry)."""
+    from matplotlib import colormaps
+    from matplotlib.colors import LinearSegmentedColormap
+
+    global _TURBO
+    if _TURBO is None:
+        _TURBO = LinearSegmentedColormap.from_list("turbo-fine", colormaps["turbo"].colors, N=4096)
+    return _TURBO
+
+
+_TURBO = None
 
 
 def value_colors(labels: np.ndarray, *, also: object = ()) -> dict[int, tuple[float, float, float, float]]:
