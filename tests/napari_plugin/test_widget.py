@@ -64,6 +64,7 @@ def test_training_keeps_the_viewer_responsive_and_segmenting_returns_one_layer_p
     assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["config.toml", "data.json", "log.jsonl", "model.pt"]
     assert [p.name for p in tmp_path.iterdir()] == ["model"]  # nothing else, no temporary folder
     assert widget.model_dir.value == tmp_path / "model"
+    assert widget.train_out.value == tmp_path / "model-2"  # the next training's folder, free
 
     widget.preset.value, widget.clusters.value, widget.own_patch_side.value = "default", "2, 4", True
     widget.segment_button.native.click()
@@ -220,6 +221,20 @@ def test_a_second_image_never_takes_over_the_first_images_layers(qtbot, widget, 
         _wait(qtbot, widget)
         assert widget.status.value.startswith("segmented cell: layers k=2, cell k=4 (2)")  # (as above)
     assert [layer.name for layer in viewer.layers].count("cell k=4 (2)") == 1
+
+
+def test_a_model_whose_patch_side_fits_no_preset_side_names_the_checkbox(qtbot, widget, tmp_path):
+    import hypseg
+
+    volume = np.random.default_rng(0).normal(size=(16, 16, 16)).astype(np.float32)
+    hypseg.train(volume, out=tmp_path / "smoke", recipe="smoke", steps=2, progress=False)  # m = 8
+    _segment_with(qtbot, widget, tmp_path / "smoke", "default", "2 4")
+    assert widget.status.value == ("hypseg: this model's patch side 8 neither divides nor is a multiple of the preset's "
+                                   "5, 10; tick \"the model's patch side at every level\"")
+    widget.own_patch_side.value = True
+    widget.segment_button.native.click()
+    _wait(qtbot, widget)
+    assert widget.status.value.startswith("segmented cell: layers k=2, k=4"), widget.status.value
 
 
 @pytest.mark.parametrize(("setup", "message"), [

@@ -266,6 +266,7 @@ class HypsegWidget(Container):
             return
         self.model = trained.model
         self.model_dir.value = str(trained.model.run_dir)
+        self.train_out.value = str(_next_free(Path(trained.model.run_dir)))  # a second training needs a new folder
         self._say(f"trained {count(self.progress.value, 'step')} into {trained.model.run_dir}{trained.note()}",
                   warning=trained.collapsed)
 
@@ -372,6 +373,27 @@ class HypsegWidget(Container):
         self.disk.setPixmap(QPixmap.fromImage(picture).scaledToWidth(DISK_WIDTH, Qt.TransformationMode.SmoothTransformation))
 
 
+def _check_patch_sides(model, config) -> None:
+    """Refuse, naming the widget's checkbox, a preset whose patch sides the model cannot embed (each must divide or be a
+    multiple of the model's own side: a ``smoke`` model's 8 fits neither 5 nor 10)."""
+    from hypseg.inference.recipe import embedded_sides, resolve_patch_sides
+
+    m = model.patch_size
+    sides = {p for group in embedded_sides(resolve_patch_sides(config, patch_size=m)) for p in group}
+    misfits = sorted(p for p in sides if m % p and p % m)
+    if misfits:
+        raise UserError(f"this model's patch side {m} neither divides nor is a multiple of the preset's "
+                        f"{', '.join(map(str, misfits))}; tick \"the model's patch side at every level\"")
+
+
+def _next_free(path: Path) -> Path:
+    """``path`` with the first of ``-2``, ``-3``, ... added that names nothing yet."""
+    n = 2
+    while (free := path.with_name(f"{path.name}-{n}")).exists():
+        n += 1
+    return free
+
+
 def _train_layer(*, data, name: str, **kwargs):
     """In the worker thread: the layer's voxels read (:func:`image_array`), then :func:`train_model`."""
     return train_model(image_array(data, name=name), **kwargs)
@@ -386,6 +408,7 @@ def _load_and_segment(*, data, name: str, model, folder: str, config, apart: boo
         from hypseg.api import load_model
 
         model = load_model(folder)
+    _check_patch_sides(model, config)
     if apart:
         return model, segment_in_process(image, model, config, cancel=cancel)
     return model, segment_image(image, model, config)
