@@ -27,6 +27,7 @@ DICE of the quality tables):
   given the labels (ROC AUC, folded to at least 0.5).
 
     python -m benchmarks.regularised_level1 --out benchmarks/results/regularised_level1.md   # ~5 min, 1 core
+    python -m benchmarks.regularised_level1 --pairs benchmarks/results/regularised_level1.md # paired intervals
 """
 
 from __future__ import annotations
@@ -137,10 +138,33 @@ def summary(rows: list[dict]) -> list[str]:
     return lines
 
 
+def pairs(rows: list[dict], *, reference: str = "kmeans") -> list[str]:
+    """Each split minus ``reference``, volume by volume: the mean and its paired 95% interval, per contrast group."""
+    from benchmarks.validation_pairs import paired_interval
+
+    keys = [k for k in rows[0] if k not in ("volume", "contrast", reference) and not k.startswith("auc")
+            and "oracle" not in k]
+    groups = {"all": rows, f"contrast < {LOW_CONTRAST:g}": [r for r in rows if r["contrast"] < LOW_CONTRAST],
+              f"contrast >= {LOW_CONTRAST:g}": [r for r in rows if r["contrast"] >= LOW_CONTRAST]}
+    lines = []
+    for key in keys:
+        for name, group in groups.items():
+            a, b = np.array([r[key] for r in group]), np.array([r[reference] for r in group])
+            lo, hi = paired_interval(a, b)
+            lines.append(f"{key} minus {reference}, {name} ({len(group)}): {np.mean(a - b):+.3f} [{lo:+.3f}, {hi:+.3f}]")
+    return lines
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, help="also write the rows and the table to this Markdown file")
+    parser.add_argument("--pairs", type=Path, metavar="FILE", help="only print each split minus k-means with its paired "
+                        "interval, from the rows of a file --out wrote")
     args = parser.parse_args(argv)
+    if args.pairs:
+        rows = [json.loads(line) for line in args.pairs.read_text().splitlines() if line.startswith("{")]
+        print("\n".join(pairs(rows)))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         write_synthetic_dataset(Path(tmp) / "set", n=120, seed=0, kind="regular")
         rows = probe(Path(tmp) / "set")

@@ -43,3 +43,13 @@ def test_the_folded_auc_ignores_which_side_is_higher():
     values = cell + np.random.default_rng(4).normal(size=cell.shape)
     assert np.isclose(probe.folded_auc(values, cell), probe.folded_auc(-values, cell))
     assert probe.folded_auc(values, cell) > 0.7
+
+
+def test_pairs_give_each_split_minus_kmeans_per_group():
+    rows = [{"volume": f"v{i}", "contrast": c, "kmeans": 0.5, "chan-vese m1": 0.5 + d, "threshold oracle": 1.0,
+             "auc intensity": 0.9} for i, (c, d) in enumerate([(1.0, 0.1), (1.5, 0.1), (3.0, -0.2), (4.0, -0.2)])]
+    lines = probe.pairs(rows)
+    assert [line.split(":")[0] for line in lines] == ["chan-vese m1 minus kmeans, all (4)",
+                                                      "chan-vese m1 minus kmeans, contrast < 2 (2)",
+                                                      "chan-vese m1 minus kmeans, contrast >= 2 (2)"]
+    assert lines[1].endswith(": +0.100 [+0.100, +0.100]") and lines[2].endswith(": -0.200 [-0.200, -0.200]")
