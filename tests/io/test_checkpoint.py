@@ -95,9 +95,12 @@ def test_read_log_returns_the_records_and_names_a_bad_line(tmp_path):
     (tmp_path / LOG_NAME).write_text('{"step": 1}\n[1, 2]\n')
     with pytest.raises(UserError, match=rf"{LOG_NAME}:2: is not a JSON object$"):
         read_log(tmp_path)
-    (tmp_path / LOG_NAME).write_text('{"step": 1\n')
+    (tmp_path / LOG_NAME).write_text('{"step": 1\n{"step": 2}\n')  # a broken line before the last
     with pytest.raises(UserError, match=rf"{LOG_NAME}:1: is not JSON \("):
         read_log(tmp_path)
+    (tmp_path / LOG_NAME).write_text('{"step": 1}\n{"step": 2, "spl\n')  # the last line torn: left out, said
+    with pytest.warns(UserWarning, match=rf"{LOG_NAME}:2: an unfinished last line"):
+        assert read_log(tmp_path) == [{"step": 1}]
 
 
 def test_set_aside_runs_are_ordered_by_seed_and_copy_and_unreadable_folders_name_no_seed(tmp_path):

@@ -256,7 +256,8 @@ def test_a_run_stopped_while_writing_its_log_plots_what_it_logged(run_dir):
     assert f"hypseg: warning: {run_dir / 'log.jsonl'}:12: an unfinished last line (being written, or cut by a stopped run) " \
            "is skipped" in result.output
     assert (run_dir / "plots" / "training_curves.png").stat().st_size > 0
-    (run_dir / "log.jsonl").write_text((run_dir / "log.jsonl").read_text() + "\n")  # ended: a broken line, not a cut one
+    with open(run_dir / "log.jsonl", "a") as handle:  # a line after it: a broken line, not one cut short
+        handle.write('\n{"step": 12, "split": "train", "loss": 0.1}\n')
     assert _error(_invoke(run_dir)).startswith(f"hypseg: error: {run_dir / 'log.jsonl'}:12: is not JSON")
 
 

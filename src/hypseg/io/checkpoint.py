@@ -87,23 +87,12 @@ def save_data_fingerprint(run_dir: str | Path, fingerprint: dict) -> Path:
     return path
 
 
-def recorded_shapes(run_dir: str | Path) -> list[tuple[int, ...]]:
-    """The shapes of the training and validation volumes ``data.json`` records (none where it is missing or
-    unreadable: :func:`check_data_fingerprint` says what is wrong with it)."""
-    try:
-        saved = json.loads((Path(run_dir) / DATA_NAME).read_text(encoding="utf-8"))
-        return [tuple(int(n) for n in entry["shape"]) for group in ("training", "validation")
-                for entry in saved.get(group) or ()]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return []
-
-
-def check_data_fingerprint(run_dir: str | Path, fingerprint: dict) -> None:
-    """Refuse to resume ``run_dir`` on other volumes than its ``data.json`` records, in one line naming the first
-    difference. A run without ``data.json`` (written before hypseg recorded it) is not checked."""
+def read_data_fingerprint(run_dir: str | Path) -> dict | None:
+    """The ``training`` and ``validation`` groups ``data.json`` records (None for a run without it, written before
+    hypseg recorded it); a file that is not such a record is a :class:`UserError`."""
     path = Path(run_dir) / DATA_NAME
     if not path.is_file():
-        return
+        return None
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
         groups = {group: saved[group] for group in ("training", "validation")}
@@ -113,6 +102,21 @@ def check_data_fingerprint(run_dir: str | Path, fingerprint: dict) -> None:
                 raise TypeError(f"{group!r} is not a list of volumes with a shape and a digest")
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
         raise UserError(f"{path}: not a data fingerprint ({err}); remove it to resume without the check") from None
+    return groups
+
+
+def recorded_shapes(run_dir: str | Path) -> list[tuple[int, ...]]:
+    """The shapes of the training and validation volumes ``data.json`` records (none for a run without it)."""
+    groups = read_data_fingerprint(run_dir) or {}
+    return [tuple(int(n) for n in entry["shape"]) for entries in groups.values() for entry in entries or ()]
+
+
+def check_data_fingerprint(run_dir: str | Path, fingerprint: dict) -> None:
+    """Refuse to resume ``run_dir`` on other volumes than its ``data.json`` records, in one line naming the first
+    difference. A run without ``data.json`` (written before hypseg recorded it) is not checked."""
+    groups = read_data_fingerprint(run_dir)
+    if groups is None:
+        return
     way_out = "resume it with the volumes it started with, or start a new run in another folder"
     for group, was in groups.items():
         now = fingerprint[group]
@@ -252,27 +256,35 @@ def read_log(run_dir: str | Path) -> list[dict]:
     FileNotFoundError
         ``run_dir`` has no ``log.jsonl``.
     UserError
-        A line is not a JSON object; the message names the file and line number. An unfinished last line (no
-        newline after it: a run killed while writing it) is skipped with a warning instead.
+        A line is not a JSON object; the message names the file and line number. An unfinished last line
+        (:func:`log_lines`) is skipped with a warning instead.
     """
     path = Path(run_dir) / LOG_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} has no {LOG_NAME}")
+    entries, torn = log_lines(path)
+    if torn is not None:
+        warnings.warn(f"{path}:{torn}: an unfinished last line (being written, or cut by a stopped run) is skipped",
+                      stacklevel=2)
     records = []
-    text = path.read_text()
-    lines = text.splitlines()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            if number == len(lines) and not text.endswith("\n"):  # a line a stopped (killed) run was writing
-                warnings.warn(f"{path}:{number}: an unfinished last line (being written, or cut by a stopped run) is skipped",
-                              stacklevel=2)
-                break
-            raise UserError(f"{path}:{number}: is not JSON ({err.msg})") from None
+    for number, _, record in entries:
         if not isinstance(record, dict):
             raise UserError(f"{path}:{number}: is not a JSON object")
         records.append(record)
     return records
+
+
+def log_lines(path: Path) -> tuple[list[tuple[int, str, Any]], int | None]:
+    """Each non-blank line of a run's log as (line number, text, its JSON value), and the number of a torn last line
+    (None if there is none): the last line, where it does not parse, is one a run was writing when it stopped (or
+    is writing now), and is left out; any other line that does not parse is a :class:`UserError` naming it."""
+    numbered = [(n, line) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if line.strip()]
+    entries = []
+    for number, line in numbered:
+        try:
+            entries.append((number, line, json.loads(line)))
+        except json.JSONDecodeError as err:
+            if number == numbered[-1][0]:
+                return entries, number
+            raise UserError(f"{path}:{number}: is not JSON ({err.msg})") from None
+    return entries, None

@@ -40,6 +40,7 @@ from hypseg.io.checkpoint import (
     data_fingerprint,
     load_checkpoint,
     load_run_config,
+    log_lines,
     read_log,
     save_checkpoint,
     save_data_fingerprint,
@@ -266,15 +267,8 @@ class Trainer:
         path = self.run_dir / LOG_NAME
         if not (self.context.is_main and path.exists()):
             return
-        numbered = [(number, line) for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1) if line.strip()]
         kept = []
-        for number, line in numbered:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                if number == numbered[-1][0]:
-                    break  # torn
-                raise UserError(f"{path}:{number}: is not JSON ({err.msg})") from None
+        for number, line, record in log_lines(path)[0]:  # a torn last line left out
             if not isinstance(record, dict) or not isinstance(record.get("step"), int):
                 raise UserError(f"{path}:{number}: is not a log record (a JSON object with a step)")
             if record["step"] <= step:
