@@ -66,9 +66,9 @@ def check_scores_target(path: Path, *, what: str = "") -> None:
         raise UserError(f"{what}{path}: is a symbolic link; give the path it points to ({path.resolve()}) or {other}")
     if path.is_dir():
         raise UserError(f"{what}{path}: is a folder; give the CSV file's name (e.g. {path / 'evaluation.csv'})")
-    if path.exists() and not path.is_file():
-        raise UserError(f"{what}{path}: is not a regular file; {other}")
     if path.exists():
+        if not path.is_file():
+            raise UserError(f"{what}{path}: is not a regular file; {other}")
         try:
             with open(path, "rb") as handle:
                 first = handle.readline(len(SCORES_HEADER) + 8)

@@ -160,38 +160,40 @@ def _plot_case(
     rows = {f"truth {level}".strip(): t for level, t in truths.items()} | levels
     written = [plot_slices(image.array, labels=rows, path=out / f"{stem}_slices.png", spacing=image.spacing, title=name)]
 
-    if entry.get("embedding") is None and c is not None:
-        print(f"note: case {name} has no embedding saved (segmented with --no-embedding, or save_embedding=False), so no Poincare disk is drawn",
-              file=sys.stderr)
-    if entry.get("embedding") is not None and c is not None:
-        path = _resolve(entry["embedding"], root=root)
-        if path.suffix.lower() != ".npy":
-            raise UserError(f"{path}: embeddings are read from .npy files")
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such embedding file")
-        try:
-            embedding = np.load(path, mmap_mode="r", allow_pickle=False)
-        except ValueError as err:
-            raise UserError(f"{path}: cannot read as .npy: {err}") from None
-        if embedding.ndim != 4 or embedding.shape[:3] != shape:
-            raise UserError(f"{path}: embedding of shape {embedding.shape} does not match the volume; expected {shape + ('d',)}")
-        d = embedding.shape[3]
-        points = embedding.reshape(-1, d)  # (Z*Y*X, d), a view of the memory map
-        panels = {f"true class {level}".strip(): t.reshape(-1) for level, t in truths.items()}
-        panels |= {k: v.reshape(-1) for k, v in levels.items()}
-        centers, center_labels = {}, {}
-        for k, rows in (entry.get("centers") or {}).items():
-            if f"k={k}" in panels:
-                centers[f"k={k}"] = np.asarray(rows, dtype=np.float64)
-                inside = len(rows) == int(k) - 1  # a level inside level 1's object, or around it (specimen)
-                specimen = entry.get("finer_levels_divide") == "specimen"
-                center_labels[f"k={k}"] = divided_labels(int(k), specimen=specimen) if inside else range(len(rows))
-        written.append(
-            plot_poincare_panels(
-                points, panels=panels, centers=centers or None, path=out / f"{stem}_disk.png", title=name,
-                max_points=max_points, c=c, random_state=seed, center_labels=center_labels,
-            )
+    if c is None:  # a Euclidean model: said once for all cases
+        return written
+    if entry.get("embedding") is None:
+        print(f"note: case {name} has no embedding saved (segmented with --no-embedding, or save_embedding=False), so no "
+              "Poincare disk is drawn", file=sys.stderr)
+        return written
+    path = _resolve(entry["embedding"], root=root)
+    if path.suffix.lower() != ".npy":
+        raise UserError(f"{path}: embeddings are read from .npy files")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such embedding file")
+    try:
+        embedding = np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as err:
+        raise UserError(f"{path}: cannot read as .npy: {err}") from None
+    if embedding.ndim != 4 or embedding.shape[:3] != shape:
+        raise UserError(f"{path}: embedding of shape {embedding.shape} does not match the volume; expected {shape + ('d',)}")
+    d = embedding.shape[3]
+    points = embedding.reshape(-1, d)  # (Z*Y*X, d), a view of the memory map
+    panels = {f"true class {level}".strip(): t.reshape(-1) for level, t in truths.items()}
+    panels |= {k: v.reshape(-1) for k, v in levels.items()}
+    centers, center_labels = {}, {}
+    for k, rows in (entry.get("centers") or {}).items():
+        if f"k={k}" in panels:
+            centers[f"k={k}"] = np.asarray(rows, dtype=np.float64)
+            inside = len(rows) == int(k) - 1  # a level inside level 1's object, or around it (specimen)
+            specimen = entry.get("finer_levels_divide") == "specimen"
+            center_labels[f"k={k}"] = divided_labels(int(k), specimen=specimen) if inside else range(len(rows))
+    written.append(
+        plot_poincare_panels(
+            points, panels=panels, centers=centers or None, path=out / f"{stem}_disk.png", title=name,
+            max_points=max_points, c=c, random_state=seed, center_labels=center_labels,
         )
+    )
     return written
 
 

@@ -55,13 +55,19 @@ from hypseg.models.collapse import COLLAPSED_SPREAD, CollapsedModelWarning, embe
 MAX_UPSAMPLED_SIDE = 160
 
 
+def embeds_at(m: int, p: int) -> bool:
+    """Whether a model of patch side ``m`` embeds patches of side ``p`` in the dense pass: p divides m or is a
+    multiple of it (resampled by a whole factor)."""
+    return m % p == 0 or p % m == 0
+
+
 def resolve_patch(model: HVAE, patch_size: int | None) -> tuple[int, int, int, int]:
     """(p, m, s, q): upsampling factor s = m / p or downsampling factor q = p / m (the other is 1)."""
     m = model.config.patch_size
     p = m if patch_size is None else int(patch_size)
     if p < 1:
         raise UserError(f"patch_size must be >= 1, got {p}")
-    if m % p and p % m:
+    if not embeds_at(m, p):
         raise UserError(
             f"patch_size {p} must divide or be a multiple of the model's patch size m = {m} for the dense pass; "
             f"segment at a side that does (the model's own: -p {m}, or SegmentConfig.at_patch_sides([{m}]) in Python), "

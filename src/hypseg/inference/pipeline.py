@@ -77,15 +77,15 @@ def check_output(out: Path, *, overwrite: bool, keep: Sequence[Path] = (), optio
         if not is_segmentation_folder(out):  # never replaced: say so before anyone passes the option
             what = "is a file" if not out.is_dir() else f"holds files but no {MANIFEST} of hypseg's"
             raise FileExistsError(f"{out} already exists and {what}, so it is not a segmentation folder; choose another {choose}")
-        if not overwrite and resume:
+        if not overwrite and not resume:
+            raise FileExistsError(f"{out} already exists; pass {allow} to replace it")
+        if not overwrite:
             work = work_folder(out)
-            if work.is_dir() and finished_chunks(work):  # a run replacing it stopped before its end
+            if work.is_dir() and finished_chunks(work):  # a run to replace it stopped before its end
                 raise FileExistsError(f"{out} holds a finished segmentation, and {work} the chunks of a run that was to "
                                       f"replace it; pass {allow} with --resume to continue that run")
             raise FileExistsError(f"{out} holds a finished segmentation: there is nothing to resume; pass {allow} "
                                   "instead to segment again")
-        if not overwrite:
-            raise FileExistsError(f"{out} already exists; pass {allow} to replace it")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:

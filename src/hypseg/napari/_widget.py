@@ -376,11 +376,12 @@ class HypsegWidget(Container):
 def _check_patch_sides(model, config) -> None:
     """Refuse, naming the widget's checkbox, a preset whose patch sides the model cannot embed (each must divide or be a
     multiple of the model's own side: a ``smoke`` model's 8 fits neither 5 nor 10)."""
+    from hypseg.inference.embed import embeds_at
     from hypseg.inference.recipe import embedded_sides, resolve_patch_sides
 
     m = model.patch_size
     sides = {p for group in embedded_sides(resolve_patch_sides(config, patch_size=m)) for p in group}
-    misfits = sorted(p for p in sides if m % p and p % m)
+    misfits = sorted(p for p in sides if not embeds_at(m, p))
     if misfits:
         raise UserError(f"this model's patch side {m} neither divides nor is a multiple of the preset's "
                         f"{', '.join(map(str, misfits))}; tick \"the model's patch side at every level\"")

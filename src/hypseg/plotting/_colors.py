@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from hypseg.errors import UserError
@@ -66,19 +68,14 @@ def value_color(value: int) -> tuple[float, float, float, float]:
     return tuple(float(x) for x in rgba)
 
 
+@functools.cache
 def _fine_turbo():
     """``turbo`` resampled to 4096 colours, so that the values up to :data:`BY_VALUE_MAX` never share one (the
     256-entry original would map some of them to the same entry)."""
     from matplotlib import colormaps
     from matplotlib.colors import LinearSegmentedColormap
 
-    global _TURBO
-    if _TURBO is None:
-        _TURBO = LinearSegmentedColormap.from_list("turbo-fine", colormaps["turbo"].colors, N=4096)
-    return _TURBO
-
-
-_TURBO = None
+    return LinearSegmentedColormap.from_list("turbo-fine", colormaps["turbo"].colors, N=4096)
 
 
 def value_colors(labels: np.ndarray, *, also: object = ()) -> dict[int, tuple[float, float, float, float]]:
@@ -90,7 +87,7 @@ def value_colors(labels: np.ndarray, *, also: object = ()) -> dict[int, tuple[fl
     >>> value_colors(np.array([0, 1, 3])) == {v: value_color(v) for v in (0, 1, 3)}
     True
     """
-    values = np.unique(np.concatenate([np.asarray(labels).ravel(), np.asarray(also, dtype=np.int64).ravel()]))
+    values = np.union1d(np.unique(labels), np.asarray(also, dtype=np.int64))  # no copy of a whole label map
     values = values[values >= 0]
     if values.size and int(values.max()) > BY_VALUE_MAX:
         return label_colors(values)
